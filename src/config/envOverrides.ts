@@ -1,0 +1,141 @@
+import type { z } from 'zod';
+
+/**
+ * Environment overrides: `SDP_` + the dotted path in capitals with `__` between levels
+ * (`SDP_KAFKA__PARTITIONS=6` → kafka.partitions). The value is parsed by the key's type in the
+ * schema, so a number stays a number and a list can be given as `a,b,c` or as JSON.
+ */
+
+export const ENV_PREFIX = 'SDP_';
+/** Variables with the prefix that are not config keys. */
+const NOT_CONFIG = new Set(['SDP_CONFIG']);
+
+export interface EnvOverride {
+  variable: string;
+  path: string[];
+  value: unknown;
+}
+
+export interface EnvOverrideResult {
+  overrides: EnvOverride[];
+  /** Problems such as an unknown key, as `path: message` lines. */
+  problems: string[];
+}
+
+type Kind = 'number' | 'boolean' | 'string' | 'array' | 'object' | 'text';
+
+interface ZodLike {
+  _zod: { def: { type: string; shape?: Record<string, ZodLike>; in?: ZodLike; innerType?: ZodLike; element?: ZodLike; options?: ZodLike[] } };
+}
+
+function unwrap(schema: ZodLike): ZodLike {
+  let s = schema;
+  for (;;) {
+    const def = s._zod.def;
+    if ((def.type === 'nullable' || def.type === 'optional' || def.type === 'default') && def.innerType) s = def.innerType;
+    else if (def.type === 'pipe' && def.in) s = def.in;
+    else return s;
+  }
+}
+
+function kindOf(schema: ZodLike): Kind {
+  const def = unwrap(schema)._zod.def;
+  switch (def.type) {
+    case 'number':
+      return 'number';
+    case 'boolean':
+      return 'boolean';
+    case 'array':
+      return 'array';
+    case 'object':
+      return 'object';
+    case 'union':
+      return 'text'; // durations and sizes accept "10s" as well as 10000
+    default:
+      return 'string';
+  }
+}
+
+/** The schema node at a path, or undefined when no such key exists. */
+export function schemaAt(root: z.ZodType, path: readonly string[]): ZodLike | undefined {
+  let node: ZodLike | undefined = root as unknown as ZodLike;
+  for (const key of path) {
+    const obj: ZodLike = unwrap(node);
+    const shape = obj._zod.def.type === 'object' ? obj._zod.def.shape : undefined;
+    node = shape && Object.prototype.hasOwnProperty.call(shape, key) ? shape[key] : undefined;
+    if (!node) return undefined;
+  }
+  return node;
+}
+
+function parseScalar(raw: string, kind: Kind): unknown {
+  const text = raw.trim();
+  if (text === 'null') return null;
+  if (kind === 'number') {
+    const n = Number(text);
+    return text !== '' && Number.isFinite(n) ? n : raw; // leave bad text for the schema to report
+  }
+  if (kind === 'boolean') {
+    if (/^(true|1|yes)$/i.test(text)) return true;
+    if (/^(false|0|no)$/i.test(text)) return false;
+    return raw;
+  }
+  return raw;
+}
+
+function parseValue(raw: string, schema: ZodLike): unknown {
+  const kind = kindOf(schema);
+  if (kind === 'array') {
+    const text = raw.trim();
+    if (text.startsWith('[')) {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        return raw;
+      }
+    }
+    const element = unwrap(schema)._zod.def.element;
+    const elementKind = element ? kindOf(element) : 'string';
+    return text === '' ? [] : text.split(',').map((part) => parseScalar(part.trim(), elementKind));
+  }
+  if (kind === 'object') {
+    try {
+      return JSON.parse(raw) as unknown;
+    } catch {
+      return raw;
+    }
+  }
+  return parseScalar(raw, kind);
+}
+
+export function readEnvOverrides(schema: z.ZodType, env: NodeJS.ProcessEnv): EnvOverrideResult {
+  const overrides: EnvOverride[] = [];
+  const problems: string[] = [];
+  for (const variable of Object.keys(env).sort()) {
+    if (!variable.startsWith(ENV_PREFIX) || NOT_CONFIG.has(variable)) continue;
+    const raw = env[variable];
+    if (raw === undefined) continue;
+    const path = variable.slice(ENV_PREFIX.length).toLowerCase().split('__');
+    const node = schemaAt(schema, path);
+    if (!node || path.some((p) => p === '')) {
+      problems.push(`${path.join('.')}: unknown key (from environment variable ${variable})`);
+      continue;
+    }
+    overrides.push({ variable, path, value: parseValue(raw, node) });
+  }
+  return { overrides, problems };
+}
+
+/** Sets a value at a path, creating objects on the way (a null parent becomes an object). */
+export function setPath(target: Record<string, unknown>, path: readonly string[], value: unknown): void {
+  let node = target;
+  path.forEach((key, i) => {
+    if (i === path.length - 1) {
+      node[key] = value;
+      return;
+    }
+    const next = node[key];
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) node[key] = {};
+    node = node[key] as Record<string, unknown>;
+  });
+}

@@ -1,0 +1,156 @@
+import { z } from 'zod';
+import { parseDurationMs, parseSizeBytes } from './units.js';
+
+/**
+ * The schema of config.yml. Every object is strict, so an unknown key is an error naming its
+ * dotted path. Durations ("10s") become milliseconds and sizes ("64KB") bytes after parsing.
+ */
+
+const port = z.int().min(1).max(65535);
+const positiveInt = z.int().positive();
+const nonNegativeInt = z.int().nonnegative();
+
+const duration = z
+  .union([z.string(), z.number()])
+  .transform((value, ctx) => {
+    const ms = parseDurationMs(value);
+    if (ms === undefined) {
+      ctx.addIssue({ code: 'custom', message: `expected a duration such as 500ms, 10s, 5m or 1h, got ${JSON.stringify(value)}` });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const size = z
+  .union([z.string(), z.number()])
+  .transform((value, ctx) => {
+    const bytes = parseSizeBytes(value);
+    if (bytes === undefined || bytes === 0) {
+      ctx.addIssue({ code: 'custom', message: `expected a size such as 64KB or 128MB, got ${JSON.stringify(value)}` });
+      return z.NEVER;
+    }
+    return bytes;
+  });
+
+/** A KRaft cluster id is a base64url-encoded 16-byte UUID: 22 characters, as `kafka-storage random-uuid` prints. */
+const kraftClusterId = z.string().refine((id) => /^[A-Za-z0-9_-]{22}$/.test(id) && Buffer.from(id, 'base64url').length === 16, {
+  message: 'expected a base64url-encoded 16-byte UUID of 22 characters (as printed by kafka-storage random-uuid)',
+});
+
+const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port');
+
+const sasl = z.strictObject({
+  mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+  username: z.string().min(1),
+  password: z.string().min(1),
+});
+
+const kafka = z.strictObject({
+  cluster_id: kraftClusterId,
+  brokers: positiveInt,
+  partitions: positiveInt,
+  replication_factor: positiveInt,
+  min_insync_replicas: positiveInt,
+  external_ports: z.array(port).min(1),
+  bootstrap_servers: z.array(hostPort).min(1),
+  client_id: z.string().min(1),
+  connection_timeout: duration,
+  request_timeout: duration,
+  /** How long a command may try to reach the cluster before it reports it unreachable. */
+  unreachable_timeout: duration,
+  ssl: z.boolean(),
+  sasl: sasl.nullable(),
+  /** The Docker-free three-broker cluster built from Kafka's own jars (make kafka-up). */
+  local: z.strictObject({
+    kafka_version: z.string().regex(/^3\.9\.\d+$/, 'expected an Apache Kafka 3.9.x version'),
+    controller_ports: z.array(port).min(1),
+    heap: z.string().regex(/^\d+[mMgG]$/, 'expected a JVM heap size such as 512m'),
+    data_dir: z.string().min(1),
+  }),
+});
+
+const streamRates = z.strictObject({ clickstream: nonNegativeInt, iot: nonNegativeInt });
+
+const dataGenerator = z.strictObject({
+  /** Real total rates across all threads, events per second; 0 means as fast as possible. */
+  events_per_second: streamRates,
+  threads: positiveInt.max(64),
+  batch_size: positiveInt,
+  compression: z.enum(['lz4', 'gzip', 'none']),
+  /** Log one metrics line per stream this often. */
+  metrics_interval: duration,
+  /** Transactional-id prefix of the producers; stable ids let a new producer fence a dead one. */
+  transactional_id_prefix: z.string().min(1),
+  seed: z.int().nullable(),
+});
+
+const etl = z.strictObject({
+  consumer_group: z.string().min(1),
+  /** Watermark of a partition = max event time seen minus this delay. */
+  watermark_delay: duration,
+  /** A partition with no data for this long does not hold the global watermark back. */
+  idle_timeout: duration,
+  /** The window aggregator checkpoints its state this often. */
+  checkpoint_interval: duration,
+  max_file_rows: positiveInt,
+  max_file_bytes: size,
+  max_file_age: duration,
+  max_event_bytes: size,
+  /** An event time further ahead of the Kafka record's timestamp than this is rejected. */
+  max_future_skew: duration,
+  /** Journal events between two checkpointer snapshots. */
+  snapshot_every: positiveInt,
+  parquet_encoder: z.enum(['parquetjs-lite', 'hyparquet-writer']),
+  /** Worker threads that encode Parquet files off the consuming thread. */
+  encoder_threads: positiveInt.max(16),
+  row_group_rows: positiveInt,
+  shutdown_timeout: duration,
+});
+
+const storage = z.strictObject({
+  datalake_root: z.string().min(1),
+  checkpoint_root: z.string().min(1),
+});
+
+const topics = z.strictObject({ clickstream: z.string().min(1), iot: z.string().min(1) });
+
+const ui = z.strictObject({ kafka_ui_port: port, status_port: port });
+
+const log = z.strictObject({
+  level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
+  /** auto: pretty when stdout is a terminal, JSON otherwise. */
+  format: z.enum(['auto', 'json', 'pretty']),
+});
+
+export const configSchema = z
+  .strictObject({
+    kafka,
+    data_generator: dataGenerator,
+    etl,
+    storage,
+    topics,
+    ui,
+    log,
+  })
+  .superRefine((cfg, ctx) => {
+    if (cfg.kafka.external_ports.length !== cfg.kafka.brokers) {
+      ctx.addIssue({ code: 'custom', path: ['kafka', 'external_ports'], message: `expected one port per broker (${cfg.kafka.brokers}), got ${cfg.kafka.external_ports.length}` });
+    }
+    if (cfg.kafka.local.controller_ports.length !== cfg.kafka.brokers) {
+      ctx.addIssue({ code: 'custom', path: ['kafka', 'local', 'controller_ports'], message: `expected one port per broker (${cfg.kafka.brokers}), got ${cfg.kafka.local.controller_ports.length}` });
+    }
+    if (cfg.kafka.min_insync_replicas > cfg.kafka.replication_factor) {
+      ctx.addIssue({ code: 'custom', path: ['kafka', 'min_insync_replicas'], message: `expected at most kafka.replication_factor (${cfg.kafka.replication_factor}), got ${cfg.kafka.min_insync_replicas}` });
+    }
+    if (cfg.topics.clickstream === cfg.topics.iot) {
+      ctx.addIssue({ code: 'custom', path: ['topics', 'iot'], message: 'expected a topic name different from topics.clickstream' });
+    }
+  });
+
+/** The validated configuration, durations in ms and sizes in bytes. */
+export type Config = z.output<typeof configSchema>;
+/** The configuration as written in YAML (durations and sizes as text). */
+export type ConfigInput = z.input<typeof configSchema>;
+
+/** Dotted paths whose values are secrets: never logged, redacted by `config show`. */
+export const SECRET_PATHS: readonly string[] = ['kafka.sasl.password'];

@@ -1,0 +1,42 @@
+/**
+ * Stable error codes (`SDP_ERR_<AREA>_<WHAT>`), as fastify does: tests and operators match on the
+ * code, never on the message text.
+ */
+export const ErrorCodes = {
+  CONFIG_INVALID: 'SDP_ERR_CONFIG_INVALID',
+  CONFIG_NOT_FOUND: 'SDP_ERR_CONFIG_NOT_FOUND',
+  CONFIG_YAML: 'SDP_ERR_CONFIG_YAML',
+  KAFKA_UNREACHABLE: 'SDP_ERR_KAFKA_UNREACHABLE',
+  KAFKA_RF_TOO_HIGH: 'SDP_ERR_KAFKA_RF_TOO_HIGH',
+  KAFKA_TOPIC_MISMATCH: 'SDP_ERR_KAFKA_TOPIC_MISMATCH',
+  LOCAL_KAFKA_PORT_TAKEN: 'SDP_ERR_LOCAL_KAFKA_PORT_TAKEN',
+  LOCAL_KAFKA_START: 'SDP_ERR_LOCAL_KAFKA_START',
+  LOCAL_KAFKA_JARS: 'SDP_ERR_LOCAL_KAFKA_JARS',
+  PRODUCER_FAILED: 'SDP_ERR_PRODUCER_FAILED',
+  CHECKPOINT_FAILED: 'SDP_ERR_CHECKPOINT_FAILED',
+  LAKE_WRITE_FAILED: 'SDP_ERR_LAKE_WRITE_FAILED',
+  SHUTDOWN_TIMEOUT: 'SDP_ERR_SHUTDOWN_TIMEOUT',
+  USAGE: 'SDP_ERR_USAGE',
+} as const;
+
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+/** Process exit codes: 2 is reserved for bad configuration or usage, before anything starts. */
+export const ExitCodes = { OK: 0, FAILURE: 1, CONFIG: 2 } as const;
+
+export class SdpError extends Error {
+  readonly code: ErrorCode;
+  /** Extra lines that explain the error (for example every invalid config key). */
+  readonly details: readonly string[];
+
+  constructor(code: ErrorCode, message: string, details: readonly string[] = [], options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'SdpError';
+    this.code = code;
+    this.details = details;
+  }
+}
+
+export function isSdpError(err: unknown, code?: ErrorCode): err is SdpError {
+  return err instanceof SdpError && (code === undefined || err.code === code);
+}

@@ -1,0 +1,34 @@
+import { pino, type Logger, type LoggerOptions } from 'pino';
+import pretty from 'pino-pretty';
+
+export type { Logger };
+
+export interface LoggerSettings {
+  level: string;
+  format: 'auto' | 'json' | 'pretty';
+  /** Where lines go; commands that print results to stdout log to stderr (fd 2). */
+  fd?: 1 | 2;
+}
+
+const base: LoggerOptions = {
+  base: { pid: process.pid },
+  timestamp: pino.stdTimeFunctions.isoTime,
+  // Stable field names: `component` names the part that logs, `err` carries errors.
+  serializers: { err: pino.stdSerializers.err },
+};
+
+/** JSON lines by default, pretty lines when the output is a terminal (or format: pretty). */
+export function createLogger(settings: LoggerSettings): Logger {
+  const fd = settings.fd ?? 1;
+  const isTty = fd === 1 ? process.stdout.isTTY : process.stderr.isTTY;
+  const usePretty = settings.format === 'pretty' || (settings.format === 'auto' && isTty === true);
+  if (usePretty) {
+    return pino({ ...base, level: settings.level }, pretty({ destination: fd, sync: true, colorize: isTty === true }));
+  }
+  return pino({ ...base, level: settings.level }, pino.destination({ dest: fd, sync: true }));
+}
+
+/** A logger for the moments before config is loaded, and for tests. */
+export function createBootstrapLogger(fd: 1 | 2 = 2): Logger {
+  return createLogger({ level: process.env.SDP_LOG__LEVEL ?? 'info', format: 'auto', fd });
+}

@@ -1,0 +1,60 @@
+#!/usr/bin/env node
+/**
+ * The command line: `node dist/main.js <command>`; no command means `run`.
+ * Exit codes: 0 done, 1 failure at run time, 2 bad config or usage (nothing was started).
+ */
+import { Command, CommanderError } from 'commander';
+import { registerConfigCommands } from './commands/config.js';
+import { createCommandContext } from './commands/context.js';
+import { ExitCodes, SdpError } from './errors.js';
+
+function printError(err: SdpError): void {
+  process.stderr.write(`error ${err.code}: ${err.message}\n`);
+  for (const line of err.details) process.stderr.write(`  - ${line}\n`);
+}
+
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof SdpError) {
+    return err.code.startsWith('SDP_ERR_CONFIG') || err.code === 'SDP_ERR_USAGE' ? ExitCodes.CONFIG : ExitCodes.FAILURE;
+  }
+  return ExitCodes.FAILURE;
+}
+
+async function main(argv: string[]): Promise<number> {
+  const program = new Command();
+  program
+    .name('sdp')
+    .description('Streaming Data Platform: generators → Kafka → exactly-once Parquet lake and event-time windows')
+    .option('-c, --config <file>', 'config file (default: $SDP_CONFIG or ./config.yml)')
+    .showHelpAfterError()
+    .exitOverride();
+
+  const context = createCommandContext({ get configFile() { return program.opts<{ config?: string }>().config; } });
+  registerConfigCommands(program, context);
+
+  try {
+    await program.parseAsync(argv);
+    return ExitCodes.OK;
+  } catch (err) {
+    if (err instanceof CommanderError) {
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCodes.OK;
+      return ExitCodes.CONFIG;
+    }
+    if (err instanceof SdpError) {
+      printError(err);
+      return exitCodeFor(err);
+    }
+    process.stderr.write(`error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    return ExitCodes.FAILURE;
+  }
+}
+
+main(process.argv).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (err: unknown) => {
+    process.stderr.write(`fatal: ${String(err)}\n`);
+    process.exitCode = ExitCodes.FAILURE;
+  },
+);
