@@ -5,6 +5,11 @@
  */
 import { Command, CommanderError } from 'commander';
 import { registerConfigCommands } from './commands/config.js';
+import { registerKafkaCommands } from './commands/kafka.js';
+import { registerTopicsCommands } from './commands/topics.js';
+import { registerEtlCommand } from './commands/etl.js';
+import { registerGenerateCommand } from './commands/generate.js';
+import { registerRunCommand } from './commands/run.js';
 import { createCommandContext } from './commands/context.js';
 import { ExitCodes, SdpError } from './errors.js';
 
@@ -31,6 +36,11 @@ async function main(argv: string[]): Promise<number> {
 
   const context = createCommandContext({ get configFile() { return program.opts<{ config?: string }>().config; } });
   registerConfigCommands(program, context);
+  registerKafkaCommands(program, context);
+  registerTopicsCommands(program, context);
+  registerRunCommand(program, context);
+  registerGenerateCommand(program, context);
+  registerEtlCommand(program, context);
 
   try {
     await program.parseAsync(argv);

@@ -114,7 +114,12 @@ const storage = z.strictObject({
 
 const topics = z.strictObject({ clickstream: z.string().min(1), iot: z.string().min(1) });
 
-const ui = z.strictObject({ kafka_ui_port: port, status_port: port });
+const ui = z.strictObject({
+  kafka_ui_port: port,
+  /** 0 picks a free port (tests); the chosen one is logged. */
+  status_port: z.int().min(0).max(65535),
+  status_host: z.string().min(1),
+});
 
 const log = z.strictObject({
   level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),

@@ -3,8 +3,7 @@
  * under strict mode, so every actor goes through these few functions instead of casting.
  */
 import nact from 'nact';
-// The persistence internals are not exported by 'nact' itself and have no types.
-// @ts-expect-error untyped CommonJS module
+// The persistence internals are not exported by 'nact' itself; typed in src/types/nact-persistence.d.ts.
 import persistence from 'nact/lib/persistence/index.js';
 
 /** An actor's address; `M` is the message type it accepts. */
@@ -14,7 +13,7 @@ export interface Ref<M> {
   readonly name?: string;
 }
 
-export type AnyRef = Ref<never>;
+export type AnyRef = Ref<unknown>;
 
 export interface ActorContext<M> {
   self: Ref<M>;
@@ -80,14 +79,13 @@ export interface PersistenceEngine {
 
 type Untyped = (...args: unknown[]) => unknown;
 const n = nact as unknown as Record<string, Untyped>;
-const p = persistence as Record<string, Untyped>;
 
 export type SystemRef = AnyRef;
 
 /** Starts an actor system, with a persistence engine when persistent actors will be spawned. */
 export function startSystem(name: string, engine?: PersistenceEngine): SystemRef {
   const extensions: unknown[] = [{ name }];
-  if (engine) extensions.push(p.configurePersistence!(engine));
+  if (engine) extensions.push(persistence.configurePersistence(engine));
   return n.start!(...extensions) as SystemRef;
 }
 
@@ -102,7 +100,7 @@ export function spawnPersistent<S, M>(
   name: string,
   props: PersistentProps<S, M> = {},
 ): Ref<M> {
-  return p.spawnPersistent!(parent, behaviour, persistenceKey, name, props) as Ref<M>;
+  return persistence.spawnPersistent(parent, behaviour, persistenceKey, name, props) as Ref<M>;
 }
 
 export function dispatch<M>(ref: Ref<M>, msg: M, sender?: Ref<unknown>): void {

@@ -1,0 +1,45 @@
+# Development tasks. POSIX make; every target is phony and rebuilds dist/ first when src/ changed.
+#   make kafka-up / kafka-down / kafka-status / kafka-clean   local 3-broker cluster from Kafka jars (Java + Maven)
+#   make topics                                             create the clickstream and IoT topics
+#   make up / down                                          Docker cluster when Docker runs, else the local one
+
+NODE = node
+CLI = $(NODE) dist/main.js
+COMPOSE = docker compose -f docker-compose.kafka.yml
+
+.PHONY: build kafka-up kafka-down kafka-status kafka-clean topics up down
+
+build:
+	@if [ ! -f dist/main.js ] || [ -n "$$(find src tsconfig.json package.json -newer dist/main.js -print | head -n 1)" ]; then \
+		npm run build; \
+	fi
+
+kafka-up: build
+	$(CLI) kafka up
+
+kafka-down: build
+	$(CLI) kafka down
+
+kafka-status: build
+	$(CLI) kafka status
+
+kafka-clean: build
+	$(CLI) kafka clean
+
+topics: build
+	$(CLI) topics create
+
+up: build
+	@if docker info >/dev/null 2>&1; then \
+		$(CLI) config env && $(COMPOSE) up -d --wait; \
+	else \
+		echo "Docker is not running: starting the local cluster from Kafka jars"; \
+		$(MAKE) kafka-up; \
+	fi
+
+# Stops whichever runs: the Docker cluster (when Docker runs) and the local one (a no-op when stopped).
+down: build
+	@if docker info >/dev/null 2>&1; then \
+		$(COMPOSE) down; \
+	fi
+	$(CLI) kafka down

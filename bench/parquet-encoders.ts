@@ -1,0 +1,200 @@
+/**
+ * Parquet encoder benchmark: `npm run bench:parquet`.
+ *
+ * Writes 1,000,000 clickstream rows as ten files of 100k rows with each encoder, on the calling
+ * thread and through the encoder pool with 2 worker threads, and prints rows/s, MB written,
+ * bytes/row and peak RSS. Each scenario runs in its own child process so that its peak RSS is
+ * its own. Compiled with tsconfig.bench.json (src + bench → dist/bench), so the pool finds its
+ * compiled worker next to it. Options: --rows N, --file-rows N, --row-group-rows N, --dir PATH.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { ColumnBuffer } from '../src/lake/columnBuffer.js';
+import { ENCODER_NAMES, type EncoderName } from '../src/lake/encoder.js';
+import { createEncoderPool } from '../src/lake/encoderPool.js';
+import type { ColumnBatch } from '../src/lake/tables.js';
+
+interface Settings {
+  rows: number;
+  fileRows: number;
+  rowGroupRows: number;
+  dir: string;
+}
+
+interface ScenarioResult {
+  encoder: EncoderName;
+  threads: number;
+  rows: number;
+  files: number;
+  seconds: number;
+  bytes: number;
+  rssAfterDataMB: number;
+  peakRssMB: number;
+}
+
+const MB = 1_000_000;
+
+function parseArgs(argv: string[]): { settings: Settings; child?: { encoder: EncoderName; threads: number } } {
+  const get = (flag: string): string | undefined => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const settings: Settings = {
+    rows: Number(get('--rows') ?? 1_000_000),
+    fileRows: Number(get('--file-rows') ?? 100_000),
+    rowGroupRows: Number(get('--row-group-rows') ?? 50_000),
+    dir: get('--dir') ?? os.tmpdir(),
+  };
+  const encoder = get('--child-encoder');
+  if (encoder === undefined) return { settings };
+  if (!(ENCODER_NAMES as readonly string[]).includes(encoder)) throw new Error(`unknown encoder ${encoder}`);
+  return { settings, child: { encoder: encoder as EncoderName, threads: Number(get('--child-threads') ?? 0) } };
+}
+
+/** Deterministic PRNG (mulberry32): every scenario encodes rows of the same shape (event ids are random UUIDs). */
+function createRandom(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * A flat copy of a string, as JSON.parse makes them on the consuming side. randomUUID() returns a
+ * rope of ~20 concatenated pieces that costs ~600 bytes of heap instead of ~56.
+ */
+function flat(s: string): string {
+  return Buffer.from(s, 'latin1').toString('latin1');
+}
+
+/** Realistic clickstream columns: UUID v4 event ids, ~50k users, 300 urls, 40% without referrer, a dozen user agents. */
+function generateBatches(settings: Settings): ColumnBatch[] {
+  const random = createRandom(42);
+  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+  const sections = ['products', 'category', 'blog', 'help', 'account', 'cart', 'search', 'deals', 'brands', 'stores'];
+  const urls = Array.from({ length: 300 }, (_, i) => (i === 0 ? '/' : `/${sections[i % sections.length]}/${(i * 7919) % 10_000}-${['shoes', 'jackets', 'lamps', 'phones', 'books', 'garden'][i % 6]}`));
+  const referrers = [null, null, null, null, 'https://www.google.com/', 'https://www.bing.com/', 'https://t.co/abc', 'https://news.ycombinator.com/', 'https://www.facebook.com/', 'https://duckduckgo.com/'];
+  const uas = [
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+    'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15',
+    'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0',
+    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
+    'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36',
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.0.0',
+    'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
+    'Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
+    'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+    'Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:124.0) Gecko/20100101 Firefox/124.0',
+    'Mozilla/5.0 (Linux; Android 13; SM-S911B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0.0.0 Mobile Safari/537.36',
+    'curl/8.5.0',
+  ];
+  const batches: ColumnBatch[] = [];
+  let tsMs = Date.UTC(2024, 2, 1, 8);
+  let buffer = new ColumnBuffer('clickstream');
+  for (let i = 0; i < settings.rows; i++) {
+    tsMs += Math.floor(random() * 5);
+    buffer.append({
+      event_id: flat(randomUUID()),
+      user_id: `user-${Math.floor(random() * 50_000)}`,
+      url: pick(urls),
+      referrer: pick(referrers),
+      ua: pick(uas),
+      ts: tsMs,
+    });
+    if (buffer.rowCount === settings.fileRows) {
+      batches.push(buffer.drain());
+      buffer = new ColumnBuffer('clickstream');
+    }
+  }
+  if (buffer.rowCount > 0) batches.push(buffer.drain());
+  return batches;
+}
+
+async function runScenario(settings: Settings, encoder: EncoderName, threads: number): Promise<ScenarioResult> {
+  const batches = generateBatches(settings);
+  const rssAfterDataMB = process.memoryUsage().rss / MB;
+  const dir = await fs.mkdtemp(path.join(settings.dir, 'sdp-bench-parquet-'));
+  const pool = createEncoderPool({ threads });
+  try {
+    const startMs = performance.now();
+    const encodeFile = (batch: ColumnBatch, i: number) =>
+      pool.encode({ encoder, table: 'clickstream', path: path.join(dir, `part-${i}.parquet.tmp`), batch, rowGroupRows: settings.rowGroupRows });
+    let results: { bytes: number }[] = [];
+    if (threads === 0) {
+      // On the calling thread: one file after another.
+      for (const [i, batch] of batches.entries()) results.push(await encodeFile(batch, i));
+    } else {
+      // Every file at once: the pool queues what its threads cannot take yet.
+      results = await Promise.all(batches.map(encodeFile));
+    }
+    const seconds = (performance.now() - startMs) / 1000;
+    return {
+      encoder,
+      threads,
+      rows: batches.reduce((n, b) => n + b.rowCount, 0),
+      files: batches.length,
+      seconds,
+      bytes: results.reduce((n, r) => n + r.bytes, 0),
+      rssAfterDataMB,
+      // maxRSS is in kilobytes and covers the worker threads too (same process).
+      peakRssMB: (process.resourceUsage().maxRSS * 1024) / MB,
+    };
+  } finally {
+    await pool.close();
+    await fs.rm(dir, { recursive: true, force: true });
+  }
+}
+
+function runChild(encoder: EncoderName, threads: number): Promise<ScenarioResult> {
+  return new Promise((resolve, reject) => {
+    const args = [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2), '--child-encoder', encoder, '--child-threads', String(threads)];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as ScenarioResult) : reject(new Error(`scenario ${encoder}/${threads} exited with ${code}`))));
+  });
+}
+
+async function main(): Promise<void> {
+  const { settings, child } = parseArgs(process.argv.slice(2));
+  if (child !== undefined) {
+    process.stdout.write(JSON.stringify(await runScenario(settings, child.encoder, child.threads)));
+    return;
+  }
+  console.log(`parquet encoders: ${settings.rows} clickstream rows, files of ${settings.fileRows} rows, row groups of ${settings.rowGroupRows}, SNAPPY`);
+  console.log(`node ${process.version}, ${os.cpus().length} cpus, load average before: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log('encoder           threads   rows/s    seconds   MB written  bytes/row  RSS after data MB  peak RSS MB');
+  for (const encoder of ENCODER_NAMES) {
+    for (const threads of [0, 2]) {
+      const r = await runChild(encoder, threads);
+      console.log(
+        [
+          r.encoder.padEnd(17),
+          String(r.threads === 0 ? 'inline' : r.threads).padStart(7),
+          Math.round(r.rows / r.seconds).toString().padStart(8),
+          r.seconds.toFixed(2).padStart(10),
+          (r.bytes / MB).toFixed(1).padStart(12),
+          (r.bytes / r.rows).toFixed(1).padStart(10),
+          r.rssAfterDataMB.toFixed(0).padStart(18),
+          r.peakRssMB.toFixed(0).padStart(12),
+        ].join(' '),
+      );
+    }
+  }
+  console.log(`load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,210 @@
+/**
+ * Producer benchmark: `npm run bench:produce`.
+ *
+ * Produces 1,000,000 clickstream events at full speed (rate 0) into a fresh random topic of the
+ * configured cluster, through the real producer-pool actor (Piscina threads, one transactional
+ * LZ4 producer per thread), with 1 and with 4 threads, and prints events/s, MB/s of uncompressed
+ * JSON, MB/s of Produce requests on the wire, CPU seconds and peak RSS (worker threads included:
+ * they share the process). Each scenario runs in its own child process so that its peak RSS is its
+ * own. Compiled with tsconfig.bench.json (src + bench → dist/bench).
+ *
+ * Options: --events N (default 1,000,000), --threads 1,4, --runs R (each scenario R times,
+ * alternating), --batch-size N (default data_generator.batch_size).
+ */
+import { spawn } from 'node:child_process';
+import { readdirSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { loadConfig } from '../src/config/load.js';
+import type { Config } from '../src/config/schema.js';
+import { localDataDir } from '../src/kafka/localCluster.js';
+import { createTopics } from '../src/kafka/topics.js';
+import { createLogger } from '../src/log/logger.js';
+import { Platform } from '../src/supervisor.js';
+
+interface Settings {
+  events: number;
+  threads: number[];
+  runs: number;
+  batchSize?: number;
+}
+
+interface ScenarioResult {
+  threads: number;
+  events: number;
+  seconds: number;
+  /** From the first acknowledged batch to the last: without thread start-up and connection. */
+  steadySeconds: number;
+  jsonBytes: number;
+  /** Bytes of the topic's log segments per replica (LZ4 record batches + transaction markers); 0 when the cluster is not the local one. */
+  storedBytes: number;
+  cpuSeconds: number;
+  peakRssMB: number;
+  errors: number;
+  loadAverage1m: number;
+}
+
+const MB = 1_000_000;
+
+function parseArgs(argv: string[]): { settings: Settings; child?: { threads: number; topic: string } } {
+  const get = (flag: string): string | undefined => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const batchSize = get('--batch-size');
+  const settings: Settings = {
+    events: Number(get('--events') ?? 1_000_000),
+    threads: (get('--threads') ?? '1,4').split(',').map(Number),
+    runs: Number(get('--runs') ?? 1),
+    ...(batchSize !== undefined ? { batchSize: Number(batchSize) } : {}),
+  };
+  const topic = get('--child-topic');
+  if (topic === undefined) return { settings };
+  return { settings, child: { threads: Number(get('--child-threads')), topic } };
+}
+
+function benchConfig(topic: string): Config {
+  const { config } = loadConfig();
+  return { ...config, topics: { ...config.topics, clickstream: topic }, log: { ...config.log, level: 'warn' } };
+}
+
+async function runScenario(settings: Settings, threads: number, topic: string): Promise<ScenarioResult> {
+  const config = benchConfig(topic);
+  const logger = createLogger({ level: 'warn', format: 'json', fd: 2 });
+  const cpuBefore = process.cpuUsage();
+  const startedMs = performance.now();
+  let resolveDone!: () => void;
+  const done = new Promise<void>((resolve) => (resolveDone = resolve));
+  const platform = await Platform.start(config, logger, {
+    producer: {
+      rates: { clickstream: 0 },
+      counts: { clickstream: settings.events },
+      threads,
+      ...(settings.batchSize !== undefined ? { batchSize: settings.batchSize } : {}),
+      onComplete: () => resolveDone(),
+    },
+  });
+  const failed = platform.fatal.then((f) => {
+    throw new Error(`${f.component} failed: ${f.error}`);
+  });
+  await Promise.race([done, failed]);
+  const seconds = (performance.now() - startedMs) / 1000;
+  const metrics = await platform.metrics();
+  const report = await platform.shutdown('benchmark done');
+  const cpu = process.cpuUsage(cpuBefore);
+  const stream = metrics.producer?.streams.find((s) => s.stream === 'clickstream');
+  return {
+    threads,
+    events: report.producer?.totals.clickstream ?? 0,
+    seconds,
+    steadySeconds: (metrics.producer?.lastAckMs ?? 0) - (metrics.producer?.firstAckMs ?? 0) > 0 ? ((metrics.producer?.lastAckMs ?? 0) - (metrics.producer?.firstAckMs ?? 0)) / 1000 : seconds,
+    jsonBytes: stream?.bytesTotal ?? 0,
+    storedBytes: 0,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    // maxRSS is in kilobytes and covers the worker threads too (same process).
+    peakRssMB: (process.resourceUsage().maxRSS * 1024) / MB,
+    errors: report.producer?.errors.clickstream ?? 0,
+    loadAverage1m: os.loadavg()[0] ?? 0,
+  };
+}
+
+function runChild(settings: Settings, threads: number, topic: string): Promise<ScenarioResult> {
+  const args = [fileURLToPath(import.meta.url), '--events', String(settings.events), '--child-threads', String(threads), '--child-topic', topic];
+  if (settings.batchSize !== undefined) args.push('--batch-size', String(settings.batchSize));
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code !== 0) return reject(new Error(`scenario threads=${threads} exited with ${String(code)}`));
+      resolve(JSON.parse(out.trim().split('\n').pop() ?? '{}') as ScenarioResult);
+    });
+  });
+}
+
+/**
+ * What went over the wire, measured where it lands: the topic's segment files on the local
+ * cluster's disks, divided by the replication factor (the Produce requests carry these record
+ * batches; followers copy them). Includes the transaction markers the coordinator writes.
+ */
+function storedBytesPerReplica(config: Config, topic: string): number {
+  const dataDir = localDataDir(config);
+  let bytes = 0;
+  let nodes: string[] = [];
+  try {
+    nodes = readdirSync(dataDir).filter((n) => n.startsWith('node-'));
+  } catch {
+    return 0;
+  }
+  for (const node of nodes) {
+    const logDir = path.join(dataDir, node, 'data');
+    let dirs: string[] = [];
+    try {
+      dirs = readdirSync(logDir).filter((d) => d.startsWith(`${topic}-`) && /^\d+$/.test(d.slice(topic.length + 1)));
+    } catch {
+      continue;
+    }
+    for (const dir of dirs) {
+      for (const file of readdirSync(path.join(logDir, dir))) {
+        if (file.endsWith('.log')) bytes += statSync(path.join(logDir, dir, file)).size;
+      }
+    }
+  }
+  return bytes / config.kafka.replication_factor;
+}
+
+function format(r: ScenarioResult): string {
+  const cols = [
+    `threads=${r.threads}`,
+    `events=${r.events}`,
+    `seconds=${r.seconds.toFixed(2)}`,
+    `events/s=${Math.round(r.events / r.seconds)}`,
+    `steady events/s=${Math.round(r.events / r.steadySeconds)}`,
+    `json MB/s=${(r.jsonBytes / MB / r.seconds).toFixed(1)}`,
+    `wire MB/s=${(r.storedBytes / MB / r.seconds).toFixed(1)}`,
+    `wire/json=${r.jsonBytes > 0 ? (r.storedBytes / r.jsonBytes).toFixed(3) : '-'}`,
+    `cpu s=${r.cpuSeconds.toFixed(1)}`,
+    `peak RSS MB=${r.peakRssMB.toFixed(0)}`,
+    `errors=${r.errors}`,
+    `load1m=${r.loadAverage1m.toFixed(2)}`,
+  ];
+  return cols.join('  ');
+}
+
+async function main(): Promise<void> {
+  const { settings, child } = parseArgs(process.argv.slice(2));
+  if (child) {
+    const result = await runScenario(settings, child.threads, child.topic);
+    process.stdout.write(`${JSON.stringify(result)}\n`);
+    return;
+  }
+  const { config } = loadConfig();
+  const logger = createLogger({ level: 'warn', format: 'json', fd: 2 });
+  process.stdout.write(`producer benchmark: ${settings.events} clickstream events at full speed, bootstrap ${config.kafka.bootstrap_servers.join(',')}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+  const results: ScenarioResult[] = [];
+  for (let run = 0; run < settings.runs; run++) {
+    for (const threads of settings.threads) {
+      const topic = `bench-produce-${Date.now().toString(36)}-t${threads}`;
+      await createTopics(config, logger, { topics: [topic] });
+      const result = await runChild(settings, threads, topic);
+      result.storedBytes = storedBytesPerReplica(config, topic);
+      results.push(result);
+      process.stdout.write(`${format(result)}\n`);
+    }
+  }
+  if (settings.runs > 1) {
+    for (const threads of settings.threads) {
+      const rates = results.filter((r) => r.threads === threads).map((r) => r.events / r.seconds).sort((a, b) => a - b);
+      const median = rates[Math.floor(rates.length / 2)] ?? 0;
+      process.stdout.write(`threads=${threads}: events/s min ${Math.round(rates[0] ?? 0)}  median ${Math.round(median)}  max ${Math.round(rates[rates.length - 1] ?? 0)} over ${rates.length} runs\n`);
+    }
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  process.exitCode = 1;
+});

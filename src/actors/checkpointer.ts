@@ -1,0 +1,102 @@
+/**
+ * checkpointer: the event-sourced commit point of the checkpoint protocol (DESIGN.md section 3).
+ *
+ * - `commit` (query, from a lake writer or the window aggregator): persists the CheckpointEvent —
+ *   one SQLite transaction, the commit point — then applies its tmp→final renames (idempotent) and
+ *   replies. `onCommitted` then tells the ingest actors what is durable, for the advisory Kafka
+ *   offset commit. A crash before the persist loses nothing (the tmp files are orphans and the
+ *   offsets were not advanced); a crash after it is repaired by `recoverLake` at the next start.
+ * - `recoverLake` (query, once at start, before any partition is read): re-applies the renames of
+ *   each sink's latest checkpoint and deletes every `*.tmp` that no committed checkpoint names.
+ * - `read` (query): the current CheckpointState (offsets per sink, aggregator states).
+ *
+ * Recovery of the actor itself is nact's: latest snapshot + journal replay of CheckpointEvents.
+ */
+import { join } from 'node:path';
+import { applyCheckpoint, emptyCheckpointState, pendingRenames, type CheckpointEvent, type CheckpointState, type Rename } from '../checkpoint/checkpointState.js';
+import type { Logger } from '../log/logger.js';
+import { listTmpFiles, removeIfExists, renameDurable } from '../lake/durableFs.js';
+import { reply, spawnPersistent, type AnyRef, type PersistentContext, type Ref } from '../system/nact.js';
+
+export type CheckpointerMsg =
+  | { type: 'commit'; event: CheckpointEvent }
+  | { type: 'recoverLake' }
+  | { type: 'read' }
+  /** Replayed from the journal during recovery only. */
+  | CheckpointEvent;
+
+export interface CommitReply {
+  checkpoints: number;
+}
+
+export interface LakeRecovery {
+  renamed: number;
+  deletedTmpFiles: string[];
+}
+
+export interface CheckpointerOptions {
+  lakeRoot: string;
+  logger: Logger;
+  snapshotEvery: number;
+  onCommitted?: (event: CheckpointEvent, state: CheckpointState) => void;
+}
+
+async function applyRenames(lakeRoot: string, renames: readonly Rename[]): Promise<number> {
+  let renamed = 0;
+  for (const { from, to } of renames) {
+    await renameDurable(join(lakeRoot, from), join(lakeRoot, to));
+    renamed += 1;
+  }
+  return renamed;
+}
+
+export const CHECKPOINTER_PERSISTENCE_KEY = 'checkpointer';
+
+export function spawnCheckpointer(parent: AnyRef, options: CheckpointerOptions, name = 'checkpointer'): Ref<CheckpointerMsg> {
+  const logger = options.logger.child({ component: 'checkpointer' });
+
+  const behaviour = async (state: CheckpointState, msg: CheckpointerMsg, ctx: PersistentContext<CheckpointerMsg>): Promise<CheckpointState> => {
+    switch (msg.type) {
+      case 'raw':
+      case 'agg':
+        // A journal event being replayed: the commit it records already happened.
+        return applyCheckpoint(state, msg);
+      case 'commit': {
+        const next = applyCheckpoint(state, msg.event); // validates before anything is written
+        await ctx.persist(msg.event as CheckpointerMsg);
+        await applyRenames(options.lakeRoot, msg.event.renames);
+        logger.debug({ sink: msg.event.sink, checkpoints: next.checkpoints, files: msg.event.renames.length }, 'checkpoint committed');
+        reply<CommitReply>(ctx, { checkpoints: next.checkpoints });
+        options.onCommitted?.(msg.event, next);
+        return next;
+      }
+      case 'recoverLake': {
+        const renames = pendingRenames(state);
+        const committedTmp = new Set(renames.map((r) => join(options.lakeRoot, r.from)));
+        const renamed = await applyRenames(options.lakeRoot, renames);
+        const deletedTmpFiles: string[] = [];
+        for (const tmp of await listTmpFiles(options.lakeRoot)) {
+          if (committedTmp.has(tmp)) continue;
+          await removeIfExists(tmp);
+          deletedTmpFiles.push(tmp);
+        }
+        logger.info({ checkpoints: state.checkpoints, renames_reapplied: renamed, orphan_tmp_deleted: deletedTmpFiles.length }, 'lake recovered from the checkpoint store');
+        reply<LakeRecovery>(ctx, { renamed, deletedTmpFiles });
+        return state;
+      }
+      case 'read':
+        reply<CheckpointState>(ctx, state);
+        return state;
+    }
+  };
+
+  return spawnPersistent<CheckpointState, CheckpointerMsg>(parent, behaviour, CHECKPOINTER_PERSISTENCE_KEY, name, {
+    initialState: emptyCheckpointState(),
+    snapshotEvery: options.snapshotEvery,
+    onCrash: (_msg, err, ctx) => {
+      // The journal is the truth: a failed commit must stop the pipeline, which restarts from it.
+      logger.error({ err }, 'checkpointer failed');
+      return ctx.escalate;
+    },
+  });
+}

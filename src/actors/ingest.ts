@@ -1,0 +1,275 @@
+/**
+ * ingest:<topic> — one consumer-group member for one topic. On every assignment it spawns a
+ * partition actor per newly assigned partition (each with its lake writer) and seeks every
+ * assigned partition to where processing stands: the smallest of its sinks' checkpointed offsets
+ * + 1 for a new one, the position after the last processed batch for one it keeps. Batches go to
+ * the partition actors one at a time per partition. After each checkpoint the durable offsets are
+ * committed to the Kafka group — advisory only, so that lag shows in Kafka tools.
+ *
+ * `drain` (query, at shutdown): stop fetching, wait for in-flight batches, flush every writer.
+ * `close` (query): commit the last durable offsets and leave the group.
+ */
+import { compareOffsets, startOffset, sinkOffset, type CheckpointState, type SinkId } from '../checkpoint/checkpointState.js';
+import type { Config } from '../config/schema.js';
+import type { StreamName } from '../events/types.js';
+import type { RejectReason } from '../events/validate.js';
+import { createTopicConsumer, type ConsumedBatch, type TopicConsumer } from '../kafka/topicConsumer.js';
+import type { EncoderPool } from '../lake/encoderPool.js';
+import type { Logger } from '../log/logger.js';
+import { dispatch, query, reply, spawn, stop, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
+import type { CheckpointerMsg } from './checkpointer.js';
+import { spawnPartition, type PartitionBatchReply, type PartitionMsg, type PartitionStatus } from './partition.js';
+import type { WindowAggregatorMsg } from './windowAggregator.js';
+import type { WriterFlushReply } from './lakeWriter.js';
+
+export type IngestMsg =
+  /** Query: connect, join the group and start fetching; replies once running. */
+  | { type: 'start' }
+  /** From the checkpointer: `nextOffset` of `partition` is durable in every sink. */
+  | { type: 'durable'; partition: number; nextOffset: string }
+  /** Internal: commit the pending durable offsets to Kafka. */
+  | { type: 'commitNow' }
+  | { type: 'committed'; ok: boolean; error?: string }
+  /** Query: stop fetching, wait for in-flight batches, flush every writer. */
+  | { type: 'drain' }
+  /** Query: commit the last durable offsets, leave the group. */
+  | { type: 'close' }
+  /** Query; replies IngestStatus. */
+  | { type: 'status' }
+  /** The consumer failed and will not restart by itself. */
+  | { type: 'consumerFailed'; error: string };
+
+export interface IngestStatus {
+  topic: string;
+  partitions: PartitionStatus[];
+}
+
+export interface IngestOptions {
+  topic: string;
+  stream: StreamName;
+  config: Config;
+  logger: Logger;
+  /** The checkpoint state when the pipeline started: where each partition resumes. */
+  checkpoint: CheckpointState;
+  /** The sinks a partition of this topic feeds (its writer, and the aggregator for clickstream). */
+  sinksOf: (partition: number) => SinkId[];
+  rawSinkOf: (partition: number) => SinkId;
+  aggSink?: SinkId;
+  aggregator?: Ref<WindowAggregatorMsg>;
+  checkpointer: Ref<CheckpointerMsg>;
+  encoderPool: EncoderPool;
+  lakeRoot: string;
+  onRejected?: (reason: RejectReason) => void;
+  /** Consumer factory (tests pass a fake). */
+  createConsumer?: typeof createTopicConsumer;
+}
+
+interface PartitionEntry {
+  ref: Ref<PartitionMsg>;
+}
+
+interface State {
+  consumer?: TopicConsumer;
+  partitions: Map<number, PartitionEntry>;
+  /** Next offset to fetch per partition, as far as processing stands. */
+  positions: Map<number, string>;
+  pendingCommit: Map<number, string>;
+  committedToKafka: Map<number, string>;
+  committing: boolean;
+  commitTimer?: NodeJS.Timeout;
+}
+
+const COMMIT_DEBOUNCE_MS = 1_000;
+
+export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `ingest-${options.topic}`): Ref<IngestMsg> {
+  const { topic, config } = options;
+  const logger = options.logger.child({ component: 'ingest', topic });
+  const queryTimeoutMs = config.etl.shutdown_timeout + 60_000;
+
+  function spawnPartitionActor(self: Ref<IngestMsg>, state: State, partition: number): PartitionEntry {
+    const checkpoint = options.checkpoint;
+    const ref = spawnPartition(self, {
+      topic,
+      stream: options.stream,
+      partition,
+      writer: {
+        table: options.stream,
+        topic,
+        partition,
+        lakeRoot: options.lakeRoot,
+        encoderPool: options.encoderPool,
+        encoder: config.etl.parquet_encoder,
+        checkpointer: options.checkpointer,
+        maxFileRows: config.etl.max_file_rows,
+        maxFileBytes: config.etl.max_file_bytes,
+        maxFileAgeMs: config.etl.max_file_age,
+        rowGroupRows: config.etl.row_group_rows,
+        commitTimeoutMs: queryTimeoutMs,
+        logger: options.logger,
+      },
+      ...(options.aggregator && options.aggSink
+        ? { aggregator: options.aggregator, aggOffset: sinkOffset(checkpoint, options.aggSink, partition) }
+        : {}),
+      rawOffset: sinkOffset(checkpoint, options.rawSinkOf(partition), partition),
+      windowSizeMs: 60_000,
+      decode: { maxEventBytes: config.etl.max_event_bytes, maxFutureSkewMs: config.etl.max_future_skew },
+      fetch: {
+        pause: () => state.consumer?.pause(partition),
+        resume: () => state.consumer?.resume(partition),
+      },
+      queryTimeoutMs,
+      logger: options.logger,
+      ...(options.onRejected ? { onRejected: options.onRejected } : {}),
+    });
+    return { ref };
+  }
+
+  function scheduleCommit(state: State, self: Ref<IngestMsg>): void {
+    if (state.commitTimer || state.committing) return;
+    state.commitTimer = setTimeout(() => {
+      state.commitTimer = undefined;
+      dispatch(self, { type: 'commitNow' });
+    }, COMMIT_DEBOUNCE_MS);
+  }
+
+  async function onBatch(state: State, batch: ConsumedBatch): Promise<void> {
+    const entry = state.partitions.get(batch.partition);
+    if (!entry) return; // not ours any more: the next owner reads it from its checkpoint
+    const position = state.positions.get(batch.partition);
+    if (position !== undefined && compareOffsets(batch.lastOffset, position) < 0) return; // already processed
+    if (position !== undefined && compareOffsets(batch.fetchedOffset, position) > 0) {
+      logger.warn({ partition: batch.partition, expected_offset: position, fetched_offset: batch.fetchedOffset }, 'offsets skipped by Kafka (deleted by retention before they were processed?)');
+    }
+    await query<PartitionMsg, PartitionBatchReply>(entry.ref, () => ({ type: 'batch', batch }), queryTimeoutMs);
+    state.positions.set(batch.partition, (BigInt(batch.lastOffset) + 1n).toString());
+  }
+
+  const behaviour = async (state: State, msg: IngestMsg, ctx: ActorContext<IngestMsg>): Promise<State> => {
+    switch (msg.type) {
+      case 'start': {
+        const consumer = (options.createConsumer ?? createTopicConsumer)(config, options.logger, {
+          topic,
+          groupId: config.etl.consumer_group,
+          concurrency: config.kafka.partitions,
+        });
+        state.consumer = consumer;
+        await consumer.start({
+          onAssignment: (assigned, revoked) => {
+            const starts = new Map<number, string>();
+            for (const partition of assigned) {
+              if (!state.partitions.has(partition)) state.partitions.set(partition, spawnPartitionActor(ctx.self, state, partition));
+              const start = state.positions.get(partition) ?? startOffset(options.checkpoint, options.sinksOf(partition), partition);
+              state.positions.set(partition, start);
+              starts.set(partition, start);
+            }
+            for (const partition of revoked) {
+              const entry = state.partitions.get(partition);
+              state.partitions.delete(partition);
+              state.positions.delete(partition);
+              if (entry) {
+                // Whatever it buffered is committed to the lake; its Kafka commit is the new owner's.
+                void query<PartitionMsg, WriterFlushReply>(entry.ref, () => ({ type: 'flush' }), queryTimeoutMs).finally(() => stop(entry.ref));
+              }
+            }
+            if (options.aggregator) {
+              dispatch(options.aggregator, { type: 'assign', partitions: assigned });
+              if (revoked.length > 0) dispatch(options.aggregator, { type: 'revoke', partitions: revoked });
+            }
+            logger.info({ assigned, revoked, start_offsets: Object.fromEntries(starts) }, 'partitions assigned');
+            return starts;
+          },
+          onBatch: (batch) => onBatch(state, batch),
+          onProgress: (progress) => {
+            const entry = state.partitions.get(progress.partition);
+            if (entry) dispatch(entry.ref, { type: 'progress', caughtUp: progress.caughtUp });
+            const position = state.positions.get(progress.partition);
+            if (position !== undefined && compareOffsets(progress.lastOffset, position) >= 0) {
+              state.positions.set(progress.partition, (BigInt(progress.lastOffset) + 1n).toString());
+            }
+          },
+          onCrash: (error, willRestart) => {
+            logger.warn({ err: error, will_restart: willRestart }, 'consumer crashed');
+            if (!willRestart) dispatch(ctx.self, { type: 'consumerFailed', error: error.message });
+          },
+        });
+        reply(ctx, { ok: true });
+        return state;
+      }
+      case 'durable': {
+        const known = state.pendingCommit.get(msg.partition) ?? state.committedToKafka.get(msg.partition);
+        if (known === undefined || compareOffsets(msg.nextOffset, known) > 0) state.pendingCommit.set(msg.partition, msg.nextOffset);
+        scheduleCommit(state, ctx.self);
+        return state;
+      }
+      case 'commitNow': {
+        if (!state.consumer || state.pendingCommit.size === 0 || state.committing) return state;
+        const offsets = new Map([...state.pendingCommit].filter(([p]) => state.partitions.has(p)));
+        state.pendingCommit = new Map();
+        state.committing = true;
+        state.consumer.commitOffsets(offsets).then(
+          () => {
+            for (const [p, o] of offsets) state.committedToKafka.set(p, o);
+            dispatch(ctx.self, { type: 'committed', ok: true });
+          },
+          (err: unknown) => {
+            // Advisory only: SQLite is the truth. Keep the offsets for the next attempt.
+            for (const [p, o] of offsets) if (!state.pendingCommit.has(p)) state.pendingCommit.set(p, o);
+            dispatch(ctx.self, { type: 'committed', ok: false, error: err instanceof Error ? err.message : String(err) });
+          },
+        );
+        return state;
+      }
+      case 'committed':
+        state.committing = false;
+        if (!msg.ok) logger.warn({ err: msg.error }, 'offset commit to Kafka failed; will retry');
+        if (state.pendingCommit.size > 0) scheduleCommit(state, ctx.self);
+        return state;
+      case 'drain': {
+        await state.consumer?.quiesce();
+        await Promise.all(
+          [...state.partitions.values()].map((entry) => query<PartitionMsg, WriterFlushReply>(entry.ref, () => ({ type: 'flush' }), queryTimeoutMs)),
+        );
+        reply(ctx, { ok: true });
+        return state;
+      }
+      case 'close': {
+        if (state.commitTimer) clearTimeout(state.commitTimer);
+        state.commitTimer = undefined;
+        const offsets = new Map([...state.pendingCommit].filter(([p]) => state.partitions.has(p)));
+        if (state.consumer && offsets.size > 0) {
+          await state.consumer.commitOffsets(offsets).catch((err: unknown) => logger.warn({ err }, 'final offset commit to Kafka failed (advisory only)'));
+        }
+        await state.consumer?.disconnect();
+        state.consumer = undefined;
+        reply(ctx, { ok: true });
+        return state;
+      }
+      case 'status': {
+        const partitions = await Promise.all(
+          [...state.partitions.values()].map((entry) => query<PartitionMsg, PartitionStatus>(entry.ref, () => ({ type: 'status' }), 5_000)),
+        );
+        reply<IngestStatus>(ctx, { topic, partitions: partitions.sort((a, b) => a.partition - b.partition) });
+        return state;
+      }
+      case 'consumerFailed':
+        throw new Error(`consumer of ${topic} failed: ${msg.error}`);
+    }
+  };
+
+  return spawn<State, IngestMsg>(parent, behaviour, name, {
+    initialStateFunc: () => ({
+      partitions: new Map(),
+      positions: new Map(),
+      pendingCommit: new Map(),
+      committedToKafka: new Map(),
+      committing: false,
+    }),
+    onCrash: (_msg, err, ctx) => {
+      logger.error({ err }, 'ingest failed');
+      return ctx.escalate;
+    },
+    afterStop: (state) => {
+      if (state.commitTimer) clearTimeout(state.commitTimer);
+    },
+  });
+}

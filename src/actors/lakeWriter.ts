@@ -1,0 +1,325 @@
+/**
+ * lake-writer:<table>:<partition> — buffers the rows (and rejected records) of one Kafka partition
+ * column-wise per `dt`, and rolls them into Parquet files when the buffer reaches
+ * `etl.max_file_rows`, `etl.max_file_bytes` or `etl.max_file_age` (or on `flush`): every buffered
+ * dt is encoded into a `*.parquet.tmp` file (fsynced, on an encoder thread), then ONE checkpoint
+ * commits the roll's last offset with the tmp→final renames (DESIGN.md section 3). One roll is in
+ * flight at a time, so the writer's committed offsets only move forward.
+ *
+ * Back-pressure: `append` replies `{ backlogHigh: true }` once a full roll's worth of rows waits
+ * behind the roll in flight; the partition actor then pauses fetching until `onDrained` fires.
+ */
+import { relative } from 'node:path';
+import { rawSinkId, compareOffsets, type RawCheckpoint, type Rename } from '../checkpoint/checkpointState.js';
+import type { Logger } from '../log/logger.js';
+import { ColumnBuffer } from '../lake/columnBuffer.js';
+import { ensureDir } from '../lake/durableFs.js';
+import type { EncoderName } from '../lake/encoder.js';
+import type { EncoderPool } from '../lake/encoderPool.js';
+import { partitionDir, rawFilePath, rejectedFilePath, tmpPathFor } from '../lake/layout.js';
+import type { ColumnBatch, RowOf, TableName } from '../lake/tables.js';
+import { dispatch, query, reply, spawn, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
+import type { CheckpointerMsg, CommitReply } from './checkpointer.js';
+
+export type RawTable = 'clickstream' | 'iot';
+
+export type RawRow = RowOf<'clickstream'> | RowOf<'iot'>;
+
+/** One partition batch's worth of rows, every offset above the writer's committed offset. */
+export interface WriterAppend {
+  type: 'append';
+  /** Offset of the first record this append covers. */
+  firstOffset: string;
+  /** Offset of the last record this append covers (rows and rejected records alike). */
+  lastOffset: string;
+  rows: Array<{ dt: string; row: RawRow }>;
+  rejected: Array<{ dt: string; row: RowOf<'_rejected'> }>;
+}
+
+export type LakeWriterMsg =
+  /** Query; replies WriterAppendReply. */
+  | WriterAppend
+  /** Internal timer: roll by age. */
+  | { type: 'tick' }
+  | { type: 'rolled'; lastOffset: string; rows: number; rejected: number; files: number; durationMs: number }
+  | { type: 'rollFailed'; error: string }
+  /** Query: roll everything buffered now and wait until it is committed; replies WriterFlushReply. */
+  | { type: 'flush' }
+  /** Query: replies WriterStatus. */
+  | { type: 'status' };
+
+export interface WriterAppendReply {
+  backlogHigh: boolean;
+}
+
+export interface WriterFlushReply {
+  committedOffset: string;
+}
+
+export interface WriterStatus {
+  table: RawTable;
+  partition: number;
+  committedOffset: string;
+  bufferedRows: number;
+  rolling: boolean;
+  filesWritten: number;
+  rowsWritten: number;
+}
+
+export interface LakeWriterOptions {
+  table: RawTable;
+  topic: string;
+  partition: number;
+  lakeRoot: string;
+  /** Last offset already durable in this sink (from the checkpoint store), '-1' for none. */
+  committedOffset: string;
+  encoderPool: EncoderPool;
+  encoder: EncoderName;
+  checkpointer: Ref<CheckpointerMsg>;
+  maxFileRows: number;
+  maxFileBytes: number;
+  maxFileAgeMs: number;
+  rowGroupRows: number;
+  /** How long a commit may take before the roll counts as failed. */
+  commitTimeoutMs: number;
+  logger: Logger;
+  /** The backlog went back under the limit: fetching may resume. */
+  onDrained: () => void;
+}
+
+interface PendingRoll {
+  firstOffset: string;
+  lastOffset: string;
+  rows: Map<string, ColumnBatch>;
+  rejected: Map<string, ColumnBatch>;
+  rowCount: number;
+  rejectedCount: number;
+  attempts: number;
+}
+
+interface State {
+  buffers: Map<string, ColumnBuffer<RawTable>>;
+  rejected: Map<string, ColumnBuffer<'_rejected'>>;
+  /** Valid rows buffered. */
+  bufferedRows: number;
+  /** Rows and rejected records buffered: what the roll thresholds count. */
+  bufferedRecords: number;
+  bufferedBytes: number;
+  firstOffset?: string;
+  lastOffset?: string;
+  bufferSinceMs: number;
+  committedOffset: string;
+  roll?: PendingRoll;
+  backlogHigh: boolean;
+  flushWaiters: Array<Ref<WriterFlushReply>>;
+  timer?: NodeJS.Timeout;
+  filesWritten: number;
+  rowsWritten: number;
+}
+
+const RETRY_BASE_MS = 500;
+const MAX_ROLL_ATTEMPTS = 6;
+
+export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name = `lake-writer-${options.table}-${options.partition}`): Ref<LakeWriterMsg> {
+  const { table, topic, partition, lakeRoot } = options;
+  const sink = rawSinkId(topic, partition);
+  const logger = options.logger.child({ component: 'lake-writer', table, partition });
+
+  function isFull(state: State): boolean {
+    return state.bufferedRecords >= options.maxFileRows || state.bufferedBytes >= options.maxFileBytes;
+  }
+
+  function drain(state: State): PendingRoll | undefined {
+    if (state.firstOffset === undefined || state.lastOffset === undefined) return undefined;
+    const roll: PendingRoll = {
+      firstOffset: state.firstOffset,
+      lastOffset: state.lastOffset,
+      rows: new Map([...state.buffers].map(([dt, b]) => [dt, b.drain()])),
+      rejected: new Map([...state.rejected].map(([dt, b]) => [dt, b.drain()])),
+      rowCount: state.bufferedRows,
+      rejectedCount: [...state.rejected.values()].reduce((n, b) => n + b.rowCount, 0),
+      attempts: 0,
+    };
+    state.buffers = new Map();
+    state.rejected = new Map();
+    state.bufferedRows = 0;
+    state.bufferedRecords = 0;
+    state.bufferedBytes = 0;
+    state.firstOffset = undefined;
+    state.lastOffset = undefined;
+    return roll;
+  }
+
+  /** Encodes every file of the roll as tmp, then commits them with the offset in one checkpoint. */
+  async function writeRoll(roll: PendingRoll): Promise<number> {
+    const renames: Rename[] = [];
+    const jobs: Array<Promise<unknown>> = [];
+    const add = (finalPath: string, tableName: TableName, batch: ColumnBatch, dir: string): void => {
+      const tmp = tmpPathFor(finalPath);
+      renames.push({ from: relative(lakeRoot, tmp), to: relative(lakeRoot, finalPath) });
+      jobs.push(
+        ensureDir(dir).then(() =>
+          options.encoderPool.encode({ encoder: options.encoder, table: tableName, path: tmp, batch, rowGroupRows: options.rowGroupRows }),
+        ),
+      );
+    };
+    for (const [dt, batch] of roll.rows) {
+      if (batch.rowCount === 0) continue;
+      add(rawFilePath(lakeRoot, table, dt, partition, roll.firstOffset, roll.lastOffset), table, batch, partitionDir(lakeRoot, table, dt));
+    }
+    for (const [dt, batch] of roll.rejected) {
+      if (batch.rowCount === 0) continue;
+      add(rejectedFilePath(lakeRoot, dt, topic, partition, roll.firstOffset, roll.lastOffset), '_rejected', batch, partitionDir(lakeRoot, '_rejected', dt));
+    }
+    await Promise.all(jobs);
+    const event: RawCheckpoint = {
+      type: 'raw',
+      sink,
+      topic,
+      partition,
+      offset: roll.lastOffset,
+      renames,
+      rows: roll.rowCount,
+      rejected: roll.rejectedCount,
+    };
+    await query<CheckpointerMsg, CommitReply>(options.checkpointer, () => ({ type: 'commit', event }), options.commitTimeoutMs);
+    return renames.length;
+  }
+
+  function startRoll(state: State, self: Ref<LakeWriterMsg>): void {
+    const roll = state.roll;
+    if (!roll) return;
+    roll.attempts += 1;
+    const startedMs = Date.now();
+    writeRoll(roll).then(
+      (files) => dispatch(self, { type: 'rolled', lastOffset: roll.lastOffset, rows: roll.rowCount, rejected: roll.rejectedCount, files, durationMs: Date.now() - startedMs }),
+      (err: unknown) => dispatch(self, { type: 'rollFailed', error: err instanceof Error ? err.message : String(err) }),
+    );
+  }
+
+  /** Starts a roll when none is in flight and the buffer is due (or `force`). */
+  function maybeRoll(state: State, self: Ref<LakeWriterMsg>, force: boolean): void {
+    if (state.roll || state.firstOffset === undefined) return;
+    const aged = Date.now() - state.bufferSinceMs >= options.maxFileAgeMs;
+    if (!force && !aged && !isFull(state)) return;
+    state.roll = drain(state);
+    startRoll(state, self);
+  }
+
+  function settleFlush(state: State): void {
+    if (state.roll || state.firstOffset !== undefined) return;
+    for (const waiter of state.flushWaiters) dispatch(waiter, { committedOffset: state.committedOffset });
+    state.flushWaiters = [];
+  }
+
+  const behaviour = (state: State, msg: LakeWriterMsg, ctx: ActorContext<LakeWriterMsg>): State => {
+    switch (msg.type) {
+      case 'append': {
+        if (compareOffsets(msg.lastOffset, state.lastOffset ?? state.committedOffset) <= 0) {
+          // A replay of offsets this sink already holds: skip (DESIGN.md section 3, step 1).
+          reply<WriterAppendReply>(ctx, { backlogHigh: state.backlogHigh });
+          return state;
+        }
+        if (state.firstOffset === undefined) {
+          state.firstOffset = msg.firstOffset;
+          state.bufferSinceMs = Date.now();
+        }
+        state.lastOffset = msg.lastOffset;
+        for (const { dt, row } of msg.rows) {
+          let buffer = state.buffers.get(dt);
+          if (!buffer) state.buffers.set(dt, (buffer = new ColumnBuffer(table)));
+          const before = buffer.approxBytes;
+          buffer.append(row as RowOf<RawTable>);
+          state.bufferedBytes += buffer.approxBytes - before;
+        }
+        state.bufferedRows += msg.rows.length;
+        state.bufferedRecords += msg.rows.length + msg.rejected.length;
+        for (const { dt, row } of msg.rejected) {
+          let buffer = state.rejected.get(dt);
+          if (!buffer) state.rejected.set(dt, (buffer = new ColumnBuffer('_rejected')));
+          const before = buffer.approxBytes;
+          buffer.append(row);
+          state.bufferedBytes += buffer.approxBytes - before;
+        }
+        maybeRoll(state, ctx.self, false);
+        // Full while a roll is in flight: a whole roll waits in memory, stop fetching.
+        if (state.roll && isFull(state)) state.backlogHigh = true;
+        reply<WriterAppendReply>(ctx, { backlogHigh: state.backlogHigh });
+        return state;
+      }
+      case 'tick':
+        maybeRoll(state, ctx.self, false);
+        return state;
+      case 'rolled': {
+        state.committedOffset = msg.lastOffset;
+        state.roll = undefined;
+        state.filesWritten += msg.files;
+        state.rowsWritten += msg.rows;
+        logger.info({ offset: msg.lastOffset, rows: msg.rows, rejected: msg.rejected, files: msg.files, duration_ms: msg.durationMs }, 'roll committed');
+        maybeRoll(state, ctx.self, state.flushWaiters.length > 0);
+        if (state.backlogHigh && !(state.roll && isFull(state))) {
+          state.backlogHigh = false;
+          options.onDrained();
+        }
+        settleFlush(state);
+        return state;
+      }
+      case 'rollFailed': {
+        const roll = state.roll!;
+        if (roll.attempts >= MAX_ROLL_ATTEMPTS) {
+          throw new Error(`roll of ${table} partition ${partition} offsets ${roll.firstOffset}..${roll.lastOffset} failed ${roll.attempts} times: ${msg.error}`);
+        }
+        const delayMs = RETRY_BASE_MS * 2 ** (roll.attempts - 1);
+        logger.warn({ err: msg.error, attempt: roll.attempts, retry_in_ms: delayMs }, 'roll failed; retrying');
+        setTimeout(() => startRoll(state, ctx.self), delayMs);
+        return state;
+      }
+      case 'flush': {
+        if (ctx.sender) state.flushWaiters.push(ctx.sender as Ref<WriterFlushReply>);
+        maybeRoll(state, ctx.self, true);
+        settleFlush(state);
+        return state;
+      }
+      case 'status':
+        reply<WriterStatus>(ctx, {
+          table,
+          partition,
+          committedOffset: state.committedOffset,
+          bufferedRows: state.bufferedRows,
+          rolling: state.roll !== undefined,
+          filesWritten: state.filesWritten,
+          rowsWritten: state.rowsWritten,
+        });
+        return state;
+    }
+  };
+
+  return spawn<State, LakeWriterMsg>(parent, behaviour, name, {
+    initialStateFunc: (ctx) => {
+      const timer = setInterval(() => dispatch(ctx.self, { type: 'tick' }), Math.min(1_000, Math.max(50, options.maxFileAgeMs / 4)));
+      timer.unref();
+      return {
+        buffers: new Map(),
+        rejected: new Map(),
+        bufferedRows: 0,
+        bufferedRecords: 0,
+        bufferedBytes: 0,
+        bufferSinceMs: Date.now(),
+        committedOffset: options.committedOffset,
+        backlogHigh: false,
+        flushWaiters: [],
+        timer,
+        filesWritten: 0,
+        rowsWritten: 0,
+      };
+    },
+    // A roll that keeps failing escalates: the pipeline restarts from the last checkpoint.
+    onCrash: (_msg, err, ctx) => {
+      logger.error({ err }, 'lake writer failed');
+      return ctx.escalate;
+    },
+    afterStop: (state) => {
+      if (state.timer) clearInterval(state.timer);
+    },
+  });
+}

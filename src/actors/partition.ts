@@ -1,0 +1,284 @@
+/**
+ * partition:<topic>:<p> — decodes, validates and routes the records of one assigned partition.
+ *
+ * `batch` (query from the ingest actor, one at a time per partition, in offset order): every record
+ * above the lake writer's offset goes to the writer — valid rows by `dt`, invalid ones as
+ * `_rejected` rows with their reason — and, for clickstream, the batch's page views per
+ * (window, url) above the aggregator's offset go to the window aggregator. Nothing is dropped
+ * silently and no record can stop the pipeline: the decoder never throws.
+ *
+ * Back-pressure: when the writer reports a full backlog, the partition pauses fetching and tells
+ * the aggregator (a paused partition is never idle); `writerDrained` resumes it.
+ */
+import { compareOffsets } from '../checkpoint/checkpointState.js';
+import type { ClickstreamRow, IotRow, StreamName } from '../events/types.js';
+import { decodeEvent, type DecodeOptions, type RejectReason } from '../events/validate.js';
+import type { ConsumedBatch, ConsumedMessage } from '../kafka/topicConsumer.js';
+import { dtOfMs } from '../lake/layout.js';
+import type { RowOf } from '../lake/tables.js';
+import type { Logger } from '../log/logger.js';
+import { dispatch, query, reply, spawn, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
+import { aggregateBatch, type PageViewEvent } from '../windows/aggregateBatch.js';
+import { spawnLakeWriter, type LakeWriterMsg, type LakeWriterOptions, type RawRow, type WriterAppend, type WriterAppendReply, type WriterFlushReply } from './lakeWriter.js';
+import type { AggregatorBatchReply, WindowAggregatorMsg } from './windowAggregator.js';
+
+export type PartitionMsg =
+  /** Query; replies PartitionBatchReply once the batch is with the sinks. */
+  | { type: 'batch'; batch: ConsumedBatch }
+  /** A fetch that held only transaction markers reached (or not) the end of the partition. */
+  | { type: 'progress'; caughtUp: boolean }
+  | { type: 'writerDrained' }
+  /** Query: flush the writer; replies WriterFlushReply. */
+  | { type: 'flush' }
+  /** Query; replies PartitionStatus. */
+  | { type: 'status' };
+
+export interface PartitionBatchReply {
+  paused: boolean;
+}
+
+export interface PartitionStatus {
+  topic: string;
+  partition: number;
+  valid: number;
+  rejected: Partial<Record<RejectReason, number>>;
+  paused: boolean;
+  rawOffset: string;
+  aggOffset: string | null;
+  caughtUp: boolean;
+}
+
+/** How the partition actor pauses and resumes its own fetching (the ingest's consumer). */
+export interface FetchControl {
+  pause(): void;
+  resume(): void;
+}
+
+export interface PartitionOptions {
+  topic: string;
+  stream: StreamName;
+  partition: number;
+  /** The partition's lake writer, spawned as its child. */
+  writer: Omit<LakeWriterOptions, 'onDrained' | 'committedOffset'>;
+  /** Spawns the writer (tests pass a fake); `onDrained` must be called when its backlog clears. */
+  spawnWriter?: (parent: AnyRef, options: LakeWriterOptions) => Ref<LakeWriterMsg>;
+  /** Clickstream only. */
+  aggregator?: Ref<WindowAggregatorMsg>;
+  /** Last offsets already durable in each sink ('-1' for none). */
+  rawOffset: string;
+  aggOffset?: string;
+  windowSizeMs: number;
+  decode: Omit<DecodeOptions, 'recordTimestampMs'>;
+  fetch: FetchControl;
+  queryTimeoutMs: number;
+  logger: Logger;
+  /** Counts every rejection (the metric). */
+  onRejected?: (reason: RejectReason) => void;
+}
+
+interface State {
+  writer: Ref<LakeWriterMsg>;
+  rawOffset: string;
+  aggOffset: string | null;
+  knownGlobalWatermarkMs: number;
+  paused: boolean;
+  caughtUp: boolean;
+  valid: number;
+  rejected: Partial<Record<RejectReason, number>>;
+  /** Low-cardinality strings (urls, user agents, sites) shared, not copied per row. */
+  interned: Map<string, string>;
+}
+
+/** Rejected payloads are kept whole up to this size (Kafka's default max message size). */
+const MAX_REJECTED_PAYLOAD_BYTES = 1024 * 1024;
+const MAX_INTERNED = 100_000;
+
+function intern(state: State, value: string): string {
+  const known = state.interned.get(value);
+  if (known !== undefined) return known;
+  if (state.interned.size >= MAX_INTERNED) state.interned.clear();
+  state.interned.set(value, value);
+  return value;
+}
+
+function rejectedRow(topic: string, partition: number, message: ConsumedMessage, reason: RejectReason, detail: string): RowOf<'_rejected'> {
+  const value = message.value ?? Buffer.alloc(0);
+  const kept = value.length > MAX_REJECTED_PAYLOAD_BYTES ? value.subarray(0, MAX_REJECTED_PAYLOAD_BYTES) : value;
+  const isText = reason !== 'invalid_utf8';
+  return {
+    topic,
+    partition,
+    offset: Number(message.offset),
+    reason,
+    detail: kept.length < value.length ? `${detail} (payload truncated to ${kept.length} of ${value.length} bytes)` : detail,
+    payload: isText ? kept.toString('utf8') : kept.toString('base64'),
+    payload_encoding: isText ? 'utf8' : 'base64',
+    kafka_ts: Number.isFinite(message.timestampMs) && message.timestampMs >= 0 ? message.timestampMs : null,
+  };
+}
+
+function rejectedDt(message: ConsumedMessage): string {
+  return dtOfMs(Number.isFinite(message.timestampMs) && message.timestampMs >= 0 ? message.timestampMs : 0);
+}
+
+export function spawnPartition(parent: AnyRef, options: PartitionOptions, name = `partition-${options.topic}-${options.partition}`): Ref<PartitionMsg> {
+  const { topic, stream, partition } = options;
+  const logger = options.logger.child({ component: 'partition', topic, partition });
+
+  function toRawRow(state: State, row: ClickstreamRow | IotRow): { dt: string; row: RawRow } {
+    if (stream === 'clickstream') {
+      const r = row as ClickstreamRow;
+      return {
+        dt: dtOfMs(r.tsMs),
+        row: {
+          event_id: r.event_id,
+          user_id: r.user_id,
+          url: intern(state, r.url),
+          referrer: r.referrer === null ? null : intern(state, r.referrer),
+          ua: intern(state, r.ua),
+          ts: r.tsMs,
+        },
+      };
+    }
+    const r = row as IotRow;
+    return {
+      dt: dtOfMs(r.tsMs),
+      row: {
+        device_id: intern(state, r.device_id),
+        site: intern(state, r.site),
+        temp_c: r.temp_c,
+        humidity: r.humidity,
+        battery: r.battery,
+        signal_strength: r.signal_strength,
+        ts: r.tsMs,
+      },
+    };
+  }
+
+  async function handleBatch(state: State, batch: ConsumedBatch): Promise<void> {
+    const messages = batch.messages;
+    if (messages.length === 0) return;
+    const lastOffset = messages[messages.length - 1]!.offset;
+    const rawFloor = state.rawOffset;
+    const aggFloor = state.aggOffset;
+    const forRaw = compareOffsets(lastOffset, rawFloor) > 0;
+    const forAgg = aggFloor !== null && compareOffsets(lastOffset, aggFloor) > 0;
+    if (!forRaw && !forAgg) return; // a replay both sinks already hold
+
+    const append: WriterAppend = { type: 'append', firstOffset: '', lastOffset, rows: [], rejected: [] };
+    const pageViews: PageViewEvent[] = [];
+    const rawAll = !forRaw || compareOffsets(messages[0]!.offset, rawFloor) > 0;
+    const aggAll = !forAgg || compareOffsets(messages[0]!.offset, aggFloor!) > 0;
+    for (const message of messages) {
+      const toRaw = forRaw && (rawAll || compareOffsets(message.offset, rawFloor) > 0);
+      const toAgg = forAgg && (aggAll || compareOffsets(message.offset, aggFloor!) > 0);
+      if (!toRaw && !toAgg) continue;
+      const result = decodeEvent(stream, message.value, { ...options.decode, recordTimestampMs: message.timestampMs });
+      if (toRaw && append.firstOffset === '') append.firstOffset = message.offset;
+      if (result.ok) {
+        if (toRaw) {
+          state.valid += 1;
+          append.rows.push(toRawRow(state, result.row));
+        }
+        if (toAgg) pageViews.push({ eventTimeMs: result.row.tsMs, url: (result.row as ClickstreamRow).url });
+      } else if (toRaw) {
+        state.rejected[result.reason] = (state.rejected[result.reason] ?? 0) + 1;
+        options.onRejected?.(result.reason);
+        append.rejected.push({ dt: rejectedDt(message), row: rejectedRow(topic, partition, message, result.reason, result.detail) });
+      }
+    }
+
+    const pending: Array<Promise<void>> = [];
+    if (forRaw) {
+      pending.push(
+        query<LakeWriterMsg, WriterAppendReply>(state.writer, () => append, options.queryTimeoutMs).then((r) => {
+          state.rawOffset = lastOffset;
+          if (r.backlogHigh && !state.paused) {
+            state.paused = true;
+            options.fetch.pause();
+            if (options.aggregator) dispatch(options.aggregator, { type: 'paused', partition, paused: true });
+            logger.debug('writer behind: fetching paused');
+          }
+        }),
+      );
+    }
+    if (forAgg && options.aggregator) {
+      const aggregated = aggregateBatch(pageViews, state.knownGlobalWatermarkMs, options.windowSizeMs);
+      pending.push(
+        query<WindowAggregatorMsg, AggregatorBatchReply>(
+          options.aggregator,
+          () => ({
+            type: 'batch',
+            batch: { partition, lastOffset, maxEventTimeMs: aggregated.maxEventTimeMs, caughtUp: batch.caughtUp, counts: aggregated.counts, lateCount: aggregated.lateCount },
+          }),
+          options.queryTimeoutMs,
+        ).then((r) => {
+          state.aggOffset = lastOffset;
+          state.knownGlobalWatermarkMs = r.globalWatermarkMs;
+        }),
+      );
+    }
+    await Promise.all(pending);
+  }
+
+  const behaviour = async (state: State, msg: PartitionMsg, ctx: ActorContext<PartitionMsg>): Promise<State> => {
+    switch (msg.type) {
+      case 'batch':
+        state.caughtUp = msg.batch.caughtUp;
+        await handleBatch(state, msg.batch);
+        reply<PartitionBatchReply>(ctx, { paused: state.paused });
+        return state;
+      case 'progress':
+        state.caughtUp = msg.caughtUp;
+        if (options.aggregator) dispatch(options.aggregator, { type: 'progress', partition, caughtUp: msg.caughtUp });
+        return state;
+      case 'writerDrained':
+        if (state.paused) {
+          state.paused = false;
+          options.fetch.resume();
+          if (options.aggregator) dispatch(options.aggregator, { type: 'paused', partition, paused: false });
+          logger.debug('writer caught up: fetching resumed');
+        }
+        return state;
+      case 'flush': {
+        const flushed = await query<LakeWriterMsg, WriterFlushReply>(state.writer, () => ({ type: 'flush' }), options.queryTimeoutMs);
+        reply<WriterFlushReply>(ctx, flushed);
+        return state;
+      }
+      case 'status':
+        reply<PartitionStatus>(ctx, {
+          topic,
+          partition,
+          valid: state.valid,
+          rejected: { ...state.rejected },
+          paused: state.paused,
+          rawOffset: state.rawOffset,
+          aggOffset: state.aggOffset,
+          caughtUp: state.caughtUp,
+        });
+        return state;
+    }
+  };
+
+  return spawn<State, PartitionMsg>(parent, behaviour, name, {
+    initialStateFunc: (ctx) => ({
+      writer: (options.spawnWriter ?? spawnLakeWriter)(ctx.self, {
+        ...options.writer,
+        committedOffset: options.rawOffset,
+        onDrained: () => dispatch(ctx.self, { type: 'writerDrained' }),
+      }),
+      rawOffset: options.rawOffset,
+      aggOffset: options.aggregator ? (options.aggOffset ?? '-1') : null,
+      knownGlobalWatermarkMs: -Infinity,
+      paused: false,
+      caughtUp: false,
+      valid: 0,
+      rejected: {},
+      interned: new Map(),
+    }),
+    onCrash: (_msg, err, ctx) => {
+      logger.error({ err }, 'partition actor failed');
+      return ctx.escalate;
+    },
+  });
+}

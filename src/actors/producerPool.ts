@@ -1,0 +1,312 @@
+/**
+ * producer-pool: owns a Piscina pool of `data_generator.threads` threads, each with its own
+ * generators and transactional producer (src/producer/producer.worker.ts). It paces every stream
+ * to its configured real rate, keeps the threads busy without flooding their queue, retries a
+ * failed batch (a thread that dies is replaced by Piscina and its batch is sent again; the new
+ * thread's producer fences the dead one, so nothing is duplicated), logs metrics, and on `stop`
+ * waits until every in-flight batch is acknowledged before it closes the threads.
+ */
+import { Piscina } from 'piscina';
+import type { Config } from '../config/schema.js';
+import type { StreamName } from '../events/types.js';
+import type { Logger } from '../log/logger.js';
+import { Pacer } from '../producer/pacer.js';
+import type { ProducerRequest, ProducerResult, ProducerWorkerData } from '../producer/producerTask.js';
+import { StreamMetrics, type StreamMetricsSnapshot } from '../producer/streamMetrics.js';
+import { createSlotTable } from '../producer/transactionalSlots.js';
+import { dispatch, reply, spawn, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
+import { resolveWorkerFile } from '../system/workerFile.js';
+
+export const STREAMS: readonly StreamName[] = ['clickstream', 'iot'];
+
+/** A task carries one batch when the pool keeps up, up to this many when it catches up. */
+export const MAX_BATCHES_PER_TASK = 20;
+const TICK_MS = 20;
+const RETRY_BASE_MS = 200;
+const RETRY_MAX_MS = 5_000;
+
+export interface ProducerSummary {
+  totals: Record<StreamName, number>;
+  errors: Record<StreamName, number>;
+  elapsedMs: number;
+  /** True when every requested event (--count) was acknowledged. */
+  complete: boolean;
+}
+
+export type ProducerPoolMsg =
+  /** Begin generating; idempotent. */
+  | { type: 'start' }
+  /** Internal: time to issue due batches or log metrics. */
+  | { type: 'tick' }
+  | { type: 'taskSucceeded'; result: ProducerResult }
+  | { type: 'taskFailed'; task: ProducerRequest; error: string }
+  | { type: 'retry'; task: ProducerRequest }
+  /** Query: stop generating, wait for every in-flight batch, close the threads; replies ProducerSummary. */
+  | { type: 'stop' }
+  /** Query: replies ProducerMetrics. */
+  | { type: 'metrics' };
+
+export interface ProducerMetrics {
+  streams: StreamMetricsSnapshot[];
+  inFlightTasks: number;
+  threads: number;
+  running: boolean;
+  /** Wall-clock times of the first and the latest acknowledged batch (null before any). */
+  firstAckMs: number | null;
+  lastAckMs: number | null;
+}
+
+export interface ProducerPoolOptions {
+  config: Config;
+  logger: Logger;
+  /** Events per second per stream (0 = as fast as possible); streams absent are not generated. */
+  rates: Partial<Record<StreamName, number>>;
+  /** Total events per stream; absent = unlimited. */
+  counts?: Partial<Record<StreamName, number>>;
+  threads?: number;
+  batchSize?: number;
+  seed?: number;
+  /** Called once when every requested event is acknowledged (only with counts). */
+  onComplete?: (summary: ProducerSummary) => void;
+  /** Called when a failure cannot be retried (the pool stops). */
+  onFatal?: (error: Error) => void;
+  /** For fault-injection tests only: makes the threads misbehave (see producer.worker.ts). */
+  testFaults?: ProducerWorkerData['testFaults'];
+}
+
+interface State {
+  pool?: Piscina<ProducerRequest, ProducerResult>;
+  pacers: Map<StreamName, Pacer>;
+  metrics: Map<StreamName, StreamMetrics>;
+  inFlight: Map<number, ProducerRequest>;
+  retrying: number;
+  nextTaskId: number;
+  startedMs: number;
+  lastMetricsMs: number;
+  stopping: boolean;
+  stopWaiters: Array<Ref<ProducerSummary>>;
+  completed: boolean;
+  tickTimer?: NodeJS.Timeout;
+  metricsTimer?: NodeJS.Timeout;
+  roundRobin: number;
+  firstAckMs: number | null;
+  lastAckMs: number | null;
+}
+
+function summaryOf(state: State): ProducerSummary {
+  const totals = { clickstream: 0, iot: 0 } as Record<StreamName, number>;
+  const errors = { clickstream: 0, iot: 0 } as Record<StreamName, number>;
+  for (const [stream, m] of state.metrics) {
+    const snap = m.current();
+    totals[stream] = snap.total;
+    errors[stream] = snap.errors;
+  }
+  const complete = [...state.pacers.entries()].every(([stream, p]) => p.limit !== Infinity && (state.metrics.get(stream)?.acknowledgedTotal ?? 0) >= p.limit);
+  return { totals, errors, elapsedMs: Date.now() - state.startedMs, complete };
+}
+
+export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, name = 'producer-pool'): Ref<ProducerPoolMsg> {
+  const { config, logger: rootLogger } = options;
+  const logger = rootLogger.child({ component: 'producer-pool' });
+  const threads = options.threads ?? config.data_generator.threads;
+  const batchSize = options.batchSize ?? config.data_generator.batch_size;
+  const maxInFlight = threads * 2; // one running and one queued per thread: busy, never flooded
+  const streams = STREAMS.filter((s) => options.rates[s] !== undefined);
+
+  function scheduleTick(state: State, self: Ref<ProducerPoolMsg>, delayMs: number): void {
+    if (state.tickTimer) return;
+    state.tickTimer = setTimeout(() => {
+      state.tickTimer = undefined;
+      dispatch(self, { type: 'tick' });
+    }, delayMs);
+  }
+
+  function runTask(state: State, self: Ref<ProducerPoolMsg>, task: ProducerRequest): void {
+    state.inFlight.set(task.taskId, task);
+    state.pool!.run(task).then(
+      (result) => dispatch(self, { type: 'taskSucceeded', result }),
+      (err: unknown) => dispatch(self, { type: 'taskFailed', task, error: err instanceof Error ? err.message : String(err) }),
+    );
+  }
+
+  function issue(state: State, self: Ref<ProducerPoolMsg>, nowMs: number): void {
+    if (state.stopping) return;
+    let issuedAny = true;
+    while (issuedAny && state.inFlight.size + state.retrying < maxInFlight) {
+      issuedAny = false;
+      for (let i = 0; i < streams.length && state.inFlight.size + state.retrying < maxInFlight; i++) {
+        const stream = streams[(state.roundRobin + i) % streams.length]!;
+        const pacer = state.pacers.get(stream)!;
+        const due = pacer.due(nowMs);
+        if (due === 0) continue;
+        const freeSlots = maxInFlight - state.inFlight.size - state.retrying;
+        // Behind or unlimited: spread the backlog over the free slots, in whole tasks of ≤ 20 batches.
+        const count = Math.min(due, Math.max(batchSize, Math.min(batchSize * MAX_BATCHES_PER_TASK, Math.ceil(due / freeSlots))));
+        pacer.take(count);
+        runTask(state, self, { taskId: state.nextTaskId++, stream, count, attempt: 1 });
+        issuedAny = true;
+      }
+      state.roundRobin = (state.roundRobin + 1) % Math.max(1, streams.length);
+    }
+    const waitMs = Math.min(...streams.map((s) => state.pacers.get(s)!.msUntilNext(nowMs)));
+    if (Number.isFinite(waitMs) && state.inFlight.size + state.retrying < maxInFlight) scheduleTick(state, self, Math.max(TICK_MS, waitMs));
+  }
+
+  function logMetrics(state: State, nowMs: number): void {
+    for (const m of state.metrics.values()) {
+      const snap = m.roll(nowMs);
+      logger.info(
+        {
+          stream: snap.stream,
+          events_per_s: snap.eventsPerSecond,
+          total: snap.total,
+          errors: snap.errors,
+          ack_latency_ms_p50: snap.ackLatencyMsP50 === null ? null : Math.round(snap.ackLatencyMsP50 * 10) / 10,
+          ack_latency_ms_p99: snap.ackLatencyMsP99 === null ? null : Math.round(snap.ackLatencyMsP99 * 10) / 10,
+        },
+        'producer metrics',
+      );
+    }
+    state.lastMetricsMs = nowMs;
+  }
+
+  function allDone(state: State): boolean {
+    return state.inFlight.size === 0 && state.retrying === 0 && [...state.pacers.values()].every((p) => p.exhausted);
+  }
+
+  async function finishStop(state: State): Promise<void> {
+    if (state.tickTimer) clearTimeout(state.tickTimer);
+    if (state.metricsTimer) clearInterval(state.metricsTimer);
+    state.tickTimer = undefined;
+    logMetrics(state, Date.now());
+    const pool = state.pool;
+    state.pool = undefined;
+    if (pool) await pool.destroy();
+    const summary = summaryOf(state);
+    logger.info({ clickstream_total: summary.totals.clickstream, iot_total: summary.totals.iot, errors: summary.errors.clickstream + summary.errors.iot, elapsed_ms: summary.elapsedMs }, 'producer summary');
+    for (const waiter of state.stopWaiters) dispatch(waiter, summary);
+    state.stopWaiters = [];
+  }
+
+  function checkProgress(state: State, self: Ref<ProducerPoolMsg>): Promise<void> | void {
+    if (state.stopping && state.inFlight.size === 0 && state.retrying === 0) return finishStop(state);
+    if (!state.completed && allDone(state) && options.counts) {
+      state.completed = true;
+      options.onComplete?.(summaryOf(state));
+      return;
+    }
+    issue(state, self, Date.now());
+  }
+
+  const behaviour = async (state: State, msg: ProducerPoolMsg, ctx: ActorContext<ProducerPoolMsg>): Promise<State> => {
+    switch (msg.type) {
+      case 'start': {
+        if (state.pool) return state;
+        const nowMs = Date.now();
+        state.startedMs = nowMs;
+        state.lastMetricsMs = nowMs;
+        const worker = resolveWorkerFile(import.meta.url, '../producer/producer.worker');
+        const workerData: ProducerWorkerData = {
+          config,
+          slots: createSlotTable(threads, nowMs),
+          seed: options.seed ?? config.data_generator.seed ?? Math.floor(Math.random() * 2 ** 31),
+          topics: { clickstream: config.topics.clickstream, iot: config.topics.iot },
+          ...(options.testFaults ? { testFaults: options.testFaults } : {}),
+        };
+        state.pool = new Piscina<ProducerRequest, ProducerResult>({
+          filename: worker.filename,
+          execArgv: worker.execArgv,
+          minThreads: threads,
+          maxThreads: threads,
+          idleTimeout: Infinity,
+          concurrentTasksPerWorker: 1,
+          // Threads keep sockets and timers alive between tasks: never block their event loop.
+          atomics: 'disabled',
+          workerData,
+        });
+        for (const stream of streams) {
+          state.pacers.set(stream, new Pacer({ ratePerSecond: options.rates[stream] ?? 0, startMs: nowMs, limit: options.counts?.[stream] ?? Infinity }));
+          state.metrics.set(stream, new StreamMetrics(stream, nowMs));
+        }
+        state.metricsTimer = setInterval(() => dispatch(ctx.self, { type: 'tick' }), config.data_generator.metrics_interval);
+        logger.info({ threads, batch_size: batchSize, rates: options.rates, counts: options.counts ?? null }, 'producer pool started');
+        issue(state, ctx.self, nowMs);
+        return state;
+      }
+      case 'tick': {
+        const nowMs = Date.now();
+        if (nowMs - state.lastMetricsMs >= config.data_generator.metrics_interval * 0.9) logMetrics(state, nowMs);
+        if (state.pool) issue(state, ctx.self, nowMs);
+        return state;
+      }
+      case 'taskSucceeded': {
+        state.inFlight.delete(msg.result.taskId);
+        state.lastAckMs = Date.now();
+        state.firstAckMs ??= state.lastAckMs;
+        state.metrics.get(msg.result.stream)?.recordAck(msg.result.count, msg.result.bytes, msg.result.ackLatencyMs);
+        await checkProgress(state, ctx.self);
+        return state;
+      }
+      case 'taskFailed': {
+        state.inFlight.delete(msg.task.taskId);
+        state.metrics.get(msg.task.stream)?.recordError();
+        const delayMs = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (msg.task.attempt - 1));
+        logger.warn({ stream: msg.task.stream, task_id: msg.task.taskId, events: msg.task.count, attempt: msg.task.attempt, retry_in_ms: delayMs, err: msg.error }, 'batch failed; sending it again');
+        state.retrying += 1;
+        setTimeout(() => dispatch(ctx.self, { type: 'retry', task: { ...msg.task, attempt: msg.task.attempt + 1 } }), delayMs);
+        return state;
+      }
+      case 'retry': {
+        state.retrying -= 1;
+        if (!state.pool) return state;
+        runTask(state, ctx.self, msg.task);
+        return state;
+      }
+      case 'stop': {
+        if (ctx.sender) state.stopWaiters.push(ctx.sender as Ref<ProducerSummary>);
+        if (!state.pool) {
+          await finishStop(state);
+          return state;
+        }
+        if (!state.stopping) logger.info({ in_flight_tasks: state.inFlight.size + state.retrying }, 'stopping: waiting for in-flight batches');
+        state.stopping = true;
+        await checkProgress(state, ctx.self);
+        return state;
+      }
+      case 'metrics': {
+        reply<ProducerMetrics>(ctx, {
+          streams: [...state.metrics.values()].map((m) => m.current()),
+          inFlightTasks: state.inFlight.size + state.retrying,
+          threads,
+          running: state.pool !== undefined && !state.stopping,
+          firstAckMs: state.firstAckMs,
+          lastAckMs: state.lastAckMs,
+        });
+        return state;
+      }
+    }
+  };
+
+  return spawn<State, ProducerPoolMsg>(parent, behaviour, name, {
+    initialStateFunc: () => ({
+      pacers: new Map(),
+      metrics: new Map(),
+      inFlight: new Map(),
+      retrying: 0,
+      nextTaskId: 1,
+      startedMs: Date.now(),
+      lastMetricsMs: Date.now(),
+      stopping: false,
+      stopWaiters: [],
+      completed: false,
+      roundRobin: 0,
+      firstAckMs: null,
+      lastAckMs: null,
+    }),
+    onCrash: (_msg, err, ctx) => {
+      logger.error({ err }, 'producer pool failed');
+      options.onFatal?.(err);
+      return ctx.stop;
+    },
+  });
+}

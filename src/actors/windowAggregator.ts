@@ -1,0 +1,279 @@
+/**
+ * window-aggregator — event-time one-minute tumbling windows of page views per URL
+ * (DESIGN.md section 4), fed by the clickstream partition actors with counts per (window, url).
+ *
+ * - `batch` (query): applies one partition batch; replies with the global watermark, which the
+ *   partition actor uses to classify its next batch's late events.
+ * - Every `etl.checkpoint_interval` (and on `flush`), if anything changed: the rows of the windows
+ *   emitted since the last checkpoint are written as `part-<seq>.parquet.tmp` per dt, then ONE
+ *   checkpoint commits them together with the state (open windows, watermarks, offset per
+ *   partition). A crash at any moment therefore neither emits a window twice nor loses one: the
+ *   restored state still holds every window whose rows were not committed.
+ * - Windows are emitted when the global watermark passes their end; a timer re-checks every
+ *   second, because an idle partition stops holding the watermark back as wall-clock time passes.
+ */
+import { relative } from 'node:path';
+import { type AggCheckpoint, type Rename } from '../checkpoint/checkpointState.js';
+import type { Logger } from '../log/logger.js';
+import { ensureDir } from '../lake/durableFs.js';
+import type { EncoderName } from '../lake/encoder.js';
+import type { EncoderPool } from '../lake/encoderPool.js';
+import { aggFilePath, dtOfMs, partitionDir, tmpPathFor } from '../lake/layout.js';
+import { ColumnBuffer } from '../lake/columnBuffer.js';
+import { dispatch, query, reply, spawn, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
+import type { PageViewBatch } from '../windows/pageViewBatch.js';
+import { PageViewWindows, type PageViewRow, type PageViewWindowsOptions } from '../windows/pageViewWindows.js';
+import type { PartitionWatermarkStatus } from '../windows/watermarks.js';
+import type { CheckpointerMsg, CommitReply } from './checkpointer.js';
+
+export type WindowAggregatorMsg =
+  /** Query; replies AggregatorBatchReply. */
+  | { type: 'batch'; batch: PageViewBatch }
+  | { type: 'assign'; partitions: number[] }
+  | { type: 'revoke'; partitions: number[] }
+  | { type: 'paused'; partition: number; paused: boolean }
+  | { type: 'progress'; partition: number; caughtUp: boolean }
+  /** Internal timer: emit windows closed by idleness; checkpoint when due. */
+  | { type: 'tick' }
+  | { type: 'checkpointed'; seq: number; rows: number; files: number; durationMs: number }
+  | { type: 'checkpointFailed'; error: string }
+  /** Query: checkpoint now (open windows stay open); replies AggregatorFlushReply. */
+  | { type: 'flush' }
+  /** Query; replies AggregatorMetrics. */
+  | { type: 'metrics' };
+
+export interface AggregatorBatchReply {
+  globalWatermarkMs: number;
+}
+
+export interface AggregatorFlushReply {
+  seq: number;
+}
+
+export interface AggregatorMetrics {
+  lateEventsTotal: number;
+  windowsOpen: number;
+  watermarkLagSeconds: number | null;
+  globalWatermarkMs: number | null;
+  partitions: PartitionWatermarkStatus[];
+  windowsEmittedTotal: number;
+  rowsEmittedTotal: number;
+  checkpoints: number;
+}
+
+export interface WindowAggregatorOptions {
+  sink: string;
+  topic: string;
+  lakeRoot: string;
+  windows: PageViewWindowsOptions;
+  /** The state of the last committed checkpoint, if any. */
+  restored?: { seq: number; state: unknown };
+  checkpointIntervalMs: number;
+  encoderPool: EncoderPool;
+  encoder: EncoderName;
+  checkpointer: Ref<CheckpointerMsg>;
+  rowGroupRows: number;
+  commitTimeoutMs: number;
+  logger: Logger;
+}
+
+interface InFlightCheckpoint {
+  seq: number;
+  rows: PageViewRow[];
+  attempts: number;
+  event?: AggCheckpoint;
+}
+
+interface State {
+  windows: PageViewWindows;
+  /** Sequence number of the last committed checkpoint. */
+  seq: number;
+  /** Rows of windows emitted but not yet committed. */
+  pendingRows: PageViewRow[];
+  /** Batches applied since the last checkpoint began. */
+  dirty: boolean;
+  inFlight?: InFlightCheckpoint;
+  lastCheckpointMs: number;
+  flushWaiters: Array<Ref<AggregatorFlushReply>>;
+  timer?: NodeJS.Timeout;
+  windowsEmittedTotal: number;
+  rowsEmittedTotal: number;
+  checkpoints: number;
+}
+
+const TICK_MS = 1_000;
+const RETRY_BASE_MS = 500;
+const MAX_CHECKPOINT_ATTEMPTS = 6;
+
+export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorOptions, name = 'window-aggregator'): Ref<WindowAggregatorMsg> {
+  const logger = options.logger.child({ component: 'window-aggregator' });
+  const { lakeRoot } = options;
+
+  function emit(state: State, nowMs: number): void {
+    for (const window of state.windows.emitReady(nowMs)) {
+      state.pendingRows.push(...window.rows);
+      state.windowsEmittedTotal += 1;
+      state.rowsEmittedTotal += window.rows.length;
+    }
+  }
+
+  /** Writes the emitted rows as tmp files per dt and commits them with the state in one checkpoint. */
+  async function writeCheckpoint(event: AggCheckpoint, rows: readonly PageViewRow[]): Promise<number> {
+    const byDt = new Map<string, ColumnBuffer<'clickstream_agg'>>();
+    for (const row of rows) {
+      const dt = dtOfMs(row.minuteStartMs);
+      let buffer = byDt.get(dt);
+      if (!buffer) byDt.set(dt, (buffer = new ColumnBuffer('clickstream_agg')));
+      buffer.append({ minute_start: row.minuteStartMs, minute_end: row.minuteEndMs, url: row.url, pv: row.pv });
+    }
+    const renames: Rename[] = [];
+    await Promise.all(
+      [...byDt].map(async ([dt, buffer]) => {
+        const finalPath = aggFilePath(lakeRoot, dt, event.seq);
+        const tmp = tmpPathFor(finalPath);
+        await ensureDir(partitionDir(lakeRoot, 'clickstream_agg', dt));
+        await options.encoderPool.encode({ encoder: options.encoder, table: 'clickstream_agg', path: tmp, batch: buffer.drain(), rowGroupRows: options.rowGroupRows });
+        renames.push({ from: relative(lakeRoot, tmp), to: relative(lakeRoot, finalPath) });
+      }),
+    );
+    renames.sort((a, b) => a.to.localeCompare(b.to));
+    await query<CheckpointerMsg, CommitReply>(options.checkpointer, () => ({ type: 'commit', event: { ...event, renames } }), options.commitTimeoutMs);
+    return renames.length;
+  }
+
+  function runCheckpoint(state: State, self: Ref<WindowAggregatorMsg>): void {
+    const inFlight = state.inFlight!;
+    inFlight.attempts += 1;
+    const startedMs = Date.now();
+    writeCheckpoint(inFlight.event!, inFlight.rows).then(
+      (files) => dispatch(self, { type: 'checkpointed', seq: inFlight.seq, rows: inFlight.rows.length, files, durationMs: Date.now() - startedMs }),
+      (err: unknown) => dispatch(self, { type: 'checkpointFailed', error: err instanceof Error ? err.message : String(err) }),
+    );
+  }
+
+  /** Starts a checkpoint when none is in flight and something changed (or a flush waits). */
+  function maybeCheckpoint(state: State, self: Ref<WindowAggregatorMsg>, force: boolean): void {
+    if (state.inFlight) return;
+    const due = Date.now() - state.lastCheckpointMs >= options.checkpointIntervalMs;
+    if (!force && !due) return;
+    state.lastCheckpointMs = Date.now();
+    if (!state.dirty && state.pendingRows.length === 0) {
+      settleFlush(state);
+      return;
+    }
+    const seq = state.seq + 1;
+    const snapshot = state.windows.toJSON();
+    const offsets: Record<string, string> = {};
+    for (const { partition, lastOffset } of snapshot.offsets) offsets[partition] = lastOffset;
+    state.inFlight = {
+      seq,
+      rows: state.pendingRows,
+      attempts: 0,
+      event: { type: 'agg', sink: options.sink, topic: options.topic, seq, offsets, state: snapshot, renames: [], rows: state.pendingRows.length },
+    };
+    state.pendingRows = [];
+    state.dirty = false;
+    runCheckpoint(state, self);
+  }
+
+  function settleFlush(state: State): void {
+    if (state.inFlight || state.dirty || state.pendingRows.length > 0) return;
+    for (const waiter of state.flushWaiters) dispatch(waiter, { seq: state.seq });
+    state.flushWaiters = [];
+  }
+
+  const behaviour = (state: State, msg: WindowAggregatorMsg, ctx: ActorContext<WindowAggregatorMsg>): State => {
+    const nowMs = Date.now();
+    switch (msg.type) {
+      case 'batch': {
+        const result = state.windows.applyBatch(msg.batch, nowMs);
+        if (result.applied) {
+          state.dirty = true;
+          emit(state, nowMs);
+        }
+        reply<AggregatorBatchReply>(ctx, { globalWatermarkMs: state.windows.globalWatermarkMs });
+        return state;
+      }
+      case 'assign':
+        for (const p of msg.partitions) state.windows.assignPartition(p, nowMs);
+        return state;
+      case 'revoke':
+        for (const p of msg.partitions) state.windows.revokePartition(p);
+        return state;
+      case 'paused':
+        state.windows.setPaused(msg.partition, msg.paused);
+        return state;
+      case 'progress':
+        state.windows.setCaughtUp(msg.partition, msg.caughtUp);
+        return state;
+      case 'tick':
+        emit(state, nowMs);
+        maybeCheckpoint(state, ctx.self, false);
+        return state;
+      case 'checkpointed':
+        state.seq = msg.seq;
+        state.inFlight = undefined;
+        state.checkpoints += 1;
+        if (msg.rows > 0 || msg.files > 0) logger.info({ seq: msg.seq, rows: msg.rows, files: msg.files, duration_ms: msg.durationMs }, 'windows committed');
+        maybeCheckpoint(state, ctx.self, state.flushWaiters.length > 0);
+        settleFlush(state);
+        return state;
+      case 'checkpointFailed': {
+        const inFlight = state.inFlight!;
+        if (inFlight.attempts >= MAX_CHECKPOINT_ATTEMPTS) throw new Error(`window checkpoint ${inFlight.seq} failed ${inFlight.attempts} times: ${msg.error}`);
+        const delayMs = RETRY_BASE_MS * 2 ** (inFlight.attempts - 1);
+        logger.warn({ err: msg.error, attempt: inFlight.attempts, retry_in_ms: delayMs }, 'window checkpoint failed; retrying');
+        setTimeout(() => runCheckpoint(state, ctx.self), delayMs);
+        return state;
+      }
+      case 'flush':
+        if (ctx.sender) state.flushWaiters.push(ctx.sender as Ref<AggregatorFlushReply>);
+        emit(state, nowMs);
+        maybeCheckpoint(state, ctx.self, true);
+        return state;
+      case 'metrics': {
+        const lag = state.windows.watermarkLagSeconds(nowMs);
+        const global = state.windows.globalWatermarkMs;
+        reply<AggregatorMetrics>(ctx, {
+          lateEventsTotal: state.windows.lateEventsTotal,
+          windowsOpen: state.windows.windowsOpen,
+          watermarkLagSeconds: lag,
+          globalWatermarkMs: Number.isFinite(global) ? global : null,
+          partitions: state.windows.partitionStatus(nowMs),
+          windowsEmittedTotal: state.windowsEmittedTotal,
+          rowsEmittedTotal: state.rowsEmittedTotal,
+          checkpoints: state.checkpoints,
+        });
+        return state;
+      }
+    }
+  };
+
+  return spawn<State, WindowAggregatorMsg>(parent, behaviour, name, {
+    initialStateFunc: (ctx) => {
+      const nowMs = Date.now();
+      const windows = options.restored ? PageViewWindows.fromJSON(options.restored.state, options.windows, nowMs) : new PageViewWindows(options.windows);
+      const timer = setInterval(() => dispatch(ctx.self, { type: 'tick' }), Math.min(TICK_MS, options.checkpointIntervalMs));
+      timer.unref();
+      return {
+        windows,
+        seq: options.restored?.seq ?? 0,
+        pendingRows: [],
+        dirty: false,
+        lastCheckpointMs: nowMs,
+        flushWaiters: [],
+        timer,
+        windowsEmittedTotal: 0,
+        rowsEmittedTotal: 0,
+        checkpoints: 0,
+      };
+    },
+    onCrash: (_msg, err, ctx) => {
+      logger.error({ err }, 'window aggregator failed');
+      return ctx.escalate;
+    },
+    afterStop: (state) => {
+      if (state.timer) clearInterval(state.timer);
+    },
+  });
+}

@@ -1,0 +1,20 @@
+import type { Command } from 'commander';
+import { assertTopicsReady } from '../kafka/preflight.js';
+import { STREAMS } from '../etl/etlRuntime.js';
+import { Platform } from '../supervisor.js';
+import type { CommandContext } from './context.js';
+import { createStopRequest, runUntilStopped } from './runUntilStopped.js';
+
+export function registerEtlCommand(program: Command, context: CommandContext): void {
+  program
+    .command('etl')
+    .description('run the streaming ETL alone: Kafka → exactly-once Parquet lake (clickstream, iot, _rejected) and page-view windows (clickstream_agg)')
+    .option('--duration <seconds>', 'stop gracefully after this many seconds', Number)
+    .action(async (opts: { duration?: number }) => {
+      const { config } = context.config();
+      const logger = context.logger();
+      await assertTopicsReady(config, logger, STREAMS.map((s) => config.topics[s]));
+      const platform = await Platform.start(config, logger, { etl: true, status: true });
+      await runUntilStopped(platform, logger, createStopRequest(), opts.duration);
+    });
+}

@@ -1,0 +1,85 @@
+import type { Command } from 'commander';
+import { ErrorCodes, SdpError } from '../errors.js';
+import { localClusterClean, localClusterDown, localClusterStatus, localClusterUp, type LocalClusterStatus } from '../kafka/localCluster.js';
+import type { CommandContext } from './context.js';
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+function yesNo(value: boolean): string {
+  return value ? 'yes' : 'no';
+}
+
+/** A fixed-width table: one header row, then the rows, columns padded to their widest cell. */
+export function renderTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  return [line(header), ...rows.map(line)].join('\n');
+}
+
+export function renderClusterStatus(status: LocalClusterStatus): string {
+  const rows = status.nodes.map((n) => [String(n.nodeId), n.pid === undefined ? '-' : String(n.pid), yesNo(n.alive), String(n.port), yesNo(n.listening), String(n.controllerPort)]);
+  const metadata = status.metadataBrokerIds.length > 0 ? `brokers [${status.metadataBrokerIds.join(', ')}]` : 'no answer';
+  return [
+    `local Kafka cluster in ${status.dataDir}`,
+    renderTable(['node', 'pid', 'alive', 'port', 'listening', 'controller port'], rows),
+    `metadata: ${metadata}; ${status.ready ? 'ready' : 'NOT ready'}`,
+  ].join('\n');
+}
+
+export function registerKafkaCommands(program: Command, context: CommandContext): void {
+  const kafka = program.command('kafka').description('the Docker-free local three-broker Kafka cluster (Apache Kafka jars via Maven)');
+
+  kafka
+    .command('up')
+    .description('start the local cluster (nodes already running are left alone) and wait until every broker answers')
+    .action(async () => {
+      const { config } = context.config();
+      const result = await localClusterUp(config, context.logger(2));
+      const servers = config.kafka.external_ports.map((p) => `127.0.0.1:${p}`).join(',');
+      if (result.started.length === 0) {
+        process.stdout.write(`local Kafka cluster already running: ${config.kafka.brokers} brokers on ${servers} (checked in ${seconds(result.durationMs)})\n`);
+      } else {
+        process.stdout.write(`local Kafka cluster ready: ${config.kafka.brokers} brokers on ${servers}; started node${result.started.length === 1 ? '' : 's'} ${result.started.join(', ')} in ${seconds(result.durationMs)}\n`);
+      }
+    });
+
+  kafka
+    .command('down')
+    .description('stop the local cluster (SIGTERM, then SIGKILL after 30 s); does nothing when it is stopped')
+    .action(async () => {
+      const { config } = context.config();
+      const result = await localClusterDown(config, context.logger(2));
+      if (result.stopped.length === 0 && result.killed.length === 0) {
+        process.stdout.write('local Kafka cluster is not running\n');
+        return;
+      }
+      const killed = result.killed.length > 0 ? `; killed after the timeout: ${result.killed.join(', ')}` : '';
+      process.stdout.write(`local Kafka cluster stopped (nodes ${[...result.stopped, ...result.killed].sort().join(', ')}${killed})\n`);
+    });
+
+  kafka
+    .command('status')
+    .description('show each node (pid, ports) and whether metadata lists every broker; exits 1 unless all are up')
+    .action(async () => {
+      const { config } = context.config();
+      const status = await localClusterStatus(config);
+      process.stdout.write(`${renderClusterStatus(status)}\n`);
+      if (!status.ready) {
+        const running = status.nodes.filter((n) => n.alive).length;
+        throw new SdpError(ErrorCodes.LOCAL_KAFKA_NOT_READY, `the local Kafka cluster is not ready: ${running} of ${status.nodes.length} nodes running, ${status.metadataBrokerIds.length} brokers in metadata`, [
+          '`make kafka-up` starts it',
+        ]);
+      }
+    });
+
+  kafka
+    .command('clean')
+    .description('stop the local cluster and delete its data dir (all topics and messages)')
+    .action(async () => {
+      const { config } = context.config();
+      const { dataDir } = await localClusterClean(config, context.logger(2));
+      process.stdout.write(`local Kafka cluster stopped and ${dataDir} deleted\n`);
+    });
+}

@@ -1,0 +1,36 @@
+import type { Logger } from '../log/logger.js';
+import type { Platform, ShutdownReport } from '../supervisor.js';
+import { onShutdownSignals } from '../system/signals.js';
+
+/** A stop request that any part of a command can make (count reached, duration elapsed, signal). */
+export interface StopRequest {
+  request(reason: string): void;
+  readonly requested: Promise<string>;
+}
+
+export function createStopRequest(): StopRequest {
+  let resolve!: (reason: string) => void;
+  const requested = new Promise<string>((r) => {
+    resolve = r;
+  });
+  return { request: (reason) => resolve(reason), requested };
+}
+
+/**
+ * Runs the platform until a stop is requested (or a signal arrives, or a component fails), then
+ * shuts it down gracefully and sets the exit code: 0 after a graceful stop, 1 after a failure.
+ */
+export async function runUntilStopped(platform: Platform, logger: Logger, stop: StopRequest, durationSeconds?: number): Promise<ShutdownReport> {
+  const removeSignals = onShutdownSignals(logger, (signal) => stop.request(signal));
+  const timer = durationSeconds ? setTimeout(() => stop.request('duration elapsed'), durationSeconds * 1000) : undefined;
+  const outcome = await Promise.race([
+    stop.requested.then((reason) => ({ reason, failed: false })),
+    platform.fatal.then((f) => ({ reason: `${f.component} failed: ${f.error}`, failed: true })),
+  ]);
+  clearTimeout(timer);
+  const report = await platform.shutdown(outcome.reason);
+  removeSignals();
+  if (outcome.failed) report.exitCode = 1;
+  process.exitCode = report.exitCode;
+  return report;
+}

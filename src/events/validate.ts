@@ -1,0 +1,234 @@
+import { isUtf8 } from 'node:buffer';
+import { parseIsoTimestampMs } from './isoTimestamp.js';
+import type { ClickstreamRow, IotRow, StreamName } from './types.js';
+
+/**
+ * The ETL's decoder: Kafka record value → validated row, or a rejection with a stable reason code
+ * (DESIGN.md section 2: bad input goes to `_rejected` and a metric, never dropped, never a crash).
+ *
+ * Called once per record on the consuming hot path, so it is hand-written (no schema library) and
+ * never throws for any input. The result depends only on its arguments, so a replay of the same
+ * record gives the same verdict. Fields are checked in a fixed order; the first failure wins.
+ * Unknown fields are ignored. A required field that is absent or JSON `null` is `missing_field`.
+ */
+
+export const REJECT_REASONS = [
+  'tombstone',
+  'empty',
+  'too_large',
+  'invalid_utf8',
+  'not_json',
+  'not_object',
+  'missing_field',
+  'wrong_type',
+  'empty_field',
+  'ts_unparseable',
+  'ts_out_of_range',
+  'value_out_of_range',
+] as const;
+
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+export interface DecodeOptions {
+  /** Values larger than this are rejected before any decoding. */
+  maxEventBytes: number;
+  /** An event time more than this after the record's timestamp is rejected. */
+  maxFutureSkewMs: number;
+  /**
+   * The Kafka record's timestamp: the future bound is relative to it, not to the wall clock, so
+   * the verdict is the same on replay. A negative or non-finite value (record without timestamp)
+   * disables the future bound; the absolute bounds still apply.
+   */
+  recordTimestampMs: number;
+}
+
+export type Rejection = { ok: false; reason: RejectReason; detail: string };
+export type DecodeResult<Row> = { ok: true; row: Row } | Rejection;
+
+/** Event times before 2000-01-01T00:00:00Z are rejected: typically epoch seconds sent as millis. */
+export const MIN_EVENT_TIME_MS = Date.UTC(2000, 0, 1);
+/** The last instant a JS Date can hold; bounds event times when the record has no timestamp. */
+export const MAX_EVENT_TIME_MS = 8.64e15;
+
+/** Physical bounds of IoT values; anything outside is a broken sensor or a broken producer. */
+export const IOT_VALUE_RANGES = {
+  temp_c: { min: -90, max: 100 },
+  humidity: { min: 0, max: 100 },
+  battery: { min: 0, max: 100 },
+  signal_strength: { min: -150, max: 0 },
+} as const;
+
+const MAX_DETAIL_CHARS = 200;
+
+/** A class, so that internal helpers can tell a rejection from a parsed object with `instanceof`. */
+class RejectionResult implements Rejection {
+  readonly ok = false as const;
+  constructor(
+    readonly reason: RejectReason,
+    readonly detail: string,
+  ) {}
+}
+
+function reject(reason: RejectReason, detail: string): RejectionResult {
+  return new RejectionResult(reason, detail.length > MAX_DETAIL_CHARS ? `${detail.slice(0, MAX_DETAIL_CHARS)}…` : detail);
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+/** A rejection for a required field that is not of the expected type. */
+function badField(field: string, value: unknown, expected: string): RejectionResult {
+  if (value === undefined || value === null) return reject('missing_field', value === null ? `${field} is null` : field);
+  return reject('wrong_type', `${field}: expected ${expected}, got ${typeName(value)}`);
+}
+
+function describeTimeMs(ms: number): string {
+  return Math.abs(ms) <= MAX_EVENT_TIME_MS ? new Date(ms).toISOString() : String(ms);
+}
+
+/** The parsed JSON object, or a rejection. */
+function decodeEnvelope(value: Buffer | null, maxEventBytes: number): Record<string, unknown> | RejectionResult {
+  if (value === null || value === undefined) return reject('tombstone', 'null value');
+  const sizeBytes = value.length;
+  if (sizeBytes === 0) return reject('empty', 'zero-byte value');
+  if (sizeBytes > maxEventBytes) return reject('too_large', `${sizeBytes} bytes > max_event_bytes ${maxEventBytes}`);
+  if (!isUtf8(value)) return reject('invalid_utf8', `${sizeBytes} bytes are not valid UTF-8`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(value.toString('utf8'));
+  } catch (err) {
+    return reject('not_json', err instanceof Error ? err.message : String(err));
+  }
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return reject('not_object', `JSON ${typeName(parsed)}, expected an object`);
+  }
+  return parsed as Record<string, unknown>;
+}
+
+// Events of one producer batch share their ts text: remember the last parse.
+let lastTsText = '';
+let lastTsMs = Number.NaN;
+
+/** Event time in epoch ms, or a rejection. */
+function decodeTs(value: unknown, opts: DecodeOptions): number | RejectionResult {
+  let tsMs: number;
+  if (typeof value === 'string') {
+    if (value.length === 0) return reject('empty_field', 'ts is empty');
+    if (value === lastTsText) {
+      tsMs = lastTsMs;
+    } else {
+      tsMs = parseIsoTimestampMs(value);
+      if (Number.isNaN(tsMs)) return reject('ts_unparseable', `ts ${JSON.stringify(value)} is not ISO-8601 with a timezone`);
+      lastTsText = value;
+      lastTsMs = tsMs;
+    }
+  } else if (typeof value === 'number') {
+    if (!Number.isInteger(value)) return reject('ts_unparseable', `ts ${value} is not integer epoch milliseconds`);
+    tsMs = value;
+  } else {
+    return badField('ts', value, 'ISO-8601 string or epoch milliseconds');
+  }
+  if (tsMs < MIN_EVENT_TIME_MS) return reject('ts_out_of_range', `ts ${describeTimeMs(tsMs)} is before 2000-01-01T00:00:00Z`);
+  const recordTimestampMs = opts.recordTimestampMs;
+  if (recordTimestampMs >= 0 && Number.isFinite(recordTimestampMs)) {
+    const skewMs = tsMs - recordTimestampMs;
+    if (skewMs > opts.maxFutureSkewMs) {
+      return reject(
+        'ts_out_of_range',
+        `ts ${describeTimeMs(tsMs)} is ${skewMs} ms after the record timestamp ${describeTimeMs(recordTimestampMs)} (max_future_skew ${opts.maxFutureSkewMs} ms)`,
+      );
+    }
+  }
+  if (tsMs > MAX_EVENT_TIME_MS) return reject('ts_out_of_range', `ts ${tsMs} is beyond the representable time range`);
+  return tsMs;
+}
+
+export function decodeClickstream(value: Buffer | null, opts: DecodeOptions): DecodeResult<ClickstreamRow> {
+  const event = decodeEnvelope(value, opts.maxEventBytes);
+  if (event instanceof RejectionResult) return event;
+
+  const eventId = event.event_id;
+  if (typeof eventId !== 'string') return badField('event_id', eventId, 'string');
+  if (eventId.length === 0) return reject('empty_field', 'event_id is empty');
+  const userId = event.user_id;
+  if (typeof userId !== 'string') return badField('user_id', userId, 'string');
+  if (userId.length === 0) return reject('empty_field', 'user_id is empty');
+  const url = event.url;
+  if (typeof url !== 'string') return badField('url', url, 'string');
+  if (url.length === 0) return reject('empty_field', 'url is empty');
+  const rawReferrer = event.referrer;
+  let referrer: string | null;
+  if (typeof rawReferrer === 'string') referrer = rawReferrer.length === 0 ? null : rawReferrer;
+  else if (rawReferrer === undefined || rawReferrer === null) referrer = null;
+  else return reject('wrong_type', `referrer: expected string or null, got ${typeName(rawReferrer)}`);
+  const ua = event.ua;
+  if (typeof ua !== 'string') return badField('ua', ua, 'string');
+  if (ua.length === 0) return reject('empty_field', 'ua is empty');
+  const tsMs = decodeTs(event.ts, opts);
+  if (typeof tsMs !== 'number') return tsMs;
+
+  return { ok: true, row: { event_id: eventId, user_id: userId, url, referrer, ua, tsMs } };
+}
+
+/** A finite number within [min, max], or a rejection. */
+function checkMeasure(field: keyof typeof IOT_VALUE_RANGES, value: unknown): RejectionResult | undefined {
+  if (typeof value !== 'number') return badField(field, value, 'number');
+  const range = IOT_VALUE_RANGES[field];
+  // Written so that NaN fails too (every comparison with NaN is false).
+  if (!(value >= range.min && value <= range.max)) {
+    return reject('value_out_of_range', `${field} ${value} is outside [${range.min}, ${range.max}]`);
+  }
+  return undefined;
+}
+
+export function decodeIot(value: Buffer | null, opts: DecodeOptions): DecodeResult<IotRow> {
+  const event = decodeEnvelope(value, opts.maxEventBytes);
+  if (event instanceof RejectionResult) return event;
+
+  const deviceId = event.device_id;
+  if (typeof deviceId !== 'string') return badField('device_id', deviceId, 'string');
+  if (deviceId.length === 0) return reject('empty_field', 'device_id is empty');
+  const site = event.site;
+  if (typeof site !== 'string') return badField('site', site, 'string');
+  if (site.length === 0) return reject('empty_field', 'site is empty');
+  const tempC = event.temp_c;
+  const tempRejection = checkMeasure('temp_c', tempC);
+  if (tempRejection !== undefined) return tempRejection;
+  const humidity = event.humidity;
+  const humidityRejection = checkMeasure('humidity', humidity);
+  if (humidityRejection !== undefined) return humidityRejection;
+  const battery = event.battery;
+  const batteryRejection = checkMeasure('battery', battery);
+  if (batteryRejection !== undefined) return batteryRejection;
+  const signalStrength = event.signal_strength;
+  const signalRejection = checkMeasure('signal_strength', signalStrength);
+  if (signalRejection !== undefined) return signalRejection;
+  if (!Number.isInteger(signalStrength)) {
+    return reject('value_out_of_range', `signal_strength ${String(signalStrength)} is not an integer (dBm)`);
+  }
+  const tsMs = decodeTs(event.ts, opts);
+  if (typeof tsMs !== 'number') return tsMs;
+
+  return {
+    ok: true,
+    row: {
+      device_id: deviceId,
+      site,
+      temp_c: tempC as number,
+      humidity: humidity as number,
+      battery: battery as number,
+      signal_strength: signalStrength as number,
+      tsMs,
+    },
+  };
+}
+
+export function decodeEvent(stream: 'clickstream', value: Buffer | null, opts: DecodeOptions): DecodeResult<ClickstreamRow>;
+export function decodeEvent(stream: 'iot', value: Buffer | null, opts: DecodeOptions): DecodeResult<IotRow>;
+export function decodeEvent(stream: StreamName, value: Buffer | null, opts: DecodeOptions): DecodeResult<ClickstreamRow | IotRow>;
+export function decodeEvent(stream: StreamName, value: Buffer | null, opts: DecodeOptions): DecodeResult<ClickstreamRow | IotRow> {
+  return stream === 'clickstream' ? decodeClickstream(value, opts) : decodeIot(value, opts);
+}

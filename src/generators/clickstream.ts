@@ -1,0 +1,298 @@
+import { formatIsoTimestamp } from '../events/isoTimestamp.js';
+import type { ClickstreamEvent } from '../events/types.js';
+import { createRandom, createZipfSampler, IndexSampler, WeightedSampler, type Seed } from './random.js';
+
+/**
+ * Synthetic clickstream of a shop-like site: a user population browsing in sessions, pages with
+ * Zipf popularity, realistic referrers and user agents. Pure and deterministic under a seed.
+ *
+ * The site itself (URLs, popularity ranks) does not depend on the seed, so several generators with
+ * different seeds (one per worker thread) describe the same site and their page counts add up.
+ */
+
+export const SHOP_ORIGIN = 'https://shop.example.com';
+
+export interface UserAgent {
+  ua: string;
+  /** Relative share of sessions. */
+  weight: number;
+  bot: boolean;
+}
+
+/** Roughly the browser mix of a European retail site; a few crawlers. */
+export const USER_AGENTS: readonly UserAgent[] = [
+  { ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36', weight: 24, bot: false },
+  { ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0.0.0 Safari/537.36', weight: 6, bot: false },
+  { ua: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36', weight: 7, bot: false },
+  { ua: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4.1 Safari/605.1.15', weight: 6, bot: false },
+  { ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0', weight: 4, bot: false },
+  { ua: 'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0', weight: 1.2, bot: false },
+  { ua: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36', weight: 1.3, bot: false },
+  { ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.67', weight: 6, bot: false },
+  { ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 OPR/109.0.0.0', weight: 0.8, bot: false },
+  { ua: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4.1 Mobile/15E148 Safari/604.1', weight: 16, bot: false },
+  { ua: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/124.0.6367.88 Mobile/15E148 Safari/604.1', weight: 2, bot: false },
+  { ua: 'Mozilla/5.0 (iPad; CPU OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4.1 Mobile/15E148 Safari/604.1', weight: 2, bot: false },
+  { ua: 'Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36', weight: 13, bot: false },
+  { ua: 'Mozilla/5.0 (Linux; Android 14; SAMSUNG SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/24.0 Chrome/117.0.0.0 Mobile Safari/537.36', weight: 3, bot: false },
+  { ua: 'Mozilla/5.0 (Android 14; Mobile; rv:125.0) Gecko/125.0 Firefox/125.0', weight: 0.9, bot: false },
+  { ua: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)', weight: 1.5, bot: true },
+  { ua: 'Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)', weight: 0.7, bot: true },
+  { ua: 'DuckDuckBot/1.1; (+http://duckduckgo.com/duckduckbot.html)', weight: 0.3, bot: true },
+  { ua: 'Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)', weight: 0.5, bot: true },
+  { ua: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/13.1.1 Safari/605.1.15 (Applebot/0.1; +http://www.apple.com/go/applebot)', weight: 0.3, bot: true },
+];
+
+/** Where a session's first page comes from (humans; crawlers always arrive directly). */
+export const LANDING_REFERRER_MIX = { direct: 0.35, search: 0.4, social: 0.2, other: 0.05 } as const;
+
+const SEARCH_ENGINES: readonly (readonly [prefix: string, weight: number])[] = [
+  ['https://www.google.com/search?q=', 80],
+  ['https://www.bing.com/search?q=', 12],
+  ['https://duckduckgo.com/?q=', 8],
+];
+
+const SOCIAL_REFERRERS: readonly string[] = [
+  'https://t.co/',
+  'https://www.facebook.com/',
+  'https://l.facebook.com/',
+  'https://www.reddit.com/r/deals/',
+  'https://www.instagram.com/',
+  'https://www.linkedin.com/',
+  'https://www.youtube.com/',
+  'https://www.pinterest.com/',
+];
+
+const OTHER_REFERRERS: readonly string[] = [
+  'https://mail.google.com/',
+  'https://news.ycombinator.com/',
+  'https://www.example-deals.net/best-of-the-week',
+  'https://outlook.live.com/',
+];
+
+/** Within a session, a page is usually reached from the previous one, sometimes back from the landing page. */
+const BACK_TO_LANDING_PROBABILITY = 0.1;
+
+const CATEGORIES: readonly (readonly [category: string, nouns: readonly string[]])[] = [
+  ['electronics', ['headphones', 'speaker', 'camera', 'charger', 'smartwatch', 'tv', 'soundbar', 'drone']],
+  ['computers', ['laptop', 'monitor', 'keyboard', 'mouse', 'ssd', 'router', 'webcam', 'dock']],
+  ['phones', ['smartphone', 'phone-case', 'screen-protector', 'power-bank', 'earbuds', 'cable']],
+  ['books', ['novel', 'cookbook', 'travel-guide', 'biography', 'comic', 'atlas']],
+  ['home', ['lamp', 'rug', 'curtains', 'mirror', 'shelf', 'cushion', 'vase']],
+  ['kitchen', ['kettle', 'blender', 'knife-set', 'coffee-maker', 'pan', 'toaster']],
+  ['garden', ['hose', 'planter', 'lawn-mower', 'bbq', 'parasol', 'shears']],
+  ['toys', ['puzzle', 'building-set', 'board-game', 'doll', 'rc-car', 'plush']],
+  ['sports', ['running-shoes', 'yoga-mat', 'bike-helmet', 'tent', 'backpack', 'dumbbells']],
+  ['fashion', ['jacket', 'sneakers', 'jeans', 'dress', 'scarf', 'sunglasses', 't-shirt']],
+  ['beauty', ['shampoo', 'perfume', 'face-cream', 'hair-dryer', 'lipstick']],
+  ['grocery', ['coffee-beans', 'olive-oil', 'tea', 'chocolate', 'pasta', 'honey']],
+];
+
+const ADJECTIVES: readonly string[] = [
+  'wireless', 'compact', 'pro', 'classic', 'eco', 'ultra', 'smart', 'premium', 'mini', 'deluxe',
+  'organic', 'vintage', 'portable', 'lightweight', 'waterproof', 'essential',
+];
+
+const STATIC_PAGES: readonly string[] = [
+  '/cart', '/checkout', '/account', '/account/orders', '/deals', '/new-arrivals', '/help',
+  '/help/shipping', '/help/returns', '/stores', '/blog', '/search',
+];
+
+const BLOG_TOPICS: readonly string[] = [
+  'gift-ideas', 'how-to-choose', 'best-of', 'buying-guide', 'top-10', 'review', 'tips-for', 'trends-in',
+];
+
+export interface Page {
+  url: string;
+  /** The words a visitor would type into a search engine to land here, `+`-joined. */
+  searchQuery: string;
+}
+
+/**
+ * The site's pages ordered by popularity rank (index 0 = most visited). Built from a fixed seed so
+ * that it is the same for every generator: home, deals, categories and cart lead; products and blog
+ * posts follow in a shuffled order.
+ */
+export function buildShopCatalogue(pageCount: number): Page[] {
+  if (!Number.isInteger(pageCount) || pageCount < 1) throw new RangeError(`pages must be a positive integer, got ${pageCount}`);
+  const random = createRandom('shop.example.com catalogue v1');
+  const head: Page[] = [
+    { url: `${SHOP_ORIGIN}/`, searchQuery: 'example+shop' },
+    { url: `${SHOP_ORIGIN}/deals`, searchQuery: 'example+shop+deals' },
+  ];
+  const categories = random.shuffle(CATEGORIES.map(([category]) => category));
+  for (const category of categories) head.push({ url: `${SHOP_ORIGIN}/c/${category}`, searchQuery: `buy+${category}+online` });
+  for (const path of STATIC_PAGES) {
+    if (path === '/deals') continue;
+    head.push({ url: `${SHOP_ORIGIN}${path}`, searchQuery: `example+shop+${path.slice(1).replace(/\//g, '+')}` });
+  }
+
+  const tail: Page[] = [];
+  const seenUrls = new Set(head.map((page) => page.url));
+  const blogPosts = Math.floor(pageCount / 10);
+  for (let attempt = 0; tail.length < blogPosts && attempt < blogPosts * 20; attempt++) {
+    const [category, nouns] = random.pick(CATEGORIES);
+    const noun = random.pick(nouns);
+    const slug = `${random.pick(BLOG_TOPICS)}-${noun}`;
+    const url = `${SHOP_ORIGIN}/blog/${slug}`;
+    if (seenUrls.has(url)) continue;
+    seenUrls.add(url);
+    tail.push({ url, searchQuery: `${slug.replace(/-/g, '+')}+${category}` });
+  }
+  for (let id = 10_001; head.length + tail.length < pageCount; id += random.int(1, 97)) {
+    const [category, nouns] = random.pick(CATEGORIES);
+    const adjective = random.pick(ADJECTIVES);
+    const noun = random.pick(nouns);
+    const url = `${SHOP_ORIGIN}/p/${category}/${adjective}-${noun}-${id}`;
+    seenUrls.add(url);
+    tail.push({ url, searchQuery: `${adjective}+${noun.replace(/-/g, '+')}` });
+  }
+  random.shuffle(tail);
+  return [...head, ...tail].slice(0, pageCount);
+}
+
+export interface ClickstreamGeneratorOptions {
+  seed: Seed;
+  /** Size of the user population (ids `u-000000`...). Default 50 000. */
+  users?: number;
+  /** Pages in the catalogue. Default 300. */
+  pages?: number;
+  /** Zipf exponent of page popularity. Default 1.1. */
+  zipfExponent?: number;
+  /** Mean pages per session (geometric). Default 5. */
+  meanSessionPages?: number;
+  /** Sessions browsing at the same time; each event advances one of them. Default 1000. */
+  concurrentSessions?: number;
+}
+
+export interface ClickstreamGeneratorStats {
+  events: number;
+  sessionsStarted: number;
+  sessionsCompleted: number;
+  /** Pages viewed in completed sessions: divided by sessionsCompleted, the mean session length. */
+  pagesInCompletedSessions: number;
+}
+
+export interface ClickstreamGenerator {
+  /** The next event, stamped with `nowMs` as its event time. */
+  next(nowMs: number): ClickstreamEvent;
+  nextBatch(count: number, nowMs: number): ClickstreamEvent[];
+  stats(): ClickstreamGeneratorStats;
+  /** Catalogue URLs by popularity rank. */
+  readonly urls: readonly string[];
+}
+
+interface Session {
+  userId: string;
+  ua: string;
+  landingUrl: string;
+  previousPage: number;
+  pagesLeft: number;
+  pagesViewed: number;
+}
+
+export function createClickstreamGenerator(options: ClickstreamGeneratorOptions): ClickstreamGenerator {
+  const userCount = options.users ?? 50_000;
+  const meanSessionPages = options.meanSessionPages ?? 5;
+  const concurrentSessions = options.concurrentSessions ?? 1000;
+  if (!Number.isInteger(userCount) || userCount < 1) throw new RangeError(`users must be a positive integer, got ${userCount}`);
+  if (!Number.isInteger(concurrentSessions) || concurrentSessions < 1) {
+    throw new RangeError(`concurrentSessions must be a positive integer, got ${concurrentSessions}`);
+  }
+
+  const random = createRandom(options.seed);
+  const catalogue = buildShopCatalogue(options.pages ?? 300);
+  const urls = catalogue.map((page) => page.url);
+  const pagePopularity = createZipfSampler(catalogue.length, options.zipfExponent ?? 1.1);
+  const userIdWidth = Math.max(6, String(userCount - 1).length);
+  const userIds = Array.from({ length: userCount }, (_, i) => `u-${String(i).padStart(userIdWidth, '0')}`);
+  const userAgents = new WeightedSampler(USER_AGENTS, USER_AGENTS.map((agent) => agent.weight));
+  const searchEngines = new WeightedSampler(
+    SEARCH_ENGINES.map(([prefix]) => prefix),
+    SEARCH_ENGINES.map(([, weight]) => weight),
+  );
+  const landingKinds = new IndexSampler([
+    LANDING_REFERRER_MIX.direct,
+    LANDING_REFERRER_MIX.search,
+    LANDING_REFERRER_MIX.social,
+    LANDING_REFERRER_MIX.other,
+  ]);
+
+  const sessions: (Session | undefined)[] = new Array<Session | undefined>(concurrentSessions).fill(undefined);
+  const stats: ClickstreamGeneratorStats = { events: 0, sessionsStarted: 0, sessionsCompleted: 0, pagesInCompletedSessions: 0 };
+
+  // Every event of a batch shares its timestamp: format it once.
+  let lastNowMs = Number.NaN;
+  let lastTs = '';
+
+  function landingReferrer(agent: UserAgent, page: number): string {
+    if (agent.bot) return '';
+    switch (landingKinds.sample(random)) {
+      case 0:
+        return '';
+      case 1:
+        return searchEngines.sample(random) + catalogue[page]!.searchQuery;
+      case 2:
+        return random.pick(SOCIAL_REFERRERS);
+      default:
+        return random.pick(OTHER_REFERRERS);
+    }
+  }
+
+  function next(nowMs: number): ClickstreamEvent {
+    if (nowMs !== lastNowMs) {
+      lastTs = formatIsoTimestamp(nowMs);
+      lastNowMs = nowMs;
+    }
+    const slot = Math.floor(random.next() * concurrentSessions);
+    let session = sessions[slot];
+    let page: number;
+    let referrer: string;
+    if (session === undefined) {
+      const agent = userAgents.sample(random);
+      page = pagePopularity.sample(random);
+      referrer = landingReferrer(agent, page);
+      session = {
+        userId: userIds[Math.floor(random.next() * userCount)]!,
+        ua: agent.ua,
+        landingUrl: urls[page]!,
+        previousPage: page,
+        pagesLeft: random.geometric(meanSessionPages),
+        pagesViewed: 0,
+      };
+      sessions[slot] = session;
+      stats.sessionsStarted++;
+    } else {
+      page = pagePopularity.sample(random);
+      if (page === session.previousPage) page = pagePopularity.sample(random); // a reload now and then, not often
+      referrer = random.next() < BACK_TO_LANDING_PROBABILITY ? session.landingUrl : urls[session.previousPage]!;
+      session.previousPage = page;
+    }
+    session.pagesViewed++;
+    if (--session.pagesLeft === 0) {
+      sessions[slot] = undefined;
+      stats.sessionsCompleted++;
+      stats.pagesInCompletedSessions += session.pagesViewed;
+    }
+    stats.events++;
+    return {
+      event_id: random.uuid(),
+      user_id: session.userId,
+      url: urls[page]!,
+      referrer,
+      ua: session.ua,
+      ts: lastTs,
+    };
+  }
+
+  return {
+    next,
+    nextBatch(count: number, nowMs: number): ClickstreamEvent[] {
+      const batch = new Array<ClickstreamEvent>(count);
+      for (let i = 0; i < count; i++) batch[i] = next(nowMs);
+      return batch;
+    },
+    stats: () => ({ ...stats }),
+    urls,
+  };
+}

@@ -1,0 +1,181 @@
+import { formatIsoTimestamp } from '../events/isoTimestamp.js';
+import type { IotEvent } from '../events/types.js';
+import { createRandom, type Seed } from './random.js';
+
+/**
+ * Synthetic IoT readings: temperature/humidity sensors spread over sites, each device with its own
+ * state so that consecutive readings of a device form smooth, plausible series. Pure and
+ * deterministic under a seed.
+ */
+
+export interface SiteProfile {
+  /** Value of the `site` field. */
+  name: string;
+  /** Prefix of device ids (`lyon-th-0042`). */
+  code: string;
+  baselineTempC: number;
+  baselineHumidity: number;
+}
+
+export const SITES: readonly SiteProfile[] = [
+  { name: 'plant-lyon', code: 'lyon', baselineTempC: 22, baselineHumidity: 45 },
+  { name: 'plant-grenoble', code: 'grenoble', baselineTempC: 20, baselineHumidity: 40 },
+  { name: 'warehouse-lille', code: 'lille', baselineTempC: 14, baselineHumidity: 62 },
+  { name: 'warehouse-nantes', code: 'nantes', baselineTempC: 15, baselineHumidity: 66 },
+  { name: 'office-paris', code: 'paris', baselineTempC: 21.5, baselineHumidity: 42 },
+  { name: 'coldstore-rennes', code: 'rennes', baselineTempC: 3, baselineHumidity: 85 },
+  { name: 'datacenter-marseille', code: 'marseille', baselineTempC: 24, baselineHumidity: 35 },
+  { name: 'greenhouse-bordeaux', code: 'bordeaux', baselineTempC: 26, baselineHumidity: 75 },
+];
+
+/** Physical limits of the simulated sensors; the validator's limits are wider. */
+export const IOT_LIMITS = {
+  tempC: { min: -20, max: 50 },
+  humidity: { min: 5, max: 95 },
+  battery: { min: 0, max: 100 },
+  signalDbm: { min: -110, max: -40 },
+} as const;
+
+/**
+ * Per-reading dynamics: an Ornstein-Uhlenbeck-like walk, x += reversion * (baseline - x) + noise,
+ * with each step clamped so that one reading never jumps (no sensor glitches here on purpose:
+ * glitches are the validator's business, injected by tests).
+ */
+const TEMP = { reversion: 0.02, sigma: 0.08, maxStep: 0.5 };
+const HUMIDITY = { reversion: 0.02, sigma: 0.25, maxStep: 1.5 };
+const SIGNAL = { reversion: 0.05, sigma: 1.2, maxStep: 4 };
+
+export interface IotGeneratorOptions {
+  seed: Seed;
+  /** Number of sites; the first 8 are named (`plant-lyon`...), further ones `site-09`... Default 8. */
+  sites?: number;
+  /** Default 64. */
+  devicesPerSite?: number;
+  /** Battery percentage points lost per reading, drawn per device in [min, max]. Default 0.0005..0.003. */
+  batteryDrainPerReading?: { min: number; max: number };
+  /** Chance, at each reading of a flat device, that someone swaps its battery (back to 100). Default 0.02. */
+  batteryReplaceProbability?: number;
+}
+
+export interface IotGenerator {
+  /** A reading of a randomly chosen device, stamped with `nowMs` as its event time. */
+  next(nowMs: number): IotEvent;
+  nextBatch(count: number, nowMs: number): IotEvent[];
+  readonly deviceIds: readonly string[];
+  readonly siteNames: readonly string[];
+}
+
+interface DeviceState {
+  deviceId: string;
+  site: string;
+  baselineTempC: number;
+  tempC: number;
+  baselineHumidity: number;
+  humidity: number;
+  battery: number;
+  drainPerReading: number;
+  baselineSignalDbm: number;
+  signalDbm: number;
+}
+
+function clamp(value: number, min: number, max: number): number {
+  return value < min ? min : value > max ? max : value;
+}
+
+function round(value: number, decimals: number): number {
+  const factor = 10 ** decimals;
+  return Math.round(value * factor) / factor;
+}
+
+function siteProfile(index: number): SiteProfile {
+  const named = SITES[index];
+  if (named !== undefined) return named;
+  const code = `s${String(index + 1).padStart(2, '0')}`;
+  return { name: `site-${String(index + 1).padStart(2, '0')}`, code, baselineTempC: 19, baselineHumidity: 50 };
+}
+
+export function createIotGenerator(options: IotGeneratorOptions): IotGenerator {
+  const siteCount = options.sites ?? SITES.length;
+  const devicesPerSite = options.devicesPerSite ?? 64;
+  const drain = options.batteryDrainPerReading ?? { min: 0.0005, max: 0.003 };
+  const replaceProbability = options.batteryReplaceProbability ?? 0.02;
+  if (!Number.isInteger(siteCount) || siteCount < 1) throw new RangeError(`sites must be a positive integer, got ${siteCount}`);
+  if (!Number.isInteger(devicesPerSite) || devicesPerSite < 1 || devicesPerSite > 9999) {
+    throw new RangeError(`devicesPerSite must be an integer in [1, 9999], got ${devicesPerSite}`);
+  }
+  if (!(drain.min >= 0 && drain.max >= drain.min)) throw new RangeError('batteryDrainPerReading needs 0 <= min <= max');
+
+  const random = createRandom(options.seed);
+  const devices: DeviceState[] = [];
+  const siteNames: string[] = [];
+  for (let s = 0; s < siteCount; s++) {
+    const site = siteProfile(s);
+    siteNames.push(site.name);
+    for (let d = 0; d < devicesPerSite; d++) {
+      // Devices differ from their site: near a door, a window, a machine.
+      const baselineTempC = clamp(site.baselineTempC + random.gaussian() * 1.5, IOT_LIMITS.tempC.min + 2, IOT_LIMITS.tempC.max - 2);
+      const baselineHumidity = clamp(site.baselineHumidity + random.gaussian() * 5, IOT_LIMITS.humidity.min + 5, IOT_LIMITS.humidity.max - 5);
+      const baselineSignalDbm = random.float(-95, -55);
+      devices.push({
+        deviceId: `${site.code}-th-${String(d).padStart(4, '0')}`,
+        site: site.name,
+        baselineTempC,
+        tempC: baselineTempC + random.gaussian() * 0.5,
+        baselineHumidity,
+        humidity: baselineHumidity + random.gaussian() * 2,
+        battery: random.float(15, 100),
+        drainPerReading: random.float(drain.min, drain.max),
+        baselineSignalDbm,
+        signalDbm: baselineSignalDbm + random.gaussian() * 3,
+      });
+    }
+  }
+
+  function walk(value: number, baseline: number, params: { reversion: number; sigma: number; maxStep: number }): number {
+    const step = params.reversion * (baseline - value) + params.sigma * random.gaussian();
+    return value + clamp(step, -params.maxStep, params.maxStep);
+  }
+
+  let lastNowMs = Number.NaN;
+  let lastTs = '';
+
+  function next(nowMs: number): IotEvent {
+    if (nowMs !== lastNowMs) {
+      lastTs = formatIsoTimestamp(nowMs);
+      lastNowMs = nowMs;
+    }
+    const device = devices[Math.floor(random.next() * devices.length)]!;
+    device.tempC = clamp(walk(device.tempC, device.baselineTempC, TEMP), IOT_LIMITS.tempC.min, IOT_LIMITS.tempC.max);
+    device.humidity = clamp(walk(device.humidity, device.baselineHumidity, HUMIDITY), IOT_LIMITS.humidity.min, IOT_LIMITS.humidity.max);
+    device.signalDbm = clamp(walk(device.signalDbm, device.baselineSignalDbm, SIGNAL), IOT_LIMITS.signalDbm.min, IOT_LIMITS.signalDbm.max);
+    if (device.battery <= 0) {
+      // A flat device reports 0 until someone replaces its battery.
+      if (random.next() < replaceProbability) {
+        device.battery = IOT_LIMITS.battery.max;
+        device.drainPerReading = random.float(drain.min, drain.max);
+      }
+    } else {
+      device.battery = Math.max(0, device.battery - device.drainPerReading);
+    }
+    return {
+      device_id: device.deviceId,
+      site: device.site,
+      temp_c: round(device.tempC, 2),
+      humidity: round(device.humidity, 1),
+      battery: round(device.battery, 2),
+      signal_strength: Math.round(device.signalDbm),
+      ts: lastTs,
+    };
+  }
+
+  return {
+    next,
+    nextBatch(count: number, nowMs: number): IotEvent[] {
+      const batch = new Array<IotEvent>(count);
+      for (let i = 0; i < count; i++) batch[i] = next(nowMs);
+      return batch;
+    },
+    deviceIds: devices.map((device) => device.deviceId),
+    siteNames,
+  };
+}

@@ -1,0 +1,29 @@
+import kafkajs from 'kafkajs';
+import { compressFrame, decompressFrame } from 'lz4-napi';
+
+const { CompressionCodecs, CompressionTypes } = kafkajs;
+
+/** The first four bytes of every LZ4 frame (0x184D2204, little-endian). */
+export const LZ4_FRAME_MAGIC = Buffer.from([0x04, 0x22, 0x4d, 0x18]);
+
+/**
+ * Kafka's LZ4 codec is the LZ4 *frame* format; lz4-napi's block functions (compress/uncompress)
+ * produce data no other Kafka client can read.
+ */
+export const lz4FrameCodec = {
+  async compress(encoder: { buffer: Buffer }): Promise<Buffer> {
+    return compressFrame(encoder.buffer);
+  },
+  async decompress(buffer: Buffer): Promise<Buffer> {
+    return decompressFrame(buffer);
+  },
+};
+
+let registered = false;
+
+/** Registers LZ4 with kafkajs; must run before any producer or consumer is created. */
+export function registerLz4Codec(): void {
+  if (registered) return;
+  (CompressionCodecs as Record<number, () => typeof lz4FrameCodec>)[CompressionTypes.LZ4] = () => lz4FrameCodec;
+  registered = true;
+}

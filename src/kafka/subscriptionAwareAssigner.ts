@@ -1,0 +1,58 @@
+/**
+ * A partition assigner for a group whose members subscribe to different topics (one ingest
+ * consumer per topic, all in `etl.consumer_group`). kafkajs's built-in round-robin assigner only
+ * looks at the leader's own subscription and hands every member partitions of the leader's topics;
+ * this one reads each member's subscription from its metadata and, per topic, splits the topic's
+ * partitions in contiguous ranges over the members subscribed to it (as Kafka's RangeAssignor).
+ */
+import kafkajs, { type PartitionAssigner } from 'kafkajs';
+
+const { AssignerProtocol } = kafkajs;
+
+export const SUBSCRIPTION_AWARE_ASSIGNER = 'SubscriptionAwareRangeAssigner';
+
+/** Pure part: topic → member ids subscribed, partitions per topic → member → topic → partitions. */
+export function assignRanges(
+  subscriptions: ReadonlyMap<string, readonly string[]>,
+  partitionsOf: (topic: string) => number[],
+): Map<string, Record<string, number[]>> {
+  const result = new Map<string, Record<string, number[]>>();
+  for (const memberId of subscriptions.keys()) result.set(memberId, {});
+  const topics = [...new Set([...subscriptions.values()].flat())].sort();
+  for (const topic of topics) {
+    const members = [...subscriptions].filter(([, t]) => t.includes(topic)).map(([id]) => id).sort();
+    const partitions = partitionsOf(topic).sort((a, b) => a - b);
+    const per = Math.floor(partitions.length / members.length);
+    const extra = partitions.length % members.length;
+    let next = 0;
+    members.forEach((memberId, i) => {
+      const count = per + (i < extra ? 1 : 0);
+      if (count > 0) result.get(memberId)![topic] = partitions.slice(next, next + count);
+      next += count;
+    });
+  }
+  return result;
+}
+
+export const subscriptionAwareAssigner: PartitionAssigner = ({ cluster }) => ({
+  name: SUBSCRIPTION_AWARE_ASSIGNER,
+  version: 0,
+  async assign({ members }) {
+    const subscriptions = new Map<string, string[]>();
+    for (const member of members) {
+      const metadata = AssignerProtocol.MemberMetadata.decode(member.memberMetadata);
+      subscriptions.set(member.memberId, metadata?.topics ?? []);
+    }
+    const topics = [...new Set([...subscriptions.values()].flat())];
+    // The leader only has metadata for its own topics until asked for the others.
+    await cluster.addMultipleTargetTopics(topics);
+    const ranges = assignRanges(subscriptions, (topic) => cluster.findTopicPartitionMetadata(topic).map((m) => m.partitionId));
+    return [...ranges].map(([memberId, assignment]) => ({
+      memberId,
+      memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment, userData: Buffer.alloc(0) }),
+    }));
+  },
+  protocol({ topics }) {
+    return { name: SUBSCRIPTION_AWARE_ASSIGNER, metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }) };
+  },
+});

@@ -1,0 +1,170 @@
+/**
+ * One consumer-group member for one topic (kafkajs behind this interface). It owns no state about
+ * what has been processed: the caller says where each assigned partition starts (`startOffsetOf`,
+ * from the checkpoint store) and gets batches; offsets are committed only when the caller asks,
+ * after its own checkpoint (advisory, for lag monitoring).
+ */
+import type { Consumer, EachBatchPayload } from 'kafkajs';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
+import { createKafkaClient } from './client.js';
+import { subscriptionAwareAssigner } from './subscriptionAwareAssigner.js';
+
+export interface ConsumedMessage {
+  offset: string;
+  /** null for a tombstone. */
+  value: Buffer | null;
+  key: Buffer | null;
+  /** The record's timestamp (producer create time), epoch ms. */
+  timestampMs: number;
+}
+
+export interface ConsumedBatch {
+  topic: string;
+  partition: number;
+  /** The offset this fetch started at: where the consumer's position was. */
+  fetchedOffset: string;
+  /** The last offset covered, control records included: the next fetch starts after it. */
+  lastOffset: string;
+  highWatermark: string;
+  /** The batch reached the end of the partition (nothing more to read right now). */
+  caughtUp: boolean;
+  messages: ConsumedMessage[];
+}
+
+/** End of a batch that held only transaction markers or aborted records (no messages). */
+export interface PartitionProgress {
+  partition: number;
+  lastOffset: string;
+  caughtUp: boolean;
+}
+
+export interface TopicConsumerHandlers {
+  /**
+   * Called on every (re)join with the partitions now assigned; returns the offset each starts at
+   * (the consumer seeks there before fetching). Partitions no longer assigned are listed too.
+   */
+  onAssignment(assigned: number[], revoked: number[]): Map<number, string>;
+  /** Processes one batch; the next batch of that partition waits for it. */
+  onBatch(batch: ConsumedBatch): Promise<void>;
+  onProgress(progress: PartitionProgress): void;
+  onCrash(error: Error, willRestart: boolean): void;
+}
+
+export interface TopicConsumer {
+  readonly topic: string;
+  start(handlers: TopicConsumerHandlers): Promise<void>;
+  pause(partition: number): void;
+  resume(partition: number): void;
+  /** Commits `offset` = next offset to read (last durable + 1) per partition, to the group. */
+  commitOffsets(offsets: ReadonlyMap<number, string>): Promise<void>;
+  /** Pauses everything and waits until no batch is being handled. */
+  quiesce(): Promise<void>;
+  disconnect(): Promise<void>;
+}
+
+export interface TopicConsumerOptions {
+  topic: string;
+  groupId: string;
+  /** Partitions handled concurrently (each one's batches stay in order). */
+  concurrency: number;
+}
+
+export function createTopicConsumer(config: Config, logger: Logger, options: TopicConsumerOptions): TopicConsumer {
+  const kafka = createKafkaClient(config, logger, { clientId: `${config.kafka.client_id}-etl-${options.topic}` });
+  const consumer: Consumer = kafka.consumer({
+    groupId: options.groupId,
+    partitionAssigners: [subscriptionAwareAssigner],
+    readUncommitted: false,
+    maxWaitTimeInMs: 250,
+    maxBytesPerPartition: 1024 * 1024,
+    maxBytes: 16 * 1024 * 1024,
+    sessionTimeout: 30_000,
+    heartbeatInterval: 3_000,
+    allowAutoTopicCreation: false,
+    retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
+  });
+  const { topic } = options;
+  let assigned = new Set<number>();
+  let inFlight = 0;
+  let idleWaiters: Array<() => void> = [];
+  let quiescing = false;
+
+  const settle = (): void => {
+    if (inFlight === 0) {
+      for (const w of idleWaiters) w();
+      idleWaiters = [];
+    }
+  };
+
+  return {
+    topic,
+    async start(handlers) {
+      consumer.on(consumer.events.GROUP_JOIN, (event) => {
+        const now = new Set(event.payload.memberAssignment[topic] ?? []);
+        const revoked = [...assigned].filter((p) => !now.has(p));
+        assigned = now;
+        const starts = handlers.onAssignment([...now].sort((a, b) => a - b), revoked);
+        // Seeking inside the join event, before the first fetch, so no batch from Kafka's own
+        // committed position (which lags our checkpoints) is ever delivered.
+        for (const [partition, offset] of starts) consumer.seek({ topic, partition, offset });
+      });
+      consumer.on(consumer.events.END_BATCH_PROCESS, (event) => {
+        const { partition, lastOffset, offsetLag, batchSize } = event.payload;
+        if (batchSize === 0) handlers.onProgress({ partition, lastOffset, caughtUp: offsetLag === '0' });
+      });
+      consumer.on(consumer.events.CRASH, (event) => {
+        handlers.onCrash(event.payload.error, event.payload.restart);
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topics: [topic], fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatchAutoResolve: true,
+        partitionsConsumedConcurrently: options.concurrency,
+        eachBatch: async ({ batch, isStale }: EachBatchPayload) => {
+          if (isStale() || quiescing) return;
+          inFlight += 1;
+          try {
+            await handlers.onBatch({
+              topic,
+              partition: batch.partition,
+              // kafkajs keeps the fetch position on the batch but does not type it.
+              fetchedOffset: String((batch as unknown as { fetchedOffset: string }).fetchedOffset),
+              lastOffset: batch.lastOffset(),
+              highWatermark: batch.highWatermark,
+              caughtUp: batch.offsetLag() === '0',
+              messages: batch.messages.map((m) => ({
+                offset: m.offset,
+                value: m.value,
+                key: m.key ?? null,
+                timestampMs: Number(m.timestamp),
+              })),
+            });
+          } finally {
+            inFlight -= 1;
+            settle();
+          }
+        },
+      });
+    },
+    pause(partition) {
+      consumer.pause([{ topic, partitions: [partition] }]);
+    },
+    resume(partition) {
+      if (!quiescing) consumer.resume([{ topic, partitions: [partition] }]);
+    },
+    async commitOffsets(offsets) {
+      if (offsets.size === 0) return;
+      await consumer.commitOffsets([...offsets].map(([partition, offset]) => ({ topic, partition, offset })));
+    },
+    async quiesce() {
+      quiescing = true;
+      if (assigned.size > 0) consumer.pause([{ topic, partitions: [...assigned] }]);
+      if (inFlight > 0) await new Promise<void>((resolve) => idleWaiters.push(resolve));
+    },
+    async disconnect() {
+      await consumer.disconnect();
+    },
+  };
+}

@@ -1,0 +1,142 @@
+import { constants } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { ErrorCodes, SdpError } from '../errors.js';
+import { TABLES_DIR, TMP_SUFFIX } from './layout.js';
+
+/**
+ * The file-system steps of the checkpoint protocol (DESIGN.md section 3), each durable before it
+ * resolves. Linux semantics: a file's data is durable after fsync of the file; its name is durable
+ * after fsync of the directory that holds it.
+ */
+
+export async function fsyncFile(filePath: string): Promise<void> {
+  const handle = await fs.open(filePath, constants.O_RDONLY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+export async function fsyncDir(dir: string): Promise<void> {
+  const handle = await fs.open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Creates `dir` and its missing parents. When something was created, the parents' entries are
+ * fsynced too: a file renamed into a new dt= directory is lost on power failure otherwise.
+ */
+export async function ensureDir(dir: string): Promise<void> {
+  const absolute = path.resolve(dir);
+  const firstCreated = await fs.mkdir(absolute, { recursive: true });
+  if (firstCreated === undefined) return;
+  // Every directory from `absolute` up to the parent of the first one created got a new entry.
+  const stop = path.dirname(path.resolve(firstCreated));
+  for (let d = absolute; ; d = path.dirname(d)) {
+    await fsyncDir(d);
+    if (d === stop || path.dirname(d) === d) break;
+  }
+}
+
+/**
+ * Writes `chunks` as the whole content of `filePath` (creating its directory if needed), fsyncs the
+ * file and then its directory, so that both the bytes and the name survive a crash. The checkpoint
+ * that later names this file as a rename source relies on it still being there. Returns the bytes
+ * written.
+ */
+export async function writeFileDurable(filePath: string, chunks: Iterable<Uint8Array>): Promise<number> {
+  await ensureDir(path.dirname(filePath));
+  const handle = await fs.open(filePath, 'w');
+  try {
+    let bytes = 0;
+    for (const chunk of chunks) {
+      // write() may write less than asked; loop until the chunk is out.
+      for (let done = 0; done < chunk.byteLength; ) {
+        const { bytesWritten } = await handle.write(chunk, done, chunk.byteLength - done);
+        done += bytesWritten;
+      }
+      bytes += chunk.byteLength;
+    }
+    await handle.sync();
+    await handle.close();
+    await fsyncDir(path.dirname(filePath));
+    return bytes;
+  } catch (err) {
+    await handle.close().catch(() => undefined);
+    throw err;
+  }
+}
+
+/**
+ * Renames `from` to `to`, then fsyncs the directory of `to` (and of `from` if it differs).
+ * Idempotent, so recovery can re-apply the renames of a committed checkpoint: if `from` is gone
+ * and `to` exists, the rename already happened and only the directory fsync is repeated.
+ * @throws SdpError SDP_ERR_LAKE_FILE_MISSING when neither file exists.
+ */
+export async function renameDurable(from: string, to: string): Promise<void> {
+  try {
+    await fs.rename(from, to);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+    if (!(await exists(to))) {
+      throw new SdpError(ErrorCodes.LAKE_FILE_MISSING, `cannot rename ${from} to ${to}: neither file exists`, [], { cause: err });
+    }
+  }
+  const toDir = path.dirname(to);
+  await fsyncDir(toDir);
+  const fromDir = path.dirname(from);
+  if (path.resolve(fromDir) !== path.resolve(toDir)) await fsyncDir(fromDir);
+}
+
+/** Removes a file; a missing file is not an error. Returns whether something was removed. */
+export async function removeIfExists(filePath: string): Promise<boolean> {
+  try {
+    await fs.unlink(filePath);
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+/** Every `*.tmp` file below `<root>/tables`, as absolute paths in sorted order. */
+export async function listTmpFiles(root: string): Promise<string[]> {
+  const found: string[] = [];
+  await walk(path.resolve(root, TABLES_DIR), found);
+  return found.sort();
+}
+
+async function walk(dir: string, found: string[]): Promise<void> {
+  let entries;
+  try {
+    entries = await fs.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if (isNotFound(err)) return;
+    throw err;
+  }
+  for (const entry of entries) {
+    const full = path.join(dir, entry.name);
+    if (entry.isDirectory()) await walk(full, found);
+    else if (entry.isFile() && entry.name.endsWith(TMP_SUFFIX)) found.push(full);
+  }
+}
+
+async function exists(filePath: string): Promise<boolean> {
+  try {
+    await fs.access(filePath);
+    return true;
+  } catch (err) {
+    if (isNotFound(err)) return false;
+    throw err;
+  }
+}
+
+function isNotFound(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException | undefined)?.code === 'ENOENT';
+}

@@ -1,0 +1,69 @@
+import { ByteWriter, parquetWrite, type ColumnSource, type SchemaElement } from 'hyparquet-writer';
+import { writeFileDurable } from './durableFs.js';
+import type { ParquetEncoder } from './encoder.js';
+import { encodeOrCleanUp } from './encodeOrCleanUp.js';
+import { TABLES, assertNonEmptyBatch, type ColumnSpec, type ColumnValue, type TableName } from './tables.js';
+
+/**
+ * hyparquet-writer: columnar, so the batch's arrays go in as they are (no per-row work here).
+ * SNAPPY is its default codec (built-in compressor); dictionary encoding is chosen per column
+ * chunk when it pays. Timestamps carry converted type TIMESTAMP_MILLIS, which DuckDB, Spark and
+ * pyarrow read as a timestamp, exactly like parquetjs-lite's files, so both encoders' files mix.
+ */
+
+const schemas = new Map<TableName, SchemaElement[]>();
+
+function schemaElement(spec: ColumnSpec): SchemaElement {
+  const repetition_type = spec.optional ? 'OPTIONAL' : 'REQUIRED';
+  switch (spec.type) {
+    case 'UTF8':
+      return { name: spec.name, type: 'BYTE_ARRAY', converted_type: 'UTF8', repetition_type };
+    case 'TIMESTAMP_MILLIS':
+      return { name: spec.name, type: 'INT64', converted_type: 'TIMESTAMP_MILLIS', repetition_type };
+    case 'INT32':
+    case 'INT64':
+    case 'DOUBLE':
+      return { name: spec.name, type: spec.type, repetition_type };
+  }
+}
+
+function schemaFor(table: TableName): SchemaElement[] {
+  let schema = schemas.get(table);
+  if (schema === undefined) {
+    const specs = TABLES[table];
+    schema = [{ name: 'root', num_children: specs.length }, ...specs.map(schemaElement)];
+    schemas.set(table, schema);
+  }
+  return schema;
+}
+
+/** Plain INT64 must be bigint for hyparquet-writer; BigInt() also rejects null and fractions. */
+function toInt64(values: ColumnValue[], optional: boolean): ColumnSource['data'] {
+  if (!optional) return BigInt64Array.from(values as number[], (v) => BigInt(v));
+  return values.map((v) => (v === null ? null : BigInt(v)));
+}
+
+function assertNoNulls(name: string, values: ColumnValue[]): void {
+  // hyparquet-writer also refuses it, but with a message that names no column.
+  if (values.includes(null)) throw new Error(`null in required column ${name}`);
+}
+
+export const hyparquetEncoder: ParquetEncoder = {
+  name: 'hyparquet-writer',
+
+  encodeToFile(path, table, batch, opts) {
+    return encodeOrCleanUp(path, table, 'hyparquet-writer', async () => {
+      assertNonEmptyBatch(table, batch);
+      const columnData: ColumnSource[] = TABLES[table].map((spec: ColumnSpec) => {
+        const values = batch.columns[spec.name]!;
+        if (!spec.optional) assertNoNulls(spec.name, values);
+        const data = spec.type === 'INT64' ? toInt64(values, spec.optional) : values;
+        return { name: spec.name, data };
+      });
+      const writer = new ByteWriter();
+      await parquetWrite({ writer, columnData, schema: schemaFor(table), codec: 'SNAPPY', rowGroupSize: opts.rowGroupRows });
+      const bytes = await writeFileDurable(path, [writer.getBytes()]);
+      return { bytes };
+    });
+  },
+};

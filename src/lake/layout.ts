@@ -1,0 +1,128 @@
+import path from 'node:path';
+import type { TableName } from './tables.js';
+
+/**
+ * Deterministic lake paths (DESIGN.md section 3). Recovery re-derives these names from committed
+ * checkpoints, so every function here is pure: same inputs, same path, on every run.
+ *
+ *   <root>/tables/<table>/dt=YYYY-MM-DD/part-<partition>-<firstOffset>-<lastOffset>.parquet   raw tables
+ *   <root>/tables/clickstream_agg/dt=YYYY-MM-DD/part-<checkpointId>.parquet
+ *   <root>/tables/_rejected/dt=YYYY-MM-DD/part-<topic>-<partition>-<firstOffset>-<lastOffset>.parquet
+ *
+ * Offsets and checkpoint ids are zero-padded to 20 digits, as Kafka names its log segments, so
+ * that a plain lexical listing of a partition's files is in offset order. Partitions are not padded.
+ */
+
+export const TABLES_DIR = 'tables';
+export const TMP_SUFFIX = '.tmp';
+
+/** An int64 offset as Kafka hands it over (decimal string), or as a bigint or safe integer. */
+export type OffsetLike = string | bigint | number;
+
+const OFFSET_DIGITS = 20;
+const INT64_MAX = 2n ** 63n - 1n;
+const MS_PER_DAY = 86_400_000;
+// Years 0000..9999, the range a dt=YYYY-MM-DD directory can name.
+const MIN_DT_MS = -62_167_219_200_000;
+const MAX_DT_MS = 253_402_300_799_999;
+
+export function tableDir(root: string, table: TableName): string {
+  return path.join(root, TABLES_DIR, table);
+}
+
+export function partitionDir(root: string, table: TableName, dt: string): string {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(dt)) throw new RangeError(`expected dt as YYYY-MM-DD, got ${JSON.stringify(dt)}`);
+  return path.join(root, TABLES_DIR, table, `dt=${dt}`);
+}
+
+// One-entry memo: a writer asks for the dt of every row, and consecutive rows share a day.
+let memoDay = Number.NaN;
+let memoDt = '';
+
+/** The UTC date (YYYY-MM-DD) of an epoch-ms instant. */
+export function dtOfMs(ms: number): string {
+  if (!Number.isFinite(ms) || ms < MIN_DT_MS || ms > MAX_DT_MS) {
+    throw new RangeError(`expected epoch ms within years 0000..9999, got ${ms}`);
+  }
+  const day = Math.floor(ms / MS_PER_DAY);
+  if (day !== memoDay) {
+    memoDt = new Date(day * MS_PER_DAY).toISOString().slice(0, 10);
+    memoDay = day;
+  }
+  return memoDt;
+}
+
+/** Canonical 20-digit form of a non-negative int64; throws on anything else. */
+export function formatOffset(offset: OffsetLike): string {
+  let value: bigint;
+  if (typeof offset === 'bigint') {
+    value = offset;
+  } else if (typeof offset === 'number') {
+    if (!Number.isSafeInteger(offset)) throw new RangeError(`expected an integer offset, got ${offset}`);
+    value = BigInt(offset);
+  } else {
+    if (!/^\d{1,19}$/.test(offset)) throw new RangeError(`expected a decimal int64 offset, got ${JSON.stringify(offset)}`);
+    value = BigInt(offset);
+  }
+  if (value < 0n || value > INT64_MAX) throw new RangeError(`expected an offset in [0, 2^63-1], got ${value}`);
+  return value.toString().padStart(OFFSET_DIGITS, '0');
+}
+
+function formatPartition(partition: number): string {
+  if (!Number.isInteger(partition) || partition < 0 || partition > 0x7fffffff) {
+    throw new RangeError(`expected a partition number, got ${partition}`);
+  }
+  return String(partition);
+}
+
+function formatRange(firstOffset: OffsetLike, lastOffset: OffsetLike): string {
+  const first = formatOffset(firstOffset);
+  const last = formatOffset(lastOffset);
+  // Same width, so lexical order is numeric order.
+  if (first > last) throw new RangeError(`expected firstOffset <= lastOffset, got ${first} > ${last}`);
+  return `${first}-${last}`;
+}
+
+/** Legal Kafka topic characters only; also keeps a topic from escaping its directory. */
+function formatTopic(topic: string): string {
+  if (!/^[A-Za-z0-9._-]{1,249}$/.test(topic) || topic === '.' || topic === '..') {
+    throw new RangeError(`expected a Kafka topic name, got ${JSON.stringify(topic)}`);
+  }
+  return topic;
+}
+
+export function rawFileName(partition: number, firstOffset: OffsetLike, lastOffset: OffsetLike): string {
+  return `part-${formatPartition(partition)}-${formatRange(firstOffset, lastOffset)}.parquet`;
+}
+
+export function aggFileName(checkpointId: OffsetLike): string {
+  return `part-${formatOffset(checkpointId)}.parquet`;
+}
+
+export function rejectedFileName(topic: string, partition: number, firstOffset: OffsetLike, lastOffset: OffsetLike): string {
+  return `part-${formatTopic(topic)}-${formatPartition(partition)}-${formatRange(firstOffset, lastOffset)}.parquet`;
+}
+
+/** Final path of a raw table file (`clickstream` or `iot`) for the rows of day `dt`. */
+export function rawFilePath(root: string, table: 'clickstream' | 'iot', dt: string, partition: number, firstOffset: OffsetLike, lastOffset: OffsetLike): string {
+  return path.join(partitionDir(root, table, dt), rawFileName(partition, firstOffset, lastOffset));
+}
+
+/** Final path of the windows of day `dt` emitted by checkpoint `checkpointId`. */
+export function aggFilePath(root: string, dt: string, checkpointId: OffsetLike): string {
+  return path.join(partitionDir(root, 'clickstream_agg', dt), aggFileName(checkpointId));
+}
+
+/** Final path of rejected records whose Kafka record timestamp falls on day `dt`. */
+export function rejectedFilePath(root: string, dt: string, topic: string, partition: number, firstOffset: OffsetLike, lastOffset: OffsetLike): string {
+  return path.join(partitionDir(root, '_rejected', dt), rejectedFileName(topic, partition, firstOffset, lastOffset));
+}
+
+/** Where a file is written before the checkpoint that commits it renames it to `finalPath`. */
+export function tmpPathFor(finalPath: string): string {
+  return finalPath + TMP_SUFFIX;
+}
+
+export function isTmpPath(filePath: string): boolean {
+  return filePath.endsWith(TMP_SUFFIX);
+}

@@ -1,0 +1,78 @@
+/**
+ * The Prometheus view of the platform (served at /metrics). Values are pulled from the actors at
+ * scrape time (`collect`), never pushed, so a slow scraper costs nothing between scrapes.
+ */
+import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { PlatformMetrics } from '../supervisor.js';
+
+export function createMetricsRegistry(read: () => Promise<PlatformMetrics>): Registry {
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry, prefix: 'sdp_process_' });
+
+  // One read per scrape, shared by every gauge of that scrape.
+  let pending: Promise<PlatformMetrics> | undefined;
+  const snapshot = (): Promise<PlatformMetrics> => {
+    pending ??= read().finally(() => setTimeout(() => (pending = undefined), 0));
+    return pending;
+  };
+
+  const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge, m: PlatformMetrics) => void): void => {
+    new Gauge({
+      name,
+      help,
+      labelNames,
+      registers: [registry],
+      async collect() {
+        this.reset();
+        fill(this, await snapshot());
+      },
+    });
+  };
+
+  gauge('sdp_producer_events_total', 'Events acknowledged by Kafka since start', ['stream'], (g, m) => {
+    for (const s of m.producer?.streams ?? []) g.set({ stream: s.stream }, s.total);
+  });
+  gauge('sdp_producer_errors_total', 'Failed batch attempts since start (each is sent again)', ['stream'], (g, m) => {
+    for (const s of m.producer?.streams ?? []) g.set({ stream: s.stream }, s.errors);
+  });
+  gauge('sdp_producer_events_per_second', 'Acknowledged events per second over the last metrics interval', ['stream'], (g, m) => {
+    for (const s of m.producer?.streams ?? []) g.set({ stream: s.stream }, s.eventsPerSecond);
+  });
+  gauge('sdp_producer_ack_latency_ms', 'Batch acknowledgement latency over the last metrics interval', ['stream', 'quantile'], (g, m) => {
+    for (const s of m.producer?.streams ?? []) {
+      if (s.ackLatencyMsP50 !== null) g.set({ stream: s.stream, quantile: '0.5' }, s.ackLatencyMsP50);
+      if (s.ackLatencyMsP99 !== null) g.set({ stream: s.stream, quantile: '0.99' }, s.ackLatencyMsP99);
+    }
+  });
+  gauge('sdp_etl_valid_events_total', 'Valid events routed to the lake since start', ['topic', 'partition'], (g, m) => {
+    for (const i of m.etl?.ingest ?? []) for (const p of i.partitions) g.set({ topic: i.topic, partition: String(p.partition) }, p.valid);
+  });
+  gauge('sdp_etl_rejected_events_total', 'Events sent to the _rejected table since start', ['reason'], (g, m) => {
+    for (const [reason, n] of Object.entries(m.etl?.rejectedTotal ?? {})) g.set({ reason }, n ?? 0);
+  });
+  gauge('sdp_etl_partition_paused', '1 while a partition is paused by back-pressure', ['topic', 'partition'], (g, m) => {
+    for (const i of m.etl?.ingest ?? []) for (const p of i.partitions) g.set({ topic: i.topic, partition: String(p.partition) }, p.paused ? 1 : 0);
+  });
+  gauge('sdp_checkpoints_total', 'Checkpoints committed to the checkpoint store', [], (g, m) => {
+    if (m.etl) g.set(m.etl.checkpoints);
+  });
+  gauge('sdp_late_events_total', 'Clickstream events older than the watermark when they arrived (excluded from windows)', [], (g, m) => {
+    if (m.etl) g.set(m.etl.aggregator.lateEventsTotal);
+  });
+  gauge('sdp_windows_open', 'Page-view windows not yet emitted', [], (g, m) => {
+    if (m.etl) g.set(m.etl.aggregator.windowsOpen);
+  });
+  gauge('sdp_watermark_lag_seconds', 'Wall-clock time minus the global event-time watermark', [], (g, m) => {
+    const lag = m.etl?.aggregator.watermarkLagSeconds;
+    if (lag !== null && lag !== undefined) g.set(lag);
+  });
+  gauge('sdp_partition_watermark_seconds', 'Event-time watermark of each clickstream partition (epoch seconds)', ['partition', 'idle'], (g, m) => {
+    for (const p of m.etl?.aggregator.partitions ?? []) {
+      if (p.watermarkMs !== null) g.set({ partition: String(p.partition), idle: String(p.idle) }, p.watermarkMs / 1000);
+    }
+  });
+  gauge('sdp_etl_restarts_total', 'Times the ETL was restarted from the last checkpoint after a failure', [], (g, m) => {
+    g.set(m.etlRestarts);
+  });
+  return registry;
+}

@@ -1,0 +1,193 @@
+/**
+ * The root of the actor tree (DESIGN.md section 1). It spawns the components a command asks for,
+ * supervises them, and shuts them down in order (DESIGN.md section 5): generators first (every
+ * produced event acknowledged), then fetching, the final checkpoint, and the checkpoint store.
+ *
+ * Supervision (DESIGN.md section 6): a failing ETL actor escalates here; the whole ETL part is
+ * then torn down and started again from the last checkpoint after an exponential back-off, so a
+ * restart never skips or repeats data. More than `MAX_RESTARTS` within `RESTART_WINDOW_MS`, or a
+ * failure of the producer pool, stops the process with a clear log line and exit code 1.
+ */
+import { join, resolve } from 'node:path';
+import type { Config } from './config/schema.js';
+import type { Logger } from './log/logger.js';
+import { spawnProducerPool, type ProducerMetrics, type ProducerPoolMsg, type ProducerPoolOptions, type ProducerSummary } from './actors/producerPool.js';
+import { SqlitePersistenceEngine } from './checkpoint/sqlitePersistenceEngine.js';
+import { startEtl, type EtlMetrics, type EtlRuntime } from './etl/etlRuntime.js';
+import { spawnStatusServer, type StatusServerAddress, type StatusServerMsg } from './actors/statusServer.js';
+import { dispatch, query, spawn, startSystem, stop, type AnyRef, type Ref, type SystemRef } from './system/nact.js';
+
+export interface PlatformPlan {
+  producer?: Omit<ProducerPoolOptions, 'config' | 'logger' | 'onFatal'>;
+  etl?: boolean;
+  /** Serve the status page, /metrics, /healthz and /readyz on ui.status_port. */
+  status?: boolean;
+}
+
+export interface ShutdownReport {
+  producer?: ProducerSummary;
+  exitCode: number;
+}
+
+export interface PlatformMetrics {
+  producer?: ProducerMetrics;
+  etl?: EtlMetrics;
+  etlRestarts: number;
+}
+
+type SupervisorMsg =
+  | { type: 'fatal'; component: string; error: string }
+  | { type: 'etlFailed'; component: string; error: string }
+  | { type: 'etlRestart' };
+
+const ETL_COMPONENTS = /^(checkpointer|window-aggregator|ingest-)/;
+export const MAX_RESTARTS = 5;
+export const RESTART_WINDOW_MS = 5 * 60_000;
+const RESTART_BASE_MS = 1_000;
+const RESTART_MAX_MS = 30_000;
+
+export const CHECKPOINT_FILE = 'checkpoints.sqlite';
+
+export class Platform {
+  private system!: SystemRef;
+  private supervisor!: Ref<SupervisorMsg>;
+  private producer?: Ref<ProducerPoolMsg>;
+  private etl?: EtlRuntime;
+  private engine?: SqlitePersistenceEngine;
+  private status?: Ref<StatusServerMsg>;
+  /** The port the status page listens on, once started. */
+  statusPort?: number;
+  private etlRestarts: number[] = [];
+  private etlRestartTotal = 0;
+  private restarting = false;
+  private shuttingDown?: Promise<ShutdownReport>;
+  private resolveFatal!: (report: { component: string; error: string }) => void;
+  private readonly log: Logger;
+  /** Resolves when a component fails beyond recovery. */
+  readonly fatal: Promise<{ component: string; error: string }>;
+
+  private constructor(private readonly config: Config, private readonly logger: Logger, private readonly plan: PlatformPlan) {
+    this.log = logger.child({ component: 'supervisor' });
+    this.fatal = new Promise((resolve) => {
+      this.resolveFatal = resolve;
+    });
+  }
+
+  static async start(config: Config, logger: Logger, plan: PlatformPlan): Promise<Platform> {
+    const platform = new Platform(config, logger, plan);
+    if (plan.etl) platform.engine = new SqlitePersistenceEngine(join(resolve(config.storage.checkpoint_root), CHECKPOINT_FILE), { logger });
+    platform.system = startSystem('sdp', platform.engine);
+    platform.supervisor = spawn<undefined, SupervisorMsg>(platform.system, (state, msg) => platform.handle(msg).then(() => state), 'supervisor', {
+      onCrash: (_msg, err, ctx, child) => {
+        const component = child?.name ?? 'unknown';
+        const type = ETL_COMPONENTS.test(component) ? 'etlFailed' : 'fatal';
+        dispatch(platform.supervisor, { type, component, error: err.message });
+        return ctx.stopChild;
+      },
+    });
+    if (plan.etl) platform.etl = await startEtl({ config, logger, parent: platform.supervisor as AnyRef });
+    if (plan.producer) {
+      platform.producer = spawnProducerPool(platform.supervisor as AnyRef, {
+        ...plan.producer,
+        config,
+        logger,
+        onFatal: (err) => dispatch(platform.supervisor, { type: 'fatal', component: 'producer-pool', error: err.message }),
+      });
+      dispatch(platform.producer, { type: 'start' });
+    }
+    if (plan.status) {
+      platform.status = spawnStatusServer(platform.supervisor as AnyRef, {
+        host: config.ui.status_host,
+        port: config.ui.status_port,
+        logger,
+        metrics: () => platform.metrics(),
+      });
+      const address = await query<StatusServerMsg, StatusServerAddress>(platform.status, () => ({ type: 'start' }), 10_000);
+      platform.statusPort = address.port;
+      dispatch(platform.status, { type: 'setReady', ready: true });
+    }
+    return platform;
+  }
+
+  private async handle(msg: SupervisorMsg): Promise<void> {
+    switch (msg.type) {
+      case 'fatal':
+        this.log.error({ failed_component: msg.component, err: msg.error }, 'component failed beyond recovery; stopping');
+        this.resolveFatal({ component: msg.component, error: msg.error });
+        return;
+      case 'etlFailed': {
+        if (this.restarting || this.shuttingDown) return;
+        const nowMs = Date.now();
+        this.etlRestarts = this.etlRestarts.filter((t) => nowMs - t < RESTART_WINDOW_MS);
+        if (this.etlRestarts.length >= MAX_RESTARTS) {
+          this.log.error({ failed_component: msg.component, err: msg.error, restarts: this.etlRestarts.length, window_ms: RESTART_WINDOW_MS }, 'etl keeps failing; stopping');
+          this.resolveFatal({ component: msg.component, error: msg.error });
+          return;
+        }
+        this.etlRestarts.push(nowMs);
+        this.restarting = true;
+        const delayMs = Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (this.etlRestarts.length - 1));
+        this.log.warn({ failed_component: msg.component, err: msg.error, restart_in_ms: delayMs, attempt: this.etlRestarts.length }, 'etl component failed; restarting the etl from the last checkpoint');
+        const old = this.etl;
+        this.etl = undefined;
+        await old?.abort().catch((err: unknown) => this.log.warn({ err }, 'etl teardown after failure was not clean'));
+        setTimeout(() => dispatch(this.supervisor, { type: 'etlRestart' }), delayMs);
+        return;
+      }
+      case 'etlRestart':
+        if (this.shuttingDown) return;
+        try {
+          this.etl = await startEtl({ config: this.config, logger: this.logger, parent: this.supervisor as AnyRef });
+          this.etlRestartTotal += 1;
+          this.restarting = false;
+        } catch (err) {
+          this.restarting = false;
+          dispatch(this.supervisor, { type: 'etlFailed', component: 'etl', error: err instanceof Error ? err.message : String(err) });
+        }
+        return;
+    }
+  }
+
+  producerPool(): Ref<ProducerPoolMsg> | undefined {
+    return this.producer;
+  }
+
+  async metrics(): Promise<PlatformMetrics> {
+    const [producer, etl] = await Promise.all([
+      this.producer ? query<ProducerPoolMsg, ProducerMetrics>(this.producer, () => ({ type: 'metrics' }), 5_000) : undefined,
+      this.etl?.metrics(),
+    ]);
+    return { ...(producer ? { producer } : {}), ...(etl ? { etl } : {}), etlRestarts: this.etlRestartTotal };
+  }
+
+  /** Graceful shutdown in the order of DESIGN.md section 5; idempotent. */
+  shutdown(reason: string): Promise<ShutdownReport> {
+    this.shuttingDown ??= this.doShutdown(reason);
+    return this.shuttingDown;
+  }
+
+  private async doShutdown(reason: string): Promise<ShutdownReport> {
+    this.log.info({ reason }, 'shutting down');
+    const report: ShutdownReport = { exitCode: 0 };
+    if (this.status) dispatch(this.status, { type: 'setReady', ready: false });
+    const timeoutMs = this.config.etl.shutdown_timeout;
+    const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`shutdown took longer than ${timeoutMs} ms`)), timeoutMs).unref());
+    try {
+      await Promise.race([
+        (async () => {
+          if (this.producer) report.producer = await query<ProducerPoolMsg, ProducerSummary>(this.producer, () => ({ type: 'stop' }), timeoutMs);
+          await this.etl?.stop();
+        })(),
+        deadline,
+      ]);
+    } catch (err) {
+      this.log.error({ err }, 'graceful shutdown did not finish; the next start recovers from the last checkpoint');
+      report.exitCode = 1;
+    }
+    if (this.status) await query(this.status, () => ({ type: 'stop' as const }), 5_000).catch(() => undefined);
+    stop(this.system);
+    this.engine?.close();
+    this.log.info({ exit_code: report.exitCode }, 'stopped');
+    return report;
+  }
+}

@@ -1,0 +1,65 @@
+import { ErrorCodes, SdpError } from '../errors.js';
+import type { WindowUrlCount } from './pageViewBatch.js';
+import { windowStartMs } from './tumblingWindows.js';
+
+/** One valid clickstream event, as far as windowing cares. */
+export interface PageViewEvent {
+  readonly eventTimeMs: number;
+  readonly url: string;
+}
+
+export interface AggregatedBatch {
+  /** On-time page views per (window, url), sorted by window start then url. */
+  readonly counts: WindowUrlCount[];
+  readonly lateCount: number;
+  /** Max event time of all events, late ones included; -Infinity for an empty batch. */
+  readonly maxEventTimeMs: number;
+}
+
+/**
+ * Pre-aggregates one batch of one partition before it goes to the window aggregator. Called by
+ * the clickstream partition actor once per fetched batch.
+ *
+ * An event is late iff `eventTimeMs < knownGlobalWatermarkMs`, where the known watermark is the
+ * last global watermark the aggregator sent to the partition actor (-Infinity before the first).
+ * It may lag behind the real one; the aggregator then also drops counts for windows it has
+ * already closed, so a stale watermark never changes an emitted window.
+ *
+ * @throws SdpError(WINDOW_INVALID_INPUT) on a non-finite event time (the validator rejects those
+ *   before they get here, so this is a bug, not data).
+ */
+export function aggregateBatch(
+  events: Iterable<PageViewEvent>,
+  knownGlobalWatermarkMs: number,
+  sizeMs: number,
+): AggregatedBatch {
+  // window start -> url -> count
+  const byWindow = new Map<number, Map<string, number>>();
+  let lateCount = 0;
+  let maxEventTimeMs = -Infinity;
+  for (const { eventTimeMs, url } of events) {
+    if (!Number.isFinite(eventTimeMs)) {
+      throw new SdpError(ErrorCodes.WINDOW_INVALID_INPUT, `event time must be a finite number of ms, got ${String(eventTimeMs)}`);
+    }
+    if (eventTimeMs > maxEventTimeMs) maxEventTimeMs = eventTimeMs;
+    if (eventTimeMs < knownGlobalWatermarkMs) {
+      lateCount += 1;
+      continue;
+    }
+    const startMs = windowStartMs(eventTimeMs, sizeMs);
+    let byUrl = byWindow.get(startMs);
+    if (byUrl === undefined) {
+      byUrl = new Map();
+      byWindow.set(startMs, byUrl);
+    }
+    byUrl.set(url, (byUrl.get(url) ?? 0) + 1);
+  }
+  const counts: WindowUrlCount[] = [];
+  for (const startMs of [...byWindow.keys()].sort((a, b) => a - b)) {
+    const byUrl = byWindow.get(startMs)!;
+    for (const url of [...byUrl.keys()].sort()) {
+      counts.push({ windowStartMs: startMs, url, count: byUrl.get(url)! });
+    }
+  }
+  return { counts, lateCount, maxEventTimeMs };
+}

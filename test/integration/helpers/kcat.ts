@@ -1,0 +1,21 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+
+const run = promisify(execFile);
+
+export interface KcatMetadata {
+  controllerid: number;
+  brokers: Array<{ id: number; name: string }>;
+  topics: Array<{
+    topic: string;
+    error?: string;
+    partitions: Array<{ partition: number; leader: number; replicas: Array<{ id: number }>; isrs: Array<{ id: number }> }>;
+  }>;
+}
+
+/** Cluster metadata as kcat (librdkafka, a client independent of kafkajs) sees it: `kcat -L -J`. */
+export async function kcatMetadata(broker: string, topic?: string): Promise<KcatMetadata> {
+  const args = ['-b', broker, '-L', '-J', '-m', '10', ...(topic ? ['-t', topic] : [])];
+  const { stdout } = await run('kcat', args, { timeout: 20_000 });
+  return JSON.parse(stdout) as KcatMetadata;
+}

@@ -1,0 +1,34 @@
+import { loadConfig } from '../../../src/config/load.js';
+import { configSchema, type Config, type ConfigInput } from '../../../src/config/schema.js';
+import { PROJECT_CONFIG } from './projectRoot.js';
+import { randomName } from './randomName.js';
+
+/** Objects are merged key by key; arrays and scalars replace. */
+export type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+
+function merge(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
+  for (const [key, value] of Object.entries(patch)) {
+    const current = target[key];
+    if (value !== null && typeof value === 'object' && !Array.isArray(value) && current !== null && typeof current === 'object' && !Array.isArray(current)) {
+      target[key] = merge({ ...(current as Record<string, unknown>) }, value as Record<string, unknown>);
+    } else {
+      target[key] = value;
+    }
+  }
+  return target;
+}
+
+/**
+ * The project's config.yml (plus SDP_* environment, as the CLI sees it) with `overrides` on top,
+ * validated. Unless overridden, the topics and the consumer group get fresh random names, so each
+ * test owns its own data on the shared cluster.
+ */
+export function loadTestConfig(overrides: DeepPartial<ConfigInput> = {}): Config {
+  const { effective } = loadConfig(PROJECT_CONFIG);
+  const unique = {
+    topics: { clickstream: randomName('clickstream'), iot: randomName('iot') },
+    etl: { consumer_group: randomName('sdp-etl') },
+  };
+  const merged = merge(merge(structuredClone(effective), unique), overrides as Record<string, unknown>);
+  return configSchema.parse(merged);
+}

@@ -1,0 +1,102 @@
+/**
+ * A stand-in for the checkpointer actor (test helper, not a test file). It records every `commit`
+ * it receives, applies the event's tmp→final renames with fs.rename (so files become visible as
+ * with the real one) and replies `{ checkpoints: n }`. The test can hold commits back, delay them,
+ * or make the next ones fail (no reply, no rename: the sender's query times out, as when the real
+ * checkpointer crashes).
+ *
+ * Commits are handled off the mailbox, so two commits in flight at once are seen as such
+ * (`maxInFlightPerSink`), which a one-roll-at-a-time sender must never cause.
+ */
+import { rename } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { CheckpointerMsg, CommitReply } from '../../../../src/actors/checkpointer.js';
+import type { CheckpointEvent } from '../../../../src/checkpoint/checkpointState.js';
+import { dispatch, spawn, type AnyRef, type Ref } from '../../../../src/system/nact.js';
+import { gate, type Gate } from './testKit.js';
+
+export interface FakeCheckpointer {
+  ref: Ref<CheckpointerMsg>;
+  /** Every commit received, in arrival order (failed ones included). */
+  readonly received: CheckpointEvent[];
+  /** The commits that succeeded (renames applied, reply sent), in completion order. */
+  readonly committed: CheckpointEvent[];
+  /** The commits that were made to fail. */
+  readonly failed: CheckpointEvent[];
+  /** Renames that could not be applied: a sender that named a file it did not write. */
+  readonly renameErrors: unknown[];
+  /** The highest number of commits of one sink in flight at the same time. */
+  readonly maxInFlightPerSink: () => number;
+  /** Commits arriving from now on wait until `release()`. */
+  hold(): void;
+  release(): void;
+  /** Every commit waits this long before its renames and reply. */
+  delayMs: number;
+  /** The next `count` commits get no reply and no renames. */
+  failNext(count: number): void;
+}
+
+export function spawnFakeCheckpointer(parent: AnyRef, lakeRoot: string, name = 'fake-checkpointer'): FakeCheckpointer {
+  const received: CheckpointEvent[] = [];
+  const committed: CheckpointEvent[] = [];
+  const failed: CheckpointEvent[] = [];
+  const renameErrors: unknown[] = [];
+  const inFlight = new Map<string, number>();
+  let maxInFlight = 0;
+  let held: Gate | undefined;
+  let toFail = 0;
+
+  const fake: FakeCheckpointer = {
+    ref: undefined as unknown as Ref<CheckpointerMsg>,
+    received,
+    committed,
+    failed,
+    renameErrors,
+    maxInFlightPerSink: () => maxInFlight,
+    hold() {
+      held ??= gate();
+    },
+    release() {
+      held?.open();
+      held = undefined;
+    },
+    delayMs: 0,
+    failNext(count) {
+      toFail = count;
+    },
+  };
+
+  async function complete(event: CheckpointEvent, waitFor: Gate | undefined, sender: Ref<unknown>): Promise<void> {
+    if (waitFor) await waitFor.promise;
+    if (fake.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, fake.delayMs));
+    for (const { from, to } of event.renames) await rename(join(lakeRoot, from), join(lakeRoot, to));
+    committed.push(event);
+    inFlight.set(event.sink, (inFlight.get(event.sink) ?? 1) - 1);
+    dispatch<CommitReply>(sender as Ref<CommitReply>, { checkpoints: committed.length });
+  }
+
+  fake.ref = spawn<undefined, CheckpointerMsg>(
+    parent,
+    (state, msg, ctx) => {
+      if (msg.type !== 'commit') return state;
+      const event = structuredClone(msg.event);
+      received.push(event);
+      if (toFail > 0) {
+        toFail -= 1;
+        failed.push(event);
+        return state;
+      }
+      const n = (inFlight.get(event.sink) ?? 0) + 1;
+      inFlight.set(event.sink, n);
+      maxInFlight = Math.max(maxInFlight, n);
+      const sender = ctx.sender;
+      if (sender) {
+        // No reply on a failed rename: the sender sees a failed commit, the test sees renameErrors.
+        complete(event, held, sender).catch((err: unknown) => renameErrors.push(err));
+      }
+      return state;
+    },
+    name,
+  );
+  return fake;
+}

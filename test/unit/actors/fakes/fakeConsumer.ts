@@ -1,0 +1,80 @@
+/**
+ * A stand-in TopicConsumer (test helper, not a test file): `createConsumer` has the signature of
+ * createTopicConsumer; the test then drives the handlers itself (onAssignment, onBatch, ...) and
+ * reads back what the ingest actor asked of the consumer.
+ */
+import type { Config } from '../../../../src/config/schema.js';
+import type { Logger } from '../../../../src/log/logger.js';
+import type { TopicConsumer, TopicConsumerHandlers, TopicConsumerOptions } from '../../../../src/kafka/topicConsumer.js';
+
+export type ConsumerCall =
+  | { call: 'pause'; partition: number }
+  | { call: 'resume'; partition: number }
+  | { call: 'commitOffsets'; offsets: Map<number, string>; atMs: number }
+  | { call: 'quiesce' }
+  | { call: 'disconnect' };
+
+export interface FakeConsumer extends TopicConsumer {
+  /** What createConsumer was called with. */
+  readonly created: { config: Config; options: TopicConsumerOptions };
+  readonly calls: ConsumerCall[];
+  /** The handlers `start` received; throws before `start`. */
+  handlers(): TopicConsumerHandlers;
+  commits(): Array<Map<number, string>>;
+}
+
+export interface FakeConsumerFactory {
+  createConsumer(config: Config, logger: Logger, options: TopicConsumerOptions): FakeConsumer;
+  /** Every consumer created, in order. */
+  readonly consumers: FakeConsumer[];
+  /** The last consumer created; throws if none. */
+  consumer(): FakeConsumer;
+}
+
+export function fakeConsumerFactory(): FakeConsumerFactory {
+  const consumers: FakeConsumer[] = [];
+  return {
+    consumers,
+    createConsumer(config, _logger, options) {
+      let started: TopicConsumerHandlers | undefined;
+      const calls: ConsumerCall[] = [];
+      const consumer: FakeConsumer = {
+        topic: options.topic,
+        created: { config, options },
+        calls,
+        handlers() {
+          if (!started) throw new Error('the consumer was not started');
+          return started;
+        },
+        commits() {
+          return calls.flatMap((c) => (c.call === 'commitOffsets' ? [c.offsets] : []));
+        },
+        async start(handlers) {
+          started = handlers;
+        },
+        pause(partition) {
+          calls.push({ call: 'pause', partition });
+        },
+        resume(partition) {
+          calls.push({ call: 'resume', partition });
+        },
+        async commitOffsets(offsets) {
+          calls.push({ call: 'commitOffsets', offsets: new Map(offsets), atMs: Date.now() });
+        },
+        async quiesce() {
+          calls.push({ call: 'quiesce' });
+        },
+        async disconnect() {
+          calls.push({ call: 'disconnect' });
+        },
+      };
+      consumers.push(consumer);
+      return consumer;
+    },
+    consumer() {
+      const last = consumers[consumers.length - 1];
+      if (!last) throw new Error('no consumer was created');
+      return last;
+    },
+  };
+}

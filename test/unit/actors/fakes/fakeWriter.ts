@@ -1,0 +1,56 @@
+/**
+ * A stand-in lake writer for partition-actor tests (test helper, not a test file): `spawnWriter`
+ * spawns an actor that records every append and flush, replies `{ backlogHigh }` as the test sets
+ * it, and lets the test fire the `onDrained` callback the partition actor handed over.
+ */
+import type { LakeWriterMsg, LakeWriterOptions, WriterAppend, WriterAppendReply, WriterFlushReply } from '../../../../src/actors/lakeWriter.js';
+import { reply, spawn, type AnyRef, type Ref } from '../../../../src/system/nact.js';
+
+export interface FakeWriter {
+  /** What the partition actor passed to `spawnWriter` (set once spawned). */
+  options?: LakeWriterOptions;
+  readonly appends: WriterAppend[];
+  flushes: number;
+  /** What the next append replies. */
+  backlogHigh: boolean;
+  spawnWriter(parent: AnyRef, options: LakeWriterOptions): Ref<LakeWriterMsg>;
+  /** Calls the writer's `onDrained`, as a real writer does when its backlog clears. */
+  drained(): void;
+}
+
+export function createFakeWriter(): FakeWriter {
+  const fake: FakeWriter = {
+    appends: [],
+    flushes: 0,
+    backlogHigh: false,
+    spawnWriter(parent, options) {
+      fake.options = options;
+      let committedOffset = options.committedOffset;
+      return spawn<undefined, LakeWriterMsg>(
+        parent,
+        (state, msg, ctx) => {
+          switch (msg.type) {
+            case 'append':
+              fake.appends.push(structuredClone(msg));
+              committedOffset = msg.lastOffset;
+              reply<WriterAppendReply>(ctx, { backlogHigh: fake.backlogHigh });
+              break;
+            case 'flush':
+              fake.flushes += 1;
+              reply<WriterFlushReply>(ctx, { committedOffset });
+              break;
+            default:
+              break;
+          }
+          return state;
+        },
+        'fake-writer',
+      );
+    },
+    drained() {
+      if (!fake.options) throw new Error('the writer was never spawned');
+      fake.options.onDrained();
+    },
+  };
+  return fake;
+}

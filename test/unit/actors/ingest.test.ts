@@ -1,0 +1,267 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { spawnIngest, type IngestMsg, type IngestStatus } from '../../../src/actors/ingest.js';
+import { aggSinkId, applyCheckpoint, emptyCheckpointState, rawSinkId, type CheckpointEvent, type CheckpointState, type RawCheckpoint, type SinkId } from '../../../src/checkpoint/checkpointState.js';
+import { parseConfig } from '../../../src/config/load.js';
+import type { Config } from '../../../src/config/schema.js';
+import type { StreamName } from '../../../src/events/types.js';
+import type { ConsumedBatch } from '../../../src/kafka/topicConsumer.js';
+import { createEncoderPool } from '../../../src/lake/encoderPool.js';
+import { dispatch, query, type Ref } from '../../../src/system/nact.js';
+import { spawnFakeAggregator, type FakeAggregator } from './fakes/fakeAggregator.js';
+import { spawnFakeCheckpointer, type FakeCheckpointer } from './fakes/fakeCheckpointer.js';
+import { fakeConsumerFactory, type FakeConsumer } from './fakes/fakeConsumer.js';
+import { listFiles, openReader, readRows, type Reader } from './fakes/lakeFiles.js';
+import { cleanUp, newSystem, onCleanUp, silentLogger, sleep, tempDir, waitFor } from './fakes/testKit.js';
+
+let reader: Reader;
+beforeAll(async () => {
+  reader = await openReader();
+});
+afterAll(() => reader.close());
+afterEach(cleanUp);
+
+const Q_MS = 5_000;
+const TS_MS = Date.UTC(2024, 2, 5, 10, 0, 0);
+const pad = (n: number): string => String(n).padStart(20, '0');
+
+/** The project's config.yml, with the ETL knobs a test needs. */
+function testConfig(etl: Partial<Config['etl']> = {}): Config {
+  const file = join(import.meta.dirname, '../../../config.yml');
+  const { config } = parseConfig(readFileSync(file, 'utf8'), file, {});
+  return { ...config, etl: { ...config.etl, parquet_encoder: 'hyparquet-writer', max_file_rows: 1_000, max_file_age: 3_600_000, ...etl } };
+}
+
+interface Harness {
+  ref: Ref<IngestMsg>;
+  config: Config;
+  lakeRoot: string;
+  checkpointer: FakeCheckpointer;
+  aggregator?: FakeAggregator;
+  consumer(): FakeConsumer;
+  ask<R>(msg: IngestMsg): Promise<R>;
+  status(): Promise<IngestStatus>;
+}
+
+async function startIngest(stream: StreamName, checkpoint: CheckpointState = emptyCheckpointState(), etl: Partial<Config['etl']> = {}): Promise<Harness> {
+  const system = newSystem();
+  const config = testConfig(etl);
+  const topic = config.topics[stream];
+  const lakeRoot = join(tempDir('sdp-ingest-'), 'lake');
+  const encoderPool = createEncoderPool({ threads: 0 });
+  onCleanUp(() => encoderPool.close());
+  const checkpointer = spawnFakeCheckpointer(system, lakeRoot);
+  const aggregator = stream === 'clickstream' ? spawnFakeAggregator(system) : undefined;
+  const consumers = fakeConsumerFactory();
+  const aggSink = aggSinkId(topic);
+  const ref = spawnIngest(system, {
+    topic,
+    stream,
+    config,
+    logger: silentLogger,
+    checkpoint,
+    sinksOf: (p): SinkId[] => (stream === 'clickstream' ? [rawSinkId(topic, p), aggSink] : [rawSinkId(topic, p)]),
+    rawSinkOf: (p) => rawSinkId(topic, p),
+    ...(aggregator ? { aggregator: aggregator.ref, aggSink } : {}),
+    checkpointer: checkpointer.ref,
+    encoderPool,
+    lakeRoot,
+    createConsumer: consumers.createConsumer,
+  });
+  const ask = <R>(msg: IngestMsg): Promise<R> => query<IngestMsg, R>(ref, () => msg, Q_MS);
+  expect(await ask({ type: 'start' })).toEqual({ ok: true });
+  return {
+    ref,
+    config,
+    lakeRoot,
+    checkpointer,
+    ...(aggregator ? { aggregator } : {}),
+    consumer: () => consumers.consumer(),
+    ask,
+    status: () => ask<IngestStatus>({ type: 'status' }),
+  };
+}
+
+function iotBatch(partition: number, first: number, last: number, caughtUp = false): ConsumedBatch {
+  const messages = [];
+  for (let offset = first; offset <= last; offset++) {
+    const value = { device_id: `d-${offset}`, site: 'plant-a', temp_c: 20 + offset, humidity: 50, battery: 90, signal_strength: -60, ts: TS_MS + offset * 1000 };
+    messages.push({ offset: String(offset), value: Buffer.from(JSON.stringify(value)), key: null, timestampMs: TS_MS + offset * 1000 });
+  }
+  return { topic: 'iot', partition, fetchedOffset: String(first), lastOffset: String(last), highWatermark: String(last + 1), caughtUp, messages };
+}
+
+const raw = (topic: string, partition: number, offset: string): RawCheckpoint => ({ type: 'raw', sink: rawSinkId(topic, partition), topic, partition, offset, renames: [], rows: 0, rejected: 0 });
+
+function stateOf(events: CheckpointEvent[]): CheckpointState {
+  return events.reduce(applyCheckpoint, emptyCheckpointState());
+}
+
+describe('ingest: start and assignment', () => {
+  it('creates its consumer for its topic and group, and starts it', async () => {
+    const h = await startIngest('iot');
+    expect(h.consumer().created.options).toEqual({ topic: 'iot', groupId: h.config.etl.consumer_group, concurrency: h.config.kafka.partitions });
+    expect(() => h.consumer().handlers()).not.toThrow();
+  });
+
+  it('spawns a partition actor per assigned partition and starts each at the minimum of its sinks + 1', async () => {
+    const checkpoint = stateOf([
+      raw('clickstream', 0, '9'),
+      raw('clickstream', 1, '30'),
+      { type: 'agg', sink: aggSinkId('clickstream'), topic: 'clickstream', seq: 1, offsets: { '0': '4', '1': '20' }, state: null, renames: [], rows: 0 },
+      raw('clickstream', 3, '7'), // no aggregator offset for 3: it must start from 0
+    ]);
+    const h = await startIngest('clickstream', checkpoint);
+
+    const starts = h.consumer().handlers().onAssignment([0, 1, 2, 3], []);
+    expect(Object.fromEntries(starts)).toEqual({ '0': '5', '1': '21', '2': '0', '3': '0' });
+    const status = await h.status();
+    expect(status.topic).toBe('clickstream');
+    expect(status.partitions.map((p) => [p.partition, p.rawOffset, p.aggOffset])).toEqual([
+      [0, '9', '4'],
+      [1, '30', '20'],
+      [2, '-1', '-1'],
+      [3, '7', '-1'],
+    ]);
+    await waitFor(() => h.aggregator!.others.length >= 1, 'assign to reach the aggregator');
+    expect(h.aggregator!.others[0]).toEqual({ type: 'assign', partitions: [0, 1, 2, 3] });
+  });
+
+  it('on a rebalance keeps the position of a kept partition and drops a revoked one', async () => {
+    const h = await startIngest('iot');
+    const handlers = h.consumer().handlers();
+    expect(Object.fromEntries(handlers.onAssignment([0, 1], []))).toEqual({ '0': '0', '1': '0' });
+    await handlers.onBatch(iotBatch(0, 0, 4));
+    handlers.onProgress({ partition: 1, lastOffset: '12', caughtUp: true });
+
+    expect(Object.fromEntries(handlers.onAssignment([0, 1], []))).toEqual({ '0': '5', '1': '13' });
+    expect(Object.fromEntries(handlers.onAssignment([0], [1]))).toEqual({ '0': '5' });
+    expect((await h.status()).partitions.map((p) => p.partition)).toEqual([0]);
+  });
+});
+
+describe('ingest: a partition assigned again after a revoke', () => {
+  it('resumes after what its sinks committed meanwhile, not from the checkpoint the ingest started with', async () => {
+    const h = await startIngest('iot');
+    const handlers = h.consumer().handlers();
+    handlers.onAssignment([0, 1], []);
+    await handlers.onBatch(iotBatch(1, 0, 4));
+    handlers.onAssignment([0], [1]); // the revoked partition's writer flushes offsets 0..4 to the lake
+    await waitFor(() => h.checkpointer.committed.some((e) => e.sink === 'raw:iot:1'), 'the revoked partition\'s flush');
+    await sleep(50); // let its actor stop
+
+    const starts = handlers.onAssignment([0, 1], []);
+    expect(starts.get(1)).toBe('5');
+    // Even if Kafka delivers 0..4 again, the lake must hold each of them once.
+    await handlers.onBatch(iotBatch(1, 0, 6));
+    await h.ask({ type: 'drain' });
+    const rows = await reader.rows(`SELECT device_id, count(*) AS n FROM read_parquet('${h.lakeRoot}/tables/iot/*/*.parquet') GROUP BY device_id HAVING count(*) > 1`);
+    expect(rows).toEqual([]);
+  });
+
+  it('does not throw when the partition comes back while its revoke flush is still in flight', async () => {
+    const h = await startIngest('iot');
+    const handlers = h.consumer().handlers();
+    handlers.onAssignment([0, 1], []);
+    await handlers.onBatch(iotBatch(1, 0, 4));
+    h.checkpointer.hold(); // the revoke flush waits for its commit
+    handlers.onAssignment([0], [1]);
+    await waitFor(() => h.checkpointer.received.length === 1, 'the revoke flush to reach the checkpointer');
+
+    expect(() => handlers.onAssignment([0, 1], [])).not.toThrow();
+    h.checkpointer.release();
+    await waitFor(() => h.checkpointer.committed.length === 1, 'the revoke flush');
+    expect((await h.status()).partitions.map((p) => p.partition)).toEqual([0, 1]);
+  });
+});
+
+describe('ingest: batches', () => {
+  it('routes batches to their partition actor, whose writer puts them in the lake; drain quiesces and flushes', async () => {
+    const h = await startIngest('iot');
+    const handlers = h.consumer().handlers();
+    handlers.onAssignment([0, 1], []);
+    await handlers.onBatch(iotBatch(0, 0, 2));
+    await handlers.onBatch(iotBatch(1, 0, 1));
+    // Already processed, and not assigned: both ignored.
+    await handlers.onBatch(iotBatch(0, 0, 2));
+    await handlers.onBatch(iotBatch(5, 0, 3));
+    expect((await h.status()).partitions.map((p) => [p.partition, p.valid])).toEqual([
+      [0, 3],
+      [1, 2],
+    ]);
+    expect(h.checkpointer.received).toEqual([]);
+
+    expect(await h.ask({ type: 'drain' })).toEqual({ ok: true });
+    expect(h.consumer().calls).toContainEqual({ call: 'quiesce' });
+    expect(h.checkpointer.committed.map((e) => [e.sink, (e as RawCheckpoint).offset]).sort()).toEqual([
+      ['raw:iot:0', '2'],
+      ['raw:iot:1', '1'],
+    ]);
+    const files = await listFiles(h.lakeRoot);
+    expect(files).toEqual([`tables/iot/dt=2024-03-05/part-0-${pad(0)}-${pad(2)}.parquet`, `tables/iot/dt=2024-03-05/part-1-${pad(0)}-${pad(1)}.parquet`]);
+    const rows = await readRows(reader, join(h.lakeRoot, files[0]!), 'iot');
+    expect(rows.map((r) => [r.device_id, r.ts])).toEqual([0, 1, 2].map((o) => [`d-${o}`, TS_MS + o * 1000]));
+  });
+
+  it('pauses the consumer\'s partition when its writer is behind and resumes it once drained', async () => {
+    const h = await startIngest('iot', emptyCheckpointState(), { max_file_rows: 2 });
+    const handlers = h.consumer().handlers();
+    handlers.onAssignment([0], []);
+    h.checkpointer.hold();
+    await handlers.onBatch(iotBatch(0, 0, 1)); // a full roll: its commit is held
+    await waitFor(() => h.checkpointer.received.length === 1, 'the first roll');
+    await handlers.onBatch(iotBatch(0, 2, 3)); // a second full roll's worth waits
+    expect(h.consumer().calls).toEqual([{ call: 'pause', partition: 0 }]);
+
+    h.checkpointer.release();
+    await waitFor(() => h.consumer().calls.length === 2, 'resume');
+    expect(h.consumer().calls).toEqual([
+      { call: 'pause', partition: 0 },
+      { call: 'resume', partition: 0 },
+    ]);
+  });
+});
+
+describe('ingest: offsets to Kafka', () => {
+  it('commits durable offsets to the group, debounced about a second, only for its partitions and never backwards', async () => {
+    const h = await startIngest('iot');
+    h.consumer().handlers().onAssignment([0, 1], []);
+    const firstMs = Date.now();
+    dispatch(h.ref, { type: 'durable', partition: 0, nextOffset: '5' });
+    dispatch(h.ref, { type: 'durable', partition: 0, nextOffset: '8' });
+    dispatch(h.ref, { type: 'durable', partition: 1, nextOffset: '3' });
+    dispatch(h.ref, { type: 'durable', partition: 7, nextOffset: '100' });
+    await sleep(500);
+    expect(h.consumer().commits()).toEqual([]);
+
+    await waitFor(() => h.consumer().commits().length === 1, 'the debounced commit', 3_000);
+    const call = h.consumer().calls.find((c) => c.call === 'commitOffsets');
+    expect(call && call.call === 'commitOffsets' ? call.atMs - firstMs : 0).toBeGreaterThanOrEqual(900);
+    expect(h.consumer().commits()).toEqual([
+      new Map([
+        [0, '8'],
+        [1, '3'],
+      ]),
+    ]);
+
+    dispatch(h.ref, { type: 'durable', partition: 0, nextOffset: '6' }); // behind what Kafka has
+    await sleep(1_300);
+    expect(h.consumer().commits()).toHaveLength(1);
+
+    dispatch(h.ref, { type: 'durable', partition: 0, nextOffset: '9' });
+    await waitFor(() => h.consumer().commits().length === 2, 'the next commit', 3_000);
+    expect(h.consumer().commits()[1]).toEqual(new Map([[0, '9']]));
+  });
+
+  it('close commits the pending offsets at once, disconnects, and commits nothing afterwards', async () => {
+    const h = await startIngest('iot');
+    h.consumer().handlers().onAssignment([0, 1], []);
+    dispatch(h.ref, { type: 'durable', partition: 1, nextOffset: '4' });
+    expect(await h.ask({ type: 'close' })).toEqual({ ok: true });
+    expect(h.consumer().calls.map((c) => c.call)).toEqual(['commitOffsets', 'disconnect']);
+    expect(h.consumer().commits()).toEqual([new Map([[1, '4']])]);
+    await sleep(1_300);
+    expect(h.consumer().calls.map((c) => c.call)).toEqual(['commitOffsets', 'disconnect']);
+  });
+});

@@ -1,0 +1,294 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  spawnLakeWriter,
+  type LakeWriterMsg,
+  type LakeWriterOptions,
+  type WriterAppend,
+  type WriterAppendReply,
+  type WriterFlushReply,
+  type WriterStatus,
+} from '../../../src/actors/lakeWriter.js';
+import type { RawCheckpoint } from '../../../src/checkpoint/checkpointState.js';
+import { ColumnBuffer } from '../../../src/lake/columnBuffer.js';
+import { createEncoderPool } from '../../../src/lake/encoderPool.js';
+import type { RowOf } from '../../../src/lake/tables.js';
+import { query, type Ref } from '../../../src/system/nact.js';
+import { spawnFakeCheckpointer, type FakeCheckpointer } from './fakes/fakeCheckpointer.js';
+import { columnTypes, listFiles, openReader, readRows, type Reader } from './fakes/lakeFiles.js';
+import { cleanUp, newSystem, onCleanUp, silentLogger, sleep, tempDir, waitFor } from './fakes/testKit.js';
+
+let reader: Reader;
+beforeAll(async () => {
+  reader = await openReader();
+});
+afterAll(() => reader.close());
+afterEach(cleanUp);
+
+const TOPIC = 'clickstream';
+const PARTITION = 3;
+const DAY1_MS = Date.UTC(2024, 2, 1, 10, 0, 0);
+const END_OF_DAY1_MS = Date.UTC(2024, 2, 1, 23, 59, 59, 999);
+const DAY2_MS = Date.UTC(2024, 2, 2, 0, 0, 0, 0);
+const Q_MS = 10_000;
+
+const pad = (offset: number): string => String(offset).padStart(20, '0');
+
+function click(offset: number, tsMs = DAY1_MS + offset * 1000): RowOf<'clickstream'> {
+  return { event_id: `e-${offset}`, user_id: `u-${offset % 4}`, url: `/p/${offset % 3}`, referrer: offset % 2 === 0 ? null : 'https://ref.example/', ua: 'Mozilla/5.0', ts: tsMs };
+}
+
+function rejected(offset: number, kafkaTsMs: number): RowOf<'_rejected'> {
+  return { topic: TOPIC, partition: PARTITION, offset, reason: 'not_json', detail: 'Unexpected token', payload: `{bad ${offset}`, payload_encoding: 'utf8', kafka_ts: kafkaTsMs };
+}
+
+const dtOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
+
+/** One append covering `offsets` (consecutive), valid rows for all but the `rejectedOffsets`. */
+function appendOf(offsets: number[], options: { tsOf?: (offset: number) => number; rejectedOffsets?: number[] } = {}): WriterAppend {
+  const rejectedOffsets = new Set(options.rejectedOffsets ?? []);
+  const rows: WriterAppend['rows'] = [];
+  const rejectedRows: WriterAppend['rejected'] = [];
+  for (const offset of offsets) {
+    const tsMs = options.tsOf?.(offset) ?? DAY1_MS + offset * 1000;
+    if (rejectedOffsets.has(offset)) rejectedRows.push({ dt: dtOf(tsMs), row: rejected(offset, tsMs) });
+    else rows.push({ dt: dtOf(tsMs), row: click(offset, tsMs) });
+  }
+  return { type: 'append', firstOffset: String(offsets[0]), lastOffset: String(offsets[offsets.length - 1]), rows, rejected: rejectedRows };
+}
+
+const range = (first: number, last: number): number[] => Array.from({ length: last - first + 1 }, (_, i) => first + i);
+
+interface Harness {
+  lakeRoot: string;
+  checkpointer: FakeCheckpointer;
+  writer: Ref<LakeWriterMsg>;
+  drained: number[];
+  append(msg: WriterAppend): Promise<WriterAppendReply>;
+  flush(timeoutMs?: number): Promise<WriterFlushReply>;
+  status(): Promise<WriterStatus>;
+}
+
+function startWriter(overrides: Partial<LakeWriterOptions> = {}): Harness {
+  const system = newSystem();
+  const lakeRoot = join(tempDir('sdp-lakewriter-'), 'lake');
+  const encoderPool = createEncoderPool({ threads: 0 });
+  onCleanUp(() => encoderPool.close());
+  const checkpointer = spawnFakeCheckpointer(system, lakeRoot);
+  const drained: number[] = [];
+  const writer = spawnLakeWriter(system, {
+    table: 'clickstream',
+    topic: TOPIC,
+    partition: PARTITION,
+    lakeRoot,
+    committedOffset: '-1',
+    encoderPool,
+    encoder: 'hyparquet-writer',
+    checkpointer: checkpointer.ref,
+    maxFileRows: 1_000_000,
+    maxFileBytes: 1 << 30,
+    maxFileAgeMs: 3_600_000,
+    rowGroupRows: 1_000,
+    commitTimeoutMs: Q_MS,
+    logger: silentLogger,
+    onDrained: () => drained.push(Date.now()),
+    ...overrides,
+  });
+  return {
+    lakeRoot,
+    checkpointer,
+    writer,
+    drained,
+    append: (msg) => query<LakeWriterMsg, WriterAppendReply>(writer, () => msg, Q_MS),
+    flush: (timeoutMs = Q_MS) => query<LakeWriterMsg, WriterFlushReply>(writer, () => ({ type: 'flush' }), timeoutMs),
+    status: () => query<LakeWriterMsg, WriterStatus>(writer, () => ({ type: 'status' }), Q_MS),
+  };
+}
+
+const rawPath = (dt: string, first: number, last: number): string => `tables/clickstream/dt=${dt}/part-${PARTITION}-${pad(first)}-${pad(last)}.parquet`;
+const rejectedPath = (dt: string, first: number, last: number): string => `tables/_rejected/dt=${dt}/part-${TOPIC}-${PARTITION}-${pad(first)}-${pad(last)}.parquet`;
+
+async function eventIds(h: Harness, file: string): Promise<unknown[]> {
+  return (await readRows(reader, join(h.lakeRoot, file), 'clickstream')).map((r) => r.event_id);
+}
+
+describe('lake writer: rolling', () => {
+  it('rolls when max_file_rows records are buffered, one checkpoint per roll', async () => {
+    const h = startWriter({ maxFileRows: 3 });
+    await h.append(appendOf([0]));
+    await h.append(appendOf([1]));
+    expect(await h.status()).toMatchObject({ bufferedRows: 2, rolling: false });
+    expect(h.checkpointer.received).toEqual([]);
+
+    await h.append(appendOf([2]));
+    await waitFor(() => h.checkpointer.committed.length === 1, 'the first roll');
+    const first = h.checkpointer.committed[0] as RawCheckpoint;
+    expect(first).toMatchObject({ type: 'raw', sink: `raw:${TOPIC}:${PARTITION}`, topic: TOPIC, partition: PARTITION, offset: '2', rows: 3 });
+    expect(first.renames).toEqual([{ from: `${rawPath('2024-03-01', 0, 2)}.tmp`, to: rawPath('2024-03-01', 0, 2) }]);
+    expect(await eventIds(h, rawPath('2024-03-01', 0, 2))).toEqual(['e-0', 'e-1', 'e-2']);
+
+    // Rejected records count towards the threshold as well.
+    await h.append(appendOf([3, 4, 5], { rejectedOffsets: [4] }));
+    await waitFor(() => h.checkpointer.committed.length === 2, 'the second roll');
+    expect(h.checkpointer.committed[1]).toMatchObject({ offset: '5', rows: 2 });
+    expect(await listFiles(h.lakeRoot)).toEqual([rejectedPath('2024-03-01', 3, 5), rawPath('2024-03-01', 0, 2), rawPath('2024-03-01', 3, 5)].sort());
+    expect(await h.status()).toMatchObject({ committedOffset: '5', bufferedRows: 0, rolling: false, filesWritten: 3, rowsWritten: 5 });
+  });
+
+  it('rolls when the buffered bytes reach max_file_bytes', async () => {
+    const probe = new ColumnBuffer('clickstream');
+    probe.append(click(0));
+    const rowBytes = probe.approxBytes;
+    const h = startWriter({ maxFileBytes: Math.floor(rowBytes * 2.5) });
+
+    await h.append(appendOf([0]));
+    await h.append(appendOf([1]));
+    expect(await h.status()).toMatchObject({ bufferedRows: 2, rolling: false });
+    await h.append(appendOf([2]));
+    await waitFor(() => h.checkpointer.committed.length === 1, 'a roll by size');
+    expect(h.checkpointer.committed[0]).toMatchObject({ offset: '2', rows: 3 });
+    expect(await eventIds(h, rawPath('2024-03-01', 0, 2))).toEqual(['e-0', 'e-1', 'e-2']);
+  });
+
+  it('rolls a buffer older than max_file_age without any further append', async () => {
+    const maxFileAgeMs = 200;
+    const h = startWriter({ maxFileAgeMs });
+    const appendedMs = Date.now();
+    await h.append(appendOf([0, 1]));
+    expect(await h.status()).toMatchObject({ bufferedRows: 2, rolling: false });
+
+    await waitFor(() => h.checkpointer.committed.length === 1, 'a roll by age', 3_000);
+    expect(Date.now() - appendedMs).toBeGreaterThanOrEqual(maxFileAgeMs);
+    expect(h.checkpointer.committed[0]).toMatchObject({ offset: '1', rows: 2 });
+    expect(await eventIds(h, rawPath('2024-03-01', 0, 1))).toEqual(['e-0', 'e-1']);
+  });
+
+  it('rolls everything on flush and replies once it is committed; a flush with nothing buffered commits nothing', async () => {
+    const h = startWriter();
+    expect(await h.flush()).toEqual({ committedOffset: '-1' });
+    expect(h.checkpointer.received).toEqual([]);
+
+    await h.append(appendOf([0, 1, 2]));
+    await h.append(appendOf([3, 4]));
+    expect(await h.flush()).toEqual({ committedOffset: '4' });
+    // The reply comes after the commit: the file is already visible.
+    expect(await eventIds(h, rawPath('2024-03-01', 0, 4))).toEqual(['e-0', 'e-1', 'e-2', 'e-3', 'e-4']);
+    expect(h.checkpointer.received).toHaveLength(1);
+
+    expect(await h.flush()).toEqual({ committedOffset: '4' });
+    expect(h.checkpointer.received).toHaveLength(1);
+  });
+});
+
+describe('lake writer: files and checkpoint events', () => {
+  it('writes one file per UTC date and the rejected rows under the date of their Kafka timestamp', async () => {
+    const h = startWriter();
+    // Offsets 7..12: 7, 8 on day 1 (8 at its last millisecond), 9, 11, 12 on day 2, 10 rejected.
+    const tsOf = (offset: number): number => (offset === 7 ? DAY1_MS : offset === 8 ? END_OF_DAY1_MS : DAY2_MS + (offset - 9) * 1000);
+    await h.append(appendOf(range(7, 12), { tsOf, rejectedOffsets: [10] }));
+    expect(await h.flush()).toEqual({ committedOffset: '12' });
+
+    const event = h.checkpointer.committed[0] as RawCheckpoint;
+    const finals = [rawPath('2024-03-01', 7, 12), rawPath('2024-03-02', 7, 12), rejectedPath('2024-03-02', 7, 12)];
+    // Renames are relative to the lake root and say tmp → final.
+    expect([...event.renames].sort((a, b) => a.to.localeCompare(b.to))).toEqual(finals.map((to) => ({ from: `${to}.tmp`, to })).sort((a, b) => a.to.localeCompare(b.to)));
+    expect(event).toMatchObject({ type: 'raw', sink: `raw:${TOPIC}:${PARTITION}`, offset: '12', rows: 5 });
+    expect(await listFiles(h.lakeRoot)).toEqual([...finals].sort());
+
+    expect(await readRows(reader, join(h.lakeRoot, finals[0]!), 'clickstream')).toEqual([click(7, DAY1_MS), click(8, END_OF_DAY1_MS)]);
+    expect(await readRows(reader, join(h.lakeRoot, finals[1]!), 'clickstream')).toEqual([click(9, DAY2_MS), click(11, DAY2_MS + 2000), click(12, DAY2_MS + 3000)]);
+    expect(await readRows(reader, join(h.lakeRoot, finals[2]!), '_rejected')).toEqual([rejected(10, DAY2_MS + 1000)]);
+    expect(await columnTypes(reader, join(h.lakeRoot, finals[0]!))).toMatchObject({ ts: 'TIMESTAMP', url: 'VARCHAR' });
+  });
+
+  it('counts the roll\'s rows and rejected records in the checkpoint event', async () => {
+    const h = startWriter();
+    await h.append(appendOf(range(0, 5), { rejectedOffsets: [1, 4] }));
+    await h.flush();
+    expect(h.checkpointer.committed).toHaveLength(1);
+    const { rows, rejected: rejectedCount } = h.checkpointer.committed[0] as RawCheckpoint;
+    expect({ rows, rejected: rejectedCount }).toEqual({ rows: 4, rejected: 2 });
+  });
+
+  it('skips appends at or below its committed offset (a replay), and replays of what it buffers', async () => {
+    const h = startWriter({ committedOffset: '9' });
+    expect(await h.append(appendOf(range(5, 9)))).toEqual({ backlogHigh: false });
+    expect(await h.status()).toMatchObject({ bufferedRows: 0, committedOffset: '9' });
+    expect(await h.flush()).toEqual({ committedOffset: '9' });
+    expect(h.checkpointer.received).toEqual([]);
+
+    await h.append(appendOf([10, 11]));
+    await h.append(appendOf([10, 11])); // the same records again
+    expect(await h.status()).toMatchObject({ bufferedRows: 2 });
+    expect(await h.flush()).toEqual({ committedOffset: '11' });
+    await h.append(appendOf([8, 9, 10, 11])); // replay after the roll
+    expect(await h.flush()).toEqual({ committedOffset: '11' });
+
+    expect(h.checkpointer.received).toHaveLength(1);
+    expect(await listFiles(h.lakeRoot)).toEqual([rawPath('2024-03-01', 10, 11)]);
+    expect(await eventIds(h, rawPath('2024-03-01', 10, 11))).toEqual(['e-10', 'e-11']);
+  });
+});
+
+describe('lake writer: back-pressure and failures', () => {
+  it('replies backlogHigh while a full roll waits behind a delayed commit, and calls onDrained once it completes', async () => {
+    const h = startWriter({ maxFileRows: 2 });
+    h.checkpointer.hold();
+    expect(await h.append(appendOf([0, 1]))).toEqual({ backlogHigh: false });
+    await waitFor(() => h.checkpointer.received.length === 1, 'the first roll to reach the checkpointer');
+    expect(await h.append(appendOf([2]))).toEqual({ backlogHigh: false });
+    expect(await h.append(appendOf([3]))).toEqual({ backlogHigh: true });
+    expect(await h.append(appendOf([4]))).toEqual({ backlogHigh: true });
+    expect(h.drained).toEqual([]);
+    expect(h.checkpointer.received).toHaveLength(1);
+
+    h.checkpointer.release();
+    await waitFor(() => h.drained.length === 1, 'onDrained');
+    await waitFor(() => h.checkpointer.committed.length === 2, 'the backlog roll');
+    expect(h.checkpointer.committed.map((e) => (e as RawCheckpoint).offset)).toEqual(['1', '4']);
+    expect(await h.append(appendOf([5]))).toEqual({ backlogHigh: false });
+    await h.flush();
+    expect(h.drained).toHaveLength(1);
+  });
+
+  it('never has two rolls of one writer in flight, and its rolls cover every offset once, in order', async () => {
+    const h = startWriter({ maxFileRows: 2 });
+    h.checkpointer.delayMs = 30;
+    for (const offset of range(0, 19)) await h.append(appendOf([offset]));
+    await h.flush();
+
+    expect(h.checkpointer.maxInFlightPerSink()).toBe(1);
+    const events = h.checkpointer.committed as RawCheckpoint[];
+    expect(events.length).toBeGreaterThan(1);
+    // Consecutive ranges, ending at 19, each named after its own first and last offset.
+    let next = 0;
+    for (const event of events) {
+      const match = /part-3-(\d{20})-(\d{20})\.parquet$/.exec(event.renames[0]!.to);
+      expect(Number(match?.[1])).toBe(next);
+      expect(match?.[2]).toBe(pad(Number(event.offset)));
+      next = Number(event.offset) + 1;
+    }
+    expect(next).toBe(20);
+    const all = await reader.rows(`SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM read_parquet('${h.lakeRoot}/tables/clickstream/*/*.parquet')`);
+    expect(all).toEqual([{ n: '20', ids: '20' }]);
+  });
+
+  it('retries a commit that fails, with the same offset and files', async () => {
+    const h = startWriter({ commitTimeoutMs: 200 });
+    h.checkpointer.failNext(1);
+    await h.append(appendOf([0, 1, 2]));
+    expect(await h.flush(10_000)).toEqual({ committedOffset: '2' });
+
+    expect(h.checkpointer.failed).toHaveLength(1);
+    expect(h.checkpointer.received).toHaveLength(2);
+    expect(h.checkpointer.received[1]).toEqual(h.checkpointer.received[0]);
+    expect(h.checkpointer.renameErrors).toEqual([]);
+    expect(await listFiles(h.lakeRoot)).toEqual([rawPath('2024-03-01', 0, 2)]);
+    expect(await eventIds(h, rawPath('2024-03-01', 0, 2))).toEqual(['e-0', 'e-1', 'e-2']);
+    expect(existsSync(join(h.lakeRoot, `${rawPath('2024-03-01', 0, 2)}.tmp`))).toBe(false);
+    // Nothing else is in flight afterwards.
+    await sleep(50);
+    expect(await h.status()).toMatchObject({ rolling: false, committedOffset: '2', bufferedRows: 0 });
+  });
+});

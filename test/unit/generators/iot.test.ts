@@ -1,0 +1,159 @@
+import { describe, expect, it } from 'vitest';
+import { decodeEvent } from '../../../src/events/validate.js';
+import type { IotEvent } from '../../../src/events/types.js';
+import { createIotGenerator, SITES } from '../../../src/generators/iot.js';
+
+const NOW_MS = Date.UTC(2024, 4, 1, 12, 0, 0);
+const COUNT = 50_000;
+
+function generate(seed: number, count: number): IotEvent[] {
+  const generator = createIotGenerator({ seed });
+  return Array.from({ length: count }, (_, i) => generator.next(NOW_MS + i));
+}
+
+const events = generate(1, COUNT);
+
+function byDevice(list: readonly IotEvent[]): Map<string, IotEvent[]> {
+  const series = new Map<string, IotEvent[]>();
+  for (const event of list) {
+    const readings = series.get(event.device_id);
+    if (readings === undefined) series.set(event.device_id, [event]);
+    else readings.push(event);
+  }
+  return series;
+}
+
+function decimals(value: number): number {
+  const text = String(value);
+  const dot = text.indexOf('.');
+  return dot < 0 ? 0 : text.length - dot - 1;
+}
+
+describe('iot generator', () => {
+  it('produces events that all pass the ETL decoder, with the values intact', () => {
+    const opts = { maxEventBytes: 64 * 1024, maxFutureSkewMs: 3_600_000, recordTimestampMs: NOW_MS };
+    const problems: string[] = [];
+    for (const [i, event] of events.entries()) {
+      const result = decodeEvent('iot', Buffer.from(JSON.stringify(event)), opts);
+      if (!result.ok) problems.push(`event ${i} rejected: ${result.reason} ${result.detail}`);
+      else if (result.row.temp_c !== event.temp_c || result.row.battery !== event.battery || result.row.tsMs !== NOW_MS + i) {
+        problems.push(`event ${i} altered: ${JSON.stringify(result.row)}`);
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('covers 8 named sites of 64 devices each, with ids like lyon-th-0042', () => {
+    const generator = createIotGenerator({ seed: 1 });
+    expect(generator.siteNames).toEqual(SITES.map((site) => site.name));
+    expect(generator.siteNames).toContain('plant-lyon');
+    expect(generator.deviceIds).toHaveLength(8 * 64);
+    expect(generator.deviceIds).toContain('lyon-th-0042');
+    expect(new Set(events.map((e) => e.site)).size).toBe(8);
+    expect(new Set(events.map((e) => e.device_id)).size).toBe(8 * 64);
+    const codeBySite = new Map(SITES.map((site) => [site.name, site.code]));
+    const misnamed = events.filter((event) => !new RegExp(`^${codeBySite.get(event.site) ?? 'unknown site'}-th-\\d{4}$`).test(event.device_id));
+    expect(misnamed).toEqual([]);
+    const more = createIotGenerator({ seed: 1, sites: 10, devicesPerSite: 3 });
+    expect(more.siteNames).toHaveLength(10);
+    expect(more.siteNames[9]).toBe('site-10');
+    expect(more.deviceIds).toHaveLength(30);
+  });
+
+  it('is deterministic under a seed and differs between seeds', () => {
+    expect(generate(5, 2000)).toEqual(generate(5, 2000));
+    expect(generate(6, 2000)).not.toEqual(generate(5, 2000));
+    const a = createIotGenerator({ seed: 5 });
+    const b = createIotGenerator({ seed: 5 });
+    expect(a.nextBatch(20, NOW_MS)).toEqual(Array.from({ length: 20 }, () => b.next(NOW_MS)));
+  });
+
+  it('keeps every value in its plausible range, rounded sensibly', () => {
+    const outOfRange = events.filter(
+      (e) =>
+        !(e.temp_c >= -20 && e.temp_c <= 50 && decimals(e.temp_c) <= 2) ||
+        !(e.humidity >= 5 && e.humidity <= 95 && decimals(e.humidity) <= 1) ||
+        !(e.battery >= 0 && e.battery <= 100 && decimals(e.battery) <= 2) ||
+        !(Number.isInteger(e.signal_strength) && e.signal_strength >= -110 && e.signal_strength <= -40),
+    );
+    expect(outOfRange).toEqual([]);
+    // The walks spread over their ranges rather than sitting on one value.
+    expect(new Set(events.map((e) => e.signal_strength)).size).toBeGreaterThan(20);
+    expect(Math.max(...events.map((e) => e.temp_c)) - Math.min(...events.map((e) => e.temp_c))).toBeGreaterThan(15);
+  });
+
+  it('gives each site its own climate: indoor office ~21 °C, cold store a few degrees', () => {
+    const meanTemp = (site: string): number => {
+      const temps = events.filter((e) => e.site === site).map((e) => e.temp_c);
+      return temps.reduce((s, t) => s + t, 0) / temps.length;
+    };
+    expect(meanTemp('office-paris')).toBeGreaterThan(18);
+    expect(meanTemp('office-paris')).toBeLessThan(25);
+    expect(meanTemp('coldstore-rennes')).toBeLessThan(8);
+  });
+
+  it('walks smoothly: consecutive readings of a device differ by less than 1 °C, 3 % humidity, 10 dBm', () => {
+    let pairs = 0;
+    let totalTempDelta = 0;
+    let maxTempDelta = 0;
+    let maxHumidityDelta = 0;
+    let maxSignalDelta = 0;
+    for (const readings of byDevice(events).values()) {
+      for (let i = 1; i < readings.length; i++) {
+        const previous = readings[i - 1]!;
+        const current = readings[i]!;
+        const tempDelta = Math.abs(current.temp_c - previous.temp_c);
+        maxTempDelta = Math.max(maxTempDelta, tempDelta);
+        maxHumidityDelta = Math.max(maxHumidityDelta, Math.abs(current.humidity - previous.humidity));
+        maxSignalDelta = Math.max(maxSignalDelta, Math.abs(current.signal_strength - previous.signal_strength));
+        totalTempDelta += tempDelta;
+        pairs++;
+      }
+    }
+    expect(maxTempDelta).toBeLessThan(1.0);
+    expect(maxHumidityDelta).toBeLessThan(3);
+    expect(maxSignalDelta).toBeLessThan(10);
+    // Smooth, yet alive: the values do move.
+    expect(totalTempDelta / pairs).toBeGreaterThan(0.01);
+    expect(pairs).toBeGreaterThan(COUNT - 8 * 64 - 1);
+  });
+
+  it('drains batteries: non-increasing per device except a replacement back to 100', () => {
+    // A fast drain so that devices go flat and get replaced within the test.
+    const generator = createIotGenerator({ seed: 2, sites: 2, devicesPerSite: 4, batteryDrainPerReading: { min: 0.5, max: 1 }, batteryReplaceProbability: 0.1 });
+    const readings = Array.from({ length: 20_000 }, (_, i) => generator.next(NOW_MS + i));
+    let replacements = 0;
+    let flatReadings = 0;
+    let negatives = 0;
+    const badIncreases: string[] = [];
+    for (const series of byDevice(readings).values()) {
+      for (let i = 1; i < series.length; i++) {
+        const previous = series[i - 1]!.battery;
+        const current = series[i]!.battery;
+        if (current < 0) negatives++;
+        if (current > previous) {
+          if (previous !== 0 || current !== 100) badIncreases.push(`${previous} -> ${current}`);
+          replacements++;
+        }
+        if (current === 0) flatReadings++;
+      }
+    }
+    expect(negatives).toBe(0);
+    expect(badIncreases).toEqual([]);
+    expect(replacements).toBeGreaterThan(0);
+    expect(flatReadings).toBeGreaterThan(0);
+
+    // With the default drain, a run of 50k readings only drains a little.
+    let increases = 0;
+    for (const series of byDevice(events).values()) {
+      for (let i = 1; i < series.length; i++) if (series[i]!.battery > series[i - 1]!.battery) increases++;
+    }
+    expect(increases).toBe(0);
+  });
+
+  it('rejects nonsensical options', () => {
+    expect(() => createIotGenerator({ seed: 1, sites: 0 })).toThrow(RangeError);
+    expect(() => createIotGenerator({ seed: 1, devicesPerSite: 0 })).toThrow(RangeError);
+    expect(() => createIotGenerator({ seed: 1, batteryDrainPerReading: { min: 2, max: 1 } })).toThrow(RangeError);
+  });
+});

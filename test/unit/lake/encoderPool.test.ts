@@ -1,0 +1,99 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ErrorCodes, isSdpError } from '../../../src/errors.js';
+import { createEncoderPool, type EncoderPool } from '../../../src/lake/encoderPool.js';
+import { openReader, sqlPath, type Reader } from './duckdb.js';
+import { DAY1, batchOf, iotRows, manyClickstreamRows } from './fixtures.js';
+
+/**
+ * Real worker threads. From TypeScript sources the workers run the compiled twin in dist/
+ * (see src/system/workerFile.ts): run `npx tsc -p .` before these tests.
+ */
+
+let reader: Reader;
+let dir: string;
+
+beforeAll(async () => {
+  reader = await openReader();
+});
+afterAll(() => reader.close());
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sdp-encoderpool-'));
+});
+afterEach(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+async function count(file: string): Promise<number> {
+  const [row] = await reader.rows(`SELECT count(*) AS n FROM read_parquet(${sqlPath(file)})`);
+  return Number(row!.n);
+}
+
+describe('createEncoderPool with worker threads', () => {
+  let pool: EncoderPool;
+  beforeAll(() => {
+    pool = createEncoderPool({ threads: 2 });
+  });
+  afterAll(async () => {
+    await pool.close();
+  });
+
+  it('encodes files concurrently with both encoders; DuckDB reads them', async () => {
+    const clickFile = path.join(dir, 'click.parquet.tmp');
+    const iotFile = path.join(dir, 'iot.parquet.tmp');
+    const [click, iot] = await Promise.all([
+      pool.encode({ encoder: 'parquetjs-lite', table: 'clickstream', path: clickFile, batch: batchOf('clickstream', manyClickstreamRows(5_000, DAY1)), rowGroupRows: 2_000 }),
+      pool.encode({ encoder: 'hyparquet-writer', table: 'iot', path: iotFile, batch: batchOf('iot', iotRows), rowGroupRows: 2_000 }),
+    ]);
+    expect(click).toMatchObject({ path: clickFile, rowCount: 5_000, bytes: (await fs.stat(clickFile)).size });
+    expect(iot).toMatchObject({ path: iotFile, rowCount: iotRows.length, bytes: (await fs.stat(iotFile)).size });
+    expect(click.encodeMs).toBeGreaterThan(0);
+    expect(await count(clickFile)).toBe(5_000);
+    expect(await count(iotFile)).toBe(iotRows.length);
+    const [minTemp] = await reader.rows(`SELECT min(temp_c) AS t, min(signal_strength) AS s FROM read_parquet(${sqlPath(iotFile)})`);
+    expect(minTemp).toEqual({ t: -Number.MAX_VALUE, s: -2_147_483_648 });
+  });
+
+  it('keeps the calling thread free while a file is encoded', async () => {
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 5);
+    try {
+      await pool.encode({ encoder: 'hyparquet-writer', table: 'clickstream', path: path.join(dir, 'big.parquet.tmp'), batch: batchOf('clickstream', manyClickstreamRows(100_000, DAY1)), rowGroupRows: 50_000 });
+    } finally {
+      clearInterval(timer);
+    }
+    // In-thread, this synchronous encode lets the timer fire only during the final file write (~6 ticks measured).
+    expect(ticks).toBeGreaterThanOrEqual(30);
+  }, 60_000);
+
+  it('reports a worker failure as SDP_ERR_LAKE_WRITE_FAILED naming the file, and leaves no file', async () => {
+    const file = path.join(dir, 'bad.parquet.tmp');
+    const batch = batchOf('iot', iotRows);
+    batch.columns.site![1] = null;
+    const err = await pool.encode({ encoder: 'hyparquet-writer', table: 'iot', path: file, batch, rowGroupRows: 10 }).catch((e: unknown) => e);
+    expect(isSdpError(err, ErrorCodes.LAKE_WRITE_FAILED)).toBe(true);
+    expect((err as Error).message).toContain(file);
+    expect((err as Error).message).toContain('site');
+    await expect(fs.access(file)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('createEncoderPool in-thread (threads = 0)', () => {
+  it('encodes on the calling thread and refuses work after close', async () => {
+    const pool = createEncoderPool({ threads: 0 });
+    const file = path.join(dir, 'iot.parquet.tmp');
+    const result = await pool.encode({ encoder: 'parquetjs-lite', table: 'iot', path: file, batch: batchOf('iot', iotRows), rowGroupRows: 10 });
+    expect(result).toMatchObject({ path: file, rowCount: iotRows.length });
+    expect(await count(file)).toBe(iotRows.length);
+    await pool.close();
+    await expect(pool.encode({ encoder: 'parquetjs-lite', table: 'iot', path: file, batch: batchOf('iot', iotRows), rowGroupRows: 10 })).rejects.toMatchObject({
+      code: ErrorCodes.LAKE_WRITE_FAILED,
+    });
+  });
+
+  it('refuses a negative thread count', () => {
+    expect(() => createEncoderPool({ threads: -1 })).toThrow(RangeError);
+  });
+});
