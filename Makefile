@@ -1,4 +1,6 @@
 # Development tasks. POSIX make; every target is phony and rebuilds dist/ first when src/ changed.
+#   make run                                                install, start Kafka, create topics, run the platform
+#   make test                                               install, then unit + integration tests (real cluster)
 #   make kafka-up / kafka-down / kafka-status / kafka-clean   local 3-broker cluster from Kafka jars (Java + Maven)
 #   make topics                                             create the clickstream and IoT topics
 #   make up / down                                          Docker cluster when Docker runs, else the local one
@@ -7,9 +9,21 @@ NODE = node
 CLI = $(NODE) dist/main.js
 COMPOSE = docker compose -f docker-compose.kafka.yml
 
-.PHONY: build kafka-up kafka-down kafka-status kafka-clean topics up down
+# npm ci when node_modules is missing or older than the lock file.
+install:
+	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+		npm ci; \
+	fi
 
-build:
+run: install build up topics
+	$(CLI) run
+
+test: install
+	npm test
+
+.PHONY: install run test build kafka-up kafka-down kafka-status kafka-clean topics up down
+
+build: install
 	@if [ ! -f dist/main.js ] || [ -n "$$(find src tsconfig.json package.json -newer dist/main.js -print | head -n 1)" ]; then \
 		npm run build; \
 	fi

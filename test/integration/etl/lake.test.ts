@@ -13,7 +13,7 @@ import { etlEnv, EtlProcess, type EtlExit } from '../helpers/etlProcess.js';
 import { badMessages, clickEvent, createRandom, fillOffsets, iotEvent, writeNdjson, type BadMessage, type ExpectedClick, type ExpectedIot, type PlannedRecord } from '../helpers/etlTestEvents.js';
 import { createTestTopics, endOffsets, groupOffsets, TestProducer, type TestRecord } from '../helpers/kafkaTestData.js';
 import { abbreviated, checkRangeTiling, expectedRejected, readRejected, type InjectedBad } from '../helpers/lakeChecks.js';
-import { openLake, parquetFiles, sqlString, tmpFiles, type LakeReader } from '../helpers/lakeReader.js';
+import { listFiles, openLake, parquetFiles, sqlString, tmpFiles, type LakeReader } from '../helpers/lakeReader.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
 import { randomName } from '../helpers/randomName.js';
 import { testLogger } from '../helpers/testLogger.js';
@@ -190,6 +190,24 @@ describe.each(['hyparquet-writer', 'parquetjs-lite'] as const)('etl → lake wit
     for (const stream of ['clickstream', 'iot'] as const) {
       const committed = await groupOffsets(config, logger, config.etl.consumer_group, config.topics[stream]);
       expect(Object.fromEntries(committed), stream).toEqual(Object.fromEntries(ends[stream]));
+    }
+  });
+
+  it('restarted with nothing new to read, writes nothing and still commits the durable offsets to its (new) group', async () => {
+    // A group without commits for work already durable: a crash between a checkpoint and its
+    // debounced advisory commit, offsets reset with Kafka tools or expired, a renamed group.
+    const before = listFiles(lakeRoot);
+    const group = randomName('sdp-etl-second');
+    const second = EtlProcess.start(etlEnv(config, { lakeRoot, checkpointRoot, extra: { SDP_ETL__CONSUMER_GROUP: group, SDP_ETL__PARQUET_ENCODER: encoder } }), {
+      logFile: join(dir, 'etl-second.log'),
+    });
+    await second.waitForAssignments([config.topics.clickstream, config.topics.iot]);
+    await second.statusPort(); // start-up complete: signals are handled from here on
+    expect(await second.terminate()).toEqual({ code: 0, signal: null });
+    expect(listFiles(lakeRoot)).toEqual(before);
+    for (const stream of ['clickstream', 'iot'] as const) {
+      const committed = await groupOffsets(config, logger, group, config.topics[stream]);
+      expect(Object.fromEntries(committed), `${stream}: offsets of group ${group}`).toEqual(Object.fromEntries(ends[stream]));
     }
   });
 
