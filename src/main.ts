@@ -61,7 +61,9 @@ async function main(argv: string[]): Promise<number> {
 
 main(process.argv).then(
   (code) => {
-    process.exitCode = code;
+    // A command that set its own exit code (run, etl, generate) wins; exit now rather than wait
+    // for stray handles (a kafkajs reconnect timer, a worker) to let the event loop drain.
+    process.exit(typeof process.exitCode === 'number' && process.exitCode !== 0 ? process.exitCode : code);
   },
   (err: unknown) => {
     process.stderr.write(`fatal: ${String(err)}\n`);

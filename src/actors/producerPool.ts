@@ -13,14 +13,21 @@ import type { Logger } from '../log/logger.js';
 import { Pacer } from '../producer/pacer.js';
 import type { ProducerRequest, ProducerResult, ProducerWorkerData } from '../producer/producerTask.js';
 import { StreamMetrics, type StreamMetricsSnapshot } from '../producer/streamMetrics.js';
+import { nextTaskSize, type TaskSizing } from '../producer/taskSizing.js';
+import { createPoolInstanceId } from '../producer/threadIdentity.js';
 import { createSlotTable } from '../producer/transactionalSlots.js';
 import { dispatch, reply, spawn, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
 import { resolveWorkerFile } from '../system/workerFile.js';
 
 export const STREAMS: readonly StreamName[] = ['clickstream', 'iot'];
 
-/** A task carries one batch when the pool keeps up, up to this many when it catches up. */
-export const MAX_BATCHES_PER_TASK = 20;
+/**
+ * A task (one transaction) carries one batch when the pool keeps up, up to this many batches when
+ * it is behind or the rate is unlimited: per-transaction round trips dominate small transactions.
+ */
+export const MAX_BATCHES_PER_TASK = 100;
+/** Transactional producers per thread (see producer.worker.ts). */
+export const DEFAULT_LANES_PER_THREAD = 2;
 const TICK_MS = 20;
 const RETRY_BASE_MS = 200;
 const RETRY_MAX_MS = 5_000;
@@ -65,6 +72,10 @@ export interface ProducerPoolOptions {
   counts?: Partial<Record<StreamName, number>>;
   threads?: number;
   batchSize?: number;
+  /** Events per task (transaction) when behind or unlimited; default batchSize × MAX_BATCHES_PER_TASK. */
+  maxEventsPerTask?: number;
+  /** Transactional producers (concurrent tasks) per thread; default DEFAULT_LANES_PER_THREAD. */
+  lanesPerThread?: number;
   seed?: number;
   /** Called once when every requested event is acknowledged (only with counts). */
   onComplete?: (summary: ProducerSummary) => void;
@@ -110,7 +121,10 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
   const logger = rootLogger.child({ component: 'producer-pool' });
   const threads = options.threads ?? config.data_generator.threads;
   const batchSize = options.batchSize ?? config.data_generator.batch_size;
-  const maxInFlight = threads * 2; // one running and one queued per thread: busy, never flooded
+  const lanes = options.lanesPerThread ?? DEFAULT_LANES_PER_THREAD;
+  const sizing: TaskSizing = { batchSize, maxEventsPerTask: options.maxEventsPerTask ?? batchSize * MAX_BATCHES_PER_TASK };
+  // One task per lane: every producer busy, nothing queued behind a slow one.
+  const maxInFlight = threads * lanes;
   const streams = STREAMS.filter((s) => options.rates[s] !== undefined);
 
   function scheduleTick(state: State, self: Ref<ProducerPoolMsg>, delayMs: number): void {
@@ -139,9 +153,7 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
         const pacer = state.pacers.get(stream)!;
         const due = pacer.due(nowMs);
         if (due === 0) continue;
-        const freeSlots = maxInFlight - state.inFlight.size - state.retrying;
-        // Behind or unlimited: spread the backlog over the free slots, in whole tasks of ≤ 20 batches.
-        const count = Math.min(due, Math.max(batchSize, Math.min(batchSize * MAX_BATCHES_PER_TASK, Math.ceil(due / freeSlots))));
+        const count = nextTaskSize(due, maxInFlight - state.inFlight.size - state.retrying, sizing);
         pacer.take(count);
         runTask(state, self, { taskId: state.nextTaskId++, stream, count, attempt: 1 });
         issuedAny = true;
@@ -209,6 +221,9 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
         const workerData: ProducerWorkerData = {
           config,
           slots: createSlotTable(threads, nowMs),
+          slotGenerations: new SharedArrayBuffer(threads * Int32Array.BYTES_PER_ELEMENT),
+          instanceId: createPoolInstanceId(),
+          lanes,
           seed: options.seed ?? config.data_generator.seed ?? Math.floor(Math.random() * 2 ** 31),
           topics: { clickstream: config.topics.clickstream, iot: config.topics.iot },
           ...(options.testFaults ? { testFaults: options.testFaults } : {}),
@@ -219,7 +234,7 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
           minThreads: threads,
           maxThreads: threads,
           idleTimeout: Infinity,
-          concurrentTasksPerWorker: 1,
+          concurrentTasksPerWorker: lanes,
           // Threads keep sockets and timers alive between tasks: never block their event loop.
           atomics: 'disabled',
           workerData,
@@ -229,7 +244,7 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
           state.metrics.set(stream, new StreamMetrics(stream, nowMs));
         }
         state.metricsTimer = setInterval(() => dispatch(ctx.self, { type: 'tick' }), config.data_generator.metrics_interval);
-        logger.info({ threads, batch_size: batchSize, rates: options.rates, counts: options.counts ?? null }, 'producer pool started');
+        logger.info({ threads, lanes_per_thread: lanes, batch_size: batchSize, max_events_per_task: sizing.maxEventsPerTask, transactional_id_instance: workerData.instanceId, rates: options.rates, counts: options.counts ?? null }, 'producer pool started');
         issue(state, ctx.self, nowMs);
         return state;
       }

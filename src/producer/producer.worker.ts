@@ -1,14 +1,18 @@
 /**
  * Piscina worker entry of the producer pool (imported by nothing else). Each thread owns its
- * generators and one transactional producer; a task generates a batch, serializes it and sends
+ * generators and `lanes` transactional producers; a task generates a batch, serializes it and sends
  * it in one transaction, so generation, serialization and sending all run on the pool's threads.
+ * The pool gives a thread as many tasks at once as it has lanes: one task's events are generated
+ * while another's transaction is on the wire.
  */
 import { workerData } from 'piscina';
 import { createTransactionalProducer, type OutgoingMessage, type TransactionalProducer } from '../kafka/transactionalProducer.js';
 import { createLogger } from '../log/logger.js';
 import { createClickstreamGenerator } from '../generators/clickstream.js';
 import { createIotGenerator } from '../generators/iot.js';
+import { Lanes } from './lanes.js';
 import type { ProducerRequest, ProducerResult, ProducerWorkerData } from './producerTask.js';
+import { threadSeed, transactionalIdFor } from './threadIdentity.js';
 import { claimSlot, type SlotLease } from './transactionalSlots.js';
 
 const data = workerData as ProducerWorkerData;
@@ -16,33 +20,54 @@ const logger = createLogger({ level: data.config.log.level, format: 'json' }).ch
 
 interface ThreadState {
   lease: SlotLease;
-  producer: TransactionalProducer;
+  lanes: Lanes<TransactionalProducer>;
   clickstream: ReturnType<typeof createClickstreamGenerator>;
   iot: ReturnType<typeof createIotGenerator>;
 }
 
 async function init(): Promise<ThreadState> {
   const lease = await claimSlot(data.slots, { timeoutMs: 30_000 });
-  const transactionalId = `${data.config.data_generator.transactional_id_prefix}-${lease.slot}`;
-  const producer = createTransactionalProducer(data.config, logger, {
-    transactionalId,
-    compression: data.config.data_generator.compression,
-  });
-  await producer.connect();
-  logger.debug({ transactionalId }, 'producer thread ready');
-  // Distinct seeds per slot: threads must not generate the same event ids.
-  const seed = (data.seed + lease.slot * 0x9e3779b1) >>> 0;
+  const producers: TransactionalProducer[] = [];
+  try {
+    for (let lane = 0; lane < data.lanes; lane++) {
+      producers.push(
+        createTransactionalProducer(data.config, logger, {
+          transactionalId: transactionalIdFor(data.config.data_generator.transactional_id_prefix, data.instanceId, lease.slot, lane),
+          compression: data.config.data_generator.compression,
+        }),
+      );
+    }
+    // InitProducerId under the slot's ids: fences a dead predecessor and aborts its open transactions.
+    await Promise.all(producers.map((p) => p.connect()));
+  } catch (err) {
+    await Promise.all(producers.map((p) => p.disconnect().catch(() => undefined)));
+    lease.release();
+    throw err;
+  }
+  const generation = Atomics.add(new Int32Array(data.slotGenerations), lease.slot, 1);
+  const seed = threadSeed(data.seed, lease.slot, generation);
+  logger.debug({ slot: lease.slot, generation, transactional_ids: producers.map((p) => p.transactionalId) }, 'producer thread ready');
   return {
     lease,
-    producer,
+    lanes: new Lanes(producers),
     clickstream: createClickstreamGenerator({ seed }),
     iot: createIotGenerator({ seed: seed ^ 0x5bd1e995 }),
   };
 }
 
-const ready = init();
-// The pool learns of a failed init through the first task; avoid an unhandled rejection meanwhile.
-ready.catch(() => undefined);
+let ready: Promise<ThreadState> | undefined;
+
+/** The thread's state; a failed start (Kafka unreachable) is tried again by the next task. */
+function threadState(): Promise<ThreadState> {
+  if (!ready) {
+    const starting = init();
+    ready = starting;
+    starting.catch(() => {
+      if (ready === starting) ready = undefined;
+    });
+  }
+  return ready;
+}
 
 function buildMessages(state: ThreadState, task: ProducerRequest, nowMs: number): { messages: OutgoingMessage[]; bytes: number } {
   const messages: OutgoingMessage[] = new Array(task.count);
@@ -66,20 +91,25 @@ function buildMessages(state: ThreadState, task: ProducerRequest, nowMs: number)
 }
 
 export default async function produceBatch(task: ProducerRequest): Promise<ProducerResult> {
-  const state = await ready;
+  const state = await threadState();
   const { messages, bytes } = buildMessages(state, task, Date.now());
-  const startedMs = performance.now();
   const dies = task.attempt === 1 && data.testFaults?.dieBeforeCommitOfTasks.includes(task.taskId) === true;
-  await state.producer.sendInTransaction(data.topics[task.stream], messages, {
-    // In a worker thread process.exit() ends the thread only: a thread dying mid-transaction.
-    beforeCommit: dies ? () => process.exit(1) : undefined,
-  });
+  const producer = await state.lanes.acquire();
+  const startedMs = performance.now();
+  try {
+    await producer.sendInTransaction(data.topics[task.stream], messages, {
+      // In a worker thread process.exit() ends the thread only: a thread dying mid-transaction.
+      beforeCommit: dies ? () => process.exit(1) : undefined,
+    });
+  } finally {
+    state.lanes.release(producer);
+  }
   return {
     taskId: task.taskId,
     stream: task.stream,
     count: task.count,
     bytes,
     ackLatencyMs: performance.now() - startedMs,
-    transactionalId: state.producer.transactionalId,
+    transactionalId: producer.transactionalId,
   };
 }

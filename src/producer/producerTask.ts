@@ -7,7 +7,13 @@ import type { SlotTable } from './transactionalSlots.js';
 export interface ProducerWorkerData {
   config: Config;
   slots: SlotTable;
-  /** Seed of this pool; each thread derives its own from it and its slot. */
+  /** Int32 per slot: how many threads have held it, so a replacement thread gets a new seed. */
+  slotGenerations: SharedArrayBuffer;
+  /** Part of the transactional ids that is new for every pool (see threadIdentity.ts). */
+  instanceId: string;
+  /** Transactional producers per thread: one transaction can be committing while another sends. */
+  lanes: number;
+  /** Seed of this pool; each thread derives its own from it, its slot and its generation. */
   seed: number;
   topics: Record<StreamName, string>;
   /** Fault injection for tests only: the thread dies after sending these tasks, before the commit. */

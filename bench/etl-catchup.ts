@@ -1,0 +1,337 @@
+/**
+ * ETL catch-up benchmark (issue 4, item 7): `npm run bench:etl`.
+ *
+ * Preloads fresh random topics with 1,000,000 clickstream + 500,000 IoT events (`generate`, the
+ * project's own transactional producer), then for each Parquet encoder starts `etl` as a child
+ * process on an empty lake and checkpoint store and measures, from the spawn:
+ *  - catch-up rate: events / seconds until the checkpoint store has committed every event (rows +
+ *    rejected of the raw writers' checkpoints reach the produced counts; the end instant is the
+ *    created_at of the last journal event, read-only from the SQLite file);
+ *  - peak RSS (VmHWM of /proc/<pid>/status, worker threads included), sampled VmRSS too;
+ *  - CPU seconds of the process, Parquet files written.
+ * Then tops the topics up to a 2,000,000-event backlog (2:1) and runs the default encoder once more
+ * from empty for the RSS bound of issue 4 item 4 (< 300 MB). With `--cpu-prof`, one more run under
+ * `node --cpu-prof` prints the functions with the most self time, per thread.
+ *
+ * Compiled with tsconfig.bench.json (src + bench → dist/bench); the ETL child is that build's
+ * dist/bench/src/main.js, so the numbers are for the sources as they are now.
+ * Options: --clickstream N, --iot N, --encoders a,b, --no-2m, --cpu-prof, --keep.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
+import { loadConfig } from '../src/config/load.js';
+import type { Config } from '../src/config/schema.js';
+import { ENCODER_NAMES, type EncoderName } from '../src/lake/encoder.js';
+import { createTopics } from '../src/kafka/topics.js';
+import { createLogger } from '../src/log/logger.js';
+
+const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+const MB = 1024 * 1024;
+
+interface Settings {
+  clickstream: number;
+  iot: number;
+  encoders: EncoderName[];
+  twoMillion: boolean;
+  cpuProf: boolean;
+  keep: boolean;
+}
+
+function parseArgs(argv: string[]): Settings {
+  const get = (flag: string): string | undefined => {
+    const i = argv.indexOf(flag);
+    return i >= 0 ? argv[i + 1] : undefined;
+  };
+  const encoders = (get('--encoders') ?? 'parquetjs-lite,hyparquet-writer').split(',') as EncoderName[];
+  for (const e of encoders) if (!(ENCODER_NAMES as readonly string[]).includes(e)) throw new Error(`unknown encoder ${e}`);
+  return {
+    clickstream: Number(get('--clickstream') ?? 1_000_000),
+    iot: Number(get('--iot') ?? 500_000),
+    encoders,
+    twoMillion: !argv.includes('--no-2m'),
+    cpuProf: argv.includes('--cpu-prof'),
+    keep: argv.includes('--keep'),
+  };
+}
+
+function randomSuffix(): string {
+  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+interface Topics {
+  clickstream: string;
+  iot: string;
+}
+
+function topicEnv(topics: Topics): Record<string, string> {
+  return { SDP_TOPICS__CLICKSTREAM: topics.clickstream, SDP_TOPICS__IOT: topics.iot, SDP_LOG__FORMAT: 'json' };
+}
+
+function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (c: Buffer) => (out += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (out += c.toString()));
+    child.once('error', reject);
+    child.once('close', (code) => resolve({ code, out }));
+  });
+}
+
+/** Produces `count` events of one stream with `generate` (transactional, LZ4, as fast as it goes). */
+async function preload(topics: Topics, stream: 'clickstream' | 'iot', count: number): Promise<number> {
+  if (count === 0) return 0;
+  const startMs = Date.now();
+  const r = await run(['generate', '--only', stream, '--count', String(count), `--${stream}-rate`, '0', '--batch-size', '1000'], topicEnv(topics));
+  if (r.code !== 0) throw new Error(`generate ${stream} exited ${r.code}:\n${r.out.slice(-2000)}`);
+  return Date.now() - startMs;
+}
+
+/** Committed rows + rejected records per topic, and the time of the last commit, from the journal. */
+function journalProgress(file: string): { perTopic: Map<string, number>; lastCommitMs: number; checkpoints: number } | undefined {
+  if (!existsSync(file)) return undefined;
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { readonly: true, fileMustExist: true });
+    const rows = db
+      .prepare<[], { topic: string; n: number }>(
+        "SELECT json_extract(data, '$.topic') AS topic, sum(json_extract(data, '$.rows') + json_extract(data, '$.rejected')) AS n FROM journal WHERE json_extract(data, '$.type') = 'raw' GROUP BY 1",
+      )
+      .all();
+    const last = db.prepare<[], { t: number | null; c: number }>('SELECT max(created_at) AS t, count(*) AS c FROM journal').get();
+    return { perTopic: new Map(rows.map((r) => [r.topic, r.n])), lastCommitMs: last?.t ?? 0, checkpoints: last?.c ?? 0 };
+  } catch (err) {
+    if (String((err as { code?: string }).code ?? '').startsWith('SQLITE_')) return undefined;
+    throw err;
+  } finally {
+    db?.close();
+  }
+}
+
+function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
+  try {
+    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function procCpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (USER_HZ 100)
+  } catch {
+    return undefined;
+  }
+}
+
+function countParquet(dir: string): number {
+  let n = 0;
+  const walk = (d: string): void => {
+    if (!existsSync(d)) return;
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(path.join(d, e.name));
+      else if (e.name.endsWith('.parquet')) n += 1;
+    }
+  };
+  walk(dir);
+  return n;
+}
+
+interface RunResult {
+  label: string;
+  encoder: EncoderName;
+  events: number;
+  secondsToCommitted: number;
+  secondsFromJoin: number;
+  joinSeconds: number;
+  peakRssMB: number;
+  maxSampledRssMB: number;
+  cpuSeconds: number;
+  files: number;
+  checkpoints: number;
+  exitCode: number | null;
+  shutdownSeconds: number;
+  profileDir?: string;
+}
+
+async function measure(label: string, topics: Topics, counts: { clickstream: number; iot: number }, encoder: EncoderName, config: Config, options: { cpuProfDir?: string; keep: boolean }): Promise<RunResult> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'sdp-bench-etl-'));
+  const lakeRoot = path.join(dir, 'lake');
+  const checkpointRoot = path.join(dir, 'checkpoints');
+  const journal = path.join(checkpointRoot, 'checkpoints.sqlite');
+  const env = {
+    ...topicEnv(topics),
+    SDP_ETL__CONSUMER_GROUP: `sdp-bench-etl-${randomSuffix()}`,
+    SDP_ETL__PARQUET_ENCODER: encoder,
+    SDP_STORAGE__DATALAKE_ROOT: lakeRoot,
+    SDP_STORAGE__CHECKPOINT_ROOT: checkpointRoot,
+    SDP_UI__STATUS_PORT: '0',
+    SDP_LOG__LEVEL: 'info',
+  };
+  const nodeArgs = options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [];
+  const startMs = Date.now();
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, MAIN, 'etl'], { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const pid = child.pid!;
+  let firstJoinMs: number | undefined;
+  let tail = '';
+  let exited: { code: number | null } | undefined;
+  const exit = new Promise<{ code: number | null }>((resolve) => child.once('close', (code) => resolve((exited = { code }))));
+  const onLine = (text: string): void => {
+    tail = (tail + text).slice(-4000);
+    if (firstJoinMs === undefined && tail.includes('"msg":"partitions assigned"')) firstJoinMs = Date.now();
+  };
+  child.stdout!.on('data', (c: Buffer) => onLine(c.toString()));
+  child.stderr!.on('data', (c: Buffer) => onLine(c.toString()));
+
+  let maxRssKb = 0;
+  const sampler = setInterval(() => {
+    const rss = procStatusKb(pid, 'VmRSS');
+    if (rss !== undefined && rss > maxRssKb) maxRssKb = rss;
+  }, 200);
+  const target = { [topics.clickstream]: counts.clickstream, [topics.iot]: counts.iot };
+  let done: { lastCommitMs: number; checkpoints: number } | undefined;
+  try {
+    while (!done) {
+      if (exited) throw new Error(`etl exited (${exited.code}) before catching up:\n${tail}`);
+      if (Date.now() - startMs > 30 * 60_000) throw new Error(`no catch-up after 30 minutes:\n${tail}`);
+      await new Promise((r) => setTimeout(r, 250));
+      const p = journalProgress(journal);
+      if (p && Object.entries(target).every(([t, n]) => (p.perTopic.get(t) ?? 0) >= n)) done = p;
+    }
+  } finally {
+    clearInterval(sampler);
+  }
+  const peakRssKb = procStatusKb(pid, 'VmHWM') ?? 0;
+  const cpuSeconds = procCpuSeconds(pid) ?? Number.NaN;
+  const files = countParquet(path.join(lakeRoot, 'tables'));
+  const stopMs = Date.now();
+  child.kill('SIGTERM');
+  const { code } = await exit;
+  const events = counts.clickstream + counts.iot;
+  const secondsToCommitted = (done.lastCommitMs - startMs) / 1000;
+  const joinSeconds = ((firstJoinMs ?? startMs) - startMs) / 1000;
+  if (!options.keep) rmSync(dir, { recursive: true, force: true });
+  return {
+    label,
+    encoder,
+    events,
+    secondsToCommitted,
+    secondsFromJoin: secondsToCommitted - joinSeconds,
+    joinSeconds,
+    peakRssMB: (peakRssKb * 1024) / MB,
+    maxSampledRssMB: (maxRssKb * 1024) / MB,
+    cpuSeconds,
+    files,
+    checkpoints: done.checkpoints,
+    exitCode: code,
+    shutdownSeconds: (Date.now() - stopMs) / 1000,
+    ...(options.cpuProfDir ? { profileDir: options.cpuProfDir } : {}),
+  };
+}
+
+function printResult(r: RunResult): void {
+  console.log(
+    [
+      r.label.padEnd(26),
+      r.encoder.padEnd(17),
+      String(r.events).padStart(9),
+      r.secondsToCommitted.toFixed(1).padStart(8),
+      Math.round(r.events / r.secondsToCommitted).toString().padStart(9),
+      Math.round(r.events / r.secondsFromJoin).toString().padStart(10),
+      r.joinSeconds.toFixed(1).padStart(6),
+      r.peakRssMB.toFixed(0).padStart(9),
+      r.cpuSeconds.toFixed(0).padStart(7),
+      String(r.files).padStart(6),
+      String(r.checkpoints).padStart(6),
+      String(r.exitCode).padStart(5),
+    ].join(' '),
+  );
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string; lineNumber: number };
+  hitCount?: number;
+}
+
+/** Self time per function and per module of each .cpuprofile in `dir` (one per thread). */
+function summariseProfiles(dir: string, top = 15): void {
+  for (const name of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort()) {
+    const profile = JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number };
+    const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+    const selfUs = new Map<number, number>();
+    profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+    const totalUs = profile.endTime - profile.startTime;
+    const byFunction = new Map<string, number>();
+    const byModule = new Map<string, number>();
+    for (const [id, us] of selfUs) {
+      const frame = byId.get(id)!.callFrame;
+      const url = frame.url.replace(/^file:\/\//, '');
+      const where = url.includes('node_modules/') ? url.slice(url.lastIndexOf('node_modules/') + 13) : url.startsWith(PROJECT_ROOT) ? url.slice(PROJECT_ROOT.length) : url;
+      const fn = `${frame.functionName || '(anonymous)'}  ${where ? `${where}:${frame.lineNumber + 1}` : ''}`;
+      byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
+      const module = url === '' ? `(${frame.functionName || 'native'})` : url.includes('node_modules/') ? `npm:${url.slice(url.lastIndexOf('node_modules/') + 13).split('/').slice(0, url.includes('node_modules/@') ? 2 : 1).join('/')}` : url.startsWith('node:') ? 'node internals' : where;
+      byModule.set(module, (byModule.get(module) ?? 0) + us);
+    }
+    const pct = (us: number): string => `${((100 * us) / totalUs).toFixed(1).padStart(5)}%`;
+    console.log(`\n${name}: ${(totalUs / 1e6).toFixed(1)} s profiled`);
+    console.log('  by module (self time):');
+    for (const [m, us] of [...byModule].sort((a, b) => b[1] - a[1]).slice(0, 10)) console.log(`    ${pct(us)}  ${m}`);
+    console.log('  by function (self time):');
+    for (const [f, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`    ${pct(us)}  ${f}`);
+  }
+}
+
+async function main(): Promise<void> {
+  const settings = parseArgs(process.argv.slice(2));
+  const { config } = loadConfig(path.join(PROJECT_ROOT, 'config.yml'));
+  const logger = createLogger({ level: 'warn', format: 'json', fd: 2 });
+  const topics: Topics = { clickstream: `bench-clickstream-${randomSuffix()}`, iot: `bench-iot-${randomSuffix()}` };
+  await createTopics({ ...config, topics }, logger);
+  console.log(`etl catch-up benchmark: node ${process.version}, ${os.cpus().length} cpus, ${config.kafka.partitions} partitions per topic, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  const counts = { clickstream: settings.clickstream, iot: settings.iot };
+  const clickMs = await preload(topics, 'clickstream', counts.clickstream);
+  const iotMs = await preload(topics, 'iot', counts.iot);
+  console.log(`preloaded ${counts.clickstream} clickstream in ${(clickMs / 1000).toFixed(1)} s and ${counts.iot} iot in ${(iotMs / 1000).toFixed(1)} s into ${topics.clickstream}, ${topics.iot}`);
+  console.log('\nrun                        encoder             events  seconds  events/s  after join  join s  peak RSS  cpu s  files  ckpts  exit');
+
+  const results: RunResult[] = [];
+  for (const encoder of settings.encoders) {
+    const r = await measure(`${(counts.clickstream + counts.iot) / 1e6}M backlog`, topics, counts, encoder, config, { keep: settings.keep });
+    printResult(r);
+    results.push(r);
+  }
+  if (settings.cpuProf) {
+    const profDir = mkdtempSync(path.join(os.tmpdir(), 'sdp-bench-etl-prof-'));
+    const r = await measure('cpu profile', topics, { clickstream: counts.clickstream, iot: counts.iot }, config.etl.parquet_encoder, config, { cpuProfDir: profDir, keep: settings.keep });
+    printResult(r);
+    summariseProfiles(profDir);
+    console.log(`profiles kept in ${profDir}`);
+  }
+  if (settings.twoMillion) {
+    const total = counts.clickstream + counts.iot;
+    const extra = Math.max(0, 2_000_000 - total);
+    const extraClick = Math.round((extra * 2) / 3);
+    await preload(topics, 'clickstream', extraClick);
+    await preload(topics, 'iot', extra - extraClick);
+    const counts2 = { clickstream: counts.clickstream + extraClick, iot: counts.iot + extra - extraClick };
+    const r = await measure('2M backlog (RSS bound)', topics, counts2, config.etl.parquet_encoder, config, { keep: settings.keep });
+    printResult(r);
+    console.log(`  peak RSS under a ${counts2.clickstream + counts2.iot} event backlog: ${r.peakRssMB.toFixed(0)} MB (issue 4 item 4: < 300 MB) — ${r.peakRssMB < 300 ? 'OK' : 'OVER'}; highest sampled VmRSS ${r.maxSampledRssMB.toFixed(0)} MB`);
+  }
+  console.log(`\ntarget: >= 50000 events/s; load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log('(seconds = spawn of `etl` → last checkpoint that makes the backlog durable; "after join" excludes the consumer-group join)');
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exitCode = 1;
+});

@@ -1,0 +1,78 @@
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { PROJECT_ROOT } from '../helpers/projectRoot.js';
+import { runCli } from '../helpers/runCli.js';
+
+const baseConfig = readFileSync(join(PROJECT_ROOT, 'config.yml'), 'utf8');
+
+function writeConfig(text: string): string {
+  const file = join(mkdtempSync(join(tmpdir(), 'sdp-cli-config-')), 'config.yml');
+  writeFileSync(file, text);
+  return file;
+}
+
+describe('the CLI and its configuration', () => {
+  it('lists every command with one line each in --help', async () => {
+    const result = await runCli(['--help']);
+    expect(result.code).toBe(0);
+    for (const command of ['run', 'generate', 'etl', 'topics', 'kafka', 'config']) {
+      expect(result.stdout).toMatch(new RegExp(`^\\s+${command}\\b.*\\S`, 'm'));
+    }
+  });
+
+  it('prints the effective config as dotted keys and applies SDP_ overrides', async () => {
+    const plain = await runCli(['config', 'show']);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/^kafka\.partitions = 4$/m);
+    const overridden = await runCli(['config', 'show'], { SDP_KAFKA__PARTITIONS: '6' });
+    expect(overridden.code).toBe(0);
+    expect(overridden.stdout).toMatch(/^kafka\.partitions = 6 {3}# from SDP_KAFKA__PARTITIONS$/m);
+  });
+
+  it('exits 2 naming both paths for a negative count and an unknown key, and starts nothing', async () => {
+    const file = writeConfig(baseConfig.replace('  partitions: 4', '  partitions: -1\n  partitionz: 4'));
+    const result = await runCli(['--config', file, 'etl']);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('SDP_ERR_CONFIG_INVALID');
+    expect(result.stderr).toMatch(/kafka\.partitions: .*-1/);
+    expect(result.stderr).toContain('kafka.partitionz: unknown key');
+    expect(result.stdout).not.toContain('etl started');
+  });
+
+  it('exits 2 for malformed YAML and for a missing file', async () => {
+    const malformed = await runCli(['--config', writeConfig('kafka: [1, 2\n'), 'config', 'show']);
+    expect(malformed.code).toBe(2);
+    expect(malformed.stderr).toContain('SDP_ERR_CONFIG_YAML');
+    const missing = await runCli(['--config', '/nonexistent/config.yml', 'config', 'show']);
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('SDP_ERR_CONFIG_NOT_FOUND');
+  });
+
+  it('exits 2 for an environment override of the wrong type, naming the variable', async () => {
+    const result = await runCli(['config', 'show'], { SDP_DATA_GENERATOR__THREADS: 'many' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('data_generator.threads: expected number (got "many") (from environment variable SDP_DATA_GENERATOR__THREADS)');
+  });
+
+  it('never prints a secret', async () => {
+    const result = await runCli(['config', 'show'], {
+      SDP_KAFKA__SASL__MECHANISM: 'plain',
+      SDP_KAFKA__SASL__USERNAME: 'svc',
+      SDP_KAFKA__SASL__PASSWORD: 'do-not-print-me',
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout + result.stderr).not.toContain('do-not-print-me');
+    expect(result.stdout).toContain('kafka.sasl.password = "[redacted]"');
+  });
+
+  it('writes .env for the compose file', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sdp-cli-env-'));
+    const result = await runCli(['config', 'env', '--output', join(dir, '.env')]);
+    expect(result.code).toBe(0);
+    const env = readFileSync(join(dir, '.env'), 'utf8');
+    expect(env).toMatch(/^KAFKA_1_PORT=19092$/m);
+    expect(env).toMatch(/^KAFKA_CLUSTER_ID=[A-Za-z0-9_-]{22}$/m);
+  });
+});
