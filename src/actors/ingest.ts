@@ -16,7 +16,7 @@ import type { RejectReason } from '../events/validate.js';
 import { createTopicConsumer, type ConsumedBatch, type TopicConsumer } from '../kafka/topicConsumer.js';
 import type { EncoderPool } from '../lake/encoderPool.js';
 import type { Logger } from '../log/logger.js';
-import { dispatch, query, reply, spawn, stop, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
+import { dispatch, query, reply, spawn, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
 import type { CheckpointerMsg } from './checkpointer.js';
 import { spawnPartition, type PartitionBatchReply, type PartitionMsg, type PartitionStatus } from './partition.js';
 import type { WindowAggregatorMsg } from './windowAggregator.js';
@@ -71,6 +71,8 @@ interface PartitionEntry {
 interface State {
   consumer?: TopicConsumer;
   partitions: Map<number, PartitionEntry>;
+  /** Revoked partitions' actors, flushed but kept: a partition that comes back resumes where they stand. */
+  revoked: Map<number, { entry: PartitionEntry; position: string | undefined }>;
   /** Next offset to fetch per partition, as far as processing stands. */
   positions: Map<number, string>;
   pendingCommit: Map<number, string>;
@@ -157,18 +159,27 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
           onAssignment: (assigned, revoked) => {
             const starts = new Map<number, string>();
             for (const partition of assigned) {
-              if (!state.partitions.has(partition)) state.partitions.set(partition, spawnPartitionActor(ctx.self, state, partition));
+              if (!state.partitions.has(partition)) {
+                const kept = state.revoked.get(partition);
+                state.revoked.delete(partition);
+                state.partitions.set(partition, kept?.entry ?? spawnPartitionActor(ctx.self, state, partition));
+                if (kept?.position !== undefined) state.positions.set(partition, kept.position);
+              }
               const start = state.positions.get(partition) ?? startOffset(options.checkpoint, options.sinksOf(partition), partition);
               state.positions.set(partition, start);
               starts.set(partition, start);
             }
             for (const partition of revoked) {
               const entry = state.partitions.get(partition);
+              const position = state.positions.get(partition);
               state.partitions.delete(partition);
               state.positions.delete(partition);
               if (entry) {
                 // Whatever it buffered is committed to the lake; its Kafka commit is the new owner's.
-                void query<PartitionMsg, WriterFlushReply>(entry.ref, () => ({ type: 'flush' }), queryTimeoutMs).finally(() => stop(entry.ref));
+                state.revoked.set(partition, { entry, position });
+                query<PartitionMsg, WriterFlushReply>(entry.ref, () => ({ type: 'flush' }), queryTimeoutMs).catch((err: unknown) =>
+                  logger.warn({ err, partition }, 'flush of a revoked partition failed'),
+                );
               }
             }
             if (options.aggregator) {
@@ -259,6 +270,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
   return spawn<State, IngestMsg>(parent, behaviour, name, {
     initialStateFunc: () => ({
       partitions: new Map(),
+      revoked: new Map(),
       positions: new Map(),
       pendingCommit: new Map(),
       committedToKafka: new Map(),

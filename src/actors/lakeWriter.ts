@@ -10,7 +10,7 @@
  * behind the roll in flight; the partition actor then pauses fetching until `onDrained` fires.
  */
 import { relative } from 'node:path';
-import { rawSinkId, compareOffsets, type RawCheckpoint, type Rename } from '../checkpoint/checkpointState.js';
+import { compareOffsets, rawSinkId, sinkOffset, type CheckpointState, type RawCheckpoint, type Rename } from '../checkpoint/checkpointState.js';
 import type { Logger } from '../log/logger.js';
 import { ColumnBuffer } from '../lake/columnBuffer.js';
 import { ensureDir } from '../lake/durableFs.js';
@@ -131,13 +131,15 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
 
   function drain(state: State): PendingRoll | undefined {
     if (state.firstOffset === undefined || state.lastOffset === undefined) return undefined;
+    // Counted before the buffers are drained: drain() resets their row counts.
+    const rejectedCount = [...state.rejected.values()].reduce((n, b) => n + b.rowCount, 0);
     const roll: PendingRoll = {
       firstOffset: state.firstOffset,
       lastOffset: state.lastOffset,
       rows: new Map([...state.buffers].map(([dt, b]) => [dt, b.drain()])),
       rejected: new Map([...state.rejected].map(([dt, b]) => [dt, b.drain()])),
       rowCount: state.bufferedRows,
-      rejectedCount: [...state.rejected.values()].reduce((n, b) => n + b.rowCount, 0),
+      rejectedCount,
       attempts: 0,
     };
     state.buffers = new Map();
@@ -152,6 +154,12 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
 
   /** Encodes every file of the roll as tmp, then commits them with the offset in one checkpoint. */
   async function writeRoll(roll: PendingRoll): Promise<number> {
+    if (roll.attempts > 1) {
+      // The previous attempt may have committed after all (a commit that timed out): never
+      // rewrite a tmp file that a committed checkpoint is renaming.
+      const state = await query<CheckpointerMsg, CheckpointState>(options.checkpointer, () => ({ type: 'read' }), options.commitTimeoutMs);
+      if (compareOffsets(sinkOffset(state, sink, partition), roll.lastOffset) >= 0) return 0;
+    }
     const renames: Rename[] = [];
     const jobs: Array<Promise<unknown>> = [];
     const add = (finalPath: string, tableName: TableName, batch: ColumnBatch, dir: string): void => {

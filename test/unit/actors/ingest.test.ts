@@ -13,7 +13,7 @@ import { spawnFakeAggregator, type FakeAggregator } from './fakes/fakeAggregator
 import { spawnFakeCheckpointer, type FakeCheckpointer } from './fakes/fakeCheckpointer.js';
 import { fakeConsumerFactory, type FakeConsumer } from './fakes/fakeConsumer.js';
 import { listFiles, openReader, readRows, type Reader } from './fakes/lakeFiles.js';
-import { cleanUp, newSystem, onCleanUp, silentLogger, sleep, tempDir, waitFor } from './fakes/testKit.js';
+import { cleanUp, newSystem, onCleanUp, settleBeforeStop, silentLogger, sleep, tempDir, waitFor } from './fakes/testKit.js';
 
 let reader: Reader;
 beforeAll(async () => {
@@ -70,6 +70,9 @@ async function startIngest(stream: StreamName, checkpoint: CheckpointState = emp
     createConsumer: consumers.createConsumer,
   });
   const ask = <R>(msg: IngestMsg): Promise<R> => query<IngestMsg, R>(ref, () => msg, Q_MS);
+  // Clean-up runs these in reverse: release held commits, then flush the partitions' writers.
+  settleBeforeStop(() => ask({ type: 'drain' }));
+  onCleanUp(() => checkpointer.release());
   expect(await ask({ type: 'start' })).toEqual({ ok: true });
   return {
     ref,

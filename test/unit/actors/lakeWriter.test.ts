@@ -17,7 +17,7 @@ import type { RowOf } from '../../../src/lake/tables.js';
 import { query, type Ref } from '../../../src/system/nact.js';
 import { spawnFakeCheckpointer, type FakeCheckpointer } from './fakes/fakeCheckpointer.js';
 import { columnTypes, listFiles, openReader, readRows, type Reader } from './fakes/lakeFiles.js';
-import { cleanUp, newSystem, onCleanUp, silentLogger, sleep, tempDir, waitFor } from './fakes/testKit.js';
+import { cleanUp, newSystem, onCleanUp, settleBeforeStop, silentLogger, sleep, tempDir, waitFor } from './fakes/testKit.js';
 
 let reader: Reader;
 beforeAll(async () => {
@@ -95,6 +95,9 @@ function startWriter(overrides: Partial<LakeWriterOptions> = {}): Harness {
     onDrained: () => drained.push(Date.now()),
     ...overrides,
   });
+  // Clean-up runs these in reverse: release held commits, then let the writer finish its roll.
+  settleBeforeStop(() => query<LakeWriterMsg, WriterFlushReply>(writer, () => ({ type: 'flush' }), Q_MS));
+  onCleanUp(() => checkpointer.release());
   return {
     lakeRoot,
     checkpointer,

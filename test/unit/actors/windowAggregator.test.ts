@@ -16,7 +16,7 @@ import { PageViewWindows } from '../../../src/windows/pageViewWindows.js';
 import { M, makeBatch, SIZE_MS } from '../windows/fixtures.js';
 import { spawnFakeCheckpointer, type FakeCheckpointer } from './fakes/fakeCheckpointer.js';
 import { columnTypes, listFiles, openReader, readRows, type Reader } from './fakes/lakeFiles.js';
-import { cleanUp, newSystem, onCleanUp, silentLogger, sleep, tempDir, waitFor } from './fakes/testKit.js';
+import { cleanUp, newSystem, onCleanUp, settleBeforeStop, silentLogger, sleep, tempDir, waitFor } from './fakes/testKit.js';
 
 let reader: Reader;
 beforeAll(async () => {
@@ -80,6 +80,8 @@ function startAggregator(overrides: Partial<WindowAggregatorOptions> = {}, share
     },
     name,
   );
+  settleBeforeStop(() => query<WindowAggregatorMsg, AggregatorFlushReply>(ref, () => ({ type: 'flush' }), Q_MS));
+  if (!shared) onCleanUp(() => checkpointer.release());
   const h: Harness = {
     system,
     lakeRoot,

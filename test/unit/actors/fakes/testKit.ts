@@ -13,8 +13,9 @@ import { startSystem, stop, type PersistenceEngine, type SystemRef } from '../..
 type CleanUp = () => void | Promise<void>;
 
 const cleanUps: CleanUp[] = [];
+const tempDirs: string[] = [];
 
-/** Registers an undo step; steps run in reverse order of registration. */
+/** Registers an undo step; steps run in reverse order of registration, temp dirs go last. */
 export function onCleanUp(step: CleanUp): void {
   cleanUps.push(step);
 }
@@ -29,7 +30,20 @@ export async function cleanUp(): Promise<void> {
       errors.push(err);
     }
   }
+  // Last, once every system is stopped: an actor still writing would recreate what is removed.
+  for (const dir of tempDirs.splice(0)) rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
   if (errors.length > 0) throw new AggregateError(errors, 'test clean-up failed');
+}
+
+/**
+ * Registers a step that lets an actor finish its in-flight work (a flush) before its system
+ * stops; a failure or timeout there is not the test's result, so it is ignored.
+ */
+export function settleBeforeStop(settle: () => Promise<unknown>): void {
+  onCleanUp(() => settle().then(
+    () => undefined,
+    () => undefined,
+  ));
 }
 
 /** A nact system with a unique name, stopped at clean-up (its actors' afterStop hooks run too). */
@@ -52,10 +66,10 @@ export function stopSystem(system: SystemRef): void {
   stop(system);
 }
 
-/** A temp directory removed at clean-up. */
+/** A temp directory removed at the end of clean-up, after every other step. */
 export function tempDir(prefix = 'sdp-actor-'): string {
   const dir = mkdtempSync(join(tmpdir(), prefix));
-  onCleanUp(() => rmSync(dir, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 }));
+  tempDirs.push(dir);
   return dir;
 }
 
