@@ -294,4 +294,20 @@ describe('lake writer: back-pressure and failures', () => {
     await sleep(50);
     expect(await h.status()).toMatchObject({ rolling: false, committedOffset: '2', bufferedRows: 0 });
   });
+
+  it('does not write a roll again when its commit happened but the reply was lost', async () => {
+    const h = startWriter({ commitTimeoutMs: 200 });
+    h.checkpointer.loseRepliesOfNext(1);
+    await h.append(appendOf([0, 1, 2]));
+    expect(await h.flush(10_000)).toEqual({ committedOffset: '2' });
+
+    // One commit only: the retry saw the offset committed and wrote nothing.
+    expect(h.checkpointer.received).toHaveLength(1);
+    expect(h.checkpointer.committed).toHaveLength(1);
+    expect(await listFiles(h.lakeRoot)).toEqual([rawPath('2024-03-01', 0, 2)]);
+    expect(await eventIds(h, rawPath('2024-03-01', 0, 2))).toEqual(['e-0', 'e-1', 'e-2']);
+    await h.append(appendOf([3]));
+    expect(await h.flush(10_000)).toEqual({ committedOffset: '3' });
+    expect(h.checkpointer.committed.map((e) => (e.type === 'raw' ? e.offset : ''))).toEqual(['2', '3']);
+  });
 });

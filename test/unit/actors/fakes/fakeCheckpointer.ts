@@ -3,7 +3,7 @@
  * it receives, applies the event's tmp→final renames with fs.rename (so files become visible as
  * with the real one) and replies `{ checkpoints: n }`. The test can hold commits back, delay them,
  * or make the next ones fail (no reply, no rename: the sender's query times out, as when the real
- * checkpointer crashes).
+ * checkpointer crashes). `read` answers the state the successful commits add up to.
  *
  * Commits are handled off the mailbox, so two commits in flight at once are seen as such
  * (`maxInFlightPerSink`), which a one-roll-at-a-time sender must never cause.
@@ -11,7 +11,7 @@
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CheckpointerMsg, CommitReply } from '../../../../src/actors/checkpointer.js';
-import type { CheckpointEvent } from '../../../../src/checkpoint/checkpointState.js';
+import { applyCheckpoint, emptyCheckpointState, type CheckpointEvent, type CheckpointState } from '../../../../src/checkpoint/checkpointState.js';
 import { dispatch, spawn, type AnyRef, type Ref } from '../../../../src/system/nact.js';
 import { gate, type Gate } from './testKit.js';
 
@@ -34,6 +34,8 @@ export interface FakeCheckpointer {
   delayMs: number;
   /** The next `count` commits get no reply and no renames. */
   failNext(count: number): void;
+  /** The next `count` commits are applied (renames, `read`) but get no reply: a lost reply. */
+  loseRepliesOfNext(count: number): void;
 }
 
 export function spawnFakeCheckpointer(parent: AnyRef, lakeRoot: string, name = 'fake-checkpointer'): FakeCheckpointer {
@@ -45,6 +47,7 @@ export function spawnFakeCheckpointer(parent: AnyRef, lakeRoot: string, name = '
   let maxInFlight = 0;
   let held: Gate | undefined;
   let toFail = 0;
+  let toLoseReply = 0;
 
   const fake: FakeCheckpointer = {
     ref: undefined as unknown as Ref<CheckpointerMsg>,
@@ -64,20 +67,28 @@ export function spawnFakeCheckpointer(parent: AnyRef, lakeRoot: string, name = '
     failNext(count) {
       toFail = count;
     },
+    loseRepliesOfNext(count) {
+      toLoseReply = count;
+    },
   };
 
-  async function complete(event: CheckpointEvent, waitFor: Gate | undefined, sender: Ref<unknown>): Promise<void> {
+  async function complete(event: CheckpointEvent, waitFor: Gate | undefined, sender: Ref<unknown>, loseReply: boolean): Promise<void> {
     if (waitFor) await waitFor.promise;
     if (fake.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, fake.delayMs));
     for (const { from, to } of event.renames) await rename(join(lakeRoot, from), join(lakeRoot, to));
     committed.push(event);
     inFlight.set(event.sink, (inFlight.get(event.sink) ?? 1) - 1);
-    dispatch<CommitReply>(sender as Ref<CommitReply>, { checkpoints: committed.length });
+    if (!loseReply) dispatch<CommitReply>(sender as Ref<CommitReply>, { checkpoints: committed.length });
   }
 
   fake.ref = spawn<undefined, CheckpointerMsg>(
     parent,
     (state, msg, ctx) => {
+      if (msg.type === 'read') {
+        // The state the committed events add up to, as the real checkpointer answers it.
+        if (ctx.sender) dispatch<CheckpointState>(ctx.sender as Ref<CheckpointState>, committed.reduce(applyCheckpoint, emptyCheckpointState()));
+        return state;
+      }
       if (msg.type !== 'commit') return state;
       const event = structuredClone(msg.event);
       received.push(event);
@@ -90,9 +101,11 @@ export function spawnFakeCheckpointer(parent: AnyRef, lakeRoot: string, name = '
       inFlight.set(event.sink, n);
       maxInFlight = Math.max(maxInFlight, n);
       const sender = ctx.sender;
+      const loseReply = toLoseReply > 0;
+      if (loseReply) toLoseReply -= 1;
       if (sender) {
         // No reply on a failed rename: the sender sees a failed commit, the test sees renameErrors.
-        complete(event, held, sender).catch((err: unknown) => renameErrors.push(err));
+        complete(event, held, sender, loseReply).catch((err: unknown) => renameErrors.push(err));
       }
       return state;
     },
