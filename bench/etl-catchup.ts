@@ -15,7 +15,7 @@
  *
  * Compiled with tsconfig.bench.json (src + bench → dist/bench); the ETL child is that build's
  * dist/bench/src/main.js, so the numbers are for the sources as they are now.
- * Options: --clickstream N, --iot N, --encoders a,b, --no-2m, --cpu-prof, --keep.
+ * Options: --clickstream N, --iot N, --encoders a,b, --no-2m, --cpu-prof, --keep, --env SDP_KEY=value and --node-arg FLAG (repeatable).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -26,6 +26,7 @@ import Database from 'better-sqlite3';
 import { loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
 import { ENCODER_NAMES, type EncoderName } from '../src/lake/encoder.js';
+import { createKafkaClient } from '../src/kafka/client.js';
 import { createTopics } from '../src/kafka/topics.js';
 import { createLogger } from '../src/log/logger.js';
 
@@ -40,6 +41,10 @@ interface Settings {
   twoMillion: boolean;
   cpuProf: boolean;
   keep: boolean;
+  /** SDP_* overrides for every ETL run (--env KEY=VALUE, repeatable). */
+  env: Record<string, string>;
+  /** Extra node flags for the ETL child (--node-arg FLAG, repeatable), e.g. --max-old-space-size=256. */
+  nodeArgs: string[];
 }
 
 function parseArgs(argv: string[]): Settings {
@@ -56,6 +61,13 @@ function parseArgs(argv: string[]): Settings {
     twoMillion: !argv.includes('--no-2m'),
     cpuProf: argv.includes('--cpu-prof'),
     keep: argv.includes('--keep'),
+    nodeArgs: argv.flatMap((a, i) => (a === '--node-arg' && argv[i + 1] ? [argv[i + 1]!] : [])),
+    env: Object.fromEntries(
+      argv.flatMap((a, i) => {
+        const kv = a === '--env' ? argv[i + 1] : undefined;
+        return kv && kv.includes('=') ? [[kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as [string, string]] : [];
+      }),
+    ),
   };
 }
 
@@ -162,7 +174,14 @@ interface RunResult {
   profileDir?: string;
 }
 
-async function measure(label: string, topics: Topics, counts: { clickstream: number; iot: number }, encoder: EncoderName, config: Config, options: { cpuProfDir?: string; keep: boolean }): Promise<RunResult> {
+async function measure(
+  label: string,
+  topics: Topics,
+  counts: { clickstream: number; iot: number },
+  encoder: EncoderName,
+  config: Config,
+  options: { cpuProfDir?: string; keep: boolean; env: Record<string, string>; nodeArgs: string[] },
+): Promise<RunResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sdp-bench-etl-'));
   const lakeRoot = path.join(dir, 'lake');
   const checkpointRoot = path.join(dir, 'checkpoints');
@@ -175,8 +194,9 @@ async function measure(label: string, topics: Topics, counts: { clickstream: num
     SDP_STORAGE__CHECKPOINT_ROOT: checkpointRoot,
     SDP_UI__STATUS_PORT: '0',
     SDP_LOG__LEVEL: 'info',
+    ...options.env,
   };
-  const nodeArgs = options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [];
+  const nodeArgs = [...options.nodeArgs, ...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [])];
   const startMs = Date.now();
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, MAIN, 'etl'], { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid!;
@@ -290,7 +310,13 @@ function summariseProfiles(dir: string, top = 15): void {
   }
 }
 
+const USAGE = `usage: npm run bench:etl -- [--clickstream N] [--iot N] [--encoders parquetjs-lite,hyparquet-writer] [--no-2m] [--cpu-prof] [--keep] [--env SDP_ETL__KEY=value ...] [--node-arg --max-old-space-size=256 ...]`;
+
 async function main(): Promise<void> {
+  if (process.argv.includes('--help') || process.argv.includes('-h')) {
+    console.log(USAGE);
+    return;
+  }
   const settings = parseArgs(process.argv.slice(2));
   const { config } = loadConfig(path.join(PROJECT_ROOT, 'config.yml'));
   const logger = createLogger({ level: 'warn', format: 'json', fd: 2 });
@@ -305,13 +331,19 @@ async function main(): Promise<void> {
 
   const results: RunResult[] = [];
   for (const encoder of settings.encoders) {
-    const r = await measure(`${(counts.clickstream + counts.iot) / 1e6}M backlog`, topics, counts, encoder, config, { keep: settings.keep });
+    const r = await measure(`${(counts.clickstream + counts.iot) / 1e6}M backlog`, topics, counts, encoder, config, { keep: settings.keep, env: settings.env, nodeArgs: settings.nodeArgs });
     printResult(r);
     results.push(r);
   }
+  // The last partial file of each partition is committed only when it is etl.max_file_age old
+  // (60 s by default): the same run with 5 s shows the throughput without most of that wait.
+  if (!settings.env.SDP_ETL__MAX_FILE_AGE) {
+    const r = await measure('  same, max_file_age 5s', topics, counts, config.etl.parquet_encoder, config, { keep: settings.keep, env: { ...settings.env, SDP_ETL__MAX_FILE_AGE: '5s' }, nodeArgs: settings.nodeArgs });
+    printResult(r);
+  }
   if (settings.cpuProf) {
     const profDir = mkdtempSync(path.join(os.tmpdir(), 'sdp-bench-etl-prof-'));
-    const r = await measure('cpu profile', topics, { clickstream: counts.clickstream, iot: counts.iot }, config.etl.parquet_encoder, config, { cpuProfDir: profDir, keep: settings.keep });
+    const r = await measure('cpu profile', topics, { clickstream: counts.clickstream, iot: counts.iot }, config.etl.parquet_encoder, config, { cpuProfDir: profDir, keep: settings.keep, env: settings.env, nodeArgs: settings.nodeArgs });
     printResult(r);
     summariseProfiles(profDir);
     console.log(`profiles kept in ${profDir}`);
@@ -323,9 +355,16 @@ async function main(): Promise<void> {
     await preload(topics, 'clickstream', extraClick);
     await preload(topics, 'iot', extra - extraClick);
     const counts2 = { clickstream: counts.clickstream + extraClick, iot: counts.iot + extra - extraClick };
-    const r = await measure('2M backlog (RSS bound)', topics, counts2, config.etl.parquet_encoder, config, { keep: settings.keep });
+    const r = await measure('2M backlog (RSS bound)', topics, counts2, config.etl.parquet_encoder, config, { keep: settings.keep, env: settings.env, nodeArgs: settings.nodeArgs });
     printResult(r);
     console.log(`  peak RSS under a ${counts2.clickstream + counts2.iot} event backlog: ${r.peakRssMB.toFixed(0)} MB (issue 4 item 4: < 300 MB) — ${r.peakRssMB < 300 ? 'OK' : 'OVER'}; highest sampled VmRSS ${r.maxSampledRssMB.toFixed(0)} MB`);
+  }
+  if (!settings.keep) {
+    // The backlog is a few hundred MB per replica: give the brokers their disk back.
+    const admin = createKafkaClient(config, logger).admin();
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topics.clickstream, topics.iot] }).catch((err: unknown) => console.warn(`could not delete the bench topics: ${String(err)}`));
+    await admin.disconnect();
   }
   console.log(`\ntarget: >= 50000 events/s; load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log('(seconds = spawn of `etl` → last checkpoint that makes the backlog durable; "after join" excludes the consumer-group join)');

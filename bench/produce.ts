@@ -9,7 +9,8 @@
  * own. Compiled with tsconfig.bench.json (src + bench → dist/bench).
  *
  * Options: --events N (default 1,000,000), --threads 1,4, --runs R (each scenario R times,
- * alternating), --batch-size N (default data_generator.batch_size).
+ * alternating), --batch-size N (default data_generator.batch_size), --tasks-per-thread N,
+ * --producers-per-thread N, --max-events-per-task N (events per transaction at full speed).
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -19,6 +20,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
+import { createKafkaClient } from '../src/kafka/client.js';
 import { localDataDir } from '../src/kafka/localCluster.js';
 import { createTopics } from '../src/kafka/topics.js';
 import { createLogger } from '../src/log/logger.js';
@@ -29,6 +31,9 @@ interface Settings {
   threads: number[];
   runs: number;
   batchSize?: number;
+  tasksPerThread?: number;
+  producersPerThread?: number;
+  maxEventsPerTask?: number;
 }
 
 interface ScenarioResult {
@@ -53,12 +58,18 @@ function parseArgs(argv: string[]): { settings: Settings; child?: { threads: num
     const i = argv.indexOf(flag);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const batchSize = get('--batch-size');
+  const optional = (flag: string, key: 'batchSize' | 'tasksPerThread' | 'producersPerThread' | 'maxEventsPerTask'): Partial<Settings> => {
+    const v = get(flag);
+    return v === undefined ? {} : { [key]: Number(v) };
+  };
   const settings: Settings = {
     events: Number(get('--events') ?? 1_000_000),
     threads: (get('--threads') ?? '1,4').split(',').map(Number),
     runs: Number(get('--runs') ?? 1),
-    ...(batchSize !== undefined ? { batchSize: Number(batchSize) } : {}),
+    ...optional('--batch-size', 'batchSize'),
+    ...optional('--tasks-per-thread', 'tasksPerThread'),
+    ...optional('--producers-per-thread', 'producersPerThread'),
+    ...optional('--max-events-per-task', 'maxEventsPerTask'),
   };
   const topic = get('--child-topic');
   if (topic === undefined) return { settings };
@@ -83,6 +94,9 @@ async function runScenario(settings: Settings, threads: number, topic: string): 
       counts: { clickstream: settings.events },
       threads,
       ...(settings.batchSize !== undefined ? { batchSize: settings.batchSize } : {}),
+      ...(settings.tasksPerThread !== undefined ? { tasksPerThread: settings.tasksPerThread } : {}),
+      ...(settings.producersPerThread !== undefined ? { producersPerThread: settings.producersPerThread } : {}),
+      ...(settings.maxEventsPerTask !== undefined ? { maxEventsPerTask: settings.maxEventsPerTask } : {}),
       onComplete: () => resolveDone(),
     },
   });
@@ -113,6 +127,9 @@ async function runScenario(settings: Settings, threads: number, topic: string): 
 function runChild(settings: Settings, threads: number, topic: string): Promise<ScenarioResult> {
   const args = [fileURLToPath(import.meta.url), '--events', String(settings.events), '--child-threads', String(threads), '--child-topic', topic];
   if (settings.batchSize !== undefined) args.push('--batch-size', String(settings.batchSize));
+  if (settings.tasksPerThread !== undefined) args.push('--tasks-per-thread', String(settings.tasksPerThread));
+  if (settings.producersPerThread !== undefined) args.push('--producers-per-thread', String(settings.producersPerThread));
+  if (settings.maxEventsPerTask !== undefined) args.push('--max-events-per-task', String(settings.maxEventsPerTask));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -156,6 +173,19 @@ function storedBytesPerReplica(config: Config, topic: string): number {
   return bytes / config.kafka.replication_factor;
 }
 
+/** A million events take about 180 MB of the brokers' disks: do not keep them. */
+async function deleteTopic(config: Config, topic: string): Promise<void> {
+  const admin = createKafkaClient(config, createLogger({ level: 'error', format: 'json', fd: 2 })).admin();
+  try {
+    await admin.connect();
+    await admin.deleteTopics({ topics: [topic] });
+  } catch (err) {
+    process.stderr.write(`could not delete ${topic}: ${err instanceof Error ? err.message : String(err)}\n`);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
 function format(r: ScenarioResult): string {
   const cols = [
     `threads=${r.threads}`,
@@ -191,6 +221,7 @@ async function main(): Promise<void> {
       await createTopics(config, logger, { topics: [topic] });
       const result = await runChild(settings, threads, topic);
       result.storedBytes = storedBytesPerReplica(config, topic);
+      await deleteTopic(config, topic);
       results.push(result);
       process.stdout.write(`${format(result)}\n`);
     }

@@ -22,6 +22,8 @@ function kafkajsLogCreator(logger: Logger) {
       // Our transactional producers bound retries on purpose: a failed transaction is aborted and
       // sent again as a new one, which keeps exactly-once (see transactionalProducer.ts).
       else if (message.startsWith('Limiting retries for the idempotent producer')) child.debug(fields, message);
+      // CONCURRENT_TRANSACTIONS right after a commit (markers still being written): retried within ms.
+      else if (message.includes('another concurrent operation on the same transaction')) child.debug(fields, message);
       else if (level === logLevel.ERROR) child.error(fields, message);
       else if (level === logLevel.WARN) child.warn(fields, message);
       else if (level === logLevel.INFO) child.info(fields, message);

@@ -1,63 +1,67 @@
 /**
- * A faster encoder for kafkajs's v2 record batches (Produce v3+), byte for byte the same as
- * kafkajs's own.
+ * A faster encoder for kafkajs's v2 record batches and Produce v3+ requests, byte for byte the same
+ * as kafkajs 2.2.4's own (src/protocol/requests/produce/v3/request.js, recordBatch/v0,
+ * recordBatch/record/v0; MIT licence).
  *
- * Why: kafkajs 2.2.4 encodes every record into its own `Encoder` (a zeroed 512-byte buffer, varints
- * through a BigInt-backed Long, a copy per field) and then concatenates them: about 9 µs per
- * 350-byte event here, more than generating and serializing the event together. This writes all the
- * records of a batch into one buffer sized in advance (about 1 µs per event).
+ * Why: kafkajs encodes every record into its own `Encoder` (a zeroed 512-byte buffer, varints
+ * through a BigInt-backed Long, a copy per field), copies each message object, then concatenates
+ * the records: about 9 µs per 350-byte event here, more than generating and serializing it. This
+ * writes all the records of a batch into one buffer sized in advance (about 1 µs per event).
+ * Records it does not handle (headers, keys or values that are neither string, Buffer nor null,
+ * timestamp deltas beyond ±2^30 ms) are encoded by kafkajs's own `Record`.
  *
- * How: kafkajs's Produce v3 request module binds `Record` and `RecordBatch` when it is first loaded
- * (lazily, on the first produce). `installFastRecordBatch()` swaps both modules in Node's require
- * cache before that: `Record` then only passes the message through, and `RecordBatch` encodes the
- * whole batch. If the request module was already loaded, or kafkajs's files moved (another
- * version), nothing is swapped and kafkajs's own encoder stays in use. Records it does not handle
- * (headers, keys or values that are neither string, Buffer nor null, huge timestamp deltas) go
- * through kafkajs's own `Record`. Kept honest by test/unit/kafka/fastRecordBatch.test.ts, which
- * compares the bytes with kafkajs's encoder.
- *
- * Per thread: Piscina workers have their own module cache, so each producer thread installs it.
+ * kafkajsFastPaths.ts installs `fastProduceRequestV3` in place of kafkajs's module. Kept honest by
+ * test/unit/kafka/fastRecordBatch.test.ts, which compares the bytes with kafkajs's encoder.
  */
 import { createRequire } from 'node:module';
 
 const require = createRequire(import.meta.url);
 
-const PATHS = {
+export const KAFKAJS_PATHS = {
   record: 'kafkajs/src/protocol/recordBatch/record/v0/index.js',
   recordBatch: 'kafkajs/src/protocol/recordBatch/v0/index.js',
-  produceV3: 'kafkajs/src/protocol/requests/produce/v3/request.js',
   encoder: 'kafkajs/src/protocol/encoder.js',
   crc32C: 'kafkajs/src/protocol/recordBatch/crc32C/index.js',
   compression: 'kafkajs/src/protocol/message/compression/index.js',
   long: 'kafkajs/src/utils/long.js',
+  apiKeys: 'kafkajs/src/protocol/requests/apiKeys.js',
 } as const;
 
 /** The slice of kafkajs's Encoder used here. */
-interface KafkaEncoder {
+export interface KafkaEncoder {
   buf: Buffer;
   offset: number;
   readonly buffer: Buffer;
+  size(): number;
   writeInt8(v: number): KafkaEncoder;
   writeInt16(v: number): KafkaEncoder;
   writeInt32(v: number): KafkaEncoder;
   writeUInt32(v: number): KafkaEncoder;
   writeInt64(v: unknown): KafkaEncoder;
+  writeString(v: string | null): KafkaEncoder;
+  writeArray(v: unknown[]): KafkaEncoder;
   writeBuffer(v: Buffer): KafkaEncoder;
   writeBytes(v: Buffer): KafkaEncoder;
   writeEncoder(v: KafkaEncoder): KafkaEncoder;
 }
 type EncoderClass = new (initialSize?: number) => KafkaEncoder;
 
-/** A message as kafkajs's produce request hands it to `Record` (offsetDelta and timestampDelta added). */
-export interface RecordInput {
+/** A message as producers hand it to kafkajs. */
+export interface ProducerMessage {
   key?: unknown;
   value?: unknown;
   headers?: Record<string, unknown> | undefined;
+  timestamp?: unknown;
+  partition?: number;
+}
+
+/** A record as kafkajs's `Record` takes it: a message with its deltas within the batch. */
+export interface RecordInput extends ProducerMessage {
   offsetDelta?: number;
   timestampDelta?: number;
 }
 
-export interface RecordBatchInput {
+export interface RecordBatchHeader {
   compression?: number;
   firstOffset?: unknown;
   firstTimestamp?: unknown;
@@ -68,8 +72,6 @@ export interface RecordBatchInput {
   producerId?: unknown;
   producerEpoch?: number;
   firstSequence?: number;
-  /** RecordInputs (from the swapped `Record`) or kafkajs Encoders (from its own). */
-  records?: unknown[];
 }
 
 interface Kafkajs {
@@ -79,27 +81,29 @@ interface Kafkajs {
   lookupCodec: (type: number) => { compress(encoder: KafkaEncoder): Promise<Buffer> } | null;
   noCompression: number;
   codecMask: number;
-  originalRecord: (message: RecordInput) => KafkaEncoder;
-  originalRecordBatch: (input: RecordBatchInput) => Promise<KafkaEncoder>;
+  produceApiKey: number;
+  record: (message: RecordInput) => KafkaEncoder;
+  recordBatch: (input: RecordBatchHeader & { records: KafkaEncoder[] }) => Promise<KafkaEncoder>;
 }
 
-let kafkajs: Kafkajs | undefined;
+let cached: Kafkajs | undefined;
 
-function loadKafkajs(): Kafkajs {
-  if (kafkajs) return kafkajs;
-  const compression = require(PATHS.compression) as { Types: { None: number }; lookupCodec: Kafkajs['lookupCodec']; COMPRESSION_CODEC_MASK: number };
-  const recordBatchModule = require(PATHS.recordBatch) as { RecordBatch: Kafkajs['originalRecordBatch'] };
-  kafkajs = {
-    Encoder: require(PATHS.encoder) as EncoderClass,
-    Long: require(PATHS.long) as Kafkajs['Long'],
-    crc32C: require(PATHS.crc32C) as Kafkajs['crc32C'],
+/** kafkajs's internals (the original modules, loaded once); throws when kafkajs moved them. */
+export function kafkajsInternals(): Kafkajs {
+  if (cached) return cached;
+  const compression = require(KAFKAJS_PATHS.compression) as { Types: { None: number }; lookupCodec: Kafkajs['lookupCodec']; COMPRESSION_CODEC_MASK: number };
+  cached = {
+    Encoder: require(KAFKAJS_PATHS.encoder) as EncoderClass,
+    Long: require(KAFKAJS_PATHS.long) as Kafkajs['Long'],
+    crc32C: require(KAFKAJS_PATHS.crc32C) as Kafkajs['crc32C'],
     lookupCodec: compression.lookupCodec,
     noCompression: compression.Types.None,
     codecMask: compression.COMPRESSION_CODEC_MASK,
-    originalRecord: require(PATHS.record) as Kafkajs['originalRecord'],
-    originalRecordBatch: recordBatchModule.RecordBatch,
+    produceApiKey: (require(KAFKAJS_PATHS.apiKeys) as { Produce: number }).Produce,
+    record: require(KAFKAJS_PATHS.record) as Kafkajs['record'],
+    recordBatch: (require(KAFKAJS_PATHS.recordBatch) as { RecordBatch: Kafkajs['recordBatch'] }).RecordBatch,
   };
-  return kafkajs;
+  return cached;
 }
 
 const MAGIC_BYTE = 2;
@@ -146,46 +150,50 @@ function writeField(buf: Buffer, offset: number, field: unknown, length: number)
   return offset + length;
 }
 
-function hasHeaders(headers: RecordInput['headers']): boolean {
+function hasHeaders(headers: ProducerMessage['headers']): boolean {
   if (headers === undefined || headers === null) return false;
   for (const _ in headers) return true;
   return false;
 }
 
-function isEncoder(record: unknown): record is KafkaEncoder {
-  return typeof record === 'object' && record !== null && Buffer.isBuffer((record as { buf?: unknown }).buf);
+function recordBodySize(timestampDelta: number, offsetDelta: number, keyLength: number, valueLength: number): number {
+  return (
+    1 + // attributes
+    varIntSize(timestampDelta) +
+    varIntSize(offsetDelta) +
+    varIntSize(keyLength) +
+    Math.max(0, keyLength) +
+    varIntSize(valueLength) +
+    Math.max(0, valueLength) +
+    1 // header count 0
+  );
 }
+
+/** Where the deltas of a record come from: its own fields, or its place in a Produce request. */
+type Deltas = { kind: 'explicit' } | { kind: 'implicit'; firstTimestamp: number; dateNow: number };
 
 // Scratch space reused from batch to batch: the lengths computed in the sizing pass.
 let keyLengths = new Int32Array(1024);
 let valueLengths = new Int32Array(1024);
+let timestampDeltas = new Float64Array(1024);
 
-/**
- * The records of one batch, concatenated as kafkajs's `Record` encodes them (the part that is
- * compressed). Exported for tests.
- */
-export function encodeRecords(records: readonly unknown[]): Buffer {
-  const k = loadKafkajs();
+function encode(records: readonly RecordInput[], deltas: Deltas): Buffer {
+  const k = kafkajsInternals();
   const n = records.length;
   if (keyLengths.length < n) {
     keyLengths = new Int32Array(n * 2);
     valueLengths = new Int32Array(n * 2);
+    timestampDeltas = new Float64Array(n * 2);
   }
-  // kafkajs encodings of the records this encoder does not handle, by index.
+  // kafkajs's encodings of the records this encoder does not handle, by index.
   let fallbacks: Map<number, Buffer> | undefined;
   let total = 0;
   for (let i = 0; i < n; i++) {
-    const record = records[i];
-    if (isEncoder(record)) {
-      (fallbacks ??= new Map()).set(i, record.buffer);
-      total += record.offset;
-      continue;
-    }
-    const r = record as RecordInput;
+    const r = records[i]!;
+    const offsetDelta = deltas.kind === 'implicit' ? i : (r.offsetDelta ?? 0);
+    const timestampDelta = deltas.kind === 'implicit' ? Number(r.timestamp || deltas.dateNow) - deltas.firstTimestamp : (r.timestampDelta ?? 0);
     const keyLength = fieldLength(r.key);
     const valueLength = fieldLength(r.value);
-    const offsetDelta = r.offsetDelta ?? 0;
-    const timestampDelta = r.timestampDelta ?? 0;
     if (
       keyLength === undefined ||
       valueLength === undefined ||
@@ -194,22 +202,15 @@ export function encodeRecords(records: readonly unknown[]): Buffer {
       Math.abs(timestampDelta) > MAX_FAST_TIMESTAMP_DELTA ||
       !Number.isInteger(offsetDelta)
     ) {
-      const encoded = k.originalRecord(r).buffer;
+      const encoded = k.record({ ...r, offsetDelta, timestampDelta }).buffer;
       (fallbacks ??= new Map()).set(i, encoded);
       total += encoded.length;
       continue;
     }
     keyLengths[i] = keyLength;
     valueLengths[i] = valueLength;
-    const body =
-      1 + // attributes
-      varIntSize(timestampDelta) +
-      varIntSize(offsetDelta) +
-      varIntSize(keyLength) +
-      Math.max(0, keyLength) +
-      varIntSize(valueLength) +
-      Math.max(0, valueLength) +
-      1; // header count 0
+    timestampDeltas[i] = timestampDelta;
+    const body = recordBodySize(timestampDelta, offsetDelta, keyLength, valueLength);
     total += varIntSize(body) + body;
   }
 
@@ -221,13 +222,12 @@ export function encodeRecords(records: readonly unknown[]): Buffer {
       offset += fallback.copy(buf, offset);
       continue;
     }
-    const r = records[i] as RecordInput;
+    const r = records[i]!;
     const keyLength = keyLengths[i]!;
     const valueLength = valueLengths[i]!;
-    const offsetDelta = r.offsetDelta ?? 0;
-    const timestampDelta = r.timestampDelta ?? 0;
-    const body = 1 + varIntSize(timestampDelta) + varIntSize(offsetDelta) + varIntSize(keyLength) + Math.max(0, keyLength) + varIntSize(valueLength) + Math.max(0, valueLength) + 1;
-    offset = writeVarInt(buf, offset, body);
+    const timestampDelta = timestampDeltas[i]!;
+    const offsetDelta = deltas.kind === 'implicit' ? i : (r.offsetDelta ?? 0);
+    offset = writeVarInt(buf, offset, recordBodySize(timestampDelta, offsetDelta, keyLength, valueLength));
     buf[offset++] = 0;
     offset = writeVarInt(buf, offset, timestampDelta);
     offset = writeVarInt(buf, offset, offsetDelta);
@@ -235,76 +235,120 @@ export function encodeRecords(records: readonly unknown[]): Buffer {
     offset = writeField(buf, offset, r.value, valueLength);
     buf[offset++] = 0;
   }
-  if (offset !== total) throw new Error(`record batch encoding wrote ${offset} bytes, expected ${total}`);
+  if (offset !== total) throw new Error(`record encoding wrote ${offset} bytes, expected ${total}`);
   return buf;
 }
 
+/** The records of a batch, concatenated as kafkajs's `Record` encodes them (the part that is compressed). */
+export function encodeRecords(records: readonly RecordInput[]): Buffer {
+  return encode(records, { kind: 'explicit' });
+}
+
 function encoderOf(buffer: Buffer): KafkaEncoder {
-  const k = loadKafkajs();
-  const encoder = new k.Encoder(0);
+  const encoder = new (kafkajsInternals().Encoder)(0);
   encoder.buf = buffer;
   encoder.offset = buffer.length;
   return encoder;
 }
 
-/** Drop-in for kafkajs's `RecordBatch` (recordBatch/v0): same arguments, same bytes. */
-export async function fastRecordBatch(input: RecordBatchInput): Promise<KafkaEncoder> {
-  const k = loadKafkajs();
-  const compression = input.compression ?? k.noCompression;
-  const records = input.records ?? [];
-  const attributes = (compression & k.codecMask) | (input.transactional ? TRANSACTIONAL_MASK : 0);
+async function batchOf(header: RecordBatchHeader, recordCount: number, encodedRecords: Buffer): Promise<KafkaEncoder> {
+  const k = kafkajsInternals();
+  const compression = header.compression ?? k.noCompression;
+  const attributes = (compression & k.codecMask) | (header.transactional ? TRANSACTIONAL_MASK : 0);
   const batchBody = new k.Encoder()
     .writeInt16(attributes)
-    .writeInt32(input.lastOffsetDelta ?? 0)
-    .writeInt64(input.firstTimestamp ?? Date.now())
-    .writeInt64(input.maxTimestamp ?? Date.now())
-    .writeInt64(input.producerId ?? k.Long.fromValue(-1))
-    .writeInt16(input.producerEpoch ?? 0)
-    .writeInt32(input.firstSequence ?? 0);
-  const encodedRecords = encodeRecords(records);
+    .writeInt32(header.lastOffsetDelta ?? 0)
+    .writeInt64(header.firstTimestamp ?? Date.now())
+    .writeInt64(header.maxTimestamp ?? Date.now())
+    .writeInt64(header.producerId ?? k.Long.fromValue(-1))
+    .writeInt16(header.producerEpoch ?? 0)
+    .writeInt32(header.firstSequence ?? 0)
+    .writeInt32(recordCount);
   if (compression === k.noCompression) {
-    batchBody.writeInt32(records.length).writeBuffer(encodedRecords);
+    batchBody.writeBuffer(encodedRecords);
   } else {
     const codec = k.lookupCodec(compression);
     if (!codec) throw new Error(`no codec registered for compression type ${compression}`);
-    batchBody.writeInt32(records.length).writeBuffer(await codec.compress(encoderOf(encodedRecords)));
+    batchBody.writeBuffer(await codec.compress(encoderOf(encodedRecords)));
   }
-  const batch = new k.Encoder(batchBody.offset + 16).writeInt32(input.partitionLeaderEpoch ?? 0).writeInt8(MAGIC_BYTE).writeUInt32(k.crc32C(batchBody.buffer)).writeEncoder(batchBody);
-  return new k.Encoder(batch.offset + 16).writeInt64(input.firstOffset ?? k.Long.fromInt(0)).writeBytes(batch.buffer);
+  const batch = new k.Encoder(batchBody.offset + 16).writeInt32(header.partitionLeaderEpoch ?? 0).writeInt8(MAGIC_BYTE).writeUInt32(k.crc32C(batchBody.buffer)).writeEncoder(batchBody);
+  return new k.Encoder(batch.offset + 16).writeInt64(header.firstOffset ?? k.Long.fromInt(0)).writeBytes(batch.buffer);
 }
 
-/** kafkajs's own encoder, for tests that compare bytes. */
-export function kafkajsRecordBatch(input: RecordBatchInput): Promise<KafkaEncoder> {
-  const k = loadKafkajs();
-  return k.originalRecordBatch({ ...input, records: (input.records ?? []).map((r) => (isEncoder(r) ? r : k.originalRecord(r as RecordInput))) });
+/** Same bytes as kafkajs's `RecordBatch({ ...header, records: records.map(Record) })`. */
+export function fastRecordBatch(header: RecordBatchHeader, records: readonly RecordInput[]): Promise<KafkaEncoder> {
+  return batchOf(header, records.length, encode(records, { kind: 'explicit' }));
 }
 
-export type FastRecordBatchStatus = 'installed' | 'already-installed' | 'too-late' | 'unavailable';
+/** kafkajs's own encoding of the same batch, for tests that compare bytes. */
+export function kafkajsRecordBatch(header: RecordBatchHeader, records: readonly RecordInput[]): Promise<KafkaEncoder> {
+  const k = kafkajsInternals();
+  return k.recordBatch({ ...header, records: records.map((r) => k.record(r)) });
+}
 
-let status: FastRecordBatchStatus | undefined;
+interface ProduceRequestArgs {
+  acks: number;
+  timeout: number;
+  transactionalId?: string | null;
+  producerId?: unknown;
+  producerEpoch?: number;
+  compression?: number;
+  topicData: Array<{
+    topic: string;
+    partitions: Array<{ partition: number; firstSequence?: number; messages: ProducerMessage[] }>;
+  }>;
+}
+
+/** The timestamps of a partition's batch, as kafkajs computes them (including its string sort). */
+function batchTimestamps(messages: readonly ProducerMessage[], dateNow: number): { firstTimestamp: number; maxTimestamp: number } {
+  let any = false;
+  for (const m of messages) {
+    if (m.timestamp !== null && m.timestamp !== undefined) {
+      any = true;
+      break;
+    }
+  }
+  if (!any) return { firstTimestamp: dateNow, maxTimestamp: dateNow };
+  const sorted = messages
+    .map((m) => m.timestamp)
+    .filter((t) => t !== null && t !== undefined)
+    .sort();
+  return { firstTimestamp: sorted[0] as number, maxTimestamp: sorted[sorted.length - 1] as number };
+}
 
 /**
- * Makes this thread's kafkajs producers use `fastRecordBatch`. Call before the first produce.
- * Returns 'too-late' when kafkajs already loaded its Produce request (its own encoder stays),
- * 'unavailable' when kafkajs's files are not where 2.2.x keeps them.
+ * Drop-in for kafkajs's produce/v3/request.js (v4 to v7 reuse it): the same request, encoded with
+ * one buffer per partition batch instead of one Encoder per record.
  */
-export function installFastRecordBatch(): FastRecordBatchStatus {
-  if (status === 'installed') return 'already-installed';
-  let produceV3Path: string;
-  let recordPath: string;
-  try {
-    loadKafkajs();
-    produceV3Path = require.resolve(PATHS.produceV3);
-    recordPath = require.resolve(PATHS.record);
-  } catch {
-    return (status = 'unavailable');
-  }
-  if (require.cache[produceV3Path] !== undefined) return (status = 'too-late');
-  const recordModule = require.cache[recordPath];
-  const recordBatchModule = require(PATHS.recordBatch) as { RecordBatch: unknown };
-  if (recordModule === undefined) return (status = 'unavailable');
-  // The request module calls Record(message) for each message and hands the results to RecordBatch.
-  recordModule.exports = (message: RecordInput): RecordInput => message;
-  recordBatchModule.RecordBatch = fastRecordBatch;
-  return (status = 'installed');
+export function fastProduceRequestV3(args: ProduceRequestArgs) {
+  const k = kafkajsInternals();
+  const transactionalId = args.transactionalId ?? null;
+  const producerId = args.producerId ?? k.Long.fromInt(-1);
+  const producerEpoch = args.producerEpoch ?? 0;
+  const compression = args.compression ?? k.noCompression;
+  return {
+    apiKey: k.produceApiKey,
+    apiVersion: 3,
+    apiName: 'Produce',
+    expectResponse: () => args.acks !== 0,
+    encode: async () => {
+      const topics: KafkaEncoder[] = [];
+      for (const { topic, partitions } of args.topicData) {
+        const encodedPartitions: KafkaEncoder[] = [];
+        for (const { partition, messages, firstSequence } of partitions) {
+          const dateNow = Date.now();
+          const { firstTimestamp, maxTimestamp } = batchTimestamps(messages, dateNow);
+          const records = encode(messages, { kind: 'implicit', firstTimestamp: Number(firstTimestamp), dateNow });
+          const recordBatch = await batchOf(
+            { compression, firstTimestamp, maxTimestamp, producerId, producerEpoch, firstSequence: firstSequence ?? 0, transactional: !!transactionalId, lastOffsetDelta: messages.length - 1 },
+            messages.length,
+            records,
+          );
+          encodedPartitions.push(new k.Encoder(recordBatch.offset + 8).writeInt32(partition).writeInt32(recordBatch.size()).writeEncoder(recordBatch));
+        }
+        topics.push(new k.Encoder().writeString(topic).writeArray(encodedPartitions));
+      }
+      return new k.Encoder().writeString(transactionalId).writeInt16(args.acks).writeInt32(args.timeout).writeArray(topics);
+    },
+  };
 }

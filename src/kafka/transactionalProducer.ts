@@ -8,12 +8,27 @@
  * failures (a failed EndTxn leaves it in COMMITTING for ever; a fenced or timed-out producer keeps
  * its stale epoch). The next transaction starts from a new producer whose InitProducerId, under the
  * same transactional id, aborts whatever the failed one left open.
+ *
+ * Each Produce request goes to one partition (the messages are partitioned here, as kafkajs's
+ * DefaultPartitioner would): kafkajs 2.2.4 sends one request per broker in parallel and, when one
+ * of them fails with a retriable error (CONCURRENT_TRANSACTIONS, common right after a commit),
+ * retries every broker without an answer yet — including one whose request is still in flight,
+ * whose records are then written twice in the same transaction. With one request at a time there
+ * is nothing in flight to send twice.
+ *
+ * A failed EndTxn(commit) is ambiguous: the coordinator may have committed before the answer was
+ * lost (its broker stopping, a timeout). The outcome is then read from the coordinator
+ * (transactionState.ts) before anything else uses the id: committed counts as success, so the
+ * batch is not sent twice.
  */
-import kafkajs, { type Message, type Producer } from 'kafkajs';
+// First: swaps kafkajs internals for faster equivalents, which works only before kafkajs loads.
+import { installKafkajsFastPaths } from './kafkajsFastPaths.js';
+import kafkajs, { type ICustomPartitioner, type Message, type Producer } from 'kafkajs';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { createKafkaClient } from './client.js';
-import { installFastRecordBatch } from './fastRecordBatch.js';
+import { createFastDefaultPartitioner, partitionForKey } from './fastPartitioning.js';
+import { resolveCommitOutcome } from './transactionState.js';
 
 const { CompressionTypes } = kafkajs;
 
@@ -33,7 +48,11 @@ export interface OutgoingMessage {
 export interface TransactionalProducer {
   readonly transactionalId: string;
   connect(): Promise<void>;
-  /** Sends the messages in one transaction and commits it; resolves once committed (acks all). */
+  /**
+   * Sends the messages in one transaction and commits it; resolves once committed (acks all),
+   * rejects when the transaction did not commit (it is aborted, at the latest by the next one).
+   * `beforeCommit` runs when every message is acknowledged, right before EndTxn is sent.
+   */
   sendInTransaction(topic: string, messages: readonly OutgoingMessage[], hooks?: { beforeCommit?: () => void }): Promise<void>;
   disconnect(): Promise<void>;
 }
@@ -45,12 +64,36 @@ export interface TransactionalProducerOptions {
   transactionTimeoutMs?: number;
 }
 
+/**
+ * Messages per Produce request: a large transaction is sent in several requests, so that no
+ * partition's record batch nears the broker's message.max.bytes (1 MB by default) even when the
+ * topic has a single partition (about 90 bytes per LZ4-compressed event here, 350 uncompressed).
+ */
+export function messagesPerRequest(compression: CompressionName): number {
+  return compression === 'none' ? 2_000 : 8_000;
+}
+
+/** Partition counts per topic, shared by the producers of this thread (asked once, again after a failure). */
+const partitionCounts = new Map<string, Promise<number>>();
+
+/** Messages grouped by the partition the default partitioner gives their key, each with its partition set. */
+function partitioned(messages: readonly OutgoingMessage[], partitions: number): Message[][] {
+  const groups: Message[][] = Array.from({ length: partitions }, () => []);
+  for (const m of messages) {
+    const partition = partitionForKey(m.key, partitions);
+    groups[partition]!.push({ key: m.key, value: m.value, partition });
+  }
+  return groups.filter((g) => g.length > 0);
+}
+
 export function createTransactionalProducer(config: Config, logger: Logger, options: TransactionalProducerOptions): TransactionalProducer {
-  // Before the first Produce request of this thread; falls back to kafkajs's encoder by itself.
-  installFastRecordBatch();
+  // Before the first Produce request of this thread: the encoder can still be swapped then.
+  const fastPaths = installKafkajsFastPaths();
   const log = logger.child({ component: 'transactional-producer', transactional_id: options.transactionalId });
   const kafka = createKafkaClient(config, logger, { clientId: `${config.kafka.client_id}-${options.transactionalId}` });
   const compression = COMPRESSION[options.compression];
+  const chunk = messagesPerRequest(options.compression);
+  log.debug({ fast_paths: fastPaths }, 'kafkajs fast paths');
 
   function createProducer(): Producer {
     return kafka.producer({
@@ -60,6 +103,8 @@ export function createTransactionalProducer(config: Config, logger: Logger, opti
       transactionalId: options.transactionalId,
       transactionTimeout: options.transactionTimeoutMs ?? 15_000,
       allowAutoTopicCreation: false,
+      // kafkajs's DefaultPartitioner (murmur2, as the Java client), without its allocations.
+      createPartitioner: createFastDefaultPartitioner() as unknown as ICustomPartitioner,
       // A transaction's AddPartitionsToTxn gets CONCURRENT_TRANSACTIONS until the previous one's
       // markers are written (a few ms): retry fast. Bounded (about 15 s in all, enough for a
       // partition leader to move): a transaction that still fails is aborted and its batch sent
@@ -71,12 +116,36 @@ export function createTransactionalProducer(config: Config, logger: Logger, opti
   let producer: Producer | undefined;
   let connecting: Promise<Producer> | undefined;
 
+  function partitionsOf(topic: string): Promise<number> {
+    const known = partitionCounts.get(topic);
+    if (known !== undefined) return known;
+    const asking = (async () => {
+      const admin = kafka.admin();
+      try {
+        await admin.connect();
+        const { topics } = await admin.fetchTopicMetadata({ topics: [topic] });
+        const count = topics[0]?.partitions.length ?? 0;
+        if (count === 0) throw new Error(`topic ${topic} has no partitions`);
+        return count;
+      } finally {
+        await admin.disconnect().catch(() => undefined);
+      }
+    })();
+    partitionCounts.set(topic, asking);
+    asking.catch(() => partitionCounts.delete(topic));
+    return asking;
+  }
+
   function connected(): Promise<Producer> {
     if (producer) return Promise.resolve(producer);
     connecting ??= (async () => {
       const fresh = createProducer();
       try {
         await fresh.connect();
+        // kafkajs sends InitProducerId only at the first transaction: do it now, so that taking
+        // over a transactional id fences the previous owner and aborts its open transaction at
+        // once, not when (or if) this producer is next used.
+        await (await fresh.transaction()).abort();
       } catch (err) {
         await fresh.disconnect().catch(() => undefined);
         throw err;
@@ -102,15 +171,36 @@ export function createTransactionalProducer(config: Config, logger: Logger, opti
     async sendInTransaction(topic, messages, hooks) {
       const current = await connected();
       let transaction: Awaited<ReturnType<Producer['transaction']>> | undefined;
+      let committing = false;
       try {
+        const byPartition = partitioned(messages, await partitionsOf(topic));
         transaction = await current.transaction();
-        await transaction.send({ topic, compression, acks: -1, messages: messages as Message[] });
+        for (const group of byPartition) {
+          for (let start = 0; start < group.length; start += chunk) {
+            await transaction.send({ topic, compression, acks: -1, messages: group.length <= chunk ? group : group.slice(start, start + chunk) });
+          }
+        }
         hooks?.beforeCommit?.();
+        committing = true;
         await transaction.commit();
       } catch (err) {
         if (transaction?.isActive()) await transaction.abort().catch(() => undefined);
-        log.debug({ err }, 'transaction failed; the next one starts from a new producer');
+        // The topic may have gained partitions.
+        partitionCounts.delete(topic);
         await discard(current);
+        let outcome: Awaited<ReturnType<typeof resolveCommitOutcome>> | undefined;
+        if (committing) {
+          // Before anything re-initialises the id: InitProducerId erases the answer.
+          outcome = await resolveCommitOutcome(config, options.transactionalId);
+          log.warn({ err, outcome }, 'the commit failed; its outcome, read from the transaction coordinator');
+        } else {
+          log.debug({ err }, 'transaction failed; the next one starts from a new producer');
+        }
+        // Re-initialise now rather than at this producer's next use: InitProducerId aborts what the
+        // failed transaction left open, which otherwise holds back read_committed readers (the last
+        // stable offset) until the transaction timeout. A failure here is retried at the next use.
+        connected().catch(() => undefined);
+        if (outcome === 'committed') return;
         throw err;
       }
     },

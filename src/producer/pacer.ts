@@ -51,9 +51,25 @@ export class Pacer {
 
   /** Milliseconds until at least one more event is due (0 when one is due now). */
   msUntilNext(nowMs: number): number {
+    return this.msUntilDue(1, nowMs);
+  }
+
+  /** Milliseconds until `events` more events are due (or all that are left, if fewer). */
+  msUntilDue(events: number, nowMs: number): number {
     if (this.exhausted) return Infinity;
-    if (this.unlimitedRate || this.due(nowMs) > 0) return 0;
-    const nextAtMs = this.startMs + ((this.issued + 1) * 1000) / this.ratePerSecond;
-    return Math.max(0, Math.ceil(nextAtMs - nowMs));
+    const wanted = Math.min(events, this.limit - this.issued);
+    if (this.unlimitedRate || this.due(nowMs) >= wanted) return 0;
+    const atMs = this.startMs + ((this.issued + wanted) * 1000) / this.ratePerSecond;
+    // The estimate can be a millisecond off either way (floating point): settle it against due().
+    let waitMs = Math.max(0, Math.ceil(atMs - nowMs));
+    while (this.due(nowMs + waitMs) < wanted) waitMs++;
+    while (waitMs > 0 && this.due(nowMs + waitMs - 1) >= wanted) waitMs--;
+    return waitMs;
+  }
+
+  /** When the oldest event not yet issued became (or becomes) due; the start for an unlimited rate. */
+  oldestDueAtMs(): number {
+    if (this.unlimitedRate) return this.startMs;
+    return this.startMs + ((this.issued + 1) * 1000) / this.ratePerSecond;
   }
 }

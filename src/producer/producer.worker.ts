@@ -2,14 +2,20 @@
  * Piscina worker entry of the producer pool (imported by nothing else). Each thread owns its
  * generators and `lanes` transactional producers; a task generates a batch, serializes it and sends
  * it in one transaction, so generation, serialization and sending all run on the pool's threads.
- * The pool gives a thread as many tasks at once as it has lanes: one task's events are generated
- * while another's transaction is on the wire.
+ * The pool gives a thread several tasks at once: one task's events are generated while another's
+ * transaction is on the wire. A task takes the producer that has rested longest: a producer that
+ * starts a transaction right after committing one waits (CONCURRENT_TRANSACTIONS) until the
+ * previous one's markers are written.
  */
+// First, before anything loads kafkajs: see kafkajsFastPaths.ts.
+import { kafkajsFastPathsStatus } from '../kafka/kafkajsFastPaths.js';
 import { workerData } from 'piscina';
 import { createTransactionalProducer, type OutgoingMessage, type TransactionalProducer } from '../kafka/transactionalProducer.js';
 import { createLogger } from '../log/logger.js';
 import { createClickstreamGenerator } from '../generators/clickstream.js';
 import { createIotGenerator } from '../generators/iot.js';
+import { resolveCommitOutcome } from '../kafka/transactionState.js';
+import { CommitTable } from './commitTable.js';
 import { Lanes } from './lanes.js';
 import type { ProducerRequest, ProducerResult, ProducerWorkerData } from './producerTask.js';
 import { threadSeed, transactionalIdFor } from './threadIdentity.js';
@@ -17,10 +23,16 @@ import { claimSlot, type SlotLease } from './transactionalSlots.js';
 
 const data = workerData as ProducerWorkerData;
 const logger = createLogger({ level: data.config.log.level, format: 'json' }).child({ component: 'producer-thread' });
+const commits = new CommitTable(data.commitTable, data.lanes);
+
+interface Lane {
+  index: number;
+  producer: TransactionalProducer;
+}
 
 interface ThreadState {
   lease: SlotLease;
-  lanes: Lanes<TransactionalProducer>;
+  lanes: Lanes<Lane>;
   clickstream: ReturnType<typeof createClickstreamGenerator>;
   iot: ReturnType<typeof createIotGenerator>;
 }
@@ -30,12 +42,15 @@ async function init(): Promise<ThreadState> {
   const producers: TransactionalProducer[] = [];
   try {
     for (let lane = 0; lane < data.lanes; lane++) {
-      producers.push(
-        createTransactionalProducer(data.config, logger, {
-          transactionalId: transactionalIdFor(data.config.data_generator.transactional_id_prefix, data.instanceId, lease.slot, lane),
-          compression: data.config.data_generator.compression,
-        }),
-      );
+      const transactionalId = transactionalIdFor(data.config.data_generator.transactional_id_prefix, data.instanceId, lease.slot, lane);
+      // A dead predecessor's EndTxn: learn its outcome before InitProducerId erases it.
+      const orphan = commits.committingAttempt(lease.slot, lane);
+      if (orphan !== undefined) {
+        const outcome = await resolveCommitOutcome(data.config, transactionalId);
+        logger.warn({ transactional_id: transactionalId, attempt_id: orphan, outcome }, "resolved the outcome of a dead thread's commit");
+        commits.resolve(lease.slot, lane, orphan, outcome === 'committed');
+      }
+      producers.push(createTransactionalProducer(data.config, logger, { transactionalId, compression: data.config.data_generator.compression }));
     }
     // InitProducerId under the slot's ids: fences a dead predecessor and aborts its open transactions.
     await Promise.all(producers.map((p) => p.connect()));
@@ -46,16 +61,17 @@ async function init(): Promise<ThreadState> {
   }
   const generation = Atomics.add(new Int32Array(data.slotGenerations), lease.slot, 1);
   const seed = threadSeed(data.seed, lease.slot, generation);
-  logger.debug({ slot: lease.slot, generation, transactional_ids: producers.map((p) => p.transactionalId) }, 'producer thread ready');
+  logger.debug({ slot: lease.slot, generation, transactional_ids: producers.map((p) => p.transactionalId), kafkajs_fast_paths: kafkajsFastPathsStatus() }, 'producer thread ready');
   return {
     lease,
-    lanes: new Lanes(producers),
+    lanes: new Lanes(producers.map((producer, index) => ({ index, producer }))),
     clickstream: createClickstreamGenerator({ seed }),
     iot: createIotGenerator({ seed: seed ^ 0x5bd1e995 }),
   };
 }
 
 let ready: Promise<ThreadState> | undefined;
+const slotOf = (state: ThreadState): number => state.lease.slot;
 
 /** The thread's state; a failed start (Kafka unreachable) is tried again by the next task. */
 function threadState(): Promise<ThreadState> {
@@ -69,19 +85,24 @@ function threadState(): Promise<ThreadState> {
   return ready;
 }
 
+// Start at once: a thread replacing a dead one resolves its predecessor's commits before any task.
+threadState().catch((err: unknown) => logger.warn({ err }, 'producer thread start failed; the next task tries again'));
+
 function buildMessages(state: ThreadState, task: ProducerRequest, nowMs: number): { messages: OutgoingMessage[]; bytes: number } {
   const messages: OutgoingMessage[] = new Array(task.count);
   let bytes = 0;
+  const due = task.due;
+  const eventTimeMs = due ? (i: number) => Math.min(nowMs, Math.floor(due.firstMs + i * due.intervalMs)) : () => nowMs;
   if (task.stream === 'clickstream') {
     for (let i = 0; i < task.count; i++) {
-      const event = state.clickstream.next(nowMs);
+      const event = state.clickstream.next(eventTimeMs(i));
       const value = JSON.stringify(event);
       bytes += value.length;
       messages[i] = { key: event.user_id, value };
     }
   } else {
     for (let i = 0; i < task.count; i++) {
-      const event = state.iot.next(nowMs);
+      const event = state.iot.next(eventTimeMs(i));
       const value = JSON.stringify(event);
       bytes += value.length;
       messages[i] = { key: event.device_id, value };
@@ -94,15 +115,23 @@ export default async function produceBatch(task: ProducerRequest): Promise<Produ
   const state = await threadState();
   const { messages, bytes } = buildMessages(state, task, Date.now());
   const dies = task.attempt === 1 && data.testFaults?.dieBeforeCommitOfTasks.includes(task.taskId) === true;
-  const producer = await state.lanes.acquire();
+  const lane = await state.lanes.acquire();
+  const { producer } = lane;
   const startedMs = performance.now();
   try {
     await producer.sendInTransaction(data.topics[task.stream], messages, {
-      // In a worker thread process.exit() ends the thread only: a thread dying mid-transaction.
-      beforeCommit: dies ? () => process.exit(1) : undefined,
+      beforeCommit: () => {
+        commits.markCommitting(slotOf(state), lane.index, task.attemptId);
+        // In a worker thread process.exit() ends the thread only: a thread dying mid-transaction.
+        if (dies) process.exit(1);
+      },
     });
+    commits.markCommitted(slotOf(state), lane.index);
+  } catch (err) {
+    commits.markIdle(slotOf(state), lane.index);
+    throw err;
   } finally {
-    state.lanes.release(producer);
+    state.lanes.release(lane);
   }
   return {
     taskId: task.taskId,

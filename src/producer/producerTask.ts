@@ -9,9 +9,11 @@ export interface ProducerWorkerData {
   slots: SlotTable;
   /** Int32 per slot: how many threads have held it, so a replacement thread gets a new seed. */
   slotGenerations: SharedArrayBuffer;
+  /** What each lane is committing (see commitTable.ts). */
+  commitTable: SharedArrayBuffer;
   /** Part of the transactional ids that is new for every pool (see threadIdentity.ts). */
   instanceId: string;
-  /** Transactional producers per thread: one transaction can be committing while another sends. */
+  /** Transactional producers per thread (at least the tasks the pool gives a thread at once). */
   lanes: number;
   /** Seed of this pool; each thread derives its own from it, its slot and its generation. */
   seed: number;
@@ -27,6 +29,15 @@ export interface ProducerRequest {
   count: number;
   /** 1 for the first try; a batch sent again after a failure has a higher attempt. */
   attempt: number;
+  /** Unique per run of a task (a batch sent again gets a new one): keys the commit table. */
+  attemptId: number;
+  /**
+   * When the events were due at the configured rate: event i gets `ts = firstMs + i × intervalMs`
+   * (never later than when it is built), so a pool that falls behind for a moment and catches up
+   * still stamps every event with its own time and the rate by event time stays exact. Absent at an
+   * unlimited rate: events are stamped when built.
+   */
+  due?: { firstMs: number; intervalMs: number };
 }
 
 export interface ProducerResult {

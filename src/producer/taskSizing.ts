@@ -15,3 +15,13 @@ export function nextTaskSize(dueEvents: number, freeTaskSlots: number, sizing: T
   const spread = Math.ceil(dueEvents / freeTaskSlots);
   return Math.min(dueEvents, Math.max(sizing.batchSize, Math.min(sizing.maxEventsPerTask, spread)));
 }
+
+/**
+ * Whether a stream that keeps up should wait before sending what is due: less than a batch is due,
+ * more will come (the count is not reached), and the oldest due event has waited less than
+ * `lingerMs`. As Kafka's linger.ms: fewer, fuller transactions at low rates, each event late by at
+ * most `lingerMs`, so the rate over any window stays exact to within one small batch.
+ */
+export function shouldLinger(args: { dueEvents: number; leftEvents: number; batchSize: number; oldestDueAtMs: number; nowMs: number; lingerMs: number }): boolean {
+  return args.dueEvents < args.batchSize && args.dueEvents < args.leftEvents && args.nowMs - args.oldestDueAtMs < args.lingerMs;
+}

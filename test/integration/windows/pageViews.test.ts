@@ -1,8 +1,10 @@
 /**
- * Issue 5, "Must show": page views per URL per event-time minute (clickstream_agg) against the
- * raw clickstream rows, with events shuffled within the watermark delay, late events injected
- * after windows were emitted, and the all-partitions-idle rule closing the last minute. Once as
- * a clean run, once with the ETL killed (SIGKILL) and restarted several times along the way.
+ * Issue 5, "Must show": page views per URL per event-time minute (clickstream_agg) checked with
+ * DuckDB against the raw clickstream rows. Event times are the test's: six minutes, shuffled
+ * within the watermark delay, every partition fed; late events injected only once windows are
+ * visible (ten minutes before the first minute, and inside the already emitted minute 0); the last
+ * minute closed by idleness. Once as a clean run, once with the ETL killed (SIGKILL) and restarted
+ * four times along the way, once with a partition that never receives data.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -24,22 +26,16 @@ const MINUTE_MS = 60_000;
 const MINUTES = 6;
 const EVENTS_PER_MINUTE = 200;
 const WATERMARK_DELAY_MS = 10_000;
+const IDLE_TIMEOUT_MS = 5_000;
 /** Arrival order = event time + up to this much: out of order, never beyond the delay. */
 const SHUFFLE_MS = 8_000;
 const LATE_BEFORE_T0 = 20;
-const LATE_IN_MINUTE_0 = 15;
+const LATE_IN_MINUTE_0 = 16;
 const CLOSERS = 3;
+const CLOSER_PARTITION = 0;
 
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-interface Scenario {
-  config: Config;
-  t0Ms: number;
-  onTime: Array<PlannedRecord<ExpectedClick>>;
-  late: Array<PlannedRecord<ExpectedClick>>;
-  closers: Array<PlannedRecord<ExpectedClick>>;
 }
 
 /** Emitted minute starts (epoch ms) visible in the lake right now; empty before the first file. */
@@ -60,164 +56,163 @@ function arrivalOrder(events: Array<PlannedRecord<ExpectedClick>>, random: () =>
     .map((x) => x.e);
 }
 
-describe('page views per url per minute (clickstream_agg)', () => {
-  const logger = testLogger();
-  const dirs: string[] = [];
-  afterAll(() => {
-    if (process.env.ETL_TEST_KEEP !== '1') for (const d of dirs) rmSync(d, { recursive: true, force: true });
-  });
+/** Everything one scenario needs: its config, data, lake, producer and the running ETL. */
+class Scenario {
+  readonly dir: string;
+  readonly lakeRoot: string;
+  readonly config: Config;
+  readonly env: Record<string, string>;
+  readonly random: () => number;
+  readonly t0Ms: number;
+  readonly runId = randomName('pv');
+  private index = 0;
+  onTime: Array<PlannedRecord<ExpectedClick>> = [];
+  late: Array<PlannedRecord<ExpectedClick>> = [];
+  closers: Array<PlannedRecord<ExpectedClick>> = [];
+  etl?: EtlProcess;
+  kills = 0;
+  lake!: LakeReader;
+  producer!: TestProducer;
 
-  async function runScenario(withKills: boolean): Promise<void> {
-    const dir = mkdtempSync(join(tmpdir(), `sdp-pageviews-${withKills ? 'kills' : 'clean'}-`));
-    dirs.push(dir);
-    const lakeRoot = join(dir, 'lake');
-    const config = loadTestConfig();
-    await createTestTopics(config, logger);
-    const partitions = config.kafka.partitions;
+  constructor(name: string, readonly logger = testLogger()) {
+    this.dir = mkdtempSync(join(tmpdir(), `sdp-pageviews-${name}-`));
+    this.lakeRoot = join(this.dir, 'lake');
+    this.config = loadTestConfig();
     const seed = Date.now() % 1_000_000;
-    const random = createRandom(seed);
-    const runId = randomName('pv');
-    const t0Ms = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS - 60 * MINUTE_MS;
-    let index = 0;
-    const event = (tsMs: number, url?: string): PlannedRecord<ExpectedClick> =>
-      clickEvent({ runId, index: index++, userCount: 400, partitions, tsMs, random, epochMillis: index % 2 === 0, ...(url ? { url } : {}) });
-
-    const scenario: Scenario = {
-      config,
-      t0Ms,
-      onTime: Array.from({ length: MINUTES * EVENTS_PER_MINUTE }, (_, i) => event(t0Ms + Math.floor((i * MINUTES * MINUTE_MS) / (MINUTES * EVENTS_PER_MINUTE)) + Math.floor(random() * 300))),
-      late: [],
-      closers: [],
-    };
-    // Late: ten minutes before the first window, and inside minute 0 once it has been emitted.
-    scenario.late = [
-      ...Array.from({ length: LATE_BEFORE_T0 }, () => event(t0Ms - 10 * MINUTE_MS + Math.floor(random() * MINUTE_MS))),
-      ...Array.from({ length: LATE_IN_MINUTE_0 }, (_, i) => event(t0Ms + Math.floor(random() * MINUTE_MS), TEST_URLS[i % 3])),
-    ];
-    // One partition jumps past the end of the last minute; the others then close it by going idle.
-    const closerPartition = 0;
-    while (scenario.closers.length < CLOSERS) {
-      const e = event(t0Ms + MINUTES * MINUTE_MS + WATERMARK_DELAY_MS + 5_000);
-      if (e.expected.partition === closerPartition) scenario.closers.push(e);
-    }
-    const phase1 = arrivalOrder(scenario.onTime.filter((e) => e.expected.ts_ms < t0Ms + 3 * MINUTE_MS), random);
-    const phase3 = arrivalOrder(scenario.onTime.filter((e) => e.expected.ts_ms >= t0Ms + 3 * MINUTE_MS), random);
-    expect(new Set(phase1.map((e) => e.expected.partition)).size).toBe(partitions);
-    expect(new Set(phase3.map((e) => e.expected.partition)).size).toBe(partitions);
-
-    const env = etlEnv(config, {
-      lakeRoot,
-      checkpointRoot: join(dir, 'checkpoints'),
+    this.random = createRandom(seed);
+    // An hour ago, on a minute boundary: far from the wall clock, so only the data moves time.
+    this.t0Ms = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS - 60 * MINUTE_MS;
+    this.env = etlEnv(this.config, {
+      lakeRoot: this.lakeRoot,
+      checkpointRoot: join(this.dir, 'checkpoints'),
       extra: {
         SDP_ETL__WATERMARK_DELAY: `${WATERMARK_DELAY_MS / 1000}s`,
-        SDP_ETL__IDLE_TIMEOUT: '5s',
+        SDP_ETL__IDLE_TIMEOUT: `${IDLE_TIMEOUT_MS / 1000}s`,
         SDP_ETL__CHECKPOINT_INTERVAL: '2s',
         SDP_ETL__MAX_FILE_AGE: '3s',
       },
     });
-    const logFile = join(dir, 'etl.log');
-    const topics = [config.topics.clickstream, config.topics.iot];
-    const lake = await openLake(lakeRoot);
-    const producer = new TestProducer(config, logger);
-    await producer.connect();
-    const produce = async (events: Array<PlannedRecord<ExpectedClick>>): Promise<void> => {
-      fillOffsets(events, await producer.send(config.topics.clickstream, events.map((e) => e.record)));
-    };
-    let kills = 0;
-    const restart = async (etl: EtlProcess): Promise<EtlProcess> => {
-      const exit = await etl.kill9();
-      expect(exit.signal).toBe('SIGKILL');
-      kills += 1;
-      const next = EtlProcess.start(env, { logFile });
-      await next.waitForAssignments(topics);
-      return next;
-    };
+  }
 
-    let etl = EtlProcess.start(env, { logFile });
-    try {
-      await produce(phase1);
-      await etl.waitForAssignments(topics);
-      if (withKills) {
-        // Kill 1: somewhere in the first minutes' processing.
-        await sleep(500 + Math.floor(random() * 2_000));
-        etl = await restart(etl);
-      }
-      // Minutes 0 and 1 close once the watermark (max event time − 10 s) passes their end.
-      await waitFor(async () => {
-        if (!etl.running) throw new Error(`etl exited:\n${etl.tail(20)}`);
-        return (await emittedMinutes(lake)).length >= 2;
-      }, 240_000, 'the first windows in clickstream_agg', 250);
-      expect((await emittedMinutes(lake)).slice(0, 2)).toEqual([t0Ms, t0Ms + MINUTE_MS]);
+  get partitions(): number {
+    return this.config.kafka.partitions;
+  }
 
-      if (withKills) {
-        // Kill 2 while the ETL is running with windows emitted; the late events are produced while
-        // it is down, so that the restarted one meets them first.
-        await etl.kill9();
-        kills += 1;
-        await produce(scenario.late);
-        etl = EtlProcess.start(env, { logFile });
-        await etl.waitForAssignments(topics);
-        // Kill 3: soon after, whether or not the late events were checkpointed yet.
-        await sleep(Math.floor(random() * 3_000));
-        etl = await restart(etl);
-      } else {
-        await produce(scenario.late);
-      }
+  get topics(): string[] {
+    return [this.config.topics.clickstream, this.config.topics.iot];
+  }
 
-      await produce(phase3);
-      if (withKills) {
-        // Kill 4: once the first of the later minutes is out.
-        await waitFor(async () => (await emittedMinutes(lake)).includes(t0Ms + 3 * MINUTE_MS), 240_000, 'minute 3 emitted', 250);
-        etl = await restart(etl);
-      }
-      await produce(scenario.closers);
-      await waitFor(async () => {
-        if (!etl.running) throw new Error(`etl exited:\n${etl.tail(20)}`);
-        return (await emittedMinutes(lake)).includes(t0Ms + (MINUTES - 1) * MINUTE_MS);
-      }, 240_000, `the last minute (${MINUTES - 1}) emitted`, 250);
-
-      const port = await etl.statusPort();
-      const metrics: Sample[] = await scrapeMetrics(port);
-      expect(sampleValue(metrics, 'sdp_late_events_total'), 'sdp_late_events_total').toBe(scenario.late.length);
-      // Only the closers' minute is still open.
-      expect(sampleValue(metrics, 'sdp_windows_open'), 'sdp_windows_open').toBe(1);
-      expect(sampleValue(metrics, 'sdp_watermark_lag_seconds')).toBeGreaterThan(50 * 60);
-      const partitionWatermarks = metrics.filter((s) => s.name === 'sdp_partition_watermark_seconds');
-      expect(partitionWatermarks.map((s) => s.labels.partition).sort()).toEqual(Array.from({ length: partitions }, (_, p) => String(p)));
-      expect(sampleValue(metrics, 'sdp_partition_watermark_seconds', { partition: String(closerPartition) })).toBe((t0Ms + MINUTES * MINUTE_MS + 5_000) / 1000);
-
-      const exit = await etl.terminate();
-      expect(exit).toEqual({ code: 0, signal: null });
-      expect(tmpFiles(lakeRoot)).toEqual([]);
-      if (withKills) expect(kills).toBeGreaterThanOrEqual(3);
-    } finally {
-      await producer.disconnect();
-      if (etl.running) await etl.kill9();
-    }
-
-    try {
-      await checkLake(lake, scenario);
-    } finally {
-      lake.close();
+  event(tsMs: number, options: { url?: string; partition?: number } = {}): PlannedRecord<ExpectedClick> {
+    for (;;) {
+      const e = clickEvent({ runId: this.runId, index: this.index++, userCount: 400, partitions: this.partitions, tsMs, random: this.random, epochMillis: this.index % 2 === 0, ...(options.url ? { url: options.url } : {}) });
+      if (options.partition === undefined || e.expected.partition === options.partition) return e;
     }
   }
 
-  async function checkLake(lake: LakeReader, s: Scenario): Promise<void> {
+  /** On-time events of minutes 0..MINUTES-1, on the partitions given; late ones on every partition; closers. */
+  plan(onTimePartitions: readonly number[]): void {
+    const total = MINUTES * EVENTS_PER_MINUTE;
+    this.onTime = Array.from({ length: total }, (_, i) =>
+      this.event(this.t0Ms + Math.floor((i * MINUTES * MINUTE_MS) / total) + Math.floor(this.random() * 300), { partition: onTimePartitions[i % onTimePartitions.length]! }),
+    );
+    this.late = [
+      ...Array.from({ length: LATE_BEFORE_T0 }, (_, i) => this.event(this.t0Ms - 10 * MINUTE_MS + Math.floor(this.random() * MINUTE_MS), { partition: i % this.partitions })),
+      ...Array.from({ length: LATE_IN_MINUTE_0 }, (_, i) => this.event(this.t0Ms + Math.floor(this.random() * MINUTE_MS), { url: TEST_URLS[i % 3]!, partition: i % this.partitions })),
+    ];
+    // One partition jumps past the end of the last minute (+ the delay); idleness of the others closes it.
+    this.closers = Array.from({ length: CLOSERS }, () => this.event(this.t0Ms + MINUTES * MINUTE_MS + WATERMARK_DELAY_MS + 5_000, { partition: CLOSER_PARTITION }));
+  }
+
+  phase(fromMinute: number, toMinute: number): Array<PlannedRecord<ExpectedClick>> {
+    return arrivalOrder(
+      this.onTime.filter((e) => e.expected.ts_ms >= this.t0Ms + fromMinute * MINUTE_MS && e.expected.ts_ms < this.t0Ms + toMinute * MINUTE_MS),
+      this.random,
+    );
+  }
+
+  async open(): Promise<void> {
+    await createTestTopics(this.config, this.logger);
+    this.lake = await openLake(this.lakeRoot);
+    this.producer = new TestProducer(this.config, this.logger);
+    await this.producer.connect();
+  }
+
+  async produce(events: Array<PlannedRecord<ExpectedClick>>): Promise<void> {
+    fillOffsets(events, await this.producer.send(this.config.topics.clickstream, events.map((e) => e.record)));
+  }
+
+  async start(): Promise<EtlProcess> {
+    this.etl = EtlProcess.start(this.env, { logFile: join(this.dir, 'etl.log') });
+    await this.etl.waitForAssignments(this.topics);
+    return this.etl;
+  }
+
+  async kill(): Promise<void> {
+    const exit = await this.etl!.kill9();
+    expect(exit.signal).toBe('SIGKILL');
+    this.kills += 1;
+  }
+
+  async waitForMinute(minute: number, timeoutMs = 240_000): Promise<void> {
+    await waitFor(
+      async () => {
+        if (!this.etl!.running) throw new Error(`etl exited:\n${this.etl!.tail(20)}`);
+        return (await emittedMinutes(this.lake)).includes(this.t0Ms + minute * MINUTE_MS);
+      },
+      timeoutMs,
+      `minute ${minute} in clickstream_agg`,
+      250,
+    );
+  }
+
+  async metrics(): Promise<Sample[]> {
+    return scrapeMetrics(await this.etl!.statusPort());
+  }
+
+  /** Waits until the running ETL counts `n` late events (restored from its checkpoint or applied). */
+  async waitForLateEvents(n: number): Promise<void> {
+    await waitFor(async () => sampleValue(await this.metrics(), 'sdp_late_events_total') === n, 120_000, `sdp_late_events_total = ${n}`, 200);
+  }
+
+  async close(): Promise<void> {
+    await this.producer?.disconnect().catch(() => undefined);
+    if (this.etl?.running) await this.etl.kill9();
+    this.lake?.close();
+    if (process.env.ETL_TEST_KEEP !== '1') rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** The final state: metrics of the running ETL, graceful stop, then the lake against the truth. */
+  async finishAndCheck(): Promise<void> {
+    const metrics = await this.metrics();
+    const exit = await this.etl!.terminate();
+    expect(exit).toEqual({ code: 0, signal: null });
+    expect(tmpFiles(this.lakeRoot)).toEqual([]);
+    await this.checkLake();
+    expect.soft(sampleValue(metrics, 'sdp_late_events_total'), 'sdp_late_events_total').toBe(this.late.length);
+    // Only the closers' minute is still open.
+    expect.soft(sampleValue(metrics, 'sdp_windows_open'), 'sdp_windows_open').toBe(1);
+    expect.soft(sampleValue(metrics, 'sdp_watermark_lag_seconds'), 'sdp_watermark_lag_seconds').toBeGreaterThan(50 * 60);
+    const partitionWatermarks = metrics.filter((s) => s.name === 'sdp_partition_watermark_seconds');
+    expect.soft(partitionWatermarks.map((s) => s.labels.partition).sort()).toEqual(Array.from({ length: this.partitions }, (_, p) => String(p)));
+    expect.soft(sampleValue(metrics, 'sdp_partition_watermark_seconds', { partition: String(CLOSER_PARTITION) })).toBe((this.t0Ms + MINUTES * MINUTE_MS + 5_000) / 1000);
+  }
+
+  async checkLake(): Promise<void> {
+    const { lake } = this;
     const agg = lake.table('clickstream_agg');
     const raw = lake.table('clickstream');
-    const lateIds = s.late.map((e) => sqlString(e.expected.event_id)).join(', ');
-    await lake.rows(`CREATE TABLE late AS SELECT unnest([${lateIds}]) AS event_id`);
+    await lake.rows(`CREATE OR REPLACE TABLE late AS SELECT unnest([${this.late.map((e) => sqlString(e.expected.event_id)).join(', ')}]) AS event_id`);
 
     // The raw table holds everything, late events included.
-    expect(await lake.scalar(`SELECT count(*) FROM ${raw}`)).toBe(s.onTime.length + s.late.length + s.closers.length);
-    expect(await lake.scalar(`SELECT count(*) FROM ${raw} WHERE event_id IN (SELECT event_id FROM late)`)).toBe(s.late.length);
+    expect(await lake.scalar(`SELECT count(*) FROM ${raw}`)).toBe(this.onTime.length + this.late.length + this.closers.length);
+    expect(await lake.scalar(`SELECT count(*) FROM ${raw} WHERE event_id IN (SELECT event_id FROM late)`)).toBe(this.late.length);
 
     // Each (minute_start, url) once; minute_end = start + 1 min; dt = UTC date of minute_start.
     expect(await lake.rows(`SELECT minute_start::VARCHAR AS m, url, count(*) AS n FROM ${agg} GROUP BY ALL HAVING count(*) > 1`)).toEqual([]);
     expect(await lake.scalar(`SELECT count(*) FROM ${agg} WHERE minute_end <> minute_start + INTERVAL 1 MINUTE OR dt <> CAST(minute_start AS DATE)`)).toBe(0);
 
     // Exactly minutes 0..MINUTES-1 are emitted: not the late-only minute, not the closers' open one.
-    expect(await emittedMinutes(lake)).toEqual(Array.from({ length: MINUTES }, (_, m) => s.t0Ms + m * MINUTE_MS));
+    expect(await emittedMinutes(lake)).toEqual(Array.from({ length: MINUTES }, (_, m) => this.t0Ms + m * MINUTE_MS));
 
     // pv = raw rows of (minute, url) minus the late ones, for every emitted row; and every
     // (minute, url) with on-time rows in those minutes is emitted.
@@ -228,25 +223,98 @@ describe('page views per url per minute (clickstream_agg)', () => {
     const wrong = await lake.rows(`
       WITH r AS (${rawCounts})
       SELECT a.minute_start::VARCHAR AS minute_start, a.url, a.pv, r.all_rows, r.on_time FROM ${agg} a LEFT JOIN r USING (minute_start, url)
-      WHERE r.on_time IS NULL OR a.pv <> r.on_time`);
-    expect(wrong).toEqual([]);
+      WHERE r.on_time IS NULL OR a.pv <> r.on_time ORDER BY 1, 2`);
+    expect.soft(wrong, 'emitted rows whose pv differs from the on-time raw rows').toEqual([]);
     const lost = await lake.rows(`
       WITH r AS (${rawCounts})
       SELECT r.minute_start::VARCHAR AS minute_start, r.url, r.on_time FROM r LEFT JOIN ${agg} a USING (minute_start, url)
-      WHERE r.on_time > 0 AND epoch_ms(r.minute_start) BETWEEN ${s.t0Ms} AND ${s.t0Ms + (MINUTES - 1) * MINUTE_MS} AND a.pv IS NULL`);
-    expect(lost).toEqual([]);
-    expect(await lake.scalar(`SELECT sum(pv) FROM ${agg}`)).toBe(s.onTime.length);
+      WHERE r.on_time > 0 AND epoch_ms(r.minute_start) BETWEEN ${this.t0Ms} AND ${this.t0Ms + (MINUTES - 1) * MINUTE_MS} AND a.pv IS NULL ORDER BY 1, 2`);
+    expect.soft(lost, 'on-time (minute, url) never emitted').toEqual([]);
+    expect.soft(await lake.scalar(`SELECT sum(pv) FROM ${agg}`), 'sum(pv)').toBe(this.onTime.length);
     // The late events of minute 0 are in the raw table but not in its emitted counts.
-    expect(
-      await lake.scalar(`WITH r AS (${rawCounts}) SELECT sum(r.all_rows - a.pv) FROM ${agg} a JOIN r USING (minute_start, url) WHERE epoch_ms(a.minute_start) = ${s.t0Ms}`),
-    ).toBe(LATE_IN_MINUTE_0);
+    expect
+      .soft(await lake.scalar(`WITH r AS (${rawCounts}) SELECT sum(r.all_rows - a.pv) FROM ${agg} a JOIN r USING (minute_start, url) WHERE epoch_ms(a.minute_start) = ${this.t0Ms}`))
+      .toBe(LATE_IN_MINUTE_0);
   }
+}
 
-  it('counts on-time page views exactly, excludes late events, and closes the last minute by idleness', { timeout: 15 * 60_000 }, async () => {
-    await runScenario(false);
+describe('page views per url per minute (clickstream_agg)', () => {
+  const scenarios: Scenario[] = [];
+  afterAll(async () => {
+    for (const s of scenarios) await s.close();
   });
 
-  it('gives the same windows, once each, and the same late count when the ETL is killed -9 and restarted along the way', { timeout: 25 * 60_000 }, async () => {
-    await runScenario(true);
+  it('counts on-time page views exactly, excludes late events, and closes the last minute by idleness', { timeout: 15 * 60_000 }, async () => {
+    const s = new Scenario('clean');
+    scenarios.push(s);
+    s.plan(Array.from({ length: s.partitions }, (_, p) => p));
+    await s.open();
+    await s.produce(s.phase(0, 3));
+    await s.start();
+    // Minutes 0 and 1 close once the watermark (max event time − 10 s) passes their end.
+    await s.waitForMinute(1);
+    expect((await emittedMinutes(s.lake)).slice(0, 2)).toEqual([s.t0Ms, s.t0Ms + MINUTE_MS]);
+    await s.produce(s.late);
+    await s.waitForLateEvents(s.late.length);
+    // Every partition has just delivered its late events, so none is idle while the next minutes
+    // arrive (an idle partition does not hold the watermark back: DESIGN.md section 4).
+    await s.produce(s.phase(3, MINUTES));
+    await s.waitForMinute(MINUTES - 2);
+    await s.produce(s.closers);
+    await s.waitForMinute(MINUTES - 1);
+    await s.finishAndCheck();
+  });
+
+  it('gives the same windows, once each, and the same late count when the ETL is killed -9 four times along the way', { timeout: 25 * 60_000 }, async () => {
+    const s = new Scenario('kills');
+    scenarios.push(s);
+    s.plan(Array.from({ length: s.partitions }, (_, p) => p));
+    await s.open();
+    await s.produce(s.phase(0, 3));
+    // Kill 1: somewhere while the first minutes are processed.
+    await s.start();
+    await sleep(500 + Math.floor(s.random() * 2_000));
+    await s.kill();
+    // Kill 2: once windows are visible.
+    await s.start();
+    await s.waitForMinute(1);
+    await s.kill();
+    // The late events arrive while it is down: late in every execution, since emitted windows are
+    // committed with the state that closed them.
+    await s.produce(s.late);
+    await s.start();
+    await s.waitForLateEvents(s.late.length);
+    // Kill 3, then the next minutes arrive while it is down: a restart with a backlog on every partition.
+    await s.kill();
+    await s.produce(s.phase(3, MINUTES));
+    await s.start();
+    // Kill 4: once the first of the later minutes is out.
+    await s.waitForMinute(3);
+    await s.kill();
+    await s.start();
+    await s.waitForMinute(MINUTES - 2);
+    await s.produce(s.closers);
+    await s.waitForMinute(MINUTES - 1);
+    expect(s.kills).toBe(4);
+    await s.finishAndCheck();
+  });
+
+  it('does not let a partition that never receives data hold the watermark back for ever', { timeout: 10 * 60_000 }, async () => {
+    const s = new Scenario('empty-partition');
+    scenarios.push(s);
+    const empty = s.partitions - 1;
+    s.plan(Array.from({ length: s.partitions - 1 }, (_, p) => p));
+    await s.open();
+    await s.produce(s.phase(0, 3));
+    await s.start();
+    // Partition `empty` has no record at all: once idle_timeout has passed it must not hold the
+    // watermark back, so minutes 0 and 1 close as they do when every partition has data.
+    const deadlineMs = Date.now() + 60_000 + IDLE_TIMEOUT_MS;
+    let minutes: number[] = [];
+    while (Date.now() < deadlineMs && (minutes = await emittedMinutes(s.lake)).length < 2) await sleep(250);
+    const metrics = await s.metrics();
+    const status = metrics.filter((m) => m.name === 'sdp_partition_watermark_seconds').map((m) => `${m.labels.partition}:${m.labels.idle}`);
+    expect(minutes.slice(0, 2), `emitted minutes after ${60 + IDLE_TIMEOUT_MS / 1000} s; partition watermarks ${status.join(' ')}; empty partition ${empty}`).toEqual([s.t0Ms, s.t0Ms + MINUTE_MS]);
+    expect(await s.etl!.terminate()).toEqual({ code: 0, signal: null });
   });
 });

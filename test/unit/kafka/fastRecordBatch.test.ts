@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { encodeRecords, fastRecordBatch, installFastRecordBatch, kafkajsRecordBatch, type RecordBatchInput, type RecordInput } from '../../../src/kafka/fastRecordBatch.js';
+import { encodeRecords, fastProduceRequestV3, fastRecordBatch, kafkajsRecordBatch, type ProducerMessage, type RecordBatchHeader, type RecordInput } from '../../../src/kafka/fastRecordBatch.js';
 import { registerLz4Codec } from '../../../src/kafka/lz4Codec.js';
 
 const { CompressionTypes } = kafkajs;
@@ -28,7 +28,7 @@ function messages(count: number, seed = 7): RecordInput[] {
   return out;
 }
 
-function batchInput(records: RecordInput[], compression: number): RecordBatchInput {
+function header(records: readonly RecordInput[], compression: number): RecordBatchHeader {
   return {
     compression,
     firstTimestamp: 1_714_564_800_000,
@@ -38,7 +38,6 @@ function batchInput(records: RecordInput[], compression: number): RecordBatchInp
     producerEpoch: 3,
     firstSequence: 17,
     lastOffsetDelta: records.length - 1,
-    records,
   };
 }
 
@@ -51,8 +50,8 @@ describe('fastRecordBatch', () => {
     ['lz4', CompressionTypes.LZ4],
   ])('encodes the same bytes as kafkajs (%s)', async (_name, compression) => {
     const records = messages(2_000);
-    const ours = await fastRecordBatch(batchInput(records, compression));
-    const theirs = await kafkajsRecordBatch(batchInput(records, compression));
+    const ours = await fastRecordBatch(header(records, compression), records);
+    const theirs = await kafkajsRecordBatch(header(records, compression), records);
     expect(ours.buffer.length).toBeGreaterThan(100);
     expect(ours.buffer.equals(theirs.buffer)).toBe(true);
     expect(ours.size()).toBe(theirs.size());
@@ -67,8 +66,8 @@ describe('fastRecordBatch', () => {
       { key: 'e', value: 'empty headers', headers: {}, offsetDelta: 4, timestampDelta: 0 },
     ];
     for (const compression of [CompressionTypes.None, CompressionTypes.LZ4]) {
-      const ours = await fastRecordBatch(batchInput(records, compression));
-      const theirs = await kafkajsRecordBatch(batchInput(records, compression));
+      const ours = await fastRecordBatch(header(records, compression), records);
+      const theirs = await kafkajsRecordBatch(header(records, compression), records);
       expect(ours.buffer.equals(theirs.buffer)).toBe(true);
     }
   });
@@ -84,27 +83,53 @@ describe('fastRecordBatch', () => {
     const Decoder = require('kafkajs/src/protocol/decoder.js') as new (buffer: Buffer) => unknown;
     const RecordBatchDecoder = require('kafkajs/src/protocol/recordBatch/v0/decoder.js') as (decoder: unknown) => Promise<{ records: Array<{ key: Buffer | null; value: Buffer | null; offset: string }> }>;
     const records = messages(500);
-    const encoded = await fastRecordBatch(batchInput(records, CompressionTypes.LZ4));
+    const encoded = await fastRecordBatch(header(records, CompressionTypes.LZ4), records);
     const decoded = await RecordBatchDecoder(new Decoder(encoded.buffer));
     expect(decoded.records).toHaveLength(records.length);
+    const asBuffer = (v: unknown): Buffer | null => (v === null || v === undefined ? null : Buffer.isBuffer(v) ? v : Buffer.from(String(v)));
     decoded.records.forEach((r, i) => {
       const sent = records[i]!;
-      const asBuffer = (v: unknown): Buffer | null => (v === null || v === undefined ? null : Buffer.isBuffer(v) ? v : Buffer.from(String(v)));
       expect(r.key === null ? null : Buffer.from(r.key)).toEqual(asBuffer(sent.key));
       expect(r.value === null ? null : Buffer.from(r.value)).toEqual(asBuffer(sent.value));
       expect(r.offset).toBe(String(i));
     });
   });
+});
 
-  it('installs itself into kafkajs before the first produce request is loaded', () => {
-    const produceV3 = require.resolve('kafkajs/src/protocol/requests/produce/v3/request.js');
-    expect(require.cache[produceV3]).toBeUndefined();
-    expect(installFastRecordBatch()).toBe('installed');
-    expect(installFastRecordBatch()).toBe('already-installed');
-    const { RecordBatch } = require('kafkajs/src/protocol/recordBatch/v0/index.js') as { RecordBatch: unknown };
-    expect(RecordBatch).toBe(fastRecordBatch);
-    // The produce request now binds the swapped modules.
-    const request = require(produceV3) as (args: Record<string, unknown>) => { encode(): Promise<{ buffer: Buffer }> };
-    expect(typeof request).toBe('function');
+describe('fastProduceRequestV3', () => {
+  registerLz4Codec();
+  // kafkajs's own module, loaded here without any swap (this test file never installs the fast paths).
+  const kafkajsRequest = require('kafkajs/src/protocol/requests/produce/v3/request.js') as typeof fastProduceRequestV3;
+
+  it.each([
+    ['lz4, transactional', CompressionTypes.LZ4, 'tx-1'],
+    ['none, not transactional', CompressionTypes.None, null],
+  ])('encodes the same Produce request as kafkajs (%s)', async (_name, compression, transactionalId) => {
+    // Fixed clock: both encoders stamp batches without timestamps with Date.now().
+    const realNow = Date.now;
+    Date.now = () => 1_714_564_800_123;
+    try {
+      const plain = (from: number, n: number): ProducerMessage[] => messages(n, from).map(({ key, value }) => ({ key, value }));
+      const timed: ProducerMessage[] = plain(3, 40).map((m, i) => ({ ...m, timestamp: String(1_714_564_700_000 + i * 7) }));
+      const args = {
+        acks: -1,
+        timeout: 30_000,
+        transactionalId,
+        producerId: 99,
+        producerEpoch: 2,
+        compression,
+        topicData: [
+          { topic: 'clickstream', partitions: [{ partition: 0, firstSequence: 5, messages: plain(1, 300) }, { partition: 3, firstSequence: 0, messages: timed }] },
+          { topic: 'iot', partitions: [{ partition: 1, firstSequence: 12, messages: plain(2, 200) }] },
+        ],
+      };
+      const ours = await fastProduceRequestV3(args).encode();
+      const theirs = await kafkajsRequest(args).encode();
+      expect(ours.buffer.equals(theirs.buffer)).toBe(true);
+      expect(fastProduceRequestV3(args)).toMatchObject({ apiKey: 0, apiVersion: 3, apiName: 'Produce' });
+      expect(fastProduceRequestV3({ ...args, acks: 0 }).expectResponse()).toBe(false);
+    } finally {
+      Date.now = realNow;
+    }
   });
 });

@@ -1,0 +1,88 @@
+/**
+ * `generate --count N`: exactly N events in the topics, as an independent client (kcat) reads them
+ * with read_committed; every one valid for the ETL, keyed as DESIGN.md says, none twice; and
+ * Kafka's own log-segment dump shows the data batches compressed with LZ4.
+ */
+import { execFile } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../../src/config/schema.js';
+import { splitCount } from '../../../src/commands/generate.js';
+import { localDataDir } from '../../../src/kafka/localCluster.js';
+import { classpathFile } from '../../../src/kafka/localClasspath.js';
+import { consumeAndDecode, deleteTopics, duplicates, producerSummary, withFreshTopics, type DecodedStreams } from '../helpers/producerFixtures.js';
+import { runCli, type CliResult } from '../helpers/runCli.js';
+
+const run = promisify(execFile);
+const COUNT = 10_000;
+const RATES = { clickstream: 4_000, iot: 2_000 };
+// 6,666 clickstream and 3,334 IoT events: the count split in proportion to the rates.
+const EXPECTED = splitCount(COUNT, RATES) as { clickstream: number; iot: number };
+
+describe('generate --count 10000', () => {
+  let config: Config;
+  let result: CliResult;
+  let consumed: DecodedStreams;
+
+  beforeAll(async () => {
+    const fresh = await withFreshTopics();
+    config = fresh.config;
+    // Faster than the configured 120/60 per second, in the same 2:1 proportion.
+    result = await runCli(['generate', '--count', String(COUNT), '--clickstream-rate', String(RATES.clickstream), '--iot-rate', String(RATES.iot)], fresh.env);
+    consumed = await consumeAndDecode(config);
+  });
+
+  afterAll(async () => {
+    if (config) await deleteTopics(config, [config.topics.clickstream, config.topics.iot]);
+  });
+
+  it('exits 0 and reports every event acknowledged', () => {
+    expect(result.stderr).toBe('');
+    expect(result.code).toBe(0);
+    const summary = producerSummary(result.stdout);
+    expect(EXPECTED.clickstream + EXPECTED.iot).toBe(COUNT);
+    expect(summary).toMatchObject({ clickstream_total: EXPECTED.clickstream, iot_total: EXPECTED.iot, errors: 0 });
+  });
+
+  it('puts exactly 10,000 events in the two topics, as kcat reads them (read_committed)', () => {
+    expect(consumed.messages.clickstream.length + consumed.messages.iot.length).toBe(COUNT);
+    expect(consumed.messages.clickstream.length).toBe(EXPECTED.clickstream);
+    expect(consumed.messages.iot.length).toBe(EXPECTED.iot);
+  });
+
+  it('sends only events the ETL accepts, keyed by user_id / device_id, none twice', () => {
+    expect(consumed.invalid).toEqual([]);
+    expect(consumed.wrongKeys).toBe(0);
+    expect(duplicates(consumed.clickstream.map((r) => r.event_id))).toEqual([]);
+    // IoT readings carry no id (two readings of a device in one batch may even be equal): their count is the check.
+    // Spread over every partition by key.
+    for (const stream of ['clickstream', 'iot'] as const) {
+      expect(new Set(consumed.messages[stream].map((m) => m.partition)).size).toBe(config.kafka.partitions);
+    }
+  });
+
+  it('writes LZ4 record batches, as Kafka\'s own DumpLogSegments shows', async () => {
+    const dataDir = localDataDir(config);
+    const classpath = readFileSync(classpathFile(dataDir, config.kafka.local.kafka_version), 'utf8').trim();
+    const segments = readdirSync(dataDir)
+      .filter((node) => node.startsWith('node-'))
+      .map((node) => path.join(dataDir, node, 'data', `${config.topics.clickstream}-0`, '00000000000000000000.log'))
+      .filter((file) => existsSync(file) && statSync(file).size > 0);
+    expect(segments.length).toBeGreaterThan(0);
+    const { stdout } = await run('java', ['-Xmx256m', '-cp', classpath, 'kafka.tools.DumpLogSegments', '--files', segments[0]!, '--deep-iteration'], { timeout: 120_000, maxBuffer: 256 * 1024 * 1024 });
+    const batches = stdout.split('\n').filter((line) => line.startsWith('baseOffset:'));
+    const data = batches.filter((line) => /isControl: false/.test(line));
+    const markers = batches.filter((line) => /isControl: true/.test(line));
+    expect(data.length).toBeGreaterThan(0);
+    for (const line of data) {
+      expect(line).toMatch(/compresscodec: LZ4/i);
+      expect(line).toMatch(/isTransactional: true/);
+    }
+    // Every data batch was committed by a transaction marker.
+    expect(markers.length).toBeGreaterThan(0);
+    const records = data.reduce((sum, line) => sum + Number(/count: (\d+)/.exec(line)?.[1] ?? 0), 0);
+    expect(records).toBe(consumed.messages.clickstream.filter((m) => m.partition === 0).length);
+  });
+});
