@@ -36,6 +36,8 @@ export type IngestMsg =
   | { type: 'close' }
   /** Query; replies IngestStatus. */
   | { type: 'status' }
+  /** Internal timer: report partitions with nothing left to read as caught up. */
+  | { type: 'checkEnds' }
   /** The consumer failed and will not restart by itself. */
   | { type: 'consumerFailed'; error: string };
 
@@ -79,6 +81,8 @@ interface State {
   committedToKafka: Map<number, string>;
   committing: boolean;
   commitTimer?: NodeJS.Timeout;
+  endsTimer?: NodeJS.Timeout;
+  checkingEnds: boolean;
 }
 
 const COMMIT_DEBOUNCE_MS = 1_000;
@@ -168,6 +172,10 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
               const start = state.positions.get(partition) ?? startOffset(options.checkpoint, options.sinksOf(partition), partition);
               state.positions.set(partition, start);
               starts.set(partition, start);
+              // What is durable is committed to the group now, not only after the next checkpoint:
+              // a new, reset or expired group would otherwise show the whole backlog as lag.
+              const committed = state.committedToKafka.get(partition);
+              if (committed === undefined || compareOffsets(start, committed) > 0) state.pendingCommit.set(partition, start);
             }
             for (const partition of revoked) {
               const entry = state.partitions.get(partition);
@@ -186,6 +194,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
               dispatch(options.aggregator, { type: 'assign', partitions: assigned });
               if (revoked.length > 0) dispatch(options.aggregator, { type: 'revoke', partitions: revoked });
             }
+            scheduleCommit(state, ctx.self);
             logger.info({ assigned, revoked, start_offsets: Object.fromEntries(starts) }, 'partitions assigned');
             return starts;
           },
@@ -203,7 +212,32 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
             if (!willRestart) dispatch(ctx.self, { type: 'consumerFailed', error: error.message });
           },
         });
+        // kafkajs reports nothing for a partition with nothing to read: find those from the end offsets.
+        const everyMs = Math.max(250, Math.min(2_000, config.etl.idle_timeout / 2));
+        state.endsTimer = setInterval(() => dispatch(ctx.self, { type: 'checkEnds' }), everyMs);
+        state.endsTimer.unref();
         reply(ctx, { ok: true });
+        return state;
+      }
+      case 'checkEnds': {
+        if (!state.consumer || state.checkingEnds) return state;
+        state.checkingEnds = true;
+        state.consumer.endOffsets().then(
+          (ends) => {
+            state.checkingEnds = false;
+            for (const [partition, entry] of state.partitions) {
+              const position = state.positions.get(partition);
+              const end = ends.get(partition);
+              if (position !== undefined && end !== undefined && compareOffsets(position, end) >= 0) {
+                dispatch(entry.ref, { type: 'progress', caughtUp: true });
+              }
+            }
+          },
+          (err: unknown) => {
+            state.checkingEnds = false;
+            logger.debug({ err }, 'end offsets not available');
+          },
+        );
         return state;
       }
       case 'durable': {
@@ -244,6 +278,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
         return state;
       }
       case 'close': {
+        if (state.endsTimer) clearInterval(state.endsTimer);
         if (state.commitTimer) clearTimeout(state.commitTimer);
         state.commitTimer = undefined;
         const offsets = new Map([...state.pendingCommit].filter(([p]) => state.partitions.has(p)));
@@ -275,6 +310,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
       pendingCommit: new Map(),
       committedToKafka: new Map(),
       committing: false,
+      checkingEnds: false,
     }),
     onCrash: (_msg, err, ctx) => {
       logger.error({ err }, 'ingest failed');
@@ -282,6 +318,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
     },
     afterStop: (state) => {
       if (state.commitTimer) clearTimeout(state.commitTimer);
+      if (state.endsTimer) clearInterval(state.endsTimer);
     },
   });
 }

@@ -155,15 +155,16 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
     };
   }
 
-  async function handleBatch(state: State, batch: ConsumedBatch): Promise<void> {
+  /** Routes one batch; returns whether the aggregator got it. */
+  async function handleBatch(state: State, batch: ConsumedBatch): Promise<boolean> {
     const messages = batch.messages;
-    if (messages.length === 0) return;
+    if (messages.length === 0) return false;
     const lastOffset = messages[messages.length - 1]!.offset;
     const rawFloor = state.rawOffset;
     const aggFloor = state.aggOffset;
     const forRaw = compareOffsets(lastOffset, rawFloor) > 0;
     const forAgg = aggFloor !== null && compareOffsets(lastOffset, aggFloor) > 0;
-    if (!forRaw && !forAgg) return; // a replay both sinks already hold
+    if (!forRaw && !forAgg) return false; // a replay both sinks already hold
 
     const append: WriterAppend = { type: 'append', firstOffset: '', lastOffset, rows: [], rejected: [] };
     const pageViews: PageViewEvent[] = [];
@@ -219,15 +220,19 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
       );
     }
     await Promise.all(pending);
+    return forAgg && options.aggregator !== undefined;
   }
 
   const behaviour = async (state: State, msg: PartitionMsg, ctx: ActorContext<PartitionMsg>): Promise<State> => {
     switch (msg.type) {
-      case 'batch':
+      case 'batch': {
         state.caughtUp = msg.batch.caughtUp;
-        await handleBatch(state, msg.batch);
+        const sentToAggregator = await handleBatch(state, msg.batch);
+        // A replayed batch the aggregator already holds still tells it how far the partition is.
+        if (options.aggregator && !sentToAggregator) dispatch(options.aggregator, { type: 'progress', partition, caughtUp: msg.batch.caughtUp });
         reply<PartitionBatchReply>(ctx, { paused: state.paused });
         return state;
+      }
       case 'progress':
         state.caughtUp = msg.caughtUp;
         if (options.aggregator) dispatch(options.aggregator, { type: 'progress', partition, caughtUp: msg.caughtUp });

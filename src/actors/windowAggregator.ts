@@ -253,6 +253,12 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
     initialStateFunc: (ctx) => {
       const nowMs = Date.now();
       const windows = options.restored ? PageViewWindows.fromJSON(options.restored.state, options.windows, nowMs) : new PageViewWindows(options.windows);
+      // After a restart a partition counts again only once the group assigns it (its idle clock
+      // starting then) and it reports itself caught up. Kept as assigned and caught up, every
+      // partition would go idle while the group re-forms (a dead member holds the rebalance for a
+      // session timeout), and the first one to deliver would push the watermark past the others'
+      // backlog, making on-time events late.
+      for (const { partition } of windows.partitionStatus(nowMs)) windows.revokePartition(partition);
       const timer = setInterval(() => dispatch(ctx.self, { type: 'tick' }), Math.min(TICK_MS, options.checkpointIntervalMs));
       timer.unref();
       return {

@@ -14,7 +14,6 @@ export function registerEtlCommand(program: Command, context: CommandContext): v
       const { config } = context.config();
       const logger = context.logger();
       await assertTopicsReady(config, logger, STREAMS.map((s) => config.topics[s]));
-      const platform = await Platform.start(config, logger, { etl: true, status: true });
-      await runUntilStopped(platform, logger, createStopRequest(), opts.duration);
+      await runUntilStopped(() => Platform.start(config, logger, { etl: true, status: true }), logger, createStopRequest(), opts.duration);
     });
 }

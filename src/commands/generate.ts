@@ -74,16 +74,17 @@ export function registerGenerateCommand(program: Command, context: CommandContex
       await assertTopicsReady(config, logger, topics);
 
       const stop = createStopRequest();
-      const platform = await Platform.start(config, logger, {
-        producer: {
-          rates,
-          ...(opts.count !== undefined ? { counts: splitCount(opts.count, rates) } : {}),
-          ...(opts.threads ? { threads: opts.threads } : {}),
-          ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
-          ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
-          onComplete: () => stop.request('count reached'),
-        },
-      });
-      await runUntilStopped(platform, logger, stop, opts.duration);
+      const start = () =>
+        Platform.start(config, logger, {
+          producer: {
+            rates,
+            ...(opts.count !== undefined ? { counts: splitCount(opts.count, rates) } : {}),
+            ...(opts.threads ? { threads: opts.threads } : {}),
+            ...(opts.batchSize ? { batchSize: opts.batchSize } : {}),
+            ...(opts.seed !== undefined ? { seed: opts.seed } : {}),
+            onComplete: () => stop.request('count reached'),
+          },
+        });
+      await runUntilStopped(start, logger, stop, opts.duration);
     });
 }

@@ -14,11 +14,12 @@ export function registerRunCommand(program: Command, context: CommandContext): v
       const { config } = context.config();
       const logger = context.logger();
       await assertTopicsReady(config, logger, STREAMS.map((s) => config.topics[s]));
-      const platform = await Platform.start(config, logger, {
-        etl: true,
-        status: true,
-        producer: { rates: { ...config.data_generator.events_per_second } },
-      });
-      await runUntilStopped(platform, logger, createStopRequest(), opts.duration);
+      const start = () =>
+        Platform.start(config, logger, {
+          etl: true,
+          status: true,
+          producer: { rates: { ...config.data_generator.events_per_second } },
+        });
+      await runUntilStopped(start, logger, createStopRequest(), opts.duration);
     });
 }

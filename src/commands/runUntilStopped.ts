@@ -17,20 +17,26 @@ export function createStopRequest(): StopRequest {
 }
 
 /**
- * Runs the platform until a stop is requested (or a signal arrives, or a component fails), then
- * shuts it down gracefully and sets the exit code: 0 after a graceful stop, 1 after a failure.
+ * Starts the platform and runs it until a stop is requested (or a signal arrives, or a component
+ * fails), then shuts it down gracefully and sets the exit code: 0 after a graceful stop, 1 after a
+ * failure. Signal handlers are installed before the start, so a SIGTERM during a slow start (lake
+ * recovery, the group join) is honoured as soon as the start completes.
  */
-export async function runUntilStopped(platform: Platform, logger: Logger, stop: StopRequest, durationSeconds?: number): Promise<ShutdownReport> {
+export async function runUntilStopped(start: () => Promise<Platform>, logger: Logger, stop: StopRequest, durationSeconds?: number): Promise<ShutdownReport> {
   const removeSignals = onShutdownSignals(logger, (signal) => stop.request(signal));
-  const timer = durationSeconds ? setTimeout(() => stop.request('duration elapsed'), durationSeconds * 1000) : undefined;
-  const outcome = await Promise.race([
-    stop.requested.then((reason) => ({ reason, failed: false })),
-    platform.fatal.then((f) => ({ reason: `${f.component} failed: ${f.error}`, failed: true })),
-  ]);
-  clearTimeout(timer);
-  const report = await platform.shutdown(outcome.reason);
-  removeSignals();
-  if (outcome.failed) report.exitCode = 1;
-  process.exitCode = report.exitCode;
-  return report;
+  try {
+    const platform = await start();
+    const timer = durationSeconds ? setTimeout(() => stop.request('duration elapsed'), durationSeconds * 1000) : undefined;
+    const outcome = await Promise.race([
+      stop.requested.then((reason) => ({ reason, failed: false })),
+      platform.fatal.then((f) => ({ reason: `${f.component} failed: ${f.error}`, failed: true })),
+    ]);
+    clearTimeout(timer);
+    const report = await platform.shutdown(outcome.reason);
+    if (outcome.failed) report.exitCode = 1;
+    process.exitCode = report.exitCode;
+    return report;
+  } finally {
+    removeSignals();
+  }
 }

@@ -102,7 +102,14 @@ const etl = z.strictObject({
   snapshot_every: positiveInt,
   parquet_encoder: z.enum(['parquetjs-lite', 'hyparquet-writer']),
   /** Worker threads that encode Parquet files off the consuming thread. */
-  encoder_threads: positiveInt.max(16),
+  /** 0 encodes on the consuming thread (no copy to a worker, no parallelism). */
+  encoder_threads: nonNegativeInt.max(16),
+  /** Heap of each encoder thread; a file's rows must fit (about 40 MB per 100,000 clickstream rows). */
+  encoder_heap: size,
+  /** Kafka fetch size per partition: larger reads faster, costs memory per assigned partition. */
+  fetch_max_bytes_per_partition: size,
+  /** Heap in use above which a full garbage collection is asked for (keeps RSS near the live set). */
+  heap_soft_limit: size,
   row_group_rows: positiveInt,
   shutdown_timeout: duration,
 });

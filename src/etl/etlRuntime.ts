@@ -17,6 +17,7 @@ import { spawnCheckpointer, type CheckpointerMsg, type LakeRecovery } from '../a
 import { spawnIngest, type IngestMsg, type IngestStatus } from '../actors/ingest.js';
 import { spawnWindowAggregator, type AggregatorMetrics, type WindowAggregatorMsg } from '../actors/windowAggregator.js';
 import type { createTopicConsumer } from '../kafka/topicConsumer.js';
+import { startMemoryGuard } from '../system/memoryGuard.js';
 
 export const STREAMS: readonly StreamName[] = ['clickstream', 'iot'];
 export const WINDOW_SIZE_MS = 60_000;
@@ -61,7 +62,8 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
   const ingests = new Map<StreamName, Ref<IngestMsg>>();
   let lastCheckpoints = 0;
 
-  const encoderPool: EncoderPool = createEncoderPool({ threads: config.etl.encoder_threads });
+  const encoderPool: EncoderPool = createEncoderPool({ threads: config.etl.encoder_threads, maxHeapMb: Math.ceil(config.etl.encoder_heap / (1024 * 1024)) });
+  const memoryGuard = startMemoryGuard({ softLimitBytes: config.etl.heap_soft_limit });
   const streamOfTopic = new Map(STREAMS.map((s) => [config.topics[s], s]));
 
   const onCommitted = (event: CheckpointEvent, state: CheckpointState): void => {
@@ -136,6 +138,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     for (const ingest of ingests.values()) stop(ingest);
     stop(aggregator);
     await encoderPool.close();
+    memoryGuard.stop();
     // Let any commit already queued finish before the checkpointer goes.
     await query(checkpointer, () => ({ type: 'read' as const }), READ_TIMEOUT_MS).catch(() => undefined);
     stop(checkpointer);

@@ -1,5 +1,5 @@
 import kafkajs from 'kafkajs';
-import { compressFrame, decompressFrame } from 'lz4-napi';
+import { compressFrame, decompressFrameSync } from 'lz4-napi';
 
 const { CompressionCodecs, CompressionTypes } = kafkajs;
 
@@ -15,7 +15,9 @@ export const lz4FrameCodec = {
     return compressFrame(encoder.buffer);
   },
   async decompress(buffer: Buffer): Promise<Buffer> {
-    return decompressFrame(buffer);
+    // On the calling thread: a 1 MB fetch decompresses in about 2 ms, and the async variant's
+    // libuv-pool threads each grow a malloc arena that the process keeps as RSS.
+    return decompressFrameSync(buffer);
   },
 };
 

@@ -58,6 +58,8 @@ export interface TopicConsumer {
   resume(partition: number): void;
   /** Commits `offset` = next offset to read (last durable + 1) per partition, to the group. */
   commitOffsets(offsets: ReadonlyMap<number, string>): Promise<void>;
+  /** The high watermark (next offset to be written) of every partition of the topic. */
+  endOffsets(): Promise<Map<number, string>>;
   /** Pauses everything and waits until no batch is being handled. */
   quiesce(): Promise<void>;
   disconnect(): Promise<void>;
@@ -77,13 +79,17 @@ export function createTopicConsumer(config: Config, logger: Logger, options: Top
     partitionAssigners: [subscriptionAwareAssigner],
     readUncommitted: false,
     maxWaitTimeInMs: 250,
-    maxBytesPerPartition: 1024 * 1024,
-    maxBytes: 16 * 1024 * 1024,
-    sessionTimeout: 30_000,
+    maxBytesPerPartition: config.etl.fetch_max_bytes_per_partition,
+    // One fetch response per broker holds at most this; kafkajs fetches again once it is processed.
+    maxBytes: config.etl.fetch_max_bytes_per_partition * config.kafka.partitions * 2,
+    // A member that died (kill -9) holds the partitions until this passes: keep restarts short.
+    sessionTimeout: 10_000,
     heartbeatInterval: 3_000,
     allowAutoTopicCreation: false,
     retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
   });
+  const admin = kafka.admin();
+  let adminConnected: Promise<void> | undefined;
   const { topic } = options;
   let assigned = new Set<number>();
   let inFlight = 0;
@@ -158,6 +164,12 @@ export function createTopicConsumer(config: Config, logger: Logger, options: Top
       if (offsets.size === 0) return;
       await consumer.commitOffsets([...offsets].map(([partition, offset]) => ({ topic, partition, offset })));
     },
+    async endOffsets() {
+      adminConnected ??= admin.connect();
+      await adminConnected;
+      const offsets = await admin.fetchTopicOffsets(topic);
+      return new Map(offsets.map((o) => [o.partition, o.high]));
+    },
     async quiesce() {
       quiescing = true;
       if (assigned.size > 0) consumer.pause([{ topic, partitions: [...assigned] }]);
@@ -165,6 +177,7 @@ export function createTopicConsumer(config: Config, logger: Logger, options: Top
     },
     async disconnect() {
       await consumer.disconnect();
+      if (adminConnected) await admin.disconnect().catch(() => undefined);
     },
   };
 }

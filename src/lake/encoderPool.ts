@@ -21,6 +21,8 @@ export interface EncoderPool {
 export interface EncoderPoolOptions {
   /** Worker threads; 0 encodes on the calling thread (tests, tools). */
   threads: number;
+  /** Old-generation heap of each thread: without a cap V8 lets an idle thread keep its peak heap. */
+  maxHeapMb?: number;
 }
 
 export function createEncoderPool(options: EncoderPoolOptions): EncoderPool {
@@ -36,6 +38,7 @@ export function createEncoderPool(options: EncoderPoolOptions): EncoderPool {
     minThreads: options.threads,
     // min = max: threads stay up for the life of the pool, no cold start on the next roll.
     maxThreads: options.threads,
+    ...(options.maxHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb, maxYoungGenerationSizeMb: 16 } } : {}),
   });
   return {
     async encode(req) {

@@ -28,8 +28,9 @@ export interface WorkerFile {
 export function resolveWorkerFile(importMetaUrl: string, baseName: string): WorkerFile {
   const dir = path.dirname(fileURLToPath(importMetaUrl));
   const jsFile = path.join(dir, `${baseName}.js`);
-  // Compiled: the worker inherits the process's flags (e.g. --enable-source-maps), as Node does.
-  if (existsSync(jsFile)) return { filename: pathToFileURL(jsFile).href, execArgv: [...process.execArgv] };
+  // Compiled: no flags. Worker threads refuse many of the process's (--max-old-space-size,
+  // --trace-gc, ...), and their heap is set through resourceLimits instead.
+  if (existsSync(jsFile)) return { filename: pathToFileURL(jsFile).href, execArgv: [] };
 
   const tsFile = path.join(dir, `${baseName}.ts`);
   const twinDir = compiledTwinDir(dir);

@@ -164,6 +164,8 @@ describe('window aggregator: checkpoints', () => {
     const last = commits(first)[commits(first).length - 1]!;
     const committedBefore = commits(first).length;
     const second = first.restart({ seq: last.seq, state: last.state }, 'window-aggregator-2');
+    // As the ingest actor does when the group assigns the partition again after a restart.
+    dispatch(second.ref, { type: 'assign', partitions: [0] });
     expect(await second.batch(b2)).toEqual({ globalWatermarkMs: M + 120 * S });
     await second.batch(b3);
     await second.batch(b4);
@@ -238,5 +240,29 @@ describe('window aggregator: metrics', () => {
   it('reports no lag before any watermark', async () => {
     const h = startAggregator();
     expect(await h.metrics()).toMatchObject({ lateEventsTotal: 0, windowsOpen: 0, watermarkLagSeconds: null, globalWatermarkMs: null });
+  });
+});
+
+describe('window aggregator: restart', () => {
+  it('does not let restored partitions go idle before the group assigns them again', async () => {
+    // Two partitions, both caught up when checkpointed. After a restart, partition 1 delivers its
+    // backlog first: partition 0, not yet re-assigned, must hold the watermark back once it is.
+    const idleTimeoutMs = 50;
+    const first = startAggregator({ windows: { ...WINDOWS, idleTimeoutMs } });
+    await first.batch({ partition: 0, lastOffset: '1', maxEventTimeMs: M + 30 * S, caughtUp: true, counts: [{ windowStartMs: M, url: '/a', count: 1 }], lateCount: 0 });
+    await first.batch({ partition: 1, lastOffset: '1', maxEventTimeMs: M + 30 * S, caughtUp: true, counts: [{ windowStartMs: M, url: '/a', count: 1 }], lateCount: 0 });
+    await first.flush();
+    const last = commits(first)[commits(first).length - 1]!;
+    const second = first.restart({ seq: last.seq, state: last.state }, 'window-aggregator-restarted');
+    // The group takes longer than the idle timeout to re-form (a dead member's session).
+    await sleep(4 * idleTimeoutMs);
+    dispatch(second.ref, { type: 'assign', partitions: [0, 1] });
+    const reply = await second.batch({ partition: 1, lastOffset: '9', maxEventTimeMs: M + 600 * S, caughtUp: false, counts: [{ windowStartMs: M + 540 * S, url: '/b', count: 1 }], lateCount: 0 });
+    // Partition 0 is assigned, behind (not caught up since the restart) and not idle: it holds the
+    // watermark at its own, so its backlog of minute M+60s..M+500s is still on time.
+    expect(reply.globalWatermarkMs).toBe(M + 30 * S - WINDOWS.watermarkDelayMs);
+    const late = await second.batch({ partition: 0, lastOffset: '5', maxEventTimeMs: M + 500 * S, caughtUp: false, counts: [{ windowStartMs: M + 480 * S, url: '/c', count: 1 }], lateCount: 0 });
+    expect(late.globalWatermarkMs).toBe(M + 500 * S - WINDOWS.watermarkDelayMs);
+    expect((await second.metrics()).lateEventsTotal).toBe(0);
   });
 });

@@ -36,9 +36,9 @@ function missingError(fn: () => unknown): Error {
 }
 
 describe('resolveWorkerFile', () => {
-  it('uses the compiled worker next to the caller, with the process flags', async () => {
+  it('uses the compiled worker next to the caller, without the process flags (workers refuse many)', async () => {
     const js = await touch('dist/lake/x.worker.js');
-    expect(resolveWorkerFile(callerIn('dist/lake'), 'x.worker')).toEqual({ filename: pathToFileURL(js).href, execArgv: process.execArgv });
+    expect(resolveWorkerFile(callerIn('dist/lake'), 'x.worker')).toEqual({ filename: pathToFileURL(js).href, execArgv: [] });
   });
 
   it('from TypeScript sources, uses the up-to-date twin under dist/ without the runner flags', async () => {

@@ -21,6 +21,8 @@ export interface FakeConsumer extends TopicConsumer {
   /** The handlers `start` received; throws before `start`. */
   handlers(): TopicConsumerHandlers;
   commits(): Array<Map<number, string>>;
+  /** What endOffsets() answers (high watermark per partition); empty until set. */
+  ends: Map<number, string>;
 }
 
 export interface FakeConsumerFactory {
@@ -60,6 +62,10 @@ export function fakeConsumerFactory(): FakeConsumerFactory {
         },
         async commitOffsets(offsets) {
           calls.push({ call: 'commitOffsets', offsets: new Map(offsets), atMs: Date.now() });
+        },
+        ends: new Map(),
+        async endOffsets() {
+          return new Map(consumer.ends);
         },
         async quiesce() {
           calls.push({ call: 'quiesce' });
