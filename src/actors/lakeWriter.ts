@@ -16,14 +16,19 @@ import { ColumnBuffer } from '../lake/columnBuffer.js';
 import { ensureDir } from '../lake/durableFs.js';
 import type { EncoderName } from '../lake/encoder.js';
 import type { EncoderPool } from '../lake/encoderPool.js';
-import { partitionDir, rawFilePath, rejectedFilePath, tmpPathFor } from '../lake/layout.js';
+import { dtOfMs, partitionDir, rawFilePath, rejectedFilePath, tmpPathFor } from '../lake/layout.js';
+import type { ClickstreamRow, IotRow } from '../events/types.js';
 import type { ColumnBatch, RowOf, TableName } from '../lake/tables.js';
 import { dispatch, query, reply, spawn, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
 import type { CheckpointerMsg, CommitReply } from './checkpointer.js';
 
 export type RawTable = 'clickstream' | 'iot';
 
-export type RawRow = RowOf<'clickstream'> | RowOf<'iot'>;
+/** A validated event as the decoder returns it (event time in `tsMs`), appended without a copy. */
+export type RawRow = ClickstreamRow | IotRow;
+
+/** The lake's `ts` column is read from the events' `tsMs`. */
+const RAW_SOURCE_FIELDS = { ts: 'tsMs' };
 
 /** One partition batch's worth of rows, every offset above the writer's committed offset. */
 export interface WriterAppend {
@@ -32,7 +37,7 @@ export interface WriterAppend {
   firstOffset: string;
   /** Offset of the last record this append covers (rows and rejected records alike). */
   lastOffset: string;
-  rows: Array<{ dt: string; row: RawRow }>;
+  rows: RawRow[];
   rejected: Array<{ dt: string; row: RowOf<'_rejected'> }>;
 }
 
@@ -233,11 +238,12 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
           state.bufferSinceMs = Date.now();
         }
         state.lastOffset = msg.lastOffset;
-        for (const { dt, row } of msg.rows) {
+        for (const row of msg.rows) {
+          const dt = dtOfMs(row.tsMs);
           let buffer = state.buffers.get(dt);
-          if (!buffer) state.buffers.set(dt, (buffer = new ColumnBuffer(table)));
+          if (!buffer) state.buffers.set(dt, (buffer = new ColumnBuffer(table, RAW_SOURCE_FIELDS)));
           const before = buffer.approxBytes;
-          buffer.append(row as RowOf<RawTable>);
+          buffer.append(row);
           state.bufferedBytes += buffer.approxBytes - before;
         }
         state.bufferedRows += msg.rows.length;

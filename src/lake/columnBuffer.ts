@@ -6,18 +6,25 @@ import { TABLES, type ColumnBatch, type ColumnValue, type RowOf, type TableName 
  */
 export class ColumnBuffer<T extends TableName> {
   readonly table: T;
+  /** The field read from an appended row, per column. */
   private readonly names: readonly string[];
+  private readonly columnNames: readonly string[];
   private columns: ColumnValue[][];
   private rows = 0;
   private bytes = 0;
 
-  constructor(table: T) {
+  /**
+   * @param sourceFields where a column's value is read from when the appended objects name it
+   *   differently (e.g. `{ ts: 'tsMs' }` for validated events): rows go in as they are, no copy.
+   */
+  constructor(table: T, sourceFields: Partial<Record<string, string>> = {}) {
     this.table = table;
-    this.names = TABLES[table].map((spec) => spec.name);
+    this.names = TABLES[table].map((spec) => sourceFields[spec.name] ?? spec.name);
+    this.columnNames = TABLES[table].map((spec) => spec.name);
     this.columns = this.names.map(() => []);
   }
 
-  append(row: RowOf<T>): void {
+  append(row: RowOf<T> | object): void {
     const record = row as unknown as Record<string, ColumnValue | undefined>;
     const { names, columns } = this;
     let bytes = 0;
@@ -45,7 +52,7 @@ export class ColumnBuffer<T extends TableName> {
   /** Hands the buffered rows over and starts empty; the returned arrays are no longer touched. */
   drain(): ColumnBatch {
     const columns: Record<string, ColumnValue[]> = {};
-    for (let i = 0; i < this.names.length; i++) columns[this.names[i]!] = this.columns[i]!;
+    for (let i = 0; i < this.columnNames.length; i++) columns[this.columnNames[i]!] = this.columns[i]!;
     const batch: ColumnBatch = { rowCount: this.rows, columns };
     this.columns = this.names.map(() => []);
     this.rows = 0;

@@ -13,6 +13,7 @@ import {
 import type { RawCheckpoint } from '../../../src/checkpoint/checkpointState.js';
 import { ColumnBuffer } from '../../../src/lake/columnBuffer.js';
 import { createEncoderPool } from '../../../src/lake/encoderPool.js';
+import type { ClickstreamRow } from '../../../src/events/types.js';
 import type { RowOf } from '../../../src/lake/tables.js';
 import { query, type Ref } from '../../../src/system/nact.js';
 import { spawnFakeCheckpointer, type FakeCheckpointer } from './fakes/fakeCheckpointer.js';
@@ -35,13 +36,17 @@ const Q_MS = 10_000;
 
 const pad = (offset: number): string => String(offset).padStart(20, '0');
 
-function click(offset: number, tsMs = DAY1_MS + offset * 1000): RowOf<'clickstream'> {
-  return { event_id: `e-${offset}`, user_id: `u-${offset % 4}`, url: `/p/${offset % 3}`, referrer: offset % 2 === 0 ? null : 'https://ref.example/', ua: 'Mozilla/5.0', ts: tsMs };
+/** A validated clickstream event, as the partition actor appends it. */
+function click(offset: number, tsMs = DAY1_MS + offset * 1000): ClickstreamRow {
+  return { event_id: `e-${offset}`, user_id: `u-${offset % 4}`, url: `/p/${offset % 3}`, referrer: offset % 2 === 0 ? null : 'https://ref.example/', ua: 'Mozilla/5.0', tsMs };
 }
 
 function rejected(offset: number, kafkaTsMs: number): RowOf<'_rejected'> {
   return { topic: TOPIC, partition: PARTITION, offset, reason: 'not_json', detail: 'Unexpected token', payload: `{bad ${offset}`, payload_encoding: 'utf8', kafka_ts: kafkaTsMs };
 }
+
+/** The row as the lake holds it: `ts`, not `tsMs`. */
+const asLakeRow = ({ tsMs, ...fields }: ClickstreamRow): RowOf<'clickstream'> => ({ ...fields, ts: tsMs });
 
 const dtOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
@@ -53,7 +58,7 @@ function appendOf(offsets: number[], options: { tsOf?: (offset: number) => numbe
   for (const offset of offsets) {
     const tsMs = options.tsOf?.(offset) ?? DAY1_MS + offset * 1000;
     if (rejectedOffsets.has(offset)) rejectedRows.push({ dt: dtOf(tsMs), row: rejected(offset, tsMs) });
-    else rows.push({ dt: dtOf(tsMs), row: click(offset, tsMs) });
+    else rows.push(click(offset, tsMs));
   }
   return { type: 'append', firstOffset: String(offsets[0]), lastOffset: String(offsets[offsets.length - 1]), rows, rejected: rejectedRows };
 }
@@ -199,8 +204,8 @@ describe('lake writer: files and checkpoint events', () => {
     expect(event).toMatchObject({ type: 'raw', sink: `raw:${TOPIC}:${PARTITION}`, offset: '12', rows: 5 });
     expect(await listFiles(h.lakeRoot)).toEqual([...finals].sort());
 
-    expect(await readRows(reader, join(h.lakeRoot, finals[0]!), 'clickstream')).toEqual([click(7, DAY1_MS), click(8, END_OF_DAY1_MS)]);
-    expect(await readRows(reader, join(h.lakeRoot, finals[1]!), 'clickstream')).toEqual([click(9, DAY2_MS), click(11, DAY2_MS + 2000), click(12, DAY2_MS + 3000)]);
+    expect(await readRows(reader, join(h.lakeRoot, finals[0]!), 'clickstream')).toEqual([click(7, DAY1_MS), click(8, END_OF_DAY1_MS)].map(asLakeRow));
+    expect(await readRows(reader, join(h.lakeRoot, finals[1]!), 'clickstream')).toEqual([click(9, DAY2_MS), click(11, DAY2_MS + 2000), click(12, DAY2_MS + 3000)].map(asLakeRow));
     expect(await readRows(reader, join(h.lakeRoot, finals[2]!), '_rejected')).toEqual([rejected(10, DAY2_MS + 1000)]);
     expect(await columnTypes(reader, join(h.lakeRoot, finals[0]!))).toMatchObject({ ts: 'TIMESTAMP', url: 'VARCHAR' });
   });

@@ -6,10 +6,20 @@
 import type { LakeWriterMsg, LakeWriterOptions, WriterAppend, WriterAppendReply, WriterFlushReply } from '../../../../src/actors/lakeWriter.js';
 import { reply, spawn, type AnyRef, type Ref } from '../../../../src/system/nact.js';
 
+/** An append as recorded: each row with its UTC date and in the lake's shape (`ts`, not `tsMs`). */
+export interface RecordedAppend extends Omit<WriterAppend, 'rows'> {
+  rows: Array<{ dt: string; row: Record<string, unknown> }>;
+}
+
+function recorded(msg: WriterAppend): RecordedAppend {
+  const rows = msg.rows.map(({ tsMs, ...fields }) => ({ dt: new Date(tsMs).toISOString().slice(0, 10), row: { ...fields, ts: tsMs } }));
+  return structuredClone({ ...msg, rows });
+}
+
 export interface FakeWriter {
   /** What the partition actor passed to `spawnWriter` (set once spawned). */
   options?: LakeWriterOptions;
-  readonly appends: WriterAppend[];
+  readonly appends: RecordedAppend[];
   flushes: number;
   /** What the next append replies. */
   backlogHigh: boolean;
@@ -31,7 +41,7 @@ export function createFakeWriter(): FakeWriter {
         (state, msg, ctx) => {
           switch (msg.type) {
             case 'append':
-              fake.appends.push(structuredClone(msg));
+              fake.appends.push(recorded(msg));
               committedOffset = msg.lastOffset;
               reply<WriterAppendReply>(ctx, { backlogHigh: fake.backlogHigh });
               break;
