@@ -109,6 +109,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
         maxFileRows: config.etl.max_file_rows,
         maxFileBytes: config.etl.max_file_bytes,
         maxFileAgeMs: config.etl.max_file_age,
+        maxFileIdleMs: config.etl.max_file_idle,
         rowGroupRows: config.etl.row_group_rows,
         commitTimeoutMs: queryTimeoutMs,
         logger: options.logger,

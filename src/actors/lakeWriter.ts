@@ -1,7 +1,8 @@
 /**
  * lake-writer:<table>:<partition> — buffers the rows (and rejected records) of one Kafka partition
  * column-wise per `dt`, and rolls them into Parquet files when the buffer reaches
- * `etl.max_file_rows`, `etl.max_file_bytes` or `etl.max_file_age` (or on `flush`): every buffered
+ * `etl.max_file_rows`, `etl.max_file_bytes` or `etl.max_file_age`, when nothing arrived for
+ * `etl.max_file_idle` (the end of a burst), or on `flush`: every buffered
  * dt is encoded into a `*.parquet.tmp` file (fsynced, on an encoder thread), then ONE checkpoint
  * commits the roll's last offset with the tmp→final renames (DESIGN.md section 3). One roll is in
  * flight at a time, so the writer's committed offsets only move forward.
@@ -84,6 +85,8 @@ export interface LakeWriterOptions {
   maxFileRows: number;
   maxFileBytes: number;
   maxFileAgeMs: number;
+  /** Roll a buffer that received nothing for this long. */
+  maxFileIdleMs: number;
   rowGroupRows: number;
   /** How long a commit may take before the roll counts as failed. */
   commitTimeoutMs: number;
@@ -113,6 +116,7 @@ interface State {
   firstOffset?: string;
   lastOffset?: string;
   bufferSinceMs: number;
+  lastAppendMs: number;
   committedOffset: string;
   roll?: PendingRoll;
   backlogHigh: boolean;
@@ -213,8 +217,10 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
   /** Starts a roll when none is in flight and the buffer is due (or `force`). */
   function maybeRoll(state: State, self: Ref<LakeWriterMsg>, force: boolean): void {
     if (state.roll || state.firstOffset === undefined) return;
-    const aged = Date.now() - state.bufferSinceMs >= options.maxFileAgeMs;
-    if (!force && !aged && !isFull(state)) return;
+    const nowMs = Date.now();
+    const aged = nowMs - state.bufferSinceMs >= options.maxFileAgeMs;
+    const quiet = nowMs - state.lastAppendMs >= options.maxFileIdleMs;
+    if (!force && !aged && !quiet && !isFull(state)) return;
     state.roll = drain(state);
     startRoll(state, self);
   }
@@ -238,6 +244,7 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
           state.bufferSinceMs = Date.now();
         }
         state.lastOffset = msg.lastOffset;
+        state.lastAppendMs = Date.now();
         for (const row of msg.rows) {
           const dt = dtOfMs(row.tsMs);
           let buffer = state.buffers.get(dt);
@@ -310,7 +317,7 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
 
   return spawn<State, LakeWriterMsg>(parent, behaviour, name, {
     initialStateFunc: (ctx) => {
-      const timer = setInterval(() => dispatch(ctx.self, { type: 'tick' }), Math.min(1_000, Math.max(50, options.maxFileAgeMs / 4)));
+      const timer = setInterval(() => dispatch(ctx.self, { type: 'tick' }), Math.min(1_000, Math.max(50, Math.min(options.maxFileAgeMs, options.maxFileIdleMs) / 4)));
       timer.unref();
       return {
         buffers: new Map(),
@@ -319,6 +326,7 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
         bufferedRecords: 0,
         bufferedBytes: 0,
         bufferSinceMs: Date.now(),
+        lastAppendMs: Date.now(),
         committedOffset: options.committedOffset,
         backlogHigh: false,
         flushWaiters: [],

@@ -95,6 +95,8 @@ const etl = z.strictObject({
   max_file_rows: positiveInt,
   max_file_bytes: size,
   max_file_age: duration,
+  /** A buffer that has received nothing for this long is rolled: the end of a burst is soon visible. */
+  max_file_idle: duration,
   max_event_bytes: size,
   /** An event time further ahead of the Kafka record's timestamp than this is rejected. */
   max_future_skew: duration,

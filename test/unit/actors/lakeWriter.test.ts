@@ -94,6 +94,7 @@ function startWriter(overrides: Partial<LakeWriterOptions> = {}): Harness {
     maxFileRows: 1_000_000,
     maxFileBytes: 1 << 30,
     maxFileAgeMs: 3_600_000,
+    maxFileIdleMs: 3_600_000,
     rowGroupRows: 1_000,
     commitTimeoutMs: Q_MS,
     logger: silentLogger,
@@ -170,6 +171,21 @@ describe('lake writer: rolling', () => {
     expect(Date.now() - appendedMs).toBeGreaterThanOrEqual(maxFileAgeMs);
     expect(h.checkpointer.committed[0]).toMatchObject({ offset: '1', rows: 2 });
     expect(await eventIds(h, rawPath('2024-03-01', 0, 1))).toEqual(['e-0', 'e-1']);
+  });
+
+  it('rolls a buffer that received nothing for max_file_idle, but not one that keeps receiving', async () => {
+    const maxFileIdleMs = 300;
+    const h = startWriter({ maxFileIdleMs });
+    // Appends every 100 ms for ~1 s: never quiet for 300 ms, so no roll.
+    for (let i = 0; i < 10; i++) {
+      await h.append(appendOf([i]));
+      await sleep(100);
+    }
+    expect(h.checkpointer.committed).toHaveLength(0);
+    const lastAppendMs = Date.now();
+    await waitFor(() => h.checkpointer.committed.length === 1, 'a roll once quiet', 3_000);
+    expect(Date.now() - lastAppendMs).toBeGreaterThanOrEqual(maxFileIdleMs - 100);
+    expect(h.checkpointer.committed[0]).toMatchObject({ offset: '9', rows: 10 });
   });
 
   it('rolls everything on flush and replies once it is committed; a flush with nothing buffered commits nothing', async () => {

@@ -69,6 +69,7 @@ function startPartition(stream: StreamName, offsets: { raw?: string; agg?: strin
       maxFileRows: 1000,
       maxFileBytes: 1 << 20,
       maxFileAgeMs: 60_000,
+      maxFileIdleMs: 60_000,
       rowGroupRows: 1000,
       commitTimeoutMs: Q_MS,
       logger: silentLogger,
