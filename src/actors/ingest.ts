@@ -14,6 +14,7 @@ import type { Config } from '../config/schema.js';
 import type { StreamName } from '../events/types.js';
 import type { RejectReason } from '../events/validate.js';
 import { createTopicConsumer, type ConsumedBatch, type TopicConsumer } from '../kafka/topicConsumer.js';
+import type { BufferBudget } from '../lake/bufferBudget.js';
 import type { EncoderPool } from '../lake/encoderPool.js';
 import type { Logger } from '../log/logger.js';
 import { dispatch, query, reply, spawn, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
@@ -60,6 +61,8 @@ export interface IngestOptions {
   aggregator?: Ref<WindowAggregatorMsg>;
   checkpointer: Ref<CheckpointerMsg>;
   encoderPool: EncoderPool;
+  /** Rows every lake writer of the process may hold together. */
+  bufferBudget?: BufferBudget;
   lakeRoot: string;
   onRejected?: (reason: RejectReason) => void;
   /** Consumer factory (tests pass a fake). */
@@ -110,6 +113,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
         maxFileBytes: config.etl.max_file_bytes,
         maxFileAgeMs: config.etl.max_file_age,
         maxFileIdleMs: config.etl.max_file_idle,
+        ...(options.bufferBudget ? { budget: options.bufferBudget } : {}),
         rowGroupRows: config.etl.row_group_rows,
         commitTimeoutMs: queryTimeoutMs,
         logger: options.logger,

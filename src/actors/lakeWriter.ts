@@ -16,6 +16,7 @@ import type { Logger } from '../log/logger.js';
 import { ColumnBuffer } from '../lake/columnBuffer.js';
 import { ensureDir } from '../lake/durableFs.js';
 import type { EncoderName } from '../lake/encoder.js';
+import type { BufferBudget } from '../lake/bufferBudget.js';
 import type { EncoderPool } from '../lake/encoderPool.js';
 import { dtOfMs, partitionDir, rawFilePath, rejectedFilePath, tmpPathFor } from '../lake/layout.js';
 import type { ClickstreamRow, IotRow } from '../events/types.js';
@@ -49,6 +50,8 @@ export type LakeWriterMsg =
   | { type: 'tick' }
   | { type: 'rolled'; lastOffset: string; rows: number; rejected: number; files: number; durationMs: number }
   | { type: 'rollFailed'; error: string }
+  /** Internal: the shared budget has room again. */
+  | { type: 'budgetRoom' }
   /** Query: roll everything buffered now and wait until it is committed; replies WriterFlushReply. */
   | { type: 'flush' }
   /** Query: replies WriterStatus. */
@@ -93,6 +96,8 @@ export interface LakeWriterOptions {
   logger: Logger;
   /** The backlog went back under the limit: fetching may resume. */
   onDrained: () => void;
+  /** The process-wide budget of buffered rows shared by every writer (none: unlimited). */
+  budget?: BufferBudget;
 }
 
 interface PendingRoll {
@@ -122,6 +127,8 @@ interface State {
   backlogHigh: boolean;
   flushWaiters: Array<Ref<WriterFlushReply>>;
   timer?: NodeJS.Timeout;
+  /** Handed to the budget to be told when it has room. */
+  wake: () => void;
   filesWritten: number;
   rowsWritten: number;
 }
@@ -134,8 +141,30 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
   const sink = rawSinkId(topic, partition);
   const logger = options.logger.child({ component: 'lake-writer', table, partition });
 
+  const budget = options.budget;
+  // Under budget pressure a writer rolls early, but not files smaller than this.
+  const minPressureRollRows = budget ? Math.max(1, Math.floor(budget.limitRows / 16)) : Infinity;
+
   function isFull(state: State): boolean {
     return state.bufferedRecords >= options.maxFileRows || state.bufferedBytes >= options.maxFileBytes;
+  }
+
+  /** A whole roll waits behind the one in flight, or the shared budget is spent and this writer cannot give rows back now. */
+  function isBacklogged(state: State): boolean {
+    if (state.roll && isFull(state)) return true;
+    return budget !== undefined && budget.exceeded && (state.roll !== undefined || state.bufferedRecords < minPressureRollRows);
+  }
+
+  function updateBacklog(state: State, self: Ref<LakeWriterMsg>): void {
+    const backlogged = isBacklogged(state);
+    if (backlogged && !state.backlogHigh) {
+      state.backlogHigh = true;
+      // Woken when another writer's commit frees rows; the own roll's completion is seen in 'rolled'.
+      if (budget?.exceeded) budget.whenRoom(state.wake);
+    } else if (!backlogged && state.backlogHigh) {
+      state.backlogHigh = false;
+      options.onDrained();
+    }
   }
 
   function drain(state: State): PendingRoll | undefined {
@@ -220,7 +249,8 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
     const nowMs = Date.now();
     const aged = nowMs - state.bufferSinceMs >= options.maxFileAgeMs;
     const quiet = nowMs - state.lastAppendMs >= options.maxFileIdleMs;
-    if (!force && !aged && !quiet && !isFull(state)) return;
+    const pressed = budget !== undefined && budget.exceeded && state.bufferedRecords >= minPressureRollRows;
+    if (!force && !aged && !quiet && !pressed && !isFull(state)) return;
     state.roll = drain(state);
     startRoll(state, self);
   }
@@ -262,9 +292,9 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
           buffer.append(row);
           state.bufferedBytes += buffer.approxBytes - before;
         }
+        budget?.take(msg.rows.length + msg.rejected.length);
         maybeRoll(state, ctx.self, false);
-        // Full while a roll is in flight: a whole roll waits in memory, stop fetching.
-        if (state.roll && isFull(state)) state.backlogHigh = true;
+        updateBacklog(state, ctx.self);
         reply<WriterAppendReply>(ctx, { backlogHigh: state.backlogHigh });
         return state;
       }
@@ -273,18 +303,22 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
         return state;
       case 'rolled': {
         state.committedOffset = msg.lastOffset;
+        budget?.release(msg.rows + msg.rejected);
         state.roll = undefined;
         state.filesWritten += msg.files;
         state.rowsWritten += msg.rows;
         logger.info({ offset: msg.lastOffset, rows: msg.rows, rejected: msg.rejected, files: msg.files, duration_ms: msg.durationMs }, 'roll committed');
         maybeRoll(state, ctx.self, state.flushWaiters.length > 0);
-        if (state.backlogHigh && !(state.roll && isFull(state))) {
-          state.backlogHigh = false;
-          options.onDrained();
-        }
+        updateBacklog(state, ctx.self);
         settleFlush(state);
         return state;
       }
+      case 'budgetRoom':
+        if (state.backlogHigh) maybeRoll(state, ctx.self, false);
+        updateBacklog(state, ctx.self);
+        // Still backlogged (the budget filled again at once): wait for the next room.
+        if (state.backlogHigh && budget?.exceeded) budget.whenRoom(state.wake);
+        return state;
       case 'rollFailed': {
         const roll = state.roll!;
         if (roll.attempts >= MAX_ROLL_ATTEMPTS) {
@@ -329,6 +363,7 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
         lastAppendMs: Date.now(),
         committedOffset: options.committedOffset,
         backlogHigh: false,
+        wake: () => dispatch(ctx.self, { type: 'budgetRoom' }),
         flushWaiters: [],
         timer,
         filesWritten: 0,
@@ -342,6 +377,9 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
     },
     afterStop: (state) => {
       if (state.timer) clearInterval(state.timer);
+      budget?.forget(state.wake);
+      // Rows it still held are gone with it (a restart re-reads them from Kafka).
+      budget?.release(state.bufferedRecords + (state.roll ? state.roll.rowCount + state.roll.rejectedCount : 0));
     },
   });
 }

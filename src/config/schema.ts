@@ -93,6 +93,8 @@ const etl = z.strictObject({
   /** The window aggregator checkpoints its state this often. */
   checkpoint_interval: duration,
   max_file_rows: positiveInt,
+  /** Rows all lake writers together may hold before they roll early and pause fetching. */
+  max_buffered_rows: positiveInt,
   max_file_bytes: size,
   max_file_age: duration,
   /** A buffer that has received nothing for this long is rolled: the end of a burst is soon visible. */

@@ -10,6 +10,7 @@ import { aggSinkId, durableOffset, rawSinkId, type CheckpointEvent, type Checkpo
 import type { Config } from '../config/schema.js';
 import type { StreamName } from '../events/types.js';
 import type { RejectReason } from '../events/validate.js';
+import { BufferBudget } from '../lake/bufferBudget.js';
 import { createEncoderPool, type EncoderPool } from '../lake/encoderPool.js';
 import type { Logger } from '../log/logger.js';
 import { dispatch, query, stop, type AnyRef, type Ref } from '../system/nact.js';
@@ -63,6 +64,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
   let lastCheckpoints = 0;
 
   const encoderPool: EncoderPool = createEncoderPool({ threads: config.etl.encoder_threads, maxHeapMb: Math.ceil(config.etl.encoder_heap / (1024 * 1024)) });
+  const bufferBudget = new BufferBudget(config.etl.max_buffered_rows);
   const memoryGuard = startMemoryGuard({ softLimitBytes: config.etl.heap_soft_limit });
   const streamOfTopic = new Map(STREAMS.map((s) => [config.topics[s], s]));
 
@@ -112,6 +114,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       ...(stream === 'clickstream' ? { aggregator, aggSink } : {}),
       checkpointer,
       encoderPool,
+      bufferBudget,
       lakeRoot,
       onRejected: (reason) => {
         rejectedTotal[reason] = (rejectedTotal[reason] ?? 0) + 1;

@@ -12,6 +12,7 @@ import {
 } from '../../../src/actors/lakeWriter.js';
 import type { RawCheckpoint } from '../../../src/checkpoint/checkpointState.js';
 import { ColumnBuffer } from '../../../src/lake/columnBuffer.js';
+import { BufferBudget } from '../../../src/lake/bufferBudget.js';
 import { createEncoderPool } from '../../../src/lake/encoderPool.js';
 import type { ClickstreamRow } from '../../../src/events/types.js';
 import type { RowOf } from '../../../src/lake/tables.js';
@@ -330,5 +331,36 @@ describe('lake writer: back-pressure and failures', () => {
     await h.append(appendOf([3]));
     expect(await h.flush(10_000)).toEqual({ committedOffset: '3' });
     expect(h.checkpointer.committed.map((e) => (e.type === 'raw' ? e.offset : ''))).toEqual(['2', '3']);
+  });
+});
+
+describe('lake writer: the shared row budget', () => {
+  it('rolls early when the budget is spent, pauses while its roll holds the rows, and gives them back on commit', async () => {
+    const budget = new BufferBudget(20); // rolls of at least 20 / 16 = 1 row under pressure
+    const h = startWriter({ budget, maxFileRows: 1_000 });
+    h.checkpointer.hold();
+    // Over budget with 25 rows: rolled at once although far below max_file_rows, and since the
+    // rows stay held until that roll commits, fetching must pause meanwhile.
+    expect(await h.append(appendOf(range(0, 24)))).toEqual({ backlogHigh: true });
+    await waitFor(() => h.checkpointer.received.length === 1, 'an early roll', Q_MS);
+    expect(budget.used).toBe(25);
+    expect(h.drained).toHaveLength(0);
+    h.checkpointer.release();
+    await waitFor(() => h.drained.length === 1, 'onDrained after the commit', Q_MS);
+    expect(budget.used).toBeLessThan(20);
+    expect(h.checkpointer.committed[0]).toMatchObject({ offset: '24', rows: 25 });
+  });
+
+  it('pauses a writer that cannot help while others hold the budget, and resumes it when they give rows back', async () => {
+    const budget = new BufferBudget(100);
+    const h = startWriter({ budget, maxFileRows: 1_000 });
+    budget.take(100); // another writer's rows
+    // 3 rows are fewer than an early roll may be (100 / 16 = 6): this writer pauses instead.
+    expect(await h.append(appendOf([0, 1, 2]))).toEqual({ backlogHigh: true });
+    await sleep(50);
+    expect(h.checkpointer.received).toHaveLength(0);
+    budget.release(100);
+    await waitFor(() => h.drained.length === 1, 'onDrained once the budget has room', Q_MS);
+    expect(await h.append(appendOf([3]))).toEqual({ backlogHigh: false });
   });
 });
