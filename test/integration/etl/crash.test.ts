@@ -20,8 +20,9 @@ import { randomName } from '../helpers/randomName.js';
 import { testLogger } from '../helpers/testLogger.js';
 import { waitFor } from '../helpers/waitFor.js';
 
-const CLICKS = 200_000;
-const READINGS = 100_000;
+// Large enough that five kills land while the ETL (about 60k events/s here) is still catching up.
+const CLICKS = 600_000;
+const READINGS = 300_000;
 const MIN_KILLS = 5;
 const MAX_RUNS = 10;
 /** Event time spans 40 minutes across a UTC midnight; per-partition disorder stays under 3 s. */
@@ -148,6 +149,7 @@ describe('etl under kill -9 while catching up a backlog', () => {
         // Otherwise while catching up: once a random share of what is left for this run is durable,
         // after a random delay, so that the kill lands anywhere between and inside rolls.
         const durableBefore = durableRecords();
+        if (durableBefore >= totalRecords) throw new Error(`the backlog was caught up before ${MIN_KILLS} kills: ${JSON.stringify(kills)}`);
         const killsLeft = MIN_KILLS - killsWhileCatchingUp();
         const targetRecords = durableBefore + Math.max(1, Math.floor(((totalRecords - durableBefore) / (killsLeft + 1)) * (0.15 + 0.7 * random())));
         await etl.waitForAssignments(topics);

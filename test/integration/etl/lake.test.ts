@@ -193,10 +193,13 @@ describe.each(['hyparquet-writer', 'parquetjs-lite'] as const)('etl → lake wit
     }
   });
 
-  it('restarted with nothing new to read, writes nothing and still commits the durable offsets to its (new) group', async () => {
+  it('restarted with nothing new to read, writes no raw file and still commits the durable offsets to its (new) group', async () => {
     // A group without commits for work already durable: a crash between a checkpoint and its
     // debounced advisory commit, offsets reset with Kafka tools or expired, a renamed group.
-    const before = listFiles(lakeRoot);
+    // clickstream_agg may gain the last window: once every partition has been quiet for
+    // idle_timeout the watermark moves on and closes it (that window was open, not emitted).
+    const rawFiles = (): ReturnType<typeof listFiles> => listFiles(lakeRoot).filter((f) => !f.path.startsWith('tables/clickstream_agg/'));
+    const before = rawFiles();
     const group = randomName('sdp-etl-second');
     const second = EtlProcess.start(etlEnv(config, { lakeRoot, checkpointRoot, extra: { SDP_ETL__CONSUMER_GROUP: group, SDP_ETL__PARQUET_ENCODER: encoder } }), {
       logFile: join(dir, 'etl-second.log'),
@@ -204,7 +207,7 @@ describe.each(['hyparquet-writer', 'parquetjs-lite'] as const)('etl → lake wit
     await second.waitForAssignments([config.topics.clickstream, config.topics.iot]);
     await second.statusPort(); // start-up complete: signals are handled from here on
     expect(await second.terminate()).toEqual({ code: 0, signal: null });
-    expect(listFiles(lakeRoot)).toEqual(before);
+    expect(rawFiles()).toEqual(before);
     for (const stream of ['clickstream', 'iot'] as const) {
       const committed = await groupOffsets(config, logger, group, config.topics[stream]);
       expect(Object.fromEntries(committed), `${stream}: offsets of group ${group}`).toEqual(Object.fromEntries(ends[stream]));

@@ -46,6 +46,12 @@ export interface EtlStartOptions {
   logFile?: string;
 }
 
+/** Children still running: a test that fails or times out must not leave an ETL behind. */
+const live = new Set<ChildProcess>();
+process.once('exit', () => {
+  for (const child of live) child.kill('SIGKILL');
+});
+
 /**
  * `node dist/main.js etl` as a child process, as an operator runs it. Keeps every log line, parses
  * the JSON ones, and offers condition-based waits on them.
@@ -96,7 +102,10 @@ export class EtlProcess {
   }
 
   static start(env: Record<string, string>, options: EtlStartOptions = {}): EtlProcess {
-    return new EtlProcess(env, options);
+    const etl = new EtlProcess(env, options);
+    live.add(etl.child);
+    etl.child.once('close', () => live.delete(etl.child));
+    return etl;
   }
 
   private addLine(line: string): void {
