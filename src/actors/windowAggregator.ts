@@ -186,7 +186,14 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
     const nowMs = Date.now();
     switch (msg.type) {
       case 'batch': {
+        const globalBeforeMs = state.windows.globalWatermarkMs;
         const result = state.windows.applyBatch(msg.batch, nowMs);
+        if (result.lateEvents > 0) {
+          logger.debug(
+            { partition: msg.batch.partition, late_events: result.lateEvents, batch_late: msg.batch.lateCount, global_watermark_ms: globalBeforeMs, batch_max_event_ms: msg.batch.maxEventTimeMs, partitions: state.windows.partitionStatus(nowMs) },
+            'late events',
+          );
+        }
         if (result.applied) {
           state.dirty = true;
           emit(state, nowMs);
@@ -195,7 +202,7 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
         return state;
       }
       case 'assign':
-        for (const p of msg.partitions) state.windows.assignPartition(p, nowMs);
+        state.windows.assignPartitions(msg.partitions, nowMs);
         return state;
       case 'revoke':
         for (const p of msg.partitions) state.windows.revokePartition(p);

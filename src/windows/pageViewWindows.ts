@@ -98,7 +98,16 @@ export class PageViewWindows {
 
   /** Partition assigned to this process: it holds the watermark back until it delivers events or goes idle. */
   assignPartition(partition: number, nowMs: number): void {
-    this.watermarks.assignPartition(partition, nowMs);
+    this.assignPartitions([partition], nowMs);
+  }
+
+  /**
+   * Assigns several partitions at once, then recomputes the global watermark once: assigned one
+   * by one, the first restored partition alone would set the watermark to its own, past the
+   * others' backlog (the watermark never goes back).
+   */
+  assignPartitions(partitions: readonly number[], nowMs: number): void {
+    for (const partition of partitions) this.watermarks.assignPartition(partition, nowMs);
     this.watermarks.advance(nowMs);
   }
 

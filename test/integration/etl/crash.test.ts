@@ -103,6 +103,7 @@ describe('etl under kill -9 while catching up a backlog', () => {
         SDP_ETL__CHECKPOINT_INTERVAL: '2s',
         // Recovery then goes through snapshots as well as the journal.
         SDP_ETL__SNAPSHOT_EVERY: '7',
+        SDP_LOG__LEVEL: process.env.CRASH_LOG_LEVEL ?? 'info',
       },
     });
     const logFile = join(dir, 'etl.log');

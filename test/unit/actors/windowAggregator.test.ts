@@ -244,6 +244,21 @@ describe('window aggregator: metrics', () => {
 });
 
 describe('window aggregator: restart', () => {
+  it('assigns restored partitions together: the one furthest ahead does not set the watermark alone', async () => {
+    const first = startAggregator();
+    dispatch(first.ref, { type: 'assign', partitions: [0, 1] });
+    await first.batch({ partition: 0, lastOffset: '1', maxEventTimeMs: M + 300 * S, caughtUp: false, counts: [{ windowStartMs: M + 240 * S, url: '/a', count: 1 }], lateCount: 0 });
+    await first.batch({ partition: 1, lastOffset: '1', maxEventTimeMs: M + 30 * S, caughtUp: false, counts: [{ windowStartMs: M, url: '/a', count: 1 }], lateCount: 0 });
+    await first.flush();
+    const last = commits(first)[commits(first).length - 1]!;
+    const second = first.restart({ seq: last.seq, state: last.state }, 'window-aggregator-assign-together');
+    dispatch(second.ref, { type: 'assign', partitions: [0, 1] });
+    // Partition 1's backlog continues at M+31s: on time, since the watermark is still partition 1's.
+    const reply = await second.batch({ partition: 1, lastOffset: '2', maxEventTimeMs: M + 31 * S, caughtUp: false, counts: [{ windowStartMs: M, url: '/b', count: 1 }], lateCount: 0 });
+    expect(reply.globalWatermarkMs).toBe(M + 31 * S - WINDOWS.watermarkDelayMs);
+    expect((await second.metrics()).lateEventsTotal).toBe(0);
+  });
+
   it('does not let restored partitions go idle before the group assigns them again', async () => {
     // Two partitions, both caught up when checkpointed. After a restart, partition 1 delivers its
     // backlog first: partition 0, not yet re-assigned, must hold the watermark back once it is.
