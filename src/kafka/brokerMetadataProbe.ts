@@ -6,7 +6,7 @@
  *
  * Plaintext only: with TLS or SASL configured, callers fall back to kafkajs (see topics.ts).
  */
-import { createConnection } from 'node:net';
+import { encodeRequest, sendRequest, WireReader, WireWriter } from './wireProtocol.js';
 
 const METADATA_API_KEY = 3;
 const METADATA_API_VERSION = 4;
@@ -32,68 +32,19 @@ export interface BrokerMetadata {
   topics: ProbedTopic[];
 }
 
-function encodeString(value: string): Buffer {
-  const bytes = Buffer.from(value, 'utf8');
-  const length = Buffer.alloc(2);
-  length.writeInt16BE(bytes.length);
-  return Buffer.concat([length, bytes]);
+const METADATA = { key: METADATA_API_KEY, version: METADATA_API_VERSION };
+
+function metadataRequestBody(topics: readonly string[]): Buffer {
+  // allow_auto_topic_creation = false
+  return new WireWriter().array(topics, (w, topic) => w.string(topic)).int8(0).buffer();
 }
 
 /** The request frame: size, header v1 (api key, version, correlation id, client id), body v4. */
 export function encodeMetadataRequest(correlationId: number, clientId: string, topics: readonly string[]): Buffer {
-  const header = Buffer.alloc(8);
-  header.writeInt16BE(METADATA_API_KEY, 0);
-  header.writeInt16BE(METADATA_API_VERSION, 2);
-  header.writeInt32BE(correlationId, 4);
-  const count = Buffer.alloc(4);
-  count.writeInt32BE(topics.length);
-  const body = Buffer.concat([count, ...topics.map(encodeString), Buffer.from([0])]); // allow_auto_topic_creation = false
-  const payload = Buffer.concat([header, encodeString(clientId), body]);
-  const size = Buffer.alloc(4);
-  size.writeInt32BE(payload.length);
-  return Buffer.concat([size, payload]);
+  return encodeRequest(METADATA, correlationId, clientId, metadataRequestBody(topics));
 }
 
-class Reader {
-  private offset = 0;
-  constructor(private readonly buffer: Buffer) {}
-  int8(): number {
-    const v = this.buffer.readInt8(this.offset);
-    this.offset += 1;
-    return v;
-  }
-  int16(): number {
-    const v = this.buffer.readInt16BE(this.offset);
-    this.offset += 2;
-    return v;
-  }
-  int32(): number {
-    const v = this.buffer.readInt32BE(this.offset);
-    this.offset += 4;
-    return v;
-  }
-  nullableString(): string | null {
-    const length = this.int16();
-    if (length < 0) return null;
-    const v = this.buffer.toString('utf8', this.offset, this.offset + length);
-    this.offset += length;
-    return v;
-  }
-  string(): string {
-    return this.nullableString() ?? '';
-  }
-  array<T>(item: () => T): T[] {
-    const length = this.int32();
-    const items: T[] = [];
-    for (let i = 0; i < length; i++) items.push(item());
-    return items;
-  }
-}
-
-/** Decodes a Metadata v4 response body (after the size prefix). */
-export function decodeMetadataResponse(frame: Buffer): { correlationId: number; metadata: BrokerMetadata } {
-  const r = new Reader(frame);
-  const correlationId = r.int32();
+function decodeMetadataBody(r: WireReader): BrokerMetadata {
   r.int32(); // throttle_time_ms
   const brokers = r.array(() => {
     const nodeId = r.int32();
@@ -118,35 +69,18 @@ export function decodeMetadataResponse(frame: Buffer): { correlationId: number; 
     });
     return { topic, errorCode, partitions };
   });
-  return { correlationId, metadata: { brokers, controllerId, topics } };
+  return { brokers, controllerId, topics };
+}
+
+/** Decodes a Metadata v4 response (after the size prefix). */
+export function decodeMetadataResponse(frame: Buffer): { correlationId: number; metadata: BrokerMetadata } {
+  const r = new WireReader(frame);
+  const correlationId = r.int32();
+  return { correlationId, metadata: decodeMetadataBody(r) };
 }
 
 /** One Metadata request to `host:port` over a fresh connection; rejects on any error or after `timeoutMs`. */
-export function probeBrokerMetadata(host: string, port: number, topics: readonly string[], timeoutMs: number, clientId = 'sdp-probe'): Promise<BrokerMetadata> {
-  const correlationId = Math.floor(Math.random() * 0x7fffffff);
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({ host, port });
-    let received = Buffer.alloc(0);
-    const fail = (err: Error) => {
-      socket.destroy();
-      reject(err);
-    };
-    socket.setTimeout(timeoutMs, () => fail(new Error(`no metadata answer from ${host}:${port} within ${timeoutMs} ms`)));
-    socket.once('error', fail);
-    socket.once('connect', () => socket.write(encodeMetadataRequest(correlationId, clientId, topics)));
-    socket.on('data', (chunk: Buffer) => {
-      received = Buffer.concat([received, chunk]);
-      if (received.length < 4) return;
-      const size = received.readInt32BE(0);
-      if (received.length < 4 + size) return;
-      socket.destroy();
-      try {
-        const decoded = decodeMetadataResponse(received.subarray(4, 4 + size));
-        if (decoded.correlationId !== correlationId) throw new Error(`metadata answer from ${host}:${port} has correlation id ${decoded.correlationId}, expected ${correlationId}`);
-        resolve(decoded.metadata);
-      } catch (err) {
-        reject(err instanceof Error ? err : new Error(String(err)));
-      }
-    });
-  });
+export async function probeBrokerMetadata(host: string, port: number, topics: readonly string[], timeoutMs: number, clientId = 'sdp-probe'): Promise<BrokerMetadata> {
+  const reader = await sendRequest(host, port, METADATA, metadataRequestBody(topics), { timeoutMs, clientId });
+  return decodeMetadataBody(reader);
 }
