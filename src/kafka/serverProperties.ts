@@ -51,6 +51,8 @@ export function renderServerProperties(config: Config, node: LocalNode, nodes: r
     ['offsets.topic.replication.factor', Math.min(3, brokers)],
     ['transaction.state.log.replication.factor', Math.min(3, brokers)],
     ['transaction.state.log.min.isr', Math.min(2, brokers)],
+    // The broker default, which __consumer_offsets takes; our own topics set theirs from config.
+    ['min.insync.replicas', Math.min(2, brokers)],
     // Consumer groups in tests join at once instead of waiting the default 3 s.
     ['group.initial.rebalance.delay.ms', 0],
     // Topics are created by `sdp topics create` with the configured partitions and RF, never by accident.

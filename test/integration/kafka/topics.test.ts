@@ -125,6 +125,26 @@ describe('topics create / describe', () => {
     expect(described?.partitions).toHaveLength(4);
   });
 
+  it('keeps the internal offsets and transaction topics on all three brokers with min.insync.replicas 2', async () => {
+    // Both are created on first use: a group coordinator lookup and a transactional producer's init.
+    const kafka = createKafkaClient(config, logger);
+    await admin.connect();
+    await admin.fetchOffsets({ groupId: randomName('group'), topics: [] });
+    await admin.disconnect();
+    const producer = kafka.producer({ transactionalId: randomName('txn'), idempotent: true, maxInFlightRequests: 1 });
+    await producer.connect();
+    const txn = await producer.transaction();
+    await txn.abort();
+    await producer.disconnect();
+
+    const internal = await describeTopics(config, logger, { topics: ['__consumer_offsets', '__transaction_state'] });
+    for (const d of internal) {
+      expect(d.exists, d.topic).toBe(true);
+      expect(d.replicationFactor, d.topic).toBe(3);
+      expect(d.minInsyncReplicas, d.topic).toBe(2);
+    }
+  });
+
   it('reports an unreachable cluster by its bootstrap servers within 30 s, exit code 1', async () => {
     const result = await runCli(['topics', 'create'], { SDP_KAFKA__BOOTSTRAP_SERVERS: '127.0.0.1:1' });
     expect(result.code).toBe(1);

@@ -37,6 +37,7 @@ describe('local node server.properties', () => {
       'offsets.topic.replication.factor': '3',
       'transaction.state.log.replication.factor': '3',
       'transaction.state.log.min.isr': '2',
+      'min.insync.replicas': '2',
       'group.initial.rebalance.delay.ms': '0',
       'auto.create.topics.enable': 'false',
     });
@@ -55,6 +56,7 @@ describe('local node server.properties', () => {
     expect(props.get('controller.quorum.voters')).toBe('1@127.0.0.1:19093');
     expect(props.get('offsets.topic.replication.factor')).toBe('1');
     expect(props.get('transaction.state.log.min.isr')).toBe('1');
+    expect(props.get('min.insync.replicas')).toBe('1');
     expect(props.get('default.replication.factor')).toBe('1');
   });
 
