@@ -11,8 +11,8 @@ import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmS
 import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { ErrorCodes, SdpError } from '../errors.js';
-import { createLogger, type Logger } from '../log/logger.js';
-import { createKafkaClient } from './client.js';
+import { type Logger } from '../log/logger.js';
+import { probeBrokerMetadata } from './brokerMetadataProbe.js';
 import { BROKER_LOG4J_FILE, resolveKafkaClasspath, TOOLS_LOG4J_FILE } from './localClasspath.js';
 import { describePortOwner, ephemeralPortRange, findExecutable, isPidAlive, isPortFree, isPortListening, listProcesses, sleep } from './localProcesses.js';
 import { localNodes, parseProperties, renderServerProperties, type LocalNode } from './serverProperties.js';
@@ -126,37 +126,23 @@ function javaExecutable(): string {
   return java;
 }
 
-/** Asks the cluster for its metadata once; the broker ids it lists and whether it names a controller. */
-async function describeLocalCluster(config: Config, logger: Logger, nodes: readonly LocalNode[], timeoutMs: number): Promise<{ brokerIds: number[]; hasController: boolean }> {
-  const local: Config = {
-    ...config,
-    kafka: { ...config.kafka, bootstrap_servers: nodes.map((n) => `127.0.0.1:${n.port}`), connection_timeout: Math.min(config.kafka.connection_timeout, 1_000), request_timeout: timeoutMs },
-  };
-  // A node that is still starting refuses connections: that is expected here, not worth a log line.
-  const quiet = logger.child({ component: COMPONENT }, { level: 'silent' });
-  const admin = createKafkaClient(local, quiet, { clientId: `${config.kafka.client_id}-local-probe`, retries: 0, level: 'error' }).admin();
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    const probe = (async () => {
-      await admin.connect();
-      return admin.describeCluster();
-    })();
-    // If the deadline wins, the probe may still fail later: that must not be an unhandled rejection.
-    probe.catch(() => undefined);
-    const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('metadata request timed out')), timeoutMs);
-    });
-    const cluster = await Promise.race([probe, deadline]);
-    return { brokerIds: cluster.brokers.map((b) => b.nodeId).sort((a, b) => a - b), hasController: cluster.controller !== null && cluster.controller >= 0 };
-  } catch {
-    return { brokerIds: [], hasController: false };
-  } finally {
-    clearTimeout(timer);
-    await admin.disconnect().catch(() => undefined);
-  }
+/**
+ * Asks every node for its metadata (a bare Metadata request each: the local listeners are always
+ * plaintext on 127.0.0.1). A broker counts only when EVERY node lists it: each broker applies the
+ * metadata log on its own, and a client that asks a lagging node right after `up` must not see a
+ * smaller cluster. A node that does not answer lists nothing.
+ */
+async function describeLocalCluster(nodes: readonly LocalNode[], timeoutMs: number): Promise<{ brokerIds: number[]; hasController: boolean }> {
+  const views = await Promise.all(
+    nodes.map((n) => probeBrokerMetadata('127.0.0.1', n.port, [], timeoutMs, 'sdp-local-probe').catch(() => undefined)),
+  );
+  const [first, ...rest] = views;
+  if (first === undefined || rest.some((v) => v === undefined)) return { brokerIds: [], hasController: false };
+  const listedByAll = first.brokers.map((b) => b.nodeId).filter((id) => rest.every((v) => v!.brokers.some((b) => b.nodeId === id)));
+  return { brokerIds: listedByAll.sort((a, b) => a - b), hasController: views.every((v) => v!.controllerId >= 0) };
 }
 
-export async function localClusterStatus(config: Config, logger?: Logger): Promise<LocalClusterStatus> {
+export async function localClusterStatus(config: Config): Promise<LocalClusterStatus> {
   const dataDir = localDataDir(config);
   const nodes = localNodes(config, dataDir);
   const statuses = await Promise.all(
@@ -166,8 +152,7 @@ export async function localClusterStatus(config: Config, logger?: Logger): Promi
     }),
   );
   const anyListening = statuses.some((s) => s.listening);
-  const silent = logger ?? createLogger({ level: 'silent', format: 'json', fd: 2 });
-  const { brokerIds, hasController } = anyListening ? await describeLocalCluster(config, silent, nodes, 5_000) : { brokerIds: [], hasController: false };
+  const { brokerIds, hasController } = anyListening ? await describeLocalCluster(nodes, 5_000) : { brokerIds: [], hasController: false };
   const ready = statuses.every((s) => s.alive && s.listening) && nodes.every((n) => brokerIds.includes(n.nodeId)) && hasController;
   return { dataDir, nodes: statuses, metadataBrokerIds: brokerIds, ready };
 }
@@ -323,7 +308,7 @@ export async function localClusterUp(config: Config, logger: Logger, options: { 
         throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `local Kafka node ${node.nodeId} died while the cluster was starting`, deathReport(node));
       }
     }
-    const { brokerIds, hasController } = await describeLocalCluster(config, log, nodes, 3_000);
+    const { brokerIds, hasController } = await describeLocalCluster(nodes, 3_000);
     if (hasController && nodes.every((n) => brokerIds.includes(n.nodeId))) break;
     if (Date.now() > deadlineMs) {
       throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `the local Kafka cluster did not list all ${nodes.length} brokers within ${Math.round(timeoutMs / 1000)} s (metadata lists [${brokerIds.join(', ')}])`, [
