@@ -164,6 +164,12 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
           concurrency: config.kafka.partitions,
         });
         state.consumer = consumer;
+        if (options.aggregator) {
+          // Every partition holds the watermark back from the start, even one a first, partial
+          // assignment leaves to another member for a while.
+          const ends = await consumer.endOffsets();
+          dispatch(options.aggregator, { type: 'topicPartitions', partitions: [...ends.keys()].sort((a, b) => a - b) });
+        }
         await consumer.start({
           onAssignment: (assigned, revoked) => {
             const starts = new Map<number, string>();

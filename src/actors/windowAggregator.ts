@@ -29,6 +29,8 @@ import type { CheckpointerMsg, CommitReply } from './checkpointer.js';
 export type WindowAggregatorMsg =
   /** Query; replies AggregatorBatchReply. */
   | { type: 'batch'; batch: PageViewBatch }
+  /** Every partition of the topic, sent before the first assignment: they all count from then on. */
+  | { type: 'topicPartitions'; partitions: number[] }
   | { type: 'assign'; partitions: number[] }
   | { type: 'revoke'; partitions: number[] }
   | { type: 'paused'; partition: number; paused: boolean }
@@ -99,9 +101,13 @@ interface State {
   windowsEmittedTotal: number;
   rowsEmittedTotal: number;
   checkpoints: number;
+  /** Partitions not assigned here, since when (wall clock); the ones already warned about. */
+  unowned: Map<number, { sinceMs: number; warned: boolean }>;
 }
 
 const TICK_MS = 1_000;
+/** Longer than a rebalance around a dead member (session timeout 10 s) takes. */
+const UNOWNED_WARN_MS = 60_000;
 const RETRY_BASE_MS = 500;
 const MAX_CHECKPOINT_ATTEMPTS = 6;
 
@@ -182,6 +188,25 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
     state.flushWaiters = [];
   }
 
+  /** Windows wait for a partition nobody here consumes: say so once it lasts, as they never close. */
+  function watchUnowned(state: State, nowMs: number): void {
+    for (const p of state.windows.partitionStatus(nowMs)) {
+      if (p.assigned) {
+        state.unowned.delete(p.partition);
+        continue;
+      }
+      const entry = state.unowned.get(p.partition) ?? { sinceMs: nowMs, warned: false };
+      state.unowned.set(p.partition, entry);
+      if (!entry.warned && nowMs - entry.sinceMs >= UNOWNED_WARN_MS) {
+        entry.warned = true;
+        logger.warn(
+          { partition: p.partition, unassigned_s: Math.round((nowMs - entry.sinceMs) / 1000), watermark_ms: p.watermarkMs },
+          'windows wait for a partition not assigned to this process (is another member of the consumer group running?)',
+        );
+      }
+    }
+  }
+
   const behaviour = (state: State, msg: WindowAggregatorMsg, ctx: ActorContext<WindowAggregatorMsg>): State => {
     const nowMs = Date.now();
     switch (msg.type) {
@@ -201,6 +226,9 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
         reply<AggregatorBatchReply>(ctx, { globalWatermarkMs: state.windows.globalWatermarkMs });
         return state;
       }
+      case 'topicPartitions':
+        state.windows.declarePartitions(msg.partitions);
+        return state;
       case 'assign':
         state.windows.assignPartitions(msg.partitions, nowMs);
         return state;
@@ -214,6 +242,7 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
         state.windows.setCaughtUp(msg.partition, msg.caughtUp);
         return state;
       case 'tick':
+        watchUnowned(state, nowMs);
         emit(state, nowMs);
         maybeCheckpoint(state, ctx.self, false);
         return state;
@@ -260,11 +289,11 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
     initialStateFunc: (ctx) => {
       const nowMs = Date.now();
       const windows = options.restored ? PageViewWindows.fromJSON(options.restored.state, options.windows, nowMs) : new PageViewWindows(options.windows);
-      // After a restart a partition counts again only once the group assigns it (its idle clock
-      // starting then) and it reports itself caught up. Kept as assigned and caught up, every
-      // partition would go idle while the group re-forms (a dead member holds the rebalance for a
-      // session timeout), and the first one to deliver would push the watermark past the others'
-      // backlog, making on-time events late.
+      // After a restart no partition is owned until the group assigns it: until then each holds
+      // the watermark back at its checkpointed watermark, and is never idle. Kept as assigned and
+      // caught up, they would go idle while the group re-forms (a dead member can hold a
+      // rebalance for a session timeout, or get some partitions in it), and the first ones to
+      // deliver would push the watermark past the others' backlog, making on-time events late.
       for (const { partition } of windows.partitionStatus(nowMs)) windows.revokePartition(partition);
       const timer = setInterval(() => dispatch(ctx.self, { type: 'tick' }), Math.min(TICK_MS, options.checkpointIntervalMs));
       timer.unref();
@@ -279,6 +308,7 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
         windowsEmittedTotal: 0,
         rowsEmittedTotal: 0,
         checkpoints: 0,
+        unowned: new Map(),
       };
     },
     onCrash: (_msg, err, ctx) => {

@@ -66,9 +66,10 @@ export function createMetricsRegistry(read: () => Promise<PlatformMetrics>): Reg
     const lag = m.etl?.aggregator.watermarkLagSeconds;
     if (lag !== null && lag !== undefined) g.set(lag);
   });
-  gauge('sdp_partition_watermark_seconds', 'Event-time watermark of each clickstream partition (epoch seconds)', ['partition', 'idle'], (g, m) => {
+  // assigned="false": not consumed by this process right now, yet holding the watermark back.
+  gauge('sdp_partition_watermark_seconds', 'Event-time watermark of each clickstream partition (epoch seconds)', ['partition', 'idle', 'assigned'], (g, m) => {
     for (const p of m.etl?.aggregator.partitions ?? []) {
-      if (p.watermarkMs !== null) g.set({ partition: String(p.partition), idle: String(p.idle) }, p.watermarkMs / 1000);
+      if (p.watermarkMs !== null) g.set({ partition: String(p.partition), idle: String(p.idle), assigned: String(p.assigned) }, p.watermarkMs / 1000);
     }
   });
   gauge('sdp_etl_restarts_total', 'Times the ETL was restarted from the last checkpoint after a failure', [], (g, m) => {

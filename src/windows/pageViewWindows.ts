@@ -101,17 +101,18 @@ export class PageViewWindows {
     this.assignPartitions([partition], nowMs);
   }
 
-  /**
-   * Assigns several partitions at once, then recomputes the global watermark once: assigned one
-   * by one, the first restored partition alone would set the watermark to its own, past the
-   * others' backlog (the watermark never goes back).
-   */
+  /** Assigns several partitions (a group generation's assignment), then recomputes the global watermark. */
   assignPartitions(partitions: readonly number[], nowMs: number): void {
     for (const partition of partitions) this.watermarks.assignPartition(partition, nowMs);
     this.watermarks.advance(nowMs);
   }
 
-  /** Partition revoked: it stops holding the watermark back; its offset stays in the state. */
+  /** The topic's partitions: each holds the watermark back from now on, owned here or not. */
+  declarePartitions(partitions: readonly number[]): void {
+    this.watermarks.declarePartitions(partitions);
+  }
+
+  /** Partition revoked: it holds the watermark back at its last watermark until assigned again; its offset stays in the state. */
   revokePartition(partition: number): void {
     this.watermarks.revokePartition(partition);
   }

@@ -51,11 +51,15 @@ interface PartitionState {
  *   (`nowMs − lastActivityMs >= idleTimeoutMs`), not paused by back-pressure (a paused partition
  *   has data waiting), and its last report said it is caught up (a partition that is behind has
  *   data waiting too).
- * - Global watermark = min of the watermarks of assigned, non-idle partitions; if every assigned
- *   partition is idle, the max of their watermarks (the stream is quiet: let the last windows
- *   complete). It never goes backwards: the tracker keeps the max ever reached. -Infinity before
- *   any partition has a watermark.
- * - Revoked partitions stop counting but keep their max event time, for a later re-assignment.
+ * - Every known partition counts: the ones assigned here, and the ones of the topic this process
+ *   does not own right now ({@link declarePartitions}, revoked, or restored and not yet assigned
+ *   again). An unowned partition holds the watermark back at its last watermark and is never
+ *   idle: its events may still come, once a rebalance (a dead member holds one for a session
+ *   timeout) gives it back, and they must not be late then.
+ * - Global watermark = min of the watermarks of the non-idle partitions; if every partition is
+ *   idle, the max of their watermarks (the stream is quiet: let the last windows complete). It
+ *   never goes backwards: the tracker keeps the max ever reached. -Infinity before any partition
+ *   has a watermark.
  *
  * Mutators only record facts; {@link advance} recomputes the global watermark, so the caller
  * decides when (per batch and on a timer, since idleness moves with the wall clock).
@@ -100,7 +104,19 @@ export class WatermarkTracker {
     }
   }
 
-  /** The partition no longer holds the global watermark back; its max event time is kept. */
+  /**
+   * The topic's partitions, as far as this process knows them: each one counts from now on, owned
+   * here or not, so that a partition assigned late (after a rebalance) finds the watermark still
+   * below its events. Partitions already known are left as they are.
+   */
+  declarePartitions(partitions: readonly number[]): void {
+    for (const partition of partitions) this.stateOf(partition);
+  }
+
+  /**
+   * The partition is no longer consumed here: it keeps holding the global watermark back at its
+   * last watermark (never idle) until it is assigned again.
+   */
   revokePartition(partition: number): void {
     const state = this.partitionStates.get(partition);
     if (state !== undefined) state.assigned = false;
@@ -137,11 +153,8 @@ export class WatermarkTracker {
   advance(nowMs: number): number {
     let minActiveMs = Infinity;
     let maxIdleMs = -Infinity;
-    let assigned = 0;
     let active = 0;
     for (const state of this.partitionStates.values()) {
-      if (!state.assigned) continue;
-      assigned += 1;
       const watermarkMs = this.watermarkOf(state);
       if (this.isStateIdle(state, nowMs)) {
         if (watermarkMs > maxIdleMs) maxIdleMs = watermarkMs;
@@ -150,7 +163,7 @@ export class WatermarkTracker {
         if (watermarkMs < minActiveMs) minActiveMs = watermarkMs;
       }
     }
-    const candidateMs = active > 0 ? minActiveMs : assigned > 0 ? maxIdleMs : -Infinity;
+    const candidateMs = active > 0 ? minActiveMs : maxIdleMs;
     if (candidateMs > this.globalMs) this.globalMs = candidateMs;
     return this.globalMs;
   }
@@ -225,7 +238,7 @@ export class WatermarkTracker {
   }
 
   private isStateIdle(state: PartitionState, nowMs: number): boolean {
-    return state.caughtUp && !state.paused && nowMs - state.lastActivityMs >= this.idleTimeoutMs;
+    return state.assigned && state.caughtUp && !state.paused && nowMs - state.lastActivityMs >= this.idleTimeoutMs;
   }
 
   /**

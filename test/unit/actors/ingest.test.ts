@@ -44,7 +44,7 @@ interface Harness {
   status(): Promise<IngestStatus>;
 }
 
-async function startIngest(stream: StreamName, checkpoint: CheckpointState = emptyCheckpointState(), etl: Partial<Config['etl']> = {}): Promise<Harness> {
+async function startIngest(stream: StreamName, checkpoint: CheckpointState = emptyCheckpointState(), etl: Partial<Config['etl']> = {}, ends?: ReadonlyMap<number, string>): Promise<Harness> {
   const system = newSystem();
   const config = testConfig(etl);
   const topic = config.topics[stream];
@@ -53,7 +53,7 @@ async function startIngest(stream: StreamName, checkpoint: CheckpointState = emp
   onCleanUp(() => encoderPool.close());
   const checkpointer = spawnFakeCheckpointer(system, lakeRoot);
   const aggregator = stream === 'clickstream' ? spawnFakeAggregator(system) : undefined;
-  const consumers = fakeConsumerFactory();
+  const consumers = fakeConsumerFactory(ends ? { ends } : {});
   const aggSink = aggSinkId(topic);
   const ref = spawnIngest(system, {
     topic,
@@ -115,7 +115,9 @@ describe('ingest: start and assignment', () => {
       { type: 'agg', sink: aggSinkId('clickstream'), topic: 'clickstream', seq: 1, offsets: { '0': '4', '1': '20' }, state: null, renames: [], rows: 0 },
       raw('clickstream', 3, '7'), // no aggregator offset for 3: it must start from 0
     ]);
-    const h = await startIngest('clickstream', checkpoint);
+    // The topic has four partitions; the group gives this member two of them first.
+    const h = await startIngest('clickstream', checkpoint, {}, new Map([[0, '10'], [1, '40'], [2, '0'], [3, '8']]));
+    expect(h.consumer().handlers().onAssignment([2, 3], [])).toEqual(new Map([[2, '0'], [3, '0']]));
 
     const starts = h.consumer().handlers().onAssignment([0, 1, 2, 3], []);
     expect(Object.fromEntries(starts)).toEqual({ '0': '5', '1': '21', '2': '0', '3': '0' });
@@ -127,8 +129,13 @@ describe('ingest: start and assignment', () => {
       [2, '-1', '-1'],
       [3, '7', '-1'],
     ]);
-    await waitFor(() => h.aggregator!.others.length >= 1, 'assign to reach the aggregator');
-    expect(h.aggregator!.others[0]).toEqual({ type: 'assign', partitions: [0, 1, 2, 3] });
+    // Every partition of the topic holds the watermark back before the first, partial assignment.
+    await waitFor(() => h.aggregator!.others.length >= 3, 'the partitions and assignments to reach the aggregator');
+    expect(h.aggregator!.others.slice(0, 3)).toEqual([
+      { type: 'topicPartitions', partitions: [0, 1, 2, 3] },
+      { type: 'assign', partitions: [2, 3] },
+      { type: 'assign', partitions: [0, 1, 2, 3] },
+    ]);
   });
 
   it('on a rebalance keeps the position of a kept partition and drops a revoked one', async () => {

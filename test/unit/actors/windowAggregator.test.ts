@@ -259,6 +259,35 @@ describe('window aggregator: restart', () => {
     expect((await second.metrics()).lateEventsTotal).toBe(0);
   });
 
+  it('a partial first assignment (a dead member still in the group) does not let the assigned partitions run ahead', async () => {
+    const idleTimeoutMs = 50;
+    const first = startAggregator({ windows: { ...WINDOWS, idleTimeoutMs } });
+    dispatch(first.ref, { type: 'topicPartitions', partitions: [0, 1, 2, 3] });
+    dispatch(first.ref, { type: 'assign', partitions: [0, 1, 2, 3] });
+    for (const partition of [0, 1, 2, 3]) {
+      await first.batch({ partition, lastOffset: '1', maxEventTimeMs: M + 30 * S, caughtUp: false, counts: [{ windowStartMs: M, url: '/a', count: 1 }], lateCount: 0 });
+    }
+    await first.flush();
+    const last = commits(first)[commits(first).length - 1]!;
+    const second = first.restart({ seq: last.seq, state: last.state }, 'window-aggregator-partial');
+    dispatch(second.ref, { type: 'topicPartitions', partitions: [0, 1, 2, 3] });
+    // For a session timeout the group gives this process partitions 2 and 3 only; they race ahead.
+    dispatch(second.ref, { type: 'assign', partitions: [2, 3] });
+    for (const partition of [2, 3]) {
+      const r = await second.batch({ partition, lastOffset: '9', maxEventTimeMs: M + 600 * S, caughtUp: true, counts: [{ windowStartMs: M + 540 * S, url: '/b', count: 1 }], lateCount: 0 });
+      expect(r.globalWatermarkMs).toBe(M + 30 * S - DELAY_MS);
+    }
+    await sleep(4 * idleTimeoutMs);
+    // Then all four: partitions 0 and 1 continue their backlog, on time.
+    dispatch(second.ref, { type: 'assign', partitions: [0, 1, 2, 3] });
+    for (const partition of [0, 1]) {
+      await second.batch({ partition, lastOffset: '5', maxEventTimeMs: M + 100 * S, caughtUp: false, counts: [{ windowStartMs: M + 60 * S, url: '/c', count: 1 }], lateCount: 0 });
+    }
+    const metrics = await second.metrics();
+    expect(metrics.lateEventsTotal).toBe(0);
+    expect(metrics.globalWatermarkMs).toBe(M + 100 * S - DELAY_MS);
+  });
+
   it('does not let restored partitions go idle before the group assigns them again', async () => {
     // Two partitions, both caught up when checkpointed. After a restart, partition 1 delivers its
     // backlog first: partition 0, not yet re-assigned, must hold the watermark back once it is.

@@ -108,19 +108,45 @@ describe('WatermarkTracker', () => {
     expect(t.advance(IDLE_MS + 3)).toBe(M + 240_000);
   });
 
-  it('a revoked partition stops holding the watermark back, keeps its max, and holds it again once re-assigned', () => {
+  it('a revoked partition keeps holding the watermark back at its last watermark, never idle, until re-assigned', () => {
     const t = tracker([0, 1]);
     t.observeBatch(0, M + 100_000, false, 0);
-    t.observeBatch(1, M + 20_000, false, 0);
+    t.observeBatch(1, M + 20_000, true, 0);
     expect(t.advance(0)).toBe(M + 10_000);
     t.revokePartition(1);
     expect(t.isAssigned(1)).toBe(false);
-    expect(t.advance(1)).toBe(M + 90_000);
-    t.assignPartition(1, 2);
+    t.observeBatch(0, M + 200_000, false, 1);
+    expect(t.advance(1)).toBe(M + 10_000);
+    // Caught up when it was revoked, but its events may come again once a rebalance gives it back.
+    expect(t.isIdle(1, 10 * IDLE_MS)).toBe(false);
+    expect(t.advance(10 * IDLE_MS)).toBe(M + 10_000);
+    t.assignPartition(1, 10 * IDLE_MS);
     expect(t.isAssigned(1)).toBe(true);
     expect(t.partitionWatermarkMs(1)).toBe(M + 10_000);
-    t.observeBatch(0, M + 200_000, false, 2);
-    expect(t.advance(2)).toBe(M + 90_000);
+    t.observeBatch(1, M + 50_000, false, 10 * IDLE_MS);
+    expect(t.advance(10 * IDLE_MS)).toBe(M + 40_000);
+  });
+
+  it('declared partitions hold the watermark back before they are assigned here (a partial first assignment)', () => {
+    const t = new WatermarkTracker(options);
+    t.declarePartitions([0, 1, 2, 3]);
+    expect(t.partitions()).toEqual([0, 1, 2, 3]);
+    t.assignPartition(2, 0);
+    t.assignPartition(3, 0);
+    t.observeBatch(2, M + 100_000, true, 0);
+    t.observeBatch(3, M + 120_000, true, 0);
+    expect(t.advance(0)).toBe(-Infinity);
+    // 2 and 3 go idle; 0 and 1, owned by nobody here yet, never do.
+    expect(t.advance(10 * IDLE_MS)).toBe(-Infinity);
+    t.assignPartition(0, 10 * IDLE_MS);
+    t.assignPartition(1, 10 * IDLE_MS);
+    t.observeBatch(0, M + 30_000, false, 10 * IDLE_MS);
+    t.observeBatch(1, M + 40_000, false, 10 * IDLE_MS);
+    expect(t.advance(10 * IDLE_MS)).toBe(M + 20_000);
+    // Declaring again changes nothing of what is known.
+    t.declarePartitions([0, 1, 2, 3]);
+    expect(t.isAssigned(0)).toBe(true);
+    expect(t.partitionWatermarkMs(1)).toBe(M + 30_000);
   });
 
   it('re-assignment starts a partition behind again: it is not idle until a caught-up report', () => {
@@ -152,6 +178,7 @@ describe('WatermarkTracker', () => {
     expect(restored.toJSON()).toEqual(t.toJSON());
     expect(restored.isIdle(2, 5 * IDLE_MS)).toBe(false);
     expect(restored.advance(5 * IDLE_MS)).toBe(-Infinity);
-    expect(restored.advance(6 * IDLE_MS)).toBe(M + 90_000);
+    // 0 and 2 are idle now; 1, not owned here, still holds the watermark at its own.
+    expect(restored.advance(6 * IDLE_MS)).toBe(M + 10_000);
   });
 });

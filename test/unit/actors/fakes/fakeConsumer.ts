@@ -33,7 +33,8 @@ export interface FakeConsumerFactory {
   consumer(): FakeConsumer;
 }
 
-export function fakeConsumerFactory(): FakeConsumerFactory {
+/** `ends`: what endOffsets() answers on every consumer created, until a test changes it. */
+export function fakeConsumerFactory(defaults: { ends?: ReadonlyMap<number, string> } = {}): FakeConsumerFactory {
   const consumers: FakeConsumer[] = [];
   return {
     consumers,
@@ -63,7 +64,7 @@ export function fakeConsumerFactory(): FakeConsumerFactory {
         async commitOffsets(offsets) {
           calls.push({ call: 'commitOffsets', offsets: new Map(offsets), atMs: Date.now() });
         },
-        ends: new Map(),
+        ends: new Map(defaults.ends ?? []),
         async endOffsets() {
           return new Map(consumer.ends);
         },
