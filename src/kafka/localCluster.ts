@@ -128,18 +128,18 @@ function javaExecutable(): string {
 
 /**
  * Asks every node for its metadata (a bare Metadata request each: the local listeners are always
- * plaintext on 127.0.0.1). A broker counts only when EVERY node lists it: each broker applies the
- * metadata log on its own, and a client that asks a lagging node right after `up` must not see a
- * smaller cluster. A node that does not answer lists nothing.
+ * plaintext on 127.0.0.1). A broker counts only when every node that answers lists it: each broker
+ * applies the metadata log on its own, and a client that asks a lagging node right after `up` must
+ * not see a smaller cluster. Ready callers also require every node to answer.
  */
-async function describeLocalCluster(nodes: readonly LocalNode[], timeoutMs: number): Promise<{ brokerIds: number[]; hasController: boolean }> {
-  const views = await Promise.all(
-    nodes.map((n) => probeBrokerMetadata('127.0.0.1', n.port, [], timeoutMs, 'sdp-local-probe').catch(() => undefined)),
-  );
+async function describeLocalCluster(nodes: readonly LocalNode[], timeoutMs: number): Promise<{ brokerIds: number[]; answering: number; hasController: boolean }> {
+  const views = (
+    await Promise.all(nodes.map((n) => probeBrokerMetadata('127.0.0.1', n.port, [], timeoutMs, 'sdp-local-probe').catch(() => undefined)))
+  ).filter((v) => v !== undefined);
   const [first, ...rest] = views;
-  if (first === undefined || rest.some((v) => v === undefined)) return { brokerIds: [], hasController: false };
-  const listedByAll = first.brokers.map((b) => b.nodeId).filter((id) => rest.every((v) => v!.brokers.some((b) => b.nodeId === id)));
-  return { brokerIds: listedByAll.sort((a, b) => a - b), hasController: views.every((v) => v!.controllerId >= 0) };
+  if (first === undefined) return { brokerIds: [], answering: 0, hasController: false };
+  const listedByAll = first.brokers.map((b) => b.nodeId).filter((id) => rest.every((v) => v.brokers.some((b) => b.nodeId === id)));
+  return { brokerIds: listedByAll.sort((a, b) => a - b), answering: views.length, hasController: views.every((v) => v.controllerId >= 0) };
 }
 
 export async function localClusterStatus(config: Config): Promise<LocalClusterStatus> {
@@ -152,8 +152,8 @@ export async function localClusterStatus(config: Config): Promise<LocalClusterSt
     }),
   );
   const anyListening = statuses.some((s) => s.listening);
-  const { brokerIds, hasController } = anyListening ? await describeLocalCluster(nodes, 5_000) : { brokerIds: [], hasController: false };
-  const ready = statuses.every((s) => s.alive && s.listening) && nodes.every((n) => brokerIds.includes(n.nodeId)) && hasController;
+  const { brokerIds, answering, hasController } = anyListening ? await describeLocalCluster(nodes, 5_000) : { brokerIds: [], answering: 0, hasController: false };
+  const ready = statuses.every((s) => s.alive && s.listening) && answering === nodes.length && nodes.every((n) => brokerIds.includes(n.nodeId)) && hasController;
   return { dataDir, nodes: statuses, metadataBrokerIds: brokerIds, ready };
 }
 
@@ -308,8 +308,8 @@ export async function localClusterUp(config: Config, logger: Logger, options: { 
         throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `local Kafka node ${node.nodeId} died while the cluster was starting`, deathReport(node));
       }
     }
-    const { brokerIds, hasController } = await describeLocalCluster(nodes, 3_000);
-    if (hasController && nodes.every((n) => brokerIds.includes(n.nodeId))) break;
+    const { brokerIds, answering, hasController } = await describeLocalCluster(nodes, 3_000);
+    if (hasController && answering === nodes.length && nodes.every((n) => brokerIds.includes(n.nodeId))) break;
     if (Date.now() > deadlineMs) {
       throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `the local Kafka cluster did not list all ${nodes.length} brokers within ${Math.round(timeoutMs / 1000)} s (metadata lists [${brokerIds.join(', ')}])`, [
         ...nodes.map((n) => `node ${n.nodeId}: port ${n.port}, logs in ${join(n.dir, 'logs', 'server.log')}`),

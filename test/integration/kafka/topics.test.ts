@@ -137,12 +137,18 @@ describe('topics create / describe', () => {
     await txn.abort();
     await producer.disconnect();
 
-    const internal = await describeTopics(config, logger, { topics: ['__consumer_offsets', '__transaction_state'] });
-    for (const d of internal) {
-      expect(d.exists, d.topic).toBe(true);
-      expect(d.replicationFactor, d.topic).toBe(3);
-      expect(d.minInsyncReplicas, d.topic).toBe(2);
+    // A broker that has not applied the creation yet answers without them: ask until all agree.
+    const wanted = [
+      { topic: '__consumer_offsets', exists: true, replicationFactor: 3, minInsyncReplicas: 2 },
+      { topic: '__transaction_state', exists: true, replicationFactor: 3, minInsyncReplicas: 2 },
+    ];
+    let seen: unknown[] = [];
+    for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
+      const internal = await describeTopics(config, logger, { topics: wanted.map((w) => w.topic) });
+      seen = internal.map(({ topic, exists, replicationFactor, minInsyncReplicas }) => ({ topic, exists, replicationFactor, minInsyncReplicas }));
+      if (JSON.stringify(seen) === JSON.stringify(wanted)) break;
     }
+    expect(seen).toEqual(wanted);
   });
 
   it('reports an unreachable cluster by its bootstrap servers within 30 s, exit code 1', async () => {
