@@ -330,6 +330,10 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
     afterStop: (state) => {
       if (state.commitTimer) clearTimeout(state.commitTimer);
       if (state.endsTimer) clearInterval(state.endsTimer);
+      // Stopped without `close` (crashed, or its close timed out): a consumer left running would
+      // stay in the group and keep partitions from the ETL that replaces this one.
+      state.consumer?.disconnect().catch((err: unknown) => logger.warn({ err }, 'disconnect of an abandoned consumer failed'));
+      state.consumer = undefined;
     },
   });
 }

@@ -311,7 +311,7 @@ export async function localClusterUp(config: Config, logger: Logger, options: { 
     const { brokerIds, answering, hasController } = await describeLocalCluster(nodes, 3_000);
     if (hasController && answering === nodes.length && nodes.every((n) => brokerIds.includes(n.nodeId))) break;
     if (Date.now() > deadlineMs) {
-      throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `the local Kafka cluster did not list all ${nodes.length} brokers within ${Math.round(timeoutMs / 1000)} s (metadata lists [${brokerIds.join(', ')}])`, [
+      throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `the local Kafka cluster did not list all ${nodes.length} brokers within ${Math.round(timeoutMs / 1000)} s (${answering} of ${nodes.length} nodes answer metadata; they agree on brokers [${brokerIds.join(', ')}])`, [
         ...nodes.map((n) => `node ${n.nodeId}: port ${n.port}, logs in ${join(n.dir, 'logs', 'server.log')}`),
         'the nodes keep running: `make kafka-status` tells when they are ready, `make kafka-down` stops them',
       ]);

@@ -165,7 +165,10 @@ export function createTopicConsumer(config: Config, logger: Logger, options: Top
       await consumer.commitOffsets([...offsets].map(([partition, offset]) => ({ topic, partition, offset })));
     },
     async endOffsets() {
-      adminConnected ??= admin.connect();
+      adminConnected ??= admin.connect().catch((err: unknown) => {
+        adminConnected = undefined; // the next call tries again
+        throw err;
+      });
       await adminConnected;
       const offsets = await admin.fetchTopicOffsets(topic);
       return new Map(offsets.map((o) => [o.partition, o.high]));

@@ -131,7 +131,7 @@ export class PageViewWindows {
    * Applies one pre-aggregated batch (see `aggregateBatch`). Counts for windows already closed
    * against the global watermark as it stands before this batch are late. Then the partition's
    * max event time, idle clock and caught-up flag are updated and the global watermark is
-   * recomputed. A batch of a partition never assigned assigns it implicitly.
+   * recomputed. A batch of a partition never heard of assigns it implicitly.
    *
    * Atomic: the batch is validated first, so a throw leaves the state unchanged.
    * @returns `applied: false` for a replayed batch (lastOffset ≤ {@link offsetOf}).

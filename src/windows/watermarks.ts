@@ -45,8 +45,8 @@ interface PartitionState {
  *
  * Contract:
  * - Watermark of a partition = max event time seen on it − `watermarkDelayMs`; -Infinity until its
- *   first event. A partition is known from {@link assignPartition} on, so an assigned partition
- *   that has not delivered anything yet holds the global watermark back (unless idle).
+ *   first event. A partition is known from {@link declarePartitions} or {@link assignPartition}
+ *   on, so one that has not delivered anything yet holds the global watermark back (unless idle).
  * - A partition is idle iff ALL of: no event for `idleTimeoutMs` of wall clock
  *   (`nowMs − lastActivityMs >= idleTimeoutMs`), not paused by back-pressure (a paused partition
  *   has data waiting), and its last report said it is caught up (a partition that is behind has
@@ -138,8 +138,8 @@ export class WatermarkTracker {
   /**
    * Records one batch of the partition. `maxEventTimeMs` is -Infinity when the batch held no valid
    * event: such a batch neither moves the watermark nor counts as activity.
-   * An unknown partition is assigned implicitly, so a batch that overtakes its assignment message
-   * is not lost.
+   * A partition never heard of is assigned implicitly, so a batch that overtakes its assignment
+   * message is not lost; a known, unassigned one stays unassigned (still holding the watermark back).
    */
   observeBatch(partition: number, maxEventTimeMs: number, caughtUp: boolean, nowMs: number): void {
     if (!this.partitionStates.has(partition)) this.assignPartition(partition, nowMs);
@@ -183,7 +183,7 @@ export class WatermarkTracker {
     return this.partitionStates.get(partition)?.assigned ?? false;
   }
 
-  /** Known partitions (assigned or revoked), ascending. */
+  /** Known partitions (assigned, revoked or only declared), ascending. */
   partitions(): number[] {
     return [...this.partitionStates.keys()].sort((a, b) => a - b);
   }

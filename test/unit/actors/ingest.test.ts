@@ -8,7 +8,7 @@ import type { Config } from '../../../src/config/schema.js';
 import type { StreamName } from '../../../src/events/types.js';
 import type { ConsumedBatch } from '../../../src/kafka/topicConsumer.js';
 import { createEncoderPool } from '../../../src/lake/encoderPool.js';
-import { dispatch, query, type Ref } from '../../../src/system/nact.js';
+import { dispatch, query, stop, type Ref } from '../../../src/system/nact.js';
 import { spawnFakeAggregator, type FakeAggregator } from './fakes/fakeAggregator.js';
 import { spawnFakeCheckpointer, type FakeCheckpointer } from './fakes/fakeCheckpointer.js';
 import { fakeConsumerFactory, type FakeConsumer } from './fakes/fakeConsumer.js';
@@ -44,7 +44,13 @@ interface Harness {
   status(): Promise<IngestStatus>;
 }
 
-async function startIngest(stream: StreamName, checkpoint: CheckpointState = emptyCheckpointState(), etl: Partial<Config['etl']> = {}, ends?: ReadonlyMap<number, string>): Promise<Harness> {
+async function startIngest(
+  stream: StreamName,
+  checkpoint: CheckpointState = emptyCheckpointState(),
+  etl: Partial<Config['etl']> = {},
+  ends?: ReadonlyMap<number, string>,
+  joinWith?: number[],
+): Promise<Harness> {
   const system = newSystem();
   const config = testConfig(etl);
   const topic = config.topics[stream];
@@ -53,7 +59,7 @@ async function startIngest(stream: StreamName, checkpoint: CheckpointState = emp
   onCleanUp(() => encoderPool.close());
   const checkpointer = spawnFakeCheckpointer(system, lakeRoot);
   const aggregator = stream === 'clickstream' ? spawnFakeAggregator(system) : undefined;
-  const consumers = fakeConsumerFactory(ends ? { ends } : {});
+  const consumers = fakeConsumerFactory({ ...(ends ? { ends } : {}), ...(joinWith ? { joinWith } : {}) });
   const aggSink = aggSinkId(topic);
   const ref = spawnIngest(system, {
     topic,
@@ -115,9 +121,9 @@ describe('ingest: start and assignment', () => {
       { type: 'agg', sink: aggSinkId('clickstream'), topic: 'clickstream', seq: 1, offsets: { '0': '4', '1': '20' }, state: null, renames: [], rows: 0 },
       raw('clickstream', 3, '7'), // no aggregator offset for 3: it must start from 0
     ]);
-    // The topic has four partitions; the group gives this member two of them first.
-    const h = await startIngest('clickstream', checkpoint, {}, new Map([[0, '10'], [1, '40'], [2, '0'], [3, '8']]));
-    expect(h.consumer().handlers().onAssignment([2, 3], [])).toEqual(new Map([[2, '0'], [3, '0']]));
+    // The topic has four partitions; while it starts (kafkajs joins inside run()), the group gives
+    // this member two of them.
+    const h = await startIngest('clickstream', checkpoint, {}, new Map([[0, '10'], [1, '40'], [2, '0'], [3, '8']]), [2, 3]);
 
     const starts = h.consumer().handlers().onAssignment([0, 1, 2, 3], []);
     expect(Object.fromEntries(starts)).toEqual({ '0': '5', '1': '21', '2': '0', '3': '0' });
@@ -262,6 +268,13 @@ describe('ingest: offsets to Kafka', () => {
     dispatch(h.ref, { type: 'durable', partition: 0, nextOffset: '9' });
     await waitFor(() => h.consumer().commits().length === 2, 'the next commit', 3_000);
     expect(h.consumer().commits()[1]).toEqual(new Map([[0, '9']]));
+  });
+
+  it('disconnects a consumer that was never closed when it stops, so that it leaves the group', async () => {
+    const h = await startIngest('iot');
+    h.consumer().handlers().onAssignment([0, 1], []);
+    stop(h.ref);
+    await waitFor(() => h.consumer().calls.some((c) => c.call === 'disconnect'), 'the abandoned consumer to be disconnected', 3_000);
   });
 
   it('close commits the pending offsets at once, disconnects, and commits nothing afterwards', async () => {

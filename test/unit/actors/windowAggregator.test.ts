@@ -259,6 +259,25 @@ describe('window aggregator: restart', () => {
     expect((await second.metrics()).lateEventsTotal).toBe(0);
   });
 
+  it('on a first start, declared partitions not yet assigned hold the watermark back', async () => {
+    const h = startAggregator({ windows: { ...WINDOWS, idleTimeoutMs: 50 } });
+    dispatch(h.ref, { type: 'topicPartitions', partitions: [0, 1, 2, 3] });
+    dispatch(h.ref, { type: 'assign', partitions: [2, 3] });
+    for (const partition of [2, 3]) {
+      const r = await h.batch({ partition, lastOffset: '9', maxEventTimeMs: M + 600 * S, caughtUp: true, counts: [{ windowStartMs: M + 540 * S, url: '/b', count: 1 }], lateCount: 0 });
+      expect(r.globalWatermarkMs).toBe(-Infinity);
+    }
+    await sleep(200); // 2 and 3 go idle; 0 and 1 are nobody's here, so they never do
+    expect((await h.metrics()).globalWatermarkMs).toBeNull();
+    dispatch(h.ref, { type: 'assign', partitions: [0, 1, 2, 3] });
+    for (const partition of [0, 1]) {
+      await h.batch({ partition, lastOffset: '3', maxEventTimeMs: M + 30 * S, caughtUp: false, counts: [{ windowStartMs: M, url: '/a', count: 1 }], lateCount: 0 });
+    }
+    const metrics = await h.metrics();
+    expect(metrics.lateEventsTotal).toBe(0);
+    expect(metrics.globalWatermarkMs).toBe(M + 30 * S - DELAY_MS);
+  });
+
   it('a partial first assignment (a dead member still in the group) does not let the assigned partitions run ahead', async () => {
     const idleTimeoutMs = 50;
     const first = startAggregator({ windows: { ...WINDOWS, idleTimeoutMs } });

@@ -33,8 +33,11 @@ export interface FakeConsumerFactory {
   consumer(): FakeConsumer;
 }
 
-/** `ends`: what endOffsets() answers on every consumer created, until a test changes it. */
-export function fakeConsumerFactory(defaults: { ends?: ReadonlyMap<number, string> } = {}): FakeConsumerFactory {
+/**
+ * `ends`: what endOffsets() answers on every consumer created, until a test changes it.
+ * `joinWith`: start() reports this assignment before it resolves, as kafkajs joins inside run().
+ */
+export function fakeConsumerFactory(defaults: { ends?: ReadonlyMap<number, string>; joinWith?: readonly number[] } = {}): FakeConsumerFactory {
   const consumers: FakeConsumer[] = [];
   return {
     consumers,
@@ -54,6 +57,7 @@ export function fakeConsumerFactory(defaults: { ends?: ReadonlyMap<number, strin
         },
         async start(handlers) {
           started = handlers;
+          if (defaults.joinWith) handlers.onAssignment([...defaults.joinWith], []);
         },
         pause(partition) {
           calls.push({ call: 'pause', partition });
