@@ -4,6 +4,7 @@
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
+import { afterAll } from 'vitest';
 import type { Config } from '../../../src/config/schema.js';
 import { decodeEvent } from '../../../src/events/validate.js';
 import type { ClickstreamRow, IotRow, StreamName } from '../../../src/events/types.js';
@@ -14,11 +15,32 @@ import { testLogger } from './testLogger.js';
 
 const run = promisify(execFile);
 
+export interface FreshTopics {
+  config: Config;
+  env: NodeJS.ProcessEnv;
+}
+
 /** A config with fresh random topics (4 partitions, RF 2 as config.yml), created on the cluster. */
-export async function withFreshTopics(): Promise<{ config: Config; env: NodeJS.ProcessEnv }> {
+export async function withFreshTopics(): Promise<FreshTopics> {
   const config = loadTestConfig();
   await createTopics(config, testLogger());
   return { config, env: { SDP_TOPICS__CLICKSTREAM: config.topics.clickstream, SDP_TOPICS__IOT: config.topics.iot, SDP_LOG__FORMAT: 'json' } };
+}
+
+/**
+ * Call in a describe block: returns what creates that block's fresh topics ({@link withFreshTopics}),
+ * and deletes them after the block.
+ */
+export function freshTopicsPerBlock(): () => Promise<FreshTopics> {
+  let created: Config | undefined;
+  afterAll(async () => {
+    if (created) await deleteTopics(created, [created.topics.clickstream, created.topics.iot]);
+  });
+  return async () => {
+    const fresh = await withFreshTopics();
+    created = fresh.config;
+    return fresh;
+  };
 }
 
 export interface ConsumedMessage {

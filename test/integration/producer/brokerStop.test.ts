@@ -6,12 +6,12 @@
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/schema.js';
 import { localDataDir } from '../../../src/kafka/localCluster.js';
 import { isPidAlive } from '../../../src/kafka/localProcesses.js';
 import { kcatMetadata } from '../helpers/kcat.js';
-import { consumeAndDecode, deleteTopics, duplicates, logLines, producerSummary, startCli, withFreshTopics } from '../helpers/producerFixtures.js';
+import { consumeAndDecode, duplicates, freshTopicsPerBlock, logLines, producerSummary, startCli } from '../helpers/producerFixtures.js';
 import { runCli } from '../helpers/runCli.js';
 import { waitFor } from '../helpers/waitFor.js';
 
@@ -42,15 +42,11 @@ async function restoreCluster(config: Config, topics: readonly string[]): Promis
 }
 
 describe('one broker stopped during production', () => {
-  let config: Config | undefined;
-
-  afterAll(async () => {
-    if (config) await deleteTopics(config, [config.topics.clickstream, config.topics.iot]);
-  });
+  const freshTopics = freshTopicsPerBlock();
 
   it('completes --count 50000 with exit 0, exactly 50,000 events and none twice', async () => {
-    const fresh = await withFreshTopics();
-    config = fresh.config;
+    const fresh = await freshTopics();
+    const { config } = fresh;
     const topics = [config.topics.clickstream, config.topics.iot];
     // Stop a broker that leads a partition of the clickstream topic.
     const meta = await kcatMetadata(config.kafka.bootstrap_servers.join(','), config.topics.clickstream);

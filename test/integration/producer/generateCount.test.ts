@@ -7,12 +7,12 @@ import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/schema.js';
 import { splitCount } from '../../../src/commands/generate.js';
 import { localDataDir } from '../../../src/kafka/localCluster.js';
 import { classpathFile } from '../../../src/kafka/localClasspath.js';
-import { consumeAndDecode, deleteTopics, duplicates, producerSummary, withFreshTopics, type DecodedStreams } from '../helpers/producerFixtures.js';
+import { consumeAndDecode, duplicates, freshTopicsPerBlock, producerSummary, type DecodedStreams } from '../helpers/producerFixtures.js';
 import { runCli, type CliResult } from '../helpers/runCli.js';
 
 const run = promisify(execFile);
@@ -22,20 +22,17 @@ const RATES = { clickstream: 4_000, iot: 2_000 };
 const EXPECTED = splitCount(COUNT, RATES) as { clickstream: number; iot: number };
 
 describe('generate --count 10000', () => {
+  const freshTopics = freshTopicsPerBlock();
   let config: Config;
   let result: CliResult;
   let consumed: DecodedStreams;
 
   beforeAll(async () => {
-    const fresh = await withFreshTopics();
+    const fresh = await freshTopics();
     config = fresh.config;
     // Faster than the configured 120/60 per second, in the same 2:1 proportion.
     result = await runCli(['generate', '--count', String(COUNT), '--clickstream-rate', String(RATES.clickstream), '--iot-rate', String(RATES.iot)], fresh.env);
     consumed = await consumeAndDecode(config);
-  });
-
-  afterAll(async () => {
-    if (config) await deleteTopics(config, [config.topics.clickstream, config.topics.iot]);
   });
 
   it('exits 0 and reports every event acknowledged', () => {

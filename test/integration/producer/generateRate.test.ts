@@ -3,10 +3,9 @@
  * from the event times, `ts`, of what kcat reads back) is within 5% of the configured rate — at
  * config.yml's 120 / 60 per second and at 10,000 per second.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../../src/config/schema.js';
+import { describe, expect, it } from 'vitest';
 import type { StreamName } from '../../../src/events/types.js';
-import { consumeAndDecode, deleteTopics, withFreshTopics } from '../helpers/producerFixtures.js';
+import { consumeAndDecode, freshTopicsPerBlock } from '../helpers/producerFixtures.js';
 import { runCli } from '../helpers/runCli.js';
 
 const RUN_SECONDS = 25;
@@ -39,15 +38,11 @@ describe.each([
   { clickstream: 120, iot: 60 },
   { clickstream: 10_000, iot: 10_000 },
 ])('generate at clickstream $clickstream/s and IoT $iot/s', (rates) => {
-  let config: Config | undefined;
-
-  afterAll(async () => {
-    if (config) await deleteTopics(config, [config.topics.clickstream, config.topics.iot]);
-  });
+  const freshTopics = freshTopicsPerBlock();
 
   it('holds each rate within 5% over every 10 s window', async () => {
-    const fresh = await withFreshTopics();
-    config = fresh.config;
+    const fresh = await freshTopics();
+    const { config } = fresh;
     const result = await runCli(['generate', '--clickstream-rate', String(rates.clickstream), '--iot-rate', String(rates.iot), '--duration', String(RUN_SECONDS)], fresh.env);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);

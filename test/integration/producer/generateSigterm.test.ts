@@ -2,21 +2,16 @@
  * SIGTERM in the middle of a run: generation stops, every in-flight batch is acknowledged, the
  * summary's totals are exactly what the topics hold (read_committed), and the process exits 0.
  */
-import { afterAll, describe, expect, it } from 'vitest';
-import type { Config } from '../../../src/config/schema.js';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/waitFor.js';
-import { consumeAndDecode, deleteTopics, duplicates, logLines, producerSummary, startCli, withFreshTopics } from '../helpers/producerFixtures.js';
+import { consumeAndDecode, duplicates, freshTopicsPerBlock, logLines, producerSummary, startCli } from '../helpers/producerFixtures.js';
 
 describe('generate stopped by SIGTERM', () => {
-  let config: Config | undefined;
-
-  afterAll(async () => {
-    if (config) await deleteTopics(config, [config.topics.clickstream, config.topics.iot]);
-  });
+  const freshTopics = freshTopicsPerBlock();
 
   it('acknowledges what it sent, prints totals equal to the events in the topics, exits 0', async () => {
-    const fresh = await withFreshTopics();
-    config = fresh.config;
+    const fresh = await freshTopics();
+    const { config } = fresh;
     const cli = startCli(['generate', '--clickstream-rate', '2000', '--iot-rate', '1000'], fresh.env);
     await waitFor(() => logLines(cli.stdout()).some((l) => l.msg === 'producer pool started'), 30_000, 'the producer pool to start');
     await new Promise((resolve) => setTimeout(resolve, 4_000));

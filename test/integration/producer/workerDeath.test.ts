@@ -4,25 +4,20 @@
  * twice, and the pool's summary says so. The dead thread's open transaction is aborted by its
  * replacement (same transactional ids), so read_committed readers are not held back.
  */
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { spawnProducerPool, type ProducerPoolMsg, type ProducerSummary } from '../../../src/actors/producerPool.js';
-import type { Config } from '../../../src/config/schema.js';
 import { query, startSystem, stop, type Ref } from '../../../src/system/nact.js';
-import { consumeAndDecode, deleteTopics, duplicates, withFreshTopics } from '../helpers/producerFixtures.js';
+import { consumeAndDecode, duplicates, freshTopicsPerBlock } from '../helpers/producerFixtures.js';
 import { testLogger } from '../helpers/testLogger.js';
 
 const COUNTS = { clickstream: 3_000, iot: 1_000 };
 
 describe('a producer thread dying mid-transaction', () => {
-  let config: Config | undefined;
-
-  afterAll(async () => {
-    if (config) await deleteTopics(config, [config.topics.clickstream, config.topics.iot]);
-  });
+  const freshTopics = freshTopicsPerBlock();
 
   it('is replaced and its batch sent again: exactly the requested events, none twice', async () => {
-    const fresh = await withFreshTopics();
-    config = fresh.config;
+    const fresh = await freshTopics();
+    const { config } = fresh;
     const system = startSystem(`worker-death-${Date.now()}`);
     let resolveComplete!: (summary: ProducerSummary) => void;
     const completed = new Promise<ProducerSummary>((resolve) => (resolveComplete = resolve));

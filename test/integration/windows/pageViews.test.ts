@@ -165,6 +165,13 @@ class Scenario {
     );
   }
 
+  /** The end of every run: minute MINUTES-2 out, then the closers close the last minute. */
+  async closeRemainingMinutes(): Promise<void> {
+    await this.waitForMinute(MINUTES - 2);
+    await this.produce(this.closers);
+    await this.waitForMinute(MINUTES - 1);
+  }
+
   async metrics(): Promise<Sample[]> {
     return scrapeMetrics(await this.etl!.statusPort());
   }
@@ -244,11 +251,17 @@ describe('page views per url per minute (clickstream_agg)', () => {
     for (const s of scenarios) await s.close();
   });
 
-  it('counts on-time page views exactly, excludes late events, and closes the last minute by idleness', { timeout: 15 * 60_000 }, async () => {
-    const s = new Scenario('clean');
+  /** A scenario with its on-time events on `onTimePartitions` (default: all), topics and lake open. */
+  async function openScenario(name: string, onTimePartitions?: (partitions: number) => number[]): Promise<Scenario> {
+    const s = new Scenario(name);
     scenarios.push(s);
-    s.plan(Array.from({ length: s.partitions }, (_, p) => p));
+    s.plan(onTimePartitions?.(s.partitions) ?? Array.from({ length: s.partitions }, (_, p) => p));
     await s.open();
+    return s;
+  }
+
+  it('counts on-time page views exactly, excludes late events, and closes the last minute by idleness', { timeout: 15 * 60_000 }, async () => {
+    const s = await openScenario('clean');
     await s.produce(s.phase(0, 3));
     await s.start();
     // Minutes 0 and 1 close once the watermark (max event time − 10 s) passes their end.
@@ -259,17 +272,12 @@ describe('page views per url per minute (clickstream_agg)', () => {
     // Every partition has just delivered its late events, so none is idle while the next minutes
     // arrive (an idle partition does not hold the watermark back: DESIGN.md section 4).
     await s.produce(s.phase(3, MINUTES));
-    await s.waitForMinute(MINUTES - 2);
-    await s.produce(s.closers);
-    await s.waitForMinute(MINUTES - 1);
+    await s.closeRemainingMinutes();
     await s.finishAndCheck();
   });
 
   it('gives the same windows, once each, and the same late count when the ETL is killed -9 four times along the way', { timeout: 25 * 60_000 }, async () => {
-    const s = new Scenario('kills');
-    scenarios.push(s);
-    s.plan(Array.from({ length: s.partitions }, (_, p) => p));
-    await s.open();
+    const s = await openScenario('kills');
     await s.produce(s.phase(0, 3));
     // Kill 1: somewhere while the first minutes are processed.
     await s.start();
@@ -292,18 +300,13 @@ describe('page views per url per minute (clickstream_agg)', () => {
     await s.waitForMinute(3);
     await s.kill();
     await s.start();
-    await s.waitForMinute(MINUTES - 2);
-    await s.produce(s.closers);
-    await s.waitForMinute(MINUTES - 1);
+    await s.closeRemainingMinutes();
     expect(s.kills).toBe(4);
     await s.finishAndCheck();
   });
 
   it('keeps open windows in the checkpoint on SIGTERM, never emits them early, and completes them after a restart', { timeout: 15 * 60_000 }, async () => {
-    const s = new Scenario('sigterm');
-    scenarios.push(s);
-    s.plan(Array.from({ length: s.partitions }, (_, p) => p));
-    await s.open();
+    const s = await openScenario('sigterm');
     await s.produce(s.phase(0, 3));
     await s.start();
     await s.waitForMinute(1);
@@ -316,19 +319,14 @@ describe('page views per url per minute (clickstream_agg)', () => {
     await s.produce(s.late);
     await s.waitForLateEvents(s.late.length);
     await s.produce(s.phase(3, MINUTES));
-    await s.waitForMinute(MINUTES - 2);
-    await s.produce(s.closers);
-    await s.waitForMinute(MINUTES - 1);
+    await s.closeRemainingMinutes();
     // Every minute once, with exactly the raw page views: the open window survived the stop.
     await s.finishAndCheck();
   });
 
   it('does not let a partition that never receives data hold the watermark back for ever', { timeout: 10 * 60_000 }, async () => {
-    const s = new Scenario('empty-partition');
-    scenarios.push(s);
+    const s = await openScenario('empty-partition', (partitions) => Array.from({ length: partitions - 1 }, (_, p) => p));
     const empty = s.partitions - 1;
-    s.plan(Array.from({ length: s.partitions - 1 }, (_, p) => p));
-    await s.open();
     await s.produce(s.phase(0, 3));
     await s.start();
     // Partition `empty` has no record at all: once idle_timeout has passed it must not hold the
