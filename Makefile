@@ -18,10 +18,14 @@ install:
 run: install build up topics
 	$(CLI) run
 
-test: install
+test: install test-prereqs
 	npm test
 
-.PHONY: install run test build kafka-up kafka-down kafka-status kafka-clean topics up down
+# kcat, and whatever else the tests need beyond npm (scripts/test-prereqs.d/).
+test-prereqs:
+	bash scripts/test-prereqs.sh
+
+.PHONY: install run test test-prereqs build kafka-up kafka-down kafka-status kafka-clean topics up down
 
 build: install
 	@if [ ! -f dist/main.js ] || [ -n "$$(find src tsconfig.json package.json -newer dist/main.js -print | head -n 1)" ]; then \
