@@ -1,7 +1,7 @@
 /**
  * producer-pool: owns a Piscina pool of `data_generator.threads` threads, each with its own
  * generators and transactional producers (src/producer/producer.worker.ts). It paces every stream
- * to its configured real rate (Pacer; small batches linger up to LINGER_MS to fill), sizes tasks —
+ * to its configured real rate (Pacer; a batch lingers up to `data_generator.linger` to fill), sizes tasks —
  * one Kafka transaction each — from one batch when keeping up to MAX_BATCHES_PER_TASK batches when
  * behind or unlimited, keeps `tasksPerThread` tasks per thread in flight, logs metrics, and on
  * `stop` waits until every in-flight batch is acknowledged before it closes the threads.
@@ -40,8 +40,6 @@ export const MAX_BATCHES_PER_TASK = 400;
  */
 export const MIN_TASKS_IN_FLIGHT = 2;
 const TICK_MS = 20;
-/** A stream that keeps up waits at most this long to fill a batch (see shouldLinger). */
-export const LINGER_MS = 100;
 const RETRY_BASE_MS = 200;
 const RETRY_MAX_MS = 5_000;
 /** How often, and how long at most, to look for the resolution of a dead thread's commit. */
@@ -50,6 +48,8 @@ const COMMIT_RESOLUTION_TIMEOUT_MS = 120_000;
 
 export interface ProducerSummary {
   totals: Record<StreamName, number>;
+  /** Committed transactions (one per acknowledged batch) per stream. */
+  transactions: Record<StreamName, number>;
   errors: Record<StreamName, number>;
   elapsedMs: number;
   /** True when every requested event (--count) was acknowledged. */
@@ -90,6 +90,8 @@ export interface ProducerPoolOptions {
   counts?: Partial<Record<StreamName, number>>;
   threads?: number;
   batchSize?: number;
+  /** How long a batch of a stream that keeps up may wait to fill (ms); default data_generator.linger. */
+  lingerMs?: number;
   /** Events per task (transaction) when behind or unlimited; default batchSize × MAX_BATCHES_PER_TASK. */
   maxEventsPerTask?: number;
   /** Tasks given to a thread at once; default: enough for MIN_TASKS_IN_FLIGHT over the pool, at least 1. */
@@ -129,13 +131,15 @@ interface State {
 function summaryOf(state: State): ProducerSummary {
   const totals = { clickstream: 0, iot: 0 } as Record<StreamName, number>;
   const errors = { clickstream: 0, iot: 0 } as Record<StreamName, number>;
+  const transactions = { clickstream: 0, iot: 0 } as Record<StreamName, number>;
   for (const [stream, m] of state.metrics) {
     const snap = m.current();
     totals[stream] = snap.total;
     errors[stream] = snap.errors;
+    transactions[stream] = snap.transactions;
   }
   const complete = [...state.pacers.entries()].every(([stream, p]) => p.limit !== Infinity && (state.metrics.get(stream)?.acknowledgedTotal ?? 0) >= p.limit);
-  return { totals, errors, elapsedMs: Date.now() - state.startedMs, complete };
+  return { totals, transactions, errors, elapsedMs: Date.now() - state.startedMs, complete };
 }
 
 export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, name = 'producer-pool'): Ref<ProducerPoolMsg> {
@@ -143,6 +147,7 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
   const logger = rootLogger.child({ component: 'producer-pool' });
   const threads = options.threads ?? config.data_generator.threads;
   const batchSize = options.batchSize ?? config.data_generator.batch_size;
+  const lingerMs = options.lingerMs ?? config.data_generator.linger;
   const tasksPerThread = Math.max(1, options.tasksPerThread ?? Math.ceil(MIN_TASKS_IN_FLIGHT / threads));
   const lanes = Math.max(1, options.producersPerThread ?? tasksPerThread + 1);
   const sizing: TaskSizing = { batchSize, maxEventsPerTask: options.maxEventsPerTask ?? batchSize * MAX_BATCHES_PER_TASK };
@@ -177,7 +182,7 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
         const pacer = state.pacers.get(stream)!;
         const due = pacer.due(nowMs);
         if (due === 0) continue;
-        const lingering = shouldLinger({ dueEvents: due, leftEvents: pacer.limit - pacer.issuedTotal, batchSize, oldestDueAtMs: pacer.oldestDueAtMs(), nowMs, lingerMs: LINGER_MS });
+        const lingering = shouldLinger({ dueEvents: due, leftEvents: pacer.limit - pacer.issuedTotal, batchSize, oldestDueAtMs: pacer.oldestDueAtMs(), nowMs, lingerMs });
         if (lingering) continue;
         const count = nextTaskSize(due, maxInFlight - state.inFlight.size - state.retrying, sizing);
         const dueTimes = pacer.unlimitedRate ? undefined : { firstMs: pacer.oldestDueAtMs(), intervalMs: 1000 / pacer.ratePerSecond };
@@ -192,7 +197,7 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
       ...streams.map((s) => {
         const pacer = state.pacers.get(s)!;
         if (pacer.due(nowMs) === 0) return pacer.msUntilNext(nowMs);
-        return Math.min(pacer.msUntilDue(batchSize, nowMs), Math.max(0, pacer.oldestDueAtMs() + LINGER_MS - nowMs));
+        return Math.min(pacer.msUntilDue(batchSize, nowMs), Math.max(0, pacer.oldestDueAtMs() + lingerMs - nowMs));
       }),
     );
     if (Number.isFinite(waitMs) && state.inFlight.size + state.retrying < maxInFlight) scheduleTick(state, self, Math.max(TICK_MS, waitMs));
@@ -207,6 +212,8 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
           events_per_s: snap.eventsPerSecond,
           total: snap.total,
           errors: snap.errors,
+          transactions: snap.transactions,
+          events_per_txn: snap.eventsPerTransaction === null ? null : Math.round(snap.eventsPerTransaction * 10) / 10,
           ack_latency_ms_p50: snap.ackLatencyMsP50 === null ? null : Math.round(snap.ackLatencyMsP50 * 10) / 10,
           ack_latency_ms_p99: snap.ackLatencyMsP99 === null ? null : Math.round(snap.ackLatencyMsP99 * 10) / 10,
         },
@@ -229,7 +236,7 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
     state.pool = undefined;
     if (pool) await pool.destroy();
     const summary = summaryOf(state);
-    logger.info({ clickstream_total: summary.totals.clickstream, iot_total: summary.totals.iot, errors: summary.errors.clickstream + summary.errors.iot, elapsed_ms: summary.elapsedMs }, 'producer summary');
+    logger.info({ clickstream_total: summary.totals.clickstream, iot_total: summary.totals.iot, clickstream_transactions: summary.transactions.clickstream, iot_transactions: summary.transactions.iot, errors: summary.errors.clickstream + summary.errors.iot, elapsed_ms: summary.elapsedMs }, 'producer summary');
     for (const waiter of state.stopWaiters) dispatch(waiter, summary);
     state.stopWaiters = [];
   }
@@ -280,7 +287,7 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
           state.metrics.set(stream, new StreamMetrics(stream, nowMs));
         }
         state.metricsTimer = setInterval(() => dispatch(ctx.self, { type: 'tick' }), config.data_generator.metrics_interval);
-        logger.info({ threads, tasks_per_thread: tasksPerThread, producers_per_thread: lanes, batch_size: batchSize, max_events_per_task: sizing.maxEventsPerTask, transactional_id_instance: workerData.instanceId, rates: options.rates, counts: options.counts ?? null }, 'producer pool started');
+        logger.info({ threads, tasks_per_thread: tasksPerThread, producers_per_thread: lanes, batch_size: batchSize, linger_ms: lingerMs, max_events_per_task: sizing.maxEventsPerTask, transactional_id_instance: workerData.instanceId, rates: options.rates, counts: options.counts ?? null }, 'producer pool started');
         issue(state, ctx.self, nowMs);
         return state;
       }

@@ -76,6 +76,11 @@ const dataGenerator = z.strictObject({
   events_per_second: streamRates,
   threads: positiveInt.max(64),
   batch_size: positiveInt,
+  /**
+   * A stream that keeps up waits at most this long for a batch to fill to batch_size before it
+   * sends what is due (Kafka's linger.ms, per transaction): fewer, fuller transactions at low rates.
+   */
+  linger: duration,
   compression: z.enum(['lz4', 'gzip', 'none']),
   /** Log one metrics line per stream this often. */
   metrics_interval: duration,

@@ -11,6 +11,10 @@ export interface StreamMetricsSnapshot {
   /** Acknowledged events per second over the last interval. */
   eventsPerSecond: number;
   bytesTotal: number;
+  /** Committed transactions (acknowledged batches) since start. */
+  transactions: number;
+  /** Mean events per transaction over the last interval; null when none committed in it. */
+  eventsPerTransaction: number | null;
   ackLatencyMsP50: number | null;
   ackLatencyMsP99: number | null;
   intervalMs: number;
@@ -24,6 +28,7 @@ export class StreamMetrics {
   private total = 0;
   private errors = 0;
   private bytes = 0;
+  private transactions = 0;
   private intervalEvents = 0;
   private intervalLatenciesMs: number[] = [];
   private intervalStartMs: number;
@@ -37,6 +42,7 @@ export class StreamMetrics {
   recordAck(events: number, bytes: number, latencyMs: number): void {
     this.total += events;
     this.bytes += bytes;
+    this.transactions += 1;
     this.intervalEvents += events;
     this.intervalLatenciesMs.push(latencyMs);
   }
@@ -61,7 +67,7 @@ export class StreamMetrics {
 
   /** The figures of the last closed interval, with totals as of now. */
   current(): StreamMetricsSnapshot {
-    return { ...this.last, total: this.total, errors: this.errors, bytesTotal: this.bytes };
+    return { ...this.last, total: this.total, errors: this.errors, bytesTotal: this.bytes, transactions: this.transactions };
   }
 
   private snapshotOf(nowMs: number, sortedLatencies: number[], events: number): StreamMetricsSnapshot {
@@ -72,6 +78,9 @@ export class StreamMetrics {
       errors: this.errors,
       eventsPerSecond: Math.round((events * 1000) / intervalMs),
       bytesTotal: this.bytes,
+      transactions: this.transactions,
+      // One latency is recorded per acknowledged batch (transaction).
+      eventsPerTransaction: sortedLatencies.length === 0 ? null : events / sortedLatencies.length,
       ackLatencyMsP50: percentile(sortedLatencies, 50),
       ackLatencyMsP99: percentile(sortedLatencies, 99),
       intervalMs,

@@ -3,19 +3,13 @@
  * with read_committed; every one valid for the ETL, keyed as DESIGN.md says, none twice; and
  * Kafka's own log-segment dump shows the data batches compressed with LZ4.
  */
-import { execFile } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import path from 'node:path';
-import { promisify } from 'node:util';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/schema.js';
 import { splitCount } from '../../../src/commands/generate.js';
-import { localDataDir } from '../../../src/kafka/localCluster.js';
-import { classpathFile } from '../../../src/kafka/localClasspath.js';
 import { consumeAndDecode, duplicates, freshTopicsPerBlock, producerSummary, type DecodedStreams } from '../helpers/producerFixtures.js';
+import { dumpFirstSegment, recordsIn } from '../helpers/logSegments.js';
 import { runCli, type CliResult } from '../helpers/runCli.js';
 
-const run = promisify(execFile);
 const COUNT = 10_000;
 const RATES = { clickstream: 4_000, iot: 2_000 };
 // 6,666 clickstream and 3,334 IoT events: the count split in proportion to the rates.
@@ -61,17 +55,7 @@ describe('generate --count 10000', () => {
   });
 
   it('writes LZ4 record batches, as Kafka\'s own DumpLogSegments shows', async () => {
-    const dataDir = localDataDir(config);
-    const classpath = readFileSync(classpathFile(dataDir, config.kafka.local.kafka_version), 'utf8').trim();
-    const segments = readdirSync(dataDir)
-      .filter((node) => node.startsWith('node-'))
-      .map((node) => path.join(dataDir, node, 'data', `${config.topics.clickstream}-0`, '00000000000000000000.log'))
-      .filter((file) => existsSync(file) && statSync(file).size > 0);
-    expect(segments.length).toBeGreaterThan(0);
-    const { stdout } = await run('java', ['-Xmx256m', '-cp', classpath, 'kafka.tools.DumpLogSegments', '--files', segments[0]!, '--deep-iteration'], { timeout: 120_000, maxBuffer: 256 * 1024 * 1024 });
-    const batches = stdout.split('\n').filter((line) => line.startsWith('baseOffset:'));
-    const data = batches.filter((line) => /isControl: false/.test(line));
-    const markers = batches.filter((line) => /isControl: true/.test(line));
+    const { data, markers } = await dumpFirstSegment(config, config.topics.clickstream, 0);
     expect(data.length).toBeGreaterThan(0);
     for (const line of data) {
       expect(line).toMatch(/compresscodec: LZ4/i);
@@ -79,7 +63,6 @@ describe('generate --count 10000', () => {
     }
     // Every data batch was committed by a transaction marker.
     expect(markers.length).toBeGreaterThan(0);
-    const records = data.reduce((sum, line) => sum + Number(/count: (\d+)/.exec(line)?.[1] ?? 0), 0);
-    expect(records).toBe(consumed.messages.clickstream.filter((m) => m.partition === 0).length);
+    expect(recordsIn(data)).toBe(consumed.messages.clickstream.filter((m) => m.partition === 0).length);
   });
 });

@@ -6,7 +6,7 @@ const T0 = 1_700_000_000_000;
 describe('StreamMetrics', () => {
   it('starts empty', () => {
     const m = new StreamMetrics('iot', T0);
-    expect(m.current()).toEqual({ stream: 'iot', total: 0, errors: 0, eventsPerSecond: 0, bytesTotal: 0, ackLatencyMsP50: null, ackLatencyMsP99: null, intervalMs: 1 });
+    expect(m.current()).toEqual({ stream: 'iot', total: 0, errors: 0, eventsPerSecond: 0, bytesTotal: 0, transactions: 0, eventsPerTransaction: null, ackLatencyMsP50: null, ackLatencyMsP99: null, intervalMs: 1 });
     expect(m.acknowledgedTotal).toBe(0);
   });
 
@@ -22,6 +22,8 @@ describe('StreamMetrics', () => {
       errors: 1,
       eventsPerSecond: 100,
       bytesTotal: 20_000,
+      transactions: 3,
+      eventsPerTransaction: 200 / 3,
       ackLatencyMsP50: 7,
       ackLatencyMsP99: 12,
       intervalMs: 2_000,
@@ -34,6 +36,8 @@ describe('StreamMetrics', () => {
       errors: 1,
       eventsPerSecond: 2,
       bytesTotal: 21_000,
+      transactions: 4,
+      eventsPerTransaction: 10,
       ackLatencyMsP50: 100,
       ackLatencyMsP99: 100,
       intervalMs: 5_000,
