@@ -8,9 +8,13 @@
  * they share the process). Each scenario runs in its own child process so that its peak RSS is its
  * own. Compiled with tsconfig.bench.json (src + bench → dist/bench).
  *
- * Options: --events N (default 1,000,000), --threads 1,4, --runs R (each scenario R times,
+ * Options: --events N (default 1,000,000), --threads 1,4 (none: only the paced scenario), --runs R (each scenario R times,
  * alternating), --batch-size N (default data_generator.batch_size), --tasks-per-thread N,
  * --producers-per-thread N, --max-events-per-task N (events per transaction at full speed).
+ *
+ * Then, unless --paced-seconds 0, the paced scenario: config.yml's rates (120 + 60 events/s by
+ * default) for --paced-seconds S (default 30) with the configured threads, batch_size and linger:
+ * events per transaction and the ack latency p50/p99 of each stream, as an operator runs it.
  */
 import { spawn } from 'node:child_process';
 import { readdirSync, statSync } from 'node:fs';
@@ -34,6 +38,16 @@ interface Settings {
   tasksPerThread?: number;
   producersPerThread?: number;
   maxEventsPerTask?: number;
+  pacedSeconds: number;
+}
+
+interface PacedResult {
+  stream: string;
+  ratePerSecond: number;
+  events: number;
+  transactions: number;
+  ackLatencyMsP50: number | null;
+  ackLatencyMsP99: number | null;
 }
 
 interface ScenarioResult {
@@ -53,7 +67,7 @@ interface ScenarioResult {
 
 const MB = 1_000_000;
 
-function parseArgs(argv: string[]): { settings: Settings; child?: { threads: number; topic: string } } {
+function parseArgs(argv: string[]): { settings: Settings; child?: { threads: number; topic: string }; pacedChild?: string } {
   const get = (flag: string): string | undefined => {
     const i = argv.indexOf(flag);
     return i >= 0 ? argv[i + 1] : undefined;
@@ -64,13 +78,16 @@ function parseArgs(argv: string[]): { settings: Settings; child?: { threads: num
   };
   const settings: Settings = {
     events: Number(get('--events') ?? 1_000_000),
-    threads: (get('--threads') ?? '1,4').split(',').map(Number),
+    threads: (get('--threads') ?? '1,4').split(',').map(Number).filter((n) => n > 0),
     runs: Number(get('--runs') ?? 1),
     ...optional('--batch-size', 'batchSize'),
     ...optional('--tasks-per-thread', 'tasksPerThread'),
     ...optional('--producers-per-thread', 'producersPerThread'),
     ...optional('--max-events-per-task', 'maxEventsPerTask'),
+    pacedSeconds: Number(get('--paced-seconds') ?? 30),
   };
+  const pacedChild = get('--child-paced-prefix');
+  if (pacedChild !== undefined) return { settings, pacedChild };
   const topic = get('--child-topic');
   if (topic === undefined) return { settings };
   return { settings, child: { threads: Number(get('--child-threads')), topic } };
@@ -122,6 +139,41 @@ async function runScenario(settings: Settings, threads: number, topic: string): 
     errors: report.producer?.errors.clickstream ?? 0,
     loadAverage1m: os.loadavg()[0] ?? 0,
   };
+}
+
+/** The configured rates for `seconds`: what each transaction carries and how long its ack takes. */
+async function runPacedScenario(seconds: number, prefix: string): Promise<PacedResult[]> {
+  const { config: loaded } = loadConfig();
+  const config: Config = { ...loaded, topics: { clickstream: `${prefix}-c`, iot: `${prefix}-i` }, log: { ...loaded.log, level: 'warn' } };
+  const logger = createLogger({ level: 'warn', format: 'json', fd: 2 });
+  const rates = config.data_generator.events_per_second;
+  const platform = await Platform.start(config, logger, { producer: { rates } });
+  await new Promise((resolve) => setTimeout(resolve, seconds * 1000));
+  const metrics = await platform.metrics();
+  await platform.shutdown('benchmark done');
+  // Counts are totals since start; the latency percentiles are those of the pool's last closed
+  // metrics interval (data_generator.metrics_interval), past the start-up burst.
+  return (metrics.producer?.streams ?? []).map((s) => ({
+    stream: s.stream,
+    ratePerSecond: rates[s.stream],
+    events: s.total,
+    transactions: s.transactions,
+    ackLatencyMsP50: s.ackLatencyMsP50,
+    ackLatencyMsP99: s.ackLatencyMsP99,
+  }));
+}
+
+function runPacedChild(settings: Settings, prefix: string): Promise<PacedResult[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--paced-seconds', String(settings.pacedSeconds), '--child-paced-prefix', prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      if (code !== 0) return reject(new Error(`paced scenario exited with ${String(code)}`));
+      resolve(JSON.parse(out.trim().split('\n').pop() ?? '[]') as PacedResult[]);
+    });
+  });
 }
 
 function runChild(settings: Settings, threads: number, topic: string): Promise<ScenarioResult> {
@@ -205,7 +257,11 @@ function format(r: ScenarioResult): string {
 }
 
 async function main(): Promise<void> {
-  const { settings, child } = parseArgs(process.argv.slice(2));
+  const { settings, child, pacedChild } = parseArgs(process.argv.slice(2));
+  if (pacedChild !== undefined) {
+    process.stdout.write(`${JSON.stringify(await runPacedScenario(settings.pacedSeconds, pacedChild))}\n`);
+    return;
+  }
   if (child) {
     const result = await runScenario(settings, child.threads, child.topic);
     process.stdout.write(`${JSON.stringify(result)}\n`);
@@ -213,7 +269,7 @@ async function main(): Promise<void> {
   }
   const { config } = loadConfig();
   const logger = createLogger({ level: 'warn', format: 'json', fd: 2 });
-  process.stdout.write(`producer benchmark: ${settings.events} clickstream events at full speed, bootstrap ${config.kafka.bootstrap_servers.join(',')}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+  process.stdout.write(`producer benchmark: ${settings.threads.length > 0 ? `${settings.events} clickstream events at full speed with ${settings.threads.join(', ')} threads` : 'paced scenario only'}, bootstrap ${config.kafka.bootstrap_servers.join(',')}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
   const results: ScenarioResult[] = [];
   for (let run = 0; run < settings.runs; run++) {
     for (const threads of settings.threads) {
@@ -231,6 +287,19 @@ async function main(): Promise<void> {
       const rates = results.filter((r) => r.threads === threads).map((r) => r.events / r.seconds).sort((a, b) => a - b);
       const median = rates[Math.floor(rates.length / 2)] ?? 0;
       process.stdout.write(`threads=${threads}: events/s min ${Math.round(rates[0] ?? 0)}  median ${Math.round(median)}  max ${Math.round(rates[rates.length - 1] ?? 0)} over ${rates.length} runs\n`);
+    }
+  }
+  if (settings.pacedSeconds > 0) {
+    const dg = config.data_generator;
+    process.stdout.write(`paced: config rates for ${settings.pacedSeconds} s, ${dg.threads} threads, batch_size ${dg.batch_size}, linger ${dg.linger} ms\n`);
+    const prefix = `bench-paced-${Date.now().toString(36)}`;
+    await createTopics(config, logger, { topics: [`${prefix}-c`, `${prefix}-i`] });
+    const paced = await runPacedChild(settings, prefix);
+    await deleteTopic(config, `${prefix}-c`);
+    await deleteTopic(config, `${prefix}-i`);
+    for (const p of paced) {
+      const perTxn = p.transactions > 0 ? (p.events / p.transactions).toFixed(1) : '-';
+      process.stdout.write(`paced ${p.stream}  rate=${p.ratePerSecond}/s  events=${p.events}  transactions=${p.transactions}  events/txn=${perTxn}  ack p50 ms=${p.ackLatencyMsP50?.toFixed(1) ?? '-'}  ack p99 ms=${p.ackLatencyMsP99?.toFixed(1) ?? '-'}\n`);
     }
   }
 }
