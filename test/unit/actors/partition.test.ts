@@ -149,7 +149,7 @@ describe('partition: routing valid events', () => {
     expect(await h.batch(batchOf('clickstream', records, true))).toEqual({ paused: false });
 
     expect(h.writer.appends).toEqual([
-      { type: 'append', firstOffset: '0', lastOffset: '5', rows: [...events.map(([o, ts, url]) => clickRow(o, ts, url)), clickRow(5, M + 90_000, '/home')], rejected: [] },
+      { type: 'append', generation: 0, firstOffset: '0', lastOffset: '5', rows: [...events.map(([o, ts, url]) => clickRow(o, ts, url)), clickRow(5, M + 90_000, '/home')], rejected: [] },
     ]);
     expect(h.aggregator!.batches).toEqual([
       {
@@ -183,6 +183,7 @@ describe('partition: routing valid events', () => {
     expect(h.writer.appends).toEqual([
       {
         type: 'append',
+        generation: 0,
         firstOffset: '10',
         lastOffset: '11',
         rows: [
