@@ -80,7 +80,7 @@ export function spawnCheckpointer(parent: AnyRef, options: CheckpointerOptions, 
         const next = applyCheckpoint(state, msg.event); // validates before anything is written
         await ctx.persist(msg.event as CheckpointerMsg);
         const raw = msg.event.type === 'raw';
-        hitFault(raw ? 'after-commit-before-rename' : 'after-window-checkpoint-before-rename');
+        if (msg.event.renames.length > 0) hitFault(raw ? 'after-commit-before-rename' : 'after-window-checkpoint-before-rename');
         await applyRenames(options.lakeRoot, msg.event.renames, raw ? () => hitFault('between-renames') : undefined);
         logger.debug({ sink: msg.event.sink, checkpoints: next.checkpoints, files: msg.event.renames.length }, 'checkpoint committed');
         reply<CommitReply>(ctx, { checkpoints: next.checkpoints });
