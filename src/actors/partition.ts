@@ -187,7 +187,7 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
           if (r.backlogHigh && !state.paused) {
             state.paused = true;
             options.fetch.pause();
-            if (options.aggregator) dispatch(options.aggregator, { type: 'paused', partition, paused: true });
+            if (options.aggregator) dispatch(options.aggregator, { type: 'paused', generation, partition, paused: true });
             logger.debug('writer behind: fetching paused');
           }
         }),
@@ -220,19 +220,19 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
         state.caughtUp = msg.batch.caughtUp;
         const sentToAggregator = await handleBatch(state, msg.batch);
         // A replayed batch the aggregator already holds still tells it how far the partition is.
-        if (options.aggregator && !sentToAggregator) dispatch(options.aggregator, { type: 'progress', partition, caughtUp: msg.batch.caughtUp });
+        if (options.aggregator && !sentToAggregator) dispatch(options.aggregator, { type: 'progress', generation, partition, caughtUp: msg.batch.caughtUp });
         reply<PartitionBatchReply>(ctx, { paused: state.paused });
         return state;
       }
       case 'progress':
         state.caughtUp = msg.caughtUp;
-        if (options.aggregator) dispatch(options.aggregator, { type: 'progress', partition, caughtUp: msg.caughtUp });
+        if (options.aggregator) dispatch(options.aggregator, { type: 'progress', generation, partition, caughtUp: msg.caughtUp });
         return state;
       case 'writerDrained':
         if (state.paused) {
           state.paused = false;
           options.fetch.resume();
-          if (options.aggregator) dispatch(options.aggregator, { type: 'paused', partition, paused: false });
+          if (options.aggregator) dispatch(options.aggregator, { type: 'paused', generation, partition, paused: false });
           logger.debug('writer caught up: fetching resumed');
         }
         return state;

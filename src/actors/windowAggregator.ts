@@ -34,8 +34,9 @@ export type WindowAggregatorMsg =
   | { type: 'topicPartitions'; partitions: number[] }
   | { type: 'assign'; partitions: number[] }
   | { type: 'revoke'; partitions: number[] }
-  | { type: 'paused'; partition: number; paused: boolean }
-  | { type: 'progress'; partition: number; caughtUp: boolean }
+  /** From a partition actor; one of another ETL `generation` is discarded (default 0). */
+  | { type: 'paused'; partition: number; paused: boolean; generation?: number }
+  | { type: 'progress'; partition: number; caughtUp: boolean; generation?: number }
   /** Internal timer: emit windows closed by idleness; checkpoint when due. */
   | { type: 'tick' }
   /** Internal: the checkpoint in flight ended; `generation` tells a stale one from the current one. */
@@ -239,16 +240,20 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
     return true;
   }
 
+  /** A message of a partition actor of another generation (a torn-down one): logged and dropped. */
+  function isOtherGeneration(msg: { type: string; generation?: number | undefined; partition: number }): boolean {
+    if ((msg.generation ?? 0) === generation) return false;
+    logger.debug({ msg_type: msg.type, msg_generation: msg.generation ?? 0, partition: msg.partition }, 'message of another generation discarded');
+    return true;
+  }
+
   const behaviour = (state: State, msg: WindowAggregatorMsg, ctx: ActorContext<WindowAggregatorMsg>): State => {
     const nowMs = Date.now();
     switch (msg.type) {
       case 'batch': {
-        if ((msg.generation ?? 0) !== generation) {
-          // From a partition actor of a torn-down generation: applying it would skip the offsets
-          // between the restored state and it.
-          logger.debug({ msg_type: msg.type, msg_generation: msg.generation ?? 0, partition: msg.batch.partition, last_offset: msg.batch.lastOffset }, 'message of another generation discarded');
-          return state;
-        }
+        // From a partition actor of a torn-down generation, applying it would skip the offsets
+        // between the restored state and it.
+        if (isOtherGeneration({ type: msg.type, generation: msg.generation, partition: msg.batch.partition })) return state;
         const globalBeforeMs = state.windows.globalWatermarkMs;
         const result = state.windows.applyBatch(msg.batch, nowMs);
         if (result.lateEvents > 0) {
@@ -274,9 +279,11 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
         for (const p of msg.partitions) state.windows.revokePartition(p);
         return state;
       case 'paused':
+        if (isOtherGeneration(msg)) return state;
         state.windows.setPaused(msg.partition, msg.paused);
         return state;
       case 'progress':
+        if (isOtherGeneration(msg)) return state;
         state.windows.setCaughtUp(msg.partition, msg.caughtUp);
         return state;
       case 'tick':

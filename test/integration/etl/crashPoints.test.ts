@@ -108,7 +108,10 @@ describe('etl crash points (SDP_FAULT)', () => {
     expect(crashed, faulty.tail(20)).toEqual({ code: null, signal: 'SIGKILL' });
     expect(faulty.lines).toContain(`SDP_FAULT=${point}: crashing here on purpose (SIGKILL)`);
 
-    const etl = EtlProcess.start(env, { logFile });
+    // A fresh group for the restart: the killed member would hold the rebalance for a session
+    // timeout (crash.test.ts covers restarts in the same group). Positions come from the
+    // checkpoint store, never from the group.
+    const etl = EtlProcess.start({ ...env, SDP_ETL__CONSUMER_GROUP: randomName(`sdp-faults-${point}-restart`) }, { logFile });
     // Started (signal handlers on): the store may already be caught up if the crash came last.
     await etl.statusPort();
     await waitFor(

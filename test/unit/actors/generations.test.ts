@@ -221,6 +221,11 @@ describe('generations: window aggregator', () => {
     dispatch(a, { type: 'retryCheckpoint', generation: 1, seq: 7 });
     // This generation, nothing in flight: `state.inFlight!` was undefined here.
     dispatch(a, { type: 'checkpointFailed', generation: 2, seq: 1, error: 'late duplicate' });
+    // An old partition actor's back-pressure and progress reports change no partition here.
+    const before = (await metrics(a)).partitions;
+    dispatch(a, { type: 'paused', generation: 1, partition: 0, paused: true });
+    dispatch(a, { type: 'progress', generation: 1, partition: 0, caughtUp: true });
+    expect((await metrics(a)).partitions).toEqual(before);
     expect(await metrics(a)).toMatchObject({ checkpoints: 0, windowsOpen: 2 });
     expect(await aggFlush(a)).toEqual({ seq: 1 });
     expect(aggCommits(s).map((e) => e.seq)).toEqual([1]);

@@ -365,7 +365,7 @@ describe('partition: back-pressure', () => {
     expect(await h.batch(batchOf('clickstream', [click(0, M)]))).toEqual({ paused: true });
     expect(await h.batch(batchOf('clickstream', [click(1, M)]))).toEqual({ paused: true });
     expect(h.fetch.calls).toEqual(['pause']);
-    expect(h.aggregator!.others).toEqual([{ type: 'paused', partition: PARTITION, paused: true }]);
+    expect(h.aggregator!.others).toEqual([{ type: 'paused', generation: 0, partition: PARTITION, paused: true }]);
     expect(await h.status()).toMatchObject({ paused: true });
 
     h.writer.backlogHigh = false;
@@ -373,8 +373,8 @@ describe('partition: back-pressure', () => {
     await waitFor(() => h.fetch.calls.length === 2, 'resume');
     expect(h.fetch.calls).toEqual(['pause', 'resume']);
     expect(h.aggregator!.others).toEqual([
-      { type: 'paused', partition: PARTITION, paused: true },
-      { type: 'paused', partition: PARTITION, paused: false },
+      { type: 'paused', generation: 0, partition: PARTITION, paused: true },
+      { type: 'paused', generation: 0, partition: PARTITION, paused: false },
     ]);
     expect(await h.status()).toMatchObject({ paused: false });
 
@@ -406,7 +406,7 @@ describe('partition: other messages', () => {
 
     dispatch(h.ref, { type: 'progress', caughtUp: true });
     await waitFor(() => h.aggregator!.others.length === 1, 'progress');
-    expect(h.aggregator!.others).toEqual([{ type: 'progress', partition: PARTITION, caughtUp: true }]);
+    expect(h.aggregator!.others).toEqual([{ type: 'progress', generation: 0, partition: PARTITION, caughtUp: true }]);
     expect(await h.status()).toMatchObject({ caughtUp: true });
   });
 });
