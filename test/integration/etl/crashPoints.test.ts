@@ -94,7 +94,8 @@ describe('etl crash points (SDP_FAULT)', () => {
         SDP_ETL__CONSUMER_GROUP: randomName(`sdp-faults-${point}`),
         SDP_ETL__MAX_FILE_ROWS: '1500',
         SDP_ETL__MAX_FILE_AGE: '2s',
-        SDP_ETL__CHECKPOINT_INTERVAL: '1s',
+        SDP_ETL__CHECKPOINT_INTERVAL: '500ms',
+        SDP_ETL__MAX_FILE_IDLE: '300ms',
         SDP_ETL__SNAPSHOT_EVERY: '3',
       },
     });
