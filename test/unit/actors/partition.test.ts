@@ -38,7 +38,7 @@ interface Harness {
   status(): Promise<PartitionStatus>;
 }
 
-function startPartition(stream: StreamName, offsets: { raw?: string; agg?: string } = {}): Harness {
+function startPartition(stream: StreamName, offsets: { raw?: string; agg?: string } = {}, generation?: number): Harness {
   const system = newSystem();
   const writer = createFakeWriter();
   const aggregator = stream === 'clickstream' ? spawnFakeAggregator(system) : undefined;
@@ -73,6 +73,7 @@ function startPartition(stream: StreamName, offsets: { raw?: string; agg?: strin
       rowGroupRows: 1000,
       commitTimeoutMs: Q_MS,
       logger: silentLogger,
+      ...(generation !== undefined ? { generation } : {}),
     },
     spawnWriter: writer.spawnWriter,
     ...(aggregator ? { aggregator: aggregator.ref } : {}),
@@ -393,6 +394,18 @@ describe('partition: back-pressure', () => {
     h.writer.drained();
     await waitFor(() => h.fetch.calls.length === 2, 'resume');
     expect(h.fetch.calls).toEqual(['pause', 'resume']);
+  });
+});
+
+describe('partition: ETL generation', () => {
+  it('tags every append, batch, pause and progress report with its writer options\' generation', async () => {
+    const h = startPartition('clickstream', {}, 3);
+    await h.batch(batchOf('clickstream', [click(0, M), click(1, M)]));
+    dispatch(h.ref, { type: 'progress', caughtUp: true });
+    await waitFor(() => h.aggregator!.others.length === 1, 'progress');
+    expect(h.writer.appends.map((a) => a.generation)).toEqual([3]);
+    expect(h.aggregator!.batchGenerations).toEqual([3]);
+    expect(h.aggregator!.others).toEqual([{ type: 'progress', generation: 3, partition: PARTITION, caughtUp: true }]);
   });
 });
 
