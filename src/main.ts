@@ -12,6 +12,7 @@ import { registerGenerateCommand } from './commands/generate.js';
 import { registerRunCommand } from './commands/run.js';
 import { createCommandContext } from './commands/context.js';
 import { ExitCodes, SdpError } from './errors.js';
+import { armFaultFromEnv } from './system/faults.js';
 
 function printError(err: SdpError): void {
   process.stderr.write(`error ${err.code}: ${err.message}\n`);
@@ -26,6 +27,16 @@ export function exitCodeFor(err: unknown): number {
 }
 
 async function main(argv: string[]): Promise<number> {
+  try {
+    // Crash points for tests, read once here (src/system/faults.ts); unset in production.
+    armFaultFromEnv(process.env);
+  } catch (err) {
+    if (err instanceof SdpError) {
+      printError(err);
+      return exitCodeFor(err);
+    }
+    throw err;
+  }
   const program = new Command();
   program
     .name('sdp')

@@ -16,10 +16,12 @@ import { join } from 'node:path';
 import { applyCheckpoint, emptyCheckpointState, pendingRenames, type CheckpointEvent, type CheckpointState, type Rename } from '../checkpoint/checkpointState.js';
 import type { Logger } from '../log/logger.js';
 import { listTmpFiles, removeIfExists, renameDurable } from '../lake/durableFs.js';
+import { hitFault } from '../system/faults.js';
 import { reply, spawnPersistent, type AnyRef, type PersistentContext, type Ref } from '../system/nact.js';
 
 export type CheckpointerMsg =
-  | { type: 'commit'; event: CheckpointEvent }
+  /** `generation`: the sender's ETL generation; a commit of another one is discarded (default 0). */
+  | { type: 'commit'; event: CheckpointEvent; generation?: number }
   | { type: 'recoverLake' }
   | { type: 'read' }
   /** Replayed from the journal during recovery only. */
@@ -39,11 +41,18 @@ export interface CheckpointerOptions {
   logger: Logger;
   snapshotEvery: number;
   onCommitted?: (event: CheckpointEvent, state: CheckpointState) => void;
+  /**
+   * The ETL generation this checkpointer serves (default 0). An in-process restart spawns a new
+   * checkpointer under the same name; a commit still on its way from the torn-down generation
+   * must not be journalled (its tmp files may be gone, its offsets are being re-read).
+   */
+  generation?: number;
 }
 
-async function applyRenames(lakeRoot: string, renames: readonly Rename[]): Promise<number> {
+async function applyRenames(lakeRoot: string, renames: readonly Rename[], betweenRenames?: () => void): Promise<number> {
   let renamed = 0;
   for (const { from, to } of renames) {
+    if (renamed > 0) betweenRenames?.();
     await renameDurable(join(lakeRoot, from), join(lakeRoot, to));
     renamed += 1;
   }
@@ -53,7 +62,8 @@ async function applyRenames(lakeRoot: string, renames: readonly Rename[]): Promi
 export const CHECKPOINTER_PERSISTENCE_KEY = 'checkpointer';
 
 export function spawnCheckpointer(parent: AnyRef, options: CheckpointerOptions, name = 'checkpointer'): Ref<CheckpointerMsg> {
-  const logger = options.logger.child({ component: 'checkpointer' });
+  const generation = options.generation ?? 0;
+  const logger = options.logger.child({ component: 'checkpointer', generation });
 
   const behaviour = async (state: CheckpointState, msg: CheckpointerMsg, ctx: PersistentContext<CheckpointerMsg>): Promise<CheckpointState> => {
     switch (msg.type) {
@@ -62,9 +72,16 @@ export function spawnCheckpointer(parent: AnyRef, options: CheckpointerOptions, 
         // A journal event being replayed: the commit it records already happened.
         return applyCheckpoint(state, msg);
       case 'commit': {
+        if ((msg.generation ?? 0) !== generation) {
+          // No reply: the sender belongs to a torn-down ETL and nobody waits for it.
+          logger.warn({ sink: msg.event.sink, msg_generation: msg.generation ?? 0, files: msg.event.renames.length }, 'commit of another generation discarded');
+          return state;
+        }
         const next = applyCheckpoint(state, msg.event); // validates before anything is written
         await ctx.persist(msg.event as CheckpointerMsg);
-        await applyRenames(options.lakeRoot, msg.event.renames);
+        const raw = msg.event.type === 'raw';
+        if (msg.event.renames.length > 0) hitFault(raw ? 'after-commit-before-rename' : 'after-window-checkpoint-before-rename');
+        await applyRenames(options.lakeRoot, msg.event.renames, raw ? () => hitFault('between-renames') : undefined);
         logger.debug({ sink: msg.event.sink, checkpoints: next.checkpoints, files: msg.event.renames.length }, 'checkpoint committed');
         reply<CommitReply>(ctx, { checkpoints: next.checkpoints });
         options.onCommitted?.(msg.event, next);

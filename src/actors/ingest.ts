@@ -60,6 +60,8 @@ export interface IngestOptions {
   aggSink?: SinkId;
   aggregator?: Ref<WindowAggregatorMsg>;
   checkpointer: Ref<CheckpointerMsg>;
+  /** The ETL generation, for the writers and partition actors it spawns (see LakeWriterOptions). */
+  generation?: number;
   encoderPool: EncoderPool;
   /** Rows every lake writer of the process may hold together. */
   bufferBudget?: BufferBudget;
@@ -117,6 +119,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
         rowGroupRows: config.etl.row_group_rows,
         commitTimeoutMs: queryTimeoutMs,
         logger: options.logger,
+        generation: options.generation ?? 0,
       },
       ...(options.aggregator && options.aggSink
         ? { aggregator: options.aggregator, aggOffset: sinkOffset(checkpoint, options.aggSink, partition) }

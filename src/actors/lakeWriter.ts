@@ -11,7 +11,9 @@
  * behind the roll in flight; the partition actor then pauses fetching until `onDrained` fires.
  */
 import { relative } from 'node:path';
-import { compareOffsets, rawSinkId, sinkOffset, type CheckpointState, type RawCheckpoint, type Rename } from '../checkpoint/checkpointState.js';
+import { compareOffsets, rawSinkId, type CheckpointState, type RawCheckpoint, type Rename } from '../checkpoint/checkpointState.js';
+import { commitRetryDelayMs, isRawRollCommitted, mustCheckEarlierAttempt } from '../checkpoint/commitRetry.js';
+import { hitFault } from '../system/faults.js';
 import type { Logger } from '../log/logger.js';
 import { ColumnBuffer } from '../lake/columnBuffer.js';
 import { ensureDir } from '../lake/durableFs.js';
@@ -35,6 +37,8 @@ const RAW_SOURCE_FIELDS = { ts: 'tsMs' };
 /** One partition batch's worth of rows, every offset above the writer's committed offset. */
 export interface WriterAppend {
   type: 'append';
+  /** The ETL generation of the sender; an append of another generation is discarded (default 0). */
+  generation?: number;
   /** Offset of the first record this append covers. */
   firstOffset: string;
   /** Offset of the last record this append covers (rows and rejected records alike). */
@@ -48,8 +52,11 @@ export type LakeWriterMsg =
   | WriterAppend
   /** Internal timer: roll by age. */
   | { type: 'tick' }
-  | { type: 'rolled'; lastOffset: string; rows: number; rejected: number; files: number; durationMs: number }
-  | { type: 'rollFailed'; error: string }
+  /** Internal: the roll in flight ended; `generation` tells a stale one from the current one. */
+  | { type: 'rolled'; generation: number; lastOffset: string; rows: number; rejected: number; files: number; durationMs: number }
+  | { type: 'rollFailed'; generation: number; lastOffset: string; error: string }
+  /** Internal timer: try the failed roll again. */
+  | { type: 'retryRoll'; generation: number; lastOffset: string }
   /** Internal: the shared budget has room again. */
   | { type: 'budgetRoom' }
   /** Query: roll everything buffered now and wait until it is committed; replies WriterFlushReply. */
@@ -98,6 +105,12 @@ export interface LakeWriterOptions {
   onDrained: () => void;
   /** The process-wide budget of buffered rows shared by every writer (none: unlimited). */
   budget?: BufferBudget;
+  /**
+   * The ETL generation (architecture.md, supervision): an in-process restart spawns a writer with
+   * the same name, so replies and timers of the old one can reach the new one. Every internal
+   * message and every commit carries it; anything of another generation is discarded. Default 0.
+   */
+  generation?: number;
 }
 
 interface PendingRoll {
@@ -127,19 +140,22 @@ interface State {
   backlogHigh: boolean;
   flushWaiters: Array<Ref<WriterFlushReply>>;
   timer?: NodeJS.Timeout;
+  /** The back-off timer of a failed roll, cancelled in afterStop. */
+  retryTimer?: NodeJS.Timeout;
   /** Handed to the budget to be told when it has room. */
   wake: () => void;
   filesWritten: number;
   rowsWritten: number;
 }
 
-const RETRY_BASE_MS = 500;
-const MAX_ROLL_ATTEMPTS = 6;
 
 export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name = `lake-writer-${options.table}-${options.partition}`): Ref<LakeWriterMsg> {
   const { table, topic, partition, lakeRoot } = options;
   const sink = rawSinkId(topic, partition);
-  const logger = options.logger.child({ component: 'lake-writer', table, partition });
+  const generation = options.generation ?? 0;
+  const logger = options.logger.child({ component: 'lake-writer', table, partition, generation });
+  // False once stopped: work of this incarnation still in flight (an encode) commits nothing.
+  let alive = true;
 
   const budget = options.budget;
   // Under budget pressure a writer rolls early, but not files smaller than this.
@@ -192,11 +208,11 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
 
   /** Encodes every file of the roll as tmp, then commits them with the offset in one checkpoint. */
   async function writeRoll(roll: PendingRoll): Promise<number> {
-    if (roll.attempts > 1) {
+    if (mustCheckEarlierAttempt(roll.attempts)) {
       // The previous attempt may have committed after all (a commit that timed out): never
       // rewrite a tmp file that a committed checkpoint is renaming.
       const state = await query<CheckpointerMsg, CheckpointState>(options.checkpointer, () => ({ type: 'read' }), options.commitTimeoutMs);
-      if (compareOffsets(sinkOffset(state, sink, partition), roll.lastOffset) >= 0) return 0;
+      if (isRawRollCommitted(state, sink, partition, roll.lastOffset)) return 0;
     }
     const renames: Rename[] = [];
     const jobs: Array<Promise<unknown>> = [];
@@ -218,6 +234,8 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
       add(rejectedFilePath(lakeRoot, dt, topic, partition, roll.firstOffset, roll.lastOffset), '_rejected', batch, partitionDir(lakeRoot, '_rejected', dt));
     }
     await Promise.all(jobs);
+    if (!alive) throw new StaleGenerationError();
+    hitFault('after-tmp-fsync-before-commit');
     const event: RawCheckpoint = {
       type: 'raw',
       sink,
@@ -228,7 +246,7 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
       rows: roll.rowCount,
       rejected: roll.rejectedCount,
     };
-    await query<CheckpointerMsg, CommitReply>(options.checkpointer, () => ({ type: 'commit', event }), options.commitTimeoutMs);
+    await query<CheckpointerMsg, CommitReply>(options.checkpointer, () => ({ type: 'commit', event, generation }), options.commitTimeoutMs);
     return renames.length;
   }
 
@@ -238,8 +256,12 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
     roll.attempts += 1;
     const startedMs = Date.now();
     writeRoll(roll).then(
-      (files) => dispatch(self, { type: 'rolled', lastOffset: roll.lastOffset, rows: roll.rowCount, rejected: roll.rejectedCount, files, durationMs: Date.now() - startedMs }),
-      (err: unknown) => dispatch(self, { type: 'rollFailed', error: err instanceof Error ? err.message : String(err) }),
+      (files) => {
+        if (alive) dispatch(self, { type: 'rolled', generation, lastOffset: roll.lastOffset, rows: roll.rowCount, rejected: roll.rejectedCount, files, durationMs: Date.now() - startedMs });
+      },
+      (err: unknown) => {
+        if (alive) dispatch(self, { type: 'rollFailed', generation, lastOffset: roll.lastOffset, error: err instanceof Error ? err.message : String(err) });
+      },
     );
   }
 
@@ -261,9 +283,27 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
     state.flushWaiters = [];
   }
 
+  /**
+   * A reply or timer of another generation, or about a roll that is not the one in flight: it
+   * must not touch this writer's state (it would count a roll twice or act on a roll it never had).
+   */
+  function isStale(state: State, msg: { type: string; generation?: number; lastOffset: string }): boolean {
+    const ownGeneration = (msg.generation ?? 0) === generation;
+    if (ownGeneration && state.roll !== undefined && state.roll.lastOffset === msg.lastOffset) return false;
+    const fields = { msg_type: msg.type, msg_generation: msg.generation ?? 0, offset: msg.lastOffset, roll_offset: state.roll?.lastOffset ?? null };
+    if (ownGeneration) logger.warn(fields, 'reply for no roll in flight discarded');
+    else logger.debug(fields, 'message of another generation discarded');
+    return true;
+  }
+
   const behaviour = (state: State, msg: LakeWriterMsg, ctx: ActorContext<LakeWriterMsg>): State => {
     switch (msg.type) {
       case 'append': {
+        if ((msg.generation ?? 0) !== generation) {
+          // From a partition actor of a torn-down generation: its offsets are not this writer's.
+          logger.debug({ msg_type: msg.type, msg_generation: msg.generation ?? 0, first_offset: msg.firstOffset, last_offset: msg.lastOffset }, 'message of another generation discarded');
+          return state;
+        }
         if (compareOffsets(msg.lastOffset, state.lastOffset ?? state.committedOffset) <= 0) {
           // A replay of offsets this sink already holds: skip (DESIGN.md section 3, step 1).
           reply<WriterAppendReply>(ctx, { backlogHigh: state.backlogHigh });
@@ -302,6 +342,7 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
         maybeRoll(state, ctx.self, false);
         return state;
       case 'rolled': {
+        if (isStale(state, msg)) return state;
         state.committedOffset = msg.lastOffset;
         budget?.release(msg.rows + msg.rejected);
         state.roll = undefined;
@@ -320,15 +361,24 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
         if (state.backlogHigh && budget?.exceeded) budget.whenRoom(state.wake);
         return state;
       case 'rollFailed': {
+        if (isStale(state, msg)) return state;
         const roll = state.roll!;
-        if (roll.attempts >= MAX_ROLL_ATTEMPTS) {
+        const delayMs = commitRetryDelayMs(roll.attempts);
+        if (delayMs === null) {
           throw new Error(`roll of ${table} partition ${partition} offsets ${roll.firstOffset}..${roll.lastOffset} failed ${roll.attempts} times: ${msg.error}`);
         }
-        const delayMs = RETRY_BASE_MS * 2 ** (roll.attempts - 1);
         logger.warn({ err: msg.error, attempt: roll.attempts, retry_in_ms: delayMs }, 'roll failed; retrying');
-        setTimeout(() => startRoll(state, ctx.self), delayMs);
+        // Back through the mailbox, so that a stopped writer's timer (cancelled in afterStop) or a
+        // stale one is seen as such.
+        const self = ctx.self;
+        state.retryTimer = setTimeout(() => dispatch(self, { type: 'retryRoll', generation, lastOffset: roll.lastOffset }), delayMs);
         return state;
       }
+      case 'retryRoll':
+        if (isStale(state, msg)) return state;
+        state.retryTimer = undefined;
+        startRoll(state, ctx.self);
+        return state;
       case 'flush': {
         if (ctx.sender) state.flushWaiters.push(ctx.sender as Ref<WriterFlushReply>);
         maybeRoll(state, ctx.self, true);
@@ -376,10 +426,19 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
       return ctx.escalate;
     },
     afterStop: (state) => {
+      alive = false;
       if (state.timer) clearInterval(state.timer);
+      if (state.retryTimer) clearTimeout(state.retryTimer);
       budget?.forget(state.wake);
       // Rows it still held are gone with it (a restart re-reads them from Kafka).
       budget?.release(state.bufferedRecords + (state.roll ? state.roll.rowCount + state.roll.rejectedCount : 0));
     },
   });
+}
+
+/** Thrown inside a stopped writer's roll: it stops before its commit (nobody hears of it). */
+class StaleGenerationError extends Error {
+  constructor() {
+    super('lake writer stopped: roll abandoned before its commit');
+  }
 }

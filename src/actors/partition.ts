@@ -124,6 +124,8 @@ function rejectedDt(message: ConsumedMessage): string {
 
 export function spawnPartition(parent: AnyRef, options: PartitionOptions, name = `partition-${options.topic}-${options.partition}`): Ref<PartitionMsg> {
   const { topic, stream, partition } = options;
+  // The ETL generation, tagged on every append and batch (see LakeWriterOptions.generation).
+  const generation = options.writer.generation ?? 0;
   const logger = options.logger.child({ component: 'partition', topic, partition });
   const decodeOptions: DecodeOptions = { ...options.decode, recordTimestampMs: 0 };
 
@@ -153,7 +155,7 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
     const forAgg = aggFloor !== null && compareOffsets(lastOffset, aggFloor) > 0;
     if (!forRaw && !forAgg) return false; // a replay both sinks already hold
 
-    const append: WriterAppend = { type: 'append', firstOffset: '', lastOffset, rows: [], rejected: [] };
+    const append: WriterAppend = { type: 'append', generation, firstOffset: '', lastOffset, rows: [], rejected: [] };
     const pageViews: PageViewEvent[] = [];
     const rawAll = !forRaw || compareOffsets(messages[0]!.offset, rawFloor) > 0;
     const aggAll = !forAgg || compareOffsets(messages[0]!.offset, aggFloor!) > 0;
@@ -185,7 +187,7 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
           if (r.backlogHigh && !state.paused) {
             state.paused = true;
             options.fetch.pause();
-            if (options.aggregator) dispatch(options.aggregator, { type: 'paused', partition, paused: true });
+            if (options.aggregator) dispatch(options.aggregator, { type: 'paused', generation, partition, paused: true });
             logger.debug('writer behind: fetching paused');
           }
         }),
@@ -198,6 +200,7 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
           options.aggregator,
           () => ({
             type: 'batch',
+            generation,
             batch: { partition, lastOffset, maxEventTimeMs: aggregated.maxEventTimeMs, caughtUp: batch.caughtUp, counts: aggregated.counts, lateCount: aggregated.lateCount },
           }),
           options.queryTimeoutMs,
@@ -217,19 +220,19 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
         state.caughtUp = msg.batch.caughtUp;
         const sentToAggregator = await handleBatch(state, msg.batch);
         // A replayed batch the aggregator already holds still tells it how far the partition is.
-        if (options.aggregator && !sentToAggregator) dispatch(options.aggregator, { type: 'progress', partition, caughtUp: msg.batch.caughtUp });
+        if (options.aggregator && !sentToAggregator) dispatch(options.aggregator, { type: 'progress', generation, partition, caughtUp: msg.batch.caughtUp });
         reply<PartitionBatchReply>(ctx, { paused: state.paused });
         return state;
       }
       case 'progress':
         state.caughtUp = msg.caughtUp;
-        if (options.aggregator) dispatch(options.aggregator, { type: 'progress', partition, caughtUp: msg.caughtUp });
+        if (options.aggregator) dispatch(options.aggregator, { type: 'progress', generation, partition, caughtUp: msg.caughtUp });
         return state;
       case 'writerDrained':
         if (state.paused) {
           state.paused = false;
           options.fetch.resume();
-          if (options.aggregator) dispatch(options.aggregator, { type: 'paused', partition, paused: false });
+          if (options.aggregator) dispatch(options.aggregator, { type: 'paused', generation, partition, paused: false });
           logger.debug('writer caught up: fetching resumed');
         }
         return state;

@@ -13,7 +13,8 @@
  *   second, because an idle partition stops holding the watermark back as wall-clock time passes.
  */
 import { relative } from 'node:path';
-import { type AggCheckpoint, type Rename } from '../checkpoint/checkpointState.js';
+import { type AggCheckpoint, type CheckpointState, type Rename } from '../checkpoint/checkpointState.js';
+import { commitRetryDelayMs, isAggCheckpointCommitted, mustCheckEarlierAttempt } from '../checkpoint/commitRetry.js';
 import type { Logger } from '../log/logger.js';
 import { ensureDir } from '../lake/durableFs.js';
 import type { EncoderName } from '../lake/encoder.js';
@@ -27,18 +28,22 @@ import type { PartitionWatermarkStatus } from '../windows/watermarks.js';
 import type { CheckpointerMsg, CommitReply } from './checkpointer.js';
 
 export type WindowAggregatorMsg =
-  /** Query; replies AggregatorBatchReply. */
-  | { type: 'batch'; batch: PageViewBatch }
+  /** Query; replies AggregatorBatchReply. A batch of another ETL `generation` is discarded (default 0). */
+  | { type: 'batch'; batch: PageViewBatch; generation?: number }
   /** Every partition of the topic, sent before the first assignment: they all count from then on. */
   | { type: 'topicPartitions'; partitions: number[] }
   | { type: 'assign'; partitions: number[] }
   | { type: 'revoke'; partitions: number[] }
-  | { type: 'paused'; partition: number; paused: boolean }
-  | { type: 'progress'; partition: number; caughtUp: boolean }
+  /** From a partition actor; one of another ETL `generation` is discarded (default 0). */
+  | { type: 'paused'; partition: number; paused: boolean; generation?: number }
+  | { type: 'progress'; partition: number; caughtUp: boolean; generation?: number }
   /** Internal timer: emit windows closed by idleness; checkpoint when due. */
   | { type: 'tick' }
-  | { type: 'checkpointed'; seq: number; rows: number; files: number; durationMs: number }
-  | { type: 'checkpointFailed'; error: string }
+  /** Internal: the checkpoint in flight ended; `generation` tells a stale one from the current one. */
+  | { type: 'checkpointed'; generation: number; seq: number; rows: number; files: number; durationMs: number }
+  | { type: 'checkpointFailed'; generation: number; seq: number; error: string }
+  /** Internal timer: try the failed checkpoint again. */
+  | { type: 'retryCheckpoint'; generation: number; seq: number }
   /** Query: checkpoint now (open windows stay open); replies AggregatorFlushReply. */
   | { type: 'flush' }
   /** Query; replies AggregatorMetrics. */
@@ -77,6 +82,11 @@ export interface WindowAggregatorOptions {
   rowGroupRows: number;
   commitTimeoutMs: number;
   logger: Logger;
+  /**
+   * The ETL generation (architecture.md, supervision): an in-process restart spawns an aggregator
+   * with the same name; replies, timers and batches of the old generation are discarded. Default 0.
+   */
+  generation?: number;
 }
 
 interface InFlightCheckpoint {
@@ -98,6 +108,8 @@ interface State {
   lastCheckpointMs: number;
   flushWaiters: Array<Ref<AggregatorFlushReply>>;
   timer?: NodeJS.Timeout;
+  /** The back-off timer of a failed checkpoint, cancelled in afterStop. */
+  retryTimer?: NodeJS.Timeout;
   windowsEmittedTotal: number;
   rowsEmittedTotal: number;
   checkpoints: number;
@@ -108,12 +120,13 @@ interface State {
 const TICK_MS = 1_000;
 /** Longer than a rebalance around a dead member (session timeout 10 s) takes. */
 const UNOWNED_WARN_MS = 60_000;
-const RETRY_BASE_MS = 500;
-const MAX_CHECKPOINT_ATTEMPTS = 6;
 
 export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorOptions, name = 'window-aggregator'): Ref<WindowAggregatorMsg> {
-  const logger = options.logger.child({ component: 'window-aggregator' });
+  const generation = options.generation ?? 0;
+  const logger = options.logger.child({ component: 'window-aggregator', generation });
   const { lakeRoot } = options;
+  // False once stopped: a checkpoint of this incarnation still being encoded commits nothing.
+  let alive = true;
 
   function emit(state: State, nowMs: number): void {
     for (const window of state.windows.emitReady(nowMs)) {
@@ -124,7 +137,13 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
   }
 
   /** Writes the emitted rows as tmp files per dt and commits them with the state in one checkpoint. */
-  async function writeCheckpoint(event: AggCheckpoint, rows: readonly PageViewRow[]): Promise<number> {
+  async function writeCheckpoint(event: AggCheckpoint, rows: readonly PageViewRow[], attempt: number): Promise<number> {
+    if (mustCheckEarlierAttempt(attempt)) {
+      // The previous attempt may have committed after all (its reply timed out): committing
+      // again would journal it twice and rewrite the tmp files the committed one renamed.
+      const state = await query<CheckpointerMsg, CheckpointState>(options.checkpointer, () => ({ type: 'read' }), options.commitTimeoutMs);
+      if (isAggCheckpointCommitted(state, options.sink, event.seq)) return 0;
+    }
     const byDt = new Map<string, ColumnBuffer<'clickstream_agg'>>();
     for (const row of rows) {
       const dt = dtOfMs(row.minuteStartMs);
@@ -143,7 +162,8 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
       }),
     );
     renames.sort((a, b) => a.to.localeCompare(b.to));
-    await query<CheckpointerMsg, CommitReply>(options.checkpointer, () => ({ type: 'commit', event: { ...event, renames } }), options.commitTimeoutMs);
+    if (!alive) throw new Error('window aggregator stopped: checkpoint abandoned before its commit');
+    await query<CheckpointerMsg, CommitReply>(options.checkpointer, () => ({ type: 'commit', event: { ...event, renames }, generation }), options.commitTimeoutMs);
     return renames.length;
   }
 
@@ -151,9 +171,13 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
     const inFlight = state.inFlight!;
     inFlight.attempts += 1;
     const startedMs = Date.now();
-    writeCheckpoint(inFlight.event!, inFlight.rows).then(
-      (files) => dispatch(self, { type: 'checkpointed', seq: inFlight.seq, rows: inFlight.rows.length, files, durationMs: Date.now() - startedMs }),
-      (err: unknown) => dispatch(self, { type: 'checkpointFailed', error: err instanceof Error ? err.message : String(err) }),
+    writeCheckpoint(inFlight.event!, inFlight.rows, inFlight.attempts).then(
+      (files) => {
+        if (alive) dispatch(self, { type: 'checkpointed', generation, seq: inFlight.seq, rows: inFlight.rows.length, files, durationMs: Date.now() - startedMs });
+      },
+      (err: unknown) => {
+        if (alive) dispatch(self, { type: 'checkpointFailed', generation, seq: inFlight.seq, error: err instanceof Error ? err.message : String(err) });
+      },
     );
   }
 
@@ -207,10 +231,29 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
     }
   }
 
+  /** A reply or timer of another generation, or about a checkpoint that is not the one in flight. */
+  function isStale(state: State, msg: { type: string; generation: number; seq: number }): boolean {
+    if (msg.generation === generation && state.inFlight !== undefined && state.inFlight.seq === msg.seq) return false;
+    const fields = { msg_type: msg.type, msg_generation: msg.generation, seq: msg.seq, in_flight_seq: state.inFlight?.seq ?? null };
+    if (msg.generation === generation) logger.warn(fields, 'reply for no checkpoint in flight discarded');
+    else logger.debug(fields, 'message of another generation discarded');
+    return true;
+  }
+
+  /** A message of a partition actor of another generation (a torn-down one): logged and dropped. */
+  function isOtherGeneration(msg: { type: string; generation?: number | undefined; partition: number }): boolean {
+    if ((msg.generation ?? 0) === generation) return false;
+    logger.debug({ msg_type: msg.type, msg_generation: msg.generation ?? 0, partition: msg.partition }, 'message of another generation discarded');
+    return true;
+  }
+
   const behaviour = (state: State, msg: WindowAggregatorMsg, ctx: ActorContext<WindowAggregatorMsg>): State => {
     const nowMs = Date.now();
     switch (msg.type) {
       case 'batch': {
+        // From a partition actor of a torn-down generation, applying it would skip the offsets
+        // between the restored state and it.
+        if (isOtherGeneration({ type: msg.type, generation: msg.generation, partition: msg.batch.partition })) return state;
         const globalBeforeMs = state.windows.globalWatermarkMs;
         const result = state.windows.applyBatch(msg.batch, nowMs);
         if (result.lateEvents > 0) {
@@ -236,9 +279,11 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
         for (const p of msg.partitions) state.windows.revokePartition(p);
         return state;
       case 'paused':
+        if (isOtherGeneration(msg)) return state;
         state.windows.setPaused(msg.partition, msg.paused);
         return state;
       case 'progress':
+        if (isOtherGeneration(msg)) return state;
         state.windows.setCaughtUp(msg.partition, msg.caughtUp);
         return state;
       case 'tick':
@@ -247,6 +292,7 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
         maybeCheckpoint(state, ctx.self, false);
         return state;
       case 'checkpointed':
+        if (isStale(state, msg)) return state;
         state.seq = msg.seq;
         state.inFlight = undefined;
         state.checkpoints += 1;
@@ -255,13 +301,20 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
         settleFlush(state);
         return state;
       case 'checkpointFailed': {
+        if (isStale(state, msg)) return state;
         const inFlight = state.inFlight!;
-        if (inFlight.attempts >= MAX_CHECKPOINT_ATTEMPTS) throw new Error(`window checkpoint ${inFlight.seq} failed ${inFlight.attempts} times: ${msg.error}`);
-        const delayMs = RETRY_BASE_MS * 2 ** (inFlight.attempts - 1);
+        const delayMs = commitRetryDelayMs(inFlight.attempts);
+        if (delayMs === null) throw new Error(`window checkpoint ${inFlight.seq} failed ${inFlight.attempts} times: ${msg.error}`);
         logger.warn({ err: msg.error, attempt: inFlight.attempts, retry_in_ms: delayMs }, 'window checkpoint failed; retrying');
-        setTimeout(() => runCheckpoint(state, ctx.self), delayMs);
+        const self = ctx.self;
+        state.retryTimer = setTimeout(() => dispatch(self, { type: 'retryCheckpoint', generation, seq: inFlight.seq }), delayMs);
         return state;
       }
+      case 'retryCheckpoint':
+        if (isStale(state, msg)) return state;
+        state.retryTimer = undefined;
+        runCheckpoint(state, ctx.self);
+        return state;
       case 'flush':
         if (ctx.sender) state.flushWaiters.push(ctx.sender as Ref<AggregatorFlushReply>);
         emit(state, nowMs);
@@ -316,7 +369,9 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
       return ctx.escalate;
     },
     afterStop: (state) => {
+      alive = false;
       if (state.timer) clearInterval(state.timer);
+      if (state.retryTimer) clearTimeout(state.retryTimer);
     },
   });
 }

@@ -23,6 +23,7 @@ import { AbstractPersistenceEngine, PersistedEvent, PersistedSnapshot } from 'na
 import { ErrorCodes, SdpError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { migrateJournalSchema } from './journalSchema.js';
+import { hitFault } from '../system/faults.js';
 
 export type SynchronousMode = 'NORMAL' | 'FULL';
 
@@ -181,6 +182,8 @@ export class SqlitePersistenceEngine extends AbstractPersistenceEngine {
     });
     this.storeSnapshot = this.db.transaction((snapshot: PersistedSnapshot, data: string | null) => {
       this.upsertSnapshot.run(snapshot.key, snapshot.sequenceNumber, snapshot.createdAt, data);
+      // Inside the transaction: a crash here must leave the previous snapshot and the journal intact.
+      hitFault('during-snapshot-write');
       this.pruneSnapshots.run({ key: snapshot.key, keep: this.snapshotsToKeep });
     });
   }

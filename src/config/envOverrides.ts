@@ -8,7 +8,8 @@ import type { z } from 'zod';
 
 export const ENV_PREFIX = 'SDP_';
 /** Variables with the prefix that are not config keys. */
-const NOT_CONFIG = new Set(['SDP_CONFIG']);
+// SDP_FAULT: crash points for tests (src/system/faults.ts), read apart from the config.
+const NOT_CONFIG = new Set(['SDP_CONFIG', 'SDP_FAULT']);
 
 export interface EnvOverride {
   variable: string;

@@ -49,6 +49,13 @@ export interface EtlDeps {
 
 const READ_TIMEOUT_MS = 60_000;
 
+/**
+ * Generations of the ETL in this process: each start (the first, and each in-process restart by
+ * the supervisor) gets the next. Actors are respawned under the same names, so every message that
+ * can outlive a generation (encodes, commit replies, retry timers, batches) carries it.
+ */
+let lastGeneration = 0;
+
 export function sinksOfPartition(config: Config, stream: StreamName, partition: number): SinkId[] {
   const topic = config.topics[stream];
   return stream === 'clickstream' ? [rawSinkId(topic, partition), aggSinkId(topic)] : [rawSinkId(topic, partition)];
@@ -56,6 +63,7 @@ export function sinksOfPartition(config: Config, stream: StreamName, partition: 
 
 export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
   const { config, logger, parent } = deps;
+  const generation = ++lastGeneration;
   const lakeRoot = resolve(config.storage.datalake_root);
   const clickTopic = config.topics.clickstream;
   const aggSink = aggSinkId(clickTopic);
@@ -80,7 +88,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     }
   };
 
-  const checkpointer: Ref<CheckpointerMsg> = spawnCheckpointer(parent, { lakeRoot, logger, snapshotEvery: config.etl.snapshot_every, onCommitted });
+  const checkpointer: Ref<CheckpointerMsg> = spawnCheckpointer(parent, { lakeRoot, logger, snapshotEvery: config.etl.snapshot_every, onCommitted, generation });
   const recovery = await query<CheckpointerMsg, LakeRecovery>(checkpointer, () => ({ type: 'recoverLake' }), READ_TIMEOUT_MS);
   const checkpoint = await query<CheckpointerMsg, CheckpointState>(checkpointer, () => ({ type: 'read' }), READ_TIMEOUT_MS);
   lastCheckpoints = checkpoint.checkpoints;
@@ -99,6 +107,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     rowGroupRows: config.etl.row_group_rows,
     commitTimeoutMs,
     logger,
+    generation,
   });
 
   for (const stream of STREAMS) {
@@ -113,6 +122,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       rawSinkOf: (p) => rawSinkId(topic, p),
       ...(stream === 'clickstream' ? { aggregator, aggSink } : {}),
       checkpointer,
+      generation,
       encoderPool,
       bufferBudget,
       lakeRoot,
@@ -124,7 +134,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     ingests.set(stream, ingest);
   }
   await Promise.all([...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'start' as const }), READ_TIMEOUT_MS)));
-  logger.info({ component: 'etl', lake_root: lakeRoot, checkpoints: checkpoint.checkpoints, encoder: config.etl.parquet_encoder }, 'etl started');
+  logger.info({ component: 'etl', generation, lake_root: lakeRoot, checkpoints: checkpoint.checkpoints, encoder: config.etl.parquet_encoder }, 'etl started');
 
   let stopped = false;
   const teardown = async (graceful: boolean): Promise<void> => {

@@ -1,5 +1,6 @@
 import { ErrorCodes, SdpError } from '../errors.js';
 import type { WindowUrlCount } from './pageViewBatch.js';
+import { isLateEvent } from './lateness.js';
 import { windowStartMs } from './tumblingWindows.js';
 
 /** One valid clickstream event, as far as windowing cares. */
@@ -20,10 +21,12 @@ export interface AggregatedBatch {
  * Pre-aggregates one batch of one partition before it goes to the window aggregator. Called by
  * the clickstream partition actor once per fetched batch.
  *
- * An event is late iff `eventTimeMs < knownGlobalWatermarkMs`, where the known watermark is the
- * last global watermark the aggregator sent to the partition actor (-Infinity before the first).
- * It may lag behind the real one; the aggregator then also drops counts for windows it has
- * already closed, so a stale watermark never changes an emitted window.
+ * An event is late iff its window is closed at `knownGlobalWatermarkMs` (`isLateEvent`: window
+ * end ≤ watermark; an event behind the watermark in a window still open is counted), where the
+ * known watermark is the last global watermark the aggregator sent to the partition actor
+ * (-Infinity before the first, after a restart too). It may lag behind the real one; the
+ * aggregator then judges the counts by the same rule, so a stale watermark never changes an
+ * emitted window and never makes an on-time event late.
  *
  * @throws SdpError(WINDOW_INVALID_INPUT) on a non-finite event time (the validator rejects those
  *   before they get here, so this is a bug, not data).
@@ -42,7 +45,7 @@ export function aggregateBatch(
       throw new SdpError(ErrorCodes.WINDOW_INVALID_INPUT, `event time must be a finite number of ms, got ${String(eventTimeMs)}`);
     }
     if (eventTimeMs > maxEventTimeMs) maxEventTimeMs = eventTimeMs;
-    if (eventTimeMs < knownGlobalWatermarkMs) {
+    if (isLateEvent(eventTimeMs, knownGlobalWatermarkMs, sizeMs)) {
       lateCount += 1;
       continue;
     }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { ErrorCodes, SdpError } from '../errors.js';
 import type { PageViewBatch } from './pageViewBatch.js';
+import { isWindowClosed } from './lateness.js';
 import { TumblingWindows } from './tumblingWindows.js';
 import { WatermarkTracker, type PartitionWatermarkStatus, type WatermarkTrackerOptions, type WatermarkTrackerSnapshot } from './watermarks.js';
 
@@ -284,10 +285,12 @@ export class PageViewWindows {
     return state;
   }
 
-  /** Closed: its end is at or below the global watermark or the emitted frontier. */
+  /**
+   * Closed (`isWindowClosed`) at the global watermark or at the emitted frontier: after a restart
+   * or a revoke the global watermark can sit below windows already emitted; the frontier cannot.
+   */
   private isClosed(windowStartMs: number): boolean {
-    const endMs = this.windows.windowEndMs(windowStartMs);
-    return endMs <= this.watermarks.globalWatermarkMs || endMs <= this.emittedFrontierMs;
+    return isWindowClosed(this.windows.windowEndMs(windowStartMs), Math.max(this.watermarks.globalWatermarkMs, this.emittedFrontierMs));
   }
 
   private validateBatch(batch: PageViewBatch): bigint {

@@ -38,7 +38,7 @@ interface Harness {
   status(): Promise<PartitionStatus>;
 }
 
-function startPartition(stream: StreamName, offsets: { raw?: string; agg?: string } = {}): Harness {
+function startPartition(stream: StreamName, offsets: { raw?: string; agg?: string } = {}, generation?: number): Harness {
   const system = newSystem();
   const writer = createFakeWriter();
   const aggregator = stream === 'clickstream' ? spawnFakeAggregator(system) : undefined;
@@ -73,6 +73,7 @@ function startPartition(stream: StreamName, offsets: { raw?: string; agg?: strin
       rowGroupRows: 1000,
       commitTimeoutMs: Q_MS,
       logger: silentLogger,
+      ...(generation !== undefined ? { generation } : {}),
     },
     spawnWriter: writer.spawnWriter,
     ...(aggregator ? { aggregator: aggregator.ref } : {}),
@@ -149,7 +150,7 @@ describe('partition: routing valid events', () => {
     expect(await h.batch(batchOf('clickstream', records, true))).toEqual({ paused: false });
 
     expect(h.writer.appends).toEqual([
-      { type: 'append', firstOffset: '0', lastOffset: '5', rows: [...events.map(([o, ts, url]) => clickRow(o, ts, url)), clickRow(5, M + 90_000, '/home')], rejected: [] },
+      { type: 'append', generation: 0, firstOffset: '0', lastOffset: '5', rows: [...events.map(([o, ts, url]) => clickRow(o, ts, url)), clickRow(5, M + 90_000, '/home')], rejected: [] },
     ]);
     expect(h.aggregator!.batches).toEqual([
       {
@@ -183,6 +184,7 @@ describe('partition: routing valid events', () => {
     expect(h.writer.appends).toEqual([
       {
         type: 'append',
+        generation: 0,
         firstOffset: '10',
         lastOffset: '11',
         rows: [
@@ -364,7 +366,7 @@ describe('partition: back-pressure', () => {
     expect(await h.batch(batchOf('clickstream', [click(0, M)]))).toEqual({ paused: true });
     expect(await h.batch(batchOf('clickstream', [click(1, M)]))).toEqual({ paused: true });
     expect(h.fetch.calls).toEqual(['pause']);
-    expect(h.aggregator!.others).toEqual([{ type: 'paused', partition: PARTITION, paused: true }]);
+    expect(h.aggregator!.others).toEqual([{ type: 'paused', generation: 0, partition: PARTITION, paused: true }]);
     expect(await h.status()).toMatchObject({ paused: true });
 
     h.writer.backlogHigh = false;
@@ -372,8 +374,8 @@ describe('partition: back-pressure', () => {
     await waitFor(() => h.fetch.calls.length === 2, 'resume');
     expect(h.fetch.calls).toEqual(['pause', 'resume']);
     expect(h.aggregator!.others).toEqual([
-      { type: 'paused', partition: PARTITION, paused: true },
-      { type: 'paused', partition: PARTITION, paused: false },
+      { type: 'paused', generation: 0, partition: PARTITION, paused: true },
+      { type: 'paused', generation: 0, partition: PARTITION, paused: false },
     ]);
     expect(await h.status()).toMatchObject({ paused: false });
 
@@ -395,6 +397,18 @@ describe('partition: back-pressure', () => {
   });
 });
 
+describe('partition: ETL generation', () => {
+  it('tags every append, batch, pause and progress report with its writer options\' generation', async () => {
+    const h = startPartition('clickstream', {}, 3);
+    await h.batch(batchOf('clickstream', [click(0, M), click(1, M)]));
+    dispatch(h.ref, { type: 'progress', caughtUp: true });
+    await waitFor(() => h.aggregator!.others.length === 1, 'progress');
+    expect(h.writer.appends.map((a) => a.generation)).toEqual([3]);
+    expect(h.aggregator!.batchGenerations).toEqual([3]);
+    expect(h.aggregator!.others).toEqual([{ type: 'progress', generation: 3, partition: PARTITION, caughtUp: true }]);
+  });
+});
+
 describe('partition: other messages', () => {
   it('forwards progress to the aggregator and flush to the writer', async () => {
     const h = startPartition('clickstream');
@@ -405,7 +419,7 @@ describe('partition: other messages', () => {
 
     dispatch(h.ref, { type: 'progress', caughtUp: true });
     await waitFor(() => h.aggregator!.others.length === 1, 'progress');
-    expect(h.aggregator!.others).toEqual([{ type: 'progress', partition: PARTITION, caughtUp: true }]);
+    expect(h.aggregator!.others).toEqual([{ type: 'progress', generation: 0, partition: PARTITION, caughtUp: true }]);
     expect(await h.status()).toMatchObject({ caughtUp: true });
   });
 });

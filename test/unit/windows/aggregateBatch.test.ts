@@ -22,16 +22,18 @@ describe('aggregateBatch', () => {
     expect(result.maxEventTimeMs).toBe(M + 61_000);
   });
 
-  it('classifies late as eventTime < known watermark (equal is on time); late events still raise the max', () => {
+  it('classifies late iff the window end <= known watermark: behind the watermark in an open window is on time', () => {
     const known = M + 30_000;
-    const result = aggregateBatch([ev(known - 1, '/a'), ev(known, '/a'), ev(known + 1, '/b'), ev(M - 90_000, '/c')], known, SIZE_MS);
+    const result = aggregateBatch([ev(known - 1, '/a'), ev(known, '/a'), ev(known + 1, '/b'), ev(M - 90_000, '/c'), ev(M - 1, '/c')], known, SIZE_MS);
     expect(result.lateCount).toBe(2);
     expect(result.counts).toEqual([
-      { windowStartMs: M, url: '/a', count: 1 },
+      { windowStartMs: M, url: '/a', count: 2 },
       { windowStartMs: M, url: '/b', count: 1 },
     ]);
-    const allLate = aggregateBatch([ev(M + 1_000, '/a'), ev(M + 2_000, '/a')], M + 50_000, SIZE_MS);
-    expect(allLate).toEqual({ counts: [], lateCount: 2, maxEventTimeMs: M + 2_000 });
+    expect(result.maxEventTimeMs).toBe(known + 1);
+    // The watermark exactly at a window's end closes it; one ms before, it is open.
+    expect(aggregateBatch([ev(M + 1_000, '/a'), ev(M + 2_000, '/a')], M + 60_000, SIZE_MS)).toEqual({ counts: [], lateCount: 2, maxEventTimeMs: M + 2_000 });
+    expect(aggregateBatch([ev(M + 1_000, '/a')], M + 59_999, SIZE_MS)).toEqual({ counts: [{ windowStartMs: M, url: '/a', count: 1 }], lateCount: 0, maxEventTimeMs: M + 1_000 });
   });
 
   it('returns -Infinity as max for an empty batch, and accepts any iterable', () => {

@@ -59,9 +59,9 @@ function modelGlobalWatermarks(applied: readonly AppliedBatch[]): number[] {
   return globals;
 }
 
-/** Late per the contract: older than the watermark the partition knew, or in a window already closed. */
+/** Late per the contract: its window was closed at the watermark the partition knew, or at the aggregator's. */
 function isLate(e: Event, knownWatermarkMs: number, globalBeforeMs: number): boolean {
-  return e.eventTimeMs < knownWatermarkMs || windowStartMs(e.eventTimeMs, SIZE_MS) + SIZE_MS <= globalBeforeMs;
+  return windowStartMs(e.eventTimeMs, SIZE_MS) + SIZE_MS <= Math.max(knownWatermarkMs, globalBeforeMs);
 }
 
 interface Outcome {

@@ -40,19 +40,19 @@ describe('PageViewWindows: counting and lateness', () => {
     expect(w.lateEventsTotal).toBe(0);
   });
 
-  it('excludes events older than the watermark and counts them in lateEventsTotal', () => {
+  it('counts events behind the watermark whose window is still open; only closed windows make events late', () => {
     const w = createWindows([0]);
     w.applyBatch(makeBatch(0, 0, { events: [[M + 50_000, '/a']] }), 0);
-    const known = w.globalWatermarkMs; // M + 40_000
+    const known = w.globalWatermarkMs; // M + 40_000: window [M, M + 60 s) is still open
     const result = w.applyBatch(
       makeBatch(0, 1, { events: [[M + 39_999, '/a'], [M + 1_000, '/a'], [M + 40_000, '/a'], [M - 5_000, '/z']], knownWatermarkMs: known }),
       0,
     );
-    expect(result).toEqual({ applied: true, lateEvents: 3 });
-    expect(w.lateEventsTotal).toBe(3);
+    expect(result).toEqual({ applied: true, lateEvents: 1 });
+    expect(w.lateEventsTotal).toBe(1);
     w.applyBatch(makeBatch(0, 2, { events: [[M + 75_000, '/a']], knownWatermarkMs: w.globalWatermarkMs }), 0);
-    expect(rowsOf(w.emitReady(0))).toEqual([[M, '/a', 2]]);
-    expect(w.lateEventsTotal).toBe(3);
+    expect(rowsOf(w.emitReady(0))).toEqual([[M, '/a', 4]]);
+    expect(w.lateEventsTotal).toBe(1);
   });
 
   it('drops counts for an already emitted window as late (the partition knew an older watermark)', () => {
@@ -328,7 +328,8 @@ describe('PageViewWindows: snapshot and restore', () => {
     [1, makeBatch(0, 1, { events: [[M + 59_000, '/a'], [M + 62_000, '/a']] })],
     // — snapshot here: window [M, M+60s) has counts from both sides of the checkpoint —
     [2, makeBatch(1, 1, { events: [[M + 59_999, '/b'], [M + 75_000, '/c']] })],
-    [3, makeBatch(0, 2, { events: [[M + 20_000, '/a'], [M + 90_000, '/a']], knownWatermarkMs: M + 52_000 })], // one late event
+    // Behind the known watermark but in a window still open: counted. The one at M - 5 s is late.
+    [3, makeBatch(0, 2, { events: [[M + 20_000, '/a'], [M + 90_000, '/a'], [M - 5_000, '/z']], knownWatermarkMs: M + 52_000 })],
     [4, makeBatch(1, 2, { events: [[M + 130_000, '/c']], caughtUp: true })],
     [5, makeBatch(0, 3, { events: [[M + 140_000, '/a'], [M + 125_000, '/b']], caughtUp: true })],
     [6 + IDLE_MS, makeBatch(0, 4, { events: [[M + 200_000, '/a']], caughtUp: true })],
@@ -351,7 +352,7 @@ describe('PageViewWindows: snapshot and restore', () => {
   it('the scripted run emits what the hand computation says', () => {
     const straight = runStraight();
     expect(rowsOf(straight.emissions.flat())).toEqual([
-      [M, '/a', 3],
+      [M, '/a', 4],
       [M, '/b', 2],
       [M + 60_000, '/a', 2],
       [M + 60_000, '/c', 1],

@@ -9,6 +9,8 @@ import { reply, spawn, type AnyRef, type Ref } from '../../../../src/system/nact
 export interface FakeAggregator {
   ref: Ref<WindowAggregatorMsg>;
   readonly batches: PageViewBatch[];
+  /** The ETL generation each batch was tagged with, index for index. */
+  readonly batchGenerations: Array<number | undefined>;
   /** Every message but `batch`, in order (assign, revoke, paused, progress, ...). */
   readonly others: WindowAggregatorMsg[];
   /** What the next `batch` replies. */
@@ -19,6 +21,7 @@ export function spawnFakeAggregator(parent: AnyRef, name = 'fake-aggregator'): F
   const fake: FakeAggregator = {
     ref: undefined as unknown as Ref<WindowAggregatorMsg>,
     batches: [],
+    batchGenerations: [],
     others: [],
     globalWatermarkMs: -Infinity,
   };
@@ -27,6 +30,7 @@ export function spawnFakeAggregator(parent: AnyRef, name = 'fake-aggregator'): F
     (state, msg, ctx) => {
       if (msg.type === 'batch') {
         fake.batches.push(structuredClone(msg.batch));
+        fake.batchGenerations.push(msg.generation);
         reply<AggregatorBatchReply>(ctx, { globalWatermarkMs: fake.globalWatermarkMs });
       } else {
         fake.others.push(structuredClone(msg));

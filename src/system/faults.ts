@@ -1,0 +1,74 @@
+/**
+ * Crash points hit on purpose (architecture.md, checkpoint protocol): `SDP_FAULT=<point>` makes
+ * the process die at that exact point of the checkpoint protocol, with kill -9 semantics (SIGKILL
+ * to itself: no cleanup, no flush, no exit handler), so that tests can prove that a crash there
+ * loses and repeats nothing.
+ *
+ * Read once at start by `armFaultFromEnv`; unset (production) nothing is armed and `hitFault` is
+ * one comparison with undefined. The points are on the commit path (once per roll or checkpoint),
+ * never per event.
+ */
+import { writeSync } from 'node:fs';
+import { ErrorCodes, SdpError } from '../errors.js';
+
+export const FAULT_POINTS = [
+  /** Lake writer: every tmp file of a roll is written and fsynced, the commit not sent yet. */
+  'after-tmp-fsync-before-commit',
+  /** Checkpointer: a raw roll's checkpoint is journalled, none of its renames applied. */
+  'after-commit-before-rename',
+  /** Checkpointer: the first rename of a raw roll with two files or more is applied, not the next. */
+  'between-renames',
+  /** Checkpointer: a window checkpoint is journalled, its renames not applied. */
+  'after-window-checkpoint-before-rename',
+  /** Checkpoint store: inside the SQLite transaction that writes a snapshot, before it commits. */
+  'during-snapshot-write',
+] as const;
+
+export type FaultPoint = (typeof FAULT_POINTS)[number];
+
+export const FAULT_ENV = 'SDP_FAULT';
+
+let armed: FaultPoint | undefined;
+
+/**
+ * Arms the point named by `SDP_FAULT` (nothing when unset or empty).
+ * @throws SdpError(CONFIG_FAULT_UNKNOWN) naming the value, for an unknown point (exit 2).
+ */
+export function armFaultFromEnv(env: NodeJS.ProcessEnv = process.env): FaultPoint | undefined {
+  const value = env[FAULT_ENV];
+  armed = undefined;
+  if (value === undefined || value === '') return undefined;
+  if (!(FAULT_POINTS as readonly string[]).includes(value)) {
+    throw new SdpError(ErrorCodes.CONFIG_FAULT_UNKNOWN, `${FAULT_ENV}: unknown fault point '${value}'`, [`expected one of: ${FAULT_POINTS.join(', ')}`]);
+  }
+  armed = value as FaultPoint;
+  return armed;
+}
+
+/** The armed point, if any. */
+export function armedFault(): FaultPoint | undefined {
+  return armed;
+}
+
+/** Tests: arm or disarm a point without the environment. */
+export function setFaultForTest(point: FaultPoint | undefined): void {
+  armed = point;
+}
+
+/** What `hitFault` does when its point is armed: die as kill -9 would. Tests replace it. */
+let crash = (point: FaultPoint): never => {
+  // Synchronous: the process is gone before any buffered log line could be flushed.
+  writeSync(2, `${FAULT_ENV}=${point}: crashing here on purpose (SIGKILL)\n`);
+  process.kill(process.pid, 'SIGKILL');
+  // SIGKILL cannot be caught; this line is never reached.
+  process.exit(137);
+};
+
+export function setCrashForTest(fn: (point: FaultPoint) => never): void {
+  crash = fn;
+}
+
+/** Dies here if `point` is the armed one. */
+export function hitFault(point: FaultPoint): void {
+  if (armed === point) crash(point);
+}

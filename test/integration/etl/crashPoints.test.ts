@@ -1,0 +1,161 @@
+/**
+ * Issue 10, point 8: crash points hit on purpose. One shared backlog (clickstream with a rejected
+ * record in every roll, so that each roll renames two files or more, and IoT); for each point of
+ * `SDP_FAULT`, a fresh lake, checkpoint store and consumer group: the ETL runs with the fault
+ * armed until it kills itself there (SIGKILL, no cleanup), then runs again without it until it has
+ * caught up, and stops. The lake must then hold every event exactly once (DuckDB), every rejected
+ * record once, every emitted window once with the page views of its minute.
+ */
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../../src/config/schema.js';
+import { FAULT_POINTS } from '../../../src/system/faults.js';
+import { isCaughtUp, readJournal } from '../helpers/checkpointJournal.js';
+import { etlEnv, EtlProcess } from '../helpers/etlProcess.js';
+import { clickEvent, createRandom, fillOffsets, iotEvent, type ExpectedClick, type ExpectedIot, type PlannedRecord } from '../helpers/etlTestEvents.js';
+import { createTestTopics, endOffsets, TestProducer, type TestRecord } from '../helpers/kafkaTestData.js';
+import { checkRangeTiling } from '../helpers/lakeChecks.js';
+import { openLake, tmpFiles } from '../helpers/lakeReader.js';
+import { loadTestConfig } from '../helpers/loadTestConfig.js';
+import { randomName } from '../helpers/randomName.js';
+import { runCli } from '../helpers/runCli.js';
+import { testLogger } from '../helpers/testLogger.js';
+import { waitFor } from '../helpers/waitFor.js';
+
+const CLICKS = 12_000;
+const READINGS = 6_000;
+/** One bad (not JSON) clickstream record every this many: every roll of 1,500 records holds some. */
+const BAD_EVERY = 100;
+/** Event time spans 8 minutes across a UTC midnight, in order up to 2 s of jitter. */
+const SPAN_MS = 8 * 60_000;
+
+describe('etl crash points (SDP_FAULT)', () => {
+  const logger = testLogger();
+  const dir = mkdtempSync(join(tmpdir(), 'sdp-etl-faults-'));
+  let config: Config;
+  let ends: { clickstream: Map<number, bigint>; iot: Map<number, bigint> };
+  let bads = 0;
+  afterAll(() => {
+    if (process.env.ETL_TEST_KEEP !== '1') rmSync(dir, { recursive: true, force: true });
+  });
+
+  beforeAll(async () => {
+    config = loadTestConfig();
+    await createTestTopics(config, logger);
+    const partitions = config.kafka.partitions;
+    const runId = randomName('faults');
+    const random = createRandom(Date.now() % 1_000_000);
+    const midnightMs = Math.floor(Date.now() / 86_400_000) * 86_400_000;
+    const baseMs = midnightMs - 4 * 60_000;
+    const clicks: Array<PlannedRecord<ExpectedClick>> = Array.from({ length: CLICKS }, (_, index) =>
+      clickEvent({ runId, index, userCount: 2_000, partitions, tsMs: baseMs + Math.floor((index * SPAN_MS) / CLICKS) + Math.floor(random() * 2_000), random }),
+    );
+    const readings: Array<PlannedRecord<ExpectedIot>> = Array.from({ length: READINGS }, (_, index) =>
+      iotEvent({ index, devices: 256, partitions, tsMs: baseMs + Math.floor((index * SPAN_MS) / READINGS), random }),
+    );
+    const clickRecords: TestRecord[] = [];
+    clicks.forEach((c, i) => {
+      clickRecords.push(c.record);
+      if (i % BAD_EVERY === 0) {
+        clickRecords.push({ partition: (i / BAD_EVERY) % partitions, key: `bad-${i}`, value: `{"not json ${i}` });
+        bads += 1;
+      }
+    });
+    const producer = new TestProducer(config, logger);
+    await producer.connect();
+    try {
+      const placed = await producer.send(config.topics.clickstream, clickRecords);
+      fillOffsets(clicks, placed.filter((_, i) => !clickRecords[i]!.key?.startsWith('bad-')));
+      fillOffsets(readings, await producer.send(config.topics.iot, readings.map((r) => r.record)));
+    } finally {
+      await producer.disconnect();
+    }
+    ends = { clickstream: await endOffsets(config, logger, config.topics.clickstream), iot: await endOffsets(config, logger, config.topics.iot) };
+  }, 120_000);
+
+  it('an unknown SDP_FAULT exits 2 naming it, before anything starts', async () => {
+    const result = await runCli(['etl'], { SDP_FAULT: 'after-lunch' }, 30_000);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("SDP_FAULT: unknown fault point 'after-lunch'");
+    expect(result.stderr).toContain('SDP_ERR_CONFIG_FAULT_UNKNOWN');
+  });
+
+  it.each(FAULT_POINTS)('killed at %s, then restarted: every event exactly once', { timeout: 240_000 }, async (point) => {
+    const runDir = join(dir, point);
+    const lakeRoot = join(runDir, 'lake');
+    const checkpointRoot = join(runDir, 'checkpoints');
+    const env = etlEnv(config, {
+      lakeRoot,
+      checkpointRoot,
+      extra: {
+        // Each point gets its own group: it reads the shared backlog from the start.
+        SDP_ETL__CONSUMER_GROUP: randomName(`sdp-faults-${point}`),
+        SDP_ETL__MAX_FILE_ROWS: '1500',
+        SDP_ETL__MAX_FILE_AGE: '2s',
+        SDP_ETL__CHECKPOINT_INTERVAL: '500ms',
+        SDP_ETL__MAX_FILE_IDLE: '300ms',
+        SDP_ETL__SNAPSHOT_EVERY: '3',
+      },
+    });
+    const logFile = join(runDir, 'etl.log');
+    mkdirSync(runDir, { recursive: true });
+
+    const faulty = EtlProcess.start({ ...env, SDP_FAULT: point }, { logFile });
+    // The point is on the commit path: reached within seconds of the first roll or checkpoint.
+    const crashed = await Promise.race([faulty.exited, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 90_000).unref())]);
+    if (crashed === 'running') await faulty.kill9();
+    expect(crashed, faulty.tail(20)).toEqual({ code: null, signal: 'SIGKILL' });
+    expect(faulty.lines).toContain(`SDP_FAULT=${point}: crashing here on purpose (SIGKILL)`);
+
+    // A fresh group for the restart: the killed member would hold the rebalance for a session
+    // timeout (crash.test.ts covers restarts in the same group). Positions come from the
+    // checkpoint store, never from the group.
+    const etl = EtlProcess.start({ ...env, SDP_ETL__CONSUMER_GROUP: randomName(`sdp-faults-${point}-restart`) }, { logFile });
+    // Started (signal handlers on): the store may already be caught up if the crash came last.
+    await etl.statusPort();
+    await waitFor(
+      () => {
+        if (!etl.running) throw new Error(`etl exited:\n${etl.tail(20)}`);
+        const journal = readJournal(checkpointRoot);
+        return isCaughtUp(journal, config.topics.clickstream, ends.clickstream, true) && isCaughtUp(journal, config.topics.iot, ends.iot);
+      },
+      120_000,
+      'the checkpoint store to reach the end offsets',
+      100,
+    );
+    expect(await etl.terminate()).toEqual({ code: 0, signal: null });
+    expect(tmpFiles(lakeRoot).map((f) => f.path)).toEqual([]);
+
+    const lake = await openLake(lakeRoot);
+    try {
+      expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('clickstream')}`)).toBe(CLICKS);
+      expect(await lake.scalar(`SELECT count(DISTINCT event_id) FROM ${lake.table('clickstream')}`)).toBe(CLICKS);
+      expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('iot')}`)).toBe(READINGS);
+      expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('_rejected')}`)).toBe(bads);
+      expect(await lake.scalar(`SELECT count(DISTINCT (partition, "offset")) FROM ${lake.table('_rejected')}`)).toBe(bads);
+      for (const stream of ['clickstream', 'iot'] as const) {
+        const tiling = checkRangeTiling(lakeRoot, stream, config.topics[stream], ends[stream]);
+        expect(tiling.badNames, `${stream}: file names`).toEqual([]);
+        expect(tiling.problems, `${stream}: offset ranges`).toEqual([]);
+      }
+      // Each (minute, url) emitted once, with exactly the raw page views of its minute (no late events).
+      expect(await lake.rows(`SELECT minute_start::VARCHAR AS m, url, count(*) AS n FROM ${lake.table('clickstream_agg')} GROUP BY ALL HAVING count(*) > 1 LIMIT 5`)).toEqual([]);
+      expect(await lake.scalar(`SELECT count(DISTINCT minute_start) FROM ${lake.table('clickstream_agg')}`)).toBeGreaterThanOrEqual(6);
+      const wrongCounts = await lake.rows(`
+        WITH raw AS (SELECT date_trunc('minute', ts) AS minute_start, url, count(*) AS n FROM ${lake.table('clickstream')} GROUP BY ALL)
+        SELECT a.minute_start::VARCHAR AS minute_start, a.url, a.pv, raw.n FROM ${lake.table('clickstream_agg')} a LEFT JOIN raw USING (minute_start, url)
+        WHERE raw.n IS NULL OR a.pv <> raw.n LIMIT 5`);
+      expect(wrongCounts).toEqual([]);
+      const missing = await lake.rows(`
+        WITH raw AS (SELECT DISTINCT date_trunc('minute', ts) AS minute_start, url FROM ${lake.table('clickstream')}),
+             last AS (SELECT max(minute_start) AS m FROM ${lake.table('clickstream_agg')})
+        SELECT raw.minute_start::VARCHAR AS minute_start, raw.url FROM raw, last WHERE raw.minute_start <= last.m
+        EXCEPT SELECT minute_start::VARCHAR, url FROM ${lake.table('clickstream_agg')} LIMIT 5`);
+      expect(missing).toEqual([]);
+    } finally {
+      lake.close();
+    }
+  });
+});
