@@ -11,11 +11,14 @@ import { reportConnectionFailure, saslCredentials, tlsOptions } from './security
 const { Kafka, logLevel } = kafkajs;
 export type { KafkaClient };
 
-function kafkajsLogCreator(logger: Logger) {
+function kafkajsLogCreator(logger: Logger, password: string | undefined) {
   const child = logger.child({ component: 'kafkajs' });
+  // Whatever kafkajs puts in a line, the password never leaves this process in a log.
+  const scrub = (text: string): string => (password ? text.split(password).join('[redacted]') : text);
   return () =>
     ({ namespace, level, log }: LogEntry) => {
-      const { message, timestamp: _ts, logger: _lg, ...extra } = log;
+      const { message: rawMessage, timestamp: _ts, logger: _lg, ...extra } = log;
+      const message = scrub(rawMessage);
       const fields = { namespace, ...extra };
       if (namespace === 'Connection' && level === logLevel.ERROR && /^(Connection error|Failed to connect)/.test(message)) reportConnectionFailure(new Error(message));
       // kafkajs logs every error *response* at ERROR before its retrier handles it; what matters
@@ -57,7 +60,7 @@ export function kafkaClientConfig(config: Config, logger: Logger, options: Kafka
     ...(ssl ? { ssl } : {}),
     ...(sasl ? { sasl } : {}),
     logLevel: LEVELS[options.level ?? 'warn'],
-    logCreator: kafkajsLogCreator(logger),
+    logCreator: kafkajsLogCreator(logger, kafka.sasl?.password),
     retry: { retries: options.retries ?? 5, initialRetryTime: 300, maxRetryTime: 5_000 },
   };
 }

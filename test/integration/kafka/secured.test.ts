@@ -14,7 +14,9 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/schema.js';
 import { ErrorCodes } from '../../../src/errors.js';
-import { isCaughtUp, readJournal } from '../helpers/checkpointJournal.js';
+import { probeBrokerMetadata } from '../../../src/kafka/brokerMetadataProbe.js';
+import { connectionSecurity } from '../../../src/kafka/security.js';
+import { describeTransaction } from '../../../src/kafka/transactionState.js';
 import { etlEnv, EtlProcess } from '../helpers/etlProcess.js';
 import { endOffsets } from '../helpers/kafkaTestData.js';
 import { openLake } from '../helpers/lakeReader.js';
@@ -142,6 +144,15 @@ describe('secured local cluster (SASL_SSL on 27092/27192/27292)', () => {
     expect(status.stdout).toMatch(/brokers \[1, 2, 3\]; ready; client listener SASL_SSL/);
   });
 
+  it('the bare wire-protocol probes speak TLS + SCRAM: metadata of one broker, a transaction\'s state', async () => {
+    const config = secureConfig();
+    const metadata = await probeBrokerMetadata('127.0.0.1', 27192, [], 10_000, 'sdp-test', connectionSecurity(config));
+    expect(metadata.brokers.map((b) => b.nodeId).sort()).toEqual([1, 2, 3]);
+    expect((await describeTransaction(config, randomName('no-such-txn'), 10_000)).state).toBe('NotFound');
+    const wrong = loadTestConfig({ ...{ kafka: { ...config.kafka, sasl: { mechanism: 'scram-sha-512', username: 'sdp', password: 'wrong' } } } });
+    await expect(probeBrokerMetadata('127.0.0.1', 27192, [], 10_000, 'sdp-test', connectionSecurity(wrong))).rejects.toMatchObject({ code: 'SASL_AUTHENTICATION_FAILED' });
+  });
+
   it('topics create, generate (transactions) and etl exactly once at debug level; the password appears in no output channel', async () => {
     const debug = { SDP_LOG__LEVEL: 'debug' };
     const outputs: Record<string, string> = {};
@@ -155,15 +166,14 @@ describe('secured local cluster (SASL_SSL on 27092/27192/27292)', () => {
     outputs['generate stdout+stderr'] = generated.stdout + generated.stderr;
 
     const config = secureConfig();
-    const logger = testLogger();
-    const ends = { clickstream: await endOffsets(config, logger, topics.clickstream), iot: await endOffsets(config, logger, topics.iot) };
+    // The test's own kafkajs admin, over TLS + SCRAM: the topics hold data.
+    const ends = { clickstream: await endOffsets(config, testLogger(), topics.clickstream), iot: await endOffsets(config, testLogger(), topics.iot) };
+    expect([...ends.clickstream.values(), ...ends.iot.values()].some((end) => end > 0n)).toBe(true);
     // What generate reports as acknowledged (committed transactions): the lake must hold exactly that.
     const summary = /"clickstream_total":(\d+),"iot_total":(\d+)/.exec(generated.stdout + generated.stderr);
     expect(summary, 'generate prints its producer summary').not.toBeNull();
     const produced = { clickstream: Number(summary![1]), iot: Number(summary![2]) };
     expect(produced.clickstream + produced.iot).toBe(COUNT);
-    // Each partition ends on a transaction's commit marker, which takes an offset but is no record.
-    const belowMarker = (m: Map<number, bigint>) => new Map([...m].map(([p, end]) => [p, end > 0n ? end - 1n : 0n]));
 
     const lakeRoot = join(dir, 'lake');
     const checkpointRoot = join(dir, 'checkpoints');
@@ -171,16 +181,22 @@ describe('secured local cluster (SASL_SSL on 27092/27192/27292)', () => {
     const etl = EtlProcess.start(etlEnv(config, { lakeRoot, checkpointRoot, extra: { ...secureEnv(debug), SDP_ETL__MAX_FILE_AGE: '3s', SDP_LOG__LEVEL: 'debug' } }), { logFile });
     try {
       const statusPort = await etl.statusPort();
-      await waitFor(
-        () => {
-          if (!etl.running) throw new Error(`etl exited early:\n${etl.tail(30)}`);
-          const journal = readJournal(checkpointRoot);
-          return isCaughtUp(journal, topics.clickstream, belowMarker(ends.clickstream)) && isCaughtUp(journal, topics.iot, belowMarker(ends.iot));
-        },
-        240_000,
-        'the checkpoint store to reach the end offsets of both topics',
-        250,
-      );
+      // End offsets count transaction markers too, so wait on the lake itself (files appear by atomic rename).
+      const lake = await openLake(lakeRoot);
+      const count = (table: string) => lake.scalar(`SELECT count(*) FROM ${lake.table(table)}`).catch(() => 0);
+      try {
+        await waitFor(
+          async () => {
+            if (!etl.running) throw new Error(`etl exited early:\n${etl.tail(30)}`);
+            return (await count('clickstream')) >= produced.clickstream && (await count('iot')) >= produced.iot;
+          },
+          240_000,
+          'the lake to hold every produced event',
+          1_000,
+        );
+      } finally {
+        lake.close();
+      }
       outputs['/api/status'] = await (await fetch(`http://127.0.0.1:${statusPort}/api/status`)).text();
       outputs['/metrics'] = await (await fetch(`http://127.0.0.1:${statusPort}/metrics`)).text();
       const exit = await etl.terminate();
