@@ -144,15 +144,6 @@ describe('secured local cluster (SASL_SSL on 27092/27192/27292)', () => {
     expect(status.stdout).toMatch(/brokers \[1, 2, 3\]; ready; client listener SASL_SSL/);
   });
 
-  it('the bare wire-protocol probes speak TLS + SCRAM: metadata of one broker, a transaction\'s state', async () => {
-    const config = secureConfig();
-    const metadata = await probeBrokerMetadata('127.0.0.1', 27192, [], 10_000, 'sdp-test', connectionSecurity(config));
-    expect(metadata.brokers.map((b) => b.nodeId).sort()).toEqual([1, 2, 3]);
-    expect((await describeTransaction(config, randomName('no-such-txn'), 10_000)).state).toBe('NotFound');
-    const wrong = loadTestConfig({ ...{ kafka: { ...config.kafka, sasl: { mechanism: 'scram-sha-512', username: 'sdp', password: 'wrong' } } } });
-    await expect(probeBrokerMetadata('127.0.0.1', 27192, [], 10_000, 'sdp-test', connectionSecurity(wrong))).rejects.toMatchObject({ code: 'SASL_AUTHENTICATION_FAILED' });
-  });
-
   it('topics create, generate (transactions) and etl exactly once at debug level; the password appears in no output channel', async () => {
     const debug = { SDP_LOG__LEVEL: 'debug' };
     const outputs: Record<string, string> = {};
@@ -231,6 +222,27 @@ describe('secured local cluster (SASL_SSL on 27092/27192/27292)', () => {
       expect(text.includes(password), `the password appears in ${channel}`).toBe(false);
     }
   }, 420_000);
+
+  // After generate: the transaction coordinators exist (__transaction_state is made on first use).
+  it('the bare wire-protocol probes speak TLS + SCRAM: metadata of one broker, a transaction\'s state', async () => {
+    const config = secureConfig();
+    const metadata = await probeBrokerMetadata('127.0.0.1', 27192, [], 10_000, 'sdp-test', connectionSecurity(config));
+    expect(metadata.brokers.map((b) => b.nodeId).sort()).toEqual([1, 2, 3]);
+    expect((await describeTransaction(config, randomName('no-such-txn'), 10_000)).state).toBe('NotFound');
+    const wrong = loadTestConfig({ ...{ kafka: { ...config.kafka, sasl: { mechanism: 'scram-sha-512', username: 'sdp', password: 'wrong' } } } });
+    await expect(probeBrokerMetadata('127.0.0.1', 27192, [], 10_000, 'sdp-test', connectionSecurity(wrong))).rejects.toMatchObject({ code: 'SASL_AUTHENTICATION_FAILED' });
+  });
+
+  it('a missing CA or password file is a config error naming the key (exit 2), before any connection', async () => {
+    const missing = join(dir, 'no-such-ca.crt');
+    const ca = await runCli(['topics', 'create'], secureEnv({ SDP_KAFKA__SSL__CA_FILE: missing }));
+    expect(ca.code).toBe(2);
+    expect(ca.stderr).toContain(`kafka.ssl.ca_file: cannot read ${missing} (ENOENT: no such file)`);
+    const { SDP_KAFKA__SASL__PASSWORD: _p, ...noPassword } = secureEnv();
+    const file = await runCli(['generate', '--count', '10'], { ...noPassword, SDP_KAFKA__SASL__PASSWORD_FILE: join(dir, 'no-such-password') });
+    expect(file.code).toBe(2);
+    expect(file.stderr).toMatch(/kafka\.sasl\.password_file: cannot read .*no-such-password \(ENOENT/);
+  });
 
   it('a wrong password: one line that says the login was refused, for topics and for generate', async () => {
     for (const args of [['topics', 'create'], ['generate', '--count', '10']]) {
