@@ -2,6 +2,7 @@
 #   make run                                                install, start Kafka, create topics, run the platform
 #   make test                                               install, then unit + integration tests (real cluster)
 #   make kafka-up / kafka-down / kafka-status / kafka-clean   local 3-broker cluster from Kafka jars (Java + Maven)
+#   make kafka-up SECURE=1                                  the same with a SASL_SSL client listener (private CA, SCRAM users)
 #   make topics                                             create the clickstream and IoT topics
 #   make up / down                                          Docker cluster when Docker runs, else the local one
 
@@ -33,7 +34,7 @@ build: install
 	fi
 
 kafka-up: build
-	$(CLI) kafka up
+	$(CLI) kafka up$(if $(SECURE), --secure)
 
 kafka-down: build
 	$(CLI) kafka down

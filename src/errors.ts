@@ -13,6 +13,16 @@ export const ErrorCodes = {
   KAFKA_TOPIC_MISMATCH: 'SDP_ERR_KAFKA_TOPIC_MISMATCH',
   KAFKA_ADMIN_FAILED: 'SDP_ERR_KAFKA_ADMIN_FAILED',
   KAFKA_TOPIC_MISSING: 'SDP_ERR_KAFKA_TOPIC_MISSING',
+  /** SASL authentication refused: wrong username or password, or a mechanism the broker does not enable. */
+  KAFKA_AUTH_FAILED: 'SDP_ERR_KAFKA_AUTH_FAILED',
+  /** The broker's certificate is not signed by a trusted CA (kafka.ssl.ca_file). */
+  KAFKA_TLS_UNTRUSTED: 'SDP_ERR_KAFKA_TLS_UNTRUSTED',
+  /** The broker's certificate is expired or not yet valid. */
+  KAFKA_TLS_EXPIRED: 'SDP_ERR_KAFKA_TLS_EXPIRED',
+  /** The broker's certificate does not name the host the client connected to. */
+  KAFKA_TLS_WRONG_HOST: 'SDP_ERR_KAFKA_TLS_WRONG_HOST',
+  /** Any other TLS failure: the port does not speak TLS, the broker refused the client certificate. */
+  KAFKA_TLS_FAILED: 'SDP_ERR_KAFKA_TLS_FAILED',
   LOCAL_KAFKA_PORT_TAKEN: 'SDP_ERR_LOCAL_KAFKA_PORT_TAKEN',
   LOCAL_KAFKA_START: 'SDP_ERR_LOCAL_KAFKA_START',
   LOCAL_KAFKA_JARS: 'SDP_ERR_LOCAL_KAFKA_JARS',

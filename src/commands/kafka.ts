@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { ErrorCodes, SdpError } from '../errors.js';
 import { localClusterClean, localClusterDown, localClusterStatus, localClusterUp, type LocalClusterStatus } from '../kafka/localCluster.js';
+import { localClientSettings } from '../kafka/localTls.js';
 import type { CommandContext } from './context.js';
 
 function seconds(ms: number): string {
@@ -24,7 +25,7 @@ export function renderClusterStatus(status: LocalClusterStatus): string {
   return [
     `local Kafka cluster in ${status.dataDir}`,
     renderTable(['node', 'pid', 'alive', 'port', 'listening', 'controller port'], rows),
-    `metadata: ${metadata}; ${status.ready ? 'ready' : 'NOT ready'}`,
+    `metadata: ${metadata}; ${status.ready ? 'ready' : 'NOT ready'}${status.secure ? '; client listener SASL_SSL' : ''}`,
   ].join('\n');
 }
 
@@ -34,14 +35,19 @@ export function registerKafkaCommands(program: Command, context: CommandContext)
   kafka
     .command('up')
     .description('start the local cluster (nodes already running are left alone) and wait until every broker answers')
-    .action(async () => {
+    .option('--secure', 'SASL_SSL client listener: private CA and broker certificate under <data_dir>/tls/, SCRAM users; prints the client settings')
+    .action(async (opts: { secure?: boolean }) => {
       const { config } = context.config();
-      const result = await localClusterUp(config, context.logger(2));
+      const result = await localClusterUp(config, context.logger(2), { secure: opts.secure === true });
       const servers = config.kafka.external_ports.map((p) => `127.0.0.1:${p}`).join(',');
+      const listener = result.tls ? ' (SASL_SSL)' : '';
       if (result.started.length === 0) {
-        process.stdout.write(`local Kafka cluster already running: ${config.kafka.brokers} brokers on ${servers} (checked in ${seconds(result.durationMs)})\n`);
+        process.stdout.write(`local Kafka cluster already running: ${config.kafka.brokers} brokers on ${servers}${listener} (checked in ${seconds(result.durationMs)})\n`);
       } else {
-        process.stdout.write(`local Kafka cluster ready: ${config.kafka.brokers} brokers on ${servers}; started node${result.started.length === 1 ? '' : 's'} ${result.started.join(', ')} in ${seconds(result.durationMs)}\n`);
+        process.stdout.write(`local Kafka cluster ready: ${config.kafka.brokers} brokers on ${servers}${listener}; started node${result.started.length === 1 ? '' : 's'} ${result.started.join(', ')} in ${seconds(result.durationMs)}\n`);
+      }
+      if (result.tls) {
+        process.stdout.write(['clients connect with these settings under kafka: in config.yml (the password stays in its file):', ...localClientSettings(result.tls), ''].join('\n'));
       }
     });
 

@@ -12,5 +12,15 @@ export function renderDotEnv(config: Config): string {
     `KAFKA_3_PORT=${p3 ?? ''}`,
     `KAFKA_UI_PORT=${config.ui.kafka_ui_port}`,
   ];
+  const { sasl } = config.kafka;
+  if (sasl !== null) {
+    // Never the password itself: a reference that Compose resolves from the environment, or the file.
+    lines.push(
+      '# SASL: the password is not written here; Compose takes it from SDP_KAFKA__SASL__PASSWORD (or the file).',
+      `KAFKA_SASL_MECHANISM=${sasl.mechanism.toUpperCase()}`,
+      `KAFKA_SASL_USERNAME=${sasl.username}`,
+      sasl.password_file !== undefined ? `KAFKA_SASL_PASSWORD_FILE=${sasl.password_file}` : 'KAFKA_SASL_PASSWORD=${SDP_KAFKA__SASL__PASSWORD}',
+    );
+  }
   return `${lines.join('\n')}\n`;
 }

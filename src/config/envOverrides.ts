@@ -61,7 +61,9 @@ function kindOf(schema: ZodLike): Kind {
 export function schemaAt(root: z.ZodType, path: readonly string[]): ZodLike | undefined {
   let node: ZodLike | undefined = root as unknown as ZodLike;
   for (const key of path) {
-    const obj: ZodLike = unwrap(node);
+    let obj: ZodLike = unwrap(node);
+    // A union such as kafka.ssl (boolean or object): descend into its object option.
+    if (obj._zod.def.type === 'union') obj = obj._zod.def.options?.map(unwrap).find((o) => o._zod.def.type === 'object') ?? obj;
     const shape = obj._zod.def.type === 'object' ? obj._zod.def.shape : undefined;
     node = shape && Object.prototype.hasOwnProperty.call(shape, key) ? shape[key] : undefined;
     if (!node) return undefined;
@@ -75,6 +77,18 @@ function parseScalar(raw: string, kind: Kind): unknown {
   if (kind === 'number') {
     const n = Number(text);
     return text !== '' && Number.isFinite(n) ? n : raw; // leave bad text for the schema to report
+  }
+  if (kind === 'text') {
+    // Unions: kafka.ssl takes true/false or a JSON object; durations and sizes stay text.
+    if (/^(true|false)$/i.test(text)) return text.toLowerCase() === 'true';
+    if (text.startsWith('{')) {
+      try {
+        return JSON.parse(text) as unknown;
+      } catch {
+        return raw;
+      }
+    }
+    return raw;
   }
   if (kind === 'boolean') {
     if (/^(true|1|yes)$/i.test(text)) return true;

@@ -5,6 +5,7 @@ import type { z } from 'zod';
 import { ErrorCodes, SdpError } from '../errors.js';
 import { readEnvOverrides, setPath } from './envOverrides.js';
 import { configSchema, type Config } from './schema.js';
+import { resolveSecretFiles } from './secretFiles.js';
 
 export const DEFAULT_CONFIG_FILE = 'config.yml';
 
@@ -48,7 +49,9 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], overriddenBy: 
       continue;
     }
     const source = overriddenBy[path] ? ` (from environment variable ${overriddenBy[path]})` : '';
-    const got = issue.code === 'custom' || !('input' in issue) ? '' : ` (got ${describe(issue.input)})`;
+    // Never echo a value under kafka.sasl: it may be the password.
+    const secret = path === 'kafka.sasl' || path.startsWith('kafka.sasl.');
+    const got = issue.code === 'custom' || !('input' in issue) || secret ? '' : ` (got ${describe(issue.input)})`;
     const message = issue.code === 'invalid_union' ? 'expected a number or a text with a unit' : issue.message.replace(/^Invalid input: /, '').replace(/^Too (small|big): /, '').replace(/, received \w+$/, '');
     lines.push(`${path}: ${message}${got}${source}`);
   }
@@ -80,6 +83,10 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const lines = [...problems, ...(result.success ? [] : formatIssues(result.error.issues, overriddenBy))];
   if (lines.length > 0 || !result.success) {
     throw new SdpError(ErrorCodes.CONFIG_INVALID, `config file ${file} is invalid (${lines.length} problem${lines.length === 1 ? '' : 's'})`, lines);
+  }
+  const fileProblems = resolveSecretFiles(result.data);
+  if (fileProblems.length > 0) {
+    throw new SdpError(ErrorCodes.CONFIG_INVALID, `config file ${file} is invalid (${fileProblems.length} problem${fileProblems.length === 1 ? '' : 's'})`, fileProblems);
   }
   return { config: result.data, effective, file, overriddenBy };
 }

@@ -39,11 +39,45 @@ const kraftClusterId = z.string().refine((id) => /^[A-Za-z0-9_-]{22}$/.test(id) 
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port');
 
-const sasl = z.strictObject({
-  mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
-  username: z.string().min(1),
-  password: z.string().min(1),
-});
+/**
+ * SASL credentials. The password comes from config.yml, from SDP_KAFKA__SASL__PASSWORD (an
+ * environment override of kafka.sasl.password), or from `password_file` (read at load time, see
+ * config/secretFiles.ts): exactly one of password and password_file.
+ */
+const sasl = z
+  .strictObject({
+    mechanism: z.enum(['plain', 'scram-sha-256', 'scram-sha-512']),
+    username: z.string().min(1),
+    password: z.string().min(1).optional(),
+    password_file: z.string().min(1).optional(),
+  })
+  .superRefine((s, ctx) => {
+    if (s.password === undefined && s.password_file === undefined) {
+      ctx.addIssue({ code: 'custom', path: ['password'], message: 'expected a password: kafka.sasl.password, the variable SDP_KAFKA__SASL__PASSWORD, or kafka.sasl.password_file' });
+    }
+    if (s.password !== undefined && s.password_file !== undefined) {
+      ctx.addIssue({ code: 'custom', path: ['password_file'], message: 'expected either kafka.sasl.password (or SDP_KAFKA__SASL__PASSWORD) or kafka.sasl.password_file, not both' });
+    }
+  });
+
+/**
+ * TLS to the brokers: false (plaintext), true (verified against the system CAs), or PEM files: the
+ * CA that signed the brokers' certificates and, for mutual TLS, a client certificate and key.
+ */
+const ssl = z.union([
+  z.boolean(),
+  z.strictObject({
+    ca_file: z.string().min(1).optional(),
+    cert_file: z.string().min(1).optional(),
+    key_file: z.string().min(1).optional(),
+    reject_unauthorized: z.boolean().default(true),
+  }).superRefine((t, ctx) => {
+    // A client certificate is useless without its key, and the reverse.
+    if ((t.cert_file === undefined) !== (t.key_file === undefined)) {
+      ctx.addIssue({ code: 'custom', path: [t.cert_file === undefined ? 'cert_file' : 'key_file'], message: 'expected both kafka.ssl.cert_file and kafka.ssl.key_file (mutual TLS), or neither' });
+    }
+  }),
+]);
 
 const kafka = z.strictObject({
   cluster_id: kraftClusterId,
@@ -58,7 +92,7 @@ const kafka = z.strictObject({
   request_timeout: duration,
   /** How long a command may try to reach the cluster before it reports it unreachable. */
   unreachable_timeout: duration,
-  ssl: z.boolean(),
+  ssl,
   sasl: sasl.nullable(),
   /** The Docker-free three-broker cluster built from Kafka's own jars (make kafka-up). */
   local: z.strictObject({
@@ -175,3 +209,8 @@ export type ConfigInput = z.input<typeof configSchema>;
 
 /** Dotted paths whose values are secrets: never logged, redacted by `config show`. */
 export const SECRET_PATHS: readonly string[] = ['kafka.sasl.password'];
+
+/** Whether the client connections use TLS or SASL (the bare wire-protocol probes must then do both). */
+export function isSecured(kafka: Config['kafka']): boolean {
+  return kafka.ssl !== false || kafka.sasl !== null;
+}

@@ -1,11 +1,10 @@
 /**
  * Asks ONE broker for its view of topic metadata with a bare Metadata request (API key 3,
- * version 4), on a plaintext connection. kafkajs sends metadata requests to a random broker, so it
+ * version 4), on a fresh connection (TLS and SASL as configured, see wireProtocol.ts). kafkajs sends metadata requests to a random broker, so it
  * cannot tell whether every broker has applied a change yet; after creating topics we must know,
  * or the next client to ask a lagging broker hears "unknown topic".
- *
- * Plaintext only: with TLS or SASL configured, callers fall back to kafkajs (see topics.ts).
- */
+*/
+import type { ConnectionSecurity } from './security.js';
 import { encodeRequest, sendRequest, WireReader, WireWriter } from './wireProtocol.js';
 
 const METADATA_API_KEY = 3;
@@ -80,7 +79,7 @@ export function decodeMetadataResponse(frame: Buffer): { correlationId: number; 
 }
 
 /** One Metadata request to `host:port` over a fresh connection; rejects on any error or after `timeoutMs`. */
-export async function probeBrokerMetadata(host: string, port: number, topics: readonly string[], timeoutMs: number, clientId = 'sdp-probe'): Promise<BrokerMetadata> {
-  const reader = await sendRequest(host, port, METADATA, metadataRequestBody(topics), { timeoutMs, clientId });
+export async function probeBrokerMetadata(host: string, port: number, topics: readonly string[], timeoutMs: number, clientId = 'sdp-probe', security?: ConnectionSecurity): Promise<BrokerMetadata> {
+  const reader = await sendRequest(host, port, METADATA, metadataRequestBody(topics), { timeoutMs, clientId, ...(security ? { security } : {}) });
   return decodeMetadataBody(reader);
 }

@@ -6,16 +6,21 @@ import kafkajs, { type KafkaConfig, type Kafka as KafkaClient, type LogEntry, ty
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { registerLz4Codec } from './lz4Codec.js';
+import { reportConnectionFailure, saslCredentials, tlsOptions } from './security.js';
 
 const { Kafka, logLevel } = kafkajs;
 export type { KafkaClient };
 
-function kafkajsLogCreator(logger: Logger) {
+function kafkajsLogCreator(logger: Logger, password: string | undefined) {
   const child = logger.child({ component: 'kafkajs' });
+  // Whatever kafkajs puts in a line, the password never leaves this process in a log.
+  const scrub = (text: string): string => (password ? text.split(password).join('[redacted]') : text);
   return () =>
     ({ namespace, level, log }: LogEntry) => {
-      const { message, timestamp: _ts, logger: _lg, ...extra } = log;
+      const { message: rawMessage, timestamp: _ts, logger: _lg, ...extra } = log;
+      const message = scrub(rawMessage);
       const fields = { namespace, ...extra };
+      if (namespace === 'Connection' && level === logLevel.ERROR && /^(Connection error|Failed to connect)/.test(message)) reportConnectionFailure(new Error(message));
       // kafkajs logs every error *response* at ERROR before its retrier handles it; what matters
       // is whether the operation fails in the end, which the caller logs. Keep those at debug.
       if (namespace === 'Connection' && message.startsWith('Response ')) child.debug(fields, message);
@@ -44,18 +49,18 @@ const LEVELS = { error: logLevel.ERROR, warn: logLevel.WARN, info: logLevel.INFO
 
 export function kafkaClientConfig(config: Config, logger: Logger, options: KafkaClientOptions = {}): KafkaConfig {
   const { kafka } = config;
-  const sasl: SASLOptions | undefined = kafka.sasl
-    ? ({ mechanism: kafka.sasl.mechanism, username: kafka.sasl.username, password: kafka.sasl.password } as SASLOptions)
-    : undefined;
+  // The one place every kafkajs client gets its TLS and SASL settings (see security.ts).
+  const sasl = saslCredentials(kafka.sasl) as SASLOptions | undefined;
+  const ssl = tlsOptions(kafka.ssl);
   return {
     clientId: options.clientId ?? kafka.client_id,
     brokers: kafka.bootstrap_servers,
     connectionTimeout: kafka.connection_timeout,
     requestTimeout: kafka.request_timeout,
-    ssl: kafka.ssl,
+    ...(ssl ? { ssl } : {}),
     ...(sasl ? { sasl } : {}),
     logLevel: LEVELS[options.level ?? 'warn'],
-    logCreator: kafkajsLogCreator(logger),
+    logCreator: kafkajsLogCreator(logger, kafka.sasl?.password),
     retry: { retries: options.retries ?? 5, initialRetryTime: 300, maxRetryTime: 5_000 },
   };
 }

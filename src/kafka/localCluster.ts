@@ -7,7 +7,7 @@
  * up and down are idempotent: running nodes are left alone, stopped ones are not stopped again.
  */
 import { spawn } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { ErrorCodes, SdpError } from '../errors.js';
@@ -16,6 +16,8 @@ import { probeBrokerMetadata } from './brokerMetadataProbe.js';
 import { BROKER_LOG4J_FILE, resolveKafkaClasspath, TOOLS_LOG4J_FILE } from './localClasspath.js';
 import { describePortOwner, ephemeralPortRange, findExecutable, isPidAlive, isPortFree, isPortListening, listProcesses, sleep } from './localProcesses.js';
 import { localNodes, parseProperties, renderServerProperties, type LocalNode } from './serverProperties.js';
+import { ensureLocalTls, hasLocalTls, LOCAL_BROKER_USER, LOCAL_CLIENT_USER, localProbeSecurity, type LocalTls } from './localTls.js';
+import type { ConnectionSecurity } from './security.js';
 
 const COMPONENT = 'local-kafka';
 const DEFAULT_START_TIMEOUT_MS = 120_000;
@@ -42,9 +44,13 @@ export interface LocalClusterStatus {
   metadataBrokerIds: number[];
   /** Every node runs and metadata lists all brokers and a controller. */
   ready: boolean;
+  /** The client listener is SASL_SSL (`kafka up --secure`). */
+  secure: boolean;
 }
 
 export interface LocalClusterUpResult {
+  /** The CA, keystore and passwords when the client listener is SASL_SSL. */
+  tls: LocalTls | undefined;
   started: number[];
   alreadyRunning: number[];
   durationMs: number;
@@ -64,6 +70,36 @@ export function localDataDir(config: Config): string {
 
 function propertiesFile(node: LocalNode): string {
   return join(node.dir, 'server.properties');
+}
+
+/** Written when a node is formatted for `--secure`: its SCRAM users exist, its listener is SASL_SSL. */
+function securityMarkerFile(node: LocalNode): string {
+  return join(node.dir, 'data', 'sdp-security');
+}
+
+function isFormatted(node: LocalNode): boolean {
+  return existsSync(join(node.dir, 'data', 'meta.properties'));
+}
+
+/**
+ * Whether the nodes of this data dir are (to be) secured. Storage decides once formatted: the
+ * SCRAM users exist only when it was formatted with --secure, so that mode sticks until `kafka clean`.
+ */
+function securedMode(nodes: readonly LocalNode[], dataDir: string, requested: boolean): boolean {
+  const formatted = nodes.filter(isFormatted);
+  if (formatted.length === 0) return requested;
+  const secured = formatted.some((n) => existsSync(securityMarkerFile(n))) && hasLocalTls(dataDir);
+  if (requested && !secured) {
+    throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `the local Kafka cluster in ${dataDir} was formatted without --secure: its storage has no SCRAM users`, [
+      'run `make kafka-clean` (deletes all topics and messages), then `make kafka-up SECURE=1`',
+    ]);
+  }
+  return secured;
+}
+
+/** How the local cluster's own probes connect: plaintext, or as the SCRAM client user over TLS. */
+function probeSecurity(tls: LocalTls | undefined): ConnectionSecurity | undefined {
+  return tls ? localProbeSecurity(tls) : undefined;
 }
 
 function pidFile(node: LocalNode): string {
@@ -127,14 +163,14 @@ function javaExecutable(): string {
 }
 
 /**
- * Asks every node for its metadata (a bare Metadata request each: the local listeners are always
- * plaintext on 127.0.0.1). A broker counts only when every node that answers lists it: each broker
+ * Asks every node for its metadata (a bare Metadata request each, over TLS + SASL as the local
+ * client user when the cluster is secured). A broker counts only when every node that answers lists it: each broker
  * applies the metadata log on its own, and a client that asks a lagging node right after `up` must
  * not see a smaller cluster. Ready callers also require every node to answer.
  */
-async function describeLocalCluster(nodes: readonly LocalNode[], timeoutMs: number): Promise<{ brokerIds: number[]; answering: number; hasController: boolean }> {
+async function describeLocalCluster(nodes: readonly LocalNode[], timeoutMs: number, security?: ConnectionSecurity): Promise<{ brokerIds: number[]; answering: number; hasController: boolean }> {
   const views = (
-    await Promise.all(nodes.map((n) => probeBrokerMetadata('127.0.0.1', n.port, [], timeoutMs, 'sdp-local-probe').catch(() => undefined)))
+    await Promise.all(nodes.map((n) => probeBrokerMetadata('127.0.0.1', n.port, [], timeoutMs, 'sdp-local-probe', security).catch(() => undefined)))
   ).filter((v) => v !== undefined);
   const [first, ...rest] = views;
   if (first === undefined) return { brokerIds: [], answering: 0, hasController: false };
@@ -152,9 +188,11 @@ export async function localClusterStatus(config: Config): Promise<LocalClusterSt
     }),
   );
   const anyListening = statuses.some((s) => s.listening);
-  const { brokerIds, answering, hasController } = anyListening ? await describeLocalCluster(nodes, 5_000) : { brokerIds: [], answering: 0, hasController: false };
+  const secure = securedMode(nodes, dataDir, false);
+  const security = probeSecurity(secure ? ensureLocalTls(dataDir) : undefined);
+  const { brokerIds, answering, hasController } = anyListening ? await describeLocalCluster(nodes, 5_000, security) : { brokerIds: [], answering: 0, hasController: false };
   const ready = statuses.every((s) => s.alive && s.listening) && answering === nodes.length && nodes.every((n) => brokerIds.includes(n.nodeId)) && hasController;
-  return { dataDir, nodes: statuses, metadataBrokerIds: brokerIds, ready };
+  return { dataDir, nodes: statuses, metadataBrokerIds: brokerIds, ready, secure };
 }
 
 /** Fails with LOCAL_KAFKA_PORT_TAKEN when another process holds a port a node needs. */
@@ -180,7 +218,7 @@ async function assertPortsFree(nodes: readonly LocalNode[]): Promise<void> {
 }
 
 /** Formats a node's storage once; a node formatted for another cluster id is refused. */
-async function formatStorage(config: Config, node: LocalNode, java: string, classpath: string, logger: Logger): Promise<void> {
+async function formatStorage(config: Config, node: LocalNode, java: string, classpath: string, logger: Logger, tls: LocalTls | undefined): Promise<void> {
   const metaFile = join(node.dir, 'data', 'meta.properties');
   if (existsSync(metaFile)) {
     const clusterId = parseProperties(readFileSync(metaFile, 'utf8')).get('cluster.id');
@@ -202,6 +240,14 @@ async function formatStorage(config: Config, node: LocalNode, java: string, clas
     '-c',
     propertiesFile(node),
     '--ignore-formatted',
+    // KRaft keeps SCRAM credentials in the metadata log: they must exist before the first start (KIP-900).
+    ...(tls
+      ? [
+          '--add-scram', `SCRAM-SHA-512=[name=${LOCAL_BROKER_USER},password=${tls.brokerPassword}]`,
+          '--add-scram', `SCRAM-SHA-512=[name=${LOCAL_CLIENT_USER},password=${tls.clientPassword}]`,
+          '--add-scram', `SCRAM-SHA-256=[name=${LOCAL_CLIENT_USER},password=${tls.clientPassword}]`,
+        ]
+      : []),
   ];
   const { code, output } = await new Promise<{ code: number | null; output: string }>((resolvePromise, reject) => {
     const child = spawn(java, args, { stdio: ['ignore', 'pipe', 'pipe'], timeout: FORMAT_TIMEOUT_MS });
@@ -212,9 +258,11 @@ async function formatStorage(config: Config, node: LocalNode, java: string, clas
     child.once('close', (exitCode) => resolvePromise({ code: exitCode, output: text }));
   });
   if (code !== 0) {
-    throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `formatting the storage of local Kafka node ${node.nodeId} failed (exit ${String(code)})`, output.trim().split('\n').slice(-15));
+    const scrub = (line: string) => (tls ? [tls.brokerPassword, tls.clientPassword].reduce((l, secret) => l.split(secret).join('[redacted]'), line) : line);
+    throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `formatting the storage of local Kafka node ${node.nodeId} failed (exit ${String(code)})`, output.trim().split('\n').slice(-15).map(scrub));
   }
-  logger.info({ nodeId: node.nodeId, clusterId: config.kafka.cluster_id }, 'storage formatted');
+  if (tls) writeFileSync(securityMarkerFile(node), 'SASL_SSL\n');
+  logger.info({ nodeId: node.nodeId, clusterId: config.kafka.cluster_id, secure: tls !== undefined }, 'storage formatted');
 }
 
 function startNode(config: Config, node: LocalNode, java: string, classpath: string): number {
@@ -263,7 +311,7 @@ function deathReport(node: LocalNode): string[] {
  * (a port held by another process) or LOCAL_KAFKA_START (no java, storage of another cluster, a
  * node died, or not ready within `timeoutMs`).
  */
-export async function localClusterUp(config: Config, logger: Logger, options: { timeoutMs?: number } = {}): Promise<LocalClusterUpResult> {
+export async function localClusterUp(config: Config, logger: Logger, options: { timeoutMs?: number; secure?: boolean } = {}): Promise<LocalClusterUpResult> {
   const startedMs = Date.now();
   const timeoutMs = options.timeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   const dataDir = localDataDir(config);
@@ -276,6 +324,8 @@ export async function localClusterUp(config: Config, logger: Logger, options: { 
     if (pid !== undefined) running.set(node.nodeId, pid);
   }
   const toStart = nodes.filter((n) => !running.has(n.nodeId));
+  const tls = securedMode(nodes, dataDir, options.secure === true) ? ensureLocalTls(dataDir) : undefined;
+  const security = probeSecurity(tls);
   for (const node of nodes) {
     const pid = running.get(node.nodeId);
     if (pid !== undefined) log.info({ nodeId: node.nodeId, port: node.port, brokerPid: pid }, 'node already running');
@@ -288,10 +338,12 @@ export async function localClusterUp(config: Config, logger: Logger, options: { 
     const classpath = await resolveKafkaClasspath(dataDir, config.kafka.local.kafka_version, log);
     for (const node of toStart) {
       mkdirSync(join(node.dir, 'logs'), { recursive: true });
-      writeFileSync(propertiesFile(node), renderServerProperties(config, node, nodes));
+      // Secured, the file holds the keystore and broker passwords: readable by this user only.
+      writeFileSync(propertiesFile(node), renderServerProperties(config, node, nodes, tls), { mode: 0o600 });
+      chmodSync(propertiesFile(node), 0o600);
       rmSync(pidFile(node), { force: true });
     }
-    await Promise.all(toStart.map((node) => formatStorage(config, node, java, classpath, log)));
+    await Promise.all(toStart.map((node) => formatStorage(config, node, java, classpath, log, tls)));
     for (const node of toStart) {
       const pid = startNode(config, node, java, classpath);
       started.set(node.nodeId, pid);
@@ -308,7 +360,7 @@ export async function localClusterUp(config: Config, logger: Logger, options: { 
         throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `local Kafka node ${node.nodeId} died while the cluster was starting`, deathReport(node));
       }
     }
-    const { brokerIds, answering, hasController } = await describeLocalCluster(nodes, 3_000);
+    const { brokerIds, answering, hasController } = await describeLocalCluster(nodes, 3_000, security);
     if (hasController && answering === nodes.length && nodes.every((n) => brokerIds.includes(n.nodeId))) break;
     if (Date.now() > deadlineMs) {
       throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `the local Kafka cluster did not list all ${nodes.length} brokers within ${Math.round(timeoutMs / 1000)} s (${answering} of ${nodes.length} nodes answer metadata; they agree on brokers [${brokerIds.join(', ')}])`, [
@@ -319,8 +371,8 @@ export async function localClusterUp(config: Config, logger: Logger, options: { 
     await sleep(POLL_INTERVAL_MS);
   }
   const durationMs = Date.now() - startedMs;
-  log.info({ brokers: nodes.length, started: [...started.keys()], durationMs }, 'local Kafka cluster ready');
-  return { started: [...started.keys()], alreadyRunning: [...running.keys()], durationMs };
+  log.info({ brokers: nodes.length, started: [...started.keys()], durationMs, secure: tls !== undefined }, 'local Kafka cluster ready');
+  return { tls, started: [...started.keys()], alreadyRunning: [...running.keys()], durationMs };
 }
 
 function signalGroup(pid: number, signal: NodeJS.Signals): void {

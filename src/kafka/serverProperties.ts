@@ -1,4 +1,5 @@
 import type { Config } from '../config/schema.js';
+import { LOCAL_BROKER_USER, type LocalTls } from './localTls.js';
 
 /** One node of the local cluster: node ids start at 1, ports come from config by position. */
 export interface LocalNode {
@@ -32,18 +33,50 @@ function escapeValue(value: string): string {
  * server.properties of one combined broker+controller node of the local KRaft cluster. Every node
  * listens on 127.0.0.1 only; clients and brokers share the PLAINTEXT listener.
  */
-export function renderServerProperties(config: Config, node: LocalNode, nodes: readonly LocalNode[]): string {
+/**
+ * The listener entries of a secured node (`kafka up --secure`): one SASL_SSL listener that clients
+ * and brokers share (brokers log in as their own SCRAM user), TLS with the private CA's broker
+ * certificate; the controller quorum stays PLAINTEXT on 127.0.0.1.
+ */
+function secureListenerEntries(node: LocalNode, tls: LocalTls): Array<[string, string | number | boolean]> {
+  const jaas = `org.apache.kafka.common.security.scram.ScramLoginModule required username="${LOCAL_BROKER_USER}" password="${tls.brokerPassword}";`;
+  return [
+    ['listeners', `SASL_SSL://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}`],
+    ['advertised.listeners', `SASL_SSL://127.0.0.1:${node.port}`],
+    ['controller.listener.names', 'CONTROLLER'],
+    ['inter.broker.listener.name', 'SASL_SSL'],
+    ['listener.security.protocol.map', 'SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT'],
+    ['sasl.enabled.mechanisms', 'SCRAM-SHA-256,SCRAM-SHA-512'],
+    ['sasl.mechanism.inter.broker.protocol', 'SCRAM-SHA-512'],
+    ['listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config', jaas],
+    ['listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config', jaas],
+    ['ssl.keystore.type', 'PKCS12'],
+    ['ssl.keystore.location', escapeValue(tls.keystoreFile)],
+    ['ssl.keystore.password', tls.keystorePassword],
+    ['ssl.key.password', tls.keystorePassword],
+    ['ssl.truststore.type', 'PEM'],
+    ['ssl.truststore.location', escapeValue(tls.caCertFile)],
+    ['ssl.endpoint.identification.algorithm', 'https'],
+  ];
+}
+
+export function renderServerProperties(config: Config, node: LocalNode, nodes: readonly LocalNode[], tls?: LocalTls): string {
   const brokers = nodes.length;
   const voters = nodes.map((n) => `${n.nodeId}@127.0.0.1:${n.controllerPort}`).join(',');
+  const listenerEntries: Array<[string, string | number | boolean]> = tls
+    ? secureListenerEntries(node, tls)
+    : [
+        ['listeners', `PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}`],
+        ['advertised.listeners', `PLAINTEXT://127.0.0.1:${node.port}`],
+        ['controller.listener.names', 'CONTROLLER'],
+        ['inter.broker.listener.name', 'PLAINTEXT'],
+        ['listener.security.protocol.map', 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT'],
+      ];
   const entries: Array<[string, string | number | boolean]> = [
     ['process.roles', 'broker,controller'],
     ['node.id', node.nodeId],
     ['controller.quorum.voters', voters],
-    ['listeners', `PLAINTEXT://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}`],
-    ['advertised.listeners', `PLAINTEXT://127.0.0.1:${node.port}`],
-    ['controller.listener.names', 'CONTROLLER'],
-    ['inter.broker.listener.name', 'PLAINTEXT'],
-    ['listener.security.protocol.map', 'PLAINTEXT:PLAINTEXT,CONTROLLER:PLAINTEXT'],
+    ...listenerEntries,
     ['log.dirs', escapeValue(`${node.dir}/data`)],
     ['num.partitions', config.kafka.partitions],
     ['default.replication.factor', Math.min(config.kafka.replication_factor, brokers)],

@@ -9,6 +9,7 @@ import type { Logger } from '../log/logger.js';
 import { probeBrokerMetadata, type BrokerMetadata } from './brokerMetadataProbe.js';
 import { createKafkaClient } from './client.js';
 import { withKafkaDeadline } from './reachability.js';
+import { connectionSecurity } from './security.js';
 import { planTopics, type ExistingTopic, type TopicSpec } from './topicPlan.js';
 
 const { ConfigResourceTypes } = kafkajs;
@@ -71,7 +72,7 @@ async function withAdmin<T>(config: Config, logger: Logger, what: string, op: (a
     const liveBrokers = await withKafkaDeadline(bootstrap, timeoutMs, what, async () => {
       await admin.connect();
       return (await admin.describeCluster()).brokers.length;
-    });
+    }, config);
     try {
       return await op(admin, liveBrokers);
     } catch (err) {
@@ -112,7 +113,6 @@ async function fetchExisting(admin: Admin, names: readonly string[]): Promise<To
   });
 }
 
-const METADATA_NOT_YET = new Set(['UNKNOWN_TOPIC_OR_PARTITION', 'LEADER_NOT_AVAILABLE']);
 const POLL_INTERVAL_MS = 100;
 
 function sleep(ms: number): Promise<void> {
@@ -134,29 +134,13 @@ function servesAll(metadata: BrokerMetadata, specs: readonly TopicSpec[]): boole
 async function waitUntilServed(config: Config, admin: Admin, specs: readonly TopicSpec[], timeoutMs: number): Promise<void> {
   const deadlineMs = Date.now() + timeoutMs;
   const timedOut = () => new Error(`the new topics are not served with a leader for every partition by every broker after ${Math.round(timeoutMs / 1000)} s`);
-  if (config.kafka.ssl || config.kafka.sasl) {
-    // The bare probe speaks plaintext only: ask through kafkajs (a random broker each time).
-    for (;;) {
-      try {
-        const listed = new Set(await admin.listTopics());
-        if (specs.every((spec) => listed.has(spec.topic))) {
-          const { topics } = await admin.fetchTopicMetadata({ topics: specs.map((spec) => spec.topic) });
-          const asProbe: BrokerMetadata = { brokers: [], controllerId: -1, topics: topics.map((t) => ({ topic: t.name, errorCode: 0, partitions: t.partitions.map((p) => ({ partition: p.partitionId, errorCode: p.partitionErrorCode, leader: p.leader, replicas: p.replicas, isr: p.isr })) })) };
-          if (servesAll(asProbe, specs)) return;
-        }
-      } catch (err) {
-        if (!METADATA_NOT_YET.has((err as { type?: string }).type ?? '')) throw err;
-      }
-      if (Date.now() > deadlineMs) throw timedOut();
-      await sleep(POLL_INTERVAL_MS);
-    }
-  }
   const { brokers } = await admin.describeCluster();
+  const security = connectionSecurity(config);
   await Promise.all(
     brokers.map(async ({ host, port }) => {
       for (;;) {
         const remainingMs = Math.max(1, deadlineMs - Date.now());
-        const metadata = await probeBrokerMetadata(host, port, specs.map((spec) => spec.topic), Math.min(remainingMs, 5_000), `${config.kafka.client_id}-probe`).catch(() => undefined);
+        const metadata = await probeBrokerMetadata(host, port, specs.map((spec) => spec.topic), Math.min(remainingMs, 5_000), `${config.kafka.client_id}-probe`, security).catch(() => undefined);
         if (metadata && servesAll(metadata, specs)) return;
         if (Date.now() > deadlineMs) throw timedOut();
         await sleep(POLL_INTERVAL_MS);

@@ -7,11 +7,11 @@
  * thread that sent it dies), the transaction may or may not have committed. Sending the batch again
  * in either case would duplicate it; this tells which (`resolveCommitOutcome`).
  *
- * Plaintext only, like brokerMetadataProbe.ts: with TLS or SASL configured the outcome stays
- * 'unknown' and callers fall back to sending the batch again.
+ * Connections are secured as kafkajs's are (TLS and SASL from config, see wireProtocol.ts).
  */
 import { sendRequest, WireWriter } from './wireProtocol.js';
 import type { Config } from '../config/schema.js';
+import { connectionSecurity } from './security.js';
 
 const FIND_COORDINATOR = { key: 10, version: 1 };
 const DESCRIBE_TRANSACTIONS = { key: 65, version: 0 };
@@ -38,7 +38,7 @@ async function findTransactionCoordinator(config: Config, transactionalId: strin
   for (const server of config.kafka.bootstrap_servers) {
     const { host, port } = hostPort(server);
     try {
-      const r = await sendRequest(host, port, FIND_COORDINATOR, body, { timeoutMs, clientId: CLIENT_ID });
+      const r = await sendRequest(host, port, FIND_COORDINATOR, body, { timeoutMs, clientId: CLIENT_ID, security: connectionSecurity(config) });
       r.int32(); // throttle_time_ms
       const errorCode = r.int16();
       const message = r.nullableString();
@@ -59,7 +59,7 @@ async function findTransactionCoordinator(config: Config, transactionalId: strin
 export async function describeTransaction(config: Config, transactionalId: string, timeoutMs = 5_000): Promise<TransactionDescription> {
   const coordinator = await findTransactionCoordinator(config, transactionalId, timeoutMs);
   const body = new WireWriter().uvarint(2).compactString(transactionalId).uvarint(0).buffer();
-  const r = await sendRequest(coordinator.host, coordinator.port, DESCRIBE_TRANSACTIONS, body, { timeoutMs, clientId: CLIENT_ID, flexible: true });
+  const r = await sendRequest(coordinator.host, coordinator.port, DESCRIBE_TRANSACTIONS, body, { timeoutMs, clientId: CLIENT_ID, flexible: true, security: connectionSecurity(config) });
   r.int32(); // throttle_time_ms
   const count = r.uvarint() - 1;
   if (count !== 1) throw new Error(`DescribeTransactions answered ${count} states for one id`);
@@ -93,7 +93,6 @@ export interface ResolveOptions {
  * call it from the producer that owns the id, before it starts a new producer.
  */
 export async function resolveCommitOutcome(config: Config, transactionalId: string, options: ResolveOptions = {}): Promise<CommitOutcome> {
-  if (config.kafka.ssl || config.kafka.sasl) return 'unknown';
   const settleMs = options.settleMs ?? 1_500;
   const deadlineMs = Date.now() + (options.timeoutMs ?? 60_000);
   let ongoingSinceMs: number | undefined;

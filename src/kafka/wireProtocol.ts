@@ -1,10 +1,13 @@
 /**
  * The few Kafka wire-protocol pieces the project speaks without kafkajs (which lacks the requests
  * it needs: a Metadata request to one chosen broker, DescribeTransactions): big-endian writers and
- * readers, and one request over a fresh plaintext connection. Plaintext only; callers fall back to
- * kafkajs, or to "unknown", when TLS or SASL is configured.
+ * readers, and one request over a fresh connection, secured as kafkajs's are: TLS with the same
+ * options and SASL (PLAIN, SCRAM-SHA-256/512) before the request (security.ts builds both).
  */
-import { createConnection } from 'node:net';
+import { createConnection, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
+import { kafkaMechanismName, plainMessage, ScramClient } from './saslScram.js';
+import type { ConnectionSecurity } from './security.js';
 
 export interface ApiVersion {
   key: number;
@@ -48,6 +51,12 @@ export class WireWriter {
     const bytes = Buffer.from(v, 'utf8');
     this.int16(bytes.length);
     this.parts.push(bytes);
+    return this;
+  }
+
+  bytes(v: Buffer): this {
+    this.int32(v.length);
+    this.parts.push(v);
     return this;
   }
 
@@ -117,6 +126,12 @@ export class WireReader {
     return this.nullableString() ?? '';
   }
 
+  bytes(): Buffer {
+    const length = this.int32();
+    if (length < 0) return Buffer.alloc(0);
+    return this.advance(length, (at) => Buffer.from(this.buf.subarray(at, at + length)));
+  }
+
   compactString(): string {
     const length = Math.max(0, this.uvarint() - 1);
     return this.advance(length, (at) => this.buf.toString('utf8', at, at + length));
@@ -146,35 +161,126 @@ export function encodeRequest(api: ApiVersion, correlationId: number, clientId: 
   return Buffer.concat([new WireWriter().int32(payload.length).buffer(), payload]);
 }
 
-/**
- * One request to `host:port` over a fresh connection; resolves with a reader positioned after the
- * response header (correlation id checked, tags skipped when `flexible`). Rejects on any error or
- * after `timeoutMs`.
- */
-export function sendRequest(host: string, port: number, api: ApiVersion, body: Buffer, options: { timeoutMs: number; clientId: string; flexible?: boolean }): Promise<WireReader> {
-  const correlationId = Math.floor(Math.random() * 0x7fffffff);
-  const frame = encodeRequest(api, correlationId, options.clientId, body, options.flexible);
-  return new Promise((resolve, reject) => {
-    const socket = createConnection({ host, port });
-    let received = Buffer.alloc(0);
-    const fail = (err: Error): void => {
-      socket.destroy();
-      reject(err);
-    };
-    socket.setTimeout(options.timeoutMs, () => fail(new Error(`no answer from ${host}:${port} within ${options.timeoutMs} ms`)));
-    socket.once('error', fail);
-    socket.once('connect', () => socket.write(frame));
-    socket.on('data', (chunk: Buffer) => {
-      received = Buffer.concat([received, chunk]);
-      if (received.length < 4) return;
-      const size = received.readInt32BE(0);
-      if (received.length < 4 + size) return;
-      socket.destroy();
-      const reader = new WireReader(received.subarray(4, 4 + size));
-      const answeredId = reader.int32();
-      if (answeredId !== correlationId) return reject(new Error(`answer from ${host}:${port} has correlation id ${answeredId}, expected ${correlationId}`));
-      if (options.flexible) reader.skipTags();
-      resolve(reader);
+const SASL_HANDSHAKE = { key: 17, version: 1 };
+const SASL_AUTHENTICATE = { key: 36, version: 1 };
+const ERROR_SASL_AUTHENTICATION_FAILED = 58;
+
+export interface RequestOptions {
+  timeoutMs: number;
+  clientId: string;
+  flexible?: boolean;
+  /** TLS and SASL, as for kafkajs clients; undefined or empty: plaintext. */
+  security?: ConnectionSecurity;
+}
+
+/** A connection that sends requests one at a time and hands back each answer's body. */
+class WireConnection {
+  private received = Buffer.alloc(0);
+  private waiting: { correlationId: number; flexible: boolean; resolve: (r: WireReader) => void } | undefined;
+  private failure: Error | undefined;
+  private rejectWaiting: ((err: Error) => void) | undefined;
+
+  constructor(
+    private readonly socket: Socket,
+    private readonly where: string,
+  ) {
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.once('error', (err) => this.fail(err));
+    socket.once('close', () => this.fail(new Error(`${where} closed the connection`)));
+  }
+
+  fail(err: Error): void {
+    this.failure ??= err;
+    this.socket.destroy();
+    this.rejectWaiting?.(this.failure);
+    this.rejectWaiting = undefined;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.received = Buffer.concat([this.received, chunk]);
+    if (this.received.length < 4) return;
+    const size = this.received.readInt32BE(0);
+    if (this.received.length < 4 + size || !this.waiting) return;
+    const reader = new WireReader(this.received.subarray(4, 4 + size));
+    this.received = this.received.subarray(4 + size);
+    const { correlationId, flexible, resolve } = this.waiting;
+    this.waiting = undefined;
+    this.rejectWaiting = undefined;
+    const answeredId = reader.int32();
+    if (answeredId !== correlationId) return this.fail(new Error(`answer from ${this.where} has correlation id ${answeredId}, expected ${correlationId}`));
+    if (flexible) reader.skipTags();
+    resolve(reader);
+  }
+
+  request(api: ApiVersion, body: Buffer, clientId: string, flexible = false): Promise<WireReader> {
+    if (this.failure) return Promise.reject(this.failure);
+    const correlationId = Math.floor(Math.random() * 0x7fffffff);
+    return new Promise((resolve, reject) => {
+      this.waiting = { correlationId, flexible, resolve };
+      this.rejectWaiting = reject;
+      this.socket.write(encodeRequest(api, correlationId, clientId, body, flexible));
     });
-  });
+  }
+
+  close(): void {
+    this.failure ??= new Error('closed');
+    this.socket.destroy();
+  }
+}
+
+function saslError(message: string): Error {
+  return Object.assign(new Error(message), { code: 'SASL_AUTHENTICATION_FAILED' });
+}
+
+/** SaslHandshake, then SaslAuthenticate round trips (one for PLAIN, two for SCRAM). */
+async function authenticate(conn: WireConnection, sasl: NonNullable<ConnectionSecurity['sasl']>, clientId: string, where: string): Promise<void> {
+  const name = kafkaMechanismName(sasl.mechanism);
+  const handshake = await conn.request(SASL_HANDSHAKE, new WireWriter().string(name).buffer(), clientId);
+  const handshakeError = handshake.int16();
+  const enabled = handshake.array(() => handshake.string());
+  if (handshakeError !== 0) throw saslError(`SASL ${name} authentication failed: ${where} enables only ${enabled.join(', ') || 'no mechanism'}`);
+  const step = async (bytes: Buffer): Promise<Buffer> => {
+    const r = await conn.request(SASL_AUTHENTICATE, new WireWriter().bytes(bytes).buffer(), clientId);
+    const errorCode = r.int16();
+    const message = r.nullableString();
+    const answer = r.bytes();
+    if (errorCode === ERROR_SASL_AUTHENTICATION_FAILED) throw saslError(`SASL ${name} authentication failed: ${message ?? 'invalid credentials'}`);
+    if (errorCode !== 0) throw new Error(`SaslAuthenticate error ${errorCode}${message ? ` (${message})` : ''}`);
+    return answer;
+  };
+  if (sasl.mechanism === 'plain') {
+    await step(plainMessage(sasl));
+    return;
+  }
+  const scram = new ScramClient({ ...sasl, mechanism: sasl.mechanism });
+  const serverFirst = await step(scram.first());
+  const serverFinal = await step(scram.final(serverFirst));
+  scram.verify(serverFinal);
+}
+
+/**
+ * One request to `host:port` over a fresh connection (TLS and SASL first when `security` says so);
+ * resolves with a reader positioned after the response header (correlation id checked, tags
+ * skipped when `flexible`). Rejects on any error or after `timeoutMs` for the whole exchange.
+ */
+export async function sendRequest(host: string, port: number, api: ApiVersion, body: Buffer, options: RequestOptions): Promise<WireReader> {
+  const where = `${host}:${port}`;
+  const tls = options.security?.tls;
+  const socket: Socket = tls
+    ? tlsConnect({ ...tls, host, port, ...(isIP(host) === 0 ? { servername: host } : {}) })
+    : createConnection({ host, port });
+  const conn = new WireConnection(socket, where);
+  const timer = setTimeout(() => conn.fail(new Error(`no answer from ${where} within ${options.timeoutMs} ms`)), options.timeoutMs);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      socket.once(tls ? 'secureConnect' : 'connect', () => resolve());
+      socket.once('error', reject);
+      socket.once('close', () => reject(new Error(`${where} closed the connection`)));
+    });
+    if (options.security?.sasl) await authenticate(conn, options.security.sasl, options.clientId, where);
+    return await conn.request(api, body, options.clientId, options.flexible);
+  } finally {
+    clearTimeout(timer);
+    conn.close();
+  }
 }

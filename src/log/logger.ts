@@ -15,6 +15,26 @@ const base: LoggerOptions = {
   timestamp: pino.stdTimeFunctions.isoTime,
   // Stable field names: `component` names the part that logs, `err` carries errors.
   serializers: { err: pino.stdSerializers.err },
+  // Secrets never reach a log line at any level, whoever logs an object that holds them
+  // (a config, kafkajs/TLS options, SASL credentials).
+  redact: {
+    paths: [
+      'password',
+      '*.password',
+      '*.*.password',
+      'kafka.sasl.password',
+      '*.kafka.sasl.password',
+      'sasl.password',
+      '*.sasl.password',
+      'ssl.key',
+      '*.ssl.key',
+      'passphrase',
+      '*.passphrase',
+      'token',
+      '*.token',
+    ],
+    censor: '[redacted]',
+  },
 };
 
 /** JSON lines by default, pretty lines when the output is a terminal (or format: pretty). */

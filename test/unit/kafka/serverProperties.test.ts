@@ -65,6 +65,24 @@ describe('local node server.properties', () => {
     const text = renderServerProperties(config, node!, nodes);
     expect(text).toContain('log.dirs=C:\\\\kafka/node-1/data\n');
   });
+
+  it('renders a secured node: one SASL_SSL listener for clients and brokers, the controller quorum plaintext', () => {
+    const node = nodes[0];
+    if (!node) throw new Error('no node 1');
+    const tls = { dir: '/d/tls', caCertFile: '/d/tls/ca.crt', keystoreFile: '/d/tls/broker.p12', clientPasswordFile: '/d/tls/client.password', keystorePassword: 'ks', brokerPassword: 'bp', clientPassword: 'client-secret-9' };
+    const text = renderServerProperties(config, node, nodes, tls);
+    const props = parseProperties(text);
+    expect(props.get('listeners')).toBe('SASL_SSL://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093');
+    expect(props.get('advertised.listeners')).toBe('SASL_SSL://127.0.0.1:19092');
+    expect(props.get('inter.broker.listener.name')).toBe('SASL_SSL');
+    expect(props.get('listener.security.protocol.map')).toBe('SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT');
+    expect(props.get('sasl.mechanism.inter.broker.protocol')).toBe('SCRAM-SHA-512');
+    expect(props.get('ssl.keystore.location')).toBe('/d/tls/broker.p12');
+    expect(props.get('ssl.truststore.type')).toBe('PEM');
+    // Brokers log in as their own user; the clients' password is never in the file.
+    expect(props.get('listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config')).toContain('username="sdp-broker" password="bp"');
+    expect(text).not.toContain('client-secret-9');
+  });
 });
 
 describe('parseProperties', () => {
