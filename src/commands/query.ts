@@ -1,6 +1,5 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
-import { queryLake } from '../query/lakeQuery.js';
 import { describeEmptyTables } from '../query/lakeViews.js';
 import { isQueryFormat, QUERY_FORMATS, type QueryFormat } from '../query/queryResult.js';
 import { formatResult } from '../query/resultFormat.js';
@@ -25,9 +24,12 @@ export function registerQueryCommand(program: Command, context: CommandContext):
     .option('--format <format>', `output format: ${QUERY_FORMATS.join(', ')}`, parseFormat, 'table' as QueryFormat)
     .action(async (sql: string, opts: { format: QueryFormat }) => {
       const { config } = context.config();
-      const { scan, plan, result } = await queryLake(config.storage.datalake_root, sql);
+      // Loaded here, not at the top: DuckDB's native library costs every other command ~35 MB and a second.
+      const { queryLake } = await import('../query/lakeQuery.js');
+      const { scan, plan, unreadable, result } = await queryLake(config.storage.datalake_root, sql);
       const note = describeEmptyTables(plan, scan.root);
       if (note !== undefined) process.stderr.write(`note: ${note}\n`);
+      for (const u of unreadable) process.stderr.write(`note: table ${u.table} cannot be read: ${u.message.split('\n')[0]}\n`);
       process.stdout.write(formatResult(result, opts.format));
     });
 }

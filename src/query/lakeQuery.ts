@@ -1,4 +1,5 @@
 import { DuckDBInstance } from '@duckdb/node-api';
+import type { TableName } from '../lake/tables.js';
 import { scanLake, type LakeScan } from './lakeScan.js';
 import { planLakeViews, type LakeViewPlan } from './lakeViews.js';
 import { classifyQueryError } from './queryError.js';
@@ -7,6 +8,8 @@ import type { JsonValue, QueryResult } from './queryResult.js';
 export interface LakeQueryAnswer {
   scan: LakeScan;
   plan: LakeViewPlan;
+  /** Tables with files whose view DuckDB could not create (a file that is not Parquet). */
+  unreadable: Array<{ table: TableName; message: string }>;
   result: QueryResult;
 }
 
@@ -23,12 +26,20 @@ export async function queryLake(lakeRoot: string, sql: string): Promise<LakeQuer
   try {
     const connection = await instance.connect();
     try {
-      for (const statement of plan.statements) await connection.run(statement);
+      const unreadable: LakeQueryAnswer['unreadable'] = [];
+      // Creating a view reads a file's schema: one broken table must not take the others down.
+      for (const [i, statement] of plan.statements.entries()) {
+        try {
+          await connection.run(statement);
+        } catch (err) {
+          unreadable.push({ table: plan.present[i]!, message: err instanceof Error ? err.message : String(err) });
+        }
+      }
       let reader;
       try {
         reader = await connection.runAndReadAll(sql);
       } catch (err) {
-        throw classifyQueryError(err, { root: scan.root, empty: plan.empty });
+        throw classifyQueryError(err, { root: scan.root, empty: plan.empty, unreadable });
       }
       const names = reader.columnNames();
       const types = reader.columnTypes();
@@ -36,7 +47,7 @@ export async function queryLake(lakeRoot: string, sql: string): Promise<LakeQuer
         columns: names.map((name, i) => ({ name, type: types[i]!.toString() })),
         rows: reader.getRowsJson() as JsonValue[][],
       };
-      return { scan, plan, result };
+      return { scan, plan, unreadable, result };
     } finally {
       connection.closeSync();
     }

@@ -8,7 +8,9 @@ import type { TableName } from '../lake/tables.js';
  *
  * - the statement is wrong (syntax, unknown table or column, bad cast…): SDP_ERR_QUERY_INVALID, exit 2;
  * - the statement names a lake table that has no files yet: SDP_ERR_QUERY_NO_DATA, exit 1;
- * - DuckDB failed while running it (I/O, memory, interrupt, internal): SDP_ERR_QUERY_FAILED, exit 1.
+ * - DuckDB failed while running it (I/O, memory, interrupt, internal), or a lake file it read is
+ *   broken (the message names a file under the lake root, whatever its class: a file that is not
+ *   Parquet is an `Invalid Input Error`): SDP_ERR_QUERY_FAILED, exit 1.
  */
 
 const RUNTIME_CLASSES = new Set(['IO', 'Out of Memory', 'Interrupt', 'INTERNAL', 'Internal', 'Fatal', 'FATAL', 'Connection', 'HTTP', 'Permission']);
@@ -31,20 +33,33 @@ function splitMessage(message: string): { head: string; details: string[] } {
   return { head, details: rest.length > 0 ? [rest.join('\n    ')] : [] };
 }
 
-export function classifyQueryError(err: unknown, options: { root: string; empty: readonly TableName[] }): SdpError {
+export interface QueryErrorContext {
+  /** The lake root, absolute. */
+  root: string;
+  /** Lake tables without files (no view). */
+  empty: readonly TableName[];
+  /** Lake tables whose view DuckDB could not create (a broken file), with DuckDB's message. */
+  unreadable?: ReadonlyArray<{ table: TableName; message: string }>;
+}
+
+export function classifyQueryError(err: unknown, context: QueryErrorContext): SdpError {
   const message = err instanceof Error ? err.message : String(err);
   const { head, details } = splitMessage(message);
-  const missing = MISSING_TABLE.exec(message)?.[1];
-  const emptyTable = missing === undefined ? undefined : options.empty.find((t) => t === missing.toLowerCase());
+  const missing = MISSING_TABLE.exec(message)?.[1]?.toLowerCase();
+  const emptyTable = context.empty.find((t) => t === missing);
   if (emptyTable !== undefined) {
     return new SdpError(
       ErrorCodes.QUERY_NO_DATA,
-      `table ${emptyTable} has no data in the lake at ${options.root} yet (no Parquet files under tables/${emptyTable})`,
+      `table ${emptyTable} has no data in the lake at ${context.root} yet (no Parquet files under tables/${emptyTable})`,
       [`DuckDB: ${head}`],
       { cause: err },
     );
   }
+  const unreadable = context.unreadable?.find((u) => u.table === missing);
+  if (unreadable !== undefined) {
+    return new SdpError(ErrorCodes.QUERY_FAILED, `table ${unreadable.table} in the lake at ${context.root} cannot be read`, [`DuckDB: ${splitMessage(unreadable.message).head}`], { cause: err });
+  }
   const errorClass = errorClassOf(message);
-  const code = errorClass !== undefined && RUNTIME_CLASSES.has(errorClass) ? ErrorCodes.QUERY_FAILED : ErrorCodes.QUERY_INVALID;
-  return new SdpError(code, head, details, { cause: err });
+  const runtime = (errorClass !== undefined && RUNTIME_CLASSES.has(errorClass)) || head.includes(`${context.root}/`);
+  return new SdpError(runtime ? ErrorCodes.QUERY_FAILED : ErrorCodes.QUERY_INVALID, head, details, { cause: err });
 }

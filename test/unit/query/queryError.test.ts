@@ -29,6 +29,23 @@ describe('classifyQueryError', () => {
     expect(classifyQueryError(new Error('Out of Memory Error: failed to allocate'), { ...options, empty: [] }).code).toBe(ErrorCodes.QUERY_FAILED);
   });
 
+  it('calls any error that names a file of the lake a failure at run time, not a bad statement', () => {
+    const err = classifyQueryError(new Error("Invalid Input Error: No magic bytes found at end of file '/lake/tables/iot/dt=2024-03-01/part-0-1-2.parquet'"), { ...options, empty: [] });
+    expect(err.code).toBe(ErrorCodes.QUERY_FAILED);
+    expect(classifyQueryError(new Error('Invalid Input Error: bad argument'), { ...options, empty: [] }).code).toBe(ErrorCodes.QUERY_INVALID);
+  });
+
+  it('says which table cannot be read when the statement needs a table whose view failed', () => {
+    const err = classifyQueryError(new Error('Catalog Error: Table with name iot does not exist!'), {
+      root: '/lake',
+      empty: [],
+      unreadable: [{ table: 'iot', message: "Invalid Input Error: No magic bytes found at end of file '/lake/tables/iot/dt=2024-03-01/x.parquet'\n\nLINE 1: CREATE VIEW" }],
+    });
+    expect(err.code).toBe(ErrorCodes.QUERY_FAILED);
+    expect(err.message).toBe('table iot in the lake at /lake cannot be read');
+    expect(err.details).toEqual(["DuckDB: Invalid Input Error: No magic bytes found at end of file '/lake/tables/iot/dt=2024-03-01/x.parquet'"]);
+  });
+
   it('reads the error class from the message', () => {
     expect(errorClassOf('Conversion Error: Could not convert')).toBe('Conversion');
     expect(errorClassOf('Out of Memory Error: x')).toBe('Out of Memory');
