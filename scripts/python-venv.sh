@@ -10,7 +10,11 @@ PYTHON="${PYTHON:-python3}"
 VENV=.venv
 STAMP="$VENV/.requirements.sha256"
 want="$(sha256sum requirements.txt | cut -d' ' -f1)"
+# Matplotlib builds its font cache (in the user's cache, not the venv) on first import and says so
+# on stderr: do it here, not inside the first notebook run (the tests fail on a cell's stderr).
+warm_up() { MPLBACKEND=Agg "$VENV/bin/python" -c 'import matplotlib.pyplot' >/dev/null 2>&1; }
 if [ -x "$VENV/bin/python" ] && [ "$(cat "$STAMP" 2>/dev/null)" = "$want" ]; then
+  warm_up
   echo "python venv: up to date ($VENV, $("$VENV/bin/python" --version))"
   exit 0
 fi
@@ -29,5 +33,6 @@ if [ ! -x "$VENV/bin/python" ]; then
 fi
 echo "python venv: installing requirements.txt"
 "$VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r requirements.txt
+warm_up
 echo "$want" > "$STAMP"
 echo "python venv: ready ($VENV)"
