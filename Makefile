@@ -5,6 +5,8 @@
 #   make kafka-up SECURE=1                                  the same with a SASL_SSL client listener (private CA, SCRAM users)
 #   make topics                                             create the clickstream and IoT topics
 #   make up / down                                          Docker cluster when Docker runs, else the local one
+#   make notebook                                           JupyterLab on 127.0.0.1 (token auth) with datalake_analysis.ipynb
+#   make analysis                                           execute the notebook headless: HTML report in data/reports/
 
 NODE = node
 CLI = $(NODE) dist/main.js
@@ -62,3 +64,23 @@ down: build
 		$(COMPOSE) down; \
 	fi
 	$(CLI) kafka down
+
+# The analysis notebook (Python): .venv from the pinned requirements.txt, rebuilt only when it changes.
+NOTEBOOK_PORT ?= 8888
+
+venv:
+	bash scripts/python-venv.sh
+
+# JupyterLab on 127.0.0.1 only, with token auth always on: a random token unless JUPYTER_TOKEN is set
+# (passed in the environment, not on the command line that `ps` shows); the URL with it is printed.
+notebook: venv
+	@token="$${JUPYTER_TOKEN:-$$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))')}"; \
+	echo "JupyterLab: http://127.0.0.1:$(NOTEBOOK_PORT)/lab/tree/datalake_analysis.ipynb?token=$$token"; \
+	JUPYTER_TOKEN="$$token" exec .venv/bin/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(NOTEBOOK_PORT) \
+		--no-browser $$([ "$$(id -u)" = 0 ] && echo --allow-root) datalake_analysis.ipynb
+
+# Executes the notebook against the lake of config.yml (+ SDP_ overrides); prints the report's path last.
+analysis: venv
+	.venv/bin/python analysis/run_analysis.py
+
+.PHONY: venv notebook analysis

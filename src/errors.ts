@@ -40,6 +40,12 @@ export const ErrorCodes = {
   WINDOW_INVALID_INPUT: 'SDP_ERR_WINDOW_INVALID_INPUT',
   WINDOW_SNAPSHOT_INVALID: 'SDP_ERR_WINDOW_SNAPSHOT_INVALID',
   USAGE: 'SDP_ERR_USAGE',
+  /** `query`: DuckDB refused the statement (syntax, unknown table or column, bad cast); exit 2. */
+  QUERY_INVALID: 'SDP_ERR_QUERY_INVALID',
+  /** `query`: the statement needs a lake table that has no files yet; exit 1. */
+  QUERY_NO_DATA: 'SDP_ERR_QUERY_NO_DATA',
+  /** `query`: DuckDB failed while running it (I/O, memory, internal); exit 1. */
+  QUERY_FAILED: 'SDP_ERR_QUERY_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -10,6 +10,7 @@ import { registerTopicsCommands } from './commands/topics.js';
 import { registerEtlCommand } from './commands/etl.js';
 import { registerGenerateCommand } from './commands/generate.js';
 import { registerRunCommand } from './commands/run.js';
+import { registerQueryCommand } from './commands/query.js';
 import { createCommandContext } from './commands/context.js';
 import { ExitCodes, SdpError } from './errors.js';
 import { armFaultFromEnv } from './system/faults.js';
@@ -21,7 +22,7 @@ function printError(err: SdpError): void {
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof SdpError) {
-    return err.code.startsWith('SDP_ERR_CONFIG') || err.code === 'SDP_ERR_USAGE' ? ExitCodes.CONFIG : ExitCodes.FAILURE;
+    return err.code.startsWith('SDP_ERR_CONFIG') || err.code === 'SDP_ERR_USAGE' || err.code === 'SDP_ERR_QUERY_INVALID' ? ExitCodes.CONFIG : ExitCodes.FAILURE;
   }
   return ExitCodes.FAILURE;
 }
@@ -52,6 +53,7 @@ async function main(argv: string[]): Promise<number> {
   registerRunCommand(program, context);
   registerGenerateCommand(program, context);
   registerEtlCommand(program, context);
+  registerQueryCommand(program, context);
 
   try {
     await program.parseAsync(argv);
