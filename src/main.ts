@@ -11,6 +11,7 @@ import { registerEtlCommand } from './commands/etl.js';
 import { registerGenerateCommand } from './commands/generate.js';
 import { registerRunCommand } from './commands/run.js';
 import { createCommandContext } from './commands/context.js';
+import { registerDataCommands } from './commands/data.js';
 import { ExitCodes, SdpError } from './errors.js';
 
 function printError(err: SdpError): void {
@@ -41,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
   registerRunCommand(program, context);
   registerGenerateCommand(program, context);
   registerEtlCommand(program, context);
+  registerDataCommands(program, context);
 
   try {
     await program.parseAsync(argv);
