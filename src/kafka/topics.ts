@@ -279,6 +279,14 @@ export async function alterTopics(config: Config, logger: Logger, options: Topic
         validateOnly: false,
         resources: plan.setMinInsyncReplicas.map((m) => ({ type: ConfigResourceTypes.TOPIC, name: m.topic, configEntries: [{ name: 'min.insync.replicas', value: String(m.to) }] })),
       });
+      // Brokers apply the controller's config record independently: wait until a describe shows it.
+      const deadlineMs = Date.now() + CREATE_TIMEOUT_MS;
+      for (;;) {
+        const current = await fetchMinInsyncReplicas(admin, plan.setMinInsyncReplicas.map((m) => m.topic));
+        if (plan.setMinInsyncReplicas.every((m) => current.get(m.topic) === m.to)) break;
+        if (Date.now() > deadlineMs) throw new Error(`min.insync.replicas not applied after ${CREATE_TIMEOUT_MS / 1000} s`);
+        await sleep(POLL_INTERVAL_MS);
+      }
     }
     return plan;
   });
@@ -311,8 +319,9 @@ export async function recreateTopics(config: Config, logger: Logger, options: To
       const result = await createTopics(config, logger, options);
       return { deleted, created: result.created };
     } catch (err) {
-      // A broker may still be removing the old log: TOPIC_ALREADY_EXISTS for a moment.
-      if (attempt >= 30 || !(err instanceof SdpError) || !/already exists|marked for deletion/i.test(err.message)) throw err;
+      // Brokers apply the deletion independently: for a moment one still lists the old topic
+      // (then answers UNKNOWN_TOPIC_OR_PARTITION about it) or refuses TOPIC_ALREADY_EXISTS.
+      if (attempt >= 30 || !(err instanceof SdpError) || !/already exists|marked for deletion|does not host this topic-partition/i.test(err.message)) throw err;
       await sleep(500);
     }
   }
