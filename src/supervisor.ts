@@ -78,7 +78,7 @@ export class Platform {
     const platform = new Platform(config, logger, plan);
     if (plan.etl) {
       // Before the store file exists: a root created (or found empty) now is marked as ours, so
-      // the clean commands may later empty it (architecture.md, "Operating").
+      // the clean commands may later empty it (architecture.md, "Storage roots and cleaning").
       for (const [root, kind] of [[config.storage.datalake_root, 'datalake'], [config.storage.checkpoint_root, 'checkpoints']] as const) {
         const marked = ensureRootMarker(resolve(root), kind);
         if (marked === 'unmarked') logger.warn({ component: 'supervisor', root: resolve(root), kind }, 'storage root has no .sdp-root marker: the clean commands will refuse it until `make init-volumes` marks it');

@@ -1,6 +1,6 @@
 /**
  * `data stats` and `data clean`: looking at and emptying the platform's storage roots
- * (architecture.md, "Operating"). Cleaning deletes only inside roots carrying the platform's
+ * (architecture.md, "Storage roots and cleaning"). Cleaning deletes only inside roots carrying the platform's
  * marker, only while the platform is stopped, after a y/N question (or --yes), and never leaves a
  * checkpoint store that disagrees with the lake.
  */

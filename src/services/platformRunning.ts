@@ -1,7 +1,7 @@
 /**
  * Is the platform running on these data roots? Two signs, either is enough: the pid file of
  * `services up` names a live process, or the checkpoint store is locked by another process.
- * Destructive commands refuse while either holds (architecture.md, "Operating").
+ * Destructive commands refuse while either holds (architecture.md, "Storage roots and cleaning").
  */
 import { existsSync, readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';

@@ -2,7 +2,7 @@
  * The marker that makes a directory one of the platform's storage roots: a file `.sdp-root`
  * holding `{"kind": "datalake" | "checkpoints" | "kafka", "created": ISO-8601}`. Written by
  * `init-volumes` or by the first run into a root it creates (or finds empty); the clean commands
- * delete only inside a root carrying the marker of the expected kind (architecture.md, "Operating").
+ * delete only inside a root carrying the marker of the expected kind (architecture.md, "Storage roots and cleaning").
  */
 import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

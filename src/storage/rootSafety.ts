@@ -1,6 +1,6 @@
 /**
  * The rules that keep a clean command from deleting the wrong thing (architecture.md,
- * "Operating"). Pure: the caller gathers the facts (lstat, realpath, marker, home, repository)
+ * "Storage roots and cleaning"). Pure: the caller gathers the facts (lstat, realpath, marker, home, repository)
  * and gets back every reason to refuse; an empty list means the root may be emptied.
  */
 import { isAbsolute, relative, resolve, sep } from 'node:path';
