@@ -12,7 +12,9 @@ import { withKafkaDeadline } from './reachability.js';
 export type TopicEnds = Map<string, Map<number, bigint> | undefined>;
 
 export async function fetchTopicEnds(config: Config, logger: Logger, topics: readonly string[]): Promise<TopicEnds> {
-  const admin = createKafkaClient(config, logger, { clientId: `${config.kafka.client_id}-admin`, retries: 2, level: 'error' }).admin();
+  // The SdpError thrown on failure says it better than kafkajs's retry lines (kept for debug).
+  const kafkajsLogger = logger.isLevelEnabled('debug') ? logger : logger.child({}, { level: 'fatal' });
+  const admin = createKafkaClient(config, kafkajsLogger, { clientId: `${config.kafka.client_id}-admin`, retries: 2, level: 'error' }).admin();
   try {
     return await withKafkaDeadline(config.kafka.bootstrap_servers, config.kafka.unreachable_timeout, 'reading log end offsets', async () => {
       await admin.connect();
