@@ -52,6 +52,8 @@ export interface DataStats {
 /** The column whose footer statistics give each table's event-time range. */
 const TIME_COLUMN: Record<TableName, string> = { clickstream: 'ts', iot: 'ts', clickstream_agg: 'minute_start', _rejected: 'kafka_ts' };
 
+const FOOTER_READS_IN_FLIGHT = 8;
+
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 
 export async function collectDataStats(config: Config, logger: Logger): Promise<DataStats> {
@@ -66,16 +68,21 @@ export async function collectDataStats(config: Config, logger: Logger): Promise<
     const dts = new Set<string>();
     let minMs: number | undefined;
     let maxMs: number | undefined;
-    for (const file of finals) {
-      dts.add(file.path.split('/')[2]!);
-      stats.bytes += file.sizeBytes;
-      const summary = await readFooterSummary(join(lakeRoot, file.path), TIME_COLUMN[table]);
-      stats.rows += summary.rows;
-      if (summary.minMs !== undefined) minMs = Math.min(minMs ?? Infinity, summary.minMs);
-      if (summary.maxMs !== undefined) maxMs = Math.max(maxMs ?? -Infinity, summary.maxMs);
-      if (table === '_rejected') {
-        for (const [reason, n] of await countColumnValues(join(lakeRoot, file.path), 'reason')) rejectedByReason[reason] = (rejectedByReason[reason] ?? 0) + n;
-      }
+    // A few footers at a time: each read is a small seek at the end of a file.
+    for (let i = 0; i < finals.length; i += FOOTER_READS_IN_FLIGHT) {
+      await Promise.all(
+        finals.slice(i, i + FOOTER_READS_IN_FLIGHT).map(async (file) => {
+          dts.add(file.path.split('/')[2]!);
+          stats.bytes += file.sizeBytes;
+          const summary = await readFooterSummary(join(lakeRoot, file.path), TIME_COLUMN[table]);
+          stats.rows += summary.rows;
+          if (summary.minMs !== undefined) minMs = Math.min(minMs ?? Infinity, summary.minMs);
+          if (summary.maxMs !== undefined) maxMs = Math.max(maxMs ?? -Infinity, summary.maxMs);
+          if (table === '_rejected') {
+            for (const [reason, n] of await countColumnValues(join(lakeRoot, file.path), 'reason')) rejectedByReason[reason] = (rejectedByReason[reason] ?? 0) + n;
+          }
+        }),
+      );
     }
     stats.dt_partitions = dts.size;
     stats.min_event_time = iso(minMs);
