@@ -46,6 +46,19 @@ export const ErrorCodes = {
   QUERY_NO_DATA: 'SDP_ERR_QUERY_NO_DATA',
   /** `query`: DuckDB failed while running it (I/O, memory, internal); exit 1. */
   QUERY_FAILED: 'SDP_ERR_QUERY_FAILED',
+
+  /** A storage root carries another kind's `.sdp-root` marker. */
+  STORAGE_ROOT_KIND: 'SDP_ERR_STORAGE_ROOT_KIND',
+  /** A clean command refused a root (/, home, the repository, no marker, a symlink, a `..` escape); nothing deleted. */
+  STORAGE_UNSAFE_ROOT: 'SDP_ERR_STORAGE_UNSAFE_ROOT',
+  /** A clean command refused because the platform runs (pid file or checkpoint store lock). */
+  STORAGE_PLATFORM_RUNNING: 'SDP_ERR_STORAGE_PLATFORM_RUNNING',
+  /** A clean that would lose or strand data without --force (or an unanswered y/N); nothing deleted. */
+  STORAGE_CLEAN_REFUSED: 'SDP_ERR_STORAGE_CLEAN_REFUSED',
+  /** A durable offset (checkpoint store or lake file names) lies beyond the topic's end: the topic was recreated or truncated. */
+  CHECKPOINT_AHEAD_OF_TOPIC: 'SDP_ERR_CHECKPOINT_AHEAD_OF_TOPIC',
+  /** config.yml asks for fewer partitions than a topic has: Kafka cannot lower them. */
+  KAFKA_PARTITIONS_LOWER: 'SDP_ERR_KAFKA_PARTITIONS_LOWER',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

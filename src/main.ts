@@ -12,6 +12,7 @@ import { registerGenerateCommand } from './commands/generate.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerQueryCommand } from './commands/query.js';
 import { createCommandContext } from './commands/context.js';
+import { registerDataCommands } from './commands/data.js';
 import { ExitCodes, SdpError } from './errors.js';
 import { armFaultFromEnv } from './system/faults.js';
 
@@ -54,6 +55,8 @@ async function main(argv: string[]): Promise<number> {
   registerGenerateCommand(program, context);
   registerEtlCommand(program, context);
   registerQueryCommand(program, context);
+
+  registerDataCommands(program, context);
 
   try {
     await program.parseAsync(argv);

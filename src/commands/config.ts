@@ -10,10 +10,10 @@ export function registerConfigCommands(program: Command, context: CommandContext
 
   config
     .command('show')
-    .description('print the effective config (file + SDP_* environment) as dotted keys, secrets redacted')
+    .description('print every effective value (defaults, file, SDP_* environment) as dotted keys with its source, secrets redacted')
     .action(() => {
-      const { effective, overriddenBy, file } = context.config();
-      process.stdout.write(`# ${file}\n${renderConfigShow(effective, overriddenBy)}\n`);
+      const { effective, overriddenBy, sources, file } = context.config();
+      process.stdout.write(`# ${file} (each value's source: default, file, or the environment variable)\n${renderConfigShow(effective, overriddenBy, sources)}\n`);
     });
 
   config

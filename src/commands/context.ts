@@ -14,7 +14,11 @@ export function createCommandContext(options: { configFile?: string }): CommandC
   const loggers = new Map<number, Logger>();
   const context: CommandContext = {
     config() {
-      loaded ??= loadConfig(configFilePath(options.configFile));
+      if (!loaded) {
+        loaded = loadConfig(configFilePath(options.configFile));
+        // Before any logger exists (its level comes from this config): plain lines on stderr.
+        for (const warning of loaded.warnings) process.stderr.write(`warning: ${warning}\n`);
+      }
       return loaded;
     },
     logger(fd: 1 | 2 = 1) {

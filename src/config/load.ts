@@ -6,6 +6,9 @@ import { ErrorCodes, SdpError } from '../errors.js';
 import { readEnvOverrides, setPath } from './envOverrides.js';
 import { configSchema, type Config } from './schema.js';
 import { resolveSecretFiles } from './secretFiles.js';
+import { DEFAULT_CONFIG, mergeOverDefaults, setsPath } from './defaults.js';
+import { translateLegacyConfig } from './legacyKeys.js';
+import { flattenConfig } from './show.js';
 
 export const DEFAULT_CONFIG_FILE = 'config.yml';
 
@@ -17,7 +20,13 @@ export interface LoadedConfig {
   file: string;
   /** Which environment variables changed which keys. */
   overriddenBy: Record<string, string>;
+  /** Where each dotted key's value comes from: `default`, `file` or `environment`. */
+  sources: Record<string, ConfigSource>;
+  /** Keys of the original platform's config.yml read under their new names, or ignored. */
+  warnings: string[];
 }
+
+export type ConfigSource = 'default' | 'file' | 'environment';
 
 /** Picks the file: an explicit path, else $SDP_CONFIG, else ./config.yml. */
 export function configFilePath(explicit?: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -68,11 +77,13 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
       doc.errors.map((e) => e.message.split('\n')[0] ?? e.message),
     );
   }
-  const parsed: unknown = doc.toJS();
+  // An empty file is a file that changes nothing: every key takes its default.
+  const parsed: unknown = doc.toJS() ?? {};
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
     throw new SdpError(ErrorCodes.CONFIG_INVALID, `config file ${file} is invalid`, ['(root): expected a mapping of sections (kafka, data_generator, etl, storage, topics, ui, log)']);
   }
-  const effective = parsed as Record<string, unknown>;
+  const { doc: fileDoc, warnings } = translateLegacyConfig(parsed as Record<string, unknown>, DEFAULT_CONFIG.kafka.external_ports);
+  const effective = mergeOverDefaults(DEFAULT_CONFIG, fileDoc) as Record<string, unknown>;
   const { overrides, problems } = readEnvOverrides(configSchema, env);
   const overriddenBy: Record<string, string> = {};
   for (const o of overrides) {
@@ -88,7 +99,11 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   if (fileProblems.length > 0) {
     throw new SdpError(ErrorCodes.CONFIG_INVALID, `config file ${file} is invalid (${fileProblems.length} problem${fileProblems.length === 1 ? '' : 's'})`, fileProblems);
   }
-  return { config: result.data, effective, file, overriddenBy };
+  const sources: Record<string, ConfigSource> = {};
+  for (const [key] of flattenConfig(effective)) {
+    sources[key] = overriddenBy[key] ? 'environment' : setsPath(fileDoc, key.split('.')) ? 'file' : 'default';
+  }
+  return { config: result.data, effective, file, overriddenBy, sources, warnings };
 }
 
 export function loadConfig(file: string = configFilePath(), env: NodeJS.ProcessEnv = process.env): LoadedConfig {

@@ -14,11 +14,12 @@ export function flattenConfig(value: unknown, prefix = '', out: Array<[string, u
   return out;
 }
 
-export function renderConfigShow(effective: Record<string, unknown>, overriddenBy: Record<string, string>): string {
+/** One line per key: `dotted.key = value   # default | file | from SDP_VARIABLE`. */
+export function renderConfigShow(effective: Record<string, unknown>, overriddenBy: Record<string, string>, sources: Record<string, string> = {}): string {
   return flattenConfig(effective)
     .map(([key, value]) => {
-      const source = overriddenBy[key] ? `   # from ${overriddenBy[key]}` : '';
-      return `${key} = ${JSON.stringify(value)}${source}`;
+      const source = overriddenBy[key] ? `from ${overriddenBy[key]}` : (sources[key] ?? '');
+      return `${key} = ${JSON.stringify(value)}${source ? `   # ${source}` : ''}`;
     })
     .join('\n');
 }

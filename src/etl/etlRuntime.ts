@@ -19,6 +19,14 @@ import { spawnIngest, type IngestMsg, type IngestStatus } from '../actors/ingest
 import { spawnWindowAggregator, type AggregatorMetrics, type WindowAggregatorMsg } from '../actors/windowAggregator.js';
 import type { createTopicConsumer } from '../kafka/topicConsumer.js';
 import { startMemoryGuard } from '../system/memoryGuard.js';
+import { offsetsFromLake } from '../checkpoint/offsetsFromLake.js';
+import { offsetsBeyondTopic } from '../checkpoint/offsetsBeyondTopic.js';
+import { planRebuildFromLake } from '../checkpoint/rebuildFromLake.js';
+import { ErrorCodes, SdpError } from '../errors.js';
+import { fetchTopicEnds, type TopicEnds } from '../kafka/topicEnds.js';
+import { listLakeFiles } from '../lake/lakeFiles.js';
+import { renameDurable } from '../lake/durableFs.js';
+import { join } from 'node:path';
 
 export const STREAMS: readonly StreamName[] = ['clickstream', 'iot'];
 export const WINDOW_SIZE_MS = 60_000;
@@ -45,6 +53,8 @@ export interface EtlDeps {
   parent: AnyRef;
   /** Consumer factory override (tests). */
   createConsumer?: typeof createTopicConsumer;
+  /** Log end offsets of the topics (default: asked from the cluster). */
+  topicEnds?: (topics: readonly string[]) => Promise<TopicEnds>;
 }
 
 const READ_TIMEOUT_MS = 60_000;
@@ -59,6 +69,38 @@ let lastGeneration = 0;
 export function sinksOfPartition(config: Config, stream: StreamName, partition: number): SinkId[] {
   const topic = config.topics[stream];
   return stream === 'clickstream' ? [rawSinkId(topic, partition), aggSinkId(topic)] : [rawSinkId(topic, partition)];
+}
+
+/**
+ * Kafka Connect style: an empty checkpoint store beside a lake that holds committed files (the
+ * checkpoints were cleaned, or lost) is seeded from the lake's file names before anything is read,
+ * so the next run does not write every event a second time (architecture.md, "Rebuilding from the
+ * lake"). Interrupted renames of committed rolls are completed first.
+ */
+async function rebuildFromLakeIfEmpty(config: Config, logger: Logger, lakeRoot: string, checkpointer: Ref<CheckpointerMsg>, generation: number): Promise<void> {
+  const before = await query<CheckpointerMsg, CheckpointState>(checkpointer, () => ({ type: 'read' }), READ_TIMEOUT_MS);
+  if (before.checkpoints > 0) return;
+  const topics = { clickstream: config.topics.clickstream, iot: config.topics.iot };
+  const first = offsetsFromLake(listLakeFiles(lakeRoot).map((f) => f.path), topics);
+  if (first.files === 0) return;
+  for (const { from, to } of first.completions) await renameDurable(join(lakeRoot, from), join(lakeRoot, to));
+  const plan = await planRebuildFromLake(lakeRoot, topics, WINDOW_SIZE_MS);
+  for (const event of plan.events) {
+    await query(checkpointer, () => ({ type: 'commit' as const, event, generation }), READ_TIMEOUT_MS);
+  }
+  const offsets = Object.fromEntries([...plan.lake.raw].map(([topic, m]) => [topic, Object.fromEntries([...m].map(([p, o]) => [p, o.toString()]))]));
+  logger.warn(
+    {
+      component: 'etl',
+      lake_files: plan.lake.files,
+      renames_completed: first.completions.length,
+      offsets,
+      agg_seq: plan.lake.aggSeq,
+      agg_emitted_until: plan.maxMinuteEndMs === undefined ? null : new Date(plan.maxMinuteEndMs).toISOString(),
+      unknown_files: plan.lake.unknown.length,
+    },
+    'empty checkpoint store beside a non-empty lake: durable offsets rebuilt from the lake file names (clickstream is re-read from its start for the windows only)',
+  );
 }
 
 export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
@@ -89,9 +131,23 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
   };
 
   const checkpointer: Ref<CheckpointerMsg> = spawnCheckpointer(parent, { lakeRoot, logger, snapshotEvery: config.etl.snapshot_every, onCommitted, generation });
+  await rebuildFromLakeIfEmpty(config, logger, lakeRoot, checkpointer, generation);
   const recovery = await query<CheckpointerMsg, LakeRecovery>(checkpointer, () => ({ type: 'recoverLake' }), READ_TIMEOUT_MS);
   const checkpoint = await query<CheckpointerMsg, CheckpointState>(checkpointer, () => ({ type: 'read' }), READ_TIMEOUT_MS);
   lastCheckpoints = checkpoint.checkpoints;
+  if (checkpoint.checkpoints > 0) {
+    const topics = STREAMS.map((s) => config.topics[s]);
+    const ends = await (deps.topicEnds ?? ((t) => fetchTopicEnds(config, logger, t)))(topics);
+    const beyond = offsetsBeyondTopic(checkpoint, ends);
+    if (beyond.length > 0) {
+      stop(checkpointer);
+      throw new SdpError(ErrorCodes.CHECKPOINT_AHEAD_OF_TOPIC, 'the checkpoint store says more is durable than the topics hold: were they deleted and recreated?', [
+        ...beyond,
+        'resuming would skip that many new records; nothing was read. If the topics were recreated, the old lake and checkpoints belong to the old topics:',
+        '`make clean-data` (or `node dist/main.js data clean --all`) starts over; move the lake aside first to keep it',
+      ]);
+    }
+  }
 
   const commitTimeoutMs = config.etl.shutdown_timeout + 60_000;
   const aggregator: Ref<WindowAggregatorMsg> = spawnWindowAggregator(parent, {

@@ -44,3 +44,30 @@ export function planTopics(desired: readonly TopicSpec[], existing: ReadonlyMap<
   }
   return plan;
 }
+
+export interface AlterPlan {
+  raisePartitions: Array<{ topic: string; from: number; to: number }>;
+  setMinInsyncReplicas: Array<{ topic: string; from: number | undefined; to: number }>;
+  /** Config asks for fewer partitions than the topic has: Kafka cannot do it. */
+  lowerPartitions: Array<{ topic: string; from: number; to: number }>;
+  /** The replication factor differs: `topics alter` does not reassign replicas. */
+  replicationDiffers: Array<{ topic: string; from: number; to: number }>;
+  missing: string[];
+}
+
+/** What `topics alter` changes: partitions only upwards, min.insync.replicas to the config's. */
+export function planAlter(desired: readonly TopicSpec[], existing: ReadonlyMap<string, ExistingTopic>): AlterPlan {
+  const plan: AlterPlan = { raisePartitions: [], setMinInsyncReplicas: [], lowerPartitions: [], replicationDiffers: [], missing: [] };
+  for (const spec of desired) {
+    const current = existing.get(spec.topic);
+    if (!current) {
+      plan.missing.push(spec.topic);
+      continue;
+    }
+    if (current.partitions < spec.partitions) plan.raisePartitions.push({ topic: spec.topic, from: current.partitions, to: spec.partitions });
+    if (current.partitions > spec.partitions) plan.lowerPartitions.push({ topic: spec.topic, from: current.partitions, to: spec.partitions });
+    if (current.replicationFactor !== spec.replicationFactor) plan.replicationDiffers.push({ topic: spec.topic, from: current.replicationFactor, to: spec.replicationFactor });
+    if (current.minInsyncReplicas !== spec.minInsyncReplicas) plan.setMinInsyncReplicas.push({ topic: spec.topic, from: current.minInsyncReplicas, to: spec.minInsyncReplicas });
+  }
+  return plan;
+}

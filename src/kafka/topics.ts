@@ -10,7 +10,7 @@ import { probeBrokerMetadata, type BrokerMetadata } from './brokerMetadataProbe.
 import { createKafkaClient } from './client.js';
 import { withKafkaDeadline } from './reachability.js';
 import { connectionSecurity } from './security.js';
-import { planTopics, type ExistingTopic, type TopicSpec } from './topicPlan.js';
+import { planAlter, planTopics, type AlterPlan, type ExistingTopic, type TopicSpec } from './topicPlan.js';
 
 const { ConfigResourceTypes } = kafkajs;
 
@@ -160,7 +160,7 @@ function asExisting(descriptions: readonly TopicDescription[]): Map<string, Exis
 function mismatchError(mismatches: readonly string[]): SdpError {
   return new SdpError(ErrorCodes.KAFKA_TOPIC_MISMATCH, `${mismatches.length} existing topic${mismatches.length === 1 ? '' : 's'} differ${mismatches.length === 1 ? 's' : ''} from config; nothing was changed`, [
     ...mismatches,
-    'topics are never altered automatically: delete the topic (its data is lost) or change kafka.partitions / kafka.replication_factor / kafka.min_insync_replicas to match',
+    'topics are never altered automatically: `topics alter` raises partitions and sets min.insync.replicas; `topics recreate --yes` deletes and recreates them (their data is lost); or change kafka.partitions / kafka.replication_factor / kafka.min_insync_replicas to match',
   ]);
 }
 
@@ -222,4 +222,91 @@ export async function createTopics(config: Config, logger: Logger, options: Topi
 /** Leader, replicas and ISR of every partition, plus min.insync.replicas, of each topic. */
 export async function describeTopics(config: Config, logger: Logger, options: TopicOptions = {}): Promise<TopicDescription[]> {
   return withAdmin(config, logger, 'topics describe', (admin) => fetchExisting(admin, topicNames(config, options)));
+}
+
+function specsOf(config: Config, options: TopicOptions): TopicSpec[] {
+  return topicNames(config, options).map((topic) => ({
+    topic,
+    partitions: config.kafka.partitions,
+    replicationFactor: config.kafka.replication_factor,
+    minInsyncReplicas: config.kafka.min_insync_replicas,
+  }));
+}
+
+/**
+ * Raises partition counts to kafka.partitions and sets min.insync.replicas to
+ * kafka.min_insync_replicas. Throws SdpError KAFKA_PARTITIONS_LOWER (checked before any change)
+ * when config asks for fewer partitions than a topic has, KAFKA_TOPIC_MISSING for a topic that
+ * does not exist. A different replication factor is reported in the plan, not changed.
+ */
+export async function alterTopics(config: Config, logger: Logger, options: TopicOptions = {}): Promise<AlterPlan> {
+  const specs = specsOf(config, options);
+  const log = logger.child({ component: 'topics' });
+  return withAdmin(config, logger, 'topics alter', async (admin) => {
+    const plan = planAlter(specs, asExisting(await fetchExisting(admin, specs.map((s) => s.topic))));
+    if (plan.lowerPartitions.length > 0) {
+      throw new SdpError(ErrorCodes.KAFKA_PARTITIONS_LOWER, 'Kafka cannot lower the number of partitions of a topic; nothing was changed', [
+        ...plan.lowerPartitions.map((l) => `topic ${l.topic} has ${l.from} partitions, config wants ${l.to} (kafka.partitions)`),
+        `set kafka.partitions back to at least ${Math.max(...plan.lowerPartitions.map((l) => l.from))}, or \`topics recreate --yes\` (deletes every record of the topics)`,
+      ]);
+    }
+    if (plan.missing.length > 0) {
+      throw new SdpError(ErrorCodes.KAFKA_TOPIC_MISSING, `topic${plan.missing.length === 1 ? '' : 's'} ${plan.missing.join(', ')} do${plan.missing.length === 1 ? 'es' : ''} not exist; nothing was changed`, ['`topics create` creates them']);
+    }
+    if (plan.raisePartitions.length > 0) {
+      await admin.createPartitions({ timeout: CREATE_TIMEOUT_MS, topicPartitions: plan.raisePartitions.map((r) => ({ topic: r.topic, count: r.to })) });
+      await waitUntilServed(config, admin, specs.filter((s) => plan.raisePartitions.some((r) => r.topic === s.topic)), CREATE_TIMEOUT_MS);
+      for (const r of plan.raisePartitions) log.info({ topic: r.topic, from: r.from, to: r.to }, 'partitions raised');
+    }
+    if (plan.setMinInsyncReplicas.length > 0) {
+      await admin.alterConfigs({
+        validateOnly: false,
+        resources: plan.setMinInsyncReplicas.map((m) => ({ type: ConfigResourceTypes.TOPIC, name: m.topic, configEntries: [{ name: 'min.insync.replicas', value: String(m.to) }] })),
+      });
+      // Brokers apply the controller's config record independently: wait until a describe shows it.
+      const deadlineMs = Date.now() + CREATE_TIMEOUT_MS;
+      for (;;) {
+        const current = await fetchMinInsyncReplicas(admin, plan.setMinInsyncReplicas.map((m) => m.topic));
+        if (plan.setMinInsyncReplicas.every((m) => current.get(m.topic) === m.to)) break;
+        if (Date.now() > deadlineMs) throw new Error(`min.insync.replicas not applied after ${CREATE_TIMEOUT_MS / 1000} s`);
+        await sleep(POLL_INTERVAL_MS);
+      }
+    }
+    return plan;
+  });
+}
+
+export interface RecreateResult {
+  deleted: string[];
+  created: TopicSpec[];
+}
+
+/** Deletes the topics (every record is lost) and creates them again from config. */
+export async function recreateTopics(config: Config, logger: Logger, options: TopicOptions = {}): Promise<RecreateResult> {
+  const names = topicNames(config, options);
+  const deleted = await withAdmin(config, logger, 'topics recreate', async (admin) => {
+    const existing = new Set(await admin.listTopics());
+    const present = names.filter((n) => existing.has(n));
+    if (present.length > 0) await admin.deleteTopics({ topics: present, timeout: CREATE_TIMEOUT_MS });
+    // Deletion is asynchronous in the controller: wait until no broker lists them any more.
+    const deadlineMs = Date.now() + CREATE_TIMEOUT_MS;
+    for (;;) {
+      const still = (await admin.listTopics()).filter((t) => present.includes(t));
+      if (still.length === 0) break;
+      if (Date.now() > deadlineMs) throw new Error(`topics ${still.join(', ')} still listed ${CREATE_TIMEOUT_MS / 1000} s after deletion`);
+      await sleep(200);
+    }
+    return present;
+  });
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const result = await createTopics(config, logger, options);
+      return { deleted, created: result.created };
+    } catch (err) {
+      // Brokers apply the deletion independently: for a moment one still lists the old topic
+      // (then answers UNKNOWN_TOPIC_OR_PARTITION about it) or refuses TOPIC_ALREADY_EXISTS.
+      if (attempt >= 30 || !(err instanceof SdpError) || !/already exists|marked for deletion|does not host this topic-partition/i.test(err.message)) throw err;
+      await sleep(500);
+    }
+  }
 }

@@ -1,6 +1,7 @@
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../helpers/projectRoot.js';
 import { runCli } from '../helpers/runCli.js';
@@ -25,10 +26,37 @@ describe('the CLI and its configuration', () => {
   it('prints the effective config as dotted keys and applies SDP_ overrides', async () => {
     const plain = await runCli(['config', 'show']);
     expect(plain.code).toBe(0);
-    expect(plain.stdout).toMatch(/^kafka\.partitions = 4$/m);
+    expect(plain.stdout).toMatch(/^kafka\.partitions = 4 {3}# file$/m);
     const overridden = await runCli(['config', 'show'], { SDP_KAFKA__PARTITIONS: '6' });
     expect(overridden.code).toBe(0);
     expect(overridden.stdout).toMatch(/^kafka\.partitions = 6 {3}# from SDP_KAFKA__PARTITIONS$/m);
+  });
+
+  it('reads a file holding only what differs, and the original platform\'s config.yml with a warning per renamed key', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sdp-config-'));
+    try {
+      const small = join(dir, 'small.yml');
+      writeFileSync(small, 'kafka:\n  partitions: 6\n');
+      const shown = await runCli(['--config', small, 'config', 'show']);
+      expect(shown.stderr).toBe('');
+      expect(shown.code).toBe(0);
+      expect(shown.stdout).toMatch(/^kafka\.partitions = 6 {3}# file$/m);
+      expect(shown.stdout).toMatch(/^etl\.encoder_heap = "64MB" {3}# default$/m);
+      // A reconstruction of the original platform's file (see its header).
+      const original = fileURLToPath(new URL('../../unit/config/fixtures/original-platform-config.yml', import.meta.url));
+      const old = await runCli(['--config', original, 'config', 'show']);
+      expect(old.code).toBe(0);
+      expect(old.stderr).toMatch(/^warning: kafka\.kraft_cluster_id is now kafka\.cluster_id/m);
+      expect(old.stderr).toMatch(/^warning: spark: not used here/m);
+      expect(old.stdout).toMatch(/^kafka\.bootstrap_servers = \["127\.0\.0\.1:19092","127\.0\.0\.1:29092","127\.0\.0\.1:39092"\] {3}# file$/m);
+      const unknown = join(dir, 'unknown.yml');
+      writeFileSync(unknown, 'kafka:\n  partitons: 6\n');
+      const bad = await runCli(['--config', unknown, 'config', 'show']);
+      expect(bad.code).toBe(2);
+      expect(bad.stderr).toMatch(/kafka\.partitons: unknown key/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('exits 2 naming both paths for a negative count and an unknown key, and starts nothing', async () => {

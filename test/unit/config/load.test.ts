@@ -71,9 +71,12 @@ describe('config loading', () => {
     expect(details.length).toBe(4);
   });
 
-  it('reports a missing key', () => {
-    const { details } = problems(baseText.replace(/ {2}status_port: 8081\n/, ''));
-    expect(details).toEqual(['ui.status_port: missing key (expected number)']);
+  it('gives a key the file leaves out its default, and says so', () => {
+    const { config, sources } = parse(baseText.replace(/ {2}status_port: 8081\n/, '').replace(/ {2}encoder_heap: 64MB\n/, ''));
+    expect(config.ui.status_port).toBe(8081);
+    expect(config.etl.encoder_heap).toBe(64 * 1024 * 1024);
+    expect(sources['ui.status_port']).toBe('default');
+    expect(sources['ui.kafka_ui_port']).toBe('file');
   });
 
   it('rejects a KRaft cluster id that is not a base64url 16-byte UUID', () => {

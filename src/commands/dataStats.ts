@@ -1,0 +1,176 @@
+/**
+ * `data stats`: what the lake, the checkpoint store and the topics hold, read fast — row counts
+ * and event-time ranges from the Parquet footers, offsets from the store and the cluster. Only
+ * `_rejected.reason` is read from the data, to count rejected rows by reason.
+ */
+import { join, resolve } from 'node:path';
+import { durableOffset } from '../checkpoint/checkpointState.js';
+import { readCheckpointStore } from '../checkpoint/storeReader.js';
+import type { Config } from '../config/schema.js';
+import { sinksOfPartition, STREAMS } from '../etl/etlRuntime.js';
+import { fetchTopicEnds, type TopicEnds } from '../kafka/topicEnds.js';
+import { listLakeFiles } from '../lake/lakeFiles.js';
+import { countColumnValues, readFooterSummary } from '../lake/parquetFooter.js';
+import { TABLE_NAMES, type TableName } from '../lake/tables.js';
+import type { Logger } from '../log/logger.js';
+import { CHECKPOINT_FILE } from '../supervisor.js';
+import { renderTable } from './kafka.js';
+
+export interface TableStats {
+  table: TableName;
+  dt_partitions: number;
+  files: number;
+  /** Uncommitted `*.tmp` files (a running platform's roll in flight, or leftovers of a crash). */
+  tmp_files: number;
+  rows: number;
+  bytes: number;
+  /** ISO-8601 UTC; null for an empty table. */
+  min_event_time: string | null;
+  max_event_time: string | null;
+}
+
+export interface OffsetStats {
+  topic: string;
+  partition: number;
+  /** Last offset durable in every sink of the partition; null: nothing yet. */
+  durable_offset: number | null;
+  log_end_offset: number | null;
+  /** Records not yet durable: log end − (durable + 1); null when the end is unknown. */
+  lag: number | null;
+}
+
+export interface DataStats {
+  lake_root: string;
+  tables: TableStats[];
+  rejected_by_reason: Record<string, number>;
+  checkpoints: { file: string; exists: boolean; size_bytes: number; journal_events: number; snapshots: number; checkpoints: number; last_checkpoint: string | null };
+  offsets: OffsetStats[];
+  /** Why log end offsets are missing (Kafka unreachable), else null. */
+  kafka_error: string | null;
+}
+
+/** The column whose footer statistics give each table's event-time range. */
+const TIME_COLUMN: Record<TableName, string> = { clickstream: 'ts', iot: 'ts', clickstream_agg: 'minute_start', _rejected: 'kafka_ts' };
+
+const FOOTER_READS_IN_FLIGHT = 8;
+
+const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
+
+export async function collectDataStats(config: Config, logger: Logger): Promise<DataStats> {
+  const lakeRoot = resolve(config.storage.datalake_root);
+  const files = listLakeFiles(lakeRoot);
+  const tables: TableStats[] = [];
+  const rejectedByReason: Record<string, number> = {};
+  for (const table of TABLE_NAMES) {
+    const mine = files.filter((f) => f.path.startsWith(`tables/${table}/dt=`));
+    const finals = mine.filter((f) => f.path.endsWith('.parquet'));
+    const stats: TableStats = { table, dt_partitions: 0, files: finals.length, tmp_files: mine.length - finals.length, rows: 0, bytes: 0, min_event_time: null, max_event_time: null };
+    const dts = new Set<string>();
+    let minMs: number | undefined;
+    let maxMs: number | undefined;
+    // A few footers at a time: each read is a small seek at the end of a file.
+    for (let i = 0; i < finals.length; i += FOOTER_READS_IN_FLIGHT) {
+      await Promise.all(
+        finals.slice(i, i + FOOTER_READS_IN_FLIGHT).map(async (file) => {
+          dts.add(file.path.split('/')[2]!);
+          stats.bytes += file.sizeBytes;
+          const summary = await readFooterSummary(join(lakeRoot, file.path), TIME_COLUMN[table]);
+          stats.rows += summary.rows;
+          if (summary.minMs !== undefined) minMs = Math.min(minMs ?? Infinity, summary.minMs);
+          if (summary.maxMs !== undefined) maxMs = Math.max(maxMs ?? -Infinity, summary.maxMs);
+          if (table === '_rejected') {
+            for (const [reason, n] of await countColumnValues(join(lakeRoot, file.path), 'reason')) rejectedByReason[reason] = (rejectedByReason[reason] ?? 0) + n;
+          }
+        }),
+      );
+    }
+    stats.dt_partitions = dts.size;
+    stats.min_event_time = iso(minMs);
+    stats.max_event_time = iso(maxMs);
+    tables.push(stats);
+  }
+
+  const store = readCheckpointStore(join(resolve(config.storage.checkpoint_root), CHECKPOINT_FILE));
+  const topics = STREAMS.map((s) => config.topics[s]);
+  let ends: TopicEnds = new Map();
+  let kafkaError: string | null = null;
+  try {
+    ends = await fetchTopicEnds(config, logger, topics);
+  } catch (err) {
+    kafkaError = err instanceof Error ? err.message : String(err);
+  }
+  const offsets: OffsetStats[] = [];
+  for (const stream of STREAMS) {
+    const topic = config.topics[stream];
+    const topicEnds = ends.get(topic);
+    const partitions = new Set<number>(topicEnds ? [...topicEnds.keys()] : []);
+    for (const sink of Object.keys(store.state.offsets)) {
+      const m = new RegExp(`^raw:${topic.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}:(\\d+)$`).exec(sink);
+      if (m) partitions.add(Number(m[1]));
+    }
+    for (const partition of [...partitions].sort((a, b) => a - b)) {
+      const durable = BigInt(durableOffset(store.state, sinksOfPartition(config, stream, partition), partition));
+      const end = topicEnds?.get(partition);
+      offsets.push({
+        topic,
+        partition,
+        durable_offset: durable < 0n ? null : Number(durable),
+        log_end_offset: end === undefined ? null : Number(end),
+        lag: end === undefined ? null : Number(end - (durable + 1n)),
+      });
+    }
+  }
+  if (kafkaError === null) {
+    const missing = topics.filter((t) => ends.get(t) === undefined);
+    if (missing.length > 0) kafkaError = `topic${missing.length === 1 ? '' : 's'} ${missing.join(', ')} do${missing.length === 1 ? 'es' : ''} not exist`;
+  }
+  return {
+    lake_root: lakeRoot,
+    tables,
+    rejected_by_reason: Object.fromEntries(Object.entries(rejectedByReason).sort(([a], [b]) => a.localeCompare(b))),
+    checkpoints: {
+      file: store.file,
+      exists: store.exists,
+      size_bytes: store.sizeBytes,
+      journal_events: store.journalEvents,
+      snapshots: store.snapshots,
+      checkpoints: store.state.checkpoints,
+      last_checkpoint: iso(store.lastCheckpointMs),
+    },
+    offsets,
+    kafka_error: kafkaError,
+  };
+}
+
+function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GB`;
+}
+
+const dash = (v: unknown): string => (v === null || v === undefined ? '-' : String(v));
+
+export function renderDataStats(s: DataStats, nowMs: number = Date.now()): string {
+  const out: string[] = [];
+  out.push(`lake ${s.lake_root}`);
+  out.push(
+    renderTable(
+      ['table', 'dt partitions', 'files', 'rows', 'size', 'min event time', 'max event time', 'tmp files'],
+      s.tables.map((t) => [t.table, String(t.dt_partitions), String(t.files), t.rows.toLocaleString('en-US'), bytes(t.bytes), dash(t.min_event_time), dash(t.max_event_time), String(t.tmp_files)]),
+    ),
+  );
+  const reasons = Object.entries(s.rejected_by_reason);
+  out.push('', reasons.length === 0 ? 'rejected rows: none' : `rejected rows by reason\n${renderTable(['reason', 'rows'], reasons.map(([r, n]) => [r, String(n)]))}`);
+  const c = s.checkpoints;
+  const age = c.last_checkpoint ? ` (${Math.max(0, Math.round((nowMs - Date.parse(c.last_checkpoint)) / 1000))} s ago)` : '';
+  out.push(
+    '',
+    c.exists
+      ? `checkpoint store ${c.file}: ${bytes(c.size_bytes)}, ${c.checkpoints} checkpoints (${c.journal_events} journal events, ${c.snapshots} snapshots), last ${dash(c.last_checkpoint)}${age}`
+      : `checkpoint store ${c.file}: none yet`,
+  );
+  out.push('', renderTable(['topic', 'partition', 'durable offset', 'log end offset', 'lag'], s.offsets.map((o) => [o.topic, String(o.partition), dash(o.durable_offset), dash(o.log_end_offset), dash(o.lag)])));
+  if (s.kafka_error) out.push(`log end offsets unavailable: ${s.kafka_error}`);
+  return out.join('\n');
+}

@@ -1,0 +1,63 @@
+/**
+ * Is the platform running on these data roots? Two signs, either is enough: the pid file of
+ * `services up` names a live process, or the checkpoint store is locked by another process.
+ * Destructive commands refuse while either holds (architecture.md, "Storage roots and cleaning").
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import Database from 'better-sqlite3';
+import { pidFilePath } from './paths.js';
+
+export interface RunningSign {
+  what: string;
+  /** How to stop it. */
+  stop: string;
+}
+
+/** The pid in the pid file, if it names a live process (signal 0 only checks). */
+export function livePidFromFile(file: string = pidFilePath()): number | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  const pid = Number.parseInt(text.trim().split(/\s+/)[0] ?? '', 10);
+  if (!Number.isSafeInteger(pid) || pid <= 1 || pid === process.pid) return undefined;
+  try {
+    process.kill(pid, 0);
+    return pid;
+  } catch (err) {
+    // EPERM: alive, owned by someone else.
+    return (err as NodeJS.ErrnoException).code === 'EPERM' ? pid : undefined;
+  }
+}
+
+/**
+ * true when another connection holds a lock on the store that keeps a writer out (an exclusive
+ * lock, or a write in progress). Opening does not create the file.
+ */
+export function isCheckpointStoreLocked(file: string): boolean {
+  if (!existsSync(file)) return false;
+  let db: Database.Database | undefined;
+  try {
+    db = new Database(file, { fileMustExist: true, timeout: 0 });
+    db.exec('BEGIN IMMEDIATE');
+    db.exec('ROLLBACK');
+    return false;
+  } catch (err) {
+    const code = (err as { code?: string }).code ?? '';
+    return code.startsWith('SQLITE_BUSY') || code.startsWith('SQLITE_LOCKED');
+  } finally {
+    db?.close();
+  }
+}
+
+export function runningSigns(checkpointFile: string, pidFile: string = pidFilePath()): RunningSign[] {
+  const signs: RunningSign[] = [];
+  const pid = livePidFromFile(pidFile);
+  if (pid !== undefined) signs.push({ what: `the platform runs in the background (pid ${pid}, from ${pidFile})`, stop: '`make down` stops it' });
+  if (isCheckpointStoreLocked(checkpointFile)) {
+    signs.push({ what: `the checkpoint store ${checkpointFile} is locked by a running platform`, stop: 'stop it first: `make down`, or Ctrl-C / `kill -TERM <pid>` for one started with `make run` or `node dist/main.js run|etl`' });
+  }
+  return signs;
+}

@@ -1,0 +1,127 @@
+/**
+ * Emptying a storage root, after `rootSafety` found no reason to refuse. Deletes everything below
+ * the root except its `.sdp-root` marker; never follows a symlink (a symlink is unlinked, its
+ * target untouched) and never leaves the root (every path is checked to lie below it).
+ */
+import { lstatSync, readdirSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ErrorCodes, SdpError } from '../errors.js';
+import { readRootMarker, ROOT_MARKER_FILE, type RootKind } from './rootMarker.js';
+import { isWithin, refusalsFor, type RootFacts } from './rootSafety.js';
+
+export interface CleanTarget {
+  kind: RootKind;
+  /** As configured (relative paths resolve against the working directory). */
+  configured: string;
+}
+
+export interface CleanedRoot {
+  root: string;
+  files: number;
+  bytes: number;
+  /** false: the root did not exist, nothing to do. */
+  existed: boolean;
+}
+
+export function gatherRootFacts(kind: RootKind, configured: string, repoDir: string, otherRoots: readonly string[]): RootFacts {
+  const resolved = resolve(configured);
+  let stat;
+  try {
+    stat = lstatSync(resolved);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  let real: string | undefined;
+  try {
+    real = realpathSync(resolved);
+  } catch {
+    real = undefined;
+  }
+  return {
+    configured,
+    resolved,
+    real,
+    exists: stat !== undefined,
+    isSymlink: stat?.isSymbolicLink() ?? false,
+    isDirectory: stat?.isDirectory() ?? false,
+    marker: stat?.isDirectory() ? readRootMarker(resolved) : { status: 'missing' },
+    homeDir: resolve(homedir()),
+    repoDir: resolve(repoDir),
+    otherRoots: otherRoots.map((r) => resolve(r)),
+  };
+}
+
+/** Throws SdpError(STORAGE_UNSAFE_ROOT) listing every reason when any target is unsafe; checks all before anything is deleted. */
+export function assertSafeRoots(targets: readonly CleanTarget[], repoDir: string, allRoots: readonly string[]): void {
+  const problems: string[] = [];
+  for (const t of targets) {
+    const facts = gatherRootFacts(t.kind, t.configured, repoDir, allRoots);
+    for (const reason of refusalsFor(t.kind, facts)) problems.push(`${t.kind} root: ${reason}`);
+  }
+  if (problems.length > 0) {
+    throw new SdpError(ErrorCodes.STORAGE_UNSAFE_ROOT, 'refusing to clean: nothing was deleted', problems);
+  }
+}
+
+/** Size of what `emptyRoot` would delete, without deleting. */
+export function measureRoot(root: string): { files: number; bytes: number } {
+  let files = 0;
+  let bytes = 0;
+  walk(resolve(root), resolve(root), (path, isDir, size) => {
+    if (!isDir) {
+      files += 1;
+      bytes += size;
+    }
+  });
+  return { files, bytes };
+}
+
+/** Deletes everything inside `root` but the marker. Call only after `assertSafeRoots`. */
+export function emptyRoot(root: string): CleanedRoot {
+  const absolute = resolve(root);
+  let stat;
+  try {
+    stat = lstatSync(absolute);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { root: absolute, files: 0, bytes: 0, existed: false };
+    throw err;
+  }
+  // Checked again here: the root may have been swapped for a symlink since the safety check.
+  if (!stat.isDirectory() || stat.isSymbolicLink()) throw new SdpError(ErrorCodes.STORAGE_UNSAFE_ROOT, `${absolute} is not a plain directory any more: nothing deleted`);
+  let files = 0;
+  let bytes = 0;
+  walk(absolute, absolute, (path, isDir, size) => {
+    if (isDir) rmdirSync(path);
+    else {
+      unlinkSync(path);
+      files += 1;
+      bytes += size;
+    }
+  });
+  return { root: absolute, files, bytes, existed: true };
+}
+
+/** Post-order walk of `dir` below `root`, skipping the root's marker; symlinks are leaves. */
+function walk(root: string, dir: string, visit: (path: string, isDir: boolean, size: number) => void): void {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw err;
+  }
+  for (const entry of entries) {
+    const path = join(dir, entry.name);
+    if (dir === root && entry.name === ROOT_MARKER_FILE) continue;
+    if (!isWithin(root, path) || path === root) throw new SdpError(ErrorCodes.STORAGE_UNSAFE_ROOT, `${path} is outside ${root}: stopped`);
+    // lstat, not stat: a symlink to a directory is unlinked, never descended into.
+    const stat = lstatSync(path);
+    if (stat.isDirectory()) {
+      walk(root, path, visit);
+      visit(path, true, 0);
+    } else {
+      visit(path, false, stat.size);
+    }
+  }
+}

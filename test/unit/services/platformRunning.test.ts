@@ -1,0 +1,40 @@
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { isCheckpointStoreLocked, livePidFromFile, runningSigns } from '../../../src/services/platformRunning.js';
+
+describe('is the platform running?', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sdp-running-'));
+
+  it('a pid file naming a live process is a sign; a dead pid, garbage or no file is not', () => {
+    const file = join(dir, 'sdp.pid');
+    expect(livePidFromFile(file)).toBeUndefined();
+    writeFileSync(file, `${process.ppid}\n`);
+    expect(livePidFromFile(file)).toBe(process.ppid);
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    writeFileSync(file, `${dead}\n`);
+    expect(livePidFromFile(file)).toBeUndefined();
+    writeFileSync(file, 'not a pid');
+    expect(livePidFromFile(file)).toBeUndefined();
+  });
+
+  it('a checkpoint store another connection holds locked is a sign, and says how to stop the platform', () => {
+    const store = join(dir, 'checkpoints.sqlite');
+    expect(isCheckpointStoreLocked(store)).toBe(false);
+    const db = new Database(store);
+    db.pragma('journal_mode = WAL');
+    db.exec('CREATE TABLE t (x)');
+    expect(isCheckpointStoreLocked(store)).toBe(false);
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('INSERT INTO t VALUES (1)'); // takes and keeps the exclusive lock
+    expect(isCheckpointStoreLocked(store)).toBe(true);
+    const signs = runningSigns(store, join(dir, 'none.pid'));
+    expect(signs).toHaveLength(1);
+    expect(signs[0]!.stop).toMatch(/make down/);
+    db.close();
+    expect(isCheckpointStoreLocked(store)).toBe(false);
+  });
+});
