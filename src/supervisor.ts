@@ -16,6 +16,7 @@ import { SqlitePersistenceEngine } from './checkpoint/sqlitePersistenceEngine.js
 import { startEtl, type EtlMetrics, type EtlRuntime } from './etl/etlRuntime.js';
 import { spawnStatusServer, type StatusServerAddress, type StatusServerMsg } from './actors/statusServer.js';
 import { dispatch, query, spawn, startSystem, stop, type AnyRef, type Ref, type SystemRef } from './system/nact.js';
+import { markNewRoot } from './storage/rootMarker.js';
 
 export interface PlatformPlan {
   producer?: Omit<ProducerPoolOptions, 'config' | 'logger' | 'onFatal'>;
@@ -33,6 +34,9 @@ export interface PlatformMetrics {
   producer?: ProducerMetrics;
   etl?: EtlMetrics;
   etlRestarts: number;
+  /** The platform process, for `services ps`: its pid and when it started (epoch ms). */
+  pid: number;
+  startedAtMs: number;
 }
 
 type SupervisorMsg =
@@ -63,6 +67,7 @@ export class Platform {
   private shuttingDown?: Promise<ShutdownReport>;
   private resolveFatal!: (report: { component: string; error: string }) => void;
   private readonly log: Logger;
+  private readonly startedAtMs = Date.now();
   /** Resolves when a component fails beyond recovery. */
   readonly fatal: Promise<{ component: string; error: string }>;
 
@@ -75,6 +80,11 @@ export class Platform {
 
   static async start(config: Config, logger: Logger, plan: PlatformPlan): Promise<Platform> {
     const platform = new Platform(config, logger, plan);
+    if (plan.etl) {
+      // The first run marks the roots it creates as the platform's (architecture.md, "Services and operating").
+      markNewRoot(resolve(config.storage.datalake_root), 'datalake');
+      markNewRoot(resolve(config.storage.checkpoint_root), 'checkpoints');
+    }
     if (plan.etl) platform.engine = new SqlitePersistenceEngine(join(resolve(config.storage.checkpoint_root), CHECKPOINT_FILE), { logger });
     platform.system = startSystem('sdp', platform.engine);
     platform.supervisor = spawn<undefined, SupervisorMsg>(platform.system, (state, msg) => platform.handle(msg).then(() => state), 'supervisor', {
@@ -157,7 +167,7 @@ export class Platform {
       this.producer ? query<ProducerPoolMsg, ProducerMetrics>(this.producer, () => ({ type: 'metrics' }), 5_000) : undefined,
       this.etl?.metrics(),
     ]);
-    return { ...(producer ? { producer } : {}), ...(etl ? { etl } : {}), etlRestarts: this.etlRestartTotal };
+    return { ...(producer ? { producer } : {}), ...(etl ? { etl } : {}), etlRestarts: this.etlRestartTotal, pid: process.pid, startedAtMs: this.startedAtMs };
   }
 
   /** Graceful shutdown in the order of DESIGN.md section 5; idempotent. */
