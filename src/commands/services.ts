@@ -61,16 +61,16 @@ async function downPlatform(config: Config): Promise<void> {
   }
 }
 
-async function up(config: Config, context: CommandContext, configFile: string | undefined): Promise<void> {
+async function up(config: Config, context: CommandContext, configFile: string | undefined, kafkaOnly: boolean): Promise<void> {
   const runDir = runDirOf(config);
   const { record, verdict } = inspectPlatform(runDir);
-  if (record && verdict?.state === 'running') {
+  if (record && verdict?.state === 'running' && !kafkaOnly) {
     const url = statusUrlFromLog(logFileOf(config), record.pid);
     const uptime = Number.isFinite(Date.parse(record.startedAt)) ? `, up ${formatDuration((Date.now() - Date.parse(record.startedAt)) / 1000)}` : '';
     say(`already running: platform pid ${record.pid}${uptime}${url ? `, status page ${url}` : ''}; nothing to do (\`make ps\` shows everything, \`make down\` stops it)`);
     return;
   }
-  if (record && verdict) {
+  if (record && verdict && verdict.state !== 'running') {
     removePidFile(runDir);
     say(`platform: stale pid file (${describeStale(record, verdict)}); removed it`);
   }
@@ -84,6 +84,7 @@ async function up(config: Config, context: CommandContext, configFile: string | 
   say('topics: creating them if missing …');
   const topics = await createTopics(config, createLogger({ level: 'warn', format: config.log.format, fd: 2 }));
   say(`topics: ${[...topics.created.map((t) => `${t.topic} created`), ...topics.unchanged.map((t) => `${t.topic} exists`)].join(', ')}`);
+  if (kafkaOnly) return;
 
   const result = await startPlatform({ config, ...(configFile ? { configFile } : {}), say });
   if (!result.ok) {
@@ -166,7 +167,8 @@ export function registerServicesCommands(program: Command, context: CommandConte
   services
     .command('up')
     .description('start Kafka (a running cluster is used as it is) and the whole platform in the background; wait for /readyz')
-    .action(async () => up(context.config().config, context, configFile()));
+    .option('--kafka-only', 'only Kafka and the topics (make run starts the platform in the foreground next)')
+    .action(async (opts: { kafkaOnly?: boolean }) => up(context.config().config, context, configFile(), opts.kafkaOnly === true));
 
   services
     .command('down')

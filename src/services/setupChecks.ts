@@ -47,8 +47,9 @@ export function installCommand(packages: { apt: string; brew: string }, hasApt: 
 function versionOf(command: string, args: string[]): string | undefined {
   const r = spawnSync(command, args, { encoding: 'utf8', timeout: 15_000 });
   if (r.error) return undefined;
-  const text = `${r.stdout ?? ''}\n${r.stderr ?? ''}`.trim();
-  return text.split('\n').find((l) => /\d+\.\d+/.test(l))?.trim() ?? text.split('\n')[0];
+  // eslint-disable-next-line no-control-regex
+  const text = `${r.stdout ?? ''}\n${r.stderr ?? ''}`.replace(/\x1b\[[0-9;]*m/g, '');
+  return /\d+\.\d+(\.\d+)?/.exec(text)?.[0] ?? text.trim().split('\n')[0];
 }
 
 export function checkTools(env: NodeJS.ProcessEnv = process.env): ToolCheck[] {
@@ -65,7 +66,7 @@ export function checkTools(env: NodeJS.ProcessEnv = process.env): ToolCheck[] {
   checks.push({ tool: 'npm', purpose: 'installs the packages', required: true, found: npm !== undefined, ...(npm ? { version: npm } : { fix: fix('npm', 'node') }) });
 
   const javaText = findExecutable('java', env) ? versionOf('java', ['-version']) : undefined;
-  const java = javaText ? parseVersion(javaText.replace(/^.*?"/, '')) : undefined;
+  const java = javaText ? parseVersion(javaText) : undefined;
   const javaOld = java !== undefined && !atLeast(java[0] === 1 ? [java[1] ?? 0] : java, [11]);
   checks.push({
     tool: 'java',
