@@ -28,6 +28,8 @@ export const ErrorCodes = {
   WINDOW_INVALID_INPUT: 'SDP_ERR_WINDOW_INVALID_INPUT',
   WINDOW_SNAPSHOT_INVALID: 'SDP_ERR_WINDOW_SNAPSHOT_INVALID',
   USAGE: 'SDP_ERR_USAGE',
+  /** A storage root carries another kind's `.sdp-root` marker. */
+  STORAGE_ROOT_KIND: 'SDP_ERR_STORAGE_ROOT_KIND',
   /** `services up`: the platform exited during its start or was not ready within services.ready_timeout. */
   SERVICES_START_FAILED: 'SDP_ERR_SERVICES_START_FAILED',
   /** `services ps`: something is not up (the table says what). */

@@ -16,7 +16,7 @@ import { SqlitePersistenceEngine } from './checkpoint/sqlitePersistenceEngine.js
 import { startEtl, type EtlMetrics, type EtlRuntime } from './etl/etlRuntime.js';
 import { spawnStatusServer, type StatusServerAddress, type StatusServerMsg } from './actors/statusServer.js';
 import { dispatch, query, spawn, startSystem, stop, type AnyRef, type Ref, type SystemRef } from './system/nact.js';
-import { markNewRoot } from './storage/rootMarker.js';
+import { ensureRootMarker } from './storage/rootMarker.js';
 
 export interface PlatformPlan {
   producer?: Omit<ProducerPoolOptions, 'config' | 'logger' | 'onFatal'>;
@@ -81,9 +81,12 @@ export class Platform {
   static async start(config: Config, logger: Logger, plan: PlatformPlan): Promise<Platform> {
     const platform = new Platform(config, logger, plan);
     if (plan.etl) {
-      // The first run marks the roots it creates as the platform's (architecture.md, "Services and operating").
-      markNewRoot(resolve(config.storage.datalake_root), 'datalake');
-      markNewRoot(resolve(config.storage.checkpoint_root), 'checkpoints');
+      // Before the store file exists: a root created (or found empty) now is marked as ours, so
+      // the clean commands may later empty it (architecture.md, "Storage roots and cleaning").
+      for (const [root, kind] of [[config.storage.datalake_root, 'datalake'], [config.storage.checkpoint_root, 'checkpoints']] as const) {
+        const marked = ensureRootMarker(resolve(root), kind);
+        if (marked === 'unmarked') logger.warn({ component: 'supervisor', root: resolve(root), kind }, 'storage root has no .sdp-root marker: the clean commands will refuse it until `make init-volumes` marks it');
+      }
     }
     if (plan.etl) platform.engine = new SqlitePersistenceEngine(join(resolve(config.storage.checkpoint_root), CHECKPOINT_FILE), { logger });
     platform.system = startSystem('sdp', platform.engine);

@@ -144,7 +144,7 @@ const log = z.strictObject({
  */
 const services = z
   .strictObject({
-    /** Pid file, state file and the platform's log file. */
+    /** Pid file (sdp.pid), state file (services.json) and the platform's log (platform.log). */
     run_dir: z.string().min(1),
     /** The platform log rolls to .1, .2, … at this size. */
     log_max_bytes: size,
@@ -153,7 +153,7 @@ const services = z
     /** How long `services up` waits for /readyz before it gives up. */
     ready_timeout: duration,
   })
-  .default({ run_dir: './data/run', log_max_bytes: 10 * 1024 * 1024, log_files: 3, ready_timeout: 120_000 });
+  .default({ run_dir: './data', log_max_bytes: 10 * 1024 * 1024, log_files: 3, ready_timeout: 120_000 });
 
 export const configSchema = z
   .strictObject({

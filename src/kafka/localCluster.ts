@@ -16,7 +16,7 @@ import { probeBrokerMetadata } from './brokerMetadataProbe.js';
 import { BROKER_LOG4J_FILE, resolveKafkaClasspath, TOOLS_LOG4J_FILE } from './localClasspath.js';
 import { describePortOwner, ephemeralPortRange, findExecutable, isPidAlive, isPortFree, isPortListening, listProcesses, sleep } from './localProcesses.js';
 import { localNodes, parseProperties, renderServerProperties, type LocalNode } from './serverProperties.js';
-import { markNewRoot } from '../storage/rootMarker.js';
+import { ensureRootMarker } from '../storage/rootMarker.js';
 
 const COMPONENT = 'local-kafka';
 const DEFAULT_START_TIMEOUT_MS = 120_000;
@@ -286,7 +286,7 @@ export async function localClusterUp(config: Config, logger: Logger, options: { 
   if (toStart.length > 0) {
     const java = javaExecutable();
     await assertPortsFree(toStart);
-    markNewRoot(dataDir, 'kafka');
+    ensureRootMarker(dataDir, 'kafka');
     const classpath = await resolveKafkaClasspath(dataDir, config.kafka.local.kafka_version, log);
     for (const node of toStart) {
       mkdirSync(join(node.dir, 'logs'), { recursive: true });

@@ -1,13 +1,15 @@
 /**
- * The platform's pid file (architecture.md, "Services and operating"): `<services.run_dir>/platform.pid`
- * holds JSON with the pid, the process's start time and command line as seen right after the
- * start. `pidFileVerdict` is the staleness rule, pure so it is tested without processes.
+ * The platform's pid file (architecture.md, "Services and operating"): `<services.run_dir>/sdp.pid`
+ * (data/sdp.pid by default). The first line is the bare pid, so any reader (`kill $(head -1
+ * data/sdp.pid)`, the clean commands' running check) understands it; the second line is JSON with
+ * the process's start time and command line as seen right after the start. `pidFileVerdict` is
+ * the staleness rule, pure so it is tested without processes.
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { ProcessIdentity } from './processIdentity.js';
 
-export const PID_FILE = 'platform.pid';
+export const PID_FILE = 'sdp.pid';
 
 export interface PidRecord {
   pid: number;
@@ -48,21 +50,30 @@ export function pidFilePath(runDir: string): string {
   return join(runDir, PID_FILE);
 }
 
-/** Parses a pid file: JSON as written by `writePidFile`, or a bare pid (written by hand or an old version). */
+/** The text of a pid file: the pid on the first line, the identity as JSON on the second. */
+export function renderPidFile(record: PidRecord): string {
+  const { pid, ...identity } = record;
+  return `${pid}\n${JSON.stringify(identity)}\n`;
+}
+
+/** Parses a pid file as `renderPidFile` writes it, or a bare pid (written by hand). */
 export function parsePidFile(text: string): PidRecord | undefined {
-  const trimmed = text.trim();
-  if (/^\d+$/.test(trimmed)) return { pid: Number(trimmed), commandLine: '', startedAt: '' };
+  const [first = '', ...rest] = text.trim().split('\n');
+  if (!/^\d+$/.test(first.trim()) || Number(first) <= 0) return undefined;
+  const pid = Number(first);
+  const json = rest.join('\n').trim();
+  if (json === '') return { pid, commandLine: '', startedAt: '' };
   try {
-    const value = JSON.parse(trimmed) as Partial<PidRecord>;
-    if (typeof value.pid !== 'number' || !Number.isInteger(value.pid) || value.pid <= 0) return undefined;
+    const value = JSON.parse(json) as Partial<PidRecord>;
     return {
-      pid: value.pid,
+      pid,
       ...(typeof value.startTime === 'string' ? { startTime: value.startTime } : {}),
       commandLine: typeof value.commandLine === 'string' ? value.commandLine : '',
       startedAt: typeof value.startedAt === 'string' ? value.startedAt : '',
     };
   } catch {
-    return undefined;
+    // The pid line is what matters; without the identity, the command-line rule decides.
+    return { pid, commandLine: '', startedAt: '' };
   }
 }
 
@@ -75,7 +86,7 @@ export function readPidFile(runDir: string): PidRecord | undefined {
 }
 
 export function writePidFile(runDir: string, record: PidRecord): void {
-  writeFileSync(pidFilePath(runDir), `${JSON.stringify(record)}\n`);
+  writeFileSync(pidFilePath(runDir), renderPidFile(record));
 }
 
 export function removePidFile(runDir: string): void {

@@ -8,7 +8,7 @@ import { homedir } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { ErrorCodes, SdpError } from '../errors.js';
-import { ensureRootMarker, ROOT_MARKER_FILE, readRootMarker, type RootKind } from '../storage/rootMarker.js';
+import { ROOT_MARKER_FILE, readRootMarker, writeRootMarker, type RootKind } from '../storage/rootMarker.js';
 
 export interface DataRoot {
   /** The config key that names it. */
@@ -69,8 +69,20 @@ export function initVolumes(config: Config, repository: string = process.cwd()):
       continue;
     }
     const before = readRootMarker(root.path);
-    const { written } = ensureRootMarker(root.path, root.kind);
-    results.push({ root, created, markerWritten: written, ...(before ? { existingKind: before.kind } : {}) });
+    if (before.status === 'ok') {
+      if (before.marker.kind !== root.kind) {
+        throw new SdpError(ErrorCodes.STORAGE_ROOT_KIND, `${root.key} is ${root.path}, marked as the platform's ${before.marker.kind} root, not its ${root.kind} root`, [`point ${root.key} at a directory of its own`]);
+      }
+      results.push({ root, created, markerWritten: false, existingKind: before.marker.kind });
+      continue;
+    }
+    if (before.status === 'invalid') {
+      throw new SdpError(ErrorCodes.SERVICES_UNSAFE_PATH, `${root.path}/${ROOT_MARKER_FILE} is not a valid marker (${before.reason}): refused`, [`look at it; delete it if it is yours, then run init-volumes again`]);
+    }
+    // Marking is what lets the clean commands delete inside: an existing root (a lake from before
+    // markers existed) is marked here because the operator asked for it.
+    writeRootMarker(root.path, root.kind);
+    results.push({ root, created, markerWritten: true });
   }
   return results;
 }
@@ -88,7 +100,9 @@ export function assertKafkaDataDeletable(config: Config, repository: string = pr
   const root = dataRoots(config).find((r) => r.kind === 'kafka')!;
   assertSafe(root, repository);
   if (!existsSync(root.path)) return root.path;
-  const marker = readRootMarker(root.path);
+  const read = readRootMarker(root.path);
+  if (read.status === 'invalid') throw new SdpError(ErrorCodes.SERVICES_UNSAFE_PATH, `${root.path}/${ROOT_MARKER_FILE} is not a valid marker (${read.reason}): refused`, ['check kafka.local.data_dir in config.yml']);
+  const marker = read.status === 'ok' ? read.marker : undefined;
   if (marker && marker.kind !== 'kafka') {
     throw new SdpError(ErrorCodes.SERVICES_UNSAFE_PATH, `${root.path} is marked as the platform's ${marker.kind} root, not the brokers' data: refused`, ['check kafka.local.data_dir in config.yml']);
   }

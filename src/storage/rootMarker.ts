@@ -1,78 +1,82 @@
 /**
- * The platform's mark on a storage root (architecture.md, "Services and operating"): a file
- * `.sdp-root` holding JSON `{"kind": "datalake" | "checkpoints" | "kafka", "created": ISO time}`.
- * `init-volumes` writes it, the platform writes it on its first run when it is missing, and the
- * cleaning commands delete only inside a root that carries it.
+ * The marker that makes a directory one of the platform's storage roots: a file `.sdp-root`
+ * holding `{"kind": "datalake" | "checkpoints" | "kafka", "created": ISO-8601}`. Written by
+ * `init-volumes` or by the first run into a root it creates (or finds empty); the clean commands
+ * delete only inside a root carrying the marker of the expected kind (architecture.md, "Storage roots and cleaning").
  */
-import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { ErrorCodes, SdpError } from '../errors.js';
 
 export const ROOT_MARKER_FILE = '.sdp-root';
-
-export type RootKind = 'datalake' | 'checkpoints' | 'kafka';
+export const ROOT_KINDS = ['datalake', 'checkpoints', 'kafka'] as const;
+export type RootKind = (typeof ROOT_KINDS)[number];
 
 export interface RootMarker {
   kind: RootKind;
-  /** ISO 8601 time the marker was written. */
   created: string;
 }
 
-const KINDS: readonly RootKind[] = ['datalake', 'checkpoints', 'kafka'];
+export type MarkerRead = { status: 'ok'; marker: RootMarker } | { status: 'missing' } | { status: 'invalid'; reason: string };
 
-export function rootMarkerPath(root: string): string {
-  return join(root, ROOT_MARKER_FILE);
-}
-
-/** Parses a marker file's text; undefined when it is not a valid marker. */
-export function parseRootMarker(text: string): RootMarker | undefined {
+/** Parses a marker file's text; pure. */
+export function parseRootMarker(text: string): MarkerRead {
+  let value: unknown;
   try {
-    const value = JSON.parse(text) as unknown;
-    if (value === null || typeof value !== 'object') return undefined;
-    const { kind, created } = value as Record<string, unknown>;
-    if (typeof kind !== 'string' || !KINDS.includes(kind as RootKind) || typeof created !== 'string' || Number.isNaN(Date.parse(created))) return undefined;
-    return { kind: kind as RootKind, created };
+    value = JSON.parse(text);
   } catch {
-    return undefined;
+    return { status: 'invalid', reason: 'not JSON' };
   }
+  if (value === null || typeof value !== 'object') return { status: 'invalid', reason: 'not a JSON object' };
+  const { kind, created } = value as Record<string, unknown>;
+  if (typeof kind !== 'string' || !(ROOT_KINDS as readonly string[]).includes(kind)) return { status: 'invalid', reason: `kind ${JSON.stringify(kind)} is not one of ${ROOT_KINDS.join(', ')}` };
+  if (typeof created !== 'string' || Number.isNaN(Date.parse(created))) return { status: 'invalid', reason: `created ${JSON.stringify(created)} is not an ISO-8601 time` };
+  return { status: 'ok', marker: { kind: kind as RootKind, created } };
 }
 
-/** The marker of `root`, or undefined when it has none (or an unreadable one). */
-export function readRootMarker(root: string): RootMarker | undefined {
+/** Reads `<root>/.sdp-root`; a marker that is a symlink or not a regular file is invalid. */
+export function readRootMarker(root: string): MarkerRead {
+  const file = join(root, ROOT_MARKER_FILE);
+  let stat;
   try {
-    return parseRootMarker(readFileSync(rootMarkerPath(root), 'utf8'));
-  } catch {
-    return undefined;
-  }
-}
-
-/**
- * Creates `root` (mode 0750 for new directories) and writes its marker unless a marker file is
- * already there; returns whether it wrote one. An existing marker is never overwritten.
- */
-export function ensureRootMarker(root: string, kind: RootKind, now: Date = new Date()): { written: boolean; marker: RootMarker | undefined } {
-  mkdirSync(root, { recursive: true, mode: 0o750 });
-  const file = rootMarkerPath(root);
-  if (existsSync(file)) return { written: false, marker: readRootMarker(root) };
-  const marker: RootMarker = { kind, created: now.toISOString() };
-  try {
-    writeFileSync(file, `${JSON.stringify(marker)}\n`, { flag: 'wx', mode: 0o640 });
+    stat = lstatSync(file);
   } catch (err) {
-    // Another process wrote it between our check and our write: theirs stands.
-    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return { written: false, marker: readRootMarker(root) };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return { status: 'missing' };
     throw err;
   }
-  return { written: true, marker };
+  if (!stat.isFile()) return { status: 'invalid', reason: `${ROOT_MARKER_FILE} is not a regular file` };
+  return parseRootMarker(readFileSync(file, 'utf8'));
 }
 
+export function writeRootMarker(root: string, kind: RootKind, now: Date = new Date()): RootMarker {
+  const marker: RootMarker = { kind, created: now.toISOString() };
+  mkdirSync(root, { recursive: true });
+  writeFileSync(join(root, ROOT_MARKER_FILE), `${JSON.stringify(marker)}\n`);
+  return marker;
+}
+
+export type EnsureResult = 'written' | 'present' | 'unmarked';
+
 /**
- * The first run's mark: writes the marker only when `root` does not exist yet or is an empty
- * directory, so a run never claims a directory that already held something else.
+ * At start: marks a root that does not exist yet or is empty; leaves a marked one alone; a
+ * non-empty root without a marker stays unmarked (it may not be ours: the clean commands refuse
+ * it until `init-volumes` marks it). A root marked for another kind is an error: two settings
+ * point at the same directory, or a setting points at the wrong one.
  */
-export function markNewRoot(root: string, kind: RootKind): boolean {
-  try {
-    if (readdirSync(root).length > 0) return false;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') return false;
+export function ensureRootMarker(root: string, kind: RootKind): EnsureResult {
+  const read = readRootMarker(root);
+  if (read.status === 'ok') {
+    if (read.marker.kind !== kind) {
+      throw new SdpError(ErrorCodes.STORAGE_ROOT_KIND, `${root} is marked as the platform's ${read.marker.kind} root, not its ${kind} root`, [
+        `${join(root, ROOT_MARKER_FILE)} says kind ${read.marker.kind}: point the ${kind} setting at another directory`,
+      ]);
+    }
+    return 'present';
   }
-  return ensureRootMarker(root, kind).written;
+  if (read.status === 'invalid') return 'unmarked';
+  if (!existsSync(root) || readdirSync(root).length === 0) {
+    writeRootMarker(root, kind);
+    return 'written';
+  }
+  return 'unmarked';
 }

@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../../src/errors.js';
 import { isPidAlive } from '../../../src/kafka/localProcesses.js';
-import { readPidFile } from '../../../src/services/pidFile.js';
+import { readPidFile, renderPidFile } from '../../../src/services/pidFile.js';
 import { readRootMarker } from '../../../src/storage/rootMarker.js';
 import { kcatMetadata } from '../helpers/kcat.js';
 import { withAdmin } from '../helpers/kafkaTestData.js';
@@ -71,7 +71,7 @@ describe('services up → ps → logs → down on a cluster that already answers
     // A pid file left by a platform that died: `up` must notice and carry on.
     mkdirSync(runDir, { recursive: true });
     const gone = await deadPid();
-    writeFileSync(join(runDir, 'platform.pid'), JSON.stringify({ pid: gone, startTime: '1', commandLine: `node ${CLI} run`, startedAt: new Date().toISOString() }));
+    writeFileSync(join(runDir, 'sdp.pid'), renderPidFile({ pid: gone, startTime: '1', commandLine: `node ${CLI} run`, startedAt: new Date().toISOString() }));
 
     const result = await runCli(['services', 'up'], env);
     expect(result.stderr).not.toContain(ErrorCodes.LOCAL_KAFKA_PORT_TAKEN);
@@ -92,8 +92,10 @@ describe('services up → ps → logs → down on a cluster that already answers
     const res = await fetch(`http://127.0.0.1:${STATUS_PORT}/readyz`);
     expect(res.status).toBe(200);
     // The first run marks the roots it created as the platform's.
-    expect(readRootMarker(env.SDP_STORAGE__DATALAKE_ROOT)?.kind).toBe('datalake');
-    expect(readRootMarker(env.SDP_STORAGE__CHECKPOINT_ROOT)?.kind).toBe('checkpoints');
+    expect(readRootMarker(env.SDP_STORAGE__DATALAKE_ROOT)).toMatchObject({ status: 'ok', marker: { kind: 'datalake' } });
+    expect(readRootMarker(env.SDP_STORAGE__CHECKPOINT_ROOT)).toMatchObject({ status: 'ok', marker: { kind: 'checkpoints' } });
+    // The first line of the pid file is the bare pid (what other tools and the clean commands read).
+    expect(readFileSync(join(runDir, 'sdp.pid'), 'utf8').split('\n')[0]).toBe(String(record.pid));
   });
 
   it('a second up while it runs is a no-op that says so', async () => {
@@ -150,7 +152,7 @@ describe('services up → ps → logs → down on a cluster that already answers
     expect(result.stdout).toMatch(/platform: stopped after SIGTERM in \d+\.\d s, graceful shutdown/);
     expect(result.stdout).toMatch(/Kafka: the cluster on 127\.0\.0\.1:19092,127\.0\.0\.1:29092,127\.0\.0\.1:39092 was not started by `make up`: left running/);
     expect(isPidAlive(platformPid!)).toBe(false);
-    expect(existsSync(join(runDir, 'platform.pid'))).toBe(false);
+    expect(existsSync(join(runDir, 'sdp.pid'))).toBe(false);
     expect((await kcatMetadata(config.kafka.bootstrap_servers[0]!)).brokers).toHaveLength(3);
 
     const ps = await runCli(['services', 'ps'], env);
@@ -162,7 +164,7 @@ describe('services up → ps → logs → down on a cluster that already answers
   it('a pid file whose pid now belongs to another program: ps says stale, down removes it and leaves that program alone', async () => {
     const other = spawn('sleep', ['60'], { stdio: 'ignore' });
     try {
-      writeFileSync(join(runDir, 'platform.pid'), JSON.stringify({ pid: other.pid, startTime: '1', commandLine: `node ${CLI} run --log-file x`, startedAt: new Date().toISOString() }));
+      writeFileSync(join(runDir, 'sdp.pid'), renderPidFile({ pid: other.pid!, startTime: '1', commandLine: `node ${CLI} run --log-file x`, startedAt: new Date().toISOString() }));
       const ps = await runCli(['services', 'ps'], env);
       expect(ps.code).toBe(1);
       expect(ps.stdout).toMatch(new RegExp(`^platform\\s+-\\s+-\\s+pid ${other.pid}\\s+stale pid file`, 'm'));
@@ -170,7 +172,7 @@ describe('services up → ps → logs → down on a cluster that already answers
       expect(down.code).toBe(0);
       expect(down.stdout).toContain(`removed a stale pid file (pid ${other.pid} now belongs to another program (sleep 60)`);
       expect(isPidAlive(other.pid!)).toBe(true);
-      expect(existsSync(join(runDir, 'platform.pid'))).toBe(false);
+      expect(existsSync(join(runDir, 'sdp.pid'))).toBe(false);
     } finally {
       other.kill('SIGKILL');
     }
@@ -186,7 +188,7 @@ describe('services up → ps → logs → down on a cluster that already answers
       expect(result.stderr).toContain(ErrorCodes.SERVICES_START_FAILED);
       const pid = Number(/the platform \(pid (\d+)\)/.exec(result.stdout)![1]);
       expect(isPidAlive(pid)).toBe(false);
-      expect(existsSync(join(runDir, 'platform.pid'))).toBe(false);
+      expect(existsSync(join(runDir, 'sdp.pid'))).toBe(false);
       expect(readFileSync(join(runDir, 'platform.log'), 'utf8')).toContain(`"pid":${pid}`);
     } finally {
       await new Promise((resolve) => blocker.close(resolve));

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isPlatformCommandLine, parsePidFile, pidFileVerdict, type PidRecord } from '../../../src/services/pidFile.js';
+import { isPlatformCommandLine, parsePidFile, pidFileVerdict, renderPidFile, type PidRecord } from '../../../src/services/pidFile.js';
 
 const record: PidRecord = { pid: 4242, startTime: '123456', commandLine: '/usr/bin/node /repo/dist/main.js run --log-file /repo/data/run/platform.log', startedAt: '2026-12-01T10:00:00.000Z' };
 
@@ -33,10 +33,14 @@ describe('pidFileVerdict: is the pid in the pid file still our platform?', () =>
 });
 
 describe('parsePidFile', () => {
-  it('reads what writePidFile writes and rejects garbage', () => {
-    expect(parsePidFile(JSON.stringify(record))).toEqual(record);
+  it('reads what it writes: the bare pid on the first line, the identity as JSON after; rejects garbage', () => {
+    const text = renderPidFile(record);
+    expect(text.split('\n')[0]).toBe('4242');
+    expect(parsePidFile(text)).toEqual(record);
+    expect(parsePidFile('4242\n{broken')).toEqual({ pid: 4242, commandLine: '', startedAt: '' });
     expect(parsePidFile('not a pid')).toBeUndefined();
-    expect(parsePidFile('{"pid": -3}')).toBeUndefined();
+    expect(parsePidFile('{"pid": 3}')).toBeUndefined();
+    expect(parsePidFile('0')).toBeUndefined();
     expect(parsePidFile('')).toBeUndefined();
   });
 
