@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../../src/errors.js';
 import { isPidAlive } from '../../../src/kafka/localProcesses.js';
 import { readPidFile, renderPidFile } from '../../../src/services/pidFile.js';
+import { identifyProcess } from '../../../src/services/processIdentity.js';
 import { readRootMarker } from '../../../src/storage/rootMarker.js';
 import { kcatMetadata } from '../helpers/kcat.js';
 import { withAdmin } from '../helpers/kafkaTestData.js';
@@ -175,6 +176,26 @@ describe('services up → ps → logs → down on a cluster that already answers
       expect(existsSync(join(runDir, 'sdp.pid'))).toBe(false);
     } finally {
       other.kill('SIGKILL');
+    }
+  });
+
+  it('down kills (SIGKILL) a platform that does not exit within etl.shutdown_timeout of SIGTERM, and says so', async () => {
+    // Stands in for a platform stuck in its shutdown: ignores SIGTERM.
+    const stuck = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)", 'run'], { stdio: 'ignore' });
+    try {
+      await waitFor(() => identifyProcess(stuck.pid!).commandLine?.includes('SIGTERM') === true, 10_000, 'the stand-in to start');
+      const id = identifyProcess(stuck.pid!);
+      mkdirSync(runDir, { recursive: true });
+      writeFileSync(join(runDir, 'sdp.pid'), renderPidFile({ pid: stuck.pid!, startTime: id.startTime!, commandLine: id.commandLine!, startedAt: new Date().toISOString() }));
+      const down = await runCli(['services', 'down'], { ...env, SDP_ETL__SHUTDOWN_TIMEOUT: '2s' });
+      expect(down.code).toBe(0);
+      expect(down.stdout).toContain(`platform: sent SIGTERM to pid ${stuck.pid}; waiting up to 2 s (etl.shutdown_timeout)`);
+      expect(down.stdout).toContain('platform: did not exit within 2 s of SIGTERM: killed it (SIGKILL)');
+      await waitFor(() => stuck.exitCode !== null || stuck.signalCode !== null, 10_000, 'the stand-in to exit');
+      expect(stuck.signalCode).toBe('SIGKILL');
+      expect(existsSync(join(runDir, 'sdp.pid'))).toBe(false);
+    } finally {
+      stuck.kill('SIGKILL');
     }
   });
 
