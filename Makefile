@@ -1,86 +1,126 @@
-# Development tasks. POSIX make; every target is phony and rebuilds dist/ first when src/ changed.
-#   make run                                                install, start Kafka, create topics, run the platform
-#   make test                                               install, then unit + integration tests (real cluster)
-#   make kafka-up / kafka-down / kafka-status / kafka-clean   local 3-broker cluster from Kafka jars (Java + Maven)
-#   make kafka-up SECURE=1                                  the same with a SASL_SSL client listener (private CA, SCRAM users)
-#   make topics                                             create the clickstream and IoT topics
-#   make up / down                                          Docker cluster when Docker runs, else the local one
-#   make notebook                                           JupyterLab on 127.0.0.1 (token auth) with datalake_analysis.ipynb
-#   make analysis                                           execute the notebook headless: HTML report in data/reports/
+# Development and operating tasks. POSIX make; every target is phony and rebuilds dist/ first when
+# src/ changed. `make` (or `make help`) lists every target with one line; each only calls the CLI
+# (node dist/main.js …) or npm: the work is in src/commands/.
 
 NODE = node
 CLI = $(NODE) dist/main.js
-COMPOSE = docker compose -f docker-compose.kafka.yml
+# make logs: history length, and SERVICE=kafka-1 (2, 3) for a broker's server log.
+LINES = 50
+SERVICE = platform
+# FORCE=1 skips the y/N question of the clean-* targets.
+FORCE =
+YES = $(if $(filter 1 yes true,$(FORCE)),--yes,)
+# make bench BENCH=produce|etl|parquet runs one; all three by default.
+BENCH = produce etl parquet
+
+.DEFAULT_GOAL := help
+
+help: ## list every target with one line (this)
+	@echo "usage: make <target> [LINES=N] [SERVICE=kafka-N] [FORCE=1]"
+	@grep -E '^[a-z][a-z0-9-]*:.*## ' Makefile | sed -e 's/:.*## /\t/' | awk -F '\t' '{ printf "  %-18s %s\n", $$1, $$2 }'
 
 # npm ci when node_modules is missing or older than the lock file.
-install:
+install: ## npm ci when node_modules is missing or older than package-lock.json
 	@if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then \
+		echo "installing npm packages (npm ci) …"; \
 		npm ci; \
 	fi
 
-run: install build up topics
-	$(CLI) run
-
-test: install test-prereqs
-	npm test
-
-# kcat, and whatever else the tests need beyond npm (scripts/test-prereqs.d/).
-test-prereqs:
-	bash scripts/test-prereqs.sh
-
-.PHONY: install run test test-prereqs build kafka-up kafka-down kafka-status kafka-clean topics up down
-
-build: install
+build: install ## compile src/ to dist/ when src/ changed
 	@if [ ! -f dist/main.js ] || [ -n "$$(find src tsconfig.json package.json -newer dist/main.js -print | head -n 1)" ]; then \
+		echo "building dist/ (tsc) …"; \
 		npm run build; \
 	fi
 
-kafka-up: build
+setup: ## check Node, npm, Java, Maven, kcat, Python; install npm packages and the Kafka jars; print commands for the rest
+	@bash scripts/setup.sh
+
+config: build ## validate config.yml and write .env (ports, cluster id) for Docker Compose
+	$(CLI) config env
+
+show-config: build ## print every effective config value (file + SDP_* environment)
+	$(CLI) config show
+
+init-volumes: build ## create the data roots (lake, checkpoints, Kafka, run dir) and mark each as the platform's
+	$(CLI) services init-volumes
+
+run: build ## start Kafka (or use one that answers), create the topics, run the platform in the foreground (Ctrl-C stops)
+	$(CLI) services up --kafka-only
+	$(CLI) run
+
+up: build ## start Kafka and the whole platform in the background; wait until ready, print the URLs
+	$(CLI) services up
+
+down: build ## stop the platform (graceful, SIGKILL after etl.shutdown_timeout) and the Kafka `up` started
+	$(CLI) services down
+
+ps: build ## one table: brokers and platform, events/s, lag, last checkpoint; exit 0 only when all up
+	$(CLI) services ps
+
+logs: build ## follow the platform log pretty-printed (SERVICE=kafka-N for a broker, LINES=N history)
+	$(CLI) services logs --service $(SERVICE) --lines $(LINES)
+
+clean: build ## stop everything and delete the brokers' data (topics, messages); lake and checkpoints stay
+	$(CLI) services clean
+
+reset: ## clean, then up
+	$(MAKE) clean
+	$(MAKE) up
+
+data-stats: build ## per table: partitions, files, rows, bytes, event-time range; checkpoints; lag per partition
+	$(CLI) data stats
+
+clean-data: build ## delete the lake and the checkpoints (asks y/N; FORCE=1 does not ask)
+	$(CLI) data clean --all $(YES)
+
+clean-datalake: build ## delete the lake's tables (asks y/N; FORCE=1 does not ask)
+	$(CLI) data clean --lake $(YES)
+
+clean-checkpoints: build ## delete the checkpoint store (asks y/N; FORCE=1 does not ask)
+	$(CLI) data clean --checkpoints $(YES)
+
+test: install test-prereqs ## unit + integration tests against a real 3-broker cluster
+	npm test
+
+# kcat, and whatever else the tests need beyond npm (scripts/test-prereqs.d/).
+test-prereqs: ## install what the tests need beyond npm (kcat, …)
+	bash scripts/test-prereqs.sh
+
+bench: install ## the benchmarks (npm run bench:produce, bench:etl, bench:parquet; BENCH=one of them)
+	@for b in $(BENCH); do echo "== npm run bench:$$b"; npm run "bench:$$b" || exit 1; done
+
+kafka-up: build ## start the local 3-broker cluster from Kafka's jars (Java + Maven; SECURE=1: SASL_SSL listener, private CA, SCRAM users)
 	$(CLI) kafka up$(if $(SECURE), --secure)
 
-kafka-down: build
+kafka-down: build ## stop the local cluster
 	$(CLI) kafka down
 
-kafka-status: build
+kafka-status: build ## each local broker's pid and ports; exit 1 unless all are up
 	$(CLI) kafka status
 
-kafka-clean: build
+kafka-clean: build ## stop the local cluster and delete its data
 	$(CLI) kafka clean
 
-topics: build
+topics: build ## create the clickstream and IoT topics (idempotent)
 	$(CLI) topics create
-
-up: build
-	@if docker info >/dev/null 2>&1; then \
-		$(CLI) config env && $(COMPOSE) up -d --wait; \
-	else \
-		echo "Docker is not running: starting the local cluster from Kafka jars"; \
-		$(MAKE) kafka-up; \
-	fi
-
-# Stops whichever runs: the Docker cluster (when Docker runs) and the local one (a no-op when stopped).
-down: build
-	@if docker info >/dev/null 2>&1; then \
-		$(COMPOSE) down; \
-	fi
-	$(CLI) kafka down
 
 # The analysis notebook (Python): .venv from the pinned requirements.txt, rebuilt only when it changes.
 NOTEBOOK_PORT ?= 8888
 
-venv:
+venv: ## create .venv for the notebook from the pinned requirements.txt (rebuilt only when it changes)
 	bash scripts/python-venv.sh
 
 # JupyterLab on 127.0.0.1 only, with token auth always on: a random token unless JUPYTER_TOKEN is set
 # (passed in the environment, not on the command line that `ps` shows); the URL with it is printed.
-notebook: venv
+notebook: venv ## JupyterLab on 127.0.0.1 (token auth) with datalake_analysis.ipynb
 	@token="$${JUPYTER_TOKEN:-$$(.venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(24))')}"; \
 	echo "JupyterLab: http://127.0.0.1:$(NOTEBOOK_PORT)/lab/tree/datalake_analysis.ipynb?token=$$token"; \
 	JUPYTER_TOKEN="$$token" exec .venv/bin/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.port=$(NOTEBOOK_PORT) \
 		--no-browser $$([ "$$(id -u)" = 0 ] && echo --allow-root) datalake_analysis.ipynb
 
 # Executes the notebook against the lake of config.yml (+ SDP_ overrides); prints the report's path last.
-analysis: venv
+analysis: venv ## execute the notebook headless: a self-contained HTML report in data/reports/
 	.venv/bin/python analysis/run_analysis.py
 
-.PHONY: venv notebook analysis
+
+.PHONY: help install build setup config show-config init-volumes run up down ps logs clean reset data-stats clean-data clean-datalake clean-checkpoints test test-prereqs bench kafka-up kafka-down kafka-status kafka-clean topics venv notebook analysis

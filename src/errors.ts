@@ -59,6 +59,15 @@ export const ErrorCodes = {
   CHECKPOINT_AHEAD_OF_TOPIC: 'SDP_ERR_CHECKPOINT_AHEAD_OF_TOPIC',
   /** config.yml asks for fewer partitions than a topic has: Kafka cannot lower them. */
   KAFKA_PARTITIONS_LOWER: 'SDP_ERR_KAFKA_PARTITIONS_LOWER',
+
+  /** `services up`: the platform exited during its start or was not ready within services.ready_timeout. */
+  SERVICES_START_FAILED: 'SDP_ERR_SERVICES_START_FAILED',
+  /** `services ps`: something is not up (the table says what). */
+  SERVICES_NOT_ALL_UP: 'SDP_ERR_SERVICES_NOT_ALL_UP',
+  /** `services setup`: a required tool is missing; `services logs`: no such log. */
+  SERVICES_MISSING: 'SDP_ERR_SERVICES_MISSING',
+  /** A storage path that must never be created, marked or deleted (/, the home directory, the repository). */
+  SERVICES_UNSAFE_PATH: 'SDP_ERR_SERVICES_UNSAFE_PATH',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

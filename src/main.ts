@@ -11,6 +11,8 @@ import { registerEtlCommand } from './commands/etl.js';
 import { registerGenerateCommand } from './commands/generate.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerQueryCommand } from './commands/query.js';
+
+import { registerServicesCommands } from './commands/services.js';
 import { createCommandContext } from './commands/context.js';
 import { registerDataCommands } from './commands/data.js';
 import { ExitCodes, SdpError } from './errors.js';
@@ -57,6 +59,8 @@ async function main(argv: string[]): Promise<number> {
   registerQueryCommand(program, context);
 
   registerDataCommands(program, context);
+
+  registerServicesCommands(program, context);
 
   try {
     await program.parseAsync(argv);

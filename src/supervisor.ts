@@ -34,6 +34,9 @@ export interface PlatformMetrics {
   producer?: ProducerMetrics;
   etl?: EtlMetrics;
   etlRestarts: number;
+  /** The platform process, for `services ps`: its pid and when it started (epoch ms). */
+  pid: number;
+  startedAtMs: number;
 }
 
 type SupervisorMsg =
@@ -64,6 +67,7 @@ export class Platform {
   private shuttingDown?: Promise<ShutdownReport>;
   private resolveFatal!: (report: { component: string; error: string }) => void;
   private readonly log: Logger;
+  private readonly startedAtMs = Date.now();
   /** Resolves when a component fails beyond recovery. */
   readonly fatal: Promise<{ component: string; error: string }>;
 
@@ -166,7 +170,7 @@ export class Platform {
       this.producer ? query<ProducerPoolMsg, ProducerMetrics>(this.producer, () => ({ type: 'metrics' }), 5_000) : undefined,
       this.etl?.metrics(),
     ]);
-    return { ...(producer ? { producer } : {}), ...(etl ? { etl } : {}), etlRestarts: this.etlRestartTotal };
+    return { ...(producer ? { producer } : {}), ...(etl ? { etl } : {}), etlRestarts: this.etlRestartTotal, pid: process.pid, startedAtMs: this.startedAtMs };
   }
 
   /** Graceful shutdown in the order of DESIGN.md section 5; idempotent. */

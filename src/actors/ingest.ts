@@ -22,6 +22,7 @@ import type { CheckpointerMsg } from './checkpointer.js';
 import { spawnPartition, type PartitionBatchReply, type PartitionMsg, type PartitionStatus } from './partition.js';
 import type { WindowAggregatorMsg } from './windowAggregator.js';
 import type { WriterFlushReply } from './lakeWriter.js';
+import { topicLag } from '../etl/progress.js';
 
 export type IngestMsg =
   /** Query: connect, join the group and start fetching; replies once running. */
@@ -45,6 +46,8 @@ export type IngestMsg =
 export interface IngestStatus {
   topic: string;
   partitions: PartitionStatus[];
+  /** Records between where processing stands and the log end, summed over assigned partitions; null before the first end-offset read. */
+  lag: number | null;
 }
 
 export interface IngestOptions {
@@ -88,6 +91,8 @@ interface State {
   commitTimer?: NodeJS.Timeout;
   endsTimer?: NodeJS.Timeout;
   checkingEnds: boolean;
+  /** Log end offsets from the last `checkEnds`, for the lag. */
+  endOffsets?: Map<number, string>;
 }
 
 const COMMIT_DEBOUNCE_MS = 1_000;
@@ -239,6 +244,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
         state.consumer.endOffsets().then(
           (ends) => {
             state.checkingEnds = false;
+            state.endOffsets = ends;
             for (const [partition, entry] of state.partitions) {
               const position = state.positions.get(partition);
               const end = ends.get(partition);
@@ -308,7 +314,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
         const partitions = await Promise.all(
           [...state.partitions.values()].map((entry) => query<PartitionMsg, PartitionStatus>(entry.ref, () => ({ type: 'status' }), 5_000)),
         );
-        reply<IngestStatus>(ctx, { topic, partitions: partitions.sort((a, b) => a.partition - b.partition) });
+        reply<IngestStatus>(ctx, { topic, partitions: partitions.sort((a, b) => a.partition - b.partition), lag: state.endOffsets ? topicLag(state.positions, state.endOffsets) : null });
         return state;
       }
       case 'consumerFailed':

@@ -13,6 +13,7 @@ import { rewriteStoreKeepingOffsets } from '../checkpoint/storeRewrite.js';
 import { ErrorCodes, SdpError } from '../errors.js';
 import { listLakeFiles } from '../lake/lakeFiles.js';
 import { runningSigns } from '../services/platformRunning.js';
+import { pidFilePath } from '../services/pidFile.js';
 import { assertSafeRoots, emptyRoot, measureRoot, type CleanTarget } from '../storage/safeClean.js';
 import { CHECKPOINT_FILE } from '../supervisor.js';
 import { collectDataStats, renderDataStats } from './dataStats.js';
@@ -50,7 +51,7 @@ export async function cleanData(context: CommandContext, options: CleanOptions, 
   const checkpointRoot = config.storage.checkpoint_root;
   const storeFile = join(resolve(checkpointRoot), CHECKPOINT_FILE);
 
-  const signs = runningSigns(storeFile);
+  const signs = runningSigns(storeFile, pidFilePath(resolve(config.services.run_dir)));
   if (signs.length > 0) {
     throw new SdpError(ErrorCodes.STORAGE_PLATFORM_RUNNING, 'the platform is running: stop it before cleaning; nothing was deleted', signs.map((s) => `${s.what}: ${s.stop}`));
   }

@@ -177,6 +177,23 @@ const log = z.strictObject({
   format: z.enum(['auto', 'json', 'pretty']),
 });
 
+/**
+ * The background platform of `services up` (make up). The section may be left out: its default
+ * is today's values (given as parsed output, as zod 4's `.default` expects).
+ */
+const services = z
+  .strictObject({
+    /** Pid file (sdp.pid), state file (services.json) and the platform's log (platform.log). */
+    run_dir: z.string().min(1),
+    /** The platform log rolls to .1, .2, … at this size. */
+    log_max_bytes: size,
+    /** Log files kept, the current one included: disk use stays under log_files × log_max_bytes. */
+    log_files: positiveInt.max(20),
+    /** How long `services up` waits for /readyz before it gives up. */
+    ready_timeout: duration,
+  })
+  .default({ run_dir: './data', log_max_bytes: 10 * 1024 * 1024, log_files: 3, ready_timeout: 120_000 });
+
 export const configSchema = z
   .strictObject({
     kafka,
@@ -186,6 +203,7 @@ export const configSchema = z
     topics,
     ui,
     log,
+    services,
   })
   .superRefine((cfg, ctx) => {
     if (cfg.kafka.external_ports.length !== cfg.kafka.brokers) {

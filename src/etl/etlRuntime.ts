@@ -28,6 +28,8 @@ import { listLakeFiles } from '../lake/lakeFiles.js';
 import { renameDurable } from '../lake/durableFs.js';
 import { join } from 'node:path';
 
+import { topicProgress, type ProgressSample, type TopicProgress } from './progress.js';
+
 export const STREAMS: readonly StreamName[] = ['clickstream', 'iot'];
 export const WINDOW_SIZE_MS = 60_000;
 
@@ -36,7 +38,14 @@ export interface EtlMetrics {
   aggregator: AggregatorMetrics;
   rejectedTotal: Partial<Record<RejectReason, number>>;
   checkpoints: number;
+  /** Per topic, as of the last metrics line: events/s, lag, estimated seconds to catch up. */
+  progress: TopicProgress[];
+  /** Wall-clock time of the last checkpoint committed by this process; null before the first. */
+  lastCheckpointMs: number | null;
 }
+
+/** The ETL's metrics line comes this often (the producer's: data_generator.metrics_interval). */
+export const ETL_METRICS_INTERVAL_MS = 10_000;
 
 export interface EtlRuntime {
   /** Graceful: stop fetching, flush writers and windows, commit, leave the group. */
@@ -112,6 +121,9 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
   const rejectedTotal: Partial<Record<RejectReason, number>> = {};
   const ingests = new Map<StreamName, Ref<IngestMsg>>();
   let lastCheckpoints = 0;
+  let lastCheckpointMs: number | null = null;
+  let progress: TopicProgress[] = [];
+  const samples = new Map<string, ProgressSample>();
 
   const encoderPool: EncoderPool = createEncoderPool({ threads: config.etl.encoder_threads, maxHeapMb: Math.ceil(config.etl.encoder_heap / (1024 * 1024)) });
   const bufferBudget = new BufferBudget(config.etl.max_buffered_rows);
@@ -120,6 +132,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
 
   const onCommitted = (event: CheckpointEvent, state: CheckpointState): void => {
     lastCheckpoints = state.checkpoints;
+    lastCheckpointMs = Date.now();
     const stream = streamOfTopic.get(event.topic);
     const ingest = stream ? ingests.get(stream) : undefined;
     if (!stream || !ingest) return;
@@ -192,10 +205,54 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
   await Promise.all([...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'start' as const }), READ_TIMEOUT_MS)));
   logger.info({ component: 'etl', generation, lake_root: lakeRoot, checkpoints: checkpoint.checkpoints, encoder: config.etl.parquet_encoder }, 'etl started');
 
+  const readMetrics = async (): Promise<EtlMetrics> => {
+    const [ingest, agg] = await Promise.all([
+      Promise.all([...ingests.values()].map((ref) => query<IngestMsg, IngestStatus>(ref, () => ({ type: 'status' }), 5_000))),
+      query<WindowAggregatorMsg, AggregatorMetrics>(aggregator, () => ({ type: 'metrics' }), 5_000),
+    ]);
+    return { ingest, aggregator: agg, rejectedTotal: { ...rejectedTotal }, checkpoints: lastCheckpoints, progress, lastCheckpointMs };
+  };
+
+  const etlStartedMs = Date.now();
+  for (const stream of STREAMS) samples.set(config.topics[stream], { atMs: etlStartedMs, processed: 0, lag: null });
+  // The ETL's 10 s metrics line: events/s and lag per topic, and while behind, when it catches up.
+  let metricsRunning = false;
+  const metricsTimer = setInterval(() => {
+    if (metricsRunning) return;
+    metricsRunning = true;
+    readMetrics()
+      .then((m) => {
+        const atMs = Date.now();
+        progress = m.ingest.map((i) => {
+          const current: ProgressSample = { atMs, processed: i.partitions.reduce((n, p) => n + p.valid + Object.values(p.rejected).reduce((a, b) => a + (b ?? 0), 0), 0), lag: i.lag };
+          const result = topicProgress(i.topic, samples.get(i.topic), current);
+          samples.set(i.topic, current);
+          return result;
+        });
+        const behind = progress.filter((p) => p.lag !== null && p.lag > 0);
+        logger.info(
+          {
+            component: 'etl',
+            events_per_s: Object.fromEntries(progress.map((p) => [p.topic, p.eventsPerSecond])),
+            lag: Object.fromEntries(progress.map((p) => [p.topic, p.lag])),
+            ...(behind.length > 0 ? { catch_up_s: Object.fromEntries(behind.map((p) => [p.topic, p.catchUpSeconds])) } : {}),
+            checkpoints: m.checkpoints,
+          },
+          behind.length > 0 ? 'etl metrics (behind)' : 'etl metrics',
+        );
+      })
+      .catch((err: unknown) => logger.debug({ component: 'etl', err }, 'etl metrics not available'))
+      .finally(() => {
+        metricsRunning = false;
+      });
+  }, ETL_METRICS_INTERVAL_MS);
+  metricsTimer.unref();
+
   let stopped = false;
   const teardown = async (graceful: boolean): Promise<void> => {
     if (stopped) return;
     stopped = true;
+    clearInterval(metricsTimer);
     const timeoutMs = config.etl.shutdown_timeout;
     if (graceful) {
       await Promise.all([...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'drain' as const }), timeoutMs)));
@@ -217,12 +274,6 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     recovery,
     stop: () => teardown(true),
     abort: () => teardown(false),
-    async metrics() {
-      const [ingest, agg] = await Promise.all([
-        Promise.all([...ingests.values()].map((ref) => query<IngestMsg, IngestStatus>(ref, () => ({ type: 'status' }), 5_000))),
-        query<WindowAggregatorMsg, AggregatorMetrics>(aggregator, () => ({ type: 'metrics' }), 5_000),
-      ]);
-      return { ingest, aggregator: agg, rejectedTotal: { ...rejectedTotal }, checkpoints: lastCheckpoints };
-    },
+    metrics: readMetrics,
   };
 }

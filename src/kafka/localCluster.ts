@@ -19,6 +19,8 @@ import { localNodes, parseProperties, renderServerProperties, type LocalNode } f
 import { ensureLocalTls, hasLocalTls, LOCAL_BROKER_USER, LOCAL_CLIENT_USER, localProbeSecurity, type LocalTls } from './localTls.js';
 import type { ConnectionSecurity } from './security.js';
 
+import { ensureRootMarker } from '../storage/rootMarker.js';
+
 const COMPONENT = 'local-kafka';
 const DEFAULT_START_TIMEOUT_MS = 120_000;
 const DEFAULT_STOP_TIMEOUT_MS = 30_000;
@@ -335,6 +337,7 @@ export async function localClusterUp(config: Config, logger: Logger, options: { 
   if (toStart.length > 0) {
     const java = javaExecutable();
     await assertPortsFree(toStart);
+    ensureRootMarker(dataDir, 'kafka');
     const classpath = await resolveKafkaClasspath(dataDir, config.kafka.local.kafka_version, log);
     for (const node of toStart) {
       mkdirSync(join(node.dir, 'logs'), { recursive: true });

@@ -1,5 +1,6 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
 import pretty from 'pino-pretty';
+import { RotatingLogFile } from '../services/rotatingLog.js';
 
 export type { Logger };
 
@@ -8,6 +9,8 @@ export interface LoggerSettings {
   format: 'auto' | 'json' | 'pretty';
   /** Where lines go; commands that print results to stdout log to stderr (fd 2). */
   fd?: 1 | 2;
+  /** JSON lines into a size-capped file instead of fd (the background platform of `services up`). */
+  file?: { path: string; maxBytes: number; keep: number };
 }
 
 const base: LoggerOptions = {
@@ -39,6 +42,10 @@ const base: LoggerOptions = {
 
 /** JSON lines by default, pretty lines when the output is a terminal (or format: pretty). */
 export function createLogger(settings: LoggerSettings): Logger {
+  if (settings.file) {
+    const { path, maxBytes, keep } = settings.file;
+    return pino({ ...base, level: settings.level }, new RotatingLogFile(path, maxBytes, keep));
+  }
   const fd = settings.fd ?? 1;
   const isTty = fd === 1 ? process.stdout.isTTY : process.stderr.isTTY;
   const usePretty = settings.format === 'pretty' || (settings.format === 'auto' && isTty === true);

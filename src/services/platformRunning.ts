@@ -5,7 +5,6 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { pidFilePath } from './paths.js';
 
 export interface RunningSign {
   what: string;
@@ -14,7 +13,7 @@ export interface RunningSign {
 }
 
 /** The pid in the pid file, if it names a live process (signal 0 only checks). */
-export function livePidFromFile(file: string = pidFilePath()): number | undefined {
+export function livePidFromFile(file: string): number | undefined {
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -52,7 +51,8 @@ export function isCheckpointStoreLocked(file: string): boolean {
   }
 }
 
-export function runningSigns(checkpointFile: string, pidFile: string = pidFilePath()): RunningSign[] {
+/** `pidFile`: `<services.run_dir>/sdp.pid` (services/pidFile.ts). */
+export function runningSigns(checkpointFile: string, pidFile: string): RunningSign[] {
   const signs: RunningSign[] = [];
   const pid = livePidFromFile(pidFile);
   if (pid !== undefined) signs.push({ what: `the platform runs in the background (pid ${pid}, from ${pidFile})`, stop: '`make down` stops it' });

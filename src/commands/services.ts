@@ -1,0 +1,269 @@
+/**
+ * `services up|down|ps|logs|setup|init-volumes|clean`: the platform as background services
+ * (architecture.md, "Services and operating"). The Makefile's up, down, ps, logs, setup,
+ * init-volumes and clean only call these.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import type { Config } from '../config/schema.js';
+import { ErrorCodes, SdpError } from '../errors.js';
+import { resolveKafkaClasspath } from '../kafka/localClasspath.js';
+import { localClusterDown, localDataDir } from '../kafka/localCluster.js';
+import { createTopics } from '../kafka/topics.js';
+import { compose, dockerAnswers, ensureKafka, stopKafka, COMPOSE_FILE } from '../services/kafkaService.js';
+import { createPrettyLine, followFile, tailLines } from '../services/logTail.js';
+import { removePidFile } from '../services/pidFile.js';
+import { describeStale, inspectPlatform, logFileOf, loggedExitCode, runDirOf, startPlatform, statusUrlFromLog, stopProcess } from '../services/platformService.js';
+import { brokerRows, platformRow } from '../services/psStatus.js';
+import { allUp, formatDuration, renderPs } from '../services/psTable.js';
+import { readServicesState, removeServicesState, writeServicesState, type KafkaRecord } from '../services/serviceState.js';
+import { checkOk, checkTools } from '../services/setupChecks.js';
+import { assertKafkaDataDeletable, initVolumes } from '../services/volumes.js';
+import type { CommandContext } from './context.js';
+import { createLogger } from '../log/logger.js';
+import { renderTable } from './kafka.js';
+
+const say = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(1)} s`;
+}
+
+/** Stops the platform if it runs, removes a stale pid file; says what it did. */
+async function downPlatform(config: Config): Promise<void> {
+  const runDir = runDirOf(config);
+  const { record, verdict } = inspectPlatform(runDir);
+  if (!record || !verdict) {
+    say('platform: not running');
+    return;
+  }
+  if (verdict.state !== 'running') {
+    removePidFile(runDir);
+    say(`platform: not running; removed a stale pid file (${describeStale(record, verdict)})`);
+    return;
+  }
+  const timeoutS = Math.round(config.etl.shutdown_timeout / 1000);
+  say(`platform: sent SIGTERM to pid ${record.pid}; waiting up to ${timeoutS} s (etl.shutdown_timeout) for the graceful shutdown …`);
+  const result = await stopProcess(record.pid, config.etl.shutdown_timeout);
+  removePidFile(runDir);
+  if (result.how === 'SIGKILL') {
+    say(`platform: did not exit within ${timeoutS} s of SIGTERM: killed it (SIGKILL); the next start recovers from the last checkpoint`);
+  } else if (result.how === 'already gone') {
+    say('platform: had already exited');
+  } else {
+    const code = loggedExitCode(logFileOf(config), record.pid);
+    const how = code === undefined ? '' : code === 0 ? ', graceful shutdown (every produced event acknowledged, last files committed)' : `, exit code ${code}: the shutdown did not finish in time, the next start recovers from the last checkpoint`;
+    say(`platform: stopped after SIGTERM in ${seconds(result.elapsedMs)}${how}`);
+  }
+}
+
+async function up(config: Config, context: CommandContext, configFile: string | undefined, kafkaOnly: boolean): Promise<void> {
+  const runDir = runDirOf(config);
+  const { record, verdict } = inspectPlatform(runDir);
+  if (record && verdict?.state === 'running' && !kafkaOnly) {
+    const url = statusUrlFromLog(logFileOf(config), record.pid);
+    const uptime = Number.isFinite(Date.parse(record.startedAt)) ? `, up ${formatDuration((Date.now() - Date.parse(record.startedAt)) / 1000)}` : '';
+    say(`already running: platform pid ${record.pid}${uptime}${url ? `, status page ${url}` : ''}; nothing to do (\`make ps\` shows everything, \`make down\` stops it)`);
+    return;
+  }
+  if (record && verdict && verdict.state !== 'running') {
+    removePidFile(runDir);
+    say(`platform: stale pid file (${describeStale(record, verdict)}); removed it`);
+  }
+  const logger = context.logger(2);
+  const previous = readServicesState(runDir)?.kafka;
+  const found = await ensureKafka(config, logger, say);
+  // A cluster an earlier `up` started is still ours to stop, even if this `up` found it running.
+  const kafka: KafkaRecord = { ...found, startedByUs: found.startedByUs || (previous?.startedByUs === true && previous.mode === found.mode) };
+  writeServicesState(runDir, { kafka, updatedAt: new Date().toISOString() });
+
+  say('topics: creating them if missing …');
+  const topics = await createTopics(config, createLogger({ level: 'warn', format: config.log.format, fd: 2 }));
+  say(`topics: ${[...topics.created.map((t) => `${t.topic} created`), ...topics.unchanged.map((t) => `${t.topic} exists`)].join(', ')}`);
+  if (kafkaOnly) return;
+
+  const result = await startPlatform({ config, ...(configFile ? { configFile } : {}), say });
+  if (!result.ok) {
+    const pretty = createPrettyLine(process.stdout.isTTY === true);
+    say(`platform: FAILED: ${result.reason}. Last log lines:`);
+    for (const line of result.logLines) say(`  ${pretty(line)}`);
+    throw new SdpError(ErrorCodes.SERVICES_START_FAILED, result.reason, [
+      `full log: ${logFileOf(config)} (\`make logs\`)`,
+      kafka.startedByUs ? 'Kafka keeps running: `make down` stops it' : 'Kafka was not started by this `up` and keeps running',
+    ]);
+  }
+  const base = result.statusUrl.replace(/\/$/, '');
+  say(`platform: ready in ${seconds(result.readyMs)} (pid ${result.pid})`);
+  say(
+    renderTable(
+      ['', ''],
+      [
+        ['status page', `${base}/`],
+        ['JSON', `${base}/api/status`],
+        ['Prometheus', `${base}/metrics`],
+        ['log', `${logFileOf(config)}  (make logs)`],
+        ['stop', 'make down'],
+      ],
+    ).replace(/^\s*\n/, ''),
+  );
+}
+
+async function down(config: Config, context: CommandContext): Promise<void> {
+  const runDir = runDirOf(config);
+  await downPlatform(config);
+  say(await stopKafka(config, context.logger(2), readServicesState(runDir)?.kafka));
+  removeServicesState(runDir);
+}
+
+async function logs(config: Config, options: { service?: string; lines: number; follow: boolean }): Promise<void> {
+  const service = options.service ?? 'platform';
+  let file: string;
+  if (service === 'platform') {
+    file = logFileOf(config);
+  } else {
+    const m = /^kafka-(\d+)$/.exec(service);
+    const node = m ? Number(m[1]) : NaN;
+    if (!m || node < 1 || node > config.kafka.brokers) {
+      throw new SdpError(ErrorCodes.USAGE, `unknown service ${service}: expected platform or kafka-1 … kafka-${config.kafka.brokers}`);
+    }
+    if (readServicesState(runDirOf(config))?.kafka?.mode === 'docker') {
+      const args = ['compose', '-f', COMPOSE_FILE, 'logs', '--tail', String(options.lines), ...(options.follow ? ['-f'] : []), service];
+      await new Promise<void>((resolvePromise, reject) => {
+        const child = spawn('docker', args, { stdio: 'inherit' });
+        child.once('error', reject);
+        child.once('close', () => resolvePromise());
+      });
+      return;
+    }
+    file = join(localDataDir(config), `node-${node}`, 'logs', 'server.log');
+  }
+  if (!existsSync(file)) {
+    throw new SdpError(ErrorCodes.SERVICES_MISSING, `no log at ${file}`, [
+      service === 'platform' ? 'the platform has not been started with `make up` here' : 'this broker was not started from this checkout (a cluster started elsewhere keeps its logs there)',
+    ]);
+  }
+  const format = service === 'platform' ? createPrettyLine(process.stdout.isTTY === true) : (line: string) => line;
+  for (const line of tailLines(file, options.lines)) say(format(line));
+  if (!options.follow) return;
+  const stop = followFile(file, (line) => say(format(line)));
+  await new Promise<void>((resolvePromise) => {
+    const done = () => {
+      stop();
+      resolvePromise();
+    };
+    process.once('SIGINT', done);
+    process.once('SIGTERM', done);
+  });
+}
+
+export function registerServicesCommands(program: Command, context: CommandContext): void {
+  const services = program.command('services').description('the platform and Kafka as background services: up, down, ps, logs (make up/down/ps/logs)');
+  const configFile = () => program.opts<{ config?: string }>().config;
+
+  services
+    .command('up')
+    .description('start Kafka (a running cluster is used as it is) and the whole platform in the background; wait for /readyz')
+    .option('--kafka-only', 'only Kafka and the topics (make run starts the platform in the foreground next)')
+    .action(async (opts: { kafkaOnly?: boolean }) => up(context.config().config, context, configFile(), opts.kafkaOnly === true));
+
+  services
+    .command('down')
+    .description('stop the platform (SIGTERM, SIGKILL after etl.shutdown_timeout) and the Kafka that `up` started')
+    .action(async () => down(context.config().config, context));
+
+  services
+    .command('ps')
+    .description('one table: each broker and the platform; exits 0 only when everything is up')
+    .action(async () => {
+      const { config } = context.config();
+      const [brokers, platform] = await Promise.all([brokerRows(config, context.logger(2)), platformRow(config)]);
+      say(renderPs(brokers, platform));
+      if (!allUp(brokers, platform)) {
+        const down = [...brokers.filter((b) => !b.up).map((b) => `${b.name} down`), ...(platform.state === 'ready' ? [] : [`platform ${platform.state}`])];
+        throw new SdpError(ErrorCodes.SERVICES_NOT_ALL_UP, `not everything is up: ${down.join(', ')}`, ['`make up` starts what is missing; `make logs` shows why the platform stopped']);
+      }
+    });
+
+  services
+    .command('logs')
+    .description('follow the platform log, pretty-printed (or a broker\'s server log with --service kafka-N)')
+    .option('-s, --service <name>', 'platform, or kafka-1 … kafka-N', 'platform')
+    .option('-n, --lines <n>', 'lines of history first', (v) => Number.parseInt(v, 10), 50)
+    .option('--no-follow', 'print the last lines and exit')
+    .action(async (opts: { service: string; lines: number; follow: boolean }) => {
+      if (!Number.isInteger(opts.lines) || opts.lines < 0) throw new SdpError(ErrorCodes.USAGE, '--lines (LINES=) must be a whole number ≥ 0');
+      await logs(context.config().config, opts);
+    });
+
+  services
+    .command('setup')
+    .description('check Node, npm, Java, Maven, kcat, Python and Docker; fetch the Kafka jars; print the command for whatever is missing')
+    .action(async () => {
+      const { config } = context.config();
+      say('checking tools …');
+      const checks = checkTools();
+      say(renderTable(['tool', 'status', 'version', 'needed for'], checks.map((c) => [c.tool, checkOk(c) ? 'ok' : c.required ? 'MISSING' : 'missing (optional)', c.problem ?? c.version ?? '-', c.purpose])));
+      const javaOk = checks.find((c) => c.tool === 'java' && checkOk(c));
+      const mvnOk = checks.find((c) => c.tool === 'mvn' && checkOk(c));
+      if (javaOk && mvnOk) {
+        say(`fetching the Apache Kafka ${config.kafka.local.kafka_version} jars with Maven (cached in ~/.m2; the first time takes a minute or two) …`);
+        const startedMs = Date.now();
+        await resolveKafkaClasspath(localDataDir(config), config.kafka.local.kafka_version, context.logger(2));
+        say(`Kafka jars ready (${seconds(Date.now() - startedMs)})`);
+      }
+      const todo = checks.filter((c) => !checkOk(c) && c.fix);
+      if (todo.length > 0) {
+        say('to install what is missing:');
+        for (const c of todo) say(`  ${c.tool}: ${c.fix}`);
+      }
+      const missing = checks.filter((c) => c.required && !checkOk(c));
+      if (missing.length > 0) throw new SdpError(ErrorCodes.SERVICES_MISSING, `required tool${missing.length === 1 ? '' : 's'} missing: ${missing.map((c) => c.tool).join(', ')}`, missing.map((c) => `${c.tool}: ${c.fix ?? c.problem ?? ''}`));
+      say('setup done: `make up` starts everything in the background, `make run` in the foreground');
+    });
+
+  services
+    .command('init-volumes')
+    .description('create the data roots (lake, checkpoints, Kafka data, run dir) and mark each with .sdp-root')
+    .action(() => {
+      const { config } = context.config();
+      const results = initVolumes(config);
+      say(
+        renderTable(
+          ['root', 'path', 'directory', 'marker'],
+          results.map((r) => [
+            r.root.key,
+            r.root.path,
+            r.created ? 'created (0750)' : 'exists',
+            r.root.kind === undefined ? '-' : r.markerWritten ? `written (${r.root.kind})` : `already there (${r.existingKind ?? 'unreadable'})`,
+          ]),
+        ),
+      );
+    });
+
+  services
+    .command('clean')
+    .description("stop everything and delete the local brokers' data (all topics and messages); the lake and checkpoints stay")
+    .action(async () => {
+      const { config } = context.config();
+      const dataDir = assertKafkaDataDeletable(config);
+      await down(config, context);
+      const logger = context.logger(2);
+      const result = await localClusterDown(config, logger);
+      if (result.stopped.length + result.killed.length > 0) say(`Kafka: stopped the local brokers of ${dataDir} too`);
+      if (dockerAnswers()) {
+        const code = await compose(['down', '-v']);
+        say(code === 0 ? 'Kafka: Docker cluster removed with its volumes (docker compose down -v)' : `Kafka: docker compose down -v failed (exit ${String(code)})`);
+      }
+      if (existsSync(dataDir)) {
+        rmSync(dataDir, { recursive: true, force: true });
+        say(`Kafka: deleted ${dataDir} (every topic and message of the local brokers)`);
+      } else {
+        say(`Kafka: ${dataDir} does not exist: nothing to delete`);
+      }
+      say(`kept: ${config.storage.datalake_root} (lake) and ${config.storage.checkpoint_root} (checkpoints); \`make clean-data\` deletes those`);
+    });
+}

@@ -1,0 +1,98 @@
+/**
+ * The `services ps` table (architecture.md, "Services and operating"): one row per broker, one
+ * for the platform and one per stream under it. Pure: rows in, text out.
+ */
+import { renderTable } from '../commands/kafka.js';
+
+export interface BrokerRow {
+  name: string;
+  nodeId: number | null;
+  port: number;
+  /** `pid 1234`, a container name, or undefined when not known (a cluster started elsewhere). */
+  process?: string;
+  up: boolean;
+  /** Partitions this broker leads whose ISR is smaller than their replica set; null when not known. */
+  underReplicated: number | null;
+}
+
+export interface StreamRow {
+  name: string;
+  /** Produced by this platform's generators, events/s. */
+  producedPerSecond: number | null;
+  /** Processed by the ETL (valid + rejected), events/s. */
+  processedPerSecond: number | null;
+  lag: number | null;
+}
+
+export interface PlatformRow {
+  state: 'ready' | 'starting' | 'stopped' | 'stale pid file' | 'not answering';
+  pid?: number;
+  port?: number;
+  uptimeSeconds?: number;
+  lastCheckpointAgeSeconds?: number | null;
+  streams: StreamRow[];
+}
+
+export const PS_HEADER = ['SERVICE', 'NODE', 'PORT', 'PID/CONTAINER', 'STATE', 'UNDER-REPLICATED', 'UPTIME', 'EVENTS/S PRODUCED/PROCESSED', 'LAG', 'LAST CHECKPOINT'] as const;
+
+export function formatDuration(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s < 60) return `${s}s`;
+  if (s < 3600) return `${Math.floor(s / 60)}m ${s % 60}s`;
+  if (s < 86_400) return `${Math.floor(s / 3600)}h ${Math.floor((s % 3600) / 60)}m`;
+  return `${Math.floor(s / 86_400)}d ${Math.floor((s % 86_400) / 3600)}h`;
+}
+
+function rate(n: number | null): string {
+  return n === null ? '-' : String(Math.round(n * 10) / 10);
+}
+
+export function renderPs(brokers: readonly BrokerRow[], platform: PlatformRow): string {
+  const rows: string[][] = brokers.map((b) => [
+    b.name,
+    b.nodeId === null ? '-' : String(b.nodeId),
+    String(b.port),
+    b.process ?? '-',
+    b.up ? 'up' : 'down',
+    b.underReplicated === null ? '-' : String(b.underReplicated),
+    '-',
+    '-',
+    '-',
+    '-',
+  ]);
+  const checkpoint =
+    platform.lastCheckpointAgeSeconds === undefined ? '-' : platform.lastCheckpointAgeSeconds === null ? 'none yet' : `${formatDuration(platform.lastCheckpointAgeSeconds)} ago`;
+  rows.push([
+    'platform',
+    '-',
+    platform.port === undefined ? '-' : String(platform.port),
+    platform.pid === undefined ? '-' : `pid ${platform.pid}`,
+    platform.state,
+    '-',
+    platform.uptimeSeconds === undefined ? '-' : formatDuration(platform.uptimeSeconds),
+    '-',
+    '-',
+    checkpoint,
+  ]);
+  for (const s of platform.streams) {
+    rows.push([`  ${s.name}`, '-', '-', '-', '-', '-', '-', `${rate(s.producedPerSecond)} / ${rate(s.processedPerSecond)}`, s.lag === null ? '-' : String(s.lag), '-']);
+  }
+  return renderTable(PS_HEADER, rows);
+}
+
+/** `ps` exits 0 only when every broker is up and the platform is ready. */
+export function allUp(brokers: readonly BrokerRow[], platform: PlatformRow): boolean {
+  return brokers.length > 0 && brokers.every((b) => b.up) && platform.state === 'ready';
+}
+
+/** Under-replicated partitions per leader id, over topic metadata. */
+export function underReplicatedByLeader(topics: ReadonlyArray<{ partitions: ReadonlyArray<{ leader: number; replicas: readonly number[]; isr: readonly number[] }> }>): Map<number, number> {
+  const counts = new Map<number, number>();
+  for (const t of topics) {
+    for (const p of t.partitions) {
+      if (p.leader < 0 || p.isr.length >= p.replicas.length) continue;
+      counts.set(p.leader, (counts.get(p.leader) ?? 0) + 1);
+    }
+  }
+  return counts;
+}
