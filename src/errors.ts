@@ -28,6 +28,8 @@ export const ErrorCodes = {
   WINDOW_INVALID_INPUT: 'SDP_ERR_WINDOW_INVALID_INPUT',
   WINDOW_SNAPSHOT_INVALID: 'SDP_ERR_WINDOW_SNAPSHOT_INVALID',
   USAGE: 'SDP_ERR_USAGE',
+  /** A web page's port (ui.status_port, ui.kafka_ui_port) is taken by another process. */
+  UI_PORT_IN_USE: 'SDP_ERR_UI_PORT_IN_USE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

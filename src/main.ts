@@ -10,6 +10,7 @@ import { registerTopicsCommands } from './commands/topics.js';
 import { registerEtlCommand } from './commands/etl.js';
 import { registerGenerateCommand } from './commands/generate.js';
 import { registerRunCommand } from './commands/run.js';
+import { registerUiCommand } from './commands/ui.js';
 import { createCommandContext } from './commands/context.js';
 import { ExitCodes, SdpError } from './errors.js';
 
@@ -41,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
   registerRunCommand(program, context);
   registerGenerateCommand(program, context);
   registerEtlCommand(program, context);
+  registerUiCommand(program, context);
 
   try {
     await program.parseAsync(argv);

@@ -16,12 +16,19 @@ import { SqlitePersistenceEngine } from './checkpoint/sqlitePersistenceEngine.js
 import { startEtl, type EtlMetrics, type EtlRuntime } from './etl/etlRuntime.js';
 import { spawnStatusServer, type StatusServerAddress, type StatusServerMsg } from './actors/statusServer.js';
 import { dispatch, query, spawn, startSystem, stop, type AnyRef, type Ref, type SystemRef } from './system/nact.js';
+import { ErrorCodes, SdpError } from './errors.js';
+import { createClusterBrowser, type ClusterBrowser } from './kafka/clusterBrowser.js';
+import { PipelineStatus } from './status/pipelineStatus.js';
+import { readActorTree } from './system/actorTree.js';
+import { startKafkaBrowser, type KafkaBrowserServer } from './ui/kafkaBrowserServer.js';
 
 export interface PlatformPlan {
   producer?: Omit<ProducerPoolOptions, 'config' | 'logger' | 'onFatal'>;
   etl?: boolean;
   /** Serve the status page, /metrics, /healthz and /readyz on ui.status_port. */
   status?: boolean;
+  /** Serve the Kafka browser on ui.kafka_ui_port, as ui.kafka_ui says (auto: unless the port is taken). */
+  kafkaUi?: boolean;
 }
 
 export interface ShutdownReport {
@@ -33,6 +40,8 @@ export interface PlatformMetrics {
   producer?: ProducerMetrics;
   etl?: EtlMetrics;
   etlRestarts: number;
+  /** When each ETL restart happened (the last hour's). */
+  etlRestartTimesMs?: number[];
 }
 
 type SupervisorMsg =
@@ -47,6 +56,7 @@ const RESTART_BASE_MS = 1_000;
 const RESTART_MAX_MS = 30_000;
 
 export const CHECKPOINT_FILE = 'checkpoints.sqlite';
+const SYSTEM_NAME = 'sdp';
 
 export class Platform {
   private system!: SystemRef;
@@ -57,6 +67,12 @@ export class Platform {
   private status?: Ref<StatusServerMsg>;
   /** The port the status page listens on, once started. */
   statusPort?: number;
+  /** The port of the Kafka browser, when this process serves it. */
+  kafkaUiPort?: number;
+  private kafkaUi?: KafkaBrowserServer;
+  private statusBrowser?: ClusterBrowser;
+  private restartTimesMs: number[] = [];
+  private etlStartedAtMs: number | null = null;
   private etlRestarts: number[] = [];
   private etlRestartTotal = 0;
   private restarting = false;
@@ -76,7 +92,7 @@ export class Platform {
   static async start(config: Config, logger: Logger, plan: PlatformPlan): Promise<Platform> {
     const platform = new Platform(config, logger, plan);
     if (plan.etl) platform.engine = new SqlitePersistenceEngine(join(resolve(config.storage.checkpoint_root), CHECKPOINT_FILE), { logger });
-    platform.system = startSystem('sdp', platform.engine);
+    platform.system = startSystem(SYSTEM_NAME, platform.engine);
     platform.supervisor = spawn<undefined, SupervisorMsg>(platform.system, (state, msg) => platform.handle(msg).then(() => state), 'supervisor', {
       onCrash: (_msg, err, ctx, child) => {
         const component = child?.name ?? 'unknown';
@@ -85,7 +101,46 @@ export class Platform {
         return ctx.stopChild;
       },
     });
-    if (plan.etl) platform.etl = await startEtl({ config, logger, parent: platform.supervisor as AnyRef });
+    // The web pages start first: a port already in use stops the start before anything runs.
+    if (plan.status) {
+      platform.statusBrowser = createClusterBrowser(config, logger);
+      const status = new PipelineStatus({
+        config,
+        logger,
+        metrics: () => platform.metrics(),
+        browser: platform.statusBrowser,
+        actorTree: () => readActorTree(SYSTEM_NAME, (name) => (ETL_COMPONENTS.test(name) || /^(partition|lake-writer)/.test(name) ? platform.etlRestartTotal : 0)),
+        restartTimesMs: () => platform.restartTimesMs.filter((t) => Date.now() - t < 3_600_000),
+        etlStartedAtMs: () => platform.etlStartedAtMs,
+      });
+      platform.status = spawnStatusServer(platform.supervisor as AnyRef, {
+        host: config.ui.status_host,
+        port: config.ui.status_port,
+        token: config.ui.auth_token,
+        logger,
+        metrics: () => platform.metrics(),
+        status,
+      });
+      const address = await query<StatusServerMsg, StatusServerAddress>(platform.status, () => ({ type: 'start' }), 10_000);
+      if (address.error) {
+        await platform.abortStart();
+        throw new SdpError(ErrorCodes.UI_PORT_IN_USE, address.error.message);
+      }
+      platform.statusPort = address.port;
+    }
+    if (plan.kafkaUi && config.ui.kafka_ui !== 'off') {
+      try {
+        platform.kafkaUi = await startKafkaBrowser(config, logger);
+      } catch (err) {
+        await platform.abortStart();
+        throw err;
+      }
+      platform.kafkaUiPort = platform.kafkaUi?.server.port;
+    }
+    if (plan.etl) {
+      platform.etl = await startEtl({ config, logger, parent: platform.supervisor as AnyRef });
+      platform.etlStartedAtMs = Date.now();
+    }
     if (plan.producer) {
       platform.producer = spawnProducerPool(platform.supervisor as AnyRef, {
         ...plan.producer,
@@ -95,18 +150,17 @@ export class Platform {
       });
       dispatch(platform.producer, { type: 'start' });
     }
-    if (plan.status) {
-      platform.status = spawnStatusServer(platform.supervisor as AnyRef, {
-        host: config.ui.status_host,
-        port: config.ui.status_port,
-        logger,
-        metrics: () => platform.metrics(),
-      });
-      const address = await query<StatusServerMsg, StatusServerAddress>(platform.status, () => ({ type: 'start' }), 10_000);
-      platform.statusPort = address.port;
-      dispatch(platform.status, { type: 'setReady', ready: true });
-    }
+    if (platform.status) dispatch(platform.status, { type: 'setReady', ready: true });
     return platform;
+  }
+
+  /** Undo a start that failed before any component ran (a web page's port was taken). */
+  private async abortStart(): Promise<void> {
+    if (this.status) await query(this.status, () => ({ type: 'stop' as const }), 5_000).catch(() => undefined);
+    await this.statusBrowser?.close();
+    await this.kafkaUi?.close();
+    stop(this.system);
+    this.engine?.close();
   }
 
   private async handle(msg: SupervisorMsg): Promise<void> {
@@ -125,6 +179,7 @@ export class Platform {
           return;
         }
         this.etlRestarts.push(nowMs);
+        this.restartTimesMs = [...this.restartTimesMs.filter((t) => nowMs - t < 3_600_000), nowMs];
         this.restarting = true;
         const delayMs = Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (this.etlRestarts.length - 1));
         this.log.warn({ failed_component: msg.component, err: msg.error, restart_in_ms: delayMs, attempt: this.etlRestarts.length }, 'etl component failed; restarting the etl from the last checkpoint');
@@ -138,6 +193,7 @@ export class Platform {
         if (this.shuttingDown) return;
         try {
           this.etl = await startEtl({ config: this.config, logger: this.logger, parent: this.supervisor as AnyRef });
+          this.etlStartedAtMs = Date.now();
           this.etlRestartTotal += 1;
           this.restarting = false;
         } catch (err) {
@@ -157,7 +213,7 @@ export class Platform {
       this.producer ? query<ProducerPoolMsg, ProducerMetrics>(this.producer, () => ({ type: 'metrics' }), 5_000) : undefined,
       this.etl?.metrics(),
     ]);
-    return { ...(producer ? { producer } : {}), ...(etl ? { etl } : {}), etlRestarts: this.etlRestartTotal };
+    return { ...(producer ? { producer } : {}), ...(etl ? { etl } : {}), etlRestarts: this.etlRestartTotal, etlRestartTimesMs: [...this.restartTimesMs] };
   }
 
   /** Graceful shutdown in the order of DESIGN.md section 5; idempotent. */
@@ -185,6 +241,8 @@ export class Platform {
       report.exitCode = 1;
     }
     if (this.status) await query(this.status, () => ({ type: 'stop' as const }), 5_000).catch(() => undefined);
+    await this.statusBrowser?.close();
+    await this.kafkaUi?.close();
     stop(this.system);
     this.engine?.close();
     this.log.info({ exit_code: report.exitCode }, 'stopped');

@@ -38,7 +38,8 @@ export interface CheckpointerOptions {
   lakeRoot: string;
   logger: Logger;
   snapshotEvery: number;
-  onCommitted?: (event: CheckpointEvent, state: CheckpointState) => void;
+  /** `durationMs`: the commit point itself (journal transaction and renames). */
+  onCommitted?: (event: CheckpointEvent, state: CheckpointState, durationMs?: number) => void;
 }
 
 async function applyRenames(lakeRoot: string, renames: readonly Rename[]): Promise<number> {
@@ -62,12 +63,13 @@ export function spawnCheckpointer(parent: AnyRef, options: CheckpointerOptions, 
         // A journal event being replayed: the commit it records already happened.
         return applyCheckpoint(state, msg);
       case 'commit': {
+        const startedMs = Date.now();
         const next = applyCheckpoint(state, msg.event); // validates before anything is written
         await ctx.persist(msg.event as CheckpointerMsg);
         await applyRenames(options.lakeRoot, msg.event.renames);
         logger.debug({ sink: msg.event.sink, checkpoints: next.checkpoints, files: msg.event.renames.length }, 'checkpoint committed');
         reply<CommitReply>(ctx, { checkpoints: next.checkpoints });
-        options.onCommitted?.(msg.event, next);
+        options.onCommitted?.(msg.event, next, Date.now() - startedMs);
         return next;
       }
       case 'recoverLake': {

@@ -28,6 +28,8 @@ export interface EtlMetrics {
   aggregator: AggregatorMetrics;
   rejectedTotal: Partial<Record<RejectReason, number>>;
   checkpoints: number;
+  /** The last checkpoint committed by this process: when, how long its commit point took, which sink. */
+  lastCheckpoint?: { atMs: number; durationMs: number; sink: string };
 }
 
 export interface EtlRuntime {
@@ -68,8 +70,10 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
   const memoryGuard = startMemoryGuard({ softLimitBytes: config.etl.heap_soft_limit });
   const streamOfTopic = new Map(STREAMS.map((s) => [config.topics[s], s]));
 
-  const onCommitted = (event: CheckpointEvent, state: CheckpointState): void => {
+  let lastCheckpoint: EtlMetrics['lastCheckpoint'];
+  const onCommitted = (event: CheckpointEvent, state: CheckpointState, durationMs = 0): void => {
     lastCheckpoints = state.checkpoints;
+    lastCheckpoint = { atMs: Date.now(), durationMs, sink: event.sink };
     const stream = streamOfTopic.get(event.topic);
     const ingest = stream ? ingests.get(stream) : undefined;
     if (!stream || !ingest) return;
@@ -156,7 +160,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
         Promise.all([...ingests.values()].map((ref) => query<IngestMsg, IngestStatus>(ref, () => ({ type: 'status' }), 5_000))),
         query<WindowAggregatorMsg, AggregatorMetrics>(aggregator, () => ({ type: 'metrics' }), 5_000),
       ]);
-      return { ingest, aggregator: agg, rejectedTotal: { ...rejectedTotal }, checkpoints: lastCheckpoints };
+      return { ingest, aggregator: agg, rejectedTotal: { ...rejectedTotal }, checkpoints: lastCheckpoints, ...(lastCheckpoint ? { lastCheckpoint } : {}) };
     },
   };
 }

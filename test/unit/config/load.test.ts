@@ -35,7 +35,7 @@ describe('config loading', () => {
     expect(config.data_generator.compression).toBe('lz4');
     expect(config.storage).toEqual({ datalake_root: './data/datalake', checkpoint_root: './data/checkpoints' });
     expect(config.topics).toEqual({ clickstream: 'clickstream', iot: 'iot' });
-    expect(config.ui).toEqual({ kafka_ui_port: 8080, status_port: 8081, status_host: '127.0.0.1' });
+    expect(config.ui).toEqual({ kafka_ui_port: 8080, status_port: 8081, status_host: '127.0.0.1', kafka_ui: 'auto', kafka_ui_host: '127.0.0.1', auth_token: null });
   });
 
   it('turns durations into milliseconds and sizes into bytes', () => {
