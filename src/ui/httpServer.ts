@@ -66,6 +66,12 @@ async function answer(options: UiServerOptions, req: IncomingMessage, res: Serve
   if (decision === 'allowed-set-cookie' && options.token) headers['set-cookie'] = tokenCookie(options.token);
   if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain; charset=utf-8', 'method not allowed: this server is read-only\n');
 
+  // Browsers ask for it on every page; a 404 would be a console error.
+  if (url.pathname === '/favicon.ico') {
+    res.writeHead(204, headers);
+    res.end();
+    return;
+  }
   const file = await readStaticFile(url.pathname);
   if (file) return send(200, file.type, file.body);
   let result: UiAnswer | undefined;
