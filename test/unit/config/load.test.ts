@@ -158,3 +158,19 @@ describe('environment overrides', () => {
     expect(() => parse(baseText, { KAFKA__PARTITIONS: 'x', SDP_CONFIG: '/elsewhere.yml' })).not.toThrow();
   });
 });
+
+describe('ui safety', () => {
+  it('a non-loopback ui host without ui.auth_token is an error naming ui.auth_token', () => {
+    const yml = readFileSync(join(__dirname, '../../../config.yml'), 'utf8');
+    expect(() => parseConfig(yml, 'config.yml', { SDP_UI__STATUS_HOST: '0.0.0.0' })).toThrow(SdpError);
+    try {
+      parseConfig(yml, 'config.yml', { SDP_UI__KAFKA_UI_HOST: '192.168.1.5' });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as SdpError).code).toBe(ErrorCodes.CONFIG_INVALID);
+      expect((err as SdpError).details.join('\n')).toMatch(/ui\.auth_token.*ui\.kafka_ui_host/);
+    }
+    expect(parseConfig(yml, 'config.yml', { SDP_UI__STATUS_HOST: '0.0.0.0', SDP_UI__AUTH_TOKEN: 'sixteen-chars-ok' }).config.ui.auth_token).toBe('sixteen-chars-ok');
+    expect(parseConfig(yml, 'config.yml', { SDP_UI__STATUS_HOST: 'localhost' }).config.ui.status_host).toBe('localhost');
+  });
+});
