@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { createKafkaClient } from './client.js';
 import { displayBytes, type DisplayedBytes } from './displayBytes.js';
+import { describeLogDirSizes } from './logDirSizes.js';
 import { fetchPartitionRecords } from './partitionFetch.js';
 
 const { AssignerProtocol, ConfigResourceTypes } = kafkajs;
@@ -27,6 +28,8 @@ export interface TopicSummary {
   replicationFactor: number;
   /** Records between the start and end offsets of every partition (end − start, summed). */
   records: string;
+  /** Bytes on disk over every replica (null when the brokers did not say: TLS/SASL, or no answer). */
+  bytes: number | null;
 }
 
 export interface PartitionView {
@@ -133,7 +136,18 @@ export function createClusterBrowser(config: Config, logger: Logger, options: { 
     partitions: t.partitions.length,
     replicationFactor: t.partitions[0]?.replicas.length ?? 0,
     records: offsets.reduce((sum, o) => sum + (BigInt(o.high) - BigInt(o.low)), 0n).toString(),
+    bytes: null,
   });
+
+  // Plaintext only, like every request over wireProtocol.ts; otherwise sizes stay unknown.
+  const topicSizes = async (): Promise<Map<string, number>> => {
+    if (config.kafka.ssl || config.kafka.sasl) return new Map();
+    const cluster = await call('describeCluster', (a) => a.describeCluster());
+    return describeLogDirSizes(cluster.brokers, { timeoutMs, clientId: `${config.kafka.client_id}-ui` }).catch((err: unknown) => {
+      log.debug({ err }, 'log dir sizes not available');
+      return new Map<string, number>();
+    });
+  };
 
   // Leaders change rarely; the dashboard asks every 2 s, so remember them for a few seconds.
   const leaders = new Map<string, { atMs: number; host: string; port: number }>();
@@ -175,21 +189,23 @@ export function createClusterBrowser(config: Config, logger: Logger, options: { 
       const names = (await call('listTopics', (a) => a.listTopics())).sort();
       if (names.length === 0) return [];
       const meta = await call('fetchTopicMetadata', (a) => a.fetchTopicMetadata({ topics: names }));
-      const offsets = await Promise.all(meta.topics.map((t) => call('fetchTopicOffsets', (a) => a.fetchTopicOffsets(t.name)).catch(() => [])));
-      return meta.topics.map((t, i) => summarise(t, offsets[i] ?? [])).sort((a, b) => a.name.localeCompare(b.name));
+      const [offsets, sizes] = await Promise.all([Promise.all(meta.topics.map((t) => call('fetchTopicOffsets', (a) => a.fetchTopicOffsets(t.name)).catch(() => []))), topicSizes()]);
+      return meta.topics.map((t, i) => ({ ...summarise(t, offsets[i] ?? []), bytes: sizes.get(t.name) ?? null })).sort((a, b) => a.name.localeCompare(b.name));
     },
 
     async topic(name) {
-      const [meta, offsets, configs] = await Promise.all([
+      const [meta, offsets, configs, sizes] = await Promise.all([
         call('fetchTopicMetadata', (a) => a.fetchTopicMetadata({ topics: [name] })),
         call('fetchTopicOffsets', (a) => a.fetchTopicOffsets(name)),
         call('describeConfigs', (a) => a.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name }], includeSynonyms: false })),
+        topicSizes(),
       ]);
       const t = meta.topics[0];
       if (!t) throw new Error(`no topic ${name}`);
       const byPartition = new Map(offsets.map((o) => [o.partition, o]));
       return {
         ...summarise(t, offsets),
+        bytes: sizes.get(name) ?? null,
         partitionList: t.partitions
           .map((p) => ({
             partition: p.partitionId,

@@ -77,6 +77,24 @@ export interface PipelineStatusOptions {
 /** Offset lags up to this are counted record by record (markers excluded). */
 const EXACT_LAG_MAX = 200;
 const LAKE_STATS_EVERY_MS = 5_000;
+/** /api/status answers within this even when Kafka does not (the platform's own figures first). */
+const KAFKA_ANSWER_MS = 2_500;
+
+function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
+    p.then(
+      (v) => {
+        clearTimeout(timer);
+        resolve(v);
+      },
+      (err: unknown) => {
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      },
+    );
+  });
+}
 
 export class PipelineStatus {
   private readonly ring: SampleRing<HistorySample>;
@@ -127,17 +145,18 @@ export class PipelineStatus {
     const topics = [config.topics.clickstream, config.topics.iot];
     let kafkaError: string | null = null;
     const [offsets, brokers] = await Promise.all([
-      browser.topicOffsets(topics).catch((err: unknown) => {
+      within(KAFKA_ANSWER_MS, browser.topicOffsets(topics), 'log end offsets').catch((err: unknown) => {
         kafkaError = err instanceof Error ? err.message : String(err);
         return new Map<string, Array<{ partition: number; start: string; end: string }>>();
       }),
-      browser.brokers().catch((err: unknown) => {
+      within(KAFKA_ANSWER_MS, browser.brokers(), 'cluster metadata').catch((err: unknown) => {
         kafkaError = err instanceof Error ? err.message : String(err);
         return null;
       }),
     ]);
 
     const partitions: PartitionRow[] = [];
+    const lagReads: Array<Promise<void>> = [];
     for (const topic of topics) {
       const ingest = metrics.etl?.ingest.find((i) => i.topic === topic);
       const kafkaPartitions = offsets.get(topic) ?? [];
@@ -161,11 +180,12 @@ export class PipelineStatus {
           validEvents: mine?.valid ?? 0,
           rejectedEvents: Object.values(mine?.rejected ?? {}).reduce((a, b) => a + (b ?? 0), 0),
         };
-        if (k && row.durableNextOffset !== null) await this.measureLag(row, BigInt(row.durableNextOffset), BigInt(k.start), BigInt(k.end), nowMs);
+        if (k && row.durableNextOffset !== null) lagReads.push(this.measureLag(row, BigInt(row.durableNextOffset), BigInt(k.start), BigInt(k.end), nowMs));
         partitions.push(row);
       }
     }
 
+    await Promise.all(lagReads);
     const etl = metrics.etl;
     const checkpoint = etl ? { total: etl.checkpoints, lastAtMs: etl.lastCheckpoint?.atMs ?? null, lastDurationMs: etl.lastCheckpoint?.durationMs ?? null } : null;
     const restartTimesMs = this.options.restartTimesMs();
@@ -209,7 +229,7 @@ export class PipelineStatus {
     }
     const exact = offsetLag <= BigInt(EXACT_LAG_MAX);
     try {
-      const records = await this.options.browser.recordsFrom(row.topic, row.partition, from, end, exact ? EXACT_LAG_MAX : 1);
+      const records = await within(KAFKA_ANSWER_MS, this.options.browser.recordsFrom(row.topic, row.partition, from, end, exact ? EXACT_LAG_MAX : 1), 'lag records');
       if (exact) {
         row.lagEvents = records.length;
         row.lagExact = true;

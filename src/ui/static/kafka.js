@@ -1,4 +1,4 @@
-import { el, fill, fmt, time } from '/static/dom.js';
+import { el, fill, fmt, time, bytes } from '/static/dom.js';
 
 async function api(path) {
   const res = await fetch(path);
@@ -17,7 +17,7 @@ async function overview() {
     el('h2', {}, 'Brokers'),
     table('brokers', ['id', 'address', 'controller', 'state'], brokers.map((b) => el('tr', {}, el('td', {}, b.nodeId ?? '?'), el('td', {}, b.address), el('td', {}, b.controller ? 'yes' : ''), el('td', { class: b.up ? 'ok' : 'bad' }, b.up ? 'up' : 'down')))),
     el('h2', {}, 'Topics'),
-    table('topics', ['topic', 'partitions', 'replication factor', 'records'], topics.map((t) => el('tr', { 'data-topic': t.name }, el('td', {}, link('/topic/' + encodeURIComponent(t.name), t.name), t.internal ? el('span', { class: 'muted' }, ' internal') : null), el('td', {}, t.partitions), el('td', {}, t.replicationFactor), el('td', { 'data-field': 'records' }, t.records)))),
+    table('topics', ['topic', 'partitions', 'replication factor', 'records', 'size (all replicas)'], topics.map((t) => el('tr', { 'data-topic': t.name }, el('td', {}, link('/topic/' + encodeURIComponent(t.name), t.name), t.internal ? el('span', { class: 'muted' }, ' internal') : null), el('td', {}, t.partitions), el('td', {}, t.replicationFactor), el('td', { 'data-field': 'records' }, t.records), el('td', { 'data-field': 'bytes', title: t.bytes === null ? '' : t.bytes + ' bytes' }, t.bytes === null ? '–' : bytes(t.bytes))))),
   ];
 }
 
@@ -25,7 +25,7 @@ async function topic(name) {
   const t = await api('/api/topic?name=' + encodeURIComponent(name));
   return [
     el('h2', {}, 'Topic ', el('span', { 'data-testid': 'topic-name' }, t.name)),
-    el('div', { class: 'muted' }, t.partitions + ' partitions · replication factor ' + t.replicationFactor + ' · ' + t.records + ' records'),
+    el('div', { class: 'muted' }, t.partitions + ' partitions · replication factor ' + t.replicationFactor + ' · ' + t.records + ' records · ' + (t.bytes === null ? 'size unknown' : bytes(t.bytes) + ' on disk (all replicas)')),
     el('h2', {}, 'Partitions'),
     table('partitions', ['partition', 'leader', 'replicas', 'in-sync replicas', 'start offset', 'end offset', ''], t.partitionList.map((p) => el('tr', { 'data-partition': p.partition },
       el('td', {}, p.partition), el('td', {}, p.leader), el('td', {}, p.replicas.join(', ')), el('td', { class: p.isr.length < p.replicas.length ? 'bad' : '' }, p.isr.join(', ')),

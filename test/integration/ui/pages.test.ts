@@ -6,7 +6,8 @@
  * taken port is one line naming its key. Screenshots go to docs/ (the README shows them).
  */
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
+import kafkajs from 'kafkajs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -70,6 +71,24 @@ function kcatProduce(topic: string, partition: number, value: string, extra: str
     child.on('exit', (code) => (code === 0 ? resolve(undefined) : reject(new Error(`kcat -P exited ${code}: ${err}`))));
     child.stdin.end(`${value}\n`);
   });
+}
+
+/** Sum of the topic's `*.log` segment files in every broker's log.dirs (the cluster runs on this machine). */
+async function bytesOnDisk(config: Config, topic: string): Promise<number> {
+  const logger = testLogger();
+  const dirs = await withAdmin(config, logger, async (admin) => {
+    const { brokers } = await admin.describeCluster();
+    const described = await admin.describeConfigs({ resources: brokers.map((b) => ({ type: kafkajs.ConfigResourceTypes.BROKER, name: String(b.nodeId), configNames: ['log.dirs'] })), includeSynonyms: false });
+    return described.resources.flatMap((r) => r.configEntries.filter((c) => c.configName === 'log.dirs').flatMap((c) => (c.configValue ?? '').split(',')));
+  });
+  let total = 0;
+  for (const dir of dirs) {
+    for (const name of readdirSync(dir)) {
+      if (!name.startsWith(`${topic}-`) || !/^\d+$/.test(name.slice(topic.length + 1))) continue;
+      for (const file of readdirSync(join(dir, name))) if (file.endsWith('.log')) total += statSync(join(dir, name, file)).size;
+    }
+  }
+  return total;
 }
 
 function startUi(config: Config, port: number, extra: Record<string, string> = {}): ChildProcess {
@@ -184,6 +203,9 @@ describe('web pages in a real browser', () => {
     expect(await page.$$eval('#brokers tbody tr', (r) => r.map((x) => x.textContent))).toHaveLength(3);
     await page.screenshot({ path: join(DOCS, 'kafka-browser.png'), fullPage: false });
     const topic = config.topics.clickstream;
+    // Size: the brokers' own segment files for the topic, summed over every replica on disk.
+    const shownBytes = await page.getAttribute(`#topics tr[data-topic="${topic}"] [data-field="bytes"]`, 'title');
+    expect(shownBytes).toBe(`${await bytesOnDisk(config, topic)} bytes`);
     await page.goto(`http://127.0.0.1:${KAFKA_UI_PORT}/#/topic/${encodeURIComponent(topic)}`);
     await page.waitForSelector('#partitions tbody tr');
     const rows = await page.$$eval('#partitions tbody tr', (rs) => rs.map((r) => ({ p: Number(r.getAttribute('data-partition')), start: r.querySelector('[data-field="startOffset"]')!.textContent, end: r.querySelector('[data-field="endOffset"]')!.textContent })));
