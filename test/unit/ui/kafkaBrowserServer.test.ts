@@ -1,5 +1,11 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { parseMessageQuery } from '../../../src/ui/kafkaBrowserServer.js';
+import { parseConfig } from '../../../src/config/load.js';
+import { ErrorCodes } from '../../../src/errors.js';
+import { createLogger } from '../../../src/log/logger.js';
+import { parseMessageQuery, startKafkaBrowser } from '../../../src/ui/kafkaBrowserServer.js';
 
 const q = (s: string) => parseMessageQuery(new URLSearchParams(s));
 
@@ -22,5 +28,50 @@ describe('parseMessageQuery', () => {
     expect(q('topic=t&from=offset&offset=abc')).toMatch(/offset/);
     expect(q('topic=t&from=timestamp&timestamp=yesterday')).toMatch(/timestamp/);
     expect(q('topic=t&from=middle')).toMatch(/from must be/);
+  });
+});
+
+describe('startKafkaBrowser and ui.kafka_ui', () => {
+  const yml = readFileSync(join(__dirname, '../../../config.yml'), 'utf8');
+  const logger = createLogger({ level: 'silent', format: 'json' });
+
+  async function withTakenPort(f: (port: number) => Promise<void>): Promise<void> {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    try {
+      await f((blocker.address() as AddressInfo).port);
+    } finally {
+      blocker.close();
+    }
+  }
+
+  it('auto: a taken port (the Docker Kafka UI) leaves ours off, without an error', async () => {
+    await withTakenPort(async (port) => {
+      const { config } = parseConfig(yml, 'config.yml', { SDP_UI__KAFKA_UI_PORT: String(port), SDP_UI__KAFKA_UI: 'auto' });
+      expect(await startKafkaBrowser(config, logger)).toBeUndefined();
+    });
+  });
+
+  it('on: a taken port is the one-line error naming ui.kafka_ui_port', async () => {
+    await withTakenPort(async (port) => {
+      const { config } = parseConfig(yml, 'config.yml', { SDP_UI__KAFKA_UI_PORT: String(port), SDP_UI__KAFKA_UI: 'on' });
+      await expect(startKafkaBrowser(config, logger)).rejects.toMatchObject({ code: ErrorCodes.UI_PORT_IN_USE, message: expect.stringMatching(new RegExp(`^ui\\.kafka_ui_port: port ${port} `)) });
+    });
+  });
+
+  it('auto with a free port: serves the page', async () => {
+    const blocker = createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as AddressInfo).port;
+    await new Promise<void>((r) => blocker.close(() => r()));
+    const { config } = parseConfig(yml, 'config.yml', { SDP_UI__KAFKA_UI_PORT: String(port) });
+    const started = await startKafkaBrowser(config, logger);
+    try {
+      expect(started?.server.port).toBe(port);
+      const page = await fetch(started!.server.url);
+      expect(await page.text()).toContain('/static/kafka.js');
+    } finally {
+      await started?.close();
+    }
   });
 });
