@@ -25,7 +25,7 @@ test: install test-prereqs
 test-prereqs:
 	bash scripts/test-prereqs.sh
 
-.PHONY: install run test test-prereqs build kafka-up kafka-down kafka-status kafka-clean topics up down
+.PHONY: install run test test-prereqs build kafka-up kafka-down kafka-status kafka-clean topics up down kafka-ui
 
 build: install
 	@if [ ! -f dist/main.js ] || [ -n "$$(find src tsconfig.json package.json -newer dist/main.js -print | head -n 1)" ]; then \
@@ -46,6 +46,10 @@ kafka-clean: build
 
 topics: build
 	$(CLI) topics create
+
+# The read-only Kafka browser alone on ui.kafka_ui_port (when only Kafka runs; `run` starts it too).
+kafka-ui: build
+	$(CLI) ui
 
 up: build
 	@if docker info >/dev/null 2>&1; then \
