@@ -89,6 +89,7 @@ export interface ClusterBrowser {
 /** Most records a message query returns, whatever the limit asked. */
 export const MAX_MESSAGES = 500;
 const FETCH_MAX_BYTES = 1024 * 1024;
+const LAG_FETCH_MAX_BYTES = 64 * 1024;
 
 export function createClusterBrowser(config: Config, logger: Logger, options: { timeoutMs?: number } = {}): ClusterBrowser {
   const timeoutMs = options.timeoutMs ?? Math.min(config.kafka.request_timeout, 10_000);
@@ -319,7 +320,9 @@ export function createClusterBrowser(config: Config, logger: Logger, options: { 
       const out: Array<{ offset: string; timestampMs: number }> = [];
       let next = from;
       while (next < end && out.length < limit) {
-        const { records } = await fetchPartitionRecords({ ...leader, topic, partition, fetchOffset: next, maxBytes: FETCH_MAX_BYTES, timeoutMs, clientId: `${config.kafka.client_id}-ui` }).catch((err: unknown) => {
+        // Small fetches: the dashboard asks every 2 s for each lagging partition (a batch larger
+        // than maxBytes still comes whole, so progress is guaranteed).
+        const { records } = await fetchPartitionRecords({ ...leader, topic, partition, fetchOffset: next, maxBytes: LAG_FETCH_MAX_BYTES, timeoutMs, clientId: `${config.kafka.client_id}-ui` }).catch((err: unknown) => {
           leaders.delete(`${topic}\u0000${partition}`);
           throw err;
         });
