@@ -104,6 +104,10 @@ kafka-clean: build ## stop the local cluster and delete its data
 topics: build ## create the clickstream and IoT topics (idempotent)
 	$(CLI) topics create
 
+# The read-only Kafka browser alone on ui.kafka_ui_port (when only Kafka runs; `run` starts it too).
+kafka-ui: build ## the read-only Kafka browser alone on ui.kafka_ui_port (8080), when only Kafka runs
+	$(CLI) ui
+
 # The analysis notebook (Python): .venv from the pinned requirements.txt, rebuilt only when it changes.
 NOTEBOOK_PORT ?= 8888
 
@@ -123,4 +127,4 @@ analysis: venv ## execute the notebook headless: a self-contained HTML report in
 	.venv/bin/python analysis/run_analysis.py
 
 
-.PHONY: help install build setup config show-config init-volumes run up down ps logs clean reset data-stats clean-data clean-datalake clean-checkpoints test test-prereqs bench kafka-up kafka-down kafka-status kafka-clean topics venv notebook analysis
+.PHONY: help install build setup config show-config init-volumes run up down ps logs clean reset data-stats clean-data clean-datalake clean-checkpoints test test-prereqs bench kafka-up kafka-down kafka-status kafka-clean topics kafka-ui venv notebook analysis

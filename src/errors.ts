@@ -68,6 +68,8 @@ export const ErrorCodes = {
   SERVICES_MISSING: 'SDP_ERR_SERVICES_MISSING',
   /** A storage path that must never be created, marked or deleted (/, the home directory, the repository). */
   SERVICES_UNSAFE_PATH: 'SDP_ERR_SERVICES_UNSAFE_PATH',
+  /** A web page's port (ui.status_port, ui.kafka_ui_port) is taken by another process. */
+  UI_PORT_IN_USE: 'SDP_ERR_UI_PORT_IN_USE',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

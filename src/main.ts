@@ -11,8 +11,8 @@ import { registerEtlCommand } from './commands/etl.js';
 import { registerGenerateCommand } from './commands/generate.js';
 import { registerRunCommand } from './commands/run.js';
 import { registerQueryCommand } from './commands/query.js';
-
 import { registerServicesCommands } from './commands/services.js';
+import { registerUiCommand } from './commands/ui.js';
 import { createCommandContext } from './commands/context.js';
 import { registerDataCommands } from './commands/data.js';
 import { ExitCodes, SdpError } from './errors.js';
@@ -57,10 +57,9 @@ async function main(argv: string[]): Promise<number> {
   registerGenerateCommand(program, context);
   registerEtlCommand(program, context);
   registerQueryCommand(program, context);
-
   registerDataCommands(program, context);
-
   registerServicesCommands(program, context);
+  registerUiCommand(program, context);
 
   try {
     await program.parseAsync(argv);

@@ -17,12 +17,19 @@ import { startEtl, type EtlMetrics, type EtlRuntime } from './etl/etlRuntime.js'
 import { spawnStatusServer, type StatusServerAddress, type StatusServerMsg } from './actors/statusServer.js';
 import { dispatch, query, spawn, startSystem, stop, type AnyRef, type Ref, type SystemRef } from './system/nact.js';
 import { ensureRootMarker } from './storage/rootMarker.js';
+import { ErrorCodes, SdpError } from './errors.js';
+import { createClusterBrowser, type ClusterBrowser } from './kafka/clusterBrowser.js';
+import { PipelineStatus } from './status/pipelineStatus.js';
+import { readActorTree } from './system/actorTree.js';
+import { startKafkaBrowser, type KafkaBrowserServer } from './ui/kafkaBrowserServer.js';
 
 export interface PlatformPlan {
   producer?: Omit<ProducerPoolOptions, 'config' | 'logger' | 'onFatal'>;
   etl?: boolean;
   /** Serve the status page, /metrics, /healthz and /readyz on ui.status_port. */
   status?: boolean;
+  /** Serve the Kafka browser on ui.kafka_ui_port, as ui.kafka_ui says (auto: unless the port is taken). */
+  kafkaUi?: boolean;
 }
 
 export interface ShutdownReport {
@@ -37,6 +44,8 @@ export interface PlatformMetrics {
   /** The platform process, for `services ps`: its pid and when it started (epoch ms). */
   pid: number;
   startedAtMs: number;
+  /** When each ETL restart happened (the last hour's). */
+  etlRestartTimesMs?: number[];
 }
 
 type SupervisorMsg =
@@ -51,6 +60,7 @@ const RESTART_BASE_MS = 1_000;
 const RESTART_MAX_MS = 30_000;
 
 export const CHECKPOINT_FILE = 'checkpoints.sqlite';
+const SYSTEM_NAME = 'sdp';
 
 export class Platform {
   private system!: SystemRef;
@@ -61,6 +71,12 @@ export class Platform {
   private status?: Ref<StatusServerMsg>;
   /** The port the status page listens on, once started. */
   statusPort?: number;
+  /** The port of the Kafka browser, when this process serves it. */
+  kafkaUiPort?: number;
+  private kafkaUi?: KafkaBrowserServer;
+  private statusBrowser?: ClusterBrowser;
+  private restartTimesMs: number[] = [];
+  private etlStartedAtMs: number | null = null;
   private etlRestarts: number[] = [];
   private etlRestartTotal = 0;
   private restarting = false;
@@ -89,7 +105,7 @@ export class Platform {
       }
     }
     if (plan.etl) platform.engine = new SqlitePersistenceEngine(join(resolve(config.storage.checkpoint_root), CHECKPOINT_FILE), { logger });
-    platform.system = startSystem('sdp', platform.engine);
+    platform.system = startSystem(SYSTEM_NAME, platform.engine);
     platform.supervisor = spawn<undefined, SupervisorMsg>(platform.system, (state, msg) => platform.handle(msg).then(() => state), 'supervisor', {
       onCrash: (_msg, err, ctx, child) => {
         const component = child?.name ?? 'unknown';
@@ -98,7 +114,46 @@ export class Platform {
         return ctx.stopChild;
       },
     });
-    if (plan.etl) platform.etl = await startEtl({ config, logger, parent: platform.supervisor as AnyRef });
+    // The web pages start first: a port already in use stops the start before anything runs.
+    if (plan.status) {
+      platform.statusBrowser = createClusterBrowser(config, logger);
+      const status = new PipelineStatus({
+        config,
+        logger,
+        metrics: () => platform.metrics(),
+        browser: platform.statusBrowser,
+        actorTree: () => readActorTree(SYSTEM_NAME, (name) => (ETL_COMPONENTS.test(name) || /^(partition|lake-writer)/.test(name) ? platform.etlRestartTotal : 0)),
+        restartTimesMs: () => platform.restartTimesMs.filter((t) => Date.now() - t < 3_600_000),
+        etlStartedAtMs: () => platform.etlStartedAtMs,
+      });
+      platform.status = spawnStatusServer(platform.supervisor as AnyRef, {
+        host: config.ui.status_host,
+        port: config.ui.status_port,
+        token: config.ui.auth_token,
+        logger,
+        metrics: () => platform.metrics(),
+        status,
+      });
+      const address = await query<StatusServerMsg, StatusServerAddress>(platform.status, () => ({ type: 'start' }), 10_000);
+      if (address.error) {
+        await platform.abortStart();
+        throw new SdpError(ErrorCodes.UI_PORT_IN_USE, address.error.message);
+      }
+      platform.statusPort = address.port;
+    }
+    if (plan.kafkaUi && config.ui.kafka_ui !== 'off') {
+      try {
+        platform.kafkaUi = await startKafkaBrowser(config, logger);
+      } catch (err) {
+        await platform.abortStart();
+        throw err;
+      }
+      platform.kafkaUiPort = platform.kafkaUi?.server.port;
+    }
+    if (plan.etl) {
+      platform.etl = await startEtl({ config, logger, parent: platform.supervisor as AnyRef });
+      platform.etlStartedAtMs = Date.now();
+    }
     if (plan.producer) {
       platform.producer = spawnProducerPool(platform.supervisor as AnyRef, {
         ...plan.producer,
@@ -108,18 +163,17 @@ export class Platform {
       });
       dispatch(platform.producer, { type: 'start' });
     }
-    if (plan.status) {
-      platform.status = spawnStatusServer(platform.supervisor as AnyRef, {
-        host: config.ui.status_host,
-        port: config.ui.status_port,
-        logger,
-        metrics: () => platform.metrics(),
-      });
-      const address = await query<StatusServerMsg, StatusServerAddress>(platform.status, () => ({ type: 'start' }), 10_000);
-      platform.statusPort = address.port;
-      dispatch(platform.status, { type: 'setReady', ready: true });
-    }
+    if (platform.status) dispatch(platform.status, { type: 'setReady', ready: true });
     return platform;
+  }
+
+  /** Undo a start that failed before any component ran (a web page's port was taken). */
+  private async abortStart(): Promise<void> {
+    if (this.status) await query(this.status, () => ({ type: 'stop' as const }), 5_000).catch(() => undefined);
+    await this.statusBrowser?.close();
+    await this.kafkaUi?.close();
+    stop(this.system);
+    this.engine?.close();
   }
 
   private async handle(msg: SupervisorMsg): Promise<void> {
@@ -138,6 +192,7 @@ export class Platform {
           return;
         }
         this.etlRestarts.push(nowMs);
+        this.restartTimesMs = [...this.restartTimesMs.filter((t) => nowMs - t < 3_600_000), nowMs];
         this.restarting = true;
         const delayMs = Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (this.etlRestarts.length - 1));
         this.log.warn({ failed_component: msg.component, err: msg.error, restart_in_ms: delayMs, attempt: this.etlRestarts.length }, 'etl component failed; restarting the etl from the last checkpoint');
@@ -151,6 +206,7 @@ export class Platform {
         if (this.shuttingDown) return;
         try {
           this.etl = await startEtl({ config: this.config, logger: this.logger, parent: this.supervisor as AnyRef });
+          this.etlStartedAtMs = Date.now();
           this.etlRestartTotal += 1;
           this.restarting = false;
         } catch (err) {
@@ -170,7 +226,7 @@ export class Platform {
       this.producer ? query<ProducerPoolMsg, ProducerMetrics>(this.producer, () => ({ type: 'metrics' }), 5_000) : undefined,
       this.etl?.metrics(),
     ]);
-    return { ...(producer ? { producer } : {}), ...(etl ? { etl } : {}), etlRestarts: this.etlRestartTotal, pid: process.pid, startedAtMs: this.startedAtMs };
+    return { ...(producer ? { producer } : {}), ...(etl ? { etl } : {}), etlRestarts: this.etlRestartTotal, etlRestartTimesMs: [...this.restartTimesMs], pid: process.pid, startedAtMs: this.startedAtMs };
   }
 
   /** Graceful shutdown in the order of DESIGN.md section 5; idempotent. */
@@ -198,6 +254,8 @@ export class Platform {
       report.exitCode = 1;
     }
     if (this.status) await query(this.status, () => ({ type: 'stop' as const }), 5_000).catch(() => undefined);
+    await this.statusBrowser?.close();
+    await this.kafkaUi?.close();
     stop(this.system);
     this.engine?.close();
     this.log.info({ exit_code: report.exitCode }, 'stopped');

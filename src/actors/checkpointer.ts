@@ -40,7 +40,8 @@ export interface CheckpointerOptions {
   lakeRoot: string;
   logger: Logger;
   snapshotEvery: number;
-  onCommitted?: (event: CheckpointEvent, state: CheckpointState) => void;
+  /** `durationMs`: the commit point itself (journal transaction and renames). */
+  onCommitted?: (event: CheckpointEvent, state: CheckpointState, durationMs?: number) => void;
   /**
    * The ETL generation this checkpointer serves (default 0). An in-process restart spawns a new
    * checkpointer under the same name; a commit still on its way from the torn-down generation
@@ -77,6 +78,7 @@ export function spawnCheckpointer(parent: AnyRef, options: CheckpointerOptions, 
           logger.warn({ sink: msg.event.sink, msg_generation: msg.generation ?? 0, files: msg.event.renames.length }, 'commit of another generation discarded');
           return state;
         }
+        const startedMs = Date.now();
         const next = applyCheckpoint(state, msg.event); // validates before anything is written
         await ctx.persist(msg.event as CheckpointerMsg);
         const raw = msg.event.type === 'raw';
@@ -84,7 +86,7 @@ export function spawnCheckpointer(parent: AnyRef, options: CheckpointerOptions, 
         await applyRenames(options.lakeRoot, msg.event.renames, raw ? () => hitFault('between-renames') : undefined);
         logger.debug({ sink: msg.event.sink, checkpoints: next.checkpoints, files: msg.event.renames.length }, 'checkpoint committed');
         reply<CommitReply>(ctx, { checkpoints: next.checkpoints });
-        options.onCommitted?.(msg.event, next);
+        options.onCommitted?.(msg.event, next, Date.now() - startedMs);
         return next;
       }
       case 'recoverLake': {

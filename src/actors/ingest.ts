@@ -314,7 +314,14 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
         const partitions = await Promise.all(
           [...state.partitions.values()].map((entry) => query<PartitionMsg, PartitionStatus>(entry.ref, () => ({ type: 'status' }), 5_000)),
         );
-        reply<IngestStatus>(ctx, { topic, partitions: partitions.sort((a, b) => a.partition - b.partition), lag: state.endOffsets ? topicLag(state.positions, state.endOffsets) : null });
+        // The next offset not yet durable in every sink (where a restart would resume), and the
+        // next offset to read: the dashboard's lag is measured from the first.
+        const withOffsets = partitions.map((p) => ({
+          ...p,
+          durableNextOffset: state.pendingCommit.get(p.partition) ?? state.committedToKafka.get(p.partition) ?? startOffset(options.checkpoint, options.sinksOf(p.partition), p.partition),
+          positionOffset: state.positions.get(p.partition) ?? null,
+        }));
+        reply<IngestStatus>(ctx, { topic, partitions: withOffsets.sort((a, b) => a.partition - b.partition), lag: state.endOffsets ? topicLag(state.positions, state.endOffsets) : null });
         return state;
       }
       case 'consumerFailed':

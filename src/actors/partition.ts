@@ -46,6 +46,10 @@ export interface PartitionStatus {
   rawOffset: string;
   aggOffset: string | null;
   caughtUp: boolean;
+  /** Filled in by the ingest actor: the next offset not yet durable in every sink of the partition. */
+  durableNextOffset?: string;
+  /** Filled in by the ingest actor: the next offset to read (null before the first batch). */
+  positionOffset?: string | null;
 }
 
 /** How the partition actor pauses and resumes its own fetching (the ingest's consumer). */

@@ -22,6 +22,7 @@ export function registerRunCommand(program: Command, context: CommandContext): v
         Platform.start(config, logger, {
           etl: true,
           status: true,
+          kafkaUi: true,
           producer: { rates: { ...config.data_generator.events_per_second } },
         });
       await runUntilStopped(start, logger, createStopRequest(), opts.duration);

@@ -32,6 +32,11 @@ const size = z
     return bytes;
   });
 
+/** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
+export function isLoopbackHost(host: string): boolean {
+  return host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host);
+}
+
 /** A KRaft cluster id is a base64url-encoded 16-byte UUID: 22 characters, as `kafka-storage random-uuid` prints. */
 const kraftClusterId = z.string().refine((id) => /^[A-Za-z0-9_-]{22}$/.test(id) && Buffer.from(id, 'base64url').length === 16, {
   message: 'expected a base64url-encoded 16-byte UUID of 22 characters (as printed by kafka-storage random-uuid)',
@@ -169,6 +174,11 @@ const ui = z.strictObject({
   /** 0 picks a free port (tests); the chosen one is logged. */
   status_port: z.int().min(0).max(65535),
   status_host: z.string().min(1),
+  /** The Kafka browser: auto = on unless something already answers on ui.kafka_ui_port (the Docker Kafka UI). */
+  kafka_ui: z.enum(['auto', 'on', 'off']).default('auto'),
+  kafka_ui_host: z.string().min(1).default('127.0.0.1'),
+  /** Required when either page binds a non-loopback address; every request must then carry it. */
+  auth_token: z.string().min(16, 'expected at least 16 characters').nullable().default(null),
 });
 
 const log = z.strictObject({
@@ -215,6 +225,11 @@ export const configSchema = z
     if (cfg.kafka.min_insync_replicas > cfg.kafka.replication_factor) {
       ctx.addIssue({ code: 'custom', path: ['kafka', 'min_insync_replicas'], message: `expected at most kafka.replication_factor (${cfg.kafka.replication_factor}), got ${cfg.kafka.min_insync_replicas}` });
     }
+    for (const key of ['status_host', 'kafka_ui_host'] as const) {
+      if (!isLoopbackHost(cfg.ui[key]) && cfg.ui.auth_token === null) {
+        ctx.addIssue({ code: 'custom', path: ['ui', 'auth_token'], message: `required when ui.${key} is ${cfg.ui[key]} (not a loopback address): set a token of at least 16 characters` });
+      }
+    }
     if (cfg.topics.clickstream === cfg.topics.iot) {
       ctx.addIssue({ code: 'custom', path: ['topics', 'iot'], message: 'expected a topic name different from topics.clickstream' });
     }
@@ -226,7 +241,7 @@ export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 
 /** Dotted paths whose values are secrets: never logged, redacted by `config show`. */
-export const SECRET_PATHS: readonly string[] = ['kafka.sasl.password'];
+export const SECRET_PATHS: readonly string[] = ['kafka.sasl.password', 'ui.auth_token'];
 
 /** Whether the client connections use TLS or SASL (the bare wire-protocol probes must then do both). */
 export function isSecured(kafka: Config['kafka']): boolean {

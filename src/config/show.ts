@@ -9,7 +9,7 @@ export function flattenConfig(value: unknown, prefix = '', out: Array<[string, u
       flattenConfig(child, prefix ? `${prefix}.${key}` : key, out);
     }
   } else {
-    out.push([prefix, SECRET_PATHS.includes(prefix) ? REDACTED : value]);
+    out.push([prefix, SECRET_PATHS.includes(prefix) && value !== null ? REDACTED : value]); // unset stays visible as null
   }
   return out;
 }

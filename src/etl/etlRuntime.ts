@@ -42,6 +42,8 @@ export interface EtlMetrics {
   progress: TopicProgress[];
   /** Wall-clock time of the last checkpoint committed by this process; null before the first. */
   lastCheckpointMs: number | null;
+  /** The last checkpoint committed by this process: when, how long its commit point took, which sink. */
+  lastCheckpoint?: { atMs: number; durationMs: number; sink: string };
 }
 
 /** The ETL's metrics line comes this often (the producer's: data_generator.metrics_interval). */
@@ -130,9 +132,11 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
   const memoryGuard = startMemoryGuard({ softLimitBytes: config.etl.heap_soft_limit });
   const streamOfTopic = new Map(STREAMS.map((s) => [config.topics[s], s]));
 
-  const onCommitted = (event: CheckpointEvent, state: CheckpointState): void => {
+  let lastCheckpoint: EtlMetrics['lastCheckpoint'];
+  const onCommitted = (event: CheckpointEvent, state: CheckpointState, durationMs = 0): void => {
     lastCheckpoints = state.checkpoints;
     lastCheckpointMs = Date.now();
+    lastCheckpoint = { atMs: Date.now(), durationMs, sink: event.sink };
     const stream = streamOfTopic.get(event.topic);
     const ingest = stream ? ingests.get(stream) : undefined;
     if (!stream || !ingest) return;
@@ -210,7 +214,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       Promise.all([...ingests.values()].map((ref) => query<IngestMsg, IngestStatus>(ref, () => ({ type: 'status' }), 5_000))),
       query<WindowAggregatorMsg, AggregatorMetrics>(aggregator, () => ({ type: 'metrics' }), 5_000),
     ]);
-    return { ingest, aggregator: agg, rejectedTotal: { ...rejectedTotal }, checkpoints: lastCheckpoints, progress, lastCheckpointMs };
+    return { ingest, aggregator: agg, rejectedTotal: { ...rejectedTotal }, checkpoints: lastCheckpoints, progress, lastCheckpointMs, ...(lastCheckpoint ? { lastCheckpoint } : {}) };
   };
 
   const etlStartedMs = Date.now();

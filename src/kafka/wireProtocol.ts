@@ -144,6 +144,11 @@ export class WireReader {
     return items;
   }
 
+  /** The unread bytes (a response body handed to another decoder). */
+  rest(): Buffer {
+    return this.buf.subarray(this.offset);
+  }
+
   skipTags(): void {
     const count = this.uvarint();
     for (let i = 0; i < count; i++) {

@@ -35,7 +35,7 @@ describe('config loading', () => {
     expect(config.data_generator.compression).toBe('lz4');
     expect(config.storage).toEqual({ datalake_root: './data/datalake', checkpoint_root: './data/checkpoints' });
     expect(config.topics).toEqual({ clickstream: 'clickstream', iot: 'iot' });
-    expect(config.ui).toEqual({ kafka_ui_port: 8080, status_port: 8081, status_host: '127.0.0.1' });
+    expect(config.ui).toEqual({ kafka_ui_port: 8080, status_port: 8081, status_host: '127.0.0.1', kafka_ui: 'auto', kafka_ui_host: '127.0.0.1', auth_token: null });
   });
 
   it('turns durations into milliseconds and sizes into bytes', () => {
@@ -159,5 +159,21 @@ describe('environment overrides', () => {
 
   it('ignores variables without the prefix and SDP_CONFIG', () => {
     expect(() => parse(baseText, { KAFKA__PARTITIONS: 'x', SDP_CONFIG: '/elsewhere.yml' })).not.toThrow();
+  });
+});
+
+describe('ui safety', () => {
+  it('a non-loopback ui host without ui.auth_token is an error naming ui.auth_token', () => {
+    const yml = readFileSync(join(__dirname, '../../../config.yml'), 'utf8');
+    expect(() => parseConfig(yml, 'config.yml', { SDP_UI__STATUS_HOST: '0.0.0.0' })).toThrow(SdpError);
+    try {
+      parseConfig(yml, 'config.yml', { SDP_UI__KAFKA_UI_HOST: '192.168.1.5' });
+      expect.unreachable();
+    } catch (err) {
+      expect((err as SdpError).code).toBe(ErrorCodes.CONFIG_INVALID);
+      expect((err as SdpError).details.join('\n')).toMatch(/ui\.auth_token.*ui\.kafka_ui_host/);
+    }
+    expect(parseConfig(yml, 'config.yml', { SDP_UI__STATUS_HOST: '0.0.0.0', SDP_UI__AUTH_TOKEN: 'sixteen-chars-ok' }).config.ui.auth_token).toBe('sixteen-chars-ok');
+    expect(parseConfig(yml, 'config.yml', { SDP_UI__STATUS_HOST: 'localhost' }).config.ui.status_host).toBe('localhost');
   });
 });

@@ -24,6 +24,15 @@ describe('config show', () => {
     expect(text).toContain(`kafka.sasl.password = "${REDACTED}"`);
     expect(text).toContain('kafka.sasl.username = "svc"');
   });
+
+  it('redacts ui.auth_token, and shows it as null when unset', () => {
+    const set = parseConfig(baseText, 'x.yml', { SDP_UI__AUTH_TOKEN: 'a-secret-token-of-26-chars' });
+    const text = renderConfigShow(set.effective, set.overriddenBy);
+    expect(text).not.toContain('a-secret-token-of-26-chars');
+    expect(text).toContain(`ui.auth_token = "${REDACTED}"`);
+    const unset = parseConfig(baseText, 'x.yml', {});
+    expect(renderConfigShow(unset.effective, unset.overriddenBy)).toContain('ui.auth_token = null');
+  });
 });
 
 describe('config env', () => {
