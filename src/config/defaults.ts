@@ -63,7 +63,7 @@ export const DEFAULT_CONFIG: ConfigInput = {
     checkpoint_root: './data/checkpoints',
   },
   topics: { clickstream: 'clickstream', iot: 'iot' },
-  ui: { kafka_ui_port: 8080, status_port: 8081, status_host: '127.0.0.1' },
+  ui: { kafka_ui_port: 8080, status_port: 8081, status_host: '127.0.0.1', kafka_ui: 'auto', kafka_ui_host: '127.0.0.1', auth_token: null },
   log: { level: 'info', format: 'auto' },
   services: { run_dir: './data', log_max_bytes: '10MB', log_files: 3, ready_timeout: '120s' },
 };
