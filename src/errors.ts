@@ -11,6 +11,12 @@ export const ErrorCodes = {
   KAFKA_TOPIC_MISMATCH: 'SDP_ERR_KAFKA_TOPIC_MISMATCH',
   KAFKA_ADMIN_FAILED: 'SDP_ERR_KAFKA_ADMIN_FAILED',
   KAFKA_TOPIC_MISSING: 'SDP_ERR_KAFKA_TOPIC_MISSING',
+  /** A kafkajs internal this project corrects (kafkajsConsumerFixes.ts) is not as expected: another version, or loaded too early. */
+  KAFKA_CLIENT_PATCH: 'SDP_ERR_KAFKA_CLIENT_PATCH',
+  /** A checkpointed offset lies outside the partition's log (deleted records, or a recreated topic). */
+  KAFKA_OFFSET_OUT_OF_RANGE: 'SDP_ERR_KAFKA_OFFSET_OUT_OF_RANGE',
+  /** Another process holds the checkpoint store. */
+  CHECKPOINT_LOCKED: 'SDP_ERR_CHECKPOINT_LOCKED',
   LOCAL_KAFKA_PORT_TAKEN: 'SDP_ERR_LOCAL_KAFKA_PORT_TAKEN',
   LOCAL_KAFKA_START: 'SDP_ERR_LOCAL_KAFKA_START',
   LOCAL_KAFKA_JARS: 'SDP_ERR_LOCAL_KAFKA_JARS',

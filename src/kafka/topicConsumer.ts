@@ -8,6 +8,7 @@ import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { createKafkaClient } from './client.js';
+import { assertKafkajsConsumerFixes } from './kafkajsConsumerFixes.js';
 import { subscriptionAwareAssigner } from './subscriptionAwareAssigner.js';
 
 export interface ConsumedMessage {
@@ -72,7 +73,15 @@ export interface TopicConsumerOptions {
   concurrency: number;
 }
 
+let fixesLogged = false;
+
 export function createTopicConsumer(config: Config, logger: Logger, options: TopicConsumerOptions): TopicConsumer {
+  // Without the corrected filter, read_committed leaks aborted records: refuse to consume.
+  const fixes = assertKafkajsConsumerFixes();
+  if (!fixesLogged) {
+    fixesLogged = true;
+    logger.info({ component: 'kafka', kafkajs_version: fixes.kafkajsVersion, aborted_record_filter: 'java-client-semantics' }, 'kafkajs aborted-record filter replaced');
+  }
   const kafka = createKafkaClient(config, logger, { clientId: `${config.kafka.client_id}-etl-${options.topic}` });
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
