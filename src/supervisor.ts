@@ -13,6 +13,7 @@ import type { Config } from './config/schema.js';
 import type { Logger } from './log/logger.js';
 import { spawnProducerPool, type ProducerMetrics, type ProducerPoolMsg, type ProducerPoolOptions, type ProducerSummary } from './actors/producerPool.js';
 import { SqlitePersistenceEngine } from './checkpoint/sqlitePersistenceEngine.js';
+import { acquireStoreLock, type StoreLock } from './checkpoint/storeLock.js';
 import { startEtl, type EtlMetrics, type EtlRuntime } from './etl/etlRuntime.js';
 import { spawnStatusServer, type StatusServerAddress, type StatusServerMsg } from './actors/statusServer.js';
 import { dispatch, query, spawn, startSystem, stop, type AnyRef, type Ref, type SystemRef } from './system/nact.js';
@@ -54,6 +55,7 @@ export class Platform {
   private producer?: Ref<ProducerPoolMsg>;
   private etl?: EtlRuntime;
   private engine?: SqlitePersistenceEngine;
+  private storeLock?: StoreLock;
   private status?: Ref<StatusServerMsg>;
   /** The port the status page listens on, once started. */
   statusPort?: number;
@@ -75,7 +77,16 @@ export class Platform {
 
   static async start(config: Config, logger: Logger, plan: PlatformPlan): Promise<Platform> {
     const platform = new Platform(config, logger, plan);
-    if (plan.etl) platform.engine = new SqlitePersistenceEngine(join(resolve(config.storage.checkpoint_root), CHECKPOINT_FILE), { logger });
+    if (plan.etl) {
+      // One process per checkpoint store: a second one exits here, before recovery touches the lake.
+      platform.storeLock = acquireStoreLock(resolve(config.storage.checkpoint_root), logger);
+      try {
+        platform.engine = new SqlitePersistenceEngine(join(resolve(config.storage.checkpoint_root), CHECKPOINT_FILE), { logger });
+      } catch (err) {
+        platform.storeLock.release();
+        throw err;
+      }
+    }
     platform.system = startSystem('sdp', platform.engine);
     platform.supervisor = spawn<undefined, SupervisorMsg>(platform.system, (state, msg) => platform.handle(msg).then(() => state), 'supervisor', {
       onCrash: (_msg, err, ctx, child) => {
@@ -85,7 +96,7 @@ export class Platform {
         return ctx.stopChild;
       },
     });
-    if (plan.etl) platform.etl = await startEtl({ config, logger, parent: platform.supervisor as AnyRef });
+    if (plan.etl) platform.etl = await startEtl({ config, logger, parent: platform.supervisor as AnyRef, storeId: platform.engine!.storeId });
     if (plan.producer) {
       platform.producer = spawnProducerPool(platform.supervisor as AnyRef, {
         ...plan.producer,
@@ -137,7 +148,7 @@ export class Platform {
       case 'etlRestart':
         if (this.shuttingDown) return;
         try {
-          this.etl = await startEtl({ config: this.config, logger: this.logger, parent: this.supervisor as AnyRef });
+          this.etl = await startEtl({ config: this.config, logger: this.logger, parent: this.supervisor as AnyRef, ...(this.engine ? { storeId: this.engine.storeId } : {}) });
           this.etlRestartTotal += 1;
           this.restarting = false;
         } catch (err) {
@@ -187,6 +198,7 @@ export class Platform {
     if (this.status) await query(this.status, () => ({ type: 'stop' as const }), 5_000).catch(() => undefined);
     stop(this.system);
     this.engine?.close();
+    this.storeLock?.release();
     this.log.info({ exit_code: report.exitCode }, 'stopped');
     return report;
   }

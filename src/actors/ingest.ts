@@ -64,6 +64,8 @@ export interface IngestOptions {
   /** Rows every lake writer of the process may hold together. */
   bufferBudget?: BufferBudget;
   lakeRoot: string;
+  /** The checkpoint store's id, for the writers' tmp file names. */
+  storeId?: string;
   onRejected?: (reason: RejectReason) => void;
   /** Consumer factory (tests pass a fake). */
   createConsumer?: typeof createTopicConsumer;
@@ -114,6 +116,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
         maxFileAgeMs: config.etl.max_file_age,
         maxFileIdleMs: config.etl.max_file_idle,
         ...(options.bufferBudget ? { budget: options.bufferBudget } : {}),
+        ...(options.storeId ? { storeId: options.storeId } : {}),
         rowGroupRows: config.etl.row_group_rows,
         commitTimeoutMs: queryTimeoutMs,
         logger: options.logger,

@@ -98,6 +98,8 @@ export interface LakeWriterOptions {
   onDrained: () => void;
   /** The process-wide budget of buffered rows shared by every writer (none: unlimited). */
   budget?: BufferBudget;
+  /** The checkpoint store's id, in every tmp file name (recovery deletes only its own store's). */
+  storeId?: string;
 }
 
 interface PendingRoll {
@@ -201,7 +203,7 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
     const renames: Rename[] = [];
     const jobs: Array<Promise<unknown>> = [];
     const add = (finalPath: string, tableName: TableName, batch: ColumnBatch, dir: string): void => {
-      const tmp = tmpPathFor(finalPath);
+      const tmp = tmpPathFor(finalPath, options.storeId);
       renames.push({ from: relative(lakeRoot, tmp), to: relative(lakeRoot, finalPath) });
       jobs.push(
         ensureDir(dir).then(() =>

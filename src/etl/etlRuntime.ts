@@ -45,6 +45,8 @@ export interface EtlDeps {
   parent: AnyRef;
   /** Consumer factory override (tests). */
   createConsumer?: typeof createTopicConsumer;
+  /** The checkpoint store's id: in every tmp file name, so recovery deletes only this store's. */
+  storeId?: string;
 }
 
 const READ_TIMEOUT_MS = 60_000;
@@ -80,7 +82,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     }
   };
 
-  const checkpointer: Ref<CheckpointerMsg> = spawnCheckpointer(parent, { lakeRoot, logger, snapshotEvery: config.etl.snapshot_every, onCommitted });
+  const checkpointer: Ref<CheckpointerMsg> = spawnCheckpointer(parent, { lakeRoot, logger, snapshotEvery: config.etl.snapshot_every, onCommitted, ...(deps.storeId ? { storeId: deps.storeId } : {}) });
   const recovery = await query<CheckpointerMsg, LakeRecovery>(checkpointer, () => ({ type: 'recoverLake' }), READ_TIMEOUT_MS);
   const checkpoint = await query<CheckpointerMsg, CheckpointState>(checkpointer, () => ({ type: 'read' }), READ_TIMEOUT_MS);
   lastCheckpoints = checkpoint.checkpoints;
@@ -99,6 +101,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     rowGroupRows: config.etl.row_group_rows,
     commitTimeoutMs,
     logger,
+    ...(deps.storeId ? { storeId: deps.storeId } : {}),
   });
 
   for (const stream of STREAMS) {
@@ -116,6 +119,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       encoderPool,
       bufferBudget,
       lakeRoot,
+      ...(deps.storeId ? { storeId: deps.storeId } : {}),
       onRejected: (reason) => {
         rejectedTotal[reason] = (rejectedTotal[reason] ?? 0) + 1;
       },
