@@ -88,6 +88,8 @@ interface State {
   commitTimer?: NodeJS.Timeout;
   endsTimer?: NodeJS.Timeout;
   checkingEnds: boolean;
+  /** The topic's partitions as far as known (end offsets): one that appears is declared to the aggregator. */
+  knownPartitions: Set<number>;
 }
 
 const COMMIT_DEBOUNCE_MS = 1_000;
@@ -171,6 +173,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
           // Every partition holds the watermark back from the start, even one a first, partial
           // assignment leaves to another member for a while.
           const ends = await consumer.endOffsets();
+          for (const p of ends.keys()) state.knownPartitions.add(p);
           dispatch(options.aggregator, { type: 'topicPartitions', partitions: [...ends.keys()].sort((a, b) => a - b) });
         }
         await consumer.start({
@@ -239,6 +242,14 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
         state.consumer.endOffsets().then(
           (ends) => {
             state.checkingEnds = false;
+            // Partitions added while running (kafka-topics --alter): they hold the watermark back
+            // from now on, before the consumer's rejoin assigns them, so their events are not late.
+            const added = [...ends.keys()].filter((p) => !state.knownPartitions.has(p)).sort((a, b) => a - b);
+            if (added.length > 0) {
+              for (const p of added) state.knownPartitions.add(p);
+              if (options.aggregator) dispatch(options.aggregator, { type: 'topicPartitions', partitions: [...state.knownPartitions].sort((a, b) => a - b) });
+              logger.info({ added_partitions: added, partitions: state.knownPartitions.size }, 'partitions added to the topic');
+            }
             for (const [partition, entry] of state.partitions) {
               const position = state.positions.get(partition);
               const end = ends.get(partition);
@@ -325,6 +336,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
       committedToKafka: new Map(),
       committing: false,
       checkingEnds: false,
+      knownPartitions: new Set(),
     }),
     onCrash: (_msg, err, ctx) => {
       logger.error({ err }, 'ingest failed');
