@@ -14,6 +14,7 @@ import type { Logger } from './log/logger.js';
 import { spawnProducerPool, type ProducerMetrics, type ProducerPoolMsg, type ProducerPoolOptions, type ProducerSummary } from './actors/producerPool.js';
 import { SqlitePersistenceEngine } from './checkpoint/sqlitePersistenceEngine.js';
 import { acquireStoreLock, type StoreLock } from './checkpoint/storeLock.js';
+import { ErrorCodes, isSdpError } from './errors.js';
 import { startEtl, type EtlMetrics, type EtlRuntime } from './etl/etlRuntime.js';
 import { spawnStatusServer, type StatusServerAddress, type StatusServerMsg } from './actors/statusServer.js';
 import { dispatch, query, spawn, startSystem, stop, type AnyRef, type Ref, type SystemRef } from './system/nact.js';
@@ -96,7 +97,7 @@ export class Platform {
         return ctx.stopChild;
       },
     });
-    if (plan.etl) platform.etl = await startEtl({ config, logger, parent: platform.supervisor as AnyRef, storeId: platform.engine!.storeId });
+    if (plan.etl) platform.etl = await startEtl({ config, logger, parent: platform.supervisor as AnyRef, storeId: platform.engine!.storeId, topicIds: platform.engine! });
     if (plan.producer) {
       platform.producer = spawnProducerPool(platform.supervisor as AnyRef, {
         ...plan.producer,
@@ -148,12 +149,19 @@ export class Platform {
       case 'etlRestart':
         if (this.shuttingDown) return;
         try {
-          this.etl = await startEtl({ config: this.config, logger: this.logger, parent: this.supervisor as AnyRef, ...(this.engine ? { storeId: this.engine.storeId } : {}) });
+          this.etl = await startEtl({ config: this.config, logger: this.logger, parent: this.supervisor as AnyRef, ...(this.engine ? { storeId: this.engine.storeId, topicIds: this.engine } : {}) });
           this.etlRestartTotal += 1;
           this.restarting = false;
         } catch (err) {
           this.restarting = false;
-          dispatch(this.supervisor, { type: 'etlFailed', component: 'etl', error: err instanceof Error ? err.message : String(err) });
+          const error = err instanceof Error ? err.message : String(err);
+          // Checkpointed offsets outside the log do not heal by restarting: stop now, naming them.
+          if (isSdpError(err, ErrorCodes.KAFKA_OFFSET_OUT_OF_RANGE)) {
+            this.log.error({ err: error, code: err.code, details: err.details }, 'etl cannot resume: checkpointed offsets outside the log; stopping');
+            this.resolveFatal({ component: 'etl', error });
+            return;
+          }
+          dispatch(this.supervisor, { type: 'etlFailed', component: 'etl', error });
         }
         return;
     }

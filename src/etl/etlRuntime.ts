@@ -19,6 +19,7 @@ import { spawnIngest, type IngestMsg, type IngestStatus } from '../actors/ingest
 import { spawnWindowAggregator, type AggregatorMetrics, type WindowAggregatorMsg } from '../actors/windowAggregator.js';
 import type { createTopicConsumer } from '../kafka/topicConsumer.js';
 import { startMemoryGuard } from '../system/memoryGuard.js';
+import { guardCheckpointedOffsets, offsetsSkippedTotal, type TopicIdStore } from './offsetGuard.js';
 
 export const STREAMS: readonly StreamName[] = ['clickstream', 'iot'];
 export const WINDOW_SIZE_MS = 60_000;
@@ -28,6 +29,8 @@ export interface EtlMetrics {
   aggregator: AggregatorMetrics;
   rejectedTotal: Partial<Record<RejectReason, number>>;
   checkpoints: number;
+  /** Offsets skipped by etl.on_offset_out_of_range since the process started. */
+  offsetsSkipped: Array<{ topic: string; partition: number; offsets: number }>;
 }
 
 export interface EtlRuntime {
@@ -47,6 +50,8 @@ export interface EtlDeps {
   createConsumer?: typeof createTopicConsumer;
   /** The checkpoint store's id: in every tmp file name, so recovery deletes only this store's. */
   storeId?: string;
+  /** Where the topic ids of the checkpoints are kept (the checkpoint store). */
+  topicIds?: TopicIdStore;
 }
 
 const READ_TIMEOUT_MS = 60_000;
@@ -104,9 +109,25 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     ...(deps.storeId ? { storeId: deps.storeId } : {}),
   });
 
+  // Before any partition is read: checkpointed offsets inside the logs, same topic (architecture.md).
+  const startOverrides = new Map<StreamName, Map<number, string>>();
+  for (const stream of STREAMS) {
+    const topic = config.topics[stream];
+    try {
+      startOverrides.set(stream, await guardCheckpointedOffsets({ config, logger, topic, checkpoint, sinksOf: (p) => sinksOfPartition(config, stream, p), ...(deps.topicIds ? { topicIds: deps.topicIds } : {}) }));
+    } catch (err) {
+      stop(aggregator);
+      await encoderPool.close();
+      memoryGuard.stop();
+      stop(checkpointer);
+      throw err;
+    }
+  }
+
   for (const stream of STREAMS) {
     const topic = config.topics[stream];
     const ingest = spawnIngest(parent, {
+      startOverrides: startOverrides.get(stream) ?? new Map(),
       topic,
       stream,
       config,
@@ -160,7 +181,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
         Promise.all([...ingests.values()].map((ref) => query<IngestMsg, IngestStatus>(ref, () => ({ type: 'status' }), 5_000))),
         query<WindowAggregatorMsg, AggregatorMetrics>(aggregator, () => ({ type: 'metrics' }), 5_000),
       ]);
-      return { ingest, aggregator: agg, rejectedTotal: { ...rejectedTotal }, checkpoints: lastCheckpoints };
+      return { ingest, aggregator: agg, rejectedTotal: { ...rejectedTotal }, checkpoints: lastCheckpoints, offsetsSkipped: offsetsSkippedTotal() };
     },
   };
 }

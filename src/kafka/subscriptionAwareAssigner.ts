@@ -47,6 +47,9 @@ export const subscriptionAwareAssigner: PartitionAssigner = ({ cluster }) => ({
     const topics = [...new Set([...subscriptions.values()].flat())];
     // The leader only has metadata for its own topics until asked for the others.
     await cluster.addMultipleTargetTopics(topics);
+    // Fresh metadata at every assignment: partitions added to a topic since the leader's last
+    // refresh (it may be another topic's member, whose metadata of this topic is old) get assigned.
+    await cluster.refreshMetadata();
     const ranges = assignRanges(subscriptions, (topic) => cluster.findTopicPartitionMetadata(topic).map((m) => m.partitionId));
     return [...ranges].map(([memberId, assignment]) => ({
       memberId,

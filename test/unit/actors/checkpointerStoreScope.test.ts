@@ -44,7 +44,7 @@ describe('checkpointer recoverLake with a store id', () => {
     };
     await mkdir(dirname(join(lakeRoot, committedFinal)), { recursive: true });
     await writeFile(join(lakeRoot, tmpPathFor(committedFinal, storeId)), 'committed');
-    await query(checkpointer, () => ({ type: 'commit', event }), 5_000).catch(() => undefined);
+    await query(checkpointer, () => ({ type: 'commit' as const, event }), 5_000).catch(() => undefined);
     // The commit renamed it; put it back as a crash before the rename would have left it.
     const { rename } = await import('node:fs/promises');
     await rename(join(lakeRoot, committedFinal), join(lakeRoot, tmpPathFor(committedFinal, storeId)));

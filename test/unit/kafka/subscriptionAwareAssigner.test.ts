@@ -69,9 +69,14 @@ describe('assignRanges', () => {
 describe('subscriptionAwareAssigner', () => {
   it('reads each member\'s subscription from its metadata and encodes the ranges for kafkajs', async () => {
     const targeted: string[][] = [];
+    let refreshes = 0;
     const cluster = {
       async addMultipleTargetTopics(topics: string[]) {
         targeted.push([...topics].sort());
+      },
+      // Partitions added since the leader's last refresh must be seen: refreshed at every assignment.
+      async refreshMetadata() {
+        refreshes += 1;
       },
       findTopicPartitionMetadata(topic: string) {
         return partitions({ clickstream: 4, iot: 2 })(topic).map((partitionId) => ({ partitionId }));
@@ -89,6 +94,7 @@ describe('subscriptionAwareAssigner', () => {
     const assignment = await assigner.assign({ members, topics: ['clickstream'] } as unknown as Parameters<typeof assigner.assign>[0]);
 
     expect(targeted).toEqual([['clickstream', 'iot']]);
+    expect(refreshes).toBe(1);
     const decoded = Object.fromEntries(assignment.map((a) => [a.memberId, AssignerProtocol.MemberAssignment.decode(a.memberAssignment)?.assignment]));
     expect(decoded).toEqual({
       'click-1': { clickstream: [0, 1] },
