@@ -57,6 +57,18 @@ export const subscriptionAwareAssigner: PartitionAssigner = ({ cluster }) => ({
     }));
   },
   protocol({ topics }) {
-    return { name: SUBSCRIPTION_AWARE_ASSIGNER, metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }) };
+    // The partition counts this member knows go with its subscription: a member that saw a topic
+    // grow rejoins with different metadata, which makes the coordinator rebalance (a rejoin with
+    // unchanged metadata just gets the old assignment back, when the leader is another member).
+    const counts: Record<string, number> = {};
+    for (const topic of topics) {
+      try {
+        counts[topic] = cluster.findTopicPartitionMetadata(topic).length;
+      } catch {
+        counts[topic] = 0; // metadata not loaded yet
+      }
+    }
+    const userData = Buffer.from(JSON.stringify(counts));
+    return { name: SUBSCRIPTION_AWARE_ASSIGNER, metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData }) };
   },
 });
