@@ -102,4 +102,20 @@ describe('subscriptionAwareAssigner', () => {
       'iot-1': { iot: [0, 1] },
     });
   });
+
+  it('puts the partition counts it knows into its member metadata, so a grown topic changes it (and forces a rebalance)', () => {
+    let clickPartitions = 2;
+    const cluster = {
+      findTopicPartitionMetadata(topic: string) {
+        return Array.from({ length: topic === 'clickstream' ? clickPartitions : 1 }, (_, partitionId) => ({ partitionId }));
+      },
+    };
+    const assigner = subscriptionAwareAssigner({ cluster } as unknown as Parameters<typeof subscriptionAwareAssigner>[0]);
+    const before = assigner.protocol({ topics: ['clickstream'] }).metadata;
+    expect(assigner.protocol({ topics: ['clickstream'] }).metadata.equals(before)).toBe(true);
+    clickPartitions = 4;
+    const after = assigner.protocol({ topics: ['clickstream'] }).metadata;
+    expect(after.equals(before)).toBe(false);
+    expect(AssignerProtocol.MemberMetadata.decode(after)?.topics).toEqual(['clickstream']);
+  });
 });
