@@ -23,6 +23,12 @@ export const ErrorCodes = {
   KAFKA_TLS_WRONG_HOST: 'SDP_ERR_KAFKA_TLS_WRONG_HOST',
   /** Any other TLS failure: the port does not speak TLS, the broker refused the client certificate. */
   KAFKA_TLS_FAILED: 'SDP_ERR_KAFKA_TLS_FAILED',
+  /** A kafkajs internal this project corrects (kafkajsConsumerFixes.ts) is not as expected: another version, or loaded too early. */
+  KAFKA_CLIENT_PATCH: 'SDP_ERR_KAFKA_CLIENT_PATCH',
+  /** A checkpointed offset lies outside the partition's log (deleted records, or a recreated topic). */
+  KAFKA_OFFSET_OUT_OF_RANGE: 'SDP_ERR_KAFKA_OFFSET_OUT_OF_RANGE',
+  /** Another process holds the checkpoint store. */
+  CHECKPOINT_LOCKED: 'SDP_ERR_CHECKPOINT_LOCKED',
   LOCAL_KAFKA_PORT_TAKEN: 'SDP_ERR_LOCAL_KAFKA_PORT_TAKEN',
   LOCAL_KAFKA_START: 'SDP_ERR_LOCAL_KAFKA_START',
   LOCAL_KAFKA_JARS: 'SDP_ERR_LOCAL_KAFKA_JARS',
@@ -55,8 +61,6 @@ export const ErrorCodes = {
   STORAGE_PLATFORM_RUNNING: 'SDP_ERR_STORAGE_PLATFORM_RUNNING',
   /** A clean that would lose or strand data without --force (or an unanswered y/N); nothing deleted. */
   STORAGE_CLEAN_REFUSED: 'SDP_ERR_STORAGE_CLEAN_REFUSED',
-  /** A durable offset (checkpoint store or lake file names) lies beyond the topic's end: the topic was recreated or truncated. */
-  CHECKPOINT_AHEAD_OF_TOPIC: 'SDP_ERR_CHECKPOINT_AHEAD_OF_TOPIC',
   /** config.yml asks for fewer partitions than a topic has: Kafka cannot lower them. */
   KAFKA_PARTITIONS_LOWER: 'SDP_ERR_KAFKA_PARTITIONS_LOWER',
 

@@ -13,11 +13,12 @@ import type { Config } from './config/schema.js';
 import type { Logger } from './log/logger.js';
 import { spawnProducerPool, type ProducerMetrics, type ProducerPoolMsg, type ProducerPoolOptions, type ProducerSummary } from './actors/producerPool.js';
 import { SqlitePersistenceEngine } from './checkpoint/sqlitePersistenceEngine.js';
+import { acquireStoreLock, type StoreLock } from './checkpoint/storeLock.js';
+import { ErrorCodes, isSdpError, SdpError } from './errors.js';
 import { startEtl, type EtlMetrics, type EtlRuntime } from './etl/etlRuntime.js';
 import { spawnStatusServer, type StatusServerAddress, type StatusServerMsg } from './actors/statusServer.js';
 import { dispatch, query, spawn, startSystem, stop, type AnyRef, type Ref, type SystemRef } from './system/nact.js';
 import { ensureRootMarker } from './storage/rootMarker.js';
-import { ErrorCodes, SdpError } from './errors.js';
 import { createClusterBrowser, type ClusterBrowser } from './kafka/clusterBrowser.js';
 import { PipelineStatus } from './status/pipelineStatus.js';
 import { readActorTree } from './system/actorTree.js';
@@ -68,6 +69,7 @@ export class Platform {
   private producer?: Ref<ProducerPoolMsg>;
   private etl?: EtlRuntime;
   private engine?: SqlitePersistenceEngine;
+  private storeLock?: StoreLock;
   private status?: Ref<StatusServerMsg>;
   /** The port the status page listens on, once started. */
   statusPort?: number;
@@ -103,8 +105,15 @@ export class Platform {
         const marked = ensureRootMarker(resolve(root), kind);
         if (marked === 'unmarked') logger.warn({ component: 'supervisor', root: resolve(root), kind }, 'storage root has no .sdp-root marker: the clean commands will refuse it until `make init-volumes` marks it');
       }
+      // One process per checkpoint store: a second one exits here, before recovery touches the lake.
+      platform.storeLock = acquireStoreLock(resolve(config.storage.checkpoint_root), logger);
+      try {
+        platform.engine = new SqlitePersistenceEngine(join(resolve(config.storage.checkpoint_root), CHECKPOINT_FILE), { logger });
+      } catch (err) {
+        platform.storeLock.release();
+        throw err;
+      }
     }
-    if (plan.etl) platform.engine = new SqlitePersistenceEngine(join(resolve(config.storage.checkpoint_root), CHECKPOINT_FILE), { logger });
     platform.system = startSystem(SYSTEM_NAME, platform.engine);
     platform.supervisor = spawn<undefined, SupervisorMsg>(platform.system, (state, msg) => platform.handle(msg).then(() => state), 'supervisor', {
       onCrash: (_msg, err, ctx, child) => {
@@ -151,7 +160,7 @@ export class Platform {
       platform.kafkaUiPort = platform.kafkaUi?.server.port;
     }
     if (plan.etl) {
-      platform.etl = await startEtl({ config, logger, parent: platform.supervisor as AnyRef });
+      platform.etl = await startEtl({ config, logger, parent: platform.supervisor as AnyRef, storeId: platform.engine!.storeId, topicIds: platform.engine! });
       platform.etlStartedAtMs = Date.now();
     }
     if (plan.producer) {
@@ -174,6 +183,7 @@ export class Platform {
     await this.kafkaUi?.close();
     stop(this.system);
     this.engine?.close();
+    this.storeLock?.release();
   }
 
   private async handle(msg: SupervisorMsg): Promise<void> {
@@ -205,13 +215,20 @@ export class Platform {
       case 'etlRestart':
         if (this.shuttingDown) return;
         try {
-          this.etl = await startEtl({ config: this.config, logger: this.logger, parent: this.supervisor as AnyRef });
+          this.etl = await startEtl({ config: this.config, logger: this.logger, parent: this.supervisor as AnyRef, ...(this.engine ? { storeId: this.engine.storeId, topicIds: this.engine } : {}) });
           this.etlStartedAtMs = Date.now();
           this.etlRestartTotal += 1;
           this.restarting = false;
         } catch (err) {
           this.restarting = false;
-          dispatch(this.supervisor, { type: 'etlFailed', component: 'etl', error: err instanceof Error ? err.message : String(err) });
+          const error = err instanceof Error ? err.message : String(err);
+          // Checkpointed offsets outside the log do not heal by restarting: stop now, naming them.
+          if (isSdpError(err, ErrorCodes.KAFKA_OFFSET_OUT_OF_RANGE)) {
+            this.log.error({ err: error, code: err.code, details: err.details }, 'etl cannot resume: checkpointed offsets outside the log; stopping');
+            this.resolveFatal({ component: 'etl', error });
+            return;
+          }
+          dispatch(this.supervisor, { type: 'etlFailed', component: 'etl', error });
         }
         return;
     }
@@ -258,6 +275,7 @@ export class Platform {
     await this.kafkaUi?.close();
     stop(this.system);
     this.engine?.close();
+    this.storeLock?.release();
     this.log.info({ exit_code: report.exitCode }, 'stopped');
     return report;
   }

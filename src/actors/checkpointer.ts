@@ -17,6 +17,7 @@ import { applyCheckpoint, emptyCheckpointState, pendingRenames, type CheckpointE
 import type { Logger } from '../log/logger.js';
 import { listTmpFiles, removeIfExists, renameDurable } from '../lake/durableFs.js';
 import { hitFault } from '../system/faults.js';
+import { tmpStoreId } from '../lake/layout.js';
 import { reply, spawnPersistent, type AnyRef, type PersistentContext, type Ref } from '../system/nact.js';
 
 export type CheckpointerMsg =
@@ -48,6 +49,8 @@ export interface CheckpointerOptions {
    * must not be journalled (its tmp files may be gone, its offsets are being re-read).
    */
   generation?: number;
+  /** This store's id: recovery deletes uncommitted tmp files of this store only (and legacy ones without an id). */
+  storeId?: string;
 }
 
 async function applyRenames(lakeRoot: string, renames: readonly Rename[], betweenRenames?: () => void): Promise<number> {
@@ -94,12 +97,22 @@ export function spawnCheckpointer(parent: AnyRef, options: CheckpointerOptions, 
         const committedTmp = new Set(renames.map((r) => join(options.lakeRoot, r.from)));
         const renamed = await applyRenames(options.lakeRoot, renames);
         const deletedTmpFiles: string[] = [];
+        let otherStores = 0;
         for (const tmp of await listTmpFiles(options.lakeRoot)) {
           if (committedTmp.has(tmp)) continue;
+          // Another store's tmp file may be a roll in flight in another process sharing the lake.
+          const owner = tmpStoreId(tmp);
+          if (owner !== null && owner !== options.storeId) {
+            otherStores += 1;
+            continue;
+          }
           await removeIfExists(tmp);
           deletedTmpFiles.push(tmp);
         }
-        logger.info({ checkpoints: state.checkpoints, renames_reapplied: renamed, orphan_tmp_deleted: deletedTmpFiles.length }, 'lake recovered from the checkpoint store');
+        logger.info(
+          { checkpoints: state.checkpoints, renames_reapplied: renamed, orphan_tmp_deleted: deletedTmpFiles.length, other_stores_tmp_kept: otherStores, store_id: options.storeId },
+          'lake recovered from the checkpoint store',
+        );
         reply<LakeRecovery>(ctx, { renamed, deletedTmpFiles });
         return state;
       }

@@ -11,6 +11,7 @@
  */
 import { compareOffsets, startOffset, sinkOffset, type CheckpointState, type SinkId } from '../checkpoint/checkpointState.js';
 import type { Config } from '../config/schema.js';
+import { countSkippedOffsets } from '../etl/offsetGuard.js';
 import type { StreamName } from '../events/types.js';
 import type { RejectReason } from '../events/validate.js';
 import { createTopicConsumer, type ConsumedBatch, type TopicConsumer } from '../kafka/topicConsumer.js';
@@ -69,6 +70,10 @@ export interface IngestOptions {
   /** Rows every lake writer of the process may hold together. */
   bufferBudget?: BufferBudget;
   lakeRoot: string;
+  /** The checkpoint store's id, for the writers' tmp file names. */
+  storeId?: string;
+  /** Start offsets that etl.on_offset_out_of_range moved (offsetGuard.ts), used instead of the checkpoint's. */
+  startOverrides?: ReadonlyMap<number, string>;
   onRejected?: (reason: RejectReason) => void;
   /** Consumer factory (tests pass a fake). */
   createConsumer?: typeof createTopicConsumer;
@@ -93,6 +98,8 @@ interface State {
   checkingEnds: boolean;
   /** Log end offsets from the last `checkEnds`, for the lag. */
   endOffsets?: Map<number, string>;
+  /** The topic's partitions as far as known (end offsets): one that appears is declared to the aggregator. */
+  knownPartitions: Set<number>;
 }
 
 const COMMIT_DEBOUNCE_MS = 1_000;
@@ -121,6 +128,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
         maxFileAgeMs: config.etl.max_file_age,
         maxFileIdleMs: config.etl.max_file_idle,
         ...(options.bufferBudget ? { budget: options.bufferBudget } : {}),
+        ...(options.storeId ? { storeId: options.storeId } : {}),
         rowGroupRows: config.etl.row_group_rows,
         commitTimeoutMs: queryTimeoutMs,
         logger: options.logger,
@@ -151,13 +159,24 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
     }, COMMIT_DEBOUNCE_MS);
   }
 
-  async function onBatch(state: State, batch: ConsumedBatch): Promise<void> {
+  async function onBatch(state: State, batch: ConsumedBatch, self: Ref<IngestMsg>): Promise<void> {
     const entry = state.partitions.get(batch.partition);
     if (!entry) return; // not ours any more: the next owner reads it from its checkpoint
     const position = state.positions.get(batch.partition);
     if (position !== undefined && compareOffsets(batch.lastOffset, position) < 0) return; // already processed
     if (position !== undefined && compareOffsets(batch.fetchedOffset, position) > 0) {
-      logger.warn({ partition: batch.partition, expected_offset: position, fetched_offset: batch.fetchedOffset }, 'offsets skipped by Kafka (deleted by retention before they were processed?)');
+      // kafkajs answered OFFSET_OUT_OF_RANGE by moving to the log start: records were deleted unread.
+      const skipped = BigInt(batch.fetchedOffset) - BigInt(position);
+      const fields = { partition: batch.partition, expected_offset: position, fetched_offset: batch.fetchedOffset, offsets_skipped: Number(skipped), policy: config.etl.on_offset_out_of_range };
+      if (config.etl.on_offset_out_of_range !== 'earliest') {
+        // Stop this partition; the restart's offset check decides (fail: exit; latest: the log end).
+        state.consumer?.pause(batch.partition);
+        logger.error(fields, 'offsets skipped by Kafka: the partition stops (etl.on_offset_out_of_range)');
+        dispatch(self, { type: 'consumerFailed', error: `${topic}[${batch.partition}]: offsets ${position}..${BigInt(batch.fetchedOffset) - 1n} were deleted before they were read (log start now ${batch.fetchedOffset})` });
+        return;
+      }
+      countSkippedOffsets(topic, batch.partition, skipped);
+      logger.warn(fields, 'offsets skipped by Kafka (deleted by retention before they were read), as etl.on_offset_out_of_range says');
     }
     await query<PartitionMsg, PartitionBatchReply>(entry.ref, () => ({ type: 'batch', batch }), queryTimeoutMs);
     state.positions.set(batch.partition, (BigInt(batch.lastOffset) + 1n).toString());
@@ -176,6 +195,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
           // Every partition holds the watermark back from the start, even one a first, partial
           // assignment leaves to another member for a while.
           const ends = await consumer.endOffsets();
+          for (const p of ends.keys()) state.knownPartitions.add(p);
           dispatch(options.aggregator, { type: 'topicPartitions', partitions: [...ends.keys()].sort((a, b) => a - b) });
         }
         await consumer.start({
@@ -188,7 +208,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
                 state.partitions.set(partition, kept?.entry ?? spawnPartitionActor(ctx.self, state, partition));
                 if (kept?.position !== undefined) state.positions.set(partition, kept.position);
               }
-              const start = state.positions.get(partition) ?? startOffset(options.checkpoint, options.sinksOf(partition), partition);
+              const start = state.positions.get(partition) ?? options.startOverrides?.get(partition) ?? startOffset(options.checkpoint, options.sinksOf(partition), partition);
               state.positions.set(partition, start);
               starts.set(partition, start);
               // What is durable is committed to the group now, not only after the next checkpoint:
@@ -217,7 +237,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
             logger.info({ assigned, revoked, start_offsets: Object.fromEntries(starts) }, 'partitions assigned');
             return starts;
           },
-          onBatch: (batch) => onBatch(state, batch),
+          onBatch: (batch) => onBatch(state, batch, ctx.self),
           onProgress: (progress) => {
             const entry = state.partitions.get(progress.partition);
             if (entry) dispatch(entry.ref, { type: 'progress', caughtUp: progress.caughtUp });
@@ -245,6 +265,14 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
           (ends) => {
             state.checkingEnds = false;
             state.endOffsets = ends;
+            // Partitions added while running (kafka-topics --alter): they hold the watermark back
+            // from now on, before the consumer's rejoin assigns them, so their events are not late.
+            const added = [...ends.keys()].filter((p) => !state.knownPartitions.has(p)).sort((a, b) => a - b);
+            if (added.length > 0) {
+              for (const p of added) state.knownPartitions.add(p);
+              if (options.aggregator) dispatch(options.aggregator, { type: 'topicPartitions', partitions: [...state.knownPartitions].sort((a, b) => a - b) });
+              logger.info({ added_partitions: added, partitions: state.knownPartitions.size }, 'partitions added to the topic');
+            }
             for (const [partition, entry] of state.partitions) {
               const position = state.positions.get(partition);
               const end = ends.get(partition);
@@ -338,6 +366,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
       committedToKafka: new Map(),
       committing: false,
       checkingEnds: false,
+      knownPartitions: new Set(),
     }),
     onCrash: (_msg, err, ctx) => {
       logger.error({ err }, 'ingest failed');

@@ -111,6 +111,8 @@ export interface LakeWriterOptions {
    * message and every commit carries it; anything of another generation is discarded. Default 0.
    */
   generation?: number;
+  /** The checkpoint store's id, in every tmp file name (recovery deletes only its own store's). */
+  storeId?: string;
 }
 
 interface PendingRoll {
@@ -217,7 +219,7 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
     const renames: Rename[] = [];
     const jobs: Array<Promise<unknown>> = [];
     const add = (finalPath: string, tableName: TableName, batch: ColumnBatch, dir: string): void => {
-      const tmp = tmpPathFor(finalPath);
+      const tmp = tmpPathFor(finalPath, options.storeId);
       renames.push({ from: relative(lakeRoot, tmp), to: relative(lakeRoot, finalPath) });
       jobs.push(
         ensureDir(dir).then(() =>

@@ -87,6 +87,8 @@ export interface WindowAggregatorOptions {
    * with the same name; replies, timers and batches of the old generation are discarded. Default 0.
    */
   generation?: number;
+  /** The checkpoint store's id, in every tmp file name (recovery deletes only its own store's). */
+  storeId?: string;
 }
 
 interface InFlightCheckpoint {
@@ -155,7 +157,7 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
     await Promise.all(
       [...byDt].map(async ([dt, buffer]) => {
         const finalPath = aggFilePath(lakeRoot, dt, event.seq);
-        const tmp = tmpPathFor(finalPath);
+        const tmp = tmpPathFor(finalPath, options.storeId);
         await ensureDir(partitionDir(lakeRoot, 'clickstream_agg', dt));
         await options.encoderPool.encode({ encoder: options.encoder, table: 'clickstream_agg', path: tmp, batch: buffer.drain(), rowGroupRows: options.rowGroupRows });
         renames.push({ from: relative(lakeRoot, tmp), to: relative(lakeRoot, finalPath) });

@@ -4,6 +4,7 @@
  * `JOURNAL_MIGRATIONS[i]` takes a file from version i to i + 1. To change the schema, append a
  * migration; never edit one that has shipped, since files in the field are already past it.
  */
+import { randomBytes } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { ErrorCodes, SdpError } from '../errors.js';
 
@@ -35,6 +36,16 @@ export const JOURNAL_MIGRATIONS: readonly JournalMigration[] = [
         PRIMARY KEY (persistence_key, sequence_nr)
       ) STRICT;
     `);
+  },
+  // 1 → 2: the store's identity. `store_id` names the lake's tmp files this store writes, so that
+  // recovery deletes only its own (several stores may share one lake). `topic_ids` records the
+  // Kafka topic id the checkpointed offsets belong to: a deleted and recreated topic is another.
+  (db) => {
+    db.exec(`
+      CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) STRICT;
+      CREATE TABLE topic_ids (topic TEXT PRIMARY KEY, topic_id TEXT NOT NULL, recorded_at INTEGER NOT NULL) STRICT;
+    `);
+    db.prepare("INSERT INTO store_meta (key, value) VALUES ('store_id', ?)").run(randomBytes(6).toString('hex'));
   },
 ];
 

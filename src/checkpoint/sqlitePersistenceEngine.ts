@@ -348,6 +348,37 @@ export class SqlitePersistenceEngine extends AbstractPersistenceEngine {
     }
   }
 
+  /** This store's identity (12 hex digits), made when the store was created; names its tmp files. */
+  get storeId(): string {
+    try {
+      const id = this.db.prepare<[], string>("SELECT value FROM store_meta WHERE key = 'store_id'").pluck().get();
+      if (!id) throw new Error('no store_id in store_meta');
+      return id;
+    } catch (err) {
+      throw storeError('cannot read the checkpoint store id', err);
+    }
+  }
+
+  /** The Kafka topic id recorded for `topic` with its checkpoints, undefined if none yet. */
+  topicId(topic: string): string | undefined {
+    try {
+      return this.db.prepare<[string], string>('SELECT topic_id FROM topic_ids WHERE topic = ?').pluck().get(topic) ?? undefined;
+    } catch (err) {
+      throw storeError(`cannot read the topic id of ${topic}`, err);
+    }
+  }
+
+  /** Records (or replaces, after an operator-chosen reset) the topic id the checkpoints of `topic` belong to. */
+  recordTopicId(topic: string, topicId: string): void {
+    try {
+      this.db
+        .prepare('INSERT INTO topic_ids (topic, topic_id, recorded_at) VALUES (?, ?, ?) ON CONFLICT (topic) DO UPDATE SET topic_id = excluded.topic_id, recorded_at = excluded.recorded_at')
+        .run(topic, topicId, Date.now());
+    } catch (err) {
+      throw storeError(`cannot record the topic id of ${topic}`, err);
+    }
+  }
+
   get isOpen(): boolean {
     return this.db.open;
   }

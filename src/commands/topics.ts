@@ -71,7 +71,7 @@ export function registerTopicsCommands(program: Command, context: CommandContext
     .action(async (opts: { yes?: boolean }) => {
       const { config } = context.config();
       const what = [
-        'offsets restart at 0: the checkpoint store and the lake\'s file names refer to the old topics, so the platform refuses to start on them (SDP_ERR_CHECKPOINT_AHEAD_OF_TOPIC)',
+        'offsets restart at 0: the checkpoint store and the lake\'s file names refer to the old topics, so the platform refuses to start on them (SDP_ERR_KAFKA_OFFSET_OUT_OF_RANGE)',
         'before the next run: `make clean-data` (node dist/main.js data clean --all), after moving the lake aside if you want to keep it',
       ];
       if (!opts.yes) {

@@ -160,6 +160,8 @@ const etl = z.strictObject({
   heap_soft_limit: size,
   row_group_rows: positiveInt,
   shutdown_timeout: duration,
+  /** A checkpointed offset before the log start: stop (fail), or skip to the log start or end. */
+  on_offset_out_of_range: z.enum(['fail', 'earliest', 'latest']).default('fail'),
 });
 
 const storage = z.strictObject({

@@ -20,15 +20,14 @@ import { spawnWindowAggregator, type AggregatorMetrics, type WindowAggregatorMsg
 import type { createTopicConsumer } from '../kafka/topicConsumer.js';
 import { startMemoryGuard } from '../system/memoryGuard.js';
 import { offsetsFromLake } from '../checkpoint/offsetsFromLake.js';
-import { offsetsBeyondTopic } from '../checkpoint/offsetsBeyondTopic.js';
 import { planRebuildFromLake } from '../checkpoint/rebuildFromLake.js';
 import { ErrorCodes, SdpError } from '../errors.js';
-import { fetchTopicEnds, type TopicEnds } from '../kafka/topicEnds.js';
 import { listLakeFiles } from '../lake/lakeFiles.js';
 import { renameDurable } from '../lake/durableFs.js';
 import { join } from 'node:path';
 
 import { topicProgress, type ProgressSample, type TopicProgress } from './progress.js';
+import { guardCheckpointedOffsets, offsetsSkippedTotal, type TopicIdStore } from './offsetGuard.js';
 
 export const STREAMS: readonly StreamName[] = ['clickstream', 'iot'];
 export const WINDOW_SIZE_MS = 60_000;
@@ -44,6 +43,8 @@ export interface EtlMetrics {
   lastCheckpointMs: number | null;
   /** The last checkpoint committed by this process: when, how long its commit point took, which sink. */
   lastCheckpoint?: { atMs: number; durationMs: number; sink: string };
+  /** Offsets skipped by etl.on_offset_out_of_range since the process started. */
+  offsetsSkipped: Array<{ topic: string; partition: number; offsets: number }>;
 }
 
 /** The ETL's metrics line comes this often (the producer's: data_generator.metrics_interval). */
@@ -64,8 +65,10 @@ export interface EtlDeps {
   parent: AnyRef;
   /** Consumer factory override (tests). */
   createConsumer?: typeof createTopicConsumer;
-  /** Log end offsets of the topics (default: asked from the cluster). */
-  topicEnds?: (topics: readonly string[]) => Promise<TopicEnds>;
+  /** The checkpoint store's id: in every tmp file name, so recovery deletes only this store's. */
+  storeId?: string;
+  /** Where the topic ids of the checkpoints are kept (the checkpoint store). */
+  topicIds?: TopicIdStore;
 }
 
 const READ_TIMEOUT_MS = 60_000;
@@ -147,25 +150,11 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     }
   };
 
-  const checkpointer: Ref<CheckpointerMsg> = spawnCheckpointer(parent, { lakeRoot, logger, snapshotEvery: config.etl.snapshot_every, onCommitted, generation });
+  const checkpointer: Ref<CheckpointerMsg> = spawnCheckpointer(parent, { lakeRoot, logger, snapshotEvery: config.etl.snapshot_every, onCommitted, generation, ...(deps.storeId ? { storeId: deps.storeId } : {}) });
   await rebuildFromLakeIfEmpty(config, logger, lakeRoot, checkpointer, generation);
   const recovery = await query<CheckpointerMsg, LakeRecovery>(checkpointer, () => ({ type: 'recoverLake' }), READ_TIMEOUT_MS);
   const checkpoint = await query<CheckpointerMsg, CheckpointState>(checkpointer, () => ({ type: 'read' }), READ_TIMEOUT_MS);
   lastCheckpoints = checkpoint.checkpoints;
-  if (checkpoint.checkpoints > 0) {
-    const topics = STREAMS.map((s) => config.topics[s]);
-    const ends = await (deps.topicEnds ?? ((t) => fetchTopicEnds(config, logger, t)))(topics);
-    const beyond = offsetsBeyondTopic(checkpoint, ends);
-    if (beyond.length > 0) {
-      stop(checkpointer);
-      throw new SdpError(ErrorCodes.CHECKPOINT_AHEAD_OF_TOPIC, 'the checkpoint store says more is durable than the topics hold: were they deleted and recreated?', [
-        ...beyond,
-        'resuming would skip that many new records; nothing was read. If the topics were recreated, the old lake and checkpoints belong to the old topics:',
-        '`make clean-data` (or `node dist/main.js data clean --all`) starts over; move the lake aside first to keep it',
-      ]);
-    }
-  }
-
   const commitTimeoutMs = config.etl.shutdown_timeout + 60_000;
   const aggregator: Ref<WindowAggregatorMsg> = spawnWindowAggregator(parent, {
     sink: aggSink,
@@ -181,11 +170,28 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     commitTimeoutMs,
     logger,
     generation,
+    ...(deps.storeId ? { storeId: deps.storeId } : {}),
   });
+
+  // Before any partition is read: checkpointed offsets inside the logs, same topic (architecture.md).
+  const startOverrides = new Map<StreamName, Map<number, string>>();
+  for (const stream of STREAMS) {
+    const topic = config.topics[stream];
+    try {
+      startOverrides.set(stream, await guardCheckpointedOffsets({ config, logger, topic, checkpoint, sinksOf: (p) => sinksOfPartition(config, stream, p), ...(deps.topicIds ? { topicIds: deps.topicIds } : {}) }));
+    } catch (err) {
+      stop(aggregator);
+      await encoderPool.close();
+      memoryGuard.stop();
+      stop(checkpointer);
+      throw err;
+    }
+  }
 
   for (const stream of STREAMS) {
     const topic = config.topics[stream];
     const ingest = spawnIngest(parent, {
+      startOverrides: startOverrides.get(stream) ?? new Map(),
       topic,
       stream,
       config,
@@ -199,6 +205,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       encoderPool,
       bufferBudget,
       lakeRoot,
+      ...(deps.storeId ? { storeId: deps.storeId } : {}),
       onRejected: (reason) => {
         rejectedTotal[reason] = (rejectedTotal[reason] ?? 0) + 1;
       },
@@ -214,7 +221,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       Promise.all([...ingests.values()].map((ref) => query<IngestMsg, IngestStatus>(ref, () => ({ type: 'status' }), 5_000))),
       query<WindowAggregatorMsg, AggregatorMetrics>(aggregator, () => ({ type: 'metrics' }), 5_000),
     ]);
-    return { ingest, aggregator: agg, rejectedTotal: { ...rejectedTotal }, checkpoints: lastCheckpoints, progress, lastCheckpointMs, ...(lastCheckpoint ? { lastCheckpoint } : {}) };
+    return { ingest, aggregator: agg, rejectedTotal: { ...rejectedTotal }, checkpoints: lastCheckpoints, progress, lastCheckpointMs, ...(lastCheckpoint ? { lastCheckpoint } : {}), offsetsSkipped: offsetsSkippedTotal() };
   };
 
   const etlStartedMs = Date.now();

@@ -1,3 +1,4 @@
+import './kafkajsConsumerFixes.js'; // before kafkajs loads
 import kafkajs from 'kafkajs';
 import { compressFrame, decompressFrameSync } from 'lz4-napi';
 

@@ -5,6 +5,7 @@
  * this one reads each member's subscription from its metadata and, per topic, splits the topic's
  * partitions in contiguous ranges over the members subscribed to it (as Kafka's RangeAssignor).
  */
+import './kafkajsConsumerFixes.js'; // before kafkajs loads
 import kafkajs, { type PartitionAssigner } from 'kafkajs';
 
 const { AssignerProtocol } = kafkajs;
@@ -46,6 +47,9 @@ export const subscriptionAwareAssigner: PartitionAssigner = ({ cluster }) => ({
     const topics = [...new Set([...subscriptions.values()].flat())];
     // The leader only has metadata for its own topics until asked for the others.
     await cluster.addMultipleTargetTopics(topics);
+    // Fresh metadata at every assignment: partitions added to a topic since the leader's last
+    // refresh (it may be another topic's member, whose metadata of this topic is old) get assigned.
+    await cluster.refreshMetadata();
     const ranges = assignRanges(subscriptions, (topic) => cluster.findTopicPartitionMetadata(topic).map((m) => m.partitionId));
     return [...ranges].map(([memberId, assignment]) => ({
       memberId,
@@ -53,6 +57,18 @@ export const subscriptionAwareAssigner: PartitionAssigner = ({ cluster }) => ({
     }));
   },
   protocol({ topics }) {
-    return { name: SUBSCRIPTION_AWARE_ASSIGNER, metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData: Buffer.alloc(0) }) };
+    // The partition counts this member knows go with its subscription: a member that saw a topic
+    // grow rejoins with different metadata, which makes the coordinator rebalance (a rejoin with
+    // unchanged metadata just gets the old assignment back, when the leader is another member).
+    const counts: Record<string, number> = {};
+    for (const topic of topics) {
+      try {
+        counts[topic] = cluster.findTopicPartitionMetadata(topic).length;
+      } catch {
+        counts[topic] = 0; // metadata not loaded yet
+      }
+    }
+    const userData = Buffer.from(JSON.stringify(counts));
+    return { name: SUBSCRIPTION_AWARE_ASSIGNER, metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData }) };
   },
 });

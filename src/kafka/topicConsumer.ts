@@ -8,6 +8,7 @@ import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { createKafkaClient } from './client.js';
+import { assertKafkajsConsumerFixes } from './kafkajsConsumerFixes.js';
 import { subscriptionAwareAssigner } from './subscriptionAwareAssigner.js';
 
 export interface ConsumedMessage {
@@ -72,7 +73,18 @@ export interface TopicConsumerOptions {
   concurrency: number;
 }
 
+let fixesLogged = false;
+
+/** How old the consumer's cluster metadata may get: bounds how late a new partition is consumed. */
+export const METADATA_MAX_AGE_MS = 5_000;
+
 export function createTopicConsumer(config: Config, logger: Logger, options: TopicConsumerOptions): TopicConsumer {
+  // Without the corrected filter, read_committed leaks aborted records: refuse to consume.
+  const fixes = assertKafkajsConsumerFixes();
+  if (!fixesLogged) {
+    fixesLogged = true;
+    logger.info({ component: 'kafka', kafkajs_version: fixes.kafkajsVersion, aborted_record_filter: 'java-client-semantics' }, 'kafkajs aborted-record filter replaced');
+  }
   const kafka = createKafkaClient(config, logger, { clientId: `${config.kafka.client_id}-etl-${options.topic}` });
   const consumer: Consumer = kafka.consumer({
     groupId: options.groupId,
@@ -86,10 +98,21 @@ export function createTopicConsumer(config: Config, logger: Logger, options: Top
     sessionTimeout: 10_000,
     heartbeatInterval: 3_000,
     allowAutoTopicCreation: false,
+    // Partitions added while running (kafka-topics --alter) are seen at the next metadata refresh,
+    // and kafkajs then rejoins the group to get them: seconds, not kafkajs's default 5 minutes.
+    metadataMaxAge: METADATA_MAX_AGE_MS,
     retry: { retries: 8, initialRetryTime: 300, maxRetryTime: 10_000 },
   });
-  const admin = kafka.admin();
+  let admin = kafka.admin();
   let adminConnected: Promise<void> | undefined;
+  const connectedAdmin = async (): Promise<typeof admin> => {
+    adminConnected ??= admin.connect().catch((err: unknown) => {
+      adminConnected = undefined; // the next call tries again
+      throw err;
+    });
+    await adminConnected;
+    return admin;
+  };
   const { topic } = options;
   let assigned = new Set<number>();
   let inFlight = 0;
@@ -165,13 +188,18 @@ export function createTopicConsumer(config: Config, logger: Logger, options: Top
       await consumer.commitOffsets([...offsets].map(([partition, offset]) => ({ topic, partition, offset })));
     },
     async endOffsets() {
-      adminConnected ??= admin.connect().catch((err: unknown) => {
-        adminConnected = undefined; // the next call tries again
-        throw err;
-      });
-      await adminConnected;
-      const offsets = await admin.fetchTopicOffsets(topic);
-      return new Map(offsets.map((o) => [o.partition, o.high]));
+      const current = await connectedAdmin();
+      const [metadata, offsets] = await Promise.all([current.fetchTopicMetadata({ topics: [topic] }), current.fetchTopicOffsets(topic)]);
+      const partitionCount = metadata.topics.find((t) => t.name === topic)?.partitions.length ?? offsets.length;
+      if (partitionCount <= offsets.length) return new Map(offsets.map((o) => [o.partition, o.high]));
+      // Partitions were added: kafkajs's admin keeps its cached metadata for minutes (no
+      // metadataMaxAge option), so a fresh admin client reads the offsets of all of them.
+      const stale = admin;
+      admin = kafka.admin();
+      adminConnected = undefined;
+      await stale.disconnect().catch(() => undefined);
+      const all = await (await connectedAdmin()).fetchTopicOffsets(topic);
+      return new Map(all.map((o) => [o.partition, o.high]));
     },
     async quiesce() {
       quiescing = true;

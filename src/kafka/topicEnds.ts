@@ -1,7 +1,6 @@
 /**
  * Log end offsets of topics (the offset the next record will get), per partition, through the
- * admin API, within kafka.unreachable_timeout. Used by `data stats` (lag) and by the ETL's start
- * check that no durable offset lies beyond its topic's end.
+ * admin API, within kafka.unreachable_timeout. Used by `data stats` (lag).
  */
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';

@@ -2,6 +2,7 @@
  * Creating and describing the platform's topics through the Kafka admin API. Creation is
  * idempotent and never alters an existing topic: a topic that differs from config is reported.
  */
+import './kafkajsConsumerFixes.js'; // before kafkajs loads
 import kafkajs, { type Admin } from 'kafkajs';
 import type { Config } from '../config/schema.js';
 import { ErrorCodes, SdpError } from '../errors.js';

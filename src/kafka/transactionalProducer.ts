@@ -23,6 +23,7 @@
  */
 // First: swaps kafkajs internals for faster equivalents, which works only before kafkajs loads.
 import { installKafkajsFastPaths } from './kafkajsFastPaths.js';
+import './kafkajsConsumerFixes.js'; // before kafkajs loads
 import kafkajs, { type ICustomPartitioner, type Message, type Producer } from 'kafkajs';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';

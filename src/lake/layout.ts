@@ -118,11 +118,27 @@ export function rejectedFilePath(root: string, dt: string, topic: string, partit
   return path.join(partitionDir(root, '_rejected', dt), rejectedFileName(topic, partition, firstOffset, lastOffset));
 }
 
-/** Where a file is written before the checkpoint that commits it renames it to `finalPath`. */
-export function tmpPathFor(finalPath: string): string {
-  return finalPath + TMP_SUFFIX;
+/**
+ * Where a file is written before the checkpoint that commits it renames it to `finalPath`:
+ * `<final>.<storeId>.tmp`. The checkpoint store's id in the name lets recovery delete only the tmp
+ * files of its own store when several share one lake; final names do not carry it.
+ */
+export function tmpPathFor(finalPath: string, storeId?: string): string {
+  // Without a store id: the name builds before store ids used (one process per lake).
+  if (storeId === undefined) return finalPath + TMP_SUFFIX;
+  if (!/^[0-9a-f]{1,32}$/.test(storeId)) throw new RangeError(`expected a checkpoint store id (hex), got ${JSON.stringify(storeId)}`);
+  return `${finalPath}.${storeId}${TMP_SUFFIX}`;
 }
 
 export function isTmpPath(filePath: string): boolean {
   return filePath.endsWith(TMP_SUFFIX);
+}
+
+/**
+ * The store id a tmp file was written under; null for a tmp name without one (written before store
+ * ids existed, when one process owned the lake).
+ */
+export function tmpStoreId(filePath: string): string | null {
+  const match = /\.parquet\.([0-9a-f]{1,32})\.tmp$/.exec(filePath);
+  return match ? match[1]! : null;
 }

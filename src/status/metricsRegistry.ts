@@ -53,6 +53,9 @@ export function createMetricsRegistry(read: () => Promise<PlatformMetrics>): Reg
   gauge('sdp_etl_partition_paused', '1 while a partition is paused by back-pressure', ['topic', 'partition'], (g, m) => {
     for (const i of m.etl?.ingest ?? []) for (const p of i.partitions) g.set({ topic: i.topic, partition: String(p.partition) }, p.paused ? 1 : 0);
   });
+  gauge('sdp_offsets_skipped_total', 'Offsets skipped because the log no longer had them (etl.on_offset_out_of_range)', ['topic', 'partition'], (g, m) => {
+    for (const s of m.etl?.offsetsSkipped ?? []) g.set({ topic: s.topic, partition: String(s.partition) }, s.offsets);
+  });
   gauge('sdp_checkpoints_total', 'Checkpoints committed to the checkpoint store', [], (g, m) => {
     if (m.etl) g.set(m.etl.checkpoints);
   });

@@ -126,8 +126,8 @@ describe('topics create / alter / recreate against the cluster', () => {
     await waitFor(() => !second.running, 120_000, 'the etl to refuse and exit');
     const exit = await second.exited;
     expect(exit.code).toBe(1);
-    expect(second.tail(20)).toMatch(/SDP_ERR_CHECKPOINT_AHEAD_OF_TOPIC/);
-    expect(second.tail(20)).toMatch(/durable up to offset 4, but the topic ends at 0/);
+    expect(second.tail(20)).toMatch(/SDP_ERR_KAFKA_OFFSET_OUT_OF_RANGE/);
+    expect(second.tail(20)).toMatch(/checkpointed offset 5 is beyond the log end \(topic deleted and recreated, or truncated\); log start 0, log end 0/);
     expect(second.logs.some((l) => l.msg === 'partitions assigned')).toBe(false);
   });
 });

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
 import { applyCheckpoint, emptyCheckpointState, startOffset } from '../../../src/checkpoint/checkpointState.js';
-import { offsetsBeyondTopic } from '../../../src/checkpoint/offsetsBeyondTopic.js';
 import { offsetsFromLake, seedEventsFromLake } from '../../../src/checkpoint/offsetsFromLake.js';
 import { eventsKeepingOffsets } from '../../../src/checkpoint/storeRewrite.js';
 import { aggFileName, rawFileName, rejectedFileName } from '../../../src/lake/layout.js';
@@ -85,17 +84,6 @@ describe('seedEventsFromLake', () => {
     expect(seedEventsFromLake(offsetsFromLake([], topics), { topics, windowSizeMs: 60_000, maxMinuteEndMs: undefined })).toEqual([]);
     const events = seedEventsFromLake(offsetsFromLake([raw('clickstream', '2026-12-01', 1, 0, 4)], topics), { topics, windowSizeMs: 60_000, maxMinuteEndMs: undefined });
     expect(events.map((e) => e.sink)).toEqual(['raw:clicks:1']);
-  });
-});
-
-describe('offsetsBeyondTopic', () => {
-  it('reports a durable offset the topic does not reach (recreated topic), and a partition it lacks', () => {
-    let state = emptyCheckpointState();
-    state = applyCheckpoint(state, { type: 'raw', sink: 'raw:clicks:0', topic: 'clicks', partition: 0, offset: '99', renames: [], rows: 1, rejected: 0 });
-    state = applyCheckpoint(state, { type: 'raw', sink: 'raw:clicks:5', topic: 'clicks', partition: 5, offset: '1', renames: [], rows: 1, rejected: 0 });
-    expect(offsetsBeyondTopic(state, new Map([['clicks', new Map([[0, 100n], [5, 2n]])]]))).toEqual([]);
-    const problems = offsetsBeyondTopic(state, new Map([['clicks', new Map([[0, 40n]])]]));
-    expect(problems).toEqual(['raw:clicks:0 partition 0: durable up to offset 99, but the topic ends at 40', 'raw:clicks:5 partition 5: durable up to offset 1, but topic clicks has no partition 5']);
   });
 });
 

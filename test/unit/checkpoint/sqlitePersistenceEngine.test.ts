@@ -278,9 +278,9 @@ describe('SqlitePersistenceEngine settings and schema', () => {
     const raw = new Database(file);
     try {
       const added = vi.fn((db: Database.Database) => db.exec('CREATE TABLE extra (x INTEGER) STRICT'));
-      expect(migrateJournalSchema(raw, [...JOURNAL_MIGRATIONS, added])).toEqual({ fromVersion: 1, toVersion: 2 });
+      expect(migrateJournalSchema(raw, [...JOURNAL_MIGRATIONS, added])).toEqual({ fromVersion: JOURNAL_SCHEMA_VERSION, toVersion: JOURNAL_SCHEMA_VERSION + 1 });
       expect(added).toHaveBeenCalledTimes(1);
-      expect(migrateJournalSchema(raw, [...JOURNAL_MIGRATIONS, added])).toEqual({ fromVersion: 2, toVersion: 2 });
+      expect(migrateJournalSchema(raw, [...JOURNAL_MIGRATIONS, added])).toEqual({ fromVersion: JOURNAL_SCHEMA_VERSION + 1, toVersion: JOURNAL_SCHEMA_VERSION + 1 });
       expect(added).toHaveBeenCalledTimes(1);
     } finally {
       raw.close();
@@ -292,7 +292,7 @@ describe('SqlitePersistenceEngine settings and schema', () => {
       error = err;
     }
     expect(isSdpError(error, ErrorCodes.CHECKPOINT_STORE)).toBe(true);
-    expect((error as Error).message).toContain('schema version 2');
+    expect((error as Error).message).toContain(`schema version ${JOURNAL_SCHEMA_VERSION + 1}`);
   });
 
   it('fails to open a file that is not a database, with a clear error', () => {

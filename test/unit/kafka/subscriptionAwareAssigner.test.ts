@@ -69,9 +69,14 @@ describe('assignRanges', () => {
 describe('subscriptionAwareAssigner', () => {
   it('reads each member\'s subscription from its metadata and encodes the ranges for kafkajs', async () => {
     const targeted: string[][] = [];
+    let refreshes = 0;
     const cluster = {
       async addMultipleTargetTopics(topics: string[]) {
         targeted.push([...topics].sort());
+      },
+      // Partitions added since the leader's last refresh must be seen: refreshed at every assignment.
+      async refreshMetadata() {
+        refreshes += 1;
       },
       findTopicPartitionMetadata(topic: string) {
         return partitions({ clickstream: 4, iot: 2 })(topic).map((partitionId) => ({ partitionId }));
@@ -89,11 +94,28 @@ describe('subscriptionAwareAssigner', () => {
     const assignment = await assigner.assign({ members, topics: ['clickstream'] } as unknown as Parameters<typeof assigner.assign>[0]);
 
     expect(targeted).toEqual([['clickstream', 'iot']]);
+    expect(refreshes).toBe(1);
     const decoded = Object.fromEntries(assignment.map((a) => [a.memberId, AssignerProtocol.MemberAssignment.decode(a.memberAssignment)?.assignment]));
     expect(decoded).toEqual({
       'click-1': { clickstream: [0, 1] },
       'click-2': { clickstream: [2, 3] },
       'iot-1': { iot: [0, 1] },
     });
+  });
+
+  it('puts the partition counts it knows into its member metadata, so a grown topic changes it (and forces a rebalance)', () => {
+    let clickPartitions = 2;
+    const cluster = {
+      findTopicPartitionMetadata(topic: string) {
+        return Array.from({ length: topic === 'clickstream' ? clickPartitions : 1 }, (_, partitionId) => ({ partitionId }));
+      },
+    };
+    const assigner = subscriptionAwareAssigner({ cluster } as unknown as Parameters<typeof subscriptionAwareAssigner>[0]);
+    const before = assigner.protocol({ topics: ['clickstream'] }).metadata;
+    expect(assigner.protocol({ topics: ['clickstream'] }).metadata.equals(before)).toBe(true);
+    clickPartitions = 4;
+    const after = assigner.protocol({ topics: ['clickstream'] }).metadata;
+    expect(after.equals(before)).toBe(false);
+    expect(AssignerProtocol.MemberMetadata.decode(after)?.topics).toEqual(['clickstream']);
   });
 });
