@@ -57,6 +57,7 @@ export const DEFAULT_CONFIG: ConfigInput = {
     heap_soft_limit: '24MB',
     row_group_rows: 50000,
     shutdown_timeout: '30s',
+    on_offset_out_of_range: 'fail',
   },
   storage: {
     datalake_root: './data/datalake',
