@@ -23,15 +23,14 @@
  * Compiled with tsconfig.bench.json like the benchmarks; the platform child is that build's
  * dist/bench/src/main.js, i.e. dist/main.js of the same sources.
  */
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load.js';
-import { localClusterDown } from '../src/kafka/localCluster.js';
 import { sleep } from '../src/kafka/localProcesses.js';
-import { createLogger } from '../src/log/logger.js';
-import { killNode, startMissingNodes, waitForFullIsr } from './chaos/brokers.js';
+import { killNode, waitForFullIsr } from './chaos/brokers.js';
 import { behind, readJournal } from './chaos/checkpointJournal.js';
 import { readCommitted } from './chaos/independentRead.js';
 import { LakeCheck } from './chaos/lakeCheck.js';
@@ -39,7 +38,8 @@ import { PlatformProcess } from './chaos/platformProcess.js';
 import { planChaos } from './chaos/schedule.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+/** The platform as an operator runs it (`npm run build`); its `kafka up/down` also find pom.xml and log4j files from there. */
+const MAIN = path.join(PROJECT_ROOT, 'dist', 'main.js');
 const PORTS = [24092, 24192, 24292];
 const CONTROLLER_PORTS = [24093, 24193, 24293];
 const STATUS_PORT = 24081;
@@ -94,15 +94,14 @@ async function sleepUntil(ms: number): Promise<void> {
   if (wait > 0) await sleep(wait);
 }
 
-async function runCli(args: string[], env: Record<string, string>): Promise<void> {
-  const { spawn } = await import('node:child_process');
-  await new Promise<void>((resolve, reject) => {
+async function runCli(args: string[], env: Record<string, string>): Promise<string> {
+  return new Promise<string>((resolve, reject) => {
     const child = spawn(process.execPath, [MAIN, ...args], { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`main.js ${args.join(' ')} exited ${String(code)}:\n${out.slice(-3000)}`))));
+    child.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`main.js ${args.join(' ')} exited ${String(code)}:\n${out.slice(-3000)}`))));
   });
 }
 
@@ -135,7 +134,6 @@ async function main(): Promise<number> {
   const { config } = loadConfig(path.join(PROJECT_ROOT, 'config.yml'), { ...process.env, ...env });
   const bootstrap = config.kafka.bootstrap_servers.join(',');
   const topics = [config.topics.clickstream, config.topics.iot];
-  const logger = createLogger({ level: 'warn', format: 'json', fd: 2 });
   say(`chaos: seed=${args.seed} duration=${args.durationS}s kills=${args.kills} broker_restarts=${args.brokerRestarts} rate=${args.rate}/s work_dir=${workDir} kafka_dir=${kafkaDir}`);
 
   let clusterStartedHere = false;
@@ -145,7 +143,7 @@ async function main(): Promise<number> {
   const stopEverything = async (): Promise<void> => {
     await platform.stop().catch(() => undefined);
     await etl.stop().catch(() => undefined);
-    if (clusterStartedHere && !args.kafkaDir) await localClusterDown(config, logger).catch((err: unknown) => say(`chaos: stopping the cluster failed: ${String(err)}`));
+    if (clusterStartedHere) await runCli(['kafka', 'down'], env).catch((err: unknown) => say(`chaos: stopping the cluster failed: ${String(err)}`));
   };
   const onSignal = (): void => {
     say('chaos: interrupted; cleaning up');
@@ -155,8 +153,9 @@ async function main(): Promise<number> {
   process.once('SIGTERM', onSignal);
 
   try {
-    const up = await startMissingNodes(config, logger);
-    clusterStartedHere = up.length > 0;
+    // A fresh data dir: whatever runs there is ours to stop, even if `up` fails half-way.
+    clusterStartedHere = !args.kafkaDir;
+    await runCli(['kafka', 'up'], env);
     await runCli(['topics', 'create'], env);
     const plan = planChaos({
       seed: args.seed,
@@ -201,7 +200,7 @@ async function main(): Promise<number> {
         const pid = await killNode(config, outage.nodeId);
         say(`chaos: t=${Math.round((Date.now() - t0) / 1000)}s broker ${outage.nodeId} (pid ${pid}) killed for ${outage.downMs / 1000} s`);
         await sleep(outage.downMs);
-        await startMissingNodes(config, logger);
+        await runCli(['kafka', 'up'], env);
         brokerRestarts += 1;
         await waitForFullIsr(bootstrap, [...topics, '__consumer_offsets', '__transaction_state'], 180_000);
         lastBrokerMs = Date.now();
@@ -225,7 +224,7 @@ async function main(): Promise<number> {
       const last = new Map<string, Map<number, bigint>>();
       for (const stream of ['clickstream', 'iot'] as const) {
         const file = path.join(workDir, `${stream}.ndjson`);
-        await readCommitted(bootstrap, config.topics[stream], file, 600_000);
+        await readCommitted(bootstrap, config.topics[stream], file, 1_800_000);
         last.set(stream, await check.loadInput(stream, file));
         if (!args.keep) rmSync(file, { force: true });
       }
@@ -242,6 +241,20 @@ async function main(): Promise<number> {
           : ['no checkpoint store yet'];
         if (lagging.length === 0) break;
         if (Date.now() > deadline) throw new Error(`the ETL did not catch up within ${args.catchUpTimeoutS} s: still behind: ${lagging.join(', ')}`);
+        await sleep(1_000);
+      }
+      // Then every partition goes idle and the watermark passes all input: wait until every window
+      // that can close has been emitted and checkpointed, so that the window checks cover them.
+      const closableBeforeMs = (await check.scalar('SELECT coalesce(max(ts_ms), 0) FROM in_clickstream')) - config.etl.watermark_delay;
+      const emitDeadline = Date.now() + config.etl.idle_timeout + 120_000;
+      for (;;) {
+        const open = readJournal(checkpointRoot)?.aggState.get(config.topics.clickstream)?.openWindows ?? [];
+        const closable = open.filter((w) => w.startMs + 60_000 <= closableBeforeMs);
+        if (closable.length === 0) break;
+        if (Date.now() > emitDeadline) {
+          say(`chaos: windows ${closable.map((w) => new Date(w.startMs).toISOString()).join(', ')} are still open ${Math.round((Date.now() - catchUpStartMs) / 1000)} s after catching up`);
+          break;
+        }
         await sleep(1_000);
       }
       const etlExit = await etl.terminate(config.etl.shutdown_timeout + 30_000);

@@ -1,17 +1,16 @@
 /**
  * Broker outages on the chaos run's own local cluster (src/kafka/localCluster.ts): a node's JVM
  * is killed (SIGKILL to its process group: no controlled shutdown, its log is recovered at
- * start), left down, then started again with `localClusterUp`, which starts only the nodes that
- * are down and waits until every node lists every broker.
+ * start), left down, then started again by `main.js kafka up` (the caller's), which starts only
+ * the nodes that are down and waits until every node lists every broker.
  */
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Config } from '../../src/config/schema.js';
-import { localClusterUp, localDataDir } from '../../src/kafka/localCluster.js';
+import { localDataDir } from '../../src/kafka/localCluster.js';
 import { isPidAlive, sleep } from '../../src/kafka/localProcesses.js';
-import type { Logger } from '../../src/log/logger.js';
 
 const run = promisify(execFile);
 
@@ -29,10 +28,6 @@ export async function killNode(config: Config, nodeId: number): Promise<number> 
     await sleep(100);
   }
   return pid;
-}
-
-export async function startMissingNodes(config: Config, logger: Logger): Promise<number[]> {
-  return (await localClusterUp(config, logger, { timeoutMs: 180_000 })).started;
 }
 
 /** Waits until every partition of `topics` has all its replicas in sync again (kcat metadata). */
