@@ -175,8 +175,10 @@ async function main(): Promise<number> {
     let lastKillMs = t0;
     const sigterm: { code: number | null; signal: string | null; elapsedMs: number; ok: boolean }[] = [];
     const processLoop = (async () => {
+      let restartedAtMs = t0;
       for (const action of plan.processActions) {
-        await sleepUntil(t0 + action.atMs);
+        // A SIGTERM takes its time: the next action then waits a little for the process it started.
+        await sleepUntil(Math.max(t0 + action.atMs, restartedAtMs + 3_000));
         if (action.kind === 'kill9') {
           const pid = platform.pid;
           await platform.kill9();
@@ -190,6 +192,7 @@ async function main(): Promise<number> {
           say(`chaos: t=${Math.round((Date.now() - t0) / 1000)}s SIGTERM under load: exit ${String(exit.code)} after ${exit.elapsedMs} ms (etl.shutdown_timeout ${config.etl.shutdown_timeout} ms)`);
         }
         platform.start();
+        restartedAtMs = Date.now();
       }
     })();
     let brokerRestarts = 0;
