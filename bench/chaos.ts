@@ -32,7 +32,7 @@ import { loadConfig } from '../src/config/load.js';
 import { sleep } from '../src/kafka/localProcesses.js';
 import { killNode, waitForFullIsr } from './chaos/brokers.js';
 import { behind, readJournal } from './chaos/checkpointJournal.js';
-import { readCommitted } from './chaos/independentRead.js';
+import { countUncommittedRead, readCommitted } from './chaos/independentRead.js';
 import { LakeCheck } from './chaos/lakeCheck.js';
 import { PlatformProcess } from './chaos/platformProcess.js';
 import { planChaos } from './chaos/schedule.js';
@@ -87,6 +87,11 @@ function parseArgs(argv: string[]): Args {
 
 function say(line: string): void {
   process.stdout.write(`${line}\n`);
+}
+
+/** The platform's output shows both its producer pool and its consumers running. */
+function isLoaded(output: string): boolean {
+  return output.includes('"msg":"producer pool started"') && output.includes('"msg":"partitions assigned"');
 }
 
 async function sleepUntil(ms: number): Promise<void> {
@@ -179,12 +184,18 @@ async function main(): Promise<number> {
       for (const action of plan.processActions) {
         // A SIGTERM takes its time: the next action then waits a little for the process it started.
         await sleepUntil(Math.max(t0 + action.atMs, restartedAtMs + 3_000));
+        if (action.underLoad) {
+          // At work: the generators run and the ETL consumes (at most a minute's wait for that).
+          const loadedBy = Date.now() + 60_000;
+          while (Date.now() < loadedBy && !isLoaded(platform.outputSinceStart())) await sleep(250);
+          await sleep(action.afterLoadMs);
+        }
         if (action.kind === 'kill9') {
           const pid = platform.pid;
           await platform.kill9();
           kills += 1;
           lastKillMs = Date.now();
-          say(`chaos: t=${Math.round((Date.now() - t0) / 1000)}s kill -9 #${kills} (pid ${String(pid)})`);
+          say(`chaos: t=${Math.round((Date.now() - t0) / 1000)}s kill -9 #${kills} (pid ${String(pid)}${action.underLoad ? ', at work' : ''})`);
         } else {
           const exit = await platform.terminate(config.etl.shutdown_timeout + 30_000);
           const inTime = exit.elapsedMs <= config.etl.shutdown_timeout;
@@ -225,10 +236,13 @@ async function main(): Promise<number> {
     const check = await LakeCheck.open(path.join(workDir, 'check.duckdb'), lakeRoot);
     try {
       const last = new Map<string, Map<number, bigint>>();
+      const notCommitted = new Map<string, number>();
       for (const stream of ['clickstream', 'iot'] as const) {
         const file = path.join(workDir, `${stream}.ndjson`);
         await readCommitted(bootstrap, config.topics[stream], file, 1_800_000);
         last.set(stream, await check.loadInput(stream, file));
+        const all = await countUncommittedRead(bootstrap, config.topics[stream], 1_800_000);
+        notCommitted.set(stream, all - (await check.scalar(`SELECT count(*) FROM in_${stream}`)));
         if (!args.keep) rmSync(file, { force: true });
       }
       const catchUpStartMs = Date.now();
@@ -272,7 +286,7 @@ async function main(): Promise<number> {
       const missing = streams.clickstream.missing + streams.iot.missing;
       const duplicates = streams.clickstream.duplicates + streams.iot.duplicates + streams.clickstream.uncommitted + streams.iot.uncommitted;
       for (const [name, v] of Object.entries(streams)) {
-        say(`chaos: ${name}: produced=${v.produced} lake=${v.lake} missing=${v.missing} duplicates=${v.duplicates} uncommitted=${v.uncommitted}`);
+        say(`chaos: ${name}: produced=${v.produced} lake=${v.lake} missing=${v.missing} duplicates=${v.duplicates} uncommitted=${v.uncommitted} (records of aborted transactions in the topic: ${notCommitted.get(name) ?? '?'})`);
         for (const e of v.examples) say(`chaos:   ${e}`);
       }
       say(

@@ -34,3 +34,31 @@ export async function readCommitted(bootstrap: string, topic: string, outFile: s
     closeSync(out);
   }
 }
+
+/**
+ * Records of every transaction, committed, aborted or still open (`read_uncommitted`), counted
+ * without keeping them: minus the committed ones, what kills and aborts left behind.
+ */
+export async function countUncommittedRead(bootstrap: string, topic: string, timeoutMs: number): Promise<number> {
+  return new Promise<number>((resolve, reject) => {
+    const child = spawn('kcat', ['-C', '-b', bootstrap, '-t', topic, '-o', 'beginning', '-e', '-q', '-X', 'isolation.level=read_uncommitted', '-f', '\\n'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let count = 0;
+    let stderr = '';
+    child.stdout?.on('data', (c: Buffer) => {
+      for (let i = c.indexOf(10); i >= 0; i = c.indexOf(10, i + 1)) count += 1;
+    });
+    child.stderr?.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('error', (err) => {
+      clearTimeout(timer);
+      reject(err);
+    });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      if (code === 0) resolve(count);
+      else reject(new Error(`kcat reading ${topic} (read_uncommitted) exited ${String(code ?? signal)}: ${stderr.trim().slice(-2000)}`));
+    });
+  });
+}

@@ -4,7 +4,7 @@
  * once and counted: the platform gave up by itself, which the report names.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, openSync, writeSync } from 'node:fs';
+import { closeSync, openSync, readSync, statSync, writeSync } from 'node:fs';
 
 export interface Exit {
   code: number | null;
@@ -19,6 +19,8 @@ export class PlatformProcess {
   /** Exits nobody asked for, with their codes. */
   readonly unexpectedExits: Array<Exit & { atMs: number }> = [];
   starts = 0;
+  /** Where the current process's output begins in the log file. */
+  private logOffset = 0;
 
   constructor(
     private readonly main: string,
@@ -36,6 +38,7 @@ export class PlatformProcess {
   start(): void {
     const fd = openSync(this.logFile, 'a');
     writeSync(fd, `--- ${new Date().toISOString()} start #${this.starts + 1}: ${this.args.join(' ')}\n`);
+    this.logOffset = statSync(this.logFile).size;
     const child = spawn(process.execPath, [this.main, ...this.args], { cwd: this.cwd, env: { ...process.env, ...this.env }, stdio: ['ignore', fd, fd] });
     closeSync(fd);
     this.child = child;
@@ -54,6 +57,19 @@ export class PlatformProcess {
         resolve(exit);
       });
     });
+  }
+
+  /** What the current process has written so far. */
+  outputSinceStart(): string {
+    const fd = openSync(this.logFile, 'r');
+    try {
+      const length = Math.max(0, statSync(this.logFile).size - this.logOffset);
+      const buffer = Buffer.alloc(length);
+      readSync(fd, buffer, 0, length, this.logOffset);
+      return buffer.toString('utf8');
+    } finally {
+      closeSync(fd);
+    }
   }
 
   /** kill -9 and wait until the process is gone. */

@@ -4,7 +4,7 @@
  * is stopped. Pure: no clock, no I/O.
  *
  * - Process actions (kills and the SIGTERM) lie in [5 %, 92 %] of the duration, at least
- *   `minGapMs` apart, so that each one hits a process that has started.
+ *   `minGapMs` apart; most wait until the process they hit is at work (see ProcessAction).
  * - Broker outages never overlap (topics have two replicas: two brokers down at once would make
  *   partitions unavailable rather than test recovery), each has `brokerDownMs` plus `brokerSettleMs`
  *   for the node to rejoin, and all end before the duration does.
@@ -23,7 +23,17 @@ export interface ChaosPlanOptions {
   minGapMs: number;
 }
 
-export type ProcessAction = { atMs: number; kind: 'kill9' } | { atMs: number; kind: 'sigterm' };
+/**
+ * `underLoad`: the action waits until the process it hits produces and consumes (a restart under
+ * this CPU takes 10–20 s), then `afterLoadMs` more; otherwise it lands wherever its moment falls,
+ * start-up and lake recovery included. The SIGTERM is always under load.
+ */
+export interface ProcessAction {
+  atMs: number;
+  kind: 'kill9' | 'sigterm';
+  underLoad: boolean;
+  afterLoadMs: number;
+}
 
 export interface BrokerOutage {
   atMs: number;
@@ -65,7 +75,11 @@ export function planChaos(options: ChaosPlanOptions): ChaosPlan {
 
   const moments = spreadMoments(random, kills + 1, Math.floor(durationMs * 0.05), Math.floor(durationMs * 0.92), minGapMs);
   const sigtermIndex = Math.floor(random() * moments.length);
-  const processActions: ProcessAction[] = moments.map((atMs, i) => ({ atMs, kind: i === sigtermIndex ? 'sigterm' : 'kill9' }));
+  // Three kills in four hit a process at work (mid-transaction, mid-roll); the rest fall anywhere.
+  const processActions: ProcessAction[] = moments.map((atMs, i) => {
+    const underLoad = i === sigtermIndex || random() < 0.75;
+    return { atMs, kind: i === sigtermIndex ? 'sigterm' : 'kill9', underLoad, afterLoadMs: underLoad ? Math.floor(random() * 4_000) : 0 };
+  });
 
   const outageMs = brokerDownMs + brokerSettleMs;
   const starts = spreadMoments(random, brokerRestarts, Math.floor(durationMs * 0.05), durationMs - outageMs, outageMs);

@@ -14,12 +14,22 @@ describe('planChaos', () => {
       const { processActions } = planChaos({ ...base, seed });
       expect(processActions.filter((a) => a.kind === 'kill9')).toHaveLength(20);
       expect(processActions.filter((a) => a.kind === 'sigterm')).toHaveLength(1);
+      expect(processActions.find((a) => a.kind === 'sigterm')?.underLoad).toBe(true);
       for (const [i, a] of processActions.entries()) {
         expect(a.atMs).toBeGreaterThanOrEqual(30_000);
         expect(a.atMs).toBeLessThanOrEqual(552_000);
         if (i > 0) expect(a.atMs - processActions[i - 1]!.atMs).toBeGreaterThanOrEqual(5_000);
       }
     }
+  });
+
+  it('sends most kills to a process at work and some anywhere, start-up included', () => {
+    const kills = Array.from({ length: 50 }, (_, seed) => planChaos({ ...base, seed }).processActions.filter((a) => a.kind === 'kill9')).flat();
+    const atWork = kills.filter((k) => k.underLoad).length / kills.length;
+    expect(atWork).toBeGreaterThan(0.65);
+    expect(atWork).toBeLessThan(0.85);
+    for (const k of kills) expect(k.afterLoadMs).toBe(k.underLoad ? k.afterLoadMs : 0);
+    expect(kills.some((k) => k.underLoad && k.afterLoadMs > 2_000)).toBe(true);
   });
 
   it('never overlaps two broker outages and ends them before the run does', () => {
