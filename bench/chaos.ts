@@ -20,8 +20,11 @@
  * (duplicates include events no committed record carries); exit 0 only when missing, duplicates
  * and window_mismatches are 0 and the SIGTERM under load exited 0 in time.
  *
- * Compiled with tsconfig.bench.json like the benchmarks; the platform child is that build's
- * dist/bench/src/main.js, i.e. dist/main.js of the same sources.
+ * Compiled with tsconfig.bench.json like the benchmarks; the platform child, and `kafka up/down`,
+ * are `node dist/main.js` (`npm run chaos` builds it first): the bench build's copy would look for
+ * pom.xml and the broker log4j files under dist/bench.
+ * Options: --duration S (60) --kills K (3) --broker-restarts B (1) --rate N (20000) --seed N
+ * --broker-down S (30) --kafka-dir DIR (reuse, leave running) --catch-up-timeout S (1800) --keep.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
