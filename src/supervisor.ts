@@ -70,6 +70,9 @@ export class Platform {
   private etl?: EtlRuntime;
   private engine?: SqlitePersistenceEngine;
   private storeLock?: StoreLock;
+  /** The first start of the ETL is running; a failure reported meanwhile waits in failedWhileStarting. */
+  private etlStarting = false;
+  private failedWhileStarting?: Extract<SupervisorMsg, { type: 'etlFailed' }>;
   private status?: Ref<StatusServerMsg>;
   /** The port the status page listens on, once started. */
   statusPort?: number;
@@ -160,8 +163,20 @@ export class Platform {
       platform.kafkaUiPort = platform.kafkaUi?.server.port;
     }
     if (plan.etl) {
-      platform.etl = await startEtl({ config, logger, parent: platform.supervisor as AnyRef, storeId: platform.engine!.storeId, topicIds: platform.engine! });
+      // A component that fails while this first start runs must not trigger a restart beside it
+      // (the same actor names would collide): the failure waits until the start is done.
+      platform.etlStarting = true;
+      try {
+        platform.etl = await startEtl({ config, logger, parent: platform.supervisor as AnyRef, storeId: platform.engine!.storeId, topicIds: platform.engine! });
+      } catch (err) {
+        platform.etlStarting = false;
+        await platform.abortStart();
+        throw err;
+      }
+      platform.etlStarting = false;
       platform.etlStartedAtMs = Date.now();
+      if (platform.failedWhileStarting) dispatch(platform.supervisor, platform.failedWhileStarting);
+      platform.failedWhileStarting = undefined;
     }
     if (plan.producer) {
       platform.producer = spawnProducerPool(platform.supervisor as AnyRef, {
@@ -193,6 +208,10 @@ export class Platform {
         this.resolveFatal({ component: msg.component, error: msg.error });
         return;
       case 'etlFailed': {
+        if (this.etlStarting) {
+          this.failedWhileStarting ??= msg;
+          return;
+        }
         if (this.restarting || this.shuttingDown) return;
         const nowMs = Date.now();
         this.etlRestarts = this.etlRestarts.filter((t) => nowMs - t < RESTART_WINDOW_MS);

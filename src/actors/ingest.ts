@@ -25,6 +25,9 @@ import type { WindowAggregatorMsg } from './windowAggregator.js';
 import type { WriterFlushReply } from './lakeWriter.js';
 import { topicLag } from '../etl/progress.js';
 
+/** The answer to `start`: joined the group, or why the consumer could not start. */
+export type IngestStartReply = { ok: true } | { ok: false; error: string };
+
 export type IngestMsg =
   /** Query: connect, join the group and start fetching; replies once running. */
   | { type: 'start' }
@@ -191,71 +194,82 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
           concurrency: config.kafka.partitions,
         });
         state.consumer = consumer;
-        if (options.aggregator) {
-          // Every partition holds the watermark back from the start, even one a first, partial
-          // assignment leaves to another member for a while.
-          const ends = await consumer.endOffsets();
-          for (const p of ends.keys()) state.knownPartitions.add(p);
-          dispatch(options.aggregator, { type: 'topicPartitions', partitions: [...ends.keys()].sort((a, b) => a - b) });
+        try {
+          if (options.aggregator) {
+            // Every partition holds the watermark back from the start, even one a first, partial
+            // assignment leaves to another member for a while.
+            const ends = await consumer.endOffsets();
+            for (const p of ends.keys()) state.knownPartitions.add(p);
+            dispatch(options.aggregator, { type: 'topicPartitions', partitions: [...ends.keys()].sort((a, b) => a - b) });
+          }
+          await consumer.start({
+            onAssignment: (assigned, revoked) => {
+              const starts = new Map<number, string>();
+              for (const partition of assigned) {
+                if (!state.partitions.has(partition)) {
+                  const kept = state.revoked.get(partition);
+                  state.revoked.delete(partition);
+                  state.partitions.set(partition, kept?.entry ?? spawnPartitionActor(ctx.self, state, partition));
+                  if (kept?.position !== undefined) state.positions.set(partition, kept.position);
+                }
+                const start = state.positions.get(partition) ?? options.startOverrides?.get(partition) ?? startOffset(options.checkpoint, options.sinksOf(partition), partition);
+                state.positions.set(partition, start);
+                starts.set(partition, start);
+                // What is durable is committed to the group now, not only after the next checkpoint:
+                // a new, reset or expired group would otherwise show the whole backlog as lag.
+                const committed = state.committedToKafka.get(partition);
+                if (committed === undefined || compareOffsets(start, committed) > 0) state.pendingCommit.set(partition, start);
+              }
+              for (const partition of revoked) {
+                const entry = state.partitions.get(partition);
+                const position = state.positions.get(partition);
+                state.partitions.delete(partition);
+                state.positions.delete(partition);
+                if (entry) {
+                  // Whatever it buffered is committed to the lake; its Kafka commit is the new owner's.
+                  state.revoked.set(partition, { entry, position });
+                  query<PartitionMsg, WriterFlushReply>(entry.ref, () => ({ type: 'flush' }), queryTimeoutMs).catch((err: unknown) =>
+                    logger.warn({ err, partition }, 'flush of a revoked partition failed'),
+                  );
+                }
+              }
+              if (options.aggregator) {
+                dispatch(options.aggregator, { type: 'assign', partitions: assigned });
+                if (revoked.length > 0) dispatch(options.aggregator, { type: 'revoke', partitions: revoked });
+              }
+              scheduleCommit(state, ctx.self);
+              logger.info({ assigned, revoked, start_offsets: Object.fromEntries(starts) }, 'partitions assigned');
+              return starts;
+            },
+            onBatch: (batch) => onBatch(state, batch, ctx.self),
+            onProgress: (progress) => {
+              const entry = state.partitions.get(progress.partition);
+              if (entry) dispatch(entry.ref, { type: 'progress', caughtUp: progress.caughtUp });
+              const position = state.positions.get(progress.partition);
+              if (position !== undefined && compareOffsets(progress.lastOffset, position) >= 0) {
+                state.positions.set(progress.partition, (BigInt(progress.lastOffset) + 1n).toString());
+              }
+            },
+            onCrash: (error, willRestart) => {
+              logger.warn({ err: error, will_restart: willRestart }, 'consumer crashed');
+              if (!willRestart) dispatch(ctx.self, { type: 'consumerFailed', error: error.message });
+            },
+          });
+        } catch (err) {
+          // A start that cannot join (a broker refusing connections) is answered, not crashed on:
+          // the ETL's start then fails at once and stops what it started (etlRuntime.ts).
+          state.consumer = undefined;
+          await consumer.disconnect().catch(() => undefined);
+          const error = err instanceof Error ? err.message : String(err);
+          logger.warn({ err: error }, 'consumer could not start');
+          reply<IngestStartReply>(ctx, { ok: false, error });
+          return state;
         }
-        await consumer.start({
-          onAssignment: (assigned, revoked) => {
-            const starts = new Map<number, string>();
-            for (const partition of assigned) {
-              if (!state.partitions.has(partition)) {
-                const kept = state.revoked.get(partition);
-                state.revoked.delete(partition);
-                state.partitions.set(partition, kept?.entry ?? spawnPartitionActor(ctx.self, state, partition));
-                if (kept?.position !== undefined) state.positions.set(partition, kept.position);
-              }
-              const start = state.positions.get(partition) ?? options.startOverrides?.get(partition) ?? startOffset(options.checkpoint, options.sinksOf(partition), partition);
-              state.positions.set(partition, start);
-              starts.set(partition, start);
-              // What is durable is committed to the group now, not only after the next checkpoint:
-              // a new, reset or expired group would otherwise show the whole backlog as lag.
-              const committed = state.committedToKafka.get(partition);
-              if (committed === undefined || compareOffsets(start, committed) > 0) state.pendingCommit.set(partition, start);
-            }
-            for (const partition of revoked) {
-              const entry = state.partitions.get(partition);
-              const position = state.positions.get(partition);
-              state.partitions.delete(partition);
-              state.positions.delete(partition);
-              if (entry) {
-                // Whatever it buffered is committed to the lake; its Kafka commit is the new owner's.
-                state.revoked.set(partition, { entry, position });
-                query<PartitionMsg, WriterFlushReply>(entry.ref, () => ({ type: 'flush' }), queryTimeoutMs).catch((err: unknown) =>
-                  logger.warn({ err, partition }, 'flush of a revoked partition failed'),
-                );
-              }
-            }
-            if (options.aggregator) {
-              dispatch(options.aggregator, { type: 'assign', partitions: assigned });
-              if (revoked.length > 0) dispatch(options.aggregator, { type: 'revoke', partitions: revoked });
-            }
-            scheduleCommit(state, ctx.self);
-            logger.info({ assigned, revoked, start_offsets: Object.fromEntries(starts) }, 'partitions assigned');
-            return starts;
-          },
-          onBatch: (batch) => onBatch(state, batch, ctx.self),
-          onProgress: (progress) => {
-            const entry = state.partitions.get(progress.partition);
-            if (entry) dispatch(entry.ref, { type: 'progress', caughtUp: progress.caughtUp });
-            const position = state.positions.get(progress.partition);
-            if (position !== undefined && compareOffsets(progress.lastOffset, position) >= 0) {
-              state.positions.set(progress.partition, (BigInt(progress.lastOffset) + 1n).toString());
-            }
-          },
-          onCrash: (error, willRestart) => {
-            logger.warn({ err: error, will_restart: willRestart }, 'consumer crashed');
-            if (!willRestart) dispatch(ctx.self, { type: 'consumerFailed', error: error.message });
-          },
-        });
         // kafkajs reports nothing for a partition with nothing to read: find those from the end offsets.
         const everyMs = Math.max(250, Math.min(2_000, config.etl.idle_timeout / 2));
         state.endsTimer = setInterval(() => dispatch(ctx.self, { type: 'checkEnds' }), everyMs);
         state.endsTimer.unref();
-        reply(ctx, { ok: true });
+        reply<IngestStartReply>(ctx, { ok: true });
         return state;
       }
       case 'checkEnds': {

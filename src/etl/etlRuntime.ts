@@ -15,7 +15,7 @@ import { createEncoderPool, type EncoderPool } from '../lake/encoderPool.js';
 import type { Logger } from '../log/logger.js';
 import { dispatch, query, stop, type AnyRef, type Ref } from '../system/nact.js';
 import { spawnCheckpointer, type CheckpointerMsg, type LakeRecovery } from '../actors/checkpointer.js';
-import { spawnIngest, type IngestMsg, type IngestStatus } from '../actors/ingest.js';
+import { spawnIngest, type IngestMsg, type IngestStartReply, type IngestStatus } from '../actors/ingest.js';
 import { spawnWindowAggregator, type AggregatorMetrics, type WindowAggregatorMsg } from '../actors/windowAggregator.js';
 import type { createTopicConsumer } from '../kafka/topicConsumer.js';
 import { startMemoryGuard } from '../system/memoryGuard.js';
@@ -151,75 +151,87 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
   };
 
   const checkpointer: Ref<CheckpointerMsg> = spawnCheckpointer(parent, { lakeRoot, logger, snapshotEvery: config.etl.snapshot_every, onCommitted, generation, ...(deps.storeId ? { storeId: deps.storeId } : {}) });
-  await rebuildFromLakeIfEmpty(config, logger, lakeRoot, checkpointer, generation);
-  const recovery = await query<CheckpointerMsg, LakeRecovery>(checkpointer, () => ({ type: 'recoverLake' }), READ_TIMEOUT_MS);
-  const checkpoint = await query<CheckpointerMsg, CheckpointState>(checkpointer, () => ({ type: 'read' }), READ_TIMEOUT_MS);
-  lastCheckpoints = checkpoint.checkpoints;
-  const commitTimeoutMs = config.etl.shutdown_timeout + 60_000;
-  const aggregator: Ref<WindowAggregatorMsg> = spawnWindowAggregator(parent, {
-    sink: aggSink,
-    topic: clickTopic,
-    lakeRoot,
-    windows: { sizeMs: WINDOW_SIZE_MS, watermarkDelayMs: config.etl.watermark_delay, idleTimeoutMs: config.etl.idle_timeout },
-    ...(checkpoint.aggregators[aggSink] ? { restored: checkpoint.aggregators[aggSink] } : {}),
-    checkpointIntervalMs: config.etl.checkpoint_interval,
-    encoderPool,
-    encoder: config.etl.parquet_encoder,
-    checkpointer,
-    rowGroupRows: config.etl.row_group_rows,
-    commitTimeoutMs,
-    logger,
-    generation,
-    ...(deps.storeId ? { storeId: deps.storeId } : {}),
-  });
-
-  // Before any partition is read: checkpointed offsets inside the logs, same topic (architecture.md).
-  const startOverrides = new Map<StreamName, Map<number, string>>();
-  for (const stream of STREAMS) {
-    const topic = config.topics[stream];
-    try {
-      startOverrides.set(stream, await guardCheckpointedOffsets({ config, logger, topic, checkpoint, sinksOf: (p) => sinksOfPartition(config, stream, p), ...(deps.topicIds ? { topicIds: deps.topicIds } : {}) }));
-    } catch (err) {
-      stop(aggregator);
-      await encoderPool.close();
-      memoryGuard.stop();
-      stop(checkpointer);
-      throw err;
-    }
-  }
-
-  for (const stream of STREAMS) {
-    const topic = config.topics[stream];
-    const ingest = spawnIngest(parent, {
-      startOverrides: startOverrides.get(stream) ?? new Map(),
-      topic,
-      stream,
-      config,
-      logger,
-      checkpoint,
-      sinksOf: (p) => sinksOfPartition(config, stream, p),
-      rawSinkOf: (p) => rawSinkId(topic, p),
-      ...(stream === 'clickstream' ? { aggregator, aggSink } : {}),
-      checkpointer,
-      generation,
-      encoderPool,
-      bufferBudget,
+  // A start that fails halfway (a broker refusing the group join, an offset out of range) must
+  // leave nothing behind: the supervisor's next start spawns the same actor names.
+  let recovery!: LakeRecovery;
+  let checkpoint!: CheckpointState;
+  let aggregator: Ref<WindowAggregatorMsg> | undefined;
+  try {
+    await rebuildFromLakeIfEmpty(config, logger, lakeRoot, checkpointer, generation);
+    recovery = await query<CheckpointerMsg, LakeRecovery>(checkpointer, () => ({ type: 'recoverLake' }), READ_TIMEOUT_MS);
+    checkpoint = await query<CheckpointerMsg, CheckpointState>(checkpointer, () => ({ type: 'read' }), READ_TIMEOUT_MS);
+    lastCheckpoints = checkpoint.checkpoints;
+    const commitTimeoutMs = config.etl.shutdown_timeout + 60_000;
+    aggregator = spawnWindowAggregator(parent, {
+      sink: aggSink,
+      topic: clickTopic,
       lakeRoot,
+      windows: { sizeMs: WINDOW_SIZE_MS, watermarkDelayMs: config.etl.watermark_delay, idleTimeoutMs: config.etl.idle_timeout },
+      ...(checkpoint.aggregators[aggSink] ? { restored: checkpoint.aggregators[aggSink] } : {}),
+      checkpointIntervalMs: config.etl.checkpoint_interval,
+      encoderPool,
+      encoder: config.etl.parquet_encoder,
+      checkpointer,
+      rowGroupRows: config.etl.row_group_rows,
+      commitTimeoutMs,
+      logger,
+      generation,
       ...(deps.storeId ? { storeId: deps.storeId } : {}),
-      onRejected: (reason) => {
-        rejectedTotal[reason] = (rejectedTotal[reason] ?? 0) + 1;
-      },
-      ...(deps.createConsumer ? { createConsumer: deps.createConsumer } : {}),
     });
-    ingests.set(stream, ingest);
+
+    // Before any partition is read: checkpointed offsets inside the logs, same topic (architecture.md).
+    const startOverrides = new Map<StreamName, Map<number, string>>();
+    for (const stream of STREAMS) {
+      const topic = config.topics[stream];
+      startOverrides.set(stream, await guardCheckpointedOffsets({ config, logger, topic, checkpoint, sinksOf: (p) => sinksOfPartition(config, stream, p), ...(deps.topicIds ? { topicIds: deps.topicIds } : {}) }));
+    }
+
+    for (const stream of STREAMS) {
+      const topic = config.topics[stream];
+      const ingest = spawnIngest(parent, {
+        startOverrides: startOverrides.get(stream) ?? new Map(),
+        topic,
+        stream,
+        config,
+        logger,
+        checkpoint,
+        sinksOf: (p) => sinksOfPartition(config, stream, p),
+        rawSinkOf: (p) => rawSinkId(topic, p),
+        ...(stream === 'clickstream' ? { aggregator, aggSink } : {}),
+        checkpointer,
+        generation,
+        encoderPool,
+        bufferBudget,
+        lakeRoot,
+        ...(deps.storeId ? { storeId: deps.storeId } : {}),
+        onRejected: (reason) => {
+          rejectedTotal[reason] = (rejectedTotal[reason] ?? 0) + 1;
+        },
+        ...(deps.createConsumer ? { createConsumer: deps.createConsumer } : {}),
+      });
+      ingests.set(stream, ingest);
+    }
+    const started = await Promise.all([...ingests].map(async ([stream, ingest]) => ({ stream, reply: await query<IngestMsg, IngestStartReply>(ingest, () => ({ type: 'start' as const }), READ_TIMEOUT_MS) })));
+    for (const { stream, reply } of started) {
+      if (!reply.ok) throw new Error(`the consumer of ${config.topics[stream]} could not start: ${reply.error}`);
+    }
+  } catch (err) {
+    await Promise.allSettled([...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'close' as const }), READ_TIMEOUT_MS)));
+    for (const ingest of ingests.values()) stop(ingest);
+    if (aggregator) stop(aggregator);
+    await encoderPool.close().catch(() => undefined);
+    memoryGuard.stop();
+    stop(checkpointer);
+    logger.warn({ component: 'etl', generation, err }, 'etl start failed; what it had started is stopped');
+    throw err;
   }
-  await Promise.all([...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'start' as const }), READ_TIMEOUT_MS)));
+  const startedAggregator: Ref<WindowAggregatorMsg> = aggregator;
   logger.info({ component: 'etl', generation, lake_root: lakeRoot, checkpoints: checkpoint.checkpoints, encoder: config.etl.parquet_encoder }, 'etl started');
 
   const readMetrics = async (): Promise<EtlMetrics> => {
     const [ingest, agg] = await Promise.all([
       Promise.all([...ingests.values()].map((ref) => query<IngestMsg, IngestStatus>(ref, () => ({ type: 'status' }), 5_000))),
-      query<WindowAggregatorMsg, AggregatorMetrics>(aggregator, () => ({ type: 'metrics' }), 5_000),
+      query<WindowAggregatorMsg, AggregatorMetrics>(startedAggregator, () => ({ type: 'metrics' }), 5_000),
     ]);
     return { ingest, aggregator: agg, rejectedTotal: { ...rejectedTotal }, checkpoints: lastCheckpoints, progress, lastCheckpointMs, ...(lastCheckpoint ? { lastCheckpoint } : {}), offsetsSkipped: offsetsSkippedTotal() };
   };
@@ -267,13 +279,13 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     const timeoutMs = config.etl.shutdown_timeout;
     if (graceful) {
       await Promise.all([...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'drain' as const }), timeoutMs)));
-      await query(aggregator, () => ({ type: 'flush' as const }), timeoutMs);
+      await query(startedAggregator, () => ({ type: 'flush' as const }), timeoutMs);
       await Promise.all([...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'close' as const }), timeoutMs)));
     } else {
       await Promise.allSettled([...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'close' as const }), timeoutMs)));
     }
     for (const ingest of ingests.values()) stop(ingest);
-    stop(aggregator);
+    stop(startedAggregator);
     await encoderPool.close();
     memoryGuard.stop();
     // Let any commit already queued finish before the checkpointer goes.

@@ -157,6 +157,39 @@ describe('ingest: start and assignment', () => {
   });
 });
 
+describe('ingest: a consumer that cannot start', () => {
+  it('answers start with the error (no crash, no hanging query), disconnects the consumer and stays alive', async () => {
+    const system = newSystem();
+    const config = testConfig();
+    const topic = config.topics.iot;
+    const lakeRoot = join(tempDir('sdp-ingest-'), 'lake');
+    const encoderPool = createEncoderPool({ threads: 0 });
+    onCleanUp(() => encoderPool.close());
+    const checkpointer = spawnFakeCheckpointer(system, lakeRoot);
+    onCleanUp(() => checkpointer.release());
+    const consumers = fakeConsumerFactory({ failStart: new Error('Connection error: connect ECONNREFUSED 127.0.0.1:29092') });
+    const ref = spawnIngest(system, {
+      topic,
+      stream: 'iot',
+      config,
+      logger: silentLogger,
+      checkpoint: emptyCheckpointState(),
+      sinksOf: (p): SinkId[] => [rawSinkId(topic, p)],
+      rawSinkOf: (p) => rawSinkId(topic, p),
+      checkpointer: checkpointer.ref,
+      encoderPool,
+      lakeRoot,
+      createConsumer: consumers.createConsumer,
+    });
+    const startedMs = Date.now();
+    expect(await query<IngestMsg, unknown>(ref, () => ({ type: 'start' }), Q_MS)).toEqual({ ok: false, error: 'Connection error: connect ECONNREFUSED 127.0.0.1:29092' });
+    expect(Date.now() - startedMs).toBeLessThan(Q_MS);
+    expect(consumers.consumer().calls).toContainEqual({ call: 'disconnect' });
+    // Still answering: the ETL's start can close it like any other.
+    expect(await query<IngestMsg, IngestStatus>(ref, () => ({ type: 'status' }), Q_MS)).toMatchObject({ topic, partitions: [] });
+  });
+});
+
 describe('ingest: a partition assigned again after a revoke', () => {
   it('resumes after what its sinks committed meanwhile, not from the checkpoint the ingest started with', async () => {
     const h = await startIngest('iot');

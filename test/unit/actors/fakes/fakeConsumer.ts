@@ -36,8 +36,9 @@ export interface FakeConsumerFactory {
 /**
  * `ends`: what endOffsets() answers on every consumer created, until a test changes it.
  * `joinWith`: start() reports this assignment before it resolves, as kafkajs joins inside run().
+ * `failStart`: start() rejects with it, as kafkajs does when no broker takes the connection.
  */
-export function fakeConsumerFactory(defaults: { ends?: ReadonlyMap<number, string>; joinWith?: readonly number[] } = {}): FakeConsumerFactory {
+export function fakeConsumerFactory(defaults: { ends?: ReadonlyMap<number, string>; joinWith?: readonly number[]; failStart?: Error } = {}): FakeConsumerFactory {
   const consumers: FakeConsumer[] = [];
   return {
     consumers,
@@ -56,6 +57,7 @@ export function fakeConsumerFactory(defaults: { ends?: ReadonlyMap<number, strin
           return calls.flatMap((c) => (c.call === 'commitOffsets' ? [c.offsets] : []));
         },
         async start(handlers) {
+          if (defaults.failStart) throw defaults.failStart;
           started = handlers;
           if (defaults.joinWith) handlers.onAssignment([...defaults.joinWith], []);
         },
