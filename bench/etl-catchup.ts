@@ -302,7 +302,7 @@ function printResult(r: RunResult, kcatEventsPerSecond: number): void {
       Math.round(r.events / r.secondsFromJoin).toString().padStart(10),
       r.joinSeconds.toFixed(1).padStart(6),
       r.peakRssMB.toFixed(0).padStart(9),
-      r.cpuSeconds.toFixed(0).padStart(7),
+      r.cpuSeconds.toFixed(1).padStart(7),
       Math.round(r.events / r.cpuSeconds).toString().padStart(10),
       String(r.files).padStart(6),
       String(r.checkpoints).padStart(6),
