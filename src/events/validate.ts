@@ -1,4 +1,5 @@
 import { isUtf8 } from 'node:buffer';
+import { asciiBytes, asciiStringEnd, matchAt, numberEnd, readNumber } from './fastJson.js';
 import { parseIsoTimestampMs } from './isoTimestamp.js';
 import type { ClickstreamRow, IotRow, StreamName } from './types.js';
 
@@ -10,6 +11,11 @@ import type { ClickstreamRow, IotRow, StreamName } from './types.js';
  * never throws for any input. The result depends only on its arguments, so a replay of the same
  * record gives the same verdict. Fields are checked in a fixed order; the first failure wins.
  * Unknown fields are ignored. A required field that is absent or JSON `null` is `missing_field`.
+ *
+ * Fast path (issue 13): a value in the exact shape the project's producers write (JSON.stringify of
+ * the event, fixed key order, ASCII, no escapes) that passes every check is read straight from its
+ * bytes into the row; anything else (other shapes, and every value that fails a check) goes the
+ * reference way below, so verdicts and rejection details are those of the reference decoder.
  */
 
 export const REJECT_REASONS = [
@@ -59,6 +65,7 @@ export const IOT_VALUE_RANGES = {
 } as const;
 
 const MAX_DETAIL_CHARS = 200;
+const QUOTE_BYTE = 0x22;
 
 /** A class, so that internal helpers can tell a rejection from a parsed object with `instanceof`. */
 class RejectionResult implements Rejection {
@@ -146,7 +153,118 @@ function decodeTs(value: unknown, opts: DecodeOptions): number | RejectionResult
   return tsMs;
 }
 
+/** Reads `buf[start, end)` as a string; the fast path only calls it on ASCII bytes. */
+function ascii(buf: Buffer, start: number, end: number): string {
+  return (buf as Buffer & { latin1Slice(start: number, end: number): string }).latin1Slice(start, end);
+}
+
+const CS_EVENT_ID = asciiBytes('{"event_id":"');
+const CS_USER_ID = asciiBytes('","user_id":"');
+const CS_URL = asciiBytes('","url":"');
+const CS_REFERRER = asciiBytes('","referrer":');
+const CS_REFERRER_NULL = asciiBytes('null,"ua":"');
+const CS_UA = asciiBytes('","ua":"');
+const CS_TS = asciiBytes('","ts":"');
+const IOT_DEVICE_ID = asciiBytes('{"device_id":"');
+const IOT_SITE = asciiBytes('","site":"');
+const IOT_TEMP_C = asciiBytes('","temp_c":');
+const IOT_HUMIDITY = asciiBytes(',"humidity":');
+const IOT_BATTERY = asciiBytes(',"battery":');
+const IOT_SIGNAL = asciiBytes(',"signal_strength":');
+const IOT_TS = asciiBytes(',"ts":"');
+
+/** The valid row of a producer-shaped clickstream value, or undefined (then the reference decides). */
+export function fastClickstream(buf: Buffer, opts: DecodeOptions): ClickstreamRow | undefined {
+  const n = buf.length;
+  if (n === 0 || n > opts.maxEventBytes || buf[n - 1] !== 0x7d || buf[n - 2] !== QUOTE_BYTE) return undefined;
+  if (!matchAt(buf, 0, CS_EVENT_ID)) return undefined;
+  let start = CS_EVENT_ID.length;
+  let end = asciiStringEnd(buf, start);
+  if (end <= start) return undefined;
+  const eventId = ascii(buf, start, end);
+  if (!matchAt(buf, end, CS_USER_ID)) return undefined;
+  start = end + CS_USER_ID.length;
+  end = asciiStringEnd(buf, start);
+  if (end <= start) return undefined;
+  const userId = ascii(buf, start, end);
+  if (!matchAt(buf, end, CS_URL)) return undefined;
+  start = end + CS_URL.length;
+  end = asciiStringEnd(buf, start);
+  if (end <= start) return undefined;
+  const url = ascii(buf, start, end);
+  if (!matchAt(buf, end, CS_REFERRER)) return undefined;
+  start = end + CS_REFERRER.length;
+  let referrer: string | null;
+  if (buf[start] === QUOTE_BYTE) {
+    start++;
+    end = asciiStringEnd(buf, start);
+    if (end < 0) return undefined;
+    referrer = end === start ? null : ascii(buf, start, end);
+    if (!matchAt(buf, end, CS_UA)) return undefined;
+    start = end + CS_UA.length;
+  } else {
+    referrer = null;
+    if (!matchAt(buf, start, CS_REFERRER_NULL)) return undefined;
+    start += CS_REFERRER_NULL.length;
+  }
+  end = asciiStringEnd(buf, start);
+  if (end <= start) return undefined;
+  const ua = ascii(buf, start, end);
+  if (!matchAt(buf, end, CS_TS)) return undefined;
+  start = end + CS_TS.length;
+  end = asciiStringEnd(buf, start);
+  if (end !== n - 2) return undefined;
+  const tsMs = decodeTs(ascii(buf, start, end), opts);
+  if (typeof tsMs !== 'number') return undefined;
+  return { event_id: eventId, user_id: userId, url, referrer, ua, tsMs };
+}
+
+function inRange(field: keyof typeof IOT_VALUE_RANGES, value: number): boolean {
+  const range = IOT_VALUE_RANGES[field];
+  return value >= range.min && value <= range.max;
+}
+
+/** The valid row of a producer-shaped IoT value, or undefined (then the reference decides). */
+export function fastIot(buf: Buffer, opts: DecodeOptions): IotRow | undefined {
+  const n = buf.length;
+  if (n === 0 || n > opts.maxEventBytes || buf[n - 1] !== 0x7d || buf[n - 2] !== QUOTE_BYTE) return undefined;
+  if (!matchAt(buf, 0, IOT_DEVICE_ID)) return undefined;
+  let start = IOT_DEVICE_ID.length;
+  let end = asciiStringEnd(buf, start);
+  if (end <= start) return undefined;
+  const deviceId = ascii(buf, start, end);
+  if (!matchAt(buf, end, IOT_SITE)) return undefined;
+  start = end + IOT_SITE.length;
+  end = asciiStringEnd(buf, start);
+  if (end <= start) return undefined;
+  const site = ascii(buf, start, end);
+  if (!matchAt(buf, end, IOT_TEMP_C)) return undefined;
+  const tempC = readNumber(buf, end + IOT_TEMP_C.length);
+  if (!inRange('temp_c', tempC) || !matchAt(buf, numberEnd, IOT_HUMIDITY)) return undefined;
+  const humidity = readNumber(buf, numberEnd + IOT_HUMIDITY.length);
+  if (!inRange('humidity', humidity) || !matchAt(buf, numberEnd, IOT_BATTERY)) return undefined;
+  const battery = readNumber(buf, numberEnd + IOT_BATTERY.length);
+  if (!inRange('battery', battery) || !matchAt(buf, numberEnd, IOT_SIGNAL)) return undefined;
+  const signalStrength = readNumber(buf, numberEnd + IOT_SIGNAL.length);
+  if (!inRange('signal_strength', signalStrength) || !Number.isInteger(signalStrength) || !matchAt(buf, numberEnd, IOT_TS)) return undefined;
+  start = numberEnd + IOT_TS.length;
+  end = asciiStringEnd(buf, start);
+  if (end !== n - 2) return undefined;
+  const tsMs = decodeTs(ascii(buf, start, end), opts);
+  if (typeof tsMs !== 'number') return undefined;
+  return { device_id: deviceId, site, temp_c: tempC, humidity, battery, signal_strength: signalStrength, tsMs };
+}
+
 export function decodeClickstream(value: Buffer | null, opts: DecodeOptions): DecodeResult<ClickstreamRow> {
+  if (value !== null && value !== undefined) {
+    const row = fastClickstream(value, opts);
+    if (row !== undefined) return { ok: true, row };
+  }
+  return decodeClickstreamReference(value, opts);
+}
+
+/** The reference decoder: JSON.parse and field-by-field checks (every verdict and detail). */
+export function decodeClickstreamReference(value: Buffer | null, opts: DecodeOptions): DecodeResult<ClickstreamRow> {
   const event = decodeEnvelope(value, opts.maxEventBytes);
   if (event instanceof RejectionResult) return event;
 
@@ -185,6 +303,15 @@ function checkMeasure(field: keyof typeof IOT_VALUE_RANGES, value: unknown): Rej
 }
 
 export function decodeIot(value: Buffer | null, opts: DecodeOptions): DecodeResult<IotRow> {
+  if (value !== null && value !== undefined) {
+    const row = fastIot(value, opts);
+    if (row !== undefined) return { ok: true, row };
+  }
+  return decodeIotReference(value, opts);
+}
+
+/** The reference decoder: JSON.parse and field-by-field checks (every verdict and detail). */
+export function decodeIotReference(value: Buffer | null, opts: DecodeOptions): DecodeResult<IotRow> {
   const event = decodeEnvelope(value, opts.maxEventBytes);
   if (event instanceof RejectionResult) return event;
 
@@ -231,4 +358,9 @@ export function decodeEvent(stream: 'iot', value: Buffer | null, opts: DecodeOpt
 export function decodeEvent(stream: StreamName, value: Buffer | null, opts: DecodeOptions): DecodeResult<ClickstreamRow | IotRow>;
 export function decodeEvent(stream: StreamName, value: Buffer | null, opts: DecodeOptions): DecodeResult<ClickstreamRow | IotRow> {
   return stream === 'clickstream' ? decodeClickstream(value, opts) : decodeIot(value, opts);
+}
+
+/** The reference decoder of `stream` (tests compare the fast path against it). */
+export function decodeEventReference(stream: StreamName, value: Buffer | null, opts: DecodeOptions): DecodeResult<ClickstreamRow | IotRow> {
+  return stream === 'clickstream' ? decodeClickstreamReference(value, opts) : decodeIotReference(value, opts);
 }
