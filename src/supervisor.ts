@@ -148,7 +148,7 @@ export class Platform {
       });
       const address = await query<StatusServerMsg, StatusServerAddress>(platform.status, () => ({ type: 'start' }), 10_000);
       if (address.error) {
-        await platform.abortStart();
+        await platform.closeResources();
         throw new SdpError(ErrorCodes.UI_PORT_IN_USE, address.error.message);
       }
       platform.statusPort = address.port;
@@ -157,7 +157,7 @@ export class Platform {
       try {
         platform.kafkaUi = await startKafkaBrowser(config, logger);
       } catch (err) {
-        await platform.abortStart();
+        await platform.closeResources();
         throw err;
       }
       platform.kafkaUiPort = platform.kafkaUi?.server.port;
@@ -170,7 +170,7 @@ export class Platform {
         platform.etl = await startEtl({ config, logger, parent: platform.supervisor as AnyRef, storeId: platform.engine!.storeId, topicIds: platform.engine! });
       } catch (err) {
         platform.etlStarting = false;
-        await platform.abortStart();
+        await platform.closeResources();
         throw err;
       }
       platform.etlStarting = false;
@@ -191,8 +191,12 @@ export class Platform {
     return platform;
   }
 
-  /** Undo a start that failed before any component ran (a web page's port was taken). */
-  private async abortStart(): Promise<void> {
+  /**
+   * Closes the web pages, the actor system, the checkpoint store and its lock: the end of a
+   * shutdown, and the undoing of a start that failed (a web page's port taken, the ETL's first
+   * start failed).
+   */
+  private async closeResources(): Promise<void> {
     if (this.status) await query(this.status, () => ({ type: 'stop' as const }), 5_000).catch(() => undefined);
     await this.statusBrowser?.close();
     await this.kafkaUi?.close();
@@ -289,12 +293,7 @@ export class Platform {
       this.log.error({ err }, 'graceful shutdown did not finish; the next start recovers from the last checkpoint');
       report.exitCode = 1;
     }
-    if (this.status) await query(this.status, () => ({ type: 'stop' as const }), 5_000).catch(() => undefined);
-    await this.statusBrowser?.close();
-    await this.kafkaUi?.close();
-    stop(this.system);
-    this.engine?.close();
-    this.storeLock?.release();
+    await this.closeResources();
     this.log.info({ exit_code: report.exitCode }, 'stopped');
     return report;
   }

@@ -11,6 +11,7 @@ import { createKafkaClient } from './client.js';
 import { displayBytes, type DisplayedBytes } from './displayBytes.js';
 import { describeLogDirSizes } from './logDirSizes.js';
 import { fetchPartitionRecords } from './partitionFetch.js';
+import { withTimeout } from '../system/withTimeout.js';
 
 const { AssignerProtocol, ConfigResourceTypes } = kafkajs;
 
@@ -97,27 +98,14 @@ export function createClusterBrowser(config: Config, logger: Logger, options: { 
   let admin: Admin | undefined;
   let connecting: Promise<Admin> | undefined;
 
-  const withTimeout = <T>(what: string, p: Promise<T>): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${what}: no answer from Kafka within ${timeoutMs} ms`)), timeoutMs);
-      p.then(
-        (v) => {
-          clearTimeout(timer);
-          resolve(v);
-        },
-        (err: unknown) => {
-          clearTimeout(timer);
-          reject(err instanceof Error ? err : new Error(String(err)));
-        },
-      );
-    });
+  const bounded = <T>(what: string, p: Promise<T>): Promise<T> => withTimeout(p, timeoutMs, `${what}: no answer from Kafka within ${timeoutMs} ms`);
 
   const connect = (): Promise<Admin> => {
     if (admin) return Promise.resolve(admin);
     connecting ??= (async () => {
       const a = createKafkaClient(config, log, { clientId: `${config.kafka.client_id}-ui`, level: 'error', retries: 1 }).admin();
       try {
-        await withTimeout('connect', a.connect());
+        await bounded('connect', a.connect());
       } catch (err) {
         connecting = undefined;
         await a.disconnect().catch(() => undefined);
@@ -129,7 +117,7 @@ export function createClusterBrowser(config: Config, logger: Logger, options: { 
     return connecting;
   };
 
-  const call = async <T>(what: string, f: (a: Admin) => Promise<T>): Promise<T> => withTimeout(what, f(await connect()));
+  const call = async <T>(what: string, f: (a: Admin) => Promise<T>): Promise<T> => bounded(what, f(await connect()));
 
   const summarise = (t: { name: string; partitions: Array<{ replicas: number[] }> }, offsets: Array<{ low: string; high: string }>): TopicSummary => ({
     name: t.name,

@@ -17,6 +17,7 @@ import type { PlatformMetrics } from '../supervisor.js';
 import type { ActorNode } from '../system/actorTree.js';
 import { SampleRing } from './sampleRing.js';
 import { pipelineWarnings, type Warning } from './warnings.js';
+import { withTimeout } from '../system/withTimeout.js';
 
 export interface PartitionRow {
   topic: string;
@@ -81,19 +82,7 @@ const LAKE_STATS_EVERY_MS = 5_000;
 const KAFKA_ANSWER_MS = 2_500;
 
 function within<T>(ms: number, p: Promise<T>, what: string): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms);
-    p.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (err: unknown) => {
-        clearTimeout(timer);
-        reject(err instanceof Error ? err : new Error(String(err)));
-      },
-    );
-  });
+  return withTimeout(p, ms, `${what}: no answer within ${ms} ms`);
 }
 
 export class PipelineStatus {
