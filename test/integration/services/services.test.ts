@@ -205,7 +205,7 @@ describe('services up → ps → logs → down on a cluster that already answers
       const result = await runCli(['services', 'up'], env);
       expect(result.code).toBe(1);
       expect(result.stdout).toMatch(/platform: FAILED: the platform \(pid \d+\) exited during its start\. Last log lines:/);
-      expect(result.stdout).toContain('EADDRINUSE');
+      expect(result.stdout).toContain(`${ErrorCodes.UI_PORT_IN_USE}: ui.status_port: port ${STATUS_PORT} on 127.0.0.1 is already in use`);
       expect(result.stderr).toContain(ErrorCodes.SERVICES_START_FAILED);
       const pid = Number(/the platform \(pid (\d+)\)/.exec(result.stdout)![1]);
       expect(isPidAlive(pid)).toBe(false);
