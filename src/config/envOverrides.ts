@@ -23,7 +23,7 @@ export interface EnvOverrideResult {
   problems: string[];
 }
 
-type Kind = 'number' | 'boolean' | 'string' | 'array' | 'object' | 'text';
+type Kind = 'number' | 'boolean' | 'string' | 'array' | 'object' | 'text' | 'boolean-or-object';
 
 interface ZodLike {
   _zod: { def: { type: string; shape?: Record<string, ZodLike>; in?: ZodLike; innerType?: ZodLike; element?: ZodLike; options?: ZodLike[] } };
@@ -51,6 +51,8 @@ function kindOf(schema: ZodLike): Kind {
     case 'object':
       return 'object';
     case 'union':
+      // kafka.ssl: true/false (yes/no, 1/0, as any boolean) or a JSON object.
+      if (def.options?.some((o) => unwrap(o)._zod.def.type === 'boolean')) return 'boolean-or-object';
       return 'text'; // durations and sizes accept "10s" as well as 10000
     default:
       return 'string';
@@ -78,9 +80,9 @@ function parseScalar(raw: string, kind: Kind): unknown {
     const n = Number(text);
     return text !== '' && Number.isFinite(n) ? n : raw; // leave bad text for the schema to report
   }
-  if (kind === 'text') {
-    // Unions: kafka.ssl takes true/false or a JSON object; durations and sizes stay text.
-    if (/^(true|false)$/i.test(text)) return text.toLowerCase() === 'true';
+  if (kind === 'boolean-or-object') {
+    if (/^(true|1|yes)$/i.test(text)) return true;
+    if (/^(false|0|no)$/i.test(text)) return false;
     if (text.startsWith('{')) {
       try {
         return JSON.parse(text) as unknown;

@@ -31,6 +31,10 @@ describe('kafka.ssl and kafka.sasl files', () => {
 
   it('accepts ssl as true, false or PEM files, reject_unauthorized defaulting to true', () => {
     expect(parseConfig(baseText, 'x.yml', { SDP_KAFKA__SSL: 'true' }).config.kafka.ssl).toBe(true);
+    // Any boolean word, as for the plain boolean keys (the Python notebook helper reads them so too).
+    for (const [word, value] of [['yes', true], ['1', true], ['no', false], ['0', false], ['FALSE', false]] as const) {
+      expect(parseConfig(baseText, 'x.yml', { SDP_KAFKA__SSL: word }).config.kafka.ssl).toBe(value);
+    }
     const files = parseConfig(baseText, 'x.yml', { SDP_KAFKA__SSL__CA_FILE: ca, SDP_KAFKA__SSL__CERT_FILE: ca, SDP_KAFKA__SSL__KEY_FILE: key }).config.kafka.ssl;
     expect(files).toEqual({ ca_file: ca, cert_file: ca, key_file: key, reject_unauthorized: true });
   });
