@@ -62,6 +62,9 @@ describe('topics create / alter / recreate against the cluster', () => {
       expect(result.stdout).toContain(`set ${topic}: min.insync.replicas 1 → 2`);
       expect(result.stdout).toContain(`NOT changed ${topic}: replication factor 2, config wants 3`);
     }
+    // A config change reaches every broker through the metadata log: a broker asked at once may
+    // still answer with the old value for a moment.
+    await waitFor(async () => (await describeTopics(config, logger)).every((d) => d.minInsyncReplicas === 2), 15_000, 'min.insync.replicas 2 on every broker', 250);
     const described = await describeTopics(config, logger);
     for (const d of described) {
       expect(d.partitions.map((p) => p.partition)).toEqual([0, 1, 2]);
