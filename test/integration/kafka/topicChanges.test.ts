@@ -120,7 +120,17 @@ describe('topics create / alter / recreate against the cluster', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`deleted ${config.topics.clickstream}, ${config.topics.iot}`);
     expect(result.stdout).toMatch(/offsets restart at 0/);
-    expect([...(await endOffsets(cfg3, logger, config.topics.clickstream)).values()]).toEqual([0n, 0n, 0n]);
+    // Every broker learns of the new topic through the metadata log; one asked at once may not host it yet.
+    let recreatedEnds: bigint[] = [];
+    await waitFor(async () => {
+      try {
+        recreatedEnds = [...(await endOffsets(cfg3, logger, config.topics.clickstream)).values()];
+        return true;
+      } catch {
+        return false;
+      }
+    }, 30_000, 'the recreated topic to answer', 500);
+    expect(recreatedEnds).toEqual([0n, 0n, 0n]);
     const described = await describeTopics(cfg3, logger);
     expect(described.map((d) => [d.partitions.length, d.minInsyncReplicas])).toEqual([[3, 2], [3, 2]]);
 
