@@ -106,7 +106,7 @@ describe('checkpointed offsets outside the log', () => {
           } catch {
             return false;
           }
-        }, 60_000, `events on the new topic's partition ${p}`, 1_000);
+        }, 120_000, `events on the new topic's partition ${p}`, 1_000);
       }
 
       const etl = start(env, 'recreated-second');
