@@ -62,10 +62,17 @@ describe('topics create / alter / recreate against the cluster', () => {
       expect(result.stdout).toContain(`set ${topic}: min.insync.replicas 1 → 2`);
       expect(result.stdout).toContain(`NOT changed ${topic}: replication factor 2, config wants 3`);
     }
-    // A config change reaches every broker through the metadata log: a broker asked at once may
-    // still answer with the old value for a moment.
-    await waitFor(async () => (await describeTopics(config, logger)).every((d) => d.minInsyncReplicas === 2), 15_000, 'min.insync.replicas 2 on every broker', 250);
-    const described = await describeTopics(config, logger);
+    // A config change reaches every broker through the metadata log, and a describe goes to any
+    // broker: one asked at once may still answer with the old value. Eventually, and for three
+    // reads in a row, every broker must show the change.
+    let described = await describeTopics(config, logger);
+    let inARow = 0;
+    const deadlineMs = Date.now() + 30_000;
+    while (inARow < 3 && Date.now() < deadlineMs) {
+      described = await describeTopics(config, logger);
+      inARow = described.every((d) => d.minInsyncReplicas === 2 && d.partitions.length === 3 && d.partitions.every((p) => p.leader >= 0)) ? inARow + 1 : 0;
+      await new Promise((resolve) => setTimeout(resolve, 250));
+    }
     for (const d of described) {
       expect(d.partitions.map((p) => p.partition)).toEqual([0, 1, 2]);
       expect(d.partitions.every((p) => p.leader >= 0)).toBe(true);

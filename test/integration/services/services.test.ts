@@ -29,6 +29,9 @@ const config = loadTestConfig();
 const base = mkdtempSync(join(tmpdir(), 'sdp-services-'));
 const runDir = join(base, 'run');
 const env = {
+  // The running test cluster plays a cluster started elsewhere (another checkout, by hand): this
+  // checkout's own broker data dir is an empty one, so `up` must find the cluster by asking it.
+  SDP_KAFKA__LOCAL__DATA_DIR: join(base, 'kafka'),
   SDP_TOPICS__CLICKSTREAM: config.topics.clickstream,
   SDP_TOPICS__IOT: config.topics.iot,
   SDP_ETL__CONSUMER_GROUP: config.etl.consumer_group,
