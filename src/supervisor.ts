@@ -1,9 +1,9 @@
 /**
- * The root of the actor tree (DESIGN.md section 1). It spawns the components a command asks for,
- * supervises them, and shuts them down in order (DESIGN.md section 5): generators first (every
+ * The root of the actor tree (architecture.md, "The actor tree"). It spawns the components a command asks for,
+ * supervises them, and shuts them down in order (architecture.md, "Back-pressure and shutdown"): generators first (every
  * produced event acknowledged), then fetching, the final checkpoint, and the checkpoint store.
  *
- * Supervision (DESIGN.md section 6): a failing ETL actor escalates here; the whole ETL part is
+ * Supervision (architecture.md, "Supervision"): a failing ETL actor escalates here; the whole ETL part is
  * then torn down and started again from the last checkpoint after an exponential back-off, so a
  * restart never skips or repeats data. More than `MAX_RESTARTS` within `RESTART_WINDOW_MS`, or a
  * failure of the producer pool, stops the process with a clear log line and exit code 1.
@@ -269,7 +269,7 @@ export class Platform {
     return { ...(producer ? { producer } : {}), ...(etl ? { etl } : {}), etlRestarts: this.etlRestartTotal, etlRestartTimesMs: [...this.restartTimesMs], pid: process.pid, startedAtMs: this.startedAtMs };
   }
 
-  /** Graceful shutdown in the order of DESIGN.md section 5; idempotent. */
+  /** Graceful shutdown in the order of architecture.md, "Back-pressure and shutdown"; idempotent. */
   shutdown(reason: string): Promise<ShutdownReport> {
     this.shuttingDown ??= this.doShutdown(reason);
     return this.shuttingDown;

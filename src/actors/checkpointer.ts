@@ -1,5 +1,5 @@
 /**
- * checkpointer: the event-sourced commit point of the checkpoint protocol (DESIGN.md section 3).
+ * checkpointer: the event-sourced commit point of the checkpoint protocol (architecture.md, "The checkpoint protocol").
  *
  * - `commit` (query, from a lake writer or the window aggregator): persists the CheckpointEvent —
  *   one SQLite transaction, the commit point — then applies its tmp→final renames (idempotent) and

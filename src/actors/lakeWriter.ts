@@ -4,7 +4,7 @@
  * `etl.max_file_rows`, `etl.max_file_bytes` or `etl.max_file_age`, when nothing arrived for
  * `etl.max_file_idle` (the end of a burst), or on `flush`: every buffered
  * dt is encoded into a `*.parquet.tmp` file (fsynced, on an encoder thread), then ONE checkpoint
- * commits the roll's last offset with the tmp→final renames (DESIGN.md section 3). One roll is in
+ * commits the roll's last offset with the tmp→final renames (architecture.md, "The checkpoint protocol"). One roll is in
  * flight at a time, so the writer's committed offsets only move forward.
  *
  * Back-pressure: `append` replies `{ backlogHigh: true }` once a full roll's worth of rows waits
@@ -307,7 +307,7 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
           return state;
         }
         if (compareOffsets(msg.lastOffset, state.lastOffset ?? state.committedOffset) <= 0) {
-          // A replay of offsets this sink already holds: skip (DESIGN.md section 3, step 1).
+          // A replay of offsets this sink already holds: skip (architecture.md, "The checkpoint protocol": each sink skips what it holds).
           reply<WriterAppendReply>(ctx, { backlogHigh: state.backlogHigh });
           return state;
         }

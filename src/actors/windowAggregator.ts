@@ -1,6 +1,6 @@
 /**
  * window-aggregator — event-time one-minute tumbling windows of page views per URL
- * (DESIGN.md section 4), fed by the clickstream partition actors with counts per (window, url).
+ * (architecture.md, "Event time"), fed by the clickstream partition actors with counts per (window, url).
  *
  * - `batch` (query): applies one partition batch; replies with the global watermark, which the
  *   partition actor uses to classify its next batch's late events.

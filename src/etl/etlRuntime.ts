@@ -1,7 +1,7 @@
 /**
- * Wires the ETL part of the actor tree (DESIGN.md section 1) under the supervisor and runs its
+ * Wires the ETL part of the actor tree (architecture.md, "The actor tree") under the supervisor and runs its
  * lifecycle: recover the lake from the checkpoint store, restore the window aggregator, start one
- * ingest actor per topic; on `stop`, the ordered graceful shutdown of DESIGN.md section 5; on
+ * ingest actor per topic; on `stop`, the ordered graceful shutdown of architecture.md, "Back-pressure and shutdown"; on
  * `abort` (after a failure), tear everything down without flushing — the next start recovers
  * from the last checkpoint, so nothing is skipped or repeated.
  */

@@ -1,5 +1,5 @@
 /**
- * The data contracts of DESIGN.md section 2. Wire events are JSON objects; `ts` is ISO-8601 UTC
+ * The data contracts of architecture.md, "Data contracts". Wire events are JSON objects; `ts` is ISO-8601 UTC
  * or epoch milliseconds on the wire and epoch milliseconds (`tsMs`) once validated.
  */
 

@@ -5,7 +5,7 @@ import type { ClickstreamRow, IotRow, StreamName } from './types.js';
 
 /**
  * The ETL's decoder: Kafka record value → validated row, or a rejection with a stable reason code
- * (DESIGN.md section 2: bad input goes to `_rejected` and a metric, never dropped, never a crash).
+ * (architecture.md, "Data contracts": bad input goes to `_rejected` and a metric, never dropped, never a crash).
  *
  * Called once per record on the consuming hot path, so it is hand-written (no schema library) and
  * never throws for any input. The result depends only on its arguments, so a replay of the same

@@ -5,7 +5,7 @@ import { ErrorCodes, SdpError } from '../errors.js';
 import { TABLES_DIR, TMP_SUFFIX } from './layout.js';
 
 /**
- * The file-system steps of the checkpoint protocol (DESIGN.md section 3), each durable before it
+ * The file-system steps of the checkpoint protocol (architecture.md, "The checkpoint protocol"), each durable before it
  * resolves. Linux semantics: a file's data is durable after fsync of the file; its name is durable
  * after fsync of the directory that holds it.
  */

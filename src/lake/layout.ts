@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { TableName } from './tables.js';
 
 /**
- * Deterministic lake paths (DESIGN.md section 3). Recovery re-derives these names from committed
+ * Deterministic lake paths (architecture.md, "The checkpoint protocol"). Recovery re-derives these names from committed
  * checkpoints, so every function here is pure: same inputs, same path, on every run.
  *
  *   <root>/tables/<table>/dt=YYYY-MM-DD/part-<partition>-<firstOffset>-<lastOffset>.parquet   raw tables

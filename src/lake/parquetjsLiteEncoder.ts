@@ -6,8 +6,8 @@ import { encodeOrCleanUp } from './encodeOrCleanUp.js';
 import { TABLES, assertNonEmptyBatch, type TableName } from './tables.js';
 
 /**
- * parquetjs-lite: row-oriented, so columns are turned back into rows here. Traps it has (see
- * LIBRARIES.md): compression is per column only; TIMESTAMP_MILLIS from an integer goes through
+ * parquetjs-lite: row-oriented, so columns are turned back into rows here. Traps it has (as
+ * measured here): compression is per column only; TIMESTAMP_MILLIS from an integer goes through
  * parseInt and refuses values before 1970, so timestamps are passed as Date objects.
  */
 

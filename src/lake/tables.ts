@@ -1,5 +1,5 @@
 /**
- * The lake's table schemas as data (DESIGN.md section 2, plus `_rejected`). Both Parquet encoders
+ * The lake's table schemas as data (architecture.md, "Data contracts", plus `_rejected`). Both Parquet encoders
  * derive their file schema from these lists, so the column order here is the order in every file.
  * A column that is not `optional` is REQUIRED in Parquet.
  */

@@ -10,7 +10,7 @@ export interface PageViewWindowsOptions extends WatermarkTrackerOptions {
   readonly sizeMs: number;
 }
 
-/** One row of `clickstream_agg` (DESIGN.md §2). */
+/** One row of `clickstream_agg` (architecture.md, "Data contracts"). */
 export interface PageViewRow {
   readonly minuteStartMs: number;
   readonly minuteEndMs: number;
@@ -67,7 +67,7 @@ const snapshotSchema = z.strictObject({
 
 /**
  * The window aggregator's state: event-time tumbling windows of page views per URL
- * (DESIGN.md §3–4). Pure: no actors, no I/O, no clock — every call that depends on the wall clock
+ * (architecture.md, "The checkpoint protocol" and "Event time"). Pure: no actors, no I/O, no clock — every call that depends on the wall clock
  * takes `nowMs`. The window-aggregator actor holds one instance, feeds it one message at a time,
  * and checkpoints {@link toJSON} with the rows it emitted.
  *

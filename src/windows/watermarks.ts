@@ -40,7 +40,7 @@ interface PartitionState {
 }
 
 /**
- * Per-partition and global event-time watermarks (DESIGN.md §4). Pure: the caller passes the wall
+ * Per-partition and global event-time watermarks (architecture.md, "Event time"). Pure: the caller passes the wall
  * clock (`nowMs`) in; nothing here reads a clock.
  *
  * Contract:

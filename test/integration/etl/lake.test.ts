@@ -144,7 +144,7 @@ describe.each(['hyparquet-writer', 'parquetjs-lite'] as const)('etl → lake wit
     expect(await lake.rows(`SELECT ${expectedIotCols} FROM expected_iot EXCEPT ALL SELECT ${iotCols} FROM ${lake.table('iot')} LIMIT 5`)).toEqual([]);
   });
 
-  it('has the column types of DESIGN.md section 2', async () => {
+  it('has the column types of architecture.md, "Data contracts"', async () => {
     const types = async (table: string): Promise<Record<string, string>> => {
       const rows = await lake.rows(`DESCRIBE SELECT * FROM ${lake.table(table)}`);
       return Object.fromEntries(rows.map((r) => [String(r.column_name), String(r.column_type)]));

@@ -1,5 +1,5 @@
 /**
- * DESIGN.md section 5: SIGTERM makes a graceful stop with exit 0, whenever it arrives — also while
+ * architecture.md, "Back-pressure and shutdown": SIGTERM makes a graceful stop with exit 0, whenever it arrives — also while
  * the ETL is still starting (recovering the lake, joining the consumer group), as happens when an
  * orchestrator stops a pod that has just been scheduled.
  */

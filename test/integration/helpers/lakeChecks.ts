@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { BadMessage } from './etlTestEvents.js';
 import { listFiles, type LakeReader } from './lakeReader.js';
 
-/** Final names of DESIGN.md section 3 (offsets zero-padded to 20 digits). */
+/** Final names of architecture.md, "The checkpoint protocol" (offsets zero-padded to 20 digits). */
 export const RAW_FILE = /^dt=(\d{4}-\d{2}-\d{2})\/part-(\d+)-(\d{20})-(\d{20})\.parquet$/;
 export const REJECTED_FILE = /^dt=(\d{4}-\d{2}-\d{2})\/part-(.+)-(\d+)-(\d{20})-(\d{20})\.parquet$/;
 export const AGG_FILE = /^dt=(\d{4}-\d{2}-\d{2})\/part-(\d{20})\.parquet$/;

@@ -1,6 +1,6 @@
 /**
  * `generate --count N`: exactly N events in the topics, as an independent client (kcat) reads them
- * with read_committed; every one valid for the ETL, keyed as DESIGN.md says, none twice; and
+ * with read_committed; every one valid for the ETL, keyed as architecture.md says, none twice; and
  * Kafka's own log-segment dump shows the data batches compressed with LZ4.
  */
 import { beforeAll, describe, expect, it } from 'vitest';

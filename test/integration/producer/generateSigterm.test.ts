@@ -31,7 +31,7 @@ describe('generate stopped by SIGTERM', () => {
     expect(consumed.messages.clickstream.length).toBe(summary!.clickstream_total);
     expect(consumed.messages.iot.length).toBe(summary!.iot_total);
     expect(duplicates(consumed.clickstream.map((r) => r.event_id))).toEqual([]);
-    // The shutdown order of DESIGN.md section 5 is logged.
+    // The shutdown order of architecture.md, "Back-pressure and shutdown" is logged.
     const messages = logLines(exit.stdout).map((l) => l.msg);
     expect(messages.indexOf('stopping: waiting for in-flight batches')).toBeGreaterThanOrEqual(0);
     expect(messages.indexOf('producer summary')).toBeGreaterThan(messages.indexOf('stopping: waiting for in-flight batches'));

@@ -270,7 +270,7 @@ describe('page views per url per minute (clickstream_agg)', () => {
     await s.produce(s.late);
     await s.waitForLateEvents(s.late.length);
     // Every partition has just delivered its late events, so none is idle while the next minutes
-    // arrive (an idle partition does not hold the watermark back: DESIGN.md section 4).
+    // arrive (an idle partition does not hold the watermark back: architecture.md, "Event time").
     await s.produce(s.phase(3, MINUTES));
     await s.closeRemainingMinutes();
     await s.finishAndCheck();

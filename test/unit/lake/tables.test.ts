@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TABLES, TABLE_NAMES, assertBatchShape, assertNonEmptyBatch } from '../../../src/lake/tables.js';
 
 describe('table schemas', () => {
-  it('match the data contract of DESIGN.md section 2', () => {
+  it('match the data contract of architecture.md, "Data contracts"', () => {
     const summary = Object.fromEntries(TABLE_NAMES.map((t) => [t, TABLES[t].map((c) => `${c.name}:${c.type}${c.optional ? '?' : ''}`)]));
     expect(summary).toEqual({
       clickstream: ['event_id:UTF8', 'user_id:UTF8', 'url:UTF8', 'referrer:UTF8?', 'ua:UTF8', 'ts:TIMESTAMP_MILLIS'],
