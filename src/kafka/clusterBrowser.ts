@@ -11,6 +11,7 @@ import { createKafkaClient } from './client.js';
 import { displayBytes, type DisplayedBytes } from './displayBytes.js';
 import { describeLogDirSizes } from './logDirSizes.js';
 import { fetchPartitionRecords } from './partitionFetch.js';
+import { connectionSecurity } from './security.js';
 import { withTimeout } from '../system/withTimeout.js';
 
 const { AssignerProtocol, ConfigResourceTypes } = kafkajs;
@@ -128,11 +129,11 @@ export function createClusterBrowser(config: Config, logger: Logger, options: { 
     bytes: null,
   });
 
-  // Plaintext only, like every request over wireProtocol.ts; otherwise sizes stay unknown.
+  // Raw requests (sizes, fetches) speak TLS and SASL as the kafkajs clients do.
+  const security = connectionSecurity(config);
   const topicSizes = async (): Promise<Map<string, number>> => {
-    if (config.kafka.ssl || config.kafka.sasl) return new Map();
     const cluster = await call('describeCluster', (a) => a.describeCluster());
-    return describeLogDirSizes(cluster.brokers, { timeoutMs, clientId: `${config.kafka.client_id}-ui` }).catch((err: unknown) => {
+    return describeLogDirSizes(cluster.brokers, { timeoutMs, clientId: `${config.kafka.client_id}-ui`, security }).catch((err: unknown) => {
       log.debug({ err }, 'log dir sizes not available');
       return new Map<string, number>();
     });
@@ -274,6 +275,7 @@ export function createClusterBrowser(config: Config, logger: Logger, options: { 
           maxBytes: FETCH_MAX_BYTES,
           timeoutMs,
           clientId: `${config.kafka.client_id}-ui`,
+          security,
         });
         if (records.length === 0) break;
         for (const r of records) {
@@ -310,7 +312,7 @@ export function createClusterBrowser(config: Config, logger: Logger, options: { 
       while (next < end && out.length < limit) {
         // Small fetches: the dashboard asks every 2 s for each lagging partition (a batch larger
         // than maxBytes still comes whole, so progress is guaranteed).
-        const { records } = await fetchPartitionRecords({ ...leader, topic, partition, fetchOffset: next, maxBytes: LAG_FETCH_MAX_BYTES, timeoutMs, clientId: `${config.kafka.client_id}-ui` }).catch((err: unknown) => {
+        const { records } = await fetchPartitionRecords({ ...leader, topic, partition, fetchOffset: next, maxBytes: LAG_FETCH_MAX_BYTES, timeoutMs, clientId: `${config.kafka.client_id}-ui`, security }).catch((err: unknown) => {
           leaders.delete(`${topic}\u0000${partition}`);
           throw err;
         });

@@ -2,11 +2,11 @@
  * Bytes on disk per topic, summed over every replica on every broker: one DescribeLogDirs request
  * (API 35, v1, all topics) per broker over wireProtocol.ts. kafkajs has no such admin call.
  */
-import { sendRequest, WireWriter } from './wireProtocol.js';
+import { sendRequest, WireWriter, type RequestOptions } from './wireProtocol.js';
 
 const DESCRIBE_LOG_DIRS = { key: 35, version: 1 };
 
-export async function describeLogDirSizes(brokers: ReadonlyArray<{ host: string; port: number }>, options: { timeoutMs: number; clientId: string }): Promise<Map<string, number>> {
+export async function describeLogDirSizes(brokers: ReadonlyArray<{ host: string; port: number }>, options: RequestOptions): Promise<Map<string, number>> {
   const sizes = new Map<string, number>();
   const body = new WireWriter().int32(-1).buffer(); // null topics: every topic
   await Promise.all(

@@ -5,6 +5,7 @@
  * encoder and record-batch decoder (LZ4 included, once registered) are reused here.
  */
 import { createRequire } from 'node:module';
+import type { ConnectionSecurity } from './security.js';
 import { sendRequest } from './wireProtocol.js';
 import { registerLz4Codec } from './lz4Codec.js';
 
@@ -49,6 +50,8 @@ export interface PartitionFetchRequest {
   maxBytes: number;
   timeoutMs: number;
   clientId: string;
+  /** TLS and SASL of the cluster (kafka/security.ts); absent: plaintext. */
+  security?: ConnectionSecurity;
 }
 
 /** One Fetch: the records at and after `fetchOffset` the leader returns (control records dropped). */
@@ -63,7 +66,7 @@ export async function fetchPartitionRecords(req: PartitionFetchRequest): Promise
     topics: [{ topic: req.topic, partitions: [{ partition: req.partition, fetchOffset: req.fetchOffset.toString(), maxBytes: req.maxBytes }] }],
   });
   const body = (await request.encode()).buffer;
-  const reader = await sendRequest(req.host, req.port, { key: request.apiKey, version: request.apiVersion }, body, { timeoutMs: req.timeoutMs, clientId: req.clientId });
+  const reader = await sendRequest(req.host, req.port, { key: request.apiKey, version: request.apiVersion }, body, { timeoutMs: req.timeoutMs, clientId: req.clientId, ...(req.security ? { security: req.security } : {}) });
   const decoded = await fetchResponseV4.decode(reader.rest());
   const partition = decoded.responses[0]?.partitions[0];
   if (!partition) throw new Error(`no answer for ${req.topic}/${req.partition}`);

@@ -1,9 +1,10 @@
 /**
  * A topic's id (the UUID Kafka gives each topic at creation; a deleted and recreated topic has a
  * new one), from a bare Metadata v10 request: kafkajs 2.2.4 speaks Metadata up to v6, which has
- * no topic ids. Plaintext only, as wireProtocol.ts: with TLS or SASL the id is unknown (null).
+ * no topic ids. Over TLS and SASL as configured (kafka/security.ts), as every wireProtocol.ts request.
  */
 import type { Config } from '../config/schema.js';
+import { connectionSecurity } from './security.js';
 import { sendRequest, WireReader, WireWriter } from './wireProtocol.js';
 
 const METADATA_V10 = { key: 3, version: 10 };
@@ -52,10 +53,10 @@ export function decodeTopicIdResponse(r: WireReader): TopicIdAnswer | undefined 
 
 /**
  * The topic id of `topic`, asked of each bootstrap broker in turn; null when it cannot be known
- * (TLS/SASL configured, no broker answered, the topic does not exist).
+ * (no broker answered, the topic does not exist). Over TLS and SASL as configured.
  */
 export async function fetchTopicId(config: Config, topic: string): Promise<string | null> {
-  if (config.kafka.ssl || config.kafka.sasl) return null;
+  const security = connectionSecurity(config);
   for (const server of config.kafka.bootstrap_servers) {
     const at = server.lastIndexOf(':');
     const host = server.slice(0, at);
@@ -65,6 +66,7 @@ export async function fetchTopicId(config: Config, topic: string): Promise<strin
         timeoutMs: config.kafka.request_timeout,
         clientId: `${config.kafka.client_id}-topic-id`,
         flexible: true,
+        security,
       });
       const answer = decodeTopicIdResponse(reader);
       if (answer && answer.errorCode === 0 && answer.name === topic) return answer.topicId;

@@ -15,6 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/schema.js';
 import { ErrorCodes } from '../../../src/errors.js';
 import { probeBrokerMetadata } from '../../../src/kafka/brokerMetadataProbe.js';
+import { createClusterBrowser } from '../../../src/kafka/clusterBrowser.js';
+import { fetchTopicId } from '../../../src/kafka/topicId.js';
 import { connectionSecurity } from '../../../src/kafka/security.js';
 import { describeTransaction } from '../../../src/kafka/transactionState.js';
 import { etlEnv, EtlProcess } from '../helpers/etlProcess.js';
@@ -231,6 +233,29 @@ describe('secured local cluster (SASL_SSL on 27092/27192/27292)', () => {
     expect((await describeTransaction(config, randomName('no-such-txn'), 10_000)).state).toBe('NotFound');
     const wrong = loadTestConfig({ ...{ kafka: { ...config.kafka, sasl: { mechanism: 'scram-sha-512', username: 'sdp', password: 'wrong' } } } });
     await expect(probeBrokerMetadata('127.0.0.1', 27192, [], 10_000, 'sdp-test', connectionSecurity(wrong))).rejects.toMatchObject({ code: 'SASL_AUTHENTICATION_FAILED' });
+  });
+
+  // After generate: the topics hold data. The Kafka browser's and the offset guard's raw requests
+  // (Fetch, DescribeLogDirs, Metadata v10) go over TLS + SCRAM like the kafkajs clients.
+  it('the Kafka browser reads sizes and messages, and the topic id is known, over TLS + SCRAM', async () => {
+    const config = secureConfig();
+    const browser = createClusterBrowser(config, testLogger());
+    try {
+      const summary = (await browser.topics()).find((t) => t.name === topics.clickstream);
+      expect(summary).toBeDefined();
+      expect(summary!.bytes).toBeGreaterThan(0);
+      const messages = await browser.messages({ topic: topics.clickstream, partition: 0, from: 'last', limit: 5 });
+      // The partition's last records (a few: transaction markers take offsets too).
+      expect(messages.length).toBeGreaterThan(0);
+      expect(messages.length).toBeLessThanOrEqual(5);
+      for (const m of messages) {
+        expect(m.value.kind).toBe('json');
+        expect(JSON.parse(m.value.text)).toHaveProperty('event_id');
+      }
+    } finally {
+      await browser.close();
+    }
+    expect(await fetchTopicId(config, topics.clickstream)).toMatch(/^[0-9a-f]{32}$/);
   });
 
   it('a missing CA or password file is a config error naming the key (exit 2), before any connection', async () => {
