@@ -63,8 +63,11 @@ logs: build ## follow the platform log pretty-printed (SERVICE=kafka-N for a bro
 clean: build ## stop everything and delete the brokers' data (topics, messages); lake and checkpoints stay
 	$(CLI) services clean
 
-reset: ## clean, then up
+# After `clean` the topics are gone, and the lake's and checkpoints' offsets name the old ones: the
+# platform would refuse to start on them (SDP_ERR_KAFKA_OFFSET_OUT_OF_RANGE), so reset empties them too.
+reset: ## start over: clean, then clean-data (asks y/N; FORCE=1 does not ask), then up
 	$(MAKE) clean
+	$(MAKE) clean-data FORCE=$(FORCE)
 	$(MAKE) up
 
 data-stats: build ## per table: partitions, files, rows, bytes, event-time range; checkpoints; lag per partition
