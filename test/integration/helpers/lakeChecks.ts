@@ -108,3 +108,20 @@ export function checkRangeTiling(lakeRoot: string, table: 'clickstream' | 'iot',
   }
   return { problems, badNames, ranges: count };
 }
+
+/** Emitted windows whose page views differ from the raw clickstream rows of their (minute, url); none expected without late events. */
+export function windowsNotMatchingRaw(lake: LakeReader): ReturnType<LakeReader["rows"]> {
+  return lake.rows(`
+    WITH raw AS (SELECT date_trunc('minute', ts) AS minute_start, url, count(*) AS n FROM ${lake.table('clickstream')} GROUP BY ALL)
+    SELECT a.minute_start::VARCHAR AS minute_start, a.url, a.pv, raw.n FROM ${lake.table('clickstream_agg')} a LEFT JOIN raw USING (minute_start, url)
+    WHERE raw.n IS NULL OR a.pv <> raw.n LIMIT 5`);
+}
+
+/** Raw (minute, url) pairs up to the last emitted minute that no window holds: emitted windows must be a prefix of event time. */
+export function windowsMissingBeforeLastEmitted(lake: LakeReader): ReturnType<LakeReader["rows"]> {
+  return lake.rows(`
+    WITH raw AS (SELECT DISTINCT date_trunc('minute', ts) AS minute_start, url FROM ${lake.table('clickstream')}),
+         last AS (SELECT max(minute_start) AS m FROM ${lake.table('clickstream_agg')})
+    SELECT raw.minute_start::VARCHAR AS minute_start, raw.url FROM raw, last WHERE raw.minute_start <= last.m
+    EXCEPT SELECT minute_start::VARCHAR, url FROM ${lake.table('clickstream_agg')} LIMIT 5`);
+}
