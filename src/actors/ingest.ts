@@ -103,6 +103,8 @@ interface State {
   endOffsets?: Map<number, string>;
   /** The topic's partitions as far as known (end offsets): one that appears is declared to the aggregator. */
   knownPartitions: Set<number>;
+  /** `knownPartitions` holds a first full answer: from then on a new partition is a change to log. */
+  partitionsKnown: boolean;
 }
 
 const COMMIT_DEBOUNCE_MS = 1_000;
@@ -200,6 +202,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
             // assignment leaves to another member for a while.
             const ends = await consumer.endOffsets();
             for (const p of ends.keys()) state.knownPartitions.add(p);
+            state.partitionsKnown = true;
             dispatch(options.aggregator, { type: 'topicPartitions', partitions: [...ends.keys()].sort((a, b) => a - b) });
           }
           await consumer.start({
@@ -285,8 +288,10 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
             if (added.length > 0) {
               for (const p of added) state.knownPartitions.add(p);
               if (options.aggregator) dispatch(options.aggregator, { type: 'topicPartitions', partitions: [...state.knownPartitions].sort((a, b) => a - b) });
-              logger.info({ added_partitions: added, partitions: state.knownPartitions.size }, 'partitions added to the topic');
+              // A stream without an aggregator learns its partitions here first: that is no change.
+              if (state.partitionsKnown) logger.info({ added_partitions: added, partitions: state.knownPartitions.size }, 'partitions added to the topic');
             }
+            state.partitionsKnown = true;
             for (const [partition, entry] of state.partitions) {
               const position = state.positions.get(partition);
               const end = ends.get(partition);
@@ -381,6 +386,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
       committing: false,
       checkingEnds: false,
       knownPartitions: new Set(),
+      partitionsKnown: false,
     }),
     onCrash: (_msg, err, ctx) => {
       logger.error({ err }, 'ingest failed');

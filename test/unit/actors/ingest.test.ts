@@ -13,6 +13,8 @@ import { spawnFakeAggregator, type FakeAggregator } from './fakes/fakeAggregator
 import { spawnFakeCheckpointer, type FakeCheckpointer } from './fakes/fakeCheckpointer.js';
 import { fakeConsumerFactory, type FakeConsumer } from './fakes/fakeConsumer.js';
 import { listFiles, openReader, readRows, type Reader } from './fakes/lakeFiles.js';
+import pino from 'pino';
+import type { Logger } from '../../../src/log/logger.js';
 import { cleanUp, newSystem, onCleanUp, settleBeforeStop, silentLogger, sleep, tempDir, waitFor } from './fakes/testKit.js';
 
 let reader: Reader;
@@ -50,6 +52,7 @@ async function startIngest(
   etl: Partial<Config['etl']> = {},
   ends?: ReadonlyMap<number, string>,
   joinWith?: number[],
+  logger: Logger = silentLogger,
 ): Promise<Harness> {
   const system = newSystem();
   const config = testConfig(etl);
@@ -65,7 +68,7 @@ async function startIngest(
     topic,
     stream,
     config,
-    logger: silentLogger,
+    logger,
     checkpoint,
     sinksOf: (p): SinkId[] => (stream === 'clickstream' ? [rawSinkId(topic, p), aggSink] : [rawSinkId(topic, p)]),
     rawSinkOf: (p) => rawSinkId(topic, p),
@@ -154,6 +157,41 @@ describe('ingest: start and assignment', () => {
     expect(Object.fromEntries(handlers.onAssignment([0, 1], []))).toEqual({ '0': '5', '1': '13' });
     expect(Object.fromEntries(handlers.onAssignment([0], [1]))).toEqual({ '0': '5' });
     expect((await h.status()).partitions.map((p) => p.partition)).toEqual([0]);
+  });
+});
+
+describe('ingest: partitions added to the topic', () => {
+  /** A logger that keeps the messages it logs at info and above. */
+  function recordingLogger(): { logger: Logger; messages: string[] } {
+    const messages: string[] = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => messages.push((JSON.parse(line) as { msg: string }).msg) });
+    return { logger, messages };
+  }
+  const added = 'partitions added to the topic';
+
+  it('learns the partitions of a stream without an aggregator quietly, then logs one that appears', async () => {
+    const { logger, messages } = recordingLogger();
+    const h = await startIngest('iot', emptyCheckpointState(), {}, new Map([[0, '5'], [1, '5'], [2, '5'], [3, '5']]), undefined, logger);
+    dispatch(h.ref, { type: 'checkEnds' });
+    await waitFor(async () => (await h.status()).lag !== null, 'the first end offsets');
+    expect(messages).not.toContain(added);
+
+    h.consumer().ends.set(4, '0');
+    dispatch(h.ref, { type: 'checkEnds' });
+    await waitFor(() => messages.includes(added), 'the added partition to be logged');
+    expect(messages.filter((m) => m === added)).toHaveLength(1);
+  });
+
+  it('logs a partition that appears on a stream with an aggregator, which learned them at start', async () => {
+    const { logger, messages } = recordingLogger();
+    const h = await startIngest('clickstream', emptyCheckpointState(), {}, new Map([[0, '5'], [1, '5']]), undefined, logger);
+    dispatch(h.ref, { type: 'checkEnds' });
+    await waitFor(async () => (await h.status()).lag !== null, 'the first end offsets');
+    expect(messages).not.toContain(added);
+    h.consumer().ends.set(2, '0');
+    dispatch(h.ref, { type: 'checkEnds' });
+    await waitFor(() => messages.includes(added), 'the added partition to be logged');
+    await waitFor(() => h.aggregator!.others.some((m) => m.type === 'topicPartitions' && m.partitions.length === 3), 'the aggregator to learn partition 2');
   });
 });
 
