@@ -29,7 +29,7 @@ export const DEFAULT_CONFIG: ConfigInput = {
   },
   data_generator: {
     events_per_second: { clickstream: 120, iot: 60 },
-    threads: 4,
+    threads: 'auto',
     batch_size: 50,
     linger: '500ms',
     compression: 'lz4',
