@@ -16,6 +16,8 @@
  * Options: --clickstream-rate N, --iot-rate N, --seconds S, --warmup S, --print-every S,
  * --port-base P (status P+1, Kafka browser P), --env SDP_KEY=value and --node-arg FLAG
  * (repeatable), --keep, --max-rss MB and --max-lag-seconds S (exit 1 when exceeded: smoke use).
+ * `run` starts as `make run` and `services up` start it (services/platformRuntime.ts: node flags
+ * and MALLOC_ARENA_MAX); --plain starts a bare `node main.js run` instead.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -27,6 +29,7 @@ import { loadConfig } from '../src/config/load.js';
 import { createTopics } from '../src/kafka/topics.js';
 import { createLogger } from '../src/log/logger.js';
 import type { MemoryBreakdown } from '../src/status/memoryBreakdown.js';
+import { PLATFORM_NODE_ARGS, platformEnv } from '../src/services/platformRuntime.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
@@ -40,6 +43,8 @@ interface Settings {
   printEvery: number;
   portBase: number;
   keep: boolean;
+  /** Without the node flags and environment `make run` and `services up` give `run`. */
+  plain: boolean;
   env: Record<string, string>;
   nodeArgs: string[];
   maxRssMb?: number;
@@ -68,6 +73,7 @@ function parseArgs(argv: string[], defaults: { clickstream: number; iot: number 
     printEvery: num('--print-every', 5),
     portBase: num('--port-base', 20080),
     keep: argv.includes('--keep'),
+    plain: argv.includes('--plain'),
     nodeArgs: argv.flatMap((a, i) => (a === '--node-arg' && argv[i + 1] ? [argv[i + 1]!] : [])),
     env: Object.fromEntries(
       argv.flatMap((a, i) => {
@@ -173,7 +179,23 @@ async function lakeRows(lakeRoot: string): Promise<{ clickstream: number; clicks
   }
 }
 
-const USAGE = 'usage: npm run bench:platform -- [--clickstream-rate N] [--iot-rate N] [--seconds 60] [--warmup 15] [--print-every 5] [--port-base 20080] [--env SDP_KEY=value ...] [--node-arg FLAG ...] [--keep] [--max-rss MB] [--max-lag-seconds S]';
+/** Runs `etl` on the same topics, group and roots until the lake holds `produced` (or 120 s), then SIGTERM. */
+async function etlCatchUp(env: Record<string, string>, lakeRoot: string, produced: { clickstream: number; iot: number }): Promise<{ lake: Awaited<ReturnType<typeof lakeRows>>; seconds: number }> {
+  const startMs = Date.now();
+  const child = spawn(process.execPath, [MAIN, 'etl'], { cwd: PROJECT_ROOT, env: { ...process.env, ...env, SDP_UI__STATUS_PORT: '0', SDP_ETL__MAX_FILE_AGE: '2s', SDP_ETL__MAX_FILE_IDLE: '1s', SDP_ETL__CHECKPOINT_INTERVAL: '2s' }, stdio: 'ignore' });
+  const exit = new Promise((resolve) => child.once('close', resolve));
+  let lake = await lakeRows(lakeRoot);
+  while (Date.now() - startMs < 120_000) {
+    await new Promise((r) => setTimeout(r, 3_000));
+    lake = await lakeRows(lakeRoot);
+    if (typeof lake !== 'string' && lake.clickstream >= produced.clickstream && lake.iot >= produced.iot) break;
+  }
+  child.kill('SIGTERM');
+  await exit;
+  return { lake: await lakeRows(lakeRoot), seconds: (Date.now() - startMs) / 1000 };
+}
+
+const USAGE = 'usage: npm run bench:platform -- [--clickstream-rate N] [--iot-rate N] [--seconds 60] [--warmup 15] [--print-every 5] [--port-base 20080] [--env SDP_KEY=value ...] [--node-arg FLAG ...] [--plain] [--keep] [--max-rss MB] [--max-lag-seconds S]';
 
 async function main(): Promise<number> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -205,11 +227,14 @@ async function main(): Promise<number> {
   };
   console.log(`platform memory benchmark: node ${process.version}, ${os.cpus().length} cpus, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   console.log(`run at ${s.clickstreamRate} clickstream + ${s.iotRate} iot events/s for ${s.seconds} s (warm-up ${s.warmup} s); topics ${topics.clickstream}, ${topics.iot}; data under ${dir}`);
+  const nodeArgs = [...(s.plain ? [] : PLATFORM_NODE_ARGS), ...s.nodeArgs];
+  const childEnv = s.plain ? { ...process.env, ...env } : platformEnv({ ...process.env, ...env });
+  console.log(`started as: ${s.plain ? '' : `MALLOC_ARENA_MAX=${childEnv.MALLOC_ARENA_MAX} `}node ${nodeArgs.join(' ')} main.js run${s.plain ? ' (--plain)' : ' (as make run)'}`);
   const extraEnv = Object.entries(s.env).map(([k, v]) => `${k}=${v}`);
-  if (extraEnv.length > 0 || s.nodeArgs.length > 0) console.log(`extra: ${[...extraEnv, ...s.nodeArgs].join(' ')}`);
+  if (extraEnv.length > 0) console.log(`extra: ${extraEnv.join(' ')}`);
 
   const startMs = Date.now();
-  const child = spawn(process.execPath, [...s.nodeArgs, MAIN, 'run'], { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, MAIN, 'run'], { cwd: PROJECT_ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid!;
   let tail = '';
   let producerSummary: { clickstream_total?: number; iot_total?: number } | undefined;
@@ -285,7 +310,7 @@ async function main(): Promise<number> {
   const { code, atMs } = await exit;
   clearTimeout(killTimer);
   const stopS = (atMs - stopMs) / 1000;
-  const lake = await lakeRows(lakeRoot);
+  let lake = await lakeRows(lakeRoot);
   const p50 = percentile(rssAfterWarmup, 0.5);
   const maxAfter = Math.max(...rssAfterWarmup);
   console.log('\nsummary');
@@ -299,6 +324,14 @@ async function main(): Promise<number> {
   else {
     console.log(`  produced (summary)    clickstream ${produced.clickstream}, iot ${produced.iot}`);
     console.log(`  lake rows             clickstream ${lake.clickstream} (${lake.clickstream - lake.clickstreamDistinct} duplicate event ids), iot ${lake.iot}; ${produced.clickstream - lake.clickstream + produced.iot - lake.iot} produced events not in the lake at exit`);
+    // SIGTERM stops fetching without draining the log: the rest is in Kafka, after the last
+    // checkpoint. An `etl` from that checkpoint (short file age) must bring exactly the rest.
+    if (lake.clickstream < produced.clickstream || lake.iot < produced.iot) {
+      const catchUp = await etlCatchUp(env, lakeRoot, produced);
+      lake = catchUp.lake;
+      if (typeof lake === 'string') console.log(`  lake after etl        could not read: ${lake}`);
+      else console.log(`  lake after etl (${catchUp.seconds.toFixed(0)} s)  clickstream ${lake.clickstream} (${lake.clickstream - lake.clickstreamDistinct} duplicate event ids), iot ${lake.iot}; ${produced.clickstream - lake.clickstream + produced.iot - lake.iot} produced events not in the lake`);
+    }
   }
   console.log(`  uptime                ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (load average)`);
   if (!s.keep) rmSync(dir, { recursive: true, force: true });
@@ -309,6 +342,7 @@ async function main(): Promise<number> {
   if (s.maxRssMb !== undefined && p50 > s.maxRssMb) failures.push(`RSS p50 ${p50.toFixed(0)} MB > ${s.maxRssMb} MB`);
   if (s.maxLagSeconds !== undefined && maxLagSecondsAfterWarmup > s.maxLagSeconds) failures.push(`lag ${maxLagSecondsAfterWarmup.toFixed(1)} s > ${s.maxLagSeconds} s`);
   if (typeof lake !== 'string' && lake.clickstream !== lake.clickstreamDistinct) failures.push('duplicate clickstream events in the lake');
+  if (typeof lake !== 'string' && (lake.clickstream !== produced.clickstream || lake.iot !== produced.iot)) failures.push('the lake does not hold exactly the produced events');
   if (failures.length > 0) {
     console.log(`FAILED: ${failures.join('; ')}`);
     return 1;

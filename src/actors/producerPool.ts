@@ -80,7 +80,7 @@ export interface ProducerMetrics {
   streams: StreamMetricsSnapshot[];
   inFlightTasks: number;
   threads: number;
-  /** Each live thread's heap figures (architecture.md, "Observability"), by slot. */
+  /** Each live thread's heap figures (architecture.md, "Back-pressure and shutdown"), by slot. */
   threadMemory: Array<{ slot: number; usage: HeapUsage }>;
   running: boolean;
   /** Wall-clock times of the first and the latest acknowledged batch (null before any). */
@@ -229,7 +229,7 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
         'producer metrics',
       );
     }
-    // Where the memory goes, every metrics interval (architecture.md, "Observability").
+    // Where the memory goes, every metrics interval (architecture.md, "Back-pressure and shutdown").
     const mbOf = (bytes: number): number => Math.round((bytes / (1024 * 1024)) * 10) / 10;
     const main = process.memoryUsage();
     logger.info(
@@ -306,6 +306,7 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
           maxThreads: threads,
           idleTimeout: Infinity,
           concurrentTasksPerWorker: tasksPerThread,
+          resourceLimits: { maxYoungGenerationSizeMb: Math.max(1, Math.round(config.data_generator.thread_young_heap / (1024 * 1024))) },
           // Threads keep sockets and timers alive between tasks: never block their event loop.
           atomics: 'disabled',
           workerData,
@@ -315,7 +316,7 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
           state.metrics.set(stream, new StreamMetrics(stream, nowMs));
         }
         state.metricsTimer = setInterval(() => dispatch(ctx.self, { type: 'tick' }), config.data_generator.metrics_interval);
-        logger.info({ threads, threads_setting: options.threads ?? config.data_generator.threads, tasks_per_thread: tasksPerThread, producers_per_thread: lanes, batch_size: batchSize, linger_ms: lingerMs, max_events_per_task: sizing.maxEventsPerTask, transactional_id_instance: workerData.instanceId, rates: options.rates, counts: options.counts ?? null }, 'producer pool started');
+        logger.info({ threads, threads_setting: options.threads ?? config.data_generator.threads, tasks_per_thread: tasksPerThread, producers_per_thread: lanes, batch_size: batchSize, linger_ms: lingerMs, thread_young_heap_mb: Math.round(config.data_generator.thread_young_heap / (1024 * 1024)), max_events_per_task: sizing.maxEventsPerTask, transactional_id_instance: workerData.instanceId, rates: options.rates, counts: options.counts ?? null }, 'producer pool started');
         issue(state, ctx.self, nowMs);
         return state;
       }

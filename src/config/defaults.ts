@@ -30,6 +30,7 @@ export const DEFAULT_CONFIG: ConfigInput = {
   data_generator: {
     events_per_second: { clickstream: 120, iot: 60 },
     threads: 'auto',
+    thread_young_heap: '8MB',
     batch_size: 50,
     linger: '500ms',
     compression: 'lz4',

@@ -129,6 +129,11 @@ const dataGenerator = z.strictObject({
   events_per_second: streamRates,
   /** auto: one thread per AUTO_EVENTS_PER_THREAD of the total rate (producer/threadSizing.ts). */
   threads: producerThreads,
+  /**
+   * The young generation (V8 semi-spaces) of each producer thread, as a Worker resourceLimit.
+   * V8's own default (48 MB at most) is memory a thread keeps once its allocation rate grew it.
+   */
+  thread_young_heap: size,
   batch_size: positiveInt,
   /**
    * A stream that keeps up waits at most this long for a batch to fill to batch_size before it

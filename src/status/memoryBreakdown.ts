@@ -1,5 +1,5 @@
 /**
- * Where the platform's memory goes (issue 13 item 4; architecture.md, "Observability"): the V8 heap,
+ * Where the platform's memory goes (architecture.md, "Back-pressure and shutdown"): the V8 heap,
  * external memory and array buffers of the main thread and of every producer thread. Served in
  * /api/status (`memory`), as `sdp_memory_bytes` on /metrics and logged with the producer metrics.
  * One process: RSS covers every thread; what the heaps do not explain is code, thread stacks, malloc
