@@ -197,6 +197,9 @@ async function etlCatchUp(env: Record<string, string>, lakeRoot: string, produce
 
 const USAGE = 'usage: npm run bench:platform -- [--clickstream-rate N] [--iot-rate N] [--seconds 60] [--warmup 15] [--print-every 5] [--port-base 20080] [--env SDP_KEY=value ...] [--node-arg FLAG ...] [--plain] [--keep] [--max-rss MB] [--max-lag-seconds S]';
 
+/** Set once `run` is spawned: on a failure, the child is killed and the data removed. */
+let cleanUp: (() => void) | undefined;
+
 async function main(): Promise<number> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
     console.log(USAGE);
@@ -236,6 +239,10 @@ async function main(): Promise<number> {
   const startMs = Date.now();
   const child = spawn(process.execPath, [...nodeArgs, MAIN, 'run'], { cwd: PROJECT_ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid!;
+  cleanUp = () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    if (!s.keep) rmSync(dir, { recursive: true, force: true });
+  };
   let tail = '';
   let producerSummary: { clickstream_total?: number; iot_total?: number } | undefined;
   let exited: { code: number | null; atMs: number } | undefined;
@@ -354,6 +361,7 @@ main().then(
   (code) => process.exit(code),
   (err: unknown) => {
     console.error(err);
+    cleanUp?.();
     process.exit(1);
   },
 );
