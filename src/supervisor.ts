@@ -23,6 +23,7 @@ import { createClusterBrowser, type ClusterBrowser } from './kafka/clusterBrowse
 import { PipelineStatus } from './status/pipelineStatus.js';
 import { readActorTree } from './system/actorTree.js';
 import { startKafkaBrowser, type KafkaBrowserServer } from './ui/kafkaBrowserServer.js';
+import { memoryBreakdown, type MemoryBreakdown } from './status/memoryBreakdown.js';
 
 export interface PlatformPlan {
   producer?: Omit<ProducerPoolOptions, 'config' | 'logger' | 'onFatal'>;
@@ -47,6 +48,8 @@ export interface PlatformMetrics {
   startedAtMs: number;
   /** When each ETL restart happened (the last hour's). */
   etlRestartTimesMs?: number[];
+  /** Where the memory goes: main thread and each producer thread (status/memoryBreakdown.ts). */
+  memory?: MemoryBreakdown;
 }
 
 type SupervisorMsg =
@@ -266,7 +269,9 @@ export class Platform {
       this.producer ? query<ProducerPoolMsg, ProducerMetrics>(this.producer, () => ({ type: 'metrics' }), 5_000) : undefined,
       this.etl?.metrics(),
     ]);
-    return { ...(producer ? { producer } : {}), ...(etl ? { etl } : {}), etlRestarts: this.etlRestartTotal, etlRestartTimesMs: [...this.restartTimesMs], pid: process.pid, startedAtMs: this.startedAtMs };
+    const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+    const memory = memoryBreakdown({ rssBytes: rss, main: { heapUsed, heapTotal, external, arrayBuffers }, producerThreads: producer?.threadMemory ?? [], encoderThreads: this.plan.etl ? this.config.etl.encoder_threads : 0 });
+    return { ...(producer ? { producer } : {}), ...(etl ? { etl } : {}), etlRestarts: this.etlRestartTotal, etlRestartTimesMs: [...this.restartTimesMs], pid: process.pid, startedAtMs: this.startedAtMs, memory };
   }
 
   /** Graceful shutdown in the order of architecture.md, "Back-pressure and shutdown"; idempotent. */

@@ -1,5 +1,6 @@
 /**
- * producer-pool: owns a Piscina pool of `data_generator.threads` threads, each with its own
+ * producer-pool: owns a Piscina pool of `data_generator.threads` threads (auto: sized to the rates,
+ * producer/threadSizing.ts), each with its own
  * generators and transactional producers (src/producer/producer.worker.ts). It paces every stream
  * to its configured real rate (Pacer; a batch lingers up to `data_generator.linger` to fill), sizes tasks —
  * one Kafka transaction each — from one batch when keeping up to MAX_BATCHES_PER_TASK batches when
@@ -12,6 +13,7 @@
  * whose thread died during EndTxn may have committed: the pool waits until the replacement has
  * asked the coordinator (CommitTable) and counts it, or sends it again — never both.
  */
+import { availableParallelism } from 'node:os';
 import { Piscina } from 'piscina';
 import type { Config } from '../config/schema.js';
 import type { StreamName } from '../events/types.js';
@@ -22,7 +24,10 @@ import { StreamMetrics, type StreamMetricsSnapshot } from '../producer/streamMet
 import { CommitTable } from '../producer/commitTable.js';
 import { nextTaskSize, shouldLinger, type TaskSizing } from '../producer/taskSizing.js';
 import { createPoolInstanceId } from '../producer/threadIdentity.js';
+import { producerThreadCount } from '../producer/threadSizing.js';
 import { createSlotTable } from '../producer/transactionalSlots.js';
+import { MEMORY_MAX_AGE_MS, ThreadMemoryTable } from '../producer/threadMemoryTable.js';
+import type { HeapUsage } from '../status/memoryBreakdown.js';
 import { dispatch, reply, spawn, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
 import { resolveWorkerFile } from '../system/workerFile.js';
 
@@ -75,6 +80,8 @@ export interface ProducerMetrics {
   streams: StreamMetricsSnapshot[];
   inFlightTasks: number;
   threads: number;
+  /** Each live thread's heap figures (architecture.md, "Back-pressure and shutdown"), by slot. */
+  threadMemory: Array<{ slot: number; usage: HeapUsage }>;
   running: boolean;
   /** Wall-clock times of the first and the latest acknowledged batch (null before any). */
   firstAckMs: number | null;
@@ -111,6 +118,7 @@ interface State {
   pool?: Piscina<ProducerRequest, ProducerResult>;
   pacers: Map<StreamName, Pacer>;
   commits?: CommitTable;
+  memory?: ThreadMemoryTable;
   nextAttemptId: number;
   metrics: Map<StreamName, StreamMetrics>;
   inFlight: Map<number, ProducerRequest>;
@@ -145,7 +153,7 @@ function summaryOf(state: State): ProducerSummary {
 export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, name = 'producer-pool'): Ref<ProducerPoolMsg> {
   const { config, logger: rootLogger } = options;
   const logger = rootLogger.child({ component: 'producer-pool' });
-  const threads = options.threads ?? config.data_generator.threads;
+  const threads = options.threads ?? producerThreadCount(config.data_generator.threads, options.rates, availableParallelism());
   const batchSize = options.batchSize ?? config.data_generator.batch_size;
   const lingerMs = options.lingerMs ?? config.data_generator.linger;
   const tasksPerThread = Math.max(1, options.tasksPerThread ?? Math.ceil(MIN_TASKS_IN_FLIGHT / threads));
@@ -209,6 +217,7 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
       logger.info(
         {
           stream: snap.stream,
+          threads,
           events_per_s: snap.eventsPerSecond,
           total: snap.total,
           errors: snap.errors,
@@ -220,7 +229,24 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
         'producer metrics',
       );
     }
+    // Where the memory goes, every metrics interval (architecture.md, "Back-pressure and shutdown").
+    const mbOf = (bytes: number): number => Math.round((bytes / (1024 * 1024)) * 10) / 10;
+    const main = process.memoryUsage();
+    logger.info(
+      {
+        rss_mb: mbOf(main.rss),
+        main_heap_used_mb: mbOf(main.heapUsed),
+        main_heap_total_mb: mbOf(main.heapTotal),
+        main_array_buffers_mb: mbOf(main.arrayBuffers),
+        producer_threads: threadMemoryOf(state, nowMs).map((t) => ({ slot: t.slot, heap_used_mb: mbOf(t.usage.heapUsed), heap_total_mb: mbOf(t.usage.heapTotal), array_buffers_mb: mbOf(t.usage.arrayBuffers) })),
+      },
+      'memory',
+    );
     state.lastMetricsMs = nowMs;
+  }
+
+  function threadMemoryOf(state: State, nowMs: number): Array<{ slot: number; usage: HeapUsage }> {
+    return (state.memory?.read(nowMs, MEMORY_MAX_AGE_MS) ?? []).map(({ slot, usage }) => ({ slot, usage }));
   }
 
   function allDone(state: State): boolean {
@@ -264,6 +290,7 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
           slots: createSlotTable(threads, nowMs),
           slotGenerations: new SharedArrayBuffer(threads * Int32Array.BYTES_PER_ELEMENT),
           commitTable: CommitTable.allocate(threads, lanes),
+          memoryTable: ThreadMemoryTable.allocate(threads),
           instanceId: createPoolInstanceId(),
           lanes,
           seed: options.seed ?? config.data_generator.seed ?? Math.floor(Math.random() * 2 ** 31),
@@ -271,6 +298,7 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
           ...(options.testFaults ? { testFaults: options.testFaults } : {}),
         };
         state.commits = new CommitTable(workerData.commitTable, lanes);
+        state.memory = new ThreadMemoryTable(workerData.memoryTable);
         state.pool = new Piscina<ProducerRequest, ProducerResult>({
           filename: worker.filename,
           execArgv: worker.execArgv,
@@ -278,6 +306,7 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
           maxThreads: threads,
           idleTimeout: Infinity,
           concurrentTasksPerWorker: tasksPerThread,
+          resourceLimits: { maxYoungGenerationSizeMb: Math.max(1, Math.round(config.data_generator.thread_young_heap / (1024 * 1024))) },
           // Threads keep sockets and timers alive between tasks: never block their event loop.
           atomics: 'disabled',
           workerData,
@@ -287,7 +316,7 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
           state.metrics.set(stream, new StreamMetrics(stream, nowMs));
         }
         state.metricsTimer = setInterval(() => dispatch(ctx.self, { type: 'tick' }), config.data_generator.metrics_interval);
-        logger.info({ threads, tasks_per_thread: tasksPerThread, producers_per_thread: lanes, batch_size: batchSize, linger_ms: lingerMs, max_events_per_task: sizing.maxEventsPerTask, transactional_id_instance: workerData.instanceId, rates: options.rates, counts: options.counts ?? null }, 'producer pool started');
+        logger.info({ threads, threads_setting: options.threads ?? config.data_generator.threads, tasks_per_thread: tasksPerThread, producers_per_thread: lanes, batch_size: batchSize, linger_ms: lingerMs, thread_young_heap_mb: Math.round(config.data_generator.thread_young_heap / (1024 * 1024)), max_events_per_task: sizing.maxEventsPerTask, transactional_id_instance: workerData.instanceId, rates: options.rates, counts: options.counts ?? null }, 'producer pool started');
         issue(state, ctx.self, nowMs);
         return state;
       }
@@ -363,6 +392,7 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
           streams: [...state.metrics.values()].map((m) => m.current()),
           inFlightTasks: state.inFlight.size + state.retrying,
           threads,
+          threadMemory: state.pool ? threadMemoryOf(state, Date.now()) : [],
           running: state.pool !== undefined && !state.stopping,
           firstAckMs: state.firstAckMs,
           lastAckMs: state.lastAckMs,

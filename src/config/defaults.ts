@@ -29,7 +29,8 @@ export const DEFAULT_CONFIG: ConfigInput = {
   },
   data_generator: {
     events_per_second: { clickstream: 120, iot: 60 },
-    threads: 4,
+    threads: 'auto',
+    thread_young_heap: '8MB',
     batch_size: 50,
     linger: '500ms',
     compression: 'lz4',

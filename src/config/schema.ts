@@ -108,12 +108,32 @@ const kafka = z.strictObject({
   }),
 });
 
+/**
+ * Producer threads: a whole number, or `auto` (sized from the rates, producer/threadSizing.ts).
+ * Strings too: an environment override (SDP_DATA_GENERATOR__THREADS=2) arrives as text.
+ */
+const producerThreads = z.union([z.string(), z.number()]).transform((value, ctx): number | 'auto' => {
+  if (value === 'auto') return 'auto';
+  const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
+  if (!Number.isInteger(n) || n < 1 || n > 64) {
+    ctx.addIssue({ code: 'custom', message: `expected auto or a whole number of threads from 1 to 64, got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return n;
+});
+
 const streamRates = z.strictObject({ clickstream: nonNegativeInt, iot: nonNegativeInt });
 
 const dataGenerator = z.strictObject({
   /** Real total rates across all threads, events per second; 0 means as fast as possible. */
   events_per_second: streamRates,
-  threads: positiveInt.max(64),
+  /** auto: one thread per AUTO_EVENTS_PER_THREAD of the total rate (producer/threadSizing.ts). */
+  threads: producerThreads,
+  /**
+   * The young generation (V8 semi-spaces) of each producer thread, as a Worker resourceLimit.
+   * V8's own default (48 MB at most) is memory a thread keeps once its allocation rate grew it.
+   */
+  thread_young_heap: size,
   batch_size: positiveInt,
   /**
    * A stream that keeps up waits at most this long for a batch to fill to batch_size before it

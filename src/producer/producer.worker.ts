@@ -20,10 +20,12 @@ import { Lanes } from './lanes.js';
 import type { ProducerRequest, ProducerResult, ProducerWorkerData } from './producerTask.js';
 import { threadSeed, transactionalIdFor } from './threadIdentity.js';
 import { claimSlot, type SlotLease } from './transactionalSlots.js';
+import { MEMORY_REPORT_MS, ThreadMemoryTable } from './threadMemoryTable.js';
 
 const data = workerData as ProducerWorkerData;
 const logger = createLogger({ level: data.config.log.level, format: 'json' }).child({ component: 'producer-thread' });
 const commits = new CommitTable(data.commitTable, data.lanes);
+const memory = new ThreadMemoryTable(data.memoryTable);
 
 interface Lane {
   index: number;
@@ -61,6 +63,12 @@ async function init(): Promise<ThreadState> {
   }
   const generation = Atomics.add(new Int32Array(data.slotGenerations), lease.slot, 1);
   const seed = threadSeed(data.seed, lease.slot, generation);
+  const report = (): void => {
+    const { heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+    memory.write(lease.slot, { heapUsed, heapTotal, external, arrayBuffers }, Date.now());
+  };
+  report();
+  setInterval(report, MEMORY_REPORT_MS).unref();
   logger.debug({ slot: lease.slot, generation, transactional_ids: producers.map((p) => p.transactionalId), kafkajs_fast_paths: kafkajsFastPathsStatus() }, 'producer thread ready');
   return {
     lease,

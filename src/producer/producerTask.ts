@@ -9,6 +9,8 @@ export interface ProducerWorkerData {
   slots: SlotTable;
   /** Int32 per slot: how many threads have held it, so a replacement thread gets a new seed. */
   slotGenerations: SharedArrayBuffer;
+  /** Each thread's heap figures, one row per slot (see threadMemoryTable.ts). */
+  memoryTable: SharedArrayBuffer;
   /** What each lane is committing (see commitTable.ts). */
   commitTable: SharedArrayBuffer;
   /** Part of the transactional ids that is new for every pool (see threadIdentity.ts). */

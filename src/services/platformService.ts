@@ -14,6 +14,7 @@ import { pidFileVerdict, readPidFile, removePidFile, writePidFile, type PidRecor
 import { identifyProcess } from './processIdentity.js';
 import { LOG_FILE, OUT_FILE } from './serviceState.js';
 import { tailLines } from './logTail.js';
+import { PLATFORM_NODE_ARGS, platformEnv } from './platformRuntime.js';
 
 export function runDirOf(config: Config): string {
   return resolve(config.services.run_dir);
@@ -139,11 +140,11 @@ export async function startPlatform(options: StartOptions): Promise<StartResult>
   const logFile = logFileOf(config);
   const outFile = join(runDir, OUT_FILE);
   const cli = resolve(process.argv[1] ?? 'dist/main.js');
-  const args = [cli, ...(options.configFile ? ['--config', options.configFile] : []), 'run', '--log-file', logFile];
+  const args = [...PLATFORM_NODE_ARGS, cli, ...(options.configFile ? ['--config', options.configFile] : []), 'run', '--log-file', logFile];
   const out = openSync(outFile, 'w');
   let pid: number;
   try {
-    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], cwd: process.cwd(), env: process.env });
+    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], cwd: process.cwd(), env: platformEnv(process.env) });
     child.on('error', () => undefined);
     child.unref();
     if (child.pid === undefined) return { ok: false, pid: -1, reason: `could not start ${process.execPath}`, logLines: [] };

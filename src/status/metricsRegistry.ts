@@ -78,5 +78,16 @@ export function createMetricsRegistry(read: () => Promise<PlatformMetrics>): Reg
   gauge('sdp_etl_restarts_total', 'Times the ETL was restarted from the last checkpoint after a failure', [], (g, m) => {
     g.set(m.etlRestarts);
   });
+  // area: main | producer_thread_<slot> | process (rss); kind: heap_used | heap_total | external | array_buffers | rss.
+  gauge('sdp_memory_bytes', 'Memory by thread and kind (V8 heap, external, array buffers) and the process RSS', ['area', 'kind'], (g, m) => {
+    if (!m.memory) return;
+    g.set({ area: 'process', kind: 'rss' }, m.memory.rssBytes);
+    for (const t of m.memory.threads) {
+      g.set({ area: t.area, kind: 'heap_used' }, t.heapUsedBytes);
+      g.set({ area: t.area, kind: 'heap_total' }, t.heapTotalBytes);
+      g.set({ area: t.area, kind: 'external' }, t.externalBytes);
+      g.set({ area: t.area, kind: 'array_buffers' }, t.arrayBuffersBytes);
+    }
+  });
   return registry;
 }

@@ -79,9 +79,13 @@ describe('the CLI and its configuration', () => {
   });
 
   it('exits 2 for an environment override of the wrong type, naming the variable', async () => {
-    const result = await runCli(['config', 'show'], { SDP_DATA_GENERATOR__THREADS: 'many' });
+    const result = await runCli(['config', 'show'], { SDP_DATA_GENERATOR__BATCH_SIZE: 'many' });
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('data_generator.threads: expected number (got "many") (from environment variable SDP_DATA_GENERATOR__THREADS)');
+    expect(result.stderr).toContain('data_generator.batch_size: expected number (got "many") (from environment variable SDP_DATA_GENERATOR__BATCH_SIZE)');
+    // data_generator.threads takes auto or a number: its own message, still naming the variable.
+    const threads = await runCli(['config', 'show'], { SDP_DATA_GENERATOR__THREADS: 'many' });
+    expect(threads.code).toBe(2);
+    expect(threads.stderr).toContain('data_generator.threads: expected auto or a whole number of threads from 1 to 64, got "many" (from environment variable SDP_DATA_GENERATOR__THREADS)');
   });
 
   it('never prints a secret', async () => {

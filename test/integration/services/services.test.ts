@@ -92,6 +92,9 @@ describe('services up → ps → logs → down on a cluster that already answers
     expect(record.pid).not.toBe(gone);
     expect(isPidAlive(record.pid)).toBe(true);
     expect(record.commandLine).toMatch(/main\.js .*run --log-file/);
+    // The memory settings of a long-running platform (services/platformRuntime.ts).
+    expect(record.commandLine).toContain('--max-semi-space-size=4');
+    expect(readFileSync(`/proc/${record.pid}/environ`, 'utf8').split('\0')).toContain('MALLOC_ARENA_MAX=2');
     // Detached: its own session, not a child of the CLI that exited.
     const res = await fetch(`http://127.0.0.1:${STATUS_PORT}/readyz`);
     expect(res.status).toBe(200);

@@ -30,7 +30,7 @@ describe('config loading', () => {
     expect(config.kafka.min_insync_replicas).toBe(1);
     expect(config.kafka.external_ports).toEqual([19092, 29092, 39092]);
     expect(config.data_generator.events_per_second).toEqual({ clickstream: 120, iot: 60 });
-    expect(config.data_generator.threads).toBe(4);
+    expect(config.data_generator.threads).toBe('auto');
     expect(config.data_generator.batch_size).toBe(50);
     expect(config.data_generator.compression).toBe('lz4');
     expect(config.storage).toEqual({ datalake_root: './data/datalake', checkpoint_root: './data/checkpoints' });
@@ -61,7 +61,7 @@ describe('config loading', () => {
 
   it('reports every problem at once, with nested and top-level paths', () => {
     const text = baseText
-      .replace('  threads: 4', '  threads: 0')
+      .replace('  threads: auto', '  threads: 0')
       .replace('  compression: lz4', '  compression: zstd')
       .replace('  watermark_delay: 10s', '  watermark_delay: soon')
       .concat('\nextra_section: {}\n');
@@ -69,6 +69,17 @@ describe('config loading', () => {
     const paths = details.map((d) => d.split(':')[0]);
     expect(paths).toEqual(expect.arrayContaining(['data_generator.threads', 'data_generator.compression', 'etl.watermark_delay', 'extra_section']));
     expect(details.length).toBe(4);
+  });
+
+  it('takes data_generator.threads as auto or a whole number, from the file or the environment, and names the key otherwise', () => {
+    expect(parse(baseText.replace('  threads: auto', '  threads: 3')).config.data_generator.threads).toBe(3);
+    expect(parse(baseText, { SDP_DATA_GENERATOR__THREADS: '2' }).config.data_generator.threads).toBe(2);
+    expect(parse(baseText.replace('  threads: auto', '  threads: 4'), { SDP_DATA_GENERATOR__THREADS: 'auto' }).config.data_generator.threads).toBe('auto');
+    for (const bad of ['0', '65', '2.5', 'many']) {
+      const { code, details } = problems(baseText.replace('  threads: auto', `  threads: ${bad}`));
+      expect(code).toBe(ErrorCodes.CONFIG_INVALID);
+      expect(details).toEqual([expect.stringMatching(/^data_generator\.threads: expected auto or a whole number of threads from 1 to 64, got/)]);
+    }
   });
 
   it('gives a key the file leaves out its default, and says so', () => {
