@@ -11,15 +11,18 @@
  * the aggregator (a paused partition is never idle); `writerDrained` resumes it.
  */
 import { compareOffsets } from '../checkpoint/checkpointState.js';
-import type { ClickstreamRow, IotRow, StreamName } from '../events/types.js';
-import { decodeEvent, type DecodeOptions, type RejectReason } from '../events/validate.js';
+import { appendScanned } from '../events/appendScanned.js';
+import { asciiText } from '../events/fastJson.js';
+import type { ClickstreamRow, StreamName } from '../events/types.js';
+import { decodeEventReference, newFastScan, scanClickstream, scanIot, type DecodeOptions, type RejectReason } from '../events/validate.js';
 import type { ConsumedBatch, ConsumedMessage } from '../kafka/topicConsumer.js';
 import { dtOfMs } from '../lake/layout.js';
+import { PackedColumnBuffer } from '../lake/packedColumns.js';
 import type { RowOf } from '../lake/tables.js';
 import type { Logger } from '../log/logger.js';
 import { dispatch, query, reply, spawn, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
 import { aggregateBatch, type PageViewEvent } from '../windows/aggregateBatch.js';
-import { spawnLakeWriter, type LakeWriterMsg, type LakeWriterOptions, type RawRow, type WriterAppend, type WriterAppendReply, type WriterFlushReply } from './lakeWriter.js';
+import { spawnLakeWriter, type LakeWriterMsg, type LakeWriterOptions, type WriterAppend, type WriterAppendReply, type WriterFlushReply } from './lakeWriter.js';
 import type { AggregatorBatchReply, WindowAggregatorMsg } from './windowAggregator.js';
 
 export type PartitionMsg =
@@ -89,22 +92,10 @@ interface State {
   caughtUp: boolean;
   valid: number;
   rejected: Partial<Record<RejectReason, number>>;
-  /** Low-cardinality strings (urls, user agents, sites) shared, not copied per row. */
-  interned: Map<string, string>;
 }
 
 /** Rejected payloads are kept whole up to this size (Kafka's default max message size). */
 const MAX_REJECTED_PAYLOAD_BYTES = 1024 * 1024;
-// Bounded: search referrers are nearly unique, so a large map would only hold garbage.
-const MAX_INTERNED = 4_096;
-
-function intern(state: State, value: string): string {
-  const known = state.interned.get(value);
-  if (known !== undefined) return known;
-  if (state.interned.size >= MAX_INTERNED) state.interned.clear();
-  state.interned.set(value, value);
-  return value;
-}
 
 function rejectedRow(topic: string, partition: number, message: ConsumedMessage, reason: RejectReason, detail: string): RowOf<'_rejected'> {
   const value = message.value ?? Buffer.alloc(0);
@@ -133,20 +124,10 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
   const logger = options.logger.child({ component: 'partition', topic, partition });
   const decodeOptions: DecodeOptions = { ...options.decode, recordTimestampMs: 0 };
 
-  /** Shares the low-cardinality strings of a validated event, in place (the row is ours). */
-  function internRow(state: State, row: ClickstreamRow | IotRow): RawRow {
-    if (stream === 'clickstream') {
-      const r = row as ClickstreamRow;
-      r.url = intern(state, r.url);
-      r.ua = intern(state, r.ua);
-      if (r.referrer !== null) r.referrer = intern(state, r.referrer);
-    } else {
-      const r = row as IotRow;
-      r.device_id = intern(state, r.device_id);
-      r.site = intern(state, r.site);
-    }
-    return row;
-  }
+  const scan = newFastScan();
+  const fastScan = stream === 'clickstream' ? scanClickstream : scanIot;
+  // The lake's `ts` column is read from the events' `tsMs` when a reference-decoded row is appended.
+  const sourceFields = { ts: 'tsMs' };
 
   /** Routes one batch; returns whether the aggregator got it. */
   async function handleBatch(state: State, batch: ConsumedBatch): Promise<boolean> {
@@ -159,7 +140,20 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
     const forAgg = aggFloor !== null && compareOffsets(lastOffset, aggFloor) > 0;
     if (!forRaw && !forAgg) return false; // a replay both sinks already hold
 
-    const append: WriterAppend = { type: 'append', generation, firstOffset: '', lastOffset, rows: [], rejected: [] };
+    const append: WriterAppend = { type: 'append', generation, firstOffset: '', lastOffset, chunks: [], rejected: [] };
+    // Valid rows by UTC date, decoded straight into packed columns (no row object per event).
+    const byDt = new Map<string, PackedColumnBuffer>();
+    let lastDt = '';
+    let lastBuffer: PackedColumnBuffer | undefined;
+    const bufferFor = (tsMs: number): PackedColumnBuffer => {
+      const dt = dtOfMs(tsMs);
+      if (dt === lastDt && lastBuffer !== undefined) return lastBuffer;
+      let buffer = byDt.get(dt);
+      if (buffer === undefined) byDt.set(dt, (buffer = new PackedColumnBuffer(stream, sourceFields)));
+      lastDt = dt;
+      lastBuffer = buffer;
+      return buffer;
+    };
     const pageViews: PageViewEvent[] = [];
     const rawAll = !forRaw || compareOffsets(messages[0]!.offset, rawFloor) > 0;
     const aggAll = !forAgg || compareOffsets(messages[0]!.offset, aggFloor!) > 0;
@@ -168,12 +162,22 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
       const toAgg = forAgg && (aggAll || compareOffsets(message.offset, aggFloor!) > 0);
       if (!toRaw && !toAgg) continue;
       decodeOptions.recordTimestampMs = message.timestampMs; // one options object, not one per record
-      const result = decodeEvent(stream, message.value, decodeOptions);
       if (toRaw && append.firstOffset === '') append.firstOffset = message.offset;
+      const value = message.value;
+      if (value !== null && value !== undefined && fastScan(value, decodeOptions, scan)) {
+        if (toRaw) {
+          state.valid += 1;
+          appendScanned(stream, bufferFor(scan.tsMs), value, scan);
+        }
+        if (toAgg) pageViews.push({ eventTimeMs: scan.tsMs, url: asciiText(value, scan.spans[4]!, scan.spans[5]!) });
+        continue;
+      }
+      // Not in the producers' exact shape, or failing a check: the reference decoder's verdict and detail.
+      const result = decodeEventReference(stream, value, decodeOptions);
       if (result.ok) {
         if (toRaw) {
           state.valid += 1;
-          append.rows.push(internRow(state, result.row));
+          bufferFor(result.row.tsMs).appendRow(result.row);
         }
         if (toAgg) pageViews.push({ eventTimeMs: result.row.tsMs, url: (result.row as ClickstreamRow).url });
       } else if (toRaw) {
@@ -182,6 +186,7 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
         append.rejected.push({ dt: rejectedDt(message), row: rejectedRow(topic, partition, message, result.reason, result.detail) });
       }
     }
+    for (const [dt, buffer] of byDt) append.chunks!.push({ dt, batch: buffer.drain(false) });
 
     const pending: Array<Promise<void>> = [];
     if (forRaw) {
@@ -274,7 +279,6 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
       caughtUp: false,
       valid: 0,
       rejected: {},
-      interned: new Map(),
     }),
     onCrash: (_msg, err, ctx) => {
       logger.error({ err }, 'partition actor failed');
