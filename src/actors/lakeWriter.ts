@@ -322,7 +322,7 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
         state.lastAppendMs = Date.now();
         const bufferOf = (dt: string): PackedColumnBuffer => {
           let buffer = state.buffers.get(dt);
-          if (!buffer) state.buffers.set(dt, (buffer = new PackedColumnBuffer(table, RAW_SOURCE_FIELDS)));
+          if (!buffer) state.buffers.set(dt, (buffer = new PackedColumnBuffer(table, { sourceFields: RAW_SOURCE_FIELDS, dictionary: true })));
           return buffer;
         };
         let appended = 0;

@@ -149,7 +149,7 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
       const dt = dtOfMs(tsMs);
       if (dt === lastDt && lastBuffer !== undefined) return lastBuffer;
       let buffer = byDt.get(dt);
-      if (buffer === undefined) byDt.set(dt, (buffer = new PackedColumnBuffer(stream, sourceFields)));
+      if (buffer === undefined) byDt.set(dt, (buffer = new PackedColumnBuffer(stream, { sourceFields })));
       lastDt = dt;
       lastBuffer = buffer;
       return buffer;

@@ -1,3 +1,4 @@
+import { ByteDictionary, type DictionaryEntries } from './byteDictionary.js';
 import { TABLES, type ColumnBatch, type ColumnValue, type TableName } from './tables.js';
 
 /**
@@ -8,7 +9,22 @@ import { TABLES, type ColumnBatch, type ColumnValue, type TableName } from './ta
  * copies a field's bytes straight from the Kafka record (no string made), and the batch crosses to
  * an encoder thread as a handful of memcpys instead of a structured clone of every string.
  * The encoder side turns it back into a ColumnBatch (`unpackColumns`), the encoders' input.
+ *
+ * The low-cardinality text columns (`DICTIONARY_COLUMNS`) of a buffer built with `dictionary: true`
+ * keep each distinct value once (a ByteDictionary) and a 4-byte id per row, which also makes the
+ * encoder thread's strings shared (one string per distinct value, as interning did before).
  */
+
+/** Text columns whose values repeat (a few hundred distinct values per partition). */
+export const DICTIONARY_COLUMNS: Partial<Record<TableName, readonly string[]>> = {
+  clickstream: ['url', 'referrer', 'ua'],
+  iot: ['device_id', 'site'],
+};
+
+/** A dictionary of a buffer gives up (new values stored inline) once it holds this many values... */
+const DICTIONARY_GIVE_UP_SIZE = 1024;
+/** ...and more than one value in this many looked up was new: a nearly unique column. */
+const DICTIONARY_GIVE_UP_RATIO = 4;
 
 export interface PackedUtf8Column {
   kind: 'utf8';
@@ -20,6 +36,9 @@ export interface PackedUtf8Column {
   ascii: boolean;
   /** `nulls[i] === 1`: row i is null. Absent when the column holds no null. */
   nulls?: Uint8Array;
+  /** Dictionary columns: `ids[i] >= 0` is row i's entry in `dict` (no inline bytes then); -1 inline. */
+  ids?: Int32Array;
+  dict?: DictionaryEntries;
 }
 
 export interface PackedNumberColumn {
@@ -52,6 +71,58 @@ class Utf8Builder {
   nulls: Uint8Array | undefined;
   used = 0;
   ascii = true;
+  /** Dictionary columns only: the dictionary in use, or the one given up on (`ids` still name its entries). */
+  dict: ByteDictionary | undefined;
+  retired: ByteDictionary | undefined;
+  ids: Int32Array | undefined;
+  /** Values looked up in `dict` while it is in use. */
+  looked = 0;
+
+  constructor(dictionary: boolean) {
+    if (dictionary) {
+      this.dict = new ByteDictionary();
+      this.ids = new Int32Array(INITIAL_ROWS);
+    }
+  }
+
+  /** Row `row` is `src[start, end)`: a dictionary id when it has one, else inline bytes. */
+  put(row: number, src: Uint8Array, start: number, end: number, ascii: boolean): void {
+    const dict = this.dict;
+    if (dict !== undefined) {
+      const id = dict.idOf(src, start, end, ascii);
+      this.looked++;
+      if (dict.size >= DICTIONARY_GIVE_UP_SIZE && dict.size * DICTIONARY_GIVE_UP_RATIO > this.looked) {
+        this.retired = dict;
+        this.dict = undefined;
+      }
+      this.ids![row] = id;
+      if (id >= 0) {
+        this.ends[row] = this.used;
+        return;
+      }
+    } else if (this.ids !== undefined) {
+      this.ids[row] = -1;
+    }
+    const len = end - start;
+    const dst = this.reserveBytes(len);
+    let at = this.used;
+    // Short fields (ids, urls) copy faster in a loop than through a native call.
+    if (len <= 64) for (let i = start; i < end; i++) dst[at++] = src[i]!;
+    else {
+      dst.set(src.subarray(start, end), at);
+      at += len;
+    }
+    this.used = at;
+    this.ends[row] = at;
+    if (!ascii) this.ascii = false;
+  }
+
+  putNull(row: number): void {
+    if (!this.nulls) this.nulls = new Uint8Array(this.ends.length);
+    this.nulls[row] = 1;
+    this.ends[row] = this.used;
+    if (this.ids !== undefined) this.ids[row] = -1;
+  }
 
   reserveBytes(extra: number): Uint8Array {
     const need = this.used + extra;
@@ -82,6 +153,7 @@ export class PackedColumnBuffer {
   readonly table: TableName;
   private readonly names: readonly string[];
   private readonly isText: readonly boolean[];
+  private readonly isDictionary: readonly boolean[];
   private utf8: Array<Utf8Builder | undefined> = [];
   private numbers: Array<NumberBuilder | undefined> = [];
   private capacity = INITIAL_ROWS;
@@ -89,20 +161,25 @@ export class PackedColumnBuffer {
   private bytes = 0;
 
   /**
-   * @param sourceFields where `appendRow` reads a column from when the objects name it differently
-   *   (e.g. `{ ts: 'tsMs' }` for validated events).
+   * @param options.sourceFields where `appendRow` reads a column from when the objects name it
+   *   differently (e.g. `{ ts: 'tsMs' }` for validated events).
+   * @param options.dictionary keep the table's `DICTIONARY_COLUMNS` as dictionary ids (buffers that
+   *   hold many rows; a batch appended elsewhere at once needs none).
    */
-  constructor(table: TableName, sourceFields: Partial<Record<string, string>> = {}) {
+  constructor(table: TableName, options: { sourceFields?: Partial<Record<string, string>>; dictionary?: boolean } = {}) {
     this.table = table;
     const specs = TABLES[table];
+    const sourceFields = options.sourceFields ?? {};
+    const dictionaryColumns = options.dictionary ? (DICTIONARY_COLUMNS[table] ?? []) : [];
     this.names = specs.map((spec) => sourceFields[spec.name] ?? spec.name);
     this.isText = specs.map((spec) => spec.type === 'UTF8');
+    this.isDictionary = specs.map((spec) => dictionaryColumns.includes(spec.name));
     this.reset();
   }
 
   private reset(): void {
     this.capacity = INITIAL_ROWS;
-    this.utf8 = this.isText.map((t) => (t ? new Utf8Builder() : undefined));
+    this.utf8 = this.isText.map((t, c) => (t ? new Utf8Builder(this.isDictionary[c]!) : undefined));
     this.numbers = this.isText.map((t) => (t ? undefined : new NumberBuilder()));
     this.rows = 0;
     this.bytes = 0;
@@ -112,7 +189,7 @@ export class PackedColumnBuffer {
     return this.rows;
   }
 
-  /** UTF-8 payload bytes plus 8 per number or null: what `etl.max_file_bytes` counts. */
+  /** UTF-8 payload bytes plus 8 per number or null (dictionary values counted whole): what `etl.max_file_bytes` counts. */
   get approxBytes(): number {
     return this.bytes;
   }
@@ -126,6 +203,11 @@ export class PackedColumnBuffer {
       const ends = new Int32Array(capacity);
       ends.set(b.ends.subarray(0, this.rows));
       b.ends = ends;
+      if (b.ids) {
+        const ids = new Int32Array(capacity);
+        ids.set(b.ids.subarray(0, this.rows));
+        b.ids = ids;
+      }
       if (b.nulls) b.nulls = growBytes(b.nulls, capacity, this.rows);
     }
     for (const b of this.numbers) {
@@ -141,31 +223,18 @@ export class PackedColumnBuffer {
   /** Column `col` of the current row: bytes `src[start, end)`, which must be ASCII when `ascii`. */
   pushBytes(col: number, src: Uint8Array, start: number, end: number, ascii: boolean): void {
     if (this.rows >= this.capacity) this.ensureRows(this.rows + 1);
-    const b = this.utf8[col]!;
-    const len = end - start;
-    const dst = b.reserveBytes(len);
-    let at = b.used;
-    // Short fields (ids, urls) copy faster in a loop than through a native call.
-    if (len <= 64) for (let i = start; i < end; i++) dst[at++] = src[i]!;
-    else {
-      dst.set(src.subarray(start, end), at);
-      at += len;
-    }
-    b.used = at;
-    b.ends[this.rows] = at;
-    if (!ascii) b.ascii = false;
-    this.bytes += len;
+    this.utf8[col]!.put(this.rows, src, start, end, ascii);
+    this.bytes += end - start;
   }
 
   pushString(col: number, value: string): void {
     if (this.rows >= this.capacity) this.ensureRows(this.rows + 1);
     const b = this.utf8[col]!;
-    // At most 3 UTF-8 bytes per UTF-16 code unit.
+    // Encoded into the spare room of the inline bytes (at most 3 UTF-8 bytes per UTF-16 code unit), then put from there.
     const dst = b.reserveBytes(value.length * 3);
-    const { written } = textEncoder.encodeInto(value, dst.subarray(b.used));
-    b.used += written!;
-    b.ends[this.rows] = b.used;
-    if (written !== value.length) b.ascii = false;
+    const from = b.used;
+    const { written } = textEncoder.encodeInto(value, dst.subarray(from));
+    b.put(this.rows, dst, from, from + written!, written === value.length);
     this.bytes += written!;
   }
 
@@ -177,10 +246,13 @@ export class PackedColumnBuffer {
 
   pushNull(col: number): void {
     if (this.rows >= this.capacity) this.ensureRows(this.rows + 1);
-    const b = this.utf8[col] ?? this.numbers[col]!;
-    if (!b.nulls) b.nulls = new Uint8Array(this.capacity);
-    b.nulls[this.rows] = 1;
-    if (b instanceof Utf8Builder) b.ends[this.rows] = b.used;
+    const text = this.utf8[col];
+    if (text !== undefined) text.putNull(this.rows);
+    else {
+      const b = this.numbers[col]!;
+      if (!b.nulls) b.nulls = new Uint8Array(this.capacity);
+      b.nulls[this.rows] = 1;
+    }
     this.bytes += 8;
   }
 
@@ -213,28 +285,34 @@ export class PackedColumnBuffer {
     if (n === 0) return;
     if (batch.columns.length !== this.names.length) throw new Error(`packed batch has ${batch.columns.length} columns, ${this.table} has ${this.names.length}`);
     this.ensureRows(this.rows + n);
+    const first = this.rows;
     for (let c = 0; c < batch.columns.length; c++) {
       const src = batch.columns[c]!;
       if (src.kind === 'utf8') {
         const b = this.utf8[c];
         if (!b) throw new Error(`packed batch column ${c} is text, ${this.table}'s is not`);
+        if (b.ids !== undefined || src.ids !== undefined) {
+          appendValues(b, first, src, n);
+          continue;
+        }
         const base = b.used;
         const dst = b.reserveBytes(src.bytes.length);
         dst.set(src.bytes, base);
         b.used = base + src.bytes.length;
-        for (let i = 0; i < n; i++) b.ends[this.rows + i] = base + src.ends[i]!;
+        const ends = src.ends;
+        for (let i = 0; i < n; i++) b.ends[first + i] = base + ends[i]!;
         if (!src.ascii) b.ascii = false;
         if (src.nulls) {
           if (!b.nulls) b.nulls = new Uint8Array(this.capacity);
-          b.nulls.set(src.nulls, this.rows);
+          b.nulls.set(src.nulls, first);
         }
       } else {
         const b = this.numbers[c];
         if (!b) throw new Error(`packed batch column ${c} is numeric, ${this.table}'s is not`);
-        b.values.set(src.values, this.rows);
+        b.values.set(src.values, first);
         if (src.nulls) {
           if (!b.nulls) b.nulls = new Uint8Array(this.capacity);
-          b.nulls.set(src.nulls, this.rows);
+          b.nulls.set(src.nulls, first);
         }
       }
     }
@@ -254,6 +332,10 @@ export class PackedColumnBuffer {
         const b = this.utf8[c]!;
         const col: PackedUtf8Column = { kind: 'utf8', bytes: cut(b.bytes, b.used, copy), ends: cut(b.ends, n, copy), ascii: b.ascii };
         if (b.nulls) col.nulls = cut(b.nulls, n, copy);
+        if (b.ids) {
+          col.ids = cut(b.ids, n, copy);
+          col.dict = (b.dict ?? b.retired)!.snapshot();
+        }
         return col;
       }
       const b = this.numbers[c]!;
@@ -267,6 +349,21 @@ export class PackedColumnBuffer {
   }
 }
 
+/** Appends `n` values of `src` one by one at rows `first`.. of `b` (a dictionary on either side). */
+function appendValues(b: Utf8Builder, first: number, src: PackedUtf8Column, n: number): void {
+  const { bytes, ends, nulls, ids, dict } = src;
+  let start = 0;
+  for (let i = 0; i < n; i++) {
+    const end = ends[i]!;
+    if (nulls !== undefined && nulls[i] === 1) b.putNull(first + i);
+    else if (ids !== undefined && ids[i]! >= 0) {
+      const id = ids[i]!;
+      b.put(first + i, dict!.bytes, id === 0 ? 0 : dict!.ends[id - 1]!, dict!.ends[id]!, dict!.ascii);
+    } else b.put(first + i, bytes, start, end, src.ascii);
+    start = end;
+  }
+}
+
 function cut<A extends Uint8Array | Int32Array | Float64Array>(array: A, length: number, copy: boolean): A {
   return (copy ? array.slice(0, length) : array.subarray(0, length)) as A;
 }
@@ -275,6 +372,18 @@ function growBytes(old: Uint8Array, capacity: number, used: number): Uint8Array 
   const grown = new Uint8Array(capacity);
   grown.set(old.subarray(0, used));
   return grown;
+}
+
+function entryStrings(dict: DictionaryEntries): string[] {
+  const buf = Buffer.from(dict.bytes.buffer, dict.bytes.byteOffset, dict.bytes.byteLength) as SliceableBuffer;
+  const out: string[] = new Array<string>(dict.ends.length);
+  let start = 0;
+  for (let i = 0; i < dict.ends.length; i++) {
+    const end = dict.ends[i]!;
+    out[i] = dict.ascii ? buf.latin1Slice(start, end) : buf.utf8Slice(start, end);
+    start = end;
+  }
+  return out;
 }
 
 /** The table's ColumnBatch (JS arrays) of a packed batch: what the Parquet encoders take. */
@@ -291,10 +400,15 @@ export function unpackColumns(table: TableName, batch: PackedBatch): ColumnBatch
       const buf = Buffer.from(src.bytes.buffer, src.bytes.byteOffset, src.bytes.byteLength) as SliceableBuffer;
       const ends = src.ends;
       const ascii = src.ascii;
+      const ids = src.ids;
+      // One string per distinct dictionary value, shared by its rows.
+      const dictStrings = src.dict ? entryStrings(src.dict) : [];
       let start = 0;
       for (let i = 0; i < n; i++) {
         const end = ends[i]!;
-        out[i] = nulls !== undefined && nulls[i] === 1 ? null : ascii ? buf.latin1Slice(start, end) : buf.utf8Slice(start, end);
+        if (nulls !== undefined && nulls[i] === 1) out[i] = null;
+        else if (ids !== undefined && ids[i]! >= 0) out[i] = dictStrings[ids[i]!]!;
+        else out[i] = ascii ? buf.latin1Slice(start, end) : buf.utf8Slice(start, end);
         start = end;
       }
     } else {

@@ -106,11 +106,53 @@ describe('PackedColumnBuffer', () => {
   });
 
   it('reads row objects through sourceFields, and refuses a value of the wrong type', () => {
-    const buffer = new PackedColumnBuffer('clickstream', { ts: 'tsMs' });
+    const buffer = new PackedColumnBuffer('clickstream', { sourceFields: { ts: 'tsMs' } });
     buffer.appendRow({ event_id: 'e', user_id: 'u', url: '/', referrer: null, ua: 'x', tsMs: 7 });
     expect(unpackColumns('clickstream', buffer.drain()).columns.ts).toEqual([7]);
     expect(() => buffer.appendRow({ event_id: 1, user_id: 'u', url: '/', ua: 'x', tsMs: 7 })).toThrow(/clickstream.event_id: expected a string/);
     expect(() => new PackedColumnBuffer('iot').appendRow({ device_id: 'd', site: 's', temp_c: '1' })).toThrow(/iot.temp_c: expected a number/);
+  });
+
+  it('keeps the low-cardinality columns as dictionary ids: each distinct value stored once, rows read back the same', () => {
+    const rows = manyClickstreamRows(5_000, DAY1);
+    rows[10] = { ...rows[10]!, url: '/ü', referrer: null, ua: '👍🏽' };
+    const chunk = new PackedColumnBuffer('clickstream');
+    for (const row of rows.slice(0, 2_000)) chunk.appendRow(row);
+    const dictBuffer = new PackedColumnBuffer('clickstream', { dictionary: true });
+    dictBuffer.appendBatch(chunk.drain(false));
+    for (const row of rows.slice(2_000)) dictBuffer.appendRow(row);
+    const batch = dictBuffer.drain();
+    const byName = Object.fromEntries(TABLES.clickstream.map((spec, i) => [spec.name, batch.columns[i]!]));
+    for (const name of ['url', 'referrer', 'ua']) {
+      const col = byName[name]!;
+      if (col.kind !== 'utf8') throw new Error('text column expected');
+      expect(col.ids).toHaveLength(5_000);
+      const distinct = new Set(rows.map((r) => r[name as 'url'])).size;
+      expect(col.dict!.ends.length).toBeLessThanOrEqual(distinct);
+      // Only nulls are inline (as zero bytes): every value is an id.
+      expect(col.bytes.length).toBe(0);
+    }
+    const eventIds = byName.event_id!;
+    expect(eventIds.kind === 'utf8' && eventIds.ids === undefined).toBe(true);
+    expect(unpackColumns('clickstream', batch)).toEqual(batchOf('clickstream', rows));
+    // Through a clone and into another dictionary buffer (ids re-looked up there) and a plain one.
+    for (const target of [new PackedColumnBuffer('clickstream', { dictionary: true }), new PackedColumnBuffer('clickstream')]) {
+      target.appendRow(rows[0]!);
+      target.appendBatch(structuredClone(batch));
+      expect(unpackColumns('clickstream', target.drain())).toEqual(batchOf('clickstream', [rows[0]!, ...rows]));
+    }
+  });
+
+  it('gives up a dictionary on a nearly unique column, keeping the ids it gave', () => {
+    const rows = manyClickstreamRows(6_000, DAY1).map((r, i) => ({ ...r, url: `/unique/${i}` }));
+    const buffer = new PackedColumnBuffer('clickstream', { dictionary: true });
+    for (const row of rows) buffer.appendRow(row);
+    const batch = buffer.drain();
+    const url = batch.columns[2]!;
+    if (url.kind !== 'utf8') throw new Error('text column expected');
+    expect(url.dict!.ends.length).toBeLessThan(2_000);
+    expect(url.bytes.length).toBeGreaterThan(0);
+    expect(unpackColumns('clickstream', batch)).toEqual(batchOf('clickstream', rows));
   });
 
   it('refuses a batch of another shape', () => {
