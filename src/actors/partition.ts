@@ -128,6 +128,9 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
   const fastScan = stream === 'clickstream' ? scanClickstream : scanIot;
   // The lake's `ts` column is read from the events' `tsMs` when a reference-decoded row is appended.
   const sourceFields = { ts: 'tsMs' };
+  // One buffer per UTC date, reused batch after batch: the writer copies a batch's rows while it
+  // handles the append, and the next batch starts only after its reply.
+  const chunkBuffers = new Map<string, PackedColumnBuffer>();
 
   /** Routes one batch; returns whether the aggregator got it. */
   async function handleBatch(state: State, batch: ConsumedBatch): Promise<boolean> {
@@ -142,7 +145,8 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
 
     const append: WriterAppend = { type: 'append', generation, firstOffset: '', lastOffset, chunks: [], rejected: [] };
     // Valid rows by UTC date, decoded straight into packed columns (no row object per event).
-    const byDt = new Map<string, PackedColumnBuffer>();
+    if (chunkBuffers.size > 4) chunkBuffers.clear(); // dates long past
+    const byDt = chunkBuffers;
     let lastDt = '';
     let lastBuffer: PackedColumnBuffer | undefined;
     const bufferFor = (tsMs: number): PackedColumnBuffer => {
@@ -186,7 +190,7 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
         append.rejected.push({ dt: rejectedDt(message), row: rejectedRow(topic, partition, message, result.reason, result.detail) });
       }
     }
-    for (const [dt, buffer] of byDt) append.chunks!.push({ dt, batch: buffer.drain(false) });
+    for (const [dt, buffer] of byDt) if (buffer.rowCount > 0) append.chunks!.push({ dt, batch: buffer.drain(false) });
 
     const pending: Array<Promise<void>> = [];
     if (forRaw) {

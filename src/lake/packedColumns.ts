@@ -185,6 +185,25 @@ export class PackedColumnBuffer {
     this.bytes = 0;
   }
 
+  /** Empty again, keeping the arrays (the drained views still read them). */
+  private rewind(): void {
+    for (const b of this.utf8) {
+      if (!b) continue;
+      b.used = 0;
+      b.ascii = true;
+      // The views hold the old null flags: new ones start clean.
+      b.nulls = undefined;
+      if (b.ids !== undefined) {
+        b.dict = new ByteDictionary();
+        b.retired = undefined;
+        b.looked = 0;
+      }
+    }
+    for (const b of this.numbers) if (b) b.nulls = undefined;
+    this.rows = 0;
+    this.bytes = 0;
+  }
+
   get rowCount(): number {
     return this.rows;
   }
@@ -322,8 +341,9 @@ export class PackedColumnBuffer {
 
   /**
    * Hands the rows over and starts empty. `copy` (default): exactly-sized arrays of their own, so a
-   * clone to an encoder thread carries no slack; false: views into this buffer's arrays (cheaper,
-   * for a batch that is appended elsewhere at once).
+   * clone to an encoder thread carries no slack, and this buffer starts small again. false: views
+   * into this buffer's arrays, which it keeps and writes over from the next row on: for a batch that
+   * is appended elsewhere before this buffer is used again (no allocation per batch).
    */
   drain(copy = true): PackedBatch {
     const n = this.rows;
@@ -344,7 +364,8 @@ export class PackedColumnBuffer {
       return col;
     });
     const batch: PackedBatch = { packed: true, rowCount: n, columns, approxBytes: this.bytes };
-    this.reset();
+    if (copy) this.reset();
+    else this.rewind();
     return batch;
   }
 }

@@ -92,6 +92,20 @@ describe('PackedColumnBuffer', () => {
     expect(target.approxBytes).toBe(0);
   });
 
+  it('reuses its arrays after a view drain: the next rows write over them, null flags start clean', () => {
+    const rows = manyClickstreamRows(300, DAY1);
+    const chunk = new PackedColumnBuffer('clickstream');
+    const target = new PackedColumnBuffer('clickstream', { dictionary: true });
+    for (const part of [rows.slice(0, 150), rows.slice(150)]) {
+      for (const row of part) chunk.appendRow(row);
+      target.appendBatch(chunk.drain(false));
+    }
+    chunk.appendRow({ ...rows[1]!, referrer: 'not null' });
+    const reused = chunk.drain(false);
+    expect(unpackColumns('clickstream', reused).columns.referrer).toEqual(['not null']);
+    expect(unpackColumns('clickstream', target.drain())).toEqual(batchOf('clickstream', rows));
+  });
+
   it('drains exactly-sized arrays of their own, and starts empty', () => {
     const buffer = new PackedColumnBuffer('iot');
     for (const row of iotRows) buffer.appendRow(row);
