@@ -17,11 +17,12 @@ import type { ClickstreamRow, StreamName } from '../events/types.js';
 import { decodeEventReference, newFastScan, scanClickstream, scanIot, type DecodeOptions, type RejectReason } from '../events/validate.js';
 import type { ConsumedBatch, ConsumedMessage } from '../kafka/topicConsumer.js';
 import { dtOfMs } from '../lake/layout.js';
+import { ByteDictionary } from '../lake/byteDictionary.js';
 import { PackedColumnBuffer } from '../lake/packedColumns.js';
 import type { RowOf } from '../lake/tables.js';
 import type { Logger } from '../log/logger.js';
 import { dispatch, query, reply, spawn, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
-import { aggregateBatch, type PageViewEvent } from '../windows/aggregateBatch.js';
+import { aggregateColumns } from '../windows/aggregateBatch.js';
 import { spawnLakeWriter, type LakeWriterMsg, type LakeWriterOptions, type WriterAppend, type WriterAppendReply, type WriterFlushReply } from './lakeWriter.js';
 import type { AggregatorBatchReply, WindowAggregatorMsg } from './windowAggregator.js';
 
@@ -131,6 +132,16 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
   // One buffer per UTC date, reused batch after batch: the writer copies a batch's rows while it
   // handles the append, and the next batch starts only after its reply.
   const chunkBuffers = new Map<string, PackedColumnBuffer>();
+  // The batch's page views column-wise (reused arrays), and each distinct url's string made once.
+  const pageTimesMs: number[] = [];
+  const pageUrls: string[] = [];
+  const urlIds = new ByteDictionary();
+  const urlStrings: string[] = [];
+  function urlOf(value: Buffer, start: number, end: number): string {
+    const id = urlIds.idOf(value, start, end, true);
+    if (id < 0) return asciiText(value, start, end); // more distinct urls than the dictionary holds
+    return (urlStrings[id] ??= asciiText(value, start, end));
+  }
 
   /** Routes one batch; returns whether the aggregator got it. */
   async function handleBatch(state: State, batch: ConsumedBatch): Promise<boolean> {
@@ -158,7 +169,7 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
       lastBuffer = buffer;
       return buffer;
     };
-    const pageViews: PageViewEvent[] = [];
+    let pageViews = 0;
     const rawAll = !forRaw || compareOffsets(messages[0]!.offset, rawFloor) > 0;
     const aggAll = !forAgg || compareOffsets(messages[0]!.offset, aggFloor!) > 0;
     for (const message of messages) {
@@ -173,7 +184,10 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
           state.valid += 1;
           appendScanned(stream, bufferFor(scan.tsMs), value, scan);
         }
-        if (toAgg) pageViews.push({ eventTimeMs: scan.tsMs, url: asciiText(value, scan.spans[4]!, scan.spans[5]!) });
+        if (toAgg) {
+          pageTimesMs[pageViews] = scan.tsMs;
+          pageUrls[pageViews++] = urlOf(value, scan.spans[4]!, scan.spans[5]!);
+        }
         continue;
       }
       // Not in the producers' exact shape, or failing a check: the reference decoder's verdict and detail.
@@ -183,7 +197,10 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
           state.valid += 1;
           bufferFor(result.row.tsMs).appendRow(result.row);
         }
-        if (toAgg) pageViews.push({ eventTimeMs: result.row.tsMs, url: (result.row as ClickstreamRow).url });
+        if (toAgg) {
+          pageTimesMs[pageViews] = result.row.tsMs;
+          pageUrls[pageViews++] = (result.row as ClickstreamRow).url;
+        }
       } else if (toRaw) {
         state.rejected[result.reason] = (state.rejected[result.reason] ?? 0) + 1;
         options.onRejected?.(result.reason);
@@ -207,7 +224,7 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
       );
     }
     if (forAgg && options.aggregator) {
-      const aggregated = aggregateBatch(pageViews, state.knownGlobalWatermarkMs, options.windowSizeMs);
+      const aggregated = aggregateColumns(pageTimesMs, pageUrls, pageViews, state.knownGlobalWatermarkMs, options.windowSizeMs);
       pending.push(
         query<WindowAggregatorMsg, AggregatorBatchReply>(
           options.aggregator,
