@@ -15,14 +15,14 @@ import { compareOffsets, rawSinkId, type CheckpointState, type RawCheckpoint, ty
 import { commitRetryDelayMs, isRawRollCommitted, mustCheckEarlierAttempt } from '../checkpoint/commitRetry.js';
 import { hitFault } from '../system/faults.js';
 import type { Logger } from '../log/logger.js';
-import { ColumnBuffer } from '../lake/columnBuffer.js';
 import { ensureDir } from '../lake/durableFs.js';
 import type { EncoderName } from '../lake/encoder.js';
 import type { BufferBudget } from '../lake/bufferBudget.js';
 import type { EncoderPool } from '../lake/encoderPool.js';
 import { dtOfMs, partitionDir, rawFilePath, rejectedFilePath, tmpPathFor } from '../lake/layout.js';
 import type { ClickstreamRow, IotRow } from '../events/types.js';
-import type { ColumnBatch, RowOf, TableName } from '../lake/tables.js';
+import { PackedColumnBuffer, type PackedBatch } from '../lake/packedColumns.js';
+import type { RowOf, TableName } from '../lake/tables.js';
 import { dispatch, query, reply, spawn, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
 import type { CheckpointerMsg, CommitReply } from './checkpointer.js';
 
@@ -43,7 +43,10 @@ export interface WriterAppend {
   firstOffset: string;
   /** Offset of the last record this append covers (rows and rejected records alike). */
   lastOffset: string;
-  rows: RawRow[];
+  /** Valid rows as packed columns, per UTC date of their `ts` (what the partition actor sends). */
+  chunks?: Array<{ dt: string; batch: PackedBatch }>;
+  /** Valid rows as objects (tests, tools); buffered by the UTC date of their `tsMs`. */
+  rows?: RawRow[];
   rejected: Array<{ dt: string; row: RowOf<'_rejected'> }>;
 }
 
@@ -118,16 +121,16 @@ export interface LakeWriterOptions {
 interface PendingRoll {
   firstOffset: string;
   lastOffset: string;
-  rows: Map<string, ColumnBatch>;
-  rejected: Map<string, ColumnBatch>;
+  rows: Map<string, PackedBatch>;
+  rejected: Map<string, PackedBatch>;
   rowCount: number;
   rejectedCount: number;
   attempts: number;
 }
 
 interface State {
-  buffers: Map<string, ColumnBuffer<RawTable>>;
-  rejected: Map<string, ColumnBuffer<'_rejected'>>;
+  buffers: Map<string, PackedColumnBuffer>;
+  rejected: Map<string, PackedColumnBuffer>;
   /** Valid rows buffered. */
   bufferedRows: number;
   /** Rows and rejected records buffered: what the roll thresholds count. */
@@ -218,7 +221,7 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
     }
     const renames: Rename[] = [];
     const jobs: Array<Promise<unknown>> = [];
-    const add = (finalPath: string, tableName: TableName, batch: ColumnBatch, dir: string): void => {
+    const add = (finalPath: string, tableName: TableName, batch: PackedBatch, dir: string): void => {
       const tmp = tmpPathFor(finalPath, options.storeId);
       renames.push({ from: relative(lakeRoot, tmp), to: relative(lakeRoot, finalPath) });
       jobs.push(
@@ -317,24 +320,34 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
         }
         state.lastOffset = msg.lastOffset;
         state.lastAppendMs = Date.now();
-        for (const row of msg.rows) {
-          const dt = dtOfMs(row.tsMs);
+        const bufferOf = (dt: string): PackedColumnBuffer => {
           let buffer = state.buffers.get(dt);
-          if (!buffer) state.buffers.set(dt, (buffer = new ColumnBuffer(table, RAW_SOURCE_FIELDS)));
-          const before = buffer.approxBytes;
-          buffer.append(row);
-          state.bufferedBytes += buffer.approxBytes - before;
+          if (!buffer) state.buffers.set(dt, (buffer = new PackedColumnBuffer(table, { sourceFields: RAW_SOURCE_FIELDS, dictionary: true })));
+          return buffer;
+        };
+        let appended = 0;
+        for (const { dt, batch } of msg.chunks ?? []) {
+          bufferOf(dt).appendBatch(batch);
+          state.bufferedBytes += batch.approxBytes;
+          appended += batch.rowCount;
         }
-        state.bufferedRows += msg.rows.length;
-        state.bufferedRecords += msg.rows.length + msg.rejected.length;
+        for (const row of msg.rows ?? []) {
+          const buffer = bufferOf(dtOfMs(row.tsMs));
+          const before = buffer.approxBytes;
+          buffer.appendRow(row);
+          state.bufferedBytes += buffer.approxBytes - before;
+          appended += 1;
+        }
+        state.bufferedRows += appended;
+        state.bufferedRecords += appended + msg.rejected.length;
         for (const { dt, row } of msg.rejected) {
           let buffer = state.rejected.get(dt);
-          if (!buffer) state.rejected.set(dt, (buffer = new ColumnBuffer('_rejected')));
+          if (!buffer) state.rejected.set(dt, (buffer = new PackedColumnBuffer('_rejected')));
           const before = buffer.approxBytes;
-          buffer.append(row);
+          buffer.appendRow(row);
           state.bufferedBytes += buffer.approxBytes - before;
         }
-        budget?.take(msg.rows.length + msg.rejected.length);
+        budget?.take(appended + msg.rejected.length);
         maybeRoll(state, ctx.self, false);
         updateBacklog(state, ctx.self);
         reply<WriterAppendReply>(ctx, { backlogHigh: state.backlogHigh });

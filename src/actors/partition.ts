@@ -11,15 +11,19 @@
  * the aggregator (a paused partition is never idle); `writerDrained` resumes it.
  */
 import { compareOffsets } from '../checkpoint/checkpointState.js';
-import type { ClickstreamRow, IotRow, StreamName } from '../events/types.js';
-import { decodeEvent, type DecodeOptions, type RejectReason } from '../events/validate.js';
+import { appendScanned } from '../events/appendScanned.js';
+import { asciiText } from '../events/fastJson.js';
+import type { ClickstreamRow, StreamName } from '../events/types.js';
+import { decodeEventReference, newFastScan, scanClickstream, scanIot, type DecodeOptions, type RejectReason } from '../events/validate.js';
 import type { ConsumedBatch, ConsumedMessage } from '../kafka/topicConsumer.js';
 import { dtOfMs } from '../lake/layout.js';
+import { ByteDictionary } from '../lake/byteDictionary.js';
+import { PackedColumnBuffer } from '../lake/packedColumns.js';
 import type { RowOf } from '../lake/tables.js';
 import type { Logger } from '../log/logger.js';
 import { dispatch, query, reply, spawn, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
-import { aggregateBatch, type PageViewEvent } from '../windows/aggregateBatch.js';
-import { spawnLakeWriter, type LakeWriterMsg, type LakeWriterOptions, type RawRow, type WriterAppend, type WriterAppendReply, type WriterFlushReply } from './lakeWriter.js';
+import { aggregateColumns } from '../windows/aggregateBatch.js';
+import { spawnLakeWriter, type LakeWriterMsg, type LakeWriterOptions, type WriterAppend, type WriterAppendReply, type WriterFlushReply } from './lakeWriter.js';
 import type { AggregatorBatchReply, WindowAggregatorMsg } from './windowAggregator.js';
 
 export type PartitionMsg =
@@ -89,22 +93,10 @@ interface State {
   caughtUp: boolean;
   valid: number;
   rejected: Partial<Record<RejectReason, number>>;
-  /** Low-cardinality strings (urls, user agents, sites) shared, not copied per row. */
-  interned: Map<string, string>;
 }
 
 /** Rejected payloads are kept whole up to this size (Kafka's default max message size). */
 const MAX_REJECTED_PAYLOAD_BYTES = 1024 * 1024;
-// Bounded: search referrers are nearly unique, so a large map would only hold garbage.
-const MAX_INTERNED = 4_096;
-
-function intern(state: State, value: string): string {
-  const known = state.interned.get(value);
-  if (known !== undefined) return known;
-  if (state.interned.size >= MAX_INTERNED) state.interned.clear();
-  state.interned.set(value, value);
-  return value;
-}
 
 function rejectedRow(topic: string, partition: number, message: ConsumedMessage, reason: RejectReason, detail: string): RowOf<'_rejected'> {
   const value = message.value ?? Buffer.alloc(0);
@@ -133,19 +125,22 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
   const logger = options.logger.child({ component: 'partition', topic, partition });
   const decodeOptions: DecodeOptions = { ...options.decode, recordTimestampMs: 0 };
 
-  /** Shares the low-cardinality strings of a validated event, in place (the row is ours). */
-  function internRow(state: State, row: ClickstreamRow | IotRow): RawRow {
-    if (stream === 'clickstream') {
-      const r = row as ClickstreamRow;
-      r.url = intern(state, r.url);
-      r.ua = intern(state, r.ua);
-      if (r.referrer !== null) r.referrer = intern(state, r.referrer);
-    } else {
-      const r = row as IotRow;
-      r.device_id = intern(state, r.device_id);
-      r.site = intern(state, r.site);
-    }
-    return row;
+  const scan = newFastScan();
+  const fastScan = stream === 'clickstream' ? scanClickstream : scanIot;
+  // The lake's `ts` column is read from the events' `tsMs` when a reference-decoded row is appended.
+  const sourceFields = { ts: 'tsMs' };
+  // One buffer per UTC date, reused batch after batch: the writer copies a batch's rows while it
+  // handles the append, and the next batch starts only after its reply.
+  const chunkBuffers = new Map<string, PackedColumnBuffer>();
+  // The batch's page views column-wise (reused arrays), and each distinct url's string made once.
+  const pageTimesMs: number[] = [];
+  const pageUrls: string[] = [];
+  const urlIds = new ByteDictionary();
+  const urlStrings: string[] = [];
+  function urlOf(value: Buffer, start: number, end: number): string {
+    const id = urlIds.idOf(value, start, end, true);
+    if (id < 0) return asciiText(value, start, end); // more distinct urls than the dictionary holds
+    return (urlStrings[id] ??= asciiText(value, start, end));
   }
 
   /** Routes one batch; returns whether the aggregator got it. */
@@ -159,8 +154,22 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
     const forAgg = aggFloor !== null && compareOffsets(lastOffset, aggFloor) > 0;
     if (!forRaw && !forAgg) return false; // a replay both sinks already hold
 
-    const append: WriterAppend = { type: 'append', generation, firstOffset: '', lastOffset, rows: [], rejected: [] };
-    const pageViews: PageViewEvent[] = [];
+    const append: WriterAppend = { type: 'append', generation, firstOffset: '', lastOffset, chunks: [], rejected: [] };
+    // Valid rows by UTC date, decoded straight into packed columns (no row object per event).
+    if (chunkBuffers.size > 4) chunkBuffers.clear(); // dates long past
+    const byDt = chunkBuffers;
+    let lastDt = '';
+    let lastBuffer: PackedColumnBuffer | undefined;
+    const bufferFor = (tsMs: number): PackedColumnBuffer => {
+      const dt = dtOfMs(tsMs);
+      if (dt === lastDt && lastBuffer !== undefined) return lastBuffer;
+      let buffer = byDt.get(dt);
+      if (buffer === undefined) byDt.set(dt, (buffer = new PackedColumnBuffer(stream, { sourceFields })));
+      lastDt = dt;
+      lastBuffer = buffer;
+      return buffer;
+    };
+    let pageViews = 0;
     const rawAll = !forRaw || compareOffsets(messages[0]!.offset, rawFloor) > 0;
     const aggAll = !forAgg || compareOffsets(messages[0]!.offset, aggFloor!) > 0;
     for (const message of messages) {
@@ -168,20 +177,37 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
       const toAgg = forAgg && (aggAll || compareOffsets(message.offset, aggFloor!) > 0);
       if (!toRaw && !toAgg) continue;
       decodeOptions.recordTimestampMs = message.timestampMs; // one options object, not one per record
-      const result = decodeEvent(stream, message.value, decodeOptions);
       if (toRaw && append.firstOffset === '') append.firstOffset = message.offset;
+      const value = message.value;
+      if (value !== null && value !== undefined && fastScan(value, decodeOptions, scan)) {
+        if (toRaw) {
+          state.valid += 1;
+          appendScanned(stream, bufferFor(scan.tsMs), value, scan);
+        }
+        if (toAgg) {
+          pageTimesMs[pageViews] = scan.tsMs;
+          pageUrls[pageViews++] = urlOf(value, scan.spans[4]!, scan.spans[5]!);
+        }
+        continue;
+      }
+      // Not in the producers' exact shape, or failing a check: the reference decoder's verdict and detail.
+      const result = decodeEventReference(stream, value, decodeOptions);
       if (result.ok) {
         if (toRaw) {
           state.valid += 1;
-          append.rows.push(internRow(state, result.row));
+          bufferFor(result.row.tsMs).appendRow(result.row);
         }
-        if (toAgg) pageViews.push({ eventTimeMs: result.row.tsMs, url: (result.row as ClickstreamRow).url });
+        if (toAgg) {
+          pageTimesMs[pageViews] = result.row.tsMs;
+          pageUrls[pageViews++] = (result.row as ClickstreamRow).url;
+        }
       } else if (toRaw) {
         state.rejected[result.reason] = (state.rejected[result.reason] ?? 0) + 1;
         options.onRejected?.(result.reason);
         append.rejected.push({ dt: rejectedDt(message), row: rejectedRow(topic, partition, message, result.reason, result.detail) });
       }
     }
+    for (const [dt, buffer] of byDt) if (buffer.rowCount > 0) append.chunks!.push({ dt, batch: buffer.drain(false) });
 
     const pending: Array<Promise<void>> = [];
     if (forRaw) {
@@ -198,7 +224,7 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
       );
     }
     if (forAgg && options.aggregator) {
-      const aggregated = aggregateBatch(pageViews, state.knownGlobalWatermarkMs, options.windowSizeMs);
+      const aggregated = aggregateColumns(pageTimesMs, pageUrls, pageViews, state.knownGlobalWatermarkMs, options.windowSizeMs);
       pending.push(
         query<WindowAggregatorMsg, AggregatorBatchReply>(
           options.aggregator,
@@ -274,7 +300,6 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
       caughtUp: false,
       valid: 0,
       rejected: {},
-      interned: new Map(),
     }),
     onCrash: (_msg, err, ctx) => {
       logger.error({ err }, 'partition actor failed');

@@ -148,6 +148,15 @@ const dataGenerator = z.strictObject({
   seed: z.int().nullable(),
 });
 
+/** A thread count 0..16 or `auto`; from the environment the count arrives as text. */
+const encoderThreads = z.unknown().transform((value, ctx): number | 'auto' => {
+  if (value === 'auto') return 'auto';
+  const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 16) return n;
+  ctx.addIssue({ code: 'custom', message: `expected a whole number of threads from 0 to 16, or auto (got ${JSON.stringify(value) ?? 'nothing'})` });
+  return z.NEVER;
+});
+
 const etl = z.strictObject({
   consumer_group: z.string().min(1),
   /** Watermark of a partition = max event time seen minus this delay. */
@@ -170,8 +179,8 @@ const etl = z.strictObject({
   snapshot_every: positiveInt,
   parquet_encoder: z.enum(['parquetjs-lite', 'hyparquet-writer']),
   /** Worker threads that encode Parquet files off the consuming thread. */
-  /** 0 encodes on the consuming thread (no copy to a worker, no parallelism). */
-  encoder_threads: nonNegativeInt.max(16),
+  /** 0 encodes on the consuming thread (no copy to a worker, no parallelism); auto: cores - 1, at most 4 (lake/encoderThreads.ts). */
+  encoder_threads: encoderThreads,
   /** Heap of each encoder thread; a file's rows must fit (about 40 MB per 100,000 clickstream rows). */
   encoder_heap: size,
   /** Kafka fetch size per partition: larger reads faster, costs memory per assigned partition. */

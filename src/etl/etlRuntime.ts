@@ -5,6 +5,7 @@
  * `abort` (after a failure), tear everything down without flushing — the next start recovers
  * from the last checkpoint, so nothing is skipped or repeated.
  */
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { aggSinkId, durableOffset, rawSinkId, type CheckpointEvent, type CheckpointState, type SinkId } from '../checkpoint/checkpointState.js';
 import type { Config } from '../config/schema.js';
@@ -12,6 +13,7 @@ import type { StreamName } from '../events/types.js';
 import type { RejectReason } from '../events/validate.js';
 import { BufferBudget } from '../lake/bufferBudget.js';
 import { createEncoderPool, type EncoderPool } from '../lake/encoderPool.js';
+import { resolveEncoderThreads } from '../lake/encoderThreads.js';
 import type { Logger } from '../log/logger.js';
 import { dispatch, query, stop, type AnyRef, type Ref } from '../system/nact.js';
 import { spawnCheckpointer, type CheckpointerMsg, type LakeRecovery } from '../actors/checkpointer.js';
@@ -130,7 +132,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
   let progress: TopicProgress[] = [];
   const samples = new Map<string, ProgressSample>();
 
-  const encoderPool: EncoderPool = createEncoderPool({ threads: config.etl.encoder_threads, maxHeapMb: Math.ceil(config.etl.encoder_heap / (1024 * 1024)) });
+  const encoderPool: EncoderPool = createEncoderPool({ threads: resolveEncoderThreads(config.etl.encoder_threads, availableParallelism()), maxHeapMb: Math.ceil(config.etl.encoder_heap / (1024 * 1024)) });
   const bufferBudget = new BufferBudget(config.etl.max_buffered_rows);
   const memoryGuard = startMemoryGuard({ softLimitBytes: config.etl.heap_soft_limit });
   const streamOfTopic = new Map(STREAMS.map((s) => [config.topics[s], s]));

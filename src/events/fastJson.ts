@@ -95,3 +95,8 @@ export function readNumber(buf: Uint8Array, pos: number): number {
   const value = scale === 0 ? mantissa : mantissa / POW10[scale]!;
   return negative ? -value : value;
 }
+
+/** `buf[start, end)` as a string, for bytes known to be ASCII (then Latin-1 equals UTF-8, and is faster). */
+export function asciiText(buf: Buffer, start: number, end: number): string {
+  return (buf as Buffer & { latin1Slice(start: number, end: number): string }).latin1Slice(start, end);
+}

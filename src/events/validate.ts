@@ -173,50 +173,127 @@ const IOT_BATTERY = asciiBytes(',"battery":');
 const IOT_SIGNAL = asciiBytes(',"signal_strength":');
 const IOT_TS = asciiBytes(',"ts":"');
 
-/** The valid row of a producer-shaped clickstream value, or undefined (then the reference decides). */
-export function fastClickstream(buf: Buffer, opts: DecodeOptions): ClickstreamRow | undefined {
+/**
+ * What a fast scan found (one reused object, valid until the next scan): byte spans of the string
+ * fields, the IoT measures and the event time. Lets the caller copy fields straight from the
+ * record's bytes into column buffers without making a string or a row object.
+ */
+export interface FastScan {
+  /**
+   * `[start, end)` pairs of the string fields in the table's column order: clickstream event_id,
+   * user_id, url, referrer (-1, -1 when null), ua; IoT device_id, site. The bytes are ASCII.
+   */
+  readonly spans: Int32Array;
+  /** IoT: temp_c, humidity, battery, signal_strength. */
+  readonly numbers: Float64Array;
+  tsMs: number;
+}
+
+export function newFastScan(): FastScan {
+  return { spans: new Int32Array(10), numbers: new Float64Array(4), tsMs: Number.NaN };
+}
+
+// The last ts text seen by the fast path, as bytes: events of one producer batch share it.
+const lastTsBytes = new Uint8Array(64);
+let lastTsLength = -1;
+let lastTsBytesMs = Number.NaN;
+
+/** The event time of the ASCII ts text `buf[start, end)` if it passes every check of `decodeTs`, else NaN. */
+function fastTs(buf: Buffer, start: number, end: number, opts: DecodeOptions): number {
+  const len = end - start;
+  if (len <= 0) return Number.NaN;
+  let tsMs: number;
+  let same = len === lastTsLength;
+  for (let i = 0; same && i < len; i++) same = buf[start + i] === lastTsBytes[i];
+  if (same) {
+    tsMs = lastTsBytesMs;
+  } else {
+    tsMs = parseIsoTimestampMs(ascii(buf, start, end));
+    if (Number.isNaN(tsMs)) return Number.NaN;
+    if (len <= lastTsBytes.length) {
+      for (let i = 0; i < len; i++) lastTsBytes[i] = buf[start + i]!;
+      lastTsLength = len;
+      lastTsBytesMs = tsMs;
+    }
+  }
+  // The range checks of decodeTs, in the same terms.
+  if (tsMs < MIN_EVENT_TIME_MS || tsMs > MAX_EVENT_TIME_MS) return Number.NaN;
+  const recordTimestampMs = opts.recordTimestampMs;
+  if (recordTimestampMs >= 0 && Number.isFinite(recordTimestampMs) && tsMs - recordTimestampMs > opts.maxFutureSkewMs) return Number.NaN;
+  return tsMs;
+}
+
+/**
+ * Whether `buf` is a producer-shaped clickstream value that passes every check; fills `scan` then.
+ * False: the reference decoder decides.
+ */
+export function scanClickstream(buf: Buffer, opts: DecodeOptions, scan: FastScan): boolean {
   const n = buf.length;
-  if (n === 0 || n > opts.maxEventBytes || buf[n - 1] !== 0x7d || buf[n - 2] !== QUOTE_BYTE) return undefined;
-  if (!matchAt(buf, 0, CS_EVENT_ID)) return undefined;
+  if (n === 0 || n > opts.maxEventBytes || buf[n - 1] !== 0x7d || buf[n - 2] !== QUOTE_BYTE) return false;
+  if (!matchAt(buf, 0, CS_EVENT_ID)) return false;
+  const spans = scan.spans;
   let start = CS_EVENT_ID.length;
   let end = asciiStringEnd(buf, start);
-  if (end <= start) return undefined;
-  const eventId = ascii(buf, start, end);
-  if (!matchAt(buf, end, CS_USER_ID)) return undefined;
+  if (end <= start) return false;
+  spans[0] = start;
+  spans[1] = end;
+  if (!matchAt(buf, end, CS_USER_ID)) return false;
   start = end + CS_USER_ID.length;
   end = asciiStringEnd(buf, start);
-  if (end <= start) return undefined;
-  const userId = ascii(buf, start, end);
-  if (!matchAt(buf, end, CS_URL)) return undefined;
+  if (end <= start) return false;
+  spans[2] = start;
+  spans[3] = end;
+  if (!matchAt(buf, end, CS_URL)) return false;
   start = end + CS_URL.length;
   end = asciiStringEnd(buf, start);
-  if (end <= start) return undefined;
-  const url = ascii(buf, start, end);
-  if (!matchAt(buf, end, CS_REFERRER)) return undefined;
+  if (end <= start) return false;
+  spans[4] = start;
+  spans[5] = end;
+  if (!matchAt(buf, end, CS_REFERRER)) return false;
   start = end + CS_REFERRER.length;
-  let referrer: string | null;
   if (buf[start] === QUOTE_BYTE) {
     start++;
     end = asciiStringEnd(buf, start);
-    if (end < 0) return undefined;
-    referrer = end === start ? null : ascii(buf, start, end);
-    if (!matchAt(buf, end, CS_UA)) return undefined;
+    if (end < 0) return false;
+    // An empty referrer is a direct visit: null, as the reference decoder has it.
+    spans[6] = end === start ? -1 : start;
+    spans[7] = end === start ? -1 : end;
+    if (!matchAt(buf, end, CS_UA)) return false;
     start = end + CS_UA.length;
   } else {
-    referrer = null;
-    if (!matchAt(buf, start, CS_REFERRER_NULL)) return undefined;
+    spans[6] = -1;
+    spans[7] = -1;
+    if (!matchAt(buf, start, CS_REFERRER_NULL)) return false;
     start += CS_REFERRER_NULL.length;
   }
   end = asciiStringEnd(buf, start);
-  if (end <= start) return undefined;
-  const ua = ascii(buf, start, end);
-  if (!matchAt(buf, end, CS_TS)) return undefined;
+  if (end <= start) return false;
+  spans[8] = start;
+  spans[9] = end;
+  if (!matchAt(buf, end, CS_TS)) return false;
   start = end + CS_TS.length;
   end = asciiStringEnd(buf, start);
-  if (end !== n - 2) return undefined;
-  const tsMs = decodeTs(ascii(buf, start, end), opts);
-  if (typeof tsMs !== 'number') return undefined;
-  return { event_id: eventId, user_id: userId, url, referrer, ua, tsMs };
+  if (end !== n - 2) return false;
+  const tsMs = fastTs(buf, start, end, opts);
+  if (Number.isNaN(tsMs)) return false;
+  scan.tsMs = tsMs;
+  return true;
+}
+
+const scratch = newFastScan();
+
+/** The valid row of a producer-shaped clickstream value, or undefined (then the reference decides). */
+export function fastClickstream(buf: Buffer, opts: DecodeOptions): ClickstreamRow | undefined {
+  if (!scanClickstream(buf, opts, scratch)) return undefined;
+  const s = scratch.spans;
+  return {
+    event_id: ascii(buf, s[0]!, s[1]!),
+    user_id: ascii(buf, s[2]!, s[3]!),
+    url: ascii(buf, s[4]!, s[5]!),
+    referrer: s[6]! < 0 ? null : ascii(buf, s[6]!, s[7]!),
+    ua: ascii(buf, s[8]!, s[9]!),
+    tsMs: scratch.tsMs,
+  };
 }
 
 function inRange(field: keyof typeof IOT_VALUE_RANGES, value: number): boolean {
@@ -224,35 +301,52 @@ function inRange(field: keyof typeof IOT_VALUE_RANGES, value: number): boolean {
   return value >= range.min && value <= range.max;
 }
 
-/** The valid row of a producer-shaped IoT value, or undefined (then the reference decides). */
-export function fastIot(buf: Buffer, opts: DecodeOptions): IotRow | undefined {
+/** Whether `buf` is a producer-shaped IoT value that passes every check; fills `scan` then. */
+export function scanIot(buf: Buffer, opts: DecodeOptions, scan: FastScan): boolean {
   const n = buf.length;
-  if (n === 0 || n > opts.maxEventBytes || buf[n - 1] !== 0x7d || buf[n - 2] !== QUOTE_BYTE) return undefined;
-  if (!matchAt(buf, 0, IOT_DEVICE_ID)) return undefined;
+  if (n === 0 || n > opts.maxEventBytes || buf[n - 1] !== 0x7d || buf[n - 2] !== QUOTE_BYTE) return false;
+  if (!matchAt(buf, 0, IOT_DEVICE_ID)) return false;
+  const spans = scan.spans;
+  const numbers = scan.numbers;
   let start = IOT_DEVICE_ID.length;
   let end = asciiStringEnd(buf, start);
-  if (end <= start) return undefined;
-  const deviceId = ascii(buf, start, end);
-  if (!matchAt(buf, end, IOT_SITE)) return undefined;
+  if (end <= start) return false;
+  spans[0] = start;
+  spans[1] = end;
+  if (!matchAt(buf, end, IOT_SITE)) return false;
   start = end + IOT_SITE.length;
   end = asciiStringEnd(buf, start);
-  if (end <= start) return undefined;
-  const site = ascii(buf, start, end);
-  if (!matchAt(buf, end, IOT_TEMP_C)) return undefined;
+  if (end <= start) return false;
+  spans[2] = start;
+  spans[3] = end;
+  if (!matchAt(buf, end, IOT_TEMP_C)) return false;
   const tempC = readNumber(buf, end + IOT_TEMP_C.length);
-  if (!inRange('temp_c', tempC) || !matchAt(buf, numberEnd, IOT_HUMIDITY)) return undefined;
+  if (!inRange('temp_c', tempC) || !matchAt(buf, numberEnd, IOT_HUMIDITY)) return false;
   const humidity = readNumber(buf, numberEnd + IOT_HUMIDITY.length);
-  if (!inRange('humidity', humidity) || !matchAt(buf, numberEnd, IOT_BATTERY)) return undefined;
+  if (!inRange('humidity', humidity) || !matchAt(buf, numberEnd, IOT_BATTERY)) return false;
   const battery = readNumber(buf, numberEnd + IOT_BATTERY.length);
-  if (!inRange('battery', battery) || !matchAt(buf, numberEnd, IOT_SIGNAL)) return undefined;
+  if (!inRange('battery', battery) || !matchAt(buf, numberEnd, IOT_SIGNAL)) return false;
   const signalStrength = readNumber(buf, numberEnd + IOT_SIGNAL.length);
-  if (!inRange('signal_strength', signalStrength) || !Number.isInteger(signalStrength) || !matchAt(buf, numberEnd, IOT_TS)) return undefined;
+  if (!inRange('signal_strength', signalStrength) || !Number.isInteger(signalStrength) || !matchAt(buf, numberEnd, IOT_TS)) return false;
   start = numberEnd + IOT_TS.length;
   end = asciiStringEnd(buf, start);
-  if (end !== n - 2) return undefined;
-  const tsMs = decodeTs(ascii(buf, start, end), opts);
-  if (typeof tsMs !== 'number') return undefined;
-  return { device_id: deviceId, site, temp_c: tempC, humidity, battery, signal_strength: signalStrength, tsMs };
+  if (end !== n - 2) return false;
+  const tsMs = fastTs(buf, start, end, opts);
+  if (Number.isNaN(tsMs)) return false;
+  numbers[0] = tempC;
+  numbers[1] = humidity;
+  numbers[2] = battery;
+  numbers[3] = signalStrength;
+  scan.tsMs = tsMs;
+  return true;
+}
+
+/** The valid row of a producer-shaped IoT value, or undefined (then the reference decides). */
+export function fastIot(buf: Buffer, opts: DecodeOptions): IotRow | undefined {
+  if (!scanIot(buf, opts, scratch)) return undefined;
+  const s = scratch.spans;
+  const v = scratch.numbers;
+  return { device_id: ascii(buf, s[0]!, s[1]!), site: ascii(buf, s[2]!, s[3]!), temp_c: v[0]!, humidity: v[1]!, battery: v[2]!, signal_strength: v[3]!, tsMs: scratch.tsMs };
 }
 
 export function decodeClickstream(value: Buffer | null, opts: DecodeOptions): DecodeResult<ClickstreamRow> {

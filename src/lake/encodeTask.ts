@@ -1,5 +1,7 @@
 import { performance } from 'node:perf_hooks';
+import { threadId } from 'node:worker_threads';
 import { getEncoder, type EncoderName } from './encoder.js';
+import { isPackedBatch, unpackColumns, type PackedBatch } from './packedColumns.js';
 import type { ColumnBatch, TableName } from './tables.js';
 
 /**
@@ -12,7 +14,8 @@ export interface EncodeRequest {
   table: TableName;
   /** The .tmp path to write; its directory is created if missing. */
   path: string;
-  batch: ColumnBatch;
+  /** Packed (the lake writers: a few typed arrays to copy) or JS arrays (the aggregator's small files). */
+  batch: ColumnBatch | PackedBatch;
   rowGroupRows: number;
 }
 
@@ -22,11 +25,14 @@ export interface EncodeResult {
   rowCount: number;
   /** Wall time of the encode and durable write, measured where it ran. */
   encodeMs: number;
+  /** The thread that encoded it (worker_threads.threadId; 0 is the main thread). */
+  threadId: number;
 }
 
 /** Runs one request on the current thread; the worker entry and the in-thread pool both use it. */
 export async function runEncodeTask(req: EncodeRequest): Promise<EncodeResult> {
   const startMs = performance.now();
-  const { bytes } = await getEncoder(req.encoder).encodeToFile(req.path, req.table, req.batch, { rowGroupRows: req.rowGroupRows });
-  return { path: req.path, bytes, rowCount: req.batch.rowCount, encodeMs: performance.now() - startMs };
+  const batch = isPackedBatch(req.batch) ? unpackColumns(req.table, req.batch) : req.batch;
+  const { bytes } = await getEncoder(req.encoder).encodeToFile(req.path, req.table, batch, { rowGroupRows: req.rowGroupRows });
+  return { path: req.path, bytes, rowCount: batch.rowCount, encodeMs: performance.now() - startMs, threadId };
 }

@@ -25,6 +25,12 @@ export interface EncoderPoolOptions {
   maxHeapMb?: number;
 }
 
+/**
+ * Young generation of each encoder thread. An encode allocates in large short-lived steps; 4 MB
+ * against 16 MB cost no measurable speed and ~20-30 MB less peak RSS (bench:etl, issue 13).
+ */
+const ENCODER_YOUNG_GENERATION_MB = 4;
+
 export function createEncoderPool(options: EncoderPoolOptions): EncoderPool {
   if (!Number.isInteger(options.threads) || options.threads < 0) {
     throw new RangeError(`expected encoder threads >= 0, got ${options.threads}`);
@@ -38,7 +44,7 @@ export function createEncoderPool(options: EncoderPoolOptions): EncoderPool {
     minThreads: options.threads,
     // min = max: threads stay up for the life of the pool, no cold start on the next roll.
     maxThreads: options.threads,
-    ...(options.maxHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb, maxYoungGenerationSizeMb: 16 } } : {}),
+    ...(options.maxHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb, maxYoungGenerationSizeMb: ENCODER_YOUNG_GENERATION_MB } } : {}),
   });
   return {
     async encode(req) {

@@ -67,8 +67,9 @@ export type RowOf<T extends TableName> = {
 export type ColumnValue = string | number | null;
 
 /**
- * Rows of one table held column-wise: `columns[name][i]` is row i's value. This is what crosses to
- * the encoder threads (structured clone copies arrays of primitives cheaply).
+ * Rows of one table held column-wise: `columns[name][i]` is row i's value. The encoders' input; the
+ * lake writers hand over packed columns instead (lake/packedColumns.ts), turned into this on the
+ * encoder's thread.
  */
 export interface ColumnBatch {
   rowCount: number;

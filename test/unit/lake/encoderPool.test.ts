@@ -1,9 +1,11 @@
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { threadId } from 'node:worker_threads';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCodes, isSdpError } from '../../../src/errors.js';
 import { createEncoderPool, type EncoderPool } from '../../../src/lake/encoderPool.js';
+import { PackedColumnBuffer } from '../../../src/lake/packedColumns.js';
 import { openReader, sqlPath, type Reader } from './duckdb.js';
 import { DAY1, batchOf, iotRows, manyClickstreamRows } from './fixtures.js';
 
@@ -56,6 +58,20 @@ describe('createEncoderPool with worker threads', () => {
     expect(minTemp).toEqual({ t: -Number.MAX_VALUE, s: -2_147_483_648 });
   });
 
+  it('encodes on a worker thread, never the calling one, and writes a packed batch DuckDB reads back as it went in', async () => {
+    const rows = manyClickstreamRows(3_000, DAY1);
+    rows[7] = { ...rows[7]!, url: '/café?q=日本語', referrer: null, ua: '👍🏽' };
+    const buffer = new PackedColumnBuffer('clickstream');
+    for (const row of rows) buffer.appendRow(row);
+    const file = path.join(dir, 'packed.parquet.tmp');
+    const result = await pool.encode({ encoder: 'hyparquet-writer', table: 'clickstream', path: file, batch: buffer.drain(), rowGroupRows: 1_000 });
+    expect(result.rowCount).toBe(3_000);
+    expect(typeof result.threadId).toBe('number');
+    expect(result.threadId).not.toBe(threadId);
+    const back = await reader.rows(`SELECT event_id, url, referrer, ua, epoch_ms(ts) AS ts FROM read_parquet(${sqlPath(file)}) ORDER BY event_id`);
+    expect(back.map((r) => ({ ...r, ts: Number(r.ts) }))).toEqual(rows.map((r) => ({ event_id: r.event_id, url: r.url, referrer: r.referrer, ua: r.ua, ts: r.ts })));
+  });
+
   it('keeps the calling thread free while a file is encoded', async () => {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
@@ -85,7 +101,7 @@ describe('createEncoderPool in-thread (threads = 0)', () => {
     const pool = createEncoderPool({ threads: 0 });
     const file = path.join(dir, 'iot.parquet.tmp');
     const result = await pool.encode({ encoder: 'parquetjs-lite', table: 'iot', path: file, batch: batchOf('iot', iotRows), rowGroupRows: 10 });
-    expect(result).toMatchObject({ path: file, rowCount: iotRows.length });
+    expect(result).toMatchObject({ path: file, rowCount: iotRows.length, threadId });
     expect(await count(file)).toBe(iotRows.length);
     await pool.close();
     await expect(pool.encode({ encoder: 'parquetjs-lite', table: 'iot', path: file, batch: batchOf('iot', iotRows), rowGroupRows: 10 })).rejects.toMatchObject({

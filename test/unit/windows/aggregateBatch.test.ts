@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { isSdpError } from '../../../src/errors.js';
-import { aggregateBatch } from '../../../src/windows/aggregateBatch.js';
+import { aggregateBatch, aggregateColumns } from '../../../src/windows/aggregateBatch.js';
 import { M, SIZE_MS } from './fixtures.js';
 
 const ev = (eventTimeMs: number, url: string) => ({ eventTimeMs, url });
@@ -53,5 +53,15 @@ describe('aggregateBatch', () => {
     } catch (err) {
       expect(isSdpError(err, 'SDP_ERR_WINDOW_INVALID_INPUT')).toBe(true);
     }
+  });
+
+  it('aggregateColumns reads the first `count` events column-wise, exactly as aggregateBatch reads them as objects', () => {
+    const events = [ev(M + 61_000, '/b'), ev(M + 5, '/b'), ev(M - 90_000, '/c'), ev(M, '/a'), ev(M + 59_999, '/b'), ev(M + 60_000, '/a')];
+    const times = [...events.map((e) => e.eventTimeMs), M + 999_999];
+    const urls = [...events.map((e) => e.url), '/stale'];
+    for (const known of [-Infinity, M, M + 30_000]) {
+      expect(aggregateColumns(times, urls, events.length, known, SIZE_MS)).toEqual(aggregateBatch(events, known, SIZE_MS));
+    }
+    expect(aggregateColumns(times, urls, 0, M, SIZE_MS)).toEqual({ counts: [], lateCount: 0, maxEventTimeMs: -Infinity });
   });
 });

@@ -4,16 +4,23 @@
  * it, and lets the test fire the `onDrained` callback the partition actor handed over.
  */
 import type { LakeWriterMsg, LakeWriterOptions, WriterAppend, WriterAppendReply, WriterFlushReply } from '../../../../src/actors/lakeWriter.js';
+import { unpackColumns } from '../../../../src/lake/packedColumns.js';
 import { reply, spawn, type AnyRef, type Ref } from '../../../../src/system/nact.js';
 
 /** An append as recorded: each row with its UTC date and in the lake's shape (`ts`, not `tsMs`). */
-export interface RecordedAppend extends Omit<WriterAppend, 'rows'> {
+export interface RecordedAppend extends Omit<WriterAppend, 'rows' | 'chunks'> {
   rows: Array<{ dt: string; row: Record<string, unknown> }>;
 }
 
-function recorded(msg: WriterAppend): RecordedAppend {
-  const rows = msg.rows.map(({ tsMs, ...fields }) => ({ dt: new Date(tsMs).toISOString().slice(0, 10), row: { ...fields, ts: tsMs } }));
-  return structuredClone({ ...msg, rows });
+/** The append's rows, packed chunks unpacked, each with the date it was filed under. */
+function recorded(msg: WriterAppend, table: 'clickstream' | 'iot'): RecordedAppend {
+  const rows: RecordedAppend['rows'] = (msg.rows ?? []).map(({ tsMs, ...fields }) => ({ dt: new Date(tsMs).toISOString().slice(0, 10), row: { ...fields, ts: tsMs } }));
+  for (const { dt, batch } of msg.chunks ?? []) {
+    const { columns, rowCount } = unpackColumns(table, batch);
+    for (let i = 0; i < rowCount; i++) rows.push({ dt, row: Object.fromEntries(Object.entries(columns).map(([name, values]) => [name, values[i]])) });
+  }
+  const { chunks: _chunks, ...rest } = msg;
+  return structuredClone({ ...rest, rows });
 }
 
 export interface FakeWriter {
@@ -41,7 +48,7 @@ export function createFakeWriter(): FakeWriter {
         (state, msg, ctx) => {
           switch (msg.type) {
             case 'append':
-              fake.appends.push(recorded(msg));
+              fake.appends.push(recorded(msg, options.table));
               committedOffset = msg.lastOffset;
               reply<WriterAppendReply>(ctx, { backlogHigh: fake.backlogHigh });
               break;
