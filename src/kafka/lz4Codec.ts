@@ -20,6 +20,10 @@ export const lz4FrameCodec = {
     // libuv-pool threads each grow a malloc arena that the process keeps as RSS.
     return decompressFrameSync(buffer);
   },
+  /** The same, without a promise per record batch: fetchRecordDecoder.ts calls it when present. */
+  decompressSync(buffer: Buffer): Buffer {
+    return decompressFrameSync(buffer);
+  },
 };
 
 let registered = false;
