@@ -41,19 +41,35 @@ type KafkajsHeaders = Record<string, Buffer | null | Array<Buffer | null>>;
 /** Marks lean records across module instances (tests load this module more than once per process). */
 export const LEAN_RECORD = Symbol.for('sdp.kafka.leanRecord');
 
-/** One decoded record; kafkajs's message fields are getters over the numbers. */
+/** What the records of one record batch share. */
+export class LeanRecordBatch {
+  constructor(
+    readonly context: KafkajsBatchContext,
+    /** The (decompressed) bytes the records' keys are read from. */
+    readonly source: Buffer,
+    readonly firstTimestamp: number,
+    /** The batch's max timestamp when the topic stamps log-append time. */
+    readonly logAppendTime: number | undefined,
+  ) {}
+}
+
+/**
+ * One decoded record; kafkajs's message fields are getters. Small integers where kafkajs keeps
+ * strings, and the key is cut from the batch only when asked for (the ETL never reads it): one
+ * object and the value's view per record.
+ */
 export class LeanRecord {
-  private cachedHeaders: KafkajsHeaders | undefined = undefined;
   constructor(
     /** The record's offset (a safe integer: larger ones are decoded by kafkajs). */
     readonly offsetNumber: number,
-    /** Create time, or the batch's log-append time, epoch ms. */
-    readonly timestampMs: number,
-    readonly key: Buffer | null,
+    private readonly timestampDelta: number,
+    private readonly keyStart: number,
+    /** -1 for a null key. */
+    private readonly keyLength: number,
     /** null for a tombstone. */
     readonly value: Buffer | null,
     readonly attributes: number,
-    readonly batchContext: KafkajsBatchContext,
+    private readonly batch: LeanRecordBatch,
     /** Header keys and values, alternating; null when the record has none. */
     readonly rawHeaders: Array<string | Buffer | null> | null,
   ) {}
@@ -62,21 +78,34 @@ export class LeanRecord {
     return String(this.offsetNumber);
   }
 
+  /** Create time, or the batch's log-append time, epoch ms. */
+  get timestampMs(): number {
+    const batch = this.batch;
+    return batch.logAppendTime ?? batch.firstTimestamp + this.timestampDelta;
+  }
+
   get timestamp(): string {
     return String(this.timestampMs);
   }
 
+  get key(): Buffer | null {
+    return this.keyLength < 0 ? null : this.batch.source.subarray(this.keyStart, this.keyStart + this.keyLength);
+  }
+
+  get batchContext(): KafkajsBatchContext {
+    return this.batch.context;
+  }
+
   get magicByte(): number {
-    return this.batchContext.magicByte;
+    return this.batch.context.magicByte;
   }
 
   get isControlRecord(): boolean {
-    return this.batchContext.isControlBatch;
+    return this.batch.context.isControlBatch;
   }
 
-  /** As kafkajs builds them: a repeated key collects its values in an array. */
+  /** As kafkajs builds them (a repeated key collects its values in an array); a new object per call. */
   get headers(): KafkajsHeaders {
-    if (this.cachedHeaders) return this.cachedHeaders;
     const headers: KafkajsHeaders = {};
     const raw = this.rawHeaders;
     if (raw) {
@@ -87,9 +116,14 @@ export class LeanRecord {
         headers[key] = known === undefined ? value : Array.isArray(known) ? known.concat([value]) : [known, value];
       }
     }
-    this.cachedHeaders = headers;
     return headers;
   }
+}
+
+/** A lean record built from its parts (self-checks and tests). */
+export function leanRecordOf(offset: number, timestampMs: number, key: Buffer | null, value: Buffer | null, context: KafkajsBatchContext): LeanRecord {
+  const source = key ?? Buffer.alloc(0);
+  return new LeanRecord(offset, 0, 0, key ? key.length : -1, value, 0, new LeanRecordBatch(context, source, timestampMs, undefined), null);
 }
 (LeanRecord.prototype as unknown as Record<symbol, boolean>)[LEAN_RECORD] = true;
 
@@ -188,7 +222,8 @@ function varBytes(buf: Buffer, limit: number): Buffer | null {
 }
 
 /** Decodes `count` length-prefixed records from `buf` at `start`, appending to `out`. */
-function decodeRecords(buf: Buffer, start: number, limit: number, count: number, context: KafkajsBatchContext, baseOffset: number, firstTimestamp: number, logAppendTime: number | undefined, out: LeanRecord[]): void {
+function decodeRecords(buf: Buffer, start: number, limit: number, count: number, batch: LeanRecordBatch, baseOffset: number, out: LeanRecord[]): void {
+  const { firstTimestamp, logAppendTime } = batch;
   pos = start;
   for (let i = 0; i < count; i++) {
     const length = varInt(buf);
@@ -197,9 +232,11 @@ function decodeRecords(buf: Buffer, start: number, limit: number, count: number,
     const attributes = buf.readInt8(pos++);
     const timestampDelta = varLong(buf);
     const offset = baseOffset + varInt(buf);
-    const timestamp = logAppendTime ?? firstTimestamp + timestampDelta;
-    if (!Number.isSafeInteger(offset) || !Number.isSafeInteger(timestamp)) throw LEAVE;
-    const key = varBytes(buf, end);
+    if (!Number.isSafeInteger(offset) || (logAppendTime === undefined && !Number.isSafeInteger(firstTimestamp + timestampDelta))) throw LEAVE;
+    const keyLength = varInt(buf);
+    const keyStart = pos;
+    if (keyLength < -1 || pos + keyLength > end) throw LEAVE;
+    if (keyLength > 0) pos += keyLength;
     const value = varBytes(buf, end);
     let headers: Array<string | Buffer | null> | null = null;
     const headerCount = varInt(buf);
@@ -213,7 +250,7 @@ function decodeRecords(buf: Buffer, start: number, limit: number, count: number,
     } else if (headerCount < -1) {
       throw LEAVE;
     }
-    out.push(new LeanRecord(offset, timestamp, key, value, attributes, context, headers));
+    out.push(new LeanRecord(offset, timestampDelta, keyStart, keyLength, value, attributes, batch, headers));
     pos = end; // as kafkajs: the record's declared length decides where the next one starts
   }
 }
@@ -257,11 +294,11 @@ export async function decodeRecordBatches(buf: Buffer, start: number, end: numbe
       const count = buf.readInt32BE(body + BODY_HEADER);
       const codec = lookupCodec(attributes);
       if (!codec) {
-        if (count !== -1) decodeRecords(buf, body + BODY_HEADER + 4, at, count, context, baseOffset, firstTimestamp, logAppendTime, records);
+        if (count !== -1) decodeRecords(buf, body + BODY_HEADER + 4, at, count, new LeanRecordBatch(context, buf, firstTimestamp, logAppendTime), baseOffset, records);
       } else if (count > 0) {
         const compressed = buf.subarray(body + BODY_HEADER + 4, at);
         const decompressed = codec.decompressSync ? codec.decompressSync(compressed) : await codec.decompress(compressed);
-        decodeRecords(decompressed, 0, decompressed.length, count, context, baseOffset, firstTimestamp, logAppendTime, records);
+        decodeRecords(decompressed, 0, decompressed.length, count, new LeanRecordBatch(context, decompressed, firstTimestamp, logAppendTime), baseOffset, records);
       }
     }
   } catch {

@@ -13,7 +13,7 @@
  * (topicConsumer.ts); test/unit/kafka/kafkajsFetchFastPaths.test.ts fails if it is not.
  */
 import { createRequire } from 'node:module';
-import { leanDecodeMessages, LEAN_DECODE_MESSAGES, LeanRecord, type CodecLookup, type DecodeMessages, type KafkajsBatchContext } from './fetchRecordDecoder.js';
+import { leanDecodeMessages, LEAN_DECODE_MESSAGES, leanRecordOf, type CodecLookup, type DecodeMessages, type KafkajsBatchContext } from './fetchRecordDecoder.js';
 import { createBatchShim, LEAN_BATCH_SHIM, LeanBatch, type BatchConstructor } from './leanBatch.js';
 
 const require = createRequire(import.meta.url);
@@ -73,7 +73,7 @@ function selfCheck(Batch: BatchConstructor): string | undefined {
     timestampType: 0,
     magicByte: 2,
   });
-  const record = (offset: number, context: KafkajsBatchContext, key: Buffer | null = null) => new LeanRecord(offset, 0, key, Buffer.from('x'), 0, context, null);
+  const record = (offset: number, context: KafkajsBatchContext, key: Buffer | null = null) => leanRecordOf(offset, 0, key, Buffer.from('x'), context);
   const aborted = ctx('1', 9, 1);
   const committed = ctx('3', 12, 0);
   const batch = new Batch('self-check', '10', {
