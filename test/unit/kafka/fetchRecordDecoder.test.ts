@@ -205,6 +205,8 @@ describe('lean fetch record decoder', () => {
     expect((mine as Array<{ offset: string }>).map((m) => m.offset)).toEqual(['9007199254740990', '9007199254740991', '9007199254740992', '9007199254740993']);
     expect(mineAt).toBe(theirsAt);
     expect(leanDecoderFallbacks()).toBe(fallbacks + 1);
+    // The consumer copies kafkajs's records, offsets exact.
+    expect(toConsumedMessages(mine as never).map((m) => m.offset)).toEqual(['9007199254740990', '9007199254740991', '9007199254740992', '9007199254740993']);
     // And its Batch is kafkajs's, with exact string offsets.
     const batch = new Batch('t', base.toString(), { partition: 0, highWatermark: (base + 4n).toString(), abortedTransactions: [], messages: mine });
     expect(batch).not.toBeInstanceOf(LeanBatch);
