@@ -13,6 +13,7 @@
 import { createRequire } from 'node:module';
 import { ErrorCodes, SdpError } from '../errors.js';
 import { filterAbortedRecords } from './abortedTransactions.js';
+import { installKafkajsFetchFastPaths } from './kafkajsFetchFastPaths.js';
 
 const require = createRequire(import.meta.url);
 
@@ -101,5 +102,7 @@ export function assertKafkajsConsumerFixes(): ConsumerFixStatus & { state: 'acti
   return current;
 }
 
-// On import: before the importer's later imports load kafkajs.
+// On import: before the importer's later imports load kafkajs. The lean fetch decoding second:
+// its fallback is kafkajs's Batch, which must bind the fixed filter when it loads.
 installKafkajsConsumerFixes();
+installKafkajsFetchFastPaths();
