@@ -20,7 +20,10 @@
  *
  * Compiled with tsconfig.bench.json (src + bench → dist/bench); the ETL child is that build's
  * dist/bench/src/main.js, so the numbers are for the sources as they are now.
- * Options: --clickstream N, --iot N, --encoders a,b, --no-2m, --cpu-prof, --keep, --env SDP_KEY=value and --node-arg FLAG (repeatable).
+ * The ETL child runs with MALLOC_ARENA_MAX=2, as `make run` and `make up` start the platform
+ * (services/platformRuntime.ts): glibc otherwise gives the consuming thread, the encoder thread and
+ * V8's helpers an arena each, ~40 MB of RSS in this catch-up. `--plain` runs it without.
+ * Options: --clickstream N, --iot N, --encoders a,b, --no-2m, --cpu-prof, --keep, --plain, --env SDP_KEY=value and --node-arg FLAG (repeatable).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -34,6 +37,7 @@ import { ENCODER_NAMES, type EncoderName } from '../src/lake/encoder.js';
 import { createKafkaClient } from '../src/kafka/client.js';
 import { createTopics } from '../src/kafka/topics.js';
 import { createLogger } from '../src/log/logger.js';
+import { platformEnv } from '../src/services/platformRuntime.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
@@ -48,6 +52,8 @@ interface Settings {
   keep: boolean;
   /** SDP_* overrides for every ETL run (--env KEY=VALUE, repeatable). */
   env: Record<string, string>;
+  /** Without the platform's runtime environment (MALLOC_ARENA_MAX=2). */
+  plain: boolean;
   /** Extra node flags for the ETL child (--node-arg FLAG, repeatable), e.g. --max-old-space-size=256. */
   nodeArgs: string[];
 }
@@ -66,6 +72,7 @@ function parseArgs(argv: string[]): Settings {
     twoMillion: !argv.includes('--no-2m'),
     cpuProf: argv.includes('--cpu-prof'),
     keep: argv.includes('--keep'),
+    plain: argv.includes('--plain'),
     nodeArgs: argv.flatMap((a, i) => (a === '--node-arg' && argv[i + 1] ? [argv[i + 1]!] : [])),
     env: Object.fromEntries(
       argv.flatMap((a, i) => {
@@ -214,7 +221,7 @@ async function measure(
   counts: { clickstream: number; iot: number },
   encoder: EncoderName,
   config: Config,
-  options: { cpuProfDir?: string; keep: boolean; env: Record<string, string>; nodeArgs: string[] },
+  options: { cpuProfDir?: string; keep: boolean; plain: boolean; env: Record<string, string>; nodeArgs: string[] },
 ): Promise<RunResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sdp-bench-etl-'));
   const lakeRoot = path.join(dir, 'lake');
@@ -232,7 +239,8 @@ async function measure(
   };
   const nodeArgs = [...options.nodeArgs, ...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [])];
   const startMs = Date.now();
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, MAIN, 'etl'], { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const base = options.plain ? process.env : platformEnv(process.env);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, MAIN, 'etl'], { cwd: PROJECT_ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const pid = child.pid!;
   let firstJoinMs: number | undefined;
   let tail = '';
@@ -359,6 +367,7 @@ async function main(): Promise<void> {
   const topics: Topics = { clickstream: `bench-clickstream-${randomSuffix()}`, iot: `bench-iot-${randomSuffix()}` };
   await createTopics({ ...config, topics }, logger);
   console.log(`etl catch-up benchmark: node ${process.version}, ${os.cpus().length} cpus, ${config.kafka.partitions} partitions per topic, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(settings.plain ? 'etl started bare (--plain): no MALLOC_ARENA_MAX' : `etl started as make run starts the platform: MALLOC_ARENA_MAX=${platformEnv(process.env).MALLOC_ARENA_MAX}`);
   const counts = { clickstream: settings.clickstream, iot: settings.iot };
   const clickMs = await preload(topics, 'clickstream', counts.clickstream);
   const iotMs = await preload(topics, 'iot', counts.iot);
@@ -370,14 +379,14 @@ async function main(): Promise<void> {
 
   const results: RunResult[] = [];
   for (const encoder of settings.encoders) {
-    const r = await measure(`${(counts.clickstream + counts.iot) / 1e6}M backlog`, topics, counts, encoder, config, { keep: settings.keep, env: settings.env, nodeArgs: settings.nodeArgs });
+    const r = await measure(`${(counts.clickstream + counts.iot) / 1e6}M backlog`, topics, counts, encoder, config, { keep: settings.keep, plain: settings.plain, env: settings.env, nodeArgs: settings.nodeArgs });
     printResult(r, kcatReference);
     results.push(r);
   }
   // The last partial file of each partition is committed only when it is etl.max_file_age old
   // (60 s by default): the same run with 5 s shows the throughput without most of that wait.
   if (!settings.env.SDP_ETL__MAX_FILE_AGE) {
-    const r = await measure('  same, max_file_age 5s', topics, counts, config.etl.parquet_encoder, config, { keep: settings.keep, env: { ...settings.env, SDP_ETL__MAX_FILE_AGE: '5s' }, nodeArgs: settings.nodeArgs });
+    const r = await measure('  same, max_file_age 5s', topics, counts, config.etl.parquet_encoder, config, { keep: settings.keep, plain: settings.plain, env: { ...settings.env, SDP_ETL__MAX_FILE_AGE: '5s' }, nodeArgs: settings.nodeArgs });
     printResult(r, kcatReference);
     results.push(r);
   }
@@ -388,7 +397,7 @@ async function main(): Promise<void> {
   console.log(`etl ${Math.round(etlBest)} events/s (best of the runs above), kcat ${Math.round(kcatMean)} events/s (mean of both), ratio etl/kcat ${(etlBest / kcatMean).toFixed(3)}`);
   if (settings.cpuProf) {
     const profDir = mkdtempSync(path.join(os.tmpdir(), 'sdp-bench-etl-prof-'));
-    const r = await measure('cpu profile', topics, { clickstream: counts.clickstream, iot: counts.iot }, config.etl.parquet_encoder, config, { cpuProfDir: profDir, keep: settings.keep, env: settings.env, nodeArgs: settings.nodeArgs });
+    const r = await measure('cpu profile', topics, { clickstream: counts.clickstream, iot: counts.iot }, config.etl.parquet_encoder, config, { cpuProfDir: profDir, keep: settings.keep, plain: settings.plain, env: settings.env, nodeArgs: settings.nodeArgs });
     printResult(r, kcatReference);
     summariseProfiles(profDir);
     console.log(`profiles kept in ${profDir}`);
@@ -400,7 +409,7 @@ async function main(): Promise<void> {
     await preload(topics, 'clickstream', extraClick);
     await preload(topics, 'iot', extra - extraClick);
     const counts2 = { clickstream: counts.clickstream + extraClick, iot: counts.iot + extra - extraClick };
-    const r = await measure('2M backlog (RSS bound)', topics, counts2, config.etl.parquet_encoder, config, { keep: settings.keep, env: settings.env, nodeArgs: settings.nodeArgs });
+    const r = await measure('2M backlog (RSS bound)', topics, counts2, config.etl.parquet_encoder, config, { keep: settings.keep, plain: settings.plain, env: settings.env, nodeArgs: settings.nodeArgs });
     printResult(r, kcatReference);
     console.log(`  peak RSS under a ${counts2.clickstream + counts2.iot} event backlog: ${r.peakRssMB.toFixed(0)} MB (issue 4 item 4: < 300 MB) — ${r.peakRssMB < 300 ? 'OK' : 'OVER'}; highest sampled VmRSS ${r.maxSampledRssMB.toFixed(0)} MB`);
   }

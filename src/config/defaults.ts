@@ -52,7 +52,7 @@ export const DEFAULT_CONFIG: ConfigInput = {
     max_future_skew: '1h',
     snapshot_every: 100,
     parquet_encoder: 'hyparquet-writer',
-    encoder_threads: 0,
+    encoder_threads: 'auto',
     encoder_heap: '64MB',
     fetch_max_bytes_per_partition: '128KB',
     heap_soft_limit: '24MB',
