@@ -38,6 +38,7 @@ import { createKafkaClient } from '../src/kafka/client.js';
 import { createTopics } from '../src/kafka/topics.js';
 import { createLogger } from '../src/log/logger.js';
 import { platformEnv } from '../src/services/platformRuntime.js';
+import { procCpuSeconds, procStatusKb, randomSuffix } from './procStats.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
@@ -81,10 +82,6 @@ function parseArgs(argv: string[]): Settings {
       }),
     ),
   };
-}
-
-function randomSuffix(): string {
-  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
 }
 
 interface Topics {
@@ -134,25 +131,6 @@ function journalProgress(file: string): { perTopic: Map<string, number>; lastCom
     throw err;
   } finally {
     db?.close();
-  }
-}
-
-function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
-  try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function procCpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in clock ticks (USER_HZ 100)
-  } catch {
-    return undefined;
   }
 }
 

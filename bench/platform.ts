@@ -30,6 +30,7 @@ import { createTopics } from '../src/kafka/topics.js';
 import { createLogger } from '../src/log/logger.js';
 import type { MemoryBreakdown } from '../src/status/memoryBreakdown.js';
 import { PLATFORM_NODE_ARGS, platformEnv } from '../src/services/platformRuntime.js';
+import { procCpuSeconds, procStatusKb, randomSuffix } from './procStats.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
@@ -84,29 +85,6 @@ function parseArgs(argv: string[], defaults: { clickstream: number; iot: number 
     ...(maxRss !== undefined ? { maxRssMb: Number(maxRss) } : {}),
     ...(maxLag !== undefined ? { maxLagSeconds: Number(maxLag) } : {}),
   };
-}
-
-function randomSuffix(): string {
-  return `${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
-}
-
-function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
-  try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
-function procCpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The parts of /api/status this benchmark reads (older builds have no `memory`). */
