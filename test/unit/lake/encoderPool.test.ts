@@ -7,7 +7,7 @@ import { ErrorCodes, isSdpError } from '../../../src/errors.js';
 import { createEncoderPool, type EncoderPool } from '../../../src/lake/encoderPool.js';
 import { PackedColumnBuffer } from '../../../src/lake/packedColumns.js';
 import { openReader, sqlPath, type Reader } from './duckdb.js';
-import { DAY1, batchOf, iotRows, manyClickstreamRows } from './fixtures.js';
+import { DAY1, batchOf, iotRows, manyClickstreamRows, rejectedRows } from './fixtures.js';
 
 /**
  * Real worker threads. From TypeScript sources the workers run the compiled twin in dist/
@@ -94,6 +94,28 @@ describe('createEncoderPool with worker threads', () => {
     expect((err as Error).message).toContain('site');
     await expect(fs.access(file)).rejects.toMatchObject({ code: 'ENOENT' });
   });
+});
+
+describe('createEncoderPool: a roll as large as max_file_bytes', () => {
+  it('encodes 64 rejected events of 1 MB (the largest payload _rejected keeps) on a thread with the default 64 MB heap', async () => {
+    // Encoder threads are the default: a flood of oversized events must not exhaust a thread's heap
+    // (the roll would fail on every retry). Checked with 200 such payloads on a 16 MB heap too.
+    const ROWS = 64;
+    const payload = 'x'.repeat(1024 * 1024);
+    const buffer = new PackedColumnBuffer('_rejected');
+    for (let i = 0; i < ROWS; i++) buffer.appendRow({ ...rejectedRows[0]!, offset: i, payload: `${i}${payload}` });
+    const pool = createEncoderPool({ threads: 1, maxHeapMb: 64 });
+    try {
+      const file = path.join(dir, 'rejected.parquet.tmp');
+      const result = await pool.encode({ encoder: 'hyparquet-writer', table: '_rejected', path: file, batch: buffer.drain(), rowGroupRows: 50_000 });
+      expect(result.rowCount).toBe(ROWS);
+      expect(result.threadId).not.toBe(threadId);
+      const [row] = await reader.rows(`SELECT count(*) AS n, min(length(payload)) AS len FROM read_parquet(${sqlPath(file)})`);
+      expect({ n: Number(row!.n), len: Number(row!.len) }).toEqual({ n: ROWS, len: payload.length + 1 });
+    } finally {
+      await pool.close();
+    }
+  }, 60_000);
 });
 
 describe('createEncoderPool in-thread (threads = 0)', () => {
