@@ -29,6 +29,7 @@ import { renameDurable } from '../lake/durableFs.js';
 import { join } from 'node:path';
 
 import { topicProgress, type ProgressSample, type TopicProgress } from './progress.js';
+import { leanDecoderFallbacks } from '../kafka/fetchRecordDecoder.js';
 import { guardCheckpointedOffsets, offsetsSkippedTotal, type TopicIdStore } from './offsetGuard.js';
 
 export const STREAMS: readonly StreamName[] = ['clickstream', 'iot'];
@@ -47,6 +48,8 @@ export interface EtlMetrics {
   lastCheckpoint?: { atMs: number; durationMs: number; sink: string };
   /** Offsets skipped by etl.on_offset_out_of_range since the process started. */
   offsetsSkipped: Array<{ topic: string; partition: number; offsets: number }>;
+  /** Record sets the lean fetch decoder handed back to kafkajs (offsets beyond 2^53, malformed batches): slower, not wrong. */
+  leanDecoderFallbacks: number;
 }
 
 /** The ETL's metrics line comes this often (the producer's: data_generator.metrics_interval). */
@@ -235,7 +238,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       Promise.all([...ingests.values()].map((ref) => query<IngestMsg, IngestStatus>(ref, () => ({ type: 'status' }), 5_000))),
       query<WindowAggregatorMsg, AggregatorMetrics>(startedAggregator, () => ({ type: 'metrics' }), 5_000),
     ]);
-    return { ingest, aggregator: agg, rejectedTotal: { ...rejectedTotal }, checkpoints: lastCheckpoints, progress, lastCheckpointMs, ...(lastCheckpoint ? { lastCheckpoint } : {}), offsetsSkipped: offsetsSkippedTotal() };
+    return { ingest, aggregator: agg, rejectedTotal: { ...rejectedTotal }, checkpoints: lastCheckpoints, progress, lastCheckpointMs, ...(lastCheckpoint ? { lastCheckpoint } : {}), offsetsSkipped: offsetsSkippedTotal(), leanDecoderFallbacks: leanDecoderFallbacks() };
   };
 
   const etlStartedMs = Date.now();

@@ -56,6 +56,9 @@ export function createMetricsRegistry(read: () => Promise<PlatformMetrics>): Reg
   gauge('sdp_offsets_skipped_total', 'Offsets skipped because the log no longer had them (etl.on_offset_out_of_range)', ['topic', 'partition'], (g, m) => {
     for (const s of m.etl?.offsetsSkipped ?? []) g.set({ topic: s.topic, partition: String(s.partition) }, s.offsets);
   });
+  gauge('sdp_kafka_lean_decoder_fallbacks_total', 'Record sets the lean fetch decoder left to kafkajs (offsets beyond 2^53, malformed batches): slower, never wrong', [], (g, m) => {
+    if (m.etl) g.set(m.etl.leanDecoderFallbacks);
+  });
   gauge('sdp_checkpoints_total', 'Checkpoints committed to the checkpoint store', [], (g, m) => {
     if (m.etl) g.set(m.etl.checkpoints);
   });

@@ -122,6 +122,8 @@ describe('the platform reports its memory per thread', () => {
     expect(sampleValue(metricsText, 'sdp_memory_bytes', { area: 'main', kind: 'heap_used' })).toBeGreaterThan(1 * MB);
     expect(sampleValue(metricsText, 'sdp_memory_bytes', { area: 'producer_thread_0', kind: 'heap_total' })).toBeGreaterThan(2 * MB);
     expect(sampleValue(metricsText, 'sdp_memory_bytes', { area: 'producer_thread_1', kind: 'heap_total' })).toBeUndefined();
+    // The ETL of the same run reads through the lean fetch decoder, which left nothing to kafkajs.
+    expect(sampleValue(metricsText, 'sdp_kafka_lean_decoder_fallbacks_total', {})).toBe(0);
 
     const started = run.lines.find((l) => l.msg === 'producer pool started');
     expect(started).toMatchObject({ threads: 1, threads_setting: 'auto' });

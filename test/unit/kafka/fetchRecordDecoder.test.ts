@@ -213,11 +213,28 @@ describe('lean fetch record decoder', () => {
     expect(batchView(batch)).toEqual(batchView(new KafkajsBatch('t', base.toString(), { partition: 0, highWatermark: (base + 4n).toString(), abortedTransactions: [], messages: theirs })));
   });
 
-  it('leaves an empty record set and a legacy message set to kafkajs', async () => {
+  it('leaves an empty record set to kafkajs', async () => {
     const empty = Buffer.from([0, 0, 0, 0, 9, 9]);
     const { mine, theirs, mineAt, theirsAt } = await decodeBoth({ buffer: empty });
     expect(mine).toEqual(theirs);
     expect(mineAt).toBe(theirsAt);
+  });
+
+  it('leaves a legacy message set (magic 1) to kafkajs, which decodes it as before', async () => {
+    type MessageSetEncoder = (options: { messageVersion: number; compression: number; entries: Array<{ key: string | null; value: string; timestamp: number }> }) => { buffer: Buffer };
+    const MessageSet = require('kafkajs/src/protocol/messageSet/index.js') as MessageSetEncoder;
+    const legacy = MessageSet({ messageVersion: 1, compression: CompressionTypes.None, entries: [{ key: 'a', value: 'one', timestamp: T0 }, { key: null, value: 'two', timestamp: T0 + 1 }] }).buffer;
+    const size = Buffer.alloc(4);
+    size.writeInt32BE(legacy.length);
+    const fallbacks = leanDecoderFallbacks();
+    const { mine, theirs, mineAt, theirsAt } = await decodeBoth({ buffer: Buffer.concat([size, legacy]) });
+    expect(theirs).toHaveLength(2);
+    expect(areLeanRecords(mine as never)).toBe(false);
+    expect((mine as Array<{ value: Buffer }>).map((m) => m.value.toString())).toEqual(['one', 'two']);
+    expect(mine).toEqual(theirs);
+    expect(mineAt).toBe(theirsAt);
+    // Seen by its magic byte before the lean decoder starts: not counted as a fallback.
+    expect(leanDecoderFallbacks()).toBe(fallbacks);
   });
 
   it('rejects nothing kafkajs accepts: decodeRecordBatches on a set of only a partial batch gives no records', async () => {
