@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/schema.js';
+import { fetchTopicId } from '../../../src/kafka/topicId.js';
 import { isCaughtUp, readJournal } from '../helpers/checkpointJournal.js';
 import { etlEnv, EtlProcess, type EtlExit } from '../helpers/etlProcess.js';
 import { createTestTopics, endOffsets, TestProducer, withAdmin, type TestRecord } from '../helpers/kafkaTestData.js';
@@ -84,29 +85,38 @@ describe('checkpointed offsets outside the log', () => {
       await produce(config, clicks('old', 0, 1_072)); // offsets 0..535 on each partition
       await runUntilCaughtUp(config, env, checkpointRoot, 'recreated-first');
 
+      const oldTopicId = await fetchTopicId(config, config.topics.clickstream);
+      expect(oldTopicId).not.toBeNull();
       await withAdmin(config, logger, async (admin) => {
         await admin.deleteTopics({ topics: [config.topics.clickstream], timeout: 30_000 });
       });
       await waitFor(async () => {
         try {
           await createTestTopics(config, logger);
-          return true;
         } catch {
           return false; // the deletion is still going on
         }
+        // While the deletion spreads, a broker still lists the old topic and creating it is a
+        // no-op that succeeds: done only once the topic exists under a new id.
+        const id = await fetchTopicId(config, config.topics.clickstream);
+        return id !== null && id !== oldTopicId;
       }, 60_000, 'the topic to be created again', 1_000);
       // offsets 0..499 on each partition; a partition at a time, again while the brokers still
       // answer for the deleted topic (one partition per request: a failed send wrote nothing).
       const fresh = clicks('new', 0, 1_000);
       for (let p = 0; p < PARTITIONS; p++) {
+        let lastError: unknown;
         await waitFor(async () => {
           try {
             await produce(config, fresh.filter((r) => r.partition === p));
             return true;
-          } catch {
+          } catch (err) {
+            lastError = err;
             return false;
           }
-        }, 120_000, `events on the new topic's partition ${p}`, 1_000);
+        }, 120_000, `events on the new topic's partition ${p}`, 1_000).catch((err: unknown) => {
+          throw new Error(`${String(err)}; the last send failed with: ${String(lastError)}`);
+        });
       }
 
       const etl = start(env, 'recreated-second');
