@@ -181,7 +181,7 @@ const etl = z.strictObject({
   /** Worker threads that encode Parquet files off the consuming thread. */
   /** 0 encodes on the consuming thread (no copy to a worker, no parallelism); auto: cores - 1, at most 4 (lake/encoderThreads.ts). */
   encoder_threads: encoderThreads,
-  /** Heap of each encoder thread; a file's rows must fit (about 40 MB per 100,000 clickstream rows). */
+  /** Old-generation heap of each encoder thread: the file it encodes must fit once unpacked (64MB holds a max_file_bytes roll of 1 MB rejected payloads, test/unit/lake/encoderPool.test.ts). */
   encoder_heap: size,
   /** Kafka fetch size per partition: larger reads faster, costs memory per assigned partition. */
   fetch_max_bytes_per_partition: size,
