@@ -8,12 +8,10 @@
  * restart never skips or repeats data. More than `MAX_RESTARTS` within `RESTART_WINDOW_MS`, or a
  * failure of the producer pool, stops the process with a clear log line and exit code 1.
  */
-import { availableParallelism } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Config } from './config/schema.js';
 import type { Logger } from './log/logger.js';
 import { spawnProducerPool, type ProducerMetrics, type ProducerPoolMsg, type ProducerPoolOptions, type ProducerSummary } from './actors/producerPool.js';
-import { resolveEncoderThreads } from './lake/encoderThreads.js';
 import { SqlitePersistenceEngine } from './checkpoint/sqlitePersistenceEngine.js';
 import { acquireStoreLock, type StoreLock } from './checkpoint/storeLock.js';
 import { ErrorCodes, isSdpError, SdpError } from './errors.js';
@@ -272,7 +270,7 @@ export class Platform {
       this.etl?.metrics(),
     ]);
     const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
-    const memory = memoryBreakdown({ rssBytes: rss, main: { heapUsed, heapTotal, external, arrayBuffers }, producerThreads: producer?.threadMemory ?? [], encoderThreads: this.plan.etl ? resolveEncoderThreads(this.config.etl.encoder_threads, availableParallelism()) : 0 });
+    const memory = memoryBreakdown({ rssBytes: rss, main: { heapUsed, heapTotal, external, arrayBuffers }, producerThreads: producer?.threadMemory ?? [], encoderThreads: etl?.encoderThreads ?? 0 });
     return { ...(producer ? { producer } : {}), ...(etl ? { etl } : {}), etlRestarts: this.etlRestartTotal, etlRestartTimesMs: [...this.restartTimesMs], pid: process.pid, startedAtMs: this.startedAtMs, memory };
   }
 

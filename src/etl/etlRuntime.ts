@@ -50,6 +50,8 @@ export interface EtlMetrics {
   offsetsSkipped: Array<{ topic: string; partition: number; offsets: number }>;
   /** Record sets the lean fetch decoder handed back to kafkajs (offsets beyond 2^53, malformed batches): slower, not wrong. */
   leanDecoderFallbacks: number;
+  /** Threads of this ETL's Parquet encoder pool (`etl.encoder_threads` resolved). */
+  encoderThreads: number;
 }
 
 /** The ETL's metrics line comes this often (the producer's: data_generator.metrics_interval). */
@@ -135,7 +137,8 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
   let progress: TopicProgress[] = [];
   const samples = new Map<string, ProgressSample>();
 
-  const encoderPool: EncoderPool = createEncoderPool({ threads: resolveEncoderThreads(config.etl.encoder_threads, availableParallelism()), maxHeapMb: Math.ceil(config.etl.encoder_heap / (1024 * 1024)) });
+  const encoderThreads = resolveEncoderThreads(config.etl.encoder_threads, availableParallelism());
+  const encoderPool: EncoderPool = createEncoderPool({ threads: encoderThreads, maxHeapMb: Math.ceil(config.etl.encoder_heap / (1024 * 1024)) });
   const bufferBudget = new BufferBudget(config.etl.max_buffered_rows);
   const memoryGuard = startMemoryGuard({ softLimitBytes: config.etl.heap_soft_limit });
   const streamOfTopic = new Map(STREAMS.map((s) => [config.topics[s], s]));
@@ -238,7 +241,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       Promise.all([...ingests.values()].map((ref) => query<IngestMsg, IngestStatus>(ref, () => ({ type: 'status' }), 5_000))),
       query<WindowAggregatorMsg, AggregatorMetrics>(startedAggregator, () => ({ type: 'metrics' }), 5_000),
     ]);
-    return { ingest, aggregator: agg, rejectedTotal: { ...rejectedTotal }, checkpoints: lastCheckpoints, progress, lastCheckpointMs, ...(lastCheckpoint ? { lastCheckpoint } : {}), offsetsSkipped: offsetsSkippedTotal(), leanDecoderFallbacks: leanDecoderFallbacks() };
+    return { ingest, aggregator: agg, rejectedTotal: { ...rejectedTotal }, checkpoints: lastCheckpoints, progress, lastCheckpointMs, ...(lastCheckpoint ? { lastCheckpoint } : {}), offsetsSkipped: offsetsSkippedTotal(), leanDecoderFallbacks: leanDecoderFallbacks(), encoderThreads };
   };
 
   const etlStartedMs = Date.now();
