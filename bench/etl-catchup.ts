@@ -355,16 +355,18 @@ async function main(): Promise<void> {
   const kcatReference = kcatRate(kcatBefore);
   console.log('\nrun                        encoder             events  seconds  events/s  after join  join s  peak RSS  cpu s  ev/cpu s  files  ckpts  exit  of kcat');
 
+  // What every ETL run of this invocation shares; a run adds to it or overrides env.
+  const runOptions = { keep: settings.keep, plain: settings.plain, env: settings.env, nodeArgs: settings.nodeArgs };
   const results: RunResult[] = [];
   for (const encoder of settings.encoders) {
-    const r = await measure(`${(counts.clickstream + counts.iot) / 1e6}M backlog`, topics, counts, encoder, config, { keep: settings.keep, plain: settings.plain, env: settings.env, nodeArgs: settings.nodeArgs });
+    const r = await measure(`${(counts.clickstream + counts.iot) / 1e6}M backlog`, topics, counts, encoder, config, runOptions);
     printResult(r, kcatReference);
     results.push(r);
   }
   // The last partial file of each partition is committed only when it is etl.max_file_age old
   // (60 s by default): the same run with 5 s shows the throughput without most of that wait.
   if (!settings.env.SDP_ETL__MAX_FILE_AGE) {
-    const r = await measure('  same, max_file_age 5s', topics, counts, config.etl.parquet_encoder, config, { keep: settings.keep, plain: settings.plain, env: { ...settings.env, SDP_ETL__MAX_FILE_AGE: '5s' }, nodeArgs: settings.nodeArgs });
+    const r = await measure('  same, max_file_age 5s', topics, counts, config.etl.parquet_encoder, config, { ...runOptions, env: { ...settings.env, SDP_ETL__MAX_FILE_AGE: '5s' } });
     printResult(r, kcatReference);
     results.push(r);
   }
@@ -375,7 +377,7 @@ async function main(): Promise<void> {
   console.log(`etl ${Math.round(etlBest)} events/s (best of the runs above), kcat ${Math.round(kcatMean)} events/s (mean of both), ratio etl/kcat ${(etlBest / kcatMean).toFixed(3)}`);
   if (settings.cpuProf) {
     const profDir = mkdtempSync(path.join(os.tmpdir(), 'sdp-bench-etl-prof-'));
-    const r = await measure('cpu profile', topics, { clickstream: counts.clickstream, iot: counts.iot }, config.etl.parquet_encoder, config, { cpuProfDir: profDir, keep: settings.keep, plain: settings.plain, env: settings.env, nodeArgs: settings.nodeArgs });
+    const r = await measure('cpu profile', topics, { clickstream: counts.clickstream, iot: counts.iot }, config.etl.parquet_encoder, config, { ...runOptions, cpuProfDir: profDir });
     printResult(r, kcatReference);
     summariseProfiles(profDir);
     console.log(`profiles kept in ${profDir}`);
@@ -387,7 +389,7 @@ async function main(): Promise<void> {
     await preload(topics, 'clickstream', extraClick);
     await preload(topics, 'iot', extra - extraClick);
     const counts2 = { clickstream: counts.clickstream + extraClick, iot: counts.iot + extra - extraClick };
-    const r = await measure('2M backlog (RSS bound)', topics, counts2, config.etl.parquet_encoder, config, { keep: settings.keep, plain: settings.plain, env: settings.env, nodeArgs: settings.nodeArgs });
+    const r = await measure('2M backlog (RSS bound)', topics, counts2, config.etl.parquet_encoder, config, runOptions);
     printResult(r, kcatReference);
     console.log(`  peak RSS under a ${counts2.clickstream + counts2.iot} event backlog: ${r.peakRssMB.toFixed(0)} MB (issue 4 item 4: < 300 MB) — ${r.peakRssMB < 300 ? 'OK' : 'OVER'}; highest sampled VmRSS ${r.maxSampledRssMB.toFixed(0)} MB`);
   }
