@@ -299,10 +299,17 @@ export async function recreateTopics(config: Config, logger: Logger, options: To
     }
     return present;
   });
+  // Brokers apply the deletion independently: one that still lists a deleted topic makes
+  // createTopics take it as unchanged and create nothing, so a round counts only what it created.
+  const created = new Map<string, TopicSpec>();
   for (let attempt = 1; ; attempt++) {
     try {
       const result = await createTopics(config, logger, options);
-      return { deleted, created: result.created };
+      for (const spec of result.created) created.set(spec.topic, spec);
+      const missing = deleted.filter((name) => !created.has(name));
+      if (missing.length === 0) return { deleted, created: [...created.values()] };
+      if (attempt >= 30) throw new SdpError(ErrorCodes.KAFKA_ADMIN_FAILED, `topics ${missing.join(', ')} were deleted but a broker still lists them; not created again`);
+      await sleep(500);
     } catch (err) {
       // Brokers apply the deletion independently: for a moment one still lists the old topic
       // (then answers UNKNOWN_TOPIC_OR_PARTITION about it) or refuses TOPIC_ALREADY_EXISTS.
