@@ -2,7 +2,8 @@
  * lake-writer:<table>:<partition> — buffers the rows (and rejected records) of one Kafka partition
  * column-wise per `dt`, and rolls them into Parquet files when the buffer reaches
  * `etl.max_file_rows`, `etl.max_file_bytes` or `etl.max_file_age`, when nothing arrived for
- * `etl.max_file_idle` (the end of a burst), or on `flush`: every buffered
+ * `etl.max_file_idle` (the end of a burst), at the end of a backlog (`endOfBacklog`, from the
+ * partition actor: etl/backlogEnd.ts), or on `flush`: every buffered
  * dt is encoded into a `*.parquet.tmp` file (fsynced, on an encoder thread), then ONE checkpoint
  * commits the roll's last offset with the tmp→final renames (architecture.md, "The checkpoint protocol"). One roll is in
  * flight at a time, so the writer's committed offsets only move forward.
@@ -62,6 +63,8 @@ export type LakeWriterMsg =
   | { type: 'retryRoll'; generation: number; lastOffset: string }
   /** Internal: the shared budget has room again. */
   | { type: 'budgetRoom' }
+  /** The partition read a backlog to its end: roll what is buffered now (after the roll in flight). */
+  | { type: 'endOfBacklog'; generation?: number }
   /** Query: roll everything buffered now and wait until it is committed; replies WriterFlushReply. */
   | { type: 'flush' }
   /** Query: replies WriterStatus. */
@@ -142,6 +145,8 @@ interface State {
   lastAppendMs: number;
   committedOffset: string;
   roll?: PendingRoll;
+  /** A backlog ended while a roll was in flight: roll the rest as soon as it is committed. */
+  rollAfterCurrent: boolean;
   backlogHigh: boolean;
   flushWaiters: Array<Ref<WriterFlushReply>>;
   timer?: NodeJS.Timeout;
@@ -364,7 +369,9 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
         state.filesWritten += msg.files;
         state.rowsWritten += msg.rows;
         logger.info({ offset: msg.lastOffset, rows: msg.rows, rejected: msg.rejected, files: msg.files, duration_ms: msg.durationMs }, 'roll committed');
-        maybeRoll(state, ctx.self, state.flushWaiters.length > 0);
+        const force = state.flushWaiters.length > 0 || state.rollAfterCurrent;
+        state.rollAfterCurrent = false;
+        maybeRoll(state, ctx.self, force);
         updateBacklog(state, ctx.self);
         settleFlush(state);
         return state;
@@ -374,6 +381,12 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
         updateBacklog(state, ctx.self);
         // Still backlogged (the budget filled again at once): wait for the next room.
         if (state.backlogHigh && budget?.exceeded) budget.whenRoom(state.wake);
+        return state;
+      case 'endOfBacklog':
+        if ((msg.generation ?? 0) !== generation) return state;
+        if (state.roll) state.rollAfterCurrent = state.firstOffset !== undefined;
+        else maybeRoll(state, ctx.self, true);
+        updateBacklog(state, ctx.self);
         return state;
       case 'rollFailed': {
         if (isStale(state, msg)) return state;
@@ -427,6 +440,7 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
         bufferSinceMs: Date.now(),
         lastAppendMs: Date.now(),
         committedOffset: options.committedOffset,
+        rollAfterCurrent: false,
         backlogHigh: false,
         wake: () => dispatch(ctx.self, { type: 'budgetRoom' }),
         flushWaiters: [],

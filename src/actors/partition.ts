@@ -11,6 +11,7 @@
  * the aggregator (a paused partition is never idle); `writerDrained` resumes it.
  */
 import { compareOffsets } from '../checkpoint/checkpointState.js';
+import { backlogThresholdRecords, lagAfter, stepBacklog, type FetchPosition } from '../etl/backlogEnd.js';
 import { appendScanned } from '../events/appendScanned.js';
 import { asciiText } from '../events/fastJson.js';
 import type { ClickstreamRow, StreamName } from '../events/types.js';
@@ -91,6 +92,8 @@ interface State {
   knownGlobalWatermarkMs: number;
   paused: boolean;
   caughtUp: boolean;
+  /** Catching up on a backlog (etl/backlogEnd.ts): its end rolls the writer at once. */
+  behind: boolean;
   valid: number;
   rejected: Partial<Record<RejectReason, number>>;
 }
@@ -244,11 +247,21 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
     return forAgg && options.aggregator !== undefined;
   }
 
+  const backlogThreshold = backlogThresholdRecords(options.writer.maxFileRows);
+  /** After the fetch's rows are with the writer: the end of a backlog rolls them now. */
+  function observeFetch(state: State, fetch: FetchPosition): void {
+    const step = stepBacklog(state.behind, fetch, backlogThreshold);
+    if (step.behind !== state.behind) logger.debug({ lag_records: fetch.lagRecords }, step.behind ? 'catching up on a backlog' : 'backlog read: rolling');
+    state.behind = step.behind;
+    if (step.ended) dispatch(state.writer, { type: 'endOfBacklog', generation });
+  }
+
   const behaviour = async (state: State, msg: PartitionMsg, ctx: ActorContext<PartitionMsg>): Promise<State> => {
     switch (msg.type) {
       case 'batch': {
         state.caughtUp = msg.batch.caughtUp;
         const sentToAggregator = await handleBatch(state, msg.batch);
+        observeFetch(state, { caughtUp: msg.batch.caughtUp, lagRecords: lagAfter(msg.batch.lastOffset, msg.batch.highWatermark) });
         // A replayed batch the aggregator already holds still tells it how far the partition is.
         if (options.aggregator && !sentToAggregator) dispatch(options.aggregator, { type: 'progress', generation, partition, caughtUp: msg.batch.caughtUp });
         reply<PartitionBatchReply>(ctx, { paused: state.paused });
@@ -256,6 +269,7 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
       }
       case 'progress':
         state.caughtUp = msg.caughtUp;
+        observeFetch(state, { caughtUp: msg.caughtUp, lagRecords: 0 });
         if (options.aggregator) dispatch(options.aggregator, { type: 'progress', generation, partition, caughtUp: msg.caughtUp });
         return state;
       case 'writerDrained':
@@ -298,6 +312,7 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
       knownGlobalWatermarkMs: -Infinity,
       paused: false,
       caughtUp: false,
+      behind: false,
       valid: 0,
       rejected: {},
     }),

@@ -28,9 +28,9 @@ export interface WorkerFile {
 export function resolveWorkerFile(importMetaUrl: string, baseName: string): WorkerFile {
   const dir = path.dirname(fileURLToPath(importMetaUrl));
   const jsFile = path.join(dir, `${baseName}.js`);
-  // Compiled: no flags. Worker threads refuse many of the process's (--max-old-space-size,
-  // --trace-gc, ...), and their heap is set through resourceLimits instead.
-  if (existsSync(jsFile)) return { filename: pathToFileURL(jsFile).href, execArgv: [] };
+  // Compiled: no flags but profiling. Worker threads refuse many of the process's
+  // (--max-old-space-size, --trace-gc, ...), and their heap is set through resourceLimits instead.
+  if (existsSync(jsFile)) return { filename: pathToFileURL(jsFile).href, execArgv: profilingFlags(process.execArgv) };
 
   const tsFile = path.join(dir, `${baseName}.ts`);
   const twinDir = compiledTwinDir(dir);
@@ -47,6 +47,15 @@ export function resolveWorkerFile(importMetaUrl: string, baseName: string): Work
   }
   // A test runner's own flags (loaders, conditions) must not leak into plain Node workers.
   return { filename: pathToFileURL(twinFile).href, execArgv: [] };
+}
+
+/**
+ * A process started with `node --cpu-prof` profiles its worker threads too (one .cpuprofile per
+ * thread, in the same directory): without it the encoder thread's time is invisible (bench:etl).
+ */
+export function profilingFlags(processExecArgv: readonly string[]): string[] {
+  if (!processExecArgv.includes('--cpu-prof')) return [];
+  return processExecArgv.filter((a) => a === '--cpu-prof' || a.startsWith('--cpu-prof-dir=') || a.startsWith('--cpu-prof-interval='));
 }
 
 /** `<project>/src/a/b` → `<project>/dist/a/b`, or undefined outside a src/ tree. */

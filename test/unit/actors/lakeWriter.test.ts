@@ -16,7 +16,7 @@ import { BufferBudget } from '../../../src/lake/bufferBudget.js';
 import { createEncoderPool } from '../../../src/lake/encoderPool.js';
 import type { ClickstreamRow } from '../../../src/events/types.js';
 import type { RowOf } from '../../../src/lake/tables.js';
-import { query, type Ref } from '../../../src/system/nact.js';
+import { dispatch, query, type Ref } from '../../../src/system/nact.js';
 import { spawnFakeCheckpointer, type FakeCheckpointer } from './fakes/fakeCheckpointer.js';
 import { columnTypes, listFiles, openReader, readRows, type Reader } from './fakes/lakeFiles.js';
 import { cleanUp, newSystem, onCleanUp, settleBeforeStop, silentLogger, sleep, tempDir, waitFor } from './fakes/testKit.js';
@@ -187,6 +187,39 @@ describe('lake writer: rolling', () => {
     await waitFor(() => h.checkpointer.committed.length === 1, 'a roll once quiet', 3_000);
     expect(Date.now() - lastAppendMs).toBeGreaterThanOrEqual(maxFileIdleMs - 100);
     expect(h.checkpointer.committed[0]).toMatchObject({ offset: '9', rows: 10 });
+  });
+
+  it('rolls what is buffered at the end of a backlog, without waiting for max_file_idle or max_file_age', async () => {
+    const h = startWriter();
+    dispatch(h.writer, { type: 'endOfBacklog', generation: 0 });
+    await h.append(appendOf([0, 1, 2]));
+    // The end of a backlog with nothing buffered (above) rolled nothing; nothing else rolls either.
+    await sleep(50);
+    expect(h.checkpointer.received).toHaveLength(0);
+    dispatch(h.writer, { type: 'endOfBacklog', generation: 0 });
+    await waitFor(() => h.checkpointer.committed.length === 1, 'a roll at the end of the backlog', 3_000);
+    expect(h.checkpointer.committed[0]).toMatchObject({ offset: '2', rows: 3 });
+    // Another generation's end of backlog is not this writer's.
+    await h.append(appendOf([3]));
+    dispatch(h.writer, { type: 'endOfBacklog', generation: 7 });
+    await sleep(50);
+    expect(await h.status()).toMatchObject({ committedOffset: '2', bufferedRows: 1 });
+  });
+
+  it('rolls the rest right after the roll in flight when a backlog ends during it', async () => {
+    const h = startWriter({ maxFileRows: 3 });
+    h.checkpointer.hold();
+    await h.append(appendOf([0, 1, 2])); // full: this roll waits for its commit
+    await h.append(appendOf([3, 4]));
+    dispatch(h.writer, { type: 'endOfBacklog', generation: 0 });
+    await sleep(50);
+    expect(await h.status()).toMatchObject({ rolling: true, bufferedRows: 2 });
+    h.checkpointer.release();
+    await waitFor(() => h.checkpointer.committed.length === 2, 'the rest rolled after the first commit', 3_000);
+    expect((h.checkpointer.committed as RawCheckpoint[]).map((c) => [c.offset, c.rows])).toEqual([
+      ['2', 3],
+      ['4', 2],
+    ]);
   });
 
   it('rolls everything on flush and replies once it is committed; a flush with nothing buffered commits nothing', async () => {

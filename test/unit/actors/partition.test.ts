@@ -397,6 +397,59 @@ describe('partition: back-pressure', () => {
   });
 });
 
+describe('partition: the end of a backlog', () => {
+  // The harness's writer has maxFileRows 1000: a backlog is at least 100 records behind.
+  const behindBy = (lag: number, records: KafkaRecord[]): ConsumedBatch => {
+    const batch = batchOf('clickstream', records);
+    return { ...batch, highWatermark: String(Number(batch.lastOffset) + 1 + lag) };
+  };
+
+  it('tells the writer once, after the batch that reaches the end of a backlog', async () => {
+    const h = startPartition('clickstream');
+    await h.batch(behindBy(500, [click(0, M), click(1, M)]));
+    await h.batch(behindBy(120, [click(2, M)]));
+    expect(h.writer.backlogEnds).toEqual([]);
+    await h.batch(batchOf('clickstream', [click(3, M), click(4, M)], true));
+    // After the last append: the writer rolls a buffer that holds offset 4.
+    await waitFor(() => h.writer.backlogEnds.length === 1, 'the end of the backlog');
+    expect(h.writer.backlogEnds).toEqual(['4']);
+    // Keeping up afterwards is no new backlog.
+    await h.batch(batchOf('clickstream', [click(5, M)], true));
+    await h.batch(behindBy(10, [click(6, M)]));
+    await h.batch(batchOf('clickstream', [click(7, M)], true));
+    await sleep(20);
+    expect(h.writer.backlogEnds).toEqual(['4']);
+    // A second backlog ends again.
+    await h.batch(behindBy(100, [click(8, M)]));
+    await h.batch(batchOf('clickstream', [click(9, M)], true));
+    await waitFor(() => h.writer.backlogEnds.length === 2, 'the end of the second backlog');
+    expect(h.writer.backlogEnds).toEqual(['4', '9']);
+  });
+
+  it('never tells the writer of a partition that keeps up (a paced stream keeps its large files)', async () => {
+    const h = startPartition('iot');
+    for (let offset = 0; offset < 20; offset++) {
+      const record = { offset, value: json(iotEvent(offset, M)), timestampMs: M };
+      // Some fetches end a little short of the end: less than a tenth of a file is no backlog.
+      const batch = offset % 3 === 0 ? { ...batchOf('iot', [record]), highWatermark: String(offset + 1 + 99) } : batchOf('iot', [record], true);
+      await h.batch(batch);
+    }
+    await sleep(20);
+    expect(h.writer.backlogEnds).toEqual([]);
+  });
+
+  it('counts a fetch of transaction markers only that reaches the end as the end of the backlog', async () => {
+    const h = startPartition('clickstream');
+    await h.batch(behindBy(1_000, [click(0, M)]));
+    dispatch(h.ref, { type: 'progress', caughtUp: false });
+    await sleep(20);
+    expect(h.writer.backlogEnds).toEqual([]);
+    dispatch(h.ref, { type: 'progress', caughtUp: true });
+    await waitFor(() => h.writer.backlogEnds.length === 1, 'the end of the backlog');
+    expect(h.writer.backlogEnds).toEqual(['0']);
+  });
+});
+
 describe('partition: ETL generation', () => {
   it('tags every append, batch, pause and progress report with its writer options\' generation', async () => {
     const h = startPartition('clickstream', {}, 3);

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCodes, isSdpError } from '../../../src/errors.js';
-import { resolveWorkerFile } from '../../../src/system/workerFile.js';
+import { profilingFlags, resolveWorkerFile } from '../../../src/system/workerFile.js';
 
 let project: string;
 
@@ -66,5 +66,20 @@ describe('resolveWorkerFile', () => {
   it('fails clearly when there is no worker file at all', async () => {
     expect(missingError(() => resolveWorkerFile(callerIn('src/lake'), 'x.worker')).message).toMatch(/x\.worker\.js does not exist/);
     expect(missingError(() => resolveWorkerFile(callerIn('lib'), 'x.worker')).message).toMatch(/does not exist/);
+  });
+});
+
+describe('profilingFlags', () => {
+  it('passes a profiled process\'s --cpu-prof flags on to its worker threads, and nothing else', () => {
+    expect(profilingFlags(['--cpu-prof', '--cpu-prof-dir=/tmp/p', '--max-old-space-size=256', '--cpu-prof-interval=500'])).toEqual([
+      '--cpu-prof',
+      '--cpu-prof-dir=/tmp/p',
+      '--cpu-prof-interval=500',
+    ]);
+  });
+
+  it('gives no flags to the threads of a process that is not profiled', () => {
+    expect(profilingFlags(['--cpu-prof-dir=/tmp/p', '--max-semi-space-size=4'])).toEqual([]);
+    expect(profilingFlags([])).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 /**
  * A stand-in lake writer for partition-actor tests (test helper, not a test file): `spawnWriter`
- * spawns an actor that records every append and flush, replies `{ backlogHigh }` as the test sets
+ * spawns an actor that records every append, flush and end of backlog, replies `{ backlogHigh }` as the test sets
  * it, and lets the test fire the `onDrained` callback the partition actor handed over.
  */
 import type { LakeWriterMsg, LakeWriterOptions, WriterAppend, WriterAppendReply, WriterFlushReply } from '../../../../src/actors/lakeWriter.js';
@@ -28,6 +28,8 @@ export interface FakeWriter {
   options?: LakeWriterOptions;
   readonly appends: RecordedAppend[];
   flushes: number;
+  /** One entry per `endOfBacklog` received: the last offset appended before it. */
+  readonly backlogEnds: string[];
   /** What the next append replies. */
   backlogHigh: boolean;
   spawnWriter(parent: AnyRef, options: LakeWriterOptions): Ref<LakeWriterMsg>;
@@ -39,6 +41,7 @@ export function createFakeWriter(): FakeWriter {
   const fake: FakeWriter = {
     appends: [],
     flushes: 0,
+    backlogEnds: [],
     backlogHigh: false,
     spawnWriter(parent, options) {
       fake.options = options;
@@ -51,6 +54,9 @@ export function createFakeWriter(): FakeWriter {
               fake.appends.push(recorded(msg, options.table));
               committedOffset = msg.lastOffset;
               reply<WriterAppendReply>(ctx, { backlogHigh: fake.backlogHigh });
+              break;
+            case 'endOfBacklog':
+              fake.backlogEnds.push(committedOffset);
               break;
             case 'flush':
               fake.flushes += 1;
