@@ -23,7 +23,8 @@
  * The ETL child runs with MALLOC_ARENA_MAX=2, as `make run` and `make up` start the platform
  * (services/platformRuntime.ts): glibc otherwise gives the consuming thread, the encoder thread and
  * V8's helpers an arena each, ~40 MB of RSS in this catch-up. `--plain` runs it without.
- * Options: --clickstream N, --iot N, --encoders a,b, --no-2m, --cpu-prof, --keep, --plain, --env SDP_KEY=value and --node-arg FLAG (repeatable).
+ * Options: --clickstream N, --iot N, --encoders a,b, --repeat N (the main run N times, then its
+ * min / median / max), --no-2m, --cpu-prof, --keep, --plain, --env SDP_KEY=value and --node-arg FLAG (repeatable).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -50,6 +51,8 @@ interface Settings {
   encoders: EncoderName[];
   twoMillion: boolean;
   cpuProf: boolean;
+  /** How often the main run (each encoder) is repeated: a rate is a distribution, not one number. */
+  repeat: number;
   keep: boolean;
   /** SDP_* overrides for every ETL run (--env KEY=VALUE, repeatable). */
   env: Record<string, string>;
@@ -72,6 +75,7 @@ function parseArgs(argv: string[]): Settings {
     encoders,
     twoMillion: !argv.includes('--no-2m'),
     cpuProf: argv.includes('--cpu-prof'),
+    repeat: Math.max(1, Math.floor(Number(get('--repeat') ?? 1))),
     keep: argv.includes('--keep'),
     plain: argv.includes('--plain'),
     nodeArgs: argv.flatMap((a, i) => (a === '--node-arg' && argv[i + 1] ? [argv[i + 1]!] : [])),
@@ -298,6 +302,18 @@ function printResult(r: RunResult, kcatEventsPerSecond: number): void {
   );
 }
 
+/** Min, median and max of repeated runs, and the highest peak RSS among them. */
+function printSpread(runs: RunResult[]): void {
+  const rates = runs.map((r) => r.events / r.secondsToCommitted).sort((a, b) => a - b);
+  const mid = Math.floor(rates.length / 2);
+  const median = rates.length % 2 === 1 ? rates[mid]! : (rates[mid - 1]! + rates[mid]!) / 2;
+  const peak = Math.max(...runs.map((r) => r.peakRssMB));
+  console.log(
+    `  over ${runs.length} runs: events/s min ${Math.round(rates[0]!)} / median ${Math.round(median)} / max ${Math.round(rates[rates.length - 1]!)}; ` +
+      `${rates.filter((r) => r >= 150_000).length} of ${runs.length} at >= 150000; highest peak RSS ${peak.toFixed(0)} MB`,
+  );
+}
+
 interface ProfileNode {
   id: number;
   callFrame: { functionName: string; url: string; lineNumber: number };
@@ -332,7 +348,7 @@ function summariseProfiles(dir: string, top = 15): void {
   }
 }
 
-const USAGE = `usage: npm run bench:etl -- [--clickstream N] [--iot N] [--encoders parquetjs-lite,hyparquet-writer] [--no-2m] [--cpu-prof] [--keep] [--env SDP_ETL__KEY=value ...] [--node-arg --max-old-space-size=256 ...]`;
+const USAGE = `usage: npm run bench:etl -- [--clickstream N] [--iot N] [--encoders parquetjs-lite,hyparquet-writer] [--repeat N] [--no-2m] [--cpu-prof] [--keep] [--env SDP_ETL__KEY=value ...] [--node-arg --max-old-space-size=256 ...]`;
 
 async function main(): Promise<void> {
   if (process.argv.includes('--help') || process.argv.includes('-h')) {
@@ -359,9 +375,14 @@ async function main(): Promise<void> {
   const runOptions = { keep: settings.keep, plain: settings.plain, env: settings.env, nodeArgs: settings.nodeArgs };
   const results: RunResult[] = [];
   for (const encoder of settings.encoders) {
-    const r = await measure(`${(counts.clickstream + counts.iot) / 1e6}M backlog`, topics, counts, encoder, config, runOptions);
-    printResult(r, kcatReference);
-    results.push(r);
+    const runs: RunResult[] = [];
+    for (let i = 0; i < settings.repeat; i++) {
+      const r = await measure(`${(counts.clickstream + counts.iot) / 1e6}M backlog${settings.repeat > 1 ? ` #${i + 1}` : ''}`, topics, counts, encoder, config, runOptions);
+      printResult(r, kcatReference);
+      runs.push(r);
+    }
+    if (runs.length > 1) printSpread(runs);
+    results.push(...runs);
   }
   // The last partial file of each partition is committed only when it is etl.max_file_age old
   // (60 s by default): the same run with 5 s shows the throughput without most of that wait.

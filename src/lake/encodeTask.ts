@@ -32,7 +32,13 @@ export interface EncodeResult {
 /** Runs one request on the current thread; the worker entry and the in-thread pool both use it. */
 export async function runEncodeTask(req: EncodeRequest): Promise<EncodeResult> {
   const startMs = performance.now();
-  const batch = isPackedBatch(req.batch) ? unpackColumns(req.table, req.batch) : req.batch;
-  const { bytes } = await getEncoder(req.encoder).encodeToFile(req.path, req.table, batch, { rowGroupRows: req.rowGroupRows });
+  const encoder = getEncoder(req.encoder);
+  const opts = { rowGroupRows: req.rowGroupRows };
+  const batch = req.batch;
+  const { bytes } = !isPackedBatch(batch)
+    ? await encoder.encodeToFile(req.path, req.table, batch, opts)
+    : encoder.encodePackedToFile
+      ? await encoder.encodePackedToFile(req.path, req.table, batch, opts)
+      : await encoder.encodeToFile(req.path, req.table, unpackColumns(req.table, batch), opts);
   return { path: req.path, bytes, rowCount: batch.rowCount, encodeMs: performance.now() - startMs, threadId };
 }

@@ -1,5 +1,6 @@
 import { hyparquetEncoder } from './hyparquetEncoder.js';
 import { parquetjsLiteEncoder } from './parquetjsLiteEncoder.js';
+import type { PackedBatch } from './packedColumns.js';
 import type { ColumnBatch, TableName } from './tables.js';
 
 export type EncoderName = 'parquetjs-lite' | 'hyparquet-writer';
@@ -25,6 +26,8 @@ export interface ParquetEncoder {
    *   file is left behind then.
    */
   encodeToFile(path: string, table: TableName, batch: ColumnBatch, opts: EncodeOptions): Promise<{ bytes: number }>;
+  /** The same from packed columns, where the encoder can take them without unpacking to JS values first. */
+  encodePackedToFile?(path: string, table: TableName, batch: PackedBatch, opts: EncodeOptions): Promise<{ bytes: number }>;
 }
 
 export function getEncoder(name: EncoderName): ParquetEncoder {

@@ -1,7 +1,8 @@
 import { ByteWriter, parquetWrite, type ColumnSource, type SchemaElement } from 'hyparquet-writer';
 import { writeFileDurable } from './durableFs.js';
-import type { ParquetEncoder } from './encoder.js';
+import type { EncodeOptions, ParquetEncoder } from './encoder.js';
 import { encodeOrCleanUp } from './encodeOrCleanUp.js';
+import { unpackColumnsAsBytes, type ByteColumnValue } from './packedColumns.js';
 import { TABLES, assertNonEmptyBatch, type ColumnSpec, type ColumnValue, type TableName } from './tables.js';
 
 /**
@@ -38,32 +39,43 @@ function schemaFor(table: TableName): SchemaElement[] {
 }
 
 /** Plain INT64 must be bigint for hyparquet-writer; BigInt() also rejects null and fractions. */
-function toInt64(values: ColumnValue[], optional: boolean): ColumnSource['data'] {
+function toInt64(values: readonly ColumnValue[] | readonly ByteColumnValue[], optional: boolean): ColumnSource['data'] {
   if (!optional) return BigInt64Array.from(values as number[], (v) => BigInt(v));
-  return values.map((v) => (v === null ? null : BigInt(v)));
+  return values.map((v) => (v === null ? null : BigInt(v as number)));
 }
 
-function assertNoNulls(name: string, values: ColumnValue[]): void {
+function assertNoNulls(name: string, values: readonly unknown[]): void {
   // hyparquet-writer also refuses it, but with a message that names no column.
   if (values.includes(null)) throw new Error(`null in required column ${name}`);
+}
+
+/** Text as JS strings (encoded by hyparquet-writer) or as UTF-8 bytes (written as they are). */
+type Columns = Record<string, ColumnValue[]> | Record<string, ByteColumnValue[]>;
+
+async function writeFile(path: string, table: TableName, batch: { rowCount: number; columns: Columns }, opts: EncodeOptions): Promise<{ bytes: number }> {
+  assertNonEmptyBatch(table, batch);
+  const columnData: ColumnSource[] = TABLES[table].map((spec: ColumnSpec) => {
+    const values = batch.columns[spec.name]!;
+    if (!spec.optional) assertNoNulls(spec.name, values);
+    const data = spec.type === 'INT64' ? toInt64(values, spec.optional) : (values as ColumnSource['data']);
+    return { name: spec.name, data };
+  });
+  const writer = new ByteWriter();
+  await parquetWrite({ writer, columnData, schema: schemaFor(table), codec: 'SNAPPY', rowGroupSize: opts.rowGroupRows });
+  const bytes = await writeFileDurable(path, [writer.getBytes()]);
+  return { bytes };
 }
 
 export const hyparquetEncoder: ParquetEncoder = {
   name: 'hyparquet-writer',
 
   encodeToFile(path, table, batch, opts) {
-    return encodeOrCleanUp(path, table, 'hyparquet-writer', async () => {
-      assertNonEmptyBatch(table, batch);
-      const columnData: ColumnSource[] = TABLES[table].map((spec: ColumnSpec) => {
-        const values = batch.columns[spec.name]!;
-        if (!spec.optional) assertNoNulls(spec.name, values);
-        const data = spec.type === 'INT64' ? toInt64(values, spec.optional) : values;
-        return { name: spec.name, data };
-      });
-      const writer = new ByteWriter();
-      await parquetWrite({ writer, columnData, schema: schemaFor(table), codec: 'SNAPPY', rowGroupSize: opts.rowGroupRows });
-      const bytes = await writeFileDurable(path, [writer.getBytes()]);
-      return { bytes };
-    });
+    return encodeOrCleanUp(path, table, 'hyparquet-writer', () => writeFile(path, table, batch, opts));
+  },
+
+  // Text goes in as views of the packed UTF-8 bytes: no string per value, and no TextEncoder copy
+  // of each one inside hyparquet-writer (the encoder thread's largest allocation, bench:etl).
+  encodePackedToFile(path, table, batch, opts) {
+    return encodeOrCleanUp(path, table, 'hyparquet-writer', async () => writeFile(path, table, unpackColumnsAsBytes(table, batch), opts));
   },
 };

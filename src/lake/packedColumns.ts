@@ -407,6 +407,60 @@ function entryStrings(dict: DictionaryEntries): string[] {
   return out;
 }
 
+/**
+ * A packed batch's columns as hyparquet-writer takes them, without a string per value: a text
+ * column's values are views of its UTF-8 bytes (one shared view per dictionary entry), numbers and
+ * nulls as in `unpackColumns`. The bytes are what `TextEncoder` would make of the strings (the fast
+ * path copies ASCII only; everything else is encoded from a JS string by `Buffer`), so the file is
+ * byte for byte the one `unpackColumns` gives (test/unit/lake/hyparquetEncoder.test.ts).
+ */
+export function unpackColumnsAsBytes(table: TableName, batch: PackedBatch): ByteColumnBatch {
+  const specs = TABLES[table];
+  if (batch.columns.length !== specs.length) throw new Error(`packed batch has ${batch.columns.length} columns, ${table} has ${specs.length}`);
+  const n = batch.rowCount;
+  const columns: Record<string, ByteColumnValue[]> = {};
+  for (let c = 0; c < specs.length; c++) {
+    const src = batch.columns[c]!;
+    const out: ByteColumnValue[] = new Array<ByteColumnValue>(n);
+    const nulls = src.nulls;
+    if (src.kind === 'utf8') {
+      const { bytes, ends, ids } = src;
+      const dictViews = src.dict ? entryViews(src.dict) : [];
+      let start = 0;
+      for (let i = 0; i < n; i++) {
+        const end = ends[i]!;
+        if (nulls !== undefined && nulls[i] === 1) out[i] = null;
+        else if (ids !== undefined && ids[i]! >= 0) out[i] = dictViews[ids[i]!]!;
+        else out[i] = bytes.subarray(start, end);
+        start = end;
+      }
+    } else {
+      const values = src.values;
+      for (let i = 0; i < n; i++) out[i] = nulls !== undefined && nulls[i] === 1 ? null : values[i]!;
+    }
+    columns[specs[c]!.name] = out;
+  }
+  return { rowCount: n, columns };
+}
+
+/** A text column's value as UTF-8 bytes, a number, or null. */
+export type ByteColumnValue = Uint8Array | number | null;
+
+export interface ByteColumnBatch {
+  rowCount: number;
+  columns: Record<string, ByteColumnValue[]>;
+}
+
+function entryViews(dict: DictionaryEntries): Uint8Array[] {
+  const out: Uint8Array[] = new Array<Uint8Array>(dict.ends.length);
+  let start = 0;
+  for (let i = 0; i < dict.ends.length; i++) {
+    out[i] = dict.bytes.subarray(start, dict.ends[i]!);
+    start = dict.ends[i]!;
+  }
+  return out;
+}
+
 /** The table's ColumnBatch (JS arrays) of a packed batch: what the Parquet encoders take. */
 export function unpackColumns(table: TableName, batch: PackedBatch): ColumnBatch {
   const specs = TABLES[table];

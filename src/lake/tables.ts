@@ -81,7 +81,7 @@ export function columnsOf(table: TableName): readonly ColumnSpec[] {
 }
 
 /** Throws unless `batch` has exactly the columns of `table`, each `rowCount` long. O(columns). */
-export function assertBatchShape(table: TableName, batch: ColumnBatch): void {
+export function assertBatchShape(table: TableName, batch: { rowCount: number; columns: Record<string, readonly unknown[]> }): void {
   const specs = TABLES[table];
   const names = Object.keys(batch.columns);
   if (names.length !== specs.length) {
@@ -97,7 +97,7 @@ export function assertBatchShape(table: TableName, batch: ColumnBatch): void {
 }
 
 /** `assertBatchShape`, and at least one row: an empty Parquet file in the lake would be a bug. */
-export function assertNonEmptyBatch(table: TableName, batch: ColumnBatch): void {
+export function assertNonEmptyBatch(table: TableName, batch: { rowCount: number; columns: Record<string, readonly unknown[]> }): void {
   assertBatchShape(table, batch);
   if (batch.rowCount <= 0) throw new Error(`batch for ${table} is empty: no file is written for zero rows`);
 }

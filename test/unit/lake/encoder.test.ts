@@ -6,6 +6,7 @@ import { ErrorCodes, isSdpError } from '../../../src/errors.js';
 import { ensureDir } from '../../../src/lake/durableFs.js';
 import { ENCODER_NAMES, getEncoder, type EncoderName } from '../../../src/lake/encoder.js';
 import { dtOfMs, partitionDir, rawFileName, tmpPathFor } from '../../../src/lake/layout.js';
+import { PackedColumnBuffer, unpackColumns, type PackedBatch } from '../../../src/lake/packedColumns.js';
 import { TABLES, type ColumnBatch, type RowOf, type TableName } from '../../../src/lake/tables.js';
 import { openReader, sqlPath, type Reader } from './duckdb.js';
 import { DAY1, aggRows, batchOf, clickstreamRows, iotRows, manyClickstreamRows, rejectedRows } from './fixtures.js';
@@ -180,5 +181,48 @@ describe('files of both encoders', () => {
     const glob = sqlPath(path.join(dir, 'tables', 'clickstream', '**', '*.parquet'));
     const [sums] = await reader.rows(`SELECT count(DISTINCT event_id) AS ids, count(referrer) AS refs FROM read_parquet(${glob})`);
     expect(sums).toEqual({ ids: '4000', refs: String(rows.filter((r) => r.referrer !== null).length) });
+  });
+});
+
+describe('hyparquet-writer from packed columns', () => {
+  function packed(table: TableName, rows: readonly object[], dictionary: boolean): PackedBatch {
+    const buffer = new PackedColumnBuffer(table, { dictionary });
+    for (const row of rows) buffer.appendRow(row as RowOf<typeof table>);
+    return buffer.drain();
+  }
+
+  it('writes byte for byte the file it writes from the same rows as JS strings', async () => {
+    const lone = { device_id: 'd\ud800x', site: 'é'.repeat(3000), temp_c: -0, humidity: 0, battery: 1, signal_strength: -1, ts: 5 };
+    const cases: Array<[TableName, readonly object[]]> = [
+      ['clickstream', clickstreamRows],
+      ['clickstream', manyClickstreamRows(5_000, DAY1)],
+      ['iot', [...iotRows, lone]],
+      ['clickstream_agg', aggRows],
+      ['_rejected', rejectedRows],
+    ];
+    const hyparquet = getEncoder('hyparquet-writer');
+    for (const [table, rows] of cases) {
+      for (const dictionary of [false, true]) {
+        const batch = packed(table, rows, dictionary);
+        const fromStrings = path.join(dir, `${table}-strings.parquet.tmp`);
+        const fromBytes = path.join(dir, `${table}-bytes.parquet.tmp`);
+        await hyparquet.encodeToFile(fromStrings, table, unpackColumns(table, batch), { rowGroupRows: 2_000 });
+        await hyparquet.encodePackedToFile!(fromBytes, table, batch, { rowGroupRows: 2_000 });
+        expect(Buffer.compare(await fs.readFile(fromBytes), await fs.readFile(fromStrings)), `${table}, dictionary ${dictionary}`).toBe(0);
+      }
+    }
+    // And the rows read back are the rows written, the lone surrogate as U+FFFD.
+    const file = path.join(dir, 'iot.parquet.tmp');
+    await hyparquet.encodePackedToFile!(file, 'iot', packed('iot', [lone], true), { rowGroupRows: 10 });
+    expect(await readBack(file, 'iot')).toEqual([{ ...lone, device_id: 'd\ufffdx', temp_c: -0 }]);
+  });
+
+  it('is what the encoder threads use, and refuses a null in a REQUIRED column like encodeToFile', async () => {
+    const file = path.join(dir, 'click.parquet.tmp');
+    const buffer = new PackedColumnBuffer('clickstream');
+    buffer.appendRow({ ...clickstreamRows[0]!, ua: null as unknown as string });
+    const err = await getEncoder('hyparquet-writer').encodePackedToFile!(file, 'clickstream', buffer.drain(), { rowGroupRows: 10 }).catch((e: unknown) => e);
+    expect(isSdpError(err) && err.code === ErrorCodes.LAKE_WRITE_FAILED && err.message.includes('null in required column ua')).toBe(true);
+    await expect(fs.stat(file)).rejects.toThrow();
   });
 });
