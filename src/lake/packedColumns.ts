@@ -395,43 +395,40 @@ function growBytes(old: Uint8Array, capacity: number, used: number): Uint8Array 
   return grown;
 }
 
-function entryStrings(dict: DictionaryEntries): string[] {
-  const buf = Buffer.from(dict.bytes.buffer, dict.bytes.byteOffset, dict.bytes.byteLength) as SliceableBuffer;
-  const out: string[] = new Array<string>(dict.ends.length);
-  let start = 0;
-  for (let i = 0; i < dict.ends.length; i++) {
-    const end = dict.ends[i]!;
-    out[i] = dict.ascii ? buf.latin1Slice(start, end) : buf.utf8Slice(start, end);
-    start = end;
-  }
-  return out;
-}
+/** Text values of one byte buffer: a maker per buffer, so per-buffer set-up is done once. */
+type TextMaker<T> = (bytes: Uint8Array, ascii: boolean) => (start: number, end: number) => T;
 
-/**
- * A packed batch's columns as hyparquet-writer takes them, without a string per value: a text
- * column's values are views of its UTF-8 bytes (one shared view per dictionary entry), numbers and
- * nulls as in `unpackColumns`. The bytes are what `TextEncoder` would make of the strings (the fast
- * path copies ASCII only; everything else is encoded from a JS string by `Buffer`), so the file is
- * byte for byte the one `unpackColumns` gives (test/unit/lake/hyparquetEncoder.test.ts).
- */
-export function unpackColumnsAsBytes(table: TableName, batch: PackedBatch): ByteColumnBatch {
+const asStrings: TextMaker<string> = (bytes, ascii) => {
+  const buf = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength) as SliceableBuffer;
+  return ascii ? (start, end) => buf.latin1Slice(start, end) : (start, end) => buf.utf8Slice(start, end);
+};
+
+const asViews: TextMaker<Uint8Array> = (bytes) => (start, end) => bytes.subarray(start, end);
+
+function unpackWith<T>(table: TableName, batch: PackedBatch, makeText: TextMaker<T>): { rowCount: number; columns: Record<string, Array<T | number | null>> } {
   const specs = TABLES[table];
   if (batch.columns.length !== specs.length) throw new Error(`packed batch has ${batch.columns.length} columns, ${table} has ${specs.length}`);
   const n = batch.rowCount;
-  const columns: Record<string, ByteColumnValue[]> = {};
+  const columns: Record<string, Array<T | number | null>> = {};
   for (let c = 0; c < specs.length; c++) {
     const src = batch.columns[c]!;
-    const out: ByteColumnValue[] = new Array<ByteColumnValue>(n);
+    const out = new Array<T | number | null>(n);
     const nulls = src.nulls;
     if (src.kind === 'utf8') {
-      const { bytes, ends, ids } = src;
-      const dictViews = src.dict ? entryViews(src.dict) : [];
+      const { ends, ids, dict } = src;
+      const text = makeText(src.bytes, src.ascii);
+      // One value per distinct dictionary entry, shared by its rows.
+      const entries: T[] = [];
+      if (dict) {
+        const entry = makeText(dict.bytes, dict.ascii);
+        for (let i = 0; i < dict.ends.length; i++) entries.push(entry(i === 0 ? 0 : dict.ends[i - 1]!, dict.ends[i]!));
+      }
       let start = 0;
       for (let i = 0; i < n; i++) {
         const end = ends[i]!;
         if (nulls !== undefined && nulls[i] === 1) out[i] = null;
-        else if (ids !== undefined && ids[i]! >= 0) out[i] = dictViews[ids[i]!]!;
-        else out[i] = bytes.subarray(start, end);
+        else if (ids !== undefined && ids[i]! >= 0) out[i] = entries[ids[i]!]!;
+        else out[i] = text(start, end);
         start = end;
       }
     } else {
@@ -451,46 +448,18 @@ export interface ByteColumnBatch {
   columns: Record<string, ByteColumnValue[]>;
 }
 
-function entryViews(dict: DictionaryEntries): Uint8Array[] {
-  const out: Uint8Array[] = new Array<Uint8Array>(dict.ends.length);
-  let start = 0;
-  for (let i = 0; i < dict.ends.length; i++) {
-    out[i] = dict.bytes.subarray(start, dict.ends[i]!);
-    start = dict.ends[i]!;
-  }
-  return out;
+/**
+ * A packed batch's columns as hyparquet-writer takes them, without a string per value: a text
+ * column's values are views of its UTF-8 bytes (one shared view per dictionary entry), numbers and
+ * nulls as in `unpackColumns`. The bytes are what `TextEncoder` would make of the strings (the fast
+ * path copies ASCII only; everything else is encoded from a JS string by `Buffer`), so the file is
+ * byte for byte the one `unpackColumns` gives (test/unit/lake/encoder.test.ts).
+ */
+export function unpackColumnsAsBytes(table: TableName, batch: PackedBatch): ByteColumnBatch {
+  return unpackWith(table, batch, asViews);
 }
 
 /** The table's ColumnBatch (JS arrays) of a packed batch: what the Parquet encoders take. */
 export function unpackColumns(table: TableName, batch: PackedBatch): ColumnBatch {
-  const specs = TABLES[table];
-  if (batch.columns.length !== specs.length) throw new Error(`packed batch has ${batch.columns.length} columns, ${table} has ${specs.length}`);
-  const n = batch.rowCount;
-  const columns: Record<string, ColumnValue[]> = {};
-  for (let c = 0; c < specs.length; c++) {
-    const src = batch.columns[c]!;
-    const out: ColumnValue[] = new Array<ColumnValue>(n);
-    const nulls = src.nulls;
-    if (src.kind === 'utf8') {
-      const buf = Buffer.from(src.bytes.buffer, src.bytes.byteOffset, src.bytes.byteLength) as SliceableBuffer;
-      const ends = src.ends;
-      const ascii = src.ascii;
-      const ids = src.ids;
-      // One string per distinct dictionary value, shared by its rows.
-      const dictStrings = src.dict ? entryStrings(src.dict) : [];
-      let start = 0;
-      for (let i = 0; i < n; i++) {
-        const end = ends[i]!;
-        if (nulls !== undefined && nulls[i] === 1) out[i] = null;
-        else if (ids !== undefined && ids[i]! >= 0) out[i] = dictStrings[ids[i]!]!;
-        else out[i] = ascii ? buf.latin1Slice(start, end) : buf.utf8Slice(start, end);
-        start = end;
-      }
-    } else {
-      const values = src.values;
-      for (let i = 0; i < n; i++) out[i] = nulls !== undefined && nulls[i] === 1 ? null : values[i]!;
-    }
-    columns[specs[c]!.name] = out;
-  }
-  return { rowCount: n, columns };
+  return unpackWith(table, batch, asStrings);
 }
