@@ -281,7 +281,7 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
     const nowMs = Date.now();
     const aged = nowMs - state.bufferSinceMs >= options.maxFileAgeMs;
     const quiet = nowMs - state.lastAppendMs >= options.maxFileIdleMs;
-    const pressed = budget !== undefined && budget.exceeded && state.bufferedRecords >= minPressureRollRows;
+    const pressed = budget !== undefined && budget.pressing && state.bufferedRecords >= minPressureRollRows;
     if (!force && !aged && !quiet && !pressed && !isFull(state)) return;
     state.roll = drain(state);
     startRoll(state, self);

@@ -166,7 +166,7 @@ const etl = z.strictObject({
   /** The window aggregator checkpoints its state this often. */
   checkpoint_interval: duration,
   max_file_rows: positiveInt,
-  /** Rows all lake writers together may hold before they roll early and pause fetching. */
+  /** Rows all lake writers together may hold: from 3/4 of it they roll early, over it they pause fetching (lake/bufferBudget.ts). */
   max_buffered_rows: positiveInt,
   max_file_bytes: size,
   max_file_age: duration,

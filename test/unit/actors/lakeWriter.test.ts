@@ -384,6 +384,21 @@ describe('lake writer: the shared row budget', () => {
     expect(h.checkpointer.committed[0]).toMatchObject({ offset: '24', rows: 25 });
   });
 
+  it('rolls early from three quarters of the budget without pausing, so the encoder gets rolls while rows still arrive', async () => {
+    const budget = new BufferBudget(160); // early rolls of at least 160 / 16 = 10 rows
+    const h = startWriter({ budget, maxFileRows: 1_000 });
+    budget.take(100); // other writers' rows
+    expect(await h.append(appendOf(range(0, 9)))).toEqual({ backlogHigh: false }); // 110: not pressing yet
+    await sleep(50);
+    expect(h.checkpointer.received).toHaveLength(0);
+    // 125 of 160: pressing, not exceeded; this writer holds 25 rows and rolls them, fetching goes on.
+    expect(await h.append(appendOf(range(10, 24)))).toEqual({ backlogHigh: false });
+    await waitFor(() => h.checkpointer.committed.length === 1, 'an early roll under the soft limit', Q_MS);
+    expect(h.checkpointer.committed[0]).toMatchObject({ offset: '24', rows: 25 });
+    expect(budget.used).toBe(100);
+    expect(h.drained).toHaveLength(0);
+  });
+
   it('pauses a writer that cannot help while others hold the budget, and resumes it when they give rows back', async () => {
     const budget = new BufferBudget(100);
     const h = startWriter({ budget, maxFileRows: 1_000 });

@@ -15,6 +15,17 @@ describe('BufferBudget', () => {
     expect(budget.used).toBe(0);
   });
 
+  it('presses from three quarters of its limit, before it is exceeded', () => {
+    const budget = new BufferBudget(100);
+    budget.take(74);
+    expect(budget.pressing).toBe(false);
+    budget.take(1);
+    expect(budget.pressing).toBe(true);
+    expect(budget.exceeded).toBe(false);
+    budget.release(1);
+    expect(budget.pressing).toBe(false);
+  });
+
   it('wakes every waiter once, when a release brings it under the limit', () => {
     const budget = new BufferBudget(10);
     budget.take(12);
