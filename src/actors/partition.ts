@@ -251,7 +251,9 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
   /** After the fetch's rows are with the writer: the end of a backlog rolls them now. */
   function observeFetch(state: State, fetch: FetchPosition): void {
     const step = stepBacklog(state.behind, fetch, backlogThreshold);
-    if (step.behind !== state.behind) logger.debug({ lag_records: fetch.lagRecords }, step.behind ? 'catching up on a backlog' : 'backlog read: rolling');
+    // Once per backlog each: an operator sees why a partition rolled before its usual rules.
+    if (step.behind && !state.behind) logger.info({ lag_records: fetch.lagRecords }, 'catching up on a backlog');
+    if (step.ended) logger.info('backlog read to its end: rolling');
     state.behind = step.behind;
     if (step.ended) dispatch(state.writer, { type: 'endOfBacklog', generation });
   }

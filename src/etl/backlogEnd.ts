@@ -6,8 +6,8 @@
  * on at its paced rate after the catch-up).
  *
  * A partition that keeps up reads to the end at every fetch and never counts as behind, so paced
- * streams keep their large files. Each end of a backlog adds at most one file, and a backlog is at
- * least the threshold's records, so the extra files are at most one per threshold records read.
+ * streams keep their large files. Each end of a backlog adds at most one roll, and a backlog is at
+ * least the threshold's records, so the extra rolls are at most one per threshold records read.
  */
 
 /** What one fetch of the partition told: did it reach the end of the log, and how far is the end. */

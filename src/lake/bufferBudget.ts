@@ -6,10 +6,11 @@
  * cannot give rows back now pause their partition until rows are freed.
  */
 /**
- * Past this share of the limit writers start rolling early (bench:etl, issue 13: at the limit
- * itself every writer rolled at once, the encoder then worked while fetching paused, and was idle
- * while the buffers refilled; at 3/4 it gets rolls while the buffers still fill: 165-210k
- * against 151-193k events/s in the same sitting, and ~10% less CPU per event).
+ * Past this share of the limit writers start rolling early (architecture.md, "Back-pressure and
+ * shutdown"). At the limit itself every writer rolled at once: the encoder then worked while
+ * fetching paused, and was idle while the buffers refilled. bench:etl, interleaved in one sitting,
+ * median events/s of two series each: 210k and 173k at 3/4 against 166k and 183k at the limit,
+ * with ~10% less CPU per event and a lower peak RSS.
  */
 export const SOFT_SHARE = 0.75;
 

@@ -452,8 +452,10 @@ export interface ByteColumnBatch {
  * A packed batch's columns as hyparquet-writer takes them, without a string per value: a text
  * column's values are views of its UTF-8 bytes (one shared view per dictionary entry), numbers and
  * nulls as in `unpackColumns`. The bytes are what `TextEncoder` would make of the strings (the fast
- * path copies ASCII only; everything else is encoded from a JS string by `Buffer`), so the file is
- * byte for byte the one `unpackColumns` gives (test/unit/lake/encoder.test.ts).
+ * path copies ASCII only; everything else is encoded from a JS string by `Buffer`), so the values
+ * written are the same. For ASCII text the file is byte for byte the one `unpackColumns` gives
+ * (test/unit/lake/encoder.test.ts); for other text hyparquet-writer may pick plain or dictionary
+ * encoding differently near its threshold, as it sizes strings in UTF-16 units and bytes exactly.
  */
 export function unpackColumnsAsBytes(table: TableName, batch: PackedBatch): ByteColumnBatch {
   return unpackWith(table, batch, asViews);

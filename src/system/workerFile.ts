@@ -55,7 +55,13 @@ export function resolveWorkerFile(importMetaUrl: string, baseName: string): Work
  */
 export function profilingFlags(processExecArgv: readonly string[]): string[] {
   if (!processExecArgv.includes('--cpu-prof')) return [];
-  return processExecArgv.filter((a) => a === '--cpu-prof' || a.startsWith('--cpu-prof-dir=') || a.startsWith('--cpu-prof-interval='));
+  const flags: string[] = [];
+  processExecArgv.forEach((a, i) => {
+    if (a === '--cpu-prof' || a.startsWith('--cpu-prof-dir=') || a.startsWith('--cpu-prof-interval=')) flags.push(a);
+    // The value may also follow as the next argument: `--cpu-prof-dir DIR`.
+    else if ((a === '--cpu-prof-dir' || a === '--cpu-prof-interval') && processExecArgv[i + 1] !== undefined) flags.push(a, processExecArgv[i + 1]!);
+  });
+  return flags;
 }
 
 /** `<project>/src/a/b` → `<project>/dist/a/b`, or undefined outside a src/ tree. */

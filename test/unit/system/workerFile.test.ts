@@ -78,6 +78,10 @@ describe('profilingFlags', () => {
     ]);
   });
 
+  it('keeps a flag whose value follows as the next argument', () => {
+    expect(profilingFlags(['--cpu-prof', '--cpu-prof-dir', '/tmp/p', '--max-semi-space-size=4'])).toEqual(['--cpu-prof', '--cpu-prof-dir', '/tmp/p']);
+  });
+
   it('gives no flags to the threads of a process that is not profiled', () => {
     expect(profilingFlags(['--cpu-prof-dir=/tmp/p', '--max-semi-space-size=4'])).toEqual([]);
     expect(profilingFlags([])).toEqual([]);
