@@ -32,7 +32,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load.js';
-import { sleep } from '../src/kafka/localProcesses.js';
+import { sleep } from '../src/system/processes.js';
 import { killNode, waitForFullIsr } from './chaos/brokers.js';
 import { behind, readJournal } from './chaos/checkpointJournal.js';
 import { countUncommittedRead, readCommitted } from './chaos/independentRead.js';

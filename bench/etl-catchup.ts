@@ -36,7 +36,7 @@ import { loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
 import { ENCODER_NAMES, type EncoderName } from '../src/lake/encoder.js';
 import { createKafkaClient } from '../src/kafka/client.js';
-import { createTopics } from '../src/kafka/topics.js';
+import { createTopics } from '../src/kafka/admin/topics.js';
 import { createLogger } from '../src/log/logger.js';
 import { platformEnv } from '../src/services/platformRuntime.js';
 import { procCpuSeconds, procStatusKb, randomSuffix } from './procStats.js';

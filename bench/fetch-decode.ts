@@ -13,9 +13,9 @@
 import { createKafkaClient } from '../src/kafka/client.js';
 import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
-import { fastRecordBatch } from '../src/kafka/fastRecordBatch.js';
-import { LEAN_DECODE_MESSAGES, leanDecodeMessages, type CodecLookup, type DecodeMessages } from '../src/kafka/fetchRecordDecoder.js';
-import { createBatchShim, LEAN_BATCH_SHIM, type BatchConstructor } from '../src/kafka/leanBatch.js';
+import { fastRecordBatch } from '../src/kafka/patches/recordBatchEncoder.js';
+import { LEAN_DECODE_MESSAGES, leanDecodeMessages, type CodecLookup, type DecodeMessages } from '../src/kafka/patches/fetchRecordDecoder.js';
+import { createBatchShim, LEAN_BATCH_SHIM, type BatchConstructor } from '../src/kafka/patches/leanBatch.js';
 import { lz4FrameCodec, registerLz4Codec } from '../src/kafka/lz4Codec.js';
 import { toConsumedMessages, type ConsumedMessage } from '../src/kafka/topicConsumer.js';
 import { createClickstreamGenerator } from '../src/generators/clickstream.js';

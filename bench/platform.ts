@@ -26,7 +26,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { loadConfig } from '../src/config/load.js';
-import { createTopics } from '../src/kafka/topics.js';
+import { createTopics } from '../src/kafka/admin/topics.js';
 import { createLogger } from '../src/log/logger.js';
 import type { MemoryBreakdown } from '../src/status/memoryBreakdown.js';
 import { PLATFORM_NODE_ARGS, platformEnv } from '../src/services/platformRuntime.js';

@@ -25,10 +25,10 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/schema.js';
 import { createKafkaClient } from '../src/kafka/client.js';
-import { localDataDir } from '../src/kafka/localCluster.js';
-import { createTopics } from '../src/kafka/topics.js';
+import { localDataDir } from '../src/localKafka/localCluster.js';
+import { createTopics } from '../src/kafka/admin/topics.js';
 import { createLogger } from '../src/log/logger.js';
-import { Platform } from '../src/supervisor.js';
+import { Platform } from '../src/platform/supervisor.js';
 
 interface Settings {
   events: number;

@@ -23,7 +23,7 @@ export const ErrorCodes = {
   KAFKA_TLS_WRONG_HOST: 'SDP_ERR_KAFKA_TLS_WRONG_HOST',
   /** Any other TLS failure: the port does not speak TLS, the broker refused the client certificate. */
   KAFKA_TLS_FAILED: 'SDP_ERR_KAFKA_TLS_FAILED',
-  /** A kafkajs internal this project corrects (kafkajsConsumerFixes.ts) is not as expected: another version, or loaded too early. */
+  /** A kafkajs internal this project corrects (patches/consumerFixes.ts) is not as expected: another version, or loaded too early. */
   KAFKA_CLIENT_PATCH: 'SDP_ERR_KAFKA_CLIENT_PATCH',
   /** A checkpointed offset lies outside the partition's log (deleted records, or a recreated topic). */
   KAFKA_OFFSET_OUT_OF_RANGE: 'SDP_ERR_KAFKA_OFFSET_OUT_OF_RANGE',

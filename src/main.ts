@@ -3,8 +3,8 @@
  * The command line: `node dist/main.js <command>`; no command means `run`.
  * Exit codes: 0 done, 1 failure at run time, 2 bad config or usage (nothing was started).
  */
-// First, before anything loads kafkajs: see kafkajsConsumerFixes.ts.
-import './kafka/kafkajsConsumerFixes.js';
+// First, before anything loads kafkajs: see patches/consumerFixes.ts.
+import './kafka/patches/consumerFixes.js';
 import { Command, CommanderError } from 'commander';
 import { registerConfigCommands } from './commands/config.js';
 import { registerKafkaCommands } from './commands/kafka.js';

@@ -1,5 +1,5 @@
 /**
- * Broker outages on the chaos run's own local cluster (src/kafka/localCluster.ts): a node's JVM
+ * Broker outages on the chaos run's own local cluster (src/localKafka/localCluster.ts): a node's JVM
  * is killed (SIGKILL to its process group: no controlled shutdown, its log is recovered at
  * start), left down, then started again by `main.js kafka up` (the caller's), which starts only
  * the nodes that are down and waits until every node lists every broker.
@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Config } from '../../src/config/schema.js';
-import { localDataDir } from '../../src/kafka/localCluster.js';
-import { isPidAlive, sleep } from '../../src/kafka/localProcesses.js';
+import { localDataDir } from '../../src/localKafka/localCluster.js';
+import { isPidAlive, sleep } from '../../src/system/processes.js';
 
 const run = promisify(execFile);
 

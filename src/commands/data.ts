@@ -15,7 +15,7 @@ import { listLakeFiles } from '../lake/lakeFiles.js';
 import { runningSigns } from '../services/platformRunning.js';
 import { pidFilePath } from '../services/pidFile.js';
 import { assertSafeRoots, emptyRoot, measureRoot, type CleanTarget } from '../storage/safeClean.js';
-import { CHECKPOINT_FILE } from '../supervisor.js';
+import { CHECKPOINT_FILE } from '../platform/supervisor.js';
 import { collectDataStats, renderDataStats } from './dataStats.js';
 import type { CommandContext } from './context.js';
 

@@ -7,13 +7,13 @@ import { join, resolve } from 'node:path';
 import { durableOffset } from '../checkpoint/checkpointState.js';
 import { readCheckpointStore } from '../checkpoint/storeReader.js';
 import type { Config } from '../config/schema.js';
-import { sinksOfPartition, STREAMS } from '../etl/etlRuntime.js';
-import { fetchTopicEnds, type TopicEnds } from '../kafka/topicEnds.js';
+import { sinksOfPartition, STREAMS } from '../platform/etlRuntime.js';
+import { fetchTopicEnds, type TopicEnds } from '../kafka/admin/topicEnds.js';
 import { listLakeFiles } from '../lake/lakeFiles.js';
 import { countColumnValues, readFooterSummary } from '../lake/parquetFooter.js';
 import { TABLE_NAMES, type TableName } from '../lake/tables.js';
 import type { Logger } from '../log/logger.js';
-import { CHECKPOINT_FILE } from '../supervisor.js';
+import { CHECKPOINT_FILE } from '../platform/supervisor.js';
 import { renderTable } from './kafka.js';
 
 export interface TableStats {

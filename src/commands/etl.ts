@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { assertTopicsReady } from '../kafka/preflight.js';
-import { STREAMS } from '../etl/etlRuntime.js';
-import { Platform } from '../supervisor.js';
+import { assertTopicsReady } from '../kafka/admin/preflight.js';
+import { STREAMS } from '../platform/etlRuntime.js';
+import { Platform } from '../platform/supervisor.js';
 import type { CommandContext } from './context.js';
 import { createStopRequest, runUntilStopped } from './runUntilStopped.js';
 

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { InvalidArgumentError } from 'commander';
 import type { StreamName } from '../events/types.js';
-import { assertTopicsReady } from '../kafka/preflight.js';
-import { Platform } from '../supervisor.js';
+import { assertTopicsReady } from '../kafka/admin/preflight.js';
+import { Platform } from '../platform/supervisor.js';
 import { STREAMS } from '../actors/producerPool.js';
 import type { CommandContext } from './context.js';
 import { createStopRequest, runUntilStopped } from './runUntilStopped.js';

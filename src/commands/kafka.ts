@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { ErrorCodes, SdpError } from '../errors.js';
-import { localClusterClean, localClusterDown, localClusterStatus, localClusterUp, type LocalClusterStatus } from '../kafka/localCluster.js';
-import { localClientSettings } from '../kafka/localTls.js';
+import { localClusterClean, localClusterDown, localClusterStatus, localClusterUp, type LocalClusterStatus } from '../localKafka/localCluster.js';
+import { localClientSettings } from '../localKafka/tls.js';
 import type { CommandContext } from './context.js';
 
 function seconds(ms: number): string {

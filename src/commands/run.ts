@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
-import { STREAMS } from '../etl/etlRuntime.js';
-import { assertTopicsReady } from '../kafka/preflight.js';
-import { Platform } from '../supervisor.js';
+import { STREAMS } from '../platform/etlRuntime.js';
+import { assertTopicsReady } from '../kafka/admin/preflight.js';
+import { Platform } from '../platform/supervisor.js';
 import type { CommandContext } from './context.js';
 import { createLogger } from '../log/logger.js';
 import { createStopRequest, runUntilStopped } from './runUntilStopped.js';

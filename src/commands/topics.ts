@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { ErrorCodes, SdpError } from '../errors.js';
-import { alterTopics, createTopics, describeTopics, recreateTopics, type TopicDescription } from '../kafka/topics.js';
+import { alterTopics, createTopics, describeTopics, recreateTopics, type TopicDescription } from '../kafka/admin/topics.js';
 import { renderTable } from './kafka.js';
 import type { CommandContext } from './context.js';
 

@@ -8,8 +8,8 @@
 import { sinkOffset, startOffset, NO_OFFSET, type CheckpointState, type SinkId } from '../checkpoint/checkpointState.js';
 import type { Config } from '../config/schema.js';
 import { ErrorCodes, SdpError } from '../errors.js';
-import { fetchLogRanges } from '../kafka/logRanges.js';
-import { fetchTopicId } from '../kafka/topicId.js';
+import { fetchLogRanges } from '../kafka/admin/logRanges.js';
+import { fetchTopicId } from '../kafka/wire/topicId.js';
 import type { Logger } from '../log/logger.js';
 import { decideOutOfRange, describeOutOfRange, findOutOfRange, type LogRange, type OffsetOutOfRangePolicy, type PartitionCheckpoint } from './offsetRange.js';
 

@@ -2,8 +2,8 @@
  * The one place that builds kafkajs clients. Everything Kafka lives behind src/kafka/ so that
  * the client library can change without touching actors.
  */
-// Before kafkajs loads: see kafkajsConsumerFixes.ts.
-import './kafkajsConsumerFixes.js';
+// Before kafkajs loads: see patches/consumerFixes.ts.
+import './patches/consumerFixes.js';
 import kafkajs, { type KafkaConfig, type Kafka as KafkaClient, type LogEntry, type SASLOptions } from 'kafkajs';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';

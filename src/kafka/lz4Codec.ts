@@ -1,4 +1,4 @@
-import './kafkajsConsumerFixes.js'; // before kafkajs loads
+import './patches/consumerFixes.js'; // before kafkajs loads
 import kafkajs from 'kafkajs';
 import { compressFrame, decompressFrameSync } from 'lz4-napi';
 import { decompressLz4Frame, Lz4FrameError } from './lz4FrameDecoder.js';

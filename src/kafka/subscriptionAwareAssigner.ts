@@ -5,7 +5,7 @@
  * this one reads each member's subscription from its metadata and, per topic, splits the topic's
  * partitions in contiguous ranges over the members subscribed to it (as Kafka's RangeAssignor).
  */
-import './kafkajsConsumerFixes.js'; // before kafkajs loads
+import './patches/consumerFixes.js'; // before kafkajs loads
 import kafkajs, { type PartitionAssigner } from 'kafkajs';
 
 const { AssignerProtocol } = kafkajs;

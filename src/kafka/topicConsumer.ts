@@ -8,9 +8,9 @@ import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { createKafkaClient } from './client.js';
-import { areLeanRecords } from './fetchRecordDecoder.js';
-import { assertKafkajsConsumerFixes } from './kafkajsConsumerFixes.js';
-import { installKafkajsFetchFastPaths } from './kafkajsFetchFastPaths.js';
+import { areLeanRecords } from './patches/fetchRecordDecoder.js';
+import { assertKafkajsConsumerFixes } from './patches/consumerFixes.js';
+import { installKafkajsFetchFastPaths } from './patches/fetchFastPaths.js';
 import { subscriptionAwareAssigner } from './subscriptionAwareAssigner.js';
 
 /** fetchRecordDecoder.ts's LeanRecord is one (offset a getter over a number): no copy per record. */

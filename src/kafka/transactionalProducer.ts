@@ -22,14 +22,14 @@
  * batch is not sent twice.
  */
 // First: swaps kafkajs internals for faster equivalents, which works only before kafkajs loads.
-import { installKafkajsFastPaths } from './kafkajsFastPaths.js';
-import './kafkajsConsumerFixes.js'; // before kafkajs loads
+import { installKafkajsFastPaths } from './patches/produceFastPaths.js';
+import './patches/consumerFixes.js'; // before kafkajs loads
 import kafkajs, { type ICustomPartitioner, type Message, type Producer } from 'kafkajs';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { createKafkaClient } from './client.js';
-import { createFastDefaultPartitioner, partitionForKey } from './fastPartitioning.js';
-import { resolveCommitOutcome } from './transactionState.js';
+import { createFastDefaultPartitioner, partitionForKey } from './patches/partitioning.js';
+import { resolveCommitOutcome } from './wire/transactionState.js';
 
 const { CompressionTypes } = kafkajs;
 

@@ -1,6 +1,6 @@
 import { pino, type Logger, type LoggerOptions } from 'pino';
 import pretty from 'pino-pretty';
-import { RotatingLogFile } from '../services/rotatingLog.js';
+import { RotatingLogFile } from './rotatingLog.js';
 
 export type { Logger };
 

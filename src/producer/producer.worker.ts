@@ -7,14 +7,14 @@
  * starts a transaction right after committing one waits (CONCURRENT_TRANSACTIONS) until the
  * previous one's markers are written.
  */
-// First, before anything loads kafkajs: see kafkajsFastPaths.ts.
-import { kafkajsFastPathsStatus } from '../kafka/kafkajsFastPaths.js';
+// First, before anything loads kafkajs: see patches/produceFastPaths.ts.
+import { kafkajsFastPathsStatus } from '../kafka/patches/produceFastPaths.js';
 import { workerData } from 'piscina';
 import { createTransactionalProducer, type OutgoingMessage, type TransactionalProducer } from '../kafka/transactionalProducer.js';
 import { createLogger } from '../log/logger.js';
 import { createClickstreamGenerator } from '../generators/clickstream.js';
 import { createIotGenerator } from '../generators/iot.js';
-import { resolveCommitOutcome } from '../kafka/transactionState.js';
+import { resolveCommitOutcome } from '../kafka/wire/transactionState.js';
 import { CommitTable } from './commitTable.js';
 import { Lanes } from './lanes.js';
 import type { ProducerRequest, ProducerResult, ProducerWorkerData } from './producerTask.js';

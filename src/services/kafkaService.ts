@@ -9,9 +9,9 @@ import { resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { renderDotEnv } from '../config/dotenv.js';
 import { ErrorCodes, SdpError } from '../errors.js';
-import { probeBrokerMetadata, type BrokerMetadata } from '../kafka/brokerMetadataProbe.js';
-import { localClusterDown, localClusterStatus, localClusterUp } from '../kafka/localCluster.js';
-import { isPortListening } from '../kafka/localProcesses.js';
+import { probeBrokerMetadata, type BrokerMetadata } from '../kafka/wire/brokerMetadataProbe.js';
+import { localClusterDown, localClusterStatus, localClusterUp } from '../localKafka/localCluster.js';
+import { isPortListening } from '../system/processes.js';
 import type { Logger } from '../log/logger.js';
 import type { KafkaRecord } from './serviceState.js';
 

@@ -7,7 +7,7 @@
  */
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { ProcessIdentity } from './processIdentity.js';
+import type { ProcessIdentity } from '../system/processIdentity.js';
 
 export const PID_FILE = 'sdp.pid';
 

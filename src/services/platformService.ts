@@ -9,11 +9,11 @@ import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
-import { isPidAlive, sleep } from '../kafka/localProcesses.js';
+import { isPidAlive, sleep } from '../system/processes.js';
 import { pidFileVerdict, readPidFile, removePidFile, writePidFile, type PidRecord, type PidVerdict } from './pidFile.js';
-import { identifyProcess } from './processIdentity.js';
+import { identifyProcess } from '../system/processIdentity.js';
 import { LOG_FILE, OUT_FILE } from './serviceState.js';
-import { tailLines } from './logTail.js';
+import { tailLines } from '../log/logTail.js';
 import { PLATFORM_NODE_ARGS, platformEnv } from './platformRuntime.js';
 
 export function runDirOf(config: Config): string {

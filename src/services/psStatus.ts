@@ -6,10 +6,10 @@
 import { spawnSync } from 'node:child_process';
 import type { Config } from '../config/schema.js';
 import { createKafkaClient } from '../kafka/client.js';
-import { localClusterStatus } from '../kafka/localCluster.js';
+import { localClusterStatus } from '../localKafka/localCluster.js';
 import { withKafkaDeadline } from '../kafka/reachability.js';
 import type { Logger } from '../log/logger.js';
-import type { PlatformMetrics } from '../supervisor.js';
+import type { PlatformMetrics } from '../platform/supervisor.js';
 import { probeBootstrap } from './kafkaService.js';
 import { httpJson, httpStatus, inspectPlatform, logFileOf, runDirOf, statusUrlFromLog } from './platformService.js';
 import { underReplicatedByLeader, type BrokerRow, type PlatformRow, type StreamRow } from './psTable.js';

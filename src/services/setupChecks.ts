@@ -5,7 +5,7 @@
  * permission (npm packages, the Kafka jars in ~/.m2) it installs itself.
  */
 import { spawnSync } from 'node:child_process';
-import { findExecutable } from '../kafka/localProcesses.js';
+import { findExecutable } from '../system/processes.js';
 
 export interface ToolCheck {
   tool: string;

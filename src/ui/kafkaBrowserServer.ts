@@ -6,7 +6,7 @@
  */
 import type { Config } from '../config/schema.js';
 import { isSdpError, ErrorCodes } from '../errors.js';
-import { createClusterBrowser, type ClusterBrowser, type MessageQuery } from '../kafka/clusterBrowser.js';
+import { createClusterBrowser, type ClusterBrowser, type MessageQuery } from '../kafka/browser/clusterBrowser.js';
 import type { Logger } from '../log/logger.js';
 import { startUiServer, type UiAnswer, type UiRequest, type UiServer } from './httpServer.js';
 

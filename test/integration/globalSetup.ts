@@ -1,11 +1,11 @@
 /**
  * Integration tests run against a real three-broker cluster, never a mock. This starts the local
- * one (Apache Kafka jars, see src/kafka/localCluster.ts) unless the configured bootstrap servers
+ * one (Apache Kafka jars, see src/localKafka/localCluster.ts) unless the configured bootstrap servers
  * already answer with every broker (a cluster left running, or the Docker one), and stops it
  * afterwards only if it was started here. It builds nothing: `npm run build` runs before vitest.
  */
 import { loadConfig } from '../../src/config/load.js';
-import { localClusterDown, localClusterStatus, localClusterUp } from '../../src/kafka/localCluster.js';
+import { localClusterDown, localClusterStatus, localClusterUp } from '../../src/localKafka/localCluster.js';
 import { createLogger } from '../../src/log/logger.js';
 import { PROJECT_CONFIG } from './helpers/projectRoot.js';
 

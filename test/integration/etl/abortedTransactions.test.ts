@@ -112,7 +112,7 @@ describe('aborted transactions of independent, interleaving producers', () => {
       const abortedIds = produced.aborted_transactions.map((t) => sqlString(`${runId}-t${String(t).padStart(4, '0')}`)).join(', ');
       expect(await lake.scalar(`SELECT count(*) FROM ${table} WHERE regexp_extract(event_id, '^(.*)-e[0-9]+$', 1) IN (${abortedIds})`)).toBe(0);
       expect(etl.logs.some((l) => l.msg === 'kafkajs aborted-record filter replaced')).toBe(true);
-      // What was read is the lean fetch decoding's (kafkajsFetchFastPaths.ts), not kafkajs's own.
+      // What was read is the lean fetch decoding's (patches/fetchFastPaths.ts), not kafkajs's own.
       expect(etl.logs.some((l) => l.msg === 'lean fetch decoding in use')).toBe(true);
     } finally {
       lake.close();

@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/schema.js';
-import { fetchTopicId } from '../../../src/kafka/topicId.js';
+import { fetchTopicId } from '../../../src/kafka/wire/topicId.js';
 import { isCaughtUp, readJournal } from '../helpers/checkpointJournal.js';
 import { etlEnv, EtlProcess, type EtlExit } from '../helpers/etlProcess.js';
 import { createTestTopics, endOffsets, TestProducer, withAdmin, type TestRecord } from '../helpers/kafkaTestData.js';

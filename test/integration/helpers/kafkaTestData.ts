@@ -1,6 +1,6 @@
 import kafkajs, { type Admin, type Producer } from 'kafkajs';
 import { createKafkaClient } from '../../../src/kafka/client.js';
-import { createTopics } from '../../../src/kafka/topics.js';
+import { createTopics } from '../../../src/kafka/admin/topics.js';
 import type { Config } from '../../../src/config/schema.js';
 import type { Logger } from '../../../src/log/logger.js';
 

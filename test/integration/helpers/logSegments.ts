@@ -7,8 +7,8 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import type { Config } from '../../../src/config/schema.js';
-import { localDataDir } from '../../../src/kafka/localCluster.js';
-import { classpathFile } from '../../../src/kafka/localClasspath.js';
+import { localDataDir } from '../../../src/localKafka/localCluster.js';
+import { classpathFile } from '../../../src/localKafka/classpath.js';
 
 const run = promisify(execFile);
 

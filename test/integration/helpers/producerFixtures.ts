@@ -8,7 +8,7 @@ import { afterAll } from 'vitest';
 import type { Config } from '../../../src/config/schema.js';
 import { decodeEvent } from '../../../src/events/validate.js';
 import type { ClickstreamRow, IotRow, StreamName } from '../../../src/events/types.js';
-import { createTopics } from '../../../src/kafka/topics.js';
+import { createTopics } from '../../../src/kafka/admin/topics.js';
 import { loadTestConfig } from './loadTestConfig.js';
 import { CLI, PROJECT_ROOT } from './projectRoot.js';
 import { testLogger } from './testLogger.js';

@@ -9,7 +9,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { isPidAlive, listProcesses } from '../../../src/kafka/localProcesses.js';
+import { isPidAlive, listProcesses } from '../../../src/system/processes.js';
 import { readPidFile } from '../../../src/services/pidFile.js';
 import { readRootMarker } from '../../../src/storage/rootMarker.js';
 import { kcatMetadata } from '../helpers/kcat.js';

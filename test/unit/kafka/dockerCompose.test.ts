@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { parseConfig } from '../../../src/config/load.js';
 import { renderDotEnv } from '../../../src/config/dotenv.js';
-import { localNodes, parseProperties, renderServerProperties } from '../../../src/kafka/serverProperties.js';
+import { localNodes, parseProperties, renderServerProperties } from '../../../src/localKafka/serverProperties.js';
 
 // No Docker engine here: this checks the compose file against config.yml, the .env that
 // `config env` writes and the server.properties of the Docker-free cluster, so that the two

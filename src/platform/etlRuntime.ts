@@ -1,0 +1,310 @@
+/**
+ * Wires the ETL part of the actor tree (architecture.md, "The actor tree") under the supervisor and runs its
+ * lifecycle: recover the lake from the checkpoint store, restore the window aggregator, start one
+ * ingest actor per topic; on `stop`, the ordered graceful shutdown of architecture.md, "Back-pressure and shutdown"; on
+ * `abort` (after a failure), tear everything down without flushing — the next start recovers
+ * from the last checkpoint, so nothing is skipped or repeated.
+ */
+import { availableParallelism } from 'node:os';
+import { resolve } from 'node:path';
+import { aggSinkId, durableOffset, rawSinkId, type CheckpointEvent, type CheckpointState, type SinkId } from '../checkpoint/checkpointState.js';
+import type { Config } from '../config/schema.js';
+import type { StreamName } from '../events/types.js';
+import type { RejectReason } from '../events/validate.js';
+import { BufferBudget } from '../lake/bufferBudget.js';
+import { createEncoderPool, type EncoderPool } from '../lake/encoderPool.js';
+import { resolveEncoderThreads } from '../lake/encoderThreads.js';
+import type { Logger } from '../log/logger.js';
+import { dispatch, query, stop, type AnyRef, type Ref } from '../system/nact.js';
+import { spawnCheckpointer, type CheckpointerMsg, type LakeRecovery } from '../actors/checkpointer.js';
+import { spawnIngest, type IngestMsg, type IngestStartReply, type IngestStatus } from '../actors/ingest.js';
+import { spawnWindowAggregator, type AggregatorMetrics, type WindowAggregatorMsg } from '../actors/windowAggregator.js';
+import type { createTopicConsumer } from '../kafka/topicConsumer.js';
+import { startMemoryGuard } from '../system/memoryGuard.js';
+import { offsetsFromLake } from '../checkpoint/offsetsFromLake.js';
+import { planRebuildFromLake } from '../checkpoint/rebuildFromLake.js';
+import { ErrorCodes, SdpError } from '../errors.js';
+import { listLakeFiles } from '../lake/lakeFiles.js';
+import { renameDurable } from '../lake/durableFs.js';
+import { join } from 'node:path';
+
+import { topicProgress, type ProgressSample, type TopicProgress } from '../etl/progress.js';
+import { leanDecoderFallbacks } from '../kafka/patches/fetchRecordDecoder.js';
+import { guardCheckpointedOffsets, offsetsSkippedTotal, type TopicIdStore } from '../etl/offsetGuard.js';
+
+export const STREAMS: readonly StreamName[] = ['clickstream', 'iot'];
+export const WINDOW_SIZE_MS = 60_000;
+
+export interface EtlMetrics {
+  ingest: IngestStatus[];
+  aggregator: AggregatorMetrics;
+  rejectedTotal: Partial<Record<RejectReason, number>>;
+  checkpoints: number;
+  /** Per topic, as of the last metrics line: events/s, lag, estimated seconds to catch up. */
+  progress: TopicProgress[];
+  /** Wall-clock time of the last checkpoint committed by this process; null before the first. */
+  lastCheckpointMs: number | null;
+  /** The last checkpoint committed by this process: when, how long its commit point took, which sink. */
+  lastCheckpoint?: { atMs: number; durationMs: number; sink: string };
+  /** Offsets skipped by etl.on_offset_out_of_range since the process started. */
+  offsetsSkipped: Array<{ topic: string; partition: number; offsets: number }>;
+  /** Record sets the lean fetch decoder handed back to kafkajs (offsets beyond 2^53, malformed batches): slower, not wrong. */
+  leanDecoderFallbacks: number;
+  /** Threads of this ETL's Parquet encoder pool (`etl.encoder_threads` resolved). */
+  encoderThreads: number;
+}
+
+/** The ETL's metrics line comes this often (the producer's: data_generator.metrics_interval). */
+export const ETL_METRICS_INTERVAL_MS = 10_000;
+
+export interface EtlRuntime {
+  /** Graceful: stop fetching, flush writers and windows, commit, leave the group. */
+  stop(): Promise<void>;
+  /** After a failure: tear down without flushing. */
+  abort(): Promise<void>;
+  metrics(): Promise<EtlMetrics>;
+  readonly recovery: LakeRecovery;
+}
+
+export interface EtlDeps {
+  config: Config;
+  logger: Logger;
+  parent: AnyRef;
+  /** Consumer factory override (tests). */
+  createConsumer?: typeof createTopicConsumer;
+  /** The checkpoint store's id: in every tmp file name, so recovery deletes only this store's. */
+  storeId?: string;
+  /** Where the topic ids of the checkpoints are kept (the checkpoint store). */
+  topicIds?: TopicIdStore;
+}
+
+const READ_TIMEOUT_MS = 60_000;
+
+/**
+ * Generations of the ETL in this process: each start (the first, and each in-process restart by
+ * the supervisor) gets the next. Actors are respawned under the same names, so every message that
+ * can outlive a generation (encodes, commit replies, retry timers, batches) carries it.
+ */
+let lastGeneration = 0;
+
+export function sinksOfPartition(config: Config, stream: StreamName, partition: number): SinkId[] {
+  const topic = config.topics[stream];
+  return stream === 'clickstream' ? [rawSinkId(topic, partition), aggSinkId(topic)] : [rawSinkId(topic, partition)];
+}
+
+/**
+ * Kafka Connect style: an empty checkpoint store beside a lake that holds committed files (the
+ * checkpoints were cleaned, or lost) is seeded from the lake's file names before anything is read,
+ * so the next run does not write every event a second time (architecture.md, "Rebuilding from the
+ * lake"). Interrupted renames of committed rolls are completed first.
+ */
+async function rebuildFromLakeIfEmpty(config: Config, logger: Logger, lakeRoot: string, checkpointer: Ref<CheckpointerMsg>, generation: number): Promise<void> {
+  const before = await query<CheckpointerMsg, CheckpointState>(checkpointer, () => ({ type: 'read' }), READ_TIMEOUT_MS);
+  if (before.checkpoints > 0) return;
+  const topics = { clickstream: config.topics.clickstream, iot: config.topics.iot };
+  const first = offsetsFromLake(listLakeFiles(lakeRoot).map((f) => f.path), topics);
+  if (first.files === 0) return;
+  for (const { from, to } of first.completions) await renameDurable(join(lakeRoot, from), join(lakeRoot, to));
+  const plan = await planRebuildFromLake(lakeRoot, topics, WINDOW_SIZE_MS);
+  for (const event of plan.events) {
+    await query(checkpointer, () => ({ type: 'commit' as const, event, generation }), READ_TIMEOUT_MS);
+  }
+  const offsets = Object.fromEntries([...plan.lake.raw].map(([topic, m]) => [topic, Object.fromEntries([...m].map(([p, o]) => [p, o.toString()]))]));
+  logger.warn(
+    {
+      component: 'etl',
+      lake_files: plan.lake.files,
+      renames_completed: first.completions.length,
+      offsets,
+      agg_seq: plan.lake.aggSeq,
+      agg_emitted_until: plan.maxMinuteEndMs === undefined ? null : new Date(plan.maxMinuteEndMs).toISOString(),
+      unknown_files: plan.lake.unknown.length,
+    },
+    'empty checkpoint store beside a non-empty lake: durable offsets rebuilt from the lake file names (clickstream is re-read from its start for the windows only)',
+  );
+}
+
+export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
+  const { config, logger, parent } = deps;
+  const generation = ++lastGeneration;
+  const lakeRoot = resolve(config.storage.datalake_root);
+  const clickTopic = config.topics.clickstream;
+  const aggSink = aggSinkId(clickTopic);
+  const rejectedTotal: Partial<Record<RejectReason, number>> = {};
+  const ingests = new Map<StreamName, Ref<IngestMsg>>();
+  let lastCheckpoints = 0;
+  let lastCheckpointMs: number | null = null;
+  let progress: TopicProgress[] = [];
+  const samples = new Map<string, ProgressSample>();
+
+  const encoderThreads = resolveEncoderThreads(config.etl.encoder_threads, availableParallelism());
+  const encoderPool: EncoderPool = createEncoderPool({ threads: encoderThreads, maxHeapMb: Math.ceil(config.etl.encoder_heap / (1024 * 1024)) });
+  const bufferBudget = new BufferBudget(config.etl.max_buffered_rows);
+  const memoryGuard = startMemoryGuard({ softLimitBytes: config.etl.heap_soft_limit });
+  const streamOfTopic = new Map(STREAMS.map((s) => [config.topics[s], s]));
+
+  let lastCheckpoint: EtlMetrics['lastCheckpoint'];
+  const onCommitted = (event: CheckpointEvent, state: CheckpointState, durationMs = 0): void => {
+    lastCheckpoints = state.checkpoints;
+    lastCheckpointMs = Date.now();
+    lastCheckpoint = { atMs: Date.now(), durationMs, sink: event.sink };
+    const stream = streamOfTopic.get(event.topic);
+    const ingest = stream ? ingests.get(stream) : undefined;
+    if (!stream || !ingest) return;
+    const partitions = event.type === 'raw' ? [event.partition] : Object.keys(event.offsets).map(Number);
+    for (const partition of partitions) {
+      const durable = durableOffset(state, sinksOfPartition(config, stream, partition), partition);
+      dispatch(ingest, { type: 'durable', partition, nextOffset: (BigInt(durable) + 1n).toString() });
+    }
+  };
+
+  const checkpointer: Ref<CheckpointerMsg> = spawnCheckpointer(parent, { lakeRoot, logger, snapshotEvery: config.etl.snapshot_every, onCommitted, generation, ...(deps.storeId ? { storeId: deps.storeId } : {}) });
+  // A start that fails halfway (a broker refusing the group join, an offset out of range) must
+  // leave nothing behind: the supervisor's next start spawns the same actor names.
+  let recovery!: LakeRecovery;
+  let checkpoint!: CheckpointState;
+  let aggregator: Ref<WindowAggregatorMsg> | undefined;
+  try {
+    await rebuildFromLakeIfEmpty(config, logger, lakeRoot, checkpointer, generation);
+    recovery = await query<CheckpointerMsg, LakeRecovery>(checkpointer, () => ({ type: 'recoverLake' }), READ_TIMEOUT_MS);
+    checkpoint = await query<CheckpointerMsg, CheckpointState>(checkpointer, () => ({ type: 'read' }), READ_TIMEOUT_MS);
+    lastCheckpoints = checkpoint.checkpoints;
+    const commitTimeoutMs = config.etl.shutdown_timeout + 60_000;
+    aggregator = spawnWindowAggregator(parent, {
+      sink: aggSink,
+      topic: clickTopic,
+      lakeRoot,
+      windows: { sizeMs: WINDOW_SIZE_MS, watermarkDelayMs: config.etl.watermark_delay, idleTimeoutMs: config.etl.idle_timeout },
+      ...(checkpoint.aggregators[aggSink] ? { restored: checkpoint.aggregators[aggSink] } : {}),
+      checkpointIntervalMs: config.etl.checkpoint_interval,
+      encoderPool,
+      encoder: config.etl.parquet_encoder,
+      checkpointer,
+      rowGroupRows: config.etl.row_group_rows,
+      commitTimeoutMs,
+      logger,
+      generation,
+      ...(deps.storeId ? { storeId: deps.storeId } : {}),
+    });
+
+    // Before any partition is read: checkpointed offsets inside the logs, same topic (architecture.md).
+    const startOverrides = new Map<StreamName, Map<number, string>>();
+    for (const stream of STREAMS) {
+      const topic = config.topics[stream];
+      startOverrides.set(stream, await guardCheckpointedOffsets({ config, logger, topic, checkpoint, sinksOf: (p) => sinksOfPartition(config, stream, p), ...(deps.topicIds ? { topicIds: deps.topicIds } : {}) }));
+    }
+
+    for (const stream of STREAMS) {
+      const topic = config.topics[stream];
+      const ingest = spawnIngest(parent, {
+        startOverrides: startOverrides.get(stream) ?? new Map(),
+        topic,
+        stream,
+        config,
+        logger,
+        checkpoint,
+        sinksOf: (p) => sinksOfPartition(config, stream, p),
+        rawSinkOf: (p) => rawSinkId(topic, p),
+        ...(stream === 'clickstream' ? { aggregator, aggSink } : {}),
+        checkpointer,
+        generation,
+        encoderPool,
+        bufferBudget,
+        lakeRoot,
+        ...(deps.storeId ? { storeId: deps.storeId } : {}),
+        onRejected: (reason) => {
+          rejectedTotal[reason] = (rejectedTotal[reason] ?? 0) + 1;
+        },
+        ...(deps.createConsumer ? { createConsumer: deps.createConsumer } : {}),
+      });
+      ingests.set(stream, ingest);
+    }
+    const started = await Promise.all([...ingests].map(async ([stream, ingest]) => ({ stream, reply: await query<IngestMsg, IngestStartReply>(ingest, () => ({ type: 'start' as const }), READ_TIMEOUT_MS) })));
+    for (const { stream, reply } of started) {
+      if (!reply.ok) throw new Error(`the consumer of ${config.topics[stream]} could not start: ${reply.error}`);
+    }
+  } catch (err) {
+    await Promise.allSettled([...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'close' as const }), READ_TIMEOUT_MS)));
+    for (const ingest of ingests.values()) stop(ingest);
+    if (aggregator) stop(aggregator);
+    await encoderPool.close().catch(() => undefined);
+    memoryGuard.stop();
+    stop(checkpointer);
+    logger.warn({ component: 'etl', generation, err }, 'etl start failed; what it had started is stopped');
+    throw err;
+  }
+  const startedAggregator: Ref<WindowAggregatorMsg> = aggregator;
+  logger.info({ component: 'etl', generation, lake_root: lakeRoot, checkpoints: checkpoint.checkpoints, encoder: config.etl.parquet_encoder }, 'etl started');
+
+  const readMetrics = async (): Promise<EtlMetrics> => {
+    const [ingest, agg] = await Promise.all([
+      Promise.all([...ingests.values()].map((ref) => query<IngestMsg, IngestStatus>(ref, () => ({ type: 'status' }), 5_000))),
+      query<WindowAggregatorMsg, AggregatorMetrics>(startedAggregator, () => ({ type: 'metrics' }), 5_000),
+    ]);
+    return { ingest, aggregator: agg, rejectedTotal: { ...rejectedTotal }, checkpoints: lastCheckpoints, progress, lastCheckpointMs, ...(lastCheckpoint ? { lastCheckpoint } : {}), offsetsSkipped: offsetsSkippedTotal(), leanDecoderFallbacks: leanDecoderFallbacks(), encoderThreads };
+  };
+
+  const etlStartedMs = Date.now();
+  for (const stream of STREAMS) samples.set(config.topics[stream], { atMs: etlStartedMs, processed: 0, lag: null });
+  // The ETL's 10 s metrics line: events/s and lag per topic, and while behind, when it catches up.
+  let metricsRunning = false;
+  const metricsTimer = setInterval(() => {
+    if (metricsRunning) return;
+    metricsRunning = true;
+    readMetrics()
+      .then((m) => {
+        const atMs = Date.now();
+        progress = m.ingest.map((i) => {
+          const current: ProgressSample = { atMs, processed: i.partitions.reduce((n, p) => n + p.valid + Object.values(p.rejected).reduce((a, b) => a + (b ?? 0), 0), 0), lag: i.lag };
+          const result = topicProgress(i.topic, samples.get(i.topic), current);
+          samples.set(i.topic, current);
+          return result;
+        });
+        const behind = progress.filter((p) => p.lag !== null && p.lag > 0);
+        logger.info(
+          {
+            component: 'etl',
+            events_per_s: Object.fromEntries(progress.map((p) => [p.topic, p.eventsPerSecond])),
+            lag: Object.fromEntries(progress.map((p) => [p.topic, p.lag])),
+            ...(behind.length > 0 ? { catch_up_s: Object.fromEntries(behind.map((p) => [p.topic, p.catchUpSeconds])) } : {}),
+            checkpoints: m.checkpoints,
+          },
+          behind.length > 0 ? 'etl metrics (behind)' : 'etl metrics',
+        );
+      })
+      .catch((err: unknown) => logger.debug({ component: 'etl', err }, 'etl metrics not available'))
+      .finally(() => {
+        metricsRunning = false;
+      });
+  }, ETL_METRICS_INTERVAL_MS);
+  metricsTimer.unref();
+
+  let stopped = false;
+  const teardown = async (graceful: boolean): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    clearInterval(metricsTimer);
+    const timeoutMs = config.etl.shutdown_timeout;
+    if (graceful) {
+      await Promise.all([...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'drain' as const }), timeoutMs)));
+      await query(startedAggregator, () => ({ type: 'flush' as const }), timeoutMs);
+      await Promise.all([...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'close' as const }), timeoutMs)));
+    } else {
+      await Promise.allSettled([...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'close' as const }), timeoutMs)));
+    }
+    for (const ingest of ingests.values()) stop(ingest);
+    stop(startedAggregator);
+    await encoderPool.close();
+    memoryGuard.stop();
+    // Let any commit already queued finish before the checkpointer goes.
+    await query(checkpointer, () => ({ type: 'read' as const }), READ_TIMEOUT_MS).catch(() => undefined);
+    stop(checkpointer);
+  };
+
+  return {
+    recovery,
+    stop: () => teardown(true),
+    abort: () => teardown(false),
+    metrics: readMetrics,
+  };
+}

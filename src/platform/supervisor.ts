@@ -1,0 +1,305 @@
+/**
+ * The root of the actor tree (architecture.md, "The actor tree"). It spawns the components a command asks for,
+ * supervises them, and shuts them down in order (architecture.md, "Back-pressure and shutdown"): generators first (every
+ * produced event acknowledged), then fetching, the final checkpoint, and the checkpoint store.
+ *
+ * Supervision (architecture.md, "Supervision"): a failing ETL actor escalates here; the whole ETL part is
+ * then torn down and started again from the last checkpoint after an exponential back-off, so a
+ * restart never skips or repeats data. More than `MAX_RESTARTS` within `RESTART_WINDOW_MS`, or a
+ * failure of the producer pool, stops the process with a clear log line and exit code 1.
+ */
+import { join, resolve } from 'node:path';
+import type { Config } from '../config/schema.js';
+import type { Logger } from '../log/logger.js';
+import { spawnProducerPool, type ProducerMetrics, type ProducerPoolMsg, type ProducerPoolOptions, type ProducerSummary } from '../actors/producerPool.js';
+import { SqlitePersistenceEngine } from '../checkpoint/sqlitePersistenceEngine.js';
+import { acquireStoreLock, type StoreLock } from '../checkpoint/storeLock.js';
+import { ErrorCodes, isSdpError, SdpError } from '../errors.js';
+import { startEtl, type EtlMetrics, type EtlRuntime } from './etlRuntime.js';
+import { spawnStatusServer, type StatusServerAddress, type StatusServerMsg } from '../actors/statusServer.js';
+import { dispatch, query, spawn, startSystem, stop, type AnyRef, type Ref, type SystemRef } from '../system/nact.js';
+import { ensureRootMarker } from '../storage/rootMarker.js';
+import { createClusterBrowser, type ClusterBrowser } from '../kafka/browser/clusterBrowser.js';
+import { PipelineStatus } from '../status/pipelineStatus.js';
+import { readActorTree } from '../system/actorTree.js';
+import { startKafkaBrowser, type KafkaBrowserServer } from '../ui/kafkaBrowserServer.js';
+import { memoryBreakdown, type MemoryBreakdown } from '../status/memoryBreakdown.js';
+
+export interface PlatformPlan {
+  producer?: Omit<ProducerPoolOptions, 'config' | 'logger' | 'onFatal'>;
+  etl?: boolean;
+  /** Serve the status page, /metrics, /healthz and /readyz on ui.status_port. */
+  status?: boolean;
+  /** Serve the Kafka browser on ui.kafka_ui_port, as ui.kafka_ui says (auto: unless the port is taken). */
+  kafkaUi?: boolean;
+}
+
+export interface ShutdownReport {
+  producer?: ProducerSummary;
+  exitCode: number;
+}
+
+export interface PlatformMetrics {
+  producer?: ProducerMetrics;
+  etl?: EtlMetrics;
+  etlRestarts: number;
+  /** The platform process, for `services ps`: its pid and when it started (epoch ms). */
+  pid: number;
+  startedAtMs: number;
+  /** When each ETL restart happened (the last hour's). */
+  etlRestartTimesMs?: number[];
+  /** Where the memory goes: main thread and each producer thread (status/memoryBreakdown.ts). */
+  memory?: MemoryBreakdown;
+}
+
+type SupervisorMsg =
+  | { type: 'fatal'; component: string; error: string }
+  | { type: 'etlFailed'; component: string; error: string }
+  | { type: 'etlRestart' };
+
+const ETL_COMPONENTS = /^(checkpointer|window-aggregator|ingest-)/;
+export const MAX_RESTARTS = 5;
+export const RESTART_WINDOW_MS = 5 * 60_000;
+const RESTART_BASE_MS = 1_000;
+const RESTART_MAX_MS = 30_000;
+
+export const CHECKPOINT_FILE = 'checkpoints.sqlite';
+const SYSTEM_NAME = 'sdp';
+
+export class Platform {
+  private system!: SystemRef;
+  private supervisor!: Ref<SupervisorMsg>;
+  private producer?: Ref<ProducerPoolMsg>;
+  private etl?: EtlRuntime;
+  private engine?: SqlitePersistenceEngine;
+  private storeLock?: StoreLock;
+  /** The first start of the ETL is running; a failure reported meanwhile waits in failedWhileStarting. */
+  private etlStarting = false;
+  private failedWhileStarting?: Extract<SupervisorMsg, { type: 'etlFailed' }>;
+  private status?: Ref<StatusServerMsg>;
+  /** The port the status page listens on, once started. */
+  statusPort?: number;
+  /** The port of the Kafka browser, when this process serves it. */
+  kafkaUiPort?: number;
+  private kafkaUi?: KafkaBrowserServer;
+  private statusBrowser?: ClusterBrowser;
+  private restartTimesMs: number[] = [];
+  private etlStartedAtMs: number | null = null;
+  private etlRestarts: number[] = [];
+  private etlRestartTotal = 0;
+  private restarting = false;
+  private shuttingDown?: Promise<ShutdownReport>;
+  private resolveFatal!: (report: { component: string; error: string }) => void;
+  private readonly log: Logger;
+  private readonly startedAtMs = Date.now();
+  /** Resolves when a component fails beyond recovery. */
+  readonly fatal: Promise<{ component: string; error: string }>;
+
+  private constructor(private readonly config: Config, private readonly logger: Logger, private readonly plan: PlatformPlan) {
+    this.log = logger.child({ component: 'supervisor' });
+    this.fatal = new Promise((resolve) => {
+      this.resolveFatal = resolve;
+    });
+  }
+
+  static async start(config: Config, logger: Logger, plan: PlatformPlan): Promise<Platform> {
+    const platform = new Platform(config, logger, plan);
+    if (plan.etl) {
+      // Before the store file exists: a root created (or found empty) now is marked as ours, so
+      // the clean commands may later empty it (architecture.md, "Storage roots and cleaning").
+      for (const [root, kind] of [[config.storage.datalake_root, 'datalake'], [config.storage.checkpoint_root, 'checkpoints']] as const) {
+        const marked = ensureRootMarker(resolve(root), kind);
+        if (marked === 'unmarked') logger.warn({ component: 'supervisor', root: resolve(root), kind }, 'storage root has no .sdp-root marker: the clean commands will refuse it until `make init-volumes` marks it');
+      }
+      // One process per checkpoint store: a second one exits here, before recovery touches the lake.
+      platform.storeLock = acquireStoreLock(resolve(config.storage.checkpoint_root), logger);
+      try {
+        platform.engine = new SqlitePersistenceEngine(join(resolve(config.storage.checkpoint_root), CHECKPOINT_FILE), { logger });
+      } catch (err) {
+        platform.storeLock.release();
+        throw err;
+      }
+    }
+    platform.system = startSystem(SYSTEM_NAME, platform.engine);
+    platform.supervisor = spawn<undefined, SupervisorMsg>(platform.system, (state, msg) => platform.handle(msg).then(() => state), 'supervisor', {
+      onCrash: (_msg, err, ctx, child) => {
+        const component = child?.name ?? 'unknown';
+        const type = ETL_COMPONENTS.test(component) ? 'etlFailed' : 'fatal';
+        dispatch(platform.supervisor, { type, component, error: err.message });
+        return ctx.stopChild;
+      },
+    });
+    // The web pages start first: a port already in use stops the start before anything runs.
+    if (plan.status) {
+      platform.statusBrowser = createClusterBrowser(config, logger);
+      const status = new PipelineStatus({
+        config,
+        logger,
+        metrics: () => platform.metrics(),
+        browser: platform.statusBrowser,
+        actorTree: () => readActorTree(SYSTEM_NAME, (name) => (ETL_COMPONENTS.test(name) || /^(partition|lake-writer)/.test(name) ? platform.etlRestartTotal : 0)),
+        restartTimesMs: () => platform.restartTimesMs.filter((t) => Date.now() - t < 3_600_000),
+        etlStartedAtMs: () => platform.etlStartedAtMs,
+      });
+      platform.status = spawnStatusServer(platform.supervisor as AnyRef, {
+        host: config.ui.status_host,
+        port: config.ui.status_port,
+        token: config.ui.auth_token,
+        logger,
+        metrics: () => platform.metrics(),
+        status,
+      });
+      const address = await query<StatusServerMsg, StatusServerAddress>(platform.status, () => ({ type: 'start' }), 10_000);
+      if (address.error) {
+        await platform.closeResources();
+        throw new SdpError(ErrorCodes.UI_PORT_IN_USE, address.error.message);
+      }
+      platform.statusPort = address.port;
+    }
+    if (plan.kafkaUi && config.ui.kafka_ui !== 'off') {
+      try {
+        platform.kafkaUi = await startKafkaBrowser(config, logger);
+      } catch (err) {
+        await platform.closeResources();
+        throw err;
+      }
+      platform.kafkaUiPort = platform.kafkaUi?.server.port;
+    }
+    if (plan.etl) {
+      // A component that fails while this first start runs must not trigger a restart beside it
+      // (the same actor names would collide): the failure waits until the start is done.
+      platform.etlStarting = true;
+      try {
+        platform.etl = await startEtl({ config, logger, parent: platform.supervisor as AnyRef, storeId: platform.engine!.storeId, topicIds: platform.engine! });
+      } catch (err) {
+        platform.etlStarting = false;
+        await platform.closeResources();
+        throw err;
+      }
+      platform.etlStarting = false;
+      platform.etlStartedAtMs = Date.now();
+      if (platform.failedWhileStarting) dispatch(platform.supervisor, platform.failedWhileStarting);
+      platform.failedWhileStarting = undefined;
+    }
+    if (plan.producer) {
+      platform.producer = spawnProducerPool(platform.supervisor as AnyRef, {
+        ...plan.producer,
+        config,
+        logger,
+        onFatal: (err) => dispatch(platform.supervisor, { type: 'fatal', component: 'producer-pool', error: err.message }),
+      });
+      dispatch(platform.producer, { type: 'start' });
+    }
+    if (platform.status) dispatch(platform.status, { type: 'setReady', ready: true });
+    return platform;
+  }
+
+  /**
+   * Closes the web pages, the actor system, the checkpoint store and its lock: the end of a
+   * shutdown, and the undoing of a start that failed (a web page's port taken, the ETL's first
+   * start failed).
+   */
+  private async closeResources(): Promise<void> {
+    if (this.status) await query(this.status, () => ({ type: 'stop' as const }), 5_000).catch(() => undefined);
+    await this.statusBrowser?.close();
+    await this.kafkaUi?.close();
+    stop(this.system);
+    this.engine?.close();
+    this.storeLock?.release();
+  }
+
+  private async handle(msg: SupervisorMsg): Promise<void> {
+    switch (msg.type) {
+      case 'fatal':
+        this.log.error({ failed_component: msg.component, err: msg.error }, 'component failed beyond recovery; stopping');
+        this.resolveFatal({ component: msg.component, error: msg.error });
+        return;
+      case 'etlFailed': {
+        if (this.etlStarting) {
+          this.failedWhileStarting ??= msg;
+          return;
+        }
+        if (this.restarting || this.shuttingDown) return;
+        const nowMs = Date.now();
+        this.etlRestarts = this.etlRestarts.filter((t) => nowMs - t < RESTART_WINDOW_MS);
+        if (this.etlRestarts.length >= MAX_RESTARTS) {
+          this.log.error({ failed_component: msg.component, err: msg.error, restarts: this.etlRestarts.length, window_ms: RESTART_WINDOW_MS }, 'etl keeps failing; stopping');
+          this.resolveFatal({ component: msg.component, error: msg.error });
+          return;
+        }
+        this.etlRestarts.push(nowMs);
+        this.restartTimesMs = [...this.restartTimesMs.filter((t) => nowMs - t < 3_600_000), nowMs];
+        this.restarting = true;
+        const delayMs = Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (this.etlRestarts.length - 1));
+        this.log.warn({ failed_component: msg.component, err: msg.error, restart_in_ms: delayMs, attempt: this.etlRestarts.length }, 'etl component failed; restarting the etl from the last checkpoint');
+        const old = this.etl;
+        this.etl = undefined;
+        await old?.abort().catch((err: unknown) => this.log.warn({ err }, 'etl teardown after failure was not clean'));
+        setTimeout(() => dispatch(this.supervisor, { type: 'etlRestart' }), delayMs);
+        return;
+      }
+      case 'etlRestart':
+        if (this.shuttingDown) return;
+        try {
+          this.etl = await startEtl({ config: this.config, logger: this.logger, parent: this.supervisor as AnyRef, ...(this.engine ? { storeId: this.engine.storeId, topicIds: this.engine } : {}) });
+          this.etlStartedAtMs = Date.now();
+          this.etlRestartTotal += 1;
+          this.restarting = false;
+        } catch (err) {
+          this.restarting = false;
+          const error = err instanceof Error ? err.message : String(err);
+          // Checkpointed offsets outside the log do not heal by restarting: stop now, naming them.
+          if (isSdpError(err, ErrorCodes.KAFKA_OFFSET_OUT_OF_RANGE)) {
+            this.log.error({ err: error, code: err.code, details: err.details }, 'etl cannot resume: checkpointed offsets outside the log; stopping');
+            this.resolveFatal({ component: 'etl', error });
+            return;
+          }
+          dispatch(this.supervisor, { type: 'etlFailed', component: 'etl', error });
+        }
+        return;
+    }
+  }
+
+  producerPool(): Ref<ProducerPoolMsg> | undefined {
+    return this.producer;
+  }
+
+  async metrics(): Promise<PlatformMetrics> {
+    const [producer, etl] = await Promise.all([
+      this.producer ? query<ProducerPoolMsg, ProducerMetrics>(this.producer, () => ({ type: 'metrics' }), 5_000) : undefined,
+      this.etl?.metrics(),
+    ]);
+    const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
+    const memory = memoryBreakdown({ rssBytes: rss, main: { heapUsed, heapTotal, external, arrayBuffers }, producerThreads: producer?.threadMemory ?? [], encoderThreads: etl?.encoderThreads ?? 0 });
+    return { ...(producer ? { producer } : {}), ...(etl ? { etl } : {}), etlRestarts: this.etlRestartTotal, etlRestartTimesMs: [...this.restartTimesMs], pid: process.pid, startedAtMs: this.startedAtMs, memory };
+  }
+
+  /** Graceful shutdown in the order of architecture.md, "Back-pressure and shutdown"; idempotent. */
+  shutdown(reason: string): Promise<ShutdownReport> {
+    this.shuttingDown ??= this.doShutdown(reason);
+    return this.shuttingDown;
+  }
+
+  private async doShutdown(reason: string): Promise<ShutdownReport> {
+    this.log.info({ reason }, 'shutting down');
+    const report: ShutdownReport = { exitCode: 0 };
+    if (this.status) dispatch(this.status, { type: 'setReady', ready: false });
+    const timeoutMs = this.config.etl.shutdown_timeout;
+    const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`shutdown took longer than ${timeoutMs} ms`)), timeoutMs).unref());
+    try {
+      await Promise.race([
+        (async () => {
+          if (this.producer) report.producer = await query<ProducerPoolMsg, ProducerSummary>(this.producer, () => ({ type: 'stop' }), timeoutMs);
+          await this.etl?.stop();
+        })(),
+        deadline,
+      ]);
+    } catch (err) {
+      this.log.error({ err }, 'graceful shutdown did not finish; the next start recovers from the last checkpoint');
+      report.exitCode = 1;
+    }
+    await this.closeResources();
+    this.log.info({ exit_code: report.exitCode }, 'stopped');
+    return report;
+  }
+}
