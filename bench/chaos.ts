@@ -62,8 +62,19 @@ interface Args {
 }
 
 function parseArgs(argv: string[]): Args {
-  const known = new Set(['--duration', '--kills', '--broker-restarts', '--rate', '--seed', '--broker-down', '--kafka-dir', '--catch-up-timeout', '--keep']);
-  for (const a of argv) if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown option ${a} (known: ${[...known].join(' ')})`);
+  const known = new Set([
+    '--duration',
+    '--kills',
+    '--broker-restarts',
+    '--rate',
+    '--seed',
+    '--broker-down',
+    '--kafka-dir',
+    '--catch-up-timeout',
+    '--keep',
+  ]);
+  for (const a of argv)
+    if (a.startsWith('--') && !known.has(a)) throw new Error(`unknown option ${a} (known: ${[...known].join(' ')})`);
   const get = (flag: string): string | undefined => {
     const i = argv.indexOf(flag);
     return i >= 0 ? argv[i + 1] : undefined;
@@ -104,12 +115,20 @@ async function sleepUntil(ms: number): Promise<void> {
 
 async function runCli(args: string[], env: Record<string, string>): Promise<string> {
   return new Promise<string>((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
     child.once('error', reject);
-    child.once('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`main.js ${args.join(' ')} exited ${String(code)}:\n${out.slice(-3000)}`))));
+    child.once('close', (code) =>
+      code === 0
+        ? resolve(out)
+        : reject(new Error(`main.js ${args.join(' ')} exited ${String(code)}:\n${out.slice(-3000)}`)),
+    );
   });
 }
 
@@ -142,7 +161,9 @@ async function main(): Promise<number> {
   const { config } = loadConfig(path.join(PROJECT_ROOT, 'config.yml'), { ...process.env, ...env });
   const bootstrap = config.kafka.bootstrap_servers.join(',');
   const topics = [config.topics.clickstream, config.topics.iot];
-  say(`chaos: seed=${args.seed} duration=${args.durationS}s kills=${args.kills} broker_restarts=${args.brokerRestarts} rate=${args.rate}/s work_dir=${workDir} kafka_dir=${kafkaDir}`);
+  say(
+    `chaos: seed=${args.seed} duration=${args.durationS}s kills=${args.kills} broker_restarts=${args.brokerRestarts} rate=${args.rate}/s work_dir=${workDir} kafka_dir=${kafkaDir}`,
+  );
 
   let clusterStartedHere = false;
   let ok = false;
@@ -151,7 +172,10 @@ async function main(): Promise<number> {
   const stopEverything = async (): Promise<void> => {
     await platform.stop().catch(() => undefined);
     await etl.stop().catch(() => undefined);
-    if (clusterStartedHere) await runCli(['kafka', 'down'], env).catch((err: unknown) => say(`chaos: stopping the cluster failed: ${String(err)}`));
+    if (clusterStartedHere)
+      await runCli(['kafka', 'down'], env).catch((err: unknown) =>
+        say(`chaos: stopping the cluster failed: ${String(err)}`),
+      );
   };
   const onSignal = (): void => {
     say('chaos: interrupted; cleaning up');
@@ -198,12 +222,16 @@ async function main(): Promise<number> {
           await platform.kill9();
           kills += 1;
           lastKillMs = Date.now();
-          say(`chaos: t=${Math.round((Date.now() - t0) / 1000)}s kill -9 #${kills} (pid ${String(pid)}${action.underLoad ? ', at work' : ''})`);
+          say(
+            `chaos: t=${Math.round((Date.now() - t0) / 1000)}s kill -9 #${kills} (pid ${String(pid)}${action.underLoad ? ', at work' : ''})`,
+          );
         } else {
           const exit = await platform.terminate(config.etl.shutdown_timeout + 30_000);
           const inTime = exit.elapsedMs <= config.etl.shutdown_timeout;
           sigterm.push({ ...exit, ok: exit.code === 0 && inTime });
-          say(`chaos: t=${Math.round((Date.now() - t0) / 1000)}s SIGTERM under load: exit ${String(exit.code)} after ${exit.elapsedMs} ms (etl.shutdown_timeout ${config.etl.shutdown_timeout} ms)`);
+          say(
+            `chaos: t=${Math.round((Date.now() - t0) / 1000)}s SIGTERM under load: exit ${String(exit.code)} after ${exit.elapsedMs} ms (etl.shutdown_timeout ${config.etl.shutdown_timeout} ms)`,
+          );
         }
         platform.start();
         restartedAtMs = Date.now();
@@ -215,7 +243,9 @@ async function main(): Promise<number> {
       for (const outage of plan.brokerOutages) {
         await sleepUntil(t0 + outage.atMs);
         const pid = await killNode(config, outage.nodeId);
-        say(`chaos: t=${Math.round((Date.now() - t0) / 1000)}s broker ${outage.nodeId} (pid ${pid}) killed for ${outage.downMs / 1000} s`);
+        say(
+          `chaos: t=${Math.round((Date.now() - t0) / 1000)}s broker ${outage.nodeId} (pid ${pid}) killed for ${outage.downMs / 1000} s`,
+        );
         await sleep(outage.downMs);
         await runCli(['kafka', 'up'], env);
         brokerRestarts += 1;
@@ -232,7 +262,9 @@ async function main(): Promise<number> {
     const durableAtLoadEnd = readJournal(checkpointRoot);
     const final = await platform.terminate(config.etl.shutdown_timeout + 30_000);
     await platform.stop();
-    say(`chaos: t=${Math.round((Date.now() - t0) / 1000)}s load stopped: run exit ${String(final.code)} after ${final.elapsedMs} ms`);
+    say(
+      `chaos: t=${Math.round((Date.now() - t0) / 1000)}s load stopped: run exit ${String(final.code)} after ${final.elapsedMs} ms`,
+    );
     etl.start();
     await sleepUntil(Math.max(lastKillMs, lastBrokerMs) + HANGING_TXN_MS);
 
@@ -254,32 +286,44 @@ async function main(): Promise<number> {
         const journal = readJournal(checkpointRoot);
         const lagging = journal
           ? [
-              ...behind(journal.rawOffsets.get(config.topics.clickstream), last.get('clickstream')!).map((p) => `clickstream raw p${p}`),
-              ...behind(journal.aggOffsets.get(config.topics.clickstream), last.get('clickstream')!).map((p) => `clickstream agg p${p}`),
+              ...behind(journal.rawOffsets.get(config.topics.clickstream), last.get('clickstream')!).map(
+                (p) => `clickstream raw p${p}`,
+              ),
+              ...behind(journal.aggOffsets.get(config.topics.clickstream), last.get('clickstream')!).map(
+                (p) => `clickstream agg p${p}`,
+              ),
               ...behind(journal.rawOffsets.get(config.topics.iot), last.get('iot')!).map((p) => `iot raw p${p}`),
             ]
           : ['no checkpoint store yet'];
         if (lagging.length === 0) break;
-        if (Date.now() > deadline) throw new Error(`the ETL did not catch up within ${args.catchUpTimeoutS} s: still behind: ${lagging.join(', ')}`);
+        if (Date.now() > deadline)
+          throw new Error(
+            `the ETL did not catch up within ${args.catchUpTimeoutS} s: still behind: ${lagging.join(', ')}`,
+          );
         await sleep(1_000);
       }
       // Then every partition goes idle and the watermark passes all input: wait until every window
       // that can close has been emitted and checkpointed, so that the window checks cover them.
-      const closableBeforeMs = (await check.scalar('SELECT coalesce(max(ts_ms), 0) FROM in_clickstream')) - config.etl.watermark_delay;
+      const closableBeforeMs =
+        (await check.scalar('SELECT coalesce(max(ts_ms), 0) FROM in_clickstream')) - config.etl.watermark_delay;
       const emitDeadline = Date.now() + config.etl.idle_timeout + 120_000;
       for (;;) {
         const open = readJournal(checkpointRoot)?.aggState.get(config.topics.clickstream)?.openWindows ?? [];
         const closable = open.filter((w) => w.startMs + 60_000 <= closableBeforeMs);
         if (closable.length === 0) break;
         if (Date.now() > emitDeadline) {
-          say(`chaos: windows ${closable.map((w) => new Date(w.startMs).toISOString()).join(', ')} are still open ${Math.round((Date.now() - catchUpStartMs) / 1000)} s after catching up`);
+          say(
+            `chaos: windows ${closable.map((w) => new Date(w.startMs).toISOString()).join(', ')} are still open ${Math.round((Date.now() - catchUpStartMs) / 1000)} s after catching up`,
+          );
           break;
         }
         await sleep(1_000);
       }
       const etlExit = await etl.terminate(config.etl.shutdown_timeout + 30_000);
       await etl.stop();
-      say(`chaos: caught up ${Math.round((Date.now() - loadEndMs) / 1000)} s after the load ended; etl exit ${String(etlExit.code)} after ${etlExit.elapsedMs} ms`);
+      say(
+        `chaos: caught up ${Math.round((Date.now() - loadEndMs) / 1000)} s after the load ended; etl exit ${String(etlExit.code)} after ${etlExit.elapsedMs} ms`,
+      );
 
       const streams = { clickstream: await check.compareStream('clickstream'), iot: await check.compareStream('iot') };
       const journal = readJournal(checkpointRoot);
@@ -287,9 +331,15 @@ async function main(): Promise<number> {
       const produced = streams.clickstream.produced + streams.iot.produced;
       const lake = streams.clickstream.lake + streams.iot.lake;
       const missing = streams.clickstream.missing + streams.iot.missing;
-      const duplicates = streams.clickstream.duplicates + streams.iot.duplicates + streams.clickstream.uncommitted + streams.iot.uncommitted;
+      const duplicates =
+        streams.clickstream.duplicates +
+        streams.iot.duplicates +
+        streams.clickstream.uncommitted +
+        streams.iot.uncommitted;
       for (const [name, v] of Object.entries(streams)) {
-        say(`chaos: ${name}: produced=${v.produced} lake=${v.lake} missing=${v.missing} duplicates=${v.duplicates} uncommitted=${v.uncommitted} (records of aborted transactions in the topic: ${notCommitted.get(name) ?? '?'})`);
+        say(
+          `chaos: ${name}: produced=${v.produced} lake=${v.lake} missing=${v.missing} duplicates=${v.duplicates} uncommitted=${v.uncommitted} (records of aborted transactions in the topic: ${notCommitted.get(name) ?? '?'})`,
+        );
         for (const e of v.examples) say(`chaos:   ${e}`);
       }
       say(
@@ -304,9 +354,14 @@ async function main(): Promise<number> {
           `platform starts=${platform.starts} unexpected_exits=${platform.unexpectedExits.length + etl.unexpectedExits.length} final_run_exit=${String(final.code)} etl_exit=${String(etlExit.code)}`,
       );
       const sigtermOk = sigterm.length === 1 && sigterm[0]!.ok;
-      if (!sigtermOk) say(`chaos: FAILED: the SIGTERM under load did not exit 0 within etl.shutdown_timeout: ${JSON.stringify(sigterm)}`);
+      if (!sigtermOk)
+        say(
+          `chaos: FAILED: the SIGTERM under load did not exit 0 within etl.shutdown_timeout: ${JSON.stringify(sigterm)}`,
+        );
       ok = missing === 0 && duplicates === 0 && windows.mismatches === 0 && sigtermOk;
-      say(`chaos: produced=${produced} lake=${lake} missing=${missing} duplicates=${duplicates} windows=${windows.windows} window_mismatches=${windows.mismatches} kills=${kills} broker_restarts=${brokerRestarts}`);
+      say(
+        `chaos: produced=${produced} lake=${lake} missing=${missing} duplicates=${duplicates} windows=${windows.windows} window_mismatches=${windows.mismatches} kills=${kills} broker_restarts=${brokerRestarts}`,
+      );
     } finally {
       check.close();
     }
@@ -315,7 +370,8 @@ async function main(): Promise<number> {
     process.removeListener('SIGINT', onSignal);
     process.removeListener('SIGTERM', onSignal);
     if (ok && !args.keep) rmSync(workDir, { recursive: true, force: true });
-    else if (existsSync(workDir)) process.stderr.write(`chaos: evidence kept in ${workDir} (logs run.log, etl.log; lake; checkpoints)\n`);
+    else if (existsSync(workDir))
+      process.stderr.write(`chaos: evidence kept in ${workDir} (logs run.log, etl.log; lake; checkpoints)\n`);
   }
   return ok ? 0 : 1;
 }

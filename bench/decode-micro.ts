@@ -17,10 +17,12 @@ function values(stream: StreamName): { value: Buffer; ts: number }[] {
   const start = Date.UTC(2026, 11, 1);
   if (stream === 'clickstream') {
     const g = createClickstreamGenerator({ seed: 1 });
-    for (let i = 0; i < N; i++) out.push({ value: Buffer.from(JSON.stringify(g.next(start + Math.floor(i / 1000) * 8))), ts: start + i });
+    for (let i = 0; i < N; i++)
+      out.push({ value: Buffer.from(JSON.stringify(g.next(start + Math.floor(i / 1000) * 8))), ts: start + i });
   } else {
     const g = createIotGenerator({ seed: 2 });
-    for (let i = 0; i < N; i++) out.push({ value: Buffer.from(JSON.stringify(g.next(start + Math.floor(i / 1000) * 8))), ts: start + i });
+    for (let i = 0; i < N; i++)
+      out.push({ value: Buffer.from(JSON.stringify(g.next(start + Math.floor(i / 1000) * 8))), ts: start + i });
   }
   return out;
 }
@@ -44,7 +46,9 @@ for (const stream of ['clickstream', 'iot'] as const) {
   }
   for (const [name, t] of Object.entries(times)) {
     const sorted = [...t].sort((a, b) => a - b);
-    console.log(`${stream.padEnd(12)} ${name.padEnd(10)} median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} ns/event  rounds ${t.map((x) => x.toFixed(0)).join(' ')}`);
+    console.log(
+      `${stream.padEnd(12)} ${name.padEnd(10)} median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} ns/event  rounds ${t.map((x) => x.toFixed(0)).join(' ')}`,
+    );
   }
 }
 if (sink < 0) console.log(sink);

@@ -64,7 +64,8 @@ interface Settings {
 
 function positiveInt(flag: string, text: string): number {
   const n = Number(text);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} expects a whole number of at least 1, got ${JSON.stringify(text)}`);
+  if (!Number.isInteger(n) || n < 1)
+    throw new Error(`${flag} expects a whole number of at least 1, got ${JSON.stringify(text)}`);
   return n;
 }
 
@@ -74,7 +75,8 @@ function parseArgs(argv: string[]): Settings {
     return i >= 0 ? argv[i + 1] : undefined;
   };
   const encoders = (get('--encoders') ?? 'parquetjs-lite,hyparquet-writer').split(',') as EncoderName[];
-  for (const e of encoders) if (!(ENCODER_NAMES as readonly string[]).includes(e)) throw new Error(`unknown encoder ${e}`);
+  for (const e of encoders)
+    if (!(ENCODER_NAMES as readonly string[]).includes(e)) throw new Error(`unknown encoder ${e}`);
   return {
     clickstream: Number(get('--clickstream') ?? 1_000_000),
     iot: Number(get('--iot') ?? 500_000),
@@ -88,7 +90,9 @@ function parseArgs(argv: string[]): Settings {
     env: Object.fromEntries(
       argv.flatMap((a, i) => {
         const kv = a === '--env' ? argv[i + 1] : undefined;
-        return kv && kv.includes('=') ? [[kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as [string, string]] : [];
+        return kv && kv.includes('=')
+          ? [[kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as [string, string]]
+          : [];
       }),
     ),
   };
@@ -105,7 +109,11 @@ function topicEnv(topics: Topics): Record<string, string> {
 
 function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [MAIN, ...args], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.on('data', (c: Buffer) => (out += c.toString()));
     child.stderr.on('data', (c: Buffer) => (out += c.toString()));
@@ -118,13 +126,18 @@ function run(args: string[], env: Record<string, string>): Promise<{ code: numbe
 async function preload(topics: Topics, stream: 'clickstream' | 'iot', count: number): Promise<number> {
   if (count === 0) return 0;
   const startMs = Date.now();
-  const r = await run(['generate', '--only', stream, '--count', String(count), `--${stream}-rate`, '0', '--batch-size', '1000'], topicEnv(topics));
+  const r = await run(
+    ['generate', '--only', stream, '--count', String(count), `--${stream}-rate`, '0', '--batch-size', '1000'],
+    topicEnv(topics),
+  );
   if (r.code !== 0) throw new Error(`generate ${stream} exited ${r.code}:\n${r.out.slice(-2000)}`);
   return Date.now() - startMs;
 }
 
 /** Committed rows + rejected records per topic, and the time of the last commit, from the journal. */
-function journalProgress(file: string): { perTopic: Map<string, number>; lastCommitMs: number; checkpoints: number } | undefined {
+function journalProgress(
+  file: string,
+): { perTopic: Map<string, number>; lastCommitMs: number; checkpoints: number } | undefined {
   if (!existsSync(file)) return undefined;
   let db: Database.Database | undefined;
   try {
@@ -134,8 +147,14 @@ function journalProgress(file: string): { perTopic: Map<string, number>; lastCom
         "SELECT json_extract(data, '$.topic') AS topic, sum(json_extract(data, '$.rows') + json_extract(data, '$.rejected')) AS n FROM journal WHERE json_extract(data, '$.type') = 'raw' GROUP BY 1",
       )
       .all();
-    const last = db.prepare<[], { t: number | null; c: number }>('SELECT max(created_at) AS t, count(*) AS c FROM journal').get();
-    return { perTopic: new Map(rows.map((r) => [r.topic, r.n])), lastCommitMs: last?.t ?? 0, checkpoints: last?.c ?? 0 };
+    const last = db
+      .prepare<[], { t: number | null; c: number }>('SELECT max(created_at) AS t, count(*) AS c FROM journal')
+      .get();
+    return {
+      perTopic: new Map(rows.map((r) => [r.topic, r.n])),
+      lastCommitMs: last?.t ?? 0,
+      checkpoints: last?.c ?? 0,
+    };
   } catch (err) {
     if (String((err as { code?: string }).code ?? '').startsWith('SQLITE_')) return undefined;
     throw err;
@@ -167,16 +186,26 @@ interface KcatResult {
  * one topic after the other (the ETL reads both at once on one process; kcat's time is the sum).
  * The topics hold exactly the produced counts, so those are the events read.
  */
-async function kcatCeiling(config: Config, topics: Topics, counts: { clickstream: number; iot: number }): Promise<KcatResult> {
+async function kcatCeiling(
+  config: Config,
+  topics: Topics,
+  counts: { clickstream: number; iot: number },
+): Promise<KcatResult> {
   const brokers = config.kafka.bootstrap_servers.join(',');
   const startMs = Date.now();
   for (const topic of [topics.clickstream, topics.iot]) {
     await new Promise<void>((resolve, reject) => {
-      const child = spawn('kcat', ['-C', '-b', brokers, '-X', 'isolation.level=read_committed', '-e', '-o', 'beginning', '-q', '-t', topic], { stdio: ['ignore', 'ignore', 'pipe'] });
+      const child = spawn(
+        'kcat',
+        ['-C', '-b', brokers, '-X', 'isolation.level=read_committed', '-e', '-o', 'beginning', '-q', '-t', topic],
+        { stdio: ['ignore', 'ignore', 'pipe'] },
+      );
       let err = '';
       child.stderr.on('data', (c: Buffer) => (err = (err + c.toString()).slice(-2000)));
       child.once('error', reject);
-      child.once('close', (code) => (code === 0 ? resolve() : reject(new Error(`kcat on ${topic} exited ${code}: ${err}`))));
+      child.once('close', (code) =>
+        code === 0 ? resolve() : reject(new Error(`kcat on ${topic} exited ${code}: ${err}`)),
+      );
     });
   }
   return { events: counts.clickstream + counts.iot, seconds: (Date.now() - startMs) / 1000 };
@@ -225,15 +254,24 @@ async function measure(
     SDP_LOG__LEVEL: 'info',
     ...options.env,
   };
-  const nodeArgs = [...options.nodeArgs, ...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : [])];
+  const nodeArgs = [
+    ...options.nodeArgs,
+    ...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : []),
+  ];
   const startMs = Date.now();
   const base = options.plain ? process.env : platformEnv(process.env);
-  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, MAIN, 'etl'], { cwd: PROJECT_ROOT, env: { ...base, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, MAIN, 'etl'], {
+    cwd: PROJECT_ROOT,
+    env: { ...base, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const pid = child.pid!;
   let firstJoinMs: number | undefined;
   let tail = '';
   let exited: { code: number | null } | undefined;
-  const exit = new Promise<{ code: number | null }>((resolve) => child.once('close', (code) => resolve((exited = { code }))));
+  const exit = new Promise<{ code: number | null }>((resolve) =>
+    child.once('close', (code) => resolve((exited = { code }))),
+  );
   const onLine = (text: string): void => {
     tail = (tail + text).slice(-4000);
     if (firstJoinMs === undefined && tail.includes('"msg":"partitions assigned"')) firstJoinMs = Date.now();
@@ -294,12 +332,18 @@ function printResult(r: RunResult, kcatEventsPerSecond: number): void {
       r.encoder.padEnd(17),
       String(r.events).padStart(9),
       r.secondsToCommitted.toFixed(1).padStart(8),
-      Math.round(r.events / r.secondsToCommitted).toString().padStart(9),
-      Math.round(r.events / r.secondsFromJoin).toString().padStart(10),
+      Math.round(r.events / r.secondsToCommitted)
+        .toString()
+        .padStart(9),
+      Math.round(r.events / r.secondsFromJoin)
+        .toString()
+        .padStart(10),
       r.joinSeconds.toFixed(1).padStart(6),
       r.peakRssMB.toFixed(0).padStart(9),
       r.cpuSeconds.toFixed(1).padStart(7),
-      Math.round(r.events / r.cpuSeconds).toString().padStart(10),
+      Math.round(r.events / r.cpuSeconds)
+        .toString()
+        .padStart(10),
       String(r.files).padStart(6),
       String(r.checkpoints).padStart(6),
       String(r.exitCode).padStart(5),
@@ -328,8 +372,16 @@ interface ProfileNode {
 
 /** Self time per function and per module of each .cpuprofile in `dir` (one per thread). */
 function summariseProfiles(dir: string, top = 15): void {
-  for (const name of readdirSync(dir).filter((f) => f.endsWith('.cpuprofile')).sort()) {
-    const profile = JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[]; startTime: number; endTime: number };
+  for (const name of readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort()) {
+    const profile = JSON.parse(readFileSync(path.join(dir, name), 'utf8')) as {
+      nodes: ProfileNode[];
+      samples: number[];
+      timeDeltas: number[];
+      startTime: number;
+      endTime: number;
+    };
     const byId = new Map(profile.nodes.map((n) => [n.id, n]));
     const selfUs = new Map<number, number>();
     profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
@@ -339,10 +391,25 @@ function summariseProfiles(dir: string, top = 15): void {
     for (const [id, us] of selfUs) {
       const frame = byId.get(id)!.callFrame;
       const url = frame.url.replace(/^file:\/\//, '');
-      const where = url.includes('node_modules/') ? url.slice(url.lastIndexOf('node_modules/') + 13) : url.startsWith(PROJECT_ROOT) ? url.slice(PROJECT_ROOT.length) : url;
+      const where = url.includes('node_modules/')
+        ? url.slice(url.lastIndexOf('node_modules/') + 13)
+        : url.startsWith(PROJECT_ROOT)
+          ? url.slice(PROJECT_ROOT.length)
+          : url;
       const fn = `${frame.functionName || '(anonymous)'}  ${where ? `${where}:${frame.lineNumber + 1}` : ''}`;
       byFunction.set(fn, (byFunction.get(fn) ?? 0) + us);
-      const module = url === '' ? `(${frame.functionName || 'native'})` : url.includes('node_modules/') ? `npm:${url.slice(url.lastIndexOf('node_modules/') + 13).split('/').slice(0, url.includes('node_modules/@') ? 2 : 1).join('/')}` : url.startsWith('node:') ? 'node internals' : where;
+      const module =
+        url === ''
+          ? `(${frame.functionName || 'native'})`
+          : url.includes('node_modules/')
+            ? `npm:${url
+                .slice(url.lastIndexOf('node_modules/') + 13)
+                .split('/')
+                .slice(0, url.includes('node_modules/@') ? 2 : 1)
+                .join('/')}`
+            : url.startsWith('node:')
+              ? 'node internals'
+              : where;
       byModule.set(module, (byModule.get(module) ?? 0) + us);
     }
     const pct = (us: number): string => `${((100 * us) / totalUs).toFixed(1).padStart(5)}%`;
@@ -350,7 +417,8 @@ function summariseProfiles(dir: string, top = 15): void {
     console.log('  by module (self time):');
     for (const [m, us] of [...byModule].sort((a, b) => b[1] - a[1]).slice(0, 10)) console.log(`    ${pct(us)}  ${m}`);
     console.log('  by function (self time):');
-    for (const [f, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top)) console.log(`    ${pct(us)}  ${f}`);
+    for (const [f, us] of [...byFunction].sort((a, b) => b[1] - a[1]).slice(0, top))
+      console.log(`    ${pct(us)}  ${f}`);
   }
 }
 
@@ -366,16 +434,31 @@ async function main(): Promise<void> {
   const logger = createLogger({ level: 'warn', format: 'json', fd: 2 });
   const topics: Topics = { clickstream: `bench-clickstream-${randomSuffix()}`, iot: `bench-iot-${randomSuffix()}` };
   await createTopics({ ...config, topics }, logger);
-  console.log(`etl catch-up benchmark: node ${process.version}, ${os.cpus().length} cpus, ${config.kafka.partitions} partitions per topic, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(settings.plain ? 'etl started bare (--plain): no MALLOC_ARENA_MAX' : `etl started as make run starts the platform: MALLOC_ARENA_MAX=${platformEnv(process.env).MALLOC_ARENA_MAX}`);
+  console.log(
+    `etl catch-up benchmark: node ${process.version}, ${os.cpus().length} cpus, ${config.kafka.partitions} partitions per topic, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(
+    settings.plain
+      ? 'etl started bare (--plain): no MALLOC_ARENA_MAX'
+      : `etl started as make run starts the platform: MALLOC_ARENA_MAX=${platformEnv(process.env).MALLOC_ARENA_MAX}`,
+  );
   const counts = { clickstream: settings.clickstream, iot: settings.iot };
   const clickMs = await preload(topics, 'clickstream', counts.clickstream);
   const iotMs = await preload(topics, 'iot', counts.iot);
-  console.log(`preloaded ${counts.clickstream} clickstream in ${(clickMs / 1000).toFixed(1)} s and ${counts.iot} iot in ${(iotMs / 1000).toFixed(1)} s into ${topics.clickstream}, ${topics.iot}`);
+  console.log(
+    `preloaded ${counts.clickstream} clickstream in ${(clickMs / 1000).toFixed(1)} s and ${counts.iot} iot in ${(iotMs / 1000).toFixed(1)} s into ${topics.clickstream}, ${topics.iot}`,
+  );
   const kcatBefore = await kcatCeiling(config, topics, counts);
-  console.log(`kcat ceiling (read_committed, to /dev/null): ${counts.clickstream + counts.iot} events in ${kcatBefore.seconds.toFixed(2)} s = ${Math.round(kcatRate(kcatBefore))} events/s`);
+  console.log(
+    `kcat ceiling (read_committed, to /dev/null): ${counts.clickstream + counts.iot} events in ${kcatBefore.seconds.toFixed(2)} s = ${Math.round(kcatRate(kcatBefore))} events/s`,
+  );
   const kcatReference = kcatRate(kcatBefore);
-  console.log('\nrun                        encoder             events  seconds  events/s  after join  join s  peak RSS  cpu s  ev/cpu s  files  ckpts  exit  of kcat');
+  console.log(
+    '\nrun                        encoder             events  seconds  events/s  after join  join s  peak RSS  cpu s  ev/cpu s  files  ckpts  exit  of kcat',
+  );
 
   // What every ETL run of this invocation shares; a run adds to it or overrides env.
   const runOptions = { keep: settings.keep, plain: settings.plain, env: settings.env, nodeArgs: settings.nodeArgs };
@@ -383,7 +466,14 @@ async function main(): Promise<void> {
   for (const encoder of settings.encoders) {
     const runs: RunResult[] = [];
     for (let i = 0; i < settings.repeat; i++) {
-      const r = await measure(`${(counts.clickstream + counts.iot) / 1e6}M backlog${settings.repeat > 1 ? ` #${i + 1}` : ''}`, topics, counts, encoder, config, runOptions);
+      const r = await measure(
+        `${(counts.clickstream + counts.iot) / 1e6}M backlog${settings.repeat > 1 ? ` #${i + 1}` : ''}`,
+        topics,
+        counts,
+        encoder,
+        config,
+        runOptions,
+      );
       printResult(r, kcatReference);
       runs.push(r);
     }
@@ -394,18 +484,32 @@ async function main(): Promise<void> {
   // catch-up (the last partial file of a partition is rolled at the end of its backlog, not when
   // it is max_file_age old or quiet for max_file_idle).
   if (!settings.env.SDP_ETL__MAX_FILE_AGE) {
-    const r = await measure('  same, max_file_age 5s', topics, counts, config.etl.parquet_encoder, config, { ...runOptions, env: { ...settings.env, SDP_ETL__MAX_FILE_AGE: '5s' } });
+    const r = await measure('  same, max_file_age 5s', topics, counts, config.etl.parquet_encoder, config, {
+      ...runOptions,
+      env: { ...settings.env, SDP_ETL__MAX_FILE_AGE: '5s' },
+    });
     printResult(r, kcatReference);
     results.push(r);
   }
   const kcatAfter = await kcatCeiling(config, topics, counts);
   const etlBest = Math.max(...results.map((r) => r.events / r.secondsToCommitted));
   const kcatMean = (kcatRate(kcatBefore) + kcatRate(kcatAfter)) / 2;
-  console.log(`kcat ceiling again after the ETL runs: ${kcatAfter.seconds.toFixed(2)} s = ${Math.round(kcatRate(kcatAfter))} events/s`);
-  console.log(`etl ${Math.round(etlBest)} events/s (best of the runs above), kcat ${Math.round(kcatMean)} events/s (mean of both), ratio etl/kcat ${(etlBest / kcatMean).toFixed(3)}`);
+  console.log(
+    `kcat ceiling again after the ETL runs: ${kcatAfter.seconds.toFixed(2)} s = ${Math.round(kcatRate(kcatAfter))} events/s`,
+  );
+  console.log(
+    `etl ${Math.round(etlBest)} events/s (best of the runs above), kcat ${Math.round(kcatMean)} events/s (mean of both), ratio etl/kcat ${(etlBest / kcatMean).toFixed(3)}`,
+  );
   if (settings.cpuProf) {
     const profDir = mkdtempSync(path.join(os.tmpdir(), 'sdp-bench-etl-prof-'));
-    const r = await measure('cpu profile', topics, { clickstream: counts.clickstream, iot: counts.iot }, config.etl.parquet_encoder, config, { ...runOptions, cpuProfDir: profDir });
+    const r = await measure(
+      'cpu profile',
+      topics,
+      { clickstream: counts.clickstream, iot: counts.iot },
+      config.etl.parquet_encoder,
+      config,
+      { ...runOptions, cpuProfDir: profDir },
+    );
     printResult(r, kcatReference);
     summariseProfiles(profDir);
     console.log(`profiles kept in ${profDir}`);
@@ -419,17 +523,28 @@ async function main(): Promise<void> {
     const counts2 = { clickstream: counts.clickstream + extraClick, iot: counts.iot + extra - extraClick };
     const r = await measure('2M backlog (RSS bound)', topics, counts2, config.etl.parquet_encoder, config, runOptions);
     printResult(r, kcatReference);
-    console.log(`  peak RSS under a ${counts2.clickstream + counts2.iot} event backlog: ${r.peakRssMB.toFixed(0)} MB (issue 4 item 4: < 300 MB) — ${r.peakRssMB < 300 ? 'OK' : 'OVER'}; highest sampled VmRSS ${r.maxSampledRssMB.toFixed(0)} MB`);
+    console.log(
+      `  peak RSS under a ${counts2.clickstream + counts2.iot} event backlog: ${r.peakRssMB.toFixed(0)} MB (issue 4 item 4: < 300 MB) — ${r.peakRssMB < 300 ? 'OK' : 'OVER'}; highest sampled VmRSS ${r.maxSampledRssMB.toFixed(0)} MB`,
+    );
   }
   if (!settings.keep) {
     // The backlog is a few hundred MB per replica: give the brokers their disk back.
     const admin = createKafkaClient(config, logger).admin();
     await admin.connect();
-    await admin.deleteTopics({ topics: [topics.clickstream, topics.iot] }).catch((err: unknown) => console.warn(`could not delete the bench topics: ${String(err)}`));
+    await admin
+      .deleteTopics({ topics: [topics.clickstream, topics.iot] })
+      .catch((err: unknown) => console.warn(`could not delete the bench topics: ${String(err)}`));
     await admin.disconnect();
   }
-  console.log(`\ntarget: >= 150000 events/s (issue 13; issue 4 asked 50000); load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log('(seconds = spawn of `etl` → last checkpoint that makes the backlog durable; "after join" excludes the consumer-group join)');
+  console.log(
+    `\ntarget: >= 150000 events/s (issue 13; issue 4 asked 50000); load average after: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(
+    '(seconds = spawn of `etl` → last checkpoint that makes the backlog durable; "after join" excludes the consumer-group join)',
+  );
 }
 
 main().catch((err: unknown) => {

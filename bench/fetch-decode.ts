@@ -14,7 +14,12 @@ import { createKafkaClient } from '../src/kafka/client.js';
 import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
 import { fastRecordBatch } from '../src/kafka/patches/recordBatchEncoder.js';
-import { LEAN_DECODE_MESSAGES, leanDecodeMessages, type CodecLookup, type DecodeMessages } from '../src/kafka/patches/fetchRecordDecoder.js';
+import {
+  LEAN_DECODE_MESSAGES,
+  leanDecodeMessages,
+  type CodecLookup,
+  type DecodeMessages,
+} from '../src/kafka/patches/fetchRecordDecoder.js';
 import { createBatchShim, LEAN_BATCH_SHIM, type BatchConstructor } from '../src/kafka/patches/leanBatch.js';
 import { lz4FrameCodec, registerLz4Codec } from '../src/kafka/lz4Codec.js';
 import { toConsumedMessages, type ConsumedMessage } from '../src/kafka/topicConsumer.js';
@@ -30,9 +35,12 @@ const require = createRequire(import.meta.url);
 registerLz4Codec();
 type DecoderClass = new (buffer: Buffer) => { buffer: Buffer; offset: number };
 const Decoder = require('kafkajs/src/protocol/decoder.js') as DecoderClass;
-const { lookupCodecByAttributes } = require('kafkajs/src/protocol/message/compression/index.js') as { lookupCodecByAttributes: CodecLookup };
+const { lookupCodecByAttributes } = require('kafkajs/src/protocol/message/compression/index.js') as {
+  lookupCodecByAttributes: CodecLookup;
+};
 const installedDecode = require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js') as DecodeMessages;
-const kafkajsDecode = (installedDecode as unknown as Record<symbol, DecodeMessages>)[LEAN_DECODE_MESSAGES] ?? installedDecode;
+const kafkajsDecode =
+  (installedDecode as unknown as Record<symbol, DecodeMessages>)[LEAN_DECODE_MESSAGES] ?? installedDecode;
 const installedBatch = require('kafkajs/src/consumer/batch.js') as BatchConstructor;
 const KafkajsBatch = (installedBatch as unknown as Record<symbol, BatchConstructor>)[LEAN_BATCH_SHIM] ?? installedBatch;
 const leanDecode = leanDecodeMessages(kafkajsDecode, lookupCodecByAttributes);
@@ -53,10 +61,25 @@ async function fetches(): Promise<Array<{ set: Buffer; fetchedOffset: string; hi
         const event = g.next(start + made * 8) as { user_id: string };
         records.push({ key: event.user_id, value: JSON.stringify(event), offsetDelta: i, timestampDelta: i });
       }
-      const header = { compression: kafkajs.CompressionTypes.LZ4, firstOffset: String(offset), firstTimestamp: start, maxTimestamp: start + PER_BATCH, transactional: true, producerId: 1000, lastOffsetDelta: PER_BATCH - 1 };
+      const header = {
+        compression: kafkajs.CompressionTypes.LZ4,
+        firstOffset: String(offset),
+        firstTimestamp: start,
+        maxTimestamp: start + PER_BATCH,
+        transactional: true,
+        producerId: 1000,
+        lastOffsetDelta: PER_BATCH - 1,
+      };
       parts.push(Buffer.from((await fastRecordBatch(header, records)).buffer));
       offset += PER_BATCH;
-      const marker = Buffer.from((await fastRecordBatch({ firstOffset: String(offset), transactional: true, producerId: 1000, lastOffsetDelta: 0 }, [{ key: Buffer.from([0, 0, 0, 1]), value: Buffer.from([0, 0, 0, 0, 0, 0]), offsetDelta: 0 }])).buffer);
+      const marker = Buffer.from(
+        (
+          await fastRecordBatch(
+            { firstOffset: String(offset), transactional: true, producerId: 1000, lastOffsetDelta: 0 },
+            [{ key: Buffer.from([0, 0, 0, 1]), value: Buffer.from([0, 0, 0, 0, 0, 0]), offsetDelta: 0 }],
+          )
+        ).buffer,
+      );
       marker[22] = marker[22]! | 0x20; // control batch
       parts.push(marker);
       offset += 1;
@@ -75,8 +98,18 @@ type Path = (set: Buffer, fetchedOffset: string, highWatermark: string) => Promi
 const paths: Record<string, Path> = {
   kafkajs: async (set, fetchedOffset, highWatermark) => {
     const messages = await kafkajsDecode(new Decoder(set));
-    const batch = new KafkajsBatch('t', fetchedOffset, { partition: 0, highWatermark, abortedTransactions: [], messages }) as { messages: Array<{ offset: string; value: Buffer | null; key: Buffer | null; timestamp: string }> };
-    return batch.messages.map((m) => ({ offset: m.offset, value: m.value, key: m.key ?? null, timestampMs: Number(m.timestamp) }));
+    const batch = new KafkajsBatch('t', fetchedOffset, {
+      partition: 0,
+      highWatermark,
+      abortedTransactions: [],
+      messages,
+    }) as { messages: Array<{ offset: string; value: Buffer | null; key: Buffer | null; timestamp: string }> };
+    return batch.messages.map((m) => ({
+      offset: m.offset,
+      value: m.value,
+      key: m.key ?? null,
+      timestampMs: Number(m.timestamp),
+    }));
   },
   'lz4 only': async (set) => {
     // Batches: 12 bytes of offset and length, 45 of header, the record count, then the LZ4 frame.
@@ -94,7 +127,12 @@ const paths: Record<string, Path> = {
   },
   lean: async (set, fetchedOffset, highWatermark) => {
     const messages = await leanDecode(new Decoder(set));
-    const batch = new LeanBatchShim('t', fetchedOffset, { partition: 0, highWatermark, abortedTransactions: [], messages }) as { messages: never };
+    const batch = new LeanBatchShim('t', fetchedOffset, {
+      partition: 0,
+      highWatermark,
+      abortedTransactions: [],
+      messages,
+    }) as { messages: never };
     return toConsumedMessages(batch.messages);
   },
 };
@@ -118,10 +156,14 @@ async function main(): Promise<void> {
       if (count !== N && name !== 'lz4 only') throw new Error(`${name} gave ${count} records, expected ${N}`);
     }
   }
-  console.log(`fetch decoding, ${N} clickstream records in LZ4 batches of ${PER_BATCH}, ${BATCHES_PER_FETCH} per fetch, ${ROUNDS} rounds`);
+  console.log(
+    `fetch decoding, ${N} clickstream records in LZ4 batches of ${PER_BATCH}, ${BATCHES_PER_FETCH} per fetch, ${ROUNDS} rounds`,
+  );
   for (const name of Object.keys(paths)) {
     const sorted = [...times[name]!].sort((a, b) => a - b);
-    console.log(`${name.padEnd(9)} best ${sorted[0]!.toFixed(0)} median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} ns/record  rounds ${times[name]!.map((x) => x.toFixed(0)).join(' ')}`);
+    console.log(
+      `${name.padEnd(9)} best ${sorted[0]!.toFixed(0)} median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(0)} ns/record  rounds ${times[name]!.map((x) => x.toFixed(0)).join(' ')}`,
+    );
   }
   if (sink < 0) console.log(sink);
 }

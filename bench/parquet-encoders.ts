@@ -81,8 +81,23 @@ function generateBatches(settings: Settings): ColumnBatch[] {
   const random = createRandom(42);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
   const sections = ['products', 'category', 'blog', 'help', 'account', 'cart', 'search', 'deals', 'brands', 'stores'];
-  const urls = Array.from({ length: 300 }, (_, i) => (i === 0 ? '/' : `/${sections[i % sections.length]}/${(i * 7919) % 10_000}-${['shoes', 'jackets', 'lamps', 'phones', 'books', 'garden'][i % 6]}`));
-  const referrers = [null, null, null, null, 'https://www.google.com/', 'https://www.bing.com/', 'https://t.co/abc', 'https://news.ycombinator.com/', 'https://www.facebook.com/', 'https://duckduckgo.com/'];
+  const urls = Array.from({ length: 300 }, (_, i) =>
+    i === 0
+      ? '/'
+      : `/${sections[i % sections.length]}/${(i * 7919) % 10_000}-${['shoes', 'jackets', 'lamps', 'phones', 'books', 'garden'][i % 6]}`,
+  );
+  const referrers = [
+    null,
+    null,
+    null,
+    null,
+    'https://www.google.com/',
+    'https://www.bing.com/',
+    'https://t.co/abc',
+    'https://news.ycombinator.com/',
+    'https://www.facebook.com/',
+    'https://duckduckgo.com/',
+  ];
   const uas = [
     'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
     'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15',
@@ -127,7 +142,13 @@ async function runScenario(settings: Settings, encoder: EncoderName, threads: nu
   try {
     const startMs = performance.now();
     const encodeFile = (batch: ColumnBatch, i: number) =>
-      pool.encode({ encoder, table: 'clickstream', path: path.join(dir, `part-${i}.parquet.tmp`), batch, rowGroupRows: settings.rowGroupRows });
+      pool.encode({
+        encoder,
+        table: 'clickstream',
+        path: path.join(dir, `part-${i}.parquet.tmp`),
+        batch,
+        rowGroupRows: settings.rowGroupRows,
+      });
     let results: { bytes: number }[] = [];
     if (threads === 0) {
       // On the calling thread: one file after another.
@@ -156,12 +177,24 @@ async function runScenario(settings: Settings, encoder: EncoderName, threads: nu
 
 function runChild(encoder: EncoderName, threads: number): Promise<ScenarioResult> {
   return new Promise((resolve, reject) => {
-    const args = [...process.execArgv, fileURLToPath(import.meta.url), ...process.argv.slice(2), '--child-encoder', encoder, '--child-threads', String(threads)];
+    const args = [
+      ...process.execArgv,
+      fileURLToPath(import.meta.url),
+      ...process.argv.slice(2),
+      '--child-encoder',
+      encoder,
+      '--child-threads',
+      String(threads),
+    ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
     child.on('error', reject);
-    child.on('exit', (code) => (code === 0 ? resolve(JSON.parse(out) as ScenarioResult) : reject(new Error(`scenario ${encoder}/${threads} exited with ${code}`))));
+    child.on('exit', (code) =>
+      code === 0
+        ? resolve(JSON.parse(out) as ScenarioResult)
+        : reject(new Error(`scenario ${encoder}/${threads} exited with ${code}`)),
+    );
   });
 }
 
@@ -171,8 +204,15 @@ async function main(): Promise<void> {
     process.stdout.write(JSON.stringify(await runScenario(settings, child.encoder, child.threads)));
     return;
   }
-  console.log(`parquet encoders: ${settings.rows} clickstream rows, files of ${settings.fileRows} rows, row groups of ${settings.rowGroupRows}, SNAPPY`);
-  console.log(`node ${process.version}, ${os.cpus().length} cpus, load average before: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `parquet encoders: ${settings.rows} clickstream rows, files of ${settings.fileRows} rows, row groups of ${settings.rowGroupRows}, SNAPPY`,
+  );
+  console.log(
+    `node ${process.version}, ${os.cpus().length} cpus, load average before: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
   console.log('encoder           threads   rows/s    seconds   MB written  bytes/row  RSS after data MB  peak RSS MB');
   for (const encoder of ENCODER_NAMES) {
     for (const threads of [0, 2]) {
@@ -181,7 +221,9 @@ async function main(): Promise<void> {
         [
           r.encoder.padEnd(17),
           String(r.threads === 0 ? 'inline' : r.threads).padStart(7),
-          Math.round(r.rows / r.seconds).toString().padStart(8),
+          Math.round(r.rows / r.seconds)
+            .toString()
+            .padStart(8),
           r.seconds.toFixed(2).padStart(10),
           (r.bytes / MB).toFixed(1).padStart(12),
           (r.bytes / r.rows).toFixed(1).padStart(10),
@@ -191,7 +233,12 @@ async function main(): Promise<void> {
       );
     }
   }
-  console.log(`load average after: ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  console.log(
+    `load average after: ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
 }
 
 main().catch((err: unknown) => {

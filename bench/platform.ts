@@ -79,7 +79,9 @@ function parseArgs(argv: string[], defaults: { clickstream: number; iot: number 
     env: Object.fromEntries(
       argv.flatMap((a, i) => {
         const kv = a === '--env' ? argv[i + 1] : undefined;
-        return kv && kv.includes('=') ? [[kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as [string, string]] : [];
+        return kv && kv.includes('=')
+          ? [[kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as [string, string]]
+          : [];
       }),
     ),
     ...(maxRss !== undefined ? { maxRssMb: Number(maxRss) } : {}),
@@ -129,21 +131,33 @@ function printBreakdown(memory: MemoryBreakdown | undefined, rssBytes: number): 
   console.log('\nmemory breakdown (from /api/status `memory`, MB)');
   console.log('area                       heap used  heap total  external  arrayBuffers');
   for (const t of memory.threads) {
-    console.log(`${t.area.padEnd(26)} ${mb(t.heapUsedBytes).padStart(9)} ${mb(t.heapTotalBytes).padStart(11)} ${mb(t.externalBytes).padStart(9)} ${mb(t.arrayBuffersBytes).padStart(13)}`);
+    console.log(
+      `${t.area.padEnd(26)} ${mb(t.heapUsedBytes).padStart(9)} ${mb(t.heapTotalBytes).padStart(11)} ${mb(t.externalBytes).padStart(9)} ${mb(t.arrayBuffersBytes).padStart(13)}`,
+    );
   }
-  console.log(`encoder threads            ${memory.encoderThreads === 0 ? 'none (etl.encoder_threads: 0, Parquet is encoded on the main thread)' : `${memory.encoderThreads} (not broken down)`}`);
-  console.log(`kafkajs buffers (estimate) ${mb(memory.kafkaBuffersEstimateBytes).padStart(9)}  = array buffers of every thread (fetch responses, request buffers)`);
+  console.log(
+    `encoder threads            ${memory.encoderThreads === 0 ? 'none (etl.encoder_threads: 0, Parquet is encoded on the main thread)' : `${memory.encoderThreads} (not broken down)`}`,
+  );
+  console.log(
+    `kafkajs buffers (estimate) ${mb(memory.kafkaBuffersEstimateBytes).padStart(9)}  = array buffers of every thread (fetch responses, request buffers)`,
+  );
   console.log(`V8 heaps, all threads      ${mb(memory.heapTotalBytes).padStart(9)}`);
   console.log(`rss                        ${mb(rssBytes).padStart(9)}`);
-  console.log(`rss − heaps − external     ${mb(rssBytes - memory.heapTotalBytes - memory.externalBytes).padStart(9)}  (code, stacks, malloc arenas, native libraries)`);
+  console.log(
+    `rss − heaps − external     ${mb(rssBytes - memory.heapTotalBytes - memory.externalBytes).padStart(9)}  (code, stacks, malloc arenas, native libraries)`,
+  );
 }
 
-async function lakeRows(lakeRoot: string): Promise<{ clickstream: number; clickstreamDistinct: number; iot: number } | string> {
+async function lakeRows(
+  lakeRoot: string,
+): Promise<{ clickstream: number; clickstreamDistinct: number; iot: number } | string> {
   const instance = await DuckDBInstance.create(':memory:');
   const connection = await instance.connect();
   try {
-    const table = (t: string): string => `read_parquet('${path.join(lakeRoot, 'tables', t, '**', '*.parquet').replaceAll("'", "''")}', hive_partitioning=true)`;
-    const one = async (sql: string): Promise<number> => Number(Object.values((await connection.runAndReadAll(sql)).getRowObjectsJson()[0] ?? {})[0] ?? 0);
+    const table = (t: string): string =>
+      `read_parquet('${path.join(lakeRoot, 'tables', t, '**', '*.parquet').replaceAll("'", "''")}', hive_partitioning=true)`;
+    const one = async (sql: string): Promise<number> =>
+      Number(Object.values((await connection.runAndReadAll(sql)).getRowObjectsJson()[0] ?? {})[0] ?? 0);
     return {
       clickstream: await one(`SELECT count(*) FROM ${table('clickstream')}`),
       clickstreamDistinct: await one(`SELECT count(DISTINCT event_id) FROM ${table('clickstream')}`),
@@ -158,9 +172,24 @@ async function lakeRows(lakeRoot: string): Promise<{ clickstream: number; clicks
 }
 
 /** Runs `etl` on the same topics, group and roots until the lake holds `produced` (or 120 s), then SIGTERM. */
-async function etlCatchUp(env: Record<string, string>, lakeRoot: string, produced: { clickstream: number; iot: number }): Promise<{ lake: Awaited<ReturnType<typeof lakeRows>>; seconds: number }> {
+async function etlCatchUp(
+  env: Record<string, string>,
+  lakeRoot: string,
+  produced: { clickstream: number; iot: number },
+): Promise<{ lake: Awaited<ReturnType<typeof lakeRows>>; seconds: number }> {
   const startMs = Date.now();
-  const child = spawn(process.execPath, [MAIN, 'etl'], { cwd: PROJECT_ROOT, env: { ...process.env, ...env, SDP_UI__STATUS_PORT: '0', SDP_ETL__MAX_FILE_AGE: '2s', SDP_ETL__MAX_FILE_IDLE: '1s', SDP_ETL__CHECKPOINT_INTERVAL: '2s' }, stdio: 'ignore' });
+  const child = spawn(process.execPath, [MAIN, 'etl'], {
+    cwd: PROJECT_ROOT,
+    env: {
+      ...process.env,
+      ...env,
+      SDP_UI__STATUS_PORT: '0',
+      SDP_ETL__MAX_FILE_AGE: '2s',
+      SDP_ETL__MAX_FILE_IDLE: '1s',
+      SDP_ETL__CHECKPOINT_INTERVAL: '2s',
+    },
+    stdio: 'ignore',
+  });
   const exit = new Promise((resolve) => child.once('close', resolve));
   let lake = await lakeRows(lakeRoot);
   while (Date.now() - startMs < 120_000) {
@@ -173,7 +202,8 @@ async function etlCatchUp(env: Record<string, string>, lakeRoot: string, produce
   return { lake: await lakeRows(lakeRoot), seconds: (Date.now() - startMs) / 1000 };
 }
 
-const USAGE = 'usage: npm run bench:platform -- [--clickstream-rate N] [--iot-rate N] [--seconds 60] [--warmup 15] [--print-every 5] [--port-base 20080] [--env SDP_KEY=value ...] [--node-arg FLAG ...] [--plain] [--keep] [--max-rss MB] [--max-lag-seconds S]';
+const USAGE =
+  'usage: npm run bench:platform -- [--clickstream-rate N] [--iot-rate N] [--seconds 60] [--warmup 15] [--print-every 5] [--port-base 20080] [--env SDP_KEY=value ...] [--node-arg FLAG ...] [--plain] [--keep] [--max-rss MB] [--max-lag-seconds S]';
 
 /** Set once `run` is spawned: on a failure, the child is killed and the data removed. */
 let cleanUp: (() => void) | undefined;
@@ -206,16 +236,29 @@ async function main(): Promise<number> {
     SDP_LOG__LEVEL: 'info',
     ...s.env,
   };
-  console.log(`platform memory benchmark: node ${process.version}, ${os.cpus().length} cpus, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log(`run at ${s.clickstreamRate} clickstream + ${s.iotRate} iot events/s for ${s.seconds} s (warm-up ${s.warmup} s); topics ${topics.clickstream}, ${topics.iot}; data under ${dir}`);
+  console.log(
+    `platform memory benchmark: node ${process.version}, ${os.cpus().length} cpus, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}`,
+  );
+  console.log(
+    `run at ${s.clickstreamRate} clickstream + ${s.iotRate} iot events/s for ${s.seconds} s (warm-up ${s.warmup} s); topics ${topics.clickstream}, ${topics.iot}; data under ${dir}`,
+  );
   const nodeArgs = [...(s.plain ? [] : PLATFORM_NODE_ARGS), ...s.nodeArgs];
   const childEnv = s.plain ? { ...process.env, ...env } : platformEnv({ ...process.env, ...env });
-  console.log(`started as: ${s.plain ? '' : `MALLOC_ARENA_MAX=${childEnv.MALLOC_ARENA_MAX} `}node ${nodeArgs.join(' ')} main.js run${s.plain ? ' (--plain)' : ' (as make run)'}`);
+  console.log(
+    `started as: ${s.plain ? '' : `MALLOC_ARENA_MAX=${childEnv.MALLOC_ARENA_MAX} `}node ${nodeArgs.join(' ')} main.js run${s.plain ? ' (--plain)' : ' (as make run)'}`,
+  );
   const extraEnv = Object.entries(s.env).map(([k, v]) => `${k}=${v}`);
   if (extraEnv.length > 0) console.log(`extra: ${extraEnv.join(' ')}`);
 
   const startMs = Date.now();
-  const child = spawn(process.execPath, [...nodeArgs, MAIN, 'run'], { cwd: PROJECT_ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [...nodeArgs, MAIN, 'run'], {
+    cwd: PROJECT_ROOT,
+    env: childEnv,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const pid = child.pid!;
   cleanUp = () => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
@@ -224,7 +267,9 @@ async function main(): Promise<number> {
   let tail = '';
   let producerSummary: { clickstream_total?: number; iot_total?: number } | undefined;
   let exited: { code: number | null; atMs: number } | undefined;
-  const exit = new Promise<{ code: number | null; atMs: number }>((resolve) => child.once('close', (code) => resolve((exited = { code, atMs: Date.now() }))));
+  const exit = new Promise<{ code: number | null; atMs: number }>((resolve) =>
+    child.once('close', (code) => resolve((exited = { code, atMs: Date.now() }))),
+  );
   let partial = '';
   const onData = (c: Buffer): void => {
     const text = partial + c.toString();
@@ -239,7 +284,11 @@ async function main(): Promise<number> {
   child.stderr.on('data', onData);
 
   // Ready: /readyz answers 200.
-  while (!(await fetch(`http://127.0.0.1:${statusPort}/readyz`).then((r) => r.ok).catch(() => false))) {
+  while (
+    !(await fetch(`http://127.0.0.1:${statusPort}/readyz`)
+      .then((r) => r.ok)
+      .catch(() => false))
+  ) {
     if (exited) throw new Error(`run exited (${exited.code}) before it was ready:\n${tail}`);
     if (Date.now() - startMs > 120_000) throw new Error(`run not ready after 120 s:\n${tail}`);
     await new Promise((r) => setTimeout(r, 250));
@@ -268,14 +317,18 @@ async function main(): Promise<number> {
       if (tS >= s.warmup) maxLagSecondsAfterWarmup = Math.max(maxLagSecondsAfterWarmup, lag.seconds);
       const produced = (status?.producer?.streams ?? []).reduce((n, x) => n + x.total, 0);
       const main = status?.memory?.threads.find((t) => t.area === 'main');
-      const prodHeap = status?.memory?.threads.filter((t) => t.area.startsWith('producer_thread_')).reduce((n, t) => n + t.heapTotalBytes, 0);
+      const prodHeap = status?.memory?.threads
+        .filter((t) => t.area.startsWith('producer_thread_'))
+        .reduce((n, t) => n + t.heapTotalBytes, 0);
       console.log(
         [
           tS.toFixed(0).padStart(7),
           (rssKb / 1024).toFixed(0).padStart(8),
           ((procStatusKb(pid, 'VmHWM') ?? 0) / 1024).toFixed(0).padStart(8),
           `${mb(main?.heapUsedBytes)}/${mb(main?.heapTotalBytes)}`.padStart(21),
-          `${mb(prodHeap)} (${status?.memory?.threads.filter((t) => t.area.startsWith('producer_thread_')).length ?? '?'} thr)`.padStart(18),
+          `${mb(prodHeap)} (${status?.memory?.threads.filter((t) => t.area.startsWith('producer_thread_')).length ?? '?'} thr)`.padStart(
+            18,
+          ),
           String(produced).padStart(9),
           String(lag.events).padStart(17),
           lag.seconds.toFixed(1).padStart(6),
@@ -299,35 +352,53 @@ async function main(): Promise<number> {
   const p50 = percentile(rssAfterWarmup, 0.5);
   const maxAfter = Math.max(...rssAfterWarmup);
   console.log('\nsummary');
-  console.log(`  rates                 ${s.clickstreamRate} + ${s.iotRate} events/s, ${finalStatus?.producer?.threads ?? '?'} producer threads, ${s.seconds} s measured, cpu ${cpuS.toFixed(1)} s (${((100 * cpuS) / ((Date.now() - startMs) / 1000)).toFixed(0)}% of one core)`);
+  console.log(
+    `  rates                 ${s.clickstreamRate} + ${s.iotRate} events/s, ${finalStatus?.producer?.threads ?? '?'} producer threads, ${s.seconds} s measured, cpu ${cpuS.toFixed(1)} s (${((100 * cpuS) / ((Date.now() - startMs) / 1000)).toFixed(0)}% of one core)`,
+  );
   console.log(`  RSS after warm-up     p50 ${p50.toFixed(0)} MB, max ${maxAfter.toFixed(0)} MB (sampled every 1 s)`);
   console.log(`  peak RSS (VmHWM)      ${(hwmKb / 1024).toFixed(0)} MB (whole run, start-up included)`);
   console.log(`  lag after warm-up     max ${maxLagSecondsAfterWarmup.toFixed(1)} s behind the log`);
   console.log(`  SIGTERM → exit        ${stopS.toFixed(1)} s, exit code ${code}`);
-  const produced = { clickstream: producerSummary?.clickstream_total ?? Number.NaN, iot: producerSummary?.iot_total ?? Number.NaN };
+  const produced = {
+    clickstream: producerSummary?.clickstream_total ?? Number.NaN,
+    iot: producerSummary?.iot_total ?? Number.NaN,
+  };
   if (typeof lake === 'string') console.log(`  lake                  could not read: ${lake}`);
   else {
     console.log(`  produced (summary)    clickstream ${produced.clickstream}, iot ${produced.iot}`);
-    console.log(`  lake rows             clickstream ${lake.clickstream} (${lake.clickstream - lake.clickstreamDistinct} duplicate event ids), iot ${lake.iot}; ${produced.clickstream - lake.clickstream + produced.iot - lake.iot} produced events not in the lake at exit`);
+    console.log(
+      `  lake rows             clickstream ${lake.clickstream} (${lake.clickstream - lake.clickstreamDistinct} duplicate event ids), iot ${lake.iot}; ${produced.clickstream - lake.clickstream + produced.iot - lake.iot} produced events not in the lake at exit`,
+    );
     // SIGTERM stops fetching without draining the log: the rest is in Kafka, after the last
     // checkpoint. An `etl` from that checkpoint (short file age) must bring exactly the rest.
     if (lake.clickstream < produced.clickstream || lake.iot < produced.iot) {
       const catchUp = await etlCatchUp(env, lakeRoot, produced);
       lake = catchUp.lake;
       if (typeof lake === 'string') console.log(`  lake after etl        could not read: ${lake}`);
-      else console.log(`  lake after etl (${catchUp.seconds.toFixed(0)} s)  clickstream ${lake.clickstream} (${lake.clickstream - lake.clickstreamDistinct} duplicate event ids), iot ${lake.iot}; ${produced.clickstream - lake.clickstream + produced.iot - lake.iot} produced events not in the lake`);
+      else
+        console.log(
+          `  lake after etl (${catchUp.seconds.toFixed(0)} s)  clickstream ${lake.clickstream} (${lake.clickstream - lake.clickstreamDistinct} duplicate event ids), iot ${lake.iot}; ${produced.clickstream - lake.clickstream + produced.iot - lake.iot} produced events not in the lake`,
+        );
     }
   }
-  console.log(`  uptime                ${os.loadavg().map((l) => l.toFixed(2)).join(' ')} (load average)`);
+  console.log(
+    `  uptime                ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')} (load average)`,
+  );
   if (!s.keep) rmSync(dir, { recursive: true, force: true });
   else console.log(`  kept ${dir}`);
 
   const failures: string[] = [];
   if (code !== 0) failures.push(`exit code ${code}`);
   if (s.maxRssMb !== undefined && p50 > s.maxRssMb) failures.push(`RSS p50 ${p50.toFixed(0)} MB > ${s.maxRssMb} MB`);
-  if (s.maxLagSeconds !== undefined && maxLagSecondsAfterWarmup > s.maxLagSeconds) failures.push(`lag ${maxLagSecondsAfterWarmup.toFixed(1)} s > ${s.maxLagSeconds} s`);
-  if (typeof lake !== 'string' && lake.clickstream !== lake.clickstreamDistinct) failures.push('duplicate clickstream events in the lake');
-  if (typeof lake !== 'string' && (lake.clickstream !== produced.clickstream || lake.iot !== produced.iot)) failures.push('the lake does not hold exactly the produced events');
+  if (s.maxLagSeconds !== undefined && maxLagSecondsAfterWarmup > s.maxLagSeconds)
+    failures.push(`lag ${maxLagSecondsAfterWarmup.toFixed(1)} s > ${s.maxLagSeconds} s`);
+  if (typeof lake !== 'string' && lake.clickstream !== lake.clickstreamDistinct)
+    failures.push('duplicate clickstream events in the lake');
+  if (typeof lake !== 'string' && (lake.clickstream !== produced.clickstream || lake.iot !== produced.iot))
+    failures.push('the lake does not hold exactly the produced events');
   if (failures.length > 0) {
     console.log(`FAILED: ${failures.join('; ')}`);
     return 1;

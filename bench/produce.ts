@@ -67,18 +67,28 @@ interface ScenarioResult {
 
 const MB = 1_000_000;
 
-function parseArgs(argv: string[]): { settings: Settings; child?: { threads: number; topic: string }; pacedChild?: string } {
+function parseArgs(argv: string[]): {
+  settings: Settings;
+  child?: { threads: number; topic: string };
+  pacedChild?: string;
+} {
   const get = (flag: string): string | undefined => {
     const i = argv.indexOf(flag);
     return i >= 0 ? argv[i + 1] : undefined;
   };
-  const optional = (flag: string, key: 'batchSize' | 'tasksPerThread' | 'producersPerThread' | 'maxEventsPerTask'): Partial<Settings> => {
+  const optional = (
+    flag: string,
+    key: 'batchSize' | 'tasksPerThread' | 'producersPerThread' | 'maxEventsPerTask',
+  ): Partial<Settings> => {
     const v = get(flag);
     return v === undefined ? {} : { [key]: Number(v) };
   };
   const settings: Settings = {
     events: Number(get('--events') ?? 1_000_000),
-    threads: (get('--threads') ?? '1,4').split(',').map(Number).filter((n) => n > 0),
+    threads: (get('--threads') ?? '1,4')
+      .split(',')
+      .map(Number)
+      .filter((n) => n > 0),
     runs: Number(get('--runs') ?? 1),
     ...optional('--batch-size', 'batchSize'),
     ...optional('--tasks-per-thread', 'tasksPerThread'),
@@ -130,7 +140,10 @@ async function runScenario(settings: Settings, threads: number, topic: string): 
     threads,
     events: report.producer?.totals.clickstream ?? 0,
     seconds,
-    steadySeconds: (metrics.producer?.lastAckMs ?? 0) - (metrics.producer?.firstAckMs ?? 0) > 0 ? ((metrics.producer?.lastAckMs ?? 0) - (metrics.producer?.firstAckMs ?? 0)) / 1000 : seconds,
+    steadySeconds:
+      (metrics.producer?.lastAckMs ?? 0) - (metrics.producer?.firstAckMs ?? 0) > 0
+        ? ((metrics.producer?.lastAckMs ?? 0) - (metrics.producer?.firstAckMs ?? 0)) / 1000
+        : seconds,
     jsonBytes: stream?.bytesTotal ?? 0,
     storedBytes: 0,
     cpuSeconds: (cpu.user + cpu.system) / 1e6,
@@ -144,7 +157,11 @@ async function runScenario(settings: Settings, threads: number, topic: string): 
 /** The configured rates for `seconds`: what each transaction carries and how long its ack takes. */
 async function runPacedScenario(seconds: number, prefix: string): Promise<PacedResult[]> {
   const { config: loaded } = loadConfig();
-  const config: Config = { ...loaded, topics: { clickstream: `${prefix}-c`, iot: `${prefix}-i` }, log: { ...loaded.log, level: 'warn' } };
+  const config: Config = {
+    ...loaded,
+    topics: { clickstream: `${prefix}-c`, iot: `${prefix}-i` },
+    log: { ...loaded.log, level: 'warn' },
+  };
   const logger = createLogger({ level: 'warn', format: 'json', fd: 2 });
   const rates = config.data_generator.events_per_second;
   const platform = await Platform.start(config, logger, { producer: { rates } });
@@ -165,7 +182,17 @@ async function runPacedScenario(seconds: number, prefix: string): Promise<PacedR
 
 function runPacedChild(settings: Settings, prefix: string): Promise<PacedResult[]> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(import.meta.url), '--paced-seconds', String(settings.pacedSeconds), '--child-paced-prefix', prefix], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      [
+        fileURLToPath(import.meta.url),
+        '--paced-seconds',
+        String(settings.pacedSeconds),
+        '--child-paced-prefix',
+        prefix,
+      ],
+      { stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     let out = '';
     child.stdout.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
     child.once('error', reject);
@@ -177,10 +204,19 @@ function runPacedChild(settings: Settings, prefix: string): Promise<PacedResult[
 }
 
 function runChild(settings: Settings, threads: number, topic: string): Promise<ScenarioResult> {
-  const args = [fileURLToPath(import.meta.url), '--events', String(settings.events), '--child-threads', String(threads), '--child-topic', topic];
+  const args = [
+    fileURLToPath(import.meta.url),
+    '--events',
+    String(settings.events),
+    '--child-threads',
+    String(threads),
+    '--child-topic',
+    topic,
+  ];
   if (settings.batchSize !== undefined) args.push('--batch-size', String(settings.batchSize));
   if (settings.tasksPerThread !== undefined) args.push('--tasks-per-thread', String(settings.tasksPerThread));
-  if (settings.producersPerThread !== undefined) args.push('--producers-per-thread', String(settings.producersPerThread));
+  if (settings.producersPerThread !== undefined)
+    args.push('--producers-per-thread', String(settings.producersPerThread));
   if (settings.maxEventsPerTask !== undefined) args.push('--max-events-per-task', String(settings.maxEventsPerTask));
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
@@ -269,7 +305,12 @@ async function main(): Promise<void> {
   }
   const { config } = loadConfig();
   const logger = createLogger({ level: 'warn', format: 'json', fd: 2 });
-  process.stdout.write(`producer benchmark: ${settings.threads.length > 0 ? `${settings.events} clickstream events at full speed with ${settings.threads.join(', ')} threads` : 'paced scenario only'}, bootstrap ${config.kafka.bootstrap_servers.join(',')}, ${os.cpus().length} cores, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+  process.stdout.write(
+    `producer benchmark: ${settings.threads.length > 0 ? `${settings.events} clickstream events at full speed with ${settings.threads.join(', ')} threads` : 'paced scenario only'}, bootstrap ${config.kafka.bootstrap_servers.join(',')}, ${os.cpus().length} cores, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(2))
+      .join(' ')}\n`,
+  );
   const results: ScenarioResult[] = [];
   for (let run = 0; run < settings.runs; run++) {
     for (const threads of settings.threads) {
@@ -284,14 +325,21 @@ async function main(): Promise<void> {
   }
   if (settings.runs > 1) {
     for (const threads of settings.threads) {
-      const rates = results.filter((r) => r.threads === threads).map((r) => r.events / r.seconds).sort((a, b) => a - b);
+      const rates = results
+        .filter((r) => r.threads === threads)
+        .map((r) => r.events / r.seconds)
+        .sort((a, b) => a - b);
       const median = rates[Math.floor(rates.length / 2)] ?? 0;
-      process.stdout.write(`threads=${threads}: events/s min ${Math.round(rates[0] ?? 0)}  median ${Math.round(median)}  max ${Math.round(rates[rates.length - 1] ?? 0)} over ${rates.length} runs\n`);
+      process.stdout.write(
+        `threads=${threads}: events/s min ${Math.round(rates[0] ?? 0)}  median ${Math.round(median)}  max ${Math.round(rates[rates.length - 1] ?? 0)} over ${rates.length} runs\n`,
+      );
     }
   }
   if (settings.pacedSeconds > 0) {
     const dg = config.data_generator;
-    process.stdout.write(`paced: config rates for ${settings.pacedSeconds} s, ${dg.threads} threads, batch_size ${dg.batch_size}, linger ${dg.linger} ms\n`);
+    process.stdout.write(
+      `paced: config rates for ${settings.pacedSeconds} s, ${dg.threads} threads, batch_size ${dg.batch_size}, linger ${dg.linger} ms\n`,
+    );
     const prefix = `bench-paced-${Date.now().toString(36)}`;
     await createTopics(config, logger, { topics: [`${prefix}-c`, `${prefix}-i`] });
     const paced = await runPacedChild(settings, prefix);
@@ -299,7 +347,9 @@ async function main(): Promise<void> {
     await deleteTopic(config, `${prefix}-i`);
     for (const p of paced) {
       const perTxn = p.transactions > 0 ? (p.events / p.transactions).toFixed(1) : '-';
-      process.stdout.write(`paced ${p.stream}  rate=${p.ratePerSecond}/s  events=${p.events}  transactions=${p.transactions}  events/txn=${perTxn}  ack p50 ms=${p.ackLatencyMsP50?.toFixed(1) ?? '-'}  ack p99 ms=${p.ackLatencyMsP99?.toFixed(1) ?? '-'}\n`);
+      process.stdout.write(
+        `paced ${p.stream}  rate=${p.ratePerSecond}/s  events=${p.events}  transactions=${p.transactions}  events/txn=${perTxn}  ack p50 ms=${p.ackLatencyMsP50?.toFixed(1) ?? '-'}  ack p99 ms=${p.ackLatencyMsP99?.toFixed(1) ?? '-'}\n`,
+      );
     }
   }
 }

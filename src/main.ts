@@ -27,7 +27,9 @@ function printError(err: SdpError): void {
 
 export function exitCodeFor(err: unknown): number {
   if (err instanceof SdpError) {
-    return err.code.startsWith('SDP_ERR_CONFIG') || err.code === 'SDP_ERR_USAGE' || err.code === 'SDP_ERR_QUERY_INVALID' ? ExitCodes.CONFIG : ExitCodes.FAILURE;
+    return err.code.startsWith('SDP_ERR_CONFIG') || err.code === 'SDP_ERR_USAGE' || err.code === 'SDP_ERR_QUERY_INVALID'
+      ? ExitCodes.CONFIG
+      : ExitCodes.FAILURE;
   }
   return ExitCodes.FAILURE;
 }
@@ -51,7 +53,11 @@ async function main(argv: string[]): Promise<number> {
     .showHelpAfterError()
     .exitOverride();
 
-  const context = createCommandContext({ get configFile() { return program.opts<{ config?: string }>().config; } });
+  const context = createCommandContext({
+    get configFile() {
+      return program.opts<{ config?: string }>().config;
+    },
+  });
   registerConfigCommands(program, context);
   registerKafkaCommands(program, context);
   registerTopicsCommands(program, context);
@@ -68,7 +74,8 @@ async function main(argv: string[]): Promise<number> {
     return ExitCodes.OK;
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return ExitCodes.OK;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+        return ExitCodes.OK;
       return ExitCodes.CONFIG;
     }
     if (err instanceof SdpError) {

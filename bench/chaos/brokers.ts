@@ -16,7 +16,8 @@ const run = promisify(execFile);
 
 export async function killNode(config: Config, nodeId: number): Promise<number> {
   const pid = Number(readFileSync(join(localDataDir(config), `node-${nodeId}`, 'kafka.pid'), 'utf8').trim());
-  if (!Number.isInteger(pid) || !isPidAlive(pid)) throw new Error(`broker ${nodeId} is not running (pid file says ${pid})`);
+  if (!Number.isInteger(pid) || !isPidAlive(pid))
+    throw new Error(`broker ${nodeId} is not running (pid file says ${pid})`);
   try {
     process.kill(-pid, 'SIGKILL');
   } catch {
@@ -35,14 +36,24 @@ export async function waitForFullIsr(bootstrap: string, topics: readonly string[
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const { stdout } = await run('kcat', ['-b', bootstrap, '-L', '-J', '-m', '10'], { timeout: 20_000, maxBuffer: 16 * 1024 * 1024 });
-      const meta = JSON.parse(stdout) as { topics: Array<{ topic: string; partitions: Array<{ replicas: unknown[]; isrs: unknown[] }> }> };
+      const { stdout } = await run('kcat', ['-b', bootstrap, '-L', '-J', '-m', '10'], {
+        timeout: 20_000,
+        maxBuffer: 16 * 1024 * 1024,
+      });
+      const meta = JSON.parse(stdout) as {
+        topics: Array<{ topic: string; partitions: Array<{ replicas: unknown[]; isrs: unknown[] }> }>;
+      };
       const wanted = meta.topics.filter((t) => topics.includes(t.topic));
-      if (wanted.length === topics.length && wanted.every((t) => t.partitions.every((p) => p.isrs.length === p.replicas.length))) return;
+      if (
+        wanted.length === topics.length &&
+        wanted.every((t) => t.partitions.every((p) => p.isrs.length === p.replicas.length))
+      )
+        return;
     } catch {
       // a broker still starting: ask again
     }
-    if (Date.now() > deadline) throw new Error(`partitions of ${topics.join(', ')} did not get all replicas in sync within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`partitions of ${topics.join(', ')} did not get all replicas in sync within ${timeoutMs} ms`);
     await sleep(1_000);
   }
 }

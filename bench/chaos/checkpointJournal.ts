@@ -45,9 +45,17 @@ export function readJournal(checkpointRoot: string): JournalView | undefined {
     db = new Database(file, { readonly: true, fileMustExist: true });
     db.pragma('busy_timeout = 2000');
     const rows = db
-      .prepare<[], { data: string | null }>("SELECT data FROM journal WHERE persistence_key = 'checkpointer' AND is_deleted = 0 ORDER BY sequence_nr")
+      .prepare<[], { data: string | null }>(
+        "SELECT data FROM journal WHERE persistence_key = 'checkpointer' AND is_deleted = 0 ORDER BY sequence_nr",
+      )
       .all();
-    const view: JournalView = { checkpoints: 0, rawRecords: 0, rawOffsets: new Map(), aggOffsets: new Map(), aggState: new Map() };
+    const view: JournalView = {
+      checkpoints: 0,
+      rawRecords: 0,
+      rawOffsets: new Map(),
+      aggOffsets: new Map(),
+      aggState: new Map(),
+    };
     const offsetsOf = (map: Map<string, Map<number, bigint>>, topic: string): Map<number, bigint> => {
       let m = map.get(topic);
       if (!m) map.set(topic, (m = new Map()));
@@ -82,6 +90,9 @@ export function readJournal(checkpointRoot: string): JournalView | undefined {
  * Partitions whose durable offset is still behind the last committed record read independently
  * (`lastOffsets`: partition → offset of the last read_committed record). Empty when caught up.
  */
-export function behind(offsets: ReadonlyMap<number, bigint> | undefined, lastOffsets: ReadonlyMap<number, bigint>): number[] {
+export function behind(
+  offsets: ReadonlyMap<number, bigint> | undefined,
+  lastOffsets: ReadonlyMap<number, bigint>,
+): number[] {
   return [...lastOffsets].filter(([p, last]) => (offsets?.get(p) ?? -1n) < last).map(([p]) => p);
 }

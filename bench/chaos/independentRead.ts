@@ -8,13 +8,32 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 
-export async function readCommitted(bootstrap: string, topic: string, outFile: string, timeoutMs: number): Promise<void> {
+export async function readCommitted(
+  bootstrap: string,
+  topic: string,
+  outFile: string,
+  timeoutMs: number,
+): Promise<void> {
   const out = openSync(outFile, 'w');
   try {
     await new Promise<void>((resolve, reject) => {
       const child = spawn(
         'kcat',
-        ['-C', '-b', bootstrap, '-t', topic, '-o', 'beginning', '-e', '-q', '-X', 'isolation.level=read_committed', '-f', '{"p":%p,"o":%o,"v":%s}\\n'],
+        [
+          '-C',
+          '-b',
+          bootstrap,
+          '-t',
+          topic,
+          '-o',
+          'beginning',
+          '-e',
+          '-q',
+          '-X',
+          'isolation.level=read_committed',
+          '-f',
+          '{"p":%p,"o":%o,"v":%s}\\n',
+        ],
         { stdio: ['ignore', out, 'pipe'] },
       );
       let stderr = '';
@@ -41,9 +60,27 @@ export async function readCommitted(bootstrap: string, topic: string, outFile: s
  */
 export async function countUncommittedRead(bootstrap: string, topic: string, timeoutMs: number): Promise<number> {
   return new Promise<number>((resolve, reject) => {
-    const child = spawn('kcat', ['-C', '-b', bootstrap, '-t', topic, '-o', 'beginning', '-e', '-q', '-X', 'isolation.level=read_uncommitted', '-f', '\\n'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      'kcat',
+      [
+        '-C',
+        '-b',
+        bootstrap,
+        '-t',
+        topic,
+        '-o',
+        'beginning',
+        '-e',
+        '-q',
+        '-X',
+        'isolation.level=read_uncommitted',
+        '-f',
+        '\\n',
+      ],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let count = 0;
     let stderr = '';
     child.stdout?.on('data', (c: Buffer) => {
@@ -58,7 +95,12 @@ export async function countUncommittedRead(bootstrap: string, topic: string, tim
     child.once('close', (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve(count);
-      else reject(new Error(`kcat reading ${topic} (read_uncommitted) exited ${String(code ?? signal)}: ${stderr.trim().slice(-2000)}`));
+      else
+        reject(
+          new Error(
+            `kcat reading ${topic} (read_uncommitted) exited ${String(code ?? signal)}: ${stderr.trim().slice(-2000)}`,
+          ),
+        );
     });
   });
 }

@@ -56,7 +56,8 @@ function hasParquet(dir: string): boolean {
   return false;
 }
 
-const TS_MS = (col: string): string => `CASE WHEN regexp_full_match(${col}, '-?[0-9]+') THEN CAST(${col} AS BIGINT) ELSE epoch_ms(CAST(${col} AS TIMESTAMPTZ)) END`;
+const TS_MS = (col: string): string =>
+  `CASE WHEN regexp_full_match(${col}, '-?[0-9]+') THEN CAST(${col} AS BIGINT) ELSE epoch_ms(CAST(${col} AS TIMESTAMPTZ)) END`;
 
 export class LakeCheck {
   private constructor(
@@ -94,7 +95,10 @@ export class LakeCheck {
       stream === 'clickstream'
         ? 'STRUCT(event_id VARCHAR, user_id VARCHAR, url VARCHAR, ts VARCHAR)'
         : 'STRUCT(device_id VARCHAR, site VARCHAR, temp_c DOUBLE, humidity DOUBLE, battery DOUBLE, signal_strength INTEGER, ts VARCHAR)';
-    const columns = stream === 'clickstream' ? 'v.event_id, v.user_id, v.url' : 'v.device_id, v.site, v.temp_c, v.humidity, v.battery, v.signal_strength';
+    const columns =
+      stream === 'clickstream'
+        ? 'v.event_id, v.user_id, v.url'
+        : 'v.device_id, v.site, v.temp_c, v.humidity, v.battery, v.signal_strength';
     await this.run(`CREATE OR REPLACE TABLE in_${stream} AS
       SELECT p, o, ${columns}, ${TS_MS('v.ts')} AS ts_ms
       FROM read_json(${sqlString(ndjson)}, format = 'newline_delimited', columns = {p: 'INTEGER', o: 'BIGINT', v: '${value}'})`);
@@ -104,17 +108,25 @@ export class LakeCheck {
 
   private async loadLake(stream: 'clickstream' | 'iot'): Promise<void> {
     const dir = join(this.lakeRoot, 'tables', stream);
-    const columns = stream === 'clickstream' ? 'event_id, user_id, url' : 'device_id, site, temp_c, humidity, battery, signal_strength';
+    const columns =
+      stream === 'clickstream'
+        ? 'event_id, user_id, url'
+        : 'device_id, site, temp_c, humidity, battery, signal_strength';
     const source = hasParquet(dir)
       ? `read_parquet(${sqlString(join(dir, '**', '*.parquet'))}, hive_partitioning = true, filename = true)`
       : `(SELECT * FROM in_${stream} WHERE false)`;
     const fileCol = hasParquet(dir) ? 'filename' : "'' AS filename";
-    await this.run(`CREATE OR REPLACE TABLE lake_${stream} AS SELECT ${columns}, ${hasParquet(dir) ? 'epoch_ms(ts)' : 'ts_ms'} AS ts_ms, ${fileCol} FROM ${source}`);
+    await this.run(
+      `CREATE OR REPLACE TABLE lake_${stream} AS SELECT ${columns}, ${hasParquet(dir) ? 'epoch_ms(ts)' : 'ts_ms'} AS ts_ms, ${fileCol} FROM ${source}`,
+    );
   }
 
   async compareStream(stream: 'clickstream' | 'iot'): Promise<StreamVerdict> {
     await this.loadLake(stream);
-    const key = stream === 'clickstream' ? ['event_id', 'user_id', 'url', 'ts_ms'] : ['device_id', 'site', 'temp_c', 'humidity', 'battery', 'signal_strength', 'ts_ms'];
+    const key =
+      stream === 'clickstream'
+        ? ['event_id', 'user_id', 'url', 'ts_ms']
+        : ['device_id', 'site', 'temp_c', 'humidity', 'battery', 'signal_strength', 'ts_ms'];
     const k = key.join(', ');
     await this.run(`CREATE OR REPLACE TABLE diff_${stream} AS
       WITH i AS (SELECT ${k}, count(*) AS n, min(p) AS p, min(o) AS o FROM in_${stream} GROUP BY ALL),
@@ -124,24 +136,36 @@ export class LakeCheck {
       WHERE coalesce(i.n, 0) <> coalesce(l.n, 0)`);
     const produced = await this.scalar(`SELECT count(*) FROM in_${stream}`);
     const lake = await this.scalar(`SELECT count(*) FROM lake_${stream}`);
-    const missing = await this.scalar(`SELECT coalesce(sum(produced - in_lake), 0) FROM diff_${stream} WHERE produced > in_lake`);
-    const duplicates = await this.scalar(`SELECT coalesce(sum(in_lake - produced), 0) FROM diff_${stream} WHERE produced > 0 AND in_lake > produced`);
+    const missing = await this.scalar(
+      `SELECT coalesce(sum(produced - in_lake), 0) FROM diff_${stream} WHERE produced > in_lake`,
+    );
+    const duplicates = await this.scalar(
+      `SELECT coalesce(sum(in_lake - produced), 0) FROM diff_${stream} WHERE produced > 0 AND in_lake > produced`,
+    );
     const uncommitted = await this.scalar(`SELECT coalesce(sum(in_lake), 0) FROM diff_${stream} WHERE produced = 0`);
-    const examples = (await this.rows(`SELECT * FROM diff_${stream} ORDER BY p NULLS LAST, o LIMIT 10`)).map((r) => `${stream}: ${JSON.stringify(r)}`);
+    const examples = (await this.rows(`SELECT * FROM diff_${stream} ORDER BY p NULLS LAST, o LIMIT 10`)).map(
+      (r) => `${stream}: ${JSON.stringify(r)}`,
+    );
     return { produced, lake, missing, duplicates, uncommitted, examples };
   }
 
   async checkWindows(agg: AggStateView | undefined, workDir: string): Promise<WindowVerdict> {
     const dir = join(this.lakeRoot, 'tables', 'clickstream_agg');
-    const source = hasParquet(dir) ? `read_parquet(${sqlString(join(dir, '**', '*.parquet'))}, hive_partitioning = true)` : undefined;
+    const source = hasParquet(dir)
+      ? `read_parquet(${sqlString(join(dir, '**', '*.parquet'))}, hive_partitioning = true)`
+      : undefined;
     await this.run(
       source
         ? `CREATE OR REPLACE TABLE agg AS SELECT epoch_ms(minute_start) AS m, epoch_ms(minute_end) AS e, url, pv FROM ${source}`
         : 'CREATE OR REPLACE TABLE agg (m BIGINT, e BIGINT, url VARCHAR, pv BIGINT)',
     );
-    await this.run('CREATE OR REPLACE TABLE raw_w AS SELECT (ts_ms // 60000) * 60000 AS m, url, count(*) AS n FROM lake_clickstream GROUP BY ALL');
+    await this.run(
+      'CREATE OR REPLACE TABLE raw_w AS SELECT (ts_ms // 60000) * 60000 AS m, url, count(*) AS n FROM lake_clickstream GROUP BY ALL',
+    );
     const openFile = join(workDir, 'open-windows.ndjson');
-    const open = (agg?.openWindows ?? []).flatMap((w) => w.counts.map((c) => JSON.stringify({ m: w.startMs, url: c.url, n: c.count })));
+    const open = (agg?.openWindows ?? []).flatMap((w) =>
+      w.counts.map((c) => JSON.stringify({ m: w.startMs, url: c.url, n: c.count })),
+    );
     writeFileSync(openFile, open.length > 0 ? `${open.join('\n')}\n` : '');
     await this.run(
       open.length > 0
@@ -149,10 +173,16 @@ export class LakeCheck {
         : 'CREATE OR REPLACE TABLE open_w (m BIGINT, url VARCHAR, n BIGINT)',
     );
     const windows = await this.scalar('SELECT count(*) FROM agg');
-    const emittedTwice = await this.scalar('SELECT count(*) FROM (SELECT m, url FROM agg GROUP BY ALL HAVING count(*) > 1)');
+    const emittedTwice = await this.scalar(
+      'SELECT count(*) FROM (SELECT m, url FROM agg GROUP BY ALL HAVING count(*) > 1)',
+    );
     const badBounds = await this.scalar('SELECT count(*) FROM agg WHERE e <> m + 60000 OR m % 60000 <> 0');
-    const overRaw = await this.scalar('SELECT count(*) FROM (SELECT m, url, sum(pv) AS pv FROM agg GROUP BY ALL) a LEFT JOIN raw_w USING (m, url) WHERE raw_w.n IS NULL OR a.pv > raw_w.n');
-    const openOverRaw = await this.scalar('SELECT count(*) FROM open_w LEFT JOIN raw_w USING (m, url) WHERE raw_w.n IS NULL OR open_w.n > raw_w.n');
+    const overRaw = await this.scalar(
+      'SELECT count(*) FROM (SELECT m, url, sum(pv) AS pv FROM agg GROUP BY ALL) a LEFT JOIN raw_w USING (m, url) WHERE raw_w.n IS NULL OR a.pv > raw_w.n',
+    );
+    const openOverRaw = await this.scalar(
+      'SELECT count(*) FROM open_w LEFT JOIN raw_w USING (m, url) WHERE raw_w.n IS NULL OR open_w.n > raw_w.n',
+    );
     const openAndEmitted = await this.scalar('SELECT count(*) FROM open_w WHERE m IN (SELECT DISTINCT m FROM agg)');
     const rawRows = await this.scalar('SELECT count(*) FROM lake_clickstream');
     const emittedPv = await this.scalar('SELECT coalesce(sum(pv), 0) FROM agg');
@@ -163,8 +193,23 @@ export class LakeCheck {
       await this.rows(`SELECT a.m, a.url, a.pv, a.copies, raw_w.n AS raw FROM (SELECT m, url, sum(pv) AS pv, count(*) AS copies FROM agg GROUP BY ALL) a LEFT JOIN raw_w USING (m, url)
         WHERE a.copies > 1 OR raw_w.n IS NULL OR a.pv > raw_w.n ORDER BY a.m, a.url LIMIT 10`)
     ).map((r) => `window: ${JSON.stringify(r)}`);
-    const mismatches = emittedTwice + badBounds + overRaw + openOverRaw + openAndEmitted + (shortfall === lateEventsTotal ? 0 : 1);
-    return { windows, emittedTwice, badBounds, overRaw, openOverRaw, openAndEmitted, rawRows, emittedPv, openPv, shortfall, lateEventsTotal, mismatches, examples };
+    const mismatches =
+      emittedTwice + badBounds + overRaw + openOverRaw + openAndEmitted + (shortfall === lateEventsTotal ? 0 : 1);
+    return {
+      windows,
+      emittedTwice,
+      badBounds,
+      overRaw,
+      openOverRaw,
+      openAndEmitted,
+      rawRows,
+      emittedPv,
+      openPv,
+      shortfall,
+      lateEventsTotal,
+      mismatches,
+      examples,
+    };
   }
 
   close(): void {

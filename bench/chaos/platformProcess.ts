@@ -39,7 +39,11 @@ export class PlatformProcess {
     const fd = openSync(this.logFile, 'a');
     writeSync(fd, `--- ${new Date().toISOString()} start #${this.starts + 1}: ${this.args.join(' ')}\n`);
     this.logOffset = statSync(this.logFile).size;
-    const child = spawn(process.execPath, [this.main, ...this.args], { cwd: this.cwd, env: { ...process.env, ...this.env }, stdio: ['ignore', fd, fd] });
+    const child = spawn(process.execPath, [this.main, ...this.args], {
+      cwd: this.cwd,
+      env: { ...process.env, ...this.env },
+      stdio: ['ignore', fd, fd],
+    });
     closeSync(fd);
     this.child = child;
     this.starts += 1;
@@ -49,7 +53,9 @@ export class PlatformProcess {
         const exit = { code, signal };
         if (!this.expectingExit && !this.stopped) {
           this.unexpectedExits.push({ ...exit, atMs: Date.now() });
-          this.say(`chaos: ${this.args[0]} pid ${String(child.pid)} exited by itself (code ${String(code)}, signal ${String(signal)}); starting it again`);
+          this.say(
+            `chaos: ${this.args[0]} pid ${String(child.pid)} exited by itself (code ${String(code)}, signal ${String(signal)}); starting it again`,
+          );
           setTimeout(() => {
             if (!this.stopped && this.child === child) this.start();
           }, 1_000);
@@ -97,7 +103,13 @@ export class PlatformProcess {
     child.kill(signal);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`${this.args[0]} pid ${String(child.pid)} did not exit within ${timeoutMs} ms of ${signal}`)), timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(
+            new Error(`${this.args[0]} pid ${String(child.pid)} did not exit within ${timeoutMs} ms of ${signal}`),
+          ),
+        timeoutMs,
+      );
     });
     try {
       return await Promise.race([this.exited, timeout]);

@@ -61,7 +61,8 @@ export function seededRandom(seed: number): () => number {
 /** `count` sorted moments in [lowMs, highMs] at least `gapMs` apart (a uniform draw, then spread). */
 function spreadMoments(random: () => number, count: number, lowMs: number, highMs: number, gapMs: number): number[] {
   const slack = highMs - lowMs - gapMs * Math.max(0, count - 1);
-  if (count > 0 && slack < 0) throw new Error(`${count} moments at least ${gapMs} ms apart do not fit in ${highMs - lowMs} ms`);
+  if (count > 0 && slack < 0)
+    throw new Error(`${count} moments at least ${gapMs} ms apart do not fit in ${highMs - lowMs} ms`);
   // Uniform points in the slack, sorted, then pushed apart by the gap: uniform over the valid sets.
   const draws = Array.from({ length: count }, () => Math.floor(random() * slack)).sort((a, b) => a - b);
   return draws.map((d, i) => lowMs + d + i * gapMs);
@@ -70,19 +71,35 @@ function spreadMoments(random: () => number, count: number, lowMs: number, highM
 export function planChaos(options: ChaosPlanOptions): ChaosPlan {
   const { durationMs, kills, brokerRestarts, brokerDownMs, brokerSettleMs, brokers, minGapMs } = options;
   if (!Number.isInteger(kills) || kills < 0) throw new Error(`kills must be a non-negative integer, not ${kills}`);
-  if (!Number.isInteger(brokerRestarts) || brokerRestarts < 0) throw new Error(`broker restarts must be a non-negative integer, not ${brokerRestarts}`);
+  if (!Number.isInteger(brokerRestarts) || brokerRestarts < 0)
+    throw new Error(`broker restarts must be a non-negative integer, not ${brokerRestarts}`);
   const random = seededRandom(options.seed);
 
-  const moments = spreadMoments(random, kills + 1, Math.floor(durationMs * 0.05), Math.floor(durationMs * 0.92), minGapMs);
+  const moments = spreadMoments(
+    random,
+    kills + 1,
+    Math.floor(durationMs * 0.05),
+    Math.floor(durationMs * 0.92),
+    minGapMs,
+  );
   const sigtermIndex = Math.floor(random() * moments.length);
   // Three kills in four hit a process at work (mid-transaction, mid-roll); the rest fall anywhere.
   const processActions: ProcessAction[] = moments.map((atMs, i) => {
     const underLoad = i === sigtermIndex || random() < 0.75;
-    return { atMs, kind: i === sigtermIndex ? 'sigterm' : 'kill9', underLoad, afterLoadMs: underLoad ? Math.floor(random() * 4_000) : 0 };
+    return {
+      atMs,
+      kind: i === sigtermIndex ? 'sigterm' : 'kill9',
+      underLoad,
+      afterLoadMs: underLoad ? Math.floor(random() * 4_000) : 0,
+    };
   });
 
   const outageMs = brokerDownMs + brokerSettleMs;
   const starts = spreadMoments(random, brokerRestarts, Math.floor(durationMs * 0.05), durationMs - outageMs, outageMs);
-  const brokerOutages = starts.map((atMs) => ({ atMs, nodeId: 1 + Math.floor(random() * brokers), downMs: brokerDownMs }));
+  const brokerOutages = starts.map((atMs) => ({
+    atMs,
+    nodeId: 1 + Math.floor(random() * brokers),
+    downMs: brokerDownMs,
+  }));
   return { processActions, brokerOutages };
 }

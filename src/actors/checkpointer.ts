@@ -13,7 +13,14 @@
  * Recovery of the actor itself is nact's: latest snapshot + journal replay of CheckpointEvents.
  */
 import { join } from 'node:path';
-import { applyCheckpoint, emptyCheckpointState, pendingRenames, type CheckpointEvent, type CheckpointState, type Rename } from '../checkpoint/checkpointState.js';
+import {
+  applyCheckpoint,
+  emptyCheckpointState,
+  pendingRenames,
+  type CheckpointEvent,
+  type CheckpointState,
+  type Rename,
+} from '../checkpoint/checkpointState.js';
 import type { Logger } from '../log/logger.js';
 import { listTmpFiles, removeIfExists, renameDurable } from '../lake/durableFs.js';
 import { hitFault } from '../system/faults.js';
@@ -53,7 +60,11 @@ export interface CheckpointerOptions {
   storeId?: string;
 }
 
-async function applyRenames(lakeRoot: string, renames: readonly Rename[], betweenRenames?: () => void): Promise<number> {
+async function applyRenames(
+  lakeRoot: string,
+  renames: readonly Rename[],
+  betweenRenames?: () => void,
+): Promise<number> {
   let renamed = 0;
   for (const { from, to } of renames) {
     if (renamed > 0) betweenRenames?.();
@@ -65,11 +76,19 @@ async function applyRenames(lakeRoot: string, renames: readonly Rename[], betwee
 
 export const CHECKPOINTER_PERSISTENCE_KEY = 'checkpointer';
 
-export function spawnCheckpointer(parent: AnyRef, options: CheckpointerOptions, name = 'checkpointer'): Ref<CheckpointerMsg> {
+export function spawnCheckpointer(
+  parent: AnyRef,
+  options: CheckpointerOptions,
+  name = 'checkpointer',
+): Ref<CheckpointerMsg> {
   const generation = options.generation ?? 0;
   const logger = options.logger.child({ component: 'checkpointer', generation });
 
-  const behaviour = async (state: CheckpointState, msg: CheckpointerMsg, ctx: PersistentContext<CheckpointerMsg>): Promise<CheckpointState> => {
+  const behaviour = async (
+    state: CheckpointState,
+    msg: CheckpointerMsg,
+    ctx: PersistentContext<CheckpointerMsg>,
+  ): Promise<CheckpointState> => {
     switch (msg.type) {
       case 'raw':
       case 'agg':
@@ -78,16 +97,23 @@ export function spawnCheckpointer(parent: AnyRef, options: CheckpointerOptions, 
       case 'commit': {
         if ((msg.generation ?? 0) !== generation) {
           // No reply: the sender belongs to a torn-down ETL and nobody waits for it.
-          logger.warn({ sink: msg.event.sink, msg_generation: msg.generation ?? 0, files: msg.event.renames.length }, 'commit of another generation discarded');
+          logger.warn(
+            { sink: msg.event.sink, msg_generation: msg.generation ?? 0, files: msg.event.renames.length },
+            'commit of another generation discarded',
+          );
           return state;
         }
         const startedMs = Date.now();
         const next = applyCheckpoint(state, msg.event); // validates before anything is written
         await ctx.persist(msg.event as CheckpointerMsg);
         const raw = msg.event.type === 'raw';
-        if (msg.event.renames.length > 0) hitFault(raw ? 'after-commit-before-rename' : 'after-window-checkpoint-before-rename');
+        if (msg.event.renames.length > 0)
+          hitFault(raw ? 'after-commit-before-rename' : 'after-window-checkpoint-before-rename');
         await applyRenames(options.lakeRoot, msg.event.renames, raw ? () => hitFault('between-renames') : undefined);
-        logger.debug({ sink: msg.event.sink, checkpoints: next.checkpoints, files: msg.event.renames.length }, 'checkpoint committed');
+        logger.debug(
+          { sink: msg.event.sink, checkpoints: next.checkpoints, files: msg.event.renames.length },
+          'checkpoint committed',
+        );
         reply<CommitReply>(ctx, { checkpoints: next.checkpoints });
         options.onCommitted?.(msg.event, next, Date.now() - startedMs);
         return next;
@@ -110,7 +136,13 @@ export function spawnCheckpointer(parent: AnyRef, options: CheckpointerOptions, 
           deletedTmpFiles.push(tmp);
         }
         logger.info(
-          { checkpoints: state.checkpoints, renames_reapplied: renamed, orphan_tmp_deleted: deletedTmpFiles.length, other_stores_tmp_kept: otherStores, store_id: options.storeId },
+          {
+            checkpoints: state.checkpoints,
+            renames_reapplied: renamed,
+            orphan_tmp_deleted: deletedTmpFiles.length,
+            other_stores_tmp_kept: otherStores,
+            store_id: options.storeId,
+          },
           'lake recovered from the checkpoint store',
         );
         reply<LakeRecovery>(ctx, { renamed, deletedTmpFiles });

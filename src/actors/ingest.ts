@@ -9,7 +9,13 @@
  * `drain` (query, at shutdown): stop fetching, wait for in-flight batches, flush every writer.
  * `close` (query): commit the last durable offsets and leave the group.
  */
-import { compareOffsets, startOffset, sinkOffset, type CheckpointState, type SinkId } from '../checkpoint/checkpointState.js';
+import {
+  compareOffsets,
+  startOffset,
+  sinkOffset,
+  type CheckpointState,
+  type SinkId,
+} from '../checkpoint/checkpointState.js';
 import type { Config } from '../config/schema.js';
 import { countSkippedOffsets } from '../etl/offsetGuard.js';
 import type { StreamName } from '../events/types.js';
@@ -172,16 +178,28 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
     if (position !== undefined && compareOffsets(batch.fetchedOffset, position) > 0) {
       // kafkajs answered OFFSET_OUT_OF_RANGE by moving to the log start: records were deleted unread.
       const skipped = BigInt(batch.fetchedOffset) - BigInt(position);
-      const fields = { partition: batch.partition, expected_offset: position, fetched_offset: batch.fetchedOffset, offsets_skipped: Number(skipped), policy: config.etl.on_offset_out_of_range };
+      const fields = {
+        partition: batch.partition,
+        expected_offset: position,
+        fetched_offset: batch.fetchedOffset,
+        offsets_skipped: Number(skipped),
+        policy: config.etl.on_offset_out_of_range,
+      };
       if (config.etl.on_offset_out_of_range !== 'earliest') {
         // Stop this partition; the restart's offset check decides (fail: exit; latest: the log end).
         state.consumer?.pause(batch.partition);
         logger.error(fields, 'offsets skipped by Kafka: the partition stops (etl.on_offset_out_of_range)');
-        dispatch(self, { type: 'consumerFailed', error: `${topic}[${batch.partition}]: offsets ${position}..${BigInt(batch.fetchedOffset) - 1n} were deleted before they were read (log start now ${batch.fetchedOffset})` });
+        dispatch(self, {
+          type: 'consumerFailed',
+          error: `${topic}[${batch.partition}]: offsets ${position}..${BigInt(batch.fetchedOffset) - 1n} were deleted before they were read (log start now ${batch.fetchedOffset})`,
+        });
         return;
       }
       countSkippedOffsets(topic, batch.partition, skipped);
-      logger.warn(fields, 'offsets skipped by Kafka (deleted by retention before they were read), as etl.on_offset_out_of_range says');
+      logger.warn(
+        fields,
+        'offsets skipped by Kafka (deleted by retention before they were read), as etl.on_offset_out_of_range says',
+      );
     }
     await query<PartitionMsg, PartitionBatchReply>(entry.ref, () => ({ type: 'batch', batch }), queryTimeoutMs);
     state.positions.set(batch.partition, (BigInt(batch.lastOffset) + 1n).toString());
@@ -203,7 +221,10 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
             const ends = await consumer.endOffsets();
             for (const p of ends.keys()) state.knownPartitions.add(p);
             state.partitionsKnown = true;
-            dispatch(options.aggregator, { type: 'topicPartitions', partitions: [...ends.keys()].sort((a, b) => a - b) });
+            dispatch(options.aggregator, {
+              type: 'topicPartitions',
+              partitions: [...ends.keys()].sort((a, b) => a - b),
+            });
           }
           await consumer.start({
             onAssignment: (assigned, revoked) => {
@@ -215,13 +236,17 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
                   state.partitions.set(partition, kept?.entry ?? spawnPartitionActor(ctx.self, state, partition));
                   if (kept?.position !== undefined) state.positions.set(partition, kept.position);
                 }
-                const start = state.positions.get(partition) ?? options.startOverrides?.get(partition) ?? startOffset(options.checkpoint, options.sinksOf(partition), partition);
+                const start =
+                  state.positions.get(partition) ??
+                  options.startOverrides?.get(partition) ??
+                  startOffset(options.checkpoint, options.sinksOf(partition), partition);
                 state.positions.set(partition, start);
                 starts.set(partition, start);
                 // What is durable is committed to the group now, not only after the next checkpoint:
                 // a new, reset or expired group would otherwise show the whole backlog as lag.
                 const committed = state.committedToKafka.get(partition);
-                if (committed === undefined || compareOffsets(start, committed) > 0) state.pendingCommit.set(partition, start);
+                if (committed === undefined || compareOffsets(start, committed) > 0)
+                  state.pendingCommit.set(partition, start);
               }
               for (const partition of revoked) {
                 const entry = state.partitions.get(partition);
@@ -231,8 +256,8 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
                 if (entry) {
                   // Whatever it buffered is committed to the lake; its Kafka commit is the new owner's.
                   state.revoked.set(partition, { entry, position });
-                  query<PartitionMsg, WriterFlushReply>(entry.ref, () => ({ type: 'flush' }), queryTimeoutMs).catch((err: unknown) =>
-                    logger.warn({ err, partition }, 'flush of a revoked partition failed'),
+                  query<PartitionMsg, WriterFlushReply>(entry.ref, () => ({ type: 'flush' }), queryTimeoutMs).catch(
+                    (err: unknown) => logger.warn({ err, partition }, 'flush of a revoked partition failed'),
                   );
                 }
               }
@@ -287,9 +312,17 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
             const added = [...ends.keys()].filter((p) => !state.knownPartitions.has(p)).sort((a, b) => a - b);
             if (added.length > 0) {
               for (const p of added) state.knownPartitions.add(p);
-              if (options.aggregator) dispatch(options.aggregator, { type: 'topicPartitions', partitions: [...state.knownPartitions].sort((a, b) => a - b) });
+              if (options.aggregator)
+                dispatch(options.aggregator, {
+                  type: 'topicPartitions',
+                  partitions: [...state.knownPartitions].sort((a, b) => a - b),
+                });
               // A stream without an aggregator learns its partitions here first: that is no change.
-              if (state.partitionsKnown) logger.info({ added_partitions: added, partitions: state.knownPartitions.size }, 'partitions added to the topic');
+              if (state.partitionsKnown)
+                logger.info(
+                  { added_partitions: added, partitions: state.knownPartitions.size },
+                  'partitions added to the topic',
+                );
             }
             state.partitionsKnown = true;
             for (const [partition, entry] of state.partitions) {
@@ -309,7 +342,8 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
       }
       case 'durable': {
         const known = state.pendingCommit.get(msg.partition) ?? state.committedToKafka.get(msg.partition);
-        if (known === undefined || compareOffsets(msg.nextOffset, known) > 0) state.pendingCommit.set(msg.partition, msg.nextOffset);
+        if (known === undefined || compareOffsets(msg.nextOffset, known) > 0)
+          state.pendingCommit.set(msg.partition, msg.nextOffset);
         scheduleCommit(state, ctx.self);
         return state;
       }
@@ -326,7 +360,11 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
           (err: unknown) => {
             // Advisory only: SQLite is the truth. Keep the offsets for the next attempt.
             for (const [p, o] of offsets) if (!state.pendingCommit.has(p)) state.pendingCommit.set(p, o);
-            dispatch(ctx.self, { type: 'committed', ok: false, error: err instanceof Error ? err.message : String(err) });
+            dispatch(ctx.self, {
+              type: 'committed',
+              ok: false,
+              error: err instanceof Error ? err.message : String(err),
+            });
           },
         );
         return state;
@@ -339,7 +377,9 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
       case 'drain': {
         await state.consumer?.quiesce();
         await Promise.all(
-          [...state.partitions.values()].map((entry) => query<PartitionMsg, WriterFlushReply>(entry.ref, () => ({ type: 'flush' }), queryTimeoutMs)),
+          [...state.partitions.values()].map((entry) =>
+            query<PartitionMsg, WriterFlushReply>(entry.ref, () => ({ type: 'flush' }), queryTimeoutMs),
+          ),
         );
         reply(ctx, { ok: true });
         return state;
@@ -350,7 +390,9 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
         state.commitTimer = undefined;
         const offsets = new Map([...state.pendingCommit].filter(([p]) => state.partitions.has(p)));
         if (state.consumer && offsets.size > 0) {
-          await state.consumer.commitOffsets(offsets).catch((err: unknown) => logger.warn({ err }, 'final offset commit to Kafka failed (advisory only)'));
+          await state.consumer
+            .commitOffsets(offsets)
+            .catch((err: unknown) => logger.warn({ err }, 'final offset commit to Kafka failed (advisory only)'));
         }
         await state.consumer?.disconnect();
         state.consumer = undefined;
@@ -359,16 +401,25 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
       }
       case 'status': {
         const partitions = await Promise.all(
-          [...state.partitions.values()].map((entry) => query<PartitionMsg, PartitionStatus>(entry.ref, () => ({ type: 'status' }), 5_000)),
+          [...state.partitions.values()].map((entry) =>
+            query<PartitionMsg, PartitionStatus>(entry.ref, () => ({ type: 'status' }), 5_000),
+          ),
         );
         // The next offset not yet durable in every sink (where a restart would resume), and the
         // next offset to read: the dashboard's lag is measured from the first.
         const withOffsets = partitions.map((p) => ({
           ...p,
-          durableNextOffset: state.pendingCommit.get(p.partition) ?? state.committedToKafka.get(p.partition) ?? startOffset(options.checkpoint, options.sinksOf(p.partition), p.partition),
+          durableNextOffset:
+            state.pendingCommit.get(p.partition) ??
+            state.committedToKafka.get(p.partition) ??
+            startOffset(options.checkpoint, options.sinksOf(p.partition), p.partition),
           positionOffset: state.positions.get(p.partition) ?? null,
         }));
-        reply<IngestStatus>(ctx, { topic, partitions: withOffsets.sort((a, b) => a.partition - b.partition), lag: state.endOffsets ? topicLag(state.positions, state.endOffsets) : null });
+        reply<IngestStatus>(ctx, {
+          topic,
+          partitions: withOffsets.sort((a, b) => a.partition - b.partition),
+          lag: state.endOffsets ? topicLag(state.positions, state.endOffsets) : null,
+        });
         return state;
       }
       case 'consumerFailed':
@@ -397,7 +448,9 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
       if (state.endsTimer) clearInterval(state.endsTimer);
       // Stopped without `close` (crashed, or its close timed out): a consumer left running would
       // stay in the group and keep partitions from the ETL that replaces this one.
-      state.consumer?.disconnect().catch((err: unknown) => logger.warn({ err }, 'disconnect of an abandoned consumer failed'));
+      state.consumer
+        ?.disconnect()
+        .catch((err: unknown) => logger.warn({ err }, 'disconnect of an abandoned consumer failed'));
       state.consumer = undefined;
     },
   });

@@ -12,7 +12,13 @@
  * behind the roll in flight; the partition actor then pauses fetching until `onDrained` fires.
  */
 import { relative } from 'node:path';
-import { compareOffsets, rawSinkId, type CheckpointState, type RawCheckpoint, type Rename } from '../checkpoint/checkpointState.js';
+import {
+  compareOffsets,
+  rawSinkId,
+  type CheckpointState,
+  type RawCheckpoint,
+  type Rename,
+} from '../checkpoint/checkpointState.js';
 import { commitRetryDelayMs, isRawRollCommitted, mustCheckEarlierAttempt } from '../checkpoint/commitRetry.js';
 import { hitFault } from '../system/faults.js';
 import type { Logger } from '../log/logger.js';
@@ -57,7 +63,15 @@ export type LakeWriterMsg =
   /** Internal timer: roll by age. */
   | { type: 'tick' }
   /** Internal: the roll in flight ended; `generation` tells a stale one from the current one. */
-  | { type: 'rolled'; generation: number; lastOffset: string; rows: number; rejected: number; files: number; durationMs: number }
+  | {
+      type: 'rolled';
+      generation: number;
+      lastOffset: string;
+      rows: number;
+      rejected: number;
+      files: number;
+      durationMs: number;
+    }
   | { type: 'rollFailed'; generation: number; lastOffset: string; error: string }
   /** Internal timer: try the failed roll again. */
   | { type: 'retryRoll'; generation: number; lastOffset: string }
@@ -158,8 +172,11 @@ interface State {
   rowsWritten: number;
 }
 
-
-export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name = `lake-writer-${options.table}-${options.partition}`): Ref<LakeWriterMsg> {
+export function spawnLakeWriter(
+  parent: AnyRef,
+  options: LakeWriterOptions,
+  name = `lake-writer-${options.table}-${options.partition}`,
+): Ref<LakeWriterMsg> {
   const { table, topic, partition, lakeRoot } = options;
   const sink = rawSinkId(topic, partition);
   const generation = options.generation ?? 0;
@@ -178,7 +195,11 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
   /** A whole roll waits behind the one in flight, or the shared budget is spent and this writer cannot give rows back now. */
   function isBacklogged(state: State): boolean {
     if (state.roll && isFull(state)) return true;
-    return budget !== undefined && budget.exceeded && (state.roll !== undefined || state.bufferedRecords < minPressureRollRows);
+    return (
+      budget !== undefined &&
+      budget.exceeded &&
+      (state.roll !== undefined || state.bufferedRecords < minPressureRollRows)
+    );
   }
 
   function updateBacklog(state: State, self: Ref<LakeWriterMsg>): void {
@@ -221,7 +242,11 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
     if (mustCheckEarlierAttempt(roll.attempts)) {
       // The previous attempt may have committed after all (a commit that timed out): never
       // rewrite a tmp file that a committed checkpoint is renaming.
-      const state = await query<CheckpointerMsg, CheckpointState>(options.checkpointer, () => ({ type: 'read' }), options.commitTimeoutMs);
+      const state = await query<CheckpointerMsg, CheckpointState>(
+        options.checkpointer,
+        () => ({ type: 'read' }),
+        options.commitTimeoutMs,
+      );
       if (isRawRollCommitted(state, sink, partition, roll.lastOffset)) return 0;
     }
     const renames: Rename[] = [];
@@ -231,17 +256,33 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
       renames.push({ from: relative(lakeRoot, tmp), to: relative(lakeRoot, finalPath) });
       jobs.push(
         ensureDir(dir).then(() =>
-          options.encoderPool.encode({ encoder: options.encoder, table: tableName, path: tmp, batch, rowGroupRows: options.rowGroupRows }),
+          options.encoderPool.encode({
+            encoder: options.encoder,
+            table: tableName,
+            path: tmp,
+            batch,
+            rowGroupRows: options.rowGroupRows,
+          }),
         ),
       );
     };
     for (const [dt, batch] of roll.rows) {
       if (batch.rowCount === 0) continue;
-      add(rawFilePath(lakeRoot, table, dt, partition, roll.firstOffset, roll.lastOffset), table, batch, partitionDir(lakeRoot, table, dt));
+      add(
+        rawFilePath(lakeRoot, table, dt, partition, roll.firstOffset, roll.lastOffset),
+        table,
+        batch,
+        partitionDir(lakeRoot, table, dt),
+      );
     }
     for (const [dt, batch] of roll.rejected) {
       if (batch.rowCount === 0) continue;
-      add(rejectedFilePath(lakeRoot, dt, topic, partition, roll.firstOffset, roll.lastOffset), '_rejected', batch, partitionDir(lakeRoot, '_rejected', dt));
+      add(
+        rejectedFilePath(lakeRoot, dt, topic, partition, roll.firstOffset, roll.lastOffset),
+        '_rejected',
+        batch,
+        partitionDir(lakeRoot, '_rejected', dt),
+      );
     }
     await Promise.all(jobs);
     if (!alive) throw new StaleGenerationError();
@@ -256,7 +297,11 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
       rows: roll.rowCount,
       rejected: roll.rejectedCount,
     };
-    await query<CheckpointerMsg, CommitReply>(options.checkpointer, () => ({ type: 'commit', event, generation }), options.commitTimeoutMs);
+    await query<CheckpointerMsg, CommitReply>(
+      options.checkpointer,
+      () => ({ type: 'commit', event, generation }),
+      options.commitTimeoutMs,
+    );
     return renames.length;
   }
 
@@ -267,10 +312,25 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
     const startedMs = Date.now();
     writeRoll(roll).then(
       (files) => {
-        if (alive) dispatch(self, { type: 'rolled', generation, lastOffset: roll.lastOffset, rows: roll.rowCount, rejected: roll.rejectedCount, files, durationMs: Date.now() - startedMs });
+        if (alive)
+          dispatch(self, {
+            type: 'rolled',
+            generation,
+            lastOffset: roll.lastOffset,
+            rows: roll.rowCount,
+            rejected: roll.rejectedCount,
+            files,
+            durationMs: Date.now() - startedMs,
+          });
       },
       (err: unknown) => {
-        if (alive) dispatch(self, { type: 'rollFailed', generation, lastOffset: roll.lastOffset, error: err instanceof Error ? err.message : String(err) });
+        if (alive)
+          dispatch(self, {
+            type: 'rollFailed',
+            generation,
+            lastOffset: roll.lastOffset,
+            error: err instanceof Error ? err.message : String(err),
+          });
       },
     );
   }
@@ -300,7 +360,12 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
   function isStale(state: State, msg: { type: string; generation?: number; lastOffset: string }): boolean {
     const ownGeneration = (msg.generation ?? 0) === generation;
     if (ownGeneration && state.roll !== undefined && state.roll.lastOffset === msg.lastOffset) return false;
-    const fields = { msg_type: msg.type, msg_generation: msg.generation ?? 0, offset: msg.lastOffset, roll_offset: state.roll?.lastOffset ?? null };
+    const fields = {
+      msg_type: msg.type,
+      msg_generation: msg.generation ?? 0,
+      offset: msg.lastOffset,
+      roll_offset: state.roll?.lastOffset ?? null,
+    };
     if (ownGeneration) logger.warn(fields, 'reply for no roll in flight discarded');
     else logger.debug(fields, 'message of another generation discarded');
     return true;
@@ -311,7 +376,15 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
       case 'append': {
         if ((msg.generation ?? 0) !== generation) {
           // From a partition actor of a torn-down generation: its offsets are not this writer's.
-          logger.debug({ msg_type: msg.type, msg_generation: msg.generation ?? 0, first_offset: msg.firstOffset, last_offset: msg.lastOffset }, 'message of another generation discarded');
+          logger.debug(
+            {
+              msg_type: msg.type,
+              msg_generation: msg.generation ?? 0,
+              first_offset: msg.firstOffset,
+              last_offset: msg.lastOffset,
+            },
+            'message of another generation discarded',
+          );
           return state;
         }
         if (compareOffsets(msg.lastOffset, state.lastOffset ?? state.committedOffset) <= 0) {
@@ -327,7 +400,11 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
         state.lastAppendMs = Date.now();
         const bufferOf = (dt: string): PackedColumnBuffer => {
           let buffer = state.buffers.get(dt);
-          if (!buffer) state.buffers.set(dt, (buffer = new PackedColumnBuffer(table, { sourceFields: RAW_SOURCE_FIELDS, dictionary: true })));
+          if (!buffer)
+            state.buffers.set(
+              dt,
+              (buffer = new PackedColumnBuffer(table, { sourceFields: RAW_SOURCE_FIELDS, dictionary: true })),
+            );
           return buffer;
         };
         let appended = 0;
@@ -368,7 +445,16 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
         state.roll = undefined;
         state.filesWritten += msg.files;
         state.rowsWritten += msg.rows;
-        logger.info({ offset: msg.lastOffset, rows: msg.rows, rejected: msg.rejected, files: msg.files, duration_ms: msg.durationMs }, 'roll committed');
+        logger.info(
+          {
+            offset: msg.lastOffset,
+            rows: msg.rows,
+            rejected: msg.rejected,
+            files: msg.files,
+            duration_ms: msg.durationMs,
+          },
+          'roll committed',
+        );
         const force = state.flushWaiters.length > 0 || state.rollAfterCurrent;
         state.rollAfterCurrent = false;
         maybeRoll(state, ctx.self, force);
@@ -393,13 +479,18 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
         const roll = state.roll!;
         const delayMs = commitRetryDelayMs(roll.attempts);
         if (delayMs === null) {
-          throw new Error(`roll of ${table} partition ${partition} offsets ${roll.firstOffset}..${roll.lastOffset} failed ${roll.attempts} times: ${msg.error}`);
+          throw new Error(
+            `roll of ${table} partition ${partition} offsets ${roll.firstOffset}..${roll.lastOffset} failed ${roll.attempts} times: ${msg.error}`,
+          );
         }
         logger.warn({ err: msg.error, attempt: roll.attempts, retry_in_ms: delayMs }, 'roll failed; retrying');
         // Back through the mailbox, so that a stopped writer's timer (cancelled in afterStop) or a
         // stale one is seen as such.
         const self = ctx.self;
-        state.retryTimer = setTimeout(() => dispatch(self, { type: 'retryRoll', generation, lastOffset: roll.lastOffset }), delayMs);
+        state.retryTimer = setTimeout(
+          () => dispatch(self, { type: 'retryRoll', generation, lastOffset: roll.lastOffset }),
+          delayMs,
+        );
         return state;
       }
       case 'retryRoll':
@@ -429,7 +520,10 @@ export function spawnLakeWriter(parent: AnyRef, options: LakeWriterOptions, name
 
   return spawn<State, LakeWriterMsg>(parent, behaviour, name, {
     initialStateFunc: (ctx) => {
-      const timer = setInterval(() => dispatch(ctx.self, { type: 'tick' }), Math.min(1_000, Math.max(50, Math.min(options.maxFileAgeMs, options.maxFileIdleMs) / 4)));
+      const timer = setInterval(
+        () => dispatch(ctx.self, { type: 'tick' }),
+        Math.min(1_000, Math.max(50, Math.min(options.maxFileAgeMs, options.maxFileIdleMs) / 4)),
+      );
       timer.unref();
       return {
         buffers: new Map(),

@@ -15,7 +15,14 @@ import { backlogThresholdRecords, lagAfter, stepBacklog, type FetchPosition } fr
 import { appendScanned } from '../events/appendScanned.js';
 import { asciiText } from '../events/fastJson.js';
 import type { ClickstreamRow, StreamName } from '../events/types.js';
-import { decodeEventReference, newFastScan, scanClickstream, scanIot, type DecodeOptions, type RejectReason } from '../events/validate.js';
+import {
+  decodeEventReference,
+  newFastScan,
+  scanClickstream,
+  scanIot,
+  type DecodeOptions,
+  type RejectReason,
+} from '../events/validate.js';
 import type { ConsumedBatch, ConsumedMessage } from '../kafka/topicConsumer.js';
 import { dtOfMs } from '../lake/layout.js';
 import { ByteDictionary } from '../lake/byteDictionary.js';
@@ -24,7 +31,14 @@ import type { RowOf } from '../lake/tables.js';
 import type { Logger } from '../log/logger.js';
 import { dispatch, query, reply, spawn, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
 import { aggregateColumns } from '../windows/aggregateBatch.js';
-import { spawnLakeWriter, type LakeWriterMsg, type LakeWriterOptions, type WriterAppend, type WriterAppendReply, type WriterFlushReply } from './lakeWriter.js';
+import {
+  spawnLakeWriter,
+  type LakeWriterMsg,
+  type LakeWriterOptions,
+  type WriterAppend,
+  type WriterAppendReply,
+  type WriterFlushReply,
+} from './lakeWriter.js';
 import type { AggregatorBatchReply, WindowAggregatorMsg } from './windowAggregator.js';
 
 export type PartitionMsg =
@@ -101,7 +115,13 @@ interface State {
 /** Rejected payloads are kept whole up to this size (Kafka's default max message size). */
 const MAX_REJECTED_PAYLOAD_BYTES = 1024 * 1024;
 
-function rejectedRow(topic: string, partition: number, message: ConsumedMessage, reason: RejectReason, detail: string): RowOf<'_rejected'> {
+function rejectedRow(
+  topic: string,
+  partition: number,
+  message: ConsumedMessage,
+  reason: RejectReason,
+  detail: string,
+): RowOf<'_rejected'> {
   const value = message.value ?? Buffer.alloc(0);
   const kept = value.length > MAX_REJECTED_PAYLOAD_BYTES ? value.subarray(0, MAX_REJECTED_PAYLOAD_BYTES) : value;
   const isText = reason !== 'invalid_utf8';
@@ -110,7 +130,8 @@ function rejectedRow(topic: string, partition: number, message: ConsumedMessage,
     partition,
     offset: Number(message.offset),
     reason,
-    detail: kept.length < value.length ? `${detail} (payload truncated to ${kept.length} of ${value.length} bytes)` : detail,
+    detail:
+      kept.length < value.length ? `${detail} (payload truncated to ${kept.length} of ${value.length} bytes)` : detail,
     payload: isText ? kept.toString('utf8') : kept.toString('base64'),
     payload_encoding: isText ? 'utf8' : 'base64',
     kafka_ts: Number.isFinite(message.timestampMs) && message.timestampMs >= 0 ? message.timestampMs : null,
@@ -121,7 +142,11 @@ function rejectedDt(message: ConsumedMessage): string {
   return dtOfMs(Number.isFinite(message.timestampMs) && message.timestampMs >= 0 ? message.timestampMs : 0);
 }
 
-export function spawnPartition(parent: AnyRef, options: PartitionOptions, name = `partition-${options.topic}-${options.partition}`): Ref<PartitionMsg> {
+export function spawnPartition(
+  parent: AnyRef,
+  options: PartitionOptions,
+  name = `partition-${options.topic}-${options.partition}`,
+): Ref<PartitionMsg> {
   const { topic, stream, partition } = options;
   // The ETL generation, tagged on every append and batch (see LakeWriterOptions.generation).
   const generation = options.writer.generation ?? 0;
@@ -207,7 +232,10 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
       } else if (toRaw) {
         state.rejected[result.reason] = (state.rejected[result.reason] ?? 0) + 1;
         options.onRejected?.(result.reason);
-        append.rejected.push({ dt: rejectedDt(message), row: rejectedRow(topic, partition, message, result.reason, result.detail) });
+        append.rejected.push({
+          dt: rejectedDt(message),
+          row: rejectedRow(topic, partition, message, result.reason, result.detail),
+        });
       }
     }
     for (const [dt, buffer] of byDt) if (buffer.rowCount > 0) append.chunks!.push({ dt, batch: buffer.drain(false) });
@@ -220,21 +248,35 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
           if (r.backlogHigh && !state.paused) {
             state.paused = true;
             options.fetch.pause();
-            if (options.aggregator) dispatch(options.aggregator, { type: 'paused', generation, partition, paused: true });
+            if (options.aggregator)
+              dispatch(options.aggregator, { type: 'paused', generation, partition, paused: true });
             logger.debug('writer behind: fetching paused');
           }
         }),
       );
     }
     if (forAgg && options.aggregator) {
-      const aggregated = aggregateColumns(pageTimesMs, pageUrls, pageViews, state.knownGlobalWatermarkMs, options.windowSizeMs);
+      const aggregated = aggregateColumns(
+        pageTimesMs,
+        pageUrls,
+        pageViews,
+        state.knownGlobalWatermarkMs,
+        options.windowSizeMs,
+      );
       pending.push(
         query<WindowAggregatorMsg, AggregatorBatchReply>(
           options.aggregator,
           () => ({
             type: 'batch',
             generation,
-            batch: { partition, lastOffset, maxEventTimeMs: aggregated.maxEventTimeMs, caughtUp: batch.caughtUp, counts: aggregated.counts, lateCount: aggregated.lateCount },
+            batch: {
+              partition,
+              lastOffset,
+              maxEventTimeMs: aggregated.maxEventTimeMs,
+              caughtUp: batch.caughtUp,
+              counts: aggregated.counts,
+              lateCount: aggregated.lateCount,
+            },
           }),
           options.queryTimeoutMs,
         ).then((r) => {
@@ -263,27 +305,37 @@ export function spawnPartition(parent: AnyRef, options: PartitionOptions, name =
       case 'batch': {
         state.caughtUp = msg.batch.caughtUp;
         const sentToAggregator = await handleBatch(state, msg.batch);
-        observeFetch(state, { caughtUp: msg.batch.caughtUp, lagRecords: lagAfter(msg.batch.lastOffset, msg.batch.highWatermark) });
+        observeFetch(state, {
+          caughtUp: msg.batch.caughtUp,
+          lagRecords: lagAfter(msg.batch.lastOffset, msg.batch.highWatermark),
+        });
         // A replayed batch the aggregator already holds still tells it how far the partition is.
-        if (options.aggregator && !sentToAggregator) dispatch(options.aggregator, { type: 'progress', generation, partition, caughtUp: msg.batch.caughtUp });
+        if (options.aggregator && !sentToAggregator)
+          dispatch(options.aggregator, { type: 'progress', generation, partition, caughtUp: msg.batch.caughtUp });
         reply<PartitionBatchReply>(ctx, { paused: state.paused });
         return state;
       }
       case 'progress':
         state.caughtUp = msg.caughtUp;
         observeFetch(state, { caughtUp: msg.caughtUp, lagRecords: 0 });
-        if (options.aggregator) dispatch(options.aggregator, { type: 'progress', generation, partition, caughtUp: msg.caughtUp });
+        if (options.aggregator)
+          dispatch(options.aggregator, { type: 'progress', generation, partition, caughtUp: msg.caughtUp });
         return state;
       case 'writerDrained':
         if (state.paused) {
           state.paused = false;
           options.fetch.resume();
-          if (options.aggregator) dispatch(options.aggregator, { type: 'paused', generation, partition, paused: false });
+          if (options.aggregator)
+            dispatch(options.aggregator, { type: 'paused', generation, partition, paused: false });
           logger.debug('writer caught up: fetching resumed');
         }
         return state;
       case 'flush': {
-        const flushed = await query<LakeWriterMsg, WriterFlushReply>(state.writer, () => ({ type: 'flush' }), options.queryTimeoutMs);
+        const flushed = await query<LakeWriterMsg, WriterFlushReply>(
+          state.writer,
+          () => ({ type: 'flush' }),
+          options.queryTimeoutMs,
+        );
         reply<WriterFlushReply>(ctx, flushed);
         return state;
       }

@@ -146,19 +146,29 @@ function summaryOf(state: State): ProducerSummary {
     errors[stream] = snap.errors;
     transactions[stream] = snap.transactions;
   }
-  const complete = [...state.pacers.entries()].every(([stream, p]) => p.limit !== Infinity && (state.metrics.get(stream)?.acknowledgedTotal ?? 0) >= p.limit);
+  const complete = [...state.pacers.entries()].every(
+    ([stream, p]) => p.limit !== Infinity && (state.metrics.get(stream)?.acknowledgedTotal ?? 0) >= p.limit,
+  );
   return { totals, transactions, errors, elapsedMs: Date.now() - state.startedMs, complete };
 }
 
-export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, name = 'producer-pool'): Ref<ProducerPoolMsg> {
+export function spawnProducerPool(
+  parent: AnyRef,
+  options: ProducerPoolOptions,
+  name = 'producer-pool',
+): Ref<ProducerPoolMsg> {
   const { config, logger: rootLogger } = options;
   const logger = rootLogger.child({ component: 'producer-pool' });
-  const threads = options.threads ?? producerThreadCount(config.data_generator.threads, options.rates, availableParallelism());
+  const threads =
+    options.threads ?? producerThreadCount(config.data_generator.threads, options.rates, availableParallelism());
   const batchSize = options.batchSize ?? config.data_generator.batch_size;
   const lingerMs = options.lingerMs ?? config.data_generator.linger;
   const tasksPerThread = Math.max(1, options.tasksPerThread ?? Math.ceil(MIN_TASKS_IN_FLIGHT / threads));
   const lanes = Math.max(1, options.producersPerThread ?? tasksPerThread + 1);
-  const sizing: TaskSizing = { batchSize, maxEventsPerTask: options.maxEventsPerTask ?? batchSize * MAX_BATCHES_PER_TASK };
+  const sizing: TaskSizing = {
+    batchSize,
+    maxEventsPerTask: options.maxEventsPerTask ?? batchSize * MAX_BATCHES_PER_TASK,
+  };
   const maxInFlight = threads * tasksPerThread;
   const streams = STREAMS.filter((s) => options.rates[s] !== undefined);
 
@@ -176,7 +186,8 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
     state.inFlight.set(task.taskId, task);
     state.pool!.run(task).then(
       (result) => dispatch(self, { type: 'taskSucceeded', result }),
-      (err: unknown) => dispatch(self, { type: 'taskFailed', task, error: err instanceof Error ? err.message : String(err) }),
+      (err: unknown) =>
+        dispatch(self, { type: 'taskFailed', task, error: err instanceof Error ? err.message : String(err) }),
     );
   }
 
@@ -190,12 +201,27 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
         const pacer = state.pacers.get(stream)!;
         const due = pacer.due(nowMs);
         if (due === 0) continue;
-        const lingering = shouldLinger({ dueEvents: due, leftEvents: pacer.limit - pacer.issuedTotal, batchSize, oldestDueAtMs: pacer.oldestDueAtMs(), nowMs, lingerMs });
+        const lingering = shouldLinger({
+          dueEvents: due,
+          leftEvents: pacer.limit - pacer.issuedTotal,
+          batchSize,
+          oldestDueAtMs: pacer.oldestDueAtMs(),
+          nowMs,
+          lingerMs,
+        });
         if (lingering) continue;
         const count = nextTaskSize(due, maxInFlight - state.inFlight.size - state.retrying, sizing);
-        const dueTimes = pacer.unlimitedRate ? undefined : { firstMs: pacer.oldestDueAtMs(), intervalMs: 1000 / pacer.ratePerSecond };
+        const dueTimes = pacer.unlimitedRate
+          ? undefined
+          : { firstMs: pacer.oldestDueAtMs(), intervalMs: 1000 / pacer.ratePerSecond };
         pacer.take(count);
-        runTask(state, self, { taskId: state.nextTaskId++, stream, count, attempt: 1, ...(dueTimes ? { due: dueTimes } : {}) });
+        runTask(state, self, {
+          taskId: state.nextTaskId++,
+          stream,
+          count,
+          attempt: 1,
+          ...(dueTimes ? { due: dueTimes } : {}),
+        });
         issuedAny = true;
       }
       state.roundRobin = (state.roundRobin + 1) % Math.max(1, streams.length);
@@ -208,7 +234,8 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
         return Math.min(pacer.msUntilDue(batchSize, nowMs), Math.max(0, pacer.oldestDueAtMs() + lingerMs - nowMs));
       }),
     );
-    if (Number.isFinite(waitMs) && state.inFlight.size + state.retrying < maxInFlight) scheduleTick(state, self, Math.max(TICK_MS, waitMs));
+    if (Number.isFinite(waitMs) && state.inFlight.size + state.retrying < maxInFlight)
+      scheduleTick(state, self, Math.max(TICK_MS, waitMs));
   }
 
   function logMetrics(state: State, nowMs: number): void {
@@ -238,7 +265,12 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
         main_heap_used_mb: mbOf(main.heapUsed),
         main_heap_total_mb: mbOf(main.heapTotal),
         main_array_buffers_mb: mbOf(main.arrayBuffers),
-        producer_threads: threadMemoryOf(state, nowMs).map((t) => ({ slot: t.slot, heap_used_mb: mbOf(t.usage.heapUsed), heap_total_mb: mbOf(t.usage.heapTotal), array_buffers_mb: mbOf(t.usage.arrayBuffers) })),
+        producer_threads: threadMemoryOf(state, nowMs).map((t) => ({
+          slot: t.slot,
+          heap_used_mb: mbOf(t.usage.heapUsed),
+          heap_total_mb: mbOf(t.usage.heapTotal),
+          array_buffers_mb: mbOf(t.usage.arrayBuffers),
+        })),
       },
       'memory',
     );
@@ -262,7 +294,17 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
     state.pool = undefined;
     if (pool) await pool.destroy();
     const summary = summaryOf(state);
-    logger.info({ clickstream_total: summary.totals.clickstream, iot_total: summary.totals.iot, clickstream_transactions: summary.transactions.clickstream, iot_transactions: summary.transactions.iot, errors: summary.errors.clickstream + summary.errors.iot, elapsed_ms: summary.elapsedMs }, 'producer summary');
+    logger.info(
+      {
+        clickstream_total: summary.totals.clickstream,
+        iot_total: summary.totals.iot,
+        clickstream_transactions: summary.transactions.clickstream,
+        iot_transactions: summary.transactions.iot,
+        errors: summary.errors.clickstream + summary.errors.iot,
+        elapsed_ms: summary.elapsedMs,
+      },
+      'producer summary',
+    );
     for (const waiter of state.stopWaiters) dispatch(waiter, summary);
     state.stopWaiters = [];
   }
@@ -306,17 +348,44 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
           maxThreads: threads,
           idleTimeout: Infinity,
           concurrentTasksPerWorker: tasksPerThread,
-          resourceLimits: { maxYoungGenerationSizeMb: Math.max(1, Math.round(config.data_generator.thread_young_heap / (1024 * 1024))) },
+          resourceLimits: {
+            maxYoungGenerationSizeMb: Math.max(1, Math.round(config.data_generator.thread_young_heap / (1024 * 1024))),
+          },
           // Threads keep sockets and timers alive between tasks: never block their event loop.
           atomics: 'disabled',
           workerData,
         });
         for (const stream of streams) {
-          state.pacers.set(stream, new Pacer({ ratePerSecond: options.rates[stream] ?? 0, startMs: nowMs, limit: options.counts?.[stream] ?? Infinity }));
+          state.pacers.set(
+            stream,
+            new Pacer({
+              ratePerSecond: options.rates[stream] ?? 0,
+              startMs: nowMs,
+              limit: options.counts?.[stream] ?? Infinity,
+            }),
+          );
           state.metrics.set(stream, new StreamMetrics(stream, nowMs));
         }
-        state.metricsTimer = setInterval(() => dispatch(ctx.self, { type: 'tick' }), config.data_generator.metrics_interval);
-        logger.info({ threads, threads_setting: options.threads ?? config.data_generator.threads, tasks_per_thread: tasksPerThread, producers_per_thread: lanes, batch_size: batchSize, linger_ms: lingerMs, thread_young_heap_mb: Math.round(config.data_generator.thread_young_heap / (1024 * 1024)), max_events_per_task: sizing.maxEventsPerTask, transactional_id_instance: workerData.instanceId, rates: options.rates, counts: options.counts ?? null }, 'producer pool started');
+        state.metricsTimer = setInterval(
+          () => dispatch(ctx.self, { type: 'tick' }),
+          config.data_generator.metrics_interval,
+        );
+        logger.info(
+          {
+            threads,
+            threads_setting: options.threads ?? config.data_generator.threads,
+            tasks_per_thread: tasksPerThread,
+            producers_per_thread: lanes,
+            batch_size: batchSize,
+            linger_ms: lingerMs,
+            thread_young_heap_mb: Math.round(config.data_generator.thread_young_heap / (1024 * 1024)),
+            max_events_per_task: sizing.maxEventsPerTask,
+            transactional_id_instance: workerData.instanceId,
+            rates: options.rates,
+            counts: options.counts ?? null,
+          },
+          'producer pool started',
+        );
         issue(state, ctx.self, nowMs);
         return state;
       }
@@ -345,9 +414,22 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
           return state;
         }
         const delayMs = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (msg.task.attempt - 1));
-        logger.warn({ stream: msg.task.stream, task_id: msg.task.taskId, events: msg.task.count, attempt: msg.task.attempt, retry_in_ms: delayMs, err: msg.error }, 'batch failed; sending it again');
+        logger.warn(
+          {
+            stream: msg.task.stream,
+            task_id: msg.task.taskId,
+            events: msg.task.count,
+            attempt: msg.task.attempt,
+            retry_in_ms: delayMs,
+            err: msg.error,
+          },
+          'batch failed; sending it again',
+        );
         state.retrying += 1;
-        setTimeout(() => dispatch(ctx.self, { type: 'retry', task: { ...msg.task, attempt: msg.task.attempt + 1 } }), delayMs);
+        setTimeout(
+          () => dispatch(ctx.self, { type: 'retry', task: { ...msg.task, attempt: msg.task.attempt + 1 } }),
+          delayMs,
+        );
         return state;
       }
       case 'awaitCommit': {
@@ -359,15 +441,25 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
         }
         state.retrying -= 1;
         if (commit === 'committed') {
-          logger.warn({ stream: msg.task.stream, task_id: msg.task.taskId, events: msg.task.count, err: msg.error }, 'batch committed although its thread failed; counted, not sent again');
+          logger.warn(
+            { stream: msg.task.stream, task_id: msg.task.taskId, events: msg.task.count, err: msg.error },
+            'batch committed although its thread failed; counted, not sent again',
+          );
           state.lastAckMs = Date.now();
           state.metrics.get(msg.task.stream)?.recordAck(msg.task.count, 0, waitedMs);
           await checkProgress(state, ctx.self);
           return state;
         }
-        if (commit === 'committing') logger.error({ stream: msg.task.stream, task_id: msg.task.taskId, waited_ms: waitedMs }, 'the outcome of a dead thread\'s commit stayed unknown; sending the batch again (it may be duplicated)');
+        if (commit === 'committing')
+          logger.error(
+            { stream: msg.task.stream, task_id: msg.task.taskId, waited_ms: waitedMs },
+            "the outcome of a dead thread's commit stayed unknown; sending the batch again (it may be duplicated)",
+          );
         state.retrying += 1;
-        setTimeout(() => dispatch(ctx.self, { type: 'retry', task: { ...msg.task, attempt: msg.task.attempt + 1 } }), RETRY_BASE_MS);
+        setTimeout(
+          () => dispatch(ctx.self, { type: 'retry', task: { ...msg.task, attempt: msg.task.attempt + 1 } }),
+          RETRY_BASE_MS,
+        );
         return state;
       }
       case 'retry': {
@@ -382,7 +474,11 @@ export function spawnProducerPool(parent: AnyRef, options: ProducerPoolOptions, 
           await finishStop(state);
           return state;
         }
-        if (!state.stopping) logger.info({ in_flight_tasks: state.inFlight.size + state.retrying }, 'stopping: waiting for in-flight batches');
+        if (!state.stopping)
+          logger.info(
+            { in_flight_tasks: state.inFlight.size + state.retrying },
+            'stopping: waiting for in-flight batches',
+          );
         state.stopping = true;
         await checkProgress(state, ctx.self);
         return state;

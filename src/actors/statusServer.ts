@@ -20,7 +20,9 @@ export type StatusServerMsg =
   /** Query: close the server; replies once closed. */
   | { type: 'stop' };
 
-export type StatusServerAddress = { port: number; error?: undefined } | { port?: undefined; error: { code: string; message: string } };
+export type StatusServerAddress =
+  | { port: number; error?: undefined }
+  | { port?: undefined; error: { code: string; message: string } };
 
 export interface StatusServerOptions {
   host: string;
@@ -36,7 +38,11 @@ interface State {
   ready: boolean;
 }
 
-export function spawnStatusServer(parent: AnyRef, options: StatusServerOptions, name = 'status-server'): Ref<StatusServerMsg> {
+export function spawnStatusServer(
+  parent: AnyRef,
+  options: StatusServerOptions,
+  name = 'status-server',
+): Ref<StatusServerMsg> {
   const registry = createMetricsRegistry(options.metrics);
   let ready = false;
 

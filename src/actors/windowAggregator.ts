@@ -123,7 +123,11 @@ const TICK_MS = 1_000;
 /** Longer than a rebalance around a dead member (session timeout 10 s) takes. */
 const UNOWNED_WARN_MS = 60_000;
 
-export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorOptions, name = 'window-aggregator'): Ref<WindowAggregatorMsg> {
+export function spawnWindowAggregator(
+  parent: AnyRef,
+  options: WindowAggregatorOptions,
+  name = 'window-aggregator',
+): Ref<WindowAggregatorMsg> {
   const generation = options.generation ?? 0;
   const logger = options.logger.child({ component: 'window-aggregator', generation });
   const { lakeRoot } = options;
@@ -143,7 +147,11 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
     if (mustCheckEarlierAttempt(attempt)) {
       // The previous attempt may have committed after all (its reply timed out): committing
       // again would journal it twice and rewrite the tmp files the committed one renamed.
-      const state = await query<CheckpointerMsg, CheckpointState>(options.checkpointer, () => ({ type: 'read' }), options.commitTimeoutMs);
+      const state = await query<CheckpointerMsg, CheckpointState>(
+        options.checkpointer,
+        () => ({ type: 'read' }),
+        options.commitTimeoutMs,
+      );
       if (isAggCheckpointCommitted(state, options.sink, event.seq)) return 0;
     }
     const byDt = new Map<string, ColumnBuffer<'clickstream_agg'>>();
@@ -159,13 +167,23 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
         const finalPath = aggFilePath(lakeRoot, dt, event.seq);
         const tmp = tmpPathFor(finalPath, options.storeId);
         await ensureDir(partitionDir(lakeRoot, 'clickstream_agg', dt));
-        await options.encoderPool.encode({ encoder: options.encoder, table: 'clickstream_agg', path: tmp, batch: buffer.drain(), rowGroupRows: options.rowGroupRows });
+        await options.encoderPool.encode({
+          encoder: options.encoder,
+          table: 'clickstream_agg',
+          path: tmp,
+          batch: buffer.drain(),
+          rowGroupRows: options.rowGroupRows,
+        });
         renames.push({ from: relative(lakeRoot, tmp), to: relative(lakeRoot, finalPath) });
       }),
     );
     renames.sort((a, b) => a.to.localeCompare(b.to));
     if (!alive) throw new Error('window aggregator stopped: checkpoint abandoned before its commit');
-    await query<CheckpointerMsg, CommitReply>(options.checkpointer, () => ({ type: 'commit', event: { ...event, renames }, generation }), options.commitTimeoutMs);
+    await query<CheckpointerMsg, CommitReply>(
+      options.checkpointer,
+      () => ({ type: 'commit', event: { ...event, renames }, generation }),
+      options.commitTimeoutMs,
+    );
     return renames.length;
   }
 
@@ -175,10 +193,24 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
     const startedMs = Date.now();
     writeCheckpoint(inFlight.event!, inFlight.rows, inFlight.attempts).then(
       (files) => {
-        if (alive) dispatch(self, { type: 'checkpointed', generation, seq: inFlight.seq, rows: inFlight.rows.length, files, durationMs: Date.now() - startedMs });
+        if (alive)
+          dispatch(self, {
+            type: 'checkpointed',
+            generation,
+            seq: inFlight.seq,
+            rows: inFlight.rows.length,
+            files,
+            durationMs: Date.now() - startedMs,
+          });
       },
       (err: unknown) => {
-        if (alive) dispatch(self, { type: 'checkpointFailed', generation, seq: inFlight.seq, error: err instanceof Error ? err.message : String(err) });
+        if (alive)
+          dispatch(self, {
+            type: 'checkpointFailed',
+            generation,
+            seq: inFlight.seq,
+            error: err instanceof Error ? err.message : String(err),
+          });
       },
     );
   }
@@ -201,7 +233,16 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
       seq,
       rows: state.pendingRows,
       attempts: 0,
-      event: { type: 'agg', sink: options.sink, topic: options.topic, seq, offsets, state: snapshot, renames: [], rows: state.pendingRows.length },
+      event: {
+        type: 'agg',
+        sink: options.sink,
+        topic: options.topic,
+        seq,
+        offsets,
+        state: snapshot,
+        renames: [],
+        rows: state.pendingRows.length,
+      },
     };
     state.pendingRows = [];
     state.dirty = false;
@@ -226,7 +267,11 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
       if (!entry.warned && nowMs - entry.sinceMs >= UNOWNED_WARN_MS) {
         entry.warned = true;
         logger.warn(
-          { partition: p.partition, unassigned_s: Math.round((nowMs - entry.sinceMs) / 1000), watermark_ms: p.watermarkMs },
+          {
+            partition: p.partition,
+            unassigned_s: Math.round((nowMs - entry.sinceMs) / 1000),
+            watermark_ms: p.watermarkMs,
+          },
           'windows wait for a partition not assigned to this process (is another member of the consumer group running?)',
         );
       }
@@ -236,7 +281,12 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
   /** A reply or timer of another generation, or about a checkpoint that is not the one in flight. */
   function isStale(state: State, msg: { type: string; generation: number; seq: number }): boolean {
     if (msg.generation === generation && state.inFlight !== undefined && state.inFlight.seq === msg.seq) return false;
-    const fields = { msg_type: msg.type, msg_generation: msg.generation, seq: msg.seq, in_flight_seq: state.inFlight?.seq ?? null };
+    const fields = {
+      msg_type: msg.type,
+      msg_generation: msg.generation,
+      seq: msg.seq,
+      in_flight_seq: state.inFlight?.seq ?? null,
+    };
     if (msg.generation === generation) logger.warn(fields, 'reply for no checkpoint in flight discarded');
     else logger.debug(fields, 'message of another generation discarded');
     return true;
@@ -245,7 +295,10 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
   /** A message of a partition actor of another generation (a torn-down one): logged and dropped. */
   function isOtherGeneration(msg: { type: string; generation?: number | undefined; partition: number }): boolean {
     if ((msg.generation ?? 0) === generation) return false;
-    logger.debug({ msg_type: msg.type, msg_generation: msg.generation ?? 0, partition: msg.partition }, 'message of another generation discarded');
+    logger.debug(
+      { msg_type: msg.type, msg_generation: msg.generation ?? 0, partition: msg.partition },
+      'message of another generation discarded',
+    );
     return true;
   }
 
@@ -255,12 +308,20 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
       case 'batch': {
         // From a partition actor of a torn-down generation, applying it would skip the offsets
         // between the restored state and it.
-        if (isOtherGeneration({ type: msg.type, generation: msg.generation, partition: msg.batch.partition })) return state;
+        if (isOtherGeneration({ type: msg.type, generation: msg.generation, partition: msg.batch.partition }))
+          return state;
         const globalBeforeMs = state.windows.globalWatermarkMs;
         const result = state.windows.applyBatch(msg.batch, nowMs);
         if (result.lateEvents > 0) {
           logger.debug(
-            { partition: msg.batch.partition, late_events: result.lateEvents, batch_late: msg.batch.lateCount, global_watermark_ms: globalBeforeMs, batch_max_event_ms: msg.batch.maxEventTimeMs, partitions: state.windows.partitionStatus(nowMs) },
+            {
+              partition: msg.batch.partition,
+              late_events: result.lateEvents,
+              batch_late: msg.batch.lateCount,
+              global_watermark_ms: globalBeforeMs,
+              batch_max_event_ms: msg.batch.maxEventTimeMs,
+              partitions: state.windows.partitionStatus(nowMs),
+            },
             'late events',
           );
         }
@@ -298,7 +359,11 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
         state.seq = msg.seq;
         state.inFlight = undefined;
         state.checkpoints += 1;
-        if (msg.rows > 0 || msg.files > 0) logger.info({ seq: msg.seq, rows: msg.rows, files: msg.files, duration_ms: msg.durationMs }, 'windows committed');
+        if (msg.rows > 0 || msg.files > 0)
+          logger.info(
+            { seq: msg.seq, rows: msg.rows, files: msg.files, duration_ms: msg.durationMs },
+            'windows committed',
+          );
         maybeCheckpoint(state, ctx.self, state.flushWaiters.length > 0);
         settleFlush(state);
         return state;
@@ -306,10 +371,17 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
         if (isStale(state, msg)) return state;
         const inFlight = state.inFlight!;
         const delayMs = commitRetryDelayMs(inFlight.attempts);
-        if (delayMs === null) throw new Error(`window checkpoint ${inFlight.seq} failed ${inFlight.attempts} times: ${msg.error}`);
-        logger.warn({ err: msg.error, attempt: inFlight.attempts, retry_in_ms: delayMs }, 'window checkpoint failed; retrying');
+        if (delayMs === null)
+          throw new Error(`window checkpoint ${inFlight.seq} failed ${inFlight.attempts} times: ${msg.error}`);
+        logger.warn(
+          { err: msg.error, attempt: inFlight.attempts, retry_in_ms: delayMs },
+          'window checkpoint failed; retrying',
+        );
         const self = ctx.self;
-        state.retryTimer = setTimeout(() => dispatch(self, { type: 'retryCheckpoint', generation, seq: inFlight.seq }), delayMs);
+        state.retryTimer = setTimeout(
+          () => dispatch(self, { type: 'retryCheckpoint', generation, seq: inFlight.seq }),
+          delayMs,
+        );
         return state;
       }
       case 'retryCheckpoint':
@@ -343,14 +415,19 @@ export function spawnWindowAggregator(parent: AnyRef, options: WindowAggregatorO
   return spawn<State, WindowAggregatorMsg>(parent, behaviour, name, {
     initialStateFunc: (ctx) => {
       const nowMs = Date.now();
-      const windows = options.restored ? PageViewWindows.fromJSON(options.restored.state, options.windows, nowMs) : new PageViewWindows(options.windows);
+      const windows = options.restored
+        ? PageViewWindows.fromJSON(options.restored.state, options.windows, nowMs)
+        : new PageViewWindows(options.windows);
       // After a restart no partition is owned until the group assigns it: until then each holds
       // the watermark back at its checkpointed watermark, and is never idle. Kept as assigned and
       // caught up, they would go idle while the group re-forms (a dead member can hold a
       // rebalance for a session timeout, or get some partitions in it), and the first ones to
       // deliver would push the watermark past the others' backlog, making on-time events late.
       for (const { partition } of windows.partitionStatus(nowMs)) windows.revokePartition(partition);
-      const timer = setInterval(() => dispatch(ctx.self, { type: 'tick' }), Math.min(TICK_MS, options.checkpointIntervalMs));
+      const timer = setInterval(
+        () => dispatch(ctx.self, { type: 'tick' }),
+        Math.min(TICK_MS, options.checkpointIntervalMs),
+      );
       timer.unref();
       return {
         windows,

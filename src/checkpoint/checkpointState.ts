@@ -80,7 +80,9 @@ export function compareOffsets(a: string, b: string): number {
 
 function assertAdvances(previous: string | undefined, next: string, what: string): void {
   if (previous !== undefined && compareOffsets(next, previous) < 0) {
-    throw new Error(`${what}: offset ${next} is behind the committed ${previous}; a checkpoint never moves a sink backwards`);
+    throw new Error(
+      `${what}: offset ${next} is behind the committed ${previous}; a checkpoint never moves a sink backwards`,
+    );
   }
 }
 
@@ -92,14 +94,18 @@ export function applyCheckpoint(state: CheckpointState, event: CheckpointEvent):
     offsets[event.sink] = { ...current, [event.partition]: event.offset };
   } else {
     const current = offsets[event.sink] ?? {};
-    for (const [partition, offset] of Object.entries(event.offsets)) assertAdvances(current[partition], offset, `${event.sink}[${partition}]`);
+    for (const [partition, offset] of Object.entries(event.offsets))
+      assertAdvances(current[partition], offset, `${event.sink}[${partition}]`);
     offsets[event.sink] = { ...current, ...event.offsets };
   }
   return {
     checkpoints: state.checkpoints + 1,
     offsets,
     lastRenames: { ...state.lastRenames, [event.sink]: event.renames },
-    aggregators: event.type === 'agg' ? { ...state.aggregators, [event.sink]: { seq: event.seq, state: event.state } } : state.aggregators,
+    aggregators:
+      event.type === 'agg'
+        ? { ...state.aggregators, [event.sink]: { seq: event.seq, state: event.state } }
+        : state.aggregators,
   };
 }
 

@@ -16,8 +16,13 @@ export const MAX_COMMIT_ATTEMPTS = 6;
  * The wait before the next attempt after `attempts` failed ones (500 ms, 1 s, 2 s, ...), or null
  * once `maxAttempts` have failed: the caller then fails, and supervision restarts the pipeline.
  */
-export function commitRetryDelayMs(attempts: number, maxAttempts = MAX_COMMIT_ATTEMPTS, baseMs = COMMIT_RETRY_BASE_MS): number | null {
-  if (!Number.isSafeInteger(attempts) || attempts < 1) throw new RangeError(`attempts must be an integer >= 1, got ${attempts}`);
+export function commitRetryDelayMs(
+  attempts: number,
+  maxAttempts = MAX_COMMIT_ATTEMPTS,
+  baseMs = COMMIT_RETRY_BASE_MS,
+): number | null {
+  if (!Number.isSafeInteger(attempts) || attempts < 1)
+    throw new RangeError(`attempts must be an integer >= 1, got ${attempts}`);
   if (attempts >= maxAttempts) return null;
   return baseMs * 2 ** (attempts - 1);
 }
@@ -28,7 +33,12 @@ export function mustCheckEarlierAttempt(attempt: number): boolean {
 }
 
 /** The raw roll up to `lastOffset` of the sink's partition is committed. */
-export function isRawRollCommitted(state: CheckpointState, sink: SinkId, partition: number, lastOffset: string): boolean {
+export function isRawRollCommitted(
+  state: CheckpointState,
+  sink: SinkId,
+  partition: number,
+  lastOffset: string,
+): boolean {
   return compareOffsets(sinkOffset(state, sink, partition), lastOffset) >= 0;
 }
 

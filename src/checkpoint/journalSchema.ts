@@ -61,7 +61,10 @@ export interface MigrationResult {
  * leaves the old version intact). Throws when the file was written by a newer schema: running old
  * code on it could misread the journal.
  */
-export function migrateJournalSchema(db: Database, migrations: readonly JournalMigration[] = JOURNAL_MIGRATIONS): MigrationResult {
+export function migrateJournalSchema(
+  db: Database,
+  migrations: readonly JournalMigration[] = JOURNAL_MIGRATIONS,
+): MigrationResult {
   const migrate = db.transaction((): MigrationResult => {
     const fromVersion = db.pragma('user_version', { simple: true }) as number;
     if (fromVersion > migrations.length) {

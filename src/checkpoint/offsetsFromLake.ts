@@ -53,11 +53,23 @@ export function parseLakeFileName(path: string, topics: TopicsOfTables): Parsed 
   let m = RAW.exec(normalized);
   if (m) {
     const topic = topics[m[1] as 'clickstream' | 'iot'];
-    return { commitKey: `raw:${topic}:${Number(m[2])}:${m[3]}:${m[4]}`, tmp: m[5] !== undefined, topic, partition: Number(m[2]), last: BigInt(m[4]!) };
+    return {
+      commitKey: `raw:${topic}:${Number(m[2])}:${m[3]}:${m[4]}`,
+      tmp: m[5] !== undefined,
+      topic,
+      partition: Number(m[2]),
+      last: BigInt(m[4]!),
+    };
   }
   m = REJECTED.exec(normalized);
   if (m) {
-    return { commitKey: `raw:${m[1]}:${Number(m[2])}:${m[3]}:${m[4]}`, tmp: m[5] !== undefined, topic: m[1]!, partition: Number(m[2]), last: BigInt(m[4]!) };
+    return {
+      commitKey: `raw:${m[1]}:${Number(m[2])}:${m[3]}:${m[4]}`,
+      tmp: m[5] !== undefined,
+      topic: m[1]!,
+      partition: Number(m[2]),
+      last: BigInt(m[4]!),
+    };
   }
   m = AGG.exec(normalized);
   if (m) return { commitKey: `agg:${Number(m[1])}`, tmp: m[2] !== undefined, seq: Number(m[1]) };
@@ -117,7 +129,16 @@ export function seedEventsFromLake(lake: LakeOffsets, options: SeedOptions): Arr
     const byPartition = lake.raw.get(topic);
     if (!byPartition) continue;
     for (const [partition, last] of [...byPartition].sort((a, b) => a[0] - b[0])) {
-      events.push({ type: 'raw', sink: rawSinkId(topic, partition), topic, partition, offset: last.toString(), renames: [], rows: 0, rejected: 0 });
+      events.push({
+        type: 'raw',
+        sink: rawSinkId(topic, partition),
+        topic,
+        partition,
+        offset: last.toString(),
+        renames: [],
+        rows: 0,
+        rejected: 0,
+      });
     }
   }
   if (lake.aggSeq >= 0 && options.maxMinuteEndMs !== undefined) {
@@ -132,7 +153,16 @@ export function seedEventsFromLake(lake: LakeOffsets, options: SeedOptions): Arr
       openWindows: [],
     };
     const topic = options.topics.clickstream;
-    events.push({ type: 'agg', sink: aggSinkId(topic), topic, seq: lake.aggSeq, offsets: {}, state, renames: [], rows: 0 });
+    events.push({
+      type: 'agg',
+      sink: aggSinkId(topic),
+      topic,
+      seq: lake.aggSeq,
+      offsets: {},
+      state,
+      renames: [],
+      rows: 0,
+    });
   }
   return events;
 }

@@ -6,7 +6,13 @@
 import { join } from 'node:path';
 import { listLakeFiles } from '../lake/lakeFiles.js';
 import { readFooterSummary } from '../lake/parquetFooter.js';
-import { offsetsFromLake, parseLakeFileName, seedEventsFromLake, type LakeOffsets, type TopicsOfTables } from './offsetsFromLake.js';
+import {
+  offsetsFromLake,
+  parseLakeFileName,
+  seedEventsFromLake,
+  type LakeOffsets,
+  type TopicsOfTables,
+} from './offsetsFromLake.js';
 import type { AggCheckpoint, RawCheckpoint } from './checkpointState.js';
 
 export interface LakeRebuildPlan {
@@ -15,7 +21,11 @@ export interface LakeRebuildPlan {
   maxMinuteEndMs: number | undefined;
 }
 
-export async function planRebuildFromLake(lakeRoot: string, topics: TopicsOfTables, windowSizeMs: number): Promise<LakeRebuildPlan> {
+export async function planRebuildFromLake(
+  lakeRoot: string,
+  topics: TopicsOfTables,
+  windowSizeMs: number,
+): Promise<LakeRebuildPlan> {
   const paths = listLakeFiles(lakeRoot).map((f) => f.path);
   const lake = offsetsFromLake(paths, topics);
   let maxMinuteEndMs: number | undefined;

@@ -79,7 +79,10 @@ export class SqlitePersistenceEngine extends AbstractPersistenceEngine {
   private readonly snapshotsToKeep: number;
 
   private readonly selectEvents: Database.Statement<{ key: string; offset: number; limit: number }, EventRow>;
-  private readonly selectTaggedEvents: Database.Statement<{ key: string; offset: number; limit: number; tags: string }, EventRow>;
+  private readonly selectTaggedEvents: Database.Statement<
+    { key: string; offset: number; limit: number; tags: string },
+    EventRow
+  >;
   private readonly selectHighestSequenceNr: Database.Statement<{ key: string }, number | null>;
   private readonly insertEvent: Database.Statement<[string, number, number, string | null, string, number]>;
   private readonly selectLatestSnapshot: Database.Statement<[string], SnapshotRow>;
@@ -87,8 +90,13 @@ export class SqlitePersistenceEngine extends AbstractPersistenceEngine {
   private readonly pruneSnapshots: Database.Statement<{ key: string; keep: number }>;
   private readonly deleteEventsUpTo: Database.Statement<[string, number]>;
   private readonly countAll: { events: Database.Statement<[], number>; snapshots: Database.Statement<[], number> };
-  private readonly countByKey: { events: Database.Statement<[string], number>; snapshots: Database.Statement<[string], number> };
-  private readonly appendEvent: Database.Transaction<(event: PersistedEvent, data: string | null, tags: string) => void>;
+  private readonly countByKey: {
+    events: Database.Statement<[string], number>;
+    snapshots: Database.Statement<[string], number>;
+  };
+  private readonly appendEvent: Database.Transaction<
+    (event: PersistedEvent, data: string | null, tags: string) => void
+  >;
   private readonly storeSnapshot: Database.Transaction<(snapshot: PersistedSnapshot, data: string | null) => void>;
 
   constructor(file: string, options: SqlitePersistenceEngineOptions = {}) {
@@ -96,8 +104,10 @@ export class SqlitePersistenceEngine extends AbstractPersistenceEngine {
     const synchronous = options.synchronous ?? 'FULL';
     const busyTimeoutMs = options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS;
     this.snapshotsToKeep = options.snapshotsToKeep ?? DEFAULT_SNAPSHOTS_TO_KEEP;
-    if (synchronous !== 'FULL' && synchronous !== 'NORMAL') throw new TypeError(`synchronous must be FULL or NORMAL, got ${String(synchronous)}`);
-    if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0) throw new RangeError(`busyTimeoutMs must be an integer >= 0, got ${busyTimeoutMs}`);
+    if (synchronous !== 'FULL' && synchronous !== 'NORMAL')
+      throw new TypeError(`synchronous must be FULL or NORMAL, got ${String(synchronous)}`);
+    if (!Number.isSafeInteger(busyTimeoutMs) || busyTimeoutMs < 0)
+      throw new RangeError(`busyTimeoutMs must be an integer >= 0, got ${busyTimeoutMs}`);
     if (!Number.isSafeInteger(this.snapshotsToKeep) || this.snapshotsToKeep < 1) {
       throw new RangeError(`snapshotsToKeep must be an integer >= 1, got ${this.snapshotsToKeep}`);
     }
@@ -122,7 +132,13 @@ export class SqlitePersistenceEngine extends AbstractPersistenceEngine {
       if (!inMemory) fsyncDirectory(dirname(this.file));
       this.db = db;
       this.log?.info(
-        { file: this.file, journalMode, synchronous, fromSchemaVersion: migration.fromVersion, schemaVersion: migration.toVersion },
+        {
+          file: this.file,
+          journalMode,
+          synchronous,
+          fromSchemaVersion: migration.fromVersion,
+          schemaVersion: migration.toVersion,
+        },
         'checkpoint store open',
       );
     } catch (err) {
@@ -195,7 +211,8 @@ export class SqlitePersistenceEngine extends AbstractPersistenceEngine {
    */
   override events(persistenceKey: string, offset = 0, limit?: number, tags?: string[]): PersistedEvent[] {
     checkKey(persistenceKey);
-    if (!Number.isSafeInteger(offset) || offset < 0) throw new RangeError(`offset must be an integer >= 0, got ${offset}`);
+    if (!Number.isSafeInteger(offset) || offset < 0)
+      throw new RangeError(`offset must be an integer >= 0, got ${offset}`);
     if (limit !== undefined && limit !== null && (!Number.isSafeInteger(limit) || limit < 0)) {
       throw new RangeError(`limit must be an integer >= 0, got ${limit}`);
     }
@@ -203,7 +220,9 @@ export class SqlitePersistenceEngine extends AbstractPersistenceEngine {
     const params = { key: persistenceKey, offset, limit: limit ?? -1 };
     let rows: EventRow[];
     try {
-      rows = tags ? this.selectTaggedEvents.all({ ...params, tags: JSON.stringify(tags) }) : this.selectEvents.all(params);
+      rows = tags
+        ? this.selectTaggedEvents.all({ ...params, tags: JSON.stringify(tags) })
+        : this.selectEvents.all(params);
     } catch (err) {
       throw storeError(`cannot read the journal of ${persistenceKey}`, err);
     }
@@ -253,7 +272,12 @@ export class SqlitePersistenceEngine extends AbstractPersistenceEngine {
       throw storeError(`cannot read the latest snapshot of ${persistenceKey}`, err);
     }
     if (!row) return undefined;
-    return new PersistedSnapshot(decodeJson(row.data, persistenceKey, row.sequence_nr), row.sequence_nr, persistenceKey, row.created_at);
+    return new PersistedSnapshot(
+      decodeJson(row.data, persistenceKey, row.sequence_nr),
+      row.sequence_nr,
+      persistenceKey,
+      row.created_at,
+    );
   }
 
   /**
@@ -265,7 +289,10 @@ export class SqlitePersistenceEngine extends AbstractPersistenceEngine {
       this.writeSnapshot(persistedSnapshot);
     } catch (err) {
       // nact only console.logs a failed snapshot: say it here in the structured log too.
-      this.log?.error({ err, persistenceKey: persistedSnapshot.key, sequenceNr: persistedSnapshot.sequenceNumber }, 'snapshot failed');
+      this.log?.error(
+        { err, persistenceKey: persistedSnapshot.key, sequenceNr: persistedSnapshot.sequenceNumber },
+        'snapshot failed',
+      );
       throw err;
     }
   }
@@ -362,7 +389,10 @@ export class SqlitePersistenceEngine extends AbstractPersistenceEngine {
   /** The Kafka topic id recorded for `topic` with its checkpoints, undefined if none yet. */
   topicId(topic: string): string | undefined {
     try {
-      return this.db.prepare<[string], string>('SELECT topic_id FROM topic_ids WHERE topic = ?').pluck().get(topic) ?? undefined;
+      return (
+        this.db.prepare<[string], string>('SELECT topic_id FROM topic_ids WHERE topic = ?').pluck().get(topic) ??
+        undefined
+      );
     } catch (err) {
       throw storeError(`cannot read the topic id of ${topic}`, err);
     }
@@ -372,7 +402,9 @@ export class SqlitePersistenceEngine extends AbstractPersistenceEngine {
   recordTopicId(topic: string, topicId: string): void {
     try {
       this.db
-        .prepare('INSERT INTO topic_ids (topic, topic_id, recorded_at) VALUES (?, ?, ?) ON CONFLICT (topic) DO UPDATE SET topic_id = excluded.topic_id, recorded_at = excluded.recorded_at')
+        .prepare(
+          'INSERT INTO topic_ids (topic, topic_id, recorded_at) VALUES (?, ?, ?) ON CONFLICT (topic) DO UPDATE SET topic_id = excluded.topic_id, recorded_at = excluded.recorded_at',
+        )
         .run(topic, topicId, Date.now());
     } catch (err) {
       throw storeError(`cannot record the topic id of ${topic}`, err);
@@ -396,7 +428,8 @@ export class SqlitePersistenceEngine extends AbstractPersistenceEngine {
 }
 
 function checkKey(key: unknown): asserts key is string {
-  if (typeof key !== 'string' || key.length === 0) throw new TypeError(`persistence key must be a non-empty string, got ${String(key)}`);
+  if (typeof key !== 'string' || key.length === 0)
+    throw new TypeError(`persistence key must be a non-empty string, got ${String(key)}`);
 }
 
 function checkSequenceNr(sequenceNr: unknown, min: number): void {
@@ -406,11 +439,13 @@ function checkSequenceNr(sequenceNr: unknown, min: number): void {
 }
 
 function checkCreatedAt(createdAtMs: unknown): void {
-  if (typeof createdAtMs !== 'number' || !Number.isSafeInteger(createdAtMs)) throw new RangeError(`createdAt must be integer epoch millis, got ${String(createdAtMs)}`);
+  if (typeof createdAtMs !== 'number' || !Number.isSafeInteger(createdAtMs))
+    throw new RangeError(`createdAt must be integer epoch millis, got ${String(createdAtMs)}`);
 }
 
 function checkTags(tags: unknown): void {
-  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string')) throw new TypeError('tags must be an array of strings');
+  if (!Array.isArray(tags) || !tags.every((tag) => typeof tag === 'string'))
+    throw new TypeError('tags must be an array of strings');
 }
 
 function encodeJson(value: unknown): string | null {
@@ -423,7 +458,12 @@ function decodeJson(text: string | null, key: string, sequenceNr: number): unkno
   try {
     return JSON.parse(text) as unknown;
   } catch (err) {
-    throw new SdpError(ErrorCodes.CHECKPOINT_STORE, `checkpoint store: entry ${sequenceNr} of ${key} is not valid JSON`, [], { cause: err });
+    throw new SdpError(
+      ErrorCodes.CHECKPOINT_STORE,
+      `checkpoint store: entry ${sequenceNr} of ${key} is not valid JSON`,
+      [],
+      { cause: err },
+    );
   }
 }
 

@@ -92,9 +92,17 @@ export function acquireStoreLock(checkpointRoot: string, logger?: Logger): Store
     const code = err instanceof Database.SqliteError ? err.code : undefined;
     if (code === 'SQLITE_BUSY' || code === 'SQLITE_LOCKED') {
       const holder = readHolder(holderFile);
-      throw new SdpError(ErrorCodes.CHECKPOINT_LOCKED, `checkpoint store ${checkpointRoot} is in use by ${describeHolder(holder)}; one process per checkpoint store`);
+      throw new SdpError(
+        ErrorCodes.CHECKPOINT_LOCKED,
+        `checkpoint store ${checkpointRoot} is in use by ${describeHolder(holder)}; one process per checkpoint store`,
+      );
     }
-    throw new SdpError(ErrorCodes.CHECKPOINT_STORE, `cannot lock checkpoint store ${checkpointRoot}: ${err instanceof Error ? err.message : String(err)}`, [], { cause: err });
+    throw new SdpError(
+      ErrorCodes.CHECKPOINT_STORE,
+      `cannot lock checkpoint store ${checkpointRoot}: ${err instanceof Error ? err.message : String(err)}`,
+      [],
+      { cause: err },
+    );
   }
   const previous = readHolder(holderFile);
   const holder: LockHolder = {
@@ -109,7 +117,16 @@ export function acquireStoreLock(checkpointRoot: string, logger?: Logger): Store
   renameSync(tmp, holderFile);
   if (previous) {
     // The lock was free, so the previous holder stopped; say whether it left cleanly or died.
-    log?.warn({ lock_file: lockFile, previous_pid: previous.pid, previous_host: previous.host, previous_since: previous.since, previous_alive: isHolderAlive(previous) }, 'checkpoint store lock taken over from a holder that did not release it (killed?)');
+    log?.warn(
+      {
+        lock_file: lockFile,
+        previous_pid: previous.pid,
+        previous_host: previous.host,
+        previous_since: previous.since,
+        previous_alive: isHolderAlive(previous),
+      },
+      'checkpoint store lock taken over from a holder that did not release it (killed?)',
+    );
   }
   log?.info({ lock_file: lockFile, pid: holder.pid, host: holder.host }, 'checkpoint store locked');
   let released = false;

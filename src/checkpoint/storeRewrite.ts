@@ -19,12 +19,23 @@ export function eventsKeepingOffsets(state: CheckpointState): Array<RawCheckpoin
     if (raw) {
       const partition = Number(raw[2]);
       const offset = byPartition[partition];
-      if (offset !== undefined) events.push({ type: 'raw', sink, topic: raw[1]!, partition, offset, renames: [], rows: 0, rejected: 0 });
+      if (offset !== undefined)
+        events.push({ type: 'raw', sink, topic: raw[1]!, partition, offset, renames: [], rows: 0, rejected: 0 });
       continue;
     }
     const agg = /^agg:(.+)$/.exec(sink);
     const restored = state.aggregators[sink];
-    if (agg && restored) events.push({ type: 'agg', sink, topic: agg[1]!, seq: restored.seq, offsets: { ...byPartition }, state: restored.state, renames: [], rows: 0 });
+    if (agg && restored)
+      events.push({
+        type: 'agg',
+        sink,
+        topic: agg[1]!,
+        seq: restored.seq,
+        offsets: { ...byPartition },
+        state: restored.state,
+        renames: [],
+        rows: 0,
+      });
   }
   return events;
 }

@@ -6,14 +6,20 @@ import { renderConfigShow } from '../config/show.js';
 import type { CommandContext } from './context.js';
 
 export function registerConfigCommands(program: Command, context: CommandContext): void {
-  const config = program.command('config').description('show the effective config, or write .env for the Docker compose file');
+  const config = program
+    .command('config')
+    .description('show the effective config, or write .env for the Docker compose file');
 
   config
     .command('show')
-    .description('print every effective value (defaults, file, SDP_* environment) as dotted keys with its source, secrets redacted')
+    .description(
+      'print every effective value (defaults, file, SDP_* environment) as dotted keys with its source, secrets redacted',
+    )
     .action(() => {
       const { effective, overriddenBy, sources, file } = context.config();
-      process.stdout.write(`# ${file} (each value's source: default, file, or the environment variable)\n${renderConfigShow(effective, overriddenBy, sources)}\n`);
+      process.stdout.write(
+        `# ${file} (each value's source: default, file, or the environment variable)\n${renderConfigShow(effective, overriddenBy, sources)}\n`,
+      );
     });
 
   config

@@ -45,7 +45,11 @@ async function confirm(question: string): Promise<boolean | undefined> {
   }
 }
 
-export async function cleanData(context: CommandContext, options: CleanOptions, out: (line: string) => void): Promise<void> {
+export async function cleanData(
+  context: CommandContext,
+  options: CleanOptions,
+  out: (line: string) => void,
+): Promise<void> {
   const { config } = context.config();
   const lakeRoot = config.storage.datalake_root;
   const checkpointRoot = config.storage.checkpoint_root;
@@ -53,7 +57,11 @@ export async function cleanData(context: CommandContext, options: CleanOptions, 
 
   const signs = runningSigns(storeFile, pidFilePath(resolve(config.services.run_dir)));
   if (signs.length > 0) {
-    throw new SdpError(ErrorCodes.STORAGE_PLATFORM_RUNNING, 'the platform is running: stop it before cleaning; nothing was deleted', signs.map((s) => `${s.what}: ${s.stop}`));
+    throw new SdpError(
+      ErrorCodes.STORAGE_PLATFORM_RUNNING,
+      'the platform is running: stop it before cleaning; nothing was deleted',
+      signs.map((s) => `${s.what}: ${s.stop}`),
+    );
   }
 
   const targets: CleanTarget[] = [];
@@ -67,28 +75,44 @@ export async function cleanData(context: CommandContext, options: CleanOptions, 
   let rewriteStore = false;
   if (options.scope === 'lake' && store.state.checkpoints > 0) {
     if (!options.force) {
-      throw new SdpError(ErrorCodes.STORAGE_CLEAN_REFUSED, 'cleaning the lake alone would keep checkpoints that say its data is there; nothing was deleted', [
-        `the checkpoint store (${store.state.checkpoints} checkpoints) says every event up to its offsets is in the lake: after deleting the lake those events are gone and are NOT read again`,
-        'to start over (the next run reads the topics again from their start, as far as Kafka retention allows): `make clean-data` (node dist/main.js data clean --all)',
-        'to keep the offsets anyway (the lake restarts empty and fills with new events only): add --force (FORCE=1)',
-      ]);
+      throw new SdpError(
+        ErrorCodes.STORAGE_CLEAN_REFUSED,
+        'cleaning the lake alone would keep checkpoints that say its data is there; nothing was deleted',
+        [
+          `the checkpoint store (${store.state.checkpoints} checkpoints) says every event up to its offsets is in the lake: after deleting the lake those events are gone and are NOT read again`,
+          'to start over (the next run reads the topics again from their start, as far as Kafka retention allows): `make clean-data` (node dist/main.js data clean --all)',
+          'to keep the offsets anyway (the lake restarts empty and fills with new events only): add --force (FORCE=1)',
+        ],
+      );
     }
     rewriteStore = true;
-    consequences.push('the checkpoint store keeps its offsets and window state (pending renames dropped): the next run continues after them; older events are not written again');
+    consequences.push(
+      'the checkpoint store keeps its offsets and window state (pending renames dropped): the next run continues after them; older events are not written again',
+    );
   }
   if (options.scope === 'checkpoints' && lakeFiles > 0) {
-    consequences.push(`the lake keeps ${lakeFiles} committed files: the next start rebuilds the durable offsets from their names, so no event is written twice (clickstream is read again from its start for the page-view windows only)`);
+    consequences.push(
+      `the lake keeps ${lakeFiles} committed files: the next start rebuilds the durable offsets from their names, so no event is written twice (clickstream is read again from its start for the page-view windows only)`,
+    );
   }
-  if (options.scope === 'all') consequences.push('the next run reads the topics from their start (as far as Kafka retention allows) into an empty lake');
+  if (options.scope === 'all')
+    consequences.push(
+      'the next run reads the topics from their start (as far as Kafka retention allows) into an empty lake',
+    );
 
   const measured = targets.map((t) => ({ ...t, ...measureRoot(t.configured) }));
-  for (const m of measured) out(`${m.kind} root ${resolve(m.configured)}: ${m.files} files, ${mb(m.bytes)} to delete (its .sdp-root marker stays)`);
+  for (const m of measured)
+    out(
+      `${m.kind} root ${resolve(m.configured)}: ${m.files} files, ${mb(m.bytes)} to delete (its .sdp-root marker stays)`,
+    );
   for (const c of consequences) out(`then: ${c}`);
 
   if (!options.yes) {
     const answer = await confirm('delete them?');
     if (answer === undefined) {
-      throw new SdpError(ErrorCodes.STORAGE_CLEAN_REFUSED, 'no terminal to ask y/N: nothing was deleted', ['pass --yes (make … FORCE=1) to delete without asking']);
+      throw new SdpError(ErrorCodes.STORAGE_CLEAN_REFUSED, 'no terminal to ask y/N: nothing was deleted', [
+        'pass --yes (make … FORCE=1) to delete without asking',
+      ]);
     }
     if (!answer) {
       out('nothing deleted');
@@ -106,11 +130,15 @@ export async function cleanData(context: CommandContext, options: CleanOptions, 
 }
 
 export function registerDataCommands(program: Command, context: CommandContext): void {
-  const data = program.command('data').description('what the lake and the checkpoint store hold, and cleaning them safely');
+  const data = program
+    .command('data')
+    .description('what the lake and the checkpoint store hold, and cleaning them safely');
 
   data
     .command('stats')
-    .description('per table: dt partitions, files, rows, bytes, event-time range (Parquet footers); rejected rows by reason; checkpoint store; per partition durable offset, log end offset, lag')
+    .description(
+      'per table: dt partitions, files, rows, bytes, event-time range (Parquet footers); rejected rows by reason; checkpoint store; per partition durable offset, log end offset, lag',
+    )
     .option('--json', 'one JSON document for scripts')
     .action(async (opts: { json?: boolean }) => {
       const { config } = context.config();
@@ -123,12 +151,18 @@ export function registerDataCommands(program: Command, context: CommandContext):
     .description('empty the lake and/or the checkpoint store (only marked roots, platform stopped, asks y/N)')
     .option('--all', 'the lake and the checkpoint store (make clean-data)')
     .option('--lake', 'the lake only (make clean-datalake); refused without --force while checkpoints exist')
-    .option('--checkpoints', 'the checkpoint store only (make clean-checkpoints); the next start rebuilds offsets from the lake')
+    .option(
+      '--checkpoints',
+      'the checkpoint store only (make clean-checkpoints); the next start rebuilds offsets from the lake',
+    )
     .option('--yes', 'do not ask (make … FORCE=1)')
     .option('--force', 'clean the lake even though the checkpoint store keeps its offsets')
     .action(async (opts: { all?: boolean; lake?: boolean; checkpoints?: boolean; yes?: boolean; force?: boolean }) => {
       const scopes = (['all', 'lake', 'checkpoints'] as const).filter((s) => opts[s]);
-      if (scopes.length !== 1) throw new SdpError(ErrorCodes.USAGE, 'data clean needs exactly one of --all, --lake, --checkpoints');
-      await cleanData(context, { scope: scopes[0]!, yes: opts.yes ?? false, force: opts.force ?? false }, (line) => process.stdout.write(`${line}\n`));
+      if (scopes.length !== 1)
+        throw new SdpError(ErrorCodes.USAGE, 'data clean needs exactly one of --all, --lake, --checkpoints');
+      await cleanData(context, { scope: scopes[0]!, yes: opts.yes ?? false, force: opts.force ?? false }, (line) =>
+        process.stdout.write(`${line}\n`),
+      );
     });
 }

@@ -43,14 +43,27 @@ export interface DataStats {
   lake_root: string;
   tables: TableStats[];
   rejected_by_reason: Record<string, number>;
-  checkpoints: { file: string; exists: boolean; size_bytes: number; journal_events: number; snapshots: number; checkpoints: number; last_checkpoint: string | null };
+  checkpoints: {
+    file: string;
+    exists: boolean;
+    size_bytes: number;
+    journal_events: number;
+    snapshots: number;
+    checkpoints: number;
+    last_checkpoint: string | null;
+  };
   offsets: OffsetStats[];
   /** Why log end offsets are missing (Kafka unreachable), else null. */
   kafka_error: string | null;
 }
 
 /** The column whose footer statistics give each table's event-time range. */
-const TIME_COLUMN: Record<TableName, string> = { clickstream: 'ts', iot: 'ts', clickstream_agg: 'minute_start', _rejected: 'kafka_ts' };
+const TIME_COLUMN: Record<TableName, string> = {
+  clickstream: 'ts',
+  iot: 'ts',
+  clickstream_agg: 'minute_start',
+  _rejected: 'kafka_ts',
+};
 
 const FOOTER_READS_IN_FLIGHT = 8;
 
@@ -64,7 +77,16 @@ export async function collectDataStats(config: Config, logger: Logger): Promise<
   for (const table of TABLE_NAMES) {
     const mine = files.filter((f) => f.path.startsWith(`tables/${table}/dt=`));
     const finals = mine.filter((f) => f.path.endsWith('.parquet'));
-    const stats: TableStats = { table, dt_partitions: 0, files: finals.length, tmp_files: mine.length - finals.length, rows: 0, bytes: 0, min_event_time: null, max_event_time: null };
+    const stats: TableStats = {
+      table,
+      dt_partitions: 0,
+      files: finals.length,
+      tmp_files: mine.length - finals.length,
+      rows: 0,
+      bytes: 0,
+      min_event_time: null,
+      max_event_time: null,
+    };
     const dts = new Set<string>();
     let minMs: number | undefined;
     let maxMs: number | undefined;
@@ -79,7 +101,8 @@ export async function collectDataStats(config: Config, logger: Logger): Promise<
           if (summary.minMs !== undefined) minMs = Math.min(minMs ?? Infinity, summary.minMs);
           if (summary.maxMs !== undefined) maxMs = Math.max(maxMs ?? -Infinity, summary.maxMs);
           if (table === '_rejected') {
-            for (const [reason, n] of await countColumnValues(join(lakeRoot, file.path), 'reason')) rejectedByReason[reason] = (rejectedByReason[reason] ?? 0) + n;
+            for (const [reason, n] of await countColumnValues(join(lakeRoot, file.path), 'reason'))
+              rejectedByReason[reason] = (rejectedByReason[reason] ?? 0) + n;
           }
         }),
       );
@@ -122,7 +145,8 @@ export async function collectDataStats(config: Config, logger: Logger): Promise<
   }
   if (kafkaError === null) {
     const missing = topics.filter((t) => ends.get(t) === undefined);
-    if (missing.length > 0) kafkaError = `topic${missing.length === 1 ? '' : 's'} ${missing.join(', ')} do${missing.length === 1 ? 'es' : ''} not exist`;
+    if (missing.length > 0)
+      kafkaError = `topic${missing.length === 1 ? '' : 's'} ${missing.join(', ')} do${missing.length === 1 ? 'es' : ''} not exist`;
   }
   return {
     lake_root: lakeRoot,
@@ -157,20 +181,45 @@ export function renderDataStats(s: DataStats, nowMs: number = Date.now()): strin
   out.push(
     renderTable(
       ['table', 'dt partitions', 'files', 'rows', 'size', 'min event time', 'max event time', 'tmp files'],
-      s.tables.map((t) => [t.table, String(t.dt_partitions), String(t.files), t.rows.toLocaleString('en-US'), bytes(t.bytes), dash(t.min_event_time), dash(t.max_event_time), String(t.tmp_files)]),
+      s.tables.map((t) => [
+        t.table,
+        String(t.dt_partitions),
+        String(t.files),
+        t.rows.toLocaleString('en-US'),
+        bytes(t.bytes),
+        dash(t.min_event_time),
+        dash(t.max_event_time),
+        String(t.tmp_files),
+      ]),
     ),
   );
   const reasons = Object.entries(s.rejected_by_reason);
-  out.push('', reasons.length === 0 ? 'rejected rows: none' : `rejected rows by reason\n${renderTable(['reason', 'rows'], reasons.map(([r, n]) => [r, String(n)]))}`);
+  out.push(
+    '',
+    reasons.length === 0
+      ? 'rejected rows: none'
+      : `rejected rows by reason\n${renderTable(
+          ['reason', 'rows'],
+          reasons.map(([r, n]) => [r, String(n)]),
+        )}`,
+  );
   const c = s.checkpoints;
-  const age = c.last_checkpoint ? ` (${Math.max(0, Math.round((nowMs - Date.parse(c.last_checkpoint)) / 1000))} s ago)` : '';
+  const age = c.last_checkpoint
+    ? ` (${Math.max(0, Math.round((nowMs - Date.parse(c.last_checkpoint)) / 1000))} s ago)`
+    : '';
   out.push(
     '',
     c.exists
       ? `checkpoint store ${c.file}: ${bytes(c.size_bytes)}, ${c.checkpoints} checkpoints (${c.journal_events} journal events, ${c.snapshots} snapshots), last ${dash(c.last_checkpoint)}${age}`
       : `checkpoint store ${c.file}: none yet`,
   );
-  out.push('', renderTable(['topic', 'partition', 'durable offset', 'log end offset', 'lag'], s.offsets.map((o) => [o.topic, String(o.partition), dash(o.durable_offset), dash(o.log_end_offset), dash(o.lag)])));
+  out.push(
+    '',
+    renderTable(
+      ['topic', 'partition', 'durable offset', 'log end offset', 'lag'],
+      s.offsets.map((o) => [o.topic, String(o.partition), dash(o.durable_offset), dash(o.log_end_offset), dash(o.lag)]),
+    ),
+  );
   if (s.kafka_error) out.push(`log end offsets unavailable: ${s.kafka_error}`);
   return out.join('\n');
 }

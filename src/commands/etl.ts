@@ -8,12 +8,23 @@ import { createStopRequest, runUntilStopped } from './runUntilStopped.js';
 export function registerEtlCommand(program: Command, context: CommandContext): void {
   program
     .command('etl')
-    .description('run the streaming ETL alone: Kafka → exactly-once Parquet lake (clickstream, iot, _rejected) and page-view windows (clickstream_agg)')
+    .description(
+      'run the streaming ETL alone: Kafka → exactly-once Parquet lake (clickstream, iot, _rejected) and page-view windows (clickstream_agg)',
+    )
     .option('--duration <seconds>', 'stop gracefully after this many seconds', Number)
     .action(async (opts: { duration?: number }) => {
       const { config } = context.config();
       const logger = context.logger();
-      await assertTopicsReady(config, logger, STREAMS.map((s) => config.topics[s]));
-      await runUntilStopped(() => Platform.start(config, logger, { etl: true, status: true }), logger, createStopRequest(), opts.duration);
+      await assertTopicsReady(
+        config,
+        logger,
+        STREAMS.map((s) => config.topics[s]),
+      );
+      await runUntilStopped(
+        () => Platform.start(config, logger, { etl: true, status: true }),
+        logger,
+        createStopRequest(),
+        opts.duration,
+      );
     });
 }

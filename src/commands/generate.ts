@@ -31,7 +31,10 @@ function positiveNumber(value: string): number {
 }
 
 /** Splits a total count over the streams in proportion to their rates (evenly if any is unlimited). */
-export function splitCount(total: number, rates: Partial<Record<StreamName, number>>): Partial<Record<StreamName, number>> {
+export function splitCount(
+  total: number,
+  rates: Partial<Record<StreamName, number>>,
+): Partial<Record<StreamName, number>> {
   const streams = STREAMS.filter((s) => rates[s] !== undefined);
   const weights = streams.map((s) => rates[s] ?? 0);
   const proportional = weights.every((w) => w > 0);
@@ -39,7 +42,8 @@ export function splitCount(total: number, rates: Partial<Record<StreamName, numb
   const counts: Partial<Record<StreamName, number>> = {};
   let assigned = 0;
   streams.forEach((stream, i) => {
-    const share = i === streams.length - 1 ? total - assigned : Math.floor((total * (proportional ? weights[i]! : 1)) / sum);
+    const share =
+      i === streams.length - 1 ? total - assigned : Math.floor((total * (proportional ? weights[i]! : 1)) / sum);
     counts[stream] = share;
     assigned += share;
   });
@@ -49,10 +53,16 @@ export function splitCount(total: number, rates: Partial<Record<StreamName, numb
 export function registerGenerateCommand(program: Command, context: CommandContext): void {
   program
     .command('generate')
-    .description('generate clickstream and IoT events into Kafka (LZ4, transactional batches) until stopped, --count or --duration')
+    .description(
+      'generate clickstream and IoT events into Kafka (LZ4, transactional batches) until stopped, --count or --duration',
+    )
     .option('--clickstream-rate <n>', 'clickstream events per second (0 = as fast as possible)', nonNegativeInt)
     .option('--iot-rate <n>', 'IoT events per second (0 = as fast as possible)', nonNegativeInt)
-    .option('--count <n>', 'stop after exactly n events are acknowledged (split over the streams by rate)', nonNegativeInt)
+    .option(
+      '--count <n>',
+      'stop after exactly n events are acknowledged (split over the streams by rate)',
+      nonNegativeInt,
+    )
     .option('--duration <seconds>', 'stop after this many seconds', positiveNumber)
     .option('--only <stream>', 'generate one stream only (clickstream or iot)', (v: string) => {
       if (v !== 'clickstream' && v !== 'iot') throw new InvalidArgumentError('expected clickstream or iot');

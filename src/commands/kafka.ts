@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
 import { ErrorCodes, SdpError } from '../errors.js';
-import { localClusterClean, localClusterDown, localClusterStatus, localClusterUp, type LocalClusterStatus } from '../localKafka/localCluster.js';
+import {
+  localClusterClean,
+  localClusterDown,
+  localClusterStatus,
+  localClusterUp,
+  type LocalClusterStatus,
+} from '../localKafka/localCluster.js';
 import { localClientSettings } from '../localKafka/tls.js';
 import type { CommandContext } from './context.js';
 
@@ -15,13 +21,25 @@ function yesNo(value: boolean): string {
 /** A fixed-width table: one header row, then the rows, columns padded to their widest cell. */
 export function renderTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) => cells.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
+  const line = (cells: readonly string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
   return [line(header), ...rows.map(line)].join('\n');
 }
 
 export function renderClusterStatus(status: LocalClusterStatus): string {
-  const rows = status.nodes.map((n) => [String(n.nodeId), n.pid === undefined ? '-' : String(n.pid), yesNo(n.alive), String(n.port), yesNo(n.listening), String(n.controllerPort)]);
-  const metadata = status.metadataBrokerIds.length > 0 ? `brokers [${status.metadataBrokerIds.join(', ')}]` : 'no answer';
+  const rows = status.nodes.map((n) => [
+    String(n.nodeId),
+    n.pid === undefined ? '-' : String(n.pid),
+    yesNo(n.alive),
+    String(n.port),
+    yesNo(n.listening),
+    String(n.controllerPort),
+  ]);
+  const metadata =
+    status.metadataBrokerIds.length > 0 ? `brokers [${status.metadataBrokerIds.join(', ')}]` : 'no answer';
   return [
     `local Kafka cluster in ${status.dataDir}`,
     renderTable(['node', 'pid', 'alive', 'port', 'listening', 'controller port'], rows),
@@ -30,24 +48,39 @@ export function renderClusterStatus(status: LocalClusterStatus): string {
 }
 
 export function registerKafkaCommands(program: Command, context: CommandContext): void {
-  const kafka = program.command('kafka').description('the Docker-free local three-broker Kafka cluster (Apache Kafka jars via Maven)');
+  const kafka = program
+    .command('kafka')
+    .description('the Docker-free local three-broker Kafka cluster (Apache Kafka jars via Maven)');
 
   kafka
     .command('up')
     .description('start the local cluster (nodes already running are left alone) and wait until every broker answers')
-    .option('--secure', 'SASL_SSL client listener: private CA and broker certificate under <data_dir>/tls/, SCRAM users; prints the client settings')
+    .option(
+      '--secure',
+      'SASL_SSL client listener: private CA and broker certificate under <data_dir>/tls/, SCRAM users; prints the client settings',
+    )
     .action(async (opts: { secure?: boolean }) => {
       const { config } = context.config();
       const result = await localClusterUp(config, context.logger(2), { secure: opts.secure === true });
       const servers = config.kafka.external_ports.map((p) => `127.0.0.1:${p}`).join(',');
       const listener = result.tls ? ' (SASL_SSL)' : '';
       if (result.started.length === 0) {
-        process.stdout.write(`local Kafka cluster already running: ${config.kafka.brokers} brokers on ${servers}${listener} (checked in ${seconds(result.durationMs)})\n`);
+        process.stdout.write(
+          `local Kafka cluster already running: ${config.kafka.brokers} brokers on ${servers}${listener} (checked in ${seconds(result.durationMs)})\n`,
+        );
       } else {
-        process.stdout.write(`local Kafka cluster ready: ${config.kafka.brokers} brokers on ${servers}${listener}; started node${result.started.length === 1 ? '' : 's'} ${result.started.join(', ')} in ${seconds(result.durationMs)}\n`);
+        process.stdout.write(
+          `local Kafka cluster ready: ${config.kafka.brokers} brokers on ${servers}${listener}; started node${result.started.length === 1 ? '' : 's'} ${result.started.join(', ')} in ${seconds(result.durationMs)}\n`,
+        );
       }
       if (result.tls) {
-        process.stdout.write(['clients connect with these settings under kafka: in config.yml (the password stays in its file):', ...localClientSettings(result.tls), ''].join('\n'));
+        process.stdout.write(
+          [
+            'clients connect with these settings under kafka: in config.yml (the password stays in its file):',
+            ...localClientSettings(result.tls),
+            '',
+          ].join('\n'),
+        );
       }
     });
 
@@ -62,7 +95,9 @@ export function registerKafkaCommands(program: Command, context: CommandContext)
         return;
       }
       const killed = result.killed.length > 0 ? `; killed after the timeout: ${result.killed.join(', ')}` : '';
-      process.stdout.write(`local Kafka cluster stopped (nodes ${[...result.stopped, ...result.killed].sort().join(', ')}${killed})\n`);
+      process.stdout.write(
+        `local Kafka cluster stopped (nodes ${[...result.stopped, ...result.killed].sort().join(', ')}${killed})\n`,
+      );
     });
 
   kafka
@@ -74,9 +109,11 @@ export function registerKafkaCommands(program: Command, context: CommandContext)
       process.stdout.write(`${renderClusterStatus(status)}\n`);
       if (!status.ready) {
         const running = status.nodes.filter((n) => n.alive).length;
-        throw new SdpError(ErrorCodes.LOCAL_KAFKA_NOT_READY, `the local Kafka cluster is not ready: ${running} of ${status.nodes.length} nodes running, ${status.metadataBrokerIds.length} brokers in metadata`, [
-          '`make kafka-up` starts it',
-        ]);
+        throw new SdpError(
+          ErrorCodes.LOCAL_KAFKA_NOT_READY,
+          `the local Kafka cluster is not ready: ${running} of ${status.nodes.length} nodes running, ${status.metadataBrokerIds.length} brokers in metadata`,
+          ['`make kafka-up` starts it'],
+        );
       }
     });
 

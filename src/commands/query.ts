@@ -19,7 +19,9 @@ function parseFormat(value: string): QueryFormat {
 export function registerQueryCommand(program: Command, context: CommandContext): void {
   program
     .command('query')
-    .description('run SQL over the lake with DuckDB; views: clickstream, iot, clickstream_agg, _rejected (dt is a DATE)')
+    .description(
+      'run SQL over the lake with DuckDB; views: clickstream, iot, clickstream_agg, _rejected (dt is a DATE)',
+    )
     .argument('<sql>', 'one or more SQL statements; the rows of the last one are printed')
     .option('--format <format>', `output format: ${QUERY_FORMATS.join(', ')}`, parseFormat, 'table' as QueryFormat)
     .action(async (sql: string, opts: { format: QueryFormat }) => {
@@ -29,7 +31,8 @@ export function registerQueryCommand(program: Command, context: CommandContext):
       const { scan, plan, unreadable, result } = await queryLake(config.storage.datalake_root, sql);
       const note = describeEmptyTables(plan, scan.root);
       if (note !== undefined) process.stderr.write(`note: ${note}\n`);
-      for (const u of unreadable) process.stderr.write(`note: table ${u.table} cannot be read: ${u.message.split('\n')[0]}\n`);
+      for (const u of unreadable)
+        process.stderr.write(`note: table ${u.table} cannot be read: ${u.message.split('\n')[0]}\n`);
       process.stdout.write(formatResult(result, opts.format));
     });
 }

@@ -22,11 +22,18 @@ export function createStopRequest(): StopRequest {
  * failure. Signal handlers are installed before the start, so a SIGTERM during a slow start (lake
  * recovery, the group join) is honoured as soon as the start completes.
  */
-export async function runUntilStopped(start: () => Promise<Platform>, logger: Logger, stop: StopRequest, durationSeconds?: number): Promise<ShutdownReport> {
+export async function runUntilStopped(
+  start: () => Promise<Platform>,
+  logger: Logger,
+  stop: StopRequest,
+  durationSeconds?: number,
+): Promise<ShutdownReport> {
   const removeSignals = onShutdownSignals(logger, (signal) => stop.request(signal));
   try {
     const platform = await start();
-    const timer = durationSeconds ? setTimeout(() => stop.request('duration elapsed'), durationSeconds * 1000) : undefined;
+    const timer = durationSeconds
+      ? setTimeout(() => stop.request('duration elapsed'), durationSeconds * 1000)
+      : undefined;
     const outcome = await Promise.race([
       stop.requested.then((reason) => ({ reason, failed: false })),
       platform.fatal.then((f) => ({ reason: `${f.component} failed: ${f.error}`, failed: true })),

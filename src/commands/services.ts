@@ -15,10 +15,24 @@ import { createTopics } from '../kafka/admin/topics.js';
 import { compose, dockerAnswers, ensureKafka, stopKafka, COMPOSE_FILE } from '../services/kafkaService.js';
 import { createPrettyLine, followFile, tailLines } from '../log/logTail.js';
 import { removePidFile } from '../services/pidFile.js';
-import { describeStale, inspectPlatform, logFileOf, loggedExitCode, runDirOf, startPlatform, statusUrlFromLog, stopProcess } from '../services/platformService.js';
+import {
+  describeStale,
+  inspectPlatform,
+  logFileOf,
+  loggedExitCode,
+  runDirOf,
+  startPlatform,
+  statusUrlFromLog,
+  stopProcess,
+} from '../services/platformService.js';
 import { brokerRows, platformRow } from '../services/psStatus.js';
 import { allUp, formatDuration, renderPs } from '../services/psTable.js';
-import { readServicesState, removeServicesState, writeServicesState, type KafkaRecord } from '../services/serviceState.js';
+import {
+  readServicesState,
+  removeServicesState,
+  writeServicesState,
+  type KafkaRecord,
+} from '../services/serviceState.js';
 import { checkOk, checkTools } from '../services/setupChecks.js';
 import { assertKafkaDataDeletable, initVolumes } from '../services/volumes.js';
 import type { CommandContext } from './context.js';
@@ -47,27 +61,45 @@ async function downPlatform(config: Config): Promise<void> {
     return;
   }
   const timeoutS = Math.round(config.etl.shutdown_timeout / 1000);
-  say(`platform: sent SIGTERM to pid ${record.pid}; waiting up to ${timeoutS} s (etl.shutdown_timeout) for the graceful shutdown …`);
+  say(
+    `platform: sent SIGTERM to pid ${record.pid}; waiting up to ${timeoutS} s (etl.shutdown_timeout) for the graceful shutdown …`,
+  );
   const result = await stopProcess(record.pid, config.etl.shutdown_timeout);
   removePidFile(runDir);
   if (result.how === 'SIGKILL') {
-    say(`platform: did not exit within ${timeoutS} s of SIGTERM: killed it (SIGKILL); the next start recovers from the last checkpoint`);
+    say(
+      `platform: did not exit within ${timeoutS} s of SIGTERM: killed it (SIGKILL); the next start recovers from the last checkpoint`,
+    );
   } else if (result.how === 'already gone') {
     say('platform: had already exited');
   } else {
     const code = loggedExitCode(logFileOf(config), record.pid);
-    const how = code === undefined ? '' : code === 0 ? ', graceful shutdown (every produced event acknowledged, last files committed)' : `, exit code ${code}: the shutdown did not finish in time, the next start recovers from the last checkpoint`;
+    const how =
+      code === undefined
+        ? ''
+        : code === 0
+          ? ', graceful shutdown (every produced event acknowledged, last files committed)'
+          : `, exit code ${code}: the shutdown did not finish in time, the next start recovers from the last checkpoint`;
     say(`platform: stopped after SIGTERM in ${seconds(result.elapsedMs)}${how}`);
   }
 }
 
-async function up(config: Config, context: CommandContext, configFile: string | undefined, kafkaOnly: boolean): Promise<void> {
+async function up(
+  config: Config,
+  context: CommandContext,
+  configFile: string | undefined,
+  kafkaOnly: boolean,
+): Promise<void> {
   const runDir = runDirOf(config);
   const { record, verdict } = inspectPlatform(runDir);
   if (record && verdict?.state === 'running' && !kafkaOnly) {
     const url = statusUrlFromLog(logFileOf(config), record.pid);
-    const uptime = Number.isFinite(Date.parse(record.startedAt)) ? `, up ${formatDuration((Date.now() - Date.parse(record.startedAt)) / 1000)}` : '';
-    say(`already running: platform pid ${record.pid}${uptime}${url ? `, status page ${url}` : ''}; nothing to do (\`make ps\` shows everything, \`make down\` stops it)`);
+    const uptime = Number.isFinite(Date.parse(record.startedAt))
+      ? `, up ${formatDuration((Date.now() - Date.parse(record.startedAt)) / 1000)}`
+      : '';
+    say(
+      `already running: platform pid ${record.pid}${uptime}${url ? `, status page ${url}` : ''}; nothing to do (\`make ps\` shows everything, \`make down\` stops it)`,
+    );
     return;
   }
   if (record && verdict && verdict.state !== 'running') {
@@ -78,12 +110,17 @@ async function up(config: Config, context: CommandContext, configFile: string | 
   const previous = readServicesState(runDir)?.kafka;
   const found = await ensureKafka(config, logger, say);
   // A cluster an earlier `up` started is still ours to stop, even if this `up` found it running.
-  const kafka: KafkaRecord = { ...found, startedByUs: found.startedByUs || (previous?.startedByUs === true && previous.mode === found.mode) };
+  const kafka: KafkaRecord = {
+    ...found,
+    startedByUs: found.startedByUs || (previous?.startedByUs === true && previous.mode === found.mode),
+  };
   writeServicesState(runDir, { kafka, updatedAt: new Date().toISOString() });
 
   say('topics: creating them if missing …');
   const topics = await createTopics(config, createLogger({ level: 'warn', format: config.log.format, fd: 2 }));
-  say(`topics: ${[...topics.created.map((t) => `${t.topic} created`), ...topics.unchanged.map((t) => `${t.topic} exists`)].join(', ')}`);
+  say(
+    `topics: ${[...topics.created.map((t) => `${t.topic} created`), ...topics.unchanged.map((t) => `${t.topic} exists`)].join(', ')}`,
+  );
   if (kafkaOnly) return;
 
   const result = await startPlatform({ config, ...(configFile ? { configFile } : {}), say });
@@ -93,7 +130,9 @@ async function up(config: Config, context: CommandContext, configFile: string | 
     for (const line of result.logLines) say(`  ${pretty(line)}`);
     throw new SdpError(ErrorCodes.SERVICES_START_FAILED, result.reason, [
       `full log: ${logFileOf(config)} (\`make logs\`)`,
-      kafka.startedByUs ? 'Kafka keeps running: `make down` stops it' : 'Kafka was not started by this `up` and keeps running',
+      kafka.startedByUs
+        ? 'Kafka keeps running: `make down` stops it'
+        : 'Kafka was not started by this `up` and keeps running',
     ]);
   }
   const base = result.statusUrl.replace(/\/$/, '');
@@ -128,10 +167,22 @@ async function logs(config: Config, options: { service?: string; lines: number; 
     const m = /^kafka-(\d+)$/.exec(service);
     const node = m ? Number(m[1]) : NaN;
     if (!m || node < 1 || node > config.kafka.brokers) {
-      throw new SdpError(ErrorCodes.USAGE, `unknown service ${service}: expected platform or kafka-1 … kafka-${config.kafka.brokers}`);
+      throw new SdpError(
+        ErrorCodes.USAGE,
+        `unknown service ${service}: expected platform or kafka-1 … kafka-${config.kafka.brokers}`,
+      );
     }
     if (readServicesState(runDirOf(config))?.kafka?.mode === 'docker') {
-      const args = ['compose', '-f', COMPOSE_FILE, 'logs', '--tail', String(options.lines), ...(options.follow ? ['-f'] : []), service];
+      const args = [
+        'compose',
+        '-f',
+        COMPOSE_FILE,
+        'logs',
+        '--tail',
+        String(options.lines),
+        ...(options.follow ? ['-f'] : []),
+        service,
+      ];
       await new Promise<void>((resolvePromise, reject) => {
         const child = spawn('docker', args, { stdio: 'inherit' });
         child.once('error', reject);
@@ -143,7 +194,9 @@ async function logs(config: Config, options: { service?: string; lines: number; 
   }
   if (!existsSync(file)) {
     throw new SdpError(ErrorCodes.SERVICES_MISSING, `no log at ${file}`, [
-      service === 'platform' ? 'the platform has not been started with `make up` here' : 'this broker was not started from this checkout (a cluster started elsewhere keeps its logs there)',
+      service === 'platform'
+        ? 'the platform has not been started with `make up` here'
+        : 'this broker was not started from this checkout (a cluster started elsewhere keeps its logs there)',
     ]);
   }
   const format = service === 'platform' ? createPrettyLine(process.stdout.isTTY === true) : (line: string) => line;
@@ -161,14 +214,20 @@ async function logs(config: Config, options: { service?: string; lines: number; 
 }
 
 export function registerServicesCommands(program: Command, context: CommandContext): void {
-  const services = program.command('services').description('the platform and Kafka as background services: up, down, ps, logs (make up/down/ps/logs)');
+  const services = program
+    .command('services')
+    .description('the platform and Kafka as background services: up, down, ps, logs (make up/down/ps/logs)');
   const configFile = () => program.opts<{ config?: string }>().config;
 
   services
     .command('up')
-    .description('start Kafka (a running cluster is used as it is) and the whole platform in the background; wait for /readyz')
+    .description(
+      'start Kafka (a running cluster is used as it is) and the whole platform in the background; wait for /readyz',
+    )
     .option('--kafka-only', 'only Kafka and the topics (make run starts the platform in the foreground next)')
-    .action(async (opts: { kafkaOnly?: boolean }) => up(context.config().config, context, configFile(), opts.kafkaOnly === true));
+    .action(async (opts: { kafkaOnly?: boolean }) =>
+      up(context.config().config, context, configFile(), opts.kafkaOnly === true),
+    );
 
   services
     .command('down')
@@ -183,34 +242,54 @@ export function registerServicesCommands(program: Command, context: CommandConte
       const [brokers, platform] = await Promise.all([brokerRows(config, context.logger(2)), platformRow(config)]);
       say(renderPs(brokers, platform));
       if (!allUp(brokers, platform)) {
-        const down = [...brokers.filter((b) => !b.up).map((b) => `${b.name} down`), ...(platform.state === 'ready' ? [] : [`platform ${platform.state}`])];
-        throw new SdpError(ErrorCodes.SERVICES_NOT_ALL_UP, `not everything is up: ${down.join(', ')}`, ['`make up` starts what is missing; `make logs` shows why the platform stopped']);
+        const down = [
+          ...brokers.filter((b) => !b.up).map((b) => `${b.name} down`),
+          ...(platform.state === 'ready' ? [] : [`platform ${platform.state}`]),
+        ];
+        throw new SdpError(ErrorCodes.SERVICES_NOT_ALL_UP, `not everything is up: ${down.join(', ')}`, [
+          '`make up` starts what is missing; `make logs` shows why the platform stopped',
+        ]);
       }
     });
 
   services
     .command('logs')
-    .description('follow the platform log, pretty-printed (or a broker\'s server log with --service kafka-N)')
+    .description("follow the platform log, pretty-printed (or a broker's server log with --service kafka-N)")
     .option('-s, --service <name>', 'platform, or kafka-1 … kafka-N', 'platform')
     .option('-n, --lines <n>', 'lines of history first', (v) => Number.parseInt(v, 10), 50)
     .option('--no-follow', 'print the last lines and exit')
     .action(async (opts: { service: string; lines: number; follow: boolean }) => {
-      if (!Number.isInteger(opts.lines) || opts.lines < 0) throw new SdpError(ErrorCodes.USAGE, '--lines (LINES=) must be a whole number ≥ 0');
+      if (!Number.isInteger(opts.lines) || opts.lines < 0)
+        throw new SdpError(ErrorCodes.USAGE, '--lines (LINES=) must be a whole number ≥ 0');
       await logs(context.config().config, opts);
     });
 
   services
     .command('setup')
-    .description('check Node, npm, Java, Maven, kcat, Python and Docker; fetch the Kafka jars; print the command for whatever is missing')
+    .description(
+      'check Node, npm, Java, Maven, kcat, Python and Docker; fetch the Kafka jars; print the command for whatever is missing',
+    )
     .action(async () => {
       const { config } = context.config();
       say('checking tools …');
       const checks = checkTools();
-      say(renderTable(['tool', 'status', 'version', 'needed for'], checks.map((c) => [c.tool, checkOk(c) ? 'ok' : c.required ? 'MISSING' : 'missing (optional)', c.problem ?? c.version ?? '-', c.purpose])));
+      say(
+        renderTable(
+          ['tool', 'status', 'version', 'needed for'],
+          checks.map((c) => [
+            c.tool,
+            checkOk(c) ? 'ok' : c.required ? 'MISSING' : 'missing (optional)',
+            c.problem ?? c.version ?? '-',
+            c.purpose,
+          ]),
+        ),
+      );
       const javaOk = checks.find((c) => c.tool === 'java' && checkOk(c));
       const mvnOk = checks.find((c) => c.tool === 'mvn' && checkOk(c));
       if (javaOk && mvnOk) {
-        say(`fetching the Apache Kafka ${config.kafka.local.kafka_version} jars with Maven (cached in ~/.m2; the first time takes a minute or two) …`);
+        say(
+          `fetching the Apache Kafka ${config.kafka.local.kafka_version} jars with Maven (cached in ~/.m2; the first time takes a minute or two) …`,
+        );
         const startedMs = Date.now();
         await resolveKafkaClasspath(localDataDir(config), config.kafka.local.kafka_version, context.logger(2));
         say(`Kafka jars ready (${seconds(Date.now() - startedMs)})`);
@@ -221,7 +300,12 @@ export function registerServicesCommands(program: Command, context: CommandConte
         for (const c of todo) say(`  ${c.tool}: ${c.fix}`);
       }
       const missing = checks.filter((c) => c.required && !checkOk(c));
-      if (missing.length > 0) throw new SdpError(ErrorCodes.SERVICES_MISSING, `required tool${missing.length === 1 ? '' : 's'} missing: ${missing.map((c) => c.tool).join(', ')}`, missing.map((c) => `${c.tool}: ${c.fix ?? c.problem ?? ''}`));
+      if (missing.length > 0)
+        throw new SdpError(
+          ErrorCodes.SERVICES_MISSING,
+          `required tool${missing.length === 1 ? '' : 's'} missing: ${missing.map((c) => c.tool).join(', ')}`,
+          missing.map((c) => `${c.tool}: ${c.fix ?? c.problem ?? ''}`),
+        );
       say('setup done: `make up` starts everything in the background, `make run` in the foreground');
     });
 
@@ -238,7 +322,11 @@ export function registerServicesCommands(program: Command, context: CommandConte
             r.root.key,
             r.root.path,
             r.created ? 'created (0750)' : 'exists',
-            r.root.kind === undefined ? '-' : r.markerWritten ? `written (${r.root.kind})` : `already there (${r.existingKind ?? 'unreadable'})`,
+            r.root.kind === undefined
+              ? '-'
+              : r.markerWritten
+                ? `written (${r.root.kind})`
+                : `already there (${r.existingKind ?? 'unreadable'})`,
           ]),
         ),
       );
@@ -246,7 +334,9 @@ export function registerServicesCommands(program: Command, context: CommandConte
 
   services
     .command('clean')
-    .description("stop everything and delete the local brokers' data (all topics and messages); the lake and checkpoints stay")
+    .description(
+      "stop everything and delete the local brokers' data (all topics and messages); the lake and checkpoints stay",
+    )
     .action(async () => {
       const { config } = context.config();
       const dataDir = assertKafkaDataDeletable(config);
@@ -256,7 +346,11 @@ export function registerServicesCommands(program: Command, context: CommandConte
       if (result.stopped.length + result.killed.length > 0) say(`Kafka: stopped the local brokers of ${dataDir} too`);
       if (dockerAnswers()) {
         const code = await compose(['down', '-v']);
-        say(code === 0 ? 'Kafka: Docker cluster removed with its volumes (docker compose down -v)' : `Kafka: docker compose down -v failed (exit ${String(code)})`);
+        say(
+          code === 0
+            ? 'Kafka: Docker cluster removed with its volumes (docker compose down -v)'
+            : `Kafka: docker compose down -v failed (exit ${String(code)})`,
+        );
       }
       if (existsSync(dataDir)) {
         rmSync(dataDir, { recursive: true, force: true });
@@ -264,6 +358,8 @@ export function registerServicesCommands(program: Command, context: CommandConte
       } else {
         say(`Kafka: ${dataDir} does not exist: nothing to delete`);
       }
-      say(`kept: ${config.storage.datalake_root} (lake) and ${config.storage.checkpoint_root} (checkpoints); \`make clean-data\` deletes those`);
+      say(
+        `kept: ${config.storage.datalake_root} (lake) and ${config.storage.checkpoint_root} (checkpoints); \`make clean-data\` deletes those`,
+      );
     });
 }

@@ -1,6 +1,12 @@
 import type { Command } from 'commander';
 import { ErrorCodes, SdpError } from '../errors.js';
-import { alterTopics, createTopics, describeTopics, recreateTopics, type TopicDescription } from '../kafka/admin/topics.js';
+import {
+  alterTopics,
+  createTopics,
+  describeTopics,
+  recreateTopics,
+  type TopicDescription,
+} from '../kafka/admin/topics.js';
 import { renderTable } from './kafka.js';
 import type { CommandContext } from './context.js';
 
@@ -10,7 +16,12 @@ export function renderTopicDescriptions(descriptions: readonly TopicDescription[
     const head = `topic ${d.topic}: ${d.partitions.length} partitions, replication factor ${d.replicationFactor}, min.insync.replicas ${d.minInsyncReplicas ?? '?'}`;
     const rows = d.partitions.map((p) => {
       const underReplicated = p.isr.length < p.replicas.length ? ' (under-replicated)' : '';
-      return [String(p.partition), p.leader < 0 ? 'none' : String(p.leader), p.replicas.join(','), `${p.isr.join(',')}${underReplicated}`];
+      return [
+        String(p.partition),
+        p.leader < 0 ? 'none' : String(p.leader),
+        p.replicas.join(','),
+        `${p.isr.join(',')}${underReplicated}`,
+      ];
     });
     return `${head}\n${renderTable(['partition', 'leader', 'replicas', 'isr'], rows)}`;
   });
@@ -22,15 +33,21 @@ export function registerTopicsCommands(program: Command, context: CommandContext
 
   topics
     .command('create')
-    .description('create the topics with kafka.partitions, kafka.replication_factor and min.insync.replicas; existing ones are left as they are')
+    .description(
+      'create the topics with kafka.partitions, kafka.replication_factor and min.insync.replicas; existing ones are left as they are',
+    )
     .action(async () => {
       const { config } = context.config();
       const result = await createTopics(config, context.logger(2));
       for (const s of result.created) {
-        process.stdout.write(`created ${s.topic}: ${s.partitions} partitions, replication factor ${s.replicationFactor}, min.insync.replicas ${s.minInsyncReplicas}\n`);
+        process.stdout.write(
+          `created ${s.topic}: ${s.partitions} partitions, replication factor ${s.replicationFactor}, min.insync.replicas ${s.minInsyncReplicas}\n`,
+        );
       }
       for (const s of result.unchanged) {
-        process.stdout.write(`unchanged ${s.topic}: already exists with ${s.partitions} partitions, replication factor ${s.replicationFactor}, min.insync.replicas ${s.minInsyncReplicas}\n`);
+        process.stdout.write(
+          `unchanged ${s.topic}: already exists with ${s.partitions} partitions, replication factor ${s.replicationFactor}, min.insync.replicas ${s.minInsyncReplicas}\n`,
+        );
       }
       if (result.created.length === 0) process.stdout.write('nothing to do: every topic exists as configured\n');
     });
@@ -44,24 +61,36 @@ export function registerTopicsCommands(program: Command, context: CommandContext
       process.stdout.write(`${renderTopicDescriptions(descriptions)}\n`);
       const missing = descriptions.filter((d) => !d.exists).map((d) => d.topic);
       if (missing.length > 0) {
-        throw new SdpError(ErrorCodes.KAFKA_TOPIC_MISSING, `topic${missing.length === 1 ? '' : 's'} ${missing.join(', ')} do${missing.length === 1 ? 'es' : ''} not exist`, ['`make topics` creates them']);
+        throw new SdpError(
+          ErrorCodes.KAFKA_TOPIC_MISSING,
+          `topic${missing.length === 1 ? '' : 's'} ${missing.join(', ')} do${missing.length === 1 ? 'es' : ''} not exist`,
+          ['`make topics` creates them'],
+        );
       }
     });
 
   topics
     .command('alter')
-    .description('raise the partitions of existing topics to kafka.partitions and set min.insync.replicas; partitions are never lowered')
+    .description(
+      'raise the partitions of existing topics to kafka.partitions and set min.insync.replicas; partitions are never lowered',
+    )
     .action(async () => {
       const { config } = context.config();
       const plan = await alterTopics(config, context.logger(2));
       for (const r of plan.raisePartitions) {
-        process.stdout.write(`raised ${r.topic}: ${r.from} → ${r.to} partitions. Records of one key now go to another partition than before (per-key order holds only from now on); restart a running platform so that it reads the new partitions\n`);
+        process.stdout.write(
+          `raised ${r.topic}: ${r.from} → ${r.to} partitions. Records of one key now go to another partition than before (per-key order holds only from now on); restart a running platform so that it reads the new partitions\n`,
+        );
       }
-      for (const m of plan.setMinInsyncReplicas) process.stdout.write(`set ${m.topic}: min.insync.replicas ${m.from ?? '?'} → ${m.to}\n`);
+      for (const m of plan.setMinInsyncReplicas)
+        process.stdout.write(`set ${m.topic}: min.insync.replicas ${m.from ?? '?'} → ${m.to}\n`);
       for (const d of plan.replicationDiffers) {
-        process.stdout.write(`NOT changed ${d.topic}: replication factor ${d.from}, config wants ${d.to}; alter does not move replicas: \`topics recreate --yes\` (deletes the data) or a partition reassignment with kafka-reassign-partitions\n`);
+        process.stdout.write(
+          `NOT changed ${d.topic}: replication factor ${d.from}, config wants ${d.to}; alter does not move replicas: \`topics recreate --yes\` (deletes the data) or a partition reassignment with kafka-reassign-partitions\n`,
+        );
       }
-      if (plan.raisePartitions.length + plan.setMinInsyncReplicas.length + plan.replicationDiffers.length === 0) process.stdout.write('nothing to do: every topic has the configured partitions and min.insync.replicas\n');
+      if (plan.raisePartitions.length + plan.setMinInsyncReplicas.length + plan.replicationDiffers.length === 0)
+        process.stdout.write('nothing to do: every topic has the configured partitions and min.insync.replicas\n');
     });
 
   topics
@@ -71,15 +100,24 @@ export function registerTopicsCommands(program: Command, context: CommandContext
     .action(async (opts: { yes?: boolean }) => {
       const { config } = context.config();
       const what = [
-        'offsets restart at 0: the checkpoint store and the lake\'s file names refer to the old topics, so the platform refuses to start on them (SDP_ERR_KAFKA_OFFSET_OUT_OF_RANGE)',
+        "offsets restart at 0: the checkpoint store and the lake's file names refer to the old topics, so the platform refuses to start on them (SDP_ERR_KAFKA_OFFSET_OUT_OF_RANGE)",
         'before the next run: `make clean-data` (node dist/main.js data clean --all), after moving the lake aside if you want to keep it',
       ];
       if (!opts.yes) {
-        throw new SdpError(ErrorCodes.USAGE, `topics recreate deletes every record of ${config.topics.clickstream} and ${config.topics.iot}: pass --yes`, what);
+        throw new SdpError(
+          ErrorCodes.USAGE,
+          `topics recreate deletes every record of ${config.topics.clickstream} and ${config.topics.iot}: pass --yes`,
+          what,
+        );
       }
       const result = await recreateTopics(config, context.logger(2));
-      process.stdout.write(`deleted ${result.deleted.length > 0 ? result.deleted.join(', ') : 'nothing (no topic existed)'}\n`);
-      for (const s of result.created) process.stdout.write(`created ${s.topic}: ${s.partitions} partitions, replication factor ${s.replicationFactor}, min.insync.replicas ${s.minInsyncReplicas}\n`);
+      process.stdout.write(
+        `deleted ${result.deleted.length > 0 ? result.deleted.join(', ') : 'nothing (no topic existed)'}\n`,
+      );
+      for (const s of result.created)
+        process.stdout.write(
+          `created ${s.topic}: ${s.partitions} partitions, replication factor ${s.replicationFactor}, min.insync.replicas ${s.minInsyncReplicas}\n`,
+        );
       for (const line of what) process.stdout.write(`note: ${line}\n`);
     });
 }

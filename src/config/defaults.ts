@@ -65,7 +65,14 @@ export const DEFAULT_CONFIG: ConfigInput = {
     checkpoint_root: './data/checkpoints',
   },
   topics: { clickstream: 'clickstream', iot: 'iot' },
-  ui: { kafka_ui_port: 8080, status_port: 8081, status_host: '127.0.0.1', kafka_ui: 'auto', kafka_ui_host: '127.0.0.1', auth_token: null },
+  ui: {
+    kafka_ui_port: 8080,
+    status_port: 8081,
+    status_host: '127.0.0.1',
+    kafka_ui: 'auto',
+    kafka_ui_host: '127.0.0.1',
+    auth_token: null,
+  },
   log: { level: 'info', format: 'auto' },
   services: { run_dir: './data', log_max_bytes: '10MB', log_files: 3, ready_timeout: '120s' },
 };
@@ -81,7 +88,8 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
 export function mergeOverDefaults(defaults: unknown, file: unknown): unknown {
   if (!isPlainObject(defaults) || !isPlainObject(file)) return file === undefined ? structuredClone(defaults) : file;
   const out: Record<string, unknown> = structuredClone(defaults);
-  for (const [key, value] of Object.entries(file)) out[key] = key in defaults ? mergeOverDefaults(defaults[key], value) : value;
+  for (const [key, value] of Object.entries(file))
+    out[key] = key in defaults ? mergeOverDefaults(defaults[key], value) : value;
   return out;
 }
 

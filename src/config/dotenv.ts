@@ -19,7 +19,9 @@ export function renderDotEnv(config: Config): string {
       '# SASL: the password is not written here; Compose takes it from SDP_KAFKA__SASL__PASSWORD (or the file).',
       `KAFKA_SASL_MECHANISM=${sasl.mechanism.toUpperCase()}`,
       `KAFKA_SASL_USERNAME=${sasl.username}`,
-      sasl.password_file !== undefined ? `KAFKA_SASL_PASSWORD_FILE=${sasl.password_file}` : 'KAFKA_SASL_PASSWORD=${SDP_KAFKA__SASL__PASSWORD}',
+      sasl.password_file !== undefined
+        ? `KAFKA_SASL_PASSWORD_FILE=${sasl.password_file}`
+        : 'KAFKA_SASL_PASSWORD=${SDP_KAFKA__SASL__PASSWORD}',
     );
   }
   return `${lines.join('\n')}\n`;

@@ -26,14 +26,24 @@ export interface EnvOverrideResult {
 type Kind = 'number' | 'boolean' | 'string' | 'array' | 'object' | 'text' | 'boolean-or-object';
 
 interface ZodLike {
-  _zod: { def: { type: string; shape?: Record<string, ZodLike>; in?: ZodLike; innerType?: ZodLike; element?: ZodLike; options?: ZodLike[] } };
+  _zod: {
+    def: {
+      type: string;
+      shape?: Record<string, ZodLike>;
+      in?: ZodLike;
+      innerType?: ZodLike;
+      element?: ZodLike;
+      options?: ZodLike[];
+    };
+  };
 }
 
 function unwrap(schema: ZodLike): ZodLike {
   let s = schema;
   for (;;) {
     const def = s._zod.def;
-    if ((def.type === 'nullable' || def.type === 'optional' || def.type === 'default') && def.innerType) s = def.innerType;
+    if ((def.type === 'nullable' || def.type === 'optional' || def.type === 'default') && def.innerType)
+      s = def.innerType;
     else if (def.type === 'pipe' && def.in) s = def.in;
     else return s;
   }
@@ -65,7 +75,8 @@ export function schemaAt(root: z.ZodType, path: readonly string[]): ZodLike | un
   for (const key of path) {
     let obj: ZodLike = unwrap(node);
     // A union such as kafka.ssl (boolean or object): descend into its object option.
-    if (obj._zod.def.type === 'union') obj = obj._zod.def.options?.map(unwrap).find((o) => o._zod.def.type === 'object') ?? obj;
+    if (obj._zod.def.type === 'union')
+      obj = obj._zod.def.options?.map(unwrap).find((o) => o._zod.def.type === 'object') ?? obj;
     const shape = obj._zod.def.type === 'object' ? obj._zod.def.shape : undefined;
     node = shape && Object.prototype.hasOwnProperty.call(shape, key) ? shape[key] : undefined;
     if (!node) return undefined;

@@ -33,7 +33,11 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 const list = (items: readonly string[]): string => `[${items.map((s) => JSON.stringify(s)).join(', ')}]`;
 
-export function translateLegacyConfig(input: Record<string, unknown>, defaultPorts: readonly number[], random?: (n: number) => Buffer): LegacyTranslation {
+export function translateLegacyConfig(
+  input: Record<string, unknown>,
+  defaultPorts: readonly number[],
+  random?: (n: number) => Buffer,
+): LegacyTranslation {
   const doc = structuredClone(input);
   const warnings: string[] = [];
   let legacy = false;
@@ -44,7 +48,9 @@ export function translateLegacyConfig(input: Record<string, unknown>, defaultPor
     const value = kafka.kraft_cluster_id;
     delete kafka.kraft_cluster_id;
     if ('cluster_id' in kafka) {
-      warnings.push('kafka.kraft_cluster_id: ignored, kafka.cluster_id is also set (kafka.cluster_id is the key now; delete the old one)');
+      warnings.push(
+        'kafka.kraft_cluster_id: ignored, kafka.cluster_id is also set (kafka.cluster_id is the key now; delete the old one)',
+      );
     } else if (isKraftClusterId(value)) {
       kafka.cluster_id = value;
       warnings.push('kafka.kraft_cluster_id is now kafka.cluster_id: read as kafka.cluster_id (rename the key)');
@@ -62,7 +68,9 @@ export function translateLegacyConfig(input: Record<string, unknown>, defaultPor
       legacy = true;
       const ports = parsed.sort((a, b) => Number(a.n) - Number(b.n)).map((p) => p.port);
       kafka.external_ports = ports;
-      warnings.push(`kafka.external_ports: broker_1..${entries.length} read as the list ${JSON.stringify(ports)} (write   external_ports: ${JSON.stringify(ports)})`);
+      warnings.push(
+        `kafka.external_ports: broker_1..${entries.length} read as the list ${JSON.stringify(ports)} (write   external_ports: ${JSON.stringify(ports)})`,
+      );
     }
   }
 
@@ -70,7 +78,9 @@ export function translateLegacyConfig(input: Record<string, unknown>, defaultPor
     legacy = true;
     const servers = kafka.bootstrap_servers.split(/[,\s]+/).filter((s) => s !== '');
     kafka.bootstrap_servers = servers;
-    warnings.push(`kafka.bootstrap_servers: the comma-separated text is read as the list ${list(servers)} (write a YAML list)`);
+    warnings.push(
+      `kafka.bootstrap_servers: the comma-separated text is read as the list ${list(servers)} (write a YAML list)`,
+    );
   }
   if (kafka && Array.isArray(kafka.bootstrap_servers)) {
     const servers = kafka.bootstrap_servers.map(String);
@@ -89,20 +99,26 @@ export function translateLegacyConfig(input: Record<string, unknown>, defaultPor
   if (ui && 'spark_master_ui_port' in ui) {
     legacy = true;
     delete ui.spark_master_ui_port;
-    warnings.push('ui.spark_master_ui_port: not used here (there is no Spark cluster: the ETL runs inside the platform, its status page is ui.status_port); ignored');
+    warnings.push(
+      'ui.spark_master_ui_port: not used here (there is no Spark cluster: the ETL runs inside the platform, its status page is ui.status_port); ignored',
+    );
   }
 
   const generator = isObject(doc.data_generator) ? doc.data_generator : undefined;
   if (generator && 'bootstrap_servers' in generator) {
     legacy = true;
     delete generator.bootstrap_servers;
-    warnings.push('data_generator.bootstrap_servers: not used here (the generators use kafka.bootstrap_servers, like every other part); ignored');
+    warnings.push(
+      'data_generator.bootstrap_servers: not used here (the generators use kafka.bootstrap_servers, like every other part); ignored',
+    );
   }
 
   if ('spark' in doc) {
     legacy = true;
     delete doc.spark;
-    warnings.push('spark: not used here (the ETL is the platform\'s own, `node dist/main.js etl`, not a Spark job); the whole section is ignored');
+    warnings.push(
+      "spark: not used here (the ETL is the platform's own, `node dist/main.js etl`, not a Spark job); the whole section is ignored",
+    );
   }
 
   const rates = generator && isObject(generator.events_per_second) ? generator.events_per_second : undefined;
@@ -112,7 +128,9 @@ export function translateLegacyConfig(input: Record<string, unknown>, defaultPor
     const m = LEGACY_RATE_MULTIPLIERS;
     warnings.push(
       `data_generator.events_per_second: read as total rates across all producer threads (clickstream ${c ?? 'default'}/s, iot ${i ?? 'default'}/s). The original platform took them as per-thread base rates and multiplied them by ${m.clickstream} (clickstream) and ${m.iot} (IoT)` +
-        (c !== undefined && i !== undefined ? `: for its load write   events_per_second: { clickstream: ${c * m.clickstream}, iot: ${i * m.iot} }` : ''),
+        (c !== undefined && i !== undefined
+          ? `: for its load write   events_per_second: { clickstream: ${c * m.clickstream}, iot: ${i * m.iot} }`
+          : ''),
     );
   }
   return { doc, warnings, legacy };

@@ -61,7 +61,13 @@ export function formatIssues(issues: readonly z.core.$ZodIssue[], overriddenBy: 
     // Never echo a value under kafka.sasl: it may be the password.
     const secret = path === 'kafka.sasl' || path.startsWith('kafka.sasl.');
     const got = issue.code === 'custom' || !('input' in issue) || secret ? '' : ` (got ${describe(issue.input)})`;
-    const message = issue.code === 'invalid_union' ? 'expected a number or a text with a unit' : issue.message.replace(/^Invalid input: /, '').replace(/^Too (small|big): /, '').replace(/, received \w+$/, '');
+    const message =
+      issue.code === 'invalid_union'
+        ? 'expected a number or a text with a unit'
+        : issue.message
+            .replace(/^Invalid input: /, '')
+            .replace(/^Too (small|big): /, '')
+            .replace(/, received \w+$/, '');
     lines.push(`${path}: ${message}${got}${source}`);
   }
   return lines;
@@ -80,9 +86,14 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   // An empty file is a file that changes nothing: every key takes its default.
   const parsed: unknown = doc.toJS() ?? {};
   if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) {
-    throw new SdpError(ErrorCodes.CONFIG_INVALID, `config file ${file} is invalid`, ['(root): expected a mapping of sections (kafka, data_generator, etl, storage, topics, ui, log)']);
+    throw new SdpError(ErrorCodes.CONFIG_INVALID, `config file ${file} is invalid`, [
+      '(root): expected a mapping of sections (kafka, data_generator, etl, storage, topics, ui, log)',
+    ]);
   }
-  const { doc: fileDoc, warnings } = translateLegacyConfig(parsed as Record<string, unknown>, DEFAULT_CONFIG.kafka.external_ports);
+  const { doc: fileDoc, warnings } = translateLegacyConfig(
+    parsed as Record<string, unknown>,
+    DEFAULT_CONFIG.kafka.external_ports,
+  );
   const effective = mergeOverDefaults(DEFAULT_CONFIG, fileDoc) as Record<string, unknown>;
   const { overrides, problems } = readEnvOverrides(configSchema, env);
   const overriddenBy: Record<string, string> = {};
@@ -93,11 +104,19 @@ export function parseConfig(text: string, file: string, env: NodeJS.ProcessEnv =
   const result = configSchema.safeParse(effective, { reportInput: true });
   const lines = [...problems, ...(result.success ? [] : formatIssues(result.error.issues, overriddenBy))];
   if (lines.length > 0 || !result.success) {
-    throw new SdpError(ErrorCodes.CONFIG_INVALID, `config file ${file} is invalid (${lines.length} problem${lines.length === 1 ? '' : 's'})`, lines);
+    throw new SdpError(
+      ErrorCodes.CONFIG_INVALID,
+      `config file ${file} is invalid (${lines.length} problem${lines.length === 1 ? '' : 's'})`,
+      lines,
+    );
   }
   const fileProblems = resolveSecretFiles(result.data);
   if (fileProblems.length > 0) {
-    throw new SdpError(ErrorCodes.CONFIG_INVALID, `config file ${file} is invalid (${fileProblems.length} problem${fileProblems.length === 1 ? '' : 's'})`, fileProblems);
+    throw new SdpError(
+      ErrorCodes.CONFIG_INVALID,
+      `config file ${file} is invalid (${fileProblems.length} problem${fileProblems.length === 1 ? '' : 's'})`,
+      fileProblems,
+    );
   }
   const sources: Record<string, ConfigSource> = {};
   for (const [key] of flattenConfig(effective)) {

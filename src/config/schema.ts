@@ -10,27 +10,26 @@ const port = z.int().min(1).max(65535);
 const positiveInt = z.int().positive();
 const nonNegativeInt = z.int().nonnegative();
 
-const duration = z
-  .union([z.string(), z.number()])
-  .transform((value, ctx) => {
-    const ms = parseDurationMs(value);
-    if (ms === undefined) {
-      ctx.addIssue({ code: 'custom', message: `expected a duration such as 500ms, 10s, 5m or 1h, got ${JSON.stringify(value)}` });
-      return z.NEVER;
-    }
-    return ms;
-  });
+const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const ms = parseDurationMs(value);
+  if (ms === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected a duration such as 500ms, 10s, 5m or 1h, got ${JSON.stringify(value)}`,
+    });
+    return z.NEVER;
+  }
+  return ms;
+});
 
-const size = z
-  .union([z.string(), z.number()])
-  .transform((value, ctx) => {
-    const bytes = parseSizeBytes(value);
-    if (bytes === undefined || bytes === 0) {
-      ctx.addIssue({ code: 'custom', message: `expected a size such as 64KB or 128MB, got ${JSON.stringify(value)}` });
-      return z.NEVER;
-    }
-    return bytes;
-  });
+const size = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const bytes = parseSizeBytes(value);
+  if (bytes === undefined || bytes === 0) {
+    ctx.addIssue({ code: 'custom', message: `expected a size such as 64KB or 128MB, got ${JSON.stringify(value)}` });
+    return z.NEVER;
+  }
+  return bytes;
+});
 
 /** 127.0.0.0/8, ::1 and localhost: reachable from this machine only. */
 export function isLoopbackHost(host: string): boolean {
@@ -38,9 +37,11 @@ export function isLoopbackHost(host: string): boolean {
 }
 
 /** A KRaft cluster id is a base64url-encoded 16-byte UUID: 22 characters, as `kafka-storage random-uuid` prints. */
-const kraftClusterId = z.string().refine((id) => /^[A-Za-z0-9_-]{22}$/.test(id) && Buffer.from(id, 'base64url').length === 16, {
-  message: 'expected a base64url-encoded 16-byte UUID of 22 characters (as printed by kafka-storage random-uuid)',
-});
+const kraftClusterId = z
+  .string()
+  .refine((id) => /^[A-Za-z0-9_-]{22}$/.test(id) && Buffer.from(id, 'base64url').length === 16, {
+    message: 'expected a base64url-encoded 16-byte UUID of 22 characters (as printed by kafka-storage random-uuid)',
+  });
 
 const hostPort = z.string().regex(/^[^\s:]+:\d{1,5}$/, 'expected host:port');
 
@@ -58,10 +59,20 @@ const sasl = z
   })
   .superRefine((s, ctx) => {
     if (s.password === undefined && s.password_file === undefined) {
-      ctx.addIssue({ code: 'custom', path: ['password'], message: 'expected a password: kafka.sasl.password, the variable SDP_KAFKA__SASL__PASSWORD, or kafka.sasl.password_file' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['password'],
+        message:
+          'expected a password: kafka.sasl.password, the variable SDP_KAFKA__SASL__PASSWORD, or kafka.sasl.password_file',
+      });
     }
     if (s.password !== undefined && s.password_file !== undefined) {
-      ctx.addIssue({ code: 'custom', path: ['password_file'], message: 'expected either kafka.sasl.password (or SDP_KAFKA__SASL__PASSWORD) or kafka.sasl.password_file, not both' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['password_file'],
+        message:
+          'expected either kafka.sasl.password (or SDP_KAFKA__SASL__PASSWORD) or kafka.sasl.password_file, not both',
+      });
     }
   });
 
@@ -71,17 +82,23 @@ const sasl = z
  */
 const ssl = z.union([
   z.boolean(),
-  z.strictObject({
-    ca_file: z.string().min(1).optional(),
-    cert_file: z.string().min(1).optional(),
-    key_file: z.string().min(1).optional(),
-    reject_unauthorized: z.boolean().default(true),
-  }).superRefine((t, ctx) => {
-    // A client certificate is useless without its key, and the reverse.
-    if ((t.cert_file === undefined) !== (t.key_file === undefined)) {
-      ctx.addIssue({ code: 'custom', path: [t.cert_file === undefined ? 'cert_file' : 'key_file'], message: 'expected both kafka.ssl.cert_file and kafka.ssl.key_file (mutual TLS), or neither' });
-    }
-  }),
+  z
+    .strictObject({
+      ca_file: z.string().min(1).optional(),
+      cert_file: z.string().min(1).optional(),
+      key_file: z.string().min(1).optional(),
+      reject_unauthorized: z.boolean().default(true),
+    })
+    .superRefine((t, ctx) => {
+      // A client certificate is useless without its key, and the reverse.
+      if ((t.cert_file === undefined) !== (t.key_file === undefined)) {
+        ctx.addIssue({
+          code: 'custom',
+          path: [t.cert_file === undefined ? 'cert_file' : 'key_file'],
+          message: 'expected both kafka.ssl.cert_file and kafka.ssl.key_file (mutual TLS), or neither',
+        });
+      }
+    }),
 ]);
 
 const kafka = z.strictObject({
@@ -116,7 +133,10 @@ const producerThreads = z.union([z.string(), z.number()]).transform((value, ctx)
   if (value === 'auto') return 'auto';
   const n = typeof value === 'number' ? value : /^\s*\d+\s*$/.test(value) ? Number(value) : Number.NaN;
   if (!Number.isInteger(n) || n < 1 || n > 64) {
-    ctx.addIssue({ code: 'custom', message: `expected auto or a whole number of threads from 1 to 64, got ${JSON.stringify(value)}` });
+    ctx.addIssue({
+      code: 'custom',
+      message: `expected auto or a whole number of threads from 1 to 64, got ${JSON.stringify(value)}`,
+    });
     return z.NEVER;
   }
   return n;
@@ -153,7 +173,10 @@ const encoderThreads = z.unknown().transform((value, ctx): number | 'auto' => {
   if (value === 'auto') return 'auto';
   const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
   if (typeof n === 'number' && Number.isInteger(n) && n >= 0 && n <= 16) return n;
-  ctx.addIssue({ code: 'custom', message: `expected a whole number of threads from 0 to 16, or auto (got ${JSON.stringify(value) ?? 'nothing'})` });
+  ctx.addIssue({
+    code: 'custom',
+    message: `expected a whole number of threads from 0 to 16, or auto (got ${JSON.stringify(value) ?? 'nothing'})`,
+  });
   return z.NEVER;
 });
 
@@ -248,21 +271,41 @@ export const configSchema = z
   })
   .superRefine((cfg, ctx) => {
     if (cfg.kafka.external_ports.length !== cfg.kafka.brokers) {
-      ctx.addIssue({ code: 'custom', path: ['kafka', 'external_ports'], message: `expected one port per broker (${cfg.kafka.brokers}), got ${cfg.kafka.external_ports.length}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kafka', 'external_ports'],
+        message: `expected one port per broker (${cfg.kafka.brokers}), got ${cfg.kafka.external_ports.length}`,
+      });
     }
     if (cfg.kafka.local.controller_ports.length !== cfg.kafka.brokers) {
-      ctx.addIssue({ code: 'custom', path: ['kafka', 'local', 'controller_ports'], message: `expected one port per broker (${cfg.kafka.brokers}), got ${cfg.kafka.local.controller_ports.length}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kafka', 'local', 'controller_ports'],
+        message: `expected one port per broker (${cfg.kafka.brokers}), got ${cfg.kafka.local.controller_ports.length}`,
+      });
     }
     if (cfg.kafka.min_insync_replicas > cfg.kafka.replication_factor) {
-      ctx.addIssue({ code: 'custom', path: ['kafka', 'min_insync_replicas'], message: `expected at most kafka.replication_factor (${cfg.kafka.replication_factor}), got ${cfg.kafka.min_insync_replicas}` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['kafka', 'min_insync_replicas'],
+        message: `expected at most kafka.replication_factor (${cfg.kafka.replication_factor}), got ${cfg.kafka.min_insync_replicas}`,
+      });
     }
     for (const key of ['status_host', 'kafka_ui_host'] as const) {
       if (!isLoopbackHost(cfg.ui[key]) && cfg.ui.auth_token === null) {
-        ctx.addIssue({ code: 'custom', path: ['ui', 'auth_token'], message: `required when ui.${key} is ${cfg.ui[key]} (not a loopback address): set a token of at least 16 characters` });
+        ctx.addIssue({
+          code: 'custom',
+          path: ['ui', 'auth_token'],
+          message: `required when ui.${key} is ${cfg.ui[key]} (not a loopback address): set a token of at least 16 characters`,
+        });
       }
     }
     if (cfg.topics.clickstream === cfg.topics.iot) {
-      ctx.addIssue({ code: 'custom', path: ['topics', 'iot'], message: 'expected a topic name different from topics.clickstream' });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['topics', 'iot'],
+        message: 'expected a topic name different from topics.clickstream',
+      });
     }
   });
 

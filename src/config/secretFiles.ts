@@ -18,7 +18,9 @@ function readChecked(path: string, key: string, kind: FileKind, problems: string
     text = readFileSync(file, 'utf8');
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? 'unreadable';
-    problems.push(`${key}: cannot read ${file} (${code}${code === 'ENOENT' ? ': no such file' : code === 'EACCES' ? ': permission denied' : ''})`);
+    problems.push(
+      `${key}: cannot read ${file} (${code}${code === 'ENOENT' ? ': no such file' : code === 'EACCES' ? ': permission denied' : ''})`,
+    );
     return undefined;
   }
   if (kind === 'pem-certificate' && !text.includes('-----BEGIN CERTIFICATE-----')) {

@@ -5,13 +5,26 @@
  * (SDP_ERR_KAFKA_OFFSET_OUT_OF_RANGE) that names topic, partition, checkpointed offset, log start
  * and end. Skips chosen by `etl.on_offset_out_of_range` are logged and counted.
  */
-import { sinkOffset, startOffset, NO_OFFSET, type CheckpointState, type SinkId } from '../checkpoint/checkpointState.js';
+import {
+  sinkOffset,
+  startOffset,
+  NO_OFFSET,
+  type CheckpointState,
+  type SinkId,
+} from '../checkpoint/checkpointState.js';
 import type { Config } from '../config/schema.js';
 import { ErrorCodes, SdpError } from '../errors.js';
 import { fetchLogRanges } from '../kafka/admin/logRanges.js';
 import { fetchTopicId } from '../kafka/wire/topicId.js';
 import type { Logger } from '../log/logger.js';
-import { decideOutOfRange, describeOutOfRange, findOutOfRange, type LogRange, type OffsetOutOfRangePolicy, type PartitionCheckpoint } from './offsetRange.js';
+import {
+  decideOutOfRange,
+  describeOutOfRange,
+  findOutOfRange,
+  type LogRange,
+  type OffsetOutOfRangePolicy,
+  type PartitionCheckpoint,
+} from './offsetRange.js';
 
 /** Where the checkpoint store keeps the topic id its checkpoints belong to. */
 export interface TopicIdStore {
@@ -29,11 +42,17 @@ export function countSkippedOffsets(topic: string, partition: number, offsets: b
 }
 
 export function offsetsSkippedTotal(): Array<{ topic: string; partition: number; offsets: number }> {
-  return [...skippedTotal].flatMap(([topic, m]) => [...m].map(([partition, offsets]) => ({ topic, partition, offsets })));
+  return [...skippedTotal].flatMap(([topic, m]) =>
+    [...m].map(([partition, offsets]) => ({ topic, partition, offsets })),
+  );
 }
 
 /** Every partition of `topic` that some sink has checkpointed, with where it resumes and the furthest sink. */
-export function checkpointedPartitions(checkpoint: CheckpointState, topic: string, sinksOf: (partition: number) => SinkId[]): Map<number, PartitionCheckpoint> {
+export function checkpointedPartitions(
+  checkpoint: CheckpointState,
+  topic: string,
+  sinksOf: (partition: number) => SinkId[],
+): Map<number, PartitionCheckpoint> {
   const partitions = new Set<number>();
   for (const [sink, offsets] of Object.entries(checkpoint.offsets)) {
     for (const p of Object.keys(offsets)) if (sinksOf(Number(p)).includes(sink)) partitions.add(Number(p));
@@ -95,13 +114,27 @@ export async function guardCheckpointedOffsets(o: OffsetGuardOptions): Promise<M
     overrides.set(o2.partition, decision.start);
     countSkippedOffsets(o2.topic, o2.partition, decision.skipped);
     log.warn(
-      { partition: o2.partition, checkpointed_offset: o2.checkpointed, log_start: o2.logStart, log_end: o2.logEnd, resume_offset: decision.start, offsets_skipped: Number(decision.skipped), policy },
+      {
+        partition: o2.partition,
+        checkpointed_offset: o2.checkpointed,
+        log_start: o2.logStart,
+        log_end: o2.logEnd,
+        resume_offset: decision.start,
+        offsets_skipped: Number(decision.skipped),
+        policy,
+      },
       'checkpointed offset out of range: offsets skipped as etl.on_offset_out_of_range says',
     );
   }
   if (failures.length > 0) {
     for (const reason of failures) log.error({ policy }, reason);
-    throw new SdpError(ErrorCodes.KAFKA_OFFSET_OUT_OF_RANGE, failures.length === 1 ? failures[0]! : `${failures.length} partitions of ${o.topic} have checkpointed offsets outside their logs`, failures.length === 1 ? [] : failures);
+    throw new SdpError(
+      ErrorCodes.KAFKA_OFFSET_OUT_OF_RANGE,
+      failures.length === 1
+        ? failures[0]!
+        : `${failures.length} partitions of ${o.topic} have checkpointed offsets outside their logs`,
+      failures.length === 1 ? [] : failures,
+    );
   }
   if (currentId !== null && recordedId !== currentId) {
     o.topicIds?.recordTopicId(o.topic, currentId);

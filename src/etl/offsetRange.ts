@@ -28,7 +28,9 @@ export interface OutOfRange {
   kind: 'before-log-start' | 'beyond-log-end';
 }
 
-export type OutOfRangeDecision = { action: 'fail'; reason: string } | { action: 'skip'; start: string; skipped: bigint };
+export type OutOfRangeDecision =
+  | { action: 'fail'; reason: string }
+  | { action: 'skip'; start: string; skipped: bigint };
 
 /** What the checkpoint says of one partition: where reading resumes, and the furthest any sink got. */
 export interface PartitionCheckpoint {
@@ -39,31 +41,66 @@ export interface PartitionCheckpoint {
 }
 
 /** Partitions whose checkpoint lies outside [log start, log end]; only partitions with a checkpoint are passed in. */
-export function findOutOfRange(topic: string, checkpoints: ReadonlyMap<number, PartitionCheckpoint>, ranges: ReadonlyMap<number, LogRange>): OutOfRange[] {
+export function findOutOfRange(
+  topic: string,
+  checkpoints: ReadonlyMap<number, PartitionCheckpoint>,
+  ranges: ReadonlyMap<number, LogRange>,
+): OutOfRange[] {
   const found: OutOfRange[] = [];
   for (const [partition, checkpoint] of [...checkpoints].sort((a, b) => a[0] - b[0])) {
     const range = ranges.get(partition);
     if (!range) {
-      found.push({ topic, partition, checkpointed: checkpoint.highest, logStart: 'none', logEnd: 'none', kind: 'beyond-log-end' });
+      found.push({
+        topic,
+        partition,
+        checkpointed: checkpoint.highest,
+        logStart: 'none',
+        logEnd: 'none',
+        kind: 'beyond-log-end',
+      });
     } else if (BigInt(checkpoint.highest) > BigInt(range.end)) {
-      found.push({ topic, partition, checkpointed: checkpoint.highest, logStart: range.start, logEnd: range.end, kind: 'beyond-log-end' });
+      found.push({
+        topic,
+        partition,
+        checkpointed: checkpoint.highest,
+        logStart: range.start,
+        logEnd: range.end,
+        kind: 'beyond-log-end',
+      });
     } else if (BigInt(checkpoint.next) < BigInt(range.start)) {
-      found.push({ topic, partition, checkpointed: checkpoint.next, logStart: range.start, logEnd: range.end, kind: 'before-log-start' });
+      found.push({
+        topic,
+        partition,
+        checkpointed: checkpoint.next,
+        logStart: range.start,
+        logEnd: range.end,
+        kind: 'before-log-start',
+      });
     }
   }
   return found;
 }
 
 export function describeOutOfRange(o: OutOfRange): string {
-  const where = o.kind === 'before-log-start' ? 'before the log start (records deleted before they were read)' : 'beyond the log end (topic deleted and recreated, or truncated)';
+  const where =
+    o.kind === 'before-log-start'
+      ? 'before the log start (records deleted before they were read)'
+      : 'beyond the log end (topic deleted and recreated, or truncated)';
   return `${o.topic}[${o.partition}]: checkpointed offset ${o.checkpointed} is ${where}; log start ${o.logStart}, log end ${o.logEnd}`;
 }
 
 export function decideOutOfRange(o: OutOfRange, policy: OffsetOutOfRangePolicy): OutOfRangeDecision {
   if (o.kind === 'beyond-log-end') {
-    return { action: 'fail', reason: `${describeOutOfRange(o)}; the checkpoints belong to the old log: use new storage roots for the new topic (etl.on_offset_out_of_range does not apply)` };
+    return {
+      action: 'fail',
+      reason: `${describeOutOfRange(o)}; the checkpoints belong to the old log: use new storage roots for the new topic (etl.on_offset_out_of_range does not apply)`,
+    };
   }
-  if (policy === 'fail') return { action: 'fail', reason: `${describeOutOfRange(o)}; set etl.on_offset_out_of_range to earliest or latest to skip the missing offsets` };
+  if (policy === 'fail')
+    return {
+      action: 'fail',
+      reason: `${describeOutOfRange(o)}; set etl.on_offset_out_of_range to earliest or latest to skip the missing offsets`,
+    };
   const start = policy === 'earliest' ? o.logStart : o.logEnd;
   return { action: 'skip', start, skipped: BigInt(start) - BigInt(o.checkpointed) };
 }

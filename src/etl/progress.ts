@@ -36,7 +36,11 @@ export interface TopicProgress {
   catchUpSeconds: number | null;
 }
 
-export function topicProgress(topic: string, previous: ProgressSample | undefined, current: ProgressSample): TopicProgress {
+export function topicProgress(
+  topic: string,
+  previous: ProgressSample | undefined,
+  current: ProgressSample,
+): TopicProgress {
   const seconds = previous ? (current.atMs - previous.atMs) / 1000 : 0;
   const eventsPerSecond = previous && seconds > 0 ? Math.max(0, current.processed - previous.processed) / seconds : 0;
   let catchUpSeconds: number | null = null;
@@ -45,5 +49,10 @@ export function topicProgress(topic: string, previous: ProgressSample | undefine
     const shrinkPerSecond = (previous.lag! - current.lag) / seconds;
     if (shrinkPerSecond > 0) catchUpSeconds = current.lag / shrinkPerSecond;
   }
-  return { topic, eventsPerSecond: Math.round(eventsPerSecond * 10) / 10, lag: current.lag, catchUpSeconds: catchUpSeconds === null ? null : Math.round(catchUpSeconds) };
+  return {
+    topic,
+    eventsPerSecond: Math.round(eventsPerSecond * 10) / 10,
+    lag: current.lag,
+    catchUpSeconds: catchUpSeconds === null ? null : Math.round(catchUpSeconds),
+  };
 }

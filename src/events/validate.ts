@@ -77,7 +77,10 @@ class RejectionResult implements Rejection {
 }
 
 function reject(reason: RejectReason, detail: string): RejectionResult {
-  return new RejectionResult(reason, detail.length > MAX_DETAIL_CHARS ? `${detail.slice(0, MAX_DETAIL_CHARS)}…` : detail);
+  return new RejectionResult(
+    reason,
+    detail.length > MAX_DETAIL_CHARS ? `${detail.slice(0, MAX_DETAIL_CHARS)}…` : detail,
+  );
 }
 
 function typeName(value: unknown): string {
@@ -88,7 +91,8 @@ function typeName(value: unknown): string {
 
 /** A rejection for a required field that is not of the expected type. */
 function badField(field: string, value: unknown, expected: string): RejectionResult {
-  if (value === undefined || value === null) return reject('missing_field', value === null ? `${field} is null` : field);
+  if (value === undefined || value === null)
+    return reject('missing_field', value === null ? `${field} is null` : field);
   return reject('wrong_type', `${field}: expected ${expected}, got ${typeName(value)}`);
 }
 
@@ -128,7 +132,8 @@ function decodeTs(value: unknown, opts: DecodeOptions): number | RejectionResult
       tsMs = lastTsMs;
     } else {
       tsMs = parseIsoTimestampMs(value);
-      if (Number.isNaN(tsMs)) return reject('ts_unparseable', `ts ${JSON.stringify(value)} is not ISO-8601 with a timezone`);
+      if (Number.isNaN(tsMs))
+        return reject('ts_unparseable', `ts ${JSON.stringify(value)} is not ISO-8601 with a timezone`);
       lastTsText = value;
       lastTsMs = tsMs;
     }
@@ -138,7 +143,8 @@ function decodeTs(value: unknown, opts: DecodeOptions): number | RejectionResult
   } else {
     return badField('ts', value, 'ISO-8601 string or epoch milliseconds');
   }
-  if (tsMs < MIN_EVENT_TIME_MS) return reject('ts_out_of_range', `ts ${describeTimeMs(tsMs)} is before 2000-01-01T00:00:00Z`);
+  if (tsMs < MIN_EVENT_TIME_MS)
+    return reject('ts_out_of_range', `ts ${describeTimeMs(tsMs)} is before 2000-01-01T00:00:00Z`);
   const recordTimestampMs = opts.recordTimestampMs;
   if (recordTimestampMs >= 0 && Number.isFinite(recordTimestampMs)) {
     const skewMs = tsMs - recordTimestampMs;
@@ -219,7 +225,8 @@ function fastTs(buf: Buffer, start: number, end: number, opts: DecodeOptions): n
   // The range checks of decodeTs, in the same terms.
   if (tsMs < MIN_EVENT_TIME_MS || tsMs > MAX_EVENT_TIME_MS) return Number.NaN;
   const recordTimestampMs = opts.recordTimestampMs;
-  if (recordTimestampMs >= 0 && Number.isFinite(recordTimestampMs) && tsMs - recordTimestampMs > opts.maxFutureSkewMs) return Number.NaN;
+  if (recordTimestampMs >= 0 && Number.isFinite(recordTimestampMs) && tsMs - recordTimestampMs > opts.maxFutureSkewMs)
+    return Number.NaN;
   return tsMs;
 }
 
@@ -327,7 +334,12 @@ export function scanIot(buf: Buffer, opts: DecodeOptions, scan: FastScan): boole
   const battery = readNumber(buf, numberEnd + IOT_BATTERY.length);
   if (!inRange('battery', battery) || !matchAt(buf, numberEnd, IOT_SIGNAL)) return false;
   const signalStrength = readNumber(buf, numberEnd + IOT_SIGNAL.length);
-  if (!inRange('signal_strength', signalStrength) || !Number.isInteger(signalStrength) || !matchAt(buf, numberEnd, IOT_TS)) return false;
+  if (
+    !inRange('signal_strength', signalStrength) ||
+    !Number.isInteger(signalStrength) ||
+    !matchAt(buf, numberEnd, IOT_TS)
+  )
+    return false;
   start = numberEnd + IOT_TS.length;
   end = asciiStringEnd(buf, start);
   if (end !== n - 2) return false;
@@ -346,7 +358,15 @@ export function fastIot(buf: Buffer, opts: DecodeOptions): IotRow | undefined {
   if (!scanIot(buf, opts, scratch)) return undefined;
   const s = scratch.spans;
   const v = scratch.numbers;
-  return { device_id: ascii(buf, s[0]!, s[1]!), site: ascii(buf, s[2]!, s[3]!), temp_c: v[0]!, humidity: v[1]!, battery: v[2]!, signal_strength: v[3]!, tsMs: scratch.tsMs };
+  return {
+    device_id: ascii(buf, s[0]!, s[1]!),
+    site: ascii(buf, s[2]!, s[3]!),
+    temp_c: v[0]!,
+    humidity: v[1]!,
+    battery: v[2]!,
+    signal_strength: v[3]!,
+    tsMs: scratch.tsMs,
+  };
 }
 
 export function decodeClickstream(value: Buffer | null, opts: DecodeOptions): DecodeResult<ClickstreamRow> {
@@ -447,14 +467,30 @@ export function decodeIotReference(value: Buffer | null, opts: DecodeOptions): D
   };
 }
 
-export function decodeEvent(stream: 'clickstream', value: Buffer | null, opts: DecodeOptions): DecodeResult<ClickstreamRow>;
+export function decodeEvent(
+  stream: 'clickstream',
+  value: Buffer | null,
+  opts: DecodeOptions,
+): DecodeResult<ClickstreamRow>;
 export function decodeEvent(stream: 'iot', value: Buffer | null, opts: DecodeOptions): DecodeResult<IotRow>;
-export function decodeEvent(stream: StreamName, value: Buffer | null, opts: DecodeOptions): DecodeResult<ClickstreamRow | IotRow>;
-export function decodeEvent(stream: StreamName, value: Buffer | null, opts: DecodeOptions): DecodeResult<ClickstreamRow | IotRow> {
+export function decodeEvent(
+  stream: StreamName,
+  value: Buffer | null,
+  opts: DecodeOptions,
+): DecodeResult<ClickstreamRow | IotRow>;
+export function decodeEvent(
+  stream: StreamName,
+  value: Buffer | null,
+  opts: DecodeOptions,
+): DecodeResult<ClickstreamRow | IotRow> {
   return stream === 'clickstream' ? decodeClickstream(value, opts) : decodeIot(value, opts);
 }
 
 /** The reference decoder of `stream` (tests compare the fast path against it). */
-export function decodeEventReference(stream: StreamName, value: Buffer | null, opts: DecodeOptions): DecodeResult<ClickstreamRow | IotRow> {
+export function decodeEventReference(
+  stream: StreamName,
+  value: Buffer | null,
+  opts: DecodeOptions,
+): DecodeResult<ClickstreamRow | IotRow> {
   return stream === 'clickstream' ? decodeClickstreamReference(value, opts) : decodeIotReference(value, opts);
 }

@@ -21,26 +21,78 @@ export interface UserAgent {
 
 /** Roughly the browser mix of a European retail site; a few crawlers. */
 export const USER_AGENTS: readonly UserAgent[] = [
-  { ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36', weight: 24, bot: false },
-  { ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0.0.0 Safari/537.36', weight: 6, bot: false },
-  { ua: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36', weight: 7, bot: false },
-  { ua: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4.1 Safari/605.1.15', weight: 6, bot: false },
+  {
+    ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+    weight: 24,
+    bot: false,
+  },
+  {
+    ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0.0.0 Safari/537.36',
+    weight: 6,
+    bot: false,
+  },
+  {
+    ua: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+    weight: 7,
+    bot: false,
+  },
+  {
+    ua: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4.1 Safari/605.1.15',
+    weight: 6,
+    bot: false,
+  },
   { ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0', weight: 4, bot: false },
   { ua: 'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0', weight: 1.2, bot: false },
-  { ua: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36', weight: 1.3, bot: false },
-  { ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.67', weight: 6, bot: false },
-  { ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 OPR/109.0.0.0', weight: 0.8, bot: false },
-  { ua: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4.1 Mobile/15E148 Safari/604.1', weight: 16, bot: false },
-  { ua: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/124.0.6367.88 Mobile/15E148 Safari/604.1', weight: 2, bot: false },
-  { ua: 'Mozilla/5.0 (iPad; CPU OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4.1 Mobile/15E148 Safari/604.1', weight: 2, bot: false },
-  { ua: 'Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36', weight: 13, bot: false },
-  { ua: 'Mozilla/5.0 (Linux; Android 14; SAMSUNG SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/24.0 Chrome/117.0.0.0 Mobile Safari/537.36', weight: 3, bot: false },
+  {
+    ua: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
+    weight: 1.3,
+    bot: false,
+  },
+  {
+    ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.2478.67',
+    weight: 6,
+    bot: false,
+  },
+  {
+    ua: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 OPR/109.0.0.0',
+    weight: 0.8,
+    bot: false,
+  },
+  {
+    ua: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4.1 Mobile/15E148 Safari/604.1',
+    weight: 16,
+    bot: false,
+  },
+  {
+    ua: 'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) CriOS/124.0.6367.88 Mobile/15E148 Safari/604.1',
+    weight: 2,
+    bot: false,
+  },
+  {
+    ua: 'Mozilla/5.0 (iPad; CPU OS 17_4_1 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4.1 Mobile/15E148 Safari/604.1',
+    weight: 2,
+    bot: false,
+  },
+  {
+    ua: 'Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36',
+    weight: 13,
+    bot: false,
+  },
+  {
+    ua: 'Mozilla/5.0 (Linux; Android 14; SAMSUNG SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) SamsungBrowser/24.0 Chrome/117.0.0.0 Mobile Safari/537.36',
+    weight: 3,
+    bot: false,
+  },
   { ua: 'Mozilla/5.0 (Android 14; Mobile; rv:125.0) Gecko/125.0 Firefox/125.0', weight: 0.9, bot: false },
   { ua: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)', weight: 1.5, bot: true },
   { ua: 'Mozilla/5.0 (compatible; bingbot/2.0; +http://www.bing.com/bingbot.htm)', weight: 0.7, bot: true },
   { ua: 'DuckDuckBot/1.1; (+http://duckduckgo.com/duckduckbot.html)', weight: 0.3, bot: true },
   { ua: 'Mozilla/5.0 (compatible; AhrefsBot/7.0; +http://ahrefs.com/robot/)', weight: 0.5, bot: true },
-  { ua: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/13.1.1 Safari/605.1.15 (Applebot/0.1; +http://www.apple.com/go/applebot)', weight: 0.3, bot: true },
+  {
+    ua: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_5) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/13.1.1 Safari/605.1.15 (Applebot/0.1; +http://www.apple.com/go/applebot)',
+    weight: 0.3,
+    bot: true,
+  },
 ];
 
 /** Where a session's first page comes from (humans; crawlers always arrive directly). */
@@ -89,17 +141,48 @@ const CATEGORIES: readonly (readonly [category: string, nouns: readonly string[]
 ];
 
 const ADJECTIVES: readonly string[] = [
-  'wireless', 'compact', 'pro', 'classic', 'eco', 'ultra', 'smart', 'premium', 'mini', 'deluxe',
-  'organic', 'vintage', 'portable', 'lightweight', 'waterproof', 'essential',
+  'wireless',
+  'compact',
+  'pro',
+  'classic',
+  'eco',
+  'ultra',
+  'smart',
+  'premium',
+  'mini',
+  'deluxe',
+  'organic',
+  'vintage',
+  'portable',
+  'lightweight',
+  'waterproof',
+  'essential',
 ];
 
 const STATIC_PAGES: readonly string[] = [
-  '/cart', '/checkout', '/account', '/account/orders', '/deals', '/new-arrivals', '/help',
-  '/help/shipping', '/help/returns', '/stores', '/blog', '/search',
+  '/cart',
+  '/checkout',
+  '/account',
+  '/account/orders',
+  '/deals',
+  '/new-arrivals',
+  '/help',
+  '/help/shipping',
+  '/help/returns',
+  '/stores',
+  '/blog',
+  '/search',
 ];
 
 const BLOG_TOPICS: readonly string[] = [
-  'gift-ideas', 'how-to-choose', 'best-of', 'buying-guide', 'top-10', 'review', 'tips-for', 'trends-in',
+  'gift-ideas',
+  'how-to-choose',
+  'best-of',
+  'buying-guide',
+  'top-10',
+  'review',
+  'tips-for',
+  'trends-in',
 ];
 
 export interface Page {
@@ -114,14 +197,16 @@ export interface Page {
  * posts follow in a shuffled order.
  */
 export function buildShopCatalogue(pageCount: number): Page[] {
-  if (!Number.isInteger(pageCount) || pageCount < 1) throw new RangeError(`pages must be a positive integer, got ${pageCount}`);
+  if (!Number.isInteger(pageCount) || pageCount < 1)
+    throw new RangeError(`pages must be a positive integer, got ${pageCount}`);
   const random = createRandom('shop.example.com catalogue v1');
   const head: Page[] = [
     { url: `${SHOP_ORIGIN}/`, searchQuery: 'example+shop' },
     { url: `${SHOP_ORIGIN}/deals`, searchQuery: 'example+shop+deals' },
   ];
   const categories = random.shuffle(CATEGORIES.map(([category]) => category));
-  for (const category of categories) head.push({ url: `${SHOP_ORIGIN}/c/${category}`, searchQuery: `buy+${category}+online` });
+  for (const category of categories)
+    head.push({ url: `${SHOP_ORIGIN}/c/${category}`, searchQuery: `buy+${category}+online` });
   for (const path of STATIC_PAGES) {
     if (path === '/deals') continue;
     head.push({ url: `${SHOP_ORIGIN}${path}`, searchQuery: `example+shop+${path.slice(1).replace(/\//g, '+')}` });
@@ -195,7 +280,8 @@ export function createClickstreamGenerator(options: ClickstreamGeneratorOptions)
   const userCount = options.users ?? 50_000;
   const meanSessionPages = options.meanSessionPages ?? 5;
   const concurrentSessions = options.concurrentSessions ?? 1000;
-  if (!Number.isInteger(userCount) || userCount < 1) throw new RangeError(`users must be a positive integer, got ${userCount}`);
+  if (!Number.isInteger(userCount) || userCount < 1)
+    throw new RangeError(`users must be a positive integer, got ${userCount}`);
   if (!Number.isInteger(concurrentSessions) || concurrentSessions < 1) {
     throw new RangeError(`concurrentSessions must be a positive integer, got ${concurrentSessions}`);
   }
@@ -206,7 +292,10 @@ export function createClickstreamGenerator(options: ClickstreamGeneratorOptions)
   const pagePopularity = createZipfSampler(catalogue.length, options.zipfExponent ?? 1.1);
   const userIdWidth = Math.max(6, String(userCount - 1).length);
   const userIds = Array.from({ length: userCount }, (_, i) => `u-${String(i).padStart(userIdWidth, '0')}`);
-  const userAgents = new WeightedSampler(USER_AGENTS, USER_AGENTS.map((agent) => agent.weight));
+  const userAgents = new WeightedSampler(
+    USER_AGENTS,
+    USER_AGENTS.map((agent) => agent.weight),
+  );
   const searchEngines = new WeightedSampler(
     SEARCH_ENGINES.map(([prefix]) => prefix),
     SEARCH_ENGINES.map(([, weight]) => weight),
@@ -219,7 +308,12 @@ export function createClickstreamGenerator(options: ClickstreamGeneratorOptions)
   ]);
 
   const sessions: (Session | undefined)[] = new Array<Session | undefined>(concurrentSessions).fill(undefined);
-  const stats: ClickstreamGeneratorStats = { events: 0, sessionsStarted: 0, sessionsCompleted: 0, pagesInCompletedSessions: 0 };
+  const stats: ClickstreamGeneratorStats = {
+    events: 0,
+    sessionsStarted: 0,
+    sessionsCompleted: 0,
+    pagesInCompletedSessions: 0,
+  };
 
   // Every event of a batch shares its timestamp: format it once.
   let lastNowMs = Number.NaN;

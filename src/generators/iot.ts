@@ -99,7 +99,8 @@ export function createIotGenerator(options: IotGeneratorOptions): IotGenerator {
   const devicesPerSite = options.devicesPerSite ?? 64;
   const drain = options.batteryDrainPerReading ?? { min: 0.0005, max: 0.003 };
   const replaceProbability = options.batteryReplaceProbability ?? 0.02;
-  if (!Number.isInteger(siteCount) || siteCount < 1) throw new RangeError(`sites must be a positive integer, got ${siteCount}`);
+  if (!Number.isInteger(siteCount) || siteCount < 1)
+    throw new RangeError(`sites must be a positive integer, got ${siteCount}`);
   if (!Number.isInteger(devicesPerSite) || devicesPerSite < 1 || devicesPerSite > 9999) {
     throw new RangeError(`devicesPerSite must be an integer in [1, 9999], got ${devicesPerSite}`);
   }
@@ -113,8 +114,16 @@ export function createIotGenerator(options: IotGeneratorOptions): IotGenerator {
     siteNames.push(site.name);
     for (let d = 0; d < devicesPerSite; d++) {
       // Devices differ from their site: near a door, a window, a machine.
-      const baselineTempC = clamp(site.baselineTempC + random.gaussian() * 1.5, IOT_LIMITS.tempC.min + 2, IOT_LIMITS.tempC.max - 2);
-      const baselineHumidity = clamp(site.baselineHumidity + random.gaussian() * 5, IOT_LIMITS.humidity.min + 5, IOT_LIMITS.humidity.max - 5);
+      const baselineTempC = clamp(
+        site.baselineTempC + random.gaussian() * 1.5,
+        IOT_LIMITS.tempC.min + 2,
+        IOT_LIMITS.tempC.max - 2,
+      );
+      const baselineHumidity = clamp(
+        site.baselineHumidity + random.gaussian() * 5,
+        IOT_LIMITS.humidity.min + 5,
+        IOT_LIMITS.humidity.max - 5,
+      );
       const baselineSignalDbm = random.float(-95, -55);
       devices.push({
         deviceId: `${site.code}-th-${String(d).padStart(4, '0')}`,
@@ -131,7 +140,11 @@ export function createIotGenerator(options: IotGeneratorOptions): IotGenerator {
     }
   }
 
-  function walk(value: number, baseline: number, params: { reversion: number; sigma: number; maxStep: number }): number {
+  function walk(
+    value: number,
+    baseline: number,
+    params: { reversion: number; sigma: number; maxStep: number },
+  ): number {
     const step = params.reversion * (baseline - value) + params.sigma * random.gaussian();
     return value + clamp(step, -params.maxStep, params.maxStep);
   }
@@ -146,8 +159,16 @@ export function createIotGenerator(options: IotGeneratorOptions): IotGenerator {
     }
     const device = devices[Math.floor(random.next() * devices.length)]!;
     device.tempC = clamp(walk(device.tempC, device.baselineTempC, TEMP), IOT_LIMITS.tempC.min, IOT_LIMITS.tempC.max);
-    device.humidity = clamp(walk(device.humidity, device.baselineHumidity, HUMIDITY), IOT_LIMITS.humidity.min, IOT_LIMITS.humidity.max);
-    device.signalDbm = clamp(walk(device.signalDbm, device.baselineSignalDbm, SIGNAL), IOT_LIMITS.signalDbm.min, IOT_LIMITS.signalDbm.max);
+    device.humidity = clamp(
+      walk(device.humidity, device.baselineHumidity, HUMIDITY),
+      IOT_LIMITS.humidity.min,
+      IOT_LIMITS.humidity.max,
+    );
+    device.signalDbm = clamp(
+      walk(device.signalDbm, device.baselineSignalDbm, SIGNAL),
+      IOT_LIMITS.signalDbm.min,
+      IOT_LIMITS.signalDbm.max,
+    );
     if (device.battery <= 0) {
       // A flat device reports 0 until someone replaces its battery.
       if (random.next() < replaceProbability) {

@@ -22,7 +22,12 @@ function kafkajsLogCreator(logger: Logger, password: string | undefined) {
       const { message: rawMessage, timestamp: _ts, logger: _lg, ...extra } = log;
       const message = scrub(rawMessage);
       const fields = { namespace, ...extra };
-      if (namespace === 'Connection' && level === logLevel.ERROR && /^(Connection error|Failed to connect)/.test(message)) reportConnectionFailure(new Error(message));
+      if (
+        namespace === 'Connection' &&
+        level === logLevel.ERROR &&
+        /^(Connection error|Failed to connect)/.test(message)
+      )
+        reportConnectionFailure(new Error(message));
       // kafkajs logs every error *response* at ERROR before its retrier handles it; what matters
       // is whether the operation fails in the end, which the caller logs. Keep those at debug.
       if (namespace === 'Connection' && message.startsWith('Response ')) child.debug(fields, message);

@@ -98,7 +98,8 @@ export function decompressLz4Frame(src: Buffer): Buffer {
       ip += 4;
       if (word === 0) break; // end mark
       const size = word & 0x7fffffff;
-      if (size > blockMax || ip + size + blockChecksum > src.length) throw new Lz4FrameError('LZ4 block beyond the frame');
+      if (size > blockMax || ip + size + blockChecksum > src.length)
+        throw new Lz4FrameError('LZ4 block beyond the frame');
       ensure(op + blockMax);
       if (word & 0x80000000) {
         scratch.set(src.subarray(ip, ip + size), op);

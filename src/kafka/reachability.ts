@@ -6,7 +6,13 @@ import { classifySecurityError, onConnectionFailure, scrubSecret } from './secur
  * Runs a Kafka operation with a deadline, so an unreachable cluster is reported (naming the
  * bootstrap servers) instead of being retried for ever.
  */
-export async function withKafkaDeadline<T>(bootstrap: readonly string[], timeoutMs: number, what: string, op: () => Promise<T>, config?: Config): Promise<T> {
+export async function withKafkaDeadline<T>(
+  bootstrap: readonly string[],
+  timeoutMs: number,
+  what: string,
+  op: () => Promise<T>,
+  config?: Config,
+): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   let stopListening = (): void => undefined;
   // With config: a certificate problem ends the wait at once, and says which (security.ts).
@@ -21,9 +27,13 @@ export async function withKafkaDeadline<T>(bootstrap: readonly string[], timeout
   securityFailure.catch(() => undefined);
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
-      reject(new SdpError(ErrorCodes.KAFKA_UNREACHABLE, `Kafka is unreachable at ${bootstrap.join(',')}: ${what} did not succeed within ${Math.round(timeoutMs / 1000)} s`, [
-        'is the cluster running? `make kafka-up` starts a local one; `make kafka-status` tells',
-      ]));
+      reject(
+        new SdpError(
+          ErrorCodes.KAFKA_UNREACHABLE,
+          `Kafka is unreachable at ${bootstrap.join(',')}: ${what} did not succeed within ${Math.round(timeoutMs / 1000)} s`,
+          ['is the cluster running? `make kafka-up` starts a local one; `make kafka-status` tells'],
+        ),
+      );
     }, timeoutMs);
   });
   try {
@@ -34,9 +44,12 @@ export async function withKafkaDeadline<T>(bootstrap: readonly string[], timeout
     if (security) throw security;
     const raw = err instanceof Error ? err.message : String(err);
     const reason = config ? scrubSecret(raw, config) : raw;
-    throw new SdpError(ErrorCodes.KAFKA_UNREACHABLE, `Kafka is unreachable at ${bootstrap.join(',')}: ${what} failed (${reason})`, [
-      'is the cluster running? `make kafka-up` starts a local one; `make kafka-status` tells',
-    ], { cause: err });
+    throw new SdpError(
+      ErrorCodes.KAFKA_UNREACHABLE,
+      `Kafka is unreachable at ${bootstrap.join(',')}: ${what} failed (${reason})`,
+      ['is the cluster running? `make kafka-up` starts a local one; `make kafka-status` tells'],
+      { cause: err },
+    );
   } finally {
     clearTimeout(timer);
     stopListening();

@@ -32,13 +32,21 @@ export function tlsOptions(ssl: Config['kafka']['ssl']): ConnectionOptions | und
   const ca = read(ssl.ca_file);
   const cert = read(ssl.cert_file);
   const key = read(ssl.key_file);
-  return { rejectUnauthorized: ssl.reject_unauthorized, ...(ca ? { ca: [ca] } : {}), ...(cert ? { cert } : {}), ...(key ? { key } : {}) };
+  return {
+    rejectUnauthorized: ssl.reject_unauthorized,
+    ...(ca ? { ca: [ca] } : {}),
+    ...(cert ? { cert } : {}),
+    ...(key ? { key } : {}),
+  };
 }
 
 export function saslCredentials(sasl: Config['kafka']['sasl']): SaslCredentials | undefined {
   if (sasl === null) return undefined;
   // load.ts has read password_file into password; a Config built by hand may lack both.
-  if (sasl.password === undefined) throw new SdpError(ErrorCodes.CONFIG_INVALID, 'kafka.sasl has no password', ['kafka.sasl.password: expected a password (or SDP_KAFKA__SASL__PASSWORD, or kafka.sasl.password_file)']);
+  if (sasl.password === undefined)
+    throw new SdpError(ErrorCodes.CONFIG_INVALID, 'kafka.sasl has no password', [
+      'kafka.sasl.password: expected a password (or SDP_KAFKA__SASL__PASSWORD, or kafka.sasl.password_file)',
+    ]);
   return { mechanism: sasl.mechanism, username: sasl.username, password: sasl.password };
 }
 
@@ -91,40 +99,79 @@ export function scrubSecret(text: string, config: Config): string {
  * The security failure behind `err`, as an SdpError that names it (wrong password, untrusted CA,
  * expired certificate, wrong host, other TLS failure); undefined when `err` is something else.
  */
-export function classifySecurityError(err: unknown, config: Config, where = config.kafka.bootstrap_servers.join(',')): SdpError | undefined {
+export function classifySecurityError(
+  err: unknown,
+  config: Config,
+  where = config.kafka.bootstrap_servers.join(','),
+): SdpError | undefined {
   const errors = chain(err);
   const tlsConfigured = config.kafka.ssl !== false;
   for (const e of errors) {
     const code = e.code ?? '';
     const reason = scrubSecret(e.message ?? code, config).replace(/^Connection error: /, '');
-    if (e.name === 'KafkaJSSASLAuthenticationError' || code === 'SASL_AUTHENTICATION_FAILED' || /SASL .*authentication failed|Authentication failed during authentication/i.test(e.message ?? '')) {
+    if (
+      e.name === 'KafkaJSSASLAuthenticationError' ||
+      code === 'SASL_AUTHENTICATION_FAILED' ||
+      /SASL .*authentication failed|Authentication failed during authentication/i.test(e.message ?? '')
+    ) {
       const sasl = config.kafka.sasl;
       return new SdpError(
         ErrorCodes.KAFKA_AUTH_FAILED,
         `Kafka at ${where} refused the SASL login of user '${sasl?.username ?? '?'}' (${sasl?.mechanism ?? '?'}): wrong username or password, or the mechanism is not enabled on the broker`,
-        ['check kafka.sasl.username and the password (kafka.sasl.password, SDP_KAFKA__SASL__PASSWORD or kafka.sasl.password_file) and kafka.sasl.mechanism'],
+        [
+          'check kafka.sasl.username and the password (kafka.sasl.password, SDP_KAFKA__SASL__PASSWORD or kafka.sasl.password_file) and kafka.sasl.mechanism',
+        ],
         { cause: err },
       );
     }
-    if (UNTRUSTED.has(code) || (tlsConfigured && /self[- ]signed certificate|unable to verify the first certificate|unable to get (local )?issuer certificate/i.test(reason))) {
-      return new SdpError(ErrorCodes.KAFKA_TLS_UNTRUSTED, `the TLS certificate of Kafka at ${where} is not signed by a trusted CA (${reason})`, [
-        'set kafka.ssl.ca_file to the PEM file of the CA that signed the brokers\' certificates (for `kafka up --secure`: <data_dir>/tls/ca.crt)',
-      ], { cause: err });
+    if (
+      UNTRUSTED.has(code) ||
+      (tlsConfigured &&
+        /self[- ]signed certificate|unable to verify the first certificate|unable to get (local )?issuer certificate/i.test(
+          reason,
+        ))
+    ) {
+      return new SdpError(
+        ErrorCodes.KAFKA_TLS_UNTRUSTED,
+        `the TLS certificate of Kafka at ${where} is not signed by a trusted CA (${reason})`,
+        [
+          "set kafka.ssl.ca_file to the PEM file of the CA that signed the brokers' certificates (for `kafka up --secure`: <data_dir>/tls/ca.crt)",
+        ],
+        { cause: err },
+      );
     }
     if (EXPIRED.has(code) || /certificate has expired|certificate is not yet valid/i.test(reason)) {
-      return new SdpError(ErrorCodes.KAFKA_TLS_EXPIRED, `the TLS certificate of Kafka at ${where} is expired or not yet valid (${reason})`, [
-        'the broker needs a renewed certificate (or the clock of this machine is wrong)',
-      ], { cause: err });
+      return new SdpError(
+        ErrorCodes.KAFKA_TLS_EXPIRED,
+        `the TLS certificate of Kafka at ${where} is expired or not yet valid (${reason})`,
+        ['the broker needs a renewed certificate (or the clock of this machine is wrong)'],
+        { cause: err },
+      );
     }
     if (WRONG_HOST.has(code) || /Hostname\/IP does not match certificate's altnames/i.test(reason)) {
-      return new SdpError(ErrorCodes.KAFKA_TLS_WRONG_HOST, `the TLS certificate of Kafka at ${where} does not name the host connected to (${reason})`, [
-        'connect with a host name the certificate lists (kafka.bootstrap_servers and the brokers\' advertised listeners), or reissue the certificate with that name',
-      ], { cause: err });
+      return new SdpError(
+        ErrorCodes.KAFKA_TLS_WRONG_HOST,
+        `the TLS certificate of Kafka at ${where} does not name the host connected to (${reason})`,
+        [
+          "connect with a host name the certificate lists (kafka.bootstrap_servers and the brokers' advertised listeners), or reissue the certificate with that name",
+        ],
+        { cause: err },
+      );
     }
-    if (tlsConfigured && (code.startsWith('ERR_SSL_') || code.startsWith('ERR_TLS_') || /wrong version number|SSL routines|tlsv1 alert|packet length too long/i.test(reason))) {
-      return new SdpError(ErrorCodes.KAFKA_TLS_FAILED, `the TLS handshake with Kafka at ${where} failed (${reason})`, [
-        'is that port a TLS listener? check kafka.ssl against the broker\'s listener (SSL or SASL_SSL), and the client certificate if the broker asks for one',
-      ], { cause: err });
+    if (
+      tlsConfigured &&
+      (code.startsWith('ERR_SSL_') ||
+        code.startsWith('ERR_TLS_') ||
+        /wrong version number|SSL routines|tlsv1 alert|packet length too long/i.test(reason))
+    ) {
+      return new SdpError(
+        ErrorCodes.KAFKA_TLS_FAILED,
+        `the TLS handshake with Kafka at ${where} failed (${reason})`,
+        [
+          "is that port a TLS listener? check kafka.ssl against the broker's listener (SSL or SASL_SSL), and the client certificate if the broker asks for one",
+        ],
+        { cause: err },
+      );
     }
   }
   return undefined;

@@ -21,7 +21,10 @@ export function assignRanges(
   for (const memberId of subscriptions.keys()) result.set(memberId, {});
   const topics = [...new Set([...subscriptions.values()].flat())].sort();
   for (const topic of topics) {
-    const members = [...subscriptions].filter(([, t]) => t.includes(topic)).map(([id]) => id).sort();
+    const members = [...subscriptions]
+      .filter(([, t]) => t.includes(topic))
+      .map(([id]) => id)
+      .sort();
     const partitions = partitionsOf(topic).sort((a, b) => a - b);
     const per = Math.floor(partitions.length / members.length);
     const extra = partitions.length % members.length;
@@ -50,7 +53,9 @@ export const subscriptionAwareAssigner: PartitionAssigner = ({ cluster }) => ({
     // Fresh metadata at every assignment: partitions added to a topic since the leader's last
     // refresh (it may be another topic's member, whose metadata of this topic is old) get assigned.
     await cluster.refreshMetadata();
-    const ranges = assignRanges(subscriptions, (topic) => cluster.findTopicPartitionMetadata(topic).map((m) => m.partitionId));
+    const ranges = assignRanges(subscriptions, (topic) =>
+      cluster.findTopicPartitionMetadata(topic).map((m) => m.partitionId),
+    );
     return [...ranges].map(([memberId, assignment]) => ({
       memberId,
       memberAssignment: AssignerProtocol.MemberAssignment.encode({ version: 0, assignment, userData: Buffer.alloc(0) }),
@@ -69,6 +74,9 @@ export const subscriptionAwareAssigner: PartitionAssigner = ({ cluster }) => ({
       }
     }
     const userData = Buffer.from(JSON.stringify(counts));
-    return { name: SUBSCRIPTION_AWARE_ASSIGNER, metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData }) };
+    return {
+      name: SUBSCRIPTION_AWARE_ASSIGNER,
+      metadata: AssignerProtocol.MemberMetadata.encode({ version: 0, topics, userData }),
+    };
   },
 });

@@ -81,7 +81,12 @@ let fixesLogged = false;
 /** The records of a fetch as handed on: lean records as they are, kafkajs's own copied. */
 export function toConsumedMessages(messages: EachBatchPayload['batch']['messages']): ConsumedMessage[] {
   if (areLeanRecords(messages)) return messages as unknown as ConsumedMessage[];
-  return messages.map((m) => ({ offset: m.offset, value: m.value, key: m.key ?? null, timestampMs: Number(m.timestamp) }));
+  return messages.map((m) => ({
+    offset: m.offset,
+    value: m.value,
+    key: m.key ?? null,
+    timestampMs: Number(m.timestamp),
+  }));
 }
 
 /** How old the consumer's cluster metadata may get: bounds how late a new partition is consumed. */
@@ -92,11 +97,20 @@ export function createTopicConsumer(config: Config, logger: Logger, options: Top
   const fixes = assertKafkajsConsumerFixes();
   if (!fixesLogged) {
     fixesLogged = true;
-    logger.info({ component: 'kafka', kafkajs_version: fixes.kafkajsVersion, aborted_record_filter: 'java-client-semantics' }, 'kafkajs aborted-record filter replaced');
+    logger.info(
+      { component: 'kafka', kafkajs_version: fixes.kafkajsVersion, aborted_record_filter: 'java-client-semantics' },
+      'kafkajs aborted-record filter replaced',
+    );
     // A speed-up: without it kafkajs decodes the fetches itself, correctly but slower.
     const lean = installKafkajsFetchFastPaths();
-    const fields = { component: 'kafka', fetch_decoder: lean.decodeMessages, fetch_batch: lean.batch, ...(lean.reason ? { reason: lean.reason } : {}) };
-    if (lean.decodeMessages === 'swapped' && lean.batch === 'swapped') logger.info(fields, 'lean fetch decoding in use');
+    const fields = {
+      component: 'kafka',
+      fetch_decoder: lean.decodeMessages,
+      fetch_batch: lean.batch,
+      ...(lean.reason ? { reason: lean.reason } : {}),
+    };
+    if (lean.decodeMessages === 'swapped' && lean.batch === 'swapped')
+      logger.info(fields, 'lean fetch decoding in use');
     else logger.warn(fields, 'lean fetch decoding not in use: kafkajs decodes fetches (slower)');
   }
   const kafka = createKafkaClient(config, logger, { clientId: `${config.kafka.client_id}-etl-${options.topic}` });
@@ -147,7 +161,10 @@ export function createTopicConsumer(config: Config, logger: Logger, options: Top
         const now = new Set(event.payload.memberAssignment[topic] ?? []);
         const revoked = [...assigned].filter((p) => !now.has(p));
         assigned = now;
-        const starts = handlers.onAssignment([...now].sort((a, b) => a - b), revoked);
+        const starts = handlers.onAssignment(
+          [...now].sort((a, b) => a - b),
+          revoked,
+        );
         // Seeking inside the join event, before the first fetch, so no batch from Kafka's own
         // committed position (which lags our checkpoints) is ever delivered.
         for (const [partition, offset] of starts) consumer.seek({ topic, partition, offset });
@@ -198,7 +215,10 @@ export function createTopicConsumer(config: Config, logger: Logger, options: Top
     },
     async endOffsets() {
       const current = await connectedAdmin();
-      const [metadata, offsets] = await Promise.all([current.fetchTopicMetadata({ topics: [topic] }), current.fetchTopicOffsets(topic)]);
+      const [metadata, offsets] = await Promise.all([
+        current.fetchTopicMetadata({ topics: [topic] }),
+        current.fetchTopicOffsets(topic),
+      ]);
       const partitionCount = metadata.topics.find((t) => t.name === topic)?.partitions.length ?? offsets.length;
       if (partitionCount <= offsets.length) return new Map(offsets.map((o) => [o.partition, o.high]));
       // Partitions were added: kafkajs's admin keeps its cached metadata for minutes (no

@@ -54,7 +54,11 @@ export interface TransactionalProducer {
    * rejects when the transaction did not commit (it is aborted, at the latest by the next one).
    * `beforeCommit` runs when every message is acknowledged, right before EndTxn is sent.
    */
-  sendInTransaction(topic: string, messages: readonly OutgoingMessage[], hooks?: { beforeCommit?: () => void }): Promise<void>;
+  sendInTransaction(
+    topic: string,
+    messages: readonly OutgoingMessage[],
+    hooks?: { beforeCommit?: () => void },
+  ): Promise<void>;
   disconnect(): Promise<void>;
 }
 
@@ -87,7 +91,11 @@ function partitioned(messages: readonly OutgoingMessage[], partitions: number): 
   return groups.filter((g) => g.length > 0);
 }
 
-export function createTransactionalProducer(config: Config, logger: Logger, options: TransactionalProducerOptions): TransactionalProducer {
+export function createTransactionalProducer(
+  config: Config,
+  logger: Logger,
+  options: TransactionalProducerOptions,
+): TransactionalProducer {
   // Before the first Produce request of this thread: the encoder can still be swapped then.
   const fastPaths = installKafkajsFastPaths();
   const log = logger.child({ component: 'transactional-producer', transactional_id: options.transactionalId });
@@ -178,7 +186,12 @@ export function createTransactionalProducer(config: Config, logger: Logger, opti
         transaction = await current.transaction();
         for (const group of byPartition) {
           for (let start = 0; start < group.length; start += chunk) {
-            await transaction.send({ topic, compression, acks: -1, messages: group.length <= chunk ? group : group.slice(start, start + chunk) });
+            await transaction.send({
+              topic,
+              compression,
+              acks: -1,
+              messages: group.length <= chunk ? group : group.slice(start, start + chunk),
+            });
           }
         }
         hooks?.beforeCommit?.();

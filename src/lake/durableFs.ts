@@ -85,7 +85,9 @@ export async function renameDurable(from: string, to: string): Promise<void> {
   } catch (err) {
     if (!isNotFound(err)) throw err;
     if (!(await exists(to))) {
-      throw new SdpError(ErrorCodes.LAKE_FILE_MISSING, `cannot rename ${from} to ${to}: neither file exists`, [], { cause: err });
+      throw new SdpError(ErrorCodes.LAKE_FILE_MISSING, `cannot rename ${from} to ${to}: neither file exists`, [], {
+        cause: err,
+      });
     }
   }
   const toDir = path.dirname(to);

@@ -27,7 +27,12 @@ export interface ParquetEncoder {
    */
   encodeToFile(path: string, table: TableName, batch: ColumnBatch, opts: EncodeOptions): Promise<{ bytes: number }>;
   /** The same from packed columns, where the encoder can take them without unpacking to JS values first. */
-  encodePackedToFile?(path: string, table: TableName, batch: PackedBatch, opts: EncodeOptions): Promise<{ bytes: number }>;
+  encodePackedToFile?(
+    path: string,
+    table: TableName,
+    batch: PackedBatch,
+    opts: EncodeOptions,
+  ): Promise<{ bytes: number }>;
 }
 
 export function getEncoder(name: EncoderName): ParquetEncoder {

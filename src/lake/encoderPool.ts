@@ -44,7 +44,14 @@ export function createEncoderPool(options: EncoderPoolOptions): EncoderPool {
     minThreads: options.threads,
     // min = max: threads stay up for the life of the pool, no cold start on the next roll.
     maxThreads: options.threads,
-    ...(options.maxHeapMb ? { resourceLimits: { maxOldGenerationSizeMb: options.maxHeapMb, maxYoungGenerationSizeMb: ENCODER_YOUNG_GENERATION_MB } } : {}),
+    ...(options.maxHeapMb
+      ? {
+          resourceLimits: {
+            maxOldGenerationSizeMb: options.maxHeapMb,
+            maxYoungGenerationSizeMb: ENCODER_YOUNG_GENERATION_MB,
+          },
+        }
+      : {}),
   });
   return {
     async encode(req) {
@@ -75,5 +82,10 @@ function createInThreadPool(): EncoderPool {
 function asWriteError(err: unknown, req: EncodeRequest): SdpError {
   if (isSdpError(err)) return err;
   const message = err instanceof Error ? err.message : String(err);
-  return new SdpError(ErrorCodes.LAKE_WRITE_FAILED, message.includes(req.path) ? message : `could not write ${req.table} file ${req.path}: ${message}`, [], { cause: err });
+  return new SdpError(
+    ErrorCodes.LAKE_WRITE_FAILED,
+    message.includes(req.path) ? message : `could not write ${req.table} file ${req.path}: ${message}`,
+    [],
+    { cause: err },
+  );
 }

@@ -52,7 +52,12 @@ function assertNoNulls(name: string, values: readonly unknown[]): void {
 /** Text as JS strings (encoded by hyparquet-writer) or as UTF-8 bytes (written as they are). */
 type Columns = Record<string, ColumnValue[]> | Record<string, ByteColumnValue[]>;
 
-async function writeFile(path: string, table: TableName, batch: { rowCount: number; columns: Columns }, opts: EncodeOptions): Promise<{ bytes: number }> {
+async function writeFile(
+  path: string,
+  table: TableName,
+  batch: { rowCount: number; columns: Columns },
+  opts: EncodeOptions,
+): Promise<{ bytes: number }> {
   assertNonEmptyBatch(table, batch);
   const columnData: ColumnSource[] = TABLES[table].map((spec: ColumnSpec) => {
     const values = batch.columns[spec.name]!;
@@ -61,7 +66,13 @@ async function writeFile(path: string, table: TableName, batch: { rowCount: numb
     return { name: spec.name, data };
   });
   const writer = new ByteWriter();
-  await parquetWrite({ writer, columnData, schema: schemaFor(table), codec: 'SNAPPY', rowGroupSize: opts.rowGroupRows });
+  await parquetWrite({
+    writer,
+    columnData,
+    schema: schemaFor(table),
+    codec: 'SNAPPY',
+    rowGroupSize: opts.rowGroupRows,
+  });
   const bytes = await writeFileDurable(path, [writer.getBytes()]);
   return { bytes };
 }
@@ -76,6 +87,8 @@ export const hyparquetEncoder: ParquetEncoder = {
   // Text goes in as views of the packed UTF-8 bytes: no string per value, and no TextEncoder copy
   // of each one inside hyparquet-writer (the encoder thread's largest allocation, bench:etl).
   encodePackedToFile(path, table, batch, opts) {
-    return encodeOrCleanUp(path, table, 'hyparquet-writer', async () => writeFile(path, table, unpackColumnsAsBytes(table, batch), opts));
+    return encodeOrCleanUp(path, table, 'hyparquet-writer', async () =>
+      writeFile(path, table, unpackColumnsAsBytes(table, batch), opts),
+    );
   },
 };

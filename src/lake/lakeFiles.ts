@@ -30,7 +30,11 @@ export function listLakeFiles(lakeRoot: string): LakeEntry[] {
       else if (entry.isFile()) {
         try {
           const stat = lstatSync(full);
-          out.push({ path: relative(lakeRoot, full).split('\\').join('/'), sizeBytes: stat.size, mtimeMs: stat.mtimeMs });
+          out.push({
+            path: relative(lakeRoot, full).split('\\').join('/'),
+            sizeBytes: stat.size,
+            mtimeMs: stat.mtimeMs,
+          });
         } catch (err) {
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err; // renamed meanwhile
         }

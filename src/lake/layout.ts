@@ -61,7 +61,8 @@ export function formatOffset(offset: OffsetLike): string {
     if (!Number.isSafeInteger(offset)) throw new RangeError(`expected an integer offset, got ${offset}`);
     value = BigInt(offset);
   } else {
-    if (!/^\d{1,19}$/.test(offset)) throw new RangeError(`expected a decimal int64 offset, got ${JSON.stringify(offset)}`);
+    if (!/^\d{1,19}$/.test(offset))
+      throw new RangeError(`expected a decimal int64 offset, got ${JSON.stringify(offset)}`);
     value = BigInt(offset);
   }
   if (value < 0n || value > INT64_MAX) throw new RangeError(`expected an offset in [0, 2^63-1], got ${value}`);
@@ -99,12 +100,24 @@ export function aggFileName(checkpointId: OffsetLike): string {
   return `part-${formatOffset(checkpointId)}.parquet`;
 }
 
-export function rejectedFileName(topic: string, partition: number, firstOffset: OffsetLike, lastOffset: OffsetLike): string {
+export function rejectedFileName(
+  topic: string,
+  partition: number,
+  firstOffset: OffsetLike,
+  lastOffset: OffsetLike,
+): string {
   return `part-${formatTopic(topic)}-${formatPartition(partition)}-${formatRange(firstOffset, lastOffset)}.parquet`;
 }
 
 /** Final path of a raw table file (`clickstream` or `iot`) for the rows of day `dt`. */
-export function rawFilePath(root: string, table: 'clickstream' | 'iot', dt: string, partition: number, firstOffset: OffsetLike, lastOffset: OffsetLike): string {
+export function rawFilePath(
+  root: string,
+  table: 'clickstream' | 'iot',
+  dt: string,
+  partition: number,
+  firstOffset: OffsetLike,
+  lastOffset: OffsetLike,
+): string {
   return path.join(partitionDir(root, table, dt), rawFileName(partition, firstOffset, lastOffset));
 }
 
@@ -114,7 +127,14 @@ export function aggFilePath(root: string, dt: string, checkpointId: OffsetLike):
 }
 
 /** Final path of rejected records whose Kafka record timestamp falls on day `dt`. */
-export function rejectedFilePath(root: string, dt: string, topic: string, partition: number, firstOffset: OffsetLike, lastOffset: OffsetLike): string {
+export function rejectedFilePath(
+  root: string,
+  dt: string,
+  topic: string,
+  partition: number,
+  firstOffset: OffsetLike,
+  lastOffset: OffsetLike,
+): string {
   return path.join(partitionDir(root, '_rejected', dt), rejectedFileName(topic, partition, firstOffset, lastOffset));
 }
 
@@ -126,7 +146,8 @@ export function rejectedFilePath(root: string, dt: string, topic: string, partit
 export function tmpPathFor(finalPath: string, storeId?: string): string {
   // Without a store id: the name builds before store ids used (one process per lake).
   if (storeId === undefined) return finalPath + TMP_SUFFIX;
-  if (!/^[0-9a-f]{1,32}$/.test(storeId)) throw new RangeError(`expected a checkpoint store id (hex), got ${JSON.stringify(storeId)}`);
+  if (!/^[0-9a-f]{1,32}$/.test(storeId))
+    throw new RangeError(`expected a checkpoint store id (hex), got ${JSON.stringify(storeId)}`);
   return `${finalPath}.${storeId}${TMP_SUFFIX}`;
 }
 

@@ -142,7 +142,10 @@ class NumberBuilder {
 
 const textEncoder = new TextEncoder();
 
-type SliceableBuffer = Buffer & { latin1Slice(start: number, end: number): string; utf8Slice(start: number, end: number): string };
+type SliceableBuffer = Buffer & {
+  latin1Slice(start: number, end: number): string;
+  utf8Slice(start: number, end: number): string;
+};
 
 /**
  * Builds a PackedBatch row by row. Either whole rows (`appendRow`, objects keyed like the table, or
@@ -166,7 +169,10 @@ export class PackedColumnBuffer {
    * @param options.dictionary keep the table's `DICTIONARY_COLUMNS` as dictionary ids (buffers that
    *   hold many rows; a batch appended elsewhere at once needs none).
    */
-  constructor(table: TableName, options: { sourceFields?: Partial<Record<string, string>>; dictionary?: boolean } = {}) {
+  constructor(
+    table: TableName,
+    options: { sourceFields?: Partial<Record<string, string>>; dictionary?: boolean } = {},
+  ) {
     this.table = table;
     const specs = TABLES[table];
     const sourceFields = options.sourceFields ?? {};
@@ -288,10 +294,12 @@ export class PackedColumnBuffer {
       const value = record[names[i]!];
       if (value === null || value === undefined) this.pushNull(i);
       else if (isText[i]) {
-        if (typeof value !== 'string') throw new TypeError(`${this.table}.${names[i]}: expected a string, got ${typeof value}`);
+        if (typeof value !== 'string')
+          throw new TypeError(`${this.table}.${names[i]}: expected a string, got ${typeof value}`);
         this.pushString(i, value);
       } else {
-        if (typeof value !== 'number') throw new TypeError(`${this.table}.${names[i]}: expected a number, got ${typeof value}`);
+        if (typeof value !== 'number')
+          throw new TypeError(`${this.table}.${names[i]}: expected a number, got ${typeof value}`);
         this.pushNumber(i, value);
       }
     }
@@ -302,7 +310,8 @@ export class PackedColumnBuffer {
   appendBatch(batch: PackedBatch): void {
     const n = batch.rowCount;
     if (n === 0) return;
-    if (batch.columns.length !== this.names.length) throw new Error(`packed batch has ${batch.columns.length} columns, ${this.table} has ${this.names.length}`);
+    if (batch.columns.length !== this.names.length)
+      throw new Error(`packed batch has ${batch.columns.length} columns, ${this.table} has ${this.names.length}`);
     this.ensureRows(this.rows + n);
     const first = this.rows;
     for (let c = 0; c < batch.columns.length; c++) {
@@ -350,7 +359,12 @@ export class PackedColumnBuffer {
     const columns: PackedColumn[] = this.isText.map((text, c) => {
       if (text) {
         const b = this.utf8[c]!;
-        const col: PackedUtf8Column = { kind: 'utf8', bytes: cut(b.bytes, b.used, copy), ends: cut(b.ends, n, copy), ascii: b.ascii };
+        const col: PackedUtf8Column = {
+          kind: 'utf8',
+          bytes: cut(b.bytes, b.used, copy),
+          ends: cut(b.ends, n, copy),
+          ascii: b.ascii,
+        };
         if (b.nulls) col.nulls = cut(b.nulls, n, copy);
         if (b.ids) {
           col.ids = cut(b.ids, n, copy);
@@ -405,9 +419,14 @@ const asStrings: TextMaker<string> = (bytes, ascii) => {
 
 const asViews: TextMaker<Uint8Array> = (bytes) => (start, end) => bytes.subarray(start, end);
 
-function unpackWith<T>(table: TableName, batch: PackedBatch, makeText: TextMaker<T>): { rowCount: number; columns: Record<string, Array<T | number | null>> } {
+function unpackWith<T>(
+  table: TableName,
+  batch: PackedBatch,
+  makeText: TextMaker<T>,
+): { rowCount: number; columns: Record<string, Array<T | number | null>> } {
   const specs = TABLES[table];
-  if (batch.columns.length !== specs.length) throw new Error(`packed batch has ${batch.columns.length} columns, ${table} has ${specs.length}`);
+  if (batch.columns.length !== specs.length)
+    throw new Error(`packed batch has ${batch.columns.length} columns, ${table} has ${specs.length}`);
   const n = batch.rowCount;
   const columns: Record<string, Array<T | number | null>> = {};
   for (let c = 0; c < specs.length; c++) {

@@ -17,7 +17,8 @@ function schemaFor(table: TableName): parquet.ParquetSchema {
   let schema = schemas.get(table);
   if (schema === undefined) {
     const fields: Record<string, parquet.FieldDefinition> = {};
-    for (const spec of TABLES[table]) fields[spec.name] = { type: spec.type, optional: spec.optional, compression: 'SNAPPY' };
+    for (const spec of TABLES[table])
+      fields[spec.name] = { type: spec.type, optional: spec.optional, compression: 'SNAPPY' };
     schema = new parquet.ParquetSchema(fields);
     schemas.set(table, schema);
   }
@@ -46,7 +47,9 @@ export const parquetjsLiteEncoder: ParquetEncoder = {
       const columns = names.map((name) => batch.columns[name]!);
 
       const sink = new ChunkSink();
-      const writer = await parquet.ParquetWriter.openStream(schemaFor(table), sink, { rowGroupSize: opts.rowGroupRows });
+      const writer = await parquet.ParquetWriter.openStream(schemaFor(table), sink, {
+        rowGroupSize: opts.rowGroupRows,
+      });
       // One row object for the whole file: appendRow copies the values out of it.
       const row: Record<string, unknown> = {};
       const width = names.length;

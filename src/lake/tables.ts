@@ -61,7 +61,9 @@ type ValueOf<T extends ColumnType> = T extends 'UTF8' ? string : number;
 
 /** One row of `table` keyed by column name; optional columns also take null. */
 export type RowOf<T extends TableName> = {
-  [C in (typeof TABLES)[T][number] as C['name']]: C['optional'] extends true ? ValueOf<C['type']> | null : ValueOf<C['type']>;
+  [C in (typeof TABLES)[T][number] as C['name']]: C['optional'] extends true
+    ? ValueOf<C['type']> | null
+    : ValueOf<C['type']>;
 };
 
 export type ColumnValue = string | number | null;
@@ -81,23 +83,33 @@ export function columnsOf(table: TableName): readonly ColumnSpec[] {
 }
 
 /** Throws unless `batch` has exactly the columns of `table`, each `rowCount` long. O(columns). */
-export function assertBatchShape(table: TableName, batch: { rowCount: number; columns: Record<string, readonly unknown[]> }): void {
+export function assertBatchShape(
+  table: TableName,
+  batch: { rowCount: number; columns: Record<string, readonly unknown[]> },
+): void {
   const specs = TABLES[table];
   const names = Object.keys(batch.columns);
   if (names.length !== specs.length) {
-    throw new Error(`batch for ${table} has columns [${names.join(', ')}], expected [${specs.map((s) => s.name).join(', ')}]`);
+    throw new Error(
+      `batch for ${table} has columns [${names.join(', ')}], expected [${specs.map((s) => s.name).join(', ')}]`,
+    );
   }
   for (const spec of specs) {
     const values = batch.columns[spec.name];
     if (values === undefined) throw new Error(`batch for ${table} misses column ${spec.name}`);
     if (values.length !== batch.rowCount) {
-      throw new Error(`batch for ${table}: column ${spec.name} has ${values.length} values, expected rowCount ${batch.rowCount}`);
+      throw new Error(
+        `batch for ${table}: column ${spec.name} has ${values.length} values, expected rowCount ${batch.rowCount}`,
+      );
     }
   }
 }
 
 /** `assertBatchShape`, and at least one row: an empty Parquet file in the lake would be a bug. */
-export function assertNonEmptyBatch(table: TableName, batch: { rowCount: number; columns: Record<string, readonly unknown[]> }): void {
+export function assertNonEmptyBatch(
+  table: TableName,
+  batch: { rowCount: number; columns: Record<string, readonly unknown[]> },
+): void {
   assertBatchShape(table, batch);
   if (batch.rowCount <= 0) throw new Error(`batch for ${table} is empty: no file is written for zero rows`);
 }

@@ -58,28 +58,45 @@ export async function resolveKafkaClasspath(dataDir: string, kafkaVersion: strin
 
   const mvn = findExecutable('mvn');
   if (!mvn) {
-    throw new SdpError(ErrorCodes.LOCAL_KAFKA_JARS, 'Maven (mvn) is not on PATH: it is needed once to fetch the Apache Kafka broker jars', [
-      'install Maven 3.8+ (e.g. `apt-get install maven`), or run Kafka with Docker: `make up`',
-    ]);
+    throw new SdpError(
+      ErrorCodes.LOCAL_KAFKA_JARS,
+      'Maven (mvn) is not on PATH: it is needed once to fetch the Apache Kafka broker jars',
+      ['install Maven 3.8+ (e.g. `apt-get install maven`), or run Kafka with Docker: `make up`'],
+    );
   }
   mkdirSync(dataDir, { recursive: true });
   const startedMs = Date.now();
   logger.info({ kafkaVersion, pom: POM_FILE }, 'resolving Kafka broker jars with Maven');
-  const args = ['-q', '-B', '-Dstyle.color=never', '-f', POM_FILE, 'dependency:build-classpath', `-Dkafka.version=${kafkaVersion}`, `-Dmdep.outputFile=${file}`];
+  const args = [
+    '-q',
+    '-B',
+    '-Dstyle.color=never',
+    '-f',
+    POM_FILE,
+    'dependency:build-classpath',
+    `-Dkafka.version=${kafkaVersion}`,
+    `-Dmdep.outputFile=${file}`,
+  ];
   let result: { code: number | null; output: string };
   try {
     result = await runMaven(mvn, args);
   } catch (err) {
-    throw new SdpError(ErrorCodes.LOCAL_KAFKA_JARS, `Maven could not be run (${(err as Error).message})`, [], { cause: err });
+    throw new SdpError(ErrorCodes.LOCAL_KAFKA_JARS, `Maven could not be run (${(err as Error).message})`, [], {
+      cause: err,
+    });
   }
   const resolved = result.code === 0 ? readCachedClasspath(file) : undefined;
   if (!resolved) {
     const tail = result.output.trim().split('\n').slice(-15);
-    throw new SdpError(ErrorCodes.LOCAL_KAFKA_JARS, `Maven could not resolve org.apache.kafka:kafka_2.13:${kafkaVersion} (exit ${String(result.code)})`, [
-      `command: mvn ${args.join(' ')}`,
-      'is Maven Central reachable? Is kafka.local.kafka_version a released 3.9.x version?',
-      ...tail,
-    ]);
+    throw new SdpError(
+      ErrorCodes.LOCAL_KAFKA_JARS,
+      `Maven could not resolve org.apache.kafka:kafka_2.13:${kafkaVersion} (exit ${String(result.code)})`,
+      [
+        `command: mvn ${args.join(' ')}`,
+        'is Maven Central reachable? Is kafka.local.kafka_version a released 3.9.x version?',
+        ...tail,
+      ],
+    );
   }
   logger.info({ kafkaVersion, durationMs: Date.now() - startedMs, file }, 'Kafka broker jars resolved');
   return resolved;

@@ -7,16 +7,43 @@
  * up and down are idempotent: running nodes are left alone, stopped ones are not stopped again.
  */
 import { spawn } from 'node:child_process';
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, readSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { ErrorCodes, SdpError } from '../errors.js';
 import { type Logger } from '../log/logger.js';
 import { probeBrokerMetadata } from '../kafka/wire/brokerMetadataProbe.js';
 import { BROKER_LOG4J_FILE, resolveKafkaClasspath, TOOLS_LOG4J_FILE } from './classpath.js';
-import { describePortOwner, ephemeralPortRange, findExecutable, isPidAlive, isPortFree, isPortListening, listProcesses, sleep } from '../system/processes.js';
+import {
+  describePortOwner,
+  ephemeralPortRange,
+  findExecutable,
+  isPidAlive,
+  isPortFree,
+  isPortListening,
+  listProcesses,
+  sleep,
+} from '../system/processes.js';
 import { localNodes, parseProperties, renderServerProperties, type LocalNode } from './serverProperties.js';
-import { ensureLocalTls, hasLocalTls, LOCAL_BROKER_USER, LOCAL_CLIENT_USER, localProbeSecurity, type LocalTls } from './tls.js';
+import {
+  ensureLocalTls,
+  hasLocalTls,
+  LOCAL_BROKER_USER,
+  LOCAL_CLIENT_USER,
+  localProbeSecurity,
+  type LocalTls,
+} from './tls.js';
 import type { ConnectionSecurity } from '../kafka/security.js';
 
 import { ensureRootMarker } from '../storage/rootMarker.js';
@@ -92,9 +119,11 @@ function securedMode(nodes: readonly LocalNode[], dataDir: string, requested: bo
   if (formatted.length === 0) return requested;
   const secured = formatted.some((n) => existsSync(securityMarkerFile(n))) && hasLocalTls(dataDir);
   if (requested && !secured) {
-    throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `the local Kafka cluster in ${dataDir} was formatted without --secure: its storage has no SCRAM users`, [
-      'run `make kafka-clean` (deletes all topics and messages), then `make kafka-up SECURE=1`',
-    ]);
+    throw new SdpError(
+      ErrorCodes.LOCAL_KAFKA_START,
+      `the local Kafka cluster in ${dataDir} was formatted without --secure: its storage has no SCRAM users`,
+      ['run `make kafka-clean` (deletes all topics and messages), then `make kafka-up SECURE=1`'],
+    );
   }
   return secured;
 }
@@ -130,7 +159,12 @@ function findNodePid(node: LocalNode): number | undefined {
 function findDataDirPids(dataDir: string): number[] {
   const marker = `${dataDir}/node-`;
   return listProcesses()
-    .filter((p) => p.pid !== process.pid && p.commandLine.includes(marker) && /\bkafka\.(Kafka|tools\.StorageTool)\b/.test(p.commandLine))
+    .filter(
+      (p) =>
+        p.pid !== process.pid &&
+        p.commandLine.includes(marker) &&
+        /\bkafka\.(Kafka|tools\.StorageTool)\b/.test(p.commandLine),
+    )
     .filter((p) => isPidAlive(p.pid))
     .map((p) => p.pid);
 }
@@ -157,9 +191,13 @@ function javaExecutable(): string {
   if (fromHome && existsSync(fromHome)) return fromHome;
   const java = findExecutable('java');
   if (!java) {
-    throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, 'java is not on PATH: the local Kafka brokers need a Java runtime (11 or later, 17 recommended)', [
-      'install a JDK (e.g. `apt-get install openjdk-17-jre-headless`) or set JAVA_HOME, or run Kafka with Docker: `make up`',
-    ]);
+    throw new SdpError(
+      ErrorCodes.LOCAL_KAFKA_START,
+      'java is not on PATH: the local Kafka brokers need a Java runtime (11 or later, 17 recommended)',
+      [
+        'install a JDK (e.g. `apt-get install openjdk-17-jre-headless`) or set JAVA_HOME, or run Kafka with Docker: `make up`',
+      ],
+    );
   }
   return java;
 }
@@ -170,14 +208,28 @@ function javaExecutable(): string {
  * applies the metadata log on its own, and a client that asks a lagging node right after `up` must
  * not see a smaller cluster. Ready callers also require every node to answer.
  */
-async function describeLocalCluster(nodes: readonly LocalNode[], timeoutMs: number, security?: ConnectionSecurity): Promise<{ brokerIds: number[]; answering: number; hasController: boolean }> {
+async function describeLocalCluster(
+  nodes: readonly LocalNode[],
+  timeoutMs: number,
+  security?: ConnectionSecurity,
+): Promise<{ brokerIds: number[]; answering: number; hasController: boolean }> {
   const views = (
-    await Promise.all(nodes.map((n) => probeBrokerMetadata('127.0.0.1', n.port, [], timeoutMs, 'sdp-local-probe', security).catch(() => undefined)))
+    await Promise.all(
+      nodes.map((n) =>
+        probeBrokerMetadata('127.0.0.1', n.port, [], timeoutMs, 'sdp-local-probe', security).catch(() => undefined),
+      ),
+    )
   ).filter((v) => v !== undefined);
   const [first, ...rest] = views;
   if (first === undefined) return { brokerIds: [], answering: 0, hasController: false };
-  const listedByAll = first.brokers.map((b) => b.nodeId).filter((id) => rest.every((v) => v.brokers.some((b) => b.nodeId === id)));
-  return { brokerIds: listedByAll.sort((a, b) => a - b), answering: views.length, hasController: views.every((v) => v.controllerId >= 0) };
+  const listedByAll = first.brokers
+    .map((b) => b.nodeId)
+    .filter((id) => rest.every((v) => v.brokers.some((b) => b.nodeId === id)));
+  return {
+    brokerIds: listedByAll.sort((a, b) => a - b),
+    answering: views.length,
+    hasController: views.every((v) => v.controllerId >= 0),
+  };
 }
 
 export async function localClusterStatus(config: Config): Promise<LocalClusterStatus> {
@@ -186,14 +238,28 @@ export async function localClusterStatus(config: Config): Promise<LocalClusterSt
   const statuses = await Promise.all(
     nodes.map(async (node): Promise<LocalNodeStatus> => {
       const pid = findNodePid(node);
-      return { nodeId: node.nodeId, pid, alive: pid !== undefined, port: node.port, controllerPort: node.controllerPort, listening: await isPortListening(node.port), dir: node.dir };
+      return {
+        nodeId: node.nodeId,
+        pid,
+        alive: pid !== undefined,
+        port: node.port,
+        controllerPort: node.controllerPort,
+        listening: await isPortListening(node.port),
+        dir: node.dir,
+      };
     }),
   );
   const anyListening = statuses.some((s) => s.listening);
   const secure = securedMode(nodes, dataDir, false);
   const security = probeSecurity(secure ? ensureLocalTls(dataDir) : undefined);
-  const { brokerIds, answering, hasController } = anyListening ? await describeLocalCluster(nodes, 5_000, security) : { brokerIds: [], answering: 0, hasController: false };
-  const ready = statuses.every((s) => s.alive && s.listening) && answering === nodes.length && nodes.every((n) => brokerIds.includes(n.nodeId)) && hasController;
+  const { brokerIds, answering, hasController } = anyListening
+    ? await describeLocalCluster(nodes, 5_000, security)
+    : { brokerIds: [], answering: 0, hasController: false };
+  const ready =
+    statuses.every((s) => s.alive && s.listening) &&
+    answering === nodes.length &&
+    nodes.every((n) => brokerIds.includes(n.nodeId)) &&
+    hasController;
   return { dataDir, nodes: statuses, metadataBrokerIds: brokerIds, ready, secure };
 }
 
@@ -208,27 +274,44 @@ async function assertPortsFree(nodes: readonly LocalNode[]): Promise<void> {
       const owner = describePortOwner(port);
       const range = ephemeralPortRange();
       const ephemeral = range !== undefined && port >= range[0] && port <= range[1];
-      throw new SdpError(ErrorCodes.LOCAL_KAFKA_PORT_TAKEN, `port ${port} (${role} port of local Kafka node ${node.nodeId}) is already taken${owner ? ` by ${owner}` : ' by another process'}`, [
-        `stop that process, or choose other ports (kafka.external_ports, kafka.local.controller_ports and kafka.bootstrap_servers in config.yml)`,
-        `a cluster started with Docker (\`make up\`) uses the same ports: stop it with \`make down\``,
-        ...(ephemeral && range
-          ? [`port ${port} is in the ephemeral range ${range[0]}-${range[1]} that outgoing connections borrow; a connection that just closed holds it for up to 60 s (TIME-WAIT): retry in a minute`]
-          : []),
-      ]);
+      throw new SdpError(
+        ErrorCodes.LOCAL_KAFKA_PORT_TAKEN,
+        `port ${port} (${role} port of local Kafka node ${node.nodeId}) is already taken${owner ? ` by ${owner}` : ' by another process'}`,
+        [
+          `stop that process, or choose other ports (kafka.external_ports, kafka.local.controller_ports and kafka.bootstrap_servers in config.yml)`,
+          `a cluster started with Docker (\`make up\`) uses the same ports: stop it with \`make down\``,
+          ...(ephemeral && range
+            ? [
+                `port ${port} is in the ephemeral range ${range[0]}-${range[1]} that outgoing connections borrow; a connection that just closed holds it for up to 60 s (TIME-WAIT): retry in a minute`,
+              ]
+            : []),
+        ],
+      );
     }
   }
 }
 
 /** Formats a node's storage once; a node formatted for another cluster id is refused. */
-async function formatStorage(config: Config, node: LocalNode, java: string, classpath: string, logger: Logger, tls: LocalTls | undefined): Promise<void> {
+async function formatStorage(
+  config: Config,
+  node: LocalNode,
+  java: string,
+  classpath: string,
+  logger: Logger,
+  tls: LocalTls | undefined,
+): Promise<void> {
   const metaFile = join(node.dir, 'data', 'meta.properties');
   if (existsSync(metaFile)) {
     const clusterId = parseProperties(readFileSync(metaFile, 'utf8')).get('cluster.id');
     if (clusterId === config.kafka.cluster_id) return;
-    throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `local Kafka node ${node.nodeId} was formatted for cluster id ${clusterId ?? '(none)'}, not kafka.cluster_id ${config.kafka.cluster_id}`, [
-      `its data is in ${join(node.dir, 'data')}`,
-      'run `make kafka-clean` to delete the local cluster data (all topics and messages), then `make kafka-up`',
-    ]);
+    throw new SdpError(
+      ErrorCodes.LOCAL_KAFKA_START,
+      `local Kafka node ${node.nodeId} was formatted for cluster id ${clusterId ?? '(none)'}, not kafka.cluster_id ${config.kafka.cluster_id}`,
+      [
+        `its data is in ${join(node.dir, 'data')}`,
+        'run `make kafka-clean` to delete the local cluster data (all topics and messages), then `make kafka-up`',
+      ],
+    );
   }
   const args = [
     '-Xmx256m',
@@ -245,9 +328,12 @@ async function formatStorage(config: Config, node: LocalNode, java: string, clas
     // KRaft keeps SCRAM credentials in the metadata log: they must exist before the first start (KIP-900).
     ...(tls
       ? [
-          '--add-scram', `SCRAM-SHA-512=[name=${LOCAL_BROKER_USER},password=${tls.brokerPassword}]`,
-          '--add-scram', `SCRAM-SHA-512=[name=${LOCAL_CLIENT_USER},password=${tls.clientPassword}]`,
-          '--add-scram', `SCRAM-SHA-256=[name=${LOCAL_CLIENT_USER},password=${tls.clientPassword}]`,
+          '--add-scram',
+          `SCRAM-SHA-512=[name=${LOCAL_BROKER_USER},password=${tls.brokerPassword}]`,
+          '--add-scram',
+          `SCRAM-SHA-512=[name=${LOCAL_CLIENT_USER},password=${tls.clientPassword}]`,
+          '--add-scram',
+          `SCRAM-SHA-256=[name=${LOCAL_CLIENT_USER},password=${tls.clientPassword}]`,
         ]
       : []),
   ];
@@ -260,11 +346,21 @@ async function formatStorage(config: Config, node: LocalNode, java: string, clas
     child.once('close', (exitCode) => resolvePromise({ code: exitCode, output: text }));
   });
   if (code !== 0) {
-    const scrub = (line: string) => (tls ? [tls.brokerPassword, tls.clientPassword].reduce((l, secret) => l.split(secret).join('[redacted]'), line) : line);
-    throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `formatting the storage of local Kafka node ${node.nodeId} failed (exit ${String(code)})`, output.trim().split('\n').slice(-15).map(scrub));
+    const scrub = (line: string) =>
+      tls
+        ? [tls.brokerPassword, tls.clientPassword].reduce((l, secret) => l.split(secret).join('[redacted]'), line)
+        : line;
+    throw new SdpError(
+      ErrorCodes.LOCAL_KAFKA_START,
+      `formatting the storage of local Kafka node ${node.nodeId} failed (exit ${String(code)})`,
+      output.trim().split('\n').slice(-15).map(scrub),
+    );
   }
   if (tls) writeFileSync(securityMarkerFile(node), 'SASL_SSL\n');
-  logger.info({ nodeId: node.nodeId, clusterId: config.kafka.cluster_id, secure: tls !== undefined }, 'storage formatted');
+  logger.info(
+    { nodeId: node.nodeId, clusterId: config.kafka.cluster_id, secure: tls !== undefined },
+    'storage formatted',
+  );
 }
 
 function startNode(config: Config, node: LocalNode, java: string, classpath: string): number {
@@ -289,7 +385,8 @@ function startNode(config: Config, node: LocalNode, java: string, classpath: str
     const child = spawn(java, args, { detached: true, stdio: ['ignore', out, out], cwd: node.dir });
     child.on('error', () => undefined);
     child.unref();
-    if (child.pid === undefined) throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `could not start ${java} for local Kafka node ${node.nodeId}`);
+    if (child.pid === undefined)
+      throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `could not start ${java} for local Kafka node ${node.nodeId}`);
     writeFileSync(pidFile(node), `${child.pid}\n`);
     return child.pid;
   } finally {
@@ -313,7 +410,11 @@ function deathReport(node: LocalNode): string[] {
  * (a port held by another process) or LOCAL_KAFKA_START (no java, storage of another cluster, a
  * node died, or not ready within `timeoutMs`).
  */
-export async function localClusterUp(config: Config, logger: Logger, options: { timeoutMs?: number; secure?: boolean } = {}): Promise<LocalClusterUpResult> {
+export async function localClusterUp(
+  config: Config,
+  logger: Logger,
+  options: { timeoutMs?: number; secure?: boolean } = {},
+): Promise<LocalClusterUpResult> {
   const startedMs = Date.now();
   const timeoutMs = options.timeoutMs ?? DEFAULT_START_TIMEOUT_MS;
   const dataDir = localDataDir(config);
@@ -350,7 +451,16 @@ export async function localClusterUp(config: Config, logger: Logger, options: { 
     for (const node of toStart) {
       const pid = startNode(config, node, java, classpath);
       started.set(node.nodeId, pid);
-      log.info({ nodeId: node.nodeId, port: node.port, controllerPort: node.controllerPort, brokerPid: pid, heap: config.kafka.local.heap }, 'node started');
+      log.info(
+        {
+          nodeId: node.nodeId,
+          port: node.port,
+          controllerPort: node.controllerPort,
+          brokerPid: pid,
+          heap: config.kafka.local.heap,
+        },
+        'node started',
+      );
     }
   }
 
@@ -360,21 +470,32 @@ export async function localClusterUp(config: Config, logger: Logger, options: { 
       const pid = started.get(node.nodeId) ?? running.get(node.nodeId);
       if (pid !== undefined && !isPidAlive(pid)) {
         rmSync(pidFile(node), { force: true });
-        throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `local Kafka node ${node.nodeId} died while the cluster was starting`, deathReport(node));
+        throw new SdpError(
+          ErrorCodes.LOCAL_KAFKA_START,
+          `local Kafka node ${node.nodeId} died while the cluster was starting`,
+          deathReport(node),
+        );
       }
     }
     const { brokerIds, answering, hasController } = await describeLocalCluster(nodes, 3_000, security);
     if (hasController && answering === nodes.length && nodes.every((n) => brokerIds.includes(n.nodeId))) break;
     if (Date.now() > deadlineMs) {
-      throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `the local Kafka cluster did not list all ${nodes.length} brokers within ${Math.round(timeoutMs / 1000)} s (${answering} of ${nodes.length} nodes answer metadata; they agree on brokers [${brokerIds.join(', ')}])`, [
-        ...nodes.map((n) => `node ${n.nodeId}: port ${n.port}, logs in ${join(n.dir, 'logs', 'server.log')}`),
-        'the nodes keep running: `make kafka-status` tells when they are ready, `make kafka-down` stops them',
-      ]);
+      throw new SdpError(
+        ErrorCodes.LOCAL_KAFKA_START,
+        `the local Kafka cluster did not list all ${nodes.length} brokers within ${Math.round(timeoutMs / 1000)} s (${answering} of ${nodes.length} nodes answer metadata; they agree on brokers [${brokerIds.join(', ')}])`,
+        [
+          ...nodes.map((n) => `node ${n.nodeId}: port ${n.port}, logs in ${join(n.dir, 'logs', 'server.log')}`),
+          'the nodes keep running: `make kafka-status` tells when they are ready, `make kafka-down` stops them',
+        ],
+      );
     }
     await sleep(POLL_INTERVAL_MS);
   }
   const durationMs = Date.now() - startedMs;
-  log.info({ brokers: nodes.length, started: [...started.keys()], durationMs, secure: tls !== undefined }, 'local Kafka cluster ready');
+  log.info(
+    { brokers: nodes.length, started: [...started.keys()], durationMs, secure: tls !== undefined },
+    'local Kafka cluster ready',
+  );
   return { tls, started: [...started.keys()], alreadyRunning: [...running.keys()], durationMs };
 }
 
@@ -405,7 +526,11 @@ async function waitForExit(pids: readonly number[], timeoutMs: number): Promise<
  * Stops every broker of this data dir: SIGTERM (controlled shutdown) to all at once, SIGKILL to
  * those still running after `timeoutMs`. Stopping a stopped cluster does nothing.
  */
-export async function localClusterDown(config: Config, logger: Logger, options: { timeoutMs?: number } = {}): Promise<LocalClusterDownResult> {
+export async function localClusterDown(
+  config: Config,
+  logger: Logger,
+  options: { timeoutMs?: number } = {},
+): Promise<LocalClusterDownResult> {
   const timeoutMs = options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS;
   const dataDir = localDataDir(config);
   const nodes = localNodes(config, dataDir);
@@ -431,10 +556,13 @@ export async function localClusterDown(config: Config, logger: Logger, options: 
   }
   const left = await waitForExit(stubborn, 5_000);
   if (left.length > 0) {
-    throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `local Kafka processes ${left.join(', ')} survived SIGKILL`, ['check them with `ps -fp <pid>`']);
+    throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `local Kafka processes ${left.join(', ')} survived SIGKILL`, [
+      'check them with `ps -fp <pid>`',
+    ]);
   }
   for (const node of nodes) rmSync(pidFile(node), { force: true });
-  const nodeIds = (list: readonly number[]) => list.map((pid) => byPid.get(pid)).filter((id): id is number => id !== undefined);
+  const nodeIds = (list: readonly number[]) =>
+    list.map((pid) => byPid.get(pid)).filter((id): id is number => id !== undefined);
   const killedPids = new Set(stubborn);
   return { stopped: nodeIds(pids.filter((p) => !killedPids.has(p))), killed: nodeIds(stubborn) };
 }

@@ -60,7 +60,12 @@ function secureListenerEntries(node: LocalNode, tls: LocalTls): Array<[string, s
   ];
 }
 
-export function renderServerProperties(config: Config, node: LocalNode, nodes: readonly LocalNode[], tls?: LocalTls): string {
+export function renderServerProperties(
+  config: Config,
+  node: LocalNode,
+  nodes: readonly LocalNode[],
+  tls?: LocalTls,
+): string {
   const brokers = nodes.length;
   const voters = nodes.map((n) => `${n.nodeId}@127.0.0.1:${n.controllerPort}`).join(',');
   const listenerEntries: Array<[string, string | number | boolean]> = tls

@@ -48,10 +48,14 @@ function files(dataDir: string) {
 function openssl(args: readonly string[]): void {
   const result = spawnSync('openssl', args, { encoding: 'utf8', timeout: 60_000 });
   if (result.error || result.status !== 0) {
-    const reason = result.error ? result.error.message : (result.stderr || result.stdout).trim().split('\n').slice(-5).join(' / ');
-    throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `generating the local cluster's certificates failed: openssl ${args[0] ?? ''} (${reason})`, [
-      'the secured local cluster needs the openssl command (apt-get install openssl)',
-    ]);
+    const reason = result.error
+      ? result.error.message
+      : (result.stderr || result.stdout).trim().split('\n').slice(-5).join(' / ');
+    throw new SdpError(
+      ErrorCodes.LOCAL_KAFKA_START,
+      `generating the local cluster's certificates failed: openssl ${args[0] ?? ''} (${reason})`,
+      ['the secured local cluster needs the openssl command (apt-get install openssl)'],
+    );
   }
 }
 
@@ -67,7 +71,13 @@ function readSecret(file: string): string {
 /** Whether this data dir holds the material of a secured cluster. */
 export function hasLocalTls(dataDir: string): boolean {
   const f = files(dataDir);
-  return existsSync(f.keystore) && existsSync(f.caCert) && existsSync(f.clientPassword) && existsSync(f.brokerPassword) && existsSync(f.keystorePassword);
+  return (
+    existsSync(f.keystore) &&
+    existsSync(f.caCert) &&
+    existsSync(f.clientPassword) &&
+    existsSync(f.brokerPassword) &&
+    existsSync(f.keystorePassword)
+  );
 }
 
 /** The material of this data dir, generated on first use (idempotent: kept across restarts). */
@@ -80,11 +90,68 @@ export function ensureLocalTls(dataDir: string): LocalTls {
     writeSecret(f.keystorePassword, randomBytes(16).toString('hex'));
     writeSecret(f.brokerPassword, randomBytes(16).toString('hex'));
     writeSecret(f.clientPassword, randomBytes(16).toString('hex'));
-    openssl(['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', f.caKey, '-out', f.caCert, '-days', '3650', '-subj', '/CN=sdp-local-ca']);
-    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f.brokerKey, '-out', f.brokerCsr, '-subj', '/CN=localhost']);
+    openssl([
+      'req',
+      '-x509',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      f.caKey,
+      '-out',
+      f.caCert,
+      '-days',
+      '3650',
+      '-subj',
+      '/CN=sdp-local-ca',
+    ]);
+    openssl([
+      'req',
+      '-newkey',
+      'rsa:2048',
+      '-nodes',
+      '-keyout',
+      f.brokerKey,
+      '-out',
+      f.brokerCsr,
+      '-subj',
+      '/CN=localhost',
+    ]);
     writeFileSync(f.brokerExt, 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n');
-    openssl(['x509', '-req', '-in', f.brokerCsr, '-CA', f.caCert, '-CAkey', f.caKey, '-CAcreateserial', '-out', f.brokerCert, '-days', '825', '-sha256', '-extfile', f.brokerExt]);
-    openssl(['pkcs12', '-export', '-in', f.brokerCert, '-inkey', f.brokerKey, '-certfile', f.caCert, '-name', 'broker', '-out', f.keystore, '-passout', `file:${f.keystorePassword}`]);
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      f.brokerCsr,
+      '-CA',
+      f.caCert,
+      '-CAkey',
+      f.caKey,
+      '-CAcreateserial',
+      '-out',
+      f.brokerCert,
+      '-days',
+      '825',
+      '-sha256',
+      '-extfile',
+      f.brokerExt,
+    ]);
+    openssl([
+      'pkcs12',
+      '-export',
+      '-in',
+      f.brokerCert,
+      '-inkey',
+      f.brokerKey,
+      '-certfile',
+      f.caCert,
+      '-name',
+      'broker',
+      '-out',
+      f.keystore,
+      '-passout',
+      `file:${f.keystorePassword}`,
+    ]);
     for (const key of [f.caKey, f.brokerKey, f.keystore]) chmodSync(key, 0o600);
   }
   return {

@@ -31,7 +31,12 @@ export function tailLines(file: string, lines: number, maxBytes = 1024 * 1024): 
 
 /** A formatter for pino JSON lines; other lines pass unchanged. */
 export function createPrettyLine(colorize: boolean): (line: string) => string {
-  const pretty = prettyFactory({ colorize, translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l', ignore: 'hostname', singleLine: true });
+  const pretty = prettyFactory({
+    colorize,
+    translateTime: 'SYS:yyyy-mm-dd HH:MM:ss.l',
+    ignore: 'hostname',
+    singleLine: true,
+  });
   return (line) => {
     if (!line.startsWith('{')) return line;
     try {

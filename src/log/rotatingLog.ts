@@ -24,7 +24,11 @@ export class RotatingLogFile {
   private fd: number;
   private size: number;
 
-  constructor(private readonly file: string, private readonly maxBytes: number, private readonly keep: number) {
+  constructor(
+    private readonly file: string,
+    private readonly maxBytes: number,
+    private readonly keep: number,
+  ) {
     this.fd = openSync(file, 'a');
     this.size = fstatSync(this.fd).size;
   }

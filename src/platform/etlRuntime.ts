@@ -7,7 +7,14 @@
  */
 import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
-import { aggSinkId, durableOffset, rawSinkId, type CheckpointEvent, type CheckpointState, type SinkId } from '../checkpoint/checkpointState.js';
+import {
+  aggSinkId,
+  durableOffset,
+  rawSinkId,
+  type CheckpointEvent,
+  type CheckpointState,
+  type SinkId,
+} from '../checkpoint/checkpointState.js';
 import type { Config } from '../config/schema.js';
 import type { StreamName } from '../events/types.js';
 import type { RejectReason } from '../events/validate.js';
@@ -98,18 +105,29 @@ export function sinksOfPartition(config: Config, stream: StreamName, partition: 
  * so the next run does not write every event a second time (architecture.md, "Rebuilding from the
  * lake"). Interrupted renames of committed rolls are completed first.
  */
-async function rebuildFromLakeIfEmpty(config: Config, logger: Logger, lakeRoot: string, checkpointer: Ref<CheckpointerMsg>, generation: number): Promise<void> {
+async function rebuildFromLakeIfEmpty(
+  config: Config,
+  logger: Logger,
+  lakeRoot: string,
+  checkpointer: Ref<CheckpointerMsg>,
+  generation: number,
+): Promise<void> {
   const before = await query<CheckpointerMsg, CheckpointState>(checkpointer, () => ({ type: 'read' }), READ_TIMEOUT_MS);
   if (before.checkpoints > 0) return;
   const topics = { clickstream: config.topics.clickstream, iot: config.topics.iot };
-  const first = offsetsFromLake(listLakeFiles(lakeRoot).map((f) => f.path), topics);
+  const first = offsetsFromLake(
+    listLakeFiles(lakeRoot).map((f) => f.path),
+    topics,
+  );
   if (first.files === 0) return;
   for (const { from, to } of first.completions) await renameDurable(join(lakeRoot, from), join(lakeRoot, to));
   const plan = await planRebuildFromLake(lakeRoot, topics, WINDOW_SIZE_MS);
   for (const event of plan.events) {
     await query(checkpointer, () => ({ type: 'commit' as const, event, generation }), READ_TIMEOUT_MS);
   }
-  const offsets = Object.fromEntries([...plan.lake.raw].map(([topic, m]) => [topic, Object.fromEntries([...m].map(([p, o]) => [p, o.toString()]))]));
+  const offsets = Object.fromEntries(
+    [...plan.lake.raw].map(([topic, m]) => [topic, Object.fromEntries([...m].map(([p, o]) => [p, o.toString()]))]),
+  );
   logger.warn(
     {
       component: 'etl',
@@ -138,7 +156,10 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
   const samples = new Map<string, ProgressSample>();
 
   const encoderThreads = resolveEncoderThreads(config.etl.encoder_threads, availableParallelism());
-  const encoderPool: EncoderPool = createEncoderPool({ threads: encoderThreads, maxHeapMb: Math.ceil(config.etl.encoder_heap / (1024 * 1024)) });
+  const encoderPool: EncoderPool = createEncoderPool({
+    threads: encoderThreads,
+    maxHeapMb: Math.ceil(config.etl.encoder_heap / (1024 * 1024)),
+  });
   const bufferBudget = new BufferBudget(config.etl.max_buffered_rows);
   const memoryGuard = startMemoryGuard({ softLimitBytes: config.etl.heap_soft_limit });
   const streamOfTopic = new Map(STREAMS.map((s) => [config.topics[s], s]));
@@ -158,7 +179,14 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     }
   };
 
-  const checkpointer: Ref<CheckpointerMsg> = spawnCheckpointer(parent, { lakeRoot, logger, snapshotEvery: config.etl.snapshot_every, onCommitted, generation, ...(deps.storeId ? { storeId: deps.storeId } : {}) });
+  const checkpointer: Ref<CheckpointerMsg> = spawnCheckpointer(parent, {
+    lakeRoot,
+    logger,
+    snapshotEvery: config.etl.snapshot_every,
+    onCommitted,
+    generation,
+    ...(deps.storeId ? { storeId: deps.storeId } : {}),
+  });
   // A start that fails halfway (a broker refusing the group join, an offset out of range) must
   // leave nothing behind: the supervisor's next start spawns the same actor names.
   let recovery!: LakeRecovery;
@@ -166,7 +194,11 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
   let aggregator: Ref<WindowAggregatorMsg> | undefined;
   try {
     await rebuildFromLakeIfEmpty(config, logger, lakeRoot, checkpointer, generation);
-    recovery = await query<CheckpointerMsg, LakeRecovery>(checkpointer, () => ({ type: 'recoverLake' }), READ_TIMEOUT_MS);
+    recovery = await query<CheckpointerMsg, LakeRecovery>(
+      checkpointer,
+      () => ({ type: 'recoverLake' }),
+      READ_TIMEOUT_MS,
+    );
     checkpoint = await query<CheckpointerMsg, CheckpointState>(checkpointer, () => ({ type: 'read' }), READ_TIMEOUT_MS);
     lastCheckpoints = checkpoint.checkpoints;
     const commitTimeoutMs = config.etl.shutdown_timeout + 60_000;
@@ -174,7 +206,11 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       sink: aggSink,
       topic: clickTopic,
       lakeRoot,
-      windows: { sizeMs: WINDOW_SIZE_MS, watermarkDelayMs: config.etl.watermark_delay, idleTimeoutMs: config.etl.idle_timeout },
+      windows: {
+        sizeMs: WINDOW_SIZE_MS,
+        watermarkDelayMs: config.etl.watermark_delay,
+        idleTimeoutMs: config.etl.idle_timeout,
+      },
       ...(checkpoint.aggregators[aggSink] ? { restored: checkpoint.aggregators[aggSink] } : {}),
       checkpointIntervalMs: config.etl.checkpoint_interval,
       encoderPool,
@@ -191,7 +227,17 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     const startOverrides = new Map<StreamName, Map<number, string>>();
     for (const stream of STREAMS) {
       const topic = config.topics[stream];
-      startOverrides.set(stream, await guardCheckpointedOffsets({ config, logger, topic, checkpoint, sinksOf: (p) => sinksOfPartition(config, stream, p), ...(deps.topicIds ? { topicIds: deps.topicIds } : {}) }));
+      startOverrides.set(
+        stream,
+        await guardCheckpointedOffsets({
+          config,
+          logger,
+          topic,
+          checkpoint,
+          sinksOf: (p) => sinksOfPartition(config, stream, p),
+          ...(deps.topicIds ? { topicIds: deps.topicIds } : {}),
+        }),
+      );
     }
 
     for (const stream of STREAMS) {
@@ -219,12 +265,19 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       });
       ingests.set(stream, ingest);
     }
-    const started = await Promise.all([...ingests].map(async ([stream, ingest]) => ({ stream, reply: await query<IngestMsg, IngestStartReply>(ingest, () => ({ type: 'start' as const }), READ_TIMEOUT_MS) })));
+    const started = await Promise.all(
+      [...ingests].map(async ([stream, ingest]) => ({
+        stream,
+        reply: await query<IngestMsg, IngestStartReply>(ingest, () => ({ type: 'start' as const }), READ_TIMEOUT_MS),
+      })),
+    );
     for (const { stream, reply } of started) {
       if (!reply.ok) throw new Error(`the consumer of ${config.topics[stream]} could not start: ${reply.error}`);
     }
   } catch (err) {
-    await Promise.allSettled([...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'close' as const }), READ_TIMEOUT_MS)));
+    await Promise.allSettled(
+      [...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'close' as const }), READ_TIMEOUT_MS)),
+    );
     for (const ingest of ingests.values()) stop(ingest);
     if (aggregator) stop(aggregator);
     await encoderPool.close().catch(() => undefined);
@@ -234,14 +287,36 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     throw err;
   }
   const startedAggregator: Ref<WindowAggregatorMsg> = aggregator;
-  logger.info({ component: 'etl', generation, lake_root: lakeRoot, checkpoints: checkpoint.checkpoints, encoder: config.etl.parquet_encoder }, 'etl started');
+  logger.info(
+    {
+      component: 'etl',
+      generation,
+      lake_root: lakeRoot,
+      checkpoints: checkpoint.checkpoints,
+      encoder: config.etl.parquet_encoder,
+    },
+    'etl started',
+  );
 
   const readMetrics = async (): Promise<EtlMetrics> => {
     const [ingest, agg] = await Promise.all([
-      Promise.all([...ingests.values()].map((ref) => query<IngestMsg, IngestStatus>(ref, () => ({ type: 'status' }), 5_000))),
+      Promise.all(
+        [...ingests.values()].map((ref) => query<IngestMsg, IngestStatus>(ref, () => ({ type: 'status' }), 5_000)),
+      ),
       query<WindowAggregatorMsg, AggregatorMetrics>(startedAggregator, () => ({ type: 'metrics' }), 5_000),
     ]);
-    return { ingest, aggregator: agg, rejectedTotal: { ...rejectedTotal }, checkpoints: lastCheckpoints, progress, lastCheckpointMs, ...(lastCheckpoint ? { lastCheckpoint } : {}), offsetsSkipped: offsetsSkippedTotal(), leanDecoderFallbacks: leanDecoderFallbacks(), encoderThreads };
+    return {
+      ingest,
+      aggregator: agg,
+      rejectedTotal: { ...rejectedTotal },
+      checkpoints: lastCheckpoints,
+      progress,
+      lastCheckpointMs,
+      ...(lastCheckpoint ? { lastCheckpoint } : {}),
+      offsetsSkipped: offsetsSkippedTotal(),
+      leanDecoderFallbacks: leanDecoderFallbacks(),
+      encoderThreads,
+    };
   };
 
   const etlStartedMs = Date.now();
@@ -255,7 +330,14 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       .then((m) => {
         const atMs = Date.now();
         progress = m.ingest.map((i) => {
-          const current: ProgressSample = { atMs, processed: i.partitions.reduce((n, p) => n + p.valid + Object.values(p.rejected).reduce((a, b) => a + (b ?? 0), 0), 0), lag: i.lag };
+          const current: ProgressSample = {
+            atMs,
+            processed: i.partitions.reduce(
+              (n, p) => n + p.valid + Object.values(p.rejected).reduce((a, b) => a + (b ?? 0), 0),
+              0,
+            ),
+            lag: i.lag,
+          };
           const result = topicProgress(i.topic, samples.get(i.topic), current);
           samples.set(i.topic, current);
           return result;
@@ -266,7 +348,9 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
             component: 'etl',
             events_per_s: Object.fromEntries(progress.map((p) => [p.topic, p.eventsPerSecond])),
             lag: Object.fromEntries(progress.map((p) => [p.topic, p.lag])),
-            ...(behind.length > 0 ? { catch_up_s: Object.fromEntries(behind.map((p) => [p.topic, p.catchUpSeconds])) } : {}),
+            ...(behind.length > 0
+              ? { catch_up_s: Object.fromEntries(behind.map((p) => [p.topic, p.catchUpSeconds])) }
+              : {}),
             checkpoints: m.checkpoints,
           },
           behind.length > 0 ? 'etl metrics (behind)' : 'etl metrics',
@@ -286,11 +370,17 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     clearInterval(metricsTimer);
     const timeoutMs = config.etl.shutdown_timeout;
     if (graceful) {
-      await Promise.all([...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'drain' as const }), timeoutMs)));
+      await Promise.all(
+        [...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'drain' as const }), timeoutMs)),
+      );
       await query(startedAggregator, () => ({ type: 'flush' as const }), timeoutMs);
-      await Promise.all([...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'close' as const }), timeoutMs)));
+      await Promise.all(
+        [...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'close' as const }), timeoutMs)),
+      );
     } else {
-      await Promise.allSettled([...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'close' as const }), timeoutMs)));
+      await Promise.allSettled(
+        [...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'close' as const }), timeoutMs)),
+      );
     }
     for (const ingest of ingests.values()) stop(ingest);
     stop(startedAggregator);

@@ -11,7 +11,13 @@
 import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
-import { spawnProducerPool, type ProducerMetrics, type ProducerPoolMsg, type ProducerPoolOptions, type ProducerSummary } from '../actors/producerPool.js';
+import {
+  spawnProducerPool,
+  type ProducerMetrics,
+  type ProducerPoolMsg,
+  type ProducerPoolOptions,
+  type ProducerSummary,
+} from '../actors/producerPool.js';
 import { SqlitePersistenceEngine } from '../checkpoint/sqlitePersistenceEngine.js';
 import { acquireStoreLock, type StoreLock } from '../checkpoint/storeLock.js';
 import { ErrorCodes, isSdpError, SdpError } from '../errors.js';
@@ -95,7 +101,11 @@ export class Platform {
   /** Resolves when a component fails beyond recovery. */
   readonly fatal: Promise<{ component: string; error: string }>;
 
-  private constructor(private readonly config: Config, private readonly logger: Logger, private readonly plan: PlatformPlan) {
+  private constructor(
+    private readonly config: Config,
+    private readonly logger: Logger,
+    private readonly plan: PlatformPlan,
+  ) {
     this.log = logger.child({ component: 'supervisor' });
     this.fatal = new Promise((resolve) => {
       this.resolveFatal = resolve;
@@ -107,28 +117,42 @@ export class Platform {
     if (plan.etl) {
       // Before the store file exists: a root created (or found empty) now is marked as ours, so
       // the clean commands may later empty it (architecture.md, "Storage roots and cleaning").
-      for (const [root, kind] of [[config.storage.datalake_root, 'datalake'], [config.storage.checkpoint_root, 'checkpoints']] as const) {
+      for (const [root, kind] of [
+        [config.storage.datalake_root, 'datalake'],
+        [config.storage.checkpoint_root, 'checkpoints'],
+      ] as const) {
         const marked = ensureRootMarker(resolve(root), kind);
-        if (marked === 'unmarked') logger.warn({ component: 'supervisor', root: resolve(root), kind }, 'storage root has no .sdp-root marker: the clean commands will refuse it until `make init-volumes` marks it');
+        if (marked === 'unmarked')
+          logger.warn(
+            { component: 'supervisor', root: resolve(root), kind },
+            'storage root has no .sdp-root marker: the clean commands will refuse it until `make init-volumes` marks it',
+          );
       }
       // One process per checkpoint store: a second one exits here, before recovery touches the lake.
       platform.storeLock = acquireStoreLock(resolve(config.storage.checkpoint_root), logger);
       try {
-        platform.engine = new SqlitePersistenceEngine(join(resolve(config.storage.checkpoint_root), CHECKPOINT_FILE), { logger });
+        platform.engine = new SqlitePersistenceEngine(join(resolve(config.storage.checkpoint_root), CHECKPOINT_FILE), {
+          logger,
+        });
       } catch (err) {
         platform.storeLock.release();
         throw err;
       }
     }
     platform.system = startSystem(SYSTEM_NAME, platform.engine);
-    platform.supervisor = spawn<undefined, SupervisorMsg>(platform.system, (state, msg) => platform.handle(msg).then(() => state), 'supervisor', {
-      onCrash: (_msg, err, ctx, child) => {
-        const component = child?.name ?? 'unknown';
-        const type = ETL_COMPONENTS.test(component) ? 'etlFailed' : 'fatal';
-        dispatch(platform.supervisor, { type, component, error: err.message });
-        return ctx.stopChild;
+    platform.supervisor = spawn<undefined, SupervisorMsg>(
+      platform.system,
+      (state, msg) => platform.handle(msg).then(() => state),
+      'supervisor',
+      {
+        onCrash: (_msg, err, ctx, child) => {
+          const component = child?.name ?? 'unknown';
+          const type = ETL_COMPONENTS.test(component) ? 'etlFailed' : 'fatal';
+          dispatch(platform.supervisor, { type, component, error: err.message });
+          return ctx.stopChild;
+        },
       },
-    });
+    );
     // The web pages start first: a port already in use stops the start before anything runs.
     if (plan.status) {
       platform.statusBrowser = createClusterBrowser(config, logger);
@@ -137,7 +161,10 @@ export class Platform {
         logger,
         metrics: () => platform.metrics(),
         browser: platform.statusBrowser,
-        actorTree: () => readActorTree(SYSTEM_NAME, (name) => (ETL_COMPONENTS.test(name) || /^(partition|lake-writer)/.test(name) ? platform.etlRestartTotal : 0)),
+        actorTree: () =>
+          readActorTree(SYSTEM_NAME, (name) =>
+            ETL_COMPONENTS.test(name) || /^(partition|lake-writer)/.test(name) ? platform.etlRestartTotal : 0,
+          ),
         restartTimesMs: () => platform.restartTimesMs.filter((t) => Date.now() - t < 3_600_000),
         etlStartedAtMs: () => platform.etlStartedAtMs,
       });
@@ -149,7 +176,11 @@ export class Platform {
         metrics: () => platform.metrics(),
         status,
       });
-      const address = await query<StatusServerMsg, StatusServerAddress>(platform.status, () => ({ type: 'start' }), 10_000);
+      const address = await query<StatusServerMsg, StatusServerAddress>(
+        platform.status,
+        () => ({ type: 'start' }),
+        10_000,
+      );
       if (address.error) {
         await platform.closeResources();
         throw new SdpError(ErrorCodes.UI_PORT_IN_USE, address.error.message);
@@ -170,7 +201,13 @@ export class Platform {
       // (the same actor names would collide): the failure waits until the start is done.
       platform.etlStarting = true;
       try {
-        platform.etl = await startEtl({ config, logger, parent: platform.supervisor as AnyRef, storeId: platform.engine!.storeId, topicIds: platform.engine! });
+        platform.etl = await startEtl({
+          config,
+          logger,
+          parent: platform.supervisor as AnyRef,
+          storeId: platform.engine!.storeId,
+          topicIds: platform.engine!,
+        });
       } catch (err) {
         platform.etlStarting = false;
         await platform.closeResources();
@@ -186,7 +223,8 @@ export class Platform {
         ...plan.producer,
         config,
         logger,
-        onFatal: (err) => dispatch(platform.supervisor, { type: 'fatal', component: 'producer-pool', error: err.message }),
+        onFatal: (err) =>
+          dispatch(platform.supervisor, { type: 'fatal', component: 'producer-pool', error: err.message }),
       });
       dispatch(platform.producer, { type: 'start' });
     }
@@ -211,7 +249,10 @@ export class Platform {
   private async handle(msg: SupervisorMsg): Promise<void> {
     switch (msg.type) {
       case 'fatal':
-        this.log.error({ failed_component: msg.component, err: msg.error }, 'component failed beyond recovery; stopping');
+        this.log.error(
+          { failed_component: msg.component, err: msg.error },
+          'component failed beyond recovery; stopping',
+        );
         this.resolveFatal({ component: msg.component, error: msg.error });
         return;
       case 'etlFailed': {
@@ -223,7 +264,15 @@ export class Platform {
         const nowMs = Date.now();
         this.etlRestarts = this.etlRestarts.filter((t) => nowMs - t < RESTART_WINDOW_MS);
         if (this.etlRestarts.length >= MAX_RESTARTS) {
-          this.log.error({ failed_component: msg.component, err: msg.error, restarts: this.etlRestarts.length, window_ms: RESTART_WINDOW_MS }, 'etl keeps failing; stopping');
+          this.log.error(
+            {
+              failed_component: msg.component,
+              err: msg.error,
+              restarts: this.etlRestarts.length,
+              window_ms: RESTART_WINDOW_MS,
+            },
+            'etl keeps failing; stopping',
+          );
           this.resolveFatal({ component: msg.component, error: msg.error });
           return;
         }
@@ -231,7 +280,10 @@ export class Platform {
         this.restartTimesMs = [...this.restartTimesMs.filter((t) => nowMs - t < 3_600_000), nowMs];
         this.restarting = true;
         const delayMs = Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (this.etlRestarts.length - 1));
-        this.log.warn({ failed_component: msg.component, err: msg.error, restart_in_ms: delayMs, attempt: this.etlRestarts.length }, 'etl component failed; restarting the etl from the last checkpoint');
+        this.log.warn(
+          { failed_component: msg.component, err: msg.error, restart_in_ms: delayMs, attempt: this.etlRestarts.length },
+          'etl component failed; restarting the etl from the last checkpoint',
+        );
         const old = this.etl;
         this.etl = undefined;
         await old?.abort().catch((err: unknown) => this.log.warn({ err }, 'etl teardown after failure was not clean'));
@@ -241,7 +293,12 @@ export class Platform {
       case 'etlRestart':
         if (this.shuttingDown) return;
         try {
-          this.etl = await startEtl({ config: this.config, logger: this.logger, parent: this.supervisor as AnyRef, ...(this.engine ? { storeId: this.engine.storeId, topicIds: this.engine } : {}) });
+          this.etl = await startEtl({
+            config: this.config,
+            logger: this.logger,
+            parent: this.supervisor as AnyRef,
+            ...(this.engine ? { storeId: this.engine.storeId, topicIds: this.engine } : {}),
+          });
           this.etlStartedAtMs = Date.now();
           this.etlRestartTotal += 1;
           this.restarting = false;
@@ -250,7 +307,10 @@ export class Platform {
           const error = err instanceof Error ? err.message : String(err);
           // Checkpointed offsets outside the log do not heal by restarting: stop now, naming them.
           if (isSdpError(err, ErrorCodes.KAFKA_OFFSET_OUT_OF_RANGE)) {
-            this.log.error({ err: error, code: err.code, details: err.details }, 'etl cannot resume: checkpointed offsets outside the log; stopping');
+            this.log.error(
+              { err: error, code: err.code, details: err.details },
+              'etl cannot resume: checkpointed offsets outside the log; stopping',
+            );
             this.resolveFatal({ component: 'etl', error });
             return;
           }
@@ -266,12 +326,27 @@ export class Platform {
 
   async metrics(): Promise<PlatformMetrics> {
     const [producer, etl] = await Promise.all([
-      this.producer ? query<ProducerPoolMsg, ProducerMetrics>(this.producer, () => ({ type: 'metrics' }), 5_000) : undefined,
+      this.producer
+        ? query<ProducerPoolMsg, ProducerMetrics>(this.producer, () => ({ type: 'metrics' }), 5_000)
+        : undefined,
       this.etl?.metrics(),
     ]);
     const { rss, heapUsed, heapTotal, external, arrayBuffers } = process.memoryUsage();
-    const memory = memoryBreakdown({ rssBytes: rss, main: { heapUsed, heapTotal, external, arrayBuffers }, producerThreads: producer?.threadMemory ?? [], encoderThreads: etl?.encoderThreads ?? 0 });
-    return { ...(producer ? { producer } : {}), ...(etl ? { etl } : {}), etlRestarts: this.etlRestartTotal, etlRestartTimesMs: [...this.restartTimesMs], pid: process.pid, startedAtMs: this.startedAtMs, memory };
+    const memory = memoryBreakdown({
+      rssBytes: rss,
+      main: { heapUsed, heapTotal, external, arrayBuffers },
+      producerThreads: producer?.threadMemory ?? [],
+      encoderThreads: etl?.encoderThreads ?? 0,
+    });
+    return {
+      ...(producer ? { producer } : {}),
+      ...(etl ? { etl } : {}),
+      etlRestarts: this.etlRestartTotal,
+      etlRestartTimesMs: [...this.restartTimesMs],
+      pid: process.pid,
+      startedAtMs: this.startedAtMs,
+      memory,
+    };
   }
 
   /** Graceful shutdown in the order of architecture.md, "Back-pressure and shutdown"; idempotent. */
@@ -285,11 +360,18 @@ export class Platform {
     const report: ShutdownReport = { exitCode: 0 };
     if (this.status) dispatch(this.status, { type: 'setReady', ready: false });
     const timeoutMs = this.config.etl.shutdown_timeout;
-    const deadline = new Promise<never>((_, reject) => setTimeout(() => reject(new Error(`shutdown took longer than ${timeoutMs} ms`)), timeoutMs).unref());
+    const deadline = new Promise<never>((_, reject) =>
+      setTimeout(() => reject(new Error(`shutdown took longer than ${timeoutMs} ms`)), timeoutMs).unref(),
+    );
     try {
       await Promise.race([
         (async () => {
-          if (this.producer) report.producer = await query<ProducerPoolMsg, ProducerSummary>(this.producer, () => ({ type: 'stop' }), timeoutMs);
+          if (this.producer)
+            report.producer = await query<ProducerPoolMsg, ProducerSummary>(
+              this.producer,
+              () => ({ type: 'stop' }),
+              timeoutMs,
+            );
           await this.etl?.stop();
         })(),
         deadline,

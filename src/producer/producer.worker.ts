@@ -10,7 +10,11 @@
 // First, before anything loads kafkajs: see patches/produceFastPaths.ts.
 import { kafkajsFastPathsStatus } from '../kafka/patches/produceFastPaths.js';
 import { workerData } from 'piscina';
-import { createTransactionalProducer, type OutgoingMessage, type TransactionalProducer } from '../kafka/transactionalProducer.js';
+import {
+  createTransactionalProducer,
+  type OutgoingMessage,
+  type TransactionalProducer,
+} from '../kafka/transactionalProducer.js';
 import { createLogger } from '../log/logger.js';
 import { createClickstreamGenerator } from '../generators/clickstream.js';
 import { createIotGenerator } from '../generators/iot.js';
@@ -44,15 +48,28 @@ async function init(): Promise<ThreadState> {
   const producers: TransactionalProducer[] = [];
   try {
     for (let lane = 0; lane < data.lanes; lane++) {
-      const transactionalId = transactionalIdFor(data.config.data_generator.transactional_id_prefix, data.instanceId, lease.slot, lane);
+      const transactionalId = transactionalIdFor(
+        data.config.data_generator.transactional_id_prefix,
+        data.instanceId,
+        lease.slot,
+        lane,
+      );
       // A dead predecessor's EndTxn: learn its outcome before InitProducerId erases it.
       const orphan = commits.committingAttempt(lease.slot, lane);
       if (orphan !== undefined) {
         const outcome = await resolveCommitOutcome(data.config, transactionalId);
-        logger.warn({ transactional_id: transactionalId, attempt_id: orphan, outcome }, "resolved the outcome of a dead thread's commit");
+        logger.warn(
+          { transactional_id: transactionalId, attempt_id: orphan, outcome },
+          "resolved the outcome of a dead thread's commit",
+        );
         commits.resolve(lease.slot, lane, orphan, outcome === 'committed');
       }
-      producers.push(createTransactionalProducer(data.config, logger, { transactionalId, compression: data.config.data_generator.compression }));
+      producers.push(
+        createTransactionalProducer(data.config, logger, {
+          transactionalId,
+          compression: data.config.data_generator.compression,
+        }),
+      );
     }
     // InitProducerId under the slot's ids: fences a dead predecessor and aborts its open transactions.
     await Promise.all(producers.map((p) => p.connect()));
@@ -69,7 +86,15 @@ async function init(): Promise<ThreadState> {
   };
   report();
   setInterval(report, MEMORY_REPORT_MS).unref();
-  logger.debug({ slot: lease.slot, generation, transactional_ids: producers.map((p) => p.transactionalId), kafkajs_fast_paths: kafkajsFastPathsStatus() }, 'producer thread ready');
+  logger.debug(
+    {
+      slot: lease.slot,
+      generation,
+      transactional_ids: producers.map((p) => p.transactionalId),
+      kafkajs_fast_paths: kafkajsFastPathsStatus(),
+    },
+    'producer thread ready',
+  );
   return {
     lease,
     lanes: new Lanes(producers.map((producer, index) => ({ index, producer }))),
@@ -96,7 +121,11 @@ function threadState(): Promise<ThreadState> {
 // Start at once: a thread replacing a dead one resolves its predecessor's commits before any task.
 threadState().catch((err: unknown) => logger.warn({ err }, 'producer thread start failed; the next task tries again'));
 
-function buildMessages(state: ThreadState, task: ProducerRequest, nowMs: number): { messages: OutgoingMessage[]; bytes: number } {
+function buildMessages(
+  state: ThreadState,
+  task: ProducerRequest,
+  nowMs: number,
+): { messages: OutgoingMessage[]; bytes: number } {
   const messages: OutgoingMessage[] = new Array(task.count);
   let bytes = 0;
   const due = task.due;

@@ -34,7 +34,10 @@ export class StreamMetrics {
   private intervalStartMs: number;
   private last: StreamMetricsSnapshot;
 
-  constructor(readonly stream: StreamName, nowMs: number) {
+  constructor(
+    readonly stream: StreamName,
+    nowMs: number,
+  ) {
     this.intervalStartMs = nowMs;
     this.last = this.snapshotOf(nowMs, [], 0);
   }
@@ -67,7 +70,13 @@ export class StreamMetrics {
 
   /** The figures of the last closed interval, with totals as of now. */
   current(): StreamMetricsSnapshot {
-    return { ...this.last, total: this.total, errors: this.errors, bytesTotal: this.bytes, transactions: this.transactions };
+    return {
+      ...this.last,
+      total: this.total,
+      errors: this.errors,
+      bytesTotal: this.bytes,
+      transactions: this.transactions,
+    };
   }
 
   private snapshotOf(nowMs: number, sortedLatencies: number[], events: number): StreamMetricsSnapshot {

@@ -22,6 +22,17 @@ export function nextTaskSize(dueEvents: number, freeTaskSlots: number, sizing: T
  * `lingerMs`. As Kafka's linger.ms: fewer, fuller transactions at low rates, each event late by at
  * most `lingerMs`, so the rate over any window stays exact to within one small batch.
  */
-export function shouldLinger(args: { dueEvents: number; leftEvents: number; batchSize: number; oldestDueAtMs: number; nowMs: number; lingerMs: number }): boolean {
-  return args.dueEvents < args.batchSize && args.dueEvents < args.leftEvents && args.nowMs - args.oldestDueAtMs < args.lingerMs;
+export function shouldLinger(args: {
+  dueEvents: number;
+  leftEvents: number;
+  batchSize: number;
+  oldestDueAtMs: number;
+  nowMs: number;
+  lingerMs: number;
+}): boolean {
+  return (
+    args.dueEvents < args.batchSize &&
+    args.dueEvents < args.leftEvents &&
+    args.nowMs - args.oldestDueAtMs < args.lingerMs
+  );
 }

@@ -27,7 +27,8 @@ export class ThreadMemoryTable {
   }
 
   write(slot: number, usage: HeapUsage, nowMs: number): void {
-    if (!Number.isInteger(slot) || slot < 0 || slot >= this.slots) throw new RangeError(`no memory row for slot ${slot} (${this.slots} slots)`);
+    if (!Number.isInteger(slot) || slot < 0 || slot >= this.slots)
+      throw new RangeError(`no memory row for slot ${slot} (${this.slots} slots)`);
     const at = slot * FIELDS;
     // Written-at last: a reader that sees a fresh time sees this write's figures (Float64 stores
     // are not torn on the platforms Node supports; a row read mid-write mixes two close samples).
@@ -45,7 +46,16 @@ export class ThreadMemoryTable {
       const at = slot * FIELDS;
       const atMs = this.rows[at]!;
       if (atMs === 0 || nowMs - atMs > maxAgeMs) continue;
-      out.push({ slot, atMs, usage: { heapUsed: this.rows[at + 1]!, heapTotal: this.rows[at + 2]!, external: this.rows[at + 3]!, arrayBuffers: this.rows[at + 4]! } });
+      out.push({
+        slot,
+        atMs,
+        usage: {
+          heapUsed: this.rows[at + 1]!,
+          heapTotal: this.rows[at + 2]!,
+          external: this.rows[at + 3]!,
+          arrayBuffers: this.rows[at + 4]!,
+        },
+      });
     }
     return out;
   }

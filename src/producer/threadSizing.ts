@@ -15,7 +15,11 @@ export const AUTO_MAX_THREADS = 4;
  * The thread count for `setting` (a number is kept as it is) at these rates (events per second per
  * stream; 0 = as fast as possible; streams absent are not generated) on a machine with `cpus` cores.
  */
-export function producerThreadCount(setting: number | 'auto', rates: Partial<Record<StreamName, number>>, cpus: number): number {
+export function producerThreadCount(
+  setting: number | 'auto',
+  rates: Partial<Record<StreamName, number>>,
+  cpus: number,
+): number {
   if (setting !== 'auto') return setting;
   const ceiling = Math.max(1, Math.min(AUTO_MAX_THREADS, Math.floor(cpus)));
   const given = Object.values(rates).filter((r): r is number => r !== undefined);

@@ -28,7 +28,10 @@ export interface SlotLease {
 }
 
 /** Claims a slot, waiting for a stale one when all are taken. */
-export async function claimSlot(table: SlotTable, options: { timeoutMs: number; now?: () => number }): Promise<SlotLease> {
+export async function claimSlot(
+  table: SlotTable,
+  options: { timeoutMs: number; now?: () => number },
+): Promise<SlotLease> {
   const now = options.now ?? Date.now;
   const beats = new Int32Array(table.buffer);
   const staleAfterS = Math.ceil(SLOT_STALE_AFTER_MS / 1000);
@@ -39,7 +42,10 @@ export async function claimSlot(table: SlotTable, options: { timeoutMs: number; 
       const seen = Atomics.load(beats, slot);
       const claimable = seen === 0 || nowS - seen > staleAfterS;
       if (claimable && Atomics.compareExchange(beats, slot, seen, nowS) === seen) {
-        const timer = setInterval(() => Atomics.store(beats, slot, secondsSince(table.baseMs, now())), HEARTBEAT_EVERY_MS);
+        const timer = setInterval(
+          () => Atomics.store(beats, slot, secondsSince(table.baseMs, now())),
+          HEARTBEAT_EVERY_MS,
+        );
         timer.unref();
         return {
           slot,

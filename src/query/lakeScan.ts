@@ -25,7 +25,8 @@ function entries(dir: string): string[] {
   try {
     return readdirSync(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return [];
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')
+      return [];
     throw err;
   }
 }
@@ -37,7 +38,9 @@ export function scanLake(lakeRoot: string): LakeScan {
     const dir = tableDir(root, table);
     const files: string[] = [];
     let bytes = 0;
-    for (const dtDir of entries(dir).filter((name) => name.startsWith('dt=')).sort()) {
+    for (const dtDir of entries(dir)
+      .filter((name) => name.startsWith('dt='))
+      .sort()) {
       for (const name of entries(path.join(dir, dtDir)).sort()) {
         if (!name.endsWith('.parquet')) continue;
         const file = path.join(dir, dtDir, name);

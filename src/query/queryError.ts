@@ -13,7 +13,18 @@ import type { TableName } from '../lake/tables.js';
  *   Parquet is an `Invalid Input Error`): SDP_ERR_QUERY_FAILED, exit 1.
  */
 
-const RUNTIME_CLASSES = new Set(['IO', 'Out of Memory', 'Interrupt', 'INTERNAL', 'Internal', 'Fatal', 'FATAL', 'Connection', 'HTTP', 'Permission']);
+const RUNTIME_CLASSES = new Set([
+  'IO',
+  'Out of Memory',
+  'Interrupt',
+  'INTERNAL',
+  'Internal',
+  'Fatal',
+  'FATAL',
+  'Connection',
+  'HTTP',
+  'Permission',
+]);
 
 /** `Catalog Error: Table with name X does not exist!` → X. */
 const MISSING_TABLE = /^Catalog Error: Table with name (\S+) does not exist/;
@@ -57,7 +68,12 @@ export function classifyQueryError(err: unknown, context: QueryErrorContext): Sd
   }
   const unreadable = context.unreadable?.find((u) => u.table === missing);
   if (unreadable !== undefined) {
-    return new SdpError(ErrorCodes.QUERY_FAILED, `table ${unreadable.table} in the lake at ${context.root} cannot be read`, [`DuckDB: ${splitMessage(unreadable.message).head}`], { cause: err });
+    return new SdpError(
+      ErrorCodes.QUERY_FAILED,
+      `table ${unreadable.table} in the lake at ${context.root} cannot be read`,
+      [`DuckDB: ${splitMessage(unreadable.message).head}`],
+      { cause: err },
+    );
   }
   const errorClass = errorClassOf(message);
   const runtime = (errorClass !== undefined && RUNTIME_CLASSES.has(errorClass)) || head.includes(`${context.root}/`);

@@ -7,7 +7,8 @@ import type { JsonValue, QueryColumn, QueryFormat, QueryResult } from './queryRe
 
 const INTEGER_TYPES = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT)$/;
 const DECIMAL_TYPE = /^DECIMAL\(\d+,\d+\)$/;
-const NUMERIC_TYPES = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\))$/;
+const NUMERIC_TYPES =
+  /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|UHUGEINT|FLOAT|DOUBLE|DECIMAL\(\d+,\d+\))$/;
 
 /** A JS number exactly equal to the decimal text, or undefined (too many digits for a double). */
 function exactNumber(text: string): number | undefined {
@@ -42,7 +43,9 @@ function textCell(value: JsonValue, nullText: string): string {
 export function formatTable(result: QueryResult): string {
   const header = result.columns.map((c) => c.name);
   // Control characters would break the grid: show them escaped.
-  const cells = result.rows.map((row) => row.map((v) => textCell(v, 'NULL').replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1))));
+  const cells = result.rows.map((row) =>
+    row.map((v) => textCell(v, 'NULL').replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1))),
+  );
   const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
   const rightAligned = result.columns.map((c) => NUMERIC_TYPES.test(c.type));
   const line = (row: readonly string[]) =>

@@ -27,7 +27,10 @@ function splitHostPort(server: string): { host: string; port: number } {
 }
 
 /** Each bootstrap server's metadata, or undefined where it does not answer (plaintext probe; a TCP check with TLS/SASL). */
-export async function probeBootstrap(config: Config, timeoutMs = 3_000): Promise<Array<{ server: string; metadata: BrokerMetadata | undefined; listening: boolean }>> {
+export async function probeBootstrap(
+  config: Config,
+  timeoutMs = 3_000,
+): Promise<Array<{ server: string; metadata: BrokerMetadata | undefined; listening: boolean }>> {
   return Promise.all(
     config.kafka.bootstrap_servers.map(async (server) => {
       const { host, port } = splitHostPort(server);
@@ -35,7 +38,9 @@ export async function probeBootstrap(config: Config, timeoutMs = 3_000): Promise
         const listening = host === '127.0.0.1' || host === 'localhost' ? await isPortListening(port, timeoutMs) : false;
         return { server, metadata: undefined, listening };
       }
-      const metadata = await probeBrokerMetadata(host, port, [], timeoutMs, 'sdp-services-probe').catch(() => undefined);
+      const metadata = await probeBrokerMetadata(host, port, [], timeoutMs, 'sdp-services-probe').catch(
+        () => undefined,
+      );
       return { server, metadata, listening: metadata !== undefined };
     }),
   );
@@ -48,7 +53,9 @@ export function dockerAnswers(): boolean {
 
 export function compose(args: string[]): Promise<number | null> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn('docker', ['compose', '-f', COMPOSE_FILE, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
+    const child = spawn('docker', ['compose', '-f', COMPOSE_FILE, ...args], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+    });
     child.once('error', reject);
     child.once('close', resolvePromise);
   });
@@ -66,34 +73,49 @@ export async function ensureKafka(config: Config, logger: Logger, say: (line: st
     const answers = (await probeBootstrap(config)).filter((p) => p.listening);
     if (answers.length > 0) {
       const brokers = answers.find((a) => a.metadata)?.metadata?.brokers.length;
-      say(`Kafka: a cluster already answers on ${bootstrap}${brokers !== undefined ? ` (${brokers} brokers)` : ''}, not started from this checkout: using it (\`make down\` leaves it running)`);
+      say(
+        `Kafka: a cluster already answers on ${bootstrap}${brokers !== undefined ? ` (${brokers} brokers)` : ''}, not started from this checkout: using it (\`make down\` leaves it running)`,
+      );
       return { mode: 'external', startedByUs: false, bootstrap };
     }
     if (dockerAnswers()) {
       say('Kafka: Docker answers: starting the compose cluster (docker compose up -d --wait) …');
       writeFileSync(resolve('.env'), renderDotEnv(config));
       const code = await compose(['up', '-d', '--wait']);
-      if (code !== 0) throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `docker compose up failed (exit ${String(code)})`, [`\`docker compose -f ${COMPOSE_FILE} logs\` tells why`]);
+      if (code !== 0)
+        throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `docker compose up failed (exit ${String(code)})`, [
+          `\`docker compose -f ${COMPOSE_FILE} logs\` tells why`,
+        ]);
       say(`Kafka: Docker cluster ready on ${bootstrap}`);
       return { mode: 'docker', startedByUs: true, bootstrap };
     }
-    say(`Kafka: starting the local brokers on ${bootstrap} (first start fetches the Kafka jars with Maven; waiting until all ${config.kafka.brokers} brokers answer, at most 120 s) …`);
+    say(
+      `Kafka: starting the local brokers on ${bootstrap} (first start fetches the Kafka jars with Maven; waiting until all ${config.kafka.brokers} brokers answer, at most 120 s) …`,
+    );
   } else {
     say(`Kafka: ${ourNodes} of ${local.nodes.length} local brokers already run; waiting until all answer …`);
   }
   const result = await localClusterUp(config, logger);
   const started = result.started.length > 0;
-  say(started ? `Kafka: local cluster ready, started node${result.started.length === 1 ? '' : 's'} ${result.started.join(', ')} in ${(result.durationMs / 1000).toFixed(1)} s` : `Kafka: local cluster already running on ${bootstrap}`);
+  say(
+    started
+      ? `Kafka: local cluster ready, started node${result.started.length === 1 ? '' : 's'} ${result.started.join(', ')} in ${(result.durationMs / 1000).toFixed(1)} s`
+      : `Kafka: local cluster already running on ${bootstrap}`,
+  );
   return { mode: 'local', startedByUs: result.alreadyRunning.length === 0 && started, bootstrap };
 }
 
 /** Stops the cluster when this `up` started it; otherwise says why it stays. Returns the line to print. */
 export async function stopKafka(config: Config, logger: Logger, record: KafkaRecord | undefined): Promise<string> {
-  if (!record) return 'Kafka: no record of a cluster started by `make up`: left as it is (`make kafka-down` stops the local one)';
-  if (!record.startedByUs) return `Kafka: the cluster on ${record.bootstrap} was not started by \`make up\`: left running`;
+  if (!record)
+    return 'Kafka: no record of a cluster started by `make up`: left as it is (`make kafka-down` stops the local one)';
+  if (!record.startedByUs)
+    return `Kafka: the cluster on ${record.bootstrap} was not started by \`make up\`: left running`;
   if (record.mode === 'docker') {
     const code = await compose(['down']);
-    return code === 0 ? 'Kafka: Docker cluster stopped (docker compose down)' : `Kafka: docker compose down failed (exit ${String(code)})`;
+    return code === 0
+      ? 'Kafka: Docker cluster stopped (docker compose down)'
+      : `Kafka: docker compose down failed (exit ${String(code)})`;
   }
   const result = await localClusterDown(config, logger);
   const nodes = [...result.stopped, ...result.killed].sort((a, b) => a - b);

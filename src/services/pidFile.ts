@@ -34,10 +34,14 @@ export type PidVerdict =
 export function pidFileVerdict(record: PidRecord, observed: ProcessIdentity): PidVerdict {
   if (!observed.alive) return { state: 'gone' };
   const commandLine = observed.commandLine ?? '';
-  if (record.startTime !== undefined && observed.startTime !== undefined && record.startTime !== observed.startTime) return { state: 'reused', commandLine };
+  if (record.startTime !== undefined && observed.startTime !== undefined && record.startTime !== observed.startTime)
+    return { state: 'reused', commandLine };
   if (observed.commandLine === undefined) return { state: 'running' };
   // A bare pid (written by hand) records no command line: accept only a platform `run`.
-  const matches = record.commandLine === '' ? isPlatformCommandLine(observed.commandLine) : observed.commandLine === record.commandLine;
+  const matches =
+    record.commandLine === ''
+      ? isPlatformCommandLine(observed.commandLine)
+      : observed.commandLine === record.commandLine;
   return matches ? { state: 'running' } : { state: 'reused', commandLine };
 }
 

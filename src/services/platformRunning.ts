@@ -55,9 +55,16 @@ export function isCheckpointStoreLocked(file: string): boolean {
 export function runningSigns(checkpointFile: string, pidFile: string): RunningSign[] {
   const signs: RunningSign[] = [];
   const pid = livePidFromFile(pidFile);
-  if (pid !== undefined) signs.push({ what: `the platform runs in the background (pid ${pid}, from ${pidFile})`, stop: '`make down` stops it' });
+  if (pid !== undefined)
+    signs.push({
+      what: `the platform runs in the background (pid ${pid}, from ${pidFile})`,
+      stop: '`make down` stops it',
+    });
   if (isCheckpointStoreLocked(checkpointFile)) {
-    signs.push({ what: `the checkpoint store ${checkpointFile} is locked by a running platform`, stop: 'stop it first: `make down`, or Ctrl-C / `kill -TERM <pid>` for one started with `make run` or `node dist/main.js run|etl`' });
+    signs.push({
+      what: `the checkpoint store ${checkpointFile} is locked by a running platform`,
+      stop: 'stop it first: `make down`, or Ctrl-C / `kill -TERM <pid>` for one started with `make run` or `node dist/main.js run|etl`',
+    });
   }
   return signs;
 }

@@ -10,7 +10,14 @@ import { request } from 'node:http';
 import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { isPidAlive, sleep } from '../system/processes.js';
-import { pidFileVerdict, readPidFile, removePidFile, writePidFile, type PidRecord, type PidVerdict } from './pidFile.js';
+import {
+  pidFileVerdict,
+  readPidFile,
+  removePidFile,
+  writePidFile,
+  type PidRecord,
+  type PidVerdict,
+} from './pidFile.js';
 import { identifyProcess } from '../system/processIdentity.js';
 import { LOG_FILE, OUT_FILE } from './serviceState.js';
 import { tailLines } from '../log/logTail.js';
@@ -82,7 +89,8 @@ export function statusUrlFromLog(logFile: string, pid: number): string | undefin
     if (!line.includes('status page listening')) continue;
     try {
       const entry = JSON.parse(line) as { pid?: number; msg?: string; url?: string };
-      if (entry.pid === pid && entry.msg === 'status page listening' && entry.url) return entry.url.replace('//0.0.0.0:', '//127.0.0.1:');
+      if (entry.pid === pid && entry.msg === 'status page listening' && entry.url)
+        return entry.url.replace('//0.0.0.0:', '//127.0.0.1:');
     } catch {
       // not JSON
     }
@@ -140,31 +148,56 @@ export async function startPlatform(options: StartOptions): Promise<StartResult>
   const logFile = logFileOf(config);
   const outFile = join(runDir, OUT_FILE);
   const cli = resolve(process.argv[1] ?? 'dist/main.js');
-  const args = [...PLATFORM_NODE_ARGS, cli, ...(options.configFile ? ['--config', options.configFile] : []), 'run', '--log-file', logFile];
+  const args = [
+    ...PLATFORM_NODE_ARGS,
+    cli,
+    ...(options.configFile ? ['--config', options.configFile] : []),
+    'run',
+    '--log-file',
+    logFile,
+  ];
   const out = openSync(outFile, 'w');
   let pid: number;
   try {
-    const child = spawn(process.execPath, args, { detached: true, stdio: ['ignore', out, out], cwd: process.cwd(), env: platformEnv(process.env) });
+    const child = spawn(process.execPath, args, {
+      detached: true,
+      stdio: ['ignore', out, out],
+      cwd: process.cwd(),
+      env: platformEnv(process.env),
+    });
     child.on('error', () => undefined);
     child.unref();
-    if (child.pid === undefined) return { ok: false, pid: -1, reason: `could not start ${process.execPath}`, logLines: [] };
+    if (child.pid === undefined)
+      return { ok: false, pid: -1, reason: `could not start ${process.execPath}`, logLines: [] };
     pid = child.pid;
   } finally {
     closeSync(out);
   }
   const identity = await settledCommandLine(pid, '--log-file');
   const startedAt = new Date().toISOString();
-  writePidFile(runDir, { pid, ...(identity.startTime !== undefined ? { startTime: identity.startTime } : {}), commandLine: identity.commandLine, startedAt });
+  writePidFile(runDir, {
+    pid,
+    ...(identity.startTime !== undefined ? { startTime: identity.startTime } : {}),
+    commandLine: identity.commandLine,
+    startedAt,
+  });
 
   const startedMs = Date.now();
   const deadlineMs = startedMs + config.services.ready_timeout;
   const everyMs = options.progressEveryMs ?? 5_000;
   let nextProgressMs = startedMs + everyMs;
-  say(`platform: started (pid ${pid}); waiting for /readyz (at most ${Math.round(config.services.ready_timeout / 1000)} s) …`);
+  say(
+    `platform: started (pid ${pid}); waiting for /readyz (at most ${Math.round(config.services.ready_timeout / 1000)} s) …`,
+  );
   for (;;) {
     if (!isPidAlive(pid)) {
       removePidFile(runDir);
-      return { ok: false, pid, reason: `the platform (pid ${pid}) exited during its start`, logLines: failureLines(logFile, outFile, pid) };
+      return {
+        ok: false,
+        pid,
+        reason: `the platform (pid ${pid}) exited during its start`,
+        logLines: failureLines(logFile, outFile, pid),
+      };
     }
     const url = statusUrlFromLog(logFile, pid);
     if (url && (await httpStatus(new URL('/readyz', url).toString())) === 200) {
@@ -175,11 +208,18 @@ export async function startPlatform(options: StartOptions): Promise<StartResult>
       const logLines = failureLines(logFile, outFile, pid);
       const stopped = await stopProcess(pid, config.etl.shutdown_timeout);
       removePidFile(runDir);
-      return { ok: false, pid, reason: `the platform (pid ${pid}) was not ready within ${Math.round(config.services.ready_timeout / 1000)} s (services.ready_timeout); it was stopped (${stopped.how})`, logLines };
+      return {
+        ok: false,
+        pid,
+        reason: `the platform (pid ${pid}) was not ready within ${Math.round(config.services.ready_timeout / 1000)} s (services.ready_timeout); it was stopped (${stopped.how})`,
+        logLines,
+      };
     }
     if (nowMs >= nextProgressMs) {
       nextProgressMs = nowMs + everyMs;
-      say(`platform: still waiting for /readyz after ${Math.round((nowMs - startedMs) / 1000)} s; last log: ${lastMessage(logFile, pid) ?? '(nothing yet)'}`);
+      say(
+        `platform: still waiting for /readyz after ${Math.round((nowMs - startedMs) / 1000)} s; last log: ${lastMessage(logFile, pid) ?? '(nothing yet)'}`,
+      );
     }
     await sleep(250);
   }
@@ -187,7 +227,9 @@ export async function startPlatform(options: StartOptions): Promise<StartResult>
 
 /** The platform's last log lines of this run, then whatever it printed outside the logger. */
 function failureLines(logFile: string, outFile: string, pid: number): string[] {
-  const own = tailLines(logFile, 400).filter((l) => l.includes(`"pid":${pid},`)).slice(-20);
+  const own = tailLines(logFile, 400)
+    .filter((l) => l.includes(`"pid":${pid},`))
+    .slice(-20);
   const printed = tailLines(outFile, 20);
   return [...own, ...printed];
 }

@@ -22,7 +22,11 @@ async function topicMetadata(config: Config, logger: Logger): Promise<Map<number
       await admin.connect();
       const names = await admin.listTopics();
       const { topics } = await admin.fetchTopicMetadata({ topics: names });
-      return underReplicatedByLeader(topics.map((t) => ({ partitions: t.partitions.map((p) => ({ leader: p.leader, replicas: p.replicas, isr: p.isr })) })));
+      return underReplicatedByLeader(
+        topics.map((t) => ({
+          partitions: t.partitions.map((p) => ({ leader: p.leader, replicas: p.replicas, isr: p.isr })),
+        })),
+      );
     });
   } catch {
     return undefined;
@@ -32,7 +36,10 @@ async function topicMetadata(config: Config, logger: Logger): Promise<Map<number
 }
 
 function containerOnPort(port: number): string | undefined {
-  const r = spawnSync('docker', ['ps', '--filter', `publish=${port}`, '--format', '{{.Names}}'], { encoding: 'utf8', timeout: 5_000 });
+  const r = spawnSync('docker', ['ps', '--filter', `publish=${port}`, '--format', '{{.Names}}'], {
+    encoding: 'utf8',
+    timeout: 5_000,
+  });
   const name = r.status === 0 ? r.stdout.trim().split('\n')[0] : undefined;
   return name ? `container ${name}` : undefined;
 }
@@ -47,7 +54,8 @@ export async function brokerRows(config: Config, logger: Logger): Promise<Broker
     const port = Number(probe.server.slice(probe.server.lastIndexOf(':') + 1));
     const nodeId = brokers.find((b) => b.port === port)?.nodeId ?? null;
     const localNode = local.nodes.find((n) => n.port === port && n.alive);
-    const processName = localNode?.pid !== undefined ? `pid ${localNode.pid}` : docker ? containerOnPort(port) : undefined;
+    const processName =
+      localNode?.pid !== undefined ? `pid ${localNode.pid}` : docker ? containerOnPort(port) : undefined;
     return {
       name: `kafka-${i + 1}`,
       nodeId,
@@ -66,10 +74,18 @@ export async function platformRow(config: Config, nowMs = Date.now()): Promise<P
   if (verdict.state !== 'running') return { state: 'stale pid file', pid: record.pid, streams: [] };
   const url = statusUrlFromLog(logFileOf(config), record.pid);
   const startedMs = Date.parse(record.startedAt);
-  const base: PlatformRow = { state: 'starting', pid: record.pid, ...(Number.isFinite(startedMs) ? { uptimeSeconds: (nowMs - startedMs) / 1000 } : {}), streams: [] };
+  const base: PlatformRow = {
+    state: 'starting',
+    pid: record.pid,
+    ...(Number.isFinite(startedMs) ? { uptimeSeconds: (nowMs - startedMs) / 1000 } : {}),
+    streams: [],
+  };
   if (!url) return base;
   const port = Number(new URL(url).port);
-  const [ready, status] = await Promise.all([httpStatus(new URL('/readyz', url).toString()), httpJson<PlatformMetrics>(new URL('/api/status', url).toString())]);
+  const [ready, status] = await Promise.all([
+    httpStatus(new URL('/readyz', url).toString()),
+    httpJson<PlatformMetrics>(new URL('/api/status', url).toString()),
+  ]);
   if (ready === undefined) return { ...base, port, state: 'not answering' };
   const streams: StreamRow[] = [];
   if (status) {
@@ -78,7 +94,12 @@ export async function platformRow(config: Config, nowMs = Date.now()): Promise<P
       const produced = status.producer?.streams.find((s) => s.stream === stream)?.eventsPerSecond ?? null;
       const progress = status.etl?.progress?.find((p) => p.topic === topic);
       const lag = status.etl?.ingest.find((i) => i.topic === topic)?.lag ?? progress?.lag ?? null;
-      streams.push({ name: stream, producedPerSecond: produced, processedPerSecond: progress ? progress.eventsPerSecond : null, lag });
+      streams.push({
+        name: stream,
+        producedPerSecond: produced,
+        processedPerSecond: progress ? progress.eventsPerSecond : null,
+        lag,
+      });
     }
   }
   const lastMs = status?.etl?.lastCheckpointMs;
@@ -87,7 +108,9 @@ export async function platformRow(config: Config, nowMs = Date.now()): Promise<P
     port,
     state: ready === 200 ? 'ready' : 'starting',
     ...(status?.startedAtMs ? { uptimeSeconds: (nowMs - status.startedAtMs) / 1000 } : {}),
-    ...(status?.etl ? { lastCheckpointAgeSeconds: lastMs === null || lastMs === undefined ? null : (nowMs - lastMs) / 1000 } : {}),
+    ...(status?.etl
+      ? { lastCheckpointAgeSeconds: lastMs === null || lastMs === undefined ? null : (nowMs - lastMs) / 1000 }
+      : {}),
     streams,
   };
 }

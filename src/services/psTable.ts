@@ -33,7 +33,18 @@ export interface PlatformRow {
   streams: StreamRow[];
 }
 
-export const PS_HEADER = ['SERVICE', 'NODE', 'PORT', 'PID/CONTAINER', 'STATE', 'UNDER-REPLICATED', 'UPTIME', 'EVENTS/S PRODUCED/PROCESSED', 'LAG', 'LAST CHECKPOINT'] as const;
+export const PS_HEADER = [
+  'SERVICE',
+  'NODE',
+  'PORT',
+  'PID/CONTAINER',
+  'STATE',
+  'UNDER-REPLICATED',
+  'UPTIME',
+  'EVENTS/S PRODUCED/PROCESSED',
+  'LAG',
+  'LAST CHECKPOINT',
+] as const;
 
 export function formatDuration(seconds: number): string {
   const s = Math.max(0, Math.floor(seconds));
@@ -61,7 +72,11 @@ export function renderPs(brokers: readonly BrokerRow[], platform: PlatformRow): 
     '-',
   ]);
   const checkpoint =
-    platform.lastCheckpointAgeSeconds === undefined ? '-' : platform.lastCheckpointAgeSeconds === null ? 'none yet' : `${formatDuration(platform.lastCheckpointAgeSeconds)} ago`;
+    platform.lastCheckpointAgeSeconds === undefined
+      ? '-'
+      : platform.lastCheckpointAgeSeconds === null
+        ? 'none yet'
+        : `${formatDuration(platform.lastCheckpointAgeSeconds)} ago`;
   rows.push([
     'platform',
     '-',
@@ -75,7 +90,18 @@ export function renderPs(brokers: readonly BrokerRow[], platform: PlatformRow): 
     checkpoint,
   ]);
   for (const s of platform.streams) {
-    rows.push([`  ${s.name}`, '-', '-', '-', '-', '-', '-', `${rate(s.producedPerSecond)} / ${rate(s.processedPerSecond)}`, s.lag === null ? '-' : String(s.lag), '-']);
+    rows.push([
+      `  ${s.name}`,
+      '-',
+      '-',
+      '-',
+      '-',
+      '-',
+      '-',
+      `${rate(s.producedPerSecond)} / ${rate(s.processedPerSecond)}`,
+      s.lag === null ? '-' : String(s.lag),
+      '-',
+    ]);
   }
   return renderTable(PS_HEADER, rows);
 }
@@ -86,7 +112,11 @@ export function allUp(brokers: readonly BrokerRow[], platform: PlatformRow): boo
 }
 
 /** Under-replicated partitions per leader id, over topic metadata. */
-export function underReplicatedByLeader(topics: ReadonlyArray<{ partitions: ReadonlyArray<{ leader: number; replicas: readonly number[]; isr: readonly number[] }> }>): Map<number, number> {
+export function underReplicatedByLeader(
+  topics: ReadonlyArray<{
+    partitions: ReadonlyArray<{ leader: number; replicas: readonly number[]; isr: readonly number[] }>;
+  }>,
+): Map<number, number> {
   const counts = new Map<number, number>();
   for (const t of topics) {
     for (const p of t.partitions) {

@@ -56,21 +56,43 @@ export function checkTools(env: NodeJS.ProcessEnv = process.env): ToolCheck[] {
   const hasApt = findExecutable('apt-get', env) !== undefined;
   const hasBrew = findExecutable('brew', env) !== undefined;
   const fix = (apt: string, brew: string) => installCommand({ apt, brew }, hasApt, hasBrew);
-  const docker = findExecutable('docker', env) !== undefined && spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
+  const docker =
+    findExecutable('docker', env) !== undefined &&
+    spawnSync('docker', ['info'], { stdio: 'ignore', timeout: 10_000 }).status === 0;
   const checks: ToolCheck[] = [];
 
   const node = parseVersion(process.versions.node) ?? [0, 0, 0];
-  checks.push({ tool: 'node', purpose: 'runs the platform', required: true, found: true, version: process.versions.node, ...(atLeast(node, [20, 19]) ? {} : { problem: 'Node.js 20.19 or later is needed', fix: 'install Node.js 20.19+ from https://nodejs.org or with nvm: `nvm install 22`' }) });
+  checks.push({
+    tool: 'node',
+    purpose: 'runs the platform',
+    required: true,
+    found: true,
+    version: process.versions.node,
+    ...(atLeast(node, [20, 19])
+      ? {}
+      : {
+          problem: 'Node.js 20.19 or later is needed',
+          fix: 'install Node.js 20.19+ from https://nodejs.org or with nvm: `nvm install 22`',
+        }),
+  });
 
   const npm = findExecutable('npm', env) ? versionOf('npm', ['--version']) : undefined;
-  checks.push({ tool: 'npm', purpose: 'installs the packages', required: true, found: npm !== undefined, ...(npm ? { version: npm } : { fix: fix('npm', 'node') }) });
+  checks.push({
+    tool: 'npm',
+    purpose: 'installs the packages',
+    required: true,
+    found: npm !== undefined,
+    ...(npm ? { version: npm } : { fix: fix('npm', 'node') }),
+  });
 
   const javaText = findExecutable('java', env) ? versionOf('java', ['-version']) : undefined;
   const java = javaText ? parseVersion(javaText) : undefined;
   const javaOld = java !== undefined && !atLeast(java[0] === 1 ? [java[1] ?? 0] : java, [11]);
   checks.push({
     tool: 'java',
-    purpose: docker ? 'local Kafka brokers (optional: Docker answers)' : 'the local Kafka brokers (no Docker engine answers)',
+    purpose: docker
+      ? 'local Kafka brokers (optional: Docker answers)'
+      : 'the local Kafka brokers (no Docker engine answers)',
     required: !docker,
     found: javaText !== undefined,
     ...(javaText ? { version: javaText } : {}),
@@ -79,15 +101,41 @@ export function checkTools(env: NodeJS.ProcessEnv = process.env): ToolCheck[] {
   });
 
   const mvn = findExecutable('mvn', env) ? versionOf('mvn', ['--version']) : undefined;
-  checks.push({ tool: 'mvn', purpose: docker ? 'fetches the Kafka jars (optional: Docker answers)' : 'fetches the Kafka broker jars once', required: !docker, found: mvn !== undefined, ...(mvn ? { version: mvn } : { fix: fix('maven', 'maven') }) });
+  checks.push({
+    tool: 'mvn',
+    purpose: docker ? 'fetches the Kafka jars (optional: Docker answers)' : 'fetches the Kafka broker jars once',
+    required: !docker,
+    found: mvn !== undefined,
+    ...(mvn ? { version: mvn } : { fix: fix('maven', 'maven') }),
+  });
 
   const kcat = findExecutable('kcat', env) ? versionOf('kcat', ['-V']) : undefined;
-  checks.push({ tool: 'kcat', purpose: 'the integration tests (`make test` installs it when it can)', required: false, found: kcat !== undefined, ...(kcat ? { version: kcat } : { fix: fix('kcat', 'kcat') }) });
+  checks.push({
+    tool: 'kcat',
+    purpose: 'the integration tests (`make test` installs it when it can)',
+    required: false,
+    found: kcat !== undefined,
+    ...(kcat ? { version: kcat } : { fix: fix('kcat', 'kcat') }),
+  });
 
   const python = findExecutable('python3', env) ? versionOf('python3', ['--version']) : undefined;
-  checks.push({ tool: 'python3', purpose: 'builds better-sqlite3 where no prebuilt binary fits', required: false, found: python !== undefined, ...(python ? { version: python } : { fix: fix('python3', 'python') }) });
+  checks.push({
+    tool: 'python3',
+    purpose: 'builds better-sqlite3 where no prebuilt binary fits',
+    required: false,
+    found: python !== undefined,
+    ...(python ? { version: python } : { fix: fix('python3', 'python') }),
+  });
 
-  checks.push({ tool: 'docker', purpose: 'optional: the Docker Kafka cluster and Kafka UI', required: false, found: docker, ...(docker ? { version: 'engine answers' } : { fix: 'optional: https://docs.docker.com/engine/install/ (without it `make up` uses the local brokers)' }) });
+  checks.push({
+    tool: 'docker',
+    purpose: 'optional: the Docker Kafka cluster and Kafka UI',
+    required: false,
+    found: docker,
+    ...(docker
+      ? { version: 'engine answers' }
+      : { fix: 'optional: https://docs.docker.com/engine/install/ (without it `make up` uses the local brokers)' }),
+  });
   return checks;
 }
 

@@ -38,9 +38,16 @@ export function unsafeRootReason(path: string, repository: string, home: string 
 
 function assertSafe(root: DataRoot, repository: string): void {
   const reason = unsafeRootReason(root.path, repository);
-  if (reason) throw new SdpError(ErrorCodes.SERVICES_UNSAFE_PATH, `${root.key} is ${root.path}: refused, ${reason}`, [`set ${root.key} in config.yml to a directory of its own, e.g. ./data/…`]);
+  if (reason)
+    throw new SdpError(ErrorCodes.SERVICES_UNSAFE_PATH, `${root.key} is ${root.path}: refused, ${reason}`, [
+      `set ${root.key} in config.yml to a directory of its own, e.g. ./data/…`,
+    ]);
   if (existsSync(root.path) && lstatSync(root.path).isSymbolicLink()) {
-    throw new SdpError(ErrorCodes.SERVICES_UNSAFE_PATH, `${root.key} is ${root.path}, a symbolic link (to ${realpathSync(root.path)}): refused`, [`point ${root.key} at the real directory`]);
+    throw new SdpError(
+      ErrorCodes.SERVICES_UNSAFE_PATH,
+      `${root.key} is ${root.path}, a symbolic link (to ${realpathSync(root.path)}): refused`,
+      [`point ${root.key} at the real directory`],
+    );
   }
 }
 
@@ -62,7 +69,9 @@ export function initVolumes(config: Config, repository: string = process.cwd()):
     try {
       accessSync(root.path, constants.W_OK | constants.X_OK);
     } catch {
-      throw new SdpError(ErrorCodes.SERVICES_UNSAFE_PATH, `${root.key} is ${root.path}: not writable by this user`, [`fix the owner: sudo chown -R "$(id -u):$(id -g)" ${root.path}`]);
+      throw new SdpError(ErrorCodes.SERVICES_UNSAFE_PATH, `${root.key} is ${root.path}: not writable by this user`, [
+        `fix the owner: sudo chown -R "$(id -u):$(id -g)" ${root.path}`,
+      ]);
     }
     if (!root.kind) {
       results.push({ root, created, markerWritten: false });
@@ -71,13 +80,21 @@ export function initVolumes(config: Config, repository: string = process.cwd()):
     const before = readRootMarker(root.path);
     if (before.status === 'ok') {
       if (before.marker.kind !== root.kind) {
-        throw new SdpError(ErrorCodes.STORAGE_ROOT_KIND, `${root.key} is ${root.path}, marked as the platform's ${before.marker.kind} root, not its ${root.kind} root`, [`point ${root.key} at a directory of its own`]);
+        throw new SdpError(
+          ErrorCodes.STORAGE_ROOT_KIND,
+          `${root.key} is ${root.path}, marked as the platform's ${before.marker.kind} root, not its ${root.kind} root`,
+          [`point ${root.key} at a directory of its own`],
+        );
       }
       results.push({ root, created, markerWritten: false, existingKind: before.marker.kind });
       continue;
     }
     if (before.status === 'invalid') {
-      throw new SdpError(ErrorCodes.SERVICES_UNSAFE_PATH, `${root.path}/${ROOT_MARKER_FILE} is not a valid marker (${before.reason}): refused`, [`look at it; delete it if it is yours, then run init-volumes again`]);
+      throw new SdpError(
+        ErrorCodes.SERVICES_UNSAFE_PATH,
+        `${root.path}/${ROOT_MARKER_FILE} is not a valid marker (${before.reason}): refused`,
+        [`look at it; delete it if it is yours, then run init-volumes again`],
+      );
     }
     // Marking is what lets the clean commands delete inside: an existing root (a lake from before
     // markers existed) is marked here because the operator asked for it.
@@ -89,7 +106,9 @@ export function initVolumes(config: Config, repository: string = process.cwd()):
 
 /** What may be in the brokers' data dir: node dirs, the class path files, the marker. */
 function unexpectedKafkaEntries(dataDir: string): string[] {
-  return readdirSync(dataDir).filter((name) => !/^node-\d+$/.test(name) && !/^classpath-.+\.txt$/.test(name) && name !== ROOT_MARKER_FILE);
+  return readdirSync(dataDir).filter(
+    (name) => !/^node-\d+$/.test(name) && !/^classpath-.+\.txt$/.test(name) && name !== ROOT_MARKER_FILE,
+  );
 }
 
 /**
@@ -101,16 +120,27 @@ export function assertKafkaDataDeletable(config: Config, repository: string = pr
   assertSafe(root, repository);
   if (!existsSync(root.path)) return root.path;
   const read = readRootMarker(root.path);
-  if (read.status === 'invalid') throw new SdpError(ErrorCodes.SERVICES_UNSAFE_PATH, `${root.path}/${ROOT_MARKER_FILE} is not a valid marker (${read.reason}): refused`, ['check kafka.local.data_dir in config.yml']);
+  if (read.status === 'invalid')
+    throw new SdpError(
+      ErrorCodes.SERVICES_UNSAFE_PATH,
+      `${root.path}/${ROOT_MARKER_FILE} is not a valid marker (${read.reason}): refused`,
+      ['check kafka.local.data_dir in config.yml'],
+    );
   const marker = read.status === 'ok' ? read.marker : undefined;
   if (marker && marker.kind !== 'kafka') {
-    throw new SdpError(ErrorCodes.SERVICES_UNSAFE_PATH, `${root.path} is marked as the platform's ${marker.kind} root, not the brokers' data: refused`, ['check kafka.local.data_dir in config.yml']);
+    throw new SdpError(
+      ErrorCodes.SERVICES_UNSAFE_PATH,
+      `${root.path} is marked as the platform's ${marker.kind} root, not the brokers' data: refused`,
+      ['check kafka.local.data_dir in config.yml'],
+    );
   }
   const unexpected = unexpectedKafkaEntries(root.path);
   if (!marker && unexpected.length > 0) {
-    throw new SdpError(ErrorCodes.SERVICES_UNSAFE_PATH, `${root.path} (kafka.local.data_dir) has no ${ROOT_MARKER_FILE} marker and holds what the local brokers do not write (${unexpected.slice(0, 5).join(', ')}): refused`, [
-      'check kafka.local.data_dir; `make init-volumes` marks the data roots',
-    ]);
+    throw new SdpError(
+      ErrorCodes.SERVICES_UNSAFE_PATH,
+      `${root.path} (kafka.local.data_dir) has no ${ROOT_MARKER_FILE} marker and holds what the local brokers do not write (${unexpected.slice(0, 5).join(', ')}): refused`,
+      ['check kafka.local.data_dir; `make init-volumes` marks the data roots'],
+    );
   }
   return root.path;
 }

@@ -41,11 +41,27 @@ export interface MemoryBreakdown {
 }
 
 export function threadMemory(area: string, usage: HeapUsage): ThreadMemory {
-  return { area, heapUsedBytes: usage.heapUsed, heapTotalBytes: usage.heapTotal, externalBytes: usage.external, arrayBuffersBytes: usage.arrayBuffers };
+  return {
+    area,
+    heapUsedBytes: usage.heapUsed,
+    heapTotalBytes: usage.heapTotal,
+    externalBytes: usage.external,
+    arrayBuffersBytes: usage.arrayBuffers,
+  };
 }
 
-export function memoryBreakdown(input: { rssBytes: number; main: HeapUsage; producerThreads: Array<{ slot: number; usage: HeapUsage }>; encoderThreads: number }): MemoryBreakdown {
-  const threads = [threadMemory('main', input.main), ...[...input.producerThreads].sort((a, b) => a.slot - b.slot).map((t) => threadMemory(`producer_thread_${t.slot}`, t.usage))];
+export function memoryBreakdown(input: {
+  rssBytes: number;
+  main: HeapUsage;
+  producerThreads: Array<{ slot: number; usage: HeapUsage }>;
+  encoderThreads: number;
+}): MemoryBreakdown {
+  const threads = [
+    threadMemory('main', input.main),
+    ...[...input.producerThreads]
+      .sort((a, b) => a.slot - b.slot)
+      .map((t) => threadMemory(`producer_thread_${t.slot}`, t.usage)),
+  ];
   const sum = (f: (t: ThreadMemory) => number): number => threads.reduce((n, t) => n + f(t), 0);
   return {
     rssBytes: input.rssBytes,

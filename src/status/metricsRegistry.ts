@@ -16,7 +16,12 @@ export function createMetricsRegistry(read: () => Promise<PlatformMetrics>): Reg
     return pending;
   };
 
-  const gauge = (name: string, help: string, labelNames: string[], fill: (g: Gauge, m: PlatformMetrics) => void): void => {
+  const gauge = (
+    name: string,
+    help: string,
+    labelNames: string[],
+    fill: (g: Gauge, m: PlatformMetrics) => void,
+  ): void => {
     new Gauge({
       name,
       help,
@@ -35,36 +40,68 @@ export function createMetricsRegistry(read: () => Promise<PlatformMetrics>): Reg
   gauge('sdp_producer_errors_total', 'Failed batch attempts since start (each is sent again)', ['stream'], (g, m) => {
     for (const s of m.producer?.streams ?? []) g.set({ stream: s.stream }, s.errors);
   });
-  gauge('sdp_producer_events_per_second', 'Acknowledged events per second over the last metrics interval', ['stream'], (g, m) => {
-    for (const s of m.producer?.streams ?? []) g.set({ stream: s.stream }, s.eventsPerSecond);
-  });
-  gauge('sdp_producer_ack_latency_ms', 'Batch acknowledgement latency over the last metrics interval', ['stream', 'quantile'], (g, m) => {
-    for (const s of m.producer?.streams ?? []) {
-      if (s.ackLatencyMsP50 !== null) g.set({ stream: s.stream, quantile: '0.5' }, s.ackLatencyMsP50);
-      if (s.ackLatencyMsP99 !== null) g.set({ stream: s.stream, quantile: '0.99' }, s.ackLatencyMsP99);
-    }
-  });
+  gauge(
+    'sdp_producer_events_per_second',
+    'Acknowledged events per second over the last metrics interval',
+    ['stream'],
+    (g, m) => {
+      for (const s of m.producer?.streams ?? []) g.set({ stream: s.stream }, s.eventsPerSecond);
+    },
+  );
+  gauge(
+    'sdp_producer_ack_latency_ms',
+    'Batch acknowledgement latency over the last metrics interval',
+    ['stream', 'quantile'],
+    (g, m) => {
+      for (const s of m.producer?.streams ?? []) {
+        if (s.ackLatencyMsP50 !== null) g.set({ stream: s.stream, quantile: '0.5' }, s.ackLatencyMsP50);
+        if (s.ackLatencyMsP99 !== null) g.set({ stream: s.stream, quantile: '0.99' }, s.ackLatencyMsP99);
+      }
+    },
+  );
   gauge('sdp_etl_valid_events_total', 'Valid events routed to the lake since start', ['topic', 'partition'], (g, m) => {
-    for (const i of m.etl?.ingest ?? []) for (const p of i.partitions) g.set({ topic: i.topic, partition: String(p.partition) }, p.valid);
+    for (const i of m.etl?.ingest ?? [])
+      for (const p of i.partitions) g.set({ topic: i.topic, partition: String(p.partition) }, p.valid);
   });
   gauge('sdp_etl_rejected_events_total', 'Events sent to the _rejected table since start', ['reason'], (g, m) => {
     for (const [reason, n] of Object.entries(m.etl?.rejectedTotal ?? {})) g.set({ reason }, n ?? 0);
   });
-  gauge('sdp_etl_partition_paused', '1 while a partition is paused by back-pressure', ['topic', 'partition'], (g, m) => {
-    for (const i of m.etl?.ingest ?? []) for (const p of i.partitions) g.set({ topic: i.topic, partition: String(p.partition) }, p.paused ? 1 : 0);
-  });
-  gauge('sdp_offsets_skipped_total', 'Offsets skipped because the log no longer had them (etl.on_offset_out_of_range)', ['topic', 'partition'], (g, m) => {
-    for (const s of m.etl?.offsetsSkipped ?? []) g.set({ topic: s.topic, partition: String(s.partition) }, s.offsets);
-  });
-  gauge('sdp_kafka_lean_decoder_fallbacks_total', 'Record sets the lean fetch decoder left to kafkajs (offsets beyond 2^53, malformed batches): slower, never wrong', [], (g, m) => {
-    if (m.etl) g.set(m.etl.leanDecoderFallbacks);
-  });
+  gauge(
+    'sdp_etl_partition_paused',
+    '1 while a partition is paused by back-pressure',
+    ['topic', 'partition'],
+    (g, m) => {
+      for (const i of m.etl?.ingest ?? [])
+        for (const p of i.partitions) g.set({ topic: i.topic, partition: String(p.partition) }, p.paused ? 1 : 0);
+    },
+  );
+  gauge(
+    'sdp_offsets_skipped_total',
+    'Offsets skipped because the log no longer had them (etl.on_offset_out_of_range)',
+    ['topic', 'partition'],
+    (g, m) => {
+      for (const s of m.etl?.offsetsSkipped ?? []) g.set({ topic: s.topic, partition: String(s.partition) }, s.offsets);
+    },
+  );
+  gauge(
+    'sdp_kafka_lean_decoder_fallbacks_total',
+    'Record sets the lean fetch decoder left to kafkajs (offsets beyond 2^53, malformed batches): slower, never wrong',
+    [],
+    (g, m) => {
+      if (m.etl) g.set(m.etl.leanDecoderFallbacks);
+    },
+  );
   gauge('sdp_checkpoints_total', 'Checkpoints committed to the checkpoint store', [], (g, m) => {
     if (m.etl) g.set(m.etl.checkpoints);
   });
-  gauge('sdp_late_events_total', 'Clickstream events older than the watermark when they arrived (excluded from windows)', [], (g, m) => {
-    if (m.etl) g.set(m.etl.aggregator.lateEventsTotal);
-  });
+  gauge(
+    'sdp_late_events_total',
+    'Clickstream events older than the watermark when they arrived (excluded from windows)',
+    [],
+    (g, m) => {
+      if (m.etl) g.set(m.etl.aggregator.lateEventsTotal);
+    },
+  );
   gauge('sdp_windows_open', 'Page-view windows not yet emitted', [], (g, m) => {
     if (m.etl) g.set(m.etl.aggregator.windowsOpen);
   });
@@ -73,24 +110,43 @@ export function createMetricsRegistry(read: () => Promise<PlatformMetrics>): Reg
     if (lag !== null && lag !== undefined) g.set(lag);
   });
   // assigned="false": not consumed by this process right now, yet holding the watermark back.
-  gauge('sdp_partition_watermark_seconds', 'Event-time watermark of each clickstream partition (epoch seconds)', ['partition', 'idle', 'assigned'], (g, m) => {
-    for (const p of m.etl?.aggregator.partitions ?? []) {
-      if (p.watermarkMs !== null) g.set({ partition: String(p.partition), idle: String(p.idle), assigned: String(p.assigned) }, p.watermarkMs / 1000);
-    }
-  });
-  gauge('sdp_etl_restarts_total', 'Times the ETL was restarted from the last checkpoint after a failure', [], (g, m) => {
-    g.set(m.etlRestarts);
-  });
+  gauge(
+    'sdp_partition_watermark_seconds',
+    'Event-time watermark of each clickstream partition (epoch seconds)',
+    ['partition', 'idle', 'assigned'],
+    (g, m) => {
+      for (const p of m.etl?.aggregator.partitions ?? []) {
+        if (p.watermarkMs !== null)
+          g.set(
+            { partition: String(p.partition), idle: String(p.idle), assigned: String(p.assigned) },
+            p.watermarkMs / 1000,
+          );
+      }
+    },
+  );
+  gauge(
+    'sdp_etl_restarts_total',
+    'Times the ETL was restarted from the last checkpoint after a failure',
+    [],
+    (g, m) => {
+      g.set(m.etlRestarts);
+    },
+  );
   // area: main | producer_thread_<slot> | process (rss); kind: heap_used | heap_total | external | array_buffers | rss.
-  gauge('sdp_memory_bytes', 'Memory by thread and kind (V8 heap, external, array buffers) and the process RSS', ['area', 'kind'], (g, m) => {
-    if (!m.memory) return;
-    g.set({ area: 'process', kind: 'rss' }, m.memory.rssBytes);
-    for (const t of m.memory.threads) {
-      g.set({ area: t.area, kind: 'heap_used' }, t.heapUsedBytes);
-      g.set({ area: t.area, kind: 'heap_total' }, t.heapTotalBytes);
-      g.set({ area: t.area, kind: 'external' }, t.externalBytes);
-      g.set({ area: t.area, kind: 'array_buffers' }, t.arrayBuffersBytes);
-    }
-  });
+  gauge(
+    'sdp_memory_bytes',
+    'Memory by thread and kind (V8 heap, external, array buffers) and the process RSS',
+    ['area', 'kind'],
+    (g, m) => {
+      if (!m.memory) return;
+      g.set({ area: 'process', kind: 'rss' }, m.memory.rssBytes);
+      for (const t of m.memory.threads) {
+        g.set({ area: t.area, kind: 'heap_used' }, t.heapUsedBytes);
+        g.set({ area: t.area, kind: 'heap_total' }, t.heapTotalBytes);
+        g.set({ area: t.area, kind: 'external' }, t.externalBytes);
+        g.set({ area: t.area, kind: 'array_buffers' }, t.arrayBuffersBytes);
+      }
+    },
+  );
   return registry;
 }

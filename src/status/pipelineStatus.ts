@@ -149,11 +149,17 @@ export class PipelineStatus {
     for (const topic of topics) {
       const ingest = metrics.etl?.ingest.find((i) => i.topic === topic);
       const kafkaPartitions = offsets.get(topic) ?? [];
-      const numbers = new Set([...kafkaPartitions.map((p) => p.partition), ...(ingest?.partitions.map((p) => p.partition) ?? [])]);
+      const numbers = new Set([
+        ...kafkaPartitions.map((p) => p.partition),
+        ...(ingest?.partitions.map((p) => p.partition) ?? []),
+      ]);
       for (const partition of [...numbers].sort((a, b) => a - b)) {
         const k = kafkaPartitions.find((p) => p.partition === partition);
         const mine = ingest?.partitions.find((p) => p.partition === partition);
-        const wm = topic === config.topics.clickstream ? metrics.etl?.aggregator.partitions.find((p) => p.partition === partition) : undefined;
+        const wm =
+          topic === config.topics.clickstream
+            ? metrics.etl?.aggregator.partitions.find((p) => p.partition === partition)
+            : undefined;
         const row: PartitionRow = {
           topic,
           partition,
@@ -169,14 +175,21 @@ export class PipelineStatus {
           validEvents: mine?.valid ?? 0,
           rejectedEvents: Object.values(mine?.rejected ?? {}).reduce((a, b) => a + (b ?? 0), 0),
         };
-        if (k && row.durableNextOffset !== null) lagReads.push(this.measureLag(row, BigInt(row.durableNextOffset), BigInt(k.start), BigInt(k.end), nowMs));
+        if (k && row.durableNextOffset !== null)
+          lagReads.push(this.measureLag(row, BigInt(row.durableNextOffset), BigInt(k.start), BigInt(k.end), nowMs));
         partitions.push(row);
       }
     }
 
     await Promise.all(lagReads);
     const etl = metrics.etl;
-    const checkpoint = etl ? { total: etl.checkpoints, lastAtMs: etl.lastCheckpoint?.atMs ?? null, lastDurationMs: etl.lastCheckpoint?.durationMs ?? null } : null;
+    const checkpoint = etl
+      ? {
+          total: etl.checkpoints,
+          lastAtMs: etl.lastCheckpoint?.atMs ?? null,
+          lastDurationMs: etl.lastCheckpoint?.durationMs ?? null,
+        }
+      : null;
     const restartTimesMs = this.options.restartTimesMs();
     const rssBytes = process.memoryUsage.rss();
     const sample = this.sample(metrics, partitions, nowMs, rssBytes);
@@ -186,7 +199,11 @@ export class PipelineStatus {
       partitions,
       lagHistory: this.ring.toArray(),
       lastCheckpointAtMs: checkpoint?.lastAtMs ?? this.options.etlStartedAtMs(),
-      checkpointStaleAfterMs: Math.max(60_000, 3 * config.etl.checkpoint_interval, config.etl.max_file_age + config.etl.checkpoint_interval),
+      checkpointStaleAfterMs: Math.max(
+        60_000,
+        3 * config.etl.checkpoint_interval,
+        config.etl.max_file_age + config.etl.checkpoint_interval,
+      ),
       brokers,
       kafkaError,
       restartTimesMs,
@@ -207,7 +224,13 @@ export class PipelineStatus {
     };
   }
 
-  private async measureLag(row: PartitionRow, durableNext: bigint, start: bigint, end: bigint, nowMs: number): Promise<void> {
+  private async measureLag(
+    row: PartitionRow,
+    durableNext: bigint,
+    start: bigint,
+    end: bigint,
+    nowMs: number,
+  ): Promise<void> {
     const from = durableNext < start ? start : durableNext;
     const offsetLag = end > from ? end - from : 0n;
     row.lagEvents = Number(offsetLag);
@@ -218,7 +241,11 @@ export class PipelineStatus {
     }
     const exact = offsetLag <= BigInt(EXACT_LAG_MAX);
     try {
-      const records = await within(KAFKA_ANSWER_MS, this.options.browser.recordsFrom(row.topic, row.partition, from, end, exact ? EXACT_LAG_MAX : 1), 'lag records');
+      const records = await within(
+        KAFKA_ANSWER_MS,
+        this.options.browser.recordsFrom(row.topic, row.partition, from, end, exact ? EXACT_LAG_MAX : 1),
+        'lag records',
+      );
       if (exact) {
         row.lagEvents = records.length;
         row.lagExact = true;
@@ -235,7 +262,8 @@ export class PipelineStatus {
     const produced: Record<string, number> = {};
     for (const s of metrics.producer?.streams ?? []) produced[s.stream] = s.total;
     const rows: Record<string, number> = {};
-    const tableOf = (topic: string): string => (topic === this.options.config.topics.clickstream ? 'clickstream' : 'iot');
+    const tableOf = (topic: string): string =>
+      topic === this.options.config.topics.clickstream ? 'clickstream' : 'iot';
     for (const i of metrics.etl?.ingest ?? []) {
       for (const p of i.partitions) {
         rows[tableOf(i.topic)] = (rows[tableOf(i.topic)] ?? 0) + p.valid;
@@ -243,9 +271,14 @@ export class PipelineStatus {
       }
     }
     if (metrics.etl) rows.clickstream_agg = metrics.etl.aggregator.rowsEmittedTotal;
-    const rate = (now: Record<string, number>, before: Record<string, number> | undefined, dtS: number): Record<string, number> => {
+    const rate = (
+      now: Record<string, number>,
+      before: Record<string, number> | undefined,
+      dtS: number,
+    ): Record<string, number> => {
       const out: Record<string, number> = {};
-      for (const [k, v] of Object.entries(now)) out[k] = before && dtS > 0 && before[k] !== undefined ? Math.max(0, (v - before[k]!) / dtS) : 0;
+      for (const [k, v] of Object.entries(now))
+        out[k] = before && dtS > 0 && before[k] !== undefined ? Math.max(0, (v - before[k]!) / dtS) : 0;
       return out;
     };
     const dtS = this.previous ? (nowMs - this.previous.tMs) / 1000 : 0;
@@ -257,7 +290,8 @@ export class PipelineStatus {
       watermarkLagSeconds: metrics.etl?.aggregator.watermarkLagSeconds ?? null,
       rssBytes,
     };
-    for (const p of partitions) if (p.lagEvents !== null) sample.lagByTopic[p.topic] = (sample.lagByTopic[p.topic] ?? 0) + p.lagEvents;
+    for (const p of partitions)
+      if (p.lagEvents !== null) sample.lagByTopic[p.topic] = (sample.lagByTopic[p.topic] ?? 0) + p.lagEvents;
     this.previous = { tMs: nowMs, produced, rows };
     return sample;
   }

@@ -7,7 +7,8 @@ export class SampleRing<T> {
   private start = 0;
 
   constructor(readonly capacity: number) {
-    if (!Number.isInteger(capacity) || capacity < 1) throw new Error(`capacity must be a positive integer, got ${capacity}`);
+    if (!Number.isInteger(capacity) || capacity < 1)
+      throw new Error(`capacity must be a positive integer, got ${capacity}`);
   }
 
   push(item: T): void {

@@ -17,7 +17,10 @@ export interface RootMarker {
   created: string;
 }
 
-export type MarkerRead = { status: 'ok'; marker: RootMarker } | { status: 'missing' } | { status: 'invalid'; reason: string };
+export type MarkerRead =
+  | { status: 'ok'; marker: RootMarker }
+  | { status: 'missing' }
+  | { status: 'invalid'; reason: string };
 
 /** Parses a marker file's text; pure. */
 export function parseRootMarker(text: string): MarkerRead {
@@ -29,8 +32,10 @@ export function parseRootMarker(text: string): MarkerRead {
   }
   if (value === null || typeof value !== 'object') return { status: 'invalid', reason: 'not a JSON object' };
   const { kind, created } = value as Record<string, unknown>;
-  if (typeof kind !== 'string' || !(ROOT_KINDS as readonly string[]).includes(kind)) return { status: 'invalid', reason: `kind ${JSON.stringify(kind)} is not one of ${ROOT_KINDS.join(', ')}` };
-  if (typeof created !== 'string' || Number.isNaN(Date.parse(created))) return { status: 'invalid', reason: `created ${JSON.stringify(created)} is not an ISO-8601 time` };
+  if (typeof kind !== 'string' || !(ROOT_KINDS as readonly string[]).includes(kind))
+    return { status: 'invalid', reason: `kind ${JSON.stringify(kind)} is not one of ${ROOT_KINDS.join(', ')}` };
+  if (typeof created !== 'string' || Number.isNaN(Date.parse(created)))
+    return { status: 'invalid', reason: `created ${JSON.stringify(created)} is not an ISO-8601 time` };
   return { status: 'ok', marker: { kind: kind as RootKind, created } };
 }
 
@@ -41,7 +46,8 @@ export function readRootMarker(root: string): MarkerRead {
   try {
     stat = lstatSync(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR') return { status: 'missing' };
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT' || (err as NodeJS.ErrnoException).code === 'ENOTDIR')
+      return { status: 'missing' };
     throw err;
   }
   if (!stat.isFile()) return { status: 'invalid', reason: `${ROOT_MARKER_FILE} is not a regular file` };
@@ -67,9 +73,13 @@ export function ensureRootMarker(root: string, kind: RootKind): EnsureResult {
   const read = readRootMarker(root);
   if (read.status === 'ok') {
     if (read.marker.kind !== kind) {
-      throw new SdpError(ErrorCodes.STORAGE_ROOT_KIND, `${root} is marked as the platform's ${read.marker.kind} root, not its ${kind} root`, [
-        `${join(root, ROOT_MARKER_FILE)} says kind ${read.marker.kind}: point the ${kind} setting at another directory`,
-      ]);
+      throw new SdpError(
+        ErrorCodes.STORAGE_ROOT_KIND,
+        `${root} is marked as the platform's ${read.marker.kind} root, not its ${kind} root`,
+        [
+          `${join(root, ROOT_MARKER_FILE)} says kind ${read.marker.kind}: point the ${kind} setting at another directory`,
+        ],
+      );
     }
     return 'present';
   }

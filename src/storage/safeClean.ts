@@ -24,7 +24,12 @@ export interface CleanedRoot {
   existed: boolean;
 }
 
-export function gatherRootFacts(kind: RootKind, configured: string, repoDir: string, otherRoots: readonly string[]): RootFacts {
+export function gatherRootFacts(
+  kind: RootKind,
+  configured: string,
+  repoDir: string,
+  otherRoots: readonly string[],
+): RootFacts {
   const resolved = resolve(configured);
   let stat;
   try {
@@ -88,7 +93,11 @@ export function emptyRoot(root: string): CleanedRoot {
     throw err;
   }
   // Checked again here: the root may have been swapped for a symlink since the safety check.
-  if (!stat.isDirectory() || stat.isSymbolicLink()) throw new SdpError(ErrorCodes.STORAGE_UNSAFE_ROOT, `${absolute} is not a plain directory any more: nothing deleted`);
+  if (!stat.isDirectory() || stat.isSymbolicLink())
+    throw new SdpError(
+      ErrorCodes.STORAGE_UNSAFE_ROOT,
+      `${absolute} is not a plain directory any more: nothing deleted`,
+    );
   let files = 0;
   let bytes = 0;
   walk(absolute, absolute, (path, isDir, size) => {
@@ -114,7 +123,8 @@ function walk(root: string, dir: string, visit: (path: string, isDir: boolean, s
   for (const entry of entries) {
     const path = join(dir, entry.name);
     if (dir === root && entry.name === ROOT_MARKER_FILE) continue;
-    if (!isWithin(root, path) || path === root) throw new SdpError(ErrorCodes.STORAGE_UNSAFE_ROOT, `${path} is outside ${root}: stopped`);
+    if (!isWithin(root, path) || path === root)
+      throw new SdpError(ErrorCodes.STORAGE_UNSAFE_ROOT, `${path} is outside ${root}: stopped`);
     // lstat, not stat: a symlink to a directory is unlinked, never descended into.
     const stat = lstatSync(path);
     if (stat.isDirectory()) {

@@ -32,7 +32,9 @@ function walk(node: NactNode, restartsOf: (name: string) => number): ActorNode {
     state: node.stopped ? 'stopped' : node.busy ? 'busy' : 'idle',
     mailbox: node.mailbox?.length ?? 0,
     restarts: restartsOf(node.name),
-    children: [...node.children.values()].map((c) => walk(c, restartsOf)).sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true })),
+    children: [...node.children.values()]
+      .map((c) => walk(c, restartsOf))
+      .sort((a, b) => a.name.localeCompare(b.name, 'en', { numeric: true })),
   };
 }
 

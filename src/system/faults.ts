@@ -39,7 +39,9 @@ export function armFaultFromEnv(env: NodeJS.ProcessEnv = process.env): FaultPoin
   armed = undefined;
   if (value === undefined || value === '') return undefined;
   if (!(FAULT_POINTS as readonly string[]).includes(value)) {
-    throw new SdpError(ErrorCodes.CONFIG_FAULT_UNKNOWN, `${FAULT_ENV}: unknown fault point '${value}'`, [`expected one of: ${FAULT_POINTS.join(', ')}`]);
+    throw new SdpError(ErrorCodes.CONFIG_FAULT_UNKNOWN, `${FAULT_ENV}: unknown fault point '${value}'`, [
+      `expected one of: ${FAULT_POINTS.join(', ')}`,
+    ]);
   }
   armed = value as FaultPoint;
   return armed;

@@ -48,7 +48,12 @@ export interface SupervisionContext<M> extends ActorContext<M> {
   mailbox: M[];
 }
 
-export type OnCrash<M> = (msg: M | undefined, err: Error, ctx: SupervisionContext<M>, child?: AnyRef) => SupervisionDecision | Promise<SupervisionDecision>;
+export type OnCrash<M> = (
+  msg: M | undefined,
+  err: Error,
+  ctx: SupervisionContext<M>,
+  child?: AnyRef,
+) => SupervisionDecision | Promise<SupervisionDecision>;
 
 export interface ActorProps<S, M> {
   initialState?: S;
@@ -89,7 +94,12 @@ export function startSystem(name: string, engine?: PersistenceEngine): SystemRef
   return n.start!(...extensions) as SystemRef;
 }
 
-export function spawn<S, M>(parent: AnyRef | Ref<unknown>, behaviour: Behaviour<S, M>, name: string, props: ActorProps<S, M> = {}): Ref<M> {
+export function spawn<S, M>(
+  parent: AnyRef | Ref<unknown>,
+  behaviour: Behaviour<S, M>,
+  name: string,
+  props: ActorProps<S, M> = {},
+): Ref<M> {
   return n.spawn!(parent, behaviour, name, props) as Ref<M>;
 }
 

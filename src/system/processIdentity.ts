@@ -31,5 +31,9 @@ export function identifyProcess(pid: number): ProcessIdentity {
   if (!isPidAlive(pid)) return { alive: false };
   const commandLine = commandLineOf(pid);
   const startTime = processStartTime(pid);
-  return { alive: true, ...(commandLine !== undefined ? { commandLine } : {}), ...(startTime !== undefined ? { startTime } : {}) };
+  return {
+    alive: true,
+    ...(commandLine !== undefined ? { commandLine } : {}),
+    ...(startTime !== undefined ? { startTime } : {}),
+  };
 }

@@ -100,7 +100,10 @@ export function describePortOwner(port: number): string | undefined {
     const strip = (address: string | undefined) => (address ?? '?').replace('[::ffff:', '').replace(']', '');
     return `a ${state ?? '?'} connection ${strip(local)} -> ${strip(peer)}${user ? ` of ${user[1]} (pid ${user[2]})` : ''}`;
   }
-  const lsof = spawnSync('lsof', ['-nP', `-iTCP:${port}`, '-sTCP:LISTEN', '-Fpc'], { encoding: 'utf8', timeout: 3_000 });
+  const lsof = spawnSync('lsof', ['-nP', `-iTCP:${port}`, '-sTCP:LISTEN', '-Fpc'], {
+    encoding: 'utf8',
+    timeout: 3_000,
+  });
   if (lsof.status === 0 && lsof.stdout) {
     const pid = /^p(\d+)/m.exec(lsof.stdout)?.[1];
     const command = /^c(.+)$/m.exec(lsof.stdout)?.[1];
@@ -113,7 +116,9 @@ export function describePortOwner(port: number): string | undefined {
 export function ephemeralPortRange(): [number, number] | undefined {
   try {
     const [low, high] = readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8').trim().split(/\s+/).map(Number);
-    return low !== undefined && high !== undefined && Number.isFinite(low) && Number.isFinite(high) ? [low, high] : undefined;
+    return low !== undefined && high !== undefined && Number.isFinite(low) && Number.isFinite(high)
+      ? [low, high]
+      : undefined;
   } catch {
     return undefined;
   }

@@ -39,11 +39,17 @@ export function resolveWorkerFile(importMetaUrl: string, baseName: string): Work
   }
   const twinFile = path.join(twinDir, `${baseName}.js`);
   if (!existsSync(twinFile)) {
-    throw new SdpError(ErrorCodes.WORKER_FILE_MISSING, `worker ${tsFile} runs from its compiled twin ${twinFile}, which does not exist: run "npx tsc -p ." first`);
+    throw new SdpError(
+      ErrorCodes.WORKER_FILE_MISSING,
+      `worker ${tsFile} runs from its compiled twin ${twinFile}, which does not exist: run "npx tsc -p ." first`,
+    );
   }
   const stale = staleSources(dir, twinDir);
   if (stale.length > 0) {
-    throw new SdpError(ErrorCodes.WORKER_FILE_MISSING, `compiled worker files in ${twinDir} are older than their sources (${stale.join(', ')}): run "npx tsc -p ." first`);
+    throw new SdpError(
+      ErrorCodes.WORKER_FILE_MISSING,
+      `compiled worker files in ${twinDir} are older than their sources (${stale.join(', ')}): run "npx tsc -p ." first`,
+    );
   }
   // A test runner's own flags (loaders, conditions) must not leak into plain Node workers.
   return { filename: pathToFileURL(twinFile).href, execArgv: [] };
@@ -59,7 +65,8 @@ export function profilingFlags(processExecArgv: readonly string[]): string[] {
   processExecArgv.forEach((a, i) => {
     if (a === '--cpu-prof' || a.startsWith('--cpu-prof-dir=') || a.startsWith('--cpu-prof-interval=')) flags.push(a);
     // The value may also follow as the next argument: `--cpu-prof-dir DIR`.
-    else if ((a === '--cpu-prof-dir' || a === '--cpu-prof-interval') && processExecArgv[i + 1] !== undefined) flags.push(a, processExecArgv[i + 1]!);
+    else if ((a === '--cpu-prof-dir' || a === '--cpu-prof-interval') && processExecArgv[i + 1] !== undefined)
+      flags.push(a, processExecArgv[i + 1]!);
   });
   return flags;
 }

@@ -6,7 +6,14 @@ declare module 'nact/lib/persistence/index.js' {
   namespace persistence {
     /** One journal entry. nact builds it in `ctx.persist` with `++sequenceNumber`; tags end up sorted. */
     class PersistedEvent<D = unknown> {
-      constructor(data: D, sequenceNumber: number, key: string, tags?: string[], createdAt?: number, isDeleted?: boolean);
+      constructor(
+        data: D,
+        sequenceNumber: number,
+        key: string,
+        tags?: string[],
+        createdAt?: number,
+        isDeleted?: boolean,
+      );
       data: D;
       sequenceNumber: number;
       key: string;
@@ -51,9 +58,20 @@ declare module 'nact/lib/persistence/index.js' {
     /** A nact system extension: pass its result to `start(...)`. */
     function configurePersistence(engine: PersistenceEngineLike): (system: object) => object;
 
-    function spawnPersistent(parent: unknown, f: (...args: never[]) => unknown, key: string, name?: string, properties?: object): unknown;
+    function spawnPersistent(
+      parent: unknown,
+      f: (...args: never[]) => unknown,
+      key: string,
+      name?: string,
+      properties?: object,
+    ): unknown;
 
-    function persistentQuery(parent: unknown, f: (...args: never[]) => unknown, key: string, properties?: object): () => Promise<unknown>;
+    function persistentQuery(
+      parent: unknown,
+      f: (...args: never[]) => unknown,
+      key: string,
+      properties?: object,
+    ): () => Promise<unknown>;
   }
   export = persistence;
 }

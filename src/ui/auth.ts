@@ -25,7 +25,10 @@ function cookieValue(cookieHeader: string | undefined, name: string): string | u
   return undefined;
 }
 
-export function authorize(token: string | null, request: { authorization?: string; cookie?: string; queryToken?: string | null }): AuthDecision {
+export function authorize(
+  token: string | null,
+  request: { authorization?: string; cookie?: string; queryToken?: string | null },
+): AuthDecision {
   if (token === null) return 'allowed';
   const bearer = /^Bearer\s+(.+)$/i.exec(request.authorization ?? '')?.[1]?.trim();
   if (bearer !== undefined && same(bearer, token)) return 'allowed';

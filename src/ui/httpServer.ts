@@ -45,7 +45,8 @@ export interface UiServer {
 }
 
 const SECURITY_HEADERS = {
-  'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
+  'content-security-policy':
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; object-src 'none'; base-uri 'none'; frame-ancestors 'none'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
   'cache-control': 'no-store',
@@ -58,13 +59,22 @@ async function answer(options: UiServerOptions, req: IncomingMessage, res: Serve
     res.writeHead(status, { ...headers, 'content-type': type });
     res.end(body);
   };
-  const decision = authorize(options.token, { authorization: req.headers.authorization, cookie: req.headers.cookie, queryToken: url.searchParams.get('token') });
+  const decision = authorize(options.token, {
+    authorization: req.headers.authorization,
+    cookie: req.headers.cookie,
+    queryToken: url.searchParams.get('token'),
+  });
   if (decision === 'denied') {
     res.setHeader('www-authenticate', 'Bearer');
-    return send(401, 'text/plain; charset=utf-8', 'unauthorized: send Authorization: Bearer <ui.auth_token>, or open the page with ?token=<ui.auth_token>\n');
+    return send(
+      401,
+      'text/plain; charset=utf-8',
+      'unauthorized: send Authorization: Bearer <ui.auth_token>, or open the page with ?token=<ui.auth_token>\n',
+    );
   }
   if (decision === 'allowed-set-cookie' && options.token) headers['set-cookie'] = tokenCookie(options.token);
-  if (req.method !== 'GET' && req.method !== 'HEAD') return send(405, 'text/plain; charset=utf-8', 'method not allowed: this server is read-only\n');
+  if (req.method !== 'GET' && req.method !== 'HEAD')
+    return send(405, 'text/plain; charset=utf-8', 'method not allowed: this server is read-only\n');
 
   // Browsers ask for it on every page; a 404 would be a console error.
   if (url.pathname === '/favicon.ico') {
@@ -103,9 +113,19 @@ export async function startUiServer(options: UiServerOptions): Promise<UiServer>
   await new Promise<void>((resolve, reject) => {
     server.once('error', (err: NodeJS.ErrnoException) => {
       if (err.code === 'EADDRINUSE') {
-        reject(new SdpError(ErrorCodes.UI_PORT_IN_USE, `${options.portKey}: port ${options.port} on ${options.host} is already in use (another process listens there); stop it or set ${options.portKey} to a free port`));
+        reject(
+          new SdpError(
+            ErrorCodes.UI_PORT_IN_USE,
+            `${options.portKey}: port ${options.port} on ${options.host} is already in use (another process listens there); stop it or set ${options.portKey} to a free port`,
+          ),
+        );
       } else if (err.code === 'EACCES' || err.code === 'EADDRNOTAVAIL') {
-        reject(new SdpError(ErrorCodes.UI_PORT_IN_USE, `${options.portKey}: cannot listen on ${options.host}:${options.port} (${err.code})`));
+        reject(
+          new SdpError(
+            ErrorCodes.UI_PORT_IN_USE,
+            `${options.portKey}: cannot listen on ${options.host}:${options.port} (${err.code})`,
+          ),
+        );
       } else reject(err);
     });
     server.listen(options.port, options.host, () => resolve());

@@ -76,7 +76,11 @@ export function kafkaBrowserHandler(browser: ClusterBrowser) {
  * Starts the Kafka browser. With `mode: 'auto'` a port that is already taken is not an error: the
  * Docker Kafka UI is assumed to answer there, and undefined is returned.
  */
-export async function startKafkaBrowser(config: Config, logger: Logger, mode: 'auto' | 'on' = config.ui.kafka_ui === 'off' ? 'on' : config.ui.kafka_ui): Promise<KafkaBrowserServer | undefined> {
+export async function startKafkaBrowser(
+  config: Config,
+  logger: Logger,
+  mode: 'auto' | 'on' = config.ui.kafka_ui === 'off' ? 'on' : config.ui.kafka_ui,
+): Promise<KafkaBrowserServer | undefined> {
   const browser = createClusterBrowser(config, logger);
   try {
     const server = await startUiServer({
@@ -88,11 +92,20 @@ export async function startKafkaBrowser(config: Config, logger: Logger, mode: 'a
       logger,
       handle: kafkaBrowserHandler(browser),
     });
-    return { server, close: async () => { await server.close(); await browser.close(); } };
+    return {
+      server,
+      close: async () => {
+        await server.close();
+        await browser.close();
+      },
+    };
   } catch (err) {
     await browser.close();
     if (mode === 'auto' && isSdpError(err, ErrorCodes.UI_PORT_IN_USE)) {
-      logger.info({ component: 'ui', port: config.ui.kafka_ui_port }, 'kafka browser not started: ui.kafka_ui_port already answers (the Docker Kafka UI?); ui.kafka_ui: auto');
+      logger.info(
+        { component: 'ui', port: config.ui.kafka_ui_port },
+        'kafka browser not started: ui.kafka_ui_port already answers (the Docker Kafka UI?); ui.kafka_ui: auto',
+      );
       return undefined;
     }
     throw err;

@@ -64,7 +64,10 @@ export function aggregateColumns(
     const eventTimeMs = eventTimesMs[i]!;
     const url = urls[i]!;
     if (!Number.isFinite(eventTimeMs)) {
-      throw new SdpError(ErrorCodes.WINDOW_INVALID_INPUT, `event time must be a finite number of ms, got ${String(eventTimeMs)}`);
+      throw new SdpError(
+        ErrorCodes.WINDOW_INVALID_INPUT,
+        `event time must be a finite number of ms, got ${String(eventTimeMs)}`,
+      );
     }
     if (eventTimeMs > maxEventTimeMs) maxEventTimeMs = eventTimeMs;
     if (isLateEvent(eventTimeMs, knownGlobalWatermarkMs, sizeMs)) {

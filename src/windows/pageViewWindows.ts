@@ -3,7 +3,12 @@ import { ErrorCodes, SdpError } from '../errors.js';
 import type { PageViewBatch } from './pageViewBatch.js';
 import { isWindowClosed } from './lateness.js';
 import { TumblingWindows } from './tumblingWindows.js';
-import { WatermarkTracker, type PartitionWatermarkStatus, type WatermarkTrackerOptions, type WatermarkTrackerSnapshot } from './watermarks.js';
+import {
+  WatermarkTracker,
+  type PartitionWatermarkStatus,
+  type WatermarkTrackerOptions,
+  type WatermarkTrackerSnapshot,
+} from './watermarks.js';
 
 export interface PageViewWindowsOptions extends WatermarkTrackerOptions {
   /** Tumbling window size (60_000 for the platform's one-minute windows). */
@@ -40,7 +45,10 @@ export interface PageViewWindowsSnapshot {
   readonly emittedFrontierMs: number | null;
   readonly watermarks: WatermarkTrackerSnapshot;
   readonly offsets: ReadonlyArray<{ readonly partition: number; readonly lastOffset: string }>;
-  readonly openWindows: ReadonlyArray<{ readonly startMs: number; readonly counts: ReadonlyArray<{ readonly url: string; readonly count: number }> }>;
+  readonly openWindows: ReadonlyArray<{
+    readonly startMs: number;
+    readonly counts: ReadonlyArray<{ readonly url: string; readonly count: number }>;
+  }>;
 }
 
 const offsetPattern = /^(0|[1-9]\d*)$/;
@@ -48,7 +56,14 @@ const partitionSchema = z.int().nonnegative();
 const msOrNull = z.number().nullable();
 const watermarksSchema = z.strictObject({
   globalWatermarkMs: msOrNull,
-  partitions: z.array(z.strictObject({ partition: partitionSchema, assigned: z.boolean(), maxEventTimeMs: msOrNull, caughtUp: z.boolean() })),
+  partitions: z.array(
+    z.strictObject({
+      partition: partitionSchema,
+      assigned: z.boolean(),
+      maxEventTimeMs: msOrNull,
+      caughtUp: z.boolean(),
+    }),
+  ),
 });
 const snapshotSchema = z.strictObject({
   version: z.literal(1),
@@ -171,12 +186,16 @@ export class PageViewWindows {
    */
   emitReady(nowMs: number): EmittedWindow[] {
     const watermarkMs = this.watermarks.advance(nowMs);
-    const ready = [...this.open.keys()].filter((startMs) => this.windows.windowEndMs(startMs) <= watermarkMs).sort((a, b) => a - b);
+    const ready = [...this.open.keys()]
+      .filter((startMs) => this.windows.windowEndMs(startMs) <= watermarkMs)
+      .sort((a, b) => a - b);
     const emitted: EmittedWindow[] = [];
     for (const startMs of ready) {
       const endMs = this.windows.windowEndMs(startMs);
       const byUrl = this.open.get(startMs)!;
-      const rows = [...byUrl.keys()].sort().map((url) => ({ minuteStartMs: startMs, minuteEndMs: endMs, url, pv: byUrl.get(url)! }));
+      const rows = [...byUrl.keys()]
+        .sort()
+        .map((url) => ({ minuteStartMs: startMs, minuteEndMs: endMs, url, pv: byUrl.get(url)! }));
       this.open.delete(startMs);
       emitted.push({ startMs, endMs, rows });
     }
@@ -230,7 +249,9 @@ export class PageViewWindows {
       lateEventsTotal: this.lateTotal,
       emittedFrontierMs: this.emittedFrontierMs === -Infinity ? null : this.emittedFrontierMs,
       watermarks: this.watermarks.toJSON(),
-      offsets: [...this.offsets.keys()].sort((a, b) => a - b).map((partition) => ({ partition, lastOffset: this.offsets.get(partition)!.toString() })),
+      offsets: [...this.offsets.keys()]
+        .sort((a, b) => a - b)
+        .map((partition) => ({ partition, lastOffset: this.offsets.get(partition)!.toString() })),
       openWindows: [...this.open.keys()]
         .sort((a, b) => a - b)
         .map((startMs) => {
@@ -255,7 +276,9 @@ export class PageViewWindows {
       try {
         input = JSON.parse(json) as unknown;
       } catch (err) {
-        throw new SdpError(ErrorCodes.WINDOW_SNAPSHOT_INVALID, 'window state snapshot is not valid JSON', [], { cause: err });
+        throw new SdpError(ErrorCodes.WINDOW_SNAPSHOT_INVALID, 'window state snapshot is not valid JSON', [], {
+          cause: err,
+        });
       }
     }
     const parsed = snapshotSchema.safeParse(input);
@@ -266,17 +289,20 @@ export class PageViewWindows {
     const snapshot = parsed.data;
     const state = new PageViewWindows(options);
     const problems: string[] = [];
-    if (snapshot.sizeMs !== state.windows.sizeMs) problems.push(`sizeMs: snapshot has ${snapshot.sizeMs}, options have ${state.windows.sizeMs}`);
+    if (snapshot.sizeMs !== state.windows.sizeMs)
+      problems.push(`sizeMs: snapshot has ${snapshot.sizeMs}, options have ${state.windows.sizeMs}`);
     const frontierMs = snapshot.emittedFrontierMs ?? -Infinity;
     const globalMs = snapshot.watermarks.globalWatermarkMs ?? -Infinity;
     if (frontierMs > globalMs) problems.push('emittedFrontierMs is ahead of the global watermark');
     for (const w of snapshot.openWindows) {
       if (!state.windows.isWindowStart(w.startMs)) problems.push(`openWindows: ${w.startMs} is not a window start`);
-      if (state.windows.windowEndMs(w.startMs) <= frontierMs) problems.push(`openWindows: ${w.startMs} was already emitted`);
+      if (state.windows.windowEndMs(w.startMs) <= frontierMs)
+        problems.push(`openWindows: ${w.startMs} was already emitted`);
       if (state.open.has(w.startMs)) problems.push(`openWindows: ${w.startMs} appears twice`);
       state.open.set(w.startMs, new Map(w.counts.map(({ url, count }) => [url, count])));
     }
-    if (problems.length > 0) throw new SdpError(ErrorCodes.WINDOW_SNAPSHOT_INVALID, 'window state snapshot is inconsistent', problems);
+    if (problems.length > 0)
+      throw new SdpError(ErrorCodes.WINDOW_SNAPSHOT_INVALID, 'window state snapshot is inconsistent', problems);
 
     state.lateTotal = snapshot.lateEventsTotal;
     state.emittedFrontierMs = frontierMs;
@@ -290,22 +316,38 @@ export class PageViewWindows {
    * or a revoke the global watermark can sit below windows already emitted; the frontier cannot.
    */
   private isClosed(windowStartMs: number): boolean {
-    return isWindowClosed(this.windows.windowEndMs(windowStartMs), Math.max(this.watermarks.globalWatermarkMs, this.emittedFrontierMs));
+    return isWindowClosed(
+      this.windows.windowEndMs(windowStartMs),
+      Math.max(this.watermarks.globalWatermarkMs, this.emittedFrontierMs),
+    );
   }
 
   private validateBatch(batch: PageViewBatch): bigint {
     const problems: string[] = [];
-    if (!Number.isSafeInteger(batch.partition) || batch.partition < 0) problems.push(`partition ${String(batch.partition)}`);
-    if (typeof batch.lastOffset !== 'string' || !offsetPattern.test(batch.lastOffset)) problems.push(`lastOffset ${String(batch.lastOffset)}`);
-    if (typeof batch.maxEventTimeMs !== 'number' || Number.isNaN(batch.maxEventTimeMs) || batch.maxEventTimeMs === Infinity) problems.push(`maxEventTimeMs ${String(batch.maxEventTimeMs)}`);
-    if (!Number.isSafeInteger(batch.lateCount) || batch.lateCount < 0) problems.push(`lateCount ${String(batch.lateCount)}`);
+    if (!Number.isSafeInteger(batch.partition) || batch.partition < 0)
+      problems.push(`partition ${String(batch.partition)}`);
+    if (typeof batch.lastOffset !== 'string' || !offsetPattern.test(batch.lastOffset))
+      problems.push(`lastOffset ${String(batch.lastOffset)}`);
+    if (
+      typeof batch.maxEventTimeMs !== 'number' ||
+      Number.isNaN(batch.maxEventTimeMs) ||
+      batch.maxEventTimeMs === Infinity
+    )
+      problems.push(`maxEventTimeMs ${String(batch.maxEventTimeMs)}`);
+    if (!Number.isSafeInteger(batch.lateCount) || batch.lateCount < 0)
+      problems.push(`lateCount ${String(batch.lateCount)}`);
     for (const c of batch.counts) {
-      if (!this.windows.isWindowStart(c.windowStartMs)) problems.push(`windowStartMs ${String(c.windowStartMs)} is not a window start`);
+      if (!this.windows.isWindowStart(c.windowStartMs))
+        problems.push(`windowStartMs ${String(c.windowStartMs)} is not a window start`);
       if (!Number.isSafeInteger(c.count) || c.count < 0) problems.push(`count ${String(c.count)} for ${c.url}`);
       if (typeof c.url !== 'string') problems.push(`url ${String(c.url)}`);
     }
     if (problems.length > 0) {
-      throw new SdpError(ErrorCodes.WINDOW_INVALID_INPUT, `invalid page-view batch for partition ${String(batch.partition)}`, problems);
+      throw new SdpError(
+        ErrorCodes.WINDOW_INVALID_INPUT,
+        `invalid page-view batch for partition ${String(batch.partition)}`,
+        problems,
+      );
     }
     return BigInt(batch.lastOffset);
   }

@@ -22,7 +22,10 @@ export class TumblingWindows {
 
   constructor(sizeMs: number) {
     if (!Number.isSafeInteger(sizeMs) || sizeMs <= 0) {
-      throw new SdpError(ErrorCodes.WINDOW_INVALID_INPUT, `window sizeMs must be a positive integer, got ${String(sizeMs)}`);
+      throw new SdpError(
+        ErrorCodes.WINDOW_INVALID_INPUT,
+        `window sizeMs must be a positive integer, got ${String(sizeMs)}`,
+      );
     }
     this.sizeMs = sizeMs;
   }

@@ -72,11 +72,17 @@ export class WatermarkTracker {
 
   constructor(options: WatermarkTrackerOptions) {
     if (!Number.isFinite(options.watermarkDelayMs) || options.watermarkDelayMs < 0) {
-      throw new SdpError(ErrorCodes.WINDOW_INVALID_INPUT, `watermarkDelayMs must be a finite number >= 0, got ${String(options.watermarkDelayMs)}`);
+      throw new SdpError(
+        ErrorCodes.WINDOW_INVALID_INPUT,
+        `watermarkDelayMs must be a finite number >= 0, got ${String(options.watermarkDelayMs)}`,
+      );
     }
     // Infinity is allowed: partitions never go idle.
     if (Number.isNaN(options.idleTimeoutMs) || options.idleTimeoutMs < 0) {
-      throw new SdpError(ErrorCodes.WINDOW_INVALID_INPUT, `idleTimeoutMs must be >= 0, got ${String(options.idleTimeoutMs)}`);
+      throw new SdpError(
+        ErrorCodes.WINDOW_INVALID_INPUT,
+        `idleTimeoutMs must be >= 0, got ${String(options.idleTimeoutMs)}`,
+      );
     }
     this.watermarkDelayMs = options.watermarkDelayMs;
     this.idleTimeoutMs = options.idleTimeoutMs;
@@ -96,7 +102,13 @@ export class WatermarkTracker {
   assignPartition(partition: number, nowMs: number): void {
     const state = this.partitionStates.get(checkPartition(partition));
     if (state === undefined) {
-      this.partitionStates.set(partition, { assigned: true, maxEventTimeMs: -Infinity, lastActivityMs: nowMs, caughtUp: false, paused: false });
+      this.partitionStates.set(partition, {
+        assigned: true,
+        maxEventTimeMs: -Infinity,
+        lastActivityMs: nowMs,
+        caughtUp: false,
+        paused: false,
+      });
     } else if (!state.assigned) {
       state.assigned = true;
       state.lastActivityMs = nowMs;
@@ -208,7 +220,12 @@ export class WatermarkTracker {
       globalWatermarkMs: finiteOrNull(this.globalMs),
       partitions: this.partitions().map((partition) => {
         const state = this.partitionStates.get(partition)!;
-        return { partition, assigned: state.assigned, maxEventTimeMs: finiteOrNull(state.maxEventTimeMs), caughtUp: state.caughtUp };
+        return {
+          partition,
+          assigned: state.assigned,
+          maxEventTimeMs: finiteOrNull(state.maxEventTimeMs),
+          caughtUp: state.caughtUp,
+        };
       }),
     };
   }
@@ -218,7 +235,11 @@ export class WatermarkTracker {
    * restored partition is not idle right away) and nothing is paused (the consumer restarts
    * unpaused). The snapshot is assumed valid; `PageViewWindows.fromJSON` validates it.
    */
-  static fromJSON(snapshot: WatermarkTrackerSnapshot, options: WatermarkTrackerOptions, nowMs: number): WatermarkTracker {
+  static fromJSON(
+    snapshot: WatermarkTrackerSnapshot,
+    options: WatermarkTrackerOptions,
+    nowMs: number,
+  ): WatermarkTracker {
     const tracker = new WatermarkTracker(options);
     tracker.globalMs = snapshot.globalWatermarkMs ?? -Infinity;
     for (const p of snapshot.partitions) {

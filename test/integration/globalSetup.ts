@@ -22,7 +22,10 @@ export async function setup(): Promise<void> {
   const logger = setupLogger();
   const result = await localClusterUp(config, logger);
   startedHere = result.started.length > 0;
-  logger.warn({ component: 'integration-setup', started: result.started, durationMs: result.durationMs }, 'local Kafka cluster started for the integration tests');
+  logger.warn(
+    { component: 'integration-setup', started: result.started, durationMs: result.durationMs },
+    'local Kafka cluster started for the integration tests',
+  );
 }
 
 export async function teardown(): Promise<void> {

@@ -3,7 +3,11 @@ import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log/logger.js';
 import { createKafkaClient } from '../client.js';
 
-export async function fetchLogRanges(config: Config, logger: Logger, topic: string): Promise<Map<number, { start: string; end: string }>> {
+export async function fetchLogRanges(
+  config: Config,
+  logger: Logger,
+  topic: string,
+): Promise<Map<number, { start: string; end: string }>> {
   const admin = createKafkaClient(config, logger, { clientId: `${config.kafka.client_id}-offset-guard` }).admin();
   await admin.connect();
   try {

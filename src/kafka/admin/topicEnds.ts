@@ -13,22 +13,31 @@ export type TopicEnds = Map<string, Map<number, bigint> | undefined>;
 export async function fetchTopicEnds(config: Config, logger: Logger, topics: readonly string[]): Promise<TopicEnds> {
   // The SdpError thrown on failure says it better than kafkajs's retry lines (kept for debug).
   const kafkajsLogger = logger.isLevelEnabled('debug') ? logger : logger.child({}, { level: 'fatal' });
-  const admin = createKafkaClient(config, kafkajsLogger, { clientId: `${config.kafka.client_id}-admin`, retries: 2, level: 'error' }).admin();
+  const admin = createKafkaClient(config, kafkajsLogger, {
+    clientId: `${config.kafka.client_id}-admin`,
+    retries: 2,
+    level: 'error',
+  }).admin();
   try {
-    return await withKafkaDeadline(config.kafka.bootstrap_servers, config.kafka.unreachable_timeout, 'reading log end offsets', async () => {
-      await admin.connect();
-      const existing = new Set(await admin.listTopics());
-      const ends: TopicEnds = new Map();
-      for (const topic of topics) {
-        if (!existing.has(topic)) {
-          ends.set(topic, undefined);
-          continue;
+    return await withKafkaDeadline(
+      config.kafka.bootstrap_servers,
+      config.kafka.unreachable_timeout,
+      'reading log end offsets',
+      async () => {
+        await admin.connect();
+        const existing = new Set(await admin.listTopics());
+        const ends: TopicEnds = new Map();
+        for (const topic of topics) {
+          if (!existing.has(topic)) {
+            ends.set(topic, undefined);
+            continue;
+          }
+          const offsets = await admin.fetchTopicOffsets(topic);
+          ends.set(topic, new Map(offsets.map((o) => [o.partition, BigInt(o.high)])));
         }
-        const offsets = await admin.fetchTopicOffsets(topic);
-        ends.set(topic, new Map(offsets.map((o) => [o.partition, BigInt(o.high)])));
-      }
-      return ends;
-    });
+        return ends;
+      },
+    );
   } finally {
     await admin.disconnect().catch(() => undefined);
   }

@@ -34,8 +34,10 @@ export function planTopics(desired: readonly TopicSpec[], existing: ReadonlyMap<
       continue;
     }
     const differences: string[] = [];
-    if (current.partitions !== spec.partitions) differences.push(`${current.partitions} partitions, config wants ${spec.partitions}`);
-    if (current.replicationFactor !== spec.replicationFactor) differences.push(`replication factor ${current.replicationFactor}, config wants ${spec.replicationFactor}`);
+    if (current.partitions !== spec.partitions)
+      differences.push(`${current.partitions} partitions, config wants ${spec.partitions}`);
+    if (current.replicationFactor !== spec.replicationFactor)
+      differences.push(`replication factor ${current.replicationFactor}, config wants ${spec.replicationFactor}`);
     if (current.minInsyncReplicas !== undefined && current.minInsyncReplicas !== spec.minInsyncReplicas) {
       differences.push(`min.insync.replicas ${current.minInsyncReplicas}, config wants ${spec.minInsyncReplicas}`);
     }
@@ -57,17 +59,31 @@ export interface AlterPlan {
 
 /** What `topics alter` changes: partitions only upwards, min.insync.replicas to the config's. */
 export function planAlter(desired: readonly TopicSpec[], existing: ReadonlyMap<string, ExistingTopic>): AlterPlan {
-  const plan: AlterPlan = { raisePartitions: [], setMinInsyncReplicas: [], lowerPartitions: [], replicationDiffers: [], missing: [] };
+  const plan: AlterPlan = {
+    raisePartitions: [],
+    setMinInsyncReplicas: [],
+    lowerPartitions: [],
+    replicationDiffers: [],
+    missing: [],
+  };
   for (const spec of desired) {
     const current = existing.get(spec.topic);
     if (!current) {
       plan.missing.push(spec.topic);
       continue;
     }
-    if (current.partitions < spec.partitions) plan.raisePartitions.push({ topic: spec.topic, from: current.partitions, to: spec.partitions });
-    if (current.partitions > spec.partitions) plan.lowerPartitions.push({ topic: spec.topic, from: current.partitions, to: spec.partitions });
-    if (current.replicationFactor !== spec.replicationFactor) plan.replicationDiffers.push({ topic: spec.topic, from: current.replicationFactor, to: spec.replicationFactor });
-    if (current.minInsyncReplicas !== spec.minInsyncReplicas) plan.setMinInsyncReplicas.push({ topic: spec.topic, from: current.minInsyncReplicas, to: spec.minInsyncReplicas });
+    if (current.partitions < spec.partitions)
+      plan.raisePartitions.push({ topic: spec.topic, from: current.partitions, to: spec.partitions });
+    if (current.partitions > spec.partitions)
+      plan.lowerPartitions.push({ topic: spec.topic, from: current.partitions, to: spec.partitions });
+    if (current.replicationFactor !== spec.replicationFactor)
+      plan.replicationDiffers.push({ topic: spec.topic, from: current.replicationFactor, to: spec.replicationFactor });
+    if (current.minInsyncReplicas !== spec.minInsyncReplicas)
+      plan.setMinInsyncReplicas.push({
+        topic: spec.topic,
+        from: current.minInsyncReplicas,
+        to: spec.minInsyncReplicas,
+      });
   }
   return plan;
 }

@@ -63,22 +63,41 @@ function reasonOf(err: unknown): string {
  * Other failures of `op` become SdpError(KAFKA_ADMIN_FAILED). The client is always disconnected,
  * so a command never lingers on retry timers.
  */
-async function withAdmin<T>(config: Config, logger: Logger, what: string, op: (admin: Admin, liveBrokers: number) => Promise<T>): Promise<T> {
+async function withAdmin<T>(
+  config: Config,
+  logger: Logger,
+  what: string,
+  op: (admin: Admin, liveBrokers: number) => Promise<T>,
+): Promise<T> {
   // kafkajs logs every failed connection attempt as an error; the one SdpError we throw says it
   // better, so its lines are shown only when debugging.
   const kafkajsLogger = logger.isLevelEnabled('debug') ? logger : logger.child({}, { level: 'fatal' });
-  const admin = createKafkaClient(config, kafkajsLogger, { clientId: `${config.kafka.client_id}-admin`, retries: ADMIN_RETRIES }).admin();
+  const admin = createKafkaClient(config, kafkajsLogger, {
+    clientId: `${config.kafka.client_id}-admin`,
+    retries: ADMIN_RETRIES,
+  }).admin();
   const { bootstrap_servers: bootstrap, unreachable_timeout: timeoutMs } = config.kafka;
   try {
-    const liveBrokers = await withKafkaDeadline(bootstrap, timeoutMs, what, async () => {
-      await admin.connect();
-      return (await admin.describeCluster()).brokers.length;
-    }, config);
+    const liveBrokers = await withKafkaDeadline(
+      bootstrap,
+      timeoutMs,
+      what,
+      async () => {
+        await admin.connect();
+        return (await admin.describeCluster()).brokers.length;
+      },
+      config,
+    );
     try {
       return await op(admin, liveBrokers);
     } catch (err) {
       if (err instanceof SdpError) throw err;
-      throw new SdpError(ErrorCodes.KAFKA_ADMIN_FAILED, `${what} failed at ${bootstrap.join(',')}: ${reasonOf(err)}`, [], { cause: err });
+      throw new SdpError(
+        ErrorCodes.KAFKA_ADMIN_FAILED,
+        `${what} failed at ${bootstrap.join(',')}: ${reasonOf(err)}`,
+        [],
+        { cause: err },
+      );
     }
   } finally {
     await admin.disconnect().catch(() => undefined);
@@ -108,9 +127,21 @@ async function fetchExisting(admin: Admin, names: readonly string[]): Promise<To
     const meta = metadata.find((t) => t.name === topic);
     if (!meta) return { topic, exists: false, partitions: [], replicationFactor: 0, minInsyncReplicas: undefined };
     const partitions = meta.partitions
-      .map((p) => ({ partition: p.partitionId, leader: p.leader, replicas: [...p.replicas], isr: [...p.isr], offlineReplicas: [...(p.offlineReplicas ?? [])] }))
+      .map((p) => ({
+        partition: p.partitionId,
+        leader: p.leader,
+        replicas: [...p.replicas],
+        isr: [...p.isr],
+        offlineReplicas: [...(p.offlineReplicas ?? [])],
+      }))
       .sort((a, b) => a.partition - b.partition);
-    return { topic, exists: true, partitions, replicationFactor: Math.max(0, ...partitions.map((p) => p.replicas.length)), minInsyncReplicas: minIsr.get(topic) };
+    return {
+      topic,
+      exists: true,
+      partitions,
+      replicationFactor: Math.max(0, ...partitions.map((p) => p.replicas.length)),
+      minInsyncReplicas: minIsr.get(topic),
+    };
   });
 }
 
@@ -123,7 +154,12 @@ function sleep(ms: number): Promise<void> {
 function servesAll(metadata: BrokerMetadata, specs: readonly TopicSpec[]): boolean {
   return specs.every((spec) => {
     const topic = metadata.topics.find((t) => t.topic === spec.topic);
-    return topic !== undefined && topic.errorCode === 0 && topic.partitions.length === spec.partitions && topic.partitions.every((p) => p.leader >= 0);
+    return (
+      topic !== undefined &&
+      topic.errorCode === 0 &&
+      topic.partitions.length === spec.partitions &&
+      topic.partitions.every((p) => p.leader >= 0)
+    );
   });
 }
 
@@ -132,16 +168,31 @@ function servesAll(metadata: BrokerMetadata, specs: readonly TopicSpec[]): boole
  * next client (a producer, a consumer, `topics describe`) sees them whichever broker it asks. Brokers
  * apply the controller's records independently; on a busy machine one can lag by a second.
  */
-async function waitUntilServed(config: Config, admin: Admin, specs: readonly TopicSpec[], timeoutMs: number): Promise<void> {
+async function waitUntilServed(
+  config: Config,
+  admin: Admin,
+  specs: readonly TopicSpec[],
+  timeoutMs: number,
+): Promise<void> {
   const deadlineMs = Date.now() + timeoutMs;
-  const timedOut = () => new Error(`the new topics are not served with a leader for every partition by every broker after ${Math.round(timeoutMs / 1000)} s`);
+  const timedOut = () =>
+    new Error(
+      `the new topics are not served with a leader for every partition by every broker after ${Math.round(timeoutMs / 1000)} s`,
+    );
   const { brokers } = await admin.describeCluster();
   const security = connectionSecurity(config);
   await Promise.all(
     brokers.map(async ({ host, port }) => {
       for (;;) {
         const remainingMs = Math.max(1, deadlineMs - Date.now());
-        const metadata = await probeBrokerMetadata(host, port, specs.map((spec) => spec.topic), Math.min(remainingMs, 5_000), `${config.kafka.client_id}-probe`, security).catch(() => undefined);
+        const metadata = await probeBrokerMetadata(
+          host,
+          port,
+          specs.map((spec) => spec.topic),
+          Math.min(remainingMs, 5_000),
+          `${config.kafka.client_id}-probe`,
+          security,
+        ).catch(() => undefined);
         if (metadata && servesAll(metadata, specs)) return;
         if (Date.now() > deadlineMs) throw timedOut();
         await sleep(POLL_INTERVAL_MS);
@@ -153,16 +204,26 @@ async function waitUntilServed(config: Config, admin: Admin, specs: readonly Top
 function asExisting(descriptions: readonly TopicDescription[]): Map<string, ExistingTopic> {
   const map = new Map<string, ExistingTopic>();
   for (const d of descriptions) {
-    if (d.exists) map.set(d.topic, { topic: d.topic, partitions: d.partitions.length, replicationFactor: d.replicationFactor, minInsyncReplicas: d.minInsyncReplicas });
+    if (d.exists)
+      map.set(d.topic, {
+        topic: d.topic,
+        partitions: d.partitions.length,
+        replicationFactor: d.replicationFactor,
+        minInsyncReplicas: d.minInsyncReplicas,
+      });
   }
   return map;
 }
 
 function mismatchError(mismatches: readonly string[]): SdpError {
-  return new SdpError(ErrorCodes.KAFKA_TOPIC_MISMATCH, `${mismatches.length} existing topic${mismatches.length === 1 ? '' : 's'} differ${mismatches.length === 1 ? 's' : ''} from config; nothing was changed`, [
-    ...mismatches,
-    'topics are never altered automatically: `topics alter` raises partitions and sets min.insync.replicas; `topics recreate --yes` deletes and recreates them (their data is lost); or change kafka.partitions / kafka.replication_factor / kafka.min_insync_replicas to match',
-  ]);
+  return new SdpError(
+    ErrorCodes.KAFKA_TOPIC_MISMATCH,
+    `${mismatches.length} existing topic${mismatches.length === 1 ? '' : 's'} differ${mismatches.length === 1 ? 's' : ''} from config; nothing was changed`,
+    [
+      ...mismatches,
+      'topics are never altered automatically: `topics alter` raises partitions and sets min.insync.replicas; `topics recreate --yes` deletes and recreates them (their data is lost); or change kafka.partitions / kafka.replication_factor / kafka.min_insync_replicas to match',
+    ],
+  );
 }
 
 /**
@@ -171,7 +232,11 @@ function mismatchError(mismatches: readonly string[]): SdpError {
  * than live brokers, checked before any creation), KAFKA_TOPIC_MISMATCH (an existing topic differs;
  * nothing is created then), KAFKA_UNREACHABLE or KAFKA_ADMIN_FAILED.
  */
-export async function createTopics(config: Config, logger: Logger, options: TopicOptions = {}): Promise<CreateTopicsResult> {
+export async function createTopics(
+  config: Config,
+  logger: Logger,
+  options: TopicOptions = {},
+): Promise<CreateTopicsResult> {
   const log = logger.child({ component: 'topics' });
   const specs: TopicSpec[] = topicNames(config, options).map((topic) => ({
     topic,
@@ -182,11 +247,23 @@ export async function createTopics(config: Config, logger: Logger, options: Topi
   return withAdmin(config, logger, 'topics create', async (admin, liveBrokers) => {
     const rf = config.kafka.replication_factor;
     if (rf > liveBrokers) {
-      throw new SdpError(ErrorCodes.KAFKA_RF_TOO_HIGH, `replication factor ${rf} (kafka.replication_factor) is more than the ${liveBrokers} live broker${liveBrokers === 1 ? '' : 's'} at ${config.kafka.bootstrap_servers.join(',')}`, [
-        `set kafka.replication_factor to at most ${liveBrokers}, or start the missing brokers (\`make kafka-status\`)`,
-      ]);
+      throw new SdpError(
+        ErrorCodes.KAFKA_RF_TOO_HIGH,
+        `replication factor ${rf} (kafka.replication_factor) is more than the ${liveBrokers} live broker${liveBrokers === 1 ? '' : 's'} at ${config.kafka.bootstrap_servers.join(',')}`,
+        [
+          `set kafka.replication_factor to at most ${liveBrokers}, or start the missing brokers (\`make kafka-status\`)`,
+        ],
+      );
     }
-    const plan = planTopics(specs, asExisting(await fetchExisting(admin, specs.map((s) => s.topic))));
+    const plan = planTopics(
+      specs,
+      asExisting(
+        await fetchExisting(
+          admin,
+          specs.map((s) => s.topic),
+        ),
+      ),
+    );
     if (plan.mismatches.length > 0) throw mismatchError(plan.mismatches);
 
     const created: TopicSpec[] = [];
@@ -209,19 +286,44 @@ export async function createTopics(config: Config, logger: Logger, options: Topi
         created.push(...plan.toCreate);
       } else {
         // Someone created them between our look and our request: they must still match.
-        const again = planTopics(plan.toCreate, asExisting(await fetchExisting(admin, plan.toCreate.map((s) => s.topic))));
+        const again = planTopics(
+          plan.toCreate,
+          asExisting(
+            await fetchExisting(
+              admin,
+              plan.toCreate.map((s) => s.topic),
+            ),
+          ),
+        );
         if (again.mismatches.length > 0) throw mismatchError(again.mismatches);
         unchanged.push(...again.unchanged);
       }
     }
-    for (const s of created) log.info({ topic: s.topic, partitions: s.partitions, replicationFactor: s.replicationFactor, minInsyncReplicas: s.minInsyncReplicas }, 'topic created');
-    for (const s of unchanged) log.info({ topic: s.topic, partitions: s.partitions, replicationFactor: s.replicationFactor }, 'topic exists as configured: unchanged');
+    for (const s of created)
+      log.info(
+        {
+          topic: s.topic,
+          partitions: s.partitions,
+          replicationFactor: s.replicationFactor,
+          minInsyncReplicas: s.minInsyncReplicas,
+        },
+        'topic created',
+      );
+    for (const s of unchanged)
+      log.info(
+        { topic: s.topic, partitions: s.partitions, replicationFactor: s.replicationFactor },
+        'topic exists as configured: unchanged',
+      );
     return { created, unchanged, liveBrokers };
   });
 }
 
 /** Leader, replicas and ISR of every partition, plus min.insync.replicas, of each topic. */
-export async function describeTopics(config: Config, logger: Logger, options: TopicOptions = {}): Promise<TopicDescription[]> {
+export async function describeTopics(
+  config: Config,
+  logger: Logger,
+  options: TopicOptions = {},
+): Promise<TopicDescription[]> {
   return withAdmin(config, logger, 'topics describe', (admin) => fetchExisting(admin, topicNames(config, options)));
 }
 
@@ -244,32 +346,66 @@ export async function alterTopics(config: Config, logger: Logger, options: Topic
   const specs = specsOf(config, options);
   const log = logger.child({ component: 'topics' });
   return withAdmin(config, logger, 'topics alter', async (admin) => {
-    const plan = planAlter(specs, asExisting(await fetchExisting(admin, specs.map((s) => s.topic))));
+    const plan = planAlter(
+      specs,
+      asExisting(
+        await fetchExisting(
+          admin,
+          specs.map((s) => s.topic),
+        ),
+      ),
+    );
     if (plan.lowerPartitions.length > 0) {
-      throw new SdpError(ErrorCodes.KAFKA_PARTITIONS_LOWER, 'Kafka cannot lower the number of partitions of a topic; nothing was changed', [
-        ...plan.lowerPartitions.map((l) => `topic ${l.topic} has ${l.from} partitions, config wants ${l.to} (kafka.partitions)`),
-        `set kafka.partitions back to at least ${Math.max(...plan.lowerPartitions.map((l) => l.from))}, or \`topics recreate --yes\` (deletes every record of the topics)`,
-      ]);
+      throw new SdpError(
+        ErrorCodes.KAFKA_PARTITIONS_LOWER,
+        'Kafka cannot lower the number of partitions of a topic; nothing was changed',
+        [
+          ...plan.lowerPartitions.map(
+            (l) => `topic ${l.topic} has ${l.from} partitions, config wants ${l.to} (kafka.partitions)`,
+          ),
+          `set kafka.partitions back to at least ${Math.max(...plan.lowerPartitions.map((l) => l.from))}, or \`topics recreate --yes\` (deletes every record of the topics)`,
+        ],
+      );
     }
     if (plan.missing.length > 0) {
-      throw new SdpError(ErrorCodes.KAFKA_TOPIC_MISSING, `topic${plan.missing.length === 1 ? '' : 's'} ${plan.missing.join(', ')} do${plan.missing.length === 1 ? 'es' : ''} not exist; nothing was changed`, ['`topics create` creates them']);
+      throw new SdpError(
+        ErrorCodes.KAFKA_TOPIC_MISSING,
+        `topic${plan.missing.length === 1 ? '' : 's'} ${plan.missing.join(', ')} do${plan.missing.length === 1 ? 'es' : ''} not exist; nothing was changed`,
+        ['`topics create` creates them'],
+      );
     }
     if (plan.raisePartitions.length > 0) {
-      await admin.createPartitions({ timeout: CREATE_TIMEOUT_MS, topicPartitions: plan.raisePartitions.map((r) => ({ topic: r.topic, count: r.to })) });
-      await waitUntilServed(config, admin, specs.filter((s) => plan.raisePartitions.some((r) => r.topic === s.topic)), CREATE_TIMEOUT_MS);
+      await admin.createPartitions({
+        timeout: CREATE_TIMEOUT_MS,
+        topicPartitions: plan.raisePartitions.map((r) => ({ topic: r.topic, count: r.to })),
+      });
+      await waitUntilServed(
+        config,
+        admin,
+        specs.filter((s) => plan.raisePartitions.some((r) => r.topic === s.topic)),
+        CREATE_TIMEOUT_MS,
+      );
       for (const r of plan.raisePartitions) log.info({ topic: r.topic, from: r.from, to: r.to }, 'partitions raised');
     }
     if (plan.setMinInsyncReplicas.length > 0) {
       await admin.alterConfigs({
         validateOnly: false,
-        resources: plan.setMinInsyncReplicas.map((m) => ({ type: ConfigResourceTypes.TOPIC, name: m.topic, configEntries: [{ name: 'min.insync.replicas', value: String(m.to) }] })),
+        resources: plan.setMinInsyncReplicas.map((m) => ({
+          type: ConfigResourceTypes.TOPIC,
+          name: m.topic,
+          configEntries: [{ name: 'min.insync.replicas', value: String(m.to) }],
+        })),
       });
       // Brokers apply the controller's config record independently: wait until a describe shows it.
       const deadlineMs = Date.now() + CREATE_TIMEOUT_MS;
       for (;;) {
-        const current = await fetchMinInsyncReplicas(admin, plan.setMinInsyncReplicas.map((m) => m.topic));
+        const current = await fetchMinInsyncReplicas(
+          admin,
+          plan.setMinInsyncReplicas.map((m) => m.topic),
+        );
         if (plan.setMinInsyncReplicas.every((m) => current.get(m.topic) === m.to)) break;
-        if (Date.now() > deadlineMs) throw new Error(`min.insync.replicas not applied after ${CREATE_TIMEOUT_MS / 1000} s`);
+        if (Date.now() > deadlineMs)
+          throw new Error(`min.insync.replicas not applied after ${CREATE_TIMEOUT_MS / 1000} s`);
         await sleep(POLL_INTERVAL_MS);
       }
     }
@@ -283,7 +419,11 @@ export interface RecreateResult {
 }
 
 /** Deletes the topics (every record is lost) and creates them again from config. */
-export async function recreateTopics(config: Config, logger: Logger, options: TopicOptions = {}): Promise<RecreateResult> {
+export async function recreateTopics(
+  config: Config,
+  logger: Logger,
+  options: TopicOptions = {},
+): Promise<RecreateResult> {
   const names = topicNames(config, options);
   const deleted = await withAdmin(config, logger, 'topics recreate', async (admin) => {
     const existing = new Set(await admin.listTopics());
@@ -294,7 +434,8 @@ export async function recreateTopics(config: Config, logger: Logger, options: To
     for (;;) {
       const still = (await admin.listTopics()).filter((t) => present.includes(t));
       if (still.length === 0) break;
-      if (Date.now() > deadlineMs) throw new Error(`topics ${still.join(', ')} still listed ${CREATE_TIMEOUT_MS / 1000} s after deletion`);
+      if (Date.now() > deadlineMs)
+        throw new Error(`topics ${still.join(', ')} still listed ${CREATE_TIMEOUT_MS / 1000} s after deletion`);
       await sleep(200);
     }
     return present;
@@ -308,12 +449,21 @@ export async function recreateTopics(config: Config, logger: Logger, options: To
       for (const spec of result.created) created.set(spec.topic, spec);
       const missing = deleted.filter((name) => !created.has(name));
       if (missing.length === 0) return { deleted, created: [...created.values()] };
-      if (attempt >= 30) throw new SdpError(ErrorCodes.KAFKA_ADMIN_FAILED, `topics ${missing.join(', ')} were deleted but a broker still lists them; not created again`);
+      if (attempt >= 30)
+        throw new SdpError(
+          ErrorCodes.KAFKA_ADMIN_FAILED,
+          `topics ${missing.join(', ')} were deleted but a broker still lists them; not created again`,
+        );
       await sleep(500);
     } catch (err) {
       // Brokers apply the deletion independently: for a moment one still lists the old topic
       // (then answers UNKNOWN_TOPIC_OR_PARTITION about it) or refuses TOPIC_ALREADY_EXISTS.
-      if (attempt >= 30 || !(err instanceof SdpError) || !/already exists|marked for deletion|does not host this topic-partition/i.test(err.message)) throw err;
+      if (
+        attempt >= 30 ||
+        !(err instanceof SdpError) ||
+        !/already exists|marked for deletion|does not host this topic-partition/i.test(err.message)
+      )
+        throw err;
       await sleep(500);
     }
   }

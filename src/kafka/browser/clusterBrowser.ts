@@ -56,7 +56,12 @@ export interface GroupSummary {
 }
 
 export interface GroupDetail extends GroupSummary {
-  memberList: Array<{ memberId: string; clientId: string; host: string; assignment: Array<{ topic: string; partitions: number[] }> }>;
+  memberList: Array<{
+    memberId: string;
+    clientId: string;
+    host: string;
+    assignment: Array<{ topic: string; partitions: number[] }>;
+  }>;
   offsets: Array<{ topic: string; partition: number; committed: string; endOffset: string; lag: string }>;
 }
 
@@ -82,9 +87,17 @@ export interface ClusterBrowser {
   group(groupId: string): Promise<GroupDetail>;
   messages(query: MessageQuery): Promise<MessageView[]>;
   /** Start and end (log end) offset of every partition of each topic; a topic that is missing maps to []. */
-  topicOffsets(topics: readonly string[]): Promise<Map<string, Array<{ partition: number; start: string; end: string }>>>;
+  topicOffsets(
+    topics: readonly string[],
+  ): Promise<Map<string, Array<{ partition: number; start: string; end: string }>>>;
   /** Up to `limit` records in [from, end): offsets and timestamps only (the dashboard's lag). */
-  recordsFrom(topic: string, partition: number, from: bigint, end: bigint, limit: number): Promise<Array<{ offset: string; timestampMs: number }>>;
+  recordsFrom(
+    topic: string,
+    partition: number,
+    from: bigint,
+    end: bigint,
+    limit: number,
+  ): Promise<Array<{ offset: string; timestampMs: number }>>;
   close(): Promise<void>;
 }
 
@@ -93,18 +106,27 @@ export const MAX_MESSAGES = 500;
 const FETCH_MAX_BYTES = 1024 * 1024;
 const LAG_FETCH_MAX_BYTES = 64 * 1024;
 
-export function createClusterBrowser(config: Config, logger: Logger, options: { timeoutMs?: number } = {}): ClusterBrowser {
+export function createClusterBrowser(
+  config: Config,
+  logger: Logger,
+  options: { timeoutMs?: number } = {},
+): ClusterBrowser {
   const timeoutMs = options.timeoutMs ?? Math.min(config.kafka.request_timeout, 10_000);
   const log = logger.child({ component: 'cluster-browser' });
   let admin: Admin | undefined;
   let connecting: Promise<Admin> | undefined;
 
-  const bounded = <T>(what: string, p: Promise<T>): Promise<T> => withTimeout(p, timeoutMs, `${what}: no answer from Kafka within ${timeoutMs} ms`);
+  const bounded = <T>(what: string, p: Promise<T>): Promise<T> =>
+    withTimeout(p, timeoutMs, `${what}: no answer from Kafka within ${timeoutMs} ms`);
 
   const connect = (): Promise<Admin> => {
     if (admin) return Promise.resolve(admin);
     connecting ??= (async () => {
-      const a = createKafkaClient(config, log, { clientId: `${config.kafka.client_id}-ui`, level: 'error', retries: 1 }).admin();
+      const a = createKafkaClient(config, log, {
+        clientId: `${config.kafka.client_id}-ui`,
+        level: 'error',
+        retries: 1,
+      }).admin();
       try {
         await bounded('connect', a.connect());
       } catch (err) {
@@ -120,7 +142,10 @@ export function createClusterBrowser(config: Config, logger: Logger, options: { 
 
   const call = async <T>(what: string, f: (a: Admin) => Promise<T>): Promise<T> => bounded(what, f(await connect()));
 
-  const summarise = (t: { name: string; partitions: Array<{ replicas: number[] }> }, offsets: Array<{ low: string; high: string }>): TopicSummary => ({
+  const summarise = (
+    t: { name: string; partitions: Array<{ replicas: number[] }> },
+    offsets: Array<{ low: string; high: string }>,
+  ): TopicSummary => ({
     name: t.name,
     internal: t.name.startsWith('__'),
     partitions: t.partitions.length,
@@ -133,7 +158,11 @@ export function createClusterBrowser(config: Config, logger: Logger, options: { 
   const security = connectionSecurity(config);
   const topicSizes = async (): Promise<Map<string, number>> => {
     const cluster = await call('describeCluster', (a) => a.describeCluster());
-    return describeLogDirSizes(cluster.brokers, { timeoutMs, clientId: `${config.kafka.client_id}-ui`, security }).catch((err: unknown) => {
+    return describeLogDirSizes(cluster.brokers, {
+      timeoutMs,
+      clientId: `${config.kafka.client_id}-ui`,
+      security,
+    }).catch((err: unknown) => {
       log.debug({ err }, 'log dir sizes not available');
       return new Map<string, number>();
     });
@@ -167,11 +196,18 @@ export function createClusterBrowser(config: Config, logger: Logger, options: { 
     async brokers() {
       const cluster = await call('describeCluster', (a) => a.describeCluster());
       const up: BrokerView[] = cluster.brokers
-        .map((b) => ({ nodeId: b.nodeId, address: `${b.host}:${b.port}`, controller: b.nodeId === cluster.controller, up: true }))
+        .map((b) => ({
+          nodeId: b.nodeId,
+          address: `${b.host}:${b.port}`,
+          controller: b.nodeId === cluster.controller,
+          up: true,
+        }))
         .sort((a, b) => (a.nodeId ?? 0) - (b.nodeId ?? 0));
       // A configured bootstrap server that the metadata does not list is a broker that is down.
       const listed = new Set(up.map((b) => b.address));
-      const down = config.kafka.bootstrap_servers.filter((s) => !listed.has(s)).map((address) => ({ nodeId: null, address, controller: false, up: false }));
+      const down = config.kafka.bootstrap_servers
+        .filter((s) => !listed.has(s))
+        .map((address) => ({ nodeId: null, address, controller: false, up: false }));
       return [...up, ...down];
     },
 
@@ -179,15 +215,24 @@ export function createClusterBrowser(config: Config, logger: Logger, options: { 
       const names = (await call('listTopics', (a) => a.listTopics())).sort();
       if (names.length === 0) return [];
       const meta = await call('fetchTopicMetadata', (a) => a.fetchTopicMetadata({ topics: names }));
-      const [offsets, sizes] = await Promise.all([Promise.all(meta.topics.map((t) => call('fetchTopicOffsets', (a) => a.fetchTopicOffsets(t.name)).catch(() => []))), topicSizes()]);
-      return meta.topics.map((t, i) => ({ ...summarise(t, offsets[i] ?? []), bytes: sizes.get(t.name) ?? null })).sort((a, b) => a.name.localeCompare(b.name));
+      const [offsets, sizes] = await Promise.all([
+        Promise.all(
+          meta.topics.map((t) => call('fetchTopicOffsets', (a) => a.fetchTopicOffsets(t.name)).catch(() => [])),
+        ),
+        topicSizes(),
+      ]);
+      return meta.topics
+        .map((t, i) => ({ ...summarise(t, offsets[i] ?? []), bytes: sizes.get(t.name) ?? null }))
+        .sort((a, b) => a.name.localeCompare(b.name));
     },
 
     async topic(name) {
       const [meta, offsets, configs, sizes] = await Promise.all([
         call('fetchTopicMetadata', (a) => a.fetchTopicMetadata({ topics: [name] })),
         call('fetchTopicOffsets', (a) => a.fetchTopicOffsets(name)),
-        call('describeConfigs', (a) => a.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name }], includeSynonyms: false })),
+        call('describeConfigs', (a) =>
+          a.describeConfigs({ resources: [{ type: ConfigResourceTypes.TOPIC, name }], includeSynonyms: false }),
+        ),
         topicSizes(),
       ]);
       const t = meta.topics[0];
@@ -207,7 +252,11 @@ export function createClusterBrowser(config: Config, logger: Logger, options: { 
           }))
           .sort((a, b) => a.partition - b.partition),
         configs: (configs.resources[0]?.configEntries ?? [])
-          .map((c) => ({ name: c.configName, value: c.isSensitive ? '(sensitive)' : c.configValue, isDefault: c.isDefault }))
+          .map((c) => ({
+            name: c.configName,
+            value: c.isSensitive ? '(sensitive)' : c.configValue,
+            isDefault: c.isDefault,
+          }))
           .sort((a, b) => a.name.localeCompare(b.name)),
       };
     },
@@ -229,7 +278,10 @@ export function createClusterBrowser(config: Config, logger: Logger, options: { 
         let assignment: Array<{ topic: string; partitions: number[] }> = [];
         if (g.protocolType === 'consumer' && m.memberAssignment.length > 0) {
           const decoded = AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
-          assignment = Object.entries(decoded?.assignment ?? {}).map(([topic, partitions]) => ({ topic, partitions: [...partitions].sort((a, b) => a - b) }));
+          assignment = Object.entries(decoded?.assignment ?? {}).map(([topic, partitions]) => ({
+            topic,
+            partitions: [...partitions].sort((a, b) => a - b),
+          }));
         }
         return { memberId: m.memberId, clientId: m.clientId, host: m.clientHost, assignment };
       });
@@ -245,7 +297,14 @@ export function createClusterBrowser(config: Config, logger: Logger, options: { 
         }
       }
       offsets.sort((a, b) => a.topic.localeCompare(b.topic) || a.partition - b.partition);
-      return { groupId: g.groupId, state: g.state, protocolType: g.protocolType, members: g.members.length, memberList, offsets };
+      return {
+        groupId: g.groupId,
+        state: g.state,
+        protocolType: g.protocolType,
+        members: g.members.length,
+        memberList,
+        offsets,
+      };
     },
 
     async messages(query) {
@@ -259,7 +318,9 @@ export function createClusterBrowser(config: Config, logger: Logger, options: { 
       if (query.from === 'last') from = end - BigInt(limit);
       else if (query.from === 'offset') from = query.offset;
       else {
-        const found = await call('fetchTopicOffsetsByTimestamp', (a) => a.fetchTopicOffsetsByTimestamp(query.topic, query.timestampMs));
+        const found = await call('fetchTopicOffsetsByTimestamp', (a) =>
+          a.fetchTopicOffsetsByTimestamp(query.topic, query.timestampMs),
+        );
         from = BigInt(found.find((x) => x.partition === query.partition)?.offset ?? o.high);
       }
       if (from < start) from = start;
@@ -299,7 +360,12 @@ export function createClusterBrowser(config: Config, logger: Logger, options: { 
       await Promise.all(
         topics.map(async (t) => {
           const offsets = await call('fetchTopicOffsets', (a) => a.fetchTopicOffsets(t)).catch(() => []);
-          result.set(t, offsets.map((o) => ({ partition: o.partition, start: o.low, end: o.high })).sort((a, b) => a.partition - b.partition));
+          result.set(
+            t,
+            offsets
+              .map((o) => ({ partition: o.partition, start: o.low, end: o.high }))
+              .sort((a, b) => a.partition - b.partition),
+          );
         }),
       );
       return result;
@@ -312,7 +378,16 @@ export function createClusterBrowser(config: Config, logger: Logger, options: { 
       while (next < end && out.length < limit) {
         // Small fetches: the dashboard asks every 2 s for each lagging partition (a batch larger
         // than maxBytes still comes whole, so progress is guaranteed).
-        const { records } = await fetchPartitionRecords({ ...leader, topic, partition, fetchOffset: next, maxBytes: LAG_FETCH_MAX_BYTES, timeoutMs, clientId: `${config.kafka.client_id}-ui`, security }).catch((err: unknown) => {
+        const { records } = await fetchPartitionRecords({
+          ...leader,
+          topic,
+          partition,
+          fetchOffset: next,
+          maxBytes: LAG_FETCH_MAX_BYTES,
+          timeoutMs,
+          clientId: `${config.kafka.client_id}-ui`,
+          security,
+        }).catch((err: unknown) => {
           leaders.delete(`${topic}\u0000${partition}`);
           throw err;
         });

@@ -50,7 +50,13 @@ export function isAbortMarkerKey(key: Buffer | null | undefined): boolean {
  * The records that are not part of an aborted transaction, in their order. Control records are
  * kept (the caller drops them, as kafkajs's Batch does); `abortedTransactions` may come in any order.
  */
-export function filterAbortedRecords<R extends FetchedRecord>({ messages, abortedTransactions }: { messages: R[]; abortedTransactions?: readonly AbortedTransaction[] | null }): R[] {
+export function filterAbortedRecords<R extends FetchedRecord>({
+  messages,
+  abortedTransactions,
+}: {
+  messages: R[];
+  abortedTransactions?: readonly AbortedTransaction[] | null;
+}): R[] {
   if (!abortedTransactions || abortedTransactions.length === 0) return messages;
   // Ascending first offset: the Java client keeps them in a priority queue.
   const pending = abortedTransactions
@@ -69,7 +75,8 @@ export function filterAbortedRecords<R extends FetchedRecord>({ messages, aborte
       const producerId = String(batch.producerId);
       if (producerId !== '-1') {
         const lastOffset = BigInt(batch.firstOffset) + BigInt(batch.lastOffsetDelta);
-        while (next < pending.length && pending[next]!.firstOffset <= lastOffset) abortedProducers.add(pending[next++]!.producerId);
+        while (next < pending.length && pending[next]!.firstOffset <= lastOffset)
+          abortedProducers.add(pending[next++]!.producerId);
         // The first record of a control batch says what it is (Java: containsAbortMarker).
         if (batch.isControlBatch) {
           if (isAbortMarkerKey(message.key)) abortedProducers.delete(producerId);

@@ -34,7 +34,11 @@ function isLoaded(specifier: string): boolean {
   }
 }
 
-type BatchClass = new (topic: string, fetchedOffset: string, partitionData: unknown) => { messages: Array<{ offset: string }> };
+type BatchClass = new (
+  topic: string,
+  fetchedOffset: string,
+  partitionData: unknown,
+) => { messages: Array<{ offset: string }> };
 
 /**
  * A fetch from offset 10 where producers 1 and 2 both began aborted transactions before it (listed
@@ -42,8 +46,21 @@ type BatchClass = new (topic: string, fetchedOffset: string, partitionData: unkn
  * own filter lets offset 10 through.
  */
 function selfCheck(Batch: BatchClass): string | undefined {
-  const ctx = (producerId: string, firstOffset: string, control = false) => ({ firstOffset, lastOffsetDelta: 0, producerId, inTransaction: true, isControlBatch: control });
-  const record = (offset: string, batchContext: ReturnType<typeof ctx>, key: Buffer | null = null) => ({ offset, key, value: Buffer.from('x'), isControlRecord: batchContext.isControlBatch, batchContext, headers: {} });
+  const ctx = (producerId: string, firstOffset: string, control = false) => ({
+    firstOffset,
+    lastOffsetDelta: 0,
+    producerId,
+    inTransaction: true,
+    isControlBatch: control,
+  });
+  const record = (offset: string, batchContext: ReturnType<typeof ctx>, key: Buffer | null = null) => ({
+    offset,
+    key,
+    value: Buffer.from('x'),
+    isControlRecord: batchContext.isControlBatch,
+    batchContext,
+    headers: {},
+  });
   const abort = Buffer.from([0, 0, 0, 0]);
   const batch = new Batch('self-check', '10', {
     partition: 0,
@@ -52,7 +69,13 @@ function selfCheck(Batch: BatchClass): string | undefined {
       { producerId: '2', firstOffset: '7' },
       { producerId: '1', firstOffset: '5' },
     ],
-    messages: [record('10', ctx('1', '10')), record('11', ctx('2', '11')), record('12', ctx('3', '12')), record('13', ctx('1', '13', true), abort), record('14', ctx('2', '14', true), abort)],
+    messages: [
+      record('10', ctx('1', '10')),
+      record('11', ctx('2', '11')),
+      record('12', ctx('3', '12')),
+      record('13', ctx('1', '13', true), abort),
+      record('14', ctx('2', '14', true), abort),
+    ],
   });
   const offsets = batch.messages.map((m) => m.offset).join(',');
   return offsets === '12' ? undefined : `kafkajs Batch kept offsets [${offsets}] of a crafted fetch, expected [12]`;
@@ -66,22 +89,40 @@ function install(): ConsumerFixStatus {
     return { state: 'failed', kafkajsVersion: undefined, reason: `kafkajs not found: ${String(err)}` };
   }
   if (version !== PATCHED_KAFKAJS_VERSION) {
-    return { state: 'failed', kafkajsVersion: version, reason: `kafkajs ${version} is installed; the aborted-record filter fix is written for ${PATCHED_KAFKAJS_VERSION} only` };
+    return {
+      state: 'failed',
+      kafkajsVersion: version,
+      reason: `kafkajs ${version} is installed; the aborted-record filter fix is written for ${PATCHED_KAFKAJS_VERSION} only`,
+    };
   }
   try {
     if (!isLoaded(BATCH)) {
       const original = require(FILTER) as unknown;
-      if (typeof original !== 'function' || original.length !== 1) return { state: 'failed', kafkajsVersion: version, reason: `${FILTER} no longer exports a one-argument function` };
+      if (typeof original !== 'function' || original.length !== 1)
+        return {
+          state: 'failed',
+          kafkajsVersion: version,
+          reason: `${FILTER} no longer exports a one-argument function`,
+        };
       const entry = require.cache[require.resolve(FILTER)];
       if (!entry) return { state: 'failed', kafkajsVersion: version, reason: `${FILTER} is not in the require cache` };
       entry.exports = filterAbortedRecords;
     }
     // Whether or not we were in time, the Batch kafkajs uses must now filter as the Java client.
     const problem = selfCheck(require(BATCH) as BatchClass);
-    if (problem) return { state: 'failed', kafkajsVersion: version, reason: isLoaded(BATCH) ? `${problem} (was kafkajs loaded before patches/consumerFixes.ts?)` : problem };
+    if (problem)
+      return {
+        state: 'failed',
+        kafkajsVersion: version,
+        reason: isLoaded(BATCH) ? `${problem} (was kafkajs loaded before patches/consumerFixes.ts?)` : problem,
+      };
     return { state: 'active', kafkajsVersion: version };
   } catch (err) {
-    return { state: 'failed', kafkajsVersion: version, reason: `kafkajs internals changed: ${err instanceof Error ? err.message : String(err)}` };
+    return {
+      state: 'failed',
+      kafkajsVersion: version,
+      reason: `kafkajs internals changed: ${err instanceof Error ? err.message : String(err)}`,
+    };
   }
 }
 

@@ -13,7 +13,14 @@
  * (topicConsumer.ts); test/unit/kafka/patches/fetchFastPaths.test.ts fails if it is not.
  */
 import { createRequire } from 'node:module';
-import { leanDecodeMessages, LEAN_DECODE_MESSAGES, leanRecordOf, type CodecLookup, type DecodeMessages, type KafkajsBatchContext } from './fetchRecordDecoder.js';
+import {
+  leanDecodeMessages,
+  LEAN_DECODE_MESSAGES,
+  leanRecordOf,
+  type CodecLookup,
+  type DecodeMessages,
+  type KafkajsBatchContext,
+} from './fetchRecordDecoder.js';
 import { createBatchShim, LEAN_BATCH_SHIM, LeanBatch, type BatchConstructor } from './leanBatch.js';
 
 const require = createRequire(import.meta.url);
@@ -59,7 +66,12 @@ function isOurs(exports: unknown, brand: symbol): boolean {
  * position must move past the two markers (last offset 14).
  */
 function selfCheck(Batch: BatchConstructor): string | undefined {
-  const ctx = (producerId: string, firstOffset: number, lastOffsetDelta: number, control = false): KafkajsBatchContext => ({
+  const ctx = (
+    producerId: string,
+    firstOffset: number,
+    lastOffsetDelta: number,
+    control = false,
+  ): KafkajsBatchContext => ({
     firstOffset: String(firstOffset),
     firstTimestamp: '0',
     partitionLeaderEpoch: 0,
@@ -73,18 +85,26 @@ function selfCheck(Batch: BatchConstructor): string | undefined {
     timestampType: 0,
     magicByte: 2,
   });
-  const record = (offset: number, context: KafkajsBatchContext, key: Buffer | null = null) => leanRecordOf(offset, 0, key, Buffer.from('x'), context);
+  const record = (offset: number, context: KafkajsBatchContext, key: Buffer | null = null) =>
+    leanRecordOf(offset, 0, key, Buffer.from('x'), context);
   const aborted = ctx('1', 9, 1);
   const committed = ctx('3', 12, 0);
   const batch = new Batch('self-check', '10', {
     partition: 0,
     highWatermark: '15',
     abortedTransactions: [{ producerId: '1', firstOffset: '9' }],
-    messages: [record(9, aborted), record(10, aborted), record(12, committed), record(13, ctx('1', 13, 0, true), Buffer.from([0, 0, 0, 0])), record(14, ctx('3', 14, 0, true), Buffer.from([0, 0, 0, 1]))],
+    messages: [
+      record(9, aborted),
+      record(10, aborted),
+      record(12, committed),
+      record(13, ctx('1', 13, 0, true), Buffer.from([0, 0, 0, 0])),
+      record(14, ctx('3', 14, 0, true), Buffer.from([0, 0, 0, 1])),
+    ],
   }) as LeanBatch;
   if (!(batch instanceof LeanBatch)) return 'the installed Batch did not build a lean batch from lean records';
   const offsets = batch.messages.map((m) => m.offset).join(',');
-  if (offsets !== '12' || batch.lastOffset() !== '14' || batch.offsetLag() !== '0') return `lean Batch kept [${offsets}] (last ${batch.lastOffset()}, lag ${batch.offsetLag()}) of a crafted fetch, expected [12] (last 14, lag 0)`;
+  if (offsets !== '12' || batch.lastOffset() !== '14' || batch.offsetLag() !== '0')
+    return `lean Batch kept [${offsets}] (last ${batch.lastOffset()}, lag ${batch.offsetLag()}) of a crafted fetch, expected [12] (last 14, lag 0)`;
   return undefined;
 }
 
@@ -96,7 +116,11 @@ function install(): KafkajsFetchFastPathsStatus {
     return { decodeMessages: 'unavailable', batch: 'unavailable', reason: `kafkajs not found: ${String(err)}` };
   }
   if (version !== FAST_FETCH_KAFKAJS_VERSION) {
-    return { decodeMessages: 'unavailable', batch: 'unavailable', reason: `kafkajs ${version} is installed; the lean fetch decoder is written for ${FAST_FETCH_KAFKAJS_VERSION} only` };
+    return {
+      decodeMessages: 'unavailable',
+      batch: 'unavailable',
+      reason: `kafkajs ${version} is installed; the lean fetch decoder is written for ${FAST_FETCH_KAFKAJS_VERSION} only`,
+    };
   }
   const reasons: string[] = [];
   let decodeMessages: FetchSwapStatus;

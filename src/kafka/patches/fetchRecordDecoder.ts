@@ -121,9 +121,24 @@ export class LeanRecord {
 }
 
 /** A lean record built from its parts (self-checks and tests). */
-export function leanRecordOf(offset: number, timestampMs: number, key: Buffer | null, value: Buffer | null, context: KafkajsBatchContext): LeanRecord {
+export function leanRecordOf(
+  offset: number,
+  timestampMs: number,
+  key: Buffer | null,
+  value: Buffer | null,
+  context: KafkajsBatchContext,
+): LeanRecord {
   const source = key ?? Buffer.alloc(0);
-  return new LeanRecord(offset, 0, 0, key ? key.length : -1, value, 0, new LeanRecordBatch(context, source, timestampMs, undefined), null);
+  return new LeanRecord(
+    offset,
+    0,
+    0,
+    key ? key.length : -1,
+    value,
+    0,
+    new LeanRecordBatch(context, source, timestampMs, undefined),
+    null,
+  );
 }
 (LeanRecord.prototype as unknown as Record<symbol, boolean>)[LEAN_RECORD] = true;
 
@@ -222,7 +237,15 @@ function varBytes(buf: Buffer, limit: number): Buffer | null {
 }
 
 /** Decodes `count` length-prefixed records from `buf` at `start`, appending to `out`. */
-function decodeRecords(buf: Buffer, start: number, limit: number, count: number, batch: LeanRecordBatch, baseOffset: number, out: LeanRecord[]): void {
+function decodeRecords(
+  buf: Buffer,
+  start: number,
+  limit: number,
+  count: number,
+  batch: LeanRecordBatch,
+  baseOffset: number,
+  out: LeanRecord[],
+): void {
   const { firstTimestamp, logAppendTime } = batch;
   pos = start;
   for (let i = 0; i < count; i++) {
@@ -232,7 +255,11 @@ function decodeRecords(buf: Buffer, start: number, limit: number, count: number,
     const attributes = buf.readInt8(pos++);
     const timestampDelta = varLong(buf);
     const offset = baseOffset + varInt(buf);
-    if (!Number.isSafeInteger(offset) || (logAppendTime === undefined && !Number.isSafeInteger(firstTimestamp + timestampDelta))) throw LEAVE;
+    if (
+      !Number.isSafeInteger(offset) ||
+      (logAppendTime === undefined && !Number.isSafeInteger(firstTimestamp + timestampDelta))
+    )
+      throw LEAVE;
     const keyLength = varInt(buf);
     const keyStart = pos;
     if (keyLength < -1 || pos + keyLength > end) throw LEAVE;
@@ -259,7 +286,12 @@ function decodeRecords(buf: Buffer, start: number, limit: number, count: number,
  * The records of the record batches in `buf[start, end)`, or undefined when kafkajs's decoder
  * must decode them. Stops, as kafkajs does, at a last batch the response cut short.
  */
-export async function decodeRecordBatches(buf: Buffer, start: number, end: number, lookupCodec: CodecLookup): Promise<LeanRecord[] | undefined> {
+export async function decodeRecordBatches(
+  buf: Buffer,
+  start: number,
+  end: number,
+  lookupCodec: CodecLookup,
+): Promise<LeanRecord[] | undefined> {
   const records: LeanRecord[] = [];
   let at = start;
   try {
@@ -294,11 +326,30 @@ export async function decodeRecordBatches(buf: Buffer, start: number, end: numbe
       const count = buf.readInt32BE(body + BODY_HEADER);
       const codec = lookupCodec(attributes);
       if (!codec) {
-        if (count !== -1) decodeRecords(buf, body + BODY_HEADER + 4, at, count, new LeanRecordBatch(context, buf, firstTimestamp, logAppendTime), baseOffset, records);
+        if (count !== -1)
+          decodeRecords(
+            buf,
+            body + BODY_HEADER + 4,
+            at,
+            count,
+            new LeanRecordBatch(context, buf, firstTimestamp, logAppendTime),
+            baseOffset,
+            records,
+          );
       } else if (count > 0) {
         const compressed = buf.subarray(body + BODY_HEADER + 4, at);
-        const decompressed = codec.decompressSync ? codec.decompressSync(compressed) : await codec.decompress(compressed);
-        decodeRecords(decompressed, 0, decompressed.length, count, new LeanRecordBatch(context, decompressed, firstTimestamp, logAppendTime), baseOffset, records);
+        const decompressed = codec.decompressSync
+          ? codec.decompressSync(compressed)
+          : await codec.decompress(compressed);
+        decodeRecords(
+          decompressed,
+          0,
+          decompressed.length,
+          count,
+          new LeanRecordBatch(context, decompressed, firstTimestamp, logAppendTime),
+          baseOffset,
+          records,
+        );
       }
     }
   } catch {
@@ -332,7 +383,8 @@ export function leanDecodeMessages(kafkajsDecodeMessages: DecodeMessages, lookup
     const setStart = start + 4;
     const setEnd = setStart + size;
     // Empty or cut sets, legacy message sets and sets too short for kafkajs's magic check are its own.
-    if (size <= MAGIC_OFFSET || setEnd > buf.length || buf.readInt8(setStart + MAGIC_OFFSET) !== MAGIC_BYTE) return kafkajsDecodeMessages(decoder);
+    if (size <= MAGIC_OFFSET || setEnd > buf.length || buf.readInt8(setStart + MAGIC_OFFSET) !== MAGIC_BYTE)
+      return kafkajsDecodeMessages(decoder);
     const records = await decodeRecordBatches(buf, setStart, setEnd, lookupCodec);
     if (records === undefined) return kafkajsDecodeMessages(decoder);
     decoder.offset = setEnd;

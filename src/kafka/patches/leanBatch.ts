@@ -51,7 +51,10 @@ export class LeanBatch {
     let below = 0;
     for (let i = 0; i < raw.length; i++) if (raw[i]!.offsetNumber < fetched) below++;
     this.messagesWithinOffset = below === 0 ? raw : raw.filter((m) => m.offsetNumber >= fetched);
-    const committed = filterAbortedRecords({ messages: this.messagesWithinOffset, abortedTransactions: partitionData.abortedTransactions });
+    const committed = filterAbortedRecords({
+      messages: this.messagesWithinOffset,
+      abortedTransactions: partitionData.abortedTransactions,
+    });
     let control = 0;
     for (let i = 0; i < committed.length; i++) if (committed[i]!.batchContext.isControlBatch) control++;
     this.messages = control === 0 ? committed : committed.filter((m) => !m.batchContext.isControlBatch);
@@ -114,7 +117,10 @@ export function createBatchShim(KafkajsBatch: BatchConstructor): BatchConstructo
   function Batch(topic: string, fetchedOffset: string, partitionData: PartitionData): unknown {
     const messages = partitionData.messages;
     const fetched = String(fetchedOffset);
-    const lean = (messages.length === 0 || areLeanRecords(messages)) && isSafeOffset(fetched) && isSafeOffset(String(partitionData.highWatermark));
+    const lean =
+      (messages.length === 0 || areLeanRecords(messages)) &&
+      isSafeOffset(fetched) &&
+      isSafeOffset(String(partitionData.highWatermark));
     return lean ? new LeanBatch(topic, fetched, partitionData) : new KafkajsBatch(topic, fetchedOffset, partitionData);
   }
   (Batch as unknown as Record<symbol, unknown>)[LEAN_BATCH_SHIM] = KafkajsBatch;

@@ -82,7 +82,10 @@ export function createFastDefaultPartitioner(): () => (args: PartitionerArgs) =>
       if (message.partition !== null && message.partition !== undefined) return message.partition;
       const key = message.key;
       if (key !== null && key !== undefined) {
-        return toPositive(murmur2(typeof key === 'string' || Buffer.isBuffer(key) ? key : String(key))) % partitionMetadata.length;
+        return (
+          toPositive(murmur2(typeof key === 'string' || Buffer.isBuffer(key) ? key : String(key))) %
+          partitionMetadata.length
+        );
       }
       if (!(topic in counters)) counters[topic] = randomBytes(4).readUInt32BE(0);
       const counter = ++counters[topic]!;

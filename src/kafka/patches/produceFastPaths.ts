@@ -60,8 +60,15 @@ export function installKafkajsFastPaths(): KafkajsFastPathsStatus {
     internals = false;
   }
   status = {
-    produceRequest: !internals ? 'unavailable' : status?.produceRequest === 'swapped' ? 'swapped' : swap(PRODUCE_V3, PRODUCE_V4_TO_V7, fastProduceRequestV3),
-    groupMessagesPerPartition: status?.groupMessagesPerPartition === 'swapped' ? 'swapped' : swap(GROUP_MESSAGES, [SEND_MESSAGES], groupMessagesPerPartition),
+    produceRequest: !internals
+      ? 'unavailable'
+      : status?.produceRequest === 'swapped'
+        ? 'swapped'
+        : swap(PRODUCE_V3, PRODUCE_V4_TO_V7, fastProduceRequestV3),
+    groupMessagesPerPartition:
+      status?.groupMessagesPerPartition === 'swapped'
+        ? 'swapped'
+        : swap(GROUP_MESSAGES, [SEND_MESSAGES], groupMessagesPerPartition),
   };
   return status;
 }

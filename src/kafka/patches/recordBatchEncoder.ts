@@ -91,7 +91,11 @@ let cached: Kafkajs | undefined;
 /** kafkajs's internals (the original modules, loaded once); throws when kafkajs moved them. */
 export function kafkajsInternals(): Kafkajs {
   if (cached) return cached;
-  const compression = require(KAFKAJS_PATHS.compression) as { Types: { None: number }; lookupCodec: Kafkajs['lookupCodec']; COMPRESSION_CODEC_MASK: number };
+  const compression = require(KAFKAJS_PATHS.compression) as {
+    Types: { None: number };
+    lookupCodec: Kafkajs['lookupCodec'];
+    COMPRESSION_CODEC_MASK: number;
+  };
   cached = {
     Encoder: require(KAFKAJS_PATHS.encoder) as EncoderClass,
     Long: require(KAFKAJS_PATHS.long) as Kafkajs['Long'],
@@ -191,7 +195,10 @@ function encode(records: readonly RecordInput[], deltas: Deltas): Buffer {
   for (let i = 0; i < n; i++) {
     const r = records[i]!;
     const offsetDelta = deltas.kind === 'implicit' ? i : (r.offsetDelta ?? 0);
-    const timestampDelta = deltas.kind === 'implicit' ? Number(r.timestamp || deltas.dateNow) - deltas.firstTimestamp : (r.timestampDelta ?? 0);
+    const timestampDelta =
+      deltas.kind === 'implicit'
+        ? Number(r.timestamp || deltas.dateNow) - deltas.firstTimestamp
+        : (r.timestampDelta ?? 0);
     const keyLength = fieldLength(r.key);
     const valueLength = fieldLength(r.value);
     if (
@@ -271,7 +278,11 @@ async function batchOf(header: RecordBatchHeader, recordCount: number, encodedRe
     if (!codec) throw new Error(`no codec registered for compression type ${compression}`);
     batchBody.writeBuffer(await codec.compress(encoderOf(encodedRecords)));
   }
-  const batch = new k.Encoder(batchBody.offset + 16).writeInt32(header.partitionLeaderEpoch ?? 0).writeInt8(MAGIC_BYTE).writeUInt32(k.crc32C(batchBody.buffer)).writeEncoder(batchBody);
+  const batch = new k.Encoder(batchBody.offset + 16)
+    .writeInt32(header.partitionLeaderEpoch ?? 0)
+    .writeInt8(MAGIC_BYTE)
+    .writeUInt32(k.crc32C(batchBody.buffer))
+    .writeEncoder(batchBody);
   return new k.Encoder(batch.offset + 16).writeInt64(header.firstOffset ?? k.Long.fromInt(0)).writeBytes(batch.buffer);
 }
 
@@ -300,7 +311,10 @@ interface ProduceRequestArgs {
 }
 
 /** The timestamps of a partition's batch, as kafkajs computes them (including its string sort). */
-function batchTimestamps(messages: readonly ProducerMessage[], dateNow: number): { firstTimestamp: number; maxTimestamp: number } {
+function batchTimestamps(
+  messages: readonly ProducerMessage[],
+  dateNow: number,
+): { firstTimestamp: number; maxTimestamp: number } {
   let any = false;
   for (const m of messages) {
     if (m.timestamp !== null && m.timestamp !== undefined) {
@@ -340,15 +354,33 @@ export function fastProduceRequestV3(args: ProduceRequestArgs) {
           const { firstTimestamp, maxTimestamp } = batchTimestamps(messages, dateNow);
           const records = encode(messages, { kind: 'implicit', firstTimestamp: Number(firstTimestamp), dateNow });
           const recordBatch = await batchOf(
-            { compression, firstTimestamp, maxTimestamp, producerId, producerEpoch, firstSequence: firstSequence ?? 0, transactional: !!transactionalId, lastOffsetDelta: messages.length - 1 },
+            {
+              compression,
+              firstTimestamp,
+              maxTimestamp,
+              producerId,
+              producerEpoch,
+              firstSequence: firstSequence ?? 0,
+              transactional: !!transactionalId,
+              lastOffsetDelta: messages.length - 1,
+            },
             messages.length,
             records,
           );
-          encodedPartitions.push(new k.Encoder(recordBatch.offset + 8).writeInt32(partition).writeInt32(recordBatch.size()).writeEncoder(recordBatch));
+          encodedPartitions.push(
+            new k.Encoder(recordBatch.offset + 8)
+              .writeInt32(partition)
+              .writeInt32(recordBatch.size())
+              .writeEncoder(recordBatch),
+          );
         }
         topics.push(new k.Encoder().writeString(topic).writeArray(encodedPartitions));
       }
-      return new k.Encoder().writeString(transactionalId).writeInt16(args.acks).writeInt32(args.timeout).writeArray(topics);
+      return new k.Encoder()
+        .writeString(transactionalId)
+        .writeInt16(args.acks)
+        .writeInt32(args.timeout)
+        .writeArray(topics);
     },
   };
 }

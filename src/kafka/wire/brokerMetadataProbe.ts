@@ -3,7 +3,7 @@
  * version 4), on a fresh connection (TLS and SASL as configured, see wireProtocol.ts). kafkajs sends metadata requests to a random broker, so it
  * cannot tell whether every broker has applied a change yet; after creating topics we must know,
  * or the next client to ask a lagging broker hears "unknown topic".
-*/
+ */
 import type { ConnectionSecurity } from '../security.js';
 import { encodeRequest, sendRequest, WireReader, WireWriter } from './wireProtocol.js';
 
@@ -35,7 +35,10 @@ const METADATA = { key: METADATA_API_KEY, version: METADATA_API_VERSION };
 
 function metadataRequestBody(topics: readonly string[]): Buffer {
   // allow_auto_topic_creation = false
-  return new WireWriter().array(topics, (w, topic) => w.string(topic)).int8(0).buffer();
+  return new WireWriter()
+    .array(topics, (w, topic) => w.string(topic))
+    .int8(0)
+    .buffer();
 }
 
 /** The request frame: size, header v1 (api key, version, correlation id, client id), body v4. */
@@ -79,7 +82,18 @@ export function decodeMetadataResponse(frame: Buffer): { correlationId: number; 
 }
 
 /** One Metadata request to `host:port` over a fresh connection; rejects on any error or after `timeoutMs`. */
-export async function probeBrokerMetadata(host: string, port: number, topics: readonly string[], timeoutMs: number, clientId = 'sdp-probe', security?: ConnectionSecurity): Promise<BrokerMetadata> {
-  const reader = await sendRequest(host, port, METADATA, metadataRequestBody(topics), { timeoutMs, clientId, ...(security ? { security } : {}) });
+export async function probeBrokerMetadata(
+  host: string,
+  port: number,
+  topics: readonly string[],
+  timeoutMs: number,
+  clientId = 'sdp-probe',
+  security?: ConnectionSecurity,
+): Promise<BrokerMetadata> {
+  const reader = await sendRequest(host, port, METADATA, metadataRequestBody(topics), {
+    timeoutMs,
+    clientId,
+    ...(security ? { security } : {}),
+  });
   return decodeMetadataBody(reader);
 }

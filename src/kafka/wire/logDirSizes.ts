@@ -6,7 +6,10 @@ import { sendRequest, WireWriter, type RequestOptions } from './wireProtocol.js'
 
 const DESCRIBE_LOG_DIRS = { key: 35, version: 1 };
 
-export async function describeLogDirSizes(brokers: ReadonlyArray<{ host: string; port: number }>, options: RequestOptions): Promise<Map<string, number>> {
+export async function describeLogDirSizes(
+  brokers: ReadonlyArray<{ host: string; port: number }>,
+  options: RequestOptions,
+): Promise<Map<string, number>> {
   const sizes = new Map<string, number>();
   const body = new WireWriter().int32(-1).buffer(); // null topics: every topic
   await Promise.all(

@@ -26,7 +26,14 @@ interface FetchV4Module {
   (args: object): { apiKey: number; apiVersion: number; encode(): Promise<KafkajsEncoder> };
 }
 interface FetchV4Response {
-  decode(raw: Buffer): Promise<{ responses: Array<{ topicName: string; partitions: Array<{ partition: number; errorCode: number; highWatermark: string; messages: KafkajsRecord[] }> }> }>;
+  decode(
+    raw: Buffer,
+  ): Promise<{
+    responses: Array<{
+      topicName: string;
+      partitions: Array<{ partition: number; errorCode: number; highWatermark: string; messages: KafkajsRecord[] }>;
+    }>;
+  }>;
 }
 
 const fetchRequestV4 = require('kafkajs/src/protocol/requests/fetch/v4/request.js') as FetchV4Module;
@@ -55,7 +62,9 @@ export interface PartitionFetchRequest {
 }
 
 /** One Fetch: the records at and after `fetchOffset` the leader returns (control records dropped). */
-export async function fetchPartitionRecords(req: PartitionFetchRequest): Promise<{ records: RawRecord[]; highWatermark: bigint }> {
+export async function fetchPartitionRecords(
+  req: PartitionFetchRequest,
+): Promise<{ records: RawRecord[]; highWatermark: bigint }> {
   registerLz4Codec();
   const request = fetchRequestV4({
     replicaId: -1,
@@ -63,14 +72,24 @@ export async function fetchPartitionRecords(req: PartitionFetchRequest): Promise
     minBytes: 0,
     maxBytes: req.maxBytes,
     isolationLevel: 0,
-    topics: [{ topic: req.topic, partitions: [{ partition: req.partition, fetchOffset: req.fetchOffset.toString(), maxBytes: req.maxBytes }] }],
+    topics: [
+      {
+        topic: req.topic,
+        partitions: [{ partition: req.partition, fetchOffset: req.fetchOffset.toString(), maxBytes: req.maxBytes }],
+      },
+    ],
   });
   const body = (await request.encode()).buffer;
-  const reader = await sendRequest(req.host, req.port, { key: request.apiKey, version: request.apiVersion }, body, { timeoutMs: req.timeoutMs, clientId: req.clientId, ...(req.security ? { security: req.security } : {}) });
+  const reader = await sendRequest(req.host, req.port, { key: request.apiKey, version: request.apiVersion }, body, {
+    timeoutMs: req.timeoutMs,
+    clientId: req.clientId,
+    ...(req.security ? { security: req.security } : {}),
+  });
   const decoded = await fetchResponseV4.decode(reader.rest());
   const partition = decoded.responses[0]?.partitions[0];
   if (!partition) throw new Error(`no answer for ${req.topic}/${req.partition}`);
-  if (partition.errorCode !== 0) throw new Error(`fetch of ${req.topic}/${req.partition} failed with Kafka error code ${partition.errorCode}`);
+  if (partition.errorCode !== 0)
+    throw new Error(`fetch of ${req.topic}/${req.partition} failed with Kafka error code ${partition.errorCode}`);
   const records = partition.messages
     .filter((m) => !m.isControlRecord && BigInt(m.offset) >= req.fetchOffset)
     .map((m) => ({
@@ -78,7 +97,9 @@ export async function fetchPartitionRecords(req: PartitionFetchRequest): Promise
       timestampMs: Number(m.timestamp),
       key: m.key,
       value: m.value,
-      headers: Object.entries(m.headers ?? {}).flatMap(([key, v]) => (Array.isArray(v) ? v : [v]).map((value) => ({ key, value: value ?? null }))),
+      headers: Object.entries(m.headers ?? {}).flatMap(([key, v]) =>
+        (Array.isArray(v) ? v : [v]).map((value) => ({ key, value: value ?? null })),
+      ),
     }));
   return { records, highWatermark: BigInt(partition.highWatermark) };
 }

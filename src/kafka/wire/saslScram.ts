@@ -64,7 +64,10 @@ export class ScramClient {
     const serverNonce = attrs.get('r') ?? '';
     const salt = Buffer.from(attrs.get('s') ?? '', 'base64');
     const iterations = Number(attrs.get('i'));
-    if (attrs.has('e')) throw Object.assign(new Error(`SASL SCRAM authentication failed: ${attrs.get('e') ?? ''}`), { code: 'SASL_AUTHENTICATION_FAILED' });
+    if (attrs.has('e'))
+      throw Object.assign(new Error(`SASL SCRAM authentication failed: ${attrs.get('e') ?? ''}`), {
+        code: 'SASL_AUTHENTICATION_FAILED',
+      });
     if (!serverNonce.startsWith(this.nonce) || salt.length === 0 || !Number.isInteger(iterations) || iterations < 1) {
       throw new Error('SASL SCRAM: the broker sent an invalid server-first message');
     }
@@ -83,9 +86,13 @@ export class ScramClient {
   /** Checks the broker's signature: a broker that does not know the password cannot forge it. */
   verify(serverFinal: Buffer): void {
     const attrs = attributes(serverFinal.toString('utf8'));
-    if (attrs.has('e')) throw Object.assign(new Error(`SASL SCRAM authentication failed: ${attrs.get('e') ?? ''}`), { code: 'SASL_AUTHENTICATION_FAILED' });
+    if (attrs.has('e'))
+      throw Object.assign(new Error(`SASL SCRAM authentication failed: ${attrs.get('e') ?? ''}`), {
+        code: 'SASL_AUTHENTICATION_FAILED',
+      });
     const expected = this.hmac(this.hmac(this.saltedPassword, 'Server Key'), this.authMessage);
     const got = Buffer.from(attrs.get('v') ?? '', 'base64');
-    if (got.length !== expected.length || !timingSafeEqual(got, expected)) throw new Error('SASL SCRAM: the broker\'s signature does not match');
+    if (got.length !== expected.length || !timingSafeEqual(got, expected))
+      throw new Error("SASL SCRAM: the broker's signature does not match");
   }
 }

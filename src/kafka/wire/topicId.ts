@@ -13,7 +13,10 @@ const ZERO_UUID = '0'.repeat(32);
 export function encodeTopicIdRequestBody(topic: string): Buffer {
   return new WireWriter()
     .uvarint(2) // compact array of one topic
-    .int32(0).int32(0).int32(0).int32(0) // topic_id: zero UUID (asking by name)
+    .int32(0)
+    .int32(0)
+    .int32(0)
+    .int32(0) // topic_id: zero UUID (asking by name)
     .compactString(topic)
     .uvarint(0) // topic tags
     .int8(0) // allow_auto_topic_creation

@@ -32,13 +32,21 @@ function hostPort(server: string): { host: string; port: number } {
   return { host: server.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(server.slice(i + 1)) };
 }
 
-async function findTransactionCoordinator(config: Config, transactionalId: string, timeoutMs: number): Promise<{ host: string; port: number }> {
+async function findTransactionCoordinator(
+  config: Config,
+  transactionalId: string,
+  timeoutMs: number,
+): Promise<{ host: string; port: number }> {
   const body = new WireWriter().string(transactionalId).int8(COORDINATOR_TYPE_TRANSACTION).buffer();
   let lastError: unknown;
   for (const server of config.kafka.bootstrap_servers) {
     const { host, port } = hostPort(server);
     try {
-      const r = await sendRequest(host, port, FIND_COORDINATOR, body, { timeoutMs, clientId: CLIENT_ID, security: connectionSecurity(config) });
+      const r = await sendRequest(host, port, FIND_COORDINATOR, body, {
+        timeoutMs,
+        clientId: CLIENT_ID,
+        security: connectionSecurity(config),
+      });
       r.int32(); // throttle_time_ms
       const errorCode = r.int16();
       const message = r.nullableString();
@@ -56,10 +64,19 @@ async function findTransactionCoordinator(config: Config, transactionalId: strin
 }
 
 /** The coordinator's current view of `transactionalId`; rejects when it cannot be asked now. */
-export async function describeTransaction(config: Config, transactionalId: string, timeoutMs = 5_000): Promise<TransactionDescription> {
+export async function describeTransaction(
+  config: Config,
+  transactionalId: string,
+  timeoutMs = 5_000,
+): Promise<TransactionDescription> {
   const coordinator = await findTransactionCoordinator(config, transactionalId, timeoutMs);
   const body = new WireWriter().uvarint(2).compactString(transactionalId).uvarint(0).buffer();
-  const r = await sendRequest(coordinator.host, coordinator.port, DESCRIBE_TRANSACTIONS, body, { timeoutMs, clientId: CLIENT_ID, flexible: true, security: connectionSecurity(config) });
+  const r = await sendRequest(coordinator.host, coordinator.port, DESCRIBE_TRANSACTIONS, body, {
+    timeoutMs,
+    clientId: CLIENT_ID,
+    flexible: true,
+    security: connectionSecurity(config),
+  });
   r.int32(); // throttle_time_ms
   const count = r.uvarint() - 1;
   if (count !== 1) throw new Error(`DescribeTransactions answered ${count} states for one id`);
@@ -70,7 +87,8 @@ export async function describeTransaction(config: Config, transactionalId: strin
   const startTimeMs = r.int64();
   const producerId = r.int64();
   const producerEpoch = r.int16();
-  if (errorCode === ERROR_TRANSACTIONAL_ID_NOT_FOUND) return { state: 'NotFound', producerId, producerEpoch, startTimeMs };
+  if (errorCode === ERROR_TRANSACTIONAL_ID_NOT_FOUND)
+    return { state: 'NotFound', producerId, producerEpoch, startTimeMs };
   if (errorCode !== 0) throw new Error(`DescribeTransactions error ${errorCode} for ${transactionalId}`);
   return { state, producerId, producerEpoch, startTimeMs };
 }
@@ -92,7 +110,11 @@ export interface ResolveOptions {
  * committed. Only meaningful before anyone re-initialises the id (InitProducerId resets the state):
  * call it from the producer that owns the id, before it starts a new producer.
  */
-export async function resolveCommitOutcome(config: Config, transactionalId: string, options: ResolveOptions = {}): Promise<CommitOutcome> {
+export async function resolveCommitOutcome(
+  config: Config,
+  transactionalId: string,
+  options: ResolveOptions = {},
+): Promise<CommitOutcome> {
   const settleMs = options.settleMs ?? 1_500;
   const deadlineMs = Date.now() + (options.timeoutMs ?? 60_000);
   let ongoingSinceMs: number | undefined;
@@ -100,7 +122,15 @@ export async function resolveCommitOutcome(config: Config, transactionalId: stri
     try {
       const { state } = await describeTransaction(config, transactionalId);
       if (state === 'PrepareCommit' || state === 'CompleteCommit') return 'committed';
-      if (state === 'PrepareAbort' || state === 'CompleteAbort' || state === 'PrepareEpochFence' || state === 'Empty' || state === 'NotFound' || state === 'Dead') return 'not-committed';
+      if (
+        state === 'PrepareAbort' ||
+        state === 'CompleteAbort' ||
+        state === 'PrepareEpochFence' ||
+        state === 'Empty' ||
+        state === 'NotFound' ||
+        state === 'Dead'
+      )
+        return 'not-committed';
       // Ongoing: the commit has not arrived (yet).
       ongoingSinceMs ??= Date.now();
       if (Date.now() - ongoingSinceMs >= settleMs) return 'not-committed';

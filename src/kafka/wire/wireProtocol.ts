@@ -159,7 +159,13 @@ export class WireReader {
 }
 
 /** A request frame: size, header (v1, or v2 with empty tags when `flexible`), body. */
-export function encodeRequest(api: ApiVersion, correlationId: number, clientId: string, body: Buffer, flexible = false): Buffer {
+export function encodeRequest(
+  api: ApiVersion,
+  correlationId: number,
+  clientId: string,
+  body: Buffer,
+  flexible = false,
+): Buffer {
   const header = new WireWriter().int16(api.key).int16(api.version).int32(correlationId).string(clientId);
   if (flexible) header.uvarint(0);
   const payload = Buffer.concat([header.buffer(), body]);
@@ -212,7 +218,10 @@ class WireConnection {
     this.waiting = undefined;
     this.rejectWaiting = undefined;
     const answeredId = reader.int32();
-    if (answeredId !== correlationId) return this.fail(new Error(`answer from ${this.where} has correlation id ${answeredId}, expected ${correlationId}`));
+    if (answeredId !== correlationId)
+      return this.fail(
+        new Error(`answer from ${this.where} has correlation id ${answeredId}, expected ${correlationId}`),
+      );
     if (flexible) reader.skipTags();
     resolve(reader);
   }
@@ -238,18 +247,27 @@ function saslError(message: string): Error {
 }
 
 /** SaslHandshake, then SaslAuthenticate round trips (one for PLAIN, two for SCRAM). */
-async function authenticate(conn: WireConnection, sasl: NonNullable<ConnectionSecurity['sasl']>, clientId: string, where: string): Promise<void> {
+async function authenticate(
+  conn: WireConnection,
+  sasl: NonNullable<ConnectionSecurity['sasl']>,
+  clientId: string,
+  where: string,
+): Promise<void> {
   const name = kafkaMechanismName(sasl.mechanism);
   const handshake = await conn.request(SASL_HANDSHAKE, new WireWriter().string(name).buffer(), clientId);
   const handshakeError = handshake.int16();
   const enabled = handshake.array(() => handshake.string());
-  if (handshakeError !== 0) throw saslError(`SASL ${name} authentication failed: ${where} enables only ${enabled.join(', ') || 'no mechanism'}`);
+  if (handshakeError !== 0)
+    throw saslError(
+      `SASL ${name} authentication failed: ${where} enables only ${enabled.join(', ') || 'no mechanism'}`,
+    );
   const step = async (bytes: Buffer): Promise<Buffer> => {
     const r = await conn.request(SASL_AUTHENTICATE, new WireWriter().bytes(bytes).buffer(), clientId);
     const errorCode = r.int16();
     const message = r.nullableString();
     const answer = r.bytes();
-    if (errorCode === ERROR_SASL_AUTHENTICATION_FAILED) throw saslError(`SASL ${name} authentication failed: ${message ?? 'invalid credentials'}`);
+    if (errorCode === ERROR_SASL_AUTHENTICATION_FAILED)
+      throw saslError(`SASL ${name} authentication failed: ${message ?? 'invalid credentials'}`);
     if (errorCode !== 0) throw new Error(`SaslAuthenticate error ${errorCode}${message ? ` (${message})` : ''}`);
     return answer;
   };
@@ -268,14 +286,23 @@ async function authenticate(conn: WireConnection, sasl: NonNullable<ConnectionSe
  * resolves with a reader positioned after the response header (correlation id checked, tags
  * skipped when `flexible`). Rejects on any error or after `timeoutMs` for the whole exchange.
  */
-export async function sendRequest(host: string, port: number, api: ApiVersion, body: Buffer, options: RequestOptions): Promise<WireReader> {
+export async function sendRequest(
+  host: string,
+  port: number,
+  api: ApiVersion,
+  body: Buffer,
+  options: RequestOptions,
+): Promise<WireReader> {
   const where = `${host}:${port}`;
   const tls = options.security?.tls;
   const socket: Socket = tls
     ? tlsConnect({ ...tls, host, port, ...(isIP(host) === 0 ? { servername: host } : {}) })
     : createConnection({ host, port });
   const conn = new WireConnection(socket, where);
-  const timer = setTimeout(() => conn.fail(new Error(`no answer from ${where} within ${options.timeoutMs} ms`)), options.timeoutMs);
+  const timer = setTimeout(
+    () => conn.fail(new Error(`no answer from ${where} within ${options.timeoutMs} ms`)),
+    options.timeoutMs,
+  );
   try {
     await new Promise<void>((resolve, reject) => {
       socket.once(tls ? 'secureConnect' : 'connect', () => resolve());

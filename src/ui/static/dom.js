@@ -21,7 +21,23 @@ export function fill(id, ...children) {
   return node;
 }
 
-export const fmt = (n, digits = 1) => (n === null || n === undefined || n === '' ? '–' : Number(n).toLocaleString('en-US', { maximumFractionDigits: digits }));
+export const fmt = (n, digits = 1) =>
+  n === null || n === undefined || n === ''
+    ? '–'
+    : Number(n).toLocaleString('en-US', { maximumFractionDigits: digits });
 export const time = (ms) => (ms ? new Date(ms).toISOString().replace('T', ' ').slice(0, 19) + ' UTC' : '–');
-export const bytes = (b) => (b < 1024 ? b + ' B' : b < 1048576 ? (b / 1024).toFixed(1) + ' KB' : b < 1073741824 ? (b / 1048576).toFixed(1) + ' MB' : (b / 1073741824).toFixed(2) + ' GB');
-export const card = (k, v, cls, testid) => el('div', { class: 'card', 'data-testid': testid }, el('div', { class: 'v ' + (cls || '') }, v), el('div', { class: 'k' }, k));
+export const bytes = (b) =>
+  b < 1024
+    ? b + ' B'
+    : b < 1048576
+      ? (b / 1024).toFixed(1) + ' KB'
+      : b < 1073741824
+        ? (b / 1048576).toFixed(1) + ' MB'
+        : (b / 1073741824).toFixed(2) + ' GB';
+export const card = (k, v, cls, testid) =>
+  el(
+    'div',
+    { class: 'card', 'data-testid': testid },
+    el('div', { class: 'v ' + (cls || '') }, v),
+    el('div', { class: 'k' }, k),
+  );

@@ -26,7 +26,9 @@ import { testLogger } from '../helpers/testLogger.js';
 import { waitFor } from '../helpers/waitFor.js';
 
 const LONG = process.env.SDP_NOTEBOOK_TEST_LONG === '1';
-const GENERATE_ARGS = LONG ? ['--duration', '180'] : ['--count', '2400', '--clickstream-rate', '200', '--iot-rate', '100'];
+const GENERATE_ARGS = LONG
+  ? ['--duration', '180']
+  : ['--count', '2400', '--clickstream-rate', '200', '--iot-rate', '100'];
 const LATE_EVENTS = 7;
 const LATE_URL = 'https://shop.example.com/late-check';
 const MINUTE_MS = 60_000;
@@ -39,7 +41,14 @@ async function query<T>(sql: string, env: Record<string, string>): Promise<T[]> 
 }
 
 function clickRecord(partition: number, tsMs: number, url: string, id: string): TestRecord {
-  const value = JSON.stringify({ event_id: id, user_id: `u-check-${partition}`, url, referrer: '', ua: 'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0', ts: new Date(tsMs).toISOString() });
+  const value = JSON.stringify({
+    event_id: id,
+    user_id: `u-check-${partition}`,
+    url,
+    referrer: '',
+    ua: 'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0',
+    ts: new Date(tsMs).toISOString(),
+  });
   return { partition, key: `u-check-${partition}`, value, timestampMs: Date.now() };
 }
 
@@ -65,7 +74,12 @@ describe('the notebook on a lake made by the real pipeline', () => {
       ...etlEnv(config, {
         lakeRoot,
         checkpointRoot,
-        extra: { SDP_ETL__IDLE_TIMEOUT: '2s', SDP_ETL__CHECKPOINT_INTERVAL: '1s', SDP_ETL__MAX_FILE_IDLE: '1s', SDP_ETL__MAX_FILE_AGE: '5s' },
+        extra: {
+          SDP_ETL__IDLE_TIMEOUT: '2s',
+          SDP_ETL__CHECKPOINT_INTERVAL: '1s',
+          SDP_ETL__MAX_FILE_IDLE: '1s',
+          SDP_ETL__MAX_FILE_AGE: '5s',
+        },
       }),
     };
 
@@ -83,14 +97,37 @@ describe('the notebook on a lake made by the real pipeline', () => {
     const producer = new TestProducer(config, logger);
     await producer.connect();
     try {
-      const bad = ['not json', '[1,2,3]', JSON.stringify({ event_id: 'x', user_id: 'u', ua: 'curl', ts: new Date().toISOString() })];
-      await producer.send(config.topics.clickstream, bad.map((value, i) => ({ partition: i % config.kafka.partitions, key: 'bad', value })));
-      await producer.send(config.topics.iot, [{ partition: 0, key: 'bad', value: JSON.stringify({ device_id: 'd', site: 's', temp_c: 999, humidity: 40, battery: 50, signal_strength: -70, ts: new Date().toISOString() }) }]);
+      const bad = [
+        'not json',
+        '[1,2,3]',
+        JSON.stringify({ event_id: 'x', user_id: 'u', ua: 'curl', ts: new Date().toISOString() }),
+      ];
+      await producer.send(
+        config.topics.clickstream,
+        bad.map((value, i) => ({ partition: i % config.kafka.partitions, key: 'bad', value })),
+      );
+      await producer.send(config.topics.iot, [
+        {
+          partition: 0,
+          key: 'bad',
+          value: JSON.stringify({
+            device_id: 'd',
+            site: 's',
+            temp_c: 999,
+            humidity: 40,
+            battery: 50,
+            signal_strength: -70,
+            ts: new Date().toISOString(),
+          }),
+        },
+      ]);
       rejectedSent = bad.length + 1;
       const aheadMs = generatedToMs + 2 * MINUTE_MS;
       await producer.send(
         config.topics.clickstream,
-        Array.from({ length: config.kafka.partitions }, (_, p) => clickRecord(p, aheadMs, 'https://shop.example.com/', `ahead-${p}`)),
+        Array.from({ length: config.kafka.partitions }, (_, p) =>
+          clickRecord(p, aheadMs, 'https://shop.example.com/', `ahead-${p}`),
+        ),
       );
 
       etl = EtlProcess.start(env, { logFile: join(dir, 'etl.log') });
@@ -98,7 +135,8 @@ describe('the notebook on a lake made by the real pipeline', () => {
       await waitFor(
         () => {
           if (!etl!.running) throw new Error(`etl exited early:\n${etl!.tail(30)}`);
-          const frontier = readJournal(checkpointRoot)?.aggState.get(config.topics.clickstream)?.state.emittedFrontierMs;
+          const frontier = readJournal(checkpointRoot)?.aggState.get(config.topics.clickstream)?.state
+            .emittedFrontierMs;
           return frontier !== undefined && frontier !== null && frontier >= closedUntilMs;
         },
         180_000,
@@ -109,7 +147,9 @@ describe('the notebook on a lake made by the real pipeline', () => {
       // 3. Late events: their minute (the first generated one) was emitted already.
       await producer.send(
         config.topics.clickstream,
-        Array.from({ length: LATE_EVENTS }, (_, i) => clickRecord(i % config.kafka.partitions, generatedFromMs + i, LATE_URL, `late-${i}`)),
+        Array.from({ length: LATE_EVENTS }, (_, i) =>
+          clickRecord(i % config.kafka.partitions, generatedFromMs + i, LATE_URL, `late-${i}`),
+        ),
       );
     } finally {
       await producer.disconnect();
@@ -168,8 +208,14 @@ describe('the notebook on a lake made by the real pipeline', () => {
   });
 
   it('reports the top URL and its views, raw and windowed, as query answers them', async () => {
-    const [raw] = await query<{ url: string; views: number }>('SELECT url, count(*) AS views FROM clickstream GROUP BY url ORDER BY views DESC, url LIMIT 1', env);
-    const [agg] = await query<{ url: string; views: number }>('SELECT url, sum(pv) AS views FROM clickstream_agg GROUP BY url ORDER BY views DESC, url LIMIT 1', env);
+    const [raw] = await query<{ url: string; views: number }>(
+      'SELECT url, count(*) AS views FROM clickstream GROUP BY url ORDER BY views DESC, url LIMIT 1',
+      env,
+    );
+    const [agg] = await query<{ url: string; views: number }>(
+      'SELECT url, sum(pv) AS views FROM clickstream_agg GROUP BY url ORDER BY views DESC, url LIMIT 1',
+      env,
+    );
     expect(run.summary?.top_url_raw).toEqual(raw);
     expect(run.summary?.top_url_agg).toEqual(agg);
   });
@@ -180,7 +226,11 @@ describe('the notebook on a lake made by the real pipeline', () => {
       env,
     );
     expect(late).toEqual({ raw: LATE_EVENTS, windowed: null });
-    expect(run.summary?.pv_check).toMatchObject({ raw_minus_agg: LATE_EVENTS, agg_minus_raw: 0, windows_written_twice: 0 });
+    expect(run.summary?.pv_check).toMatchObject({
+      raw_minus_agg: LATE_EVENTS,
+      agg_minus_raw: 0,
+      windows_written_twice: 0,
+    });
     expect(run.summary?.pv_check?.closed_windows).toBeGreaterThan(0);
     expect(run.summary?.late_events).toEqual({ checkpoint_store: LATE_EVENTS, lake_shortfall: LATE_EVENTS });
     expect(outputTexts(run).join('\n')).toContain(`The two counts agree:** ${LATE_EVENTS} late event(s)`);
@@ -189,7 +239,12 @@ describe('the notebook on a lake made by the real pipeline', () => {
   it('counts the rejected records by reason and finds no duplicate', () => {
     const rejected = Object.values(run.summary?.rejected ?? {}).reduce((a, b) => a + b, 0);
     expect(rejected).toBe(rejectedSent);
-    expect(run.summary?.rejected).toMatchObject({ 'clickstream:not_json': 1, 'clickstream:not_object': 1, 'clickstream:missing_field': 1, 'iot:value_out_of_range': 1 });
+    expect(run.summary?.rejected).toMatchObject({
+      'clickstream:not_json': 1,
+      'clickstream:not_object': 1,
+      'clickstream:missing_field': 1,
+      'iot:value_out_of_range': 1,
+    });
     expect(run.summary?.quality_checks?.['clickstream: duplicate event_id (must be 0)']).toBe(0);
     expect(run.summary?.quality_checks?.['clickstream_agg: window (minute, url) written twice (must be 0)']).toBe(0);
   });
@@ -209,13 +264,18 @@ describe('the notebook on an empty, a tiny and a misconfigured lake', () => {
   beforeAll(() => assertVenv());
 
   it('runs every cell on a lake that was never written, and says there is nothing', async () => {
-    const run = await runAnalysis({ SDP_STORAGE__DATALAKE_ROOT: join(dir, 'never'), SDP_STORAGE__CHECKPOINT_ROOT: join(dir, 'never-cp') }, join(dir, 'reports-empty'));
+    const run = await runAnalysis(
+      { SDP_STORAGE__DATALAKE_ROOT: join(dir, 'never'), SDP_STORAGE__CHECKPOINT_ROOT: join(dir, 'never-cp') },
+      join(dir, 'reports-empty'),
+    );
     expect(run.code, run.stderr).toBe(0);
     expect(badOutputs(run)).toEqual([]);
     expect(run.summary?.rows).toEqual({ clickstream: 0, iot: 0, clickstream_agg: 0, _rejected: 0 });
     const text = outputTexts(run).join('\n');
     expect(text).toContain(`The lake at \`${join(dir, 'never')}\` has no committed Parquet files yet.`);
-    expect(text).toContain(`**Skipped:** table clickstream has no data yet (no Parquet files under ${join(dir, 'never', 'tables', 'clickstream')})`);
+    expect(text).toContain(
+      `**Skipped:** table clickstream has no data yet (no Parquet files under ${join(dir, 'never', 'tables', 'clickstream')})`,
+    );
     expect(text).toContain('**Skipped:** table iot has no data yet');
     // Every code cell said something: none stayed silent about what it could not show.
     const silent = (run.cells ?? []).filter((c) => c.cell_type === 'code' && (c.outputs ?? []).length === 0);
@@ -225,14 +285,25 @@ describe('the notebook on an empty, a tiny and a misconfigured lake', () => {
   it('runs every cell on a lake with one click and one reading, and reports them', async () => {
     const root = join(dir, 'tiny');
     const ts = Date.UTC(2024, 2, 1, 10, 0, 0);
-    await writeLakeTable(root, 'clickstream', [{ event_id: 'e-1', user_id: 'u-1', url: 'https://shop.example.com/', referrer: null, ua: 'curl/8.5.0', ts }]);
-    await writeLakeTable(root, 'iot', [{ device_id: 'd-1', site: 'plant-a', temp_c: 21.5, humidity: 40, battery: 3, signal_strength: -95, ts }]);
-    const run = await runAnalysis({ SDP_STORAGE__DATALAKE_ROOT: root, SDP_STORAGE__CHECKPOINT_ROOT: join(dir, 'tiny-cp') }, join(dir, 'reports-tiny'));
+    await writeLakeTable(root, 'clickstream', [
+      { event_id: 'e-1', user_id: 'u-1', url: 'https://shop.example.com/', referrer: null, ua: 'curl/8.5.0', ts },
+    ]);
+    await writeLakeTable(root, 'iot', [
+      { device_id: 'd-1', site: 'plant-a', temp_c: 21.5, humidity: 40, battery: 3, signal_strength: -95, ts },
+    ]);
+    const run = await runAnalysis(
+      { SDP_STORAGE__DATALAKE_ROOT: root, SDP_STORAGE__CHECKPOINT_ROOT: join(dir, 'tiny-cp') },
+      join(dir, 'reports-tiny'),
+    );
     expect(run.code, run.stderr).toBe(0);
     expect(badOutputs(run)).toEqual([]);
     expect(run.summary?.rows).toEqual({ clickstream: 1, iot: 1, clickstream_agg: 0, _rejected: 0 });
     expect(run.summary?.top_url_raw).toEqual({ url: 'https://shop.example.com/', views: 1 });
-    expect(run.summary?.attention).toMatchObject({ devices: 1, 'low battery (< 15 %)': 1, 'weak signal (mean < -90 dBm)': 1 });
+    expect(run.summary?.attention).toMatchObject({
+      devices: 1,
+      'low battery (< 15 %)': 1,
+      'weak signal (mean < -90 dBm)': 1,
+    });
     const text = outputTexts(run).join('\n');
     expect(text).toContain('**Skipped:** table clickstream_agg has no data yet');
     expect(text).toContain('only 1 minute(s) of data');
@@ -242,7 +313,9 @@ describe('the notebook on an empty, a tiny and a misconfigured lake', () => {
     const run = await runAnalysis({ SDP_STORAGE__DATALAKE_ROTO: '/tmp/x' }, join(dir, 'reports-bad'));
     expect(run.code).toBe(2);
     expect(badOutputs(run)).toEqual([]);
-    expect(run.summary?.config_problem).toContain('storage.datalake_roto: unknown key (from environment variable SDP_STORAGE__DATALAKE_ROTO)');
+    expect(run.summary?.config_problem).toContain(
+      'storage.datalake_roto: unknown key (from environment variable SDP_STORAGE__DATALAKE_ROTO)',
+    );
     expect(outputTexts(run).join('\n')).toContain('**Skipped:** no configuration, so no lake');
   });
 });

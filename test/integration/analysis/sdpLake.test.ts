@@ -68,7 +68,10 @@ describe('analysis/sdp_lake.py reads config.yml and SDP_ overrides as the CLI do
     // Spot checks that the comparison is not between two equally wrong copies.
     expect((ts.effective.kafka as Record<string, unknown>).partitions).toBe(6);
     expect((ts.effective.kafka as Record<string, unknown>).ssl).toBe(false);
-    expect((ts.effective.kafka as Record<string, unknown>).bootstrap_servers).toEqual(['127.0.0.1:19092', '127.0.0.1:29092']);
+    expect((ts.effective.kafka as Record<string, unknown>).bootstrap_servers).toEqual([
+      '127.0.0.1:19092',
+      '127.0.0.1:29092',
+    ]);
   });
 
   it('refuses an SDP_ variable that names no key, with the same line as the CLI', async () => {
@@ -79,13 +82,18 @@ describe('analysis/sdp_lake.py reads config.yml and SDP_ overrides as the CLI do
     } catch (err) {
       tsProblems = (err as SdpError).details;
     }
-    expect(tsProblems).toEqual(['storage.datalake_roto: unknown key (from environment variable SDP_STORAGE__DATALAKE_ROTO)']);
+    expect(tsProblems).toEqual([
+      'storage.datalake_roto: unknown key (from environment variable SDP_STORAGE__DATALAKE_ROTO)',
+    ]);
     expect((await pythonLoad(vars)).problems).toEqual(tsProblems);
   });
 
   it('reads the file SDP_CONFIG names and resolves a relative lake root against the working directory', async () => {
     const file = join(dir, 'other.yml');
-    writeFileSync(file, readFileSync(PROJECT_CONFIG, 'utf8').replace('datalake_root: ./data/datalake', 'datalake_root: ./elsewhere/lake'));
+    writeFileSync(
+      file,
+      readFileSync(PROJECT_CONFIG, 'utf8').replace('datalake_root: ./data/datalake', 'datalake_root: ./elsewhere/lake'),
+    );
     const py = await pythonLoad({ SDP_CONFIG: file });
     expect(py.file).toBe(file);
     expect(py.datalake_root).toBe(resolve(PROJECT_ROOT, 'elsewhere/lake'));

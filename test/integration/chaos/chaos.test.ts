@@ -11,11 +11,15 @@ import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
 import { PROJECT_ROOT } from '../helpers/projectRoot.js';
 
-const LAST_LINE = /^chaos: produced=(\d+) lake=(\d+) missing=(\d+) duplicates=(\d+) windows=(\d+) window_mismatches=(\d+) kills=(\d+) broker_restarts=(\d+)$/;
+const LAST_LINE =
+  /^chaos: produced=(\d+) lake=(\d+) missing=(\d+) duplicates=(\d+) windows=(\d+) window_mismatches=(\d+) kills=(\d+) broker_restarts=(\d+)$/;
 
 function runChaos(args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn('npm', ['run', '--silent', 'chaos', '--', ...args], { cwd: PROJECT_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('npm', ['run', '--silent', 'chaos', '--', ...args], {
+      cwd: PROJECT_ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c: Buffer) => {
@@ -25,7 +29,9 @@ function runChaos(args: string[], timeoutMs: number): Promise<{ code: number | n
     child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
     const timer = setTimeout(() => {
       child.kill('SIGINT'); // the script cleans up its cluster and children on SIGINT
-      reject(new Error(`chaos run did not finish within ${timeoutMs} ms:\n${stdout.slice(-3000)}\n${stderr.slice(-3000)}`));
+      reject(
+        new Error(`chaos run did not finish within ${timeoutMs} ms:\n${stdout.slice(-3000)}\n${stderr.slice(-3000)}`),
+      );
     }, timeoutMs);
     child.once('close', (code) => {
       clearTimeout(timer);
@@ -35,14 +41,26 @@ function runChaos(args: string[], timeoutMs: number): Promise<{ code: number | n
 }
 
 describe('chaos run (short)', () => {
-  it('60 s, 3 kills -9, 1 broker restart, 1 SIGTERM under load: every committed event once, windows right', { timeout: 20 * 60_000 }, async () => {
+  it('60 s, 3 kills -9, 1 broker restart, 1 SIGTERM under load: every committed event once, windows right', {
+    timeout: 20 * 60_000,
+  }, async () => {
     const rate = process.env.CHAOS_RATE ?? '5000';
-    const result = await runChaos(['--duration', '60', '--kills', '3', '--broker-restarts', '1', '--rate', rate], 19 * 60_000);
+    const result = await runChaos(
+      ['--duration', '60', '--kills', '3', '--broker-restarts', '1', '--rate', rate],
+      19 * 60_000,
+    );
     const lines = result.stdout.trimEnd().split('\n');
     const last = lines[lines.length - 1] ?? '';
     expect(last, result.stderr.slice(-3000)).toMatch(LAST_LINE);
-    const [, produced, lake, missing, duplicates, windows, mismatches, kills, brokerRestarts] = LAST_LINE.exec(last)!.map(Number);
-    expect({ missing, duplicates, mismatches, kills, brokerRestarts }).toEqual({ missing: 0, duplicates: 0, mismatches: 0, kills: 3, brokerRestarts: 1 });
+    const [, produced, lake, missing, duplicates, windows, mismatches, kills, brokerRestarts] =
+      LAST_LINE.exec(last)!.map(Number);
+    expect({ missing, duplicates, mismatches, kills, brokerRestarts }).toEqual({
+      missing: 0,
+      duplicates: 0,
+      mismatches: 0,
+      kills: 3,
+      brokerRestarts: 1,
+    });
     // Real traffic went through (kills, a broker down and restarts take most of a minute on two cores), all of it in the lake.
     expect(produced).toBeGreaterThan(1_000);
     expect(lake).toBe(produced);

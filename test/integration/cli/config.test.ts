@@ -32,7 +32,7 @@ describe('the CLI and its configuration', () => {
     expect(overridden.stdout).toMatch(/^kafka\.partitions = 6 {3}# from SDP_KAFKA__PARTITIONS$/m);
   });
 
-  it('reads a file holding only what differs, and the original platform\'s config.yml with a warning per renamed key', async () => {
+  it("reads a file holding only what differs, and the original platform's config.yml with a warning per renamed key", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'sdp-config-'));
     try {
       const small = join(dir, 'small.yml');
@@ -43,12 +43,16 @@ describe('the CLI and its configuration', () => {
       expect(shown.stdout).toMatch(/^kafka\.partitions = 6 {3}# file$/m);
       expect(shown.stdout).toMatch(/^etl\.encoder_heap = "64MB" {3}# default$/m);
       // A reconstruction of the original platform's file (see its header).
-      const original = fileURLToPath(new URL('../../unit/config/fixtures/original-platform-config.yml', import.meta.url));
+      const original = fileURLToPath(
+        new URL('../../unit/config/fixtures/original-platform-config.yml', import.meta.url),
+      );
       const old = await runCli(['--config', original, 'config', 'show']);
       expect(old.code).toBe(0);
       expect(old.stderr).toMatch(/^warning: kafka\.kraft_cluster_id is now kafka\.cluster_id/m);
       expect(old.stderr).toMatch(/^warning: spark: not used here/m);
-      expect(old.stdout).toMatch(/^kafka\.bootstrap_servers = \["127\.0\.0\.1:19092","127\.0\.0\.1:29092","127\.0\.0\.1:39092"\] {3}# file$/m);
+      expect(old.stdout).toMatch(
+        /^kafka\.bootstrap_servers = \["127\.0\.0\.1:19092","127\.0\.0\.1:29092","127\.0\.0\.1:39092"\] {3}# file$/m,
+      );
       const unknown = join(dir, 'unknown.yml');
       writeFileSync(unknown, 'kafka:\n  partitons: 6\n');
       const bad = await runCli(['--config', unknown, 'config', 'show']);
@@ -81,11 +85,15 @@ describe('the CLI and its configuration', () => {
   it('exits 2 for an environment override of the wrong type, naming the variable', async () => {
     const result = await runCli(['config', 'show'], { SDP_DATA_GENERATOR__BATCH_SIZE: 'many' });
     expect(result.code).toBe(2);
-    expect(result.stderr).toContain('data_generator.batch_size: expected number (got "many") (from environment variable SDP_DATA_GENERATOR__BATCH_SIZE)');
+    expect(result.stderr).toContain(
+      'data_generator.batch_size: expected number (got "many") (from environment variable SDP_DATA_GENERATOR__BATCH_SIZE)',
+    );
     // data_generator.threads takes auto or a number: its own message, still naming the variable.
     const threads = await runCli(['config', 'show'], { SDP_DATA_GENERATOR__THREADS: 'many' });
     expect(threads.code).toBe(2);
-    expect(threads.stderr).toContain('data_generator.threads: expected auto or a whole number of threads from 1 to 64, got "many" (from environment variable SDP_DATA_GENERATOR__THREADS)');
+    expect(threads.stderr).toContain(
+      'data_generator.threads: expected auto or a whole number of threads from 1 to 64, got "many" (from environment variable SDP_DATA_GENERATOR__THREADS)',
+    );
   });
 
   it('never prints a secret', async () => {

@@ -14,7 +14,14 @@ import type { DataStats } from '../../../src/commands/dataStats.js';
 import type { Config } from '../../../src/config/schema.js';
 import { isCaughtUp, readJournal } from '../helpers/checkpointJournal.js';
 import { etlEnv, EtlProcess } from '../helpers/etlProcess.js';
-import { badMessages, clickEvent, createRandom, iotEvent, type ExpectedClick, type PlannedRecord } from '../helpers/etlTestEvents.js';
+import {
+  badMessages,
+  clickEvent,
+  createRandom,
+  iotEvent,
+  type ExpectedClick,
+  type PlannedRecord,
+} from '../helpers/etlTestEvents.js';
 import { createTestTopics, endOffsets, TestProducer } from '../helpers/kafkaTestData.js';
 import { openLake, parquetFiles, type LakeReader } from '../helpers/lakeReader.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
@@ -41,23 +48,58 @@ describe('data stats, data clean and the rebuild of offsets from the lake', () =
   let config: Config;
   let env: Record<string, string>;
 
-  async function produce(clickCount: number, fromMs: number, spanMs: number, iot: number, withBad: boolean): Promise<void> {
+  async function produce(
+    clickCount: number,
+    fromMs: number,
+    spanMs: number,
+    iot: number,
+    withBad: boolean,
+  ): Promise<void> {
     const producer = new TestProducer(config, logger);
     await producer.connect();
     try {
       const batch = Array.from({ length: clickCount }, (_, i) =>
-        clickEvent({ runId, index: clicks.length + i, userCount: 300, partitions: config.kafka.partitions, tsMs: fromMs + Math.floor(random() * spanMs), random }),
+        clickEvent({
+          runId,
+          index: clicks.length + i,
+          userCount: 300,
+          partitions: config.kafka.partitions,
+          tsMs: fromMs + Math.floor(random() * spanMs),
+          random,
+        }),
       );
-      await producer.send(config.topics.clickstream, batch.map((c) => c.record));
+      await producer.send(
+        config.topics.clickstream,
+        batch.map((c) => c.record),
+      );
       clicks.push(...batch);
-      const readings = Array.from({ length: iot }, (_, i) => iotEvent({ index: iotCount + i, devices: 40, partitions: config.kafka.partitions, tsMs: fromMs + Math.floor(random() * spanMs), random }));
-      await producer.send(config.topics.iot, readings.map((r) => r.record));
+      const readings = Array.from({ length: iot }, (_, i) =>
+        iotEvent({
+          index: iotCount + i,
+          devices: 40,
+          partitions: config.kafka.partitions,
+          tsMs: fromMs + Math.floor(random() * spanMs),
+          random,
+        }),
+      );
+      await producer.send(
+        config.topics.iot,
+        readings.map((r) => r.record),
+      );
       iotCount += iot;
       if (withBad) {
         const bads = badMessages(runId, Date.now(), config.etl.max_event_bytes);
         for (const stream of ['clickstream', 'iot'] as const) {
           const mine = bads.filter((b) => b.stream === stream);
-          await producer.send(config.topics[stream], mine.map((b, i) => ({ partition: i % config.kafka.partitions, key: `bad-${i}`, value: b.value, timestampMs: Date.now() })));
+          await producer.send(
+            config.topics[stream],
+            mine.map((b, i) => ({
+              partition: i % config.kafka.partitions,
+              key: `bad-${i}`,
+              value: b.value,
+              timestampMs: Date.now(),
+            })),
+          );
           badCount += mine.length;
         }
       }
@@ -98,7 +140,10 @@ describe('data stats, data clean and the rebuild of offsets from the lake', () =
 
   /** Runs the ETL until both topics are durable and every closed window is in the lake, then SIGTERM. */
   async function runEtlUntilDone(label: string): Promise<EtlProcess> {
-    const ends = { clickstream: await endOffsets(config, logger, config.topics.clickstream), iot: await endOffsets(config, logger, config.topics.iot) };
+    const ends = {
+      clickstream: await endOffsets(config, logger, config.topics.clickstream),
+      iot: await endOffsets(config, logger, config.topics.iot),
+    };
     const etl = EtlProcess.start(env, { logFile: join(dir, `etl-${label}.log`) });
     const expected = expectedClosedWindows();
     const expectedTotal = [...expected.values()].reduce((a, b) => a + b, 0);
@@ -106,7 +151,11 @@ describe('data stats, data clean and the rebuild of offsets from the lake', () =
       async () => {
         if (!etl.running) throw new Error(`etl exited early:\n${etl.tail(30)}`);
         const journal = readJournal(checkpointRoot);
-        if (!isCaughtUp(journal, config.topics.clickstream, ends.clickstream, true) || !isCaughtUp(journal, config.topics.iot, ends.iot)) return false;
+        if (
+          !isCaughtUp(journal, config.topics.clickstream, ends.clickstream, true) ||
+          !isCaughtUp(journal, config.topics.iot, ends.iot)
+        )
+          return false;
         const total = [...(await aggRows()).values()].reduce((a, b) => a + b, 0);
         return total >= expectedTotal;
       },
@@ -124,7 +173,12 @@ describe('data stats, data clean and the rebuild of offsets from the lake', () =
     env = etlEnv(config, {
       lakeRoot,
       checkpointRoot,
-      extra: { SDP_ETL__MAX_FILE_ROWS: '500', SDP_ETL__IDLE_TIMEOUT: '1s', SDP_ETL__CHECKPOINT_INTERVAL: '1s', SDP_ETL__MAX_FILE_IDLE: '1s' },
+      extra: {
+        SDP_ETL__MAX_FILE_ROWS: '500',
+        SDP_ETL__IDLE_TIMEOUT: '1s',
+        SDP_ETL__CHECKPOINT_INTERVAL: '1s',
+        SDP_ETL__MAX_FILE_IDLE: '1s',
+      },
     });
     await produce(3_000, baseMs, 6 * MINUTE_MS, 1_500, true);
     await runEtlUntilDone('first');
@@ -146,12 +200,24 @@ describe('data stats, data clean and the rebuild of offsets from the lake', () =
     const stats = JSON.parse(result.stdout) as DataStats;
     const lake: LakeReader = await openLake(lakeRoot);
     try {
-      const timeColumn = { clickstream: 'ts', iot: 'ts', clickstream_agg: 'minute_start', _rejected: 'kafka_ts' } as const;
+      const timeColumn = {
+        clickstream: 'ts',
+        iot: 'ts',
+        clickstream_agg: 'minute_start',
+        _rejected: 'kafka_ts',
+      } as const;
       for (const t of stats.tables) {
         const [duck] = await lake.rows(
           `SELECT count(*)::BIGINT AS n_rows, count(DISTINCT filename)::BIGINT AS n_files, count(DISTINCT dt)::BIGINT AS n_dt, strftime(min(${timeColumn[t.table]}), '%Y-%m-%dT%H:%M:%S.%gZ') AS lo, strftime(max(${timeColumn[t.table]}), '%Y-%m-%dT%H:%M:%S.%gZ') AS hi FROM ${lake.table(t.table, { filename: true })}`,
         );
-        expect({ table: t.table, rows: t.rows, files: t.files, dt: t.dt_partitions, lo: t.min_event_time, hi: t.max_event_time }).toEqual({
+        expect({
+          table: t.table,
+          rows: t.rows,
+          files: t.files,
+          dt: t.dt_partitions,
+          lo: t.min_event_time,
+          hi: t.max_event_time,
+        }).toEqual({
           table: t.table,
           rows: Number(duck!.n_rows),
           files: Number(duck!.n_files),
@@ -162,7 +228,9 @@ describe('data stats, data clean and the rebuild of offsets from the lake', () =
         const bytes = parquetFiles(lakeRoot, t.table).reduce((n, f) => n + f.sizeBytes, 0);
         expect(t.bytes).toBe(bytes);
       }
-      const reasons = await lake.rows(`SELECT reason, count(*)::BIGINT AS n FROM ${lake.table('_rejected')} GROUP BY reason`);
+      const reasons = await lake.rows(
+        `SELECT reason, count(*)::BIGINT AS n FROM ${lake.table('_rejected')} GROUP BY reason`,
+      );
       expect(stats.rejected_by_reason).toEqual(Object.fromEntries(reasons.map((r) => [String(r.reason), Number(r.n)])));
       expect(Object.values(stats.rejected_by_reason).reduce((a, b) => a + b, 0)).toBe(badCount);
     } finally {
@@ -240,10 +308,16 @@ describe('data stats, data clean and the rebuild of offsets from the lake', () =
     const lake = await openLake(lakeRoot);
     try {
       expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('clickstream')}`)).toBe(clicks.length);
-      expect(await lake.scalar(`SELECT count(DISTINCT event_id) FROM ${lake.table('clickstream')}`)).toBe(clicks.length);
+      expect(await lake.scalar(`SELECT count(DISTINCT event_id) FROM ${lake.table('clickstream')}`)).toBe(
+        clicks.length,
+      );
       expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('iot')}`)).toBe(iotCount);
       expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('_rejected')}`)).toBe(badCount);
-      expect(await lake.scalar(`SELECT count(*) FROM (SELECT minute_start, url FROM ${lake.table('clickstream_agg')} GROUP BY ALL HAVING count(*) > 1)`)).toBe(0);
+      expect(
+        await lake.scalar(
+          `SELECT count(*) FROM (SELECT minute_start, url FROM ${lake.table('clickstream_agg')} GROUP BY ALL HAVING count(*) > 1)`,
+        ),
+      ).toBe(0);
     } finally {
       lake.close();
     }
@@ -254,7 +328,9 @@ describe('data stats, data clean and the rebuild of offsets from the lake', () =
     expect(aggFilesAfter).toEqual(expect.arrayContaining(aggFilesBefore));
     const after = await aggRows();
     for (const [key, pv] of aggBefore) expect(after.get(key)).toBe(pv);
-    expect(etl.logs.some((l) => typeof l.msg === 'string' && l.msg.includes('durable offsets rebuilt from the lake'))).toBe(true);
+    expect(
+      etl.logs.some((l) => typeof l.msg === 'string' && l.msg.includes('durable offsets rebuilt from the lake')),
+    ).toBe(true);
   }, 400_000);
 
   it('clean --lake --force empties the lake, keeps the offsets, and the next start neither fails nor re-reads', async () => {
@@ -267,13 +343,19 @@ describe('data stats, data clean and the rebuild of offsets from the lake', () =
     expect(stats.offsets.every((o) => o.lag === 0)).toBe(true);
 
     await produce(200, baseMs + 12 * MINUTE_MS, MINUTE_MS, 100, false);
-    const ends = { clickstream: await endOffsets(config, logger, config.topics.clickstream), iot: await endOffsets(config, logger, config.topics.iot) };
+    const ends = {
+      clickstream: await endOffsets(config, logger, config.topics.clickstream),
+      iot: await endOffsets(config, logger, config.topics.iot),
+    };
     const etl = EtlProcess.start(env, { logFile: join(dir, 'etl-third.log') });
     await waitFor(
       () => {
         if (!etl.running) throw new Error(`etl exited early:\n${etl.tail(30)}`);
         const journal = readJournal(checkpointRoot);
-        return isCaughtUp(journal, config.topics.clickstream, ends.clickstream) && isCaughtUp(journal, config.topics.iot, ends.iot);
+        return (
+          isCaughtUp(journal, config.topics.clickstream, ends.clickstream) &&
+          isCaughtUp(journal, config.topics.iot, ends.iot)
+        );
       },
       240_000,
       'the third run to reach the topic ends',

@@ -39,7 +39,11 @@ function scene() {
 }
 
 async function cleanAll(lakeRoot: string, checkpointRoot: string) {
-  return runCli(['data', 'clean', '--all', '--yes'], { SDP_STORAGE__DATALAKE_ROOT: lakeRoot, SDP_STORAGE__CHECKPOINT_ROOT: checkpointRoot, SDP_LOG__LEVEL: 'error' });
+  return runCli(['data', 'clean', '--all', '--yes'], {
+    SDP_STORAGE__DATALAKE_ROOT: lakeRoot,
+    SDP_STORAGE__CHECKPOINT_ROOT: checkpointRoot,
+    SDP_LOG__LEVEL: 'error',
+  });
 }
 
 afterAll(() => {
@@ -106,7 +110,10 @@ describe('data clean refuses hostile roots and deletes nothing', () => {
 
   it('a root marked for another kind (the checkpoint root given as the lake)', async () => {
     const s = scene();
-    const r = await runCli(['data', 'clean', '--lake', '--yes'], { SDP_STORAGE__DATALAKE_ROOT: s.checkpoints, SDP_STORAGE__CHECKPOINT_ROOT: join(s.base, 'other') });
+    const r = await runCli(['data', 'clean', '--lake', '--yes'], {
+      SDP_STORAGE__DATALAKE_ROOT: s.checkpoints,
+      SDP_STORAGE__CHECKPOINT_ROOT: join(s.base, 'other'),
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/marked as the platform's checkpoints root, not its datalake root/);
     s.intact();

@@ -60,62 +60,73 @@ describe('aborted transactions of independent, interleaving producers', () => {
     expect(produced.aborted_transactions.length).toBeLessThan(TRANSACTIONS / 2);
     expect(committedByKcat).toBe(produced.committed_events);
     // Every record and every marker is in the log: the uncommitted read sees the aborted ones too.
-    expect(await kcatCount(config.kafka.bootstrap_servers[0]!, config.topics.clickstream, 'read_uncommitted')).toBe(TRANSACTIONS * EVENTS_PER_TRANSACTION);
+    expect(await kcatCount(config.kafka.bootstrap_servers[0]!, config.topics.clickstream, 'read_uncommitted')).toBe(
+      TRANSACTIONS * EVENTS_PER_TRANSACTION,
+    );
   });
 
   it.each([
     ['small', '2KB'],
     ['large', '1MB'],
-  ])('the lake holds exactly the committed events with a %s fetch size (%s per partition)', async (_label, fetchSize) => {
-    const lakeRoot = join(dir, `lake-${fetchSize}`);
-    const checkpointRoot = join(dir, `checkpoints-${fetchSize}`);
-    const etl = EtlProcess.start(
-      etlEnv(config, {
-        lakeRoot,
-        checkpointRoot,
-        extra: {
-          SDP_ETL__CONSUMER_GROUP: randomName('sdp-etl-aborted'),
-          SDP_ETL__FETCH_MAX_BYTES_PER_PARTITION: fetchSize,
-          SDP_ETL__MAX_FILE_AGE: '2s',
-        },
-      }),
-      { logFile: join(dir, `etl-${fetchSize}.log`) },
-    );
-    try {
-      // Rows committed to the lake reach what was committed to Kafka (more, if aborted ones leak),
-      // then nothing more arrives for a while.
-      let last = -1;
-      let stableSinceMs = Date.now();
-      await waitFor(
-        () => {
-          if (!etl.running) throw new Error(`etl exited early:\n${etl.tail(30)}`);
-          const rows = readJournal(checkpointRoot)?.rawRows.get(config.topics.clickstream)?.rows ?? 0;
-          if (rows !== last) {
-            last = rows;
-            stableSinceMs = Date.now();
-          }
-          return rows >= produced.committed_events && Date.now() - stableSinceMs > 4_000;
-        },
-        240_000,
-        'the lake to hold the committed events',
-        250,
+  ])(
+    'the lake holds exactly the committed events with a %s fetch size (%s per partition)',
+    async (_label, fetchSize) => {
+      const lakeRoot = join(dir, `lake-${fetchSize}`);
+      const checkpointRoot = join(dir, `checkpoints-${fetchSize}`);
+      const etl = EtlProcess.start(
+        etlEnv(config, {
+          lakeRoot,
+          checkpointRoot,
+          extra: {
+            SDP_ETL__CONSUMER_GROUP: randomName('sdp-etl-aborted'),
+            SDP_ETL__FETCH_MAX_BYTES_PER_PARTITION: fetchSize,
+            SDP_ETL__MAX_FILE_AGE: '2s',
+          },
+        }),
+        { logFile: join(dir, `etl-${fetchSize}.log`) },
       );
-      expect(await etl.terminate()).toEqual({ code: 0, signal: null });
-    } finally {
-      if (etl.running) await etl.kill9();
-    }
-    const lake = await openLake(lakeRoot);
-    try {
-      const table = lake.table('clickstream');
-      expect(await lake.scalar(`SELECT count(*) FROM ${table}`)).toBe(committedByKcat);
-      expect(await lake.scalar(`SELECT count(DISTINCT event_id) FROM ${table}`)).toBe(committedByKcat);
-      const abortedIds = produced.aborted_transactions.map((t) => sqlString(`${runId}-t${String(t).padStart(4, '0')}`)).join(', ');
-      expect(await lake.scalar(`SELECT count(*) FROM ${table} WHERE regexp_extract(event_id, '^(.*)-e[0-9]+$', 1) IN (${abortedIds})`)).toBe(0);
-      expect(etl.logs.some((l) => l.msg === 'kafkajs aborted-record filter replaced')).toBe(true);
-      // What was read is the lean fetch decoding's (patches/fetchFastPaths.ts), not kafkajs's own.
-      expect(etl.logs.some((l) => l.msg === 'lean fetch decoding in use')).toBe(true);
-    } finally {
-      lake.close();
-    }
-  });
+      try {
+        // Rows committed to the lake reach what was committed to Kafka (more, if aborted ones leak),
+        // then nothing more arrives for a while.
+        let last = -1;
+        let stableSinceMs = Date.now();
+        await waitFor(
+          () => {
+            if (!etl.running) throw new Error(`etl exited early:\n${etl.tail(30)}`);
+            const rows = readJournal(checkpointRoot)?.rawRows.get(config.topics.clickstream)?.rows ?? 0;
+            if (rows !== last) {
+              last = rows;
+              stableSinceMs = Date.now();
+            }
+            return rows >= produced.committed_events && Date.now() - stableSinceMs > 4_000;
+          },
+          240_000,
+          'the lake to hold the committed events',
+          250,
+        );
+        expect(await etl.terminate()).toEqual({ code: 0, signal: null });
+      } finally {
+        if (etl.running) await etl.kill9();
+      }
+      const lake = await openLake(lakeRoot);
+      try {
+        const table = lake.table('clickstream');
+        expect(await lake.scalar(`SELECT count(*) FROM ${table}`)).toBe(committedByKcat);
+        expect(await lake.scalar(`SELECT count(DISTINCT event_id) FROM ${table}`)).toBe(committedByKcat);
+        const abortedIds = produced.aborted_transactions
+          .map((t) => sqlString(`${runId}-t${String(t).padStart(4, '0')}`))
+          .join(', ');
+        expect(
+          await lake.scalar(
+            `SELECT count(*) FROM ${table} WHERE regexp_extract(event_id, '^(.*)-e[0-9]+$', 1) IN (${abortedIds})`,
+          ),
+        ).toBe(0);
+        expect(etl.logs.some((l) => l.msg === 'kafkajs aborted-record filter replaced')).toBe(true);
+        // What was read is the lean fetch decoding's (patches/fetchFastPaths.ts), not kafkajs's own.
+        expect(etl.logs.some((l) => l.msg === 'lean fetch decoding in use')).toBe(true);
+      } finally {
+        lake.close();
+      }
+    },
+  );
 });

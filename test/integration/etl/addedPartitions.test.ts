@@ -47,7 +47,13 @@ describe('partitions added while the etl runs', () => {
   const click = (index: number, partition: number, tsMs: number): TestRecord => ({
     partition,
     key: `u-${index % 50}`,
-    value: JSON.stringify({ event_id: `${runId}-${index}`, user_id: `u-${index % 50}`, url: 'https://shop.example.com/grown', ua: 'added-partitions-test', ts: tsMs }),
+    value: JSON.stringify({
+      event_id: `${runId}-${index}`,
+      user_id: `u-${index % 50}`,
+      url: 'https://shop.example.com/grown',
+      ua: 'added-partitions-test',
+      ts: tsMs,
+    }),
     timestampMs: Date.now(),
   });
 
@@ -58,7 +64,12 @@ describe('partitions added while the etl runs', () => {
       etlEnv(config, {
         lakeRoot,
         checkpointRoot,
-        extra: { SDP_ETL__WATERMARK_DELAY: '5s', SDP_ETL__IDLE_TIMEOUT: '10s', SDP_ETL__CHECKPOINT_INTERVAL: '2s', SDP_ETL__MAX_FILE_AGE: '2s' },
+        extra: {
+          SDP_ETL__WATERMARK_DELAY: '5s',
+          SDP_ETL__IDLE_TIMEOUT: '10s',
+          SDP_ETL__CHECKPOINT_INTERVAL: '2s',
+          SDP_ETL__MAX_FILE_AGE: '2s',
+        },
       }),
       { logFile: join(dir, 'etl.log') },
     );
@@ -70,17 +81,31 @@ describe('partitions added while the etl runs', () => {
     await producer.connect();
     await producer.send(topic, first);
     await producer.disconnect();
-    await waitFor(() => (readJournal(checkpointRoot)?.rawRows.get(topic)?.rows ?? 0) >= first.length, 60_000, 'minute 0 in the lake', 250);
+    await waitFor(
+      () => (readJournal(checkpointRoot)?.rawRows.get(topic)?.rows ?? 0) >= first.length,
+      60_000,
+      'minute 0 in the lake',
+      250,
+    );
 
     await withAdmin(config, logger, (admin) => admin.createPartitions({ topicPartitions: [{ topic, count: 4 }] }));
     const grownAtMs = Date.now();
     // The ETL notices (its own log line); an ETL that does not is given the same chance.
-    await waitFor(() => etl.logs.some((l) => l.msg === 'partitions added to the topic' && l.topic === topic), 15_000, 'the etl to notice the new partitions', 100).catch(() => undefined);
+    await waitFor(
+      () => etl.logs.some((l) => l.msg === 'partitions added to the topic' && l.topic === topic),
+      15_000,
+      'the etl to notice the new partitions',
+      100,
+    ).catch(() => undefined);
     const noticedAfterMs = Date.now() - grownAtMs;
 
     // Minute 1 on the new partitions; minute 10 on the old ones.
-    const onNew = Array.from({ length: 200 }, (_, i) => click(1_000 + i, 2 + (i % 2), baseMs + MINUTE_MS + 5_000 + Math.floor((i * 50_000) / 200)));
-    const ahead = Array.from({ length: 200 }, (_, i) => click(2_000 + i, i % 2, baseMs + 10 * MINUTE_MS + Math.floor((i * 30_000) / 200)));
+    const onNew = Array.from({ length: 200 }, (_, i) =>
+      click(1_000 + i, 2 + (i % 2), baseMs + MINUTE_MS + 5_000 + Math.floor((i * 50_000) / 200)),
+    );
+    const ahead = Array.from({ length: 200 }, (_, i) =>
+      click(2_000 + i, i % 2, baseMs + 10 * MINUTE_MS + Math.floor((i * 30_000) / 200)),
+    );
     producer = new TestProducer(config, logger);
     await producer.connect();
     await producer.send(topic, onNew);
@@ -93,7 +118,9 @@ describe('partitions added while the etl runs', () => {
         if (!etl.running) throw new Error(`etl exited:\n${etl.tail(30)}`);
         const journal = readJournal(checkpointRoot);
         const agg = journal?.aggState.get(topic)?.state;
-        return (journal?.rawRows.get(topic)?.rows ?? 0) >= total && (agg?.emittedFrontierMs ?? 0) >= baseMs + 2 * MINUTE_MS;
+        return (
+          (journal?.rawRows.get(topic)?.rows ?? 0) >= total && (agg?.emittedFrontierMs ?? 0) >= baseMs + 2 * MINUTE_MS
+        );
       },
       90_000,
       'every event in the lake and the window of minute 1 emitted',
@@ -107,7 +134,9 @@ describe('partitions added while the etl runs', () => {
     try {
       expect(await lake.scalar(`SELECT count(DISTINCT event_id) FROM ${lake.table('clickstream')}`)).toBe(total);
       const pv = async (minuteStartMs: number): Promise<number> =>
-        lake.scalar(`SELECT coalesce(sum(pv), 0) FROM ${lake.table('clickstream_agg')} WHERE epoch_ms(minute_start) = ${minuteStartMs}`);
+        lake.scalar(
+          `SELECT coalesce(sum(pv), 0) FROM ${lake.table('clickstream_agg')} WHERE epoch_ms(minute_start) = ${minuteStartMs}`,
+        );
       expect(await pv(baseMs)).toBe(first.length);
       expect(await pv(baseMs + MINUTE_MS)).toBe(onNew.length);
     } finally {

@@ -51,7 +51,18 @@ describe('etl: the end of a backlog', () => {
 
   const clicks = (from: number, count: number): ReturnType<typeof clickEvent>['record'][] => {
     const random = createRandom(from + 1);
-    return Array.from({ length: count }, (_, i) => clickEvent({ runId, index: from + i, userCount: 400, partitions: config.kafka.partitions, tsMs: Date.now() - 30_000, random }).record);
+    return Array.from(
+      { length: count },
+      (_, i) =>
+        clickEvent({
+          runId,
+          index: from + i,
+          userCount: 400,
+          partitions: config.kafka.partitions,
+          tsMs: Date.now() - 30_000,
+          random,
+        }).record,
+    );
   };
 
   beforeAll(async () => {
@@ -106,7 +117,8 @@ describe('etl: the end of a backlog', () => {
   });
 
   it('does not roll events that arrive at a paced rate once caught up, and flushes them on SIGTERM', async () => {
-    const rolls = (): number => [...rawRollsPerPartition(checkpointRoot, config.topics.clickstream).values()].reduce((a, b) => a + b, 0);
+    const rolls = (): number =>
+      [...rawRollsPerPartition(checkpointRoot, config.topics.clickstream).values()].reduce((a, b) => a + b, 0);
     const before = rolls();
     for (let i = 0; i < 10; i++) {
       await producer.send(config.topics.clickstream, clicks(CLICKS + i * 20, 20));
@@ -117,6 +129,9 @@ describe('etl: the end of a backlog', () => {
     expect(etl.running).toBe(true);
     // Shutdown pauses fetching before its final rolls: rows in the lake now were read before it.
     expect(await etl.terminate()).toEqual({ code: 0, signal: null });
-    expect(readJournal(checkpointRoot)!.rawRows.get(config.topics.clickstream)).toEqual({ rows: CLICKS + 200, rejected: 0 });
+    expect(readJournal(checkpointRoot)!.rawRows.get(config.topics.clickstream)).toEqual({
+      rows: CLICKS + 200,
+      rejected: 0,
+    });
   }, 30_000);
 });

@@ -10,9 +10,28 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/schema.js';
 import { isCaughtUp, readJournal } from '../helpers/checkpointJournal.js';
 import { etlEnv, EtlProcess, type LogLine } from '../helpers/etlProcess.js';
-import { badMessages, clickEvent, createRandom, fillOffsets, iotEvent, writeNdjson, type BadMessage, type ExpectedClick, type ExpectedIot, type PlannedRecord } from '../helpers/etlTestEvents.js';
+import {
+  badMessages,
+  clickEvent,
+  createRandom,
+  fillOffsets,
+  iotEvent,
+  writeNdjson,
+  type BadMessage,
+  type ExpectedClick,
+  type ExpectedIot,
+  type PlannedRecord,
+} from '../helpers/etlTestEvents.js';
 import { createTestTopics, endOffsets, groupOffsets, TestProducer, type TestRecord } from '../helpers/kafkaTestData.js';
-import { abbreviated, checkRangeTiling, expectedRejected, readRejected, windowsMissingBeforeLastEmitted, windowsNotMatchingRaw, type InjectedBad } from '../helpers/lakeChecks.js';
+import {
+  abbreviated,
+  checkRangeTiling,
+  expectedRejected,
+  readRejected,
+  windowsMissingBeforeLastEmitted,
+  windowsNotMatchingRaw,
+  type InjectedBad,
+} from '../helpers/lakeChecks.js';
 import { listFiles, openLake, sqlString, tmpFiles, type LakeFile } from '../helpers/lakeReader.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
 import { scrapeMetrics, sampleValue } from '../helpers/prometheusText.js';
@@ -55,10 +74,24 @@ describe('etl under kill -9 while catching up a backlog', () => {
     const midnightMs = Math.floor(nowMs / 86_400_000) * 86_400_000;
     const baseMs = midnightMs - 20 * 60_000; // yesterday 23:40 UTC: the windows straddle two dt
     const clicks: Array<PlannedRecord<ExpectedClick>> = Array.from({ length: CLICKS }, (_, index) =>
-      clickEvent({ runId, index, userCount: 5_000, partitions, tsMs: baseMs + Math.floor((index * SPAN_MS) / CLICKS) + Math.floor(random() * JITTER_MS), random, epochMillis: index % 2 === 0 }),
+      clickEvent({
+        runId,
+        index,
+        userCount: 5_000,
+        partitions,
+        tsMs: baseMs + Math.floor((index * SPAN_MS) / CLICKS) + Math.floor(random() * JITTER_MS),
+        random,
+        epochMillis: index % 2 === 0,
+      }),
     );
     const readings: Array<PlannedRecord<ExpectedIot>> = Array.from({ length: READINGS }, (_, index) =>
-      iotEvent({ index, devices: 512, partitions, tsMs: baseMs + Math.floor((index * SPAN_MS) / READINGS) + (index % 1000), random }),
+      iotEvent({
+        index,
+        devices: 512,
+        partitions,
+        tsMs: baseMs + Math.floor((index * SPAN_MS) / READINGS) + (index % 1000),
+        random,
+      }),
     );
     const bads = badMessages(runId, nowMs, config.etl.max_event_bytes);
     const injected: InjectedBad[] = [];
@@ -71,14 +104,34 @@ describe('etl under kill -9 while catching up a backlog', () => {
         const topic = config.topics[stream];
         const planned: Array<PlannedRecord<ExpectedClick | ExpectedIot>> = stream === 'clickstream' ? clicks : readings;
         const mine = bads.filter((b) => b.stream === stream);
-        const badRecord = (b: BadMessage, i: number): TestRecord => ({ partition: i % partitions, key: `bad-${i}`, value: b.value, timestampMs: nowMs });
+        const badRecord = (b: BadMessage, i: number): TestRecord => ({
+          partition: i % partitions,
+          key: `bad-${i}`,
+          value: b.value,
+          timestampMs: nowMs,
+        });
         // A third of the valid events, half of the bad ones, the rest, the other bad ones last.
         const cut = Math.floor(planned.length / 3);
         const badCut = Math.ceil(mine.length / 2);
-        fillOffsets(planned.slice(0, cut), await producer.send(topic, planned.slice(0, cut).map((p) => p.record)));
+        fillOffsets(
+          planned.slice(0, cut),
+          await producer.send(
+            topic,
+            planned.slice(0, cut).map((p) => p.record),
+          ),
+        );
         const first = await producer.send(topic, mine.slice(0, badCut).map(badRecord));
-        fillOffsets(planned.slice(cut), await producer.send(topic, planned.slice(cut).map((p) => p.record)));
-        const second = await producer.send(topic, mine.slice(badCut).map((b, i) => badRecord(b, i + 1)));
+        fillOffsets(
+          planned.slice(cut),
+          await producer.send(
+            topic,
+            planned.slice(cut).map((p) => p.record),
+          ),
+        );
+        const second = await producer.send(
+          topic,
+          mine.slice(badCut).map((b, i) => badRecord(b, i + 1)),
+        );
         mine.forEach((b, i) => {
           const at = [...first, ...second][i]!;
           injected.push({ ...b, topic, partition: at.partition, offset: at.offset, recordTimestampMs: nowMs });
@@ -87,7 +140,9 @@ describe('etl under kill -9 while catching up a backlog', () => {
     } finally {
       await producer.disconnect();
     }
-    console.info(`crash test: produced ${CLICKS + READINGS + bads.length} records in ${Date.now() - producedAt} ms (seed ${seed})`);
+    console.info(
+      `crash test: produced ${CLICKS + READINGS + bads.length} records in ${Date.now() - producedAt} ms (seed ${seed})`,
+    );
     const ends = {
       clickstream: await endOffsets(config, logger, config.topics.clickstream),
       iot: await endOffsets(config, logger, config.topics.iot),
@@ -111,7 +166,10 @@ describe('etl under kill -9 while catching up a backlog', () => {
     const logFile = join(dir, 'etl.log');
     const caughtUp = (): boolean => {
       const journal = readJournal(checkpointRoot);
-      return isCaughtUp(journal, config.topics.clickstream, ends.clickstream) && isCaughtUp(journal, config.topics.iot, ends.iot);
+      return (
+        isCaughtUp(journal, config.topics.clickstream, ends.clickstream) &&
+        isCaughtUp(journal, config.topics.iot, ends.iot)
+      );
     };
     const topics = [config.topics.clickstream, config.topics.iot];
 
@@ -119,11 +177,16 @@ describe('etl under kill -9 while catching up a backlog', () => {
     const seen = new Map<string, LakeFile>();
     const checkNothingRewritten = (): string[] => {
       const problems: string[] = [];
-      const now = new Map(listFiles(lakeRoot).filter((f) => f.path.endsWith('.parquet')).map((f) => [f.path, f]));
+      const now = new Map(
+        listFiles(lakeRoot)
+          .filter((f) => f.path.endsWith('.parquet'))
+          .map((f) => [f.path, f]),
+      );
       for (const [path, before] of seen) {
         const after = now.get(path);
         if (!after) problems.push(`${path} disappeared`);
-        else if (after.ino !== before.ino || after.sizeBytes !== before.sizeBytes || after.mtimeMs !== before.mtimeMs) problems.push(`${path} was rewritten`);
+        else if (after.ino !== before.ino || after.sizeBytes !== before.sizeBytes || after.mtimeMs !== before.mtimeMs)
+          problems.push(`${path} was rewritten`);
       }
       for (const [path, f] of now) seen.set(path, f);
       return problems;
@@ -143,7 +206,8 @@ describe('etl under kill -9 while catching up a backlog', () => {
       run += 1;
       // Checked before a start, so that no ETL is left running (and logging into a removed dir) on failure.
       const durableBefore = durableRecords();
-      if (run > MAX_RUNS || durableBefore >= totalRecords) throw new Error(`the backlog was caught up before ${MIN_KILLS} kills: ${JSON.stringify(kills)}`);
+      if (run > MAX_RUNS || durableBefore >= totalRecords)
+        throw new Error(`the backlog was caught up before ${MIN_KILLS} kills: ${JSON.stringify(kills)}`);
       const etl = EtlProcess.start(env, { logFile });
       let moment: string;
       if (run === 2) {
@@ -156,7 +220,9 @@ describe('etl under kill -9 while catching up a backlog', () => {
         // than KEEP_UNREAD records before the end: the ETL reads up to a whole row budget ahead of
         // what is durable, and the end of a backlog commits all of that at once.
         const killsLeft = MIN_KILLS - killsWhileCatchingUp();
-        const share = durableBefore + Math.max(1, Math.floor(((totalRecords - durableBefore) / (killsLeft + 1)) * (0.15 + 0.7 * random())));
+        const share =
+          durableBefore +
+          Math.max(1, Math.floor(((totalRecords - durableBefore) / (killsLeft + 1)) * (0.15 + 0.7 * random())));
         const targetRecords = Math.min(share, totalRecords - KEEP_UNREAD);
         await etl.waitForAssignments(topics);
         await waitFor(
@@ -196,7 +262,9 @@ describe('etl under kill -9 while catching up a backlog', () => {
     );
     const finalRecovery = etl.logs.find((l) => l.msg === 'lake recovered from the checkpoint store');
     if (finalRecovery) recoveries.push(finalRecovery);
-    console.info(`crash test: recoveries ${JSON.stringify(recoveries.map((r) => ({ checkpoints: r.checkpoints, renames_reapplied: r.renames_reapplied, orphan_tmp_deleted: r.orphan_tmp_deleted })))}`);
+    console.info(
+      `crash test: recoveries ${JSON.stringify(recoveries.map((r) => ({ checkpoints: r.checkpoints, renames_reapplied: r.renames_reapplied, orphan_tmp_deleted: r.orphan_tmp_deleted })))}`,
+    );
     const metrics = await scrapeMetrics(port);
     const exit = await etl.terminate();
     expect(exit).toEqual({ code: 0, signal: null });
@@ -206,24 +274,52 @@ describe('etl under kill -9 while catching up a backlog', () => {
     expect(sampleValue(metrics, 'sdp_late_events_total')).toBe(0);
 
     // Exactly once, row for row.
-    writeNdjson(join(dir, 'clicks.ndjson'), clicks.map((c) => c.expected));
-    writeNdjson(join(dir, 'iot.ndjson'), readings.map((r) => r.expected));
+    writeNdjson(
+      join(dir, 'clicks.ndjson'),
+      clicks.map((c) => c.expected),
+    );
+    writeNdjson(
+      join(dir, 'iot.ndjson'),
+      readings.map((r) => r.expected),
+    );
     const lake = await openLake(lakeRoot);
     try {
-      await lake.rows(`CREATE TABLE expected_click AS SELECT * FROM read_json(${sqlString(join(dir, 'clicks.ndjson'))}, format='newline_delimited', columns={event_id: 'VARCHAR', user_id: 'VARCHAR', url: 'VARCHAR', referrer: 'VARCHAR', ua: 'VARCHAR', ts_ms: 'BIGINT', partition: 'INTEGER', "offset": 'BIGINT'})`);
-      await lake.rows(`CREATE TABLE expected_iot AS SELECT * FROM read_json(${sqlString(join(dir, 'iot.ndjson'))}, format='newline_delimited', columns={device_id: 'VARCHAR', site: 'VARCHAR', temp_c: 'DOUBLE', humidity: 'DOUBLE', battery: 'DOUBLE', signal_strength: 'INTEGER', ts_ms: 'BIGINT', partition: 'INTEGER', "offset": 'BIGINT'})`);
+      await lake.rows(
+        `CREATE TABLE expected_click AS SELECT * FROM read_json(${sqlString(join(dir, 'clicks.ndjson'))}, format='newline_delimited', columns={event_id: 'VARCHAR', user_id: 'VARCHAR', url: 'VARCHAR', referrer: 'VARCHAR', ua: 'VARCHAR', ts_ms: 'BIGINT', partition: 'INTEGER', "offset": 'BIGINT'})`,
+      );
+      await lake.rows(
+        `CREATE TABLE expected_iot AS SELECT * FROM read_json(${sqlString(join(dir, 'iot.ndjson'))}, format='newline_delimited', columns={device_id: 'VARCHAR', site: 'VARCHAR', temp_c: 'DOUBLE', humidity: 'DOUBLE', battery: 'DOUBLE', signal_strength: 'INTEGER', ts_ms: 'BIGINT', partition: 'INTEGER', "offset": 'BIGINT'})`,
+      );
       expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('clickstream')}`)).toBe(CLICKS);
       expect(await lake.scalar(`SELECT count(DISTINCT event_id) FROM ${lake.table('clickstream')}`)).toBe(CLICKS);
       expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('iot')}`)).toBe(READINGS);
       const clickCols = 'event_id, user_id, url, referrer, ua, epoch_ms(ts)';
       const expectedClickCols = 'event_id, user_id, url, referrer, ua, ts_ms';
-      expect(await lake.rows(`SELECT ${clickCols} FROM ${lake.table('clickstream')} EXCEPT ALL SELECT ${expectedClickCols} FROM expected_click LIMIT 5`)).toEqual([]);
-      expect(await lake.rows(`SELECT ${expectedClickCols} FROM expected_click EXCEPT ALL SELECT ${clickCols} FROM ${lake.table('clickstream')} LIMIT 5`)).toEqual([]);
+      expect(
+        await lake.rows(
+          `SELECT ${clickCols} FROM ${lake.table('clickstream')} EXCEPT ALL SELECT ${expectedClickCols} FROM expected_click LIMIT 5`,
+        ),
+      ).toEqual([]);
+      expect(
+        await lake.rows(
+          `SELECT ${expectedClickCols} FROM expected_click EXCEPT ALL SELECT ${clickCols} FROM ${lake.table('clickstream')} LIMIT 5`,
+        ),
+      ).toEqual([]);
       const iotCols = 'device_id, site, temp_c, humidity, battery, signal_strength, epoch_ms(ts)';
       const expectedIotCols = 'device_id, site, temp_c, humidity, battery, signal_strength, ts_ms';
-      expect(await lake.rows(`SELECT ${iotCols} FROM ${lake.table('iot')} EXCEPT ALL SELECT ${expectedIotCols} FROM expected_iot LIMIT 5`)).toEqual([]);
-      expect(await lake.rows(`SELECT ${expectedIotCols} FROM expected_iot EXCEPT ALL SELECT ${iotCols} FROM ${lake.table('iot')} LIMIT 5`)).toEqual([]);
-      expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('clickstream')} WHERE dt <> CAST(ts AS DATE)`)).toBe(0);
+      expect(
+        await lake.rows(
+          `SELECT ${iotCols} FROM ${lake.table('iot')} EXCEPT ALL SELECT ${expectedIotCols} FROM expected_iot LIMIT 5`,
+        ),
+      ).toEqual([]);
+      expect(
+        await lake.rows(
+          `SELECT ${expectedIotCols} FROM expected_iot EXCEPT ALL SELECT ${iotCols} FROM ${lake.table('iot')} LIMIT 5`,
+        ),
+      ).toEqual([]);
+      expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('clickstream')} WHERE dt <> CAST(ts AS DATE)`)).toBe(
+        0,
+      );
 
       // No file range overlaps another (nothing written twice) and none is missing.
       for (const stream of ['clickstream', 'iot'] as const) {
@@ -239,8 +335,16 @@ describe('etl under kill -9 while catching up a backlog', () => {
 
       // clickstream_agg: each (minute_start, url) once, minute_end = start + 1 min, dt = date of
       // minute_start, and with no late event every emitted count equals the raw rows of its minute.
-      expect(await lake.rows(`SELECT minute_start::VARCHAR AS m, url, count(*) AS n FROM ${lake.table('clickstream_agg')} GROUP BY ALL HAVING count(*) > 1 LIMIT 5`)).toEqual([]);
-      expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('clickstream_agg')} WHERE minute_end <> minute_start + INTERVAL 1 MINUTE OR dt <> CAST(minute_start AS DATE)`)).toBe(0);
+      expect(
+        await lake.rows(
+          `SELECT minute_start::VARCHAR AS m, url, count(*) AS n FROM ${lake.table('clickstream_agg')} GROUP BY ALL HAVING count(*) > 1 LIMIT 5`,
+        ),
+      ).toEqual([]);
+      expect(
+        await lake.scalar(
+          `SELECT count(*) FROM ${lake.table('clickstream_agg')} WHERE minute_end <> minute_start + INTERVAL 1 MINUTE OR dt <> CAST(minute_start AS DATE)`,
+        ),
+      ).toBe(0);
       const minutes = await lake.scalar(`SELECT count(DISTINCT minute_start) FROM ${lake.table('clickstream_agg')}`);
       expect(minutes).toBeGreaterThanOrEqual(38);
       expect(await lake.scalar(`SELECT count(DISTINCT dt) FROM ${lake.table('clickstream_agg')}`)).toBe(2);

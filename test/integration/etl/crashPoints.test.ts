@@ -14,7 +14,15 @@ import type { Config } from '../../../src/config/schema.js';
 import { FAULT_POINTS } from '../../../src/system/faults.js';
 import { isCaughtUp, readJournal } from '../helpers/checkpointJournal.js';
 import { etlEnv, EtlProcess } from '../helpers/etlProcess.js';
-import { clickEvent, createRandom, fillOffsets, iotEvent, type ExpectedClick, type ExpectedIot, type PlannedRecord } from '../helpers/etlTestEvents.js';
+import {
+  clickEvent,
+  createRandom,
+  fillOffsets,
+  iotEvent,
+  type ExpectedClick,
+  type ExpectedIot,
+  type PlannedRecord,
+} from '../helpers/etlTestEvents.js';
 import { createTestTopics, endOffsets, TestProducer, type TestRecord } from '../helpers/kafkaTestData.js';
 import { checkRangeTiling, windowsMissingBeforeLastEmitted, windowsNotMatchingRaw } from '../helpers/lakeChecks.js';
 import { openLake, tmpFiles } from '../helpers/lakeReader.js';
@@ -50,7 +58,14 @@ describe('etl crash points (SDP_FAULT)', () => {
     const midnightMs = Math.floor(Date.now() / 86_400_000) * 86_400_000;
     const baseMs = midnightMs - 4 * 60_000;
     const clicks: Array<PlannedRecord<ExpectedClick>> = Array.from({ length: CLICKS }, (_, index) =>
-      clickEvent({ runId, index, userCount: 2_000, partitions, tsMs: baseMs + Math.floor((index * SPAN_MS) / CLICKS) + Math.floor(random() * 2_000), random }),
+      clickEvent({
+        runId,
+        index,
+        userCount: 2_000,
+        partitions,
+        tsMs: baseMs + Math.floor((index * SPAN_MS) / CLICKS) + Math.floor(random() * 2_000),
+        random,
+      }),
     );
     const readings: Array<PlannedRecord<ExpectedIot>> = Array.from({ length: READINGS }, (_, index) =>
       iotEvent({ index, devices: 256, partitions, tsMs: baseMs + Math.floor((index * SPAN_MS) / READINGS), random }),
@@ -67,12 +82,24 @@ describe('etl crash points (SDP_FAULT)', () => {
     await producer.connect();
     try {
       const placed = await producer.send(config.topics.clickstream, clickRecords);
-      fillOffsets(clicks, placed.filter((_, i) => !clickRecords[i]!.key?.startsWith('bad-')));
-      fillOffsets(readings, await producer.send(config.topics.iot, readings.map((r) => r.record)));
+      fillOffsets(
+        clicks,
+        placed.filter((_, i) => !clickRecords[i]!.key?.startsWith('bad-')),
+      );
+      fillOffsets(
+        readings,
+        await producer.send(
+          config.topics.iot,
+          readings.map((r) => r.record),
+        ),
+      );
     } finally {
       await producer.disconnect();
     }
-    ends = { clickstream: await endOffsets(config, logger, config.topics.clickstream), iot: await endOffsets(config, logger, config.topics.iot) };
+    ends = {
+      clickstream: await endOffsets(config, logger, config.topics.clickstream),
+      iot: await endOffsets(config, logger, config.topics.iot),
+    };
   }, 120_000);
 
   it('an unknown SDP_FAULT exits 2 naming it, before anything starts', async () => {
@@ -82,71 +109,92 @@ describe('etl crash points (SDP_FAULT)', () => {
     expect(result.stderr).toContain('SDP_ERR_CONFIG_FAULT_UNKNOWN');
   });
 
-  it.each(FAULT_POINTS)('killed at %s, then restarted: every event exactly once', { timeout: 240_000 }, async (point) => {
-    const runDir = join(dir, point);
-    const lakeRoot = join(runDir, 'lake');
-    const checkpointRoot = join(runDir, 'checkpoints');
-    const env = etlEnv(config, {
-      lakeRoot,
-      checkpointRoot,
-      extra: {
-        // Each point gets its own group: it reads the shared backlog from the start.
-        SDP_ETL__CONSUMER_GROUP: randomName(`sdp-faults-${point}`),
-        SDP_ETL__MAX_FILE_ROWS: '1500',
-        SDP_ETL__MAX_FILE_AGE: '2s',
-        SDP_ETL__CHECKPOINT_INTERVAL: '500ms',
-        SDP_ETL__MAX_FILE_IDLE: '300ms',
-        SDP_ETL__SNAPSHOT_EVERY: '3',
-      },
-    });
-    const logFile = join(runDir, 'etl.log');
-    mkdirSync(runDir, { recursive: true });
+  it.each(FAULT_POINTS)(
+    'killed at %s, then restarted: every event exactly once',
+    { timeout: 240_000 },
+    async (point) => {
+      const runDir = join(dir, point);
+      const lakeRoot = join(runDir, 'lake');
+      const checkpointRoot = join(runDir, 'checkpoints');
+      const env = etlEnv(config, {
+        lakeRoot,
+        checkpointRoot,
+        extra: {
+          // Each point gets its own group: it reads the shared backlog from the start.
+          SDP_ETL__CONSUMER_GROUP: randomName(`sdp-faults-${point}`),
+          SDP_ETL__MAX_FILE_ROWS: '1500',
+          SDP_ETL__MAX_FILE_AGE: '2s',
+          SDP_ETL__CHECKPOINT_INTERVAL: '500ms',
+          SDP_ETL__MAX_FILE_IDLE: '300ms',
+          SDP_ETL__SNAPSHOT_EVERY: '3',
+        },
+      });
+      const logFile = join(runDir, 'etl.log');
+      mkdirSync(runDir, { recursive: true });
 
-    const faulty = EtlProcess.start({ ...env, SDP_FAULT: point }, { logFile });
-    // The point is on the commit path: reached within seconds of the first roll or checkpoint.
-    const crashed = await Promise.race([faulty.exited, new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 90_000).unref())]);
-    if (crashed === 'running') await faulty.kill9();
-    expect(crashed, faulty.tail(20)).toEqual({ code: null, signal: 'SIGKILL' });
-    expect(faulty.lines).toContain(`SDP_FAULT=${point}: crashing here on purpose (SIGKILL)`);
+      const faulty = EtlProcess.start({ ...env, SDP_FAULT: point }, { logFile });
+      // The point is on the commit path: reached within seconds of the first roll or checkpoint.
+      const crashed = await Promise.race([
+        faulty.exited,
+        new Promise<'running'>((resolve) => setTimeout(() => resolve('running'), 90_000).unref()),
+      ]);
+      if (crashed === 'running') await faulty.kill9();
+      expect(crashed, faulty.tail(20)).toEqual({ code: null, signal: 'SIGKILL' });
+      expect(faulty.lines).toContain(`SDP_FAULT=${point}: crashing here on purpose (SIGKILL)`);
 
-    // A fresh group for the restart: the killed member would hold the rebalance for a session
-    // timeout (crash.test.ts covers restarts in the same group). Positions come from the
-    // checkpoint store, never from the group.
-    const etl = EtlProcess.start({ ...env, SDP_ETL__CONSUMER_GROUP: randomName(`sdp-faults-${point}-restart`) }, { logFile });
-    // Started (signal handlers on): the store may already be caught up if the crash came last.
-    await etl.statusPort();
-    await waitFor(
-      () => {
-        if (!etl.running) throw new Error(`etl exited:\n${etl.tail(20)}`);
-        const journal = readJournal(checkpointRoot);
-        return isCaughtUp(journal, config.topics.clickstream, ends.clickstream, true) && isCaughtUp(journal, config.topics.iot, ends.iot);
-      },
-      120_000,
-      'the checkpoint store to reach the end offsets',
-      100,
-    );
-    expect(await etl.terminate()).toEqual({ code: 0, signal: null });
-    expect(tmpFiles(lakeRoot).map((f) => f.path)).toEqual([]);
+      // A fresh group for the restart: the killed member would hold the rebalance for a session
+      // timeout (crash.test.ts covers restarts in the same group). Positions come from the
+      // checkpoint store, never from the group.
+      const etl = EtlProcess.start(
+        { ...env, SDP_ETL__CONSUMER_GROUP: randomName(`sdp-faults-${point}-restart`) },
+        { logFile },
+      );
+      // Started (signal handlers on): the store may already be caught up if the crash came last.
+      await etl.statusPort();
+      await waitFor(
+        () => {
+          if (!etl.running) throw new Error(`etl exited:\n${etl.tail(20)}`);
+          const journal = readJournal(checkpointRoot);
+          return (
+            isCaughtUp(journal, config.topics.clickstream, ends.clickstream, true) &&
+            isCaughtUp(journal, config.topics.iot, ends.iot)
+          );
+        },
+        120_000,
+        'the checkpoint store to reach the end offsets',
+        100,
+      );
+      expect(await etl.terminate()).toEqual({ code: 0, signal: null });
+      expect(tmpFiles(lakeRoot).map((f) => f.path)).toEqual([]);
 
-    const lake = await openLake(lakeRoot);
-    try {
-      expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('clickstream')}`)).toBe(CLICKS);
-      expect(await lake.scalar(`SELECT count(DISTINCT event_id) FROM ${lake.table('clickstream')}`)).toBe(CLICKS);
-      expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('iot')}`)).toBe(READINGS);
-      expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('_rejected')}`)).toBe(bads);
-      expect(await lake.scalar(`SELECT count(DISTINCT (partition, "offset")) FROM ${lake.table('_rejected')}`)).toBe(bads);
-      for (const stream of ['clickstream', 'iot'] as const) {
-        const tiling = checkRangeTiling(lakeRoot, stream, config.topics[stream], ends[stream]);
-        expect(tiling.badNames, `${stream}: file names`).toEqual([]);
-        expect(tiling.problems, `${stream}: offset ranges`).toEqual([]);
+      const lake = await openLake(lakeRoot);
+      try {
+        expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('clickstream')}`)).toBe(CLICKS);
+        expect(await lake.scalar(`SELECT count(DISTINCT event_id) FROM ${lake.table('clickstream')}`)).toBe(CLICKS);
+        expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('iot')}`)).toBe(READINGS);
+        expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('_rejected')}`)).toBe(bads);
+        expect(await lake.scalar(`SELECT count(DISTINCT (partition, "offset")) FROM ${lake.table('_rejected')}`)).toBe(
+          bads,
+        );
+        for (const stream of ['clickstream', 'iot'] as const) {
+          const tiling = checkRangeTiling(lakeRoot, stream, config.topics[stream], ends[stream]);
+          expect(tiling.badNames, `${stream}: file names`).toEqual([]);
+          expect(tiling.problems, `${stream}: offset ranges`).toEqual([]);
+        }
+        // Each (minute, url) emitted once, with exactly the raw page views of its minute (no late events).
+        expect(
+          await lake.rows(
+            `SELECT minute_start::VARCHAR AS m, url, count(*) AS n FROM ${lake.table('clickstream_agg')} GROUP BY ALL HAVING count(*) > 1 LIMIT 5`,
+          ),
+        ).toEqual([]);
+        expect(
+          await lake.scalar(`SELECT count(DISTINCT minute_start) FROM ${lake.table('clickstream_agg')}`),
+        ).toBeGreaterThanOrEqual(6);
+        expect(await windowsNotMatchingRaw(lake)).toEqual([]);
+        expect(await windowsMissingBeforeLastEmitted(lake)).toEqual([]);
+      } finally {
+        lake.close();
       }
-      // Each (minute, url) emitted once, with exactly the raw page views of its minute (no late events).
-      expect(await lake.rows(`SELECT minute_start::VARCHAR AS m, url, count(*) AS n FROM ${lake.table('clickstream_agg')} GROUP BY ALL HAVING count(*) > 1 LIMIT 5`)).toEqual([]);
-      expect(await lake.scalar(`SELECT count(DISTINCT minute_start) FROM ${lake.table('clickstream_agg')}`)).toBeGreaterThanOrEqual(6);
-      expect(await windowsNotMatchingRaw(lake)).toEqual([]);
-      expect(await windowsMissingBeforeLastEmitted(lake)).toEqual([]);
-    } finally {
-      lake.close();
-    }
-  });
+    },
+  );
 });

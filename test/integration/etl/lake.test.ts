@@ -10,9 +10,26 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/schema.js';
 import { isCaughtUp, readJournal } from '../helpers/checkpointJournal.js';
 import { etlEnv, EtlProcess, type EtlExit } from '../helpers/etlProcess.js';
-import { badMessages, clickEvent, createRandom, fillOffsets, iotEvent, writeNdjson, type BadMessage, type ExpectedClick, type ExpectedIot, type PlannedRecord } from '../helpers/etlTestEvents.js';
+import {
+  badMessages,
+  clickEvent,
+  createRandom,
+  fillOffsets,
+  iotEvent,
+  writeNdjson,
+  type BadMessage,
+  type ExpectedClick,
+  type ExpectedIot,
+  type PlannedRecord,
+} from '../helpers/etlTestEvents.js';
 import { createTestTopics, endOffsets, groupOffsets, TestProducer, type TestRecord } from '../helpers/kafkaTestData.js';
-import { abbreviated, checkRangeTiling, expectedRejected, readRejected, type InjectedBad } from '../helpers/lakeChecks.js';
+import {
+  abbreviated,
+  checkRangeTiling,
+  expectedRejected,
+  readRejected,
+  type InjectedBad,
+} from '../helpers/lakeChecks.js';
 import { listFiles, openLake, parquetFiles, sqlString, tmpFiles, type LakeReader } from '../helpers/lakeReader.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
 import { randomName } from '../helpers/randomName.js';
@@ -47,10 +64,25 @@ describe.each(['hyparquet-writer', 'parquetjs-lite'] as const)('etl → lake wit
     const nowMs = Date.now();
     // Event times over the last three days (several dt directories), ISO text and epoch millis.
     clicks = Array.from({ length: CLICKS }, (_, index) =>
-      clickEvent({ runId, index, userCount: 500, partitions, tsMs: nowMs - 60_000 - Math.floor(random() * 3 * DAY_MS), random, epochMillis: index % 2 === 1 }),
+      clickEvent({
+        runId,
+        index,
+        userCount: 500,
+        partitions,
+        tsMs: nowMs - 60_000 - Math.floor(random() * 3 * DAY_MS),
+        random,
+        epochMillis: index % 2 === 1,
+      }),
     );
     readings = Array.from({ length: READINGS }, (_, index) =>
-      iotEvent({ index, devices: 64, partitions, tsMs: nowMs - 60_000 - 3 * DAY_MS + index * 79_001, random, epochMillis: index % 3 === 0 }),
+      iotEvent({
+        index,
+        devices: 64,
+        partitions,
+        tsMs: nowMs - 60_000 - 3 * DAY_MS + index * 79_001,
+        random,
+        epochMillis: index % 3 === 0,
+      }),
     );
     const bads = badMessages(runId, nowMs, config.etl.max_event_bytes);
 
@@ -66,11 +98,31 @@ describe.each(['hyparquet-writer', 'parquetjs-lite'] as const)('etl → lake wit
         const mine = bads.filter((b) => b.stream === stream);
         const middle = mine.slice(0, -2);
         const last = mine.slice(-2);
-        const badRecord = (b: BadMessage, i: number): TestRecord => ({ partition: i % partitions, key: `bad-${i}`, value: b.value, timestampMs: nowMs });
-        fillOffsets(planned.slice(0, half), await producer.send(topic, planned.slice(0, half).map((p) => p.record)));
+        const badRecord = (b: BadMessage, i: number): TestRecord => ({
+          partition: i % partitions,
+          key: `bad-${i}`,
+          value: b.value,
+          timestampMs: nowMs,
+        });
+        fillOffsets(
+          planned.slice(0, half),
+          await producer.send(
+            topic,
+            planned.slice(0, half).map((p) => p.record),
+          ),
+        );
         const middlePlaced = await producer.send(topic, middle.map(badRecord));
-        fillOffsets(planned.slice(half), await producer.send(topic, planned.slice(half).map((p) => p.record)));
-        const lastPlaced = await producer.send(topic, last.map((b, i) => badRecord(b, i + 1)));
+        fillOffsets(
+          planned.slice(half),
+          await producer.send(
+            topic,
+            planned.slice(half).map((p) => p.record),
+          ),
+        );
+        const lastPlaced = await producer.send(
+          topic,
+          last.map((b, i) => badRecord(b, i + 1)),
+        );
         [...middle, ...last].forEach((b, i) => {
           const at = [...middlePlaced, ...lastPlaced][i]!;
           rejected.push({ ...b, topic, partition: at.partition, offset: at.offset, recordTimestampMs: nowMs });
@@ -104,7 +156,10 @@ describe.each(['hyparquet-writer', 'parquetjs-lite'] as const)('etl → lake wit
       () => {
         if (!etl.running) throw new Error(`etl exited early:\n${etl.tail(30)}`);
         const journal = readJournal(checkpointRoot);
-        return isCaughtUp(journal, config.topics.clickstream, ends.clickstream) && isCaughtUp(journal, config.topics.iot, ends.iot);
+        return (
+          isCaughtUp(journal, config.topics.clickstream, ends.clickstream) &&
+          isCaughtUp(journal, config.topics.iot, ends.iot)
+        );
       },
       240_000,
       'the checkpoint store to reach the end offsets of both topics',
@@ -112,10 +167,20 @@ describe.each(['hyparquet-writer', 'parquetjs-lite'] as const)('etl → lake wit
     );
     exit = await etl.terminate();
     lake = await openLake(lakeRoot);
-    writeNdjson(join(dir, 'clicks.ndjson'), clicks.map((c) => c.expected));
-    writeNdjson(join(dir, 'iot.ndjson'), readings.map((r) => r.expected));
-    await lake.rows(`CREATE TABLE expected_click AS SELECT * FROM read_json(${sqlString(join(dir, 'clicks.ndjson'))}, format='newline_delimited', columns={event_id: 'VARCHAR', user_id: 'VARCHAR', url: 'VARCHAR', referrer: 'VARCHAR', ua: 'VARCHAR', ts_ms: 'BIGINT', partition: 'INTEGER', "offset": 'BIGINT'})`);
-    await lake.rows(`CREATE TABLE expected_iot AS SELECT * FROM read_json(${sqlString(join(dir, 'iot.ndjson'))}, format='newline_delimited', columns={device_id: 'VARCHAR', site: 'VARCHAR', temp_c: 'DOUBLE', humidity: 'DOUBLE', battery: 'DOUBLE', signal_strength: 'INTEGER', ts_ms: 'BIGINT', partition: 'INTEGER', "offset": 'BIGINT'})`);
+    writeNdjson(
+      join(dir, 'clicks.ndjson'),
+      clicks.map((c) => c.expected),
+    );
+    writeNdjson(
+      join(dir, 'iot.ndjson'),
+      readings.map((r) => r.expected),
+    );
+    await lake.rows(
+      `CREATE TABLE expected_click AS SELECT * FROM read_json(${sqlString(join(dir, 'clicks.ndjson'))}, format='newline_delimited', columns={event_id: 'VARCHAR', user_id: 'VARCHAR', url: 'VARCHAR', referrer: 'VARCHAR', ua: 'VARCHAR', ts_ms: 'BIGINT', partition: 'INTEGER', "offset": 'BIGINT'})`,
+    );
+    await lake.rows(
+      `CREATE TABLE expected_iot AS SELECT * FROM read_json(${sqlString(join(dir, 'iot.ndjson'))}, format='newline_delimited', columns={device_id: 'VARCHAR', site: 'VARCHAR', temp_c: 'DOUBLE', humidity: 'DOUBLE', battery: 'DOUBLE', signal_strength: 'INTEGER', ts_ms: 'BIGINT', partition: 'INTEGER', "offset": 'BIGINT'})`,
+    );
   }, 420_000);
 
   afterAll(async () => {
@@ -136,12 +201,28 @@ describe.each(['hyparquet-writer', 'parquetjs-lite'] as const)('etl → lake wit
     expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('iot')}`)).toBe(READINGS);
     const clickCols = 'event_id, user_id, url, referrer, ua, epoch_ms(ts)';
     const expectedClickCols = 'event_id, user_id, url, referrer, ua, ts_ms';
-    expect(await lake.rows(`SELECT ${clickCols} FROM ${lake.table('clickstream')} EXCEPT ALL SELECT ${expectedClickCols} FROM expected_click LIMIT 5`)).toEqual([]);
-    expect(await lake.rows(`SELECT ${expectedClickCols} FROM expected_click EXCEPT ALL SELECT ${clickCols} FROM ${lake.table('clickstream')} LIMIT 5`)).toEqual([]);
+    expect(
+      await lake.rows(
+        `SELECT ${clickCols} FROM ${lake.table('clickstream')} EXCEPT ALL SELECT ${expectedClickCols} FROM expected_click LIMIT 5`,
+      ),
+    ).toEqual([]);
+    expect(
+      await lake.rows(
+        `SELECT ${expectedClickCols} FROM expected_click EXCEPT ALL SELECT ${clickCols} FROM ${lake.table('clickstream')} LIMIT 5`,
+      ),
+    ).toEqual([]);
     const iotCols = 'device_id, site, temp_c, humidity, battery, signal_strength, epoch_ms(ts)';
     const expectedIotCols = 'device_id, site, temp_c, humidity, battery, signal_strength, ts_ms';
-    expect(await lake.rows(`SELECT ${iotCols} FROM ${lake.table('iot')} EXCEPT ALL SELECT ${expectedIotCols} FROM expected_iot LIMIT 5`)).toEqual([]);
-    expect(await lake.rows(`SELECT ${expectedIotCols} FROM expected_iot EXCEPT ALL SELECT ${iotCols} FROM ${lake.table('iot')} LIMIT 5`)).toEqual([]);
+    expect(
+      await lake.rows(
+        `SELECT ${iotCols} FROM ${lake.table('iot')} EXCEPT ALL SELECT ${expectedIotCols} FROM expected_iot LIMIT 5`,
+      ),
+    ).toEqual([]);
+    expect(
+      await lake.rows(
+        `SELECT ${expectedIotCols} FROM expected_iot EXCEPT ALL SELECT ${iotCols} FROM ${lake.table('iot')} LIMIT 5`,
+      ),
+    ).toEqual([]);
   });
 
   it('has the column types of architecture.md, "Data contracts"', async () => {
@@ -149,13 +230,40 @@ describe.each(['hyparquet-writer', 'parquetjs-lite'] as const)('etl → lake wit
       const rows = await lake.rows(`DESCRIBE SELECT * FROM ${lake.table(table)}`);
       return Object.fromEntries(rows.map((r) => [String(r.column_name), String(r.column_type)]));
     };
-    expect(await types('clickstream')).toEqual({ event_id: 'VARCHAR', user_id: 'VARCHAR', url: 'VARCHAR', referrer: 'VARCHAR', ua: 'VARCHAR', ts: 'TIMESTAMP', dt: 'DATE' });
-    expect(await types('iot')).toEqual({ device_id: 'VARCHAR', site: 'VARCHAR', temp_c: 'DOUBLE', humidity: 'DOUBLE', battery: 'DOUBLE', signal_strength: 'INTEGER', ts: 'TIMESTAMP', dt: 'DATE' });
-    expect(await types('clickstream_agg')).toEqual({ minute_start: 'TIMESTAMP', minute_end: 'TIMESTAMP', url: 'VARCHAR', pv: 'BIGINT', dt: 'DATE' });
+    expect(await types('clickstream')).toEqual({
+      event_id: 'VARCHAR',
+      user_id: 'VARCHAR',
+      url: 'VARCHAR',
+      referrer: 'VARCHAR',
+      ua: 'VARCHAR',
+      ts: 'TIMESTAMP',
+      dt: 'DATE',
+    });
+    expect(await types('iot')).toEqual({
+      device_id: 'VARCHAR',
+      site: 'VARCHAR',
+      temp_c: 'DOUBLE',
+      humidity: 'DOUBLE',
+      battery: 'DOUBLE',
+      signal_strength: 'INTEGER',
+      ts: 'TIMESTAMP',
+      dt: 'DATE',
+    });
+    expect(await types('clickstream_agg')).toEqual({
+      minute_start: 'TIMESTAMP',
+      minute_end: 'TIMESTAMP',
+      url: 'VARCHAR',
+      pv: 'BIGINT',
+      dt: 'DATE',
+    });
     // The Parquet schema itself: TIMESTAMP_MILLIS, INT32, INT64, DOUBLE, UTF8 as the contract names them.
     const [clickFile] = parquetFiles(lakeRoot, 'clickstream');
-    const schema = await lake.rows(`SELECT name, type, converted_type FROM parquet_schema(${sqlString(join(lakeRoot, 'tables', 'clickstream', clickFile!.path))}) WHERE num_children IS NULL`);
-    expect(Object.fromEntries(schema.map((r) => [String(r.name), `${String(r.type)}/${String(r.converted_type)}`]))).toEqual({
+    const schema = await lake.rows(
+      `SELECT name, type, converted_type FROM parquet_schema(${sqlString(join(lakeRoot, 'tables', 'clickstream', clickFile!.path))}) WHERE num_children IS NULL`,
+    );
+    expect(
+      Object.fromEntries(schema.map((r) => [String(r.name), `${String(r.type)}/${String(r.converted_type)}`])),
+    ).toEqual({
       event_id: 'BYTE_ARRAY/UTF8',
       user_id: 'BYTE_ARRAY/UTF8',
       url: 'BYTE_ARRAY/UTF8',
@@ -164,8 +272,12 @@ describe.each(['hyparquet-writer', 'parquetjs-lite'] as const)('etl → lake wit
       ts: 'INT64/TIMESTAMP_MILLIS',
     });
     const [iotFile] = parquetFiles(lakeRoot, 'iot');
-    const iotSchema = await lake.rows(`SELECT name, type, converted_type FROM parquet_schema(${sqlString(join(lakeRoot, 'tables', 'iot', iotFile!.path))}) WHERE num_children IS NULL`);
-    expect(Object.fromEntries(iotSchema.map((r) => [String(r.name), `${String(r.type)}/${String(r.converted_type)}`]))).toMatchObject({
+    const iotSchema = await lake.rows(
+      `SELECT name, type, converted_type FROM parquet_schema(${sqlString(join(lakeRoot, 'tables', 'iot', iotFile!.path))}) WHERE num_children IS NULL`,
+    );
+    expect(
+      Object.fromEntries(iotSchema.map((r) => [String(r.name), `${String(r.type)}/${String(r.converted_type)}`])),
+    ).toMatchObject({
       temp_c: 'DOUBLE/null',
       signal_strength: 'INT32/null',
       ts: 'INT64/TIMESTAMP_MILLIS',
@@ -174,9 +286,17 @@ describe.each(['hyparquet-writer', 'parquetjs-lite'] as const)('etl → lake wit
 
   it('puts every row under dt = the UTC date of its ts (of minute_start for clickstream_agg)', async () => {
     expect(await lake.scalar(`SELECT count(DISTINCT dt) FROM ${lake.table('clickstream')}`)).toBeGreaterThanOrEqual(3);
-    expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('clickstream')} WHERE dt IS NULL OR dt <> CAST(ts AS DATE)`)).toBe(0);
-    expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('iot')} WHERE dt IS NULL OR dt <> CAST(ts AS DATE)`)).toBe(0);
-    expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('clickstream_agg')} WHERE dt IS NULL OR dt <> CAST(minute_start AS DATE)`)).toBe(0);
+    expect(
+      await lake.scalar(`SELECT count(*) FROM ${lake.table('clickstream')} WHERE dt IS NULL OR dt <> CAST(ts AS DATE)`),
+    ).toBe(0);
+    expect(
+      await lake.scalar(`SELECT count(*) FROM ${lake.table('iot')} WHERE dt IS NULL OR dt <> CAST(ts AS DATE)`),
+    ).toBe(0);
+    expect(
+      await lake.scalar(
+        `SELECT count(*) FROM ${lake.table('clickstream_agg')} WHERE dt IS NULL OR dt <> CAST(minute_start AS DATE)`,
+      ),
+    ).toBe(0);
   });
 
   it('routes exactly the injected bad messages to _rejected, each with its reason, topic, partition, offset and payload', async () => {
@@ -198,19 +318,29 @@ describe.each(['hyparquet-writer', 'parquetjs-lite'] as const)('etl → lake wit
     // debounced advisory commit, offsets reset with Kafka tools or expired, a renamed group.
     // clickstream_agg may gain the last window: once every partition has been quiet for
     // idle_timeout the watermark moves on and closes it (that window was open, not emitted).
-    const rawFiles = (): ReturnType<typeof listFiles> => listFiles(lakeRoot).filter((f) => !f.path.startsWith('tables/clickstream_agg/'));
+    const rawFiles = (): ReturnType<typeof listFiles> =>
+      listFiles(lakeRoot).filter((f) => !f.path.startsWith('tables/clickstream_agg/'));
     const before = rawFiles();
     const group = randomName('sdp-etl-second');
-    const second = EtlProcess.start(etlEnv(config, { lakeRoot, checkpointRoot, extra: { SDP_ETL__CONSUMER_GROUP: group, SDP_ETL__PARQUET_ENCODER: encoder } }), {
-      logFile: join(dir, 'etl-second.log'),
-    });
+    const second = EtlProcess.start(
+      etlEnv(config, {
+        lakeRoot,
+        checkpointRoot,
+        extra: { SDP_ETL__CONSUMER_GROUP: group, SDP_ETL__PARQUET_ENCODER: encoder },
+      }),
+      {
+        logFile: join(dir, 'etl-second.log'),
+      },
+    );
     await second.waitForAssignments([config.topics.clickstream, config.topics.iot]);
     await second.statusPort(); // start-up complete: signals are handled from here on
     expect(await second.terminate()).toEqual({ code: 0, signal: null });
     expect(rawFiles()).toEqual(before);
     for (const stream of ['clickstream', 'iot'] as const) {
       const committed = await groupOffsets(config, logger, group, config.topics[stream]);
-      expect(Object.fromEntries(committed), `${stream}: offsets of group ${group}`).toEqual(Object.fromEntries(ends[stream]));
+      expect(Object.fromEntries(committed), `${stream}: offsets of group ${group}`).toEqual(
+        Object.fromEntries(ends[stream]),
+      );
     }
   });
 

@@ -48,7 +48,6 @@ describe('one etl process per checkpoint store', () => {
       return db.prepare<[], string>("SELECT value FROM store_meta WHERE key = 'store_id'").pluck().get()!;
     } catch {
       return '000000000000'; // a store without an id (an older build): the check below still runs
-
     } finally {
       db.close();
     }
@@ -56,7 +55,13 @@ describe('one etl process per checkpoint store', () => {
 
   /** A tmp file as a roll in flight leaves it (encoded, not yet committed). */
   function plantTmp(id: string, partition: number): string {
-    const final = join(lakeRoot, 'tables', 'clickstream', 'dt=2024-03-01', `part-${partition}-${'0'.repeat(20)}-${'0'.repeat(19)}9.parquet`);
+    const final = join(
+      lakeRoot,
+      'tables',
+      'clickstream',
+      'dt=2024-03-01',
+      `part-${partition}-${'0'.repeat(20)}-${'0'.repeat(19)}9.parquet`,
+    );
     const tmp = tmpPathFor(final, id);
     mkdirSync(dirname(tmp), { recursive: true });
     writeFileSync(tmp, 'a roll in flight');
@@ -70,7 +75,10 @@ describe('one etl process per checkpoint store', () => {
 
     const second = start('second');
     const startedAtMs = Date.now();
-    const exit = await Promise.race([second.exited, new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 30_000))]);
+    const exit = await Promise.race([
+      second.exited,
+      new Promise<'timeout'>((resolve) => setTimeout(() => resolve('timeout'), 30_000)),
+    ]);
     expect(exit, second.tail(20)).toEqual({ code: 1, signal: null });
     expect(Date.now() - startedAtMs).toBeLessThan(20_000);
     const output = second.lines.join('\n');

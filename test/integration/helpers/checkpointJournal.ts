@@ -60,10 +60,19 @@ export function readJournal(checkpointRoot: string): JournalSummary | undefined 
   try {
     db = new Database(file, { readonly: true, fileMustExist: true });
     db.pragma('busy_timeout = 2000');
-    const rows = db.prepare<[], { sequence_nr: number; created_at: number; data: string | null }>(
-      "SELECT sequence_nr, created_at, data FROM journal WHERE persistence_key = 'checkpointer' ORDER BY sequence_nr",
-    ).all();
-    const summary: JournalSummary = { checkpoints: 0, rawOffsets: new Map(), rawRows: new Map(), aggOffsets: new Map(), aggState: new Map(), lastCreatedAtMs: null };
+    const rows = db
+      .prepare<[], { sequence_nr: number; created_at: number; data: string | null }>(
+        "SELECT sequence_nr, created_at, data FROM journal WHERE persistence_key = 'checkpointer' ORDER BY sequence_nr",
+      )
+      .all();
+    const summary: JournalSummary = {
+      checkpoints: 0,
+      rawOffsets: new Map(),
+      rawRows: new Map(),
+      aggOffsets: new Map(),
+      aggState: new Map(),
+      lastCreatedAtMs: null,
+    };
     for (const row of rows) {
       if (row.data === null) continue;
       const event = JSON.parse(row.data) as RawEvent | AggEvent;
@@ -74,7 +83,10 @@ export function readJournal(checkpointRoot: string): JournalSummary | undefined 
         summary.rawOffsets.set(event.topic, offsets);
         const offset = BigInt(event.offset);
         const previous = offsets.get(event.partition);
-        if (previous !== undefined && offset <= previous) throw new Error(`journal: raw offset of ${event.topic}[${event.partition}] did not advance: ${previous} then ${offset}`);
+        if (previous !== undefined && offset <= previous)
+          throw new Error(
+            `journal: raw offset of ${event.topic}[${event.partition}] did not advance: ${previous} then ${offset}`,
+          );
         offsets.set(event.partition, offset);
         const counts = summary.rawRows.get(event.topic) ?? { rows: 0, rejected: 0 };
         counts.rows += event.rows;
@@ -102,7 +114,12 @@ export function readJournal(checkpointRoot: string): JournalSummary | undefined 
  * offset (end offsets as `fetchTopicOffsets` reports them; a partition with end 0 needs nothing).
  * For a clickstream topic, with `withAggregator`, the window aggregator's offsets must be there too.
  */
-export function isCaughtUp(journal: JournalSummary | undefined, topic: string, endOffsets: ReadonlyMap<number, bigint>, withAggregator = false): boolean {
+export function isCaughtUp(
+  journal: JournalSummary | undefined,
+  topic: string,
+  endOffsets: ReadonlyMap<number, bigint>,
+  withAggregator = false,
+): boolean {
   if (!journal) return false;
   for (const [partition, end] of endOffsets) {
     if (end === 0n) continue;

@@ -130,7 +130,8 @@ export class EtlProcess {
       () => {
         found = this.logs.find(predicate);
         if (found) return true;
-        if (!this.running) throw new Error(`etl exited (${JSON.stringify(this.exit)}) before ${what}; last lines:\n${this.tail(30)}`);
+        if (!this.running)
+          throw new Error(`etl exited (${JSON.stringify(this.exit)}) before ${what}; last lines:\n${this.tail(30)}`);
         return false;
       },
       timeoutMs,
@@ -142,14 +143,22 @@ export class EtlProcess {
 
   /** Port of the status server, from its 'status page listening' line. */
   async statusPort(timeoutMs = 120_000): Promise<number> {
-    const line = await this.waitForLog((l) => l.msg === 'status page listening', timeoutMs, 'the status page to listen');
+    const line = await this.waitForLog(
+      (l) => l.msg === 'status page listening',
+      timeoutMs,
+      'the status page to listen',
+    );
     return Number(line.port);
   }
 
   /** Resolves once both ingest actors logged their partition assignment (the group is joined). */
   async waitForAssignments(topics: readonly string[], timeoutMs = 180_000): Promise<void> {
     for (const topic of topics) {
-      await this.waitForLog((l) => l.msg === 'partitions assigned' && l.topic === topic, timeoutMs, `partitions of ${topic} assigned`);
+      await this.waitForLog(
+        (l) => l.msg === 'partitions assigned' && l.topic === topic,
+        timeoutMs,
+        `partitions of ${topic} assigned`,
+      );
     }
   }
 
@@ -168,7 +177,11 @@ export class EtlProcess {
   private async within(timeoutMs: number, what: string): Promise<EtlExit> {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`etl pid ${this.pid}: no ${what} within ${timeoutMs} ms; last lines:\n${this.tail(30)}`)), timeoutMs);
+      timer = setTimeout(
+        () =>
+          reject(new Error(`etl pid ${this.pid}: no ${what} within ${timeoutMs} ms; last lines:\n${this.tail(30)}`)),
+        timeoutMs,
+      );
     });
     try {
       return await Promise.race([this.exited, timeout]);

@@ -135,10 +135,28 @@ export function iotEvent(o: IotOptions): PlannedRecord<ExpectedIot> {
   const humidity = round(o.random() * 100, 1);
   const battery = o.index % 97 === 0 ? 0 : o.index % 89 === 0 ? 100 : round(o.random() * 100, 3);
   const signal = -Math.floor(o.random() * 120) - 20;
-  const wire = { device_id: deviceId, site, temp_c: temp, humidity, battery, signal_strength: signal, ts: o.epochMillis ? o.tsMs : new Date(o.tsMs).toISOString() };
+  const wire = {
+    device_id: deviceId,
+    site,
+    temp_c: temp,
+    humidity,
+    battery,
+    signal_strength: signal,
+    ts: o.epochMillis ? o.tsMs : new Date(o.tsMs).toISOString(),
+  };
   return {
     record: { partition: deviceIndex % o.partitions, key: deviceId, value: JSON.stringify(wire) },
-    expected: { device_id: deviceId, site, temp_c: temp, humidity, battery, signal_strength: signal, ts_ms: o.tsMs, partition: deviceIndex % o.partitions, offset: '' },
+    expected: {
+      device_id: deviceId,
+      site,
+      temp_c: temp,
+      humidity,
+      battery,
+      signal_strength: signal,
+      ts_ms: o.tsMs,
+      partition: deviceIndex % o.partitions,
+      offset: '',
+    },
   };
 }
 
@@ -158,7 +176,14 @@ export interface BadMessage {
 function bad(name: string, stream: StreamName, value: string | Buffer | null, reason: RejectReason): BadMessage {
   const buffer = value === null ? Buffer.alloc(0) : typeof value === 'string' ? Buffer.from(value, 'utf8') : value;
   const encoding = reason === 'invalid_utf8' ? 'base64' : 'utf8';
-  return { name, stream, value, reason, payload: encoding === 'base64' ? buffer.toString('base64') : buffer.toString('utf8'), encoding };
+  return {
+    name,
+    stream,
+    value,
+    reason,
+    payload: encoding === 'base64' ? buffer.toString('base64') : buffer.toString('utf8'),
+    encoding,
+  };
 }
 
 /**
@@ -204,7 +229,12 @@ export function badMessages(runId: string, nowMs: number, maxEventBytes: number)
     bad('empty value', 'clickstream', Buffer.alloc(0), 'empty'),
     bad('null value (tombstone)', 'clickstream', null, 'tombstone'),
     bad('larger than max_event_bytes', 'clickstream', click({ ua: 'x'.repeat(maxEventBytes + 6 * 1024) }), 'too_large'),
-    bad('invalid UTF-8', 'clickstream', Buffer.concat([Buffer.from('{"event_id":"'), Buffer.from([0xc3, 0x28, 0xff, 0xfe]), Buffer.from('","url":"x"}')]), 'invalid_utf8'),
+    bad(
+      'invalid UTF-8',
+      'clickstream',
+      Buffer.concat([Buffer.from('{"event_id":"'), Buffer.from([0xc3, 0x28, 0xff, 0xfe]), Buffer.from('","url":"x"}')]),
+      'invalid_utf8',
+    ),
     bad('ts unparseable', 'clickstream', click({ ts: 'yesterday at noon' }), 'ts_unparseable'),
     bad('ts in 1970', 'clickstream', click({ ts: '1970-01-01T00:00:01.000Z' }), 'ts_out_of_range'),
     bad('ts as epoch seconds (1970)', 'clickstream', click({ ts: Math.floor(nowMs / 1000) }), 'ts_out_of_range'),
@@ -224,10 +254,14 @@ export function writeNdjson(file: string, rows: readonly object[]): void {
 }
 
 /** Fills each planned record's expected offset from where it landed. */
-export function fillOffsets<E extends { offset: string; partition: number }>(planned: ReadonlyArray<PlannedRecord<E>>, placed: readonly Placed[]): void {
+export function fillOffsets<E extends { offset: string; partition: number }>(
+  planned: ReadonlyArray<PlannedRecord<E>>,
+  placed: readonly Placed[],
+): void {
   planned.forEach((p, i) => {
     const at = placed[i]!;
-    if (at.partition !== p.expected.partition) throw new Error(`record ${i} landed on partition ${at.partition}, planned ${p.expected.partition}`);
+    if (at.partition !== p.expected.partition)
+      throw new Error(`record ${i} landed on partition ${at.partition}, planned ${p.expected.partition}`);
     p.expected.offset = at.offset.toString();
   });
 }

@@ -77,7 +77,8 @@ export class TestProducer {
       const next = new Map<number, bigint>();
       chunk.forEach((r, i) => {
         const b = base.get(r.partition);
-        if (b === undefined || b < 0n) throw new Error(`no base offset for ${topic}[${r.partition}] in ${JSON.stringify(metadata)}`);
+        if (b === undefined || b < 0n)
+          throw new Error(`no base offset for ${topic}[${r.partition}] in ${JSON.stringify(metadata)}`);
         const k = next.get(r.partition) ?? 0n;
         next.set(r.partition, k + 1n);
         placed[start + i] = { partition: r.partition, offset: b + k };
@@ -112,7 +113,12 @@ export async function endOffsets(config: Config, logger: Logger, topic: string):
 }
 
 /** partition → the group's committed offset (-1 when none). */
-export async function groupOffsets(config: Config, logger: Logger, groupId: string, topic: string): Promise<Map<number, bigint>> {
+export async function groupOffsets(
+  config: Config,
+  logger: Logger,
+  groupId: string,
+  topic: string,
+): Promise<Map<number, bigint>> {
   return withAdmin(config, logger, async (admin) => {
     const [entry] = await admin.fetchOffsets({ groupId, topics: [topic] });
     return new Map((entry?.partitions ?? []).map((p) => [p.partition, BigInt(p.offset)]));

@@ -9,7 +9,12 @@ export interface KcatMetadata {
   topics: Array<{
     topic: string;
     error?: string;
-    partitions: Array<{ partition: number; leader: number; replicas: Array<{ id: number }>; isrs: Array<{ id: number }> }>;
+    partitions: Array<{
+      partition: number;
+      leader: number;
+      replicas: Array<{ id: number }>;
+      isrs: Array<{ id: number }>;
+    }>;
   }>;
 }
 
@@ -24,10 +29,32 @@ export async function kcatMetadata(broker: string, topic?: string): Promise<Kcat
  * How many records kcat (librdkafka) reads from the beginning to the end of `topic` (every
  * partition) with the given isolation level: the independent count of committed records.
  */
-export async function kcatCount(broker: string, topic: string, isolation: 'read_committed' | 'read_uncommitted'): Promise<number> {
-  const { stdout } = await run('kcat', ['-C', '-b', broker, '-t', topic, '-X', `isolation.level=${isolation}`, '-o', 'beginning', '-e', '-q', '-f', '%o\\n'], {
-    timeout: 120_000,
-    maxBuffer: 64 * 1024 * 1024,
-  });
+export async function kcatCount(
+  broker: string,
+  topic: string,
+  isolation: 'read_committed' | 'read_uncommitted',
+): Promise<number> {
+  const { stdout } = await run(
+    'kcat',
+    [
+      '-C',
+      '-b',
+      broker,
+      '-t',
+      topic,
+      '-X',
+      `isolation.level=${isolation}`,
+      '-o',
+      'beginning',
+      '-e',
+      '-q',
+      '-f',
+      '%o\\n',
+    ],
+    {
+      timeout: 120_000,
+      maxBuffer: 64 * 1024 * 1024,
+    },
+  );
   return stdout.split('\n').filter((line) => line.length > 0).length;
 }

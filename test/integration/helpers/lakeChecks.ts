@@ -46,7 +46,13 @@ export async function readRejected(lake: LakeReader): Promise<RejectedRow[]> {
 /** What `_rejected` must hold for the injected messages, in the same order as readRejected. */
 export function expectedRejected(injected: readonly InjectedBad[]): RejectedRow[] {
   return [...injected]
-    .sort((a, b) => (a.topic < b.topic ? -1 : a.topic > b.topic ? 1 : a.partition - b.partition || (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0)))
+    .sort((a, b) =>
+      a.topic < b.topic
+        ? -1
+        : a.topic > b.topic
+          ? 1
+          : a.partition - b.partition || (a.offset < b.offset ? -1 : a.offset > b.offset ? 1 : 0),
+    )
     .map((b) => ({
       topic: b.topic,
       partition: b.partition,
@@ -62,7 +68,10 @@ export function expectedRejected(injected: readonly InjectedBad[]): RejectedRow[
 
 /** Long payloads shortened, so that a failing comparison prints a readable diff. */
 export function abbreviated(rows: readonly RejectedRow[]): RejectedRow[] {
-  return rows.map((r) => ({ ...r, payload: r.payload.length > 200 ? `${r.payload.slice(0, 40)}…(${r.payload.length} chars)` : r.payload }));
+  return rows.map((r) => ({
+    ...r,
+    payload: r.payload.length > 200 ? `${r.payload.slice(0, 40)}…(${r.payload.length} chars)` : r.payload,
+  }));
 }
 
 export interface RangeProblem {
@@ -75,7 +84,12 @@ export interface RangeProblem {
  * tile [0, end) of every partition: no gap (nothing lost), no overlap (nothing written twice).
  * Returns the problems found (empty when the lake is right), and the number of distinct ranges.
  */
-export function checkRangeTiling(lakeRoot: string, table: 'clickstream' | 'iot', topic: string, ends: ReadonlyMap<number, bigint>): { problems: RangeProblem[]; badNames: string[]; ranges: number } {
+export function checkRangeTiling(
+  lakeRoot: string,
+  table: 'clickstream' | 'iot',
+  topic: string,
+  ends: ReadonlyMap<number, bigint>,
+): { problems: RangeProblem[]; badNames: string[]; ranges: number } {
   const badNames: string[] = [];
   const ranges = new Map<number, Set<string>>();
   const add = (partition: number, first: string, last: string): void => {
@@ -96,11 +110,20 @@ export function checkRangeTiling(lakeRoot: string, table: 'clickstream' | 'iot',
   const problems: RangeProblem[] = [];
   let count = 0;
   for (const [partition, end] of ends) {
-    const sorted = [...(ranges.get(partition) ?? [])].map((r) => r.split('-').map(BigInt) as [bigint, bigint]).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    const sorted = [...(ranges.get(partition) ?? [])]
+      .map((r) => r.split('-').map(BigInt) as [bigint, bigint])
+      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
     count += sorted.length;
     let next = 0n;
     for (const [first, last] of sorted) {
-      if (first !== next) problems.push({ partition, problem: first > next ? `gap: offsets ${next}..${first - 1n} in no file` : `overlap: range ${first}-${last} starts before ${next}` });
+      if (first !== next)
+        problems.push({
+          partition,
+          problem:
+            first > next
+              ? `gap: offsets ${next}..${first - 1n} in no file`
+              : `overlap: range ${first}-${last} starts before ${next}`,
+        });
       if (last < first) problems.push({ partition, problem: `empty range ${first}-${last}` });
       if (last + 1n > next) next = last + 1n;
     }
@@ -110,7 +133,7 @@ export function checkRangeTiling(lakeRoot: string, table: 'clickstream' | 'iot',
 }
 
 /** Emitted windows whose page views differ from the raw clickstream rows of their (minute, url); none expected without late events. */
-export function windowsNotMatchingRaw(lake: LakeReader): ReturnType<LakeReader["rows"]> {
+export function windowsNotMatchingRaw(lake: LakeReader): ReturnType<LakeReader['rows']> {
   return lake.rows(`
     WITH raw AS (SELECT date_trunc('minute', ts) AS minute_start, url, count(*) AS n FROM ${lake.table('clickstream')} GROUP BY ALL)
     SELECT a.minute_start::VARCHAR AS minute_start, a.url, a.pv, raw.n FROM ${lake.table('clickstream_agg')} a LEFT JOIN raw USING (minute_start, url)
@@ -118,7 +141,7 @@ export function windowsNotMatchingRaw(lake: LakeReader): ReturnType<LakeReader["
 }
 
 /** Raw (minute, url) pairs up to the last emitted minute that no window holds: emitted windows must be a prefix of event time. */
-export function windowsMissingBeforeLastEmitted(lake: LakeReader): ReturnType<LakeReader["rows"]> {
+export function windowsMissingBeforeLastEmitted(lake: LakeReader): ReturnType<LakeReader['rows']> {
   return lake.rows(`
     WITH raw AS (SELECT DISTINCT date_trunc('minute', ts) AS minute_start, url FROM ${lake.table('clickstream')}),
          last AS (SELECT max(minute_start) AS m FROM ${lake.table('clickstream_agg')})

@@ -4,12 +4,23 @@ import { PROJECT_CONFIG } from './projectRoot.js';
 import { randomName } from './randomName.js';
 
 /** Objects are merged key by key; arrays and scalars replace. */
-export type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+export type DeepPartial<T> = T extends readonly unknown[]
+  ? T
+  : T extends object
+    ? { [K in keyof T]?: DeepPartial<T[K]> }
+    : T;
 
 function merge(target: Record<string, unknown>, patch: Record<string, unknown>): Record<string, unknown> {
   for (const [key, value] of Object.entries(patch)) {
     const current = target[key];
-    if (value !== null && typeof value === 'object' && !Array.isArray(value) && current !== null && typeof current === 'object' && !Array.isArray(current)) {
+    if (
+      value !== null &&
+      typeof value === 'object' &&
+      !Array.isArray(value) &&
+      current !== null &&
+      typeof current === 'object' &&
+      !Array.isArray(current)
+    ) {
       target[key] = merge({ ...(current as Record<string, unknown>) }, value as Record<string, unknown>);
     } else {
       target[key] = value;

@@ -27,9 +27,16 @@ export async function dumpFirstSegment(config: Config, topic: string, partition:
     .map((node) => path.join(dataDir, node, 'data', `${topic}-${partition}`, '00000000000000000000.log'))
     .filter((file) => existsSync(file) && statSync(file).size > 0);
   if (segments.length === 0) return { data: [], markers: [] };
-  const { stdout } = await run('java', ['-Xmx256m', '-cp', classpath, 'kafka.tools.DumpLogSegments', '--files', segments[0]!, '--deep-iteration'], { timeout: 120_000, maxBuffer: 256 * 1024 * 1024 });
+  const { stdout } = await run(
+    'java',
+    ['-Xmx256m', '-cp', classpath, 'kafka.tools.DumpLogSegments', '--files', segments[0]!, '--deep-iteration'],
+    { timeout: 120_000, maxBuffer: 256 * 1024 * 1024 },
+  );
   const batches = stdout.split('\n').filter((line) => line.startsWith('baseOffset:'));
-  return { data: batches.filter((line) => /isControl: false/.test(line)), markers: batches.filter((line) => /isControl: true/.test(line)) };
+  return {
+    data: batches.filter((line) => /isControl: false/.test(line)),
+    markers: batches.filter((line) => /isControl: true/.test(line)),
+  };
 }
 
 /** Records in data batch header lines (`count: N`). */

@@ -8,7 +8,9 @@ export const VENV_PYTHON = join(PROJECT_ROOT, '.venv', 'bin', 'python');
 
 export function assertVenv(): void {
   if (!existsSync(VENV_PYTHON)) {
-    throw new Error(`${VENV_PYTHON} is missing: run \`bash scripts/python-venv.sh\` (make test runs it via scripts/test-prereqs.d/)`);
+    throw new Error(
+      `${VENV_PYTHON} is missing: run \`bash scripts/python-venv.sh\` (make test runs it via scripts/test-prereqs.d/)`,
+    );
   }
 }
 
@@ -20,10 +22,19 @@ export interface ProcessResult {
 }
 
 /** Runs the venv's Python with `args` from the repository root, with extra environment. */
-export function runPython(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 600_000): Promise<ProcessResult> {
+export function runPython(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv = {},
+  timeoutMs = 600_000,
+): Promise<ProcessResult> {
   const startedMs = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(VENV_PYTHON, args, { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+    const child = spawn(VENV_PYTHON, args, {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      timeout: timeoutMs,
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -41,7 +52,14 @@ export interface NotebookSummary {
   files: Record<string, number>;
   top_url_raw?: { url: string; views: number };
   top_url_agg?: { url: string; views: number };
-  pv_check?: { closed_windows: number; closed_pairs: number; mismatched_pairs: number; raw_minus_agg: number; agg_minus_raw: number; windows_written_twice: number };
+  pv_check?: {
+    closed_windows: number;
+    closed_pairs: number;
+    mismatched_pairs: number;
+    raw_minus_agg: number;
+    agg_minus_raw: number;
+    windows_written_twice: number;
+  };
   late_events?: { checkpoint_store: number | null; lake_shortfall: number | null };
   rejected?: Record<string, number>;
   quality_checks?: Record<string, number>;
@@ -77,7 +95,10 @@ export function outputTexts(run: AnalysisRun): string[] {
   for (const cell of run.cells ?? []) {
     for (const output of cell.outputs ?? []) {
       if (output.output_type === 'error') texts.push(`ERROR ${String(output.ename)}: ${String(output.evalue)}`);
-      const text = output.text ?? (output.data as Record<string, unknown> | undefined)?.['text/markdown'] ?? (output.data as Record<string, unknown> | undefined)?.['text/plain'];
+      const text =
+        output.text ??
+        (output.data as Record<string, unknown> | undefined)?.['text/markdown'] ??
+        (output.data as Record<string, unknown> | undefined)?.['text/plain'];
       if (text !== undefined) texts.push(Array.isArray(text) ? text.join('') : String(text));
     }
   }
@@ -89,7 +110,8 @@ export function badOutputs(run: AnalysisRun): string[] {
   const bad: string[] = [];
   for (const cell of run.cells ?? []) {
     for (const output of cell.outputs ?? []) {
-      if (output.output_type === 'error' || (output.output_type === 'stream' && output.name === 'stderr')) bad.push(JSON.stringify(output).slice(0, 500));
+      if (output.output_type === 'error' || (output.output_type === 'stream' && output.name === 'stderr'))
+        bad.push(JSON.stringify(output).slice(0, 500));
     }
   }
   return bad;

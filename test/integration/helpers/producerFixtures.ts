@@ -24,7 +24,14 @@ export interface FreshTopics {
 export async function withFreshTopics(): Promise<FreshTopics> {
   const config = loadTestConfig();
   await createTopics(config, testLogger());
-  return { config, env: { SDP_TOPICS__CLICKSTREAM: config.topics.clickstream, SDP_TOPICS__IOT: config.topics.iot, SDP_LOG__FORMAT: 'json' } };
+  return {
+    config,
+    env: {
+      SDP_TOPICS__CLICKSTREAM: config.topics.clickstream,
+      SDP_TOPICS__IOT: config.topics.iot,
+      SDP_LOG__FORMAT: 'json',
+    },
+  };
 }
 
 /**
@@ -58,7 +65,20 @@ export interface ConsumedMessage {
  * beginning to the end of the partitions (the last stable offset).
  */
 export async function kcatConsume(config: Config, topic: string): Promise<ConsumedMessage[]> {
-  const args = ['-C', '-b', config.kafka.bootstrap_servers.join(','), '-t', topic, '-o', 'beginning', '-e', '-q', '-J', '-X', 'isolation.level=read_committed'];
+  const args = [
+    '-C',
+    '-b',
+    config.kafka.bootstrap_servers.join(','),
+    '-t',
+    topic,
+    '-o',
+    'beginning',
+    '-e',
+    '-q',
+    '-J',
+    '-X',
+    'isolation.level=read_committed',
+  ];
   const { stdout } = await run('kcat', args, { timeout: 120_000, maxBuffer: 1024 * 1024 * 1024 });
   return stdout
     .split('\n')
@@ -78,7 +98,13 @@ export interface DecodedStreams {
 
 /** Both topics read by kcat and every message validated as the ETL would. */
 export async function consumeAndDecode(config: Config): Promise<DecodedStreams> {
-  const result: DecodedStreams = { clickstream: [], iot: [], invalid: [], wrongKeys: 0, messages: { clickstream: [], iot: [] } };
+  const result: DecodedStreams = {
+    clickstream: [],
+    iot: [],
+    invalid: [],
+    wrongKeys: 0,
+    messages: { clickstream: [], iot: [] },
+  };
   for (const stream of ['clickstream', 'iot'] as const) {
     const messages = await kcatConsume(config, config.topics[stream]);
     result.messages[stream] = messages;
@@ -120,19 +146,36 @@ export function duplicates(values: readonly string[]): string[] {
 export interface RunningCli {
   child: ChildProcess;
   /** Resolves when the process has exited. */
-  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; elapsedMs: number }>;
+  exited: Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+    stderr: string;
+    elapsedMs: number;
+  }>;
   stdout(): string;
 }
 
 /** `node dist/main.js <args>` as a child process that the test can signal. */
 export function startCli(args: readonly string[], env: NodeJS.ProcessEnv, timeoutMs = 240_000): RunningCli {
   const startedMs = Date.now();
-  const child = spawn(process.execPath, [CLI, ...args], { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'], timeout: timeoutMs });
+  const child = spawn(process.execPath, [CLI, ...args], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+    timeout: timeoutMs,
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
   child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string; elapsedMs: number }>((resolve, reject) => {
+  const exited = new Promise<{
+    code: number | null;
+    signal: NodeJS.Signals | null;
+    stdout: string;
+    stderr: string;
+    elapsedMs: number;
+  }>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr, elapsedMs: Date.now() - startedMs }));
   });
@@ -154,7 +197,9 @@ export function logLines(output: string): Array<Record<string, unknown>> {
 }
 
 /** The producer pool's final summary line: totals per stream. */
-export function producerSummary(output: string): { clickstream_total: number; iot_total: number; errors: number } | undefined {
+export function producerSummary(
+  output: string,
+): { clickstream_total: number; iot_total: number; errors: number } | undefined {
   const line = logLines(output).find((l) => l.msg === 'producer summary');
   return line as { clickstream_total: number; iot_total: number; errors: number } | undefined;
 }

@@ -25,6 +25,10 @@ export async function scrapeMetrics(port: number): Promise<Sample[]> {
   return parsePrometheusText(await res.text());
 }
 
-export function sampleValue(samples: readonly Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
+export function sampleValue(
+  samples: readonly Sample[],
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
   return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 }

@@ -34,19 +34,28 @@ export interface InterleavedOptions {
  * `<runId>-t<txn>-e<index>`.
  */
 export async function produceInterleavedTransactions(o: InterleavedOptions): Promise<InterleavedResult> {
-  if (!existsSync(TEST_PYTHON)) throw new Error(`${TEST_PYTHON} is missing: run bash scripts/test-prereqs.d/20-python-kafka.sh (make test does)`);
+  if (!existsSync(TEST_PYTHON))
+    throw new Error(`${TEST_PYTHON} is missing: run bash scripts/test-prereqs.d/20-python-kafka.sh (make test does)`);
   const { stdout } = await run(
     TEST_PYTHON,
     [
       join(PROJECT_ROOT, 'test', 'python', 'interleaved_transactions.py'),
-      '--bootstrap', o.bootstrap,
-      '--topic', o.topic,
-      '--partition', String(o.partition),
-      '--producers', String(o.producers),
-      '--transactions', String(o.transactions),
-      '--events', String(o.eventsPerTransaction),
-      '--seed', String(o.seed),
-      '--run-id', o.runId,
+      '--bootstrap',
+      o.bootstrap,
+      '--topic',
+      o.topic,
+      '--partition',
+      String(o.partition),
+      '--producers',
+      String(o.producers),
+      '--transactions',
+      String(o.transactions),
+      '--events',
+      String(o.eventsPerTransaction),
+      '--seed',
+      String(o.seed),
+      '--run-id',
+      o.runId,
     ],
     { timeout: 240_000, maxBuffer: 16 * 1024 * 1024 },
   );

@@ -2,7 +2,12 @@
  * Polls `condition` until it returns true; rejects with `what` after `timeoutMs`. For conditions a
  * real cluster reaches eventually (ISR full, a process gone), never as a fixed sleep.
  */
-export async function waitFor(condition: () => boolean | Promise<boolean>, timeoutMs: number, what = 'condition', intervalMs = 100): Promise<void> {
+export async function waitFor(
+  condition: () => boolean | Promise<boolean>,
+  timeoutMs: number,
+  what = 'condition',
+  intervalMs = 100,
+): Promise<void> {
   const deadlineMs = Date.now() + timeoutMs;
   for (;;) {
     if (await condition()) return;

@@ -15,14 +15,18 @@ describe('the three-broker cluster', () => {
   it('lists three brokers and a controller through the kafkajs admin API', async () => {
     await admin.connect();
     const cluster = await admin.describeCluster();
-    expect(cluster.brokers.map((b) => ({ id: b.nodeId, port: b.port })).sort((a, b) => a.id - b.id)).toEqual(expectedBrokers);
+    expect(cluster.brokers.map((b) => ({ id: b.nodeId, port: b.port })).sort((a, b) => a.id - b.id)).toEqual(
+      expectedBrokers,
+    );
     expect(cluster.controller).not.toBeNull();
     expect(cluster.brokers.map((b) => b.nodeId)).toContain(cluster.controller);
   });
 
   it('lists the same three brokers through kcat (librdkafka)', async () => {
     const metadata = await kcatMetadata(config.kafka.bootstrap_servers[0]!);
-    expect(metadata.brokers.map((b) => ({ id: b.id, port: Number(b.name.split(':')[1]) })).sort((a, b) => a.id - b.id)).toEqual(expectedBrokers);
+    expect(
+      metadata.brokers.map((b) => ({ id: b.id, port: Number(b.name.split(':')[1]) })).sort((a, b) => a.id - b.id),
+    ).toEqual(expectedBrokers);
     expect(metadata.brokers.map((b) => b.id)).toContain(metadata.controllerid);
   });
 });

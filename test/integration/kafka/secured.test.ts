@@ -96,15 +96,39 @@ function signedCertificate(name: string, ext: string, days: number): string {
   const extFile = join(dir, `${name}.ext`);
   const cert = join(dir, `${name}.crt`);
   writeFileSync(extFile, `${ext}\n`);
-  openssl(['x509', '-req', '-in', join(tlsDir, 'broker.csr'), '-CA', join(tlsDir, 'ca.crt'), '-CAkey', join(tlsDir, 'ca.key'), '-CAcreateserial', '-out', cert, '-days', String(days), '-extfile', extFile]);
+  openssl([
+    'x509',
+    '-req',
+    '-in',
+    join(tlsDir, 'broker.csr'),
+    '-CA',
+    join(tlsDir, 'ca.crt'),
+    '-CAkey',
+    join(tlsDir, 'ca.key'),
+    '-CAcreateserial',
+    '-out',
+    cert,
+    '-days',
+    String(days),
+    '-extfile',
+    extFile,
+  ]);
   return readFileSync(cert, 'utf8');
 }
 
 /** A TLS server that presents `cert` and never answers: the client must fail in the handshake. */
 function fakeBroker(cert: string): Promise<{ server: TlsServer; port: number }> {
-  const server = createTlsServer({ key: readFileSync(join(tlsDir, 'broker.key')), cert: [cert, readFileSync(join(tlsDir, 'ca.crt'), 'utf8')].join('\n') }, (socket) => socket.on('error', () => undefined));
+  const server = createTlsServer(
+    {
+      key: readFileSync(join(tlsDir, 'broker.key')),
+      cert: [cert, readFileSync(join(tlsDir, 'ca.crt'), 'utf8')].join('\n'),
+    },
+    (socket) => socket.on('error', () => undefined),
+  );
   server.on('tlsClientError', () => undefined);
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ server, port: (server.address() as { port: number }).port })),
+  );
 }
 
 /** One error line naming the code, no stack trace, no password, exit 1 within the unreachable timeout. */
@@ -138,7 +162,9 @@ describe('secured local cluster (SASL_SSL on 27092/27192/27292)', () => {
 
   it('kafka up --secure prints the client settings, not the password; status asks over SASL_SSL', async () => {
     expect(up.stdout).toContain(`ssl: { ca_file: ${join(tlsDir, 'ca.crt')} }`);
-    expect(up.stdout).toContain(`sasl: { mechanism: scram-sha-512, username: sdp, password_file: ${join(tlsDir, 'client.password')} }`);
+    expect(up.stdout).toContain(
+      `sasl: { mechanism: scram-sha-512, username: sdp, password_file: ${join(tlsDir, 'client.password')} }`,
+    );
     expect(password).toMatch(/^[0-9a-f]{32}$/);
     expect(up.stdout + up.stderr).not.toContain(password);
     const status = await runCli(['kafka', 'status'], clusterEnv);
@@ -154,13 +180,19 @@ describe('secured local cluster (SASL_SSL on 27092/27192/27292)', () => {
     expect(created.stdout).toContain(`created ${topics.clickstream}`);
     outputs['topics create stdout+stderr'] = created.stdout + created.stderr;
 
-    const generated = await runCli(['generate', '--count', String(COUNT), '--clickstream-rate', '0', '--iot-rate', '0', '--threads', '2'], secureEnv(debug));
+    const generated = await runCli(
+      ['generate', '--count', String(COUNT), '--clickstream-rate', '0', '--iot-rate', '0', '--threads', '2'],
+      secureEnv(debug),
+    );
     expect(generated.code, generated.stderr).toBe(0);
     outputs['generate stdout+stderr'] = generated.stdout + generated.stderr;
 
     const config = secureConfig();
     // The test's own kafkajs admin, over TLS + SCRAM: the topics hold data.
-    const ends = { clickstream: await endOffsets(config, testLogger(), topics.clickstream), iot: await endOffsets(config, testLogger(), topics.iot) };
+    const ends = {
+      clickstream: await endOffsets(config, testLogger(), topics.clickstream),
+      iot: await endOffsets(config, testLogger(), topics.iot),
+    };
     expect([...ends.clickstream.values(), ...ends.iot.values()].some((end) => end > 0n)).toBe(true);
     // What generate reports as acknowledged (committed transactions): the lake must hold exactly that.
     const summary = /"clickstream_total":(\d+),"iot_total":(\d+)/.exec(generated.stdout + generated.stderr);
@@ -171,7 +203,14 @@ describe('secured local cluster (SASL_SSL on 27092/27192/27292)', () => {
     const lakeRoot = join(dir, 'lake');
     const checkpointRoot = join(dir, 'checkpoints');
     const logFile = join(dir, 'etl.log');
-    const etl = EtlProcess.start(etlEnv(config, { lakeRoot, checkpointRoot, extra: { ...secureEnv(debug), SDP_ETL__MAX_FILE_AGE: '3s', SDP_LOG__LEVEL: 'debug' } }), { logFile });
+    const etl = EtlProcess.start(
+      etlEnv(config, {
+        lakeRoot,
+        checkpointRoot,
+        extra: { ...secureEnv(debug), SDP_ETL__MAX_FILE_AGE: '3s', SDP_LOG__LEVEL: 'debug' },
+      }),
+      { logFile },
+    );
     try {
       const statusPort = await etl.statusPort();
       // End offsets count transaction markers too, so wait on the lake itself (files appear by atomic rename).
@@ -203,7 +242,9 @@ describe('secured local cluster (SASL_SSL on 27092/27192/27292)', () => {
     const lake = await openLake(lakeRoot);
     try {
       expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('clickstream')}`)).toBe(produced.clickstream);
-      expect(await lake.scalar(`SELECT count(DISTINCT event_id) FROM ${lake.table('clickstream')}`)).toBe(produced.clickstream);
+      expect(await lake.scalar(`SELECT count(DISTINCT event_id) FROM ${lake.table('clickstream')}`)).toBe(
+        produced.clickstream,
+      );
       expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('iot')}`)).toBe(produced.iot);
     } finally {
       lake.close();
@@ -226,13 +267,17 @@ describe('secured local cluster (SASL_SSL on 27092/27192/27292)', () => {
   }, 420_000);
 
   // After generate: the transaction coordinators exist (__transaction_state is made on first use).
-  it('the bare wire-protocol probes speak TLS + SCRAM: metadata of one broker, a transaction\'s state', async () => {
+  it("the bare wire-protocol probes speak TLS + SCRAM: metadata of one broker, a transaction's state", async () => {
     const config = secureConfig();
     const metadata = await probeBrokerMetadata('127.0.0.1', 27192, [], 10_000, 'sdp-test', connectionSecurity(config));
     expect(metadata.brokers.map((b) => b.nodeId).sort()).toEqual([1, 2, 3]);
     expect((await describeTransaction(config, randomName('no-such-txn'), 10_000)).state).toBe('NotFound');
-    const wrong = loadTestConfig({ ...{ kafka: { ...config.kafka, sasl: { mechanism: 'scram-sha-512', username: 'sdp', password: 'wrong' } } } });
-    await expect(probeBrokerMetadata('127.0.0.1', 27192, [], 10_000, 'sdp-test', connectionSecurity(wrong))).rejects.toMatchObject({ code: 'SASL_AUTHENTICATION_FAILED' });
+    const wrong = loadTestConfig({
+      ...{ kafka: { ...config.kafka, sasl: { mechanism: 'scram-sha-512', username: 'sdp', password: 'wrong' } } },
+    });
+    await expect(
+      probeBrokerMetadata('127.0.0.1', 27192, [], 10_000, 'sdp-test', connectionSecurity(wrong)),
+    ).rejects.toMatchObject({ code: 'SASL_AUTHENTICATION_FAILED' });
   });
 
   // After generate: the topics hold data. The Kafka browser's and the offset guard's raw requests
@@ -264,35 +309,63 @@ describe('secured local cluster (SASL_SSL on 27092/27192/27292)', () => {
     expect(ca.code).toBe(2);
     expect(ca.stderr).toContain(`kafka.ssl.ca_file: cannot read ${missing} (ENOENT: no such file)`);
     const { SDP_KAFKA__SASL__PASSWORD: _p, ...noPassword } = secureEnv();
-    const file = await runCli(['generate', '--count', '10'], { ...noPassword, SDP_KAFKA__SASL__PASSWORD_FILE: join(dir, 'no-such-password') });
+    const file = await runCli(['generate', '--count', '10'], {
+      ...noPassword,
+      SDP_KAFKA__SASL__PASSWORD_FILE: join(dir, 'no-such-password'),
+    });
     expect(file.code).toBe(2);
     expect(file.stderr).toMatch(/kafka\.sasl\.password_file: cannot read .*no-such-password \(ENOENT/);
   });
 
   it('a wrong password: one line that says the login was refused, for topics and for generate', async () => {
-    for (const args of [['topics', 'create'], ['generate', '--count', '10']]) {
+    for (const args of [
+      ['topics', 'create'],
+      ['generate', '--count', '10'],
+    ]) {
       const result = await runCli(args, secureEnv({ SDP_KAFKA__SASL__PASSWORD: 'not-the-password-7d1f' }));
-      expectSecurityError(result, ErrorCodes.KAFKA_AUTH_FAILED, /refused the SASL login of user 'sdp' \(scram-sha-512\): wrong username or password/);
+      expectSecurityError(
+        result,
+        ErrorCodes.KAFKA_AUTH_FAILED,
+        /refused the SASL login of user 'sdp' \(scram-sha-512\): wrong username or password/,
+      );
       expect(result.stderr).not.toContain('not-the-password-7d1f');
     }
   }, 120_000);
 
   it('an untrusted CA (system CAs only): one line that names the certificate problem', async () => {
-    for (const args of [['topics', 'create'], ['generate', '--count', '10']]) {
+    for (const args of [
+      ['topics', 'create'],
+      ['generate', '--count', '10'],
+    ]) {
       const result = await runCli(args, withoutCa(secureEnv({ SDP_KAFKA__SSL: 'true' })));
-      expectSecurityError(result, ErrorCodes.KAFKA_TLS_UNTRUSTED, /is not signed by a trusted CA \(self[- ]signed certificate in certificate chain\)/);
+      expectSecurityError(
+        result,
+        ErrorCodes.KAFKA_TLS_UNTRUSTED,
+        /is not signed by a trusted CA \(self[- ]signed certificate in certificate chain\)/,
+      );
     }
   }, 120_000);
 
   it('a certificate for another host, and an expired one: each named', async () => {
     const cases = [
-      { cert: signedCertificate('wrong-host', 'subjectAltName=DNS:broker.example', 30), code: ErrorCodes.KAFKA_TLS_WRONG_HOST, message: /does not name the host connected to/ },
-      { cert: signedCertificate('expired', 'subjectAltName=IP:127.0.0.1', -1), code: ErrorCodes.KAFKA_TLS_EXPIRED, message: /is expired or not yet valid \(certificate has expired\)/ },
+      {
+        cert: signedCertificate('wrong-host', 'subjectAltName=DNS:broker.example', 30),
+        code: ErrorCodes.KAFKA_TLS_WRONG_HOST,
+        message: /does not name the host connected to/,
+      },
+      {
+        cert: signedCertificate('expired', 'subjectAltName=IP:127.0.0.1', -1),
+        code: ErrorCodes.KAFKA_TLS_EXPIRED,
+        message: /is expired or not yet valid \(certificate has expired\)/,
+      },
     ];
     for (const c of cases) {
       const { server, port } = await fakeBroker(c.cert);
       try {
-        const result = await runCli(['topics', 'create'], secureEnv({ SDP_KAFKA__BOOTSTRAP_SERVERS: `127.0.0.1:${port}` }));
+        const result = await runCli(
+          ['topics', 'create'],
+          secureEnv({ SDP_KAFKA__BOOTSTRAP_SERVERS: `127.0.0.1:${port}` }),
+        );
         expectSecurityError(result, c.code, c.message);
       } finally {
         await new Promise((resolve) => server.close(resolve));

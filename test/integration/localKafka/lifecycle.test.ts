@@ -53,7 +53,9 @@ describe('local cluster lifecycle (second cluster on ports 19192/19292/19392)', 
       const result = await runCli(['kafka', 'up'], env);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(ErrorCodes.LOCAL_KAFKA_PORT_TAKEN);
-      expect(result.stderr).toMatch(/port 19293 \(controller port of local Kafka node 2\) is already taken by \S+ \(pid \d+\)/);
+      expect(result.stderr).toMatch(
+        /port 19293 \(controller port of local Kafka node 2\) is already taken by \S+ \(pid \d+\)/,
+      );
       expect(result.stderr).toContain(`(pid ${process.pid})`);
       expect(javaProcessesOfDataDir()).toEqual([]);
     } finally {
@@ -65,11 +67,17 @@ describe('local cluster lifecycle (second cluster on ports 19192/19292/19392)', 
     const result = await runCli(['kafka', 'up'], env);
     expect(result.stderr).not.toMatch(/error SDP_ERR/);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/ready: 3 brokers on 127\.0\.0\.1:19192,127\.0\.0\.1:19292,127\.0\.0\.1:19392; started nodes 1, 2, 3/);
+    expect(result.stdout).toMatch(
+      /ready: 3 brokers on 127\.0\.0\.1:19192,127\.0\.0\.1:19292,127\.0\.0\.1:19392; started nodes 1, 2, 3/,
+    );
     console.info(`second cluster: kafka up (cold, Maven class path included) took ${result.elapsedMs} ms`);
 
     const metadata = await kcatMetadata('127.0.0.1:19192');
-    expect(metadata.brokers.map((b) => b.name).sort()).toEqual(['127.0.0.1:19192', '127.0.0.1:19292', '127.0.0.1:19392']);
+    expect(metadata.brokers.map((b) => b.name).sort()).toEqual([
+      '127.0.0.1:19192',
+      '127.0.0.1:19292',
+      '127.0.0.1:19392',
+    ]);
     expect(javaProcessesOfDataDir()).toHaveLength(3);
     for (const node of [1, 2, 3]) expect(existsSync(join(dataDir, `node-${node}`, 'logs', 'server.log'))).toBe(true);
   });
@@ -107,7 +115,9 @@ describe('local cluster lifecycle (second cluster on ports 19192/19292/19392)', 
     const result = await runCli(['kafka', 'up'], { ...env, SDP_KAFKA__CLUSTER_ID: 'MkU3OEVBNTcwNTJENDM2Qg' });
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(ErrorCodes.LOCAL_KAFKA_START);
-    expect(result.stderr).toMatch(/formatted for cluster id qZanELgsau7iUtmb-1hAvw, not kafka.cluster_id MkU3OEVBNTcwNTJENDM2Qg/);
+    expect(result.stderr).toMatch(
+      /formatted for cluster id qZanELgsau7iUtmb-1hAvw, not kafka.cluster_id MkU3OEVBNTcwNTJENDM2Qg/,
+    );
     expect(result.stderr).toContain('make kafka-clean');
     expect(javaProcessesOfDataDir()).toEqual([]);
   });

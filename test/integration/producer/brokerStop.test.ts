@@ -11,7 +11,14 @@ import type { Config } from '../../../src/config/schema.js';
 import { localDataDir } from '../../../src/localKafka/localCluster.js';
 import { isPidAlive } from '../../../src/system/processes.js';
 import { kcatMetadata } from '../helpers/kcat.js';
-import { consumeAndDecode, duplicates, freshTopicsPerBlock, logLines, producerSummary, startCli } from '../helpers/producerFixtures.js';
+import {
+  consumeAndDecode,
+  duplicates,
+  freshTopicsPerBlock,
+  logLines,
+  producerSummary,
+  startCli,
+} from '../helpers/producerFixtures.js';
 import { runCli } from '../helpers/runCli.js';
 import { waitFor } from '../helpers/waitFor.js';
 
@@ -29,11 +36,21 @@ async function brokersInMetadata(config: Config): Promise<number> {
 async function restoreCluster(config: Config, topics: readonly string[]): Promise<void> {
   const up = await runCli(['kafka', 'up'], {}, 180_000);
   if (up.code !== 0) throw new Error(`kafka up failed (${String(up.code)}): ${up.stderr}`);
-  await waitFor(async () => (await brokersInMetadata(config)) === config.kafka.brokers, 120_000, 'all brokers in metadata', 500);
+  await waitFor(
+    async () => (await brokersInMetadata(config)) === config.kafka.brokers,
+    120_000,
+    'all brokers in metadata',
+    500,
+  );
   await waitFor(
     async () => {
       const meta = await kcatMetadata(config.kafka.bootstrap_servers.join(','));
-      return topics.every((t) => meta.topics.find((x) => x.topic === t)?.partitions.every((p) => p.isrs.length === config.kafka.replication_factor) ?? true);
+      return topics.every(
+        (t) =>
+          meta.topics
+            .find((x) => x.topic === t)
+            ?.partitions.every((p) => p.isrs.length === config.kafka.replication_factor) ?? true,
+      );
     },
     120_000,
     'the test topics to have full ISR again',
@@ -55,8 +72,16 @@ describe('one broker stopped during production', () => {
     expect(isPidAlive(pid)).toBe(true);
 
     try {
-      const cli = startCli(['generate', '--count', String(COUNT), '--clickstream-rate', '5000', '--iot-rate', '5000'], fresh.env, 280_000);
-      await waitFor(() => logLines(cli.stdout()).some((l) => l.msg === 'producer pool started'), 30_000, 'the producer pool to start');
+      const cli = startCli(
+        ['generate', '--count', String(COUNT), '--clickstream-rate', '5000', '--iot-rate', '5000'],
+        fresh.env,
+        280_000,
+      );
+      await waitFor(
+        () => logLines(cli.stdout()).some((l) => l.msg === 'producer pool started'),
+        30_000,
+        'the producer pool to start',
+      );
       await new Promise((resolve) => setTimeout(resolve, 1_500));
       process.kill(pid, 'SIGTERM');
       await waitFor(() => !isPidAlive(pid), 60_000, `broker ${nodeId} (pid ${pid}) to stop`, 200);

@@ -33,7 +33,9 @@ describe('generate at the default rates (120 + 60 events/s, batch_size 50, linge
   it('sends tens of events per transaction, as the producer summary counts them', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
-    const summary = logLines(result.stdout).find((l) => l.msg === 'producer summary') as Record<string, number> | undefined;
+    const summary = logLines(result.stdout).find((l) => l.msg === 'producer summary') as
+      | Record<string, number>
+      | undefined;
     expect(summary).toMatchObject({ clickstream_total: expected.clickstream, iot_total: expected.iot, errors: 0 });
     // 1,200 clickstream events in batches of 50 (plus a first batch that may be larger or a last one smaller).
     expect(expected.clickstream / summary!.clickstream_transactions!).toBeGreaterThanOrEqual(40);
@@ -52,7 +54,7 @@ describe('generate at the default rates (120 + 60 events/s, batch_size 50, linge
     }
   });
 
-  it('leaves no more data batches and commit markers in a partition than the summary\'s transactions (Kafka\'s DumpLogSegments)', async () => {
+  it("leaves no more data batches and commit markers in a partition than the summary's transactions (Kafka's DumpLogSegments)", async () => {
     const summary = logLines(result.stdout).find((l) => l.msg === 'producer summary') as Record<string, number>;
     const { data, markers } = await dumpFirstSegment(config, config.topics.clickstream, 0);
     expect(data.length).toBeGreaterThan(0);

@@ -6,7 +6,13 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/schema.js';
 import { splitCount } from '../../../src/commands/generate.js';
-import { consumeAndDecode, duplicates, freshTopicsPerBlock, producerSummary, type DecodedStreams } from '../helpers/producerFixtures.js';
+import {
+  consumeAndDecode,
+  duplicates,
+  freshTopicsPerBlock,
+  producerSummary,
+  type DecodedStreams,
+} from '../helpers/producerFixtures.js';
 import { dumpFirstSegment, recordsIn } from '../helpers/logSegments.js';
 import { runCli, type CliResult } from '../helpers/runCli.js';
 
@@ -25,7 +31,18 @@ describe('generate --count 10000', () => {
     const fresh = await freshTopics();
     config = fresh.config;
     // Faster than the configured 120/60 per second, in the same 2:1 proportion.
-    result = await runCli(['generate', '--count', String(COUNT), '--clickstream-rate', String(RATES.clickstream), '--iot-rate', String(RATES.iot)], fresh.env);
+    result = await runCli(
+      [
+        'generate',
+        '--count',
+        String(COUNT),
+        '--clickstream-rate',
+        String(RATES.clickstream),
+        '--iot-rate',
+        String(RATES.iot),
+      ],
+      fresh.env,
+    );
     consumed = await consumeAndDecode(config);
   });
 
@@ -54,7 +71,7 @@ describe('generate --count 10000', () => {
     }
   });
 
-  it('writes LZ4 record batches, as Kafka\'s own DumpLogSegments shows', async () => {
+  it("writes LZ4 record batches, as Kafka's own DumpLogSegments shows", async () => {
     const { data, markers } = await dumpFirstSegment(config, config.topics.clickstream, 0);
     expect(data.length).toBeGreaterThan(0);
     for (const line of data) {

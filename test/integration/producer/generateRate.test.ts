@@ -43,13 +43,27 @@ describe.each([
   it('holds each rate within 5% over every 10 s window', async () => {
     const fresh = await freshTopics();
     const { config } = fresh;
-    const result = await runCli(['generate', '--clickstream-rate', String(rates.clickstream), '--iot-rate', String(rates.iot), '--duration', String(RUN_SECONDS)], fresh.env);
+    const result = await runCli(
+      [
+        'generate',
+        '--clickstream-rate',
+        String(rates.clickstream),
+        '--iot-rate',
+        String(rates.iot),
+        '--duration',
+        String(RUN_SECONDS),
+      ],
+      fresh.env,
+    );
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
 
     const consumed = await consumeAndDecode(config);
     expect(consumed.invalid).toEqual([]);
-    const times: Record<StreamName, number[]> = { clickstream: consumed.clickstream.map((r) => r.tsMs), iot: consumed.iot.map((r) => r.tsMs) };
+    const times: Record<StreamName, number[]> = {
+      clickstream: consumed.clickstream.map((r) => r.tsMs),
+      iot: consumed.iot.map((r) => r.tsMs),
+    };
     for (const stream of ['clickstream', 'iot'] as const) {
       const windows = windowRates(times[stream]);
       // 25 s run: windows from 2.5 s to about 14 s after the first event, every 0.5 s.

@@ -4,7 +4,14 @@
  */
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/waitFor.js';
-import { consumeAndDecode, duplicates, freshTopicsPerBlock, logLines, producerSummary, startCli } from '../helpers/producerFixtures.js';
+import {
+  consumeAndDecode,
+  duplicates,
+  freshTopicsPerBlock,
+  logLines,
+  producerSummary,
+  startCli,
+} from '../helpers/producerFixtures.js';
 
 describe('generate stopped by SIGTERM', () => {
   const freshTopics = freshTopicsPerBlock();
@@ -13,7 +20,11 @@ describe('generate stopped by SIGTERM', () => {
     const fresh = await freshTopics();
     const { config } = fresh;
     const cli = startCli(['generate', '--clickstream-rate', '2000', '--iot-rate', '1000'], fresh.env);
-    await waitFor(() => logLines(cli.stdout()).some((l) => l.msg === 'producer pool started'), 30_000, 'the producer pool to start');
+    await waitFor(
+      () => logLines(cli.stdout()).some((l) => l.msg === 'producer pool started'),
+      30_000,
+      'the producer pool to start',
+    );
     await new Promise((resolve) => setTimeout(resolve, 4_000));
     cli.child.kill('SIGTERM');
     const exit = await cli.exited;
@@ -34,6 +45,8 @@ describe('generate stopped by SIGTERM', () => {
     // The shutdown order of architecture.md, "Back-pressure and shutdown" is logged.
     const messages = logLines(exit.stdout).map((l) => l.msg);
     expect(messages.indexOf('stopping: waiting for in-flight batches')).toBeGreaterThanOrEqual(0);
-    expect(messages.indexOf('producer summary')).toBeGreaterThan(messages.indexOf('stopping: waiting for in-flight batches'));
+    expect(messages.indexOf('producer summary')).toBeGreaterThan(
+      messages.indexOf('stopping: waiting for in-flight batches'),
+    );
   });
 });

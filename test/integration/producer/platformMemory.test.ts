@@ -27,7 +27,11 @@ interface Started {
 }
 
 function startRun(env: Record<string, string>): Started {
-  const child = spawn(process.execPath, [CLI, 'run'], { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'run'], {
+    cwd: PROJECT_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   const lines: Array<Record<string, unknown>> = [];
   let partial = '';
   const onData = (c: Buffer): void => {
@@ -47,7 +51,9 @@ function startRun(env: Record<string, string>): Started {
   return { child, lines, exit };
 }
 
-async function statusMemory(port: number): Promise<{ memory?: MemoryBreakdown; producer?: { threads: number } } | undefined> {
+async function statusMemory(
+  port: number,
+): Promise<{ memory?: MemoryBreakdown; producer?: { threads: number } } | undefined> {
   try {
     const res = await fetch(`http://127.0.0.1:${port}/api/status`);
     return res.ok ? ((await res.json()) as { memory?: MemoryBreakdown; producer?: { threads: number } }) : undefined;
@@ -69,7 +75,14 @@ describe('the platform reports its memory per thread', () => {
     for (const root of roots) rmSync(root, { recursive: true, force: true });
   });
 
-  async function runAndRead(statusPort: number, extra: Record<string, string>): Promise<{ status: { memory?: MemoryBreakdown; producer?: { threads: number } }; run: Started; metricsText: Awaited<ReturnType<typeof scrapeMetrics>> }> {
+  async function runAndRead(
+    statusPort: number,
+    extra: Record<string, string>,
+  ): Promise<{
+    status: { memory?: MemoryBreakdown; producer?: { threads: number } };
+    run: Started;
+    metricsText: Awaited<ReturnType<typeof scrapeMetrics>>;
+  }> {
     const config = loadTestConfig();
     await createTestTopics(config, logger);
     const root = mkdtempSync(join(tmpdir(), 'sdp-mem-'));
@@ -78,7 +91,12 @@ describe('the platform reports its memory per thread', () => {
       etlEnv(config, {
         lakeRoot: join(root, 'lake'),
         checkpointRoot: join(root, 'ck'),
-        extra: { SDP_UI__STATUS_PORT: String(statusPort), SDP_UI__KAFKA_UI: 'off', SDP_DATA_GENERATOR__METRICS_INTERVAL: '2s', ...extra },
+        extra: {
+          SDP_UI__STATUS_PORT: String(statusPort),
+          SDP_UI__KAFKA_UI: 'off',
+          SDP_DATA_GENERATOR__METRICS_INTERVAL: '2s',
+          ...extra,
+        },
       }),
     );
     running.push(run);
@@ -88,14 +106,22 @@ describe('the platform reports its memory per thread', () => {
       async () => {
         status = await statusMemory(statusPort);
         const threads = status?.producer?.threads;
-        return threads !== undefined && (status?.memory?.threads.filter((t) => t.area.startsWith('producer_thread_')).length ?? 0) === threads;
+        return (
+          threads !== undefined &&
+          (status?.memory?.threads.filter((t) => t.area.startsWith('producer_thread_')).length ?? 0) === threads
+        );
       },
       60_000,
       'every producer thread in /api/status memory',
       500,
     );
     const metricsText = await scrapeMetrics(statusPort);
-    await waitFor(() => run.lines.some((l) => l.msg === 'memory' && Array.isArray(l.producer_threads) && l.producer_threads.length > 0), 20_000, 'a memory log line');
+    await waitFor(
+      () =>
+        run.lines.some((l) => l.msg === 'memory' && Array.isArray(l.producer_threads) && l.producer_threads.length > 0),
+      20_000,
+      'a memory log line',
+    );
     run.child.kill('SIGTERM');
     expect(await run.exit).toBe(0);
     return { status: status!, run, metricsText };
@@ -120,23 +146,41 @@ describe('the platform reports its memory per thread', () => {
 
     expect(sampleValue(metricsText, 'sdp_memory_bytes', { area: 'process', kind: 'rss' })).toBeGreaterThan(20 * MB);
     expect(sampleValue(metricsText, 'sdp_memory_bytes', { area: 'main', kind: 'heap_used' })).toBeGreaterThan(1 * MB);
-    expect(sampleValue(metricsText, 'sdp_memory_bytes', { area: 'producer_thread_0', kind: 'heap_total' })).toBeGreaterThan(2 * MB);
-    expect(sampleValue(metricsText, 'sdp_memory_bytes', { area: 'producer_thread_1', kind: 'heap_total' })).toBeUndefined();
+    expect(
+      sampleValue(metricsText, 'sdp_memory_bytes', { area: 'producer_thread_0', kind: 'heap_total' }),
+    ).toBeGreaterThan(2 * MB);
+    expect(
+      sampleValue(metricsText, 'sdp_memory_bytes', { area: 'producer_thread_1', kind: 'heap_total' }),
+    ).toBeUndefined();
     // The ETL of the same run reads through the lean fetch decoder, which left nothing to kafkajs.
     expect(sampleValue(metricsText, 'sdp_kafka_lean_decoder_fallbacks_total', {})).toBe(0);
 
     const started = run.lines.find((l) => l.msg === 'producer pool started');
     expect(started).toMatchObject({ threads: 1, threads_setting: 'auto' });
-    const logged = run.lines.find((l) => l.msg === 'memory' && Array.isArray(l.producer_threads) && l.producer_threads.length > 0)!;
+    const logged = run.lines.find(
+      (l) => l.msg === 'memory' && Array.isArray(l.producer_threads) && l.producer_threads.length > 0,
+    )!;
     expect(logged.rss_mb).toBeGreaterThan(20);
     expect(logged.main_heap_used_mb).toBeGreaterThan(1);
-    expect(logged.producer_threads).toEqual([expect.objectContaining({ slot: 0, heap_used_mb: expect.any(Number), heap_total_mb: expect.any(Number), array_buffers_mb: expect.any(Number) })]);
+    expect(logged.producer_threads).toEqual([
+      expect.objectContaining({
+        slot: 0,
+        heap_used_mb: expect.any(Number),
+        heap_total_mb: expect.any(Number),
+        array_buffers_mb: expect.any(Number),
+      }),
+    ]);
   }, 120_000);
 
   it('an explicit thread count is kept, and every thread reports its own heap', async () => {
     const { status } = await runAndRead(20183, { SDP_DATA_GENERATOR__THREADS: '3' });
     expect(status.producer!.threads).toBe(3);
-    expect(status.memory!.threads.map((t) => t.area)).toEqual(['main', 'producer_thread_0', 'producer_thread_1', 'producer_thread_2']);
+    expect(status.memory!.threads.map((t) => t.area)).toEqual([
+      'main',
+      'producer_thread_0',
+      'producer_thread_1',
+      'producer_thread_2',
+    ]);
     for (const t of status.memory!.threads) expect(t.heapTotalBytes).toBeGreaterThan(2 * MB);
   }, 120_000);
 });

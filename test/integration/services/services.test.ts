@@ -67,7 +67,9 @@ describe('services up → ps → logs → down on a cluster that already answers
     const record = readPidFile(runDir);
     if (record && isPidAlive(record.pid)) await runCli(['services', 'down'], env);
     if (platformPid !== undefined && isPidAlive(platformPid)) process.kill(platformPid, 'SIGKILL');
-    await withAdmin(config, testLogger(), (admin) => admin.deleteTopics({ topics: [config.topics.clickstream, config.topics.iot] })).catch(() => undefined);
+    await withAdmin(config, testLogger(), (admin) =>
+      admin.deleteTopics({ topics: [config.topics.clickstream, config.topics.iot] }),
+    ).catch(() => undefined);
     rmSync(base, { recursive: true, force: true });
   });
 
@@ -75,12 +77,17 @@ describe('services up → ps → logs → down on a cluster that already answers
     // A pid file left by a platform that died: `up` must notice and carry on.
     mkdirSync(runDir, { recursive: true });
     const gone = await deadPid();
-    writeFileSync(join(runDir, 'sdp.pid'), renderPidFile({ pid: gone, startTime: '1', commandLine: `node ${CLI} run`, startedAt: new Date().toISOString() }));
+    writeFileSync(
+      join(runDir, 'sdp.pid'),
+      renderPidFile({ pid: gone, startTime: '1', commandLine: `node ${CLI} run`, startedAt: new Date().toISOString() }),
+    );
 
     const result = await runCli(['services', 'up'], env);
     expect(result.stderr).not.toContain(ErrorCodes.LOCAL_KAFKA_PORT_TAKEN);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/Kafka: a cluster already answers on 127\.0\.0\.1:19092,127\.0\.0\.1:29092,127\.0\.0\.1:39092 \(3 brokers\), not started from this checkout: using it/);
+    expect(result.stdout).toMatch(
+      /Kafka: a cluster already answers on 127\.0\.0\.1:19092,127\.0\.0\.1:29092,127\.0\.0\.1:39092 \(3 brokers\), not started from this checkout: using it/,
+    );
     expect(result.stdout).toContain(`stale pid file (pid ${gone} is gone`);
     expect(result.stdout).toMatch(/waiting for \/readyz/);
     expect(result.stdout).toMatch(/platform: ready in \d+\.\d s \(pid \d+\)/);
@@ -99,8 +106,14 @@ describe('services up → ps → logs → down on a cluster that already answers
     const res = await fetch(`http://127.0.0.1:${STATUS_PORT}/readyz`);
     expect(res.status).toBe(200);
     // The first run marks the roots it created as the platform's.
-    expect(readRootMarker(env.SDP_STORAGE__DATALAKE_ROOT)).toMatchObject({ status: 'ok', marker: { kind: 'datalake' } });
-    expect(readRootMarker(env.SDP_STORAGE__CHECKPOINT_ROOT)).toMatchObject({ status: 'ok', marker: { kind: 'checkpoints' } });
+    expect(readRootMarker(env.SDP_STORAGE__DATALAKE_ROOT)).toMatchObject({
+      status: 'ok',
+      marker: { kind: 'datalake' },
+    });
+    expect(readRootMarker(env.SDP_STORAGE__CHECKPOINT_ROOT)).toMatchObject({
+      status: 'ok',
+      marker: { kind: 'checkpoints' },
+    });
     // The first line of the pid file is the bare pid (what other tools and the clean commands read).
     expect(readFileSync(join(runDir, 'sdp.pid'), 'utf8').split('\n')[0]).toBe(String(record.pid));
   });
@@ -108,23 +121,40 @@ describe('services up → ps → logs → down on a cluster that already answers
   it('a second up while it runs is a no-op that says so', async () => {
     const result = await runCli(['services', 'up'], env);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(new RegExp(`already running: platform pid ${platformPid}, up \\d+s, status page http://127\\.0\\.0\\.1:${STATUS_PORT}/; nothing to do`));
+    expect(result.stdout).toMatch(
+      new RegExp(
+        `already running: platform pid ${platformPid}, up \\d+s, status page http://127\\.0\\.0\\.1:${STATUS_PORT}/; nothing to do`,
+      ),
+    );
     expect(readPidFile(runDir)?.pid).toBe(platformPid);
   });
 
   it('ps: one table, every broker and the platform up, events/s and lag per stream, exit 0', async () => {
     // The ETL's first metrics line (10 s) carries events/s; wait until it has processed something.
-    await waitFor(async () => {
-      const status = (await (await fetch(`http://127.0.0.1:${STATUS_PORT}/api/status`)).json()) as { etl?: { progress: Array<{ eventsPerSecond: number }>; lastCheckpointMs: number | null } };
-      return (status.etl?.progress.some((p) => p.eventsPerSecond > 0) ?? false) && status.etl?.lastCheckpointMs !== null;
-    }, 60_000, 'the ETL to report progress and a checkpoint');
+    await waitFor(
+      async () => {
+        const status = (await (await fetch(`http://127.0.0.1:${STATUS_PORT}/api/status`)).json()) as {
+          etl?: { progress: Array<{ eventsPerSecond: number }>; lastCheckpointMs: number | null };
+        };
+        return (
+          (status.etl?.progress.some((p) => p.eventsPerSecond > 0) ?? false) && status.etl?.lastCheckpointMs !== null
+        );
+      },
+      60_000,
+      'the ETL to report progress and a checkpoint',
+    );
     const result = await runCli(['services', 'ps'], env);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const lines = result.stdout.trim().split('\n');
     expect(lines[0]).toMatch(/^SERVICE\s+NODE\s+PORT\s+PID\/CONTAINER\s+STATE\s+UNDER-REPLICATED/);
-    for (const [i, port] of [19092, 29092, 39092].entries()) expect(lines[i + 1]).toMatch(new RegExp(`^kafka-${i + 1}\\s+\\d+\\s+${port}\\s+\\S+\\s+up\\s+\\d+`));
-    expect(lines[4]).toMatch(new RegExp(`^platform\\s+-\\s+${STATUS_PORT}\\s+pid ${platformPid}\\s+ready\\s+-\\s+\\d+(s|m \\d+s)\\s+-\\s+-\\s+\\d+s ago$`));
+    for (const [i, port] of [19092, 29092, 39092].entries())
+      expect(lines[i + 1]).toMatch(new RegExp(`^kafka-${i + 1}\\s+\\d+\\s+${port}\\s+\\S+\\s+up\\s+\\d+`));
+    expect(lines[4]).toMatch(
+      new RegExp(
+        `^platform\\s+-\\s+${STATUS_PORT}\\s+pid ${platformPid}\\s+ready\\s+-\\s+\\d+(s|m \\d+s)\\s+-\\s+-\\s+\\d+s ago$`,
+      ),
+    );
     expect(lines[5]).toMatch(/^ {2}clickstream\s.*\s\d+(\.\d)? \/ \d+(\.\d)?\s+\d+\s+-$/);
     expect(lines[6]).toMatch(/^ {2}iot\s.*\s\d+(\.\d)? \/ \d+(\.\d)?\s+\d+\s+-$/);
   });
@@ -134,13 +164,18 @@ describe('services up → ps → logs → down on a cluster that already answers
     expect(tail.code).toBe(0);
     const lines = tail.stdout.trim().split('\n');
     expect(lines).toHaveLength(5);
-    for (const line of lines) expect(line).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] (INFO|WARN|DEBUG|ERROR) \(\d+\): /);
+    for (const line of lines)
+      expect(line).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] (INFO|WARN|DEBUG|ERROR) \(\d+\): /);
 
     const history = await runCli(['services', 'logs', '--no-follow', '--lines', '2000'], env);
     expect(history.stdout).toMatch(/INFO \(\d+\): status page listening/);
 
     // Follow: a line the platform logs after we started following (the 10 s metrics lines) shows up.
-    const follower: ChildProcess = spawn(process.execPath, [CLI, 'services', 'logs', '--lines', '0'], { cwd: PROJECT_ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const follower: ChildProcess = spawn(process.execPath, [CLI, 'services', 'logs', '--lines', '0'], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, ...env },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     follower.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString('utf8')));
     try {
@@ -155,9 +190,13 @@ describe('services up → ps → logs → down on a cluster that already answers
   it('down: SIGTERM, graceful stop within etl.shutdown_timeout, and the cluster it did not start keeps running', async () => {
     const result = await runCli(['services', 'down'], env);
     expect(result.code).toBe(0);
-    expect(result.stdout).toContain(`platform: sent SIGTERM to pid ${platformPid}; waiting up to 30 s (etl.shutdown_timeout)`);
+    expect(result.stdout).toContain(
+      `platform: sent SIGTERM to pid ${platformPid}; waiting up to 30 s (etl.shutdown_timeout)`,
+    );
     expect(result.stdout).toMatch(/platform: stopped after SIGTERM in \d+\.\d s, graceful shutdown/);
-    expect(result.stdout).toMatch(/Kafka: the cluster on 127\.0\.0\.1:19092,127\.0\.0\.1:29092,127\.0\.0\.1:39092 was not started by `make up`: left running/);
+    expect(result.stdout).toMatch(
+      /Kafka: the cluster on 127\.0\.0\.1:19092,127\.0\.0\.1:29092,127\.0\.0\.1:39092 was not started by `make up`: left running/,
+    );
     expect(isPidAlive(platformPid!)).toBe(false);
     expect(existsSync(join(runDir, 'sdp.pid'))).toBe(false);
     expect((await kcatMetadata(config.kafka.bootstrap_servers[0]!)).brokers).toHaveLength(3);
@@ -171,13 +210,23 @@ describe('services up → ps → logs → down on a cluster that already answers
   it('a pid file whose pid now belongs to another program: ps says stale, down removes it and leaves that program alone', async () => {
     const other = spawn('sleep', ['60'], { stdio: 'ignore' });
     try {
-      writeFileSync(join(runDir, 'sdp.pid'), renderPidFile({ pid: other.pid!, startTime: '1', commandLine: `node ${CLI} run --log-file x`, startedAt: new Date().toISOString() }));
+      writeFileSync(
+        join(runDir, 'sdp.pid'),
+        renderPidFile({
+          pid: other.pid!,
+          startTime: '1',
+          commandLine: `node ${CLI} run --log-file x`,
+          startedAt: new Date().toISOString(),
+        }),
+      );
       const ps = await runCli(['services', 'ps'], env);
       expect(ps.code).toBe(1);
       expect(ps.stdout).toMatch(new RegExp(`^platform\\s+-\\s+-\\s+pid ${other.pid}\\s+stale pid file`, 'm'));
       const down = await runCli(['services', 'down'], env);
       expect(down.code).toBe(0);
-      expect(down.stdout).toContain(`removed a stale pid file (pid ${other.pid} now belongs to another program (sleep 60)`);
+      expect(down.stdout).toContain(
+        `removed a stale pid file (pid ${other.pid} now belongs to another program (sleep 60)`,
+      );
       expect(isPidAlive(other.pid!)).toBe(true);
       expect(existsSync(join(runDir, 'sdp.pid'))).toBe(false);
     } finally {
@@ -187,15 +236,33 @@ describe('services up → ps → logs → down on a cluster that already answers
 
   it('down kills (SIGKILL) a platform that does not exit within etl.shutdown_timeout of SIGTERM, and says so', async () => {
     // Stands in for a platform stuck in its shutdown: ignores SIGTERM.
-    const stuck = spawn(process.execPath, ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)", 'run'], { stdio: 'ignore' });
+    const stuck = spawn(
+      process.execPath,
+      ['-e', "process.on('SIGTERM', () => {}); setInterval(() => {}, 1000)", 'run'],
+      { stdio: 'ignore' },
+    );
     try {
-      await waitFor(() => identifyProcess(stuck.pid!).commandLine?.includes('SIGTERM') === true, 10_000, 'the stand-in to start');
+      await waitFor(
+        () => identifyProcess(stuck.pid!).commandLine?.includes('SIGTERM') === true,
+        10_000,
+        'the stand-in to start',
+      );
       const id = identifyProcess(stuck.pid!);
       mkdirSync(runDir, { recursive: true });
-      writeFileSync(join(runDir, 'sdp.pid'), renderPidFile({ pid: stuck.pid!, startTime: id.startTime!, commandLine: id.commandLine!, startedAt: new Date().toISOString() }));
+      writeFileSync(
+        join(runDir, 'sdp.pid'),
+        renderPidFile({
+          pid: stuck.pid!,
+          startTime: id.startTime!,
+          commandLine: id.commandLine!,
+          startedAt: new Date().toISOString(),
+        }),
+      );
       const down = await runCli(['services', 'down'], { ...env, SDP_ETL__SHUTDOWN_TIMEOUT: '2s' });
       expect(down.code).toBe(0);
-      expect(down.stdout).toContain(`platform: sent SIGTERM to pid ${stuck.pid}; waiting up to 2 s (etl.shutdown_timeout)`);
+      expect(down.stdout).toContain(
+        `platform: sent SIGTERM to pid ${stuck.pid}; waiting up to 2 s (etl.shutdown_timeout)`,
+      );
       expect(down.stdout).toContain('platform: did not exit within 2 s of SIGTERM: killed it (SIGKILL)');
       await waitFor(() => stuck.exitCode !== null || stuck.signalCode !== null, 10_000, 'the stand-in to exit');
       expect(stuck.signalCode).toBe('SIGKILL');
@@ -210,8 +277,12 @@ describe('services up → ps → logs → down on a cluster that already answers
     try {
       const result = await runCli(['services', 'up'], env);
       expect(result.code).toBe(1);
-      expect(result.stdout).toMatch(/platform: FAILED: the platform \(pid \d+\) exited during its start\. Last log lines:/);
-      expect(result.stdout).toContain(`${ErrorCodes.UI_PORT_IN_USE}: ui.status_port: port ${STATUS_PORT} on 127.0.0.1 is already in use`);
+      expect(result.stdout).toMatch(
+        /platform: FAILED: the platform \(pid \d+\) exited during its start\. Last log lines:/,
+      );
+      expect(result.stdout).toContain(
+        `${ErrorCodes.UI_PORT_IN_USE}: ui.status_port: port ${STATUS_PORT} on 127.0.0.1 is already in use`,
+      );
       expect(result.stderr).toContain(ErrorCodes.SERVICES_START_FAILED);
       const pid = Number(/the platform \(pid (\d+)\)/.exec(result.stdout)![1]);
       expect(isPidAlive(pid)).toBe(false);

@@ -51,7 +51,9 @@ describe('services up/down with brokers of its own (ports 20092/20192/20292)', (
     const result = await runCli(['services', 'up'], env);
     expect(result.stderr).not.toMatch(/error SDP_ERR/);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/Kafka: starting the local brokers on 127\.0\.0\.1:20092,127\.0\.0\.1:20192,127\.0\.0\.1:20292 \(.*waiting until all 3 brokers answer/);
+    expect(result.stdout).toMatch(
+      /Kafka: starting the local brokers on 127\.0\.0\.1:20092,127\.0\.0\.1:20192,127\.0\.0\.1:20292 \(.*waiting until all 3 brokers answer/,
+    );
     expect(result.stdout).toMatch(/Kafka: local cluster ready, started nodes 1, 2, 3 in \d+\.\d s/);
     expect(result.stdout).toMatch(/platform: ready in/);
     console.info(`services up (own brokers, cold): ${result.elapsedMs} ms`);
@@ -70,7 +72,7 @@ describe('services up/down with brokers of its own (ports 20092/20192/20292)', (
     }
   });
 
-  it('logs --service kafka-2 prints the broker\'s server log; an unknown service is a usage error', async () => {
+  it("logs --service kafka-2 prints the broker's server log; an unknown service is a usage error", async () => {
     const result = await runCli(['services', 'logs', '--service', 'kafka-2', '--lines', '3', '--no-follow'], env);
     expect(result.code).toBe(0);
     const lines = result.stdout.trim().split('\n');
@@ -93,7 +95,7 @@ describe('services up/down with brokers of its own (ports 20092/20192/20292)', (
     expect((await kcatMetadata(loadTestConfig().kafka.bootstrap_servers[0]!)).brokers).toHaveLength(3);
   });
 
-  it('clean deletes the brokers\' data and keeps the lake and the checkpoints', async () => {
+  it("clean deletes the brokers' data and keeps the lake and the checkpoints", async () => {
     writeFileSync(join(base, 'lake', 'canary'), 'keep me');
     const result = await runCli(['services', 'clean'], env);
     expect(result.code).toBe(0);

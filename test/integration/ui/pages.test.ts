@@ -44,14 +44,19 @@ interface StatusPartition {
 }
 interface Status {
   partitions: StatusPartition[];
-  etl?: { aggregator: { windowsOpen: number; windowsEmittedTotal: number; lateEventsTotal: number }; rejectedTotal: Record<string, number> };
+  etl?: {
+    aggregator: { windowsOpen: number; windowsEmittedTotal: number; lateEventsTotal: number };
+    rejectedTotal: Record<string, number>;
+  };
   lake: Array<{ table: string; files: number }>;
   actors: Array<{ name: string; children: unknown[] }>;
   warnings: Array<{ id: string }>;
 }
 
 async function kcatOffset(topic: string, partition: number, which: -1 | -2): Promise<string> {
-  const { stdout } = await run('kcat', ['-b', BROKER, '-Q', '-t', `${topic}:${partition}:${which}`], { timeout: 20_000 });
+  const { stdout } = await run('kcat', ['-b', BROKER, '-Q', '-t', `${topic}:${partition}:${which}`], {
+    timeout: 20_000,
+  });
   const m = /\[(\d+)\] offset (-?\d+)/.exec(stdout);
   if (!m) throw new Error(`kcat -Q answered ${stdout}`);
   return m[2]!;
@@ -59,13 +64,35 @@ async function kcatOffset(topic: string, partition: number, which: -1 | -2): Pro
 
 /** Records at and after `from` as kcat (read_committed, librdkafka) reads them. */
 async function kcatCountFrom(topic: string, partition: number, from: string): Promise<number> {
-  const { stdout } = await run('kcat', ['-b', BROKER, '-C', '-t', topic, '-p', String(partition), '-o', from, '-e', '-q', '-f', '%o\\n', '-X', 'isolation.level=read_committed'], { timeout: 30_000 });
+  const { stdout } = await run(
+    'kcat',
+    [
+      '-b',
+      BROKER,
+      '-C',
+      '-t',
+      topic,
+      '-p',
+      String(partition),
+      '-o',
+      from,
+      '-e',
+      '-q',
+      '-f',
+      '%o\\n',
+      '-X',
+      'isolation.level=read_committed',
+    ],
+    { timeout: 30_000 },
+  );
   return stdout.split('\n').filter((l) => l.trim() !== '').length;
 }
 
 function kcatProduce(topic: string, partition: number, value: string, extra: string[] = []): Promise<unknown> {
   return new Promise((resolve, reject) => {
-    const child = spawn('kcat', ['-b', BROKER, '-t', topic, '-p', String(partition), '-P', ...extra], { stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn('kcat', ['-b', BROKER, '-t', topic, '-p', String(partition), '-P', ...extra], {
+      stdio: ['pipe', 'ignore', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (c: Buffer) => (err += c.toString()));
     child.on('exit', (code) => (code === 0 ? resolve(undefined) : reject(new Error(`kcat -P exited ${code}: ${err}`))));
@@ -78,14 +105,24 @@ async function bytesOnDisk(config: Config, topic: string): Promise<number> {
   const logger = testLogger();
   const dirs = await withAdmin(config, logger, async (admin) => {
     const { brokers } = await admin.describeCluster();
-    const described = await admin.describeConfigs({ resources: brokers.map((b) => ({ type: kafkajs.ConfigResourceTypes.BROKER, name: String(b.nodeId), configNames: ['log.dirs'] })), includeSynonyms: false });
-    return described.resources.flatMap((r) => r.configEntries.filter((c) => c.configName === 'log.dirs').flatMap((c) => (c.configValue ?? '').split(',')));
+    const described = await admin.describeConfigs({
+      resources: brokers.map((b) => ({
+        type: kafkajs.ConfigResourceTypes.BROKER,
+        name: String(b.nodeId),
+        configNames: ['log.dirs'],
+      })),
+      includeSynonyms: false,
+    });
+    return described.resources.flatMap((r) =>
+      r.configEntries.filter((c) => c.configName === 'log.dirs').flatMap((c) => (c.configValue ?? '').split(',')),
+    );
   });
   let total = 0;
   for (const dir of dirs) {
     for (const name of readdirSync(dir)) {
       if (!name.startsWith(`${topic}-`) || !/^\d+$/.test(name.slice(topic.length + 1))) continue;
-      for (const file of readdirSync(join(dir, name))) if (file.endsWith('.log')) total += statSync(join(dir, name, file)).size;
+      for (const file of readdirSync(join(dir, name)))
+        if (file.endsWith('.log')) total += statSync(join(dir, name, file)).size;
     }
   }
   return total;
@@ -94,7 +131,14 @@ async function bytesOnDisk(config: Config, topic: string): Promise<number> {
 function startUi(config: Config, port: number, extra: Record<string, string> = {}): ChildProcess {
   return spawn(process.execPath, [CLI, 'ui'], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, SDP_TOPICS__CLICKSTREAM: config.topics.clickstream, SDP_TOPICS__IOT: config.topics.iot, SDP_UI__KAFKA_UI_PORT: String(port), SDP_LOG__FORMAT: 'json', ...extra },
+    env: {
+      ...process.env,
+      SDP_TOPICS__CLICKSTREAM: config.topics.clickstream,
+      SDP_TOPICS__IOT: config.topics.iot,
+      SDP_UI__KAFKA_UI_PORT: String(port),
+      SDP_LOG__FORMAT: 'json',
+      ...extra,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
 }
@@ -131,34 +175,70 @@ describe('web pages in a real browser', () => {
   let ui: ChildProcess;
   let browser: Browser;
   let groupsBefore: Set<string>;
-  const status = async (): Promise<Status> => (await (await fetch(`http://127.0.0.1:${STATUS_PORT}/api/status`)).json()) as Status;
+  const status = async (): Promise<Status> =>
+    (await (await fetch(`http://127.0.0.1:${STATUS_PORT}/api/status`)).json()) as Status;
 
   beforeAll(async () => {
     mkdirSync(DOCS, { recursive: true });
     await createTestTopics(config, logger);
-    groupsBefore = new Set(await withAdmin(config, logger, async (a) => (await a.listGroups()).groups.map((g) => g.groupId)));
-    etl = EtlProcess.start(etlEnv(config, { lakeRoot: join(root, 'lake'), checkpointRoot: join(root, 'ck'), extra: { SDP_UI__STATUS_PORT: String(STATUS_PORT), SDP_ETL__CHECKPOINT_INTERVAL: '2s', SDP_ETL__MAX_FILE_IDLE: '1s' } }));
+    groupsBefore = new Set(
+      await withAdmin(config, logger, async (a) => (await a.listGroups()).groups.map((g) => g.groupId)),
+    );
+    etl = EtlProcess.start(
+      etlEnv(config, {
+        lakeRoot: join(root, 'lake'),
+        checkpointRoot: join(root, 'ck'),
+        extra: {
+          SDP_UI__STATUS_PORT: String(STATUS_PORT),
+          SDP_ETL__CHECKPOINT_INTERVAL: '2s',
+          SDP_ETL__MAX_FILE_IDLE: '1s',
+        },
+      }),
+    );
     ui = startUi(config, KAFKA_UI_PORT);
     await etl.waitForAssignments([config.topics.clickstream, config.topics.iot]);
-    await waitFor(async () => (await answers(`http://127.0.0.1:${KAFKA_UI_PORT}/api/brokers`)) === 200, 60_000, 'the kafka browser');
-    const env = { SDP_TOPICS__CLICKSTREAM: config.topics.clickstream, SDP_TOPICS__IOT: config.topics.iot, SDP_LOG__FORMAT: 'json' };
+    await waitFor(
+      async () => (await answers(`http://127.0.0.1:${KAFKA_UI_PORT}/api/brokers`)) === 200,
+      60_000,
+      'the kafka browser',
+    );
+    const env = {
+      SDP_TOPICS__CLICKSTREAM: config.topics.clickstream,
+      SDP_TOPICS__IOT: config.topics.iot,
+      SDP_LOG__FORMAT: 'json',
+    };
     const generated = await runCli(['generate', '--count', '600', '--threads', '2'], env);
     expect(generated.code).toBe(0);
     await kcatProduce(config.topics.clickstream, 0, XSS);
-    await kcatProduce(config.topics.clickstream, 1, '{"hello":"from kcat","n":1}', ['-k', 'kcat-key', '-H', 'origin=kcat']);
-    browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'] });
+    await kcatProduce(config.topics.clickstream, 1, '{"hello":"from kcat","n":1}', [
+      '-k',
+      'kcat-key',
+      '-H',
+      'origin=kcat',
+    ]);
+    browser = await chromium.launch({
+      executablePath: '/usr/bin/chromium',
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking'],
+    });
     // Quiescent: every record durable in the lake (lag 0, counted exactly).
-    await waitFor(async () => {
-      const s = await status();
-      return s.partitions.length === 8 && s.partitions.every((p) => p.lagExact && p.lagEvents === 0);
-    }, 120_000, 'lag 0 on every partition', 1_000);
+    await waitFor(
+      async () => {
+        const s = await status();
+        return s.partitions.length === 8 && s.partitions.every((p) => p.lagExact && p.lagEvents === 0);
+      },
+      120_000,
+      'lag 0 on every partition',
+      1_000,
+    );
   }, 300_000);
 
   afterAll(async () => {
     await browser?.close();
     ui?.kill('SIGTERM');
     await etl?.terminate();
-    await withAdmin(config, logger, (a) => a.deleteTopics({ topics: [config.topics.clickstream, config.topics.iot] })).catch(() => undefined);
+    await withAdmin(config, logger, (a) =>
+      a.deleteTopics({ topics: [config.topics.clickstream, config.topics.iot] }),
+    ).catch(() => undefined);
     rmSync(root, { recursive: true, force: true });
   }, 180_000);
 
@@ -170,14 +250,29 @@ describe('web pages in a real browser', () => {
     const shown = await page.$$eval('#partitions tbody tr', (rows) =>
       rows.map((r) => {
         const cell = (f: string) => r.querySelector(`[data-field="${f}"]`)?.textContent ?? '';
-        return { key: r.getAttribute('data-partition'), end: cell('logEndOffset'), durable: cell('durableNextOffset'), lag: cell('lagEvents'), valid: cell('validEvents'), rejected: cell('rejectedEvents'), assigned: cell('assigned') };
+        return {
+          key: r.getAttribute('data-partition'),
+          end: cell('logEndOffset'),
+          durable: cell('durableNextOffset'),
+          lag: cell('lagEvents'),
+          valid: cell('validEvents'),
+          rejected: cell('rejectedEvents'),
+          assigned: cell('assigned'),
+        };
       }),
     );
     const s = await status();
     expect(shown).toHaveLength(8);
     for (const p of s.partitions) {
       const row = shown.find((r) => r.key === `${p.topic}/${p.partition}`)!;
-      expect(row).toMatchObject({ end: p.logEndOffset, durable: p.durableNextOffset, lag: String(p.lagEvents), valid: String(p.validEvents), rejected: String(p.rejectedEvents), assigned: 'yes' });
+      expect(row).toMatchObject({
+        end: p.logEndOffset,
+        durable: p.durableNextOffset,
+        lag: String(p.lagEvents),
+        valid: String(p.validEvents),
+        rejected: String(p.rejectedEvents),
+        assigned: 'yes',
+      });
       // kcat (librdkafka) agrees on the log end, and finds no record at or after the durable offset.
       expect(await kcatOffset(p.topic, p.partition, -1)).toBe(p.logEndOffset);
       expect(await kcatCountFrom(p.topic, p.partition, p.durableNextOffset!)).toBe(0);
@@ -185,9 +280,13 @@ describe('web pages in a real browser', () => {
     // Every event reached the ETL: 600 generated valid events, the two kcat messages rejected.
     expect(s.partitions.reduce((a, p) => a + p.validEvents, 0)).toBe(600);
     expect(s.partitions.reduce((a, p) => a + p.rejectedEvents, 0)).toBe(2);
-    expect(await page.textContent('[data-testid="windows-emitted"] .v')).toBe(s.etl!.aggregator.windowsEmittedTotal.toLocaleString('en-US'));
+    expect(await page.textContent('[data-testid="windows-emitted"] .v')).toBe(
+      s.etl!.aggregator.windowsEmittedTotal.toLocaleString('en-US'),
+    );
     expect(await page.textContent('[data-testid="late-events"] .v')).toBe(String(s.etl!.aggregator.lateEventsTotal));
-    expect(await page.$$eval('#rejected tbody tr[data-reason]', (rows) => rows.length)).toBe(Object.keys(s.etl!.rejectedTotal).length);
+    expect(await page.$$eval('#rejected tbody tr[data-reason]', (rows) => rows.length)).toBe(
+      Object.keys(s.etl!.rejectedTotal).length,
+    );
     expect(await page.textContent('#lake tr[data-table="clickstream"] [data-field="files"]')).not.toBe('0');
     expect(await page.$$eval('#actors li[data-actor^="lake-writer-"]', (l) => l.length)).toBe(8);
     expect(await page.$$eval('.chart canvas', (c) => c.length)).toBeGreaterThanOrEqual(5);
@@ -208,7 +307,13 @@ describe('web pages in a real browser', () => {
     expect(shownBytes).toBe(`${await bytesOnDisk(config, topic)} bytes`);
     await page.goto(`http://127.0.0.1:${KAFKA_UI_PORT}/#/topic/${encodeURIComponent(topic)}`);
     await page.waitForSelector('#partitions tbody tr');
-    const rows = await page.$$eval('#partitions tbody tr', (rs) => rs.map((r) => ({ p: Number(r.getAttribute('data-partition')), start: r.querySelector('[data-field="startOffset"]')!.textContent, end: r.querySelector('[data-field="endOffset"]')!.textContent })));
+    const rows = await page.$$eval('#partitions tbody tr', (rs) =>
+      rs.map((r) => ({
+        p: Number(r.getAttribute('data-partition')),
+        start: r.querySelector('[data-field="startOffset"]')!.textContent,
+        end: r.querySelector('[data-field="endOffset"]')!.textContent,
+      })),
+    );
     expect(rows).toHaveLength(4);
     for (const r of rows) {
       expect(r.start).toBe(await kcatOffset(topic, r.p, -2));
@@ -218,8 +323,14 @@ describe('web pages in a real browser', () => {
     await page.goto(`http://127.0.0.1:${KAFKA_UI_PORT}/#/group/${encodeURIComponent(config.etl.consumer_group)}`);
     await page.waitForSelector('#offsets tbody tr');
     const committed = await groupOffsets(config, logger, config.etl.consumer_group, topic);
-    const shown = await page.$$eval('#offsets tbody tr', (rs) => rs.map((r) => ({ key: r.getAttribute('data-partition'), committed: r.querySelector('[data-field="committed"]')!.textContent })));
-    for (const [p, offset] of committed) expect(shown.find((x) => x.key === `${topic}/${p}`)?.committed).toBe(offset.toString());
+    const shown = await page.$$eval('#offsets tbody tr', (rs) =>
+      rs.map((r) => ({
+        key: r.getAttribute('data-partition'),
+        committed: r.querySelector('[data-field="committed"]')!.textContent,
+      })),
+    );
+    for (const [p, offset] of committed)
+      expect(shown.find((x) => x.key === `${topic}/${p}`)?.committed).toBe(offset.toString());
     expect(problems).toEqual([]);
     await page.close();
   });
@@ -234,7 +345,11 @@ describe('web pages in a real browser', () => {
     expect(await page.$$eval('#messages img', (i) => i.length)).toBe(0);
     await page.goto(`http://127.0.0.1:${KAFKA_UI_PORT}/#/messages?topic=${topic}&partition=1&from=last&limit=5`);
     await page.waitForSelector('#messages tbody tr');
-    await waitFor(async () => ((await page.textContent('#messages')) ?? '').includes('kcat-key'), 10_000, 'the kcat message');
+    await waitFor(
+      async () => ((await page.textContent('#messages')) ?? '').includes('kcat-key'),
+      10_000,
+      'the kcat message',
+    );
     const text = (await page.textContent('#messages')) ?? '';
     expect(text).toContain('origin: kcat');
     expect(text).toContain('"hello": "from kcat"'); // pretty-printed JSON
@@ -247,7 +362,9 @@ describe('web pages in a real browser', () => {
     const after = await withAdmin(config, logger, async (a) => (await a.listGroups()).groups.map((g) => g.groupId));
     const fresh = after.filter((g) => !groupsBefore.has(g) && g !== config.etl.consumer_group);
     for (const g of fresh) {
-      const offsets = await withAdmin(config, logger, (a) => a.fetchOffsets({ groupId: g, topics: [config.topics.clickstream, config.topics.iot] }));
+      const offsets = await withAdmin(config, logger, (a) =>
+        a.fetchOffsets({ groupId: g, topics: [config.topics.clickstream, config.topics.iot] }),
+      );
       expect(offsets.flatMap((t) => t.partitions).filter((p) => p.offset !== '-1')).toEqual([]);
     }
   });
@@ -255,11 +372,21 @@ describe('web pages in a real browser', () => {
   it('with ui.auth_token, a request without the token gets 401; ?token= lets a browser in', async () => {
     const secured = startUi(config, TOKEN_UI_PORT, { SDP_UI__AUTH_TOKEN: TOKEN });
     try {
-      await waitFor(async () => (await answers(`http://127.0.0.1:${TOKEN_UI_PORT}/`)) !== 0, 60_000, 'the secured kafka browser');
+      await waitFor(
+        async () => (await answers(`http://127.0.0.1:${TOKEN_UI_PORT}/`)) !== 0,
+        60_000,
+        'the secured kafka browser',
+      );
       expect(await answers(`http://127.0.0.1:${TOKEN_UI_PORT}/`)).toBe(401);
       expect(await answers(`http://127.0.0.1:${TOKEN_UI_PORT}/api/topics`)).toBe(401);
-      expect(await answers(`http://127.0.0.1:${TOKEN_UI_PORT}/api/topics`, { authorization: 'Bearer wrong-token-0123456789' })).toBe(401);
-      expect(await answers(`http://127.0.0.1:${TOKEN_UI_PORT}/api/topics`, { authorization: `Bearer ${TOKEN}` })).toBe(200);
+      expect(
+        await answers(`http://127.0.0.1:${TOKEN_UI_PORT}/api/topics`, {
+          authorization: 'Bearer wrong-token-0123456789',
+        }),
+      ).toBe(401);
+      expect(await answers(`http://127.0.0.1:${TOKEN_UI_PORT}/api/topics`, { authorization: `Bearer ${TOKEN}` })).toBe(
+        200,
+      );
       const { page, problems } = await openPage(browser);
       await page.goto(`http://127.0.0.1:${TOKEN_UI_PORT}/?token=${TOKEN}`);
       await page.waitForSelector('#topics');
@@ -271,10 +398,20 @@ describe('web pages in a real browser', () => {
   });
 
   it('a second process on a taken port fails with one line naming the key and the port', async () => {
-    const second = await runCli(['etl'], { ...etlEnv(config, { lakeRoot: join(root, 'lake2'), checkpointRoot: join(root, 'ck2') }), SDP_UI__STATUS_PORT: String(STATUS_PORT), SDP_ETL__CONSUMER_GROUP: `${config.etl.consumer_group}-2` }, 60_000);
+    const second = await runCli(
+      ['etl'],
+      {
+        ...etlEnv(config, { lakeRoot: join(root, 'lake2'), checkpointRoot: join(root, 'ck2') }),
+        SDP_UI__STATUS_PORT: String(STATUS_PORT),
+        SDP_ETL__CONSUMER_GROUP: `${config.etl.consumer_group}-2`,
+      },
+      60_000,
+    );
     expect(second.code).toBe(1);
     const errors = second.stderr.split('\n').filter((l) => l.trim() !== '');
-    expect(errors).toEqual([expect.stringMatching(/^error SDP_ERR_UI_PORT_IN_USE: ui\.status_port: port 25081 .*already in use/)]);
+    expect(errors).toEqual([
+      expect.stringMatching(/^error SDP_ERR_UI_PORT_IN_USE: ui\.status_port: port 25081 .*already in use/),
+    ]);
     const kafkaUi = await runCli(['ui'], { SDP_UI__KAFKA_UI_PORT: String(KAFKA_UI_PORT) }, 60_000);
     expect(kafkaUi.code).toBe(1);
     expect(kafkaUi.stderr.trim()).toMatch(/^error SDP_ERR_UI_PORT_IN_USE: ui\.kafka_ui_port: port 25080 /);

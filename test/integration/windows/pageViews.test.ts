@@ -12,7 +12,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/schema.js';
 import { etlEnv, EtlProcess } from '../helpers/etlProcess.js';
-import { clickEvent, createRandom, fillOffsets, TEST_URLS, type ExpectedClick, type PlannedRecord } from '../helpers/etlTestEvents.js';
+import {
+  clickEvent,
+  createRandom,
+  fillOffsets,
+  TEST_URLS,
+  type ExpectedClick,
+  type PlannedRecord,
+} from '../helpers/etlTestEvents.js';
 import { createTestTopics, TestProducer } from '../helpers/kafkaTestData.js';
 import { openLake, sqlString, tmpFiles, type LakeReader } from '../helpers/lakeReader.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
@@ -41,7 +48,9 @@ function sleep(ms: number): Promise<void> {
 /** Emitted minute starts (epoch ms) visible in the lake right now; empty before the first file. */
 async function emittedMinutes(lake: LakeReader): Promise<number[]> {
   try {
-    const rows = await lake.rows(`SELECT DISTINCT epoch_ms(minute_start) AS m FROM ${lake.table('clickstream_agg')} ORDER BY 1`);
+    const rows = await lake.rows(
+      `SELECT DISTINCT epoch_ms(minute_start) AS m FROM ${lake.table('clickstream_agg')} ORDER BY 1`,
+    );
     return rows.map((r) => Number(r.m));
   } catch (err) {
     if (String(err).includes('No files found')) return [];
@@ -49,7 +58,10 @@ async function emittedMinutes(lake: LakeReader): Promise<number[]> {
   }
 }
 
-function arrivalOrder(events: Array<PlannedRecord<ExpectedClick>>, random: () => number): Array<PlannedRecord<ExpectedClick>> {
+function arrivalOrder(
+  events: Array<PlannedRecord<ExpectedClick>>,
+  random: () => number,
+): Array<PlannedRecord<ExpectedClick>> {
   return events
     .map((e) => ({ e, key: e.expected.ts_ms + random() * SHUFFLE_MS }))
     .sort((a, b) => a.key - b.key)
@@ -74,7 +86,10 @@ class Scenario {
   lake!: LakeReader;
   producer!: TestProducer;
 
-  constructor(name: string, readonly logger = testLogger()) {
+  constructor(
+    name: string,
+    readonly logger = testLogger(),
+  ) {
     this.dir = mkdtempSync(join(tmpdir(), `sdp-pageviews-${name}-`));
     this.lakeRoot = join(this.dir, 'lake');
     this.config = loadTestConfig();
@@ -104,7 +119,16 @@ class Scenario {
 
   event(tsMs: number, options: { url?: string; partition?: number } = {}): PlannedRecord<ExpectedClick> {
     for (;;) {
-      const e = clickEvent({ runId: this.runId, index: this.index++, userCount: 400, partitions: this.partitions, tsMs, random: this.random, epochMillis: this.index % 2 === 0, ...(options.url ? { url: options.url } : {}) });
+      const e = clickEvent({
+        runId: this.runId,
+        index: this.index++,
+        userCount: 400,
+        partitions: this.partitions,
+        tsMs,
+        random: this.random,
+        epochMillis: this.index % 2 === 0,
+        ...(options.url ? { url: options.url } : {}),
+      });
       if (options.partition === undefined || e.expected.partition === options.partition) return e;
     }
   }
@@ -113,19 +137,35 @@ class Scenario {
   plan(onTimePartitions: readonly number[]): void {
     const total = MINUTES * EVENTS_PER_MINUTE;
     this.onTime = Array.from({ length: total }, (_, i) =>
-      this.event(this.t0Ms + Math.floor((i * MINUTES * MINUTE_MS) / total) + Math.floor(this.random() * 300), { partition: onTimePartitions[i % onTimePartitions.length]! }),
+      this.event(this.t0Ms + Math.floor((i * MINUTES * MINUTE_MS) / total) + Math.floor(this.random() * 300), {
+        partition: onTimePartitions[i % onTimePartitions.length]!,
+      }),
     );
     this.late = [
-      ...Array.from({ length: LATE_BEFORE_T0 }, (_, i) => this.event(this.t0Ms - 10 * MINUTE_MS + Math.floor(this.random() * MINUTE_MS), { partition: i % this.partitions })),
-      ...Array.from({ length: LATE_IN_MINUTE_0 }, (_, i) => this.event(this.t0Ms + Math.floor(this.random() * MINUTE_MS), { url: TEST_URLS[i % 3]!, partition: i % this.partitions })),
+      ...Array.from({ length: LATE_BEFORE_T0 }, (_, i) =>
+        this.event(this.t0Ms - 10 * MINUTE_MS + Math.floor(this.random() * MINUTE_MS), {
+          partition: i % this.partitions,
+        }),
+      ),
+      ...Array.from({ length: LATE_IN_MINUTE_0 }, (_, i) =>
+        this.event(this.t0Ms + Math.floor(this.random() * MINUTE_MS), {
+          url: TEST_URLS[i % 3]!,
+          partition: i % this.partitions,
+        }),
+      ),
     ];
     // One partition jumps past the end of the last minute (+ the delay); idleness of the others closes it.
-    this.closers = Array.from({ length: CLOSERS }, () => this.event(this.t0Ms + MINUTES * MINUTE_MS + WATERMARK_DELAY_MS + 5_000, { partition: CLOSER_PARTITION }));
+    this.closers = Array.from({ length: CLOSERS }, () =>
+      this.event(this.t0Ms + MINUTES * MINUTE_MS + WATERMARK_DELAY_MS + 5_000, { partition: CLOSER_PARTITION }),
+    );
   }
 
   phase(fromMinute: number, toMinute: number): Array<PlannedRecord<ExpectedClick>> {
     return arrivalOrder(
-      this.onTime.filter((e) => e.expected.ts_ms >= this.t0Ms + fromMinute * MINUTE_MS && e.expected.ts_ms < this.t0Ms + toMinute * MINUTE_MS),
+      this.onTime.filter(
+        (e) =>
+          e.expected.ts_ms >= this.t0Ms + fromMinute * MINUTE_MS && e.expected.ts_ms < this.t0Ms + toMinute * MINUTE_MS,
+      ),
       this.random,
     );
   }
@@ -138,7 +178,13 @@ class Scenario {
   }
 
   async produce(events: Array<PlannedRecord<ExpectedClick>>): Promise<void> {
-    fillOffsets(events, await this.producer.send(this.config.topics.clickstream, events.map((e) => e.record)));
+    fillOffsets(
+      events,
+      await this.producer.send(
+        this.config.topics.clickstream,
+        events.map((e) => e.record),
+      ),
+    );
   }
 
   async start(): Promise<EtlProcess> {
@@ -178,7 +224,12 @@ class Scenario {
 
   /** Waits until the running ETL counts `n` late events (restored from its checkpoint or applied). */
   async waitForLateEvents(n: number): Promise<void> {
-    await waitFor(async () => sampleValue(await this.metrics(), 'sdp_late_events_total') === n, 120_000, `sdp_late_events_total = ${n}`, 200);
+    await waitFor(
+      async () => sampleValue(await this.metrics(), 'sdp_late_events_total') === n,
+      120_000,
+      `sdp_late_events_total = ${n}`,
+      200,
+    );
   }
 
   async close(): Promise<void> {
@@ -198,25 +249,45 @@ class Scenario {
     expect.soft(sampleValue(metrics, 'sdp_late_events_total'), 'sdp_late_events_total').toBe(this.late.length);
     // Only the closers' minute is still open.
     expect.soft(sampleValue(metrics, 'sdp_windows_open'), 'sdp_windows_open').toBe(1);
-    expect.soft(sampleValue(metrics, 'sdp_watermark_lag_seconds'), 'sdp_watermark_lag_seconds').toBeGreaterThan(50 * 60);
+    expect
+      .soft(sampleValue(metrics, 'sdp_watermark_lag_seconds'), 'sdp_watermark_lag_seconds')
+      .toBeGreaterThan(50 * 60);
     const partitionWatermarks = metrics.filter((s) => s.name === 'sdp_partition_watermark_seconds');
-    expect.soft(partitionWatermarks.map((s) => s.labels.partition).sort()).toEqual(Array.from({ length: this.partitions }, (_, p) => String(p)));
-    expect.soft(sampleValue(metrics, 'sdp_partition_watermark_seconds', { partition: String(CLOSER_PARTITION) })).toBe((this.t0Ms + MINUTES * MINUTE_MS + 5_000) / 1000);
+    expect
+      .soft(partitionWatermarks.map((s) => s.labels.partition).sort())
+      .toEqual(Array.from({ length: this.partitions }, (_, p) => String(p)));
+    expect
+      .soft(sampleValue(metrics, 'sdp_partition_watermark_seconds', { partition: String(CLOSER_PARTITION) }))
+      .toBe((this.t0Ms + MINUTES * MINUTE_MS + 5_000) / 1000);
   }
 
   async checkLake(): Promise<void> {
     const { lake } = this;
     const agg = lake.table('clickstream_agg');
     const raw = lake.table('clickstream');
-    await lake.rows(`CREATE OR REPLACE TABLE late AS SELECT unnest([${this.late.map((e) => sqlString(e.expected.event_id)).join(', ')}]) AS event_id`);
+    await lake.rows(
+      `CREATE OR REPLACE TABLE late AS SELECT unnest([${this.late.map((e) => sqlString(e.expected.event_id)).join(', ')}]) AS event_id`,
+    );
 
     // The raw table holds everything, late events included.
-    expect(await lake.scalar(`SELECT count(*) FROM ${raw}`)).toBe(this.onTime.length + this.late.length + this.closers.length);
-    expect(await lake.scalar(`SELECT count(*) FROM ${raw} WHERE event_id IN (SELECT event_id FROM late)`)).toBe(this.late.length);
+    expect(await lake.scalar(`SELECT count(*) FROM ${raw}`)).toBe(
+      this.onTime.length + this.late.length + this.closers.length,
+    );
+    expect(await lake.scalar(`SELECT count(*) FROM ${raw} WHERE event_id IN (SELECT event_id FROM late)`)).toBe(
+      this.late.length,
+    );
 
     // Each (minute_start, url) once; minute_end = start + 1 min; dt = UTC date of minute_start.
-    expect(await lake.rows(`SELECT minute_start::VARCHAR AS m, url, count(*) AS n FROM ${agg} GROUP BY ALL HAVING count(*) > 1`)).toEqual([]);
-    expect(await lake.scalar(`SELECT count(*) FROM ${agg} WHERE minute_end <> minute_start + INTERVAL 1 MINUTE OR dt <> CAST(minute_start AS DATE)`)).toBe(0);
+    expect(
+      await lake.rows(
+        `SELECT minute_start::VARCHAR AS m, url, count(*) AS n FROM ${agg} GROUP BY ALL HAVING count(*) > 1`,
+      ),
+    ).toEqual([]);
+    expect(
+      await lake.scalar(
+        `SELECT count(*) FROM ${agg} WHERE minute_end <> minute_start + INTERVAL 1 MINUTE OR dt <> CAST(minute_start AS DATE)`,
+      ),
+    ).toBe(0);
 
     // Exactly minutes 0..MINUTES-1 are emitted: not the late-only minute, not the closers' open one.
     expect(await emittedMinutes(lake)).toEqual(Array.from({ length: MINUTES }, (_, m) => this.t0Ms + m * MINUTE_MS));
@@ -240,7 +311,11 @@ class Scenario {
     expect.soft(await lake.scalar(`SELECT sum(pv) FROM ${agg}`), 'sum(pv)').toBe(this.onTime.length);
     // The late events of minute 0 are in the raw table but not in its emitted counts.
     expect
-      .soft(await lake.scalar(`WITH r AS (${rawCounts}) SELECT sum(r.all_rows - a.pv) FROM ${agg} a JOIN r USING (minute_start, url) WHERE epoch_ms(a.minute_start) = ${this.t0Ms}`))
+      .soft(
+        await lake.scalar(
+          `WITH r AS (${rawCounts}) SELECT sum(r.all_rows - a.pv) FROM ${agg} a JOIN r USING (minute_start, url) WHERE epoch_ms(a.minute_start) = ${this.t0Ms}`,
+        ),
+      )
       .toBe(LATE_IN_MINUTE_0);
   }
 }
@@ -260,7 +335,9 @@ describe('page views per url per minute (clickstream_agg)', () => {
     return s;
   }
 
-  it('counts on-time page views exactly, excludes late events, and closes the last minute by idleness', { timeout: 15 * 60_000 }, async () => {
+  it('counts on-time page views exactly, excludes late events, and closes the last minute by idleness', {
+    timeout: 15 * 60_000,
+  }, async () => {
     const s = await openScenario('clean');
     await s.produce(s.phase(0, 3));
     await s.start();
@@ -276,7 +353,9 @@ describe('page views per url per minute (clickstream_agg)', () => {
     await s.finishAndCheck();
   });
 
-  it('gives the same windows, once each, and the same late count when the ETL is killed -9 four times along the way', { timeout: 25 * 60_000 }, async () => {
+  it('gives the same windows, once each, and the same late count when the ETL is killed -9 four times along the way', {
+    timeout: 25 * 60_000,
+  }, async () => {
     const s = await openScenario('kills');
     await s.produce(s.phase(0, 3));
     // Kill 1: somewhere while the first minutes are processed.
@@ -305,7 +384,9 @@ describe('page views per url per minute (clickstream_agg)', () => {
     await s.finishAndCheck();
   });
 
-  it('keeps open windows in the checkpoint on SIGTERM, never emits them early, and completes them after a restart', { timeout: 15 * 60_000 }, async () => {
+  it('keeps open windows in the checkpoint on SIGTERM, never emits them early, and completes them after a restart', {
+    timeout: 15 * 60_000,
+  }, async () => {
     const s = await openScenario('sigterm');
     await s.produce(s.phase(0, 3));
     await s.start();
@@ -324,8 +405,12 @@ describe('page views per url per minute (clickstream_agg)', () => {
     await s.finishAndCheck();
   });
 
-  it('does not let a partition that never receives data hold the watermark back for ever', { timeout: 10 * 60_000 }, async () => {
-    const s = await openScenario('empty-partition', (partitions) => Array.from({ length: partitions - 1 }, (_, p) => p));
+  it('does not let a partition that never receives data hold the watermark back for ever', {
+    timeout: 10 * 60_000,
+  }, async () => {
+    const s = await openScenario('empty-partition', (partitions) =>
+      Array.from({ length: partitions - 1 }, (_, p) => p),
+    );
     const empty = s.partitions - 1;
     await s.produce(s.phase(0, 3));
     await s.start();
@@ -335,8 +420,13 @@ describe('page views per url per minute (clickstream_agg)', () => {
     let minutes: number[] = [];
     while (Date.now() < deadlineMs && (minutes = await emittedMinutes(s.lake)).length < 2) await sleep(250);
     const metrics = await s.metrics();
-    const status = metrics.filter((m) => m.name === 'sdp_partition_watermark_seconds').map((m) => `${m.labels.partition}:${m.labels.idle}`);
-    expect(minutes.slice(0, 2), `emitted minutes after ${60 + IDLE_TIMEOUT_MS / 1000} s; partition watermarks ${status.join(' ')}; empty partition ${empty}`).toEqual([s.t0Ms, s.t0Ms + MINUTE_MS]);
+    const status = metrics
+      .filter((m) => m.name === 'sdp_partition_watermark_seconds')
+      .map((m) => `${m.labels.partition}:${m.labels.idle}`);
+    expect(
+      minutes.slice(0, 2),
+      `emitted minutes after ${60 + IDLE_TIMEOUT_MS / 1000} s; partition watermarks ${status.join(' ')}; empty partition ${empty}`,
+    ).toEqual([s.t0Ms, s.t0Ms + MINUTE_MS]);
     expect(await s.etl!.terminate()).toEqual({ code: 0, signal: null });
   });
 });

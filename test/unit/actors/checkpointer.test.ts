@@ -3,7 +3,13 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PersistedEvent } from 'nact/lib/persistence/index.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { CHECKPOINTER_PERSISTENCE_KEY, spawnCheckpointer, type CheckpointerMsg, type CommitReply, type LakeRecovery } from '../../../src/actors/checkpointer.js';
+import {
+  CHECKPOINTER_PERSISTENCE_KEY,
+  spawnCheckpointer,
+  type CheckpointerMsg,
+  type CommitReply,
+  type LakeRecovery,
+} from '../../../src/actors/checkpointer.js';
 import {
   aggSinkId,
   applyCheckpoint,
@@ -47,7 +53,12 @@ interface Running {
 }
 
 /** A system on `engine` with a checkpointer under `parent` (the system itself by default). */
-function startCheckpointer(store: Store, engine: SqlitePersistenceEngine, snapshotEvery: number, parentOf?: (system: SystemRef) => AnyRef): Running {
+function startCheckpointer(
+  store: Store,
+  engine: SqlitePersistenceEngine,
+  snapshotEvery: number,
+  parentOf?: (system: SystemRef) => AnyRef,
+): Running {
   const system = newSystem(engine);
   const committed: Running['committed'] = [];
   const checkpointer = spawnCheckpointer(parentOf ? parentOf(system) : system, {
@@ -106,7 +117,11 @@ function aggEvent(seq: number, offsets: Record<string, string>): AggCheckpoint {
     topic: 'clickstream',
     seq,
     offsets,
-    state: { version: 1, note: `state after checkpoint ${seq}`, open: [{ startMs: 60_000 * seq, counts: [{ url: '/a', count: seq }] }] },
+    state: {
+      version: 1,
+      note: `state after checkpoint ${seq}`,
+      open: [{ startMs: 60_000 * seq, counts: [{ url: '/a', count: seq }] }],
+    },
     renames: [{ from: `${aggFile(seq)}.tmp`, to: aggFile(seq) }],
     rows: 1,
   };
@@ -218,7 +233,12 @@ describe('checkpointer: recovery of its own state', () => {
     const store = newStore();
     const engine = openEngine(store);
     const first = startCheckpointer(store, engine, 100);
-    const events = [rawEvent(0, 0, 9), aggEvent(1, { '0': '5' }), rawEvent(0, 10, 19, true), aggEvent(2, { '0': '15', '1': '3' })];
+    const events = [
+      rawEvent(0, 0, 9),
+      aggEvent(1, { '0': '5' }),
+      rawEvent(0, 10, 19, true),
+      aggEvent(2, { '0': '15', '1': '3' }),
+    ];
     await commitAll(store, first.checkpointer, events);
     const before = await read(first.checkpointer);
     stopSystem(first.system);
@@ -247,7 +267,13 @@ describe('checkpointer: recovery of its own state', () => {
     const store = newStore();
     const engine = openEngine(store);
     const first = startCheckpointer(store, engine, 2);
-    const events = [rawEvent(0, 0, 9), aggEvent(1, { '0': '5' }), rawEvent(1, 0, 4), aggEvent(2, { '0': '9', '1': '4' }), rawEvent(0, 10, 12)];
+    const events = [
+      rawEvent(0, 0, 9),
+      aggEvent(1, { '0': '5' }),
+      rawEvent(1, 0, 4),
+      aggEvent(2, { '0': '9', '1': '4' }),
+      rawEvent(0, 10, 12),
+    ];
     await commitAll(store, first.checkpointer, events);
     const before = await read(first.checkpointer);
     stopSystem(first.system);
@@ -317,7 +343,12 @@ describe('checkpointer: recoverLake', () => {
     const { checkpointer } = startCheckpointer(store, engine, 100);
     const event = rawEvent(0, 0, 9);
     await commitAll(store, checkpointer, [event]);
-    const orphans = [`${rawFile(0, 10, 14)}.tmp`, `${rejectedFile(0, 10, 14)}.tmp`, `${aggFile(7)}.tmp`, `tables/iot/dt=2024-03-02/part-3-${'0'.repeat(20)}-${'0'.repeat(19)}5.parquet.tmp`];
+    const orphans = [
+      `${rawFile(0, 10, 14)}.tmp`,
+      `${rejectedFile(0, 10, 14)}.tmp`,
+      `${aggFile(7)}.tmp`,
+      `tables/iot/dt=2024-03-02/part-3-${'0'.repeat(20)}-${'0'.repeat(19)}5.parquet.tmp`,
+    ];
     for (const orphan of orphans) {
       await mkdir(dirname(join(store.lakeRoot, orphan)), { recursive: true });
       await writeFile(join(store.lakeRoot, orphan), 'half-written');

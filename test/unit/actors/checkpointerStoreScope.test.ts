@@ -16,19 +16,27 @@ import { cleanUp, newSystem, onCleanUp, silentLogger, tempDir } from './fakes/te
 afterEach(cleanUp);
 
 const pad = (n: number): string => String(n).padStart(20, '0');
-const rawFile = (partition: number, first: number, last: number): string => `tables/clickstream/dt=2024-03-01/part-${partition}-${pad(first)}-${pad(last)}.parquet`;
+const rawFile = (partition: number, first: number, last: number): string =>
+  `tables/clickstream/dt=2024-03-01/part-${partition}-${pad(first)}-${pad(last)}.parquet`;
 
 describe('checkpointer recoverLake with a store id', () => {
   it("deletes its own store's uncommitted tmp files and legacy ones, never another store's, and re-applies its committed renames", async () => {
     const dir = tempDir('sdp-store-scope-');
     const lakeRoot = join(dir, 'lake');
-    const engine = new SqlitePersistenceEngine(join(dir, 'checkpoints', 'checkpoints.sqlite'), { synchronous: 'NORMAL' });
+    const engine = new SqlitePersistenceEngine(join(dir, 'checkpoints', 'checkpoints.sqlite'), {
+      synchronous: 'NORMAL',
+    });
     onCleanUp(() => engine.close());
     const storeId = engine.storeId;
     expect(storeId).toMatch(/^[0-9a-f]{12}$/);
     const otherStore = storeId === 'aaaaaaaaaaaa' ? 'bbbbbbbbbbbb' : 'aaaaaaaaaaaa';
     const system = newSystem(engine);
-    const checkpointer: Ref<CheckpointerMsg> = spawnCheckpointer(system, { lakeRoot, logger: silentLogger, snapshotEvery: 100, storeId });
+    const checkpointer: Ref<CheckpointerMsg> = spawnCheckpointer(system, {
+      lakeRoot,
+      logger: silentLogger,
+      snapshotEvery: 100,
+      storeId,
+    });
 
     // A committed roll whose rename did not happen yet (crash after the commit).
     const committedFinal = rawFile(0, 0, 9);

@@ -11,7 +11,14 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { spawnCheckpointer, type CheckpointerMsg, type CommitReply } from '../../../src/actors/checkpointer.js';
 import { SqlitePersistenceEngine } from '../../../src/checkpoint/sqlitePersistenceEngine.js';
-import { spawnLakeWriter, type LakeWriterMsg, type LakeWriterOptions, type WriterAppend, type WriterFlushReply, type WriterStatus } from '../../../src/actors/lakeWriter.js';
+import {
+  spawnLakeWriter,
+  type LakeWriterMsg,
+  type LakeWriterOptions,
+  type WriterAppend,
+  type WriterFlushReply,
+  type WriterStatus,
+} from '../../../src/actors/lakeWriter.js';
 import {
   spawnWindowAggregator,
   type AggregatorBatchReply,
@@ -20,7 +27,13 @@ import {
   type WindowAggregatorMsg,
   type WindowAggregatorOptions,
 } from '../../../src/actors/windowAggregator.js';
-import { applyCheckpoint, emptyCheckpointState, type AggCheckpoint, type CheckpointState, type RawCheckpoint } from '../../../src/checkpoint/checkpointState.js';
+import {
+  applyCheckpoint,
+  emptyCheckpointState,
+  type AggCheckpoint,
+  type CheckpointState,
+  type RawCheckpoint,
+} from '../../../src/checkpoint/checkpointState.js';
 import type { ClickstreamRow } from '../../../src/events/types.js';
 import { createEncoderPool } from '../../../src/lake/encoderPool.js';
 import { dispatch, query, stop, type Ref, type SystemRef } from '../../../src/system/nact.js';
@@ -39,7 +52,14 @@ const PARTITION = 0;
 const DAY_MS = Date.UTC(2024, 2, 1, 10, 0, 0);
 
 function click(offset: number): ClickstreamRow {
-  return { event_id: `e-${offset}`, user_id: `u-${offset % 4}`, url: `/p/${offset % 3}`, referrer: null, ua: 'Mozilla/5.0', tsMs: DAY_MS + offset * 1000 };
+  return {
+    event_id: `e-${offset}`,
+    user_id: `u-${offset % 4}`,
+    url: `/p/${offset % 3}`,
+    referrer: null,
+    ua: 'Mozilla/5.0',
+    tsMs: DAY_MS + offset * 1000,
+  };
 }
 
 function appendOf(first: number, last: number, generation: number): WriterAppend {
@@ -63,7 +83,12 @@ function shared(): Shared {
 
 const WRITER_NAME = 'lake-writer-clickstream-0';
 
-function startWriter(s: Shared, generation: number, committedOffset = '-1', overrides: Partial<LakeWriterOptions> = {}): Ref<LakeWriterMsg> {
+function startWriter(
+  s: Shared,
+  generation: number,
+  committedOffset = '-1',
+  overrides: Partial<LakeWriterOptions> = {},
+): Ref<LakeWriterMsg> {
   const encoderPool = createEncoderPool({ threads: 0 });
   onCleanUp(() => encoderPool.close());
   return spawnLakeWriter(
@@ -92,8 +117,10 @@ function startWriter(s: Shared, generation: number, committedOffset = '-1', over
   );
 }
 
-const status = (w: Ref<LakeWriterMsg>): Promise<WriterStatus> => query<LakeWriterMsg, WriterStatus>(w, () => ({ type: 'status' }), Q_MS);
-const flush = (w: Ref<LakeWriterMsg>): Promise<WriterFlushReply> => query<LakeWriterMsg, WriterFlushReply>(w, () => ({ type: 'flush' }), Q_MS);
+const status = (w: Ref<LakeWriterMsg>): Promise<WriterStatus> =>
+  query<LakeWriterMsg, WriterStatus>(w, () => ({ type: 'status' }), Q_MS);
+const flush = (w: Ref<LakeWriterMsg>): Promise<WriterFlushReply> =>
+  query<LakeWriterMsg, WriterFlushReply>(w, () => ({ type: 'flush' }), Q_MS);
 
 /** Waits until the actor's afterStop ran (nact runs it on setImmediate). */
 const afterStops = (): Promise<void> => sleep(30);
@@ -122,8 +149,15 @@ describe('generations: lake writer', () => {
     expect(s.checkpointer.renameErrors).toEqual([]);
     // (The failed attempt's tmp file stays an orphan; the next start's lake recovery deletes it.)
     const finals = (await listFiles(s.lakeRoot)).filter((f) => f.endsWith('.parquet'));
-    expect(finals).toEqual([`tables/clickstream/dt=2024-03-01/part-0-${'0'.padStart(20, '0')}-${'12'.padStart(20, '0')}.parquet`]);
-    expect(await status(fresh)).toMatchObject({ committedOffset: '12', rolling: false, filesWritten: 1, rowsWritten: 13 });
+    expect(finals).toEqual([
+      `tables/clickstream/dt=2024-03-01/part-0-${'0'.padStart(20, '0')}-${'12'.padStart(20, '0')}.parquet`,
+    ]);
+    expect(await status(fresh)).toMatchObject({
+      committedOffset: '12',
+      rolling: false,
+      filesWritten: 1,
+      rowsWritten: 13,
+    });
   });
 
   it('discards replies, timers and appends of another generation, and a reply for no roll in flight, without a crash', async () => {
@@ -147,11 +181,25 @@ const SINK = 'agg:clickstream';
 const WINDOWS = { sizeMs: SIZE_MS, watermarkDelayMs: 10_000, idleTimeoutMs: Infinity };
 const AGG_NAME = 'window-aggregator';
 const S = 1_000;
-const b1 = makeBatch(0, 10, { events: [[M + 1 * S, '/a'], [M + 65 * S, '/a']] }); // wm M+55s
-const b2 = makeBatch(0, 20, { events: [[M + 70 * S, '/b'], [M + 130 * S, '/c']] }); // wm M+120s: closes M, M+60s
+const b1 = makeBatch(0, 10, {
+  events: [
+    [M + 1 * S, '/a'],
+    [M + 65 * S, '/a'],
+  ],
+}); // wm M+55s
+const b2 = makeBatch(0, 20, {
+  events: [
+    [M + 70 * S, '/b'],
+    [M + 130 * S, '/c'],
+  ],
+}); // wm M+120s: closes M, M+60s
 const b3 = makeBatch(0, 30, { events: [[M + 200 * S, '/d']] }); // wm M+190s: closes M+120s
 
-function startAggregator(s: Shared, generation: number, overrides: Partial<WindowAggregatorOptions> = {}): Ref<WindowAggregatorMsg> {
+function startAggregator(
+  s: Shared,
+  generation: number,
+  overrides: Partial<WindowAggregatorOptions> = {},
+): Ref<WindowAggregatorMsg> {
   const encoderPool = createEncoderPool({ threads: 0 });
   onCleanUp(() => encoderPool.close());
   return spawnWindowAggregator(
@@ -177,9 +225,12 @@ function startAggregator(s: Shared, generation: number, overrides: Partial<Windo
 
 const batch = (a: Ref<WindowAggregatorMsg>, b: PageViewBatch, generation: number): Promise<AggregatorBatchReply> =>
   query<WindowAggregatorMsg, AggregatorBatchReply>(a, () => ({ type: 'batch', batch: b, generation }), Q_MS);
-const aggFlush = (a: Ref<WindowAggregatorMsg>): Promise<AggregatorFlushReply> => query<WindowAggregatorMsg, AggregatorFlushReply>(a, () => ({ type: 'flush' }), Q_MS);
-const metrics = (a: Ref<WindowAggregatorMsg>): Promise<AggregatorMetrics> => query<WindowAggregatorMsg, AggregatorMetrics>(a, () => ({ type: 'metrics' }), Q_MS);
-const aggCommits = (s: Shared): AggCheckpoint[] => s.checkpointer.committed.filter((e): e is AggCheckpoint => e.type === 'agg');
+const aggFlush = (a: Ref<WindowAggregatorMsg>): Promise<AggregatorFlushReply> =>
+  query<WindowAggregatorMsg, AggregatorFlushReply>(a, () => ({ type: 'flush' }), Q_MS);
+const metrics = (a: Ref<WindowAggregatorMsg>): Promise<AggregatorMetrics> =>
+  query<WindowAggregatorMsg, AggregatorMetrics>(a, () => ({ type: 'metrics' }), Q_MS);
+const aggCommits = (s: Shared): AggCheckpoint[] =>
+  s.checkpointer.committed.filter((e): e is AggCheckpoint => e.type === 'agg');
 
 describe('generations: window aggregator', () => {
   it('a checkpoint retry timer of a stopped aggregator never fires into its successor', async () => {
@@ -245,7 +296,9 @@ describe('idempotent checkpoint retry (issue 10, point 5)', () => {
     expect(aggCommits(s).map((e) => e.seq)).toEqual([1]);
     const state = s.checkpointer.committed.reduce(applyCheckpoint, emptyCheckpointState());
     expect(state.aggregators[SINK]?.seq).toBe(1);
-    expect(await listFiles(s.lakeRoot)).toEqual([`tables/clickstream_agg/dt=2023-11-14/part-${'1'.padStart(20, '0')}.parquet`]);
+    expect(await listFiles(s.lakeRoot)).toEqual([
+      `tables/clickstream_agg/dt=2023-11-14/part-${'1'.padStart(20, '0')}.parquet`,
+    ]);
     expect(await metrics(a)).toMatchObject({ checkpoints: 1 });
   });
 });
@@ -254,23 +307,44 @@ describe('generations: checkpointer', () => {
   it('journals no commit of another generation and renames none of its files; its own commits go through', async () => {
     const dir = tempDir('sdp-generations-cp-');
     const lakeRoot = join(dir, 'lake');
-    const engine = new SqlitePersistenceEngine(join(dir, 'checkpoints', 'checkpoints.sqlite'), { synchronous: 'NORMAL' });
+    const engine = new SqlitePersistenceEngine(join(dir, 'checkpoints', 'checkpoints.sqlite'), {
+      synchronous: 'NORMAL',
+    });
     onCleanUp(() => engine.close());
     const system = newSystem(engine);
-    const checkpointer = spawnCheckpointer(system, { lakeRoot, logger: silentLogger, snapshotEvery: 100, generation: 2 });
+    const checkpointer = spawnCheckpointer(system, {
+      lakeRoot,
+      logger: silentLogger,
+      snapshotEvery: 100,
+      generation: 2,
+    });
     const tmp = 'tables/clickstream/dt=2024-03-01/part-0-00000000000000000000-00000000000000000009.parquet.tmp';
     await mkdir(dirname(join(lakeRoot, tmp)), { recursive: true });
     await writeFile(join(lakeRoot, tmp), 'PAR1');
-    const event: RawCheckpoint = { type: 'raw', sink: 'raw:clickstream:0', topic: 'clickstream', partition: 0, offset: '9', renames: [{ from: tmp, to: tmp.slice(0, -'.tmp'.length) }], rows: 10, rejected: 0 };
-    const read = (): Promise<CheckpointState> => query<CheckpointerMsg, CheckpointState>(checkpointer, () => ({ type: 'read' }), Q_MS);
+    const event: RawCheckpoint = {
+      type: 'raw',
+      sink: 'raw:clickstream:0',
+      topic: 'clickstream',
+      partition: 0,
+      offset: '9',
+      renames: [{ from: tmp, to: tmp.slice(0, -'.tmp'.length) }],
+      rows: 10,
+      rejected: 0,
+    };
+    const read = (): Promise<CheckpointState> =>
+      query<CheckpointerMsg, CheckpointState>(checkpointer, () => ({ type: 'read' }), Q_MS);
 
     // A commit still on its way from generation 1 (its writer was torn down): discarded, no reply.
-    await expect(query<CheckpointerMsg, CommitReply>(checkpointer, () => ({ type: 'commit', event, generation: 1 }), 300)).rejects.toThrow(/timeout/i);
+    await expect(
+      query<CheckpointerMsg, CommitReply>(checkpointer, () => ({ type: 'commit', event, generation: 1 }), 300),
+    ).rejects.toThrow(/timeout/i);
     expect(await read()).toEqual(emptyCheckpointState());
     expect(existsSync(join(lakeRoot, tmp))).toBe(true);
     expect(engine.stats().eventCount).toBe(0);
 
-    expect(await query<CheckpointerMsg, CommitReply>(checkpointer, () => ({ type: 'commit', event, generation: 2 }), Q_MS)).toEqual({ checkpoints: 1 });
+    expect(
+      await query<CheckpointerMsg, CommitReply>(checkpointer, () => ({ type: 'commit', event, generation: 2 }), Q_MS),
+    ).toEqual({ checkpoints: 1 });
     expect((await read()).offsets).toEqual({ 'raw:clickstream:0': { '0': '9' } });
     expect(existsSync(join(lakeRoot, tmp.slice(0, -'.tmp'.length)))).toBe(true);
   });

@@ -2,7 +2,16 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawnIngest, type IngestMsg, type IngestStatus } from '../../../src/actors/ingest.js';
-import { aggSinkId, applyCheckpoint, emptyCheckpointState, rawSinkId, type CheckpointEvent, type CheckpointState, type RawCheckpoint, type SinkId } from '../../../src/checkpoint/checkpointState.js';
+import {
+  aggSinkId,
+  applyCheckpoint,
+  emptyCheckpointState,
+  rawSinkId,
+  type CheckpointEvent,
+  type CheckpointState,
+  type RawCheckpoint,
+  type SinkId,
+} from '../../../src/checkpoint/checkpointState.js';
 import { parseConfig } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/schema.js';
 import type { StreamName } from '../../../src/events/types.js';
@@ -15,7 +24,16 @@ import { fakeConsumerFactory, type FakeConsumer } from './fakes/fakeConsumer.js'
 import { listFiles, openReader, readRows, type Reader } from './fakes/lakeFiles.js';
 import pino from 'pino';
 import type { Logger } from '../../../src/log/logger.js';
-import { cleanUp, newSystem, onCleanUp, settleBeforeStop, silentLogger, sleep, tempDir, waitFor } from './fakes/testKit.js';
+import {
+  cleanUp,
+  newSystem,
+  onCleanUp,
+  settleBeforeStop,
+  silentLogger,
+  sleep,
+  tempDir,
+  waitFor,
+} from './fakes/testKit.js';
 
 let reader: Reader;
 beforeAll(async () => {
@@ -32,7 +50,10 @@ const pad = (n: number): string => String(n).padStart(20, '0');
 function testConfig(etl: Partial<Config['etl']> = {}): Config {
   const file = join(import.meta.dirname, '../../../config.yml');
   const { config } = parseConfig(readFileSync(file, 'utf8'), file, {});
-  return { ...config, etl: { ...config.etl, parquet_encoder: 'hyparquet-writer', max_file_rows: 1_000, max_file_age: 3_600_000, ...etl } };
+  return {
+    ...config,
+    etl: { ...config.etl, parquet_encoder: 'hyparquet-writer', max_file_rows: 1_000, max_file_age: 3_600_000, ...etl },
+  };
 }
 
 interface Harness {
@@ -98,13 +119,43 @@ async function startIngest(
 function iotBatch(partition: number, first: number, last: number, caughtUp = false): ConsumedBatch {
   const messages = [];
   for (let offset = first; offset <= last; offset++) {
-    const value = { device_id: `d-${offset}`, site: 'plant-a', temp_c: 20 + offset, humidity: 50, battery: 90, signal_strength: -60, ts: TS_MS + offset * 1000 };
-    messages.push({ offset: String(offset), value: Buffer.from(JSON.stringify(value)), key: null, timestampMs: TS_MS + offset * 1000 });
+    const value = {
+      device_id: `d-${offset}`,
+      site: 'plant-a',
+      temp_c: 20 + offset,
+      humidity: 50,
+      battery: 90,
+      signal_strength: -60,
+      ts: TS_MS + offset * 1000,
+    };
+    messages.push({
+      offset: String(offset),
+      value: Buffer.from(JSON.stringify(value)),
+      key: null,
+      timestampMs: TS_MS + offset * 1000,
+    });
   }
-  return { topic: 'iot', partition, fetchedOffset: String(first), lastOffset: String(last), highWatermark: String(last + 1), caughtUp, messages };
+  return {
+    topic: 'iot',
+    partition,
+    fetchedOffset: String(first),
+    lastOffset: String(last),
+    highWatermark: String(last + 1),
+    caughtUp,
+    messages,
+  };
 }
 
-const raw = (topic: string, partition: number, offset: string): RawCheckpoint => ({ type: 'raw', sink: rawSinkId(topic, partition), topic, partition, offset, renames: [], rows: 0, rejected: 0 });
+const raw = (topic: string, partition: number, offset: string): RawCheckpoint => ({
+  type: 'raw',
+  sink: rawSinkId(topic, partition),
+  topic,
+  partition,
+  offset,
+  renames: [],
+  rows: 0,
+  rejected: 0,
+});
 
 function stateOf(events: CheckpointEvent[]): CheckpointState {
   return events.reduce(applyCheckpoint, emptyCheckpointState());
@@ -113,7 +164,11 @@ function stateOf(events: CheckpointEvent[]): CheckpointState {
 describe('ingest: start and assignment', () => {
   it('creates its consumer for its topic and group, and starts it', async () => {
     const h = await startIngest('iot');
-    expect(h.consumer().created.options).toEqual({ topic: 'iot', groupId: h.config.etl.consumer_group, concurrency: h.config.kafka.partitions });
+    expect(h.consumer().created.options).toEqual({
+      topic: 'iot',
+      groupId: h.config.etl.consumer_group,
+      concurrency: h.config.kafka.partitions,
+    });
     expect(() => h.consumer().handlers()).not.toThrow();
   });
 
@@ -121,12 +176,32 @@ describe('ingest: start and assignment', () => {
     const checkpoint = stateOf([
       raw('clickstream', 0, '9'),
       raw('clickstream', 1, '30'),
-      { type: 'agg', sink: aggSinkId('clickstream'), topic: 'clickstream', seq: 1, offsets: { '0': '4', '1': '20' }, state: null, renames: [], rows: 0 },
+      {
+        type: 'agg',
+        sink: aggSinkId('clickstream'),
+        topic: 'clickstream',
+        seq: 1,
+        offsets: { '0': '4', '1': '20' },
+        state: null,
+        renames: [],
+        rows: 0,
+      },
       raw('clickstream', 3, '7'), // no aggregator offset for 3: it must start from 0
     ]);
     // The topic has four partitions; while it starts (kafkajs joins inside run()), the group gives
     // this member two of them.
-    const h = await startIngest('clickstream', checkpoint, {}, new Map([[0, '10'], [1, '40'], [2, '0'], [3, '8']]), [2, 3]);
+    const h = await startIngest(
+      'clickstream',
+      checkpoint,
+      {},
+      new Map([
+        [0, '10'],
+        [1, '40'],
+        [2, '0'],
+        [3, '8'],
+      ]),
+      [2, 3],
+    );
 
     const starts = h.consumer().handlers().onAssignment([0, 1, 2, 3], []);
     expect(Object.fromEntries(starts)).toEqual({ '0': '5', '1': '21', '2': '0', '3': '0' });
@@ -164,14 +239,29 @@ describe('ingest: partitions added to the topic', () => {
   /** A logger that keeps the messages it logs at info and above. */
   function recordingLogger(): { logger: Logger; messages: string[] } {
     const messages: string[] = [];
-    const logger = pino({ level: 'info' }, { write: (line: string) => messages.push((JSON.parse(line) as { msg: string }).msg) });
+    const logger = pino(
+      { level: 'info' },
+      { write: (line: string) => messages.push((JSON.parse(line) as { msg: string }).msg) },
+    );
     return { logger, messages };
   }
   const added = 'partitions added to the topic';
 
   it('learns the partitions of a stream without an aggregator quietly, then logs one that appears', async () => {
     const { logger, messages } = recordingLogger();
-    const h = await startIngest('iot', emptyCheckpointState(), {}, new Map([[0, '5'], [1, '5'], [2, '5'], [3, '5']]), undefined, logger);
+    const h = await startIngest(
+      'iot',
+      emptyCheckpointState(),
+      {},
+      new Map([
+        [0, '5'],
+        [1, '5'],
+        [2, '5'],
+        [3, '5'],
+      ]),
+      undefined,
+      logger,
+    );
     dispatch(h.ref, { type: 'checkEnds' });
     await waitFor(async () => (await h.status()).lag !== null, 'the first end offsets');
     expect(messages).not.toContain(added);
@@ -184,14 +274,27 @@ describe('ingest: partitions added to the topic', () => {
 
   it('logs a partition that appears on a stream with an aggregator, which learned them at start', async () => {
     const { logger, messages } = recordingLogger();
-    const h = await startIngest('clickstream', emptyCheckpointState(), {}, new Map([[0, '5'], [1, '5']]), undefined, logger);
+    const h = await startIngest(
+      'clickstream',
+      emptyCheckpointState(),
+      {},
+      new Map([
+        [0, '5'],
+        [1, '5'],
+      ]),
+      undefined,
+      logger,
+    );
     dispatch(h.ref, { type: 'checkEnds' });
     await waitFor(async () => (await h.status()).lag !== null, 'the first end offsets');
     expect(messages).not.toContain(added);
     h.consumer().ends.set(2, '0');
     dispatch(h.ref, { type: 'checkEnds' });
     await waitFor(() => messages.includes(added), 'the added partition to be logged');
-    await waitFor(() => h.aggregator!.others.some((m) => m.type === 'topicPartitions' && m.partitions.length === 3), 'the aggregator to learn partition 2');
+    await waitFor(
+      () => h.aggregator!.others.some((m) => m.type === 'topicPartitions' && m.partitions.length === 3),
+      'the aggregator to learn partition 2',
+    );
   });
 });
 
@@ -205,7 +308,9 @@ describe('ingest: a consumer that cannot start', () => {
     onCleanUp(() => encoderPool.close());
     const checkpointer = spawnFakeCheckpointer(system, lakeRoot);
     onCleanUp(() => checkpointer.release());
-    const consumers = fakeConsumerFactory({ failStart: new Error('Connection error: connect ECONNREFUSED 127.0.0.1:29092') });
+    const consumers = fakeConsumerFactory({
+      failStart: new Error('Connection error: connect ECONNREFUSED 127.0.0.1:29092'),
+    });
     const ref = spawnIngest(system, {
       topic,
       stream: 'iot',
@@ -220,11 +325,17 @@ describe('ingest: a consumer that cannot start', () => {
       createConsumer: consumers.createConsumer,
     });
     const startedMs = Date.now();
-    expect(await query<IngestMsg, unknown>(ref, () => ({ type: 'start' }), Q_MS)).toEqual({ ok: false, error: 'Connection error: connect ECONNREFUSED 127.0.0.1:29092' });
+    expect(await query<IngestMsg, unknown>(ref, () => ({ type: 'start' }), Q_MS)).toEqual({
+      ok: false,
+      error: 'Connection error: connect ECONNREFUSED 127.0.0.1:29092',
+    });
     expect(Date.now() - startedMs).toBeLessThan(Q_MS);
     expect(consumers.consumer().calls).toContainEqual({ call: 'disconnect' });
     // Still answering: the ETL's start can close it like any other.
-    expect(await query<IngestMsg, IngestStatus>(ref, () => ({ type: 'status' }), Q_MS)).toMatchObject({ topic, partitions: [] });
+    expect(await query<IngestMsg, IngestStatus>(ref, () => ({ type: 'status' }), Q_MS)).toMatchObject({
+      topic,
+      partitions: [],
+    });
   });
 });
 
@@ -235,7 +346,7 @@ describe('ingest: a partition assigned again after a revoke', () => {
     handlers.onAssignment([0, 1], []);
     await handlers.onBatch(iotBatch(1, 0, 4));
     handlers.onAssignment([0], [1]); // the revoked partition's writer flushes offsets 0..4 to the lake
-    await waitFor(() => h.checkpointer.committed.some((e) => e.sink === 'raw:iot:1'), 'the revoked partition\'s flush');
+    await waitFor(() => h.checkpointer.committed.some((e) => e.sink === 'raw:iot:1'), "the revoked partition's flush");
     await sleep(50); // let its actor stop
 
     const starts = handlers.onAssignment([0, 1], []);
@@ -243,7 +354,9 @@ describe('ingest: a partition assigned again after a revoke', () => {
     // Even if Kafka delivers 0..4 again, the lake must hold each of them once.
     await handlers.onBatch(iotBatch(1, 0, 6));
     await h.ask({ type: 'drain' });
-    const rows = await reader.rows(`SELECT device_id, count(*) AS n FROM read_parquet('${h.lakeRoot}/tables/iot/*/*.parquet') GROUP BY device_id HAVING count(*) > 1`);
+    const rows = await reader.rows(
+      `SELECT device_id, count(*) AS n FROM read_parquet('${h.lakeRoot}/tables/iot/*/*.parquet') GROUP BY device_id HAVING count(*) > 1`,
+    );
     expect(rows).toEqual([]);
   });
 
@@ -286,12 +399,15 @@ describe('ingest: batches', () => {
       ['raw:iot:1', '1'],
     ]);
     const files = await listFiles(h.lakeRoot);
-    expect(files).toEqual([`tables/iot/dt=2024-03-05/part-0-${pad(0)}-${pad(2)}.parquet`, `tables/iot/dt=2024-03-05/part-1-${pad(0)}-${pad(1)}.parquet`]);
+    expect(files).toEqual([
+      `tables/iot/dt=2024-03-05/part-0-${pad(0)}-${pad(2)}.parquet`,
+      `tables/iot/dt=2024-03-05/part-1-${pad(0)}-${pad(1)}.parquet`,
+    ]);
     const rows = await readRows(reader, join(h.lakeRoot, files[0]!), 'iot');
     expect(rows.map((r) => [r.device_id, r.ts])).toEqual([0, 1, 2].map((o) => [`d-${o}`, TS_MS + o * 1000]));
   });
 
-  it('pauses the consumer\'s partition when its writer is behind and resumes it once drained', async () => {
+  it("pauses the consumer's partition when its writer is behind and resumes it once drained", async () => {
     const h = await startIngest('iot', emptyCheckpointState(), { max_file_rows: 2 });
     const handlers = h.consumer().handlers();
     handlers.onAssignment([0], []);
@@ -345,7 +461,11 @@ describe('ingest: offsets to Kafka', () => {
     const h = await startIngest('iot');
     h.consumer().handlers().onAssignment([0, 1], []);
     stop(h.ref);
-    await waitFor(() => h.consumer().calls.some((c) => c.call === 'disconnect'), 'the abandoned consumer to be disconnected', 3_000);
+    await waitFor(
+      () => h.consumer().calls.some((c) => c.call === 'disconnect'),
+      'the abandoned consumer to be disconnected',
+      3_000,
+    );
   });
 
   it('close commits the pending offsets at once, disconnects, and commits nothing afterwards', async () => {
@@ -355,7 +475,12 @@ describe('ingest: offsets to Kafka', () => {
     expect(await h.ask({ type: 'close' })).toEqual({ ok: true });
     expect(h.consumer().calls.map((c) => c.call)).toEqual(['commitOffsets', 'disconnect']);
     // The start offsets of the assignment (durable + 1) and the newer durable offset of partition 1.
-    expect(h.consumer().commits()).toEqual([new Map([[0, '0'], [1, '4']])]);
+    expect(h.consumer().commits()).toEqual([
+      new Map([
+        [0, '0'],
+        [1, '4'],
+      ]),
+    ]);
     await sleep(1_300);
     expect(h.consumer().calls.map((c) => c.call)).toEqual(['commitOffsets', 'disconnect']);
   });

@@ -19,7 +19,16 @@ import type { RowOf } from '../../../src/lake/tables.js';
 import { dispatch, query, type Ref } from '../../../src/system/nact.js';
 import { spawnFakeCheckpointer, type FakeCheckpointer } from './fakes/fakeCheckpointer.js';
 import { columnTypes, listFiles, openReader, readRows, type Reader } from './fakes/lakeFiles.js';
-import { cleanUp, newSystem, onCleanUp, settleBeforeStop, silentLogger, sleep, tempDir, waitFor } from './fakes/testKit.js';
+import {
+  cleanUp,
+  newSystem,
+  onCleanUp,
+  settleBeforeStop,
+  silentLogger,
+  sleep,
+  tempDir,
+  waitFor,
+} from './fakes/testKit.js';
 
 let reader: Reader;
 beforeAll(async () => {
@@ -39,11 +48,27 @@ const pad = (offset: number): string => String(offset).padStart(20, '0');
 
 /** A validated clickstream event, as the partition actor appends it. */
 function click(offset: number, tsMs = DAY1_MS + offset * 1000): ClickstreamRow {
-  return { event_id: `e-${offset}`, user_id: `u-${offset % 4}`, url: `/p/${offset % 3}`, referrer: offset % 2 === 0 ? null : 'https://ref.example/', ua: 'Mozilla/5.0', tsMs };
+  return {
+    event_id: `e-${offset}`,
+    user_id: `u-${offset % 4}`,
+    url: `/p/${offset % 3}`,
+    referrer: offset % 2 === 0 ? null : 'https://ref.example/',
+    ua: 'Mozilla/5.0',
+    tsMs,
+  };
 }
 
 function rejected(offset: number, kafkaTsMs: number): RowOf<'_rejected'> {
-  return { topic: TOPIC, partition: PARTITION, offset, reason: 'not_json', detail: 'Unexpected token', payload: `{bad ${offset}`, payload_encoding: 'utf8', kafka_ts: kafkaTsMs };
+  return {
+    topic: TOPIC,
+    partition: PARTITION,
+    offset,
+    reason: 'not_json',
+    detail: 'Unexpected token',
+    payload: `{bad ${offset}`,
+    payload_encoding: 'utf8',
+    kafka_ts: kafkaTsMs,
+  };
 }
 
 /** The row as the lake holds it: `ts`, not `tsMs`. */
@@ -52,7 +77,10 @@ const asLakeRow = ({ tsMs, ...fields }: ClickstreamRow): RowOf<'clickstream'> =>
 const dtOf = (ms: number): string => new Date(ms).toISOString().slice(0, 10);
 
 /** One append covering `offsets` (consecutive), valid rows for all but the `rejectedOffsets`. */
-function appendOf(offsets: number[], options: { tsOf?: (offset: number) => number; rejectedOffsets?: number[] } = {}): WriterAppend {
+function appendOf(
+  offsets: number[],
+  options: { tsOf?: (offset: number) => number; rejectedOffsets?: number[] } = {},
+): WriterAppend {
   const rejectedOffsets = new Set(options.rejectedOffsets ?? []);
   const rows: WriterAppend['rows'] = [];
   const rejectedRows: WriterAppend['rejected'] = [];
@@ -61,7 +89,13 @@ function appendOf(offsets: number[], options: { tsOf?: (offset: number) => numbe
     if (rejectedOffsets.has(offset)) rejectedRows.push({ dt: dtOf(tsMs), row: rejected(offset, tsMs) });
     else rows.push(click(offset, tsMs));
   }
-  return { type: 'append', firstOffset: String(offsets[0]), lastOffset: String(offsets[offsets.length - 1]), rows, rejected: rejectedRows };
+  return {
+    type: 'append',
+    firstOffset: String(offsets[0]),
+    lastOffset: String(offsets[offsets.length - 1]),
+    rows,
+    rejected: rejectedRows,
+  };
 }
 
 const range = (first: number, last: number): number[] => Array.from({ length: last - first + 1 }, (_, i) => first + i);
@@ -116,8 +150,10 @@ function startWriter(overrides: Partial<LakeWriterOptions> = {}): Harness {
   };
 }
 
-const rawPath = (dt: string, first: number, last: number): string => `tables/clickstream/dt=${dt}/part-${PARTITION}-${pad(first)}-${pad(last)}.parquet`;
-const rejectedPath = (dt: string, first: number, last: number): string => `tables/_rejected/dt=${dt}/part-${TOPIC}-${PARTITION}-${pad(first)}-${pad(last)}.parquet`;
+const rawPath = (dt: string, first: number, last: number): string =>
+  `tables/clickstream/dt=${dt}/part-${PARTITION}-${pad(first)}-${pad(last)}.parquet`;
+const rejectedPath = (dt: string, first: number, last: number): string =>
+  `tables/_rejected/dt=${dt}/part-${TOPIC}-${PARTITION}-${pad(first)}-${pad(last)}.parquet`;
 
 async function eventIds(h: Harness, file: string): Promise<unknown[]> {
   return (await readRows(reader, join(h.lakeRoot, file), 'clickstream')).map((r) => r.event_id);
@@ -134,7 +170,14 @@ describe('lake writer: rolling', () => {
     await h.append(appendOf([2]));
     await waitFor(() => h.checkpointer.committed.length === 1, 'the first roll');
     const first = h.checkpointer.committed[0] as RawCheckpoint;
-    expect(first).toMatchObject({ type: 'raw', sink: `raw:${TOPIC}:${PARTITION}`, topic: TOPIC, partition: PARTITION, offset: '2', rows: 3 });
+    expect(first).toMatchObject({
+      type: 'raw',
+      sink: `raw:${TOPIC}:${PARTITION}`,
+      topic: TOPIC,
+      partition: PARTITION,
+      offset: '2',
+      rows: 3,
+    });
     expect(first.renames).toEqual([{ from: `${rawPath('2024-03-01', 0, 2)}.tmp`, to: rawPath('2024-03-01', 0, 2) }]);
     expect(await eventIds(h, rawPath('2024-03-01', 0, 2))).toEqual(['e-0', 'e-1', 'e-2']);
 
@@ -142,8 +185,16 @@ describe('lake writer: rolling', () => {
     await h.append(appendOf([3, 4, 5], { rejectedOffsets: [4] }));
     await waitFor(() => h.checkpointer.committed.length === 2, 'the second roll');
     expect(h.checkpointer.committed[1]).toMatchObject({ offset: '5', rows: 2 });
-    expect(await listFiles(h.lakeRoot)).toEqual([rejectedPath('2024-03-01', 3, 5), rawPath('2024-03-01', 0, 2), rawPath('2024-03-01', 3, 5)].sort());
-    expect(await h.status()).toMatchObject({ committedOffset: '5', bufferedRows: 0, rolling: false, filesWritten: 3, rowsWritten: 5 });
+    expect(await listFiles(h.lakeRoot)).toEqual(
+      [rejectedPath('2024-03-01', 3, 5), rawPath('2024-03-01', 0, 2), rawPath('2024-03-01', 3, 5)].sort(),
+    );
+    expect(await h.status()).toMatchObject({
+      committedOffset: '5',
+      bufferedRows: 0,
+      rolling: false,
+      filesWritten: 3,
+      rowsWritten: 5,
+    });
   });
 
   it('rolls when the buffered bytes reach max_file_bytes', async () => {
@@ -243,24 +294,31 @@ describe('lake writer: files and checkpoint events', () => {
   it('writes one file per UTC date and the rejected rows under the date of their Kafka timestamp', async () => {
     const h = startWriter();
     // Offsets 7..12: 7, 8 on day 1 (8 at its last millisecond), 9, 11, 12 on day 2, 10 rejected.
-    const tsOf = (offset: number): number => (offset === 7 ? DAY1_MS : offset === 8 ? END_OF_DAY1_MS : DAY2_MS + (offset - 9) * 1000);
+    const tsOf = (offset: number): number =>
+      offset === 7 ? DAY1_MS : offset === 8 ? END_OF_DAY1_MS : DAY2_MS + (offset - 9) * 1000;
     await h.append(appendOf(range(7, 12), { tsOf, rejectedOffsets: [10] }));
     expect(await h.flush()).toEqual({ committedOffset: '12' });
 
     const event = h.checkpointer.committed[0] as RawCheckpoint;
     const finals = [rawPath('2024-03-01', 7, 12), rawPath('2024-03-02', 7, 12), rejectedPath('2024-03-02', 7, 12)];
     // Renames are relative to the lake root and say tmp → final.
-    expect([...event.renames].sort((a, b) => a.to.localeCompare(b.to))).toEqual(finals.map((to) => ({ from: `${to}.tmp`, to })).sort((a, b) => a.to.localeCompare(b.to)));
+    expect([...event.renames].sort((a, b) => a.to.localeCompare(b.to))).toEqual(
+      finals.map((to) => ({ from: `${to}.tmp`, to })).sort((a, b) => a.to.localeCompare(b.to)),
+    );
     expect(event).toMatchObject({ type: 'raw', sink: `raw:${TOPIC}:${PARTITION}`, offset: '12', rows: 5 });
     expect(await listFiles(h.lakeRoot)).toEqual([...finals].sort());
 
-    expect(await readRows(reader, join(h.lakeRoot, finals[0]!), 'clickstream')).toEqual([click(7, DAY1_MS), click(8, END_OF_DAY1_MS)].map(asLakeRow));
-    expect(await readRows(reader, join(h.lakeRoot, finals[1]!), 'clickstream')).toEqual([click(9, DAY2_MS), click(11, DAY2_MS + 2000), click(12, DAY2_MS + 3000)].map(asLakeRow));
+    expect(await readRows(reader, join(h.lakeRoot, finals[0]!), 'clickstream')).toEqual(
+      [click(7, DAY1_MS), click(8, END_OF_DAY1_MS)].map(asLakeRow),
+    );
+    expect(await readRows(reader, join(h.lakeRoot, finals[1]!), 'clickstream')).toEqual(
+      [click(9, DAY2_MS), click(11, DAY2_MS + 2000), click(12, DAY2_MS + 3000)].map(asLakeRow),
+    );
     expect(await readRows(reader, join(h.lakeRoot, finals[2]!), '_rejected')).toEqual([rejected(10, DAY2_MS + 1000)]);
     expect(await columnTypes(reader, join(h.lakeRoot, finals[0]!))).toMatchObject({ ts: 'TIMESTAMP', url: 'VARCHAR' });
   });
 
-  it('counts the roll\'s rows and rejected records in the checkpoint event', async () => {
+  it("counts the roll's rows and rejected records in the checkpoint event", async () => {
     const h = startWriter();
     await h.append(appendOf(range(0, 5), { rejectedOffsets: [1, 4] }));
     await h.flush();
@@ -328,7 +386,9 @@ describe('lake writer: back-pressure and failures', () => {
       next = Number(event.offset) + 1;
     }
     expect(next).toBe(20);
-    const all = await reader.rows(`SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM read_parquet('${h.lakeRoot}/tables/clickstream/*/*.parquet')`);
+    const all = await reader.rows(
+      `SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM read_parquet('${h.lakeRoot}/tables/clickstream/*/*.parquet')`,
+    );
     expect(all).toEqual([{ n: '20', ids: '20' }]);
   });
 

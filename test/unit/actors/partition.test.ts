@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { spawnPartition, type PartitionBatchReply, type PartitionMsg, type PartitionStatus } from '../../../src/actors/partition.js';
+import {
+  spawnPartition,
+  type PartitionBatchReply,
+  type PartitionMsg,
+  type PartitionStatus,
+} from '../../../src/actors/partition.js';
 import type { WriterFlushReply } from '../../../src/actors/lakeWriter.js';
 import type { StreamName } from '../../../src/events/types.js';
 import type { RejectReason } from '../../../src/events/validate.js';
@@ -38,7 +43,11 @@ interface Harness {
   status(): Promise<PartitionStatus>;
 }
 
-function startPartition(stream: StreamName, offsets: { raw?: string; agg?: string } = {}, generation?: number): Harness {
+function startPartition(
+  stream: StreamName,
+  offsets: { raw?: string; agg?: string } = {},
+  generation?: number,
+): Harness {
   const system = newSystem();
   const writer = createFakeWriter();
   const aggregator = stream === 'clickstream' ? spawnFakeAggregator(system) : undefined;
@@ -105,13 +114,34 @@ interface KafkaRecord {
 }
 
 function batchOf(topic: string, records: KafkaRecord[], caughtUp = false): ConsumedBatch {
-  const messages: ConsumedMessage[] = records.map((r) => ({ offset: String(r.offset), value: r.value, key: null, timestampMs: r.timestampMs }));
+  const messages: ConsumedMessage[] = records.map((r) => ({
+    offset: String(r.offset),
+    value: r.value,
+    key: null,
+    timestampMs: r.timestampMs,
+  }));
   const last = records[records.length - 1]!.offset;
-  return { topic, partition: PARTITION, fetchedOffset: String(records[0]!.offset), lastOffset: String(last), highWatermark: String(last + 1), caughtUp, messages };
+  return {
+    topic,
+    partition: PARTITION,
+    fetchedOffset: String(records[0]!.offset),
+    lastOffset: String(last),
+    highWatermark: String(last + 1),
+    caughtUp,
+    messages,
+  };
 }
 
 function clickEvent(offset: number, tsMs: number, url = '/home', overrides: object = {}): object {
-  return { event_id: `e-${offset}`, user_id: `u-${offset % 3}`, url, referrer: offset % 2 === 0 ? 'https://ref.example/' : null, ua: 'Mozilla/5.0', ts: new Date(tsMs).toISOString(), ...overrides };
+  return {
+    event_id: `e-${offset}`,
+    user_id: `u-${offset % 3}`,
+    url,
+    referrer: offset % 2 === 0 ? 'https://ref.example/' : null,
+    ua: 'Mozilla/5.0',
+    ts: new Date(tsMs).toISOString(),
+    ...overrides,
+  };
 }
 
 const json = (value: unknown): Buffer => Buffer.from(JSON.stringify(value));
@@ -123,12 +153,28 @@ function click(offset: number, tsMs: number, url = '/home'): KafkaRecord {
 function clickRow(offset: number, tsMs: number, url = '/home'): { dt: string; row: RowOf<'clickstream'> } {
   return {
     dt: new Date(tsMs).toISOString().slice(0, 10),
-    row: { event_id: `e-${offset}`, user_id: `u-${offset % 3}`, url, referrer: offset % 2 === 0 ? 'https://ref.example/' : null, ua: 'Mozilla/5.0', ts: tsMs },
+    row: {
+      event_id: `e-${offset}`,
+      user_id: `u-${offset % 3}`,
+      url,
+      referrer: offset % 2 === 0 ? 'https://ref.example/' : null,
+      ua: 'Mozilla/5.0',
+      ts: tsMs,
+    },
   };
 }
 
 function iotEvent(offset: number, tsMs: number | string, overrides: object = {}): object {
-  return { device_id: `d-${offset}`, site: 'plant-a', temp_c: 21.5, humidity: 40, battery: 87.5, signal_strength: -67, ts: tsMs, ...overrides };
+  return {
+    device_id: `d-${offset}`,
+    site: 'plant-a',
+    temp_c: 21.5,
+    humidity: 40,
+    battery: 87.5,
+    signal_strength: -67,
+    ts: tsMs,
+    ...overrides,
+  };
 }
 
 const sum = (counts: ReadonlyArray<{ count: number }>): number => counts.reduce((n, c) => n + c.count, 0);
@@ -145,12 +191,23 @@ describe('partition: routing valid events', () => {
     ];
     const records = events.map(([o, ts, url]) => click(o, ts, url));
     // Epoch millis on the wire are accepted too.
-    records.push({ offset: 5, value: json({ ...clickEvent(5, M + 90_000, '/home'), ts: M + 90_000 }), timestampMs: M + 90_000 });
+    records.push({
+      offset: 5,
+      value: json({ ...clickEvent(5, M + 90_000, '/home'), ts: M + 90_000 }),
+      timestampMs: M + 90_000,
+    });
 
     expect(await h.batch(batchOf('clickstream', records, true))).toEqual({ paused: false });
 
     expect(h.writer.appends).toEqual([
-      { type: 'append', generation: 0, firstOffset: '0', lastOffset: '5', rows: [...events.map(([o, ts, url]) => clickRow(o, ts, url)), clickRow(5, M + 90_000, '/home')], rejected: [] },
+      {
+        type: 'append',
+        generation: 0,
+        firstOffset: '0',
+        lastOffset: '5',
+        rows: [...events.map(([o, ts, url]) => clickRow(o, ts, url)), clickRow(5, M + 90_000, '/home')],
+        rejected: [],
+      },
     ]);
     expect(h.aggregator!.batches).toEqual([
       {
@@ -168,7 +225,14 @@ describe('partition: routing valid events', () => {
       },
     ]);
     expect(sum(h.aggregator!.batches[0]!.counts)).toBe(records.length);
-    expect(await h.status()).toMatchObject({ valid: 6, rejected: {}, rawOffset: '5', aggOffset: '5', caughtUp: true, paused: false });
+    expect(await h.status()).toMatchObject({
+      valid: 6,
+      rejected: {},
+      rawOffset: '5',
+      aggOffset: '5',
+      caughtUp: true,
+      paused: false,
+    });
   });
 
   it('sends IoT rows to the writer, split by the UTC date of their ts', async () => {
@@ -178,7 +242,11 @@ describe('partition: routing valid events', () => {
     await h.batch(
       batchOf('iot', [
         { offset: 10, value: json(iotEvent(10, new Date(lastMsOfDay).toISOString())), timestampMs: lastMsOfDay },
-        { offset: 11, value: json(iotEvent(11, nextDay, { temp_c: -5.25, battery: 0, signal_strength: -150 })), timestampMs: nextDay },
+        {
+          offset: 11,
+          value: json(iotEvent(11, nextDay, { temp_c: -5.25, battery: 0, signal_strength: -150 })),
+          timestampMs: nextDay,
+        },
       ]),
     );
     expect(h.writer.appends).toEqual([
@@ -188,8 +256,30 @@ describe('partition: routing valid events', () => {
         firstOffset: '10',
         lastOffset: '11',
         rows: [
-          { dt: '2024-03-05', row: { device_id: 'd-10', site: 'plant-a', temp_c: 21.5, humidity: 40, battery: 87.5, signal_strength: -67, ts: lastMsOfDay } },
-          { dt: '2024-03-06', row: { device_id: 'd-11', site: 'plant-a', temp_c: -5.25, humidity: 40, battery: 0, signal_strength: -150, ts: nextDay } },
+          {
+            dt: '2024-03-05',
+            row: {
+              device_id: 'd-10',
+              site: 'plant-a',
+              temp_c: 21.5,
+              humidity: 40,
+              battery: 87.5,
+              signal_strength: -67,
+              ts: lastMsOfDay,
+            },
+          },
+          {
+            dt: '2024-03-06',
+            row: {
+              device_id: 'd-11',
+              site: 'plant-a',
+              temp_c: -5.25,
+              humidity: 40,
+              battery: 0,
+              signal_strength: -150,
+              ts: nextDay,
+            },
+          },
         ],
         rejected: [],
       },
@@ -226,12 +316,20 @@ describe('partition: rejected records', () => {
     { name: 'invalid UTF-8', value: invalidUtf8, reason: 'invalid_utf8' },
     { name: 'an unparseable ts', value: json({ ...valid, ts: 'yesterday at noon' }), reason: 'ts_unparseable' },
     { name: 'a ts in 1970', value: json({ ...valid, ts: '1970-01-01T00:00:01Z' }), reason: 'ts_out_of_range' },
-    { name: 'a ts a year ahead of the record', value: json({ ...valid, ts: new Date(recordMs + 365 * 86_400_000).toISOString() }), reason: 'ts_out_of_range' },
+    {
+      name: 'a ts a year ahead of the record',
+      value: json({ ...valid, ts: new Date(recordMs + 365 * 86_400_000).toISOString() }),
+      reason: 'ts_out_of_range',
+    },
   ];
 
   it('turns every kind of bad record into a _rejected row with its reason, and carries on', async () => {
     const h = startPartition('clickstream');
-    const records: KafkaRecord[] = cases.map((c, i) => ({ offset: 100 + i, value: c.value, timestampMs: c.timestampMs ?? recordMs }));
+    const records: KafkaRecord[] = cases.map((c, i) => ({
+      offset: 100 + i,
+      value: c.value,
+      timestampMs: c.timestampMs ?? recordMs,
+    }));
     const validOffset = 100 + cases.length;
     records.push(click(validOffset, recordMs, '/after'));
     await h.batch(batchOf('clickstream', records));
@@ -245,12 +343,21 @@ describe('partition: rejected records', () => {
       const rejected = append!.rejected[i]!;
       const kafkaTsMs = c.timestampMs ?? recordMs;
       expect(rejected.dt, c.name).toBe(new Date(kafkaTsMs).toISOString().slice(0, 10));
-      expect(rejected.row, c.name).toMatchObject({ topic: 'clickstream', partition: PARTITION, offset: 100 + i, reason: c.reason, kafka_ts: kafkaTsMs });
+      expect(rejected.row, c.name).toMatchObject({
+        topic: 'clickstream',
+        partition: PARTITION,
+        offset: 100 + i,
+        reason: c.reason,
+        kafka_ts: kafkaTsMs,
+      });
       expect(typeof rejected.row.detail, c.name).toBe('string');
       if (c.reason === 'invalid_utf8') {
         expect(rejected.row).toMatchObject({ payload_encoding: 'base64', payload: invalidUtf8.toString('base64') });
       } else {
-        expect(rejected.row, c.name).toMatchObject({ payload_encoding: 'utf8', payload: (c.value ?? Buffer.alloc(0)).toString('utf8') });
+        expect(rejected.row, c.name).toMatchObject({
+          payload_encoding: 'utf8',
+          payload: (c.value ?? Buffer.alloc(0)).toString('utf8'),
+        });
       }
     });
     // The tombstone's row lands under the date of its own Kafka timestamp.
@@ -272,12 +379,26 @@ describe('partition: rejected records', () => {
   it('rejects an IoT reading with a negative battery as value_out_of_range', async () => {
     const h = startPartition('iot');
     const payload = json(iotEvent(0, M, { battery: -1 }));
-    await h.batch(batchOf('iot', [{ offset: 0, value: payload, timestampMs: M }, { offset: 1, value: json(iotEvent(1, M)), timestampMs: M }]));
+    await h.batch(
+      batchOf('iot', [
+        { offset: 0, value: payload, timestampMs: M },
+        { offset: 1, value: json(iotEvent(1, M)), timestampMs: M },
+      ]),
+    );
     const [append] = h.writer.appends;
     expect(append!.rejected).toEqual([
       {
         dt: '2024-03-05',
-        row: { topic: 'iot', partition: PARTITION, offset: 0, reason: 'value_out_of_range', detail: expect.stringContaining('battery'), payload: payload.toString('utf8'), payload_encoding: 'utf8', kafka_ts: M },
+        row: {
+          topic: 'iot',
+          partition: PARTITION,
+          offset: 0,
+          reason: 'value_out_of_range',
+          detail: expect.stringContaining('battery'),
+          payload: payload.toString('utf8'),
+          payload_encoding: 'utf8',
+          kafka_ts: M,
+        },
       },
     ]);
     expect(append!.rows.map((r) => (r.row as RowOf<'iot'>).device_id)).toEqual(['d-1']);
@@ -286,8 +407,10 @@ describe('partition: rejected records', () => {
 });
 
 describe('partition: sink offsets', () => {
-  const records = (from: number, to: number): KafkaRecord[] => Array.from({ length: to - from + 1 }, (_, i) => click(from + i, M + (from + i) * 1000));
-  const offsetsOf = (h: Harness, i: number): string[] => h.writer.appends[i]!.rows.map((r) => (r.row as RowOf<'clickstream'>).event_id);
+  const records = (from: number, to: number): KafkaRecord[] =>
+    Array.from({ length: to - from + 1 }, (_, i) => click(from + i, M + (from + i) * 1000));
+  const offsetsOf = (h: Harness, i: number): string[] =>
+    h.writer.appends[i]!.rows.map((r) => (r.row as RowOf<'clickstream'>).event_id);
 
   it('sends the writer only records above its offset, the aggregator those above its own', async () => {
     const h = startPartition('clickstream', { raw: '4', agg: '1' });
@@ -326,7 +449,9 @@ describe('partition: sink offsets', () => {
 
   it('does not reject again, nor count, bad records the writer already holds', async () => {
     const h = startPartition('clickstream', { raw: '1', agg: '-1' });
-    await h.batch(batchOf('clickstream', [{ offset: 0, value: Buffer.from('junk'), timestampMs: M }, click(1, M), click(2, M + 1)]));
+    await h.batch(
+      batchOf('clickstream', [{ offset: 0, value: Buffer.from('junk'), timestampMs: M }, click(1, M), click(2, M + 1)]),
+    );
     expect(h.writer.appends[0]!.rejected).toEqual([]);
     expect(offsetsOf(h, 0)).toEqual(['e-2']);
     expect(h.rejectedReasons).toEqual([]);
@@ -343,7 +468,14 @@ describe('partition: late events', () => {
     // Before the first reply the partition knows no watermark: nothing is late.
     expect(h.aggregator!.batches[0]).toMatchObject({ lateCount: 0 });
 
-    await h.batch(batchOf('clickstream', [click(2, M + MINUTE_MS, '/late'), click(3, watermarkMs + 10_000), click(4, M + 5_000, '/late'), click(5, watermarkMs, '/edge')]));
+    await h.batch(
+      batchOf('clickstream', [
+        click(2, M + MINUTE_MS, '/late'),
+        click(3, watermarkMs + 10_000),
+        click(4, M + 5_000, '/late'),
+        click(5, watermarkMs, '/edge'),
+      ]),
+    );
     expect(h.aggregator!.batches[1]).toEqual({
       partition: PARTITION,
       lastOffset: '5',
@@ -355,7 +487,12 @@ describe('partition: late events', () => {
         { windowStartMs: watermarkMs, url: '/home', count: 1 },
       ],
     });
-    expect(h.writer.appends[1]!.rows.map((r) => (r.row as RowOf<'clickstream'>).event_id)).toEqual(['e-2', 'e-3', 'e-4', 'e-5']);
+    expect(h.writer.appends[1]!.rows.map((r) => (r.row as RowOf<'clickstream'>).event_id)).toEqual([
+      'e-2',
+      'e-3',
+      'e-4',
+      'e-5',
+    ]);
   });
 });
 
@@ -389,7 +526,9 @@ describe('partition: back-pressure', () => {
   it('pauses an IoT partition too (no aggregator to tell)', async () => {
     const h = startPartition('iot');
     h.writer.backlogHigh = true;
-    expect(await h.batch(batchOf('iot', [{ offset: 0, value: json(iotEvent(0, M)), timestampMs: M }]))).toEqual({ paused: true });
+    expect(await h.batch(batchOf('iot', [{ offset: 0, value: json(iotEvent(0, M)), timestampMs: M }]))).toEqual({
+      paused: true,
+    });
     expect(h.fetch.calls).toEqual(['pause']);
     h.writer.drained();
     await waitFor(() => h.fetch.calls.length === 2, 'resume');
@@ -431,7 +570,10 @@ describe('partition: the end of a backlog', () => {
     for (let offset = 0; offset < 20; offset++) {
       const record = { offset, value: json(iotEvent(offset, M)), timestampMs: M };
       // Some fetches end a little short of the end: less than a tenth of a file is no backlog.
-      const batch = offset % 3 === 0 ? { ...batchOf('iot', [record]), highWatermark: String(offset + 1 + 99) } : batchOf('iot', [record], true);
+      const batch =
+        offset % 3 === 0
+          ? { ...batchOf('iot', [record]), highWatermark: String(offset + 1 + 99) }
+          : batchOf('iot', [record], true);
       await h.batch(batch);
     }
     await sleep(20);
@@ -451,7 +593,7 @@ describe('partition: the end of a backlog', () => {
 });
 
 describe('partition: ETL generation', () => {
-  it('tags every append, batch, pause and progress report with its writer options\' generation', async () => {
+  it("tags every append, batch, pause and progress report with its writer options' generation", async () => {
     const h = startPartition('clickstream', {}, 3);
     await h.batch(batchOf('clickstream', [click(0, M), click(1, M)]));
     dispatch(h.ref, { type: 'progress', caughtUp: true });

@@ -16,7 +16,16 @@ import { PageViewWindows } from '../../../src/windows/pageViewWindows.js';
 import { M, makeBatch, SIZE_MS } from '../windows/fixtures.js';
 import { spawnFakeCheckpointer, type FakeCheckpointer } from './fakes/fakeCheckpointer.js';
 import { columnTypes, listFiles, openReader, readRows, type Reader } from './fakes/lakeFiles.js';
-import { cleanUp, newSystem, onCleanUp, settleBeforeStop, silentLogger, sleep, tempDir, waitFor } from './fakes/testKit.js';
+import {
+  cleanUp,
+  newSystem,
+  onCleanUp,
+  settleBeforeStop,
+  silentLogger,
+  sleep,
+  tempDir,
+  waitFor,
+} from './fakes/testKit.js';
 
 let reader: Reader;
 beforeAll(async () => {
@@ -34,10 +43,32 @@ const S = 1_000;
 const DT = 'dt=2023-11-14';
 
 // One partition's stream: each batch closes the windows whose end its max event time - delay passes.
-const b1 = makeBatch(0, 10, { events: [[M + 1 * S, '/a'], [M + 2 * S, '/b'], [M + 30 * S, '/a'], [M + 65 * S, '/a']] }); // wm M+55s
-const b2 = makeBatch(0, 20, { events: [[M + 70 * S, '/b'], [M + 130 * S, '/c']] }); // wm M+120s: closes M, M+60s
-const b3 = makeBatch(0, 30, { events: [[M + 150 * S, '/c'], [M + 200 * S, '/d']] }); // wm M+190s: closes M+120s
-const b4 = makeBatch(0, 40, { events: [[M + 250 * S, '/e'], [M + 100 * S, '/late']] }); // wm M+240s: closes M+180s; /late is late
+const b1 = makeBatch(0, 10, {
+  events: [
+    [M + 1 * S, '/a'],
+    [M + 2 * S, '/b'],
+    [M + 30 * S, '/a'],
+    [M + 65 * S, '/a'],
+  ],
+}); // wm M+55s
+const b2 = makeBatch(0, 20, {
+  events: [
+    [M + 70 * S, '/b'],
+    [M + 130 * S, '/c'],
+  ],
+}); // wm M+120s: closes M, M+60s
+const b3 = makeBatch(0, 30, {
+  events: [
+    [M + 150 * S, '/c'],
+    [M + 200 * S, '/d'],
+  ],
+}); // wm M+190s: closes M+120s
+const b4 = makeBatch(0, 40, {
+  events: [
+    [M + 250 * S, '/e'],
+    [M + 100 * S, '/late'],
+  ],
+}); // wm M+240s: closes M+180s; /late is late
 
 type AggRow = [minuteStartMs: number, minuteEndMs: number, url: string, pv: number];
 const W = (startS: number, url: string, pv: number): AggRow => [M + startS * S, M + startS * S + SIZE_MS, url, pv];
@@ -56,7 +87,11 @@ interface Harness {
   restart(restored: { seq: number; state: unknown }, name: string): Harness;
 }
 
-function startAggregator(overrides: Partial<WindowAggregatorOptions> = {}, shared?: { system: SystemRef; lakeRoot: string; checkpointer: FakeCheckpointer }, name = 'window-aggregator'): Harness {
+function startAggregator(
+  overrides: Partial<WindowAggregatorOptions> = {},
+  shared?: { system: SystemRef; lakeRoot: string; checkpointer: FakeCheckpointer },
+  name = 'window-aggregator',
+): Harness {
   const system = shared?.system ?? newSystem();
   const lakeRoot = shared?.lakeRoot ?? join(tempDir('sdp-aggregator-'), 'lake');
   const checkpointer = shared?.checkpointer ?? spawnFakeCheckpointer(system, lakeRoot);
@@ -139,7 +174,12 @@ describe('window aggregator: checkpoints', () => {
     // The committed files hold the closed windows, once each; the open one is not there.
     expect(await lakeRows(h)).toEqual(sortRows(CLOSED_BY_B2));
     const withRows = events.find((e) => e.rows > 0)!;
-    expect(await columnTypes(reader, join(h.lakeRoot, withRows.renames[0]!.to))).toMatchObject({ minute_start: 'TIMESTAMP', minute_end: 'TIMESTAMP', url: 'VARCHAR', pv: 'BIGINT' });
+    expect(await columnTypes(reader, join(h.lakeRoot, withRows.renames[0]!.to))).toMatchObject({
+      minute_start: 'TIMESTAMP',
+      minute_end: 'TIMESTAMP',
+      url: 'VARCHAR',
+      pv: 'BIGINT',
+    });
 
     // The state restores: the open window M+120s and the offset are in it.
     const restored = PageViewWindows.fromJSON(last.state, WINDOWS, Date.now());
@@ -239,7 +279,12 @@ describe('window aggregator: metrics', () => {
 
   it('reports no lag before any watermark', async () => {
     const h = startAggregator();
-    expect(await h.metrics()).toMatchObject({ lateEventsTotal: 0, windowsOpen: 0, watermarkLagSeconds: null, globalWatermarkMs: null });
+    expect(await h.metrics()).toMatchObject({
+      lateEventsTotal: 0,
+      windowsOpen: 0,
+      watermarkLagSeconds: null,
+      globalWatermarkMs: null,
+    });
   });
 });
 
@@ -247,14 +292,35 @@ describe('window aggregator: restart', () => {
   it('assigns restored partitions together: the one furthest ahead does not set the watermark alone', async () => {
     const first = startAggregator();
     dispatch(first.ref, { type: 'assign', partitions: [0, 1] });
-    await first.batch({ partition: 0, lastOffset: '1', maxEventTimeMs: M + 300 * S, caughtUp: false, counts: [{ windowStartMs: M + 240 * S, url: '/a', count: 1 }], lateCount: 0 });
-    await first.batch({ partition: 1, lastOffset: '1', maxEventTimeMs: M + 30 * S, caughtUp: false, counts: [{ windowStartMs: M, url: '/a', count: 1 }], lateCount: 0 });
+    await first.batch({
+      partition: 0,
+      lastOffset: '1',
+      maxEventTimeMs: M + 300 * S,
+      caughtUp: false,
+      counts: [{ windowStartMs: M + 240 * S, url: '/a', count: 1 }],
+      lateCount: 0,
+    });
+    await first.batch({
+      partition: 1,
+      lastOffset: '1',
+      maxEventTimeMs: M + 30 * S,
+      caughtUp: false,
+      counts: [{ windowStartMs: M, url: '/a', count: 1 }],
+      lateCount: 0,
+    });
     await first.flush();
     const last = commits(first)[commits(first).length - 1]!;
     const second = first.restart({ seq: last.seq, state: last.state }, 'window-aggregator-assign-together');
     dispatch(second.ref, { type: 'assign', partitions: [0, 1] });
     // Partition 1's backlog continues at M+31s: on time, since the watermark is still partition 1's.
-    const reply = await second.batch({ partition: 1, lastOffset: '2', maxEventTimeMs: M + 31 * S, caughtUp: false, counts: [{ windowStartMs: M, url: '/b', count: 1 }], lateCount: 0 });
+    const reply = await second.batch({
+      partition: 1,
+      lastOffset: '2',
+      maxEventTimeMs: M + 31 * S,
+      caughtUp: false,
+      counts: [{ windowStartMs: M, url: '/b', count: 1 }],
+      lateCount: 0,
+    });
     expect(reply.globalWatermarkMs).toBe(M + 31 * S - WINDOWS.watermarkDelayMs);
     expect((await second.metrics()).lateEventsTotal).toBe(0);
   });
@@ -264,14 +330,28 @@ describe('window aggregator: restart', () => {
     dispatch(h.ref, { type: 'topicPartitions', partitions: [0, 1, 2, 3] });
     dispatch(h.ref, { type: 'assign', partitions: [2, 3] });
     for (const partition of [2, 3]) {
-      const r = await h.batch({ partition, lastOffset: '9', maxEventTimeMs: M + 600 * S, caughtUp: true, counts: [{ windowStartMs: M + 540 * S, url: '/b', count: 1 }], lateCount: 0 });
+      const r = await h.batch({
+        partition,
+        lastOffset: '9',
+        maxEventTimeMs: M + 600 * S,
+        caughtUp: true,
+        counts: [{ windowStartMs: M + 540 * S, url: '/b', count: 1 }],
+        lateCount: 0,
+      });
       expect(r.globalWatermarkMs).toBe(-Infinity);
     }
     await sleep(200); // 2 and 3 go idle; 0 and 1 are nobody's here, so they never do
     expect((await h.metrics()).globalWatermarkMs).toBeNull();
     dispatch(h.ref, { type: 'assign', partitions: [0, 1, 2, 3] });
     for (const partition of [0, 1]) {
-      await h.batch({ partition, lastOffset: '3', maxEventTimeMs: M + 30 * S, caughtUp: false, counts: [{ windowStartMs: M, url: '/a', count: 1 }], lateCount: 0 });
+      await h.batch({
+        partition,
+        lastOffset: '3',
+        maxEventTimeMs: M + 30 * S,
+        caughtUp: false,
+        counts: [{ windowStartMs: M, url: '/a', count: 1 }],
+        lateCount: 0,
+      });
     }
     const metrics = await h.metrics();
     expect(metrics.lateEventsTotal).toBe(0);
@@ -284,7 +364,14 @@ describe('window aggregator: restart', () => {
     dispatch(first.ref, { type: 'topicPartitions', partitions: [0, 1, 2, 3] });
     dispatch(first.ref, { type: 'assign', partitions: [0, 1, 2, 3] });
     for (const partition of [0, 1, 2, 3]) {
-      await first.batch({ partition, lastOffset: '1', maxEventTimeMs: M + 30 * S, caughtUp: false, counts: [{ windowStartMs: M, url: '/a', count: 1 }], lateCount: 0 });
+      await first.batch({
+        partition,
+        lastOffset: '1',
+        maxEventTimeMs: M + 30 * S,
+        caughtUp: false,
+        counts: [{ windowStartMs: M, url: '/a', count: 1 }],
+        lateCount: 0,
+      });
     }
     await first.flush();
     const last = commits(first)[commits(first).length - 1]!;
@@ -293,14 +380,28 @@ describe('window aggregator: restart', () => {
     // For a session timeout the group gives this process partitions 2 and 3 only; they race ahead.
     dispatch(second.ref, { type: 'assign', partitions: [2, 3] });
     for (const partition of [2, 3]) {
-      const r = await second.batch({ partition, lastOffset: '9', maxEventTimeMs: M + 600 * S, caughtUp: true, counts: [{ windowStartMs: M + 540 * S, url: '/b', count: 1 }], lateCount: 0 });
+      const r = await second.batch({
+        partition,
+        lastOffset: '9',
+        maxEventTimeMs: M + 600 * S,
+        caughtUp: true,
+        counts: [{ windowStartMs: M + 540 * S, url: '/b', count: 1 }],
+        lateCount: 0,
+      });
       expect(r.globalWatermarkMs).toBe(M + 30 * S - DELAY_MS);
     }
     await sleep(4 * idleTimeoutMs);
     // Then all four: partitions 0 and 1 continue their backlog, on time.
     dispatch(second.ref, { type: 'assign', partitions: [0, 1, 2, 3] });
     for (const partition of [0, 1]) {
-      await second.batch({ partition, lastOffset: '5', maxEventTimeMs: M + 100 * S, caughtUp: false, counts: [{ windowStartMs: M + 60 * S, url: '/c', count: 1 }], lateCount: 0 });
+      await second.batch({
+        partition,
+        lastOffset: '5',
+        maxEventTimeMs: M + 100 * S,
+        caughtUp: false,
+        counts: [{ windowStartMs: M + 60 * S, url: '/c', count: 1 }],
+        lateCount: 0,
+      });
     }
     const metrics = await second.metrics();
     expect(metrics.lateEventsTotal).toBe(0);
@@ -312,19 +413,47 @@ describe('window aggregator: restart', () => {
     // backlog first: partition 0, not yet re-assigned, must hold the watermark back once it is.
     const idleTimeoutMs = 50;
     const first = startAggregator({ windows: { ...WINDOWS, idleTimeoutMs } });
-    await first.batch({ partition: 0, lastOffset: '1', maxEventTimeMs: M + 30 * S, caughtUp: true, counts: [{ windowStartMs: M, url: '/a', count: 1 }], lateCount: 0 });
-    await first.batch({ partition: 1, lastOffset: '1', maxEventTimeMs: M + 30 * S, caughtUp: true, counts: [{ windowStartMs: M, url: '/a', count: 1 }], lateCount: 0 });
+    await first.batch({
+      partition: 0,
+      lastOffset: '1',
+      maxEventTimeMs: M + 30 * S,
+      caughtUp: true,
+      counts: [{ windowStartMs: M, url: '/a', count: 1 }],
+      lateCount: 0,
+    });
+    await first.batch({
+      partition: 1,
+      lastOffset: '1',
+      maxEventTimeMs: M + 30 * S,
+      caughtUp: true,
+      counts: [{ windowStartMs: M, url: '/a', count: 1 }],
+      lateCount: 0,
+    });
     await first.flush();
     const last = commits(first)[commits(first).length - 1]!;
     const second = first.restart({ seq: last.seq, state: last.state }, 'window-aggregator-restarted');
     // The group takes longer than the idle timeout to re-form (a dead member's session).
     await sleep(4 * idleTimeoutMs);
     dispatch(second.ref, { type: 'assign', partitions: [0, 1] });
-    const reply = await second.batch({ partition: 1, lastOffset: '9', maxEventTimeMs: M + 600 * S, caughtUp: false, counts: [{ windowStartMs: M + 540 * S, url: '/b', count: 1 }], lateCount: 0 });
+    const reply = await second.batch({
+      partition: 1,
+      lastOffset: '9',
+      maxEventTimeMs: M + 600 * S,
+      caughtUp: false,
+      counts: [{ windowStartMs: M + 540 * S, url: '/b', count: 1 }],
+      lateCount: 0,
+    });
     // Partition 0 is assigned, behind (not caught up since the restart) and not idle: it holds the
     // watermark at its own, so its backlog of minute M+60s..M+500s is still on time.
     expect(reply.globalWatermarkMs).toBe(M + 30 * S - WINDOWS.watermarkDelayMs);
-    const late = await second.batch({ partition: 0, lastOffset: '5', maxEventTimeMs: M + 500 * S, caughtUp: false, counts: [{ windowStartMs: M + 480 * S, url: '/c', count: 1 }], lateCount: 0 });
+    const late = await second.batch({
+      partition: 0,
+      lastOffset: '5',
+      maxEventTimeMs: M + 500 * S,
+      caughtUp: false,
+      counts: [{ windowStartMs: M + 480 * S, url: '/c', count: 1 }],
+      lateCount: 0,
+    });
     expect(late.globalWatermarkMs).toBe(M + 500 * S - WINDOWS.watermarkDelayMs);
     expect((await second.metrics()).lateEventsTotal).toBe(0);
   });

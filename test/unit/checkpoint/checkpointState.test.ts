@@ -25,7 +25,12 @@ function raw(partition: number, offset: string, tag = offset): RawCheckpoint {
     topic: 'clickstream',
     partition,
     offset,
-    renames: [{ from: `tables/clickstream/dt=2024-03-01/part-${partition}-${tag}.parquet.tmp`, to: `tables/clickstream/dt=2024-03-01/part-${partition}-${tag}.parquet` }],
+    renames: [
+      {
+        from: `tables/clickstream/dt=2024-03-01/part-${partition}-${tag}.parquet.tmp`,
+        to: `tables/clickstream/dt=2024-03-01/part-${partition}-${tag}.parquet`,
+      },
+    ],
     rows: 10,
     rejected: 1,
   };
@@ -39,7 +44,12 @@ function agg(seq: number, offsets: Record<string, string>): AggCheckpoint {
     seq,
     offsets,
     state: { seq, open: ['w'] },
-    renames: [{ from: `tables/clickstream_agg/dt=2024-03-01/part-${seq}.parquet.tmp`, to: `tables/clickstream_agg/dt=2024-03-01/part-${seq}.parquet` }],
+    renames: [
+      {
+        from: `tables/clickstream_agg/dt=2024-03-01/part-${seq}.parquet.tmp`,
+        to: `tables/clickstream_agg/dt=2024-03-01/part-${seq}.parquet`,
+      },
+    ],
     rows: 3,
   };
 }
@@ -111,7 +121,7 @@ describe('applyCheckpoint', () => {
 describe('offsets of a partition', () => {
   const state = fold([raw(0, '41'), agg(1, { '0': '17', '2': '50' }), raw(2, '30')]);
 
-  it('sinkOffset is the sink\'s last durable offset, -1 when it has none', () => {
+  it("sinkOffset is the sink's last durable offset, -1 when it has none", () => {
     expect(sinkOffset(state, RAW0, 0)).toBe('41');
     expect(sinkOffset(state, AGG, 0)).toBe('17');
     expect(sinkOffset(state, RAW1, 1)).toBe(NO_OFFSET);
@@ -153,7 +163,7 @@ describe('pendingRenames', () => {
     expect(renames).not.toEqual(expect.arrayContaining(d.renames));
   });
 
-  it('a checkpoint without files clears its sink\'s pending renames', () => {
+  it("a checkpoint without files clears its sink's pending renames", () => {
     const state = fold([raw(0, '10'), { ...raw(0, '11'), renames: [] }]);
     expect(pendingRenames(state)).toEqual([]);
   });

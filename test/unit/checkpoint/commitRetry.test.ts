@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
-import { applyCheckpoint, emptyCheckpointState, type AggCheckpoint, type RawCheckpoint } from '../../../src/checkpoint/checkpointState.js';
-import { commitRetryDelayMs, isAggCheckpointCommitted, isRawRollCommitted, MAX_COMMIT_ATTEMPTS, mustCheckEarlierAttempt } from '../../../src/checkpoint/commitRetry.js';
+import {
+  applyCheckpoint,
+  emptyCheckpointState,
+  type AggCheckpoint,
+  type RawCheckpoint,
+} from '../../../src/checkpoint/checkpointState.js';
+import {
+  commitRetryDelayMs,
+  isAggCheckpointCommitted,
+  isRawRollCommitted,
+  MAX_COMMIT_ATTEMPTS,
+  mustCheckEarlierAttempt,
+} from '../../../src/checkpoint/commitRetry.js';
 
 describe('commitRetry', () => {
   it('backs off exponentially from 500 ms and gives up after the last attempt', () => {
@@ -17,7 +28,16 @@ describe('commitRetry', () => {
   });
 
   it('sees a raw roll committed when the sink offset reached its last offset', () => {
-    const raw: RawCheckpoint = { type: 'raw', sink: 'raw:t:1', topic: 't', partition: 1, offset: '99', renames: [], rows: 1, rejected: 0 };
+    const raw: RawCheckpoint = {
+      type: 'raw',
+      sink: 'raw:t:1',
+      topic: 't',
+      partition: 1,
+      offset: '99',
+      renames: [],
+      rows: 1,
+      rejected: 0,
+    };
     const state = applyCheckpoint(emptyCheckpointState(), raw);
     expect(isRawRollCommitted(state, 'raw:t:1', 1, '99')).toBe(true);
     expect(isRawRollCommitted(state, 'raw:t:1', 1, '50')).toBe(true);
@@ -27,7 +47,16 @@ describe('commitRetry', () => {
   });
 
   it('sees an aggregator checkpoint committed when its seq (or a later one) is in the store', () => {
-    const agg: AggCheckpoint = { type: 'agg', sink: 'agg:t', topic: 't', seq: 4, offsets: { '0': '10' }, state: {}, renames: [], rows: 0 };
+    const agg: AggCheckpoint = {
+      type: 'agg',
+      sink: 'agg:t',
+      topic: 't',
+      seq: 4,
+      offsets: { '0': '10' },
+      state: {},
+      renames: [],
+      rows: 0,
+    };
     const state = applyCheckpoint(emptyCheckpointState(), agg);
     expect(isAggCheckpointCommitted(state, 'agg:t', 4)).toBe(true);
     expect(isAggCheckpointCommitted(state, 'agg:t', 3)).toBe(true);

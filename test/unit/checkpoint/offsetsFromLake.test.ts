@@ -6,8 +6,10 @@ import { aggFileName, rawFileName, rejectedFileName } from '../../../src/lake/la
 import { PageViewWindows } from '../../../src/windows/pageViewWindows.js';
 
 const topics = { clickstream: 'clicks', iot: 'sensors' };
-const raw = (table: string, dt: string, p: number, first: number, last: number) => `tables/${table}/dt=${dt}/${rawFileName(p, first, last)}`;
-const rej = (dt: string, topic: string, p: number, first: number, last: number) => `tables/_rejected/dt=${dt}/${rejectedFileName(topic, p, first, last)}`;
+const raw = (table: string, dt: string, p: number, first: number, last: number) =>
+  `tables/${table}/dt=${dt}/${rawFileName(p, first, last)}`;
+const rej = (dt: string, topic: string, p: number, first: number, last: number) =>
+  `tables/_rejected/dt=${dt}/${rejectedFileName(topic, p, first, last)}`;
 const agg = (dt: string, seq: number) => `tables/clickstream_agg/dt=${dt}/${aggFileName(seq)}`;
 
 describe('offsetsFromLake: durable offsets from committed file names', () => {
@@ -27,7 +29,12 @@ describe('offsetsFromLake: durable offsets from committed file names', () => {
       ],
       topics,
     );
-    expect(lake.raw.get('clicks')).toEqual(new Map([[0, 190n], [3, 7n]]));
+    expect(lake.raw.get('clicks')).toEqual(
+      new Map([
+        [0, 190n],
+        [3, 7n],
+      ]),
+    );
     expect(lake.raw.get('sensors')).toEqual(new Map([[1, 50n]]));
     expect(lake.aggSeq).toBe(12);
     expect(lake.unknown).toEqual(['tables/clickstream/dt=2026-12-01/notes.txt']);
@@ -47,11 +54,13 @@ describe('offsetsFromLake: durable offsets from committed file names', () => {
       ],
       topics,
     );
-    expect(lake.completions.map((c) => c.from).sort()).toEqual([
-      `${agg('2026-12-01', 7)}.tmp`,
-      `${rej('2026-12-01', 'clicks', 0, 200, 299)}.tmp`,
-      `${raw('clickstream', '2026-12-01', 0, 200, 299)}.tmp`,
-    ].sort());
+    expect(lake.completions.map((c) => c.from).sort()).toEqual(
+      [
+        `${agg('2026-12-01', 7)}.tmp`,
+        `${rej('2026-12-01', 'clicks', 0, 200, 299)}.tmp`,
+        `${raw('clickstream', '2026-12-01', 0, 200, 299)}.tmp`,
+      ].sort(),
+    );
     expect(lake.completions.every((c) => c.to === c.from.slice(0, -4))).toBe(true);
     expect(lake.raw.get('clicks')).toEqual(new Map([[0, 299n]]));
     expect(lake.aggSeq).toBe(7);
@@ -60,7 +69,10 @@ describe('offsetsFromLake: durable offsets from committed file names', () => {
 
 describe('seedEventsFromLake', () => {
   it('seeds each raw sink, and the aggregator so that it continues the file sequence and emits no window twice', () => {
-    const lake = offsetsFromLake([raw('clickstream', '2026-12-01', 0, 0, 99), raw('iot', '2026-12-01', 2, 0, 9), agg('2026-12-01', 5)], topics);
+    const lake = offsetsFromLake(
+      [raw('clickstream', '2026-12-01', 0, 0, 99), raw('iot', '2026-12-01', 2, 0, 9), agg('2026-12-01', 5)],
+      topics,
+    );
     const maxMinuteEndMs = Date.UTC(2026, 11, 1, 10, 5);
     const events = seedEventsFromLake(lake, { topics, windowSizeMs: 60_000, maxMinuteEndMs });
     let state = emptyCheckpointState();
@@ -69,11 +81,25 @@ describe('seedEventsFromLake', () => {
     // The raw sink skips what it holds; the aggregator reads clickstream again from the start.
     expect(startOffset(state, ['raw:clicks:0', 'agg:clicks'], 0)).toBe('0');
     expect(startOffset(state, ['raw:sensors:2'], 2)).toBe('10');
-    const restored = PageViewWindows.fromJSON(state.aggregators['agg:clicks']!.state, { sizeMs: 60_000, watermarkDelayMs: 10_000, idleTimeoutMs: 30_000 }, Date.now());
+    const restored = PageViewWindows.fromJSON(
+      state.aggregators['agg:clicks']!.state,
+      { sizeMs: 60_000, watermarkDelayMs: 10_000, idleTimeoutMs: 30_000 },
+      Date.now(),
+    );
     expect(state.aggregators['agg:clicks']!.seq).toBe(5);
     // A count for the last emitted window is late; the next window is open.
     const applied = restored.applyBatch(
-      { partition: 0, lastOffset: '0', maxEventTimeMs: maxMinuteEndMs, caughtUp: false, lateCount: 0, counts: [{ windowStartMs: maxMinuteEndMs - 60_000, url: '/a', count: 2 }, { windowStartMs: maxMinuteEndMs, url: '/a', count: 3 }] },
+      {
+        partition: 0,
+        lastOffset: '0',
+        maxEventTimeMs: maxMinuteEndMs,
+        caughtUp: false,
+        lateCount: 0,
+        counts: [
+          { windowStartMs: maxMinuteEndMs - 60_000, url: '/a', count: 2 },
+          { windowStartMs: maxMinuteEndMs, url: '/a', count: 3 },
+        ],
+      },
       Date.now(),
     );
     expect(applied.lateEvents).toBe(2);
@@ -81,8 +107,14 @@ describe('seedEventsFromLake', () => {
   });
 
   it('seeds nothing for an empty lake, and no aggregator without aggregate files', () => {
-    expect(seedEventsFromLake(offsetsFromLake([], topics), { topics, windowSizeMs: 60_000, maxMinuteEndMs: undefined })).toEqual([]);
-    const events = seedEventsFromLake(offsetsFromLake([raw('clickstream', '2026-12-01', 1, 0, 4)], topics), { topics, windowSizeMs: 60_000, maxMinuteEndMs: undefined });
+    expect(
+      seedEventsFromLake(offsetsFromLake([], topics), { topics, windowSizeMs: 60_000, maxMinuteEndMs: undefined }),
+    ).toEqual([]);
+    const events = seedEventsFromLake(offsetsFromLake([raw('clickstream', '2026-12-01', 1, 0, 4)], topics), {
+      topics,
+      windowSizeMs: 60_000,
+      maxMinuteEndMs: undefined,
+    });
     expect(events.map((e) => e.sink)).toEqual(['raw:clicks:1']);
   });
 });
@@ -90,8 +122,26 @@ describe('seedEventsFromLake', () => {
 describe('eventsKeepingOffsets (clean --lake --force)', () => {
   it('rebuilds the same offsets and aggregator state without any pending rename', () => {
     let state = emptyCheckpointState();
-    state = applyCheckpoint(state, { type: 'raw', sink: 'raw:clicks:0', topic: 'clicks', partition: 0, offset: '9', renames: [{ from: 'a.tmp', to: 'a' }], rows: 1, rejected: 0 });
-    state = applyCheckpoint(state, { type: 'agg', sink: 'agg:clicks', topic: 'clicks', seq: 3, offsets: { 0: '7' }, state: { any: 1 }, renames: [{ from: 'b.tmp', to: 'b' }], rows: 1 });
+    state = applyCheckpoint(state, {
+      type: 'raw',
+      sink: 'raw:clicks:0',
+      topic: 'clicks',
+      partition: 0,
+      offset: '9',
+      renames: [{ from: 'a.tmp', to: 'a' }],
+      rows: 1,
+      rejected: 0,
+    });
+    state = applyCheckpoint(state, {
+      type: 'agg',
+      sink: 'agg:clicks',
+      topic: 'clicks',
+      seq: 3,
+      offsets: { 0: '7' },
+      state: { any: 1 },
+      renames: [{ from: 'b.tmp', to: 'b' }],
+      rows: 1,
+    });
     let rebuilt = emptyCheckpointState();
     for (const e of eventsKeepingOffsets(state)) rebuilt = applyCheckpoint(rebuilt, e);
     expect(rebuilt.offsets).toEqual(state.offsets);

@@ -6,10 +6,25 @@ import Database from 'better-sqlite3';
 import { pino } from 'pino';
 import { PersistedEvent, PersistedSnapshot } from 'nact/lib/persistence/index.js';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { JOURNAL_MIGRATIONS, JOURNAL_SCHEMA_VERSION, migrateJournalSchema } from '../../../src/checkpoint/journalSchema.js';
-import { SqlitePersistenceEngine, type SqlitePersistenceEngineOptions } from '../../../src/checkpoint/sqlitePersistenceEngine.js';
+import {
+  JOURNAL_MIGRATIONS,
+  JOURNAL_SCHEMA_VERSION,
+  migrateJournalSchema,
+} from '../../../src/checkpoint/journalSchema.js';
+import {
+  SqlitePersistenceEngine,
+  type SqlitePersistenceEngineOptions,
+} from '../../../src/checkpoint/sqlitePersistenceEngine.js';
 import { ErrorCodes, isSdpError } from '../../../src/errors.js';
-import { dispatch, type PersistentContext, query, reply, spawnPersistent, startSystem, stop } from '../../../src/system/nact.js';
+import {
+  dispatch,
+  type PersistentContext,
+  query,
+  reply,
+  spawnPersistent,
+  startSystem,
+  stop,
+} from '../../../src/system/nact.js';
 import { compileForChild } from './fixtures/compileForChild.js';
 
 const dirs: string[] = [];
@@ -32,7 +47,12 @@ function open(file: string, options: SqlitePersistenceEngineOptions = {}): Sqlit
   return engine;
 }
 
-function event(key: string, sequenceNr: number, data: unknown = { n: sequenceNr }, tags: string[] = []): PersistedEvent {
+function event(
+  key: string,
+  sequenceNr: number,
+  data: unknown = { n: sequenceNr },
+  tags: string[] = [],
+): PersistedEvent {
   return new PersistedEvent(data, sequenceNr, key, tags);
 }
 
@@ -61,7 +81,11 @@ describe('SqlitePersistenceEngine journal', () => {
   it('returns every persisted event, in order, to a new instance on the same file', async () => {
     const file = tempDbFile();
     const writer = open(file);
-    const payload = { offsets: { 'clickstream:0': 41 }, renames: [{ from: 'a.parquet.tmp', to: 'a.parquet' }], missing: null };
+    const payload = {
+      offsets: { 'clickstream:0': 41 },
+      renames: [{ from: 'a.parquet.tmp', to: 'a.parquet' }],
+      missing: null,
+    };
     await writer.persist(event('sink', 1, payload, ['roll']));
     await persistRange(writer, 'sink', 2, 20);
     writer.close();
@@ -206,7 +230,10 @@ describe('SqlitePersistenceEngine snapshots', () => {
 
     const raw = new Database(file, { readonly: true });
     try {
-      const kept = raw.prepare("SELECT sequence_nr FROM snapshots WHERE persistence_key = 'k' ORDER BY sequence_nr").pluck().all();
+      const kept = raw
+        .prepare("SELECT sequence_nr FROM snapshots WHERE persistence_key = 'k' ORDER BY sequence_nr")
+        .pluck()
+        .all();
       expect(kept).toEqual([9, 12]);
       expect(raw.prepare("SELECT count(*) FROM snapshots WHERE persistence_key = 'other'").pluck().get()).toBe(1);
     } finally {
@@ -248,7 +275,12 @@ describe('SqlitePersistenceEngine settings and schema', () => {
   it('runs in WAL mode with synchronous FULL by default', () => {
     const file = tempDbFile();
     const engine = open(file);
-    expect(engine.settings()).toEqual({ journalMode: 'wal', synchronous: 'FULL', busyTimeoutMs: 5000, schemaVersion: JOURNAL_SCHEMA_VERSION });
+    expect(engine.settings()).toEqual({
+      journalMode: 'wal',
+      synchronous: 'FULL',
+      busyTimeoutMs: 5000,
+      schemaVersion: JOURNAL_SCHEMA_VERSION,
+    });
     engine.close();
     // WAL is a property of the file: another connection sees it too.
     const raw = new Database(file, { readonly: true });
@@ -278,9 +310,15 @@ describe('SqlitePersistenceEngine settings and schema', () => {
     const raw = new Database(file);
     try {
       const added = vi.fn((db: Database.Database) => db.exec('CREATE TABLE extra (x INTEGER) STRICT'));
-      expect(migrateJournalSchema(raw, [...JOURNAL_MIGRATIONS, added])).toEqual({ fromVersion: JOURNAL_SCHEMA_VERSION, toVersion: JOURNAL_SCHEMA_VERSION + 1 });
+      expect(migrateJournalSchema(raw, [...JOURNAL_MIGRATIONS, added])).toEqual({
+        fromVersion: JOURNAL_SCHEMA_VERSION,
+        toVersion: JOURNAL_SCHEMA_VERSION + 1,
+      });
       expect(added).toHaveBeenCalledTimes(1);
-      expect(migrateJournalSchema(raw, [...JOURNAL_MIGRATIONS, added])).toEqual({ fromVersion: JOURNAL_SCHEMA_VERSION + 1, toVersion: JOURNAL_SCHEMA_VERSION + 1 });
+      expect(migrateJournalSchema(raw, [...JOURNAL_MIGRATIONS, added])).toEqual({
+        fromVersion: JOURNAL_SCHEMA_VERSION + 1,
+        toVersion: JOURNAL_SCHEMA_VERSION + 1,
+      });
       expect(added).toHaveBeenCalledTimes(1);
     } finally {
       raw.close();
@@ -351,8 +389,15 @@ describe('SqlitePersistenceEngine errors', () => {
     const engine = open(tempDbFile(), { logger });
     engine.close();
     await rejection(engine.takeSnapshot(new PersistedSnapshot({}, 4, 'window-aggregator')));
-    const failure = lines.map((line) => JSON.parse(line) as Record<string, unknown>).find((entry) => entry.msg === 'snapshot failed');
-    expect(failure).toMatchObject({ level: 50, component: 'checkpoint-store', persistenceKey: 'window-aggregator', sequenceNr: 4 });
+    const failure = lines
+      .map((line) => JSON.parse(line) as Record<string, unknown>)
+      .find((entry) => entry.msg === 'snapshot failed');
+    expect(failure).toMatchObject({
+      level: 50,
+      component: 'checkpoint-store',
+      persistenceKey: 'window-aggregator',
+      sequenceNr: 4,
+    });
     expect((failure?.err as { message: string }).message).toContain('cannot store snapshot 4 of window-aggregator');
   });
 
@@ -477,21 +522,29 @@ describe('SqlitePersistenceEngine crash safety', () => {
 
   /** Runs the child until it has acknowledged some events, kills it, returns the last acknowledged. */
   async function persistUntilKilled(file: string, killAfterMs: number): Promise<number> {
-    const child = spawnProcess(process.execPath, [fixture, enginePath, file, 'FULL'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnProcess(process.execPath, [fixture, enginePath, file, 'FULL'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
     child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    const exited = new Promise<NodeJS.Signals | number | null>((resolveExit) => child.on('exit', (code, signal) => resolveExit(signal ?? code)));
+    const exited = new Promise<NodeJS.Signals | number | null>((resolveExit) =>
+      child.on('exit', (code, signal) => resolveExit(signal ?? code)),
+    );
     const deadline = Date.now() + 15_000;
     while (!/\n1\n/.test(stdout)) {
-      if (child.exitCode !== null || Date.now() > deadline) throw new Error(`child did not start persisting: ${stderr}`);
+      if (child.exitCode !== null || Date.now() > deadline)
+        throw new Error(`child did not start persisting: ${stderr}`);
       await new Promise((r) => setTimeout(r, 10));
     }
     await new Promise((r) => setTimeout(r, killAfterMs));
     child.kill('SIGKILL');
     expect(await exited).toBe('SIGKILL');
-    const acknowledged = stdout.split('\n').filter((line) => /^\d+$/.test(line)).map(Number);
+    const acknowledged = stdout
+      .split('\n')
+      .filter((line) => /^\d+$/.test(line))
+      .map(Number);
     return acknowledged[acknowledged.length - 1] ?? 0;
   }
 
@@ -504,7 +557,9 @@ describe('SqlitePersistenceEngine crash safety', () => {
     const raw = new Database(file);
     try {
       expect(raw.pragma('integrity_check', { simple: true })).toBe('ok');
-      expect(raw.prepare('SELECT count(*) FROM journal WHERE NOT json_valid(data) OR NOT json_valid(tags)').pluck().get()).toBe(0);
+      expect(
+        raw.prepare('SELECT count(*) FROM journal WHERE NOT json_valid(data) OR NOT json_valid(tags)').pluck().get(),
+      ).toBe(0);
     } finally {
       raw.close();
     }

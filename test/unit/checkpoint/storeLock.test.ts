@@ -3,7 +3,13 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { acquireStoreLock, HOLDER_FILE, isHolderAlive, processStartTicks, type StoreLock } from '../../../src/checkpoint/storeLock.js';
+import {
+  acquireStoreLock,
+  HOLDER_FILE,
+  isHolderAlive,
+  processStartTicks,
+  type StoreLock,
+} from '../../../src/checkpoint/storeLock.js';
 import { ErrorCodes, isSdpError } from '../../../src/errors.js';
 
 const dirs: string[] = [];
@@ -50,7 +56,9 @@ describe('acquireStoreLock', () => {
       acquireStoreLock(${JSON.stringify(root)});
       process.stdout.write('locked\\n');
       setInterval(() => {}, 1000);`;
-    const child = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--input-type=module', '-e', script], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     await new Promise<void>((resolve, reject) => {
       child.stdout!.on('data', (d: Buffer) => d.toString().includes('locked') && resolve());
       child.once('exit', (code) => reject(new Error(`child exited ${code} before locking (is dist/ built?)`)));
@@ -62,7 +70,10 @@ describe('acquireStoreLock', () => {
       error = err;
     }
     expect((error as Error).message).toContain(`pid ${child.pid}`);
-    const holder = JSON.parse(readFileSync(join(root, HOLDER_FILE), 'utf8')) as { pid: number; processStartTicks: string | null };
+    const holder = JSON.parse(readFileSync(join(root, HOLDER_FILE), 'utf8')) as {
+      pid: number;
+      processStartTicks: string | null;
+    };
     expect(holder.processStartTicks).toBe(processStartTicks(child.pid!));
     child.kill('SIGKILL');
     await new Promise((resolve) => child.once('exit', resolve));
@@ -75,7 +86,13 @@ describe('acquireStoreLock', () => {
   });
 
   it('tells a reused pid from its holder by the process start time', () => {
-    const me = { pid: process.pid, host: hostname(), processStartTicks: processStartTicks(process.pid), since: '', command: '' };
+    const me = {
+      pid: process.pid,
+      host: hostname(),
+      processStartTicks: processStartTicks(process.pid),
+      since: '',
+      command: '',
+    };
     expect(isHolderAlive(me)).toBe(true);
     expect(isHolderAlive({ ...me, processStartTicks: '1' })).toBe(false);
     expect(isHolderAlive({ ...me, host: 'elsewhere' })).toBe('unknown');

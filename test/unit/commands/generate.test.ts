@@ -20,7 +20,12 @@ describe('splitCount', () => {
   });
 
   it('always sums to the total, never negative', () => {
-    for (const rates of [{ clickstream: 1, iot: 1 }, { clickstream: 1_000, iot: 1 }, { clickstream: 7, iot: 13 }, { clickstream: 0, iot: 5 }]) {
+    for (const rates of [
+      { clickstream: 1, iot: 1 },
+      { clickstream: 1_000, iot: 1 },
+      { clickstream: 7, iot: 13 },
+      { clickstream: 0, iot: 5 },
+    ]) {
       for (let total = 0; total <= 200; total++) {
         const counts = splitCount(total, rates);
         expect((counts.clickstream ?? 0) + (counts.iot ?? 0)).toBe(total);

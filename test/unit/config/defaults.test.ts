@@ -51,6 +51,9 @@ describe('config defaults', () => {
   });
 
   it('merge objects key by key; a list, a scalar or null in the file replaces the default', () => {
-    expect(mergeOverDefaults({ a: { b: 1, c: [1, 2] }, d: { e: 1 } }, { a: { c: [3] }, d: null })).toEqual({ a: { b: 1, c: [3] }, d: null });
+    expect(mergeOverDefaults({ a: { b: 1, c: [1, 2] }, d: { e: 1 } }, { a: { c: [3] }, d: null })).toEqual({
+      a: { b: 1, c: [3] },
+      d: null,
+    });
   });
 });

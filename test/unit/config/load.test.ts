@@ -35,7 +35,14 @@ describe('config loading', () => {
     expect(config.data_generator.compression).toBe('lz4');
     expect(config.storage).toEqual({ datalake_root: './data/datalake', checkpoint_root: './data/checkpoints' });
     expect(config.topics).toEqual({ clickstream: 'clickstream', iot: 'iot' });
-    expect(config.ui).toEqual({ kafka_ui_port: 8080, status_port: 8081, status_host: '127.0.0.1', kafka_ui: 'auto', kafka_ui_host: '127.0.0.1', auth_token: null });
+    expect(config.ui).toEqual({
+      kafka_ui_port: 8080,
+      status_port: 8081,
+      status_host: '127.0.0.1',
+      kafka_ui: 'auto',
+      kafka_ui_host: '127.0.0.1',
+      auth_token: null,
+    });
   });
 
   it('turns durations into milliseconds and sizes into bytes', () => {
@@ -67,23 +74,37 @@ describe('config loading', () => {
       .concat('\nextra_section: {}\n');
     const { details } = problems(text);
     const paths = details.map((d) => d.split(':')[0]);
-    expect(paths).toEqual(expect.arrayContaining(['data_generator.threads', 'data_generator.compression', 'etl.watermark_delay', 'extra_section']));
+    expect(paths).toEqual(
+      expect.arrayContaining([
+        'data_generator.threads',
+        'data_generator.compression',
+        'etl.watermark_delay',
+        'extra_section',
+      ]),
+    );
     expect(details.length).toBe(4);
   });
 
   it('takes data_generator.threads as auto or a whole number, from the file or the environment, and names the key otherwise', () => {
     expect(parse(baseText.replace('  threads: auto', '  threads: 3')).config.data_generator.threads).toBe(3);
     expect(parse(baseText, { SDP_DATA_GENERATOR__THREADS: '2' }).config.data_generator.threads).toBe(2);
-    expect(parse(baseText.replace('  threads: auto', '  threads: 4'), { SDP_DATA_GENERATOR__THREADS: 'auto' }).config.data_generator.threads).toBe('auto');
+    expect(
+      parse(baseText.replace('  threads: auto', '  threads: 4'), { SDP_DATA_GENERATOR__THREADS: 'auto' }).config
+        .data_generator.threads,
+    ).toBe('auto');
     for (const bad of ['0', '65', '2.5', 'many']) {
       const { code, details } = problems(baseText.replace('  threads: auto', `  threads: ${bad}`));
       expect(code).toBe(ErrorCodes.CONFIG_INVALID);
-      expect(details).toEqual([expect.stringMatching(/^data_generator\.threads: expected auto or a whole number of threads from 1 to 64, got/)]);
+      expect(details).toEqual([
+        expect.stringMatching(/^data_generator\.threads: expected auto or a whole number of threads from 1 to 64, got/),
+      ]);
     }
   });
 
   it('gives a key the file leaves out its default, and says so', () => {
-    const { config, sources } = parse(baseText.replace(/ {2}status_port: 8081\n/, '').replace(/ {2}encoder_heap: 64MB\n/, ''));
+    const { config, sources } = parse(
+      baseText.replace(/ {2}status_port: 8081\n/, '').replace(/ {2}encoder_heap: 64MB\n/, ''),
+    );
     expect(config.ui.status_port).toBe(8081);
     expect(config.etl.encoder_heap).toBe(64 * 1024 * 1024);
     expect(sources['ui.status_port']).toBe('default');
@@ -96,10 +117,18 @@ describe('config loading', () => {
   });
 
   it('checks relations between keys (min ISR above RF, one port per broker)', () => {
-    const { details } = problems(baseText.replace('  min_insync_replicas: 1', '  min_insync_replicas: 3').replace('external_ports: [19092, 29092, 39092]', 'external_ports: [19092, 29092]'));
-    expect(details).toEqual(expect.arrayContaining([expect.stringMatching(/^kafka\.external_ports: expected one port per broker/)]));
+    const { details } = problems(
+      baseText
+        .replace('  min_insync_replicas: 1', '  min_insync_replicas: 3')
+        .replace('external_ports: [19092, 29092, 39092]', 'external_ports: [19092, 29092]'),
+    );
+    expect(details).toEqual(
+      expect.arrayContaining([expect.stringMatching(/^kafka\.external_ports: expected one port per broker/)]),
+    );
     const second = problems(baseText.replace('  min_insync_replicas: 1', '  min_insync_replicas: 3'));
-    expect(second.details).toEqual([expect.stringMatching(/^kafka\.min_insync_replicas: expected at most kafka\.replication_factor \(2\), got 3/)]);
+    expect(second.details).toEqual([
+      expect.stringMatching(/^kafka\.min_insync_replicas: expected at most kafka\.replication_factor \(2\), got 3/),
+    ]);
   });
 
   it('reports malformed YAML with its position', () => {
@@ -114,7 +143,9 @@ describe('config loading', () => {
 
   it('reports a missing file', () => {
     const dir = mkdtempSync(join(tmpdir(), 'sdp-config-'));
-    expect(() => loadConfig(join(dir, 'nope.yml'), {})).toThrowError(expect.objectContaining({ code: ErrorCodes.CONFIG_NOT_FOUND }));
+    expect(() => loadConfig(join(dir, 'nope.yml'), {})).toThrowError(
+      expect.objectContaining({ code: ErrorCodes.CONFIG_NOT_FOUND }),
+    );
   });
 
   it('loads a file from disk', () => {
@@ -160,7 +191,9 @@ describe('environment overrides', () => {
 
   it('reports an environment value of the wrong type, naming the variable', () => {
     const { details } = problems(baseText, { SDP_KAFKA__PARTITIONS: 'six' });
-    expect(details).toEqual(['kafka.partitions: expected number (got "six") (from environment variable SDP_KAFKA__PARTITIONS)']);
+    expect(details).toEqual([
+      'kafka.partitions: expected number (got "six") (from environment variable SDP_KAFKA__PARTITIONS)',
+    ]);
   });
 
   it('reports an environment variable for an unknown key', () => {
@@ -184,7 +217,12 @@ describe('ui safety', () => {
       expect((err as SdpError).code).toBe(ErrorCodes.CONFIG_INVALID);
       expect((err as SdpError).details.join('\n')).toMatch(/ui\.auth_token.*ui\.kafka_ui_host/);
     }
-    expect(parseConfig(yml, 'config.yml', { SDP_UI__STATUS_HOST: '0.0.0.0', SDP_UI__AUTH_TOKEN: 'sixteen-chars-ok' }).config.ui.auth_token).toBe('sixteen-chars-ok');
-    expect(parseConfig(yml, 'config.yml', { SDP_UI__STATUS_HOST: 'localhost' }).config.ui.status_host).toBe('localhost');
+    expect(
+      parseConfig(yml, 'config.yml', { SDP_UI__STATUS_HOST: '0.0.0.0', SDP_UI__AUTH_TOKEN: 'sixteen-chars-ok' }).config
+        .ui.auth_token,
+    ).toBe('sixteen-chars-ok');
+    expect(parseConfig(yml, 'config.yml', { SDP_UI__STATUS_HOST: 'localhost' }).config.ui.status_host).toBe(
+      'localhost',
+    );
   });
 });

@@ -17,7 +17,11 @@ describe('config show', () => {
   });
 
   it('redacts secrets and never prints them', () => {
-    const env = { SDP_KAFKA__SASL__MECHANISM: 'plain', SDP_KAFKA__SASL__USERNAME: 'svc', SDP_KAFKA__SASL__PASSWORD: 'hunter2-secret' };
+    const env = {
+      SDP_KAFKA__SASL__MECHANISM: 'plain',
+      SDP_KAFKA__SASL__USERNAME: 'svc',
+      SDP_KAFKA__SASL__PASSWORD: 'hunter2-secret',
+    };
     const { effective, overriddenBy } = parseConfig(baseText, 'x.yml', env);
     const text = renderConfigShow(effective, overriddenBy);
     expect(text).not.toContain('hunter2-secret');

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { numberEnd, readNumber } from '../../../src/events/fastJson.js';
-import { decodeEvent, decodeEventReference, fastClickstream, fastIot, type DecodeOptions } from '../../../src/events/validate.js';
+import {
+  decodeEvent,
+  decodeEventReference,
+  fastClickstream,
+  fastIot,
+  type DecodeOptions,
+} from '../../../src/events/validate.js';
 import type { StreamName } from '../../../src/events/types.js';
 import { createClickstreamGenerator } from '../../../src/generators/clickstream.js';
 import { createIotGenerator } from '../../../src/generators/iot.js';
@@ -26,10 +32,54 @@ function producerValues(stream: StreamName, seed: number, count: number): Buffer
 }
 
 const PIECES = [
-  '"', '\\', '\\"', '\\u0041', ',', ':', '{', '}', '[]', ' ', '\n', 'null', 'true', '0', '-0', '00', '1e3', '1E-2', '.5', '5.', '-',
-  '123456789012345678', '0.1234567890123456', '99.999', '100.0001', '-150', '-150.5', '1.5', 'é', '€', '😀', '\u0001', '""', '"x"',
-  '"2026-12-01T12:00:00Z"', '"2026-12-01T12:00:00"', '"1999-12-31T23:59:59Z"', '"2027-01-01T00:00:00Z"', '1764590400000', '1764590400000.5',
-  '"referrer":null', '"referrer":""', '"ts":"', '"temp_c":', '"humidity":-1', '"battery":', '"signal_strength":-71.5', '"extra":1',
+  '"',
+  '\\',
+  '\\"',
+  '\\u0041',
+  ',',
+  ':',
+  '{',
+  '}',
+  '[]',
+  ' ',
+  '\n',
+  'null',
+  'true',
+  '0',
+  '-0',
+  '00',
+  '1e3',
+  '1E-2',
+  '.5',
+  '5.',
+  '-',
+  '123456789012345678',
+  '0.1234567890123456',
+  '99.999',
+  '100.0001',
+  '-150',
+  '-150.5',
+  '1.5',
+  'é',
+  '€',
+  '😀',
+  '\u0001',
+  '""',
+  '"x"',
+  '"2026-12-01T12:00:00Z"',
+  '"2026-12-01T12:00:00"',
+  '"1999-12-31T23:59:59Z"',
+  '"2027-01-01T00:00:00Z"',
+  '1764590400000',
+  '1764590400000.5',
+  '"referrer":null',
+  '"referrer":""',
+  '"ts":"',
+  '"temp_c":',
+  '"humidity":-1',
+  '"battery":',
+  '"signal_strength":-71.5',
+  '"extra":1',
 ];
 
 /** A random edit of a producer-shaped value: what a broken producer or a bit flip could send. */
@@ -44,16 +94,26 @@ function mutate(r: Random, value: Buffer): Buffer {
     case 2: // truncate
       return value.subarray(0, at);
     case 3: // insert a piece
-      return Buffer.concat([value.subarray(0, at), Buffer.from(PIECES[r.int(0, PIECES.length - 1)]!), value.subarray(at)]);
-    case 4: { // replace a field value (between ':' and the next ',' or '}') with a piece
+      return Buffer.concat([
+        value.subarray(0, at),
+        Buffer.from(PIECES[r.int(0, PIECES.length - 1)]!),
+        value.subarray(at),
+      ]);
+    case 4: {
+      // replace a field value (between ':' and the next ',' or '}') with a piece
       const colon = text.indexOf(':', at);
       if (colon < 0) return value;
       let end = colon + 1;
       if (text[end] === '"') end = text.indexOf('"', end + 1) + 1;
       else while (end < text.length && text[end] !== ',' && text[end] !== '}') end++;
-      return Buffer.concat([value.subarray(0, colon + 1), Buffer.from(PIECES[r.int(0, PIECES.length - 1)]!), value.subarray(end)]);
+      return Buffer.concat([
+        value.subarray(0, colon + 1),
+        Buffer.from(PIECES[r.int(0, PIECES.length - 1)]!),
+        value.subarray(end),
+      ]);
     }
-    case 5: { // a random number in place of a numeric field value
+    case 5: {
+      // a random number in place of a numeric field value
       const colon = text.indexOf(':', at);
       if (colon < 0) return value;
       let end = colon + 1;
@@ -85,7 +145,11 @@ describe('fast decode path', () => {
       for (let i = 0; i < 40_000; i++) {
         let value = base[i % base.length]!;
         for (let k = r.int(1, 3); k > 0; k--) value = mutate(r, value);
-        const opts = { ...OPTS, maxEventBytes: r.next() < 0.05 ? r.int(1, 300) : OPTS.maxEventBytes, recordTimestampMs: r.next() < 0.05 ? -1 : OPTS.recordTimestampMs };
+        const opts = {
+          ...OPTS,
+          maxEventBytes: r.next() < 0.05 ? r.int(1, 300) : OPTS.maxEventBytes,
+          recordTimestampMs: r.next() < 0.05 ? -1 : OPTS.recordTimestampMs,
+        };
         const expected = decodeEventReference(stream, value, opts);
         if (!expected.ok) rejected++;
         expect(decodeEvent(stream, value, opts), value.toString('latin1')).toEqual(expected);
@@ -107,10 +171,12 @@ describe('fast decode path', () => {
       expect(Object.is(got, JSON.parse(text)), `${text}: ${got}`).toBe(true);
     }
     expect(read).toBeGreaterThan(30_000);
-    for (const text of ['-0', '0', '-0.0', '0.5', '100', '-150', '21.37']) expect(Object.is(readNumber(Buffer.from(text), 0), JSON.parse(text))).toBe(true);
+    for (const text of ['-0', '0', '-0.0', '0.5', '100', '-150', '21.37'])
+      expect(Object.is(readNumber(Buffer.from(text), 0), JSON.parse(text))).toBe(true);
     // '01' reads as 0 ending at index 1: the caller's next literal (',"humidity":'...) then fails.
     expect(readNumber(Buffer.from('01'), 0)).toBe(0);
     expect(numberEnd).toBe(1);
-    for (const text of ['1.', '.5', '1e3', '-', '+1', '1234567890123456', 'x']) expect(readNumber(Buffer.from(text), 0)).toBeNaN();
+    for (const text of ['1.', '.5', '1e3', '-', '+1', '1234567890123456', 'x'])
+      expect(readNumber(Buffer.from(text), 0)).toBeNaN();
   });
 });

@@ -13,8 +13,18 @@ describe('parseIsoTimestampMs', () => {
   });
 
   it('returns NaN for anything that is not a strict date-time with timezone', () => {
-    for (const text of ['', 'yesterday', '2024-05-01', '2024-05-01T12:00:00', '2024-5-1T12:00:00Z', '+002024-05-01T12:00:00Z',
-      '2024-05-01T12:00:00.1234567890Z', '2024-05-01T12:00:00+02', '2024-05-01T12:00:00 Z', '２０２４-05-01T12:00:00Z']) {
+    for (const text of [
+      '',
+      'yesterday',
+      '2024-05-01',
+      '2024-05-01T12:00:00',
+      '2024-5-1T12:00:00Z',
+      '+002024-05-01T12:00:00Z',
+      '2024-05-01T12:00:00.1234567890Z',
+      '2024-05-01T12:00:00+02',
+      '2024-05-01T12:00:00 Z',
+      '２０２４-05-01T12:00:00Z',
+    ]) {
       expect(parseIsoTimestampMs(text), text).toBeNaN();
     }
   });
@@ -36,7 +46,15 @@ describe('formatIsoTimestamp', () => {
       const ms = Math.floor(random.next() * 253_402_300_800_000);
       if (formatIsoTimestamp(ms) !== new Date(ms).toISOString()) throw new Error(`format ${ms}`);
     }
-    for (const ms of [0, 86_399_999, 86_400_000, -1, 1.5, 253_402_300_800_000, Date.UTC(2024, 1, 29, 23, 59, 59, 999)]) {
+    for (const ms of [
+      0,
+      86_399_999,
+      86_400_000,
+      -1,
+      1.5,
+      253_402_300_800_000,
+      Date.UTC(2024, 1, 29, 23, 59, 59, 999),
+    ]) {
       expect(formatIsoTimestamp(ms)).toBe(new Date(ms).toISOString());
     }
   });

@@ -59,7 +59,15 @@ describe('decodeEvent: accepted events', () => {
     const result = decodeEvent('iot', json(IOT), OPTS);
     expect(result).toEqual({
       ok: true,
-      row: { device_id: 'lyon-th-0042', site: 'plant-lyon', temp_c: 21.37, humidity: 44.5, battery: 87.25, signal_strength: -71, tsMs: Date.UTC(2024, 4, 1, 11, 59, 30) },
+      row: {
+        device_id: 'lyon-th-0042',
+        site: 'plant-lyon',
+        temp_c: 21.37,
+        humidity: 44.5,
+        battery: 87.25,
+        signal_strength: -71,
+        tsMs: Date.UTC(2024, 4, 1, 11, 59, 30),
+      },
     });
   });
 
@@ -103,15 +111,25 @@ describe('decodeEvent: accepted events', () => {
   });
 
   it('ignores extra unknown fields', () => {
-    const result = decodeEvent('clickstream', json({ ...CLICK, session_id: 's-1', nested: { a: [1, 2] }, extra: null }), OPTS);
+    const result = decodeEvent(
+      'clickstream',
+      json({ ...CLICK, session_id: 's-1', nested: { a: [1, 2] }, extra: null }),
+      OPTS,
+    );
     expect(result.ok).toBe(true);
-    expect(result.ok && Object.keys(result.row).sort()).toEqual(['event_id', 'referrer', 'tsMs', 'ua', 'url', 'user_id'].sort());
+    expect(result.ok && Object.keys(result.row).sort()).toEqual(
+      ['event_id', 'referrer', 'tsMs', 'ua', 'url', 'user_id'].sort(),
+    );
     const iot = decodeEvent('iot', json({ ...IOT, firmware: '1.2.3' }), OPTS);
     expect(iot.ok).toBe(true);
   });
 
   it('accepts non-ASCII UTF-8 text and a value of exactly max_event_bytes', () => {
-    const unicode = decodeEvent('clickstream', json({ ...CLICK, url: 'https://shop.example.com/p/café-crème-☕' }), OPTS);
+    const unicode = decodeEvent(
+      'clickstream',
+      json({ ...CLICK, url: 'https://shop.example.com/p/café-crème-☕' }),
+      OPTS,
+    );
     expect(unicode.ok && unicode.row.url).toBe('https://shop.example.com/p/café-crème-☕');
     const base = json({ ...CLICK, pad: '' });
     const exact = json({ ...CLICK, pad: 'x'.repeat(OPTS.maxEventBytes - base.length) });
@@ -182,7 +200,11 @@ describe('decodeEvent: rejections, one per reason', () => {
     for (const field of ['event_id', 'user_id', 'url', 'ua', 'ts'] as const) {
       const { [field]: _removed, ...event } = CLICK;
       expectRejected(decodeEvent('clickstream', json(event), OPTS), 'missing_field', new RegExp(`^${field}`));
-      expectRejected(decodeEvent('clickstream', json({ ...CLICK, [field]: null }), OPTS), 'missing_field', new RegExp(`^${field} is null`));
+      expectRejected(
+        decodeEvent('clickstream', json({ ...CLICK, [field]: null }), OPTS),
+        'missing_field',
+        new RegExp(`^${field} is null`),
+      );
     }
     for (const field of ['device_id', 'site', 'temp_c', 'humidity', 'battery', 'signal_strength', 'ts'] as const) {
       const { [field]: _removed, ...event } = IOT;
@@ -191,11 +213,23 @@ describe('decodeEvent: rejections, one per reason', () => {
   });
 
   it('wrong_type: names the field and the type seen', () => {
-    expectRejected(decodeEvent('clickstream', json({ ...CLICK, url: 42 }), OPTS), 'wrong_type', /^url: expected string, got number$/);
-    expectRejected(decodeEvent('clickstream', json({ ...CLICK, user_id: ['u-1'] }), OPTS), 'wrong_type', /user_id.*array/);
+    expectRejected(
+      decodeEvent('clickstream', json({ ...CLICK, url: 42 }), OPTS),
+      'wrong_type',
+      /^url: expected string, got number$/,
+    );
+    expectRejected(
+      decodeEvent('clickstream', json({ ...CLICK, user_id: ['u-1'] }), OPTS),
+      'wrong_type',
+      /user_id.*array/,
+    );
     expectRejected(decodeEvent('clickstream', json({ ...CLICK, referrer: 7 }), OPTS), 'wrong_type', /referrer.*number/);
     expectRejected(decodeEvent('clickstream', json({ ...CLICK, ts: true }), OPTS), 'wrong_type', /ts.*boolean/);
-    expectRejected(decodeEvent('iot', json({ ...IOT, temp_c: '21.5' }), OPTS), 'wrong_type', /temp_c: expected number, got string/);
+    expectRejected(
+      decodeEvent('iot', json({ ...IOT, temp_c: '21.5' }), OPTS),
+      'wrong_type',
+      /temp_c: expected number, got string/,
+    );
     expectRejected(decodeEvent('iot', json({ ...IOT, signal_strength: '-70' }), OPTS), 'wrong_type', /signal_strength/);
     expectRejected(decodeEvent('iot', json({ ...IOT, site: { name: 'lyon' } }), OPTS), 'wrong_type', /site.*object/);
   });
@@ -232,18 +266,39 @@ describe('decodeEvent: rejections, one per reason', () => {
   });
 
   it('ts_out_of_range: 1970 (epoch seconds sent as millis), a year ahead, before 2000', () => {
-    expectRejected(decodeEvent('clickstream', json({ ...CLICK, ts: 1714000000 }), OPTS), 'ts_out_of_range', /1970-01-20/);
-    expectRejected(decodeEvent('clickstream', json({ ...CLICK, ts: '2025-05-01T12:00:00Z' }), OPTS), 'ts_out_of_range', /after the record timestamp/);
-    expectRejected(decodeEvent('clickstream', json({ ...CLICK, ts: '1999-12-31T23:59:59.999Z' }), OPTS), 'ts_out_of_range', /before 2000/);
+    expectRejected(
+      decodeEvent('clickstream', json({ ...CLICK, ts: 1714000000 }), OPTS),
+      'ts_out_of_range',
+      /1970-01-20/,
+    );
+    expectRejected(
+      decodeEvent('clickstream', json({ ...CLICK, ts: '2025-05-01T12:00:00Z' }), OPTS),
+      'ts_out_of_range',
+      /after the record timestamp/,
+    );
+    expectRejected(
+      decodeEvent('clickstream', json({ ...CLICK, ts: '1999-12-31T23:59:59.999Z' }), OPTS),
+      'ts_out_of_range',
+      /before 2000/,
+    );
     expectRejected(decodeEvent('iot', json({ ...IOT, ts: 0 }), OPTS), 'ts_out_of_range');
     expectRejected(decodeEvent('iot', json({ ...IOT, ts: -1 }), OPTS), 'ts_out_of_range');
-    expectRejected(decodeEvent('clickstream', json({ ...CLICK, ts: RECORD_TS_MS + OPTS.maxFutureSkewMs + 1 }), OPTS), 'ts_out_of_range');
+    expectRejected(
+      decodeEvent('clickstream', json({ ...CLICK, ts: RECORD_TS_MS + OPTS.maxFutureSkewMs + 1 }), OPTS),
+      'ts_out_of_range',
+    );
     // Beyond what a Date can hold, with or without a record timestamp, without throwing.
     expectRejected(decodeEvent('clickstream', json({ ...CLICK, ts: 1e20 }), OPTS), 'ts_out_of_range');
-    expectRejected(decodeEvent('clickstream', json({ ...CLICK, ts: 1e20 }), { ...OPTS, recordTimestampMs: -1 }), 'ts_out_of_range');
+    expectRejected(
+      decodeEvent('clickstream', json({ ...CLICK, ts: 1e20 }), { ...OPTS, recordTimestampMs: -1 }),
+      'ts_out_of_range',
+    );
     // An offset can move a 1999 wall-clock time into 2000, and the reverse.
     expect(decodeEvent('clickstream', json({ ...CLICK, ts: '1999-12-31T23:30:00-01:00' }), OPTS).ok).toBe(true);
-    expectRejected(decodeEvent('clickstream', json({ ...CLICK, ts: '2000-01-01T00:30:00+01:00' }), OPTS), 'ts_out_of_range');
+    expectRejected(
+      decodeEvent('clickstream', json({ ...CLICK, ts: '2000-01-01T00:30:00+01:00' }), OPTS),
+      'ts_out_of_range',
+    );
   });
 
   it('ts verdicts depend on the record timestamp, not on the wall clock (replay gives the same answer)', () => {
@@ -251,7 +306,9 @@ describe('decodeEvent: rejections, one per reason', () => {
     const first = decodeEvent('clickstream', event, OPTS);
     expectRejected(first, 'ts_out_of_range');
     expect(decodeEvent('clickstream', event, OPTS)).toEqual(first);
-    expect(decodeEvent('clickstream', event, { ...OPTS, recordTimestampMs: Date.UTC(2024, 4, 1, 13, 30) }).ok).toBe(true);
+    expect(decodeEvent('clickstream', event, { ...OPTS, recordTimestampMs: Date.UTC(2024, 4, 1, 13, 30) }).ok).toBe(
+      true,
+    );
   });
 
   it('value_out_of_range: negative battery and other impossible readings', () => {
@@ -261,12 +318,32 @@ describe('decodeEvent: rejections, one per reason', () => {
     expectRejected(decodeEvent('iot', json({ ...IOT, humidity: -0.1 }), OPTS), 'value_out_of_range', /humidity/);
     expectRejected(decodeEvent('iot', json({ ...IOT, temp_c: -273.15 }), OPTS), 'value_out_of_range', /temp_c/);
     expectRejected(decodeEvent('iot', json({ ...IOT, temp_c: 150 }), OPTS), 'value_out_of_range', /temp_c/);
-    expectRejected(decodeEvent('iot', json({ ...IOT, signal_strength: 5 }), OPTS), 'value_out_of_range', /signal_strength/);
-    expectRejected(decodeEvent('iot', json({ ...IOT, signal_strength: -200 }), OPTS), 'value_out_of_range', /signal_strength/);
-    expectRejected(decodeEvent('iot', json({ ...IOT, signal_strength: -70.5 }), OPTS), 'value_out_of_range', /not an integer/);
+    expectRejected(
+      decodeEvent('iot', json({ ...IOT, signal_strength: 5 }), OPTS),
+      'value_out_of_range',
+      /signal_strength/,
+    );
+    expectRejected(
+      decodeEvent('iot', json({ ...IOT, signal_strength: -200 }), OPTS),
+      'value_out_of_range',
+      /signal_strength/,
+    );
+    expectRejected(
+      decodeEvent('iot', json({ ...IOT, signal_strength: -70.5 }), OPTS),
+      'value_out_of_range',
+      /not an integer/,
+    );
     // JSON cannot say NaN, but 1e400 parses to Infinity.
-    expectRejected(decodeEvent('iot', text(JSON.stringify(IOT).replace('21.37', '1e400')), OPTS), 'value_out_of_range', /temp_c Infinity/);
-    expectRejected(decodeEvent('iot', text(JSON.stringify(IOT).replace('44.5', '-1e400')), OPTS), 'value_out_of_range', /humidity/);
+    expectRejected(
+      decodeEvent('iot', text(JSON.stringify(IOT).replace('21.37', '1e400')), OPTS),
+      'value_out_of_range',
+      /temp_c Infinity/,
+    );
+    expectRejected(
+      decodeEvent('iot', text(JSON.stringify(IOT).replace('44.5', '-1e400')), OPTS),
+      'value_out_of_range',
+      /humidity/,
+    );
   });
 
   it('reports the first failing field in a fixed order', () => {

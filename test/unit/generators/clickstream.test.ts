@@ -32,7 +32,11 @@ describe('clickstream generator', () => {
     for (const [i, event] of events.entries()) {
       const result = decodeEvent('clickstream', Buffer.from(JSON.stringify(event)), opts);
       if (!result.ok) problems.push(`event ${i} rejected: ${result.reason} ${result.detail}`);
-      else if (result.row.event_id !== event.event_id || result.row.url !== event.url || result.row.tsMs !== NOW_MS + Math.floor(i / 100)) {
+      else if (
+        result.row.event_id !== event.event_id ||
+        result.row.url !== event.url ||
+        result.row.tsMs !== NOW_MS + Math.floor(i / 100)
+      ) {
         problems.push(`event ${i} altered: ${JSON.stringify(result.row)}`);
       }
     }
@@ -42,7 +46,11 @@ describe('clickstream generator', () => {
   it('has well-formed fields', () => {
     const ids = new Set<string>();
     const malformed = events.filter(
-      (event) => !UUID_V4.test(event.event_id) || !/^u-\d{6}$/.test(event.user_id) || !event.url.startsWith(`${SHOP_ORIGIN}/`) || typeof event.ts !== 'string',
+      (event) =>
+        !UUID_V4.test(event.event_id) ||
+        !/^u-\d{6}$/.test(event.user_id) ||
+        !event.url.startsWith(`${SHOP_ORIGIN}/`) ||
+        typeof event.ts !== 'string',
     );
     expect(malformed).toEqual([]);
     for (const event of events) ids.add(event.event_id);
@@ -135,7 +143,10 @@ describe('clickstream generator', () => {
     const direct = share((r) => r === '');
     const search = share((r) => /^https:\/\/(www\.google\.com|www\.bing\.com|duckduckgo\.com)\/.*q=[^&]+/.test(r));
     const social = share((r) => /(t\.co|facebook|reddit|instagram|linkedin|youtube|pinterest)/.test(r));
-    const humanShare = 1 - USER_AGENTS.filter((a) => a.bot).reduce((s, a) => s + a.weight, 0) / USER_AGENTS.reduce((s, a) => s + a.weight, 0);
+    const humanShare =
+      1 -
+      USER_AGENTS.filter((a) => a.bot).reduce((s, a) => s + a.weight, 0) /
+        USER_AGENTS.reduce((s, a) => s + a.weight, 0);
     // Crawlers always land directly, so direct is a bit above the human mix.
     expect(direct).toBeGreaterThan(LANDING_REFERRER_MIX.direct - 0.04);
     expect(direct).toBeLessThan(LANDING_REFERRER_MIX.direct + 0.08);

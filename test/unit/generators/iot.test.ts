@@ -36,7 +36,11 @@ describe('iot generator', () => {
     for (const [i, event] of events.entries()) {
       const result = decodeEvent('iot', Buffer.from(JSON.stringify(event)), opts);
       if (!result.ok) problems.push(`event ${i} rejected: ${result.reason} ${result.detail}`);
-      else if (result.row.temp_c !== event.temp_c || result.row.battery !== event.battery || result.row.tsMs !== NOW_MS + i) {
+      else if (
+        result.row.temp_c !== event.temp_c ||
+        result.row.battery !== event.battery ||
+        result.row.tsMs !== NOW_MS + i
+      ) {
         problems.push(`event ${i} altered: ${JSON.stringify(result.row)}`);
       }
     }
@@ -52,7 +56,9 @@ describe('iot generator', () => {
     expect(new Set(events.map((e) => e.site)).size).toBe(8);
     expect(new Set(events.map((e) => e.device_id)).size).toBe(8 * 64);
     const codeBySite = new Map(SITES.map((site) => [site.name, site.code]));
-    const misnamed = events.filter((event) => !new RegExp(`^${codeBySite.get(event.site) ?? 'unknown site'}-th-\\d{4}$`).test(event.device_id));
+    const misnamed = events.filter(
+      (event) => !new RegExp(`^${codeBySite.get(event.site) ?? 'unknown site'}-th-\\d{4}$`).test(event.device_id),
+    );
     expect(misnamed).toEqual([]);
     const more = createIotGenerator({ seed: 1, sites: 10, devicesPerSite: 3 });
     expect(more.siteNames).toHaveLength(10);
@@ -120,7 +126,13 @@ describe('iot generator', () => {
 
   it('drains batteries: non-increasing per device except a replacement back to 100', () => {
     // A fast drain so that devices go flat and get replaced within the test.
-    const generator = createIotGenerator({ seed: 2, sites: 2, devicesPerSite: 4, batteryDrainPerReading: { min: 0.5, max: 1 }, batteryReplaceProbability: 0.1 });
+    const generator = createIotGenerator({
+      seed: 2,
+      sites: 2,
+      devicesPerSite: 4,
+      batteryDrainPerReading: { min: 0.5, max: 1 },
+      batteryReplaceProbability: 0.1,
+    });
     const readings = Array.from({ length: 20_000 }, (_, i) => generator.next(NOW_MS + i));
     let replacements = 0;
     let flatReadings = 0;

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createRandom, createWeightedSampler, createZipfSampler, IndexSampler } from '../../../src/generators/random.js';
+import {
+  createRandom,
+  createWeightedSampler,
+  createZipfSampler,
+  IndexSampler,
+} from '../../../src/generators/random.js';
 
 const UUID_V4 = /^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 

@@ -43,7 +43,13 @@ function imageProperties(env: Record<string, string | number>): Map<string, stri
   const props = new Map<string, string>();
   for (const [name, value] of Object.entries(env)) {
     if (!name.startsWith('KAFKA_') || notProperties.has(name)) continue;
-    const key = name.slice('KAFKA_'.length).toLowerCase().replace(/___/g, '\u0000').replace(/__/g, '-').replace(/_/g, '.').replace(/\u0000/g, '_');
+    const key = name
+      .slice('KAFKA_'.length)
+      .toLowerCase()
+      .replace(/___/g, '\u0000')
+      .replace(/__/g, '-')
+      .replace(/_/g, '.')
+      .replace(/\u0000/g, '_');
     props.set(key, String(value));
   }
   return props;
@@ -78,7 +84,9 @@ describe('docker-compose.kafka.yml', () => {
       expect(props.get('process.roles')).toBe('broker,controller');
       for (const v of (props.get('controller.quorum.voters') ?? '').split(',')) voters.add(v);
       // Every listener named has a protocol, and the controller/inter-broker ones exist.
-      const protocols = new Map((props.get('listener.security.protocol.map') ?? '').split(',').map((p) => p.split(':') as [string, string]));
+      const protocols = new Map(
+        (props.get('listener.security.protocol.map') ?? '').split(',').map((p) => p.split(':') as [string, string]),
+      );
       const listeners = (props.get('listeners') ?? '').split(',').map((l) => l.split(':')[0]!);
       for (const l of listeners) expect(protocols.has(l), l).toBe(true);
       expect(listeners).toContain(props.get('controller.listener.names'));

@@ -13,7 +13,14 @@ function events(count: number, seed: number): Buffer {
   };
   const lines: string[] = [];
   for (let i = 0; i < count; i++) {
-    lines.push(JSON.stringify({ event_id: `e-${seed}-${i}`, url: `https://shop.example.com/p/${Math.floor(next() * 1e5)}`, pad: 'a'.repeat(Math.floor(next() * 300)), n: next() }));
+    lines.push(
+      JSON.stringify({
+        event_id: `e-${seed}-${i}`,
+        url: `https://shop.example.com/p/${Math.floor(next() * 1e5)}`,
+        pad: 'a'.repeat(Math.floor(next() * 300)),
+        n: next(),
+      }),
+    );
   }
   return Buffer.from(lines.join('\n'));
 }
@@ -42,7 +49,9 @@ describe('decompressLz4Frame', () => {
   it('decodes concatenated frames as one stream', () => {
     const a = events(50, 5);
     const b = randomBytes(1000);
-    expect(decompressLz4Frame(Buffer.concat([compressFrameSync(a), compressFrameSync(b)])).equals(Buffer.concat([a, b]))).toBe(true);
+    expect(
+      decompressLz4Frame(Buffer.concat([compressFrameSync(a), compressFrameSync(b)])).equals(Buffer.concat([a, b])),
+    ).toBe(true);
   });
 
   it('decodes a frame with a content size (a descriptor field other writers set)', () => {
@@ -83,7 +92,13 @@ describe('decompressLz4Frame', () => {
     expect(decompressLz4(compressFrameSync(payload)).equals(payload)).toBe(true);
     // A dictionary id: refused by the JS decoder, so lz4-napi decides (and rejects it too).
     const frame = compressFrameSync(payload);
-    const withDict = Buffer.concat([frame.subarray(0, 4), Buffer.from([frame[4]! | 0x01]), frame.subarray(5, 6), Buffer.alloc(4), frame.subarray(6)]);
+    const withDict = Buffer.concat([
+      frame.subarray(0, 4),
+      Buffer.from([frame[4]! | 0x01]),
+      frame.subarray(5, 6),
+      Buffer.alloc(4),
+      frame.subarray(6),
+    ]);
     expect(() => decompressLz4Frame(withDict)).toThrow(Lz4FrameError);
     expect(() => decompressLz4(withDict)).toThrow();
   });

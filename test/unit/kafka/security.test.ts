@@ -16,12 +16,21 @@ const secured = parseConfig(baseText, 'x.yml', {
 /** kafkajs's shapes: a connection error carrying the socket's code, wrapped by the retrier. */
 function kafkajsRetriesExceeded(message: string, code?: string): Error {
   const connection = Object.assign(new Error(`Connection error: ${message}`), { name: 'KafkaJSConnectionError', code });
-  return Object.assign(new Error(connection.message), { name: 'KafkaJSNumberOfRetriesExceeded', cause: connection, originalError: connection });
+  return Object.assign(new Error(connection.message), {
+    name: 'KafkaJSNumberOfRetriesExceeded',
+    cause: connection,
+    originalError: connection,
+  });
 }
 
 describe('classifySecurityError', () => {
   it('names a refused SASL login, never quoting the password', () => {
-    const err = Object.assign(new Error('SASL SCRAM SHA512 authentication failed: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512'), { name: 'KafkaJSSASLAuthenticationError' });
+    const err = Object.assign(
+      new Error(
+        'SASL SCRAM SHA512 authentication failed: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512',
+      ),
+      { name: 'KafkaJSSASLAuthenticationError' },
+    );
     const classified = classifySecurityError(err, secured);
     expect(classified?.code).toBe(ErrorCodes.KAFKA_AUTH_FAILED);
     expect(classified?.message).toContain("user 'svc' (scram-sha-512)");
@@ -29,16 +38,37 @@ describe('classifySecurityError', () => {
   });
 
   it('tells an untrusted CA, an expired certificate and a wrong host apart, through kafkajs wrappers', () => {
-    expect(classifySecurityError(kafkajsRetriesExceeded('self-signed certificate in certificate chain', 'SELF_SIGNED_CERT_IN_CHAIN'), secured)?.code).toBe(ErrorCodes.KAFKA_TLS_UNTRUSTED);
-    expect(classifySecurityError(kafkajsRetriesExceeded('unable to verify the first certificate'), secured)?.code).toBe(ErrorCodes.KAFKA_TLS_UNTRUSTED);
-    expect(classifySecurityError(kafkajsRetriesExceeded('certificate has expired', 'CERT_HAS_EXPIRED'), secured)?.code).toBe(ErrorCodes.KAFKA_TLS_EXPIRED);
-    expect(classifySecurityError(kafkajsRetriesExceeded("Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list: ", 'ERR_TLS_CERT_ALTNAME_INVALID'), secured)?.code).toBe(ErrorCodes.KAFKA_TLS_WRONG_HOST);
+    expect(
+      classifySecurityError(
+        kafkajsRetriesExceeded('self-signed certificate in certificate chain', 'SELF_SIGNED_CERT_IN_CHAIN'),
+        secured,
+      )?.code,
+    ).toBe(ErrorCodes.KAFKA_TLS_UNTRUSTED);
+    expect(classifySecurityError(kafkajsRetriesExceeded('unable to verify the first certificate'), secured)?.code).toBe(
+      ErrorCodes.KAFKA_TLS_UNTRUSTED,
+    );
+    expect(
+      classifySecurityError(kafkajsRetriesExceeded('certificate has expired', 'CERT_HAS_EXPIRED'), secured)?.code,
+    ).toBe(ErrorCodes.KAFKA_TLS_EXPIRED);
+    expect(
+      classifySecurityError(
+        kafkajsRetriesExceeded(
+          "Hostname/IP does not match certificate's altnames: IP: 127.0.0.1 is not in the cert's list: ",
+          'ERR_TLS_CERT_ALTNAME_INVALID',
+        ),
+        secured,
+      )?.code,
+    ).toBe(ErrorCodes.KAFKA_TLS_WRONG_HOST);
     // The message form kafkajs logs, without a code.
-    expect(classifySecurityError(new Error('Connection error: certificate has expired'), secured)?.code).toBe(ErrorCodes.KAFKA_TLS_EXPIRED);
+    expect(classifySecurityError(new Error('Connection error: certificate has expired'), secured)?.code).toBe(
+      ErrorCodes.KAFKA_TLS_EXPIRED,
+    );
   });
 
   it('leaves other failures alone', () => {
-    expect(classifySecurityError(kafkajsRetriesExceeded('connect ECONNREFUSED 127.0.0.1:19092', 'ECONNREFUSED'), secured)).toBeUndefined();
+    expect(
+      classifySecurityError(kafkajsRetriesExceeded('connect ECONNREFUSED 127.0.0.1:19092', 'ECONNREFUSED'), secured),
+    ).toBeUndefined();
     expect(classifySecurityError(new Error('Connection timeout'), secured)).toBeUndefined();
   });
 

@@ -1,10 +1,17 @@
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { assignRanges, SUBSCRIPTION_AWARE_ASSIGNER, subscriptionAwareAssigner } from '../../../src/kafka/subscriptionAwareAssigner.js';
+import {
+  assignRanges,
+  SUBSCRIPTION_AWARE_ASSIGNER,
+  subscriptionAwareAssigner,
+} from '../../../src/kafka/subscriptionAwareAssigner.js';
 
 const { AssignerProtocol } = kafkajs;
 
-const partitions = (counts: Record<string, number>) => (topic: string): number[] => Array.from({ length: counts[topic] ?? 0 }, (_, i) => i);
+const partitions =
+  (counts: Record<string, number>) =>
+  (topic: string): number[] =>
+    Array.from({ length: counts[topic] ?? 0 }, (_, i) => i);
 
 function asObject(result: Map<string, Record<string, number[]>>): Record<string, Record<string, number[]>> {
   return Object.fromEntries(result);
@@ -67,7 +74,7 @@ describe('assignRanges', () => {
 });
 
 describe('subscriptionAwareAssigner', () => {
-  it('reads each member\'s subscription from its metadata and encodes the ranges for kafkajs', async () => {
+  it("reads each member's subscription from its metadata and encodes the ranges for kafkajs", async () => {
     const targeted: string[][] = [];
     let refreshes = 0;
     const cluster = {
@@ -82,7 +89,9 @@ describe('subscriptionAwareAssigner', () => {
         return partitions({ clickstream: 4, iot: 2 })(topic).map((partitionId) => ({ partitionId }));
       },
     };
-    const assigner = subscriptionAwareAssigner({ cluster } as unknown as Parameters<typeof subscriptionAwareAssigner>[0]);
+    const assigner = subscriptionAwareAssigner({ cluster } as unknown as Parameters<
+      typeof subscriptionAwareAssigner
+    >[0]);
     const protocolOf = (topics: string[]) => assigner.protocol({ topics });
     expect(protocolOf(['iot']).name).toBe(SUBSCRIPTION_AWARE_ASSIGNER);
 
@@ -91,11 +100,15 @@ describe('subscriptionAwareAssigner', () => {
       { memberId: 'iot-1', memberMetadata: protocolOf(['iot']).metadata },
       { memberId: 'click-2', memberMetadata: protocolOf(['clickstream']).metadata },
     ];
-    const assignment = await assigner.assign({ members, topics: ['clickstream'] } as unknown as Parameters<typeof assigner.assign>[0]);
+    const assignment = await assigner.assign({ members, topics: ['clickstream'] } as unknown as Parameters<
+      typeof assigner.assign
+    >[0]);
 
     expect(targeted).toEqual([['clickstream', 'iot']]);
     expect(refreshes).toBe(1);
-    const decoded = Object.fromEntries(assignment.map((a) => [a.memberId, AssignerProtocol.MemberAssignment.decode(a.memberAssignment)?.assignment]));
+    const decoded = Object.fromEntries(
+      assignment.map((a) => [a.memberId, AssignerProtocol.MemberAssignment.decode(a.memberAssignment)?.assignment]),
+    );
     expect(decoded).toEqual({
       'click-1': { clickstream: [0, 1] },
       'click-2': { clickstream: [2, 3] },
@@ -107,10 +120,14 @@ describe('subscriptionAwareAssigner', () => {
     let clickPartitions = 2;
     const cluster = {
       findTopicPartitionMetadata(topic: string) {
-        return Array.from({ length: topic === 'clickstream' ? clickPartitions : 1 }, (_, partitionId) => ({ partitionId }));
+        return Array.from({ length: topic === 'clickstream' ? clickPartitions : 1 }, (_, partitionId) => ({
+          partitionId,
+        }));
       },
     };
-    const assigner = subscriptionAwareAssigner({ cluster } as unknown as Parameters<typeof subscriptionAwareAssigner>[0]);
+    const assigner = subscriptionAwareAssigner({ cluster } as unknown as Parameters<
+      typeof subscriptionAwareAssigner
+    >[0]);
     const before = assigner.protocol({ topics: ['clickstream'] }).metadata;
     expect(assigner.protocol({ topics: ['clickstream'] }).metadata.equals(before)).toBe(true);
     clickPartitions = 4;

@@ -22,7 +22,10 @@ describe('ByteDictionary', () => {
 
   it('tells apart values that share length, head and tail, through rehashes', () => {
     const dict = new ByteDictionary(100_000);
-    const values = Array.from({ length: 5_000 }, (_, i) => `${'a'.repeat(16)}-${String(i).padStart(6, '0')}-${'z'.repeat(16)}`);
+    const values = Array.from(
+      { length: 5_000 },
+      (_, i) => `${'a'.repeat(16)}-${String(i).padStart(6, '0')}-${'z'.repeat(16)}`,
+    );
     values.forEach((v, i) => expect(dict.idOf(bytes(v), 0, v.length, true)).toBe(i));
     values.forEach((v, i) => expect(dict.idOf(bytes(v), 0, v.length, true)).toBe(i));
     expect(dict.size).toBe(5_000);

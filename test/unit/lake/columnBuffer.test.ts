@@ -46,7 +46,15 @@ describe('ColumnBuffer', () => {
 
   it('stores a missing optional value as null', () => {
     const buffer = new ColumnBuffer('_rejected');
-    const row = { topic: 't', partition: 0, offset: 5, reason: 'invalid_json', detail: 'x', payload: '{', payload_encoding: 'utf8' } as unknown as Parameters<typeof buffer.append>[0];
+    const row = {
+      topic: 't',
+      partition: 0,
+      offset: 5,
+      reason: 'invalid_json',
+      detail: 'x',
+      payload: '{',
+      payload_encoding: 'utf8',
+    } as unknown as Parameters<typeof buffer.append>[0];
     buffer.append(row);
     expect(buffer.drain().columns.kafka_ts).toEqual([null]);
   });

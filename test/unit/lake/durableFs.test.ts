@@ -3,7 +3,15 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCodes, isSdpError } from '../../../src/errors.js';
-import { ensureDir, fsyncDir, fsyncFile, listTmpFiles, removeIfExists, renameDurable, writeFileDurable } from '../../../src/lake/durableFs.js';
+import {
+  ensureDir,
+  fsyncDir,
+  fsyncFile,
+  listTmpFiles,
+  removeIfExists,
+  renameDurable,
+  writeFileDurable,
+} from '../../../src/lake/durableFs.js';
 
 let dir: string;
 
@@ -19,7 +27,12 @@ describe('writeFileDurable', () => {
   it('writes all chunks in order, replaces an existing file and returns the byte count', async () => {
     const file = path.join(dir, 'a.tmp');
     await fs.writeFile(file, 'old content that is longer');
-    const bytes = await writeFileDurable(file, [Buffer.from('ab'), new Uint8Array([0x63]), Buffer.alloc(0), Buffer.from('é')]);
+    const bytes = await writeFileDurable(file, [
+      Buffer.from('ab'),
+      new Uint8Array([0x63]),
+      Buffer.alloc(0),
+      Buffer.from('é'),
+    ]);
     expect(bytes).toBe(5);
     expect(await fs.readFile(file, 'utf8')).toBe('abcé');
   });

@@ -46,15 +46,29 @@ describe('createEncoderPool with worker threads', () => {
     const clickFile = path.join(dir, 'click.parquet.tmp');
     const iotFile = path.join(dir, 'iot.parquet.tmp');
     const [click, iot] = await Promise.all([
-      pool.encode({ encoder: 'parquetjs-lite', table: 'clickstream', path: clickFile, batch: batchOf('clickstream', manyClickstreamRows(5_000, DAY1)), rowGroupRows: 2_000 }),
-      pool.encode({ encoder: 'hyparquet-writer', table: 'iot', path: iotFile, batch: batchOf('iot', iotRows), rowGroupRows: 2_000 }),
+      pool.encode({
+        encoder: 'parquetjs-lite',
+        table: 'clickstream',
+        path: clickFile,
+        batch: batchOf('clickstream', manyClickstreamRows(5_000, DAY1)),
+        rowGroupRows: 2_000,
+      }),
+      pool.encode({
+        encoder: 'hyparquet-writer',
+        table: 'iot',
+        path: iotFile,
+        batch: batchOf('iot', iotRows),
+        rowGroupRows: 2_000,
+      }),
     ]);
     expect(click).toMatchObject({ path: clickFile, rowCount: 5_000, bytes: (await fs.stat(clickFile)).size });
     expect(iot).toMatchObject({ path: iotFile, rowCount: iotRows.length, bytes: (await fs.stat(iotFile)).size });
     expect(click.encodeMs).toBeGreaterThan(0);
     expect(await count(clickFile)).toBe(5_000);
     expect(await count(iotFile)).toBe(iotRows.length);
-    const [minTemp] = await reader.rows(`SELECT min(temp_c) AS t, min(signal_strength) AS s FROM read_parquet(${sqlPath(iotFile)})`);
+    const [minTemp] = await reader.rows(
+      `SELECT min(temp_c) AS t, min(signal_strength) AS s FROM read_parquet(${sqlPath(iotFile)})`,
+    );
     expect(minTemp).toEqual({ t: -Number.MAX_VALUE, s: -2_147_483_648 });
   });
 
@@ -64,19 +78,35 @@ describe('createEncoderPool with worker threads', () => {
     const buffer = new PackedColumnBuffer('clickstream');
     for (const row of rows) buffer.appendRow(row);
     const file = path.join(dir, 'packed.parquet.tmp');
-    const result = await pool.encode({ encoder: 'hyparquet-writer', table: 'clickstream', path: file, batch: buffer.drain(), rowGroupRows: 1_000 });
+    const result = await pool.encode({
+      encoder: 'hyparquet-writer',
+      table: 'clickstream',
+      path: file,
+      batch: buffer.drain(),
+      rowGroupRows: 1_000,
+    });
     expect(result.rowCount).toBe(3_000);
     expect(typeof result.threadId).toBe('number');
     expect(result.threadId).not.toBe(threadId);
-    const back = await reader.rows(`SELECT event_id, url, referrer, ua, epoch_ms(ts) AS ts FROM read_parquet(${sqlPath(file)}) ORDER BY event_id`);
-    expect(back.map((r) => ({ ...r, ts: Number(r.ts) }))).toEqual(rows.map((r) => ({ event_id: r.event_id, url: r.url, referrer: r.referrer, ua: r.ua, ts: r.ts })));
+    const back = await reader.rows(
+      `SELECT event_id, url, referrer, ua, epoch_ms(ts) AS ts FROM read_parquet(${sqlPath(file)}) ORDER BY event_id`,
+    );
+    expect(back.map((r) => ({ ...r, ts: Number(r.ts) }))).toEqual(
+      rows.map((r) => ({ event_id: r.event_id, url: r.url, referrer: r.referrer, ua: r.ua, ts: r.ts })),
+    );
   });
 
   it('keeps the calling thread free while a file is encoded', async () => {
     let ticks = 0;
     const timer = setInterval(() => ticks++, 5);
     try {
-      await pool.encode({ encoder: 'hyparquet-writer', table: 'clickstream', path: path.join(dir, 'big.parquet.tmp'), batch: batchOf('clickstream', manyClickstreamRows(100_000, DAY1)), rowGroupRows: 50_000 });
+      await pool.encode({
+        encoder: 'hyparquet-writer',
+        table: 'clickstream',
+        path: path.join(dir, 'big.parquet.tmp'),
+        batch: batchOf('clickstream', manyClickstreamRows(100_000, DAY1)),
+        rowGroupRows: 50_000,
+      });
     } finally {
       clearInterval(timer);
     }
@@ -88,7 +118,9 @@ describe('createEncoderPool with worker threads', () => {
     const file = path.join(dir, 'bad.parquet.tmp');
     const batch = batchOf('iot', iotRows);
     batch.columns.site![1] = null;
-    const err = await pool.encode({ encoder: 'hyparquet-writer', table: 'iot', path: file, batch, rowGroupRows: 10 }).catch((e: unknown) => e);
+    const err = await pool
+      .encode({ encoder: 'hyparquet-writer', table: 'iot', path: file, batch, rowGroupRows: 10 })
+      .catch((e: unknown) => e);
     expect(isSdpError(err, ErrorCodes.LAKE_WRITE_FAILED)).toBe(true);
     expect((err as Error).message).toContain(file);
     expect((err as Error).message).toContain('site');
@@ -107,10 +139,18 @@ describe('createEncoderPool: a roll as large as max_file_bytes', () => {
     const pool = createEncoderPool({ threads: 1, maxHeapMb: 64 });
     try {
       const file = path.join(dir, 'rejected.parquet.tmp');
-      const result = await pool.encode({ encoder: 'hyparquet-writer', table: '_rejected', path: file, batch: buffer.drain(), rowGroupRows: 50_000 });
+      const result = await pool.encode({
+        encoder: 'hyparquet-writer',
+        table: '_rejected',
+        path: file,
+        batch: buffer.drain(),
+        rowGroupRows: 50_000,
+      });
       expect(result.rowCount).toBe(ROWS);
       expect(result.threadId).not.toBe(threadId);
-      const [row] = await reader.rows(`SELECT count(*) AS n, min(length(payload)) AS len FROM read_parquet(${sqlPath(file)})`);
+      const [row] = await reader.rows(
+        `SELECT count(*) AS n, min(length(payload)) AS len FROM read_parquet(${sqlPath(file)})`,
+      );
       expect({ n: Number(row!.n), len: Number(row!.len) }).toEqual({ n: ROWS, len: payload.length + 1 });
     } finally {
       await pool.close();
@@ -122,11 +162,25 @@ describe('createEncoderPool in-thread (threads = 0)', () => {
   it('encodes on the calling thread and refuses work after close', async () => {
     const pool = createEncoderPool({ threads: 0 });
     const file = path.join(dir, 'iot.parquet.tmp');
-    const result = await pool.encode({ encoder: 'parquetjs-lite', table: 'iot', path: file, batch: batchOf('iot', iotRows), rowGroupRows: 10 });
+    const result = await pool.encode({
+      encoder: 'parquetjs-lite',
+      table: 'iot',
+      path: file,
+      batch: batchOf('iot', iotRows),
+      rowGroupRows: 10,
+    });
     expect(result).toMatchObject({ path: file, rowCount: iotRows.length, threadId });
     expect(await count(file)).toBe(iotRows.length);
     await pool.close();
-    await expect(pool.encode({ encoder: 'parquetjs-lite', table: 'iot', path: file, batch: batchOf('iot', iotRows), rowGroupRows: 10 })).rejects.toMatchObject({
+    await expect(
+      pool.encode({
+        encoder: 'parquetjs-lite',
+        table: 'iot',
+        path: file,
+        batch: batchOf('iot', iotRows),
+        rowGroupRows: 10,
+      }),
+    ).rejects.toMatchObject({
       code: ErrorCodes.LAKE_WRITE_FAILED,
     });
   });

@@ -15,7 +15,10 @@ describe('resolveEncoderThreads', () => {
 
   it('etl.encoder_threads takes auto or a count, from the file or the environment; anything else names the key', () => {
     expect(parseConfig('etl:\n  encoder_threads: auto\n', 'x.yml', {}).config.etl.encoder_threads).toBe('auto');
-    expect(parseConfig('etl:\n  encoder_threads: auto\n', 'x.yml', { SDP_ETL__ENCODER_THREADS: '2' }).config.etl.encoder_threads).toBe(2);
+    expect(
+      parseConfig('etl:\n  encoder_threads: auto\n', 'x.yml', { SDP_ETL__ENCODER_THREADS: '2' }).config.etl
+        .encoder_threads,
+    ).toBe(2);
     let err: unknown;
     try {
       parseConfig('etl:\n  encoder_threads: many\n', 'x.yml', {});

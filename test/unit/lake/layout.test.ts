@@ -42,7 +42,13 @@ describe('dtOfMs', () => {
   it('answers correctly when alternating between days (memo)', () => {
     const a = Date.UTC(2024, 0, 1, 12);
     const b = Date.UTC(2024, 0, 2, 0, 0, 0, 1);
-    expect([dtOfMs(a), dtOfMs(b), dtOfMs(a), dtOfMs(a + 1), dtOfMs(b)]).toEqual(['2024-01-01', '2024-01-02', '2024-01-01', '2024-01-01', '2024-01-02']);
+    expect([dtOfMs(a), dtOfMs(b), dtOfMs(a), dtOfMs(a + 1), dtOfMs(b)]).toEqual([
+      '2024-01-01',
+      '2024-01-02',
+      '2024-01-01',
+      '2024-01-01',
+      '2024-01-02',
+    ]);
   });
 
   it('throws outside years 0000..9999 and on non-finite input', () => {
@@ -76,7 +82,12 @@ describe('offsets', () => {
   });
 
   it('makes lexical order of file names equal offset order within a partition', () => {
-    const names = [['9', '99'], ['100', '199'], ['1000', '1099'], ['10', '10']].map(([a, b]) => rawFileName(3, a!, b!));
+    const names = [
+      ['9', '99'],
+      ['100', '199'],
+      ['1000', '1099'],
+      ['10', '10'],
+    ].map(([a, b]) => rawFileName(3, a!, b!));
     const byOffset = [...names].sort((x, y) => Number(x.split('-')[2]) - Number(y.split('-')[2]));
     expect([...names].sort()).toEqual(byOffset);
   });
@@ -100,8 +111,12 @@ describe('file names', () => {
   });
 
   it('names rejected files part-<topic>-<partition>-<first>-<last>.parquet', () => {
-    expect(rejectedFileName('clickstream', 2, '10', '20')).toBe('part-clickstream-2-00000000000000000010-00000000000000000020.parquet');
-    expect(rejectedFileName('my.topic_v-2', 0, '1', '1')).toBe('part-my.topic_v-2-0-00000000000000000001-00000000000000000001.parquet');
+    expect(rejectedFileName('clickstream', 2, '10', '20')).toBe(
+      'part-clickstream-2-00000000000000000010-00000000000000000020.parquet',
+    );
+    expect(rejectedFileName('my.topic_v-2', 0, '1', '1')).toBe(
+      'part-my.topic_v-2-0-00000000000000000001-00000000000000000001.parquet',
+    );
   });
 
   it('refuses topic names that are not legal Kafka topics (no path escapes)', () => {
@@ -114,7 +129,9 @@ describe('file names', () => {
     expect(rawFilePath(root, 'clickstream', '2024-03-01', 1, '0', '9')).toBe(
       path.join('/lake/tables/clickstream/dt=2024-03-01', 'part-1-00000000000000000000-00000000000000000009.parquet'),
     );
-    expect(aggFilePath(root, '2024-03-01', 4)).toBe('/lake/tables/clickstream_agg/dt=2024-03-01/part-00000000000000000004.parquet');
+    expect(aggFilePath(root, '2024-03-01', 4)).toBe(
+      '/lake/tables/clickstream_agg/dt=2024-03-01/part-00000000000000000004.parquet',
+    );
     expect(rejectedFilePath(root, dtOfMs(Date.UTC(2024, 2, 1, 5)), 'iot', 0, '3', '8')).toBe(
       '/lake/tables/_rejected/dt=2024-03-01/part-iot-0-00000000000000000003-00000000000000000008.parquet',
     );

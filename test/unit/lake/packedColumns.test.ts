@@ -26,7 +26,15 @@ describe('PackedColumnBuffer', () => {
 
   it('keeps -0, lone surrogates as UTF-8 would write them, and strings longer than the initial buffers', () => {
     const buffer = new PackedColumnBuffer('iot');
-    buffer.appendRow({ device_id: 'd\ud800x', site: 'é'.repeat(10_000), temp_c: -0, humidity: 0, battery: 1, signal_strength: -1, ts: 5 });
+    buffer.appendRow({
+      device_id: 'd\ud800x',
+      site: 'é'.repeat(10_000),
+      temp_c: -0,
+      humidity: 0,
+      battery: 1,
+      signal_strength: -1,
+      ts: 5,
+    });
     const { columns } = unpackColumns('iot', buffer.drain());
     expect(Object.is(columns.temp_c![0], -0)).toBe(true);
     // A lone surrogate has no UTF-8 form: U+FFFD, as the Parquet encoder's own UTF-8 encoding writes it.
@@ -123,8 +131,12 @@ describe('PackedColumnBuffer', () => {
     const buffer = new PackedColumnBuffer('clickstream', { sourceFields: { ts: 'tsMs' } });
     buffer.appendRow({ event_id: 'e', user_id: 'u', url: '/', referrer: null, ua: 'x', tsMs: 7 });
     expect(unpackColumns('clickstream', buffer.drain()).columns.ts).toEqual([7]);
-    expect(() => buffer.appendRow({ event_id: 1, user_id: 'u', url: '/', ua: 'x', tsMs: 7 })).toThrow(/clickstream.event_id: expected a string/);
-    expect(() => new PackedColumnBuffer('iot').appendRow({ device_id: 'd', site: 's', temp_c: '1' })).toThrow(/iot.temp_c: expected a number/);
+    expect(() => buffer.appendRow({ event_id: 1, user_id: 'u', url: '/', ua: 'x', tsMs: 7 })).toThrow(
+      /clickstream.event_id: expected a string/,
+    );
+    expect(() => new PackedColumnBuffer('iot').appendRow({ device_id: 'd', site: 's', temp_c: '1' })).toThrow(
+      /iot.temp_c: expected a number/,
+    );
   });
 
   it('keeps the low-cardinality columns as dictionary ids: each distinct value stored once, rows read back the same', () => {
@@ -150,7 +162,10 @@ describe('PackedColumnBuffer', () => {
     expect(eventIds.kind === 'utf8' && eventIds.ids === undefined).toBe(true);
     expect(unpackColumns('clickstream', batch)).toEqual(batchOf('clickstream', rows));
     // Through a clone and into another dictionary buffer (ids re-looked up there) and a plain one.
-    for (const target of [new PackedColumnBuffer('clickstream', { dictionary: true }), new PackedColumnBuffer('clickstream')]) {
+    for (const target of [
+      new PackedColumnBuffer('clickstream', { dictionary: true }),
+      new PackedColumnBuffer('clickstream'),
+    ]) {
       target.appendRow(rows[0]!);
       target.appendBatch(structuredClone(batch));
       expect(unpackColumns('clickstream', target.drain())).toEqual(batchOf('clickstream', [rows[0]!, ...rows]));

@@ -69,7 +69,15 @@ describe('local node server.properties', () => {
   it('renders a secured node: one SASL_SSL listener for clients and brokers, the controller quorum plaintext', () => {
     const node = nodes[0];
     if (!node) throw new Error('no node 1');
-    const tls = { dir: '/d/tls', caCertFile: '/d/tls/ca.crt', keystoreFile: '/d/tls/broker.p12', clientPasswordFile: '/d/tls/client.password', keystorePassword: 'ks', brokerPassword: 'bp', clientPassword: 'client-secret-9' };
+    const tls = {
+      dir: '/d/tls',
+      caCertFile: '/d/tls/ca.crt',
+      keystoreFile: '/d/tls/broker.p12',
+      clientPasswordFile: '/d/tls/client.password',
+      keystorePassword: 'ks',
+      brokerPassword: 'bp',
+      clientPassword: 'client-secret-9',
+    };
     const text = renderServerProperties(config, node, nodes, tls);
     const props = parseProperties(text);
     expect(props.get('listeners')).toBe('SASL_SSL://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093');
@@ -80,7 +88,9 @@ describe('local node server.properties', () => {
     expect(props.get('ssl.keystore.location')).toBe('/d/tls/broker.p12');
     expect(props.get('ssl.truststore.type')).toBe('PEM');
     // Brokers log in as their own user; the clients' password is never in the file.
-    expect(props.get('listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config')).toContain('username="sdp-broker" password="bp"');
+    expect(props.get('listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config')).toContain(
+      'username="sdp-broker" password="bp"',
+    );
     expect(text).not.toContain('client-secret-9');
   });
 });

@@ -17,7 +17,13 @@ describe('the log size cap', () => {
   });
 
   it('plans file → file.1 → file.2 and drops the oldest beyond keep', () => {
-    expect(rotationPlan('/d/p.log', 3)).toEqual({ remove: '/d/p.log.2', renames: [['/d/p.log.1', '/d/p.log.2'], ['/d/p.log', '/d/p.log.1']] });
+    expect(rotationPlan('/d/p.log', 3)).toEqual({
+      remove: '/d/p.log.2',
+      renames: [
+        ['/d/p.log.1', '/d/p.log.2'],
+        ['/d/p.log', '/d/p.log.1'],
+      ],
+    });
     expect(rotationPlan('/d/p.log', 2)).toEqual({ remove: '/d/p.log.1', renames: [['/d/p.log', '/d/p.log.1']] });
   });
 
@@ -33,7 +39,9 @@ describe('the log size cap', () => {
     const newest = readFileSync(file, 'utf8').trim().split('\n');
     expect(newest.at(-1)).toContain('"n":499');
     // Lines are never split across files.
-    for (const name of readdirSync(dir)) for (const line of readFileSync(join(dir, name), 'utf8').trim().split('\n')) expect(() => JSON.parse(line)).not.toThrow();
+    for (const name of readdirSync(dir))
+      for (const line of readFileSync(join(dir, name), 'utf8').trim().split('\n'))
+        expect(() => JSON.parse(line)).not.toThrow();
   });
 
   it('keeps appending to an existing file until the cap', () => {

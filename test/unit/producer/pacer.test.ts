@@ -79,9 +79,13 @@ describe('Pacer', () => {
       let nowMs = START_MS;
       for (let i = 0; i < 400 && problems.length < 5; i++) {
         const waitMs = pacer.msUntilNext(nowMs);
-        if (waitMs > 0 && pacer.due(nowMs + waitMs - 1) !== 0) problems.push(`rate ${rate}, ${pacer.issuedTotal} issued: due before +${waitMs} ms`);
+        if (waitMs > 0 && pacer.due(nowMs + waitMs - 1) !== 0)
+          problems.push(`rate ${rate}, ${pacer.issuedTotal} issued: due before +${waitMs} ms`);
         nowMs += waitMs;
-        if (pacer.due(nowMs) < 1) problems.push(`rate ${rate}, ${pacer.issuedTotal} issued: msUntilNext said ${waitMs} ms but nothing is due then`);
+        if (pacer.due(nowMs) < 1)
+          problems.push(
+            `rate ${rate}, ${pacer.issuedTotal} issued: msUntilNext said ${waitMs} ms but nothing is due then`,
+          );
         pacer.take(1);
       }
     }

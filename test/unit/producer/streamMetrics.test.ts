@@ -6,7 +6,18 @@ const T0 = 1_700_000_000_000;
 describe('StreamMetrics', () => {
   it('starts empty', () => {
     const m = new StreamMetrics('iot', T0);
-    expect(m.current()).toEqual({ stream: 'iot', total: 0, errors: 0, eventsPerSecond: 0, bytesTotal: 0, transactions: 0, eventsPerTransaction: null, ackLatencyMsP50: null, ackLatencyMsP99: null, intervalMs: 1 });
+    expect(m.current()).toEqual({
+      stream: 'iot',
+      total: 0,
+      errors: 0,
+      eventsPerSecond: 0,
+      bytesTotal: 0,
+      transactions: 0,
+      eventsPerTransaction: null,
+      ackLatencyMsP50: null,
+      ackLatencyMsP99: null,
+      intervalMs: 1,
+    });
     expect(m.acknowledgedTotal).toBe(0);
   });
 
@@ -44,17 +55,32 @@ describe('StreamMetrics', () => {
     });
 
     // An interval without acks: no rate, no latency, totals kept.
-    expect(m.roll(T0 + 8_000)).toMatchObject({ total: 210, errors: 1, eventsPerSecond: 0, ackLatencyMsP50: null, ackLatencyMsP99: null, intervalMs: 1_000 });
+    expect(m.roll(T0 + 8_000)).toMatchObject({
+      total: 210,
+      errors: 1,
+      eventsPerSecond: 0,
+      ackLatencyMsP50: null,
+      ackLatencyMsP99: null,
+      intervalMs: 1_000,
+    });
     expect(m.acknowledgedTotal).toBe(210);
   });
 
-  it('current() keeps the last interval\'s figures with totals as of now', () => {
+  it("current() keeps the last interval's figures with totals as of now", () => {
     const m = new StreamMetrics('iot', T0);
     m.recordAck(30, 300, 4);
     m.roll(T0 + 1_000);
     m.recordAck(5, 50, 900);
     m.recordError();
-    expect(m.current()).toMatchObject({ total: 35, bytesTotal: 350, errors: 1, eventsPerSecond: 30, ackLatencyMsP50: 4, ackLatencyMsP99: 4, intervalMs: 1_000 });
+    expect(m.current()).toMatchObject({
+      total: 35,
+      bytesTotal: 350,
+      errors: 1,
+      eventsPerSecond: 30,
+      ackLatencyMsP50: 4,
+      ackLatencyMsP99: 4,
+      intervalMs: 1_000,
+    });
   });
 
   it('rounds the rate and never divides by a zero-length interval', () => {

@@ -25,7 +25,14 @@ describe('nextTaskSize', () => {
 });
 
 describe('shouldLinger', () => {
-  const base = { dueEvents: 10, leftEvents: Infinity, batchSize: 50, oldestDueAtMs: 1_000, nowMs: 1_050, lingerMs: 100 };
+  const base = {
+    dueEvents: 10,
+    leftEvents: Infinity,
+    batchSize: 50,
+    oldestDueAtMs: 1_000,
+    nowMs: 1_050,
+    lingerMs: 100,
+  };
 
   it('waits for a fuller batch while the oldest due event is younger than lingerMs', () => {
     expect(shouldLinger(base)).toBe(true);

@@ -20,7 +20,8 @@ describe('threadSeed', () => {
 
   it('differs for every slot and every replacement thread of a slot', () => {
     const seeds = new Set<number>();
-    for (let slot = 0; slot < 16; slot++) for (let generation = 0; generation < 16; generation++) seeds.add(threadSeed(7, slot, generation));
+    for (let slot = 0; slot < 16; slot++)
+      for (let generation = 0; generation < 16; generation++) seeds.add(threadSeed(7, slot, generation));
     expect(seeds.size).toBe(256);
     for (const seed of seeds) expect(Number.isInteger(seed) && seed >= 0 && seed < 2 ** 32).toBe(true);
   });

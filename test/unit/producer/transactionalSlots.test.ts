@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { claimSlot, createSlotTable, SLOT_STALE_AFTER_MS, type SlotLease } from '../../../src/producer/transactionalSlots.js';
+import {
+  claimSlot,
+  createSlotTable,
+  SLOT_STALE_AFTER_MS,
+  type SlotLease,
+} from '../../../src/producer/transactionalSlots.js';
 
 const leases: SlotLease[] = [];
 afterEach(() => {

@@ -21,7 +21,10 @@ describe('scanLake', () => {
     const scan = scanLake(root);
     expect(scan.root).toBe(root);
     const byTable = Object.fromEntries(scan.tables.map((t) => [t.table, t]));
-    expect(byTable.clickstream!.files).toEqual([join(root, 'tables/clickstream/dt=2024-03-01/part-0-0-0.parquet'), join(root, 'tables/clickstream/dt=2024-03-02/part-0-1-2.parquet')]);
+    expect(byTable.clickstream!.files).toEqual([
+      join(root, 'tables/clickstream/dt=2024-03-01/part-0-0-0.parquet'),
+      join(root, 'tables/clickstream/dt=2024-03-02/part-0-1-2.parquet'),
+    ]);
     expect(byTable.clickstream!.bytes).toBe(15);
     expect(byTable.iot!.files).toEqual([]);
     expect(byTable.clickstream_agg!.files).toEqual([]);

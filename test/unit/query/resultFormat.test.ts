@@ -18,7 +18,14 @@ const result: QueryResult = {
 describe('formatTable', () => {
   it('aligns columns, numbers to the right, NULL spelled out, with a row count', () => {
     expect(formatTable(result)).toBe(
-      ['url     views   avg  day', '------  -----  ----  ----------', '/home    1389   2.5  2024-03-01', '/a,"b"      9  NULL  NULL', '(2 rows)', ''].join('\n'),
+      [
+        'url     views   avg  day',
+        '------  -----  ----  ----------',
+        '/home    1389   2.5  2024-03-01',
+        '/a,"b"      9  NULL  NULL',
+        '(2 rows)',
+        '',
+      ].join('\n'),
     );
   });
 
@@ -51,7 +58,13 @@ describe('formatJson', () => {
   });
 
   it('keeps every column when names repeat', () => {
-    const text = formatJson({ columns: [{ name: 'a', type: 'INTEGER' }, { name: 'a', type: 'INTEGER' }], rows: [[1, 2]] });
+    const text = formatJson({
+      columns: [
+        { name: 'a', type: 'INTEGER' },
+        { name: 'a', type: 'INTEGER' },
+      ],
+      rows: [[1, 2]],
+    });
     expect(JSON.parse(text)).toEqual([{ a: 1, a_2: 2 }]);
   });
 

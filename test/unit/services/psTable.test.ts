@@ -1,5 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { allUp, formatDuration, renderPs, underReplicatedByLeader, type BrokerRow, type PlatformRow } from '../../../src/services/psTable.js';
+import {
+  allUp,
+  formatDuration,
+  renderPs,
+  underReplicatedByLeader,
+  type BrokerRow,
+  type PlatformRow,
+} from '../../../src/services/psTable.js';
 
 const brokers: BrokerRow[] = [
   { name: 'kafka-1', nodeId: 1, port: 19092, process: 'pid 101', up: true, underReplicated: 0 },
@@ -21,7 +28,9 @@ const platform: PlatformRow = {
 describe('renderPs', () => {
   it('one table: a row per broker, the platform, a row per stream, columns aligned', () => {
     const lines = renderPs(brokers, platform).split('\n');
-    expect(lines[0]).toMatch(/^SERVICE\s+NODE\s+PORT\s+PID\/CONTAINER\s+STATE\s+UNDER-REPLICATED\s+UPTIME\s+EVENTS\/S PRODUCED\/PROCESSED\s+LAG\s+LAST CHECKPOINT$/);
+    expect(lines[0]).toMatch(
+      /^SERVICE\s+NODE\s+PORT\s+PID\/CONTAINER\s+STATE\s+UNDER-REPLICATED\s+UPTIME\s+EVENTS\/S PRODUCED\/PROCESSED\s+LAG\s+LAST CHECKPOINT$/,
+    );
     expect(lines[1]).toMatch(/^kafka-1\s+1\s+19092\s+pid 101\s+up\s+0\s+-/);
     expect(lines[2]).toMatch(/^kafka-2\s+2\s+29092\s+pid 102\s+up\s+3\s+-/);
     expect(lines[3]).toMatch(/^kafka-3\s+-\s+39092\s+-\s+down\s+-/);
@@ -53,10 +62,24 @@ describe('allUp: the exit code of ps', () => {
 describe('underReplicatedByLeader', () => {
   it('counts partitions whose ISR is smaller than their replicas, per leader; leaderless ones are skipped', () => {
     const counts = underReplicatedByLeader([
-      { partitions: [{ leader: 1, replicas: [1, 2], isr: [1] }, { leader: 2, replicas: [2, 3], isr: [2, 3] }, { leader: -1, replicas: [3], isr: [] }] },
-      { partitions: [{ leader: 1, replicas: [1, 3], isr: [1] }, { leader: 2, replicas: [2, 1, 3], isr: [2, 1] }] },
+      {
+        partitions: [
+          { leader: 1, replicas: [1, 2], isr: [1] },
+          { leader: 2, replicas: [2, 3], isr: [2, 3] },
+          { leader: -1, replicas: [3], isr: [] },
+        ],
+      },
+      {
+        partitions: [
+          { leader: 1, replicas: [1, 3], isr: [1] },
+          { leader: 2, replicas: [2, 1, 3], isr: [2, 1] },
+        ],
+      },
     ]);
-    expect([...counts].sort()).toEqual([[1, 2], [2, 1]]);
+    expect([...counts].sort()).toEqual([
+      [1, 2],
+      [2, 1],
+    ]);
   });
 });
 

@@ -24,6 +24,8 @@ describe('setup version checks', () => {
 
   it('prints the exact install command for the platform', () => {
     expect(installCommand({ apt: 'maven', brew: 'maven' }, true, false)).toBe('sudo apt-get install -y maven');
-    expect(installCommand({ apt: 'openjdk-17-jre-headless', brew: 'openjdk@17' }, false, true)).toBe('brew install openjdk@17');
+    expect(installCommand({ apt: 'openjdk-17-jre-headless', brew: 'openjdk@17' }, false, true)).toBe(
+      'brew install openjdk@17',
+    );
   });
 });

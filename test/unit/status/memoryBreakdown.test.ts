@@ -15,7 +15,13 @@ describe('memoryBreakdown', () => {
       encoderThreads: 0,
     });
     expect(b.threads.map((t) => t.area)).toEqual(['main', 'producer_thread_0', 'producer_thread_1']);
-    expect(b.threads[1]).toEqual({ area: 'producer_thread_0', heapUsedBytes: 6 * MB, heapTotalBytes: 10 * MB, externalBytes: 3 * MB, arrayBuffersBytes: 2 * MB });
+    expect(b.threads[1]).toEqual({
+      area: 'producer_thread_0',
+      heapUsedBytes: 6 * MB,
+      heapTotalBytes: 10 * MB,
+      externalBytes: 3 * MB,
+      arrayBuffersBytes: 2 * MB,
+    });
     expect(b.rssBytes).toBe(150 * MB);
     expect(b.heapUsedBytes).toBe(41 * MB);
     expect(b.heapTotalBytes).toBe(59 * MB);
@@ -25,7 +31,12 @@ describe('memoryBreakdown', () => {
   });
 
   it('reports the main thread alone when no producer runs (etl)', () => {
-    const b = memoryBreakdown({ rssBytes: 1, main: { heapUsed: 1, heapTotal: 2, external: 3, arrayBuffers: 1 }, producerThreads: [], encoderThreads: 2 });
+    const b = memoryBreakdown({
+      rssBytes: 1,
+      main: { heapUsed: 1, heapTotal: 2, external: 3, arrayBuffers: 1 },
+      producerThreads: [],
+      encoderThreads: 2,
+    });
     expect(b.threads).toHaveLength(1);
     expect(b.encoderThreads).toBe(2);
   });

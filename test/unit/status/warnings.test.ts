@@ -24,16 +24,31 @@ function samples(minutes: number, f: (agoS: number) => number) {
 
 describe('lagGrowing', () => {
   it('is true when the minimum of each of the last three minutes climbs', () => {
-    expect(lagGrowing(samples(3, (ago) => 1000 - ago), NOW)).toEqual({ from: 822, to: 942 }) // buckets are (start, end]: the first minute's oldest sample is 178 s ago;
+    expect(
+      lagGrowing(
+        samples(3, (ago) => 1000 - ago),
+        NOW,
+      ),
+    ).toEqual({ from: 822, to: 942 }); // buckets are (start, end]: the first minute's oldest sample is 178 s ago;
   });
 
   it('ignores the saw-tooth of rolls that catch up', () => {
     // Climbs within each 20 s, drops to 0 at each roll: not falling behind.
-    expect(lagGrowing(samples(3, (ago) => (ago % 20) * 50), NOW)).toBeNull();
+    expect(
+      lagGrowing(
+        samples(3, (ago) => (ago % 20) * 50),
+        NOW,
+      ),
+    ).toBeNull();
   });
 
   it('needs samples in every minute', () => {
-    expect(lagGrowing(samples(1, (ago) => 1000 - ago), NOW)).toBeNull();
+    expect(
+      lagGrowing(
+        samples(1, (ago) => 1000 - ago),
+        NOW,
+      ),
+    ).toBeNull();
   });
 });
 
@@ -43,7 +58,10 @@ describe('pipelineWarnings', () => {
   });
 
   it('warns about an unassigned partition', () => {
-    const w = pipelineWarnings({ ...base, partitions: [...base.partitions, { topic: 't', partition: 1, assigned: false, lagEvents: null }] });
+    const w = pipelineWarnings({
+      ...base,
+      partitions: [...base.partitions, { topic: 't', partition: 1, assigned: false, lagEvents: null }],
+    });
     expect(w.map((x) => x.id)).toEqual(['partition-unassigned']);
     expect(w[0]!.message).toContain('t/1');
   });
@@ -55,11 +73,23 @@ describe('pipelineWarnings', () => {
 
   it('warns about stale checkpoints only while events wait', () => {
     expect(ids({ lastCheckpointAtMs: NOW - 120_000 })).toEqual([]);
-    expect(ids({ lastCheckpointAtMs: NOW - 120_000, partitions: [{ topic: 't', partition: 0, assigned: true, lagEvents: 5 }] })).toEqual(['checkpoints-stale']);
+    expect(
+      ids({
+        lastCheckpointAtMs: NOW - 120_000,
+        partitions: [{ topic: 't', partition: 0, assigned: true, lagEvents: 5 }],
+      }),
+    ).toEqual(['checkpoints-stale']);
   });
 
   it('warns about a broker down and Kafka not answering', () => {
-    expect(ids({ brokers: [{ address: 'a:1', up: true }, { address: 'b:2', up: false }] })).toEqual(['broker-down']);
+    expect(
+      ids({
+        brokers: [
+          { address: 'a:1', up: true },
+          { address: 'b:2', up: false },
+        ],
+      }),
+    ).toEqual(['broker-down']);
     expect(ids({ brokers: null, kafkaError: 'timeout' })).toEqual(['kafka-unreachable']);
   });
 
@@ -71,6 +101,12 @@ describe('pipelineWarnings', () => {
   });
 
   it('gives no ETL warnings when no ETL runs here', () => {
-    expect(ids({ etlRunning: false, partitions: [{ topic: 't', partition: 1, assigned: false, lagEvents: 9 }], lastCheckpointAtMs: 0 })).toEqual([]);
+    expect(
+      ids({
+        etlRunning: false,
+        partitions: [{ topic: 't', partition: 1, assigned: false, lagEvents: 9 }],
+        lastCheckpointAtMs: 0,
+      }),
+    ).toEqual([]);
   });
 });

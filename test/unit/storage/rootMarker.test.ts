@@ -2,7 +2,13 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ensureRootMarker, parseRootMarker, readRootMarker, ROOT_MARKER_FILE, writeRootMarker } from '../../../src/storage/rootMarker.js';
+import {
+  ensureRootMarker,
+  parseRootMarker,
+  readRootMarker,
+  ROOT_MARKER_FILE,
+  writeRootMarker,
+} from '../../../src/storage/rootMarker.js';
 
 describe('.sdp-root markers (the format shared with the clean commands)', () => {
   const dirs: string[] = [];
@@ -18,7 +24,10 @@ describe('.sdp-root markers (the format shared with the clean commands)', () => 
   it('{"kind", "created"} JSON in .sdp-root', () => {
     const root = join(tmp(), 'lake');
     const marker = writeRootMarker(root, 'datalake', new Date('2026-12-01T10:00:00Z'));
-    expect(JSON.parse(readFileSync(join(root, ROOT_MARKER_FILE), 'utf8'))).toEqual({ kind: 'datalake', created: '2026-12-01T10:00:00.000Z' });
+    expect(JSON.parse(readFileSync(join(root, ROOT_MARKER_FILE), 'utf8'))).toEqual({
+      kind: 'datalake',
+      created: '2026-12-01T10:00:00.000Z',
+    });
     expect(readRootMarker(root)).toEqual({ status: 'ok', marker });
   });
 

@@ -14,14 +14,22 @@ describe('readActorTree', () => {
     let release!: () => void;
     const blocked = new Promise<void>((r) => (release = r));
     const parent = spawn(system, (s: undefined) => s, 'parent');
-    spawn(parent, async (s: undefined) => {
-      await blocked;
-      return s;
-    }, 'worker-2');
-    const worker10 = spawn(parent, async (s: undefined) => {
-      await blocked;
-      return s;
-    }, 'worker-10');
+    spawn(
+      parent,
+      async (s: undefined) => {
+        await blocked;
+        return s;
+      },
+      'worker-2',
+    );
+    const worker10 = spawn(
+      parent,
+      async (s: undefined) => {
+        await blocked;
+        return s;
+      },
+      'worker-10',
+    );
     dispatch(worker10, 'a');
     dispatch(worker10, 'b');
     await new Promise((r) => setTimeout(r, 20));

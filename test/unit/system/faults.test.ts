@@ -1,6 +1,14 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { isSdpError } from '../../../src/errors.js';
-import { armedFault, armFaultFromEnv, FAULT_POINTS, hitFault, setCrashForTest, setFaultForTest, type FaultPoint } from '../../../src/system/faults.js';
+import {
+  armedFault,
+  armFaultFromEnv,
+  FAULT_POINTS,
+  hitFault,
+  setCrashForTest,
+  setFaultForTest,
+  type FaultPoint,
+} from '../../../src/system/faults.js';
 
 afterEach(() => setFaultForTest(undefined));
 

@@ -6,7 +6,11 @@ const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout
 
 describe('memory guard', () => {
   it('collects when the heap in use passes the soft limit, and not below it', async () => {
-    const idle = startMemoryGuard({ softLimitBytes: v8.getHeapStatistics().used_heap_size * 20, checkEveryMs: 10, minIntervalMs: 10 });
+    const idle = startMemoryGuard({
+      softLimitBytes: v8.getHeapStatistics().used_heap_size * 20,
+      checkEveryMs: 10,
+      minIntervalMs: 10,
+    });
     await sleep(100);
     expect(idle.collections).toBe(0);
     idle.stop();

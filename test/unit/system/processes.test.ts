@@ -1,7 +1,14 @@
 import { spawn } from 'node:child_process';
 import { createServer, type Server } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { describePortOwner, findExecutable, isPidAlive, isPortFree, isPortListening, listProcesses } from '../../../src/system/processes.js';
+import {
+  describePortOwner,
+  findExecutable,
+  isPidAlive,
+  isPortFree,
+  isPortListening,
+  listProcesses,
+} from '../../../src/system/processes.js';
 
 function listen(): Promise<{ server: Server; port: number }> {
   return new Promise((resolve) => {

@@ -38,7 +38,10 @@ function missingError(fn: () => unknown): Error {
 describe('resolveWorkerFile', () => {
   it('uses the compiled worker next to the caller, without the process flags (workers refuse many)', async () => {
     const js = await touch('dist/lake/x.worker.js');
-    expect(resolveWorkerFile(callerIn('dist/lake'), 'x.worker')).toEqual({ filename: pathToFileURL(js).href, execArgv: [] });
+    expect(resolveWorkerFile(callerIn('dist/lake'), 'x.worker')).toEqual({
+      filename: pathToFileURL(js).href,
+      execArgv: [],
+    });
   });
 
   it('from TypeScript sources, uses the up-to-date twin under dist/ without the runner flags', async () => {
@@ -47,12 +50,17 @@ describe('resolveWorkerFile', () => {
     await touch('src/lake/types.d.ts', 9_000); // declarations have no twin
     const twin = await touch('dist/lake/x.worker.js', 2_000);
     await touch('dist/lake/pool.js', 2_000);
-    expect(resolveWorkerFile(callerIn('src/lake'), 'x.worker')).toEqual({ filename: pathToFileURL(twin).href, execArgv: [] });
+    expect(resolveWorkerFile(callerIn('src/lake'), 'x.worker')).toEqual({
+      filename: pathToFileURL(twin).href,
+      execArgv: [],
+    });
   });
 
   it('tells to build when the twin is missing', async () => {
     await touch('src/lake/x.worker.ts');
-    expect(missingError(() => resolveWorkerFile(callerIn('src/lake'), 'x.worker')).message).toMatch(/does not exist: run "npx tsc -p \." first/);
+    expect(missingError(() => resolveWorkerFile(callerIn('src/lake'), 'x.worker')).message).toMatch(
+      /does not exist: run "npx tsc -p \." first/,
+    );
   });
 
   it('refuses a twin older than a source in the same directory', async () => {
@@ -60,26 +68,32 @@ describe('resolveWorkerFile', () => {
     await touch('src/lake/encoder.ts', 3_000);
     await touch('dist/lake/x.worker.js', 2_000);
     await touch('dist/lake/encoder.js', 2_000);
-    expect(missingError(() => resolveWorkerFile(callerIn('src/lake'), 'x.worker')).message).toMatch(/older than their sources \(encoder\.ts\)/);
+    expect(missingError(() => resolveWorkerFile(callerIn('src/lake'), 'x.worker')).message).toMatch(
+      /older than their sources \(encoder\.ts\)/,
+    );
   });
 
   it('fails clearly when there is no worker file at all', async () => {
-    expect(missingError(() => resolveWorkerFile(callerIn('src/lake'), 'x.worker')).message).toMatch(/x\.worker\.js does not exist/);
+    expect(missingError(() => resolveWorkerFile(callerIn('src/lake'), 'x.worker')).message).toMatch(
+      /x\.worker\.js does not exist/,
+    );
     expect(missingError(() => resolveWorkerFile(callerIn('lib'), 'x.worker')).message).toMatch(/does not exist/);
   });
 });
 
 describe('profilingFlags', () => {
-  it('passes a profiled process\'s --cpu-prof flags on to its worker threads, and nothing else', () => {
-    expect(profilingFlags(['--cpu-prof', '--cpu-prof-dir=/tmp/p', '--max-old-space-size=256', '--cpu-prof-interval=500'])).toEqual([
-      '--cpu-prof',
-      '--cpu-prof-dir=/tmp/p',
-      '--cpu-prof-interval=500',
-    ]);
+  it("passes a profiled process's --cpu-prof flags on to its worker threads, and nothing else", () => {
+    expect(
+      profilingFlags(['--cpu-prof', '--cpu-prof-dir=/tmp/p', '--max-old-space-size=256', '--cpu-prof-interval=500']),
+    ).toEqual(['--cpu-prof', '--cpu-prof-dir=/tmp/p', '--cpu-prof-interval=500']);
   });
 
   it('keeps a flag whose value follows as the next argument', () => {
-    expect(profilingFlags(['--cpu-prof', '--cpu-prof-dir', '/tmp/p', '--max-semi-space-size=4'])).toEqual(['--cpu-prof', '--cpu-prof-dir', '/tmp/p']);
+    expect(profilingFlags(['--cpu-prof', '--cpu-prof-dir', '/tmp/p', '--max-semi-space-size=4'])).toEqual([
+      '--cpu-prof',
+      '--cpu-prof-dir',
+      '/tmp/p',
+    ]);
   });
 
   it('gives no flags to the threads of a process that is not profiled', () => {

@@ -19,7 +19,14 @@ async function start(token: string | null = null, port = 0): Promise<UiServer> {
     portKey: 'ui.status_port',
     token,
     logger,
-    handle: ({ path, query }) => (path === '/' ? { file: 'dashboard.html' } : path === '/api/echo' ? { json: { q: query.get('q') } } : path === '/boom' ? Promise.reject(new Error('kaput')) : undefined),
+    handle: ({ path, query }) =>
+      path === '/'
+        ? { file: 'dashboard.html' }
+        : path === '/api/echo'
+          ? { json: { q: query.get('q') } }
+          : path === '/boom'
+            ? Promise.reject(new Error('kaput'))
+            : undefined,
   });
   servers.push(s);
   return s;
@@ -73,7 +80,9 @@ describe('startUiServer', () => {
       const err = await start(null, port).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(SdpError);
       expect((err as SdpError).code).toBe(ErrorCodes.UI_PORT_IN_USE);
-      expect((err as SdpError).message).toMatch(new RegExp(`^ui\\.status_port: port ${port} on 127\\.0\\.0\\.1 is already in use`));
+      expect((err as SdpError).message).toMatch(
+        new RegExp(`^ui\\.status_port: port ${port} on 127\\.0\\.0\\.1 is already in use`),
+      );
     } finally {
       blocker.close();
     }

@@ -16,9 +16,18 @@ describe('parseMessageQuery', () => {
   });
 
   it('reads from an offset (as a bigint) or a timestamp (ms or ISO)', () => {
-    expect(q('topic=t&from=offset&offset=9007199254740993')).toMatchObject({ from: 'offset', offset: 9007199254740993n });
-    expect(q('topic=t&from=timestamp&timestamp=1700000000000')).toMatchObject({ from: 'timestamp', timestampMs: 1700000000000 });
-    expect(q('topic=t&from=timestamp&timestamp=2026-12-01T00:00:00Z')).toMatchObject({ from: 'timestamp', timestampMs: Date.parse('2026-12-01T00:00:00Z') });
+    expect(q('topic=t&from=offset&offset=9007199254740993')).toMatchObject({
+      from: 'offset',
+      offset: 9007199254740993n,
+    });
+    expect(q('topic=t&from=timestamp&timestamp=1700000000000')).toMatchObject({
+      from: 'timestamp',
+      timestampMs: 1700000000000,
+    });
+    expect(q('topic=t&from=timestamp&timestamp=2026-12-01T00:00:00Z')).toMatchObject({
+      from: 'timestamp',
+      timestampMs: Date.parse('2026-12-01T00:00:00Z'),
+    });
   });
 
   it('names what is wrong', () => {
@@ -47,15 +56,24 @@ describe('startKafkaBrowser and ui.kafka_ui', () => {
 
   it('auto: a taken port (the Docker Kafka UI) leaves ours off, without an error', async () => {
     await withTakenPort(async (port) => {
-      const { config } = parseConfig(yml, 'config.yml', { SDP_UI__KAFKA_UI_PORT: String(port), SDP_UI__KAFKA_UI: 'auto' });
+      const { config } = parseConfig(yml, 'config.yml', {
+        SDP_UI__KAFKA_UI_PORT: String(port),
+        SDP_UI__KAFKA_UI: 'auto',
+      });
       expect(await startKafkaBrowser(config, logger)).toBeUndefined();
     });
   });
 
   it('on: a taken port is the one-line error naming ui.kafka_ui_port', async () => {
     await withTakenPort(async (port) => {
-      const { config } = parseConfig(yml, 'config.yml', { SDP_UI__KAFKA_UI_PORT: String(port), SDP_UI__KAFKA_UI: 'on' });
-      await expect(startKafkaBrowser(config, logger)).rejects.toMatchObject({ code: ErrorCodes.UI_PORT_IN_USE, message: expect.stringMatching(new RegExp(`^ui\\.kafka_ui_port: port ${port} `)) });
+      const { config } = parseConfig(yml, 'config.yml', {
+        SDP_UI__KAFKA_UI_PORT: String(port),
+        SDP_UI__KAFKA_UI: 'on',
+      });
+      await expect(startKafkaBrowser(config, logger)).rejects.toMatchObject({
+        code: ErrorCodes.UI_PORT_IN_USE,
+        message: expect.stringMatching(new RegExp(`^ui\\.kafka_ui_port: port ${port} `)),
+      });
     });
   });
 

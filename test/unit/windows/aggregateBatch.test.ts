@@ -24,7 +24,11 @@ describe('aggregateBatch', () => {
 
   it('classifies late iff the window end <= known watermark: behind the watermark in an open window is on time', () => {
     const known = M + 30_000;
-    const result = aggregateBatch([ev(known - 1, '/a'), ev(known, '/a'), ev(known + 1, '/b'), ev(M - 90_000, '/c'), ev(M - 1, '/c')], known, SIZE_MS);
+    const result = aggregateBatch(
+      [ev(known - 1, '/a'), ev(known, '/a'), ev(known + 1, '/b'), ev(M - 90_000, '/c'), ev(M - 1, '/c')],
+      known,
+      SIZE_MS,
+    );
     expect(result.lateCount).toBe(2);
     expect(result.counts).toEqual([
       { windowStartMs: M, url: '/a', count: 2 },
@@ -32,8 +36,16 @@ describe('aggregateBatch', () => {
     ]);
     expect(result.maxEventTimeMs).toBe(known + 1);
     // The watermark exactly at a window's end closes it; one ms before, it is open.
-    expect(aggregateBatch([ev(M + 1_000, '/a'), ev(M + 2_000, '/a')], M + 60_000, SIZE_MS)).toEqual({ counts: [], lateCount: 2, maxEventTimeMs: M + 2_000 });
-    expect(aggregateBatch([ev(M + 1_000, '/a')], M + 59_999, SIZE_MS)).toEqual({ counts: [{ windowStartMs: M, url: '/a', count: 1 }], lateCount: 0, maxEventTimeMs: M + 1_000 });
+    expect(aggregateBatch([ev(M + 1_000, '/a'), ev(M + 2_000, '/a')], M + 60_000, SIZE_MS)).toEqual({
+      counts: [],
+      lateCount: 2,
+      maxEventTimeMs: M + 2_000,
+    });
+    expect(aggregateBatch([ev(M + 1_000, '/a')], M + 59_999, SIZE_MS)).toEqual({
+      counts: [{ windowStartMs: M, url: '/a', count: 1 }],
+      lateCount: 0,
+      maxEventTimeMs: M + 1_000,
+    });
   });
 
   it('returns -Infinity as max for an empty batch, and accepts any iterable', () => {
@@ -46,7 +58,9 @@ describe('aggregateBatch', () => {
   });
 
   it('throws a stable error on a non-finite event time', () => {
-    expect(() => aggregateBatch([ev(Number.NaN, '/a')], -Infinity, SIZE_MS)).toThrow(expect.objectContaining({ code: 'SDP_ERR_WINDOW_INVALID_INPUT' }));
+    expect(() => aggregateBatch([ev(Number.NaN, '/a')], -Infinity, SIZE_MS)).toThrow(
+      expect.objectContaining({ code: 'SDP_ERR_WINDOW_INVALID_INPUT' }),
+    );
     try {
       aggregateBatch([ev(Number.POSITIVE_INFINITY, '/a')], -Infinity, SIZE_MS);
       expect.unreachable();
@@ -56,12 +70,25 @@ describe('aggregateBatch', () => {
   });
 
   it('aggregateColumns reads the first `count` events column-wise, exactly as aggregateBatch reads them as objects', () => {
-    const events = [ev(M + 61_000, '/b'), ev(M + 5, '/b'), ev(M - 90_000, '/c'), ev(M, '/a'), ev(M + 59_999, '/b'), ev(M + 60_000, '/a')];
+    const events = [
+      ev(M + 61_000, '/b'),
+      ev(M + 5, '/b'),
+      ev(M - 90_000, '/c'),
+      ev(M, '/a'),
+      ev(M + 59_999, '/b'),
+      ev(M + 60_000, '/a'),
+    ];
     const times = [...events.map((e) => e.eventTimeMs), M + 999_999];
     const urls = [...events.map((e) => e.url), '/stale'];
     for (const known of [-Infinity, M, M + 30_000]) {
-      expect(aggregateColumns(times, urls, events.length, known, SIZE_MS)).toEqual(aggregateBatch(events, known, SIZE_MS));
+      expect(aggregateColumns(times, urls, events.length, known, SIZE_MS)).toEqual(
+        aggregateBatch(events, known, SIZE_MS),
+      );
     }
-    expect(aggregateColumns(times, urls, 0, M, SIZE_MS)).toEqual({ counts: [], lateCount: 0, maxEventTimeMs: -Infinity });
+    expect(aggregateColumns(times, urls, 0, M, SIZE_MS)).toEqual({
+      counts: [],
+      lateCount: 0,
+      maxEventTimeMs: -Infinity,
+    });
   });
 });

@@ -21,7 +21,10 @@ describe('lateness: one rule', () => {
     const random = createRandom(7);
     for (let round = 0; round < 200; round += 1) {
       const watermarkMs = M + Math.floor(random() * 5 * SIZE_MS);
-      const events = Array.from({ length: 20 }, () => ({ eventTimeMs: M - SIZE_MS + Math.floor(random() * 7 * SIZE_MS), url: `/u${Math.floor(random() * 3)}` }));
+      const events = Array.from({ length: 20 }, () => ({
+        eventTimeMs: M - SIZE_MS + Math.floor(random() * 7 * SIZE_MS),
+        url: `/u${Math.floor(random() * 3)}`,
+      }));
       const result = aggregateBatch(events, watermarkMs, SIZE_MS);
       const late = events.filter((e) => isLateEvent(e.eventTimeMs, watermarkMs, SIZE_MS)).length;
       expect(result.lateCount).toBe(late);
@@ -38,8 +41,24 @@ describe('lateness: one rule', () => {
     const history = (): PageViewWindows => {
       const w = new PageViewWindows(OPTIONS);
       w.assignPartitions([0, 1], 0);
-      w.applyBatch(makeBatch(0, 0, { events: [[M + 10_000, '/a'], [M + 95_000, '/a']] }), 0);
-      w.applyBatch(makeBatch(1, 0, { events: [[M + 30_000, '/b'], [M + 100_000, '/b']] }), 0);
+      w.applyBatch(
+        makeBatch(0, 0, {
+          events: [
+            [M + 10_000, '/a'],
+            [M + 95_000, '/a'],
+          ],
+        }),
+        0,
+      );
+      w.applyBatch(
+        makeBatch(1, 0, {
+          events: [
+            [M + 30_000, '/b'],
+            [M + 100_000, '/b'],
+          ],
+        }),
+        0,
+      );
       // Watermark M + 85 s: window [M, M + 60 s) is emitted, [M + 60 s, M + 120 s) is open.
       expect(rowsOf(w.emitReady(0))).toEqual([
         [M, '/a', 1],
@@ -48,10 +67,18 @@ describe('lateness: one rule', () => {
       return w;
     };
     // Behind the watermark in the open window (counted), and in the emitted window (late).
-    const events: Array<[number, string]> = [[M + 61_000, '/a'], [M + 84_000, '/c'], [M + 59_000, '/a'], [M + 5_000, '/z']];
+    const events: Array<[number, string]> = [
+      [M + 61_000, '/a'],
+      [M + 84_000, '/c'],
+      [M + 59_000, '/a'],
+      [M + 5_000, '/z'],
+    ];
 
     const running = history();
-    const runningResult = running.applyBatch(makeBatch(0, 1, { events, knownWatermarkMs: running.globalWatermarkMs }), 0);
+    const runningResult = running.applyBatch(
+      makeBatch(0, 1, { events, knownWatermarkMs: running.globalWatermarkMs }),
+      0,
+    );
 
     const before = history();
     const restored = PageViewWindows.fromJSON(JSON.parse(JSON.stringify(before)), OPTIONS, 1_000);

@@ -30,7 +30,9 @@ function generateStreams(random: () => number, oldShare: number): Event[][] {
     for (let i = 0; i < count; i += 1) {
       clockMs += Math.floor(random() * speedMs);
       const old = random() < oldShare;
-      const eventTimeMs = old ? clockMs - DELAY_MS - Math.floor(random() * 3 * SIZE_MS) : clockMs - Math.floor(random() * DELAY_MS);
+      const eventTimeMs = old
+        ? clockMs - DELAY_MS - Math.floor(random() * 3 * SIZE_MS)
+        : clockMs - Math.floor(random() * DELAY_MS);
       events.push({ eventTimeMs, url: URLS[Math.floor(random() * URLS.length)]! });
     }
     return events;
@@ -52,7 +54,8 @@ function modelGlobalWatermarks(applied: readonly AppliedBatch[]): number[] {
   const globals = [-Infinity];
   const maxByPartition = new Map<number, number>();
   for (const batch of applied) {
-    for (const e of batch.events) maxByPartition.set(batch.partition, Math.max(maxByPartition.get(batch.partition) ?? -Infinity, e.eventTimeMs));
+    for (const e of batch.events)
+      maxByPartition.set(batch.partition, Math.max(maxByPartition.get(batch.partition) ?? -Infinity, e.eventTimeMs));
     const minMs = Math.min(...PARTITIONS.map((p) => (maxByPartition.get(p) ?? -Infinity) - DELAY_MS));
     globals.push(Math.max(globals[globals.length - 1]!, minMs));
   }
@@ -191,16 +194,25 @@ function expectedCounts(applied: readonly AppliedBatch[], globals: readonly numb
 }
 
 function openRows(w: PageViewWindows): Array<[number, string, number]> {
-  return w.toJSON().openWindows.flatMap((win) => win.counts.map((c): [number, string, number] => [win.startMs, c.url, c.count]));
+  return w
+    .toJSON()
+    .openWindows.flatMap((win) => win.counts.map((c): [number, string, number] => [win.startMs, c.url, c.count]));
 }
 
 function checkAgainstModel(seed: number, outcome: Outcome): number {
   const { committed, final, applied } = outcome;
   const starts = committed.map((e) => e.startMs);
   expect(new Set(starts).size, `seed ${seed}: a window was emitted twice`).toBe(starts.length);
-  expect([...starts].sort((a, b) => a - b), `seed ${seed}: emission order`).toEqual(starts);
+  expect(
+    [...starts].sort((a, b) => a - b),
+    `seed ${seed}: emission order`,
+  ).toEqual(starts);
 
-  const lastMaxMs = Math.max(...PARTITIONS.map((p) => Math.max(...applied.filter((b) => b.partition === p).flatMap((b) => b.events.map((e) => e.eventTimeMs)))));
+  const lastMaxMs = Math.max(
+    ...PARTITIONS.map((p) =>
+      Math.max(...applied.filter((b) => b.partition === p).flatMap((b) => b.events.map((e) => e.eventTimeMs))),
+    ),
+  );
   const globals = modelGlobalWatermarks(applied);
   expect(outcome.history, `seed ${seed}: global watermark after each batch`).toEqual(globals);
   const finalGlobalMs = Math.max(globals[globals.length - 1]!, lastMaxMs - DELAY_MS);
@@ -230,7 +242,9 @@ describe('PageViewWindows property: random streams, checkpoints, crashes and rep
         row[2] += 1;
         brute.set(`${startMs} ${e.url}`, row);
       }
-      const all = [...rowsOf(outcome.committed), ...openRows(outcome.final)].sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
+      const all = [...rowsOf(outcome.committed), ...openRows(outcome.final)].sort(
+        (a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0),
+      );
       const bruteSorted = [...brute.values()].sort((a, b) => a[0] - b[0] || (a[1] < b[1] ? -1 : a[1] > b[1] ? 1 : 0));
       expect(all, `seed ${seed}`).toEqual(bruteSorted);
       expect(outcome.final.lateEventsTotal, `seed ${seed}`).toBe(0);

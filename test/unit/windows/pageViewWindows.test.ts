@@ -30,7 +30,16 @@ describe('PageViewWindows: counting and lateness', () => {
     // watermark is now M + 40_000: events at M + 40_000..M + 49_999 are out of order but on time
     const known = w.globalWatermarkMs;
     expect(known).toBe(M + 40_000);
-    const result = w.applyBatch(makeBatch(0, 1, { events: [[M + 40_000, '/a'], [M + 45_000, '/b']], knownWatermarkMs: known }), 0);
+    const result = w.applyBatch(
+      makeBatch(0, 1, {
+        events: [
+          [M + 40_000, '/a'],
+          [M + 45_000, '/b'],
+        ],
+        knownWatermarkMs: known,
+      }),
+      0,
+    );
     expect(result).toEqual({ applied: true, lateEvents: 0 });
     w.applyBatch(makeBatch(0, 2, { events: [[M + 70_000, '/a']], knownWatermarkMs: w.globalWatermarkMs }), 0);
     expect(rowsOf(w.emitReady(0))).toEqual([
@@ -45,7 +54,15 @@ describe('PageViewWindows: counting and lateness', () => {
     w.applyBatch(makeBatch(0, 0, { events: [[M + 50_000, '/a']] }), 0);
     const known = w.globalWatermarkMs; // M + 40_000: window [M, M + 60 s) is still open
     const result = w.applyBatch(
-      makeBatch(0, 1, { events: [[M + 39_999, '/a'], [M + 1_000, '/a'], [M + 40_000, '/a'], [M - 5_000, '/z']], knownWatermarkMs: known }),
+      makeBatch(0, 1, {
+        events: [
+          [M + 39_999, '/a'],
+          [M + 1_000, '/a'],
+          [M + 40_000, '/a'],
+          [M - 5_000, '/z'],
+        ],
+        knownWatermarkMs: known,
+      }),
       0,
     );
     expect(result).toEqual({ applied: true, lateEvents: 1 });
@@ -57,11 +74,28 @@ describe('PageViewWindows: counting and lateness', () => {
 
   it('drops counts for an already emitted window as late (the partition knew an older watermark)', () => {
     const w = createWindows([0, 1]);
-    w.applyBatch(makeBatch(0, 0, { events: [[M + 10_000, '/a'], [M + 80_000, '/a']] }), 0);
+    w.applyBatch(
+      makeBatch(0, 0, {
+        events: [
+          [M + 10_000, '/a'],
+          [M + 80_000, '/a'],
+        ],
+      }),
+      0,
+    );
     w.applyBatch(makeBatch(1, 0, { events: [[M + 75_000, '/a']] }), 0);
     expect(rowsOf(w.emitReady(0))).toEqual([[M, '/a', 1]]);
     // Partition 1 still classifies against -Infinity: these reach the aggregator as on-time counts.
-    const result = w.applyBatch(makeBatch(1, 1, { events: [[M + 20_000, '/a'], [M + 59_999, '/b'], [M + 65_000, '/a']] }), 0);
+    const result = w.applyBatch(
+      makeBatch(1, 1, {
+        events: [
+          [M + 20_000, '/a'],
+          [M + 59_999, '/b'],
+          [M + 65_000, '/a'],
+        ],
+      }),
+      0,
+    );
     expect(result).toEqual({ applied: true, lateEvents: 2 });
     expect(w.lateEventsTotal).toBe(2);
     w.applyBatch(makeBatch(0, 1, { events: [[M + 200_000, '/a']] }), 0);
@@ -81,7 +115,16 @@ describe('PageViewWindows: counting and lateness', () => {
 
   it('window boundaries are exact: start included, end excluded; emitted when the watermark reaches the end', () => {
     const w = createWindows([0]);
-    w.applyBatch(makeBatch(0, 0, { events: [[M, '/a'], [M + SIZE_MS - 1, '/a'], [M + SIZE_MS, '/a']] }), 0);
+    w.applyBatch(
+      makeBatch(0, 0, {
+        events: [
+          [M, '/a'],
+          [M + SIZE_MS - 1, '/a'],
+          [M + SIZE_MS, '/a'],
+        ],
+      }),
+      0,
+    );
     // watermark = M + 60_000 - 10_000: nothing closed
     expect(w.emitReady(0)).toEqual([]);
     w.applyBatch(makeBatch(0, 1, { events: [[M + SIZE_MS + DELAY_MS - 1, '/b']] }), 0);
@@ -98,7 +141,15 @@ describe('PageViewWindows: counting and lateness', () => {
   it('emits in window order, rows sorted by url, and each window once', () => {
     const w = createWindows([0]);
     w.applyBatch(
-      makeBatch(0, 0, { events: [[M + 125_000, '/c'], [M + 1_000, '/b'], [M + 65_000, '/z'], [M + 2_000, '/a'], [M + 130_000, '/c']] }),
+      makeBatch(0, 0, {
+        events: [
+          [M + 125_000, '/c'],
+          [M + 1_000, '/b'],
+          [M + 65_000, '/z'],
+          [M + 2_000, '/a'],
+          [M + 130_000, '/c'],
+        ],
+      }),
       0,
     );
     expect(w.windowsOpen).toBe(3);
@@ -111,7 +162,9 @@ describe('PageViewWindows: counting and lateness', () => {
       [M + 60_000, '/z', 1],
       [M + 120_000, '/c', 2],
     ]);
-    expect(emitted.every((e) => e.endMs === e.startMs + SIZE_MS && e.rows.every((r) => r.minuteEndMs === e.endMs))).toBe(true);
+    expect(
+      emitted.every((e) => e.endMs === e.startMs + SIZE_MS && e.rows.every((r) => r.minuteEndMs === e.endMs)),
+    ).toBe(true);
     expect(w.emitReady(0)).toEqual([]);
     expect(w.emitReady(10 * IDLE_MS)).toEqual([]); // never caught up, so never idle: the last window waits
   });
@@ -162,21 +215,43 @@ describe('PageViewWindows: idleness', () => {
     const globalMs = w.globalWatermarkMs;
     expect(globalMs).toBe(M + 120_000);
     // Partition 1 comes back with old and new events, classified against the watermark it was sent.
-    const back = makeBatch(1, 1, { events: [[M + 30_000, '/late'], [M + 119_999, '/late'], [M + 120_000, '/b'], [M + 125_000, '/b']], knownWatermarkMs: globalMs });
+    const back = makeBatch(1, 1, {
+      events: [
+        [M + 30_000, '/late'],
+        [M + 119_999, '/late'],
+        [M + 120_000, '/b'],
+        [M + 125_000, '/b'],
+      ],
+      knownWatermarkMs: globalMs,
+    });
     expect(w.applyBatch(back, IDLE_MS + 1)).toEqual({ applied: true, lateEvents: 2 });
     expect(w.isPartitionIdle(1, IDLE_MS + 1)).toBe(false);
     expect(w.globalWatermarkMs).toBe(globalMs); // monotonic although partition 1 is at M + 115_000
     // Partition 0 races ahead; [M+120s, M+180s) must wait for partition 1.
     w.applyBatch(makeBatch(0, 2, { events: [[M + 300_000, '/a']], caughtUp: true }), IDLE_MS + 2);
     expect(w.emitReady(IDLE_MS + 2)).toEqual([]);
-    w.applyBatch(makeBatch(1, 2, { events: [[M + 190_000, '/b']], knownWatermarkMs: w.globalWatermarkMs }), IDLE_MS + 3);
-    expect(rowsOf(w.emitReady(IDLE_MS + 3))).toEqual([[M + 120_000, '/a', 1], [M + 120_000, '/b', 2]]);
+    w.applyBatch(
+      makeBatch(1, 2, { events: [[M + 190_000, '/b']], knownWatermarkMs: w.globalWatermarkMs }),
+      IDLE_MS + 3,
+    );
+    expect(rowsOf(w.emitReady(IDLE_MS + 3))).toEqual([
+      [M + 120_000, '/a', 1],
+      [M + 120_000, '/b', 2],
+    ]);
     expect(w.lateEventsTotal).toBe(2);
   });
 
   it('an assigned partition that never delivered holds the watermark back until it is idle', () => {
     const w = createWindows([0, 1]);
-    w.applyBatch(makeBatch(0, 0, { events: [[M + 5_000, '/a'], [M + 100_000, '/a']] }), 0);
+    w.applyBatch(
+      makeBatch(0, 0, {
+        events: [
+          [M + 5_000, '/a'],
+          [M + 100_000, '/a'],
+        ],
+      }),
+      0,
+    );
     expect(w.globalWatermarkMs).toBe(-Infinity);
     expect(w.watermarkLagSeconds(0)).toBeNull();
     expect(w.emitReady(5 * IDLE_MS)).toEqual([]); // not caught up: never idle
@@ -188,7 +263,16 @@ describe('PageViewWindows: idleness', () => {
 
   it('all partitions idle: the last windows complete', () => {
     const w = createWindows([0, 1, 2]);
-    w.applyBatch(makeBatch(0, 0, { events: [[M + 5_000, '/a'], [M + 70_000, '/a']], caughtUp: true }), 0);
+    w.applyBatch(
+      makeBatch(0, 0, {
+        events: [
+          [M + 5_000, '/a'],
+          [M + 70_000, '/a'],
+        ],
+        caughtUp: true,
+      }),
+      0,
+    );
     w.applyBatch(makeBatch(1, 0, { events: [[M + 135_000, '/b']], caughtUp: true }), 0);
     w.applyBatch(makeBatch(2, 0, { events: [[M + 110_000, '/c']], caughtUp: true }), 0);
     expect(rowsOf(w.emitReady(IDLE_MS - 1))).toEqual([[M, '/a', 1]]);
@@ -234,8 +318,14 @@ describe('PageViewWindows: offsets and replays', () => {
     // "10" < "9" as strings: must still be applied.
     expect(w.applyBatch(makeBatch(0, '10', { events: [[M + 2_000, '/a']] }), 0).applied).toBe(true);
     const before = JSON.stringify(w);
-    expect(w.applyBatch(makeBatch(0, '10', { events: [[M + 3_000, '/a']] }), 0)).toEqual({ applied: false, lateEvents: 0 });
-    expect(w.applyBatch(makeBatch(0, '9', { events: [[M + 200_000, '/a']] }), 0)).toEqual({ applied: false, lateEvents: 0 });
+    expect(w.applyBatch(makeBatch(0, '10', { events: [[M + 3_000, '/a']] }), 0)).toEqual({
+      applied: false,
+      lateEvents: 0,
+    });
+    expect(w.applyBatch(makeBatch(0, '9', { events: [[M + 200_000, '/a']] }), 0)).toEqual({
+      applied: false,
+      lateEvents: 0,
+    });
     expect(JSON.stringify(w)).toBe(before);
     expect(w.offsetOf(0)).toBe('10');
     w.applyBatch(makeBatch(0, '11', { events: [[M + 80_000, '/b']] }), 0);
@@ -254,7 +344,15 @@ describe('PageViewWindows: offsets and replays', () => {
 
   it('a revoked partition keeps its offset and keeps holding the watermark back until it is re-assigned and moves on', () => {
     const w = createWindows([0, 1]);
-    w.applyBatch(makeBatch(0, 4, { events: [[M + 5_000, '/a'], [M + 100_000, '/a']] }), 0);
+    w.applyBatch(
+      makeBatch(0, 4, {
+        events: [
+          [M + 5_000, '/a'],
+          [M + 100_000, '/a'],
+        ],
+      }),
+      0,
+    );
     w.applyBatch(makeBatch(1, 7, { events: [[M + 20_000, '/a']], caughtUp: true }), 0);
     expect(w.emitReady(0)).toEqual([]);
     w.revokePartition(1);
@@ -264,7 +362,17 @@ describe('PageViewWindows: offsets and replays', () => {
     w.assignPartition(1, 10 * IDLE_MS);
     expect(w.applyBatch(makeBatch(1, 7, { events: [[M + 400_000, '/a']] }), 10 * IDLE_MS).applied).toBe(false);
     // Its next events are on time, not late: the others did not run ahead while it was away.
-    expect(w.applyBatch(makeBatch(1, 9, { events: [[M + 30_000, '/a'], [M + 80_000, '/b']] }), 10 * IDLE_MS)).toEqual({ applied: true, lateEvents: 0 });
+    expect(
+      w.applyBatch(
+        makeBatch(1, 9, {
+          events: [
+            [M + 30_000, '/a'],
+            [M + 80_000, '/b'],
+          ],
+        }),
+        10 * IDLE_MS,
+      ),
+    ).toEqual({ applied: true, lateEvents: 0 });
     expect(rowsOf(w.emitReady(10 * IDLE_MS))).toEqual([[M, '/a', 3]]);
     expect(w.partitionStatus(10 * IDLE_MS).map((s) => [s.partition, s.assigned])).toEqual([
       [0, true],
@@ -274,8 +382,18 @@ describe('PageViewWindows: offsets and replays', () => {
 
   it('assigns a partition implicitly when its batch overtakes the assignment', () => {
     const w = new PageViewWindows(OPTIONS);
-    w.applyBatch(makeBatch(5, 0, { events: [[M + 80_000, '/a'], [M + 1, '/a']] }), 0);
-    expect(w.partitionStatus(0)).toEqual([{ partition: 5, assigned: true, watermarkMs: M + 70_000, idle: false, paused: false, caughtUp: false }]);
+    w.applyBatch(
+      makeBatch(5, 0, {
+        events: [
+          [M + 80_000, '/a'],
+          [M + 1, '/a'],
+        ],
+      }),
+      0,
+    );
+    expect(w.partitionStatus(0)).toEqual([
+      { partition: 5, assigned: true, watermarkMs: M + 70_000, idle: false, paused: false, caughtUp: false },
+    ]);
     expect(rowsOf(w.emitReady(0))).toEqual([[M, '/a', 1]]);
   });
 
@@ -294,7 +412,12 @@ describe('PageViewWindows: offsets and replays', () => {
       { ...good, partition: -1 },
     ];
     for (const batch of bad) {
-      expect(isSdpError(thrownBy(() => w.applyBatch(batch, 0)), 'SDP_ERR_WINDOW_INVALID_INPUT')).toBe(true);
+      expect(
+        isSdpError(
+          thrownBy(() => w.applyBatch(batch, 0)),
+          'SDP_ERR_WINDOW_INVALID_INPUT',
+        ),
+      ).toBe(true);
     }
     expect(JSON.stringify(w)).toBe(before);
   });
@@ -305,7 +428,17 @@ describe('PageViewWindows: metrics', () => {
     const w = createWindows([0, 1]);
     expect(w.windowsOpen).toBe(0);
     expect(w.watermarkLagSeconds(M)).toBeNull();
-    w.applyBatch(makeBatch(0, 0, { events: [[M + 1_000, '/a'], [M + 61_000, '/a'], [M + 121_000, '/b']], caughtUp: true }), 0);
+    w.applyBatch(
+      makeBatch(0, 0, {
+        events: [
+          [M + 1_000, '/a'],
+          [M + 61_000, '/a'],
+          [M + 121_000, '/b'],
+        ],
+        caughtUp: true,
+      }),
+      0,
+    );
     w.applyBatch(makeBatch(1, 0, { events: [[M + 50_000, '/a']] }), 0);
     expect(w.windowsOpen).toBe(3);
     expect(w.globalWatermarkMs).toBe(M + 40_000);
@@ -323,15 +456,58 @@ describe('PageViewWindows: metrics', () => {
 describe('PageViewWindows: snapshot and restore', () => {
   /** A scripted run: batches with their wall clock; emitReady after each batch. */
   const script: Array<[number, PageViewBatch]> = [
-    [0, makeBatch(0, 0, { events: [[M + 1_000, '/a'], [M + 20_000, '/b']] })],
+    [
+      0,
+      makeBatch(0, 0, {
+        events: [
+          [M + 1_000, '/a'],
+          [M + 20_000, '/b'],
+        ],
+      }),
+    ],
     [0, makeBatch(1, 0, { events: [[M + 15_000, '/a']] })],
-    [1, makeBatch(0, 1, { events: [[M + 59_000, '/a'], [M + 62_000, '/a']] })],
+    [
+      1,
+      makeBatch(0, 1, {
+        events: [
+          [M + 59_000, '/a'],
+          [M + 62_000, '/a'],
+        ],
+      }),
+    ],
     // — snapshot here: window [M, M+60s) has counts from both sides of the checkpoint —
-    [2, makeBatch(1, 1, { events: [[M + 59_999, '/b'], [M + 75_000, '/c']] })],
+    [
+      2,
+      makeBatch(1, 1, {
+        events: [
+          [M + 59_999, '/b'],
+          [M + 75_000, '/c'],
+        ],
+      }),
+    ],
     // Behind the known watermark but in a window still open: counted. The one at M - 5 s is late.
-    [3, makeBatch(0, 2, { events: [[M + 20_000, '/a'], [M + 90_000, '/a'], [M - 5_000, '/z']], knownWatermarkMs: M + 52_000 })],
+    [
+      3,
+      makeBatch(0, 2, {
+        events: [
+          [M + 20_000, '/a'],
+          [M + 90_000, '/a'],
+          [M - 5_000, '/z'],
+        ],
+        knownWatermarkMs: M + 52_000,
+      }),
+    ],
     [4, makeBatch(1, 2, { events: [[M + 130_000, '/c']], caughtUp: true })],
-    [5, makeBatch(0, 3, { events: [[M + 140_000, '/a'], [M + 125_000, '/b']], caughtUp: true })],
+    [
+      5,
+      makeBatch(0, 3, {
+        events: [
+          [M + 140_000, '/a'],
+          [M + 125_000, '/b'],
+        ],
+        caughtUp: true,
+      }),
+    ],
     [6 + IDLE_MS, makeBatch(0, 4, { events: [[M + 200_000, '/a']], caughtUp: true })],
   ];
   /** Snapshot points: before batch i, for every i (restored at the wall clock of the last batch applied). */
@@ -380,36 +556,48 @@ describe('PageViewWindows: snapshot and restore', () => {
     expect(w.toJSON()).toEqual(straight.final.toJSON());
   });
 
-  it.each(snapshotPoints)('crash after a checkpoint before batch %i, restore, replay every batch: same emissions, none twice', (at) => {
-    const straight = runStraight();
-    const w = createWindows([0, 1]);
-    const committed: EmittedWindow[] = [];
-    let checkpoint = JSON.stringify(w);
-    script.forEach(([nowMs, batch], i) => {
-      w.applyBatch(batch, nowMs);
-      const emitted = w.emitReady(nowMs);
-      if (i < at) committed.push(...emitted); // emissions after the checkpoint die with the crash
-      if (i === at - 1) checkpoint = JSON.stringify(w);
-    });
+  it.each(snapshotPoints)(
+    'crash after a checkpoint before batch %i, restore, replay every batch: same emissions, none twice',
+    (at) => {
+      const straight = runStraight();
+      const w = createWindows([0, 1]);
+      const committed: EmittedWindow[] = [];
+      let checkpoint = JSON.stringify(w);
+      script.forEach(([nowMs, batch], i) => {
+        w.applyBatch(batch, nowMs);
+        const emitted = w.emitReady(nowMs);
+        if (i < at) committed.push(...emitted); // emissions after the checkpoint die with the crash
+        if (i === at - 1) checkpoint = JSON.stringify(w);
+      });
 
-    // Recovery: restore, then the partitions are read again from the start (all batches resent).
-    const restored = PageViewWindows.fromJSON(checkpoint, OPTIONS, restoreNowMs(at));
-    const applied = script.map(([nowMs, batch]) => {
-      const result = restored.applyBatch(batch, nowMs);
-      committed.push(...restored.emitReady(nowMs));
-      return result.applied;
-    });
-    committed.push(...restored.emitReady(FINAL_NOW_MS));
-    expect(applied).toEqual(script.map((_, i) => i >= at));
-    expect(committed).toEqual(straight.emissions.flat());
-    const starts = committed.map((e) => e.startMs);
-    expect(new Set(starts).size).toBe(starts.length);
-    expect(restored.toJSON()).toEqual(straight.final.toJSON());
-  });
+      // Recovery: restore, then the partitions are read again from the start (all batches resent).
+      const restored = PageViewWindows.fromJSON(checkpoint, OPTIONS, restoreNowMs(at));
+      const applied = script.map(([nowMs, batch]) => {
+        const result = restored.applyBatch(batch, nowMs);
+        committed.push(...restored.emitReady(nowMs));
+        return result.applied;
+      });
+      committed.push(...restored.emitReady(FINAL_NOW_MS));
+      expect(applied).toEqual(script.map((_, i) => i >= at));
+      expect(committed).toEqual(straight.emissions.flat());
+      const starts = committed.map((e) => e.startMs);
+      expect(new Set(starts).size).toBe(starts.length);
+      expect(restored.toJSON()).toEqual(straight.final.toJSON());
+    },
+  );
 
   it('restores to an equal state: same JSON, -Infinity kept as null, restored partitions not idle at once', () => {
     const w = createWindows([0, 1, 2]);
-    w.applyBatch(makeBatch(0, 12, { events: [[M + 5_000, '/a'], [M + 70_000, '/b']], caughtUp: true }), 0);
+    w.applyBatch(
+      makeBatch(0, 12, {
+        events: [
+          [M + 5_000, '/a'],
+          [M + 70_000, '/b'],
+        ],
+        caughtUp: true,
+      }),
+      0,
+    );
     w.applyBatch(makeBatch(1, 3, { events: [[M + 1_000, '/a']], caughtUp: true }), 0);
     w.revokePartition(1);
     const json = JSON.parse(JSON.stringify(w)) as ReturnType<PageViewWindows['toJSON']>;
@@ -432,7 +620,15 @@ describe('PageViewWindows: snapshot and restore', () => {
 
   it('keeps the emitted frontier: a restored state never emits a window again', () => {
     const w = createWindows([0]);
-    w.applyBatch(makeBatch(0, 0, { events: [[M + 5_000, '/a'], [M + 75_000, '/a']] }), 0);
+    w.applyBatch(
+      makeBatch(0, 0, {
+        events: [
+          [M + 5_000, '/a'],
+          [M + 75_000, '/a'],
+        ],
+      }),
+      0,
+    );
     expect(rowsOf(w.emitReady(0))).toEqual([[M, '/a', 1]]);
     const restored = roundTrip(w, 0);
     expect(restored.toJSON().emittedFrontierMs).toBe(M + 65_000);
@@ -443,7 +639,15 @@ describe('PageViewWindows: snapshot and restore', () => {
 
   it('rejects a bad snapshot with a stable code', () => {
     const w = createWindows([0]);
-    w.applyBatch(makeBatch(0, 0, { events: [[M + 5_000, '/a'], [M + 75_000, '/a']] }), 0);
+    w.applyBatch(
+      makeBatch(0, 0, {
+        events: [
+          [M + 5_000, '/a'],
+          [M + 75_000, '/a'],
+        ],
+      }),
+      0,
+    );
     w.emitReady(0);
     const good = w.toJSON();
     const cases: unknown[] = [
@@ -456,7 +660,12 @@ describe('PageViewWindows: snapshot and restore', () => {
       { ...good, emittedFrontierMs: M + 500_000 },
     ];
     for (const json of cases) {
-      expect(isSdpError(thrownBy(() => PageViewWindows.fromJSON(json, OPTIONS, 0)), 'SDP_ERR_WINDOW_SNAPSHOT_INVALID')).toBe(true);
+      expect(
+        isSdpError(
+          thrownBy(() => PageViewWindows.fromJSON(json, OPTIONS, 0)),
+          'SDP_ERR_WINDOW_SNAPSHOT_INVALID',
+        ),
+      ).toBe(true);
     }
     const otherSize = thrownBy(() => PageViewWindows.fromJSON(good, { ...OPTIONS, sizeMs: 30_000 }, 0));
     expect(isSdpError(otherSize, 'SDP_ERR_WINDOW_SNAPSHOT_INVALID')).toBe(true);

@@ -21,7 +21,11 @@ import { waitFor } from '../../helpers/waitFor.js';
 const logger = testLogger();
 const config = loadTestConfig({ kafka: { partitions: 2 } });
 const topics = [config.topics.clickstream, config.topics.iot];
-const topicEnv = { SDP_TOPICS__CLICKSTREAM: config.topics.clickstream, SDP_TOPICS__IOT: config.topics.iot, SDP_LOG__LEVEL: 'error' };
+const topicEnv = {
+  SDP_TOPICS__CLICKSTREAM: config.topics.clickstream,
+  SDP_TOPICS__IOT: config.topics.iot,
+  SDP_LOG__LEVEL: 'error',
+};
 
 describe('topics create / alter / recreate against the cluster', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sdp-topics-'));
@@ -42,11 +46,18 @@ describe('topics create / alter / recreate against the cluster', () => {
   });
 
   it('topics create names every difference (partitions, replication factor, min.insync.replicas) and changes nothing', async () => {
-    const result = await runCli(['topics', 'create'], { ...topicEnv, SDP_KAFKA__PARTITIONS: '3', SDP_KAFKA__REPLICATION_FACTOR: '3', SDP_KAFKA__MIN_INSYNC_REPLICAS: '2' });
+    const result = await runCli(['topics', 'create'], {
+      ...topicEnv,
+      SDP_KAFKA__PARTITIONS: '3',
+      SDP_KAFKA__REPLICATION_FACTOR: '3',
+      SDP_KAFKA__MIN_INSYNC_REPLICAS: '2',
+    });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/SDP_ERR_KAFKA_TOPIC_MISMATCH/);
     for (const topic of topics) {
-      expect(result.stderr).toContain(`topic ${topic} exists with 2 partitions, config wants 3; replication factor 2, config wants 3; min.insync.replicas 1, config wants 2`);
+      expect(result.stderr).toContain(
+        `topic ${topic} exists with 2 partitions, config wants 3; replication factor 2, config wants 3; min.insync.replicas 1, config wants 2`,
+      );
     }
     expect(result.stderr).toMatch(/topics alter/);
     const described = await describeTopics(config, logger);
@@ -54,7 +65,12 @@ describe('topics create / alter / recreate against the cluster', () => {
   });
 
   it('topics alter raises partitions and min.insync.replicas, and says what it does not change (replication factor)', async () => {
-    const result = await runCli(['topics', 'alter'], { ...topicEnv, SDP_KAFKA__PARTITIONS: '3', SDP_KAFKA__REPLICATION_FACTOR: '3', SDP_KAFKA__MIN_INSYNC_REPLICAS: '2' });
+    const result = await runCli(['topics', 'alter'], {
+      ...topicEnv,
+      SDP_KAFKA__PARTITIONS: '3',
+      SDP_KAFKA__REPLICATION_FACTOR: '3',
+      SDP_KAFKA__MIN_INSYNC_REPLICAS: '2',
+    });
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     for (const topic of topics) {
@@ -70,7 +86,11 @@ describe('topics create / alter / recreate against the cluster', () => {
     const deadlineMs = Date.now() + 30_000;
     while (inARow < 3 && Date.now() < deadlineMs) {
       described = await describeTopics(config, logger);
-      inARow = described.every((d) => d.minInsyncReplicas === 2 && d.partitions.length === 3 && d.partitions.every((p) => p.leader >= 0)) ? inARow + 1 : 0;
+      inARow = described.every(
+        (d) => d.minInsyncReplicas === 2 && d.partitions.length === 3 && d.partitions.every((p) => p.leader >= 0),
+      )
+        ? inARow + 1
+        : 0;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
     for (const d of described) {
@@ -79,28 +99,48 @@ describe('topics create / alter / recreate against the cluster', () => {
       expect(d.minInsyncReplicas).toBe(2);
       expect(d.replicationFactor).toBe(2);
     }
-    const again = await runCli(['topics', 'alter'], { ...topicEnv, SDP_KAFKA__PARTITIONS: '3', SDP_KAFKA__MIN_INSYNC_REPLICAS: '2' });
+    const again = await runCli(['topics', 'alter'], {
+      ...topicEnv,
+      SDP_KAFKA__PARTITIONS: '3',
+      SDP_KAFKA__MIN_INSYNC_REPLICAS: '2',
+    });
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/nothing to do/);
   });
 
   it('topics alter refuses to lower partitions with a clear error and changes nothing', async () => {
-    const result = await runCli(['topics', 'alter'], { ...topicEnv, SDP_KAFKA__PARTITIONS: '1', SDP_KAFKA__MIN_INSYNC_REPLICAS: '1' });
+    const result = await runCli(['topics', 'alter'], {
+      ...topicEnv,
+      SDP_KAFKA__PARTITIONS: '1',
+      SDP_KAFKA__MIN_INSYNC_REPLICAS: '1',
+    });
     expect(result.code).toBe(1);
     expect(result.stderr).toMatch(/SDP_ERR_KAFKA_PARTITIONS_LOWER: Kafka cannot lower the number of partitions/);
     expect(result.stderr).toContain(`topic ${config.topics.clickstream} has 3 partitions, config wants 1`);
     const described = await describeTopics(config, logger);
-    expect(described.map((d) => [d.partitions.length, d.minInsyncReplicas])).toEqual([[3, 2], [3, 2]]);
+    expect(described.map((d) => [d.partitions.length, d.minInsyncReplicas])).toEqual([
+      [3, 2],
+      [3, 2],
+    ]);
   });
 
   it('topics recreate needs --yes; with it the topics are empty again, and the ETL refuses the old checkpoints', async () => {
     const env3 = { ...topicEnv, SDP_KAFKA__PARTITIONS: '3', SDP_KAFKA__MIN_INSYNC_REPLICAS: '2' };
-    const cfg3 = loadTestConfig({ kafka: { partitions: 3, min_insync_replicas: 2 }, topics: { clickstream: config.topics.clickstream, iot: config.topics.iot }, etl: { consumer_group: config.etl.consumer_group } });
+    const cfg3 = loadTestConfig({
+      kafka: { partitions: 3, min_insync_replicas: 2 },
+      topics: { clickstream: config.topics.clickstream, iot: config.topics.iot },
+      etl: { consumer_group: config.etl.consumer_group },
+    });
     const producer = new TestProducer(cfg3, logger);
     await producer.connect();
     try {
       for (const topic of topics) {
-        await producer.send(topic, [0, 1, 2].flatMap((partition) => Array.from({ length: 5 }, (_, i) => ({ partition, key: `k${i}`, value: 'not json' }))));
+        await producer.send(
+          topic,
+          [0, 1, 2].flatMap((partition) =>
+            Array.from({ length: 5 }, (_, i) => ({ partition, key: `k${i}`, value: 'not json' })),
+          ),
+        );
       }
     } finally {
       await producer.disconnect();
@@ -108,13 +148,22 @@ describe('topics create / alter / recreate against the cluster', () => {
     // A run that makes offsets 0..4 of every partition durable.
     const lakeRoot = join(dir, 'lake');
     const checkpointRoot = join(dir, 'checkpoints');
-    const env = etlEnv(cfg3, { lakeRoot, checkpointRoot, extra: { SDP_KAFKA__PARTITIONS: '3', SDP_KAFKA__MIN_INSYNC_REPLICAS: '2', SDP_ETL__MAX_FILE_IDLE: '1s' } });
+    const env = etlEnv(cfg3, {
+      lakeRoot,
+      checkpointRoot,
+      extra: { SDP_KAFKA__PARTITIONS: '3', SDP_KAFKA__MIN_INSYNC_REPLICAS: '2', SDP_ETL__MAX_FILE_IDLE: '1s' },
+    });
     const ends = await endOffsets(cfg3, logger, config.topics.clickstream);
     const etl = EtlProcess.start(env, { logFile: join(dir, 'etl.log') });
-    await waitFor(() => {
-      if (!etl.running) throw new Error(`etl exited early:\n${etl.tail(30)}`);
-      return isCaughtUp(readJournal(checkpointRoot), config.topics.clickstream, ends);
-    }, 180_000, 'the first run to make every offset durable', 250);
+    await waitFor(
+      () => {
+        if (!etl.running) throw new Error(`etl exited early:\n${etl.tail(30)}`);
+        return isCaughtUp(readJournal(checkpointRoot), config.topics.clickstream, ends);
+      },
+      180_000,
+      'the first run to make every offset durable',
+      250,
+    );
     expect(await etl.terminate()).toEqual({ code: 0, signal: null });
 
     const refused = await runCli(['topics', 'recreate'], env3);
@@ -129,17 +178,25 @@ describe('topics create / alter / recreate against the cluster', () => {
     expect(result.stdout).toMatch(/offsets restart at 0/);
     // Every broker learns of the new topic through the metadata log; one asked at once may not host it yet.
     let recreatedEnds: bigint[] = [];
-    await waitFor(async () => {
-      try {
-        recreatedEnds = [...(await endOffsets(cfg3, logger, config.topics.clickstream)).values()];
-        return true;
-      } catch {
-        return false;
-      }
-    }, 30_000, 'the recreated topic to answer', 500);
+    await waitFor(
+      async () => {
+        try {
+          recreatedEnds = [...(await endOffsets(cfg3, logger, config.topics.clickstream)).values()];
+          return true;
+        } catch {
+          return false;
+        }
+      },
+      30_000,
+      'the recreated topic to answer',
+      500,
+    );
     expect(recreatedEnds).toEqual([0n, 0n, 0n]);
     const described = await describeTopics(cfg3, logger);
-    expect(described.map((d) => [d.partitions.length, d.minInsyncReplicas])).toEqual([[3, 2], [3, 2]]);
+    expect(described.map((d) => [d.partitions.length, d.minInsyncReplicas])).toEqual([
+      [3, 2],
+      [3, 2],
+    ]);
 
     // The old checkpoints say offsets 0..4 are durable; the new topics end at 0.
     const second = EtlProcess.start(env, { logFile: join(dir, 'etl.log') });
@@ -147,7 +204,9 @@ describe('topics create / alter / recreate against the cluster', () => {
     const exit = await second.exited;
     expect(exit.code).toBe(1);
     expect(second.tail(20)).toMatch(/SDP_ERR_KAFKA_OFFSET_OUT_OF_RANGE/);
-    expect(second.tail(20)).toMatch(/checkpointed offset 5 is beyond the log end \(topic deleted and recreated, or truncated\); log start 0, log end 0/);
+    expect(second.tail(20)).toMatch(
+      /checkpointed offset 5 is beyond the log end \(topic deleted and recreated, or truncated\); log start 0, log end 0/,
+    );
     expect(second.logs.some((l) => l.msg === 'partitions assigned')).toBe(false);
   });
 });

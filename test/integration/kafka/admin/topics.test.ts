@@ -79,11 +79,15 @@ describe('topics create / describe', () => {
     expect(result.created).toEqual([]);
     expect(result.unchanged.map((s) => s.topic).sort()).toEqual([...topics].sort());
     const after = await describeTopics(config, logger);
-    expect(after.map((d) => d.partitions.map((p) => p.replicas))).toEqual(before.map((d) => d.partitions.map((p) => p.replicas)));
+    expect(after.map((d) => d.partitions.map((p) => p.replicas))).toEqual(
+      before.map((d) => d.partitions.map((p) => p.replicas)),
+    );
 
     const cli = await runCli(['topics', 'create'], topicEnv);
     expect(cli.code).toBe(0);
-    expect(cli.stdout).toContain(`unchanged ${config.topics.clickstream}: already exists with 4 partitions, replication factor 2`);
+    expect(cli.stdout).toContain(
+      `unchanged ${config.topics.clickstream}: already exists with 4 partitions, replication factor 2`,
+    );
     expect(cli.stdout).toContain('nothing to do');
   });
 
@@ -101,7 +105,9 @@ describe('topics create / describe', () => {
     const wider = loadTestConfig({ topics: config.topics, kafka: { partitions: 6 } });
     const err = await errorOf(createTopics(wider, logger));
     expect(isSdpError(err, ErrorCodes.KAFKA_TOPIC_MISMATCH)).toBe(true);
-    expect(String((err as { details: string[] }).details)).toContain(`topic ${config.topics.clickstream} exists with 4 partitions, config wants 6`);
+    expect(String((err as { details: string[] }).details)).toContain(
+      `topic ${config.topics.clickstream} exists with 4 partitions, config wants 6`,
+    );
     const [clickstream] = await describeTopics(config, logger, { topics: [config.topics.clickstream] });
     expect(clickstream?.partitions).toHaveLength(4);
   });
@@ -145,7 +151,12 @@ describe('topics create / describe', () => {
     let seen: unknown[] = [];
     for (const deadline = Date.now() + 15_000; Date.now() < deadline; await new Promise((r) => setTimeout(r, 250))) {
       const internal = await describeTopics(config, logger, { topics: wanted.map((w) => w.topic) });
-      seen = internal.map(({ topic, exists, replicationFactor, minInsyncReplicas }) => ({ topic, exists, replicationFactor, minInsyncReplicas }));
+      seen = internal.map(({ topic, exists, replicationFactor, minInsyncReplicas }) => ({
+        topic,
+        exists,
+        replicationFactor,
+        minInsyncReplicas,
+      }));
       if (JSON.stringify(seen) === JSON.stringify(wanted)) break;
     }
     expect(seen).toEqual(wanted);

@@ -22,7 +22,15 @@ describe('cluster browser', () => {
     await producer.connect();
     // 3,000 records of ~1 KB on partition 2: more than one 1 MB Fetch.
     const big = 'x'.repeat(1000);
-    await producer.send(topic, Array.from({ length: 3000 }, (_, i) => ({ partition: 2, key: `k${i}`, value: JSON.stringify({ i, big }), timestampMs: T0 + i * 1000 })));
+    await producer.send(
+      topic,
+      Array.from({ length: 3000 }, (_, i) => ({
+        partition: 2,
+        key: `k${i}`,
+        value: JSON.stringify({ i, big }),
+        timestampMs: T0 + i * 1000,
+      })),
+    );
     await producer.send(topic, [
       { partition: 0, key: null, value: Buffer.from([0xde, 0xad, 0xbe, 0xef]) },
       { partition: 0, key: 'gone', value: null },
@@ -33,7 +41,9 @@ describe('cluster browser', () => {
 
   afterAll(async () => {
     await browser?.close();
-    await withAdmin(config, logger, (a) => a.deleteTopics({ topics: [config.topics.clickstream, config.topics.iot] })).catch(() => undefined);
+    await withAdmin(config, logger, (a) =>
+      a.deleteTopics({ topics: [config.topics.clickstream, config.topics.iot] }),
+    ).catch(() => undefined);
   });
 
   it('reads from an offset across several fetches, in order', async () => {
@@ -46,7 +56,13 @@ describe('cluster browser', () => {
   });
 
   it('reads from a timestamp and the last N', async () => {
-    const fromTs = await browser.messages({ topic, partition: 2, from: 'timestamp', timestampMs: T0 + 2500 * 1000 + 1, limit: 3 });
+    const fromTs = await browser.messages({
+      topic,
+      partition: 2,
+      from: 'timestamp',
+      timestampMs: T0 + 2500 * 1000 + 1,
+      limit: 3,
+    });
     expect(fromTs.map((m) => m.offset)).toEqual(['2501', '2502', '2503']);
     expect(fromTs[0]!.timestampMs).toBe(T0 + 2501 * 1000);
     const last = await browser.messages({ topic, partition: 2, from: 'last', limit: 2 });
@@ -55,18 +71,25 @@ describe('cluster browser', () => {
 
   it('shows binary values as hex and a tombstone as null', async () => {
     const ms = await browser.messages({ topic, partition: 0, from: 'last', limit: 10 });
-    expect(ms.map((m) => m.value)).toEqual([{ kind: 'binary', text: 'de ad be ef', bytes: 4 }, { kind: 'null', text: '', bytes: 0 }]);
+    expect(ms.map((m) => m.value)).toEqual([
+      { kind: 'binary', text: 'de ad be ef', bytes: 4 },
+      { kind: 'null', text: '', bytes: 0 },
+    ]);
   });
 
   it('counts records and partitions like the admin API, and creates no consumer group', async () => {
-    const before = new Set(await withAdmin(config, logger, async (a) => (await a.listGroups()).groups.map((g) => g.groupId)));
+    const before = new Set(
+      await withAdmin(config, logger, async (a) => (await a.listGroups()).groups.map((g) => g.groupId)),
+    );
     await browser.messages({ topic, partition: 1, from: 'last', limit: 10 }); // empty partition
     const t = await browser.topic(topic);
     expect(t.partitionList.map((p) => p.endOffset)).toEqual(['2', '0', '3000', '0']);
     expect(t.records).toBe('3002');
     expect(t.bytes).toBeGreaterThan(3000 * 1000 * config.kafka.replication_factor * 0.01); // LZ4 shrinks the repeated x's
     // Any group that appeared meanwhile (other tests share the cluster) has nothing of our topic.
-    const fresh = (await withAdmin(config, logger, async (a) => (await a.listGroups()).groups.map((g) => g.groupId))).filter((g) => !before.has(g));
+    const fresh = (
+      await withAdmin(config, logger, async (a) => (await a.listGroups()).groups.map((g) => g.groupId))
+    ).filter((g) => !before.has(g));
     for (const g of fresh) {
       const offsets = await withAdmin(config, logger, (a) => a.fetchOffsets({ groupId: g, topics: [topic] }));
       expect(offsets.flatMap((o) => o.partitions).filter((p) => p.offset !== '-1')).toEqual([]);

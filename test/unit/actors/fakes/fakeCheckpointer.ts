@@ -11,7 +11,12 @@
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { CheckpointerMsg, CommitReply } from '../../../../src/actors/checkpointer.js';
-import { applyCheckpoint, emptyCheckpointState, type CheckpointEvent, type CheckpointState } from '../../../../src/checkpoint/checkpointState.js';
+import {
+  applyCheckpoint,
+  emptyCheckpointState,
+  type CheckpointEvent,
+  type CheckpointState,
+} from '../../../../src/checkpoint/checkpointState.js';
 import { dispatch, spawn, type AnyRef, type Ref } from '../../../../src/system/nact.js';
 import { gate, type Gate } from './testKit.js';
 
@@ -72,7 +77,12 @@ export function spawnFakeCheckpointer(parent: AnyRef, lakeRoot: string, name = '
     },
   };
 
-  async function complete(event: CheckpointEvent, waitFor: Gate | undefined, sender: Ref<unknown>, loseReply: boolean): Promise<void> {
+  async function complete(
+    event: CheckpointEvent,
+    waitFor: Gate | undefined,
+    sender: Ref<unknown>,
+    loseReply: boolean,
+  ): Promise<void> {
     if (waitFor) await waitFor.promise;
     if (fake.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, fake.delayMs));
     for (const { from, to } of event.renames) await rename(join(lakeRoot, from), join(lakeRoot, to));
@@ -86,7 +96,11 @@ export function spawnFakeCheckpointer(parent: AnyRef, lakeRoot: string, name = '
     (state, msg, ctx) => {
       if (msg.type === 'read') {
         // The state the committed events add up to, as the real checkpointer answers it.
-        if (ctx.sender) dispatch<CheckpointState>(ctx.sender as Ref<CheckpointState>, committed.reduce(applyCheckpoint, emptyCheckpointState()));
+        if (ctx.sender)
+          dispatch<CheckpointState>(
+            ctx.sender as Ref<CheckpointState>,
+            committed.reduce(applyCheckpoint, emptyCheckpointState()),
+          );
         return state;
       }
       if (msg.type !== 'commit') return state;

@@ -5,7 +5,11 @@
  */
 import type { Config } from '../../../../src/config/schema.js';
 import type { Logger } from '../../../../src/log/logger.js';
-import type { TopicConsumer, TopicConsumerHandlers, TopicConsumerOptions } from '../../../../src/kafka/topicConsumer.js';
+import type {
+  TopicConsumer,
+  TopicConsumerHandlers,
+  TopicConsumerOptions,
+} from '../../../../src/kafka/topicConsumer.js';
 
 export type ConsumerCall =
   | { call: 'pause'; partition: number }
@@ -38,7 +42,9 @@ export interface FakeConsumerFactory {
  * `joinWith`: start() reports this assignment before it resolves, as kafkajs joins inside run().
  * `failStart`: start() rejects with it, as kafkajs does when no broker takes the connection.
  */
-export function fakeConsumerFactory(defaults: { ends?: ReadonlyMap<number, string>; joinWith?: readonly number[]; failStart?: Error } = {}): FakeConsumerFactory {
+export function fakeConsumerFactory(
+  defaults: { ends?: ReadonlyMap<number, string>; joinWith?: readonly number[]; failStart?: Error } = {},
+): FakeConsumerFactory {
   const consumers: FakeConsumer[] = [];
   return {
     consumers,

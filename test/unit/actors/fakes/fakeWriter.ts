@@ -3,7 +3,13 @@
  * spawns an actor that records every append, flush and end of backlog, replies `{ backlogHigh }` as the test sets
  * it, and lets the test fire the `onDrained` callback the partition actor handed over.
  */
-import type { LakeWriterMsg, LakeWriterOptions, WriterAppend, WriterAppendReply, WriterFlushReply } from '../../../../src/actors/lakeWriter.js';
+import type {
+  LakeWriterMsg,
+  LakeWriterOptions,
+  WriterAppend,
+  WriterAppendReply,
+  WriterFlushReply,
+} from '../../../../src/actors/lakeWriter.js';
 import { unpackColumns } from '../../../../src/lake/packedColumns.js';
 import { reply, spawn, type AnyRef, type Ref } from '../../../../src/system/nact.js';
 
@@ -14,10 +20,14 @@ export interface RecordedAppend extends Omit<WriterAppend, 'rows' | 'chunks'> {
 
 /** The append's rows, packed chunks unpacked, each with the date it was filed under. */
 function recorded(msg: WriterAppend, table: 'clickstream' | 'iot'): RecordedAppend {
-  const rows: RecordedAppend['rows'] = (msg.rows ?? []).map(({ tsMs, ...fields }) => ({ dt: new Date(tsMs).toISOString().slice(0, 10), row: { ...fields, ts: tsMs } }));
+  const rows: RecordedAppend['rows'] = (msg.rows ?? []).map(({ tsMs, ...fields }) => ({
+    dt: new Date(tsMs).toISOString().slice(0, 10),
+    row: { ...fields, ts: tsMs },
+  }));
   for (const { dt, batch } of msg.chunks ?? []) {
     const { columns, rowCount } = unpackColumns(table, batch);
-    for (let i = 0; i < rowCount; i++) rows.push({ dt, row: Object.fromEntries(Object.entries(columns).map(([name, values]) => [name, values[i]])) });
+    for (let i = 0; i < rowCount; i++)
+      rows.push({ dt, row: Object.fromEntries(Object.entries(columns).map(([name, values]) => [name, values[i]])) });
   }
   const { chunks: _chunks, ...rest } = msg;
   return structuredClone({ ...rest, rows });

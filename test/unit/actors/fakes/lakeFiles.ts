@@ -35,8 +35,12 @@ const quote = (name: string): string => `"${name}"`;
 /** The rows of one Parquet file in file order; timestamps as epoch ms, BIGINT as numbers. */
 export async function readRows(reader: Reader, file: string, table: TableName): Promise<Record<string, unknown>[]> {
   const specs = TABLES[table];
-  const select = specs.map((c) => (c.type === 'TIMESTAMP_MILLIS' ? `epoch_ms(${quote(c.name)}) AS ${quote(c.name)}` : quote(c.name))).join(', ');
-  const rows = await reader.rows(`SELECT ${select} FROM read_parquet(${sqlPath(file)}, file_row_number = true) ORDER BY file_row_number`);
+  const select = specs
+    .map((c) => (c.type === 'TIMESTAMP_MILLIS' ? `epoch_ms(${quote(c.name)}) AS ${quote(c.name)}` : quote(c.name)))
+    .join(', ');
+  const rows = await reader.rows(
+    `SELECT ${select} FROM read_parquet(${sqlPath(file)}, file_row_number = true) ORDER BY file_row_number`,
+  );
   return rows.map((row) => {
     const out: Record<string, unknown> = {};
     for (const c of specs) {

@@ -40,10 +40,12 @@ export async function cleanUp(): Promise<void> {
  * stops; a failure or timeout there is not the test's result, so it is ignored.
  */
 export function settleBeforeStop(settle: () => Promise<unknown>): void {
-  onCleanUp(() => settle().then(
-    () => undefined,
-    () => undefined,
-  ));
+  onCleanUp(() =>
+    settle().then(
+      () => undefined,
+      () => undefined,
+    ),
+  );
 }
 
 /** A nact system with a unique name, stopped at clean-up (its actors' afterStop hooks run too). */
@@ -80,7 +82,12 @@ export function sleep(ms: number): Promise<void> {
 }
 
 /** Polls `condition` until it holds (returns its truthy value) or fails after `timeoutMs`. */
-export async function waitFor<T>(condition: () => T | Promise<T>, what: string, timeoutMs = 5_000, everyMs = 10): Promise<NonNullable<T>> {
+export async function waitFor<T>(
+  condition: () => T | Promise<T>,
+  what: string,
+  timeoutMs = 5_000,
+  everyMs = 10,
+): Promise<NonNullable<T>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await condition();

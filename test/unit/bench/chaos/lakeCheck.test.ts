@@ -56,35 +56,77 @@ describe('LakeCheck', () => {
   async function verdict(lakeClicks: Click[], agg: Array<{ m: number; url: string; pv: number }>, state: AggStateView) {
     dir = mkdtempSync(join(tmpdir(), 'sdp-chaos-check-'));
     const lake = join(dir, 'lake');
-    input(join(dir, 'click.ndjson'), clicks.map((c) => ({ event_id: c.event_id, user_id: 'u1', url: c.url, ua: 'ua', ts: new Date(c.ts).toISOString() })));
-    input(join(dir, 'iot.ndjson'), readings.map((r) => ({ ...r, ts: r.ts })));
-    await writeParquet(join(lake, 'tables', 'clickstream', 'dt=2026-12-01'), 'part-0-00000000000000000000-00000000000000000009.parquet', lakeClicks.map(clickRow).join(' UNION ALL '));
+    input(
+      join(dir, 'click.ndjson'),
+      clicks.map((c) => ({
+        event_id: c.event_id,
+        user_id: 'u1',
+        url: c.url,
+        ua: 'ua',
+        ts: new Date(c.ts).toISOString(),
+      })),
+    );
+    input(
+      join(dir, 'iot.ndjson'),
+      readings.map((r) => ({ ...r, ts: r.ts })),
+    );
+    await writeParquet(
+      join(lake, 'tables', 'clickstream', 'dt=2026-12-01'),
+      'part-0-00000000000000000000-00000000000000000009.parquet',
+      lakeClicks.map(clickRow).join(' UNION ALL '),
+    );
     await writeParquet(
       join(lake, 'tables', 'iot', 'dt=2026-12-01'),
       'part-0-00000000000000000000-00000000000000000001.parquet',
-      readings.map((r) => `SELECT '${r.device_id}' AS device_id, '${r.site}' AS site, ${r.temp_c}::DOUBLE AS temp_c, ${r.humidity}::DOUBLE AS humidity, ${r.battery}::DOUBLE AS battery, ${r.signal_strength}::INTEGER AS signal_strength, make_timestamp(${r.ts}::BIGINT * 1000) AS ts`).join(' UNION ALL '),
+      readings
+        .map(
+          (r) =>
+            `SELECT '${r.device_id}' AS device_id, '${r.site}' AS site, ${r.temp_c}::DOUBLE AS temp_c, ${r.humidity}::DOUBLE AS humidity, ${r.battery}::DOUBLE AS battery, ${r.signal_strength}::INTEGER AS signal_strength, make_timestamp(${r.ts}::BIGINT * 1000) AS ts`,
+        )
+        .join(' UNION ALL '),
     );
     if (agg.length > 0) {
       await writeParquet(
         join(lake, 'tables', 'clickstream_agg', 'dt=2026-12-01'),
         'part-00000000000000000001.parquet',
-        agg.map((a) => `SELECT make_timestamp(${a.m}::BIGINT * 1000) AS minute_start, make_timestamp(${a.m + 60_000}::BIGINT * 1000) AS minute_end, '${a.url}' AS url, ${a.pv}::BIGINT AS pv`).join(' UNION ALL '),
+        agg
+          .map(
+            (a) =>
+              `SELECT make_timestamp(${a.m}::BIGINT * 1000) AS minute_start, make_timestamp(${a.m + 60_000}::BIGINT * 1000) AS minute_end, '${a.url}' AS url, ${a.pv}::BIGINT AS pv`,
+          )
+          .join(' UNION ALL '),
       );
     }
     const check = await LakeCheck.open(join(dir, 'check.duckdb'), lake);
     try {
       const lastClick = await check.loadInput('clickstream', join(dir, 'click.ndjson'));
       await check.loadInput('iot', join(dir, 'iot.ndjson'));
-      return { lastClick, click: await check.compareStream('clickstream'), iot: await check.compareStream('iot'), windows: await check.checkWindows(state, dir) };
+      return {
+        lastClick,
+        click: await check.compareStream('clickstream'),
+        iot: await check.compareStream('iot'),
+        windows: await check.checkWindows(state, dir),
+      };
     } finally {
       check.close();
     }
   }
 
-  const openMinute2: AggStateView = { lateEventsTotal: 0, emittedFrontierMs: MIN + 60_000, openWindows: [{ startMs: MIN + 60_000, counts: [{ url: '/y', count: 1 }] }] };
+  const openMinute2: AggStateView = {
+    lateEventsTotal: 0,
+    emittedFrontierMs: MIN + 60_000,
+    openWindows: [{ startMs: MIN + 60_000, counts: [{ url: '/y', count: 1 }] }],
+  };
 
   it('finds nothing wrong in a right lake', async () => {
-    const v = await verdict(clicks, [{ m: MIN, url: '/x', pv: 2 }, { m: MIN, url: '/y', pv: 1 }], openMinute2);
+    const v = await verdict(
+      clicks,
+      [
+        { m: MIN, url: '/x', pv: 2 },
+        { m: MIN, url: '/y', pv: 1 },
+      ],
+      openMinute2,
+    );
     expect(v.lastClick).toEqual(new Map([[0, 3n]]));
     expect(v.click).toMatchObject({ produced: 4, lake: 4, missing: 0, duplicates: 0, uncommitted: 0 });
     expect(v.iot).toMatchObject({ produced: 2, lake: 2, missing: 0, duplicates: 0, uncommitted: 0 });
@@ -92,7 +134,13 @@ describe('LakeCheck', () => {
   });
 
   it('counts a missing, a duplicated and an uncommitted event', async () => {
-    const lakeClicks = [clicks[0]!, clicks[0]!, clicks[2]!, clicks[3]!, { event_id: 'aborted', url: '/x', ts: MIN + 5_000 }];
+    const lakeClicks = [
+      clicks[0]!,
+      clicks[0]!,
+      clicks[2]!,
+      clicks[3]!,
+      { event_id: 'aborted', url: '/x', ts: MIN + 5_000 },
+    ];
     const v = await verdict(lakeClicks, [], { ...openMinute2, emittedFrontierMs: null, openWindows: [] });
     expect(v.click).toMatchObject({ produced: 4, lake: 5, missing: 1, duplicates: 1, uncommitted: 1 });
     expect(v.click.examples.join('\n')).toMatch(/"event_id":"b".*"produced":"1","in_lake":"0"/);
@@ -112,7 +160,14 @@ describe('LakeCheck', () => {
   });
 
   it('accepts a shortfall exactly explained by the checkpointed late count', async () => {
-    const v = await verdict(clicks, [{ m: MIN, url: '/x', pv: 1 }, { m: MIN, url: '/y', pv: 1 }], { ...openMinute2, lateEventsTotal: 1 });
+    const v = await verdict(
+      clicks,
+      [
+        { m: MIN, url: '/x', pv: 1 },
+        { m: MIN, url: '/y', pv: 1 },
+      ],
+      { ...openMinute2, lateEventsTotal: 1 },
+    );
     expect(v.windows).toMatchObject({ shortfall: 1, lateEventsTotal: 1, mismatches: 0 });
   });
 });

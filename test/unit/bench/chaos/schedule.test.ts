@@ -1,7 +1,16 @@
 import { describe, expect, it } from 'vitest';
 import { planChaos, type ChaosPlanOptions } from '../../../../bench/chaos/schedule.js';
 
-const base: ChaosPlanOptions = { seed: 42, durationMs: 600_000, kills: 20, brokerRestarts: 2, brokerDownMs: 30_000, brokerSettleMs: 20_000, brokers: 3, minGapMs: 5_000 };
+const base: ChaosPlanOptions = {
+  seed: 42,
+  durationMs: 600_000,
+  kills: 20,
+  brokerRestarts: 2,
+  brokerDownMs: 30_000,
+  brokerSettleMs: 20_000,
+  brokers: 3,
+  minGapMs: 5_000,
+};
 
 describe('planChaos', () => {
   it('is the same plan for the same seed and another for another seed', () => {
@@ -24,7 +33,9 @@ describe('planChaos', () => {
   });
 
   it('sends most kills to a process at work and some anywhere, start-up included', () => {
-    const kills = Array.from({ length: 50 }, (_, seed) => planChaos({ ...base, seed }).processActions.filter((a) => a.kind === 'kill9')).flat();
+    const kills = Array.from({ length: 50 }, (_, seed) =>
+      planChaos({ ...base, seed }).processActions.filter((a) => a.kind === 'kill9'),
+    ).flat();
     const atWork = kills.filter((k) => k.underLoad).length / kills.length;
     expect(atWork).toBeGreaterThan(0.65);
     expect(atWork).toBeLessThan(0.85);

@@ -3,11 +3,19 @@ import { displayBytes, MAX_HEX_BYTES } from '../../../../src/kafka/browser/displ
 
 describe('displayBytes', () => {
   it('pretty-prints JSON', () => {
-    expect(displayBytes(Buffer.from('{"a":1,"b":[true]}'))).toEqual({ kind: 'json', text: '{\n  "a": 1,\n  "b": [\n    true\n  ]\n}', bytes: 18 });
+    expect(displayBytes(Buffer.from('{"a":1,"b":[true]}'))).toEqual({
+      kind: 'json',
+      text: '{\n  "a": 1,\n  "b": [\n    true\n  ]\n}',
+      bytes: 18,
+    });
   });
 
   it('keeps other UTF-8 as text, HTML included (the page puts it into textContent)', () => {
-    expect(displayBytes(Buffer.from('<img src=x onerror=alert(1)>'))).toEqual({ kind: 'text', text: '<img src=x onerror=alert(1)>', bytes: 28 });
+    expect(displayBytes(Buffer.from('<img src=x onerror=alert(1)>'))).toEqual({
+      kind: 'text',
+      text: '<img src=x onerror=alert(1)>',
+      bytes: 28,
+    });
     expect(displayBytes(Buffer.from('{not json'))).toMatchObject({ kind: 'text', text: '{not json' });
     expect(displayBytes(Buffer.from('Grüße\n'))).toMatchObject({ kind: 'text', text: 'Grüße\n', bytes: 8 });
   });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { filterAbortedRecords, isAbortMarkerKey, type AbortedTransaction, type FetchedBatchContext, type FetchedRecord } from '../../../../src/kafka/patches/abortedTransactions.js';
+import {
+  filterAbortedRecords,
+  isAbortMarkerKey,
+  type AbortedTransaction,
+  type FetchedBatchContext,
+  type FetchedRecord,
+} from '../../../../src/kafka/patches/abortedTransactions.js';
 
 const ABORT = Buffer.from([0, 0, 0, 0]);
 const COMMIT = Buffer.from([0, 0, 0, 1]);
@@ -22,7 +28,11 @@ class FetchBuilder {
       isControlBatch: options.control !== undefined,
     };
     for (let i = 0; i < count; i++) {
-      this.records.push({ offset: (this.nextOffset + BigInt(i)).toString(), key: options.control ?? Buffer.from(`k${i}`), batchContext: context });
+      this.records.push({
+        offset: (this.nextOffset + BigInt(i)).toString(),
+        key: options.control ?? Buffer.from(`k${i}`),
+        batchContext: context,
+      });
     }
     this.nextOffset += BigInt(count);
     return this;
@@ -60,8 +70,18 @@ describe('filterAbortedRecords (the Java client rule)', () => {
   it('drops every aborted transaction that began before the first record, listed in any order', () => {
     // Producers 1, 2 and 4 aborted transactions that began at 3, 5 and 1 (before this fetch at 100);
     // producer 3's transaction is committed. Their batches interleave.
-    const fetch = new FetchBuilder(100).data('1', 3).data('2', 2).data('3', 4).data('4', 1).data('1', 2).data('3', 1).data('2', 5).data('4', 2);
-    const committedOffsets = fetch.records.filter((r) => r.batchContext.producerId === '3').map((r) => Number(r.offset));
+    const fetch = new FetchBuilder(100)
+      .data('1', 3)
+      .data('2', 2)
+      .data('3', 4)
+      .data('4', 1)
+      .data('1', 2)
+      .data('3', 1)
+      .data('2', 5)
+      .data('4', 2);
+    const committedOffsets = fetch.records
+      .filter((r) => r.batchContext.producerId === '3')
+      .map((r) => Number(r.offset));
     fetch.abort('2').commit('3').abort('1').abort('4');
     const aborted = [
       { producerId: '2', firstOffset: '5' },
@@ -80,9 +100,21 @@ describe('filterAbortedRecords (the Java client rule)', () => {
   });
 
   it('keeps records of a producer once its abort marker has passed, and drops its next aborted transaction', () => {
-    const fetch = new FetchBuilder(10).data('5', 2).abort('5').data('5', 2).commit('5').data('5', 3).abort('5').plain(1);
+    const fetch = new FetchBuilder(10)
+      .data('5', 2)
+      .abort('5')
+      .data('5', 2)
+      .commit('5')
+      .data('5', 3)
+      .abort('5')
+      .plain(1);
     // 10,11 aborted; marker 12; 13,14 committed; marker 15; 16..18 aborted; marker 19; 20 plain.
-    expect(keptOffsets(fetch.records, [{ producerId: '5', firstOffset: '16' }, { producerId: '5', firstOffset: '10' }])).toEqual([13, 14, 20]);
+    expect(
+      keptOffsets(fetch.records, [
+        { producerId: '5', firstOffset: '16' },
+        { producerId: '5', firstOffset: '10' },
+      ]),
+    ).toEqual([13, 14, 20]);
   });
 
   it('does not drop a committed transaction of a producer whose earlier transaction, ended before the fetch, was aborted', () => {
@@ -94,7 +126,13 @@ describe('filterAbortedRecords (the Java client rule)', () => {
 
   it('never drops non-transactional records, even of a producer id that is aborting', () => {
     const fetch = new FetchBuilder(0).data('3', 2);
-    const context: FetchedBatchContext = { firstOffset: '2', lastOffsetDelta: 0, producerId: '3', inTransaction: false, isControlBatch: false };
+    const context: FetchedBatchContext = {
+      firstOffset: '2',
+      lastOffsetDelta: 0,
+      producerId: '3',
+      inTransaction: false,
+      isControlBatch: false,
+    };
     fetch.records.push({ offset: '2', key: null, batchContext: context });
     expect(keptOffsets(fetch.records, [{ producerId: '3', firstOffset: '0' }])).toEqual([2]);
   });
@@ -161,16 +199,21 @@ describe('filterAbortedRecords (the Java client rule)', () => {
       const bases = [...new Set(fetch.records.map((r) => Number(r.batchContext.firstOffset)))];
       const fetchedOffset = bases[Math.floor(random() * (bases.length / 2))]!;
       const fetched = fetch.records.filter((r) => Number(r.offset) >= fetchedOffset);
-      const listed = txns.filter((t) => t.aborted && t.last >= fetchedOffset).map((t) => ({ producerId: t.producer, firstOffset: String(t.first) }));
+      const listed = txns
+        .filter((t) => t.aborted && t.last >= fetchedOffset)
+        .map((t) => ({ producerId: t.producer, firstOffset: String(t.first) }));
       listed.sort(() => random() - 0.5);
       const abortedOffsets = new Set<number>();
       for (const t of txns.filter((x) => x.aborted)) {
         for (const r of fetch.records) {
           const o = Number(r.offset);
-          if (r.batchContext.producerId === t.producer && !r.batchContext.isControlBatch && o >= t.first && o < t.last) abortedOffsets.add(o);
+          if (r.batchContext.producerId === t.producer && !r.batchContext.isControlBatch && o >= t.first && o < t.last)
+            abortedOffsets.add(o);
         }
       }
-      const expected = fetched.filter((r) => !r.batchContext.isControlBatch && !abortedOffsets.has(Number(r.offset))).map((r) => Number(r.offset));
+      const expected = fetched
+        .filter((r) => !r.batchContext.isControlBatch && !abortedOffsets.has(Number(r.offset)))
+        .map((r) => Number(r.offset));
       expect(keptOffsets(fetched, listed), `seed ${seed}`).toEqual(expected);
     }
   });

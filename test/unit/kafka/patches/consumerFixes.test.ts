@@ -3,10 +3,18 @@ import { createKafkaClient } from '../../../../src/kafka/client.js';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { filterAbortedRecords } from '../../../../src/kafka/patches/abortedTransactions.js';
-import { assertKafkajsConsumerFixes, installKafkajsConsumerFixes, PATCHED_KAFKAJS_VERSION } from '../../../../src/kafka/patches/consumerFixes.js';
+import {
+  assertKafkajsConsumerFixes,
+  installKafkajsConsumerFixes,
+  PATCHED_KAFKAJS_VERSION,
+} from '../../../../src/kafka/patches/consumerFixes.js';
 
 const require = createRequire(import.meta.url);
-type BatchClass = new (topic: string, fetchedOffset: string, partitionData: unknown) => { messages: Array<{ offset: string }> };
+type BatchClass = new (
+  topic: string,
+  fetchedOffset: string,
+  partitionData: unknown,
+) => { messages: Array<{ offset: string }> };
 
 describe('kafkajs consumer fixes', () => {
   it('are active for the pinned kafkajs version', () => {
@@ -19,7 +27,13 @@ describe('kafkajs consumer fixes', () => {
 
   it("make kafkajs's own Batch drop every aborted transaction that began before the fetch", () => {
     const Batch = require('kafkajs/src/consumer/batch.js') as BatchClass;
-    const ctx = (producerId: string, firstOffset: string, lastOffsetDelta: number, control = false) => ({ firstOffset, lastOffsetDelta, producerId, inTransaction: true, isControlBatch: control });
+    const ctx = (producerId: string, firstOffset: string, lastOffsetDelta: number, control = false) => ({
+      firstOffset,
+      lastOffsetDelta,
+      producerId,
+      inTransaction: true,
+      isControlBatch: control,
+    });
     const records = (batchContext: ReturnType<typeof ctx>, key: Buffer | null = null) =>
       Array.from({ length: batchContext.lastOffsetDelta + 1 }, (_, i) => ({
         offset: String(Number(batchContext.firstOffset) + i),

@@ -1,5 +1,8 @@
 // First import, as in the ETL (main.ts, client.ts): the swaps must happen before kafkajs loads.
-import { installKafkajsFetchFastPaths, kafkajsFetchFastPathsStatus } from '../../../../src/kafka/patches/fetchFastPaths.js';
+import {
+  installKafkajsFetchFastPaths,
+  kafkajsFetchFastPathsStatus,
+} from '../../../../src/kafka/patches/fetchFastPaths.js';
 import { createKafkaClient } from '../../../../src/kafka/client.js';
 import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
@@ -42,7 +45,10 @@ describe('kafkajs lean fetch decoding', () => {
     expect(installKafkajsConsumerFixes().state).toBe('active');
     expect(kafkajsFetchFastPathsStatus()).toEqual({ decodeMessages: 'swapped', batch: 'swapped' });
     expect(installKafkajsFetchFastPaths()).toEqual({ decodeMessages: 'swapped', batch: 'swapped' });
-    const decodeMessages = require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js') as Record<symbol, unknown>;
+    const decodeMessages = require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js') as Record<
+      symbol,
+      unknown
+    >;
     expect(decodeMessages[LEAN_DECODE_MESSAGES]).toBeTypeOf('function');
     const batch = require('kafkajs/src/consumer/batch.js') as Record<symbol, unknown>;
     expect(batch[LEAN_BATCH_SHIM]).toBeTypeOf('function');
@@ -50,15 +56,42 @@ describe('kafkajs lean fetch decoding', () => {
 
   it("reaches kafkajs's Fetch response decoding and its consumer group's Batch", async () => {
     registerLz4Codec();
-    const records = (await fastRecordBatch({ compression: CompressionTypes.LZ4, firstOffset: '0', lastOffsetDelta: 2 }, [0, 1, 2].map((i) => ({ key: null, value: `v${i}`, offsetDelta: i, timestampDelta: i })))).buffer;
+    const records = (
+      await fastRecordBatch(
+        { compression: CompressionTypes.LZ4, firstOffset: '0', lastOffsetDelta: 2 },
+        [0, 1, 2].map((i) => ({ key: null, value: `v${i}`, offsetDelta: i, timestampDelta: i })),
+      )
+    ).buffer;
     // The Fetch version kafkajs 2.2.4 negotiates with current brokers: its response module loads now.
-    const fetch = require('kafkajs/src/protocol/requests/fetch/index.js') as { protocol(args: { version: number }): (args: Record<string, unknown>) => { response: { decode(buffer: Buffer): Promise<{ responses: Array<{ partitions: Array<{ messages: unknown[]; highWatermark: string; partition: number }> }> }> } } };
-    const { response } = fetch.protocol({ version: 11 })({ maxWaitTime: 100, minBytes: 1, maxBytes: 1024, topics: [], isolationLevel: 1 });
+    const fetch = require('kafkajs/src/protocol/requests/fetch/index.js') as {
+      protocol(args: {
+        version: number;
+      }): (args: Record<string, unknown>) => {
+        response: {
+          decode(
+            buffer: Buffer,
+          ): Promise<{
+            responses: Array<{ partitions: Array<{ messages: unknown[]; highWatermark: string; partition: number }> }>;
+          }>;
+        };
+      };
+    };
+    const { response } = fetch.protocol({ version: 11 })({
+      maxWaitTime: 100,
+      minBytes: 1,
+      maxBytes: 1024,
+      topics: [],
+      isolationLevel: 1,
+    });
     const decoded = await response.decode(fetchV11Response('t', 2, Buffer.from(records)));
     const partitionData = decoded.responses[0]!.partitions[0]!;
     expect(areLeanRecords(partitionData.messages)).toBe(true);
     // consumerGroup.js binds './batch' when kafkajs loads: the shim it got builds lean batches.
-    const Batch = require('kafkajs/src/consumer/batch.js') as new (topic: string, offset: string, data: unknown) => unknown;
+    const Batch = require('kafkajs/src/consumer/batch.js') as new (
+      topic: string,
+      offset: string,
+      data: unknown,
+    ) => unknown;
     const batch = new Batch('t', '0', partitionData) as LeanBatch;
     expect(batch).toBeInstanceOf(LeanBatch);
     expect(batch.messages.map((m) => [m.offset, m.value?.toString()])).toEqual([

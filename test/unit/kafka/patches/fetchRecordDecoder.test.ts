@@ -3,9 +3,27 @@ import { createKafkaClient } from '../../../../src/kafka/client.js';
 import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { fastRecordBatch, type RecordBatchHeader, type RecordInput } from '../../../../src/kafka/patches/recordBatchEncoder.js';
-import { areLeanRecords, decodeRecordBatches, LEAN_DECODE_MESSAGES, leanDecodeMessages, leanDecoderFallbacks, type CodecLookup, type DecodeMessages } from '../../../../src/kafka/patches/fetchRecordDecoder.js';
-import { createBatchShim, LEAN_BATCH_SHIM, LeanBatch, type BatchConstructor, type PartitionData } from '../../../../src/kafka/patches/leanBatch.js';
+import {
+  fastRecordBatch,
+  type RecordBatchHeader,
+  type RecordInput,
+} from '../../../../src/kafka/patches/recordBatchEncoder.js';
+import {
+  areLeanRecords,
+  decodeRecordBatches,
+  LEAN_DECODE_MESSAGES,
+  leanDecodeMessages,
+  leanDecoderFallbacks,
+  type CodecLookup,
+  type DecodeMessages,
+} from '../../../../src/kafka/patches/fetchRecordDecoder.js';
+import {
+  createBatchShim,
+  LEAN_BATCH_SHIM,
+  LeanBatch,
+  type BatchConstructor,
+  type PartitionData,
+} from '../../../../src/kafka/patches/leanBatch.js';
 import { registerLz4Codec } from '../../../../src/kafka/lz4Codec.js';
 import { toConsumedMessages } from '../../../../src/kafka/topicConsumer.js';
 
@@ -15,10 +33,13 @@ registerLz4Codec();
 
 type KafkajsDecoderClass = new (buffer: Buffer) => { buffer: Buffer; offset: number };
 const Decoder = require('kafkajs/src/protocol/decoder.js') as KafkajsDecoderClass;
-const { lookupCodecByAttributes } = require('kafkajs/src/protocol/message/compression/index.js') as { lookupCodecByAttributes: CodecLookup };
+const { lookupCodecByAttributes } = require('kafkajs/src/protocol/message/compression/index.js') as {
+  lookupCodecByAttributes: CodecLookup;
+};
 const installedDecode = require('kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js') as DecodeMessages;
 /** kafkajs's own decoder, kept by the installed one. */
-const kafkajsDecode = (installedDecode as unknown as Record<symbol, DecodeMessages>)[LEAN_DECODE_MESSAGES] ?? installedDecode;
+const kafkajsDecode =
+  (installedDecode as unknown as Record<symbol, DecodeMessages>)[LEAN_DECODE_MESSAGES] ?? installedDecode;
 const installedBatch = require('kafkajs/src/consumer/batch.js') as BatchConstructor;
 const KafkajsBatch = (installedBatch as unknown as Record<symbol, BatchConstructor>)[LEAN_BATCH_SHIM] ?? installedBatch;
 const lean = leanDecodeMessages(kafkajsDecode, lookupCodecByAttributes);
@@ -39,8 +60,22 @@ function records(count: number, seed: number): RecordInput[] {
     const kind = Math.floor(next() * 6);
     return {
       key: kind === 0 ? null : kind === 1 ? Buffer.from(`k-${i}`) : `u-${i}-😀`,
-      value: kind === 2 ? null : kind === 3 ? '' : JSON.stringify({ i, url: `https://shop.example.com/${Math.floor(next() * 1e6)}`, pad: 'x'.repeat(Math.floor(next() * 200)) }),
-      headers: kind === 4 ? { trace: `t-${i}`, dup: ['a', 'b'], bin: Buffer.from([0, 1, 2]) } : kind === 5 ? { one: 'x' } : undefined,
+      value:
+        kind === 2
+          ? null
+          : kind === 3
+            ? ''
+            : JSON.stringify({
+                i,
+                url: `https://shop.example.com/${Math.floor(next() * 1e6)}`,
+                pad: 'x'.repeat(Math.floor(next() * 200)),
+              }),
+      headers:
+        kind === 4
+          ? { trace: `t-${i}`, dup: ['a', 'b'], bin: Buffer.from([0, 1, 2]) }
+          : kind === 5
+            ? { one: 'x' }
+            : undefined,
       offsetDelta: i,
       timestampDelta: Math.floor(next() * 2_000_000) - 1000,
     };
@@ -61,7 +96,14 @@ interface BatchSpec {
 /** One encoded record batch, as a broker stores and serves it. */
 async function encodeBatch(spec: BatchSpec): Promise<Buffer> {
   const recordsOf: RecordInput[] = spec.control
-    ? [{ key: Buffer.from([0, 0, 0, spec.control === 'commit' ? 1 : 0]), value: Buffer.from([0, 0, 0, 0, 0, 3]), offsetDelta: 0, timestampDelta: 0 }]
+    ? [
+        {
+          key: Buffer.from([0, 0, 0, spec.control === 'commit' ? 1 : 0]),
+          value: Buffer.from([0, 0, 0, 0, 0, 3]),
+          offsetDelta: 0,
+          timestampDelta: 0,
+        },
+      ]
     : spec.records;
   const header: RecordBatchHeader = {
     compression: spec.compression ?? CompressionTypes.None,
@@ -108,7 +150,9 @@ function plain(m: unknown): Record<string, unknown> {
   };
 }
 
-async function decodeBoth(set: { buffer: Buffer }): Promise<{ mine: unknown[]; theirs: unknown[]; mineAt: number; theirsAt: number }> {
+async function decodeBoth(set: {
+  buffer: Buffer;
+}): Promise<{ mine: unknown[]; theirs: unknown[]; mineAt: number; theirsAt: number }> {
   const d1 = new Decoder(set.buffer);
   const d2 = new Decoder(set.buffer);
   const mine = await lean(d1);
@@ -117,7 +161,13 @@ async function decodeBoth(set: { buffer: Buffer }): Promise<{ mine: unknown[]; t
 }
 
 function batchView(b: unknown): Record<string, unknown> {
-  const batch = b as { messages: unknown[]; fetchedOffset: string; highWatermark: string; partition: number; topic: string } & Record<string, () => unknown>;
+  const batch = b as {
+    messages: unknown[];
+    fetchedOffset: string;
+    highWatermark: string;
+    partition: number;
+    topic: string;
+  } & Record<string, () => unknown>;
   return {
     topic: batch.topic,
     partition: batch.partition,
@@ -166,7 +216,12 @@ describe('lean fetch record decoder', () => {
       // A consumer's view: the records as they are, numbers that match kafkajs's strings.
       const consumed = toConsumedMessages(mine as never);
       expect(consumed).toBe(mine);
-      expect(consumed.map((m) => [m.offset, m.timestampMs, m.key, m.value])).toEqual(theirs.map((m) => { const t = m as { offset: string; timestamp: string; key: Buffer | null; value: Buffer | null }; return [t.offset, Number(t.timestamp), t.key, t.value]; }));
+      expect(consumed.map((m) => [m.offset, m.timestampMs, m.key, m.value])).toEqual(
+        theirs.map((m) => {
+          const t = m as { offset: string; timestamp: string; key: Buffer | null; value: Buffer | null };
+          return [t.offset, Number(t.timestamp), t.key, t.value];
+        }),
+      );
     });
   }
 
@@ -181,7 +236,12 @@ describe('lean fetch record decoder', () => {
       const set = await recordSet(specs, cut);
       // Below 17 bytes kafkajs cannot read the magic byte and throws: so must the lean path.
       const outcome = await decodeBoth(set).then(
-        ({ mine, theirs, mineAt, theirsAt }) => ({ mine: mine.map(plain), theirs: theirs.map(plain), mineAt, theirsAt }),
+        ({ mine, theirs, mineAt, theirsAt }) => ({
+          mine: mine.map(plain),
+          theirs: theirs.map(plain),
+          mineAt,
+          theirsAt,
+        }),
         (err: unknown) => ({ error: String(err) }),
       );
       if ('error' in outcome) {
@@ -202,15 +262,39 @@ describe('lean fetch record decoder', () => {
     const { mine, theirs, mineAt, theirsAt } = await decodeBoth(set);
     expect(areLeanRecords(mine)).toBe(false);
     expect(mine.map(plain)).toEqual(theirs.map(plain));
-    expect((mine as Array<{ offset: string }>).map((m) => m.offset)).toEqual(['9007199254740990', '9007199254740991', '9007199254740992', '9007199254740993']);
+    expect((mine as Array<{ offset: string }>).map((m) => m.offset)).toEqual([
+      '9007199254740990',
+      '9007199254740991',
+      '9007199254740992',
+      '9007199254740993',
+    ]);
     expect(mineAt).toBe(theirsAt);
     expect(leanDecoderFallbacks()).toBe(fallbacks + 1);
     // The consumer copies kafkajs's records, offsets exact.
-    expect(toConsumedMessages(mine as never).map((m) => m.offset)).toEqual(['9007199254740990', '9007199254740991', '9007199254740992', '9007199254740993']);
+    expect(toConsumedMessages(mine as never).map((m) => m.offset)).toEqual([
+      '9007199254740990',
+      '9007199254740991',
+      '9007199254740992',
+      '9007199254740993',
+    ]);
     // And its Batch is kafkajs's, with exact string offsets.
-    const batch = new Batch('t', base.toString(), { partition: 0, highWatermark: (base + 4n).toString(), abortedTransactions: [], messages: mine });
+    const batch = new Batch('t', base.toString(), {
+      partition: 0,
+      highWatermark: (base + 4n).toString(),
+      abortedTransactions: [],
+      messages: mine,
+    });
     expect(batch).not.toBeInstanceOf(LeanBatch);
-    expect(batchView(batch)).toEqual(batchView(new KafkajsBatch('t', base.toString(), { partition: 0, highWatermark: (base + 4n).toString(), abortedTransactions: [], messages: theirs })));
+    expect(batchView(batch)).toEqual(
+      batchView(
+        new KafkajsBatch('t', base.toString(), {
+          partition: 0,
+          highWatermark: (base + 4n).toString(),
+          abortedTransactions: [],
+          messages: theirs,
+        }),
+      ),
+    );
   });
 
   it('leaves an empty record set to kafkajs', async () => {
@@ -221,9 +305,20 @@ describe('lean fetch record decoder', () => {
   });
 
   it('leaves a legacy message set (magic 1) to kafkajs, which decodes it as before', async () => {
-    type MessageSetEncoder = (options: { messageVersion: number; compression: number; entries: Array<{ key: string | null; value: string; timestamp: number }> }) => { buffer: Buffer };
+    type MessageSetEncoder = (options: {
+      messageVersion: number;
+      compression: number;
+      entries: Array<{ key: string | null; value: string; timestamp: number }>;
+    }) => { buffer: Buffer };
     const MessageSet = require('kafkajs/src/protocol/messageSet/index.js') as MessageSetEncoder;
-    const legacy = MessageSet({ messageVersion: 1, compression: CompressionTypes.None, entries: [{ key: 'a', value: 'one', timestamp: T0 }, { key: null, value: 'two', timestamp: T0 + 1 }] }).buffer;
+    const legacy = MessageSet({
+      messageVersion: 1,
+      compression: CompressionTypes.None,
+      entries: [
+        { key: 'a', value: 'one', timestamp: T0 },
+        { key: null, value: 'two', timestamp: T0 + 1 },
+      ],
+    }).buffer;
     const size = Buffer.alloc(4);
     size.writeInt32BE(legacy.length);
     const fallbacks = leanDecoderFallbacks();
@@ -248,7 +343,9 @@ describe('lean Batch', () => {
    * A read_committed fetch from offset 102: producers 1 and 2 began aborted transactions before
    * it, producer 3 commits; markers end every transaction; the fetch starts inside a batch.
    */
-  async function transactionalFetch(compression: number): Promise<{ set: { buffer: Buffer }; partition: Omit<PartitionData, 'messages'> }> {
+  async function transactionalFetch(
+    compression: number,
+  ): Promise<{ set: { buffer: Buffer }; partition: Omit<PartitionData, 'messages'> }> {
     const set = await recordSet([
       { baseOffset: 100, records: records(5, 10), compression, producerId: 1 },
       { baseOffset: 105, records: records(5, 11), compression, producerId: 2 },
@@ -286,7 +383,9 @@ describe('lean Batch', () => {
       const reference = new KafkajsBatch('t', '102', { ...partition, messages: theirs });
       expect(batchView(leanBatch)).toEqual(batchView(reference));
       // Producer 3's committed records, the plain ones and producer 2's last (committed) transaction.
-      expect((leanBatch as LeanBatch).messages.map((m) => m.offsetNumber)).toEqual([110, 111, 112, 113, 114, 116, 117, 118, 123, 124, 125, 126]);
+      expect((leanBatch as LeanBatch).messages.map((m) => m.offsetNumber)).toEqual([
+        110, 111, 112, 113, 114, 116, 117, 118, 123, 124, 125, 126,
+      ]);
       expect((leanBatch as LeanBatch).lastOffset()).toBe('127');
       expect((leanBatch as LeanBatch).offsetLag()).toBe('12');
     });
@@ -299,7 +398,11 @@ describe('lean Batch', () => {
       { baseOffset: 204, records: [], producerId: 6, control: 'commit' },
     ]);
     const { mine, theirs } = await decodeBoth(set);
-    const partition = { partition: 0, highWatermark: '205', abortedTransactions: [{ producerId: '5', firstOffset: '200' }] };
+    const partition = {
+      partition: 0,
+      highWatermark: '205',
+      abortedTransactions: [{ producerId: '5', firstOffset: '200' }],
+    };
     const leanBatch = new Batch('t', '200', { ...partition, messages: mine }) as LeanBatch;
     expect(leanBatch).toBeInstanceOf(LeanBatch);
     expect(batchView(leanBatch)).toEqual(batchView(new KafkajsBatch('t', '200', { ...partition, messages: theirs })));
@@ -311,11 +414,17 @@ describe('lean Batch', () => {
 
   it('answers as kafkajs for an empty fetch and for records all below the fetched offset', async () => {
     const emptyPartition = { partition: 1, highWatermark: '42', abortedTransactions: [], messages: [] };
-    expect(batchView(new Batch('t', '42', emptyPartition))).toEqual(batchView(new KafkajsBatch('t', '42', emptyPartition)));
+    expect(batchView(new Batch('t', '42', emptyPartition))).toEqual(
+      batchView(new KafkajsBatch('t', '42', emptyPartition)),
+    );
     const set = await recordSet([{ baseOffset: 10, records: records(5, 17), compression: CompressionTypes.LZ4 }]);
     const { mine, theirs } = await decodeBoth(set);
     const partition = { partition: 1, highWatermark: '30', abortedTransactions: [] };
-    expect(batchView(new Batch('t', '15', { ...partition, messages: mine }))).toEqual(batchView(new KafkajsBatch('t', '15', { ...partition, messages: theirs })));
-    expect(batchView(new Batch('t', '12', { ...partition, messages: mine }))).toEqual(batchView(new KafkajsBatch('t', '12', { ...partition, messages: theirs })));
+    expect(batchView(new Batch('t', '15', { ...partition, messages: mine }))).toEqual(
+      batchView(new KafkajsBatch('t', '15', { ...partition, messages: theirs })),
+    );
+    expect(batchView(new Batch('t', '12', { ...partition, messages: mine }))).toEqual(
+      batchView(new KafkajsBatch('t', '12', { ...partition, messages: theirs })),
+    );
   });
 });

@@ -1,11 +1,18 @@
 import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { createFastDefaultPartitioner, groupMessagesPerPartition, murmur2, partitionForKey } from '../../../../src/kafka/patches/partitioning.js';
+import {
+  createFastDefaultPartitioner,
+  groupMessagesPerPartition,
+  murmur2,
+  partitionForKey,
+} from '../../../../src/kafka/patches/partitioning.js';
 
 const { Partitioners } = kafkajs;
 const require = createRequire(import.meta.url);
-const kafkajsMurmur2 = require('kafkajs/src/producer/partitioners/default/murmur2.js') as (key: string | Buffer) => number;
+const kafkajsMurmur2 = require('kafkajs/src/producer/partitioners/default/murmur2.js') as (
+  key: string | Buffer,
+) => number;
 const kafkajsGroup = require('kafkajs/src/producer/groupMessagesPerPartition.js') as typeof groupMessagesPerPartition;
 
 const keys: Array<string | Buffer> = [
@@ -24,7 +31,10 @@ const keys: Array<string | Buffer> = [
 ];
 
 function metadata(partitions: number, leaderless: number[] = []) {
-  return Array.from({ length: partitions }, (_, partitionId) => ({ partitionId, leader: leaderless.includes(partitionId) ? -1 : 1 }));
+  return Array.from({ length: partitions }, (_, partitionId) => ({
+    partitionId,
+    leader: leaderless.includes(partitionId) ? -1 : 1,
+  }));
 }
 
 describe('murmur2', () => {
@@ -48,7 +58,9 @@ describe('createFastDefaultPartitioner', () => {
       const partitionMetadata = metadata(partitions);
       for (const key of keys) {
         const message = { key, value: 'v' };
-        expect(ours({ topic: 't', partitionMetadata, message })).toBe(theirs({ topic: 't', partitionMetadata, message } as never));
+        expect(ours({ topic: 't', partitionMetadata, message })).toBe(
+          theirs({ topic: 't', partitionMetadata, message } as never),
+        );
         expect(partitionForKey(key, partitions)).toBe(ours({ topic: 't', partitionMetadata, message }));
       }
     }
@@ -57,7 +69,11 @@ describe('createFastDefaultPartitioner', () => {
   it('keeps an explicit partition and spreads keyless messages over partitions with a leader', () => {
     const partition = createFastDefaultPartitioner()();
     expect(partition({ topic: 't', partitionMetadata: metadata(4), message: { key: 'x', partition: 2 } })).toBe(2);
-    const chosen = new Set(Array.from({ length: 40 }, () => partition({ topic: 't', partitionMetadata: metadata(4, [1, 3]), message: { key: null } })));
+    const chosen = new Set(
+      Array.from({ length: 40 }, () =>
+        partition({ topic: 't', partitionMetadata: metadata(4, [1, 3]), message: { key: null } }),
+      ),
+    );
     expect([...chosen].sort()).toEqual([0, 2]);
   });
 });

@@ -17,8 +17,19 @@ describe('installKafkajsFastPaths', () => {
   });
 
   it('reaches every Produce version kafkajs may negotiate (v3 to v7 build on v3)', async () => {
-    const produce = require('kafkajs/src/protocol/requests/produce/index.js') as { protocol(args: { version: number }): (args: Record<string, unknown>) => { request: { apiVersion: number; encode(): Promise<{ buffer: Buffer }> } } };
-    const args = { acks: -1, timeout: 1000, compression: 0, topicData: [{ topic: 't', partitions: [{ partition: 0, firstSequence: 0, messages: [{ key: 'k', value: 'v' }] }] }] };
+    const produce = require('kafkajs/src/protocol/requests/produce/index.js') as {
+      protocol(args: {
+        version: number;
+      }): (args: Record<string, unknown>) => { request: { apiVersion: number; encode(): Promise<{ buffer: Buffer }> } };
+    };
+    const args = {
+      acks: -1,
+      timeout: 1000,
+      compression: 0,
+      topicData: [
+        { topic: 't', partitions: [{ partition: 0, firstSequence: 0, messages: [{ key: 'k', value: 'v' }] }] },
+      ],
+    };
     for (const version of [3, 4, 5, 6, 7]) {
       const { request } = produce.protocol({ version })(args);
       expect(request.apiVersion).toBe(version);

@@ -1,7 +1,15 @@
 import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
-import { encodeRecords, fastProduceRequestV3, fastRecordBatch, kafkajsRecordBatch, type ProducerMessage, type RecordBatchHeader, type RecordInput } from '../../../../src/kafka/patches/recordBatchEncoder.js';
+import {
+  encodeRecords,
+  fastProduceRequestV3,
+  fastRecordBatch,
+  kafkajsRecordBatch,
+  type ProducerMessage,
+  type RecordBatchHeader,
+  type RecordInput,
+} from '../../../../src/kafka/patches/recordBatchEncoder.js';
 import { registerLz4Codec } from '../../../../src/kafka/lz4Codec.js';
 
 const { CompressionTypes } = kafkajs;
@@ -17,10 +25,32 @@ function messages(count: number, seed = 7): RecordInput[] {
   const out: RecordInput[] = [];
   for (let i = 0; i < count; i++) {
     const kind = Math.floor(next() * 8);
-    const text = JSON.stringify({ event_id: `e-${i}`, url: `https://shop.example.com/p/${Math.floor(next() * 1e6)}`, note: 'x'.repeat(Math.floor(next() * 300)) });
+    const text = JSON.stringify({
+      event_id: `e-${i}`,
+      url: `https://shop.example.com/p/${Math.floor(next() * 1e6)}`,
+      note: 'x'.repeat(Math.floor(next() * 300)),
+    });
     out.push({
-      key: kind === 0 ? null : kind === 1 ? Buffer.from(`k-${i}`) : kind === 2 ? 'clé-ü-😀' : kind === 3 ? undefined : `u-${String(i).padStart(6, '0')}`,
-      value: kind === 4 ? null : kind === 5 ? Buffer.from(text) : kind === 6 ? `{"emoji":"😀","é":"ü${i}"}` : kind === 7 ? '' : text,
+      key:
+        kind === 0
+          ? null
+          : kind === 1
+            ? Buffer.from(`k-${i}`)
+            : kind === 2
+              ? 'clé-ü-😀'
+              : kind === 3
+                ? undefined
+                : `u-${String(i).padStart(6, '0')}`,
+      value:
+        kind === 4
+          ? null
+          : kind === 5
+            ? Buffer.from(text)
+            : kind === 6
+              ? `{"emoji":"😀","é":"ü${i}"}`
+              : kind === 7
+                ? ''
+                : text,
       offsetDelta: i,
       timestampDelta: kind === 3 ? Math.floor(next() * 100_000) : 0,
     });
@@ -60,7 +90,13 @@ describe('fastRecordBatch', () => {
   it('falls back to kafkajs for records with headers, other field types or huge timestamp deltas, keeping the bytes identical', async () => {
     const records: RecordInput[] = [
       { key: 'a', value: 'plain', offsetDelta: 0, timestampDelta: 0 },
-      { key: 'b', value: 'with headers', headers: { trace: 'abc', tags: ['x', 'y'] }, offsetDelta: 1, timestampDelta: 0 },
+      {
+        key: 'b',
+        value: 'with headers',
+        headers: { trace: 'abc', tags: ['x', 'y'] },
+        offsetDelta: 1,
+        timestampDelta: 0,
+      },
       { key: 'c', value: 'far in time', offsetDelta: 2, timestampDelta: 2 ** 40 },
       { key: 'd', value: 'negative delta', offsetDelta: 3, timestampDelta: -5 },
       { key: 'e', value: 'empty headers', headers: {}, offsetDelta: 4, timestampDelta: 0 },
@@ -74,19 +110,26 @@ describe('fastRecordBatch', () => {
 
   it('lays a record out as the Kafka protocol says', () => {
     // length 8 (zigzag 16), attributes 0, timestamp delta 0, offset delta 1 (zigzag 2), key "k", value "v", no headers
-    expect([...encodeRecords([{ key: 'k', value: 'v', offsetDelta: 1, timestampDelta: 0 }])]).toEqual([0x10, 0, 0, 0x02, 0x02, 0x6b, 0x02, 0x76, 0]);
+    expect([...encodeRecords([{ key: 'k', value: 'v', offsetDelta: 1, timestampDelta: 0 }])]).toEqual([
+      0x10, 0, 0, 0x02, 0x02, 0x6b, 0x02, 0x76, 0,
+    ]);
     // null key: length -1 (zigzag 1)
-    expect([...encodeRecords([{ key: null, value: 'v', offsetDelta: 0, timestampDelta: 0 }])]).toEqual([0x0e, 0, 0, 0, 0x01, 0x02, 0x76, 0]);
+    expect([...encodeRecords([{ key: null, value: 'v', offsetDelta: 0, timestampDelta: 0 }])]).toEqual([
+      0x0e, 0, 0, 0, 0x01, 0x02, 0x76, 0,
+    ]);
   });
 
   it('is decoded by kafkajs back to the same messages', async () => {
     const Decoder = require('kafkajs/src/protocol/decoder.js') as new (buffer: Buffer) => unknown;
-    const RecordBatchDecoder = require('kafkajs/src/protocol/recordBatch/v0/decoder.js') as (decoder: unknown) => Promise<{ records: Array<{ key: Buffer | null; value: Buffer | null; offset: string }> }>;
+    const RecordBatchDecoder = require('kafkajs/src/protocol/recordBatch/v0/decoder.js') as (
+      decoder: unknown,
+    ) => Promise<{ records: Array<{ key: Buffer | null; value: Buffer | null; offset: string }> }>;
     const records = messages(500);
     const encoded = await fastRecordBatch(header(records, CompressionTypes.LZ4), records);
     const decoded = await RecordBatchDecoder(new Decoder(encoded.buffer));
     expect(decoded.records).toHaveLength(records.length);
-    const asBuffer = (v: unknown): Buffer | null => (v === null || v === undefined ? null : Buffer.isBuffer(v) ? v : Buffer.from(String(v)));
+    const asBuffer = (v: unknown): Buffer | null =>
+      v === null || v === undefined ? null : Buffer.isBuffer(v) ? v : Buffer.from(String(v));
     decoded.records.forEach((r, i) => {
       const sent = records[i]!;
       expect(r.key === null ? null : Buffer.from(r.key)).toEqual(asBuffer(sent.key));
@@ -109,8 +152,12 @@ describe('fastProduceRequestV3', () => {
     const realNow = Date.now;
     Date.now = () => 1_714_564_800_123;
     try {
-      const plain = (from: number, n: number): ProducerMessage[] => messages(n, from).map(({ key, value }) => ({ key, value }));
-      const timed: ProducerMessage[] = plain(3, 40).map((m, i) => ({ ...m, timestamp: String(1_714_564_700_000 + i * 7) }));
+      const plain = (from: number, n: number): ProducerMessage[] =>
+        messages(n, from).map(({ key, value }) => ({ key, value }));
+      const timed: ProducerMessage[] = plain(3, 40).map((m, i) => ({
+        ...m,
+        timestamp: String(1_714_564_700_000 + i * 7),
+      }));
       const args = {
         acks: -1,
         timeout: 30_000,
@@ -119,7 +166,13 @@ describe('fastProduceRequestV3', () => {
         producerEpoch: 2,
         compression,
         topicData: [
-          { topic: 'clickstream', partitions: [{ partition: 0, firstSequence: 5, messages: plain(1, 300) }, { partition: 3, firstSequence: 0, messages: timed }] },
+          {
+            topic: 'clickstream',
+            partitions: [
+              { partition: 0, firstSequence: 5, messages: plain(1, 300) },
+              { partition: 3, firstSequence: 0, messages: timed },
+            ],
+          },
           { topic: 'iot', partitions: [{ partition: 1, firstSequence: 12, messages: plain(2, 200) }] },
         ],
       };

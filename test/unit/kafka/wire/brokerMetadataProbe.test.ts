@@ -48,7 +48,15 @@ describe('Metadata v4 request and response', () => {
 
   it('decodes brokers, controller and per-partition leader, replicas and ISR', () => {
     const w = new Writer().int32(42).int32(0);
-    w.int32(2).int32(1).string('127.0.0.1').int32(19092).string(null).int32(2).string('127.0.0.1').int32(29092).string('rack-b');
+    w.int32(2)
+      .int32(1)
+      .string('127.0.0.1')
+      .int32(19092)
+      .string(null)
+      .int32(2)
+      .string('127.0.0.1')
+      .int32(29092)
+      .string('rack-b');
     w.string('qZanELgsau7iUtmb-1hAvw').int32(2);
     w.int32(2);
     w.int16(0).string('iot').int8(0).int32(2);
