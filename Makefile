@@ -86,8 +86,14 @@ clean-datalake: build ## delete the lake's tables (asks y/N; FORCE=1 does not as
 clean-checkpoints: build ## delete the checkpoint store (asks y/N; FORCE=1 does not ask)
 	$(CLI) data clean --checkpoints $(YES)
 
-test: install test-prereqs ## unit + integration tests against a real 3-broker cluster
+test: install test-prereqs ## lint, then unit + integration tests against a real 3-broker cluster
 	npm test
+
+lint: install ## the formatter and linter (Biome) and the import rules (dependency-cruiser); part of make test
+	npm run lint
+
+format: install ## reformat the tree with Biome (line width 120)
+	npm run format
 
 # kcat, and whatever else the tests need beyond npm (scripts/test-prereqs.d/).
 test-prereqs: ## install what the tests need beyond npm (kcat, …)
@@ -134,4 +140,4 @@ analysis: venv ## execute the notebook headless: a self-contained HTML report in
 	.venv/bin/python analysis/run_analysis.py
 
 
-.PHONY: help install build setup config show-config init-volumes run up down ps logs clean reset data-stats clean-data clean-datalake clean-checkpoints test test-prereqs bench kafka-up kafka-down kafka-status kafka-clean topics kafka-ui venv notebook analysis
+.PHONY: help install build setup config show-config init-volumes run up down ps logs clean reset data-stats clean-data clean-datalake clean-checkpoints test lint format test-prereqs bench kafka-up kafka-down kafka-status kafka-clean topics kafka-ui venv notebook analysis

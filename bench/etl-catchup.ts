@@ -90,7 +90,7 @@ function parseArgs(argv: string[]): Settings {
     env: Object.fromEntries(
       argv.flatMap((a, i) => {
         const kv = a === '--env' ? argv[i + 1] : undefined;
-        return kv && kv.includes('=')
+        return kv?.includes('=')
           ? [[kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as [string, string]]
           : [];
       }),
@@ -237,7 +237,6 @@ async function measure(
   topics: Topics,
   counts: { clickstream: number; iot: number },
   encoder: EncoderName,
-  config: Config,
   options: { cpuProfDir?: string; keep: boolean; plain: boolean; env: Record<string, string>; nodeArgs: string[] },
 ): Promise<RunResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sdp-bench-etl-'));
@@ -384,7 +383,9 @@ function summariseProfiles(dir: string, top = 15): void {
     };
     const byId = new Map(profile.nodes.map((n) => [n.id, n]));
     const selfUs = new Map<number, number>();
-    profile.samples.forEach((id, i) => selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0)));
+    profile.samples.forEach((id, i) => {
+      selfUs.set(id, (selfUs.get(id) ?? 0) + (profile.timeDeltas[i] ?? 0));
+    });
     const totalUs = profile.endTime - profile.startTime;
     const byFunction = new Map<string, number>();
     const byModule = new Map<string, number>();
@@ -471,7 +472,6 @@ async function main(): Promise<void> {
         topics,
         counts,
         encoder,
-        config,
         runOptions,
       );
       printResult(r, kcatReference);
@@ -484,7 +484,7 @@ async function main(): Promise<void> {
   // catch-up (the last partial file of a partition is rolled at the end of its backlog, not when
   // it is max_file_age old or quiet for max_file_idle).
   if (!settings.env.SDP_ETL__MAX_FILE_AGE) {
-    const r = await measure('  same, max_file_age 5s', topics, counts, config.etl.parquet_encoder, config, {
+    const r = await measure('  same, max_file_age 5s', topics, counts, config.etl.parquet_encoder, {
       ...runOptions,
       env: { ...settings.env, SDP_ETL__MAX_FILE_AGE: '5s' },
     });
@@ -507,7 +507,6 @@ async function main(): Promise<void> {
       topics,
       { clickstream: counts.clickstream, iot: counts.iot },
       config.etl.parquet_encoder,
-      config,
       { ...runOptions, cpuProfDir: profDir },
     );
     printResult(r, kcatReference);
@@ -521,7 +520,7 @@ async function main(): Promise<void> {
     await preload(topics, 'clickstream', extraClick);
     await preload(topics, 'iot', extra - extraClick);
     const counts2 = { clickstream: counts.clickstream + extraClick, iot: counts.iot + extra - extraClick };
-    const r = await measure('2M backlog (RSS bound)', topics, counts2, config.etl.parquet_encoder, config, runOptions);
+    const r = await measure('2M backlog (RSS bound)', topics, counts2, config.etl.parquet_encoder, runOptions);
     printResult(r, kcatReference);
     console.log(
       `  peak RSS under a ${counts2.clickstream + counts2.iot} event backlog: ${r.peakRssMB.toFixed(0)} MB (issue 4 item 4: < 300 MB) — ${r.peakRssMB < 300 ? 'OK' : 'OVER'}; highest sampled VmRSS ${r.maxSampledRssMB.toFixed(0)} MB`,

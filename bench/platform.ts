@@ -20,7 +20,7 @@
  * and MALLOC_ARENA_MAX); --plain starts a bare `node main.js run` instead.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,7 +79,7 @@ function parseArgs(argv: string[], defaults: { clickstream: number; iot: number 
     env: Object.fromEntries(
       argv.flatMap((a, i) => {
         const kv = a === '--env' ? argv[i + 1] : undefined;
-        return kv && kv.includes('=')
+        return kv?.includes('=')
           ? [[kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)] as [string, string]]
           : [];
       }),

@@ -27,6 +27,7 @@ import { hitFault } from '../system/faults.js';
 import { tmpStoreId } from '../lake/layout.js';
 import { reply, spawnPersistent, type AnyRef, type PersistentContext, type Ref } from '../system/nact.js';
 
+import { CHECKPOINTER_PERSISTENCE_KEY } from '../checkpoint/journalSchema.js';
 export type CheckpointerMsg =
   /** `generation`: the sender's ETL generation; a commit of another one is discarded (default 0). */
   | { type: 'commit'; event: CheckpointEvent; generation?: number }
@@ -73,8 +74,6 @@ async function applyRenames(
   }
   return renamed;
 }
-
-export const CHECKPOINTER_PERSISTENCE_KEY = 'checkpointer';
 
 export function spawnCheckpointer(
   parent: AnyRef,

@@ -195,14 +195,10 @@ export function spawnLakeWriter(
   /** A whole roll waits behind the one in flight, or the shared budget is spent and this writer cannot give rows back now. */
   function isBacklogged(state: State): boolean {
     if (state.roll && isFull(state)) return true;
-    return (
-      budget !== undefined &&
-      budget.exceeded &&
-      (state.roll !== undefined || state.bufferedRecords < minPressureRollRows)
-    );
+    return budget?.exceeded === true && (state.roll !== undefined || state.bufferedRecords < minPressureRollRows);
   }
 
-  function updateBacklog(state: State, self: Ref<LakeWriterMsg>): void {
+  function updateBacklog(state: State): void {
     const backlogged = isBacklogged(state);
     if (backlogged && !state.backlogHigh) {
       state.backlogHigh = true;
@@ -341,7 +337,7 @@ export function spawnLakeWriter(
     const nowMs = Date.now();
     const aged = nowMs - state.bufferSinceMs >= options.maxFileAgeMs;
     const quiet = nowMs - state.lastAppendMs >= options.maxFileIdleMs;
-    const pressed = budget !== undefined && budget.pressing && state.bufferedRecords >= minPressureRollRows;
+    const pressed = budget?.pressing === true && state.bufferedRecords >= minPressureRollRows;
     if (!force && !aged && !quiet && !pressed && !isFull(state)) return;
     state.roll = drain(state);
     startRoll(state, self);
@@ -431,7 +427,7 @@ export function spawnLakeWriter(
         }
         budget?.take(appended + msg.rejected.length);
         maybeRoll(state, ctx.self, false);
-        updateBacklog(state, ctx.self);
+        updateBacklog(state);
         reply<WriterAppendReply>(ctx, { backlogHigh: state.backlogHigh });
         return state;
       }
@@ -458,13 +454,13 @@ export function spawnLakeWriter(
         const force = state.flushWaiters.length > 0 || state.rollAfterCurrent;
         state.rollAfterCurrent = false;
         maybeRoll(state, ctx.self, force);
-        updateBacklog(state, ctx.self);
+        updateBacklog(state);
         settleFlush(state);
         return state;
       }
       case 'budgetRoom':
         if (state.backlogHigh) maybeRoll(state, ctx.self, false);
-        updateBacklog(state, ctx.self);
+        updateBacklog(state);
         // Still backlogged (the budget filled again at once): wait for the next room.
         if (state.backlogHigh && budget?.exceeded) budget.whenRoom(state.wake);
         return state;
@@ -472,7 +468,7 @@ export function spawnLakeWriter(
         if ((msg.generation ?? 0) !== generation) return state;
         if (state.roll) state.rollAfterCurrent = state.firstOffset !== undefined;
         else maybeRoll(state, ctx.self, true);
-        updateBacklog(state, ctx.self);
+        updateBacklog(state);
         return state;
       case 'rollFailed': {
         if (isStale(state, msg)) return state;

@@ -8,7 +8,7 @@
 import type { Logger } from '../log/logger.js';
 import type { PipelineStatus } from '../status/pipelineStatus.js';
 import { createMetricsRegistry } from '../status/metricsRegistry.js';
-import type { PlatformMetrics } from '../platform/supervisor.js';
+import type { PlatformMetrics } from '../platform/platformMetrics.js';
 import { isSdpError } from '../errors.js';
 import { startUiServer, type UiServer } from '../ui/httpServer.js';
 import { reply, spawn, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';

@@ -13,7 +13,7 @@
  *   second, because an idle partition stops holding the watermark back as wall-clock time passes.
  */
 import { relative } from 'node:path';
-import { type AggCheckpoint, type CheckpointState, type Rename } from '../checkpoint/checkpointState.js';
+import type { AggCheckpoint, CheckpointState, Rename } from '../checkpoint/checkpointState.js';
 import { commitRetryDelayMs, isAggCheckpointCommitted, mustCheckEarlierAttempt } from '../checkpoint/commitRetry.js';
 import type { Logger } from '../log/logger.js';
 import { ensureDir } from '../lake/durableFs.js';

@@ -8,6 +8,9 @@ import { randomBytes } from 'node:crypto';
 import type { Database } from 'better-sqlite3';
 import { ErrorCodes, SdpError } from '../errors.js';
 
+/** The persistence key under which the checkpointer journals its events and snapshots. */
+export const CHECKPOINTER_PERSISTENCE_KEY = 'checkpointer';
+
 export type JournalMigration = (db: Database) => void;
 
 export const JOURNAL_MIGRATIONS: readonly JournalMigration[] = [

@@ -6,7 +6,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import Database from 'better-sqlite3';
-import { CHECKPOINTER_PERSISTENCE_KEY } from '../actors/checkpointer.js';
+import { CHECKPOINTER_PERSISTENCE_KEY } from './journalSchema.js';
 import { ErrorCodes, SdpError } from '../errors.js';
 import {
   applyCheckpoint,

@@ -6,7 +6,7 @@
  */
 import { rmSync } from 'node:fs';
 import { PersistedEvent } from 'nact/lib/persistence/index.js';
-import { CHECKPOINTER_PERSISTENCE_KEY } from '../actors/checkpointer.js';
+import { CHECKPOINTER_PERSISTENCE_KEY } from './journalSchema.js';
 import type { AggCheckpoint, CheckpointState, RawCheckpoint } from './checkpointState.js';
 import { SqlitePersistenceEngine } from './sqlitePersistenceEngine.js';
 import { storeFiles } from './storeReader.js';

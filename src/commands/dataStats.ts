@@ -14,7 +14,7 @@ import { countColumnValues, readFooterSummary } from '../lake/parquetFooter.js';
 import { TABLE_NAMES, type TableName } from '../lake/tables.js';
 import type { Logger } from '../log/logger.js';
 import { CHECKPOINT_FILE } from '../platform/supervisor.js';
-import { renderTable } from './kafka.js';
+import { renderTable } from '../system/textTable.js';
 
 export interface TableStats {
   table: TableName;

@@ -9,6 +9,7 @@ import {
 } from '../localKafka/localCluster.js';
 import { localClientSettings } from '../localKafka/tls.js';
 import type { CommandContext } from './context.js';
+import { renderTable } from '../system/textTable.js';
 
 function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
@@ -16,17 +17,6 @@ function seconds(ms: number): string {
 
 function yesNo(value: boolean): string {
   return value ? 'yes' : 'no';
-}
-
-/** A fixed-width table: one header row, then the rows, columns padded to their widest cell. */
-export function renderTable(header: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
-  const line = (cells: readonly string[]) =>
-    cells
-      .map((c, i) => c.padEnd(widths[i] ?? 0))
-      .join('  ')
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join('\n');
 }
 
 export function renderClusterStatus(status: LocalClusterStatus): string {

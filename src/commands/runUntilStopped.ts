@@ -1,5 +1,6 @@
 import type { Logger } from '../log/logger.js';
-import type { Platform, ShutdownReport } from '../platform/supervisor.js';
+import type { Platform } from '../platform/supervisor.js';
+import type { ShutdownReport } from '../platform/platformMetrics.js';
 import { onShutdownSignals } from '../system/signals.js';
 
 /** A stop request that any part of a command can make (count reached, duration elapsed, signal). */

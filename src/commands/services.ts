@@ -37,7 +37,7 @@ import { checkOk, checkTools } from '../services/setupChecks.js';
 import { assertKafkaDataDeletable, initVolumes } from '../services/volumes.js';
 import type { CommandContext } from './context.js';
 import { createLogger } from '../log/logger.js';
-import { renderTable } from './kafka.js';
+import { renderTable } from '../system/textTable.js';
 
 const say = (line: string): void => {
   process.stdout.write(`${line}\n`);

@@ -7,7 +7,7 @@ import {
   recreateTopics,
   type TopicDescription,
 } from '../kafka/admin/topics.js';
-import { renderTable } from './kafka.js';
+import { renderTable } from '../system/textTable.js';
 import type { CommandContext } from './context.js';
 
 export function renderTopicDescriptions(descriptions: readonly TopicDescription[]): string {

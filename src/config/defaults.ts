@@ -98,7 +98,7 @@ export function setsPath(doc: unknown, path: readonly string[]): boolean {
   let node = doc;
   for (const key of path) {
     if (!isPlainObject(node)) return true;
-    if (!Object.prototype.hasOwnProperty.call(node, key)) return false;
+    if (!Object.hasOwn(node, key)) return false;
     node = node[key];
   }
   return true;

@@ -21,7 +21,8 @@ export function renderDotEnv(config: Config): string {
       `KAFKA_SASL_USERNAME=${sasl.username}`,
       sasl.password_file !== undefined
         ? `KAFKA_SASL_PASSWORD_FILE=${sasl.password_file}`
-        : 'KAFKA_SASL_PASSWORD=${SDP_KAFKA__SASL__PASSWORD}',
+        : // biome-ignore lint/suspicious/noTemplateCurlyInString: a Docker Compose variable reference, written as is
+          'KAFKA_SASL_PASSWORD=${SDP_KAFKA__SASL__PASSWORD}',
     );
   }
   return `${lines.join('\n')}\n`;

@@ -78,7 +78,7 @@ export function schemaAt(root: z.ZodType, path: readonly string[]): ZodLike | un
     if (obj._zod.def.type === 'union')
       obj = obj._zod.def.options?.map(unwrap).find((o) => o._zod.def.type === 'object') ?? obj;
     const shape = obj._zod.def.type === 'object' ? obj._zod.def.shape : undefined;
-    node = shape && Object.prototype.hasOwnProperty.call(shape, key) ? shape[key] : undefined;
+    node = shape && Object.hasOwn(shape, key) ? shape[key] : undefined;
     if (!node) return undefined;
   }
   return node;

@@ -50,7 +50,6 @@ export function offsetsSkippedTotal(): Array<{ topic: string; partition: number;
 /** Every partition of `topic` that some sink has checkpointed, with where it resumes and the furthest sink. */
 export function checkpointedPartitions(
   checkpoint: CheckpointState,
-  topic: string,
   sinksOf: (partition: number) => SinkId[],
 ): Map<number, PartitionCheckpoint> {
   const partitions = new Set<number>();
@@ -92,7 +91,7 @@ export async function guardCheckpointedOffsets(o: OffsetGuardOptions): Promise<M
     (o.fetchRanges ?? ((t) => fetchLogRanges(o.config, o.logger, t)))(o.topic),
     (o.fetchId ?? ((t) => fetchTopicId(o.config, t)))(o.topic),
   ]);
-  const checkpoints = checkpointedPartitions(o.checkpoint, o.topic, o.sinksOf);
+  const checkpoints = checkpointedPartitions(o.checkpoint, o.sinksOf);
   const recordedId = o.topicIds?.topicId(o.topic);
   const outOfRange = findOutOfRange(o.topic, checkpoints, ranges);
 

@@ -79,7 +79,7 @@ interface DeviceState {
 }
 
 function clamp(value: number, min: number, max: number): number {
-  return value < min ? min : value > max ? max : value;
+  return value < min ? min : Math.min(value, max);
 }
 
 function round(value: number, decimals: number): number {

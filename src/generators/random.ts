@@ -238,6 +238,6 @@ export function createWeightedSampler<T>(entries: readonly (readonly [item: T, w
 export function createZipfSampler(n: number, exponent: number): IndexSampler {
   if (!Number.isInteger(n) || n < 1) throw new RangeError(`Zipf needs n >= 1, got ${n}`);
   const weights = new Array<number>(n);
-  for (let k = 0; k < n; k++) weights[k] = 1 / Math.pow(k + 1, exponent);
+  for (let k = 0; k < n; k++) weights[k] = 1 / (k + 1) ** exponent;
   return new IndexSampler(weights);
 }

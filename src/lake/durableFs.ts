@@ -115,7 +115,7 @@ export async function listTmpFiles(root: string): Promise<string[]> {
 }
 
 async function walk(dir: string, found: string[]): Promise<void> {
-  let entries;
+  let entries: import('node:fs').Dirent[];
   try {
     entries = await fs.readdir(dir, { withFileTypes: true });
   } catch (err) {

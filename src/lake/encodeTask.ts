@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
 import { threadId } from 'node:worker_threads';
-import { getEncoder, type EncoderName } from './encoder.js';
+import type { EncoderName, ParquetEncoder } from './encoder.js';
+import { hyparquetEncoder } from './hyparquetEncoder.js';
+import { parquetjsLiteEncoder } from './parquetjsLiteEncoder.js';
 import { isPackedBatch, unpackColumns, type PackedBatch } from './packedColumns.js';
 import type { ColumnBatch, TableName } from './tables.js';
 
@@ -41,4 +43,13 @@ export async function runEncodeTask(req: EncodeRequest): Promise<EncodeResult> {
       ? await encoder.encodePackedToFile(req.path, req.table, batch, opts)
       : await encoder.encodeToFile(req.path, req.table, unpackColumns(req.table, batch), opts);
   return { path: req.path, bytes, rowCount: batch.rowCount, encodeMs: performance.now() - startMs, threadId };
+}
+
+export function getEncoder(name: EncoderName): ParquetEncoder {
+  switch (name) {
+    case 'parquetjs-lite':
+      return parquetjsLiteEncoder;
+    case 'hyparquet-writer':
+      return hyparquetEncoder;
+  }
 }

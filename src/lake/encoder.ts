@@ -1,5 +1,3 @@
-import { hyparquetEncoder } from './hyparquetEncoder.js';
-import { parquetjsLiteEncoder } from './parquetjsLiteEncoder.js';
 import type { PackedBatch } from './packedColumns.js';
 import type { ColumnBatch, TableName } from './tables.js';
 
@@ -33,13 +31,4 @@ export interface ParquetEncoder {
     batch: PackedBatch,
     opts: EncodeOptions,
   ): Promise<{ bytes: number }>;
-}
-
-export function getEncoder(name: EncoderName): ParquetEncoder {
-  switch (name) {
-    case 'parquetjs-lite':
-      return parquetjsLiteEncoder;
-    case 'hyparquet-writer':
-      return hyparquetEncoder;
-  }
 }

@@ -17,7 +17,7 @@ export interface LakeEntry {
 export function listLakeFiles(lakeRoot: string): LakeEntry[] {
   const out: LakeEntry[] = [];
   const walk = (dir: string): void => {
-    let entries;
+    let entries: import('node:fs').Dirent[];
     try {
       entries = readdirSync(dir, { withFileTypes: true });
     } catch (err) {

@@ -22,7 +22,7 @@ import {
 import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { ErrorCodes, SdpError } from '../errors.js';
-import { type Logger } from '../log/logger.js';
+import type { Logger } from '../log/logger.js';
 import { probeBrokerMetadata } from '../kafka/wire/brokerMetadataProbe.js';
 import { BROKER_LOG4J_FILE, resolveKafkaClasspath, TOOLS_LOG4J_FILE } from './classpath.js';
 import {

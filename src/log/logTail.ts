@@ -63,7 +63,7 @@ export function followFile(file: string, onLine: (line: string) => void, pollMs 
     // appears later
   }
   const poll = () => {
-    let st;
+    let st: import('node:fs').Stats;
     try {
       st = statSync(file);
     } catch {

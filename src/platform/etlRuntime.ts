@@ -30,7 +30,7 @@ import type { createTopicConsumer } from '../kafka/topicConsumer.js';
 import { startMemoryGuard } from '../system/memoryGuard.js';
 import { offsetsFromLake } from '../checkpoint/offsetsFromLake.js';
 import { planRebuildFromLake } from '../checkpoint/rebuildFromLake.js';
-import { ErrorCodes, SdpError } from '../errors.js';
+import type { EtlMetrics } from './platformMetrics.js';
 import { listLakeFiles } from '../lake/lakeFiles.js';
 import { renameDurable } from '../lake/durableFs.js';
 import { join } from 'node:path';
@@ -41,25 +41,6 @@ import { guardCheckpointedOffsets, offsetsSkippedTotal, type TopicIdStore } from
 
 export const STREAMS: readonly StreamName[] = ['clickstream', 'iot'];
 export const WINDOW_SIZE_MS = 60_000;
-
-export interface EtlMetrics {
-  ingest: IngestStatus[];
-  aggregator: AggregatorMetrics;
-  rejectedTotal: Partial<Record<RejectReason, number>>;
-  checkpoints: number;
-  /** Per topic, as of the last metrics line: events/s, lag, estimated seconds to catch up. */
-  progress: TopicProgress[];
-  /** Wall-clock time of the last checkpoint committed by this process; null before the first. */
-  lastCheckpointMs: number | null;
-  /** The last checkpoint committed by this process: when, how long its commit point took, which sink. */
-  lastCheckpoint?: { atMs: number; durationMs: number; sink: string };
-  /** Offsets skipped by etl.on_offset_out_of_range since the process started. */
-  offsetsSkipped: Array<{ topic: string; partition: number; offsets: number }>;
-  /** Record sets the lean fetch decoder handed back to kafkajs (offsets beyond 2^53, malformed batches): slower, not wrong. */
-  leanDecoderFallbacks: number;
-  /** Threads of this ETL's Parquet encoder pool (`etl.encoder_threads` resolved). */
-  encoderThreads: number;
-}
 
 /** The ETL's metrics line comes this often (the producer's: data_generator.metrics_interval). */
 export const ETL_METRICS_INTERVAL_MS = 10_000;

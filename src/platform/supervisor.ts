@@ -15,13 +15,13 @@ import {
   spawnProducerPool,
   type ProducerMetrics,
   type ProducerPoolMsg,
-  type ProducerPoolOptions,
   type ProducerSummary,
 } from '../actors/producerPool.js';
 import { SqlitePersistenceEngine } from '../checkpoint/sqlitePersistenceEngine.js';
 import { acquireStoreLock, type StoreLock } from '../checkpoint/storeLock.js';
 import { ErrorCodes, isSdpError, SdpError } from '../errors.js';
-import { startEtl, type EtlMetrics, type EtlRuntime } from './etlRuntime.js';
+import { startEtl, type EtlRuntime } from './etlRuntime.js';
+import type { PlatformMetrics, PlatformPlan, ShutdownReport } from './platformMetrics.js';
 import { spawnStatusServer, type StatusServerAddress, type StatusServerMsg } from '../actors/statusServer.js';
 import { dispatch, query, spawn, startSystem, stop, type AnyRef, type Ref, type SystemRef } from '../system/nact.js';
 import { ensureRootMarker } from '../storage/rootMarker.js';
@@ -29,34 +29,7 @@ import { createClusterBrowser, type ClusterBrowser } from '../kafka/browser/clus
 import { PipelineStatus } from '../status/pipelineStatus.js';
 import { readActorTree } from '../system/actorTree.js';
 import { startKafkaBrowser, type KafkaBrowserServer } from '../ui/kafkaBrowserServer.js';
-import { memoryBreakdown, type MemoryBreakdown } from '../status/memoryBreakdown.js';
-
-export interface PlatformPlan {
-  producer?: Omit<ProducerPoolOptions, 'config' | 'logger' | 'onFatal'>;
-  etl?: boolean;
-  /** Serve the status page, /metrics, /healthz and /readyz on ui.status_port. */
-  status?: boolean;
-  /** Serve the Kafka browser on ui.kafka_ui_port, as ui.kafka_ui says (auto: unless the port is taken). */
-  kafkaUi?: boolean;
-}
-
-export interface ShutdownReport {
-  producer?: ProducerSummary;
-  exitCode: number;
-}
-
-export interface PlatformMetrics {
-  producer?: ProducerMetrics;
-  etl?: EtlMetrics;
-  etlRestarts: number;
-  /** The platform process, for `services ps`: its pid and when it started (epoch ms). */
-  pid: number;
-  startedAtMs: number;
-  /** When each ETL restart happened (the last hour's). */
-  etlRestartTimesMs?: number[];
-  /** Where the memory goes: main thread and each producer thread (status/memoryBreakdown.ts). */
-  memory?: MemoryBreakdown;
-}
+import { memoryBreakdown } from '../status/memoryBreakdown.js';
 
 type SupervisorMsg =
   | { type: 'fatal'; component: string; error: string }
@@ -104,7 +77,6 @@ export class Platform {
   private constructor(
     private readonly config: Config,
     private readonly logger: Logger,
-    private readonly plan: PlatformPlan,
   ) {
     this.log = logger.child({ component: 'supervisor' });
     this.fatal = new Promise((resolve) => {
@@ -113,7 +85,7 @@ export class Platform {
   }
 
   static async start(config: Config, logger: Logger, plan: PlatformPlan): Promise<Platform> {
-    const platform = new Platform(config, logger, plan);
+    const platform = new Platform(config, logger);
     if (plan.etl) {
       // Before the store file exists: a root created (or found empty) now is marked as ours, so
       // the clean commands may later empty it (architecture.md, "Storage roots and cleaning").

@@ -35,7 +35,7 @@ export async function queryLake(lakeRoot: string, sql: string): Promise<LakeQuer
           unreadable.push({ table: plan.present[i]!, message: err instanceof Error ? err.message : String(err) });
         }
       }
-      let reader;
+      let reader: Awaited<ReturnType<typeof connection.runAndReadAll>>;
       try {
         reader = await connection.runAndReadAll(sql);
       } catch (err) {

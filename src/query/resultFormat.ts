@@ -1,4 +1,5 @@
 import type { JsonValue, QueryColumn, QueryFormat, QueryResult } from './queryResult.js';
+import { renderTable } from '../system/textTable.js';
 
 /**
  * Renders a query result for stdout (pure). `table` for people, `csv` (RFC 4180, header row,
@@ -46,16 +47,10 @@ export function formatTable(result: QueryResult): string {
   const cells = result.rows.map((row) =>
     row.map((v) => textCell(v, 'NULL').replace(/[\u0000-\u001f\u007f]/g, (c) => JSON.stringify(c).slice(1, -1))),
   );
-  const widths = header.map((h, i) => Math.max(h.length, ...cells.map((r) => (r[i] ?? '').length)));
   const rightAligned = result.columns.map((c) => NUMERIC_TYPES.test(c.type));
-  const line = (row: readonly string[]) =>
-    row
-      .map((cell, i) => (rightAligned[i] ? cell.padStart(widths[i]!) : cell.padEnd(widths[i]!)))
-      .join('  ')
-      .trimEnd();
   const count = `(${result.rows.length} row${result.rows.length === 1 ? '' : 's'})`;
   if (header.length === 0) return `${count}\n`;
-  return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...cells.map(line), count].join('\n') + '\n';
+  return `${renderTable(header, cells, { rightAligned, headerRule: true })}\n${count}\n`;
 }
 
 function csvField(text: string): string {
@@ -79,7 +74,9 @@ export function formatJson(result: QueryResult): string {
   }
   const objects = result.rows.map((row) => {
     const object: Record<string, JsonValue> = {};
-    row.forEach((value, i) => (object[keys[i]!] = jsonCell(value, result.columns[i]!)));
+    row.forEach((value, i) => {
+      object[keys[i]!] = jsonCell(value, result.columns[i]!);
+    });
     return object;
   });
   return JSON.stringify(objects, null, 2) + '\n';

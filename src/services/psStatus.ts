@@ -9,7 +9,7 @@ import { createKafkaClient } from '../kafka/client.js';
 import { localClusterStatus } from '../localKafka/localCluster.js';
 import { withKafkaDeadline } from '../kafka/reachability.js';
 import type { Logger } from '../log/logger.js';
-import type { PlatformMetrics } from '../platform/supervisor.js';
+import type { PlatformMetrics } from '../platform/platformMetrics.js';
 import { probeBootstrap } from './kafkaService.js';
 import { httpJson, httpStatus, inspectPlatform, logFileOf, runDirOf, statusUrlFromLog } from './platformService.js';
 import { underReplicatedByLeader, type BrokerRow, type PlatformRow, type StreamRow } from './psTable.js';

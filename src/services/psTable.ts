@@ -2,7 +2,7 @@
  * The `services ps` table (architecture.md, "Services and operating"): one row per broker, one
  * for the platform and one per stream under it. Pure: rows in, text out.
  */
-import { renderTable } from '../commands/kafka.js';
+import { renderTable } from '../system/textTable.js';
 
 export interface BrokerRow {
   name: string;

@@ -3,7 +3,7 @@
  * scrape time (`collect`), never pushed, so a slow scraper costs nothing between scrapes.
  */
 import { Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { PlatformMetrics } from '../platform/supervisor.js';
+import type { PlatformMetrics } from '../platform/platformMetrics.js';
 
 export function createMetricsRegistry(read: () => Promise<PlatformMetrics>): Registry {
   const registry = new Registry();

@@ -13,7 +13,7 @@ import type { Config } from '../config/schema.js';
 import type { ClusterBrowser, BrokerView } from '../kafka/browser/clusterBrowser.js';
 import { lakeTableFiles, type TableFiles } from '../lake/lakeStats.js';
 import type { Logger } from '../log/logger.js';
-import type { PlatformMetrics } from '../platform/supervisor.js';
+import type { PlatformMetrics } from '../platform/platformMetrics.js';
 import type { ActorNode } from '../system/actorTree.js';
 import { SampleRing } from './sampleRing.js';
 import { pipelineWarnings, type Warning } from './warnings.js';

@@ -42,7 +42,7 @@ export function parseRootMarker(text: string): MarkerRead {
 /** Reads `<root>/.sdp-root`; a marker that is a symlink or not a regular file is invalid. */
 export function readRootMarker(root: string): MarkerRead {
   const file = join(root, ROOT_MARKER_FILE);
-  let stat;
+  let stat: import('node:fs').Stats;
   try {
     stat = lstatSync(file);
   } catch (err) {

@@ -24,14 +24,9 @@ export interface CleanedRoot {
   existed: boolean;
 }
 
-export function gatherRootFacts(
-  kind: RootKind,
-  configured: string,
-  repoDir: string,
-  otherRoots: readonly string[],
-): RootFacts {
+export function gatherRootFacts(configured: string, repoDir: string, otherRoots: readonly string[]): RootFacts {
   const resolved = resolve(configured);
-  let stat;
+  let stat: import('node:fs').Stats | undefined;
   try {
     stat = lstatSync(resolved);
   } catch (err) {
@@ -61,7 +56,7 @@ export function gatherRootFacts(
 export function assertSafeRoots(targets: readonly CleanTarget[], repoDir: string, allRoots: readonly string[]): void {
   const problems: string[] = [];
   for (const t of targets) {
-    const facts = gatherRootFacts(t.kind, t.configured, repoDir, allRoots);
+    const facts = gatherRootFacts(t.configured, repoDir, allRoots);
     for (const reason of refusalsFor(t.kind, facts)) problems.push(`${t.kind} root: ${reason}`);
   }
   if (problems.length > 0) {
@@ -73,7 +68,7 @@ export function assertSafeRoots(targets: readonly CleanTarget[], repoDir: string
 export function measureRoot(root: string): { files: number; bytes: number } {
   let files = 0;
   let bytes = 0;
-  walk(resolve(root), resolve(root), (path, isDir, size) => {
+  walk(resolve(root), resolve(root), (_path, isDir, size) => {
     if (!isDir) {
       files += 1;
       bytes += size;
@@ -85,7 +80,7 @@ export function measureRoot(root: string): { files: number; bytes: number } {
 /** Deletes everything inside `root` but the marker. Call only after `assertSafeRoots`. */
 export function emptyRoot(root: string): CleanedRoot {
   const absolute = resolve(root);
-  let stat;
+  let stat: import('node:fs').Stats;
   try {
     stat = lstatSync(absolute);
   } catch (err) {
@@ -113,7 +108,7 @@ export function emptyRoot(root: string): CleanedRoot {
 
 /** Post-order walk of `dir` below `root`, skipping the root's marker; symlinks are leaves. */
 function walk(root: string, dir: string, visit: (path: string, isDir: boolean, size: number) => void): void {
-  let entries;
+  let entries: import('node:fs').Dirent[];
   try {
     entries = readdirSync(dir, { withFileTypes: true });
   } catch (err) {

@@ -22,13 +22,9 @@ interface KafkajsRecord {
   headers: Record<string, Buffer | Buffer[] | undefined>;
   isControlRecord?: boolean;
 }
-interface FetchV4Module {
-  (args: object): { apiKey: number; apiVersion: number; encode(): Promise<KafkajsEncoder> };
-}
+type FetchV4Module = (args: object) => { apiKey: number; apiVersion: number; encode(): Promise<KafkajsEncoder> };
 interface FetchV4Response {
-  decode(
-    raw: Buffer,
-  ): Promise<{
+  decode(raw: Buffer): Promise<{
     responses: Array<{
       topicName: string;
       partitions: Array<{ partition: number; errorCode: number; highWatermark: string; messages: KafkajsRecord[] }>;

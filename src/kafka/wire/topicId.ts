@@ -5,7 +5,7 @@
  */
 import type { Config } from '../../config/schema.js';
 import { connectionSecurity } from '../security.js';
-import { sendRequest, WireReader, WireWriter } from './wireProtocol.js';
+import { sendRequest, type WireReader, WireWriter } from './wireProtocol.js';
 
 const METADATA_V10 = { key: 3, version: 10 };
 const ZERO_UUID = '0'.repeat(32);

@@ -218,10 +218,10 @@ class WireConnection {
     this.waiting = undefined;
     this.rejectWaiting = undefined;
     const answeredId = reader.int32();
-    if (answeredId !== correlationId)
-      return this.fail(
-        new Error(`answer from ${this.where} has correlation id ${answeredId}, expected ${correlationId}`),
-      );
+    if (answeredId !== correlationId) {
+      this.fail(new Error(`answer from ${this.where} has correlation id ${answeredId}, expected ${correlationId}`));
+      return;
+    }
     if (flexible) reader.skipTags();
     resolve(reader);
   }

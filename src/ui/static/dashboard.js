@@ -70,7 +70,7 @@ function render(s) {
     card('lag (events)', fmt(lagTotal, 0), lagTotal > 0 ? 'warn' : 'ok', 'lag-total'),
     card('lag (s)', fmt(lagS), '', 'lag-seconds'),
     card('checkpoints', e ? fmt(e.checkpoints, 0) : '–', '', 'checkpoints'),
-    card('last checkpoint', s.checkpoint && s.checkpoint.lastAtMs ? time(s.checkpoint.lastAtMs).slice(11) : '–'),
+    card('last checkpoint', s.checkpoint?.lastAtMs ? time(s.checkpoint.lastAtMs).slice(11) : '–'),
     card(
       'last checkpoint took',
       s.checkpoint && s.checkpoint.lastDurationMs !== null ? fmt(s.checkpoint.lastDurationMs, 0) + ' ms' : '–',

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../../src/config/load.js';
-import { SdpError } from '../../../src/errors.js';
+import type { SdpError } from '../../../src/errors.js';
 import { assertVenv, runPython } from '../helpers/notebookRunner.js';
 import { PROJECT_CONFIG, PROJECT_ROOT } from '../helpers/projectRoot.js';
 

@@ -18,7 +18,6 @@ import { createTestTopics, endOffsets, TestProducer, withAdmin, type TestRecord 
 import { openLake } from '../helpers/lakeReader.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
 import { sampleValue, scrapeMetrics } from '../helpers/prometheusText.js';
-import { randomName } from '../helpers/randomName.js';
 import { testLogger } from '../helpers/testLogger.js';
 import { waitFor } from '../helpers/waitFor.js';
 

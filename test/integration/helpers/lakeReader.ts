@@ -57,7 +57,7 @@ export interface LakeFile {
 export function listFiles(dir: string): LakeFile[] {
   const out: LakeFile[] = [];
   const walk = (d: string): void => {
-    let entries;
+    let entries: import('node:fs').Dirent[];
     try {
       entries = readdirSync(d, { withFileTypes: true });
     } catch (err) {

@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { ColumnBuffer } from '../../../src/lake/columnBuffer.js';
-import { getEncoder } from '../../../src/lake/encoder.js';
+import { getEncoder } from '../../../src/lake/encodeTask.js';
 import { aggFilePath, dtOfMs, rawFilePath } from '../../../src/lake/layout.js';
 import type { RowOf, TableName } from '../../../src/lake/tables.js';
 

@@ -3,8 +3,8 @@ import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PersistedEvent } from 'nact/lib/persistence/index.js';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { CHECKPOINTER_PERSISTENCE_KEY } from '../../../src/checkpoint/journalSchema.js';
 import {
-  CHECKPOINTER_PERSISTENCE_KEY,
   spawnCheckpointer,
   type CheckpointerMsg,
   type CommitReply,
@@ -136,8 +136,8 @@ async function writeTmpFiles(store: Store, event: CheckpointEvent): Promise<void
   }
 }
 
-function expectRenamed(store: Store, event: CheckpointEvent): Promise<void[]> {
-  return Promise.all(
+async function expectRenamed(store: Store, event: CheckpointEvent): Promise<void> {
+  await Promise.all(
     event.renames.map(async ({ from, to }) => {
       expect(existsSync(join(store.lakeRoot, from)), `${from} should be gone`).toBe(false);
       expect(await readFile(join(store.lakeRoot, to), 'utf8')).toBe(`content of ${to}`);

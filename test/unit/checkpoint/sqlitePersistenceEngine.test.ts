@@ -398,7 +398,7 @@ describe('SqlitePersistenceEngine errors', () => {
       persistenceKey: 'window-aggregator',
       sequenceNr: 4,
     });
-    expect((failure?.err as { message: string }).message).toContain('cannot store snapshot 4 of window-aggregator');
+    expect((failure!.err as { message: string }).message).toContain('cannot store snapshot 4 of window-aggregator');
   });
 
   it('rejects every call after close with a checkpoint store error', async () => {

@@ -112,6 +112,7 @@ describe('kafka.ssl and kafka.sasl files', () => {
     });
     const env = renderDotEnv(config);
     expect(env).not.toContain('hunter2-env');
+    // biome-ignore lint/suspicious/noTemplateCurlyInString: a Docker Compose variable reference, written as is
     expect(env).toContain('KAFKA_SASL_PASSWORD=${SDP_KAFKA__SASL__PASSWORD}');
   });
 });

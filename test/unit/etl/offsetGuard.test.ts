@@ -62,7 +62,7 @@ function ids(initial?: string) {
 
 describe('checkpointedPartitions', () => {
   it('resumes at the smallest sink offset + 1 and remembers the furthest sink', () => {
-    const cp = checkpointedPartitions(checkpointAt({ 0: '535', 1: '9' }, { '0': '460' }), topic, sinksOf);
+    const cp = checkpointedPartitions(checkpointAt({ 0: '535', 1: '9' }, { '0': '460' }), sinksOf);
     expect(cp.get(0)).toEqual({ next: '461', highest: '536' });
     // The aggregator has nothing of partition 1: reading resumes at 0, but the raw sink reached 9.
     expect(cp.get(1)).toEqual({ next: '0', highest: '10' });

@@ -26,8 +26,8 @@ describe('ByteDictionary', () => {
       { length: 5_000 },
       (_, i) => `${'a'.repeat(16)}-${String(i).padStart(6, '0')}-${'z'.repeat(16)}`,
     );
-    values.forEach((v, i) => expect(dict.idOf(bytes(v), 0, v.length, true)).toBe(i));
-    values.forEach((v, i) => expect(dict.idOf(bytes(v), 0, v.length, true)).toBe(i));
+    for (const [i, v] of values.entries()) expect(dict.idOf(bytes(v), 0, v.length, true)).toBe(i);
+    for (const [i, v] of values.entries()) expect(dict.idOf(bytes(v), 0, v.length, true)).toBe(i);
     expect(dict.size).toBe(5_000);
     const snap = dict.snapshot();
     expect(Buffer.from(snap.bytes.subarray(snap.ends[4_998], snap.ends[4_999])).toString()).toBe(values[4_999]);

@@ -64,13 +64,9 @@ describe('kafkajs lean fetch decoding', () => {
     ).buffer;
     // The Fetch version kafkajs 2.2.4 negotiates with current brokers: its response module loads now.
     const fetch = require('kafkajs/src/protocol/requests/fetch/index.js') as {
-      protocol(args: {
-        version: number;
-      }): (args: Record<string, unknown>) => {
+      protocol(args: { version: number }): (args: Record<string, unknown>) => {
         response: {
-          decode(
-            buffer: Buffer,
-          ): Promise<{
+          decode(buffer: Buffer): Promise<{
             responses: Array<{ partitions: Array<{ messages: unknown[]; highWatermark: string; partition: number }> }>;
           }>;
         };
