@@ -1,5 +1,5 @@
 /**
- * The chaos run (issue 10, point 9): `npm run chaos -- --duration S --kills K --broker-restarts B`.
+ * The chaos run (architecture.md, "The chaos run"): `npm run chaos -- --duration S --kills K --broker-restarts B`.
  *
  * On its own three-broker local cluster (ports 24092/24192/24292, controllers 24093/24193/24293,
  * data under /tmp; started and stopped here unless `--kafka-dir` names one to reuse), with its own

@@ -1,5 +1,5 @@
 /**
- * Microbenchmark of the ETL's per-record hot path on real generator output (issue 13 item 1):
+ * Microbenchmark of the ETL's per-record hot path on real generator output:
  * `npm run bench:decode`. Builds the values exactly as the producer threads do (the project's
  * generators, JSON.stringify, UTF-8), then times decodeEvent over them, rounds interleaved so a
  * loaded machine skews every variant alike. Prints ns per event per round and the median.

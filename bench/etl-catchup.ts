@@ -1,5 +1,5 @@
 /**
- * ETL catch-up benchmark (issue 4, item 7): `npm run bench:etl`.
+ * ETL catch-up benchmark: `npm run bench:etl`.
  *
  * Preloads fresh random topics with 1,000,000 clickstream + 500,000 IoT events (`generate`, the
  * project's own transactional producer), then for each Parquet encoder starts `etl` as a child
@@ -10,10 +10,10 @@
  *  - peak RSS (VmHWM of /proc/<pid>/status, worker threads included), sampled VmRSS too;
  *  - CPU seconds of the process, Parquet files written.
  * Then tops the topics up to a 2,000,000-event backlog (2:1) and runs the default encoder once more
- * from empty for the RSS bound of issue 4 item 4 (< 300 MB). With `--cpu-prof`, one more run under
+ * from empty for the ETL's RSS bound (< 300 MB; architecture.md, "Back-pressure and shutdown"). With `--cpu-prof`, one more run under
  * `node --cpu-prof` prints the functions with the most self time, per thread.
  *
- * The machine's ceiling is measured in the same run (issue 13 item 2): kcat (librdkafka) reads the
+ * The machine's ceiling is measured in the same run: kcat (librdkafka) reads the
  * same preloaded topics, read_committed, from the beginning to the end, payloads to /dev/null,
  * once before and once after the ETL runs (the machine is shared, so both are printed); each ETL
  * row also prints its rate as a share of the mean kcat rate, which compares across machines.
@@ -523,7 +523,7 @@ async function main(): Promise<void> {
     const r = await measure('2M backlog (RSS bound)', topics, counts2, config.etl.parquet_encoder, runOptions);
     printResult(r, kcatReference);
     console.log(
-      `  peak RSS under a ${counts2.clickstream + counts2.iot} event backlog: ${r.peakRssMB.toFixed(0)} MB (issue 4 item 4: < 300 MB) — ${r.peakRssMB < 300 ? 'OK' : 'OVER'}; highest sampled VmRSS ${r.maxSampledRssMB.toFixed(0)} MB`,
+      `  peak RSS under a ${counts2.clickstream + counts2.iot} event backlog: ${r.peakRssMB.toFixed(0)} MB (bound: < 300 MB) — ${r.peakRssMB < 300 ? 'OK' : 'OVER'}; highest sampled VmRSS ${r.maxSampledRssMB.toFixed(0)} MB`,
     );
   }
   if (!settings.keep) {
@@ -536,7 +536,7 @@ async function main(): Promise<void> {
     await admin.disconnect();
   }
   console.log(
-    `\ntarget: >= 150000 events/s (issue 13; issue 4 asked 50000); load average after: ${os
+    `\ntarget: >= 150000 events/s; load average after: ${os
       .loadavg()
       .map((l) => l.toFixed(2))
       .join(' ')}`,

@@ -1,5 +1,5 @@
 /**
- * Microbenchmark of the consumer side of the ETL hot path (issue 13 item 1): `npm run
+ * Microbenchmark of the consumer side of the ETL hot path: `npm run
  * bench:fetch-decode [records] [rounds]`. Builds Fetch record sets as the brokers serve the
  * project's topics (generator clickstream events keyed by user id, transactional LZ4 batches of
  * 500 records, four batches per partition fetch, a commit marker after each batch), then times,

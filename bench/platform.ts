@@ -1,5 +1,5 @@
 /**
- * Whole-platform memory benchmark (issue 13, item 4): `npm run bench:platform`.
+ * Whole-platform memory benchmark: `npm run bench:platform`.
  *
  * Starts the real `run` (producer pool + ETL + status page + Kafka browser) as a child process
  * against the configured cluster, on fresh random topics, consumer group, lake and checkpoint

@@ -1,6 +1,6 @@
 /**
- * The value of every config key when config.yml leaves it out: a file holds only what differs
- * (issue 9, point 10). These are the values the project's config.yml carried before defaults
+ * The value of every config key when config.yml leaves it out: a file holds only what differs.
+ * These are the values the project's config.yml carried before defaults
  * existed; a unit test keeps the two equal. Written as in YAML (durations and sizes as text).
  */
 import type { ConfigInput } from './schema.js';

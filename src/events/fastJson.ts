@@ -1,5 +1,5 @@
 /**
- * Byte-level pieces of the ETL's fast decode path (issue 13): the two event schemas arrive as
+ * Byte-level pieces of the ETL's fast decode path: the two event schemas arrive as
  * `JSON.stringify` output with a fixed key order and ASCII text, so the decoder matches that shape
  * directly on the record's bytes instead of `toString` + `JSON.parse` + a generic object.
  *

@@ -12,7 +12,7 @@ import type { ClickstreamRow, IotRow, StreamName } from './types.js';
  * record gives the same verdict. Fields are checked in a fixed order; the first failure wins.
  * Unknown fields are ignored. A required field that is absent or JSON `null` is `missing_field`.
  *
- * Fast path (issue 13): a value in the exact shape the project's producers write (JSON.stringify of
+ * Fast path: a value in the exact shape the project's producers write (JSON.stringify of
  * the event, fixed key order, ASCII, no escapes) that passes every check is read straight from its
  * bytes into the row; anything else (other shapes, and every value that fails a check) goes the
  * reference way below, so verdicts and rejection details are those of the reference decoder.

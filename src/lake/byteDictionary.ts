@@ -1,5 +1,5 @@
 /**
- * Distinct byte strings of one column, each stored once and named by a small id (issue 13): the
+ * Distinct byte strings of one column, each stored once and named by a small id: the
  * low-cardinality columns (urls, referrers, user agents, devices, sites) repeat a few hundred
  * values across every buffered row, so a buffer keeps a 4-byte id per row instead of the bytes.
  * Looked up by the bytes themselves (hash, then compare), so no string is made to find a value.

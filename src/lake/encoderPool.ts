@@ -27,7 +27,7 @@ export interface EncoderPoolOptions {
 
 /**
  * Young generation of each encoder thread. An encode allocates in large short-lived steps; 4 MB
- * against 16 MB cost no measurable speed and ~20-30 MB less peak RSS (bench:etl, issue 13).
+ * against 16 MB cost no measurable speed and ~20-30 MB less peak RSS (bench:etl).
  */
 const ENCODER_YOUNG_GENERATION_MB = 4;
 

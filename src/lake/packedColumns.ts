@@ -3,7 +3,7 @@ import { TABLES, type ColumnBatch, type ColumnValue, type TableName } from './ta
 
 /**
  * Rows of one table held column-wise in a few flat typed arrays instead of JS arrays of strings
- * (issue 13): a UTF-8 column is one byte buffer plus end offsets, a numeric column (INT32, INT64,
+ * (architecture.md, "Back-pressure and shutdown"): a UTF-8 column is one byte buffer plus end offsets, a numeric column (INT32, INT64,
  * DOUBLE, TIMESTAMP_MILLIS: safe integers or doubles) one Float64Array, nulls one byte per row.
  * Buffered rows then cost no garbage-collected objects on the consuming thread, the fast decoder
  * copies a field's bytes straight from the Kafka record (no string made), and the batch crosses to

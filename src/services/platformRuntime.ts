@@ -1,7 +1,7 @@
 /**
  * How the long-running platform (`run`) is started by `make run` (Makefile, RUN_NODE) and by
  * `services up` (architecture.md, "Back-pressure and shutdown"). Measured with
- * `npm run bench:platform` (issue 13 item 4), same sitting, 1 producer thread:
+ * `npm run bench:platform`, same sitting, 1 producer thread:
  *  - `--max-semi-space-size=4`: the main thread's young generation otherwise grows to 32 MB under
  *    load and stays: RSS p50 151 → 126 MB at the default rates (main heap total 59 → 37 MB). Costs
  *    ~5% CPU per event in an ETL catch-up (`bench:etl` 66k → 63k events per CPU second), so only

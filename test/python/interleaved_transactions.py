@@ -1,6 +1,6 @@
 """Independent transactional producers (librdkafka, through confluent-kafka) whose transactions
 interleave on one partition, about a third of them aborted: the input the aborted-record filter
-must get right (issue 10, point 1).
+must get right.
 
 Each producer has its own transactional.id. The producers take turns writing a chunk of their
 current transaction, flushing it so that every chunk is its own record batch on the partition;

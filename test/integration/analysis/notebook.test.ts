@@ -1,5 +1,5 @@
 /**
- * Issue 12, "Must show": a lake produced by the real pipeline (`generate` + `etl` against the
+ * A lake produced by the real pipeline (`generate` + `etl` against the
  * cluster, fresh topics, data roots under the OS temp dir), the notebook executed headless with
  * nbclient (`analysis/run_analysis.py --strict`: any cell error or stderr output fails), and the
  * figures it reports (rows per table, top URL and its views, late events) equal to what

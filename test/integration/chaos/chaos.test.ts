@@ -1,5 +1,5 @@
 /**
- * Issue 10, point 9: the short chaos run of the test suite — `npm run chaos -- --duration 60
+ * The short chaos run of the test suite — `npm run chaos -- --duration 60
  * --kills 3 --broker-restarts 1` on its own cluster (ports 24092/24192/24292, data under /tmp),
  * asserted by its last line and exit code. The long run is on demand (README, "Chaos run").
  *

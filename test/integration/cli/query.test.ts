@@ -1,5 +1,5 @@
 /**
- * Issue 12: `node dist/main.js query "<SQL>"` over a small real lake written with the project's
+ * `node dist/main.js query "<SQL>"` over a small real lake written with the project's
  * own Parquet encoder and layout, in each output format, with its errors and with an empty lake.
  * Needs no Kafka.
  */

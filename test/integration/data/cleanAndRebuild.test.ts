@@ -1,5 +1,5 @@
 /**
- * Issue 9, points 5–7, against the real cluster and real files: `data stats` equals DuckDB over
+ * Against the real cluster and real files: `data stats` equals DuckDB over
  * the same lake; `data clean --checkpoints` then a second run writes no event twice (the durable
  * offsets are rebuilt from the lake's file names) and every page-view window is counted once;
  * `data clean --lake` without --force deletes nothing; a locked checkpoint store (a running

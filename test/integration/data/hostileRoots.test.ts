@@ -1,5 +1,5 @@
 /**
- * Issue 9, point 6: the clean commands delete only inside a marked storage root. Every hostile
+ * The clean commands delete only inside a marked storage root. Every hostile
  * root is refused with a clear message and nothing deleted anywhere — not the target, not the
  * other (valid) root of the same command, not a canary file next to the target — and a symlink
  * inside a valid root is removed without its target being touched.

@@ -1,11 +1,11 @@
 /**
- * Issue 10, point 1: records of aborted transactions never reach the lake. Four independent
+ * Records of aborted transactions never reach the lake. Four independent
  * transactional producers (librdkafka through Python confluent-kafka, not this project) interleave
  * 400 transactions of 40 events on one partition, about a third aborted. The ETL reads the topic
  * with a small and with a large fetch size: the lake (DuckDB) holds exactly what kcat reads with
  * isolation.level=read_committed, and no event of an aborted transaction.
  *
- * kafkajs 2.2.4's own filter leaked here (11,000 rows for 10,200 committed, issue 10).
+ * kafkajs 2.2.4's own filter leaked here (11,000 rows for 10,200 committed).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

@@ -1,5 +1,5 @@
 /**
- * Issue 10, point 6: partitions added while the ETL runs (as `kafka-topics --alter --partitions`
+ * Partitions added while the ETL runs (as `kafka-topics --alter --partitions`
  * does; here kafkajs admin createPartitions) are consumed and counted in the watermark within
  * seconds, before their events can be judged late.
  *

@@ -1,5 +1,5 @@
 /**
- * Issue 4, crash test: a large backlog, the ETL killed with SIGKILL at random moments at least five
+ * The crash test: a large backlog, the ETL killed with SIGKILL at random moments at least five
  * times while it catches up (restarted each time on the same lake, checkpoint store and group),
  * then left to finish and stopped with SIGTERM. The lake must hold every event exactly once.
  */

@@ -1,5 +1,5 @@
 /**
- * Issue 10, point 8: crash points hit on purpose. One shared backlog (clickstream with a rejected
+ * Crash points hit on purpose. One shared backlog (clickstream with a rejected
  * record in every roll, so that each roll renames two files or more, and IoT); for each point of
  * `SDP_FAULT`, a fresh lake, checkpoint store and consumer group: the ETL runs with the fault
  * armed until it kills itself there (SIGKILL, no cleanup), then runs again without it until it has

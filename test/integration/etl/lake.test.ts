@@ -1,5 +1,5 @@
 /**
- * Issue 4, "Must show": produce N valid events to both topics plus the bad messages of item 6,
+ * Produce N valid events to both topics plus the catalogue of bad messages,
  * run `node dist/main.js etl` until the checkpoint store holds everything, stop it with SIGTERM,
  * and read the lake back with DuckDB. Runs once per Parquet encoder.
  */

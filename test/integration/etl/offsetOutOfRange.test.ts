@@ -1,5 +1,5 @@
 /**
- * Issue 10, point 2: offsets never silently jump. (a) A topic deleted and recreated under a
+ * Offsets never silently jump. (a) A topic deleted and recreated under a
  * checkpoint: the ETL exits non-zero naming topic, partition, checkpointed offset, log start and
  * end, instead of skipping the new topic's events. (b) Records deleted before they were read (log
  * start beyond the checkpoint): by default the same stop; with etl.on_offset_out_of_range=earliest

@@ -1,5 +1,5 @@
 /**
- * Issue 10, point 3: one process per checkpoint store. A second `etl` on the same storage roots
+ * One process per checkpoint store. A second `etl` on the same storage roots
  * exits 1 at once naming the holder, and deletes nothing (its recovery never runs); after the
  * holder is killed with -9, the next start takes the lock over and recovers the lake.
  */

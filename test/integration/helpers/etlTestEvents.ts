@@ -162,7 +162,7 @@ export function iotEvent(o: IotOptions): PlannedRecord<ExpectedIot> {
 
 export type StreamName = 'clickstream' | 'iot';
 
-/** A message the ETL must route to `_rejected` with `reason` (issue 4, item 6). */
+/** A message the ETL must route to `_rejected` with `reason`. */
 export interface BadMessage {
   name: string;
   stream: StreamName;
@@ -187,7 +187,7 @@ function bad(name: string, stream: StreamName, value: string | Buffer | null, re
 }
 
 /**
- * The catalogue of bad input of issue 4 item 6 (plus a few neighbours). `maxEventBytes` is the
+ * The catalogue of bad input the ETL must route to `_rejected` (plus a few neighbours). `maxEventBytes` is the
  * ETL's etl.max_event_bytes; `nowMs` the wall clock when they are produced (record timestamps).
  */
 export function badMessages(runId: string, nowMs: number, maxEventBytes: number): BadMessage[] {

@@ -1,5 +1,5 @@
 /**
- * Issue 14: a secured cluster end to end. One `kafka up --secure` cluster (SASL_SSL client
+ * A secured cluster end to end. One `kafka up --secure` cluster (SASL_SSL client
  * listener, private CA, SCRAM users) on its own ports 27092/27192/27292 and a /tmp data dir,
  * started once for the file and stopped after. Proves: topics create, generate (transactional
  * producers) and etl exactly once against it; a wrong password, an untrusted CA, a wrong-host and

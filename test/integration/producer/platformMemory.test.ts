@@ -1,5 +1,5 @@
 /**
- * Issue 13 item 4: a real `run` (producer threads, ETL, status page) reports where its memory goes
+ * A real `run` (producer threads, ETL, status page) reports where its memory goes
  * — the main thread and every producer thread — in /api/status (`memory`), on /metrics
  * (`sdp_memory_bytes`) and in the `memory` log line; and `data_generator.threads: auto` starts one
  * producer thread at the default rates while an explicit number is kept.

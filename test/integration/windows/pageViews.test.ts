@@ -1,5 +1,5 @@
 /**
- * Issue 5, "Must show": page views per URL per event-time minute (clickstream_agg) checked with
+ * Page views per URL per event-time minute (clickstream_agg) checked with
  * DuckDB against the raw clickstream rows. Event times are the test's: six minutes, shuffled
  * within the watermark delay, every partition fed; late events injected only once windows are
  * visible (ten minutes before the first minute, and inside the already emitted minute 0); the last

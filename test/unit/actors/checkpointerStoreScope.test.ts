@@ -1,5 +1,5 @@
 /**
- * Lake recovery touches only its own store's files (issue 10, point 3): several checkpoint stores
+ * Lake recovery touches only its own store's files: several checkpoint stores
  * (processes) may share one lake, and a tmp file of another store may be a roll in flight.
  */
 import { existsSync } from 'node:fs';

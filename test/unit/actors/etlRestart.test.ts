@@ -1,5 +1,5 @@
 /**
- * Issue 10, point 4, end to end at the actor level: the real checkpointer (SQLite), two real lake
+ * An ETL restart end to end at the actor level: the real checkpointer (SQLite), two real lake
  * writers and the real window aggregator. A failure hits while both writers' rolls and a window
  * checkpoint are in flight (the checkpointer dies, so their commits are never answered); the ETL
  * is torn down and started again in the same process, under the same actor names, as the

@@ -1,5 +1,5 @@
 /**
- * Issue 10, points 4 and 5: an in-process ETL restart respawns the actors under the same names, so
+ * An in-process ETL restart respawns the actors under the same names, so
  * whatever the torn-down generation still has in flight (commit replies, retry timers, batches)
  * reaches the new actors by name. None of it may act: no commit of the old generation, no state
  * change in the new one, no crash. And a checkpoint retry never commits twice.
@@ -283,7 +283,7 @@ describe('generations: window aggregator', () => {
   });
 });
 
-describe('idempotent checkpoint retry (issue 10, point 5)', () => {
+describe('idempotent checkpoint retry', () => {
   it('the window aggregator does not commit again when the attempt whose reply was lost had committed', async () => {
     const s = shared();
     const a = startAggregator(s, 0);

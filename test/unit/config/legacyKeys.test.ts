@@ -5,7 +5,7 @@ import { isKraftClusterId, translateLegacyConfig } from '../../../src/config/leg
 import { parseConfig } from '../../../src/config/load.js';
 import { ErrorCodes, SdpError } from '../../../src/errors.js';
 
-// A RECONSTRUCTION of the original platform's config.yml from issue 9 (see the file's header).
+// A RECONSTRUCTION of the original platform's config.yml from its documentation (see the file's header).
 const originalText = readFileSync(join(__dirname, 'fixtures/original-platform-config.yml'), 'utf8');
 const fixedRandom = () => Buffer.alloc(16, 7);
 

@@ -12,7 +12,7 @@ import { createClickstreamGenerator } from '../../../src/generators/clickstream.
 import { createIotGenerator } from '../../../src/generators/iot.js';
 import { createRandom, type Random } from '../../../src/generators/random.js';
 
-// Property tests of the fast decode path (issue 13): on any input it must give exactly the
+// Property tests of the fast decode path: on any input it must give exactly the
 // reference decoder's verdict (row, or reason and detail), and it must actually take the fast way
 // for what the project's producers write.
 

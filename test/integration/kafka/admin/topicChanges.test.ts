@@ -1,5 +1,5 @@
 /**
- * Issue 9, point 8 (the original's "Configuration Changes"): `topics create` reports every
+ * `topics create` reports every
  * difference, `topics alter` raises partitions and sets min.insync.replicas but never lowers
  * partitions, `topics recreate --yes` deletes and recreates — after which the ETL refuses to resume
  * from checkpoints that refer to the old topic instead of silently skipping new records.
