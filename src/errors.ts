@@ -74,6 +74,12 @@ export const ErrorCodes = {
   SERVICES_UNSAFE_PATH: 'SDP_ERR_SERVICES_UNSAFE_PATH',
   /** A web page's port (ui.status_port, ui.kafka_ui_port) is taken by another process. */
   UI_PORT_IN_USE: 'SDP_ERR_UI_PORT_IN_USE',
+  /** The ETL's consumer of a topic could not start, or failed for good (kafkajs gave up, or offsets were deleted unread). */
+  KAFKA_CONSUMER_FAILED: 'SDP_ERR_KAFKA_CONSUMER_FAILED',
+  /** A checkpoint that would move a sink's offset backwards (a second writer, or a bug); nothing of it is written. */
+  CHECKPOINT_BACKWARDS: 'SDP_ERR_CHECKPOINT_BACKWARDS',
+  /** The Kafka browser (`ui`) could not answer a request: no such group, no leader, or Kafka failed or did not answer. */
+  KAFKA_BROWSER_FAILED: 'SDP_ERR_KAFKA_BROWSER_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

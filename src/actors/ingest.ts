@@ -17,6 +17,7 @@ import {
   type SinkId,
 } from '../checkpoint/checkpointState.js';
 import type { Config } from '../config/schema.js';
+import { ErrorCodes, isSdpError, SdpError, type ErrorCode } from '../errors.js';
 import { countSkippedOffsets } from '../etl/offsetGuard.js';
 import type { StreamName } from '../events/types.js';
 import type { RejectReason } from '../events/validate.js';
@@ -32,7 +33,8 @@ import type { WriterFlushReply } from './lakeWriter.js';
 import { topicLag } from '../etl/progress.js';
 
 /** The answer to `start`: joined the group, or why the consumer could not start. */
-export type IngestStartReply = { ok: true } | { ok: false; error: string };
+/** `code`: the failure's SDP_ERR_* code, when it had one (a TLS or SASL refusal, the kafkajs patch check). */
+export type IngestStartReply = { ok: true } | { ok: false; error: string; code?: ErrorCode };
 
 export type IngestMsg =
   /** Query: connect, join the group and start fetching; replies once running. */
@@ -290,7 +292,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
           await consumer.disconnect().catch(() => undefined);
           const error = err instanceof Error ? err.message : String(err);
           logger.warn({ err: error }, 'consumer could not start');
-          reply<IngestStartReply>(ctx, { ok: false, error });
+          reply<IngestStartReply>(ctx, { ok: false, error, ...(isSdpError(err) ? { code: err.code } : {}) });
           return state;
         }
         // kafkajs reports nothing for a partition with nothing to read: find those from the end offsets.
@@ -423,7 +425,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
         return state;
       }
       case 'consumerFailed':
-        throw new Error(`consumer of ${topic} failed: ${msg.error}`);
+        throw new SdpError(ErrorCodes.KAFKA_CONSUMER_FAILED, `consumer of ${topic} failed: ${msg.error}`);
     }
   };
 

@@ -21,6 +21,7 @@ import {
 } from '../checkpoint/checkpointState.js';
 import { commitRetryDelayMs, isRawRollCommitted, mustCheckEarlierAttempt } from '../checkpoint/commitRetry.js';
 import { hitFault } from '../system/faults.js';
+import { ErrorCodes, SdpError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { ensureDir } from '../lake/durableFs.js';
 import type { EncoderName } from '../lake/encoder.js';
@@ -475,7 +476,8 @@ export function spawnLakeWriter(
         const roll = state.roll!;
         const delayMs = commitRetryDelayMs(roll.attempts);
         if (delayMs === null) {
-          throw new Error(
+          throw new SdpError(
+            ErrorCodes.LAKE_WRITE_FAILED,
             `roll of ${table} partition ${partition} offsets ${roll.firstOffset}..${roll.lastOffset} failed ${roll.attempts} times: ${msg.error}`,
           );
         }

@@ -15,6 +15,7 @@
 import { relative } from 'node:path';
 import type { AggCheckpoint, CheckpointState, Rename } from '../checkpoint/checkpointState.js';
 import { commitRetryDelayMs, isAggCheckpointCommitted, mustCheckEarlierAttempt } from '../checkpoint/commitRetry.js';
+import { ErrorCodes, SdpError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { ensureDir } from '../lake/durableFs.js';
 import type { EncoderName } from '../lake/encoder.js';
@@ -372,7 +373,10 @@ export function spawnWindowAggregator(
         const inFlight = state.inFlight!;
         const delayMs = commitRetryDelayMs(inFlight.attempts);
         if (delayMs === null)
-          throw new Error(`window checkpoint ${inFlight.seq} failed ${inFlight.attempts} times: ${msg.error}`);
+          throw new SdpError(
+            ErrorCodes.CHECKPOINT_FAILED,
+            `window checkpoint ${inFlight.seq} failed ${inFlight.attempts} times: ${msg.error}`,
+          );
         logger.warn(
           { err: msg.error, attempt: inFlight.attempts, retry_in_ms: delayMs },
           'window checkpoint failed; retrying',

@@ -6,6 +6,7 @@
  * Every piece of state is keyed by sink and (topic, partition), never by "this process", so that
  * state can one day move with a partition (architecture.md, "Growing past one machine").
  */
+import { ErrorCodes, SdpError } from '../errors.js';
 
 /** `raw:<topic>:<partition>` for a lake writer, `agg:<topic>` for the window aggregator. */
 export type SinkId = string;
@@ -80,7 +81,8 @@ export function compareOffsets(a: string, b: string): number {
 
 function assertAdvances(previous: string | undefined, next: string, what: string): void {
   if (previous !== undefined && compareOffsets(next, previous) < 0) {
-    throw new Error(
+    throw new SdpError(
+      ErrorCodes.CHECKPOINT_BACKWARDS,
       `${what}: offset ${next} is behind the committed ${previous}; a checkpoint never moves a sink backwards`,
     );
   }

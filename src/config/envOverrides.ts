@@ -25,33 +25,28 @@ export interface EnvOverrideResult {
 
 type Kind = 'number' | 'boolean' | 'string' | 'array' | 'object' | 'text' | 'boolean-or-object';
 
-interface ZodLike {
-  _zod: {
-    def: {
-      type: string;
-      shape?: Record<string, ZodLike>;
-      in?: ZodLike;
-      innerType?: ZodLike;
-      element?: ZodLike;
-      options?: ZodLike[];
-    };
-  };
-}
+// The walk uses zod's public API only: `.type` names a schema's kind, and each kind's own accessor
+// (`unwrap()`, `.in`, `.shape`, `.options`, `.element`) reaches its children. zod's private
+// `_zod.def` may change in any release.
 
-function unwrap(schema: ZodLike): ZodLike {
+/** The schema a value is parsed by: without optional, nullable and default wrappers, and a pipe's input. */
+function unwrap(schema: z.ZodType): z.ZodType {
   let s = schema;
   for (;;) {
-    const def = s._zod.def;
-    if ((def.type === 'nullable' || def.type === 'optional' || def.type === 'default') && def.innerType)
-      s = def.innerType;
-    else if (def.type === 'pipe' && def.in) s = def.in;
+    if (s.type === 'nullable' || s.type === 'optional' || s.type === 'default')
+      s = (s as z.ZodNullable | z.ZodOptional | z.ZodDefault).unwrap() as z.ZodType;
+    else if (s.type === 'pipe') s = (s as z.ZodPipe).in as z.ZodType;
     else return s;
   }
 }
 
-function kindOf(schema: ZodLike): Kind {
-  const def = unwrap(schema)._zod.def;
-  switch (def.type) {
+function unionOptions(schema: z.ZodType): z.ZodType[] {
+  return (schema as z.ZodUnion).options.map((o) => unwrap(o as z.ZodType));
+}
+
+function kindOf(schema: z.ZodType): Kind {
+  const s = unwrap(schema);
+  switch (s.type) {
     case 'number':
       return 'number';
     case 'boolean':
@@ -62,7 +57,7 @@ function kindOf(schema: ZodLike): Kind {
       return 'object';
     case 'union':
       // kafka.ssl: true/false (yes/no, 1/0, as any boolean) or a JSON object.
-      if (def.options?.some((o) => unwrap(o)._zod.def.type === 'boolean')) return 'boolean-or-object';
+      if (unionOptions(s).some((o) => o.type === 'boolean')) return 'boolean-or-object';
       return 'text'; // durations and sizes accept "10s" as well as 10000
     default:
       return 'string';
@@ -70,14 +65,13 @@ function kindOf(schema: ZodLike): Kind {
 }
 
 /** The schema node at a path, or undefined when no such key exists. */
-export function schemaAt(root: z.ZodType, path: readonly string[]): ZodLike | undefined {
-  let node: ZodLike | undefined = root as unknown as ZodLike;
+export function schemaAt(root: z.ZodType, path: readonly string[]): z.ZodType | undefined {
+  let node: z.ZodType | undefined = root;
   for (const key of path) {
-    let obj: ZodLike = unwrap(node);
+    let obj = unwrap(node);
     // A union such as kafka.ssl (boolean or object): descend into its object option.
-    if (obj._zod.def.type === 'union')
-      obj = obj._zod.def.options?.map(unwrap).find((o) => o._zod.def.type === 'object') ?? obj;
-    const shape = obj._zod.def.type === 'object' ? obj._zod.def.shape : undefined;
+    if (obj.type === 'union') obj = unionOptions(obj).find((o) => o.type === 'object') ?? obj;
+    const shape = obj.type === 'object' ? ((obj as z.ZodObject).shape as Record<string, z.ZodType>) : undefined;
     node = shape && Object.hasOwn(shape, key) ? shape[key] : undefined;
     if (!node) return undefined;
   }
@@ -111,7 +105,7 @@ function parseScalar(raw: string, kind: Kind): unknown {
   return raw;
 }
 
-function parseValue(raw: string, schema: ZodLike): unknown {
+function parseValue(raw: string, schema: z.ZodType): unknown {
   const kind = kindOf(schema);
   if (kind === 'array') {
     const text = raw.trim();
@@ -122,7 +116,7 @@ function parseValue(raw: string, schema: ZodLike): unknown {
         return raw;
       }
     }
-    const element = unwrap(schema)._zod.def.element;
+    const element = (unwrap(schema) as z.ZodArray).element as z.ZodType | undefined;
     const elementKind = element ? kindOf(element) : 'string';
     return text === '' ? [] : text.split(',').map((part) => parseScalar(part.trim(), elementKind));
   }

@@ -16,6 +16,7 @@ import {
   type SinkId,
 } from '../checkpoint/checkpointState.js';
 import type { Config } from '../config/schema.js';
+import { ErrorCodes, SdpError } from '../errors.js';
 import type { StreamName } from '../events/types.js';
 import type { RejectReason } from '../events/validate.js';
 import { BufferBudget } from '../lake/bufferBudget.js';
@@ -253,7 +254,11 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       })),
     );
     for (const { stream, reply } of started) {
-      if (!reply.ok) throw new Error(`the consumer of ${config.topics[stream]} could not start: ${reply.error}`);
+      if (!reply.ok)
+        throw new SdpError(
+          reply.code ?? ErrorCodes.KAFKA_CONSUMER_FAILED,
+          `the consumer of ${config.topics[stream]} could not start: ${reply.error}`,
+        );
     }
   } catch (err) {
     await Promise.allSettled(

@@ -333,7 +333,10 @@ export class Platform {
     if (this.status) dispatch(this.status, { type: 'setReady', ready: false });
     const timeoutMs = this.config.etl.shutdown_timeout;
     const deadline = new Promise<never>((_, reject) =>
-      setTimeout(() => reject(new Error(`shutdown took longer than ${timeoutMs} ms`)), timeoutMs).unref(),
+      setTimeout(
+        () => reject(new SdpError(ErrorCodes.SHUTDOWN_TIMEOUT, `shutdown took longer than ${timeoutMs} ms`)),
+        timeoutMs,
+      ).unref(),
     );
     try {
       await Promise.race([

@@ -8,7 +8,7 @@
  * previous one's markers are written.
  */
 // First, before anything loads kafkajs: see patches/produceFastPaths.ts.
-import { kafkajsFastPathsStatus } from '../kafka/patches/produceFastPaths.js';
+import { installKafkajsFastPaths, kafkajsFastPathsLogFields } from '../kafka/patches/produceFastPaths.js';
 import { workerData } from 'piscina';
 import {
   createTransactionalProducer,
@@ -30,6 +30,15 @@ const data = workerData as ProducerWorkerData;
 const logger = createLogger({ level: data.config.log.level, format: 'json' }).child({ component: 'producer-thread' });
 const commits = new CommitTable(data.commitTable, data.lanes);
 const memory = new ThreadMemoryTable(data.memoryTable);
+
+// Once per thread, at info: which produce path runs, and why when it is kafkajs's own (slower, never wrong).
+const producePath = kafkajsFastPathsLogFields(installKafkajsFastPaths());
+logger.info(
+  { component: 'kafka', ...producePath },
+  producePath.kafkajs_produce_path === 'fast'
+    ? 'fast produce paths in use'
+    : "fast produce paths not all in use: kafkajs's own code runs where they are not (slower)",
+);
 
 interface Lane {
   index: number;
@@ -91,7 +100,6 @@ async function init(): Promise<ThreadState> {
       slot: lease.slot,
       generation,
       transactional_ids: producers.map((p) => p.transactionalId),
-      kafkajs_fast_paths: kafkajsFastPathsStatus(),
     },
     'producer thread ready',
   );

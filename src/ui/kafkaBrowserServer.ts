@@ -5,7 +5,7 @@
  * takes 8080), `on` requires the port, `off` never starts it. `node dist/main.js ui` starts it alone.
  */
 import type { Config } from '../config/schema.js';
-import { isSdpError, ErrorCodes } from '../errors.js';
+import { isSdpError, ErrorCodes, SdpError } from '../errors.js';
 import { createClusterBrowser, type ClusterBrowser, type MessageQuery } from '../kafka/browser/clusterBrowser.js';
 import type { Logger } from '../log/logger.js';
 import { startUiServer, type UiAnswer, type UiRequest, type UiServer } from './httpServer.js';
@@ -43,7 +43,25 @@ export function parseMessageQuery(q: URLSearchParams): MessageQuery | string {
   return 'from must be last, offset or timestamp';
 }
 
+/**
+ * A failed request as JSON the page shows (static/kafka.js reads `error`), with its SDP_ERR_* code as
+ * the command line prints it. Wire and kafkajs errors, and timeouts, get SDP_ERR_KAFKA_BROWSER_FAILED.
+ */
+export function browserFailure(err: unknown): UiAnswer {
+  const e = isSdpError(err)
+    ? err
+    : new SdpError(ErrorCodes.KAFKA_BROWSER_FAILED, err instanceof Error ? err.message : String(err), [], {
+        cause: err,
+      });
+  return { status: 500, json: { error: `${e.code}: ${e.message}`, code: e.code } };
+}
+
 export function kafkaBrowserHandler(browser: ClusterBrowser) {
+  const answer = kafkaBrowserAnswer(browser);
+  return (request: UiRequest): Promise<UiAnswer | undefined> => answer(request).catch(browserFailure);
+}
+
+function kafkaBrowserAnswer(browser: ClusterBrowser) {
   return async ({ path, query }: UiRequest): Promise<UiAnswer | undefined> => {
     switch (path) {
       case '/':

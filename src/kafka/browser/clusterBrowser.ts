@@ -6,6 +6,7 @@
  */
 import kafkajs, { type Admin } from 'kafkajs';
 import type { Config } from '../../config/schema.js';
+import { ErrorCodes, SdpError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import { createKafkaClient } from '../client.js';
 import { displayBytes, type DisplayedBytes } from './displayBytes.js';
@@ -186,9 +187,13 @@ export function createClusterBrowser(
       call('describeCluster', (a) => a.describeCluster()),
     ]);
     const p = meta.topics[0]?.partitions.find((x) => x.partitionId === partition);
-    if (!p) throw new Error(`topic ${topic} has no partition ${partition}`);
+    if (!p) throw new SdpError(ErrorCodes.KAFKA_TOPIC_MISSING, `topic ${topic} has no partition ${partition}`);
     const broker = cluster.brokers.find((b) => b.nodeId === p.leader);
-    if (!broker) throw new Error(`the leader of ${topic}/${partition} (broker ${p.leader}) is not available`);
+    if (!broker)
+      throw new SdpError(
+        ErrorCodes.KAFKA_BROWSER_FAILED,
+        `the leader of ${topic}/${partition} (broker ${p.leader}) is not available`,
+      );
     return { host: broker.host, port: broker.port };
   };
 
@@ -236,7 +241,7 @@ export function createClusterBrowser(
         topicSizes(),
       ]);
       const t = meta.topics[0];
-      if (!t) throw new Error(`no topic ${name}`);
+      if (!t) throw new SdpError(ErrorCodes.KAFKA_TOPIC_MISSING, `no topic ${name}`);
       const byPartition = new Map(offsets.map((o) => [o.partition, o]));
       return {
         ...summarise(t, offsets),
@@ -273,7 +278,7 @@ export function createClusterBrowser(
     async group(groupId) {
       const described = await call('describeGroups', (a) => a.describeGroups([groupId]));
       const g = described.groups[0];
-      if (!g) throw new Error(`no group ${groupId}`);
+      if (!g) throw new SdpError(ErrorCodes.KAFKA_BROWSER_FAILED, `no group ${groupId}`);
       const memberList = g.members.map((m) => {
         let assignment: Array<{ topic: string; partitions: number[] }> = [];
         if (g.protocolType === 'consumer' && m.memberAssignment.length > 0) {
@@ -311,7 +316,8 @@ export function createClusterBrowser(
       const limit = Math.max(1, Math.min(MAX_MESSAGES, Math.floor(query.limit)));
       const offsets = await call('fetchTopicOffsets', (a) => a.fetchTopicOffsets(query.topic));
       const o = offsets.find((x) => x.partition === query.partition);
-      if (!o) throw new Error(`topic ${query.topic} has no partition ${query.partition}`);
+      if (!o)
+        throw new SdpError(ErrorCodes.KAFKA_TOPIC_MISSING, `topic ${query.topic} has no partition ${query.partition}`);
       const start = BigInt(o.low);
       const end = BigInt(o.high);
       let from: bigint;

@@ -8,9 +8,10 @@
  *   be swapped before anything in the thread imports 'kafkajs'. Import this module first (the
  *   producer worker does) to get it; later, only the encoder is swapped.
  *
- * Each swap that comes too late, or that finds kafkajs's files elsewhere (another version), is
- * skipped and kafkajs's own code keeps running: slower, never wrong. Per thread: worker threads
- * have their own module cache.
+ * Guarded by kafkajs's exact version, as patches/fetchFastPaths.ts: on another version nothing is
+ * swapped. Each swap that comes too late, or that finds kafkajs's files changed, is skipped too, and
+ * kafkajs's own code keeps running: slower, never wrong. The status says why; the producer worker
+ * logs it. Per thread: worker threads have their own module cache.
  */
 import { createRequire } from 'node:module';
 import { groupMessagesPerPartition } from './partitioning.js';
@@ -18,6 +19,8 @@ import { fastProduceRequestV3, kafkajsInternals } from './recordBatchEncoder.js'
 
 const require = createRequire(import.meta.url);
 
+/** The kafkajs version these swaps were written against (pinned in package.json). */
+export const FAST_PRODUCE_KAFKAJS_VERSION = '2.2.4';
 const PRODUCE_V3 = 'kafkajs/src/protocol/requests/produce/v3/request.js';
 /** These bind v3 when they load: once any is loaded, swapping v3 no longer reaches them. */
 const PRODUCE_V4_TO_V7 = [4, 5, 6, 7].map((v) => `kafkajs/src/protocol/requests/produce/v${v}/request.js`);
@@ -29,53 +32,105 @@ export type SwapStatus = 'swapped' | 'too-late' | 'unavailable';
 export interface KafkajsFastPathsStatus {
   produceRequest: SwapStatus;
   groupMessagesPerPartition: SwapStatus;
+  /** Why a swap is not in force, when one is not. */
+  reason?: string;
 }
 
 function isLoaded(specifier: string): boolean {
-  return require.cache[require.resolve(specifier)] !== undefined;
+  try {
+    return require.cache[require.resolve(specifier)] !== undefined;
+  } catch {
+    return false;
+  }
 }
 
-function swap(specifier: string, dependents: readonly string[], replacement: unknown): SwapStatus {
+function swap(specifier: string, dependents: readonly string[], replacement: unknown, reasons: string[]): SwapStatus {
   try {
-    if (dependents.some(isLoaded)) return 'too-late';
+    const loaded = dependents.find(isLoaded);
+    if (loaded !== undefined) {
+      reasons.push(`${loaded} was loaded before the swap of ${specifier}`);
+      return 'too-late';
+    }
     require(specifier);
     const entry = require.cache[require.resolve(specifier)];
-    if (!entry) return 'unavailable';
+    if (!entry) {
+      reasons.push(`${specifier} is not in the require cache`);
+      return 'unavailable';
+    }
     entry.exports = replacement;
     return 'swapped';
-  } catch {
+  } catch (err) {
+    reasons.push(`kafkajs internals changed: ${err instanceof Error ? err.message : String(err)}`);
     return 'unavailable';
   }
+}
+
+function install(previous: KafkajsFastPathsStatus | undefined): KafkajsFastPathsStatus {
+  let version: string;
+  try {
+    version = (require('kafkajs/package.json') as { version: string }).version;
+  } catch (err) {
+    return {
+      produceRequest: 'unavailable',
+      groupMessagesPerPartition: 'unavailable',
+      reason: `kafkajs not found: ${String(err)}`,
+    };
+  }
+  if (version !== FAST_PRODUCE_KAFKAJS_VERSION) {
+    return {
+      produceRequest: 'unavailable',
+      groupMessagesPerPartition: 'unavailable',
+      reason: `kafkajs ${version} is installed; the fast produce paths are written for ${FAST_PRODUCE_KAFKAJS_VERSION} only`,
+    };
+  }
+  const reasons: string[] = [];
+  let produceRequest: SwapStatus;
+  if (previous?.produceRequest === 'swapped') produceRequest = 'swapped';
+  else {
+    try {
+      kafkajsInternals();
+      produceRequest = swap(PRODUCE_V3, PRODUCE_V4_TO_V7, fastProduceRequestV3, reasons);
+    } catch (err) {
+      produceRequest = 'unavailable';
+      reasons.push(`kafkajs internals changed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  const groupMessages =
+    previous?.groupMessagesPerPartition === 'swapped'
+      ? 'swapped'
+      : swap(GROUP_MESSAGES, [SEND_MESSAGES], groupMessagesPerPartition, reasons);
+  return reasons.length > 0
+    ? { produceRequest, groupMessagesPerPartition: groupMessages, reason: reasons.join('; ') }
+    : { produceRequest, groupMessagesPerPartition: groupMessages };
 }
 
 let status: KafkajsFastPathsStatus | undefined;
 
 /** Installs what can still be installed in this thread; idempotent. */
 export function installKafkajsFastPaths(): KafkajsFastPathsStatus {
-  if (status?.produceRequest === 'swapped' && status.groupMessagesPerPartition === 'swapped') return status;
-  let internals = true;
-  try {
-    kafkajsInternals();
-  } catch {
-    internals = false;
-  }
-  status = {
-    produceRequest: !internals
-      ? 'unavailable'
-      : status?.produceRequest === 'swapped'
-        ? 'swapped'
-        : swap(PRODUCE_V3, PRODUCE_V4_TO_V7, fastProduceRequestV3),
-    groupMessagesPerPartition:
-      status?.groupMessagesPerPartition === 'swapped'
-        ? 'swapped'
-        : swap(GROUP_MESSAGES, [SEND_MESSAGES], groupMessagesPerPartition),
-  };
+  if (status?.produceRequest !== 'swapped' || status.groupMessagesPerPartition !== 'swapped') status = install(status);
   return status;
 }
 
 /** What `installKafkajsFastPaths` achieved in this thread (undefined before it ran). */
 export function kafkajsFastPathsStatus(): KafkajsFastPathsStatus | undefined {
   return status;
+}
+
+/** Which produce path runs in this thread, as one log line's fields (stable names: operators match on them). */
+export function kafkajsFastPathsLogFields(current: KafkajsFastPathsStatus): {
+  kafkajs_produce_path: 'fast' | 'partly-fast' | 'kafkajs';
+  produce_encoder: SwapStatus;
+  produce_grouping: SwapStatus;
+  reason?: string;
+} {
+  const swapped = [current.produceRequest, current.groupMessagesPerPartition].filter((s) => s === 'swapped').length;
+  return {
+    kafkajs_produce_path: swapped === 2 ? 'fast' : swapped === 1 ? 'partly-fast' : 'kafkajs',
+    produce_encoder: current.produceRequest,
+    produce_grouping: current.groupMessagesPerPartition,
+    ...(current.reason ? { reason: current.reason } : {}),
+  };
 }
 
 // On import: before the importer's later imports load kafkajs.

@@ -21,6 +21,7 @@ import {
   type RawCheckpoint,
 } from '../../../src/checkpoint/checkpointState.js';
 import { SqlitePersistenceEngine } from '../../../src/checkpoint/sqlitePersistenceEngine.js';
+import { ErrorCodes, type SdpError } from '../../../src/errors.js';
 import { query, spawn, type AnyRef, type Ref, type SystemRef } from '../../../src/system/nact.js';
 import { cleanUp, newSystem, onCleanUp, silentLogger, stopSystem, tempDir } from './fakes/testKit.js';
 
@@ -216,6 +217,7 @@ describe('checkpointer: commit', () => {
     await expect(commit(checkpointer, backwards, 500)).rejects.toThrow(/Query Timeout|stopped/);
 
     expect(crashes.map((e) => e.message)).toEqual([expect.stringMatching(/offset 5 is behind the committed 10/)]);
+    expect(crashes.map((e) => (e as SdpError).code)).toEqual([ErrorCodes.CHECKPOINT_BACKWARDS]);
     expect(engine.stats(CHECKPOINTER_PERSISTENCE_KEY).eventCount).toBe(1);
     expect(existsSync(join(store.lakeRoot, backwards.renames[0]!.from))).toBe(true);
     expect(existsSync(join(store.lakeRoot, backwards.renames[0]!.to))).toBe(false);

@@ -17,7 +17,8 @@ import type { Config } from '../../../src/config/schema.js';
 import type { StreamName } from '../../../src/events/types.js';
 import type { ConsumedBatch } from '../../../src/kafka/topicConsumer.js';
 import { createEncoderPool } from '../../../src/lake/encoderPool.js';
-import { dispatch, query, stop, type Ref } from '../../../src/system/nact.js';
+import { ErrorCodes, SdpError } from '../../../src/errors.js';
+import { dispatch, query, spawn, stop, type Ref } from '../../../src/system/nact.js';
 import { spawnFakeAggregator, type FakeAggregator } from './fakes/fakeAggregator.js';
 import { spawnFakeCheckpointer, type FakeCheckpointer } from './fakes/fakeCheckpointer.js';
 import { fakeConsumerFactory, type FakeConsumer } from './fakes/fakeConsumer.js';
@@ -483,5 +484,58 @@ describe('ingest: offsets to Kafka', () => {
     ]);
     await sleep(1_300);
     expect(h.consumer().calls.map((c) => c.call)).toEqual(['commitOffsets', 'disconnect']);
+  });
+});
+
+describe('ingest: failures that reach the operator carry an SDP_ERR_* code', () => {
+  function spawnWith(failStart?: Error) {
+    const system = newSystem();
+    const config = testConfig();
+    const topic = config.topics.iot;
+    const lakeRoot = join(tempDir('sdp-ingest-'), 'lake');
+    const encoderPool = createEncoderPool({ threads: 0 });
+    onCleanUp(() => encoderPool.close());
+    const checkpointer = spawnFakeCheckpointer(system, lakeRoot);
+    onCleanUp(() => checkpointer.release());
+    const crashes: Error[] = [];
+    const parent = spawn<undefined, unknown>(system, (s) => s, 'supervisor', {
+      onCrash: (_msg, err, ctx) => {
+        crashes.push(err);
+        return ctx.stopChild;
+      },
+    });
+    const consumers = fakeConsumerFactory(failStart ? { failStart } : {});
+    const ref = spawnIngest(parent, {
+      topic,
+      stream: 'iot',
+      config,
+      logger: silentLogger,
+      checkpoint: emptyCheckpointState(),
+      sinksOf: (p): SinkId[] => [rawSinkId(topic, p)],
+      rawSinkOf: (p) => rawSinkId(topic, p),
+      checkpointer: checkpointer.ref,
+      encoderPool,
+      lakeRoot,
+      createConsumer: consumers.createConsumer,
+    });
+    return { ref, topic, crashes };
+  }
+
+  it("answers a start that failed with an SdpError with that error's code (startEtl throws it)", async () => {
+    const { ref } = spawnWith(new SdpError(ErrorCodes.KAFKA_AUTH_FAILED, 'SASL authentication failed'));
+    expect(await query<IngestMsg, unknown>(ref, () => ({ type: 'start' }), Q_MS)).toEqual({
+      ok: false,
+      error: 'SASL authentication failed',
+      code: ErrorCodes.KAFKA_AUTH_FAILED,
+    });
+  });
+
+  it('crashes with SDP_ERR_KAFKA_CONSUMER_FAILED when its consumer fails for good', async () => {
+    const { ref, topic, crashes } = spawnWith();
+    dispatch(ref, { type: 'consumerFailed', error: 'kafkajs gave up' });
+    await waitFor(() => crashes.length > 0, 'the crash');
+    expect(crashes.map((e) => [(e as SdpError).code, e.message])).toEqual([
+      [ErrorCodes.KAFKA_CONSUMER_FAILED, `consumer of ${topic} failed: kafkajs gave up`],
+    ]);
   });
 });

@@ -3,9 +3,10 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../src/config/load.js';
-import { ErrorCodes } from '../../../src/errors.js';
+import { ErrorCodes, SdpError } from '../../../src/errors.js';
 import { createLogger } from '../../../src/log/logger.js';
-import { parseMessageQuery, startKafkaBrowser } from '../../../src/ui/kafkaBrowserServer.js';
+import type { ClusterBrowser } from '../../../src/kafka/browser/clusterBrowser.js';
+import { kafkaBrowserHandler, parseMessageQuery, startKafkaBrowser } from '../../../src/ui/kafkaBrowserServer.js';
 
 const q = (s: string) => parseMessageQuery(new URLSearchParams(s));
 
@@ -91,5 +92,30 @@ describe('startKafkaBrowser and ui.kafka_ui', () => {
     } finally {
       await started?.close();
     }
+  });
+});
+
+describe('kafkaBrowserHandler failures', () => {
+  const failing = (err: Error) =>
+    kafkaBrowserHandler({
+      topic: () => Promise.reject(err),
+      groups: () => Promise.resolve([]),
+    } as unknown as ClusterBrowser);
+  const ask = (err: Error, path: string, query = '') => failing(err)({ path, query: new URLSearchParams(query) });
+
+  it('answer JSON the page shows, with the SDP_ERR_* code (the page read no text body)', async () => {
+    expect(
+      await ask(new Error('fetchTopicMetadata: no answer from Kafka within 10 ms'), '/api/topic', 'name=t'),
+    ).toEqual({
+      status: 500,
+      json: {
+        error: 'SDP_ERR_KAFKA_BROWSER_FAILED: fetchTopicMetadata: no answer from Kafka within 10 ms',
+        code: ErrorCodes.KAFKA_BROWSER_FAILED,
+      },
+    });
+    expect(await ask(new SdpError(ErrorCodes.KAFKA_TOPIC_MISSING, 'no topic t'), '/api/topic', 'name=t')).toMatchObject(
+      { status: 500, json: { code: ErrorCodes.KAFKA_TOPIC_MISSING } },
+    );
+    expect(await ask(new Error('unused'), '/api/groups')).toEqual({ json: [] });
   });
 });

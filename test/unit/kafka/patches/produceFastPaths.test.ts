@@ -1,5 +1,10 @@
 // First import, as in the producer worker: the swaps must happen before kafkajs loads.
-import { installKafkajsFastPaths, kafkajsFastPathsStatus } from '../../../../src/kafka/patches/produceFastPaths.js';
+import {
+  FAST_PRODUCE_KAFKAJS_VERSION,
+  installKafkajsFastPaths,
+  kafkajsFastPathsLogFields,
+  kafkajsFastPathsStatus,
+} from '../../../../src/kafka/patches/produceFastPaths.js';
 import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
@@ -11,6 +16,7 @@ const require = createRequire(import.meta.url);
 describe('installKafkajsFastPaths', () => {
   it('swapped both modules when imported before kafkajs', () => {
     expect(kafkajs.Kafka).toBeTypeOf('function');
+    expect((require('kafkajs/package.json') as { version: string }).version).toBe(FAST_PRODUCE_KAFKAJS_VERSION);
     expect(kafkajsFastPathsStatus()).toEqual({ produceRequest: 'swapped', groupMessagesPerPartition: 'swapped' });
     expect(require('kafkajs/src/protocol/requests/produce/v3/request.js')).toBe(fastProduceRequestV3);
     expect(require('kafkajs/src/producer/groupMessagesPerPartition.js')).toBe(groupMessagesPerPartition);
@@ -40,5 +46,21 @@ describe('installKafkajsFastPaths', () => {
 
   it('is idempotent', () => {
     expect(installKafkajsFastPaths()).toEqual({ produceRequest: 'swapped', groupMessagesPerPartition: 'swapped' });
+  });
+
+  it('logs the fast path with its stable field names', () => {
+    expect(kafkajsFastPathsLogFields(installKafkajsFastPaths())).toEqual({
+      kafkajs_produce_path: 'fast',
+      produce_encoder: 'swapped',
+      produce_grouping: 'swapped',
+    });
+    expect(
+      kafkajsFastPathsLogFields({ produceRequest: 'swapped', groupMessagesPerPartition: 'too-late', reason: 'late' }),
+    ).toEqual({
+      kafkajs_produce_path: 'partly-fast',
+      produce_encoder: 'swapped',
+      produce_grouping: 'too-late',
+      reason: 'late',
+    });
   });
 });
