@@ -16,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import { ENCODER_NAMES, type EncoderName } from '../src/lake/encoder.js';
 import { createEncoderPool } from '../src/lake/encoderPool.js';
 import type { ColumnBatch } from '../src/lake/tables.js';
+import { renderTable } from '../src/system/textTable.js';
 import { generateBatches } from './parquet-encoders/clickstreamBatches.js';
 
 interface Settings {
@@ -134,26 +135,36 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
-  console.log('encoder           threads   rows/s    seconds   MB written  bytes/row  RSS after data MB  peak RSS MB');
+  // Each scenario takes seconds: one line as it ends, the table once all have.
+  const rows: string[][] = [];
   for (const encoder of ENCODER_NAMES) {
     for (const threads of [0, 2]) {
       const r = await runChild(encoder, threads);
-      console.log(
-        [
-          r.encoder.padEnd(17),
-          String(r.threads === 0 ? 'inline' : r.threads).padStart(7),
-          Math.round(r.rows / r.seconds)
-            .toString()
-            .padStart(8),
-          r.seconds.toFixed(2).padStart(10),
-          (r.bytes / MB).toFixed(1).padStart(12),
-          (r.bytes / r.rows).toFixed(1).padStart(10),
-          r.rssAfterDataMB.toFixed(0).padStart(18),
-          r.peakRssMB.toFixed(0).padStart(12),
-        ].join(' '),
-      );
+      const where = r.threads === 0 ? 'inline' : String(r.threads);
+      console.log(`${r.encoder} (${where}): ${r.rows} rows in ${r.seconds.toFixed(2)} s`);
+      rows.push([
+        r.encoder,
+        where,
+        String(Math.round(r.rows / r.seconds)),
+        r.seconds.toFixed(2),
+        (r.bytes / MB).toFixed(1),
+        (r.bytes / r.rows).toFixed(1),
+        r.rssAfterDataMB.toFixed(0),
+        r.peakRssMB.toFixed(0),
+      ]);
     }
   }
+  const header = [
+    'encoder',
+    'threads',
+    'rows/s',
+    'seconds',
+    'MB written',
+    'bytes/row',
+    'RSS after data MB',
+    'peak RSS MB',
+  ];
+  console.log(`\n${renderTable(header, rows, { rightAligned: header.map((_, i) => i >= 1) })}`);
   console.log(
     `load average after: ${os
       .loadavg()
