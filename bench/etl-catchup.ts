@@ -39,6 +39,7 @@ import { createKafkaClient } from '../src/kafka/client.js';
 import { createTopics } from '../src/kafka/admin/topics.js';
 import { createLogger } from '../src/log/logger.js';
 import { platformEnv } from '../src/services/platformRuntime.js';
+import { renderTable } from '../src/system/textTable.js';
 import { procCpuSeconds, procStatusKb, randomSuffix } from './procStats.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
@@ -324,31 +325,46 @@ async function measure(
   };
 }
 
-function printResult(r: RunResult, kcatEventsPerSecond: number): void {
-  console.log(
-    [
-      r.label.padEnd(26),
-      r.encoder.padEnd(17),
-      String(r.events).padStart(9),
-      r.secondsToCommitted.toFixed(1).padStart(8),
-      Math.round(r.events / r.secondsToCommitted)
-        .toString()
-        .padStart(9),
-      Math.round(r.events / r.secondsFromJoin)
-        .toString()
-        .padStart(10),
-      r.joinSeconds.toFixed(1).padStart(6),
-      r.peakRssMB.toFixed(0).padStart(9),
-      r.cpuSeconds.toFixed(1).padStart(7),
-      Math.round(r.events / r.cpuSeconds)
-        .toString()
-        .padStart(10),
-      String(r.files).padStart(6),
-      String(r.checkpoints).padStart(6),
-      String(r.exitCode).padStart(5),
-      `${((100 * r.events) / r.secondsToCommitted / kcatEventsPerSecond).toFixed(1)}%`.padStart(9),
-    ].join(' '),
-  );
+/** One line as each main run ends (each takes a minute or more); their table follows once all have. */
+function printProgress(r: RunResult): void {
+  console.log(`${r.label} (${r.encoder}): backlog committed in ${r.secondsToCommitted.toFixed(1)} s`);
+}
+
+const RESULT_HEADER = [
+  'run',
+  'encoder',
+  'events',
+  'seconds',
+  'events/s',
+  'after join',
+  'join s',
+  'peak RSS',
+  'cpu s',
+  'ev/cpu s',
+  'files',
+  'ckpts',
+  'exit',
+  'of kcat',
+];
+
+function printResults(runs: readonly RunResult[], kcatEventsPerSecond: number): void {
+  const rows = runs.map((r) => [
+    r.label,
+    r.encoder,
+    String(r.events),
+    r.secondsToCommitted.toFixed(1),
+    String(Math.round(r.events / r.secondsToCommitted)),
+    String(Math.round(r.events / r.secondsFromJoin)),
+    r.joinSeconds.toFixed(1),
+    r.peakRssMB.toFixed(0),
+    r.cpuSeconds.toFixed(1),
+    String(Math.round(r.events / r.cpuSeconds)),
+    String(r.files),
+    String(r.checkpoints),
+    String(r.exitCode),
+    `${((100 * r.events) / r.secondsToCommitted / kcatEventsPerSecond).toFixed(1)}%`,
+  ]);
+  console.log(`\n${renderTable(RESULT_HEADER, rows, { rightAligned: RESULT_HEADER.map((_, i) => i >= 2) })}`);
 }
 
 /** Min, median and max of repeated runs, and the highest peak RSS among them. */
@@ -457,9 +473,6 @@ async function main(): Promise<void> {
     `kcat ceiling (read_committed, to /dev/null): ${counts.clickstream + counts.iot} events in ${kcatBefore.seconds.toFixed(2)} s = ${Math.round(kcatRate(kcatBefore))} events/s`,
   );
   const kcatReference = kcatRate(kcatBefore);
-  console.log(
-    '\nrun                        encoder             events  seconds  events/s  after join  join s  peak RSS  cpu s  ev/cpu s  files  ckpts  exit  of kcat',
-  );
 
   // What every ETL run of this invocation shares; a run adds to it or overrides env.
   const runOptions = { keep: settings.keep, plain: settings.plain, env: settings.env, nodeArgs: settings.nodeArgs };
@@ -474,7 +487,7 @@ async function main(): Promise<void> {
         encoder,
         runOptions,
       );
-      printResult(r, kcatReference);
+      printProgress(r);
       runs.push(r);
     }
     if (runs.length > 1) printSpread(runs);
@@ -488,7 +501,7 @@ async function main(): Promise<void> {
       ...runOptions,
       env: { ...settings.env, SDP_ETL__MAX_FILE_AGE: '5s' },
     });
-    printResult(r, kcatReference);
+    printProgress(r);
     results.push(r);
   }
   const kcatAfter = await kcatCeiling(config, topics, counts);
@@ -497,6 +510,7 @@ async function main(): Promise<void> {
   console.log(
     `kcat ceiling again after the ETL runs: ${kcatAfter.seconds.toFixed(2)} s = ${Math.round(kcatRate(kcatAfter))} events/s`,
   );
+  printResults(results, kcatReference);
   console.log(
     `etl ${Math.round(etlBest)} events/s (best of the runs above), kcat ${Math.round(kcatMean)} events/s (mean of both), ratio etl/kcat ${(etlBest / kcatMean).toFixed(3)}`,
   );
@@ -509,7 +523,7 @@ async function main(): Promise<void> {
       config.etl.parquet_encoder,
       { ...runOptions, cpuProfDir: profDir },
     );
-    printResult(r, kcatReference);
+    printResults([r], kcatReference);
     summariseProfiles(profDir);
     console.log(`profiles kept in ${profDir}`);
   }
@@ -521,7 +535,7 @@ async function main(): Promise<void> {
     await preload(topics, 'iot', extra - extraClick);
     const counts2 = { clickstream: counts.clickstream + extraClick, iot: counts.iot + extra - extraClick };
     const r = await measure('2M backlog (RSS bound)', topics, counts2, config.etl.parquet_encoder, runOptions);
-    printResult(r, kcatReference);
+    printResults([r], kcatReference);
     console.log(
       `  peak RSS under a ${counts2.clickstream + counts2.iot} event backlog: ${r.peakRssMB.toFixed(0)} MB (bound: < 300 MB) — ${r.peakRssMB < 300 ? 'OK' : 'OVER'}; highest sampled VmRSS ${r.maxSampledRssMB.toFixed(0)} MB`,
     );

@@ -8,16 +8,16 @@
  * compiled worker next to it. Options: --rows N, --file-rows N, --row-group-rows N, --dir PATH.
  */
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
-import { ColumnBuffer } from '../src/lake/columnBuffer.js';
 import { ENCODER_NAMES, type EncoderName } from '../src/lake/encoder.js';
 import { createEncoderPool } from '../src/lake/encoderPool.js';
 import type { ColumnBatch } from '../src/lake/tables.js';
+import { renderTable } from '../src/system/textTable.js';
+import { generateBatches } from './parquet-encoders/clickstreamBatches.js';
 
 interface Settings {
   rows: number;
@@ -54,84 +54,6 @@ function parseArgs(argv: string[]): { settings: Settings; child?: { encoder: Enc
   if (encoder === undefined) return { settings };
   if (!(ENCODER_NAMES as readonly string[]).includes(encoder)) throw new Error(`unknown encoder ${encoder}`);
   return { settings, child: { encoder: encoder as EncoderName, threads: Number(get('--child-threads') ?? 0) } };
-}
-
-/** Deterministic PRNG (mulberry32): every scenario encodes rows of the same shape (event ids are random UUIDs). */
-function createRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/**
- * A flat copy of a string, as JSON.parse makes them on the consuming side. randomUUID() returns a
- * rope of ~20 concatenated pieces that costs ~600 bytes of heap instead of ~56.
- */
-function flat(s: string): string {
-  return Buffer.from(s, 'latin1').toString('latin1');
-}
-
-/** Realistic clickstream columns: UUID v4 event ids, ~50k users, 300 urls, 40% without referrer, a dozen user agents. */
-function generateBatches(settings: Settings): ColumnBatch[] {
-  const random = createRandom(42);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
-  const sections = ['products', 'category', 'blog', 'help', 'account', 'cart', 'search', 'deals', 'brands', 'stores'];
-  const urls = Array.from({ length: 300 }, (_, i) =>
-    i === 0
-      ? '/'
-      : `/${sections[i % sections.length]}/${(i * 7919) % 10_000}-${['shoes', 'jackets', 'lamps', 'phones', 'books', 'garden'][i % 6]}`,
-  );
-  const referrers = [
-    null,
-    null,
-    null,
-    null,
-    'https://www.google.com/',
-    'https://www.bing.com/',
-    'https://t.co/abc',
-    'https://news.ycombinator.com/',
-    'https://www.facebook.com/',
-    'https://duckduckgo.com/',
-  ];
-  const uas = [
-    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
-    'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Safari/605.1.15',
-    'Mozilla/5.0 (X11; Linux x86_64; rv:125.0) Gecko/20100101 Firefox/125.0',
-    'Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
-    'Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Mobile Safari/537.36',
-    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36 Edg/124.0.0.0',
-    'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)',
-    'Mozilla/5.0 (iPad; CPU OS 17_4 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1',
-    'Mozilla/5.0 (Macintosh; Intel Mac OS X 14_4) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/124.0.0.0 Safari/537.36',
-    'Mozilla/5.0 (X11; Ubuntu; Linux x86_64; rv:124.0) Gecko/20100101 Firefox/124.0',
-    'Mozilla/5.0 (Linux; Android 13; SM-S911B) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/123.0.0.0 Mobile Safari/537.36',
-    'curl/8.5.0',
-  ];
-  const batches: ColumnBatch[] = [];
-  let tsMs = Date.UTC(2024, 2, 1, 8);
-  let buffer = new ColumnBuffer('clickstream');
-  for (let i = 0; i < settings.rows; i++) {
-    tsMs += Math.floor(random() * 5);
-    buffer.append({
-      event_id: flat(randomUUID()),
-      user_id: `user-${Math.floor(random() * 50_000)}`,
-      url: pick(urls),
-      referrer: pick(referrers),
-      ua: pick(uas),
-      ts: tsMs,
-    });
-    if (buffer.rowCount === settings.fileRows) {
-      batches.push(buffer.drain());
-      buffer = new ColumnBuffer('clickstream');
-    }
-  }
-  if (buffer.rowCount > 0) batches.push(buffer.drain());
-  return batches;
 }
 
 async function runScenario(settings: Settings, encoder: EncoderName, threads: number): Promise<ScenarioResult> {
@@ -213,26 +135,36 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(2))
       .join(' ')}`,
   );
-  console.log('encoder           threads   rows/s    seconds   MB written  bytes/row  RSS after data MB  peak RSS MB');
+  // Each scenario takes seconds: one line as it ends, the table once all have.
+  const rows: string[][] = [];
   for (const encoder of ENCODER_NAMES) {
     for (const threads of [0, 2]) {
       const r = await runChild(encoder, threads);
-      console.log(
-        [
-          r.encoder.padEnd(17),
-          String(r.threads === 0 ? 'inline' : r.threads).padStart(7),
-          Math.round(r.rows / r.seconds)
-            .toString()
-            .padStart(8),
-          r.seconds.toFixed(2).padStart(10),
-          (r.bytes / MB).toFixed(1).padStart(12),
-          (r.bytes / r.rows).toFixed(1).padStart(10),
-          r.rssAfterDataMB.toFixed(0).padStart(18),
-          r.peakRssMB.toFixed(0).padStart(12),
-        ].join(' '),
-      );
+      const where = r.threads === 0 ? 'inline' : String(r.threads);
+      console.log(`${r.encoder} (${where}): ${r.rows} rows in ${r.seconds.toFixed(2)} s`);
+      rows.push([
+        r.encoder,
+        where,
+        String(Math.round(r.rows / r.seconds)),
+        r.seconds.toFixed(2),
+        (r.bytes / MB).toFixed(1),
+        (r.bytes / r.rows).toFixed(1),
+        r.rssAfterDataMB.toFixed(0),
+        r.peakRssMB.toFixed(0),
+      ]);
     }
   }
+  const header = [
+    'encoder',
+    'threads',
+    'rows/s',
+    'seconds',
+    'MB written',
+    'bytes/row',
+    'RSS after data MB',
+    'peak RSS MB',
+  ];
+  console.log(`\n${renderTable(header, rows, { rightAligned: header.map((_, i) => i >= 1) })}`);
   console.log(
     `load average after: ${os
       .loadavg()

@@ -1,25 +1,19 @@
 /** What /proc says about a child process the benchmarks measure (Linux only; undefined elsewhere or once it exited). */
-import { readFileSync } from 'node:fs';
+import { readProcStat, readProcStatus } from '../src/system/procStat.js';
+
+/** Clock ticks per second of /proc/<pid>/stat's CPU times (USER_HZ: 100 on Linux's usual builds). */
+const USER_HZ = 100;
 
 /** VmRSS (resident now) or VmHWM (peak resident) of /proc/<pid>/status, in kB. */
 export function procStatusKb(pid: number, field: 'VmRSS' | 'VmHWM'): number | undefined {
-  try {
-    const m = new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) : undefined;
-  } catch {
-    return undefined;
-  }
+  const status = readProcStatus(pid);
+  return (field === 'VmRSS' ? status?.vmRssKb : status?.vmHwmKb) ?? undefined;
 }
 
-/** CPU seconds the process used, all threads: utime + stime of /proc/<pid>/stat (USER_HZ 100). */
+/** CPU seconds the process used, all threads: utime + stime of /proc/<pid>/stat. */
 export function procCpuSeconds(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
+  const stat = readProcStat(pid);
+  return stat ? (stat.utimeTicks + stat.stimeTicks) / USER_HZ : undefined;
 }
 
 /** A suffix that makes topic, group and directory names of one run unique. */

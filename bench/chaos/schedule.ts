@@ -9,6 +9,7 @@
  *   partitions unavailable rather than test recovery), each has `brokerDownMs` plus `brokerSettleMs`
  *   for the node to rejoin, and all end before the duration does.
  */
+import { mulberry32 } from '../../src/system/mulberry32.js';
 
 export interface ChaosPlanOptions {
   seed: number;
@@ -46,18 +47,6 @@ export interface ChaosPlan {
   brokerOutages: BrokerOutage[];
 }
 
-/** mulberry32: small, fast, good enough to place a few dozen moments. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 /** `count` sorted moments in [lowMs, highMs] at least `gapMs` apart (a uniform draw, then spread). */
 function spreadMoments(random: () => number, count: number, lowMs: number, highMs: number, gapMs: number): number[] {
   const slack = highMs - lowMs - gapMs * Math.max(0, count - 1);
@@ -73,7 +62,7 @@ export function planChaos(options: ChaosPlanOptions): ChaosPlan {
   if (!Number.isInteger(kills) || kills < 0) throw new Error(`kills must be a non-negative integer, not ${kills}`);
   if (!Number.isInteger(brokerRestarts) || brokerRestarts < 0)
     throw new Error(`broker restarts must be a non-negative integer, not ${brokerRestarts}`);
-  const random = seededRandom(options.seed);
+  const random = mulberry32(options.seed);
 
   const moments = spreadMoments(
     random,

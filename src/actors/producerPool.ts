@@ -28,6 +28,7 @@ import { producerThreadCount } from '../producer/threadSizing.js';
 import { createSlotTable } from '../producer/transactionalSlots.js';
 import { MEMORY_MAX_AGE_MS, ThreadMemoryTable } from '../producer/threadMemoryTable.js';
 import type { HeapUsage } from '../status/memoryBreakdown.js';
+import { backoffDelayMs } from '../system/backoff.js';
 import { dispatch, reply, spawn, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
 import { resolveWorkerFile } from '../system/workerFile.js';
 
@@ -413,7 +414,7 @@ export function spawnProducerPool(
           dispatch(ctx.self, { type: 'awaitCommit', task: msg.task, error: msg.error, sinceMs: Date.now() });
           return state;
         }
-        const delayMs = Math.min(RETRY_MAX_MS, RETRY_BASE_MS * 2 ** (msg.task.attempt - 1));
+        const delayMs = backoffDelayMs(msg.task.attempt, RETRY_BASE_MS, RETRY_MAX_MS);
         logger.warn(
           {
             stream: msg.task.stream,

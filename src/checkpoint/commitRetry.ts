@@ -7,6 +7,7 @@
  * first reads the checkpoint store: if the earlier attempt is there, the retry commits nothing
  * (it must not rewrite a tmp file that the committed checkpoint renames, nor journal it twice).
  */
+import { backoffDelayMs } from '../system/backoff.js';
 import { compareOffsets, sinkOffset, type CheckpointState, type SinkId } from './checkpointState.js';
 
 export const COMMIT_RETRY_BASE_MS = 500;
@@ -24,7 +25,8 @@ export function commitRetryDelayMs(
   if (!Number.isSafeInteger(attempts) || attempts < 1)
     throw new RangeError(`attempts must be an integer >= 1, got ${attempts}`);
   if (attempts >= maxAttempts) return null;
-  return baseMs * 2 ** (attempts - 1);
+  // Bounded by maxAttempts rather than a cap: the last wait before giving up is the longest.
+  return backoffDelayMs(attempts, baseMs, baseMs * 2 ** Math.max(0, maxAttempts - 2));
 }
 
 /** A retry (attempt 2 and later) must first look whether an earlier attempt committed. */

@@ -15,6 +15,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { ErrorCodes, SdpError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import { processStartTicks } from '../system/procStat.js';
 
 export const LOCK_FILE = 'checkpoints.sqlite.lock';
 export const HOLDER_FILE = 'checkpoints.sqlite.lock.json';
@@ -34,18 +35,6 @@ export interface StoreLock {
   /** The previous holder, when this process took over from one that had stopped (or died). */
   readonly previous: LockHolder | undefined;
   release(): void;
-}
-
-/** /proc/<pid>/stat field 22 (start time in clock ticks since boot); null where there is no /proc. */
-export function processStartTicks(pid: number): string | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // The command name (field 2) is in parentheses and may hold spaces: count from its end.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19] ?? null;
-  } catch {
-    return null;
-  }
 }
 
 /** Whether `holder` still runs on this host: its pid alive with the same start time. */

@@ -3,7 +3,7 @@
  * from another program that got the same pid after ours died; these two can.
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { processStartTicks } from './procStat.js';
 import { commandLineOf, isPidAlive } from './processes.js';
 
 export interface ProcessIdentity {
@@ -15,16 +15,11 @@ export interface ProcessIdentity {
 
 /** The start time of a process: field 22 of /proc/<pid>/stat on Linux, `ps -o lstart=` elsewhere. */
 export function processStartTime(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces and parentheses) start at field 3.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return fields[19];
-  } catch {
-    const ps = spawnSync('ps', ['-o', 'lstart=', '-p', String(pid)], { encoding: 'utf8', timeout: 3_000 });
-    const text = ps.status === 0 ? ps.stdout.trim() : '';
-    return text === '' ? undefined : text;
-  }
+  const ticks = processStartTicks(pid);
+  if (ticks !== null) return ticks;
+  const ps = spawnSync('ps', ['-o', 'lstart=', '-p', String(pid)], { encoding: 'utf8', timeout: 3_000 });
+  const text = ps.status === 0 ? ps.stdout.trim() : '';
+  return text === '' ? undefined : text;
 }
 
 export function identifyProcess(pid: number): ProcessIdentity {

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { createConnection, createServer } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { readProcStat } from './procStat.js';
 
 export interface ProcessInfo {
   pid: number;
@@ -20,13 +21,8 @@ export function isPidAlive(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'EPERM';
   }
-  try {
-    // A killed but unreaped child is a zombie: alive for kill(0), dead for us.
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return true;
-  }
+  // A killed but unreaped child is a zombie: alive for kill(0), dead for us. Without /proc: alive.
+  return readProcStat(pid)?.state !== 'Z';
 }
 
 /** Every process of the machine with its command line. */

@@ -10,18 +10,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../../src/system/mulberry32.js';
 import type { DataStats } from '../../../src/commands/dataStats.js';
 import type { Config } from '../../../src/config/schema.js';
 import { isCaughtUp, readJournal } from '../helpers/checkpointJournal.js';
 import { etlEnv, EtlProcess } from '../helpers/etlProcess.js';
-import {
-  badMessages,
-  clickEvent,
-  createRandom,
-  iotEvent,
-  type ExpectedClick,
-  type PlannedRecord,
-} from '../helpers/etlTestEvents.js';
+import { badMessages, clickEvent, iotEvent, type ExpectedClick, type PlannedRecord } from '../helpers/etlTestEvents.js';
 import { createTestTopics, endOffsets, TestProducer } from '../helpers/kafkaTestData.js';
 import { openLake, parquetFiles, type LakeReader } from '../helpers/lakeReader.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
@@ -39,7 +33,7 @@ describe('data stats, data clean and the rebuild of offsets from the lake', () =
   const lakeRoot = join(dir, 'lake');
   const checkpointRoot = join(dir, 'checkpoints');
   const runId = randomName('run');
-  const random = createRandom(Date.now() % 1_000_000);
+  const random = mulberry32(Date.now() % 1_000_000);
   // Event times three hours back, aligned to a minute: every window closes once partitions go idle.
   const baseMs = Math.floor((Date.now() - 3 * 3_600_000) / MINUTE_MS) * MINUTE_MS;
   const clicks: Array<PlannedRecord<ExpectedClick>> = [];

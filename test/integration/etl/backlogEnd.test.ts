@@ -10,10 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../../src/system/mulberry32.js';
 import type { Config } from '../../../src/config/schema.js';
 import { checkpointFile, isCaughtUp, readJournal } from '../helpers/checkpointJournal.js';
 import { etlEnv, EtlProcess } from '../helpers/etlProcess.js';
-import { clickEvent, createRandom } from '../helpers/etlTestEvents.js';
+import { clickEvent } from '../helpers/etlTestEvents.js';
 import { createTestTopics, endOffsets, TestProducer } from '../helpers/kafkaTestData.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
 import { randomName } from '../helpers/randomName.js';
@@ -50,7 +51,7 @@ describe('etl: the end of a backlog', () => {
   let catchUpMs = 0;
 
   const clicks = (from: number, count: number): ReturnType<typeof clickEvent>['record'][] => {
-    const random = createRandom(from + 1);
+    const random = mulberry32(from + 1);
     return Array.from(
       { length: count },
       (_, i) =>

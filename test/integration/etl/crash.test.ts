@@ -7,13 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../../src/system/mulberry32.js';
 import type { Config } from '../../../src/config/schema.js';
 import { isCaughtUp, readJournal } from '../helpers/checkpointJournal.js';
 import { etlEnv, EtlProcess, type LogLine } from '../helpers/etlProcess.js';
 import {
   badMessages,
   clickEvent,
-  createRandom,
   fillOffsets,
   iotEvent,
   writeNdjson,
@@ -69,7 +69,7 @@ describe('etl under kill -9 while catching up a backlog', () => {
     const partitions = config.kafka.partitions;
     const runId = randomName('crash');
     const seed = Date.now() % 1_000_000;
-    const random = createRandom(seed);
+    const random = mulberry32(seed);
     const nowMs = Date.now();
     const midnightMs = Math.floor(nowMs / 86_400_000) * 86_400_000;
     const baseMs = midnightMs - 20 * 60_000; // yesterday 23:40 UTC: the windows straddle two dt

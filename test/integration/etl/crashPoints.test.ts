@@ -10,13 +10,13 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../../src/system/mulberry32.js';
 import type { Config } from '../../../src/config/schema.js';
 import { FAULT_POINTS } from '../../../src/system/faults.js';
 import { isCaughtUp, readJournal } from '../helpers/checkpointJournal.js';
 import { etlEnv, EtlProcess } from '../helpers/etlProcess.js';
 import {
   clickEvent,
-  createRandom,
   fillOffsets,
   iotEvent,
   type ExpectedClick,
@@ -54,7 +54,7 @@ describe('etl crash points (SDP_FAULT)', () => {
     await createTestTopics(config, logger);
     const partitions = config.kafka.partitions;
     const runId = randomName('faults');
-    const random = createRandom(Date.now() % 1_000_000);
+    const random = mulberry32(Date.now() % 1_000_000);
     const midnightMs = Math.floor(Date.now() / 86_400_000) * 86_400_000;
     const baseMs = midnightMs - 4 * 60_000;
     const clicks: Array<PlannedRecord<ExpectedClick>> = Array.from({ length: CLICKS }, (_, index) =>

@@ -7,13 +7,13 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../../src/system/mulberry32.js';
 import type { Config } from '../../../src/config/schema.js';
 import { isCaughtUp, readJournal } from '../helpers/checkpointJournal.js';
 import { etlEnv, EtlProcess, type EtlExit } from '../helpers/etlProcess.js';
 import {
   badMessages,
   clickEvent,
-  createRandom,
   fillOffsets,
   iotEvent,
   writeNdjson,
@@ -60,7 +60,7 @@ describe.each(['hyparquet-writer', 'parquetjs-lite'] as const)('etl → lake wit
     config = loadTestConfig();
     await createTestTopics(config, logger);
     const partitions = config.kafka.partitions;
-    const random = createRandom(seed);
+    const random = mulberry32(seed);
     const nowMs = Date.now();
     // Event times over the last three days (several dt directories), ISO text and epoch millis.
     clicks = Array.from({ length: CLICKS }, (_, index) =>

@@ -10,11 +10,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../../src/system/mulberry32.js';
 import type { Config } from '../../../src/config/schema.js';
 import { etlEnv, EtlProcess } from '../helpers/etlProcess.js';
 import {
   clickEvent,
-  createRandom,
   fillOffsets,
   TEST_URLS,
   type ExpectedClick,
@@ -94,7 +94,7 @@ class Scenario {
     this.lakeRoot = join(this.dir, 'lake');
     this.config = loadTestConfig();
     const seed = Date.now() % 1_000_000;
-    this.random = createRandom(seed);
+    this.random = mulberry32(seed);
     // An hour ago, on a minute boundary: far from the wall clock, so only the data moves time.
     this.t0Ms = Math.floor(Date.now() / MINUTE_MS) * MINUTE_MS - 60 * MINUTE_MS;
     this.env = etlEnv(this.config, {

@@ -19,6 +19,8 @@ describe('commitRetry', () => {
     expect(commitRetryDelayMs(MAX_COMMIT_ATTEMPTS)).toBeNull();
     expect(commitRetryDelayMs(2, 2)).toBeNull();
     expect(commitRetryDelayMs(1, 3, 10)).toBe(10);
+    // No cap below the last attempt's wait, whatever maxAttempts is.
+    expect(commitRetryDelayMs(9, 10, 100)).toBe(25_600);
     expect(() => commitRetryDelayMs(0)).toThrow(RangeError);
   });
 

@@ -3,14 +3,9 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  acquireStoreLock,
-  HOLDER_FILE,
-  isHolderAlive,
-  processStartTicks,
-  type StoreLock,
-} from '../../../src/checkpoint/storeLock.js';
+import { acquireStoreLock, HOLDER_FILE, isHolderAlive, type StoreLock } from '../../../src/checkpoint/storeLock.js';
 import { ErrorCodes, isSdpError } from '../../../src/errors.js';
+import { processStartTicks } from '../../../src/system/procStat.js';
 
 const dirs: string[] = [];
 const locks: StoreLock[] = [];

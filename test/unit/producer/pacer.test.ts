@@ -1,13 +1,13 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../../src/system/mulberry32.js';
 import { Pacer } from '../../../src/producer/pacer.js';
-import { createRandom } from '../windows/fixtures.js';
 
 /** A realistic start: epoch millis of today, not 0. */
 const START_MS = 1_700_000_000_123;
 
 describe('Pacer', () => {
   it('issues exactly floor(rate × elapsed) events by any instant, whatever the tick times', () => {
-    const random = createRandom(7);
+    const random = mulberry32(7);
     for (const rate of [1, 3, 7, 60, 120, 999, 1000, 4321]) {
       const pacer = new Pacer({ ratePerSecond: rate, startMs: START_MS, limit: Infinity });
       let elapsedMs = 0;

@@ -32,15 +32,3 @@ export function makeBatch(partition: number, lastOffset: number | string, spec: 
 export function rowsOf(windows: readonly EmittedWindow[]): Array<[number, string, number]> {
   return windows.flatMap((w) => w.rows.map((r): [number, string, number] => [r.minuteStartMs, r.url, r.pv]));
 }
-
-/** Small deterministic PRNG (mulberry32) so a failing seed can be replayed. */
-export function createRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../../src/system/mulberry32.js';
 import { aggregateBatch } from '../../../src/windows/aggregateBatch.js';
 import { isLateEvent, isWindowClosed } from '../../../src/windows/lateness.js';
 import { PageViewWindows } from '../../../src/windows/pageViewWindows.js';
-import { M, OPTIONS, SIZE_MS, createRandom, makeBatch, rowsOf } from './fixtures.js';
+import { M, OPTIONS, SIZE_MS, makeBatch, rowsOf } from './fixtures.js';
 
 describe('lateness: one rule', () => {
   it('a window is closed once its end <= the watermark; an event is late iff its window is closed', () => {
@@ -18,7 +19,7 @@ describe('lateness: one rule', () => {
   });
 
   it('the partition pre-aggregation classifies every event by the same rule', () => {
-    const random = createRandom(7);
+    const random = mulberry32(7);
     for (let round = 0; round < 200; round += 1) {
       const watermarkMs = M + Math.floor(random() * 5 * SIZE_MS);
       const events = Array.from({ length: 20 }, () => ({

@@ -1,9 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../../../src/system/mulberry32.js';
 import { aggregateBatch } from '../../../src/windows/aggregateBatch.js';
 import type { PageViewBatch } from '../../../src/windows/pageViewBatch.js';
 import { PageViewWindows, type EmittedWindow } from '../../../src/windows/pageViewWindows.js';
 import { windowStartMs } from '../../../src/windows/tumblingWindows.js';
-import { DELAY_MS, IDLE_MS, M, OPTIONS, SIZE_MS, createRandom, rowsOf } from './fixtures.js';
+import { DELAY_MS, IDLE_MS, M, OPTIONS, SIZE_MS, rowsOf } from './fixtures.js';
 
 /**
  * Random event streams over 4 partitions, cut into random batches interleaved at random, with
@@ -78,7 +79,7 @@ interface Outcome {
 }
 
 function run(seed: number, oldShare: number): { streams: Event[][]; outcome: Outcome } {
-  const random = createRandom(seed);
+  const random = mulberry32(seed);
   const streams = generateStreams(random, oldShare);
   let nowMs = 0;
   let w = new PageViewWindows(OPTIONS);

@@ -56,6 +56,52 @@ describe('planChaos', () => {
     }
   });
 
+  // Pinned from the plans drawn before the PRNG moved to src/system/mulberry32.ts: a seed printed by
+  // an earlier run must repeat that run.
+  it('draws, for seed 42, the plan it always drew: the default run (60 s, 3 kills, 1 broker restart)', () => {
+    expect(planChaos({ ...base, durationMs: 60_000, kills: 3, brokerRestarts: 1 })).toEqual({
+      processActions: [
+        { atMs: 19_676, kind: 'sigterm', underLoad: true, afterLoadMs: 2_106 },
+        { atMs: 30_361, kind: 'kill9', underLoad: true, afterLoadMs: 2_498 },
+        { atMs: 37_914, kind: 'kill9', underLoad: false, afterLoadMs: 0 },
+        { atMs: 49_711, kind: 'kill9', underLoad: true, afterLoadMs: 999 },
+      ],
+      brokerOutages: [{ atMs: 9_174, nodeId: 3, downMs: 30_000 }],
+    });
+  });
+
+  it('draws, for seed 42, the plan it always drew: the long run (600 s, 20 kills, 2 broker restarts)', () => {
+    const plan = planChaos(base);
+    // [atMs, kind, underLoad, afterLoadMs]
+    expect(plan.processActions.map((a) => [a.atMs, a.kind, a.underLoad, a.afterLoadMs])).toEqual([
+      [31_621, 'kill9', true, 126],
+      [108_771, 'sigterm', true, 1_067],
+      [123_241, 'kill9', true, 742],
+      [150_467, 'kill9', false, 0],
+      [165_302, 'kill9', true, 108],
+      [184_554, 'kill9', true, 3_370],
+      [249_178, 'kill9', true, 3_236],
+      [263_669, 'kill9', true, 1_799],
+      [269_317, 'kill9', true, 205],
+      [286_307, 'kill9', true, 2_386],
+      [302_222, 'kill9', true, 2_582],
+      [338_665, 'kill9', true, 1_214],
+      [347_682, 'kill9', true, 3_434],
+      [358_642, 'kill9', true, 816],
+      [382_627, 'kill9', true, 1_171],
+      [394_750, 'kill9', true, 2_639],
+      [424_701, 'kill9', true, 2_772],
+      [468_356, 'kill9', false, 0],
+      [479_740, 'kill9', true, 3_774],
+      [490_230, 'kill9', true, 3_769],
+      [502_228, 'kill9', true, 443],
+    ]);
+    expect(plan.brokerOutages).toEqual([
+      { atMs: 37_446, nodeId: 2, downMs: 30_000 },
+      { atMs: 249_409, nodeId: 2, downMs: 30_000 },
+    ]);
+  });
+
   it('fits the short CI run (60 s, 3 kills, 1 broker restart) and refuses a plan that cannot fit', () => {
     const plan = planChaos({ ...base, durationMs: 60_000, kills: 3, brokerRestarts: 1 });
     expect(plan.processActions).toHaveLength(4);
