@@ -36,6 +36,7 @@ import { spawnPartition, type PartitionBatchReply, type PartitionMsg, type Parti
 import type { WindowAggregatorMsg } from './windowAggregator.js';
 import type { WriterFlushReply } from './lakeWriter.js';
 import { topicLag } from '../etl/progress.js';
+import { markRetriable } from '../errors.js';
 
 /** The answer to `start`: joined the group, or why the consumer could not start. */
 export type IngestStartReply = { ok: true } | { ok: false; error: string };
@@ -471,6 +472,8 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
     }),
     onCrash: (_msg, err, ctx) => {
       logger.error({ err }, 'ingest failed');
+      // Retriable: the supervisor restarts the ETL from the last checkpoint (architecture.md, "Supervision").
+      markRetriable(err);
       return ctx.escalate;
     },
     afterStop: (state) => {

@@ -39,6 +39,7 @@ import {
 import type { RowOf, TableName } from '../lake/tables.js';
 import { dispatch, query, reply, spawn, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
 import type { CheckpointerMsg, CommitReply } from './checkpointer.js';
+import { markRetriable } from '../errors.js';
 
 export type RawTable = 'clickstream' | 'iot';
 
@@ -557,9 +558,11 @@ export function spawnLakeWriter(
         rowsWritten: 0,
       };
     },
-    // A roll that keeps failing escalates: the pipeline restarts from the last checkpoint.
+    // A roll that keeps failing escalates, retriable: the pipeline restarts from the last checkpoint
+    // (architecture.md, "Supervision").
     onCrash: (_msg, err, ctx) => {
       logger.error({ err }, 'lake writer failed');
+      markRetriable(err);
       return ctx.escalate;
     },
     afterStop: (state) => {

@@ -40,6 +40,7 @@ import {
   type WriterFlushReply,
 } from './lakeWriter.js';
 import type { AggregatorBatchReply, WindowAggregatorMsg } from './windowAggregator.js';
+import { markRetriable } from '../errors.js';
 
 export type PartitionMsg =
   /** Query; replies PartitionBatchReply once the batch is with the sinks. */
@@ -372,6 +373,8 @@ export function spawnPartition(
     }),
     onCrash: (_msg, err, ctx) => {
       logger.error({ err }, 'partition actor failed');
+      // Retriable: the supervisor restarts the ETL from the last checkpoint (architecture.md, "Supervision").
+      markRetriable(err);
       return ctx.escalate;
     },
   });

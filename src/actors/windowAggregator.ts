@@ -26,6 +26,7 @@ import type { PageViewBatch } from '../windows/pageViewBatch.js';
 import { PageViewWindows, type PageViewRow, type PageViewWindowsOptions } from '../windows/pageViewWindows.js';
 import type { PartitionWatermarkStatus } from '../windows/watermarks.js';
 import type { CheckpointerMsg, CommitReply } from './checkpointer.js';
+import { markRetriable } from '../errors.js';
 
 export type WindowAggregatorMsg =
   /** Query; replies AggregatorBatchReply. A batch of another ETL `generation` is discarded (default 0). */
@@ -445,6 +446,8 @@ export function spawnWindowAggregator(
     },
     onCrash: (_msg, err, ctx) => {
       logger.error({ err }, 'window aggregator failed');
+      // Retriable: the supervisor restarts the ETL from the last checkpoint (architecture.md, "Supervision").
+      markRetriable(err);
       return ctx.escalate;
     },
     afterStop: (state) => {

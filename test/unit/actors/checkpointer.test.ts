@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { isRetriable } from '../../../src/errors.js';
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { PersistedEvent } from 'nact/lib/persistence/index.js';
@@ -216,6 +217,8 @@ describe('checkpointer: commit', () => {
     await expect(commit(checkpointer, backwards, 500)).rejects.toThrow(/Query Timeout|stopped/);
 
     expect(crashes.map((e) => e.message)).toEqual([expect.stringMatching(/offset 5 is behind the committed 10/)]);
+    // Escalated as retriable: the supervisor restarts the ETL from the last checkpoint.
+    expect(crashes.map(isRetriable)).toEqual([true]);
     expect(engine.stats(CHECKPOINTER_PERSISTENCE_KEY).eventCount).toBe(1);
     expect(existsSync(join(store.lakeRoot, backwards.renames[0]!.from))).toBe(true);
     expect(existsSync(join(store.lakeRoot, backwards.renames[0]!.to))).toBe(false);
