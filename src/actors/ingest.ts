@@ -122,6 +122,9 @@ interface State {
 
 const COMMIT_DEBOUNCE_MS = 1_000;
 
+// Longer than 80 lines on purpose: an actor's factory is its scope. The per-message handlers and
+// helpers inside share its options, logger and generation, and each stays short; the rule it
+// applies is a pure module (etl/assignmentPlan.ts).
 export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `ingest-${options.topic}`): Ref<IngestMsg> {
   const { topic, config } = options;
   const logger = options.logger.child({ component: 'ingest', topic });

@@ -180,6 +180,9 @@ interface State {
   rowsWritten: number;
 }
 
+// Longer than 80 lines on purpose: an actor's factory is its scope. The per-message handlers and
+// helpers inside share its options, logger and generation, and each stays short; the rule it
+// applies is a pure module (lake/rollRule.ts).
 export function spawnLakeWriter(
   parent: AnyRef,
   options: LakeWriterOptions,

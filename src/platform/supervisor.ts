@@ -90,31 +90,7 @@ export class Platform {
 
   static async start(config: Config, logger: Logger, plan: PlatformPlan): Promise<Platform> {
     const platform = new Platform(config, logger);
-    if (plan.etl) {
-      // Before the store file exists: a root created (or found empty) now is marked as ours, so
-      // the clean commands may later empty it (architecture.md, "Storage roots and cleaning").
-      for (const [root, kind] of [
-        [config.storage.datalake_root, 'datalake'],
-        [config.storage.checkpoint_root, 'checkpoints'],
-      ] as const) {
-        const marked = ensureRootMarker(resolve(root), kind);
-        if (marked === 'unmarked')
-          logger.warn(
-            { component: 'supervisor', root: resolve(root), kind },
-            'storage root has no .sdp-root marker: the clean commands will refuse it until `make init-volumes` marks it',
-          );
-      }
-      // One process per checkpoint store: a second one exits here, before recovery touches the lake.
-      platform.storeLock = acquireStoreLock(resolve(config.storage.checkpoint_root), logger);
-      try {
-        platform.engine = new SqlitePersistenceEngine(join(resolve(config.storage.checkpoint_root), CHECKPOINT_FILE), {
-          logger,
-        });
-      } catch (err) {
-        platform.storeLock.release();
-        throw err;
-      }
-    }
+    if (plan.etl) platform.openCheckpointStore();
     platform.system = startSystem(SYSTEM_NAME, platform.engine);
     platform.supervisor = spawn<undefined, SupervisorMsg>(
       platform.system,
@@ -129,37 +105,7 @@ export class Platform {
       },
     );
     // The web pages start first: a port already in use stops the start before anything runs.
-    if (plan.status) {
-      platform.statusBrowser = createClusterBrowser(config, logger);
-      const status = new PipelineStatus({
-        config,
-        logger,
-        metrics: () => platform.metrics(),
-        browser: platform.statusBrowser,
-        actorTree: () =>
-          readActorTree(SYSTEM_NAME, (name) => (ETL_ACTOR_NAMES.test(name) ? platform.etlRestartTotal : 0)),
-        restartTimesMs: () => platform.restartTimesMs.filter((t) => Date.now() - t < 3_600_000),
-        etlStartedAtMs: () => platform.etlStartedAtMs,
-      });
-      platform.status = spawnStatusServer(platform.supervisor as AnyRef, {
-        host: config.ui.status_host,
-        port: config.ui.status_port,
-        token: config.ui.auth_token,
-        logger,
-        metrics: () => platform.metrics(),
-        status,
-      });
-      const address = await query<StatusServerMsg, StatusServerAddress>(
-        platform.status,
-        () => ({ type: 'start' }),
-        10_000,
-      );
-      if (address.error) {
-        await platform.closeResources();
-        throw new SdpError(ErrorCodes.UI_PORT_IN_USE, address.error.message);
-      }
-      platform.statusPort = address.port;
-    }
+    if (plan.status) await platform.startStatusServer();
     if (plan.kafkaUi && config.ui.kafka_ui !== 'off') {
       try {
         platform.kafkaUi = await startKafkaBrowser(config, logger);
@@ -209,6 +155,61 @@ export class Platform {
     }
     if (platform.status) dispatch(platform.status, { type: 'setReady', ready: true });
     return platform;
+  }
+
+  /** Marks the storage roots, takes the checkpoint store's lock and opens the store. */
+  private openCheckpointStore(): void {
+    // Before the store file exists: a root created (or found empty) now is marked as ours, so
+    // the clean commands may later empty it (architecture.md, "Storage roots and cleaning").
+    for (const [root, kind] of [
+      [this.config.storage.datalake_root, 'datalake'],
+      [this.config.storage.checkpoint_root, 'checkpoints'],
+    ] as const) {
+      const marked = ensureRootMarker(resolve(root), kind);
+      if (marked === 'unmarked')
+        this.logger.warn(
+          { component: 'supervisor', root: resolve(root), kind },
+          'storage root has no .sdp-root marker: the clean commands will refuse it until `make init-volumes` marks it',
+        );
+    }
+    // One process per checkpoint store: a second one exits here, before recovery touches the lake.
+    this.storeLock = acquireStoreLock(resolve(this.config.storage.checkpoint_root), this.logger);
+    try {
+      this.engine = new SqlitePersistenceEngine(join(resolve(this.config.storage.checkpoint_root), CHECKPOINT_FILE), {
+        logger: this.logger,
+      });
+    } catch (err) {
+      this.storeLock.release();
+      throw err;
+    }
+  }
+
+  /** The status page: its actor, listening before anything else starts. */
+  private async startStatusServer(): Promise<void> {
+    this.statusBrowser = createClusterBrowser(this.config, this.logger);
+    const status = new PipelineStatus({
+      config: this.config,
+      logger: this.logger,
+      metrics: () => this.metrics(),
+      browser: this.statusBrowser,
+      actorTree: () => readActorTree(SYSTEM_NAME, (name) => (ETL_ACTOR_NAMES.test(name) ? this.etlRestartTotal : 0)),
+      restartTimesMs: () => this.restartTimesMs.filter((t) => Date.now() - t < 3_600_000),
+      etlStartedAtMs: () => this.etlStartedAtMs,
+    });
+    this.status = spawnStatusServer(this.supervisor as AnyRef, {
+      host: this.config.ui.status_host,
+      port: this.config.ui.status_port,
+      token: this.config.ui.auth_token,
+      logger: this.logger,
+      metrics: () => this.metrics(),
+      status,
+    });
+    const address = await query<StatusServerMsg, StatusServerAddress>(this.status, () => ({ type: 'start' }), 10_000);
+    if (address.error) {
+      await this.closeResources();
+      throw new SdpError(ErrorCodes.UI_PORT_IN_USE, address.error.message);
+    }
+    this.statusPort = address.port;
   }
 
   /**
