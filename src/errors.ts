@@ -122,6 +122,8 @@ export function isRetriable(err: unknown): boolean {
  * speaks of one request, not of a restart) is overwritten.
  */
 export function markRetriable(err: Error): Error {
+  // nact hands on whatever was thrown: a primitive cannot carry the mark (and must not make onCrash throw).
+  if (typeof err !== 'object' || err === null) return err;
   if (!(err instanceof SdpError && err.retriable === false)) (err as Error & { retriable?: boolean }).retriable = true;
   return err;
 }

@@ -26,4 +26,10 @@ describe('markRetriable', () => {
     const final = new SdpError(ErrorCodes.KAFKA_OFFSET_OUT_OF_RANGE, 'x', [], { retriable: false });
     expect(isRetriable(markRetriable(final))).toBe(false);
   });
+
+  it('leaves a thrown primitive alone instead of throwing (nact hands on whatever was thrown)', () => {
+    const thrown = 'a string' as unknown as Error;
+    expect(markRetriable(thrown)).toBe('a string');
+    expect(isRetriable(thrown)).toBe(false);
+  });
 });
