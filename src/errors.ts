@@ -91,15 +91,45 @@ export class SdpError extends Error {
   readonly code: ErrorCode;
   /** Extra lines that explain the error (for example every invalid config key). */
   readonly details: readonly string[];
+  /**
+   * Whether restarting the failed part may heal it, as kafkajs marks its errors: an ETL failure
+   * is (the ETL restarts from the last checkpoint), a producer pool failure is not
+   * (architecture.md, "Supervision"). Unset: not known to be.
+   */
+  retriable?: boolean;
 
-  constructor(code: ErrorCode, message: string, details: readonly string[] = [], options?: { cause?: unknown }) {
+  constructor(
+    code: ErrorCode,
+    message: string,
+    details: readonly string[] = [],
+    options?: { cause?: unknown; retriable?: boolean },
+  ) {
     super(message, options);
     this.name = 'SdpError';
     this.code = code;
     this.details = details;
+    if (options?.retriable !== undefined) this.retriable = options.retriable;
   }
 }
 
 export function isSdpError(err: unknown, code?: ErrorCode): err is SdpError {
   return err instanceof SdpError && (code === undefined || err.code === code);
+}
+
+/** The error says a restart may heal it: `retriable: true`, on an SdpError or any error (kafkajs' too). */
+export function isRetriable(err: unknown): boolean {
+  return typeof err === 'object' && err !== null && (err as { retriable?: unknown }).retriable === true;
+}
+
+/**
+ * Marks an error as retriable where it leaves a part that restarts as a whole: an ETL actor's
+ * failure escalates to the supervisor as this very object (nact passes it up unchanged). An
+ * SdpError its thrower marked `retriable: false` stays so; any other flag (a kafkajs error's
+ * speaks of one request, not of a restart) is overwritten.
+ */
+export function markRetriable(err: Error): Error {
+  // nact hands on whatever was thrown: a primitive cannot carry the mark (and must not make onCrash throw).
+  if (typeof err !== 'object' || err === null) return err;
+  if (!(err instanceof SdpError && err.retriable === false)) (err as Error & { retriable?: boolean }).retriable = true;
+  return err;
 }

@@ -28,6 +28,7 @@ import { tmpStoreId } from '../lake/layout.js';
 import { reply, spawnPersistent, type AnyRef, type PersistentContext, type Ref } from '../system/nact.js';
 
 import { CHECKPOINTER_PERSISTENCE_KEY } from '../checkpoint/journalSchema.js';
+import { markRetriable } from '../errors.js';
 export type CheckpointerMsg =
   /** `generation`: the sender's ETL generation; a commit of another one is discarded (default 0). */
   | { type: 'commit'; event: CheckpointEvent; generation?: number }
@@ -159,6 +160,8 @@ export function spawnCheckpointer(
     onCrash: (_msg, err, ctx) => {
       // The journal is the truth: a failed commit must stop the pipeline, which restarts from it.
       logger.error({ err }, 'checkpointer failed');
+      // Retriable: the supervisor restarts the ETL from the last checkpoint (architecture.md, "Supervision").
+      markRetriable(err);
       return ctx.escalate;
     },
   });

@@ -17,11 +17,17 @@ import {
   type SinkId,
 } from '../checkpoint/checkpointState.js';
 import type { Config } from '../config/schema.js';
-import { ErrorCodes, isSdpError, SdpError, type ErrorCode } from '../errors.js';
+import { ErrorCodes, isSdpError, markRetriable, SdpError, type ErrorCode } from '../errors.js';
+import { planAssignment } from '../etl/assignmentPlan.js';
 import { countSkippedOffsets } from '../etl/offsetGuard.js';
 import type { StreamName } from '../events/types.js';
 import type { RejectReason } from '../events/validate.js';
-import { createTopicConsumer, type ConsumedBatch, type TopicConsumer } from '../kafka/topicConsumer.js';
+import {
+  createTopicConsumer,
+  type ConsumedBatch,
+  type TopicConsumer,
+  type TopicConsumerHandlers,
+} from '../kafka/topicConsumer.js';
 import type { BufferBudget } from '../lake/bufferBudget.js';
 import type { EncoderPool } from '../lake/encoderPool.js';
 import type { Logger } from '../log/logger.js';
@@ -117,6 +123,9 @@ interface State {
 
 const COMMIT_DEBOUNCE_MS = 1_000;
 
+// Longer than 80 lines on purpose: an actor's factory is its scope. The per-message handlers and
+// helpers inside share its options, logger and generation, and each stays short; the rule it
+// applies is a pure module (etl/assignmentPlan.ts).
 export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `ingest-${options.topic}`): Ref<IngestMsg> {
   const { topic, config } = options;
   const logger = options.logger.child({ component: 'ingest', topic });
@@ -172,6 +181,52 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
     }, COMMIT_DEBOUNCE_MS);
   }
 
+  /** Applies the group's assignment (etl/assignmentPlan.ts); returns where each assigned partition starts. */
+  function onAssignment(
+    state: State,
+    assigned: number[],
+    revoked: number[],
+    self: Ref<IngestMsg>,
+  ): Map<number, string> {
+    const plan = planAssignment({
+      assigned,
+      revoked,
+      owned: new Set(state.partitions.keys()),
+      kept: new Map([...state.revoked].map(([p, kept]) => [p, kept.position])),
+      positions: state.positions,
+      committedToKafka: state.committedToKafka,
+      startOf: (partition) =>
+        options.startOverrides?.get(partition) ??
+        startOffset(options.checkpoint, options.sinksOf(partition), partition),
+    });
+    for (const partition of plan.takeBack) {
+      state.partitions.set(partition, state.revoked.get(partition)!.entry);
+      state.revoked.delete(partition);
+    }
+    for (const partition of plan.spawn) state.partitions.set(partition, spawnPartitionActor(self, state, partition));
+    for (const [partition, start] of plan.starts) state.positions.set(partition, start);
+    for (const [partition, start] of plan.commits) state.pendingCommit.set(partition, start);
+    for (const { partition, position } of plan.setAside) {
+      const entry = state.partitions.get(partition)!;
+      // Whatever it buffered is committed to the lake; its Kafka commit is the new owner's.
+      state.revoked.set(partition, { entry, position });
+      query<PartitionMsg, WriterFlushReply>(entry.ref, () => ({ type: 'flush' }), queryTimeoutMs).catch(
+        (err: unknown) => logger.warn({ err, partition }, 'flush of a revoked partition failed'),
+      );
+    }
+    for (const partition of plan.release) {
+      state.partitions.delete(partition);
+      state.positions.delete(partition);
+    }
+    if (options.aggregator) {
+      dispatch(options.aggregator, { type: 'assign', partitions: assigned });
+      if (revoked.length > 0) dispatch(options.aggregator, { type: 'revoke', partitions: revoked });
+    }
+    scheduleCommit(state, self);
+    logger.info({ assigned, revoked, start_offsets: Object.fromEntries(plan.starts) }, 'partitions assigned');
+    return plan.starts;
+  }
+
   async function onBatch(state: State, batch: ConsumedBatch, self: Ref<IngestMsg>): Promise<void> {
     const entry = state.partitions.get(batch.partition);
     if (!entry) return; // not ours any more: the next owner reads it from its checkpoint
@@ -207,141 +262,158 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
     state.positions.set(batch.partition, (BigInt(batch.lastOffset) + 1n).toString());
   }
 
-  const behaviour = async (state: State, msg: IngestMsg, ctx: ActorContext<IngestMsg>): Promise<State> => {
-    switch (msg.type) {
-      case 'start': {
-        const consumer = (options.createConsumer ?? createTopicConsumer)(config, options.logger, {
-          topic,
-          groupId: config.etl.consumer_group,
-          concurrency: config.kafka.partitions,
+  /** Connects, joins the group and starts fetching; answers IngestStartReply. */
+  async function onStart(state: State, ctx: ActorContext<IngestMsg>): Promise<void> {
+    const consumer = (options.createConsumer ?? createTopicConsumer)(config, options.logger, {
+      topic,
+      groupId: config.etl.consumer_group,
+      concurrency: config.kafka.partitions,
+    });
+    state.consumer = consumer;
+    try {
+      if (options.aggregator) {
+        // Every partition holds the watermark back from the start, even one a first, partial
+        // assignment leaves to another member for a while.
+        const ends = await consumer.endOffsets();
+        for (const p of ends.keys()) state.knownPartitions.add(p);
+        state.partitionsKnown = true;
+        dispatch(options.aggregator, {
+          type: 'topicPartitions',
+          partitions: [...ends.keys()].sort((a, b) => a - b),
         });
-        state.consumer = consumer;
-        try {
-          if (options.aggregator) {
-            // Every partition holds the watermark back from the start, even one a first, partial
-            // assignment leaves to another member for a while.
-            const ends = await consumer.endOffsets();
-            for (const p of ends.keys()) state.knownPartitions.add(p);
-            state.partitionsKnown = true;
+      }
+      await consumer.start(consumerHandlers(state, ctx.self));
+    } catch (err) {
+      // A start that cannot join (a broker refusing connections) is answered, not crashed on:
+      // the ETL's start then fails at once and stops what it started (etlRuntime.ts).
+      state.consumer = undefined;
+      await consumer.disconnect().catch(() => undefined);
+      const error = err instanceof Error ? err.message : String(err);
+      logger.warn({ err: error }, 'consumer could not start');
+      reply<IngestStartReply>(ctx, { ok: false, error, ...(isSdpError(err) ? { code: err.code } : {}) });
+      return;
+    }
+    // kafkajs reports nothing for a partition with nothing to read: find those from the end offsets.
+    const everyMs = Math.max(250, Math.min(2_000, config.etl.idle_timeout / 2));
+    state.endsTimer = setInterval(() => dispatch(ctx.self, { type: 'checkEnds' }), everyMs);
+    state.endsTimer.unref();
+    reply<IngestStartReply>(ctx, { ok: true });
+  }
+
+  function consumerHandlers(state: State, self: Ref<IngestMsg>): TopicConsumerHandlers {
+    return {
+      onAssignment: (assigned, revoked) => onAssignment(state, assigned, revoked, self),
+      onBatch: (batch) => onBatch(state, batch, self),
+      onProgress: (progress) => {
+        const entry = state.partitions.get(progress.partition);
+        if (entry) dispatch(entry.ref, { type: 'progress', caughtUp: progress.caughtUp });
+        const position = state.positions.get(progress.partition);
+        if (position !== undefined && compareOffsets(progress.lastOffset, position) >= 0) {
+          state.positions.set(progress.partition, (BigInt(progress.lastOffset) + 1n).toString());
+        }
+      },
+      onCrash: (error, willRestart) => {
+        logger.warn({ err: error, will_restart: willRestart }, 'consumer crashed');
+        if (!willRestart) dispatch(self, { type: 'consumerFailed', error: error.message });
+      },
+    };
+  }
+
+  /** Reads the log end offsets: partitions added to the topic, partitions with nothing left to read. */
+  function checkEnds(state: State): void {
+    if (!state.consumer || state.checkingEnds) return;
+    state.checkingEnds = true;
+    state.consumer.endOffsets().then(
+      (ends) => {
+        state.checkingEnds = false;
+        state.endOffsets = ends;
+        // Partitions added while running (kafka-topics --alter): they hold the watermark back
+        // from now on, before the consumer's rejoin assigns them, so their events are not late.
+        const added = [...ends.keys()].filter((p) => !state.knownPartitions.has(p)).sort((a, b) => a - b);
+        if (added.length > 0) {
+          for (const p of added) state.knownPartitions.add(p);
+          if (options.aggregator)
             dispatch(options.aggregator, {
               type: 'topicPartitions',
-              partitions: [...ends.keys()].sort((a, b) => a - b),
+              partitions: [...state.knownPartitions].sort((a, b) => a - b),
             });
-          }
-          await consumer.start({
-            onAssignment: (assigned, revoked) => {
-              const starts = new Map<number, string>();
-              for (const partition of assigned) {
-                if (!state.partitions.has(partition)) {
-                  const kept = state.revoked.get(partition);
-                  state.revoked.delete(partition);
-                  state.partitions.set(partition, kept?.entry ?? spawnPartitionActor(ctx.self, state, partition));
-                  if (kept?.position !== undefined) state.positions.set(partition, kept.position);
-                }
-                const start =
-                  state.positions.get(partition) ??
-                  options.startOverrides?.get(partition) ??
-                  startOffset(options.checkpoint, options.sinksOf(partition), partition);
-                state.positions.set(partition, start);
-                starts.set(partition, start);
-                // What is durable is committed to the group now, not only after the next checkpoint:
-                // a new, reset or expired group would otherwise show the whole backlog as lag.
-                const committed = state.committedToKafka.get(partition);
-                if (committed === undefined || compareOffsets(start, committed) > 0)
-                  state.pendingCommit.set(partition, start);
-              }
-              for (const partition of revoked) {
-                const entry = state.partitions.get(partition);
-                const position = state.positions.get(partition);
-                state.partitions.delete(partition);
-                state.positions.delete(partition);
-                if (entry) {
-                  // Whatever it buffered is committed to the lake; its Kafka commit is the new owner's.
-                  state.revoked.set(partition, { entry, position });
-                  query<PartitionMsg, WriterFlushReply>(entry.ref, () => ({ type: 'flush' }), queryTimeoutMs).catch(
-                    (err: unknown) => logger.warn({ err, partition }, 'flush of a revoked partition failed'),
-                  );
-                }
-              }
-              if (options.aggregator) {
-                dispatch(options.aggregator, { type: 'assign', partitions: assigned });
-                if (revoked.length > 0) dispatch(options.aggregator, { type: 'revoke', partitions: revoked });
-              }
-              scheduleCommit(state, ctx.self);
-              logger.info({ assigned, revoked, start_offsets: Object.fromEntries(starts) }, 'partitions assigned');
-              return starts;
-            },
-            onBatch: (batch) => onBatch(state, batch, ctx.self),
-            onProgress: (progress) => {
-              const entry = state.partitions.get(progress.partition);
-              if (entry) dispatch(entry.ref, { type: 'progress', caughtUp: progress.caughtUp });
-              const position = state.positions.get(progress.partition);
-              if (position !== undefined && compareOffsets(progress.lastOffset, position) >= 0) {
-                state.positions.set(progress.partition, (BigInt(progress.lastOffset) + 1n).toString());
-              }
-            },
-            onCrash: (error, willRestart) => {
-              logger.warn({ err: error, will_restart: willRestart }, 'consumer crashed');
-              if (!willRestart) dispatch(ctx.self, { type: 'consumerFailed', error: error.message });
-            },
-          });
-        } catch (err) {
-          // A start that cannot join (a broker refusing connections) is answered, not crashed on:
-          // the ETL's start then fails at once and stops what it started (etlRuntime.ts).
-          state.consumer = undefined;
-          await consumer.disconnect().catch(() => undefined);
-          const error = err instanceof Error ? err.message : String(err);
-          logger.warn({ err: error }, 'consumer could not start');
-          reply<IngestStartReply>(ctx, { ok: false, error, ...(isSdpError(err) ? { code: err.code } : {}) });
-          return state;
+          // A stream without an aggregator learns its partitions here first: that is no change.
+          if (state.partitionsKnown)
+            logger.info(
+              { added_partitions: added, partitions: state.knownPartitions.size },
+              'partitions added to the topic',
+            );
         }
-        // kafkajs reports nothing for a partition with nothing to read: find those from the end offsets.
-        const everyMs = Math.max(250, Math.min(2_000, config.etl.idle_timeout / 2));
-        state.endsTimer = setInterval(() => dispatch(ctx.self, { type: 'checkEnds' }), everyMs);
-        state.endsTimer.unref();
-        reply<IngestStartReply>(ctx, { ok: true });
+        state.partitionsKnown = true;
+        for (const [partition, entry] of state.partitions) {
+          const position = state.positions.get(partition);
+          const end = ends.get(partition);
+          if (position !== undefined && end !== undefined && compareOffsets(position, end) >= 0) {
+            dispatch(entry.ref, { type: 'progress', caughtUp: true });
+          }
+        }
+      },
+      (err: unknown) => {
+        state.checkingEnds = false;
+        logger.debug({ err }, 'end offsets not available');
+      },
+    );
+  }
+
+  /** Commits the pending durable offsets to the group: advisory, so that lag shows in Kafka tools. */
+  function commitNow(state: State, self: Ref<IngestMsg>): void {
+    if (!state.consumer || state.pendingCommit.size === 0 || state.committing) return;
+    const offsets = new Map([...state.pendingCommit].filter(([p]) => state.partitions.has(p)));
+    state.pendingCommit = new Map();
+    state.committing = true;
+    state.consumer.commitOffsets(offsets).then(
+      () => {
+        for (const [p, o] of offsets) state.committedToKafka.set(p, o);
+        dispatch(self, { type: 'committed', ok: true });
+      },
+      (err: unknown) => {
+        // Advisory only: SQLite is the truth. Keep the offsets for the next attempt.
+        for (const [p, o] of offsets) if (!state.pendingCommit.has(p)) state.pendingCommit.set(p, o);
+        dispatch(self, {
+          type: 'committed',
+          ok: false,
+          error: err instanceof Error ? err.message : String(err),
+        });
+      },
+    );
+  }
+
+  async function statusOf(state: State, ctx: ActorContext<IngestMsg>): Promise<void> {
+    const partitions = await Promise.all(
+      [...state.partitions.values()].map((entry) =>
+        query<PartitionMsg, PartitionStatus>(entry.ref, () => ({ type: 'status' }), 5_000),
+      ),
+    );
+    // The next offset not yet durable in every sink (where a restart would resume), and the
+    // next offset to read: the dashboard's lag is measured from the first.
+    const withOffsets = partitions.map((p) => ({
+      ...p,
+      durableNextOffset:
+        state.pendingCommit.get(p.partition) ??
+        state.committedToKafka.get(p.partition) ??
+        startOffset(options.checkpoint, options.sinksOf(p.partition), p.partition),
+      positionOffset: state.positions.get(p.partition) ?? null,
+    }));
+    reply<IngestStatus>(ctx, {
+      topic,
+      partitions: withOffsets.sort((a, b) => a.partition - b.partition),
+      lag: state.endOffsets ? topicLag(state.positions, state.endOffsets) : null,
+    });
+  }
+
+  const behaviour = async (state: State, msg: IngestMsg, ctx: ActorContext<IngestMsg>): Promise<State> => {
+    switch (msg.type) {
+      case 'start':
+        await onStart(state, ctx);
         return state;
-      }
-      case 'checkEnds': {
-        if (!state.consumer || state.checkingEnds) return state;
-        state.checkingEnds = true;
-        state.consumer.endOffsets().then(
-          (ends) => {
-            state.checkingEnds = false;
-            state.endOffsets = ends;
-            // Partitions added while running (kafka-topics --alter): they hold the watermark back
-            // from now on, before the consumer's rejoin assigns them, so their events are not late.
-            const added = [...ends.keys()].filter((p) => !state.knownPartitions.has(p)).sort((a, b) => a - b);
-            if (added.length > 0) {
-              for (const p of added) state.knownPartitions.add(p);
-              if (options.aggregator)
-                dispatch(options.aggregator, {
-                  type: 'topicPartitions',
-                  partitions: [...state.knownPartitions].sort((a, b) => a - b),
-                });
-              // A stream without an aggregator learns its partitions here first: that is no change.
-              if (state.partitionsKnown)
-                logger.info(
-                  { added_partitions: added, partitions: state.knownPartitions.size },
-                  'partitions added to the topic',
-                );
-            }
-            state.partitionsKnown = true;
-            for (const [partition, entry] of state.partitions) {
-              const position = state.positions.get(partition);
-              const end = ends.get(partition);
-              if (position !== undefined && end !== undefined && compareOffsets(position, end) >= 0) {
-                dispatch(entry.ref, { type: 'progress', caughtUp: true });
-              }
-            }
-          },
-          (err: unknown) => {
-            state.checkingEnds = false;
-            logger.debug({ err }, 'end offsets not available');
-          },
-        );
+      case 'checkEnds':
+        checkEnds(state);
         return state;
-      }
       case 'durable': {
         const known = state.pendingCommit.get(msg.partition) ?? state.committedToKafka.get(msg.partition);
         if (known === undefined || compareOffsets(msg.nextOffset, known) > 0)
@@ -349,28 +421,9 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
         scheduleCommit(state, ctx.self);
         return state;
       }
-      case 'commitNow': {
-        if (!state.consumer || state.pendingCommit.size === 0 || state.committing) return state;
-        const offsets = new Map([...state.pendingCommit].filter(([p]) => state.partitions.has(p)));
-        state.pendingCommit = new Map();
-        state.committing = true;
-        state.consumer.commitOffsets(offsets).then(
-          () => {
-            for (const [p, o] of offsets) state.committedToKafka.set(p, o);
-            dispatch(ctx.self, { type: 'committed', ok: true });
-          },
-          (err: unknown) => {
-            // Advisory only: SQLite is the truth. Keep the offsets for the next attempt.
-            for (const [p, o] of offsets) if (!state.pendingCommit.has(p)) state.pendingCommit.set(p, o);
-            dispatch(ctx.self, {
-              type: 'committed',
-              ok: false,
-              error: err instanceof Error ? err.message : String(err),
-            });
-          },
-        );
+      case 'commitNow':
+        commitNow(state, ctx.self);
         return state;
-      }
       case 'committed':
         state.committing = false;
         if (!msg.ok) logger.warn({ err: msg.error }, 'offset commit to Kafka failed; will retry');
@@ -401,29 +454,9 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
         reply(ctx, { ok: true });
         return state;
       }
-      case 'status': {
-        const partitions = await Promise.all(
-          [...state.partitions.values()].map((entry) =>
-            query<PartitionMsg, PartitionStatus>(entry.ref, () => ({ type: 'status' }), 5_000),
-          ),
-        );
-        // The next offset not yet durable in every sink (where a restart would resume), and the
-        // next offset to read: the dashboard's lag is measured from the first.
-        const withOffsets = partitions.map((p) => ({
-          ...p,
-          durableNextOffset:
-            state.pendingCommit.get(p.partition) ??
-            state.committedToKafka.get(p.partition) ??
-            startOffset(options.checkpoint, options.sinksOf(p.partition), p.partition),
-          positionOffset: state.positions.get(p.partition) ?? null,
-        }));
-        reply<IngestStatus>(ctx, {
-          topic,
-          partitions: withOffsets.sort((a, b) => a.partition - b.partition),
-          lag: state.endOffsets ? topicLag(state.positions, state.endOffsets) : null,
-        });
+      case 'status':
+        await statusOf(state, ctx);
         return state;
-      }
       case 'consumerFailed':
         throw new SdpError(ErrorCodes.KAFKA_CONSUMER_FAILED, `consumer of ${topic} failed: ${msg.error}`);
     }
@@ -443,6 +476,8 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
     }),
     onCrash: (_msg, err, ctx) => {
       logger.error({ err }, 'ingest failed');
+      // Retriable: the supervisor restarts the ETL from the last checkpoint (architecture.md, "Supervision").
+      markRetriable(err);
       return ctx.escalate;
     },
     afterStop: (state) => {

@@ -30,9 +30,17 @@ import type { EncoderPool } from '../lake/encoderPool.js';
 import { dtOfMs, partitionDir, rawFilePath, rejectedFilePath, tmpPathFor } from '../lake/layout.js';
 import type { ClickstreamRow, IotRow } from '../events/types.js';
 import { PackedColumnBuffer, type PackedBatch } from '../lake/packedColumns.js';
+import {
+  backlogChange,
+  minPressureRollRows,
+  rollDecision,
+  type RollLimits,
+  type WriterFacts,
+} from '../lake/rollRule.js';
 import type { RowOf, TableName } from '../lake/tables.js';
 import { dispatch, query, reply, spawn, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
 import type { CheckpointerMsg, CommitReply } from './checkpointer.js';
+import { markRetriable } from '../errors.js';
 
 export type RawTable = 'clickstream' | 'iot';
 
@@ -173,6 +181,9 @@ interface State {
   rowsWritten: number;
 }
 
+// Longer than 80 lines on purpose: an actor's factory is its scope. The per-message handlers and
+// helpers inside share its options, logger and generation, and each stays short; the rule it
+// applies is a pure module (lake/rollRule.ts).
 export function spawnLakeWriter(
   parent: AnyRef,
   options: LakeWriterOptions,
@@ -186,26 +197,33 @@ export function spawnLakeWriter(
   let alive = true;
 
   const budget = options.budget;
-  // Under budget pressure a writer rolls early, but not files smaller than this.
-  const minPressureRollRows = budget ? Math.max(1, Math.floor(budget.limitRows / 16)) : Infinity;
+  const limits: RollLimits = {
+    maxFileRows: options.maxFileRows,
+    maxFileBytes: options.maxFileBytes,
+    maxFileAgeMs: options.maxFileAgeMs,
+    maxFileIdleMs: options.maxFileIdleMs,
+    minPressureRollRows: minPressureRollRows(budget?.limitRows),
+  };
 
-  function isFull(state: State): boolean {
-    return state.bufferedRecords >= options.maxFileRows || state.bufferedBytes >= options.maxFileBytes;
-  }
-
-  /** A whole roll waits behind the one in flight, or the shared budget is spent and this writer cannot give rows back now. */
-  function isBacklogged(state: State): boolean {
-    if (state.roll && isFull(state)) return true;
-    return budget?.exceeded === true && (state.roll !== undefined || state.bufferedRecords < minPressureRollRows);
+  function factsOf(state: State): WriterFacts {
+    return {
+      bufferedRecords: state.bufferedRecords,
+      bufferedBytes: state.bufferedBytes,
+      empty: state.firstOffset === undefined,
+      bufferSinceMs: state.bufferSinceMs,
+      lastAppendMs: state.lastAppendMs,
+      rolling: state.roll !== undefined,
+      ...(budget ? { budget: { pressing: budget.pressing, exceeded: budget.exceeded } } : {}),
+    };
   }
 
   function updateBacklog(state: State): void {
-    const backlogged = isBacklogged(state);
-    if (backlogged && !state.backlogHigh) {
+    const change = backlogChange(state.backlogHigh, factsOf(state), limits);
+    if (change === 'high') {
       state.backlogHigh = true;
       // Woken when another writer's commit frees rows; the own roll's completion is seen in 'rolled'.
       if (budget?.exceeded) budget.whenRoom(state.wake);
-    } else if (!backlogged && state.backlogHigh) {
+    } else if (change === 'drained') {
       state.backlogHigh = false;
       options.onDrained();
     }
@@ -332,14 +350,9 @@ export function spawnLakeWriter(
     );
   }
 
-  /** Starts a roll when none is in flight and the buffer is due (or `force`). */
+  /** Starts a roll when none is in flight and the buffer is due (or `force`): lake/rollRule.ts. */
   function maybeRoll(state: State, self: Ref<LakeWriterMsg>, force: boolean): void {
-    if (state.roll || state.firstOffset === undefined) return;
-    const nowMs = Date.now();
-    const aged = nowMs - state.bufferSinceMs >= options.maxFileAgeMs;
-    const quiet = nowMs - state.lastAppendMs >= options.maxFileIdleMs;
-    const pressed = budget?.pressing === true && state.bufferedRecords >= minPressureRollRows;
-    if (!force && !aged && !quiet && !pressed && !isFull(state)) return;
+    if (!rollDecision({ ...factsOf(state), limits, force }, Date.now()).roll) return;
     state.roll = drain(state);
     startRoll(state, self);
   }
@@ -368,97 +381,123 @@ export function spawnLakeWriter(
     return true;
   }
 
+  /** Buffers an append's rows and rejected records column-wise per dt. */
+  function buffer(state: State, msg: WriterAppend): void {
+    if (state.firstOffset === undefined) {
+      state.firstOffset = msg.firstOffset;
+      state.bufferSinceMs = Date.now();
+    }
+    state.lastOffset = msg.lastOffset;
+    state.lastAppendMs = Date.now();
+    const bufferOf = (dt: string): PackedColumnBuffer => {
+      let buffer = state.buffers.get(dt);
+      if (!buffer)
+        state.buffers.set(
+          dt,
+          (buffer = new PackedColumnBuffer(table, { sourceFields: RAW_SOURCE_FIELDS, dictionary: true })),
+        );
+      return buffer;
+    };
+    let appended = 0;
+    for (const { dt, batch } of msg.chunks ?? []) {
+      bufferOf(dt).appendBatch(batch);
+      state.bufferedBytes += batch.approxBytes;
+      appended += batch.rowCount;
+    }
+    for (const row of msg.rows ?? []) {
+      const buffer = bufferOf(dtOfMs(row.tsMs));
+      const before = buffer.approxBytes;
+      buffer.appendRow(row);
+      state.bufferedBytes += buffer.approxBytes - before;
+      appended += 1;
+    }
+    state.bufferedRows += appended;
+    state.bufferedRecords += appended + msg.rejected.length;
+    for (const { dt, row } of msg.rejected) {
+      let buffer = state.rejected.get(dt);
+      if (!buffer) state.rejected.set(dt, (buffer = new PackedColumnBuffer('_rejected')));
+      const before = buffer.approxBytes;
+      buffer.appendRow(row);
+      state.bufferedBytes += buffer.approxBytes - before;
+    }
+    budget?.take(appended + msg.rejected.length);
+  }
+
+  function onAppend(state: State, msg: WriterAppend, ctx: ActorContext<LakeWriterMsg>): void {
+    if ((msg.generation ?? 0) !== generation) {
+      // From a partition actor of a torn-down generation: its offsets are not this writer's.
+      logger.debug(
+        {
+          msg_type: msg.type,
+          msg_generation: msg.generation ?? 0,
+          first_offset: msg.firstOffset,
+          last_offset: msg.lastOffset,
+        },
+        'message of another generation discarded',
+      );
+      return;
+    }
+    if (compareOffsets(msg.lastOffset, state.lastOffset ?? state.committedOffset) > 0) {
+      buffer(state, msg);
+      maybeRoll(state, ctx.self, false);
+      updateBacklog(state);
+    }
+    // Otherwise a replay of offsets this sink already holds: skipped (architecture.md, "The checkpoint protocol": each sink skips what it holds).
+    reply<WriterAppendReply>(ctx, { backlogHigh: state.backlogHigh });
+  }
+
+  function onRolled(state: State, msg: Extract<LakeWriterMsg, { type: 'rolled' }>, self: Ref<LakeWriterMsg>): void {
+    if (isStale(state, msg)) return;
+    state.committedOffset = msg.lastOffset;
+    budget?.release(msg.rows + msg.rejected);
+    state.roll = undefined;
+    state.filesWritten += msg.files;
+    state.rowsWritten += msg.rows;
+    logger.info(
+      { offset: msg.lastOffset, rows: msg.rows, rejected: msg.rejected, files: msg.files, duration_ms: msg.durationMs },
+      'roll committed',
+    );
+    const force = state.flushWaiters.length > 0 || state.rollAfterCurrent;
+    state.rollAfterCurrent = false;
+    maybeRoll(state, self, force);
+    updateBacklog(state);
+    settleFlush(state);
+  }
+
+  function onRollFailed(
+    state: State,
+    msg: Extract<LakeWriterMsg, { type: 'rollFailed' }>,
+    self: Ref<LakeWriterMsg>,
+  ): void {
+    if (isStale(state, msg)) return;
+    const roll = state.roll!;
+    const delayMs = commitRetryDelayMs(roll.attempts);
+    if (delayMs === null) {
+      throw new SdpError(
+        ErrorCodes.LAKE_WRITE_FAILED,
+        `roll of ${table} partition ${partition} offsets ${roll.firstOffset}..${roll.lastOffset} failed ${roll.attempts} times: ${msg.error}`,
+      );
+    }
+    logger.warn({ err: msg.error, attempt: roll.attempts, retry_in_ms: delayMs }, 'roll failed; retrying');
+    // Back through the mailbox, so that a stopped writer's timer (cancelled in afterStop) or a
+    // stale one is seen as such.
+    state.retryTimer = setTimeout(
+      () => dispatch(self, { type: 'retryRoll', generation, lastOffset: roll.lastOffset }),
+      delayMs,
+    );
+  }
+
   const behaviour = (state: State, msg: LakeWriterMsg, ctx: ActorContext<LakeWriterMsg>): State => {
     switch (msg.type) {
-      case 'append': {
-        if ((msg.generation ?? 0) !== generation) {
-          // From a partition actor of a torn-down generation: its offsets are not this writer's.
-          logger.debug(
-            {
-              msg_type: msg.type,
-              msg_generation: msg.generation ?? 0,
-              first_offset: msg.firstOffset,
-              last_offset: msg.lastOffset,
-            },
-            'message of another generation discarded',
-          );
-          return state;
-        }
-        if (compareOffsets(msg.lastOffset, state.lastOffset ?? state.committedOffset) <= 0) {
-          // A replay of offsets this sink already holds: skip (architecture.md, "The checkpoint protocol": each sink skips what it holds).
-          reply<WriterAppendReply>(ctx, { backlogHigh: state.backlogHigh });
-          return state;
-        }
-        if (state.firstOffset === undefined) {
-          state.firstOffset = msg.firstOffset;
-          state.bufferSinceMs = Date.now();
-        }
-        state.lastOffset = msg.lastOffset;
-        state.lastAppendMs = Date.now();
-        const bufferOf = (dt: string): PackedColumnBuffer => {
-          let buffer = state.buffers.get(dt);
-          if (!buffer)
-            state.buffers.set(
-              dt,
-              (buffer = new PackedColumnBuffer(table, { sourceFields: RAW_SOURCE_FIELDS, dictionary: true })),
-            );
-          return buffer;
-        };
-        let appended = 0;
-        for (const { dt, batch } of msg.chunks ?? []) {
-          bufferOf(dt).appendBatch(batch);
-          state.bufferedBytes += batch.approxBytes;
-          appended += batch.rowCount;
-        }
-        for (const row of msg.rows ?? []) {
-          const buffer = bufferOf(dtOfMs(row.tsMs));
-          const before = buffer.approxBytes;
-          buffer.appendRow(row);
-          state.bufferedBytes += buffer.approxBytes - before;
-          appended += 1;
-        }
-        state.bufferedRows += appended;
-        state.bufferedRecords += appended + msg.rejected.length;
-        for (const { dt, row } of msg.rejected) {
-          let buffer = state.rejected.get(dt);
-          if (!buffer) state.rejected.set(dt, (buffer = new PackedColumnBuffer('_rejected')));
-          const before = buffer.approxBytes;
-          buffer.appendRow(row);
-          state.bufferedBytes += buffer.approxBytes - before;
-        }
-        budget?.take(appended + msg.rejected.length);
-        maybeRoll(state, ctx.self, false);
-        updateBacklog(state);
-        reply<WriterAppendReply>(ctx, { backlogHigh: state.backlogHigh });
+      case 'append':
+        onAppend(state, msg, ctx);
         return state;
-      }
       case 'tick':
         maybeRoll(state, ctx.self, false);
         return state;
-      case 'rolled': {
-        if (isStale(state, msg)) return state;
-        state.committedOffset = msg.lastOffset;
-        budget?.release(msg.rows + msg.rejected);
-        state.roll = undefined;
-        state.filesWritten += msg.files;
-        state.rowsWritten += msg.rows;
-        logger.info(
-          {
-            offset: msg.lastOffset,
-            rows: msg.rows,
-            rejected: msg.rejected,
-            files: msg.files,
-            duration_ms: msg.durationMs,
-          },
-          'roll committed',
-        );
-        const force = state.flushWaiters.length > 0 || state.rollAfterCurrent;
-        state.rollAfterCurrent = false;
-        maybeRoll(state, ctx.self, force);
-        updateBacklog(state);
-        settleFlush(state);
+      case 'rolled':
+        onRolled(state, msg, ctx.self);
         return state;
-      }
       case 'budgetRoom':
         if (state.backlogHigh) maybeRoll(state, ctx.self, false);
         updateBacklog(state);
@@ -471,26 +510,9 @@ export function spawnLakeWriter(
         else maybeRoll(state, ctx.self, true);
         updateBacklog(state);
         return state;
-      case 'rollFailed': {
-        if (isStale(state, msg)) return state;
-        const roll = state.roll!;
-        const delayMs = commitRetryDelayMs(roll.attempts);
-        if (delayMs === null) {
-          throw new SdpError(
-            ErrorCodes.LAKE_WRITE_FAILED,
-            `roll of ${table} partition ${partition} offsets ${roll.firstOffset}..${roll.lastOffset} failed ${roll.attempts} times: ${msg.error}`,
-          );
-        }
-        logger.warn({ err: msg.error, attempt: roll.attempts, retry_in_ms: delayMs }, 'roll failed; retrying');
-        // Back through the mailbox, so that a stopped writer's timer (cancelled in afterStop) or a
-        // stale one is seen as such.
-        const self = ctx.self;
-        state.retryTimer = setTimeout(
-          () => dispatch(self, { type: 'retryRoll', generation, lastOffset: roll.lastOffset }),
-          delayMs,
-        );
+      case 'rollFailed':
+        onRollFailed(state, msg, ctx.self);
         return state;
-      }
       case 'retryRoll':
         if (isStale(state, msg)) return state;
         state.retryTimer = undefined;
@@ -541,9 +563,11 @@ export function spawnLakeWriter(
         rowsWritten: 0,
       };
     },
-    // A roll that keeps failing escalates: the pipeline restarts from the last checkpoint.
+    // A roll that keeps failing escalates, retriable: the pipeline restarts from the last checkpoint
+    // (architecture.md, "Supervision").
     onCrash: (_msg, err, ctx) => {
       logger.error({ err }, 'lake writer failed');
+      markRetriable(err);
       return ctx.escalate;
     },
     afterStop: (state) => {

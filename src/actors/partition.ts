@@ -40,6 +40,7 @@ import {
   type WriterFlushReply,
 } from './lakeWriter.js';
 import type { AggregatorBatchReply, WindowAggregatorMsg } from './windowAggregator.js';
+import { markRetriable } from '../errors.js';
 
 export type PartitionMsg =
   /** Query; replies PartitionBatchReply once the batch is with the sinks. */
@@ -142,6 +143,9 @@ function rejectedDt(message: ConsumedMessage): string {
   return dtOfMs(Number.isFinite(message.timestampMs) && message.timestampMs >= 0 ? message.timestampMs : 0);
 }
 
+// Longer than 80 lines on purpose: an actor's factory is its scope. The per-message handlers and
+// helpers inside share its options, logger and generation, and each stays short; the rule it
+// applies is a pure module (etl/backlogEnd.ts).
 export function spawnPartition(
   parent: AnyRef,
   options: PartitionOptions,
@@ -176,12 +180,27 @@ export function spawnPartition(
     const messages = batch.messages;
     if (messages.length === 0) return false;
     const lastOffset = messages[messages.length - 1]!.offset;
+    const forRaw = compareOffsets(lastOffset, state.rawOffset) > 0;
+    const forAgg = state.aggOffset !== null && compareOffsets(lastOffset, state.aggOffset) > 0;
+    if (!forRaw && !forAgg) return false; // a replay both sinks already hold
+    const { append, pageViews } = decodeBatch(state, messages, forRaw, forAgg);
+    await sendBatch(state, batch, append, forRaw, forAgg ? pageViews : null);
+    return forAgg && options.aggregator !== undefined;
+  }
+
+  /**
+   * Decodes the records above each sink's offset: valid rows into the writer's append, page views
+   * into pageTimesMs / pageUrls (their count returned), rejected records with their reason.
+   */
+  function decodeBatch(
+    state: State,
+    messages: ConsumedBatch['messages'],
+    forRaw: boolean,
+    forAgg: boolean,
+  ): { append: WriterAppend; pageViews: number } {
+    const lastOffset = messages[messages.length - 1]!.offset;
     const rawFloor = state.rawOffset;
     const aggFloor = state.aggOffset;
-    const forRaw = compareOffsets(lastOffset, rawFloor) > 0;
-    const forAgg = aggFloor !== null && compareOffsets(lastOffset, aggFloor) > 0;
-    if (!forRaw && !forAgg) return false; // a replay both sinks already hold
-
     const append: WriterAppend = { type: 'append', generation, firstOffset: '', lastOffset, chunks: [], rejected: [] };
     // Valid rows by UTC date, decoded straight into packed columns (no row object per event).
     if (chunkBuffers.size > 4) chunkBuffers.clear(); // dates long past
@@ -239,7 +258,18 @@ export function spawnPartition(
       }
     }
     for (const [dt, buffer] of byDt) if (buffer.rowCount > 0) append.chunks!.push({ dt, batch: buffer.drain(false) });
+    return { append, pageViews };
+  }
 
+  /** Sends the append to the writer and the page views (`pageViews` of them; null: none) to the aggregator. */
+  async function sendBatch(
+    state: State,
+    batch: ConsumedBatch,
+    append: WriterAppend,
+    forRaw: boolean,
+    pageViews: number | null,
+  ): Promise<void> {
+    const lastOffset = append.lastOffset;
     const pending: Array<Promise<void>> = [];
     if (forRaw) {
       pending.push(
@@ -255,7 +285,7 @@ export function spawnPartition(
         }),
       );
     }
-    if (forAgg && options.aggregator) {
+    if (pageViews !== null && options.aggregator) {
       const aggregated = aggregateColumns(
         pageTimesMs,
         pageUrls,
@@ -286,7 +316,6 @@ export function spawnPartition(
       );
     }
     await Promise.all(pending);
-    return forAgg && options.aggregator !== undefined;
   }
 
   const backlogThreshold = backlogThresholdRecords(options.writer.maxFileRows);
@@ -372,6 +401,8 @@ export function spawnPartition(
     }),
     onCrash: (_msg, err, ctx) => {
       logger.error({ err }, 'partition actor failed');
+      // Retriable: the supervisor restarts the ETL from the last checkpoint (architecture.md, "Supervision").
+      markRetriable(err);
       return ctx.escalate;
     },
   });

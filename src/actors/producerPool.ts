@@ -153,6 +153,8 @@ function summaryOf(state: State): ProducerSummary {
   return { totals, transactions, errors, elapsedMs: Date.now() - state.startedMs, complete };
 }
 
+// Longer than 80 lines on purpose: an actor's factory is its scope. The per-message handlers and
+// helpers inside share its options and logger, and each stays short.
 export function spawnProducerPool(
   parent: AnyRef,
   options: ProducerPoolOptions,
@@ -320,6 +322,144 @@ export function spawnProducerPool(
     issue(state, self, Date.now());
   }
 
+  function createPool(
+    worker: ReturnType<typeof resolveWorkerFile>,
+    workerData: ProducerWorkerData,
+  ): Piscina<ProducerRequest, ProducerResult> {
+    return new Piscina<ProducerRequest, ProducerResult>({
+      filename: worker.filename,
+      execArgv: worker.execArgv,
+      minThreads: threads,
+      maxThreads: threads,
+      idleTimeout: Infinity,
+      concurrentTasksPerWorker: tasksPerThread,
+      resourceLimits: {
+        maxYoungGenerationSizeMb: Math.max(1, Math.round(config.data_generator.thread_young_heap / (1024 * 1024))),
+      },
+      // Threads keep sockets and timers alive between tasks: never block their event loop.
+      atomics: 'disabled',
+      workerData,
+    });
+  }
+
+  function logStarted(workerData: ProducerWorkerData): void {
+    logger.info(
+      {
+        threads,
+        threads_setting: options.threads ?? config.data_generator.threads,
+        tasks_per_thread: tasksPerThread,
+        producers_per_thread: lanes,
+        batch_size: batchSize,
+        linger_ms: lingerMs,
+        thread_young_heap_mb: Math.round(config.data_generator.thread_young_heap / (1024 * 1024)),
+        max_events_per_task: sizing.maxEventsPerTask,
+        transactional_id_instance: workerData.instanceId,
+        rates: options.rates,
+        counts: options.counts ?? null,
+      },
+      'producer pool started',
+    );
+  }
+
+  /** A batch whose thread died at EndTxn: wait until its commit's outcome is known, then count or resend it. */
+  async function onAwaitCommit(
+    state: State,
+    msg: Extract<ProducerPoolMsg, { type: 'awaitCommit' }>,
+    self: Ref<ProducerPoolMsg>,
+  ): Promise<void> {
+    const commit = state.commits?.stateOf(msg.task.attemptId) ?? 'unknown';
+    const waitedMs = Date.now() - msg.sinceMs;
+    if (commit === 'committing' && waitedMs < COMMIT_RESOLUTION_TIMEOUT_MS) {
+      setTimeout(() => dispatch(self, msg), COMMIT_RECHECK_MS);
+      return;
+    }
+    state.retrying -= 1;
+    if (commit === 'committed') {
+      logger.warn(
+        { stream: msg.task.stream, task_id: msg.task.taskId, events: msg.task.count, err: msg.error },
+        'batch committed although its thread failed; counted, not sent again',
+      );
+      state.lastAckMs = Date.now();
+      state.metrics.get(msg.task.stream)?.recordAck(msg.task.count, 0, waitedMs);
+      await checkProgress(state, self);
+      return;
+    }
+    if (commit === 'committing')
+      logger.error(
+        { stream: msg.task.stream, task_id: msg.task.taskId, waited_ms: waitedMs },
+        "the outcome of a dead thread's commit stayed unknown; sending the batch again (it may be duplicated)",
+      );
+    state.retrying += 1;
+    setTimeout(
+      () => dispatch(self, { type: 'retry', task: { ...msg.task, attempt: msg.task.attempt + 1 } }),
+      RETRY_BASE_MS,
+    );
+  }
+
+  /** The threads are up: pace the streams, log the metrics every interval, issue the first tasks. */
+  function startPool(
+    state: State,
+    self: Ref<ProducerPoolMsg>,
+    pool: Piscina<ProducerRequest, ProducerResult>,
+    workerData: ProducerWorkerData,
+    nowMs: number,
+  ): void {
+    state.commits = new CommitTable(workerData.commitTable, lanes);
+    state.memory = new ThreadMemoryTable(workerData.memoryTable);
+    state.pool = pool;
+    startPacers(state, nowMs);
+    state.metricsTimer = setInterval(() => dispatch(self, { type: 'tick' }), config.data_generator.metrics_interval);
+    logStarted(workerData);
+    issue(state, self, nowMs);
+  }
+
+  async function onTaskSucceeded(state: State, result: ProducerResult, self: Ref<ProducerPoolMsg>): Promise<void> {
+    state.inFlight.delete(result.taskId);
+    state.lastAckMs = Date.now();
+    state.firstAckMs ??= state.lastAckMs;
+    state.metrics.get(result.stream)?.recordAck(result.count, result.bytes, result.ackLatencyMs);
+    await checkProgress(state, self);
+  }
+
+  function startPacers(state: State, nowMs: number): void {
+    for (const stream of streams) {
+      state.pacers.set(
+        stream,
+        new Pacer({
+          ratePerSecond: options.rates[stream] ?? 0,
+          startMs: nowMs,
+          limit: options.counts?.[stream] ?? Infinity,
+        }),
+      );
+      state.metrics.set(stream, new StreamMetrics(stream, nowMs));
+    }
+  }
+
+  /** Stops issuing; answers every stop query once the batches in flight are acknowledged. */
+  async function onStop(state: State, sender: Ref<unknown> | undefined, self: Ref<ProducerPoolMsg>): Promise<void> {
+    if (sender) state.stopWaiters.push(sender as Ref<ProducerSummary>);
+    if (!state.pool) {
+      await finishStop(state);
+      return;
+    }
+    if (!state.stopping)
+      logger.info({ in_flight_tasks: state.inFlight.size + state.retrying }, 'stopping: waiting for in-flight batches');
+    state.stopping = true;
+    await checkProgress(state, self);
+  }
+
+  function metricsOf(state: State): ProducerMetrics {
+    return {
+      streams: [...state.metrics.values()].map((m) => m.current()),
+      inFlightTasks: state.inFlight.size + state.retrying,
+      threads,
+      threadMemory: state.pool ? threadMemoryOf(state, Date.now()) : [],
+      running: state.pool !== undefined && !state.stopping,
+      firstAckMs: state.firstAckMs,
+      lastAckMs: state.lastAckMs,
+    };
+  }
+
   const behaviour = async (state: State, msg: ProducerPoolMsg, ctx: ActorContext<ProducerPoolMsg>): Promise<State> => {
     switch (msg.type) {
       case 'start': {
@@ -340,54 +480,7 @@ export function spawnProducerPool(
           topics: { clickstream: config.topics.clickstream, iot: config.topics.iot },
           ...(options.testFaults ? { testFaults: options.testFaults } : {}),
         };
-        state.commits = new CommitTable(workerData.commitTable, lanes);
-        state.memory = new ThreadMemoryTable(workerData.memoryTable);
-        state.pool = new Piscina<ProducerRequest, ProducerResult>({
-          filename: worker.filename,
-          execArgv: worker.execArgv,
-          minThreads: threads,
-          maxThreads: threads,
-          idleTimeout: Infinity,
-          concurrentTasksPerWorker: tasksPerThread,
-          resourceLimits: {
-            maxYoungGenerationSizeMb: Math.max(1, Math.round(config.data_generator.thread_young_heap / (1024 * 1024))),
-          },
-          // Threads keep sockets and timers alive between tasks: never block their event loop.
-          atomics: 'disabled',
-          workerData,
-        });
-        for (const stream of streams) {
-          state.pacers.set(
-            stream,
-            new Pacer({
-              ratePerSecond: options.rates[stream] ?? 0,
-              startMs: nowMs,
-              limit: options.counts?.[stream] ?? Infinity,
-            }),
-          );
-          state.metrics.set(stream, new StreamMetrics(stream, nowMs));
-        }
-        state.metricsTimer = setInterval(
-          () => dispatch(ctx.self, { type: 'tick' }),
-          config.data_generator.metrics_interval,
-        );
-        logger.info(
-          {
-            threads,
-            threads_setting: options.threads ?? config.data_generator.threads,
-            tasks_per_thread: tasksPerThread,
-            producers_per_thread: lanes,
-            batch_size: batchSize,
-            linger_ms: lingerMs,
-            thread_young_heap_mb: Math.round(config.data_generator.thread_young_heap / (1024 * 1024)),
-            max_events_per_task: sizing.maxEventsPerTask,
-            transactional_id_instance: workerData.instanceId,
-            rates: options.rates,
-            counts: options.counts ?? null,
-          },
-          'producer pool started',
-        );
-        issue(state, ctx.self, nowMs);
+        startPool(state, ctx.self, createPool(worker, workerData), workerData, nowMs);
         return state;
       }
       case 'tick': {
@@ -396,14 +489,9 @@ export function spawnProducerPool(
         if (state.pool) issue(state, ctx.self, nowMs);
         return state;
       }
-      case 'taskSucceeded': {
-        state.inFlight.delete(msg.result.taskId);
-        state.lastAckMs = Date.now();
-        state.firstAckMs ??= state.lastAckMs;
-        state.metrics.get(msg.result.stream)?.recordAck(msg.result.count, msg.result.bytes, msg.result.ackLatencyMs);
-        await checkProgress(state, ctx.self);
+      case 'taskSucceeded':
+        await onTaskSucceeded(state, msg.result, ctx.self);
         return state;
-      }
       case 'taskFailed': {
         state.inFlight.delete(msg.task.taskId);
         state.metrics.get(msg.task.stream)?.recordError();
@@ -433,69 +521,21 @@ export function spawnProducerPool(
         );
         return state;
       }
-      case 'awaitCommit': {
-        const commit = state.commits?.stateOf(msg.task.attemptId) ?? 'unknown';
-        const waitedMs = Date.now() - msg.sinceMs;
-        if (commit === 'committing' && waitedMs < COMMIT_RESOLUTION_TIMEOUT_MS) {
-          setTimeout(() => dispatch(ctx.self, msg), COMMIT_RECHECK_MS);
-          return state;
-        }
-        state.retrying -= 1;
-        if (commit === 'committed') {
-          logger.warn(
-            { stream: msg.task.stream, task_id: msg.task.taskId, events: msg.task.count, err: msg.error },
-            'batch committed although its thread failed; counted, not sent again',
-          );
-          state.lastAckMs = Date.now();
-          state.metrics.get(msg.task.stream)?.recordAck(msg.task.count, 0, waitedMs);
-          await checkProgress(state, ctx.self);
-          return state;
-        }
-        if (commit === 'committing')
-          logger.error(
-            { stream: msg.task.stream, task_id: msg.task.taskId, waited_ms: waitedMs },
-            "the outcome of a dead thread's commit stayed unknown; sending the batch again (it may be duplicated)",
-          );
-        state.retrying += 1;
-        setTimeout(
-          () => dispatch(ctx.self, { type: 'retry', task: { ...msg.task, attempt: msg.task.attempt + 1 } }),
-          RETRY_BASE_MS,
-        );
+      case 'awaitCommit':
+        await onAwaitCommit(state, msg, ctx.self);
         return state;
-      }
       case 'retry': {
         state.retrying -= 1;
         if (!state.pool) return state;
         runTask(state, ctx.self, msg.task);
         return state;
       }
-      case 'stop': {
-        if (ctx.sender) state.stopWaiters.push(ctx.sender as Ref<ProducerSummary>);
-        if (!state.pool) {
-          await finishStop(state);
-          return state;
-        }
-        if (!state.stopping)
-          logger.info(
-            { in_flight_tasks: state.inFlight.size + state.retrying },
-            'stopping: waiting for in-flight batches',
-          );
-        state.stopping = true;
-        await checkProgress(state, ctx.self);
+      case 'stop':
+        await onStop(state, ctx.sender, ctx.self);
         return state;
-      }
-      case 'metrics': {
-        reply<ProducerMetrics>(ctx, {
-          streams: [...state.metrics.values()].map((m) => m.current()),
-          inFlightTasks: state.inFlight.size + state.retrying,
-          threads,
-          threadMemory: state.pool ? threadMemoryOf(state, Date.now()) : [],
-          running: state.pool !== undefined && !state.stopping,
-          firstAckMs: state.firstAckMs,
-          lastAckMs: state.lastAckMs,
-        });
+      case 'metrics':
+        reply<ProducerMetrics>(ctx, metricsOf(state));
         return state;
-      }
     }
   };
 

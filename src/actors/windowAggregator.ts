@@ -27,6 +27,7 @@ import type { PageViewBatch } from '../windows/pageViewBatch.js';
 import { PageViewWindows, type PageViewRow, type PageViewWindowsOptions } from '../windows/pageViewWindows.js';
 import type { PartitionWatermarkStatus } from '../windows/watermarks.js';
 import type { CheckpointerMsg, CommitReply } from './checkpointer.js';
+import { markRetriable } from '../errors.js';
 
 export type WindowAggregatorMsg =
   /** Query; replies AggregatorBatchReply. A batch of another ETL `generation` is discarded (default 0). */
@@ -124,6 +125,8 @@ const TICK_MS = 1_000;
 /** Longer than a rebalance around a dead member (session timeout 10 s) takes. */
 const UNOWNED_WARN_MS = 60_000;
 
+// Longer than 80 lines on purpose: an actor's factory is its scope. The per-message handlers and
+// helpers inside share its options and logger, and each stays short.
 export function spawnWindowAggregator(
   parent: AnyRef,
   options: WindowAggregatorOptions,
@@ -303,36 +306,59 @@ export function spawnWindowAggregator(
     return true;
   }
 
+  /** Applies a partition actor's batch to the windows; replies the global watermark. */
+  function onBatch(
+    state: State,
+    msg: Extract<WindowAggregatorMsg, { type: 'batch' }>,
+    nowMs: number,
+    ctx: ActorContext<WindowAggregatorMsg>,
+  ): void {
+    // From a partition actor of a torn-down generation, applying it would skip the offsets
+    // between the restored state and it.
+    if (isOtherGeneration({ type: msg.type, generation: msg.generation, partition: msg.batch.partition })) return;
+    const globalBeforeMs = state.windows.globalWatermarkMs;
+    const result = state.windows.applyBatch(msg.batch, nowMs);
+    if (result.lateEvents > 0) {
+      logger.debug(
+        {
+          partition: msg.batch.partition,
+          late_events: result.lateEvents,
+          batch_late: msg.batch.lateCount,
+          global_watermark_ms: globalBeforeMs,
+          batch_max_event_ms: msg.batch.maxEventTimeMs,
+          partitions: state.windows.partitionStatus(nowMs),
+        },
+        'late events',
+      );
+    }
+    if (result.applied) {
+      state.dirty = true;
+      emit(state, nowMs);
+    }
+    reply<AggregatorBatchReply>(ctx, { globalWatermarkMs: state.windows.globalWatermarkMs });
+  }
+
+  function metricsOf(state: State, nowMs: number): AggregatorMetrics {
+    const lag = state.windows.watermarkLagSeconds(nowMs);
+    const global = state.windows.globalWatermarkMs;
+    return {
+      lateEventsTotal: state.windows.lateEventsTotal,
+      windowsOpen: state.windows.windowsOpen,
+      watermarkLagSeconds: lag,
+      globalWatermarkMs: Number.isFinite(global) ? global : null,
+      partitions: state.windows.partitionStatus(nowMs),
+      windowsEmittedTotal: state.windowsEmittedTotal,
+      rowsEmittedTotal: state.rowsEmittedTotal,
+      checkpoints: state.checkpoints,
+    };
+  }
+
   const behaviour = (state: State, msg: WindowAggregatorMsg, ctx: ActorContext<WindowAggregatorMsg>): State => {
     const nowMs = Date.now();
     switch (msg.type) {
-      case 'batch': {
-        // From a partition actor of a torn-down generation, applying it would skip the offsets
-        // between the restored state and it.
-        if (isOtherGeneration({ type: msg.type, generation: msg.generation, partition: msg.batch.partition }))
-          return state;
-        const globalBeforeMs = state.windows.globalWatermarkMs;
-        const result = state.windows.applyBatch(msg.batch, nowMs);
-        if (result.lateEvents > 0) {
-          logger.debug(
-            {
-              partition: msg.batch.partition,
-              late_events: result.lateEvents,
-              batch_late: msg.batch.lateCount,
-              global_watermark_ms: globalBeforeMs,
-              batch_max_event_ms: msg.batch.maxEventTimeMs,
-              partitions: state.windows.partitionStatus(nowMs),
-            },
-            'late events',
-          );
-        }
-        if (result.applied) {
-          state.dirty = true;
-          emit(state, nowMs);
-        }
-        reply<AggregatorBatchReply>(ctx, { globalWatermarkMs: state.windows.globalWatermarkMs });
+      case 'batch':
+        onBatch(state, msg, nowMs, ctx);
         return state;
-      }
       case 'topicPartitions':
         state.windows.declarePartitions(msg.partitions);
         return state;
@@ -398,21 +424,9 @@ export function spawnWindowAggregator(
         emit(state, nowMs);
         maybeCheckpoint(state, ctx.self, true);
         return state;
-      case 'metrics': {
-        const lag = state.windows.watermarkLagSeconds(nowMs);
-        const global = state.windows.globalWatermarkMs;
-        reply<AggregatorMetrics>(ctx, {
-          lateEventsTotal: state.windows.lateEventsTotal,
-          windowsOpen: state.windows.windowsOpen,
-          watermarkLagSeconds: lag,
-          globalWatermarkMs: Number.isFinite(global) ? global : null,
-          partitions: state.windows.partitionStatus(nowMs),
-          windowsEmittedTotal: state.windowsEmittedTotal,
-          rowsEmittedTotal: state.rowsEmittedTotal,
-          checkpoints: state.checkpoints,
-        });
+      case 'metrics':
+        reply<AggregatorMetrics>(ctx, metricsOf(state, nowMs));
         return state;
-      }
     }
   };
 
@@ -449,6 +463,8 @@ export function spawnWindowAggregator(
     },
     onCrash: (_msg, err, ctx) => {
       logger.error({ err }, 'window aggregator failed');
+      // Retriable: the supervisor restarts the ETL from the last checkpoint (architecture.md, "Supervision").
+      markRetriable(err);
       return ctx.escalate;
     },
     afterStop: (state) => {

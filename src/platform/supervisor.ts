@@ -3,10 +3,11 @@
  * supervises them, and shuts them down in order (architecture.md, "Back-pressure and shutdown"): generators first (every
  * produced event acknowledged), then fetching, the final checkpoint, and the checkpoint store.
  *
- * Supervision (architecture.md, "Supervision"): a failing ETL actor escalates here; the whole ETL part is
- * then torn down and started again from the last checkpoint after an exponential back-off, so a
- * restart never skips or repeats data. More than `MAX_RESTARTS` within `RESTART_WINDOW_MS`, or a
- * failure of the producer pool, stops the process with a clear log line and exit code 1.
+ * Supervision (architecture.md, "Supervision"): a failing ETL actor escalates here, its error
+ * marked retriable; the whole ETL part is then torn down and started again from the last
+ * checkpoint after an exponential back-off, so a restart never skips or repeats data. Too many
+ * restarts in a window, or a failure that is not retriable (the producer pool's), stops the
+ * process with a clear log line and exit code 1: platform/restartRule.ts decides.
  */
 import { join, resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
@@ -19,7 +20,8 @@ import {
 } from '../actors/producerPool.js';
 import { SqlitePersistenceEngine } from '../checkpoint/sqlitePersistenceEngine.js';
 import { acquireStoreLock, type StoreLock } from '../checkpoint/storeLock.js';
-import { ErrorCodes, isSdpError, SdpError } from '../errors.js';
+import { ErrorCodes, isRetriable, isSdpError, SdpError } from '../errors.js';
+import { RESTART_POLICY, restartDecision } from './restartRule.js';
 import { startEtl, type EtlRuntime } from './etlRuntime.js';
 import type { PlatformMetrics, PlatformPlan, ShutdownReport } from './platformMetrics.js';
 import { spawnStatusServer, type StatusServerAddress, type StatusServerMsg } from '../actors/statusServer.js';
@@ -31,16 +33,18 @@ import { readActorTree } from '../system/actorTree.js';
 import { startKafkaBrowser, type KafkaBrowserServer } from '../ui/kafkaBrowserServer.js';
 import { memoryBreakdown } from '../status/memoryBreakdown.js';
 
-type SupervisorMsg =
-  | { type: 'fatal'; component: string; error: string }
-  | { type: 'etlFailed'; component: string; error: string }
-  | { type: 'etlRestart' };
+/** A component failed; `retriable`: a restart of the ETL may heal it (errors.ts, isRetriable). */
+interface Failure {
+  type: 'failed';
+  component: string;
+  error: string;
+  retriable: boolean;
+}
 
-const ETL_COMPONENTS = /^(checkpointer|window-aggregator|ingest-)/;
-export const MAX_RESTARTS = 5;
-export const RESTART_WINDOW_MS = 5 * 60_000;
-const RESTART_BASE_MS = 1_000;
-const RESTART_MAX_MS = 30_000;
+type SupervisorMsg = Failure | { type: 'etlRestart' };
+
+/** The ETL's actors, for the restart count the actor tree shows; supervision goes by restartRule.ts. */
+const ETL_ACTOR_NAMES = /^(checkpointer|window-aggregator|ingest-|partition|lake-writer)/;
 
 export const CHECKPOINT_FILE = 'checkpoints.sqlite';
 const SYSTEM_NAME = 'sdp';
@@ -54,7 +58,7 @@ export class Platform {
   private storeLock?: StoreLock;
   /** The first start of the ETL is running; a failure reported meanwhile waits in failedWhileStarting. */
   private etlStarting = false;
-  private failedWhileStarting?: Extract<SupervisorMsg, { type: 'etlFailed' }>;
+  private failedWhileStarting?: Failure;
   private status?: Ref<StatusServerMsg>;
   /** The port the status page listens on, once started. */
   statusPort?: number;
@@ -86,31 +90,7 @@ export class Platform {
 
   static async start(config: Config, logger: Logger, plan: PlatformPlan): Promise<Platform> {
     const platform = new Platform(config, logger);
-    if (plan.etl) {
-      // Before the store file exists: a root created (or found empty) now is marked as ours, so
-      // the clean commands may later empty it (architecture.md, "Storage roots and cleaning").
-      for (const [root, kind] of [
-        [config.storage.datalake_root, 'datalake'],
-        [config.storage.checkpoint_root, 'checkpoints'],
-      ] as const) {
-        const marked = ensureRootMarker(resolve(root), kind);
-        if (marked === 'unmarked')
-          logger.warn(
-            { component: 'supervisor', root: resolve(root), kind },
-            'storage root has no .sdp-root marker: the clean commands will refuse it until `make init-volumes` marks it',
-          );
-      }
-      // One process per checkpoint store: a second one exits here, before recovery touches the lake.
-      platform.storeLock = acquireStoreLock(resolve(config.storage.checkpoint_root), logger);
-      try {
-        platform.engine = new SqlitePersistenceEngine(join(resolve(config.storage.checkpoint_root), CHECKPOINT_FILE), {
-          logger,
-        });
-      } catch (err) {
-        platform.storeLock.release();
-        throw err;
-      }
-    }
+    if (plan.etl) platform.openCheckpointStore();
     platform.system = startSystem(SYSTEM_NAME, platform.engine);
     platform.supervisor = spawn<undefined, SupervisorMsg>(
       platform.system,
@@ -119,46 +99,13 @@ export class Platform {
       {
         onCrash: (_msg, err, ctx, child) => {
           const component = child?.name ?? 'unknown';
-          const type = ETL_COMPONENTS.test(component) ? 'etlFailed' : 'fatal';
-          dispatch(platform.supervisor, { type, component, error: err.message });
+          dispatch(platform.supervisor, { type: 'failed', component, error: err.message, retriable: isRetriable(err) });
           return ctx.stopChild;
         },
       },
     );
     // The web pages start first: a port already in use stops the start before anything runs.
-    if (plan.status) {
-      platform.statusBrowser = createClusterBrowser(config, logger);
-      const status = new PipelineStatus({
-        config,
-        logger,
-        metrics: () => platform.metrics(),
-        browser: platform.statusBrowser,
-        actorTree: () =>
-          readActorTree(SYSTEM_NAME, (name) =>
-            ETL_COMPONENTS.test(name) || /^(partition|lake-writer)/.test(name) ? platform.etlRestartTotal : 0,
-          ),
-        restartTimesMs: () => platform.restartTimesMs.filter((t) => Date.now() - t < 3_600_000),
-        etlStartedAtMs: () => platform.etlStartedAtMs,
-      });
-      platform.status = spawnStatusServer(platform.supervisor as AnyRef, {
-        host: config.ui.status_host,
-        port: config.ui.status_port,
-        token: config.ui.auth_token,
-        logger,
-        metrics: () => platform.metrics(),
-        status,
-      });
-      const address = await query<StatusServerMsg, StatusServerAddress>(
-        platform.status,
-        () => ({ type: 'start' }),
-        10_000,
-      );
-      if (address.error) {
-        await platform.closeResources();
-        throw new SdpError(ErrorCodes.UI_PORT_IN_USE, address.error.message);
-      }
-      platform.statusPort = address.port;
-    }
+    if (plan.status) await platform.startStatusServer();
     if (plan.kafkaUi && config.ui.kafka_ui !== 'off') {
       try {
         platform.kafkaUi = await startKafkaBrowser(config, logger);
@@ -195,13 +142,74 @@ export class Platform {
         ...plan.producer,
         config,
         logger,
+        // Not retriable: the producer pool is not restarted (architecture.md, "Supervision").
         onFatal: (err) =>
-          dispatch(platform.supervisor, { type: 'fatal', component: 'producer-pool', error: err.message }),
+          dispatch(platform.supervisor, {
+            type: 'failed',
+            component: 'producer-pool',
+            error: err.message,
+            retriable: false,
+          }),
       });
       dispatch(platform.producer, { type: 'start' });
     }
     if (platform.status) dispatch(platform.status, { type: 'setReady', ready: true });
     return platform;
+  }
+
+  /** Marks the storage roots, takes the checkpoint store's lock and opens the store. */
+  private openCheckpointStore(): void {
+    // Before the store file exists: a root created (or found empty) now is marked as ours, so
+    // the clean commands may later empty it (architecture.md, "Storage roots and cleaning").
+    for (const [root, kind] of [
+      [this.config.storage.datalake_root, 'datalake'],
+      [this.config.storage.checkpoint_root, 'checkpoints'],
+    ] as const) {
+      const marked = ensureRootMarker(resolve(root), kind);
+      if (marked === 'unmarked')
+        this.logger.warn(
+          { component: 'supervisor', root: resolve(root), kind },
+          'storage root has no .sdp-root marker: the clean commands will refuse it until `make init-volumes` marks it',
+        );
+    }
+    // One process per checkpoint store: a second one exits here, before recovery touches the lake.
+    this.storeLock = acquireStoreLock(resolve(this.config.storage.checkpoint_root), this.logger);
+    try {
+      this.engine = new SqlitePersistenceEngine(join(resolve(this.config.storage.checkpoint_root), CHECKPOINT_FILE), {
+        logger: this.logger,
+      });
+    } catch (err) {
+      this.storeLock.release();
+      throw err;
+    }
+  }
+
+  /** The status page: its actor, listening before anything else starts. */
+  private async startStatusServer(): Promise<void> {
+    this.statusBrowser = createClusterBrowser(this.config, this.logger);
+    const status = new PipelineStatus({
+      config: this.config,
+      logger: this.logger,
+      metrics: () => this.metrics(),
+      browser: this.statusBrowser,
+      actorTree: () => readActorTree(SYSTEM_NAME, (name) => (ETL_ACTOR_NAMES.test(name) ? this.etlRestartTotal : 0)),
+      restartTimesMs: () => this.restartTimesMs.filter((t) => Date.now() - t < 3_600_000),
+      etlStartedAtMs: () => this.etlStartedAtMs,
+    });
+    this.status = spawnStatusServer(this.supervisor as AnyRef, {
+      host: this.config.ui.status_host,
+      port: this.config.ui.status_port,
+      token: this.config.ui.auth_token,
+      logger: this.logger,
+      metrics: () => this.metrics(),
+      status,
+    });
+    const address = await query<StatusServerMsg, StatusServerAddress>(this.status, () => ({ type: 'start' }), 10_000);
+    if (address.error) {
+      await this.closeResources();
+      throw new SdpError(ErrorCodes.UI_PORT_IN_USE, address.error.message);
+    }
+    this.statusPort = address.port;
   }
 
   /**
@@ -219,76 +227,80 @@ export class Platform {
   }
 
   private async handle(msg: SupervisorMsg): Promise<void> {
-    switch (msg.type) {
-      case 'fatal':
+    if (msg.type === 'failed') await this.onFailed(msg);
+    else await this.restartEtl();
+  }
+
+  private async onFailed(msg: Failure): Promise<void> {
+    if (msg.retriable) {
+      // A failure while the first start runs waits for it (the same actor names would collide);
+      // one while a restart or the shutdown runs is already being dealt with.
+      if (this.etlStarting) {
+        this.failedWhileStarting ??= msg;
+        return;
+      }
+      if (this.restarting || this.shuttingDown) return;
+    }
+    const nowMs = Date.now();
+    const decision = restartDecision(msg, this.etlRestarts, nowMs);
+    if (decision.action === 'fatal') {
+      if (decision.reason === 'not-retriable')
         this.log.error(
           { failed_component: msg.component, err: msg.error },
           'component failed beyond recovery; stopping',
         );
-        this.resolveFatal({ component: msg.component, error: msg.error });
-        return;
-      case 'etlFailed': {
-        if (this.etlStarting) {
-          this.failedWhileStarting ??= msg;
-          return;
-        }
-        if (this.restarting || this.shuttingDown) return;
-        const nowMs = Date.now();
-        this.etlRestarts = this.etlRestarts.filter((t) => nowMs - t < RESTART_WINDOW_MS);
-        if (this.etlRestarts.length >= MAX_RESTARTS) {
-          this.log.error(
-            {
-              failed_component: msg.component,
-              err: msg.error,
-              restarts: this.etlRestarts.length,
-              window_ms: RESTART_WINDOW_MS,
-            },
-            'etl keeps failing; stopping',
-          );
-          this.resolveFatal({ component: msg.component, error: msg.error });
-          return;
-        }
-        this.etlRestarts.push(nowMs);
-        this.restartTimesMs = [...this.restartTimesMs.filter((t) => nowMs - t < 3_600_000), nowMs];
-        this.restarting = true;
-        const delayMs = Math.min(RESTART_MAX_MS, RESTART_BASE_MS * 2 ** (this.etlRestarts.length - 1));
-        this.log.warn(
-          { failed_component: msg.component, err: msg.error, restart_in_ms: delayMs, attempt: this.etlRestarts.length },
-          'etl component failed; restarting the etl from the last checkpoint',
+      else
+        this.log.error(
+          {
+            failed_component: msg.component,
+            err: msg.error,
+            restarts: decision.restarts,
+            window_ms: RESTART_POLICY.windowMs,
+          },
+          'etl keeps failing; stopping',
         );
-        const old = this.etl;
-        this.etl = undefined;
-        await old?.abort().catch((err: unknown) => this.log.warn({ err }, 'etl teardown after failure was not clean'));
-        setTimeout(() => dispatch(this.supervisor, { type: 'etlRestart' }), delayMs);
+      this.resolveFatal({ component: msg.component, error: msg.error });
+      return;
+    }
+    this.etlRestarts = decision.restartsMs;
+    this.restartTimesMs = [...this.restartTimesMs.filter((t) => nowMs - t < 3_600_000), nowMs];
+    this.restarting = true;
+    this.log.warn(
+      { failed_component: msg.component, err: msg.error, restart_in_ms: decision.delayMs, attempt: decision.attempt },
+      'etl component failed; restarting the etl from the last checkpoint',
+    );
+    const old = this.etl;
+    this.etl = undefined;
+    await old?.abort().catch((err: unknown) => this.log.warn({ err }, 'etl teardown after failure was not clean'));
+    setTimeout(() => dispatch(this.supervisor, { type: 'etlRestart' }), decision.delayMs);
+  }
+
+  private async restartEtl(): Promise<void> {
+    if (this.shuttingDown) return;
+    try {
+      this.etl = await startEtl({
+        config: this.config,
+        logger: this.logger,
+        parent: this.supervisor as AnyRef,
+        ...(this.engine ? { storeId: this.engine.storeId, topicIds: this.engine } : {}),
+      });
+      this.etlStartedAtMs = Date.now();
+      this.etlRestartTotal += 1;
+      this.restarting = false;
+    } catch (err) {
+      this.restarting = false;
+      const error = err instanceof Error ? err.message : String(err);
+      // Checkpointed offsets outside the log do not heal by restarting: stop now, naming them.
+      if (isSdpError(err, ErrorCodes.KAFKA_OFFSET_OUT_OF_RANGE)) {
+        this.log.error(
+          { err: error, code: err.code, details: err.details },
+          'etl cannot resume: checkpointed offsets outside the log; stopping',
+        );
+        this.resolveFatal({ component: 'etl', error });
         return;
       }
-      case 'etlRestart':
-        if (this.shuttingDown) return;
-        try {
-          this.etl = await startEtl({
-            config: this.config,
-            logger: this.logger,
-            parent: this.supervisor as AnyRef,
-            ...(this.engine ? { storeId: this.engine.storeId, topicIds: this.engine } : {}),
-          });
-          this.etlStartedAtMs = Date.now();
-          this.etlRestartTotal += 1;
-          this.restarting = false;
-        } catch (err) {
-          this.restarting = false;
-          const error = err instanceof Error ? err.message : String(err);
-          // Checkpointed offsets outside the log do not heal by restarting: stop now, naming them.
-          if (isSdpError(err, ErrorCodes.KAFKA_OFFSET_OUT_OF_RANGE)) {
-            this.log.error(
-              { err: error, code: err.code, details: err.details },
-              'etl cannot resume: checkpointed offsets outside the log; stopping',
-            );
-            this.resolveFatal({ component: 'etl', error });
-            return;
-          }
-          dispatch(this.supervisor, { type: 'etlFailed', component: 'etl', error });
-        }
-        return;
+      // Any other failed start is an ETL failure: retried like one.
+      dispatch(this.supervisor, { type: 'failed', component: 'etl', error, retriable: true });
     }
   }
 

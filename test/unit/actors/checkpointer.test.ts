@@ -21,7 +21,7 @@ import {
   type RawCheckpoint,
 } from '../../../src/checkpoint/checkpointState.js';
 import { SqlitePersistenceEngine } from '../../../src/checkpoint/sqlitePersistenceEngine.js';
-import { ErrorCodes, type SdpError } from '../../../src/errors.js';
+import { ErrorCodes, isRetriable, type SdpError } from '../../../src/errors.js';
 import { query, spawn, type AnyRef, type Ref, type SystemRef } from '../../../src/system/nact.js';
 import { cleanUp, newSystem, onCleanUp, silentLogger, stopSystem, tempDir } from './fakes/testKit.js';
 
@@ -218,6 +218,8 @@ describe('checkpointer: commit', () => {
 
     expect(crashes.map((e) => e.message)).toEqual([expect.stringMatching(/offset 5 is behind the committed 10/)]);
     expect(crashes.map((e) => (e as SdpError).code)).toEqual([ErrorCodes.CHECKPOINT_BACKWARDS]);
+    // Escalated as retriable: the supervisor restarts the ETL from the last checkpoint.
+    expect(crashes.map(isRetriable)).toEqual([true]);
     expect(engine.stats(CHECKPOINTER_PERSISTENCE_KEY).eventCount).toBe(1);
     expect(existsSync(join(store.lakeRoot, backwards.renames[0]!.from))).toBe(true);
     expect(existsSync(join(store.lakeRoot, backwards.renames[0]!.to))).toBe(false);

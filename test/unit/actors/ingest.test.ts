@@ -17,7 +17,7 @@ import type { Config } from '../../../src/config/schema.js';
 import type { StreamName } from '../../../src/events/types.js';
 import type { ConsumedBatch } from '../../../src/kafka/topicConsumer.js';
 import { createEncoderPool } from '../../../src/lake/encoderPool.js';
-import { ErrorCodes, SdpError } from '../../../src/errors.js';
+import { ErrorCodes, isRetriable, SdpError } from '../../../src/errors.js';
 import { dispatch, query, spawn, stop, type Ref } from '../../../src/system/nact.js';
 import { spawnFakeAggregator, type FakeAggregator } from './fakes/fakeAggregator.js';
 import { spawnFakeCheckpointer, type FakeCheckpointer } from './fakes/fakeCheckpointer.js';
@@ -374,6 +374,39 @@ describe('ingest: a partition assigned again after a revoke', () => {
     h.checkpointer.release();
     await waitFor(() => h.checkpointer.committed.length === 1, 'the revoke flush');
     expect((await h.status()).partitions.map((p) => p.partition)).toEqual([0, 1]);
+  });
+});
+
+describe('ingest: a consumer that failed for good', () => {
+  it('crashes the ingest, which escalates the error marked retriable (the supervisor restarts the ETL)', async () => {
+    const system = newSystem();
+    const crashes: Error[] = [];
+    const parent = spawn<undefined, unknown>(system, (s) => s, 'supervisor', {
+      onCrash: (_msg, err, ctx) => {
+        crashes.push(err);
+        return ctx.stopChild;
+      },
+    });
+    const config = testConfig();
+    const lakeRoot = join(tempDir('sdp-ingest-'), 'lake');
+    const encoderPool = createEncoderPool({ threads: 0 });
+    onCleanUp(() => encoderPool.close());
+    const ref = spawnIngest(parent, {
+      topic: 'iot',
+      stream: 'iot',
+      config,
+      logger: silentLogger,
+      checkpoint: emptyCheckpointState(),
+      sinksOf: (p) => [rawSinkId('iot', p)],
+      rawSinkOf: (p) => rawSinkId('iot', p),
+      checkpointer: spawnFakeCheckpointer(system, lakeRoot).ref,
+      encoderPool,
+      lakeRoot,
+    });
+    dispatch(ref, { type: 'consumerFailed', error: 'group coordinator gone' });
+    await waitFor(() => crashes.length === 1, 'the escalation', 3_000);
+    expect(crashes[0]!.message).toMatch(/consumer of iot failed: group coordinator gone/);
+    expect(isRetriable(crashes[0])).toBe(true);
   });
 });
 
