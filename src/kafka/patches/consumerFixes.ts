@@ -14,25 +14,16 @@ import { createRequire } from 'node:module';
 import { ErrorCodes, SdpError } from '../../errors.js';
 import { filterAbortedRecords } from './abortedTransactions.js';
 import { installKafkajsFetchFastPaths } from './fetchFastPaths.js';
+import { checkKafkajsVersion, isLoaded } from './kafkajsVersion.js';
 
 const require = createRequire(import.meta.url);
 
-/** The only kafkajs version whose internals this patch was written against (pinned in package.json). */
-export const PATCHED_KAFKAJS_VERSION = '2.2.4';
 const FILTER = 'kafkajs/src/consumer/filterAbortedMessages.js';
 const BATCH = 'kafkajs/src/consumer/batch.js';
 
 export type ConsumerFixStatus =
   | { state: 'active'; kafkajsVersion: string }
   | { state: 'failed'; kafkajsVersion: string | undefined; reason: string };
-
-function isLoaded(specifier: string): boolean {
-  try {
-    return require.cache[require.resolve(specifier)] !== undefined;
-  } catch {
-    return false;
-  }
-}
 
 type BatchClass = new (
   topic: string,
@@ -82,19 +73,9 @@ function selfCheck(Batch: BatchClass): string | undefined {
 }
 
 function install(): ConsumerFixStatus {
-  let version: string | undefined;
-  try {
-    version = (require('kafkajs/package.json') as { version: string }).version;
-  } catch (err) {
-    return { state: 'failed', kafkajsVersion: undefined, reason: `kafkajs not found: ${String(err)}` };
-  }
-  if (version !== PATCHED_KAFKAJS_VERSION) {
-    return {
-      state: 'failed',
-      kafkajsVersion: version,
-      reason: `kafkajs ${version} is installed; the aborted-record filter fix is written for ${PATCHED_KAFKAJS_VERSION} only`,
-    };
-  }
+  const kafkajs = checkKafkajsVersion('the aborted-record filter fix is');
+  if (!kafkajs.ok) return { state: 'failed', kafkajsVersion: kafkajs.version, reason: kafkajs.reason };
+  const version = kafkajs.version;
   try {
     if (!isLoaded(BATCH)) {
       const original = require(FILTER) as unknown;

@@ -21,12 +21,11 @@ import {
   type DecodeMessages,
   type KafkajsBatchContext,
 } from './fetchRecordDecoder.js';
+import { checkKafkajsVersion, isLoaded } from './kafkajsVersion.js';
 import { createBatchShim, LEAN_BATCH_SHIM, LeanBatch, type BatchConstructor } from './leanBatch.js';
 
 const require = createRequire(import.meta.url);
 
-/** The kafkajs version these swaps were written against (pinned in package.json). */
-export const FAST_FETCH_KAFKAJS_VERSION = '2.2.4';
 const DECODE_MESSAGES = 'kafkajs/src/protocol/requests/fetch/v4/decodeMessages.js';
 /** These bind decodeMessages when they load (v6, v9, v10 reuse v5 and v8). */
 const FETCH_RESPONSES = [4, 5, 7, 8, 11].map((v) => `kafkajs/src/protocol/requests/fetch/v${v}/response.js`);
@@ -41,14 +40,6 @@ export interface KafkajsFetchFastPathsStatus {
   batch: FetchSwapStatus;
   /** Why a swap is not in force, when one is not. */
   reason?: string;
-}
-
-function isLoaded(specifier: string): boolean {
-  try {
-    return require.cache[require.resolve(specifier)] !== undefined;
-  } catch {
-    return false;
-  }
 }
 
 function cacheEntry(specifier: string): NodeJS.Module | undefined {
@@ -109,19 +100,8 @@ function selfCheck(Batch: BatchConstructor): string | undefined {
 }
 
 function install(): KafkajsFetchFastPathsStatus {
-  let version: string;
-  try {
-    version = (require('kafkajs/package.json') as { version: string }).version;
-  } catch (err) {
-    return { decodeMessages: 'unavailable', batch: 'unavailable', reason: `kafkajs not found: ${String(err)}` };
-  }
-  if (version !== FAST_FETCH_KAFKAJS_VERSION) {
-    return {
-      decodeMessages: 'unavailable',
-      batch: 'unavailable',
-      reason: `kafkajs ${version} is installed; the lean fetch decoder is written for ${FAST_FETCH_KAFKAJS_VERSION} only`,
-    };
-  }
+  const kafkajs = checkKafkajsVersion('the lean fetch decoder is');
+  if (!kafkajs.ok) return { decodeMessages: 'unavailable', batch: 'unavailable', reason: kafkajs.reason };
   const reasons: string[] = [];
   let decodeMessages: FetchSwapStatus;
   let batch: FetchSwapStatus;

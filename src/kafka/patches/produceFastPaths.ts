@@ -14,13 +14,12 @@
  * logs it. Per thread: worker threads have their own module cache.
  */
 import { createRequire } from 'node:module';
+import { checkKafkajsVersion, isLoaded } from './kafkajsVersion.js';
 import { groupMessagesPerPartition } from './partitioning.js';
 import { fastProduceRequestV3, kafkajsInternals } from './recordBatchEncoder.js';
 
 const require = createRequire(import.meta.url);
 
-/** The kafkajs version these swaps were written against (pinned in package.json). */
-export const FAST_PRODUCE_KAFKAJS_VERSION = '2.2.4';
 const PRODUCE_V3 = 'kafkajs/src/protocol/requests/produce/v3/request.js';
 /** These bind v3 when they load: once any is loaded, swapping v3 no longer reaches them. */
 const PRODUCE_V4_TO_V7 = [4, 5, 6, 7].map((v) => `kafkajs/src/protocol/requests/produce/v${v}/request.js`);
@@ -34,14 +33,6 @@ export interface KafkajsFastPathsStatus {
   groupMessagesPerPartition: SwapStatus;
   /** Why a swap is not in force, when one is not. */
   reason?: string;
-}
-
-function isLoaded(specifier: string): boolean {
-  try {
-    return require.cache[require.resolve(specifier)] !== undefined;
-  } catch {
-    return false;
-  }
 }
 
 function swap(specifier: string, dependents: readonly string[], replacement: unknown, reasons: string[]): SwapStatus {
@@ -66,22 +57,9 @@ function swap(specifier: string, dependents: readonly string[], replacement: unk
 }
 
 function install(previous: KafkajsFastPathsStatus | undefined): KafkajsFastPathsStatus {
-  let version: string;
-  try {
-    version = (require('kafkajs/package.json') as { version: string }).version;
-  } catch (err) {
-    return {
-      produceRequest: 'unavailable',
-      groupMessagesPerPartition: 'unavailable',
-      reason: `kafkajs not found: ${String(err)}`,
-    };
-  }
-  if (version !== FAST_PRODUCE_KAFKAJS_VERSION) {
-    return {
-      produceRequest: 'unavailable',
-      groupMessagesPerPartition: 'unavailable',
-      reason: `kafkajs ${version} is installed; the fast produce paths are written for ${FAST_PRODUCE_KAFKAJS_VERSION} only`,
-    };
+  const kafkajs = checkKafkajsVersion('the fast produce paths are');
+  if (!kafkajs.ok) {
+    return { produceRequest: 'unavailable', groupMessagesPerPartition: 'unavailable', reason: kafkajs.reason };
   }
   const reasons: string[] = [];
   let produceRequest: SwapStatus;

@@ -6,8 +6,8 @@ import { filterAbortedRecords } from '../../../../src/kafka/patches/abortedTrans
 import {
   assertKafkajsConsumerFixes,
   installKafkajsConsumerFixes,
-  PATCHED_KAFKAJS_VERSION,
 } from '../../../../src/kafka/patches/consumerFixes.js';
+import { PATCHED_KAFKAJS_VERSION } from '../../../../src/kafka/patches/kafkajsVersion.js';
 
 const require = createRequire(import.meta.url);
 type BatchClass = new (

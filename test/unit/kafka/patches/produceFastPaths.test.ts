@@ -1,10 +1,10 @@
 // First import, as in the producer worker: the swaps must happen before kafkajs loads.
 import {
-  FAST_PRODUCE_KAFKAJS_VERSION,
   installKafkajsFastPaths,
   kafkajsFastPathsLogFields,
   kafkajsFastPathsStatus,
 } from '../../../../src/kafka/patches/produceFastPaths.js';
+import { PATCHED_KAFKAJS_VERSION } from '../../../../src/kafka/patches/kafkajsVersion.js';
 import { createRequire } from 'node:module';
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
@@ -16,7 +16,7 @@ const require = createRequire(import.meta.url);
 describe('installKafkajsFastPaths', () => {
   it('swapped both modules when imported before kafkajs', () => {
     expect(kafkajs.Kafka).toBeTypeOf('function');
-    expect((require('kafkajs/package.json') as { version: string }).version).toBe(FAST_PRODUCE_KAFKAJS_VERSION);
+    expect((require('kafkajs/package.json') as { version: string }).version).toBe(PATCHED_KAFKAJS_VERSION);
     expect(kafkajsFastPathsStatus()).toEqual({ produceRequest: 'swapped', groupMessagesPerPartition: 'swapped' });
     expect(require('kafkajs/src/protocol/requests/produce/v3/request.js')).toBe(fastProduceRequestV3);
     expect(require('kafkajs/src/producer/groupMessagesPerPartition.js')).toBe(groupMessagesPerPartition);
