@@ -12,6 +12,7 @@ import { createKafkaClient } from '../client.js';
 import { withKafkaDeadline } from '../reachability.js';
 import { connectionSecurity } from '../security.js';
 import { planAlter, planTopics, type AlterPlan, type ExistingTopic, type TopicSpec } from './topicPlan.js';
+import { sleep } from '../../system/processes.js';
 
 const { ConfigResourceTypes } = kafkajs;
 
@@ -146,10 +147,6 @@ async function fetchExisting(admin: Admin, names: readonly string[]): Promise<To
 }
 
 const POLL_INTERVAL_MS = 100;
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
 
 function servesAll(metadata: BrokerMetadata, specs: readonly TopicSpec[]): boolean {
   return specs.every((spec) => {
