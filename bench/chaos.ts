@@ -41,7 +41,10 @@ import { PlatformProcess } from './chaos/platformProcess.js';
 import { planChaos } from './chaos/schedule.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
-/** The platform as an operator runs it (`npm run build`); its `kafka up/down` also find pom.xml and log4j files from there. */
+/**
+ * The platform as an operator runs it (`npm run build`); its `kafka up/down` also find pom.xml and log4j files from
+ * there.
+ */
 const MAIN = path.join(PROJECT_ROOT, 'dist', 'main.js');
 const PORTS = [24092, 24192, 24292];
 const CONTROLLER_PORTS = [24093, 24193, 24293];

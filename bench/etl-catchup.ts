@@ -10,7 +10,8 @@
  *  - peak RSS (VmHWM of /proc/<pid>/status, worker threads included), sampled VmRSS too;
  *  - CPU seconds of the process, Parquet files written.
  * Then tops the topics up to a 2,000,000-event backlog (2:1) and runs the default encoder once more
- * from empty for the ETL's RSS bound (< 300 MB; architecture.md, "Back-pressure and shutdown"). With `--cpu-prof`, one more run under
+ * from empty for the ETL's RSS bound (< 300 MB; architecture.md, "Back-pressure and shutdown"). With `--cpu-prof`, one
+ * more run under
  * `node --cpu-prof` prints the functions with the most self time, per thread.
  *
  * The machine's ceiling is measured in the same run: kcat (librdkafka) reads the

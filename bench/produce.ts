@@ -8,8 +8,8 @@
  * they share the process). Each scenario runs in its own child process so that its peak RSS is its
  * own. Compiled with tsconfig.bench.json (src + bench → dist/bench).
  *
- * Options: --events N (default 1,000,000), --threads 1,4 (none: only the paced scenario), --runs R (each scenario R times,
- * alternating), --batch-size N (default data_generator.batch_size), --tasks-per-thread N,
+ * Options: --events N (default 1,000,000), --threads 1,4 (none: only the paced scenario), --runs R (each scenario R
+ * times, alternating), --batch-size N (default data_generator.batch_size), --tasks-per-thread N,
  * --producers-per-thread N, --max-events-per-task N (events per transaction at full speed).
  *
  * Then, unless --paced-seconds 0, the paced scenario: config.yml's rates (120 + 60 events/s by
@@ -57,7 +57,10 @@ interface ScenarioResult {
   /** From the first acknowledged batch to the last: without thread start-up and connection. */
   steadySeconds: number;
   jsonBytes: number;
-  /** Bytes of the topic's log segments per replica (LZ4 record batches + transaction markers); 0 when the cluster is not the local one. */
+  /**
+   * Bytes of the topic's log segments per replica (LZ4 record batches + transaction markers); 0 when the cluster is not
+   * the local one.
+   */
   storedBytes: number;
   cpuSeconds: number;
   peakRssMB: number;

@@ -23,7 +23,10 @@ export const ErrorCodes = {
   KAFKA_TLS_WRONG_HOST: 'SDP_ERR_KAFKA_TLS_WRONG_HOST',
   /** Any other TLS failure: the port does not speak TLS, the broker refused the client certificate. */
   KAFKA_TLS_FAILED: 'SDP_ERR_KAFKA_TLS_FAILED',
-  /** A kafkajs internal this project corrects (patches/consumerFixes.ts) is not as expected: another version, or loaded too early. */
+  /**
+   * A kafkajs internal this project corrects (patches/consumerFixes.ts) is not as expected: another version, or loaded
+   * too early.
+   */
   KAFKA_CLIENT_PATCH: 'SDP_ERR_KAFKA_CLIENT_PATCH',
   /** A checkpointed offset lies outside the partition's log (deleted records, or a recreated topic). */
   KAFKA_OFFSET_OUT_OF_RANGE: 'SDP_ERR_KAFKA_OFFSET_OUT_OF_RANGE',
@@ -74,11 +77,16 @@ export const ErrorCodes = {
   SERVICES_UNSAFE_PATH: 'SDP_ERR_SERVICES_UNSAFE_PATH',
   /** A web page's port (ui.status_port, ui.kafka_ui_port) is taken by another process. */
   UI_PORT_IN_USE: 'SDP_ERR_UI_PORT_IN_USE',
-  /** The ETL's consumer of a topic could not start, or failed for good (kafkajs gave up, or offsets were deleted unread). */
+  /**
+   * The ETL's consumer of a topic could not start, or failed for good (kafkajs gave up, or offsets were deleted
+   * unread).
+   */
   KAFKA_CONSUMER_FAILED: 'SDP_ERR_KAFKA_CONSUMER_FAILED',
   /** A checkpoint that would move a sink's offset backwards (a second writer, or a bug); nothing of it is written. */
   CHECKPOINT_BACKWARDS: 'SDP_ERR_CHECKPOINT_BACKWARDS',
-  /** The Kafka browser (`ui`) could not answer a request: no such group, no leader, or Kafka failed or did not answer. */
+  /**
+   * The Kafka browser (`ui`) could not answer a request: no such group, no leader, or Kafka failed or did not answer.
+   */
   KAFKA_BROWSER_FAILED: 'SDP_ERR_KAFKA_BROWSER_FAILED',
 } as const;
 

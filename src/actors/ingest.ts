@@ -64,7 +64,10 @@ export type IngestMsg =
 export interface IngestStatus {
   topic: string;
   partitions: PartitionStatus[];
-  /** Records between where processing stands and the log end, summed over assigned partitions; null before the first end-offset read. */
+  /**
+   * Records between where processing stands and the log end, summed over assigned partitions; null before the first
+   * end-offset read.
+   */
   lag: number | null;
 }
 

@@ -5,8 +5,8 @@
  * `etl.max_file_idle` (the end of a burst), at the end of a backlog (`endOfBacklog`, from the
  * partition actor: etl/backlogEnd.ts), or on `flush`: every buffered
  * dt is encoded into a `*.parquet.tmp` file (fsynced, on an encoder thread), then ONE checkpoint
- * commits the roll's last offset with the tmp→final renames (architecture.md, "The checkpoint protocol"). One roll is in
- * flight at a time, so the writer's committed offsets only move forward.
+ * commits the roll's last offset with the tmp→final renames (architecture.md, "The checkpoint protocol"). One roll is
+ * in flight at a time, so the writer's committed offsets only move forward.
  *
  * Back-pressure: `append` replies `{ backlogHigh: true }` once a full roll's worth of rows waits
  * behind the roll in flight; the partition actor then pauses fetching until `onDrained` fires.
@@ -442,7 +442,8 @@ export function spawnLakeWriter(
       maybeRoll(state, ctx.self, false);
       updateBacklog(state);
     }
-    // Otherwise a replay of offsets this sink already holds: skipped (architecture.md, "The checkpoint protocol": each sink skips what it holds).
+    // Otherwise a replay of offsets this sink already holds: skipped (architecture.md, "The checkpoint protocol": each
+    // sink skips what it holds).
     reply<WriterAppendReply>(ctx, { backlogHigh: state.backlogHigh });
   }
 

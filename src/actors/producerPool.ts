@@ -104,7 +104,10 @@ export interface ProducerPoolOptions {
   maxEventsPerTask?: number;
   /** Tasks given to a thread at once; default: enough for MIN_TASKS_IN_FLIGHT over the pool, at least 1. */
   tasksPerThread?: number;
-  /** Transactional producers per thread; default tasksPerThread + 1, so a task never waits for one and never reuses one that just committed. */
+  /**
+   * Transactional producers per thread; default tasksPerThread + 1, so a task never waits for one and never reuses one
+   * that just committed.
+   */
   producersPerThread?: number;
   seed?: number;
   /** Called once when every requested event is acknowledged (only with counts). */

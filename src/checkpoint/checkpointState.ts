@@ -1,7 +1,7 @@
 /**
- * The checkpoint store's state and how one committed checkpoint changes it (architecture.md, "The checkpoint protocol"),
- * as a pure reducer: the checkpointer actor persists a CheckpointEvent (one SQLite transaction,
- * the commit point), then applies it with `applyCheckpoint`; recovery replays the same events.
+ * The checkpoint store's state and how one committed checkpoint changes it (architecture.md, "The checkpoint
+ * protocol"), as a pure reducer: the checkpointer actor persists a CheckpointEvent (one SQLite transaction, the commit
+ * point), then applies it with `applyCheckpoint`; recovery replays the same events.
  *
  * Every piece of state is keyed by sink and (topic, partition), never by "this process", so that
  * state can one day move with a partition (architecture.md, "Growing past one machine").

@@ -2,8 +2,8 @@
  * A nact persistence engine on SQLite (better-sqlite3): the checkpointer's journal and snapshots.
  *
  * Every `persist` is one SQLite transaction, committed (and, with synchronous FULL, fsynced) before
- * its promise resolves: that commit is the commit point of a checkpoint (architecture.md, "The checkpoint protocol"). The journal
- * is append-only: a sequence number at or below the key's last one is refused, never overwritten.
+ * its promise resolves: that commit is the commit point of a checkpoint (architecture.md, "The checkpoint protocol").
+ * The journal is append-only: a sequence number at or below the key's last one is refused, never overwritten.
  *
  * Contract with nact 7.6.2 (lib/persistence/persistent-actor.js):
  * - `events` returns an array synchronously; recovery calls `.reduce` on it.

@@ -189,7 +189,10 @@ const etl = z.strictObject({
   /** The window aggregator checkpoints its state this often. */
   checkpoint_interval: duration,
   max_file_rows: positiveInt,
-  /** Rows all lake writers together may hold: from 3/4 of it they roll early, over it they pause fetching (lake/bufferBudget.ts). */
+  /**
+   * Rows all lake writers together may hold: from 3/4 of it they roll early, over it they pause fetching
+   * (lake/bufferBudget.ts).
+   */
   max_buffered_rows: positiveInt,
   max_file_bytes: size,
   max_file_age: duration,
@@ -202,9 +205,15 @@ const etl = z.strictObject({
   snapshot_every: positiveInt,
   parquet_encoder: z.enum(['parquetjs-lite', 'hyparquet-writer']),
   /** Worker threads that encode Parquet files off the consuming thread. */
-  /** 0 encodes on the consuming thread (no copy to a worker, no parallelism); auto: cores - 1, at most 4 (lake/encoderThreads.ts). */
+  /**
+   * 0 encodes on the consuming thread (no copy to a worker, no parallelism); auto: cores - 1, at most 4
+   * (lake/encoderThreads.ts).
+   */
   encoder_threads: encoderThreads,
-  /** Old-generation heap of each encoder thread: the file it encodes must fit once unpacked (64MB holds a max_file_bytes roll of 1 MB rejected payloads, test/unit/lake/encoderPool.test.ts). */
+  /**
+   * Old-generation heap of each encoder thread: the file it encodes must fit once unpacked (64MB holds a max_file_bytes
+   * roll of 1 MB rejected payloads, test/unit/lake/encoderPool.test.ts).
+   */
   encoder_heap: size,
   /** Kafka fetch size per partition: larger reads faster, costs memory per assigned partition. */
   fetch_max_bytes_per_partition: size,

@@ -28,7 +28,10 @@ export class BufferBudget {
     return this.usedRows >= this.limitRows;
   }
 
-  /** Past SOFT_SHARE of the limit: writers with enough rows roll early, so rolls reach the encoder while rows still arrive. */
+  /**
+   * Past SOFT_SHARE of the limit: writers with enough rows roll early, so rolls reach the encoder while rows still
+   * arrive.
+   */
   get pressing(): boolean {
     return this.usedRows >= this.limitRows * SOFT_SHARE;
   }

@@ -3,12 +3,12 @@ import { TABLES, type ColumnBatch, type ColumnValue, type TableName } from './ta
 
 /**
  * Rows of one table held column-wise in a few flat typed arrays instead of JS arrays of strings
- * (architecture.md, "Back-pressure and shutdown"): a UTF-8 column is one byte buffer plus end offsets, a numeric column (INT32, INT64,
- * DOUBLE, TIMESTAMP_MILLIS: safe integers or doubles) one Float64Array, nulls one byte per row.
- * Buffered rows then cost no garbage-collected objects on the consuming thread, the fast decoder
- * copies a field's bytes straight from the Kafka record (no string made), and the batch crosses to
- * an encoder thread as a handful of memcpys instead of a structured clone of every string.
- * The encoder side turns it back into a ColumnBatch (`unpackColumns`), the encoders' input.
+ * (architecture.md, "Back-pressure and shutdown"): a UTF-8 column is one byte buffer plus end offsets, a numeric column
+ * (INT32, INT64, DOUBLE, TIMESTAMP_MILLIS: safe integers or doubles) one Float64Array, nulls one byte per row. Buffered
+ * rows then cost no garbage-collected objects on the consuming thread, the fast decoder copies a field's bytes straight
+ * from the Kafka record (no string made), and the batch crosses to an encoder thread as a handful of memcpys instead of
+ * a structured clone of every string. The encoder side turns it back into a ColumnBatch (`unpackColumns`), the
+ * encoders' input.
  *
  * The low-cardinality text columns (`DICTIONARY_COLUMNS`) of a buffer built with `dictionary: true`
  * keep each distinct value once (a ByteDictionary) and a 4-byte id per row, which also makes the
@@ -214,7 +214,9 @@ export class PackedColumnBuffer {
     return this.rows;
   }
 
-  /** UTF-8 payload bytes plus 8 per number or null (dictionary values counted whole): what `etl.max_file_bytes` counts. */
+  /**
+   * UTF-8 payload bytes plus 8 per number or null (dictionary values counted whole): what `etl.max_file_bytes` counts.
+   */
   get approxBytes(): number {
     return this.bytes;
   }
@@ -255,7 +257,8 @@ export class PackedColumnBuffer {
   pushString(col: number, value: string): void {
     if (this.rows >= this.capacity) this.ensureRows(this.rows + 1);
     const b = this.utf8[col]!;
-    // Encoded into the spare room of the inline bytes (at most 3 UTF-8 bytes per UTF-16 code unit), then put from there.
+    // Encoded into the spare room of the inline bytes (at most 3 UTF-8 bytes per UTF-16 code unit), then put from
+    // there.
     const dst = b.reserveBytes(value.length * 3);
     const from = b.used;
     const { written } = textEncoder.encodeInto(value, dst.subarray(from));

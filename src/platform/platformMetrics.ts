@@ -22,7 +22,10 @@ export interface EtlMetrics {
   lastCheckpoint?: { atMs: number; durationMs: number; sink: string };
   /** Offsets skipped by etl.on_offset_out_of_range since the process started. */
   offsetsSkipped: Array<{ topic: string; partition: number; offsets: number }>;
-  /** Record sets the lean fetch decoder handed back to kafkajs (offsets beyond 2^53, malformed batches): slower, not wrong. */
+  /**
+   * Record sets the lean fetch decoder handed back to kafkajs (offsets beyond 2^53, malformed batches): slower, not
+   * wrong.
+   */
   leanDecoderFallbacks: number;
   /** Threads of this ETL's Parquet encoder pool (`etl.encoder_threads` resolved). */
   encoderThreads: number;

@@ -1,7 +1,7 @@
 /**
  * The root of the actor tree (architecture.md, "The actor tree"). It spawns the components a command asks for,
- * supervises them, and shuts them down in order (architecture.md, "Back-pressure and shutdown"): generators first (every
- * produced event acknowledged), then fetching, the final checkpoint, and the checkpoint store.
+ * supervises them, and shuts them down in order (architecture.md, "Back-pressure and shutdown"): generators first
+ * (every produced event acknowledged), then fetching, the final checkpoint, and the checkpoint store.
  *
  * Supervision (architecture.md, "Supervision"): a failing ETL actor escalates here, its error
  * marked retriable; the whole ETL part is then torn down and started again from the last

@@ -26,7 +26,9 @@ function splitHostPort(server: string): { host: string; port: number } {
   return { host: server.slice(0, i), port: Number(server.slice(i + 1)) };
 }
 
-/** Each bootstrap server's metadata, or undefined where it does not answer (plaintext probe; a TCP check with TLS/SASL). */
+/**
+ * Each bootstrap server's metadata, or undefined where it does not answer (plaintext probe; a TCP check with TLS/SASL).
+ */
 export async function probeBootstrap(
   config: Config,
   timeoutMs = 3_000,

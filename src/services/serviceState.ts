@@ -9,7 +9,10 @@ import { join } from 'node:path';
 export type KafkaMode = 'local' | 'docker' | 'external';
 
 export interface KafkaRecord {
-  /** local: brokers of kafka.local.data_dir; docker: the compose cluster; external: a cluster this checkout did not start. */
+  /**
+   * local: brokers of kafka.local.data_dir; docker: the compose cluster; external: a cluster this checkout did not
+   * start.
+   */
   mode: KafkaMode;
   /** True when this `up` started it: `down` then stops it. */
   startedByUs: boolean;

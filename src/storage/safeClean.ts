@@ -52,7 +52,10 @@ export function gatherRootFacts(configured: string, repoDir: string, otherRoots:
   };
 }
 
-/** Throws SdpError(STORAGE_UNSAFE_ROOT) listing every reason when any target is unsafe; checks all before anything is deleted. */
+/**
+ * Throws SdpError(STORAGE_UNSAFE_ROOT) listing every reason when any target is unsafe; checks all before anything is
+ * deleted.
+ */
 export function assertSafeRoots(targets: readonly CleanTarget[], repoDir: string, allRoots: readonly string[]): void {
   const problems: string[] = [];
   for (const t of targets) {

@@ -82,9 +82,9 @@ const snapshotSchema = z.strictObject({
 
 /**
  * The window aggregator's state: event-time tumbling windows of page views per URL
- * (architecture.md, "The checkpoint protocol" and "Event time"). Pure: no actors, no I/O, no clock — every call that depends on the wall clock
- * takes `nowMs`. The window-aggregator actor holds one instance, feeds it one message at a time,
- * and checkpoints {@link toJSON} with the rows it emitted.
+ * (architecture.md, "The checkpoint protocol" and "Event time"). Pure: no actors, no I/O, no clock — every call that
+ * depends on the wall clock takes `nowMs`. The window-aggregator actor holds one instance, feeds it one message at a
+ * time, and checkpoints {@link toJSON} with the rows it emitted.
  *
  * Contract:
  * - Windows are `[startMs, startMs + sizeMs)`, aligned to the epoch (see `TumblingWindows`).
@@ -128,7 +128,10 @@ export class PageViewWindows {
     this.watermarks.declarePartitions(partitions);
   }
 
-  /** Partition revoked: it holds the watermark back at its last watermark until assigned again; its offset stays in the state. */
+  /**
+   * Partition revoked: it holds the watermark back at its last watermark until assigned again; its offset stays in the
+   * state.
+   */
   revokePartition(partition: number): void {
     this.watermarks.revokePartition(partition);
   }
@@ -208,7 +211,10 @@ export class PageViewWindows {
     return this.offsets.get(partition)?.toString() ?? null;
   }
 
-  /** Global watermark as of the last batch or emitReady; -Infinity before any. Sent to partition actors for their late check. */
+  /**
+   * Global watermark as of the last batch or emitReady; -Infinity before any. Sent to partition actors for their late
+   * check.
+   */
   get globalWatermarkMs(): number {
     return this.watermarks.globalWatermarkMs;
   }

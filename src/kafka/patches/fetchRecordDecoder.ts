@@ -161,7 +161,10 @@ const MAGIC_OFFSET = 16;
 const RECORD_BATCH_OVERHEAD = 49;
 /** Base offset (8) and length (4) before the batch body. */
 const BATCH_PREFIX = 12;
-/** Body bytes before the record count: epoch 4, magic 1, crc 4, attributes 2, last delta 4, timestamps 16, producer 8+2, sequence 4. */
+/**
+ * Body bytes before the record count: epoch 4, magic 1, crc 4, attributes 2, last delta 4, timestamps 16, producer 8+2,
+ * sequence 4.
+ */
 const BODY_HEADER = 45;
 const TIMESTAMP_TYPE_FLAG_MASK = 0x8;
 const TRANSACTIONAL_FLAG_MASK = 0x10;

@@ -1,8 +1,8 @@
 /**
  * Asks ONE broker for its view of topic metadata with a bare Metadata request (API key 3,
- * version 4), on a fresh connection (TLS and SASL as configured, see wireProtocol.ts). kafkajs sends metadata requests to a random broker, so it
- * cannot tell whether every broker has applied a change yet; after creating topics we must know,
- * or the next client to ask a lagging broker hears "unknown topic".
+ * version 4), on a fresh connection (TLS and SASL as configured, see wireProtocol.ts). kafkajs sends metadata requests
+ * to a random broker, so it cannot tell whether every broker has applied a change yet; after creating topics we must
+ * know, or the next client to ask a lagging broker hears "unknown topic".
  */
 import type { ConnectionSecurity } from '../security.js';
 import { encodeRequest, sendRequest, WireReader, WireWriter } from './wireProtocol.js';

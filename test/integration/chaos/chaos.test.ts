@@ -61,7 +61,8 @@ describe('chaos run (short)', () => {
       kills: 3,
       brokerRestarts: 1,
     });
-    // Real traffic went through (kills, a broker down and restarts take most of a minute on two cores), all of it in the lake.
+    // Real traffic went through (kills, a broker down and restarts take most of a minute on two cores), all of it in
+    // the lake.
     expect(produced).toBeGreaterThan(1_000);
     expect(lake).toBe(produced);
     // Sixty seconds of events mostly fall in one or two minutes, often none of them closed yet: the

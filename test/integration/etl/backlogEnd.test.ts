@@ -1,5 +1,6 @@
 /**
- * A catch-up is in the lake as soon as it is read (architecture.md, "Back-pressure and shutdown"). A backlog is written, then
+ * A catch-up is in the lake as soon as it is read (architecture.md, "Back-pressure and shutdown"). A backlog is
+ * written, then
  * `node dist/main.js etl` starts with `max_file_age` and `max_file_idle` far beyond the test's
  * time: each partition rolls once, at the end of its backlog (etl/backlogEnd.ts), and everything
  * is committed in seconds. Events that then arrive at a paced rate are not rolled early: a

@@ -1,7 +1,7 @@
 /**
- * architecture.md, "Back-pressure and shutdown": SIGTERM makes a graceful stop with exit 0, whenever it arrives — also while
- * the ETL is still starting (recovering the lake, joining the consumer group), as happens when an
- * orchestrator stops a pod that has just been scheduled.
+ * architecture.md, "Back-pressure and shutdown": SIGTERM makes a graceful stop with exit 0, whenever it arrives — also
+ * while the ETL is still starting (recovering the lake, joining the consumer group), as happens when an orchestrator
+ * stops a pod that has just been scheduled.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

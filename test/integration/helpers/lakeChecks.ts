@@ -132,7 +132,10 @@ export function checkRangeTiling(
   return { problems, badNames, ranges: count };
 }
 
-/** Emitted windows whose page views differ from the raw clickstream rows of their (minute, url); none expected without late events. */
+/**
+ * Emitted windows whose page views differ from the raw clickstream rows of their (minute, url); none expected without
+ * late events.
+ */
 export function windowsNotMatchingRaw(lake: LakeReader): ReturnType<LakeReader['rows']> {
   return lake.rows(`
     WITH raw AS (SELECT date_trunc('minute', ts) AS minute_start, url, count(*) AS n FROM ${lake.table('clickstream')} GROUP BY ALL)
@@ -140,7 +143,10 @@ export function windowsNotMatchingRaw(lake: LakeReader): ReturnType<LakeReader['
     WHERE raw.n IS NULL OR a.pv <> raw.n LIMIT 5`);
 }
 
-/** Raw (minute, url) pairs up to the last emitted minute that no window holds: emitted windows must be a prefix of event time. */
+/**
+ * Raw (minute, url) pairs up to the last emitted minute that no window holds: emitted windows must be a prefix of event
+ * time.
+ */
 export function windowsMissingBeforeLastEmitted(lake: LakeReader): ReturnType<LakeReader['rows']> {
   return lake.rows(`
     WITH raw AS (SELECT DISTINCT date_trunc('minute', ts) AS minute_start, url FROM ${lake.table('clickstream')}),

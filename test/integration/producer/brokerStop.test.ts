@@ -32,7 +32,10 @@ async function brokersInMetadata(config: Config): Promise<number> {
   }
 }
 
-/** Starts whatever broker is down and waits until all of them serve metadata and our partitions have their replicas back. */
+/**
+ * Starts whatever broker is down and waits until all of them serve metadata and our partitions have their replicas
+ * back.
+ */
 async function restoreCluster(config: Config, topics: readonly string[]): Promise<void> {
   const up = await runCli(['kafka', 'up'], {}, 180_000);
   if (up.code !== 0) throw new Error(`kafka up failed (${String(up.code)}): ${up.stderr}`);
