@@ -2,7 +2,7 @@
  * The house rules for imports (architecture.md, "Where to find what"), checked by `npm run lint`
  * (part of `make test`): no cycles, no import up a floor, kafkajs internals only where they are patched.
  */
-const BELOW_ACTORS = '^src/(windows|checkpoint|lake|events|config|system|log|storage|generators|etl|query)/';
+const BELOW_ACTORS = '^src/(windows|checkpoint|lake|events|config|system|log|storage|generators|etl|query|verify)/';
 module.exports = {
   forbidden: [
     {

@@ -77,6 +77,9 @@ reset: ## start over: clean, then clean-data (asks y/N; FORCE=1 does not ask), t
 data-stats: build ## per table: partitions, files, rows, bytes, event-time range; checkpoints; lag per partition
 	$(CLI) data stats
 
+verify: build ## prove the lake against Kafka and the checkpoint store: offsets tiled, counts per file, windows (read-only; TABLE=, SINCE=YYYY-MM-DD)
+	$(CLI) verify $(if $(TABLE),--table $(TABLE)) $(if $(SINCE),--since $(SINCE))
+
 clean-data: build ## delete the lake and the checkpoints (asks y/N; FORCE=1 does not ask)
 	$(CLI) data clean --all $(YES)
 
@@ -140,4 +143,4 @@ analysis: venv ## execute the notebook headless: a self-contained HTML report in
 	.venv/bin/python analysis/run_analysis.py
 
 
-.PHONY: help install build setup config show-config init-volumes run up down ps logs clean reset data-stats clean-data clean-datalake clean-checkpoints test lint format test-prereqs bench kafka-up kafka-down kafka-status kafka-clean topics kafka-ui venv notebook analysis
+.PHONY: help install build setup config show-config init-volumes run up down ps logs clean reset data-stats verify clean-data clean-datalake clean-checkpoints test lint format test-prereqs bench kafka-up kafka-down kafka-status kafka-clean topics kafka-ui venv notebook analysis

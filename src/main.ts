@@ -17,6 +17,7 @@ import { registerServicesCommands } from './commands/services.js';
 import { registerUiCommand } from './commands/ui.js';
 import { createCommandContext } from './commands/context.js';
 import { registerDataCommands } from './commands/data.js';
+import { registerVerifyCommand } from './commands/verify.js';
 import { ExitCodes, SdpError } from './errors.js';
 import { armFaultFromEnv } from './system/faults.js';
 
@@ -66,6 +67,7 @@ async function main(argv: string[]): Promise<number> {
   registerEtlCommand(program, context);
   registerQueryCommand(program, context);
   registerDataCommands(program, context);
+  registerVerifyCommand(program, context);
   registerServicesCommands(program, context);
   registerUiCommand(program, context);
 

@@ -1,0 +1,78 @@
+/**
+ * Per partition of a topic: its leader's address and its log start and end offsets (kafkajs admin:
+ * Metadata, DescribeCluster, ListOffsets), within kafka.unreachable_timeout. For requests that
+ * must go to the leader itself (the group-less fetches of `verify`, kafka/wire/).
+ */
+import type { Config } from '../../config/schema.js';
+import { ErrorCodes, SdpError } from '../../errors.js';
+import type { Logger } from '../../log/logger.js';
+import { createKafkaClient } from '../client.js';
+import { withKafkaDeadline } from '../reachability.js';
+
+export interface PartitionLog {
+  partition: number;
+  host: string;
+  port: number;
+  logStart: bigint;
+  logEnd: bigint;
+}
+
+/** topic → its partitions; a topic that does not exist maps to undefined. */
+export async function fetchPartitionLogs(
+  config: Config,
+  logger: Logger,
+  topics: readonly string[],
+): Promise<Map<string, PartitionLog[] | undefined>> {
+  const kafkajsLogger = logger.isLevelEnabled('debug') ? logger : logger.child({}, { level: 'fatal' });
+  const admin = createKafkaClient(config, kafkajsLogger, {
+    clientId: `${config.kafka.client_id}-verify`,
+    retries: 2,
+    level: 'error',
+  }).admin();
+  try {
+    return await withKafkaDeadline(
+      config.kafka.bootstrap_servers,
+      config.kafka.unreachable_timeout,
+      'reading partition leaders and offsets',
+      async () => {
+        await admin.connect();
+        const existing = new Set(await admin.listTopics());
+        const cluster = await admin.describeCluster();
+        const out = new Map<string, PartitionLog[] | undefined>();
+        for (const topic of topics) {
+          if (!existing.has(topic)) {
+            out.set(topic, undefined);
+            continue;
+          }
+          const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+          const offsets = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o]));
+          const partitions: PartitionLog[] = [];
+          for (const p of meta.topics[0]?.partitions ?? []) {
+            const broker = cluster.brokers.find((b) => b.nodeId === p.leader);
+            const o = offsets.get(p.partitionId);
+            if (!broker || !o)
+              throw new SdpError(
+                ErrorCodes.KAFKA_UNREACHABLE,
+                `the leader of ${topic}/${p.partitionId} (broker ${p.leader}) is not available`,
+              );
+            partitions.push({
+              partition: p.partitionId,
+              host: broker.host,
+              port: broker.port,
+              logStart: BigInt(o.low),
+              logEnd: BigInt(o.high),
+            });
+          }
+          out.set(
+            topic,
+            partitions.sort((a, b) => a.partition - b.partition),
+          );
+        }
+        return out;
+      },
+      config,
+    );
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
