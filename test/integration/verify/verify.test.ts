@@ -15,7 +15,8 @@ import type { Config } from '../../../src/config/schema.js';
 import { createKafkaClient } from '../../../src/kafka/client.js';
 import { isCaughtUp, readJournal } from '../helpers/checkpointJournal.js';
 import { etlEnv, EtlProcess } from '../helpers/etlProcess.js';
-import { clickEvent, createRandom, iotEvent } from '../helpers/etlTestEvents.js';
+import { mulberry32 } from '../../../src/system/mulberry32.js';
+import { clickEvent, iotEvent } from '../helpers/etlTestEvents.js';
 import { createTestTopics, endOffsets, TestProducer, type TestRecord } from '../helpers/kafkaTestData.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
 import { randomName } from '../helpers/randomName.js';
@@ -146,7 +147,7 @@ describe('verify: the lake proved against Kafka and the checkpoint store', () =>
     });
     await createTestTopics(config, logger);
     const partitions = config.kafka.partitions;
-    const random = createRandom(Date.now() % 1_000_000);
+    const random = mulberry32(Date.now() % 1_000_000);
     const nowMs = Date.now();
     // Midnight UTC at least an hour ago: event times up to 40 minutes after it are in the past.
     const midnight = nowMs - (nowMs % 86_400_000);
