@@ -23,7 +23,7 @@ import type { ProducerRequest, ProducerResult, ProducerWorkerData } from '../pro
 import { StreamMetrics, type StreamMetricsSnapshot } from '../producer/streamMetrics.js';
 import { CommitTable } from '../producer/commitTable.js';
 import { nextTaskSize, shouldLinger, type TaskSizing } from '../producer/taskSizing.js';
-import { createPoolInstanceId } from '../producer/threadIdentity.js';
+import { createIotStateTable, createPoolInstanceId } from '../producer/threadIdentity.js';
 import { producerThreadCount } from '../producer/threadSizing.js';
 import { createSlotTable } from '../producer/transactionalSlots.js';
 import { MEMORY_MAX_AGE_MS, ThreadMemoryTable } from '../producer/threadMemoryTable.js';
@@ -331,6 +331,8 @@ export function spawnProducerPool(
         const workerData: ProducerWorkerData = {
           config,
           slots: createSlotTable(threads, nowMs),
+          threads,
+          iotState: createIotStateTable(),
           slotGenerations: new SharedArrayBuffer(threads * Int32Array.BYTES_PER_ELEMENT),
           commitTable: CommitTable.allocate(threads, lanes),
           memoryTable: ThreadMemoryTable.allocate(threads),
