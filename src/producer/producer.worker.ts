@@ -24,6 +24,7 @@ import { Lanes } from './lanes.js';
 import type { StreamName } from '../events/types.js';
 import type { ProducerRequest, ProducerResult, ProducerWorkerData } from './producerTask.js';
 import { AppendOrder } from './appendOrder.js';
+import { ValueArena } from './valueArena.js';
 import { threadSeed, threadShard, transactionalIdFor } from './threadIdentity.js';
 import { claimSlot, type SlotLease } from './transactionalSlots.js';
 import { MEMORY_REPORT_MS, ThreadMemoryTable } from './threadMemoryTable.js';
@@ -56,6 +57,7 @@ interface ThreadState {
   appendOrder: Record<StreamName, AppendOrder>;
   /** Event time of the last event generated: a batch sent again later never stamps earlier. */
   lastEventMs: number;
+  values: ValueArena;
 }
 
 async function init(): Promise<ThreadState> {
@@ -122,6 +124,7 @@ async function init(): Promise<ThreadState> {
     }),
     appendOrder: { clickstream: new AppendOrder(), iot: new AppendOrder() },
     lastEventMs: 0,
+    values: new ValueArena(),
   };
 }
 
@@ -150,6 +153,7 @@ function buildMessages(
 ): { messages: OutgoingMessage[]; bytes: number } {
   const messages: OutgoingMessage[] = new Array(task.count);
   let bytes = 0;
+  const values = state.values;
   const due = task.due;
   // Never before this thread's previous event: an id's event times rise in its partition even for
   // a batch sent again after a later one.
@@ -161,14 +165,14 @@ function buildMessages(
   if (task.stream === 'clickstream') {
     for (let i = 0; i < task.count; i++) {
       const event = state.clickstream.next(eventTimeMs(i));
-      const value = JSON.stringify(event);
+      const value = values.put(JSON.stringify(event));
       bytes += value.length;
       messages[i] = { key: event.user_id, value };
     }
   } else {
     for (let i = 0; i < task.count; i++) {
       const event = state.iot.next(eventTimeMs(i));
-      const value = JSON.stringify(event);
+      const value = values.put(JSON.stringify(event));
       bytes += value.length;
       messages[i] = { key: event.device_id, value };
     }
