@@ -8,16 +8,24 @@
  * they share the process). Each scenario runs in its own child process so that its peak RSS is its
  * own. Compiled with tsconfig.bench.json (src + bench → dist/bench).
  *
- * Options: --events N (default 1,000,000), --threads 1,4 (none: only the paced scenario), --runs R (each scenario R
- * times, alternating), --batch-size N (default data_generator.batch_size), --tasks-per-thread N,
- * --producers-per-thread N, --max-events-per-task N (events per transaction at full speed).
+ * Options: --events N (default 1,000,000), --threads auto,1,4 (auto: the count data_generator.threads
+ * gives an unlimited rate here; none: only the paced scenario), --runs R (each scenario R times,
+ * alternating), --batch-size N (default data_generator.batch_size), --tasks-per-thread N,
+ * --producers-per-thread N, --max-events-per-task N (events per transaction at full speed),
+ * --no-kcat.
+ *
+ * The yardstick, unless --no-kcat: in each run, kcat (librdkafka) produces the same number of
+ * clickstream events from the same generator — written to a file first, not timed — with LZ4,
+ * acks=all and idempotence, keyed by user id like ours, into its own fresh topic; timed from its
+ * start to its exit (it exits once every message is acknowledged). Each run prints kcat's events/s
+ * and `ratio ours/kcat` for the default thread count (wall time both, start-up included).
  *
  * Then, unless --paced-seconds 0, the paced scenario: config.yml's rates (120 + 60 events/s by
  * default) for --paced-seconds S (default 30) with the configured threads, batch_size and linger:
  * events per transaction and the ack latency p50/p99 of each stream, as an operator runs it.
  */
 import { spawn } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -28,11 +36,14 @@ import { createKafkaClient } from '../src/kafka/client.js';
 import { localDataDir } from '../src/localKafka/localCluster.js';
 import { createTopics } from '../src/kafka/admin/topics.js';
 import { createLogger } from '../src/log/logger.js';
+import { createClickstreamGenerator } from '../src/generators/clickstream.js';
+import { producerThreadCount } from '../src/producer/threadSizing.js';
 import { Platform } from '../src/platform/supervisor.js';
 
 interface Settings {
   events: number;
   threads: number[];
+  kcat: boolean;
   runs: number;
   batchSize?: number;
   tasksPerThread?: number;
@@ -88,10 +99,15 @@ function parseArgs(argv: string[]): {
   };
   const settings: Settings = {
     events: Number(get('--events') ?? 1_000_000),
-    threads: (get('--threads') ?? '1,4')
-      .split(',')
-      .map(Number)
-      .filter((n) => n > 0),
+    threads: [
+      ...new Set(
+        (get('--threads') ?? 'auto,1,4')
+          .split(',')
+          .map((t) => (t.trim() === 'auto' ? defaultUnlimitedThreads() : Number(t)))
+          .filter((n) => n > 0),
+      ),
+    ],
+    kcat: !argv.includes('--no-kcat'),
     runs: Number(get('--runs') ?? 1),
     ...optional('--batch-size', 'batchSize'),
     ...optional('--tasks-per-thread', 'tasksPerThread'),
@@ -104,6 +120,68 @@ function parseArgs(argv: string[]): {
   const topic = get('--child-topic');
   if (topic === undefined) return { settings };
   return { settings, child: { threads: Number(get('--child-threads')), topic } };
+}
+
+/** The thread count `generate` starts at an unlimited rate with this config on this machine. */
+function defaultUnlimitedThreads(): number {
+  return producerThreadCount(loadConfig().config.data_generator.threads, { clickstream: 0 }, os.availableParallelism());
+}
+
+interface KcatResult {
+  events: number;
+  seconds: number;
+  loadAverage1m: number;
+}
+
+/**
+ * `events` clickstream events as `key<TAB>json` lines (JSON escapes tabs and newlines inside strings),
+ * keyed by user id as the producer threads key them. Built before any timing.
+ */
+function writeKcatInput(events: number): { file: string; dir: string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'bench-produce-kcat-'));
+  const file = path.join(dir, 'events.txt');
+  const generator = createClickstreamGenerator({ seed: 1 });
+  const parts: string[] = [];
+  const nowMs = Date.now();
+  for (let i = 0; i < events; i++) {
+    const event = generator.next(nowMs + Math.floor(i / 1000));
+    parts.push(`${event.user_id}\t${JSON.stringify(event)}\n`);
+  }
+  writeFileSync(file, parts.join(''));
+  return { file, dir };
+}
+
+/** kcat -P: LZ4, acks=all, idempotent, from the file; timed from spawn to exit (all acknowledged). */
+function runKcat(config: Config, topic: string, file: string, events: number): Promise<KcatResult> {
+  const args = [
+    '-P',
+    '-b',
+    config.kafka.bootstrap_servers.join(','),
+    '-t',
+    topic,
+    '-X',
+    'compression.codec=lz4',
+    '-X',
+    'acks=all',
+    '-X',
+    'enable.idempotence=true',
+    '-K',
+    '\t',
+    '-l',
+    file,
+  ];
+  return new Promise((resolve, reject) => {
+    const startedMs = performance.now();
+    const child = spawn('kcat', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (chunk: Buffer) => (err += chunk.toString('utf8')));
+    child.once('error', reject);
+    child.once('close', (code) => {
+      const seconds = (performance.now() - startedMs) / 1000;
+      if (code !== 0) return reject(new Error(`kcat exited with ${String(code)}: ${err.trim()}`));
+      resolve({ events, seconds, loadAverage1m: os.loadavg()[0] ?? 0 });
+    });
+  });
 }
 
 function benchConfig(topic: string): Config {
@@ -264,6 +342,21 @@ function storedBytesPerReplica(config: Config, topic: string): number {
   return bytes / config.kafka.replication_factor;
 }
 
+/**
+ * Records in `topic` (high minus low watermark: kcat, not transactional, writes no markers): that its run wrote every
+ * event.
+ */
+async function kcatTopicCount(config: Config, topic: string): Promise<number> {
+  const admin = createKafkaClient(config, createLogger({ level: 'error', format: 'json', fd: 2 })).admin();
+  try {
+    await admin.connect();
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((n, p) => n + Number(p.high) - Number(p.low), 0);
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}
+
 /** A million events take about 180 MB of the brokers' disks: do not keep them. */
 async function deleteTopic(config: Config, topic: string): Promise<void> {
   const admin = createKafkaClient(config, createLogger({ level: 'error', format: 'json', fd: 2 })).admin();
@@ -315,7 +408,23 @@ async function main(): Promise<void> {
       .join(' ')}\n`,
   );
   const results: ScenarioResult[] = [];
+  const kcatResults: KcatResult[] = [];
+  const ratios: number[] = [];
+  const defaultThreads = defaultUnlimitedThreads();
+  const kcatInput = settings.kcat && settings.threads.length > 0 ? writeKcatInput(settings.events) : undefined;
   for (let run = 0; run < settings.runs; run++) {
+    if (kcatInput) {
+      const topic = `bench-produce-${Date.now().toString(36)}-kcat`;
+      await createTopics(config, logger, { topics: [topic] });
+      const k = await runKcat(config, topic, kcatInput.file, settings.events);
+      const count = await kcatTopicCount(config, topic);
+      await deleteTopic(config, topic);
+      if (count !== settings.events) throw new Error(`kcat wrote ${count} of ${settings.events} events`);
+      kcatResults.push(k);
+      process.stdout.write(
+        `kcat  events=${k.events}  seconds=${k.seconds.toFixed(2)}  events/s=${Math.round(k.events / k.seconds)}  load1m=${k.loadAverage1m.toFixed(2)}\n`,
+      );
+    }
     for (const threads of settings.threads) {
       const topic = `bench-produce-${Date.now().toString(36)}-t${threads}`;
       await createTopics(config, logger, { topics: [topic] });
@@ -324,7 +433,28 @@ async function main(): Promise<void> {
       await deleteTopic(config, topic);
       results.push(result);
       process.stdout.write(`${format(result)}\n`);
+      const k = kcatResults[kcatResults.length - 1];
+      if (k && threads === defaultThreads && kcatInput) {
+        const ratio = result.events / result.seconds / (k.events / k.seconds);
+        ratios.push(ratio);
+        process.stdout.write(
+          `ratio ours/kcat=${ratio.toFixed(3)}  (threads=${threads}, the default at an unlimited rate; load1m=${result.loadAverage1m.toFixed(2)})\n`,
+        );
+      }
     }
+  }
+  if (kcatInput) rmSync(kcatInput.dir, { recursive: true, force: true });
+  if (kcatResults.length > 1) {
+    const rates = kcatResults.map((k) => k.events / k.seconds).sort((a, b) => a - b);
+    process.stdout.write(
+      `kcat: events/s min ${Math.round(rates[0] ?? 0)}  median ${Math.round(rates[Math.floor(rates.length / 2)] ?? 0)}  max ${Math.round(rates[rates.length - 1] ?? 0)} over ${rates.length} runs\n`,
+    );
+  }
+  if (ratios.length > 1) {
+    const sorted = [...ratios].sort((a, b) => a - b);
+    process.stdout.write(
+      `ratio ours/kcat: min ${sorted[0]!.toFixed(3)}  median ${sorted[Math.floor(sorted.length / 2)]!.toFixed(3)}  max ${sorted[sorted.length - 1]!.toFixed(3)} over ${sorted.length} runs\n`,
+    );
   }
   if (settings.runs > 1) {
     for (const threads of settings.threads) {

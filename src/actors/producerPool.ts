@@ -23,7 +23,7 @@ import type { ProducerRequest, ProducerResult, ProducerWorkerData } from '../pro
 import { StreamMetrics, type StreamMetricsSnapshot } from '../producer/streamMetrics.js';
 import { CommitTable } from '../producer/commitTable.js';
 import { nextTaskSize, shouldLinger, type TaskSizing } from '../producer/taskSizing.js';
-import { createPoolInstanceId } from '../producer/threadIdentity.js';
+import { createIotStateTable, createPoolInstanceId } from '../producer/threadIdentity.js';
 import { producerThreadCount } from '../producer/threadSizing.js';
 import { createSlotTable } from '../producer/transactionalSlots.js';
 import { MEMORY_MAX_AGE_MS, ThreadMemoryTable } from '../producer/threadMemoryTable.js';
@@ -45,6 +45,13 @@ export const MAX_BATCHES_PER_TASK = 400;
  * `npm run bench:produce`: 4 threads × 2 tasks ran no faster than 4 × 1, with 40% more RSS).
  */
 export const MIN_TASKS_IN_FLIGHT = 2;
+/**
+ * Tasks per thread at an unlimited rate: a thread generates its next batch while the previous one
+ * is on the wire (its Produce waits for the previous one's acks, producer/appendOrder.ts, so the
+ * order per id holds). Measured with `npm run bench:produce` on 2 cores, 2 threads: about 1.4×
+ * the events/s of one task per thread, the threads otherwise idle half the time on round trips.
+ */
+export const UNLIMITED_TASKS_PER_THREAD = 2;
 const TICK_MS = 20;
 const RETRY_BASE_MS = 200;
 const RETRY_MAX_MS = 5_000;
@@ -102,7 +109,10 @@ export interface ProducerPoolOptions {
   lingerMs?: number;
   /** Events per task (transaction) when behind or unlimited; default batchSize × MAX_BATCHES_PER_TASK. */
   maxEventsPerTask?: number;
-  /** Tasks given to a thread at once; default: enough for MIN_TASKS_IN_FLIGHT over the pool, at least 1. */
+  /**
+   * Tasks given to a thread at once; default: UNLIMITED_TASKS_PER_THREAD at an unlimited rate, else enough for
+   * MIN_TASKS_IN_FLIGHT over the pool, at least 1.
+   */
   tasksPerThread?: number;
   /**
    * Transactional producers per thread; default tasksPerThread + 1, so a task never waits for one and never reuses one
@@ -169,7 +179,11 @@ export function spawnProducerPool(
     options.threads ?? producerThreadCount(config.data_generator.threads, options.rates, availableParallelism());
   const batchSize = options.batchSize ?? config.data_generator.batch_size;
   const lingerMs = options.lingerMs ?? config.data_generator.linger;
-  const tasksPerThread = Math.max(1, options.tasksPerThread ?? Math.ceil(MIN_TASKS_IN_FLIGHT / threads));
+  const unlimited = Object.values(options.rates).some((rate) => rate === 0);
+  const tasksPerThread = Math.max(
+    1,
+    options.tasksPerThread ?? (unlimited ? UNLIMITED_TASKS_PER_THREAD : Math.ceil(MIN_TASKS_IN_FLIGHT / threads)),
+  );
   const lanes = Math.max(1, options.producersPerThread ?? tasksPerThread + 1);
   const sizing: TaskSizing = {
     batchSize,
@@ -474,6 +488,8 @@ export function spawnProducerPool(
         const workerData: ProducerWorkerData = {
           config,
           slots: createSlotTable(threads, nowMs),
+          threads,
+          iotState: createIotStateTable(),
           slotGenerations: new SharedArrayBuffer(threads * Int32Array.BYTES_PER_ELEMENT),
           commitTable: CommitTable.allocate(threads, lanes),
           memoryTable: ThreadMemoryTable.allocate(threads),

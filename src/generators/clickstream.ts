@@ -1,5 +1,6 @@
 import { formatIsoTimestamp } from '../events/isoTimestamp.js';
 import type { ClickstreamEvent } from '../events/types.js';
+import { checkShard, ownedIdNumbers, type Shard, WHOLE_POPULATION } from './ownership.js';
 import { createRandom, createZipfSampler, IndexSampler, WeightedSampler, type Seed } from './random.js';
 
 /**
@@ -8,6 +9,8 @@ import { createRandom, createZipfSampler, IndexSampler, WeightedSampler, type Se
  *
  * The site itself (URLs, popularity ranks) does not depend on the seed, so several generators with
  * different seeds (one per worker thread) describe the same site and their page counts add up.
+ * The user ids are one population split between them (ownership.ts): a user browses in one
+ * generator only, one session at a time, so a user's events are one sequence of sessions.
  */
 
 export const SHOP_ORIGIN = 'https://shop.example.com';
@@ -238,15 +241,20 @@ export function buildShopCatalogue(pageCount: number): Page[] {
 
 export interface ClickstreamGeneratorOptions {
   seed: Seed;
-  /** Size of the user population (ids `u-000000`...). Default 50 000. */
+  /** Size of the user population (ids `u-000000`...), over every shard. Default 50 000. */
   users?: number;
+  /** The users this generator simulates (ownership.ts). Default all. */
+  shard?: Shard;
   /** Pages in the catalogue. Default 300. */
   pages?: number;
   /** Zipf exponent of page popularity. Default 1.1. */
   zipfExponent?: number;
   /** Mean pages per session (geometric). Default 5. */
   meanSessionPages?: number;
-  /** Sessions browsing at the same time; each event advances one of them. Default 1000. */
+  /**
+   * Sessions browsing at the same time over every shard (each shard runs its share, at most one per
+   * user it owns); each event advances one of them. Default 1000.
+   */
   concurrentSessions?: number;
 }
 
@@ -269,6 +277,8 @@ export interface ClickstreamGenerator {
 
 interface Session {
   userId: string;
+  /** Index in `userIds`, given back to the idle users when the session ends. */
+  user: number;
   ua: string;
   landingUrl: string;
   previousPage: number;
@@ -290,8 +300,16 @@ export function createClickstreamGenerator(options: ClickstreamGeneratorOptions)
   const catalogue = buildShopCatalogue(options.pages ?? 300);
   const urls = catalogue.map((page) => page.url);
   const pagePopularity = createZipfSampler(catalogue.length, options.zipfExponent ?? 1.1);
+  const shard = options.shard ?? WHOLE_POPULATION;
+  checkShard(shard);
   const userIdWidth = Math.max(6, String(userCount - 1).length);
-  const userIds = Array.from({ length: userCount }, (_, i) => `u-${String(i).padStart(userIdWidth, '0')}`);
+  // `u-000042` is user 42 (ownership.ts).
+  const userIds = ownedIdNumbers(userCount, shard).map((n) => `u-${String(n).padStart(userIdWidth, '0')}`);
+  if (userIds.length === 0)
+    throw new RangeError(`shard ${shard.index} of ${shard.count} owns none of the ${userCount} users`);
+  // Users not browsing now: a new session takes one, so no user has two sessions at once.
+  const idleUsers = Array.from({ length: userIds.length }, (_, i) => i);
+  const sessionSlots = Math.min(userIds.length, Math.max(1, Math.round(concurrentSessions / shard.count)));
   const userAgents = new WeightedSampler(
     USER_AGENTS,
     USER_AGENTS.map((agent) => agent.weight),
@@ -307,7 +325,7 @@ export function createClickstreamGenerator(options: ClickstreamGeneratorOptions)
     LANDING_REFERRER_MIX.other,
   ]);
 
-  const sessions: (Session | undefined)[] = new Array<Session | undefined>(concurrentSessions).fill(undefined);
+  const sessions: (Session | undefined)[] = new Array<Session | undefined>(sessionSlots).fill(undefined);
   const stats: ClickstreamGeneratorStats = {
     events: 0,
     sessionsStarted: 0,
@@ -338,7 +356,7 @@ export function createClickstreamGenerator(options: ClickstreamGeneratorOptions)
       lastTs = formatIsoTimestamp(nowMs);
       lastNowMs = nowMs;
     }
-    const slot = Math.floor(random.next() * concurrentSessions);
+    const slot = Math.floor(random.next() * sessionSlots);
     let session = sessions[slot];
     let page: number;
     let referrer: string;
@@ -346,8 +364,14 @@ export function createClickstreamGenerator(options: ClickstreamGeneratorOptions)
       const agent = userAgents.sample(random);
       page = pagePopularity.sample(random);
       referrer = landingReferrer(agent, page);
+      // Take a random idle user out of the idle list (swap with the last, pop).
+      const pick = Math.floor(random.next() * idleUsers.length);
+      const user = idleUsers[pick]!;
+      idleUsers[pick] = idleUsers[idleUsers.length - 1]!;
+      idleUsers.pop();
       session = {
-        userId: userIds[Math.floor(random.next() * userCount)]!,
+        userId: userIds[user]!,
+        user,
         ua: agent.ua,
         landingUrl: urls[page]!,
         previousPage: page,
@@ -365,6 +389,7 @@ export function createClickstreamGenerator(options: ClickstreamGeneratorOptions)
     session.pagesViewed++;
     if (--session.pagesLeft === 0) {
       sessions[slot] = undefined;
+      idleUsers.push(session.user);
       stats.sessionsCompleted++;
       stats.pagesInCompletedSessions += session.pagesViewed;
     }

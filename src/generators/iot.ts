@@ -1,11 +1,16 @@
 import { formatIsoTimestamp } from '../events/isoTimestamp.js';
 import type { IotEvent } from '../events/types.js';
+import { checkShard, owns, type Shard, WHOLE_POPULATION } from './ownership.js';
 import { createRandom, type Seed } from './random.js';
 
 /**
  * Synthetic IoT readings: temperature/humidity sensors spread over sites, each device with its own
  * state so that consecutive readings of a device form smooth, plausible series. Pure and
  * deterministic under a seed.
+ *
+ * Several generators (one per producer thread) share one population: each device's traits and
+ * starting state come from the population seed and its id alone, and each generator simulates only
+ * the devices of its shard (ownership.ts), so one device is one walk whatever the thread count.
  */
 
 export interface SiteProfile {
@@ -45,8 +50,42 @@ const TEMP = { reversion: 0.02, sigma: 0.08, maxStep: 0.5 };
 const HUMIDITY = { reversion: 0.02, sigma: 0.25, maxStep: 1.5 };
 const SIGNAL = { reversion: 0.05, sigma: 1.2, maxStep: 4 };
 
+/** The most one reading moves from the device's previous one (before rounding to the event's decimals). */
+export const IOT_MAX_STEP = {
+  tempC: TEMP.maxStep,
+  humidity: HUMIDITY.maxStep,
+  signalDbm: SIGNAL.maxStep,
+} as const;
+const DEFAULT_DRAIN = { min: 0.0005, max: 0.003 };
+/** Battery percentage points a reading loses at most with the default drain. */
+export const IOT_MAX_DRAIN_PER_READING = DEFAULT_DRAIN.max;
+
+/** Numbers per device in a shared state table (see `IotGeneratorOptions.state`). */
+export const IOT_STATE_FIELDS = 5;
+const F_TEMP = 0;
+const F_HUMIDITY = 1;
+const F_BATTERY = 2;
+const F_DRAIN = 3;
+const F_SIGNAL = 4;
+
+/** Length of the state table of a population (`new Float64Array(...)`, filled with NaN). */
+export function iotStateTableLength(sites = SITES.length, devicesPerSite = 64): number {
+  return sites * devicesPerSite * IOT_STATE_FIELDS;
+}
+
 export interface IotGeneratorOptions {
+  /** Seeds the walks of the devices this generator simulates. */
   seed: Seed;
+  /** Seeds each device's traits and starting state (with its id). Default `seed`. */
+  populationSeed?: Seed;
+  /** The devices this generator simulates (ownership.ts). Default all. */
+  shard?: Shard;
+  /**
+   * Where the devices' moving state lives, `iotStateTableLength()` numbers, NaN for a device never
+   * simulated yet: a generator that takes over a shard (a thread replacing a dead one) continues
+   * each device from its last reading instead of restarting it. Default: a private table.
+   */
+  state?: Float64Array;
   /** Number of sites; the first 8 are named (`plant-lyon`...), further ones `site-09`... Default 8. */
   sites?: number;
   /** Default 64. */
@@ -58,15 +97,18 @@ export interface IotGeneratorOptions {
 }
 
 export interface IotGenerator {
-  /** A reading of a randomly chosen device, stamped with `nowMs` as its event time. */
+  /** A reading of a randomly chosen device of the shard, stamped with `nowMs` as its event time. */
   next(nowMs: number): IotEvent;
   nextBatch(count: number, nowMs: number): IotEvent[];
+  /** The devices this generator simulates (its shard of the population). */
   readonly deviceIds: readonly string[];
   readonly siteNames: readonly string[];
 }
 
 interface DeviceState {
   deviceId: string;
+  /** Offset of this device's row in the state table. */
+  row: number;
   site: string;
   baselineTempC: number;
   tempC: number;
@@ -97,7 +139,7 @@ function siteProfile(index: number): SiteProfile {
 export function createIotGenerator(options: IotGeneratorOptions): IotGenerator {
   const siteCount = options.sites ?? SITES.length;
   const devicesPerSite = options.devicesPerSite ?? 64;
-  const drain = options.batteryDrainPerReading ?? { min: 0.0005, max: 0.003 };
+  const drain = options.batteryDrainPerReading ?? DEFAULT_DRAIN;
   const replaceProbability = options.batteryReplaceProbability ?? 0.02;
   if (!Number.isInteger(siteCount) || siteCount < 1)
     throw new RangeError(`sites must be a positive integer, got ${siteCount}`);
@@ -106,6 +148,13 @@ export function createIotGenerator(options: IotGeneratorOptions): IotGenerator {
   }
   if (!(drain.min >= 0 && drain.max >= drain.min)) throw new RangeError('batteryDrainPerReading needs 0 <= min <= max');
 
+  const shard = options.shard ?? WHOLE_POPULATION;
+  checkShard(shard);
+  const populationSeed = String(options.populationSeed ?? options.seed);
+  const state = options.state ?? new Float64Array(iotStateTableLength(siteCount, devicesPerSite)).fill(Number.NaN);
+  if (state.length < iotStateTableLength(siteCount, devicesPerSite))
+    throw new RangeError(`state needs ${iotStateTableLength(siteCount, devicesPerSite)} numbers, got ${state.length}`);
+
   const random = createRandom(options.seed);
   const devices: DeviceState[] = [];
   const siteNames: string[] = [];
@@ -113,31 +162,61 @@ export function createIotGenerator(options: IotGeneratorOptions): IotGenerator {
     const site = siteProfile(s);
     siteNames.push(site.name);
     for (let d = 0; d < devicesPerSite; d++) {
+      // Numbered site by site: `grenoble-th-0003` is device 64 + 3 (ownership.ts).
+      if (!owns(shard, s * devicesPerSite + d)) continue;
+      const deviceId = `${site.code}-th-${String(d).padStart(4, '0')}`;
+      // Traits from the population seed and the id only: the same device whatever its thread.
+      const traits = createRandom(`iot ${populationSeed} ${deviceId}`);
       // Devices differ from their site: near a door, a window, a machine.
       const baselineTempC = clamp(
-        site.baselineTempC + random.gaussian() * 1.5,
+        site.baselineTempC + traits.gaussian() * 1.5,
         IOT_LIMITS.tempC.min + 2,
         IOT_LIMITS.tempC.max - 2,
       );
       const baselineHumidity = clamp(
-        site.baselineHumidity + random.gaussian() * 5,
+        site.baselineHumidity + traits.gaussian() * 5,
         IOT_LIMITS.humidity.min + 5,
         IOT_LIMITS.humidity.max - 5,
       );
-      const baselineSignalDbm = random.float(-95, -55);
-      devices.push({
-        deviceId: `${site.code}-th-${String(d).padStart(4, '0')}`,
+      const baselineSignalDbm = traits.float(-95, -55);
+      const row = (s * devicesPerSite + d) * IOT_STATE_FIELDS;
+      const device: DeviceState = {
+        deviceId,
+        row,
         site: site.name,
         baselineTempC,
-        tempC: baselineTempC + random.gaussian() * 0.5,
+        tempC: baselineTempC + traits.gaussian() * 0.5,
         baselineHumidity,
-        humidity: baselineHumidity + random.gaussian() * 2,
-        battery: random.float(15, 100),
-        drainPerReading: random.float(drain.min, drain.max),
+        humidity: baselineHumidity + traits.gaussian() * 2,
+        battery: traits.float(15, 100),
+        drainPerReading: traits.float(drain.min, drain.max),
         baselineSignalDbm,
-        signalDbm: baselineSignalDbm + random.gaussian() * 3,
-      });
+        signalDbm: baselineSignalDbm + traits.gaussian() * 3,
+      };
+      if (Number.isNaN(state[row + F_BATTERY]!)) save(device);
+      else {
+        // Simulated before (by a thread that died): continue from its last reading.
+        device.tempC = state[row + F_TEMP]!;
+        device.humidity = state[row + F_HUMIDITY]!;
+        device.battery = state[row + F_BATTERY]!;
+        device.drainPerReading = state[row + F_DRAIN]!;
+        device.signalDbm = state[row + F_SIGNAL]!;
+      }
+      devices.push(device);
     }
+  }
+  if (devices.length === 0)
+    throw new RangeError(
+      `shard ${shard.index} of ${shard.count} owns none of the ${siteCount * devicesPerSite} devices`,
+    );
+
+  function save(device: DeviceState): void {
+    const row = device.row;
+    state[row + F_TEMP] = device.tempC;
+    state[row + F_HUMIDITY] = device.humidity;
+    state[row + F_BATTERY] = device.battery;
+    state[row + F_DRAIN] = device.drainPerReading;
+    state[row + F_SIGNAL] = device.signalDbm;
   }
 
   function walk(
@@ -178,6 +257,7 @@ export function createIotGenerator(options: IotGeneratorOptions): IotGenerator {
     } else {
       device.battery = Math.max(0, device.battery - device.drainPerReading);
     }
+    save(device);
     return {
       device_id: device.deviceId,
       site: device.site,

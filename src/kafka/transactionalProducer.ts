@@ -10,11 +10,14 @@
  * same transactional id, aborts whatever the failed one left open.
  *
  * Each Produce request goes to one partition (the messages are partitioned here, as kafkajs's
- * DefaultPartitioner would): kafkajs 2.2.4 sends one request per broker in parallel and, when one
- * of them fails with a retriable error (CONCURRENT_TRANSACTIONS, common right after a commit),
- * retries every broker without an answer yet — including one whose request is still in flight,
- * whose records are then written twice in the same transaction. With one request at a time there
- * is nothing in flight to send twice.
+ * DefaultPartitioner would): within one `send`, kafkajs 2.2.4 sends one request per broker in
+ * parallel and, when one of them fails with a retriable error (CONCURRENT_TRANSACTIONS, common
+ * right after a commit), retries every broker without an answer yet — including one whose request
+ * is still in flight, whose records are then written twice in the same transaction. So each `send`
+ * holds one partition's records, and its retries cover that request only. The partitions are sent
+ * side by side (one `send` chain per partition, its chunks in order): a transaction's produce phase
+ * takes about one acks=all round trip instead of one per partition (kafkajs's per-broker lock
+ * serialises two partitions of one leader).
  *
  * A failed EndTxn(commit) is ambiguous: the coordinator may have committed before the answer was
  * lost (its broker stopping, a timeout). The outcome is then read from the coordinator
@@ -183,17 +186,22 @@ export function createTransactionalProducer(
       let committing = false;
       try {
         const byPartition = partitioned(messages, await partitionsOf(topic));
-        transaction = await current.transaction();
-        for (const group of byPartition) {
+        const open = await current.transaction();
+        transaction = open;
+        const sends = byPartition.map(async (group) => {
           for (let start = 0; start < group.length; start += chunk) {
-            await transaction.send({
+            await open.send({
               topic,
               compression,
               acks: -1,
               messages: group.length <= chunk ? group : group.slice(start, start + chunk),
             });
           }
-        }
+        });
+        // Every request answered before the transaction is committed or aborted: none left in flight.
+        const sent = await Promise.allSettled(sends);
+        const failed = sent.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+        if (failed) throw failed.reason;
         hooks?.beforeCommit?.();
         committing = true;
         await transaction.commit();

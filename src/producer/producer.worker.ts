@@ -21,8 +21,11 @@ import { createIotGenerator } from '../generators/iot.js';
 import { resolveCommitOutcome } from '../kafka/wire/transactionState.js';
 import { CommitTable } from './commitTable.js';
 import { Lanes } from './lanes.js';
+import type { StreamName } from '../events/types.js';
 import type { ProducerRequest, ProducerResult, ProducerWorkerData } from './producerTask.js';
-import { threadSeed, transactionalIdFor } from './threadIdentity.js';
+import { AppendOrder } from './appendOrder.js';
+import { ValueArena } from './valueArena.js';
+import { threadSeed, threadShard, transactionalIdFor } from './threadIdentity.js';
 import { claimSlot, type SlotLease } from './transactionalSlots.js';
 import { MEMORY_REPORT_MS, ThreadMemoryTable } from './threadMemoryTable.js';
 
@@ -50,6 +53,11 @@ interface ThreadState {
   lanes: Lanes<Lane>;
   clickstream: ReturnType<typeof createClickstreamGenerator>;
   iot: ReturnType<typeof createIotGenerator>;
+  /** Per stream, batches reach their partitions in the order they were generated (appendOrder.ts). */
+  appendOrder: Record<StreamName, AppendOrder>;
+  /** Event time of the last event generated: a batch sent again later never stamps earlier. */
+  lastEventMs: number;
+  values: ValueArena;
 }
 
 async function init(): Promise<ThreadState> {
@@ -106,8 +114,17 @@ async function init(): Promise<ThreadState> {
   return {
     lease,
     lanes: new Lanes(producers.map((producer, index) => ({ index, producer }))),
-    clickstream: createClickstreamGenerator({ seed }),
-    iot: createIotGenerator({ seed: seed ^ 0x5bd1e995 }),
+    // This slot's share of one population (generators/ownership.ts): the same ids for every generation.
+    clickstream: createClickstreamGenerator({ seed, shard: threadShard(lease.slot, data.threads) }),
+    iot: createIotGenerator({
+      seed: seed ^ 0x5bd1e995,
+      populationSeed: data.seed,
+      shard: threadShard(lease.slot, data.threads),
+      state: new Float64Array(data.iotState),
+    }),
+    appendOrder: { clickstream: new AppendOrder(), iot: new AppendOrder() },
+    lastEventMs: 0,
+    values: new ValueArena(),
   };
 }
 
@@ -136,19 +153,26 @@ function buildMessages(
 ): { messages: OutgoingMessage[]; bytes: number } {
   const messages: OutgoingMessage[] = new Array(task.count);
   let bytes = 0;
+  const values = state.values;
   const due = task.due;
-  const eventTimeMs = due ? (i: number) => Math.min(nowMs, Math.floor(due.firstMs + i * due.intervalMs)) : () => nowMs;
+  // Never before this thread's previous event: an id's event times rise in its partition even for
+  // a batch sent again after a later one.
+  const floorMs = state.lastEventMs;
+  const eventTimeMs = due
+    ? (i: number) => Math.max(floorMs, Math.min(nowMs, Math.floor(due.firstMs + i * due.intervalMs)))
+    : () => Math.max(floorMs, nowMs);
+  if (task.count > 0) state.lastEventMs = eventTimeMs(task.count - 1);
   if (task.stream === 'clickstream') {
     for (let i = 0; i < task.count; i++) {
       const event = state.clickstream.next(eventTimeMs(i));
-      const value = JSON.stringify(event);
+      const value = values.put(JSON.stringify(event));
       bytes += value.length;
       messages[i] = { key: event.user_id, value };
     }
   } else {
     for (let i = 0; i < task.count; i++) {
       const event = state.iot.next(eventTimeMs(i));
-      const value = JSON.stringify(event);
+      const value = values.put(JSON.stringify(event));
       bytes += value.length;
       messages[i] = { key: event.device_id, value };
     }
@@ -158,14 +182,26 @@ function buildMessages(
 
 export default async function produceBatch(task: ProducerRequest): Promise<ProducerResult> {
   const state = await threadState();
-  const { messages, bytes } = buildMessages(state, task, Date.now());
+  // The turn is taken where the events are made, so turns follow the order of generation.
+  const turn = state.appendOrder[task.stream].take();
+  let built: { messages: OutgoingMessage[]; bytes: number };
+  try {
+    built = buildMessages(state, task, Date.now());
+  } catch (err) {
+    turn.done();
+    throw err;
+  }
+  const { messages, bytes } = built;
   const dies = task.attempt === 1 && data.testFaults?.dieBeforeCommitOfTasks.includes(task.taskId) === true;
   const lane = await state.lanes.acquire();
   const { producer } = lane;
-  const startedMs = performance.now();
+  let startedMs = performance.now();
   try {
+    await turn.ready;
+    startedMs = performance.now();
     await producer.sendInTransaction(data.topics[task.stream], messages, {
       beforeCommit: () => {
+        turn.done();
         commits.markCommitting(slotOf(state), lane.index, task.attemptId);
         // In a worker thread process.exit() ends the thread only: a thread dying mid-transaction.
         if (dies) process.exit(1);
@@ -176,6 +212,7 @@ export default async function produceBatch(task: ProducerRequest): Promise<Produ
     commits.markIdle(slotOf(state), lane.index);
     throw err;
   } finally {
+    turn.done();
     state.lanes.release(lane);
   }
   return {

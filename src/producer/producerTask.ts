@@ -7,6 +7,10 @@ import type { SlotTable } from './transactionalSlots.js';
 export interface ProducerWorkerData {
   config: Config;
   slots: SlotTable;
+  /** Threads of the pool (= slots): thread `slot` simulates the ids whose owner is `slot` (generators/ownership.ts). */
+  threads: number;
+  /** The IoT devices' moving state (iot.ts `state`), so a replacement thread continues its slot's devices. */
+  iotState: SharedArrayBuffer;
   /** Int32 per slot: how many threads have held it, so a replacement thread gets a new seed. */
   slotGenerations: SharedArrayBuffer;
   /** Each thread's heap figures, one row per slot (see threadMemoryTable.ts). */
@@ -17,7 +21,10 @@ export interface ProducerWorkerData {
   instanceId: string;
   /** Transactional producers per thread (at least the tasks the pool gives a thread at once). */
   lanes: number;
-  /** Seed of this pool; each thread derives its own from it, its slot and its generation. */
+  /**
+   * Seed of this pool: of the population (devices' traits), and of each thread's own seed (with its slot and
+   * generation).
+   */
   seed: number;
   topics: Record<StreamName, string>;
   /** Fault injection for tests only: the thread dies after sending these tasks, before the commit. */

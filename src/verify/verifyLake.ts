@@ -55,7 +55,10 @@ export interface VerifyReport {
   passed: boolean;
 }
 
-/** A tmp file lives from a roll's encoding to its rename: seconds. Older than a roll's age plus this, it was left behind. */
+/**
+ * A tmp file lives from a roll's encoding to its rename: seconds. Older than a roll's age plus this, it was left
+ * behind.
+ */
 export const TMP_MARGIN_MS = 60_000;
 const FETCH_MAX_BYTES = 4 * 1024 * 1024;
 const DUCKDB_MEMORY = '160MB';
@@ -92,7 +95,8 @@ export async function verifyLake(config: Config, options: VerifyOptions, logger:
   const counts = emptyCounts();
   const { since, table } = options;
 
-  // The store first, then the lake: a file committed after this read is newer than the checkpoint, never missing from it.
+  // The store first, then the lake: a file committed after this read is newer than the checkpoint, never missing from
+  // it.
   const store = readCheckpointStore(options.storeFile);
   const files = await listAfterRenames(lakeRoot, store.state, logger);
   const inventory = inventoryLake(files, topics);

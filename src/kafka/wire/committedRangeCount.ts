@@ -55,7 +55,10 @@ export interface RangeCountRequest {
 export interface RangeCount {
   /** Committed data records per span, index for index. */
   counts: number[];
-  /** The first offset not read: the end of the last span + 1, or where Kafka stopped delivering (its last stable offset). */
+  /**
+   * The first offset not read: the end of the last span + 1, or where Kafka stopped delivering (its last stable
+   * offset).
+   */
   readTo: bigint;
   fetches: number;
   bytes: number;

@@ -182,13 +182,50 @@ describe('clickstream generator', () => {
       }
       uaByUser.set(event.user_id, event.ua);
     }
-    // Two concurrent sessions of one user can interleave; that must stay rare.
-    expect(mismatches / checked).toBeLessThan(0.01);
+    // A user has one session at a time, so a page view always has its session's user agent.
+    expect(checked).toBeGreaterThan(COUNT / 2);
+    expect(mismatches).toBe(0);
+  });
+
+  it('splits the users between shards, and gives a user one session at a time', () => {
+    const shards = Array.from({ length: 4 }, (_, index) =>
+      createClickstreamGenerator({ seed: 10 + index, shard: { index, count: 4 } }),
+    );
+    const usersOf = shards.map((g) => new Set(g.nextBatch(20_000, NOW_MS).map((e) => e.user_id)));
+    for (let a = 0; a < usersOf.length; a++)
+      for (let b = a + 1; b < usersOf.length; b++)
+        expect([...usersOf[a]!].filter((u) => usersOf[b]!.has(u))).toEqual([]);
+    // u-000042 is user 42: shard 42 mod 4 = 2 simulates it.
+    for (const [index, users] of usersOf.entries())
+      expect([...users].filter((u) => Number(u.slice(2)) % 4 !== index)).toEqual([]);
+    // A tiny population, every user busy: a page view still always continues its user's one session.
+    const generator = createClickstreamGenerator({ seed: 4, users: 40, concurrentSessions: 1000 });
+    const lastByUser = new Map<string, { url: string; ua: string; landing: string }>();
+    let continuations = 0;
+    const interleaved: string[] = [];
+    for (const [i, event] of generator.nextBatch(20_000, NOW_MS).entries()) {
+      const previous = lastByUser.get(event.user_id);
+      if (!isInternal(event.referrer)) {
+        lastByUser.set(event.user_id, { url: event.url, ua: event.ua, landing: event.url });
+        continue;
+      }
+      continuations++;
+      if (
+        previous === undefined ||
+        previous.ua !== event.ua ||
+        (event.referrer !== previous.url && event.referrer !== previous.landing)
+      )
+        interleaved.push(`event ${i} of ${event.user_id}`);
+      lastByUser.set(event.user_id, { url: event.url, ua: event.ua, landing: previous?.landing ?? event.url });
+    }
+    expect(continuations).toBeGreaterThan(10_000);
+    expect(interleaved.slice(0, 5)).toEqual([]);
   });
 
   it('rejects nonsensical options', () => {
     expect(() => createClickstreamGenerator({ seed: 1, users: 0 })).toThrow(RangeError);
     expect(() => createClickstreamGenerator({ seed: 1, pages: 0 })).toThrow(RangeError);
     expect(() => createClickstreamGenerator({ seed: 1, concurrentSessions: 0 })).toThrow(RangeError);
+    expect(() => createClickstreamGenerator({ seed: 1, users: 3, shard: { index: 3, count: 4 } })).toThrow(RangeError);
   });
 });

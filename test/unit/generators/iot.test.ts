@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { decodeEvent } from '../../../src/events/validate.js';
 import type { IotEvent } from '../../../src/events/types.js';
-import { createIotGenerator, SITES } from '../../../src/generators/iot.js';
+import { createIotGenerator, IOT_STATE_FIELDS, iotStateTableLength, SITES } from '../../../src/generators/iot.js';
 
 const NOW_MS = Date.UTC(2024, 4, 1, 12, 0, 0);
 const COUNT = 50_000;
@@ -163,7 +163,49 @@ describe('iot generator', () => {
     expect(increases).toBe(0);
   });
 
+  it('splits the 512 devices between shards, each device with the same traits whatever the shard count', () => {
+    const whole = new Float64Array(iotStateTableLength()).fill(Number.NaN);
+    const all = createIotGenerator({ seed: 9, populationSeed: 77, state: whole });
+    const split = new Float64Array(iotStateTableLength()).fill(Number.NaN);
+    const shards = Array.from({ length: 3 }, (_, index) =>
+      createIotGenerator({ seed: 100 + index, populationSeed: 77, shard: { index, count: 3 }, state: split }),
+    );
+    const ids = shards.flatMap((g) => g.deviceIds);
+    expect(ids).toHaveLength(8 * 64);
+    expect(new Set(ids)).toEqual(new Set(all.deviceIds));
+    // Starting state (temperature, humidity, battery, drain, signal) from the population seed and the id only.
+    expect([...split]).toEqual([...whole]);
+    // A shard's readings are of its own devices only.
+    const own = new Set(shards[1]!.deviceIds);
+    expect(shards[1]!.nextBatch(2000, NOW_MS).filter((e) => !own.has(e.device_id))).toEqual([]);
+    // Another population seed: other devices.
+    const other = new Float64Array(iotStateTableLength()).fill(Number.NaN);
+    createIotGenerator({ seed: 9, populationSeed: 78, state: other });
+    expect([...other]).not.toEqual([...whole]);
+  });
+
+  it('continues each device from the shared state table: a generator taking over a shard does not restart it', () => {
+    const state = new Float64Array(iotStateTableLength()).fill(Number.NaN);
+    const shard = { index: 2, count: 4 };
+    const first = createIotGenerator({ seed: 1, populationSeed: 5, shard, state });
+    const last = new Map<string, IotEvent>();
+    for (const event of first.nextBatch(20_000, NOW_MS)) last.set(event.device_id, event);
+    const replacement = createIotGenerator({ seed: 2, populationSeed: 5, shard, state });
+    expect(replacement.deviceIds).toEqual(first.deviceIds);
+    const problems: string[] = [];
+    for (const event of replacement.nextBatch(20_000, NOW_MS + 1)) {
+      const previous = last.get(event.device_id);
+      if (previous && (event.battery > previous.battery || Math.abs(event.temp_c - previous.temp_c) > 0.51))
+        problems.push(`${event.device_id}: ${JSON.stringify(previous)} -> ${JSON.stringify(event)}`);
+      last.set(event.device_id, event);
+    }
+    expect(problems).toEqual([]);
+    expect(state.length).toBe(8 * 64 * IOT_STATE_FIELDS);
+  });
+
   it('rejects nonsensical options', () => {
+    expect(() => createIotGenerator({ seed: 1, shard: { index: 4, count: 4 } })).toThrow(RangeError);
+    expect(() => createIotGenerator({ seed: 1, state: new Float64Array(10) })).toThrow(RangeError);
     expect(() => createIotGenerator({ seed: 1, sites: 0 })).toThrow(RangeError);
     expect(() => createIotGenerator({ seed: 1, devicesPerSite: 0 })).toThrow(RangeError);
     expect(() => createIotGenerator({ seed: 1, batteryDrainPerReading: { min: 2, max: 1 } })).toThrow(RangeError);

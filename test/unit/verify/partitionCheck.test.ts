@@ -74,7 +74,8 @@ describe('judgePartition', () => {
   it('passes when each roll holds what Kafka holds and gaps hold nothing committed', () => {
     const rolls = [roll(0, 9, 2, 1), roll(12, 20)];
     const plan = planPartition(base(rolls, { checkpoint: 22n }));
-    // roll 0..9: 2 raw files of 3 rows + 1 rejected file of 3 rows = 9; gap 10..11 (markers), roll 12..20: 3; tail 21..22: markers.
+    // roll 0..9: 2 raw files of 3 rows + 1 rejected file of 3 rows = 9; gap 10..11 (markers), roll 12..20: 3; tail
+    // 21..22: markers.
     const verdict = judgePartition(base(rolls), plan.segments, [9, 0, 3, 0], 23n, rowsEach(3));
     expect(verdict).toEqual({ findings: [], gaps: 0, countMismatches: 0 });
   });
