@@ -8,8 +8,6 @@
  */
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
-import { pendingRenames } from '../checkpoint/checkpointState.js';
-import { readCheckpointStore } from '../checkpoint/storeReader.js';
 import type { Config } from '../config/schema.js';
 import { ErrorCodes, SdpError } from '../errors.js';
 import { emptyExpiryRecord, mergeExpiry } from '../lake/expiryRecord.js';
@@ -68,10 +66,8 @@ export async function expireLake(
     config.kafka.local.data_dir,
   ]);
 
-  const store = readCheckpointStore(storeFile);
-  const pending = new Set(pendingRenames(store.state).flatMap((r) => [r.from, r.to]));
   const files = listLakeFiles(lakeRoot);
-  const plan = planExpiry(files, options.nowMs, days, pending);
+  const plan = planExpiry(files, options.nowMs, days);
   const totalFiles = plan.expiring.reduce((n, e) => n + e.files.length, 0);
   const totalBytes = plan.expiring.reduce((n, e) => n + e.bytes, 0);
   for (const e of plan.expiring)

@@ -270,3 +270,14 @@ export function mergeExpiry(update: ExpiryUpdate): ExpiryRecord {
 export function expiredRangesOf(record: ExpiryRecord, topic: string, partition: number): ExpiredRange[] {
   return record.partitions.get(topic)?.get(partition)?.ranges ?? [];
 }
+
+/**
+ * Whether `path` (`tables/<table>/dt=YYYY-MM-DD/…`, relative to the lake root) lies in a dt the
+ * record says expired. Recovery skips a pending rename whose both ends are gone for this reason: the
+ * latest roll of a partition keeps its renames in the store until its next roll, and retention may
+ * have deleted their targets on purpose.
+ */
+export function inExpiredDt(record: ExpiryRecord | undefined, path: string): boolean {
+  const m = /^tables\/([^/]+)\/dt=(\d{4}-\d{2}-\d{2})\//.exec(path.split('\\').join('/'));
+  return m !== null && record !== undefined && (record.dts[m[1]!]?.includes(m[2]!) ?? false);
+}

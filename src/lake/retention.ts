@@ -5,8 +5,10 @@
  * A dt expires when its whole UTC day ended more than `retentionDays` days before `nowMs`. A dt is
  * expired in every table at once or in none: the raw tables, `_rejected` and `clickstream_agg` of one
  * day go together, so `verify`'s window accounting never meets windows whose raw events are gone.
- * A dt is held back (kept this time) while it holds a `*.tmp` file or a file a pending rename of the
- * checkpoint store names: recovery at the next start re-applies those renames and must find them.
+ * A dt is held back (kept this time) while it holds a `*.tmp` file: the next start of the ETL either
+ * renames it (its checkpoint committed) or deletes it. The store's latest renames of each sink stay
+ * "pending" until the sink's next roll, so their final files are not held back: recovery skips a rename
+ * whose both ends are gone in a dt the expiry record lists (actors/checkpointer.ts).
  */
 import { TABLE_NAMES, type TableName } from './tables.js';
 
@@ -47,16 +49,8 @@ export function dtExpires(dt: string, nowMs: number, retentionDays: number): boo
   return nowMs - (startMs + MS_PER_DAY) > retentionDays * MS_PER_DAY;
 }
 
-/**
- * The dt partitions to delete. `pendingRenameTargets`: both ends (`from`, `to`) of the renames the
- * checkpoint store will re-apply at the next start, relative to the lake root.
- */
-export function planExpiry(
-  files: readonly ExpiryCandidateFile[],
-  nowMs: number,
-  retentionDays: number,
-  pendingRenamePaths: ReadonlySet<string> = new Set(),
-): ExpiryPlan {
+/** The dt partitions to delete. */
+export function planExpiry(files: readonly ExpiryCandidateFile[], nowMs: number, retentionDays: number): ExpiryPlan {
   const tables = new Set<string>(TABLE_NAMES);
   const byDt = new Map<string, Map<TableName, ExpiringDt>>();
   const heldReasons = new Map<string, string>();
@@ -68,23 +62,12 @@ export function planExpiry(
     if (!dtExpires(dt, nowMs, retentionDays)) continue;
     if (file.path.endsWith('.tmp') && !heldReasons.has(dt))
       heldReasons.set(dt, `${file.path} is not committed yet: the next start of the ETL settles it`);
-    if (pendingRenamePaths.has(file.path) && !heldReasons.has(dt))
-      heldReasons.set(
-        dt,
-        `${file.path} is named by the checkpoint store's latest renames, re-applied at the next start`,
-      );
     let tablesOfDt = byDt.get(dt);
     if (!tablesOfDt) byDt.set(dt, (tablesOfDt = new Map()));
     let entry = tablesOfDt.get(table);
     if (!entry) tablesOfDt.set(table, (entry = { table, dt, files: [], bytes: 0 }));
     entry.files.push(file.path);
     entry.bytes += file.sizeBytes;
-  }
-  // A rename whose target is not there yet also holds its dt.
-  for (const path of pendingRenamePaths) {
-    const m = DT_DIR.exec(path);
-    if (m && tables.has(m[1]!) && dtExpires(m[2]!, nowMs, retentionDays) && !heldReasons.has(m[2]!))
-      heldReasons.set(m[2]!, `${path} is named by the checkpoint store's latest renames, re-applied at the next start`);
   }
   const expiring: ExpiringDt[] = [];
   for (const [dt, tablesOfDt] of byDt) {

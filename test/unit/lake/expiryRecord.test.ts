@@ -5,6 +5,7 @@ import {
   decodeExpiryRecord,
   emptyExpiryRecord,
   encodeExpiryRecord,
+  inExpiredDt,
   mergeExpiry,
 } from '../../../src/lake/expiryRecord.js';
 import { aggFileName, rawFileName, rejectedFileName } from '../../../src/lake/layout.js';
@@ -125,5 +126,15 @@ describe('the record codec', () => {
         message: expect.stringContaining(what),
       }),
     );
+  });
+});
+
+describe('inExpiredDt: recovery skips a pending rename into a dt retention deleted', () => {
+  it('is true only for a table and dt the record lists', () => {
+    const record = { ...emptyExpiryRecord(), dts: { clickstream: ['2026-12-01'] } };
+    expect(inExpiredDt(record, raw('clickstream', '2026-12-01', 0, 0, 9))).toBe(true);
+    expect(inExpiredDt(record, raw('clickstream', '2026-12-02', 0, 0, 9))).toBe(false);
+    expect(inExpiredDt(record, raw('iot', '2026-12-01', 0, 0, 9))).toBe(false);
+    expect(inExpiredDt(undefined, raw('clickstream', '2026-12-01', 0, 0, 9))).toBe(false);
   });
 });

@@ -49,17 +49,10 @@ describe('planExpiry: which dt partitions of which tables go', () => {
     expect(planExpiry(files, now, 30).expiring).toEqual([]);
   });
 
-  it('holds back a whole dt (every table) with a tmp file or a file a pending rename names', () => {
+  it('holds back a whole dt (every table) while it holds a tmp file', () => {
     const tmp = f(`tables/iot/dt=2026-12-01/${rawFileName(2, 0, 5)}.abc.tmp`);
     const held = planExpiry([...files, tmp], now, 3);
     expect(held.expiring.map((e) => e.dt)).toEqual(['2026-12-02']);
     expect(held.held).toEqual([{ dt: '2026-12-01', reason: expect.stringContaining('not committed yet') }]);
-    const pending = new Set([`tables/iot/dt=2026-12-02/${rawFileName(0, 0, 9)}`]);
-    expect(planExpiry(files, now, 3, pending).held).toEqual([
-      { dt: '2026-12-02', reason: expect.stringContaining('latest renames') },
-    ]);
-    // A rename target not there yet holds its dt too.
-    const notYet = new Set([`tables/iot/dt=2026-12-01/${rawFileName(3, 0, 5)}`]);
-    expect(planExpiry(files, now, 3, notYet).expiring.map((e) => e.dt)).toEqual(['2026-12-02']);
   });
 });
