@@ -80,6 +80,10 @@ data-stats: build ## per table: partitions, files, rows, bytes, event-time range
 verify: build ## prove the lake against Kafka and the checkpoint store: offsets tiled, counts per file, windows (read-only; TABLE=, SINCE=YYYY-MM-DD)
 	$(CLI) verify $(if $(TABLE),--table $(TABLE)) $(if $(SINCE),--since $(SINCE))
 
+.PHONY: expire
+expire: build ## delete dt partitions older than lake.retention_days (platform stopped; DRY_RUN=1 only lists)
+	$(CLI) lake expire $(if $(DRY_RUN),--dry-run)
+
 clean-data: build ## delete the lake and the checkpoints (asks y/N; FORCE=1 does not ask)
 	$(CLI) data clean --all $(YES)
 

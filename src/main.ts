@@ -18,6 +18,7 @@ import { registerUiCommand } from './commands/ui.js';
 import { createCommandContext } from './commands/context.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerVerifyCommand } from './commands/verify.js';
+import { registerLakeCommands } from './commands/lake.js';
 import { ExitCodes, SdpError } from './errors.js';
 import { armFaultFromEnv } from './system/faults.js';
 
@@ -68,6 +69,7 @@ async function main(argv: string[]): Promise<number> {
   registerQueryCommand(program, context);
   registerDataCommands(program, context);
   registerVerifyCommand(program, context);
+  registerLakeCommands(program, context);
   registerServicesCommands(program, context);
   registerUiCommand(program, context);
 

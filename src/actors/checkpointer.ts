@@ -12,7 +12,10 @@
  *
  * Recovery of the actor itself is nact's: latest snapshot + journal replay of CheckpointEvents.
  */
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { inExpiredDt } from '../lake/expiryRecord.js';
+import { readExpiryRecord } from '../lake/expiryRecordFile.js';
 import {
   applyCheckpoint,
   emptyCheckpointState,
@@ -119,7 +122,16 @@ export function spawnCheckpointer(
         return next;
       }
       case 'recoverLake': {
-        const renames = pendingRenames(state);
+        // A rename into a dt retention deleted, with both of its files gone, was deleted on purpose, not lost
+        // (architecture.md, "Keeping the lake: retention"); a rename whose tmp file is there is applied as always.
+        const expiry = readExpiryRecord(options.lakeRoot);
+        const expiredRenames = pendingRenames(state).filter(
+          (r) =>
+            inExpiredDt(expiry, r.to) &&
+            !existsSync(join(options.lakeRoot, r.from)) &&
+            !existsSync(join(options.lakeRoot, r.to)),
+        );
+        const renames = pendingRenames(state).filter((r) => !expiredRenames.includes(r));
         const committedTmp = new Set(renames.map((r) => join(options.lakeRoot, r.from)));
         const renamed = await applyRenames(options.lakeRoot, renames);
         const deletedTmpFiles: string[] = [];
@@ -140,6 +152,7 @@ export function spawnCheckpointer(
             checkpoints: state.checkpoints,
             renames_reapplied: renamed,
             orphan_tmp_deleted: deletedTmpFiles.length,
+            expired_renames_skipped: expiredRenames.length,
             other_stores_tmp_kept: otherStores,
             store_id: options.storeId,
           },

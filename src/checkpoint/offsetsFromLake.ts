@@ -8,6 +8,11 @@
  * offset range, so the largest `last` over both is the raw sink's durable offset of partition p.
  * A `*.tmp` whose roll (or aggregator checkpoint) also left a final file was committed: only its
  * rename was interrupted, so it is completed; any other tmp was never committed.
+ *
+ * Files deleted by retention are gone from the listing but not from the truth: the lake's expiry
+ * record gives per partition the highest last offset of the expired rolls (its floor) and the highest
+ * expired aggregator checkpoint id, and each is a lower bound here (architecture.md, "Keeping the
+ * lake: retention"), so a partition whose every file expired resumes after its floor, not at 0.
  */
 import { aggSinkId, rawSinkId, type AggCheckpoint, type RawCheckpoint, type Rename } from './checkpointState.js';
 
@@ -32,6 +37,14 @@ export interface LakeOffsets {
   completions: Rename[];
   /** Files whose names follow no rule (left alone, reported). */
   unknown: string[];
+}
+
+/** What retention deleted on purpose (lake/expiryRecord.ts), as lower bounds of the rebuilt offsets. */
+export interface LakeFloors {
+  /** topic → partition → highest last offset of the expired rolls. */
+  raw: ReadonlyMap<string, ReadonlyMap<number, bigint>>;
+  /** Highest checkpoint id of the expired `clickstream_agg` files, -1 if none. */
+  aggSeq: number;
 }
 
 const RAW = /^tables\/(clickstream|iot)\/dt=\d{4}-\d{2}-\d{2}\/part-(\d+)-(\d{20})-(\d{20})\.parquet(\.tmp)?$/;
@@ -77,7 +90,7 @@ export function parseLakeFileName(path: string, topics: TopicsOfTables): Parsed 
 }
 
 /** The offsets the lake's committed files prove, and the interrupted renames to complete. */
-export function offsetsFromLake(files: readonly string[], topics: TopicsOfTables): LakeOffsets {
+export function offsetsFromLake(files: readonly string[], topics: TopicsOfTables, floors?: LakeFloors): LakeOffsets {
   const parsed = files.map((path) => ({ path, p: parseLakeFileName(path, topics) }));
   const committedKeys = new Set(parsed.filter((f) => f.p && !f.p.tmp).map((f) => f.p!.commitKey));
   const result: LakeOffsets = { raw: new Map(), aggSeq: -1, files: 0, completions: [], unknown: [] };
@@ -101,6 +114,15 @@ export function offsetsFromLake(files: readonly string[], topics: TopicsOfTables
       if (current === undefined || p.last > current) byPartition.set(p.partition, p.last);
     }
   }
+  for (const [topic, byFloor] of floors?.raw ?? []) {
+    let byPartition = result.raw.get(topic);
+    if (!byPartition) result.raw.set(topic, (byPartition = new Map()));
+    for (const [partition, floor] of byFloor) {
+      const current = byPartition.get(partition);
+      if (current === undefined || floor > current) byPartition.set(partition, floor);
+    }
+  }
+  if (floors) result.aggSeq = Math.max(result.aggSeq, floors.aggSeq);
   result.completions.sort((a, b) => a.from.localeCompare(b.from));
   return result;
 }

@@ -64,6 +64,7 @@ export const DEFAULT_CONFIG: ConfigInput = {
     datalake_root: './data/datalake',
     checkpoint_root: './data/checkpoints',
   },
+  lake: { retention_days: null },
   topics: { clickstream: 'clickstream', iot: 'iot' },
   ui: {
     kafka_ui_port: 8080,

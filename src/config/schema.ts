@@ -230,6 +230,26 @@ const storage = z.strictObject({
   checkpoint_root: z.string().min(1),
 });
 
+/**
+ * Days a dt partition of the lake is kept after its day ended (architecture.md, "Keeping the lake: retention"):
+ * null or `off` keeps everything; from the environment the number arrives as text.
+ */
+const retentionDays = z.unknown().transform((value, ctx): number | null => {
+  if (value === null || value === 'off') return null;
+  const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 1 && n <= 1_000_000) return n;
+  ctx.addIssue({
+    code: 'custom',
+    message: `expected a whole number of days (1 or more), or off/null (got ${JSON.stringify(value) ?? 'nothing'})`,
+  });
+  return z.NEVER;
+});
+
+const lake = z.strictObject({
+  /** `lake expire` deletes whole dt partitions whose day ended more than this many days ago (UTC). */
+  retention_days: retentionDays,
+});
+
 const topics = z.strictObject({ clickstream: z.string().min(1), iot: z.string().min(1) });
 
 const ui = z.strictObject({
@@ -273,6 +293,7 @@ export const configSchema = z
     data_generator: dataGenerator,
     etl,
     storage,
+    lake,
     topics,
     ui,
     log,

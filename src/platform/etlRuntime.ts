@@ -30,7 +30,7 @@ import { spawnWindowAggregator, type AggregatorMetrics, type WindowAggregatorMsg
 import type { createTopicConsumer } from '../kafka/topicConsumer.js';
 import { startMemoryGuard } from '../system/memoryGuard.js';
 import { offsetsFromLake } from '../checkpoint/offsetsFromLake.js';
-import { planRebuildFromLake } from '../checkpoint/rebuildFromLake.js';
+import { planRebuildFromLake, readLakeFloors } from '../checkpoint/rebuildFromLake.js';
 import type { EtlMetrics } from './platformMetrics.js';
 import { listLakeFiles } from '../lake/lakeFiles.js';
 import { renameDurable } from '../lake/durableFs.js';
@@ -100,8 +100,10 @@ async function rebuildFromLakeIfEmpty(
   const first = offsetsFromLake(
     listLakeFiles(lakeRoot).map((f) => f.path),
     topics,
+    readLakeFloors(lakeRoot),
   );
-  if (first.files === 0) return;
+  // A lake whose every file expired still holds its floors (architecture.md, "Keeping the lake: retention").
+  if (first.files === 0 && first.raw.size === 0 && first.aggSeq < 0) return;
   for (const { from, to } of first.completions) await renameDurable(join(lakeRoot, from), join(lakeRoot, to));
   const plan = await planRebuildFromLake(lakeRoot, topics, WINDOW_SIZE_MS);
   for (const event of plan.events) {

@@ -5,7 +5,7 @@
  */
 import { lstatSync, readdirSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import { ErrorCodes, SdpError } from '../errors.js';
 import { readRootMarker, ROOT_MARKER_FILE, type RootKind } from './rootMarker.js';
 import { isWithin, refusalsFor, type RootFacts } from './rootSafety.js';
@@ -107,6 +107,48 @@ export function emptyRoot(root: string): CleanedRoot {
     }
   });
   return { root: absolute, files, bytes, existed: true };
+}
+
+/**
+ * Deletes one directory below a root and everything in it (retention: a dt partition of the lake).
+ * Call only after `assertSafeRoots` for the root. Every directory from the root down to the target
+ * is lstat-ed: a symlink or a non-directory on the way stops it before anything is deleted, so no
+ * link ever leads outside the root; inside the target symlinks are unlinked, never followed.
+ */
+export function removeDirInsideRoot(root: string, relativeDir: string): CleanedRoot {
+  const absoluteRoot = resolve(root);
+  const target = resolve(absoluteRoot, relativeDir);
+  if (target === absoluteRoot || !isWithin(absoluteRoot, target))
+    throw new SdpError(ErrorCodes.STORAGE_UNSAFE_ROOT, `${target} is not below ${absoluteRoot}: nothing deleted`);
+  const steps = target.slice(absoluteRoot.length + 1).split(sep);
+  let path = absoluteRoot;
+  for (const step of [undefined, ...steps]) {
+    if (step !== undefined) path = join(path, step);
+    let stat: import('node:fs').Stats;
+    try {
+      stat = lstatSync(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { root: target, files: 0, bytes: 0, existed: false };
+      throw err;
+    }
+    if (stat.isSymbolicLink() || !stat.isDirectory())
+      throw new SdpError(
+        ErrorCodes.STORAGE_UNSAFE_ROOT,
+        `${path} is ${stat.isSymbolicLink() ? 'a symlink' : 'not a directory'}: ${target} not deleted`,
+      );
+  }
+  let files = 0;
+  let bytes = 0;
+  walk(absoluteRoot, target, (p, isDir, size) => {
+    if (isDir) rmdirSync(p);
+    else {
+      unlinkSync(p);
+      files += 1;
+      bytes += size;
+    }
+  });
+  rmdirSync(target);
+  return { root: target, files, bytes, existed: true };
 }
 
 /** Post-order walk of `dir` below `root`, skipping the root's marker; symlinks are leaves. */

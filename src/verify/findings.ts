@@ -4,7 +4,10 @@
  * Pure: the rules and the I/O modules produce findings, this module names and counts them.
  */
 
-/** `note`s explain what could not be compared; they never fail the run. */
+/**
+ * `note`s explain what could not be compared, `expired` names ranges retention deleted on purpose
+ * (architecture.md, "Keeping the lake: retention"); neither fails the run.
+ */
 export type FindingKind =
   | 'gap'
   | 'overlap'
@@ -14,7 +17,8 @@ export type FindingKind =
   | 'tmp_left_behind'
   | 'unknown_file'
   | 'kafka_range'
-  | 'note';
+  | 'note'
+  | 'expired';
 
 export interface Finding {
   kind: FindingKind;
@@ -31,7 +35,7 @@ export interface Finding {
 }
 
 export function isFailure(finding: Finding): boolean {
-  return finding.kind !== 'note';
+  return finding.kind !== 'note' && finding.kind !== 'expired';
 }
 
 /** One line: kind, where (table, topic[partition], offsets), what, and the files named. */

@@ -28,6 +28,8 @@ export interface Roll extends OffsetRange {
   rejectedFiles: string[];
   /** The dt directories its files are in. */
   dts: string[];
+  /** A range retention deleted (the expiry record), standing in for its rolls: no files, checked by nothing. */
+  expired?: true;
 }
 
 export interface AggFile {

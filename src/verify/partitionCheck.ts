@@ -8,10 +8,13 @@
  *   hold no committed record (transaction markers and aborted records only).
  * - What lies below the log start offset Kafka no longer holds: such a range is checked by the
  *   tiling alone and counted as unverifiable.
+ * - What retention deleted (the expiry record's ranges) takes part in the tiling as a range the lake
+ *   holds nothing of on purpose: no gap, not counted, reported as expired; a roll inside one lost
+ *   some of its dt files, so its count is not compared either.
  */
 import type { Finding } from './findings.js';
 import { rollFiles, rollInScope, type Roll } from './lakeInventory.js';
-import { splitAtLogStart, tileRanges, type OffsetRange } from './tiling.js';
+import { compareRanges, splitAtLogStart, tileRanges, type OffsetRange } from './tiling.js';
 
 export type Segment =
   | { kind: 'roll'; range: OffsetRange; roll: Roll }
@@ -29,6 +32,8 @@ export interface PartitionInput {
   /** Kafka's log start offset of the partition. */
   logStart: bigint;
   since: string | undefined;
+  /** Ranges retention deleted (lake/expiryRecord.ts), sorted and disjoint. */
+  expired?: readonly OffsetRange[];
 }
 
 export interface PartitionPlan {
@@ -37,6 +42,8 @@ export interface PartitionPlan {
   findings: Finding[];
   overlaps: number;
   unverifiable: number;
+  /** Expired ranges of the partition. */
+  expired: number;
 }
 
 const str = (n: bigint): string => n.toString();
@@ -47,17 +54,31 @@ function smaller(a: bigint, b: bigint): bigint {
 }
 
 function describeRange(roll: Roll): string {
+  if (roll.expired) return `${roll.first}..${roll.last} (expired)`;
   const only = roll.rawFiles.length === 0 ? ' (_rejected files only)' : '';
   return `${roll.first}..${roll.last}${only}`;
 }
 
 export function planPartition(input: PartitionInput): PartitionPlan {
   const { topic, partition, table, logStart } = input;
-  const tiling = tileRanges(input.rolls, 0n, input.checkpoint);
+  const expiredRolls: Roll[] = (input.expired ?? []).map((r) => ({
+    topic,
+    partition,
+    first: r.first,
+    last: r.last,
+    rawFiles: [],
+    rejectedFiles: [],
+    dts: [],
+    expired: true,
+  }));
+  const insideExpired = (roll: Roll): boolean => expiredRolls.some((e) => e.first <= roll.first && roll.last <= e.last);
+  const rolls = [...input.rolls.filter((r) => !insideExpired(r)), ...expiredRolls].sort(compareRanges);
+  const tiling = tileRanges(rolls, 0n, input.checkpoint);
   const findings: Finding[] = [];
   const segments: Segment[] = [];
   let unverifiable = 0;
   let overlaps = 0;
+  let expired = 0;
   const inScope = (roll: Roll | undefined): boolean => roll !== undefined && rollInScope(roll, input.since);
 
   for (const o of tiling.overlaps) {
@@ -89,7 +110,7 @@ export function planPartition(input: PartitionInput): PartitionPlan {
     if (held) segments.push({ ...segment, range: held } as Segment);
   };
 
-  const sorted = [...input.rolls];
+  const sorted = rolls;
   let previous: Roll | undefined;
   let gapIndex = 0;
   for (const roll of sorted) {
@@ -99,13 +120,24 @@ export function planPartition(input: PartitionInput): PartitionPlan {
       if (gap.last + 1n === roll.first && (inScope(roll) || inScope(previous)))
         add({ kind: 'gap', range: gap, before: previous, after: roll });
     }
-    if (inScope(roll)) add({ kind: 'roll', range: { first: roll.first, last: roll.last }, roll });
+    if (roll.expired) {
+      expired += 1;
+      findings.push({
+        kind: 'expired',
+        table,
+        topic,
+        partition,
+        first: str(roll.first),
+        last: str(roll.last),
+        message: 'deleted by retention (lake expire): the lake holds nothing of it on purpose',
+      });
+    } else if (inScope(roll)) add({ kind: 'roll', range: { first: roll.first, last: roll.last }, roll });
     if (previous === undefined || roll.last > previous.last) previous = roll;
   }
   if (tiling.tail && input.checkpoint !== undefined)
     add({ kind: 'tail', range: tiling.tail, before: previous, checkpoint: input.checkpoint });
   segments.sort((a, b) => (a.range.first < b.range.first ? -1 : a.range.first > b.range.first ? 1 : 0));
-  return { segments, findings, overlaps, unverifiable };
+  return { segments, findings, overlaps, unverifiable, expired };
 }
 
 /** Rows the footers gave for one roll; undefined when a footer of it was unreadable. */

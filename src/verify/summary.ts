@@ -16,6 +16,8 @@ export interface VerifyCounts {
   window_mismatches: number;
   /** Ranges Kafka no longer holds (below the log start): checked by tiling alone. */
   unverifiable_ranges: number;
+  /** Ranges retention deleted on purpose (the lake's expiry record): not checked, never a gap. */
+  expired_ranges: number;
 }
 
 export function emptyCounts(): VerifyCounts {
@@ -28,12 +30,16 @@ export function emptyCounts(): VerifyCounts {
     windows: 0,
     window_mismatches: 0,
     unverifiable_ranges: 0,
+    expired_ranges: 0,
   };
 }
 
-/** `verify: files=N rows=N gaps=N overlaps=N count_mismatches=N windows=N window_mismatches=N unverifiable_ranges=N` */
+/**
+ * `verify: files=N rows=N gaps=N overlaps=N count_mismatches=N windows=N window_mismatches=N unverifiable_ranges=N
+ * expired_ranges=N` (new counts go at the end: scripts match the fields before them).
+ */
 export function summaryLine(c: VerifyCounts): string {
-  return `verify: files=${c.files} rows=${c.rows} gaps=${c.gaps} overlaps=${c.overlaps} count_mismatches=${c.count_mismatches} windows=${c.windows} window_mismatches=${c.window_mismatches} unverifiable_ranges=${c.unverifiable_ranges}`;
+  return `verify: files=${c.files} rows=${c.rows} gaps=${c.gaps} overlaps=${c.overlaps} count_mismatches=${c.count_mismatches} windows=${c.windows} window_mismatches=${c.window_mismatches} unverifiable_ranges=${c.unverifiable_ranges} expired_ranges=${c.expired_ranges}`;
 }
 
 /** The lake holds up only when no finding is a failure (notes aside). */

@@ -26,7 +26,7 @@ import { waitFor } from '../helpers/waitFor.js';
 
 const { CompressionTypes } = kafkajs;
 const SUMMARY =
-  /^verify: files=(\d+) rows=(\d+) gaps=(\d+) overlaps=(\d+) count_mismatches=(\d+) windows=(\d+) window_mismatches=(\d+) unverifiable_ranges=(\d+)$/;
+  /^verify: files=(\d+) rows=(\d+) gaps=(\d+) overlaps=(\d+) count_mismatches=(\d+) windows=(\d+) window_mismatches=(\d+) unverifiable_ranges=(\d+) expired_ranges=0$/;
 const RAW_NAME = /^part-(\d+)-(\d{20})-(\d{20})\.parquet$/;
 
 interface Summary {

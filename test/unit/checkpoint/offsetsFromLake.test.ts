@@ -149,3 +149,59 @@ describe('eventsKeepingOffsets (clean --lake --force)', () => {
     expect(Object.values(rebuilt.lastRenames).flat()).toEqual([]);
   });
 });
+
+describe('offsetsFromLake with the expiry record: floors of what retention deleted', () => {
+  const floors = {
+    raw: new Map([
+      [
+        'clicks',
+        new Map([
+          [0, 500n],
+          [1, 40n],
+        ]),
+      ],
+    ]),
+    aggSeq: 9,
+  };
+
+  it('a partition whose every file expired resumes after its floor, not at offset 0', () => {
+    const lake = offsetsFromLake([], topics, floors);
+    expect(lake.files).toBe(0);
+    expect(lake.raw.get('clicks')).toEqual(
+      new Map([
+        [0, 500n],
+        [1, 40n],
+      ]),
+    );
+    expect(lake.aggSeq).toBe(9);
+    const events = seedEventsFromLake(lake, { topics, windowSizeMs: 60_000, maxMinuteEndMs: 1_764_633_600_000 });
+    let state = emptyCheckpointState();
+    for (const e of events) state = applyCheckpoint(state, e);
+    expect(startOffset(state, ['raw:clicks:0'], 0)).toBe('501');
+    expect(startOffset(state, ['raw:clicks:1'], 1)).toBe('41');
+    expect(events.find((e) => e.type === 'agg')).toMatchObject({ seq: 9 });
+  });
+
+  it('a floor is a lower bound: files above it win, a floor above the files wins', () => {
+    const lake = offsetsFromLake(
+      [
+        raw('clickstream', '2026-12-09', 0, 501, 700),
+        raw('clickstream', '2026-12-09', 1, 10, 30),
+        agg('2026-12-09', 12),
+      ],
+      topics,
+      floors,
+    );
+    expect(lake.raw.get('clicks')).toEqual(
+      new Map([
+        [0, 700n],
+        [1, 40n],
+      ]),
+    );
+    expect(lake.aggSeq).toBe(12);
+  });
+
+  it('without a record nothing changes', () => {
+    expect(offsetsFromLake([], topics).raw.size).toBe(0);
+  });
+});

@@ -91,6 +91,7 @@ const KINDS: Record<string, string[]> = {
     'kafka.ssl.cert_file',
     'kafka.ssl.key_file',
     'kafka.unreachable_timeout',
+    'lake.retention_days',
     'log.format',
     'log.level',
     'services.log_max_bytes',

@@ -117,3 +117,34 @@ describe('judgePartition', () => {
     expect(verdict.countMismatches).toBe(0);
   });
 });
+
+describe('planPartition with expired ranges (retention)', () => {
+  const r = (first: number, last: number) => ({ first: BigInt(first), last: BigInt(last) });
+
+  it('an expired range is no gap and is not counted: it is reported as expired', () => {
+    const plan = planPartition(base([roll(201, 300)], { checkpoint: 300n, expired: [r(0, 199)] }));
+    expect(plan.expired).toBe(1);
+    expect(plan.overlaps).toBe(0);
+    // The hole between the expired range and the kept roll is still checked; nothing below it is asked for.
+    expect(plan.segments.map((s) => [s.kind, s.range.first, s.range.last])).toEqual([
+      ['gap', 200n, 200n],
+      ['roll', 201n, 300n],
+    ]);
+    expect(plan.findings).toEqual([expect.objectContaining({ kind: 'expired', first: '0', last: '199' })]);
+  });
+
+  it('a roll inside an expired range (it lost some dt files) is not counted; one crossing it overlaps', () => {
+    const inside = planPartition(base([roll(50, 99), roll(201, 300)], { checkpoint: 300n, expired: [r(0, 199)] }));
+    expect(inside.segments.map((s) => s.kind)).toEqual(['gap', 'roll']);
+    expect(inside.overlaps).toBe(0);
+    const crossing = planPartition(base([roll(150, 250)], { expired: [r(0, 199)] }));
+    expect(crossing.overlaps).toBe(1);
+    expect(crossing.findings.find((f) => f.kind === 'overlap')!.message).toContain('(expired)');
+  });
+
+  it('without the expiry record the same lake has a gap where the expired range was', () => {
+    const plan = planPartition(base([roll(201, 300)], { checkpoint: 300n }));
+    expect(plan.expired).toBe(0);
+    expect(plan.segments[0]).toMatchObject({ kind: 'gap', range: r(0, 200) });
+  });
+});

@@ -1,0 +1,144 @@
+/**
+ * `lake expire [--dry-run]`: retention (architecture.md, "Keeping the lake: retention"). Deletes the
+ * whole dt partitions older than `lake.retention_days`, through the safe paths of `data clean`
+ * (marked lake root only, symlinks never followed, nothing outside the root), after writing the
+ * expiry record that the rebuild from file names and `verify` read. Refused while the platform runs:
+ * a running ETL may still write a late event's file into an old dt, and only a partition's owner
+ * deletes its files (architecture.md, last section). `--dry-run` only lists, and may run beside it.
+ */
+import { join, resolve } from 'node:path';
+import type { Command } from 'commander';
+import type { Config } from '../config/schema.js';
+import { ErrorCodes, SdpError } from '../errors.js';
+import { emptyExpiryRecord, mergeExpiry } from '../lake/expiryRecord.js';
+import { expiryRecordPath, readExpiryRecord, writeExpiryRecord } from '../lake/expiryRecordFile.js';
+import { listLakeFiles } from '../lake/lakeFiles.js';
+import { readFooterSummary } from '../lake/parquetFooter.js';
+import { planExpiry, type ExpiryPlan } from '../lake/retention.js';
+import type { Logger } from '../log/logger.js';
+import { CHECKPOINT_FILE } from '../platform/supervisor.js';
+import { pidFilePath } from '../services/pidFile.js';
+import { runningSigns } from '../services/platformRunning.js';
+import { assertSafeRoots, removeDirInsideRoot } from '../storage/safeClean.js';
+import type { CommandContext } from './context.js';
+import { REPO_DIR } from './data.js';
+
+export interface ExpireOptions {
+  dryRun: boolean;
+  nowMs: number;
+}
+
+export interface ExpireResult {
+  plan: ExpiryPlan;
+  deletedFiles: number;
+  deletedBytes: number;
+}
+
+function mb(n: number): string {
+  return `${(n / (1024 * 1024)).toFixed(1)} MB`;
+}
+
+export async function expireLake(
+  config: Config,
+  options: ExpireOptions,
+  logger: Logger,
+  out: (line: string) => void,
+): Promise<ExpireResult | undefined> {
+  const days = config.lake.retention_days;
+  if (days === null) {
+    out('lake.retention_days is off: nothing expires (set it in config.yml, or SDP_LAKE__RETENTION_DAYS)');
+    return undefined;
+  }
+  const lakeRoot = resolve(config.storage.datalake_root);
+  const storeFile = join(resolve(config.storage.checkpoint_root), CHECKPOINT_FILE);
+  if (!options.dryRun) {
+    const signs = runningSigns(storeFile, pidFilePath(resolve(config.services.run_dir)));
+    if (signs.length > 0)
+      throw new SdpError(
+        ErrorCodes.STORAGE_PLATFORM_RUNNING,
+        'the platform is running: stop it before expiring (the ETL may still write into old dt partitions); nothing was deleted',
+        [...signs.map((s) => `${s.what}: ${s.stop}`), '`lake expire --dry-run` lists what would go, beside it'],
+      );
+  }
+  assertSafeRoots([{ kind: 'datalake', configured: config.storage.datalake_root }], REPO_DIR, [
+    config.storage.datalake_root,
+    config.storage.checkpoint_root,
+    config.kafka.local.data_dir,
+  ]);
+
+  const files = listLakeFiles(lakeRoot);
+  const plan = planExpiry(files, options.nowMs, days);
+  const totalFiles = plan.expiring.reduce((n, e) => n + e.files.length, 0);
+  const totalBytes = plan.expiring.reduce((n, e) => n + e.bytes, 0);
+  for (const e of plan.expiring)
+    out(
+      `${options.dryRun ? 'would delete' : 'deleting'} ${e.table} dt=${e.dt}: ${e.files.length} files, ${mb(e.bytes)}`,
+    );
+  for (const h of plan.held) out(`keeping dt=${h.dt} this time: ${h.reason}`);
+  out(
+    `retention ${days} days: ${new Set(plan.expiring.map((e) => e.dt)).size} dt partitions, ${totalFiles} files, ${mb(totalBytes)} ${options.dryRun ? 'would be deleted' : 'to delete'}`,
+  );
+  if (options.dryRun) {
+    out('dry run: nothing deleted');
+    return { plan, deletedFiles: 0, deletedBytes: 0 };
+  }
+  if (plan.expiring.length === 0) return { plan, deletedFiles: 0, deletedBytes: 0 };
+
+  // The record first: a crash between it and the deletions leaves files the record already covers, which a
+  // later expiry deletes; the other order could leave ranges gone and unrecorded, read again by a rebuild.
+  const deletedPaths = new Set(plan.expiring.flatMap((e) => e.files));
+  let aggEmittedUntilMs: number | undefined;
+  for (const e of plan.expiring.filter((x) => x.table === 'clickstream_agg'))
+    for (const path of e.files.filter((p) => p.endsWith('.parquet'))) {
+      const summary = await readFooterSummary(join(lakeRoot, path), 'minute_end');
+      if (summary.maxMs !== undefined) aggEmittedUntilMs = Math.max(aggEmittedUntilMs ?? -Infinity, summary.maxMs);
+    }
+  const record = mergeExpiry({
+    previous: readExpiryRecord(lakeRoot) ?? emptyExpiryRecord(),
+    deleted: plan.expiring,
+    remaining: files.map((f) => f.path).filter((p) => p.endsWith('.parquet') && !deletedPaths.has(p)),
+    topics: { clickstream: config.topics.clickstream, iot: config.topics.iot },
+    deletedAggEmittedUntilMs: aggEmittedUntilMs,
+    nowMs: options.nowMs,
+    retentionDays: days,
+  });
+  await writeExpiryRecord(lakeRoot, record);
+  out(`expiry record written: ${expiryRecordPath(lakeRoot)}`);
+
+  let deletedFiles = 0;
+  let deletedBytes = 0;
+  for (const e of plan.expiring) {
+    const done = removeDirInsideRoot(lakeRoot, join('tables', e.table, `dt=${e.dt}`));
+    deletedFiles += done.files;
+    deletedBytes += done.bytes;
+  }
+  logger.info(
+    {
+      component: 'lake',
+      retention_days: days,
+      expired_dts: [...new Set(plan.expiring.map((e) => e.dt))],
+      held_dts: plan.held.map((h) => h.dt),
+      files: deletedFiles,
+      bytes: deletedBytes,
+    },
+    'lake expire: dt partitions deleted',
+  );
+  out(`deleted ${deletedFiles} files (${mb(deletedBytes)}) in ${lakeRoot}`);
+  return { plan, deletedFiles, deletedBytes };
+}
+
+export function registerLakeCommands(program: Command, context: CommandContext): void {
+  const lake = program.command('lake').description('keeping the lake: retention');
+  lake
+    .command('expire')
+    .description(
+      'delete whole dt partitions older than lake.retention_days (marked lake root only, platform stopped); the rebuild and verify honour what expired',
+    )
+    .option('--dry-run', 'list what would be deleted, delete nothing (allowed while the platform runs)')
+    .action(async (opts: { dryRun?: boolean }) => {
+      const { config } = context.config();
+      await expireLake(config, { dryRun: opts.dryRun ?? false, nowMs: Date.now() }, context.logger(2), (line) =>
+        process.stdout.write(`${line}\n`),
+      );
+    });
+}

@@ -1,0 +1,140 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCodes } from '../../../src/errors.js';
+import {
+  coalesce,
+  decodeExpiryRecord,
+  emptyExpiryRecord,
+  encodeExpiryRecord,
+  inExpiredDt,
+  mergeExpiry,
+} from '../../../src/lake/expiryRecord.js';
+import { aggFileName, rawFileName, rejectedFileName } from '../../../src/lake/layout.js';
+
+const topics = { clickstream: 'clicks', iot: 'sensors' };
+const raw = (table: string, dt: string, p: number, first: number, last: number) =>
+  `tables/${table}/dt=${dt}/${rawFileName(p, first, last)}`;
+const rej = (dt: string, topic: string, p: number, first: number, last: number) =>
+  `tables/_rejected/dt=${dt}/${rejectedFileName(topic, p, first, last)}`;
+const agg = (dt: string, seq: number) => `tables/clickstream_agg/dt=${dt}/${aggFileName(seq)}`;
+const r = (first: number, last: number) => ({ first: BigInt(first), last: BigInt(last) });
+
+describe('coalesce: expired ranges merge across holes no remaining roll lies in', () => {
+  it('merges overlapping, touching and separated ranges, but not across a roll that stays', () => {
+    expect(coalesce([r(0, 9), r(5, 12), r(13, 20)], [])).toEqual([r(0, 20)]);
+    expect(coalesce([r(30, 40), r(0, 9)], [])).toEqual([r(0, 40)]);
+    expect(coalesce([r(0, 9), r(30, 40)], [r(12, 20)])).toEqual([r(0, 9), r(30, 40)]);
+    expect(coalesce([r(0, 9), r(30, 40)], [r(50, 60)])).toEqual([r(0, 40)]);
+  });
+});
+
+describe('mergeExpiry: the record after a deletion', () => {
+  const base = {
+    topics,
+    deletedAggEmittedUntilMs: Date.parse('2026-12-01T23:59:00Z'),
+    nowMs: Date.parse('2026-12-10T00:00:00Z'),
+    retentionDays: 3,
+  };
+
+  it('keeps per partition the floor (highest last offset expired) and the expired ranges, and the aggregator', () => {
+    const record = mergeExpiry({
+      ...base,
+      previous: emptyExpiryRecord(),
+      deleted: [
+        { table: 'clickstream', dt: '2026-12-01', files: [raw('clickstream', '2026-12-01', 0, 0, 99)] },
+        {
+          table: 'clickstream',
+          dt: '2026-12-02',
+          files: [raw('clickstream', '2026-12-02', 0, 101, 180), raw('clickstream', '2026-12-02', 2, 0, 5)],
+        },
+        { table: '_rejected', dt: '2026-12-02', files: [rej('2026-12-02', 'clicks', 0, 182, 190)] },
+        { table: 'clickstream_agg', dt: '2026-12-01', files: [agg('2026-12-01', 4), agg('2026-12-01', 9)] },
+      ],
+      // A roll spanning two dts lost its 2026-12-02 file, keeps its 2026-12-03 one: it does not block.
+      remaining: [raw('clickstream', '2026-12-03', 0, 101, 180), raw('clickstream', '2026-12-03', 0, 191, 300)],
+    });
+    const clicks = record.partitions.get('clicks')!;
+    expect(clicks.get(0)).toEqual({ floor: 190n, ranges: [r(0, 190)] });
+    expect(clicks.get(2)).toEqual({ floor: 5n, ranges: [r(0, 5)] });
+    expect(record.dts).toEqual({
+      clickstream: ['2026-12-01', '2026-12-02'],
+      _rejected: ['2026-12-02'],
+      clickstream_agg: ['2026-12-01'],
+    });
+    expect(record.agg).toEqual({ seq: 9n, emittedUntilMs: base.deletedAggEmittedUntilMs });
+  });
+
+  it('adds to the previous record and never lowers a floor; a roll that stays keeps two ranges apart', () => {
+    const first = mergeExpiry({
+      ...base,
+      previous: emptyExpiryRecord(),
+      deleted: [{ table: 'iot', dt: '2026-12-01', files: [raw('iot', '2026-12-01', 1, 500, 599)] }],
+      remaining: [raw('iot', '2026-12-05', 1, 300, 399)],
+    });
+    // A late event's file in an old dt raised the floor above a roll that stays.
+    const second = mergeExpiry({
+      ...base,
+      deletedAggEmittedUntilMs: undefined,
+      previous: first,
+      deleted: [{ table: 'iot', dt: '2026-12-02', files: [raw('iot', '2026-12-02', 1, 0, 99)] }],
+      remaining: [raw('iot', '2026-12-05', 1, 300, 399)],
+    });
+    expect(second.partitions.get('sensors')!.get(1)).toEqual({ floor: 599n, ranges: [r(0, 99), r(500, 599)] });
+    expect(second.dts).toEqual({ iot: ['2026-12-01', '2026-12-02'] });
+    expect(second.agg).toBeNull();
+  });
+});
+
+describe('the record codec', () => {
+  it('round-trips, offsets as decimal strings', () => {
+    const record = mergeExpiry({
+      previous: emptyExpiryRecord(),
+      deleted: [
+        { table: 'clickstream', dt: '2026-12-01', files: [raw('clickstream', '2026-12-01', 0, 0, 99)] },
+        { table: 'clickstream_agg', dt: '2026-12-01', files: [agg('2026-12-01', 4)] },
+      ],
+      remaining: [],
+      topics,
+      deletedAggEmittedUntilMs: 1_764_633_600_000,
+      nowMs: Date.parse('2026-12-10T00:00:00Z'),
+      retentionDays: 3,
+    });
+    const text = encodeExpiryRecord(record);
+    expect(JSON.parse(text)).toMatchObject({
+      version: 1,
+      retention_days: 3,
+      partitions: { clicks: { '0': { floor: '99', ranges: [['0', '99']] } } },
+      agg: { seq: '4', emitted_until_ms: 1_764_633_600_000 },
+    });
+    expect(decodeExpiryRecord(text, 'x')).toEqual(record);
+  });
+
+  it.each([
+    ['not json', 'not JSON'],
+    ['{"version":2}', 'version 2'],
+    [
+      '{"version":1,"updated":"2026-12-10T00:00:00Z","retention_days":3,"dts":{},"partitions":{"t":{"0":{"floor":"-1","ranges":[]}}},"agg":null}',
+      'floor',
+    ],
+    [
+      '{"version":1,"updated":"2026-12-10T00:00:00Z","retention_days":3,"dts":{},"partitions":{"t":{"0":{"floor":"5","ranges":[["9","2"]]}}},"agg":null}',
+      'first after last',
+    ],
+  ])('rejects %s naming what is wrong', (text, what) => {
+    expect(() => decodeExpiryRecord(text, '/lake/_expired.json')).toThrow(
+      expect.objectContaining({
+        code: ErrorCodes.LAKE_EXPIRY_RECORD_INVALID,
+        message: expect.stringContaining(what),
+      }),
+    );
+  });
+});
+
+describe('inExpiredDt: recovery skips a pending rename into a dt retention deleted', () => {
+  it('is true only for a table and dt the record lists', () => {
+    const record = { ...emptyExpiryRecord(), dts: { clickstream: ['2026-12-01'] } };
+    expect(inExpiredDt(record, raw('clickstream', '2026-12-01', 0, 0, 9))).toBe(true);
+    expect(inExpiredDt(record, raw('clickstream', '2026-12-02', 0, 0, 9))).toBe(false);
+    expect(inExpiredDt(record, raw('iot', '2026-12-01', 0, 0, 9))).toBe(false);
+    expect(inExpiredDt(undefined, raw('clickstream', '2026-12-01', 0, 0, 9))).toBe(false);
+  });
+});
