@@ -44,7 +44,9 @@ export const ErrorCodes = {
   CHECKPOINT_SEQUENCE: 'SDP_ERR_CHECKPOINT_SEQUENCE',
   LAKE_WRITE_FAILED: 'SDP_ERR_LAKE_WRITE_FAILED',
   LAKE_FILE_MISSING: 'SDP_ERR_LAKE_FILE_MISSING',
-  /** The lake's expiry record (`_expired.json`) is not one this version reads: nothing is rebuilt or expired over it. */
+  /**
+   * The lake's expiry record (`_expired.json`) is not one this version reads: nothing is rebuilt or expired over it.
+   */
   LAKE_EXPIRY_RECORD_INVALID: 'SDP_ERR_LAKE_EXPIRY_RECORD_INVALID',
   WORKER_FILE_MISSING: 'SDP_ERR_WORKER_FILE_MISSING',
   SHUTDOWN_TIMEOUT: 'SDP_ERR_SHUTDOWN_TIMEOUT',
