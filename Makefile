@@ -80,8 +80,10 @@ data-stats: build ## per table: partitions, files, rows, bytes, event-time range
 clean-data: build ## delete the lake and the checkpoints (asks y/N; FORCE=1 does not ask)
 	$(CLI) data clean --all $(YES)
 
-clean-datalake: build ## delete the lake's tables (asks y/N; FORCE=1 does not ask)
-	$(CLI) data clean --lake $(YES)
+# The lake only, keeping the checkpoints' offsets (--force): the next run goes on after them, so the
+# deleted events are not read again. The question says so; FORCE=1 answers it.
+clean-datalake: build ## delete the lake's tables, keep the checkpoints' offsets (asks y/N; FORCE=1 does not ask)
+	$(CLI) data clean --lake --force $(YES)
 
 clean-checkpoints: build ## delete the checkpoint store (asks y/N; FORCE=1 does not ask)
 	$(CLI) data clean --checkpoints $(YES)
