@@ -8,6 +8,7 @@ import {
   type LocalClusterStatus,
 } from '../localKafka/localCluster.js';
 import { localClientSettings } from '../localKafka/tls.js';
+import { describeStopOrder } from '../localKafka/stopOrder.js';
 import type { CommandContext } from './context.js';
 import { renderTable } from '../system/textTable.js';
 
@@ -76,7 +77,9 @@ export function registerKafkaCommands(program: Command, context: CommandContext)
 
   kafka
     .command('down')
-    .description('stop the local cluster (SIGTERM, then SIGKILL after 30 s); does nothing when it is stopped')
+    .description(
+      'stop the local cluster one node at a time, the active controller with the last majority (SIGTERM, then SIGKILL after 30 s); does nothing when it is stopped',
+    )
     .action(async () => {
       const { config } = context.config();
       const result = await localClusterDown(config, context.logger(2));
@@ -86,7 +89,7 @@ export function registerKafkaCommands(program: Command, context: CommandContext)
       }
       const killed = result.killed.length > 0 ? `; killed after the timeout: ${result.killed.join(', ')}` : '';
       process.stdout.write(
-        `local Kafka cluster stopped (nodes ${[...result.stopped, ...result.killed].sort().join(', ')}${killed})\n`,
+        `local Kafka cluster stopped (nodes ${[...result.stopped, ...result.killed].sort().join(', ')}${killed}): ${describeStopOrder(result.order, result.activeController)}\n`,
       );
     });
 

@@ -11,6 +11,7 @@ import { renderDotEnv } from '../config/dotenv.js';
 import { ErrorCodes, SdpError } from '../errors.js';
 import { probeBrokerMetadata, type BrokerMetadata } from '../kafka/wire/brokerMetadataProbe.js';
 import { localClusterDown, localClusterStatus, localClusterUp } from '../localKafka/localCluster.js';
+import { describeStopOrder } from '../localKafka/stopOrder.js';
 import { isPortListening } from '../system/processes.js';
 import type { Logger } from '../log/logger.js';
 import type { KafkaRecord } from './serviceState.js';
@@ -120,5 +121,5 @@ export async function stopKafka(config: Config, logger: Logger, record: KafkaRec
   const result = await localClusterDown(config, logger);
   const nodes = [...result.stopped, ...result.killed].sort((a, b) => a - b);
   if (nodes.length === 0) return 'Kafka: the local cluster had already stopped';
-  return `Kafka: local cluster stopped (nodes ${nodes.join(', ')}${result.killed.length > 0 ? `; killed after the timeout: ${result.killed.join(', ')}` : ''})`;
+  return `Kafka: local cluster stopped (nodes ${nodes.join(', ')}${result.killed.length > 0 ? `; killed after the timeout: ${result.killed.join(', ')}` : ''}): ${describeStopOrder(result.order, result.activeController)}`;
 }
