@@ -7,7 +7,7 @@
  * appears in no output channel of a full run at debug level.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,7 +23,6 @@ import { etlEnv, EtlProcess } from '../helpers/etlProcess.js';
 import { endOffsets } from '../helpers/kafkaTestData.js';
 import { openLake } from '../helpers/lakeReader.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
-import { PROJECT_ROOT } from '../helpers/projectRoot.js';
 import { randomName } from '../helpers/randomName.js';
 import { runCli, type CliResult } from '../helpers/runCli.js';
 import { testLogger } from '../helpers/testLogger.js';
@@ -145,10 +144,6 @@ function expectSecurityError(result: CliResult, code: string, message: RegExp): 
 
 describe('secured local cluster (SASL_SSL on 27092/27192/27292)', () => {
   beforeAll(async () => {
-    // The Maven class path of the shared cluster, when there is one: saves resolving it again.
-    const classpath = join(PROJECT_ROOT, 'data', 'kafka', 'classpath-3.9.2.txt');
-    mkdirSync(dataDir, { recursive: true });
-    if (existsSync(classpath)) copyFileSync(classpath, join(dataDir, 'classpath-3.9.2.txt'));
     up = await runCli(['kafka', 'up', '--secure'], clusterEnv, 300_000);
     if (up.code !== 0) throw new Error(`kafka up --secure failed:\n${up.stderr}\n${up.stdout}`);
     password = readFileSync(join(tlsDir, 'client.password'), 'utf8').trim();

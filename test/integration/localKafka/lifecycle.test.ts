@@ -70,7 +70,9 @@ describe('local cluster lifecycle (second cluster on ports 19192/19292/19392)', 
     expect(result.stdout).toMatch(
       /ready: 3 brokers on 127\.0\.0\.1:19192,127\.0\.0\.1:19292,127\.0\.0\.1:19392; started nodes 1, 2, 3/,
     );
-    console.info(`second cluster: kafka up (cold, Maven class path included) took ${result.elapsedMs} ms`);
+    console.info(
+      `second cluster: kafka up (new data dir; class path from the user cache unless it is the first) took ${result.elapsedMs} ms`,
+    );
 
     const metadata = await kcatMetadata('127.0.0.1:19192');
     expect(metadata.brokers.map((b) => b.name).sort()).toEqual([
