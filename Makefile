@@ -104,10 +104,10 @@ test-prereqs: ## install what the tests need beyond npm (kcat, …)
 bench: install ## the benchmarks (npm run bench:produce, bench:etl, bench:parquet, bench:platform; BENCH=one of them)
 	@for b in $(BENCH); do echo "== npm run bench:$$b"; npm run "bench:$$b" || exit 1; done
 
-kafka-up: build ## start the local 3-broker cluster from Kafka's jars (Java + Maven; SECURE=1: SASL_SSL listener, private CA, SCRAM users)
+kafka-up: build ## start the local 3-broker cluster from Kafka's jars (Java + Maven; SECURE=1: SASL_SSL+SCRAM, mutual-TLS and SASL/PLAIN listeners, private CA)
 	$(CLI) kafka up$(if $(SECURE), --secure)
 
-kafka-down: build ## stop the local cluster
+kafka-down: build ## stop the local cluster (one node at a time, the active controller with the last majority)
 	$(CLI) kafka down
 
 kafka-status: build ## each local broker's pid and ports; exit 1 unless all are up

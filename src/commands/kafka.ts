@@ -7,7 +7,8 @@ import {
   localClusterUp,
   type LocalClusterStatus,
 } from '../localKafka/localCluster.js';
-import { localClientSettings } from '../localKafka/tls.js';
+import { localClientSettings, localMtlsSettings, localPlainSettings } from '../localKafka/tls.js';
+import { MTLS_PORT_OFFSET, PLAIN_PORT_OFFSET } from '../localKafka/serverProperties.js';
 import { describeStopOrder } from '../localKafka/stopOrder.js';
 import type { CommandContext } from './context.js';
 import { renderTable } from '../system/textTable.js';
@@ -48,7 +49,7 @@ export function registerKafkaCommands(program: Command, context: CommandContext)
     .description('start the local cluster (nodes already running are left alone) and wait until every broker answers')
     .option(
       '--secure',
-      'SASL_SSL client listener: private CA and broker certificate under <data_dir>/tls/, SCRAM users; prints the client settings',
+      'secured client listeners: SASL_SSL with SCRAM on the client ports, mutual TLS on port + 2, SASL/PLAIN over TLS on port + 3; private CA and certificates under <data_dir>/tls/; prints the client settings',
     )
     .action(async (opts: { secure?: boolean }) => {
       const { config } = context.config();
@@ -69,6 +70,10 @@ export function registerKafkaCommands(program: Command, context: CommandContext)
           [
             'clients connect with these settings under kafka: in config.yml (the password stays in its file):',
             ...localClientSettings(result.tls),
+            `or with a client certificate (mutual TLS, no SASL) on ${config.kafka.external_ports.map((p) => `127.0.0.1:${p + MTLS_PORT_OFFSET}`).join(',')} (kafka.bootstrap_servers):`,
+            ...localMtlsSettings(result.tls),
+            `or with SASL/PLAIN over TLS on ${config.kafka.external_ports.map((p) => `127.0.0.1:${p + PLAIN_PORT_OFFSET}`).join(',')}:`,
+            ...localPlainSettings(result.tls),
             '',
           ].join('\n'),
         );

@@ -269,12 +269,19 @@ export async function localClusterStatus(config: Config): Promise<LocalClusterSt
 }
 
 /** Fails with LOCAL_KAFKA_PORT_TAKEN when another process holds a port a node needs. */
-async function assertPortsFree(nodes: readonly LocalNode[]): Promise<void> {
+async function assertPortsFree(nodes: readonly LocalNode[], secure: boolean): Promise<void> {
   for (const node of nodes) {
-    for (const [port, role] of [
+    const ports: Array<readonly [number, string]> = [
       [node.port, 'client'],
       [node.controllerPort, 'controller'],
-    ] as const) {
+      ...(secure
+        ? ([
+            [node.mtlsPort, 'mutual-TLS client'],
+            [node.plainPort, 'SASL/PLAIN client'],
+          ] as const)
+        : []),
+    ];
+    for (const [port, role] of ports) {
       if (await isPortFree(port)) continue;
       const owner = describePortOwner(port);
       const range = ephemeralPortRange();
@@ -442,7 +449,7 @@ export async function localClusterUp(
   const started = new Map<number, number>();
   if (toStart.length > 0) {
     const java = javaExecutable();
-    await assertPortsFree(toStart);
+    await assertPortsFree(toStart, tls !== undefined);
     ensureRootMarker(dataDir, 'kafka');
     const classpath = await resolveKafkaClasspath(dataDir, config.kafka.local.kafka_version, log);
     for (const node of toStart) {
