@@ -52,7 +52,7 @@ run: build ## start Kafka (or use one that answers), create the topics, run the 
 	$(CLI) services up --kafka-only
 	$(RUN_NODE) dist/main.js run
 
-up: build ## start Kafka and the whole platform in the background; wait until ready, print the URLs
+up: build ## start Kafka (a secured config: prove the TLS trust and SASL login first) and the whole platform in the background; wait until ready, print the URLs
 	$(CLI) services up
 
 down: build ## stop the platform (graceful, SIGKILL after etl.shutdown_timeout) and the Kafka `up` started

@@ -3,7 +3,7 @@
  * listener with SCRAM, a mutual-TLS listener on port + 2, SASL/PLAIN over TLS on port + 3, private
  * CA) on its own ports 27092/27192/27292 and a /tmp data dir, started once for the file and stopped
  * after. Proves: topics create, generate (transactional producers) and etl exactly once against it,
- * through each of the three listeners; a
+ * through each of the three listeners; `make up` proves the login before anything else connects; a
  * wrong password, an untrusted CA, a wrong-host and an expired certificate each end in a one-line
  * error that says which, fast; and the password appears in no output channel of a full run at
  * debug level.
@@ -27,6 +27,7 @@ import { openLake } from '../helpers/lakeReader.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
 import { randomName } from '../helpers/randomName.js';
 import { runCli, type CliResult } from '../helpers/runCli.js';
+import { runMake } from '../helpers/runMake.js';
 import { testLogger } from '../helpers/testLogger.js';
 import { waitFor } from '../helpers/waitFor.js';
 
@@ -349,6 +350,38 @@ describe('secured local cluster (SASL_SSL on 27092/27192/27292)', () => {
       /the TLS handshake with Kafka at .* failed \(.*(bad certificate|certificate required)/,
     );
   }, 480_000);
+
+  it('make up proves the TLS trust and the SASL login before anything else connects, with the same one-line errors', async () => {
+    const runDir = join(dir, 'run');
+    const wrong = await runMake(
+      ['up'],
+      secureEnv({ SDP_KAFKA__SASL__PASSWORD: 'not-the-password-5c2e', SDP_SERVICES__RUN_DIR: runDir }),
+    );
+    expect(wrong.code).not.toBe(0);
+    const wrongErrors = wrong.stderr.split('\n').filter((l) => l.startsWith('error '));
+    expect(wrongErrors).toHaveLength(1);
+    expect(wrongErrors[0]).toMatch(
+      /^error SDP_ERR_KAFKA_AUTH_FAILED: Kafka at 127\.0\.0\.1:27092 refused the SASL login of user 'sdp'/,
+    );
+    expect(wrong.stdout).not.toMatch(/topics:|platform:/);
+    expect(wrong.stdout + wrong.stderr).not.toContain('not-the-password-5c2e');
+
+    const untrusted = await runMake(
+      ['up'],
+      withoutCa(secureEnv({ SDP_KAFKA__SSL: 'true', SDP_SERVICES__RUN_DIR: runDir })),
+    );
+    expect(untrusted.code).not.toBe(0);
+    expect(untrusted.stderr).toMatch(
+      /^error SDP_ERR_KAFKA_TLS_UNTRUSTED: the TLS certificate of Kafka at 127\.0\.0\.1:27092 is not signed by a trusted CA/m,
+    );
+    expect(untrusted.stdout).not.toMatch(/topics:|platform:/);
+
+    const good = await runCli(['services', 'up', '--kafka-only'], secureEnv({ SDP_SERVICES__RUN_DIR: runDir }));
+    expect(good.code, good.stderr).toBe(0);
+    expect(good.stdout).toMatch(
+      /Kafka: TLS certificate trusted, SASL login accepted \(user sdp, scram-sha-512\) at 127\.0\.0\.1:27092\ntopics: creating them/,
+    );
+  }, 180_000);
 
   // After generate: the transaction coordinators exist (__transaction_state is made on first use).
   it("the bare wire-protocol probes speak TLS + SCRAM: metadata of one broker, a transaction's state", async () => {
