@@ -52,7 +52,7 @@ run: build ## start Kafka (or use one that answers), create the topics, run the 
 	$(CLI) services up --kafka-only
 	$(RUN_NODE) dist/main.js run
 
-up: build ## start Kafka and the whole platform in the background; wait until ready, print the URLs
+up: build ## start Kafka (a secured config: prove the TLS trust and SASL login first) and the whole platform in the background; wait until ready, print the URLs
 	$(CLI) services up
 
 down: build ## stop the platform (graceful, SIGKILL after etl.shutdown_timeout) and the Kafka `up` started
@@ -87,8 +87,10 @@ expire: build ## delete dt partitions older than lake.retention_days (platform s
 clean-data: build ## delete the lake and the checkpoints (asks y/N; FORCE=1 does not ask)
 	$(CLI) data clean --all $(YES)
 
-clean-datalake: build ## delete the lake's tables (asks y/N; FORCE=1 does not ask)
-	$(CLI) data clean --lake $(YES)
+# The lake only, keeping the checkpoints' offsets (--force): the next run goes on after them, so the
+# deleted events are not read again. The question says so; FORCE=1 answers it.
+clean-datalake: build ## delete the lake's tables, keep the checkpoints' offsets (asks y/N; FORCE=1 does not ask)
+	$(CLI) data clean --lake --force $(YES)
 
 clean-checkpoints: build ## delete the checkpoint store (asks y/N; FORCE=1 does not ask)
 	$(CLI) data clean --checkpoints $(YES)
@@ -109,10 +111,10 @@ test-prereqs: ## install what the tests need beyond npm (kcat, …)
 bench: install ## the benchmarks (npm run bench:produce, bench:etl, bench:parquet, bench:platform; BENCH=one of them)
 	@for b in $(BENCH); do echo "== npm run bench:$$b"; npm run "bench:$$b" || exit 1; done
 
-kafka-up: build ## start the local 3-broker cluster from Kafka's jars (Java + Maven; SECURE=1: SASL_SSL listener, private CA, SCRAM users)
+kafka-up: build ## start the local 3-broker cluster from Kafka's jars (Java + Maven; SECURE=1: SASL_SSL+SCRAM, mutual-TLS and SASL/PLAIN listeners, private CA)
 	$(CLI) kafka up$(if $(SECURE), --secure)
 
-kafka-down: build ## stop the local cluster
+kafka-down: build ## stop the local cluster (one node at a time, the active controller with the last majority)
 	$(CLI) kafka down
 
 kafka-status: build ## each local broker's pid and ports; exit 1 unless all are up

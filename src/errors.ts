@@ -60,6 +60,10 @@ export const ErrorCodes = {
   /** `query`: DuckDB failed while running it (I/O, memory, internal); exit 1. */
   QUERY_FAILED: 'SDP_ERR_QUERY_FAILED',
 
+  /** A storage root cannot be used at start: it is (or lies under) a file, its disk is full, it is not writable. */
+  STORAGE_UNUSABLE: 'SDP_ERR_STORAGE_UNUSABLE',
+  /** The platform failed while starting for a reason no other code names (the message says which part). */
+  PLATFORM_START_FAILED: 'SDP_ERR_PLATFORM_START_FAILED',
   /** A storage root carries another kind's `.sdp-root` marker. */
   STORAGE_ROOT_KIND: 'SDP_ERR_STORAGE_ROOT_KIND',
   /** A clean command refused a root (/, home, the repository, no marker, a symlink, a `..` escape); nothing deleted. */

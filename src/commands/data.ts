@@ -81,7 +81,7 @@ export async function cleanData(
         [
           `the checkpoint store (${store.state.checkpoints} checkpoints) says every event up to its offsets is in the lake: after deleting the lake those events are gone and are NOT read again`,
           'to start over (the next run reads the topics again from their start, as far as Kafka retention allows): `make clean-data` (node dist/main.js data clean --all)',
-          'to keep the offsets anyway (the lake restarts empty and fills with new events only): add --force (FORCE=1)',
+          'to keep the offsets anyway (the lake restarts empty and fills with new events only): add --force; `make clean-datalake` does so and asks y/N first (FORCE=1 does not ask)',
         ],
       );
     }
@@ -107,12 +107,18 @@ export async function cleanData(
     );
   for (const c of consequences) out(`then: ${c}`);
 
+  // The question names what is lost, not only what is deleted: answering it is the decision.
+  const question = rewriteStore
+    ? `delete the lake and keep the offsets of ${store.state.checkpoints} checkpoints, so that its events are NOT read again?`
+    : 'delete them?';
   if (!options.yes) {
-    const answer = await confirm('delete them?');
+    const answer = await confirm(question);
     if (answer === undefined) {
-      throw new SdpError(ErrorCodes.STORAGE_CLEAN_REFUSED, 'no terminal to ask y/N: nothing was deleted', [
-        'pass --yes (make … FORCE=1) to delete without asking',
-      ]);
+      throw new SdpError(
+        ErrorCodes.STORAGE_CLEAN_REFUSED,
+        `no terminal to ask y/N (${question}): nothing was deleted`,
+        ['pass --yes (make … FORCE=1) to delete without asking'],
+      );
     }
     if (!answer) {
       out('nothing deleted');
@@ -156,7 +162,7 @@ export function registerDataCommands(program: Command, context: CommandContext):
       'the checkpoint store only (make clean-checkpoints); the next start rebuilds offsets from the lake',
     )
     .option('--yes', 'do not ask (make … FORCE=1)')
-    .option('--force', 'clean the lake even though the checkpoint store keeps its offsets')
+    .option('--force', 'clean the lake even though the checkpoint store keeps its offsets (make clean-datalake)')
     .action(async (opts: { all?: boolean; lake?: boolean; checkpoints?: boolean; yes?: boolean; force?: boolean }) => {
       const scopes = (['all', 'lake', 'checkpoints'] as const).filter((s) => opts[s]);
       if (scopes.length !== 1)

@@ -7,7 +7,9 @@ import {
   localClusterUp,
   type LocalClusterStatus,
 } from '../localKafka/localCluster.js';
-import { localClientSettings } from '../localKafka/tls.js';
+import { localClientSettings, localMtlsSettings, localPlainSettings } from '../localKafka/tls.js';
+import { MTLS_PORT_OFFSET, PLAIN_PORT_OFFSET } from '../localKafka/serverProperties.js';
+import { describeStopOrder } from '../localKafka/stopOrder.js';
 import type { CommandContext } from './context.js';
 import { renderTable } from '../system/textTable.js';
 
@@ -47,7 +49,7 @@ export function registerKafkaCommands(program: Command, context: CommandContext)
     .description('start the local cluster (nodes already running are left alone) and wait until every broker answers')
     .option(
       '--secure',
-      'SASL_SSL client listener: private CA and broker certificate under <data_dir>/tls/, SCRAM users; prints the client settings',
+      'secured client listeners: SASL_SSL with SCRAM on the client ports, mutual TLS on port + 2, SASL/PLAIN over TLS on port + 3; private CA and certificates under <data_dir>/tls/; prints the client settings',
     )
     .action(async (opts: { secure?: boolean }) => {
       const { config } = context.config();
@@ -68,6 +70,10 @@ export function registerKafkaCommands(program: Command, context: CommandContext)
           [
             'clients connect with these settings under kafka: in config.yml (the password stays in its file):',
             ...localClientSettings(result.tls),
+            `or with a client certificate (mutual TLS, no SASL) on ${config.kafka.external_ports.map((p) => `127.0.0.1:${p + MTLS_PORT_OFFSET}`).join(',')} (kafka.bootstrap_servers):`,
+            ...localMtlsSettings(result.tls),
+            `or with SASL/PLAIN over TLS on ${config.kafka.external_ports.map((p) => `127.0.0.1:${p + PLAIN_PORT_OFFSET}`).join(',')}:`,
+            ...localPlainSettings(result.tls),
             '',
           ].join('\n'),
         );
@@ -76,7 +82,9 @@ export function registerKafkaCommands(program: Command, context: CommandContext)
 
   kafka
     .command('down')
-    .description('stop the local cluster (SIGTERM, then SIGKILL after 30 s); does nothing when it is stopped')
+    .description(
+      'stop the local cluster one node at a time, the active controller with the last majority (SIGTERM, then SIGKILL after 30 s); does nothing when it is stopped',
+    )
     .action(async () => {
       const { config } = context.config();
       const result = await localClusterDown(config, context.logger(2));
@@ -86,7 +94,7 @@ export function registerKafkaCommands(program: Command, context: CommandContext)
       }
       const killed = result.killed.length > 0 ? `; killed after the timeout: ${result.killed.join(', ')}` : '';
       process.stdout.write(
-        `local Kafka cluster stopped (nodes ${[...result.stopped, ...result.killed].sort().join(', ')}${killed})\n`,
+        `local Kafka cluster stopped (nodes ${[...result.stopped, ...result.killed].sort().join(', ')}${killed}): ${describeStopOrder(result.order, result.activeController)}\n`,
       );
     });
 

@@ -12,7 +12,14 @@ import { ErrorCodes, SdpError } from '../errors.js';
 import { resolveKafkaClasspath } from '../localKafka/classpath.js';
 import { localClusterDown, localDataDir } from '../localKafka/localCluster.js';
 import { createTopics } from '../kafka/admin/topics.js';
-import { compose, dockerAnswers, ensureKafka, stopKafka, COMPOSE_FILE } from '../services/kafkaService.js';
+import {
+  checkKafkaLogin,
+  compose,
+  dockerAnswers,
+  ensureKafka,
+  stopKafka,
+  COMPOSE_FILE,
+} from '../services/kafkaService.js';
 import { createPrettyLine, followFile, tailLines } from '../log/logTail.js';
 import { removePidFile } from '../services/pidFile.js';
 import {
@@ -115,6 +122,10 @@ async function up(
     startedByUs: found.startedByUs || (previous?.startedByUs === true && previous.mode === found.mode),
   };
   writeServicesState(runDir, { kafka, updatedAt: new Date().toISOString() });
+
+  // A secured cluster: prove the login before anything else connects, with the CLI's one-line errors.
+  const login = await checkKafkaLogin(config);
+  if (login) say(login);
 
   say('topics: creating them if missing …');
   const topics = await createTopics(config, createLogger({ level: 'warn', format: config.log.format, fd: 2 }));

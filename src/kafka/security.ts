@@ -108,7 +108,11 @@ export function classifySecurityError(
   const tlsConfigured = config.kafka.ssl !== false;
   for (const e of errors) {
     const code = e.code ?? '';
-    const reason = scrubSecret(e.message ?? code, config).replace(/^Connection error: /, '');
+    // One line: openssl's messages end in a newline and carry the source location after a colon chain.
+    const reason = scrubSecret(e.message ?? code, config)
+      .replace(/^Connection error: /, '')
+      .replace(/\s+/g, ' ')
+      .trim();
     if (
       e.name === 'KafkaJSSASLAuthenticationError' ||
       code === 'SASL_AUTHENTICATION_FAILED' ||

@@ -1,10 +1,15 @@
 /**
  * The class path of Apache Kafka's broker jars, resolved by Maven from the repository's pom.xml
- * (jars cached in ~/.m2) and kept in `<data_dir>/classpath-<version>.txt` for the next start.
+ * (jars cached in ~/.m2). Maven takes seconds even when every jar is in ~/.m2, so the class path is
+ * kept per user in `$XDG_CACHE_HOME/sdp/` (default ~/.cache/sdp/), keyed by the Kafka version and a
+ * hash of pom.xml: a new data dir starts without Maven, a changed pom.xml or a deleted jar asks it
+ * again. A copy goes to `<data_dir>/classpath-<version>.txt` for tools that read it there.
  */
 import { spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
-import { delimiter } from 'node:path';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { delimiter, dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ErrorCodes, SdpError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -19,8 +24,30 @@ export const TOOLS_LOG4J_FILE = fileURLToPath(new URL('../../kafka/tools-log4j.p
 
 const MAVEN_TIMEOUT_MS = 10 * 60_000;
 
+/** The copy in the data dir, for tools that read the class path there. */
 export function classpathFile(dataDir: string, kafkaVersion: string): string {
   return `${dataDir}/classpath-${kafkaVersion}.txt`;
+}
+
+/** The user's cache dir of the platform: $XDG_CACHE_HOME/sdp, else ~/.cache/sdp. */
+export function userCacheDir(): string {
+  const base = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(base, 'sdp');
+}
+
+/** The cached class path of `kafkaVersion` as resolved from this pom.xml. */
+export function cachedClasspathFile(cacheDir: string, kafkaVersion: string, pomFile = POM_FILE): string {
+  const pomHash = createHash('sha256').update(readFileSync(pomFile)).digest('hex').slice(0, 16);
+  return join(cacheDir, `kafka-classpath-${kafkaVersion}-${pomHash}.txt`);
+}
+
+function copyToDataDir(cached: string, dataDir: string, kafkaVersion: string): void {
+  try {
+    mkdirSync(dataDir, { recursive: true });
+    copyFileSync(cached, classpathFile(dataDir, kafkaVersion));
+  } catch {
+    // only a convenience for tools; the start does not need it
+  }
 }
 
 /** The jars of a class path file, or undefined when the file is missing or names a jar that is gone. */
@@ -48,13 +75,30 @@ function runMaven(mvn: string, args: string[]): Promise<{ code: number | null; o
 }
 
 /**
- * Returns the broker class path for `kafkaVersion`, asking Maven only when the cached file is
- * missing or stale. Throws SdpError(LOCAL_KAFKA_JARS) when Maven is absent or fails.
+ * Returns the broker class path for `kafkaVersion`, asking Maven only when the user's cached file
+ * for this pom.xml is missing or names a jar that is gone. Throws SdpError(LOCAL_KAFKA_JARS) when
+ * Maven is absent or fails.
  */
-export async function resolveKafkaClasspath(dataDir: string, kafkaVersion: string, logger: Logger): Promise<string> {
-  const file = classpathFile(dataDir, kafkaVersion);
+export async function resolveKafkaClasspath(
+  dataDir: string,
+  kafkaVersion: string,
+  logger: Logger,
+  options: { cacheDir?: string; pomFile?: string } = {},
+): Promise<string> {
+  const pomFile = options.pomFile ?? POM_FILE;
+  let cacheDir = options.cacheDir ?? userCacheDir();
+  try {
+    mkdirSync(cacheDir, { recursive: true });
+  } catch {
+    // no writable home (a service user): the data dir keeps it instead
+    cacheDir = dataDir;
+  }
+  const file = cachedClasspathFile(cacheDir, kafkaVersion, pomFile);
   const cached = readCachedClasspath(file);
-  if (cached) return cached;
+  if (cached) {
+    copyToDataDir(file, dataDir, kafkaVersion);
+    return cached;
+  }
 
   const mvn = findExecutable('mvn');
   if (!mvn) {
@@ -64,18 +108,20 @@ export async function resolveKafkaClasspath(dataDir: string, kafkaVersion: strin
       ['install Maven 3.8+ (e.g. `apt-get install maven`), or run Kafka with Docker: `make up`'],
     );
   }
-  mkdirSync(dataDir, { recursive: true });
+  mkdirSync(dirname(file), { recursive: true });
+  // Maven writes beside it, renamed into place: a cluster starting at the same time never reads half a file.
+  const written = `${file}.${process.pid}.tmp`;
   const startedMs = Date.now();
-  logger.info({ kafkaVersion, pom: POM_FILE }, 'resolving Kafka broker jars with Maven');
+  logger.info({ kafkaVersion, pom: pomFile }, 'resolving Kafka broker jars with Maven');
   const args = [
     '-q',
     '-B',
     '-Dstyle.color=never',
     '-f',
-    POM_FILE,
+    pomFile,
     'dependency:build-classpath',
     `-Dkafka.version=${kafkaVersion}`,
-    `-Dmdep.outputFile=${file}`,
+    `-Dmdep.outputFile=${written}`,
   ];
   let result: { code: number | null; output: string };
   try {
@@ -85,6 +131,8 @@ export async function resolveKafkaClasspath(dataDir: string, kafkaVersion: strin
       cause: err,
     });
   }
+  if (result.code === 0 && existsSync(written)) renameSync(written, file);
+  else rmSync(written, { force: true });
   const resolved = result.code === 0 ? readCachedClasspath(file) : undefined;
   if (!resolved) {
     const tail = result.output.trim().split('\n').slice(-15);
@@ -99,5 +147,6 @@ export async function resolveKafkaClasspath(dataDir: string, kafkaVersion: strin
     );
   }
   logger.info({ kafkaVersion, durationMs: Date.now() - startedMs, file }, 'Kafka broker jars resolved');
+  copyToDataDir(file, dataDir, kafkaVersion);
   return resolved;
 }

@@ -36,6 +36,7 @@ import {
   sleep,
 } from '../system/processes.js';
 import { localNodes, parseProperties, renderServerProperties, type LocalNode } from './serverProperties.js';
+import { activeController, stopOrder } from './stopOrder.js';
 import {
   ensureLocalTls,
   hasLocalTls,
@@ -90,6 +91,10 @@ export interface LocalClusterDownResult {
   stopped: number[];
   /** Node processes that had to be killed with SIGKILL. */
   killed: number[];
+  /** The groups of nodes signalled one after the other (stopOrder.ts). */
+  order: number[][];
+  /** The active controller the nodes recorded, stopped in the last group. */
+  activeController: number | undefined;
 }
 
 /** The absolute data dir of the local cluster (kafka.local.data_dir, relative to the working directory). */
@@ -264,12 +269,19 @@ export async function localClusterStatus(config: Config): Promise<LocalClusterSt
 }
 
 /** Fails with LOCAL_KAFKA_PORT_TAKEN when another process holds a port a node needs. */
-async function assertPortsFree(nodes: readonly LocalNode[]): Promise<void> {
+async function assertPortsFree(nodes: readonly LocalNode[], secure: boolean): Promise<void> {
   for (const node of nodes) {
-    for (const [port, role] of [
+    const ports: Array<readonly [number, string]> = [
       [node.port, 'client'],
       [node.controllerPort, 'controller'],
-    ] as const) {
+      ...(secure
+        ? ([
+            [node.mtlsPort, 'mutual-TLS client'],
+            [node.plainPort, 'SASL/PLAIN client'],
+          ] as const)
+        : []),
+    ];
+    for (const [port, role] of ports) {
       if (await isPortFree(port)) continue;
       const owner = describePortOwner(port);
       const range = ephemeralPortRange();
@@ -437,7 +449,7 @@ export async function localClusterUp(
   const started = new Map<number, number>();
   if (toStart.length > 0) {
     const java = javaExecutable();
-    await assertPortsFree(toStart);
+    await assertPortsFree(toStart, tls !== undefined);
     ensureRootMarker(dataDir, 'kafka');
     const classpath = await resolveKafkaClasspath(dataDir, config.kafka.local.kafka_version, log);
     for (const node of toStart) {
@@ -523,8 +535,9 @@ async function waitForExit(pids: readonly number[], timeoutMs: number): Promise<
 }
 
 /**
- * Stops every broker of this data dir: SIGTERM (controlled shutdown) to all at once, SIGKILL to
- * those still running after `timeoutMs`. Stopping a stopped cluster does nothing.
+ * Stops every broker of this data dir in the order of stopOrder.ts: SIGTERM (controlled shutdown)
+ * to one group at a time, waiting for it to exit; SIGKILL to those still running after `timeoutMs`.
+ * Stopping a stopped cluster does nothing.
  */
 export async function localClusterDown(
   config: Config,
@@ -536,35 +549,48 @@ export async function localClusterDown(
   const nodes = localNodes(config, dataDir);
   const log = logger.child({ component: COMPONENT });
 
-  const byPid = new Map<number, number | undefined>();
+  const pidOf = new Map<number, number>();
   for (const node of nodes) {
     const pid = findNodePid(node);
-    if (pid !== undefined) byPid.set(pid, node.nodeId);
+    if (pid !== undefined) pidOf.set(node.nodeId, pid);
   }
+  const known = new Set(pidOf.values());
   // Strays too: a node left by a run whose pid file is gone, or a storage format in progress.
-  for (const pid of findDataDirPids(dataDir)) if (!byPid.has(pid)) byPid.set(pid, undefined);
+  const strays = findDataDirPids(dataDir).filter((pid) => !known.has(pid));
 
-  const pids = [...byPid.keys()];
-  for (const pid of pids) {
-    log.info({ brokerPid: pid, nodeId: byPid.get(pid) }, 'stopping node');
-    signalGroup(pid, 'SIGTERM');
+  const controller = activeController(nodes.map((n) => n.dir));
+  const order = stopOrder([...pidOf.keys()], nodes.length, controller);
+  const stopped: number[] = [];
+  const killed: number[] = [];
+  const groups: Array<{ nodeIds: number[]; pids: number[] }> = order.map((ids) => ({
+    nodeIds: ids,
+    pids: ids.map((id) => pidOf.get(id) as number),
+  }));
+  if (strays.length > 0) {
+    if (groups[0]) groups[0].pids.push(...strays);
+    else groups.push({ nodeIds: [], pids: strays });
   }
-  const stubborn = await waitForExit(pids, timeoutMs);
-  for (const pid of stubborn) {
-    log.warn({ brokerPid: pid, nodeId: byPid.get(pid), timeoutMs }, 'node did not stop in time: killing it');
-    signalGroup(pid, 'SIGKILL');
-  }
-  const left = await waitForExit(stubborn, 5_000);
-  if (left.length > 0) {
-    throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `local Kafka processes ${left.join(', ')} survived SIGKILL`, [
-      'check them with `ps -fp <pid>`',
-    ]);
+  const nodeOf = (pid: number) => [...pidOf].find(([, p]) => p === pid)?.[0];
+  for (const group of groups) {
+    for (const pid of group.pids) {
+      log.info({ brokerPid: pid, nodeId: nodeOf(pid), activeController: controller }, 'stopping node');
+      signalGroup(pid, 'SIGTERM');
+    }
+    const stubborn = await waitForExit(group.pids, timeoutMs);
+    for (const pid of stubborn) {
+      log.warn({ brokerPid: pid, nodeId: nodeOf(pid), timeoutMs }, 'node did not stop in time: killing it');
+      signalGroup(pid, 'SIGKILL');
+    }
+    const left = await waitForExit(stubborn, 5_000);
+    if (left.length > 0) {
+      throw new SdpError(ErrorCodes.LOCAL_KAFKA_START, `local Kafka processes ${left.join(', ')} survived SIGKILL`, [
+        'check them with `ps -fp <pid>`',
+      ]);
+    }
+    for (const id of group.nodeIds) (stubborn.includes(pidOf.get(id) as number) ? killed : stopped).push(id);
   }
   for (const node of nodes) rmSync(pidFile(node), { force: true });
-  const nodeIds = (list: readonly number[]) =>
-    list.map((pid) => byPid.get(pid)).filter((id): id is number => id !== undefined);
-  const killedPids = new Set(stubborn);
-  return { stopped: nodeIds(pids.filter((p) => !killedPids.has(p))), killed: nodeIds(stubborn) };
+  return { stopped, killed, order, activeController: controller };
 }
 
 /** Stops the cluster and deletes its data dir (all topics and messages, the class path file). */

@@ -1,11 +1,19 @@
 import type { Config } from '../config/schema.js';
-import { LOCAL_BROKER_USER, type LocalTls } from './tls.js';
+import { LOCAL_BROKER_USER, LOCAL_PLAIN_USER, type LocalTls } from './tls.js';
 
 /** One node of the local cluster: node ids start at 1, ports come from config by position. */
+/** With --secure, the mutual-TLS and the SASL/PLAIN listeners sit this far above the client port. */
+export const MTLS_PORT_OFFSET = 2;
+export const PLAIN_PORT_OFFSET = 3;
+
 export interface LocalNode {
   nodeId: number;
-  /** Client listener (PLAINTEXT), the port in kafka.bootstrap_servers. */
+  /** Client listener (PLAINTEXT, or SASL_SSL with SCRAM when secured), the port in kafka.bootstrap_servers. */
   port: number;
+  /** Secured only: the listener that asks for a client certificate (SSL, no SASL). */
+  mtlsPort: number;
+  /** Secured only: SASL/PLAIN over TLS. */
+  plainPort: number;
   controllerPort: number;
   /** Absolute directory holding everything of this node (properties, data, logs, pid). */
   dir: string;
@@ -19,7 +27,14 @@ export function localNodes(config: Config, dataDir: string): LocalNode[] {
     const controllerPort = config.kafka.local.controller_ports[i];
     // The schema guarantees one port of each kind per broker.
     if (port === undefined || controllerPort === undefined) throw new Error(`no ports configured for broker ${i + 1}`);
-    nodes.push({ nodeId: i + 1, port, controllerPort, dir: `${dataDir}/node-${i + 1}` });
+    nodes.push({
+      nodeId: i + 1,
+      port,
+      mtlsPort: port + MTLS_PORT_OFFSET,
+      plainPort: port + PLAIN_PORT_OFFSET,
+      controllerPort,
+      dir: `${dataDir}/node-${i + 1}`,
+    });
   }
   return nodes;
 }
@@ -34,18 +49,25 @@ function escapeValue(value: string): string {
  * listens on 127.0.0.1 only; clients and brokers share the PLAINTEXT listener.
  */
 /**
- * The listener entries of a secured node (`kafka up --secure`): one SASL_SSL listener that clients
- * and brokers share (brokers log in as their own SCRAM user), TLS with the private CA's broker
- * certificate; the controller quorum stays PLAINTEXT on 127.0.0.1.
+ * The listener entries of a secured node (`kafka up --secure`), TLS with the private CA's broker
+ * certificate everywhere (architecture.md, "Security"): SASL_SSL with SCRAM on the client port,
+ * which clients and brokers share (brokers log in as their own SCRAM user); CLIENT_MTLS on port + 2,
+ * which asks for a client certificate signed by the CA and no SASL; CLIENT_PLAIN on port + 3,
+ * SASL/PLAIN over TLS. The controller quorum stays PLAINTEXT on 127.0.0.1.
  */
 function secureListenerEntries(node: LocalNode, tls: LocalTls): Array<[string, string | number | boolean]> {
   const jaas = `org.apache.kafka.common.security.scram.ScramLoginModule required username="${LOCAL_BROKER_USER}" password="${tls.brokerPassword}";`;
+  const plainJaas = `org.apache.kafka.common.security.plain.PlainLoginModule required user_${LOCAL_PLAIN_USER}="${tls.plainPassword}";`;
+  const clients = `SASL_SSL://127.0.0.1:${node.port},CLIENT_MTLS://127.0.0.1:${node.mtlsPort},CLIENT_PLAIN://127.0.0.1:${node.plainPort}`;
   return [
-    ['listeners', `SASL_SSL://127.0.0.1:${node.port},CONTROLLER://127.0.0.1:${node.controllerPort}`],
-    ['advertised.listeners', `SASL_SSL://127.0.0.1:${node.port}`],
+    ['listeners', `${clients},CONTROLLER://127.0.0.1:${node.controllerPort}`],
+    ['advertised.listeners', clients],
     ['controller.listener.names', 'CONTROLLER'],
     ['inter.broker.listener.name', 'SASL_SSL'],
-    ['listener.security.protocol.map', 'SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT'],
+    ['listener.security.protocol.map', 'SASL_SSL:SASL_SSL,CLIENT_MTLS:SSL,CLIENT_PLAIN:SASL_SSL,CONTROLLER:PLAINTEXT'],
+    ['listener.name.client_mtls.ssl.client.auth', 'required'],
+    ['listener.name.client_plain.sasl.enabled.mechanisms', 'PLAIN'],
+    ['listener.name.client_plain.plain.sasl.jaas.config', plainJaas],
     ['sasl.enabled.mechanisms', 'SCRAM-SHA-256,SCRAM-SHA-512'],
     ['sasl.mechanism.inter.broker.protocol', 'SCRAM-SHA-512'],
     ['listener.name.sasl_ssl.scram-sha-256.sasl.jaas.config', jaas],

@@ -15,6 +15,8 @@ import type { ConnectionSecurity } from '../kafka/security.js';
 /** The SCRAM user clients log in as, and the one brokers use between themselves. */
 export const LOCAL_CLIENT_USER = 'sdp';
 export const LOCAL_BROKER_USER = 'sdp-broker';
+/** The SASL/PLAIN user: PLAIN keeps its passwords in the broker's file, so not the SCRAM user's password. */
+export const LOCAL_PLAIN_USER = 'sdp-plain';
 export const LOCAL_SASL_MECHANISM = 'scram-sha-512';
 
 export interface LocalTls {
@@ -23,6 +25,12 @@ export interface LocalTls {
   /** PKCS#12 keystore holding the broker key and certificate chain. */
   keystoreFile: string;
   clientPasswordFile: string;
+  /** The client certificate (signed by the CA) and its key, for the mutual-TLS listener. */
+  clientCertFile: string;
+  clientKeyFile: string;
+  /** The SASL/PLAIN user's password file and password. */
+  plainPasswordFile: string;
+  plainPassword: string;
   keystorePassword: string;
   brokerPassword: string;
   clientPassword: string;
@@ -42,6 +50,11 @@ function files(dataDir: string) {
     keystorePassword: join(dir, 'keystore.password'),
     brokerPassword: join(dir, 'broker.password'),
     clientPassword: join(dir, 'client.password'),
+    plainPassword: join(dir, 'plain.password'),
+    clientKey: join(dir, 'client.key'),
+    clientCsr: join(dir, 'client.csr'),
+    clientCert: join(dir, 'client.crt'),
+    clientExt: join(dir, 'client.ext'),
   };
 }
 
@@ -154,11 +167,40 @@ export function ensureLocalTls(dataDir: string): LocalTls {
     ]);
     for (const key of [f.caKey, f.brokerKey, f.keystore]) chmodSync(key, 0o600);
   }
+  // Also for a data dir secured before the mutual-TLS and PLAIN listeners existed.
+  if (!existsSync(f.plainPassword)) writeSecret(f.plainPassword, randomBytes(16).toString('hex'));
+  if (!existsSync(f.clientCert) || !existsSync(f.clientKey)) {
+    openssl(['req', '-newkey', 'rsa:2048', '-nodes', '-keyout', f.clientKey, '-out', f.clientCsr, '-subj', '/CN=sdp']);
+    writeFileSync(f.clientExt, 'extendedKeyUsage=clientAuth\n');
+    openssl([
+      'x509',
+      '-req',
+      '-in',
+      f.clientCsr,
+      '-CA',
+      f.caCert,
+      '-CAkey',
+      f.caKey,
+      '-CAcreateserial',
+      '-out',
+      f.clientCert,
+      '-days',
+      '825',
+      '-sha256',
+      '-extfile',
+      f.clientExt,
+    ]);
+    chmodSync(f.clientKey, 0o600);
+  }
   return {
     dir: f.dir,
     caCertFile: f.caCert,
     keystoreFile: f.keystore,
     clientPasswordFile: f.clientPassword,
+    clientCertFile: f.clientCert,
+    clientKeyFile: f.clientKey,
+    plainPasswordFile: f.plainPassword,
+    plainPassword: readSecret(f.plainPassword),
     keystorePassword: readSecret(f.keystorePassword),
     brokerPassword: readSecret(f.brokerPassword),
     clientPassword: readSecret(f.clientPassword),
@@ -178,5 +220,21 @@ export function localClientSettings(tls: LocalTls): string[] {
   return [
     `  ssl: { ca_file: ${tls.caCertFile} }`,
     `  sasl: { mechanism: ${LOCAL_SASL_MECHANISM}, username: ${LOCAL_CLIENT_USER}, password_file: ${tls.clientPasswordFile} }`,
+  ];
+}
+
+/** The settings for the mutual-TLS listener (client port + 2): a client certificate, no SASL. */
+export function localMtlsSettings(tls: LocalTls): string[] {
+  return [
+    `  ssl: { ca_file: ${tls.caCertFile}, cert_file: ${tls.clientCertFile}, key_file: ${tls.clientKeyFile} }`,
+    '  sasl: null',
+  ];
+}
+
+/** The settings for the SASL/PLAIN listener (client port + 3, over TLS). */
+export function localPlainSettings(tls: LocalTls): string[] {
+  return [
+    `  ssl: { ca_file: ${tls.caCertFile} }`,
+    `  sasl: { mechanism: plain, username: ${LOCAL_PLAIN_USER}, password_file: ${tls.plainPasswordFile} }`,
   ];
 }

@@ -23,6 +23,7 @@ import { acquireStoreLock, type StoreLock } from '../checkpoint/storeLock.js';
 import { ErrorCodes, isRetriable, isSdpError, SdpError } from '../errors.js';
 import { RESTART_POLICY, restartDecision } from './restartRule.js';
 import { startEtl, type EtlRuntime } from './etlRuntime.js';
+import { startFailure } from './startFailure.js';
 import type { PlatformMetrics, PlatformPlan, ShutdownReport } from './platformMetrics.js';
 import { spawnStatusServer, type StatusServerAddress, type StatusServerMsg } from '../actors/statusServer.js';
 import { dispatch, query, spawn, startSystem, stop, type AnyRef, type Ref, type SystemRef } from '../system/nact.js';
@@ -39,6 +40,8 @@ interface Failure {
   component: string;
   error: string;
   retriable: boolean;
+  /** What the component threw, for the one-line error of a failed start (startFailure.ts). */
+  cause?: unknown;
 }
 
 type SupervisorMsg = Failure | { type: 'etlRestart' };
@@ -88,73 +91,93 @@ export class Platform {
     });
   }
 
+  /**
+   * Starts what `plan` asks for. Any failure on the way is one SdpError naming its cause and fix
+   * (startFailure.ts); what had started is closed again.
+   */
   static async start(config: Config, logger: Logger, plan: PlatformPlan): Promise<Platform> {
     const platform = new Platform(config, logger);
-    if (plan.etl) platform.openCheckpointStore();
-    platform.system = startSystem(SYSTEM_NAME, platform.engine);
-    platform.supervisor = spawn<undefined, SupervisorMsg>(
-      platform.system,
-      (state, msg) => platform.handle(msg).then(() => state),
+    try {
+      await platform.startParts(plan);
+      return platform;
+    } catch (err) {
+      const crashed = platform.failedWhileStarting;
+      throw startFailure(err, config, crashed && { component: crashed.component, cause: crashed.cause });
+    }
+  }
+
+  private async startParts(plan: PlatformPlan): Promise<void> {
+    const { config, logger } = this;
+    if (plan.etl) this.openCheckpointStore();
+    this.system = startSystem(SYSTEM_NAME, this.engine);
+    this.supervisor = spawn<undefined, SupervisorMsg>(
+      this.system,
+      (state, msg) => this.handle(msg).then(() => state),
       'supervisor',
       {
         onCrash: (_msg, err, ctx, child) => {
           const component = child?.name ?? 'unknown';
-          dispatch(platform.supervisor, { type: 'failed', component, error: err.message, retriable: isRetriable(err) });
+          dispatch(this.supervisor, {
+            type: 'failed',
+            component,
+            error: err.message,
+            retriable: isRetriable(err),
+            cause: err,
+          });
           return ctx.stopChild;
         },
       },
     );
     // The web pages start first: a port already in use stops the start before anything runs.
-    if (plan.status) await platform.startStatusServer();
+    if (plan.status) await this.startStatusServer();
     if (plan.kafkaUi && config.ui.kafka_ui !== 'off') {
       try {
-        platform.kafkaUi = await startKafkaBrowser(config, logger);
+        this.kafkaUi = await startKafkaBrowser(config, logger);
       } catch (err) {
-        await platform.closeResources();
+        await this.closeResources();
         throw err;
       }
-      platform.kafkaUiPort = platform.kafkaUi?.server.port;
+      this.kafkaUiPort = this.kafkaUi?.server.port;
     }
     if (plan.etl) {
       // A component that fails while this first start runs must not trigger a restart beside it
       // (the same actor names would collide): the failure waits until the start is done.
-      platform.etlStarting = true;
+      this.etlStarting = true;
       try {
-        platform.etl = await startEtl({
+        this.etl = await startEtl({
           config,
           logger,
-          parent: platform.supervisor as AnyRef,
-          storeId: platform.engine!.storeId,
-          topicIds: platform.engine!,
+          parent: this.supervisor as AnyRef,
+          storeId: this.engine!.storeId,
+          topicIds: this.engine!,
         });
       } catch (err) {
-        platform.etlStarting = false;
-        await platform.closeResources();
+        this.etlStarting = false;
+        await this.closeResources();
         throw err;
       }
-      platform.etlStarting = false;
-      platform.etlStartedAtMs = Date.now();
-      if (platform.failedWhileStarting) dispatch(platform.supervisor, platform.failedWhileStarting);
-      platform.failedWhileStarting = undefined;
+      this.etlStarting = false;
+      this.etlStartedAtMs = Date.now();
+      if (this.failedWhileStarting) dispatch(this.supervisor, this.failedWhileStarting);
+      this.failedWhileStarting = undefined;
     }
     if (plan.producer) {
-      platform.producer = spawnProducerPool(platform.supervisor as AnyRef, {
+      this.producer = spawnProducerPool(this.supervisor as AnyRef, {
         ...plan.producer,
         config,
         logger,
         // Not retriable: the producer pool is not restarted (architecture.md, "Supervision").
         onFatal: (err) =>
-          dispatch(platform.supervisor, {
+          dispatch(this.supervisor, {
             type: 'failed',
             component: 'producer-pool',
             error: err.message,
             retriable: false,
           }),
       });
-      dispatch(platform.producer, { type: 'start' });
+      dispatch(this.producer, { type: 'start' });
     }
-    if (platform.status) dispatch(platform.status, { type: 'setReady', ready: true });
-    return platform;
+    if (this.status) dispatch(this.status, { type: 'setReady', ready: true });
   }
 
   /** Marks the storage roots, takes the checkpoint store's lock and opens the store. */

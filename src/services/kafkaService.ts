@@ -9,8 +9,10 @@ import { resolve } from 'node:path';
 import type { Config } from '../config/schema.js';
 import { renderDotEnv } from '../config/dotenv.js';
 import { ErrorCodes, SdpError } from '../errors.js';
+import { classifySecurityError, connectionSecurity, scrubSecret } from '../kafka/security.js';
 import { probeBrokerMetadata, type BrokerMetadata } from '../kafka/wire/brokerMetadataProbe.js';
 import { localClusterDown, localClusterStatus, localClusterUp } from '../localKafka/localCluster.js';
+import { describeStopOrder } from '../localKafka/stopOrder.js';
 import { isPortListening } from '../system/processes.js';
 import type { Logger } from '../log/logger.js';
 import type { KafkaRecord } from './serviceState.js';
@@ -45,6 +47,40 @@ export async function probeBootstrap(
       );
       return { server, metadata, listening: metadata !== undefined };
     }),
+  );
+}
+
+/**
+ * With kafka.ssl or kafka.sasl: one Metadata request over TLS and SASL, as the platform's clients
+ * will connect, before anything else uses the cluster (architecture.md, "Security"). Returns what
+ * it proved, undefined for a plaintext cluster; throws the one-line security error (untrusted CA,
+ * wrong password, …) or KAFKA_UNREACHABLE when no bootstrap server answers.
+ */
+export async function checkKafkaLogin(config: Config, timeoutMs = 10_000): Promise<string | undefined> {
+  const { ssl, sasl } = config.kafka;
+  if (ssl === false && sasl === null) return undefined;
+  const security = connectionSecurity(config);
+  const reasons: string[] = [];
+  for (const server of config.kafka.bootstrap_servers) {
+    const { host, port } = splitHostPort(server);
+    try {
+      await probeBrokerMetadata(host, port, [], timeoutMs, 'sdp-services-login', security);
+      const proved = [
+        ...(ssl !== false ? ['TLS certificate trusted'] : []),
+        ...(typeof ssl === 'object' && ssl.cert_file ? ['client certificate accepted'] : []),
+        ...(sasl ? [`SASL login accepted (user ${sasl.username}, ${sasl.mechanism})`] : []),
+      ];
+      return `Kafka: ${proved.join(', ')} at ${server}`;
+    } catch (err) {
+      const security = classifySecurityError(err, config, server);
+      if (security) throw security;
+      reasons.push(`${server}: ${scrubSecret(err instanceof Error ? err.message : String(err), config)}`);
+    }
+  }
+  throw new SdpError(
+    ErrorCodes.KAFKA_UNREACHABLE,
+    `Kafka is unreachable at ${bootstrapList(config)}: no bootstrap server completed the TLS and SASL handshake (${reasons.join('; ')})`,
+    ['is the cluster running? `make kafka-status`; do kafka.ssl and kafka.sasl match its listener?'],
   );
 }
 
@@ -122,5 +158,5 @@ export async function stopKafka(config: Config, logger: Logger, record: KafkaRec
   const result = await localClusterDown(config, logger);
   const nodes = [...result.stopped, ...result.killed].sort((a, b) => a - b);
   if (nodes.length === 0) return 'Kafka: the local cluster had already stopped';
-  return `Kafka: local cluster stopped (nodes ${nodes.join(', ')}${result.killed.length > 0 ? `; killed after the timeout: ${result.killed.join(', ')}` : ''})`;
+  return `Kafka: local cluster stopped (nodes ${nodes.join(', ')}${result.killed.length > 0 ? `; killed after the timeout: ${result.killed.join(', ')}` : ''}): ${describeStopOrder(result.order, result.activeController)}`;
 }

@@ -57,7 +57,14 @@ export function readRootMarker(root: string): MarkerRead {
 export function writeRootMarker(root: string, kind: RootKind, now: Date = new Date()): RootMarker {
   const marker: RootMarker = { kind, created: now.toISOString() };
   mkdirSync(root, { recursive: true });
-  writeFileSync(join(root, ROOT_MARKER_FILE), `${JSON.stringify(marker)}\n`);
+  const file = join(root, ROOT_MARKER_FILE);
+  try {
+    writeFileSync(file, `${JSON.stringify(marker)}\n`);
+  } catch (err) {
+    // A failed write (ENOSPC) names no path: add it, so the error can say which root.
+    if (err instanceof Error && !('path' in err)) Object.assign(err, { path: file });
+    throw err;
+  }
   return marker;
 }
 

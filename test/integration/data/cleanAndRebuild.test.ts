@@ -2,8 +2,9 @@
  * Against the real cluster and real files: `data stats` equals DuckDB over
  * the same lake; `data clean --checkpoints` then a second run writes no event twice (the durable
  * offsets are rebuilt from the lake's file names) and every page-view window is counted once;
- * `data clean --lake` without --force deletes nothing; a locked checkpoint store (a running
- * platform) and no terminal both delete nothing.
+ * `data clean --lake` without --force deletes nothing, `make clean-datalake FORCE=1` empties the
+ * lake and keeps the offsets; a locked checkpoint store (a running platform) and no terminal both
+ * delete nothing.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +22,7 @@ import { openLake, parquetFiles, type LakeReader } from '../helpers/lakeReader.j
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
 import { randomName } from '../helpers/randomName.js';
 import { runCli } from '../helpers/runCli.js';
+import { runMake } from '../helpers/runMake.js';
 import { testLogger } from '../helpers/testLogger.js';
 import { waitFor } from '../helpers/waitFor.js';
 
@@ -327,10 +329,19 @@ describe('data stats, data clean and the rebuild of offsets from the lake', () =
     ).toBe(true);
   }, 400_000);
 
-  it('clean --lake --force empties the lake, keeps the offsets, and the next start neither fails nor re-reads', async () => {
-    const result = await runCli(['data', 'clean', '--lake', '--yes', '--force'], env);
+  it('make clean-datalake asks, naming the loss; FORCE=1 empties the lake, keeps the offsets, and the next start neither fails nor re-reads', async () => {
+    const before = parquetFiles(lakeRoot, 'clickstream').length;
+    const asked = await runMake(['clean-datalake'], env);
+    expect(asked.code).not.toBe(0);
+    expect(asked.stderr).toMatch(
+      /SDP_ERR_STORAGE_CLEAN_REFUSED: no terminal to ask y\/N \(delete the lake and keep the offsets of \d+ checkpoints, so that its events are NOT read again\?\)/,
+    );
+    expect(parquetFiles(lakeRoot, 'clickstream').length).toBe(before);
+
+    const result = await runMake(['clean-datalake', 'FORCE=1'], env);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/node dist\/main\.js data clean --lake --force --yes/);
     expect(parquetFiles(lakeRoot, 'clickstream')).toEqual([]);
     expect(existsSync(join(lakeRoot, '.sdp-root'))).toBe(true);
     const stats = JSON.parse((await runCli(['data', 'stats', '--json'], env)).stdout) as DataStats;

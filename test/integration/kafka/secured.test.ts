@@ -1,13 +1,15 @@
 /**
  * A secured cluster end to end. One `kafka up --secure` cluster (SASL_SSL client
- * listener, private CA, SCRAM users) on its own ports 27092/27192/27292 and a /tmp data dir,
- * started once for the file and stopped after. Proves: topics create, generate (transactional
- * producers) and etl exactly once against it; a wrong password, an untrusted CA, a wrong-host and
- * an expired certificate each end in a one-line error that says which, fast; and the password
- * appears in no output channel of a full run at debug level.
+ * listener with SCRAM, a mutual-TLS listener on port + 2, SASL/PLAIN over TLS on port + 3, private
+ * CA) on its own ports 27092/27192/27292 and a /tmp data dir, started once for the file and stopped
+ * after. Proves: topics create, generate (transactional producers) and etl exactly once against it,
+ * through each of the three listeners; `make up` proves the login before anything else connects; a
+ * wrong password, an untrusted CA, a wrong-host and an expired certificate each end in a one-line
+ * error that says which, fast; and the password appears in no output channel of a full run at
+ * debug level.
  */
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer as createTlsServer, type Server as TlsServer } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,9 +25,9 @@ import { etlEnv, EtlProcess } from '../helpers/etlProcess.js';
 import { endOffsets } from '../helpers/kafkaTestData.js';
 import { openLake } from '../helpers/lakeReader.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
-import { PROJECT_ROOT } from '../helpers/projectRoot.js';
 import { randomName } from '../helpers/randomName.js';
 import { runCli, type CliResult } from '../helpers/runCli.js';
+import { runMake } from '../helpers/runMake.js';
 import { testLogger } from '../helpers/testLogger.js';
 import { waitFor } from '../helpers/waitFor.js';
 
@@ -143,12 +145,59 @@ function expectSecurityError(result: CliResult, code: string, message: RegExp): 
   if (password) expect(result.stdout + result.stderr).not.toContain(password);
 }
 
+/** Topics create, generate, then etl until the lake holds every acknowledged event, with `env`. */
+async function platformThrough(name: string, env: Record<string, string>): Promise<{ produced: number; lake: number }> {
+  const own = {
+    ...env,
+    SDP_TOPICS__CLICKSTREAM: randomName(`${name}-click`),
+    SDP_TOPICS__IOT: randomName(`${name}-iot`),
+    SDP_ETL__CONSUMER_GROUP: randomName(`${name}-etl`),
+  };
+  const created = await runCli(['topics', 'create'], own);
+  expect(created.code, created.stderr).toBe(0);
+  const generated = await runCli(['generate', '--count', '600', '--clickstream-rate', '0', '--iot-rate', '0'], own);
+  expect(generated.code, generated.stderr).toBe(0);
+  const summary = /"clickstream_total":(\d+),"iot_total":(\d+)/.exec(generated.stdout + generated.stderr);
+  expect(summary, 'generate prints its producer summary').not.toBeNull();
+  const produced = { clickstream: Number(summary![1]), iot: Number(summary![2]) };
+  const lakeRoot = join(dir, `lake-${name}`);
+  const etl = EtlProcess.start(
+    {
+      ...own,
+      SDP_STORAGE__DATALAKE_ROOT: lakeRoot,
+      SDP_STORAGE__CHECKPOINT_ROOT: join(dir, `checkpoints-${name}`),
+      SDP_UI__STATUS_PORT: '0',
+      SDP_ETL__MAX_FILE_AGE: '2s',
+    },
+    { logFile: join(dir, `etl-${name}.log`) },
+  );
+  let inLake = 0;
+  try {
+    const lake = await openLake(lakeRoot);
+    const count = (table: string) => lake.scalar(`SELECT count(*) FROM ${lake.table(table)}`).catch(() => 0);
+    try {
+      await waitFor(
+        async () => {
+          if (!etl.running) throw new Error(`etl exited early:\n${etl.tail(30)}`);
+          inLake = (await count('clickstream')) + (await count('iot'));
+          return (await count('clickstream')) >= produced.clickstream && (await count('iot')) >= produced.iot;
+        },
+        180_000,
+        `the lake to hold every event produced through ${name}`,
+        1_000,
+      );
+    } finally {
+      lake.close();
+    }
+    expect((await etl.terminate()).code).toBe(0);
+  } finally {
+    if (etl.running) await etl.kill9();
+  }
+  return { produced: produced.clickstream + produced.iot, lake: inLake };
+}
+
 describe('secured local cluster (SASL_SSL on 27092/27192/27292)', () => {
   beforeAll(async () => {
-    // The Maven class path of the shared cluster, when there is one: saves resolving it again.
-    const classpath = join(PROJECT_ROOT, 'data', 'kafka', 'classpath-3.9.2.txt');
-    mkdirSync(dataDir, { recursive: true });
-    if (existsSync(classpath)) copyFileSync(classpath, join(dataDir, 'classpath-3.9.2.txt'));
     up = await runCli(['kafka', 'up', '--secure'], clusterEnv, 300_000);
     if (up.code !== 0) throw new Error(`kafka up --secure failed:\n${up.stderr}\n${up.stdout}`);
     password = readFileSync(join(tlsDir, 'client.password'), 'utf8').trim();
@@ -266,6 +315,73 @@ describe('secured local cluster (SASL_SSL on 27092/27192/27292)', () => {
       expect(text.includes(password), `the password appears in ${channel}`).toBe(false);
     }
   }, 420_000);
+
+  it('the platform runs through the mutual-TLS listener (port + 2) and the SASL/PLAIN one (port + 3)', async () => {
+    const listeners = (offset: number) => ports.map((p) => `127.0.0.1:${p + offset}`).join(',');
+    expect(up.stdout).toContain(`or with a client certificate (mutual TLS, no SASL) on ${listeners(2)}`);
+    expect(up.stdout).toContain(`or with SASL/PLAIN over TLS on ${listeners(3)}`);
+    const {
+      SDP_KAFKA__SASL__PASSWORD: _p,
+      SDP_KAFKA__SASL__MECHANISM: _m,
+      SDP_KAFKA__SASL__USERNAME: _u,
+      ...tlsOnly
+    } = secureEnv();
+    const mtls = {
+      ...tlsOnly,
+      SDP_KAFKA__BOOTSTRAP_SERVERS: listeners(2),
+      SDP_KAFKA__SSL__CERT_FILE: join(tlsDir, 'client.crt'),
+      SDP_KAFKA__SSL__KEY_FILE: join(tlsDir, 'client.key'),
+    };
+    expect(await platformThrough('mtls', mtls)).toEqual({ produced: 600, lake: 600 });
+    const plain = {
+      ...tlsOnly,
+      SDP_KAFKA__BOOTSTRAP_SERVERS: listeners(3),
+      SDP_KAFKA__SASL__MECHANISM: 'plain',
+      SDP_KAFKA__SASL__USERNAME: 'sdp-plain',
+      SDP_KAFKA__SASL__PASSWORD_FILE: join(tlsDir, 'plain.password'),
+    };
+    expect(await platformThrough('plain', plain)).toEqual({ produced: 600, lake: 600 });
+
+    // The mutual-TLS listener refuses a client without a certificate, in one line.
+    const { SDP_KAFKA__SSL__CERT_FILE: _c, SDP_KAFKA__SSL__KEY_FILE: _k, ...noCert } = mtls;
+    expectSecurityError(
+      await runCli(['topics', 'create'], noCert),
+      ErrorCodes.KAFKA_TLS_FAILED,
+      /the TLS handshake with Kafka at .* failed \(.*(bad certificate|certificate required)/,
+    );
+  }, 480_000);
+
+  it('make up proves the TLS trust and the SASL login before anything else connects, with the same one-line errors', async () => {
+    const runDir = join(dir, 'run');
+    const wrong = await runMake(
+      ['up'],
+      secureEnv({ SDP_KAFKA__SASL__PASSWORD: 'not-the-password-5c2e', SDP_SERVICES__RUN_DIR: runDir }),
+    );
+    expect(wrong.code).not.toBe(0);
+    const wrongErrors = wrong.stderr.split('\n').filter((l) => l.startsWith('error '));
+    expect(wrongErrors).toHaveLength(1);
+    expect(wrongErrors[0]).toMatch(
+      /^error SDP_ERR_KAFKA_AUTH_FAILED: Kafka at 127\.0\.0\.1:27092 refused the SASL login of user 'sdp'/,
+    );
+    expect(wrong.stdout).not.toMatch(/topics:|platform:/);
+    expect(wrong.stdout + wrong.stderr).not.toContain('not-the-password-5c2e');
+
+    const untrusted = await runMake(
+      ['up'],
+      withoutCa(secureEnv({ SDP_KAFKA__SSL: 'true', SDP_SERVICES__RUN_DIR: runDir })),
+    );
+    expect(untrusted.code).not.toBe(0);
+    expect(untrusted.stderr).toMatch(
+      /^error SDP_ERR_KAFKA_TLS_UNTRUSTED: the TLS certificate of Kafka at 127\.0\.0\.1:27092 is not signed by a trusted CA/m,
+    );
+    expect(untrusted.stdout).not.toMatch(/topics:|platform:/);
+
+    const good = await runCli(['services', 'up', '--kafka-only'], secureEnv({ SDP_SERVICES__RUN_DIR: runDir }));
+    expect(good.code, good.stderr).toBe(0);
+    expect(good.stdout).toMatch(
+      /Kafka: TLS certificate trusted, SASL login accepted \(user sdp, scram-sha-512\) at 127\.0\.0\.1:27092\ntopics: creating them/,
+    );
+  }, 180_000);
 
   // After generate: the transaction coordinators exist (__transaction_state is made on first use).
   it("the bare wire-protocol probes speak TLS + SCRAM: metadata of one broker, a transaction's state", async () => {

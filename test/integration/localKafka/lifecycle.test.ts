@@ -3,7 +3,7 @@
  * it leaves the shared cluster of the other tests alone. Costs three more JVMs (384 MB heap each)
  * and about half a minute.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -70,7 +70,9 @@ describe('local cluster lifecycle (second cluster on ports 19192/19292/19392)', 
     expect(result.stdout).toMatch(
       /ready: 3 brokers on 127\.0\.0\.1:19192,127\.0\.0\.1:19292,127\.0\.0\.1:19392; started nodes 1, 2, 3/,
     );
-    console.info(`second cluster: kafka up (cold, Maven class path included) took ${result.elapsedMs} ms`);
+    console.info(
+      `second cluster: kafka up (new data dir; class path from the user cache unless it is the first) took ${result.elapsedMs} ms`,
+    );
 
     const metadata = await kcatMetadata('127.0.0.1:19192');
     expect(metadata.brokers.map((b) => b.name).sort()).toEqual([
@@ -90,10 +92,31 @@ describe('local cluster lifecycle (second cluster on ports 19192/19292/19392)', 
     expect(javaProcessesOfDataDir().sort()).toEqual(pidsBefore);
   });
 
-  it('stops every broker of its data dir and only those', async () => {
+  it('after a run, stops every broker of its data dir and only those, each finishing its controlled shutdown', async () => {
+    // A run first: topics, transactions and consumer offsets give every node leaderships to hand over.
+    const topics = { SDP_TOPICS__CLICKSTREAM: 'lifecycle-click', SDP_TOPICS__IOT: 'lifecycle-iot' };
+    expect((await runCli(['topics', 'create'], { ...env, ...topics })).code).toBe(0);
+    const generated = await runCli(['generate', '--count', '2000', '--clickstream-rate', '0', '--iot-rate', '0'], {
+      ...env,
+      ...topics,
+    });
+    expect(generated.code, generated.stderr).toBe(0);
+    const logSizes = [1, 2, 3].map((n) => statSync(join(dataDir, `node-${n}`, 'logs', 'server.log')).size);
+
     const result = await runCli(['kafka', 'down'], env);
     expect(result.code).toBe(0);
-    expect(result.stdout).toMatch(/stopped \(nodes 1, 2, 3\)/);
+    // One node alone, then the last majority with the active controller: nobody is left without a quorum.
+    expect(result.stdout).toMatch(
+      /stopped \(nodes 1, 2, 3\): node (\d), then nodes (\d) and (\d) together \((\d) the active controller\)/,
+    );
+    expect(result.stdout).not.toMatch(/killed/);
+    expect(result.stderr).not.toMatch(/did not stop in time/);
+    // Each broker logged the end of its shutdown after this `down` began.
+    for (const [i, node] of [1, 2, 3].entries()) {
+      const log = readFileSync(join(dataDir, `node-${node}`, 'logs', 'server.log'), 'utf8').slice(logSizes[i]);
+      expect(log, `node ${node}`).toMatch(/\[BrokerServer id=\d\] shut down completed/);
+      expect(log, `node ${node}`).not.toMatch(/Timed out waiting for the controller to approve controlled shutdown/);
+    }
     console.info(`second cluster: kafka down took ${result.elapsedMs} ms`);
     expect(javaProcessesOfDataDir()).toEqual([]);
     for (const node of [1, 2, 3]) expect(existsSync(join(dataDir, `node-${node}`, 'kafka.pid'))).toBe(false);

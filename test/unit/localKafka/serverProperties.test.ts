@@ -12,9 +12,30 @@ describe('local node server.properties', () => {
 
   it('gives each broker its node id, ports and directory by position', () => {
     expect(nodes).toEqual([
-      { nodeId: 1, port: 19092, controllerPort: 19093, dir: '/srv/sdp/kafka/node-1' },
-      { nodeId: 2, port: 29092, controllerPort: 29093, dir: '/srv/sdp/kafka/node-2' },
-      { nodeId: 3, port: 39092, controllerPort: 39093, dir: '/srv/sdp/kafka/node-3' },
+      {
+        nodeId: 1,
+        port: 19092,
+        mtlsPort: 19094,
+        plainPort: 19095,
+        controllerPort: 19093,
+        dir: '/srv/sdp/kafka/node-1',
+      },
+      {
+        nodeId: 2,
+        port: 29092,
+        mtlsPort: 29094,
+        plainPort: 29095,
+        controllerPort: 29093,
+        dir: '/srv/sdp/kafka/node-2',
+      },
+      {
+        nodeId: 3,
+        port: 39092,
+        mtlsPort: 39094,
+        plainPort: 39095,
+        controllerPort: 39093,
+        dir: '/srv/sdp/kafka/node-3',
+      },
     ]);
   });
 
@@ -66,7 +87,7 @@ describe('local node server.properties', () => {
     expect(text).toContain('log.dirs=C:\\\\kafka/node-1/data\n');
   });
 
-  it('renders a secured node: one SASL_SSL listener for clients and brokers, the controller quorum plaintext', () => {
+  it('renders a secured node: SASL_SSL for clients and brokers, mutual TLS and SASL/PLAIN for clients, the controller quorum plaintext', () => {
     const node = nodes[0];
     if (!node) throw new Error('no node 1');
     const tls = {
@@ -77,13 +98,23 @@ describe('local node server.properties', () => {
       keystorePassword: 'ks',
       brokerPassword: 'bp',
       clientPassword: 'client-secret-9',
+      clientCertFile: '/d/tls/client.crt',
+      clientKeyFile: '/d/tls/client.key',
+      plainPasswordFile: '/d/tls/plain.password',
+      plainPassword: 'plain-secret-3',
     };
     const text = renderServerProperties(config, node, nodes, tls);
     const props = parseProperties(text);
-    expect(props.get('listeners')).toBe('SASL_SSL://127.0.0.1:19092,CONTROLLER://127.0.0.1:19093');
-    expect(props.get('advertised.listeners')).toBe('SASL_SSL://127.0.0.1:19092');
+    const clients = 'SASL_SSL://127.0.0.1:19092,CLIENT_MTLS://127.0.0.1:19094,CLIENT_PLAIN://127.0.0.1:19095';
+    expect(props.get('listeners')).toBe(`${clients},CONTROLLER://127.0.0.1:19093`);
+    expect(props.get('advertised.listeners')).toBe(clients);
     expect(props.get('inter.broker.listener.name')).toBe('SASL_SSL');
-    expect(props.get('listener.security.protocol.map')).toBe('SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT');
+    expect(props.get('listener.security.protocol.map')).toBe(
+      'SASL_SSL:SASL_SSL,CLIENT_MTLS:SSL,CLIENT_PLAIN:SASL_SSL,CONTROLLER:PLAINTEXT',
+    );
+    expect(props.get('listener.name.client_mtls.ssl.client.auth')).toBe('required');
+    expect(props.get('listener.name.client_plain.sasl.enabled.mechanisms')).toBe('PLAIN');
+    expect(props.get('listener.name.client_plain.plain.sasl.jaas.config')).toContain('user_sdp-plain="plain-secret-3"');
     expect(props.get('sasl.mechanism.inter.broker.protocol')).toBe('SCRAM-SHA-512');
     expect(props.get('ssl.keystore.location')).toBe('/d/tls/broker.p12');
     expect(props.get('ssl.truststore.type')).toBe('PEM');
