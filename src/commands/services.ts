@@ -32,8 +32,8 @@ import {
   statusUrlFromLog,
   stopProcess,
 } from '../services/platformService.js';
-import { brokerRows, platformRow } from '../services/psStatus.js';
-import { allUp, formatDuration, renderPs } from '../services/psTable.js';
+import { brokerRows, groupView, platformMembers, platformRow } from '../services/psStatus.js';
+import { allUp, formatDuration, renderGroup, renderPs } from '../services/psTable.js';
 import {
   readServicesState,
   removeServicesState,
@@ -247,11 +247,21 @@ export function registerServicesCommands(program: Command, context: CommandConte
 
   services
     .command('ps')
-    .description('one table: each broker and the platform; exits 0 only when everything is up')
+    .description(
+      "each broker and the platform, then the ETL's consumer group from Kafka (who holds which partition); " +
+        'exits 0 only when everything is up',
+    )
     .action(async () => {
       const { config } = context.config();
-      const [brokers, platform] = await Promise.all([brokerRows(config, context.logger(2)), platformRow(config)]);
+      const logger = context.logger(2);
+      const [brokers, platform, group] = await Promise.all([
+        brokerRows(config, logger),
+        platformRow(config),
+        groupView(config, logger),
+      ]);
       say(renderPs(brokers, platform));
+      say('');
+      say(renderGroup(group, platformMembers(config, group, platform)));
       if (!allUp(brokers, platform)) {
         const down = [
           ...brokers.filter((b) => !b.up).map((b) => `${b.name} down`),

@@ -1,10 +1,12 @@
 /**
  * Gathers the rows of `services ps` (architecture.md, "Services and operating"): brokers from a
  * metadata probe of each bootstrap server, the local cluster's pids and the topics' ISR; the
- * platform from its pid file, /readyz and /api/status.
+ * platform from its pid file, /readyz and /api/status; the ETL's consumer group from Kafka (DescribeGroups).
  */
 import { spawnSync } from 'node:child_process';
+import { networkInterfaces } from 'node:os';
 import type { Config } from '../config/schema.js';
+import { fetchGroupMembers } from '../kafka/admin/groupMembers.js';
 import { createKafkaClient } from '../kafka/client.js';
 import { localClusterStatus } from '../localKafka/localCluster.js';
 import { withKafkaDeadline } from '../kafka/reachability.js';
@@ -12,7 +14,14 @@ import type { Logger } from '../log/logger.js';
 import type { PlatformMetrics } from '../platform/platformMetrics.js';
 import { probeBootstrap } from './kafkaService.js';
 import { httpJson, httpStatus, inspectPlatform, logFileOf, runDirOf, statusUrlFromLog } from './platformService.js';
-import { underReplicatedByLeader, type BrokerRow, type PlatformRow, type StreamRow } from './psTable.js';
+import {
+  localMemberIds,
+  underReplicatedByLeader,
+  type BrokerRow,
+  type GroupView,
+  type PlatformRow,
+  type StreamRow,
+} from './psTable.js';
 import { readServicesState } from './serviceState.js';
 
 async function topicMetadata(config: Config, logger: Logger): Promise<Map<number, number> | undefined> {
@@ -113,4 +122,29 @@ export async function platformRow(config: Config, nowMs = Date.now()): Promise<P
       : {}),
     streams,
   };
+}
+
+/** The ETL's consumer group as Kafka describes it; a Kafka that does not answer is a line, not a failure of ps. */
+export async function groupView(config: Config, logger: Logger): Promise<GroupView> {
+  const groupId = config.etl.consumer_group;
+  try {
+    return { groupId, members: await fetchGroupMembers(config, logger, groupId, 8_000) };
+  } catch (err) {
+    return { groupId, error: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+/** This machine's addresses, as a broker would see a connection from it. */
+export function localAddresses(): Set<string> {
+  return new Set(
+    Object.values(networkInterfaces())
+      .flat()
+      .flatMap((i) => (i ? [i.address] : [])),
+  );
+}
+
+/** The members that are this machine's running platform (none when it is not running here). */
+export function platformMembers(config: Config, view: GroupView, platform: PlatformRow): Set<string> {
+  if ('error' in view || platform.pid === undefined || platform.state === 'stale pid file') return new Set();
+  return localMemberIds(view.members.members, `${config.kafka.client_id}-etl-`, localAddresses());
 }

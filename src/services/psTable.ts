@@ -1,7 +1,9 @@
 /**
  * The `services ps` table (architecture.md, "Services and operating"): one row per broker, one
- * for the platform and one per stream under it. Pure: rows in, text out.
+ * for the platform and one per stream under it; then the ETL's consumer group as Kafka describes it, one
+ * row per member. Pure: rows in, text out.
  */
+import { formatAssignment, type GroupMember, type GroupMembers } from '../kafka/admin/groupMembers.js';
 import { renderTable } from '../system/textTable.js';
 
 export interface BrokerRow {
@@ -125,4 +127,40 @@ export function underReplicatedByLeader(
     }
   }
   return counts;
+}
+
+/** What `ps` knows of the ETL's consumer group: Kafka's description, or why there is none. */
+export type GroupView = { groupId: string; members: GroupMembers } | { groupId: string; error: string };
+
+/**
+ * Member ids of this machine's platform: its ETL client ids (`<kafka.client_id>-etl-<topic>`) from a
+ * local address. Two local processes with the same client id cannot be told apart: then none.
+ */
+export function localMemberIds(
+  members: readonly GroupMember[],
+  etlClientIdPrefix: string,
+  localHosts: ReadonlySet<string>,
+): Set<string> {
+  const mine = members.filter(
+    (m) => m.clientId.startsWith(etlClientIdPrefix) && localHosts.has(m.host.replace(/^\//, '')),
+  );
+  const ids = mine.map((m) => m.clientId);
+  if (new Set(ids).size !== ids.length) return new Set();
+  return new Set(mine.map((m) => m.memberId));
+}
+
+export const GROUP_HEADER = ['CLIENT ID', 'HOST', 'PARTITIONS', ''] as const;
+
+export function renderGroup(view: GroupView, mine: ReadonlySet<string> = new Set()): string {
+  if ('error' in view) return `consumer group ${view.groupId}: not known (${view.error})`;
+  const { state, members } = view.members;
+  const title = `consumer group ${view.groupId} (${state})`;
+  if (members.length === 0) return `${title}: no members`;
+  const rows = members.map((m) => [
+    m.clientId,
+    m.host.replace(/^\//, ''),
+    formatAssignment(m.assignment),
+    mine.has(m.memberId) ? '<- this platform' : '',
+  ]);
+  return `${title}\n${renderTable(GROUP_HEADER, rows)}`;
 }

@@ -2,7 +2,8 @@
  * What the dashboard shows (and /api/status returns): the platform's own metrics, unchanged, plus
  * Kafka's view of every partition (log start and end offsets), the lag of the lake behind the log
  * in events and seconds, the live actor tree, files and bytes per table, the last checkpoint, the
- * brokers and the warnings. A sampler records a bounded history for the 15-minute charts.
+ * brokers, the ETL's consumer group as Kafka describes it (every member, wherever it runs) and the
+ * warnings. A sampler records a bounded history for the 15-minute charts.
  *
  * Lag of a partition = records at and after its durable offset (the next offset not yet durable in
  * every sink: where a restart would resume) up to the log end. Offsets also count transaction
@@ -10,6 +11,7 @@
  * seconds is the age (Kafka timestamp) of the oldest record not yet durable.
  */
 import type { Config } from '../config/schema.js';
+import type { GroupMember } from '../kafka/admin/groupMembers.js';
 import type { ClusterBrowser, BrokerView } from '../kafka/browser/clusterBrowser.js';
 import { lakeTableFiles, type TableFiles } from '../lake/lakeStats.js';
 import type { Logger } from '../log/logger.js';
@@ -38,6 +40,16 @@ export interface PartitionRow {
   rejectedEvents: number;
 }
 
+/** etl.consumer_group as DescribeGroups answered it, at most GROUP_EVERY_MS old. */
+export interface ConsumerGroupStatus {
+  id: string;
+  /** Kafka's group state; `unknown` when Kafka did not answer (then `error` says why). */
+  state: string;
+  members: GroupMember[];
+  error: string | null;
+  atMs: number;
+}
+
 export interface DashboardStatus extends PlatformMetrics {
   timeMs: number;
   actors: ActorNode[];
@@ -46,6 +58,7 @@ export interface DashboardStatus extends PlatformMetrics {
   checkpoint: { total: number; lastAtMs: number | null; lastDurationMs: number | null } | null;
   brokers: BrokerView[] | null;
   kafkaError: string | null;
+  group: ConsumerGroupStatus;
   restartsLastHour: number;
   rssBytes: number;
   warnings: Warning[];
@@ -78,6 +91,8 @@ export interface PipelineStatusOptions {
 /** Offset lags up to this are counted record by record (markers excluded). */
 const EXACT_LAG_MAX = 200;
 const LAKE_STATS_EVERY_MS = 5_000;
+/** Members change only on a rebalance; DescribeGroups must not run per request (or per sample). */
+const GROUP_EVERY_MS = 5_000;
 /** /api/status answers within this even when Kafka does not (the platform's own figures first). */
 const KAFKA_ANSWER_MS = 2_500;
 
@@ -91,6 +106,7 @@ export class PipelineStatus {
   private timer?: NodeJS.Timeout;
   private inFlight?: Promise<DashboardStatus>;
   private lakeCache?: { atMs: number; tables: TableFiles[] };
+  private groupCache?: ConsumerGroupStatus;
   private previous?: { tMs: number; produced: Record<string, number>; rows: Record<string, number> };
 
   constructor(private readonly options: PipelineStatusOptions) {
@@ -127,13 +143,30 @@ export class PipelineStatus {
     return this.lakeCache.tables;
   }
 
+  private async consumerGroup(nowMs: number): Promise<ConsumerGroupStatus> {
+    if (this.groupCache && nowMs - this.groupCache.atMs < GROUP_EVERY_MS) return this.groupCache;
+    const id = this.options.config.etl.consumer_group;
+    // A failure is cached too: a Kafka that does not answer is asked again only after GROUP_EVERY_MS.
+    this.groupCache = await within(KAFKA_ANSWER_MS, this.options.browser.groupMembers(id), 'consumer group').then(
+      (g) => ({ id, state: g.state, members: g.members, error: null, atMs: nowMs }),
+      (err: unknown) => ({
+        id,
+        state: 'unknown',
+        members: [],
+        error: err instanceof Error ? err.message : String(err),
+        atMs: nowMs,
+      }),
+    );
+    return this.groupCache;
+  }
+
   private async build(): Promise<DashboardStatus> {
     const { config, browser } = this.options;
     const metrics = await this.options.metrics();
     const nowMs = Date.now();
     const topics = [config.topics.clickstream, config.topics.iot];
     let kafkaError: string | null = null;
-    const [offsets, brokers] = await Promise.all([
+    const [offsets, brokers, group] = await Promise.all([
       within(KAFKA_ANSWER_MS, browser.topicOffsets(topics), 'log end offsets').catch((err: unknown) => {
         kafkaError = err instanceof Error ? err.message : String(err);
         return new Map<string, Array<{ partition: number; start: string; end: string }>>();
@@ -142,6 +175,7 @@ export class PipelineStatus {
         kafkaError = err instanceof Error ? err.message : String(err);
         return null;
       }),
+      this.consumerGroup(nowMs),
     ]);
 
     const partitions: PartitionRow[] = [];
@@ -218,6 +252,7 @@ export class PipelineStatus {
       checkpoint,
       brokers,
       kafkaError,
+      group,
       restartsLastHour: restartTimesMs.filter((t) => nowMs - t < 3_600_000).length,
       rssBytes,
       warnings,

@@ -14,8 +14,9 @@ import { describeLogDirSizes } from '../wire/logDirSizes.js';
 import { fetchPartitionRecords } from '../wire/partitionFetch.js';
 import { connectionSecurity } from '../security.js';
 import { withTimeout } from '../../system/withTimeout.js';
+import { describeGroupMembers, groupMembersOf, type GroupMember, type GroupMembers } from '../admin/groupMembers.js';
 
-const { AssignerProtocol, ConfigResourceTypes } = kafkajs;
+const { ConfigResourceTypes } = kafkajs;
 
 export interface BrokerView {
   nodeId: number | null;
@@ -57,12 +58,7 @@ export interface GroupSummary {
 }
 
 export interface GroupDetail extends GroupSummary {
-  memberList: Array<{
-    memberId: string;
-    clientId: string;
-    host: string;
-    assignment: Array<{ topic: string; partitions: number[] }>;
-  }>;
+  memberList: GroupMember[];
   offsets: Array<{ topic: string; partition: number; committed: string; endOffset: string; lag: string }>;
 }
 
@@ -86,6 +82,8 @@ export interface ClusterBrowser {
   topic(name: string): Promise<TopicDetail>;
   groups(): Promise<GroupSummary[]>;
   group(groupId: string): Promise<GroupDetail>;
+  /** Who holds which partition of one group (the dashboard's consumer-group panel). */
+  groupMembers(groupId: string): Promise<GroupMembers>;
   messages(query: MessageQuery): Promise<MessageView[]>;
   /** Start and end (log end) offset of every partition of each topic; a topic that is missing maps to []. */
   topicOffsets(
@@ -279,17 +277,7 @@ export function createClusterBrowser(
       const described = await call('describeGroups', (a) => a.describeGroups([groupId]));
       const g = described.groups[0];
       if (!g) throw new SdpError(ErrorCodes.KAFKA_BROWSER_FAILED, `no group ${groupId}`);
-      const memberList = g.members.map((m) => {
-        let assignment: Array<{ topic: string; partitions: number[] }> = [];
-        if (g.protocolType === 'consumer' && m.memberAssignment.length > 0) {
-          const decoded = AssignerProtocol.MemberAssignment.decode(m.memberAssignment);
-          assignment = Object.entries(decoded?.assignment ?? {}).map(([topic, partitions]) => ({
-            topic,
-            partitions: [...partitions].sort((a, b) => a - b),
-          }));
-        }
-        return { memberId: m.memberId, clientId: m.clientId, host: m.clientHost, assignment };
-      });
+      const memberList = groupMembersOf(g).members;
       const committed = await call('fetchOffsets', (a) => a.fetchOffsets({ groupId }));
       const offsets: GroupDetail['offsets'] = [];
       for (const t of committed) {
@@ -310,6 +298,10 @@ export function createClusterBrowser(
         memberList,
         offsets,
       };
+    },
+
+    groupMembers(groupId) {
+      return call('describeGroups', (a) => describeGroupMembers(a, groupId));
     },
 
     async messages(query) {

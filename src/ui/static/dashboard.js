@@ -131,6 +131,29 @@ function render(s) {
     ),
   );
   fill('actors', tree(s.actors));
+  // Every member of the ETL's group as Kafka describes it, wherever it runs (architecture.md, "Web pages").
+  const g = s.group;
+  fill('group-title', g ? `${g.id} (${g.state})${g.error ? ': ' + g.error : ''}` : '');
+  fill(
+    document.querySelector('#group tbody'),
+    g && g.members.length > 0
+      ? g.members.map((m) =>
+          el(
+            'tr',
+            { 'data-member': m.memberId },
+            el('td', { class: 'l', 'data-field': 'clientId' }, m.clientId),
+            el('td', { class: 'l', 'data-field': 'host' }, m.host.replace(/^\//, '')),
+            el(
+              'td',
+              { class: 'l', 'data-field': 'partitions' },
+              m.assignment.length > 0
+                ? m.assignment.map((a) => `${a.topic} ${a.partitions.join(',')}`).join(' · ')
+                : '–',
+            ),
+          ),
+        )
+      : el('tr', {}, el('td', { class: 'muted l', colspan: 3 }, 'no members')),
+  );
   fill(
     document.querySelector('#brokers tbody'),
     (s.brokers ?? []).map((b) =>

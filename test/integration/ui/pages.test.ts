@@ -51,6 +51,11 @@ interface Status {
   lake: Array<{ table: string; files: number }>;
   actors: Array<{ name: string; children: unknown[] }>;
   warnings: Array<{ id: string }>;
+  group: {
+    id: string;
+    state: string;
+    members: Array<{ memberId: string; clientId: string; assignment: Array<{ topic: string; partitions: number[] }> }>;
+  };
 }
 
 async function kcatOffset(topic: string, partition: number, which: -1 | -2): Promise<string> {
@@ -288,6 +293,29 @@ describe('web pages in a real browser', () => {
       Object.keys(s.etl!.rejectedTotal).length,
     );
     expect(await page.textContent('#lake tr[data-table="clickstream"] [data-field="files"]')).not.toBe('0');
+    // The consumer group as Kafka describes it: this ETL's two consumers, holding every partition.
+    expect(s.group).toMatchObject({ id: config.etl.consumer_group, state: 'Stable' });
+    expect(s.group.members.map((m) => m.clientId).sort()).toEqual(
+      [config.topics.clickstream, config.topics.iot].map((t) => `${config.kafka.client_id}-etl-${t}`).sort(),
+    );
+    const held = s.group.members.flatMap((m) =>
+      m.assignment.flatMap((a) => a.partitions.map((p) => `${a.topic}/${p}`)),
+    );
+    expect(held.sort()).toEqual(s.partitions.map((p) => `${p.topic}/${p.partition}`).sort());
+    const memberRows = await page.$$eval('#group tbody tr[data-member]', (rows) =>
+      rows.map((r) => ({
+        id: r.getAttribute('data-member'),
+        clientId: r.querySelector('[data-field="clientId"]')?.textContent,
+        partitions: r.querySelector('[data-field="partitions"]')?.textContent,
+      })),
+    );
+    expect(memberRows).toEqual(
+      s.group.members.map((m) => ({
+        id: m.memberId,
+        clientId: m.clientId,
+        partitions: m.assignment.map((a) => `${a.topic} ${a.partitions.join(',')}`).join(' · '),
+      })),
+    );
     expect(await page.$$eval('#actors li[data-actor^="lake-writer-"]', (l) => l.length)).toBe(8);
     expect(await page.$$eval('.chart canvas', (c) => c.length)).toBeGreaterThanOrEqual(5);
     await page.screenshot({ path: join(DOCS, 'dashboard.png'), fullPage: true });

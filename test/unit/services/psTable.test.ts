@@ -2,11 +2,15 @@ import { describe, expect, it } from 'vitest';
 import {
   allUp,
   formatDuration,
+  localMemberIds,
+  renderGroup,
   renderPs,
   underReplicatedByLeader,
   type BrokerRow,
+  type GroupView,
   type PlatformRow,
 } from '../../../src/services/psTable.js';
+import type { GroupMember } from '../../../src/kafka/admin/groupMembers.js';
 
 const brokers: BrokerRow[] = [
   { name: 'kafka-1', nodeId: 1, port: 19092, process: 'pid 101', up: true, underReplicated: 0 },
@@ -90,5 +94,52 @@ describe('formatDuration', () => {
     expect(formatDuration(61)).toBe('1m 1s');
     expect(formatDuration(3 * 3600 + 125)).toBe('3h 2m');
     expect(formatDuration(2 * 86_400 + 3600)).toBe('2d 1h');
+  });
+});
+
+describe('the consumer group table', () => {
+  const members: GroupMember[] = [
+    {
+      memberId: 'a',
+      clientId: 'sdp-etl-clickstream',
+      host: '/127.0.0.1',
+      assignment: [{ topic: 'c', partitions: [0, 1] }],
+    },
+    {
+      memberId: 'b',
+      clientId: 'sdp-etl-clickstream',
+      host: '/10.1.1.1',
+      assignment: [{ topic: 'c', partitions: [2, 3] }],
+    },
+    { memberId: 'c', clientId: 'sdp-etl-iot', host: '/127.0.0.1', assignment: [] },
+  ];
+  const view: GroupView = {
+    groupId: 'etl',
+    members: { groupId: 'etl', state: 'Stable', protocolType: 'consumer', protocol: 'x', members },
+  };
+
+  it('one row per member with its partitions; the marked rows say this platform', () => {
+    const lines = renderGroup(view, new Set(['a'])).split('\n');
+    expect(lines[0]).toBe('consumer group etl (Stable)');
+    expect(lines[1]).toMatch(/^CLIENT ID\s+HOST\s+PARTITIONS$/);
+    expect(lines[2]).toMatch(/^sdp-etl-clickstream\s+127\.0\.0\.1\s+c 0,1\s+<- this platform$/);
+    expect(lines[3]).toMatch(/^sdp-etl-clickstream\s+10\.1\.1\.1\s+c 2,3$/);
+    expect(lines[4]).toMatch(/^sdp-etl-iot\s+127\.0\.0\.1\s+-$/);
+  });
+
+  it('an empty group and an unreachable Kafka are one line each', () => {
+    const empty: GroupView = { groupId: 'etl', members: { ...view.members, state: 'Empty', members: [] } };
+    expect(renderGroup(empty)).toBe('consumer group etl (Empty): no members');
+    expect(renderGroup({ groupId: 'etl', error: 'Kafka is unreachable' })).toBe(
+      'consumer group etl: not known (Kafka is unreachable)',
+    );
+  });
+
+  it("marks this machine's ETL members, and none when two local members share a client id", () => {
+    const local = new Set(['127.0.0.1']);
+    expect([...localMemberIds(members, 'sdp-etl-', local)].sort()).toEqual(['a', 'c']);
+    expect(localMemberIds(members, 'other-etl-', local).size).toBe(0);
+    const twoLocal = [...members, { ...members[1]!, memberId: 'd', host: '/127.0.0.1' }];
+    expect(localMemberIds(twoLocal, 'sdp-etl-', local).size).toBe(0);
   });
 });
