@@ -11,8 +11,7 @@
  *  - CPU seconds of the process, Parquet files written.
  * Then tops the topics up to a 2,000,000-event backlog (2:1) and runs the default encoder once more
  * from empty for the ETL's RSS bound (< 300 MB; architecture.md, "Back-pressure and shutdown"). With `--cpu-prof`, one
- * more run under
- * `node --cpu-prof` prints the functions with the most self time, per thread.
+ * more run under `node --cpu-prof` prints the functions with the most self time, per thread.
  *
  * The machine's ceiling is measured in the same run: kcat (librdkafka) reads the
  * same preloaded topics, read_committed, from the beginning to the end, payloads to /dev/null,
