@@ -6,8 +6,7 @@
 import kafkajs, { type Admin, type GroupDescription } from 'kafkajs';
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log/logger.js';
-import { createKafkaClient } from '../client.js';
-import { withKafkaDeadline } from '../reachability.js';
+import { withAdminSession } from './adminSession.js';
 
 const { AssignerProtocol } = kafkajs;
 
@@ -86,27 +85,12 @@ export async function fetchGroupMembers(
   groupId: string,
   timeoutMs: number = config.kafka.unreachable_timeout,
 ): Promise<GroupMembers> {
-  // The SdpError thrown on failure says it better than kafkajs's retry lines (kept for debug).
-  const kafkajsLogger = logger.isLevelEnabled('debug') ? logger : logger.child({}, { level: 'fatal' });
-  const admin = createKafkaClient(config, kafkajsLogger, {
-    clientId: `${config.kafka.client_id}-admin`,
-    retries: 1,
-    level: 'error',
-  }).admin();
-  try {
-    return await withKafkaDeadline(
-      config.kafka.bootstrap_servers,
-      timeoutMs,
-      `describing consumer group ${groupId}`,
-      async () => {
-        await admin.connect();
-        return describeGroupMembers(admin, groupId);
-      },
-      config,
-    );
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
+  return withAdminSession(
+    config,
+    logger,
+    { clientSuffix: 'admin', retries: 1, what: `describing consumer group ${groupId}`, timeoutMs },
+    (admin) => describeGroupMembers(admin, groupId),
+  );
 }
 
 /** `clickstream 0,1 · iot 2,3`; `-` when nothing is assigned. */

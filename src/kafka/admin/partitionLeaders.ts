@@ -6,8 +6,7 @@
 import type { Config } from '../../config/schema.js';
 import { ErrorCodes, SdpError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
-import { createKafkaClient } from '../client.js';
-import { withKafkaDeadline } from '../reachability.js';
+import { withAdminSession } from './adminSession.js';
 
 export interface PartitionLog {
   partition: number;
@@ -23,56 +22,44 @@ export async function fetchPartitionLogs(
   logger: Logger,
   topics: readonly string[],
 ): Promise<Map<string, PartitionLog[] | undefined>> {
-  const kafkajsLogger = logger.isLevelEnabled('debug') ? logger : logger.child({}, { level: 'fatal' });
-  const admin = createKafkaClient(config, kafkajsLogger, {
-    clientId: `${config.kafka.client_id}-verify`,
-    retries: 2,
-    level: 'error',
-  }).admin();
-  try {
-    return await withKafkaDeadline(
-      config.kafka.bootstrap_servers,
-      config.kafka.unreachable_timeout,
-      'reading partition leaders and offsets',
-      async () => {
-        await admin.connect();
-        const existing = new Set(await admin.listTopics());
-        const cluster = await admin.describeCluster();
-        const out = new Map<string, PartitionLog[] | undefined>();
-        for (const topic of topics) {
-          if (!existing.has(topic)) {
-            out.set(topic, undefined);
-            continue;
-          }
-          const meta = await admin.fetchTopicMetadata({ topics: [topic] });
-          const offsets = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o]));
-          const partitions: PartitionLog[] = [];
-          for (const p of meta.topics[0]?.partitions ?? []) {
-            const broker = cluster.brokers.find((b) => b.nodeId === p.leader);
-            const o = offsets.get(p.partitionId);
-            if (!broker || !o)
-              throw new SdpError(
-                ErrorCodes.KAFKA_UNREACHABLE,
-                `the leader of ${topic}/${p.partitionId} (broker ${p.leader}) is not available`,
-              );
-            partitions.push({
-              partition: p.partitionId,
-              host: broker.host,
-              port: broker.port,
-              logStart: BigInt(o.low),
-              logEnd: BigInt(o.high),
-            });
-          }
-          out.set(
-            topic,
-            partitions.sort((a, b) => a.partition - b.partition),
-          );
+  return withAdminSession(
+    config,
+    logger,
+    { clientSuffix: 'verify', retries: 2, what: 'reading partition leaders and offsets' },
+    async (admin) => {
+      const existing = new Set(await admin.listTopics());
+      const cluster = await admin.describeCluster();
+      const out = new Map<string, PartitionLog[] | undefined>();
+      for (const topic of topics) {
+        if (!existing.has(topic)) {
+          out.set(topic, undefined);
+          continue;
         }
-        return out;
-      },
-      config,
-    );
-  } finally {
-    await admin.disconnect().catch(() => undefined);
-  }
+        const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+        const offsets = new Map((await admin.fetchTopicOffsets(topic)).map((o) => [o.partition, o]));
+        const partitions: PartitionLog[] = [];
+        for (const p of meta.topics[0]?.partitions ?? []) {
+          const broker = cluster.brokers.find((b) => b.nodeId === p.leader);
+          const o = offsets.get(p.partitionId);
+          if (!broker || !o)
+            throw new SdpError(
+              ErrorCodes.KAFKA_UNREACHABLE,
+              `the leader of ${topic}/${p.partitionId} (broker ${p.leader}) is not available`,
+            );
+          partitions.push({
+            partition: p.partitionId,
+            host: broker.host,
+            port: broker.port,
+            logStart: BigInt(o.low),
+            logEnd: BigInt(o.high),
+          });
+        }
+        out.set(
+          topic,
+          partitions.sort((a, b) => a.partition - b.partition),
+        );
+      }
+      return out;
+    },
+  );
 }
