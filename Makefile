@@ -58,7 +58,7 @@ up: build ## start Kafka (a secured config: prove the TLS trust and SASL login f
 down: build ## stop the platform (graceful, SIGKILL after etl.shutdown_timeout) and the Kafka `up` started
 	$(CLI) services down
 
-ps: build ## one table: brokers and platform, events/s, lag, last checkpoint; exit 0 only when all up
+ps: build ## brokers and platform (events/s, lag, last checkpoint), then the consumer group's members and partitions from Kafka; exit 0 only when all up
 	$(CLI) services ps
 
 logs: build ## follow the platform log pretty-printed (SERVICE=kafka-N for a broker, LINES=N history)
