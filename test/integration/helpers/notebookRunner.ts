@@ -1,7 +1,7 @@
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROJECT_ROOT } from './projectRoot.js';
+import { type CliResult, runCommand } from './runCli.js';
 
 /** The notebook's virtual environment, built by scripts/python-venv.sh (a `make test` prerequisite). */
 export const VENV_PYTHON = join(PROJECT_ROOT, '.venv', 'bin', 'python');
@@ -14,12 +14,7 @@ export function assertVenv(): void {
   }
 }
 
-export interface ProcessResult {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  elapsedMs: number;
-}
+export type ProcessResult = CliResult;
 
 /** Runs the venv's Python with `args` from the repository root, with extra environment. */
 export function runPython(
@@ -27,21 +22,7 @@ export function runPython(
   env: NodeJS.ProcessEnv = {},
   timeoutMs = 600_000,
 ): Promise<ProcessResult> {
-  const startedMs = Date.now();
-  return new Promise((resolve, reject) => {
-    const child = spawn(VENV_PYTHON, args, {
-      cwd: PROJECT_ROOT,
-      env: { ...process.env, ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: timeoutMs,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    child.once('error', reject);
-    child.once('close', (code) => resolve({ code, stdout, stderr, elapsedMs: Date.now() - startedMs }));
-  });
+  return runCommand(VENV_PYTHON, args, env, timeoutMs);
 }
 
 /** What the notebook's summary cell reports (the keys the tests read). */

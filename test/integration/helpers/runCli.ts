@@ -13,9 +13,19 @@ export interface CliResult {
  * as an operator would; dist must be built (`npm run build` runs before the integration tests).
  */
 export function runCli(args: readonly string[], env: NodeJS.ProcessEnv = {}, timeoutMs = 240_000): Promise<CliResult> {
+  return runCommand(process.execPath, [CLI, ...args], env, timeoutMs);
+}
+
+/** Runs a program from the repository root, its output collected, bounded by `timeoutMs`. */
+export function runCommand(
+  program: string,
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number,
+): Promise<CliResult> {
   const startedMs = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    const child = spawn(program, args, {
       cwd: PROJECT_ROOT,
       env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
