@@ -22,15 +22,15 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/schema.js';
 import { mulberry32 } from '../../../src/system/mulberry32.js';
-import { isCaughtUp, readJournal } from '../helpers/checkpointJournal.js';
-import { etlEnv, EtlProcess } from '../helpers/etlProcess.js';
+import { readJournal } from '../helpers/checkpointJournal.js';
+import { etlEnv, type EtlProcess } from '../helpers/etlProcess.js';
 import { clickEvent, iotEvent } from '../helpers/etlTestEvents.js';
-import { createTestTopics, endOffsets, TestProducer, type TestRecord } from '../helpers/kafkaTestData.js';
+import { createTestTopics, TestProducer, type TestRecord } from '../helpers/kafkaTestData.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
 import { randomName } from '../helpers/randomName.js';
 import { runCli, type CliResult } from '../helpers/runCli.js';
+import { runEtlToEnd as runEtlUntilCaughtUp } from '../helpers/etlToEnd.js';
 import { testLogger } from '../helpers/testLogger.js';
-import { waitFor } from '../helpers/waitFor.js';
 
 const DAY = 86_400_000;
 const TABLES = ['clickstream', 'iot', '_rejected', 'clickstream_agg'] as const;
@@ -74,32 +74,8 @@ describe('retention: lake expire, verify and the rebuild from file names', () =>
   const oldDt = new Date(oldStart).toISOString().slice(0, 10);
   let before: string[];
 
-  const runEtlToEnd = async (logName: string): Promise<EtlProcess> => {
-    const ends = {
-      clickstream: await endOffsets(config, logger, config.topics.clickstream),
-      iot: await endOffsets(config, logger, config.topics.iot),
-    };
-    const etl = EtlProcess.start(env, { logFile: join(dir, logName) });
-    try {
-      await waitFor(
-        () => {
-          if (!etl.running) throw new Error(`etl exited early:\n${etl.tail(30)}`);
-          const journal = readJournal(checkpointRoot);
-          return (
-            isCaughtUp(journal, config.topics.clickstream, ends.clickstream, true) &&
-            isCaughtUp(journal, config.topics.iot, ends.iot)
-          );
-        },
-        240_000,
-        'the checkpoint store to reach the end offsets',
-        250,
-      );
-      await new Promise((r) => setTimeout(r, 4_000));
-    } finally {
-      expect(await etl.terminate()).toEqual({ code: 0, signal: null });
-    }
-    return etl;
-  };
+  const runEtlToEnd = (logName: string): Promise<EtlProcess> =>
+    runEtlUntilCaughtUp({ config, logger, env, checkpointRoot, logFile: join(dir, logName), settleMs: 4_000 });
   const cli = (args: string[]): Promise<CliResult> => runCli(args, { ...env, SDP_LAKE__RETENTION_DAYS: '2' });
 
   beforeAll(async () => {

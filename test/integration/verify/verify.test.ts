@@ -13,16 +13,16 @@ import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/schema.js';
 import { createKafkaClient } from '../../../src/kafka/client.js';
-import { isCaughtUp, readJournal } from '../helpers/checkpointJournal.js';
-import { etlEnv, EtlProcess } from '../helpers/etlProcess.js';
+import { readJournal } from '../helpers/checkpointJournal.js';
+import { etlEnv } from '../helpers/etlProcess.js';
 import { mulberry32 } from '../../../src/system/mulberry32.js';
 import { clickEvent, iotEvent } from '../helpers/etlTestEvents.js';
 import { createTestTopics, endOffsets, TestProducer, type TestRecord } from '../helpers/kafkaTestData.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
 import { randomName } from '../helpers/randomName.js';
 import { runCli, type CliResult } from '../helpers/runCli.js';
+import { runEtlToEnd as runEtlUntilCaughtUp } from '../helpers/etlToEnd.js';
 import { testLogger } from '../helpers/testLogger.js';
-import { waitFor } from '../helpers/waitFor.js';
 
 const { CompressionTypes } = kafkajs;
 const SUMMARY =
@@ -94,32 +94,10 @@ describe('verify: the lake proved against Kafka and the checkpoint store', () =>
   let abortedRange: { first: bigint; last: bigint };
   let clean: CliResult;
 
+  // Every partition idle (etl.idle_timeout) after catching up: the watermark reaches the newest event and its
+  // windows are emitted.
   const runEtlToEnd = async (): Promise<void> => {
-    const ends = {
-      clickstream: await endOffsets(config, logger, config.topics.clickstream),
-      iot: await endOffsets(config, logger, config.topics.iot),
-    };
-    const etl = EtlProcess.start(env, { logFile: join(dir, 'etl.log') });
-    try {
-      await waitFor(
-        () => {
-          if (!etl.running) throw new Error(`etl exited early:\n${etl.tail(30)}`);
-          const journal = readJournal(checkpointRoot);
-          return (
-            isCaughtUp(journal, config.topics.clickstream, ends.clickstream, true) &&
-            isCaughtUp(journal, config.topics.iot, ends.iot)
-          );
-        },
-        240_000,
-        'the checkpoint store to reach the end offsets',
-        250,
-      );
-      // Every partition idle (etl.idle_timeout): the watermark reaches the newest event and its windows are emitted.
-      await new Promise((r) => setTimeout(r, 5_000));
-    } finally {
-      const exit = await etl.terminate();
-      expect(exit).toEqual({ code: 0, signal: null });
-    }
+    await runEtlUntilCaughtUp({ config, logger, env, checkpointRoot, logFile: join(dir, 'etl.log'), settleMs: 5_000 });
   };
 
   const verify = (root: string, args: string[] = []): Promise<CliResult> =>
