@@ -96,6 +96,12 @@ export const ErrorCodes = {
    * The Kafka browser (`ui`) could not answer a request: no such group, no leader, or Kafka failed or did not answer.
    */
   KAFKA_BROWSER_FAILED: 'SDP_ERR_KAFKA_BROWSER_FAILED',
+  /** A stable OffsetFetch (committed offsets and metadata of a group) failed, or found no stable answer in time. */
+  KAFKA_OFFSET_FETCH_FAILED: 'SDP_ERR_KAFKA_OFFSET_FETCH_FAILED',
+  /** A partition's transaction did not commit (it is aborted, at the latest by the next takeover). */
+  KAFKA_TRANSACTION_FAILED: 'SDP_ERR_KAFKA_TRANSACTION_FAILED',
+  /** Another holder took the partition's transactional id: this one never commits again. */
+  KAFKA_TRANSACTION_FENCED: 'SDP_ERR_KAFKA_TRANSACTION_FENCED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

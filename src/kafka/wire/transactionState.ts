@@ -12,10 +12,9 @@
 import { sendRequest, WireWriter } from './wireProtocol.js';
 import type { Config } from '../../config/schema.js';
 import { connectionSecurity } from '../security.js';
+import { CoordinatorType, findCoordinator } from './findCoordinator.js';
 
-const FIND_COORDINATOR = { key: 10, version: 1 };
 const DESCRIBE_TRANSACTIONS = { key: 65, version: 0 };
-const COORDINATOR_TYPE_TRANSACTION = 1;
 const ERROR_TRANSACTIONAL_ID_NOT_FOUND = 105;
 const CLIENT_ID = 'sdp-txn-probe';
 
@@ -27,49 +26,16 @@ export interface TransactionDescription {
   startTimeMs: bigint;
 }
 
-function hostPort(server: string): { host: string; port: number } {
-  const i = server.lastIndexOf(':');
-  return { host: server.slice(0, i).replace(/^\[|\]$/g, ''), port: Number(server.slice(i + 1)) };
-}
-
-async function findTransactionCoordinator(
-  config: Config,
-  transactionalId: string,
-  timeoutMs: number,
-): Promise<{ host: string; port: number }> {
-  const body = new WireWriter().string(transactionalId).int8(COORDINATOR_TYPE_TRANSACTION).buffer();
-  let lastError: unknown;
-  for (const server of config.kafka.bootstrap_servers) {
-    const { host, port } = hostPort(server);
-    try {
-      const r = await sendRequest(host, port, FIND_COORDINATOR, body, {
-        timeoutMs,
-        clientId: CLIENT_ID,
-        security: connectionSecurity(config),
-      });
-      r.int32(); // throttle_time_ms
-      const errorCode = r.int16();
-      const message = r.nullableString();
-      const nodeId = r.int32();
-      const coordinatorHost = r.nullableString() ?? '';
-      const coordinatorPort = r.int32();
-      if (errorCode !== 0) throw new Error(`FindCoordinator error ${errorCode}${message ? ` (${message})` : ''}`);
-      if (nodeId < 0) throw new Error('no transaction coordinator yet');
-      return { host: coordinatorHost, port: coordinatorPort };
-    } catch (err) {
-      lastError = err;
-    }
-  }
-  throw lastError instanceof Error ? lastError : new Error(String(lastError));
-}
-
 /** The coordinator's current view of `transactionalId`; rejects when it cannot be asked now. */
 export async function describeTransaction(
   config: Config,
   transactionalId: string,
   timeoutMs = 5_000,
 ): Promise<TransactionDescription> {
-  const coordinator = await findTransactionCoordinator(config, transactionalId, timeoutMs);
+  const coordinator = await findCoordinator(config, transactionalId, CoordinatorType.TRANSACTION, {
+    timeoutMs,
+    clientId: CLIENT_ID,
+  });
   const body = new WireWriter().uvarint(2).compactString(transactionalId).uvarint(0).buffer();
   const r = await sendRequest(coordinator.host, coordinator.port, DESCRIBE_TRANSACTIONS, body, {
     timeoutMs,

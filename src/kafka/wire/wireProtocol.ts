@@ -137,6 +137,14 @@ export class WireReader {
     return this.advance(length, (at) => this.buf.toString('utf8', at, at + length));
   }
 
+  /** A COMPACT_NULLABLE_STRING: length + 1 as an unsigned varint, 0 for null. */
+  compactNullableString(): string | null {
+    const lengthPlusOne = this.uvarint();
+    if (lengthPlusOne === 0) return null;
+    const length = lengthPlusOne - 1;
+    return this.advance(length, (at) => this.buf.toString('utf8', at, at + length));
+  }
+
   array<T>(item: () => T): T[] {
     const length = this.int32();
     const items: T[] = [];
@@ -152,8 +160,10 @@ export class WireReader {
   skipTags(): void {
     const count = this.uvarint();
     for (let i = 0; i < count; i++) {
-      this.uvarint();
-      this.offset += this.uvarint();
+      this.uvarint(); // tag
+      // Not `this.offset += this.uvarint()`: that adds to the offset read before the size's own byte.
+      const size = this.uvarint();
+      this.offset += size;
     }
   }
 }
