@@ -42,6 +42,13 @@ export const ErrorCodes = {
   CHECKPOINT_STORE: 'SDP_ERR_CHECKPOINT_STORE',
   /** A journal event whose sequence number is not after the key's last one: a second writer, or a bug. */
   CHECKPOINT_SEQUENCE: 'SDP_ERR_CHECKPOINT_SEQUENCE',
+  /**
+   * A partition's commit metadata (Kafka `sendOffsets`, architecture.md "Growing past one machine") is ours but
+   * malformed, or disagrees with its committed offset: nothing of the partition is read over it.
+   */
+  CHECKPOINT_METADATA_INVALID: 'SDP_ERR_CHECKPOINT_METADATA_INVALID',
+  /** A partition's commit metadata was written by a newer release (an unknown version): upgrade this one. */
+  CHECKPOINT_METADATA_NEWER: 'SDP_ERR_CHECKPOINT_METADATA_NEWER',
   LAKE_WRITE_FAILED: 'SDP_ERR_LAKE_WRITE_FAILED',
   LAKE_FILE_MISSING: 'SDP_ERR_LAKE_FILE_MISSING',
   /**

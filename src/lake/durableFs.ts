@@ -73,27 +73,40 @@ export async function writeFileDurable(filePath: string, chunks: Iterable<Uint8A
   }
 }
 
+/** What `completeRename` found and did. */
+export type RenameOutcome = 'renamed' | 'already-done' | 'missing';
+
 /**
- * Renames `from` to `to`, then fsyncs the directory of `to` (and of `from` if it differs).
- * Idempotent, so recovery can re-apply the renames of a committed checkpoint: if `from` is gone
- * and `to` exists, the rename already happened and only the directory fsync is repeated.
- * @throws SdpError SDP_ERR_LAKE_FILE_MISSING when neither file exists.
+ * Completes a committed rename: renames `from` to `to`, then fsyncs the directory of `to` (and of `from` if it
+ * differs). Idempotent, for recovery and a partition's takeover (architecture.md, "Growing past one machine"): if
+ * `from` is gone and `to` exists, the rename already happened and only the directory fsyncs are repeated (the crash
+ * may have come before them): 'already-done'. If neither exists nothing is done and 'missing' is returned for the
+ * caller to report (retention may have deleted the dt; anything else is lost data), never skipped silently.
  */
-export async function renameDurable(from: string, to: string): Promise<void> {
+export async function completeRename(from: string, to: string): Promise<RenameOutcome> {
+  let outcome: RenameOutcome = 'renamed';
   try {
     await fs.rename(from, to);
   } catch (err) {
-    if (!isNotFound(err)) throw err;
-    if (!(await exists(to))) {
-      throw new SdpError(ErrorCodes.LAKE_FILE_MISSING, `cannot rename ${from} to ${to}: neither file exists`, [], {
-        cause: err,
-      });
-    }
+    // ENOENT also names a missing target directory while `from` is there: that is a failure, not a completion.
+    if (!isNotFound(err) || (await exists(from))) throw err;
+    if (!(await exists(to))) return 'missing';
+    outcome = 'already-done';
   }
   const toDir = path.dirname(to);
   await fsyncDir(toDir);
   const fromDir = path.dirname(from);
   if (path.resolve(fromDir) !== path.resolve(toDir)) await fsyncDir(fromDir);
+  return outcome;
+}
+
+/**
+ * `completeRename` for a rename that must happen: idempotent the same way, but neither file existing is an error.
+ * @throws SdpError SDP_ERR_LAKE_FILE_MISSING when neither file exists.
+ */
+export async function renameDurable(from: string, to: string): Promise<void> {
+  if ((await completeRename(from, to)) === 'missing')
+    throw new SdpError(ErrorCodes.LAKE_FILE_MISSING, `cannot rename ${from} to ${to}: neither file exists`);
 }
 
 /** Removes a file; a missing file is not an error. Returns whether something was removed. */

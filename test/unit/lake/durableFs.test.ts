@@ -4,6 +4,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ErrorCodes, isSdpError } from '../../../src/errors.js';
 import {
+  completeRename,
   ensureDir,
   fsyncDir,
   fsyncFile,
@@ -89,6 +90,26 @@ describe('renameDurable', () => {
     await fs.writeFile(from, 'z');
     await renameDurable(from, path.join(dir, 'b', 'a'));
     expect(await fs.readFile(path.join(dir, 'b', 'a'), 'utf8')).toBe('z');
+  });
+});
+
+describe('completeRename', () => {
+  it('renames, then finds a second call already done, and reports a rename with neither file', async () => {
+    const from = path.join(dir, 'x.parquet.cafe.tmp');
+    const to = path.join(dir, 'x.parquet');
+    await fs.writeFile(from, 'data');
+    expect(await completeRename(from, to)).toBe('renamed');
+    expect(await completeRename(from, to)).toBe('already-done');
+    expect(await fs.readFile(to, 'utf8')).toBe('data');
+    expect(await completeRename(path.join(dir, 'y.parquet.cafe.tmp'), path.join(dir, 'y.parquet'))).toBe('missing');
+    await expect(fs.access(path.join(dir, 'y.parquet'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('fails, leaving the tmp file, when the target directory is missing (not a completed rename)', async () => {
+    const from = path.join(dir, 'x.parquet.cafe.tmp');
+    await fs.writeFile(from, 'data');
+    await expect(completeRename(from, path.join(dir, 'gone', 'x.parquet'))).rejects.toMatchObject({ code: 'ENOENT' });
+    expect(await fs.readFile(from, 'utf8')).toBe('data');
   });
 });
 

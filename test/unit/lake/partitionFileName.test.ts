@@ -1,0 +1,66 @@
+import { describe, expect, it } from 'vitest';
+import { rawFileName, rejectedFileName } from '../../../src/lake/layout.js';
+import { parsePartitionFileName } from '../../../src/lake/partitionFileName.js';
+import type { TableName } from '../../../src/lake/tables.js';
+
+const CLICKS: readonly TableName[] = ['clickstream', '_rejected'];
+const raw = (p: number, first: number, last: number) =>
+  `tables/clickstream/dt=2026-12-01/${rawFileName(p, first, last)}`;
+const rej = (topic: string, p: number, first: number, last: number) =>
+  `tables/_rejected/dt=2026-12-01/${rejectedFileName(topic, p, first, last)}`;
+
+describe('parsePartitionFileName', () => {
+  it('reads a final file, a tmp file with a writer id and a legacy tmp file', () => {
+    expect(parsePartitionFileName(raw(1, 100, 199), 'clicks', 1, CLICKS)).toEqual({
+      path: raw(1, 100, 199),
+      table: 'clickstream',
+      dt: '2026-12-01',
+      first: '100',
+      last: '199',
+      tmp: false,
+      writer: null,
+      final: raw(1, 100, 199),
+    });
+    expect(parsePartitionFileName(`${rej('clicks', 1, 0, 9)}.0a1b.tmp`, 'clicks', 1, CLICKS)).toMatchObject({
+      table: '_rejected',
+      tmp: true,
+      writer: '0a1b',
+      final: rej('clicks', 1, 0, 9),
+    });
+    expect(parsePartitionFileName(`${raw(1, 0, 9)}.tmp`, 'clicks', 1, CLICKS)).toMatchObject({
+      tmp: true,
+      writer: null,
+      final: raw(1, 0, 9),
+    });
+  });
+
+  it('is exact on partition and topic', () => {
+    expect(parsePartitionFileName(raw(10, 0, 9), 'clicks', 1, CLICKS)).toBeUndefined();
+    expect(parsePartitionFileName(raw(1, 0, 9), 'clicks', 10, CLICKS)).toBeUndefined();
+    // partition 0 of topic clicks-1 is not partition 1 of clicks, nor the other way round
+    expect(parsePartitionFileName(rej('clicks-1', 0, 0, 9), 'clicks', 1, CLICKS)).toBeUndefined();
+    expect(parsePartitionFileName(rej('clicks', 1, 0, 9), 'clicks-1', 0, CLICKS)).toBeUndefined();
+    expect(parsePartitionFileName(rej('clicks-1', 0, 0, 9), 'clicks-1', 0, CLICKS)).toMatchObject({ first: '0' });
+    // a dot in a topic is a dot
+    expect(parsePartitionFileName(rej('aXb', 1, 0, 9), 'a.b', 1, CLICKS)).toBeUndefined();
+    expect(parsePartitionFileName(rej('a.b', 1, 0, 9), 'a.b', 1, CLICKS)).toMatchObject({ table: '_rejected' });
+  });
+
+  it('ignores other tables and names no writer gives', () => {
+    const iot = `tables/iot/dt=2026-12-01/${rawFileName(1, 0, 9)}`;
+    expect(parsePartitionFileName(iot, 'clicks', 1, CLICKS)).toBeUndefined();
+    expect(parsePartitionFileName(iot, 'sensors', 1, ['iot'])).toMatchObject({ table: 'iot' });
+    for (const name of [
+      `${raw(1, 0, 9)}.ABC.tmp`, // writer ids are lowercase hex
+      `${raw(1, 0, 9)}.abc`,
+      `${raw(1, 0, 9)}x`,
+      'tables/clickstream/dt=2026-12-01/part-1-00000000000000000009-00000000000000000000.parquet', // first > last
+      'tables/clickstream/dt=2026-12-01/part-1-9-10.parquet', // offsets not padded
+      'tables/clickstream/dt=latest/part-1-00000000000000000000-00000000000000000009.parquet',
+      'tables/clickstream_agg/dt=2026-12-01/part-00000000000000000001.parquet',
+      `x/${raw(1, 0, 9)}`,
+    ]) {
+      expect(parsePartitionFileName(name, 'clicks', 1, [...CLICKS, 'clickstream_agg']), name).toBeUndefined();
+    }
+  });
+});
