@@ -42,7 +42,8 @@ export interface Stage1Facts {
   readonly sourcePartition: number;
   /**
    * Offset of the last clickstream record read (at least every batch added; records without page views count too):
-   * the new `win` floor. null: nothing read yet, the floor stays.
+   * the new `win` floor. At or below the floor (a new owner re-reading what its predecessor counted), or null
+   * (nothing read yet), the floor stays.
    */
   readonly lastOffset: string | null;
 }
@@ -134,8 +135,8 @@ export class Stage1Counts {
    * The records of a commit: for every repartition partition r (0..R−1) one record with the counts of the urls
    * routed to r (maybe none) and the mark; then the counts start again from zero and the floor moves to
    * `facts.lastOffset`. Atomic: a throw changes nothing.
-   * @throws SdpError(WINDOW_INVALID_INPUT) on facts out of range, or a `lastOffset` below the floor or below a batch
-   *   added (committing it would make a new owner count those records again).
+   * @throws SdpError(WINDOW_INVALID_INPUT) on facts out of range, or a `lastOffset` below a batch added (committing
+   *   it would make a new owner count that batch's records again).
    */
   drain(facts: Stage1Facts): Stage1Drain {
     const win = this.checkFacts(facts);
@@ -208,11 +209,10 @@ export class Stage1Counts {
     if (lastOffset !== null) {
       if (typeof lastOffset !== 'string' || !offsetPattern.test(lastOffset)) problems.push(`lastOffset ${lastOffset}`);
       else {
-        win = BigInt(lastOffset);
-        if (this.floor !== null && win < this.floor)
-          problems.push(`lastOffset ${lastOffset} is below the floor ${this.floor}`);
-        if (this.added !== null && win < this.added)
+        const read = BigInt(lastOffset);
+        if (this.added !== null && read < this.added)
           problems.push(`lastOffset ${lastOffset} is below a batch added (${this.added})`);
+        if (this.floor === null || read > this.floor) win = read;
       }
     } else if (this.added !== null) problems.push(`lastOffset null after a batch up to ${this.added}`);
     if (problems.length > 0) throw invalidInput('invalid facts for a stage 1 drain', problems);

@@ -174,7 +174,15 @@ describe('Stage1Counts', () => {
     }
   });
 
-  it('refuses a drain that would move the floor backwards or below a batch, and facts out of range', () => {
+  it('a new owner re-reading below the floor keeps the floor', () => {
+    const counts = new Stage1Counts({ sizeMs: SIZE_MS, winFloor: '10' });
+    expect(counts.add(batch(5, [[M, '/a']]))).toBe(false);
+    const drain = counts.drain(facts(counts, 5));
+    expect(drain.win).toBe('10');
+    expect(decoded(drain.records)[0]!.throughOffset).toBe('10');
+  });
+
+  it('refuses a drain below a batch added, and facts out of range', () => {
     const counts = new Stage1Counts({ sizeMs: SIZE_MS, winFloor: '10' });
     counts.add(batch(20, [[M, '/a']]));
     expect(() => counts.drain(facts(counts, 15))).toThrow(/invalid facts/);
