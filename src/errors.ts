@@ -59,6 +59,11 @@ export const ErrorCodes = {
   SHUTDOWN_TIMEOUT: 'SDP_ERR_SHUTDOWN_TIMEOUT',
   WINDOW_INVALID_INPUT: 'SDP_ERR_WINDOW_INVALID_INPUT',
   WINDOW_SNAPSHOT_INVALID: 'SDP_ERR_WINDOW_SNAPSHOT_INVALID',
+  /**
+   * A page-view repartition record (`<group>-pv-repartition`) is foreign, malformed, of a version this build does not
+   * read, or written for another partition count or window size than its reader's.
+   */
+  WINDOW_RECORD_INVALID: 'SDP_ERR_WINDOW_RECORD_INVALID',
   USAGE: 'SDP_ERR_USAGE',
   /** `query`: DuckDB refused the statement (syntax, unknown table or column, bad cast); exit 2. */
   QUERY_INVALID: 'SDP_ERR_QUERY_INVALID',

@@ -1,4 +1,5 @@
 import { ErrorCodes, SdpError } from '../errors.js';
+import { combineWatermarks, type WatermarkVote } from './globalWatermark.js';
 
 export interface WatermarkTrackerOptions {
   /** Watermark of a partition = max event time seen on it − this delay. */
@@ -163,20 +164,7 @@ export class WatermarkTracker {
 
   /** Recomputes the global watermark at wall clock `nowMs` and returns it. */
   advance(nowMs: number): number {
-    let minActiveMs = Infinity;
-    let maxIdleMs = -Infinity;
-    let active = 0;
-    for (const state of this.partitionStates.values()) {
-      const watermarkMs = this.watermarkOf(state);
-      if (this.isStateIdle(state, nowMs)) {
-        if (watermarkMs > maxIdleMs) maxIdleMs = watermarkMs;
-      } else {
-        active += 1;
-        if (watermarkMs < minActiveMs) minActiveMs = watermarkMs;
-      }
-    }
-    const candidateMs = active > 0 ? minActiveMs : maxIdleMs;
-    if (candidateMs > this.globalMs) this.globalMs = candidateMs;
+    this.globalMs = combineWatermarks(this.votes(nowMs), this.globalMs);
     return this.globalMs;
   }
 
@@ -252,6 +240,11 @@ export class WatermarkTracker {
       });
     }
     return tracker;
+  }
+
+  private *votes(nowMs: number): Generator<WatermarkVote> {
+    for (const state of this.partitionStates.values())
+      yield { watermarkMs: this.watermarkOf(state), idle: this.isStateIdle(state, nowMs) };
   }
 
   private watermarkOf(state: PartitionState): number {
