@@ -1,29 +1,41 @@
 /**
- * checkpointer: the event-sourced commit point of the checkpoint protocol (architecture.md, "The checkpoint protocol").
+ * checkpointer: the commit point of the checkpoint protocol (architecture.md, "The checkpoint protocol" and
+ * "Growing past one machine").
  *
- * - `commit` (query, from a lake writer or the window aggregator): persists the CheckpointEvent —
- *   one SQLite transaction, the commit point — then applies its tmp→final renames (idempotent) and
- *   replies. `onCommitted` then tells the ingest actors what is durable, for the advisory Kafka
- *   offset commit. A crash before the persist loses nothing (the tmp files are orphans and the
- *   offsets were not advanced); a crash after it is repaired by `recoverLake` at the next start.
- * - `recoverLake` (query, once at start, before any partition is read): re-applies the renames of
- *   each sink's latest checkpoint and deletes every `*.tmp` that no committed checkpoint names.
+ * - `takeOver` (query, from an ingest actor): for each partition new to this process, the takeover order
+ *   (etl/partitionTakeover.ts) under `<group>-<topic>-<p>`; answers the floors and the task epoch its rolls carry.
+ * - `commit` (query): a raw roll commits with its partition's Kafka transaction (offset + metadata naming its files),
+ *   then its renames, then a journal event that caches it; a window checkpoint persists its journal event (one SQLite
+ *   transaction, its commit point), renames, and moves the window floor of the partitions it owns in Kafka.
+ *   `onCommitted` tells the ingest actors what is durable, for their status.
+ * - `recoverLake` (query, once at start): re-applies the renames of each sink's latest cached checkpoint and deletes
+ *   the window aggregator's uncommitted tmp files; a raw partition's are its takeover's.
  * - `read` (query): the current CheckpointState (offsets per sink, aggregator states).
  *
  * Recovery of the actor itself is nact's: latest snapshot + journal replay of CheckpointEvents.
  */
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, relative, sep } from 'node:path';
 import { inExpiredDt } from '../lake/expiryRecord.js';
 import { readExpiryRecord } from '../lake/expiryRecordFile.js';
 import {
+  aggSinkId,
   applyCheckpoint,
+  compareOffsets,
   emptyCheckpointState,
   pendingRenames,
+  sinkOffset,
   type CheckpointEvent,
   type CheckpointState,
+  type RawCheckpoint,
   type Rename,
 } from '../checkpoint/checkpointState.js';
+import { encodeCommitMetadata } from '../checkpoint/commitMetadata.js';
+import type { Config } from '../config/schema.js';
+import { takeOverPartition } from '../etl/partitionTakeover.js';
+import { createPartitionTransactions, isFenced, type PartitionTransactions } from '../kafka/partitionTransactions.js';
+import { fetchTopicId } from '../kafka/wire/topicId.js';
+import type { TableName } from '../lake/tables.js';
 import type { Logger } from '../log/logger.js';
 import { listTmpFiles, removeIfExists, renameDurable } from '../lake/durableFs.js';
 import { hitFault } from '../system/faults.js';
@@ -31,17 +43,53 @@ import { tmpStoreId } from '../lake/layout.js';
 import { reply, spawnPersistent, type AnyRef, type PersistentContext, type Ref } from '../system/nact.js';
 
 import { CHECKPOINTER_PERSISTENCE_KEY } from '../checkpoint/journalSchema.js';
-import { markRetriable } from '../errors.js';
+import { ErrorCodes, markRetriable, SdpError } from '../errors.js';
 export type CheckpointerMsg =
-  /** `generation`: the sender's ETL generation; a commit of another one is discarded (default 0). */
-  | { type: 'commit'; event: CheckpointEvent; generation?: number }
+  /**
+   * `generation`: the sender's ETL generation; a commit of another one is discarded (default 0).
+   * `taskEpoch`: the takeover a raw commit belongs to (a stale one is rejected); `seed`: a rebuild from the
+   * lake's file names, kept in the store only (architecture.md, "Rebuilding from the lake").
+   */
+  | { type: 'commit'; event: CheckpointEvent; generation?: number; taskEpoch?: number; seed?: boolean }
+  /** Query, from an ingest actor on assignment: take these partitions over (TakeoverReply). */
+  | { type: 'takeOver'; topic: string; partitions: number[] }
+  /** From an ingest actor: these partitions are revoked; their transactional producers close. */
+  | { type: 'release'; topic: string; partitions: number[] }
+  /** Query, at shutdown: close every partition's transactional producer. */
+  | { type: 'closeTasks' }
   | { type: 'recoverLake' }
   | { type: 'read' }
   /** Replayed from the journal during recovery only. */
   | CheckpointEvent;
 
-export interface CommitReply {
-  checkpoints: number;
+/** `rejected`: the Kafka transaction did not commit (nothing was renamed); `fenced`: another holder took the id. */
+export type CommitReply = { checkpoints: number } | { rejected: string; fenced: boolean };
+
+export type TakeoverReply =
+  | {
+      ok: true;
+      partitions: Array<{
+        partition: number;
+        /** Carried by every commit of this ownership; a commit of an earlier one is rejected. */
+        taskEpoch: number;
+        /** Last offset durable in the raw lake, from Kafka. */
+        raw: string;
+        /** Last offset the window aggregator holds (this process's store), null for a topic without windows. */
+        agg: string | null;
+      }>;
+    }
+  | { ok: false; error: string };
+
+/** Kafka as the commit point of raw rolls (architecture.md, "Growing past one machine"). */
+export interface CheckpointerKafka {
+  config: Config;
+  groupId: string;
+  /** The topic whose partitions also feed the window aggregator: its sink offset is the `win` floor. */
+  windowTopic?: string;
+  tablesOf: (topic: string) => TableName[];
+  createTransactions?: (transactionalId: string) => PartitionTransactions;
+  takeOver?: typeof takeOverPartition;
+  topicIdOf?: (topic: string) => Promise<string | null>;
 }
 
 export interface LakeRecovery {
@@ -63,6 +111,8 @@ export interface CheckpointerOptions {
   generation?: number;
   /** This store's id: recovery deletes uncommitted tmp files of this store only (and legacy ones without an id). */
   storeId?: string;
+  /** Unset (unit tests of the store alone): the SQLite transaction is the commit point of raw rolls too. */
+  kafka?: CheckpointerKafka;
 }
 
 async function applyRenames(
@@ -79,6 +129,23 @@ async function applyRenames(
   return renamed;
 }
 
+function taskKey(topic: string, partition: number): string {
+  return `${topic}:${partition}`;
+}
+
+const FILE_NAME = /^tables\/([^/]+)\/dt=(\d{4}-\d{2}-\d{2})\/.*-(\d{20})-(\d{20})\.parquet$/;
+
+/** The table, dt and range of a committed file's lake-relative final name. */
+function filePublished(to: string): { table: TableName; dt: string; first: string; last: string } {
+  const m = FILE_NAME.exec(to.split(sep).join('/'));
+  if (!m) throw new SdpError(ErrorCodes.CHECKPOINT_FAILED, `not a raw or rejected file name: ${to}`);
+  return { table: m[1] as TableName, dt: m[2]!, first: BigInt(m[3]!).toString(), last: BigInt(m[4]!).toString() };
+}
+
+function isAggregateTmp(lakeRoot: string, tmp: string): boolean {
+  return relative(lakeRoot, tmp).split(sep).join('/').startsWith('tables/clickstream_agg/');
+}
+
 export function spawnCheckpointer(
   parent: AnyRef,
   options: CheckpointerOptions,
@@ -86,6 +153,140 @@ export function spawnCheckpointer(
 ): Ref<CheckpointerMsg> {
   const generation = options.generation ?? 0;
   const logger = options.logger.child({ component: 'checkpointer', generation });
+
+  // The transactional producer of every partition this process owns, with the takeover it belongs to.
+  // `raw`: the last offset durable in the raw lake as Kafka has it (the takeover's, then each commit's).
+  const tasks = new Map<string, { transactions: PartitionTransactions; taskEpoch: number; raw: string }>();
+  let lastTaskEpoch = 0;
+  const topicIds = new Map<string, string | null>();
+
+  async function closeTask(key: string): Promise<void> {
+    const task = tasks.get(key);
+    tasks.delete(key);
+    await task?.transactions.close().catch((err: unknown) => logger.warn({ err, task: key }, 'producer close failed'));
+  }
+
+  async function takeOver(state: CheckpointState, topic: string, partitions: readonly number[]) {
+    const kafka = options.kafka!;
+    if (!topicIds.has(topic))
+      topicIds.set(topic, await (kafka.topicIdOf ?? ((t) => fetchTopicId(kafka.config, t)))(topic));
+    const topicId = topicIds.get(topic) ?? null;
+    // Side by side: each is a few round trips (InitProducerId, OffsetFetch) and a directory listing.
+    return Promise.all(
+      partitions.map(async (partition) => {
+        const key = taskKey(topic, partition);
+        await closeTask(key);
+        const transactionalId = `${kafka.groupId}-${topic}-${partition}`;
+        const transactions =
+          kafka.createTransactions?.(transactionalId) ??
+          createPartitionTransactions(kafka.config, logger, { transactionalId, groupId: kafka.groupId });
+        const result = await (kafka.takeOver ?? takeOverPartition)({
+          config: kafka.config,
+          logger,
+          lakeRoot: options.lakeRoot,
+          groupId: kafka.groupId,
+          topic,
+          partition,
+          tables: kafka.tablesOf(topic),
+          topicId,
+          transactions,
+        });
+        lastTaskEpoch += 1;
+        const task = { transactions, taskEpoch: lastTaskEpoch, raw: result.raw };
+        tasks.set(key, task);
+        const agg = kafka.windowTopic === topic ? sinkOffset(state, aggSinkId(topic), partition) : null;
+        // A partition rebuilt from file names (a new, expired or reset group) gets its floors and our metadata in
+        // the group at once, so Kafka tools show its lag from where it stands and the next takeover finds them.
+        if (result.source !== 'metadata') await commitOffsets(task, topic, partition, result.raw, agg, []);
+        logger.info(
+          {
+            topic,
+            partition,
+            transactional_id: transactionalId,
+            raw_offset: result.raw,
+            source: result.source,
+            renames_completed: result.renamed,
+            tmp_deleted: result.deleted,
+            duration_ms: result.durationMs,
+          },
+          'partition taken over',
+        );
+        return { partition, taskEpoch: task.taskEpoch, raw: result.raw, agg };
+      }),
+    );
+  }
+
+  /** One Kafka transaction: the roll's offset with metadata naming its files. Undefined when committed. */
+  async function commitToKafka(
+    state: CheckpointState,
+    event: RawCheckpoint,
+    taskEpoch: number | undefined,
+  ): Promise<Extract<CommitReply, { rejected: string }> | undefined> {
+    const kafka = options.kafka!;
+    const task = tasks.get(taskKey(event.topic, event.partition));
+    if (!task || task.taskEpoch !== taskEpoch) {
+      // A roll of an ownership that ended (revoked, or taken over again): its tmp files are left to the next
+      // takeover, since the current owner's roll may carry the same name.
+      return { rejected: `${event.sink}: not the current owner's roll (task ${taskEpoch ?? 'none'})`, fenced: false };
+    }
+    const win = kafka.windowTopic === event.topic ? sinkOffset(state, aggSinkId(event.topic), event.partition) : null;
+    try {
+      await commitOffsets(task, event.topic, event.partition, event.offset, win, event.renames);
+      task.raw = event.offset;
+      return undefined;
+    } catch (err) {
+      const fenced = isFenced(err);
+      await closeTask(taskKey(event.topic, event.partition));
+      // Never renamed: a fenced roll's tmp files are nobody's; after another failure the next takeover decides.
+      if (fenced) for (const { from } of event.renames) await removeIfExists(join(options.lakeRoot, from));
+      logger.warn({ err, sink: event.sink, offset: event.offset, fenced }, 'kafka commit of a roll failed');
+      return { rejected: err instanceof Error ? err.message : String(err), fenced };
+    }
+  }
+
+  /** The partition's offset with metadata naming the files and floors, in one transaction (`<group>-<topic>-<p>`). */
+  async function commitOffsets(
+    task: { transactions: PartitionTransactions },
+    topic: string,
+    partition: number,
+    raw: string,
+    win: string | null,
+    renames: readonly Rename[],
+  ): Promise<void> {
+    const next = (win !== null && compareOffsets(win, raw) < 0 ? BigInt(win) : BigInt(raw)) + 1n;
+    const metadata = encodeCommitMetadata({
+      v: 1,
+      topicId: topicIds.get(topic) ?? null,
+      raw,
+      win,
+      writer: options.storeId ?? '',
+      files: renames.map((r) => filePublished(r.to)),
+    });
+    await task.transactions.commit([], [{ topic, partition, offset: next, metadata }]);
+  }
+
+  /**
+   * After a window checkpoint: the window floor of every partition this process owns moved, so the group's offset
+   * (the smaller floor + 1) moves too, in an offsets-only transaction. A failure is only logged: the partition's next
+   * roll finds its producer gone and the ETL takes its partitions over again.
+   */
+  async function commitWindowFloors(event: Extract<CheckpointEvent, { type: 'agg' }>): Promise<void> {
+    for (const [p, win] of Object.entries(event.offsets)) {
+      const partition = Number(p);
+      const key = taskKey(event.topic, partition);
+      const task = tasks.get(key);
+      if (!task) continue;
+      try {
+        await commitOffsets(task, event.topic, partition, task.raw, win, []);
+      } catch (err) {
+        await closeTask(key);
+        logger.warn(
+          { err, topic: event.topic, partition, fenced: isFenced(err) },
+          'kafka commit of a window floor failed',
+        );
+      }
+    }
+  }
 
   const behaviour = async (
     state: CheckpointState,
@@ -108,11 +309,24 @@ export function spawnCheckpointer(
         }
         const startedMs = Date.now();
         const next = applyCheckpoint(state, msg.event); // validates before anything is written
-        await ctx.persist(msg.event as CheckpointerMsg);
         const raw = msg.event.type === 'raw';
-        if (msg.event.renames.length > 0)
-          hitFault(raw ? 'after-commit-before-rename' : 'after-window-checkpoint-before-rename');
-        await applyRenames(options.lakeRoot, msg.event.renames, raw ? () => hitFault('between-renames') : undefined);
+        if (msg.event.type === 'raw' && options.kafka && !msg.seed) {
+          // The Kafka transaction is the commit point; the store below is a cache of it.
+          const rejected = await commitToKafka(state, msg.event, msg.taskEpoch);
+          if (rejected) {
+            reply<CommitReply>(ctx, rejected);
+            return state;
+          }
+          if (msg.event.renames.length > 0) hitFault('after-commit-before-rename');
+          await applyRenames(options.lakeRoot, msg.event.renames, () => hitFault('between-renames'));
+          await ctx.persist(msg.event as CheckpointerMsg);
+        } else {
+          await ctx.persist(msg.event as CheckpointerMsg);
+          if (msg.event.renames.length > 0)
+            hitFault(raw ? 'after-commit-before-rename' : 'after-window-checkpoint-before-rename');
+          await applyRenames(options.lakeRoot, msg.event.renames, raw ? () => hitFault('between-renames') : undefined);
+          if (msg.event.type === 'agg' && options.kafka && !msg.seed) await commitWindowFloors(msg.event);
+        }
         logger.debug(
           { sink: msg.event.sink, checkpoints: next.checkpoints, files: msg.event.renames.length },
           'checkpoint committed',
@@ -121,6 +335,22 @@ export function spawnCheckpointer(
         options.onCommitted?.(msg.event, next, Date.now() - startedMs);
         return next;
       }
+      case 'takeOver': {
+        try {
+          reply<TakeoverReply>(ctx, { ok: true, partitions: await takeOver(state, msg.topic, msg.partitions) });
+        } catch (err) {
+          logger.warn({ err, topic: msg.topic, partitions: msg.partitions }, 'takeover failed');
+          reply<TakeoverReply>(ctx, { ok: false, error: err instanceof Error ? err.message : String(err) });
+        }
+        return state;
+      }
+      case 'release':
+        for (const partition of msg.partitions) await closeTask(taskKey(msg.topic, partition));
+        return state;
+      case 'closeTasks':
+        for (const key of [...tasks.keys()]) await closeTask(key);
+        reply(ctx, { ok: true });
+        return state;
       case 'recoverLake': {
         // A rename into a dt retention deleted, with both of its files gone, was deleted on purpose, not lost
         // (architecture.md, "Keeping the lake: retention"); a rename whose tmp file is there is applied as always.
@@ -138,6 +368,9 @@ export function spawnCheckpointer(
         let otherStores = 0;
         for (const tmp of await listTmpFiles(options.lakeRoot)) {
           if (committedTmp.has(tmp)) continue;
+          // A raw roll's tmp file may be named by a Kafka commit this store has not cached: the takeover of
+          // its partition decides (architecture.md, "Growing past one machine").
+          if (options.kafka && !isAggregateTmp(options.lakeRoot, tmp)) continue;
           // Another store's tmp file may be a roll in flight in another process sharing the lake.
           const owner = tmpStoreId(tmp);
           if (owner !== null && owner !== options.storeId) {

@@ -1,21 +1,16 @@
 /**
- * ingest:<topic> — one consumer-group member for one topic. On every assignment it spawns a
- * partition actor per newly assigned partition (each with its lake writer) and seeks every
- * assigned partition to where processing stands: the smallest of its sinks' checkpointed offsets
- * + 1 for a new one, the position after the last processed batch for one it keeps. Batches go to
- * the partition actors one at a time per partition. After each checkpoint the durable offsets are
- * committed to the Kafka group — advisory only, so that lag shows in Kafka tools.
+ * ingest:<topic> — one consumer-group member for one topic. On every assignment it pauses each
+ * partition new to it and has the checkpointer take it over (architecture.md, "Growing past one
+ * machine": fence the previous holder, read the committed offset and metadata from Kafka, finish the
+ * last commit's renames); then it spawns the partition actor (with its lake writer) where the sinks
+ * stand, seeks and resumes. A partition kept through a rebalance keeps running from its position; a
+ * revoked one stops at once. Batches go to the partition actors one at a time per partition. Offsets
+ * reach the group only inside each roll's Kafka transaction.
  *
  * `drain` (query, at shutdown): stop fetching, wait for in-flight batches, flush every writer.
- * `close` (query): commit the last durable offsets and leave the group.
+ * `close` (query): leave the group.
  */
-import {
-  compareOffsets,
-  startOffset,
-  sinkOffset,
-  type CheckpointState,
-  type SinkId,
-} from '../checkpoint/checkpointState.js';
+import { compareOffsets, NO_OFFSET } from '../checkpoint/checkpointState.js';
 import type { Config } from '../config/schema.js';
 import { ErrorCodes, isSdpError, markRetriable, SdpError, type ErrorCode } from '../errors.js';
 import { planAssignment } from '../etl/assignmentPlan.js';
@@ -31,8 +26,8 @@ import {
 import type { BufferBudget } from '../lake/bufferBudget.js';
 import type { EncoderPool } from '../lake/encoderPool.js';
 import type { Logger } from '../log/logger.js';
-import { dispatch, query, reply, spawn, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
-import type { CheckpointerMsg } from './checkpointer.js';
+import { dispatch, query, reply, spawn, stop, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
+import type { CheckpointerMsg, TakeoverReply } from './checkpointer.js';
 import { spawnPartition, type PartitionBatchReply, type PartitionMsg, type PartitionStatus } from './partition.js';
 import type { WindowAggregatorMsg } from './windowAggregator.js';
 import type { WriterFlushReply } from './lakeWriter.js';
@@ -47,12 +42,11 @@ export type IngestMsg =
   | { type: 'start' }
   /** From the checkpointer: `nextOffset` of `partition` is durable in every sink. */
   | { type: 'durable'; partition: number; nextOffset: string }
-  /** Internal: commit the pending durable offsets to Kafka. */
-  | { type: 'commitNow' }
-  | { type: 'committed'; ok: boolean; error?: string }
+  /** Internal: the checkpointer's answer to the takeover `ticket` of these partitions. */
+  | { type: 'takenOver'; tickets: ReadonlyMap<number, number>; reply: TakeoverReply }
   /** Query: stop fetching, wait for in-flight batches, flush every writer. */
   | { type: 'drain' }
-  /** Query: commit the last durable offsets, leave the group. */
+  /** Query: leave the group. */
   | { type: 'close' }
   /** Query; replies IngestStatus. */
   | { type: 'status' }
@@ -76,12 +70,6 @@ export interface IngestOptions {
   stream: StreamName;
   config: Config;
   logger: Logger;
-  /** The checkpoint state when the pipeline started: where each partition resumes. */
-  checkpoint: CheckpointState;
-  /** The sinks a partition of this topic feeds (its writer, and the aggregator for clickstream). */
-  sinksOf: (partition: number) => SinkId[];
-  rawSinkOf: (partition: number) => SinkId;
-  aggSink?: SinkId;
   aggregator?: Ref<WindowAggregatorMsg>;
   checkpointer: Ref<CheckpointerMsg>;
   /** The ETL generation, for the writers and partition actors it spawns (see LakeWriterOptions). */
@@ -92,7 +80,7 @@ export interface IngestOptions {
   lakeRoot: string;
   /** The checkpoint store's id, for the writers' tmp file names. */
   storeId?: string;
-  /** Start offsets that etl.on_offset_out_of_range moved (offsetGuard.ts), used instead of the checkpoint's. */
+  /** Start offsets that etl.on_offset_out_of_range moved (offsetGuard.ts), used instead of earlier ones. */
   startOverrides?: ReadonlyMap<number, string>;
   onRejected?: (reason: RejectReason) => void;
   /** Consumer factory (tests pass a fake). */
@@ -106,14 +94,13 @@ interface PartitionEntry {
 interface State {
   consumer?: TopicConsumer;
   partitions: Map<number, PartitionEntry>;
-  /** Revoked partitions' actors, flushed but kept: a partition that comes back resumes where they stand. */
-  revoked: Map<number, { entry: PartitionEntry; position: string | undefined }>;
+  /** Partitions paused until their takeover answers, with the ticket of that takeover. */
+  takingOver: Map<number, number>;
+  lastTicket: number;
   /** Next offset to fetch per partition, as far as processing stands. */
   positions: Map<number, string>;
-  pendingCommit: Map<number, string>;
-  committedToKafka: Map<number, string>;
-  committing: boolean;
-  commitTimer?: NodeJS.Timeout;
+  /** Next offset not yet durable in every sink, per partition (where a restart would resume). */
+  durable: Map<number, string>;
   endsTimer?: NodeJS.Timeout;
   checkingEnds: boolean;
   /** Log end offsets from the last `checkEnds`, for the lag. */
@@ -124,8 +111,6 @@ interface State {
   partitionsKnown: boolean;
 }
 
-const COMMIT_DEBOUNCE_MS = 1_000;
-
 // Longer than 80 lines on purpose: an actor's factory is its scope. The per-message handlers and
 // helpers inside share its options, logger and generation, and each stays short; the rule it
 // applies is a pure module (etl/assignmentPlan.ts).
@@ -134,8 +119,12 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
   const logger = options.logger.child({ component: 'ingest', topic });
   const queryTimeoutMs = config.etl.shutdown_timeout + 60_000;
 
-  function spawnPartitionActor(self: Ref<IngestMsg>, state: State, partition: number): PartitionEntry {
-    const checkpoint = options.checkpoint;
+  function spawnPartitionActor(
+    self: Ref<IngestMsg>,
+    state: State,
+    partition: number,
+    start: { taskEpoch: number; raw: string; agg: string | null },
+  ): PartitionEntry {
     const ref = spawnPartition(self, {
       topic,
       stream: options.stream,
@@ -158,11 +147,10 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
         commitTimeoutMs: queryTimeoutMs,
         logger: options.logger,
         generation: options.generation ?? 0,
+        taskEpoch: start.taskEpoch,
       },
-      ...(options.aggregator && options.aggSink
-        ? { aggregator: options.aggregator, aggOffset: sinkOffset(checkpoint, options.aggSink, partition) }
-        : {}),
-      rawOffset: sinkOffset(checkpoint, options.rawSinkOf(partition), partition),
+      ...(options.aggregator ? { aggregator: options.aggregator, aggOffset: start.agg ?? NO_OFFSET } : {}),
+      rawOffset: start.raw,
       windowSizeMs: 60_000,
       decode: { maxEventBytes: config.etl.max_event_bytes, maxFutureSkewMs: config.etl.max_future_skew },
       fetch: {
@@ -176,15 +164,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
     return { ref };
   }
 
-  function scheduleCommit(state: State, self: Ref<IngestMsg>): void {
-    if (state.commitTimer || state.committing) return;
-    state.commitTimer = setTimeout(() => {
-      state.commitTimer = undefined;
-      dispatch(self, { type: 'commitNow' });
-    }, COMMIT_DEBOUNCE_MS);
-  }
-
-  /** Applies the group's assignment (etl/assignmentPlan.ts); returns where each assigned partition starts. */
+  /** Applies the group's assignment (etl/assignmentPlan.ts); returns where each partition it keeps stands. */
   function onAssignment(
     state: State,
     assigned: number[],
@@ -195,39 +175,81 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
       assigned,
       revoked,
       owned: new Set(state.partitions.keys()),
-      kept: new Map([...state.revoked].map(([p, kept]) => [p, kept.position])),
+      takingOver: new Set(state.takingOver.keys()),
       positions: state.positions,
-      committedToKafka: state.committedToKafka,
-      startOf: (partition) =>
-        options.startOverrides?.get(partition) ??
-        startOffset(options.checkpoint, options.sinksOf(partition), partition),
     });
-    for (const partition of plan.takeBack) {
-      state.partitions.set(partition, state.revoked.get(partition)!.entry);
-      state.revoked.delete(partition);
-    }
-    for (const partition of plan.spawn) state.partitions.set(partition, spawnPartitionActor(self, state, partition));
-    for (const [partition, start] of plan.starts) state.positions.set(partition, start);
-    for (const [partition, start] of plan.commits) state.pendingCommit.set(partition, start);
-    for (const { partition, position } of plan.setAside) {
-      const entry = state.partitions.get(partition)!;
-      // Whatever it buffered is committed to the lake; its Kafka commit is the new owner's.
-      state.revoked.set(partition, { entry, position });
-      query<PartitionMsg, WriterFlushReply>(entry.ref, () => ({ type: 'flush' }), queryTimeoutMs).catch(
-        (err: unknown) => logger.warn({ err, partition }, 'flush of a revoked partition failed'),
-      );
-    }
     for (const partition of plan.release) {
+      const entry = state.partitions.get(partition);
+      // Dropped, not flushed: the new owner reads its rows again after the last commit, and a flush would race
+      // that owner's takeover (architecture.md, "Growing past one machine").
+      if (entry) stop(entry.ref);
       state.partitions.delete(partition);
       state.positions.delete(partition);
+      state.takingOver.delete(partition);
     }
+    if (plan.release.length > 0) dispatch(options.checkpointer, { type: 'release', topic, partitions: plan.release });
+    if (plan.takeOver.length > 0) takeOver(state, plan.takeOver, self);
     if (options.aggregator) {
       dispatch(options.aggregator, { type: 'assign', partitions: assigned });
       if (revoked.length > 0) dispatch(options.aggregator, { type: 'revoke', partitions: revoked });
     }
-    scheduleCommit(state, self);
-    logger.info({ assigned, revoked, start_offsets: Object.fromEntries(plan.starts) }, 'partitions assigned');
-    return plan.starts;
+    logger.info(
+      { assigned, revoked, taking_over: plan.takeOver, kept_at: Object.fromEntries(plan.seeks) },
+      'partitions assigned',
+    );
+    return plan.seeks;
+  }
+
+  /** Pauses the partitions and asks the checkpointer to take them over; the answer comes back as `takenOver`. */
+  function takeOver(state: State, partitions: readonly number[], self: Ref<IngestMsg>): void {
+    const tickets = new Map<number, number>();
+    for (const partition of partitions) {
+      state.consumer?.pause(partition);
+      state.lastTicket += 1;
+      state.takingOver.set(partition, state.lastTicket);
+      tickets.set(partition, state.lastTicket);
+    }
+    query<CheckpointerMsg, TakeoverReply>(
+      options.checkpointer,
+      () => ({ type: 'takeOver', topic, partitions: [...partitions] }),
+      queryTimeoutMs,
+    ).then(
+      (reply) => dispatch(self, { type: 'takenOver', tickets, reply }),
+      (err: unknown) =>
+        dispatch(self, {
+          type: 'takenOver',
+          tickets,
+          reply: { ok: false, error: err instanceof Error ? err.message : String(err) },
+        }),
+    );
+  }
+
+  /** Spawns each partition taken over where its sinks stand, seeks and resumes it. */
+  function onTakenOver(state: State, msg: Extract<IngestMsg, { type: 'takenOver' }>, self: Ref<IngestMsg>): void {
+    if (!msg.reply.ok) {
+      // Kafka did not answer the fence or the offset read: the restart takes every partition over again.
+      dispatch(self, { type: 'consumerFailed', error: `takeover of ${topic} failed: ${msg.reply.error}` });
+      return;
+    }
+    for (const taken of msg.reply.partitions) {
+      const { partition } = taken;
+      // Revoked meanwhile, or taken over again since: this answer is stale.
+      if (state.takingOver.get(partition) !== msg.tickets.get(partition)) continue;
+      state.takingOver.delete(partition);
+      const floor = taken.agg !== null && compareOffsets(taken.agg, taken.raw) < 0 ? taken.agg : taken.raw;
+      let start = (BigInt(floor) + 1n).toString();
+      const override = options.startOverrides?.get(partition);
+      if (override !== undefined && compareOffsets(override, start) > 0) start = override;
+      state.partitions.set(partition, spawnPartitionActor(self, state, partition, taken));
+      state.positions.set(partition, start);
+      state.durable.set(partition, start);
+      state.consumer?.seek(partition, start);
+      state.consumer?.resume(partition);
+      logger.info(
+        { partition, start_offset: start, raw_offset: taken.raw, agg_offset: taken.agg },
+        'partition reading',
+      );
+    }
   }
 
   async function onBatch(state: State, batch: ConsumedBatch, self: Ref<IngestMsg>): Promise<void> {
@@ -363,29 +385,6 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
     );
   }
 
-  /** Commits the pending durable offsets to the group: advisory, so that lag shows in Kafka tools. */
-  function commitNow(state: State, self: Ref<IngestMsg>): void {
-    if (!state.consumer || state.pendingCommit.size === 0 || state.committing) return;
-    const offsets = new Map([...state.pendingCommit].filter(([p]) => state.partitions.has(p)));
-    state.pendingCommit = new Map();
-    state.committing = true;
-    state.consumer.commitOffsets(offsets).then(
-      () => {
-        for (const [p, o] of offsets) state.committedToKafka.set(p, o);
-        dispatch(self, { type: 'committed', ok: true });
-      },
-      (err: unknown) => {
-        // Advisory only: SQLite is the truth. Keep the offsets for the next attempt.
-        for (const [p, o] of offsets) if (!state.pendingCommit.has(p)) state.pendingCommit.set(p, o);
-        dispatch(self, {
-          type: 'committed',
-          ok: false,
-          error: err instanceof Error ? err.message : String(err),
-        });
-      },
-    );
-  }
-
   async function statusOf(state: State, ctx: ActorContext<IngestMsg>): Promise<void> {
     const partitions = await Promise.all(
       [...state.partitions.values()].map((entry) =>
@@ -396,10 +395,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
     // next offset to read: the dashboard's lag is measured from the first.
     const withOffsets = partitions.map((p) => ({
       ...p,
-      durableNextOffset:
-        state.pendingCommit.get(p.partition) ??
-        state.committedToKafka.get(p.partition) ??
-        startOffset(options.checkpoint, options.sinksOf(p.partition), p.partition),
+      durableNextOffset: state.durable.get(p.partition) ?? state.positions.get(p.partition) ?? '0',
       positionOffset: state.positions.get(p.partition) ?? null,
     }));
     reply<IngestStatus>(ctx, {
@@ -418,19 +414,13 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
         checkEnds(state);
         return state;
       case 'durable': {
-        const known = state.pendingCommit.get(msg.partition) ?? state.committedToKafka.get(msg.partition);
+        const known = state.durable.get(msg.partition);
         if (known === undefined || compareOffsets(msg.nextOffset, known) > 0)
-          state.pendingCommit.set(msg.partition, msg.nextOffset);
-        scheduleCommit(state, ctx.self);
+          state.durable.set(msg.partition, msg.nextOffset);
         return state;
       }
-      case 'commitNow':
-        commitNow(state, ctx.self);
-        return state;
-      case 'committed':
-        state.committing = false;
-        if (!msg.ok) logger.warn({ err: msg.error }, 'offset commit to Kafka failed; will retry');
-        if (state.pendingCommit.size > 0) scheduleCommit(state, ctx.self);
+      case 'takenOver':
+        onTakenOver(state, msg, ctx.self);
         return state;
       case 'drain': {
         await state.consumer?.quiesce();
@@ -444,14 +434,6 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
       }
       case 'close': {
         if (state.endsTimer) clearInterval(state.endsTimer);
-        if (state.commitTimer) clearTimeout(state.commitTimer);
-        state.commitTimer = undefined;
-        const offsets = new Map([...state.pendingCommit].filter(([p]) => state.partitions.has(p)));
-        if (state.consumer && offsets.size > 0) {
-          await state.consumer
-            .commitOffsets(offsets)
-            .catch((err: unknown) => logger.warn({ err }, 'final offset commit to Kafka failed (advisory only)'));
-        }
         await state.consumer?.disconnect();
         state.consumer = undefined;
         reply(ctx, { ok: true });
@@ -468,11 +450,10 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
   return spawn<State, IngestMsg>(parent, behaviour, name, {
     initialStateFunc: () => ({
       partitions: new Map(),
-      revoked: new Map(),
+      takingOver: new Map(),
+      lastTicket: 0,
       positions: new Map(),
-      pendingCommit: new Map(),
-      committedToKafka: new Map(),
-      committing: false,
+      durable: new Map(),
       checkingEnds: false,
       knownPartitions: new Set(),
       partitionsKnown: false,
@@ -484,7 +465,6 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
       return ctx.escalate;
     },
     afterStop: (state) => {
-      if (state.commitTimer) clearTimeout(state.commitTimer);
       if (state.endsTimer) clearInterval(state.endsTimer);
       // Stopped without `close` (crashed, or its close timed out): a consumer left running would
       // stay in the group and keep partitions from the ETL that replaces this one.

@@ -81,7 +81,8 @@ export type LakeWriterMsg =
       files: number;
       durationMs: number;
     }
-  | { type: 'rollFailed'; generation: number; lastOffset: string; error: string }
+  /** `rejected`: Kafka refused the commit (fenced, or the ownership ended): not retried, the ETL restarts. */
+  | { type: 'rollFailed'; generation: number; lastOffset: string; error: string; rejected?: boolean }
   /** Internal timer: try the failed roll again. */
   | { type: 'retryRoll'; generation: number; lastOffset: string }
   /** Internal: the shared budget has room again. */
@@ -142,7 +143,12 @@ export interface LakeWriterOptions {
   generation?: number;
   /** The checkpoint store's id, in every tmp file name (recovery deletes only its own store's). */
   storeId?: string;
+  /** The takeover this writer's partition belongs to: every commit carries it (a stale one is rejected). */
+  taskEpoch?: number;
 }
+
+/** The checkpointer said no to a roll: the Kafka transaction did not commit and nothing was renamed. */
+class RollRejectedError extends Error {}
 
 interface PendingRoll {
   firstOffset: string;
@@ -312,11 +318,17 @@ export function spawnLakeWriter(
       rows: roll.rowCount,
       rejected: roll.rejectedCount,
     };
-    await query<CheckpointerMsg, CommitReply>(
+    const answer = await query<CheckpointerMsg, CommitReply>(
       options.checkpointer,
-      () => ({ type: 'commit', event, generation }),
+      () => ({
+        type: 'commit',
+        event,
+        generation,
+        ...(options.taskEpoch !== undefined ? { taskEpoch: options.taskEpoch } : {}),
+      }),
       options.commitTimeoutMs,
     );
+    if ('rejected' in answer) throw new RollRejectedError(answer.rejected);
     return renames.length;
   }
 
@@ -345,6 +357,7 @@ export function spawnLakeWriter(
             generation,
             lastOffset: roll.lastOffset,
             error: err instanceof Error ? err.message : String(err),
+            ...(err instanceof RollRejectedError ? { rejected: true } : {}),
           });
       },
     );
@@ -472,7 +485,9 @@ export function spawnLakeWriter(
   ): void {
     if (isStale(state, msg)) return;
     const roll = state.roll!;
-    const delayMs = commitRetryDelayMs(roll.attempts);
+    // A rejected Kafka commit is not retried: the transactional producer is gone (fenced, or it failed and must be
+    // taken over again), so the ETL restarts and takes its partitions over (architecture.md, "Growing past one machine").
+    const delayMs = msg.rejected ? null : commitRetryDelayMs(roll.attempts);
     if (delayMs === null) {
       throw new SdpError(
         ErrorCodes.LAKE_WRITE_FAILED,

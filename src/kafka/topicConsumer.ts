@@ -1,8 +1,8 @@
 /**
  * One consumer-group member for one topic (kafkajs behind this interface). It owns no state about
- * what has been processed: the caller says where each assigned partition starts (`startOffsetOf`,
- * from the checkpoint store) and gets batches; offsets are committed only when the caller asks,
- * after its own checkpoint (advisory, for lag monitoring).
+ * what has been processed: the caller pauses what it takes over, says where each partition starts
+ * (`seek`) and gets batches. It commits no offsets: each roll's Kafka transaction does
+ * (architecture.md, "Growing past one machine").
  */
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import type { Config } from '../config/schema.js';
@@ -60,8 +60,8 @@ export interface TopicConsumer {
   start(handlers: TopicConsumerHandlers): Promise<void>;
   pause(partition: number): void;
   resume(partition: number): void;
-  /** Commits `offset` = next offset to read (last durable + 1) per partition, to the group. */
-  commitOffsets(offsets: ReadonlyMap<number, string>): Promise<void>;
+  /** The next fetch of the partition starts at `offset` (after a takeover, while it is paused). */
+  seek(partition: number, offset: string): void;
   /** The high watermark (next offset to be written) of every partition of the topic. */
   endOffsets(): Promise<Map<number, string>>;
   /** Pauses everything and waits until no batch is being handled. */
@@ -209,9 +209,8 @@ export function createTopicConsumer(config: Config, logger: Logger, options: Top
     resume(partition) {
       if (!quiescing) consumer.resume([{ topic, partitions: [partition] }]);
     },
-    async commitOffsets(offsets) {
-      if (offsets.size === 0) return;
-      await consumer.commitOffsets([...offsets].map(([partition, offset]) => ({ topic, partition, offset })));
+    seek(partition, offset) {
+      consumer.seek({ topic, partition, offset });
     },
     async endOffsets() {
       const current = await connectedAdmin();

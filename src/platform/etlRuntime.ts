@@ -107,7 +107,7 @@ async function rebuildFromLakeIfEmpty(
   for (const { from, to } of first.completions) await renameDurable(join(lakeRoot, from), join(lakeRoot, to));
   const plan = await planRebuildFromLake(lakeRoot, topics, WINDOW_SIZE_MS);
   for (const event of plan.events) {
-    await query(checkpointer, () => ({ type: 'commit' as const, event, generation }), READ_TIMEOUT_MS);
+    await query(checkpointer, () => ({ type: 'commit' as const, event, generation, seed: true }), READ_TIMEOUT_MS);
   }
   const offsets = Object.fromEntries(
     [...plan.lake.raw].map(([topic, m]) => [topic, Object.fromEntries([...m].map(([p, o]) => [p, o.toString()]))]),
@@ -253,6 +253,12 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     onCommitted,
     generation,
     ...(deps.storeId ? { storeId: deps.storeId } : {}),
+    kafka: {
+      config,
+      groupId: config.etl.consumer_group,
+      windowTopic: clickTopic,
+      tablesOf: (topic) => [topic === clickTopic ? 'clickstream' : 'iot', '_rejected'],
+    },
   });
   // A start that fails halfway (a broker refusing the group join, an offset out of range) must
   // leave nothing behind: the supervisor's next start spawns the same actor names.
@@ -300,10 +306,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
         stream,
         config,
         logger,
-        checkpoint,
-        sinksOf: (p) => sinksOfPartition(config, stream, p),
-        rawSinkOf: (p) => rawSinkId(topic, p),
-        ...(stream === 'clickstream' ? { aggregator, aggSink } : {}),
+        ...(stream === 'clickstream' ? { aggregator } : {}),
         checkpointer,
         generation,
         encoderPool,
@@ -338,6 +341,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     if (aggregator) stop(aggregator);
     await encoderPool.close().catch(() => undefined);
     memoryGuard.stop();
+    await query(checkpointer, () => ({ type: 'closeTasks' as const }), READ_TIMEOUT_MS).catch(() => undefined);
     stop(checkpointer);
     logger.warn({ component: 'etl', generation, err }, 'etl start failed; what it had started is stopped');
     throw err;
@@ -402,8 +406,8 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     stop(startedAggregator);
     await encoderPool.close();
     memoryGuard.stop();
-    // Let any commit already queued finish before the checkpointer goes.
-    await query(checkpointer, () => ({ type: 'read' as const }), READ_TIMEOUT_MS).catch(() => undefined);
+    // Let any commit already queued finish before the checkpointer goes, then close the partitions' producers.
+    await query(checkpointer, () => ({ type: 'closeTasks' as const }), READ_TIMEOUT_MS).catch(() => undefined);
     stop(checkpointer);
   };
 

@@ -15,6 +15,7 @@ import { etlEnv, EtlProcess } from '../helpers/etlProcess.js';
 import { createTestTopics } from '../helpers/kafkaTestData.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
 import { testLogger } from '../helpers/testLogger.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 describe('one etl process per checkpoint store', () => {
   const logger = testLogger();
@@ -53,6 +54,10 @@ describe('one etl process per checkpoint store', () => {
     }
   }
 
+  function readingPartitions(etl: EtlProcess): number {
+    return etl.logs.filter((l) => l.msg === 'partition reading').length;
+  }
+
   /** A tmp file as a roll in flight leaves it (encoded, not yet committed). */
   function plantTmp(id: string, partition: number): string {
     const final = join(
@@ -71,6 +76,8 @@ describe('one etl process per checkpoint store', () => {
   it('a second process exits 1 at once naming the holder, and deletes none of its tmp files; after kill -9 the next one takes over', async () => {
     const first = start('first');
     await first.waitForAssignments([config.topics.clickstream, config.topics.iot]);
+    // Planted once every partition is taken over: a takeover deletes its partition's uncommitted tmp files.
+    await waitFor(() => readingPartitions(first) === 2 * config.kafka.partitions, 60_000, 'the takeovers');
     const inFlight = plantTmp(storeId(), 0);
 
     const second = start('second');
@@ -91,9 +98,10 @@ describe('one etl process per checkpoint store', () => {
     await first.kill9();
     const third = start('third');
     await third.waitForAssignments([config.topics.clickstream, config.topics.iot]);
+    await waitFor(() => readingPartitions(third) === 2 * config.kafka.partitions, 60_000, 'the takeovers');
     const takeover = third.logs.find((l) => l.msg?.startsWith('checkpoint store lock taken over'));
     expect(takeover).toMatchObject({ previous_pid: first.pid, previous_alive: false });
-    // Its own store's uncommitted tmp file: the recovery of the new holder deletes it.
+    // An uncommitted tmp file of partition 0: the new owner's takeover of that partition deletes it.
     expect(existsSync(inFlight)).toBe(false);
     expect(await third.terminate()).toEqual({ code: 0, signal: null });
   });

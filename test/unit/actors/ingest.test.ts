@@ -10,7 +10,6 @@ import {
   type CheckpointEvent,
   type CheckpointState,
   type RawCheckpoint,
-  type SinkId,
 } from '../../../src/checkpoint/checkpointState.js';
 import { parseConfig } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/schema.js';
@@ -82,19 +81,18 @@ async function startIngest(
   const lakeRoot = join(tempDir('sdp-ingest-'), 'lake');
   const encoderPool = createEncoderPool({ threads: 0 });
   onCleanUp(() => encoderPool.close());
-  const checkpointer = spawnFakeCheckpointer(system, lakeRoot);
+  const checkpointer = spawnFakeCheckpointer(system, lakeRoot, 'fake-checkpointer', {
+    initial: checkpoint,
+    windowTopic: config.topics.clickstream,
+  });
   const aggregator = stream === 'clickstream' ? spawnFakeAggregator(system) : undefined;
   const consumers = fakeConsumerFactory({ ...(ends ? { ends } : {}), ...(joinWith ? { joinWith } : {}) });
-  const aggSink = aggSinkId(topic);
   const ref = spawnIngest(system, {
     topic,
     stream,
     config,
     logger,
-    checkpoint,
-    sinksOf: (p): SinkId[] => (stream === 'clickstream' ? [rawSinkId(topic, p), aggSink] : [rawSinkId(topic, p)]),
-    rawSinkOf: (p) => rawSinkId(topic, p),
-    ...(aggregator ? { aggregator: aggregator.ref, aggSink } : {}),
+    ...(aggregator ? { aggregator: aggregator.ref } : {}),
     checkpointer: checkpointer.ref,
     encoderPool,
     lakeRoot,
@@ -162,6 +160,19 @@ function stateOf(events: CheckpointEvent[]): CheckpointState {
   return events.reduce(applyCheckpoint, emptyCheckpointState());
 }
 
+/**
+ * Reports an assignment as kafkajs would and waits until every assigned partition is taken over and reading:
+ * answers the seeks of the partitions kept running.
+ */
+async function assign(h: Harness, assigned: number[], revoked: number[] = []): Promise<Map<number, string>> {
+  const seeks = h.consumer().handlers().onAssignment(assigned, revoked);
+  await waitFor(async () => {
+    const running = (await h.status()).partitions.map((p) => p.partition);
+    return assigned.every((p) => running.includes(p)) && running.length === assigned.length;
+  }, 'the assigned partitions to be taken over');
+  return seeks;
+}
+
 describe('ingest: start and assignment', () => {
   it('creates its consumer for its topic and group, and starts it', async () => {
     const h = await startIngest('iot');
@@ -204,8 +215,26 @@ describe('ingest: start and assignment', () => {
       [2, 3],
     );
 
-    const starts = h.consumer().handlers().onAssignment([0, 1, 2, 3], []);
-    expect(Object.fromEntries(starts)).toEqual({ '0': '5', '1': '21', '2': '0', '3': '0' });
+    await assign(h, [0, 1, 2, 3]);
+    // Paused until taken over, then seeked to where its sinks stand and resumed.
+    expect(
+      h
+        .consumer()
+        .seeks()
+        .sort((a, b) => a[0] - b[0]),
+    ).toEqual([
+      [0, '5'],
+      [1, '21'],
+      [2, '0'],
+      [3, '0'],
+    ]);
+    for (const partition of [0, 1, 2, 3]) {
+      const calls = h
+        .consumer()
+        .calls.filter((c) => 'partition' in c && c.partition === partition)
+        .map((c) => c.call);
+      expect(calls.slice(-3)).toEqual(['pause', 'seek', 'resume']);
+    }
     const status = await h.status();
     expect(status.topic).toBe('clickstream');
     expect(status.partitions.map((p) => [p.partition, p.rawOffset, p.aggOffset])).toEqual([
@@ -223,16 +252,21 @@ describe('ingest: start and assignment', () => {
     ]);
   });
 
-  it('on a rebalance keeps the position of a kept partition and drops a revoked one', async () => {
+  it('on a rebalance keeps the position of a kept partition, drops a revoked one and releases its producer', async () => {
     const h = await startIngest('iot');
     const handlers = h.consumer().handlers();
-    expect(Object.fromEntries(handlers.onAssignment([0, 1], []))).toEqual({ '0': '0', '1': '0' });
+    expect(Object.fromEntries(await assign(h, [0, 1]))).toEqual({});
+    expect(h.checkpointer.takeovers).toEqual([{ topic: 'iot', partitions: [0, 1] }]);
     await handlers.onBatch(iotBatch(0, 0, 4));
     handlers.onProgress({ partition: 1, lastOffset: '12', caughtUp: true });
 
     expect(Object.fromEntries(handlers.onAssignment([0, 1], []))).toEqual({ '0': '5', '1': '13' });
     expect(Object.fromEntries(handlers.onAssignment([0], [1]))).toEqual({ '0': '5' });
     expect((await h.status()).partitions.map((p) => p.partition)).toEqual([0]);
+    await waitFor(() => h.checkpointer.releases.length === 1, 'the release');
+    expect(h.checkpointer.releases).toEqual([{ topic: 'iot', partitions: [1] }]);
+    // No takeover for the kept partitions.
+    expect(h.checkpointer.takeovers).toHaveLength(1);
   });
 });
 
@@ -317,9 +351,6 @@ describe('ingest: a consumer that cannot start', () => {
       stream: 'iot',
       config,
       logger: silentLogger,
-      checkpoint: emptyCheckpointState(),
-      sinksOf: (p): SinkId[] => [rawSinkId(topic, p)],
-      rawSinkOf: (p) => rawSinkId(topic, p),
       checkpointer: checkpointer.ref,
       encoderPool,
       lakeRoot,
@@ -341,39 +372,39 @@ describe('ingest: a consumer that cannot start', () => {
 });
 
 describe('ingest: a partition assigned again after a revoke', () => {
-  it('resumes after what its sinks committed meanwhile, not from the checkpoint the ingest started with', async () => {
+  it('drops what it buffered at the revoke and, assigned again, resumes where Kafka says its sinks stand', async () => {
     const h = await startIngest('iot');
     const handlers = h.consumer().handlers();
-    handlers.onAssignment([0, 1], []);
+    await assign(h, [0, 1]);
     await handlers.onBatch(iotBatch(1, 0, 4));
-    handlers.onAssignment([0], [1]); // the revoked partition's writer flushes offsets 0..4 to the lake
-    await waitFor(() => h.checkpointer.committed.some((e) => e.sink === 'raw:iot:1'), "the revoked partition's flush");
-    await sleep(50); // let its actor stop
+    handlers.onAssignment([0], [1]); // not flushed: the new owner reads 0..4 again from the last commit
+    await sleep(50);
+    expect(h.checkpointer.received).toEqual([]);
 
-    const starts = handlers.onAssignment([0, 1], []);
-    expect(starts.get(1)).toBe('5');
-    // Even if Kafka delivers 0..4 again, the lake must hold each of them once.
+    await assign(h, [0, 1]);
+    expect(h.consumer().seeks().at(-1)).toEqual([1, '0']);
     await handlers.onBatch(iotBatch(1, 0, 6));
     await h.ask({ type: 'drain' });
     const rows = await reader.rows(
       `SELECT device_id, count(*) AS n FROM read_parquet('${h.lakeRoot}/tables/iot/*/*.parquet') GROUP BY device_id HAVING count(*) > 1`,
     );
     expect(rows).toEqual([]);
+    expect(h.checkpointer.takeovers).toEqual([
+      { topic: 'iot', partitions: [0, 1] },
+      { topic: 'iot', partitions: [1] },
+    ]);
   });
 
-  it('does not throw when the partition comes back while its revoke flush is still in flight', async () => {
+  it('ignores the answer of a takeover whose partition was revoked before it came', async () => {
     const h = await startIngest('iot');
+    h.checkpointer.hold();
     const handlers = h.consumer().handlers();
     handlers.onAssignment([0, 1], []);
-    await handlers.onBatch(iotBatch(1, 0, 4));
-    h.checkpointer.hold(); // the revoke flush waits for its commit
     handlers.onAssignment([0], [1]);
-    await waitFor(() => h.checkpointer.received.length === 1, 'the revoke flush to reach the checkpointer');
-
-    expect(() => handlers.onAssignment([0, 1], [])).not.toThrow();
-    h.checkpointer.release();
-    await waitFor(() => h.checkpointer.committed.length === 1, 'the revoke flush');
-    expect((await h.status()).partitions.map((p) => p.partition)).toEqual([0, 1]);
+    await waitFor(() => h.checkpointer.takeovers.length === 1, 'the takeover');
+    await waitFor(async () => (await h.status()).partitions.length === 1, 'partition 0 to be taken over');
+    await sleep(50);
+    expect((await h.status()).partitions.map((p) => p.partition)).toEqual([0]);
   });
 });
 
@@ -396,9 +427,6 @@ describe('ingest: a consumer that failed for good', () => {
       stream: 'iot',
       config,
       logger: silentLogger,
-      checkpoint: emptyCheckpointState(),
-      sinksOf: (p) => [rawSinkId('iot', p)],
-      rawSinkOf: (p) => rawSinkId('iot', p),
       checkpointer: spawnFakeCheckpointer(system, lakeRoot).ref,
       encoderPool,
       lakeRoot,
@@ -414,7 +442,7 @@ describe('ingest: batches', () => {
   it('routes batches to their partition actor, whose writer puts them in the lake; drain quiesces and flushes', async () => {
     const h = await startIngest('iot');
     const handlers = h.consumer().handlers();
-    handlers.onAssignment([0, 1], []);
+    await assign(h, [0, 1]);
     await handlers.onBatch(iotBatch(0, 0, 2));
     await handlers.onBatch(iotBatch(1, 0, 1));
     // Already processed, and not assigned: both ignored.
@@ -444,79 +472,46 @@ describe('ingest: batches', () => {
   it("pauses the consumer's partition when its writer is behind and resumes it once drained", async () => {
     const h = await startIngest('iot', emptyCheckpointState(), { max_file_rows: 2 });
     const handlers = h.consumer().handlers();
-    handlers.onAssignment([0], []);
+    await assign(h, [0]);
+    const before = h.consumer().calls.length;
     h.checkpointer.hold();
     await handlers.onBatch(iotBatch(0, 0, 1)); // a full roll: its commit is held
     await waitFor(() => h.checkpointer.received.length === 1, 'the first roll');
     await handlers.onBatch(iotBatch(0, 2, 3)); // a second full roll's worth waits
-    expect(h.consumer().calls).toEqual([{ call: 'pause', partition: 0 }]);
+    expect(h.consumer().calls.slice(before)).toEqual([{ call: 'pause', partition: 0 }]);
 
     h.checkpointer.release();
-    await waitFor(() => h.consumer().calls.length === 2, 'resume');
-    expect(h.consumer().calls).toEqual([
+    await waitFor(() => h.consumer().calls.length === before + 2, 'resume');
+    expect(h.consumer().calls.slice(before)).toEqual([
       { call: 'pause', partition: 0 },
       { call: 'resume', partition: 0 },
     ]);
   });
 });
 
-describe('ingest: offsets to Kafka', () => {
-  it('commits durable offsets to the group, debounced about a second, only for its partitions and never backwards', async () => {
+describe('ingest: leaving the group', () => {
+  it("commits no offsets of its own: the rolls' Kafka transactions do", async () => {
     const h = await startIngest('iot');
-    h.consumer().handlers().onAssignment([0, 1], []);
-    const firstMs = Date.now();
-    dispatch(h.ref, { type: 'durable', partition: 0, nextOffset: '5' });
-    dispatch(h.ref, { type: 'durable', partition: 0, nextOffset: '8' });
-    dispatch(h.ref, { type: 'durable', partition: 1, nextOffset: '3' });
-    dispatch(h.ref, { type: 'durable', partition: 7, nextOffset: '100' });
-    await sleep(500);
-    expect(h.consumer().commits()).toEqual([]);
-
-    await waitFor(() => h.consumer().commits().length === 1, 'the debounced commit', 3_000);
-    const call = h.consumer().calls.find((c) => c.call === 'commitOffsets');
-    expect(call && call.call === 'commitOffsets' ? call.atMs - firstMs : 0).toBeGreaterThanOrEqual(900);
-    expect(h.consumer().commits()).toEqual([
-      new Map([
-        [0, '8'],
-        [1, '3'],
-      ]),
-    ]);
-
-    dispatch(h.ref, { type: 'durable', partition: 0, nextOffset: '6' }); // behind what Kafka has
-    await sleep(1_300);
-    expect(h.consumer().commits()).toHaveLength(1);
-
-    dispatch(h.ref, { type: 'durable', partition: 0, nextOffset: '9' });
-    await waitFor(() => h.consumer().commits().length === 2, 'the next commit', 3_000);
-    expect(h.consumer().commits()[1]).toEqual(new Map([[0, '9']]));
+    await assign(h, [0, 1]);
+    dispatch(h.ref, { type: 'durable', partition: 1, nextOffset: '4' });
+    expect(await h.ask({ type: 'close' })).toEqual({ ok: true });
+    expect(
+      h
+        .consumer()
+        .calls.map((c) => c.call)
+        .filter((c) => c !== 'pause' && c !== 'seek' && c !== 'resume'),
+    ).toEqual(['disconnect']);
   });
 
   it('disconnects a consumer that was never closed when it stops, so that it leaves the group', async () => {
     const h = await startIngest('iot');
-    h.consumer().handlers().onAssignment([0, 1], []);
+    await assign(h, [0, 1]);
     stop(h.ref);
     await waitFor(
       () => h.consumer().calls.some((c) => c.call === 'disconnect'),
       'the abandoned consumer to be disconnected',
       3_000,
     );
-  });
-
-  it('close commits the pending offsets at once, disconnects, and commits nothing afterwards', async () => {
-    const h = await startIngest('iot');
-    h.consumer().handlers().onAssignment([0, 1], []);
-    dispatch(h.ref, { type: 'durable', partition: 1, nextOffset: '4' });
-    expect(await h.ask({ type: 'close' })).toEqual({ ok: true });
-    expect(h.consumer().calls.map((c) => c.call)).toEqual(['commitOffsets', 'disconnect']);
-    // The start offsets of the assignment (durable + 1) and the newer durable offset of partition 1.
-    expect(h.consumer().commits()).toEqual([
-      new Map([
-        [0, '0'],
-        [1, '4'],
-      ]),
-    ]);
-    await sleep(1_300);
-    expect(h.consumer().calls.map((c) => c.call)).toEqual(['commitOffsets', 'disconnect']);
   });
 });
 
@@ -543,15 +538,12 @@ describe('ingest: failures that reach the operator carry an SDP_ERR_* code', () 
       stream: 'iot',
       config,
       logger: silentLogger,
-      checkpoint: emptyCheckpointState(),
-      sinksOf: (p): SinkId[] => [rawSinkId(topic, p)],
-      rawSinkOf: (p) => rawSinkId(topic, p),
       checkpointer: checkpointer.ref,
       encoderPool,
       lakeRoot,
       createConsumer: consumers.createConsumer,
     });
-    return { ref, topic, crashes };
+    return { ref, topic, crashes, checkpointer, consumers };
   }
 
   it("answers a start that failed with an SdpError with that error's code (startEtl throws it)", async () => {
@@ -561,6 +553,21 @@ describe('ingest: failures that reach the operator carry an SDP_ERR_* code', () 
       error: 'SASL authentication failed',
       code: ErrorCodes.KAFKA_AUTH_FAILED,
     });
+  });
+
+  it('crashes with SDP_ERR_KAFKA_CONSUMER_FAILED, retriable, when a takeover fails (the restart takes over again)', async () => {
+    const { ref, topic, crashes, checkpointer, consumers } = spawnWith();
+    expect(await query<IngestMsg, unknown>(ref, () => ({ type: 'start' }), Q_MS)).toEqual({ ok: true });
+    checkpointer.failNextTakeover('InitProducerId timed out');
+    consumers.consumer().handlers().onAssignment([0], []);
+    await waitFor(() => crashes.length > 0, 'the crash');
+    expect(crashes.map((e) => [(e as SdpError).code, e.message, isRetriable(e)])).toEqual([
+      [
+        ErrorCodes.KAFKA_CONSUMER_FAILED,
+        `consumer of ${topic} failed: takeover of ${topic} failed: InitProducerId timed out`,
+        true,
+      ],
+    ]);
   });
 
   it('crashes with SDP_ERR_KAFKA_CONSUMER_FAILED when its consumer fails for good', async () => {

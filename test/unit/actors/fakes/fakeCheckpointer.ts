@@ -7,12 +7,18 @@
  *
  * Commits are handled off the mailbox, so two commits in flight at once are seen as such
  * (`maxInFlightPerSink`), which a one-roll-at-a-time sender must never cause.
+ *
+ * `takeOver` answers where each partition's sinks stand in `initial` plus the commits so far, as the real
+ * checkpointer answers from Kafka (architecture.md, "Growing past one machine"); `takeovers` records them.
  */
 import { rename } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { CheckpointerMsg, CommitReply } from '../../../../src/actors/checkpointer.js';
+import type { CheckpointerMsg, CommitReply, TakeoverReply } from '../../../../src/actors/checkpointer.js';
 import {
+  aggSinkId,
   applyCheckpoint,
+  rawSinkId,
+  sinkOffset,
   emptyCheckpointState,
   type CheckpointEvent,
   type CheckpointState,
@@ -41,10 +47,25 @@ export interface FakeCheckpointer {
   failNext(count: number): void;
   /** The next `count` commits are applied (renames, `read`) but get no reply: a lost reply. */
   loseRepliesOfNext(count: number): void;
+  /** Every takeover asked, and every release, in order. */
+  readonly takeovers: Array<{ topic: string; partitions: number[] }>;
+  readonly releases: Array<{ topic: string; partitions: number[] }>;
+  /** The next takeover answers this failure. */
+  failNextTakeover(error: string): void;
 }
 
-export function spawnFakeCheckpointer(parent: AnyRef, lakeRoot: string, name = 'fake-checkpointer'): FakeCheckpointer {
+export function spawnFakeCheckpointer(
+  parent: AnyRef,
+  lakeRoot: string,
+  name = 'fake-checkpointer',
+  sinks: { initial?: CheckpointState; windowTopic?: string } = {},
+): FakeCheckpointer {
+  const initial = sinks.initial ?? emptyCheckpointState();
   const received: CheckpointEvent[] = [];
+  const takeovers: Array<{ topic: string; partitions: number[] }> = [];
+  const releases: Array<{ topic: string; partitions: number[] }> = [];
+  let takeoverFailure: string | undefined;
+  let lastEpoch = 0;
   const committed: CheckpointEvent[] = [];
   const failed: CheckpointEvent[] = [];
   const renameErrors: unknown[] = [];
@@ -75,6 +96,11 @@ export function spawnFakeCheckpointer(parent: AnyRef, lakeRoot: string, name = '
     loseRepliesOfNext(count) {
       toLoseReply = count;
     },
+    takeovers,
+    releases,
+    failNextTakeover(error) {
+      takeoverFailure = error;
+    },
   };
 
   async function complete(
@@ -97,10 +123,33 @@ export function spawnFakeCheckpointer(parent: AnyRef, lakeRoot: string, name = '
       if (msg.type === 'read') {
         // The state the committed events add up to, as the real checkpointer answers it.
         if (ctx.sender)
-          dispatch<CheckpointState>(
-            ctx.sender as Ref<CheckpointState>,
-            committed.reduce(applyCheckpoint, emptyCheckpointState()),
-          );
+          dispatch<CheckpointState>(ctx.sender as Ref<CheckpointState>, committed.reduce(applyCheckpoint, initial));
+        return state;
+      }
+      if (msg.type === 'takeOver') {
+        takeovers.push({ topic: msg.topic, partitions: [...msg.partitions] });
+        const now = committed.reduce(applyCheckpoint, initial);
+        const answer: TakeoverReply = takeoverFailure
+          ? { ok: false, error: takeoverFailure }
+          : {
+              ok: true,
+              partitions: msg.partitions.map((partition) => {
+                lastEpoch += 1;
+                const agg = sinks.windowTopic === msg.topic ? sinkOffset(now, aggSinkId(msg.topic), partition) : null;
+                return {
+                  partition,
+                  taskEpoch: lastEpoch,
+                  raw: sinkOffset(now, rawSinkId(msg.topic, partition), partition),
+                  agg,
+                };
+              }),
+            };
+        takeoverFailure = undefined;
+        if (ctx.sender) dispatch<TakeoverReply>(ctx.sender as Ref<TakeoverReply>, answer);
+        return state;
+      }
+      if (msg.type === 'release') {
+        releases.push({ topic: msg.topic, partitions: [...msg.partitions] });
         return state;
       }
       if (msg.type !== 'commit') return state;

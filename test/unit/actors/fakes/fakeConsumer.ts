@@ -14,7 +14,7 @@ import type {
 export type ConsumerCall =
   | { call: 'pause'; partition: number }
   | { call: 'resume'; partition: number }
-  | { call: 'commitOffsets'; offsets: Map<number, string>; atMs: number }
+  | { call: 'seek'; partition: number; offset: string }
   | { call: 'quiesce' }
   | { call: 'disconnect' };
 
@@ -24,7 +24,8 @@ export interface FakeConsumer extends TopicConsumer {
   readonly calls: ConsumerCall[];
   /** The handlers `start` received; throws before `start`. */
   handlers(): TopicConsumerHandlers;
-  commits(): Array<Map<number, string>>;
+  /** Every seek, in order, as partition → offset pairs. */
+  seeks(): Array<[number, string]>;
   /** What endOffsets() answers (high watermark per partition); empty until set. */
   ends: Map<number, string>;
 }
@@ -59,8 +60,8 @@ export function fakeConsumerFactory(
           if (!started) throw new Error('the consumer was not started');
           return started;
         },
-        commits() {
-          return calls.flatMap((c) => (c.call === 'commitOffsets' ? [c.offsets] : []));
+        seeks() {
+          return calls.flatMap((c): Array<[number, string]> => (c.call === 'seek' ? [[c.partition, c.offset]] : []));
         },
         async start(handlers) {
           if (defaults.failStart) throw defaults.failStart;
@@ -73,8 +74,8 @@ export function fakeConsumerFactory(
         resume(partition) {
           calls.push({ call: 'resume', partition });
         },
-        async commitOffsets(offsets) {
-          calls.push({ call: 'commitOffsets', offsets: new Map(offsets), atMs: Date.now() });
+        seek(partition, offset) {
+          calls.push({ call: 'seek', partition, offset });
         },
         ends: new Map(defaults.ends ?? []),
         async endOffsets() {

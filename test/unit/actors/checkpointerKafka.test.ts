@@ -1,0 +1,224 @@
+/**
+ * The checkpointer with Kafka as the commit point of raw rolls (architecture.md, "Growing past one machine"):
+ * driven by messages, with fakes only for what is outside it (the partition's transactional producer, the
+ * takeover's Kafka and directory I/O). The real ones are tested against the cluster in
+ * test/integration/kafka/partitionTransactions.test.ts and test/integration/etl/.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  spawnCheckpointer,
+  type CheckpointerMsg,
+  type CommitReply,
+  type LakeRecovery,
+  type TakeoverReply,
+} from '../../../src/actors/checkpointer.js';
+import { rawSinkId, type CheckpointState, type RawCheckpoint } from '../../../src/checkpoint/checkpointState.js';
+import { decodeCommitMetadata } from '../../../src/checkpoint/commitMetadata.js';
+import { SqlitePersistenceEngine } from '../../../src/checkpoint/sqlitePersistenceEngine.js';
+import { parseConfig } from '../../../src/config/load.js';
+import { ErrorCodes, SdpError } from '../../../src/errors.js';
+import type { TakeoverFacts } from '../../../src/etl/partitionTakeover.js';
+import type { PartitionTransactions, TaskOffset } from '../../../src/kafka/partitionTransactions.js';
+import { query, type Ref } from '../../../src/system/nact.js';
+import { cleanUp, newSystem, onCleanUp, silentLogger, tempDir } from './fakes/testKit.js';
+
+afterEach(cleanUp);
+
+const Q_MS = 5_000;
+const TOPIC = 'iot';
+const TOPIC_ID = 'd98082faa2eb4c93b08476c0acb04693';
+const pad = (n: number): string => String(n).padStart(20, '0');
+
+interface FakeTransactions extends PartitionTransactions {
+  commits: TaskOffset[][];
+  /** The next commit rejects with this. */
+  failNext?: Error;
+  closed: boolean;
+}
+
+function fakeTransactions(transactionalId: string): FakeTransactions {
+  const fake: FakeTransactions = {
+    transactionalId,
+    commits: [],
+    closed: false,
+    async takeOver() {},
+    async commit(_records, offsets) {
+      const failure = fake.failNext;
+      fake.failNext = undefined;
+      if (failure) throw failure;
+      fake.commits.push([...offsets]);
+    },
+    async close() {
+      fake.closed = true;
+    },
+  };
+  return fake;
+}
+
+function start(floors: { raw: string; source?: 'metadata' | 'file-names' | 'empty' } = { raw: '-1' }) {
+  const dir = tempDir('sdp-checkpointer-kafka-');
+  const lakeRoot = join(dir, 'lake');
+  const engine = new SqlitePersistenceEngine(join(dir, 'checkpoints', 'journal.db'), { synchronous: 'NORMAL' });
+  onCleanUp(() => engine.close());
+  const system = newSystem(engine);
+  const { config } = parseConfig('{}', 'test.yml', {});
+  const transactions = new Map<string, FakeTransactions>();
+  const takeovers: TakeoverFacts[] = [];
+  const checkpointer = spawnCheckpointer(system, {
+    lakeRoot,
+    logger: silentLogger,
+    snapshotEvery: 100,
+    storeId: 'a1b2c3',
+    kafka: {
+      config,
+      groupId: 'g',
+      tablesOf: () => ['iot', '_rejected'],
+      topicIdOf: async () => TOPIC_ID,
+      createTransactions: (id) => {
+        const fake = fakeTransactions(id);
+        transactions.set(id, fake);
+        return fake;
+      },
+      takeOver: async (facts) => {
+        takeovers.push(facts);
+        await facts.transactions.takeOver();
+        return {
+          raw: floors.raw,
+          win: null,
+          source: floors.source ?? 'metadata',
+          renamed: 0,
+          missing: 0,
+          deleted: 0,
+          durationMs: 1,
+        };
+      },
+    },
+  });
+  const ask = <R>(msg: CheckpointerMsg): Promise<R> => query<CheckpointerMsg, R>(checkpointer, () => msg, Q_MS);
+  return { lakeRoot, checkpointer, transactions, takeovers, ask };
+}
+
+function roll(partition: number, first: number, last: number): RawCheckpoint {
+  const to = `tables/iot/dt=2024-03-01/part-${partition}-${pad(first)}-${pad(last)}.parquet`;
+  return {
+    type: 'raw',
+    sink: rawSinkId(TOPIC, partition),
+    topic: TOPIC,
+    partition,
+    offset: String(last),
+    renames: [{ from: `${to}.a1b2c3.tmp`, to }],
+    rows: last - first + 1,
+    rejected: 0,
+  };
+}
+
+async function writeTmp(lakeRoot: string, event: RawCheckpoint): Promise<void> {
+  for (const { from } of event.renames) {
+    await mkdir(dirname(join(lakeRoot, from)), { recursive: true });
+    await writeFile(join(lakeRoot, from), 'rows');
+  }
+}
+
+function commitMsg(event: RawCheckpoint, taskEpoch: number): CheckpointerMsg {
+  return { type: 'commit', event, taskEpoch };
+}
+
+describe('checkpointer: the per-partition Kafka commit', () => {
+  it('takes a partition over under <group>-<topic>-<p> and answers its floors and task epoch', async () => {
+    const c = start({ raw: '41' });
+    const reply = await c.ask<TakeoverReply>({ type: 'takeOver', topic: TOPIC, partitions: [2] });
+    expect(reply).toEqual({ ok: true, partitions: [{ partition: 2, taskEpoch: 1, raw: '41', agg: null }] });
+    expect(c.takeovers.map((t) => [t.groupId, t.topic, t.partition, t.topicId, t.tables])).toEqual([
+      ['g', TOPIC, 2, TOPIC_ID, ['iot', '_rejected']],
+    ]);
+    expect([...c.transactions.keys()]).toEqual(['g-iot-2']);
+    // Floors already in the group with our metadata: nothing committed at the takeover.
+    expect(c.transactions.get('g-iot-2')!.commits).toEqual([]);
+  });
+
+  it('commits a roll as offset + 1 with metadata naming its files, then renames and caches it', async () => {
+    const c = start();
+    const { partitions } = (await c.ask<TakeoverReply>({ type: 'takeOver', topic: TOPIC, partitions: [0] })) as {
+      partitions: Array<{ taskEpoch: number }>;
+    };
+    const event = roll(0, 0, 99);
+    await writeTmp(c.lakeRoot, event);
+    expect(await c.ask<CommitReply>(commitMsg(event, partitions[0]!.taskEpoch))).toEqual({ checkpoints: 1 });
+    const [offsets] = c.transactions.get('g-iot-0')!.commits;
+    expect(offsets!.map((o) => [o.topic, o.partition, o.offset])).toEqual([[TOPIC, 0, 100n]]);
+    const metadata = decodeCommitMetadata(offsets![0]!.metadata);
+    expect(metadata).toMatchObject({ v: 1, topicId: TOPIC_ID, raw: '99', win: null, writer: 'a1b2c3' });
+    expect(metadata!.files).toEqual([{ table: 'iot', dt: '2024-03-01', first: '0', last: '99' }]);
+    expect(existsSync(join(c.lakeRoot, event.renames[0]!.from))).toBe(false);
+    expect(await readFile(join(c.lakeRoot, event.renames[0]!.to), 'utf8')).toBe('rows');
+    const state = await c.ask<CheckpointState>({ type: 'read' });
+    expect(state.offsets[rawSinkId(TOPIC, 0)]).toEqual({ 0: '99' });
+  });
+
+  it('a fenced commit renames nothing, caches nothing, deletes its tmp files and says fenced', async () => {
+    const c = start();
+    await c.ask<TakeoverReply>({ type: 'takeOver', topic: TOPIC, partitions: [1] });
+    const event = roll(1, 0, 9);
+    await writeTmp(c.lakeRoot, event);
+    c.transactions.get('g-iot-1')!.failNext = new SdpError(
+      ErrorCodes.KAFKA_TRANSACTION_FENCED,
+      'INVALID_PRODUCER_EPOCH',
+    );
+    const reply = await c.ask<CommitReply>(commitMsg(event, 1));
+    expect(reply).toEqual({ rejected: 'INVALID_PRODUCER_EPOCH', fenced: true });
+    expect(existsSync(join(c.lakeRoot, event.renames[0]!.from))).toBe(false);
+    expect(existsSync(join(c.lakeRoot, event.renames[0]!.to))).toBe(false);
+    expect((await c.ask<CheckpointState>({ type: 'read' })).checkpoints).toBe(0);
+    // The producer is gone: a later roll of the same ownership is refused without reaching Kafka.
+    expect(c.transactions.get('g-iot-1')!.closed).toBe(true);
+    const next = roll(1, 10, 19);
+    await writeTmp(c.lakeRoot, next);
+    expect(await c.ask<CommitReply>(commitMsg(next, 1))).toMatchObject({ fenced: false });
+    expect(c.transactions.get('g-iot-1')!.commits).toEqual([]);
+  });
+
+  it('after a failure that is not a fence, keeps the tmp files for the next takeover and renames nothing', async () => {
+    const c = start();
+    await c.ask<TakeoverReply>({ type: 'takeOver', topic: TOPIC, partitions: [1] });
+    const event = roll(1, 0, 9);
+    await writeTmp(c.lakeRoot, event);
+    c.transactions.get('g-iot-1')!.failNext = new SdpError(ErrorCodes.KAFKA_TRANSACTION_FAILED, 'EndTxn timed out');
+    expect(await c.ask<CommitReply>(commitMsg(event, 1))).toEqual({ rejected: 'EndTxn timed out', fenced: false });
+    expect(existsSync(join(c.lakeRoot, event.renames[0]!.from))).toBe(true);
+    expect(existsSync(join(c.lakeRoot, event.renames[0]!.to))).toBe(false);
+  });
+
+  it('refuses a roll of an ownership that ended (taken over again, or released)', async () => {
+    const c = start();
+    await c.ask<TakeoverReply>({ type: 'takeOver', topic: TOPIC, partitions: [3] });
+    await c.ask<TakeoverReply>({ type: 'takeOver', topic: TOPIC, partitions: [3] }); // epoch 2
+    const event = roll(3, 0, 9);
+    await writeTmp(c.lakeRoot, event);
+    expect(await c.ask<CommitReply>(commitMsg(event, 1))).toMatchObject({ fenced: false });
+    expect([...c.transactions.values()].flatMap((t) => t.commits)).toEqual([]);
+    expect(existsSync(join(c.lakeRoot, event.renames[0]!.from))).toBe(true);
+    c.checkpointer satisfies Ref<CheckpointerMsg>;
+    await c.ask({ type: 'closeTasks' });
+    expect([...c.transactions.values()].every((t) => t.closed)).toBe(true);
+  });
+
+  it('commits the floors at once for a partition rebuilt from file names (a new or reset group)', async () => {
+    const c = start({ raw: '500', source: 'file-names' });
+    await c.ask<TakeoverReply>({ type: 'takeOver', topic: TOPIC, partitions: [0] });
+    const [offsets] = c.transactions.get('g-iot-0')!.commits;
+    expect(offsets!.map((o) => o.offset)).toEqual([501n]);
+    expect(decodeCommitMetadata(offsets![0]!.metadata)).toMatchObject({ raw: '500', files: [] });
+  });
+
+  it('recoverLake leaves raw tmp files to their partition takeover', async () => {
+    const c = start();
+    const event = roll(0, 0, 9);
+    await writeTmp(c.lakeRoot, event);
+    const recovery = await c.ask<LakeRecovery>({ type: 'recoverLake' });
+    expect(recovery.deletedTmpFiles).toEqual([]);
+    expect(existsSync(join(c.lakeRoot, event.renames[0]!.from))).toBe(true);
+  });
+});
