@@ -4,9 +4,11 @@
 
 NODE = node
 CLI = $(NODE) dist/main.js
-# make logs: history length, and SERVICE=kafka-1 (2, 3) for a broker's server log.
+# make logs: history length, and SERVICE=kafka-1 (2, 3) for a broker's server log, member-1 … for an ETL member's.
 LINES = 50
 SERVICE = platform
+# make scale N=3: how many local ETL members should run (N=0 stops them).
+N =
 # FORCE=1 skips the y/N question of the clean-* targets.
 FORCE =
 YES = $(if $(filter 1 yes true,$(FORCE)),--yes,)
@@ -20,7 +22,7 @@ RUN_NODE = MALLOC_ARENA_MAX=$${MALLOC_ARENA_MAX:-2} $(NODE) --max-semi-space-siz
 .DEFAULT_GOAL := help
 
 help: ## list every target with one line (this)
-	@echo "usage: make <target> [LINES=N] [SERVICE=kafka-N] [FORCE=1]"
+	@echo "usage: make <target> [N=3] [LINES=N] [SERVICE=kafka-N|member-N] [FORCE=1]"
 	@grep -E '^[a-z][a-z0-9-]*:.*## ' Makefile | sed -e 's/:.*## /\t/' | awk -F '\t' '{ printf "  %-18s %s\n", $$1, $$2 }'
 
 # npm ci when node_modules is missing or older than the lock file.
@@ -55,13 +57,16 @@ run: build ## start Kafka (or use one that answers), create the topics, run the 
 up: build ## start Kafka (a secured config: prove the TLS trust and SASL login first) and the whole platform in the background; wait until ready, print the URLs
 	$(CLI) services up
 
-down: build ## stop the platform (graceful, SIGKILL after etl.shutdown_timeout) and the Kafka `up` started
+scale: build ## N local ETL members in one group on one lake (N=3; N=0 stops them): own run dir, log, checkpoints, status port each
+	$(CLI) services scale $(N)
+
+down: build ## stop the ETL members, the platform (graceful, SIGKILL after etl.shutdown_timeout) and the Kafka `up` started
 	$(CLI) services down
 
-ps: build ## brokers and platform (events/s, lag, last checkpoint), then the consumer group's members and partitions from Kafka; exit 0 only when all up
+ps: build ## brokers, platform and ETL members (events/s, lag, last checkpoint), then the consumer group's members and partitions from Kafka; exit 0 only when all up
 	$(CLI) services ps
 
-logs: build ## follow the platform log pretty-printed (SERVICE=kafka-N for a broker, LINES=N history)
+logs: build ## follow the platform log pretty-printed (SERVICE=member-N for an ETL member, kafka-N for a broker, LINES=N history)
 	$(CLI) services logs --service $(SERVICE) --lines $(LINES)
 
 clean: build ## stop everything and delete the brokers' data (topics, messages); lake and checkpoints stay
@@ -149,4 +154,4 @@ analysis: venv ## execute the notebook headless: a self-contained HTML report in
 	.venv/bin/python analysis/run_analysis.py
 
 
-.PHONY: help install build setup config show-config init-volumes run up down ps logs clean reset data-stats verify clean-data clean-datalake clean-checkpoints test lint format test-prereqs bench kafka-up kafka-down kafka-status kafka-clean topics kafka-ui venv notebook analysis
+.PHONY: help install build setup config show-config init-volumes run up scale down ps logs clean reset data-stats verify clean-data clean-datalake clean-checkpoints test lint format test-prereqs bench kafka-up kafka-down kafka-status kafka-clean topics kafka-ui venv notebook analysis

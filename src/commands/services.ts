@@ -1,11 +1,11 @@
 /**
- * `services up|down|ps|logs|setup|init-volumes|clean`: the platform as background services
- * (architecture.md, "Services and operating"). The Makefile's up, down, ps, logs, setup,
+ * `services up|scale|down|ps|logs|setup|init-volumes|clean`: the platform and its ETL members as background
+ * services (architecture.md, "Services and operating"). The Makefile's up, scale, down, ps, logs, setup,
  * init-volumes and clean only call these.
  */
 import { spawn } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../config/schema.js';
 import { ErrorCodes, SdpError } from '../errors.js';
@@ -32,7 +32,17 @@ import {
   statusUrlFromLog,
   stopProcess,
 } from '../services/platformService.js';
-import { brokerRows, groupView, platformMembers, platformRow } from '../services/psStatus.js';
+import { describePort, MAX_MEMBERS, parseMemberDirName } from '../services/memberLayout.js';
+import {
+  chooseStatusPorts,
+  isRunning,
+  listLocalMembers,
+  memberPathsOf,
+  startMembers,
+  type LocalMember,
+  type MemberStart,
+} from '../services/memberService.js';
+import { brokerRows, groupView, localGroupLabels, memberRows, platformRow } from '../services/psStatus.js';
 import { allUp, formatDuration, renderGroup, renderPs } from '../services/psTable.js';
 import {
   readServicesState,
@@ -41,7 +51,8 @@ import {
   type KafkaRecord,
 } from '../services/serviceState.js';
 import { checkOk, checkTools } from '../services/setupChecks.js';
-import { assertKafkaDataDeletable, initVolumes } from '../services/volumes.js';
+import { isNoOp, parseMemberCount, planScale, scaleNotes } from '../services/scalePlan.js';
+import { assertKafkaDataDeletable, initMemberCheckpointRoot, initVolumes } from '../services/volumes.js';
 import type { CommandContext } from './context.js';
 import { createLogger } from '../log/logger.js';
 import { renderTable } from '../system/textTable.js';
@@ -54,41 +65,113 @@ function seconds(ms: number): string {
   return `${(ms / 1000).toFixed(1)} s`;
 }
 
+/** A process `services` started: the platform (`run`) or an ETL member of `services scale` (`etl`). */
+interface ServiceTarget {
+  label: string;
+  runDir: string;
+  logFile: string;
+  /** What a graceful shutdown of it guarantees, for the line that says it stopped. */
+  graceful: string;
+}
+
+function platformTarget(config: Config): ServiceTarget {
+  return {
+    label: 'platform',
+    runDir: runDirOf(config),
+    logFile: logFileOf(config),
+    graceful: 'every produced event acknowledged, last files committed',
+  };
+}
+
+function memberTarget(member: LocalMember): ServiceTarget {
+  return {
+    label: `member ${member.paths.index}`,
+    runDir: member.paths.runDir,
+    logFile: member.paths.logFile,
+    graceful: 'last files committed, left the group',
+  };
+}
+
 /** Stops the platform if it runs, removes a stale pid file; says what it did. */
 async function downPlatform(config: Config): Promise<void> {
-  const runDir = runDirOf(config);
+  await stopService(config, platformTarget(config));
+}
+
+/**
+ * Stops a process of `services` if it runs (SIGTERM, etl.shutdown_timeout, SIGKILL: "Back-pressure and
+ * shutdown"), removes a stale pid file; says what it did.
+ */
+async function stopService(config: Config, target: ServiceTarget): Promise<void> {
+  const { label, runDir } = target;
   const { record, verdict } = inspectPlatform(runDir);
   if (!record || !verdict) {
-    say('platform: not running');
+    say(`${label}: not running`);
     return;
   }
   if (verdict.state !== 'running') {
     removePidFile(runDir);
-    say(`platform: not running; removed a stale pid file (${describeStale(record, verdict)})`);
+    say(`${label}: not running; removed a stale pid file (${describeStale(record, verdict)})`);
     return;
   }
   const timeoutS = Math.round(config.etl.shutdown_timeout / 1000);
   say(
-    `platform: sent SIGTERM to pid ${record.pid}; waiting up to ${timeoutS} s (etl.shutdown_timeout) for the graceful shutdown …`,
+    `${label}: sent SIGTERM to pid ${record.pid}; waiting up to ${timeoutS} s (etl.shutdown_timeout) for the graceful shutdown …`,
   );
   const result = await stopProcess(record.pid, config.etl.shutdown_timeout);
   removePidFile(runDir);
   if (result.how === 'SIGKILL') {
     say(
-      `platform: did not exit within ${timeoutS} s of SIGTERM: killed it (SIGKILL); the next start recovers from the last checkpoint`,
+      `${label}: did not exit within ${timeoutS} s of SIGTERM: killed it (SIGKILL); the next start recovers from the last checkpoint`,
     );
   } else if (result.how === 'already gone') {
-    say('platform: had already exited');
+    say(`${label}: had already exited`);
   } else {
-    const code = loggedExitCode(logFileOf(config), record.pid);
+    const code = loggedExitCode(target.logFile, record.pid);
     const how =
       code === undefined
         ? ''
         : code === 0
-          ? ', graceful shutdown (every produced event acknowledged, last files committed)'
+          ? `, graceful shutdown (${target.graceful})`
           : `, exit code ${code}: the shutdown did not finish in time, the next start recovers from the last checkpoint`;
-    say(`platform: stopped after SIGTERM in ${seconds(result.elapsedMs)}${how}`);
+    say(`${label}: stopped after SIGTERM in ${seconds(result.elapsedMs)}${how}`);
   }
+}
+
+/**
+ * Stops these members one at a time, highest index first: each leave is one rebalance, and a member never
+ * drains while a neighbour's leave revokes its partitions.
+ */
+async function stopMembers(config: Config, members: readonly LocalMember[]): Promise<void> {
+  for (const m of [...members].sort((a, b) => b.paths.index - a.paths.index))
+    await stopService(config, memberTarget(m));
+}
+
+/**
+ * Kafka as `up` finds or starts it (a cluster that answers is used; remembered in services.json so that
+ * `down` stops only what an `up` or `scale` started), the login proved, the topics created if missing.
+ */
+async function prepareKafka(config: Config, context: CommandContext): Promise<KafkaRecord> {
+  const runDir = runDirOf(config);
+  const logger = context.logger(2);
+  const previous = readServicesState(runDir)?.kafka;
+  const found = await ensureKafka(config, logger, say);
+  // A cluster an earlier `up` started is still ours to stop, even if this `up` found it running.
+  const kafka: KafkaRecord = {
+    ...found,
+    startedByUs: found.startedByUs || (previous?.startedByUs === true && previous.mode === found.mode),
+  };
+  writeServicesState(runDir, { kafka, updatedAt: new Date().toISOString() });
+
+  // A secured cluster: prove the login before anything else connects, with the CLI's one-line errors.
+  const login = await checkKafkaLogin(config);
+  if (login) say(login);
+
+  say('topics: creating them if missing …');
+  const topics = await createTopics(config, createLogger({ level: 'warn', format: config.log.format, fd: 2 }));
+  say(
+    `topics: ${[...topics.created.map((t) => `${t.topic} created`), ...topics.unchanged.map((t) => `${t.topic} exists`)].join(', ')}`,
+  );
+  return kafka;
 }
 
 async function up(
@@ -113,25 +196,7 @@ async function up(
     removePidFile(runDir);
     say(`platform: stale pid file (${describeStale(record, verdict)}); removed it`);
   }
-  const logger = context.logger(2);
-  const previous = readServicesState(runDir)?.kafka;
-  const found = await ensureKafka(config, logger, say);
-  // A cluster an earlier `up` started is still ours to stop, even if this `up` found it running.
-  const kafka: KafkaRecord = {
-    ...found,
-    startedByUs: found.startedByUs || (previous?.startedByUs === true && previous.mode === found.mode),
-  };
-  writeServicesState(runDir, { kafka, updatedAt: new Date().toISOString() });
-
-  // A secured cluster: prove the login before anything else connects, with the CLI's one-line errors.
-  const login = await checkKafkaLogin(config);
-  if (login) say(login);
-
-  say('topics: creating them if missing …');
-  const topics = await createTopics(config, createLogger({ level: 'warn', format: config.log.format, fd: 2 }));
-  say(
-    `topics: ${[...topics.created.map((t) => `${t.topic} created`), ...topics.unchanged.map((t) => `${t.topic} exists`)].join(', ')}`,
-  );
+  const kafka = await prepareKafka(config, context);
   if (kafkaOnly) return;
 
   const result = await startPlatform({ config, ...(configFile ? { configFile } : {}), say });
@@ -164,23 +229,146 @@ async function up(
 
 async function down(config: Config, context: CommandContext): Promise<void> {
   const runDir = runDirOf(config);
+  const members = listLocalMembers(config).filter((m) => m.record !== undefined);
+  if (members.length > 0) await stopMembers(config, members);
   await downPlatform(config);
   say(await stopKafka(config, context.logger(2), readServicesState(runDir)?.kafka));
   removeServicesState(runDir);
 }
 
+function memberList(indexes: readonly number[]): string {
+  return indexes.length === 0 ? 'none' : indexes.join(', ');
+}
+
+/**
+ * `services scale <n>`: as many local ETL members as asked, each `etl` in its own run dir with its own
+ * checkpoint store and status port, all on the same lake and group (architecture.md, "Growing past one
+ * machine"). Stops the extra ones gracefully; the same count is a no-op that says so.
+ */
+async function scale(
+  config: Config,
+  context: CommandContext,
+  configFile: string | undefined,
+  target: number,
+): Promise<void> {
+  const members = listLocalMembers(config);
+  for (const m of members) {
+    if (m.record && m.verdict && m.verdict.state !== 'running') {
+      removePidFile(m.paths.runDir);
+      say(`member ${m.paths.index}: stale pid file (${describeStale(m.record, m.verdict)}); removed it`);
+    }
+  }
+  const running = members.filter(isRunning);
+  const plan = planScale(
+    running.map((m) => m.paths.index),
+    target,
+  );
+  const platform = inspectPlatform(runDirOf(config));
+  const notes = scaleNotes({
+    target,
+    ...(platform.record && platform.verdict?.state === 'running' ? { platformPid: platform.record.pid } : {}),
+    partitions: config.kafka.partitions,
+  });
+  if (isNoOp(plan)) {
+    say(
+      `ETL members: ${target} asked, ${running.length} running (${memberList(plan.keep)}): nothing to do (\`make ps\` shows them and their partitions)`,
+    );
+    for (const note of notes) say(`note: ${note}`);
+    return;
+  }
+  say(
+    `ETL members: ${target} asked, ${running.length} running (${memberList(running.map((m) => m.paths.index))}): ` +
+      [
+        ...(plan.stop.length > 0 ? [`stopping ${memberList(plan.stop)}`] : []),
+        ...(plan.start.length > 0 ? [`starting ${memberList(plan.start)}`] : []),
+      ].join(', '),
+  );
+  await stopMembers(
+    config,
+    running.filter((m) => plan.stop.includes(m.paths.index)),
+  );
+
+  let started: MemberStart[] = [];
+  if (plan.start.length > 0) {
+    await prepareKafka(config, context);
+    for (const index of plan.start) initMemberCheckpointRoot(config, index);
+    const ports = await chooseStatusPorts(config, plan.start);
+    const without = plan.start.filter((i) => !ports.has(i));
+    if (without.length > 0)
+      throw new SdpError(
+        ErrorCodes.SERVICES_START_FAILED,
+        `no free status port above ui.status_port ${config.ui.status_port} for member ${memberList(without)}`,
+        ['set ui.status_port lower (each member takes ui.status_port + i, or the next free port)'],
+      );
+    started = await startMembers({ config, ...(configFile ? { configFile } : {}), ports, say });
+    for (const m of started)
+      if (m.result.ok) say(`member ${m.paths.index}: ready in ${seconds(m.result.readyMs)} (pid ${m.result.pid})`);
+  }
+
+  const rows = [
+    ...running
+      .filter((m) => plan.keep.includes(m.paths.index))
+      .map((m) => ({ paths: m.paths, pid: m.record!.pid, url: statusUrlFromLog(m.paths.logFile, m.record!.pid) })),
+    ...started.flatMap((m) => (m.result.ok ? [{ paths: m.paths, pid: m.result.pid, url: m.result.statusUrl }] : [])),
+  ].sort((a, b) => a.paths.index - b.paths.index);
+  if (rows.length > 0) {
+    say(
+      renderTable(
+        ['MEMBER', 'PID', 'STATUS PAGE', 'PORT', 'LOG', 'CHECKPOINT STORE'],
+        rows.map((r) => {
+          const port = r.url ? Number(new URL(r.url).port) : undefined;
+          return [
+            `member-${r.paths.index}`,
+            String(r.pid),
+            r.url ?? '-',
+            port === undefined ? '-' : `${port}: ${describePort(port, config.ui.status_port, r.paths.index)}`,
+            r.paths.logFile,
+            r.paths.checkpointRoot,
+          ];
+        }),
+      ),
+    );
+  }
+  say(
+    `ETL members: ${rows.length} running (${memberList(rows.map((r) => r.paths.index))}) in group ${config.etl.consumer_group} on the lake ${resolve(config.storage.datalake_root)}; ` +
+      '`make ps` shows who holds which partition, `make logs SERVICE=member-<i>` a log, `make down` stops them all',
+  );
+  for (const note of notes) say(`note: ${note}`);
+
+  const failed = started.filter((m) => !m.result.ok);
+  if (failed.length > 0) {
+    const pretty = createPrettyLine(process.stdout.isTTY === true);
+    for (const m of failed) {
+      if (m.result.ok) continue;
+      say(`member ${m.paths.index}: FAILED: ${m.result.reason}. Last log lines:`);
+      for (const line of m.result.logLines) say(`  ${pretty(line)}`);
+    }
+    throw new SdpError(
+      ErrorCodes.SERVICES_START_FAILED,
+      `${failed.length} of ${started.length} ETL members did not start (member ${memberList(failed.map((m) => m.paths.index))})`,
+      failed.map((m) => `full log of member ${m.paths.index}: ${m.paths.logFile}`),
+    );
+  }
+}
+
 async function logs(config: Config, options: { service?: string; lines: number; follow: boolean }): Promise<void> {
   const service = options.service ?? 'platform';
   let file: string;
+  const member = /^member-(\d+)$/.exec(service);
   if (service === 'platform') {
     file = logFileOf(config);
+  } else if (member) {
+    const index = parseMemberDirName(member[1] ?? '');
+    if (index === undefined)
+      throw new SdpError(ErrorCodes.USAGE, `unknown service ${service}: members are member-1 … member-${MAX_MEMBERS}`);
+    file = memberPathsOf(config, index).logFile;
   } else {
     const m = /^kafka-(\d+)$/.exec(service);
     const node = m ? Number(m[1]) : NaN;
     if (!m || node < 1 || node > config.kafka.brokers) {
       throw new SdpError(
         ErrorCodes.USAGE,
-        `unknown service ${service}: expected platform or kafka-1 … kafka-${config.kafka.brokers}`,
+        `unknown service ${service}: expected platform, member-<i> or kafka-1 … kafka-${config.kafka.brokers}`,
       );
     }
     if (readServicesState(runDirOf(config))?.kafka?.mode === 'docker') {
@@ -207,10 +395,13 @@ async function logs(config: Config, options: { service?: string; lines: number; 
     throw new SdpError(ErrorCodes.SERVICES_MISSING, `no log at ${file}`, [
       service === 'platform'
         ? 'the platform has not been started with `make up` here'
-        : 'this broker was not started from this checkout (a cluster started elsewhere keeps its logs there)',
+        : member
+          ? 'this ETL member has not been started with `make scale` here'
+          : 'this broker was not started from this checkout (a cluster started elsewhere keeps its logs there)',
     ]);
   }
-  const format = service === 'platform' ? createPrettyLine(process.stdout.isTTY === true) : (line: string) => line;
+  const format =
+    service === 'platform' || member ? createPrettyLine(process.stdout.isTTY === true) : (line: string) => line;
   for (const line of tailLines(file, options.lines)) say(format(line));
   if (!options.follow) return;
   const stop = followFile(file, (line) => say(format(line)));
@@ -227,7 +418,9 @@ async function logs(config: Config, options: { service?: string; lines: number; 
 export function registerServicesCommands(program: Command, context: CommandContext): void {
   const services = program
     .command('services')
-    .description('the platform and Kafka as background services: up, down, ps, logs (make up/down/ps/logs)');
+    .description(
+      'the platform, ETL members and Kafka as background services: up, scale, down, ps, logs (make up/scale/down/ps/logs)',
+    );
   const configFile = () => program.opts<{ config?: string }>().config;
 
   services
@@ -242,30 +435,46 @@ export function registerServicesCommands(program: Command, context: CommandConte
 
   services
     .command('down')
-    .description('stop the platform (SIGTERM, SIGKILL after etl.shutdown_timeout) and the Kafka that `up` started')
+    .description(
+      'stop the ETL members of `scale`, the platform (SIGTERM, SIGKILL after etl.shutdown_timeout) and the Kafka that `up` started',
+    )
     .action(async () => down(context.config().config, context));
+
+  services
+    .command('scale')
+    .argument('[n]', 'how many ETL members should run (0 stops them all)')
+    .description(
+      'start or stop local ETL members (`etl`, detached) until n run: one consumer group, one lake; each its own ' +
+        'run dir (<run_dir>/members/<i>: pid file, etl.log), checkpoint store (<checkpoint_root>/members/<i>) ' +
+        'and status port (ui.status_port + i, or the next free one)',
+    )
+    .action(async (n: string | undefined) =>
+      scale(context.config().config, context, configFile(), parseMemberCount(n)),
+    );
 
   services
     .command('ps')
     .description(
-      "each broker and the platform, then the ETL's consumer group from Kafka (who holds which partition); " +
+      "each broker, the platform and the local ETL members, then the ETL's consumer group from Kafka (who holds which partition); " +
         'exits 0 only when everything is up',
     )
     .action(async () => {
       const { config } = context.config();
       const logger = context.logger(2);
-      const [brokers, platform, group] = await Promise.all([
+      const [brokers, platform, members, group] = await Promise.all([
         brokerRows(config, logger),
         platformRow(config),
+        memberRows(config),
         groupView(config, logger),
       ]);
-      say(renderPs(brokers, platform));
+      say(renderPs(brokers, platform, members));
       say('');
-      say(renderGroup(group, platformMembers(config, group, platform)));
-      if (!allUp(brokers, platform)) {
+      say(renderGroup(group, localGroupLabels(config, group, platform, members)));
+      if (!allUp(brokers, platform, members)) {
         const down = [
           ...brokers.filter((b) => !b.up).map((b) => `${b.name} down`),
           ...(platform.state === 'ready' ? [] : [`platform ${platform.state}`]),
+          ...members.filter((m) => m.state !== 'ready').map((m) => `member-${m.index} ${m.state}`),
         ];
         throw new SdpError(ErrorCodes.SERVICES_NOT_ALL_UP, `not everything is up: ${down.join(', ')}`, [
           '`make up` starts what is missing; `make logs` shows why the platform stopped',
@@ -275,8 +484,10 @@ export function registerServicesCommands(program: Command, context: CommandConte
 
   services
     .command('logs')
-    .description("follow the platform log, pretty-printed (or a broker's server log with --service kafka-N)")
-    .option('-s, --service <name>', 'platform, or kafka-1 … kafka-N', 'platform')
+    .description(
+      "follow the platform log, pretty-printed (an ETL member's with --service member-N, a broker's server log with --service kafka-N)",
+    )
+    .option('-s, --service <name>', 'platform, member-1 … member-N, or kafka-1 … kafka-N', 'platform')
     .option('-n, --lines <n>', 'lines of history first', (v) => Number.parseInt(v, 10), 50)
     .option('--no-follow', 'print the last lines and exit')
     .action(async (opts: { service: string; lines: number; follow: boolean }) => {

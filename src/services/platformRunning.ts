@@ -2,9 +2,13 @@
  * Is the platform running on these data roots? Two signs, either is enough: the pid file of
  * `services up` names a live process, or the checkpoint store is locked by another process.
  * Destructive commands refuse while either holds (architecture.md, "Storage roots and cleaning").
+ * The ETL members of `services scale` count too: their pid files lie under the run dir's `members/`,
+ * their checkpoint stores under the checkpoint root's `members/` (services/memberLayout.ts).
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import Database from 'better-sqlite3';
+import { membersDirOf, parseMemberDirName } from './memberLayout.js';
 
 export interface RunningSign {
   what: string;
@@ -51,8 +55,47 @@ export function isCheckpointStoreLocked(file: string): boolean {
   }
 }
 
-/** `pidFile`: `<services.run_dir>/sdp.pid` (services/pidFile.ts). */
+/** The member indexes with a directory under `<dir>/members`, ascending. */
+function memberIndexes(dir: string): number[] {
+  try {
+    return readdirSync(membersDirOf(dir))
+      .map(parseMemberDirName)
+      .filter((i): i is number => i !== undefined)
+      .sort((a, b) => a - b);
+  } catch {
+    return [];
+  }
+}
+
+/**
+ * `pidFile`: `<services.run_dir>/sdp.pid` (services/pidFile.ts); `checkpointFile`: the store in
+ * storage.checkpoint_root. The same files of every ETL member below them are checked too.
+ */
 export function runningSigns(checkpointFile: string, pidFile: string): RunningSign[] {
+  const signs = processSigns(checkpointFile, pidFile);
+  const pidName = basename(pidFile);
+  for (const index of memberIndexes(dirname(pidFile))) {
+    const file = join(membersDirOf(dirname(pidFile)), String(index), pidName);
+    const pid = livePidFromFile(file);
+    if (pid !== undefined)
+      signs.push({
+        what: `ETL member ${index} runs in the background (pid ${pid}, from ${file})`,
+        stop: '`make scale N=0` or `make down` stops it',
+      });
+  }
+  const storeName = basename(checkpointFile);
+  for (const index of memberIndexes(dirname(checkpointFile))) {
+    const file = join(membersDirOf(dirname(checkpointFile)), String(index), storeName);
+    if (isCheckpointStoreLocked(file))
+      signs.push({
+        what: `the checkpoint store ${file} of ETL member ${index} is locked by a running process`,
+        stop: 'stop it first: `make scale N=0` or `make down`, or `kill -TERM <pid>` for one started by hand',
+      });
+  }
+  return signs;
+}
+
+function processSigns(checkpointFile: string, pidFile: string): RunningSign[] {
   const signs: RunningSign[] = [];
   const pid = livePidFromFile(pidFile);
   if (pid !== undefined)

@@ -2,7 +2,7 @@
  * The platform as a background service (architecture.md, "Services and operating"): `run`
  * detached from the terminal, a pid file that knows the process by its start time and command
  * line, a size-capped log, a bounded wait for /readyz, and a stop that waits for the graceful
- * shutdown before it kills.
+ * shutdown before it kills. The ETL members of `services scale` are started and stopped the same way.
  */
 import { spawn } from 'node:child_process';
 import { closeSync, mkdirSync, openSync } from 'node:fs';
@@ -136,34 +136,70 @@ async function settledCommandLine(pid: number, marker: string): Promise<{ comman
   }
 }
 
+/** A long-running process of `services`: the platform (`run`) or an ETL member (`etl`). */
+export interface DetachedSpec {
+  /** `platform`, `member 2`: the start of every line said about it. */
+  label: string;
+  /** Where its pid file goes. */
+  runDir: string;
+  logFile: string;
+  /** Its stdout/stderr, truncated here. */
+  outFile: string;
+  /** node flags, then the script and its arguments (which must contain `--log-file`). */
+  argv: readonly string[];
+  env: NodeJS.ProcessEnv;
+  readyTimeoutMs: number;
+  /** How long a process that is not ready in time gets for its graceful shutdown. */
+  shutdownTimeoutMs: number;
+  say: (line: string) => void;
+  progressEveryMs?: number;
+}
+
 /**
  * Starts `run` detached (own session, no terminal, stdout/stderr to platform.out, logs to
  * platform.log) and waits up to services.ready_timeout for /readyz. On failure the platform is
  * stopped (if it still runs) and the pid file removed.
  */
 export async function startPlatform(options: StartOptions): Promise<StartResult> {
-  const { config, say } = options;
-  const runDir = runDirOf(config);
-  mkdirSync(runDir, { recursive: true, mode: 0o750 });
-  const logFile = logFileOf(config);
-  const outFile = join(runDir, OUT_FILE);
+  const { config } = options;
   const cli = resolve(process.argv[1] ?? 'dist/main.js');
-  const args = [
-    ...PLATFORM_NODE_ARGS,
-    cli,
-    ...(options.configFile ? ['--config', options.configFile] : []),
-    'run',
-    '--log-file',
-    logFile,
-  ];
+  return startDetached({
+    label: 'platform',
+    runDir: runDirOf(config),
+    logFile: logFileOf(config),
+    outFile: join(runDirOf(config), OUT_FILE),
+    argv: [
+      ...PLATFORM_NODE_ARGS,
+      cli,
+      ...(options.configFile ? ['--config', options.configFile] : []),
+      'run',
+      '--log-file',
+      logFileOf(config),
+    ],
+    env: platformEnv(process.env),
+    readyTimeoutMs: config.services.ready_timeout,
+    shutdownTimeoutMs: config.etl.shutdown_timeout,
+    say: options.say,
+    ...(options.progressEveryMs !== undefined ? { progressEveryMs: options.progressEveryMs } : {}),
+  });
+}
+
+/**
+ * Spawns a process detached, writes its pid file in `spec.runDir` and waits up to `spec.readyTimeoutMs` for
+ * the /readyz of the status URL it logs. On failure the process is stopped (if it still runs) and the pid
+ * file removed.
+ */
+export async function startDetached(spec: DetachedSpec): Promise<StartResult> {
+  const { label, runDir, logFile, outFile, say } = spec;
+  mkdirSync(runDir, { recursive: true, mode: 0o750 });
   const out = openSync(outFile, 'w');
   let pid: number;
   try {
-    const child = spawn(process.execPath, args, {
+    const child = spawn(process.execPath, [...spec.argv], {
       detached: true,
       stdio: ['ignore', out, out],
       cwd: process.cwd(),
-      env: platformEnv(process.env),
+      env: spec.env,
     });
     child.on('error', () => undefined);
     child.unref();
@@ -183,19 +219,17 @@ export async function startPlatform(options: StartOptions): Promise<StartResult>
   });
 
   const startedMs = Date.now();
-  const deadlineMs = startedMs + config.services.ready_timeout;
-  const everyMs = options.progressEveryMs ?? 5_000;
+  const deadlineMs = startedMs + spec.readyTimeoutMs;
+  const everyMs = spec.progressEveryMs ?? 5_000;
   let nextProgressMs = startedMs + everyMs;
-  say(
-    `platform: started (pid ${pid}); waiting for /readyz (at most ${Math.round(config.services.ready_timeout / 1000)} s) …`,
-  );
+  say(`${label}: started (pid ${pid}); waiting for /readyz (at most ${Math.round(spec.readyTimeoutMs / 1000)} s) …`);
   for (;;) {
     if (!isPidAlive(pid)) {
       removePidFile(runDir);
       return {
         ok: false,
         pid,
-        reason: `the platform (pid ${pid}) exited during its start`,
+        reason: `the ${label} (pid ${pid}) exited during its start`,
         logLines: failureLines(logFile, outFile, pid),
       };
     }
@@ -206,19 +240,19 @@ export async function startPlatform(options: StartOptions): Promise<StartResult>
     const nowMs = Date.now();
     if (nowMs > deadlineMs) {
       const logLines = failureLines(logFile, outFile, pid);
-      const stopped = await stopProcess(pid, config.etl.shutdown_timeout);
+      const stopped = await stopProcess(pid, spec.shutdownTimeoutMs);
       removePidFile(runDir);
       return {
         ok: false,
         pid,
-        reason: `the platform (pid ${pid}) was not ready within ${Math.round(config.services.ready_timeout / 1000)} s (services.ready_timeout); it was stopped (${stopped.how})`,
+        reason: `the ${label} (pid ${pid}) was not ready within ${Math.round(spec.readyTimeoutMs / 1000)} s (services.ready_timeout); it was stopped (${stopped.how})`,
         logLines,
       };
     }
     if (nowMs >= nextProgressMs) {
       nextProgressMs = nowMs + everyMs;
       say(
-        `platform: still waiting for /readyz after ${Math.round((nowMs - startedMs) / 1000)} s; last log: ${lastMessage(logFile, pid) ?? '(nothing yet)'}`,
+        `${label}: still waiting for /readyz after ${Math.round((nowMs - startedMs) / 1000)} s; last log: ${lastMessage(logFile, pid) ?? '(nothing yet)'}`,
       );
     }
     await sleep(250);

@@ -1,7 +1,8 @@
 /**
  * Gathers the rows of `services ps` (architecture.md, "Services and operating"): brokers from a
  * metadata probe of each bootstrap server, the local cluster's pids and the topics' ISR; the
- * platform from its pid file, /readyz and /api/status; the ETL's consumer group from Kafka (DescribeGroups).
+ * platform and each ETL member of `services scale` from its pid file, /readyz and /api/status; the ETL's
+ * consumer group from Kafka (DescribeGroups).
  */
 import { spawnSync } from 'node:child_process';
 import { networkInterfaces } from 'node:os';
@@ -14,8 +15,11 @@ import type { Logger } from '../log/logger.js';
 import type { PlatformMetrics } from '../platform/platformMetrics.js';
 import { probeBootstrap } from './kafkaService.js';
 import { httpJson, httpStatus, inspectPlatform, logFileOf, runDirOf, statusUrlFromLog } from './platformService.js';
+import { memberEtlClientIdPrefix } from './memberLayout.js';
+import { listLocalMembers } from './memberService.js';
 import {
   localMemberIds,
+  type MemberRow,
   underReplicatedByLeader,
   type BrokerRow,
   type GroupView,
@@ -77,11 +81,26 @@ export async function brokerRows(config: Config, logger: Logger): Promise<Broker
 }
 
 export async function platformRow(config: Config, nowMs = Date.now()): Promise<PlatformRow> {
-  const runDir = runDirOf(config);
+  return processRow(config, runDirOf(config), logFileOf(config), nowMs);
+}
+
+/** The ETL members of `services scale` on this machine: one row each, as the platform's. */
+export async function memberRows(config: Config, nowMs = Date.now()): Promise<MemberRow[]> {
+  const members = listLocalMembers(config).filter((m) => m.record !== undefined);
+  return Promise.all(
+    members.map(async (m) => ({
+      index: m.paths.index,
+      ...(await processRow(config, m.paths.runDir, m.paths.logFile, nowMs)),
+    })),
+  );
+}
+
+/** A process of `services` from its pid file, the status URL it logged, its /readyz and /api/status. */
+async function processRow(config: Config, runDir: string, logFile: string, nowMs: number): Promise<PlatformRow> {
   const { record, verdict } = inspectPlatform(runDir);
   if (!record || !verdict) return { state: 'stopped', streams: [] };
   if (verdict.state !== 'running') return { state: 'stale pid file', pid: record.pid, streams: [] };
-  const url = statusUrlFromLog(logFileOf(config), record.pid);
+  const url = statusUrlFromLog(logFile, record.pid);
   const startedMs = Date.parse(record.startedAt);
   const base: PlatformRow = {
     state: 'starting',
@@ -143,8 +162,24 @@ export function localAddresses(): Set<string> {
   );
 }
 
-/** The members that are this machine's running platform (none when it is not running here). */
-export function platformMembers(config: Config, view: GroupView, platform: PlatformRow): Set<string> {
-  if ('error' in view || platform.pid === undefined || platform.state === 'stale pid file') return new Set();
-  return localMemberIds(view.members.members, `${config.kafka.client_id}-etl-`, localAddresses());
+/**
+ * The group members that are this machine's processes, by member id: its running platform (`this platform`)
+ * and the ETL members of `services scale` (`member <i>`), told apart by their client ids.
+ */
+export function localGroupLabels(
+  config: Config,
+  view: GroupView,
+  platform: PlatformRow,
+  members: readonly MemberRow[],
+): Map<string, string> {
+  const labels = new Map<string, string>();
+  if ('error' in view) return labels;
+  const hosts = localAddresses();
+  const mark = (row: PlatformRow, prefix: string, label: string) => {
+    if (row.pid === undefined || row.state === 'stale pid file') return;
+    for (const id of localMemberIds(view.members.members, prefix, hosts)) labels.set(id, label);
+  };
+  mark(platform, `${config.kafka.client_id}-etl-`, 'this platform');
+  for (const m of members) mark(m, memberEtlClientIdPrefix(config.kafka.client_id, m.index), `member ${m.index}`);
+  return labels;
 }

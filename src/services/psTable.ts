@@ -1,7 +1,7 @@
 /**
  * The `services ps` table (architecture.md, "Services and operating"): one row per broker, one
- * for the platform and one per stream under it; then the ETL's consumer group as Kafka describes it, one
- * row per member. Pure: rows in, text out.
+ * for the platform and one per local ETL member of `services scale`, each with one per stream under it;
+ * then the ETL's consumer group as Kafka describes it, one row per member. Pure: rows in, text out.
  */
 import { formatAssignment, type GroupMember, type GroupMembers } from '../kafka/admin/groupMembers.js';
 import { renderTable } from '../system/textTable.js';
@@ -35,6 +35,11 @@ export interface PlatformRow {
   streams: StreamRow[];
 }
 
+/** An ETL member of `services scale` on this machine: a row like the platform's, named `member-<i>`. */
+export interface MemberRow extends PlatformRow {
+  index: number;
+}
+
 export const PS_HEADER = [
   'SERVICE',
   'NODE',
@@ -60,38 +65,28 @@ function rate(n: number | null): string {
   return n === null ? '-' : String(Math.round(n * 10) / 10);
 }
 
-export function renderPs(brokers: readonly BrokerRow[], platform: PlatformRow): string {
-  const rows: string[][] = brokers.map((b) => [
-    b.name,
-    b.nodeId === null ? '-' : String(b.nodeId),
-    String(b.port),
-    b.process ?? '-',
-    b.up ? 'up' : 'down',
-    b.underReplicated === null ? '-' : String(b.underReplicated),
-    '-',
-    '-',
-    '-',
-    '-',
-  ]);
+function processRows(name: string, row: PlatformRow): string[][] {
   const checkpoint =
-    platform.lastCheckpointAgeSeconds === undefined
+    row.lastCheckpointAgeSeconds === undefined
       ? '-'
-      : platform.lastCheckpointAgeSeconds === null
+      : row.lastCheckpointAgeSeconds === null
         ? 'none yet'
-        : `${formatDuration(platform.lastCheckpointAgeSeconds)} ago`;
-  rows.push([
-    'platform',
-    '-',
-    platform.port === undefined ? '-' : String(platform.port),
-    platform.pid === undefined ? '-' : `pid ${platform.pid}`,
-    platform.state,
-    '-',
-    platform.uptimeSeconds === undefined ? '-' : formatDuration(platform.uptimeSeconds),
-    '-',
-    '-',
-    checkpoint,
-  ]);
-  for (const s of platform.streams) {
+        : `${formatDuration(row.lastCheckpointAgeSeconds)} ago`;
+  const rows: string[][] = [
+    [
+      name,
+      '-',
+      row.port === undefined ? '-' : String(row.port),
+      row.pid === undefined ? '-' : `pid ${row.pid}`,
+      row.state,
+      '-',
+      row.uptimeSeconds === undefined ? '-' : formatDuration(row.uptimeSeconds),
+      '-',
+      '-',
+      checkpoint,
+    ],
+  ];
+  for (const s of row.streams) {
     rows.push([
       `  ${s.name}`,
       '-',
@@ -105,12 +100,44 @@ export function renderPs(brokers: readonly BrokerRow[], platform: PlatformRow): 
       '-',
     ]);
   }
+  return rows;
+}
+
+/** Brokers, the platform, then the local ETL members of `services scale` (those with a pid file). */
+export function renderPs(
+  brokers: readonly BrokerRow[],
+  platform: PlatformRow,
+  members: readonly MemberRow[] = [],
+): string {
+  const rows: string[][] = brokers.map((b) => [
+    b.name,
+    b.nodeId === null ? '-' : String(b.nodeId),
+    String(b.port),
+    b.process ?? '-',
+    b.up ? 'up' : 'down',
+    b.underReplicated === null ? '-' : String(b.underReplicated),
+    '-',
+    '-',
+    '-',
+    '-',
+  ]);
+  rows.push(...processRows('platform', platform));
+  for (const m of members) rows.push(...processRows(`member-${m.index}`, m));
   return renderTable(PS_HEADER, rows);
 }
 
-/** `ps` exits 0 only when every broker is up and the platform is ready. */
-export function allUp(brokers: readonly BrokerRow[], platform: PlatformRow): boolean {
-  return brokers.length > 0 && brokers.every((b) => b.up) && platform.state === 'ready';
+/** `ps` exits 0 only when every broker is up, the platform is ready and so is every local member listed. */
+export function allUp(
+  brokers: readonly BrokerRow[],
+  platform: PlatformRow,
+  members: readonly MemberRow[] = [],
+): boolean {
+  return (
+    brokers.length > 0 &&
+    brokers.every((b) => b.up) &&
+    platform.state === 'ready' &&
+    members.every((m) => m.state === 'ready')
+  );
 }
 
 /** Under-replicated partitions per leader id, over topic metadata. */
@@ -133,8 +160,9 @@ export function underReplicatedByLeader(
 export type GroupView = { groupId: string; members: GroupMembers } | { groupId: string; error: string };
 
 /**
- * Member ids of this machine's platform: its ETL client ids (`<kafka.client_id>-etl-<topic>`) from a
- * local address. Two local processes with the same client id cannot be told apart: then none.
+ * Member ids of one local process: its ETL client ids (`<prefix><topic>`: `<kafka.client_id>-etl-` for the
+ * platform, `<kafka.client_id>-member-<i>-etl-` for member i) from a local address. Two local processes with
+ * the same client id cannot be told apart: then none.
  */
 export function localMemberIds(
   members: readonly GroupMember[],
@@ -151,7 +179,8 @@ export function localMemberIds(
 
 export const GROUP_HEADER = ['CLIENT ID', 'HOST', 'PARTITIONS', ''] as const;
 
-export function renderGroup(view: GroupView, mine: ReadonlySet<string> = new Set()): string {
+/** `labels`: member id → which local process it is (`this platform`, `member 2`). */
+export function renderGroup(view: GroupView, labels: ReadonlyMap<string, string> = new Map()): string {
   if ('error' in view) return `consumer group ${view.groupId}: not known (${view.error})`;
   const { state, members } = view.members;
   const title = `consumer group ${view.groupId} (${state})`;
@@ -160,7 +189,7 @@ export function renderGroup(view: GroupView, mine: ReadonlySet<string> = new Set
     m.clientId,
     m.host.replace(/^\//, ''),
     formatAssignment(m.assignment),
-    mine.has(m.memberId) ? '<- this platform' : '',
+    labels.has(m.memberId) ? `<- ${labels.get(m.memberId)}` : '',
   ]);
   return `${title}\n${renderTable(GROUP_HEADER, rows)}`;
 }

@@ -1,5 +1,5 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -36,5 +36,32 @@ describe('is the platform running?', () => {
     expect(signs[0]!.stop).toMatch(/make down/);
     db.close();
     expect(isCheckpointStoreLocked(store)).toBe(false);
+  });
+
+  it('the ETL members of services scale count too: a live pid file under members/, a locked store of a member', () => {
+    const runDir = join(dir, 'run');
+    const root = join(dir, 'checkpoints');
+    mkdirSync(join(runDir, 'members', '2'), { recursive: true });
+    mkdirSync(join(runDir, 'members', '3'), { recursive: true });
+    mkdirSync(join(root, 'members', '1'), { recursive: true });
+    writeFileSync(join(runDir, 'members', '2', 'sdp.pid'), `${process.ppid}\n`);
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    writeFileSync(join(runDir, 'members', '3', 'sdp.pid'), `${dead}\n`);
+    const store = join(root, 'members', '1', 'checkpoints.sqlite');
+    const db = new Database(store);
+    db.exec('CREATE TABLE t (x)');
+    db.pragma('locking_mode = EXCLUSIVE');
+    db.exec('INSERT INTO t VALUES (1)');
+    try {
+      const signs = runningSigns(join(root, 'checkpoints.sqlite'), join(runDir, 'sdp.pid'));
+      expect(signs.map((s) => s.what)).toEqual([
+        `ETL member 2 runs in the background (pid ${process.ppid}, from ${join(runDir, 'members', '2', 'sdp.pid')})`,
+        `the checkpoint store ${store} of ETL member 1 is locked by a running process`,
+      ]);
+      expect(signs[0]!.stop).toMatch(/make scale N=0/);
+    } finally {
+      db.close();
+    }
+    expect(runningSigns(join(root, 'checkpoints.sqlite'), join(runDir, 'sdp.pid'))).toHaveLength(1);
   });
 });

@@ -8,6 +8,7 @@ import {
   underReplicatedByLeader,
   type BrokerRow,
   type GroupView,
+  type MemberRow,
   type PlatformRow,
 } from '../../../src/services/psTable.js';
 import type { GroupMember } from '../../../src/kafka/admin/groupMembers.js';
@@ -49,6 +50,34 @@ describe('renderPs', () => {
   it('a platform without a checkpoint yet, and a stopped one', () => {
     expect(renderPs([], { ...platform, lastCheckpointAgeSeconds: null, streams: [] })).toMatch(/none yet$/m);
     expect(renderPs([], { state: 'stopped', streams: [] }).split('\n')[1]).toMatch(/^platform\s+-\s+-\s+-\s+stopped/);
+  });
+});
+
+describe('renderPs with the ETL members of services scale', () => {
+  const member: MemberRow = {
+    index: 2,
+    state: 'ready',
+    pid: 777,
+    port: 8083,
+    uptimeSeconds: 65,
+    lastCheckpointAgeSeconds: null,
+    streams: [{ name: 'clickstream', producedPerSecond: null, processedPerSecond: 40, lag: 3 }],
+  };
+
+  it('a row per member after the platform, its streams under it, nothing produced', () => {
+    const lines = renderPs(brokers, platform, [
+      member,
+      { index: 3, state: 'stale pid file', pid: 9, streams: [] },
+    ]).split('\n');
+    expect(lines[7]).toMatch(/^member-2\s+-\s+8083\s+pid 777\s+ready\s+-\s+1m 5s\s+-\s+-\s+none yet$/);
+    expect(lines[8]).toMatch(/^ {2}clickstream\s.*- \/ 40\s+3\s+-$/);
+    expect(lines[9]).toMatch(/^member-3\s+-\s+-\s+pid 9\s+stale pid file/);
+  });
+
+  it('ps exits 0 only when every member listed is ready too', () => {
+    const up = brokers.map((b) => ({ ...b, up: true }));
+    expect(allUp(up, platform, [member])).toBe(true);
+    expect(allUp(up, platform, [member, { ...member, index: 3, state: 'not answering' }])).toBe(false);
   });
 });
 
@@ -119,7 +148,7 @@ describe('the consumer group table', () => {
   };
 
   it('one row per member with its partitions; the marked rows say this platform', () => {
-    const lines = renderGroup(view, new Set(['a'])).split('\n');
+    const lines = renderGroup(view, new Map([['a', 'this platform']])).split('\n');
     expect(lines[0]).toBe('consumer group etl (Stable)');
     expect(lines[1]).toMatch(/^CLIENT ID\s+HOST\s+PARTITIONS$/);
     expect(lines[2]).toMatch(/^sdp-etl-clickstream\s+127\.0\.0\.1\s+c 0,1\s+<- this platform$/);
@@ -132,6 +161,19 @@ describe('the consumer group table', () => {
     expect(renderGroup(empty)).toBe('consumer group etl (Empty): no members');
     expect(renderGroup({ groupId: 'etl', error: 'Kafka is unreachable' })).toBe(
       'consumer group etl: not known (Kafka is unreachable)',
+    );
+  });
+
+  it('marks the local ETL members of services scale by name', () => {
+    const withMember: GroupView = {
+      groupId: 'etl',
+      members: {
+        ...view.members,
+        members: [{ memberId: 'm', clientId: 'sdp-member-2-etl-iot', host: '/127.0.0.1', assignment: [] }],
+      },
+    };
+    expect(renderGroup(withMember, new Map([['m', 'member 2']])).split('\n')[2]).toMatch(
+      /^sdp-member-2-etl-iot\s+127\.0\.0\.1\s+-\s+<- member 2$/,
     );
   });
 
