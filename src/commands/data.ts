@@ -143,7 +143,7 @@ export function registerDataCommands(program: Command, context: CommandContext):
   data
     .command('stats')
     .description(
-      'per table: dt partitions, files, rows, bytes, event-time range (Parquet footers); rejected rows by reason; checkpoint store; per partition durable offset, log end offset, lag',
+      "per table: dt partitions, files, rows, bytes, event-time range (Parquet footers); rejected rows by reason; checkpoint store; per partition durable offset, log end offset, lag; the window stages' internal topics",
     )
     .option('--json', 'one JSON document for scripts')
     .action(async (opts: { json?: boolean }) => {

@@ -8,7 +8,8 @@ import { durableOffset } from '../checkpoint/checkpointState.js';
 import { readCheckpointStore } from '../checkpoint/storeReader.js';
 import type { Config } from '../config/schema.js';
 import { sinksOfPartition, STREAMS } from '../platform/etlRuntime.js';
-import { fetchTopicEnds, type TopicEnds } from '../kafka/admin/topicEnds.js';
+import { fetchTopicRanges, type TopicRanges } from '../kafka/admin/topicEnds.js';
+import { windowTopicNames, type WindowTopicRole } from '../kafka/admin/windowTopics.js';
 import { listLakeFiles } from '../lake/lakeFiles.js';
 import { countColumnValues, readFooterSummary } from '../lake/parquetFooter.js';
 import { TABLE_NAMES, type TableName } from '../lake/tables.js';
@@ -39,6 +40,17 @@ export interface OffsetStats {
   lag: number | null;
 }
 
+/** One of the window stages' internal topics of etl.consumer_group (architecture.md, "Windows across members"). */
+export interface InternalTopicStats {
+  topic: string;
+  role: WindowTopicRole;
+  /** null when Kafka did not answer. */
+  exists: boolean | null;
+  partitions: number | null;
+  /** Σ (log end − log start) over its partitions: records, or for the compacted state topic an upper bound. */
+  offsets: number | null;
+}
+
 export interface DataStats {
   lake_root: string;
   tables: TableStats[];
@@ -53,6 +65,7 @@ export interface DataStats {
     last_checkpoint: string | null;
   };
   offsets: OffsetStats[];
+  internal_topics: InternalTopicStats[];
   /** Why log end offsets are missing (Kafka unreachable), else null. */
   kafka_error: string | null;
 }
@@ -115,13 +128,20 @@ export async function collectDataStats(config: Config, logger: Logger): Promise<
 
   const store = readCheckpointStore(join(resolve(config.storage.checkpoint_root), CHECKPOINT_FILE));
   const topics = STREAMS.map((s) => config.topics[s]);
-  let ends: TopicEnds = new Map();
+  const internal = windowTopicNames(config.etl.consumer_group);
+  let ranges: TopicRanges = new Map();
   let kafkaError: string | null = null;
   try {
-    ends = await fetchTopicEnds(config, logger, topics);
+    ranges = await fetchTopicRanges(config, logger, [...topics, internal.repartition, internal.state]);
   } catch (err) {
     kafkaError = err instanceof Error ? err.message : String(err);
   }
+  const ends = new Map(
+    [...ranges].map(([topic, partitions]) => [
+      topic,
+      partitions && new Map([...partitions].map(([p, r]) => [p, r.end])),
+    ]),
+  );
   const offsets: OffsetStats[] = [];
   for (const stream of STREAMS) {
     const topic = config.topics[stream];
@@ -148,6 +168,18 @@ export async function collectDataStats(config: Config, logger: Logger): Promise<
     if (missing.length > 0)
       kafkaError = `topic${missing.length === 1 ? '' : 's'} ${missing.join(', ')} do${missing.length === 1 ? 'es' : ''} not exist`;
   }
+  const internalTopics = (['repartition', 'state'] as const).map((role): InternalTopicStats => {
+    const topic = internal[role];
+    const partitions = ranges.get(topic);
+    const known = kafkaError === null || ranges.has(topic);
+    return {
+      topic,
+      role,
+      exists: known ? partitions !== undefined : null,
+      partitions: partitions ? partitions.size : null,
+      offsets: partitions ? Number([...partitions.values()].reduce((sum, r) => sum + (r.end - r.start), 0n)) : null,
+    };
+  });
   return {
     lake_root: lakeRoot,
     tables,
@@ -162,6 +194,7 @@ export async function collectDataStats(config: Config, logger: Logger): Promise<
       last_checkpoint: iso(store.lastCheckpointMs),
     },
     offsets,
+    internal_topics: internalTopics,
     kafka_error: kafkaError,
   };
 }
@@ -218,6 +251,19 @@ export function renderDataStats(s: DataStats, nowMs: number = Date.now()): strin
     renderTable(
       ['topic', 'partition', 'durable offset', 'log end offset', 'lag'],
       s.offsets.map((o) => [o.topic, String(o.partition), dash(o.durable_offset), dash(o.log_end_offset), dash(o.lag)]),
+    ),
+  );
+  out.push(
+    '',
+    "the window stages' internal topics",
+    renderTable(
+      ['topic', 'role', 'partitions', 'offsets (end − start)'],
+      s.internal_topics.map((t) => [
+        t.topic,
+        t.role,
+        t.exists === false ? 'does not exist' : dash(t.partitions),
+        dash(t.offsets),
+      ]),
     ),
   );
   if (s.kafka_error) out.push(`log end offsets unavailable: ${s.kafka_error}`);

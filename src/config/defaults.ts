@@ -59,6 +59,7 @@ export const DEFAULT_CONFIG: ConfigInput = {
     row_group_rows: 50000,
     shutdown_timeout: '30s',
     on_offset_out_of_range: 'fail',
+    window_partitions: 'auto',
   },
   storage: {
     datalake_root: './data/datalake',

@@ -180,6 +180,21 @@ const encoderThreads = z.unknown().transform((value, ctx): number | 'auto' => {
   return z.NEVER;
 });
 
+/**
+ * The repartition topic's partition count R (architecture.md, "Windows across members"): `auto` (kafka.partitions
+ * when the topic is created, its own count after) or a whole number; from the environment it arrives as text.
+ */
+const windowPartitions = z.unknown().transform((value, ctx): number | 'auto' => {
+  if (value === 'auto') return 'auto';
+  const n = typeof value === 'string' && /^\s*\d+\s*$/.test(value) ? Number(value) : value;
+  if (typeof n === 'number' && Number.isInteger(n) && n >= 1) return n;
+  ctx.addIssue({
+    code: 'custom',
+    message: `expected auto or a whole number of partitions, 1 or more (got ${JSON.stringify(value) ?? 'nothing'})`,
+  });
+  return z.NEVER;
+});
+
 const etl = z.strictObject({
   consumer_group: z.string().min(1),
   /** Watermark of a partition = max event time seen minus this delay. */
@@ -223,6 +238,8 @@ const etl = z.strictObject({
   shutdown_timeout: duration,
   /** A checkpointed offset before the log start: stop (fail), or skip to the log start or end. */
   on_offset_out_of_range: z.enum(['fail', 'earliest', 'latest']).default('fail'),
+  /** R: partitions of `<group>-pv-repartition` and `<group>-pv-state`; fixed once window state exists. */
+  window_partitions: windowPartitions,
 });
 
 const storage = z.strictObject({

@@ -1,6 +1,7 @@
 /**
- * Creating and describing the platform's topics through the Kafka admin API. Creation is
- * idempotent and never alters an existing topic: a topic that differs from config is reported.
+ * Creating and describing the platform's topics through the Kafka admin API: the input topics and the window stages'
+ * internal topics (topicSpecs.ts). Creation is idempotent and never alters an existing topic: a topic that differs
+ * from config is reported.
  */
 import '../patches/consumerFixes.js'; // before kafkajs loads
 import kafkajs, { type Admin } from 'kafkajs';
@@ -11,17 +12,31 @@ import { probeBrokerMetadata, type BrokerMetadata } from '../wire/brokerMetadata
 import { createKafkaClient } from '../client.js';
 import { withKafkaDeadline } from '../reachability.js';
 import { connectionSecurity } from '../security.js';
-import { planAlter, planTopics, type AlterPlan, type ExistingTopic, type TopicSpec } from './topicPlan.js';
+import {
+  creationConfigEntries,
+  planAlter,
+  planTopics,
+  type AlterPlan,
+  type ExistingTopic,
+  type TopicSpec,
+} from './topicPlan.js';
+import { inputTopicSpecs, platformTopicNames, platformTopicSpecs } from './topicSpecs.js';
+import { windowTopicRole, type WindowTopicRole } from './windowTopics.js';
 import { sleep } from '../../system/processes.js';
 
 const { ConfigResourceTypes } = kafkajs;
+/** describeConfigs' configSource of a value set on the topic itself (Kafka's ConfigSource.TOPIC_CONFIG). */
+const TOPIC_CONFIG_SOURCE = 1;
 
 /** Retries of one admin request: few enough that an unreachable cluster fails well inside kafka.unreachable_timeout. */
 const ADMIN_RETRIES = 3;
 const CREATE_TIMEOUT_MS = 15_000;
 
 export interface TopicOptions {
-  /** Topic names; default: config.topics.clickstream and config.topics.iot. */
+  /**
+   * Topic names, each made like an input topic (kafka.partitions); default: the platform's topics, the input topics
+   * config.topics.clickstream and config.topics.iot and the window stages' internal topics of etl.consumer_group.
+   */
   topics?: string[];
 }
 
@@ -48,10 +63,19 @@ export interface TopicDescription {
   replicationFactor: number;
   /** The topic's effective min.insync.replicas (its own setting or the broker default). */
   minInsyncReplicas: number | undefined;
+  /** The topic's effective cleanup.policy. */
+  cleanupPolicy: string | undefined;
+  /** Which internal topic of the window stages it is, by its name; undefined for any other topic. */
+  internal: WindowTopicRole | undefined;
 }
 
 function topicNames(config: Config, options: TopicOptions): string[] {
-  return options.topics ?? [config.topics.clickstream, config.topics.iot];
+  return options.topics ?? platformTopicNames(config);
+}
+
+/** What each named topic should be: R of the internal topics (auto) depends on what the cluster holds. */
+function specsOf(config: Config, options: TopicOptions, existing: ReadonlyMap<string, ExistingTopic>): TopicSpec[] {
+  return options.topics ? inputTopicSpecs(config, options.topics) : platformTopicSpecs(config, existing);
 }
 
 function reasonOf(err: unknown): string {
@@ -105,16 +129,33 @@ async function withAdmin<T>(
   }
 }
 
-async function fetchMinInsyncReplicas(admin: Admin, topics: readonly string[]): Promise<Map<string, number>> {
-  const result = new Map<string, number>();
+interface TopicConfigs {
+  minInsyncReplicas: number | undefined;
+  cleanupPolicy: string | undefined;
+  /** Values set on the topic itself (not inherited); a sensitive one, whose value Kafka never tells, is left out. */
+  overrides: Map<string, string>;
+}
+
+async function fetchTopicConfigs(admin: Admin, topics: readonly string[]): Promise<Map<string, TopicConfigs>> {
+  const result = new Map<string, TopicConfigs>();
   if (topics.length === 0) return result;
   const response = await admin.describeConfigs({
-    resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name, configNames: ['min.insync.replicas'] })),
+    resources: topics.map((name) => ({ type: ConfigResourceTypes.TOPIC, name })),
     includeSynonyms: false,
   });
   for (const resource of response.resources) {
-    const entry = resource.configEntries.find((e) => e.configName === 'min.insync.replicas');
-    if (entry) result.set(resource.resourceName, Number(entry.configValue));
+    const value = (name: string) => resource.configEntries.find((e) => e.configName === name)?.configValue;
+    const minIsr = value('min.insync.replicas');
+    const overrides = new Map<string, string>();
+    for (const e of resource.configEntries) {
+      if (e.configSource === TOPIC_CONFIG_SOURCE && !e.isSensitive && e.configValue !== null)
+        overrides.set(e.configName, e.configValue);
+    }
+    result.set(resource.resourceName, {
+      minInsyncReplicas: minIsr === undefined || minIsr === null ? undefined : Number(minIsr),
+      cleanupPolicy: value('cleanup.policy') ?? undefined,
+      overrides,
+    });
   }
   return result;
 }
@@ -123,10 +164,20 @@ async function fetchExisting(admin: Admin, names: readonly string[]): Promise<To
   const all = new Set(await admin.listTopics());
   const present = names.filter((n) => all.has(n));
   const metadata = present.length > 0 ? (await admin.fetchTopicMetadata({ topics: present })).topics : [];
-  const minIsr = await fetchMinInsyncReplicas(admin, present);
+  const configs = await fetchTopicConfigs(admin, present);
   return names.map((topic): TopicDescription => {
     const meta = metadata.find((t) => t.name === topic);
-    if (!meta) return { topic, exists: false, partitions: [], replicationFactor: 0, minInsyncReplicas: undefined };
+    const internal = windowTopicRole(topic);
+    if (!meta)
+      return {
+        topic,
+        exists: false,
+        partitions: [],
+        replicationFactor: 0,
+        minInsyncReplicas: undefined,
+        cleanupPolicy: undefined,
+        internal,
+      };
     const partitions = meta.partitions
       .map((p) => ({
         partition: p.partitionId,
@@ -141,7 +192,9 @@ async function fetchExisting(admin: Admin, names: readonly string[]): Promise<To
       exists: true,
       partitions,
       replicationFactor: Math.max(0, ...partitions.map((p) => p.replicas.length)),
-      minInsyncReplicas: minIsr.get(topic),
+      minInsyncReplicas: configs.get(topic)?.minInsyncReplicas,
+      cleanupPolicy: configs.get(topic)?.cleanupPolicy,
+      internal,
     };
   });
 }
@@ -207,6 +260,7 @@ function asExisting(descriptions: readonly TopicDescription[]): Map<string, Exis
         partitions: d.partitions.length,
         replicationFactor: d.replicationFactor,
         minInsyncReplicas: d.minInsyncReplicas,
+        cleanupPolicy: d.cleanupPolicy,
       });
   }
   return map;
@@ -218,16 +272,17 @@ function mismatchError(mismatches: readonly string[]): SdpError {
     `${mismatches.length} existing topic${mismatches.length === 1 ? '' : 's'} differ${mismatches.length === 1 ? 's' : ''} from config; nothing was changed`,
     [
       ...mismatches,
-      'topics are never altered automatically: `topics alter` raises partitions and sets min.insync.replicas; `topics recreate --yes` deletes and recreates them (their data is lost); or change kafka.partitions / kafka.replication_factor / kafka.min_insync_replicas to match',
+      'topics are never altered automatically: `topics alter` raises partitions (never R of the internal topics) and sets min.insync.replicas and cleanup.policy; `topics recreate --yes` deletes and recreates them (their data is lost); or change kafka.partitions / etl.window_partitions / kafka.replication_factor / kafka.min_insync_replicas to match',
     ],
   );
 }
 
 /**
- * Creates the topics that do not exist with kafka.partitions, kafka.replication_factor and
- * min.insync.replicas = kafka.min_insync_replicas. Throws SdpError KAFKA_RF_TOO_HIGH (more replicas
- * than live brokers, checked before any creation), KAFKA_TOPIC_MISMATCH (an existing topic differs;
- * nothing is created then), KAFKA_UNREACHABLE or KAFKA_ADMIN_FAILED.
+ * Creates the topics that do not exist: the input topics with kafka.partitions, the internal ones with R
+ * (etl.window_partitions) and their cleanup.policy, all with kafka.replication_factor and min.insync.replicas =
+ * kafka.min_insync_replicas. Throws SdpError KAFKA_RF_TOO_HIGH (more replicas than live brokers, checked before any
+ * creation), KAFKA_TOPIC_MISMATCH (an existing topic differs; nothing is created then), KAFKA_UNREACHABLE or
+ * KAFKA_ADMIN_FAILED.
  */
 export async function createTopics(
   config: Config,
@@ -235,12 +290,7 @@ export async function createTopics(
   options: TopicOptions = {},
 ): Promise<CreateTopicsResult> {
   const log = logger.child({ component: 'topics' });
-  const specs: TopicSpec[] = topicNames(config, options).map((topic) => ({
-    topic,
-    partitions: config.kafka.partitions,
-    replicationFactor: config.kafka.replication_factor,
-    minInsyncReplicas: config.kafka.min_insync_replicas,
-  }));
+  const names = topicNames(config, options);
   return withAdmin(config, logger, 'topics create', async (admin, liveBrokers) => {
     const rf = config.kafka.replication_factor;
     if (rf > liveBrokers) {
@@ -252,15 +302,8 @@ export async function createTopics(
         ],
       );
     }
-    const plan = planTopics(
-      specs,
-      asExisting(
-        await fetchExisting(
-          admin,
-          specs.map((s) => s.topic),
-        ),
-      ),
-    );
+    const existing = asExisting(await fetchExisting(admin, names));
+    const plan = planTopics(specsOf(config, options, existing), existing);
     if (plan.mismatches.length > 0) throw mismatchError(plan.mismatches);
 
     const created: TopicSpec[] = [];
@@ -275,7 +318,7 @@ export async function createTopics(
           topic: s.topic,
           numPartitions: s.partitions,
           replicationFactor: s.replicationFactor,
-          configEntries: [{ name: 'min.insync.replicas', value: String(s.minInsyncReplicas) }],
+          configEntries: creationConfigEntries(s),
         })),
       });
       if (allNew) {
@@ -303,6 +346,7 @@ export async function createTopics(
           partitions: s.partitions,
           replicationFactor: s.replicationFactor,
           minInsyncReplicas: s.minInsyncReplicas,
+          ...(s.cleanupPolicy === undefined ? {} : { cleanupPolicy: s.cleanupPolicy }),
         },
         'topic created',
       );
@@ -315,7 +359,7 @@ export async function createTopics(
   });
 }
 
-/** Leader, replicas and ISR of every partition, plus min.insync.replicas, of each topic. */
+/** Leader, replicas and ISR of every partition, plus min.insync.replicas and cleanup.policy, of each topic. */
 export async function describeTopics(
   config: Config,
   logger: Logger,
@@ -324,34 +368,20 @@ export async function describeTopics(
   return withAdmin(config, logger, 'topics describe', (admin) => fetchExisting(admin, topicNames(config, options)));
 }
 
-function specsOf(config: Config, options: TopicOptions): TopicSpec[] {
-  return topicNames(config, options).map((topic) => ({
-    topic,
-    partitions: config.kafka.partitions,
-    replicationFactor: config.kafka.replication_factor,
-    minInsyncReplicas: config.kafka.min_insync_replicas,
-  }));
-}
-
 /**
- * Raises partition counts to kafka.partitions and sets min.insync.replicas to
- * kafka.min_insync_replicas. Throws SdpError KAFKA_PARTITIONS_LOWER (checked before any change)
- * when config asks for fewer partitions than a topic has, KAFKA_TOPIC_MISSING for a topic that
- * does not exist. A different replication factor is reported in the plan, not changed.
+ * Raises partition counts of the input topics to kafka.partitions, sets min.insync.replicas to
+ * kafka.min_insync_replicas and the internal topics' cleanup.policy to theirs. Throws SdpError KAFKA_PARTITIONS_LOWER
+ * (checked before any change) when config asks for fewer partitions than an input topic has, KAFKA_TOPIC_MISSING for
+ * a topic that does not exist. A different replication factor, and R of an existing internal topic, are reported in
+ * the plan, never changed.
  */
 export async function alterTopics(config: Config, logger: Logger, options: TopicOptions = {}): Promise<AlterPlan> {
-  const specs = specsOf(config, options);
+  const names = topicNames(config, options);
   const log = logger.child({ component: 'topics' });
   return withAdmin(config, logger, 'topics alter', async (admin) => {
-    const plan = planAlter(
-      specs,
-      asExisting(
-        await fetchExisting(
-          admin,
-          specs.map((s) => s.topic),
-        ),
-      ),
-    );
+    const existing = asExisting(await fetchExisting(admin, names));
+    const specs = specsOf(config, options, existing);
+    const plan = planAlter(specs, existing);
     if (plan.lowerPartitions.length > 0) {
       throw new SdpError(
         ErrorCodes.KAFKA_PARTITIONS_LOWER,
@@ -384,30 +414,46 @@ export async function alterTopics(config: Config, logger: Logger, options: Topic
       );
       for (const r of plan.raisePartitions) log.info({ topic: r.topic, from: r.from, to: r.to }, 'partitions raised');
     }
-    if (plan.setMinInsyncReplicas.length > 0) {
-      await admin.alterConfigs({
-        validateOnly: false,
-        resources: plan.setMinInsyncReplicas.map((m) => ({
-          type: ConfigResourceTypes.TOPIC,
-          name: m.topic,
-          configEntries: [{ name: 'min.insync.replicas', value: String(m.to) }],
-        })),
-      });
-      // Brokers apply the controller's config record independently: wait until a describe shows it.
-      const deadlineMs = Date.now() + CREATE_TIMEOUT_MS;
-      for (;;) {
-        const current = await fetchMinInsyncReplicas(
-          admin,
-          plan.setMinInsyncReplicas.map((m) => m.topic),
-        );
-        if (plan.setMinInsyncReplicas.every((m) => current.get(m.topic) === m.to)) break;
-        if (Date.now() > deadlineMs)
-          throw new Error(`min.insync.replicas not applied after ${CREATE_TIMEOUT_MS / 1000} s`);
-        await sleep(POLL_INTERVAL_MS);
-      }
-    }
+    const changes = new Map<string, Record<string, string>>();
+    const change = (topic: string, name: string, value: string) =>
+      changes.set(topic, { ...changes.get(topic), [name]: value });
+    for (const m of plan.setMinInsyncReplicas) change(m.topic, 'min.insync.replicas', String(m.to));
+    for (const c of plan.setCleanupPolicy) change(c.topic, 'cleanup.policy', c.to);
+    if (changes.size > 0) await alterTopicConfigs(admin, changes);
     return plan;
   });
+}
+
+/**
+ * Sets topic configs. AlterConfigs (the only one kafkajs speaks) replaces every value set on a topic with the ones
+ * it is given: each topic's own values are sent along, so that setting min.insync.replicas keeps, say, the state
+ * topic's cleanup.policy=compact and the repartition topic's retention.ms.
+ */
+async function alterTopicConfigs(admin: Admin, changes: ReadonlyMap<string, Record<string, string>>): Promise<void> {
+  const topics = [...changes.keys()];
+  const before = await fetchTopicConfigs(admin, topics);
+  await admin.alterConfigs({
+    validateOnly: false,
+    resources: topics.map((name) => ({
+      type: ConfigResourceTypes.TOPIC,
+      name,
+      configEntries: Object.entries({
+        ...Object.fromEntries(before.get(name)?.overrides ?? []),
+        ...changes.get(name),
+      }).map(([configName, value]) => ({ name: configName, value })),
+    })),
+  });
+  // Brokers apply the controller's config record independently: wait until a describe shows it.
+  const deadlineMs = Date.now() + CREATE_TIMEOUT_MS;
+  for (;;) {
+    const current = await fetchTopicConfigs(admin, topics);
+    const applied = topics.every((t) =>
+      Object.entries(changes.get(t) ?? {}).every(([name, value]) => current.get(t)?.overrides.get(name) === value),
+    );
+    if (applied) return;
+    if (Date.now() > deadlineMs) throw new Error(`topic configs not applied after ${CREATE_TIMEOUT_MS / 1000} s`);
+    await sleep(POLL_INTERVAL_MS);
+  }
 }
 
 export interface RecreateResult {
@@ -415,13 +461,22 @@ export interface RecreateResult {
   created: TopicSpec[];
 }
 
-/** Deletes the topics (every record is lost) and creates them again from config. */
+/**
+ * Deletes the topics (every record is lost; by default the internal topics too, whose window state counts offsets of
+ * the old input topics) and creates them again from config.
+ */
 export async function recreateTopics(
   config: Config,
   logger: Logger,
   options: TopicOptions = {},
 ): Promise<RecreateResult> {
   const names = topicNames(config, options);
+  // R as at a first creation (auto: kafka.partitions), never read from a broker that still lists a deleted topic.
+  const { window_partitions: r } = config.etl;
+  const fresh: Config = {
+    ...config,
+    etl: { ...config.etl, window_partitions: r === 'auto' ? config.kafka.partitions : r },
+  };
   const deleted = await withAdmin(config, logger, 'topics recreate', async (admin) => {
     const existing = new Set(await admin.listTopics());
     const present = names.filter((n) => existing.has(n));
@@ -442,7 +497,7 @@ export async function recreateTopics(
   const created = new Map<string, TopicSpec>();
   for (let attempt = 1; ; attempt++) {
     try {
-      const result = await createTopics(config, logger, options);
+      const result = await createTopics(fresh, logger, options);
       for (const spec of result.created) created.set(spec.topic, spec);
       const missing = deleted.filter((name) => !created.has(name));
       if (missing.length === 0) return { deleted, created: [...created.values()] };

@@ -15,6 +15,7 @@ import { fetchPartitionRecords } from '../wire/partitionFetch.js';
 import { connectionSecurity } from '../security.js';
 import { withTimeout } from '../../system/withTimeout.js';
 import { describeGroupMembers, groupMembersOf, type GroupMember, type GroupMembers } from '../admin/groupMembers.js';
+import { windowTopicRole } from '../admin/windowTopics.js';
 
 const { ConfigResourceTypes } = kafkajs;
 
@@ -27,6 +28,7 @@ export interface BrokerView {
 
 export interface TopicSummary {
   name: string;
+  /** Kafka's own (`__consumer_offsets`, …) or the window stages' (`<group>-pv-repartition`, `<group>-pv-state`). */
   internal: boolean;
   partitions: number;
   replicationFactor: number;
@@ -146,7 +148,7 @@ export function createClusterBrowser(
     offsets: Array<{ low: string; high: string }>,
   ): TopicSummary => ({
     name: t.name,
-    internal: t.name.startsWith('__'),
+    internal: t.name.startsWith('__') || windowTopicRole(t.name) !== undefined,
     partitions: t.partitions.length,
     replicationFactor: t.partitions[0]?.replicas.length ?? 0,
     records: offsets.reduce((sum, o) => sum + (BigInt(o.high) - BigInt(o.low)), 0n).toString(),

@@ -20,10 +20,13 @@ export interface FreshTopics {
   env: NodeJS.ProcessEnv;
 }
 
-/** A config with fresh random topics (4 partitions, RF 2 as config.yml), created on the cluster. */
+/**
+ * A config with fresh random topics (4 partitions, RF 2 as config.yml), created on the cluster: the input topics
+ * only, not the window stages' internal ones.
+ */
 export async function withFreshTopics(): Promise<FreshTopics> {
   const config = loadTestConfig();
-  await createTopics(config, testLogger());
+  await createTopics(config, testLogger(), { topics: [config.topics.clickstream, config.topics.iot] });
   return {
     config,
     env: {

@@ -16,6 +16,7 @@ import { isPidAlive } from '../../../src/system/processes.js';
 import { readPidFile, renderPidFile } from '../../../src/services/pidFile.js';
 import { identifyProcess } from '../../../src/system/processIdentity.js';
 import { readRootMarker } from '../../../src/storage/rootMarker.js';
+import { platformTopicNames } from '../../../src/kafka/admin/topicSpecs.js';
 import { kcatMetadata } from '../helpers/kcat.js';
 import { withAdmin } from '../helpers/kafkaTestData.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
@@ -68,7 +69,8 @@ describe('services up → ps → logs → down on a cluster that already answers
     if (record && isPidAlive(record.pid)) await runCli(['services', 'down'], env);
     if (platformPid !== undefined && isPidAlive(platformPid)) process.kill(platformPid, 'SIGKILL');
     await withAdmin(config, testLogger(), (admin) =>
-      admin.deleteTopics({ topics: [config.topics.clickstream, config.topics.iot] }),
+      // `up` creates the window stages' internal topics of the test's group too.
+      admin.deleteTopics({ topics: platformTopicNames(config) }),
     ).catch(() => undefined);
     rmSync(base, { recursive: true, force: true });
   });

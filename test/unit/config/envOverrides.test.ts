@@ -76,6 +76,7 @@ const KINDS: Record<string, string[]> = {
     'etl.parquet_encoder',
     'etl.shutdown_timeout',
     'etl.watermark_delay',
+    'etl.window_partitions',
     'kafka.client_id',
     'kafka.cluster_id',
     'kafka.connection_timeout',

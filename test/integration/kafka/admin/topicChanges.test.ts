@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKafkaClient } from '../../../../src/kafka/client.js';
 import { createTopics, describeTopics } from '../../../../src/kafka/admin/topics.js';
+import { platformTopicNames } from '../../../../src/kafka/admin/topicSpecs.js';
 import { isCaughtUp, readJournal } from '../../helpers/checkpointJournal.js';
 import { etlEnv, EtlProcess } from '../../helpers/etlProcess.js';
 import { endOffsets, TestProducer } from '../../helpers/kafkaTestData.js';
@@ -20,10 +21,14 @@ import { waitFor } from '../../helpers/waitFor.js';
 
 const logger = testLogger();
 const config = loadTestConfig({ kafka: { partitions: 2 } });
+// The input topics; the commands also manage the window stages' internal topics of the test's group, whose R
+// (auto: 2, kafka.partitions at their creation) no later kafka.partitions changes.
 const topics = [config.topics.clickstream, config.topics.iot];
+const allTopics = platformTopicNames(config);
 const topicEnv = {
   SDP_TOPICS__CLICKSTREAM: config.topics.clickstream,
   SDP_TOPICS__IOT: config.topics.iot,
+  SDP_ETL__CONSUMER_GROUP: config.etl.consumer_group,
   SDP_LOG__LEVEL: 'error',
 };
 
@@ -38,7 +43,7 @@ describe('topics create / alter / recreate against the cluster', () => {
     const admin = createKafkaClient(config, logger).admin();
     await admin.connect();
     const existing = new Set(await admin.listTopics());
-    const mine = topics.filter((t) => existing.has(t));
+    const mine = allTopics.filter((t) => existing.has(t));
     // Best effort: a broker may still be applying the test's own recreation.
     if (mine.length > 0) await admin.deleteTopics({ topics: mine }).catch(() => undefined);
     await admin.disconnect();
@@ -61,7 +66,7 @@ describe('topics create / alter / recreate against the cluster', () => {
     }
     expect(result.stderr).toMatch(/topics alter/);
     const described = await describeTopics(config, logger);
-    expect(described.map((d) => d.partitions.length)).toEqual([2, 2]);
+    expect(described.map((d) => d.partitions.length)).toEqual([2, 2, 2, 2]);
   });
 
   it('topics alter raises partitions and min.insync.replicas, and says what it does not change (replication factor)', async () => {
@@ -87,14 +92,18 @@ describe('topics create / alter / recreate against the cluster', () => {
     while (inARow < 3 && Date.now() < deadlineMs) {
       described = await describeTopics(config, logger);
       inARow = described.every(
-        (d) => d.minInsyncReplicas === 2 && d.partitions.length === 3 && d.partitions.every((p) => p.leader >= 0),
+        (d) =>
+          d.minInsyncReplicas === 2 &&
+          d.partitions.length === (topics.includes(d.topic) ? 3 : 2) &&
+          d.partitions.every((p) => p.leader >= 0),
       )
         ? inARow + 1
         : 0;
       await new Promise((resolve) => setTimeout(resolve, 250));
     }
+    expect(described.map((d) => d.topic)).toEqual(allTopics);
     for (const d of described) {
-      expect(d.partitions.map((p) => p.partition)).toEqual([0, 1, 2]);
+      expect(d.partitions.map((p) => p.partition)).toEqual(topics.includes(d.topic) ? [0, 1, 2] : [0, 1]);
       expect(d.partitions.every((p) => p.leader >= 0)).toBe(true);
       expect(d.minInsyncReplicas).toBe(2);
       expect(d.replicationFactor).toBe(2);
@@ -121,6 +130,8 @@ describe('topics create / alter / recreate against the cluster', () => {
     expect(described.map((d) => [d.partitions.length, d.minInsyncReplicas])).toEqual([
       [3, 2],
       [3, 2],
+      [2, 2],
+      [2, 2],
     ]);
   });
 
@@ -192,8 +203,11 @@ describe('topics create / alter / recreate against the cluster', () => {
       500,
     );
     expect(recreatedEnds).toEqual([0n, 0n, 0n]);
+    // The internal topics are recreated too, R as at a first creation (auto: kafka.partitions).
     const described = await describeTopics(cfg3, logger);
     expect(described.map((d) => [d.partitions.length, d.minInsyncReplicas])).toEqual([
+      [3, 2],
+      [3, 2],
       [3, 2],
       [3, 2],
     ]);

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { createKafkaClient } from '../../../../src/kafka/client.js';
 import { createTopics, describeTopics } from '../../../../src/kafka/admin/topics.js';
+import { platformTopicNames } from '../../../../src/kafka/admin/topicSpecs.js';
 import { ErrorCodes, isSdpError } from '../../../../src/errors.js';
 import { kcatMetadata } from '../../helpers/kcat.js';
 import { loadTestConfig } from '../../helpers/loadTestConfig.js';
@@ -9,10 +10,15 @@ import { runCli } from '../../helpers/runCli.js';
 import { testLogger } from '../../helpers/testLogger.js';
 
 const logger = testLogger();
-// config.yml's topic layout (4 partitions, RF 2, min.insync.replicas 1) with random topic names.
+// config.yml's topic layout (4 partitions, RF 2, min.insync.replicas 1) with random topic and group names: the
+// two input topics and the window stages' internal topics of the group (R = auto = 4).
 const config = loadTestConfig();
-const topics = [config.topics.clickstream, config.topics.iot];
-const topicEnv = { SDP_TOPICS__CLICKSTREAM: config.topics.clickstream, SDP_TOPICS__IOT: config.topics.iot };
+const topics = platformTopicNames(config);
+const topicEnv = {
+  SDP_TOPICS__CLICKSTREAM: config.topics.clickstream,
+  SDP_TOPICS__IOT: config.topics.iot,
+  SDP_ETL__CONSUMER_GROUP: config.etl.consumer_group,
+};
 
 async function errorOf(promise: Promise<unknown>): Promise<unknown> {
   try {
@@ -35,7 +41,7 @@ describe('topics create / describe', () => {
     await admin.disconnect();
   });
 
-  it('creates both topics with 4 partitions, RF 2 and min.insync.replicas 1, as kafkajs sees them', async () => {
+  it('creates the four topics with 4 partitions, RF 2 and min.insync.replicas 1, as kafkajs sees them', async () => {
     expect(config.kafka.partitions).toBe(4);
     expect(config.kafka.replication_factor).toBe(2);
     expect(config.kafka.min_insync_replicas).toBe(1);
@@ -46,6 +52,7 @@ describe('topics create / describe', () => {
     expect(result.liveBrokers).toBe(3);
 
     const described = await describeTopics(config, logger);
+    expect(described.map((d) => d.topic)).toEqual(topics);
     for (const d of described) {
       expect(d.exists).toBe(true);
       expect(d.partitions.map((p) => p.partition)).toEqual([0, 1, 2, 3]);
@@ -97,8 +104,8 @@ describe('topics create / describe', () => {
     for (const topic of topics) {
       expect(cli.stdout).toContain(`topic ${topic}: 4 partitions, replication factor 2, min.insync.replicas 1`);
     }
-    // Two tables of four partitions: `<partition> <leader> <r1>,<r2> <isr>`.
-    expect(cli.stdout.match(/^[0-3]\s+[1-3]\s+[1-3],[1-3]\s+[1-3](,[1-3])?/gm)).toHaveLength(8);
+    // Four tables of four partitions: `<partition> <leader> <r1>,<r2> <isr>`.
+    expect(cli.stdout.match(/^[0-3]\s+[1-3]\s+[1-3],[1-3]\s+[1-3](,[1-3])?/gm)).toHaveLength(16);
   });
 
   it('refuses to touch an existing topic whose partition count differs', async () => {
