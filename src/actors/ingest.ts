@@ -42,6 +42,8 @@ export type IngestMsg =
   | { type: 'start' }
   /** From the checkpointer: `nextOffset` of `partition` is durable in every sink. */
   | { type: 'durable'; partition: number; nextOffset: string }
+  /** From a lake writer: Kafka refused its roll (fenced, or its producer failed); drop the partition. */
+  | { type: 'partitionLost'; partition: number; taskEpoch: number; reason: string }
   /** Internal: the checkpointer's answer to the takeover `ticket` of these partitions. */
   | { type: 'takenOver'; tickets: ReadonlyMap<number, number>; reply: TakeoverReply }
   /** Query: stop fetching, wait for in-flight batches, flush every writer. */
@@ -89,11 +91,16 @@ export interface IngestOptions {
 
 interface PartitionEntry {
   ref: Ref<PartitionMsg>;
+  taskEpoch: number;
 }
 
 interface State {
   consumer?: TopicConsumer;
   partitions: Map<number, PartitionEntry>;
+  /** What the group assigned this member last. */
+  assigned: Set<number>;
+  /** Draining for shutdown: a lost partition is not taken over again. */
+  draining: boolean;
   /** Partitions paused until their takeover answers, with the ticket of that takeover. */
   takingOver: Map<number, number>;
   lastTicket: number;
@@ -148,6 +155,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
         logger: options.logger,
         generation: options.generation ?? 0,
         taskEpoch: start.taskEpoch,
+        onLost: (reason) => dispatch(self, { type: 'partitionLost', partition, taskEpoch: start.taskEpoch, reason }),
       },
       ...(options.aggregator ? { aggregator: options.aggregator, aggOffset: start.agg ?? NO_OFFSET } : {}),
       rawOffset: start.raw,
@@ -161,7 +169,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
       logger: options.logger,
       ...(options.onRejected ? { onRejected: options.onRejected } : {}),
     });
-    return { ref };
+    return { ref, taskEpoch: start.taskEpoch };
   }
 
   /** Applies the group's assignment (etl/assignmentPlan.ts); returns where each partition it keeps stands. */
@@ -171,6 +179,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
     revoked: number[],
     self: Ref<IngestMsg>,
   ): Map<number, string> {
+    state.assigned = new Set(assigned);
     const plan = planAssignment({
       assigned,
       revoked,
@@ -222,6 +231,27 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
           reply: { ok: false, error: err instanceof Error ? err.message : String(err) },
         }),
     );
+  }
+
+  /**
+   * Kafka refused a roll of the partition: another member took its transactional id (this member missed a
+   * rebalance), or its producer failed. Its actor stops (what it buffered is read again after the last commit); if
+   * the group still assigns it here, it is taken over again, which fences whoever else still believes it owns it.
+   */
+  function onPartitionLost(
+    state: State,
+    msg: Extract<IngestMsg, { type: 'partitionLost' }>,
+    self: Ref<IngestMsg>,
+  ): void {
+    const entry = state.partitions.get(msg.partition);
+    if (!entry || entry.taskEpoch !== msg.taskEpoch) return; // already dropped or taken over again
+    stop(entry.ref);
+    state.partitions.delete(msg.partition);
+    state.positions.delete(msg.partition);
+    const again = !state.draining && state.assigned.has(msg.partition);
+    logger.warn({ partition: msg.partition, reason: msg.reason, take_over_again: again }, 'partition lost');
+    if (again) takeOver(state, [msg.partition], self);
+    else state.consumer?.pause(msg.partition);
   }
 
   /** Spawns each partition taken over where its sinks stand, seeks and resumes it. */
@@ -422,7 +452,11 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
       case 'takenOver':
         onTakenOver(state, msg, ctx.self);
         return state;
+      case 'partitionLost':
+        onPartitionLost(state, msg, ctx.self);
+        return state;
       case 'drain': {
+        state.draining = true;
         await state.consumer?.quiesce();
         await Promise.all(
           [...state.partitions.values()].map((entry) =>
@@ -450,6 +484,8 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
   return spawn<State, IngestMsg>(parent, behaviour, name, {
     initialStateFunc: () => ({
       partitions: new Map(),
+      assigned: new Set(),
+      draining: false,
       takingOver: new Map(),
       lastTicket: 0,
       positions: new Map(),

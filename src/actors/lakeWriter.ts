@@ -145,6 +145,12 @@ export interface LakeWriterOptions {
   storeId?: string;
   /** The takeover this writer's partition belongs to: every commit carries it (a stale one is rejected). */
   taskEpoch?: number;
+  /**
+   * Kafka refused a roll's commit (fenced, or the producer failed): the partition is no longer this writer's to
+   * commit. Called once; the writer then rolls nothing more and answers flushes at once, and its owner drops it.
+   * Unset: the refusal escalates.
+   */
+  onLost?: (reason: string) => void;
 }
 
 /** The checkpointer said no to a roll: the Kafka transaction did not commit and nothing was renamed. */
@@ -185,6 +191,8 @@ interface State {
   wake: () => void;
   filesWritten: number;
   rowsWritten: number;
+  /** A commit was refused (onLost): nothing more is rolled; the owner stops this writer. */
+  lost: boolean;
 }
 
 // Longer than 80 lines on purpose: an actor's factory is its scope. The per-message handlers and
@@ -365,6 +373,7 @@ export function spawnLakeWriter(
 
   /** Starts a roll when none is in flight and the buffer is due (or `force`): lake/rollRule.ts. */
   function maybeRoll(state: State, self: Ref<LakeWriterMsg>, force: boolean): void {
+    if (state.lost) return;
     if (!rollDecision({ ...factsOf(state), limits, force }, Date.now()).roll) return;
     state.roll = drain(state);
     startRoll(state, self);
@@ -486,7 +495,16 @@ export function spawnLakeWriter(
     if (isStale(state, msg)) return;
     const roll = state.roll!;
     // A rejected Kafka commit is not retried: the transactional producer is gone (fenced, or it failed and must be
-    // taken over again), so the ETL restarts and takes its partitions over (architecture.md, "Growing past one machine").
+    // taken over again). The owner drops this partition and takes it over again if it is still assigned
+    // (architecture.md, "Growing past one machine"); its buffered rows are read again after the last commit.
+    if (msg.rejected && options.onLost) {
+      state.lost = true;
+      logger.warn({ err: msg.error, offset: roll.lastOffset }, 'roll refused by Kafka: the partition is dropped');
+      for (const waiter of state.flushWaiters) dispatch(waiter, { committedOffset: state.committedOffset });
+      state.flushWaiters = [];
+      options.onLost(msg.error);
+      return;
+    }
     const delayMs = msg.rejected ? null : commitRetryDelayMs(roll.attempts);
     if (delayMs === null) {
       throw new SdpError(
@@ -535,6 +553,10 @@ export function spawnLakeWriter(
         startRoll(state, ctx.self);
         return state;
       case 'flush': {
+        if (state.lost) {
+          reply<WriterFlushReply>(ctx, { committedOffset: state.committedOffset });
+          return state;
+        }
         if (ctx.sender) state.flushWaiters.push(ctx.sender as Ref<WriterFlushReply>);
         maybeRoll(state, ctx.self, true);
         settleFlush(state);
@@ -576,6 +598,7 @@ export function spawnLakeWriter(
         flushWaiters: [],
         timer,
         filesWritten: 0,
+        lost: false,
         rowsWritten: 0,
       };
     },

@@ -143,6 +143,7 @@ export function createTopicConsumer(config: Config, logger: Logger, options: Top
   };
   const { topic } = options;
   let assigned = new Set<number>();
+  let memberId: string | undefined;
   let inFlight = 0;
   let idleWaiters: Array<() => void> = [];
   let quiescing = false;
@@ -158,6 +159,17 @@ export function createTopicConsumer(config: Config, logger: Logger, options: Top
     topic,
     async start(handlers) {
       consumer.on(consumer.events.GROUP_JOIN, (event) => {
+        if (memberId !== undefined && event.payload.memberId !== memberId && assigned.size > 0) {
+          // A new member id: the coordinator forgot this member (a session that timed out, a process frozen) and
+          // other members may have owned its partitions meanwhile. Everything it had is revoked, so each partition
+          // it gets now is taken over afresh (architecture.md, "Growing past one machine").
+          handlers.onAssignment(
+            [],
+            [...assigned].sort((a, b) => a - b),
+          );
+          assigned = new Set();
+        }
+        memberId = event.payload.memberId;
         const now = new Set(event.payload.memberAssignment[topic] ?? []);
         const revoked = [...assigned].filter((p) => !now.has(p));
         assigned = now;

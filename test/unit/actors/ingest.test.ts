@@ -489,6 +489,36 @@ describe('ingest: batches', () => {
   });
 });
 
+describe('ingest: a roll Kafka refuses', () => {
+  it('drops the partition (its rows are read again) and takes it over again while it is assigned here', async () => {
+    const h = await startIngest('iot', emptyCheckpointState(), { max_file_rows: 2 });
+    const handlers = h.consumer().handlers();
+    await assign(h, [0, 1]);
+    h.checkpointer.rejectNext(1, true);
+    await handlers.onBatch(iotBatch(1, 0, 1)); // a full roll: Kafka refuses it
+    await waitFor(() => h.checkpointer.takeovers.length === 2, 'the second takeover');
+    expect(h.checkpointer.takeovers[1]).toEqual({ topic: 'iot', partitions: [1] });
+    await waitFor(async () => (await h.status()).partitions.length === 2, 'partition 1 to read again');
+    // Taken over again where Kafka says it stands: nothing of the refused roll was committed.
+    expect(h.consumer().seeks().at(-1)).toEqual([1, '0']);
+    await handlers.onBatch(iotBatch(1, 0, 1));
+    await waitFor(() => h.checkpointer.committed.length === 1, 'the roll read again');
+    expect((h.checkpointer.committed[0] as RawCheckpoint).offset).toBe('1');
+  });
+
+  it('while draining for shutdown, drops it without taking it over again, and the drain completes', async () => {
+    const h = await startIngest('iot', emptyCheckpointState(), { max_file_rows: 100 });
+    const handlers = h.consumer().handlers();
+    await assign(h, [0]);
+    await handlers.onBatch(iotBatch(0, 0, 4));
+    h.checkpointer.rejectNext(1, true);
+    expect(await h.ask({ type: 'drain' })).toEqual({ ok: true });
+    await sleep(50);
+    expect(h.checkpointer.takeovers).toHaveLength(1);
+    expect(h.checkpointer.committed).toEqual([]);
+  });
+});
+
 describe('ingest: leaving the group', () => {
   it("commits no offsets of its own: the rolls' Kafka transactions do", async () => {
     const h = await startIngest('iot');

@@ -47,6 +47,8 @@ export interface FakeCheckpointer {
   failNext(count: number): void;
   /** The next `count` commits are applied (renames, `read`) but get no reply: a lost reply. */
   loseRepliesOfNext(count: number): void;
+  /** The next `count` commits are answered as refused by Kafka (nothing renamed). */
+  rejectNext(count: number, fenced: boolean): void;
   /** Every takeover asked, and every release, in order. */
   readonly takeovers: Array<{ topic: string; partitions: number[] }>;
   readonly releases: Array<{ topic: string; partitions: number[] }>;
@@ -65,6 +67,8 @@ export function spawnFakeCheckpointer(
   const takeovers: Array<{ topic: string; partitions: number[] }> = [];
   const releases: Array<{ topic: string; partitions: number[] }> = [];
   let takeoverFailure: string | undefined;
+  let toReject = 0;
+  let rejectFenced = false;
   let lastEpoch = 0;
   const committed: CheckpointEvent[] = [];
   const failed: CheckpointEvent[] = [];
@@ -95,6 +99,10 @@ export function spawnFakeCheckpointer(
     },
     loseRepliesOfNext(count) {
       toLoseReply = count;
+    },
+    rejectNext(count, fenced) {
+      toReject = count;
+      rejectFenced = fenced;
     },
     takeovers,
     releases,
@@ -155,6 +163,16 @@ export function spawnFakeCheckpointer(
       if (msg.type !== 'commit') return state;
       const event = structuredClone(msg.event);
       received.push(event);
+      if (toReject > 0) {
+        toReject -= 1;
+        failed.push(event);
+        if (ctx.sender)
+          dispatch<CommitReply>(ctx.sender as Ref<CommitReply>, {
+            rejected: 'INVALID_PRODUCER_EPOCH',
+            fenced: rejectFenced,
+          });
+        return state;
+      }
       if (toFail > 0) {
         toFail -= 1;
         failed.push(event);

@@ -1,0 +1,178 @@
+/**
+ * Three ETL members in one consumer group on one lake, each with its own checkpoint store and status port
+ * (architecture.md, "Growing past one machine"): one is killed -9 while they read a backlog, one is frozen with
+ * SIGSTOP past the session timeout and resumed (its commits are fenced; it restarts and rejoins), the killed one
+ * comes back, more events arrive, and all stop. The raw tables must hold every event exactly once, their file
+ * ranges must tile every partition, and no tmp file may be left: the per-partition Kafka transactions, the
+ * takeover and the epoch fence, not a shared store, keep members from losing or repeating what another wrote.
+ *
+ * Windows across members are not wired yet (each member aggregates the partitions it owns), so the aggregate
+ * table is not checked here.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../../src/config/schema.js';
+import { mulberry32 } from '../../../src/system/mulberry32.js';
+import { etlEnv, EtlProcess, type LogLine } from '../helpers/etlProcess.js';
+import { clickEvent, iotEvent } from '../helpers/etlTestEvents.js';
+import { createTestTopics, endOffsets, TestProducer } from '../helpers/kafkaTestData.js';
+import { checkRangeTiling } from '../helpers/lakeChecks.js';
+import { openLake, tmpFiles } from '../helpers/lakeReader.js';
+import { loadTestConfig } from '../helpers/loadTestConfig.js';
+import { randomName } from '../helpers/randomName.js';
+import { testLogger } from '../helpers/testLogger.js';
+import { waitFor } from '../helpers/waitFor.js';
+
+const CLICKS = Number(process.env.MEMBERS_TEST_CLICKS ?? 200_000);
+const READINGS = Number(process.env.MEMBERS_TEST_READINGS ?? 50_000);
+/** Longer than the consumers' session timeout (10 s): the group gives the frozen member's partitions away. */
+const FROZEN_MS = 14_000;
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+const timeOf = (line: LogLine): number => Date.parse(String(line.time));
+
+describe('three ETL members in one group on one lake', () => {
+  const logger = testLogger();
+  const dir = mkdtempSync(join(tmpdir(), 'sdp-members-'));
+  const lakeRoot = join(dir, 'lake');
+  afterAll(() => {
+    if (process.env.ETL_TEST_KEEP !== '1') rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('keep every raw event exactly once through kill -9, SIGSTOP and a rejoin', { timeout: 8 * 60_000 }, async () => {
+    const config: Config = loadTestConfig();
+    await createTestTopics(config, logger);
+    const partitions = config.kafka.partitions;
+    const runId = randomName('members');
+    const random = mulberry32(7);
+    const baseMs = Date.now() - 30 * 60_000;
+    const clicks = Array.from({ length: CLICKS }, (_, index) =>
+      clickEvent({ runId, index, userCount: 4_000, partitions, tsMs: baseMs + index * 5, random }),
+    );
+    const readings = Array.from({ length: READINGS }, (_, index) =>
+      iotEvent({ index, devices: 512, partitions, tsMs: baseMs + index * 20, random }),
+    );
+    const producer = new TestProducer(config, logger);
+    await producer.connect();
+    const half = (n: number): number => Math.floor(n / 2);
+    // The first halves are a backlog when the members start; the second halves arrive after the kill.
+    await producer.send(
+      config.topics.clickstream,
+      clicks.slice(0, half(CLICKS)).map((c) => c.record),
+    );
+    await producer.send(
+      config.topics.iot,
+      readings.slice(0, half(READINGS)).map((r) => r.record),
+    );
+
+    const member = (name: string): EtlProcess =>
+      EtlProcess.start(
+        etlEnv(config, {
+          lakeRoot,
+          checkpointRoot: join(dir, `checkpoints-${name}`),
+          extra: { SDP_ETL__MAX_FILE_ROWS: '4000', SDP_ETL__MAX_FILE_AGE: '3s', SDP_ETL__CHECKPOINT_INTERVAL: '2s' },
+        }),
+        { logFile: join(dir, `${name}.log`) },
+      );
+    const rolled = (etl: EtlProcess): number => etl.logs.filter((l) => l.msg === 'roll committed').length;
+
+    const a = member('a');
+    const b = member('b');
+    const c = member('c');
+    const members = [a, b, c];
+    try {
+      await waitFor(() => members.every((m) => rolled(m) > 0), 180_000, 'every member to commit a roll', 50);
+
+      // kill -9 one member in the middle of its work.
+      const killedAtMs = Date.now();
+      await b.kill9();
+      await producer.send(
+        config.topics.clickstream,
+        clicks.slice(half(CLICKS)).map((x) => x.record),
+      );
+      await producer.send(
+        config.topics.iot,
+        readings.slice(half(READINGS)).map((x) => x.record),
+      );
+      // Failover: the first partition taken over by a surviving member after the kill.
+      await waitFor(
+        () => [a, c].some((m) => m.logs.some((l) => l.msg === 'partition reading' && timeOf(l) > killedAtMs)),
+        60_000,
+        "the killed member's partitions to move",
+        50,
+      );
+      const failover = Math.min(
+        ...[a, c].flatMap((m) =>
+          m.logs.filter((l) => l.msg === 'partition reading' && timeOf(l) > killedAtMs).map(timeOf),
+        ),
+      );
+      console.info(
+        `members test: kill -9 → a partition reading again on another member in ${failover - killedAtMs} ms`,
+      );
+
+      // Freeze another one past the session timeout, then let it go on: whatever it still commits is fenced.
+      process.kill(c.pid, 'SIGSTOP');
+      await sleep(FROZEN_MS);
+      process.kill(c.pid, 'SIGCONT');
+
+      // The killed member comes back on its own checkpoint store.
+      const b2 = member('b2');
+      members.push(b2);
+      await b2.waitForAssignments([config.topics.clickstream, config.topics.iot]);
+
+      const ends = {
+        clickstream: await endOffsets(config, logger, config.topics.clickstream),
+        iot: await endOffsets(config, logger, config.topics.iot),
+      };
+      const tiled = (): boolean =>
+        (['clickstream', 'iot'] as const).every(
+          (t) => checkRangeTiling(lakeRoot, t, config.topics[t], ends[t]).problems.length === 0,
+        );
+      await waitFor(
+        () => {
+          for (const m of [a, b2]) if (!m.running) throw new Error(`a member exited:\n${m.tail(30)}`);
+          return tiled();
+        },
+        240_000,
+        'the lake to cover every offset',
+        250,
+      );
+      for (const m of [a, c, b2]) {
+        const exit = await m.terminate();
+        expect(exit, m.tail(30)).toEqual({ code: 0, signal: null });
+      }
+
+      expect(tmpFiles(lakeRoot)).toEqual([]);
+      for (const t of ['clickstream', 'iot'] as const) {
+        const tiling = checkRangeTiling(lakeRoot, t, config.topics[t], ends[t]);
+        expect(tiling.badNames, `${t}: names`).toEqual([]);
+        expect(tiling.problems, `${t}: offset ranges`).toEqual([]);
+      }
+      const lake = await openLake(lakeRoot);
+      try {
+        expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('clickstream')}`)).toBe(CLICKS);
+        expect(await lake.scalar(`SELECT count(DISTINCT event_id) FROM ${lake.table('clickstream')}`)).toBe(CLICKS);
+        expect(await lake.scalar(`SELECT count(*) FROM ${lake.table('iot')}`)).toBe(READINGS);
+        expect(
+          await lake.scalar(`SELECT count(DISTINCT (device_id, epoch_ms(ts), temp_c)) FROM ${lake.table('iot')}`),
+        ).toBe(READINGS);
+      } finally {
+        lake.close();
+      }
+      // Every member took partitions over, and the frozen one found itself fenced rather than writing twice.
+      for (const m of [a, c, b2]) expect(m.logs.some((l) => l.msg === 'partition taken over')).toBe(true);
+      const fenced = c.logs.filter(
+        (l) => l.msg === 'kafka commit of a roll failed' || l.msg === 'partition taken over',
+      );
+      console.info(`members test: frozen member's takeovers and refused commits: ${fenced.length}`);
+    } finally {
+      await Promise.all(members.map((m) => (m.running ? m.kill9() : undefined)));
+      await producer.disconnect();
+    }
+  });
+});
