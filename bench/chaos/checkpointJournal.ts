@@ -96,3 +96,36 @@ export function behind(
 ): number[] {
   return [...lastOffsets].filter(([p, last]) => (offsets?.get(p) ?? -1n) < last).map(([p]) => p);
 }
+
+/**
+ * One view of several members' stores (architecture.md, "Growing past one machine": each store caches the commits
+ * of the partitions its member held): per sink the highest offset any store committed, records summed (each roll
+ * is committed by one member), the aggregator state of the first store that has one.
+ */
+export function highestOffsets(views: readonly JournalView[]): JournalView {
+  const merged: JournalView = {
+    checkpoints: 0,
+    rawRecords: 0,
+    rawOffsets: new Map(),
+    aggOffsets: new Map(),
+    aggState: new Map(),
+  };
+  const fold = (
+    into: Map<string, Map<number, bigint>>,
+    from: ReadonlyMap<string, ReadonlyMap<number, bigint>>,
+  ): void => {
+    for (const [topic, offsets] of from) {
+      let m = into.get(topic);
+      if (!m) into.set(topic, (m = new Map()));
+      for (const [p, o] of offsets) if ((m.get(p) ?? -1n) < o) m.set(p, o);
+    }
+  };
+  for (const view of views) {
+    merged.checkpoints += view.checkpoints;
+    merged.rawRecords += view.rawRecords;
+    fold(merged.rawOffsets, view.rawOffsets);
+    fold(merged.aggOffsets, view.aggOffsets);
+    for (const [topic, state] of view.aggState) if (!merged.aggState.has(topic)) merged.aggState.set(topic, state);
+  }
+  return merged;
+}

@@ -11,10 +11,14 @@
  *   of its minute and url, no window both emitted and still open, and the total shortfall
  *   (raw clickstream rows − emitted page views − page views held in open windows) equals the
  *   checkpointed late-event count.
+ * - Offset ranges (every run, with one member or several): the ranges the raw files' names carry hold every
+ *   committed record once and start and end on committed records (`bench/lakeRanges.ts`), and no `*.tmp` file of
+ *   the raw tables is left once every process stopped.
  */
 import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type Json } from '@duckdb/node-api';
+import { coverProblems, lakeFileRanges, type OffsetRange, type RangeProblem } from '../lakeRanges.js';
 import type { AggStateView } from './checkpointJournal.js';
 
 export interface StreamVerdict {
@@ -25,6 +29,23 @@ export interface StreamVerdict {
   uncommitted: number;
   /** A few offending events, for the report. */
   examples: string[];
+}
+
+export interface RangeVerdict {
+  /** Distinct file ranges over the topic's partitions. */
+  ranges: number;
+  problems: RangeProblem[];
+  badNames: string[];
+  /** `*.tmp` files of the raw table and the topic's `_rejected` files. */
+  tmpFiles: string[];
+}
+
+/** Rows and distinct events on each side (clickstream: event ids; IoT: whole readings, which have no id). */
+export interface DistinctCounts {
+  inputRows: number;
+  inputDistinct: number;
+  lakeRows: number;
+  lakeDistinct: number;
 }
 
 export interface WindowVerdict {
@@ -147,6 +168,47 @@ export class LakeCheck {
       (r) => `${stream}: ${JSON.stringify(r)}`,
     );
     return { produced, lake, missing, duplicates, uncommitted, examples };
+  }
+
+  /** After compareStream: rows and distinct ids of the kcat read and of the raw table. */
+  async distinctCounts(stream: 'clickstream' | 'iot'): Promise<DistinctCounts> {
+    const id =
+      stream === 'clickstream' ? 'event_id' : '(device_id, site, temp_c, humidity, battery, signal_strength, ts_ms)';
+    return {
+      inputRows: await this.scalar(`SELECT count(*) FROM in_${stream}`),
+      inputDistinct: await this.scalar(`SELECT count(DISTINCT ${id}) FROM in_${stream}`),
+      lakeRows: await this.scalar(`SELECT count(*) FROM lake_${stream}`),
+      lakeDistinct: await this.scalar(`SELECT count(DISTINCT ${id}) FROM lake_${stream}`),
+    };
+  }
+
+  /** The committed records of the kcat read as runs of consecutive offsets, per partition (gaps: markers, aborts). */
+  async committedRuns(stream: 'clickstream' | 'iot'): Promise<Map<number, OffsetRange[]>> {
+    const rows = await this.rows(`SELECT p, min(o)::VARCHAR AS first, max(o)::VARCHAR AS last
+      FROM (SELECT p, o, o - row_number() OVER (PARTITION BY p ORDER BY o) AS run FROM in_${stream})
+      GROUP BY p, run ORDER BY p, min(o)`);
+    const runs = new Map<number, OffsetRange[]>();
+    for (const row of rows) {
+      const p = Number(row.p);
+      const list = runs.get(p) ?? [];
+      list.push({ first: BigInt(String(row.first)), last: BigInt(String(row.last)) });
+      runs.set(p, list);
+    }
+    return runs;
+  }
+
+  /** After loadInput: the raw files' offset ranges against the committed records (`bench/lakeRanges.ts`). */
+  async checkRanges(stream: 'clickstream' | 'iot', topic: string): Promise<RangeVerdict> {
+    const committed = await this.committedRuns(stream);
+    const lake = lakeFileRanges(this.lakeRoot, stream, topic);
+    const problems: RangeProblem[] = [];
+    let ranges = 0;
+    for (const partition of new Set([...committed.keys(), ...lake.ranges.keys()])) {
+      const own = lake.ranges.get(partition) ?? [];
+      ranges += own.length;
+      for (const problem of coverProblems(own, committed.get(partition) ?? [])) problems.push({ partition, problem });
+    }
+    return { ranges, problems, badNames: lake.badNames, tmpFiles: lake.tmpFiles };
   }
 
   async checkWindows(agg: AggStateView | undefined, workDir: string): Promise<WindowVerdict> {

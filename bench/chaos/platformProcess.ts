@@ -1,6 +1,6 @@
 /**
- * One `node main.js <command>` child of the chaos run (`run` under load, `etl` to catch up), its
- * output appended to a log file. A child that exits without being told to is started again at
+ * One `node main.js <command>` child of the chaos run (`run` or `generate` under load, `etl` to catch up or as
+ * a member), its output appended to a log file. A child that exits without being told to is started again at
  * once and counted: the platform gave up by itself, which the report names.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -19,6 +19,8 @@ export class PlatformProcess {
   /** Exits nobody asked for, with their codes. */
   readonly unexpectedExits: Array<Exit & { atMs: number }> = [];
   starts = 0;
+  /** When the current process was started (Date.now()). */
+  startedAtMs = 0;
   /** Where the current process's output begins in the log file. */
   private logOffset = 0;
 
@@ -29,6 +31,8 @@ export class PlatformProcess {
     private readonly cwd: string,
     private readonly logFile: string,
     private readonly say: (line: string) => void,
+    /** How the report names it: the command by default, `member <i>` for an ETL member. */
+    readonly name: string = args[0] ?? 'main.js',
   ) {}
 
   get pid(): number | undefined {
@@ -47,6 +51,7 @@ export class PlatformProcess {
     closeSync(fd);
     this.child = child;
     this.starts += 1;
+    this.startedAtMs = Date.now();
     this.expectingExit = false;
     this.exited = new Promise((resolve) => {
       child.once('exit', (code, signal) => {
@@ -54,7 +59,7 @@ export class PlatformProcess {
         if (!this.expectingExit && !this.stopped) {
           this.unexpectedExits.push({ ...exit, atMs: Date.now() });
           this.say(
-            `chaos: ${this.args[0]} pid ${String(child.pid)} exited by itself (code ${String(code)}, signal ${String(signal)}); starting it again`,
+            `chaos: ${this.name} pid ${String(child.pid)} exited by itself (code ${String(code)}, signal ${String(signal)}); starting it again`,
           );
           setTimeout(() => {
             if (!this.stopped && this.child === child) this.start();
@@ -90,10 +95,25 @@ export class PlatformProcess {
     return { ...exit, elapsedMs: Date.now() - startMs };
   }
 
+  /** SIGSTOP: the process freezes (no heartbeat, no commit) until `thaw`; it is not an exit. */
+  freeze(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  /** SIGCONT after `freeze`. */
+  thaw(): void {
+    this.child?.kill('SIGCONT');
+  }
+
+  /** Whether the current process still runs (or is frozen). */
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
   /** No restarts from now on; kill -9 whatever still runs. */
   async stop(): Promise<void> {
     this.stopped = true;
-    if (this.child && this.child.exitCode === null && this.child.signalCode === null) await this.kill9();
+    if (this.running) await this.kill9();
   }
 
   private async signal(signal: NodeJS.Signals, timeoutMs: number): Promise<Exit> {
@@ -105,9 +125,7 @@ export class PlatformProcess {
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () =>
-          reject(
-            new Error(`${this.args[0]} pid ${String(child.pid)} did not exit within ${timeoutMs} ms of ${signal}`),
-          ),
+          reject(new Error(`${this.name} pid ${String(child.pid)} did not exit within ${timeoutMs} ms of ${signal}`)),
         timeoutMs,
       );
     });

@@ -8,6 +8,8 @@
  * - Broker outages never overlap (topics have two replicas: two brokers down at once would make
  *   partitions unavailable rather than test recovery), each has `brokerDownMs` plus `brokerSettleMs`
  *   for the node to rejoin, and all end before the duration does.
+ * - With several ETL members (`members` > 1) each process action hits one member, drawn after
+ *   everything else so that the one-member plan of a seed stays what it always was.
  */
 import { mulberry32 } from '../../src/system/mulberry32.js';
 
@@ -22,6 +24,8 @@ export interface ChaosPlanOptions {
   brokers: number;
   /** Smallest gap between two process actions. */
   minGapMs: number;
+  /** ETL members the process actions choose from (default 1: the one `run` process, no `member` drawn). */
+  members?: number;
 }
 
 /**
@@ -34,6 +38,8 @@ export interface ProcessAction {
   kind: 'kill9' | 'sigterm';
   underLoad: boolean;
   afterLoadMs: number;
+  /** With several members: the index (0-based) of the member it hits; absent with one. */
+  member?: number;
 }
 
 export interface BrokerOutage {
@@ -59,7 +65,9 @@ function spreadMoments(random: () => number, count: number, lowMs: number, highM
 
 export function planChaos(options: ChaosPlanOptions): ChaosPlan {
   const { durationMs, kills, brokerRestarts, brokerDownMs, brokerSettleMs, brokers, minGapMs } = options;
+  const members = options.members ?? 1;
   if (!Number.isInteger(kills) || kills < 0) throw new Error(`kills must be a non-negative integer, not ${kills}`);
+  if (!Number.isInteger(members) || members < 1) throw new Error(`members must be a positive integer, not ${members}`);
   if (!Number.isInteger(brokerRestarts) || brokerRestarts < 0)
     throw new Error(`broker restarts must be a non-negative integer, not ${brokerRestarts}`);
   const random = mulberry32(options.seed);
@@ -90,5 +98,7 @@ export function planChaos(options: ChaosPlanOptions): ChaosPlan {
     nodeId: 1 + Math.floor(random() * brokers),
     downMs: brokerDownMs,
   }));
+  // Last draws of the seed's sequence: the plan above is the one-member plan, whatever `members` is.
+  if (members > 1) for (const action of processActions) action.member = Math.floor(random() * members);
   return { processActions, brokerOutages };
 }

@@ -1,11 +1,8 @@
-import { join } from 'node:path';
 import type { BadMessage } from './etlTestEvents.js';
-import { listFiles, type LakeReader } from './lakeReader.js';
+import type { LakeReader } from './lakeReader.js';
 
-/** Final names of architecture.md, "The checkpoint protocol" (offsets zero-padded to 20 digits). */
-export const RAW_FILE = /^dt=(\d{4}-\d{2}-\d{2})\/part-(\d+)-(\d{20})-(\d{20})\.parquet$/;
-export const REJECTED_FILE = /^dt=(\d{4}-\d{2}-\d{2})\/part-(.+)-(\d+)-(\d{20})-(\d{20})\.parquet$/;
-export const AGG_FILE = /^dt=(\d{4}-\d{2}-\d{2})\/part-(\d{20})\.parquet$/;
+// The file-name rules and the range tiling live in bench/ (the chaos run and check:scale-out use them too).
+export { AGG_FILE, checkRangeTiling, RAW_FILE, REJECTED_FILE, type RangeProblem } from '../../../bench/lakeRanges.js';
 
 /** A bad message as produced: where it landed and when. */
 export interface InjectedBad extends BadMessage {
@@ -72,64 +69,6 @@ export function abbreviated(rows: readonly RejectedRow[]): RejectedRow[] {
     ...r,
     payload: r.payload.length > 200 ? `${r.payload.slice(0, 40)}…(${r.payload.length} chars)` : r.payload,
   }));
-}
-
-export interface RangeProblem {
-  partition: number;
-  problem: string;
-}
-
-/**
- * The distinct offset ranges named by the raw table's files and the topic's `_rejected` files must
- * tile [0, end) of every partition: no gap (nothing lost), no overlap (nothing written twice).
- * Returns the problems found (empty when the lake is right), and the number of distinct ranges.
- */
-export function checkRangeTiling(
-  lakeRoot: string,
-  table: 'clickstream' | 'iot',
-  topic: string,
-  ends: ReadonlyMap<number, bigint>,
-): { problems: RangeProblem[]; badNames: string[]; ranges: number } {
-  const badNames: string[] = [];
-  const ranges = new Map<number, Set<string>>();
-  const add = (partition: number, first: string, last: string): void => {
-    const set = ranges.get(partition) ?? new Set<string>();
-    set.add(`${first}-${last}`);
-    ranges.set(partition, set);
-  };
-  for (const f of listFiles(join(lakeRoot, 'tables', table))) {
-    const m = RAW_FILE.exec(f.path);
-    if (!m) badNames.push(`${table}/${f.path}`);
-    else add(Number(m[2]), m[3]!, m[4]!);
-  }
-  for (const f of listFiles(join(lakeRoot, 'tables', '_rejected'))) {
-    const m = REJECTED_FILE.exec(f.path);
-    if (!m) badNames.push(`_rejected/${f.path}`);
-    else if (m[2] === topic) add(Number(m[3]), m[4]!, m[5]!);
-  }
-  const problems: RangeProblem[] = [];
-  let count = 0;
-  for (const [partition, end] of ends) {
-    const sorted = [...(ranges.get(partition) ?? [])]
-      .map((r) => r.split('-').map(BigInt) as [bigint, bigint])
-      .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
-    count += sorted.length;
-    let next = 0n;
-    for (const [first, last] of sorted) {
-      if (first !== next)
-        problems.push({
-          partition,
-          problem:
-            first > next
-              ? `gap: offsets ${next}..${first - 1n} in no file`
-              : `overlap: range ${first}-${last} starts before ${next}`,
-        });
-      if (last < first) problems.push({ partition, problem: `empty range ${first}-${last}` });
-      if (last + 1n > next) next = last + 1n;
-    }
-    if (next !== end) problems.push({ partition, problem: `files cover up to ${next}, the partition ends at ${end}` });
-  }
-  return { problems, badNames, ranges: count };
 }
 
 /**

@@ -72,7 +72,7 @@ describe('LakeCheck', () => {
     );
     await writeParquet(
       join(lake, 'tables', 'clickstream', 'dt=2026-12-01'),
-      'part-0-00000000000000000000-00000000000000000009.parquet',
+      'part-0-00000000000000000000-00000000000000000003.parquet',
       lakeClicks.map(clickRow).join(' UNION ALL '),
     );
     await writeParquet(
@@ -106,6 +106,9 @@ describe('LakeCheck', () => {
         click: await check.compareStream('clickstream'),
         iot: await check.compareStream('iot'),
         windows: await check.checkWindows(state, dir),
+        clickRanges: await check.checkRanges('clickstream', 'clicks'),
+        clickDistinct: await check.distinctCounts('clickstream'),
+        iotDistinct: await check.distinctCounts('iot'),
       };
     } finally {
       check.close();
@@ -131,6 +134,43 @@ describe('LakeCheck', () => {
     expect(v.click).toMatchObject({ produced: 4, lake: 4, missing: 0, duplicates: 0, uncommitted: 0 });
     expect(v.iot).toMatchObject({ produced: 2, lake: 2, missing: 0, duplicates: 0, uncommitted: 0 });
     expect(v.windows).toMatchObject({ windows: 2, mismatches: 0, shortfall: 0, lateEventsTotal: 0 });
+    expect(v.clickRanges).toEqual({ ranges: 1, problems: [], badNames: [], tmpFiles: [] });
+    expect(v.clickDistinct).toEqual({ inputRows: 4, inputDistinct: 4, lakeRows: 4, lakeDistinct: 4 });
+    // The two identical readings are one distinct reading on both sides.
+    expect(v.iotDistinct).toEqual({ inputRows: 2, inputDistinct: 1, lakeRows: 2, lakeDistinct: 1 });
+  });
+
+  it('checks file ranges against the committed offsets, markers between them, and finds tmp files', async () => {
+    dir = mkdtempSync(join(tmpdir(), 'sdp-chaos-check-'));
+    const lake = join(dir, 'lake');
+    // Two transactions of two records on p0, each followed by its commit marker (offsets 2 and 5).
+    writeFileSync(
+      join(dir, 'click.ndjson'),
+      [0, 1, 3, 4]
+        .map((o, i) => JSON.stringify({ p: 0, o, v: { event_id: `e${i}`, user_id: 'u', url: '/x', ts: MIN + i } }))
+        .join('\n'),
+    );
+    const dt = join(lake, 'tables', 'clickstream', 'dt=2026-12-01');
+    const check = await LakeCheck.open(join(dir, 'check.duckdb'), lake);
+    try {
+      await check.loadInput('clickstream', join(dir, 'click.ndjson'));
+      mkdirSync(dt, { recursive: true });
+      writeFileSync(join(dt, 'part-0-00000000000000000000-00000000000000000001.parquet'), '');
+      writeFileSync(join(dt, 'part-0-00000000000000000003-00000000000000000004.parquet'), '');
+      expect((await check.checkRanges('clickstream', 'clicks')).problems).toEqual([]);
+      writeFileSync(join(dt, 'part-0-00000000000000000003-00000000000000000005.parquet.s1.tmp'), '');
+      writeFileSync(join(dt, 'part-0-00000000000000000001-00000000000000000002.parquet'), '');
+      const bad = await check.checkRanges('clickstream', 'clicks');
+      expect(bad.tmpFiles).toEqual([
+        'tables/clickstream/dt=2026-12-01/part-0-00000000000000000003-00000000000000000005.parquet.s1.tmp',
+      ]);
+      expect(bad.problems).toEqual([
+        { partition: 0, problem: 'overlap: range 1-2 starts before 2' },
+        { partition: 0, problem: 'range 1-2 ends on no committed record' },
+      ]);
+    } finally {
+      check.close();
+    }
   });
 
   it('counts a missing, a duplicated and an uncommitted event', async () => {

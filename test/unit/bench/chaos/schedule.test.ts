@@ -108,4 +108,51 @@ describe('planChaos', () => {
     expect(plan.brokerOutages).toHaveLength(1);
     expect(() => planChaos({ ...base, durationMs: 60_000, brokerRestarts: 2 })).toThrow(/do not fit/);
   });
+
+  describe('with several members', () => {
+    const short = { ...base, durationMs: 60_000, kills: 3, brokerRestarts: 1 };
+
+    it('leaves the one-member plans byte for byte as they were: no member field with one member', () => {
+      for (const options of [short, base]) {
+        const plain = planChaos(options);
+        expect(JSON.stringify(planChaos({ ...options, members: 1 }))).toBe(JSON.stringify(plain));
+        expect(plain.processActions.every((a) => !('member' in a))).toBe(true);
+      }
+    });
+
+    it('draws the same moments, kinds and outages as with one member, and a member for each action', () => {
+      for (let seed = 0; seed < 100; seed++) {
+        const one = planChaos({ ...base, seed });
+        const three = planChaos({ ...base, seed, members: 3 });
+        expect(three.brokerOutages).toEqual(one.brokerOutages);
+        expect(three.processActions.map(({ member: _m, ...rest }) => rest)).toEqual(one.processActions);
+        for (const a of three.processActions) expect([0, 1, 2]).toContain(a.member);
+      }
+    });
+
+    it('spreads the actions over every member, the same way for the same seed', () => {
+      const hits = [0, 0, 0, 0];
+      for (let seed = 0; seed < 100; seed++) {
+        const plan = planChaos({ ...base, seed, members: 4 });
+        expect(planChaos({ ...base, seed, members: 4 })).toEqual(plan);
+        for (const a of plan.processActions) hits[a.member!]! += 1;
+      }
+      // 2,100 actions over 4 members: about 525 each.
+      for (const h of hits) expect(h).toBeGreaterThan(400);
+    });
+
+    it('draws, for seed 42, the members of the short run with 2 members (a repeated seed repeats them)', () => {
+      expect(planChaos({ ...short, members: 2 }).processActions.map((a) => [a.kind, a.member])).toEqual([
+        ['sigterm', 0],
+        ['kill9', 0],
+        ['kill9', 1],
+        ['kill9', 1],
+      ]);
+    });
+
+    it('refuses a member count that is not a positive integer', () => {
+      expect(() => planChaos({ ...base, members: 0 })).toThrow(/members/);
+      expect(() => planChaos({ ...base, members: 1.5 })).toThrow(/members/);
+    });
+  });
 });
