@@ -80,7 +80,7 @@ describe('services up/down with brokers of its own (ports 20092/20192/20292)', (
     expect(lines.join('\n')).toMatch(/^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3}\] (INFO|WARN)/m);
     const bad = await runCli(['services', 'logs', '--service', 'kafka-9', '--no-follow'], env);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/unknown service kafka-9: expected platform or kafka-1 … kafka-3/);
+    expect(bad.stderr).toMatch(/unknown service kafka-9: expected platform, member-<i> or kafka-1 … kafka-3/);
   });
 
   it('down stops the platform and the brokers this up started', async () => {
