@@ -77,6 +77,16 @@ async function catchUp(n: number, args: Args): Promise<{ eventsPerS: number; sec
         replicationFactor: config.kafka.replication_factor,
       })),
     });
+    // A topic just created may not be known to every broker yet: wait until its offsets answer.
+    for (let attempt = 0; ; attempt++) {
+      try {
+        for (const topic of [topics.clickstream, topics.iot]) await admin.fetchTopicOffsets(topic);
+        break;
+      } catch (err) {
+        if (attempt >= 50) throw err;
+        await sleep(200);
+      }
+    }
     const clicks = Math.round((args.backlog * 2) / 3);
     for (const [stream, count] of [
       ['clickstream', clicks],
