@@ -629,7 +629,14 @@ export function spawnWindowStage(
       await consumer.start({
         onAssignment: (assigned, revoked) => onAssignment(s, assigned, revoked, self),
         onBatch: async (batch) => {
-          await query<WindowStageMsg, { ok: true }>(self, () => ({ type: 'batch', batch }), queryTimeoutMs);
+          // Stopped (torn down, killed in a test): nothing to apply to, and a batch that failed would make kafkajs
+          // retry it with back-off while its disconnect waits, keeping the partitions from the next owner.
+          if (!alive) return;
+          try {
+            await query<WindowStageMsg, { ok: true }>(self, () => ({ type: 'batch', batch }), queryTimeoutMs);
+          } catch (err) {
+            if (alive) throw err;
+          }
         },
         onProgress: (progress) => dispatch(self, { type: 'progress', progress }),
         onCrash: (error, willRestart) => {

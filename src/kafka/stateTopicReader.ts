@@ -30,24 +30,23 @@ export interface StateTopicRead {
   value: Buffer | null;
   /** Offset of that record; null if there is none. */
   offset: bigint | null;
-  /** The partition's high watermark when the read began: everything below it was read. */
+  /** The partition's high watermark at the read's first fetch: everything below it was read. */
   endOffset: bigint;
   /** Committed data records read, of every key. */
   recordsRead: number;
 }
 
+/** The leader's address and the log start (ListOffsets; its "end" would be the last stable offset). */
 interface PartitionLog {
   host: string;
   port: number;
   logStart: bigint;
-  logEnd: bigint;
 }
 
 const DEFAULT_MAX_BYTES = 1024 * 1024;
 const BACKOFF_BASE_MS = 20;
 const BACKOFF_MAX_MS = 500;
 
-/** The leader's address and the log start and end offsets of one partition. */
 async function partitionLog(config: Config, logger: Logger, topic: string, partition: number): Promise<PartitionLog> {
   return withAdminSession(
     config,
@@ -65,7 +64,7 @@ async function partitionLog(config: Config, logger: Logger, topic: string, parti
         throw new SdpError(ErrorCodes.KAFKA_TOPIC_MISSING, `topic ${topic} has no partition ${partition}`);
       const broker = cluster.brokers.find((b) => b.nodeId === meta.leader);
       if (!broker) throw new Error(`the leader of ${topic}/${partition} (broker ${meta.leader}) is not available`);
-      return { host: broker.host, port: broker.port, logStart: BigInt(o.low), logEnd: BigInt(o.high) };
+      return { host: broker.host, port: broker.port, logStart: BigInt(o.low) };
     },
   );
 }
@@ -89,27 +88,30 @@ export async function readLatestState(
   const security = connectionSecurity(config);
   const wanted = Buffer.from(key, 'utf8');
   let log = await partitionLog(config, logger, topic, partition);
-  const endOffset = log.logEnd;
+  // The high watermark of the first answer: kafkajs's admin asks ListOffsets read_committed, whose end is the last
+  // stable offset, which would stop the read before a transaction still open instead of waiting for its outcome.
+  let endOffset: bigint | undefined;
   let from = log.logStart;
   let value: Buffer | null = null;
   let offset: bigint | null = null;
   let recordsRead = 0;
   let lastProblem = '';
 
+  // Gives up rather than wait into the deadline: a fetch left with a millisecond would only hide the reason.
   const wait = async (attempt: number): Promise<void> => {
-    if (Date.now() >= deadline)
+    const ms = backoffDelayMs(attempt, BACKOFF_BASE_MS, BACKOFF_MAX_MS);
+    if (Date.now() + ms >= deadline)
       throw new SdpError(
         ErrorCodes.KAFKA_STATE_READ_FAILED,
-        `could not read ${topic}/${partition} to offset ${endOffset} within ${timeoutMs} ms (stopped at ${from}): ` +
-          lastProblem,
+        `could not read ${topic}/${partition} to offset ${endOffset ?? '?'} within ${timeoutMs} ms ` +
+          `(stopped at ${from}): ${lastProblem}`,
         [],
         { retriable: true },
       );
-    const ms = Math.min(backoffDelayMs(attempt, BACKOFF_BASE_MS, BACKOFF_MAX_MS), Math.max(0, deadline - Date.now()));
     await new Promise((resolve) => setTimeout(resolve, ms));
   };
 
-  for (let attempt = 1; from < endOffset; ) {
+  for (let attempt = 1; endOffset === undefined || from < endOffset; ) {
     let result: Awaited<ReturnType<typeof fetchPartitionRecords>>;
     try {
       result = await fetchPartitionRecords({
@@ -132,6 +134,7 @@ export async function readLatestState(
       if (log.logStart > from) from = log.logStart;
       continue;
     }
+    endOffset ??= result.highWatermark;
     for (const record of result.records) {
       if (BigInt(record.offset) >= endOffset) break;
       recordsRead += 1;
@@ -151,5 +154,5 @@ export async function readLatestState(
     lastProblem = `a transaction is still open at offset ${result.lastStableOffset}`;
     await wait(attempt++);
   }
-  return { value, offset, endOffset, recordsRead };
+  return { value, offset, endOffset: endOffset ?? from, recordsRead };
 }
