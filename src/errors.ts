@@ -114,6 +114,13 @@ export const ErrorCodes = {
   KAFKA_TRANSACTION_FAILED: 'SDP_ERR_KAFKA_TRANSACTION_FAILED',
   /** Another holder took the partition's transactional id: this one never commits again. */
   KAFKA_TRANSACTION_FENCED: 'SDP_ERR_KAFKA_TRANSACTION_FENCED',
+  /** The latest snapshot of a stage-2 window task could not be read from `<group>-pv-state` in time. */
+  KAFKA_STATE_READ_FAILED: 'SDP_ERR_KAFKA_STATE_READ_FAILED',
+  /**
+   * A stage-2 window task gave up: its takeover or its commits kept failing (architecture.md, "Windows across
+   * members"); the ETL restarts from what Kafka holds.
+   */
+  WINDOW_TASK_FAILED: 'SDP_ERR_WINDOW_TASK_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

@@ -134,6 +134,21 @@ function decodeDays(text: unknown): string[] {
   return dts;
 }
 
+/**
+ * Distinct dts (YYYY-MM-DD, any order) in the compact form of `f` (`20261201,1*29`), for sibling formats that name
+ * files per dt too (windows/stage2CommitMetadata.ts). Throws a RangeError on an empty list or a dt that is not one.
+ */
+export function encodeDtList(dts: readonly string[]): string {
+  if (dts.length === 0) throw new RangeError('no dt to encode');
+  const days = [...new Set(dts.map(dayOf))].sort((a, b) => a - b);
+  return encodeDays(days);
+}
+
+/** The dts of {@link encodeDtList}'s text, ascending. Throws a RangeError on a malformed text. */
+export function decodeDtList(text: unknown): string[] {
+  return decodeDays(text);
+}
+
 // ---- encode ----
 
 interface RangeGroup {

@@ -6,7 +6,8 @@ import type { TableName } from './tables.js';
  * checkpoints, so every function here is pure: same inputs, same path, on every run.
  *
  *   <root>/tables/<table>/dt=YYYY-MM-DD/part-<partition>-<firstOffset>-<lastOffset>.parquet   raw tables
- *   <root>/tables/clickstream_agg/dt=YYYY-MM-DD/part-<checkpointId>.parquet
+ *   <root>/tables/clickstream_agg/dt=YYYY-MM-DD/part-<checkpointId>.parquet                 window aggregator
+ *   <root>/tables/clickstream_agg/dt=YYYY-MM-DD/part-<r>-<firstOffset>-<lastOffset>.parquet   stage-2 task r
  *   <root>/tables/_rejected/dt=YYYY-MM-DD/part-<topic>-<partition>-<firstOffset>-<lastOffset>.parquet
  *
  * Offsets and checkpoint ids are zero-padded to 20 digits, as Kafka names its log segments, so
@@ -124,6 +125,28 @@ export function rawFilePath(
 /** Final path of the windows of day `dt` emitted by checkpoint `checkpointId`. */
 export function aggFilePath(root: string, dt: string, checkpointId: OffsetLike): string {
   return path.join(partitionDir(root, 'clickstream_agg', dt), aggFileName(checkpointId));
+}
+
+/**
+ * `part-<r>-<first>-<last>.parquet`: the windows the stage-2 task of repartition partition r emitted with the commit
+ * covering its input offsets first..last (architecture.md, "Windows across members"). Named like a raw file, in the
+ * `clickstream_agg` table: the offsets in the name tell a reader which records of `<group>-pv-repartition` it holds,
+ * and a new owner of r which of its tmp files a commit named. Never the aggregator's `part-<checkpointId>` (one
+ * number).
+ */
+export function aggTaskFileName(partition: number, firstOffset: OffsetLike, lastOffset: OffsetLike): string {
+  return rawFileName(partition, firstOffset, lastOffset);
+}
+
+/** Final path of the windows of day `dt` that stage-2 task `partition` emitted with its commit of first..last. */
+export function aggTaskFilePath(
+  root: string,
+  dt: string,
+  partition: number,
+  firstOffset: OffsetLike,
+  lastOffset: OffsetLike,
+): string {
+  return path.join(partitionDir(root, 'clickstream_agg', dt), aggTaskFileName(partition, firstOffset, lastOffset));
 }
 
 /** Final path of rejected records whose Kafka record timestamp falls on day `dt`. */

@@ -1,0 +1,846 @@
+/**
+ * window-stage — stage 2 of the page-view windows (architecture.md, "Windows across members"): one actor per process,
+ * one consumer-group member on `<group>-pv-repartition`, and a task per repartition partition r the group assigns
+ * here. A task keeps the open windows of the urls routed to r (windows/stage2Windows.ts) and emits each closed window
+ * once, as `clickstream_agg` files named by the input offsets of the commit that published them.
+ *
+ * - Assigned: r is paused inside the group-join event and taken over (etl/stage2TaskTakeover.ts: fence the previous
+ *   holder of `<group>-<repartition topic>-<r>`, read the committed offset stably, finish the last commit's renames,
+ *   delete r's other tmp files, restore the snapshot from `<group>-pv-state`), then seeked and resumed. Revoked: the
+ *   task stops at once, nothing flushed (the new owner reads again after the last commit). Kept: it runs on.
+ * - `batch` (query, from the consumer): decodes and applies the records. A record this build cannot read (another
+ *   format or version, another R or window size) stops the task with the record's offset and why: skipping it would
+ *   lose page views, applying it could count them twice; the other tasks go on.
+ * - Every `etl.checkpoint_interval` a task that applied something commits (etl/stage2TaskCommit.ts): closeWindows →
+ *   tmp files → one transaction (snapshot + offset with metadata) → renames. A refused commit renames nothing,
+ *   drops the task (its tmp files deleted if fenced) and, if the group still assigns r here, takes it over again
+ *   after a back-off; six refusals or failed takeovers in a row fail the actor (the ETL restarts from what Kafka
+ *   holds).
+ * - `flush` (query): commit every changed task now. `drain` (query): stop fetching, then flush. `close`: leave the
+ *   group, close the producers. `metrics` (query): late events, open windows, watermarks, per task.
+ *
+ * The behaviour never awaits: takeovers and commits run outside the mailbox and report back as messages, carrying the
+ * task's ticket (one per takeover), so a report of a task dropped since is recognised and discarded.
+ */
+import type { Config } from '../config/schema.js';
+import { commitRetryDelayMs } from '../checkpoint/commitRetry.js';
+import { ErrorCodes, isSdpError, markRetriable, SdpError, type ErrorCode } from '../errors.js';
+import { planAssignment } from '../etl/assignmentPlan.js';
+import { commitStage2Task, type Stage2CommitResult } from '../etl/stage2TaskCommit.js';
+import { takeOverStage2Task, type Stage2TaskStart } from '../etl/stage2TaskTakeover.js';
+import { createPartitionTransactions, isFenced, type PartitionTransactions } from '../kafka/partitionTransactions.js';
+import { readLatestState } from '../kafka/stateTopicReader.js';
+import {
+  createTopicConsumer,
+  type ConsumedBatch,
+  type PartitionProgress,
+  type TopicConsumer,
+} from '../kafka/topicConsumer.js';
+import { fetchStableOffsets, type StableOffset } from '../kafka/wire/offsetFetch.js';
+import { fetchTopicId } from '../kafka/wire/topicId.js';
+import type { EncoderPool } from '../lake/encoderPool.js';
+import type { Logger } from '../log/logger.js';
+import { dispatch, query, reply, spawn, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
+import { decodeRepartitionRecord, repartitionTopicName } from '../windows/repartitionRecords.js';
+import { apply, closeWindows, snapshot, stateKey, stateTopicName, type Stage2State } from '../windows/stage2Windows.js';
+
+export type WindowStageMsg =
+  /** Query: connect, join the group; replies WindowStageStartReply. */
+  | { type: 'start' }
+  /** Query, from the consumer: one fetched batch of a repartition partition; replies once applied. */
+  | { type: 'batch'; batch: ConsumedBatch }
+  /** From the consumer: a fetch held only transaction markers or aborted records. */
+  | { type: 'progress'; progress: PartitionProgress }
+  /** Internal: the takeover of `ticket` ended. */
+  | { type: 'takenOver'; partition: number; ticket: number; start: Stage2TaskStart }
+  | { type: 'takeoverFailed'; partition: number; ticket: number; error: string; code?: ErrorCode }
+  /** Internal timer: take the task over again after a refused commit or a failed takeover. */
+  | { type: 'retryTakeover'; partition: number; ticket: number }
+  /** Internal: the commit of `ticket` ended. */
+  | {
+      type: 'committed';
+      partition: number;
+      ticket: number;
+      result: Stage2CommitResult;
+      /** Distinct minutes emitted. */
+      windows: number;
+      durationMs: number;
+    }
+  | { type: 'commitRefused'; partition: number; ticket: number; fenced: boolean; error: string }
+  /** Internal timer: commit the tasks that are due. */
+  | { type: 'tick' }
+  /** Query: commit every changed task now; replies WindowStageFlushReply once none is changed or committing. */
+  | { type: 'flush' }
+  /** Query: stop fetching, wait for the batches in flight, then flush; replies WindowStageFlushReply. */
+  | { type: 'drain' }
+  /** Internal: the consumer is quiet (drain). */
+  | { type: 'quiesced' }
+  /** Query: leave the group and close every producer; replies { ok: true }. */
+  | { type: 'close' }
+  /** Query; replies WindowStageMetrics. */
+  | { type: 'metrics' }
+  /** The consumer failed and will not restart by itself. */
+  | { type: 'consumerFailed'; error: string };
+
+/** `code`: the failure's SDP_ERR_* code, when it had one. */
+export type WindowStageStartReply = { ok: true; partitions: number } | { ok: false; error: string; code?: ErrorCode };
+
+export interface WindowStageFlushReply {
+  /** Commits made by this actor so far. */
+  commits: number;
+}
+
+export type WindowTaskPhase = 'waiting' | 'takingOver' | 'running' | 'failed';
+
+export interface WindowTaskStatus {
+  partition: number;
+  phase: WindowTaskPhase;
+  /** Next repartition offset to read; null before its takeover answered. */
+  position: string | null;
+  /** The offset of the last commit (next offset to read after it); null before the takeover answered. */
+  committedOffset: string | null;
+  /** The task's global watermark (min over the clickstream partitions' marks); null while unknown. */
+  watermarkMs: number | null;
+  emittedFrontierMs: number | null;
+  /** Open windows (minutes) and open (minute, url) counts. */
+  windowsOpen: number;
+  openEntries: number;
+  /** Late page views over the task's whole history (restored with its state). */
+  lateEventsTotal: number;
+  /** Clickstream partitions heard from. */
+  sources: number;
+  commits: number;
+  rowsEmittedTotal: number;
+  /** Why a failed task stopped, or why the last takeover or commit failed. */
+  error: string | null;
+}
+
+export interface WindowStageMetrics {
+  /** R, once the consumer started. */
+  partitions: number | null;
+  tasks: WindowTaskStatus[];
+  /** Σ over this member's tasks (each task's count is of its urls only). */
+  lateEventsTotal: number;
+  /** Distinct minutes open in any task of this member. */
+  windowsOpen: number;
+  /** Min over this member's running tasks; null while any is unknown or there is none. */
+  globalWatermarkMs: number | null;
+  watermarkLagSeconds: number | null;
+  rowsEmittedTotal: number;
+  windowsEmittedTotal: number;
+  commits: number;
+  commitsRefused: number;
+  takeovers: number;
+  failedTasks: number;
+}
+
+/** What lies outside the actor and its lake: Kafka. Tests pass fakes; the defaults talk to the cluster. */
+export interface WindowStageKafka {
+  /** The transactional producer of task r, under `transactionalId` (`<group>-<repartition topic>-<r>`). */
+  createTransactions(transactionalId: string): PartitionTransactions;
+  /** The group's committed offset and metadata of repartition partition r, read stably. */
+  fetchCommitted(partition: number): Promise<StableOffset>;
+  /** The latest snapshot of task r in the state topic; null if none. */
+  readState(partition: number): Promise<Buffer | null>;
+  /** The repartition topic's id (null if the broker does not tell). */
+  topicId(): Promise<string | null>;
+}
+
+export interface WindowStageOptions {
+  config: Config;
+  logger: Logger;
+  lakeRoot: string;
+  encoderPool: EncoderPool;
+  /** Hex id in this process's tmp file names (its checkpoint store's id). */
+  writerId: string;
+  /** Default 60 000: one-minute windows. */
+  windowSizeMs?: number;
+  /** Replaces parts of the cluster I/O (tests). */
+  kafka?: Partial<WindowStageKafka>;
+  /** Consumer factory (tests pass a fake). */
+  createConsumer?: typeof createTopicConsumer;
+  /** Told once when a task stops for good on a record or state it cannot read (the wiring may escalate). */
+  onTaskFailed?: (partition: number, error: SdpError) => void;
+}
+
+interface Task {
+  partition: number;
+  ticket: number;
+  phase: WindowTaskPhase;
+  transactions?: PartitionTransactions;
+  state?: Stage2State;
+  /** The offset of the last commit (the next to read after it). */
+  committedNext?: bigint;
+  /** First record applied since the last commit began; null: nothing since (no commit due). */
+  firstUncommitted: bigint | null;
+  position?: string;
+  /** A commit of this task is in flight. */
+  committing: boolean;
+  lastCommitMs: number;
+  retryTimer?: NodeJS.Timeout;
+  error?: string;
+  commits: number;
+  rowsEmitted: number;
+}
+
+interface State {
+  consumer?: TopicConsumer;
+  partitions?: number;
+  topicId?: string | null;
+  tasks: Map<number, Task>;
+  assigned: Set<number>;
+  lastTicket: number;
+  /** Refused commits and failed takeovers in a row, per partition. */
+  failures: Map<number, number>;
+  /** Producers of dropped tasks whose commit is still in flight: closed when it reports. */
+  closing: Map<number, PartitionTransactions>;
+  draining: boolean;
+  flushWaiters: Array<Ref<WindowStageFlushReply>>;
+  /** Drains waiting for the consumer to be quiet before they flush. */
+  drainWaiters: Array<Ref<WindowStageFlushReply>>;
+  timer?: NodeJS.Timeout;
+  totals: {
+    commits: number;
+    commitsRefused: number;
+    takeovers: number;
+    rowsEmitted: number;
+    windowsEmitted: number;
+  };
+}
+
+const TICK_MS = 1_000;
+
+// Longer than 80 lines on purpose: an actor's factory is its scope. The per-message handlers and helpers inside share
+// its options and logger, and each stays short; the rules it applies are pure modules (windows/stage2*.ts).
+export function spawnWindowStage(
+  parent: AnyRef,
+  options: WindowStageOptions,
+  name = 'window-stage',
+): Ref<WindowStageMsg> {
+  const { config, lakeRoot } = options;
+  const group = config.etl.consumer_group;
+  const topic = repartitionTopicName(group);
+  const stateTopic = stateTopicName(group);
+  const sizeMs = options.windowSizeMs ?? 60_000;
+  const logger = options.logger.child({ component: 'window-stage', topic });
+  const queryTimeoutMs = config.etl.shutdown_timeout + 60_000;
+  const kafka: WindowStageKafka = {
+    createTransactions: (transactionalId) =>
+      createPartitionTransactions(config, options.logger, { transactionalId, groupId: group }),
+    fetchCommitted: async (partition) => (await fetchStableOffsets(config, group, topic, [partition])).get(partition)!,
+    readState: async (partition) =>
+      (await readLatestState(config, options.logger, stateTopic, partition, stateKey(partition))).value,
+    topicId: () => fetchTopicId(config, topic),
+    ...options.kafka,
+  };
+  // False once stopped: work of this incarnation still in flight reports to nobody and commits nothing.
+  let alive = true;
+
+  /** Closes the task's producer, or keeps it until its commit in flight reports (closing it would fail that). */
+  function retire(s: State, task: Task): void {
+    const tx = task.transactions;
+    task.transactions = undefined;
+    if (!tx) return;
+    if (task.committing) s.closing.set(task.ticket, tx);
+    else void tx.close().catch((err: unknown) => logger.warn({ err, partition: task.partition }, 'close failed'));
+  }
+
+  /** Pauses r and starts its takeover under a new ticket; the answer comes back as `takenOver`. */
+  function startTakeover(s: State, partition: number, self: Ref<WindowStageMsg>): void {
+    const previous = s.tasks.get(partition);
+    if (previous?.retryTimer) clearTimeout(previous.retryTimer);
+    s.consumer?.pause(partition);
+    s.lastTicket += 1;
+    const ticket = s.lastTicket;
+    const task: Task = {
+      partition,
+      ticket,
+      phase: 'takingOver',
+      firstUncommitted: null,
+      committing: false,
+      lastCommitMs: Date.now(),
+      commits: previous?.commits ?? 0,
+      rowsEmitted: previous?.rowsEmitted ?? 0,
+    };
+    s.tasks.set(partition, task);
+    let transactions: PartitionTransactions;
+    try {
+      transactions = kafka.createTransactions(`${group}-${topic}-${partition}`);
+    } catch (err) {
+      dispatch(self, { type: 'takeoverFailed', partition, ticket, error: messageOf(err) });
+      return;
+    }
+    task.transactions = transactions;
+    const partitions = s.partitions!;
+    (async () => {
+      if (s.topicId === undefined) s.topicId = await kafka.topicId();
+      return takeOverStage2Task({
+        lakeRoot,
+        logger,
+        options: { partition, partitions, sizeMs },
+        transactions,
+        topicId: s.topicId,
+        fetchCommitted: () => kafka.fetchCommitted(partition),
+        readState: () => kafka.readState(partition),
+        stillOwned: () => alive && s.tasks.get(partition)?.ticket === ticket,
+      });
+    })().then(
+      (start) => {
+        if (alive) dispatch(self, { type: 'takenOver', partition, ticket, start });
+        else void transactions.close().catch(() => undefined);
+      },
+      (err: unknown) => {
+        void transactions.close().catch(() => undefined);
+        if (alive)
+          dispatch(self, {
+            type: 'takeoverFailed',
+            partition,
+            ticket,
+            error: messageOf(err),
+            ...(isSdpError(err) ? { code: err.code } : {}),
+          });
+      },
+    );
+  }
+
+  function isCurrent(s: State, msg: { partition: number; ticket: number }): Task | undefined {
+    const task = s.tasks.get(msg.partition);
+    return task && task.ticket === msg.ticket ? task : undefined;
+  }
+
+  function onTakenOver(s: State, msg: Extract<WindowStageMsg, { type: 'takenOver' }>): void {
+    const task = isCurrent(s, msg);
+    if (task?.phase !== 'takingOver') return; // revoked meanwhile: its producer was closed with it
+    const { start } = msg;
+    const resume = start.resume.toString();
+    task.phase = 'running';
+    task.state = start.state;
+    task.committedNext = start.resume;
+    task.position = resume;
+    task.lastCommitMs = Date.now();
+    s.totals.takeovers += 1;
+    s.consumer?.seek(msg.partition, resume);
+    s.consumer?.resume(msg.partition);
+    logger.info(
+      {
+        partition: msg.partition,
+        start_offset: resume,
+        source: start.source,
+        windows_open: start.state.open.size,
+        renames_completed: start.renamed,
+        tmp_deleted: start.deleted,
+        missing_files: start.missing,
+        duration_ms: start.durationMs,
+      },
+      'window task taken over',
+    );
+  }
+
+  /** A task that cannot go on by itself: paused, its error kept for `metrics`, the wiring told once. */
+  function failTask(s: State, task: Task, err: unknown, offset?: string): void {
+    const error =
+      err instanceof SdpError
+        ? err
+        : new SdpError(ErrorCodes.WINDOW_TASK_FAILED, messageOf(err), [], { cause: err, retriable: false });
+    task.phase = 'failed';
+    task.error = `${error.code}: ${error.message}${error.details.length > 0 ? ` (${error.details.join('; ')})` : ''}`;
+    s.consumer?.pause(task.partition);
+    retire(s, task);
+    logger.error(
+      {
+        partition: task.partition,
+        offset: offset ?? null,
+        code: error.code,
+        err: error.message,
+        details: error.details,
+      },
+      offset === undefined
+        ? 'window task stopped: its state cannot be taken over'
+        : 'window task stopped at a record it cannot read (nothing after it is applied or committed)',
+    );
+    options.onTaskFailed?.(task.partition, error);
+  }
+
+  /** After a refused commit or a failed takeover: again after a back-off, as long as the group assigns r here. */
+  function retryLater(s: State, task: Task, self: Ref<WindowStageMsg>, what: string, error: string): void {
+    const failures = (s.failures.get(task.partition) ?? 0) + 1;
+    s.failures.set(task.partition, failures);
+    const delayMs = commitRetryDelayMs(failures);
+    if (delayMs === null)
+      throw new SdpError(
+        ErrorCodes.WINDOW_TASK_FAILED,
+        `window task ${task.partition}: ${what} failed ${failures} times in a row; last: ${error}`,
+      );
+    task.phase = 'waiting';
+    task.error = error;
+    task.state = undefined;
+    task.position = undefined;
+    s.consumer?.pause(task.partition);
+    const again = !s.draining && s.assigned.has(task.partition);
+    logger.warn(
+      { partition: task.partition, err: error, failures, take_over_again: again, retry_in_ms: again ? delayMs : null },
+      `window task ${what} failed`,
+    );
+    if (!again) {
+      s.tasks.delete(task.partition);
+      return;
+    }
+    const { partition, ticket } = task;
+    task.retryTimer = setTimeout(() => dispatch(self, { type: 'retryTakeover', partition, ticket }), delayMs);
+  }
+
+  const UNREADABLE_STATE = new Set<ErrorCode>([
+    ErrorCodes.CHECKPOINT_METADATA_INVALID,
+    ErrorCodes.CHECKPOINT_METADATA_NEWER,
+    ErrorCodes.KAFKA_OFFSET_OUT_OF_RANGE,
+    ErrorCodes.WINDOW_SNAPSHOT_INVALID,
+  ]);
+
+  function onTakeoverFailed(
+    s: State,
+    msg: Extract<WindowStageMsg, { type: 'takeoverFailed' }>,
+    self: Ref<WindowStageMsg>,
+  ): void {
+    const task = isCurrent(s, msg);
+    if (!task) return;
+    task.transactions = undefined; // closed by the takeover's promise
+    // What Kafka holds for r says something this build cannot resume from: trying again would read the same.
+    if (msg.code !== undefined && UNREADABLE_STATE.has(msg.code)) {
+      failTask(s, task, new SdpError(msg.code, msg.error, [], { retriable: false }));
+      return;
+    }
+    retryLater(s, task, self, 'takeover', msg.error);
+  }
+
+  /** Applies one batch of r's records to its task. */
+  function onBatch(s: State, batch: ConsumedBatch): void {
+    const task = s.tasks.get(batch.partition);
+    if (task?.phase !== 'running' || task.state === undefined || task.position === undefined) return;
+    const position = BigInt(task.position);
+    if (BigInt(batch.lastOffset) < position) return; // already applied
+    if (BigInt(batch.fetchedOffset) > position) {
+      // kafkajs answered OFFSET_OUT_OF_RANGE by moving to the log start: records deleted unread (retention).
+      const fields = {
+        partition: batch.partition,
+        expected_offset: task.position,
+        fetched_offset: batch.fetchedOffset,
+      };
+      if (config.etl.on_offset_out_of_range !== 'earliest') {
+        failTask(
+          s,
+          task,
+          new SdpError(
+            ErrorCodes.KAFKA_OFFSET_OUT_OF_RANGE,
+            `${topic}[${batch.partition}]: offsets ${position}..${BigInt(batch.fetchedOffset) - 1n} were deleted ` +
+              'before they were read (etl.on_offset_out_of_range)',
+          ),
+        );
+        return;
+      }
+      logger.warn(fields, 'page-view counts skipped: deleted by retention before they were read');
+    }
+    let applied = task.state;
+    for (const message of batch.messages) {
+      if (applied.offset !== null && BigInt(message.offset) <= applied.offset) continue; // a replay
+      try {
+        const next = apply(applied, decodeRepartitionRecord(message.key, message.value), message.offset);
+        if (next !== applied && task.firstUncommitted === null) task.firstUncommitted = BigInt(message.offset);
+        applied = next;
+      } catch (err) {
+        task.state = applied;
+        failTask(s, task, err, message.offset);
+        return;
+      }
+    }
+    task.state = applied;
+    task.position = (BigInt(batch.lastOffset) + 1n).toString();
+  }
+
+  /** Starts the commit of every running task that changed and is due (all of them while a flush waits). */
+  function maybeCommit(s: State, self: Ref<WindowStageMsg>): void {
+    const nowMs = Date.now();
+    const force = s.flushWaiters.length > 0;
+    for (const task of s.tasks.values()) {
+      if (task.phase !== 'running' || task.committing || task.firstUncommitted === null) continue;
+      if (!force && nowMs - task.lastCommitMs < config.etl.checkpoint_interval) continue;
+      startCommit(s, task, self);
+    }
+    settleFlush(s);
+  }
+
+  function startCommit(s: State, task: Task, self: Ref<WindowStageMsg>): void {
+    const closed = closeWindows(task.state!);
+    task.state = closed.state;
+    const first = task.firstUncommitted!;
+    const last = closed.state.offset!;
+    task.firstUncommitted = null;
+    task.committing = true;
+    task.lastCommitMs = Date.now();
+    const { partition, ticket } = task;
+    const startedMs = Date.now();
+    const windows = new Set(closed.rows.map((r) => r.minuteStartMs)).size;
+    if (closed.lateCounts.length > 0)
+      logger.info(
+        {
+          partition,
+          late_page_views: closed.lateCounts.reduce((sum, c) => sum + c.count, 0),
+          late_windows: closed.lateCounts.length,
+        },
+        'late page views (their windows were already emitted)',
+      );
+    commitStage2Task(
+      {
+        lakeRoot,
+        encoderPool: options.encoderPool,
+        encoder: config.etl.parquet_encoder,
+        rowGroupRows: config.etl.row_group_rows,
+        writer: options.writerId,
+        topicId: s.topicId ?? null,
+        repartitionTopic: topic,
+        stateTopic,
+        transactions: task.transactions!,
+        stillOwned: () => alive && s.tasks.get(partition)?.ticket === ticket && task.phase === 'running',
+      },
+      { partition, first, last, rows: closed.rows, snapshot: snapshot(closed.state) },
+    ).then(
+      (result) => {
+        if (alive)
+          dispatch(self, { type: 'committed', partition, ticket, result, windows, durationMs: Date.now() - startedMs });
+      },
+      (err: unknown) => {
+        if (alive)
+          dispatch(self, { type: 'commitRefused', partition, ticket, fenced: isFenced(err), error: messageOf(err) });
+      },
+    );
+  }
+
+  /** The producer of a dropped task, kept for its commit in flight: closed now that it reported. */
+  function closeOrphan(s: State, ticket: number): void {
+    const tx = s.closing.get(ticket);
+    s.closing.delete(ticket);
+    void tx?.close().catch(() => undefined);
+  }
+
+  function onCommitted(s: State, msg: Extract<WindowStageMsg, { type: 'committed' }>, self: Ref<WindowStageMsg>): void {
+    closeOrphan(s, msg.ticket);
+    s.totals.commits += 1;
+    s.totals.rowsEmitted += msg.result.rows;
+    s.totals.windowsEmitted += msg.windows;
+    const task = isCurrent(s, msg);
+    if (task) {
+      task.committing = false;
+      task.commits += 1;
+      task.rowsEmitted += msg.result.rows;
+      s.failures.delete(msg.partition);
+    }
+    logger.debug(
+      { partition: msg.partition, rows: msg.result.rows, files: msg.result.files, duration_ms: msg.durationMs },
+      'windows committed',
+    );
+    if (msg.result.rows > 0)
+      logger.info(
+        { partition: msg.partition, rows: msg.result.rows, dts: msg.result.dts, duration_ms: msg.durationMs },
+        'windows committed',
+      );
+    maybeCommit(s, self);
+  }
+
+  function onCommitRefused(
+    s: State,
+    msg: Extract<WindowStageMsg, { type: 'commitRefused' }>,
+    self: Ref<WindowStageMsg>,
+  ): void {
+    closeOrphan(s, msg.ticket);
+    s.totals.commitsRefused += 1;
+    const task = isCurrent(s, msg);
+    if (task?.phase !== 'running') {
+      if (task) task.committing = false;
+      settleFlush(s);
+      return;
+    }
+    task.committing = false;
+    retire(s, task);
+    // What it applied since its last commit is read again by whoever takes r over next (this member or another).
+    retryLater(s, task, self, msg.fenced ? 'commit (fenced)' : 'commit', msg.error);
+    settleFlush(s);
+  }
+
+  function settleFlush(s: State): void {
+    if (s.flushWaiters.length === 0) return;
+    for (const task of s.tasks.values())
+      if (task.phase === 'running' && (task.committing || task.firstUncommitted !== null)) return;
+    for (const waiter of s.flushWaiters) dispatch(waiter, { commits: s.totals.commits });
+    s.flushWaiters = [];
+  }
+
+  /** Applies the group's assignment (etl/assignmentPlan.ts); returns where each kept partition stands. */
+  function onAssignment(
+    s: State,
+    assigned: number[],
+    revoked: number[],
+    self: Ref<WindowStageMsg>,
+  ): Map<number, string> {
+    s.assigned = new Set(assigned);
+    const running = new Set<number>();
+    const pending = new Set<number>();
+    const positions = new Map<number, string>();
+    for (const [p, task] of s.tasks) {
+      if (task.phase === 'running' && task.position !== undefined) {
+        running.add(p);
+        positions.set(p, task.position);
+      } else pending.add(p);
+    }
+    const plan = planAssignment({ assigned, revoked, owned: running, takingOver: pending, positions });
+    for (const partition of plan.release) {
+      const task = s.tasks.get(partition);
+      if (!task) continue;
+      if (task.retryTimer) clearTimeout(task.retryTimer);
+      s.tasks.delete(partition);
+      retire(s, task);
+    }
+    // A failed task stays stopped while it stays here.
+    for (const p of pending) if (s.tasks.get(p)?.phase === 'failed') s.consumer?.pause(p);
+    for (const partition of plan.takeOver) startTakeover(s, partition, self);
+    logger.info(
+      { assigned, revoked, taking_over: plan.takeOver, kept_at: Object.fromEntries(plan.seeks) },
+      'repartition partitions assigned',
+    );
+    settleFlush(s);
+    return plan.seeks;
+  }
+
+  function onStart(s: State, ctx: ActorContext<WindowStageMsg>): void {
+    const consumer = (options.createConsumer ?? createTopicConsumer)(config, options.logger, {
+      topic,
+      groupId: group,
+      concurrency:
+        typeof config.etl.window_partitions === 'number' ? config.etl.window_partitions : config.kafka.partitions,
+    });
+    s.consumer = consumer;
+    const self = ctx.self;
+    const replyTo = ctx.sender;
+    const answer = (value: WindowStageStartReply): void => {
+      if (replyTo) dispatch(replyTo as Ref<WindowStageStartReply>, value);
+    };
+    (async () => {
+      // R: every task is created with it, and a record routed with another R stops its task.
+      s.partitions = (await consumer.endOffsets()).size;
+      if (s.partitions === 0) throw new SdpError(ErrorCodes.KAFKA_TOPIC_MISSING, `topic ${topic} has no partition`);
+      await consumer.start({
+        onAssignment: (assigned, revoked) => onAssignment(s, assigned, revoked, self),
+        onBatch: async (batch) => {
+          // Stopped (torn down, killed in a test): nothing to apply to, and a batch that failed would make kafkajs
+          // retry it with back-off while its disconnect waits, keeping the partitions from the next owner.
+          if (!alive) return;
+          try {
+            await query<WindowStageMsg, { ok: true }>(self, () => ({ type: 'batch', batch }), queryTimeoutMs);
+          } catch (err) {
+            if (alive) throw err;
+          }
+        },
+        onProgress: (progress) => dispatch(self, { type: 'progress', progress }),
+        onCrash: (error, willRestart) => {
+          logger.warn({ err: error, will_restart: willRestart }, 'consumer crashed');
+          if (!willRestart) dispatch(self, { type: 'consumerFailed', error: error.message });
+        },
+      });
+    })().then(
+      () => {
+        logger.info({ partitions: s.partitions }, 'window stage started');
+        answer({ ok: true, partitions: s.partitions! });
+      },
+      (err: unknown) => {
+        s.consumer = undefined;
+        void consumer.disconnect().catch(() => undefined);
+        logger.warn({ err: messageOf(err) }, 'window stage could not start');
+        answer({ ok: false, error: messageOf(err), ...(isSdpError(err) ? { code: err.code } : {}) });
+      },
+    );
+  }
+
+  function onClose(s: State, ctx: ActorContext<WindowStageMsg>): void {
+    const replyTo = ctx.sender;
+    const consumer = s.consumer;
+    s.consumer = undefined;
+    if (s.timer) clearInterval(s.timer);
+    (async () => {
+      await consumer?.disconnect();
+      for (const task of s.tasks.values()) {
+        if (task.retryTimer) clearTimeout(task.retryTimer);
+        retire(s, task);
+      }
+      s.tasks.clear();
+    })().then(
+      () => replyTo && dispatch(replyTo, { ok: true }),
+      (err: unknown) => {
+        logger.warn({ err }, 'window stage close failed');
+        if (replyTo) dispatch(replyTo, { ok: false, error: messageOf(err) });
+      },
+    );
+  }
+
+  function metricsOf(s: State, nowMs: number): WindowStageMetrics {
+    const tasks: WindowTaskStatus[] = [];
+    const minutes = new Set<number>();
+    let watermark: number | null = Infinity;
+    for (const task of [...s.tasks.values()].sort((a, b) => a.partition - b.partition)) {
+      const st = task.state;
+      let openEntries = 0;
+      if (st)
+        for (const [startMs, byUrl] of st.open) {
+          minutes.add(startMs);
+          openEntries += byUrl.size;
+        }
+      if (task.phase === 'running' && st)
+        watermark = watermark === null || !Number.isFinite(st.watermarkMs) ? null : Math.min(watermark, st.watermarkMs);
+      tasks.push({
+        partition: task.partition,
+        phase: task.phase,
+        position: task.position ?? null,
+        committedOffset: task.committedNext?.toString() ?? null,
+        watermarkMs: st && Number.isFinite(st.watermarkMs) ? st.watermarkMs : null,
+        emittedFrontierMs: st && Number.isFinite(st.emittedFrontierMs) ? st.emittedFrontierMs : null,
+        windowsOpen: st?.open.size ?? 0,
+        openEntries,
+        lateEventsTotal: st?.lateEventsTotal ?? 0,
+        sources: st?.sources.size ?? 0,
+        commits: task.commits,
+        rowsEmittedTotal: task.rowsEmitted,
+        error: task.error ?? null,
+      });
+    }
+    const globalWatermarkMs = watermark === Infinity ? null : watermark;
+    return {
+      partitions: s.partitions ?? null,
+      tasks,
+      lateEventsTotal: tasks.reduce((sum, t) => sum + t.lateEventsTotal, 0),
+      windowsOpen: minutes.size,
+      globalWatermarkMs,
+      watermarkLagSeconds: globalWatermarkMs === null ? null : Math.max(0, (nowMs - globalWatermarkMs) / 1000),
+      rowsEmittedTotal: s.totals.rowsEmitted,
+      windowsEmittedTotal: s.totals.windowsEmitted,
+      commits: s.totals.commits,
+      commitsRefused: s.totals.commitsRefused,
+      takeovers: s.totals.takeovers,
+      failedTasks: tasks.filter((t) => t.phase === 'failed').length,
+    };
+  }
+
+  const behaviour = (s: State, msg: WindowStageMsg, ctx: ActorContext<WindowStageMsg>): State => {
+    switch (msg.type) {
+      case 'start':
+        onStart(s, ctx);
+        return s;
+      case 'batch':
+        onBatch(s, msg.batch);
+        reply(ctx, { ok: true });
+        return s;
+      case 'progress': {
+        const task = s.tasks.get(msg.progress.partition);
+        if (task?.phase === 'running' && task.position !== undefined)
+          if (BigInt(msg.progress.lastOffset) >= BigInt(task.position))
+            task.position = (BigInt(msg.progress.lastOffset) + 1n).toString();
+        return s;
+      }
+      case 'takenOver':
+        onTakenOver(s, msg);
+        return s;
+      case 'takeoverFailed':
+        onTakeoverFailed(s, msg, ctx.self);
+        return s;
+      case 'retryTakeover': {
+        const task = isCurrent(s, msg);
+        if (task?.phase === 'waiting' && s.assigned.has(msg.partition) && !s.draining)
+          startTakeover(s, msg.partition, ctx.self);
+        return s;
+      }
+      case 'committed':
+        onCommitted(s, msg, ctx.self);
+        return s;
+      case 'commitRefused':
+        onCommitRefused(s, msg, ctx.self);
+        return s;
+      case 'tick':
+        maybeCommit(s, ctx.self);
+        return s;
+      case 'flush':
+        if (ctx.sender) s.flushWaiters.push(ctx.sender as Ref<WindowStageFlushReply>);
+        maybeCommit(s, ctx.self);
+        return s;
+      case 'drain': {
+        s.draining = true;
+        if (ctx.sender) s.drainWaiters.push(ctx.sender as Ref<WindowStageFlushReply>);
+        const self = ctx.self;
+        // Not awaited here: the batches it waits for need this mailbox.
+        void (s.consumer?.quiesce() ?? Promise.resolve()).then(
+          () => dispatch(self, { type: 'quiesced' }),
+          () => dispatch(self, { type: 'quiesced' }),
+        );
+        return s;
+      }
+      case 'quiesced':
+        s.flushWaiters.push(...s.drainWaiters);
+        s.drainWaiters = [];
+        maybeCommit(s, ctx.self);
+        return s;
+      case 'close':
+        onClose(s, ctx);
+        return s;
+      case 'metrics':
+        reply<WindowStageMetrics>(ctx, metricsOf(s, Date.now()));
+        return s;
+      case 'consumerFailed':
+        throw new SdpError(ErrorCodes.KAFKA_CONSUMER_FAILED, `consumer of ${topic} failed: ${msg.error}`);
+    }
+  };
+
+  return spawn<State, WindowStageMsg>(parent, behaviour, name, {
+    initialStateFunc: (ctx) => {
+      const timer = setInterval(
+        () => dispatch(ctx.self, { type: 'tick' }),
+        Math.min(TICK_MS, config.etl.checkpoint_interval),
+      );
+      timer.unref();
+      return {
+        tasks: new Map(),
+        assigned: new Set(),
+        lastTicket: 0,
+        failures: new Map(),
+        closing: new Map(),
+        draining: false,
+        flushWaiters: [],
+        drainWaiters: [],
+        timer,
+        totals: { commits: 0, commitsRefused: 0, takeovers: 0, rowsEmitted: 0, windowsEmitted: 0 },
+      };
+    },
+    onCrash: (_msg, err, ctx) => {
+      logger.error({ err }, 'window stage failed');
+      // Retriable: the supervisor restarts the ETL, which takes every task over from Kafka (architecture.md,
+      // "Supervision").
+      markRetriable(err);
+      return ctx.escalate;
+    },
+    afterStop: (s) => {
+      alive = false;
+      if (s.timer) clearInterval(s.timer);
+      for (const task of s.tasks.values()) {
+        if (task.retryTimer) clearTimeout(task.retryTimer);
+        const tx = task.transactions;
+        task.transactions = undefined;
+        void tx?.close().catch(() => undefined);
+      }
+      for (const tx of s.closing.values()) void tx.close().catch(() => undefined);
+      s.closing.clear();
+      // Stopped without `close`: a consumer left running would keep its partitions from the member that replaces it.
+      s.consumer
+        ?.disconnect()
+        .catch((err: unknown) => logger.warn({ err }, 'disconnect of an abandoned consumer failed'));
+      s.consumer = undefined;
+    },
+  });
+}
+
+function messageOf(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

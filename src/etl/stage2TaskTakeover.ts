@@ -1,0 +1,93 @@
+/**
+ * What a new owner of stage-2 task r does before it reads repartition partition r (architecture.md, "Windows across
+ * members", in the takeover order of "The takeover order"): fence the previous holder of r's transactional id
+ * (InitProducerId aborts its open transaction; none of its commits succeeds after this), read the committed offset and
+ * its metadata stably, read the latest snapshot of r from the state topic, complete the renames the last commit named,
+ * delete every other tmp file of r, and say where the task resumes with which state. The rule is a pure module
+ * (windows/stage2TakeoverPlan.ts); this is its I/O, the caller seeks and resumes.
+ */
+import { join } from 'node:path';
+import type { PartitionTransactions } from '../kafka/partitionTransactions.js';
+import type { StableOffset } from '../kafka/wire/offsetFetch.js';
+import { listAggTaskFiles } from '../lake/aggTaskFiles.js';
+import { completeRename, removeIfExists } from '../lake/durableFs.js';
+import type { Logger } from '../log/logger.js';
+import { decodeStage2CommitMetadata } from '../windows/stage2CommitMetadata.js';
+import { planStage2Takeover, type Stage2TakeoverPlan } from '../windows/stage2TakeoverPlan.js';
+import type { Stage2Options, Stage2State } from '../windows/stage2Windows.js';
+
+export interface Stage2TakeoverFacts {
+  lakeRoot: string;
+  logger: Logger;
+  /** r, R and the window size. */
+  options: Stage2Options;
+  /** The task's transactional producer, not yet taken over. */
+  transactions: PartitionTransactions;
+  /** The repartition topic's id now (null if the broker does not tell). */
+  topicId: string | null;
+  /** The group's committed offset and metadata of r, read stably (wire/offsetFetch.ts). */
+  fetchCommitted(): Promise<StableOffset>;
+  /** The latest snapshot of r in the state topic (kafka/stateTopicReader.ts); null if none. */
+  readState(): Promise<Buffer | null>;
+  /**
+   * Asked before the tmp files are deleted: false (r was revoked meanwhile) deletes none, since its next owner may be
+   * writing some already. Default: always owned.
+   */
+  stillOwned?(): boolean;
+}
+
+export interface Stage2TaskStart {
+  state: Stage2State;
+  /** The next repartition offset to read. */
+  resume: bigint;
+  source: Stage2TakeoverPlan['source'];
+  renamed: number;
+  /** Committed files neither tmp nor final: logged as errors (retention, or lost data). */
+  missing: number;
+  deleted: number;
+  durationMs: number;
+}
+
+export async function takeOverStage2Task(facts: Stage2TakeoverFacts): Promise<Stage2TaskStart> {
+  const startedMs = Date.now();
+  const { lakeRoot, options } = facts;
+  const r = options.partition;
+  // Fence first: whatever the previous holder still sends after this cannot commit.
+  await facts.transactions.takeOver();
+  const committed = await facts.fetchCommitted();
+  const metadata = decodeStage2CommitMetadata(committed.metadata, `repartition partition ${r}`);
+  const snapshot = await facts.readState();
+  const files = await listAggTaskFiles(lakeRoot, r);
+  const plan = planStage2Takeover({
+    options,
+    committed: { offset: committed.offset, metadata, topicId: facts.topicId },
+    snapshot,
+    tmpFiles: files.tmpFiles,
+    finalFiles: files.finalFiles,
+  });
+  let renamed = 0;
+  let missing = 0;
+  for (const { from, to } of plan.renames) {
+    const outcome = await completeRename(join(lakeRoot, from), join(lakeRoot, to));
+    if (outcome === 'renamed') renamed += 1;
+    else if (outcome === 'missing') {
+      missing += 1;
+      facts.logger.error(
+        { partition: r, from, to },
+        'a committed window file is missing: neither its tmp nor its final',
+      );
+    }
+  }
+  let deleted = 0;
+  if (facts.stillOwned?.() ?? true)
+    for (const tmp of plan.deletes) if (await removeIfExists(join(lakeRoot, tmp))) deleted += 1;
+  return {
+    state: plan.state,
+    resume: plan.resume,
+    source: plan.source,
+    renamed,
+    missing,
+    deleted,
+    durationMs: Date.now() - startedMs,
+  };
+}

@@ -1,0 +1,90 @@
+/**
+ * Which `clickstream_agg` files belong to the stage-2 task of repartition partition r (architecture.md, "Windows
+ * across members" and "Who rewrites a partition's files"):
+ * `tables/clickstream_agg/dt=…/part-<r>-<first>-<last>.parquet` as layout.ts names them (`aggTaskFilePath`), final
+ * or tmp (`<final>.<writerId>.tmp`). The window aggregator's `part-<checkpointId>.parquet` files (one number) belong
+ * to no task and never match. Directory listings only, as partitionTmpFiles.ts: no file is opened or stat'ed.
+ */
+import type { Dirent } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { TABLES_DIR } from './layout.js';
+
+export interface AggTaskFileName {
+  /** As given, lake-relative. */
+  path: string;
+  dt: string;
+  /** The repartition partition whose task wrote it. */
+  partition: number;
+  /** The commit's input offset range, canonical decimal (no zero padding). */
+  first: string;
+  last: string;
+  tmp: boolean;
+  /** The writer id a tmp name carries; null for a final file. */
+  writer: string | null;
+  /** The final path (lake-relative, `/`-separated): the path itself for a final file. */
+  final: string;
+}
+
+const AGG_DIR = `${TABLES_DIR}/clickstream_agg`;
+// dt, task, first, last, writer of a tmp file.
+const NAME = new RegExp(
+  '^tables/clickstream_agg/dt=(\\d{4}-\\d{2}-\\d{2})/part-(0|[1-9]\\d{0,9})-(\\d{20})-(\\d{20})\\.parquet' +
+    '(?:\\.([0-9a-f]{1,32})\\.tmp)?$',
+);
+const DT_DIR = /^dt=\d{4}-\d{2}-\d{2}$/;
+
+/** The parts of a lake-relative path if it is a stage-2 task's file (of `partition`, when given); else undefined. */
+export function parseAggTaskFileName(filePath: string, partition?: number): AggTaskFileName | undefined {
+  const normalized = filePath.split('\\').join('/');
+  const m = NAME.exec(normalized);
+  if (!m) return undefined;
+  const owner = Number(m[2]);
+  if (owner > 0x7fffffff || (partition !== undefined && owner !== partition)) return undefined;
+  const first = BigInt(m[3]!);
+  const last = BigInt(m[4]!);
+  if (first > last) return undefined;
+  const writer = m[5] ?? null;
+  return {
+    path: filePath,
+    dt: m[1]!,
+    partition: owner,
+    first: first.toString(),
+    last: last.toString(),
+    tmp: writer !== null,
+    writer,
+    final: writer === null ? normalized : normalized.slice(0, normalized.length - `.${writer}.tmp`.length),
+  };
+}
+
+export interface AggTaskFiles {
+  /** Lake-relative, `/`-separated, sorted. */
+  tmpFiles: string[];
+  finalFiles: string[];
+}
+
+/** The files of task `partition`: its tmp files, whoever wrote them, and its committed ones. */
+export async function listAggTaskFiles(lakeRoot: string, partition: number): Promise<AggTaskFiles> {
+  const tmpFiles: string[] = [];
+  const finalFiles: string[] = [];
+  for (const dtDir of await readDir(path.join(lakeRoot, AGG_DIR))) {
+    if (!dtDir.isDirectory() || !DT_DIR.test(dtDir.name)) continue;
+    const dir = `${AGG_DIR}/${dtDir.name}`;
+    for (const entry of await readDir(path.join(lakeRoot, dir))) {
+      if (!entry.isFile()) continue;
+      const name = parseAggTaskFileName(`${dir}/${entry.name}`, partition);
+      if (name) (name.tmp ? tmpFiles : finalFiles).push(name.path);
+    }
+  }
+  return { tmpFiles: tmpFiles.sort(), finalFiles: finalFiles.sort() };
+}
+
+/** Entries of `dir`; none when it does not exist (no window emitted yet, a dt deleted meanwhile). */
+async function readDir(dir: string): Promise<Dirent[]> {
+  try {
+    return await fs.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}

@@ -1,0 +1,543 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import {
+  spawnWindowStage,
+  type WindowStageFlushReply,
+  type WindowStageMetrics,
+  type WindowStageMsg,
+} from '../../../src/actors/windowStage.js';
+import { parseConfig } from '../../../src/config/load.js';
+import type { Config } from '../../../src/config/schema.js';
+import { ErrorCodes, type SdpError } from '../../../src/errors.js';
+import type { ConsumedBatch } from '../../../src/kafka/topicConsumer.js';
+import { createEncoderPool } from '../../../src/lake/encoderPool.js';
+import { query, stop, type Ref } from '../../../src/system/nact.js';
+import {
+  encodeRepartitionRecord,
+  type RepartitionMessage,
+  repartitionOfUrl,
+} from '../../../src/windows/repartitionRecords.js';
+import { decodeStage2CommitMetadata } from '../../../src/windows/stage2CommitMetadata.js';
+import { restore } from '../../../src/windows/stage2Windows.js';
+import { fakeConsumerFactory, type FakeConsumer } from './fakes/fakeConsumer.js';
+import { FakeWindowKafka, TOPIC_ID } from './fakes/fakeWindowKafka.js';
+import { listFiles, openReader, type Reader } from './fakes/lakeFiles.js';
+import { sqlPath } from '../lake/duckdb.js';
+import { cleanUp, newSystem, onCleanUp, silentLogger, tempDir, waitFor } from './fakes/testKit.js';
+
+let reader: Reader;
+beforeAll(async () => {
+  reader = await openReader();
+});
+afterAll(() => reader.close());
+afterEach(cleanUp);
+
+const Q_MS = 5_000;
+const R = 2;
+const MIN = 60_000;
+const T0 = Date.UTC(2026, 11, 5, 10, 0, 0);
+const URLS = ['/home', '/cart', '/search', '/product/1', '/product/2', '/checkout', '/about', '/help', '/blog'];
+/** Two urls routed to each repartition partition. */
+const urlsOf = (r: number): [string, string] => {
+  const urls = URLS.filter((u) => repartitionOfUrl(u, R) === r);
+  if (urls.length < 2) throw new Error(`not two urls of partition ${r}`);
+  return [urls[0]!, urls[1]!];
+};
+const pad = (n: number | bigint): string => String(n).padStart(20, '0');
+
+function testConfig(etl: Partial<Config['etl']> = {}): Config {
+  const file = join(import.meta.dirname, '../../../config.yml');
+  const { config } = parseConfig(readFileSync(file, 'utf8'), file, {});
+  // Commits only when a test flushes, unless it says otherwise.
+  return {
+    ...config,
+    etl: { ...config.etl, parquet_encoder: 'hyparquet-writer', checkpoint_interval: 3_600_000, ...etl },
+  };
+}
+
+interface RecordSpec {
+  /** Source (clickstream) partition, of 2. */
+  sp: number;
+  through: number;
+  /** Watermark of the source; omitted: -Infinity. */
+  wm?: number;
+  idle?: boolean;
+  windows?: Array<[number, Array<[string, number]>]>;
+}
+
+/** A stage-1 record for repartition partition r. */
+function rec(r: number, spec: RecordSpec): RepartitionMessage {
+  return encodeRepartitionRecord({
+    sourcePartition: spec.sp,
+    sourcePartitions: 2,
+    partition: r,
+    partitions: R,
+    windowSizeMs: MIN,
+    throughOffset: String(spec.through),
+    watermarkMs: spec.wm ?? -Infinity,
+    idle: spec.idle ?? false,
+    windows: (spec.windows ?? []).map(([startMs, counts]) => ({
+      startMs,
+      counts: counts.map(([url, count]) => ({ url, count })).sort((a, b) => (a.url < b.url ? -1 : 1)),
+    })),
+  });
+}
+
+/** The messages as the batch of partition r read from offset `first` (consecutive offsets). */
+function batch(r: number, first: number, messages: ReadonlyArray<RepartitionMessage | { key: string; value: string }>) {
+  const last = first + messages.length - 1;
+  return {
+    topic: 'sdp-etl-pv-repartition',
+    partition: r,
+    fetchedOffset: String(first),
+    lastOffset: String(last),
+    highWatermark: String(last + 1),
+    caughtUp: true,
+    messages: messages.map((m, i) => ({
+      offset: String(first + i),
+      key: Buffer.from(m.key),
+      value: Buffer.from(m.value),
+      timestampMs: T0,
+    })),
+  } satisfies ConsumedBatch;
+}
+
+interface Harness {
+  ref: Ref<WindowStageMsg>;
+  system: ReturnType<typeof newSystem>;
+  lakeRoot: string;
+  consumer: FakeConsumer;
+  ask<T>(msg: WindowStageMsg): Promise<T>;
+  metrics(): Promise<WindowStageMetrics>;
+  flush(): Promise<WindowStageFlushReply>;
+  assign(assigned: number[], revoked?: number[]): Map<number, string>;
+  deliver(b: ConsumedBatch): Promise<void>;
+  /** Waits until every task of `partitions` runs. */
+  running(...partitions: number[]): Promise<WindowStageMetrics>;
+  failed: Array<[number, SdpError]>;
+}
+
+async function startStage(
+  kafka: FakeWindowKafka,
+  options: { lakeRoot?: string; writerId?: string; etl?: Partial<Config['etl']> } = {},
+): Promise<Harness> {
+  const system = newSystem();
+  const config = testConfig(options.etl);
+  const lakeRoot = options.lakeRoot ?? join(tempDir('sdp-window-stage-'), 'lake');
+  const encoderPool = createEncoderPool({ threads: 0 });
+  onCleanUp(() => encoderPool.close());
+  const consumers = fakeConsumerFactory({
+    ends: new Map([
+      [0, '0'],
+      [1, '0'],
+    ]),
+  });
+  const failed: Array<[number, SdpError]> = [];
+  const ref = spawnWindowStage(system, {
+    config,
+    logger: silentLogger,
+    lakeRoot,
+    encoderPool,
+    writerId: options.writerId ?? 'aa',
+    kafka: kafka.kafka(),
+    createConsumer: consumers.createConsumer,
+    onTaskFailed: (partition, error) => failed.push([partition, error]),
+  });
+  // The actor itself, before its system: a system stop in nact 7 stops no child, so no afterStop would run.
+  onCleanUp(() => stop(ref));
+  const ask = <T>(msg: WindowStageMsg): Promise<T> => query<WindowStageMsg, T>(ref, () => msg, Q_MS);
+  expect(await ask({ type: 'start' })).toEqual({ ok: true, partitions: 2 });
+  const consumer = consumers.consumer();
+  const metrics = () => ask<WindowStageMetrics>({ type: 'metrics' });
+  return {
+    ref,
+    system,
+    lakeRoot,
+    consumer,
+    ask,
+    metrics,
+    flush: () => ask<WindowStageFlushReply>({ type: 'flush' }),
+    assign: (assigned, revoked = []) => consumer.handlers().onAssignment(assigned, revoked),
+    deliver: (b) => consumer.handlers().onBatch(b),
+    running: (...partitions) =>
+      waitFor(
+        async () => {
+          const m = await metrics();
+          const ok = partitions.every((p) => m.tasks.find((t) => t.partition === p)?.phase === 'running');
+          return ok ? m : undefined;
+        },
+        `tasks ${partitions.join(', ')} running`,
+      ),
+    failed,
+  };
+}
+
+/** Every `clickstream_agg` row as [minute start, url, pv], sorted. */
+async function aggRows(lakeRoot: string): Promise<Array<[number, string, number]>> {
+  const files = (await listFiles(lakeRoot)).filter((f) => f.endsWith('.parquet'));
+  if (files.length === 0) return [];
+  const rows = await reader.rows(
+    `SELECT epoch_ms(minute_start) AS ms, epoch_ms(minute_end) - epoch_ms(minute_start) AS size, url, pv ` +
+      `FROM read_parquet(${sqlPath(join(lakeRoot, 'tables/clickstream_agg/**/*.parquet'))}) ORDER BY ms, url`,
+  );
+  for (const row of rows) expect(Number(row.size)).toBe(MIN);
+  return rows.map((row) => [Number(row.ms), String(row.url), Number(row.pv)]);
+}
+
+async function tmpFiles(lakeRoot: string): Promise<string[]> {
+  return (await listFiles(lakeRoot)).filter((f) => f.endsWith('.tmp'));
+}
+
+describe('window stage (stage-2 tasks)', () => {
+  it('takes its partitions over, applies their records and commits closed windows, named by offsets', async () => {
+    const kafka = new FakeWindowKafka();
+    const h = await startStage(kafka);
+    h.assign([0, 1]);
+    await h.running(0, 1);
+    // Paused until taken over, then seeked to the start (nothing committed yet) and resumed.
+    const calls = h.consumer.calls.filter((c) => c.call !== 'seek');
+    expect(calls.slice(0, 2)).toEqual([
+      { call: 'pause', partition: 0 },
+      { call: 'pause', partition: 1 },
+    ]);
+    // The two takeovers run side by side: either may end first.
+    expect(
+      calls.slice(2).sort((x, y) => ('partition' in x && 'partition' in y ? x.partition - y.partition : 0)),
+    ).toEqual([
+      { call: 'resume', partition: 0 },
+      { call: 'resume', partition: 1 },
+    ]);
+    expect(h.consumer.seeks().sort()).toEqual([
+      [0, '0'],
+      [1, '0'],
+    ]);
+
+    const [a, b] = urlsOf(0);
+    await h.deliver(
+      batch(0, 0, [
+        rec(0, {
+          sp: 0,
+          through: 10,
+          wm: T0,
+          windows: [
+            [
+              T0,
+              [
+                [a, 3],
+                [b, 1],
+              ],
+            ],
+          ],
+        }),
+        rec(0, {
+          sp: 1,
+          through: 20,
+          wm: T0,
+          windows: [
+            [T0, [[a, 2]]],
+            [T0 + MIN, [[b, 5]]],
+          ],
+        }),
+        // Both sources past the end of the first minute: it closes; the second stays open.
+        rec(0, { sp: 0, through: 11, wm: T0 + MIN }),
+        rec(0, { sp: 1, through: 21, wm: T0 + MIN + 1 }),
+      ]),
+    );
+    await h.flush();
+    expect(await aggRows(h.lakeRoot)).toEqual([
+      [T0, a, 5],
+      [T0, b, 1],
+    ]);
+    expect(await listFiles(h.lakeRoot)).toEqual([
+      `tables/clickstream_agg/dt=2026-12-05/part-0-${pad(0)}-${pad(3)}.parquet`,
+    ]);
+    // One transaction: the snapshot of partition 0 and its next offset with metadata naming the file.
+    expect(kafka.commits).toHaveLength(1);
+    const [commit] = kafka.commits;
+    expect(commit!.transactionalId).toBe('sdp-etl-sdp-etl-pv-repartition-0');
+    expect(commit!.records.map((r) => [r.topic, r.partition, r.key])).toEqual([['sdp-etl-pv-state', 0, '0']]);
+    expect(commit!.offsets.map((o) => [o.topic, o.partition, o.offset])).toEqual([['sdp-etl-pv-repartition', 0, 4n]]);
+    expect(decodeStage2CommitMetadata(commit!.offsets[0]!.metadata)).toEqual({
+      v: 1,
+      topicId: TOPIC_ID,
+      writer: 'aa',
+      files: { first: '0', last: '3', dts: ['2026-12-05'] },
+    });
+    const state = restore(kafka.states.get(0)!, { partition: 0, partitions: R, sizeMs: MIN });
+    expect(state.offset).toBe(3n);
+    expect([...state.open.keys()]).toEqual([T0 + MIN]);
+
+    // A late count for the emitted minute: counted, never emitted; the metrics say where the windows stand.
+    await h.deliver(batch(0, 4, [rec(0, { sp: 0, through: 12, wm: T0 + MIN, windows: [[T0, [[a, 4]]]] })]));
+    await h.flush();
+    expect(await aggRows(h.lakeRoot)).toEqual([
+      [T0, a, 5],
+      [T0, b, 1],
+    ]);
+    const m = await h.metrics();
+    expect(m).toMatchObject({
+      partitions: 2,
+      lateEventsTotal: 4,
+      windowsOpen: 1,
+      rowsEmittedTotal: 2,
+      windowsEmittedTotal: 1,
+      commits: 2,
+      commitsRefused: 0,
+      takeovers: 2,
+      failedTasks: 0,
+      // Task 1 has heard from no source yet: the member's watermark is unknown.
+      globalWatermarkMs: null,
+    });
+    expect(m.tasks.map((t) => [t.partition, t.phase, t.position, t.watermarkMs, t.openEntries])).toEqual([
+      [0, 'running', '5', T0 + MIN, 1],
+      [1, 'running', '0', null, 0],
+    ]);
+    expect(await tmpFiles(h.lakeRoot)).toEqual([]);
+  });
+
+  it('a second instance resumes from the committed snapshot and offset: every window once, counts exact', async () => {
+    const kafka = new FakeWindowKafka();
+    const first = await startStage(kafka, { writerId: 'aa' });
+    first.assign([0, 1]);
+    await first.running(0, 1);
+    const [a, b] = urlsOf(1);
+    const records = [
+      rec(1, { sp: 0, through: 1, wm: T0, windows: [[T0, [[a, 1]]]] }),
+      rec(1, {
+        sp: 1,
+        through: 1,
+        wm: T0,
+        windows: [
+          [
+            T0,
+            [
+              [a, 2],
+              [b, 7],
+            ],
+          ],
+        ],
+      }),
+      rec(1, { sp: 0, through: 2, wm: T0 + 30_000, windows: [[T0, [[b, 1]]]] }),
+      rec(1, { sp: 1, through: 2, wm: T0 + MIN, windows: [[T0 + MIN, [[a, 4]]]] }),
+      rec(1, {
+        sp: 0,
+        through: 3,
+        wm: T0 + 2 * MIN,
+        windows: [
+          [
+            T0 + MIN,
+            [
+              [a, 1],
+              [b, 1],
+            ],
+          ],
+        ],
+      }),
+      rec(1, { sp: 1, through: 3, wm: T0 + 2 * MIN }),
+    ];
+    await first.deliver(batch(1, 0, records.slice(0, 2)));
+    await first.flush(); // offsets 0..1 committed, nothing closed yet
+    await first.deliver(batch(1, 2, records.slice(2, 4))); // applied, never committed
+    expect(kafka.committed.get(1)?.offset).toBe(2n);
+    stop(first.ref); // as a kill: no flush
+
+    const second = await startStage(kafka, { writerId: 'bb', lakeRoot: first.lakeRoot });
+    second.assign([1]);
+    await second.running(1);
+    expect(second.consumer.seeks()).toEqual([[1, '2']]);
+    // The consumer delivers from the committed offset again, the tail too.
+    await second.deliver(batch(1, 2, records.slice(2)));
+    await second.flush();
+    expect(await aggRows(first.lakeRoot)).toEqual([
+      [T0, a, 3],
+      [T0, b, 8],
+      [T0 + MIN, a, 5],
+      [T0 + MIN, b, 1],
+    ]);
+    expect(await listFiles(first.lakeRoot)).toEqual([
+      `tables/clickstream_agg/dt=2026-12-05/part-1-${pad(2)}-${pad(5)}.parquet`,
+    ]);
+    // The first instance's producer of task 1 was fenced by the second's takeover.
+    const firstTx = kafka.instances.filter((i) => i.transactionalId.endsWith('-1'));
+    expect(firstTx.map((i) => i.takeOvers)).toEqual([1, 1]);
+    expect(kafka.takeOvers(1)).toBe(2);
+  });
+
+  it('a fenced commit renames nothing, deletes its tmp files and takes the task over again', async () => {
+    const kafka = new FakeWindowKafka();
+    const h = await startStage(kafka);
+    h.assign([0]);
+    await h.running(0);
+    const [a] = urlsOf(0);
+    const closing = [
+      rec(0, { sp: 0, through: 1, wm: T0 + MIN, windows: [[T0, [[a, 2]]]] }),
+      rec(0, { sp: 1, through: 1, wm: T0 + MIN }),
+    ];
+    await h.deliver(batch(0, 0, closing));
+    kafka.failNextCommits('fenced');
+    await h.flush();
+    expect(await listFiles(h.lakeRoot)).toEqual([]); // no final, no tmp
+    expect(kafka.committed.size).toBe(0);
+    // Taken over again after the back-off (the group still assigns it here), from the last commit: none.
+    const m = await waitFor(async () => {
+      const now = await h.metrics();
+      return now.takeovers === 2 && now.tasks[0]?.phase === 'running' ? now : undefined;
+    }, 'the second takeover');
+    expect(m.commitsRefused).toBe(1);
+    expect(h.consumer.seeks()).toEqual([
+      [0, '0'],
+      [0, '0'],
+    ]);
+    await h.deliver(batch(0, 0, closing));
+    await h.flush();
+    expect(await aggRows(h.lakeRoot)).toEqual([[T0, a, 2]]);
+    expect(await tmpFiles(h.lakeRoot)).toEqual([]);
+  });
+
+  it('a commit whose answer was lost is finished by the next takeover, from its metadata', async () => {
+    const kafka = new FakeWindowKafka();
+    const h = await startStage(kafka);
+    h.assign([0]);
+    await h.running(0);
+    const [a] = urlsOf(0);
+    await h.deliver(
+      batch(0, 0, [
+        rec(0, { sp: 0, through: 1, wm: T0 + MIN, windows: [[T0, [[a, 2]]]] }),
+        rec(0, { sp: 1, through: 1, wm: T0 + MIN }),
+      ]),
+    );
+    kafka.failNextCommits('lost');
+    await h.flush();
+    // Committed in Kafka, not renamed: the tmp file waits for the takeover.
+    expect(kafka.committed.get(0)?.offset).toBe(2n);
+    expect(await tmpFiles(h.lakeRoot)).toEqual([
+      `tables/clickstream_agg/dt=2026-12-05/part-0-${pad(0)}-${pad(1)}.parquet.aa.tmp`,
+    ]);
+    await waitFor(async () => (await h.metrics()).takeovers === 2, 'the second takeover');
+    expect(await tmpFiles(h.lakeRoot)).toEqual([]);
+    expect(await aggRows(h.lakeRoot)).toEqual([[T0, a, 2]]);
+    expect(h.consumer.seeks().at(-1)).toEqual([0, '2']);
+  });
+
+  it('a refused commit leaves its tmp files to the takeover, which deletes them and starts over', async () => {
+    const kafka = new FakeWindowKafka();
+    const h = await startStage(kafka);
+    h.assign([0]);
+    await h.running(0);
+    const [a] = urlsOf(0);
+    const closing = [
+      rec(0, { sp: 0, through: 1, wm: T0 + MIN, windows: [[T0, [[a, 2]]]] }),
+      rec(0, { sp: 1, through: 1, wm: T0 + MIN }),
+    ];
+    await h.deliver(batch(0, 0, closing));
+    kafka.failNextCommits('failed');
+    await h.flush();
+    expect(await tmpFiles(h.lakeRoot)).toHaveLength(1);
+    await waitFor(async () => (await h.metrics()).takeovers === 2, 'the second takeover');
+    expect(await listFiles(h.lakeRoot)).toEqual([]);
+    await h.deliver(batch(0, 0, closing));
+    await h.flush();
+    expect(await aggRows(h.lakeRoot)).toEqual([[T0, a, 2]]);
+  });
+
+  it('a record it cannot read stops its task, with the offset and why; the other task goes on', async () => {
+    const kafka = new FakeWindowKafka();
+    const h = await startStage(kafka);
+    h.assign([0, 1]);
+    await h.running(0, 1);
+    const [a] = urlsOf(0);
+    const [c] = urlsOf(1);
+    await h.deliver(
+      batch(0, 0, [
+        rec(0, { sp: 0, through: 1, wm: T0 + MIN, windows: [[T0, [[a, 1]]]] }),
+        { key: '0', value: '{"hello":"world"}' },
+        rec(0, { sp: 1, through: 1, wm: T0 + MIN }),
+      ]),
+    );
+    await h.deliver(
+      batch(1, 0, [
+        rec(1, { sp: 0, through: 1, wm: T0 + MIN, windows: [[T0, [[c, 1]]]] }),
+        rec(1, { sp: 1, through: 1, wm: T0 + MIN }),
+      ]),
+    );
+    await h.flush();
+    expect(await aggRows(h.lakeRoot)).toEqual([[T0, c, 1]]);
+    const m = await h.metrics();
+    expect(m.failedTasks).toBe(1);
+    expect(m.tasks[0]).toMatchObject({
+      phase: 'failed',
+      error: expect.stringContaining(ErrorCodes.WINDOW_RECORD_INVALID),
+    });
+    expect(m.tasks[0]!.error).toContain('no "v" field');
+    expect(h.failed.map(([p, e]) => [p, e.code])).toEqual([[0, ErrorCodes.WINDOW_RECORD_INVALID]]);
+    expect(h.consumer.calls.at(-1)).toEqual({ call: 'pause', partition: 0 });
+    expect(kafka.committed.has(0)).toBe(false);
+    // A record routed with another R, or another window size, stops it the same way.
+    const h2 = await startStage(new FakeWindowKafka());
+    h2.assign([1]);
+    await h2.running(1);
+    const wrongR = encodeRepartitionRecord({
+      sourcePartition: 0,
+      sourcePartitions: 2,
+      partition: 1,
+      partitions: 3,
+      windowSizeMs: MIN,
+      throughOffset: '1',
+      watermarkMs: T0,
+      idle: false,
+      windows: [],
+    });
+    await h2.deliver(batch(1, 0, [wrongR]));
+    expect((await h2.metrics()).tasks[0]).toMatchObject({ phase: 'failed', error: expect.stringContaining('of 3') });
+  });
+
+  it('a revoked task stops at once; assigned again, it is taken over afresh', async () => {
+    const kafka = new FakeWindowKafka();
+    const h = await startStage(kafka);
+    h.assign([0, 1]);
+    await h.running(0, 1);
+    const [a] = urlsOf(0);
+    await h.deliver(batch(0, 0, [rec(0, { sp: 0, through: 1, wm: T0, windows: [[T0, [[a, 1]]]] })]));
+    // Kept partition 1 is seeked where it stands; revoked 0 stops, nothing committed, its producer closed.
+    expect(h.assign([1], [0])).toEqual(new Map([[1, '0']]));
+    expect((await h.metrics()).tasks.map((t) => t.partition)).toEqual([1]);
+    await waitFor(() => kafka.instances[0]!.closed, 'the producer of task 0 closed');
+    await h.flush();
+    expect(kafka.commits).toEqual([]);
+    h.assign([0, 1]);
+    await h.running(0);
+    expect(kafka.takeOvers(0)).toBe(2);
+    expect(h.consumer.seeks().filter(([p]) => p === 0)).toEqual([
+      [0, '0'],
+      [0, '0'],
+    ]);
+  });
+
+  it('commits by itself every checkpoint interval while something changed', async () => {
+    const kafka = new FakeWindowKafka();
+    const h = await startStage(kafka, { etl: { checkpoint_interval: 200 } });
+    h.assign([0]);
+    await h.running(0);
+    const [a] = urlsOf(0);
+    await h.deliver(batch(0, 0, [rec(0, { sp: 0, through: 1, wm: T0, windows: [[T0, [[a, 1]]]] })]));
+    await waitFor(() => kafka.commits.length === 1, 'a commit by the timer');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(kafka.commits).toHaveLength(1); // nothing changed since
+  });
+
+  it('drains: no more fetching, then commits what it applied', async () => {
+    const kafka = new FakeWindowKafka();
+    const h = await startStage(kafka);
+    h.assign([0]);
+    await h.running(0);
+    const [a] = urlsOf(0);
+    await h.deliver(batch(0, 0, [rec(0, { sp: 0, through: 1, wm: T0, windows: [[T0, [[a, 1]]]] })]));
+    await h.ask({ type: 'drain' });
+    expect(h.consumer.calls.some((c) => c.call === 'quiesce')).toBe(true);
+    expect(kafka.committed.get(0)?.offset).toBe(1n);
+    await h.ask({ type: 'close' });
+    expect(h.consumer.calls.at(-1)).toEqual({ call: 'disconnect' });
+    expect(kafka.instances.every((i) => i.closed)).toBe(true);
+  });
+});

@@ -1,0 +1,131 @@
+import { describe, expect, it } from 'vitest';
+import { decodeCommitMetadata, MAX_COMMIT_METADATA_BYTES } from '../../../src/checkpoint/commitMetadata.js';
+import { ErrorCodes, isSdpError } from '../../../src/errors.js';
+import {
+  decodeStage2CommitMetadata,
+  encodeStage2CommitMetadata,
+  type Stage2CommitMetadata,
+  stage2RenamesOf,
+} from '../../../src/windows/stage2CommitMetadata.js';
+
+const TOPIC_ID = '0123456789abcdef0123456789abcdef';
+const pad = (n: number | string): string => String(n).padStart(20, '0');
+
+function meta(files: Stage2CommitMetadata['files'], writer = 'a1b2'): Stage2CommitMetadata {
+  return { v: 1, topicId: TOPIC_ID, writer, files };
+}
+
+/** Every day from `first` for `count` days, as dts. */
+function days(first: string, count: number, step = 1): string[] {
+  const start = Date.parse(`${first}T00:00:00Z`);
+  return Array.from({ length: count }, (_, i) => new Date(start + i * step * 86_400_000).toISOString().slice(0, 10));
+}
+
+describe('stage-2 commit metadata', () => {
+  it('round-trips a commit without files, with files per dt, and compacts runs of days', () => {
+    for (const m of [
+      meta(null),
+      meta({ first: '7', last: '42', dts: ['2026-12-05'] }),
+      meta({ first: '0', last: '9223372036854775806', dts: ['2026-12-04', '2026-12-05'] }),
+      { ...meta({ first: '3', last: '3', dts: days('2026-01-01', 365) }), topicId: null },
+    ]) {
+      const text = encodeStage2CommitMetadata(m);
+      expect(text.startsWith('sdpw:1:')).toBe(true);
+      expect(text.length).toBeLessThanOrEqual(MAX_COMMIT_METADATA_BYTES);
+      expect(decodeStage2CommitMetadata(text)).toEqual(m);
+    }
+    // A year of consecutive days is one run.
+    expect(encodeStage2CommitMetadata(meta({ first: '3', last: '3', dts: days('2026-01-01', 365) }))).toContain(
+      '"20260101,1*364"',
+    );
+  });
+
+  it('sorts and dedups dts and writes offsets without padding', () => {
+    const text = encodeStage2CommitMetadata(
+      meta({ first: pad(5), last: pad(9), dts: ['2026-12-05', '2026-12-01', '2026-12-05'] }),
+    );
+    expect(decodeStage2CommitMetadata(text)).toEqual(
+      meta({ first: '5', last: '9', dts: ['2026-12-01', '2026-12-05'] }),
+    );
+  });
+
+  it('lists the files by range when their dts do not fit in the bound', () => {
+    // 2,000 days with irregular gaps (1..13 days): no run compacts them below the bound.
+    let day = Date.parse('1990-01-01T00:00:00Z');
+    const scattered = Array.from({ length: 2000 }, (_, i) => {
+      day += (1 + ((i * 7919) % 13)) * 86_400_000;
+      return new Date(day).toISOString().slice(0, 10);
+    });
+    const text = encodeStage2CommitMetadata(meta({ first: '10', last: '20', dts: scattered }));
+    expect(text.length).toBeLessThanOrEqual(MAX_COMMIT_METADATA_BYTES);
+    expect(decodeStage2CommitMetadata(text)).toEqual(meta({ first: '10', last: '20', dts: null }));
+  });
+
+  it('is not taken for an input partition metadata, nor the reverse', () => {
+    const ours = encodeStage2CommitMetadata(meta(null));
+    expect(decodeCommitMetadata(ours)).toBeNull();
+    const raw = `sdp:1:{"t":null,"r":"5","w":null,"id":"ab","f":[]}`;
+    expect(decodeStage2CommitMetadata(raw)).toBeNull();
+    for (const foreign of [null, undefined, '', 'kafka-consumer-groups reset']) {
+      expect(decodeStage2CommitMetadata(foreign)).toBeNull();
+    }
+  });
+
+  it('refuses ours malformed, and a newer version with its own code', () => {
+    const malformed = [
+      'sdpw:1:not json',
+      'sdpw:1:{"t":null,"id":"ab"}',
+      'sdpw:1:{"t":null,"id":"AB","f":null}',
+      'sdpw:1:{"t":"x","id":"ab","f":null}',
+      'sdpw:1:{"t":null,"id":"ab","f":["9","3","20261205"]}',
+      'sdpw:1:{"t":null,"id":"ab","f":["1","3","2026-12-05"]}',
+      'sdpw:1:{"t":null,"id":"ab","l":["1"]}',
+      'sdpw:0:{"t":null,"id":"ab","f":null}',
+    ];
+    for (const text of malformed) {
+      let caught: unknown;
+      try {
+        decodeStage2CommitMetadata(text, 'repartition partition 1');
+      } catch (err) {
+        caught = err;
+      }
+      expect(isSdpError(caught, ErrorCodes.CHECKPOINT_METADATA_INVALID), text).toBe(true);
+      expect((caught as Error).message).toContain('repartition partition 1');
+    }
+    expect(() => decodeStage2CommitMetadata('sdpw:2:{}')).toThrow(
+      expect.objectContaining({ code: ErrorCodes.CHECKPOINT_METADATA_NEWER }),
+    );
+  });
+
+  it('refuses to encode what it could not decode', () => {
+    expect(() => encodeStage2CommitMetadata(meta(null, 'not-hex'))).toThrow(RangeError);
+    expect(() => encodeStage2CommitMetadata(meta({ first: '9', last: '3', dts: ['2026-12-05'] }))).toThrow(RangeError);
+    expect(() => encodeStage2CommitMetadata(meta({ first: '1', last: '3', dts: [] }))).toThrow(RangeError);
+    expect(() => encodeStage2CommitMetadata(meta({ first: '1', last: '3', dts: ['2026-02-30'] }))).toThrow(RangeError);
+  });
+
+  it('names the renames of a commit: derived from the dts, or the writer tmp files of its range', () => {
+    const dir = (dt: string) => `tables/clickstream_agg/dt=${dt}`;
+    expect(stage2RenamesOf(meta({ first: '5', last: '9', dts: ['2026-12-04', '2026-12-05'] }), 3, [])).toEqual([
+      {
+        from: `${dir('2026-12-04')}/part-3-${pad(5)}-${pad(9)}.parquet.a1b2.tmp`,
+        to: `${dir('2026-12-04')}/part-3-${pad(5)}-${pad(9)}.parquet`,
+      },
+      {
+        from: `${dir('2026-12-05')}/part-3-${pad(5)}-${pad(9)}.parquet.a1b2.tmp`,
+        to: `${dir('2026-12-05')}/part-3-${pad(5)}-${pad(9)}.parquet`,
+      },
+    ]);
+    expect(stage2RenamesOf(meta(null), 3, [])).toEqual([]);
+    const tmp = [
+      `${dir('2026-12-05')}/part-3-${pad(5)}-${pad(9)}.parquet.a1b2.tmp`,
+      `${dir('2026-12-05')}/part-3-${pad(5)}-${pad(9)}.parquet.ffff.tmp`, // another writer
+      `${dir('2026-12-05')}/part-3-${pad(5)}-${pad(10)}.parquet.a1b2.tmp`, // another range
+      `${dir('2026-12-01')}/part-3-${pad(5)}-${pad(9)}.parquet.a1b2.tmp`,
+    ];
+    expect(stage2RenamesOf(meta({ first: '5', last: '9', dts: null }), 3, tmp)).toEqual([
+      { from: tmp[3], to: `${dir('2026-12-01')}/part-3-${pad(5)}-${pad(9)}.parquet` },
+      { from: tmp[0], to: `${dir('2026-12-05')}/part-3-${pad(5)}-${pad(9)}.parquet` },
+    ]);
+  });
+});

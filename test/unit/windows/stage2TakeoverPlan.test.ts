@@ -1,0 +1,161 @@
+import { describe, expect, it } from 'vitest';
+import { ErrorCodes } from '../../../src/errors.js';
+import { type PageViewRepartitionRecord, repartitionOfUrl } from '../../../src/windows/repartitionRecords.js';
+import type { Stage2CommitMetadata } from '../../../src/windows/stage2CommitMetadata.js';
+import { planStage2Takeover, type Stage2TakeoverInput } from '../../../src/windows/stage2TakeoverPlan.js';
+import { apply, createStage2State, snapshot, type Stage2State } from '../../../src/windows/stage2Windows.js';
+
+const R = 2;
+const r = 1;
+const OPTIONS = { partition: r, partitions: R, sizeMs: 60_000 };
+const TOPIC_ID = '0123456789abcdef0123456789abcdef';
+const T0 = Date.UTC(2026, 11, 5, 10, 0, 0);
+const pad = (n: number): string => String(n).padStart(20, '0');
+const dir = 'tables/clickstream_agg/dt=2026-12-05';
+const URL = ['/a', '/b', '/c', '/d', '/e', '/f'].find((u) => repartitionOfUrl(u, R) === r)!;
+
+/** A state that applied records at offsets 0..last of r (one url, one window). */
+function stateThrough(last: number): Stage2State {
+  let s = createStage2State(OPTIONS);
+  for (let o = 0; o <= last; o++) {
+    const record: PageViewRepartitionRecord = {
+      sourcePartition: 0,
+      sourcePartitions: 1,
+      partition: r,
+      partitions: R,
+      windowSizeMs: 60_000,
+      throughOffset: String(o),
+      watermarkMs: T0,
+      idle: false,
+      windows: [{ startMs: T0, counts: [{ url: URL, count: 1 }] }],
+    };
+    s = apply(s, record, String(o));
+  }
+  return s;
+}
+
+function input(over: Partial<Stage2TakeoverInput> & { metadata?: Stage2CommitMetadata | null; offset?: bigint }) {
+  return {
+    options: OPTIONS,
+    committed: { offset: over.offset ?? -1n, metadata: over.metadata ?? null, topicId: TOPIC_ID },
+    snapshot: null,
+    tmpFiles: [],
+    finalFiles: [],
+    ...over,
+  } satisfies Stage2TakeoverInput;
+}
+
+const commit = (files: Stage2CommitMetadata['files'], writer = 'aa'): Stage2CommitMetadata => ({
+  v: 1,
+  topicId: TOPIC_ID,
+  writer,
+  files,
+});
+
+describe('stage-2 takeover plan', () => {
+  it('starts empty at offset 0 when nothing was ever committed', () => {
+    const plan = planStage2Takeover(input({}));
+    expect(plan).toMatchObject({ renames: [], deletes: [], resume: 0n, source: 'empty' });
+    expect(plan.state).toEqual(createStage2State(OPTIONS));
+  });
+
+  it('resumes at the committed offset with the snapshot the same transaction wrote, finishing its renames', () => {
+    const state = stateThrough(9);
+    const tmpFiles = [
+      `${dir}/part-1-${pad(5)}-${pad(9)}.parquet.aa.tmp`, // the commit's, rename interrupted
+      `${dir}/part-1-${pad(10)}-${pad(12)}.parquet.aa.tmp`, // a later commit that never happened
+      `${dir}/part-1-${pad(5)}-${pad(9)}.parquet.bb.tmp`, // another writer's
+    ];
+    const plan = planStage2Takeover(
+      input({
+        offset: 10n,
+        metadata: commit({ first: '5', last: '9', dts: ['2026-12-05'] }),
+        snapshot: JSON.stringify(snapshot(state)),
+        tmpFiles,
+      }),
+    );
+    expect(plan.renames).toEqual([{ from: tmpFiles[0], to: `${dir}/part-1-${pad(5)}-${pad(9)}.parquet` }]);
+    expect(plan.deletes).toEqual([tmpFiles[1], tmpFiles[2]].sort());
+    expect(plan.resume).toBe(10n);
+    expect(plan.source).toBe('commit');
+    expect(snapshot(plan.state)).toEqual(snapshot(state));
+  });
+
+  it('a commit of marks alone renames nothing and deletes every tmp file of r', () => {
+    const tmp = `${dir}/part-1-${pad(0)}-${pad(3)}.parquet.aa.tmp`;
+    const plan = planStage2Takeover(
+      input({
+        offset: 4n,
+        metadata: commit(null),
+        snapshot: JSON.stringify(snapshot(stateThrough(3))),
+        tmpFiles: [tmp],
+      }),
+    );
+    expect(plan).toMatchObject({ renames: [], deletes: [tmp], resume: 4n });
+  });
+
+  it('stops when the commit and the snapshot disagree, naming both', () => {
+    const cases: Array<[Partial<Parameters<typeof input>[0]>, RegExp]> = [
+      [{ offset: 10n, metadata: commit(null), snapshot: null }, /no snapshot in the state topic/],
+      [
+        { offset: 11n, metadata: commit(null), snapshot: JSON.stringify(snapshot(stateThrough(9))) },
+        /says next offset 11, but the state topic's snapshot of it says next offset 10/,
+      ],
+      [
+        {
+          offset: 10n,
+          metadata: commit({ first: '5', last: '10', dts: ['2026-12-05'] }),
+          snapshot: JSON.stringify(snapshot(stateThrough(9))),
+        },
+        /names files up to offset 10/,
+      ],
+    ];
+    for (const [over, message] of cases) {
+      expect(() => planStage2Takeover(input(over))).toThrow(
+        expect.objectContaining({
+          code: ErrorCodes.CHECKPOINT_METADATA_INVALID,
+          message: expect.stringMatching(message),
+        }),
+      );
+    }
+  });
+
+  it('stops on a recreated repartition topic and on a snapshot of another task', () => {
+    const recreated = input({
+      offset: 10n,
+      metadata: { ...commit(null), topicId: 'ffffffffffffffffffffffffffffffff' },
+      snapshot: JSON.stringify(snapshot(stateThrough(9))),
+    });
+    expect(() => planStage2Takeover(recreated)).toThrow(
+      expect.objectContaining({ code: ErrorCodes.KAFKA_OFFSET_OUT_OF_RANGE }),
+    );
+    const other = { ...snapshot(createStage2State({ ...OPTIONS, partition: 0 })) };
+    expect(() => planStage2Takeover(input({ snapshot: JSON.stringify(other) }))).toThrow(
+      expect.objectContaining({ code: ErrorCodes.WINDOW_SNAPSHOT_INVALID }),
+    );
+  });
+
+  it('without metadata of ours: resumes after the snapshot, renames a tmp whose range a final file has', () => {
+    const finals = [`tables/clickstream_agg/dt=2026-12-04/part-1-${pad(5)}-${pad(9)}.parquet`];
+    const tmpFiles = [
+      `${dir}/part-1-${pad(5)}-${pad(9)}.parquet.aa.tmp`, // same commit as the final of 12-04: committed
+      `${dir}/part-1-${pad(5)}-${pad(9)}.parquet.bb.tmp`, // a second tmp of that final: a copy
+      `${dir}/part-1-${pad(10)}-${pad(11)}.parquet.aa.tmp`, // no final of its range: never committed
+    ];
+    const plan = planStage2Takeover(
+      input({ offset: 3n, snapshot: JSON.stringify(snapshot(stateThrough(9))), tmpFiles, finalFiles: finals }),
+    );
+    expect(plan.renames).toEqual([{ from: tmpFiles[0], to: `${dir}/part-1-${pad(5)}-${pad(9)}.parquet` }]);
+    expect(plan.deletes).toEqual([tmpFiles[1], tmpFiles[2]]);
+    expect(plan).toMatchObject({ resume: 10n, source: 'snapshot' });
+    // No snapshot either: a foreign committed offset is where it starts.
+    expect(planStage2Takeover(input({ offset: 3n })).resume).toBe(3n);
+  });
+
+  it('never touches a file of another task or of the window aggregator', () => {
+    expect(() => planStage2Takeover(input({ tmpFiles: [`${dir}/part-0-${pad(0)}-${pad(1)}.parquet.aa.tmp`] }))).toThrow(
+      RangeError,
+    );
+    expect(() => planStage2Takeover(input({ tmpFiles: [`${dir}/part-${pad(7)}.parquet.aa.tmp`] }))).toThrow(RangeError);
+  });
+});
