@@ -6,6 +6,7 @@
  * every other tmp file of the partition, and say where each sink resumes. The caller seeks and
  * resumes. The rule is a pure module (checkpoint/takeoverPlan.ts); this is its I/O.
  */
+import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeCommitMetadata } from '../checkpoint/commitMetadata.js';
 import { planTakeover, type TakeoverPlan } from '../checkpoint/takeoverPlan.js';
@@ -48,6 +49,7 @@ export async function takeOverPartition(facts: TakeoverFacts): Promise<TakeoverR
   const { topic, partition, lakeRoot } = facts;
   // Fence first: whatever the previous holder still sends after this cannot commit.
   await facts.transactions.takeOver();
+  const fencedAtMs = Date.now();
   const committed = (await fetchStableOffsets(facts.config, facts.groupId, topic, [partition])).get(partition);
   const files = await listPartitionFiles(lakeRoot, facts.tables, topic, partition);
   const plan = planTakeover({
@@ -73,7 +75,23 @@ export async function takeOverPartition(facts: TakeoverFacts): Promise<TakeoverR
     }
   }
   let deleted = 0;
-  for (const tmp of plan.deletes) if (await removeIfExists(join(lakeRoot, tmp))) deleted += 1;
+  let kept = 0;
+  for (const tmp of plan.deletes) {
+    // Only what was written before this fence: a takeover that ran slow, during which the group moved the
+    // partition on, must not delete the tmp file of the next owner's first roll (written after its own, later
+    // fence). A later zombie's tmp file is deleted by that zombie when its commit is fenced, or by the next takeover.
+    const modifiedMs = await stat(join(lakeRoot, tmp)).then(
+      (st) => st.mtimeMs,
+      () => undefined,
+    );
+    if (modifiedMs === undefined) continue;
+    if (modifiedMs > fencedAtMs) {
+      kept += 1;
+      continue;
+    }
+    if (await removeIfExists(join(lakeRoot, tmp))) deleted += 1;
+  }
+  if (kept > 0) facts.logger.info({ topic, partition, tmp_kept: kept }, 'tmp files written after the fence kept');
   return {
     raw: plan.resume.raw,
     win: plan.resume.win,
