@@ -21,6 +21,7 @@ import { readExpiryRecord } from '../lake/expiryRecordFile.js';
 import {
   aggSinkId,
   applyCheckpoint,
+  rawSinkId,
   compareOffsets,
   emptyCheckpointState,
   pendingRenames,
@@ -336,13 +337,36 @@ export function spawnCheckpointer(
         return next;
       }
       case 'takeOver': {
+        let taken: Awaited<ReturnType<typeof takeOver>>;
         try {
-          reply<TakeoverReply>(ctx, { ok: true, partitions: await takeOver(state, msg.topic, msg.partitions) });
+          taken = await takeOver(state, msg.topic, msg.partitions);
         } catch (err) {
           logger.warn({ err, topic: msg.topic, partitions: msg.partitions }, 'takeover failed');
           reply<TakeoverReply>(ctx, { ok: false, error: err instanceof Error ? err.message : String(err) });
+          return state;
         }
-        return state;
+        // The cache follows Kafka: a commit this store missed (another member's, or one this process made just
+        // before it was killed, before its journal event) moves the raw sink's offset here too.
+        let next = state;
+        for (const { partition, raw } of taken) {
+          const sink = rawSinkId(msg.topic, partition);
+          if (compareOffsets(raw, sinkOffset(next, sink, partition)) <= 0) continue;
+          const event: RawCheckpoint = {
+            type: 'raw',
+            sink,
+            topic: msg.topic,
+            partition,
+            offset: raw,
+            renames: [],
+            rows: 0,
+            rejected: 0,
+          };
+          next = applyCheckpoint(next, event);
+          await ctx.persist(event as CheckpointerMsg);
+          options.onCommitted?.(event, next);
+        }
+        reply<TakeoverReply>(ctx, { ok: true, partitions: taken });
+        return next;
       }
       case 'release':
         for (const partition of msg.partitions) await closeTask(taskKey(msg.topic, partition));

@@ -510,10 +510,14 @@ export async function recreateTopics(
     } catch (err) {
       // Brokers apply the deletion independently: for a moment one still lists the old topic
       // (then answers UNKNOWN_TOPIC_OR_PARTITION about it) or refuses TOPIC_ALREADY_EXISTS.
+      // A broker that still lists a just-deleted topic with its old partition count makes the plan report a
+      // mismatch (an internal topic recreated with another R): the same transient state.
+      const staleListing =
+        err instanceof SdpError && err.code === ErrorCodes.KAFKA_TOPIC_MISMATCH && deleted.length > 0;
       if (
         attempt >= 30 ||
         !(err instanceof SdpError) ||
-        !/already exists|marked for deletion|does not host this topic-partition/i.test(err.message)
+        !(staleListing || /already exists|marked for deletion|does not host this topic-partition/i.test(err.message))
       )
         throw err;
       await sleep(500);

@@ -139,6 +139,16 @@ describe('checkpointer: the per-partition Kafka commit', () => {
     expect(c.transactions.get('g-iot-2')!.commits).toEqual([]);
   });
 
+  it('moves the cached raw offset up to what Kafka says at a takeover (a commit this store missed)', async () => {
+    const c = start({ raw: '41' });
+    await c.ask<TakeoverReply>({ type: 'takeOver', topic: TOPIC, partitions: [2] });
+    const state = await c.ask<CheckpointState>({ type: 'read' });
+    expect(state.offsets[rawSinkId(TOPIC, 2)]).toEqual({ 2: '41' });
+    // Never backwards: a later takeover that finds the same floor adds nothing.
+    await c.ask<TakeoverReply>({ type: 'takeOver', topic: TOPIC, partitions: [2] });
+    expect((await c.ask<CheckpointState>({ type: 'read' })).checkpoints).toBe(1);
+  });
+
   it('commits a roll as offset + 1 with metadata naming its files, then renames and caches it', async () => {
     const c = start();
     const { partitions } = (await c.ask<TakeoverReply>({ type: 'takeOver', topic: TOPIC, partitions: [0] })) as {
