@@ -86,7 +86,15 @@ describe('three ETL members in one group on one lake', () => {
     const c = member('c');
     const members = [a, b, c];
     try {
-      await waitFor(() => members.every((m) => rolled(m) > 0), 180_000, 'every member to commit a roll', 50);
+      // Every member reading (a slow start can leave one only partitions whose backlog the others already read),
+      // and the work under way.
+      const reading = (m: EtlProcess): boolean => m.logs.some((l) => l.msg === 'partition reading');
+      await waitFor(
+        () => members.every(reading) && members.some((m) => rolled(m) > 0),
+        180_000,
+        'every member to read and one to commit a roll',
+        50,
+      );
 
       // kill -9 one member in the middle of its work.
       const killedAtMs = Date.now();
