@@ -6,17 +6,15 @@
  * every other tmp file of the partition, and say where each sink resumes. The caller seeks and
  * resumes. The rule is a pure module (checkpoint/takeoverPlan.ts); this is its I/O.
  */
-import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { decodeCommitMetadata } from '../checkpoint/commitMetadata.js';
 import { planTakeover, type TakeoverPlan } from '../checkpoint/takeoverPlan.js';
 import type { Config } from '../config/schema.js';
 import type { PartitionTransactions } from '../kafka/partitionTransactions.js';
 import { fetchStableOffsets } from '../kafka/wire/offsetFetch.js';
-import { completeRename, removeIfExists } from '../lake/durableFs.js';
 import { listPartitionFiles } from '../lake/partitionTmpFiles.js';
 import type { TableName } from '../lake/tables.js';
 import type { Logger } from '../log/logger.js';
+import { applyTakeoverFiles } from './takeoverFiles.js';
 
 export interface TakeoverFacts {
   config: Config;
@@ -64,34 +62,14 @@ export async function takeOverPartition(facts: TakeoverFacts): Promise<TakeoverR
     tmpFiles: files.tmpFiles,
     finalFiles: files.finalFiles,
   });
-  let renamed = 0;
-  let missing = 0;
-  for (const { from, to } of plan.renames) {
-    const outcome = await completeRename(join(lakeRoot, from), join(lakeRoot, to));
-    if (outcome === 'renamed') renamed += 1;
-    else if (outcome === 'missing') {
-      missing += 1;
-      facts.logger.error({ topic, partition, from, to }, 'a committed file is missing: neither its tmp nor its final');
-    }
-  }
-  let deleted = 0;
-  let kept = 0;
-  for (const tmp of plan.deletes) {
-    // Only what was written before this fence: a takeover that ran slow, during which the group moved the
-    // partition on, must not delete the tmp file of the next owner's first roll (written after its own, later
-    // fence). A later zombie's tmp file is deleted by that zombie when its commit is fenced, or by the next takeover.
-    const modifiedMs = await stat(join(lakeRoot, tmp)).then(
-      (st) => st.mtimeMs,
-      () => undefined,
-    );
-    if (modifiedMs === undefined) continue;
-    if (modifiedMs > fencedAtMs) {
-      kept += 1;
-      continue;
-    }
-    if (await removeIfExists(join(lakeRoot, tmp))) deleted += 1;
-  }
-  if (kept > 0) facts.logger.info({ topic, partition, tmp_kept: kept }, 'tmp files written after the fence kept');
+  const { renamed, missing, deleted } = await applyTakeoverFiles({
+    lakeRoot,
+    renames: plan.renames,
+    deletes: plan.deletes,
+    fencedAtMs,
+    logger: facts.logger,
+    where: { topic, partition },
+  });
   return {
     raw: plan.resume.raw,
     win: plan.resume.win,

@@ -6,12 +6,11 @@
  * delete every other tmp file of r, and say where the task resumes with which state. The rule is a pure module
  * (windows/stage2TakeoverPlan.ts); this is its I/O, the caller seeks and resumes.
  */
-import { join } from 'node:path';
 import type { PartitionTransactions } from '../kafka/partitionTransactions.js';
 import type { StableOffset } from '../kafka/wire/offsetFetch.js';
 import { listAggTaskFiles } from '../lake/aggTaskFiles.js';
-import { completeRename, removeIfExists } from '../lake/durableFs.js';
 import type { Logger } from '../log/logger.js';
+import { applyTakeoverFiles } from './takeoverFiles.js';
 import { decodeStage2CommitMetadata } from '../windows/stage2CommitMetadata.js';
 import { planStage2Takeover, type Stage2TakeoverPlan } from '../windows/stage2TakeoverPlan.js';
 import type { Stage2Options, Stage2State } from '../windows/stage2Windows.js';
@@ -54,6 +53,7 @@ export async function takeOverStage2Task(facts: Stage2TakeoverFacts): Promise<St
   const r = options.partition;
   // Fence first: whatever the previous holder still sends after this cannot commit.
   await facts.transactions.takeOver();
+  const fencedAtMs = Date.now();
   const committed = await facts.fetchCommitted();
   const metadata = decodeStage2CommitMetadata(committed.metadata, `repartition partition ${r}`);
   const snapshot = await facts.readState();
@@ -65,22 +65,15 @@ export async function takeOverStage2Task(facts: Stage2TakeoverFacts): Promise<St
     tmpFiles: files.tmpFiles,
     finalFiles: files.finalFiles,
   });
-  let renamed = 0;
-  let missing = 0;
-  for (const { from, to } of plan.renames) {
-    const outcome = await completeRename(join(lakeRoot, from), join(lakeRoot, to));
-    if (outcome === 'renamed') renamed += 1;
-    else if (outcome === 'missing') {
-      missing += 1;
-      facts.logger.error(
-        { partition: r, from, to },
-        'a committed window file is missing: neither its tmp nor its final',
-      );
-    }
-  }
-  let deleted = 0;
-  if (facts.stillOwned?.() ?? true)
-    for (const tmp of plan.deletes) if (await removeIfExists(join(lakeRoot, tmp))) deleted += 1;
+  // Deletes only while still the owner (a revoke during a slow takeover), and only what predates the fence.
+  const { renamed, missing, deleted } = await applyTakeoverFiles({
+    lakeRoot,
+    renames: plan.renames,
+    deletes: (facts.stillOwned?.() ?? true) ? plan.deletes : [],
+    fencedAtMs,
+    logger: facts.logger,
+    where: { repartition_partition: r },
+  });
   return {
     state: plan.state,
     resume: plan.resume,
