@@ -19,8 +19,11 @@
  * Checks (exit 0 only when all hold): per raw table, DuckDB's rows and distinct ids (clickstream event ids; IoT
  * whole readings) equal kcat's read_committed count and distinct ids, every committed event exactly once (the
  * chaos run's multiset comparison), the files' offset ranges cover every committed record of every partition once
- * (bench/lakeRanges.ts), no tmp file of a raw table left, the producer and every member exit 0. Windows are not
- * checked: windows across members are not wired yet (architecture.md, "Windows across members").
+ * (bench/lakeRanges.ts), no tmp file left, the producer and every member exit 0. The members run the windows across
+ * members (etl.windows: members, architecture.md): `clickstream_agg` holds each (minute, url) once, pv never above the
+ * raw count, and the raw clickstream rows − emitted page views − page views still open (the stage-2 snapshots in
+ * `<group>-pv-state` plus stage-1 records no task applied yet, scaleOut/stage2View.ts) equal the late page views the
+ * snapshots count; the windows whose pv differs from the raw count are reported (the backlog's late events).
  *
  * Printed besides (from the members' logs, scaleOut/memberLogs.ts, and /proc): the failover time (kill -9 → a
  * partition of the killed member read again on another member, and all of them), the same for the frozen member,
@@ -49,6 +52,9 @@ import { procStatusKb, randomSuffix } from './procStats.js';
 import { kcatProduce, writeBacklogFile } from './scaleOut/backlog.js';
 import { failover, type MemberEvent, parseMemberLog, rebalancePauses, throughput } from './scaleOut/memberLogs.js';
 import { planScaleOut } from './scaleOut/timeline.js';
+import { readStage2View } from './scaleOut/stage2View.js';
+import { repartitionTopicName } from '../src/windows/repartitionRecords.js';
+import { stateTopicName } from '../src/windows/stage2Windows.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /** The platform as an operator runs it (`npm run build`), as in the chaos run. */
@@ -58,7 +64,6 @@ const PARTITIONS_BEFORE = 4;
 const PARTITIONS_AFTER = 6;
 /** Events kcat writes into each new partition after the alter. */
 const NEW_PARTITION_EVENTS = 2_000;
-const WINDOWS_NOT_CHECKED = 'not checked: windows across members are not wired yet';
 
 interface Args {
   minutes: number;
@@ -156,6 +161,7 @@ async function main(): Promise<number> {
     SDP_TOPICS__IOT: `${runId}-iot`,
     SDP_KAFKA__PARTITIONS: String(PARTITIONS_BEFORE),
     SDP_ETL__CONSUMER_GROUP: runId,
+    SDP_ETL__WINDOWS: 'members',
     SDP_DATA_GENERATOR__TRANSACTIONAL_ID_PREFIX: runId,
     SDP_STORAGE__DATALAKE_ROOT: lakeRoot,
     SDP_UI__STATUS_PORT: '0',
@@ -407,6 +413,12 @@ async function main(): Promise<number> {
       }
       const caughtUpMs = await waitCaughtUp(last, 'the members after the load');
       say(`caught up ${seconds(caughtUpMs - moments.end)} after the producer stopped`);
+      // Every partition idle, the marks sent and applied: the last windows close before the members stop.
+      const settleMs = config.etl.idle_timeout + 3 * config.etl.checkpoint_interval;
+      say(
+        `waiting ${seconds(settleMs)} (etl.idle_timeout + 3 × etl.checkpoint_interval) for the last windows to close`,
+      );
+      await sleep(settleMs);
       const peaks = members.map((m) => (m.running && m.pid !== undefined ? procStatusKb(m.pid, 'VmHWM') : undefined));
       if (rssTimer) clearInterval(rssTimer);
       const live = members.filter((m) => m.running);
@@ -451,7 +463,23 @@ async function main(): Promise<number> {
       const aggTmp = listLakeFiles(lakeRoot).filter(
         (f) => f.path.startsWith('tables/clickstream_agg/') && f.path.endsWith('.tmp'),
       ).length;
-      say(`windows: ${WINDOWS_NOT_CHECKED} (clickstream_agg tmp files: ${aggTmp}, not counted)`);
+      const repartitions = (await admin.fetchTopicOffsets(repartitionTopicName(runId))).length;
+      const stages = await readStage2View(config, logger, bootstrap, repartitions, workDir);
+      const windows = await check.checkWindows(stages, workDir);
+      const differing = await check.scalar(
+        'SELECT count(*) FROM (SELECT m, url, sum(pv) AS pv FROM agg GROUP BY ALL) a JOIN raw_w USING (m, url) WHERE a.pv <> raw_w.n',
+      );
+      say(
+        `windows: ${windows.windows} emitted (${differing} with pv below the raw count); emitted_twice=${windows.emittedTwice} ` +
+          `bad_bounds=${windows.badBounds} over_raw=${windows.overRaw} open_and_emitted=${windows.openAndEmitted}; ` +
+          `raw rows ${windows.rawRows} = emitted pv ${windows.emittedPv} + open ${windows.openPv} + late ${windows.shortfall} ` +
+          `(late page views counted by stage 2: ${windows.lateEventsTotal}); ${stages.snapshots}/${repartitions} stage-2 snapshots, ` +
+          `${stages.pendingRecords} stage-1 records after them (${stages.pendingPageViews} page views); tmp files ${aggTmp}`,
+      );
+      for (const e of windows.examples.slice(0, 5)) say(`  ${e}`);
+      if (windows.mismatches > 0) failures.push(`windows: ${windows.mismatches} mismatches`);
+      if (windows.windows === 0) failures.push('windows: none emitted');
+      if (aggTmp > 0) failures.push(`clickstream_agg: ${aggTmp} tmp files left`);
 
       // What the logs say.
       const events = members.flatMap((_, i) => memberEvents(workDir, i + 1)).sort((a, b) => a.atMs - b.atMs);
@@ -554,7 +582,10 @@ async function main(): Promise<number> {
       const admin = createKafkaClient(config, logger).admin();
       try {
         await admin.connect();
-        await admin.deleteTopics({ topics: [topics.clickstream, topics.iot], timeout: 30_000 });
+        await admin.deleteTopics({
+          topics: [topics.clickstream, topics.iot, repartitionTopicName(runId), stateTopicName(runId)],
+          timeout: 30_000,
+        });
       } catch (err) {
         say(`deleting the topics failed: ${String(err)}`);
       } finally {

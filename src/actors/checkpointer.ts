@@ -30,10 +30,13 @@ import {
   type CheckpointState,
   type RawCheckpoint,
   type Rename,
+  NO_OFFSET,
 } from '../checkpoint/checkpointState.js';
 import { encodeCommitMetadata } from '../checkpoint/commitMetadata.js';
 import type { Config } from '../config/schema.js';
 import { takeOverPartition } from '../etl/partitionTakeover.js';
+import type { Stage1Batch } from '../windows/stage1Counts.js';
+import { Stage1Source } from '../windows/stage1Source.js';
 import { createPartitionTransactions, isFenced, type PartitionTransactions } from '../kafka/partitionTransactions.js';
 import { fetchTopicId } from '../kafka/wire/topicId.js';
 import type { TableName } from '../lake/tables.js';
@@ -41,7 +44,9 @@ import type { Logger } from '../log/logger.js';
 import { listTmpFiles, removeIfExists, renameDurable } from '../lake/durableFs.js';
 import { hitFault } from '../system/faults.js';
 import { tmpStoreId } from '../lake/layout.js';
-import { reply, spawnPersistent, type AnyRef, type PersistentContext, type Ref } from '../system/nact.js';
+import { parseAggTaskFileName } from '../lake/aggTaskFiles.js';
+import { dispatch, reply, spawnPersistent, type AnyRef, type PersistentContext, type Ref } from '../system/nact.js';
+import type { TaskRecord } from '../kafka/partitionTransactions.js';
 
 import { CHECKPOINTER_PERSISTENCE_KEY } from '../checkpoint/journalSchema.js';
 import { ErrorCodes, markRetriable, SdpError } from '../errors.js';
@@ -58,6 +63,35 @@ export type CheckpointerMsg =
   | { type: 'release'; topic: string; partitions: number[] }
   /** Query, at shutdown: close every partition's transactional producer. */
   | { type: 'closeTasks' }
+  /**
+   * From a clickstream partition actor (stage 1 of the windows across members): one batch's page views, counted into
+   * its partition's next commit. One of another generation or task epoch is discarded.
+   */
+  | {
+      type: 'pageViews';
+      topic: string;
+      partition: number;
+      taskEpoch: number;
+      generation: number;
+      batch: Stage1Batch;
+      caughtUp: boolean;
+    }
+  /** From a clickstream partition actor: a fetch with nothing above the floor, or back-pressure paused or resumed it. */
+  | {
+      type: 'sourceState';
+      topic: string;
+      partition: number;
+      taskEpoch: number;
+      generation: number;
+      caughtUp?: boolean;
+      paused?: boolean;
+    }
+  /** From an ingest actor: the topic's partition count as far as it knows (stage 2 waits for a mark of each). */
+  | { type: 'topicPartitions'; topic: string; count: number }
+  /** Internal timer: commit the stage-1 marks that are due. */
+  | { type: 'markTick' }
+  /** Query, at shutdown after the writers' last rolls: commit every stage-1 mark with something new now. */
+  | { type: 'flushMarks' }
   | { type: 'recoverLake' }
   | { type: 'read' }
   /** Replayed from the journal during recovery only. */
@@ -91,6 +125,25 @@ export interface CheckpointerKafka {
   createTransactions?: (transactionalId: string) => PartitionTransactions;
   takeOver?: typeof takeOverPartition;
   topicIdOf?: (topic: string) => Promise<string | null>;
+  /**
+   * Stage 1 of the windows across members runs in the tasks of `windowTopic` (architecture.md, "Windows across
+   * members"): their commits carry the page-view counts and marks to the repartition topic, and `win` is its floor.
+   * Unset: the one-process window aggregator's store offset is the `win` floor.
+   */
+  stage1?: Stage1Settings;
+  /** After every Kafka commit of a partition: the group's offset now (the next offset a new owner reads). */
+  onKafkaCommitted?: (topic: string, partition: number, nextOffset: string) => void;
+}
+
+export interface Stage1Settings {
+  sizeMs: number;
+  watermarkDelayMs: number;
+  idleTimeoutMs: number;
+  /** Marks alone are committed at most this often (etl.checkpoint_interval). */
+  intervalMs: number;
+  repartitionTopic: string;
+  /** R, once the window stage knows it; undefined before (nothing is drained then: the counts wait). */
+  repartitions: () => number | undefined;
 }
 
 export interface LakeRecovery {
@@ -130,6 +183,22 @@ async function applyRenames(
   return renamed;
 }
 
+/** What the checkpointer tells a partition's ingest when Kafka refused that partition's commit. */
+export interface PartitionLostMsg {
+  type: 'partitionLost';
+  partition: number;
+  taskEpoch: number;
+  reason: string;
+}
+
+interface Task {
+  transactions: PartitionTransactions;
+  taskEpoch: number;
+  raw: string;
+  stage1?: Stage1Source;
+  owner?: Ref<PartitionLostMsg>;
+}
+
 function taskKey(topic: string, partition: number): string {
   return `${topic}:${partition}`;
 }
@@ -157,9 +226,14 @@ export function spawnCheckpointer(
 
   // The transactional producer of every partition this process owns, with the takeover it belongs to.
   // `raw`: the last offset durable in the raw lake as Kafka has it (the takeover's, then each commit's).
-  const tasks = new Map<string, { transactions: PartitionTransactions; taskEpoch: number; raw: string }>();
+  // `stage1`: the partition's stage 1 of the windows across members; `owner`: the ingest told when the task is lost.
+  const tasks = new Map<string, Task>();
   let lastTaskEpoch = 0;
   const topicIds = new Map<string, string | null>();
+  /** Partition count per topic, as the ingest actors know it. */
+  const partitionCounts = new Map<string, number>();
+  const stage1 = options.kafka?.stage1;
+  let markTimer: NodeJS.Timeout | undefined;
 
   async function closeTask(key: string): Promise<void> {
     const task = tasks.get(key);
@@ -167,7 +241,12 @@ export function spawnCheckpointer(
     await task?.transactions.close().catch((err: unknown) => logger.warn({ err, task: key }, 'producer close failed'));
   }
 
-  async function takeOver(state: CheckpointState, topic: string, partitions: readonly number[]) {
+  async function takeOver(
+    state: CheckpointState,
+    topic: string,
+    partitions: readonly number[],
+    owner: Ref<PartitionLostMsg> | undefined,
+  ) {
     const kafka = options.kafka!;
     if (!topicIds.has(topic))
       topicIds.set(topic, await (kafka.topicIdOf ?? ((t) => fetchTopicId(kafka.config, t)))(topic));
@@ -193,12 +272,24 @@ export function spawnCheckpointer(
           transactions,
         });
         lastTaskEpoch += 1;
-        const task = { transactions, taskEpoch: lastTaskEpoch, raw: result.raw };
+        const task: Task = { transactions, taskEpoch: lastTaskEpoch, raw: result.raw, ...(owner ? { owner } : {}) };
+        let agg: string | null = null;
+        if (kafka.windowTopic === topic && stage1) {
+          // Stage 2 holds the page views up to the committed `win` (none without our metadata: from the start).
+          agg = result.win ?? NO_OFFSET;
+          task.stage1 = new Stage1Source({
+            partition,
+            sizeMs: stage1.sizeMs,
+            winFloor: agg,
+            watermarkDelayMs: stage1.watermarkDelayMs,
+            idleTimeoutMs: stage1.idleTimeoutMs,
+            nowMs: Date.now(),
+          });
+        } else if (kafka.windowTopic === topic) agg = sinkOffset(state, aggSinkId(topic), partition);
         tasks.set(key, task);
-        const agg = kafka.windowTopic === topic ? sinkOffset(state, aggSinkId(topic), partition) : null;
         // A partition rebuilt from file names (a new, expired or reset group) gets its floors and our metadata in
         // the group at once, so Kafka tools show its lag from where it stands and the next takeover finds them.
-        if (result.source !== 'metadata') await commitOffsets(task, topic, partition, result.raw, agg, []);
+        if (result.source !== 'metadata') await commitOffsets(task, topic, partition, result.raw, agg, [], []);
         logger.info(
           {
             topic,
@@ -230,9 +321,14 @@ export function spawnCheckpointer(
       // takeover, since the current owner's roll may carry the same name.
       return { rejected: `${event.sink}: not the current owner's roll (task ${taskEpoch ?? 'none'})`, fenced: false };
     }
-    const win = kafka.windowTopic === event.topic ? sinkOffset(state, aggSinkId(event.topic), event.partition) : null;
+    const { win, records } = task.stage1
+      ? stage1Commit(task.stage1, event.topic)
+      : {
+          win: kafka.windowTopic === event.topic ? sinkOffset(state, aggSinkId(event.topic), event.partition) : null,
+          records: [],
+        };
     try {
-      await commitOffsets(task, event.topic, event.partition, event.offset, win, event.renames);
+      await commitOffsets(task, event.topic, event.partition, event.offset, win, event.renames, records);
       task.raw = event.offset;
       return undefined;
     } catch (err) {
@@ -245,6 +341,67 @@ export function spawnCheckpointer(
     }
   }
 
+  /**
+   * What a commit of a stage-1 task carries: its counts and marks since the last commit, routed to the repartition
+   * partitions, and the floor they reach. Nothing is drained before R is known: the counts wait for the next commit.
+   */
+  function stage1Commit(source: Stage1Source, topic: string): { win: string; records: TaskRecord[] } {
+    const R = stage1!.repartitions();
+    if (R === undefined) return { win: source.winFloor ?? NO_OFFSET, records: [] };
+    const drained = source.drain(Date.now(), partitionCountOf(topic), R);
+    const records = drained.records.map((m) => ({
+      topic: stage1!.repartitionTopic,
+      partition: m.partition,
+      key: m.key,
+      value: m.value,
+    }));
+    return { win: drained.win ?? NO_OFFSET, records };
+  }
+
+  function partitionCountOf(topic: string): number {
+    let count = partitionCounts.get(topic) ?? 0;
+    for (const key of tasks.keys()) {
+      const [t, p] = [key.slice(0, key.lastIndexOf(':')), Number(key.slice(key.lastIndexOf(':') + 1))];
+      if (t === topic && p + 1 > count) count = p + 1;
+    }
+    return count;
+  }
+
+  /**
+   * Every stage-1 task whose mark is due commits it alone (no roll): counts, watermark and idle flag reach stage 2
+   * within `etl.checkpoint_interval` even while no file rolls. A refused one drops the partition, as a refused roll
+   * does: its ingest takes it over again.
+   */
+  async function commitMarks(force: boolean): Promise<void> {
+    const nowMs = Date.now();
+    for (const [key, task] of [...tasks]) {
+      const source = task.stage1;
+      if (!source || stage1!.repartitions() === undefined) continue;
+      const topic = key.slice(0, key.lastIndexOf(':'));
+      if (!source.markDue(nowMs, force ? 0 : stage1!.intervalMs, partitionCountOf(topic))) continue;
+      const { win, records } = stage1Commit(source, topic);
+      try {
+        await commitOffsets(task, topic, source.partition, task.raw, win, [], records);
+      } catch (err) {
+        await dropTask(key, task, err, 'kafka commit of window marks failed');
+      }
+    }
+  }
+
+  /** After a refused commit that no roll reports: the producer goes and the ingest takes the partition over again. */
+  async function dropTask(key: string, task: Task, err: unknown, what: string): Promise<void> {
+    await closeTask(key);
+    const partition = Number(key.slice(key.lastIndexOf(':') + 1));
+    logger.warn({ err, task: key, fenced: isFenced(err) }, what);
+    if (task.owner)
+      dispatch(task.owner, {
+        type: 'partitionLost',
+        partition,
+        taskEpoch: task.taskEpoch,
+        reason: `${what}: ${err instanceof Error ? err.message : String(err)}`,
+      });
+  }
+
   /** The partition's offset with metadata naming the files and floors, in one transaction (`<group>-<topic>-<p>`). */
   async function commitOffsets(
     task: { transactions: PartitionTransactions },
@@ -253,6 +410,7 @@ export function spawnCheckpointer(
     raw: string,
     win: string | null,
     renames: readonly Rename[],
+    records: readonly TaskRecord[],
   ): Promise<void> {
     const next = (win !== null && compareOffsets(win, raw) < 0 ? BigInt(win) : BigInt(raw)) + 1n;
     const metadata = encodeCommitMetadata({
@@ -263,7 +421,8 @@ export function spawnCheckpointer(
       writer: options.storeId ?? '',
       files: renames.map((r) => filePublished(r.to)),
     });
-    await task.transactions.commit([], [{ topic, partition, offset: next, metadata }]);
+    await task.transactions.commit(records, [{ topic, partition, offset: next, metadata }]);
+    options.kafka?.onKafkaCommitted?.(topic, partition, next.toString());
   }
 
   /**
@@ -278,7 +437,7 @@ export function spawnCheckpointer(
       const task = tasks.get(key);
       if (!task) continue;
       try {
-        await commitOffsets(task, event.topic, partition, task.raw, win, []);
+        await commitOffsets(task, event.topic, partition, task.raw, win, [], []);
       } catch (err) {
         await closeTask(key);
         logger.warn(
@@ -287,6 +446,13 @@ export function spawnCheckpointer(
         );
       }
     }
+  }
+
+  /** The stage 1 a partition actor's message is for; undefined if that actor's generation or ownership ended. */
+  function currentSource(msg: { topic: string; partition: number; taskEpoch: number; generation: number }) {
+    if (msg.generation !== generation) return undefined;
+    const task = tasks.get(taskKey(msg.topic, msg.partition));
+    return task?.taskEpoch === msg.taskEpoch ? task.stage1 : undefined;
   }
 
   const behaviour = async (
@@ -339,7 +505,7 @@ export function spawnCheckpointer(
       case 'takeOver': {
         let taken: Awaited<ReturnType<typeof takeOver>>;
         try {
-          taken = await takeOver(state, msg.topic, msg.partitions);
+          taken = await takeOver(state, msg.topic, msg.partitions, ctx.sender as Ref<PartitionLostMsg> | undefined);
         } catch (err) {
           logger.warn({ err, topic: msg.topic, partitions: msg.partitions }, 'takeover failed');
           reply<TakeoverReply>(ctx, { ok: false, error: err instanceof Error ? err.message : String(err) });
@@ -372,7 +538,29 @@ export function spawnCheckpointer(
         for (const partition of msg.partitions) await closeTask(taskKey(msg.topic, partition));
         return state;
       case 'closeTasks':
+        if (markTimer) clearInterval(markTimer);
         for (const key of [...tasks.keys()]) await closeTask(key);
+        reply(ctx, { ok: true });
+        return state;
+      case 'pageViews': {
+        const source = currentSource(msg);
+        source?.add(msg.batch, msg.caughtUp, Date.now());
+        return state;
+      }
+      case 'sourceState': {
+        const source = currentSource(msg);
+        if (msg.caughtUp !== undefined) source?.progress(msg.caughtUp);
+        if (msg.paused !== undefined) source?.setPaused(msg.paused, Date.now());
+        return state;
+      }
+      case 'topicPartitions':
+        partitionCounts.set(msg.topic, Math.max(partitionCounts.get(msg.topic) ?? 0, msg.count));
+        return state;
+      case 'markTick':
+        await commitMarks(false);
+        return state;
+      case 'flushMarks':
+        await commitMarks(true);
         reply(ctx, { ok: true });
         return state;
       case 'recoverLake': {
@@ -395,6 +583,8 @@ export function spawnCheckpointer(
           // A raw roll's tmp file may be named by a Kafka commit this store has not cached: the takeover of
           // its partition decides (architecture.md, "Growing past one machine").
           if (options.kafka && !isAggregateTmp(options.lakeRoot, tmp)) continue;
+          // A stage-2 task's (windows across members) likewise: the takeover of its repartition partition decides.
+          if (parseAggTaskFileName(relative(options.lakeRoot, tmp))) continue;
           // Another store's tmp file may be a roll in flight in another process sharing the lake.
           const owner = tmpStoreId(tmp);
           if (owner !== null && owner !== options.storeId) {
@@ -424,7 +614,7 @@ export function spawnCheckpointer(
     }
   };
 
-  return spawnPersistent<CheckpointState, CheckpointerMsg>(parent, behaviour, CHECKPOINTER_PERSISTENCE_KEY, name, {
+  const ref = spawnPersistent<CheckpointState, CheckpointerMsg>(parent, behaviour, CHECKPOINTER_PERSISTENCE_KEY, name, {
     initialState: emptyCheckpointState(),
     snapshotEvery: options.snapshotEvery,
     onCrash: (_msg, err, ctx) => {
@@ -435,4 +625,9 @@ export function spawnCheckpointer(
       return ctx.escalate;
     },
   });
+  if (stage1) {
+    markTimer = setInterval(() => dispatch(ref, { type: 'markTick' }), Math.min(1_000, stage1.intervalMs));
+    markTimer.unref();
+  }
+  return ref;
 }

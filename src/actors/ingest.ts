@@ -73,6 +73,11 @@ export interface IngestOptions {
   config: Config;
   logger: Logger;
   aggregator?: Ref<WindowAggregatorMsg>;
+  /**
+   * The stream feeds stage 1 of the windows across members, which runs in its partitions' tasks at the checkpointer
+   * (architecture.md, "Windows across members"). Instead of `aggregator`.
+   */
+  windowStages?: boolean;
   checkpointer: Ref<CheckpointerMsg>;
   /** The ETL generation, for the writers and partition actors it spawns (see LakeWriterOptions). */
   generation?: number;
@@ -158,6 +163,12 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
         onLost: (reason) => dispatch(self, { type: 'partitionLost', partition, taskEpoch: start.taskEpoch, reason }),
       },
       ...(options.aggregator ? { aggregator: options.aggregator, aggOffset: start.agg ?? NO_OFFSET } : {}),
+      ...(options.windowStages
+        ? {
+            stage1: { checkpointer: options.checkpointer, taskEpoch: start.taskEpoch },
+            aggOffset: start.agg ?? NO_OFFSET,
+          }
+        : {}),
       rawOffset: start.raw,
       windowSizeMs: 60_000,
       decode: { maxEventBytes: config.etl.max_event_bytes, maxFutureSkewMs: config.etl.max_future_skew },
@@ -326,16 +337,13 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
     });
     state.consumer = consumer;
     try {
-      if (options.aggregator) {
+      if (options.aggregator || options.windowStages) {
         // Every partition holds the watermark back from the start, even one a first, partial
         // assignment leaves to another member for a while.
         const ends = await consumer.endOffsets();
         for (const p of ends.keys()) state.knownPartitions.add(p);
         state.partitionsKnown = true;
-        dispatch(options.aggregator, {
-          type: 'topicPartitions',
-          partitions: [...ends.keys()].sort((a, b) => a - b),
-        });
+        declarePartitions(state);
       }
       await consumer.start(consumerHandlers(state, ctx.self));
     } catch (err) {
@@ -374,6 +382,14 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
     };
   }
 
+  /** The windows learn every partition of the topic: each holds the watermark back until it has a mark. */
+  function declarePartitions(state: State): void {
+    const partitions = [...state.knownPartitions].sort((a, b) => a - b);
+    if (options.aggregator) dispatch(options.aggregator, { type: 'topicPartitions', partitions });
+    if (options.windowStages)
+      dispatch(options.checkpointer, { type: 'topicPartitions', topic, count: Math.max(...partitions) + 1 });
+  }
+
   /** Reads the log end offsets: partitions added to the topic, partitions with nothing left to read. */
   function checkEnds(state: State): void {
     if (!state.consumer || state.checkingEnds) return;
@@ -387,11 +403,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
         const added = [...ends.keys()].filter((p) => !state.knownPartitions.has(p)).sort((a, b) => a - b);
         if (added.length > 0) {
           for (const p of added) state.knownPartitions.add(p);
-          if (options.aggregator)
-            dispatch(options.aggregator, {
-              type: 'topicPartitions',
-              partitions: [...state.knownPartitions].sort((a, b) => a - b),
-            });
+          declarePartitions(state);
           // A stream without an aggregator learns its partitions here first: that is no change.
           if (state.partitionsKnown)
             logger.info(

@@ -40,6 +40,7 @@ import {
   type WriterFlushReply,
 } from './lakeWriter.js';
 import type { AggregatorBatchReply, WindowAggregatorMsg } from './windowAggregator.js';
+import type { CheckpointerMsg } from './checkpointer.js';
 import { markRetriable } from '../errors.js';
 
 export type PartitionMsg =
@@ -86,8 +87,13 @@ export interface PartitionOptions {
   writer: Omit<LakeWriterOptions, 'onDrained' | 'committedOffset'>;
   /** Spawns the writer (tests pass a fake); `onDrained` must be called when its backlog clears. */
   spawnWriter?: (parent: AnyRef, options: LakeWriterOptions) => Ref<LakeWriterMsg>;
-  /** Clickstream only. */
+  /** Clickstream only: the one-process window aggregator, or stage 1 of the windows across members. */
   aggregator?: Ref<WindowAggregatorMsg>;
+  /**
+   * Stage 1 runs in the partition's task at the checkpointer (architecture.md, "Windows across members"): the page
+   * views of each batch go there, counted with no known watermark (stage 2 judges lateness).
+   */
+  stage1?: { checkpointer: Ref<CheckpointerMsg>; taskEpoch: number };
   /** Last offsets already durable in each sink ('-1' for none). */
   rawOffset: string;
   aggOffset?: string;
@@ -175,6 +181,26 @@ export function spawnPartition(
     return (urlStrings[id] ??= asciiText(value, start, end));
   }
 
+  const windowed = options.aggregator !== undefined || options.stage1 !== undefined;
+
+  /** Tells the windows how far the partition is read (it decides whether the partition is idle). */
+  function tellProgress(caughtUp: boolean): void {
+    if (options.aggregator) dispatch(options.aggregator, { type: 'progress', generation, partition, caughtUp });
+    if (options.stage1) {
+      const { checkpointer, taskEpoch } = options.stage1;
+      dispatch(checkpointer, { type: 'sourceState', topic, partition, taskEpoch, generation, caughtUp });
+    }
+  }
+
+  /** Back-pressure paused or resumed fetching: a paused partition has data waiting, so it is never idle. */
+  function tellPaused(paused: boolean): void {
+    if (options.aggregator) dispatch(options.aggregator, { type: 'paused', generation, partition, paused });
+    if (options.stage1) {
+      const { checkpointer, taskEpoch } = options.stage1;
+      dispatch(checkpointer, { type: 'sourceState', topic, partition, taskEpoch, generation, paused });
+    }
+  }
+
   /** Routes one batch; returns whether the aggregator got it. */
   async function handleBatch(state: State, batch: ConsumedBatch): Promise<boolean> {
     const messages = batch.messages;
@@ -185,7 +211,7 @@ export function spawnPartition(
     if (!forRaw && !forAgg) return false; // a replay both sinks already hold
     const { append, pageViews } = decodeBatch(state, messages, forRaw, forAgg);
     await sendBatch(state, batch, append, forRaw, forAgg ? pageViews : null);
-    return forAgg && options.aggregator !== undefined;
+    return forAgg && windowed;
   }
 
   /**
@@ -278,14 +304,31 @@ export function spawnPartition(
           if (r.backlogHigh && !state.paused) {
             state.paused = true;
             options.fetch.pause();
-            if (options.aggregator)
-              dispatch(options.aggregator, { type: 'paused', generation, partition, paused: true });
+            tellPaused(true);
             logger.debug('writer behind: fetching paused');
           }
         }),
       );
     }
-    if (pageViews !== null && options.aggregator) {
+    if (pageViews !== null && options.stage1) {
+      const aggregated = aggregateColumns(pageTimesMs, pageUrls, pageViews, -Infinity, options.windowSizeMs);
+      const { checkpointer, taskEpoch } = options.stage1;
+      dispatch(checkpointer, {
+        type: 'pageViews',
+        topic,
+        partition,
+        taskEpoch,
+        generation,
+        caughtUp: batch.caughtUp,
+        batch: {
+          lastOffset,
+          maxEventTimeMs: aggregated.maxEventTimeMs,
+          counts: aggregated.counts,
+          lateCount: aggregated.lateCount,
+        },
+      });
+      state.aggOffset = lastOffset;
+    } else if (pageViews !== null && options.aggregator) {
       const aggregated = aggregateColumns(
         pageTimesMs,
         pageUrls,
@@ -339,23 +382,20 @@ export function spawnPartition(
           lagRecords: lagAfter(msg.batch.lastOffset, msg.batch.highWatermark),
         });
         // A replayed batch the aggregator already holds still tells it how far the partition is.
-        if (options.aggregator && !sentToAggregator)
-          dispatch(options.aggregator, { type: 'progress', generation, partition, caughtUp: msg.batch.caughtUp });
+        if (!sentToAggregator) tellProgress(msg.batch.caughtUp);
         reply<PartitionBatchReply>(ctx, { paused: state.paused });
         return state;
       }
       case 'progress':
         state.caughtUp = msg.caughtUp;
         observeFetch(state, { caughtUp: msg.caughtUp, lagRecords: 0 });
-        if (options.aggregator)
-          dispatch(options.aggregator, { type: 'progress', generation, partition, caughtUp: msg.caughtUp });
+        tellProgress(msg.caughtUp);
         return state;
       case 'writerDrained':
         if (state.paused) {
           state.paused = false;
           options.fetch.resume();
-          if (options.aggregator)
-            dispatch(options.aggregator, { type: 'paused', generation, partition, paused: false });
+          tellPaused(false);
           logger.debug('writer caught up: fetching resumed');
         }
         return state;
@@ -391,7 +431,7 @@ export function spawnPartition(
         onDrained: () => dispatch(ctx.self, { type: 'writerDrained' }),
       }),
       rawOffset: options.rawOffset,
-      aggOffset: options.aggregator ? (options.aggOffset ?? '-1') : null,
+      aggOffset: windowed ? (options.aggOffset ?? '-1') : null,
       knownGlobalWatermarkMs: -Infinity,
       paused: false,
       caughtUp: false,

@@ -268,6 +268,7 @@ async function scale(
     target,
     ...(platform.record && platform.verdict?.state === 'running' ? { platformPid: platform.record.pid } : {}),
     partitions: config.kafka.partitions,
+    platformWindows: config.etl.windows,
   });
   if (isNoOp(plan)) {
     say(

@@ -240,6 +240,12 @@ const etl = z.strictObject({
   on_offset_out_of_range: z.enum(['fail', 'earliest', 'latest']).default('fail'),
   /** R: partitions of `<group>-pv-repartition` and `<group>-pv-state`; fixed once window state exists. */
   window_partitions: windowPartitions,
+  /**
+   * Where the page-view windows are computed (architecture.md, "Windows across members"): `process`, one window
+   * aggregator over the partitions this process owns (right only while the group has one member); `members`, the
+   * two window stages through the group's internal topics, right with any number of members.
+   */
+  windows: z.enum(['process', 'members']).default('process'),
 });
 
 const storage = z.strictObject({

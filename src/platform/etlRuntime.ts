@@ -27,6 +27,14 @@ import { dispatch, query, stop, type AnyRef, type Ref } from '../system/nact.js'
 import { spawnCheckpointer, type CheckpointerMsg, type LakeRecovery } from '../actors/checkpointer.js';
 import { spawnIngest, type IngestMsg, type IngestStartReply, type IngestStatus } from '../actors/ingest.js';
 import { spawnWindowAggregator, type AggregatorMetrics, type WindowAggregatorMsg } from '../actors/windowAggregator.js';
+import {
+  spawnWindowStage,
+  type WindowStageFlushReply,
+  type WindowStageMetrics,
+  type WindowStageMsg,
+  type WindowStageStartReply,
+} from '../actors/windowStage.js';
+import { repartitionTopicName } from '../windows/repartitionRecords.js';
 import type { createTopicConsumer } from '../kafka/topicConsumer.js';
 import { startMemoryGuard } from '../system/memoryGuard.js';
 import { offsetsFromLake } from '../checkpoint/offsetsFromLake.js';
@@ -238,12 +246,23 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     lastCheckpoint = { atMs: Date.now(), durationMs, sink: event.sink };
     const stream = streamOfTopic.get(event.topic);
     const ingest = stream ? ingests.get(stream) : undefined;
-    if (!stream || !ingest) return;
+    // Staged windows have no sink in the store: what is durable is the group's offset (onKafkaCommitted).
+    if (!stream || !ingest || staged) return;
     const partitions = event.type === 'raw' ? [event.partition] : Object.keys(event.offsets).map(Number);
     for (const partition of partitions) {
       const durable = durableOffset(state, sinksOfPartition(config, stream, partition), partition);
       dispatch(ingest, { type: 'durable', partition, nextOffset: (BigInt(durable) + 1n).toString() });
     }
+  };
+
+  // The windows across members (architecture.md, "Windows across members"): stage 1 in the clickstream partitions'
+  // tasks at the checkpointer, stage 2 in the window stage; R is known once the stage has started.
+  const staged = config.etl.windows === 'members';
+  let repartitions: number | undefined;
+  const onKafkaCommitted = (topic: string, partition: number, nextOffset: string): void => {
+    const stream = streamOfTopic.get(topic);
+    const ingest = stream ? ingests.get(stream) : undefined;
+    if (ingest) dispatch(ingest, { type: 'durable', partition, nextOffset });
   };
 
   const checkpointer: Ref<CheckpointerMsg> = spawnCheckpointer(parent, {
@@ -258,6 +277,19 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       groupId: config.etl.consumer_group,
       windowTopic: clickTopic,
       tablesOf: (topic) => [topic === clickTopic ? 'clickstream' : 'iot', '_rejected'],
+      ...(staged
+        ? {
+            stage1: {
+              sizeMs: WINDOW_SIZE_MS,
+              watermarkDelayMs: config.etl.watermark_delay,
+              idleTimeoutMs: config.etl.idle_timeout,
+              intervalMs: config.etl.checkpoint_interval,
+              repartitionTopic: repartitionTopicName(config.etl.consumer_group),
+              repartitions: () => repartitions,
+            },
+            onKafkaCommitted,
+          }
+        : {}),
     },
   });
   // A start that fails halfway (a broker refusing the group join, an offset out of range) must
@@ -265,6 +297,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
   let recovery!: LakeRecovery;
   let checkpoint!: CheckpointState;
   let aggregator: Ref<WindowAggregatorMsg> | undefined;
+  let windowStage: Ref<WindowStageMsg> | undefined;
   try {
     await rebuildFromLakeIfEmpty(config, logger, lakeRoot, checkpointer, generation);
     recovery = await query<CheckpointerMsg, LakeRecovery>(
@@ -275,26 +308,47 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     checkpoint = await query<CheckpointerMsg, CheckpointState>(checkpointer, () => ({ type: 'read' }), READ_TIMEOUT_MS);
     lastCheckpoints = checkpoint.checkpoints;
     const commitTimeoutMs = config.etl.shutdown_timeout + 60_000;
-    aggregator = spawnWindowAggregator(parent, {
-      sink: aggSink,
-      topic: clickTopic,
-      lakeRoot,
-      windows: {
-        sizeMs: WINDOW_SIZE_MS,
-        watermarkDelayMs: config.etl.watermark_delay,
-        idleTimeoutMs: config.etl.idle_timeout,
-      },
-      ...(checkpoint.aggregators[aggSink] ? { restored: checkpoint.aggregators[aggSink] } : {}),
-      checkpointIntervalMs: config.etl.checkpoint_interval,
-      encoderPool,
-      encoder: config.etl.parquet_encoder,
-      checkpointer,
-      rowGroupRows: config.etl.row_group_rows,
-      commitTimeoutMs,
-      logger,
-      generation,
-      ...(deps.storeId ? { storeId: deps.storeId } : {}),
-    });
+    if (staged) {
+      windowStage = spawnWindowStage(parent, {
+        config,
+        logger,
+        lakeRoot,
+        encoderPool,
+        writerId: deps.storeId ?? '0',
+        windowSizeMs: WINDOW_SIZE_MS,
+      });
+      const started = await query<WindowStageMsg, WindowStageStartReply>(
+        windowStage,
+        () => ({ type: 'start' }),
+        READ_TIMEOUT_MS,
+      );
+      if (!started.ok)
+        throw new SdpError(
+          started.code ?? ErrorCodes.KAFKA_CONSUMER_FAILED,
+          `the window stage could not start: ${started.error}`,
+        );
+      repartitions = started.partitions;
+    } else
+      aggregator = spawnWindowAggregator(parent, {
+        sink: aggSink,
+        topic: clickTopic,
+        lakeRoot,
+        windows: {
+          sizeMs: WINDOW_SIZE_MS,
+          watermarkDelayMs: config.etl.watermark_delay,
+          idleTimeoutMs: config.etl.idle_timeout,
+        },
+        ...(checkpoint.aggregators[aggSink] ? { restored: checkpoint.aggregators[aggSink] } : {}),
+        checkpointIntervalMs: config.etl.checkpoint_interval,
+        encoderPool,
+        encoder: config.etl.parquet_encoder,
+        checkpointer,
+        rowGroupRows: config.etl.row_group_rows,
+        commitTimeoutMs,
+        logger,
+        generation,
+        ...(deps.storeId ? { storeId: deps.storeId } : {}),
+      });
 
     const startOverrides = await guardStartOffsets(deps, checkpoint);
 
@@ -306,7 +360,8 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
         stream,
         config,
         logger,
-        ...(stream === 'clickstream' ? { aggregator } : {}),
+        ...(stream === 'clickstream' && aggregator ? { aggregator } : {}),
+        ...(stream === 'clickstream' && staged ? { windowStages: true } : {}),
         checkpointer,
         generation,
         encoderPool,
@@ -339,6 +394,10 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     );
     for (const ingest of ingests.values()) stop(ingest);
     if (aggregator) stop(aggregator);
+    if (windowStage) {
+      await query(windowStage, () => ({ type: 'close' as const }), READ_TIMEOUT_MS).catch(() => undefined);
+      stop(windowStage);
+    }
     await encoderPool.close().catch(() => undefined);
     memoryGuard.stop();
     await query(checkpointer, () => ({ type: 'closeTasks' as const }), READ_TIMEOUT_MS).catch(() => undefined);
@@ -346,7 +405,8 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     logger.warn({ component: 'etl', generation, err }, 'etl start failed; what it had started is stopped');
     throw err;
   }
-  const startedAggregator: Ref<WindowAggregatorMsg> = aggregator;
+  const startedAggregator = aggregator;
+  const startedStage = windowStage;
   logger.info(
     {
       component: 'etl',
@@ -363,7 +423,11 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       Promise.all(
         [...ingests.values()].map((ref) => query<IngestMsg, IngestStatus>(ref, () => ({ type: 'status' }), 5_000)),
       ),
-      query<WindowAggregatorMsg, AggregatorMetrics>(startedAggregator, () => ({ type: 'metrics' }), 5_000),
+      startedAggregator
+        ? query<WindowAggregatorMsg, AggregatorMetrics>(startedAggregator, () => ({ type: 'metrics' }), 5_000)
+        : query<WindowStageMsg, WindowStageMetrics>(startedStage!, () => ({ type: 'metrics' }), 5_000).then(
+            stageMetricsAsAggregator,
+          ),
     ]);
     return {
       ingest,
@@ -393,7 +457,12 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       await Promise.all(
         [...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'drain' as const }), timeoutMs)),
       );
-      await query(startedAggregator, () => ({ type: 'flush' as const }), timeoutMs);
+      if (startedAggregator) await query(startedAggregator, () => ({ type: 'flush' as const }), timeoutMs);
+      if (startedStage) {
+        // Stage 1's last counts go out with their partitions' marks, then stage 2 commits what it applied.
+        await query(checkpointer, () => ({ type: 'flushMarks' as const }), timeoutMs);
+        await query<WindowStageMsg, WindowStageFlushReply>(startedStage, () => ({ type: 'drain' }), timeoutMs);
+      }
       await Promise.all(
         [...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'close' as const }), timeoutMs)),
       );
@@ -402,8 +471,10 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
         [...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'close' as const }), timeoutMs)),
       );
     }
+    if (startedStage) await query(startedStage, () => ({ type: 'close' as const }), timeoutMs).catch(() => undefined);
     for (const ingest of ingests.values()) stop(ingest);
-    stop(startedAggregator);
+    if (startedAggregator) stop(startedAggregator);
+    if (startedStage) stop(startedStage);
     await encoderPool.close();
     memoryGuard.stop();
     // Let any commit already queued finish before the checkpointer goes, then close the partitions' producers.
@@ -416,5 +487,19 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     stop: () => teardown(true),
     abort: () => teardown(false),
     metrics: readMetrics,
+  };
+}
+
+/** The window stage's metrics in the form the dashboard and `/metrics` read (one aggregator's, before). */
+function stageMetricsAsAggregator(m: WindowStageMetrics): AggregatorMetrics {
+  return {
+    lateEventsTotal: m.lateEventsTotal,
+    windowsOpen: m.windowsOpen,
+    watermarkLagSeconds: m.watermarkLagSeconds,
+    globalWatermarkMs: m.globalWatermarkMs,
+    partitions: [],
+    windowsEmittedTotal: m.windowsEmittedTotal,
+    rowsEmittedTotal: m.rowsEmittedTotal,
+    checkpoints: m.commits,
   };
 }

@@ -104,13 +104,15 @@ export function candidatePorts(indexes: readonly number[], base: number, spare =
 
 /**
  * The SDP_* overrides that make the shared config this member's (config/envOverrides.ts): its checkpoint
- * store, status port and client id. Everything else (lake, topics, group, Kafka) stays as configured.
+ * store, status port, client id and the window stages. Everything else (lake, topics, group, Kafka) stays as configured.
  */
 export function memberEnv(paths: MemberPaths, statusPort: number, clientId: string): Record<string, string> {
   return {
     SDP_STORAGE__CHECKPOINT_ROOT: paths.checkpointRoot,
     SDP_UI__STATUS_PORT: String(statusPort),
     SDP_KAFKA__CLIENT_ID: memberClientId(clientId, paths.index),
+    // Several members: the windows must be the two stages across members (architecture.md, "Windows across members").
+    SDP_ETL__WINDOWS: 'members',
   };
 }
 

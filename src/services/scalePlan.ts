@@ -49,6 +49,8 @@ export interface ScaleFacts {
   platformPid?: number;
   /** kafka.partitions: partitions of each topic. */
   partitions: number;
+  /** etl.windows of the platform's config (members always run the window stages). */
+  platformWindows?: 'process' | 'members';
 }
 
 /** What the operator must know about the group this scale leaves, one line each. */
@@ -63,11 +65,12 @@ export function scaleNotes(facts: ScaleFacts): string[] {
     notes.push(
       `${processes} ETL processes for ${facts.partitions} partitions per topic (kafka.partitions): ${processes - facts.partitions} of them get no partition of a topic and idle`,
     );
-  if (processes > 1)
+  if (facts.platformPid !== undefined && facts.target > 0 && facts.platformWindows === 'process')
     notes.push(
-      'windows (clickstream_agg) are only correct with ONE ETL process until the two window stages are wired ' +
-        '(architecture.md, "Windows across members"): each member counts only the clickstream partitions it reads, ' +
-        'and two members can write window files under the same name; the raw tables are exact with any number',
+      'the platform of `make up` computes its windows in one process (etl.windows: process) while the members use ' +
+        'the window stages (architecture.md, "Windows across members"): windows of the partitions it reads never ' +
+        'close; set etl.windows: members in config.yml and restart it (`make down && make up`); the raw tables are ' +
+        'exact either way',
     );
   return notes;
 }

@@ -6,8 +6,9 @@
  * ranges must tile every partition, and no tmp file may be left: the per-partition Kafka transactions, the
  * takeover and the epoch fence, not a shared store, keep members from losing or repeating what another wrote.
  *
- * Windows across members are not wired yet (each member aggregates the partitions it owns), so the aggregate
- * table is not checked here.
+ * The members run the windows across members (etl.windows: members): once every partition is idle,
+ * `clickstream_agg` must hold one row per (minute, url) for every minute the watermark passed, each with pv equal to
+ * the raw table's count (the events come in event-time order, so none is late).
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +18,8 @@ import type { Config } from '../../../src/config/schema.js';
 import { mulberry32 } from '../../../src/system/mulberry32.js';
 import { etlEnv, EtlProcess, type LogLine } from '../helpers/etlProcess.js';
 import { clickEvent, iotEvent } from '../helpers/etlTestEvents.js';
-import { createTestTopics, endOffsets, TestProducer } from '../helpers/kafkaTestData.js';
+import { createTopics } from '../../../src/kafka/admin/topics.js';
+import { endOffsets, TestProducer } from '../helpers/kafkaTestData.js';
 import { checkRangeTiling } from '../helpers/lakeChecks.js';
 import { openLake, tmpFiles } from '../helpers/lakeReader.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
@@ -45,8 +47,9 @@ describe('three ETL members in one group on one lake', () => {
   });
 
   it('keep every raw event exactly once through kill -9, SIGSTOP and a rejoin', { timeout: 8 * 60_000 }, async () => {
-    const config: Config = loadTestConfig();
-    await createTestTopics(config, logger);
+    const config: Config = loadTestConfig({ etl: { windows: 'members' } });
+    // The inputs and the group's internal topics of the window stages.
+    await createTopics(config, logger);
     const partitions = config.kafka.partitions;
     const runId = randomName('members');
     const random = mulberry32(7);
@@ -75,7 +78,13 @@ describe('three ETL members in one group on one lake', () => {
         etlEnv(config, {
           lakeRoot,
           checkpointRoot: join(dir, `checkpoints-${name}`),
-          extra: { SDP_ETL__MAX_FILE_ROWS: '4000', SDP_ETL__MAX_FILE_AGE: '3s', SDP_ETL__CHECKPOINT_INTERVAL: '2s' },
+          extra: {
+            SDP_ETL__MAX_FILE_ROWS: '4000',
+            SDP_ETL__MAX_FILE_AGE: '3s',
+            SDP_ETL__CHECKPOINT_INTERVAL: '2s',
+            SDP_ETL__WINDOWS: 'members',
+            SDP_ETL__IDLE_TIMEOUT: '5s',
+          },
         }),
         { logFile: join(dir, `${name}.log`) },
       );
@@ -150,6 +159,30 @@ describe('three ETL members in one group on one lake', () => {
         'the lake to cover every offset',
         250,
       );
+      // The windows: every minute whose end the watermark passed (max event time − delay, once all are idle).
+      const lastClosedEndMs =
+        clicks.reduce((max, x) => Math.max(max, x.expected.ts_ms), -Infinity) - config.etl.watermark_delay;
+      const closedMinutes = new Set(
+        clicks.map((x) => Math.floor(x.expected.ts_ms / 60_000) * 60_000).filter((m) => m + 60_000 <= lastClosedEndMs),
+      ).size;
+      await waitFor(
+        async () => {
+          const lake = await openLake(lakeRoot);
+          try {
+            const emitted = await lake.scalar(
+              `SELECT count(DISTINCT minute_start) FROM ${lake.table('clickstream_agg')}`,
+            );
+            return emitted >= closedMinutes;
+          } catch {
+            return false; // no file yet
+          } finally {
+            lake.close();
+          }
+        },
+        120_000,
+        `${closedMinutes} minutes of windows`,
+        1_000,
+      );
       for (const m of [a, c, b2]) {
         const exit = await m.terminate();
         expect(exit, m.tail(30)).toEqual({ code: 0, signal: null });
@@ -169,6 +202,23 @@ describe('three ETL members in one group on one lake', () => {
         expect(
           await lake.scalar(`SELECT count(DISTINCT (device_id, epoch_ms(ts), temp_c)) FROM ${lake.table('iot')}`),
         ).toBe(READINGS);
+        const agg = lake.table('clickstream_agg');
+        expect(
+          await lake.rows(
+            `SELECT minute_start::VARCHAR AS m, url FROM ${agg} GROUP BY ALL HAVING count(*) > 1 LIMIT 5`,
+          ),
+          'windows emitted twice',
+        ).toEqual([]);
+        const mismatches = await lake.rows(`
+          WITH r AS (SELECT date_trunc('minute', ts) AS minute_start, url, count(*) AS n
+                     FROM ${lake.table('clickstream')} GROUP BY ALL)
+          SELECT a.minute_start::VARCHAR AS m, a.url, a.pv, r.n FROM ${agg} a LEFT JOIN r USING (minute_start, url)
+          WHERE r.n IS NULL OR r.n <> a.pv LIMIT 5`);
+        expect(mismatches, 'pv against the raw count').toEqual([]);
+        const emitted = await lake.rows(`SELECT count(DISTINCT minute_start) AS minutes, count(*) AS windows,
+          sum(pv) AS pv FROM ${agg}`);
+        console.info(`members test: windows emitted ${JSON.stringify(emitted[0])}, minutes closed ${closedMinutes}`);
+        expect(Number(emitted[0]!.minutes)).toBeGreaterThanOrEqual(closedMinutes);
       } finally {
         lake.close();
       }

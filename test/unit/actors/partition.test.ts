@@ -11,7 +11,8 @@ import type { RejectReason } from '../../../src/events/validate.js';
 import type { ConsumedBatch, ConsumedMessage } from '../../../src/kafka/topicConsumer.js';
 import { createEncoderPool } from '../../../src/lake/encoderPool.js';
 import type { RowOf } from '../../../src/lake/tables.js';
-import { dispatch, query, type Ref } from '../../../src/system/nact.js';
+import { dispatch, query, spawn, type Ref, type SystemRef } from '../../../src/system/nact.js';
+import type { CheckpointerMsg } from '../../../src/actors/checkpointer.js';
 import { spawnFakeAggregator, type FakeAggregator } from './fakes/fakeAggregator.js';
 import { spawnFakeCheckpointer } from './fakes/fakeCheckpointer.js';
 import { createFakeWriter, type FakeWriter } from './fakes/fakeWriter.js';
@@ -47,10 +48,11 @@ function startPartition(
   stream: StreamName,
   offsets: { raw?: string; agg?: string } = {},
   generation?: number,
+  stage1?: (system: SystemRef) => Ref<CheckpointerMsg>,
 ): Harness {
   const system = newSystem();
   const writer = createFakeWriter();
-  const aggregator = stream === 'clickstream' ? spawnFakeAggregator(system) : undefined;
+  const aggregator = stream === 'clickstream' && !stage1 ? spawnFakeAggregator(system) : undefined;
   const fetch: FetchCalls = {
     calls: [],
     pause() {
@@ -86,6 +88,7 @@ function startPartition(
     },
     spawnWriter: writer.spawnWriter,
     ...(aggregator ? { aggregator: aggregator.ref } : {}),
+    ...(stage1 ? { stage1: { checkpointer: stage1(system), taskEpoch: 7 } } : {}),
     rawOffset: offsets.raw ?? '-1',
     ...(offsets.agg !== undefined ? { aggOffset: offsets.agg } : {}),
     windowSizeMs: MINUTE_MS,
@@ -616,5 +619,57 @@ describe('partition: other messages', () => {
     await waitFor(() => h.aggregator!.others.length === 1, 'progress');
     expect(h.aggregator!.others).toEqual([{ type: 'progress', generation: 0, partition: PARTITION, caughtUp: true }]);
     expect(await h.status()).toMatchObject({ caughtUp: true });
+  });
+});
+
+describe('partition: stage 1 of the windows across members', () => {
+  /** The checkpointer as the partition sees it: where its page views and state go. */
+  function recorder(): { messages: CheckpointerMsg[]; spawn: (system: SystemRef) => Ref<CheckpointerMsg> } {
+    const messages: CheckpointerMsg[] = [];
+    return {
+      messages,
+      spawn: (system) =>
+        spawn<null, CheckpointerMsg>(
+          system,
+          (st, msg) => {
+            messages.push(msg);
+            return st;
+          },
+          'checkpointer-recorder',
+        ),
+    };
+  }
+  const records = (from: number, to: number): KafkaRecord[] =>
+    Array.from({ length: to - from + 1 }, (_, i) => click(from + i, M + (from + i) * 1000));
+
+  it('sends each batch’s page views above its window floor to its task, counted with no watermark', async () => {
+    const r = recorder();
+    const h = startPartition('clickstream', { raw: '-1', agg: '2' }, 3, r.spawn);
+    await h.batch(batchOf('clickstream', records(0, 7), true));
+    await waitFor(() => r.messages.length > 0, 'pageViews');
+    const [msg] = r.messages;
+    expect(msg).toMatchObject({
+      type: 'pageViews',
+      topic: 'clickstream',
+      partition: PARTITION,
+      taskEpoch: 7,
+      generation: 3,
+      caughtUp: true,
+      batch: { lastOffset: '7', lateCount: 0 },
+    });
+    if (msg?.type !== 'pageViews') throw new Error('not pageViews');
+    expect(sum(msg.batch.counts)).toBe(5); // offsets 3..7
+    expect(h.writer.appends[0]).toMatchObject({ firstOffset: '0', lastOffset: '7' });
+    expect(await h.status()).toMatchObject({ aggOffset: '7' });
+  });
+
+  it('tells its task how far it is read when a fetch brings nothing for the windows', async () => {
+    const r = recorder();
+    const h = startPartition('clickstream', { raw: '9', agg: '9' }, 0, r.spawn);
+    await h.batch(batchOf('clickstream', records(0, 5), true));
+    dispatch(h.ref, { type: 'progress', caughtUp: true });
+    await waitFor(() => r.messages.length >= 2, 'sourceState');
+    for (const m of r.messages)
+      expect(m).toMatchObject({ type: 'sourceState', partition: PARTITION, taskEpoch: 7, caughtUp: true });
   });
 });

@@ -77,6 +77,7 @@ const KINDS: Record<string, string[]> = {
     'etl.shutdown_timeout',
     'etl.watermark_delay',
     'etl.window_partitions',
+    'etl.windows',
     'kafka.client_id',
     'kafka.cluster_id',
     'kafka.connection_timeout',

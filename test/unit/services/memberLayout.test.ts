@@ -77,11 +77,12 @@ describe('assignStatusPorts: ui.status_port + i, or the next free port', () => {
 describe("a member's command line and environment", () => {
   const paths = memberPaths('/d', '/d/checkpoints', 3);
 
-  it('its own checkpoint store, status port and client id; nothing else of the config changes', () => {
+  it('its own checkpoint store, status port and client id, and the window stages; nothing else changes', () => {
     expect(memberEnv(paths, 8084, 'sdp')).toEqual({
       SDP_STORAGE__CHECKPOINT_ROOT: '/d/checkpoints/members/3',
       SDP_UI__STATUS_PORT: '8084',
       SDP_KAFKA__CLIENT_ID: 'sdp-member-3',
+      SDP_ETL__WINDOWS: 'members',
     });
   });
 

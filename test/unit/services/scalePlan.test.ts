@@ -53,19 +53,18 @@ describe('scaleNotes: what the operator must know about the group', () => {
     expect(scaleNotes({ target: 0, partitions: 4, platformPid: 42 })).toEqual([]);
   });
 
-  it('several processes: the windows are only correct with one, said plainly', () => {
-    const notes = scaleNotes({ target: 2, partitions: 4 });
-    expect(notes).toHaveLength(1);
-    expect(notes[0]).toMatch(/^windows \(clickstream_agg\) are only correct with ONE ETL process/);
-    expect(notes[0]).toMatch(/raw tables are exact with any number/);
+  it('members alone run the window stages: nothing to say about windows', () => {
+    expect(scaleNotes({ target: 3, partitions: 4 })).toEqual([]);
+    expect(scaleNotes({ target: 2, partitions: 4, platformPid: 42, platformWindows: 'members' })).toHaveLength(1);
   });
 
-  it('the platform of make up counts as one more process of the group', () => {
-    const notes = scaleNotes({ target: 1, partitions: 4, platformPid: 42 });
+  it('the platform of make up counts as one more process; with process windows it must be told to switch', () => {
+    const notes = scaleNotes({ target: 1, partitions: 4, platformPid: 42, platformWindows: 'process' });
     expect(notes[0]).toBe(
       'the platform of `make up` (pid 42) runs an ETL in the same group too: 2 processes share the partitions',
     );
-    expect(notes[1]).toMatch(/only correct with ONE/);
+    expect(notes[1]).toMatch(/computes its windows in one process \(etl.windows: process\)/);
+    expect(notes[1]).toMatch(/set etl.windows: members in config.yml/);
   });
 
   it('more processes than partitions: the extra ones idle', () => {

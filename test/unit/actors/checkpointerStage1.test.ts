@@ -1,0 +1,232 @@
+/**
+ * Stage 1 of the windows across members in the checkpointer (architecture.md, "Windows across members"): a clickstream
+ * partition's page views ride in its own Kafka transaction, with a roll or as marks alone every interval. Driven by
+ * messages, with fakes only for what is outside the actor (the transactional producer, the takeover's I/O).
+ */
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  spawnCheckpointer,
+  type CheckpointerMsg,
+  type CommitReply,
+  type PartitionLostMsg,
+  type TakeoverReply,
+} from '../../../src/actors/checkpointer.js';
+import { rawSinkId, type RawCheckpoint } from '../../../src/checkpoint/checkpointState.js';
+import { decodeCommitMetadata } from '../../../src/checkpoint/commitMetadata.js';
+import { SqlitePersistenceEngine } from '../../../src/checkpoint/sqlitePersistenceEngine.js';
+import { parseConfig } from '../../../src/config/load.js';
+import type { PartitionTransactions, TaskOffset, TaskRecord } from '../../../src/kafka/partitionTransactions.js';
+import { dispatch, query, spawn, type Ref } from '../../../src/system/nact.js';
+import { decodeRepartitionRecord } from '../../../src/windows/repartitionRecords.js';
+import { cleanUp, newSystem, onCleanUp, silentLogger, sleep, tempDir, waitFor } from './fakes/testKit.js';
+
+afterEach(cleanUp);
+
+const Q_MS = 5_000;
+const TOPIC = 'clicks';
+const R = 2;
+const INTERVAL_MS = 200;
+const M = 1_700_000_040_000;
+
+interface Commit {
+  records: TaskRecord[];
+  offsets: TaskOffset[];
+}
+
+interface FakeTransactions extends PartitionTransactions {
+  commits: Commit[];
+  failNext?: Error;
+}
+
+function start(win: string | null) {
+  const dir = tempDir('sdp-checkpointer-stage1-');
+  const engine = new SqlitePersistenceEngine(join(dir, 'checkpoints', 'journal.db'), { synchronous: 'NORMAL' });
+  onCleanUp(() => engine.close());
+  const system = newSystem(engine);
+  const { config } = parseConfig('{}', 'test.yml', {});
+  const transactions = new Map<string, FakeTransactions>();
+  const committed: Array<[string, number, string]> = [];
+  const checkpointer = spawnCheckpointer(system, {
+    lakeRoot: join(dir, 'lake'),
+    logger: silentLogger,
+    snapshotEvery: 100,
+    storeId: 'a1b2c3',
+    kafka: {
+      config,
+      groupId: 'g',
+      windowTopic: TOPIC,
+      tablesOf: () => ['clickstream', '_rejected'],
+      topicIdOf: async () => null,
+      createTransactions: (id) => {
+        const fake: FakeTransactions = {
+          transactionalId: id,
+          commits: [],
+          async takeOver() {},
+          async commit(records, offsets) {
+            const failure = fake.failNext;
+            fake.failNext = undefined;
+            if (failure) throw failure;
+            fake.commits.push({ records: [...records], offsets: [...offsets] });
+          },
+          async close() {},
+        };
+        transactions.set(id, fake);
+        return fake;
+      },
+      takeOver: async () => ({
+        raw: '-1',
+        win,
+        source: 'metadata',
+        renamed: 0,
+        missing: 0,
+        deleted: 0,
+        durationMs: 1,
+      }),
+      stage1: {
+        sizeMs: 60_000,
+        watermarkDelayMs: 10_000,
+        idleTimeoutMs: 60_000,
+        intervalMs: INTERVAL_MS,
+        repartitionTopic: 'g-pv-repartition',
+        repartitions: () => R,
+      },
+      onKafkaCommitted: (topic, partition, next) => committed.push([topic, partition, next]),
+    },
+  });
+  onCleanUp(async () => {
+    await query(checkpointer, () => ({ type: 'closeTasks' }), Q_MS);
+  });
+  // The ingest: asks for the takeover and hears when a partition is lost.
+  const lost: PartitionLostMsg[] = [];
+  const replies: TakeoverReply[] = [];
+  const ingest = spawn<null, TakeoverReply | PartitionLostMsg>(
+    system,
+    (s, msg) => {
+      if ('type' in msg && msg.type === 'partitionLost') lost.push(msg);
+      else replies.push(msg as TakeoverReply);
+      return s;
+    },
+    'ingest',
+  );
+  async function takeOver(partition: number): Promise<{ taskEpoch: number; agg: string | null }> {
+    const before = replies.length;
+    dispatch(checkpointer, { type: 'takeOver', topic: TOPIC, partitions: [partition] }, ingest as Ref<unknown>);
+    await waitFor(() => replies.length > before, 'takeover reply');
+    const reply = replies[replies.length - 1]!;
+    if (!reply.ok) throw new Error(reply.error);
+    return reply.partitions[0]!;
+  }
+  const ask = <T>(msg: CheckpointerMsg): Promise<T> => query<CheckpointerMsg, T>(checkpointer, () => msg, Q_MS);
+  return { checkpointer, transactions, committed, lost, takeOver, ask };
+}
+
+function pageViews(partition: number, taskEpoch: number, lastOffset: number, urls: string[], generation = 0) {
+  const counts = new Map<string, number>();
+  for (const url of urls) counts.set(url, (counts.get(url) ?? 0) + 1);
+  return {
+    type: 'pageViews' as const,
+    topic: TOPIC,
+    partition,
+    taskEpoch,
+    generation,
+    caughtUp: false,
+    batch: {
+      lastOffset: String(lastOffset),
+      maxEventTimeMs: M + 30_000,
+      counts: [...counts].map(([url, count]) => ({ windowStartMs: M, url, count })),
+      lateCount: 0,
+    },
+  };
+}
+
+/** A roll with no file (its renames are the per-partition commit's concern, tested beside). */
+function roll(partition: number, first: number, last: number): RawCheckpoint {
+  return {
+    type: 'raw',
+    sink: rawSinkId(TOPIC, partition),
+    topic: TOPIC,
+    partition,
+    offset: String(last),
+    renames: [],
+    rows: last - first + 1,
+    rejected: 0,
+  };
+}
+
+const decoded = (commit: Commit) => commit.records.map((r) => decodeRepartitionRecord(r.key, r.value as string));
+const pvOf = (commit: Commit): number =>
+  decoded(commit).reduce((n, r) => n + r.windows.reduce((m, w) => m + w.counts.reduce((k, c) => k + c.count, 0), 0), 0);
+
+describe('checkpointer: stage 1 of the windows across members', () => {
+  it('answers the committed win floor as the partition actor’s aggregator offset ("-1" without one)', async () => {
+    expect((await start('41').takeOver(1)).agg).toBe('41');
+    expect((await start(null).takeOver(1)).agg).toBe('-1');
+  });
+
+  it('a roll carries the page views read so far to every repartition partition, and win in its metadata', async () => {
+    const c = start(null);
+    const { taskEpoch } = await c.takeOver(0);
+    dispatch(c.checkpointer, pageViews(0, taskEpoch, 9, ['/a', '/b', '/a']));
+    dispatch(c.checkpointer, pageViews(0, taskEpoch, 14, ['/c']));
+    expect(await c.ask<CommitReply>({ type: 'commit', event: roll(0, 0, 11), taskEpoch })).toEqual({
+      checkpoints: 1,
+    });
+    const [commit] = c.transactions.get(`g-${TOPIC}-0`)!.commits;
+    expect(commit!.records.map((r) => [r.topic, r.partition])).toEqual([
+      ['g-pv-repartition', 0],
+      ['g-pv-repartition', 1],
+    ]);
+    expect(pvOf(commit!)).toBe(4);
+    for (const r of decoded(commit!))
+      expect([r.throughOffset, r.watermarkMs, r.sourcePartition]).toEqual(['14', M + 20_000, 0]);
+    const metadata = decodeCommitMetadata(commit!.offsets[0]!.metadata);
+    expect([metadata!.raw, metadata!.win]).toEqual(['11', '14']);
+    // The group's offset is the smaller floor + 1, and that is what the ingest hears is durable.
+    expect(commit!.offsets[0]!.offset).toBe(12n);
+    expect(c.committed).toEqual([[TOPIC, 0, '12']]);
+  });
+
+  it('commits marks alone every interval while no file rolls, and nothing when nothing changed', async () => {
+    const c = start('99');
+    const { taskEpoch } = await c.takeOver(3);
+    const tx = c.transactions.get(`g-${TOPIC}-3`)!;
+    // The first mark of a new owner goes out once the interval passed: its source is known to stage 2 at once.
+    await waitFor(() => tx.commits.length === 1, 'the first mark');
+    dispatch(c.checkpointer, pageViews(3, taskEpoch, 120, ['/x', '/y']));
+    await waitFor(() => tx.commits.length === 2, 'the counts as a mark');
+    expect(pvOf(tx.commits[1]!)).toBe(2);
+    const metadata = decodeCommitMetadata(tx.commits[1]!.offsets[0]!.metadata);
+    expect([metadata!.raw, metadata!.win]).toEqual(['-1', '120']);
+    expect(tx.commits[1]!.offsets[0]!.offset).toBe(0n); // the raw floor is behind: min + 1
+    await sleep(3 * INTERVAL_MS);
+    expect(tx.commits).toHaveLength(2);
+  });
+
+  it('discards page views of an ownership that ended or of another generation', async () => {
+    const c = start(null);
+    const first = await c.takeOver(0);
+    const second = await c.takeOver(0); // taken over again: a new task epoch
+    dispatch(c.checkpointer, pageViews(0, first.taskEpoch, 5, ['/old']));
+    dispatch(c.checkpointer, pageViews(0, second.taskEpoch, 6, ['/gen'], 7));
+    dispatch(c.checkpointer, pageViews(0, second.taskEpoch, 7, ['/now']));
+    await c.ask<CommitReply>({ type: 'commit', event: roll(0, 0, 7), taskEpoch: second.taskEpoch });
+    const commits = c.transactions.get(`g-${TOPIC}-0`)!.commits;
+    const urls = decoded(commits[commits.length - 1]!).flatMap((r) =>
+      r.windows.flatMap((w) => w.counts.map((x) => x.url)),
+    );
+    expect(urls).toEqual(['/now']);
+  });
+
+  it('a refused mark drops the partition and tells its ingest, which takes it over again', async () => {
+    const c = start('5');
+    const { taskEpoch } = await c.takeOver(2);
+    const tx = c.transactions.get(`g-${TOPIC}-2`)!;
+    tx.failNext = new Error('coordinator gone');
+    await waitFor(() => c.lost.length === 1, 'partitionLost');
+    expect(c.lost[0]).toMatchObject({ type: 'partitionLost', partition: 2, taskEpoch });
+    // Its later page views and rolls are refused: the ownership ended.
+    const reply = await c.ask<CommitReply>({ type: 'commit', event: roll(2, 6, 9), taskEpoch });
+    expect(reply).toMatchObject({ fenced: false });
+  });
+});
