@@ -8,6 +8,7 @@
  * roll are found by their common range, and the roll — not a single file — is what Kafka's count
  * of committed records in the range must equal: raw rows plus rejected rows over all its files.
  */
+import { parseAggTaskFileName } from '../lake/aggTaskFiles.js';
 import type { OffsetRange } from './tiling.js';
 
 export interface LakeFileInfo {
@@ -35,7 +36,8 @@ export interface Roll extends OffsetRange {
 export interface AggFile {
   path: string;
   dt: string;
-  seq: bigint;
+  /** The window aggregator's checkpoint id; null for a stage-2 task's `part-<r>-<first>-<last>` (windows across members). */
+  seq: bigint | null;
 }
 
 export interface LakeInventory {
@@ -95,6 +97,11 @@ export function inventoryLake(files: readonly LakeFileInfo[], topics: Record<Raw
     m = AGG.exec(file.path);
     if (m) {
       inventory.aggFiles.push({ path: file.path, dt: m[1]!, seq: BigInt(m[2]!) });
+      continue;
+    }
+    const task = parseAggTaskFileName(file.path);
+    if (task && !task.tmp) {
+      inventory.aggFiles.push({ path: file.path, dt: task.dt, seq: null });
       continue;
     }
     if (file.path.endsWith('.parquet')) inventory.unknown.push(file.path);

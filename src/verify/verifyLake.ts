@@ -20,6 +20,7 @@ import { fetchPartitionLogs, type PartitionLog } from '../kafka/admin/partitionL
 import { countCommittedInRanges, type RangeCount } from '../kafka/wire/committedRangeCount.js';
 import { connectionSecurity } from '../kafka/security.js';
 import { listLakeFiles } from '../lake/lakeFiles.js';
+import { repartitionTopicName } from '../windows/repartitionRecords.js';
 import { expiredRangesOf, type ExpiryRecord } from '../lake/expiryRecord.js';
 import { readExpiryRecord } from '../lake/expiryRecordFile.js';
 import type { Logger } from '../log/logger.js';
@@ -35,6 +36,7 @@ import {
 } from './lakeInventory.js';
 import { judgePartition, planPartition } from './partitionCheck.js';
 import { emptyCounts, verifyPassed, type VerifyCounts } from './summary.js';
+import { readStageWindowState, type StageWindowState } from './stageWindowState.js';
 import { collectWindowFacts } from './windowCheck.js';
 import { judgeWindows, type WindowComparison } from './windowRules.js';
 
@@ -262,6 +264,7 @@ export async function verifyLake(config: Config, options: VerifyOptions, logger:
   if (wants('clickstream_agg'))
     await checkWindows(
       config,
+      logger,
       options,
       inventory,
       store.state,
@@ -278,6 +281,7 @@ export async function verifyLake(config: Config, options: VerifyOptions, logger:
 
 async function checkWindows(
   config: Config,
+  logger: Logger,
   options: VerifyOptions,
   inventory: LakeInventory,
   state: CheckpointState,
@@ -292,7 +296,7 @@ async function checkWindows(
   const topic = config.topics.clickstream;
   const aggFiles = inventory.aggFiles.filter((f) => since === undefined || f.dt >= since).map((f) => f.path);
   await readFooters(aggFiles);
-  const agg = state.aggregators[aggSinkId(topic)]?.state as
+  let agg = state.aggregators[aggSinkId(topic)]?.state as
     | {
         lateEventsTotal?: number;
         openWindows?: Array<{ startMs: number; counts: Array<{ url: string; count: number }> }>;
@@ -306,6 +310,18 @@ async function checkWindows(
   const aggSinks = new Map(
     Object.entries(state.offsets[aggSinkId(topic)] ?? {}).map(([p, o]) => [Number(p), BigInt(o)]),
   );
+  // Windows across members keep their state in Kafka, not in the store: the stage-2 snapshots, and how far each
+  // applied every clickstream partition (architecture.md, "Windows across members").
+  const disagree: string[] = [];
+  if (config.etl.windows === 'members') {
+    const stages = await stageState(config, logger, options.windowSizeMs);
+    agg = stages;
+    aggSinks.clear();
+    for (const [p, { min, max }] of stages?.through ?? []) {
+      aggSinks.set(p, min);
+      if (min !== max) disagree.push(`partition ${p}: window tasks at offsets ${min}..${max}`);
+    }
+  }
   // The raw files the store had committed when it was read; a roll committed since is beyond the aggregator's view.
   const rawFiles: string[] = [];
   let unreadable = false;
@@ -337,7 +353,14 @@ async function checkWindows(
   }
   const rerun = 'run verify again once the ETL is caught up or stopped';
   if (agg === undefined || typeof agg.lateEventsTotal !== 'number')
-    comparison = { mode: 'none', reason: 'the checkpoint store holds no window state' };
+    comparison = {
+      mode: 'none',
+      reason:
+        config.etl.windows === 'members'
+          ? 'no window task has committed a snapshot yet'
+          : 'the checkpoint store holds no window state',
+    };
+  else if (disagree.length > 0) comparison = { mode: 'none', reason: `${disagree.join('; ')} (${rerun})` };
   else if (unreadable) comparison = { mode: 'none', reason: 'a clickstream file is unreadable' };
   else if (behind.length > 0) comparison = { mode: 'none', reason: `${behind.join('; ')} (${rerun})` };
   else if (ahead.length > 0) comparison = { mode: 'raw-ahead', reason: `${ahead.join('; ')} (${rerun})` };
@@ -363,4 +386,12 @@ async function checkWindows(
   counts.windows += facts.windows;
   counts.window_mismatches += verdict.mismatches;
   findings.push(...verdict.findings);
+}
+
+/** The stage-2 tasks' state from `<group>-pv-state` (R from the repartition topic); undefined if none committed. */
+async function stageState(config: Config, logger: Logger, windowSizeMs: number): Promise<StageWindowState | undefined> {
+  const topic = repartitionTopicName(config.etl.consumer_group);
+  const logs = (await fetchPartitionLogs(config, logger, [topic])).get(topic);
+  if (logs === undefined || logs.length === 0) return undefined;
+  return readStageWindowState(config, logger, logs.length, windowSizeMs);
 }

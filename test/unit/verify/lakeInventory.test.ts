@@ -42,6 +42,8 @@ describe('inventoryLake', () => {
       [
         file('tables/clickstream/dt=2024-05-01/part-0-00000000000000000000-00000000000000000009.parquet.ab12.tmp', 5),
         file('tables/clickstream_agg/dt=2024-05-01/part-00000000000000000007.parquet'),
+        // A stage-2 task's (windows across members): repartition partition 2, its input offsets 12..16.
+        file('tables/clickstream_agg/dt=2024-05-01/part-2-00000000000000000012-00000000000000000016.parquet'),
         file('tables/clickstream/dt=2024-05-01/copy.parquet'),
         file('tables/clickstream/dt=2024-05-01/notes.txt'),
         rej('2024-05-01', 'someone-else', 0, 0, 9),
@@ -51,6 +53,11 @@ describe('inventoryLake', () => {
     expect(inv.tmpFiles.map((f) => f.mtimeMs)).toEqual([5]);
     expect(inv.aggFiles).toEqual([
       { path: 'tables/clickstream_agg/dt=2024-05-01/part-00000000000000000007.parquet', dt: '2024-05-01', seq: 7n },
+      {
+        path: 'tables/clickstream_agg/dt=2024-05-01/part-2-00000000000000000012-00000000000000000016.parquet',
+        dt: '2024-05-01',
+        seq: null,
+      },
     ]);
     expect(inv.unknown).toEqual(['tables/clickstream/dt=2024-05-01/copy.parquet']);
     expect(inv.rolls.size).toBe(0);

@@ -1,0 +1,127 @@
+/**
+ * `verify` of a lake whose windows ran across members (etl.windows: members): the window state it compares the raw
+ * table with is the stage-2 snapshots in `<group>-pv-state`, not the checkpoint store (architecture.md, "Verifying
+ * the lake" and "Windows across members"). One ETL run over events spread across minutes; verify passes and counts
+ * the windows; a window row changed in a copy of the lake is a window mismatch.
+ */
+import { cpSync, mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { Config } from '../../../src/config/schema.js';
+import { createTopics } from '../../../src/kafka/admin/topics.js';
+import { mulberry32 } from '../../../src/system/mulberry32.js';
+import { readStageWindowState } from '../../../src/verify/stageWindowState.js';
+import { etlEnv } from '../helpers/etlProcess.js';
+import { runEtlToEnd } from '../helpers/etlToEnd.js';
+import { clickEvent } from '../helpers/etlTestEvents.js';
+import { TestProducer } from '../helpers/kafkaTestData.js';
+import { loadTestConfig } from '../helpers/loadTestConfig.js';
+import { randomName } from '../helpers/randomName.js';
+import { runCli, type CliResult } from '../helpers/runCli.js';
+import { testLogger } from '../helpers/testLogger.js';
+
+const SUMMARY =
+  /^verify: files=\d+ rows=\d+ gaps=0 overlaps=0 count_mismatches=0 windows=(\d+) window_mismatches=(\d+)/;
+const sq = (s: string): string => `'${s.replaceAll("'", "''")}'`;
+
+describe('verify with the windows across members', () => {
+  const logger = testLogger();
+  const dir = mkdtempSync(join(tmpdir(), 'sdp-verify-members-'));
+  const lakeRoot = join(dir, 'lake');
+  const checkpointRoot = join(dir, 'checkpoints');
+  let config: Config;
+  let env: Record<string, string>;
+  let clean: CliResult;
+  const verify = (root: string): Promise<CliResult> => runCli(['verify'], { ...env, SDP_STORAGE__DATALAKE_ROOT: root });
+
+  beforeAll(async () => {
+    config = loadTestConfig({ etl: { windows: 'members' } });
+    env = etlEnv(config, {
+      lakeRoot,
+      checkpointRoot,
+      extra: {
+        SDP_ETL__WINDOWS: 'members',
+        SDP_ETL__MAX_FILE_AGE: '3s',
+        SDP_ETL__CHECKPOINT_INTERVAL: '1s',
+        SDP_ETL__IDLE_TIMEOUT: '2s',
+        SDP_ETL__WATERMARK_DELAY: '1s',
+      },
+    });
+    await createTopics(config, logger);
+    const random = mulberry32(11);
+    const startMs = Date.now() - 30 * 60_000;
+    const runId = randomName('verify-members');
+    const producer = new TestProducer(config, logger);
+    await producer.connect();
+    try {
+      await producer.send(
+        config.topics.clickstream,
+        Array.from(
+          { length: 2_000 },
+          (_, index) =>
+            clickEvent({
+              runId,
+              index,
+              userCount: 100,
+              partitions: config.kafka.partitions,
+              tsMs: startMs + index * 600,
+              random,
+            }).record,
+        ),
+      );
+    } finally {
+      await producer.disconnect();
+    }
+    // Caught up, then every partition idle long enough for its marks to close the windows and stage 2 to commit.
+    await runEtlToEnd({
+      config,
+      logger,
+      env,
+      checkpointRoot,
+      logFile: join(dir, 'etl.log'),
+      settleMs: 8_000,
+      windowsInStore: false,
+    });
+    clean = await verify(lakeRoot);
+  }, 300_000);
+
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('passes, counting the windows the stage-2 tasks emitted, whose state is in Kafka', async () => {
+    expect(clean.code, `${clean.stdout}\n${clean.stderr}`).toBe(0);
+    const m = SUMMARY.exec(clean.stdout.trim().split('\n').at(-1) ?? '');
+    expect(m, clean.stdout).not.toBeNull();
+    expect(Number(m![1])).toBeGreaterThan(0);
+    expect(Number(m![2])).toBe(0);
+    const state = await readStageWindowState(config, logger, config.kafka.partitions, 60_000);
+    expect(state?.snapshots).toBeGreaterThan(0);
+  });
+
+  it('a window row changed is a window mismatch', async () => {
+    const root = join(dir, 'lake-window');
+    cpSync(lakeRoot, root, { recursive: true, preserveTimestamps: true });
+    const aggDir = join(root, 'tables', 'clickstream_agg');
+    const dt = readdirSync(aggDir)[0]!;
+    const file = join(aggDir, dt, readdirSync(join(aggDir, dt)).find((n) => n.endsWith('.parquet'))!);
+    const rewritten = `${file}.rewrite`;
+    const instance = await DuckDBInstance.create(':memory:');
+    const db = await instance.connect();
+    try {
+      await db.run(
+        `COPY (SELECT minute_start, minute_end, url, CASE WHEN rn = 1 THEN pv + 1 ELSE pv END AS pv FROM (SELECT *, row_number() OVER () AS rn FROM read_parquet(${sq(file)}))) TO ${sq(rewritten)} (FORMAT PARQUET)`,
+      );
+    } finally {
+      db.closeSync();
+      instance.closeSync();
+    }
+    cpSync(rewritten, file);
+    unlinkSync(rewritten);
+    const result = await verify(root);
+    expect(result.code, result.stdout).toBe(1);
+    expect(result.stdout).toMatch(/^window_mismatch clickstream_agg/m);
+  });
+});
