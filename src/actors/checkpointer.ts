@@ -92,6 +92,8 @@ export type CheckpointerMsg =
   | { type: 'markTick' }
   /** Query, at shutdown after the writers' last rolls: commit every stage-1 mark with something new now. */
   | { type: 'flushMarks' }
+  /** Query: the watermark, idle and paused state of every stage-1 partition this process owns (a list). */
+  | { type: 'sourceStatus' }
   | { type: 'recoverLake' }
   | { type: 'read' }
   /** Replayed from the journal during recovery only. */
@@ -559,6 +561,29 @@ export function spawnCheckpointer(
       case 'markTick':
         await commitMarks(false);
         return state;
+      case 'sourceStatus': {
+        const nowMs = Date.now();
+        const sources = [...tasks.values()].flatMap((task) => (task.stage1 ? [task.stage1.status(nowMs)] : []));
+        // The topic's other partitions too, as not assigned here: each holds the windows back wherever it is read.
+        const topic = options.kafka?.windowTopic;
+        const owned = new Set(sources.map((s) => s.partition));
+        const count = topic === undefined ? 0 : partitionCountOf(topic);
+        for (let p = 0; p < count; p++)
+          if (!owned.has(p))
+            sources.push({
+              partition: p,
+              assigned: false,
+              watermarkMs: null,
+              idle: false,
+              paused: false,
+              caughtUp: false,
+            });
+        reply(
+          ctx,
+          sources.sort((a, b) => a.partition - b.partition),
+        );
+        return state;
+      }
       case 'flushMarks':
         await commitMarks(true);
         reply(ctx, { ok: true });

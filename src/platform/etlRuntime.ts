@@ -35,6 +35,8 @@ import {
   type WindowStageStartReply,
 } from '../actors/windowStage.js';
 import { repartitionTopicName } from '../windows/repartitionRecords.js';
+import { createTopics } from '../kafka/admin/topics.js';
+import type { PartitionWatermarkStatus } from '../windows/watermarks.js';
 import type { createTopicConsumer } from '../kafka/topicConsumer.js';
 import { startMemoryGuard } from '../system/memoryGuard.js';
 import { offsetsFromLake } from '../checkpoint/offsetsFromLake.js';
@@ -309,6 +311,13 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     lastCheckpoints = checkpoint.checkpoints;
     const commitTimeoutMs = config.etl.shutdown_timeout + 60_000;
     if (staged) {
+      // Its internal topics, if missing, as Kafka Streams makes its own: `etl` on a new machine or group just starts.
+      const topics = await createTopics(config, logger, { windowTopicsOnly: true });
+      if (topics.created.length > 0)
+        logger.info(
+          { component: 'etl', topics: topics.created.map((t) => t.topic) },
+          'internal topics of the window stages created',
+        );
       windowStage = spawnWindowStage(parent, {
         config,
         logger,
@@ -425,9 +434,10 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       ),
       startedAggregator
         ? query<WindowAggregatorMsg, AggregatorMetrics>(startedAggregator, () => ({ type: 'metrics' }), 5_000)
-        : query<WindowStageMsg, WindowStageMetrics>(startedStage!, () => ({ type: 'metrics' }), 5_000).then(
-            stageMetricsAsAggregator,
-          ),
+        : Promise.all([
+            query<WindowStageMsg, WindowStageMetrics>(startedStage!, () => ({ type: 'metrics' }), 5_000),
+            query<CheckpointerMsg, PartitionWatermarkStatus[]>(checkpointer, () => ({ type: 'sourceStatus' }), 5_000),
+          ]).then(([stage, sources]) => stageMetricsAsAggregator(stage, sources)),
     ]);
     return {
       ingest,
@@ -490,14 +500,17 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
   };
 }
 
-/** The window stage's metrics in the form the dashboard and `/metrics` read (one aggregator's, before). */
-function stageMetricsAsAggregator(m: WindowStageMetrics): AggregatorMetrics {
+/**
+ * The window stages' metrics in the form the dashboard and `/metrics` read (one aggregator's, before): the windows of
+ * this member's stage-2 tasks, the watermarks of the clickstream partitions it owns (stage 1).
+ */
+function stageMetricsAsAggregator(m: WindowStageMetrics, sources: PartitionWatermarkStatus[]): AggregatorMetrics {
   return {
     lateEventsTotal: m.lateEventsTotal,
     windowsOpen: m.windowsOpen,
     watermarkLagSeconds: m.watermarkLagSeconds,
     globalWatermarkMs: m.globalWatermarkMs,
-    partitions: [],
+    partitions: sources,
     windowsEmittedTotal: m.windowsEmittedTotal,
     rowsEmittedTotal: m.rowsEmittedTotal,
     checkpoints: m.commits,

@@ -12,6 +12,7 @@
  */
 import type { Stage1Batch, Stage1Drain } from './stage1Counts.js';
 import { Stage1Counts } from './stage1Counts.js';
+import type { PartitionWatermarkStatus } from './watermarks.js';
 
 export interface Stage1SourceOptions {
   readonly partition: number;
@@ -84,6 +85,19 @@ export class Stage1Source {
 
   idle(nowMs: number): boolean {
     return this.caughtUp && !this.paused && nowMs - this.lastActivityMs >= this.idleTimeoutMs;
+  }
+
+  /** What `/metrics` and the dashboard show of this partition (windows/watermarks.ts's form). */
+  status(nowMs: number): PartitionWatermarkStatus {
+    const watermarkMs = this.watermarkMs();
+    return {
+      partition: this.partition,
+      assigned: true,
+      watermarkMs: watermarkMs === -Infinity ? null : watermarkMs,
+      idle: this.idle(nowMs),
+      paused: this.paused,
+      caughtUp: this.caughtUp,
+    };
   }
 
   /** Whether a commit of marks alone is due: the interval passed and the mark would say something new. */

@@ -21,7 +21,7 @@ import {
   type TopicSpec,
 } from './topicPlan.js';
 import { inputTopicSpecs, platformTopicNames, platformTopicSpecs } from './topicSpecs.js';
-import { windowTopicRole, type WindowTopicRole } from './windowTopics.js';
+import { windowTopicNames, windowTopicRole, type WindowTopicRole } from './windowTopics.js';
 import { sleep } from '../../system/processes.js';
 
 const { ConfigResourceTypes } = kafkajs;
@@ -38,6 +38,11 @@ export interface TopicOptions {
    * config.topics.clickstream and config.topics.iot and the window stages' internal topics of etl.consumer_group.
    */
   topics?: string[];
+  /**
+   * Only the window stages' internal topics of etl.consumer_group (what an ETL with etl.windows: members makes for
+   * itself at start when they are missing, as Kafka Streams makes its internal topics).
+   */
+  windowTopicsOnly?: boolean;
 }
 
 export interface CreateTopicsResult {
@@ -70,11 +75,19 @@ export interface TopicDescription {
 }
 
 function topicNames(config: Config, options: TopicOptions): string[] {
+  if (options.windowTopicsOnly) {
+    const internal = windowTopicNames(config.etl.consumer_group);
+    return [internal.repartition, internal.state];
+  }
   return options.topics ?? platformTopicNames(config);
 }
 
 /** What each named topic should be: R of the internal topics (auto) depends on what the cluster holds. */
 function specsOf(config: Config, options: TopicOptions, existing: ReadonlyMap<string, ExistingTopic>): TopicSpec[] {
+  if (options.windowTopicsOnly) {
+    const names = new Set(topicNames(config, options));
+    return platformTopicSpecs(config, existing).filter((spec) => names.has(spec.topic));
+  }
   return options.topics ? inputTopicSpecs(config, options.topics) : platformTopicSpecs(config, existing);
 }
 

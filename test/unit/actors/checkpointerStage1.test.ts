@@ -229,4 +229,19 @@ describe('checkpointer: stage 1 of the windows across members', () => {
     const reply = await c.ask<CommitReply>({ type: 'commit', event: roll(2, 6, 9), taskEpoch });
     expect(reply).toMatchObject({ fenced: false });
   });
+
+  it('reports the watermark of each partition it owns, and the topic’s others as not assigned here', async () => {
+    const c = start(null);
+    const { taskEpoch } = await c.takeOver(1);
+    dispatch(c.checkpointer, { type: 'topicPartitions', topic: TOPIC, count: 3 });
+    dispatch(c.checkpointer, pageViews(1, taskEpoch, 4, ['/a']));
+    const status = await c.ask<Array<{ partition: number; assigned: boolean; watermarkMs: number | null }>>({
+      type: 'sourceStatus',
+    });
+    expect(status.map((s) => [s.partition, s.assigned, s.watermarkMs])).toEqual([
+      [0, false, null],
+      [1, true, M + 20_000],
+      [2, false, null],
+    ]);
+  });
 });
