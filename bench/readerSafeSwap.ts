@@ -65,12 +65,14 @@ async function main(): Promise<void> {
 }
 
 /** Reader specs: name → command line; each loops until `<out>.stop` exists. */
-function readers(tableDir: string, python: string | undefined): Record<string, string[]> {
+function readers(mode: Mode, tableDir: string, python: string | undefined): Record<string, string[]> {
   const self = fileURLToPath(import.meta.url);
   const specs: Record<string, string[]> = {
     'duckdb-node **': [process.execPath, self, DUCKDB_NODE_READER, `${tableDir}/**/*.parquet`],
-    'duckdb-node dt=*/*': [process.execPath, self, DUCKDB_NODE_READER, `${tableDir}/dt=*/*.parquet`],
   };
+  // The pattern of the project's own readers today (query, notebook); one level deeper with units.
+  const level = mode === 'exchange' ? 'dt=*/*/*' : 'dt=*/*';
+  specs[`duckdb-node ${level}`] = [process.execPath, self, DUCKDB_NODE_READER, `${tableDir}/${level}.parquet`];
   if (python) {
     specs['pandas read_parquet'] = [python, '-c', PYTHON_READER, 'pandas', tableDir];
     specs['duckdb-python **'] = [python, '-c', PYTHON_READER, 'duckdb', `${tableDir}/**/*.parquet`];
@@ -200,7 +202,7 @@ async function runMode(mode: Mode, seconds: number, python: string | undefined):
   };
 
   for (let p = 0; p < PARTITIONS; p++) await arrive(p);
-  const specs = readers(tableDir, python);
+  const specs = readers(mode, tableDir, python);
   const children = Object.entries(specs).map(([name, argv]) => {
     const out = path.join(root, `${name.replace(/[^a-z0-9]+/gi, '_')}.jsonl`);
     const child = spawn(argv[0]!, [...argv.slice(1), out], { stdio: ['ignore', 'inherit', 'inherit'] });

@@ -11,6 +11,7 @@ import { type DuckDBConnection, DuckDBInstance } from '@duckdb/node-api';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { formatOffset } from '../../../src/lake/layout.js';
 import { swapPartitionFiles, swapStagingDir, unitDir, vacuumSwaps } from '../../../src/lake/readerSafeSwap.js';
+import { readWithStableUnits } from '../../../src/lake/unitVersions.js';
 
 const DT = '2026-01-01';
 const TABLE = 'clickstream';
@@ -64,132 +65,200 @@ interface Answer {
   error?: string;
 }
 
-describe('readerSafeSwap with a glob reader', () => {
-  it('a looping count(*) / count(distinct id) never sees a row twice, a count fall or a published row missing', async () => {
-    await fs.mkdir(dtDir(), { recursive: true });
-    for (let p = 0; p < PARTITIONS; p++) await fs.mkdir(unitDir(root, TABLE, DT, `p${p}`));
-    const published: Published[] = [];
-    let rows = 0;
-    const files = new Map<number, string[]>();
-    const nextOffset = new Map<number, number>();
-    const arrivalWriter = await instance.connect();
-    const compactionWriter = await instance.connect();
-    // A partition's arrivals and its compactions run one at a time, as its owner's commits do; partitions overlap.
-    const chains = new Map<number, Promise<unknown>>();
-    const serially = <T>(p: number, work: () => Promise<T>): Promise<T> => {
-      const next = (chains.get(p) ?? Promise.resolve()).then(work);
-      chains.set(
-        p,
-        next.catch(() => undefined),
-      );
-      return next;
-    };
+/** What a looping reader saw while the workload ran, and what was published. */
+interface Workload {
+  answers: Answer[];
+  published: Published[];
+  swaps: number;
+  rows: number;
+}
 
-    const arrive = async (p: number) => {
-      const first = nextOffset.get(p) ?? 0;
-      const last = first + ROWS_PER_FILE - 1;
-      nextOffset.set(p, last + 1);
-      const name = rawName(p, first, last);
-      const ids = `SELECT ${p}::BIGINT * 1000000000 + range AS id FROM range(${first}, ${last + 1})`;
-      const tmp = await writeTmp(name, ids, arrivalWriter);
-      await serially(p, async () => {
-        const beforeMs = performance.now();
-        await fs.rename(tmp, path.join(unitDir(root, TABLE, DT, `p${p}`), name));
-        rows += ROWS_PER_FILE;
-        published.push({ beforeMs, afterMs: performance.now(), rows });
-        files.set(p, [...(files.get(p) ?? []), name]);
-      });
-    };
-    let swaps = 0;
-    const compact = (p: number) =>
-      serially(p, async () => {
-        const names = files.get(p) ?? [];
-        if (names.length < 2) return;
-        const liveDir = unitDir(root, TABLE, DT, `p${p}`);
-        const first = Number(names[0]!.split('-')[2]);
-        const last = Number(names[names.length - 1]!.split('-')[3]!.replace('.parquet', ''));
-        const mergedName = rawName(p, first, last);
-        const list = names.map((n) => sqlString(path.join(liveDir, n))).join(', ');
-        const merged = `SELECT id FROM read_parquet([${list}], hive_partitioning = false)`;
-        const mergedTmp = await writeTmp(mergedName, merged, compactionWriter);
-        const stagingDir = swapStagingDir(root, TABLE, DT, `p${p}`, mergedName);
-        expect(await swapPartitionFiles({ liveDir, stagingDir, replaced: names, mergedTmp, mergedName })).toBe(
-          'swapped',
-        );
-        files.set(p, [mergedName]);
-        swaps += 1;
-        await vacuumSwaps(path.dirname(stagingDir), `p${p}`, 1_000, Date.now());
-      });
+/** Compacts `read`'s answers against what was published: each problem named, at most a few of each kind. */
+function check(run: Workload): { twice: string[]; fell: string[]; missing: string[]; above: string[] } {
+  const found = { twice: [] as string[], fell: [] as string[], missing: [] as string[], above: [] as string[] };
+  let previous = -1;
+  for (const a of run.answers) {
+    if (a.error !== undefined) continue;
+    const low = run.published.filter((p) => p.afterMs <= a.t0).at(-1)?.rows ?? 0;
+    const high = run.published.filter((p) => p.beforeMs <= a.t1).at(-1)?.rows ?? 0;
+    if (a.count !== a.distinct) found.twice.push(`count ${a.count}, distinct ids ${a.distinct}`);
+    if (a.count! < previous) found.fell.push(`${previous} -> ${a.count}`);
+    if (a.count! < low) found.missing.push(`count ${a.count} below the ${low} published before the query`);
+    if (a.count! > high) found.above.push(`count ${a.count} above the ${high} published by its end`);
+    previous = a.count!;
+  }
+  return found;
+}
 
-    for (let p = 0; p < PARTITIONS; p++) await arrive(p);
-    const readerDb = await DuckDBInstance.create(':memory:');
-    const reader = await readerDb.connect();
-    const sql = `SELECT count(*)::INTEGER AS c, count(DISTINCT id)::INTEGER AS d FROM read_parquet(${sqlString(glob())}, hive_partitioning = true) WHERE dt = DATE '${DT}'`;
-    const answers: Answer[] = [];
-    let stop = false;
-    const readLoop = (async () => {
-      while (!stop) {
-        const t0 = performance.now();
-        try {
-          const [row] = (await reader.runAndReadAll(sql)).getRowObjectsJson() as { c: number; d: number }[];
-          answers.push({ t0, t1: performance.now(), count: row!.c, distinct: row!.d });
-        } catch (err) {
-          answers.push({ t0, t1: performance.now(), error: (err as Error).message.split('\n')[0] });
-        }
-      }
-    })();
-    const deadline = Date.now() + 90_000;
-    const enough = () => swaps >= 200 && answers.filter((a) => a.error === undefined).length >= 400;
-    const arrivals = (async () => {
-      for (let i = 0; !enough() && Date.now() < deadline; i++) await arrive(i % PARTITIONS);
-    })();
-    const compactions = (async () => {
-      for (let i = 0; !enough() && Date.now() < deadline; i++) {
-        await compact(i % PARTITIONS);
-        // A compaction with nothing to merge settles in microtasks only: yield, or no I/O callback ever runs.
-        await new Promise((resolve) => setTimeout(resolve, 1));
-      }
-    })();
-    await Promise.all([arrivals, compactions]);
-    stop = true;
-    await readLoop;
-
-    let previous = -1;
-    const problems: string[] = [];
-    for (const a of answers) {
-      if (a.error !== undefined) continue;
-      const low = published.filter((p) => p.afterMs <= a.t0).at(-1)?.rows ?? 0;
-      const high = published.filter((p) => p.beforeMs <= a.t1).at(-1)?.rows ?? 0;
-      if (a.count !== a.distinct) problems.push(`rows twice: count ${a.count}, distinct ids ${a.distinct}`);
-      if (a.count! < previous) problems.push(`count fell: ${previous} -> ${a.count}`);
-      if (a.count! < low || a.count! > high)
-        problems.push(`count ${a.count} outside what was published [${low}, ${high}]`);
-      previous = a.count!;
-    }
-    const errors = answers.filter((a) => a.error !== undefined);
-    console.log(
-      `readerSafeSwap: ${swaps} swaps, ${published.length} arrivals, ${answers.length} queries, ` +
-        `${answers.length - errors.length} answered, ${errors.length} failed (list→open spanning a swap), ${problems.length} wrong`,
+/**
+ * Four partitions keep adding files to one dt while each one's files are merged again and again, until `minSwaps`
+ * swaps and `minAnswers` answers of `read` (looping meanwhile); a partition's arrivals and compactions run one at a
+ * time, as its owner's commits do, and partitions overlap.
+ */
+async function compactWhileReading(
+  read: () => Promise<{ c: number; d: number }>,
+  minSwaps: number,
+  minAnswers: number,
+): Promise<Workload> {
+  await fs.mkdir(dtDir(), { recursive: true });
+  for (let p = 0; p < PARTITIONS; p++) await fs.mkdir(unitDir(root, TABLE, DT, `p${p}`));
+  const published: Published[] = [];
+  let rows = 0;
+  const files = new Map<number, string[]>();
+  const nextOffset = new Map<number, number>();
+  const arrivalWriter = await instance.connect();
+  const compactionWriter = await instance.connect();
+  const chains = new Map<number, Promise<unknown>>();
+  const serially = <T>(p: number, work: () => Promise<T>): Promise<T> => {
+    const next = (chains.get(p) ?? Promise.resolve()).then(work);
+    chains.set(
+      p,
+      next.catch(() => undefined),
     );
-    expect(problems).toEqual([]);
-    expect(swaps).toBeGreaterThanOrEqual(200);
-    expect(answers.length - errors.length).toBeGreaterThanOrEqual(400);
-    // The one failure a glob reader may meet: it listed a version and opened a replaced file after the swap.
+    return next;
+  };
+
+  const arrive = async (p: number) => {
+    const first = nextOffset.get(p) ?? 0;
+    const last = first + ROWS_PER_FILE - 1;
+    nextOffset.set(p, last + 1);
+    const name = rawName(p, first, last);
+    const ids = `SELECT ${p}::BIGINT * 1000000000 + range AS id FROM range(${first}, ${last + 1})`;
+    const tmp = await writeTmp(name, ids, arrivalWriter);
+    await serially(p, async () => {
+      const beforeMs = performance.now();
+      await fs.rename(tmp, path.join(unitDir(root, TABLE, DT, `p${p}`), name));
+      rows += ROWS_PER_FILE;
+      published.push({ beforeMs, afterMs: performance.now(), rows });
+      files.set(p, [...(files.get(p) ?? []), name]);
+    });
+  };
+  let swaps = 0;
+  const compact = (p: number) =>
+    serially(p, async () => {
+      const names = files.get(p) ?? [];
+      if (names.length < 2) return;
+      const liveDir = unitDir(root, TABLE, DT, `p${p}`);
+      const first = Number(names[0]!.split('-')[2]);
+      const last = Number(names[names.length - 1]!.split('-')[3]!.replace('.parquet', ''));
+      const mergedName = rawName(p, first, last);
+      const list = names.map((n) => sqlString(path.join(liveDir, n))).join(', ');
+      const merged = `SELECT id FROM read_parquet([${list}], hive_partitioning = false)`;
+      const mergedTmp = await writeTmp(mergedName, merged, compactionWriter);
+      const stagingDir = swapStagingDir(root, TABLE, DT, `p${p}`, mergedName);
+      expect(await swapPartitionFiles({ liveDir, stagingDir, replaced: names, mergedTmp, mergedName })).toBe('swapped');
+      files.set(p, [mergedName]);
+      swaps += 1;
+      await vacuumSwaps(path.dirname(stagingDir), `p${p}`, 1_000, Date.now());
+    });
+
+  for (let p = 0; p < PARTITIONS; p++) await arrive(p);
+  const answers: Answer[] = [];
+  let stop = false;
+  const readLoop = (async () => {
+    while (!stop) {
+      const t0 = performance.now();
+      try {
+        const { c, d } = await read();
+        answers.push({ t0, t1: performance.now(), count: c, distinct: d });
+      } catch (err) {
+        answers.push({ t0, t1: performance.now(), error: (err as Error).message.split('\n')[0] });
+      }
+    }
+  })();
+  const deadline = Date.now() + 120_000;
+  const enough = () => swaps >= minSwaps && answers.filter((a) => a.error === undefined).length >= minAnswers;
+  const arrivals = (async () => {
+    for (let i = 0; !enough() && Date.now() < deadline; i++) await arrive(i % PARTITIONS);
+  })();
+  const compactions = (async () => {
+    for (let i = 0; !enough() && Date.now() < deadline; i++) {
+      await compact(i % PARTITIONS);
+      // A compaction with nothing to merge settles in microtasks only: yield, or no I/O callback ever runs.
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+  })();
+  await Promise.all([arrivals, compactions]);
+  stop = true;
+  await readLoop;
+  arrivalWriter.closeSync();
+  compactionWriter.closeSync();
+  return { answers, published, swaps, rows };
+}
+
+const COUNT_SQL = () =>
+  `SELECT count(*)::INTEGER AS c, count(DISTINCT id)::INTEGER AS d FROM read_parquet(${sqlString(glob())}, ` +
+  `hive_partitioning = true) WHERE dt = DATE '${DT}'`;
+
+async function openReader(): Promise<{ connection: DuckDBConnection; close: () => void }> {
+  const db = await DuckDBInstance.create(':memory:');
+  const connection = await db.connect();
+  return {
+    connection,
+    close: () => {
+      connection.closeSync();
+      db.closeSync();
+    },
+  };
+}
+
+async function countOnce(connection: DuckDBConnection): Promise<{ c: number; d: number }> {
+  return ((await connection.runAndReadAll(COUNT_SQL())).getRowObjectsJson() as { c: number; d: number }[])[0]!;
+}
+
+describe('readerSafeSwap with a glob reader', () => {
+  it('a plain glob count(*) / count(distinct id) loop never sees a row twice nor a row not yet published', async () => {
+    const reader = await openReader();
+    const run = await compactWhileReading(() => countOnce(reader.connection), 200, 400);
+    const found = check(run);
+    const errors = run.answers.filter((a) => a.error !== undefined);
+    const answered = run.answers.length - errors.length;
+    console.log(
+      `plain glob reader: ${run.swaps} swaps, ${run.published.length} arrivals, ${run.answers.length} queries, ` +
+        `${answered} answered, ${errors.length} failed, twice ${found.twice.length}, fell ${found.fell.length}, ` +
+        `missing ${found.missing.length}, above ${found.above.length}`,
+    );
+    expect(found.twice).toEqual([]);
+    expect(found.above).toEqual([]);
+    expect(run.swaps).toBeGreaterThanOrEqual(200);
+    expect(answered).toBeGreaterThanOrEqual(400);
+    // What a plain glob reader may meet when its query spans a swap: an error when it opens a replaced file it listed;
+    // rarely, rows missing when the swap falls between DuckDB's readdir of the unit and its stat of an entry
+    // (ListFiles skips an entry whose stat fails). Never more than a few in a hundred answers.
     for (const e of errors) expect(e.error).toMatch(/Cannot open file .*No such file or directory/);
+    expect(found.missing.length).toBeLessThanOrEqual(answered / 50);
 
     // The end state: every row once, and the unit directories add no column (p<n> is not key=value).
-    const [final] = (await reader.runAndReadAll(sql)).getRowObjectsJson() as { c: number; d: number }[];
-    expect(final).toEqual({ c: rows, d: rows });
-    const columns = (
-      await reader.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(glob())}, hive_partitioning = true)`)
-    )
+    expect(await countOnce(reader.connection)).toEqual({ c: run.rows, d: run.rows });
+    const describe = `DESCRIBE SELECT * FROM read_parquet(${sqlString(glob())}, hive_partitioning = true)`;
+    const columns = (await reader.connection.runAndReadAll(describe))
       .getRowObjectsJson()
       .map((r) => `${r.column_name}:${r.column_type}`);
     expect(columns).toEqual(['id:BIGINT', 'dt:DATE']);
-    reader.closeSync();
-    readerDb.closeSync();
-    arrivalWriter.closeSync();
-    compactionWriter.closeSync();
+    reader.close();
+  });
+
+  it("the project's readers (unit versions read around each query, again when one changed) are exact, never failing", async () => {
+    const reader = await openReader();
+    const tableDir = path.join(root, 'tables', TABLE);
+    let retries = 0;
+    const exact = async (): Promise<{ c: number; d: number }> => {
+      const { value, attempts } = await readWithStableUnits([tableDir], () => countOnce(reader.connection), 20);
+      retries += attempts - 1;
+      return value;
+    };
+    const run = await compactWhileReading(exact, 200, 400);
+    const found = check(run);
+    const errors = run.answers.filter((a) => a.error !== undefined);
+    console.log(
+      `reader with unit versions: ${run.swaps} swaps, ${run.answers.length} answers, ${retries} queries run again, ` +
+        `${errors.length} failed, twice ${found.twice.length}, fell ${found.fell.length}, missing ${found.missing.length}`,
+    );
+    expect(errors).toEqual([]);
+    expect(found).toEqual({ twice: [], fell: [], missing: [], above: [] });
+    expect(run.swaps).toBeGreaterThanOrEqual(200);
+    expect(retries).toBeGreaterThan(0);
+    reader.close();
   });
 
   it('a reader that listed the old version finds its paths gone after the swap; the kept version reads until the vacuum', async () => {
