@@ -15,7 +15,12 @@
  *   (src/lake/readerSafeSwap.ts); no lock: only a partition's owner touches its unit.
  *
  * Each reader answer is checked: count = distinct ids (no row twice), no fall below its previous answer, and within
- * what was published between the query's start and end (no row missing). Errors are counted by kind.
+ * what was published between the query's start and end (no row missing). Errors are counted by kind. SWAP_DEBUG=1
+ * prints every answer outside what was published with the swaps and arrivals around it.
+ *
+ * The project's venv (scripts/python-venv.sh) has DuckDB and pandas but no pyarrow, without which pandas reads no
+ * Parquet: point PYTHON at an interpreter that has all three. Tmp files are dot-named here: pandas/pyarrow read every
+ * file of a dt that does not start with `.` or `_`, `*.parquet.<id>.tmp` included.
  */
 import { spawn } from 'node:child_process';
 import fs from 'node:fs/promises';

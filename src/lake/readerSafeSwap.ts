@@ -28,7 +28,7 @@ import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCodes, SdpError } from '../errors.js';
-import { fsyncDir } from './durableFs.js';
+import { ensureDir, fsyncDir } from './durableFs.js';
 import { partitionDir } from './layout.js';
 import { exchangePaths } from './renameExchange.js';
 import type { TableName } from './tables.js';
@@ -106,7 +106,8 @@ export async function swapPartitionFiles(swap: PartitionSwap, nowMs: number = Da
   }
   // Links only: removing a half-built version loses no data.
   await fs.rm(swap.stagingDir, { recursive: true, force: true });
-  await fs.mkdir(swap.stagingDir, { recursive: true });
+  await ensureDir(path.dirname(swap.stagingDir));
+  await fs.mkdir(swap.stagingDir);
   for (const name of live) {
     if (replaced.has(name)) continue;
     await fs.link(path.join(swap.liveDir, name), path.join(swap.stagingDir, name));
