@@ -1,7 +1,7 @@
 /**
- * Compaction's swap for readers: replaces some committed files of one partition in one dt by their merged file so that
- * every reader of the lake, a plain glob included, sees each row exactly once at every instant (architecture.md, "Who
- * rewrites a partition's files").
+ * Compaction's swap for readers: replaces some committed files of one partition in one dt by their merged file in one
+ * step, so that no listing of the lake ever holds a row twice or lacks one (architecture.md, "Who rewrites a
+ * partition's files").
  *
  * Why a directory per partition, exchanged whole:
  * - a directory listing is the reader's snapshot, and no single call adds one name and removes several in one
@@ -16,13 +16,16 @@
  *
  * What writers must do (the rule that makes it lock-free): a unit holds the files of one input partition only and is
  * changed only by that partition's owner, in the one sequence its commits already run in, so nothing is renamed into
- * a unit while its new version is being built. Tmp files are written outside units (in the dt directory, as today),
- * never inside one: an exchange would carry a tmp file being written away with the old version.
+ * a unit while its new version is being built. Tmp files are written outside units (in the dt directory) and named
+ * with a leading `.`: an exchange would carry a tmp file inside a unit away with the old version, and pandas/pyarrow
+ * read every file of a dt whose name does not start with `.` or `_`, `*.tmp` included.
  *
- * What it cannot give: a reader that listed the old version and opens a replaced file after the exchange finds its
- * path gone (DuckDB: "IO Error: Cannot open file ...: No such file or directory"; pyarrow: FileNotFoundError) and
- * must run again; it never gets a wrong answer. The old version is kept in `_swap` for `lake.vacuum_grace` for
- * readers that hold it open or address it there (`vacuumSwaps`).
+ * What it cannot give a plain glob reader: it resolves each listed path again to stat and to open it, so a query
+ * that spans a swap can fail (DuckDB: "IO Error: Cannot open file ...: No such file or directory"; pyarrow:
+ * FileNotFoundError) or, when the swap falls between DuckDB's readdir of the unit and its stat of a replaced entry,
+ * miss that entry's rows without an error (DuckDB skips an entry whose stat fails). Never a row twice. Readers that
+ * must be exact read the units' versions around the query (`unitVersions.ts`). The old version is kept in `_swap`
+ * for `lake.vacuum_grace` for readers that hold it open or address it there (`vacuumSwaps`).
  */
 import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
