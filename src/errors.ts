@@ -52,6 +52,11 @@ export const ErrorCodes = {
   LAKE_WRITE_FAILED: 'SDP_ERR_LAKE_WRITE_FAILED',
   LAKE_FILE_MISSING: 'SDP_ERR_LAKE_FILE_MISSING',
   /**
+   * The lake's file system cannot exchange two directories in one step (renameat2 RENAME_EXCHANGE: NFS, most FUSE
+   * file systems, a kernel before 3.15): compaction's reader-safe swap is impossible there.
+   */
+  LAKE_SWAP_UNSUPPORTED: 'SDP_ERR_LAKE_SWAP_UNSUPPORTED',
+  /**
    * The lake's expiry record (`_expired.json`) is not one this version reads: nothing is rebuilt or expired over it.
    */
   LAKE_EXPIRY_RECORD_INVALID: 'SDP_ERR_LAKE_EXPIRY_RECORD_INVALID',
