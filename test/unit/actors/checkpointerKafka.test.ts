@@ -21,7 +21,7 @@ import { SqlitePersistenceEngine } from '../../../src/checkpoint/sqlitePersisten
 import { parseConfig } from '../../../src/config/load.js';
 import { ErrorCodes, SdpError } from '../../../src/errors.js';
 import type { TakeoverFacts } from '../../../src/etl/partitionTakeover.js';
-import type { PartitionTransactions, TaskOffset } from '../../../src/kafka/partitionTransactions.js';
+import { type FakeTransactions, fakeTransactions } from './fakes/fakePartitionTransactions.js';
 import { query, type Ref } from '../../../src/system/nact.js';
 import { cleanUp, newSystem, onCleanUp, silentLogger, tempDir } from './fakes/testKit.js';
 
@@ -31,32 +31,6 @@ const Q_MS = 5_000;
 const TOPIC = 'iot';
 const TOPIC_ID = 'd98082faa2eb4c93b08476c0acb04693';
 const pad = (n: number): string => String(n).padStart(20, '0');
-
-interface FakeTransactions extends PartitionTransactions {
-  commits: TaskOffset[][];
-  /** The next commit rejects with this. */
-  failNext?: Error;
-  closed: boolean;
-}
-
-function fakeTransactions(transactionalId: string): FakeTransactions {
-  const fake: FakeTransactions = {
-    transactionalId,
-    commits: [],
-    closed: false,
-    async takeOver() {},
-    async commit(_records, offsets) {
-      const failure = fake.failNext;
-      fake.failNext = undefined;
-      if (failure) throw failure;
-      fake.commits.push([...offsets]);
-    },
-    async close() {
-      fake.closed = true;
-    },
-  };
-  return fake;
-}
 
 function start(floors: { raw: string; source?: 'metadata' | 'file-names' | 'empty' } = { raw: '-1' }) {
   const dir = tempDir('sdp-checkpointer-kafka-');

@@ -16,7 +16,8 @@ import { rawSinkId, type RawCheckpoint } from '../../../src/checkpoint/checkpoin
 import { decodeCommitMetadata } from '../../../src/checkpoint/commitMetadata.js';
 import { SqlitePersistenceEngine } from '../../../src/checkpoint/sqlitePersistenceEngine.js';
 import { parseConfig } from '../../../src/config/load.js';
-import type { PartitionTransactions, TaskOffset, TaskRecord } from '../../../src/kafka/partitionTransactions.js';
+import type { TaskOffset, TaskRecord } from '../../../src/kafka/partitionTransactions.js';
+import { type FakeTransactions, fakeTransactions } from './fakes/fakePartitionTransactions.js';
 import { dispatch, query, spawn, type Ref } from '../../../src/system/nact.js';
 import { decodeRepartitionRecord } from '../../../src/windows/repartitionRecords.js';
 import { cleanUp, newSystem, onCleanUp, silentLogger, sleep, tempDir, waitFor } from './fakes/testKit.js';
@@ -32,11 +33,6 @@ const M = 1_700_000_040_000;
 interface Commit {
   records: TaskRecord[];
   offsets: TaskOffset[];
-}
-
-interface FakeTransactions extends PartitionTransactions {
-  commits: Commit[];
-  failNext?: Error;
 }
 
 function start(win: string | null) {
@@ -59,18 +55,7 @@ function start(win: string | null) {
       tablesOf: () => ['clickstream', '_rejected'],
       topicIdOf: async () => null,
       createTransactions: (id) => {
-        const fake: FakeTransactions = {
-          transactionalId: id,
-          commits: [],
-          async takeOver() {},
-          async commit(records, offsets) {
-            const failure = fake.failNext;
-            fake.failNext = undefined;
-            if (failure) throw failure;
-            fake.commits.push({ records: [...records], offsets: [...offsets] });
-          },
-          async close() {},
-        };
+        const fake = fakeTransactions(id);
         transactions.set(id, fake);
         return fake;
       },
@@ -154,6 +139,8 @@ function roll(partition: number, first: number, last: number): RawCheckpoint {
   };
 }
 
+const commitsOf = (tx: FakeTransactions): Commit[] =>
+  tx.commits.map((offsets, i) => ({ offsets, records: tx.records[i]! }));
 const decoded = (commit: Commit) => commit.records.map((r) => decodeRepartitionRecord(r.key, r.value as string));
 const pvOf = (commit: Commit): number =>
   decoded(commit).reduce((n, r) => n + r.windows.reduce((m, w) => m + w.counts.reduce((k, c) => k + c.count, 0), 0), 0);
@@ -172,7 +159,7 @@ describe('checkpointer: stage 1 of the windows across members', () => {
     expect(await c.ask<CommitReply>({ type: 'commit', event: roll(0, 0, 11), taskEpoch })).toEqual({
       checkpoints: 1,
     });
-    const [commit] = c.transactions.get(`g-${TOPIC}-0`)!.commits;
+    const [commit] = commitsOf(c.transactions.get(`g-${TOPIC}-0`)!);
     expect(commit!.records.map((r) => [r.topic, r.partition])).toEqual([
       ['g-pv-repartition', 0],
       ['g-pv-repartition', 1],
@@ -195,10 +182,10 @@ describe('checkpointer: stage 1 of the windows across members', () => {
     await waitFor(() => tx.commits.length === 1, 'the first mark');
     dispatch(c.checkpointer, pageViews(3, taskEpoch, 120, ['/x', '/y']));
     await waitFor(() => tx.commits.length === 2, 'the counts as a mark');
-    expect(pvOf(tx.commits[1]!)).toBe(2);
-    const metadata = decodeCommitMetadata(tx.commits[1]!.offsets[0]!.metadata);
+    expect(pvOf(commitsOf(tx)[1]!)).toBe(2);
+    const metadata = decodeCommitMetadata(tx.commits[1]![0]!.metadata);
     expect([metadata!.raw, metadata!.win]).toEqual(['-1', '120']);
-    expect(tx.commits[1]!.offsets[0]!.offset).toBe(0n); // the raw floor is behind: min + 1
+    expect(tx.commits[1]![0]!.offset).toBe(0n); // the raw floor is behind: min + 1
     await sleep(3 * INTERVAL_MS);
     expect(tx.commits).toHaveLength(2);
   });
@@ -211,7 +198,7 @@ describe('checkpointer: stage 1 of the windows across members', () => {
     dispatch(c.checkpointer, pageViews(0, second.taskEpoch, 6, ['/gen'], 7));
     dispatch(c.checkpointer, pageViews(0, second.taskEpoch, 7, ['/now']));
     await c.ask<CommitReply>({ type: 'commit', event: roll(0, 0, 7), taskEpoch: second.taskEpoch });
-    const commits = c.transactions.get(`g-${TOPIC}-0`)!.commits;
+    const commits = commitsOf(c.transactions.get(`g-${TOPIC}-0`)!);
     const urls = decoded(commits[commits.length - 1]!).flatMap((r) =>
       r.windows.flatMap((w) => w.counts.map((x) => x.url)),
     );
