@@ -55,6 +55,12 @@ export interface OutgoingMessage {
 /** A transaction's records by partition, each partition's in request order (recordsBuilder.ts). */
 export type PartitionedRecords = readonly (readonly EncodedRecords[])[];
 
+export interface RecordsHooks {
+  beforeCommit?: () => void;
+  beforePartition?: (partition: number) => Promise<void>;
+  afterPartition?: (partition: number) => void;
+}
+
 export interface TransactionalProducer {
   readonly transactionalId: string;
   connect(): Promise<void>;
@@ -68,12 +74,12 @@ export interface TransactionalProducer {
     messages: readonly OutgoingMessage[],
     hooks?: { beforeCommit?: () => void },
   ): Promise<void>;
-  /** The same for records already written by partition (`recordsBuilder`, with `partitionCount(topic)`). */
-  sendRecordsInTransaction(
-    topic: string,
-    records: PartitionedRecords,
-    hooks?: { beforeCommit?: () => void },
-  ): Promise<void>;
+  /**
+   * The same for records already written by partition (`recordsBuilder`, with `partitionCount(topic)`).
+   * `beforePartition` is awaited before a partition's first request, `afterPartition` called once its last one
+   * is answered (or failed): a caller keeps its transactions' records in order partition by partition.
+   */
+  sendRecordsInTransaction(topic: string, records: PartitionedRecords, hooks?: RecordsHooks): Promise<void>;
   /** The topic's partition count, as the records of the next transaction are to be split (asked once, cached). */
   partitionCount(topic: string): Promise<number>;
   /**
@@ -198,11 +204,7 @@ export function createTransactionalProducer(
     await broken.disconnect().catch(() => undefined);
   }
 
-  async function sendRecords(
-    topic: string,
-    byPartition: PartitionedRecords,
-    hooks: { beforeCommit?: () => void } | undefined,
-  ): Promise<void> {
+  async function sendRecords(topic: string, byPartition: PartitionedRecords, hooks?: RecordsHooks): Promise<void> {
     const current = await connected();
     let transaction: Awaited<ReturnType<Producer['transaction']>> | undefined;
     let committing = false;
@@ -210,8 +212,14 @@ export function createTransactionalProducer(
       const open = await current.transaction();
       transaction = open;
       const sends = byPartition.map(async (requests) => {
-        for (const records of requests) {
-          await open.send({ topic, compression, acks: -1, messages: messagesOf(records) });
+        const partition = requests[0]?.partition ?? -1;
+        try {
+          await hooks?.beforePartition?.(partition);
+          for (const records of requests) {
+            await open.send({ topic, compression, acks: -1, messages: messagesOf(records) });
+          }
+        } finally {
+          hooks?.afterPartition?.(partition);
         }
       });
       // Every request answered before the transaction is committed or aborted: none left in flight.

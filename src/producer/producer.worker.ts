@@ -25,7 +25,7 @@ import { CommitTable } from './commitTable.js';
 import { Lanes } from './lanes.js';
 import type { StreamName } from '../events/types.js';
 import type { ProducerRequest, ProducerResult, ProducerWorkerData } from './producerTask.js';
-import { AppendOrder } from './appendOrder.js';
+import { AppendOrder, type AppendTurn } from './appendOrder.js';
 import { threadSeed, threadShard, transactionalIdFor } from './threadIdentity.js';
 import { claimSlot, type SlotLease } from './transactionalSlots.js';
 import { MEMORY_REPORT_MS, ThreadMemoryTable } from './threadMemoryTable.js';
@@ -54,8 +54,11 @@ interface ThreadState {
   lanes: Lanes<Lane>;
   clickstream: ReturnType<typeof createClickstreamGenerator>;
   iot: ReturnType<typeof createIotGenerator>;
-  /** Per stream, batches reach their partitions in the order they were generated (appendOrder.ts). */
-  appendOrder: Record<StreamName, AppendOrder>;
+  /**
+   * Per stream and partition, batches reach the partition in the order they were generated (appendOrder.ts): a
+   * batch's records for a partition wait for the earlier batches' records of that partition only.
+   */
+  appendOrder: Record<StreamName, AppendOrder[]>;
   /** Event time of the last event generated: a batch sent again later never stamps earlier. */
   lastEventMs: number;
   /** Asked for the topics' partition counts and for record builders (any lane would do). */
@@ -126,7 +129,7 @@ async function init(): Promise<ThreadState> {
       shard: threadShard(lease.slot, data.threads),
       state: new Float64Array(data.iotState),
     }),
-    appendOrder: { clickstream: new AppendOrder(), iot: new AppendOrder() },
+    appendOrder: { clickstream: [], iot: [] },
     lastEventMs: 0,
     partitionSource: producers[0]!,
     bytesPerRecord: { clickstream: 512, iot: 256 },
@@ -194,26 +197,33 @@ export default async function produceBatch(task: ProducerRequest): Promise<Produ
     records: task.count,
     bytesPerRecord: state.bytesPerRecord[task.stream],
   });
-  const turn = state.appendOrder[task.stream].take();
   let built: { records: PartitionedRecords; bytes: number };
   try {
     built = buildRecords(state, task, Date.now(), builder);
   } catch (err) {
-    turn.done();
     builder.release();
     throw err;
   }
   const { records, bytes } = built;
+  // The turns are taken right where the events are made (nothing awaited between), so turns follow the order of
+  // generation.
+  const orders = state.appendOrder[task.stream];
+  const turns = new Map<number, AppendTurn>();
+  for (const requests of records) {
+    const partition = requests[0]!.partition;
+    orders[partition] ??= new AppendOrder();
+    turns.set(partition, orders[partition]!.take());
+  }
   const dies = task.attempt === 1 && data.testFaults?.dieBeforeCommitOfTasks.includes(task.taskId) === true;
   const lane = await state.lanes.acquire();
   const { producer } = lane;
   let startedMs = performance.now();
   try {
-    await turn.ready;
     startedMs = performance.now();
     await producer.sendRecordsInTransaction(topic, records, {
+      beforePartition: (partition) => turns.get(partition)?.ready ?? Promise.resolve(),
+      afterPartition: (partition) => turns.get(partition)?.done(),
       beforeCommit: () => {
-        turn.done();
         commits.markCommitting(slotOf(state), lane.index, task.attemptId);
         // In a worker thread process.exit() ends the thread only: a thread dying mid-transaction.
         if (dies) process.exit(1);
@@ -224,7 +234,7 @@ export default async function produceBatch(task: ProducerRequest): Promise<Produ
     commits.markIdle(slotOf(state), lane.index);
     throw err;
   } finally {
-    turn.done();
+    for (const turn of turns.values()) turn.done();
     state.lanes.release(lane);
     // Every request of the transaction is answered: nothing reads the buffers any more.
     builder.release();
