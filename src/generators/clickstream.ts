@@ -1,5 +1,6 @@
 import { formatIsoTimestamp } from '../events/isoTimestamp.js';
 import type { ClickstreamEvent } from '../events/types.js';
+import { assertJsonSafe } from './jsonSafe.js';
 import { checkShard, ownedIdNumbers, type Shard, WHOLE_POPULATION } from './ownership.js';
 import { createRandom, createZipfSampler, IndexSampler, WeightedSampler, type Seed } from './random.js';
 
@@ -269,6 +270,8 @@ export interface ClickstreamGeneratorStats {
 export interface ClickstreamGenerator {
   /** The next event, stamped with `nowMs` as its event time. */
   next(nowMs: number): ClickstreamEvent;
+  /** `JSON.stringify(event)` for an event this generator made, without its escaping pass (jsonSafe.ts). */
+  toJson(event: ClickstreamEvent): string;
   nextBatch(count: number, nowMs: number): ClickstreamEvent[];
   stats(): ClickstreamGeneratorStats;
   /** Catalogue URLs by popularity rank. */
@@ -324,6 +327,19 @@ export function createClickstreamGenerator(options: ClickstreamGeneratorOptions)
     LANDING_REFERRER_MIX.social,
     LANDING_REFERRER_MIX.other,
   ]);
+
+  // Every string an event takes from these needs no escaping in JSON: toJson writes them as they are.
+  assertJsonSafe(
+    [
+      ...USER_AGENTS.map((agent) => agent.ua),
+      ...urls,
+      ...catalogue.map((page) => page.searchQuery),
+      ...SEARCH_ENGINES.map(([prefix]) => prefix),
+      ...SOCIAL_REFERRERS,
+      ...OTHER_REFERRERS,
+    ],
+    'clickstream string',
+  );
 
   const sessions: (Session | undefined)[] = new Array<Session | undefined>(sessionSlots).fill(undefined);
   const stats: ClickstreamGeneratorStats = {
@@ -406,6 +422,11 @@ export function createClickstreamGenerator(options: ClickstreamGeneratorOptions)
 
   return {
     next,
+    toJson(e: ClickstreamEvent): string {
+      // Ids are hex and digits, timestamps ISO: nothing to escape either. Anything else: JSON.stringify.
+      if (typeof e.referrer !== 'string' || typeof e.ts !== 'string') return JSON.stringify(e);
+      return `{"event_id":"${e.event_id}","user_id":"${e.user_id}","url":"${e.url}","referrer":"${e.referrer}","ua":"${e.ua}","ts":"${e.ts}"}`;
+    },
     nextBatch(count: number, nowMs: number): ClickstreamEvent[] {
       const batch = new Array<ClickstreamEvent>(count);
       for (let i = 0; i < count; i++) batch[i] = next(nowMs);

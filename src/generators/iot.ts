@@ -1,5 +1,6 @@
 import { formatIsoTimestamp } from '../events/isoTimestamp.js';
 import type { IotEvent } from '../events/types.js';
+import { assertJsonSafe } from './jsonSafe.js';
 import { checkShard, owns, type Shard, WHOLE_POPULATION } from './ownership.js';
 import { createRandom, type Seed } from './random.js';
 
@@ -99,6 +100,8 @@ export interface IotGeneratorOptions {
 export interface IotGenerator {
   /** A reading of a randomly chosen device of the shard, stamped with `nowMs` as its event time. */
   next(nowMs: number): IotEvent;
+  /** `JSON.stringify(event)` for an event this generator made, without its escaping pass (jsonSafe.ts). */
+  toJson(event: IotEvent): string;
   nextBatch(count: number, nowMs: number): IotEvent[];
   /** The devices this generator simulates (its shard of the population). */
   readonly deviceIds: readonly string[];
@@ -210,6 +213,9 @@ export function createIotGenerator(options: IotGeneratorOptions): IotGenerator {
       `shard ${shard.index} of ${shard.count} owns none of the ${siteCount * devicesPerSite} devices`,
     );
 
+  // toJson writes ids and site names as they are.
+  assertJsonSafe([...siteNames, ...devices.map((device) => device.deviceId)], 'IoT string');
+
   function save(device: DeviceState): void {
     const row = device.row;
     state[row + F_TEMP] = device.tempC;
@@ -271,6 +277,18 @@ export function createIotGenerator(options: IotGeneratorOptions): IotGenerator {
 
   return {
     next,
+    toJson(e: IotEvent): string {
+      // A number prints as JSON prints it when finite (JSON writes null for the others); timestamps are ISO.
+      if (
+        typeof e.ts !== 'string' ||
+        !Number.isFinite(e.temp_c) ||
+        !Number.isFinite(e.humidity) ||
+        !Number.isFinite(e.battery) ||
+        !Number.isFinite(e.signal_strength)
+      )
+        return JSON.stringify(e);
+      return `{"device_id":"${e.device_id}","site":"${e.site}","temp_c":${e.temp_c},"humidity":${e.humidity},"battery":${e.battery},"signal_strength":${e.signal_strength},"ts":"${e.ts}"}`;
+    },
     nextBatch(count: number, nowMs: number): IotEvent[] {
       const batch = new Array<IotEvent>(count);
       for (let i = 0; i < count; i++) batch[i] = next(nowMs);

@@ -9,8 +9,8 @@
  * its stale epoch). The next transaction starts from a new producer whose InitProducerId, under the
  * same transactional id, aborts whatever the failed one left open.
  *
- * Each Produce request goes to one partition (the messages are partitioned here, as kafkajs's
- * DefaultPartitioner would): within one `send`, kafkajs 2.2.4 sends one request per broker in
+ * Each Produce request goes to one partition (the records are split by partition before, by
+ * recordsBuilder.ts, as kafkajs's DefaultPartitioner would): within one `send`, kafkajs 2.2.4 sends one request per broker in
  * parallel and, when one of them fails with a retriable error (CONCURRENT_TRANSACTIONS, common
  * right after a commit), retries every broker without an answer yet — including one whose request
  * is still in flight, whose records are then written twice in the same transaction. So each `send`
@@ -31,7 +31,10 @@ import kafkajs, { type ICustomPartitioner, type Message, type Producer } from 'k
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { createKafkaClient } from './client.js';
-import { createFastDefaultPartitioner, partitionForKey } from './patches/partitioning.js';
+import { createFastDefaultPartitioner } from './patches/partitioning.js';
+import { type EncodedRecords, toMessages } from './encodedRecords.js';
+import { RecordBufferPool } from './recordBufferPool.js';
+import { RecordsBuilder } from './recordsBuilder.js';
 import { resolveCommitOutcome } from './wire/transactionState.js';
 
 const { CompressionTypes } = kafkajs;
@@ -49,6 +52,15 @@ export interface OutgoingMessage {
   value: string | Buffer;
 }
 
+/** A transaction's records by partition, each partition's in request order (recordsBuilder.ts). */
+export type PartitionedRecords = readonly (readonly EncodedRecords[])[];
+
+export interface RecordsHooks {
+  beforeCommit?: () => void;
+  beforePartition?: (partition: number) => Promise<void>;
+  afterPartition?: (partition: number) => void;
+}
+
 export interface TransactionalProducer {
   readonly transactionalId: string;
   connect(): Promise<void>;
@@ -62,6 +74,19 @@ export interface TransactionalProducer {
     messages: readonly OutgoingMessage[],
     hooks?: { beforeCommit?: () => void },
   ): Promise<void>;
+  /**
+   * The same for records already written by partition (`recordsBuilder`, with `partitionCount(topic)`).
+   * `beforePartition` is awaited before a partition's first request, `afterPartition` called once its last one
+   * is answered (or failed): a caller keeps its transactions' records in order partition by partition.
+   */
+  sendRecordsInTransaction(topic: string, records: PartitionedRecords, hooks?: RecordsHooks): Promise<void>;
+  /** The topic's partition count, as the records of the next transaction are to be split (asked once, cached). */
+  partitionCount(topic: string): Promise<number>;
+  /**
+   * A builder of one transaction's records, split as this producer sends them, its buffers from the thread's pool:
+   * `release` it once its records are sent.
+   */
+  recordsBuilder(partitions: number, expected?: { records: number; bytesPerRecord: number }): RecordsBuilder;
   disconnect(): Promise<void>;
 }
 
@@ -81,18 +106,11 @@ export function messagesPerRequest(compression: CompressionName): number {
   return compression === 'none' ? 2_000 : 8_000;
 }
 
+/** The record buffers of this thread's transactions (recordBufferPool.ts), shared by its producers. */
+const recordBuffers = new RecordBufferPool();
+
 /** Partition counts per topic, shared by the producers of this thread (asked once, again after a failure). */
 const partitionCounts = new Map<string, Promise<number>>();
-
-/** Messages grouped by the partition the default partitioner gives their key, each with its partition set. */
-function partitioned(messages: readonly OutgoingMessage[], partitions: number): Message[][] {
-  const groups: Message[][] = Array.from({ length: partitions }, () => []);
-  for (const m of messages) {
-    const partition = partitionForKey(m.key, partitions);
-    groups[partition]!.push({ key: m.key, value: m.value, partition });
-  }
-  return groups.filter((g) => g.length > 0);
-}
 
 export function createTransactionalProducer(
   config: Config,
@@ -106,6 +124,17 @@ export function createTransactionalProducer(
   const compression = COMPRESSION[options.compression];
   const chunk = messagesPerRequest(options.compression);
   log.debug({ fast_paths: fastPaths }, 'kafkajs fast paths');
+  // Records written in advance go through kafkajs as they are only where both produce patches run.
+  const preEncoded = fastPaths.produceRequest === 'swapped' && fastPaths.groupMessagesPerPartition === 'swapped';
+  const messagesOf = (records: EncodedRecords): Message[] =>
+    preEncoded ? (records.asMessages() as unknown as Message[]) : toMessages(records);
+  const builder = (partitions: number, expected?: { records: number; bytesPerRecord: number }): RecordsBuilder =>
+    new RecordsBuilder({
+      partitions,
+      recordsPerRequest: chunk,
+      pool: recordBuffers,
+      ...(expected ? { expectedRecords: expected.records, bytesPerRecord: expected.bytesPerRecord } : {}),
+    });
 
   function createProducer(): Producer {
     return kafka.producer({
@@ -175,57 +204,71 @@ export function createTransactionalProducer(
     await broken.disconnect().catch(() => undefined);
   }
 
+  async function sendRecords(topic: string, byPartition: PartitionedRecords, hooks?: RecordsHooks): Promise<void> {
+    const current = await connected();
+    let transaction: Awaited<ReturnType<Producer['transaction']>> | undefined;
+    let committing = false;
+    try {
+      const open = await current.transaction();
+      transaction = open;
+      const sends = byPartition.map(async (requests) => {
+        const partition = requests[0]?.partition ?? -1;
+        try {
+          await hooks?.beforePartition?.(partition);
+          for (const records of requests) {
+            await open.send({ topic, compression, acks: -1, messages: messagesOf(records) });
+          }
+        } finally {
+          hooks?.afterPartition?.(partition);
+        }
+      });
+      // Every request answered before the transaction is committed or aborted: none left in flight.
+      const sent = await Promise.allSettled(sends);
+      const failed = sent.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) throw failed.reason;
+      hooks?.beforeCommit?.();
+      committing = true;
+      await transaction.commit();
+    } catch (err) {
+      if (transaction?.isActive()) await transaction.abort().catch(() => undefined);
+      // The topic may have gained partitions.
+      partitionCounts.delete(topic);
+      await discard(current);
+      let outcome: Awaited<ReturnType<typeof resolveCommitOutcome>> | undefined;
+      if (committing) {
+        // Before anything re-initialises the id: InitProducerId erases the answer.
+        outcome = await resolveCommitOutcome(config, options.transactionalId);
+        log.warn({ err, outcome }, 'the commit failed; its outcome, read from the transaction coordinator');
+      } else {
+        log.debug({ err }, 'transaction failed; the next one starts from a new producer');
+      }
+      // Re-initialise now rather than at this producer's next use: InitProducerId aborts what the
+      // failed transaction left open, which otherwise holds back read_committed readers (the last
+      // stable offset) until the transaction timeout. A failure here is retried at the next use.
+      connected().catch(() => undefined);
+      if (outcome === 'committed') return;
+      throw err;
+    }
+  }
+
   return {
     transactionalId: options.transactionalId,
     connect: async () => {
       await connected();
     },
     async sendInTransaction(topic, messages, hooks) {
-      const current = await connected();
-      let transaction: Awaited<ReturnType<Producer['transaction']>> | undefined;
-      let committing = false;
+      const partitions = await partitionsOf(topic);
+      const records = builder(partitions, { records: messages.length, bytesPerRecord: 512 });
+      for (const m of messages) records.append(m.key, m.value);
       try {
-        const byPartition = partitioned(messages, await partitionsOf(topic));
-        const open = await current.transaction();
-        transaction = open;
-        const sends = byPartition.map(async (group) => {
-          for (let start = 0; start < group.length; start += chunk) {
-            await open.send({
-              topic,
-              compression,
-              acks: -1,
-              messages: group.length <= chunk ? group : group.slice(start, start + chunk),
-            });
-          }
-        });
-        // Every request answered before the transaction is committed or aborted: none left in flight.
-        const sent = await Promise.allSettled(sends);
-        const failed = sent.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-        if (failed) throw failed.reason;
-        hooks?.beforeCommit?.();
-        committing = true;
-        await transaction.commit();
-      } catch (err) {
-        if (transaction?.isActive()) await transaction.abort().catch(() => undefined);
-        // The topic may have gained partitions.
-        partitionCounts.delete(topic);
-        await discard(current);
-        let outcome: Awaited<ReturnType<typeof resolveCommitOutcome>> | undefined;
-        if (committing) {
-          // Before anything re-initialises the id: InitProducerId erases the answer.
-          outcome = await resolveCommitOutcome(config, options.transactionalId);
-          log.warn({ err, outcome }, 'the commit failed; its outcome, read from the transaction coordinator');
-        } else {
-          log.debug({ err }, 'transaction failed; the next one starts from a new producer');
-        }
-        // Re-initialise now rather than at this producer's next use: InitProducerId aborts what the
-        // failed transaction left open, which otherwise holds back read_committed readers (the last
-        // stable offset) until the transaction timeout. A failure here is retried at the next use.
-        connected().catch(() => undefined);
-        if (outcome === 'committed') return;
-        throw err;
+        await sendRecords(topic, records.finish(), hooks);
+      } finally {
+        records.release();
       }
     },
+    sendRecordsInTransaction: (topic, records, hooks) => sendRecords(topic, records, hooks),
+    partitionCount: partitionsOf,
+    recordsBuilder: builder,
     async disconnect() {
       const current = producer ?? (await connecting?.catch(() => undefined));
       producer = undefined;

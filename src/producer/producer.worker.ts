@@ -1,7 +1,8 @@
 /**
  * Piscina worker entry of the producer pool (imported by nothing else). Each thread owns its
- * generators and `lanes` transactional producers; a task generates a batch, serializes it and sends
- * it in one transaction, so generation, serialization and sending all run on the pool's threads.
+ * generators and `lanes` transactional producers; a task generates a batch, writes it straight into
+ * the records of its Produce requests (kafka/recordsBuilder.ts) and sends it in one transaction, so
+ * generation, serialization and sending all run on the pool's threads.
  * The pool gives a thread several tasks at once: one task's events are generated while another's
  * transaction is on the wire. A task takes the producer that has rested longest: a producer that
  * starts a transaction right after committing one waits (CONCURRENT_TRANSACTIONS) until the
@@ -12,9 +13,10 @@ import { installKafkajsFastPaths, kafkajsFastPathsLogFields } from '../kafka/pat
 import { workerData } from 'piscina';
 import {
   createTransactionalProducer,
-  type OutgoingMessage,
+  type PartitionedRecords,
   type TransactionalProducer,
 } from '../kafka/transactionalProducer.js';
+import type { RecordsBuilder } from '../kafka/recordsBuilder.js';
 import { createLogger } from '../log/logger.js';
 import { createClickstreamGenerator } from '../generators/clickstream.js';
 import { createIotGenerator } from '../generators/iot.js';
@@ -23,8 +25,7 @@ import { CommitTable } from './commitTable.js';
 import { Lanes } from './lanes.js';
 import type { StreamName } from '../events/types.js';
 import type { ProducerRequest, ProducerResult, ProducerWorkerData } from './producerTask.js';
-import { AppendOrder } from './appendOrder.js';
-import { ValueArena } from './valueArena.js';
+import { AppendOrder, type AppendTurn } from './appendOrder.js';
 import { threadSeed, threadShard, transactionalIdFor } from './threadIdentity.js';
 import { claimSlot, type SlotLease } from './transactionalSlots.js';
 import { MEMORY_REPORT_MS, ThreadMemoryTable } from './threadMemoryTable.js';
@@ -53,11 +54,17 @@ interface ThreadState {
   lanes: Lanes<Lane>;
   clickstream: ReturnType<typeof createClickstreamGenerator>;
   iot: ReturnType<typeof createIotGenerator>;
-  /** Per stream, batches reach their partitions in the order they were generated (appendOrder.ts). */
-  appendOrder: Record<StreamName, AppendOrder>;
+  /**
+   * Per stream and partition, batches reach the partition in the order they were generated (appendOrder.ts): a
+   * batch's records for a partition wait for the earlier batches' records of that partition only.
+   */
+  appendOrder: Record<StreamName, AppendOrder[]>;
   /** Event time of the last event generated: a batch sent again later never stamps earlier. */
   lastEventMs: number;
-  values: ValueArena;
+  /** Asked for the topics' partition counts and for record builders (any lane would do). */
+  partitionSource: TransactionalProducer;
+  /** Bytes of a record at about the last batch's size, per stream: sizes the next batch's buffers. */
+  bytesPerRecord: Record<StreamName, number>;
 }
 
 async function init(): Promise<ThreadState> {
@@ -122,9 +129,10 @@ async function init(): Promise<ThreadState> {
       shard: threadShard(lease.slot, data.threads),
       state: new Float64Array(data.iotState),
     }),
-    appendOrder: { clickstream: new AppendOrder(), iot: new AppendOrder() },
+    appendOrder: { clickstream: [], iot: [] },
     lastEventMs: 0,
-    values: new ValueArena(),
+    partitionSource: producers[0]!,
+    bytesPerRecord: { clickstream: 512, iot: 256 },
   };
 }
 
@@ -146,14 +154,16 @@ function threadState(): Promise<ThreadState> {
 // Start at once: a thread replacing a dead one resolves its predecessor's commits before any task.
 threadState().catch((err: unknown) => logger.warn({ err }, 'producer thread start failed; the next task tries again'));
 
-function buildMessages(
+/**
+ * Generates the task's events and writes them straight into the records of its Produce requests
+ * (kafka/recordsBuilder.ts): the JSON from the generator's template, once, into its partition's buffer.
+ */
+function buildRecords(
   state: ThreadState,
   task: ProducerRequest,
   nowMs: number,
-): { messages: OutgoingMessage[]; bytes: number } {
-  const messages: OutgoingMessage[] = new Array(task.count);
-  let bytes = 0;
-  const values = state.values;
+  builder: RecordsBuilder,
+): { records: PartitionedRecords; bytes: number } {
   const due = task.due;
   // Never before this thread's previous event: an id's event times rise in its partition even for
   // a batch sent again after a later one.
@@ -163,45 +173,57 @@ function buildMessages(
     : () => Math.max(floorMs, nowMs);
   if (task.count > 0) state.lastEventMs = eventTimeMs(task.count - 1);
   if (task.stream === 'clickstream') {
+    const generator = state.clickstream;
     for (let i = 0; i < task.count; i++) {
-      const event = state.clickstream.next(eventTimeMs(i));
-      const value = values.put(JSON.stringify(event));
-      bytes += value.length;
-      messages[i] = { key: event.user_id, value };
+      const event = generator.next(eventTimeMs(i));
+      builder.append(event.user_id, generator.toJson(event));
     }
   } else {
+    const generator = state.iot;
     for (let i = 0; i < task.count; i++) {
-      const event = state.iot.next(eventTimeMs(i));
-      const value = values.put(JSON.stringify(event));
-      bytes += value.length;
-      messages[i] = { key: event.device_id, value };
+      const event = generator.next(eventTimeMs(i));
+      builder.append(event.device_id, generator.toJson(event));
     }
   }
-  return { messages, bytes };
+  if (task.count > 0) state.bytesPerRecord[task.stream] = Math.ceil(builder.valueBytes / task.count) + 32;
+  return { records: builder.finish(), bytes: builder.valueBytes };
 }
 
 export default async function produceBatch(task: ProducerRequest): Promise<ProducerResult> {
   const state = await threadState();
-  // The turn is taken where the events are made, so turns follow the order of generation.
-  const turn = state.appendOrder[task.stream].take();
-  let built: { messages: OutgoingMessage[]; bytes: number };
+  const topic = data.topics[task.stream];
+  // Before the turn: from taking it to generating, nothing may wait, so turns follow the order of generation.
+  const builder = state.partitionSource.recordsBuilder(await state.partitionSource.partitionCount(topic), {
+    records: task.count,
+    bytesPerRecord: state.bytesPerRecord[task.stream],
+  });
+  let built: { records: PartitionedRecords; bytes: number };
   try {
-    built = buildMessages(state, task, Date.now());
+    built = buildRecords(state, task, Date.now(), builder);
   } catch (err) {
-    turn.done();
+    builder.release();
     throw err;
   }
-  const { messages, bytes } = built;
+  const { records, bytes } = built;
+  // The turns are taken right where the events are made (nothing awaited between), so turns follow the order of
+  // generation.
+  const orders = state.appendOrder[task.stream];
+  const turns = new Map<number, AppendTurn>();
+  for (const requests of records) {
+    const partition = requests[0]!.partition;
+    orders[partition] ??= new AppendOrder();
+    turns.set(partition, orders[partition]!.take());
+  }
   const dies = task.attempt === 1 && data.testFaults?.dieBeforeCommitOfTasks.includes(task.taskId) === true;
   const lane = await state.lanes.acquire();
   const { producer } = lane;
   let startedMs = performance.now();
   try {
-    await turn.ready;
     startedMs = performance.now();
-    await producer.sendInTransaction(data.topics[task.stream], messages, {
+    await producer.sendRecordsInTransaction(topic, records, {
+      beforePartition: (partition) => turns.get(partition)?.ready ?? Promise.resolve(),
+      afterPartition: (partition) => turns.get(partition)?.done(),
       beforeCommit: () => {
-        turn.done();
         commits.markCommitting(slotOf(state), lane.index, task.attemptId);
         // In a worker thread process.exit() ends the thread only: a thread dying mid-transaction.
         if (dies) process.exit(1);
@@ -212,8 +234,10 @@ export default async function produceBatch(task: ProducerRequest): Promise<Produ
     commits.markIdle(slotOf(state), lane.index);
     throw err;
   } finally {
-    turn.done();
+    for (const turn of turns.values()) turn.done();
     state.lanes.release(lane);
+    // Every request of the transaction is answered: nothing reads the buffers any more.
+    builder.release();
   }
   return {
     taskId: task.taskId,

@@ -3,8 +3,8 @@ import type { StreamName } from '../events/types.js';
 /**
  * How many producer threads `data_generator.threads: auto` starts. Every thread is a whole V8
  * isolate with its own transactional producers and generators, so a thread the rate does not need
- * is memory spent for nothing (architecture.md, "Data flow"). One thread generated and sent 116k events/s on
- * this project's 2-core machine (`npm run bench:produce`), so a thread is given at most a third
+ * is memory spent for nothing (architecture.md, "Data flow"). One thread generated and sent about 200k events/s
+ * on this project's 2-core machine (`npm run bench:produce`), so a thread is given at most a fifth
  * of that: it stays far from saturation while the ETL shares the cores.
  */
 export const AUTO_EVENTS_PER_THREAD = 40_000;

@@ -10,12 +10,12 @@
  *   message (`[...current, message]`), quadratic in the batch size; this is linear.
  */
 import { randomBytes } from 'node:crypto';
+import { preEncodedIn } from '../encodedRecords.js';
 
 const SEED = 0x9747b28c;
 const M = 0x5bd1e995;
 
-function murmur2Bytes(data: Uint8Array): number {
-  const length = data.length;
+function murmur2Bytes(data: Uint8Array, length = data.length): number {
   let h = (SEED ^ length) | 0;
   const length4 = length >>> 2;
   for (let i = 0; i < length4; i++) {
@@ -53,7 +53,7 @@ export function murmur2(key: string | Buffer): number {
     if (c >= 0x80) return murmur2Bytes(Buffer.from(key, 'utf8'));
     asciiScratch[i] = c;
   }
-  return murmur2Bytes(asciiScratch.subarray(0, n));
+  return murmur2Bytes(asciiScratch, n);
 }
 
 interface PartitionMetadata {
@@ -110,6 +110,13 @@ export function groupMessagesPerPartition<T>({
 }): Record<number, T[]> {
   const result: Record<number, T[]> = {};
   if (partitionMetadata.length === 0) return result;
+  // One partition's records written in advance (encodedRecords.ts): their partition, as the partitioner gives
+  // an explicit one.
+  const preEncoded = preEncodedIn(messages);
+  if (preEncoded) {
+    result[preEncoded.partition] = messages as T[];
+    return result;
+  }
   for (const message of messages) {
     const partition = partitioner({ topic, partitionMetadata, message });
     const list = result[partition];

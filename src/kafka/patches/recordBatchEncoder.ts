@@ -14,6 +14,9 @@
  * test/unit/kafka/patches/recordBatchEncoder.test.ts, which compares the bytes with kafkajs's encoder.
  */
 import { createRequire } from 'node:module';
+import { preEncodedIn } from '../encodedRecords.js';
+import { crc32c } from './crc32c.js';
+import { varIntSize, writeVarInt } from './varint.js';
 
 const require = createRequire(import.meta.url);
 
@@ -76,7 +79,7 @@ export interface RecordBatchHeader {
 
 interface Kafkajs {
   Encoder: EncoderClass;
-  Long: { fromInt(v: number): unknown; fromValue(v: unknown): unknown };
+  Long: { fromInt(v: number): unknown; fromValue(v: unknown): { getHighBits(): number; getLowBits(): number } };
   crc32C: (buffer: Buffer) => number;
   lookupCodec: (type: number) => { compress(encoder: KafkaEncoder): Promise<Buffer> } | null;
   noCompression: number;
@@ -113,30 +116,6 @@ export function kafkajsInternals(): Kafkajs {
 const MAGIC_BYTE = 2;
 const TRANSACTIONAL_MASK = 16;
 const MAX_FAST_TIMESTAMP_DELTA = 2 ** 30;
-
-function zigZag(value: number): number {
-  return ((value << 1) ^ (value >> 31)) >>> 0;
-}
-
-function varIntSize(value: number): number {
-  let z = zigZag(value);
-  let bytes = 1;
-  while (z >= 0x80) {
-    bytes++;
-    z >>>= 7;
-  }
-  return bytes;
-}
-
-function writeVarInt(buf: Buffer, offset: number, value: number): number {
-  let z = zigZag(value);
-  while (z >= 0x80) {
-    buf[offset++] = (z & 0x7f) | 0x80;
-    z >>>= 7;
-  }
-  buf[offset++] = z;
-  return offset;
-}
 
 /** Byte length of a key or value, -1 for null; undefined when this encoder does not handle it. */
 function fieldLength(field: unknown): number | undefined {
@@ -258,32 +237,57 @@ function encoderOf(buffer: Buffer): KafkaEncoder {
   return encoder;
 }
 
-async function batchOf(header: RecordBatchHeader, recordCount: number, encodedRecords: Buffer): Promise<KafkaEncoder> {
+/** Bytes of a v2 record batch before its records: offset, length, epoch, magic, CRC, then the summed header. */
+const BATCH_HEAD_BYTES = 61;
+/** Where the CRC starts summing: the attributes, after offset, length, epoch, magic and the CRC itself. */
+const CRC_FROM = 21;
+
+function writeInt64(k: Kafkajs, buf: Buffer, offset: number, value: unknown): number {
+  const long = k.Long.fromValue(value);
+  buf.writeInt32BE(long.getHighBits(), offset);
+  buf.writeInt32BE(long.getLowBits(), offset + 4);
+  return offset + 8;
+}
+
+/**
+ * A record batch as its header (BATCH_HEAD_BYTES, CRC included) and its records, compressed: the records
+ * are copied once, where the request puts them, instead of once into each of kafkajs's nested Encoders.
+ */
+async function batchParts(
+  header: RecordBatchHeader,
+  recordCount: number,
+  encodedRecords: Buffer,
+): Promise<{ head: Buffer; records: Buffer }> {
   const k = kafkajsInternals();
   const compression = header.compression ?? k.noCompression;
   const attributes = (compression & k.codecMask) | (header.transactional ? TRANSACTIONAL_MASK : 0);
-  const batchBody = new k.Encoder()
-    .writeInt16(attributes)
-    .writeInt32(header.lastOffsetDelta ?? 0)
-    .writeInt64(header.firstTimestamp ?? Date.now())
-    .writeInt64(header.maxTimestamp ?? Date.now())
-    .writeInt64(header.producerId ?? k.Long.fromValue(-1))
-    .writeInt16(header.producerEpoch ?? 0)
-    .writeInt32(header.firstSequence ?? 0)
-    .writeInt32(recordCount);
-  if (compression === k.noCompression) {
-    batchBody.writeBuffer(encodedRecords);
-  } else {
+  let records = encodedRecords;
+  if (compression !== k.noCompression) {
     const codec = k.lookupCodec(compression);
     if (!codec) throw new Error(`no codec registered for compression type ${compression}`);
-    batchBody.writeBuffer(await codec.compress(encoderOf(encodedRecords)));
+    records = await codec.compress(encoderOf(encodedRecords));
   }
-  const batch = new k.Encoder(batchBody.offset + 16)
-    .writeInt32(header.partitionLeaderEpoch ?? 0)
-    .writeInt8(MAGIC_BYTE)
-    .writeUInt32(k.crc32C(batchBody.buffer))
-    .writeEncoder(batchBody);
-  return new k.Encoder(batch.offset + 16).writeInt64(header.firstOffset ?? k.Long.fromInt(0)).writeBytes(batch.buffer);
+  const head = Buffer.allocUnsafe(BATCH_HEAD_BYTES);
+  let p = writeInt64(k, head, 0, header.firstOffset ?? k.Long.fromInt(0));
+  p = head.writeInt32BE(BATCH_HEAD_BYTES - 12 + records.length, p);
+  p = head.writeInt32BE(header.partitionLeaderEpoch ?? 0, p);
+  p = head.writeInt8(MAGIC_BYTE, p);
+  p += 4; // the CRC, below
+  p = head.writeInt16BE(attributes, p);
+  p = head.writeInt32BE(header.lastOffsetDelta ?? 0, p);
+  p = writeInt64(k, head, p, header.firstTimestamp ?? Date.now());
+  p = writeInt64(k, head, p, header.maxTimestamp ?? Date.now());
+  p = writeInt64(k, head, p, header.producerId ?? k.Long.fromValue(-1));
+  p = head.writeInt16BE(header.producerEpoch ?? 0, p);
+  p = head.writeInt32BE(header.firstSequence ?? 0, p);
+  p = head.writeInt32BE(recordCount, p);
+  head.writeUInt32BE(crc32c(records, 0, records.length, crc32c(head, CRC_FROM, BATCH_HEAD_BYTES)), CRC_FROM - 4);
+  return { head, records };
+}
+
+async function batchOf(header: RecordBatchHeader, recordCount: number, encodedRecords: Buffer): Promise<KafkaEncoder> {
+  const { head, records } = await batchParts(header, recordCount, encodedRecords);
+  return encoderOf(Buffer.concat([head, records]));
 }
 
 /** Same bytes as kafkajs's `RecordBatch({ ...header, records: records.map(Record) })`. */
@@ -330,6 +334,17 @@ function batchTimestamps(
   return { firstTimestamp: sorted[0] as number, maxTimestamp: sorted[sorted.length - 1] as number };
 }
 
+/** Bytes of a protocol string (int16 length, UTF-8), as kafkajs's Encoder.writeString writes it. */
+function stringBytes(value: string | null): number {
+  return 2 + (value === null ? 0 : Buffer.byteLength(value, 'utf8'));
+}
+
+function writeString(buf: Buffer, offset: number, value: string | null): number {
+  if (value === null) return buf.writeInt16BE(-1, offset);
+  const p = buf.writeInt16BE(Buffer.byteLength(value, 'utf8'), offset);
+  return p + buf.write(value, p, 'utf8');
+}
+
 /**
  * Drop-in for kafkajs's produce/v3/request.js (v4 to v7 reuse it): the same request, encoded with
  * one buffer per partition batch instead of one Encoder per record.
@@ -346,14 +361,26 @@ export function fastProduceRequestV3(args: ProduceRequestArgs) {
     apiName: 'Produce',
     expectResponse: () => args.acks !== 0,
     encode: async () => {
-      const topics: KafkaEncoder[] = [];
+      // Each partition's batch first; then the request in one buffer of its exact size, the same bytes as
+      // kafkajs's Encoders write, each batch copied once.
+      const topics: Array<{ topic: string; partitions: Array<{ partition: number; head: Buffer; records: Buffer }> }> =
+        [];
+      let size = stringBytes(transactionalId) + 2 + 4 + 4;
       for (const { topic, partitions } of args.topicData) {
-        const encodedPartitions: KafkaEncoder[] = [];
+        const batches: Array<{ partition: number; head: Buffer; records: Buffer }> = [];
+        size += stringBytes(topic) + 4;
         for (const { partition, messages, firstSequence } of partitions) {
           const dateNow = Date.now();
-          const { firstTimestamp, maxTimestamp } = batchTimestamps(messages, dateNow);
-          const records = encode(messages, { kind: 'implicit', firstTimestamp: Number(firstTimestamp), dateNow });
-          const recordBatch = await batchOf(
+          // Records written where the events were made (encodedRecords.ts): as they are, every record
+          // without a timestamp of its own, like messages without one.
+          const preEncoded = preEncodedIn(messages);
+          const { firstTimestamp, maxTimestamp } = preEncoded
+            ? { firstTimestamp: dateNow, maxTimestamp: dateNow }
+            : batchTimestamps(messages, dateNow);
+          const records =
+            preEncoded?.records ??
+            encode(messages, { kind: 'implicit', firstTimestamp: Number(firstTimestamp), dateNow });
+          const parts = await batchParts(
             {
               compression,
               firstTimestamp,
@@ -367,20 +394,28 @@ export function fastProduceRequestV3(args: ProduceRequestArgs) {
             messages.length,
             records,
           );
-          encodedPartitions.push(
-            new k.Encoder(recordBatch.offset + 8)
-              .writeInt32(partition)
-              .writeInt32(recordBatch.size())
-              .writeEncoder(recordBatch),
-          );
+          batches.push({ partition, ...parts });
+          size += 4 + 4 + parts.head.length + parts.records.length;
         }
-        topics.push(new k.Encoder().writeString(topic).writeArray(encodedPartitions));
+        topics.push({ topic, partitions: batches });
       }
-      return new k.Encoder()
-        .writeString(transactionalId)
-        .writeInt16(args.acks)
-        .writeInt32(args.timeout)
-        .writeArray(topics);
+      const buf = Buffer.allocUnsafe(size);
+      let p = writeString(buf, 0, transactionalId);
+      p = buf.writeInt16BE(args.acks, p);
+      p = buf.writeInt32BE(args.timeout, p);
+      p = buf.writeInt32BE(topics.length, p);
+      for (const { topic, partitions } of topics) {
+        p = writeString(buf, p, topic);
+        p = buf.writeInt32BE(partitions.length, p);
+        for (const { partition, head, records } of partitions) {
+          p = buf.writeInt32BE(partition, p);
+          p = buf.writeInt32BE(head.length + records.length, p);
+          p += head.copy(buf, p);
+          p += records.copy(buf, p);
+        }
+      }
+      if (p !== size) throw new Error(`Produce request encoding wrote ${p} bytes, expected ${size}`);
+      return encoderOf(buf);
     },
   };
 }

@@ -43,6 +43,30 @@ describe('clickstream generator', () => {
     expect(problems).toEqual([]);
   });
 
+  it("writes its events' JSON as JSON.stringify does, for every event of several seeds and shards", () => {
+    for (const [seed, shard] of [
+      [1, undefined],
+      [2, { index: 1, count: 3 }],
+      [3, { index: 0, count: 2 }],
+    ] as const) {
+      const generator = createClickstreamGenerator({ seed, ...(shard ? { shard } : {}) });
+      for (let i = 0; i < 20_000; i++) {
+        const event = generator.next(NOW_MS + i);
+        const json = generator.toJson(event);
+        if (json !== JSON.stringify(event)) expect(json).toBe(JSON.stringify(event));
+      }
+    }
+    // Shapes it never makes, written by JSON.stringify.
+    const generator = createClickstreamGenerator({ seed: 1 });
+    const event = generator.next(NOW_MS);
+    for (const odd of [
+      { ...event, referrer: null },
+      { ...event, ts: NOW_MS },
+      { ...event, referrer: undefined },
+    ])
+      expect(generator.toJson(odd)).toBe(JSON.stringify(odd));
+  });
+
   it('has well-formed fields', () => {
     const ids = new Set<string>();
     const malformed = events.filter(

@@ -47,6 +47,30 @@ describe('iot generator', () => {
     expect(problems).toEqual([]);
   });
 
+  it("writes its events' JSON as JSON.stringify does, for every event of several seeds and shards", () => {
+    for (const [seed, shard] of [
+      [1, undefined],
+      [2, { index: 1, count: 3 }],
+    ] as const) {
+      const generator = createIotGenerator({ seed, ...(shard ? { shard } : {}) });
+      for (let i = 0; i < 20_000; i++) {
+        const event = generator.next(NOW_MS + i);
+        const json = generator.toJson(event);
+        if (json !== JSON.stringify(event)) expect(json).toBe(JSON.stringify(event));
+      }
+    }
+    // Shapes it never makes, written by JSON.stringify (which writes null for a number that is not finite).
+    const generator = createIotGenerator({ seed: 1 });
+    const event = generator.next(NOW_MS);
+    for (const odd of [
+      { ...event, ts: NOW_MS },
+      { ...event, temp_c: Number.NaN },
+      { ...event, battery: Infinity },
+    ])
+      expect(generator.toJson(odd)).toBe(JSON.stringify(odd));
+    expect(generator.toJson({ ...event, signal_strength: -0 })).toBe(JSON.stringify({ ...event, signal_strength: -0 }));
+  });
+
   it('covers 8 named sites of 64 devices each, with ids like lyon-th-0042', () => {
     const generator = createIotGenerator({ seed: 1 });
     expect(generator.siteNames).toEqual(SITES.map((site) => site.name));

@@ -7,6 +7,7 @@ import {
   murmur2,
   partitionForKey,
 } from '../../../../src/kafka/patches/partitioning.js';
+import { EncodedRecords } from '../../../../src/kafka/encodedRecords.js';
 
 const { Partitioners } = kafkajs;
 const require = createRequire(import.meta.url);
@@ -79,6 +80,17 @@ describe('createFastDefaultPartitioner', () => {
 });
 
 describe('groupMessagesPerPartition', () => {
+  it('puts records written in advance (encodedRecords.ts) in their partition, as they are', () => {
+    const records = new EncodedRecords(2, 3, Buffer.from([0]));
+    const messages = records.asMessages();
+    const partitioner = createFastDefaultPartitioner()();
+    const args = { topic: 't', partitionMetadata: metadata(4), messages, partitioner };
+    expect(groupMessagesPerPartition(args)).toEqual({ 2: messages });
+    expect(groupMessagesPerPartition(args)[2]).toBe(messages);
+    // What kafkajs's own grouping gives them through the partitioner (their explicit partition).
+    expect(kafkajsGroup(args)).toEqual({ 2: messages });
+  });
+
   it('groups as kafkajs does (same partitions, same order), in linear time', () => {
     const partitioner = createFastDefaultPartitioner()();
     const messages = keys.map((key, i) => ({ key, value: String(i) }));

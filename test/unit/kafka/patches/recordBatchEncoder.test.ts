@@ -11,6 +11,8 @@ import {
   type RecordInput,
 } from '../../../../src/kafka/patches/recordBatchEncoder.js';
 import { registerLz4Codec } from '../../../../src/kafka/lz4Codec.js';
+import { EncodedRecords } from '../../../../src/kafka/encodedRecords.js';
+import { RecordsBuilder } from '../../../../src/kafka/recordsBuilder.js';
 
 const { CompressionTypes } = kafkajs;
 const require = createRequire(import.meta.url);
@@ -179,6 +181,34 @@ describe('fastProduceRequestV3', () => {
       const ours = await fastProduceRequestV3(args).encode();
       const theirs = await kafkajsRequest(args).encode();
       expect(ours.buffer.equals(theirs.buffer)).toBe(true);
+      // The same messages written in advance (recordsBuilder.ts), where their keys are strings: the same request.
+      const stringKeyed = (from: number, n: number): ProducerMessage[] =>
+        plain(from, n).map((m, i) => ({ key: `u-${from}-${i}`, value: m.value ?? '' }));
+      const preEncoded = (partition: number, list: ProducerMessage[]): EncodedRecords[] => {
+        const builder = new RecordsBuilder({ partitions: 1, recordsPerRequest: list.length });
+        for (const m of list) builder.append(m.key as string, m.value as string | Buffer);
+        const records = builder.finish()[0]![0]!;
+        return new EncodedRecords(partition, records.count, records.records).asMessages();
+      };
+      const first = stringKeyed(1, 300);
+      const second = stringKeyed(2, 200);
+      const withMessages = {
+        ...args,
+        topicData: [
+          { topic: 'clickstream', partitions: [{ partition: 2, firstSequence: 5, messages: first }] },
+          { topic: 'iot', partitions: [{ partition: 1, firstSequence: 12, messages: second }] },
+        ],
+      };
+      const withRecords = {
+        ...args,
+        topicData: [
+          { topic: 'clickstream', partitions: [{ partition: 2, firstSequence: 5, messages: preEncoded(2, first) }] },
+          { topic: 'iot', partitions: [{ partition: 1, firstSequence: 12, messages: preEncoded(1, second) }] },
+        ],
+      };
+      const fromRecords = await fastProduceRequestV3(withRecords).encode();
+      const fromMessages = await kafkajsRequest(withMessages).encode();
+      expect(fromRecords.buffer.equals(fromMessages.buffer)).toBe(true);
       expect(fastProduceRequestV3(args)).toMatchObject({ apiKey: 0, apiVersion: 3, apiName: 'Produce' });
       expect(fastProduceRequestV3({ ...args, acks: 0 }).expectResponse()).toBe(false);
     } finally {
