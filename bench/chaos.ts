@@ -23,13 +23,13 @@
  * (checkpoints-<i>), status port (24081 + i - 1), client id and log (member-<i>.log). The kills and the
  * SIGTERM hit the member the seeded plan names (schedule.ts) and restart it at once; brokers as above.
  * When the load stops, the members catch up themselves (durable offsets: the highest over their stores)
- * and get SIGTERM. The window checks are skipped, said on one line: windows across members are not
- * wired yet (architecture.md, "Windows across members").
+ * and get SIGTERM. The members run the windows across members (etl.windows: members, architecture.md): the window
+ * checks read the stage-2 snapshots in `<group>-pv-state` and the stage-1 records no task applied yet
+ * (scaleOut/stage2View.ts) where one process reads its store.
  *
  * The last line is exactly
  *   chaos: produced=N lake=N missing=0 duplicates=0 windows=N window_mismatches=0 kills=K broker_restarts=B
- * with one member, and with N members
- *   chaos: produced=N lake=N missing=0 duplicates=0 windows=not_checked members=N kills=K broker_restarts=B
+ * with one member, and with N members the same with `members=N` before `kills`
  * (duplicates include events no committed record carries); exit 0 only when missing, duplicates,
  * window_mismatches and the range problems and tmp files are 0 and the SIGTERM under load exited 0 in time.
  *
@@ -53,6 +53,10 @@ import { countUncommittedRead, readCommitted } from './chaos/independentRead.js'
 import { LakeCheck } from './chaos/lakeCheck.js';
 import { PlatformProcess } from './chaos/platformProcess.js';
 import { planChaos } from './chaos/schedule.js';
+import { readStage2View } from './scaleOut/stage2View.js';
+import { createKafkaClient } from '../src/kafka/client.js';
+import { createLogger } from '../src/log/logger.js';
+import { repartitionTopicName } from '../src/windows/repartitionRecords.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 /**
@@ -64,7 +68,6 @@ const PORTS = [24092, 24192, 24292];
 const CONTROLLER_PORTS = [24093, 24193, 24293];
 /** The status port of `run`, or of member 1; member i listens on STATUS_PORT + i - 1. */
 const STATUS_PORT = 24081;
-const WINDOWS_NOT_CHECKED = 'windows across members are not wired yet (architecture.md, "Windows across members")';
 /** Producer transaction timeout (15 s, transactionalProducer.ts) + the broker's 10 s abort scan + margin. */
 const HANGING_TXN_MS = 40_000;
 
@@ -197,6 +200,17 @@ async function main(): Promise<number> {
   };
   const { config } = loadConfig(path.join(PROJECT_ROOT, 'config.yml'), { ...process.env, ...env });
   const bootstrap = config.kafka.bootstrap_servers.join(',');
+  const logger = createLogger({ level: 'warn', format: 'json', fd: 2 });
+  /** R of the window stages (several members): the repartition topic's partitions. */
+  const repartitions = async (): Promise<number> => {
+    const admin = createKafkaClient(config, logger).admin();
+    await admin.connect();
+    try {
+      return (await admin.fetchTopicOffsets(repartitionTopicName(config.etl.consumer_group))).length;
+    } finally {
+      await admin.disconnect();
+    }
+  };
   const topics = [config.topics.clickstream, config.topics.iot];
   say(
     `chaos: seed=${args.seed} duration=${args.durationS}s kills=${args.kills} broker_restarts=${args.brokerRestarts} rate=${args.rate}/s ${many ? `members=${args.members} ` : ''}work_dir=${workDir} kafka_dir=${kafkaDir}`,
@@ -221,6 +235,7 @@ async function main(): Promise<number> {
               SDP_STORAGE__CHECKPOINT_ROOT: memberCheckpointRoot(i),
               SDP_UI__STATUS_PORT: String(STATUS_PORT + i),
               SDP_KAFKA__CLIENT_ID: `sdp-member-${i + 1}`,
+              SDP_ETL__WINDOWS: 'members',
             },
             PROJECT_ROOT,
             path.join(workDir, `member-${i + 1}.log`),
@@ -364,7 +379,7 @@ async function main(): Promise<number> {
               ...behind(journal.rawOffsets.get(config.topics.clickstream), last.get('clickstream')!).map(
                 (p) => `clickstream raw p${p}`,
               ),
-              // With several members the window aggregators hold back (windows across members are not wired yet).
+              // Several members keep their window state in Kafka: the wait for the windows below covers it.
               ...(many
                 ? []
                 : behind(journal.aggOffsets.get(config.topics.clickstream), last.get('clickstream')!).map(
@@ -385,8 +400,12 @@ async function main(): Promise<number> {
       const closableBeforeMs =
         (await check.scalar('SELECT coalesce(max(ts_ms), 0) FROM in_clickstream')) - config.etl.watermark_delay;
       const emitDeadline = Date.now() + config.etl.idle_timeout + 120_000;
-      while (!many) {
-        const open = readJournal(checkpointRoot)?.aggState.get(config.topics.clickstream)?.openWindows ?? [];
+      const stages = async () =>
+        readStage2View(config, logger, bootstrap, await repartitions(), workDir).catch(() => undefined);
+      for (;;) {
+        const open = many
+          ? ((await stages())?.openWindows ?? [])
+          : (readJournal(checkpointRoot)?.aggState.get(config.topics.clickstream)?.openWindows ?? []);
         const closable = open.filter((w) => w.startMs + 60_000 <= closableBeforeMs);
         if (closable.length === 0) break;
         if (Date.now() > emitDeadline) {
@@ -416,9 +435,10 @@ async function main(): Promise<number> {
         iot: await check.checkRanges('iot', config.topics.iot),
       };
       const journal = readJournal(checkpointRoot);
-      const windows = many
-        ? undefined
-        : await check.checkWindows(journal?.aggState.get(config.topics.clickstream), workDir);
+      const windows = await check.checkWindows(
+        many ? await stages() : journal?.aggState.get(config.topics.clickstream),
+        workDir,
+      );
       const produced = streams.clickstream.produced + streams.iot.produced;
       const lake = streams.clickstream.lake + streams.iot.lake;
       const missing = streams.clickstream.missing + streams.iot.missing;
@@ -442,13 +462,13 @@ async function main(): Promise<number> {
         for (const p of v.problems.slice(0, 10)) say(`chaos:   ${name} p${p.partition}: ${p.problem}`);
         for (const f of [...v.badNames, ...v.tmpFiles].slice(0, 10)) say(`chaos:   ${f}`);
       }
-      if (windows) {
+      {
         say(
           `chaos: windows: rows=${windows.windows} emitted_twice=${windows.emittedTwice} bad_bounds=${windows.badBounds} pv_over_raw=${windows.overRaw} open_over_raw=${windows.openOverRaw} open_and_emitted=${windows.openAndEmitted} ` +
             `raw=${windows.rawRows} emitted_pv=${windows.emittedPv} open_pv=${windows.openPv} shortfall=${windows.shortfall} late_events_checkpointed=${windows.lateEventsTotal}`,
         );
         for (const e of windows.examples) say(`chaos:   ${e}`);
-      } else say(`chaos: windows: not checked: ${WINDOWS_NOT_CHECKED}; ${args.members} members`);
+      }
       const loadS = (loadEndMs - t0) / 1000;
       say(
         `chaos: rate requested=${args.rate}/s committed=${Math.round(produced / loadS)}/s over ${Math.round(loadS)} s of load; ` +
@@ -462,12 +482,11 @@ async function main(): Promise<number> {
         say(
           `chaos: FAILED: the SIGTERM under load did not exit 0 within etl.shutdown_timeout: ${JSON.stringify(sigterm)}`,
         );
-      ok = missing === 0 && duplicates === 0 && (windows?.mismatches ?? 0) === 0 && rangeProblems === 0 && sigtermOk;
+      ok = missing === 0 && duplicates === 0 && windows.mismatches === 0 && rangeProblems === 0 && sigtermOk;
       say(
         `chaos: produced=${produced} lake=${lake} missing=${missing} duplicates=${duplicates} ` +
-          (windows
-            ? `windows=${windows.windows} window_mismatches=${windows.mismatches}`
-            : `windows=not_checked members=${args.members}`) +
+          `windows=${windows.windows} window_mismatches=${windows.mismatches}` +
+          (many ? ` members=${args.members}` : '') +
           ` kills=${kills} broker_restarts=${brokerRestarts}`,
       );
     } finally {
