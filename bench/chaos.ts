@@ -403,8 +403,14 @@ async function main(): Promise<number> {
       const stages = async () =>
         readStage2View(config, logger, bootstrap, await repartitions(), workDir).catch(() => undefined);
       for (;;) {
+        const view = many ? await stages() : undefined;
+        if (many && view === undefined && Date.now() < emitDeadline) {
+          // The stage-2 state could not be read (a broker still electing leaders): ask again, never take it as done.
+          await sleep(1_000);
+          continue;
+        }
         const open = many
-          ? ((await stages())?.openWindows ?? [])
+          ? (view?.openWindows ?? [])
           : (readJournal(checkpointRoot)?.aggState.get(config.topics.clickstream)?.openWindows ?? []);
         const closable = open.filter((w) => w.startMs + 60_000 <= closableBeforeMs);
         if (closable.length === 0) break;
@@ -462,13 +468,11 @@ async function main(): Promise<number> {
         for (const p of v.problems.slice(0, 10)) say(`chaos:   ${name} p${p.partition}: ${p.problem}`);
         for (const f of [...v.badNames, ...v.tmpFiles].slice(0, 10)) say(`chaos:   ${f}`);
       }
-      {
-        say(
-          `chaos: windows: rows=${windows.windows} emitted_twice=${windows.emittedTwice} bad_bounds=${windows.badBounds} pv_over_raw=${windows.overRaw} open_over_raw=${windows.openOverRaw} open_and_emitted=${windows.openAndEmitted} ` +
-            `raw=${windows.rawRows} emitted_pv=${windows.emittedPv} open_pv=${windows.openPv} shortfall=${windows.shortfall} late_events_checkpointed=${windows.lateEventsTotal}`,
-        );
-        for (const e of windows.examples) say(`chaos:   ${e}`);
-      }
+      say(
+        `chaos: windows: rows=${windows.windows} emitted_twice=${windows.emittedTwice} bad_bounds=${windows.badBounds} pv_over_raw=${windows.overRaw} open_over_raw=${windows.openOverRaw} open_and_emitted=${windows.openAndEmitted} ` +
+          `raw=${windows.rawRows} emitted_pv=${windows.emittedPv} open_pv=${windows.openPv} shortfall=${windows.shortfall} late_events_checkpointed=${windows.lateEventsTotal}`,
+      );
+      for (const e of windows.examples) say(`chaos:   ${e}`);
       const loadS = (loadEndMs - t0) / 1000;
       say(
         `chaos: rate requested=${args.rate}/s committed=${Math.round(produced / loadS)}/s over ${Math.round(loadS)} s of load; ` +

@@ -107,9 +107,11 @@ describe('chaos run (short)', () => {
     expect(result.stdout).toMatch(/SIGTERM under load member [12]: exit 0/);
     expect(result.stdout).toMatch(/^chaos: ranges: clickstream: ranges=\d+ problems=0 bad_names=0 tmp_files=0$/m);
     expect(result.stdout).toMatch(/^chaos: ranges: iot: ranges=\d+ problems=0 bad_names=0 tmp_files=0$/m);
-    // The windows of both members' stage-2 tasks, checked against the raw table (stage2View + LakeCheck).
-    expect(windows).toBeGreaterThan(0);
+    // The windows of both members' stage-2 tasks, checked against the raw table (stage2View + LakeCheck): each once,
+    // none over its raw count, raw = emitted + open + late exactly. A 60 s load may leave every window open (its last
+    // minute never closes), so the count may be 0; test/integration/etl/members.test.ts proves windows close.
     expect(Number(/^chaos: windows: rows=(\d+) /m.exec(result.stdout)?.[1])).toBe(windows);
+    expect(result.stdout).toMatch(/^chaos: windows: .* shortfall=(\d+) late_events_checkpointed=\1$/m);
     expect(result.code).toBe(0);
   });
 });

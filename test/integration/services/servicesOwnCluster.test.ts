@@ -88,7 +88,9 @@ describe('services up/down with brokers of its own (ports 20092/20192/20292)', (
     const result = await runCli(['services', 'down'], env);
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/platform: stopped after SIGTERM in \d+\.\d s, graceful shutdown/);
-    expect(result.stdout).toMatch(/Kafka: local cluster stopped \(nodes 1, 2, 3\)/);
+    // Every node stopped; one of the last two may be killed after the stop timeout when its controlled shutdown waits
+    // for a controller quorum that is itself going (README, Troubleshooting: `make down` … `killing it`).
+    expect(result.stdout).toMatch(/Kafka: local cluster stopped \(nodes 1, 2, 3(; killed after the timeout: [13])?\)/);
     expect(isPidAlive(platformPid)).toBe(false);
     expect(brokerPids()).toEqual([]);
     // The shared cluster of the other tests still runs.
