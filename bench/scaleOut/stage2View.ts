@@ -1,17 +1,16 @@
 /**
  * What the window stages hold once every member stopped (architecture.md, "Windows across members"), in the form the
- * chaos run's window check reads (`AggStateView`): per repartition partition r the latest snapshot in
- * `<group>-pv-state` (open windows, late page views), plus the stage-1 records of r committed after that snapshot's
- * offset (read by kcat, read_committed), which no stage-2 task has applied yet: their page views are neither emitted
- * nor late, so they count as open.
+ * chaos run's window check reads (`AggStateView`): the latest snapshots in `<group>-pv-state` as verify reads them
+ * (verify/stageWindowState.ts: open windows, late page views), plus the stage-1 records of each repartition partition
+ * committed after its snapshot's offset (read by kcat, read_committed), which no stage-2 task has applied yet: their
+ * page views are neither emitted nor late, so they count as open.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Config } from '../../src/config/schema.js';
-import { readLatestState } from '../../src/kafka/stateTopicReader.js';
 import type { Logger } from '../../src/log/logger.js';
 import { decodeRepartitionRecord, repartitionTopicName } from '../../src/windows/repartitionRecords.js';
-import { restore, stateKey, stateTopicName } from '../../src/windows/stage2Windows.js';
+import { readStageWindowState } from '../../src/verify/stageWindowState.js';
 import type { AggStateView } from '../chaos/checkpointJournal.js';
 import { readCommitted } from '../chaos/independentRead.js';
 
@@ -32,27 +31,14 @@ export async function readStage2View(
   workDir: string,
 ): Promise<Stage2View> {
   const group = config.etl.consumer_group;
+  const stages = await readStageWindowState(config, logger, partitions, 60_000);
   const open = new Map<number, Map<string, number>>();
   const add = (startMs: number, url: string, count: number): void => {
     const byUrl = open.get(startMs) ?? new Map<string, number>();
     byUrl.set(url, (byUrl.get(url) ?? 0) + count);
     open.set(startMs, byUrl);
   };
-  let lateEventsTotal = 0;
-  let snapshots = 0;
-  let frontier: number | null = null;
-  const appliedThrough = new Map<number, bigint>();
-  for (let r = 0; r < partitions; r++) {
-    const read = await readLatestState(config, logger, stateTopicName(group), r, stateKey(r));
-    if (read.value === null) continue;
-    const state = restore(read.value, { partition: r, partitions, sizeMs: 60_000 });
-    snapshots += 1;
-    lateEventsTotal += state.lateEventsTotal;
-    if (Number.isFinite(state.emittedFrontierMs))
-      frontier = frontier === null ? state.emittedFrontierMs : Math.min(frontier, state.emittedFrontierMs);
-    if (state.offset !== null) appliedThrough.set(r, state.offset);
-    for (const [startMs, byUrl] of state.open) for (const [url, count] of byUrl) add(startMs, url, count);
-  }
+  for (const w of stages?.openWindows ?? []) for (const c of w.counts) add(w.startMs, c.url, c.count);
   const file = path.join(workDir, 'repartition.ndjson');
   await readCommitted(bootstrap, repartitionTopicName(group), file, 300_000);
   let pendingRecords = 0;
@@ -60,7 +46,7 @@ export async function readStage2View(
   for (const line of readFileSync(file, 'utf8').split('\n')) {
     if (line.trim() === '') continue;
     const { p, o, v } = JSON.parse(line) as { p: number; o: number; v: unknown };
-    if (BigInt(o) <= (appliedThrough.get(p) ?? -1n)) continue;
+    if (BigInt(o) <= (stages?.applied.get(p) ?? -1n)) continue;
     // kcat's line carries no key; a record's key is its source partition, which the value names too.
     const record = decodeRepartitionRecord(String((v as { sp: number }).sp), JSON.stringify(v));
     pendingRecords += 1;
@@ -72,14 +58,14 @@ export async function readStage2View(
   }
   rmSync(file, { force: true });
   return {
-    lateEventsTotal,
-    emittedFrontierMs: frontier,
+    lateEventsTotal: stages?.lateEventsTotal ?? 0,
+    emittedFrontierMs: stages?.emittedFrontierMs ?? null,
     openWindows: [...open].map(([startMs, byUrl]) => ({
       startMs,
       counts: [...byUrl].map(([url, count]) => ({ url, count })),
     })),
     partitions,
-    snapshots,
+    snapshots: stages?.snapshots ?? 0,
     pendingRecords,
     pendingPageViews,
   };

@@ -194,6 +194,8 @@ export interface PartitionLostMsg {
 }
 
 interface Task {
+  topic: string;
+  partition: number;
   transactions: PartitionTransactions;
   taskEpoch: number;
   raw: string;
@@ -274,7 +276,14 @@ export function spawnCheckpointer(
           transactions,
         });
         lastTaskEpoch += 1;
-        const task: Task = { transactions, taskEpoch: lastTaskEpoch, raw: result.raw, ...(owner ? { owner } : {}) };
+        const task: Task = {
+          topic,
+          partition,
+          transactions,
+          taskEpoch: lastTaskEpoch,
+          raw: result.raw,
+          ...(owner ? { owner } : {}),
+        };
         let agg: string | null = null;
         if (kafka.windowTopic === topic && stage1) {
           // Stage 2 holds the page views up to the committed `win` (none without our metadata: from the start).
@@ -362,10 +371,8 @@ export function spawnCheckpointer(
 
   function partitionCountOf(topic: string): number {
     let count = partitionCounts.get(topic) ?? 0;
-    for (const key of tasks.keys()) {
-      const [t, p] = [key.slice(0, key.lastIndexOf(':')), Number(key.slice(key.lastIndexOf(':') + 1))];
-      if (t === topic && p + 1 > count) count = p + 1;
-    }
+    for (const task of tasks.values())
+      if (task.topic === topic && task.partition + 1 > count) count = task.partition + 1;
     return count;
   }
 
@@ -376,29 +383,28 @@ export function spawnCheckpointer(
    */
   async function commitMarks(force: boolean): Promise<void> {
     const nowMs = Date.now();
-    for (const [key, task] of [...tasks]) {
-      const source = task.stage1;
+    for (const task of [...tasks.values()]) {
+      const { stage1: source, topic, partition } = task;
       if (!source || stage1!.repartitions() === undefined) continue;
-      const topic = key.slice(0, key.lastIndexOf(':'));
       if (!source.markDue(nowMs, force ? 0 : stage1!.intervalMs, partitionCountOf(topic))) continue;
       const { win, records } = stage1Commit(source, topic);
       try {
-        await commitOffsets(task, topic, source.partition, task.raw, win, [], records);
+        await commitOffsets(task, topic, partition, task.raw, win, [], records);
       } catch (err) {
-        await dropTask(key, task, err, 'kafka commit of window marks failed');
+        await dropTask(task, err, 'kafka commit of window marks failed');
       }
     }
   }
 
   /** After a refused commit that no roll reports: the producer goes and the ingest takes the partition over again. */
-  async function dropTask(key: string, task: Task, err: unknown, what: string): Promise<void> {
+  async function dropTask(task: Task, err: unknown, what: string): Promise<void> {
+    const key = taskKey(task.topic, task.partition);
     await closeTask(key);
-    const partition = Number(key.slice(key.lastIndexOf(':') + 1));
     logger.warn({ err, task: key, fenced: isFenced(err) }, what);
     if (task.owner)
       dispatch(task.owner, {
         type: 'partitionLost',
-        partition,
+        partition: task.partition,
         taskEpoch: task.taskEpoch,
         reason: `${what}: ${err instanceof Error ? err.message : String(err)}`,
       });

@@ -19,6 +19,10 @@ export interface StageWindowState {
    * commit sends a record to every task, so they agree once the tasks caught up).
    */
   through: Map<number, { min: bigint; max: bigint }>;
+  /** Per repartition partition with a snapshot, the last repartition offset it applied (its records after it wait). */
+  applied: Map<number, bigint>;
+  /** Every window ending at or before this was emitted by every task; null while one has emitted none. */
+  emittedFrontierMs: number | null;
   /** Tasks with a snapshot, of R. */
   snapshots: number;
   partitions: number;
@@ -36,6 +40,8 @@ export async function readStageWindowState(
   const through = new Map<number, { min: bigint; max: bigint }>();
   let lateEventsTotal = 0;
   let snapshots = 0;
+  const applied = new Map<number, bigint>();
+  const frontiers: Array<number | null> = [];
   const seen: Array<Set<number>> = [];
   for (let r = 0; r < partitions; r++) {
     const read = await readLatestState(config, logger, topic, r, stateKey(r));
@@ -45,6 +51,8 @@ export async function readStageWindowState(
     const state = restore(read.value, { partition: r, partitions, sizeMs: windowSizeMs });
     snapshots += 1;
     lateEventsTotal += state.lateEventsTotal;
+    if (state.offset !== null) applied.set(r, state.offset);
+    frontiers.push(Number.isFinite(state.emittedFrontierMs) ? state.emittedFrontierMs : null);
     for (const [startMs, byUrl] of state.open) {
       const counts = open.get(startMs) ?? [];
       for (const [url, count] of byUrl) counts.push({ url, count });
@@ -67,6 +75,8 @@ export async function readStageWindowState(
     lateEventsTotal,
     openWindows: [...open].map(([startMs, counts]) => ({ startMs, counts })),
     through,
+    applied,
+    emittedFrontierMs: frontiers.includes(null) ? null : Math.min(...(frontiers as number[])),
     snapshots,
     partitions,
   };
