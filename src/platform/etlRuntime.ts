@@ -35,7 +35,7 @@ import {
   type WindowStageStartReply,
 } from '../actors/windowStage.js';
 import { repartitionTopicName } from '../windows/repartitionRecords.js';
-import { createTopics } from '../kafka/admin/topics.js';
+import { createTopics, describeTopics } from '../kafka/admin/topics.js';
 import type { PartitionWatermarkStatus } from '../windows/watermarks.js';
 import type { createTopicConsumer } from '../kafka/topicConsumer.js';
 import { startMemoryGuard } from '../system/memoryGuard.js';
@@ -312,12 +312,15 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     const commitTimeoutMs = config.etl.shutdown_timeout + 60_000;
     if (staged) {
       // Its internal topics, if missing, as Kafka Streams makes its own: `etl` on a new machine or group just starts.
-      const topics = await createTopics(config, logger, { windowTopicsOnly: true });
-      if (topics.created.length > 0)
+      // Only when missing: a member must start while a broker is down, and the topics' settings are `topics`' concern.
+      const internal = await describeTopics(config, logger, { windowTopicsOnly: true });
+      if (internal.some((t) => !t.exists)) {
+        const topics = await createTopics(config, logger, { windowTopicsOnly: true });
         logger.info(
           { component: 'etl', topics: topics.created.map((t) => t.topic) },
           'internal topics of the window stages created',
         );
+      }
       windowStage = spawnWindowStage(parent, {
         config,
         logger,

@@ -305,8 +305,12 @@ export async function createTopics(
   const log = logger.child({ component: 'topics' });
   const names = topicNames(config, options);
   return withAdmin(config, logger, 'topics create', async (admin, liveBrokers) => {
+    const existing = asExisting(await fetchExisting(admin, names));
+    const plan = planTopics(specsOf(config, options, existing), existing);
+    if (plan.mismatches.length > 0) throw mismatchError(plan.mismatches);
+    // Only a topic to create needs the brokers for its replicas: existing ones are fine with one broker down.
     const rf = config.kafka.replication_factor;
-    if (rf > liveBrokers) {
+    if (plan.toCreate.length > 0 && rf > liveBrokers) {
       throw new SdpError(
         ErrorCodes.KAFKA_RF_TOO_HIGH,
         `replication factor ${rf} (kafka.replication_factor) is more than the ${liveBrokers} live broker${liveBrokers === 1 ? '' : 's'} at ${config.kafka.bootstrap_servers.join(',')}`,
@@ -315,9 +319,6 @@ export async function createTopics(
         ],
       );
     }
-    const existing = asExisting(await fetchExisting(admin, names));
-    const plan = planTopics(specsOf(config, options, existing), existing);
-    if (plan.mismatches.length > 0) throw mismatchError(plan.mismatches);
 
     const created: TopicSpec[] = [];
     const unchanged = [...plan.unchanged];
