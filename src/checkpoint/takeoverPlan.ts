@@ -16,6 +16,7 @@ import { type PartitionFileName, parsePartitionFileName } from '../lake/partitio
 import type { TableName } from '../lake/tables.js';
 import { NO_OFFSET, type Rename } from './checkpointState.js';
 import { type CommitMetadata, isListedByRange, renamesOf } from './commitMetadata.js';
+import { tmpFilesFromNames } from './tmpFilesFromNames.js';
 
 export interface TakeoverInput {
   topic: string;
@@ -59,22 +60,9 @@ export function planTakeover(input: TakeoverInput): TakeoverPlan {
 
   // No metadata of ours: the file names are the truth, as in the whole-lake rebuild.
   const finals = input.finalFiles.map((path) => parseOwn(input, path, false));
-  const finalPaths = new Set(finals.map((f) => f.final));
-  const committedRanges = new Set(finals.map(rangeKey));
   let raw = input.expiredFloor === undefined ? -1n : BigInt(input.expiredFloor);
   for (const f of finals) if (BigInt(f.last) > raw) raw = BigInt(f.last);
-  const renames: Rename[] = [];
-  const deletes: string[] = [];
-  const renamedTo = new Set<string>();
-  for (const t of [...tmp].sort((a, b) => compare(a.path, b.path))) {
-    // Renaming over a final file would change a file readers may hold open; a second tmp of one final is a copy.
-    if (committedRanges.has(rangeKey(t)) && !finalPaths.has(t.final) && !renamedTo.has(t.final)) {
-      renames.push({ from: t.path, to: t.final });
-      renamedTo.add(t.final);
-    } else {
-      deletes.push(t.path);
-    }
-  }
+  const { renames, deletes } = tmpFilesFromNames(tmp, finals);
   const empty = input.committed.offset === NO_OFFSET && finals.length === 0 && input.expiredFloor === undefined;
   return {
     renames,
@@ -149,10 +137,6 @@ function parseOwn(input: TakeoverInput, path: string, tmp: boolean): PartitionFi
     );
   }
   return name;
-}
-
-function rangeKey(f: PartitionFileName): string {
-  return `${f.first}-${f.last}`;
 }
 
 function compare(a: string, b: string): number {

@@ -19,6 +19,7 @@ import { ErrorCodes, SdpError } from '../errors.js';
 import { type AggTaskFileName, parseAggTaskFileName } from '../lake/aggTaskFiles.js';
 import { type Stage2CommitMetadata, stage2RenamesOf } from './stage2CommitMetadata.js';
 import { createStage2State, restore, type Stage2Options, type Stage2State } from './stage2Windows.js';
+import { tmpFilesFromNames } from '../checkpoint/tmpFilesFromNames.js';
 
 export interface Stage2TakeoverInput {
   /** r, R and the window size of the task. */
@@ -60,20 +61,7 @@ export function planStage2Takeover(input: Stage2TakeoverInput): Stage2TakeoverPl
   if (metadata !== null) return fromCommit(input, metadata, state, tmp);
 
   const finals = input.finalFiles.map((path) => parseOwn(r, path, false));
-  const finalPaths = new Set(finals.map((f) => f.final));
-  const committedRanges = new Set(finals.map(rangeKey));
-  const renames: Rename[] = [];
-  const deletes: string[] = [];
-  const renamedTo = new Set<string>();
-  for (const t of [...tmp].sort((a, b) => compare(a.path, b.path))) {
-    // Renaming over a final file would change a file readers may hold open; a second tmp of one final is a copy.
-    if (committedRanges.has(rangeKey(t)) && !finalPaths.has(t.final) && !renamedTo.has(t.final)) {
-      renames.push({ from: t.path, to: t.final });
-      renamedTo.add(t.final);
-    } else {
-      deletes.push(t.path);
-    }
-  }
+  const { renames, deletes } = tmpFilesFromNames(tmp, finals);
   let resume = 0n;
   if (state.offset !== null) resume = state.offset + 1n;
   else if (input.committed.offset >= 0n) resume = input.committed.offset;
@@ -131,10 +119,6 @@ function parseOwn(partition: number, path: string, tmp: boolean): AggTaskFileNam
       `${path} is not a ${tmp ? 'tmp' : 'committed'} clickstream_agg file of stage-2 task ${partition}`,
     );
   return name;
-}
-
-function rangeKey(f: AggTaskFileName): string {
-  return `${f.first}-${f.last}`;
 }
 
 function compare(a: string, b: string): number {
