@@ -97,6 +97,15 @@ export interface IngestOptions {
 interface PartitionEntry {
   ref: Ref<PartitionMsg>;
   taskEpoch: number;
+  /** Resolves once the partition is dropped (revoked or lost): a query its stopped actor never answers ends. */
+  dropped: Promise<void>;
+  drop(): void;
+}
+
+/** Stops a partition's actor without a flush; whoever waits on it stops waiting. */
+function dropEntry(entry: PartitionEntry): void {
+  stop(entry.ref);
+  entry.drop();
 }
 
 interface State {
@@ -180,7 +189,9 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
       logger: options.logger,
       ...(options.onRejected ? { onRejected: options.onRejected } : {}),
     });
-    return { ref, taskEpoch: start.taskEpoch };
+    let drop = (): void => undefined;
+    const dropped = new Promise<void>((resolve) => (drop = resolve));
+    return { ref, taskEpoch: start.taskEpoch, dropped, drop };
   }
 
   /** Applies the group's assignment (etl/assignmentPlan.ts); returns where each partition it keeps stands. */
@@ -202,13 +213,17 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
       const entry = state.partitions.get(partition);
       // Dropped, not flushed: the new owner reads its rows again after the last commit, and a flush would race
       // that owner's takeover (architecture.md, "Growing past one machine").
-      if (entry) stop(entry.ref);
+      if (entry) dropEntry(entry);
       state.partitions.delete(partition);
       state.positions.delete(partition);
       state.takingOver.delete(partition);
     }
     if (plan.release.length > 0) dispatch(options.checkpointer, { type: 'release', topic, partitions: plan.release });
-    if (plan.takeOver.length > 0) takeOver(state, plan.takeOver, self);
+    if (state.draining) {
+      // Shutting down: this member leaves the group next, so a partition new to it stays paused for whoever
+      // takes it then (a coordinator that forgot this member mid-drain re-assigns everything).
+      for (const partition of plan.takeOver) state.consumer?.pause(partition);
+    } else if (plan.takeOver.length > 0) takeOver(state, plan.takeOver, self);
     if (options.aggregator) {
       dispatch(options.aggregator, { type: 'assign', partitions: assigned });
       if (revoked.length > 0) dispatch(options.aggregator, { type: 'revoke', partitions: revoked });
@@ -256,7 +271,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
   ): void {
     const entry = state.partitions.get(msg.partition);
     if (!entry || entry.taskEpoch !== msg.taskEpoch) return; // already dropped or taken over again
-    stop(entry.ref);
+    dropEntry(entry);
     state.partitions.delete(msg.partition);
     state.positions.delete(msg.partition);
     const again = !state.draining && state.assigned.has(msg.partition);
@@ -277,6 +292,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
       // Revoked meanwhile, or taken over again since: this answer is stale.
       if (state.takingOver.get(partition) !== msg.tickets.get(partition)) continue;
       state.takingOver.delete(partition);
+      if (state.draining) continue; // answered after the drain began: stays paused, the member leaves
       const floor = taken.agg !== null && compareOffsets(taken.agg, taken.raw) < 0 ? taken.agg : taken.raw;
       let start = (BigInt(floor) + 1n).toString();
       const override = options.startOverrides?.get(partition);
@@ -470,9 +486,13 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
       case 'drain': {
         state.draining = true;
         await state.consumer?.quiesce();
+        // A partition revoked or lost meanwhile is dropped, not flushed: its stopped actor never answers.
         await Promise.all(
           [...state.partitions.values()].map((entry) =>
-            query<PartitionMsg, WriterFlushReply>(entry.ref, () => ({ type: 'flush' }), queryTimeoutMs),
+            Promise.race([
+              query<PartitionMsg, WriterFlushReply>(entry.ref, () => ({ type: 'flush' }), queryTimeoutMs),
+              entry.dropped,
+            ]),
           ),
         );
         reply(ctx, { ok: true });

@@ -519,6 +519,26 @@ describe('ingest: a roll Kafka refuses', () => {
   });
 });
 
+describe('ingest: a rebalance during the drain for shutdown', () => {
+  // Seen in a chaos run: SIGTERM while a broker was down, the group coordinator forgot the member mid-drain and
+  // revoked everything; the drain waited on the flushes of stopped partition actors until the shutdown timeout.
+  it('completes the drain when a partition whose flush is awaited is revoked, and takes nothing over', async () => {
+    const h = await startIngest('iot', emptyCheckpointState(), { max_file_rows: 100 });
+    const handlers = h.consumer().handlers();
+    await assign(h, [0, 1]);
+    await handlers.onBatch(iotBatch(0, 0, 4));
+    await handlers.onBatch(iotBatch(1, 0, 4));
+    h.checkpointer.hold(); // the flushes' commits wait, as behind a broker that is down
+    const drained = h.ask({ type: 'drain' });
+    await waitFor(() => h.checkpointer.waiting() >= 2, 'both flushes to wait on their commits');
+    handlers.onAssignment([], [0, 1]); // the coordinator forgot this member: everything revoked ...
+    handlers.onAssignment([0, 1], []); // ... and assigned again to its new member id
+    expect(await drained).toEqual({ ok: true });
+    expect(h.checkpointer.takeovers).toHaveLength(1); // only the first assignment's
+    h.checkpointer.release();
+  });
+});
+
 describe('ingest: leaving the group', () => {
   it("commits no offsets of its own: the rolls' Kafka transactions do", async () => {
     const h = await startIngest('iot');

@@ -41,6 +41,8 @@ export interface FakeCheckpointer {
   /** Commits arriving from now on wait until `release()`. */
   hold(): void;
   release(): void;
+  /** Commits waiting for `release()` now. */
+  waiting(): number;
   /** Every commit waits this long before its renames and reply. */
   delayMs: number;
   /** The next `count` commits get no reply and no renames. */
@@ -76,6 +78,7 @@ export function spawnFakeCheckpointer(
   const inFlight = new Map<string, number>();
   let maxInFlight = 0;
   let held: Gate | undefined;
+  let waiting = 0;
   let toFail = 0;
   let toLoseReply = 0;
 
@@ -93,6 +96,7 @@ export function spawnFakeCheckpointer(
       held?.open();
       held = undefined;
     },
+    waiting: () => waiting,
     delayMs: 0,
     failNext(count) {
       toFail = count;
@@ -117,7 +121,11 @@ export function spawnFakeCheckpointer(
     sender: Ref<unknown>,
     loseReply: boolean,
   ): Promise<void> {
-    if (waitFor) await waitFor.promise;
+    if (waitFor) {
+      waiting += 1;
+      await waitFor.promise;
+      waiting -= 1;
+    }
     if (fake.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, fake.delayMs));
     for (const { from, to } of event.renames) await rename(join(lakeRoot, from), join(lakeRoot, to));
     committed.push(event);
