@@ -327,6 +327,8 @@ export function spawnWindowStage(
         start_offset: resume,
         source: start.source,
         windows_open: start.state.open.size,
+        emitted_frontier:
+          start.state.emittedFrontierMs === -Infinity ? null : new Date(start.state.emittedFrontierMs).toISOString(),
         renames_completed: start.renamed,
         tmp_deleted: start.deleted,
         missing_files: start.missing,

@@ -8,6 +8,7 @@
  */
 import type { PartitionTransactions } from '../kafka/partitionTransactions.js';
 import type { StableOffset } from '../kafka/wire/offsetFetch.js';
+import { aggEmittedUntilMs } from '../lake/aggEmittedUntil.js';
 import { listAggTaskFiles } from '../lake/aggTaskFiles.js';
 import type { Logger } from '../log/logger.js';
 import { applyTakeoverFiles } from './takeoverFiles.js';
@@ -58,12 +59,15 @@ export async function takeOverStage2Task(facts: Stage2TakeoverFacts): Promise<St
   const metadata = decodeStage2CommitMetadata(committed.metadata, `repartition partition ${r}`);
   const snapshot = await facts.readState();
   const files = await listAggTaskFiles(lakeRoot, r);
+  const fresh = metadata === null && snapshot === null;
+  const emittedUntilMs = fresh ? await aggEmittedUntilMs(lakeRoot, r) : undefined;
   const plan = planStage2Takeover({
     options,
     committed: { offset: committed.offset, metadata, topicId: facts.topicId },
     snapshot,
     tmpFiles: files.tmpFiles,
     finalFiles: files.finalFiles,
+    ...(emittedUntilMs !== undefined ? { emittedUntilMs } : {}),
   });
   // Deletes only while still the owner (a revoke during a slow takeover), and only what predates the fence.
   const { renamed, missing, deleted } = await applyTakeoverFiles({

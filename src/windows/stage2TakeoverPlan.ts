@@ -13,6 +13,9 @@
  * Without metadata of ours (a new group, offsets expired or committed by another tool) the snapshot alone says where
  * the state stands (its offset + 1; the first offset when there is none), and, as in the rebuild from file names, a
  * tmp file whose range a committed file of r also has was committed and its rename interrupted; any other is deleted.
+ * With no snapshot either, the task starts empty but for what the lake says was emitted already (`emittedUntilMs`):
+ * the source partitions are read again from their start for the window stage, so every window ending by then counts
+ * as emitted, its page views as late, and none is written a second time.
  */
 import type { Rename } from '../checkpoint/checkpointState.js';
 import { ErrorCodes, SdpError } from '../errors.js';
@@ -40,6 +43,8 @@ export interface Stage2TakeoverInput {
    */
   tmpFiles: readonly string[];
   finalFiles: readonly string[];
+  /** The largest `minute_end` in `clickstream_agg` (lake/aggEmittedUntil.ts); read only with neither commit nor snapshot. */
+  emittedUntilMs?: number;
 }
 
 export interface Stage2TakeoverPlan {
@@ -56,12 +61,14 @@ export interface Stage2TakeoverPlan {
 export function planStage2Takeover(input: Stage2TakeoverInput): Stage2TakeoverPlan {
   const r = input.options.partition;
   const tmp = input.tmpFiles.map((path) => parseOwn(r, path, true));
-  const state = input.snapshot === null ? createStage2State(input.options) : restore(input.snapshot, input.options);
+  let state = input.snapshot === null ? createStage2State(input.options) : restore(input.snapshot, input.options);
   const metadata = input.committed.metadata;
   if (metadata !== null) return fromCommit(input, metadata, state, tmp);
 
   const finals = input.finalFiles.map((path) => parseOwn(r, path, false));
   const { renames, deletes } = tmpFilesFromNames(tmp, finals);
+  if (input.snapshot === null && input.emittedUntilMs !== undefined)
+    state = { ...state, watermarkMs: input.emittedUntilMs, emittedFrontierMs: input.emittedUntilMs };
   let resume = 0n;
   if (state.offset !== null) resume = state.offset + 1n;
   else if (input.committed.offset >= 0n) resume = input.committed.offset;

@@ -13,7 +13,7 @@ import type { Config } from '../../../src/config/schema.js';
 import { createTopics } from '../../../src/kafka/admin/topics.js';
 import { mulberry32 } from '../../../src/system/mulberry32.js';
 import { readStageWindowState } from '../../../src/verify/stageWindowState.js';
-import { etlEnv } from '../helpers/etlProcess.js';
+import { EtlProcess, etlEnv } from '../helpers/etlProcess.js';
 import { runEtlToEnd } from '../helpers/etlToEnd.js';
 import { clickEvent } from '../helpers/etlTestEvents.js';
 import { TestProducer } from '../helpers/kafkaTestData.js';
@@ -124,4 +124,51 @@ describe('verify with the windows across members', () => {
     expect(result.code, result.stdout).toBe(1);
     expect(result.stdout).toMatch(/^window_mismatch clickstream_agg/m);
   });
+
+  it('a new group over this lake writes no window a second time', async () => {
+    // A new (or expired) group reads every clickstream partition again from its start for the window stage; its
+    // stage-2 tasks start from what clickstream_agg already holds (lake/aggEmittedUntil.ts).
+    const root = join(dir, 'lake-new-group');
+    cpSync(lakeRoot, root, { recursive: true, preserveTimestamps: true });
+    const windows = async (): Promise<{ rows: number; keys: number }> => {
+      const instance = await DuckDBInstance.create(':memory:');
+      const db = await instance.connect();
+      try {
+        const glob = join(root, 'tables', 'clickstream_agg', '**', '*.parquet');
+        const reader = await db.runAndReadAll(
+          `SELECT count(*)::INTEGER, count(DISTINCT (minute_start, url))::INTEGER FROM read_parquet(${sq(glob)})`,
+        );
+        const [rows, keys] = reader.getRows()[0] as [number, number];
+        return { rows, keys };
+      } finally {
+        db.closeSync();
+        instance.closeSync();
+      }
+    };
+    const before = await windows();
+    expect(before.rows).toBe(before.keys);
+    let taken: Record<string, unknown> = {};
+    const etl = EtlProcess.start(
+      {
+        ...env,
+        SDP_ETL__CONSUMER_GROUP: randomName('verify-members-new'),
+        SDP_STORAGE__DATALAKE_ROOT: root,
+        SDP_STORAGE__CHECKPOINT_ROOT: join(dir, 'checkpoints-new-group'),
+      },
+      { logFile: join(dir, 'etl-new-group.log') },
+    );
+    try {
+      taken = await etl.waitForLog(
+        (l) => l.msg === 'window task taken over',
+        180_000,
+        'a stage-2 task to be taken over',
+      );
+      // The replay is 2,000 events: long enough for its windows to close and be written, were they not emitted.
+      await new Promise((r) => setTimeout(r, 25_000));
+    } finally {
+      expect(await etl.terminate()).toEqual({ code: 0, signal: null });
+    }
+    expect(await windows()).toEqual(before);
+    expect(taken.emitted_frontier, JSON.stringify(taken)).not.toBeNull();
+  }, 300_000);
 });

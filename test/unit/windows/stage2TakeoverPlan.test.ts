@@ -152,6 +152,40 @@ describe('stage-2 takeover plan', () => {
     expect(planStage2Takeover(input({ offset: 3n })).resume).toBe(3n);
   });
 
+  it('with neither commit nor snapshot over a lake with windows: what the lake emitted counts as emitted', () => {
+    // A new group over an old lake reads the source partitions again from their start: without the frontier the
+    // windows already in clickstream_agg would be written a second time.
+    const untilMs = T0 + 60_000;
+    const plan = planStage2Takeover(input({ emittedUntilMs: untilMs }));
+    expect(plan).toMatchObject({ resume: 0n, source: 'empty' });
+    expect(plan.state).toMatchObject({ emittedFrontierMs: untilMs, watermarkMs: untilMs, open: new Map() });
+    let s = plan.state;
+    const record: PageViewRepartitionRecord = {
+      sourcePartition: 0,
+      sourcePartitions: 1,
+      partition: r,
+      partitions: R,
+      windowSizeMs: 60_000,
+      throughOffset: '0',
+      watermarkMs: T0,
+      idle: false,
+      windows: [
+        { startMs: T0, counts: [{ url: URL, count: 3 }] }, // emitted by the old group: late, not open
+        { startMs: T0 + 60_000, counts: [{ url: URL, count: 2 }] }, // not emitted yet: open
+      ],
+    };
+    s = apply(s, record, '0');
+    expect([...s.open.keys()]).toEqual([T0 + 60_000]);
+    expect(s.lateEventsTotal).toBe(3);
+    // The snapshot of such a state restores (the frontier is not ahead of the watermark).
+    expect(planStage2Takeover(input({ snapshot: JSON.stringify(snapshot(s)) })).state.open.size).toBe(1);
+    // A snapshot or a commit of its own is the truth: the lake's frontier is not read then.
+    const own = planStage2Takeover(
+      input({ snapshot: JSON.stringify(snapshot(stateThrough(2))), emittedUntilMs: untilMs }),
+    );
+    expect(own.state.emittedFrontierMs).toBe(-Infinity);
+  });
+
   it('never touches a file of another task or of the window aggregator', () => {
     expect(() => planStage2Takeover(input({ tmpFiles: [`${dir}/part-0-${pad(0)}-${pad(1)}.parquet.aa.tmp`] }))).toThrow(
       RangeError,

@@ -1,0 +1,57 @@
+/**
+ * How far `clickstream_agg` already reaches, for a stage-2 task that starts with neither a commit nor a snapshot of
+ * its own over a lake that has windows (a new or expired group, or a group switched from `etl.windows: process`):
+ * the largest `minute_end` it finds (architecture.md, "Windows across members"). Windows are emitted in order of their
+ * end, so the newest dt holds it, and footers answer without reading rows:
+ * - the task's own files (`part-<r>-<first>-<last>`) when it has any: its urls' windows;
+ * - otherwise every committed file of the newest dt (the process aggregator's `part-<seq>`, other tasks'), since
+ *   the windows of all urls close on one global watermark;
+ * - never below what retention recorded as emitted before it deleted those days (lake/expiryRecord.ts).
+ * Undefined when the table has no committed window at all.
+ */
+import type { Dirent } from 'node:fs';
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { parseAggTaskFileName } from './aggTaskFiles.js';
+import { readExpiryRecord } from './expiryRecordFile.js';
+import { TABLES_DIR, TMP_SUFFIX } from './layout.js';
+import { readFooterSummary } from './parquetFooter.js';
+
+const AGG_DIR = `${TABLES_DIR}/clickstream_agg`;
+const DT_DIR = /^dt=\d{4}-\d{2}-\d{2}$/;
+
+export async function aggEmittedUntilMs(lakeRoot: string, partition: number): Promise<number | undefined> {
+  let untilMs = readExpiryRecord(lakeRoot)?.agg?.emittedUntilMs;
+  const committed = new Map<string, { own: string[]; all: string[] }>();
+  for (const dtDir of await readDir(path.join(lakeRoot, AGG_DIR))) {
+    if (!dtDir.isDirectory() || !DT_DIR.test(dtDir.name)) continue;
+    const dir = `${AGG_DIR}/${dtDir.name}`;
+    const files = { own: [] as string[], all: [] as string[] };
+    for (const entry of await readDir(path.join(lakeRoot, dir))) {
+      if (!entry.isFile() || !entry.name.endsWith('.parquet') || entry.name.endsWith(TMP_SUFFIX)) continue;
+      const file = `${dir}/${entry.name}`;
+      files.all.push(file);
+      if (parseAggTaskFileName(file, partition)) files.own.push(file);
+    }
+    if (files.all.length > 0) committed.set(dtDir.name, files);
+  }
+  const dts = [...committed.keys()].sort();
+  const newestOwn = dts.filter((dt) => committed.get(dt)!.own.length > 0).at(-1);
+  const newest = dts.at(-1);
+  const read = newestOwn !== undefined ? committed.get(newestOwn)!.own : newest ? committed.get(newest)!.all : [];
+  for (const file of read) {
+    const { maxMs } = await readFooterSummary(path.join(lakeRoot, file), 'minute_end');
+    if (maxMs !== undefined) untilMs = Math.max(untilMs ?? -Infinity, maxMs);
+  }
+  return untilMs;
+}
+
+/** Entries of `dir`; none when it does not exist. */
+async function readDir(dir: string): Promise<Dirent[]> {
+  try {
+    return await fs.readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw err;
+  }
+}
