@@ -15,6 +15,7 @@ import { ColumnBuffer } from '../lake/columnBuffer.js';
 import { ensureDir, removeIfExists, renameDurable } from '../lake/durableFs.js';
 import type { EncoderName } from '../lake/encoder.js';
 import type { EncoderPool } from '../lake/encoderPool.js';
+import { hitFault } from '../system/faults.js';
 import { aggTaskFilePath, dtOfMs, partitionDir, tmpPathFor } from '../lake/layout.js';
 import type { PageViewRow } from '../windows/pageViewWindows.js';
 import { encodeStage2CommitMetadata } from '../windows/stage2CommitMetadata.js';
@@ -69,6 +70,7 @@ export async function commitStage2Task(facts: Stage2CommitFacts, job: Stage2Comm
       `stage-2 task ${partition} was dropped before its commit of offsets ${first}..${last}: nothing committed`,
     );
   }
+  if (files.length > 0) hitFault('window-task-after-tmp-before-commit');
   const dts = files.map((f) => f.dt).sort();
   const metadata = encodeStage2CommitMetadata({
     v: 1,
@@ -86,6 +88,7 @@ export async function commitStage2Task(facts: Stage2CommitFacts, job: Stage2Comm
     if (isFenced(err)) await removeAll(files);
     throw err;
   }
+  if (files.length > 0) hitFault('window-task-after-commit-before-rename');
   for (const f of files) await renameDurable(f.tmp, f.final);
   return { files: files.length, rows: job.rows.length, dts };
 }

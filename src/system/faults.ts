@@ -22,6 +22,10 @@ export const FAULT_POINTS = [
   'after-window-checkpoint-before-rename',
   /** Checkpoint store: inside the SQLite transaction that writes a snapshot, before it commits. */
   'during-snapshot-write',
+  /** Window stage (etl.windows: members): a task's window files are written as tmp, its transaction not sent. */
+  'window-task-after-tmp-before-commit',
+  /** Window stage: a task's transaction (snapshot, offset, files named) committed, its renames not applied. */
+  'window-task-after-commit-before-rename',
 ] as const;
 
 export type FaultPoint = (typeof FAULT_POINTS)[number];
