@@ -259,10 +259,12 @@ export function mergeExpiry(update: ExpiryUpdate): ExpiryRecord {
     retentionDays: update.retentionDays,
     dts,
     partitions,
+    // Only stage-2 tasks' files expired (windows across members): no sequence of the aggregator's, the frontier still
+    // counts (lake/aggEmittedUntil.ts).
     agg:
-      aggSeq === undefined || !Number.isFinite(emittedUntil)
+      !update.deleted.some((d) => d.table === 'clickstream_agg' && d.files.length > 0) || !Number.isFinite(emittedUntil)
         ? previous.agg
-        : { seq: aggSeq, emittedUntilMs: emittedUntil },
+        : { seq: aggSeq ?? previous.agg?.seq ?? 0n, emittedUntilMs: emittedUntil },
   };
 }
 

@@ -8,7 +8,7 @@ import {
   inExpiredDt,
   mergeExpiry,
 } from '../../../src/lake/expiryRecord.js';
-import { aggFileName, rawFileName, rejectedFileName } from '../../../src/lake/layout.js';
+import { aggFileName, aggTaskFileName, rawFileName, rejectedFileName } from '../../../src/lake/layout.js';
 
 const topics = { clickstream: 'clicks', iot: 'sensors' };
 const raw = (table: string, dt: string, p: number, first: number, last: number) =>
@@ -61,6 +61,35 @@ describe('mergeExpiry: the record after a deletion', () => {
       clickstream_agg: ['2026-12-01'],
     });
     expect(record.agg).toEqual({ seq: 9n, emittedUntilMs: base.deletedAggEmittedUntilMs });
+  });
+
+  it("keeps how far the windows reached when only stage-2 tasks' files expired (windows across members)", () => {
+    // A new group over the rest of the lake starts its window tasks from it (lake/aggEmittedUntil.ts).
+    const task = (dt: string, r: number, first: number, last: number) =>
+      `tables/clickstream_agg/dt=${dt}/${aggTaskFileName(r, first, last)}`;
+    const record = mergeExpiry({
+      ...base,
+      previous: emptyExpiryRecord(),
+      deleted: [
+        {
+          table: 'clickstream_agg',
+          dt: '2026-12-01',
+          files: [task('2026-12-01', 0, 0, 40), task('2026-12-01', 1, 0, 38)],
+        },
+      ],
+      remaining: [],
+    });
+    expect(record.agg).toEqual({ seq: 0n, emittedUntilMs: base.deletedAggEmittedUntilMs });
+    expect(decodeExpiryRecord(encodeExpiryRecord(record)).agg).toEqual(record.agg);
+    // A later expiry of the one-process aggregator's files keeps the frontier and takes their sequence.
+    const later = mergeExpiry({
+      ...base,
+      deletedAggEmittedUntilMs: undefined,
+      previous: record,
+      deleted: [{ table: 'clickstream_agg', dt: '2026-12-02', files: [agg('2026-12-02', 7)] }],
+      remaining: [],
+    });
+    expect(later.agg).toEqual({ seq: 7n, emittedUntilMs: base.deletedAggEmittedUntilMs });
   });
 
   it('adds to the previous record and never lowers a floor; a roll that stays keeps two ranges apart', () => {
