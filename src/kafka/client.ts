@@ -8,6 +8,7 @@ import kafkajs, { type KafkaConfig, type Kafka as KafkaClient, type LogEntry, ty
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { registerLz4Codec } from './lz4Codec.js';
+import { installBrokerPoolFailover } from './patches/brokerPoolFailover.js';
 import { reportConnectionFailure, saslCredentials, tlsOptions } from './security.js';
 
 const { Kafka, logLevel } = kafkajs;
@@ -74,5 +75,6 @@ export function kafkaClientConfig(config: Config, logger: Logger, options: Kafka
 
 export function createKafkaClient(config: Config, logger: Logger, options: KafkaClientOptions = {}): KafkaClient {
   registerLz4Codec();
+  installBrokerPoolFailover();
   return new Kafka(kafkaClientConfig(config, logger, options));
 }

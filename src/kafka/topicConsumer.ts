@@ -9,6 +9,7 @@ import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
 import { createKafkaClient } from './client.js';
 import { areLeanRecords } from './patches/fetchRecordDecoder.js';
+import { retryWhileLeadersMove } from './admin/leaderMoves.js';
 import { assertKafkajsConsumerFixes } from './patches/consumerFixes.js';
 import { installKafkajsFetchFastPaths } from './patches/fetchFastPaths.js';
 import { subscriptionAwareAssigner } from './subscriptionAwareAssigner.js';
@@ -141,6 +142,13 @@ export function createTopicConsumer(config: Config, logger: Logger, options: Top
     await adminConnected;
     return admin;
   };
+  /** A new admin client, whose metadata is fresh; the old one is disconnected. */
+  const renewAdmin = async (): Promise<void> => {
+    const stale = admin;
+    admin = kafka.admin();
+    adminConnected = undefined;
+    await stale.disconnect().catch(() => undefined);
+  };
   const { topic } = options;
   let assigned = new Set<number>();
   let memberId: string | undefined;
@@ -225,21 +233,23 @@ export function createTopicConsumer(config: Config, logger: Logger, options: Top
       consumer.seek({ topic, partition, offset });
     },
     async endOffsets() {
-      const current = await connectedAdmin();
-      const [metadata, offsets] = await Promise.all([
-        current.fetchTopicMetadata({ topics: [topic] }),
-        current.fetchTopicOffsets(topic),
-      ]);
-      const partitionCount = metadata.topics.find((t) => t.name === topic)?.partitions.length ?? offsets.length;
-      if (partitionCount <= offsets.length) return new Map(offsets.map((o) => [o.partition, o.high]));
-      // Partitions were added: kafkajs's admin keeps its cached metadata for minutes (no
-      // metadataMaxAge option), so a fresh admin client reads the offsets of all of them.
-      const stale = admin;
-      admin = kafka.admin();
-      adminConnected = undefined;
-      await stale.disconnect().catch(() => undefined);
-      const all = await (await connectedAdmin()).fetchTopicOffsets(topic);
-      return new Map(all.map((o) => [o.partition, o.high]));
+      // A leader that just died: tried again on a fresh admin client until its partitions moved (leaderMoves.ts).
+      const what = { deadlineMs: config.kafka.unreachable_timeout, logger, what: `end offsets of ${topic}` };
+      return retryWhileLeadersMove(what, async (attempt) => {
+        if (attempt > 0) await renewAdmin();
+        const current = await connectedAdmin();
+        const [metadata, offsets] = await Promise.all([
+          current.fetchTopicMetadata({ topics: [topic] }),
+          current.fetchTopicOffsets(topic),
+        ]);
+        const partitionCount = metadata.topics.find((t) => t.name === topic)?.partitions.length ?? offsets.length;
+        if (partitionCount <= offsets.length) return new Map(offsets.map((o) => [o.partition, o.high]));
+        // Partitions were added: kafkajs's admin keeps its cached metadata for minutes (no
+        // metadataMaxAge option), so a fresh admin client reads the offsets of all of them.
+        await renewAdmin();
+        const all = await (await connectedAdmin()).fetchTopicOffsets(topic);
+        return new Map(all.map((o) => [o.partition, o.high]));
+      });
     },
     async quiesce() {
       quiescing = true;

@@ -10,6 +10,7 @@ import { ErrorCodes, SdpError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import { probeBrokerMetadata, type BrokerMetadata } from '../wire/brokerMetadataProbe.js';
 import { createKafkaClient } from '../client.js';
+import { isLeaderMove, retryWhileLeadersMove } from './leaderMoves.js';
 import { withKafkaDeadline } from '../reachability.js';
 import { connectionSecurity } from '../security.js';
 import {
@@ -99,9 +100,26 @@ function reasonOf(err: unknown): string {
  * Connects an admin client and runs `op`. Reaching the cluster (connect + metadata) must succeed
  * within kafka.unreachable_timeout, else SdpError(KAFKA_UNREACHABLE) names the bootstrap servers.
  * Other failures of `op` become SdpError(KAFKA_ADMIN_FAILED). The client is always disconnected,
- * so a command never lingers on retry timers.
+ * so a command never lingers on retry timers. A broker that just died (kafkajs asks the controller
+ * or a leader its stale metadata names, and gives up at once) is waited out on fresh clients
+ * (leaderMoves.ts): `op` describes what exists before it changes anything, so running it again is safe.
  */
 async function withAdmin<T>(
+  config: Config,
+  logger: Logger,
+  what: string,
+  op: (admin: Admin, liveBrokers: number) => Promise<T>,
+): Promise<T> {
+  // Only a failure of `op` may be a leader move: an unreachable cluster was already given its time.
+  const leaderMoved = (err: unknown): boolean =>
+    err instanceof SdpError && err.code === ErrorCodes.KAFKA_ADMIN_FAILED && isLeaderMove(err.cause);
+  return retryWhileLeadersMove(
+    { deadlineMs: config.kafka.unreachable_timeout, logger, what, isRetriable: leaderMoved },
+    () => withOneAdmin(config, logger, what, op),
+  );
+}
+
+async function withOneAdmin<T>(
   config: Config,
   logger: Logger,
   what: string,
@@ -229,7 +247,8 @@ function servesAll(metadata: BrokerMetadata, specs: readonly TopicSpec[]): boole
 /**
  * Waits until EVERY broker's metadata has the new topics with a leader for each partition, so the
  * next client (a producer, a consumer, `topics describe`) sees them whichever broker it asks. Brokers
- * apply the controller's records independently; on a busy machine one can lag by a second.
+ * apply the controller's records independently; on a busy machine one can lag by a second. A broker
+ * that just died is still listed until the controller fences it: one refusing connections is skipped.
  */
 async function waitUntilServed(
   config: Config,
@@ -255,7 +274,9 @@ async function waitUntilServed(
           Math.min(remainingMs, 5_000),
           `${config.kafka.client_id}-probe`,
           security,
-        ).catch(() => undefined);
+        ).catch((err: unknown) => ((err as NodeJS.ErrnoException).code === 'ECONNREFUSED' ? 'gone' : undefined));
+        // A broker that refuses connections has died (the controller has not fenced it yet): it serves no client.
+        if (metadata === 'gone') return;
         if (metadata && servesAll(metadata, specs)) return;
         if (Date.now() > deadlineMs) throw timedOut();
         await sleep(POLL_INTERVAL_MS);
