@@ -19,6 +19,15 @@ export type WindowTopicRole = 'repartition' | 'state';
  */
 export const REPARTITION_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
+/**
+ * segment.ms and segment.bytes of the state topic, set at creation: 10 minutes, 16 MiB. A takeover reads its task's
+ * partition whole (kafka/stateTopicReader.ts), and Kafka compacts only closed segments: with the broker's defaults (a
+ * segment closes after 7 days or 1 GiB) that read would grow with every snapshot for a week, and failover with it.
+ * Short segments keep it to the last minutes of snapshots plus one per task.
+ */
+export const STATE_SEGMENT_MS = 10 * 60 * 1000;
+export const STATE_SEGMENT_BYTES = 16 * 1024 * 1024;
+
 export interface WindowTopicNames {
   readonly repartition: string;
   readonly state: string;
@@ -82,6 +91,11 @@ export function windowTopicSpecs(
       creationConfigs: { 'retention.ms': String(REPARTITION_RETENTION_MS) },
     },
     // Compacted: stage 2 restores each partition's latest snapshot, older ones are garbage.
-    { ...common, topic: names.state, cleanupPolicy: 'compact' },
+    {
+      ...common,
+      topic: names.state,
+      cleanupPolicy: 'compact',
+      creationConfigs: { 'segment.ms': String(STATE_SEGMENT_MS), 'segment.bytes': String(STATE_SEGMENT_BYTES) },
+    },
   ];
 }

@@ -84,6 +84,8 @@ describe('windowTopicSpecs', () => {
         minInsyncReplicas: 2,
         fixedPartitions: true,
         cleanupPolicy: 'compact',
+        // Short segments: a takeover reads the partition whole, and Kafka compacts only closed segments.
+        creationConfigs: { 'segment.ms': '600000', 'segment.bytes': String(16 * 1024 * 1024) },
       },
     ]);
     expect(REPARTITION_RETENTION_MS).toBe(604_800_000);
