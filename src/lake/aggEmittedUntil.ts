@@ -9,9 +9,8 @@
  * - never below what retention recorded as emitted before it deleted those days (lake/expiryRecord.ts).
  * Undefined when the table has no committed window at all.
  */
-import type { Dirent } from 'node:fs';
-import fs from 'node:fs/promises';
 import path from 'node:path';
+import { dirEntries } from './dirEntries.js';
 import { parseAggTaskFileName } from './aggTaskFiles.js';
 import { readExpiryRecord } from './expiryRecordFile.js';
 import { TABLES_DIR, TMP_SUFFIX } from './layout.js';
@@ -23,11 +22,11 @@ const DT_DIR = /^dt=\d{4}-\d{2}-\d{2}$/;
 export async function aggEmittedUntilMs(lakeRoot: string, partition: number): Promise<number | undefined> {
   let untilMs = readExpiryRecord(lakeRoot)?.agg?.emittedUntilMs;
   const committed = new Map<string, { own: string[]; all: string[] }>();
-  for (const dtDir of await readDir(path.join(lakeRoot, AGG_DIR))) {
+  for (const dtDir of await dirEntries(path.join(lakeRoot, AGG_DIR))) {
     if (!dtDir.isDirectory() || !DT_DIR.test(dtDir.name)) continue;
     const dir = `${AGG_DIR}/${dtDir.name}`;
     const files = { own: [] as string[], all: [] as string[] };
-    for (const entry of await readDir(path.join(lakeRoot, dir))) {
+    for (const entry of await dirEntries(path.join(lakeRoot, dir))) {
       if (!entry.isFile() || !entry.name.endsWith('.parquet') || entry.name.endsWith(TMP_SUFFIX)) continue;
       const file = `${dir}/${entry.name}`;
       files.all.push(file);
@@ -44,14 +43,4 @@ export async function aggEmittedUntilMs(lakeRoot: string, partition: number): Pr
     if (maxMs !== undefined) untilMs = Math.max(untilMs ?? -Infinity, maxMs);
   }
   return untilMs;
-}
-
-/** Entries of `dir`; none when it does not exist. */
-async function readDir(dir: string): Promise<Dirent[]> {
-  try {
-    return await fs.readdir(dir, { withFileTypes: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
 }

@@ -5,9 +5,8 @@
  * or tmp (`<final>.<writerId>.tmp`). The window aggregator's `part-<checkpointId>.parquet` files (one number) belong
  * to no task and never match. Directory listings only, as partitionTmpFiles.ts: no file is opened or stat'ed.
  */
-import type { Dirent } from 'node:fs';
-import fs from 'node:fs/promises';
 import path from 'node:path';
+import { dirEntries } from './dirEntries.js';
 import { TABLES_DIR } from './layout.js';
 
 export interface AggTaskFileName {
@@ -67,24 +66,14 @@ export interface AggTaskFiles {
 export async function listAggTaskFiles(lakeRoot: string, partition: number): Promise<AggTaskFiles> {
   const tmpFiles: string[] = [];
   const finalFiles: string[] = [];
-  for (const dtDir of await readDir(path.join(lakeRoot, AGG_DIR))) {
+  for (const dtDir of await dirEntries(path.join(lakeRoot, AGG_DIR))) {
     if (!dtDir.isDirectory() || !DT_DIR.test(dtDir.name)) continue;
     const dir = `${AGG_DIR}/${dtDir.name}`;
-    for (const entry of await readDir(path.join(lakeRoot, dir))) {
+    for (const entry of await dirEntries(path.join(lakeRoot, dir))) {
       if (!entry.isFile()) continue;
       const name = parseAggTaskFileName(`${dir}/${entry.name}`, partition);
       if (name) (name.tmp ? tmpFiles : finalFiles).push(name.path);
     }
   }
   return { tmpFiles: tmpFiles.sort(), finalFiles: finalFiles.sort() };
-}
-
-/** Entries of `dir`; none when it does not exist (no window emitted yet, a dt deleted meanwhile). */
-async function readDir(dir: string): Promise<Dirent[]> {
-  try {
-    return await fs.readdir(dir, { withFileTypes: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
 }

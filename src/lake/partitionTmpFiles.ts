@@ -3,9 +3,8 @@
  * rewrites a partition's files"): its tmp files, whoever wrote them, and its committed files. Directory listings
  * only: no file is opened or stat'ed, so a takeover costs one readdir per dt directory of its tables.
  */
-import type { Dirent } from 'node:fs';
-import fs from 'node:fs/promises';
 import path from 'node:path';
+import { dirEntries } from './dirEntries.js';
 import { TABLES_DIR } from './layout.js';
 import { isPartitionTable, parsePartitionFileName } from './partitionFileName.js';
 import type { TableName } from './tables.js';
@@ -29,10 +28,10 @@ export async function listPartitionFiles(
   for (const table of tables) {
     if (!isPartitionTable(table)) throw new RangeError(`${table} holds no input partition's files`);
     const tableDir = [TABLES_DIR, table].join('/');
-    for (const dtDir of await readDir(path.join(lakeRoot, tableDir))) {
+    for (const dtDir of await dirEntries(path.join(lakeRoot, tableDir))) {
       if (!dtDir.isDirectory() || !DT_DIR.test(dtDir.name)) continue;
       const dir = `${tableDir}/${dtDir.name}`;
-      for (const entry of await readDir(path.join(lakeRoot, dir))) {
+      for (const entry of await dirEntries(path.join(lakeRoot, dir))) {
         if (!entry.isFile()) continue;
         const name = parsePartitionFileName(`${dir}/${entry.name}`, topic, partition, tables);
         if (name) (name.tmp ? tmpFiles : finalFiles).push(name.path);
@@ -40,14 +39,4 @@ export async function listPartitionFiles(
     }
   }
   return { tmpFiles: tmpFiles.sort(), finalFiles: finalFiles.sort() };
-}
-
-/** Entries of `dir`; none when it does not exist (a table nothing was written to yet, a dt deleted meanwhile). */
-async function readDir(dir: string): Promise<Dirent[]> {
-  try {
-    return await fs.readdir(dir, { withFileTypes: true });
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
-    throw err;
-  }
 }

@@ -14,23 +14,25 @@ const pad = (n: number): string => String(n).padStart(20, '0');
 const dir = 'tables/clickstream_agg/dt=2026-12-05';
 const URL = ['/a', '/b', '/c', '/d', '/e', '/f'].find((u) => repartitionOfUrl(u, R) === r)!;
 
+/** A record of source partition 0 through `offset` with these windows' counts of URL. */
+function recordOf(offset: number, windows: Array<{ startMs: number; count: number }>): PageViewRepartitionRecord {
+  return {
+    sourcePartition: 0,
+    sourcePartitions: 1,
+    partition: r,
+    partitions: R,
+    windowSizeMs: 60_000,
+    throughOffset: String(offset),
+    watermarkMs: T0,
+    idle: false,
+    windows: windows.map((w) => ({ startMs: w.startMs, counts: [{ url: URL, count: w.count }] })),
+  };
+}
+
 /** A state that applied records at offsets 0..last of r (one url, one window). */
 function stateThrough(last: number): Stage2State {
   let s = createStage2State(OPTIONS);
-  for (let o = 0; o <= last; o++) {
-    const record: PageViewRepartitionRecord = {
-      sourcePartition: 0,
-      sourcePartitions: 1,
-      partition: r,
-      partitions: R,
-      windowSizeMs: 60_000,
-      throughOffset: String(o),
-      watermarkMs: T0,
-      idle: false,
-      windows: [{ startMs: T0, counts: [{ url: URL, count: 1 }] }],
-    };
-    s = apply(s, record, String(o));
-  }
+  for (let o = 0; o <= last; o++) s = apply(s, recordOf(o, [{ startMs: T0, count: 1 }]), String(o));
   return s;
 }
 
@@ -159,22 +161,14 @@ describe('stage-2 takeover plan', () => {
     const plan = planStage2Takeover(input({ emittedUntilMs: untilMs }));
     expect(plan).toMatchObject({ resume: 0n, source: 'empty' });
     expect(plan.state).toMatchObject({ emittedFrontierMs: untilMs, watermarkMs: untilMs, open: new Map() });
-    let s = plan.state;
-    const record: PageViewRepartitionRecord = {
-      sourcePartition: 0,
-      sourcePartitions: 1,
-      partition: r,
-      partitions: R,
-      windowSizeMs: 60_000,
-      throughOffset: '0',
-      watermarkMs: T0,
-      idle: false,
-      windows: [
-        { startMs: T0, counts: [{ url: URL, count: 3 }] }, // emitted by the old group: late, not open
-        { startMs: T0 + 60_000, counts: [{ url: URL, count: 2 }] }, // not emitted yet: open
-      ],
-    };
-    s = apply(s, record, '0');
+    const s = apply(
+      plan.state,
+      recordOf(0, [
+        { startMs: T0, count: 3 }, // emitted by the old group: late, not open
+        { startMs: T0 + 60_000, count: 2 }, // not emitted yet: open
+      ]),
+      '0',
+    );
     expect([...s.open.keys()]).toEqual([T0 + 60_000]);
     expect(s.lateEventsTotal).toBe(3);
     // The snapshot of such a state restores (the frontier is not ahead of the watermark).
