@@ -205,7 +205,7 @@ class TableFiles:
 
 
 def scan_table(root: Path, table: str) -> TableFiles:
-    """The committed files ``tables/<table>/dt=*/*.parquet``; ``*.parquet.tmp`` is never read."""
+    """The committed files ``tables/<table>/dt=*/*.parquet``; a hidden ``.*.parquet.<id>.tmp`` is never read."""
     found = TableFiles(table)
     table_dir = root / "tables" / table
     if not table_dir.is_dir():

@@ -58,7 +58,7 @@ export function lakeFileRanges(lakeRoot: string, table: 'clickstream' | 'iot', t
     if (dir !== table && dir !== '_rejected') continue;
     if (name.endsWith('.tmp')) {
       // A `_rejected` tmp file of the other topic is that topic's business.
-      if (dir === table || name.includes(`/part-${topic}-`)) tmpFiles.push(path);
+      if (dir === table || name.includes(`/part-${topic}-`) || name.includes(`/.part-${topic}-`)) tmpFiles.push(path);
       continue;
     }
     if (dir === table) {

@@ -9,6 +9,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Rename } from '../checkpoint/checkpointState.js';
 import { completeRename, removeIfExists } from '../lake/durableFs.js';
+import { unhiddenTmpPath } from '../lake/layout.js';
 import type { Logger } from '../log/logger.js';
 
 export interface TakeoverFileCounts {
@@ -33,7 +34,10 @@ export async function applyTakeoverFiles(options: {
   const { lakeRoot, logger, where } = options;
   const counts: TakeoverFileCounts = { renamed: 0, missing: 0, deleted: 0, kept: 0 };
   for (const { from, to } of options.renames) {
-    const outcome = await completeRename(join(lakeRoot, from), join(lakeRoot, to));
+    let outcome = await completeRename(join(lakeRoot, from), join(lakeRoot, to));
+    // A commit made before tmp files were hidden: its tmp file has the old name (lake/layout.ts).
+    if (outcome === 'missing' && unhiddenTmpPath(from) !== from)
+      outcome = await completeRename(join(lakeRoot, unhiddenTmpPath(from)), join(lakeRoot, to));
     if (outcome === 'renamed') counts.renamed += 1;
     else if (outcome === 'missing') {
       counts.missing += 1;

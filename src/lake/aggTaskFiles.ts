@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { dirEntries } from './dirEntries.js';
-import { TABLES_DIR } from './layout.js';
+import { TABLES_DIR, unhiddenTmpPath } from './layout.js';
 
 export interface AggTaskFileName {
   /** As given, lake-relative. */
@@ -35,7 +35,8 @@ const DT_DIR = /^dt=\d{4}-\d{2}-\d{2}$/;
 
 /** The parts of a lake-relative path if it is a stage-2 task's file (of `partition`, when given); else undefined. */
 export function parseAggTaskFileName(filePath: string, partition?: number): AggTaskFileName | undefined {
-  const normalized = filePath.split('\\').join('/');
+  // A hidden tmp name (`.part-…`) parses as the name it had before tmp files were hidden (layout.ts).
+  const normalized = unhiddenTmpPath(filePath.split('\\').join('/'));
   const m = NAME.exec(normalized);
   if (!m) return undefined;
   const owner = Number(m[2]);

@@ -163,15 +163,28 @@ export function rejectedFilePath(
 
 /**
  * Where a file is written before the checkpoint that commits it renames it to `finalPath`:
- * `<final>.<storeId>.tmp`. The checkpoint store's id in the name lets recovery delete only the tmp
+ * `.<final name>.<storeId>.tmp` beside it. The leading dot hides it from readers that take every file not starting
+ * with `.` or `_` whatever its extension (Spark, pyarrow and pandas), so none reads rows not committed yet; DuckDB's
+ * `*.parquet` globs skip it by its extension. The checkpoint store's id in the name lets recovery delete only the tmp
  * files of its own store when several share one lake; final names do not carry it.
  */
 export function tmpPathFor(finalPath: string, storeId?: string): string {
   // Without a store id: the name builds before store ids used (one process per lake).
-  if (storeId === undefined) return finalPath + TMP_SUFFIX;
-  if (!/^[0-9a-f]{1,32}$/.test(storeId))
+  if (storeId !== undefined && !/^[0-9a-f]{1,32}$/.test(storeId))
     throw new RangeError(`expected a checkpoint store id (hex), got ${JSON.stringify(storeId)}`);
-  return `${finalPath}.${storeId}${TMP_SUFFIX}`;
+  const suffix = storeId === undefined ? TMP_SUFFIX : `.${storeId}${TMP_SUFFIX}`;
+  return path.join(path.dirname(finalPath), `.${path.basename(finalPath)}${suffix}`);
+}
+
+/**
+ * The name a tmp file had before tmp files were hidden (`<final>.<storeId>.tmp`, no leading dot); any other path as
+ * it is. Parsers read both forms through it, and a takeover finds a commit's tmp file written before the change.
+ */
+export function unhiddenTmpPath(filePath: string): string {
+  const slash = filePath.lastIndexOf('/');
+  const name = filePath.slice(slash + 1);
+  if (!name.startsWith('.') || !name.endsWith(TMP_SUFFIX)) return filePath;
+  return `${filePath.slice(0, slash + 1)}${name.slice(1)}`;
 }
 
 export function isTmpPath(filePath: string): boolean {

@@ -7,6 +7,7 @@
  * Exact on topic and partition: in `_rejected`, `part-clicks-1-0-…` is partition 0 of topic `clicks-1`, never a file
  * of partition 1 of `clicks`, because the 20-digit offsets must follow the partition at once.
  */
+import { unhiddenTmpPath } from './layout.js';
 import type { TableName } from './tables.js';
 
 /** The tables a partition's own files live in (`clickstream_agg` belongs to the window stage). */
@@ -55,7 +56,8 @@ export function parsePartitionFileName(
   partition: number,
   tables: readonly TableName[],
 ): PartitionFileName | undefined {
-  const normalized = path.split('\\').join('/');
+  // A hidden tmp name (`.part-…`) parses as the name it had before tmp files were hidden (layout.ts).
+  const normalized = unhiddenTmpPath(path.split('\\').join('/'));
   const m = PATH.exec(normalized);
   if (!m) return undefined;
   const table = m[1] as PartitionTable;

@@ -14,6 +14,7 @@ import type { RawCheckpoint } from '../../../src/checkpoint/checkpointState.js';
 import { ColumnBuffer } from '../../../src/lake/columnBuffer.js';
 import { BufferBudget } from '../../../src/lake/bufferBudget.js';
 import { createEncoderPool } from '../../../src/lake/encoderPool.js';
+import { tmpPathFor } from '../../../src/lake/layout.js';
 import type { ClickstreamRow } from '../../../src/events/types.js';
 import type { RowOf } from '../../../src/lake/tables.js';
 import { dispatch, query, type Ref } from '../../../src/system/nact.js';
@@ -178,7 +179,7 @@ describe('lake writer: rolling', () => {
       offset: '2',
       rows: 3,
     });
-    expect(first.renames).toEqual([{ from: `${rawPath('2024-03-01', 0, 2)}.tmp`, to: rawPath('2024-03-01', 0, 2) }]);
+    expect(first.renames).toEqual([{ from: tmpPathFor(rawPath('2024-03-01', 0, 2)), to: rawPath('2024-03-01', 0, 2) }]);
     expect(await eventIds(h, rawPath('2024-03-01', 0, 2))).toEqual(['e-0', 'e-1', 'e-2']);
 
     // Rejected records count towards the threshold as well.
@@ -303,7 +304,7 @@ describe('lake writer: files and checkpoint events', () => {
     const finals = [rawPath('2024-03-01', 7, 12), rawPath('2024-03-02', 7, 12), rejectedPath('2024-03-02', 7, 12)];
     // Renames are relative to the lake root and say tmp → final.
     expect([...event.renames].sort((a, b) => a.to.localeCompare(b.to))).toEqual(
-      finals.map((to) => ({ from: `${to}.tmp`, to })).sort((a, b) => a.to.localeCompare(b.to)),
+      finals.map((to) => ({ from: tmpPathFor(to), to })).sort((a, b) => a.to.localeCompare(b.to)),
     );
     expect(event).toMatchObject({ type: 'raw', sink: `raw:${TOPIC}:${PARTITION}`, offset: '12', rows: 5 });
     expect(await listFiles(h.lakeRoot)).toEqual([...finals].sort());
@@ -404,7 +405,7 @@ describe('lake writer: back-pressure and failures', () => {
     expect(h.checkpointer.renameErrors).toEqual([]);
     expect(await listFiles(h.lakeRoot)).toEqual([rawPath('2024-03-01', 0, 2)]);
     expect(await eventIds(h, rawPath('2024-03-01', 0, 2))).toEqual(['e-0', 'e-1', 'e-2']);
-    expect(existsSync(join(h.lakeRoot, `${rawPath('2024-03-01', 0, 2)}.tmp`))).toBe(false);
+    expect(existsSync(join(h.lakeRoot, tmpPathFor(rawPath('2024-03-01', 0, 2))))).toBe(false);
     // Nothing else is in flight afterwards.
     await sleep(50);
     expect(await h.status()).toMatchObject({ rolling: false, committedOffset: '2', bufferedRows: 0 });

@@ -10,6 +10,7 @@ import {
 } from '../../../src/actors/windowAggregator.js';
 import type { AggCheckpoint } from '../../../src/checkpoint/checkpointState.js';
 import { createEncoderPool } from '../../../src/lake/encoderPool.js';
+import { tmpPathFor } from '../../../src/lake/layout.js';
 import { dispatch, query, stop, type Ref, type SystemRef } from '../../../src/system/nact.js';
 import type { PageViewBatch } from '../../../src/windows/pageViewBatch.js';
 import { PageViewWindows } from '../../../src/windows/pageViewWindows.js';
@@ -164,7 +165,7 @@ describe('window aggregator: checkpoints', () => {
       expect(event).toMatchObject({ type: 'agg', sink: SINK, topic: 'clickstream' });
       for (const rename of event.renames) {
         const name = `tables/clickstream_agg/${DT}/part-${String(event.seq).padStart(20, '0')}.parquet`;
-        expect(rename).toEqual({ from: `${name}.tmp`, to: name });
+        expect(rename).toEqual({ from: tmpPathFor(name), to: name });
       }
     }
     const last = events[events.length - 1]!;

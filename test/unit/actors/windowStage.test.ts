@@ -412,7 +412,7 @@ describe('window stage (stage-2 tasks)', () => {
     // Committed in Kafka, not renamed: the tmp file waits for the takeover.
     expect(kafka.committed.get(0)?.offset).toBe(2n);
     expect(await tmpFiles(h.lakeRoot)).toEqual([
-      `tables/clickstream_agg/dt=2026-12-05/part-0-${pad(0)}-${pad(1)}.parquet.aa.tmp`,
+      `tables/clickstream_agg/dt=2026-12-05/.part-0-${pad(0)}-${pad(1)}.parquet.aa.tmp`,
     ]);
     await waitFor(async () => (await h.metrics()).takeovers === 2, 'the second takeover');
     expect(await tmpFiles(h.lakeRoot)).toEqual([]);

@@ -10,7 +10,7 @@ import {
   renamesOf,
 } from '../../../src/checkpoint/commitMetadata.js';
 import { ErrorCodes, isSdpError } from '../../../src/errors.js';
-import { dtOfMs, rawFilePath, rejectedFilePath, tmpPathFor } from '../../../src/lake/layout.js';
+import { dtOfMs, rawFilePath, rejectedFilePath, tmpPathFor, unhiddenTmpPath } from '../../../src/lake/layout.js';
 import type { TableName } from '../../../src/lake/tables.js';
 import { mulberry32 } from '../../../src/system/mulberry32.js';
 
@@ -178,7 +178,7 @@ describe('renamesOf', () => {
       finals.map((f) => ({ from: path.relative(lake, tmpPathFor(f, 'a1b2c3')), to: path.relative(lake, f) })),
     );
     expect(renamesOf(m, 'clicks', 3)[1]).toEqual({
-      from: 'tables/_rejected/dt=2026-12-01/part-clicks-3-00000000000000000200-00000000000000000299.parquet.a1b2c3.tmp',
+      from: 'tables/_rejected/dt=2026-12-01/.part-clicks-3-00000000000000000200-00000000000000000299.parquet.a1b2c3.tmp',
       to: 'tables/_rejected/dt=2026-12-01/part-clicks-3-00000000000000000200-00000000000000000299.parquet',
     });
   });
@@ -205,7 +205,7 @@ describe('renamesOf', () => {
       tmp('clickstream', '2026-12-03', 200, 299), // legacy name without a writer
     ];
     expect(renamesOf(m, 'clicks', 3, [...others, ...mine])).toEqual(
-      mine.map((from) => ({ from, to: from.replace('.a1b2c3.tmp', '') })),
+      mine.map((from) => ({ from, to: unhiddenTmpPath(from).replace('.a1b2c3.tmp', '') })),
     );
     expect(() => renamesOf(m, 'clicks', 3)).toThrow(/need the tmp files/);
   });

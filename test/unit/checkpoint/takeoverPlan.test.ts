@@ -6,7 +6,7 @@ import {
 } from '../../../src/checkpoint/commitMetadata.js';
 import { planTakeover, type TakeoverInput } from '../../../src/checkpoint/takeoverPlan.js';
 import { ErrorCodes, isSdpError } from '../../../src/errors.js';
-import { rawFileName, rejectedFileName } from '../../../src/lake/layout.js';
+import { rawFileName, rejectedFileName, tmpPathFor, unhiddenTmpPath } from '../../../src/lake/layout.js';
 import type { TableName } from '../../../src/lake/tables.js';
 
 const TOPIC_ID = 'aaaaaaaaaaaaaaaabbbbbbbbbbbbbbbb';
@@ -17,7 +17,7 @@ const raw = (table: 'clickstream' | 'iot', dt: string, first: number, last: numb
   `tables/${table}/dt=${dt}/${rawFileName(p, first, last)}`;
 const rej = (dt: string, first: number, last: number, topic = 'clicks', p = 2) =>
   `tables/_rejected/dt=${dt}/${rejectedFileName(topic, p, first, last)}`;
-const tmp = (final: string, writer?: string) => (writer === undefined ? `${final}.tmp` : `${final}.${writer}.tmp`);
+const tmp = (final: string, writer?: string) => tmpPathFor(final, writer);
 
 function meta(over: Partial<CommitMetadata> = {}): CommitMetadata {
   return {
@@ -94,7 +94,9 @@ describe('planTakeover with metadata of ours', () => {
     const m = meta({ files: { listedByRange: { first: '200', last: '299' } } });
     const plan = planTakeover(input({ committed: { metadata: m }, tmpFiles: [...mine, ...others].sort() }));
     expect(plan.renames).toEqual(
-      mine.map((from) => ({ from, to: from.replace('.cafe.tmp', '') })).sort((a, b) => (a.from < b.from ? -1 : 1)),
+      mine
+        .map((from) => ({ from, to: unhiddenTmpPath(from).replace('.cafe.tmp', '') }))
+        .sort((a, b) => (a.from < b.from ? -1 : 1)),
     );
     expect(plan.deletes).toEqual([...others].sort());
   });
@@ -195,7 +197,7 @@ describe('planTakeover without metadata of ours: the file names', () => {
     expect(plan.resume).toEqual({ raw: '299', win: '-1' }); // the window stage gets the partition from its start
     expect(plan.renames).toEqual(
       interrupted
-        .map((from) => ({ from, to: from.replace(/(\.cafe)?\.tmp$/, '') }))
+        .map((from) => ({ from, to: unhiddenTmpPath(from).replace(/(\.cafe)?\.tmp$/, '') }))
         .sort((a, b) => (a.from < b.from ? -1 : 1)),
     );
     expect(plan.deletes).toEqual([...deleted].sort());

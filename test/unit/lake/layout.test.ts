@@ -13,6 +13,8 @@ import {
   rejectedFilePath,
   tableDir,
   tmpPathFor,
+  tmpStoreId,
+  unhiddenTmpPath,
 } from '../../../src/lake/layout.js';
 
 const root = '/lake';
@@ -137,10 +139,30 @@ describe('file names', () => {
     );
   });
 
-  it('derives the tmp path by suffix', () => {
+  it('derives the tmp path: hidden (a leading dot) beside the final, with the store id', () => {
+    // Spark, pyarrow and pandas read every file not starting with '.' or '_', whatever its extension: a visible tmp
+    // file would give them rows not committed yet.
     const final = rawFilePath(root, 'iot', '2024-03-01', 0, '1', '2');
-    expect(tmpPathFor(final)).toBe(`${final}.tmp`);
+    const dir = '/lake/tables/iot/dt=2024-03-01';
+    const name = 'part-0-00000000000000000001-00000000000000000002.parquet';
+    expect(tmpPathFor(final)).toBe(`${dir}/.${name}.tmp`);
+    expect(tmpPathFor(final, 'a1b2')).toBe(`${dir}/.${name}.a1b2.tmp`);
+    expect(tmpPathFor(`tables/iot/dt=2024-03-01/${name}`, 'a1b2')).toBe(`tables/iot/dt=2024-03-01/.${name}.a1b2.tmp`);
     expect(isTmpPath(tmpPathFor(final))).toBe(true);
     expect(isTmpPath(final)).toBe(false);
+    expect(tmpStoreId(tmpPathFor(final, 'a1b2'))).toBe('a1b2');
+    expect(() => tmpPathFor(final, 'not hex')).toThrow(RangeError);
+  });
+
+  it('gives the name a tmp file had before tmp files were hidden, and any other path as it is', () => {
+    const name = 'part-0-00000000000000000001-00000000000000000002.parquet';
+    expect(unhiddenTmpPath(`tables/iot/dt=2024-03-01/.${name}.a1b2.tmp`)).toBe(
+      `tables/iot/dt=2024-03-01/${name}.a1b2.tmp`,
+    );
+    expect(unhiddenTmpPath(`tables/iot/dt=2024-03-01/${name}.a1b2.tmp`)).toBe(
+      `tables/iot/dt=2024-03-01/${name}.a1b2.tmp`,
+    );
+    expect(unhiddenTmpPath(`tables/iot/dt=2024-03-01/${name}`)).toBe(`tables/iot/dt=2024-03-01/${name}`);
+    expect(unhiddenTmpPath(`.${name}.tmp`)).toBe(`${name}.tmp`);
   });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rawFileName, rejectedFileName } from '../../../src/lake/layout.js';
+import { rawFileName, rejectedFileName, tmpPathFor } from '../../../src/lake/layout.js';
 import { parsePartitionFileName } from '../../../src/lake/partitionFileName.js';
 import type { TableName } from '../../../src/lake/tables.js';
 
@@ -32,6 +32,25 @@ describe('parsePartitionFileName', () => {
       writer: null,
       final: raw(1, 0, 9),
     });
+  });
+
+  it('reads a hidden tmp file (written since tmp files start with a dot) with its final and writer', () => {
+    const hidden = tmpPathFor(rej('clicks', 1, 0, 9), '0a1b');
+    expect(hidden).toBe(`tables/_rejected/dt=2026-12-01/.${rejectedFileName('clicks', 1, 0, 9)}.0a1b.tmp`);
+    expect(parsePartitionFileName(hidden, 'clicks', 1, CLICKS)).toEqual({
+      path: hidden,
+      table: '_rejected',
+      dt: '2026-12-01',
+      first: '0',
+      last: '9',
+      tmp: true,
+      writer: '0a1b',
+      final: rej('clicks', 1, 0, 9),
+    });
+    // A dot on a final name is no name a writer gives.
+    expect(
+      parsePartitionFileName(`tables/clickstream/dt=2026-12-01/.${rawFileName(1, 0, 9)}`, 'clicks', 1, CLICKS),
+    ).toBeUndefined();
   });
 
   it('is exact on partition and topic', () => {

@@ -108,20 +108,20 @@ describe('stage-2 commit metadata', () => {
     const dir = (dt: string) => `tables/clickstream_agg/dt=${dt}`;
     expect(stage2RenamesOf(meta({ first: '5', last: '9', dts: ['2026-12-04', '2026-12-05'] }), 3, [])).toEqual([
       {
-        from: `${dir('2026-12-04')}/part-3-${pad(5)}-${pad(9)}.parquet.a1b2.tmp`,
+        from: `${dir('2026-12-04')}/.part-3-${pad(5)}-${pad(9)}.parquet.a1b2.tmp`,
         to: `${dir('2026-12-04')}/part-3-${pad(5)}-${pad(9)}.parquet`,
       },
       {
-        from: `${dir('2026-12-05')}/part-3-${pad(5)}-${pad(9)}.parquet.a1b2.tmp`,
+        from: `${dir('2026-12-05')}/.part-3-${pad(5)}-${pad(9)}.parquet.a1b2.tmp`,
         to: `${dir('2026-12-05')}/part-3-${pad(5)}-${pad(9)}.parquet`,
       },
     ]);
     expect(stage2RenamesOf(meta(null), 3, [])).toEqual([]);
     const tmp = [
-      `${dir('2026-12-05')}/part-3-${pad(5)}-${pad(9)}.parquet.a1b2.tmp`,
-      `${dir('2026-12-05')}/part-3-${pad(5)}-${pad(9)}.parquet.ffff.tmp`, // another writer
-      `${dir('2026-12-05')}/part-3-${pad(5)}-${pad(10)}.parquet.a1b2.tmp`, // another range
-      `${dir('2026-12-01')}/part-3-${pad(5)}-${pad(9)}.parquet.a1b2.tmp`,
+      `${dir('2026-12-05')}/.part-3-${pad(5)}-${pad(9)}.parquet.a1b2.tmp`,
+      `${dir('2026-12-05')}/.part-3-${pad(5)}-${pad(9)}.parquet.ffff.tmp`, // another writer
+      `${dir('2026-12-05')}/.part-3-${pad(5)}-${pad(10)}.parquet.a1b2.tmp`, // another range
+      `${dir('2026-12-01')}/.part-3-${pad(5)}-${pad(9)}.parquet.a1b2.tmp`,
     ];
     expect(stage2RenamesOf(meta({ first: '5', last: '9', dts: null }), 3, tmp)).toEqual([
       { from: tmp[3], to: `${dir('2026-12-01')}/part-3-${pad(5)}-${pad(9)}.parquet` },

@@ -64,9 +64,9 @@ describe('stage-2 takeover plan', () => {
   it('resumes at the committed offset with the snapshot the same transaction wrote, finishing its renames', () => {
     const state = stateThrough(9);
     const tmpFiles = [
-      `${dir}/part-1-${pad(5)}-${pad(9)}.parquet.aa.tmp`, // the commit's, rename interrupted
-      `${dir}/part-1-${pad(10)}-${pad(12)}.parquet.aa.tmp`, // a later commit that never happened
-      `${dir}/part-1-${pad(5)}-${pad(9)}.parquet.bb.tmp`, // another writer's
+      `${dir}/.part-1-${pad(5)}-${pad(9)}.parquet.aa.tmp`, // the commit's, rename interrupted
+      `${dir}/.part-1-${pad(10)}-${pad(12)}.parquet.aa.tmp`, // a later commit that never happened
+      `${dir}/.part-1-${pad(5)}-${pad(9)}.parquet.bb.tmp`, // another writer's
     ];
     const plan = planStage2Takeover(
       input({
@@ -84,7 +84,7 @@ describe('stage-2 takeover plan', () => {
   });
 
   it('a commit of marks alone renames nothing and deletes every tmp file of r', () => {
-    const tmp = `${dir}/part-1-${pad(0)}-${pad(3)}.parquet.aa.tmp`;
+    const tmp = `${dir}/.part-1-${pad(0)}-${pad(3)}.parquet.aa.tmp`;
     const plan = planStage2Takeover(
       input({
         offset: 4n,
@@ -140,9 +140,9 @@ describe('stage-2 takeover plan', () => {
   it('without metadata of ours: resumes after the snapshot, renames a tmp whose range a final file has', () => {
     const finals = [`tables/clickstream_agg/dt=2026-12-04/part-1-${pad(5)}-${pad(9)}.parquet`];
     const tmpFiles = [
-      `${dir}/part-1-${pad(5)}-${pad(9)}.parquet.aa.tmp`, // same commit as the final of 12-04: committed
-      `${dir}/part-1-${pad(5)}-${pad(9)}.parquet.bb.tmp`, // a second tmp of that final: a copy
-      `${dir}/part-1-${pad(10)}-${pad(11)}.parquet.aa.tmp`, // no final of its range: never committed
+      `${dir}/.part-1-${pad(5)}-${pad(9)}.parquet.aa.tmp`, // same commit as the final of 12-04: committed
+      `${dir}/.part-1-${pad(5)}-${pad(9)}.parquet.bb.tmp`, // a second tmp of that final: a copy
+      `${dir}/.part-1-${pad(10)}-${pad(11)}.parquet.aa.tmp`, // no final of its range: never committed
     ];
     const plan = planStage2Takeover(
       input({ offset: 3n, snapshot: JSON.stringify(snapshot(stateThrough(9))), tmpFiles, finalFiles: finals }),
@@ -181,9 +181,11 @@ describe('stage-2 takeover plan', () => {
   });
 
   it('never touches a file of another task or of the window aggregator', () => {
-    expect(() => planStage2Takeover(input({ tmpFiles: [`${dir}/part-0-${pad(0)}-${pad(1)}.parquet.aa.tmp`] }))).toThrow(
+    expect(() =>
+      planStage2Takeover(input({ tmpFiles: [`${dir}/.part-0-${pad(0)}-${pad(1)}.parquet.aa.tmp`] })),
+    ).toThrow(RangeError);
+    expect(() => planStage2Takeover(input({ tmpFiles: [`${dir}/.part-${pad(7)}.parquet.aa.tmp`] }))).toThrow(
       RangeError,
     );
-    expect(() => planStage2Takeover(input({ tmpFiles: [`${dir}/part-${pad(7)}.parquet.aa.tmp`] }))).toThrow(RangeError);
   });
 });

@@ -1,0 +1,48 @@
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { applyTakeoverFiles } from '../../../src/etl/takeoverFiles.js';
+import { rawFilePath, tmpPathFor, unhiddenTmpPath } from '../../../src/lake/layout.js';
+import { cleanUp, silentLogger, tempDir } from '../actors/fakes/testKit.js';
+
+afterEach(cleanUp);
+
+const final = rawFilePath('', 'clickstream', '2026-12-05', 1, '100', '199');
+
+function lakeWith(files: readonly string[]): string {
+  const lakeRoot = tempDir('sdp-takeover-files-');
+  mkdirSync(join(lakeRoot, 'tables/clickstream/dt=2026-12-05'), { recursive: true });
+  for (const f of files) writeFileSync(join(lakeRoot, f), 'rows');
+  return lakeRoot;
+}
+
+const apply = (lakeRoot: string) =>
+  applyTakeoverFiles({
+    lakeRoot,
+    renames: [{ from: tmpPathFor(final, 'cafe'), to: final }],
+    deletes: [],
+    fencedAtMs: Date.now(),
+    logger: silentLogger,
+    where: { partition: 1 },
+  });
+
+describe('applyTakeoverFiles: the renames a commit named', () => {
+  it('renames the hidden tmp file of the commit', async () => {
+    const lakeRoot = lakeWith([tmpPathFor(final, 'cafe')]);
+    expect(await apply(lakeRoot)).toMatchObject({ renamed: 1, missing: 0 });
+    expect(existsSync(join(lakeRoot, final))).toBe(true);
+  });
+
+  it('finds a tmp file written before tmp files were hidden (a commit made by the version before)', async () => {
+    const legacy = unhiddenTmpPath(tmpPathFor(final, 'cafe'));
+    expect(legacy).toBe(`${final}.cafe.tmp`);
+    const lakeRoot = lakeWith([legacy]);
+    expect(await apply(lakeRoot)).toMatchObject({ renamed: 1, missing: 0 });
+    expect(existsSync(join(lakeRoot, final))).toBe(true);
+    expect(existsSync(join(lakeRoot, legacy))).toBe(false);
+  });
+
+  it('counts a committed file that is neither tmp nor final as missing', async () => {
+    expect(await apply(lakeWith([]))).toMatchObject({ renamed: 0, missing: 1 });
+  });
+});
