@@ -234,8 +234,8 @@ export function createTopicConsumer(config: Config, logger: Logger, options: Top
     },
     async endOffsets() {
       // A leader that just died: tried again on a fresh admin client until its partitions moved (leaderMoves.ts).
-      const what = { deadlineMs: config.kafka.unreachable_timeout, logger, what: `end offsets of ${topic}` };
-      return retryWhileLeadersMove(what, async (attempt) => {
+      const retry = { deadlineMs: config.kafka.unreachable_timeout, logger, what: `end offsets of ${topic}` };
+      return retryWhileLeadersMove(retry, async (attempt) => {
         if (attempt > 0) await renewAdmin();
         const current = await connectedAdmin();
         const [metadata, offsets] = await Promise.all([
