@@ -13,7 +13,7 @@ import path from 'node:path';
 import { dirEntries } from './dirEntries.js';
 import { parseAggTaskFileName } from './aggTaskFiles.js';
 import { readExpiryRecord } from './expiryRecordFile.js';
-import { TABLES_DIR, TMP_SUFFIX } from './layout.js';
+import { TABLES_DIR } from './layout.js';
 import { readFooterSummary } from './parquetFooter.js';
 
 const AGG_DIR = `${TABLES_DIR}/clickstream_agg`;
@@ -27,7 +27,7 @@ export async function aggEmittedUntilMs(lakeRoot: string, partition: number): Pr
     const dir = `${AGG_DIR}/${dtDir.name}`;
     const files = { own: [] as string[], all: [] as string[] };
     for (const entry of await dirEntries(path.join(lakeRoot, dir))) {
-      if (!entry.isFile() || !entry.name.endsWith('.parquet') || entry.name.endsWith(TMP_SUFFIX)) continue;
+      if (!entry.isFile() || !entry.name.endsWith('.parquet')) continue; // committed only: a tmp name ends in .tmp
       const file = `${dir}/${entry.name}`;
       files.all.push(file);
       if (parseAggTaskFileName(file, partition)) files.own.push(file);
