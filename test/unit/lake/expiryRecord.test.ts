@@ -80,7 +80,7 @@ describe('mergeExpiry: the record after a deletion', () => {
       remaining: [],
     });
     expect(record.agg).toEqual({ seq: 0n, emittedUntilMs: base.deletedAggEmittedUntilMs });
-    expect(decodeExpiryRecord(encodeExpiryRecord(record)).agg).toEqual(record.agg);
+    expect(decodeExpiryRecord(encodeExpiryRecord(record), 'test').agg).toEqual(record.agg);
     // A later expiry of the one-process aggregator's files keeps the frontier and takes their sequence.
     const later = mergeExpiry({
       ...base,
