@@ -1,5 +1,6 @@
+import { createRequire } from 'node:module';
 import { pino, type Logger, type LoggerOptions } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
 import { RotatingLogFile } from './rotatingLog.js';
 
 export type { Logger };
@@ -12,6 +13,15 @@ export interface LoggerSettings {
   /** JSON lines into a size-capped file instead of fd (the background platform of `services up`). */
   file?: { path: string; maxBytes: number; keep: number };
 }
+
+const require = createRequire(import.meta.url);
+
+/**
+ * pino-pretty, loaded only by a logger that prints pretty lines: the JSON loggers of the producer threads and
+ * of a background platform never pay for its loading (architecture.md, "Data flow").
+ */
+const pretty = (options: PinoPretty.PrettyOptions): PinoPretty.PrettyStream =>
+  (require('pino-pretty') as typeof PinoPretty)(options);
 
 const base: LoggerOptions = {
   base: { pid: process.pid },
