@@ -205,13 +205,14 @@ class TableFiles:
 
 
 def scan_table(root: Path, table: str) -> TableFiles:
-    """The committed files ``tables/<table>/dt=*/*.parquet``; a hidden ``.*.parquet.<id>.tmp`` is never read."""
+    """The committed files ``tables/<table>/dt=*/<unit>/*.parquet`` (``dt=*/*.parquet`` in a lake from before
+    units); a hidden ``.*.parquet.<id>.tmp`` is never read."""
     found = TableFiles(table)
     table_dir = root / "tables" / table
     if not table_dir.is_dir():
         return found
     for dt_dir in sorted(p for p in table_dir.iterdir() if p.is_dir() and p.name.startswith("dt=")):
-        for file in sorted(dt_dir.glob("*.parquet")):
+        for file in sorted([*dt_dir.glob("*.parquet"), *dt_dir.glob("*/*.parquet")]):
             try:
                 found.bytes += file.stat().st_size
                 found.files.append(file)
@@ -232,7 +233,8 @@ class Lake:
         for table in TABLES:
             info = scan_table(self.root, table)
             if info.files:
-                source = sql_string(str(self.root / "tables" / table / "dt=*" / "*.parquet"))
+                # ``**`` also matches no directory: a lake from before units reads the same.
+                source = sql_string(str(self.root / "tables" / table / "dt=*" / "**" / "*.parquet"))
                 if re.search(r"[*?\[\]{}]", str(self.root)):
                     source = "[" + ", ".join(sql_string(str(f)) for f in info.files) + "]"
                 try:

@@ -14,9 +14,9 @@
 import { listLakeFiles } from '../src/lake/lakeFiles.js';
 
 /** Final names of architecture.md, "The checkpoint protocol" (offsets zero-padded to 20 digits), below a table. */
-export const RAW_FILE = /^dt=(\d{4}-\d{2}-\d{2})\/part-(\d+)-(\d{20})-(\d{20})\.parquet$/;
-export const REJECTED_FILE = /^dt=(\d{4}-\d{2}-\d{2})\/part-(.+)-(\d+)-(\d{20})-(\d{20})\.parquet$/;
-export const AGG_FILE = /^dt=(\d{4}-\d{2}-\d{2})\/part-(\d{20})\.parquet$/;
+export const RAW_FILE = /^dt=(\d{4}-\d{2}-\d{2})\/(?:[^/]+\/)?part-(\d+)-(\d{20})-(\d{20})\.parquet$/;
+export const REJECTED_FILE = /^dt=(\d{4}-\d{2}-\d{2})\/(?:[^/]+\/)?part-(.+)-(\d+)-(\d{20})-(\d{20})\.parquet$/;
+export const AGG_FILE = /^dt=(\d{4}-\d{2}-\d{2})\/(?:[^/]+\/)?part-(\d{20})\.parquet$/;
 
 /** Offsets `first..last`, both included. */
 export interface OffsetRange {

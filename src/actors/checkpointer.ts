@@ -42,6 +42,7 @@ import { fetchTopicId } from '../kafka/wire/topicId.js';
 import type { TableName } from '../lake/tables.js';
 import type { Logger } from '../log/logger.js';
 import { listTmpFiles, removeIfExists, renameDurable } from '../lake/durableFs.js';
+import { inUnitPath } from '../lake/unitMigration.js';
 import { hitFault } from '../system/faults.js';
 import { tmpStoreId } from '../lake/layout.js';
 import { parseAggTaskFileName } from '../lake/aggTaskFiles.js';
@@ -179,7 +180,8 @@ async function applyRenames(
   let renamed = 0;
   for (const { from, to } of renames) {
     if (renamed > 0) betweenRenames?.();
-    await renameDurable(join(lakeRoot, from), join(lakeRoot, to));
+    // A rename stored before units lands in its unit (lake/unitMigration.ts).
+    await renameDurable(join(lakeRoot, from), join(lakeRoot, inUnitPath(to)));
     renamed += 1;
   }
   return renamed;

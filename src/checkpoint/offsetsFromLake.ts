@@ -15,9 +15,10 @@
  * lake: retention"), so a partition whose every file expired resumes after its floor, not at 0.
  */
 import { aggSinkId, rawSinkId, type AggCheckpoint, type RawCheckpoint, type Rename } from './checkpointState.js';
+import { inUnitPath } from '../lake/unitMigration.js';
 
 export interface LakeFileName {
-  /** Relative to the lake root: `tables/<table>/dt=YYYY-MM-DD/<name>`. */
+  /** Relative to the lake root: `tables/<table>/dt=YYYY-MM-DD/[<unit>/]<name>`. */
   path: string;
 }
 
@@ -47,9 +48,11 @@ export interface LakeFloors {
   aggSeq: number;
 }
 
-const RAW = /^tables\/(clickstream|iot)\/dt=\d{4}-\d{2}-\d{2}\/part-(\d+)-(\d{20})-(\d{20})\.parquet(\.tmp)?$/;
-const REJECTED = /^tables\/_rejected\/dt=\d{4}-\d{2}-\d{2}\/part-(.+)-(\d+)-(\d{20})-(\d{20})\.parquet(\.tmp)?$/;
-const AGG = /^tables\/clickstream_agg\/dt=\d{4}-\d{2}-\d{2}\/part-(\d{20})\.parquet(\.tmp)?$/;
+const RAW =
+  /^tables\/(clickstream|iot)\/dt=\d{4}-\d{2}-\d{2}\/(?:[^/]+\/)?part-(\d+)-(\d{20})-(\d{20})\.parquet(\.tmp)?$/;
+const REJECTED =
+  /^tables\/_rejected\/dt=\d{4}-\d{2}-\d{2}\/(?:[^/]+\/)?part-(.+)-(\d+)-(\d{20})-(\d{20})\.parquet(\.tmp)?$/;
+const AGG = /^tables\/clickstream_agg\/dt=\d{4}-\d{2}-\d{2}\/(?:[^/]+\/)?part-(\d{20})\.parquet(\.tmp)?$/;
 
 interface Parsed {
   /** The roll or checkpoint that wrote it. */
@@ -101,7 +104,7 @@ export function offsetsFromLake(files: readonly string[], topics: TopicsOfTables
     }
     if (p.tmp) {
       if (!committedKeys.has(p.commitKey)) continue;
-      result.completions.push({ from: path, to: path.slice(0, -'.tmp'.length) });
+      result.completions.push({ from: path, to: inUnitPath(path.slice(0, -'.tmp'.length)) });
     } else {
       result.files += 1;
     }

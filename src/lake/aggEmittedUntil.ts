@@ -10,29 +10,22 @@
  * Undefined when the table has no committed window at all.
  */
 import path from 'node:path';
-import { dirEntries } from './dirEntries.js';
+import { listDtFiles } from './dirEntries.js';
 import { parseAggTaskFileName } from './aggTaskFiles.js';
 import { readExpiryRecord } from './expiryRecordFile.js';
-import { TABLES_DIR } from './layout.js';
 import { readFooterSummary } from './parquetFooter.js';
-
-const AGG_DIR = `${TABLES_DIR}/clickstream_agg`;
-const DT_DIR = /^dt=\d{4}-\d{2}-\d{2}$/;
 
 export async function aggEmittedUntilMs(lakeRoot: string, partition: number): Promise<number | undefined> {
   let untilMs = readExpiryRecord(lakeRoot)?.agg?.emittedUntilMs;
   const committed = new Map<string, { own: string[]; all: string[] }>();
-  for (const dtDir of await dirEntries(path.join(lakeRoot, AGG_DIR))) {
-    if (!dtDir.isDirectory() || !DT_DIR.test(dtDir.name)) continue;
-    const dir = `${AGG_DIR}/${dtDir.name}`;
+  for (const dt of await listDtFiles(lakeRoot, 'clickstream_agg')) {
     const files = { own: [] as string[], all: [] as string[] };
-    for (const entry of await dirEntries(path.join(lakeRoot, dir))) {
-      if (!entry.isFile() || !entry.name.endsWith('.parquet')) continue; // committed only: a tmp name ends in .tmp
-      const file = `${dir}/${entry.name}`;
+    for (const file of dt.files) {
+      if (!file.endsWith('.parquet')) continue; // committed only: a tmp name ends in .tmp
       files.all.push(file);
       if (parseAggTaskFileName(file, partition)) files.own.push(file);
     }
-    if (files.all.length > 0) committed.set(dtDir.name, files);
+    if (files.all.length > 0) committed.set(dt.dtDir, files);
   }
   const dts = [...committed.keys()].sort();
   const newestOwn = dts.filter((dt) => committed.get(dt)!.own.length > 0).at(-1);

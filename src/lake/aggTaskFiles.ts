@@ -1,13 +1,12 @@
 /**
  * Which `clickstream_agg` files belong to the stage-2 task of repartition partition r (architecture.md, "Windows
  * across members" and "Who rewrites a partition's files"):
- * `tables/clickstream_agg/dt=…/part-<r>-<first>-<last>.parquet` as layout.ts names them (`aggTaskFilePath`), final
+ * `tables/clickstream_agg/dt=…/r<r>/part-<r>-<first>-<last>.parquet` as layout.ts names them (`aggTaskFilePath`), final
  * or tmp (`<final>.<writerId>.tmp`). The window aggregator's `part-<checkpointId>.parquet` files (one number) belong
  * to no task and never match. Directory listings only, as partitionTmpFiles.ts: no file is opened or stat'ed.
  */
-import path from 'node:path';
-import { dirEntries } from './dirEntries.js';
-import { TABLES_DIR, unhiddenTmpPath } from './layout.js';
+import { listDtFiles } from './dirEntries.js';
+import { aggTaskUnit, unhiddenTmpPath } from './layout.js';
 
 export interface AggTaskFileName {
   /** As given, lake-relative. */
@@ -25,13 +24,12 @@ export interface AggTaskFileName {
   final: string;
 }
 
-const AGG_DIR = `${TABLES_DIR}/clickstream_agg`;
-// dt, task, first, last, writer of a tmp file.
+// dt directory, dt, unit, task, first, last, writer of a tmp file. A final file is in its task's unit `r<r>` or, in a
+// lake from before units, in the dt directory; a tmp file always in the dt directory (layout.ts).
 const NAME = new RegExp(
-  '^tables/clickstream_agg/dt=(\\d{4}-\\d{2}-\\d{2})/part-(0|[1-9]\\d{0,9})-(\\d{20})-(\\d{20})\\.parquet' +
+  '^(tables/clickstream_agg/dt=(\\d{4}-\\d{2}-\\d{2}))/(?:([^/]+)/)?part-(0|[1-9]\\d{0,9})-(\\d{20})-(\\d{20})\\.parquet' +
     '(?:\\.([0-9a-f]{1,32})\\.tmp)?$',
 );
-const DT_DIR = /^dt=\d{4}-\d{2}-\d{2}$/;
 
 /** The parts of a lake-relative path if it is a stage-2 task's file (of `partition`, when given); else undefined. */
 export function parseAggTaskFileName(filePath: string, partition?: number): AggTaskFileName | undefined {
@@ -39,21 +37,25 @@ export function parseAggTaskFileName(filePath: string, partition?: number): AggT
   const normalized = unhiddenTmpPath(filePath.split('\\').join('/'));
   const m = NAME.exec(normalized);
   if (!m) return undefined;
-  const owner = Number(m[2]);
+  const owner = Number(m[4]);
   if (owner > 0x7fffffff || (partition !== undefined && owner !== partition)) return undefined;
-  const first = BigInt(m[3]!);
-  const last = BigInt(m[4]!);
+  const first = BigInt(m[5]!);
+  const last = BigInt(m[6]!);
   if (first > last) return undefined;
-  const writer = m[5] ?? null;
+  const writer = m[7] ?? null;
+  const unit = aggTaskUnit(owner);
+  // Only the task's own unit: a file elsewhere is not the task's (verify names it).
+  if (m[3] !== undefined && (writer !== null || m[3] !== unit)) return undefined;
+  const name = `part-${owner}-${m[5]}-${m[6]}.parquet`;
   return {
     path: filePath,
-    dt: m[1]!,
+    dt: m[2]!,
     partition: owner,
     first: first.toString(),
     last: last.toString(),
     tmp: writer !== null,
     writer,
-    final: writer === null ? normalized : normalized.slice(0, normalized.length - `.${writer}.tmp`.length),
+    final: writer === null ? normalized : `${m[1]}/${unit}/${name}`,
   };
 }
 
@@ -67,12 +69,10 @@ export interface AggTaskFiles {
 export async function listAggTaskFiles(lakeRoot: string, partition: number): Promise<AggTaskFiles> {
   const tmpFiles: string[] = [];
   const finalFiles: string[] = [];
-  for (const dtDir of await dirEntries(path.join(lakeRoot, AGG_DIR))) {
-    if (!dtDir.isDirectory() || !DT_DIR.test(dtDir.name)) continue;
-    const dir = `${AGG_DIR}/${dtDir.name}`;
-    for (const entry of await dirEntries(path.join(lakeRoot, dir))) {
-      if (!entry.isFile()) continue;
-      const name = parseAggTaskFileName(`${dir}/${entry.name}`, partition);
+  const own = aggTaskUnit(partition);
+  for (const { files } of await listDtFiles(lakeRoot, 'clickstream_agg', (unit) => unit === own)) {
+    for (const file of files) {
+      const name = parseAggTaskFileName(file, partition);
       if (name) (name.tmp ? tmpFiles : finalFiles).push(name.path);
     }
   }

@@ -86,7 +86,7 @@ export type RenameOutcome = 'renamed' | 'already-done' | 'missing';
 export async function completeRename(from: string, to: string): Promise<RenameOutcome> {
   let outcome: RenameOutcome = 'renamed';
   try {
-    await fs.rename(from, to);
+    await renameIntoDir(from, to);
   } catch (err) {
     // ENOENT also names a missing target directory while `from` is there: that is a failure, not a completion.
     if (!isNotFound(err) || (await exists(from))) throw err;
@@ -98,6 +98,24 @@ export async function completeRename(from: string, to: string): Promise<RenameOu
   const fromDir = path.dirname(from);
   if (path.resolve(fromDir) !== path.resolve(toDir)) await fsyncDir(fromDir);
   return outcome;
+}
+
+/**
+ * rename(2); a missing unit (a unit's first file, lake/layout.ts) is made and the rename tried again. Only the unit:
+ * a missing dt directory stays an error (retention may have deleted it, and nothing may bring it back).
+ */
+async function renameIntoDir(from: string, to: string): Promise<void> {
+  try {
+    await fs.rename(from, to);
+  } catch (err) {
+    const unit = path.dirname(to);
+    if (!isNotFound(err) || !(await exists(from)) || !(await exists(path.dirname(unit)))) throw err;
+    await fs.mkdir(unit).catch((e: unknown) => {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    });
+    await fsyncDir(path.dirname(unit));
+    await fs.rename(from, to);
+  }
 }
 
 /**

@@ -128,9 +128,9 @@ export type ExpiryFileName =
   | { kind: 'roll'; topic: string; partition: number; first: bigint; last: bigint }
   | { kind: 'agg'; seq: bigint };
 
-const RAW = /^tables\/(clickstream|iot)\/dt=\d{4}-\d{2}-\d{2}\/part-(\d+)-(\d{20})-(\d{20})\.parquet$/;
-const REJECTED = /^tables\/_rejected\/dt=\d{4}-\d{2}-\d{2}\/part-(.+)-(\d+)-(\d{20})-(\d{20})\.parquet$/;
-const AGG = /^tables\/clickstream_agg\/dt=\d{4}-\d{2}-\d{2}\/part-(\d{20})\.parquet$/;
+const RAW = /^tables\/(clickstream|iot)\/dt=\d{4}-\d{2}-\d{2}\/(?:[^/]+\/)?part-(\d+)-(\d{20})-(\d{20})\.parquet$/;
+const REJECTED = /^tables\/_rejected\/dt=\d{4}-\d{2}-\d{2}\/(?:[^/]+\/)?part-(.+)-(\d+)-(\d{20})-(\d{20})\.parquet$/;
+const AGG = /^tables\/clickstream_agg\/dt=\d{4}-\d{2}-\d{2}\/(?:[^/]+\/)?part-(\d{20})\.parquet$/;
 
 /** The committed file's roll or checkpoint; undefined for a tmp file or a name no writer gives. */
 export function parseExpiryFileName(

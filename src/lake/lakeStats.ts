@@ -30,11 +30,16 @@ export async function lakeTableFiles(lakeRoot: string): Promise<TableFiles[]> {
       for (const dt of await entries(dir)) {
         if (!dt.startsWith('dt=')) continue;
         for (const name of await entries(join(dir, dt))) {
-          if (!name.endsWith('.parquet')) continue;
           const s = await stat(join(dir, dt, name)).catch(() => undefined);
-          if (!s?.isFile()) continue;
-          files += 1;
-          bytes += s.size;
+          // A unit (lake/layout.ts), or a final file of a lake from before units.
+          const inside = s?.isDirectory() ? (await entries(join(dir, dt, name))).map((n) => join(name, n)) : [name];
+          for (const rel of inside) {
+            if (!rel.endsWith('.parquet')) continue;
+            const f = rel === name ? s : await stat(join(dir, dt, rel)).catch(() => undefined);
+            if (!f?.isFile()) continue;
+            files += 1;
+            bytes += f.size;
+          }
         }
       }
       return { table, files, bytes };

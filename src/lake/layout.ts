@@ -5,10 +5,16 @@ import type { TableName } from './tables.js';
  * Deterministic lake paths (architecture.md, "The checkpoint protocol"). Recovery re-derives these names from committed
  * checkpoints, so every function here is pure: same inputs, same path, on every run.
  *
- *   <root>/tables/<table>/dt=YYYY-MM-DD/part-<partition>-<firstOffset>-<lastOffset>.parquet   raw tables
- *   <root>/tables/clickstream_agg/dt=YYYY-MM-DD/part-<checkpointId>.parquet                 window aggregator
- *   <root>/tables/clickstream_agg/dt=YYYY-MM-DD/part-<r>-<firstOffset>-<lastOffset>.parquet   stage-2 task r
- *   <root>/tables/_rejected/dt=YYYY-MM-DD/part-<topic>-<partition>-<firstOffset>-<lastOffset>.parquet
+ *   <root>/tables/<table>/dt=YYYY-MM-DD/p<partition>/part-<partition>-<firstOffset>-<lastOffset>.parquet   raw tables
+ *   <root>/tables/clickstream_agg/dt=YYYY-MM-DD/agg/part-<checkpointId>.parquet                 window aggregator
+ *   <root>/tables/clickstream_agg/dt=YYYY-MM-DD/r<r>/part-<r>-<firstOffset>-<lastOffset>.parquet   stage-2 task r
+ *   <root>/tables/_rejected/dt=YYYY-MM-DD/p<partition>-<topic>/part-<topic>-<partition>-<first>-<last>.parquet
+ *   <root>/tables/<table>/dt=YYYY-MM-DD/.<final name>.<storeId>.tmp                          not committed yet
+ *
+ * The directory between `dt=` and a final file is its writer's *unit* (architecture.md, "Who rewrites a partition's
+ * files"): one owner writes it, so compaction can exchange it whole and no reader sees a row twice. Tmp files stay
+ * in the dt directory: an exchange must not carry a tmp file away. Lakes written before units have final files
+ * directly in the dt directory; the start moves them (unitMigration.ts), and every parser accepts both.
  *
  * Offsets and checkpoint ids are zero-padded to 20 digits, as Kafka names its log segments, so
  * that a plain lexical listing of a partition's files is in offset order. Partitions are not padded.
@@ -93,6 +99,29 @@ function formatTopic(topic: string): string {
   return topic;
 }
 
+/** The unit of a raw table's partition: `p<partition>`. */
+export function rawUnit(partition: number): string {
+  return `p${formatPartition(partition)}`;
+}
+
+/** The unit of `_rejected` records of one input partition: `p<partition>-<topic>` (starts with a letter, no `=`). */
+export function rejectedUnit(topic: string, partition: number): string {
+  return `p${formatPartition(partition)}-${formatTopic(topic)}`;
+}
+
+/** The unit of the process-mode window aggregator's files. */
+export const AGG_UNIT = 'agg';
+
+/** The unit of stage-2 task r's window files: `r<r>`. */
+export function aggTaskUnit(partition: number): string {
+  return `r${formatPartition(partition)}`;
+}
+
+/** `<root>/tables/<table>/dt=<dt>/<unit>`. */
+export function unitPath(root: string, table: TableName, dt: string, unit: string): string {
+  return path.join(partitionDir(root, table, dt), unit);
+}
+
 export function rawFileName(partition: number, firstOffset: OffsetLike, lastOffset: OffsetLike): string {
   return `part-${formatPartition(partition)}-${formatRange(firstOffset, lastOffset)}.parquet`;
 }
@@ -119,12 +148,12 @@ export function rawFilePath(
   firstOffset: OffsetLike,
   lastOffset: OffsetLike,
 ): string {
-  return path.join(partitionDir(root, table, dt), rawFileName(partition, firstOffset, lastOffset));
+  return path.join(unitPath(root, table, dt, rawUnit(partition)), rawFileName(partition, firstOffset, lastOffset));
 }
 
 /** Final path of the windows of day `dt` emitted by checkpoint `checkpointId`. */
 export function aggFilePath(root: string, dt: string, checkpointId: OffsetLike): string {
-  return path.join(partitionDir(root, 'clickstream_agg', dt), aggFileName(checkpointId));
+  return path.join(unitPath(root, 'clickstream_agg', dt, AGG_UNIT), aggFileName(checkpointId));
 }
 
 /**
@@ -146,7 +175,10 @@ export function aggTaskFilePath(
   firstOffset: OffsetLike,
   lastOffset: OffsetLike,
 ): string {
-  return path.join(partitionDir(root, 'clickstream_agg', dt), aggTaskFileName(partition, firstOffset, lastOffset));
+  return path.join(
+    unitPath(root, 'clickstream_agg', dt, aggTaskUnit(partition)),
+    aggTaskFileName(partition, firstOffset, lastOffset),
+  );
 }
 
 /** Final path of rejected records whose Kafka record timestamp falls on day `dt`. */
@@ -158,12 +190,15 @@ export function rejectedFilePath(
   firstOffset: OffsetLike,
   lastOffset: OffsetLike,
 ): string {
-  return path.join(partitionDir(root, '_rejected', dt), rejectedFileName(topic, partition, firstOffset, lastOffset));
+  return path.join(
+    unitPath(root, '_rejected', dt, rejectedUnit(topic, partition)),
+    rejectedFileName(topic, partition, firstOffset, lastOffset),
+  );
 }
 
 /**
  * Where a file is written before the checkpoint that commits it renames it to `finalPath`:
- * `.<final name>.<storeId>.tmp` beside it. The leading dot hides it from readers that take every file not starting
+ * `.<final name>.<storeId>.tmp` in its dt directory (beside its unit, never inside it). The leading dot hides it from readers that take every file not starting
  * with `.` or `_` whatever its extension (Spark, pyarrow and pandas), so none reads rows not committed yet; DuckDB's
  * `*.parquet` globs skip it by its extension. The checkpoint store's id in the name lets recovery delete only the tmp
  * files of its own store when several share one lake; final names do not carry it.
@@ -173,7 +208,16 @@ export function tmpPathFor(finalPath: string, storeId?: string): string {
   if (storeId !== undefined && !/^[0-9a-f]{1,32}$/.test(storeId))
     throw new RangeError(`expected a checkpoint store id (hex), got ${JSON.stringify(storeId)}`);
   const suffix = storeId === undefined ? TMP_SUFFIX : `.${storeId}${TMP_SUFFIX}`;
-  return path.join(path.dirname(finalPath), `.${path.basename(finalPath)}${suffix}`);
+  return path.join(dtDirOf(finalPath), `.${path.basename(finalPath)}${suffix}`);
+}
+
+/** The dt directory of a final path when the file is in a unit; its parent otherwise. */
+function dtDirOf(finalPath: string): string {
+  const parent = path.dirname(finalPath);
+  const grandparent = path.dirname(parent);
+  return !path.basename(parent).startsWith('dt=') && path.basename(grandparent).startsWith('dt=')
+    ? grandparent
+    : parent;
 }
 
 /**

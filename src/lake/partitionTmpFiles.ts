@@ -1,11 +1,10 @@
 /**
  * Lists the files of one input partition for its takeover (architecture.md, "Growing past one machine, and who
  * rewrites a partition's files"): its tmp files, whoever wrote them, and its committed files. Directory listings
- * only: no file is opened or stat'ed, so a takeover costs one readdir per dt directory of its tables.
+ * only: no file is opened or stat'ed, so a takeover costs one readdir per dt directory of its tables and per unit of its own.
  */
-import path from 'node:path';
-import { dirEntries } from './dirEntries.js';
-import { TABLES_DIR } from './layout.js';
+import { listDtFiles } from './dirEntries.js';
+import { rawUnit, rejectedUnit } from './layout.js';
 import { isPartitionTable, parsePartitionFileName } from './partitionFileName.js';
 import type { TableName } from './tables.js';
 
@@ -14,8 +13,6 @@ export interface PartitionFiles {
   tmpFiles: string[];
   finalFiles: string[];
 }
-
-const DT_DIR = /^dt=\d{4}-\d{2}-\d{2}$/;
 
 export async function listPartitionFiles(
   lakeRoot: string,
@@ -27,13 +24,10 @@ export async function listPartitionFiles(
   const finalFiles: string[] = [];
   for (const table of tables) {
     if (!isPartitionTable(table)) throw new RangeError(`${table} holds no input partition's files`);
-    const tableDir = [TABLES_DIR, table].join('/');
-    for (const dtDir of await dirEntries(path.join(lakeRoot, tableDir))) {
-      if (!dtDir.isDirectory() || !DT_DIR.test(dtDir.name)) continue;
-      const dir = `${tableDir}/${dtDir.name}`;
-      for (const entry of await dirEntries(path.join(lakeRoot, dir))) {
-        if (!entry.isFile()) continue;
-        const name = parsePartitionFileName(`${dir}/${entry.name}`, topic, partition, tables);
+    const own = table === '_rejected' ? rejectedUnit(topic, partition) : rawUnit(partition);
+    for (const { files } of await listDtFiles(lakeRoot, table, (unit) => unit === own)) {
+      for (const file of files) {
+        const name = parsePartitionFileName(file, topic, partition, tables);
         if (name) (name.tmp ? tmpFiles : finalFiles).push(name.path);
       }
     }

@@ -55,7 +55,16 @@ export interface PartitionSwap {
 
 export type SwapOutcome = 'swapped' | 'already-done';
 
-const UNIT_NAME = /^[A-Za-z0-9][A-Za-z0-9.-]{0,199}$/;
+/** Called between the steps of a swap: where compaction's crash points are (system/faults.ts). */
+export interface SwapSteps {
+  /** The new version is built and fsynced; readers still see the old one. */
+  built?: () => void;
+  /** The exchange is durable; the merged tmp link is not removed yet. */
+  exchanged?: () => void;
+}
+
+// A topic in a `_rejected` unit (`p<p>-<topic>`, lake/layout.ts) may hold `_`; never first, never `=`.
+const UNIT_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,299}$/;
 
 /** A unit name readers list as a plain directory: no `=` (no Hive column), no leading `.` or `_` (pyarrow skips). */
 export function isUnitName(name: string): boolean {
@@ -93,7 +102,11 @@ export function swapStagingDir(root: string, table: TableName, dt: string, unit:
  * @throws SdpError SDP_ERR_LAKE_FILE_MISSING when a replaced file or the merged tmp file is missing (not swapped).
  * @throws SdpError SDP_ERR_LAKE_SWAP_UNSUPPORTED where the file system has no directory exchange.
  */
-export async function swapPartitionFiles(swap: PartitionSwap, nowMs: number = Date.now()): Promise<SwapOutcome> {
+export async function swapPartitionFiles(
+  swap: PartitionSwap,
+  nowMs: number = Date.now(),
+  steps: SwapSteps = {},
+): Promise<SwapOutcome> {
   const live = new Set(await fs.readdir(swap.liveDir));
   if (live.has(swap.mergedName)) {
     await removeTmp(swap.mergedTmp);
@@ -117,9 +130,11 @@ export async function swapPartitionFiles(swap: PartitionSwap, nowMs: number = Da
   }
   await fs.link(swap.mergedTmp, path.join(swap.stagingDir, swap.mergedName));
   await fsyncDir(swap.stagingDir);
+  steps.built?.();
   exchangePaths(swap.liveDir, swap.stagingDir);
   await fsyncDir(path.dirname(swap.liveDir));
   await fsyncDir(path.dirname(swap.stagingDir));
+  steps.exchanged?.();
   // The vacuum clock of the old version starts now (a crash before this leaves the build time, a little earlier).
   const seconds = nowMs / 1000;
   await fs.utimes(swap.stagingDir, seconds, seconds);

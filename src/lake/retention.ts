@@ -13,7 +13,7 @@
 import { TABLE_NAMES, type TableName } from './tables.js';
 
 const MS_PER_DAY = 86_400_000;
-const DT_DIR = /^tables\/([^/]+)\/dt=(\d{4}-\d{2}-\d{2})\/([^/]+)$/;
+const DT_DIR = /^tables\/([^/]+)\/dt=(\d{4}-\d{2}-\d{2})\/(?:[^/]+\/)?([^/]+)$/;
 
 export interface ExpiryCandidateFile {
   /** Relative to the lake root, `/`-separated: `tables/<table>/dt=YYYY-MM-DD/<name>`. */

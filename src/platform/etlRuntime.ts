@@ -44,6 +44,7 @@ import { planRebuildFromLake, readLakeFloors } from '../checkpoint/rebuildFromLa
 import type { EtlMetrics } from './platformMetrics.js';
 import { listLakeFiles } from '../lake/lakeFiles.js';
 import { renameDurable } from '../lake/durableFs.js';
+import { migrateToUnits } from '../lake/unitMigration.js';
 import { join } from 'node:path';
 
 import { topicProgress, type ProgressSample, type TopicProgress } from '../etl/progress.js';
@@ -301,6 +302,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
   let aggregator: Ref<WindowAggregatorMsg> | undefined;
   let windowStage: Ref<WindowStageMsg> | undefined;
   try {
+    await migrateToUnits(lakeRoot, logger);
     await rebuildFromLakeIfEmpty(config, logger, lakeRoot, checkpointer, generation);
     recovery = await query<CheckpointerMsg, LakeRecovery>(
       checkpointer,

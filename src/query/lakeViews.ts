@@ -32,7 +32,8 @@ const GLOB_CHARACTERS = /[*?[\]{}]/;
  * rescan), or the explicit list when the root itself contains glob characters DuckDB would expand.
  */
 export function parquetSource(root: string, table: TableName, files: readonly string[]): string {
-  if (!GLOB_CHARACTERS.test(root)) return sqlString(path.join(root, TABLES_DIR, table, 'dt=*', '*.parquet'));
+  // `**` also matches no directory: a lake from before units (lake/layout.ts) reads the same.
+  if (!GLOB_CHARACTERS.test(root)) return sqlString(path.join(root, TABLES_DIR, table, 'dt=*', '**', '*.parquet'));
   return `[${files.map(sqlString).join(', ')}]`;
 }
 

@@ -14,6 +14,7 @@ import { fetchTopicId } from '../../../src/kafka/wire/topicId.js';
 import { createTestTopics } from '../helpers/kafkaTestData.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
 import { testLogger } from '../helpers/testLogger.js';
+import { tmpPathFor } from '../../../src/lake/layout.js';
 
 const pad = (n: number): string => String(n).padStart(20, '0');
 
@@ -38,7 +39,7 @@ describe('takeover of one partition', () => {
     const lakeRoot = join(dir, 'lake');
     const topicId = await fetchTopicId(config, topic);
     const final = (first: number, last: number): string =>
-      `tables/iot/dt=2024-03-01/part-1-${pad(first)}-${pad(last)}.parquet`;
+      `tables/iot/dt=2024-03-01/p1/part-1-${pad(first)}-${pad(last)}.parquet`;
 
     // A previous owner (writer a1) committed 0..9, its rename not done yet, and had 10..19 encoded.
     const previous = createPartitionTransactions(config, logger, {
@@ -66,10 +67,10 @@ describe('takeover of one partition', () => {
     );
     await previous.close();
     const past = Date.now() - 60_000;
-    const committedTmp = plant(lakeRoot, `${final(0, 9)}.a1.tmp`, past);
-    const staleTmp = plant(lakeRoot, `${final(10, 19)}.a1.tmp`, past);
+    const committedTmp = plant(lakeRoot, tmpPathFor(final(0, 9), 'a1'), past);
+    const staleTmp = plant(lakeRoot, tmpPathFor(final(10, 19), 'a1'), past);
     // The first roll of whoever took the partition over after this takeover's fence (its mtime says so).
-    const laterTmp = plant(lakeRoot, `${final(10, 15)}.b2.tmp`, Date.now() + 60_000);
+    const laterTmp = plant(lakeRoot, tmpPathFor(final(10, 15), 'b2'), Date.now() + 60_000);
 
     const transactions = createPartitionTransactions(config, logger, {
       transactionalId: `${group}-${topic}-1`,

@@ -23,6 +23,7 @@ import { query, startSystem, stop, type SystemRef } from '../../../src/system/na
 import { createTestTopics } from '../helpers/kafkaTestData.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
 import { testLogger } from '../helpers/testLogger.js';
+import { tmpPathFor } from '../../../src/lake/layout.js';
 
 const Q_MS = 60_000;
 const pad = (n: number): string => String(n).padStart(20, '0');
@@ -60,14 +61,14 @@ describe('two owners of one partition (a zombie and its successor)', () => {
   }
 
   function roll(config: Config, storeId: string, first: number, last: number): RawCheckpoint {
-    const to = `tables/iot/dt=2024-03-01/part-0-${pad(first)}-${pad(last)}.parquet`;
+    const to = `tables/iot/dt=2024-03-01/p0/part-0-${pad(first)}-${pad(last)}.parquet`;
     return {
       type: 'raw',
       sink: rawSinkId(config.topics.iot, 0),
       topic: config.topics.iot,
       partition: 0,
       offset: String(last),
-      renames: [{ from: `${to}.${storeId}.tmp`, to }],
+      renames: [{ from: tmpPathFor(to, storeId), to }],
       rows: last - first + 1,
       rejected: 0,
     };

@@ -85,16 +85,16 @@ function recoverLake(ref: Ref<CheckpointerMsg>): Promise<LakeRecovery> {
 
 function rawFile(partition: number, first: number, last: number): string {
   const pad = (n: number): string => String(n).padStart(20, '0');
-  return `tables/clickstream/${DT}/part-${partition}-${pad(first)}-${pad(last)}.parquet`;
+  return `tables/clickstream/${DT}/p${partition}/part-${partition}-${pad(first)}-${pad(last)}.parquet`;
 }
 
 function rejectedFile(partition: number, first: number, last: number): string {
   const pad = (n: number): string => String(n).padStart(20, '0');
-  return `tables/_rejected/${DT}/part-clickstream-${partition}-${pad(first)}-${pad(last)}.parquet`;
+  return `tables/_rejected/${DT}/p${partition}-clickstream/part-clickstream-${partition}-${pad(first)}-${pad(last)}.parquet`;
 }
 
 function aggFile(seq: number): string {
-  return `tables/clickstream_agg/${DT}/part-${String(seq).padStart(20, '0')}.parquet`;
+  return `tables/clickstream_agg/${DT}/agg/part-${String(seq).padStart(20, '0')}.parquet`;
 }
 
 function rawEvent(partition: number, first: number, last: number, withRejected = false): RawCheckpoint {
@@ -339,6 +339,30 @@ describe('checkpointer: recoverLake', () => {
     expect(recovery.renamed).toBe(latest.renames.length);
     await expectRenamed(store, latest);
     await expectRenamed(store, older);
+  });
+
+  it('applies a rename stored before units into the unit of its final file', async () => {
+    const store = newStore();
+    const engine = openEngine(store);
+    const { checkpointer } = startCheckpointer(store, engine, 100);
+    const inUnit = rawEvent(0, 0, 9);
+    // The same checkpoint as a version before units journaled it: tmp and final in the dt directory.
+    const flat = (p: string): string => p.replace('/p0/', '/');
+    const legacy: RawCheckpoint = {
+      ...inUnit,
+      renames: inUnit.renames.map((r) => ({ from: flat(r.from), to: flat(r.to) })),
+    };
+    await commitAll(store, checkpointer, [legacy]);
+    const [{ from, to }] = inUnit.renames as [{ from: string; to: string }];
+    expect(await readFile(join(store.lakeRoot, to), 'utf8')).toBe(`content of ${flat(to)}`);
+    // A crash before the rename: recovery applies the journaled rename, into the unit too.
+    await rename(join(store.lakeRoot, to), join(store.lakeRoot, flat(from)));
+
+    await recoverLake(checkpointer);
+
+    expect(await readFile(join(store.lakeRoot, to), 'utf8')).toBe(`content of ${flat(to)}`);
+    expect(existsSync(join(store.lakeRoot, flat(to)))).toBe(false);
+    expect(existsSync(join(store.lakeRoot, flat(from)))).toBe(false);
   });
 
   it('deletes every *.tmp that no committed checkpoint names, and nothing else', async () => {

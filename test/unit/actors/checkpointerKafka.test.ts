@@ -76,7 +76,7 @@ function start(floors: { raw: string; source?: 'metadata' | 'file-names' | 'empt
 }
 
 function roll(partition: number, first: number, last: number): RawCheckpoint {
-  const to = `tables/iot/dt=2024-03-01/part-${partition}-${pad(first)}-${pad(last)}.parquet`;
+  const to = `tables/iot/dt=2024-03-01/p${partition}/part-${partition}-${pad(first)}-${pad(last)}.parquet`;
   return {
     type: 'raw',
     sink: rawSinkId(TOPIC, partition),

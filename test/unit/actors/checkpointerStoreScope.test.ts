@@ -17,7 +17,7 @@ afterEach(cleanUp);
 
 const pad = (n: number): string => String(n).padStart(20, '0');
 const rawFile = (partition: number, first: number, last: number): string =>
-  `tables/clickstream/dt=2024-03-01/part-${partition}-${pad(first)}-${pad(last)}.parquet`;
+  `tables/clickstream/dt=2024-03-01/p${partition}/part-${partition}-${pad(first)}-${pad(last)}.parquet`;
 
 describe('checkpointer recoverLake with a store id', () => {
   it("deletes its own store's uncommitted tmp files and legacy ones, never another store's, and re-applies its committed renames", async () => {

@@ -150,7 +150,7 @@ describe('generations: lake writer', () => {
     // (The failed attempt's tmp file stays an orphan; the next start's lake recovery deletes it.)
     const finals = (await listFiles(s.lakeRoot)).filter((f) => f.endsWith('.parquet'));
     expect(finals).toEqual([
-      `tables/clickstream/dt=2024-03-01/part-0-${'0'.padStart(20, '0')}-${'12'.padStart(20, '0')}.parquet`,
+      `tables/clickstream/dt=2024-03-01/p0/part-0-${'0'.padStart(20, '0')}-${'12'.padStart(20, '0')}.parquet`,
     ]);
     expect(await status(fresh)).toMatchObject({
       committedOffset: '12',
@@ -297,7 +297,7 @@ describe('idempotent checkpoint retry', () => {
     const state = s.checkpointer.committed.reduce(applyCheckpoint, emptyCheckpointState());
     expect(state.aggregators[SINK]?.seq).toBe(1);
     expect(await listFiles(s.lakeRoot)).toEqual([
-      `tables/clickstream_agg/dt=2023-11-14/part-${'1'.padStart(20, '0')}.parquet`,
+      `tables/clickstream_agg/dt=2023-11-14/agg/part-${'1'.padStart(20, '0')}.parquet`,
     ]);
     expect(await metrics(a)).toMatchObject({ checkpoints: 1 });
   });
@@ -318,7 +318,8 @@ describe('generations: checkpointer', () => {
       snapshotEvery: 100,
       generation: 2,
     });
-    const tmp = 'tables/clickstream/dt=2024-03-01/part-0-00000000000000000000-00000000000000000009.parquet.tmp';
+    const final = 'tables/clickstream/dt=2024-03-01/p0/part-0-00000000000000000000-00000000000000000009.parquet';
+    const tmp = 'tables/clickstream/dt=2024-03-01/.part-0-00000000000000000000-00000000000000000009.parquet.tmp';
     await mkdir(dirname(join(lakeRoot, tmp)), { recursive: true });
     await writeFile(join(lakeRoot, tmp), 'PAR1');
     const event: RawCheckpoint = {
@@ -327,7 +328,7 @@ describe('generations: checkpointer', () => {
       topic: 'clickstream',
       partition: 0,
       offset: '9',
-      renames: [{ from: tmp, to: tmp.slice(0, -'.tmp'.length) }],
+      renames: [{ from: tmp, to: final }],
       rows: 10,
       rejected: 0,
     };
@@ -346,6 +347,6 @@ describe('generations: checkpointer', () => {
       await query<CheckpointerMsg, CommitReply>(checkpointer, () => ({ type: 'commit', event, generation: 2 }), Q_MS),
     ).toEqual({ checkpoints: 1 });
     expect((await read()).offsets).toEqual({ 'raw:clickstream:0': { '0': '9' } });
-    expect(existsSync(join(lakeRoot, tmp.slice(0, -'.tmp'.length)))).toBe(true);
+    expect(existsSync(join(lakeRoot, final))).toBe(true);
   });
 });

@@ -386,7 +386,7 @@ describe('ingest: a partition assigned again after a revoke', () => {
     await handlers.onBatch(iotBatch(1, 0, 6));
     await h.ask({ type: 'drain' });
     const rows = await reader.rows(
-      `SELECT device_id, count(*) AS n FROM read_parquet('${h.lakeRoot}/tables/iot/*/*.parquet') GROUP BY device_id HAVING count(*) > 1`,
+      `SELECT device_id, count(*) AS n FROM read_parquet('${h.lakeRoot}/tables/iot/**/*.parquet') GROUP BY device_id HAVING count(*) > 1`,
     );
     expect(rows).toEqual([]);
     expect(h.checkpointer.takeovers).toEqual([
@@ -462,8 +462,8 @@ describe('ingest: batches', () => {
     ]);
     const files = await listFiles(h.lakeRoot);
     expect(files).toEqual([
-      `tables/iot/dt=2024-03-05/part-0-${pad(0)}-${pad(2)}.parquet`,
-      `tables/iot/dt=2024-03-05/part-1-${pad(0)}-${pad(1)}.parquet`,
+      `tables/iot/dt=2024-03-05/p0/part-0-${pad(0)}-${pad(2)}.parquet`,
+      `tables/iot/dt=2024-03-05/p1/part-1-${pad(0)}-${pad(1)}.parquet`,
     ]);
     const rows = await readRows(reader, join(h.lakeRoot, files[0]!), 'iot');
     expect(rows.map((r) => [r.device_id, r.ts])).toEqual([0, 1, 2].map((o) => [`d-${o}`, TS_MS + o * 1000]));

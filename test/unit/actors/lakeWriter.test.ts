@@ -152,9 +152,9 @@ function startWriter(overrides: Partial<LakeWriterOptions> = {}): Harness {
 }
 
 const rawPath = (dt: string, first: number, last: number): string =>
-  `tables/clickstream/dt=${dt}/part-${PARTITION}-${pad(first)}-${pad(last)}.parquet`;
+  `tables/clickstream/dt=${dt}/p${PARTITION}/part-${PARTITION}-${pad(first)}-${pad(last)}.parquet`;
 const rejectedPath = (dt: string, first: number, last: number): string =>
-  `tables/_rejected/dt=${dt}/part-${TOPIC}-${PARTITION}-${pad(first)}-${pad(last)}.parquet`;
+  `tables/_rejected/dt=${dt}/p${PARTITION}-${TOPIC}/part-${TOPIC}-${PARTITION}-${pad(first)}-${pad(last)}.parquet`;
 
 async function eventIds(h: Harness, file: string): Promise<unknown[]> {
   return (await readRows(reader, join(h.lakeRoot, file), 'clickstream')).map((r) => r.event_id);
@@ -388,7 +388,7 @@ describe('lake writer: back-pressure and failures', () => {
     }
     expect(next).toBe(20);
     const all = await reader.rows(
-      `SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM read_parquet('${h.lakeRoot}/tables/clickstream/*/*.parquet')`,
+      `SELECT count(*) AS n, count(DISTINCT event_id) AS ids FROM read_parquet('${h.lakeRoot}/tables/clickstream/**/*.parquet')`,
     );
     expect(all).toEqual([{ n: '20', ids: '20' }]);
   });

@@ -140,7 +140,7 @@ const sortRows = (rows: AggRow[]): AggRow[] => [...rows].sort((a, b) => a[0] - b
 async function lakeRows(h: Harness): Promise<AggRow[]> {
   const rows: AggRow[] = [];
   for (const file of await listFiles(h.lakeRoot)) {
-    expect(file).toMatch(/^tables\/clickstream_agg\/dt=\d{4}-\d{2}-\d{2}\/part-\d{20}\.parquet$/);
+    expect(file).toMatch(/^tables\/clickstream_agg\/dt=\d{4}-\d{2}-\d{2}\/agg\/part-\d{20}\.parquet$/);
     for (const r of await readRows(reader, join(h.lakeRoot, file), 'clickstream_agg')) {
       rows.push([r.minute_start as number, r.minute_end as number, r.url as string, r.pv as number]);
     }
@@ -164,7 +164,7 @@ describe('window aggregator: checkpoints', () => {
     for (const event of events) {
       expect(event).toMatchObject({ type: 'agg', sink: SINK, topic: 'clickstream' });
       for (const rename of event.renames) {
-        const name = `tables/clickstream_agg/${DT}/part-${String(event.seq).padStart(20, '0')}.parquet`;
+        const name = `tables/clickstream_agg/${DT}/agg/part-${String(event.seq).padStart(20, '0')}.parquet`;
         expect(rename).toEqual({ from: tmpPathFor(name), to: name });
       }
     }

@@ -250,7 +250,7 @@ describe('window stage (stage-2 tasks)', () => {
       [T0, b, 1],
     ]);
     expect(await listFiles(h.lakeRoot)).toEqual([
-      `tables/clickstream_agg/dt=2026-12-05/part-0-${pad(0)}-${pad(3)}.parquet`,
+      `tables/clickstream_agg/dt=2026-12-05/r0/part-0-${pad(0)}-${pad(3)}.parquet`,
     ]);
     // One transaction: the snapshot of partition 0 and its next offset with metadata naming the file.
     expect(kafka.commits).toHaveLength(1);
@@ -356,7 +356,7 @@ describe('window stage (stage-2 tasks)', () => {
       [T0 + MIN, b, 1],
     ]);
     expect(await listFiles(first.lakeRoot)).toEqual([
-      `tables/clickstream_agg/dt=2026-12-05/part-1-${pad(2)}-${pad(5)}.parquet`,
+      `tables/clickstream_agg/dt=2026-12-05/r1/part-1-${pad(2)}-${pad(5)}.parquet`,
     ]);
     // The first instance's producer of task 1 was fenced by the second's takeover.
     const firstTx = kafka.instances.filter((i) => i.transactionalId.endsWith('-1'));

@@ -179,7 +179,7 @@ describe('renamesOf', () => {
     );
     expect(renamesOf(m, 'clicks', 3)[1]).toEqual({
       from: 'tables/_rejected/dt=2026-12-01/.part-clicks-3-00000000000000000200-00000000000000000299.parquet.a1b2c3.tmp',
-      to: 'tables/_rejected/dt=2026-12-01/part-clicks-3-00000000000000000200-00000000000000000299.parquet',
+      to: 'tables/_rejected/dt=2026-12-01/p3-clicks/part-clicks-3-00000000000000000200-00000000000000000299.parquet',
     });
   });
 
@@ -204,8 +204,15 @@ describe('renamesOf', () => {
       tmp('clickstream', '2026-12-02', 200, 300, 'a1b2c3'), // another range
       tmp('clickstream', '2026-12-03', 200, 299), // legacy name without a writer
     ];
+    // The final in its unit (lake/layout.ts), the tmp file in the dt directory.
+    const unitOf = (from: string): string => (from.includes('/_rejected/') ? 'p3-clicks' : 'p3');
     expect(renamesOf(m, 'clicks', 3, [...others, ...mine])).toEqual(
-      mine.map((from) => ({ from, to: unhiddenTmpPath(from).replace('.a1b2c3.tmp', '') })),
+      mine.map((from) => ({
+        from,
+        to: unhiddenTmpPath(from)
+          .replace('.a1b2c3.tmp', '')
+          .replace(/\/part-/, `/${unitOf(from)}/part-`),
+      })),
     );
     expect(() => renamesOf(m, 'clicks', 3)).toThrow(/need the tmp files/);
   });

@@ -8,15 +8,16 @@ import { planTakeover, type TakeoverInput } from '../../../src/checkpoint/takeov
 import { ErrorCodes, isSdpError } from '../../../src/errors.js';
 import { rawFileName, rejectedFileName, tmpPathFor, unhiddenTmpPath } from '../../../src/lake/layout.js';
 import type { TableName } from '../../../src/lake/tables.js';
+import { inUnitPath } from '../../../src/lake/unitMigration.js';
 
 const TOPIC_ID = 'aaaaaaaaaaaaaaaabbbbbbbbbbbbbbbb';
 const CLICKS: readonly TableName[] = ['clickstream', '_rejected'];
 const IOT: readonly TableName[] = ['iot', '_rejected'];
 
 const raw = (table: 'clickstream' | 'iot', dt: string, first: number, last: number, p = 2) =>
-  `tables/${table}/dt=${dt}/${rawFileName(p, first, last)}`;
+  `tables/${table}/dt=${dt}/p${p}/${rawFileName(p, first, last)}`;
 const rej = (dt: string, first: number, last: number, topic = 'clicks', p = 2) =>
-  `tables/_rejected/dt=${dt}/${rejectedFileName(topic, p, first, last)}`;
+  `tables/_rejected/dt=${dt}/p${p}-${topic}/${rejectedFileName(topic, p, first, last)}`;
 const tmp = (final: string, writer?: string) => tmpPathFor(final, writer);
 
 function meta(over: Partial<CommitMetadata> = {}): CommitMetadata {
@@ -95,7 +96,7 @@ describe('planTakeover with metadata of ours', () => {
     const plan = planTakeover(input({ committed: { metadata: m }, tmpFiles: [...mine, ...others].sort() }));
     expect(plan.renames).toEqual(
       mine
-        .map((from) => ({ from, to: unhiddenTmpPath(from).replace('.cafe.tmp', '') }))
+        .map((from) => ({ from, to: inUnitPath(unhiddenTmpPath(from).replace('.cafe.tmp', '')) }))
         .sort((a, b) => (a.from < b.from ? -1 : 1)),
     );
     expect(plan.deletes).toEqual([...others].sort());
@@ -197,7 +198,7 @@ describe('planTakeover without metadata of ours: the file names', () => {
     expect(plan.resume).toEqual({ raw: '299', win: '-1' }); // the window stage gets the partition from its start
     expect(plan.renames).toEqual(
       interrupted
-        .map((from) => ({ from, to: unhiddenTmpPath(from).replace(/(\.cafe)?\.tmp$/, '') }))
+        .map((from) => ({ from, to: inUnitPath(unhiddenTmpPath(from).replace(/(\.cafe)?\.tmp$/, '')) }))
         .sort((a, b) => (a.from < b.from ? -1 : 1)),
     );
     expect(plan.deletes).toEqual([...deleted].sort());

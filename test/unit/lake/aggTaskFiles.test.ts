@@ -15,7 +15,7 @@ describe('stage-2 task file names', () => {
   it('are named by the task and the input offsets of their commit, in clickstream_agg', () => {
     expect(aggTaskFileName(3, 5n, '9')).toBe(`part-3-${pad(5)}-${pad(9)}.parquet`);
     expect(aggTaskFilePath('/lake', '2026-12-05', 3, 5, 9)).toBe(
-      `/lake/tables/clickstream_agg/dt=2026-12-05/part-3-${pad(5)}-${pad(9)}.parquet`,
+      `/lake/tables/clickstream_agg/dt=2026-12-05/r3/part-3-${pad(5)}-${pad(9)}.parquet`,
     );
     expect(() => aggTaskFileName(3, 9, 5)).toThrow(RangeError);
   });

@@ -105,11 +105,21 @@ describe('completeRename', () => {
     await expect(fs.access(path.join(dir, 'y.parquet'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
-  it('fails, leaving the tmp file, when the target directory is missing (not a completed rename)', async () => {
+  it('fails, leaving the tmp file, when the dt directory of the target is missing (not a completed rename)', async () => {
     const from = path.join(dir, 'x.parquet.cafe.tmp');
     await fs.writeFile(from, 'data');
-    await expect(completeRename(from, path.join(dir, 'gone', 'x.parquet'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(completeRename(from, path.join(dir, 'gone', 'p0', 'x.parquet'))).rejects.toMatchObject({
+      code: 'ENOENT',
+    });
     expect(await fs.readFile(from, 'utf8')).toBe('data');
+    await expect(fs.access(path.join(dir, 'gone'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it("makes the target's unit, its last directory only, for a unit's first file", async () => {
+    const from = path.join(dir, '.x.parquet.cafe.tmp');
+    await fs.writeFile(from, 'data');
+    expect(await completeRename(from, path.join(dir, 'p0', 'x.parquet'))).toBe('renamed');
+    expect(await fs.readFile(path.join(dir, 'p0', 'x.parquet'), 'utf8')).toBe('data');
   });
 });
 

@@ -1,7 +1,10 @@
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  AGG_UNIT,
   aggFileName,
+  aggTaskFilePath,
+  aggTaskUnit,
   aggFilePath,
   dtOfMs,
   formatOffset,
@@ -9,8 +12,10 @@ import {
   partitionDir,
   rawFileName,
   rawFilePath,
+  rawUnit,
   rejectedFileName,
   rejectedFilePath,
+  rejectedUnit,
   tableDir,
   tmpPathFor,
   tmpStoreId,
@@ -127,19 +132,35 @@ describe('file names', () => {
     }
   });
 
-  it('builds full paths in the dt directory', () => {
+  it("builds full paths in the writer's unit of the dt directory", () => {
     expect(rawFilePath(root, 'clickstream', '2024-03-01', 1, '0', '9')).toBe(
-      path.join('/lake/tables/clickstream/dt=2024-03-01', 'part-1-00000000000000000000-00000000000000000009.parquet'),
+      path.join(
+        '/lake/tables/clickstream/dt=2024-03-01/p1',
+        'part-1-00000000000000000000-00000000000000000009.parquet',
+      ),
     );
     expect(aggFilePath(root, '2024-03-01', 4)).toBe(
-      '/lake/tables/clickstream_agg/dt=2024-03-01/part-00000000000000000004.parquet',
+      '/lake/tables/clickstream_agg/dt=2024-03-01/agg/part-00000000000000000004.parquet',
+    );
+    expect(aggTaskFilePath(root, '2024-03-01', 2, 5, 9)).toBe(
+      '/lake/tables/clickstream_agg/dt=2024-03-01/r2/part-2-00000000000000000005-00000000000000000009.parquet',
     );
     expect(rejectedFilePath(root, dtOfMs(Date.UTC(2024, 2, 1, 5)), 'iot', 0, '3', '8')).toBe(
-      '/lake/tables/_rejected/dt=2024-03-01/part-iot-0-00000000000000000003-00000000000000000008.parquet',
+      '/lake/tables/_rejected/dt=2024-03-01/p0-iot/part-iot-0-00000000000000000003-00000000000000000008.parquet',
     );
   });
 
-  it('derives the tmp path: hidden (a leading dot) beside the final, with the store id', () => {
+  it('names units so that no Hive reader adds a column and none skips them', () => {
+    expect([rawUnit(3), rejectedUnit('my.topic_v', 2), aggTaskUnit(1), AGG_UNIT]).toEqual([
+      'p3',
+      'p2-my.topic_v',
+      'r1',
+      'agg',
+    ]);
+    expect(() => rejectedUnit('../x', 0)).toThrow(RangeError);
+  });
+
+  it('derives the tmp path: hidden (a leading dot) in the dt directory beside the unit, with the store id', () => {
     // Spark, pyarrow and pandas read every file not starting with '.' or '_', whatever its extension: a visible tmp
     // file would give them rows not committed yet.
     const final = rawFilePath(root, 'iot', '2024-03-01', 0, '1', '2');
@@ -147,6 +168,10 @@ describe('file names', () => {
     const name = 'part-0-00000000000000000001-00000000000000000002.parquet';
     expect(tmpPathFor(final)).toBe(`${dir}/.${name}.tmp`);
     expect(tmpPathFor(final, 'a1b2')).toBe(`${dir}/.${name}.a1b2.tmp`);
+    expect(tmpPathFor(`tables/iot/dt=2024-03-01/p0/${name}`, 'a1b2')).toBe(
+      `tables/iot/dt=2024-03-01/.${name}.a1b2.tmp`,
+    );
+    // A final path from before units: the same tmp path.
     expect(tmpPathFor(`tables/iot/dt=2024-03-01/${name}`, 'a1b2')).toBe(`tables/iot/dt=2024-03-01/.${name}.a1b2.tmp`);
     expect(isTmpPath(tmpPathFor(final))).toBe(true);
     expect(isTmpPath(final)).toBe(false);

@@ -4,10 +4,12 @@ import { parsePartitionFileName } from '../../../src/lake/partitionFileName.js';
 import type { TableName } from '../../../src/lake/tables.js';
 
 const CLICKS: readonly TableName[] = ['clickstream', '_rejected'];
+// Final files in their unit (lake/layout.ts); tmp files and a lake from before units in the dt directory.
 const raw = (p: number, first: number, last: number) =>
-  `tables/clickstream/dt=2026-12-01/${rawFileName(p, first, last)}`;
+  `tables/clickstream/dt=2026-12-01/p${p}/${rawFileName(p, first, last)}`;
 const rej = (topic: string, p: number, first: number, last: number) =>
-  `tables/_rejected/dt=2026-12-01/${rejectedFileName(topic, p, first, last)}`;
+  `tables/_rejected/dt=2026-12-01/p${p}-${topic}/${rejectedFileName(topic, p, first, last)}`;
+const inDt = (final: string) => final.replace(/\/[^/]+\/(part-[^/]+)$/, '/$1');
 
 describe('parsePartitionFileName', () => {
   it('reads a final file, a tmp file with a writer id and a legacy tmp file', () => {
@@ -21,22 +23,36 @@ describe('parsePartitionFileName', () => {
       writer: null,
       final: raw(1, 100, 199),
     });
-    expect(parsePartitionFileName(`${rej('clicks', 1, 0, 9)}.0a1b.tmp`, 'clicks', 1, CLICKS)).toMatchObject({
+    expect(parsePartitionFileName(`${inDt(rej('clicks', 1, 0, 9))}.0a1b.tmp`, 'clicks', 1, CLICKS)).toMatchObject({
       table: '_rejected',
       tmp: true,
       writer: '0a1b',
       final: rej('clicks', 1, 0, 9),
     });
-    expect(parsePartitionFileName(`${raw(1, 0, 9)}.tmp`, 'clicks', 1, CLICKS)).toMatchObject({
+    expect(parsePartitionFileName(`${inDt(raw(1, 0, 9))}.tmp`, 'clicks', 1, CLICKS)).toMatchObject({
       tmp: true,
       writer: null,
       final: raw(1, 0, 9),
     });
   });
 
+  it("reads a final file of a lake from before units as it is, and no file in another owner's unit", () => {
+    expect(parsePartitionFileName(inDt(raw(1, 0, 9)), 'clicks', 1, CLICKS)).toMatchObject({
+      tmp: false,
+      final: inDt(raw(1, 0, 9)),
+    });
+    expect(parsePartitionFileName(raw(1, 0, 9).replace('/p1/', '/p2/'), 'clicks', 1, CLICKS)).toBeUndefined();
+    expect(parsePartitionFileName(rej('clicks', 1, 0, 9).replace('/p1-clicks/', '/p1/'), 'clicks', 1, CLICKS)).toBe(
+      undefined,
+    );
+    // A tmp file is never written into a unit: an exchange of the unit would carry it away.
+    expect(parsePartitionFileName(`${raw(1, 0, 9)}.0a1b.tmp`, 'clicks', 1, CLICKS)).toBeUndefined();
+  });
+
   it('reads a hidden tmp file (written since tmp files start with a dot) with its final and writer', () => {
     const hidden = tmpPathFor(rej('clicks', 1, 0, 9), '0a1b');
     expect(hidden).toBe(`tables/_rejected/dt=2026-12-01/.${rejectedFileName('clicks', 1, 0, 9)}.0a1b.tmp`);
+    // The final is in the unit, the tmp file beside it in the dt directory.
     expect(parsePartitionFileName(hidden, 'clicks', 1, CLICKS)).toEqual({
       path: hidden,
       table: '_rejected',

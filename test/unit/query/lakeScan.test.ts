@@ -8,12 +8,13 @@ describe('scanLake', () => {
   const root = mkdtempSync(join(tmpdir(), 'sdp-lake-scan-'));
   afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-  it('lists committed Parquet files per table, never tmp files or files outside dt= directories', () => {
+  it('lists committed Parquet files per table, in units or (before units) in dt=, never tmp files or files outside dt=', () => {
     const put = (rel: string, bytes: number) => {
       mkdirSync(join(root, rel, '..'), { recursive: true });
       writeFileSync(join(root, rel), Buffer.alloc(bytes));
     };
-    put('tables/clickstream/dt=2024-03-02/part-0-1-2.parquet', 10);
+    put('tables/clickstream/dt=2024-03-02/p0/part-0-1-2.parquet', 10); // in its unit
+    put('tables/clickstream/dt=2024-03-02/.part-0-3-4.parquet.ab.tmp', 100);
     put('tables/clickstream/dt=2024-03-01/part-0-0-0.parquet', 5);
     put('tables/clickstream/dt=2024-03-01/part-1-0-0.parquet.tmp', 100);
     put('tables/clickstream/stray.parquet', 100);
@@ -23,7 +24,7 @@ describe('scanLake', () => {
     const byTable = Object.fromEntries(scan.tables.map((t) => [t.table, t]));
     expect(byTable.clickstream!.files).toEqual([
       join(root, 'tables/clickstream/dt=2024-03-01/part-0-0-0.parquet'),
-      join(root, 'tables/clickstream/dt=2024-03-02/part-0-1-2.parquet'),
+      join(root, 'tables/clickstream/dt=2024-03-02/p0/part-0-1-2.parquet'),
     ]);
     expect(byTable.clickstream!.bytes).toBe(15);
     expect(byTable.iot!.files).toEqual([]);

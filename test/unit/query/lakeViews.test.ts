@@ -31,8 +31,8 @@ describe('planLakeViews', () => {
     expect(plan.present).toEqual(['clickstream', '_rejected']);
     expect(plan.empty).toEqual(['iot', 'clickstream_agg']);
     expect(plan.statements).toEqual([
-      `CREATE VIEW "clickstream" AS SELECT * FROM read_parquet('/lake/tables/clickstream/dt=*/*.parquet', hive_partitioning = true, hive_types = {'dt': DATE})`,
-      `CREATE VIEW "_rejected" AS SELECT * FROM read_parquet('/lake/tables/_rejected/dt=*/*.parquet', hive_partitioning = true, hive_types = {'dt': DATE})`,
+      `CREATE VIEW "clickstream" AS SELECT * FROM read_parquet('/lake/tables/clickstream/dt=*/**/*.parquet', hive_partitioning = true, hive_types = {'dt': DATE})`,
+      `CREATE VIEW "_rejected" AS SELECT * FROM read_parquet('/lake/tables/_rejected/dt=*/**/*.parquet', hive_partitioning = true, hive_types = {'dt': DATE})`,
     ]);
   });
 
@@ -44,7 +44,7 @@ describe('planLakeViews', () => {
   });
 
   it('quotes a root with quotes, and lists the files when the root has glob characters', () => {
-    expect(parquetSource("/tmp/o'brien", 'iot', [])).toBe(`'/tmp/o''brien/tables/iot/dt=*/*.parquet'`);
+    expect(parquetSource("/tmp/o'brien", 'iot', [])).toBe(`'/tmp/o''brien/tables/iot/dt=*/**/*.parquet'`);
     const files = ['/tmp/[x]/tables/iot/dt=2024-03-01/a.parquet', '/tmp/[x]/tables/iot/dt=2024-03-02/b.parquet'];
     expect(parquetSource('/tmp/[x]', 'iot', files)).toBe(
       `['/tmp/[x]/tables/iot/dt=2024-03-01/a.parquet', '/tmp/[x]/tables/iot/dt=2024-03-02/b.parquet']`,

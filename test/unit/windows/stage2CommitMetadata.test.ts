@@ -109,11 +109,11 @@ describe('stage-2 commit metadata', () => {
     expect(stage2RenamesOf(meta({ first: '5', last: '9', dts: ['2026-12-04', '2026-12-05'] }), 3, [])).toEqual([
       {
         from: `${dir('2026-12-04')}/.part-3-${pad(5)}-${pad(9)}.parquet.a1b2.tmp`,
-        to: `${dir('2026-12-04')}/part-3-${pad(5)}-${pad(9)}.parquet`,
+        to: `${dir('2026-12-04')}/r3/part-3-${pad(5)}-${pad(9)}.parquet`,
       },
       {
         from: `${dir('2026-12-05')}/.part-3-${pad(5)}-${pad(9)}.parquet.a1b2.tmp`,
-        to: `${dir('2026-12-05')}/part-3-${pad(5)}-${pad(9)}.parquet`,
+        to: `${dir('2026-12-05')}/r3/part-3-${pad(5)}-${pad(9)}.parquet`,
       },
     ]);
     expect(stage2RenamesOf(meta(null), 3, [])).toEqual([]);
@@ -124,8 +124,8 @@ describe('stage-2 commit metadata', () => {
       `${dir('2026-12-01')}/.part-3-${pad(5)}-${pad(9)}.parquet.a1b2.tmp`,
     ];
     expect(stage2RenamesOf(meta({ first: '5', last: '9', dts: null }), 3, tmp)).toEqual([
-      { from: tmp[3], to: `${dir('2026-12-01')}/part-3-${pad(5)}-${pad(9)}.parquet` },
-      { from: tmp[0], to: `${dir('2026-12-05')}/part-3-${pad(5)}-${pad(9)}.parquet` },
+      { from: tmp[3], to: `${dir('2026-12-01')}/r3/part-3-${pad(5)}-${pad(9)}.parquet` },
+      { from: tmp[0], to: `${dir('2026-12-05')}/r3/part-3-${pad(5)}-${pad(9)}.parquet` },
     ]);
   });
 });

@@ -76,7 +76,7 @@ describe('stage-2 takeover plan', () => {
         tmpFiles,
       }),
     );
-    expect(plan.renames).toEqual([{ from: tmpFiles[0], to: `${dir}/part-1-${pad(5)}-${pad(9)}.parquet` }]);
+    expect(plan.renames).toEqual([{ from: tmpFiles[0], to: `${dir}/r1/part-1-${pad(5)}-${pad(9)}.parquet` }]);
     expect(plan.deletes).toEqual([tmpFiles[1], tmpFiles[2]].sort());
     expect(plan.resume).toBe(10n);
     expect(plan.source).toBe('commit');
@@ -138,7 +138,7 @@ describe('stage-2 takeover plan', () => {
   });
 
   it('without metadata of ours: resumes after the snapshot, renames a tmp whose range a final file has', () => {
-    const finals = [`tables/clickstream_agg/dt=2026-12-04/part-1-${pad(5)}-${pad(9)}.parquet`];
+    const finals = [`tables/clickstream_agg/dt=2026-12-04/r1/part-1-${pad(5)}-${pad(9)}.parquet`];
     const tmpFiles = [
       `${dir}/.part-1-${pad(5)}-${pad(9)}.parquet.aa.tmp`, // same commit as the final of 12-04: committed
       `${dir}/.part-1-${pad(5)}-${pad(9)}.parquet.bb.tmp`, // a second tmp of that final: a copy
@@ -147,7 +147,7 @@ describe('stage-2 takeover plan', () => {
     const plan = planStage2Takeover(
       input({ offset: 3n, snapshot: JSON.stringify(snapshot(stateThrough(9))), tmpFiles, finalFiles: finals }),
     );
-    expect(plan.renames).toEqual([{ from: tmpFiles[0], to: `${dir}/part-1-${pad(5)}-${pad(9)}.parquet` }]);
+    expect(plan.renames).toEqual([{ from: tmpFiles[0], to: `${dir}/r1/part-1-${pad(5)}-${pad(9)}.parquet` }]);
     expect(plan.deletes).toEqual([tmpFiles[1], tmpFiles[2]]);
     expect(plan).toMatchObject({ resume: 10n, source: 'snapshot' });
     // No snapshot either: a foreign committed offset is where it starts.

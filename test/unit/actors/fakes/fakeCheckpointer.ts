@@ -11,8 +11,8 @@
  * `takeOver` answers where each partition's sinks stand in `initial` plus the commits so far, as the real
  * checkpointer answers from Kafka (architecture.md, "Growing past one machine"); `takeovers` records them.
  */
-import { rename } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, rename } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import type { CheckpointerMsg, CommitReply, TakeoverReply } from '../../../../src/actors/checkpointer.js';
 import {
   aggSinkId,
@@ -127,7 +127,10 @@ export function spawnFakeCheckpointer(
       waiting -= 1;
     }
     if (fake.delayMs > 0) await new Promise((resolve) => setTimeout(resolve, fake.delayMs));
-    for (const { from, to } of event.renames) await rename(join(lakeRoot, from), join(lakeRoot, to));
+    for (const { from, to } of event.renames) {
+      await mkdir(dirname(join(lakeRoot, to)), { recursive: true }); // the unit, as the real checkpointer makes it
+      await rename(join(lakeRoot, from), join(lakeRoot, to));
+    }
     committed.push(event);
     inFlight.set(event.sink, (inFlight.get(event.sink) ?? 1) - 1);
     if (!loseReply) dispatch<CommitReply>(sender as Ref<CommitReply>, { checkpoints: committed.length });
