@@ -12,6 +12,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/schema.js';
 import { createTopics } from '../../../src/kafka/admin/topics.js';
+import { platformTopicNames } from '../../../src/kafka/admin/topicSpecs.js';
 import { mulberry32 } from '../../../src/system/mulberry32.js';
 import { readStageWindowState } from '../../../src/verify/stageWindowState.js';
 import { EtlProcess, etlEnv } from '../helpers/etlProcess.js';
@@ -20,6 +21,7 @@ import { clickEvent } from '../helpers/etlTestEvents.js';
 import { TestProducer } from '../helpers/kafkaTestData.js';
 import { lakeFiles, moveIntoUnits } from '../helpers/lakeUnits.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
+import { deleteTopics } from '../helpers/producerFixtures.js';
 import { randomName } from '../helpers/randomName.js';
 import { runCli, type CliResult } from '../helpers/runCli.js';
 import { testLogger } from '../helpers/testLogger.js';
@@ -89,8 +91,16 @@ describe('verify with the windows across members', () => {
     clean = await verify(lakeRoot);
   }, 300_000);
 
-  afterAll(() => {
+  // The second group's window topics too (the test of a new group over this lake).
+  const newGroup = randomName('verify-members-new');
+
+  afterAll(async () => {
     rmSync(dir, { recursive: true, force: true });
+    if (config)
+      await deleteTopics(config, [
+        ...platformTopicNames(config),
+        ...platformTopicNames({ ...config, etl: { ...config.etl, consumer_group: newGroup } }).slice(2),
+      ]);
   });
 
   it('passes, counting the windows the stage-2 tasks emitted, whose state is in Kafka', async () => {
@@ -163,7 +173,7 @@ describe('verify with the windows across members', () => {
     const etl = EtlProcess.start(
       {
         ...env,
-        SDP_ETL__CONSUMER_GROUP: randomName('verify-members-new'),
+        SDP_ETL__CONSUMER_GROUP: newGroup,
         SDP_STORAGE__DATALAKE_ROOT: root,
         SDP_STORAGE__CHECKPOINT_ROOT: join(dir, 'checkpoints-new-group'),
       },
