@@ -16,6 +16,7 @@ export type FindingKind =
   | 'footer_unreadable'
   | 'tmp_left_behind'
   | 'unknown_file'
+  | 'wrong_unit'
   | 'kafka_range'
   | 'note'
   | 'expired';

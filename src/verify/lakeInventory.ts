@@ -1,18 +1,20 @@
 /**
  * The lake's committed files sorted into what `verify` checks (architecture.md, "Verifying the
- * lake"). Pure: names in, rolls out.
+ * lake"). Pure: names in, each partition's files with their offset ranges out.
  *
- * One roll of a lake writer writes, for its offset range `[first, last]` of one partition, a raw
- * file per `dt` of its valid rows and a `_rejected` file per `dt` of its rejected records, all
- * named with that same range (actors/lakeWriter.ts, "Rebuilding from the lake"). So the files of a
- * roll are found by their common range, and the roll — not a single file — is what Kafka's count
- * of committed records in the range must equal: raw rows plus rejected rows over all its files.
+ * A final file lies in its writer's unit, `tables/<t>/dt=D/<unit>/<name>` (architecture.md, "Who rewrites a
+ * partition's files"), or, in a lake written before units, directly in `dt=D/`; both are read. The name says whose
+ * file it is: `part-<p>-…` is unit `p<p>`, `part-<topic>-<p>-…` in `_rejected` is `p<p>-<topic>`, the window
+ * aggregator's `part-<seq>` is `agg` and stage-2 task r's `part-<r>-<first>-<last>` is `r<r>`. A file in another
+ * unit is misplaced: readers read it, but only the unit's owner may write there.
+ *
+ * How a partition's files are grouped for counting is components.ts's rule: a file's range is not unique to one
+ * roll once compaction merges one dt's files and not another's.
  */
-import { parseAggTaskFileName } from '../lake/aggTaskFiles.js';
 import type { OffsetRange } from './tiling.js';
 
 export interface LakeFileInfo {
-  /** Relative to the lake root, `/`-separated: `tables/<table>/dt=…/<name>`. */
+  /** Relative to the lake root, `/`-separated: `tables/<table>/dt=…/[<unit>/]<name>`. */
   path: string;
   sizeBytes: number;
   mtimeMs: number;
@@ -20,17 +22,12 @@ export interface LakeFileInfo {
 
 export type RawTable = 'clickstream' | 'iot';
 
-export interface Roll extends OffsetRange {
-  topic: string;
-  partition: number;
-  /** Files of the raw table, one per dt. */
-  rawFiles: string[];
-  /** `_rejected` files of the same range, one per dt. */
-  rejectedFiles: string[];
-  /** The dt directories its files are in. */
-  dts: string[];
-  /** A range retention deleted (the expiry record), standing in for its rolls: no files, checked by nothing. */
-  expired?: true;
+/** A committed file of one input partition: raw, or its `_rejected` records. */
+export interface PartitionFile extends OffsetRange {
+  path: string;
+  /** `clickstream`, `iot` or `_rejected`. */
+  table: RawTable | '_rejected';
+  dt: string;
 }
 
 export interface AggFile {
@@ -40,90 +37,103 @@ export interface AggFile {
   seq: bigint | null;
 }
 
+/** A final file in a unit its name does not belong to. */
+export interface MisplacedFile {
+  path: string;
+  table: string;
+  unit: string;
+  /** The unit its name belongs to. */
+  owner: string;
+}
+
 export interface LakeInventory {
-  /** topic → partition → rolls, in offset order. */
-  rolls: Map<string, Map<number, Roll[]>>;
+  /** topic → partition → its raw and `_rejected` files, sorted by range. */
+  files: Map<string, Map<number, PartitionFile[]>>;
   aggFiles: AggFile[];
   tmpFiles: LakeFileInfo[];
   /** `.parquet` files whose names follow no rule of the layout (a reader would read them). */
   unknown: string[];
+  misplaced: MisplacedFile[];
 }
 
-const RAW = /^tables\/(clickstream|iot)\/dt=(\d{4}-\d{2}-\d{2})\/part-(\d+)-(\d{20})-(\d{20})\.parquet$/;
-const REJECTED = /^tables\/_rejected\/dt=(\d{4}-\d{2}-\d{2})\/part-(.+)-(\d+)-(\d{20})-(\d{20})\.parquet$/;
-const AGG = /^tables\/clickstream_agg\/dt=(\d{4}-\d{2}-\d{2})\/part-(\d{20})\.parquet$/;
+// Units are optional: a lake written before them keeps its final files in dt=D/ until migrated.
+const DT_UNIT = '\\/dt=(\\d{4}-\\d{2}-\\d{2})\\/(?:([^/]+)\\/)?';
+const RANGE = '(\\d{20})-(\\d{20})\\.parquet$';
+// table, dt, unit, partition, first, last
+const RAW = new RegExp(`^tables\\/(clickstream|iot)${DT_UNIT}part-(\\d+)-${RANGE}`);
+// dt, unit, topic, partition, first, last
+const REJECTED = new RegExp(`^tables\\/_rejected${DT_UNIT}part-([^/]+)-(\\d+)-${RANGE}`);
+// dt, unit, checkpoint id
+const AGG = new RegExp(`^tables\\/clickstream_agg${DT_UNIT}part-(\\d{20})\\.parquet$`);
+// dt, unit, task, first, last. Like lake/aggTaskFiles.ts's name, with the unit segment it does not parse yet.
+const AGG_TASK = new RegExp(`^tables\\/clickstream_agg${DT_UNIT}part-(0|[1-9]\\d{0,9})-${RANGE}`);
+
+/** Whose unit a name belongs to (layout.ts names them so). */
+export const rawUnit = (partition: number): string => `p${partition}`;
+export const rejectedUnit = (topic: string, partition: number): string => `p${partition}-${topic}`;
+export const AGG_UNIT = 'agg';
+export const aggTaskUnit = (task: number): string => `r${task}`;
+
+const byRange = (a: OffsetRange, b: OffsetRange): number =>
+  a.first !== b.first ? (a.first < b.first ? -1 : 1) : a.last < b.last ? -1 : a.last > b.last ? 1 : 0;
 
 export function inventoryLake(files: readonly LakeFileInfo[], topics: Record<RawTable, string>): LakeInventory {
-  const rolls = new Map<string, Map<number, Map<string, Roll>>>();
-  const rollOf = (topic: string, partition: number, first: string, last: string): Roll => {
-    let byPartition = rolls.get(topic);
-    if (!byPartition) rolls.set(topic, (byPartition = new Map()));
-    let byRange = byPartition.get(partition);
-    if (!byRange) byPartition.set(partition, (byRange = new Map()));
-    const key = `${first}-${last}`;
-    let roll = byRange.get(key);
-    if (!roll) {
-      roll = { topic, partition, first: BigInt(first), last: BigInt(last), rawFiles: [], rejectedFiles: [], dts: [] };
-      byRange.set(key, roll);
-    }
-    return roll;
+  const byPartition = new Map<string, Map<number, PartitionFile[]>>();
+  const add = (topic: string, partition: number, file: PartitionFile): void => {
+    let partitions = byPartition.get(topic);
+    if (!partitions) byPartition.set(topic, (partitions = new Map()));
+    let list = partitions.get(partition);
+    if (!list) partitions.set(partition, (list = []));
+    list.push(file);
   };
-  const addDt = (roll: Roll, dt: string): void => {
-    if (!roll.dts.includes(dt)) roll.dts.push(dt);
+  const inventory: LakeInventory = { files: new Map(), aggFiles: [], tmpFiles: [], unknown: [], misplaced: [] };
+  const inUnit = (path: string, table: string, unit: string | undefined, owner: string): void => {
+    if (unit !== undefined && unit !== owner) inventory.misplaced.push({ path, table, unit, owner });
   };
-  const inventory: LakeInventory = { rolls: new Map(), aggFiles: [], tmpFiles: [], unknown: [] };
   const configured = new Set(Object.values(topics));
   for (const file of files) {
-    if (file.path.endsWith('.tmp')) {
+    const { path } = file;
+    if (path.endsWith('.tmp')) {
       inventory.tmpFiles.push(file);
       continue;
     }
-    let m = RAW.exec(file.path);
+    let m = RAW.exec(path);
     if (m) {
-      const roll = rollOf(topics[m[1] as RawTable], Number(m[3]), m[4]!, m[5]!);
-      roll.rawFiles.push(file.path);
-      addDt(roll, m[2]!);
+      const table = m[1] as RawTable;
+      const partition = Number(m[4]);
+      inUnit(path, table, m[3], rawUnit(partition));
+      add(topics[table], partition, { path, table, dt: m[2]!, first: BigInt(m[5]!), last: BigInt(m[6]!) });
       continue;
     }
-    m = REJECTED.exec(file.path);
+    m = REJECTED.exec(path);
     if (m) {
-      // Rejected records of other topics (another configuration sharing the lake) are not ours to check.
-      if (!configured.has(m[2]!)) continue;
-      const roll = rollOf(m[2]!, Number(m[3]), m[4]!, m[5]!);
-      roll.rejectedFiles.push(file.path);
-      addDt(roll, m[1]!);
+      const topic = m[3]!;
+      const partition = Number(m[4]);
+      inUnit(path, '_rejected', m[2], rejectedUnit(topic, partition));
+      // Rejected records of other topics (another configuration sharing the lake) are not ours to count.
+      if (configured.has(topic))
+        add(topic, partition, { path, table: '_rejected', dt: m[1]!, first: BigInt(m[5]!), last: BigInt(m[6]!) });
       continue;
     }
-    m = AGG.exec(file.path);
+    m = AGG.exec(path);
     if (m) {
-      inventory.aggFiles.push({ path: file.path, dt: m[1]!, seq: BigInt(m[2]!) });
+      inUnit(path, 'clickstream_agg', m[2], AGG_UNIT);
+      inventory.aggFiles.push({ path, dt: m[1]!, seq: BigInt(m[3]!) });
       continue;
     }
-    const task = parseAggTaskFileName(file.path);
-    if (task && !task.tmp) {
-      inventory.aggFiles.push({ path: file.path, dt: task.dt, seq: null });
+    m = AGG_TASK.exec(path);
+    if (m && Number(m[3]) <= 0x7fffffff && BigInt(m[4]!) <= BigInt(m[5]!)) {
+      inUnit(path, 'clickstream_agg', m[2], aggTaskUnit(Number(m[3])));
+      inventory.aggFiles.push({ path, dt: m[1]!, seq: null });
       continue;
     }
-    if (file.path.endsWith('.parquet')) inventory.unknown.push(file.path);
+    if (path.endsWith('.parquet')) inventory.unknown.push(path);
   }
-  for (const [topic, byPartition] of rolls) {
-    const out = new Map<number, Roll[]>();
-    for (const [partition, byRange] of [...byPartition].sort((a, b) => a[0] - b[0]))
-      out.set(
-        partition,
-        [...byRange.values()].sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0)),
-      );
-    inventory.rolls.set(topic, out);
+  for (const [topic, partitions] of byPartition) {
+    const sorted = new Map<number, PartitionFile[]>();
+    for (const [partition, list] of [...partitions].sort((a, b) => a[0] - b[0]))
+      sorted.set(partition, list.sort(byRange));
+    inventory.files.set(topic, sorted);
   }
   return inventory;
-}
-
-/** With `--since DT`: a roll is checked (whole, all its files) when any of its files is in a dt >= DT. */
-export function rollInScope(roll: Roll, since: string | undefined): boolean {
-  return since === undefined || roll.dts.some((dt) => dt >= since);
-}
-
-/** The roll's files, raw first, for findings. */
-export function rollFiles(roll: Roll): string[] {
-  return [...roll.rawFiles, ...roll.rejectedFiles];
 }

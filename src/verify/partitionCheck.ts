@@ -2,31 +2,33 @@
  * The checks of one raw partition (architecture.md, "Verifying the lake"), pure: which offset
  * ranges Kafka must count (`planPartition`), then what those counts prove (`judgePartition`).
  *
- * - Rolls (the files of one range, lakeInventory.ts) must not overlap, and each must hold as many
- *   rows (raw + `_rejected`, from the footers) as Kafka holds committed records in its range.
- * - A gap between rolls, and the range after the last roll up to the checkpointed offset, must
+ * - Components (the files whose ranges intersect over every dt and both tables, components.ts) must each hold as
+ *   many rows (raw + `_rejected`, from the footers) as Kafka holds committed records in their range; within one
+ *   (table, dt) no two files may intersect (an overlap).
+ * - A gap between components, and the range after the last one up to the checkpointed offset, must
  *   hold no committed record (transaction markers and aborted records only).
  * - What lies below the log start offset Kafka no longer holds: such a range is checked by the
  *   tiling alone and counted as unverifiable.
  * - What retention deleted (the expiry record's ranges) takes part in the tiling as a range the lake
- *   holds nothing of on purpose: no gap, not counted, reported as expired; a roll inside one lost
- *   some of its dt files, so its count is not compared either.
+ *   holds nothing of on purpose: no gap, not counted, reported as expired; a component that takes one in lost
+ *   some of its files, so its count is not compared either.
  */
+import { componentFiles, componentInScope, groupPartition, type Component } from './components.js';
 import type { Finding } from './findings.js';
-import { rollFiles, rollInScope, type Roll } from './lakeInventory.js';
-import { compareRanges, splitAtLogStart, tileRanges, type OffsetRange } from './tiling.js';
+import type { PartitionFile } from './lakeInventory.js';
+import { splitAtLogStart, tileRanges, type OffsetRange } from './tiling.js';
 
 export type Segment =
-  | { kind: 'roll'; range: OffsetRange; roll: Roll }
-  | { kind: 'gap'; range: OffsetRange; before: Roll | undefined; after: Roll }
-  | { kind: 'tail'; range: OffsetRange; before: Roll | undefined; checkpoint: bigint };
+  | { kind: 'component'; range: OffsetRange; component: Component }
+  | { kind: 'gap'; range: OffsetRange; before: Component | undefined; after: Component }
+  | { kind: 'tail'; range: OffsetRange; before: Component | undefined; checkpoint: bigint };
 
 export interface PartitionInput {
   table: string;
   topic: string;
   partition: number;
-  /** In offset order. */
-  rolls: readonly Roll[];
+  /** Its raw and `_rejected` files, every dt (lakeInventory.ts). */
+  files: readonly PartitionFile[];
   /** The raw sink's checkpointed offset; undefined when the store has none. */
   checkpoint: bigint | undefined;
   /** Kafka's log start offset of the partition. */
@@ -37,7 +39,8 @@ export interface PartitionInput {
 }
 
 export interface PartitionPlan {
-  /** Ranges Kafka still holds, to be counted, sorted by first offset. */
+  components: Component[];
+  /** Ranges Kafka still holds, to be counted, sorted by first offset and disjoint. */
   segments: Segment[];
   findings: Finding[];
   overlaps: number;
@@ -53,50 +56,36 @@ function smaller(a: bigint, b: bigint): bigint {
   return b;
 }
 
-function describeRange(roll: Roll): string {
-  if (roll.expired) return `${roll.first}..${roll.last} (expired)`;
-  const only = roll.rawFiles.length === 0 ? ' (_rejected files only)' : '';
-  return `${roll.first}..${roll.last}${only}`;
+function describeRange(c: Component): string {
+  if (c.rawFiles.length + c.rejectedFiles.length === 0) return `${c.first}..${c.last} (expired)`;
+  const only = c.rawFiles.length === 0 ? ' (_rejected files only)' : '';
+  const expired = c.expired.length > 0 ? ' (partly expired)' : '';
+  return `${c.first}..${c.last}${only}${expired}`;
 }
 
 export function planPartition(input: PartitionInput): PartitionPlan {
   const { topic, partition, table, logStart } = input;
-  const expiredRolls: Roll[] = (input.expired ?? []).map((r) => ({
-    topic,
-    partition,
-    first: r.first,
-    last: r.last,
-    rawFiles: [],
-    rejectedFiles: [],
-    dts: [],
-    expired: true,
-  }));
-  const insideExpired = (roll: Roll): boolean => expiredRolls.some((e) => e.first <= roll.first && roll.last <= e.last);
-  const rolls = [...input.rolls.filter((r) => !insideExpired(r)), ...expiredRolls].sort(compareRanges);
-  const tiling = tileRanges(rolls, 0n, input.checkpoint);
+  const { components, overlaps: sameDt } = groupPartition(topic, partition, input.files, input.expired);
+  const tiling = tileRanges(components, 0n, input.checkpoint);
   const findings: Finding[] = [];
   const segments: Segment[] = [];
   let unverifiable = 0;
   let overlaps = 0;
   let expired = 0;
-  const inScope = (roll: Roll | undefined): boolean => roll !== undefined && rollInScope(roll, input.since);
+  const inScope = (c: Component | undefined): boolean => c !== undefined && componentInScope(c, input.since);
 
-  for (const o of tiling.overlaps) {
-    if (!inScope(o.earlierItem) && !inScope(o.laterItem)) continue;
+  for (const o of sameDt) {
+    if (input.since !== undefined && o.dt < input.since) continue;
     overlaps += 1;
-    const exact =
-      o.earlierItem.rawFiles.length === 0 || o.laterItem.rawFiles.length === 0
-        ? '; a _rejected range that matches no raw file range exactly'
-        : '';
     findings.push({
       kind: 'overlap',
-      table,
+      table: o.table,
       topic,
       partition,
       first: str(o.later.first),
       last: str(smaller(o.earlier.last, o.later.last)),
-      files: [...rollFiles(o.earlierItem), ...rollFiles(o.laterItem)],
-      message: `ranges ${describeRange(o.earlierItem)} and ${describeRange(o.laterItem)} overlap: their records are in the lake twice${exact}`,
+      files: [o.earlier.path, o.later.path],
+      message: `files ${o.earlier.first}..${o.earlier.last} and ${o.later.first}..${o.later.last} of dt ${o.dt} overlap: their records are in the lake twice`,
     });
   }
 
@@ -104,44 +93,45 @@ export function planPartition(input: PartitionInput): PartitionPlan {
     const { gone, held } = splitAtLogStart(segment.range, logStart);
     if (gone) {
       unverifiable += 1;
-      // A roll Kafka holds only in part cannot be counted: its files hold the whole range.
-      if (segment.kind === 'roll') return;
+      // A component Kafka holds only in part cannot be counted: its files hold the whole range.
+      if (segment.kind === 'component') return;
     }
     if (held) segments.push({ ...segment, range: held } as Segment);
   };
 
-  const sorted = rolls;
-  let previous: Roll | undefined;
+  let previous: Component | undefined;
   let gapIndex = 0;
-  for (const roll of sorted) {
-    // The gaps of the tiling are in order and each ends right before a roll's first offset.
-    while (gapIndex < tiling.gaps.length && tiling.gaps[gapIndex]!.last < roll.first) {
+  for (const component of components) {
+    // The gaps of the tiling are in order and each ends right before a component's first offset.
+    while (gapIndex < tiling.gaps.length && tiling.gaps[gapIndex]!.last < component.first) {
       const gap = tiling.gaps[gapIndex++]!;
-      if (gap.last + 1n === roll.first && (inScope(roll) || inScope(previous)))
-        add({ kind: 'gap', range: gap, before: previous, after: roll });
+      if (gap.last + 1n === component.first && (inScope(component) || inScope(previous)))
+        add({ kind: 'gap', range: gap, before: previous, after: component });
     }
-    if (roll.expired) {
+    for (const e of component.expired) {
       expired += 1;
       findings.push({
         kind: 'expired',
         table,
         topic,
         partition,
-        first: str(roll.first),
-        last: str(roll.last),
+        first: str(e.first),
+        last: str(e.last),
         message: 'deleted by retention (lake expire): the lake holds nothing of it on purpose',
       });
-    } else if (inScope(roll)) add({ kind: 'roll', range: { first: roll.first, last: roll.last }, roll });
-    if (previous === undefined || roll.last > previous.last) previous = roll;
+    }
+    if (component.expired.length === 0 && inScope(component))
+      add({ kind: 'component', range: { first: component.first, last: component.last }, component });
+    previous = component;
   }
   if (tiling.tail && input.checkpoint !== undefined)
     add({ kind: 'tail', range: tiling.tail, before: previous, checkpoint: input.checkpoint });
   segments.sort((a, b) => (a.range.first < b.range.first ? -1 : a.range.first > b.range.first ? 1 : 0));
-  return { segments, findings, overlaps, unverifiable, expired };
+  return { components, segments, findings, overlaps, unverifiable, expired };
 }
 
-/** Rows the footers gave for one roll; undefined when a footer of it was unreadable. */
-export type RollRows = (roll: Roll) => { raw: number; rejected: number } | undefined;
+/** Rows the footers gave for one component; undefined when a footer of it was unreadable. */
+export type ComponentRows = (component: Component) => { raw: number; rejected: number } | undefined;
 
 export interface PartitionVerdict {
   findings: Finding[];
@@ -159,7 +149,7 @@ export function judgePartition(
   segments: readonly Segment[],
   counts: readonly number[],
   readTo: bigint,
-  rowsOf: RollRows,
+  rowsOf: ComponentRows,
 ): PartitionVerdict {
   const { table, topic, partition } = input;
   const findings: Finding[] = [];
@@ -177,13 +167,13 @@ export function judgePartition(
         partition,
         first,
         last,
-        message: `Kafka delivered records only up to offset ${readTo - 1n} (its last stable offset): the ${segment.kind} could not be counted`,
-        ...(segment.kind === 'roll' ? { files: rollFiles(segment.roll) } : {}),
+        message: `Kafka delivered records only up to offset ${readTo - 1n} (its last stable offset): the ${segment.kind === 'component' ? 'files' : segment.kind} could not be counted`,
+        ...(segment.kind === 'component' ? { files: componentFiles(segment.component) } : {}),
       });
       return;
     }
-    if (segment.kind === 'roll') {
-      const rows = rowsOf(segment.roll);
+    if (segment.kind === 'component') {
+      const rows = rowsOf(segment.component);
       if (rows === undefined) return; // its footer finding says why
       if (rows.raw + rows.rejected !== committed) {
         countMismatches += 1;
@@ -194,7 +184,7 @@ export function judgePartition(
           partition,
           first,
           last,
-          files: rollFiles(segment.roll),
+          files: componentFiles(segment.component),
           message: `Kafka holds ${committed} committed records in the range, the files hold ${rows.raw + rows.rejected} (${rows.raw} rows + ${rows.rejected} rejected)`,
         });
       }
@@ -217,7 +207,7 @@ export function judgePartition(
       last,
       message: `${committed} committed record${committed === 1 ? '' : 's'} in no file, ${between}`,
       ...(segment.kind === 'gap'
-        ? { files: [...(segment.before ? rollFiles(segment.before) : []), ...rollFiles(segment.after)] }
+        ? { files: [...(segment.before ? componentFiles(segment.before) : []), ...componentFiles(segment.after)] }
         : {}),
     });
   });

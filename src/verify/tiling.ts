@@ -1,11 +1,13 @@
 /**
- * How a partition's committed rolls tile its offsets (architecture.md, "Verifying the lake"). Pure.
+ * How offset ranges tile a partition's offsets (architecture.md, "Verifying the lake"). Pure.
  *
  * The ETL names every file of a roll with the roll's range `[first, last]`, both offsets of data
  * records (partition actor: the first and last record it appended); between two rolls lie only
  * transaction markers and records of aborted transactions, which read_committed never delivers.
- * So consecutive ranges must never intersect (an overlap: records written twice), and what lies
- * between them (a gap) must hold no committed record — which only Kafka can tell.
+ * Compaction merges consecutive files of one (table, dt) into one named with their whole range. So
+ * the files of one (table, dt) never intersect (an overlap: records written twice), and what lies
+ * between the components of all of them (components.ts) must hold no committed record (a gap) —
+ * which only Kafka can tell.
  */
 
 /** Inclusive offsets. */

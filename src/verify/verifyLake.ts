@@ -25,15 +25,9 @@ import { expiredRangesOf, type ExpiryRecord } from '../lake/expiryRecord.js';
 import { readExpiryRecord } from '../lake/expiryRecordFile.js';
 import type { Logger } from '../log/logger.js';
 import type { Finding } from './findings.js';
+import { componentFiles, componentInScope, groupPartition, type Component } from './components.js';
 import { readFooterRows } from './footerRows.js';
-import {
-  inventoryLake,
-  rollFiles,
-  rollInScope,
-  type LakeInventory,
-  type RawTable,
-  type Roll,
-} from './lakeInventory.js';
+import { inventoryLake, type LakeInventory, type PartitionFile, type RawTable } from './lakeInventory.js';
 import { judgePartition, planPartition } from './partitionCheck.js';
 import { emptyCounts, verifyPassed, type VerifyCounts } from './summary.js';
 import { readStageWindowState, type StageWindowState } from './stageWindowState.js';
@@ -45,7 +39,7 @@ export const VERIFY_TABLES: readonly VerifyTable[] = ['clickstream', 'iot', 'cli
 
 export interface VerifyOptions {
   storeFile: string;
-  /** Only this table (`_rejected`: the rolls of both topics, where rejected rows are matched). */
+  /** Only this table (`_rejected`: the partitions of both topics, where rejected rows are matched). */
   table: VerifyTable | undefined;
   /** Only dt partitions >= this day (YYYY-MM-DD). */
   since: string | undefined;
@@ -73,8 +67,9 @@ function tableOfPath(path: string): string {
   return path.split('/')[1] ?? path;
 }
 
+/** `tables/<t>/dt=D/[<unit>/]<name>`: tmp files lie in dt=D/, final ones in a unit or (before units) beside them. */
 function dtOfPath(path: string): string | undefined {
-  return /\/dt=(\d{4}-\d{2}-\d{2})\//.exec(path)?.[1];
+  return /^tables\/[^/]+\/dt=(\d{4}-\d{2}-\d{2})\//.exec(path)?.[1];
 }
 
 /** The lake listed after the store was read, once the store's latest renames are done (they follow its commit). */
@@ -122,6 +117,14 @@ export async function verifyLake(config: Config, options: VerifyOptions, logger:
         message: `uncommitted file ${Math.round(ageMs / 1000)} s old, older than a roll (etl.max_file_age + ${TMP_MARGIN_MS / 1000} s)`,
       });
   }
+  for (const f of inventory.misplaced)
+    if (wants(f.table))
+      findings.push({
+        kind: 'wrong_unit',
+        table: f.table,
+        files: [f.path],
+        message: `in unit ${f.unit}, but its name belongs to unit ${f.owner}: readers read it, yet only the owner of ${f.unit} writes there`,
+      });
   for (const path of inventory.unknown)
     if (wants(tableOfPath(path)))
       findings.push({
@@ -146,15 +149,15 @@ export async function verifyLake(config: Config, options: VerifyOptions, logger:
       }
     }
   };
-  const rowsOf = (roll: Roll): { raw: number; rejected: number } | undefined => {
+  const rowsOf = (component: Component): { raw: number; rejected: number } | undefined => {
     let raw = 0;
     let rejected = 0;
-    for (const f of roll.rawFiles) {
+    for (const f of component.rawFiles) {
       const n = footers.get(f);
       if (n === undefined) return undefined;
       raw += n;
     }
-    for (const f of roll.rejectedFiles) {
+    for (const f of component.rejectedFiles) {
       const n = footers.get(f);
       if (n === undefined) return undefined;
       rejected += n;
@@ -168,8 +171,8 @@ export async function verifyLake(config: Config, options: VerifyOptions, logger:
     const security = connectionSecurity(config);
     for (const rawTable of rawTables) {
       const topic = topics[rawTable];
-      const rolls = inventory.rolls.get(topic) ?? new Map<number, Roll[]>();
-      const partitions = new Set<number>(rolls.keys());
+      const files = inventory.files.get(topic) ?? new Map<number, PartitionFile[]>();
+      const partitions = new Set<number>(files.keys());
       for (const sink of Object.keys(store.state.offsets)) {
         const m = /^raw:(.+):(\d+)$/.exec(sink);
         if (m && m[1] === topic) partitions.add(Number(m[2]));
@@ -186,9 +189,12 @@ export async function verifyLake(config: Config, options: VerifyOptions, logger:
       for (const l of topicLogs) partitions.add(l.partition);
       for (const partition of [...partitions].sort((a, b) => a - b)) {
         const log = topicLogs.find((l) => l.partition === partition);
-        const partitionRolls = rolls.get(partition) ?? [];
-        const inScope = partitionRolls.filter((r) => rollInScope(r, since));
-        await readFooters(inScope.flatMap(rollFiles));
+        const partitionFiles = files.get(partition) ?? [];
+        const expired = expiry === undefined ? [] : expiredRangesOf(expiry, topic, partition);
+        const inScope = groupPartition(topic, partition, partitionFiles, expired).components.filter((c) =>
+          componentInScope(c, since),
+        );
+        await readFooters(inScope.flatMap(componentFiles));
         if (!log) {
           findings.push({
             kind: 'kafka_range',
@@ -201,8 +207,7 @@ export async function verifyLake(config: Config, options: VerifyOptions, logger:
         }
         const offset = store.state.offsets[rawSinkId(topic, partition)]?.[partition];
         const checkpoint = offset === undefined || offset === NO_OFFSET ? undefined : BigInt(offset);
-        const expired = expiry === undefined ? [] : expiredRangesOf(expiry, topic, partition);
-        const input = { table: rawTable, topic, partition, rolls: partitionRolls, checkpoint, since, expired };
+        const input = { table: rawTable, topic, partition, files: partitionFiles, checkpoint, since, expired };
         let plan = planPartition({ ...input, logStart: log.logStart });
         const startedMs = Date.now();
         let counted: RangeCount;
@@ -249,7 +254,7 @@ export async function verifyLake(config: Config, options: VerifyOptions, logger:
           {
             topic,
             partition,
-            rolls: inScope.length,
+            components: inScope.length,
             ranges: plan.segments.length,
             fetches: counted.fetches,
             fetched_bytes: counted.bytes,
@@ -323,22 +328,26 @@ async function checkWindows(
     }
   }
   // The raw files the store had committed when it was read; a roll committed since is beyond the aggregator's view.
+  // A merged file reaching across the checkpointed offset (compacted after the store was read) holds rows of both.
   const rawFiles: string[] = [];
   let unreadable = false;
-  for (const [partition, rolls] of inventory.rolls.get(topic) ?? new Map<number, Roll[]>()) {
+  const straddling: string[] = [];
+  for (const [partition, partitionFiles] of inventory.files.get(topic) ?? new Map<number, PartitionFile[]>()) {
     const upTo = rawSinks.get(partition);
-    for (const roll of rolls) {
-      if (upTo !== undefined && roll.last > upTo) continue;
-      for (const f of roll.rawFiles) {
-        const dt = dtOfPath(f);
-        if (since !== undefined && dt !== undefined && dt < since) continue;
-        if (!footers.has(f)) {
-          // Not read yet (--table clickstream_agg) or unreadable: DuckDB must not meet a broken file.
-          await readFooters([f]);
-          if (!footers.has(f)) unreadable = true;
-        }
-        if (footers.has(f)) rawFiles.push(f);
+    for (const file of partitionFiles) {
+      if (file.table === '_rejected') continue;
+      if (since !== undefined && file.dt < since) continue;
+      if (upTo !== undefined && file.last > upTo) {
+        if (file.first <= upTo) straddling.push(file.path);
+        continue;
       }
+      const f = file.path;
+      if (!footers.has(f)) {
+        // Not read yet (--table clickstream_agg) or unreadable: DuckDB must not meet a broken file.
+        await readFooters([f]);
+        if (!footers.has(f)) unreadable = true;
+      }
+      if (footers.has(f)) rawFiles.push(f);
     }
   }
   let comparison: WindowComparison;
@@ -362,6 +371,11 @@ async function checkWindows(
     };
   else if (disagree.length > 0) comparison = { mode: 'none', reason: `${disagree.join('; ')} (${rerun})` };
   else if (unreadable) comparison = { mode: 'none', reason: 'a clickstream file is unreadable' };
+  else if (straddling.length > 0)
+    comparison = {
+      mode: 'none',
+      reason: `${straddling.join(', ')} reach${straddling.length === 1 ? 'es' : ''} past the checkpointed offset read first (${rerun})`,
+    };
   else if (behind.length > 0) comparison = { mode: 'none', reason: `${behind.join('; ')} (${rerun})` };
   else if (ahead.length > 0) comparison = { mode: 'raw-ahead', reason: `${ahead.join('; ')} (${rerun})` };
   else {

@@ -3,17 +3,21 @@
  * (with an aborted transaction between the runs, so that a gap between two files holds only
  * aborted records and markers, and with old event times in the second run, so that some events
  * are late), then `node dist/main.js verify`: exit 0 and the summary line. Then each fault is
- * planted in a copy of the lake and verify must exit 1 naming it.
+ * planted in a copy of the lake and verify must exit 1 naming it. A copy moved into units with one dt of one
+ * partition merged, as compaction will leave it, must pass (architecture.md, "Verifying the lake").
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, mkdtempSync, renameSync, rmSync, unlinkSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/schema.js';
+import { platformTopicNames } from '../../../src/kafka/admin/topicSpecs.js';
 import { createKafkaClient } from '../../../src/kafka/client.js';
 import { readJournal } from '../helpers/checkpointJournal.js';
+import { lakeFiles, moveIntoUnits } from '../helpers/lakeUnits.js';
+import { deleteTopics } from '../helpers/producerFixtures.js';
 import { etlEnv } from '../helpers/etlProcess.js';
 import { mulberry32 } from '../../../src/system/mulberry32.js';
 import { clickEvent, iotEvent } from '../helpers/etlTestEvents.js';
@@ -50,25 +54,18 @@ function summaryOf(result: CliResult): Summary {
   return { files, rows, gaps, overlaps, count_mismatches, windows, window_mismatches, unverifiable_ranges } as Summary;
 }
 
-/** Raw files of a table: dt directory, name, partition and range. */
+/** Raw files of a table, in a unit or not: dt directory, unit, name, partition and range. */
 function rawFiles(lakeRoot: string, table: 'clickstream' | 'iot') {
-  const dir = join(lakeRoot, 'tables', table);
-  return readdirSync(dir).flatMap((dt) =>
-    readdirSync(join(dir, dt))
-      .filter((name) => RAW_NAME.test(name))
-      .map((name) => {
-        const m = RAW_NAME.exec(name)!;
-        return {
-          dt,
-          name,
-          path: join(dir, dt, name),
-          partition: Number(m[1]),
-          first: BigInt(m[2]!),
-          last: BigInt(m[3]!),
-        };
-      }),
-  );
+  return lakeFiles(lakeRoot, table)
+    .filter((f) => RAW_NAME.test(f.name))
+    .map((f) => {
+      const m = RAW_NAME.exec(f.name)!;
+      return { ...f, partition: Number(m[1]), first: BigInt(m[2]!), last: BigInt(m[3]!) };
+    });
 }
+
+type RawFile = ReturnType<typeof rawFiles>[number];
+const pad = (n: bigint): string => n.toString().padStart(20, '0');
 
 async function duck(sql: string): Promise<void> {
   const instance = await DuckDBInstance.create(':memory:');
@@ -201,8 +198,9 @@ describe('verify: the lake proved against Kafka and the checkpoint store', () =>
     clean = await verify(lakeRoot);
   }, 600_000);
 
-  afterAll(() => {
+  afterAll(async () => {
     if (process.env.VERIFY_TEST_KEEP !== '1') rmSync(dir, { recursive: true, force: true });
+    if (config) await deleteTopics(config, platformTopicNames(config));
   });
 
   it('passes on the lake the pipeline wrote: exit 0, the summary line last, windows and rows counted', () => {
@@ -248,9 +246,7 @@ describe('verify: the lake proved against Kafka and the checkpoint store', () =>
   it('a deleted file: a gap with committed records, naming the partition and offsets', async () => {
     const root = copyLake('deleted');
     // A file that is its roll's only file (no other dt, no _rejected file of the same range).
-    const rejected = readdirSync(join(root, 'tables', '_rejected')).flatMap((dt) =>
-      readdirSync(join(root, 'tables', '_rejected', dt)),
-    );
+    const rejected = lakeFiles(root, '_rejected').map((f) => f.name);
     const files = rawFiles(root, 'iot');
     const victim = files.find(
       (f) =>
@@ -270,7 +266,7 @@ describe('verify: the lake proved against Kafka and the checkpoint store', () =>
     const root = copyLake('copied');
     const victim = rawFiles(root, 'iot').find((f) => f.last > f.first)!;
     const name = `part-${victim.partition}-${(victim.first + 1n).toString().padStart(20, '0')}-${victim.last.toString().padStart(20, '0')}.parquet`;
-    cpSync(victim.path, join(root, 'tables', 'iot', victim.dt, name));
+    cpSync(victim.path, join(dirname(victim.path), name));
     const result = await verify(root);
     expect(result.code).toBe(1);
     expect(summaryOf(result).overlaps).toBe(1);
@@ -298,9 +294,7 @@ describe('verify: the lake proved against Kafka and the checkpoint store', () =>
 
   it('a window row changed: a window mismatch', async () => {
     const root = copyLake('window');
-    const aggDir = join(root, 'tables', 'clickstream_agg');
-    const dt = readdirSync(aggDir)[0]!;
-    const file = join(aggDir, dt, readdirSync(join(aggDir, dt)).find((n) => n.endsWith('.parquet'))!);
+    const file = lakeFiles(root, 'clickstream_agg').find((f) => f.name.endsWith('.parquet'))!.path;
     const rewritten = `${file}.rewrite`;
     await duck(
       `COPY (SELECT minute_start, minute_end, url, CASE WHEN rn = 1 THEN pv + 1 ELSE pv END AS pv FROM (SELECT *, row_number() OVER () AS rn FROM read_parquet(${sq(file)}))) TO ${sq(rewritten)} (FORMAT PARQUET)`,
@@ -333,6 +327,77 @@ describe('verify: the lake proved against Kafka and the checkpoint store', () =>
     expect(result.code).toBe(1);
     expect(result.stdout).toMatch(/^tmp_left_behind iot: uncommitted file \d+ s old/m);
     expect(result.stdout).toContain('part-0-00000000000000999990-00000000000000999999.parquet.abc123.tmp');
+  });
+
+  /**
+   * Compaction by hand: in a lake moved into units, the clickstream files of the (dt, partition) with the most files
+   * merged into one named with their whole range (the originals moved out of the lake), as compaction will leave a
+   * unit while the partition's other dt still holds the unmerged files of the same rolls.
+   */
+  const compactOneUnit = async (root: string, { dropOneRow = false } = {}) => {
+    moveIntoUnits(root);
+    const files = rawFiles(root, 'clickstream');
+    expect(files.every((f) => f.unit === `p${f.partition}`)).toBe(true);
+    const groups = new Map<string, RawFile[]>();
+    for (const f of files) groups.set(`${f.dt}/${f.partition}`, [...(groups.get(`${f.dt}/${f.partition}`) ?? []), f]);
+    const replaced = [...groups.values()].sort((a, b) => b.length - a.length)[0]!;
+    expect(replaced.length).toBeGreaterThan(1);
+    const { partition, dt } = replaced[0]!;
+    // Files of one partition in one dt never intersect: in range order the first starts and the last ends the run.
+    replaced.sort((x, y) => (x.first < y.first ? -1 : 1));
+    const { first } = replaced[0]!;
+    const { last } = replaced.at(-1)!;
+    // The merge is only worth testing if the partition's other dt has files of the same rolls, unmerged.
+    const partly = files.filter((f) => f.partition === partition && f.dt !== dt && f.first <= last && f.last >= first);
+    expect(partly.length).toBeGreaterThan(0);
+    const merged = join(dirname(replaced[0]!.path), `part-${partition}-${pad(first)}-${pad(last)}.parquet`);
+    const tmp = join(dirname(dirname(merged)), `.${basename(merged)}.test.tmp`);
+    const list = `[${replaced.map((f) => sq(f.path)).join(', ')}]`;
+    const limit = dropOneRow ? ` LIMIT (SELECT count(*) - 1 FROM read_parquet(${list}))` : '';
+    await duck(`COPY (SELECT * FROM read_parquet(${list})${limit}) TO ${sq(tmp)} (FORMAT parquet)`);
+    const away = join(dir, `replaced-${basename(root)}`);
+    mkdirSync(away, { recursive: true });
+    for (const f of replaced) renameSync(f.path, join(away, f.name));
+    renameSync(tmp, merged);
+    return { merged: basename(merged), replaced, first, last };
+  };
+
+  it('a lake in units with one dt of one partition compacted passes: same rows and windows, fewer files', async () => {
+    const root = copyLake('compacted');
+    const { replaced } = await compactOneUnit(root);
+    const result = await verify(root);
+    expect(result.code, result.stdout).toBe(0);
+    const before = summaryOf(clean);
+    expect(summaryOf(result)).toEqual({ ...before, files: before.files - replaced.length + 1 });
+  });
+
+  it('a merged file lacking a row: a count mismatch naming it', async () => {
+    const root = copyLake('compacted-short');
+    const { merged } = await compactOneUnit(root, { dropOneRow: true });
+    const result = await verify(root);
+    expect(result.code).toBe(1);
+    const s = summaryOf(result);
+    expect(s).toMatchObject({ count_mismatches: 1, gaps: 0, overlaps: 0 });
+    const line = result.stdout.split('\n').find((l) => l.startsWith('count_mismatch '))!;
+    expect(line).toContain(merged);
+    expect(line).toMatch(/Kafka holds (\d+) committed records in the range, the files hold \d+/);
+    const [, kafka, lake] = /holds (\d+) committed .* hold (\d+)/.exec(line)!;
+    expect(Number(lake)).toBe(Number(kafka) - 1);
+  });
+
+  it("a file in another partition's unit: a wrong_unit finding naming it, its rows still counted", async () => {
+    const root = copyLake('wrong-unit');
+    moveIntoUnits(root);
+    const victim = rawFiles(root, 'iot').find((f) => f.partition === 0)!;
+    const unitDir = join(dirname(dirname(victim.path)), 'p1');
+    mkdirSync(unitDir, { recursive: true });
+    renameSync(victim.path, join(unitDir, victim.name));
+    const result = await verify(root);
+    expect(result.code).toBe(1);
+    expect(summaryOf(result)).toEqual(summaryOf(clean));
+    const line = result.stdout.split('\n').find((l) => l.startsWith('wrong_unit '))!;
+    expect(line).toMatch(/^wrong_unit iot: in unit p1, but its name belongs to unit p0/);
+    expect(line).toContain(`${victim.dt}/p1/${victim.name}`);
   });
 
   it('bad usage exits 2; Kafka unreachable exits 1 with its SDP_ERR_ line', async () => {

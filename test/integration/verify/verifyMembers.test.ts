@@ -2,22 +2,26 @@
  * `verify` of a lake whose windows ran across members (etl.windows: members): the window state it compares the raw
  * table with is the stage-2 snapshots in `<group>-pv-state`, not the checkpoint store (architecture.md, "Verifying
  * the lake" and "Windows across members"). One ETL run over events spread across minutes; verify passes and counts
- * the windows; a window row changed in a copy of the lake is a window mismatch.
+ * the windows; a window row changed in a copy of the lake is a window mismatch; a copy moved into units (the stage-2
+ * tasks' files in `r<r>`) passes alike.
  */
-import { cpSync, mkdtempSync, readdirSync, rmSync, unlinkSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync, unlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/schema.js';
 import { createTopics } from '../../../src/kafka/admin/topics.js';
+import { platformTopicNames } from '../../../src/kafka/admin/topicSpecs.js';
 import { mulberry32 } from '../../../src/system/mulberry32.js';
 import { readStageWindowState } from '../../../src/verify/stageWindowState.js';
 import { EtlProcess, etlEnv } from '../helpers/etlProcess.js';
 import { runEtlToEnd } from '../helpers/etlToEnd.js';
 import { clickEvent } from '../helpers/etlTestEvents.js';
 import { TestProducer } from '../helpers/kafkaTestData.js';
+import { lakeFiles, moveIntoUnits } from '../helpers/lakeUnits.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
+import { deleteTopics } from '../helpers/producerFixtures.js';
 import { randomName } from '../helpers/randomName.js';
 import { runCli, type CliResult } from '../helpers/runCli.js';
 import { testLogger } from '../helpers/testLogger.js';
@@ -87,8 +91,16 @@ describe('verify with the windows across members', () => {
     clean = await verify(lakeRoot);
   }, 300_000);
 
-  afterAll(() => {
+  // The second group's window topics too (the test of a new group over this lake).
+  const newGroup = randomName('verify-members-new');
+
+  afterAll(async () => {
     rmSync(dir, { recursive: true, force: true });
+    if (config)
+      await deleteTopics(config, [
+        ...platformTopicNames(config),
+        ...platformTopicNames({ ...config, etl: { ...config.etl, consumer_group: newGroup } }).slice(2),
+      ]);
   });
 
   it('passes, counting the windows the stage-2 tasks emitted, whose state is in Kafka', async () => {
@@ -101,12 +113,22 @@ describe('verify with the windows across members', () => {
     expect(state?.snapshots).toBeGreaterThan(0);
   });
 
+  it('moved into units (stage-2 files in r<r>), the same lake passes with the same counts', async () => {
+    const root = join(dir, 'lake-units');
+    cpSync(lakeRoot, root, { recursive: true, preserveTimestamps: true });
+    moveIntoUnits(root);
+    const agg = lakeFiles(root, 'clickstream_agg').filter((f) => f.name.endsWith('.parquet'));
+    expect(agg.length).toBeGreaterThan(0);
+    expect(agg.every((f) => f.unit !== null && /^r\d+$/.test(f.unit))).toBe(true);
+    const result = await verify(root);
+    expect(result.code, result.stdout).toBe(0);
+    expect(result.stdout.trim().split('\n').at(-1)).toBe(clean.stdout.trim().split('\n').at(-1));
+  });
+
   it('a window row changed is a window mismatch', async () => {
     const root = join(dir, 'lake-window');
     cpSync(lakeRoot, root, { recursive: true, preserveTimestamps: true });
-    const aggDir = join(root, 'tables', 'clickstream_agg');
-    const dt = readdirSync(aggDir)[0]!;
-    const file = join(aggDir, dt, readdirSync(join(aggDir, dt)).find((n) => n.endsWith('.parquet'))!);
+    const file = lakeFiles(root, 'clickstream_agg').find((f) => f.name.endsWith('.parquet'))!.path;
     const rewritten = `${file}.rewrite`;
     const instance = await DuckDBInstance.create(':memory:');
     const db = await instance.connect();
@@ -151,7 +173,7 @@ describe('verify with the windows across members', () => {
     const etl = EtlProcess.start(
       {
         ...env,
-        SDP_ETL__CONSUMER_GROUP: randomName('verify-members-new'),
+        SDP_ETL__CONSUMER_GROUP: newGroup,
         SDP_STORAGE__DATALAKE_ROOT: root,
         SDP_STORAGE__CHECKPOINT_ROOT: join(dir, 'checkpoints-new-group'),
       },

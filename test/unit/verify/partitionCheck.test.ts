@@ -1,24 +1,29 @@
 import { describe, expect, it } from 'vitest';
-import type { Roll } from '../../../src/verify/lakeInventory.js';
+import type { Component } from '../../../src/verify/components.js';
+import type { PartitionFile } from '../../../src/verify/lakeInventory.js';
 import { judgePartition, planPartition, type PartitionInput } from '../../../src/verify/partitionCheck.js';
 
-function roll(first: number, last: number, raw = 1, rejected = 0, dt = '2024-05-01'): Roll {
-  return {
-    topic: 'cs',
-    partition: 0,
+/** The files of one roll: `raw` raw files and `rejected` _rejected files, the i-th of each in the i-th dt from `dt`. */
+function roll(first: number, last: number, raw = 1, rejected = 0, dt = '2024-05-01'): PartitionFile[] {
+  const day = (i: number) => new Date(Date.parse(`${dt}T00:00:00Z`) + i * 86_400_000).toISOString().slice(0, 10);
+  const file = (table: PartitionFile['table'], name: string, i: number): PartitionFile => ({
+    path: `${name}-${first}-${i}`,
+    table,
+    dt: day(i),
     first: BigInt(first),
     last: BigInt(last),
-    rawFiles: Array.from({ length: raw }, (_, i) => `raw-${first}-${i}`),
-    rejectedFiles: Array.from({ length: rejected }, (_, i) => `rej-${first}-${i}`),
-    dts: [dt],
-  };
+  });
+  return [
+    ...Array.from({ length: raw }, (_, i) => file('clickstream', 'raw', i)),
+    ...Array.from({ length: rejected }, (_, i) => file('_rejected', 'rej', i)),
+  ];
 }
 
-const base = (rolls: Roll[], more: Partial<PartitionInput> = {}): PartitionInput => ({
+const base = (rolls: PartitionFile[][], more: Partial<PartitionInput> = {}): PartitionInput => ({
   table: 'clickstream',
   topic: 'cs',
   partition: 0,
-  rolls,
+  files: rolls.flat(),
   checkpoint: undefined,
   logStart: 0n,
   since: undefined,
@@ -26,25 +31,42 @@ const base = (rolls: Roll[], more: Partial<PartitionInput> = {}): PartitionInput
 });
 
 /** Footer rows: every file holds `n` rows. */
-const rowsEach = (n: number) => (r: Roll) => ({ raw: r.rawFiles.length * n, rejected: r.rejectedFiles.length * n });
+const rowsEach = (n: number) => (c: Component) => ({
+  raw: c.rawFiles.length * n,
+  rejected: c.rejectedFiles.length * n,
+});
 
 describe('planPartition', () => {
-  it('asks Kafka for every roll, every gap and the tail up to the checkpoint, in offset order', () => {
+  it('asks Kafka for every component, every gap and the tail up to the checkpoint, in offset order', () => {
     const plan = planPartition(base([roll(0, 9), roll(11, 20)], { checkpoint: 25n }));
     expect(plan.segments.map((s) => [s.kind, s.range.first, s.range.last])).toEqual([
-      ['roll', 0n, 9n],
+      ['component', 0n, 9n],
       ['gap', 10n, 10n],
-      ['roll', 11n, 20n],
+      ['component', 11n, 20n],
       ['tail', 21n, 25n],
     ]);
     expect(plan.overlaps).toBe(0);
   });
 
-  it('counts an overlap as a finding naming both rolls, and says when the _rejected range matches no raw range', () => {
-    const plan = planPartition(base([roll(0, 9), roll(5, 14, 0, 1)]));
+  it('two files of one (table, dt) that intersect are an overlap naming both; across dts or tables they are not', () => {
+    const plan = planPartition(base([roll(0, 9), roll(5, 14)]));
     expect(plan.overlaps).toBe(1);
-    expect(plan.findings[0]).toMatchObject({ kind: 'overlap', first: '5', last: '9', files: ['raw-0-0', 'rej-5-0'] });
-    expect(plan.findings[0]!.message).toContain('matches no raw file range exactly');
+    expect(plan.findings[0]).toMatchObject({
+      kind: 'overlap',
+      table: 'clickstream',
+      first: '5',
+      last: '9',
+      files: ['raw-0-0', 'raw-5-0'],
+    });
+    expect(plan.findings[0]!.message).toBe(
+      'files 0..9 and 5..14 of dt 2024-05-01 overlap: their records are in the lake twice',
+    );
+    // A _rejected file merged over two rolls whose raw files are not: one component, counted whole.
+    const merged = planPartition(base([roll(0, 9), roll(10, 14), roll(0, 14, 0, 1)]));
+    expect(merged.overlaps).toBe(0);
+    expect(merged.segments.map((s) => [s.kind, s.range.first, s.range.last])).toEqual([['component', 0n, 14n]]);
+    // --since: an overlap in a dt before the day is not looked at.
+    expect(planPartition(base([roll(0, 9), roll(5, 14)], { since: '2024-05-02' })).overlaps).toBe(0);
   });
 
   it('below the log start: a roll is unverifiable (tiling only), a gap is checked from the log start on', () => {
@@ -52,7 +74,7 @@ describe('planPartition', () => {
     expect(plan.unverifiable).toBe(2);
     expect(plan.segments.map((s) => [s.kind, s.range.first, s.range.last])).toEqual([
       ['gap', 12n, 14n],
-      ['roll', 15n, 30n],
+      ['component', 15n, 30n],
     ]);
   });
 
@@ -65,7 +87,7 @@ describe('planPartition', () => {
     );
     expect(plan.segments.map((s) => [s.kind, s.range.first])).toEqual([
       ['gap', 21n],
-      ['roll', 22n],
+      ['component', 22n],
     ]);
   });
 });
@@ -109,6 +131,31 @@ describe('judgePartition', () => {
     expect(verdict.findings[1]!.message).toContain('up to the checkpointed offset 35');
   });
 
+  it('a merged file in one dt and the unmerged files of its rolls in another are counted as one range', () => {
+    // dt 05-01 compacted rolls 0..9 and 10..19 into 0..19 (12 rows); dt 05-02 still has them (3 + 4 rows).
+    const files = [roll(0, 19), roll(0, 9, 2).slice(1), roll(10, 19, 2).slice(1)];
+    const rows = new Map([
+      ['raw-0-0', 12],
+      ['raw-0-1', 3],
+      ['raw-10-1', 4],
+    ]);
+    const rowsOf = (c: Component) => ({ raw: c.rawFiles.reduce((n, f) => n + rows.get(f)!, 0), rejected: 0 });
+    const plan = planPartition(base(files, { checkpoint: 19n }));
+    expect(plan.overlaps).toBe(0);
+    expect(plan.segments.map((s) => [s.kind, s.range.first, s.range.last])).toEqual([['component', 0n, 19n]]);
+    expect(judgePartition(base(files), plan.segments, [19], 20n, rowsOf).findings).toEqual([]);
+    // The merged file lost a row: a count mismatch over the component, naming every file of it.
+    rows.set('raw-0-0', 11);
+    const verdict = judgePartition(base(files), plan.segments, [19], 20n, rowsOf);
+    expect(verdict.countMismatches).toBe(1);
+    expect(verdict.findings[0]).toMatchObject({
+      kind: 'count_mismatch',
+      first: '0',
+      last: '19',
+      files: ['raw-0-0', 'raw-0-1', 'raw-10-1'],
+    });
+  });
+
   it('a range Kafka did not deliver to its end is reported, not judged', () => {
     const rolls = [roll(0, 9)];
     const plan = planPartition(base(rolls));
@@ -128,18 +175,20 @@ describe('planPartition with expired ranges (retention)', () => {
     // The hole between the expired range and the kept roll is still checked; nothing below it is asked for.
     expect(plan.segments.map((s) => [s.kind, s.range.first, s.range.last])).toEqual([
       ['gap', 200n, 200n],
-      ['roll', 201n, 300n],
+      ['component', 201n, 300n],
     ]);
     expect(plan.findings).toEqual([expect.objectContaining({ kind: 'expired', first: '0', last: '199' })]);
   });
 
-  it('a roll inside an expired range (it lost some dt files) is not counted; one crossing it overlaps', () => {
+  it('a component taking in an expired range (it lost some files) is not counted; the tiling goes on after it', () => {
     const inside = planPartition(base([roll(50, 99), roll(201, 300)], { checkpoint: 300n, expired: [r(0, 199)] }));
-    expect(inside.segments.map((s) => s.kind)).toEqual(['gap', 'roll']);
+    expect(inside.segments.map((s) => s.kind)).toEqual(['gap', 'component']);
     expect(inside.overlaps).toBe(0);
-    const crossing = planPartition(base([roll(150, 250)], { expired: [r(0, 199)] }));
-    expect(crossing.overlaps).toBe(1);
-    expect(crossing.findings.find((f) => f.kind === 'overlap')!.message).toContain('(expired)');
+    // A file merged in a dt retention kept, reaching past the expired range: no overlap, no count, no gap.
+    const crossing = planPartition(base([roll(150, 250), roll(251, 260)], { checkpoint: 260n, expired: [r(0, 199)] }));
+    expect(crossing.overlaps).toBe(0);
+    expect(crossing.expired).toBe(1);
+    expect(crossing.segments.map((s) => [s.kind, s.range.first, s.range.last])).toEqual([['component', 251n, 260n]]);
   });
 
   it('without the expiry record the same lake has a gap where the expired range was', () => {
