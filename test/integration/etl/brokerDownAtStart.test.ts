@@ -5,12 +5,19 @@
  * offsets the windows learn their partitions from) and `etl` exited 1 ("the platform could not start: Connection
  * error"). On brokers of its own (ports 21092/21192/21292, controllers 21093/21193/21293, data under /tmp), so the
  * shared cluster is never touched. Costs three JVMs and about a minute.
+ *
+ * Beside each start, the short admin sessions of the commands (adminSession.ts) read while the broker is dead: the
+ * log ends of `data stats` (ListOffsets to every leader) and the group listing of `services ps`. They used to fail
+ * at once with KAFKA_UNREACHABLE ("Connection error") until the leadership moved.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/schema.js';
+import { fetchGroupMembers } from '../../../src/kafka/admin/groupMembers.js';
+import { fetchTopicRanges } from '../../../src/kafka/admin/topicEnds.js';
 import { createTopics } from '../../../src/kafka/admin/topics.js';
 import { mulberry32 } from '../../../src/system/mulberry32.js';
 import { isPidAlive } from '../../../src/system/processes.js';
@@ -82,6 +89,26 @@ describe('etl started while a broker has just died (brokers of its own)', () => 
     }
   }
 
+  /**
+   * What the commands read through an admin session, while the broker is dead: every partition's log end (`data
+   * stats`) and the members of the group (`services ps`). Returns the session's warnings.
+   */
+  async function sessionReads(c: Config): Promise<string[]> {
+    const warnings: string[] = [];
+    const warnLogger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
+    const [ranges, group] = await Promise.all([
+      fetchTopicRanges(c, warnLogger, [c.topics.clickstream, c.topics.iot]),
+      fetchGroupMembers(c, warnLogger, c.etl.consumer_group),
+    ]);
+    const held = (topic: string): bigint =>
+      [...(ranges.get(topic)?.values() ?? [])].reduce((sum, r) => sum + r.end - r.start, 0n);
+    expect(ranges.get(c.topics.clickstream)?.size).toBe(c.kafka.partitions);
+    expect(held(c.topics.clickstream)).toBe(BigInt(CLICKS));
+    expect(held(c.topics.iot)).toBe(BigInt(READINGS));
+    expect(group.groupId).toBe(c.etl.consumer_group);
+    return warnings;
+  }
+
   /** kill -9 of a broker that is running; resolves once it is gone. */
   async function killBroker(nodeId: number): Promise<void> {
     const pid = Number(readFileSync(join(kafkaDir, `node-${nodeId}`, 'kafka.pid'), 'utf8').trim());
@@ -113,6 +140,8 @@ describe('etl started while a broker has just died (brokers of its own)', () => 
         }),
         { logFile: join(base, windows, 'etl.log') },
       );
+      const reads = sessionReads(c);
+      reads.catch(() => undefined); // awaited below, after the ETL is stopped
       try {
         await waitFor(
           async () => {
@@ -134,6 +163,9 @@ describe('etl started while a broker has just died (brokers of its own)', () => 
         expect(await etl.terminate(), etl.tail(30)).toEqual({ code: 0, signal: null });
       }
       expect(etl.logs.some((l) => l.msg?.startsWith('a partition leader is not reachable'))).toBe(true);
+      // The log ends were read while broker 2 still led some of their partitions: the session waited the move out.
+      const warnings = await reads;
+      expect(warnings.some((w) => w.includes('reading log end offsets') && w.includes('not reachable'))).toBe(true);
     },
   );
 });
