@@ -4,7 +4,8 @@ import { classifySecurityError, onConnectionFailure, scrubSecret } from './secur
 
 /**
  * Runs a Kafka operation with a deadline, so an unreachable cluster is reported (naming the
- * bootstrap servers) instead of being retried for ever.
+ * bootstrap servers) instead of being retried for ever. `stillFailing`, asked when the deadline passes, says what
+ * the operation was still waiting out then (a leader that did not move: admin/adminSession.ts).
  */
 export async function withKafkaDeadline<T>(
   bootstrap: readonly string[],
@@ -12,6 +13,7 @@ export async function withKafkaDeadline<T>(
   what: string,
   op: () => Promise<T>,
   config?: Config,
+  stillFailing?: () => string | undefined,
 ): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   let stopListening = (): void => undefined;
@@ -27,11 +29,16 @@ export async function withKafkaDeadline<T>(
   securityFailure.catch(() => undefined);
   const deadline = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {
+      const failing = stillFailing?.();
       reject(
         new SdpError(
           ErrorCodes.KAFKA_UNREACHABLE,
-          `Kafka is unreachable at ${bootstrap.join(',')}: ${what} did not succeed within ${Math.round(timeoutMs / 1000)} s`,
-          ['is the cluster running? `make kafka-up` starts a local one; `make kafka-status` tells'],
+          `Kafka is unreachable at ${bootstrap.join(',')}: ${what} did not succeed within ${Math.round(timeoutMs / 1000)} s${failing ? ` (${failing})` : ''}`,
+          failing
+            ? [
+                'a broker is down (`make kafka-status` tells): its partitions move to another in-sync replica within seconds, unless it held their only one',
+              ]
+            : ['is the cluster running? `make kafka-up` starts a local one; `make kafka-status` tells'],
         ),
       );
     }, timeoutMs);

@@ -15,6 +15,7 @@ import { ErrorCodes, SdpError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { backoffDelayMs } from '../system/backoff.js';
 import { withAdminSession } from './admin/adminSession.js';
+import { leaderNotAvailable } from './admin/leaderMoves.js';
 import { connectionSecurity } from './security.js';
 import { fetchPartitionRecords } from './wire/partitionFetch.js';
 
@@ -63,7 +64,9 @@ async function partitionLog(config: Config, logger: Logger, topic: string, parti
       if (!meta || !o)
         throw new SdpError(ErrorCodes.KAFKA_TOPIC_MISSING, `topic ${topic} has no partition ${partition}`);
       const broker = cluster.brokers.find((b) => b.nodeId === meta.leader);
-      if (!broker) throw new Error(`the leader of ${topic}/${partition} (broker ${meta.leader}) is not available`);
+      // No live leader (an election under way): the session tries again until there is one.
+      if (!broker)
+        throw leaderNotAvailable(`the leader of ${topic}/${partition} (broker ${meta.leader}) is not available`);
       return { host: broker.host, port: broker.port, logStart: BigInt(o.low) };
     },
   );

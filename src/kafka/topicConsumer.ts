@@ -233,7 +233,8 @@ export function createTopicConsumer(config: Config, logger: Logger, options: Top
       consumer.seek({ topic, partition, offset });
     },
     async endOffsets() {
-      // A leader that just died: tried again on a fresh admin client until its partitions moved (leaderMoves.ts).
+      // A leader that just died: tried again on a fresh admin client until its partitions moved (leaderMoves.ts). The
+      // consumer's admin lives as long as it does, so this is no short admin session (adminSession.ts).
       const retry = { deadlineMs: config.kafka.unreachable_timeout, logger, what: `end offsets of ${topic}` };
       return retryWhileLeadersMove(retry, async (attempt) => {
         if (attempt > 0) await renewAdmin();

@@ -28,6 +28,8 @@ import {
 } from './psTable.js';
 import { readServicesState } from './serviceState.js';
 
+const GROUP_TIMEOUT_MS = 12_000;
+
 async function topicMetadata(config: Config, logger: Logger): Promise<Map<number, number> | undefined> {
   const admin = createKafkaClient(config, logger, { retries: 1, level: 'error' }).admin();
   try {
@@ -143,11 +145,15 @@ async function processRow(config: Config, runDir: string, logFile: string, nowMs
   };
 }
 
-/** The ETL's consumer group as Kafka describes it; a Kafka that does not answer is a line, not a failure of ps. */
+/**
+ * The ETL's consumer group as Kafka describes it; a Kafka that does not answer is a line, not a failure of ps. The
+ * bound outlasts a coordinator that just died (architecture.md, "A broker that just died": fenced within the brokers'
+ * 9 s session timeout, then the session's next try, at most 2 s later, finds the new one).
+ */
 export async function groupView(config: Config, logger: Logger): Promise<GroupView> {
   const groupId = config.etl.consumer_group;
   try {
-    return { groupId, members: await fetchGroupMembers(config, logger, groupId, 8_000) };
+    return { groupId, members: await fetchGroupMembers(config, logger, groupId, GROUP_TIMEOUT_MS) };
   } catch (err) {
     return { groupId, error: err instanceof Error ? err.message : String(err) };
   }

@@ -1,9 +1,11 @@
 /**
- * Reads that go to each partition's leader (ListOffsets: `admin.fetchTopicOffsets`) while a broker has just died
- * (architecture.md, "Growing past one machine"): kafkajs's admin gives up at once on a connection error there, and
- * its cached metadata keeps naming the dead broker as leader. Until the controller notices (the brokers' session
- * timeout, about 9 s) the fresh metadata names it too; then the replicas in sync lead. So such a read is tried again
- * on a fresh client (fresh metadata), with back-off, until the deadline; only then is its error the answer.
+ * Requests that go to a partition's leader or a group's coordinator (ListOffsets, DescribeGroups) while a broker has
+ * just died (architecture.md, "A broker that just died"): kafkajs's admin gives up at once on a connection error
+ * there, and its cached metadata keeps naming the dead broker. Until the controller notices (the brokers' session
+ * timeout, about 9 s) the fresh metadata names it too; then the replicas in sync lead. So such a request is tried
+ * again on a fresh client (fresh metadata), with back-off, until the deadline; only then is its error the answer.
+ * Every short admin session does so (adminSession.ts); the topic commands' admin (topics.ts) and the ingest's
+ * long-lived one (topicConsumer.ts) call `retryWhileLeadersMove` themselves.
  */
 import type { Logger } from '../../log/logger.js';
 
@@ -23,15 +25,40 @@ export interface LeaderMoveRetry {
 const FIRST_BACKOFF_MS = 250;
 const MAX_BACKOFF_MS = 2_000;
 
-/** A leader that is gone or moving: a connection refused or dropped, or the broker saying it no longer leads. */
+const WRAPPERS = new Set(['KafkaJSNumberOfRetriesExceeded', 'KafkaJSNonRetriableError']);
+const GONE = new Set([
+  'KafkaJSConnectionError',
+  'KafkaJSConnectionClosedError',
+  'KafkaJSBrokerNotFound',
+  'KafkaJSRequestTimeoutError',
+  // Every live broker answered FindCoordinator with "not available": the group's coordinator was on the dead broker.
+  'KafkaJSGroupCoordinatorNotFound',
+]);
+const MOVING = new Set([
+  'NOT_LEADER_FOR_PARTITION',
+  'LEADER_NOT_AVAILABLE',
+  'NOT_LEADER_OR_FOLLOWER',
+  'GROUP_COORDINATOR_NOT_AVAILABLE',
+  'NOT_COORDINATOR_FOR_GROUP',
+]);
+
+/**
+ * A leader or group coordinator that is gone or moving: a connection refused or dropped, no coordinator found, or
+ * the broker saying it no longer leads. kafkajs wraps the last error of its own retries; the cause tells.
+ */
 export function isLeaderMove(err: unknown): boolean {
   if (!(err instanceof Error)) return false;
-  const e = err as Error & { type?: string; code?: string };
-  if (e.name === 'KafkaJSConnectionError' || e.name === 'KafkaJSConnectionClosedError') return true;
-  if (e.name === 'KafkaJSBrokerNotFound' || e.name === 'KafkaJSRequestTimeoutError') return true;
-  return (
-    e.type === 'NOT_LEADER_FOR_PARTITION' || e.type === 'LEADER_NOT_AVAILABLE' || e.type === 'NOT_LEADER_OR_FOLLOWER'
-  );
+  const e = err as Error & { type?: string };
+  if (WRAPPERS.has(e.name)) return e.cause !== err && isLeaderMove(e.cause);
+  return GONE.has(e.name) || (e.type !== undefined && MOVING.has(e.type));
+}
+
+/**
+ * A partition whose metadata names no live leader (an election under way, or its in-sync replicas all gone): the
+ * error a caller throws for it, known to `isLeaderMove` as kafkajs's own LEADER_NOT_AVAILABLE.
+ */
+export function leaderNotAvailable(message: string): Error {
+  return Object.assign(new Error(message), { type: 'LEADER_NOT_AVAILABLE' });
 }
 
 /**

@@ -1,24 +1,23 @@
-/** The log start and end offset of every partition of a topic (kafkajs admin, ListOffsets). */
+/**
+ * The log start and end offset of every partition of a topic (kafkajs admin, ListOffsets), for the offset check at
+ * start (architecture.md, "Offsets never silently jump"). A leader that just died is waited out by the session.
+ */
 import type { Config } from '../../config/schema.js';
 import type { Logger } from '../../log/logger.js';
-import { createKafkaClient } from '../client.js';
-import { retryWhileLeadersMove } from './leaderMoves.js';
+import { withAdminSession } from './adminSession.js';
 
 export async function fetchLogRanges(
   config: Config,
   logger: Logger,
   topic: string,
 ): Promise<Map<number, { start: string; end: string }>> {
-  // A leader that just died is tried again on a fresh client until its partitions have moved (leaderMoves.ts).
-  const options = { deadlineMs: config.kafka.unreachable_timeout, logger, what: `log ranges of ${topic}` };
-  return retryWhileLeadersMove(options, async () => {
-    const admin = createKafkaClient(config, logger, { clientId: `${config.kafka.client_id}-offset-guard` }).admin();
-    await admin.connect();
-    try {
+  return withAdminSession(
+    config,
+    logger,
+    { clientSuffix: 'offset-guard', retries: 2, what: `reading the log ranges of ${topic}` },
+    async (admin) => {
       const offsets = await admin.fetchTopicOffsets(topic);
       return new Map(offsets.map((o) => [o.partition, { start: o.low, end: o.high }]));
-    } finally {
-      await admin.disconnect().catch(() => undefined);
-    }
-  });
+    },
+  );
 }

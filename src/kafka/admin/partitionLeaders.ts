@@ -4,9 +4,9 @@
  * must go to the leader itself (the group-less fetches of `verify`, kafka/wire/).
  */
 import type { Config } from '../../config/schema.js';
-import { ErrorCodes, SdpError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
 import { withAdminSession } from './adminSession.js';
+import { leaderNotAvailable } from './leaderMoves.js';
 
 export interface PartitionLog {
   partition: number;
@@ -41,11 +41,9 @@ export async function fetchPartitionLogs(
         for (const p of meta.topics[0]?.partitions ?? []) {
           const broker = cluster.brokers.find((b) => b.nodeId === p.leader);
           const o = offsets.get(p.partitionId);
+          // No live leader (an election under way): the session tries again until there is one.
           if (!broker || !o)
-            throw new SdpError(
-              ErrorCodes.KAFKA_UNREACHABLE,
-              `the leader of ${topic}/${p.partitionId} (broker ${p.leader}) is not available`,
-            );
+            throw leaderNotAvailable(`the leader of ${topic}/${p.partitionId} (broker ${p.leader}) is not available`);
           partitions.push({
             partition: p.partitionId,
             host: broker.host,

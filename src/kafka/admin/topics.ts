@@ -103,6 +103,8 @@ function reasonOf(err: unknown): string {
  * so a command never lingers on retry timers. A broker that just died (kafkajs asks the controller
  * or a leader its stale metadata names, and gives up at once) is waited out on fresh clients
  * (leaderMoves.ts): `op` describes what exists before it changes anything, so running it again is safe.
+ * Not an admin session (adminSession.ts): the deadline bounds reaching the cluster only, since creating topics and
+ * waiting until every broker serves them may take longer, and a failure of `op` is KAFKA_ADMIN_FAILED.
  */
 async function withAdmin<T>(
   config: Config,

@@ -5,16 +5,24 @@
  * offsets the windows learn their partitions from) and `etl` exited 1 ("the platform could not start: Connection
  * error"). On brokers of its own (ports 21092/21192/21292, controllers 21093/21193/21293, data under /tmp), so the
  * shared cluster is never touched. Costs three JVMs and about a minute.
+ *
+ * Beside each start, the short admin sessions of the commands (adminSession.ts) read while the broker is dead: the
+ * log ends of `data stats` (ListOffsets to every leader) and the group listing of `services ps`. They used to fail
+ * at once with KAFKA_UNREACHABLE ("Connection error") until the leadership moved.
  */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/schema.js';
+import { fetchGroupMembers } from '../../../src/kafka/admin/groupMembers.js';
+import { fetchTopicRanges } from '../../../src/kafka/admin/topicEnds.js';
 import { createTopics } from '../../../src/kafka/admin/topics.js';
 import { mulberry32 } from '../../../src/system/mulberry32.js';
 import { isPidAlive } from '../../../src/system/processes.js';
 import { EtlProcess, etlEnv } from '../helpers/etlProcess.js';
+import { withAdmin } from '../helpers/kafkaTestData.js';
 import { clickEvent, iotEvent } from '../helpers/etlTestEvents.js';
 import { TestProducer } from '../helpers/kafkaTestData.js';
 import { openLake } from '../helpers/lakeReader.js';
@@ -36,6 +44,13 @@ const clusterEnv = {
 };
 const CLICKS = 400;
 const READINGS = 200;
+
+/** The __consumer_offsets partition of a group, as Kafka places it: Utils.abs(Java's String.hashCode) mod count. */
+function offsetsPartitionOf(groupId: string, partitions: number): number {
+  let hash = 0;
+  for (let i = 0; i < groupId.length; i++) hash = (Math.imul(31, hash) + groupId.charCodeAt(i)) | 0;
+  return (hash === -2147483648 ? 0 : Math.abs(hash)) % partitions;
+}
 
 describe('etl started while a broker has just died (brokers of its own)', () => {
   const logger = testLogger();
@@ -82,6 +97,54 @@ describe('etl started while a broker has just died (brokers of its own)', () => 
     }
   }
 
+  /**
+   * A group id whose coordinator is broker `nodeId` (the leader of its __consumer_offsets partition); undefined when
+   * it leads none of them: a broker that came back leads again only after the cluster's leader rebalance (5 min).
+   */
+  async function groupCoordinatedBy(c: Config, nodeId: number): Promise<string | undefined> {
+    let leaders: number[] = [];
+    await waitFor(
+      async () => {
+        // FindCoordinator makes __consumer_offsets in a new cluster.
+        await fetchGroupMembers(c, logger, randomName('probe')).catch(() => undefined);
+        const { topics } = await withAdmin(c, logger, (admin) =>
+          admin.fetchTopicMetadata({ topics: ['__consumer_offsets'] }),
+        ).catch(() => ({ topics: [] }));
+        const partitions = [...(topics[0]?.partitions ?? [])].sort((a, b) => a.partitionId - b.partitionId);
+        leaders = partitions.map((p) => p.leader);
+        return leaders.length > 0 && leaders.every((leader) => leader >= 0);
+      },
+      60_000,
+      '__consumer_offsets with a leader for every partition',
+      500,
+    );
+    if (!leaders.includes(nodeId)) return undefined;
+    for (;;) {
+      const groupId = randomName('coordinated');
+      if (leaders[offsetsPartitionOf(groupId, leaders.length)] === nodeId) return groupId;
+    }
+  }
+
+  /**
+   * What the commands read through an admin session, while the broker is dead: every partition's log end (`data
+   * stats`) and the members of a group whose coordinator it was (`services ps`). Returns the session's warnings.
+   */
+  async function sessionReads(c: Config, groupId: string | undefined): Promise<string[]> {
+    const warnings: string[] = [];
+    const warnLogger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
+    const [ranges, group] = await Promise.all([
+      fetchTopicRanges(c, warnLogger, [c.topics.clickstream, c.topics.iot]),
+      groupId === undefined ? undefined : fetchGroupMembers(c, warnLogger, groupId),
+    ]);
+    const held = (topic: string): bigint =>
+      [...(ranges.get(topic)?.values() ?? [])].reduce((sum, r) => sum + r.end - r.start, 0n);
+    expect(ranges.get(c.topics.clickstream)?.size).toBe(c.kafka.partitions);
+    expect(held(c.topics.clickstream)).toBe(BigInt(CLICKS));
+    expect(held(c.topics.iot)).toBe(BigInt(READINGS));
+    if (groupId !== undefined) expect(group).toMatchObject({ groupId, state: 'Dead', members: [] });
+    return warnings;
+  }
+
   /** kill -9 of a broker that is running; resolves once it is gone. */
   async function killBroker(nodeId: number): Promise<void> {
     const pid = Number(readFileSync(join(kafkaDir, `node-${nodeId}`, 'kafka.pid'), 'utf8').trim());
@@ -102,6 +165,9 @@ describe('etl started while a broker has just died (brokers of its own)', () => 
       const up = await runCli(['kafka', 'up'], clusterEnv); // the broker killed by the case before comes back
       expect(up.code, up.stderr).toBe(0);
       await topicsWithEvents(c);
+      const coordinatedByDead = await groupCoordinatedBy(c, 2);
+      // The first case runs on a fresh cluster, whose three brokers share the coordinators.
+      if (windows === 'process') expect(coordinatedByDead).toBeDefined();
       await killBroker(2);
       mkdirSync(join(base, windows), { recursive: true });
       const lakeRoot = join(base, windows, 'lake');
@@ -113,6 +179,8 @@ describe('etl started while a broker has just died (brokers of its own)', () => 
         }),
         { logFile: join(base, windows, 'etl.log') },
       );
+      const reads = sessionReads(c, coordinatedByDead);
+      reads.catch(() => undefined); // awaited below, after the ETL is stopped
       try {
         await waitFor(
           async () => {
@@ -134,6 +202,11 @@ describe('etl started while a broker has just died (brokers of its own)', () => 
         expect(await etl.terminate(), etl.tail(30)).toEqual({ code: 0, signal: null });
       }
       expect(etl.logs.some((l) => l.msg?.startsWith('a partition leader is not reachable'))).toBe(true);
+      // The log ends were read while broker 2 still led some of their partitions: the session waited the move out.
+      const warnings = await reads;
+      const waited = (what: string): boolean => warnings.some((w) => w.includes(what) && w.includes('not reachable'));
+      expect(waited('reading log end offsets')).toBe(true);
+      if (coordinatedByDead) expect(waited(`describing consumer group ${coordinatedByDead}`)).toBe(true);
     },
   );
 });

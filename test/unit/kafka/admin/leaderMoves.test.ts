@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isLeaderMove, retryWhileLeadersMove } from '../../../../src/kafka/admin/leaderMoves.js';
+import { isLeaderMove, leaderNotAvailable, retryWhileLeadersMove } from '../../../../src/kafka/admin/leaderMoves.js';
 import pino from 'pino';
 
 const silentLogger = pino({ level: 'silent' });
@@ -75,5 +75,22 @@ describe('retryWhileLeadersMove: reads whose leader just died', () => {
     expect(isLeaderMove(kafkajsError('KafkaJSProtocolError', 'UNKNOWN_TOPIC_OR_PARTITION'))).toBe(false);
     expect(isLeaderMove(new Error('disk full'))).toBe(false);
     expect(isLeaderMove('ECONNREFUSED')).toBe(false);
+    expect(isLeaderMove(leaderNotAvailable('the leader of t/0 (broker -1) is not available'))).toBe(true);
+    // A group's coordinator on the dead broker: DescribeGroups of `services ps`.
+    expect(isLeaderMove(kafkajsError('KafkaJSGroupCoordinatorNotFound'))).toBe(true);
+    expect(isLeaderMove(kafkajsError('KafkaJSProtocolError', 'GROUP_COORDINATOR_NOT_AVAILABLE'))).toBe(true);
+    expect(isLeaderMove(kafkajsError('KafkaJSProtocolError', 'GROUP_AUTHORIZATION_FAILED'))).toBe(false);
+  });
+
+  it("looks through kafkajs's retries to the error they ended on", () => {
+    const exhausted = (cause: unknown): Error =>
+      Object.assign(new Error('retries exhausted'), { name: 'KafkaJSNumberOfRetriesExceeded', cause });
+    expect(isLeaderMove(exhausted(refused()))).toBe(true);
+    expect(isLeaderMove(exhausted(kafkajsError('KafkaJSProtocolError', 'GROUP_AUTHORIZATION_FAILED')))).toBe(false);
+    expect(isLeaderMove(exhausted(undefined))).toBe(false);
+    const nonRetriable = Object.assign(new Error('x'), { name: 'KafkaJSNonRetriableError' });
+    expect(isLeaderMove(Object.assign(nonRetriable, { cause: kafkajsError('KafkaJSGroupCoordinatorNotFound') }))).toBe(
+      true,
+    );
   });
 });
