@@ -3,8 +3,9 @@ import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { asyncBufferFromFile, parquetMetadataAsync } from 'hyparquet';
+import { parquetWriteBuffer } from 'hyparquet-writer';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ErrorCodes, isSdpError } from '../../../src/errors.js';
+import { ErrorCodes, isSdpError, type SdpError } from '../../../src/errors.js';
 import type { EncoderName } from '../../../src/lake/encoder.js';
 import { getEncoder } from '../../../src/lake/encodeTask.js';
 import { hyparquetSchema } from '../../../src/lake/hyparquetEncoder.js';
@@ -115,14 +116,18 @@ const CASES = [
   ['_rejected', repeated<'_rejected'>(rejectedRows, 7, ['kafka_ts'])],
 ] as const;
 
-describe('mergeParquetFiles', () => {
+// Merges run on a worker thread by default: it runs dist/lake/merge.worker.js, so build first (`npm run build`).
+describe.each([
+  ['on a worker thread', true],
+  ['in-thread', false],
+] as const)('mergeParquetFiles %s', (_where, thread) => {
   it.each(CASES)('merges %s files into their concatenation, same schema, footer statistics', async (table, rows) => {
     // Files of 7 rows in row groups of 3; the output in groups of 5: groups end inside inputs and span them.
     const inputs = await writeInputs(table, rows as RowOf<typeof table>[], 7, 3);
     const before = await Promise.all(inputs.map(sha));
     const out = path.join(dir, 'out', `.merged.parquet.tmp`);
 
-    const result = await mergeParquetFiles(table, inputs, out, { rowGroupRows: 5 });
+    const result = await mergeParquetFiles(table, inputs, out, { rowGroupRows: 5, thread });
 
     expect(result).toEqual({ rows: rows.length, bytes: (await fs.stat(out)).size });
     expect(await readBack(out, table)).toEqual(await concatenation(table, inputs));
@@ -166,7 +171,7 @@ describe('mergeParquetFiles', () => {
     const inputs = (await writeInputs('clickstream', rows, 250, 100)).reverse();
     const out = path.join(dir, 'merged.parquet.tmp');
 
-    const result = await mergeParquetFiles('clickstream', inputs, out, { rowGroupRows: 1_000 });
+    const result = await mergeParquetFiles('clickstream', inputs, out, { rowGroupRows: 1_000, thread });
 
     expect(result.rows).toBe(2_500);
     expect(await rowGroupSizes(out)).toEqual([1_000, 1_000, 500]);
@@ -177,6 +182,16 @@ describe('mergeParquetFiles', () => {
     expect(summary).toEqual({ rows: 2_500, minMs: DAY1, maxMs: DAY1 + 2_499_000, fromStatistics: true });
   });
 
+  it('ends a row group early once its rows reach rowGroupBytes', async () => {
+    const rows = manyClickstreamRows(1_000, DAY1);
+    const inputs = await writeInputs('clickstream', rows, 250, 100);
+    const out = path.join(dir, 'merged.parquet.tmp');
+    // Every input group (~10 KB uncompressed) passes 1 byte: each becomes an output group of its own.
+    await mergeParquetFiles('clickstream', inputs, out, { rowGroupRows: 1_000, rowGroupBytes: 1, thread });
+    expect(await rowGroupSizes(out)).toEqual([100, 100, 50, 100, 100, 50, 100, 100, 50, 100, 100, 50]);
+    expect(await readBack(out, 'clickstream')).toEqual(await concatenation('clickstream', inputs));
+  });
+
   it('merges parquetjs-lite files (no statistics) into a file with statistics', async () => {
     const rows = repeated<'iot'>(iotRows, 3, ['ts']);
     const inputs = [
@@ -184,7 +199,7 @@ describe('mergeParquetFiles', () => {
       ...(await writeInputs('iot', rows.slice(6), 6, 4, 'hyparquet-writer')),
     ];
     const out = path.join(dir, 'merged.parquet.tmp');
-    await mergeParquetFiles('iot', inputs, out);
+    await mergeParquetFiles('iot', inputs, out, { thread });
     expect(await readBack(out, 'iot')).toEqual(await concatenation('iot', inputs));
     expect(await readFooterSummary(out, 'ts')).toMatchObject({ rows: rows.length, fromStatistics: true });
     expect(await describeOf(out)).toEqual(await describeOf(inputs[0]!));
@@ -194,7 +209,9 @@ describe('mergeParquetFiles', () => {
     const inputs = await writeInputs('iot', iotRows, 2, 10);
     const before = await Promise.all(inputs.map(sha));
     const out = path.join(dir, 'merged.parquet.tmp');
-    const err = await mergeParquetFiles('iot', [...inputs, path.join(dir, 'gone.parquet')], out).catch((e) => e);
+    const err = await mergeParquetFiles('iot', [...inputs, path.join(dir, 'gone.parquet')], out, { thread }).catch(
+      (e) => e,
+    );
     expect(isSdpError(err, ErrorCodes.LAKE_FILE_MISSING)).toBe(true);
     expect((err as Error).message).toContain('gone.parquet');
     await expect(fs.access(out)).rejects.toMatchObject({ code: 'ENOENT' });
@@ -214,7 +231,7 @@ describe('mergeParquetFiles', () => {
     await fs.writeFile(inputs[2]!, damage(await fs.readFile(inputs[2]!)));
     const before = await Promise.all(inputs.map(sha));
     const out = path.join(dir, 'merged.parquet.tmp');
-    const err = await mergeParquetFiles('clickstream', inputs, out, { rowGroupRows: 2 }).catch((e) => e);
+    const err = await mergeParquetFiles('clickstream', inputs, out, { rowGroupRows: 2, thread }).catch((e) => e);
     expect(isSdpError(err, ErrorCodes.LAKE_FILE_INVALID)).toBe(true);
     expect((err as Error).message).toContain(inputs[2]);
     await expect(fs.access(out)).rejects.toMatchObject({ code: 'ENOENT' });
@@ -222,25 +239,50 @@ describe('mergeParquetFiles', () => {
     expect(await Promise.all(inputs.map(sha))).toEqual(before);
   });
 
-  it("refuses another table's file with SDP_ERR_LAKE_FILE_INVALID", async () => {
+  it("refuses another table's file, or one whose columns differ in type, with SDP_ERR_LAKE_FILE_INVALID", async () => {
     const click = await writeInputs('clickstream', clickstreamRows, 10, 10);
     const iot = await writeInputs('iot', iotRows, 10, 10);
     const out = path.join(dir, 'merged.parquet.tmp');
-    const err = await mergeParquetFiles('clickstream', [...click, ...iot], out).catch((e) => e);
+    const err = await mergeParquetFiles('clickstream', [...click, ...iot], out, { thread }).catch((e) => e);
     expect(isSdpError(err, ErrorCodes.LAKE_FILE_INVALID)).toBe(true);
+    await expect(fs.access(out)).rejects.toMatchObject({ code: 'ENOENT' });
+
+    // The same names, but `ts` a plain INT64 (no TIMESTAMP_MILLIS): its values would be rewritten as timestamps.
+    const schema = hyparquetSchema('clickstream').map((e) =>
+      e.name === 'ts' ? { ...e, converted_type: undefined } : e,
+    );
+    const columnData = TABLES.clickstream.map((c) => ({
+      name: c.name,
+      data: c.name === 'ts' ? [1n] : [c.name === 'referrer' ? null : 'x'],
+    }));
+    const plain = path.join(dir, 'in', 'plain-ts.parquet');
+    await fs.writeFile(plain, new Uint8Array(parquetWriteBuffer({ columnData, schema })));
+    const typed = await mergeParquetFiles('clickstream', [...click, plain], out, { thread }).catch((e) => e);
+    expect(isSdpError(typed, ErrorCodes.LAKE_FILE_INVALID)).toBe(true);
+    expect((typed as SdpError).details.join('\n')).toContain('ts INT64 REQUIRED');
     await expect(fs.access(out)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('refuses no inputs, and an output that is an input, with SDP_ERR_LAKE_WRITE_FAILED', async () => {
     const inputs = await writeInputs('iot', iotRows, 10, 10);
     const before = await sha(inputs[0]!);
-    await expect(mergeParquetFiles('iot', [], path.join(dir, 'x.tmp'))).rejects.toMatchObject({
+    await expect(mergeParquetFiles('iot', [], path.join(dir, 'x.tmp'), { thread })).rejects.toMatchObject({
       code: ErrorCodes.LAKE_WRITE_FAILED,
     });
-    await expect(mergeParquetFiles('iot', inputs, inputs[0]!)).rejects.toMatchObject({
+    await expect(mergeParquetFiles('iot', inputs, inputs[0]!, { thread })).rejects.toMatchObject({
       code: ErrorCodes.LAKE_WRITE_FAILED,
     });
     expect(await sha(inputs[0]!)).toBe(before);
     await expect(fs.access(path.join(dir, 'x.tmp'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
+describe('mergeParquetFiles on a worker thread', () => {
+  it('reports a thread that dies (out of heap) as SDP_ERR_LAKE_WRITE_FAILED and leaves no output', async () => {
+    const inputs = await writeInputs('clickstream', manyClickstreamRows(20_000, DAY1), 10_000, 10_000);
+    const out = path.join(dir, 'merged.parquet.tmp');
+    const err = await mergeParquetFiles('clickstream', inputs, out, { maxHeapMb: 2 }).catch((e) => e);
+    expect(isSdpError(err, ErrorCodes.LAKE_WRITE_FAILED)).toBe(true);
+    await expect(fs.access(out)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 });
