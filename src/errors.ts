@@ -51,6 +51,8 @@ export const ErrorCodes = {
   CHECKPOINT_METADATA_NEWER: 'SDP_ERR_CHECKPOINT_METADATA_NEWER',
   LAKE_WRITE_FAILED: 'SDP_ERR_LAKE_WRITE_FAILED',
   LAKE_FILE_MISSING: 'SDP_ERR_LAKE_FILE_MISSING',
+  /** A lake file that cannot be read as a Parquet file of its table's schema: truncated, corrupt or foreign. */
+  LAKE_FILE_INVALID: 'SDP_ERR_LAKE_FILE_INVALID',
   /**
    * The lake's file system cannot exchange two directories in one step (renameat2 RENAME_EXCHANGE: NFS, most FUSE
    * file systems, a kernel before 3.15): compaction's reader-safe swap is impossible there.

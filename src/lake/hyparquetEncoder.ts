@@ -28,7 +28,8 @@ function schemaElement(spec: ColumnSpec): SchemaElement {
   }
 }
 
-function schemaFor(table: TableName): SchemaElement[] {
+/** The Parquet schema of `table` as this encoder writes it; the merge (lake/mergeParquet.ts) writes the same. */
+export function hyparquetSchema(table: TableName): SchemaElement[] {
   let schema = schemas.get(table);
   if (schema === undefined) {
     const specs = TABLES[table];
@@ -69,7 +70,7 @@ async function writeFile(
   await parquetWrite({
     writer,
     columnData,
-    schema: schemaFor(table),
+    schema: hyparquetSchema(table),
     codec: 'SNAPPY',
     rowGroupSize: opts.rowGroupRows,
   });
