@@ -85,6 +85,10 @@ data-stats: build ## per table: partitions, files, rows, bytes, event-time range
 verify: build ## prove the lake against Kafka and the checkpoint store: offsets tiled, counts per file, windows (read-only; TABLE=, SINCE=YYYY-MM-DD)
 	$(CLI) verify $(if $(TABLE),--table $(TABLE)) $(if $(SINCE),--since $(SINCE))
 
+.PHONY: compact
+compact: build ## merge each partition's small files of a day (platform stopped; DRY_RUN=1 only lists; TABLE=, DT=)
+	$(CLI) lake compact $(if $(DRY_RUN),--dry-run) $(if $(TABLE),--table $(TABLE)) $(if $(DT),--dt $(DT))
+
 .PHONY: expire
 expire: build ## delete dt partitions older than lake.retention_days (platform stopped; DRY_RUN=1 only lists)
 	$(CLI) lake expire $(if $(DRY_RUN),--dry-run)

@@ -10,11 +10,14 @@ import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { Config } from '../config/schema.js';
 import { ErrorCodes, SdpError } from '../errors.js';
+import { compactLake, type CompactionOutcome } from '../lake/compaction.js';
 import { emptyExpiryRecord, mergeExpiry } from '../lake/expiryRecord.js';
 import { expiryRecordPath, readExpiryRecord, writeExpiryRecord } from '../lake/expiryRecordFile.js';
 import { listLakeFiles } from '../lake/lakeFiles.js';
 import { readFooterSummary } from '../lake/parquetFooter.js';
 import { planExpiry, type ExpiryPlan } from '../lake/retention.js';
+import { TABLE_NAMES, type TableName } from '../lake/tables.js';
+import { migrateToUnits } from '../lake/unitMigration.js';
 import type { Logger } from '../log/logger.js';
 import { CHECKPOINT_FILE } from '../platform/supervisor.js';
 import { pidFilePath } from '../services/pidFile.js';
@@ -127,8 +130,83 @@ export async function expireLake(
   return { plan, deletedFiles, deletedBytes };
 }
 
+export interface CompactCommandOptions {
+  table?: string;
+  dt?: string;
+  dryRun: boolean;
+}
+
+/**
+ * `lake compact`: merges each partition's small files of a day (lake/compaction.ts; architecture.md, "Compaction"),
+ * as their owner: refused while the platform runs, whose members own the partitions. A dry run may run beside it.
+ */
+export async function compactLakeCommand(
+  config: Config,
+  options: CompactCommandOptions,
+  logger: Logger,
+  out: (line: string) => void,
+): Promise<CompactionOutcome> {
+  const lakeRoot = resolve(config.storage.datalake_root);
+  if (options.table !== undefined && !(TABLE_NAMES as readonly string[]).includes(options.table))
+    throw new SdpError(ErrorCodes.CONFIG_INVALID, `--table: no table ${JSON.stringify(options.table)}`, [
+      `expected one of: ${TABLE_NAMES.join(', ')}`,
+    ]);
+  if (options.dt !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(options.dt))
+    throw new SdpError(ErrorCodes.CONFIG_INVALID, `--dt: expected YYYY-MM-DD, got ${JSON.stringify(options.dt)}`);
+  if (!options.dryRun) {
+    const storeFile = join(resolve(config.storage.checkpoint_root), CHECKPOINT_FILE);
+    const signs = runningSigns(storeFile, pidFilePath(resolve(config.services.run_dir)));
+    if (signs.length > 0)
+      throw new SdpError(
+        ErrorCodes.STORAGE_PLATFORM_RUNNING,
+        "the platform is running: its members own the partitions, and only a partition's owner rewrites its files; nothing was compacted",
+        [...signs.map((s) => `${s.what}: ${s.stop}`), '`lake compact --dry-run` lists what would be merged, beside it'],
+      );
+    await migrateToUnits(lakeRoot, logger);
+  }
+  const outcome = await compactLake(
+    lakeRoot,
+    {
+      targetBytes: config.lake.target_file_bytes,
+      vacuumGraceMs: config.lake.vacuum_grace,
+      rawTopics: { clickstream: config.topics.clickstream, iot: config.topics.iot },
+      filter: { table: options.table as TableName | undefined, dt: options.dt },
+      dryRun: options.dryRun,
+    },
+    logger,
+    out,
+  );
+  const { recovered } = outcome;
+  if (recovered.completed + recovered.rolledBack > 0)
+    out(
+      `an interrupted compaction was settled: ${recovered.completed} merges completed, ${recovered.rolledBack} attempts discarded`,
+    );
+  out(
+    `compact: merges=${outcome.merges.length} files_before=${outcome.filesBefore} files_after=${outcome.filesAfter} ` +
+      `old_versions_vacuumed=${outcome.vacuumed}${options.dryRun ? ' (dry run: nothing changed)' : ''}`,
+  );
+  return outcome;
+}
+
 export function registerLakeCommands(program: Command, context: CommandContext): void {
-  const lake = program.command('lake').description('keeping the lake: retention');
+  const lake = program.command('lake').description('keeping the lake: compaction and retention');
+  lake
+    .command('compact')
+    .description(
+      "merge each partition's small files of a day into files of about lake.target_file_bytes, swapped so no reader sees a row twice (platform stopped)",
+    )
+    .option('--table <table>', 'only this table')
+    .option('--dt <YYYY-MM-DD>', 'only this day')
+    .option('--dry-run', 'list what would be merged, change nothing (allowed while the platform runs)')
+    .action(async (opts: { table?: string; dt?: string; dryRun?: boolean }) => {
+      const { config } = context.config();
+      await compactLakeCommand(
+        config,
+        { table: opts.table, dt: opts.dt, dryRun: opts.dryRun ?? false },
+        context.logger(2),
+        (line) => process.stdout.write(`${line}\n`),
+      );
+    });
   lake
     .command('expire')
     .description(

@@ -271,6 +271,10 @@ const retentionDays = z.unknown().transform((value, ctx): number | null => {
 const lake = z.strictObject({
   /** `lake expire` deletes whole dt partitions whose day ended more than this many days ago (UTC). */
   retention_days: retentionDays,
+  /** `lake compact` merges a unit's small files into files of about this size (architecture.md, "Compaction"). */
+  target_file_bytes: size,
+  /** How long a unit's old version stays in `<lake>/_swap` after a swap, for queries that listed its files. */
+  vacuum_grace: duration,
 });
 
 const topics = z.strictObject({ clickstream: z.string().min(1), iot: z.string().min(1) });

@@ -1,5 +1,7 @@
 import { DuckDBInstance } from '@duckdb/node-api';
-import type { TableName } from '../lake/tables.js';
+import { tableDir } from '../lake/layout.js';
+import { TABLE_NAMES, type TableName } from '../lake/tables.js';
+import { readWithStableUnits } from '../lake/unitVersions.js';
 import { scanLake, type LakeScan } from './lakeScan.js';
 import { planLakeViews, type LakeViewPlan } from './lakeViews.js';
 import { classifyQueryError } from './queryError.js';
@@ -20,6 +22,12 @@ export interface LakeQueryAnswer {
  * @throws SdpError SDP_ERR_QUERY_INVALID, SDP_ERR_QUERY_NO_DATA or SDP_ERR_QUERY_FAILED (see queryError.ts).
  */
 export async function queryLake(lakeRoot: string, sql: string): Promise<LakeQueryAnswer> {
+  // A compaction swap during the query (architecture.md, "Compaction"): run it again on the new versions.
+  const tableDirs = TABLE_NAMES.map((table) => tableDir(lakeRoot, table));
+  return (await readWithStableUnits(tableDirs, () => queryOnce(lakeRoot, sql))).value;
+}
+
+async function queryOnce(lakeRoot: string, sql: string): Promise<LakeQueryAnswer> {
   const scan = scanLake(lakeRoot);
   const plan = planLakeViews(scan);
   const instance = await DuckDBInstance.create(':memory:');

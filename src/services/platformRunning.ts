@@ -36,10 +36,16 @@ export function livePidFromFile(file: string): number | undefined {
 }
 
 /**
- * true when another connection holds a lock on the store that keeps a writer out (an exclusive
- * lock, or a write in progress). Opening does not create the file.
+ * true when another process holds the store: the exclusive lock a running ETL keeps on the file beside the store
+ * (checkpoint/storeLock.ts) for as long as it runs, or a write in progress on the store itself. Opening creates
+ * neither file.
  */
 export function isCheckpointStoreLocked(file: string): boolean {
+  // The store alone is locked only while a write is in progress: a running ETL between two commits looks idle.
+  return isSqliteFileLocked(`${file}.lock`) || isSqliteFileLocked(file);
+}
+
+function isSqliteFileLocked(file: string): boolean {
   if (!existsSync(file)) return false;
   let db: Database.Database | undefined;
   try {

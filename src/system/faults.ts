@@ -26,6 +26,12 @@ export const FAULT_POINTS = [
   'window-task-after-tmp-before-commit',
   /** Window stage: a task's transaction (snapshot, offset, files named) committed, its renames not applied. */
   'window-task-after-commit-before-rename',
+  /** Compaction: the merged file is written and fsynced as tmp, no new version of its unit built. */
+  'compaction-after-merged-tmp',
+  /** Compaction: the unit's new version is built beside it in `_swap`, not exchanged. */
+  'compaction-after-version-built',
+  /** Compaction: the unit is exchanged (readers see the merged file), the merged tmp link not removed. */
+  'compaction-after-exchange',
 ] as const;
 
 export type FaultPoint = (typeof FAULT_POINTS)[number];

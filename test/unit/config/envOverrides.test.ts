@@ -94,6 +94,8 @@ const KINDS: Record<string, string[]> = {
     'kafka.ssl.key_file',
     'kafka.unreachable_timeout',
     'lake.retention_days',
+    'lake.target_file_bytes',
+    'lake.vacuum_grace',
     'log.format',
     'log.level',
     'services.log_max_bytes',

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { acquireStoreLock } from '../../../src/checkpoint/storeLock.js';
 import { isCheckpointStoreLocked, livePidFromFile, runningSigns } from '../../../src/services/platformRunning.js';
 
 describe('is the platform running?', () => {
@@ -35,6 +36,22 @@ describe('is the platform running?', () => {
     expect(signs).toHaveLength(1);
     expect(signs[0]!.stop).toMatch(/make down/);
     db.close();
+    expect(isCheckpointStoreLocked(store)).toBe(false);
+  });
+
+  it("a running ETL's store lock (the file beside the store) is a sign, between its writes too", () => {
+    const root = join(dir, 'held');
+    mkdirSync(root);
+    const store = join(root, 'checkpoints.sqlite');
+    new Database(store).close(); // the store, idle: no write in progress
+    expect(isCheckpointStoreLocked(store)).toBe(false);
+    const lock = acquireStoreLock(root);
+    try {
+      expect(isCheckpointStoreLocked(store)).toBe(true);
+      expect(runningSigns(store, join(dir, 'none.pid'))).toHaveLength(1);
+    } finally {
+      lock.release();
+    }
     expect(isCheckpointStoreLocked(store)).toBe(false);
   });
 
