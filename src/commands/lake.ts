@@ -41,6 +41,19 @@ function mb(n: number): string {
   return `${(n / (1024 * 1024)).toFixed(1)} MB`;
 }
 
+/**
+ * @throws SdpError STORAGE_PLATFORM_RUNNING when the platform runs on these roots (services/platformRunning.ts).
+ */
+function refuseWhileRunning(config: Config, why: string, instead: string): void {
+  const storeFile = join(resolve(config.storage.checkpoint_root), CHECKPOINT_FILE);
+  const signs = runningSigns(storeFile, pidFilePath(resolve(config.services.run_dir)));
+  if (signs.length > 0)
+    throw new SdpError(ErrorCodes.STORAGE_PLATFORM_RUNNING, `the platform is running: ${why}`, [
+      ...signs.map((s) => `${s.what}: ${s.stop}`),
+      instead,
+    ]);
+}
+
 export async function expireLake(
   config: Config,
   options: ExpireOptions,
@@ -53,16 +66,12 @@ export async function expireLake(
     return undefined;
   }
   const lakeRoot = resolve(config.storage.datalake_root);
-  const storeFile = join(resolve(config.storage.checkpoint_root), CHECKPOINT_FILE);
-  if (!options.dryRun) {
-    const signs = runningSigns(storeFile, pidFilePath(resolve(config.services.run_dir)));
-    if (signs.length > 0)
-      throw new SdpError(
-        ErrorCodes.STORAGE_PLATFORM_RUNNING,
-        'the platform is running: stop it before expiring (the ETL may still write into old dt partitions); nothing was deleted',
-        [...signs.map((s) => `${s.what}: ${s.stop}`), '`lake expire --dry-run` lists what would go, beside it'],
-      );
-  }
+  if (!options.dryRun)
+    refuseWhileRunning(
+      config,
+      'stop it before expiring (the ETL may still write into old dt partitions); nothing was deleted',
+      '`lake expire --dry-run` lists what would go, beside it',
+    );
   assertSafeRoots([{ kind: 'datalake', configured: config.storage.datalake_root }], REPO_DIR, [
     config.storage.datalake_root,
     config.storage.checkpoint_root,
@@ -154,14 +163,11 @@ export async function compactLakeCommand(
   if (options.dt !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(options.dt))
     throw new SdpError(ErrorCodes.CONFIG_INVALID, `--dt: expected YYYY-MM-DD, got ${JSON.stringify(options.dt)}`);
   if (!options.dryRun) {
-    const storeFile = join(resolve(config.storage.checkpoint_root), CHECKPOINT_FILE);
-    const signs = runningSigns(storeFile, pidFilePath(resolve(config.services.run_dir)));
-    if (signs.length > 0)
-      throw new SdpError(
-        ErrorCodes.STORAGE_PLATFORM_RUNNING,
-        "the platform is running: its members own the partitions, and only a partition's owner rewrites its files; nothing was compacted",
-        [...signs.map((s) => `${s.what}: ${s.stop}`), '`lake compact --dry-run` lists what would be merged, beside it'],
-      );
+    refuseWhileRunning(
+      config,
+      "its members own the partitions, and only a partition's owner rewrites its files; nothing was compacted",
+      '`lake compact --dry-run` lists what would be merged, beside it',
+    );
     await migrateToUnits(lakeRoot, logger);
   }
   const outcome = await compactLake(
