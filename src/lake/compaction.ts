@@ -71,15 +71,13 @@ export async function recoverCompaction(lakeRoot: string): Promise<RecoveryOutco
     for (const dt of await dirEntries(swapTable)) {
       if (!dt.isDirectory()) continue;
       for (const version of await dirEntries(path.join(swapTable, dt.name))) {
-        const dot = version.name.indexOf('.');
-        if (!version.isDirectory() || dot < 0) continue;
-        const unit = version.name.slice(0, dot);
-        const merged = `${version.name.slice(dot + 1)}.parquet`;
-        const live = path.join(lakeRoot, TABLES_DIR, table, dt.name, unit, merged);
+        const split = version.isDirectory() ? splitVersionName(table, version.name) : undefined;
+        if (split === undefined) continue;
+        const live = path.join(lakeRoot, TABLES_DIR, table, dt.name, split.unit, split.merged);
         if (await exists(live)) continue; // an old version, for the vacuum
+        // Never exchanged; its merge is counted by its tmp file below.
         await fs.rm(path.join(swapTable, dt.name, version.name), { recursive: true, force: true });
         await fsyncDir(path.join(swapTable, dt.name));
-        outcome.rolledBack += 1;
       }
     }
     for (const { files } of await listDtFiles(lakeRoot, table, () => false)) {
@@ -97,6 +95,19 @@ export async function recoverCompaction(lakeRoot: string): Promise<RecoveryOutco
     }
   }
   return outcome;
+}
+
+/**
+ * `<unit>.<merged name without .parquet>` (readerSafeSwap.ts `swapStagingDir`) split back. A `_rejected` unit and its
+ * merged name both hold the topic, which may hold dots: the split is the one whose merged name belongs in that unit.
+ */
+export function splitVersionName(table: TableName, name: string): { unit: string; merged: string } | undefined {
+  for (let at = name.indexOf('.part-'); at > 0; at = name.indexOf('.part-', at + 1)) {
+    const unit = name.slice(0, at);
+    const merged = `${name.slice(at + 1)}.parquet`;
+    if (unitOfFile(table, merged) === unit) return { unit, merged };
+  }
+  return undefined;
 }
 
 /** Deletes the old unit versions in `_swap` that became old at least `graceMs` ago. */
