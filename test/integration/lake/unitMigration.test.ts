@@ -131,7 +131,7 @@ describe.each(['process', 'members'] as const)('a lake from before units, window
 
     await send({ clickstream: clicks(0, 500), iot: readings(0, 300) });
     await run('etl-1.log');
-    expect(flatten(lakeRoot)).toBeGreaterThan(10);
+    expect(flatten(lakeRoot)).toBeGreaterThan(4); // every table has files to move
     for (const table of TABLES) expect(placement(lakeRoot, table).every(([unit]) => unit === null)).toBe(true);
 
     await send({ clickstream: clicks(500, 200), iot: readings(300, 100) });
