@@ -147,17 +147,20 @@ async function runMerge(lakeRoot: string, merge: PlannedMerge, nowMs: number): P
     );
   }
   hitFault('compaction-after-merged-tmp');
-  await swapPartitionFiles(
-    {
-      liveDir,
-      stagingDir: swapStagingDir(lakeRoot, merge.table, merge.dt, merge.unit, merge.merged),
-      replaced: merge.inputs,
-      mergedTmp,
-      mergedName: merge.merged,
-    },
-    nowMs,
-    { built: () => hitFault('compaction-after-version-built'), exchanged: () => hitFault('compaction-after-exchange') },
-  );
+  const stagingDir = swapStagingDir(lakeRoot, merge.table, merge.dt, merge.unit, merge.merged);
+  try {
+    await swapPartitionFiles(
+      { liveDir, stagingDir, replaced: merge.inputs, mergedTmp, mergedName: merge.merged },
+      nowMs,
+      { built: () => hitFault('compaction-after-version-built'), exchanged: () => hitFault('compaction-after-exchange') },
+    );
+  } catch (err) {
+    // Not exchanged (no exchange on this file system, a file gone): nothing of the attempt may stay behind. After an
+    // exchange the version in _swap is the old one, kept for the readers that listed it.
+    if (!(await exists(path.join(liveDir, merge.merged)))) await fs.rm(stagingDir, { recursive: true, force: true });
+    await removeIfExists(mergedTmp);
+    throw err;
+  }
 }
 
 /** Settles an interrupted compaction, merges what the plan says (unless a dry run), then vacuums old versions. */
