@@ -142,7 +142,7 @@ async function runMerge(lakeRoot: string, merge: PlannedMerge, nowMs: number): P
   if (rows !== expected) {
     await removeIfExists(mergedTmp);
     throw new SdpError(
-      ErrorCodes.LAKE_FILE_MISSING,
+      ErrorCodes.LAKE_WRITE_FAILED,
       `compaction of ${liveDir}: the merged file holds ${rows} rows, its ${inputs.length} inputs ${expected}; nothing swapped`,
     );
   }
@@ -152,7 +152,10 @@ async function runMerge(lakeRoot: string, merge: PlannedMerge, nowMs: number): P
     await swapPartitionFiles(
       { liveDir, stagingDir, replaced: merge.inputs, mergedTmp, mergedName: merge.merged },
       nowMs,
-      { built: () => hitFault('compaction-after-version-built'), exchanged: () => hitFault('compaction-after-exchange') },
+      {
+        built: () => hitFault('compaction-after-version-built'),
+        exchanged: () => hitFault('compaction-after-exchange'),
+      },
     );
   } catch (err) {
     // Not exchanged (no exchange on this file system, a file gone): nothing of the attempt may stay behind. After an
