@@ -8,15 +8,18 @@
  *     spread evenly over yesterday (UTC): events_per_second × 86,400 × --scale events per stream, the generators'
  *     own events written by kcat (compactDay/dayBacklog.ts).
  *  2. `etl` over it with SDP_ETL__MAX_FILE_ROWS = a minute of one clickstream partition's events at the rates
- *     (default: 120 × 60 / 4 partitions × scale = 1,800 at scale 1, so 1,440 files per partition as
- *     etl.max_file_age 60 s cuts them live; IoT, at half the rate, gets two minutes a file), run until the checkpoint
- *     store holds every offset (raw writers and the window aggregator), then SIGTERM (exit 0 expected).
+ *     (default: 120 × 60 / 4 partitions × scale = 1,800 at scale 1; live, etl.max_file_age 60 s cuts 1,440 files a
+ *     partition a day), run until the checkpoint store holds every offset (raw writers and the window aggregator),
+ *     then SIGTERM (exit 0 expected). Catching up, a writer rolls what it buffered while its previous roll was in
+ *     flight, so files hold somewhat more than the cap (scale 1: ~2,250 clickstream rows, ~2,700 IoT rows a file);
+ *     the files per table are printed.
  *  3. Before: the measurements below. 4. `lake compact` (wall time, peak RSS). 5. After: the same measurements.
  * The query answers and the notebook's row counts must be identical and verify exit 0 both times, else exit 1.
  *
  * Needs `npm run build` (the npm script runs it: the children are dist/main.js, as an operator runs them), kcat
  * and the notebook's venv (scripts/test-prereqs.d/20-notebook-venv.sh; --python names another interpreter).
- * Options: --scale F (1), --max-file-rows N, --count-runs N (3), --seed N, --keep (leave topics and temp dir).
+ * Options: --scale F (1), --max-file-rows N, --count-runs N (3), --seed N, --keep (keep the temp dir; the topics are
+ * always deleted).
  * Run it under `flock /tmp/sdp-bench.lock` on a shared machine; every figure is printed with the load average.
  */
 import { spawn } from 'node:child_process';
