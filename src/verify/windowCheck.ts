@@ -2,8 +2,11 @@
  * The window facts of `verify` (windowRules.ts), computed by DuckDB over the Parquet files: page
  * views per (minute, url) of `clickstream_agg`, raw events per (minute, url) of `clickstream`
  * (columns ts and url only), and the open windows of the aggregator's checkpointed state. DuckDB
- * is held to two threads and a small memory limit, and spills to nothing: it only groups.
+ * is held to two threads and a small memory limit, and spills to a temp directory of its own beyond it: a day at the
+ * default rates is ~430,000 (minute, url) windows, more than the limit holds in memory.
  */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection, type Json } from '@duckdb/node-api';
 import { sqlString } from '../query/lakeViews.js';
@@ -28,10 +31,14 @@ function fileList(root: string, files: readonly string[]): string {
 }
 
 export async function collectWindowFacts(input: WindowCheckInput): Promise<WindowFacts> {
-  const instance = await DuckDBInstance.create(':memory:', {
+  // A database file of its own, in a temp directory (verify writes nothing into the lake): its tables are compressed
+  // and evicted to disk past the memory limit, where an in-memory database runs out.
+  const spill = await mkdtemp(join(tmpdir(), 'sdp-verify-'));
+  const instance = await DuckDBInstance.create(join(spill, 'windows.duckdb'), {
     threads: '2',
     memory_limit: input.memoryLimit,
     preserve_insertion_order: 'false',
+    temp_directory: spill,
   });
   try {
     const db = await instance.connect();
@@ -42,6 +49,7 @@ export async function collectWindowFacts(input: WindowCheckInput): Promise<Windo
     }
   } finally {
     instance.closeSync();
+    await rm(spill, { recursive: true, force: true });
   }
 }
 
@@ -52,15 +60,15 @@ async function facts(db: DuckDBConnection, input: WindowCheckInput): Promise<Win
   await db.run("SET TimeZone = 'UTC'");
   await db.run(
     input.aggFiles.length > 0
-      ? `CREATE TEMP TABLE agg AS SELECT epoch_ms(minute_start) AS m, epoch_ms(minute_end) AS e, url, pv, filename AS file FROM read_parquet(${fileList(input.lakeRoot, input.aggFiles)}, filename = true)`
-      : 'CREATE TEMP TABLE agg (m BIGINT, e BIGINT, url VARCHAR, pv BIGINT, file VARCHAR)',
+      ? `CREATE TABLE agg AS SELECT epoch_ms(minute_start) AS m, epoch_ms(minute_end) AS e, url, pv, filename AS file FROM read_parquet(${fileList(input.lakeRoot, input.aggFiles)}, filename = true)`
+      : 'CREATE TABLE agg (m BIGINT, e BIGINT, url VARCHAR, pv BIGINT, file VARCHAR)',
   );
   await db.run(
     input.rawFiles.length > 0
-      ? `CREATE TEMP TABLE raw_w AS SELECT (epoch_ms(ts) // ${size}) * ${size} AS m, url, count(*) AS n FROM read_parquet(${fileList(input.lakeRoot, input.rawFiles)}) GROUP BY ALL`
-      : 'CREATE TEMP TABLE raw_w (m BIGINT, url VARCHAR, n BIGINT)',
+      ? `CREATE TABLE raw_w AS SELECT (epoch_ms(ts) // ${size}) * ${size} AS m, url, count(*) AS n FROM read_parquet(${fileList(input.lakeRoot, input.rawFiles)}) GROUP BY ALL`
+      : 'CREATE TABLE raw_w (m BIGINT, url VARCHAR, n BIGINT)',
   );
-  await db.run('CREATE TEMP TABLE open_w (m BIGINT, url VARCHAR, n BIGINT)');
+  await db.run('CREATE TABLE open_w (m BIGINT, url VARCHAR, n BIGINT)');
   const appender = await db.createAppender('open_w');
   for (const w of input.openWindows) {
     if (input.sinceMs !== undefined && w.startMs < input.sinceMs) continue;
@@ -80,13 +88,17 @@ async function facts(db: DuckDBConnection, input: WindowCheckInput): Promise<Win
           .replace(/^[/\\]+/, '');
 
   const windows = Number((await rows('SELECT count(*) AS n FROM agg'))[0]!.n);
+  // The files only of the examples: an ordered list() per group of the whole table cannot spill.
   const twice = await rows(
-    `SELECT m, url, list(file ORDER BY file) AS files, count(*) OVER () AS total FROM agg GROUP BY m, url HAVING count(*) > 1 ORDER BY m, url LIMIT ${EXAMPLES}`,
+    `WITH d AS (SELECT m, url FROM agg GROUP BY m, url HAVING count(*) > 1),
+          k AS (SELECT m, url FROM d ORDER BY m, url LIMIT ${EXAMPLES})
+     SELECT a.m, a.url, list(a.file ORDER BY a.file) AS files, (SELECT count(*) FROM d) AS total
+     FROM agg a JOIN k USING (m, url) GROUP BY a.m, a.url ORDER BY a.m, a.url`,
   );
   const bounds = await rows(
     `SELECT m, e, url, file, count(*) OVER () AS total FROM agg WHERE e <> m + ${size} OR m % ${size} <> 0 ORDER BY m, url LIMIT ${EXAMPLES}`,
   );
-  await db.run(`CREATE TEMP TABLE acct AS
+  await db.run(`CREATE TABLE acct AS
     WITH a AS (SELECT m, url, sum(pv) AS pv, min(file) AS file FROM agg GROUP BY m, url),
          o AS (SELECT m, url, sum(n) AS n FROM open_w GROUP BY m, url),
          keys AS (SELECT m, url FROM raw_w UNION SELECT m, url FROM a UNION SELECT m, url FROM o)
