@@ -16,12 +16,12 @@ import type { Logger } from '../log/logger.js';
 import { hitFault } from '../system/faults.js';
 import { type CompactionFilter, type PlannedMerge, planCompaction } from './compactionPlan.js';
 import { dirEntries, listDtFiles } from './dirEntries.js';
-import { fsyncDir, removeIfExists } from './durableFs.js';
+import { fsyncDir, pathExists, removeIfExists } from './durableFs.js';
 import { TABLES_DIR, tmpPathFor, unitPath } from './layout.js';
 import { listLakeFiles } from './lakeFiles.js';
 import { mergeParquetFiles } from './mergeParquet.js';
 import { readFooterSummary } from './parquetFooter.js';
-import { SWAP_DIR, swapPartitionFiles, swapStagingDir } from './readerSafeSwap.js';
+import { SWAP_DIR, swapPartitionFiles, swapStagingDir, vacuumSwaps } from './readerSafeSwap.js';
 import { TABLE_NAMES, type TableName } from './tables.js';
 import { unitOfFile } from './unitMigration.js';
 
@@ -74,7 +74,7 @@ export async function recoverCompaction(lakeRoot: string): Promise<RecoveryOutco
         const split = version.isDirectory() ? splitVersionName(table, version.name) : undefined;
         if (split === undefined) continue;
         const live = path.join(lakeRoot, TABLES_DIR, table, dt.name, split.unit, split.merged);
-        if (await exists(live)) continue; // an old version, for the vacuum
+        if (await pathExists(live)) continue; // an old version, for the vacuum
         // Never exchanged; its merge is counted by its tmp file below.
         await fs.rm(path.join(swapTable, dt.name, version.name), { recursive: true, force: true });
         await fsyncDir(path.join(swapTable, dt.name));
@@ -88,7 +88,7 @@ export async function recoverCompaction(lakeRoot: string): Promise<RecoveryOutco
         const mergedName = name.slice(1, -suffix.length);
         const unit = unitOfFile(table, mergedName);
         const merged = unit && path.join(lakeRoot, path.dirname(file), unit, mergedName);
-        if (merged !== undefined && (await exists(merged))) outcome.completed += 1;
+        if (merged !== undefined && (await pathExists(merged))) outcome.completed += 1;
         else outcome.rolledBack += 1;
         await removeIfExists(path.join(lakeRoot, file));
       }
@@ -110,7 +110,7 @@ export function splitVersionName(table: TableName, name: string): { unit: string
   return undefined;
 }
 
-/** Deletes the old unit versions in `_swap` that became old at least `graceMs` ago. */
+/** Deletes the old unit versions in `_swap` that became old at least `graceMs` ago (readerSafeSwap.ts `vacuumSwaps`). */
 export async function vacuumOldVersions(lakeRoot: string, graceMs: number, nowMs: number): Promise<number> {
   let removed = 0;
   for (const table of TABLE_NAMES) {
@@ -118,13 +118,12 @@ export async function vacuumOldVersions(lakeRoot: string, graceMs: number, nowMs
     for (const dt of await dirEntries(swapTable)) {
       if (!dt.isDirectory()) continue;
       const dtDir = path.join(swapTable, dt.name);
+      const units = new Set<string>();
       for (const version of await dirEntries(dtDir)) {
-        if (!version.isDirectory()) continue;
-        const { mtimeMs } = await fs.lstat(path.join(dtDir, version.name));
-        if (mtimeMs > nowMs - graceMs) continue;
-        await fs.rm(path.join(dtDir, version.name), { recursive: true, force: true });
-        removed += 1;
+        const split = version.isDirectory() ? splitVersionName(table, version.name) : undefined;
+        if (split !== undefined) units.add(split.unit);
       }
+      for (const unit of units) removed += (await vacuumSwaps(dtDir, unit, graceMs, nowMs)).length;
       if ((await dirEntries(dtDir)).length === 0) await fs.rmdir(dtDir).catch(() => undefined);
     }
   }
@@ -160,7 +159,8 @@ async function runMerge(lakeRoot: string, merge: PlannedMerge, nowMs: number): P
   } catch (err) {
     // Not exchanged (no exchange on this file system, a file gone): nothing of the attempt may stay behind. After an
     // exchange the version in _swap is the old one, kept for the readers that listed it.
-    if (!(await exists(path.join(liveDir, merge.merged)))) await fs.rm(stagingDir, { recursive: true, force: true });
+    if (!(await pathExists(path.join(liveDir, merge.merged))))
+      await fs.rm(stagingDir, { recursive: true, force: true });
     await removeIfExists(mergedTmp);
     throw err;
   }
@@ -208,14 +208,4 @@ export async function compactLake(
     recovered,
     vacuumed,
   };
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.access(file);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
 }

@@ -89,8 +89,8 @@ export async function completeRename(from: string, to: string): Promise<RenameOu
     await renameIntoDir(from, to);
   } catch (err) {
     // ENOENT also names a missing target directory while `from` is there: that is a failure, not a completion.
-    if (!isNotFound(err) || (await exists(from))) throw err;
-    if (!(await exists(to))) return 'missing';
+    if (!isNotFound(err) || (await pathExists(from))) throw err;
+    if (!(await pathExists(to))) return 'missing';
     outcome = 'already-done';
   }
   const toDir = path.dirname(to);
@@ -109,7 +109,7 @@ async function renameIntoDir(from: string, to: string): Promise<void> {
     await fs.rename(from, to);
   } catch (err) {
     const unit = path.dirname(to);
-    if (!isNotFound(err) || !(await exists(from)) || !(await exists(path.dirname(unit)))) throw err;
+    if (!isNotFound(err) || !(await pathExists(from)) || !(await pathExists(path.dirname(unit)))) throw err;
     await fs.mkdir(unit).catch((e: unknown) => {
       if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
     });
@@ -160,7 +160,8 @@ async function walk(dir: string, found: string[]): Promise<void> {
   }
 }
 
-async function exists(filePath: string): Promise<boolean> {
+/** Whether a path exists (a missing file is false; any other error is thrown). */
+export async function pathExists(filePath: string): Promise<boolean> {
   try {
     await fs.access(filePath);
     return true;

@@ -27,11 +27,10 @@
  * must be exact read the units' versions around the query (`unitVersions.ts`). The old version is kept in `_swap`
  * for `lake.vacuum_grace` for readers that hold it open or address it there (`vacuumSwaps`).
  */
-import { constants } from 'node:fs';
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCodes, SdpError } from '../errors.js';
-import { ensureDir, fsyncDir } from './durableFs.js';
+import { ensureDir, fsyncDir, pathExists } from './durableFs.js';
 import { partitionDir } from './layout.js';
 import { exchangePaths } from './renameExchange.js';
 import type { TableName } from './tables.js';
@@ -117,7 +116,7 @@ export async function swapPartitionFiles(
   if (missing.length > 0) {
     throw new SdpError(ErrorCodes.LAKE_FILE_MISSING, `cannot compact ${swap.liveDir}: ${missing.join(', ')} missing`);
   }
-  if (!(await exists(swap.mergedTmp))) {
+  if (!(await pathExists(swap.mergedTmp))) {
     throw new SdpError(ErrorCodes.LAKE_FILE_MISSING, `cannot compact ${swap.liveDir}: ${swap.mergedTmp} missing`);
   }
   // Links only: removing a half-built version loses no data.
@@ -175,16 +174,6 @@ async function removeTmp(file: string): Promise<void> {
     throw err;
   }
   await fsyncDir(path.dirname(file));
-}
-
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.access(file, constants.F_OK);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
 }
 
 async function readDirOrNone(dir: string) {
