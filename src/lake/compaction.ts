@@ -67,17 +67,13 @@ export interface RecoveryOutcome {
 export async function recoverCompaction(lakeRoot: string): Promise<RecoveryOutcome> {
   const outcome: RecoveryOutcome = { completed: 0, rolledBack: 0 };
   for (const table of TABLE_NAMES) {
-    const swapTable = path.join(lakeRoot, SWAP_DIR, table);
-    for (const dt of await dirEntries(swapTable)) {
-      if (!dt.isDirectory()) continue;
-      for (const version of await dirEntries(path.join(swapTable, dt.name))) {
-        const split = version.isDirectory() ? splitVersionName(table, version.name) : undefined;
-        if (split === undefined) continue;
-        const live = path.join(lakeRoot, TABLES_DIR, table, dt.name, split.unit, split.merged);
+    for (const dt of await swapVersions(lakeRoot, table)) {
+      for (const v of dt.versions) {
+        const live = path.join(lakeRoot, TABLES_DIR, table, dt.dtName, v.unit, v.merged);
         if (await pathExists(live)) continue; // an old version, for the vacuum
         // Never exchanged; its merge is counted by its tmp file below.
-        await fs.rm(path.join(swapTable, dt.name, version.name), { recursive: true, force: true });
-        await fsyncDir(path.join(swapTable, dt.name));
+        await fs.rm(path.join(dt.dir, v.name), { recursive: true, force: true });
+        await fsyncDir(dt.dir);
       }
     }
     for (const { files } of await listDtFiles(lakeRoot, table, () => false)) {
@@ -110,21 +106,34 @@ export function splitVersionName(table: TableName, name: string): { unit: string
   return undefined;
 }
 
+/** The unit versions in `_swap/<table>/dt=D/` (readerSafeSwap.ts `swapStagingDir`), per dt directory. */
+async function swapVersions(
+  lakeRoot: string,
+  table: TableName,
+): Promise<Array<{ dtName: string; dir: string; versions: Array<{ name: string; unit: string; merged: string }> }>> {
+  const swapTable = path.join(lakeRoot, SWAP_DIR, table);
+  const out = [];
+  for (const dt of await dirEntries(swapTable)) {
+    if (!dt.isDirectory()) continue;
+    const dir = path.join(swapTable, dt.name);
+    const versions = [];
+    for (const version of await dirEntries(dir)) {
+      const split = version.isDirectory() ? splitVersionName(table, version.name) : undefined;
+      if (split !== undefined) versions.push({ name: version.name, ...split });
+    }
+    out.push({ dtName: dt.name, dir, versions });
+  }
+  return out;
+}
+
 /** Deletes the old unit versions in `_swap` that became old at least `graceMs` ago (readerSafeSwap.ts `vacuumSwaps`). */
 export async function vacuumOldVersions(lakeRoot: string, graceMs: number, nowMs: number): Promise<number> {
   let removed = 0;
   for (const table of TABLE_NAMES) {
-    const swapTable = path.join(lakeRoot, SWAP_DIR, table);
-    for (const dt of await dirEntries(swapTable)) {
-      if (!dt.isDirectory()) continue;
-      const dtDir = path.join(swapTable, dt.name);
-      const units = new Set<string>();
-      for (const version of await dirEntries(dtDir)) {
-        const split = version.isDirectory() ? splitVersionName(table, version.name) : undefined;
-        if (split !== undefined) units.add(split.unit);
-      }
-      for (const unit of units) removed += (await vacuumSwaps(dtDir, unit, graceMs, nowMs)).length;
-      if ((await dirEntries(dtDir)).length === 0) await fs.rmdir(dtDir).catch(() => undefined);
+    for (const dt of await swapVersions(lakeRoot, table)) {
+      for (const unit of new Set(dt.versions.map((v) => v.unit)))
+        removed += (await vacuumSwaps(dt.dir, unit, graceMs, nowMs)).length;
+      if ((await dirEntries(dt.dir)).length === 0) await fs.rmdir(dt.dir).catch(() => undefined);
     }
   }
   return removed;
