@@ -27,7 +27,7 @@
  * min / median / max), --no-2m, --cpu-prof, --keep, --plain, --env SDP_KEY=value and --node-arg FLAG (repeatable).
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -272,7 +272,10 @@ async function measure(
   const exit = new Promise<{ code: number | null }>((resolve) =>
     child.once('close', (code) => resolve((exited = { code }))),
   );
+  // With --keep the whole log stays beside the lake, to read where a run spent its start.
+  const logFile = options.keep ? path.join(dir, 'etl.log') : undefined;
   const onLine = (text: string): void => {
+    if (logFile) appendFileSync(logFile, text);
     tail = (tail + text).slice(-4000);
     if (firstJoinMs === undefined && tail.includes('"msg":"partitions assigned"')) firstJoinMs = Date.now();
   };
@@ -307,6 +310,7 @@ async function measure(
   const secondsToCommitted = (done.lastCommitMs - startMs) / 1000;
   const joinSeconds = ((firstJoinMs ?? startMs) - startMs) / 1000;
   if (!options.keep) rmSync(dir, { recursive: true, force: true });
+  else console.log(`  kept ${dir} (log: ${logFile})`);
   return {
     label,
     encoder,

@@ -97,8 +97,13 @@ export type CheckpointerMsg =
   | { type: 'sourceStatus' }
   | { type: 'recoverLake' }
   | { type: 'read' }
+  /** Internal: a raw roll's Kafka transaction (and its renames) ended; journal it and answer the roll's sender. */
+  | { type: 'rollCommitted'; event: RawCheckpoint; outcome: RollOutcome; sender?: AnyRef; startedMs: number }
   /** Replayed from the journal during recovery only. */
   | CheckpointEvent;
+
+/** How a roll's Kafka transaction and renames ended: committed and renamed, refused, or renames that failed. */
+type RollOutcome = undefined | Extract<CommitReply, { rejected: string }> | { renameError: unknown };
 
 /** `rejected`: the Kafka transaction did not commit (nothing was renamed); `fenced`: another holder took the id. */
 export type CommitReply = { checkpoints: number } | { rejected: string; fenced: boolean };
@@ -203,6 +208,10 @@ interface Task {
   raw: string;
   stage1?: Stage1Source;
   owner?: Ref<PartitionLostMsg>;
+  /** The task's Kafka work, one transaction after another; other partitions' run beside it. */
+  chain: Promise<void>;
+  /** Transactions queued or running on `chain`. */
+  inFlight: number;
 }
 
 function taskKey(topic: string, partition: number): string {
@@ -241,10 +250,42 @@ export function spawnCheckpointer(
   const stage1 = options.kafka?.stage1;
   let markTimer: NodeJS.Timeout | undefined;
 
+  /**
+   * Runs `work` after the task's earlier Kafka work. Each partition has its own transactional producer, so its
+   * transactions run one at a time while other partitions' run beside them: the actor does not wait on Kafka between
+   * the commits of different partitions (architecture.md, "Growing past one machine").
+   */
+  function onTask<T>(task: Task, work: () => Promise<T>): Promise<T> {
+    const run = task.chain.then(work);
+    task.inFlight += 1;
+    task.chain = run.then(
+      () => void (task.inFlight -= 1),
+      () => void (task.inFlight -= 1),
+    );
+    return run;
+  }
+
+  /** Closes a task from outside its chain: its transactions in flight end first (their renames too). */
   async function closeTask(key: string): Promise<void> {
     const task = tasks.get(key);
+    if (!task) return;
     tasks.delete(key);
-    await task?.transactions.close().catch((err: unknown) => logger.warn({ err, task: key }, 'producer close failed'));
+    await task.chain;
+    await closeProducer(task);
+  }
+
+  /** Closes a task from inside its own chain (after a refused commit): waiting on the chain would wait on itself. */
+  async function dropFromChain(task: Task): Promise<void> {
+    if (tasks.get(taskKey(task.topic, task.partition)) === task) tasks.delete(taskKey(task.topic, task.partition));
+    await closeProducer(task);
+  }
+
+  async function closeProducer(task: Task): Promise<void> {
+    await task.transactions
+      .close()
+      .catch((err: unknown) =>
+        logger.warn({ err, task: taskKey(task.topic, task.partition) }, 'producer close failed'),
+      );
   }
 
   async function takeOver(
@@ -285,6 +326,8 @@ export function spawnCheckpointer(
           taskEpoch: lastTaskEpoch,
           raw: result.raw,
           ...(owner ? { owner } : {}),
+          chain: Promise.resolve(),
+          inFlight: 0,
         };
         let agg: string | null = null;
         if (kafka.windowTopic === topic && stage1) {
@@ -302,7 +345,8 @@ export function spawnCheckpointer(
         tasks.set(key, task);
         // A partition rebuilt from file names (a new, expired or reset group) gets its floors and our metadata in
         // the group at once, so Kafka tools show its lag from where it stands and the next takeover finds them.
-        if (result.source !== 'metadata') await commitOffsets(task, topic, partition, result.raw, agg, [], []);
+        if (result.source !== 'metadata')
+          await onTask(task, () => commitOffsets(task, topic, partition, result.raw, agg, [], []));
         logger.info(
           {
             topic,
@@ -321,37 +365,49 @@ export function spawnCheckpointer(
     );
   }
 
-  /** One Kafka transaction: the roll's offset with metadata naming its files. Undefined when committed. */
-  async function commitToKafka(
+  /**
+   * A roll's Kafka transaction (its offset with metadata naming its files), then its renames, on the partition's
+   * chain. Never renamed after a refused commit; a fenced roll's tmp files are nobody's and go.
+   */
+  function commitRoll(
     state: CheckpointState,
     event: RawCheckpoint,
     taskEpoch: number | undefined,
-  ): Promise<Extract<CommitReply, { rejected: string }> | undefined> {
+  ): Promise<RollOutcome> {
     const kafka = options.kafka!;
-    const task = tasks.get(taskKey(event.topic, event.partition));
-    if (!task || task.taskEpoch !== taskEpoch) {
-      // A roll of an ownership that ended (revoked, or taken over again): its tmp files are left to the next
-      // takeover, since the current owner's roll may carry the same name.
-      return { rejected: `${event.sink}: not the current owner's roll (task ${taskEpoch ?? 'none'})`, fenced: false };
-    }
-    const { win, records } = task.stage1
-      ? stage1Commit(task.stage1, event.topic)
-      : {
-          win: kafka.windowTopic === event.topic ? sinkOffset(state, aggSinkId(event.topic), event.partition) : null,
-          records: [],
-        };
-    try {
-      await commitOffsets(task, event.topic, event.partition, event.offset, win, event.renames, records);
-      task.raw = event.offset;
+    const key = taskKey(event.topic, event.partition);
+    const task = tasks.get(key);
+    // A roll of an ownership that ended (revoked, or taken over again): its tmp files are left to the next
+    // takeover, since the current owner's roll may carry the same name.
+    const stale = (): RollOutcome => ({
+      rejected: `${event.sink}: not the current owner's roll (task ${taskEpoch ?? 'none'})`,
+      fenced: false,
+    });
+    if (!task || task.taskEpoch !== taskEpoch) return Promise.resolve(stale());
+    // Without stage 1 the window floor is the aggregator's, as this store has it now.
+    const aggWin =
+      kafka.windowTopic === event.topic ? sinkOffset(state, aggSinkId(event.topic), event.partition) : null;
+    return onTask(task, async (): Promise<RollOutcome> => {
+      if (tasks.get(key) !== task) return stale();
+      const { win, records } = task.stage1 ? stage1Commit(task.stage1, event.topic) : { win: aggWin, records: [] };
+      try {
+        await commitOffsets(task, event.topic, event.partition, event.offset, win, event.renames, records);
+        task.raw = event.offset;
+      } catch (err) {
+        const fenced = isFenced(err);
+        await dropFromChain(task);
+        if (fenced) for (const { from } of event.renames) await removeIfExists(join(options.lakeRoot, from));
+        logger.warn({ err, sink: event.sink, offset: event.offset, fenced }, 'kafka commit of a roll failed');
+        return { rejected: err instanceof Error ? err.message : String(err), fenced };
+      }
+      try {
+        if (event.renames.length > 0) hitFault('after-commit-before-rename');
+        await applyRenames(options.lakeRoot, event.renames, () => hitFault('between-renames'));
+      } catch (err) {
+        return { renameError: err };
+      }
       return undefined;
-    } catch (err) {
-      const fenced = isFenced(err);
-      await closeTask(taskKey(event.topic, event.partition));
-      // Never renamed: a fenced roll's tmp files are nobody's; after another failure the next takeover decides.
-      if (fenced) for (const { from } of event.renames) await removeIfExists(join(options.lakeRoot, from));
-      logger.warn({ err, sink: event.sink, offset: event.offset, fenced }, 'kafka commit of a roll failed');
-      return { rejected: err instanceof Error ? err.message : String(err), fenced };
-    }
+    });
   }
 
   /**
@@ -381,28 +437,36 @@ export function spawnCheckpointer(
   /**
    * Every stage-1 task whose mark is due commits it alone (no roll): counts, watermark and idle flag reach stage 2
    * within `etl.checkpoint_interval` even while no file rolls. A refused one drops the partition, as a refused roll
-   * does: its ingest takes it over again.
+   * does: its ingest takes it over again. A task with a transaction under way is skipped unless `force`: that one
+   * carries the counts. Resolves when the marks started here are committed.
    */
-  async function commitMarks(force: boolean): Promise<void> {
+  function commitMarks(force: boolean): Promise<void> {
     const nowMs = Date.now();
+    const started: Promise<void>[] = [];
     for (const task of [...tasks.values()]) {
       const { stage1: source, topic, partition } = task;
       if (!source || stage1!.repartitions() === undefined) continue;
+      if (!force && task.inFlight > 0) continue;
       if (!source.markDue(nowMs, force ? 0 : stage1!.intervalMs, partitionCountOf(topic))) continue;
-      const { win, records } = stage1Commit(source, topic);
-      try {
-        await commitOffsets(task, topic, partition, task.raw, win, [], records);
-      } catch (err) {
-        await dropTask(task, err, 'kafka commit of window marks failed');
-      }
+      started.push(
+        onTask(task, async () => {
+          if (tasks.get(taskKey(topic, partition)) !== task) return;
+          const { win, records } = stage1Commit(source, topic);
+          try {
+            await commitOffsets(task, topic, partition, task.raw, win, [], records);
+          } catch (err) {
+            await dropTask(task, err, 'kafka commit of window marks failed');
+          }
+        }),
+      );
     }
+    return Promise.all(started).then(() => undefined);
   }
 
   /** After a refused commit that no roll reports: the producer goes and the ingest takes the partition over again. */
   async function dropTask(task: Task, err: unknown, what: string): Promise<void> {
-    const key = taskKey(task.topic, task.partition);
-    await closeTask(key);
-    logger.warn({ err, task: key, fenced: isFenced(err) }, what);
+    await dropFromChain(task);
+    logger.warn({ err, task: taskKey(task.topic, task.partition), fenced: isFenced(err) }, what);
     if (task.owner)
       dispatch(task.owner, {
         type: 'partitionLost',
@@ -440,21 +504,24 @@ export function spawnCheckpointer(
    * (the smaller floor + 1) moves too, in an offsets-only transaction. A failure is only logged: the partition's next
    * roll finds its producer gone and the ETL takes its partitions over again.
    */
-  async function commitWindowFloors(event: Extract<CheckpointEvent, { type: 'agg' }>): Promise<void> {
+  function commitWindowFloors(event: Extract<CheckpointEvent, { type: 'agg' }>): void {
     for (const [p, win] of Object.entries(event.offsets)) {
       const partition = Number(p);
       const key = taskKey(event.topic, partition);
       const task = tasks.get(key);
       if (!task) continue;
-      try {
-        await commitOffsets(task, event.topic, partition, task.raw, win, [], []);
-      } catch (err) {
-        await closeTask(key);
-        logger.warn(
-          { err, topic: event.topic, partition, fenced: isFenced(err) },
-          'kafka commit of a window floor failed',
-        );
-      }
+      void onTask(task, async () => {
+        if (tasks.get(key) !== task) return;
+        try {
+          await commitOffsets(task, event.topic, partition, task.raw, win, [], []);
+        } catch (err) {
+          await dropFromChain(task);
+          logger.warn(
+            { err, topic: event.topic, partition, fenced: isFenced(err) },
+            'kafka commit of a window floor failed',
+          );
+        }
+      });
     }
   }
 
@@ -488,21 +555,20 @@ export function spawnCheckpointer(
         const next = applyCheckpoint(state, msg.event); // validates before anything is written
         const raw = msg.event.type === 'raw';
         if (msg.event.type === 'raw' && options.kafka && !msg.seed) {
-          // The Kafka transaction is the commit point; the store below is a cache of it.
-          const rejected = await commitToKafka(state, msg.event, msg.taskEpoch);
-          if (rejected) {
-            reply<CommitReply>(ctx, rejected);
-            return state;
-          }
-          if (msg.event.renames.length > 0) hitFault('after-commit-before-rename');
-          await applyRenames(options.lakeRoot, msg.event.renames, () => hitFault('between-renames'));
-          await ctx.persist(msg.event as CheckpointerMsg);
+          // The Kafka transaction is the commit point; the store is a cache of it, written at `rollCommitted`.
+          // Meanwhile the actor serves other partitions' commits.
+          const event = msg.event;
+          const sender = ctx.sender;
+          void commitRoll(state, event, msg.taskEpoch).then((outcome) =>
+            dispatch(ctx.self, { type: 'rollCommitted', event, outcome, ...(sender ? { sender } : {}), startedMs }),
+          );
+          return state;
         } else {
           await ctx.persist(msg.event as CheckpointerMsg);
           if (msg.event.renames.length > 0)
             hitFault(raw ? 'after-commit-before-rename' : 'after-window-checkpoint-before-rename');
           await applyRenames(options.lakeRoot, msg.event.renames, raw ? () => hitFault('between-renames') : undefined);
-          if (msg.event.type === 'agg' && options.kafka && !msg.seed) await commitWindowFloors(msg.event);
+          if (msg.event.type === 'agg' && options.kafka && !msg.seed) commitWindowFloors(msg.event);
         }
         logger.debug(
           { sink: msg.event.sink, checkpoints: next.checkpoints, files: msg.event.renames.length },
@@ -510,6 +576,24 @@ export function spawnCheckpointer(
         );
         reply<CommitReply>(ctx, { checkpoints: next.checkpoints });
         options.onCommitted?.(msg.event, next, Date.now() - startedMs);
+        return next;
+      }
+      case 'rollCommitted': {
+        const { outcome, event } = msg;
+        // A rename that failed after Kafka committed: the ETL restarts, and the takeover completes it.
+        if (outcome && 'renameError' in outcome) throw outcome.renameError;
+        if (outcome) {
+          if (msg.sender) dispatch(msg.sender, outcome);
+          return state;
+        }
+        const next = applyCheckpoint(state, event);
+        await ctx.persist(event as CheckpointerMsg);
+        logger.debug(
+          { sink: event.sink, checkpoints: next.checkpoints, files: event.renames.length },
+          'checkpoint committed',
+        );
+        if (msg.sender) dispatch(msg.sender as Ref<CommitReply>, { checkpoints: next.checkpoints });
+        options.onCommitted?.(event, next, Date.now() - msg.startedMs);
         return next;
       }
       case 'takeOver': {
@@ -567,7 +651,7 @@ export function spawnCheckpointer(
         partitionCounts.set(msg.topic, Math.max(partitionCounts.get(msg.topic) ?? 0, msg.count));
         return state;
       case 'markTick':
-        await commitMarks(false);
+        void commitMarks(false);
         return state;
       case 'sourceStatus': {
         const nowMs = Date.now();

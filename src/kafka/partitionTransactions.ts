@@ -247,11 +247,17 @@ export function createPartitionTransactions(
       busy = true;
       const current = producer!;
       let transaction: Transaction | undefined;
-      let phase: Phase = 'begin';
+      let phase = 'begin' as Phase; // moved on by mark(), which narrowing does not follow
+      const startedMs = performance.now();
+      const phaseMs: Partial<Record<Phase, number>> = {};
+      const mark = (next: Phase): void => {
+        phaseMs[phase] = Math.round(performance.now() - startedMs);
+        phase = next;
+      };
       try {
         transaction = await current.transaction();
         const open = transaction;
-        phase = 'produce';
+        mark('produce');
         // One `send` per partition (see transactionalProducer.ts: kafkajs retries every request of
         // a multi-broker send, in-flight ones included, which would write them twice), partitions
         // side by side, each one's chunks in order.
@@ -265,14 +271,22 @@ export function createPartitionTransactions(
         const failed = sent.find((r): r is PromiseRejectedResult => r.status === 'rejected');
         if (failed) throw failed.reason;
         if (offsets.length > 0) {
-          phase = 'send-offsets';
+          mark('send-offsets');
           await sendOffsets(open, groupId, offsetTopics(offsets));
         }
-        phase = 'end-txn';
+        mark('end-txn');
         await open.commit();
+        mark('end-txn');
         for (const o of offsets)
           log.debug(
-            { topic: o.topic, partition: o.partition, offset: Number(o.offset), records: records.length },
+            {
+              topic: o.topic,
+              partition: o.partition,
+              offset: Number(o.offset),
+              records: records.length,
+              // Milliseconds from the start of the commit to the end of each phase.
+              phase_ms: phaseMs,
+            },
             'committed',
           );
       } catch (err) {

@@ -125,7 +125,9 @@ export function createTopicConsumer(config: Config, logger: Logger, options: Top
     maxBytes: config.etl.fetch_max_bytes_per_partition * config.kafka.partitions * 2,
     // A member that died (kill -9) holds the partitions until this passes: keep restarts short.
     sessionTimeout: 10_000,
-    heartbeatInterval: 3_000,
+    // kafkajs learns of a rebalance at its next heartbeat: a member joining (or the window stage's consumer beside
+    // the ingests at start) pauses the others' reading about this long, not kafkajs's default 3 s.
+    heartbeatInterval: 1_000,
     allowAutoTopicCreation: false,
     // Partitions added while running (kafka-topics --alter) are seen at the next metadata refresh,
     // and kafkajs then rejoins the group to get them: seconds, not kafkajs's default 5 minutes.

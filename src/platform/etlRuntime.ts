@@ -301,7 +301,13 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
   let checkpoint!: CheckpointState;
   let aggregator: Ref<WindowAggregatorMsg> | undefined;
   let windowStage: Ref<WindowStageMsg> | undefined;
+  let stageStart: Promise<WindowStageStartReply> | undefined;
   try {
+    // Its internal topics, if missing, as Kafka Streams makes its own: `etl` on a new machine or group just starts.
+    // Only when missing: a member must start while a broker is down, and the topics' settings are `topics`' concern.
+    // Looked up beside the lake's recovery, which does not need them.
+    const internalTopics = staged ? ensureInternalTopics(config, logger) : undefined;
+    internalTopics?.catch(() => undefined); // awaited below; a failure must not be unhandled meanwhile
     await migrateToUnits(lakeRoot, logger);
     await rebuildFromLakeIfEmpty(config, logger, lakeRoot, checkpointer, generation);
     recovery = await query<CheckpointerMsg, LakeRecovery>(
@@ -313,16 +319,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     lastCheckpoints = checkpoint.checkpoints;
     const commitTimeoutMs = config.etl.shutdown_timeout + 60_000;
     if (staged) {
-      // Its internal topics, if missing, as Kafka Streams makes its own: `etl` on a new machine or group just starts.
-      // Only when missing: a member must start while a broker is down, and the topics' settings are `topics`' concern.
-      const internal = await describeTopics(config, logger, { windowTopicsOnly: true });
-      if (internal.some((t) => !t.exists)) {
-        const topics = await createTopics(config, logger, { windowTopicsOnly: true });
-        logger.info(
-          { component: 'etl', topics: topics.created.map((t) => t.topic) },
-          'internal topics of the window stages created',
-        );
-      }
+      await internalTopics;
       windowStage = spawnWindowStage(parent, {
         config,
         logger,
@@ -331,17 +328,16 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
         writerId: deps.storeId ?? '0',
         windowSizeMs: WINDOW_SIZE_MS,
       });
-      const started = await query<WindowStageMsg, WindowStageStartReply>(
-        windowStage,
-        () => ({ type: 'start' }),
-        READ_TIMEOUT_MS,
+      // Started beside the ingests, so that their consumers join the group together: the stage-1 counts wait for R
+      // meanwhile (architecture.md, "Windows across members").
+      const stage = windowStage;
+      stageStart = query<WindowStageMsg, WindowStageStartReply>(stage, () => ({ type: 'start' }), READ_TIMEOUT_MS).then(
+        (reply) => {
+          if (reply.ok) repartitions = reply.partitions;
+          return reply;
+        },
       );
-      if (!started.ok)
-        throw new SdpError(
-          started.code ?? ErrorCodes.KAFKA_CONSUMER_FAILED,
-          `the window stage could not start: ${started.error}`,
-        );
-      repartitions = started.partitions;
+      stageStart.catch(() => undefined); // awaited below, with the ingests
     } else
       aggregator = spawnWindowAggregator(parent, {
         sink: aggSink,
@@ -395,6 +391,14 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
         reply: await query<IngestMsg, IngestStartReply>(ingest, () => ({ type: 'start' as const }), READ_TIMEOUT_MS),
       })),
     );
+    if (stageStart) {
+      const stage = await stageStart;
+      if (!stage.ok)
+        throw new SdpError(
+          stage.code ?? ErrorCodes.KAFKA_CONSUMER_FAILED,
+          `the window stage could not start: ${stage.error}`,
+        );
+    }
     for (const { stream, reply } of started) {
       if (!reply.ok)
         throw new SdpError(
@@ -520,4 +524,15 @@ function stageMetricsAsAggregator(m: WindowStageMetrics, sources: PartitionWater
     rowsEmittedTotal: m.rowsEmittedTotal,
     checkpoints: m.commits,
   };
+}
+
+/** The window stages' internal topics of the group, created if missing (architecture.md, "Windows across members"). */
+async function ensureInternalTopics(config: Config, logger: Logger): Promise<void> {
+  const internal = await describeTopics(config, logger, { windowTopicsOnly: true });
+  if (!internal.some((t) => !t.exists)) return;
+  const topics = await createTopics(config, logger, { windowTopicsOnly: true });
+  logger.info(
+    { component: 'etl', topics: topics.created.map((t) => t.topic) },
+    'internal topics of the window stages created',
+  );
 }

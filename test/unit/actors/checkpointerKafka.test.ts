@@ -22,7 +22,7 @@ import { parseConfig } from '../../../src/config/load.js';
 import { ErrorCodes, SdpError } from '../../../src/errors.js';
 import type { TakeoverFacts } from '../../../src/etl/partitionTakeover.js';
 import { type FakeTransactions, fakeTransactions } from './fakes/fakePartitionTransactions.js';
-import { query, type Ref } from '../../../src/system/nact.js';
+import { dispatch, query, type Ref } from '../../../src/system/nact.js';
 import { cleanUp, newSystem, onCleanUp, silentLogger, tempDir } from './fakes/testKit.js';
 
 afterEach(cleanUp);
@@ -195,6 +195,49 @@ describe('checkpointer: the per-partition Kafka commit', () => {
     const [offsets] = c.transactions.get('g-iot-0')!.commits;
     expect(offsets!.map((o) => o.offset)).toEqual([501n]);
     expect(decodeCommitMetadata(offsets![0]!.metadata)).toMatchObject({ raw: '500', files: [] });
+  });
+
+  it("a partition's transaction waiting on Kafka does not hold another partition's commit", async () => {
+    const c = start();
+    const { partitions } = (await c.ask<TakeoverReply>({ type: 'takeOver', topic: TOPIC, partitions: [0, 1] })) as {
+      partitions: Array<{ taskEpoch: number }>;
+    };
+    const slow = roll(0, 0, 99);
+    const fast = roll(1, 0, 49);
+    await writeTmp(c.lakeRoot, slow);
+    await writeTmp(c.lakeRoot, fast);
+    let open!: () => void;
+    c.transactions.get('g-iot-0')!.gate = new Promise<void>((resolve) => (open = resolve));
+    const slowReply = c.ask<CommitReply>(commitMsg(slow, partitions[0]!.taskEpoch));
+    expect(await c.ask<CommitReply>(commitMsg(fast, partitions[1]!.taskEpoch))).toEqual({ checkpoints: 1 });
+    expect(existsSync(join(c.lakeRoot, fast.renames[0]!.to))).toBe(true);
+    // Partition 0 is still in its transaction: not renamed, not cached.
+    expect(existsSync(join(c.lakeRoot, slow.renames[0]!.from))).toBe(true);
+    expect((await c.ask<CheckpointState>({ type: 'read' })).offsets[rawSinkId(TOPIC, 0)]).toBeUndefined();
+    open();
+    expect(await slowReply).toEqual({ checkpoints: 2 });
+    expect(existsSync(join(c.lakeRoot, slow.renames[0]!.to))).toBe(true);
+  });
+
+  it('one transaction at a time per partition; a release closes the producer after the one under way', async () => {
+    const c = start();
+    const { partitions } = (await c.ask<TakeoverReply>({ type: 'takeOver', topic: TOPIC, partitions: [0] })) as {
+      partitions: Array<{ taskEpoch: number }>;
+    };
+    const fake = c.transactions.get('g-iot-0')!;
+    const first = roll(0, 0, 99);
+    await writeTmp(c.lakeRoot, first);
+    let open!: () => void;
+    fake.gate = new Promise<void>((resolve) => (open = resolve));
+    const reply = c.ask<CommitReply>(commitMsg(first, partitions[0]!.taskEpoch));
+    dispatch(c.checkpointer, { type: 'release', topic: TOPIC, partitions: [0] });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fake.closed).toBe(false);
+    open();
+    expect(await reply).toEqual({ checkpoints: 1 });
+    expect(existsSync(join(c.lakeRoot, first.renames[0]!.to))).toBe(true);
+    await expect.poll(() => fake.closed).toBe(true);
+    expect(fake.maxConcurrent).toBe(1);
   });
 
   it('recoverLake leaves raw tmp files to their partition takeover', async () => {
