@@ -118,6 +118,7 @@ export class WindowTally {
     this.open[this.windowOf(startMs, url)]! += count;
   }
 
+  /** The facts; a window emitted twice comes without its files (`files: []`: windowCheck.ts reads them). */
   facts(): WindowFacts {
     const twice: Array<{ minuteStartMs: number; url: string; w: number }> = [];
     const over: WindowExample[] = [];
