@@ -59,7 +59,6 @@ export interface VerifyReport {
  */
 export const TMP_MARGIN_MS = 60_000;
 const FETCH_MAX_BYTES = 4 * 1024 * 1024;
-const DUCKDB_MEMORY = '160MB';
 /** A checkpoint's renames follow its commit within milliseconds; wait this long for them at most. */
 const RENAME_WAIT_MS = 3_000;
 
@@ -343,7 +342,7 @@ async function checkWindows(
       }
       const f = file.path;
       if (!footers.has(f)) {
-        // Not read yet (--table clickstream_agg) or unreadable: DuckDB must not meet a broken file.
+        // Not read yet (--table clickstream_agg) or unreadable: the window check must not meet a broken file.
         await readFooters([f]);
         if (!footers.has(f)) unreadable = true;
       }
@@ -394,7 +393,6 @@ async function checkWindows(
     openWindows: agg?.openWindows ?? [],
     windowSizeMs: options.windowSizeMs,
     sinceMs: since === undefined ? undefined : Date.parse(`${since}T00:00:00Z`),
-    memoryLimit: DUCKDB_MEMORY,
   });
   const verdict = judgeWindows(facts, comparison);
   counts.windows += facts.windows;

@@ -196,7 +196,9 @@ export interface RequestOptions {
 
 /** A connection that sends requests one at a time and hands back each answer's body. */
 class WireConnection {
-  private received = Buffer.alloc(0);
+  /** What arrived and is not answered yet, concatenated once a whole answer is there (an answer may be megabytes). */
+  private chunks: Buffer[] = [];
+  private buffered = 0;
   private waiting: { correlationId: number; flexible: boolean; resolve: (r: WireReader) => void } | undefined;
   private failure: Error | undefined;
   private rejectWaiting: ((err: Error) => void) | undefined;
@@ -218,12 +220,17 @@ class WireConnection {
   }
 
   private onData(chunk: Buffer): void {
-    this.received = Buffer.concat([this.received, chunk]);
-    if (this.received.length < 4) return;
-    const size = this.received.readInt32BE(0);
-    if (this.received.length < 4 + size || !this.waiting) return;
-    const reader = new WireReader(this.received.subarray(4, 4 + size));
-    this.received = this.received.subarray(4 + size);
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    if (this.buffered < 4) return;
+    if (this.chunks[0]!.length < 4) this.chunks = [Buffer.concat(this.chunks, this.buffered)];
+    const size = this.chunks[0]!.readInt32BE(0);
+    if (this.buffered < 4 + size || !this.waiting) return;
+    const received = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.buffered);
+    const reader = new WireReader(received.subarray(4, 4 + size));
+    const rest = received.subarray(4 + size);
+    this.chunks = rest.length > 0 ? [rest] : [];
+    this.buffered = rest.length;
     const { correlationId, flexible, resolve } = this.waiting;
     this.waiting = undefined;
     this.rejectWaiting = undefined;
