@@ -194,6 +194,8 @@ interface State {
   failures: Map<number, number>;
   /** Producers of dropped tasks whose commit is still in flight: closed when it reports. */
   closing: Map<number, PartitionTransactions>;
+  /** Per partition, the commit in flight (of the current task or a dropped one), settled when it ends. */
+  commitsInFlight: Map<number, Promise<void>>;
   draining: boolean;
   flushWaiters: Array<Ref<WindowStageFlushReply>>;
   /** Drains waiting for the consumer to be quiet before they flush. */
@@ -272,7 +274,11 @@ export function spawnWindowStage(
     }
     task.transactions = transactions;
     const partitions = s.partitions!;
+    // A dropped task's commit still in flight ends first: fenced, it deletes its tmp files, which carry the names this
+    // takeover's first commit may write again (same offsets, same writer).
+    const previousCommit = s.commitsInFlight.get(partition);
     (async () => {
+      await previousCommit;
       if (s.topicId === undefined) s.topicId = await kafka.topicId();
       return takeOverStage2Task({
         lakeRoot,
@@ -490,7 +496,7 @@ export function spawnWindowStage(
         },
         'late page views (their windows were already emitted)',
       );
-    commitStage2Task(
+    const commit = commitStage2Task(
       {
         lakeRoot,
         encoderPool: options.encoderPool,
@@ -504,7 +510,16 @@ export function spawnWindowStage(
         stillOwned: () => alive && s.tasks.get(partition)?.ticket === ticket && task.phase === 'running',
       },
       { partition, first, last, rows: closed.rows, snapshot: snapshot(closed.state) },
-    ).then(
+    );
+    const settled = commit.then(
+      () => undefined,
+      () => undefined,
+    );
+    s.commitsInFlight.set(partition, settled);
+    void settled.then(() => {
+      if (s.commitsInFlight.get(partition) === settled) s.commitsInFlight.delete(partition);
+    });
+    commit.then(
       (result) => {
         if (alive)
           dispatch(self, { type: 'committed', partition, ticket, result, windows, durationMs: Date.now() - startedMs });
@@ -809,6 +824,7 @@ export function spawnWindowStage(
         lastTicket: 0,
         failures: new Map(),
         closing: new Map(),
+        commitsInFlight: new Map(),
         draining: false,
         flushWaiters: [],
         drainWaiters: [],

@@ -514,6 +514,40 @@ describe('window stage (stage-2 tasks)', () => {
     ]);
   });
 
+  it('assigned again while its dropped commit is in flight, the task is taken over only after that commit ends', async () => {
+    const kafka = new FakeWindowKafka();
+    const h = await startStage(kafka);
+    h.assign([0]);
+    await h.running(0);
+    const [a] = urlsOf(0);
+    const closing = [
+      rec(0, { sp: 0, through: 1, wm: T0 + MIN, windows: [[T0, [[a, 2]]]] }),
+      rec(0, { sp: 1, through: 1, wm: T0 + MIN }),
+    ];
+    await h.deliver(batch(0, 0, closing));
+    let open!: () => void;
+    kafka.holdCommits(new Promise<void>((resolve) => (open = resolve)));
+    const flushed = h.flush();
+    await waitFor(async () => (await tmpFiles(h.lakeRoot)).length === 1, 'the commit in flight (its tmp file)');
+    h.assign([], [0]);
+    h.assign([0]);
+    // Its takeover would fence that commit, whose clean-up then deletes the tmp names the new task writes again.
+    await new Promise((r) => setTimeout(r, 150));
+    expect(kafka.takeOvers(0)).toBe(1);
+    open();
+    kafka.holdCommits(undefined);
+    await flushed;
+    await h.running(0);
+    expect(kafka.takeOvers(0)).toBe(2);
+    // The commit ended before the takeover: committed, renamed, and the new task resumes after it.
+    expect(h.consumer.seeks().filter(([p]) => p === 0)).toEqual([
+      [0, '0'],
+      [0, '2'],
+    ]);
+    expect(await aggRows(h.lakeRoot)).toEqual([[T0, a, 2]]);
+    expect(await tmpFiles(h.lakeRoot)).toEqual([]);
+  });
+
   it('commits by itself every checkpoint interval while something changed', async () => {
     const kafka = new FakeWindowKafka();
     const h = await startStage(kafka, { etl: { checkpoint_interval: 200 } });
