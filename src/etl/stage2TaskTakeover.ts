@@ -60,7 +60,7 @@ export async function takeOverStage2Task(facts: Stage2TakeoverFacts): Promise<St
   const snapshot = await facts.readState();
   const files = await listAggTaskFiles(lakeRoot, r);
   const fresh = metadata === null && snapshot === null;
-  const emittedUntilMs = fresh ? await aggEmittedUntilMs(lakeRoot, r) : undefined;
+  const emittedUntilMs = fresh ? await aggEmittedUntilMs(lakeRoot, r, options.partitions) : undefined;
   const plan = planStage2Takeover({
     options,
     committed: { offset: committed.offset, metadata, topicId: facts.topicId },

@@ -1,39 +1,49 @@
 /**
- * How far `clickstream_agg` already reaches, for a stage-2 task that starts with neither a commit nor a snapshot of
- * its own over a lake that has windows (a new or expired group, or a group switched from `etl.windows: process`):
- * the largest `minute_end` it finds (architecture.md, "Windows across members"). Windows are emitted in order of their
- * end, so the newest dt holds it, and footers answer without reading rows:
- * - the task's own files (`part-<r>-<first>-<last>`) when it has any: its urls' windows;
- * - otherwise every committed file of the newest dt (the process aggregator's `part-<seq>`, other tasks'), since
- *   the windows of all urls close on one global watermark;
- * - never below what retention recorded as emitted before it deleted those days (lake/expiryRecord.ts).
- * Undefined when the table has no committed window at all.
+ * How far `clickstream_agg` already reaches for the urls of one stage-2 task, for a task that starts with neither a
+ * commit nor a snapshot of its own over a lake that has windows (a new or expired group, a group switched from
+ * `etl.windows: process`, or a task that never committed before a crash): the largest `minute_end` of a window of a
+ * url routed to it (architecture.md, "Windows across members").
+ *
+ * By url, not by file: another task's files hold other urls, whose windows say nothing of this task's. Taking them
+ * for this task's lost its windows whenever another task had committed and it had not (a crash between their
+ * commits), since it then dropped its own first windows as already emitted. The process aggregator's `part-<seq>`
+ * files and the files of an earlier group (any R) hold urls of every task; the rows are read, url and minute_end
+ * only, a row group at a time. Windows are emitted in order of their end, so the newest dt holding any of the task's
+ * urls answers; never below what retention recorded as emitted before it deleted those days
+ * (lake/expiryRecord.ts). Undefined when none of the task's urls has a committed window.
  */
 import path from 'node:path';
+import { repartitionOfUrl } from '../windows/repartitionRecords.js';
 import { listDtFiles } from './dirEntries.js';
-import { parseAggTaskFileName } from './aggTaskFiles.js';
 import { readExpiryRecord } from './expiryRecordFile.js';
-import { readFooterSummary } from './parquetFooter.js';
+import { asNumber, scanColumns } from './parquetColumns.js';
 
-export async function aggEmittedUntilMs(lakeRoot: string, partition: number): Promise<number | undefined> {
-  let untilMs = readExpiryRecord(lakeRoot)?.agg?.emittedUntilMs;
-  const committed = new Map<string, { own: string[]; all: string[] }>();
-  for (const dt of await listDtFiles(lakeRoot, 'clickstream_agg')) {
-    const files = { own: [] as string[], all: [] as string[] };
+export async function aggEmittedUntilMs(
+  lakeRoot: string,
+  partition: number,
+  partitions: number,
+): Promise<number | undefined> {
+  const expired = readExpiryRecord(lakeRoot)?.agg?.emittedUntilMs;
+  const dts = (await listDtFiles(lakeRoot, 'clickstream_agg')).sort((a, b) => (a.dtDir < b.dtDir ? 1 : -1));
+  const routed = new Map<string, boolean>();
+  const isMine = (url: string): boolean => {
+    let mine = routed.get(url);
+    if (mine === undefined) routed.set(url, (mine = repartitionOfUrl(url, partitions) === partition));
+    return mine;
+  };
+  for (const dt of dts) {
+    let untilMs: number | undefined;
     for (const file of dt.files) {
       if (!file.endsWith('.parquet')) continue; // committed only: a tmp name ends in .tmp
-      files.all.push(file);
-      if (parseAggTaskFileName(file, partition)) files.own.push(file);
+      await scanColumns(path.join(lakeRoot, file), ['url', 'minute_end'], ([url, end], rows) => {
+        for (let i = 0; i < rows; i++) {
+          if (!isMine(String(url![i]))) continue;
+          const endMs = asNumber(end![i]);
+          if (untilMs === undefined || endMs > untilMs) untilMs = endMs;
+        }
+      });
     }
-    if (files.all.length > 0) committed.set(dt.dtDir, files);
+    if (untilMs !== undefined) return Math.max(untilMs, expired ?? -Infinity);
   }
-  const dts = [...committed.keys()].sort();
-  const newestOwn = dts.filter((dt) => committed.get(dt)!.own.length > 0).at(-1);
-  const newest = dts.at(-1);
-  const read = newestOwn !== undefined ? committed.get(newestOwn)!.own : newest ? committed.get(newest)!.all : [];
-  for (const file of read) {
-    const { maxMs } = await readFooterSummary(path.join(lakeRoot, file), 'minute_end');
-    if (maxMs !== undefined) untilMs = Math.max(untilMs ?? -Infinity, maxMs);
-  }
-  return untilMs;
+  return expired;
 }

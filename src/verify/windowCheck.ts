@@ -6,7 +6,7 @@
  * (architecture.md, "Verifying the lake").
  */
 import { join } from 'node:path';
-import { asyncBufferFromFile, parquetMetadataAsync, parquetScan } from 'hyparquet';
+import { asNumber, scanColumns } from '../lake/parquetColumns.js';
 import type { WindowFacts } from './windowRules.js';
 import { WindowTally } from './windowTally.js';
 
@@ -19,31 +19,6 @@ export interface WindowCheckInput {
   windowSizeMs: number;
   /** Open windows before this (the --since day) are left out, as the files of earlier days are. */
   sinceMs: number | undefined;
-}
-
-/** Timestamps as epoch ms numbers, INT64 as numbers: no Date or bigint kept per value. */
-const PARSERS = {
-  timestampFromMilliseconds: (millis: bigint) => Number(millis),
-  timestampFromMicroseconds: (micros: bigint) => Number(micros / 1000n),
-  timestampFromNanoseconds: (nanos: bigint) => Number(nanos / 1_000_000n),
-};
-
-const asNumber = (v: unknown): number => (typeof v === 'bigint' ? Number(v) : (v as number));
-
-/** `columns` of `file`, a row group at a time: `each(values of column 0, values of column 1, …, rows)`. */
-async function scanColumns(
-  file: string,
-  columns: readonly string[],
-  each: (values: ArrayLike<unknown>[], rows: number) => void,
-): Promise<void> {
-  const buffer = await asyncBufferFromFile(file);
-  const metadata = await parquetMetadataAsync(buffer);
-  const scan = await parquetScan({ file: buffer, metadata, columns: [...columns], parsers: PARSERS });
-  for (const { rowStart, rowEnd } of scan.ranges) {
-    const values: ArrayLike<unknown>[] = [];
-    for (const column of columns) values.push(await scan.readColumn({ column, rowStart, rowEnd }));
-    each(values, rowEnd - rowStart);
-  }
 }
 
 const AGG_COLUMNS = ['minute_start', 'minute_end', 'url', 'pv'];
