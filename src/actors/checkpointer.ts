@@ -586,6 +586,11 @@ export function spawnCheckpointer(
           if (msg.sender) dispatch(msg.sender, outcome);
           return state;
         }
+        if (compareOffsets(sinkOffset(state, event.sink, event.partition), event.offset) >= 0) {
+          // A takeover of the partition waited for this roll's chain and cached Kafka's offset (this roll's) already.
+          if (msg.sender) dispatch(msg.sender as Ref<CommitReply>, { checkpoints: state.checkpoints });
+          return state;
+        }
         const next = applyCheckpoint(state, event);
         await ctx.persist(event as CheckpointerMsg);
         logger.debug(

@@ -240,6 +240,30 @@ describe('checkpointer: the per-partition Kafka commit', () => {
     expect(fake.maxConcurrent).toBe(1);
   });
 
+  it('a takeover of a partition whose roll is in flight waits for it, and the roll is cached once', async () => {
+    const floors = { raw: '-1' };
+    const c = start(floors);
+    const { partitions } = (await c.ask<TakeoverReply>({ type: 'takeOver', topic: TOPIC, partitions: [0] })) as {
+      partitions: Array<{ taskEpoch: number }>;
+    };
+    const event = roll(0, 0, 99);
+    await writeTmp(c.lakeRoot, event);
+    let open!: () => void;
+    c.transactions.get('g-iot-0')!.gate = new Promise<void>((resolve) => (open = resolve));
+    const rolled = c.ask<CommitReply>(commitMsg(event, partitions[0]!.taskEpoch));
+    // Assigned here again (a rebalance): Kafka then holds the roll's offset, which the takeover caches first.
+    floors.raw = '99';
+    const takenOver = c.ask<TakeoverReply>({ type: 'takeOver', topic: TOPIC, partitions: [0] });
+    await new Promise((r) => setTimeout(r, 50));
+    open();
+    expect(await takenOver).toMatchObject({ ok: true, partitions: [{ partition: 0, raw: '99' }] });
+    expect(await rolled).toEqual({ checkpoints: 1 });
+    const state = await c.ask<CheckpointState>({ type: 'read' });
+    expect(state.offsets[rawSinkId(TOPIC, 0)]).toEqual({ 0: '99' });
+    expect(state.checkpoints).toBe(1);
+    expect(existsSync(join(c.lakeRoot, event.renames[0]!.to))).toBe(true);
+  });
+
   it('recoverLake leaves raw tmp files to their partition takeover', async () => {
     const c = start();
     const event = roll(0, 0, 9);
