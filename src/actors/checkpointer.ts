@@ -102,8 +102,8 @@ export type CheckpointerMsg =
   /** Replayed from the journal during recovery only. */
   | CheckpointEvent;
 
-/** How a roll's Kafka transaction and renames ended: committed and renamed, refused, or renames that failed. */
-type RollOutcome = undefined | Extract<CommitReply, { rejected: string }> | { renameError: unknown };
+/** How a roll's Kafka transaction and renames ended: committed and renamed, refused, or a file step that failed. */
+type RollOutcome = undefined | Extract<CommitReply, { rejected: string }> | { fileError: unknown };
 
 /** `rejected`: the Kafka transaction did not commit (nothing was renamed); `fenced`: another holder took the id. */
 export type CommitReply = { checkpoints: number } | { rejected: string; fenced: boolean };
@@ -404,7 +404,7 @@ export function spawnCheckpointer(
         if (event.renames.length > 0) hitFault('after-commit-before-rename');
         await applyRenames(options.lakeRoot, event.renames, () => hitFault('between-renames'));
       } catch (err) {
-        return { renameError: err };
+        return { fileError: err };
       }
       return undefined;
     });
@@ -559,9 +559,11 @@ export function spawnCheckpointer(
           // Meanwhile the actor serves other partitions' commits.
           const event = msg.event;
           const sender = ctx.sender;
-          void commitRoll(state, event, msg.taskEpoch).then((outcome) =>
-            dispatch(ctx.self, { type: 'rollCommitted', event, outcome, ...(sender ? { sender } : {}), startedMs }),
-          );
+          const self = ctx.self;
+          const report = (outcome: RollOutcome): void =>
+            dispatch(self, { type: 'rollCommitted', event, outcome, ...(sender ? { sender } : {}), startedMs });
+          // Anything else that fails on the way (deleting a fenced roll's tmp files) fails the actor, as before.
+          void commitRoll(state, event, msg.taskEpoch).then(report, (err: unknown) => report({ fileError: err }));
           return state;
         } else {
           await ctx.persist(msg.event as CheckpointerMsg);
@@ -581,7 +583,7 @@ export function spawnCheckpointer(
       case 'rollCommitted': {
         const { outcome, event } = msg;
         // A rename that failed after Kafka committed: the ETL restarts, and the takeover completes it.
-        if (outcome && 'renameError' in outcome) throw outcome.renameError;
+        if (outcome && 'fileError' in outcome) throw outcome.fileError;
         if (outcome) {
           if (msg.sender) dispatch(msg.sender, outcome);
           return state;
