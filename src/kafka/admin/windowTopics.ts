@@ -12,10 +12,12 @@ export type WindowTopicRole = 'repartition' | 'state';
 
 /**
  * retention.ms of the repartition topic, set at creation: 7 days. Stage 2 reads a record within seconds of its
- * commit, so the log is only for a stage-2 task that is down: it replays from its committed offset when it comes
- * back, and a week covers an outage over a long weekend. The records are pre-aggregated counts (R per clickstream
- * partition per etl.checkpoint_interval), so a week of them is small. Set explicitly, not left to the broker's
- * log.retention, so that it does not depend on how the cluster was set up.
+ * commit, and the window stage deletes what its tasks committed past (DeleteRecords every
+ * etl.repartition_purge_interval, windows/repartitionPurgePlan.ts), so the log normally holds seconds of records.
+ * The retention is the backstop for what the purge leaves: a stage-2 task that is down (it replays from its
+ * committed offset when it comes back, and a week covers an outage over a long weekend), a member stopped before its
+ * next purge, a purge that keeps failing. Set explicitly, not left to the broker's log.retention, so that it does not
+ * depend on how the cluster was set up.
  */
 export const REPARTITION_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
