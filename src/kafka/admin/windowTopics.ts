@@ -22,6 +22,14 @@ export type WindowTopicRole = 'repartition' | 'state';
 export const REPARTITION_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
 
 /**
+ * segment.ms of the repartition topic, set at creation: 10 minutes (as Kafka Streams sets on its repartition
+ * topics). The purge only moves a partition's log start; the broker frees disk by deleting whole closed segments
+ * below it, and with its default (a segment closes after 7 days or 1 GiB) the purged records would stay on disk as
+ * long as the retention kept them anyway.
+ */
+export const REPARTITION_SEGMENT_MS = 10 * 60 * 1000;
+
+/**
  * segment.ms and segment.bytes of the state topic, set at creation: 10 minutes, 16 MiB. A takeover reads its task's
  * partition whole (kafka/stateTopicReader.ts), and Kafka compacts only closed segments: with the broker's defaults (a
  * segment closes after 7 days or 1 GiB) that read would grow with every snapshot for a week, and failover with it.
@@ -90,7 +98,10 @@ export function windowTopicSpecs(
       ...common,
       topic: names.repartition,
       cleanupPolicy: 'delete',
-      creationConfigs: { 'retention.ms': String(REPARTITION_RETENTION_MS) },
+      creationConfigs: {
+        'retention.ms': String(REPARTITION_RETENTION_MS),
+        'segment.ms': String(REPARTITION_SEGMENT_MS),
+      },
     },
     // Compacted: stage 2 restores each partition's latest snapshot, older ones are garbage.
     {
