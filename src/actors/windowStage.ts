@@ -583,6 +583,8 @@ export function spawnWindowStage(
 
   /** Sends the purge that is due, if any (windows/repartitionPurgePlan.ts); the answer comes back as `purged`. */
   function maybePurge(s: State, self: Ref<WindowStageMsg>): void {
+    // Stopping: the next owner's purges take it from here, and a request in flight would only hold the exit up.
+    if (s.draining) return;
     const owned = new Set([...s.tasks.values()].filter((t) => t.phase === 'running').map((t) => t.partition));
     const nowMs = Date.now();
     const plan = planPurge(s.purge, { nowMs, intervalMs: config.etl.repartition_purge_interval, owned });
