@@ -16,6 +16,10 @@
  *   drops the task (its tmp files deleted if fenced) and, if the group still assigns r here, takes it over again
  *   after a back-off; six refusals or failed takeovers in a row fail the actor (the ETL restarts from what Kafka
  *   holds).
+ * - After a commit, at most every `etl.repartition_purge_interval`: DeleteRecords of the repartition partitions whose
+ *   task runs here, up to the offset this process's commit of each moved the group to
+ *   (windows/repartitionPurgePlan.ts); a failure is logged and tried again at the next interval, never failing the
+ *   stage.
  * - `flush` (query): commit every changed task now. `drain` (query): stop fetching, then flush. `close`: leave the
  *   group, close the producers. `metrics` (query): late events, open windows, watermarks, per task.
  *
@@ -36,11 +40,20 @@ import {
   type PartitionProgress,
   type TopicConsumer,
 } from '../kafka/topicConsumer.js';
+import { deleteRecordsBefore } from '../kafka/admin/deleteRecords.js';
 import { fetchStableOffsets, type StableOffset } from '../kafka/wire/offsetFetch.js';
 import { fetchTopicId } from '../kafka/wire/topicId.js';
 import type { EncoderPool } from '../lake/encoderPool.js';
 import type { Logger } from '../log/logger.js';
 import { dispatch, query, reply, spawn, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
+import {
+  initialPurgeState,
+  noteCommitted,
+  planPurge,
+  purgeSettled,
+  type PurgeState,
+  type PurgeTarget,
+} from '../windows/repartitionPurgePlan.js';
 import { decodeRepartitionRecord, repartitionTopicName } from '../windows/repartitionRecords.js';
 import { apply, closeWindows, snapshot, stateKey, stateTopicName, type Stage2State } from '../windows/stage2Windows.js';
 
@@ -62,11 +75,15 @@ export type WindowStageMsg =
       partition: number;
       ticket: number;
       result: Stage2CommitResult;
+      /** The offset the commit moved the group to (its last record + 1). */
+      next: bigint;
       /** Distinct minutes emitted. */
       windows: number;
       durationMs: number;
     }
   | { type: 'commitRefused'; partition: number; ticket: number; fenced: boolean; error: string }
+  /** Internal: the purge in flight ended. */
+  | { type: 'purged'; ok: boolean; error?: string; durationMs: number }
   /** Internal timer: commit the tasks that are due. */
   | { type: 'tick' }
   /** Query: commit every changed task now; replies WindowStageFlushReply once none is changed or committing. */
@@ -144,6 +161,8 @@ export interface WindowStageKafka {
   readState(partition: number): Promise<Buffer | null>;
   /** The repartition topic's id (null if the broker does not tell). */
   topicId(): Promise<string | null>;
+  /** DeleteRecords: each partition's records below its offset (kafka/admin/deleteRecords.ts). */
+  deleteRecords(targets: readonly PurgeTarget[]): Promise<void>;
 }
 
 export interface WindowStageOptions {
@@ -201,6 +220,8 @@ interface State {
   /** Drains waiting for the consumer to be quiet before they flush. */
   drainWaiters: Array<Ref<WindowStageFlushReply>>;
   timer?: NodeJS.Timeout;
+  /** The purge of the repartition topic: what was committed, purged, and when. */
+  purge: PurgeState;
   totals: {
     commits: number;
     commitsRefused: number;
@@ -233,6 +254,7 @@ export function spawnWindowStage(
     readState: async (partition) =>
       (await readLatestState(config, options.logger, stateTopic, partition, stateKey(partition))).value,
     topicId: () => fetchTopicId(config, topic),
+    deleteRecords: (targets) => deleteRecordsBefore(config, options.logger, topic, targets),
     ...options.kafka,
   };
   // False once stopped: work of this incarnation still in flight reports to nobody and commits nothing.
@@ -522,7 +544,15 @@ export function spawnWindowStage(
     commit.then(
       (result) => {
         if (alive)
-          dispatch(self, { type: 'committed', partition, ticket, result, windows, durationMs: Date.now() - startedMs });
+          dispatch(self, {
+            type: 'committed',
+            partition,
+            ticket,
+            result,
+            next: last + 1n,
+            windows,
+            durationMs: Date.now() - startedMs,
+          });
       },
       (err: unknown) => {
         if (alive)
@@ -548,7 +578,10 @@ export function spawnWindowStage(
       task.committing = false;
       task.commits += 1;
       task.rowsEmitted += msg.result.rows;
+      task.committedNext = msg.next;
       s.failures.delete(msg.partition);
+      // Only the current task's commit: a dropped task's may be older than what r's new owner committed.
+      s.purge = noteCommitted(s.purge, msg.partition, msg.next);
     }
     logger.debug(
       { partition: msg.partition, rows: msg.result.rows, files: msg.result.files, duration_ms: msg.durationMs },
@@ -560,6 +593,42 @@ export function spawnWindowStage(
         'windows committed',
       );
     maybeCommit(s, self);
+    maybePurge(s, self);
+  }
+
+  /** Sends the purge that is due, if any (windows/repartitionPurgePlan.ts); the answer comes back as `purged`. */
+  function maybePurge(s: State, self: Ref<WindowStageMsg>): void {
+    // Stopping: the next owner's purges take it from here, and a request in flight would only hold the exit up.
+    if (s.draining) return;
+    const owned = new Set([...s.tasks.values()].filter((t) => t.phase === 'running').map((t) => t.partition));
+    const nowMs = Date.now();
+    const plan = planPurge(s.purge, { nowMs, intervalMs: config.etl.repartition_purge_interval, owned });
+    s.purge = plan.state;
+    if (plan.targets.length === 0) return;
+    kafka.deleteRecords(plan.targets).then(
+      () => {
+        if (alive) dispatch(self, { type: 'purged', ok: true, durationMs: Date.now() - nowMs });
+      },
+      (err: unknown) => {
+        if (alive) dispatch(self, { type: 'purged', ok: false, error: messageOf(err), durationMs: Date.now() - nowMs });
+      },
+    );
+  }
+
+  function onPurged(s: State, msg: Extract<WindowStageMsg, { type: 'purged' }>): void {
+    const targets = s.purge.inFlight ?? [];
+    const fields = {
+      partitions: targets.map((t) => t.partition),
+      offsets: targets.map((t) => t.offset.toString()),
+      duration_ms: msg.durationMs,
+    };
+    s.purge = purgeSettled(s.purge, msg.ok);
+    if (msg.ok) logger.debug(fields, 'repartition records purged');
+    else
+      logger.warn(
+        { ...fields, err: msg.error, retry_in_ms: config.etl.repartition_purge_interval },
+        'repartition records not purged (tried again at the next interval)',
+      );
   }
 
   function onCommitRefused(
@@ -779,6 +848,10 @@ export function spawnWindowStage(
         return s;
       case 'tick':
         maybeCommit(s, ctx.self);
+        maybePurge(s, ctx.self);
+        return s;
+      case 'purged':
+        onPurged(s, msg);
         return s;
       case 'flush':
         if (ctx.sender) s.flushWaiters.push(ctx.sender as Ref<WindowStageFlushReply>);
@@ -829,6 +902,7 @@ export function spawnWindowStage(
         flushWaiters: [],
         drainWaiters: [],
         timer,
+        purge: initialPurgeState(Date.now()),
         totals: { commits: 0, commitsRefused: 0, takeovers: 0, rowsEmitted: 0, windowsEmitted: 0 },
       };
     },

@@ -61,6 +61,7 @@ export const DEFAULT_CONFIG: ConfigInput = {
     on_offset_out_of_range: 'fail',
     window_partitions: 'auto',
     windows: 'process',
+    repartition_purge_interval: '30s',
   },
   storage: {
     datalake_root: './data/datalake',

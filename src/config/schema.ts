@@ -246,6 +246,11 @@ const etl = z.strictObject({
    * two window stages through the group's internal topics, right with any number of members.
    */
   windows: z.enum(['process', 'members']).default('process'),
+  /**
+   * How often, at most, the window stage deletes the records of `<group>-pv-repartition` its tasks committed past
+   * (architecture.md, "Windows across members"; Kafka Streams' repartition.purge.interval.ms).
+   */
+  repartition_purge_interval: duration.default(30_000),
 });
 
 const storage = z.strictObject({

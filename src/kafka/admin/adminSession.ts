@@ -8,7 +8,8 @@
  * or a group's coordinator that the metadata still names: such a failure (leaderMoves.ts `isLeaderMove`) runs `op`
  * again on a fresh client, with back-off, until the leadership has moved or the deadline has passed. Only a failure
  * of `op` is tried again: not reaching the cluster at all (`connect`) is the answer at once, as is any other error
- * of `op`. `op` must therefore be safe to run twice: every user reads.
+ * of `op`. `op` must therefore be safe to run twice: every user reads, but for deleteRecords.ts, whose DeleteRecords
+ * to the same offsets deletes nothing more.
  */
 import type { Admin } from 'kafkajs';
 import type { Config } from '../../config/schema.js';

@@ -12,12 +12,22 @@ export type WindowTopicRole = 'repartition' | 'state';
 
 /**
  * retention.ms of the repartition topic, set at creation: 7 days. Stage 2 reads a record within seconds of its
- * commit, so the log is only for a stage-2 task that is down: it replays from its committed offset when it comes
- * back, and a week covers an outage over a long weekend. The records are pre-aggregated counts (R per clickstream
- * partition per etl.checkpoint_interval), so a week of them is small. Set explicitly, not left to the broker's
- * log.retention, so that it does not depend on how the cluster was set up.
+ * commit, and the window stage deletes what its tasks committed past (DeleteRecords every
+ * etl.repartition_purge_interval, windows/repartitionPurgePlan.ts), so the log normally holds seconds of records.
+ * The retention is the backstop for what the purge leaves: a stage-2 task that is down (it replays from its
+ * committed offset when it comes back, and a week covers an outage over a long weekend), a member stopped before its
+ * next purge, a purge that keeps failing. Set explicitly, not left to the broker's log.retention, so that it does not
+ * depend on how the cluster was set up.
  */
 export const REPARTITION_RETENTION_MS = 7 * 24 * 60 * 60 * 1000;
+
+/**
+ * segment.ms of the repartition topic, set at creation: 10 minutes (as Kafka Streams sets on its repartition
+ * topics). The purge only moves a partition's log start; the broker frees disk by deleting whole closed segments
+ * below it, and with its default (a segment closes after 7 days or 1 GiB) the purged records would stay on disk as
+ * long as the retention kept them anyway.
+ */
+export const REPARTITION_SEGMENT_MS = 10 * 60 * 1000;
 
 /**
  * segment.ms and segment.bytes of the state topic, set at creation: 10 minutes, 16 MiB. A takeover reads its task's
@@ -88,7 +98,10 @@ export function windowTopicSpecs(
       ...common,
       topic: names.repartition,
       cleanupPolicy: 'delete',
-      creationConfigs: { 'retention.ms': String(REPARTITION_RETENTION_MS) },
+      creationConfigs: {
+        'retention.ms': String(REPARTITION_RETENTION_MS),
+        'segment.ms': String(REPARTITION_SEGMENT_MS),
+      },
     },
     // Compacted: stage 2 restores each partition's latest snapshot, older ones are garbage.
     {

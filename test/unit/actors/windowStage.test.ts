@@ -560,6 +560,43 @@ describe('window stage (stage-2 tasks)', () => {
     expect(kafka.commits).toHaveLength(1); // nothing changed since
   });
 
+  it('deletes the repartition records its tasks committed past, at most every purge interval', async () => {
+    const kafka = new FakeWindowKafka();
+    kafka.failPurges = 1;
+    const h = await startStage(kafka, { etl: { checkpoint_interval: 100, repartition_purge_interval: 300 } });
+    h.assign([0, 1]);
+    await h.running(0, 1);
+    const [a] = urlsOf(0);
+    await h.deliver(batch(0, 0, [rec(0, { sp: 0, through: 1, wm: T0, windows: [[T0, [[a, 1]]]] })]));
+    await waitFor(() => kafka.commits.length === 1, 'the commit of task 0');
+    // The first purge fails (a leader moving): the stage goes on and sends it again an interval later.
+    await waitFor(() => kafka.purges.length === 2, 'a purge and its retry');
+    expect(kafka.purges).toEqual([
+      { targets: [{ partition: 0, offset: 1n }], failed: true },
+      { targets: [{ partition: 0, offset: 1n }], failed: false },
+    ]);
+    const [b] = urlsOf(1);
+    await h.deliver(batch(0, 1, [rec(0, { sp: 1, through: 3, wm: T0 })]));
+    await h.deliver(batch(1, 0, [rec(1, { sp: 0, through: 2, wm: T0, windows: [[T0, [[b, 2]]]] })]));
+    // The two commits may fall into one purge or two: what counts is where each log start ends.
+    const purgedTo = (): Map<number, bigint> =>
+      new Map(kafka.purges.filter((p) => !p.failed).flatMap((p) => p.targets.map((t) => [t.partition, t.offset])));
+    await waitFor(() => purgedTo().get(0) === 2n && purgedTo().get(1) === 1n, 'the purges after the next commits');
+    // Never past the group's committed offsets, never sooner than the interval after the last one.
+    for (const p of kafka.purges)
+      for (const t of p.targets) expect(t.offset).toBeLessThanOrEqual(kafka.committed.get(t.partition)!.offset);
+    const sent = kafka.purges.length;
+    expect(sent).toBeLessThanOrEqual(4);
+    await new Promise((resolve) => setTimeout(resolve, 700));
+    expect(kafka.purges).toHaveLength(sent); // nothing committed since
+    expect((await h.metrics()).failedTasks).toBe(0);
+    // A revoked partition is not purged by this member any more.
+    h.assign([1], [0]);
+    await h.deliver(batch(1, 1, [rec(1, { sp: 1, through: 4, wm: T0 })]));
+    await waitFor(() => kafka.purges.length === sent + 1, 'the purge of the kept partition');
+    expect(kafka.purges.at(-1)!.targets).toEqual([{ partition: 1, offset: 2n }]);
+  });
+
   it('drains: no more fetching, then commits what it applied', async () => {
     const kafka = new FakeWindowKafka();
     const h = await startStage(kafka);

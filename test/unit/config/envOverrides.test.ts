@@ -74,6 +74,7 @@ const KINDS: Record<string, string[]> = {
     'etl.max_future_skew',
     'etl.on_offset_out_of_range',
     'etl.parquet_encoder',
+    'etl.repartition_purge_interval',
     'etl.shutdown_timeout',
     'etl.watermark_delay',
     'etl.window_partitions',

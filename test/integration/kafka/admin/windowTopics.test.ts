@@ -13,7 +13,11 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { DataStats } from '../../../../src/commands/dataStats.js';
 import { createTopics } from '../../../../src/kafka/admin/topics.js';
 import { platformTopicNames } from '../../../../src/kafka/admin/topicSpecs.js';
-import { REPARTITION_RETENTION_MS, windowTopicNames } from '../../../../src/kafka/admin/windowTopics.js';
+import {
+  REPARTITION_RETENTION_MS,
+  REPARTITION_SEGMENT_MS,
+  windowTopicNames,
+} from '../../../../src/kafka/admin/windowTopics.js';
 import { createClusterBrowser } from '../../../../src/kafka/browser/clusterBrowser.js';
 import { ErrorCodes } from '../../../../src/errors.js';
 import { withAdmin } from '../../helpers/kafkaTestData.js';
@@ -56,7 +60,7 @@ async function layoutOf(topics: readonly string[]): Promise<Record<string, Layou
       resources: topics.map((name) => ({
         type: ConfigResourceTypes.TOPIC,
         name,
-        configNames: ['cleanup.policy', 'min.insync.replicas', 'retention.ms'],
+        configNames: ['cleanup.policy', 'min.insync.replicas', 'retention.ms', 'segment.ms'],
       })),
       includeSynonyms: false,
     });
@@ -110,14 +114,19 @@ describe("the window stages' internal topics", () => {
     expect(layout[internal.repartition]).toEqual({
       partitions: 4,
       replicationFactor: 2,
-      configs: { 'cleanup.policy': 'delete', 'min.insync.replicas': '1', 'retention.ms': retention },
-      own: ['cleanup.policy', 'min.insync.replicas', 'retention.ms'],
+      configs: {
+        'cleanup.policy': 'delete',
+        'min.insync.replicas': '1',
+        'retention.ms': retention,
+        'segment.ms': String(REPARTITION_SEGMENT_MS),
+      },
+      own: ['cleanup.policy', 'min.insync.replicas', 'retention.ms', 'segment.ms'],
     });
     expect(layout[internal.state]).toMatchObject({
       partitions: 4,
       replicationFactor: 2,
       configs: { 'cleanup.policy': 'compact', 'min.insync.replicas': '1' },
-      own: ['cleanup.policy', 'min.insync.replicas'],
+      own: ['cleanup.policy', 'min.insync.replicas', 'segment.ms'],
     });
     for (const topic of inputs)
       expect(layout[topic]).toMatchObject({
@@ -195,13 +204,14 @@ describe("the window stages' internal topics", () => {
         'cleanup.policy': 'delete',
         'min.insync.replicas': '2',
         'retention.ms': String(REPARTITION_RETENTION_MS),
+        'segment.ms': String(REPARTITION_SEGMENT_MS),
       },
-      own: ['cleanup.policy', 'min.insync.replicas', 'retention.ms'],
+      own: ['cleanup.policy', 'min.insync.replicas', 'retention.ms', 'segment.ms'],
     });
     expect(layout[internal.state]).toMatchObject({
       partitions: 4,
       configs: { 'cleanup.policy': 'compact' },
-      own: ['cleanup.policy', 'min.insync.replicas'],
+      own: ['cleanup.policy', 'min.insync.replicas', 'segment.ms'],
     });
     for (const topic of inputs) expect(layout[topic]?.partitions).toBe(5);
 

@@ -2,12 +2,14 @@
  * A stand-in for what the window stage asks of Kafka (test helper, not a test file): the transactional producers of
  * its tasks (an epoch per transactional id: a takeover fences every earlier instance), the group's committed offsets
  * with their metadata, and the latest state snapshot per partition. A commit applies its records and offsets
- * together, as a transaction does; a test can make the next commit fail, lose its answer, or wait at a gate.
+ * together, as a transaction does; a test can make the next commit fail, lose its answer, or wait at a gate. The
+ * DeleteRecords the stage sends are recorded (and can be made to fail).
  */
 import { ErrorCodes, SdpError } from '../../../../src/errors.js';
 import type { WindowStageKafka } from '../../../../src/actors/windowStage.js';
 import type { PartitionTransactions, TaskOffset, TaskRecord } from '../../../../src/kafka/partitionTransactions.js';
 import type { StableOffset } from '../../../../src/kafka/wire/offsetFetch.js';
+import type { PurgeTarget } from '../../../../src/windows/repartitionPurgePlan.js';
 
 export const TOPIC_ID = '0123456789abcdef0123456789abcdef';
 
@@ -24,6 +26,10 @@ export class FakeWindowKafka {
   readonly committed = new Map<number, StableOffset>();
   readonly states = new Map<number, Buffer>();
   readonly commits: FakeCommit[] = [];
+  /** Every DeleteRecords asked, failed or not, in order. */
+  readonly purges: Array<{ targets: PurgeTarget[]; failed: boolean }> = [];
+  /** The next DeleteRecords fail this many times (a leader moving). */
+  failPurges = 0;
   /** Every instance made, in order. */
   readonly instances: Array<{ transactionalId: string; takeOvers: number; closed: boolean }> = [];
   private readonly epochs = new Map<string, number>();
@@ -52,6 +58,14 @@ export class FakeWindowKafka {
       fetchCommitted: async (partition) => this.committed.get(partition) ?? { offset: -1n, metadata: '' },
       readState: async (partition) => this.states.get(partition) ?? null,
       topicId: async () => TOPIC_ID,
+      deleteRecords: async (targets) => {
+        const failed = this.failPurges > 0;
+        this.purges.push({ targets: [...targets], failed });
+        if (failed) {
+          this.failPurges -= 1;
+          throw new Error('This server is not the leader for that topic-partition');
+        }
+      },
     };
   }
 

@@ -75,7 +75,8 @@ describe('windowTopicSpecs', () => {
         minInsyncReplicas: 2,
         fixedPartitions: true,
         cleanupPolicy: 'delete',
-        creationConfigs: { 'retention.ms': String(7 * 24 * 3600 * 1000) },
+        // Segments that close: the purge's records leave the disk with them.
+        creationConfigs: { 'retention.ms': String(7 * 24 * 3600 * 1000), 'segment.ms': '600000' },
       },
       {
         topic: 'g-pv-state',
