@@ -141,6 +141,11 @@ export class EtlProcess {
     return found!;
   }
 
+  /** Every log line so far that matches. */
+  logsMatching(predicate: (line: LogLine) => boolean): LogLine[] {
+    return this.logs.filter(predicate);
+  }
+
   /** Port of the status server, from its 'status page listening' line. */
   async statusPort(timeoutMs = 120_000): Promise<number> {
     const line = await this.waitForLog(

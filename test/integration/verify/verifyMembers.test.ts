@@ -15,6 +15,7 @@ import { createTopics } from '../../../src/kafka/admin/topics.js';
 import { platformTopicNames } from '../../../src/kafka/admin/topicSpecs.js';
 import { mulberry32 } from '../../../src/system/mulberry32.js';
 import { readStageWindowState } from '../../../src/verify/stageWindowState.js';
+import { repartitionOfUrl } from '../../../src/windows/repartitionRecords.js';
 import { EtlProcess, etlEnv } from '../helpers/etlProcess.js';
 import { runEtlToEnd } from '../helpers/etlToEnd.js';
 import { clickEvent } from '../helpers/etlTestEvents.js';
@@ -169,7 +170,18 @@ describe('verify with the windows across members', () => {
     };
     const before = await windows();
     expect(before.rows).toBe(before.keys);
-    let taken: Record<string, unknown> = {};
+    const urls = await (async (): Promise<string[]> => {
+      const instance = await DuckDBInstance.create(':memory:');
+      const db = await instance.connect();
+      try {
+        const glob = join(root, 'tables', 'clickstream_agg', '**', '*.parquet');
+        const reader = await db.runAndReadAll(`SELECT DISTINCT url FROM read_parquet(${sq(glob)})`);
+        return reader.getRows().map((row) => String(row[0]));
+      } finally {
+        db.closeSync();
+        instance.closeSync();
+      }
+    })();
     const etl = EtlProcess.start(
       {
         ...env,
@@ -180,17 +192,21 @@ describe('verify with the windows across members', () => {
       { logFile: join(dir, 'etl-new-group.log') },
     );
     try {
-      taken = await etl.waitForLog(
-        (l) => l.msg === 'window task taken over',
-        180_000,
-        'a stage-2 task to be taken over',
-      );
+      await etl.waitForLog((l) => l.msg === 'window task taken over', 180_000, 'a stage-2 task to be taken over');
       // The replay is 2,000 events: long enough for its windows to close and be written, were they not emitted.
       await new Promise((r) => setTimeout(r, 25_000));
     } finally {
       expect(await etl.terminate()).toEqual({ code: 0, signal: null });
     }
     expect(await windows()).toEqual(before);
-    expect(taken.emitted_frontier, JSON.stringify(taken)).not.toBeNull();
+    // Each task starts from its own urls' windows: a frontier exactly when the lake has a window of a url routed to it.
+    const R = config.kafka.partitions;
+    const taken = etl.logsMatching((l) => l.msg === 'window task taken over' && l.source === 'empty');
+    expect(new Set(taken.map((t) => t.partition))).toEqual(new Set(Array.from({ length: R }, (_, r) => r)));
+    for (const t of taken) {
+      const hasWindows = urls.some((url) => repartitionOfUrl(url, R) === t.partition);
+      expect(t.emitted_frontier !== null, JSON.stringify(t)).toBe(hasWindows);
+    }
+    expect(taken.some((t) => t.emitted_frontier !== null)).toBe(true);
   }, 300_000);
 });
