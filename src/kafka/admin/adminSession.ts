@@ -37,6 +37,8 @@ class OpFailure extends Error {
   }
 }
 
+const RETRY_DEADLINE_SLACK_MS = 1_000;
+
 export async function withAdminSession<T>(
   config: Config,
   logger: Logger,
@@ -85,7 +87,9 @@ export async function withAdminSession<T>(
       async () => {
         try {
           return await retryWhileLeadersMove(
-            { deadlineMs: timeoutMs, logger, what: session.what, isRetriable: leaderMoved },
+            // Past the session's own deadline: that one answers, naming the leader that never moved. With the same
+            // deadline the retries' last back-off and the session's timer raced, and the op's raw error could win.
+            { deadlineMs: timeoutMs + RETRY_DEADLINE_SLACK_MS, logger, what: session.what, isRetriable: leaderMoved },
             attempt,
           );
         } catch (err) {
