@@ -29,10 +29,10 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load.js';
 import { createKafkaClient } from '../src/kafka/client.js';
 import { createLogger } from '../src/log/logger.js';
-import { sleep } from '../src/system/processes.js';
 import { renderTable } from '../src/system/textTable.js';
 import { DAY_MS, produceDay } from './compactDay/dayBacklog.js';
 import { etlToEnd } from './compactDay/etlToEnd.js';
+import { createInputTopics } from './compactDay/inputTopics.js';
 import { timedRun, type TimedRun } from './compactDay/timedRun.js';
 import { randomSuffix } from './procStats.js';
 
@@ -301,24 +301,7 @@ async function main(): Promise<void> {
   const topics = [config.topics.clickstream, config.topics.iot];
   let failed = false;
   try {
-    await admin.createTopics({
-      waitForLeaders: false,
-      topics: topics.map((topic) => ({
-        topic,
-        numPartitions: partitions,
-        replicationFactor: config.kafka.replication_factor,
-      })),
-    });
-    // Leaders waited for here: kafkajs's own wait fails on a metadata answer from a broker that has not heard yet.
-    for (let attempt = 0; ; attempt++) {
-      try {
-        for (const topic of topics) await admin.fetchTopicOffsets(topic);
-        break;
-      } catch (err) {
-        if (attempt >= 50) throw err;
-        await sleep(200);
-      }
-    }
+    await createInputTopics(admin, config);
     // 1. The day's backlog.
     const bootstrap = config.kafka.bootstrap_servers.join(',');
     for (const [i, stream] of STREAMS.entries()) {

@@ -18,9 +18,9 @@ import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load.js';
 import { createKafkaClient } from '../src/kafka/client.js';
 import { createLogger } from '../src/log/logger.js';
-import { sleep } from '../src/system/processes.js';
 import { DAY_MS, produceDay } from './compactDay/dayBacklog.js';
 import { etlToEnd } from './compactDay/etlToEnd.js';
+import { createInputTopics } from './compactDay/inputTopics.js';
 import { timedRun } from './compactDay/timedRun.js';
 import { randomSuffix } from './procStats.js';
 
@@ -67,25 +67,8 @@ async function build(dir: string, scale: number, seed: number): Promise<void> {
   const dayStartMs = Math.floor(Date.now() / DAY_MS) * DAY_MS - DAY_MS;
   const admin = createKafkaClient(config, createLogger({ level: 'warn', format: 'json', fd: 2 })).admin();
   await admin.connect();
-  const topics = [config.topics.clickstream, config.topics.iot];
   try {
-    await admin.createTopics({
-      waitForLeaders: false,
-      topics: topics.map((topic) => ({
-        topic,
-        numPartitions: partitions,
-        replicationFactor: config.kafka.replication_factor,
-      })),
-    });
-    for (let attempt = 0; ; attempt++) {
-      try {
-        for (const topic of topics) await admin.fetchTopicOffsets(topic);
-        break;
-      } catch (err) {
-        if (attempt >= 50) throw err;
-        await sleep(200);
-      }
-    }
+    await createInputTopics(admin, config);
   } finally {
     await admin.disconnect();
   }
