@@ -12,7 +12,8 @@
  * gives an unlimited rate here; none: only the paced scenario), --runs R (each scenario R times,
  * alternating), --batch-size N (default data_generator.batch_size), --tasks-per-thread N,
  * --producers-per-thread N, --max-events-per-task N (events per transaction at full speed),
- * --no-kcat, --settle-ms N (wait after creating a run's topics, default 1,000; see TOPIC_SETTLE_MS).
+ * --no-kcat, --settle-ms N (wait after creating a run's topics, default 1,000; see TOPIC_SETTLE_MS),
+ * --cpu-prof DIR (the timed child writes V8 CPU profiles of its main and producer threads into DIR).
  *
  * The yardstick, unless --no-kcat: in each run, kcat (librdkafka) produces the same number of
  * clickstream events from the same generator — written to a file first, not timed — with LZ4,
@@ -55,6 +56,8 @@ interface Settings {
   pacedSeconds: number;
   /** Wait after creating a run's topics, before any clock starts (see TOPIC_SETTLE_MS). */
   settleMs: number;
+  /** Where the timed child writes its CPU profiles (node --cpu-prof), if anywhere. */
+  cpuProfDir?: string;
 }
 
 interface PacedResult {
@@ -131,6 +134,7 @@ function parseArgs(argv: string[]): {
     ...optional('--max-events-per-task', 'maxEventsPerTask'),
     pacedSeconds: Number(get('--paced-seconds') ?? 30),
     settleMs: Number(get('--settle-ms') ?? TOPIC_SETTLE_MS),
+    ...(get('--cpu-prof') === undefined ? {} : { cpuProfDir: get('--cpu-prof') }),
   };
   const pacedChild = get('--child-paced-prefix');
   if (pacedChild !== undefined) return { settings, pacedChild };
@@ -307,6 +311,7 @@ function runPacedChild(settings: Settings, prefix: string): Promise<PacedResult[
 
 function runChild(settings: Settings, threads: number, topic: string): Promise<ScenarioResult> {
   const args = [
+    ...(settings.cpuProfDir === undefined ? [] : ['--cpu-prof', '--cpu-prof-dir', settings.cpuProfDir]),
     fileURLToPath(import.meta.url),
     '--events',
     String(settings.events),
