@@ -35,6 +35,7 @@ import {
   type WindowStageStartReply,
 } from '../actors/windowStage.js';
 import { repartitionTopicName } from '../windows/repartitionRecords.js';
+import { repartitionPurgeTotals } from '../windows/repartitionPurgeTotals.js';
 import { createTopics, describeTopics } from '../kafka/admin/topics.js';
 import type { PartitionWatermarkStatus } from '../windows/watermarks.js';
 import { createTopicConsumer } from '../kafka/topicConsumer.js';
@@ -482,6 +483,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       offsetsSkipped: offsetsSkippedTotal(),
       leanDecoderFallbacks: leanDecoderFallbacks(),
       encoderThreads,
+      repartitionPurge: repartitionPurgeTotals(),
     };
   };
 
