@@ -41,6 +41,7 @@ import type { PartitionWatermarkStatus } from '../windows/watermarks.js';
 import { createTopicConsumer } from '../kafka/topicConsumer.js';
 import { createPartitionTransactions, type PartitionTransactions } from '../kafka/partitionTransactions.js';
 import { GenerationClients } from './generationClients.js';
+import { checkWindowsSwitch } from '../etl/windowsSwitchCheck.js';
 import { startMemoryGuard } from '../system/memoryGuard.js';
 import { offsetsFromLake } from '../checkpoint/offsetsFromLake.js';
 import { planRebuildFromLake, readLakeFloors } from '../checkpoint/rebuildFromLake.js';
@@ -341,6 +342,8 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     const commitTimeoutMs = config.etl.shutdown_timeout + 60_000;
     if (staged) {
       await internalTopics;
+      // A switch from etl.windows: process that would lose the page views of the windows open in this store.
+      await checkWindowsSwitch(config, logger, checkpoint.aggregators[aggSink]?.state);
       windowStage = spawnWindowStage(parent, {
         config,
         logger,
