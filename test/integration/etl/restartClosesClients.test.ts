@@ -4,8 +4,8 @@
  * failed child as the supervisor does; a roll's commit makes the checkpointer fail right after Kafka committed it
  * (the crash point `after-commit-before-rename`, thrown here instead of killing the process). A checkpointer stopped
  * that way never answers `closeTasks`: the per-partition transactional producers it held used to stay connected, one
- * more set per restart. Every producer a generation created (counted through the injectable factory) must be closed
- * once its teardown returns, within a bound, and the next generation must start and stop cleanly.
+ * more set per restart. Every producer and consumer a generation created (counted through the injectable factories)
+ * must be closed once its teardown returns, within a bound, and the next generation must start and stop cleanly.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,7 @@ import { ErrorCodes, SdpError } from '../../../src/errors.js';
 import { createTopics } from '../../../src/kafka/admin/topics.js';
 import { platformTopicNames } from '../../../src/kafka/admin/topicSpecs.js';
 import { createPartitionTransactions, type PartitionTransactions } from '../../../src/kafka/partitionTransactions.js';
+import { createTopicConsumer } from '../../../src/kafka/topicConsumer.js';
 import { startEtl, type EtlRuntime } from '../../../src/platform/etlRuntime.js';
 import { setCrashForTest, setFaultForTest } from '../../../src/system/faults.js';
 import { mulberry32 } from '../../../src/system/mulberry32.js';
@@ -50,7 +51,9 @@ describe('an in-process restart of the ETL', () => {
     if (config) await deleteTopics(config, platformTopicNames(config));
   }, 60_000);
 
-  it('closes every transactional producer of the generation it ends', { timeout: 5 * 60_000 }, async () => {
+  it('closes every transactional producer and consumer of the generation it ends', {
+    timeout: 5 * 60_000,
+  }, async () => {
     const cfg: Config = loadTestConfig({
       etl: { windows: 'members', max_file_rows: 300, max_file_age: '2s', checkpoint_interval: '1s' },
       storage: { datalake_root: join(dir, 'lake'), checkpoint_root: join(dir, 'checkpoints') },
@@ -105,6 +108,28 @@ describe('an in-process restart of the ETL', () => {
     };
     const stillOpen = (g: number): string[] =>
       opened.filter((o) => o.generation === g && !o.closed).map((o) => o.transactionalId);
+    // And every consumer (the ingests', the window stage's), whether its disconnect() ended.
+    const consumers: Array<{ generation: number; topic: string; closed: boolean }> = [];
+    const createConsumer: typeof createTopicConsumer = (...args) => {
+      const real = createTopicConsumer(...args);
+      const entry = { generation, topic: real.topic, closed: false };
+      consumers.push(entry);
+      return {
+        topic: real.topic,
+        start: (handlers) => real.start(handlers),
+        pause: (partition) => real.pause(partition),
+        resume: (partition) => real.resume(partition),
+        seek: (partition, offset) => real.seek(partition, offset),
+        endOffsets: () => real.endOffsets(),
+        quiesce: () => real.quiesce(),
+        disconnect: async () => {
+          await real.disconnect();
+          entry.closed = true;
+        },
+      };
+    };
+    const consumersOpen = (g: number): string[] =>
+      consumers.filter((c) => c.generation === g && !c.closed).map((c) => c.topic);
 
     const engine = new SqlitePersistenceEngine(join(dir, 'checkpoints', 'checkpoints.sqlite'), {
       synchronous: 'NORMAL',
@@ -126,6 +151,7 @@ describe('an in-process restart of the ETL', () => {
         storeId: engine.storeId,
         topicIds: engine,
         createTransactions,
+        createConsumer,
       });
 
     let etl: EtlRuntime | undefined;
@@ -150,6 +176,8 @@ describe('an in-process restart of the ETL', () => {
           `${stillOpen(1).length} left open`,
       );
       expect(stillOpen(1), 'producers of generation 1 left open by its teardown').toEqual([]);
+      expect(consumers.filter((c) => c.generation === 1)).toHaveLength(3);
+      expect(consumersOpen(1), 'consumers of generation 1 left connected by its teardown').toEqual([]);
       expect(abortMs).toBeLessThan(ABORT_BOUND_MS);
 
       // The next generation takes every partition over and stops cleanly too.
@@ -164,6 +192,7 @@ describe('an in-process restart of the ETL', () => {
       await etl.stop();
       etl = undefined;
       expect(stillOpen(2), 'producers of generation 2 left open by its stop').toEqual([]);
+      expect(consumersOpen(2), 'consumers of generation 2 left connected by its stop').toEqual([]);
     } finally {
       setFaultForTest(undefined);
       await etl?.abort().catch(() => undefined);
