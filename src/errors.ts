@@ -128,6 +128,11 @@ export const ErrorCodes = {
    * members"); the ETL restarts from what Kafka holds.
    */
   WINDOW_TASK_FAILED: 'SDP_ERR_WINDOW_TASK_FAILED',
+  /**
+   * `etl.windows: members` over a checkpoint store whose `etl.windows: process` state has open windows, in the same
+   * group: their page views would be lost (etl/windowsSwitch.ts); a new etl.consumer_group switches without loss.
+   */
+  ETL_WINDOWS_SWITCH_REFUSED: 'SDP_ERR_ETL_WINDOWS_SWITCH_REFUSED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];

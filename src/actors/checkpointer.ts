@@ -249,6 +249,9 @@ export function spawnCheckpointer(
   const partitionCounts = new Map<string, number>();
   const stage1 = options.kafka?.stage1;
   let markTimer: NodeJS.Timeout | undefined;
+  // False once stopped (torn down, or failed): work still in flight closes what it opens and deletes no file, since
+  // the next generation may already be writing the same names (architecture.md, "Supervision").
+  let alive = true;
 
   /**
    * Runs `work` after the task's earlier Kafka work. Each partition has its own transactional producer, so its
@@ -280,7 +283,7 @@ export function spawnCheckpointer(
     await closeProducer(task);
   }
 
-  async function closeProducer(task: Task): Promise<void> {
+  async function closeProducer(task: Pick<Task, 'topic' | 'partition' | 'transactions'>): Promise<void> {
     await task.transactions
       .close()
       .catch((err: unknown) =>
@@ -318,6 +321,10 @@ export function spawnCheckpointer(
           topicId,
           transactions,
         });
+        if (!alive) {
+          await closeProducer({ topic, partition, transactions });
+          throw new SdpError(ErrorCodes.CHECKPOINT_FAILED, `${key}: taken over after the checkpointer stopped`);
+        }
         lastTaskEpoch += 1;
         const task: Task = {
           topic,
@@ -396,7 +403,8 @@ export function spawnCheckpointer(
       } catch (err) {
         const fenced = isFenced(err);
         await dropFromChain(task);
-        if (fenced) for (const { from } of event.renames) await removeIfExists(join(options.lakeRoot, from));
+        // Stopped meanwhile: the next takeover deletes them (only files written before its fence).
+        if (fenced && alive) for (const { from } of event.renames) await removeIfExists(join(options.lakeRoot, from));
         logger.warn({ err, sink: event.sink, offset: event.offset, fenced }, 'kafka commit of a roll failed');
         return { rejected: err instanceof Error ? err.message : String(err), fenced };
       }
@@ -640,7 +648,8 @@ export function spawnCheckpointer(
         return state;
       case 'closeTasks':
         if (markTimer) clearInterval(markTimer);
-        for (const key of [...tasks.keys()]) await closeTask(key);
+        // Side by side: one task whose commit waits on a broker that is down must not keep the others open.
+        await Promise.all([...tasks.keys()].map((key) => closeTask(key)));
         reply(ctx, { ok: true });
         return state;
       case 'pageViews': {
@@ -747,6 +756,14 @@ export function spawnCheckpointer(
       // Retriable: the supervisor restarts the ETL from the last checkpoint (architecture.md, "Supervision").
       markRetriable(err);
       return ctx.escalate;
+    },
+    afterStop: () => {
+      // Stopped without `closeTasks` (it failed, or that query timed out): its timer and producers go now, without
+      // waiting on their chains; the ETL's end waits for the closes, bounded (platform/generationClients.ts).
+      alive = false;
+      if (markTimer) clearInterval(markTimer);
+      for (const task of tasks.values()) void closeProducer(task);
+      tasks.clear();
     },
   });
   if (stage1) {

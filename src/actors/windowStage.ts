@@ -54,6 +54,7 @@ import {
   type PurgeState,
   type PurgeTarget,
 } from '../windows/repartitionPurgePlan.js';
+import { countPurge } from '../windows/repartitionPurgeTotals.js';
 import { decodeRepartitionRecord, repartitionTopicName } from '../windows/repartitionRecords.js';
 import { apply, closeWindows, snapshot, stateKey, stateTopicName, type Stage2State } from '../windows/stage2Windows.js';
 
@@ -623,6 +624,7 @@ export function spawnWindowStage(
       duration_ms: msg.durationMs,
     };
     s.purge = purgeSettled(s.purge, msg.ok);
+    countPurge(msg.ok, targets);
     if (msg.ok) logger.debug(fields, 'repartition records purged');
     else
       logger.warn(

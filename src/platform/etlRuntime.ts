@@ -35,9 +35,13 @@ import {
   type WindowStageStartReply,
 } from '../actors/windowStage.js';
 import { repartitionTopicName } from '../windows/repartitionRecords.js';
+import { repartitionPurgeTotals } from '../windows/repartitionPurgeTotals.js';
 import { createTopics, describeTopics } from '../kafka/admin/topics.js';
 import type { PartitionWatermarkStatus } from '../windows/watermarks.js';
-import type { createTopicConsumer } from '../kafka/topicConsumer.js';
+import { createTopicConsumer } from '../kafka/topicConsumer.js';
+import { createPartitionTransactions, type PartitionTransactions } from '../kafka/partitionTransactions.js';
+import { GenerationClients } from './generationClients.js';
+import { checkWindowsSwitch } from '../etl/windowsSwitchCheck.js';
 import { startMemoryGuard } from '../system/memoryGuard.js';
 import { offsetsFromLake } from '../checkpoint/offsetsFromLake.js';
 import { planRebuildFromLake, readLakeFloors } from '../checkpoint/rebuildFromLake.js';
@@ -72,6 +76,8 @@ export interface EtlDeps {
   parent: AnyRef;
   /** Consumer factory override (tests). */
   createConsumer?: typeof createTopicConsumer;
+  /** Transactional producer factory override of the partition and window tasks (tests). */
+  createTransactions?: (transactionalId: string) => PartitionTransactions;
   /** The checkpoint store's id: in every tmp file name, so recovery deletes only this store's. */
   storeId?: string;
   /** Where the topic ids of the checkpoints are kept (the checkpoint store). */
@@ -79,6 +85,12 @@ export interface EtlDeps {
 }
 
 const READ_TIMEOUT_MS = 60_000;
+
+/**
+ * How long a generation's end waits for its Kafka clients to close (architecture.md, "Supervision"): a close sends
+ * nothing that needs an answer, so this is only reached with a broker that does not take the connection's end.
+ */
+export const CLIENTS_CLOSE_BOUND_MS = 10_000;
 
 /**
  * Generations of the ETL in this process: each start (the first, and each in-process restart by
@@ -239,6 +251,15 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     maxHeapMb: Math.ceil(config.etl.encoder_heap / (1024 * 1024)),
   });
   const bufferBudget = new BufferBudget(config.etl.max_buffered_rows);
+  // Every producer and consumer of this generation, closed at its end whatever its actors' state.
+  const clients = new GenerationClients(logger);
+  const createTransactions = (transactionalId: string): PartitionTransactions =>
+    clients.transactions(
+      deps.createTransactions?.(transactionalId) ??
+        createPartitionTransactions(config, logger, { transactionalId, groupId: config.etl.consumer_group }),
+    );
+  const createConsumer: typeof createTopicConsumer = (...args) =>
+    clients.consumer((deps.createConsumer ?? createTopicConsumer)(...args));
   const memoryGuard = startMemoryGuard({ softLimitBytes: config.etl.heap_soft_limit });
   const streamOfTopic = new Map(STREAMS.map((s) => [config.topics[s], s]));
 
@@ -280,6 +301,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       groupId: config.etl.consumer_group,
       windowTopic: clickTopic,
       tablesOf: (topic) => [topic === clickTopic ? 'clickstream' : 'iot', '_rejected'],
+      createTransactions,
       ...(staged
         ? {
             stage1: {
@@ -320,6 +342,8 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     const commitTimeoutMs = config.etl.shutdown_timeout + 60_000;
     if (staged) {
       await internalTopics;
+      // A switch from etl.windows: process that would lose the page views of the windows open in this store.
+      await checkWindowsSwitch(config, logger, checkpoint.aggregators[aggSink]?.state);
       windowStage = spawnWindowStage(parent, {
         config,
         logger,
@@ -327,6 +351,8 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
         encoderPool,
         writerId: deps.storeId ?? '0',
         windowSizeMs: WINDOW_SIZE_MS,
+        kafka: { createTransactions },
+        createConsumer,
       });
       // Started beside the ingests, so that their consumers join the group together: the stage-1 counts wait for R
       // meanwhile (architecture.md, "Windows across members").
@@ -381,7 +407,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
         onRejected: (reason) => {
           rejectedTotal[reason] = (rejectedTotal[reason] ?? 0) + 1;
         },
-        ...(deps.createConsumer ? { createConsumer: deps.createConsumer } : {}),
+        createConsumer,
       });
       ingests.set(stream, ingest);
     }
@@ -420,6 +446,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     memoryGuard.stop();
     await query(checkpointer, () => ({ type: 'closeTasks' as const }), READ_TIMEOUT_MS).catch(() => undefined);
     stop(checkpointer);
+    await clients.end(CLIENTS_CLOSE_BOUND_MS);
     logger.warn({ component: 'etl', generation, err }, 'etl start failed; what it had started is stopped');
     throw err;
   }
@@ -459,6 +486,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       offsetsSkipped: offsetsSkippedTotal(),
       leanDecoderFallbacks: leanDecoderFallbacks(),
       encoderThreads,
+      repartitionPurge: repartitionPurgeTotals(),
     };
   };
 
@@ -466,11 +494,8 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     progress = p;
   });
 
-  let stopped = false;
-  const teardown = async (graceful: boolean): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    clearInterval(metricsTimer);
+  /** The ETL's actors in the order of architecture.md, "Back-pressure and shutdown" (graceful) or torn down. */
+  const closeActors = async (graceful: boolean): Promise<void> => {
     const timeoutMs = config.etl.shutdown_timeout;
     if (graceful) {
       await Promise.all(
@@ -496,9 +521,38 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     if (startedStage) stop(startedStage);
     await encoderPool.close();
     memoryGuard.stop();
-    // Let any commit already queued finish before the checkpointer goes, then close the partitions' producers.
-    await query(checkpointer, () => ({ type: 'closeTasks' as const }), READ_TIMEOUT_MS).catch(() => undefined);
+    // Let any commit already queued finish before the checkpointer goes, then close the partitions' producers. After
+    // a failure the checkpointer may be the actor that failed (stopped: it answers nothing), or its commits may wait
+    // on a broker that is down: the wait is bounded, and whatever it leaves open is closed below.
+    await query(
+      checkpointer,
+      () => ({ type: 'closeTasks' as const }),
+      graceful ? READ_TIMEOUT_MS : Math.min(READ_TIMEOUT_MS, timeoutMs),
+    ).catch(() => undefined);
     stop(checkpointer);
+  };
+
+  let stopped = false;
+  const teardown = async (graceful: boolean): Promise<void> => {
+    if (stopped) return;
+    stopped = true;
+    clearInterval(metricsTimer);
+    try {
+      await closeActors(graceful);
+    } finally {
+      // Whatever the actors left open, even after a drain that failed (architecture.md, "Supervision").
+      const ended = await clients.end(CLIENTS_CLOSE_BOUND_MS);
+      logger.info(
+        {
+          component: 'etl',
+          generation,
+          graceful,
+          clients_closed_at_end: ended.closed,
+          clients_still_closing: ended.stillClosing.length,
+        },
+        'etl generation ended',
+      );
+    }
   };
 
   return {

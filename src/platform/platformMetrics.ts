@@ -8,6 +8,7 @@ import type { ProducerMetrics, ProducerPoolOptions, ProducerSummary } from '../a
 import type { TopicProgress } from '../etl/progress.js';
 import type { RejectReason } from '../events/validate.js';
 import type { MemoryBreakdown } from '../status/memoryBreakdown.js';
+import type { RepartitionPurgeTotals } from '../windows/repartitionPurgeTotals.js';
 
 export interface EtlMetrics {
   ingest: IngestStatus[];
@@ -29,6 +30,8 @@ export interface EtlMetrics {
   leanDecoderFallbacks: number;
   /** Threads of this ETL's Parquet encoder pool (`etl.encoder_threads` resolved). */
   encoderThreads: number;
+  /** The purge of the repartition topic since the process started (`etl.windows: members`; zeros otherwise). */
+  repartitionPurge: RepartitionPurgeTotals;
 }
 
 export interface PlatformPlan {

@@ -91,6 +91,25 @@ export function createMetricsRegistry(read: () => Promise<PlatformMetrics>): Reg
       if (m.etl) g.set(m.etl.leanDecoderFallbacks);
     },
   );
+  // The purge of the repartition topic (architecture.md, "Windows across members"); outcome: done | failed.
+  gauge(
+    'sdp_repartition_purges_total',
+    'DeleteRecords requests of the repartition topic by this process, by outcome (a failed one is tried again)',
+    ['outcome'],
+    (g, m) => {
+      if (!m.etl) return;
+      g.set({ outcome: 'done' }, m.etl.repartitionPurge.done);
+      g.set({ outcome: 'failed' }, m.etl.repartitionPurge.failed);
+    },
+  );
+  gauge(
+    'sdp_repartition_purged_offset',
+    'Log start the last purge of this process moved each repartition partition to (records below it deleted)',
+    ['partition'],
+    (g, m) => {
+      for (const p of m.etl?.repartitionPurge.purgedTo ?? []) g.set({ partition: String(p.partition) }, p.offset);
+    },
+  );
   gauge('sdp_checkpoints_total', 'Checkpoints committed to the checkpoint store', [], (g, m) => {
     if (m.etl) g.set(m.etl.checkpoints);
   });

@@ -19,10 +19,12 @@ import { mulberry32 } from '../../../src/system/mulberry32.js';
 import { etlEnv, EtlProcess, type LogLine } from '../helpers/etlProcess.js';
 import { clickEvent, iotEvent } from '../helpers/etlTestEvents.js';
 import { createTopics } from '../../../src/kafka/admin/topics.js';
+import { platformTopicNames } from '../../../src/kafka/admin/topicSpecs.js';
 import { endOffsets, TestProducer } from '../helpers/kafkaTestData.js';
 import { checkRangeTiling } from '../helpers/lakeChecks.js';
 import { openLake, tmpFiles } from '../helpers/lakeReader.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
+import { deleteTopics } from '../helpers/producerFixtures.js';
 import { randomName } from '../helpers/randomName.js';
 import { testLogger } from '../helpers/testLogger.js';
 import { waitFor } from '../helpers/waitFor.js';
@@ -42,12 +44,15 @@ describe('three ETL members in one group on one lake', () => {
   const logger = testLogger();
   const dir = mkdtempSync(join(tmpdir(), 'sdp-members-'));
   const lakeRoot = join(dir, 'lake');
-  afterAll(() => {
-    if (process.env.ETL_TEST_KEEP !== '1') rmSync(dir, { recursive: true, force: true });
-  });
+  // The topics this test creates: its inputs and its group's internal topics, deleted at the end.
+  const config: Config = loadTestConfig({ etl: { windows: 'members' } });
+  afterAll(async () => {
+    if (process.env.ETL_TEST_KEEP === '1') return; // kept to look into, the lake and the topics alike
+    rmSync(dir, { recursive: true, force: true });
+    await deleteTopics(config, platformTopicNames(config));
+  }, 60_000);
 
   it('keep every raw event exactly once through kill -9, SIGSTOP and a rejoin', { timeout: 8 * 60_000 }, async () => {
-    const config: Config = loadTestConfig({ etl: { windows: 'members' } });
     // The inputs and the group's internal topics of the window stages.
     await createTopics(config, logger);
     const partitions = config.kafka.partitions;

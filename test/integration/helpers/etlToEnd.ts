@@ -16,6 +16,8 @@ export interface EtlToEndOptions {
   settleMs: number;
   /** The window aggregator's offsets are in the store too (false with etl.windows: members: they are in Kafka). */
   windowsInStore?: boolean;
+  /** Runs after the settling, before the graceful stop (to scrape /metrics, say). */
+  beforeStop?: (etl: EtlProcess) => Promise<void>;
 }
 
 /**
@@ -43,6 +45,7 @@ export async function runEtlToEnd(o: EtlToEndOptions): Promise<EtlProcess> {
       250,
     );
     await new Promise((r) => setTimeout(r, o.settleMs));
+    await o.beforeStop?.(etl);
   } finally {
     expect(await etl.terminate()).toEqual({ code: 0, signal: null });
   }

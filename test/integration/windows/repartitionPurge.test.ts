@@ -19,6 +19,7 @@ import { runEtlToEnd } from '../helpers/etlToEnd.js';
 import { clickEvent } from '../helpers/etlTestEvents.js';
 import { groupOffsets, TestProducer, withAdmin } from '../helpers/kafkaTestData.js';
 import { openLake } from '../helpers/lakeReader.js';
+import { type Sample, sampleValue, scrapeMetrics } from '../helpers/prometheusText.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
 import { deleteTopics } from '../helpers/producerFixtures.js';
 import { randomName } from '../helpers/randomName.js';
@@ -80,6 +81,7 @@ describe('the purge of the repartition topic', () => {
       await producer.disconnect();
     }
     // Caught up, then idle long enough for the marks to close the windows, stage 2 to commit and purges to follow.
+    let metrics: Sample[] = [];
     await runEtlToEnd({
       config,
       logger,
@@ -88,6 +90,9 @@ describe('the purge of the repartition topic', () => {
       logFile: join(dir, 'etl.log'),
       settleMs: 10_000,
       windowsInStore: false,
+      beforeStop: async (etl) => {
+        metrics = await scrapeMetrics(await etl.statusPort());
+      },
     });
 
     const topic = windowTopicNames(config.etl.consumer_group).repartition;
@@ -103,7 +108,13 @@ describe('the purge of the repartition topic', () => {
       expect(next, `partition ${o.partition}: committed`).toBeGreaterThan(0n);
       expect(start, `partition ${o.partition}: log start moved`).toBeGreaterThan(0n);
       expect(start, `partition ${o.partition}: log start at most the committed offset`).toBeLessThanOrEqual(next);
+      // /metrics showed the purges (scraped before the stop: a purge may have followed, never gone backwards).
+      const shown = sampleValue(metrics, 'sdp_repartition_purged_offset', { partition: String(o.partition) });
+      expect(shown, `partition ${o.partition}: purged offset on /metrics`).toBeGreaterThan(0);
+      expect(BigInt(shown!), `partition ${o.partition}: purged offset on /metrics`).toBeLessThanOrEqual(start);
     }
+    expect(sampleValue(metrics, 'sdp_repartition_purges_total', { outcome: 'done' })).toBeGreaterThan(0);
+    expect(sampleValue(metrics, 'sdp_repartition_purges_total', { outcome: 'failed' })).toBeDefined();
 
     const lake = await openLake(lakeRoot);
     try {

@@ -22,7 +22,7 @@ import { parseConfig } from '../../../src/config/load.js';
 import { ErrorCodes, SdpError } from '../../../src/errors.js';
 import type { TakeoverFacts } from '../../../src/etl/partitionTakeover.js';
 import { type FakeTransactions, fakeTransactions } from './fakes/fakePartitionTransactions.js';
-import { dispatch, query, type Ref } from '../../../src/system/nact.js';
+import { dispatch, query, stop, type Ref } from '../../../src/system/nact.js';
 import { cleanUp, newSystem, onCleanUp, silentLogger, tempDir } from './fakes/testKit.js';
 
 afterEach(cleanUp);
@@ -262,6 +262,40 @@ describe('checkpointer: the per-partition Kafka commit', () => {
     expect(state.offsets[rawSinkId(TOPIC, 0)]).toEqual({ 0: '99' });
     expect(state.checkpoints).toBe(1);
     expect(existsSync(join(c.lakeRoot, event.renames[0]!.to))).toBe(true);
+  });
+
+  it("closes every partition's producer when stopped without closeTasks (it failed), a commit under way too", async () => {
+    const c = start();
+    const { partitions } = (await c.ask<TakeoverReply>({ type: 'takeOver', topic: TOPIC, partitions: [0, 1] })) as {
+      partitions: Array<{ taskEpoch: number }>;
+    };
+    const event = roll(0, 0, 99);
+    await writeTmp(c.lakeRoot, event);
+    c.transactions.get('g-iot-0')!.gate = new Promise<void>(() => undefined); // Kafka never answers
+    dispatch(c.checkpointer, commitMsg(event, partitions[0]!.taskEpoch));
+    await new Promise((r) => setTimeout(r, 20));
+    stop(c.checkpointer);
+    await expect.poll(() => [...c.transactions.values()].map((t) => t.closed)).toEqual([true, true]);
+  });
+
+  it('a roll fenced after the checkpointer stopped leaves its tmp files to the next takeover', async () => {
+    const c = start();
+    await c.ask<TakeoverReply>({ type: 'takeOver', topic: TOPIC, partitions: [1] });
+    const fake = c.transactions.get('g-iot-1')!;
+    const event = roll(1, 0, 9);
+    await writeTmp(c.lakeRoot, event);
+    let open!: () => void;
+    fake.gate = new Promise<void>((resolve) => (open = resolve));
+    fake.failNext = new SdpError(ErrorCodes.KAFKA_TRANSACTION_FENCED, 'INVALID_PRODUCER_EPOCH');
+    dispatch(c.checkpointer, commitMsg(event, 1));
+    await new Promise((r) => setTimeout(r, 20));
+    // The next generation's takeover fenced it: that generation may be writing a tmp file of the same name.
+    stop(c.checkpointer);
+    await new Promise((r) => setTimeout(r, 10)); // its afterStop runs
+    open();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(fake.commits).toEqual([]);
+    expect(existsSync(join(c.lakeRoot, event.renames[0]!.from))).toBe(true);
   });
 
   it('recoverLake leaves raw tmp files to their partition takeover', async () => {

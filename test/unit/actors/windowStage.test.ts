@@ -18,6 +18,7 @@ import {
   type RepartitionMessage,
   repartitionOfUrl,
 } from '../../../src/windows/repartitionRecords.js';
+import { repartitionPurgeTotals } from '../../../src/windows/repartitionPurgeTotals.js';
 import { decodeStage2CommitMetadata } from '../../../src/windows/stage2CommitMetadata.js';
 import { restore } from '../../../src/windows/stage2Windows.js';
 import { fakeConsumerFactory, type FakeConsumer } from './fakes/fakeConsumer.js';
@@ -563,6 +564,8 @@ describe('window stage (stage-2 tasks)', () => {
   it('deletes the repartition records its tasks committed past, at most every purge interval', async () => {
     const kafka = new FakeWindowKafka();
     kafka.failPurges = 1;
+    // Kept per process (other tests purge too): what this test adds.
+    const before = repartitionPurgeTotals();
     const h = await startStage(kafka, { etl: { checkpoint_interval: 100, repartition_purge_interval: 300 } });
     h.assign([0, 1]);
     await h.running(0, 1);
@@ -575,6 +578,10 @@ describe('window stage (stage-2 tasks)', () => {
       { targets: [{ partition: 0, offset: 1n }], failed: true },
       { targets: [{ partition: 0, offset: 1n }], failed: false },
     ]);
+    // For /metrics: one purge done, one failed, partition 0 purged up to offset 1.
+    await waitFor(() => repartitionPurgeTotals().done === before.done + 1, 'the purge to be counted');
+    expect(repartitionPurgeTotals()).toMatchObject({ failed: before.failed + 1 });
+    expect(repartitionPurgeTotals().purgedTo.find((p) => p.partition === 0)).toEqual({ partition: 0, offset: 1 });
     const [b] = urlsOf(1);
     await h.deliver(batch(0, 1, [rec(0, { sp: 1, through: 3, wm: T0 })]));
     await h.deliver(batch(1, 0, [rec(1, { sp: 0, through: 2, wm: T0, windows: [[T0, [[b, 2]]]] })]));
@@ -595,6 +602,11 @@ describe('window stage (stage-2 tasks)', () => {
     await h.deliver(batch(1, 1, [rec(1, { sp: 1, through: 4, wm: T0 })]));
     await waitFor(() => kafka.purges.length === sent + 1, 'the purge of the kept partition');
     expect(kafka.purges.at(-1)!.targets).toEqual([{ partition: 1, offset: 2n }]);
+    await waitFor(
+      () => repartitionPurgeTotals().purgedTo.find((p) => p.partition === 1)?.offset === 2,
+      'the last purge to be counted',
+    );
+    expect(repartitionPurgeTotals().done).toBe(before.done + kafka.purges.filter((p) => !p.failed).length);
   });
 
   it('drains: no more fetching, then commits what it applied', async () => {
