@@ -529,7 +529,8 @@ describe('window stage (stage-2 tasks)', () => {
     let open!: () => void;
     kafka.holdCommits(new Promise<void>((resolve) => (open = resolve)));
     const flushed = h.flush();
-    await waitFor(async () => (await tmpFiles(h.lakeRoot)).length === 1, 'the commit in flight (its tmp file)');
+    // Sent to Kafka, not merely its tmp file written: a task dropped before it sends gives its commit up.
+    await waitFor(() => kafka.commitsAtGate === 1, 'the commit in flight (sent, waiting on Kafka)');
     h.assign([], [0]);
     h.assign([0]);
     // Its takeover would fence that commit, whose clean-up then deletes the tmp names the new task writes again.

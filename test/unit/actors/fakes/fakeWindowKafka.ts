@@ -35,6 +35,8 @@ export class FakeWindowKafka {
   private readonly epochs = new Map<string, number>();
   private readonly faults: CommitFault[] = [];
   private gate?: Promise<void>;
+  /** Commits sent and waiting at the gate of `holdCommits` (in flight, as far as the stage can tell). */
+  commitsAtGate = 0;
 
   /** The next commits (of any task) meet these faults, in order. */
   failNextCommits(...faults: CommitFault[]): void {
@@ -86,7 +88,12 @@ export class FakeWindowKafka {
       commit: async (records, offsets) => {
         if (epoch === undefined || info.closed)
           throw new SdpError(ErrorCodes.KAFKA_TRANSACTION_FAILED, 'commit needs takeOver() first');
-        await this.gate;
+        this.commitsAtGate += 1;
+        try {
+          await this.gate;
+        } finally {
+          this.commitsAtGate -= 1;
+        }
         if (this.epochs.get(transactionalId) !== epoch) throw fenced();
         const fault = this.faults.shift();
         if (fault === 'fenced') {
