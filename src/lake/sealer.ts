@@ -3,22 +3,23 @@
  * or replaces the manifests of the sealable and the already sealed ones (lake/dayManifest.ts). It only writes
  * manifests, never a Parquet file, so it runs beside the platform: `lake seal`, and every few minutes in the ETL.
  *
- * Cost: a listing, the footers of `clickstream_agg`'s newest dt, the compaction plan; then per sealed day only what
- * changed since its manifest is read (lake files are written once, so a listed path of the same size keeps its rows
- * and checksum). A new seal reads its files whole once, for their sha256.
+ * Cost: the dt directories and manifests, the footers of `clickstream_agg`'s newest dt; the compaction plan only when
+ * an unsealed day is past the watermark (over that day and the later ones); then per sealed day a listing, and only
+ * what changed since its manifest is read (lake files are written once, so a listed path of the same size keeps its
+ * rows and checksum). A new seal reads its files whole once, for their sha256. All of it asynchronous: it runs on the
+ * ETL's event loop.
  */
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log/logger.js';
-import { footerRowCount } from '../verify/footerRows.js';
-import { planCompaction } from './compactionPlan.js';
+import { planCompaction, type UnitFile } from './compactionPlan.js';
 import { buildManifest, nameFacts, type DayManifest, type ManifestEntry } from './dayManifest.js';
 import { readManifest, removeStaleManifestTmp, sha256OfFile, writeManifest } from './dayManifestFile.js';
-import { dirEntries } from './dirEntries.js';
+import { dirEntries, listDtFiles } from './dirEntries.js';
 import { partitionDir, TABLES_DIR } from './layout.js';
-import { listLakeFiles, type LakeEntry } from './lakeFiles.js';
 import { asNumber, scanColumns } from './parquetColumns.js';
-import { judgeSealable, type SealDecision } from './sealRule.js';
+import { readRowCount } from './parquetFooter.js';
+import { dayEndMs, judgeSealable, type SealDecision } from './sealRule.js';
 import { TABLE_NAMES, type TableName } from './tables.js';
 import { watermarkBoundMs } from './watermarkBound.js';
 
@@ -57,7 +58,7 @@ const STALE_TMP_MS = 10 * 60_000;
 /** A dt whose files keep changing while its manifest is built is tried this many times in one pass. */
 const LISTING_TRIES = 3;
 
-const DT_OF = /^tables\/([^/]+)\/dt=(\d{4}-\d{2}-\d{2})\//;
+const DT_DIR = /^dt=(\d{4}-\d{2}-\d{2})$/;
 
 /** The committed files of one table's day, dt-relative (`<unit>/<name>`, or `<name>` before units), with sizes. */
 async function listDay(lakeRoot: string, table: TableName, dt: string): Promise<Map<string, number>> {
@@ -79,7 +80,7 @@ async function listDay(lakeRoot: string, table: TableName, dt: string): Promise<
 /** `_rejected` rows of `topic`'s partition with offsets in [first, last], over every dt. */
 async function rejectedRowsIn(
   lakeRoot: string,
-  rejected: readonly LakeEntry[],
+  rejected: readonly string[],
   topic: string,
   facts: { partition: number; first: string; last: string },
 ): Promise<number> {
@@ -87,12 +88,12 @@ async function rejectedRowsIn(
   const hi = BigInt(facts.last);
   let rows = 0;
   for (const file of rejected) {
-    const f = nameFacts('_rejected', file.path.split('/').slice(3).join('/'));
+    const f = nameFacts('_rejected', file.split('/').slice(3).join('/'));
     if (!f || f.owner !== `${topic}:${facts.partition}`) continue;
     if (BigInt(f.last) < lo || BigInt(f.first) > hi) continue;
-    const full = path.join(lakeRoot, file.path);
+    const full = path.join(lakeRoot, file);
     if (BigInt(f.first) >= lo && BigInt(f.last) <= hi) {
-      rows += await footerRowCount(full);
+      rows += await readRowCount(full);
       continue;
     }
     // A merged file reaching past the range: its offsets tell which rows are the range's.
@@ -114,7 +115,7 @@ async function entriesOf(
   files: Map<string, number>,
   previous: DayManifest | undefined,
   rawTopics: Record<'clickstream' | 'iot', string>,
-  rejected: readonly LakeEntry[],
+  rejected: () => Promise<readonly string[]>,
   logger: Logger,
 ): Promise<ManifestEntry[]> {
   const known = new Map((previous?.entries ?? []).map((e) => [e.path, e]));
@@ -137,7 +138,7 @@ async function entriesOf(
     const full = path.join(dir, rel);
     const entry: ManifestEntry = {
       path: rel,
-      rows: await footerRowCount(full),
+      rows: await readRowCount(full),
       bytes,
       partition: facts.partition,
       first: facts.first,
@@ -145,7 +146,7 @@ async function entriesOf(
       sha256: await sha256OfFile(full),
     };
     if ((table === 'clickstream' || table === 'iot') && facts.partition !== null)
-      entry.rejected_rows = await rejectedRowsIn(lakeRoot, rejected, rawTopics[table], {
+      entry.rejected_rows = await rejectedRowsIn(lakeRoot, await rejected(), rawTopics[table], {
         partition: facts.partition,
         first: facts.first,
         last: facts.last,
@@ -162,38 +163,71 @@ const sameListing = (a: Map<string, number>, b: Map<string, number>): boolean =>
 // listing held, write), each step's outcome logged and returned beside it.
 export async function sealPass(lakeRoot: string, options: SealOptions, logger: Logger): Promise<SealPassResult> {
   const now = options.nowMs ?? Date.now;
-  const listed = listLakeFiles(lakeRoot);
-  const committed = listed.filter((f) => f.path.endsWith('.parquet'));
-  const rejected = committed.filter((f) => f.path.startsWith(`${TABLES_DIR}/_rejected/`));
   const boundMs = await watermarkBoundMs(lakeRoot);
 
-  const dtsOf = new Map<string, Set<TableName>>();
-  for (const f of committed) {
-    const m = DT_OF.exec(f.path);
-    if (!m || !(TABLE_NAMES as readonly string[]).includes(m[1]!)) continue;
-    if (options.dt !== undefined && m[2] !== options.dt) continue;
-    const tables = dtsOf.get(m[2]!) ?? new Set<TableName>();
-    tables.add(m[1] as TableName);
-    dtsOf.set(m[2]!, tables);
+  // The days of each table from their directories alone; then every manifest there is.
+  const daysOf = new Map<TableName, string[]>();
+  for (const table of TABLE_NAMES) {
+    const days: string[] = [];
+    for (const entry of await dirEntries(path.join(lakeRoot, TABLES_DIR, table))) {
+      const dt = DT_DIR.exec(entry.name)?.[1];
+      if (entry.isDirectory() && dt !== undefined) days.push(dt);
+    }
+    daysOf.set(table, days);
   }
-  const unmerged = new Set(planCompaction(committed, options.targetBytes, options.rawTopics).map((m) => m.dt));
+  const dtsOf = new Map<string, Set<TableName>>();
+  for (const [table, days] of daysOf)
+    for (const dt of days) {
+      if (options.dt !== undefined && dt !== options.dt) continue;
+      dtsOf.set(dt, (dtsOf.get(dt) ?? new Set<TableName>()).add(table));
+    }
   const dts = [...dtsOf.keys()].sort();
+  const manifests = new Map<string, Map<TableName, DayManifest>>();
+  for (const dt of dts)
+    for (const table of dtsOf.get(dt)!) {
+      const onDisk = await readManifest(lakeRoot, table, dt);
+      if (!onDisk) continue;
+      manifests.set(dt, (manifests.get(dt) ?? new Map<TableName, DayManifest>()).set(table, onDisk.manifest));
+    }
+
+  // Only unsealed days past the watermark need the compaction plan: their files and every later day's (a writer's
+  // newest commit, never merged, lies there), not the whole lake.
+  const unsealed = dts.filter((dt) => !manifests.has(dt));
+  const due = judgeSealable(
+    unsealed.map((dt) => ({ dt, compacted: true })),
+    boundMs,
+    options.sealAfterMs,
+  ).filter((d) => d.sealable);
+  const unmerged = new Set<string>();
+  if (due.length > 0) {
+    const from = due[0]!.dt;
+    const files: UnitFile[] = [];
+    for (const [table, days] of daysOf)
+      for (const dt of days.filter((d) => d >= from))
+        for (const [rel, sizeBytes] of await listDay(lakeRoot, table, dt))
+          files.push({ path: `${TABLES_DIR}/${table}/dt=${dt}/${rel}`, sizeBytes });
+    for (const merge of planCompaction(files, options.targetBytes, options.rawTopics)) unmerged.add(merge.dt);
+  }
   const decisions = judgeSealable(
-    dts.map((dt) => ({ dt, compacted: !unmerged.has(dt) })),
+    unsealed.map((dt) => ({ dt, compacted: !unmerged.has(dt) })),
     boundMs,
     options.sealAfterMs,
   );
+  const decisionOf = new Map(decisions.map((d) => [d.dt, d]));
+
+  let rejectedFiles: Promise<string[]> | undefined;
+  const rejected = (): Promise<string[]> =>
+    (rejectedFiles ??= listDtFiles(lakeRoot, '_rejected').then((days) =>
+      days.flatMap((d) => d.files.filter((f) => f.endsWith('.parquet'))),
+    ));
 
   const tables: SealedTable[] = [];
-  for (const decision of decisions) {
-    const { dt } = decision;
-    const existing = new Map<TableName, DayManifest>();
-    for (const table of TABLE_NAMES) {
-      const onDisk = await readManifest(lakeRoot, table, dt);
-      if (onDisk) existing.set(table, onDisk.manifest);
-    }
+  for (const dt of dts) {
+    const existing = manifests.get(dt) ?? new Map<TableName, DayManifest>();
+    const decision = decisionOf.get(dt);
     // Sealed once, kept current: late files may make the day unmerged again, and its manifest must take them in.
-    if (!decision.sealable && existing.size === 0) continue;
+    if (existing.size === 0 && !decision?.sealable) continue;
+    const boundUsed = boundMs ?? dayEndMs(dt) + options.sealAfterMs;
     const sibling = existing.values().next().value;
     for (const table of TABLE_NAMES) {
       if (!dtsOf.get(dt)?.has(table) && !existing.has(table)) continue;
@@ -213,6 +247,7 @@ export async function sealPass(lakeRoot: string, options: SealOptions, logger: L
           ...(table === 'clickstream' || table === 'iot' ? { rejected_rows: 0 } : { rejected_rows: undefined }),
         });
       let files = await listDay(lakeRoot, table, dt);
+      if (files.size === 0 && !existing.has(table)) continue; // only tmp files yet: nothing to seal
       let outcome: ReturnType<typeof buildManifest> | undefined;
       for (let attempt = 1; attempt <= LISTING_TRIES; attempt++) {
         const entries = await entriesOf(
@@ -236,7 +271,7 @@ export async function sealPass(lakeRoot: string, options: SealOptions, logger: L
             entries,
             previous,
             nowMs: now(),
-            watermarkBoundMs: boundMs ?? decision.sealableFromMs,
+            watermarkBoundMs: boundUsed,
           });
           break;
         }
