@@ -1,5 +1,6 @@
 /**
- * The sealer inside `run`/`etl` (architecture.md, "Sealed days"): a pass every few minutes, one at a time. It only
+ * The sealer inside `run`/`etl` (architecture.md, "Sealed days"): a pass 30 s after the start, then 5 minutes after
+ * each pass ended, so never two at once. It only
  * writes manifests, so a failure is logged at warn and tried again at the next interval; it never fails the ETL. The
  * last pass's manifests feed /metrics (late rows per table and dt).
  */
@@ -8,6 +9,8 @@ import type { Logger } from '../log/logger.js';
 import type { SealPassResult } from '../lake/sealer.js';
 
 export const SEAL_EVERY_MS = 5 * 60_000;
+/** The first pass, soon after a start: a day that became sealable while the platform was down shows without delay. */
+export const SEAL_FIRST_MS = 30_000;
 
 /** What the last pass found: one row per table and sealed day. */
 export interface SealedDaysStatus {
@@ -29,13 +32,17 @@ export function startSealTimer(
   logger: Logger,
   pass: () => Promise<SealPassResult>,
   everyMs: number = SEAL_EVERY_MS,
+  firstMs: number = SEAL_FIRST_MS,
 ): SealTimer {
   const status: SealedDaysStatus = { lastPassMs: null, watermarkBoundMs: null, manifests: [], failures: 0 };
-  let running = false;
   let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  const schedule = (afterMs: number): void => {
+    if (stopped) return;
+    timer = setTimeout(tick, afterMs);
+    timer.unref();
+  };
   const tick = (): void => {
-    if (running || stopped) return;
-    running = true;
     pass()
       .then((result) => {
         status.lastPassMs = Date.now();
@@ -51,17 +58,14 @@ export function startSealTimer(
           'sealer pass failed; tried again at the next interval',
         );
       })
-      .finally(() => {
-        running = false;
-      });
+      .finally(() => schedule(everyMs));
   };
-  const timer = setInterval(tick, everyMs);
-  timer.unref();
+  schedule(Math.min(firstMs, everyMs));
   return {
     status: () => ({ ...status, manifests: [...status.manifests] }),
     stop: () => {
       stopped = true;
-      clearInterval(timer);
+      if (timer) clearTimeout(timer);
     },
   };
 }

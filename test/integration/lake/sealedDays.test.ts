@@ -2,8 +2,8 @@
  * Sealed days end to end (architecture.md, "Sealed days"): the real ETL writes the day before yesterday and the small
  * hours of yesterday in event time, `lake compact` merges the day, then `lake seal` writes a manifest per table that
  * equals what DuckDB reads of that day (rows, files, checksums). A late event for the sealed day lands once: `verify`
- * calls its file pending, the next `lake seal` replaces the manifest and `data stats --json` shows one late row, and
- * a pass after that changes nothing. `verify` passes throughout; a manifest planted with a wrong row count fails it,
+ * calls its file pending, the running ETL's sealer replaces the manifest, `/metrics` and `data stats --json` show one
+ * late row, and a `lake seal` after that changes nothing. `verify` passes throughout; a manifest planted with a wrong row count fails it,
  * named.
  */
 import { createHash } from 'node:crypto';
@@ -14,15 +14,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/schema.js';
 import { decodeManifest, type DayManifest } from '../../../src/lake/dayManifest.js';
 import { mulberry32 } from '../../../src/system/mulberry32.js';
-import { etlEnv } from '../helpers/etlProcess.js';
+import { EtlProcess, etlEnv } from '../helpers/etlProcess.js';
 import { clickEvent, iotEvent } from '../helpers/etlTestEvents.js';
 import { runEtlToEnd } from '../helpers/etlToEnd.js';
 import { createTestTopics, TestProducer } from '../helpers/kafkaTestData.js';
 import { openLake, sqlString, type LakeReader } from '../helpers/lakeReader.js';
+import { sampleValue, scrapeMetrics } from '../helpers/prometheusText.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
 import { randomName } from '../helpers/randomName.js';
 import { runCli, type CliResult } from '../helpers/runCli.js';
 import { testLogger } from '../helpers/testLogger.js';
+import { waitFor } from '../helpers/waitFor.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -173,7 +175,7 @@ describe('sealed days', () => {
     expect(v).toMatchObject({ code: 0, sealed: 4, mismatches: 0, pending: 0 });
   }, 300_000);
 
-  it('takes a late event in once: pending for verify, then the manifest replaced and one late row counted', async () => {
+  it('takes a late event in once: pending for verify, then the running ETL replaces the manifest and counts one late row', async () => {
     const before = manifest('clickstream');
     await sendClicks(1, () => startMs + HOUR, false);
     await etlToEnd('etl-late.log');
@@ -182,9 +184,25 @@ describe('sealed days', () => {
     expect(pending).toMatchObject({ code: 0, sealed: 4, mismatches: 0, pending: 1 });
     expect(pending.out).toMatch(/^manifest_pending clickstream: sealed dt=/m);
 
-    const resealed = await cli(['lake', 'seal']);
-    expect(resealed.code, resealed.stderr).toBe(0);
-    expect(resealed.stdout).toContain(`dt=${sealedDt} clickstream: replaced rows=${before.rows + 1} `);
+    // The running ETL's sealer (its first pass 30 s after the start) replaces the manifest, and /metrics shows it.
+    const etl = EtlProcess.start(env, { logFile: join(dir, 'etl-sealer.log') });
+    try {
+      const port = await etl.statusPort();
+      const replaced = await etl.waitForLog(
+        (l) => l.msg === 'day manifest replaced' && l.table === 'clickstream' && l.dt === sealedDt,
+        90_000,
+        'the sealer to replace the manifest',
+      );
+      expect(replaced).toMatchObject({ component: 'sealer', late_rows: 1, late_rows_added: 1, revision: 2 });
+      await waitFor(
+        async () =>
+          sampleValue(await scrapeMetrics(port), 'sdp_lake_late_rows', { table: 'clickstream', dt: sealedDt }) === 1,
+        15_000,
+        '/metrics to show the late row',
+      );
+    } finally {
+      expect(await etl.terminate()).toEqual({ code: 0, signal: null });
+    }
     const after = manifest('clickstream');
     expect(after).toMatchObject({ rows: before.rows + 1, late_rows: 1, revision: 2, sealed_at: before.sealed_at });
     const stats = await cli(['data', 'stats', '--json']);

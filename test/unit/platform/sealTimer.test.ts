@@ -38,7 +38,7 @@ const result: SealPassResult = {
 };
 
 describe('the sealer inside the ETL', () => {
-  it('runs a pass each interval, one at a time; a failure is counted and logged, never thrown', async () => {
+  it('runs a first pass soon, then one an interval after each ended; a failure is counted and logged, never thrown', async () => {
     vi.useFakeTimers();
     const config = parseConfig('', 'x.yml', {}).config;
     let calls = 0;
@@ -46,15 +46,17 @@ describe('the sealer inside the ETL', () => {
     const pass = vi.fn(async (): Promise<SealPassResult> => {
       calls += 1;
       if (calls === 1) throw new Error('disk gone');
-      await new Promise<void>((r) => (release = r));
+      if (calls === 2) await new Promise<void>((r) => (release = r));
       return result;
     });
-    const timer = startSealTimer(config, silentLogger, pass, 1_000);
+    const timer = startSealTimer(config, silentLogger, pass, 1_000, 200);
     expect(timer.status()).toMatchObject({ lastPassMs: null, failures: 0, manifests: [] });
-    await vi.advanceTimersByTimeAsync(1_000);
+    await vi.advanceTimersByTimeAsync(199);
+    expect(pass).toHaveBeenCalledTimes(0);
+    await vi.advanceTimersByTimeAsync(1);
     expect(timer.status().failures).toBe(1);
-    await vi.advanceTimersByTimeAsync(1_000); // second pass starts and hangs
-    await vi.advanceTimersByTimeAsync(3_000); // no pass beside it
+    await vi.advanceTimersByTimeAsync(1_000); // the second pass starts and hangs
+    await vi.advanceTimersByTimeAsync(5_000); // no pass beside it
     expect(pass).toHaveBeenCalledTimes(2);
     release();
     await vi.advanceTimersByTimeAsync(0);
@@ -66,9 +68,11 @@ describe('the sealer inside the ETL', () => {
         { table: 'iot', dt: '2026-12-04', rows: 5, lateRows: 0, revision: 1 },
       ],
     });
+    await vi.advanceTimersByTimeAsync(1_000);
+    expect(pass).toHaveBeenCalledTimes(3);
     timer.stop();
     await vi.advanceTimersByTimeAsync(5_000);
-    expect(pass).toHaveBeenCalledTimes(2);
+    expect(pass).toHaveBeenCalledTimes(3);
   });
 
   it('shows late rows per table and dt on /metrics under stable names', async () => {
