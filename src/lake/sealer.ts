@@ -259,9 +259,10 @@ export async function sealPass(lakeRoot: string, options: SealOptions, logger: L
           options.rawTopics,
           rejected,
           logger,
-        ).catch((err: unknown) => {
-          if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined; // compacted meanwhile
-          throw err;
+        ).catch((err: unknown): undefined => {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+          rejectedFiles = undefined; // compacted meanwhile: list again, `_rejected` too
+          return undefined;
         });
         const again = await listDay(lakeRoot, table, dt);
         if (entries !== undefined && sameListing(files, again)) {
