@@ -89,6 +89,10 @@ verify: build ## prove the lake against Kafka and the checkpoint store: offsets 
 compact: build ## merge each partition's small files of a day (platform stopped; DRY_RUN=1 only lists; TABLE=, DT=)
 	$(CLI) lake compact $(if $(DRY_RUN),--dry-run) $(if $(TABLE),--table $(TABLE)) $(if $(DT),--dt $(DT))
 
+.PHONY: seal
+seal: build ## write the manifests of complete days (safe while the platform runs; DRY_RUN=1 only says; DT=)
+	$(CLI) lake seal $(if $(DRY_RUN),--dry-run) $(if $(DT),--dt $(DT))
+
 .PHONY: expire
 expire: build ## delete dt partitions older than lake.retention_days (platform stopped; DRY_RUN=1 only lists)
 	$(CLI) lake expire $(if $(DRY_RUN),--dry-run)

@@ -11,6 +11,7 @@
  *   between the committed records (a roll's first and last are records the ETL read): no two ranges overlap, every
  *   committed record lies in a range, and every range starts and ends on a committed record.
  */
+import { MANIFEST_FILE } from '../src/lake/dayManifest.js';
 import { listLakeFiles } from '../src/lake/lakeFiles.js';
 
 /** Final names of architecture.md, "The checkpoint protocol" (offsets zero-padded to 20 digits), below a table. */
@@ -56,6 +57,9 @@ export function lakeFileRanges(lakeRoot: string, table: 'clickstream' | 'iot', t
     const [, dir, ...rest] = path.split('/');
     const name = rest.join('/');
     if (dir !== table && dir !== '_rejected') continue;
+    // A sealed day's manifest (or its tmp) indexes the files; it is none (architecture.md, "Sealed days").
+    const base = name.slice(name.lastIndexOf('/') + 1);
+    if (base === MANIFEST_FILE || base.startsWith(`.${MANIFEST_FILE}.`)) continue;
     if (name.endsWith('.tmp')) {
       // A `_rejected` tmp file of the other topic is that topic's business.
       if (dir === table || name.includes(`/part-${topic}-`) || name.includes(`/.part-${topic}-`)) tmpFiles.push(path);

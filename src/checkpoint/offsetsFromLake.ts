@@ -15,6 +15,7 @@
  * lake: retention"), so a partition whose every file expired resumes after its floor, not at 0.
  */
 import { aggSinkId, rawSinkId, type AggCheckpoint, type RawCheckpoint, type Rename } from './checkpointState.js';
+import { MANIFEST_FILE } from '../lake/dayManifest.js';
 import { inUnitPath } from '../lake/unitMigration.js';
 
 export interface LakeFileName {
@@ -92,6 +93,11 @@ export function parseLakeFileName(path: string, topics: TopicsOfTables): Parsed 
   return undefined;
 }
 
+function isManifestPath(path: string): boolean {
+  const name = path.slice(path.lastIndexOf('/') + 1);
+  return name === MANIFEST_FILE || name.startsWith(`.${MANIFEST_FILE}.`);
+}
+
 /** The offsets the lake's committed files prove, and the interrupted renames to complete. */
 export function offsetsFromLake(files: readonly string[], topics: TopicsOfTables, floors?: LakeFloors): LakeOffsets {
   const parsed = files.map((path) => ({ path, p: parseLakeFileName(path, topics) }));
@@ -99,6 +105,9 @@ export function offsetsFromLake(files: readonly string[], topics: TopicsOfTables
   const result: LakeOffsets = { raw: new Map(), aggSeq: -1, files: 0, completions: [], unknown: [] };
   for (const { path, p } of parsed) {
     if (!p) {
+      // A sealed day's manifest, or its tmp file, is an index of the lake's files, none of them (architecture.md,
+      // "Sealed days").
+      if (isManifestPath(path)) continue;
       result.unknown.push(path);
       continue;
     }

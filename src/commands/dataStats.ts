@@ -11,6 +11,7 @@ import { sinksOfPartition, STREAMS } from '../platform/etlRuntime.js';
 import { fetchTopicRanges, type TopicRanges } from '../kafka/admin/topicEnds.js';
 import { windowTopicNames, type WindowTopicRole } from '../kafka/admin/windowTopics.js';
 import { listLakeFiles } from '../lake/lakeFiles.js';
+import { sealedDays, type SealedDayStats } from '../lake/lakeStats.js';
 import { countColumnValues, readFooterSummary } from '../lake/parquetFooter.js';
 import { TABLE_NAMES, type TableName } from '../lake/tables.js';
 import type { Logger } from '../log/logger.js';
@@ -55,6 +56,8 @@ export interface DataStats {
   lake_root: string;
   tables: TableStats[];
   rejected_by_reason: Record<string, number>;
+  /** Per sealed day and table: its manifest's rows and the rows that landed after the seal (architecture.md, "Sealed days"). */
+  sealed_days: SealedDayStats[];
   checkpoints: {
     file: string;
     exists: boolean;
@@ -94,7 +97,7 @@ export async function collectDataStats(config: Config, logger: Logger): Promise<
       table,
       dt_partitions: 0,
       files: finals.length,
-      tmp_files: mine.length - finals.length,
+      tmp_files: mine.filter((f) => f.path.endsWith('.tmp')).length,
       rows: 0,
       bytes: 0,
       min_event_time: null,
@@ -184,6 +187,7 @@ export async function collectDataStats(config: Config, logger: Logger): Promise<
     lake_root: lakeRoot,
     tables,
     rejected_by_reason: Object.fromEntries(Object.entries(rejectedByReason).sort(([a], [b]) => a.localeCompare(b))),
+    sealed_days: await sealedDays(lakeRoot),
     checkpoints: {
       file: store.file,
       exists: store.exists,
@@ -234,6 +238,23 @@ export function renderDataStats(s: DataStats, nowMs: number = Date.now()): strin
       : `rejected rows by reason\n${renderTable(
           ['reason', 'rows'],
           reasons.map(([r, n]) => [r, String(n)]),
+        )}`,
+  );
+  out.push(
+    '',
+    s.sealed_days.length === 0
+      ? 'sealed days: none'
+      : `sealed days (late rows: landed after the seal)\n${renderTable(
+          ['dt', 'table', 'rows', 'files', 'late rows', 'revision', 'sealed at'],
+          s.sealed_days.map((d) => [
+            d.dt,
+            d.table,
+            d.rows.toLocaleString('en-US'),
+            String(d.files),
+            d.late_rows.toLocaleString('en-US'),
+            String(d.revision),
+            d.sealed_at,
+          ]),
         )}`,
   );
   const c = s.checkpoints;

@@ -16,6 +16,7 @@ import { expiryRecordPath, readExpiryRecord, writeExpiryRecord } from '../lake/e
 import { listLakeFiles } from '../lake/lakeFiles.js';
 import { readFooterSummary } from '../lake/parquetFooter.js';
 import { planExpiry, type ExpiryPlan } from '../lake/retention.js';
+import { sealPass, type SealPassResult } from '../lake/sealer.js';
 import { TABLE_NAMES, type TableName } from '../lake/tables.js';
 import { migrateToUnits } from '../lake/unitMigration.js';
 import type { Logger } from '../log/logger.js';
@@ -194,8 +195,59 @@ export async function compactLakeCommand(
   return outcome;
 }
 
+export interface SealCommandOptions {
+  dt?: string;
+  dryRun: boolean;
+}
+
+/**
+ * `lake seal [--dt D] [--dry-run]`: writes the manifests of the days that are complete (lake/sealer.ts; architecture.md,
+ * "Sealed days"). It only writes manifests, never a lake file, so it may run while the platform runs.
+ */
+export async function sealLakeCommand(
+  config: Config,
+  options: SealCommandOptions,
+  logger: Logger,
+  out: (line: string) => void,
+): Promise<SealPassResult> {
+  if (options.dt !== undefined && !/^\d{4}-\d{2}-\d{2}$/.test(options.dt))
+    throw new SdpError(ErrorCodes.CONFIG_INVALID, `--dt: expected YYYY-MM-DD, got ${JSON.stringify(options.dt)}`);
+  const result = await sealPass(
+    resolve(config.storage.datalake_root),
+    {
+      sealAfterMs: config.lake.seal_after,
+      targetBytes: config.lake.target_file_bytes,
+      rawTopics: { clickstream: config.topics.clickstream, iot: config.topics.iot },
+      ...(options.dt === undefined ? {} : { dt: options.dt }),
+      dryRun: options.dryRun,
+    },
+    logger,
+  );
+  const bound = result.watermarkBoundMs;
+  out(
+    bound === undefined
+      ? 'watermark bound: none (no window in clickstream_agg yet): no day can be sealed'
+      : `watermark bound: ${new Date(bound).toISOString()} (the newest minute_end in clickstream_agg)`,
+  );
+  for (const d of result.decisions)
+    if (!d.sealable && !result.tables.some((t) => t.dt === d.dt))
+      out(
+        `dt=${d.dt} not sealable: ${d.reason} (waits for the watermark to pass ${new Date(d.sealableFromMs).toISOString()})`,
+      );
+  for (const t of result.tables)
+    out(
+      `dt=${t.dt} ${t.table}: ${t.action} rows=${t.rows} files=${t.files} late_rows=${t.lateRows} revision=${t.revision}`,
+    );
+  const count = (...actions: string[]): number => result.tables.filter((t) => actions.includes(t.action)).length;
+  out(
+    `seal: days=${new Set(result.tables.map((t) => t.dt)).size} sealed=${count('sealed', 'would_seal')} replaced=${count('replaced', 'would_replace')} unchanged=${count('unchanged')} lost_rows=${count('lost_rows')}${options.dryRun ? ' (dry run: nothing written)' : ''}`,
+  );
+  if (count('lost_rows') > 0) process.exitCode = 1;
+  return result;
+}
+
 export function registerLakeCommands(program: Command, context: CommandContext): void {
-  const lake = program.command('lake').description('keeping the lake: compaction and retention');
+  const lake = program.command('lake').description('keeping the lake: compaction, sealed days and retention');
   lake
     .command('compact')
     .description(
@@ -211,6 +263,19 @@ export function registerLakeCommands(program: Command, context: CommandContext):
         { table: opts.table, dt: opts.dt, dryRun: opts.dryRun ?? false },
         context.logger(2),
         (line) => process.stdout.write(`${line}\n`),
+      );
+    });
+  lake
+    .command('seal')
+    .description(
+      'write tables/<t>/dt=D/_manifest.json for every complete day (watermark past its end + lake.seal_after, compacted); safe while the platform runs',
+    )
+    .option('--dt <YYYY-MM-DD>', 'only this day')
+    .option('--dry-run', 'say what would be sealed, write nothing')
+    .action(async (opts: { dt?: string; dryRun?: boolean }) => {
+      const { config } = context.config();
+      await sealLakeCommand(config, { dt: opts.dt, dryRun: opts.dryRun ?? false }, context.logger(2), (line) =>
+        process.stdout.write(`${line}\n`),
       );
     });
   lake

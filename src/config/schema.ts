@@ -280,6 +280,11 @@ const lake = z.strictObject({
   target_file_bytes: size,
   /** How long a unit's old version stays in `<lake>/_swap` after a swap, for queries that listed its files. */
   vacuum_grace: duration,
+  /**
+   * How long after a UTC day ended (in event time, as the windows' watermark tells) its dt may be sealed with a
+   * manifest (architecture.md, "Sealed days").
+   */
+  seal_after: duration,
 });
 
 const topics = z.strictObject({ clickstream: z.string().min(1), iot: z.string().min(1) });

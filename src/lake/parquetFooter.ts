@@ -58,6 +58,11 @@ export async function readFooterSummary(file: string, timeColumn: string): Promi
   return { rows, minMs, maxMs, fromStatistics: false };
 }
 
+/** The row count a file's footer gives. */
+export async function readRowCount(file: string): Promise<number> {
+  return Number((await parquetMetadataAsync(await asyncBufferFromFile(file))).num_rows);
+}
+
 /** Values of one text column (e.g. `_rejected.reason`), counted; reads that column only. */
 export async function countColumnValues(file: string, column: string): Promise<Map<string, number>> {
   const buffer = await asyncBufferFromFile(file);

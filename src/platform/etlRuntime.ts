@@ -46,6 +46,8 @@ import { startMemoryGuard } from '../system/memoryGuard.js';
 import { offsetsFromLake } from '../checkpoint/offsetsFromLake.js';
 import { planRebuildFromLake, readLakeFloors } from '../checkpoint/rebuildFromLake.js';
 import type { EtlMetrics } from './platformMetrics.js';
+import { sealPass } from '../lake/sealer.js';
+import { startSealTimer } from './sealTimer.js';
 import { listLakeFiles } from '../lake/lakeFiles.js';
 import { renameDurable } from '../lake/durableFs.js';
 import { migrateToUnits } from '../lake/unitMigration.js';
@@ -487,12 +489,25 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       leanDecoderFallbacks: leanDecoderFallbacks(),
       encoderThreads,
       repartitionPurge: repartitionPurgeTotals(),
+      sealedDays: sealer.status(),
     };
   };
 
   const metricsTimer = startMetricsLine(config, logger, readMetrics, (p) => {
     progress = p;
   });
+  // Sealed days (architecture.md, "Sealed days"): manifests only, so beside every member's own commits.
+  const sealer = startSealTimer(config, logger, () =>
+    sealPass(
+      lakeRoot,
+      {
+        sealAfterMs: config.lake.seal_after,
+        targetBytes: config.lake.target_file_bytes,
+        rawTopics: { clickstream: config.topics.clickstream, iot: config.topics.iot },
+      },
+      logger,
+    ),
+  );
 
   /** The ETL's actors in the order of architecture.md, "Back-pressure and shutdown" (graceful) or torn down. */
   const closeActors = async (graceful: boolean): Promise<void> => {
@@ -537,6 +552,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     if (stopped) return;
     stopped = true;
     clearInterval(metricsTimer);
+    sealer.stop();
     try {
       await closeActors(graceful);
     } finally {

@@ -9,6 +9,7 @@ import type { TopicProgress } from '../etl/progress.js';
 import type { RejectReason } from '../events/validate.js';
 import type { MemoryBreakdown } from '../status/memoryBreakdown.js';
 import type { RepartitionPurgeTotals } from '../windows/repartitionPurgeTotals.js';
+import type { SealedDaysStatus } from './sealTimer.js';
 
 export interface EtlMetrics {
   ingest: IngestStatus[];
@@ -32,6 +33,8 @@ export interface EtlMetrics {
   encoderThreads: number;
   /** The purge of the repartition topic since the process started (`etl.windows: members`; zeros otherwise). */
   repartitionPurge: RepartitionPurgeTotals;
+  /** The sealer's last pass (architecture.md, "Sealed days"). */
+  sealedDays?: SealedDaysStatus;
 }
 
 export interface PlatformPlan {

@@ -151,6 +151,36 @@ export function createMetricsRegistry(read: () => Promise<PlatformMetrics>): Reg
       g.set(m.etlRestarts);
     },
   );
+  // Sealed days (architecture.md, "Sealed days"), as the ETL's last sealer pass found their manifests.
+  gauge(
+    'sdp_lake_sealed_days',
+    'Days (dt) with a manifest in at least one table, as of the last sealer pass',
+    [],
+    (g, m) => {
+      const sealed = m.etl?.sealedDays;
+      if (sealed?.lastPassMs != null) g.set(new Set(sealed.manifests.map((x) => x.dt)).size);
+    },
+  );
+  gauge(
+    'sdp_lake_late_rows',
+    'Rows that landed in a sealed day after its seal, cumulative per table and dt (the manifest late_rows)',
+    ['table', 'dt'],
+    (g, m) => {
+      for (const x of m.etl?.sealedDays?.manifests ?? []) g.set({ table: x.table, dt: x.dt }, x.lateRows);
+    },
+  );
+  gauge(
+    'sdp_lake_seal_watermark_bound_seconds',
+    'The lower bound of the windows watermark the last sealer pass read (newest minute_end in clickstream_agg)',
+    [],
+    (g, m) => {
+      const bound = m.etl?.sealedDays?.watermarkBoundMs;
+      if (bound != null) g.set(bound / 1000);
+    },
+  );
+  gauge('sdp_lake_seal_failures_total', 'Sealer passes that failed since the ETL started', [], (g, m) => {
+    if (m.etl?.sealedDays) g.set(m.etl.sealedDays.failures);
+  });
   // area: main | producer_thread_<slot> | process (rss); kind: heap_used | heap_total | external | array_buffers | rss.
   gauge(
     'sdp_memory_bytes',

@@ -6,7 +6,8 @@
 
 /**
  * `note`s explain what could not be compared, `expired` names ranges retention deleted on purpose
- * (architecture.md, "Keeping the lake: retention"); neither fails the run.
+ * (architecture.md, "Keeping the lake: retention"), `manifest_pending` a file a sealed day's next manifest takes in
+ * (architecture.md, "Sealed days"); none fails the run.
  */
 export type FindingKind =
   | 'gap'
@@ -18,6 +19,8 @@ export type FindingKind =
   | 'unknown_file'
   | 'wrong_unit'
   | 'kafka_range'
+  | 'manifest_mismatch'
+  | 'manifest_pending'
   | 'note'
   | 'expired';
 
@@ -36,7 +39,7 @@ export interface Finding {
 }
 
 export function isFailure(finding: Finding): boolean {
-  return finding.kind !== 'note' && finding.kind !== 'expired';
+  return finding.kind !== 'note' && finding.kind !== 'expired' && finding.kind !== 'manifest_pending';
 }
 
 /** One line: kind, where (table, topic[partition], offsets), what, and the files named. */

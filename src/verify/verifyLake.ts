@@ -28,6 +28,7 @@ import type { Finding } from './findings.js';
 import { componentFiles, componentInScope, groupPartition, type Component } from './components.js';
 import { readFooterRows } from './footerRows.js';
 import { inventoryLake, type LakeInventory, type PartitionFile, type RawTable } from './lakeInventory.js';
+import { checkManifests } from './manifestFacts.js';
 import { judgePartition, planPartition } from './partitionCheck.js';
 import { emptyCounts, verifyPassed, type VerifyCounts } from './summary.js';
 import { readStageWindowState, type StageWindowState } from './stageWindowState.js';
@@ -279,6 +280,13 @@ export async function verifyLake(config: Config, options: VerifyOptions, logger:
       footers,
       expiry,
     );
+
+  // The sealed days: each manifest against its files (architecture.md, "Sealed days").
+  const sealed = await checkManifests(lakeRoot, VERIFY_TABLES.filter(wants), since);
+  counts.sealed_manifests = sealed.manifests;
+  counts.manifest_mismatches = sealed.mismatches;
+  counts.manifest_pending = sealed.pending;
+  findings.push(...sealed.findings);
 
   return { counts, findings, passed: verifyPassed(findings) };
 }

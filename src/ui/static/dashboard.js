@@ -130,6 +130,24 @@ function render(s) {
       ),
     ),
   );
+  // The ETL's last sealer pass (architecture.md, "Sealed days"), newest day first.
+  const sealed = [...(e?.sealedDays?.manifests ?? [])].sort((a, b) => (a.dt < b.dt ? 1 : a.dt > b.dt ? -1 : 0));
+  fill(
+    document.querySelector('#sealed tbody'),
+    sealed.length
+      ? sealed.map((m) =>
+          el(
+            'tr',
+            { 'data-sealed': m.table + '/' + m.dt },
+            el('td', { class: 'l' }, m.dt),
+            el('td', { class: 'l' }, m.table),
+            el('td', {}, String(m.rows)),
+            el('td', { 'data-field': 'lateRows', class: m.lateRows ? 'warn' : '' }, String(m.lateRows)),
+            el('td', {}, String(m.revision)),
+          ),
+        )
+      : el('tr', {}, el('td', { class: 'muted', colspan: '5' }, 'none yet')),
+  );
   fill('actors', tree(s.actors));
   // Every member of the ETL's group as Kafka describes it, wherever it runs (architecture.md, "Web pages").
   const g = s.group;

@@ -35,7 +35,7 @@ import { testLogger } from '../helpers/testLogger.js';
 const DAY = 86_400_000;
 const TABLES = ['clickstream', 'iot', '_rejected', 'clickstream_agg'] as const;
 const SUMMARY =
-  /^verify: files=\d+ rows=\d+ gaps=(\d+) overlaps=(\d+) count_mismatches=(\d+) windows=\d+ window_mismatches=(\d+) unverifiable_ranges=\d+ expired_ranges=(\d+)$/;
+  /^verify: files=\d+ rows=\d+ gaps=(\d+) overlaps=(\d+) count_mismatches=(\d+) windows=\d+ window_mismatches=(\d+) unverifiable_ranges=\d+ expired_ranges=(\d+)(?: \w+=\d+)*$/;
 
 /** Every file below `tables/`, relative, sorted. */
 function lakeListing(lakeRoot: string): string[] {

@@ -30,7 +30,7 @@ import { testLogger } from '../helpers/testLogger.js';
 
 const { CompressionTypes } = kafkajs;
 const SUMMARY =
-  /^verify: files=(\d+) rows=(\d+) gaps=(\d+) overlaps=(\d+) count_mismatches=(\d+) windows=(\d+) window_mismatches=(\d+) unverifiable_ranges=(\d+) expired_ranges=0$/;
+  /^verify: files=(\d+) rows=(\d+) gaps=(\d+) overlaps=(\d+) count_mismatches=(\d+) windows=(\d+) window_mismatches=(\d+) unverifiable_ranges=(\d+) expired_ranges=0(?: \w+=\d+)*$/;
 const RAW_NAME = /^part-(\d+)-(\d{20})-(\d{20})\.parquet$/;
 
 interface Summary {

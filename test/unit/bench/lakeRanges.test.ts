@@ -77,6 +77,9 @@ describe('lakeFileRanges and checkRangeTiling', () => {
     touch(`tables/clickstream/dt=2026-12-05/part-1-${pad(5)}-${pad(8)}.parquet.abc123.tmp`);
     touch(`tables/_rejected/dt=2026-12-05/part-readings-1-${pad(0)}-${pad(1)}.parquet.abc123.tmp`);
     touch('tables/clickstream/dt=2026-12-05/stray.txt');
+    // A sealed day's manifest and a manifest tmp file: an index of the files, no bad name.
+    touch('tables/clickstream/dt=2026-12-04/_manifest.json');
+    touch('tables/_rejected/dt=2026-12-04/._manifest.json.42-1.writing');
     touch(`tables/iot/dt=2026-12-05/part-0-${pad(0)}-${pad(99)}.parquet`);
     const lake = lakeFileRanges(root, 'clickstream', 'clicks');
     expect(lake.ranges).toEqual(

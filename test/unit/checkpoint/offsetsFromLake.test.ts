@@ -27,6 +27,8 @@ describe('offsetsFromLake: durable offsets from committed file names', () => {
         agg('2026-12-01', 4),
         agg('2026-12-01', 12),
         'tables/clickstream/dt=2026-12-01/notes.txt',
+        'tables/clickstream/dt=2026-12-01/_manifest.json',
+        'tables/clickstream/dt=2026-12-01/._manifest.json.123-1.writing',
       ],
       topics,
     );

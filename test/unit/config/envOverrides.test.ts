@@ -95,6 +95,7 @@ const KINDS: Record<string, string[]> = {
     'kafka.ssl.key_file',
     'kafka.unreachable_timeout',
     'lake.retention_days',
+    'lake.seal_after',
     'lake.target_file_bytes',
     'lake.vacuum_grace',
     'log.format',
