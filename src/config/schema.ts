@@ -280,6 +280,13 @@ const lake = z.strictObject({
   target_file_bytes: size,
   /** How long a unit's old version stays in `<lake>/_swap` after a swap, for queries that listed its files. */
   vacuum_grace: duration,
+  /**
+   * Whether each partition's owner compacts its files inside `run`/`etl`, as one more commit of its own
+   * (architecture.md, "Compaction"); `lake compact` works either way.
+   */
+  compaction: z.boolean(),
+  /** How often each owner looks for small files of its partitions to merge. */
+  compaction_interval: duration.refine((ms) => ms > 0, { message: 'expected a duration above 0, such as 10m' }),
 });
 
 const topics = z.strictObject({ clickstream: z.string().min(1), iot: z.string().min(1) });
