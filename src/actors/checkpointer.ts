@@ -32,7 +32,8 @@ import {
   type Rename,
   NO_OFFSET,
 } from '../checkpoint/checkpointState.js';
-import { encodeCommitMetadata } from '../checkpoint/commitMetadata.js';
+import { type CommitFile, type CommitMerge, encodeCommitMetadata } from '../checkpoint/commitMetadata.js';
+import { planPartitionMerges, prepareOwnerMerge, publishOwnerMerge, vacuumOwnUnits } from '../etl/ownerCompaction.js';
 import type { Config } from '../config/schema.js';
 import { takeOverPartition } from '../etl/partitionTakeover.js';
 import type { Stage1Batch } from '../windows/stage1Counts.js';
@@ -50,7 +51,7 @@ import { dispatch, reply, spawnPersistent, type AnyRef, type PersistentContext, 
 import type { TaskRecord } from '../kafka/partitionTransactions.js';
 
 import { CHECKPOINTER_PERSISTENCE_KEY } from '../checkpoint/journalSchema.js';
-import { ErrorCodes, markRetriable, SdpError } from '../errors.js';
+import { ErrorCodes, isSdpError, markRetriable, SdpError } from '../errors.js';
 export type CheckpointerMsg =
   /**
    * `generation`: the sender's ETL generation; a commit of another one is discarded (default 0).
@@ -91,6 +92,11 @@ export type CheckpointerMsg =
   | { type: 'topicPartitions'; topic: string; count: number }
   /** Internal timer: commit the stage-1 marks that are due. */
   | { type: 'markTick' }
+  /**
+   * Internal timer (and tests): every task whose `lake.compaction_interval` passed (all with `force`) compacts its
+   * units (architecture.md, "Compaction"). The sender, if any, gets a CompactionReport once those rounds ended.
+   */
+  | { type: 'compactTick'; force?: boolean }
   /** Query, at shutdown after the writers' last rolls: commit every stage-1 mark with something new now. */
   | { type: 'flushMarks' }
   /** Query: the watermark, idle and paused state of every stage-1 partition this process owns (a list). */
@@ -154,6 +160,16 @@ export interface Stage1Settings {
   repartitions: () => number | undefined;
 }
 
+/** The owner's compaction inside the ETL (architecture.md, "Compaction"): `lake.*` settings. */
+export interface CompactionSettings {
+  intervalMs: number;
+  targetBytes: number;
+  vacuumGraceMs: number;
+}
+
+/** What the compaction rounds one `compactTick` started did, per task. */
+export type CompactionReport = Array<{ topic: string; partition: number; merged: number; vacuumed: number }>;
+
 export interface LakeRecovery {
   renamed: number;
   deletedTmpFiles: string[];
@@ -175,6 +191,8 @@ export interface CheckpointerOptions {
   storeId?: string;
   /** Unset (unit tests of the store alone): the SQLite transaction is the commit point of raw rolls too. */
   kafka?: CheckpointerKafka;
+  /** Set (with `kafka` and `storeId`): each task compacts its partition's units as one more commit of its own. */
+  compaction?: CompactionSettings;
 }
 
 async function applyRenames(
@@ -206,8 +224,14 @@ interface Task {
   transactions: PartitionTransactions;
   taskEpoch: number;
   raw: string;
+  /** The window floor and the files its last Kafka commit named: a compaction commit carries them again. */
+  win: string | null;
+  files: CommitFile[];
   stage1?: Stage1Source;
   owner?: Ref<PartitionLostMsg>;
+  /** When the task looks for small files to merge next; `compacting` while a round runs. */
+  compactDueMs: number;
+  compacting: boolean;
   /** The task's Kafka work, one transaction after another; other partitions' run beside it. */
   chain: Promise<void>;
   /** Transactions queued or running on `chain`. */
@@ -249,6 +273,9 @@ export function spawnCheckpointer(
   const partitionCounts = new Map<string, number>();
   const stage1 = options.kafka?.stage1;
   let markTimer: NodeJS.Timeout | undefined;
+  let compactTimer: NodeJS.Timeout | undefined;
+  /** Set when the lake's file system has no directory exchange: compaction stops for this process. */
+  let compactionUnsupported = false;
 
   /**
    * Runs `work` after the task's earlier Kafka work. Each partition has its own transactional producer, so its
@@ -325,9 +352,13 @@ export function spawnCheckpointer(
           transactions,
           taskEpoch: lastTaskEpoch,
           raw: result.raw,
+          win: result.win,
+          files: [],
           ...(owner ? { owner } : {}),
           chain: Promise.resolve(),
           inFlight: 0,
+          compactDueMs: Date.now() + (options.compaction?.intervalMs ?? 0),
+          compacting: false,
         };
         let agg: string | null = null;
         if (kafka.windowTopic === topic && stage1) {
@@ -342,6 +373,7 @@ export function spawnCheckpointer(
             nowMs: Date.now(),
           });
         } else if (kafka.windowTopic === topic) agg = sinkOffset(state, aggSinkId(topic), partition);
+        if (result.source !== 'metadata') task.win = agg;
         tasks.set(key, task);
         // A partition rebuilt from file names (a new, expired or reset group) gets its floors and our metadata in
         // the group at once, so Kafka tools show its lag from where it stands and the next takeover finds them.
@@ -478,24 +510,29 @@ export function spawnCheckpointer(
 
   /** The partition's offset with metadata naming the files and floors, in one transaction (`<group>-<topic>-<p>`). */
   async function commitOffsets(
-    task: { transactions: PartitionTransactions },
+    task: Task,
     topic: string,
     partition: number,
     raw: string,
     win: string | null,
     renames: readonly Rename[],
     records: readonly TaskRecord[],
+    compaction?: { files: CommitFile[]; merge: CommitMerge },
   ): Promise<void> {
     const next = (win !== null && compareOffsets(win, raw) < 0 ? BigInt(win) : BigInt(raw)) + 1n;
+    const files = compaction?.files ?? renames.map((r) => filePublished(r.to));
     const metadata = encodeCommitMetadata({
       v: 1,
       topicId: topicIds.get(topic) ?? null,
       raw,
       win,
       writer: options.storeId ?? '',
-      files: renames.map((r) => filePublished(r.to)),
+      files,
+      ...(compaction ? { merge: compaction.merge } : {}),
     });
     await task.transactions.commit(records, [{ topic, partition, offset: next, metadata }]);
+    task.win = win;
+    task.files = files;
     options.kafka?.onKafkaCommitted?.(topic, partition, next.toString());
   }
 
@@ -523,6 +560,101 @@ export function spawnCheckpointer(
         }
       });
     }
+  }
+
+  /**
+   * The compaction rounds due now (every task with `force`), side by side across tasks, one round per task at a time
+   * (architecture.md, "Compaction"). Off without settings, a store id (the writer id of the merged tmp files) or
+   * after a file system without exchange answered.
+   */
+  function startCompactions(force: boolean): Promise<CompactionReport> {
+    const settings = options.compaction;
+    if (!settings || !options.kafka || !options.storeId || compactionUnsupported) return Promise.resolve([]);
+    const nowMs = Date.now();
+    const rounds: Promise<CompactionReport[number]>[] = [];
+    for (const task of [...tasks.values()]) {
+      if (task.compacting || (!force && nowMs < task.compactDueMs)) continue;
+      task.compacting = true;
+      rounds.push(
+        compactTask(task, settings, options.storeId).finally(() => {
+          task.compacting = false;
+          task.compactDueMs = Date.now() + settings.intervalMs;
+        }),
+      );
+    }
+    return Promise.all(rounds);
+  }
+
+  /**
+   * One round of a task: plan among its files and write each merged tmp file beside its rolls (reads only), then on
+   * its chain commit the merge with the partition's last offset and floors and exchange the unit; last, vacuum its
+   * units' old versions. A refused commit drops the task as a refused roll does; a file error ends the round.
+   */
+  async function compactTask(
+    task: Task,
+    settings: CompactionSettings,
+    writer: string,
+  ): Promise<CompactionReport[number]> {
+    const { topic, partition } = task;
+    const key = taskKey(topic, partition);
+    const current = (): boolean => tasks.get(key) === task;
+    const table = options.kafka!.tablesOf(topic).find((t) => t === 'clickstream' || t === 'iot');
+    const report = { topic, partition, merged: 0, vacuumed: 0 };
+    if (!table) return report;
+    const owner = { lakeRoot: options.lakeRoot, topic, partition, table };
+    const fields = { component: 'compaction', topic, partition };
+    try {
+      for (const merge of await planPartitionMerges(owner, settings.targetBytes)) {
+        if (!current()) break;
+        const startedMs = Date.now();
+        const mergedTmp = await prepareOwnerMerge(options.lakeRoot, merge, writer);
+        let refused: unknown;
+        const commit = async (m: CommitMerge): Promise<void> => {
+          try {
+            await commitOffsets(task, topic, partition, task.raw, task.win, [], [], { files: task.files, merge: m });
+          } catch (err) {
+            refused = err;
+            throw err;
+          }
+        };
+        const outcome = await onTask(task, async () => {
+          if (!current()) {
+            await removeIfExists(mergedTmp);
+            return 'stale' as const;
+          }
+          try {
+            return await publishOwnerMerge(options.lakeRoot, merge, mergedTmp, commit);
+          } catch (err) {
+            if (refused === undefined) throw err;
+            await dropTask(task, err, 'kafka commit of a compaction failed');
+            return 'refused' as const;
+          }
+        });
+        logger.info(
+          {
+            ...fields,
+            table: merge.table,
+            dt: merge.dt,
+            unit: merge.unit,
+            files: merge.inputs.length,
+            bytes: merge.inputBytes,
+            merged: merge.merged,
+            outcome,
+            ms: Date.now() - startedMs,
+          },
+          'unit compacted by its owner',
+        );
+        if (outcome === 'swapped') report.merged += 1;
+        if (outcome === 'stale' || outcome === 'refused') return report;
+      }
+      report.vacuumed = await onTask(task, () =>
+        current() ? vacuumOwnUnits(owner, settings.vacuumGraceMs, Date.now()) : Promise.resolve(0),
+      );
+    } catch (err) {
+      if (isSdpError(err) && err.code === ErrorCodes.LAKE_SWAP_UNSUPPORTED) compactionUnsupported = true;
+      logger.warn({ ...fields, err }, 'compaction round failed; the next interval tries again');
+    }
+    return report;
   }
 
   /** The stage 1 a partition actor's message is for; undefined if that actor's generation or ownership ended. */
@@ -640,6 +772,7 @@ export function spawnCheckpointer(
         return state;
       case 'closeTasks':
         if (markTimer) clearInterval(markTimer);
+        if (compactTimer) clearInterval(compactTimer);
         for (const key of [...tasks.keys()]) await closeTask(key);
         reply(ctx, { ok: true });
         return state;
@@ -660,6 +793,13 @@ export function spawnCheckpointer(
       case 'markTick':
         void commitMarks(false);
         return state;
+      case 'compactTick': {
+        const sender = ctx.sender as Ref<CompactionReport> | undefined;
+        void startCompactions(msg.force ?? false).then((report) => {
+          if (sender) dispatch(sender, report);
+        });
+        return state;
+      }
       case 'sourceStatus': {
         const nowMs = Date.now();
         const sources = [...tasks.values()].flatMap((task) => (task.stage1 ? [task.stage1.status(nowMs)] : []));
@@ -752,6 +892,13 @@ export function spawnCheckpointer(
   if (stage1) {
     markTimer = setInterval(() => dispatch(ref, { type: 'markTick' }), Math.min(1_000, stage1.intervalMs));
     markTimer.unref();
+  }
+  if (options.compaction) {
+    compactTimer = setInterval(
+      () => dispatch(ref, { type: 'compactTick' }),
+      Math.min(1_000, options.compaction.intervalMs),
+    );
+    compactTimer.unref();
   }
   return ref;
 }

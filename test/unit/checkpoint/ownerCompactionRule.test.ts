@@ -1,0 +1,73 @@
+import { describe, expect, it } from 'vitest';
+import {
+  commitMergeOf,
+  exchangeDecision,
+  planOwnerMerges,
+  replacedByMerge,
+} from '../../../src/checkpoint/ownerCompactionRule.js';
+import { rawFileName, rejectedFileName } from '../../../src/lake/layout.js';
+
+const DT = '2026-12-01';
+const KB = 1024;
+const raw = (p: number, first: number, last: number, unit = `p${p}`) => ({
+  path: `tables/clickstream/dt=${DT}/${unit}/${rawFileName(p, first, last)}`,
+  sizeBytes: KB,
+});
+const rej = (topic: string, p: number, first: number, last: number) => ({
+  path: `tables/_rejected/dt=${DT}/p${p}-${topic}/${rejectedFileName(topic, p, first, last)}`,
+  sizeBytes: KB,
+});
+
+describe('planOwnerMerges', () => {
+  it("merges the owner's raw and _rejected units only, never a file of its newest commit", () => {
+    const files = [
+      raw(3, 0, 9),
+      raw(3, 10, 19),
+      raw(3, 20, 29), // the newest roll (its _rejected file too)
+      rej('clicks', 3, 0, 9),
+      rej('clicks', 3, 10, 19),
+      rej('clicks', 3, 20, 29),
+      raw(4, 0, 9), // another partition's
+      raw(4, 10, 19),
+      rej('clicks', 4, 0, 9),
+      rej('clicks', 4, 10, 19),
+      rej('other', 3, 0, 9), // another topic's partition 3
+      rej('other', 3, 10, 19),
+      rej('other', 3, 20, 29),
+    ];
+    const merges = planOwnerMerges(files, 'clicks', 3, 'clickstream', 128 * KB * KB);
+    expect(merges.map((m) => [m.table, m.unit, m.inputs.length, m.merged])).toEqual([
+      ['_rejected', 'p3-clicks', 2, rejectedFileName('clicks', 3, 0, 19)],
+      ['clickstream', 'p3', 2, rawFileName(3, 0, 19)],
+    ]);
+  });
+
+  it('merges nothing when only the newest roll and one older file are there', () => {
+    expect(planOwnerMerges([raw(1, 0, 9), raw(1, 10, 19)], 'clicks', 1, 'clickstream', 128 * KB * KB)).toEqual([]);
+  });
+});
+
+describe('commitMergeOf and replacedByMerge', () => {
+  it('names the merged range, and a unit listing gives back exactly the files inside it', () => {
+    const [merge] = planOwnerMerges([raw(1, 0, 9), raw(1, 10, 19), raw(1, 20, 29)], 'c', 1, 'clickstream', 1 << 30);
+    const named = commitMergeOf(merge!);
+    expect(named).toEqual({ table: 'clickstream', dt: DT, first: '0', last: '19' });
+    const listing = [rawFileName(1, 20, 29), rawFileName(1, 10, 19), rawFileName(1, 0, 9), rawFileName(1, 30, 39)];
+    expect(replacedByMerge(listing, named, merge!.merged)).toEqual([rawFileName(1, 0, 9), rawFileName(1, 10, 19)]);
+    // After the exchange the unit lists the merged file: it replaces nothing of itself.
+    expect(replacedByMerge([merge!.merged, rawFileName(1, 20, 29)], named, merge!.merged)).toEqual([]);
+  });
+});
+
+describe('exchangeDecision', () => {
+  const built = ['a.parquet', 'b.parquet', 'c.parquet'];
+  it('exchanges only when the unit still lists what the version was built from', () => {
+    expect(exchangeDecision(built, ['c.parquet', 'a.parquet', 'b.parquet'], 'm.parquet')).toBe('exchange');
+  });
+  it('refuses when another owner exchanged it already, or added or removed a file since', () => {
+    expect(exchangeDecision(built, ['m.parquet', 'c.parquet'], 'm.parquet')).toBe('already-merged');
+    expect(exchangeDecision(built, [...built, 'd.parquet'], 'm.parquet')).toBe('unit-changed');
+    expect(exchangeDecision(built, ['a.parquet', 'b.parquet'], 'm.parquet')).toBe('unit-changed');
+    expect(exchangeDecision(built, ['a.parquet', 'b.parquet', 'd.parquet'], 'm.parquet')).toBe('unit-changed');
+  });
+});
