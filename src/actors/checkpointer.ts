@@ -837,7 +837,18 @@ export function spawnCheckpointer(
             !existsSync(join(options.lakeRoot, r.from)) &&
             !existsSync(join(options.lakeRoot, r.to)),
         );
-        const renames = pendingRenames(state).filter((r) => !expiredRenames.includes(r));
+        // With Kafka as the commit point a raw roll's rename is its takeover's too: one whose both files are gone was
+        // merged away by its partition's owner since (architecture.md, "Compaction"), this store's latest roll being
+        // older than the partition's newest (another member's rolls, or a crash before the journal event).
+        const mergedAway = options.kafka
+          ? pendingRenames(state).filter(
+              (r) =>
+                !isAggregateTmp(options.lakeRoot, join(options.lakeRoot, r.from)) &&
+                !existsSync(join(options.lakeRoot, r.from)) &&
+                !existsSync(join(options.lakeRoot, inUnitPath(r.to))),
+            )
+          : [];
+        const renames = pendingRenames(state).filter((r) => !expiredRenames.includes(r) && !mergedAway.includes(r));
         const committedTmp = new Set(renames.map((r) => join(options.lakeRoot, r.from)));
         const renamed = await applyRenames(options.lakeRoot, renames);
         const deletedTmpFiles: string[] = [];
@@ -864,6 +875,7 @@ export function spawnCheckpointer(
             renames_reapplied: renamed,
             orphan_tmp_deleted: deletedTmpFiles.length,
             expired_renames_skipped: expiredRenames.length,
+            merged_renames_skipped: mergedAway.length,
             other_stores_tmp_kept: otherStores,
             store_id: options.storeId,
           },
