@@ -276,6 +276,16 @@ export function spawnCheckpointer(
   let compactTimer: NodeJS.Timeout | undefined;
   /** Set when the lake's file system has no directory exchange: compaction stops for this process. */
   let compactionUnsupported = false;
+  /**
+   * The merges of all tasks, one after another: each holds about two row groups and a worker thread (~130 MB for a
+   * day of a partition, architecture.md "Compaction"), and eight side by side on a first round would not fit.
+   */
+  let mergeSlot: Promise<unknown> = Promise.resolve();
+  function oneMergeAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const run = mergeSlot.then(work, work);
+    mergeSlot = run.catch(() => undefined);
+    return run;
+  }
 
   /**
    * Runs `work` after the task's earlier Kafka work. Each partition has its own transactional producer, so its
@@ -607,7 +617,7 @@ export function spawnCheckpointer(
       for (const merge of await planPartitionMerges(owner, settings.targetBytes)) {
         if (!current()) break;
         const startedMs = Date.now();
-        const mergedTmp = await prepareOwnerMerge(options.lakeRoot, merge, writer);
+        const mergedTmp = await oneMergeAtATime(() => prepareOwnerMerge(options.lakeRoot, merge, writer));
         let refused: unknown;
         const commit = async (m: CommitMerge): Promise<void> => {
           try {
