@@ -44,17 +44,27 @@ export function commitMergeOf(merge: PlannedMerge): CommitMerge {
   return { table: merge.table, dt: merge.dt, first: BigInt(m[1]!).toString(), last: BigInt(m[2]!).toString() };
 }
 
-/** The names of a unit listing a committed merge replaces: the files inside its range, the merged one aside. */
-export function replacedByMerge(listing: readonly string[], merge: CommitMerge, mergedName: string): string[] {
+/**
+ * The names of a unit listing a committed merge replaces: the files inside its range, the merged one aside. Undefined
+ * when a file straddles the range: the unit was compacted otherwise since (`lake compact` with the platform stopped,
+ * runs cut elsewhere), and the merged file would hold rows that file holds too.
+ */
+export function replacedByMerge(
+  listing: readonly string[],
+  merge: CommitMerge,
+  mergedName: string,
+): string[] | undefined {
   const first = BigInt(merge.first);
   const last = BigInt(merge.last);
-  return listing
-    .filter((name) => {
-      if (name === mergedName) return false;
-      const m = RANGE.exec(name);
-      return m !== null && BigInt(m[1]!) >= first && BigInt(m[2]!) <= last;
-    })
-    .sort();
+  const inside: string[] = [];
+  for (const name of listing) {
+    const m = RANGE.exec(name);
+    if (name === mergedName || m === null) continue;
+    const [f, l] = [BigInt(m[1]!), BigInt(m[2]!)];
+    if (f >= first && l <= last) inside.push(name);
+    else if (f <= last && l >= first) return undefined;
+  }
+  return inside.sort();
 }
 
 export type ExchangeDecision = 'exchange' | 'already-merged' | 'unit-changed';

@@ -56,8 +56,9 @@ async function completeMerge(lakeRoot: string, merge: MergeToComplete): Promise<
   const liveDir = join(lakeRoot, merge.unitDir);
   const listing = await readdir(liveDir).catch(() => [] as string[]);
   const replaced = replacedByMerge(listing, merge.merge, merge.mergedName);
-  if (!listing.includes(merge.mergedName) && replaced.length === 0) {
-    // Its unit gone (retention) or holding none of its inputs: the merged file would only add rows twice.
+  if (!listing.includes(merge.mergedName) && (replaced === undefined || replaced.length === 0)) {
+    // Its unit gone (retention), holding none of its inputs, or compacted otherwise since (a file straddling its
+    // range): the merged file would only add rows twice. The inputs' rows are all there, unmerged.
     await removeIfExists(join(lakeRoot, merge.tmpPath));
     return 'discarded';
   }
@@ -65,7 +66,7 @@ async function completeMerge(lakeRoot: string, merge: MergeToComplete): Promise<
   return swapPartitionFiles({
     liveDir,
     stagingDir: swapStagingDir(lakeRoot, table as TableName, dtName!.slice('dt='.length), unit!, merge.mergedName),
-    replaced,
+    replaced: replaced ?? [],
     mergedTmp: join(lakeRoot, merge.tmpPath),
     mergedName: merge.mergedName,
   });

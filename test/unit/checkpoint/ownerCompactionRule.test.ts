@@ -57,6 +57,18 @@ describe('commitMergeOf and replacedByMerge', () => {
     // After the exchange the unit lists the merged file: it replaces nothing of itself.
     expect(replacedByMerge([merge!.merged, rawFileName(1, 20, 29)], named, merge!.merged)).toEqual([]);
   });
+
+  it('gives nothing when a file straddles the range (the unit compacted otherwise since): never rows twice', () => {
+    const named = { table: 'clickstream' as const, dt: DT, first: '0', last: '19' };
+    // `lake compact` merged [10-29] meanwhile: [0-19] would repeat [10-19].
+    const listing = [rawFileName(1, 0, 9), rawFileName(1, 10, 29), rawFileName(1, 30, 39)];
+    expect(replacedByMerge(listing, named, rawFileName(1, 0, 19))).toBeUndefined();
+    // A smaller merge inside the range is fine: its rows are the merged file's too.
+    expect(replacedByMerge([rawFileName(1, 0, 9), rawFileName(1, 10, 19)], named, rawFileName(1, 0, 19))).toEqual([
+      rawFileName(1, 0, 9),
+      rawFileName(1, 10, 19),
+    ]);
+  });
 });
 
 describe('exchangeDecision', () => {
