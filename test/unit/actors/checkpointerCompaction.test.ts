@@ -21,8 +21,8 @@ import { parseConfig } from '../../../src/config/load.js';
 import { ErrorCodes, SdpError } from '../../../src/errors.js';
 import { getEncoder } from '../../../src/lake/encodeTask.js';
 import { rawFilePath } from '../../../src/lake/layout.js';
-import { query } from '../../../src/system/nact.js';
-import { batchOf, iotRows } from '../lake/fixtures.js';
+import { dispatch, query } from '../../../src/system/nact.js';
+import { batchOf, clickstreamRows, iotRows } from '../lake/fixtures.js';
 import { type FakeTransactions, fakeTransactions } from './fakes/fakePartitionTransactions.js';
 import { cleanUp, newSystem, onCleanUp, silentLogger, tempDir, waitFor } from './fakes/testKit.js';
 
@@ -30,11 +30,12 @@ afterEach(cleanUp);
 
 const Q_MS = 20_000;
 const TOPIC = 'iot';
+const CLICKS = 'clicks';
 const DT = '2024-03-01';
 const P = 2;
 const pad = (n: number): string => String(n).padStart(20, '0');
 
-function start(vacuumGraceMs = 900_000) {
+function start(vacuumGraceMs = 900_000, stage1 = false) {
   const dir = tempDir('sdp-checkpointer-compaction-');
   const lakeRoot = join(dir, 'lake');
   const engine = new SqlitePersistenceEngine(join(dir, 'checkpoints', 'journal.db'), { synchronous: 'NORMAL' });
@@ -52,8 +53,21 @@ function start(vacuumGraceMs = 900_000) {
     kafka: {
       config,
       groupId: 'g',
-      tablesOf: () => ['iot', '_rejected'],
+      tablesOf: () => (stage1 ? ['clickstream', '_rejected'] : ['iot', '_rejected']),
       topicIdOf: async () => null,
+      ...(stage1
+        ? {
+            windowTopic: CLICKS,
+            stage1: {
+              sizeMs: 60_000,
+              watermarkDelayMs: 10_000,
+              idleTimeoutMs: 60_000,
+              intervalMs: 3_600_000,
+              repartitionTopic: 'g-pv-repartition',
+              repartitions: () => 2,
+            },
+          }
+        : {}),
       createTransactions: (id) => {
         const fake = fakeTransactions(id);
         transactions.set(id, fake);
@@ -61,22 +75,24 @@ function start(vacuumGraceMs = 900_000) {
       },
       takeOver: async (facts) => {
         await facts.transactions.takeOver();
-        return { raw: '39', win: null, source: 'metadata', renamed: 0, missing: 0, deleted: 0, durationMs: 1 };
+        const win = stage1 ? '35' : null;
+        return { raw: '39', win, source: 'metadata', renamed: 0, missing: 0, deleted: 0, durationMs: 1 };
       },
     },
   });
   const ask = <R>(msg: CheckpointerMsg): Promise<R> => query<CheckpointerMsg, R>(checkpointer, () => msg, Q_MS);
   const unit = join(lakeRoot, 'tables', 'iot', `dt=${DT}`, `p${P}`);
-  return { lakeRoot, unit, transactions, ask };
+  return { lakeRoot, unit, transactions, ask, checkpointer };
 }
 
-/** Committed files of p2: [0-9], [10-19], [20-29] and the newest roll [30-39], four rows each. */
-async function smallFiles(lakeRoot: string): Promise<string[]> {
+/** Committed files of p2: [0-9], [10-19], [20-29] and the newest roll [30-39], a few rows each. */
+async function smallFiles(lakeRoot: string, table: 'iot' | 'clickstream' = 'iot'): Promise<string[]> {
   const names: string[] = [];
   for (let first = 0; first < 40; first += 10) {
-    const file = rawFilePath(lakeRoot, 'iot', DT, P, first, first + 9);
+    const file = rawFilePath(lakeRoot, table, DT, P, first, first + 9);
     await mkdir(dirname(file), { recursive: true });
-    await getEncoder('hyparquet-writer').encodeToFile(file, 'iot', batchOf('iot', iotRows), { rowGroupRows: 1000 });
+    const batch = table === 'iot' ? batchOf('iot', iotRows) : batchOf('clickstream', clickstreamRows);
+    await getEncoder('hyparquet-writer').encodeToFile(file, table, batch, { rowGroupRows: 1000 });
     names.push(file.split('/').at(-1)!);
   }
   return names;
@@ -194,5 +210,35 @@ describe('checkpointer: the owner compacts its partition as one more commit', ()
     expect(first!.merged).toBe(1);
     expect(first!.vacuumed).toBe(1);
     expect(readdirSync(join(c.lakeRoot, '_swap', 'iot', `dt=${DT}`))).toEqual([]);
+  });
+
+  it('with stage 1 (windows across members): the same raw and win floors, the page views left to the next roll', async () => {
+    const c = start(900_000, true);
+    await smallFiles(c.lakeRoot, 'clickstream');
+    const { partitions } = (await c.ask<TakeoverReply>({ type: 'takeOver', topic: CLICKS, partitions: [P] })) as {
+      partitions: Array<{ taskEpoch: number }>;
+    };
+    const M = 1_700_000_040_000;
+    const views: CheckpointerMsg = {
+      type: 'pageViews',
+      topic: CLICKS,
+      partition: P,
+      taskEpoch: partitions[0]!.taskEpoch,
+      generation: 0,
+      caughtUp: false,
+      batch: { lastOffset: '39', maxEventTimeMs: M, counts: [{ windowStartMs: M, url: '/a', count: 3 }], lateCount: 0 },
+    };
+    dispatch(c.checkpointer, views);
+    expect(await c.ask<CompactionReport>({ type: 'compactTick', force: true })).toEqual([
+      { topic: CLICKS, partition: P, merged: 1, vacuumed: 0 },
+    ]);
+    const fake = c.transactions.get(`g-${CLICKS}-${P}`)!;
+    expect(fake.commits.map((offsets) => offsets.map((o) => o.offset))).toEqual([[36n]]);
+    expect(decodeCommitMetadata(fake.commits[0]![0]!.metadata)).toMatchObject({
+      raw: '39',
+      win: '35',
+      merge: { table: 'clickstream', dt: DT, first: '0', last: '29' },
+    });
+    expect(fake.records).toEqual([[]]);
   });
 });
