@@ -627,7 +627,10 @@ export function spawnCheckpointer(
             throw err;
           }
         };
+        const mergedMs = Date.now();
+        let chainMs = 0;
         const outcome = await onTask(task, async () => {
+          const onChainMs = Date.now();
           if (!current()) {
             await removeIfExists(mergedTmp);
             return 'stale' as const;
@@ -638,6 +641,8 @@ export function spawnCheckpointer(
             if (refused === undefined) throw err;
             await dropTask(task, err, 'kafka commit of a compaction failed');
             return 'refused' as const;
+          } finally {
+            chainMs = Date.now() - onChainMs;
           }
         });
         logger.info(
@@ -651,6 +656,9 @@ export function spawnCheckpointer(
             merged: merge.merged,
             outcome,
             ms: Date.now() - startedMs,
+            // The merge (beside the rolls), and the commit and swap on the task's chain (what its rolls waited).
+            merge_ms: mergedMs - startedMs,
+            chain_ms: chainMs,
           },
           'unit compacted by its owner',
         );
