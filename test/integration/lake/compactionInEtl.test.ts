@@ -155,11 +155,24 @@ describe('compaction inside the ETL', () => {
       }
       await etl.waitForLog(swapped, 60_000, 'a unit compacted by its owner');
       // Late events for the same dt, after compactions: new files land in compacted units, and are compacted too.
+      // `verify` meanwhile (safe while the platform runs) must never trip over a file swapped away under it.
       const compactedBefore = etl.logsMatching(swapped).length;
+      let sending = true;
+      const verifies: string[] = [];
+      const verifyLoop = (async () => {
+        while (sending) {
+          const r = await runCli(['verify', '--table', 'iot'], env);
+          verifies.push(`${r.code} ${r.stdout}${r.stderr}`);
+        }
+      })();
       for (let i = 0; i < 6; i++) {
         await send(120, 60);
         await new Promise((r) => setTimeout(r, 500));
       }
+      sending = false;
+      await verifyLoop;
+      expect(verifies.length).toBeGreaterThan(0);
+      expect(verifies.filter((v) => /ENOENT|no such file|cannot open/i.test(v))).toEqual([]);
       await etl.waitForLog(
         () => etl.logsMatching(swapped).length > compactedBefore,
         60_000,
