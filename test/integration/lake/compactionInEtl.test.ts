@@ -155,14 +155,19 @@ describe('compaction inside the ETL', () => {
       }
       await etl.waitForLog(swapped, 60_000, 'a unit compacted by its owner');
       // Late events for the same dt, after compactions: new files land in compacted units, and are compacted too.
-      // `verify` meanwhile (safe while the platform runs) must never trip over a file swapped away under it.
+      // `verify` and `data stats` meanwhile (safe while the platform runs) never trip over a file swapped away.
       const compactedBefore = etl.logsMatching(swapped).length;
       let sending = true;
       const verifies: string[] = [];
       const verifyLoop = (async () => {
         while (sending) {
-          const r = await runCli(['verify', '--table', 'iot'], env);
-          verifies.push(`${r.code} ${r.stdout}${r.stderr}`);
+          for (const args of [
+            ['verify', '--table', 'iot'],
+            ['data', 'stats', '--json'],
+          ]) {
+            const r = await runCli(args, env);
+            verifies.push(`${args[0]} ${r.code} ${r.stdout}${r.stderr}`);
+          }
         }
       })();
       for (let i = 0; i < 6; i++) {
