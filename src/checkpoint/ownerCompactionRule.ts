@@ -17,23 +17,59 @@ import { rawUnit, rejectedUnit } from '../lake/layout.js';
 
 const RANGE = /-(\d{20})-(\d{20})\.parquet$/;
 
-/** The merges the owner of `topic`'s partition `partition` makes among its files (`table`: the topic's raw table). */
+/**
+ * The merges the owner of `topic`'s partition `partition` makes among its files (`table`: the topic's raw table).
+ * In `today`'s dt (UTC), still written at the full rate, a merge also leaves out each leading input larger than the
+ * inputs after it together (`geometric`): otherwise every interval would rewrite the day's growing merged file whole
+ * (some 140 rewrites of up to 128 MB a partition a day at the default rates); this way a byte is rewritten about
+ * log2(day / roll) times. Older dts only get late events and are merged as `lake compact` merges them.
+ */
 export function planOwnerMerges(
   files: readonly UnitFile[],
   topic: string,
   partition: number,
   table: 'clickstream' | 'iot',
   targetBytes: number,
+  today: string,
 ): PlannedMerge[] {
   const own = new Set([`${table}/${rawUnit(partition)}`, `_rejected/${rejectedUnit(topic, partition)}`]);
   const mine = files.filter((f) => {
     const parts = f.path.split('/');
     return parts.length === 5 && own.has(`${parts[1]}/${parts[3]}`);
   });
+  const sizes = new Map(mine.map((f) => [f.path, f.sizeBytes]));
   // The raw and `_rejected` files of a roll share one newest commit: both tables map to the partition's topic.
-  return planCompaction(mine, targetBytes, { clickstream: topic, iot: topic }).filter((m) =>
-    own.has(`${m.table}/${m.unit}`),
-  );
+  return planCompaction(mine, targetBytes, { clickstream: topic, iot: topic })
+    .filter((m) => own.has(`${m.table}/${m.unit}`))
+    .flatMap((m) => {
+      if (m.dt < today) return [m];
+      const sizeOf = (name: string): number => sizes.get(`tables/${m.table}/dt=${m.dt}/${m.unit}/${name}`) ?? 0;
+      const kept = geometric(m.inputs.map((name) => ({ name, bytes: sizeOf(name) })));
+      return kept.length === m.inputs.length ? [m] : kept.length >= 2 ? [retarget(m, kept)] : [];
+    });
+}
+
+/** The inputs from the first one that is no larger than the inputs after it together (offset order kept). */
+function geometric(inputs: ReadonlyArray<{ name: string; bytes: number }>): Array<{ name: string; bytes: number }> {
+  let after = inputs.reduce((sum, f) => sum + f.bytes, 0);
+  for (let i = 0; i < inputs.length; i++) {
+    after -= inputs[i]!.bytes;
+    if (inputs[i]!.bytes <= after) return inputs.slice(i);
+  }
+  return [];
+}
+
+/** `merge` over its last inputs only: the merged name starts at the first of them. */
+function retarget(merge: PlannedMerge, kept: ReadonlyArray<{ name: string; bytes: number }>): PlannedMerge {
+  const first = RANGE.exec(kept[0]!.name)![1]!;
+  const last = RANGE.exec(merge.merged)![2]!;
+  const prefix = merge.merged.slice(0, merge.merged.length - RANGE.exec(merge.merged)![0].length);
+  return {
+    ...merge,
+    inputs: kept.map((f) => f.name),
+    inputBytes: kept.reduce((sum, f) => sum + f.bytes, 0),
+    merged: `${prefix}-${first}-${last}.parquet`,
+  };
 }
 
 /** The merge a compaction commit names for `merge` (its merged name's range). */

@@ -18,7 +18,7 @@ import { writeMergedTmp } from '../lake/compaction.js';
 import type { PlannedMerge } from '../lake/compactionPlan.js';
 import { dirEntries } from '../lake/dirEntries.js';
 import { pathExists, removeIfExists } from '../lake/durableFs.js';
-import { rawUnit, rejectedUnit, unitPath } from '../lake/layout.js';
+import { dtOfMs, rawUnit, rejectedUnit, unitPath } from '../lake/layout.js';
 import { listPartitionFiles } from '../lake/partitionTmpFiles.js';
 import { SWAP_DIR, type SwapOutcome, swapPartitionFiles, swapStagingDir, vacuumSwaps } from '../lake/readerSafeSwap.js';
 import { hitFault } from '../system/faults.js';
@@ -32,7 +32,11 @@ export interface OwnerPartition {
 }
 
 /** The merges the owner makes now among its committed files (sizes from stat; a file gone meanwhile is skipped). */
-export async function planPartitionMerges(owner: OwnerPartition, targetBytes: number): Promise<PlannedMerge[]> {
+export async function planPartitionMerges(
+  owner: OwnerPartition,
+  targetBytes: number,
+  nowMs: number = Date.now(),
+): Promise<PlannedMerge[]> {
   const { lakeRoot, topic, partition, table } = owner;
   const { finalFiles } = await listPartitionFiles(lakeRoot, [table, '_rejected'], topic, partition);
   const files = [];
@@ -43,7 +47,7 @@ export async function planPartitionMerges(owner: OwnerPartition, targetBytes: nu
     );
     if (size !== undefined) files.push({ path: file, sizeBytes: size });
   }
-  return planOwnerMerges(files, topic, partition, table, targetBytes);
+  return planOwnerMerges(files, topic, partition, table, targetBytes, dtOfMs(nowMs));
 }
 
 /**

@@ -8,6 +8,8 @@ import {
 import { rawFileName, rejectedFileName } from '../../../src/lake/layout.js';
 
 const DT = '2026-12-01';
+/** A day after DT: DT is an older day, merged as `lake compact` merges it. */
+const LATER = '2026-12-02';
 const KB = 1024;
 const raw = (p: number, first: number, last: number, unit = `p${p}`) => ({
   path: `tables/clickstream/dt=${DT}/${unit}/${rawFileName(p, first, last)}`,
@@ -35,7 +37,7 @@ describe('planOwnerMerges', () => {
       rej('other', 3, 10, 19),
       rej('other', 3, 20, 29),
     ];
-    const merges = planOwnerMerges(files, 'clicks', 3, 'clickstream', 128 * KB * KB);
+    const merges = planOwnerMerges(files, 'clicks', 3, 'clickstream', 128 * KB * KB, LATER);
     expect(merges.map((m) => [m.table, m.unit, m.inputs.length, m.merged])).toEqual([
       ['_rejected', 'p3-clicks', 2, rejectedFileName('clicks', 3, 0, 19)],
       ['clickstream', 'p3', 2, rawFileName(3, 0, 19)],
@@ -43,13 +45,43 @@ describe('planOwnerMerges', () => {
   });
 
   it('merges nothing when only the newest roll and one older file are there', () => {
-    expect(planOwnerMerges([raw(1, 0, 9), raw(1, 10, 19)], 'clicks', 1, 'clickstream', 128 * KB * KB)).toEqual([]);
+    expect(planOwnerMerges([raw(1, 0, 9), raw(1, 10, 19)], 'clicks', 1, 'clickstream', 128 * KB * KB, LATER)).toEqual(
+      [],
+    );
+  });
+});
+
+describe('planOwnerMerges in the day still being written', () => {
+  const sized = (p: number, first: number, last: number, bytes: number) => ({
+    ...raw(p, first, last),
+    sizeBytes: bytes,
+  });
+
+  it('leaves out a leading merged file larger than the new files together, so the day is not rewritten every time', () => {
+    const files = [sized(1, 0, 499, 50 * KB * KB), sized(1, 500, 509, KB), sized(1, 510, 519, KB), raw(1, 520, 529)];
+    expect(planOwnerMerges(files, 'c', 1, 'clickstream', 128 * KB * KB, LATER).map((m) => m.merged)).toEqual([
+      rawFileName(1, 0, 519),
+    ]);
+    const [today] = planOwnerMerges(files, 'c', 1, 'clickstream', 128 * KB * KB, DT);
+    expect(today!.inputs).toEqual([rawFileName(1, 500, 509), rawFileName(1, 510, 519)]);
+    expect(today!.merged).toBe(rawFileName(1, 500, 519));
+    expect(today!.inputBytes).toBe(2 * KB);
+  });
+
+  it('merges a file into the ones after it once they weigh as much, and nothing when one new file is left', () => {
+    const grown = [sized(1, 0, 9, 2 * KB), sized(1, 10, 19, KB), sized(1, 20, 29, KB), raw(1, 30, 39)];
+    expect(planOwnerMerges(grown, 'c', 1, 'clickstream', 1 << 30, DT).map((m) => m.merged)).toEqual([
+      rawFileName(1, 0, 29),
+    ]);
+    const alone = [sized(1, 0, 9, 4 * KB), sized(1, 10, 19, KB), raw(1, 20, 29)];
+    expect(planOwnerMerges(alone, 'c', 1, 'clickstream', 1 << 30, DT)).toEqual([]);
   });
 });
 
 describe('commitMergeOf and replacedByMerge', () => {
   it('names the merged range, and a unit listing gives back exactly the files inside it', () => {
-    const [merge] = planOwnerMerges([raw(1, 0, 9), raw(1, 10, 19), raw(1, 20, 29)], 'c', 1, 'clickstream', 1 << 30);
+    const files = [raw(1, 0, 9), raw(1, 10, 19), raw(1, 20, 29)];
+    const [merge] = planOwnerMerges(files, 'c', 1, 'clickstream', 1 << 30, LATER);
     const named = commitMergeOf(merge!);
     expect(named).toEqual({ table: 'clickstream', dt: DT, first: '0', last: '19' });
     const listing = [rawFileName(1, 20, 29), rawFileName(1, 10, 19), rawFileName(1, 0, 9), rawFileName(1, 30, 39)];
