@@ -32,7 +32,8 @@ import {
   type Rename,
   NO_OFFSET,
 } from '../checkpoint/checkpointState.js';
-import { encodeCommitMetadata } from '../checkpoint/commitMetadata.js';
+import { type CommitFile, type CommitMerge, encodeCommitMetadata } from '../checkpoint/commitMetadata.js';
+import { planPartitionMerges, prepareOwnerMerge, publishOwnerMerge, vacuumOwnUnits } from '../etl/ownerCompaction.js';
 import type { Config } from '../config/schema.js';
 import { takeOverPartition } from '../etl/partitionTakeover.js';
 import type { Stage1Batch } from '../windows/stage1Counts.js';
@@ -50,7 +51,7 @@ import { dispatch, reply, spawnPersistent, type AnyRef, type PersistentContext, 
 import type { TaskRecord } from '../kafka/partitionTransactions.js';
 
 import { CHECKPOINTER_PERSISTENCE_KEY } from '../checkpoint/journalSchema.js';
-import { ErrorCodes, markRetriable, SdpError } from '../errors.js';
+import { ErrorCodes, isSdpError, markRetriable, SdpError } from '../errors.js';
 export type CheckpointerMsg =
   /**
    * `generation`: the sender's ETL generation; a commit of another one is discarded (default 0).
@@ -91,6 +92,11 @@ export type CheckpointerMsg =
   | { type: 'topicPartitions'; topic: string; count: number }
   /** Internal timer: commit the stage-1 marks that are due. */
   | { type: 'markTick' }
+  /**
+   * Internal timer (and tests): every task whose `lake.compaction_interval` passed (all with `force`) compacts its
+   * units (architecture.md, "Compaction"). The sender, if any, gets a CompactionReport once those rounds ended.
+   */
+  | { type: 'compactTick'; force?: boolean }
   /** Query, at shutdown after the writers' last rolls: commit every stage-1 mark with something new now. */
   | { type: 'flushMarks' }
   /** Query: the watermark, idle and paused state of every stage-1 partition this process owns (a list). */
@@ -154,6 +160,16 @@ export interface Stage1Settings {
   repartitions: () => number | undefined;
 }
 
+/** The owner's compaction inside the ETL (architecture.md, "Compaction"): `lake.*` settings. */
+export interface CompactionSettings {
+  intervalMs: number;
+  targetBytes: number;
+  vacuumGraceMs: number;
+}
+
+/** What the compaction rounds one `compactTick` started did, per task. */
+export type CompactionReport = Array<{ topic: string; partition: number; merged: number; vacuumed: number }>;
+
 export interface LakeRecovery {
   renamed: number;
   deletedTmpFiles: string[];
@@ -175,6 +191,8 @@ export interface CheckpointerOptions {
   storeId?: string;
   /** Unset (unit tests of the store alone): the SQLite transaction is the commit point of raw rolls too. */
   kafka?: CheckpointerKafka;
+  /** Set (with `kafka` and `storeId`): each task compacts its partition's units as one more commit of its own. */
+  compaction?: CompactionSettings;
 }
 
 async function applyRenames(
@@ -206,8 +224,14 @@ interface Task {
   transactions: PartitionTransactions;
   taskEpoch: number;
   raw: string;
+  /** The window floor and the files its last Kafka commit named: a compaction commit carries them again. */
+  win: string | null;
+  files: CommitFile[];
   stage1?: Stage1Source;
   owner?: Ref<PartitionLostMsg>;
+  /** When the task looks for small files to merge next; `compacting` while a round runs. */
+  compactDueMs: number;
+  compacting: boolean;
   /** The task's Kafka work, one transaction after another; other partitions' run beside it. */
   chain: Promise<void>;
   /** Transactions queued or running on `chain`. */
@@ -252,6 +276,19 @@ export function spawnCheckpointer(
   // False once stopped (torn down, or failed): work still in flight closes what it opens and deletes no file, since
   // the next generation may already be writing the same names (architecture.md, "Supervision").
   let alive = true;
+  let compactTimer: NodeJS.Timeout | undefined;
+  /** Set when the lake's file system has no directory exchange: compaction stops for this process. */
+  let compactionUnsupported = false;
+  /**
+   * The merges of all tasks, one after another: each holds about two row groups and a worker thread (~130 MB for a
+   * day of a partition, architecture.md "Compaction"), and eight side by side on a first round would not fit.
+   */
+  let mergeSlot: Promise<unknown> = Promise.resolve();
+  function oneMergeAtATime<T>(work: () => Promise<T>): Promise<T> {
+    const run = mergeSlot.then(work, work);
+    mergeSlot = run.catch(() => undefined);
+    return run;
+  }
 
   /**
    * Runs `work` after the task's earlier Kafka work. Each partition has its own transactional producer, so its
@@ -332,9 +369,13 @@ export function spawnCheckpointer(
           transactions,
           taskEpoch: lastTaskEpoch,
           raw: result.raw,
+          win: result.win,
+          files: [],
           ...(owner ? { owner } : {}),
           chain: Promise.resolve(),
           inFlight: 0,
+          compactDueMs: Date.now() + (options.compaction?.intervalMs ?? 0),
+          compacting: false,
         };
         let agg: string | null = null;
         if (kafka.windowTopic === topic && stage1) {
@@ -349,6 +390,7 @@ export function spawnCheckpointer(
             nowMs: Date.now(),
           });
         } else if (kafka.windowTopic === topic) agg = sinkOffset(state, aggSinkId(topic), partition);
+        if (result.source !== 'metadata') task.win = agg;
         tasks.set(key, task);
         // A partition rebuilt from file names (a new, expired or reset group) gets its floors and our metadata in
         // the group at once, so Kafka tools show its lag from where it stands and the next takeover finds them.
@@ -486,24 +528,29 @@ export function spawnCheckpointer(
 
   /** The partition's offset with metadata naming the files and floors, in one transaction (`<group>-<topic>-<p>`). */
   async function commitOffsets(
-    task: { transactions: PartitionTransactions },
+    task: Task,
     topic: string,
     partition: number,
     raw: string,
     win: string | null,
     renames: readonly Rename[],
     records: readonly TaskRecord[],
+    compaction?: { files: CommitFile[]; merge: CommitMerge },
   ): Promise<void> {
     const next = (win !== null && compareOffsets(win, raw) < 0 ? BigInt(win) : BigInt(raw)) + 1n;
+    const files = compaction?.files ?? renames.map((r) => filePublished(r.to));
     const metadata = encodeCommitMetadata({
       v: 1,
       topicId: topicIds.get(topic) ?? null,
       raw,
       win,
       writer: options.storeId ?? '',
-      files: renames.map((r) => filePublished(r.to)),
+      files,
+      ...(compaction ? { merge: compaction.merge } : {}),
     });
     await task.transactions.commit(records, [{ topic, partition, offset: next, metadata }]);
+    task.win = win;
+    task.files = files;
     options.kafka?.onKafkaCommitted?.(topic, partition, next.toString());
   }
 
@@ -531,6 +578,110 @@ export function spawnCheckpointer(
         }
       });
     }
+  }
+
+  /**
+   * The compaction rounds due now (every task with `force`), side by side across tasks, one round per task at a time
+   * (architecture.md, "Compaction"). Off without settings, a store id (the writer id of the merged tmp files) or
+   * after a file system without exchange answered.
+   */
+  function startCompactions(force: boolean): Promise<CompactionReport> {
+    const settings = options.compaction;
+    if (!settings || !options.kafka || !options.storeId || compactionUnsupported) return Promise.resolve([]);
+    const nowMs = Date.now();
+    const rounds: Promise<CompactionReport[number]>[] = [];
+    for (const task of [...tasks.values()]) {
+      if (task.compacting || (!force && nowMs < task.compactDueMs)) continue;
+      task.compacting = true;
+      rounds.push(
+        compactTask(task, settings, options.storeId).finally(() => {
+          task.compacting = false;
+          task.compactDueMs = Date.now() + settings.intervalMs;
+        }),
+      );
+    }
+    return Promise.all(rounds);
+  }
+
+  /**
+   * One round of a task: plan among its files and write each merged tmp file beside its rolls (reads only), then on
+   * its chain commit the merge with the partition's last offset and floors and exchange the unit; last, vacuum its
+   * units' old versions. A refused commit drops the task as a refused roll does; a file error ends the round.
+   */
+  async function compactTask(
+    task: Task,
+    settings: CompactionSettings,
+    writer: string,
+  ): Promise<CompactionReport[number]> {
+    const { topic, partition } = task;
+    const key = taskKey(topic, partition);
+    const current = (): boolean => tasks.get(key) === task;
+    const table = options.kafka!.tablesOf(topic).find((t) => t === 'clickstream' || t === 'iot');
+    const report = { topic, partition, merged: 0, vacuumed: 0 };
+    if (!table) return report;
+    const owner = { lakeRoot: options.lakeRoot, topic, partition, table };
+    const fields = { component: 'compaction', topic, partition };
+    try {
+      for (const merge of await planPartitionMerges(owner, settings.targetBytes)) {
+        if (!current()) break;
+        const startedMs = Date.now();
+        const mergedTmp = await oneMergeAtATime(() => prepareOwnerMerge(options.lakeRoot, merge, writer));
+        let refused: unknown;
+        const commit = async (m: CommitMerge): Promise<void> => {
+          try {
+            await commitOffsets(task, topic, partition, task.raw, task.win, [], [], { files: task.files, merge: m });
+          } catch (err) {
+            refused = err;
+            throw err;
+          }
+        };
+        const mergedMs = Date.now();
+        let chainMs = 0;
+        const outcome = await onTask(task, async () => {
+          const onChainMs = Date.now();
+          if (!current()) {
+            // Once stopped, the next generation may be writing the same name; its takeover deletes this one.
+            if (alive) await removeIfExists(mergedTmp);
+            return 'stale' as const;
+          }
+          try {
+            return await publishOwnerMerge(options.lakeRoot, merge, mergedTmp, commit);
+          } catch (err) {
+            if (refused === undefined) throw err;
+            await dropTask(task, err, 'kafka commit of a compaction failed');
+            return 'refused' as const;
+          } finally {
+            chainMs = Date.now() - onChainMs;
+          }
+        });
+        logger.info(
+          {
+            ...fields,
+            table: merge.table,
+            dt: merge.dt,
+            unit: merge.unit,
+            files: merge.inputs.length,
+            bytes: merge.inputBytes,
+            merged: merge.merged,
+            outcome,
+            ms: Date.now() - startedMs,
+            // The merge (beside the rolls), and the commit and swap on the task's chain (what its rolls waited).
+            merge_ms: mergedMs - startedMs,
+            chain_ms: chainMs,
+          },
+          'unit compacted by its owner',
+        );
+        if (outcome === 'swapped') report.merged += 1;
+        if (outcome === 'stale' || outcome === 'refused') return report;
+      }
+      report.vacuumed = await onTask(task, () =>
+        current() ? vacuumOwnUnits(owner, settings.vacuumGraceMs, Date.now()) : Promise.resolve(0),
+      );
+    } catch (err) {
+      if (isSdpError(err) && err.code === ErrorCodes.LAKE_SWAP_UNSUPPORTED) compactionUnsupported = true;
+      logger.warn({ ...fields, err }, 'compaction round failed; the next interval tries again');
+    }
+    return report;
   }
 
   /** The stage 1 a partition actor's message is for; undefined if that actor's generation or ownership ended. */
@@ -648,6 +799,7 @@ export function spawnCheckpointer(
         return state;
       case 'closeTasks':
         if (markTimer) clearInterval(markTimer);
+        if (compactTimer) clearInterval(compactTimer);
         // Side by side: one task whose commit waits on a broker that is down must not keep the others open.
         await Promise.all([...tasks.keys()].map((key) => closeTask(key)));
         reply(ctx, { ok: true });
@@ -669,6 +821,13 @@ export function spawnCheckpointer(
       case 'markTick':
         void commitMarks(false);
         return state;
+      case 'compactTick': {
+        const sender = ctx.sender as Ref<CompactionReport> | undefined;
+        void startCompactions(msg.force ?? false).then((report) => {
+          if (sender) dispatch(sender, report);
+        });
+        return state;
+      }
       case 'sourceStatus': {
         const nowMs = Date.now();
         const sources = [...tasks.values()].flatMap((task) => (task.stage1 ? [task.stage1.status(nowMs)] : []));
@@ -706,7 +865,18 @@ export function spawnCheckpointer(
             !existsSync(join(options.lakeRoot, r.from)) &&
             !existsSync(join(options.lakeRoot, r.to)),
         );
-        const renames = pendingRenames(state).filter((r) => !expiredRenames.includes(r));
+        // With Kafka as the commit point a raw roll's rename is its takeover's too: one whose both files are gone was
+        // merged away by its partition's owner since (architecture.md, "Compaction"), this store's latest roll being
+        // older than the partition's newest (another member's rolls, or a crash before the journal event).
+        const mergedAway = options.kafka
+          ? pendingRenames(state).filter(
+              (r) =>
+                !isAggregateTmp(options.lakeRoot, join(options.lakeRoot, r.from)) &&
+                !existsSync(join(options.lakeRoot, r.from)) &&
+                !existsSync(join(options.lakeRoot, inUnitPath(r.to))),
+            )
+          : [];
+        const renames = pendingRenames(state).filter((r) => !expiredRenames.includes(r) && !mergedAway.includes(r));
         const committedTmp = new Set(renames.map((r) => join(options.lakeRoot, r.from)));
         const renamed = await applyRenames(options.lakeRoot, renames);
         const deletedTmpFiles: string[] = [];
@@ -733,6 +903,7 @@ export function spawnCheckpointer(
             renames_reapplied: renamed,
             orphan_tmp_deleted: deletedTmpFiles.length,
             expired_renames_skipped: expiredRenames.length,
+            merged_renames_skipped: mergedAway.length,
             other_stores_tmp_kept: otherStores,
             store_id: options.storeId,
           },
@@ -762,6 +933,7 @@ export function spawnCheckpointer(
       // waiting on their chains; the ETL's end waits for the closes, bounded (platform/generationClients.ts).
       alive = false;
       if (markTimer) clearInterval(markTimer);
+      if (compactTimer) clearInterval(compactTimer);
       for (const task of tasks.values()) void closeProducer(task);
       tasks.clear();
     },
@@ -769,6 +941,13 @@ export function spawnCheckpointer(
   if (stage1) {
     markTimer = setInterval(() => dispatch(ref, { type: 'markTick' }), Math.min(1_000, stage1.intervalMs));
     markTimer.unref();
+  }
+  if (options.compaction) {
+    compactTimer = setInterval(
+      () => dispatch(ref, { type: 'compactTick' }),
+      Math.min(1_000, options.compaction.intervalMs),
+    );
+    compactTimer.unref();
   }
   return ref;
 }

@@ -14,6 +14,10 @@
  * `<delta>*<count>`: `20261201,1*29` is the 30 days from 2026-12-01. Offsets are decimal without padding. When even
  * that exceeds the bound, `l: ["<first>","<last>"]` replaces `f`: the next owner lists the writer's tmp files of that
  * range instead.
+ *
+ * A compaction commit of the owner (architecture.md, "Compaction") adds `"m":["<table code>","<YYYYMMDD>","<first>",
+ * "<last>"]`: the merged file `part-…-<first>-<last>` of that table and dt (the writer's tmp file until its unit is
+ * exchanged), replacing the unit's files inside [first, last]. Metadata without `m` is read as before.
  */
 import { ErrorCodes, SdpError } from '../errors.js';
 import { dtOfMs, rawFilePath, rejectedFilePath, tmpPathFor } from '../lake/layout.js';
@@ -43,6 +47,14 @@ export interface ListedByRange {
   listedByRange: OffsetRange;
 }
 
+/** The merged file a compaction commit publishes: it replaces the files of its unit inside [first, last]. */
+export interface CommitMerge {
+  table: PartitionTable;
+  dt: string;
+  first: string;
+  last: string;
+}
+
 export interface CommitMetadata {
   v: 1;
   /** The input topic's id when committed (a recreated topic is a different log); null if unknown. */
@@ -54,6 +66,8 @@ export interface CommitMetadata {
   /** The writer id this commit's tmp file names carry. */
   writer: string;
   files: CommitFile[] | ListedByRange;
+  /** A compaction commit's merged file (architecture.md, "Compaction"); absent on every other commit. */
+  merge?: CommitMerge;
 }
 
 const PREFIX = 'sdp:';
@@ -206,6 +220,7 @@ export function encodeCommitMetadata(m: CommitMetadata): string {
     r: canonicalOffsetOrNone(m.raw, 'raw'),
     w: m.win === null ? null : canonicalOffsetOrNone(m.win, 'win'),
     id: m.writer,
+    ...(m.merge === undefined ? {} : { m: encodeMerge(m.merge) }),
   };
   const text = (body: object): string => `${PREFIX}${COMMIT_METADATA_VERSION}:${JSON.stringify(body)}`;
   let range: OffsetRange;
@@ -237,6 +252,28 @@ export function encodeCommitMetadata(m: CommitMetadata): string {
   if (BigInt(first) > BigInt(last)) throw new RangeError(`range ${first}-${last}: first > last`);
   // ASCII only (validated above), so characters are bytes; the header alone is < 250 bytes.
   return text({ ...head, l: [first, last] });
+}
+
+function encodeMerge(merge: CommitMerge): [string, string, string, string] {
+  const code = TABLE_CODES.find(([table]) => table === merge.table)?.[1];
+  if (code === undefined) throw new RangeError(`a partition commit merges no ${merge.table} file`);
+  const first = canonicalOffset(merge.first, 'merge first');
+  const last = canonicalOffset(merge.last, 'merge last');
+  if (BigInt(first) >= BigInt(last))
+    throw new RangeError(`merge range ${first}-${last}: a merge spans two offsets or more`);
+  return [code, encodeDays([dayOf(merge.dt)]), first, last];
+}
+
+function decodeMerge(value: unknown): CommitMerge {
+  if (!Array.isArray(value) || value.length !== 4) throw new RangeError('merge');
+  const table = TABLE_CODES.find(([, c]) => c === value[0])?.[0];
+  if (table === undefined) throw new RangeError(`merge table code ${JSON.stringify(value[0])}`);
+  const dts = decodeDays(value[1]);
+  if (dts.length !== 1) throw new RangeError('merge: one dt');
+  const first = canonicalOffset(value[2], 'merge first');
+  const last = canonicalOffset(value[3], 'merge last');
+  if (BigInt(first) >= BigInt(last)) throw new RangeError(`merge range ${first}-${last}`);
+  return { table, dt: dts[0]!, first, last };
 }
 
 // ---- decode ----
@@ -278,7 +315,11 @@ export function decodeCommitMetadata(
 function decodeBody(body: unknown): CommitMetadata {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RangeError('not an object');
   const o = body as Record<string, unknown>;
-  const keys = Object.keys(o).sort().join(',');
+  // `m` only on a compaction commit: metadata written before it has none.
+  const keys = Object.keys(o)
+    .filter((k) => k !== 'm')
+    .sort()
+    .join(',');
   if (keys !== 'f,id,r,t,w' && keys !== 'id,l,r,t,w') throw new RangeError(`keys ${keys}`);
   const topicId = o.t;
   if (topicId !== null && (typeof topicId !== 'string' || !TOPIC_ID.test(topicId))) throw new RangeError('topic id');
@@ -291,6 +332,7 @@ function decodeBody(body: unknown): CommitMetadata {
     win: o.w === null ? null : canonicalOffsetOrNone(o.w, 'win'),
     writer,
     files: o.f === undefined ? { listedByRange: decodeRange(o.l) } : decodeFiles(o.f),
+    ...(o.m === undefined ? {} : { merge: decodeMerge(o.m) }),
   };
 }
 

@@ -15,7 +15,7 @@ import { ErrorCodes, SdpError } from '../errors.js';
 import { type PartitionFileName, parsePartitionFileName } from '../lake/partitionFileName.js';
 import type { TableName } from '../lake/tables.js';
 import { NO_OFFSET, type Rename } from './checkpointState.js';
-import { type CommitMetadata, isListedByRange, renamesOf } from './commitMetadata.js';
+import { type CommitMerge, type CommitMetadata, finalPathOf, isListedByRange, renamesOf } from './commitMetadata.js';
 import { tmpFilesFromNames } from './tmpFilesFromNames.js';
 
 export interface TakeoverInput {
@@ -42,9 +42,24 @@ export interface TakeoverInput {
   expiredFloor?: string;
 }
 
+/** A compaction the last commit named whose merged tmp file is still there: its unit's swap is completed. */
+export interface MergeToComplete {
+  merge: CommitMerge;
+  /** Lake-relative: the merged tmp file (kept, not deleted) and the unit that gets the merged file. */
+  tmpPath: string;
+  unitDir: string;
+  mergedName: string;
+}
+
 export interface TakeoverPlan {
   /** Named by the last commit: completing an interrupted rename; idempotent when already done. */
   renames: Rename[];
+  /**
+   * The last commit was a compaction and its merged tmp file is there (architecture.md, "Compaction"): exchange the
+   * unit for the version with the merged file before reading, unless the unit holds it already. Absent otherwise:
+   * a merge already exchanged (its tmp link is gone), or never committed (its tmp is one of `deletes`).
+   */
+  merge?: MergeToComplete;
   /** Every other tmp file of this partition, whoever wrote it. */
   deletes: string[];
   /** Last offsets durable per sink ('-1' none): raw lake, window stage (null without one). */
@@ -114,10 +129,17 @@ function fromMetadata(
     if (f.table !== undefined && !input.tables.includes(f.table))
       throw invalid(`names a ${f.table} file, not a table of this partition`);
   }
+  if (m.merge !== undefined) {
+    if (BigInt(m.merge.last) > raw) throw invalid(`merges files up to offset ${m.merge.last}, beyond its raw offset`);
+    if (!input.tables.includes(m.merge.table))
+      throw invalid(`merges ${m.merge.table} files, not a table of this partition`);
+  }
   const renames = renamesOf(m, input.topic, input.partition, input.tmpFiles);
-  const named = new Set(renames.map((r) => r.from));
+  const merge = m.merge === undefined ? undefined : mergeToComplete(m.merge, m.writer, input, tmp);
+  const named = new Set([...renames.map((r) => r.from), ...(merge ? [merge.tmpPath] : [])]);
   return {
     renames,
+    ...(merge ? { merge } : {}),
     deletes: tmp
       .map((t) => t.path)
       .filter((p) => !named.has(p))
@@ -125,6 +147,20 @@ function fromMetadata(
     resume: { raw: m.raw, win: m.win },
     source: 'metadata',
   };
+}
+
+/** The committed merge's tmp file among the partition's (the writer's tmp of the merged name), if it is there. */
+function mergeToComplete(
+  merge: CommitMerge,
+  writer: string,
+  input: TakeoverInput,
+  tmp: readonly PartitionFileName[],
+): MergeToComplete | undefined {
+  const final = finalPathOf({ ...merge }, input.topic, input.partition);
+  const found = tmp.find((t) => t.final === final && t.writer === writer);
+  if (found === undefined) return undefined;
+  const slash = final.lastIndexOf('/');
+  return { merge, tmpPath: found.path, unitDir: final.slice(0, slash), mergedName: final.slice(slash + 1) };
 }
 
 /** A listed file must be one of this partition's: anything else is the caller's mistake, never deleted. */

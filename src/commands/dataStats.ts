@@ -12,6 +12,8 @@ import { fetchTopicRanges, type TopicRanges } from '../kafka/admin/topicEnds.js'
 import { windowTopicNames, type WindowTopicRole } from '../kafka/admin/windowTopics.js';
 import { listLakeFiles } from '../lake/lakeFiles.js';
 import { sealedDays, type SealedDayStats } from '../lake/lakeStats.js';
+import { tableDir } from '../lake/layout.js';
+import { readWithStableUnits } from '../lake/unitVersions.js';
 import { countColumnValues, readFooterSummary } from '../lake/parquetFooter.js';
 import { TABLE_NAMES, type TableName } from '../lake/tables.js';
 import type { Logger } from '../log/logger.js';
@@ -85,7 +87,17 @@ const FOOTER_READS_IN_FLIGHT = 8;
 
 const iso = (ms: number | undefined): string | null => (ms === undefined ? null : new Date(ms).toISOString());
 
+/**
+ * Read again when a unit was swapped meanwhile (architecture.md, "Compaction"): the owners compact while the platform
+ * runs, and a file listed before a swap is gone from its unit when its footer is read.
+ */
 export async function collectDataStats(config: Config, logger: Logger): Promise<DataStats> {
+  const lakeRoot = resolve(config.storage.datalake_root);
+  const tableDirs = TABLE_NAMES.map((table) => tableDir(lakeRoot, table));
+  return (await readWithStableUnits(tableDirs, () => collectDataStatsOnce(config, logger))).value;
+}
+
+async function collectDataStatsOnce(config: Config, logger: Logger): Promise<DataStats> {
   const lakeRoot = resolve(config.storage.datalake_root);
   const files = listLakeFiles(lakeRoot);
   const tables: TableStats[] = [];

@@ -67,7 +67,14 @@ export const DEFAULT_CONFIG: ConfigInput = {
     datalake_root: './data/datalake',
     checkpoint_root: './data/checkpoints',
   },
-  lake: { retention_days: null, target_file_bytes: '128MB', vacuum_grace: '15m', seal_after: '1h' },
+  lake: {
+    retention_days: null,
+    target_file_bytes: '128MB',
+    vacuum_grace: '15m',
+    seal_after: '1h',
+    compaction: true,
+    compaction_interval: '10m',
+  },
   topics: { clickstream: 'clickstream', iot: 'iot' },
   ui: {
     kafka_ui_port: 8080,

@@ -285,6 +285,13 @@ const lake = z.strictObject({
    * manifest (architecture.md, "Sealed days").
    */
   seal_after: duration,
+  /**
+   * Whether each partition's owner compacts its files inside `run`/`etl`, as one more commit of its own
+   * (architecture.md, "Compaction"); `lake compact` works either way.
+   */
+  compaction: z.boolean(),
+  /** How often each owner looks for small files of its partitions to merge. */
+  compaction_interval: duration.refine((ms) => ms > 0, { message: 'expected a duration above 0, such as 10m' }),
 });
 
 const topics = z.strictObject({ clickstream: z.string().min(1), iot: z.string().min(1) });

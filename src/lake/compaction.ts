@@ -139,11 +139,15 @@ export async function vacuumOldVersions(lakeRoot: string, graceMs: number, nowMs
   return removed;
 }
 
-/** One merge: the merged tmp file, its rows checked against the inputs' footers, then the exchange of its unit. */
-async function runMerge(lakeRoot: string, merge: PlannedMerge, nowMs: number): Promise<void> {
+/**
+ * The merged tmp file of `merge` (`.<merged>.<writer>.tmp` in its dt directory), fsynced, its rows checked against the
+ * inputs' footers; returns its path. On failure nothing of it stays. Shared by `lake compact` and the owner's
+ * compaction inside the ETL (etl/ownerCompaction.ts).
+ */
+export async function writeMergedTmp(lakeRoot: string, merge: PlannedMerge, writer: string): Promise<string> {
   const liveDir = unitPath(lakeRoot, merge.table, merge.dt, merge.unit);
   const inputs = merge.inputs.map((name) => path.join(liveDir, name));
-  const mergedTmp = tmpPathFor(path.join(liveDir, merge.merged), COMPACTION_WRITER);
+  const mergedTmp = tmpPathFor(path.join(liveDir, merge.merged), writer);
   let expected = 0;
   for (const input of inputs) expected += (await readFooterSummary(input, TIME_COLUMN[merge.table])).rows;
   const { rows } = await mergeParquetFiles(merge.table, inputs, mergedTmp);
@@ -154,6 +158,13 @@ async function runMerge(lakeRoot: string, merge: PlannedMerge, nowMs: number): P
       `compaction of ${liveDir}: the merged file holds ${rows} rows, its ${inputs.length} inputs ${expected}; nothing swapped`,
     );
   }
+  return mergedTmp;
+}
+
+/** One merge: the merged tmp file, its rows checked against the inputs' footers, then the exchange of its unit. */
+async function runMerge(lakeRoot: string, merge: PlannedMerge, nowMs: number): Promise<void> {
+  const liveDir = unitPath(lakeRoot, merge.table, merge.dt, merge.unit);
+  const mergedTmp = await writeMergedTmp(lakeRoot, merge, COMPACTION_WRITER);
   hitFault('compaction-after-merged-tmp');
   const stagingDir = swapStagingDir(lakeRoot, merge.table, merge.dt, merge.unit, merge.merged);
   try {

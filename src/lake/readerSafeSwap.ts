@@ -30,6 +30,7 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCodes, SdpError } from '../errors.js';
+import { exchangeDecision } from '../checkpoint/ownerCompactionRule.js';
 import { ensureDir, fsyncDir, pathExists } from './durableFs.js';
 import { partitionDir } from './layout.js';
 import { exchangePaths } from './renameExchange.js';
@@ -50,9 +51,16 @@ export interface PartitionSwap {
   mergedTmp: string;
   /** Its name in `liveDir`. */
   mergedName: string;
+  /**
+   * Read the unit again right before the exchange and exchange only if it still lists what the version was built from
+   * (checkpoint/ownerCompactionRule.ts `exchangeDecision`): the owner's compaction inside the ETL, where a member frozen
+   * after its commit may wake behind the next owner (architecture.md, "Compaction").
+   */
+  recheck?: boolean;
 }
 
-export type SwapOutcome = 'swapped' | 'already-done';
+/** `discarded`: the recheck found the unit changed since the version was built; nothing exchanged. */
+export type SwapOutcome = 'swapped' | 'already-done' | 'discarded';
 
 /** Called between the steps of a swap: where compaction's crash points are (system/faults.ts). */
 export interface SwapSteps {
@@ -130,6 +138,13 @@ export async function swapPartitionFiles(
   await fs.link(swap.mergedTmp, path.join(swap.stagingDir, swap.mergedName));
   await fsyncDir(swap.stagingDir);
   steps.built?.();
+  if (swap.recheck && exchangeDecision([...live], await fs.readdir(swap.liveDir), swap.mergedName) !== 'exchange') {
+    // Only a version holding the merged file is one built here: the same path may hold an old version by now.
+    if (await pathExists(path.join(swap.stagingDir, swap.mergedName)))
+      await fs.rm(swap.stagingDir, { recursive: true, force: true });
+    await removeTmp(swap.mergedTmp);
+    return 'discarded';
+  }
   exchangePaths(swap.liveDir, swap.stagingDir);
   await fsyncDir(path.dirname(swap.liveDir));
   await fsyncDir(path.dirname(swap.stagingDir));

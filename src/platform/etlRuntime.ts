@@ -298,6 +298,16 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     onCommitted,
     generation,
     ...(deps.storeId ? { storeId: deps.storeId } : {}),
+    // Each partition's owner compacts its files (architecture.md, "Compaction").
+    ...(config.lake.compaction
+      ? {
+          compaction: {
+            intervalMs: config.lake.compaction_interval,
+            targetBytes: config.lake.target_file_bytes,
+            vacuumGraceMs: config.lake.vacuum_grace,
+          },
+        }
+      : {}),
     kafka: {
       config,
       groupId: config.etl.consumer_group,

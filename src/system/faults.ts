@@ -28,6 +28,8 @@ export const FAULT_POINTS = [
   'window-task-after-commit-before-rename',
   /** Compaction: the merged file is written and fsynced as tmp, no new version of its unit built. */
   'compaction-after-merged-tmp',
+  /** Compaction inside the ETL: the owner's compaction commit (naming the merged file) committed, no version built. */
+  'compaction-after-commit',
   /** Compaction: the unit's new version is built beside it in `_swap`, not exchanged. */
   'compaction-after-version-built',
   /** Compaction: the unit is exchanged (readers see the merged file), the merged tmp link not removed. */

@@ -5,7 +5,7 @@
  * test/integration/kafka/partitionTransactions.test.ts and test/integration/etl/.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -296,6 +296,18 @@ describe('checkpointer: the per-partition Kafka commit', () => {
     await new Promise((r) => setTimeout(r, 50));
     expect(fake.commits).toEqual([]);
     expect(existsSync(join(c.lakeRoot, event.renames[0]!.from))).toBe(true);
+  });
+
+  it("recoverLake skips a cached roll's rename whose files were merged away by the partition's owner", async () => {
+    const c = start();
+    await c.ask<TakeoverReply>({ type: 'takeOver', topic: TOPIC, partitions: [0] });
+    const event = roll(0, 40, 49);
+    await writeTmp(c.lakeRoot, event);
+    expect(await c.ask<CommitReply>(commitMsg(event, 1))).not.toHaveProperty('rejected');
+    // Compacted since (another member's rolls came after it): neither its tmp nor its final name is there.
+    await rm(join(c.lakeRoot, event.renames[0]!.to));
+    const recovery = await c.ask<LakeRecovery>({ type: 'recoverLake' });
+    expect(recovery).toEqual({ renamed: 0, deletedTmpFiles: [] });
   });
 
   it('recoverLake leaves raw tmp files to their partition takeover', async () => {

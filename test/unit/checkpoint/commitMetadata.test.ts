@@ -96,6 +96,49 @@ describe('encodeCommitMetadata / decodeCommitMetadata', () => {
     });
   });
 
+  it('carries the merged file of a compaction commit beside the same floors, and reads it back', () => {
+    const m = meta({ merge: { table: '_rejected', dt: '2026-12-01', first: '00000000000000000100', last: '199' } });
+    const text = encodeCommitMetadata(m);
+    expect(text).toBe(
+      `sdp:1:{"t":"${TOPIC_ID}","r":"299","w":"250","id":"a1b2c3","m":["x","20261201","100","199"],"f":[]}`,
+    );
+    expect(decodeCommitMetadata(text)).toEqual({ ...m, merge: { ...m.merge!, first: '100' } });
+    // Metadata written before merges (no `m`) still parses, with no merge.
+    const old = `sdp:1:{"t":"${TOPIC_ID}","r":"299","w":"250","id":"a1b2c3","f":[]}`;
+    expect(decodeCommitMetadata(old)).toEqual(meta());
+    expect(decodeCommitMetadata(old)).not.toHaveProperty('merge');
+  });
+
+  it('keeps a merge within the bound at its widest, beside a roll listed by range', () => {
+    const random = mulberry32(11);
+    const dts = new Set<string>();
+    while (dts.size < 1000) dts.add(dtOfMs(Math.floor(random() * 3_000_000) * DAY_MS - 62_000_000_000_000));
+    const files = [...dts].map((dt) => file('clickstream', dt, '9223372036854775000', INT64_MAX));
+    const merge = { table: 'clickstream' as const, dt: '9999-12-31', first: '0', last: '9223372036854774999' };
+    const m = meta({ raw: INT64_MAX, win: INT64_MAX, writer: 'f'.repeat(32), files, merge });
+    const text = encodeCommitMetadata(m);
+    expect(bytes(text)).toBeLessThanOrEqual(MAX_COMMIT_METADATA_BYTES);
+    expect(decodeCommitMetadata(text)?.merge).toEqual(merge);
+    expect(decodeCommitMetadata(text)?.files).toEqual({
+      listedByRange: { first: '9223372036854775000', last: INT64_MAX },
+    });
+  });
+
+  it('refuses a merge it cannot carry and reads a malformed one as malformed', () => {
+    expect(() =>
+      encodeCommitMetadata(meta({ merge: { table: 'iot', dt: '2026-12-01', first: '5', last: '5' } })),
+    ).toThrow(RangeError);
+    expect(() =>
+      encodeCommitMetadata(
+        meta({ merge: { table: 'clickstream_agg' as 'iot', dt: '2026-12-01', first: '1', last: '5' } }),
+      ),
+    ).toThrow(RangeError);
+    for (const m of ['["q","20261201","1","5"]', '["c","20261201,1","1","5"]', '["c","20261201","5","1"]', '"c"']) {
+      const err = errorOf(() => decodeCommitMetadata(`sdp:1:{"t":null,"r":"9","w":null,"id":"ab","m":${m},"f":[]}`));
+      expect(isSdpError(err) && err.code).toBe(ErrorCodes.CHECKPOINT_METADATA_INVALID);
+    }
+  });
+
   it('refuses a list of several ranges that would not fit (only one range can stand for the files)', () => {
     const files: CommitFile[] = [];
     for (let i = 0; i < 400; i += 1)

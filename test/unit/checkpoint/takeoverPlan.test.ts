@@ -238,6 +238,69 @@ describe('planTakeover without metadata of ours: the file names', () => {
   });
 });
 
+describe('planTakeover: a compaction the last commit named (architecture.md, "Compaction")', () => {
+  const merge = { table: 'clickstream' as const, dt: '2026-11-30', first: '0', last: '199' };
+  const mergedFinal = raw('clickstream', '2026-11-30', 0, 199);
+  const mergedTmp = tmp(mergedFinal, 'cafe');
+
+  it('keeps the merged tmp file and completes its swap; the other tmp files go as always', () => {
+    const other = tmp(raw('clickstream', '2026-12-02', 300, 350), 'cafe');
+    const plan = planTakeover(
+      input({ committed: { metadata: meta({ files: [], merge }) }, tmpFiles: [mergedTmp, other].sort() }),
+    );
+    expect(plan.merge).toEqual({
+      merge,
+      tmpPath: mergedTmp,
+      unitDir: 'tables/clickstream/dt=2026-11-30/p2',
+      mergedName: rawFileName(2, 0, 199),
+    });
+    expect(plan.deletes).toEqual([other]);
+    expect(plan.resume).toEqual({ raw: '299', win: '299' });
+  });
+
+  it('does nothing for a merge whose tmp file is gone (exchanged already) or that another writer left', () => {
+    const exchanged = planTakeover(input({ committed: { metadata: meta({ files: [], merge }) } }));
+    expect(exchanged.merge).toBeUndefined();
+    const another = tmp(mergedFinal, 'beef');
+    const stray = planTakeover(input({ committed: { metadata: meta({ files: [], merge }) }, tmpFiles: [another] }));
+    expect(stray.merge).toBeUndefined();
+    expect(stray.deletes).toEqual([another]);
+  });
+
+  it('deletes a merged tmp file the last commit did not name (never committed)', () => {
+    const plan = planTakeover(input({ tmpFiles: [mergedTmp] }));
+    expect(plan.merge).toBeUndefined();
+    expect(plan.deletes).toEqual([mergedTmp]);
+  });
+
+  it("refuses a merge beyond the raw offset or of a table not the partition's", () => {
+    for (const bad of [
+      { ...merge, last: '300' },
+      { ...merge, table: 'iot' as const },
+    ]) {
+      const err = errorOf(() => planTakeover(input({ committed: { metadata: meta({ files: [], merge: bad }) } })));
+      expect(isSdpError(err) && err.code).toBe(ErrorCodes.CHECKPOINT_METADATA_INVALID);
+    }
+  });
+
+  it('without metadata, never renames a merged tmp file beside its inputs, even when another table has its range', () => {
+    const plan = planTakeover(
+      input({
+        committed: { offset: '120', metadata: null },
+        // Its inputs in its unit; the _rejected unit merged over the same rolls and exchanged.
+        finalFiles: [
+          raw('clickstream', '2026-11-30', 0, 99),
+          raw('clickstream', '2026-11-30', 100, 199),
+          rej('2026-11-30', 0, 199),
+        ],
+        tmpFiles: [mergedTmp],
+      }),
+    );
+    expect(plan.renames).toEqual([]);
+    expect(plan.deletes).toEqual([mergedTmp]);
+  });
+});
+
 describe('planTakeover input', () => {
   it('refuses a listed file that is not one of the partition (never deleting another partition’s files)', () => {
     for (const stray of [

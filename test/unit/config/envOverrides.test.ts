@@ -50,7 +50,7 @@ const KINDS: Record<string, string[]> = {
   ],
   numbers: ['kafka.external_ports', 'kafka.local.controller_ports'],
   strings: ['kafka.bootstrap_servers'],
-  boolean: ['kafka.ssl.reject_unauthorized'],
+  boolean: ['kafka.ssl.reject_unauthorized', 'lake.compaction'],
   'boolean-or-object': ['kafka.ssl'],
   object: ['kafka.sasl'],
   text: [
@@ -94,6 +94,7 @@ const KINDS: Record<string, string[]> = {
     'kafka.ssl.cert_file',
     'kafka.ssl.key_file',
     'kafka.unreachable_timeout',
+    'lake.compaction_interval',
     'lake.retention_days',
     'lake.seal_after',
     'lake.target_file_bytes',

@@ -1,3 +1,4 @@
+import { linkSync, mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -144,5 +145,48 @@ describe('vacuumSwaps', () => {
     expect(await vacuumSwaps(parent, 'p3', 5_000, 15_000)).toEqual([swap.stagingDir]);
     expect(await fs.readdir(parent)).toEqual(['p4.part-4-1-2']);
     expect(await vacuumSwaps(path.join(root, 'none'), 'p3', 0, 1)).toEqual([]);
+  });
+});
+
+describe('swapPartitionFiles with recheck (the owner inside the ETL, architecture.md "Compaction")', () => {
+  it('exchanges when the unit still lists what the version was built from', async () => {
+    const swap = await setUp();
+    expect(await swapPartitionFiles({ ...swap, recheck: true })).toBe('swapped');
+    expect((await fs.readdir(swap.liveDir)).sort()).toEqual(['m.parquet', 'x.parquet']);
+  });
+
+  it('discards its version when a file arrived in the unit after the version was built (a zombie behind a new owner)', async () => {
+    const swap = await setUp();
+    const outcome = await swapPartitionFiles({ ...swap, recheck: true }, Date.now(), {
+      built: () => writeFileSync(path.join(swap.liveDir, 'y.parquet'), 'y'),
+    });
+    expect(outcome).toBe('discarded');
+    expect((await fs.readdir(swap.liveDir)).sort()).toEqual([
+      'a.parquet',
+      'b.parquet',
+      'c.parquet',
+      'x.parquet',
+      'y.parquet',
+    ]);
+    expect(await fs.stat(swap.stagingDir).catch(() => 'gone')).toBe('gone');
+    expect(await fs.stat(swap.mergedTmp).catch(() => 'gone')).toBe('gone');
+  });
+
+  it("discards its version when another owner exchanged the unit already, keeping that one's old version", async () => {
+    const swap = await setUp();
+    const outcome = await swapPartitionFiles({ ...swap, recheck: true }, Date.now(), {
+      // The next owner completed the committed swap meanwhile: same staging path, now its old version.
+      built: () => {
+        renameSync(swap.stagingDir, `${swap.stagingDir}.built`);
+        mkdirSync(swap.stagingDir);
+        for (const name of ['a.parquet', 'b.parquet', 'c.parquet'])
+          renameSync(path.join(swap.liveDir, name), path.join(swap.stagingDir, name));
+        linkSync(swap.mergedTmp, path.join(swap.liveDir, 'm.parquet'));
+        rmSync(`${swap.stagingDir}.built`, { recursive: true });
+      },
+    });
+    expect(outcome).toBe('discarded');
+    expect((await fs.readdir(swap.liveDir)).sort()).toEqual(['m.parquet', 'x.parquet']);
+    expect((await fs.readdir(swap.stagingDir)).sort()).toEqual(['a.parquet', 'b.parquet', 'c.parquet']);
   });
 });

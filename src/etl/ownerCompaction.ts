@@ -1,0 +1,124 @@
+/**
+ * The owner's compaction inside `run`/`etl` (architecture.md, "Compaction" and "Who rewrites a partition's files"):
+ * the task of input partition p merges its own units' small files as one more commit of its own. Its I/O; the rules
+ * are checkpoint/ownerCompactionRule.ts. The checkpointer runs the commit and the swap on the task's chain, so no roll
+ * of the partition commits meanwhile nor renames into a unit while its version is built; the merge itself (seconds for
+ * a day) runs beside the rolls on a worker thread, reading files no roll changes.
+ *
+ * One merge: merged tmp file with the task's writer id (a takeover treats it as any tmp file of the partition) →
+ * `commit` (a Kafka transaction with the partition's last offset and metadata naming the merge) → the unit's new
+ * version, checked against the unit again, exchanged. A refused commit deletes the tmp file and swaps nothing; a
+ * crash after the commit leaves the swap to the next takeover (etl/partitionTakeover.ts).
+ */
+import { readdir, rm, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { CommitMerge } from '../checkpoint/commitMetadata.js';
+import { commitMergeOf, planOwnerMerges } from '../checkpoint/ownerCompactionRule.js';
+import { writeMergedTmp } from '../lake/compaction.js';
+import type { PlannedMerge } from '../lake/compactionPlan.js';
+import { dirEntries } from '../lake/dirEntries.js';
+import { pathExists, removeIfExists } from '../lake/durableFs.js';
+import { dtOfMs, rawUnit, rejectedUnit, unitPath } from '../lake/layout.js';
+import { listPartitionFiles } from '../lake/partitionTmpFiles.js';
+import { SWAP_DIR, type SwapOutcome, swapPartitionFiles, swapStagingDir, vacuumSwaps } from '../lake/readerSafeSwap.js';
+import { hitFault } from '../system/faults.js';
+
+export interface OwnerPartition {
+  lakeRoot: string;
+  topic: string;
+  partition: number;
+  /** The topic's raw table. */
+  table: 'clickstream' | 'iot';
+}
+
+/** The merges the owner makes now among its committed files (sizes from stat; a file gone meanwhile is skipped). */
+export async function planPartitionMerges(
+  owner: OwnerPartition,
+  targetBytes: number,
+  nowMs: number = Date.now(),
+): Promise<PlannedMerge[]> {
+  const { lakeRoot, topic, partition, table } = owner;
+  const { finalFiles } = await listPartitionFiles(lakeRoot, [table, '_rejected'], topic, partition);
+  const files = [];
+  for (const file of finalFiles) {
+    const size = await stat(path.join(lakeRoot, file)).then(
+      (st) => st.size,
+      () => undefined,
+    );
+    if (size !== undefined) files.push({ path: file, sizeBytes: size });
+  }
+  return planOwnerMerges(files, topic, partition, table, targetBytes, dtOfMs(nowMs));
+}
+
+/**
+ * The merged tmp file of `merge` with the owner's writer id. Reads committed files no roll changes (never the
+ * newest commit's), so it runs beside the task's rolls; only `publishOwnerMerge` belongs on the task's chain.
+ */
+export async function prepareOwnerMerge(lakeRoot: string, merge: PlannedMerge, writer: string): Promise<string> {
+  const mergedTmp = await writeMergedTmp(lakeRoot, merge, writer);
+  hitFault('compaction-after-merged-tmp');
+  return mergedTmp;
+}
+
+/**
+ * On the task's chain: `commit(merge)`, then the unit's exchange (recheck on). Resolves how the swap ended
+ * ('discarded' too when an input left the unit before the commit: nothing committed). Rejects with the commit's error
+ * after deleting the tmp file (nothing swapped), or with a file error after the commit: the tmp file and any version
+ * built are removed, so the next takeover finds nothing to complete and the inputs stay.
+ */
+export async function publishOwnerMerge(
+  lakeRoot: string,
+  merge: PlannedMerge,
+  mergedTmp: string,
+  commit: (merge: CommitMerge) => Promise<void>,
+  nowMs: () => number = Date.now,
+): Promise<SwapOutcome> {
+  const liveDir = unitPath(lakeRoot, merge.table, merge.dt, merge.unit);
+  const live = new Set(await readdir(liveDir).catch(() => [] as string[]));
+  if (live.has(merge.merged) || !merge.inputs.every((name) => live.has(name))) {
+    await removeIfExists(mergedTmp);
+    return 'discarded';
+  }
+  try {
+    await commit(commitMergeOf(merge));
+  } catch (err) {
+    await removeIfExists(mergedTmp);
+    throw err;
+  }
+  hitFault('compaction-after-commit');
+  const stagingDir = swapStagingDir(lakeRoot, merge.table, merge.dt, merge.unit, merge.merged);
+  try {
+    return await swapPartitionFiles(
+      { liveDir, stagingDir, replaced: merge.inputs, mergedTmp, mergedName: merge.merged, recheck: true },
+      nowMs(),
+      {
+        built: () => hitFault('compaction-after-version-built'),
+        exchanged: () => hitFault('compaction-after-exchange'),
+      },
+    );
+  } catch (err) {
+    // Not exchanged: nothing of the attempt stays. Exchanged: the version in _swap is the old one, for the vacuum.
+    if (!(await pathExists(path.join(liveDir, merge.merged)))) await rm(stagingDir, { recursive: true, force: true });
+    await removeIfExists(mergedTmp);
+    throw err;
+  }
+}
+
+/**
+ * Deletes the old versions of the owner's units in `_swap` once `lake.vacuum_grace` passed, whoever compacted them
+ * (`lake compact` before, or this owner); returns how many.
+ */
+export async function vacuumOwnUnits(owner: OwnerPartition, graceMs: number, nowMs: number): Promise<number> {
+  const units: Array<[string, string]> = [
+    [owner.table, rawUnit(owner.partition)],
+    ['_rejected', rejectedUnit(owner.topic, owner.partition)],
+  ];
+  let removed = 0;
+  for (const [table, unit] of units) {
+    const swapTable = path.join(owner.lakeRoot, SWAP_DIR, table);
+    for (const dt of await dirEntries(swapTable)) {
+      if (dt.isDirectory()) removed += (await vacuumSwaps(path.join(swapTable, dt.name), unit, graceMs, nowMs)).length;
+    }
+  }
+  return removed;
+}
