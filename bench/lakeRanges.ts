@@ -31,8 +31,14 @@ export interface RangeProblem {
 }
 
 export interface LakeRanges {
-  /** partition → the distinct ranges of its files (raw table and the topic's `_rejected`), sorted by first. */
+  /**
+   * partition → the ranges of its files (raw table and the topic's `_rejected`), sorted by first, ranges that
+   * intersect joined: one roll names the same range in every dt it wrote, and compaction merges a unit's files of one
+   * dt into one range that the same rolls' files in another dt only intersect (architecture.md, "Compaction").
+   */
   ranges: Map<number, OffsetRange[]>;
+  /** Ranges that intersect within one directory of one dt (a unit's files never do: a record written twice). */
+  overlaps: RangeProblem[];
   /** Files of the two tables whose names follow no rule, tmp files excluded. */
   badNames: string[];
   /** `*.tmp` files of the two tables (paths below the lake root): none may be left once every member stopped. */
@@ -45,13 +51,16 @@ function byFirst(a: OffsetRange, b: OffsetRange): number {
 
 /** The ranges the raw `table` and `_rejected` name for `topic`, read from the file names under `lakeRoot`. */
 export function lakeFileRanges(lakeRoot: string, table: 'clickstream' | 'iot', topic: string): LakeRanges {
-  const keys = new Map<number, Set<string>>();
+  // partition → directory of a dt (table and dt) → its files' ranges
+  const byDir = new Map<number, Map<string, OffsetRange[]>>();
   const badNames: string[] = [];
   const tmpFiles: string[] = [];
-  const add = (partition: number, first: string, last: string): void => {
-    const set = keys.get(partition) ?? new Set<string>();
-    set.add(`${first}-${last}`);
-    keys.set(partition, set);
+  const add = (partition: number, dir: string, first: string, last: string): void => {
+    const dirs = byDir.get(partition) ?? new Map<string, OffsetRange[]>();
+    const list = dirs.get(dir) ?? [];
+    list.push({ first: BigInt(first), last: BigInt(last) });
+    dirs.set(dir, list);
+    byDir.set(partition, dirs);
   };
   for (const { path } of listLakeFiles(lakeRoot)) {
     const [, dir, ...rest] = path.split('/');
@@ -68,26 +77,44 @@ export function lakeFileRanges(lakeRoot: string, table: 'clickstream' | 'iot', t
     if (dir === table) {
       const m = RAW_FILE.exec(name);
       if (!m) badNames.push(`${table}/${name}`);
-      else add(Number(m[2]), m[3]!, m[4]!);
+      else add(Number(m[2]), `${table}/dt=${m[1]}`, m[3]!, m[4]!);
     } else {
       const m = REJECTED_FILE.exec(name);
       if (!m) badNames.push(`_rejected/${name}`);
-      else if (m[2] === topic) add(Number(m[3]), m[4]!, m[5]!);
+      else if (m[2] === topic) add(Number(m[3]), `_rejected/dt=${m[1]}`, m[4]!, m[5]!);
     }
   }
   const ranges = new Map<number, OffsetRange[]>();
-  for (const [partition, set] of keys) {
-    ranges.set(
-      partition,
-      [...set]
-        .map((key) => {
-          const [first, last] = key.split('-').map(BigInt) as [bigint, bigint];
-          return { first, last };
-        })
-        .sort(byFirst),
-    );
+  const overlaps: RangeProblem[] = [];
+  for (const [partition, dirs] of byDir) {
+    const all: OffsetRange[] = [];
+    for (const [dir, list] of dirs) {
+      list.sort(byFirst);
+      for (let i = 1; i < list.length; i++) {
+        const [a, b] = [list[i - 1]!, list[i]!];
+        if (b.first <= a.last)
+          overlaps.push({
+            partition,
+            problem: `overlap in ${dir}: range ${b.first}-${b.last} starts before ${a.last + 1n}`,
+          });
+      }
+      all.push(...list);
+    }
+    ranges.set(partition, joinIntersecting(all.sort(byFirst)));
   }
-  return { ranges, badNames, tmpFiles };
+  return { ranges, overlaps, badNames, tmpFiles };
+}
+
+/** Sorted ranges with every intersecting pair joined into one (ranges that only touch stay apart). */
+export function joinIntersecting(sorted: readonly OffsetRange[]): OffsetRange[] {
+  const out: OffsetRange[] = [];
+  for (const range of sorted) {
+    const previous = out[out.length - 1];
+    if (previous && range.first <= previous.last) {
+      if (range.last > previous.last) out[out.length - 1] = { first: previous.first, last: range.last };
+    } else out.push({ ...range });
+  }
+  return out;
 }
 
 /** Problems of `ranges` (sorted by first) as a tiling of [0, end): gaps, overlaps, empty ranges, a wrong end. */
@@ -165,7 +192,7 @@ export function coverProblems(ranges: readonly OffsetRange[], committed: readonl
  * The distinct offset ranges named by the raw table's files and the topic's `_rejected` files must
  * tile [0, end) of every partition: no gap (nothing lost), no overlap (nothing written twice).
  * Returns the problems found (empty when the lake is right), the names that follow no rule (tmp files
- * included), and the number of distinct ranges.
+ * included), and the number of ranges (intersecting ones joined).
  */
 export function checkRangeTiling(
   lakeRoot: string,
@@ -174,7 +201,7 @@ export function checkRangeTiling(
   ends: ReadonlyMap<number, bigint>,
 ): { problems: RangeProblem[]; badNames: string[]; ranges: number } {
   const lake = lakeFileRanges(lakeRoot, table, topic);
-  const problems: RangeProblem[] = [];
+  const problems: RangeProblem[] = [...lake.overlaps];
   let count = 0;
   for (const [partition, end] of ends) {
     const ranges = lake.ranges.get(partition) ?? [];

@@ -201,7 +201,7 @@ export class LakeCheck {
   async checkRanges(stream: 'clickstream' | 'iot', topic: string): Promise<RangeVerdict> {
     const committed = await this.committedRuns(stream);
     const lake = lakeFileRanges(this.lakeRoot, stream, topic);
-    const problems: RangeProblem[] = [];
+    const problems: RangeProblem[] = [...lake.overlaps];
     let ranges = 0;
     for (const partition of new Set([...committed.keys(), ...lake.ranges.keys()])) {
       const own = lake.ranges.get(partition) ?? [];

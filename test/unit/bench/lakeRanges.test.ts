@@ -107,4 +107,22 @@ describe('lakeFileRanges and checkRangeTiling', () => {
       `clickstream/dt=2026-12-05/part-1-${pad(5)}-${pad(8)}.parquet.abc123.tmp`,
     ]);
   });
+
+  it("joins a dt's merged range with the same rolls' ranges in another dt, and names ranges that intersect in one dt", () => {
+    root = mkdtempSync(join(tmpdir(), 'lake-ranges-'));
+    // Rolls 0-9 and 10-19 wrote both days; the owner merged its unit of 2026-12-05 into 0-19.
+    touch(`tables/clickstream/dt=2026-12-04/p0/part-0-${pad(0)}-${pad(9)}.parquet`);
+    touch(`tables/clickstream/dt=2026-12-04/p0/part-0-${pad(10)}-${pad(19)}.parquet`);
+    touch(`tables/clickstream/dt=2026-12-05/p0/part-0-${pad(0)}-${pad(19)}.parquet`);
+    touch(`tables/clickstream/dt=2026-12-05/p0/part-0-${pad(20)}-${pad(29)}.parquet`);
+    const ends = new Map([[0, 30n]]);
+    expect(lakeFileRanges(root, 'clickstream', 'clicks').ranges).toEqual(new Map([[0, [r(0, 19), r(20, 29)]]]));
+    expect(checkRangeTiling(root, 'clickstream', 'clicks', ends).problems).toEqual([]);
+    // Within one dt's directory two files that intersect hold records twice.
+    touch(`tables/clickstream/dt=2026-12-05/p0/part-0-${pad(15)}-${pad(24)}.parquet`);
+    expect(checkRangeTiling(root, 'clickstream', 'clicks', ends).problems).toEqual([
+      { partition: 0, problem: 'overlap in clickstream/dt=2026-12-05: range 15-24 starts before 20' },
+      { partition: 0, problem: 'overlap in clickstream/dt=2026-12-05: range 20-29 starts before 25' },
+    ]);
+  });
 });

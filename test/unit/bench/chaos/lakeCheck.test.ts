@@ -165,8 +165,8 @@ describe('LakeCheck', () => {
         'tables/clickstream/dt=2026-12-01/part-0-00000000000000000003-00000000000000000005.parquet.s1.tmp',
       ]);
       expect(bad.problems).toEqual([
-        { partition: 0, problem: 'overlap: range 1-2 starts before 2' },
-        { partition: 0, problem: 'range 1-2 ends on no committed record' },
+        { partition: 0, problem: 'overlap in clickstream/dt=2026-12-01: range 1-2 starts before 2' },
+        { partition: 0, problem: 'range 0-2 ends on no committed record' },
       ]);
     } finally {
       check.close();
