@@ -279,6 +279,8 @@ async function main(): Promise<void> {
     SDP_UI__STATUS_PORT: '0',
     SDP_LOG__FORMAT: 'json',
     SDP_LOG__LEVEL: 'info',
+    // The day's lake as the ETL writes it: the owners' compaction inside the ETL would merge it while it is built.
+    SDP_LAKE__COMPACTION: 'false',
   };
   const { config } = loadConfig(path.join(PROJECT_ROOT, 'config.yml'), { ...process.env, ...env });
   const rates = config.data_generator.events_per_second;

@@ -15,12 +15,15 @@
  * Compiled with tsconfig.bench.json; the child is that build's dist/bench/src/main.js.
  * Options: --clickstream-rate N, --iot-rate N, --seconds S, --warmup S, --print-every S,
  * --port-base P (status P+1, Kafka browser P), --env SDP_KEY=value and --node-arg FLAG
- * (repeatable), --keep, --max-rss MB and --max-lag-seconds S (exit 1 when exceeded: smoke use).
+ * (repeatable), --keep, --max-rss MB and --max-lag-seconds S (exit 1 when exceeded: smoke use), --log FILE (the
+ * platform's whole output, for its own timings: e.g. the owners' compaction rounds, "unit compacted by its owner").
+ * With --env pointing topics, group and roots at a lake built by `bench:verify-day -- --build DIR`, it measures the
+ * live pipeline over that lake (the lake-rows check then counts the day's rows too).
  * `run` starts as `make run` and `services up` start it (services/platformRuntime.ts: node flags
  * and MALLOC_ARENA_MAX); --plain starts a bare `node main.js run` instead.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -44,6 +47,8 @@ interface Settings {
   printEvery: number;
   portBase: number;
   keep: boolean;
+  /** Where the platform's whole output goes (its log lines), if anywhere. */
+  logFile?: string;
   /** Without the node flags and environment `make run` and `services up` give `run`. */
   plain: boolean;
   env: Record<string, string>;
@@ -74,6 +79,7 @@ function parseArgs(argv: string[], defaults: { clickstream: number; iot: number 
     printEvery: num('--print-every', 5),
     portBase: num('--port-base', 20080),
     keep: argv.includes('--keep'),
+    ...(get('--log') !== undefined ? { logFile: get('--log') } : {}),
     plain: argv.includes('--plain'),
     nodeArgs: argv.flatMap((a, i) => (a === '--node-arg' && argv[i + 1] ? [argv[i + 1]!] : [])),
     env: Object.fromEntries(
@@ -203,7 +209,7 @@ async function etlCatchUp(
 }
 
 const USAGE =
-  'usage: npm run bench:platform -- [--clickstream-rate N] [--iot-rate N] [--seconds 60] [--warmup 15] [--print-every 5] [--port-base 20080] [--env SDP_KEY=value ...] [--node-arg FLAG ...] [--plain] [--keep] [--max-rss MB] [--max-lag-seconds S]';
+  'usage: npm run bench:platform -- [--clickstream-rate N] [--iot-rate N] [--seconds 60] [--warmup 15] [--print-every 5] [--port-base 20080] [--env SDP_KEY=value ...] [--node-arg FLAG ...] [--plain] [--keep] [--max-rss MB] [--max-lag-seconds S] [--log FILE]';
 
 /** Set once `run` is spawned: on a failure, the child is killed and the data removed. */
 let cleanUp: (() => void) | undefined;
@@ -271,7 +277,9 @@ async function main(): Promise<number> {
     child.once('close', (code) => resolve((exited = { code, atMs: Date.now() }))),
   );
   let partial = '';
+  const log = s.logFile === undefined ? undefined : createWriteStream(s.logFile);
   const onData = (c: Buffer): void => {
+    log?.write(c);
     const text = partial + c.toString();
     const lines = text.split('\n');
     partial = lines.pop() ?? '';
@@ -346,6 +354,7 @@ async function main(): Promise<number> {
   child.kill('SIGTERM');
   const killTimer = setTimeout(() => child.kill('SIGKILL'), 60_000);
   const { code, atMs } = await exit;
+  await new Promise<void>((resolve) => (log ? log.end(resolve) : resolve()));
   clearTimeout(killTimer);
   const stopS = (atMs - stopMs) / 1000;
   let lake = await lakeRows(lakeRoot);

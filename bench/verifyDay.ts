@@ -58,6 +58,8 @@ async function build(dir: string, scale: number, seed: number): Promise<void> {
     SDP_UI__STATUS_PORT: '0',
     SDP_LOG__FORMAT: 'json',
     SDP_LOG__LEVEL: 'info',
+    // The day's lake as the ETL writes it: the owners' compaction inside the ETL would merge it while it is built.
+    SDP_LAKE__COMPACTION: 'false',
   };
   writeFileSync(path.join(dir, 'env.json'), JSON.stringify(env, null, 2));
   const config = configOf(env);
