@@ -28,7 +28,7 @@ const POINTS = [
   'compaction-after-exchange',
 ] as const;
 const VERIFY_OK =
-  /^verify: files=\d+ rows=\d+ gaps=0 overlaps=0 count_mismatches=0 windows=\d+ window_mismatches=0 unverifiable_ranges=\d+ expired_ranges=0$/m;
+  /^verify: files=\d+ rows=\d+ gaps=0 overlaps=0 count_mismatches=0 windows=\d+ window_mismatches=0 unverifiable_ranges=\d+ expired_ranges=0 sealed_manifests=\d+ manifest_mismatches=0 manifest_pending=\d+$/m;
 
 const swapped = (l: LogLine): boolean => l.msg === 'unit compacted by its owner' && l.outcome === 'swapped';
 
