@@ -167,4 +167,22 @@ describe('sealPass', () => {
     expect(pass.tables.find((t) => t.dt === D)?.action).toBe('lost_rows');
     expect(readFileSync(manifestPath(lake, 'clickstream', D), 'utf8')).toBe(before);
   });
+
+  it("seals a day whose window files only `lake compact` would merge (the stage-2 tasks' r<r> files)", async () => {
+    const lake = tempDir('sdp-seal-agg-');
+    await write(rawFilePath(lake, 'clickstream', D, 0, 0, 9), 'clickstream', clicks(10, DAY_START));
+    await write(
+      rawFilePath(lake, 'clickstream', '2026-12-02', 0, 10, 10),
+      'clickstream',
+      clicks(1, DAY_START + 25 * HOUR),
+    );
+    // Task 0's windows of D in three small files, then its newest commit the next day.
+    for (const first of [0, 1, 2])
+      await write(aggTaskFilePath(lake, D, 0, first, first), 'clickstream_agg', [
+        { minute_start: DAY_START + first * 60_000, minute_end: DAY_START + (first + 1) * 60_000, url: '/a', pv: 1 },
+      ]);
+    await windowsUntil(lake, DAY_START + 26 * HOUR, 3);
+    const pass = await sealPass(lake, { ...OPTIONS, targetBytes: 128 * 1024 * 1024 }, silentLogger);
+    expect(pass.decisions.find((d) => d.dt === D)).toMatchObject({ sealable: true });
+  });
 });
