@@ -9,12 +9,12 @@
  * rows and checksum). A new seal reads its files whole once, for their sha256. All of it asynchronous: it runs on the
  * ETL's event loop.
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import type { Logger } from '../log/logger.js';
 import { planCompaction, type UnitFile } from './compactionPlan.js';
 import { buildManifest, nameFacts, type DayManifest, type ManifestEntry } from './dayManifest.js';
 import { readManifest, removeStaleManifestTmp, sha256OfFile, writeManifest } from './dayManifestFile.js';
+import { listDayFiles } from './dayFiles.js';
 import { dirEntries, listDtFiles } from './dirEntries.js';
 import { partitionDir, TABLES_DIR } from './layout.js';
 import { asNumber, scanColumns } from './parquetColumns.js';
@@ -62,19 +62,8 @@ const DT_DIR = /^dt=(\d{4}-\d{2}-\d{2})$/;
 
 /** The committed files of one table's day, dt-relative (`<unit>/<name>`, or `<name>` before units), with sizes. */
 async function listDay(lakeRoot: string, table: TableName, dt: string): Promise<Map<string, number>> {
-  const dir = partitionDir(lakeRoot, table, dt);
-  const out = new Map<string, number>();
-  const add = async (rel: string): Promise<void> => {
-    const stat = await fs.lstat(path.join(dir, rel)).catch(() => undefined); // renamed meanwhile
-    if (stat?.isFile()) out.set(rel, stat.size);
-  };
-  for (const entry of await dirEntries(dir)) {
-    if (entry.isFile() && entry.name.endsWith('.parquet') && !entry.name.startsWith('.')) await add(entry.name);
-    else if (entry.isDirectory())
-      for (const inner of await dirEntries(path.join(dir, entry.name)))
-        if (inner.isFile() && inner.name.endsWith('.parquet')) await add(`${entry.name}/${inner.name}`);
-  }
-  return out;
+  const files = await listDayFiles(partitionDir(lakeRoot, table, dt));
+  return new Map(files.map((f) => [f.path, f.bytes]));
 }
 
 /** `_rejected` rows of `topic`'s partition with offsets in [first, last], over every dt. */

@@ -3,9 +3,9 @@
  * `tables/<t>/dt=D/_manifest.json` read, the dt's committed files listed with their ctime, and each listed file that
  * is present read whole for its sha256 and its footer for its rows. A few files at a time.
  */
-import fs from 'node:fs/promises';
 import path from 'node:path';
 import { readManifest, sha256OfFile } from '../lake/dayManifestFile.js';
+import { listDayFiles } from '../lake/dayFiles.js';
 import { dirEntries } from '../lake/dirEntries.js';
 import { partitionDir, TABLES_DIR } from '../lake/layout.js';
 import type { TableName } from '../lake/tables.js';
@@ -24,18 +24,7 @@ export interface ManifestsOutcome {
 }
 
 async function presentFiles(dir: string): Promise<PresentFile[]> {
-  const out: PresentFile[] = [];
-  const add = async (rel: string): Promise<void> => {
-    const stat = await fs.lstat(path.join(dir, rel)).catch(() => undefined);
-    if (stat?.isFile()) out.push({ path: rel, bytes: stat.size, changedMs: stat.ctimeMs });
-  };
-  for (const entry of await dirEntries(dir)) {
-    if (entry.isFile() && entry.name.endsWith('.parquet') && !entry.name.startsWith('.')) await add(entry.name);
-    else if (entry.isDirectory())
-      for (const inner of await dirEntries(path.join(dir, entry.name)))
-        if (inner.isFile() && inner.name.endsWith('.parquet')) await add(`${entry.name}/${inner.name}`);
-  }
-  return out;
+  return (await listDayFiles(dir)).map((f) => ({ path: f.path, bytes: f.bytes, changedMs: f.changedMs }));
 }
 
 export async function checkManifests(
