@@ -20,6 +20,7 @@ import { badMessages, clickEvent, iotEvent, type ExpectedClick, type PlannedReco
 import { createTestTopics, endOffsets, TestProducer } from '../helpers/kafkaTestData.js';
 import { openLake, parquetFiles, type LakeReader } from '../helpers/lakeReader.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
+import { windowsCaughtUp } from '../helpers/windowsCaughtUp.js';
 import { randomName } from '../helpers/randomName.js';
 import { runCli } from '../helpers/runCli.js';
 import { runMake } from '../helpers/runMake.js';
@@ -148,8 +149,9 @@ describe('data stats, data clean and the rebuild of offsets from the lake', () =
         if (!etl.running) throw new Error(`etl exited early:\n${etl.tail(30)}`);
         const journal = readJournal(checkpointRoot);
         if (
-          !isCaughtUp(journal, config.topics.clickstream, ends.clickstream, true) ||
-          !isCaughtUp(journal, config.topics.iot, ends.iot)
+          !isCaughtUp(journal, config.topics.clickstream, ends.clickstream) ||
+          !isCaughtUp(journal, config.topics.iot, ends.iot) ||
+          !(await windowsCaughtUp({ config, logger, checkpointRoot, clickstreamEnds: ends.clickstream }))
         )
           return false;
         const total = [...(await aggRows()).values()].reduce((a, b) => a + b, 0);

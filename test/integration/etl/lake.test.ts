@@ -32,6 +32,7 @@ import {
 } from '../helpers/lakeChecks.js';
 import { listFiles, openLake, parquetFiles, sqlString, tmpFiles, type LakeReader } from '../helpers/lakeReader.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
+import { windowsCaughtUp, windowsPollMs } from '../helpers/windowsCaughtUp.js';
 import { randomName } from '../helpers/randomName.js';
 import { testLogger } from '../helpers/testLogger.js';
 import { waitFor } from '../helpers/waitFor.js';
@@ -153,17 +154,18 @@ describe.each(['hyparquet-writer', 'parquetjs-lite'] as const)('etl → lake wit
       { logFile: join(dir, 'etl.log') },
     );
     await waitFor(
-      () => {
+      async () => {
         if (!etl.running) throw new Error(`etl exited early:\n${etl.tail(30)}`);
         const journal = readJournal(checkpointRoot);
         return (
           isCaughtUp(journal, config.topics.clickstream, ends.clickstream) &&
-          isCaughtUp(journal, config.topics.iot, ends.iot)
+          isCaughtUp(journal, config.topics.iot, ends.iot) &&
+          (await windowsCaughtUp({ config, logger, checkpointRoot, clickstreamEnds: ends.clickstream }))
         );
       },
       240_000,
-      'the checkpoint store to reach the end offsets of both topics',
-      250,
+      'the checkpoint store to reach the end offsets of both topics and every window to be emitted',
+      windowsPollMs(config),
     );
     exit = await etl.terminate();
     lake = await openLake(lakeRoot);
