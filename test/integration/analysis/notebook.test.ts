@@ -21,6 +21,7 @@ import { endOffsets, TestProducer, type TestRecord } from '../helpers/kafkaTestD
 import { assertVenv, badOutputs, outputTexts, runAnalysis, type AnalysisRun } from '../helpers/notebookRunner.js';
 import { freshTopicsPerBlock, producerSummary } from '../helpers/producerFixtures.js';
 import { runCli } from '../helpers/runCli.js';
+import { windowsCaughtUp, windowsPollMs, windowsProgress } from '../helpers/windowsCaughtUp.js';
 import { writeLakeTable } from '../helpers/smallLake.js';
 import { testLogger } from '../helpers/testLogger.js';
 import { waitFor } from '../helpers/waitFor.js';
@@ -133,15 +134,14 @@ describe('the notebook on a lake made by the real pipeline', () => {
       etl = EtlProcess.start(env, { logFile: join(dir, 'etl.log') });
       const closedUntilMs = Math.floor(generatedToMs / MINUTE_MS) * MINUTE_MS + MINUTE_MS;
       await waitFor(
-        () => {
+        async () => {
           if (!etl!.running) throw new Error(`etl exited early:\n${etl!.tail(30)}`);
-          const frontier = readJournal(checkpointRoot)?.aggState.get(config.topics.clickstream)?.state
-            .emittedFrontierMs;
+          const frontier = (await windowsProgress({ config, logger, checkpointRoot }))?.emittedFrontierMs;
           return frontier !== undefined && frontier !== null && frontier >= closedUntilMs;
         },
         180_000,
         'the windows of every generated minute to be emitted',
-        250,
+        windowsPollMs(config),
       );
 
       // 3. Late events: their minute (the first generated one) was emitted already.
@@ -156,22 +156,23 @@ describe('the notebook on a lake made by the real pipeline', () => {
     }
     const ends = { clickstream: await endOffsets(config, logger, config.topics.clickstream) };
     await waitFor(
-      () => {
+      async () => {
         if (!etl!.running) throw new Error(`etl exited early:\n${etl!.tail(30)}`);
         const journal = readJournal(checkpointRoot);
         // Every clickstream partition ends with a plain record of this test; the IoT ones end with the
         // generator's transaction markers, which take an offset but never reach a sink: count rows there.
         const iot = journal?.rawRows.get(config.topics.iot);
         return (
-          isCaughtUp(journal, config.topics.clickstream, ends.clickstream, true) &&
+          isCaughtUp(journal, config.topics.clickstream, ends.clickstream) &&
           iot?.rows === generated.iot_total &&
           iot.rejected === 1 &&
-          journal?.aggState.get(config.topics.clickstream)?.state.lateEventsTotal === LATE_EVENTS
+          (await windowsCaughtUp({ config, logger, checkpointRoot, clickstreamEnds: ends.clickstream })) &&
+          (await windowsProgress({ config, logger, checkpointRoot }))?.lateEventsTotal === LATE_EVENTS
         );
       },
       180_000,
-      'the checkpoint store to hold every record and the late events',
-      250,
+      'the checkpoint store to hold every record, every window emitted and the late events counted',
+      windowsPollMs(config),
     );
     exit = await etl!.terminate();
 

@@ -20,6 +20,7 @@ import { badMessages, clickEvent, iotEvent, type ExpectedClick, type PlannedReco
 import { createTestTopics, endOffsets, TestProducer } from '../helpers/kafkaTestData.js';
 import { openLake, parquetFiles, type LakeReader } from '../helpers/lakeReader.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
+import { windowsNotCaughtUp } from '../helpers/windowsCaughtUp.js';
 import { randomName } from '../helpers/randomName.js';
 import { runCli } from '../helpers/runCli.js';
 import { runMake } from '../helpers/runMake.js';
@@ -143,22 +144,41 @@ describe('data stats, data clean and the rebuild of offsets from the lake', () =
     const etl = EtlProcess.start(env, { logFile: join(dir, `etl-${label}.log`) });
     const expected = expectedClosedWindows();
     const expectedTotal = [...expected.values()].reduce((a, b) => a + b, 0);
-    await waitFor(
-      async () => {
-        if (!etl.running) throw new Error(`etl exited early:\n${etl.tail(30)}`);
-        const journal = readJournal(checkpointRoot);
-        if (
-          !isCaughtUp(journal, config.topics.clickstream, ends.clickstream, true) ||
-          !isCaughtUp(journal, config.topics.iot, ends.iot)
-        )
-          return false;
-        const total = [...(await aggRows()).values()].reduce((a, b) => a + b, 0);
-        return total >= expectedTotal;
-      },
-      240_000,
-      `${label}: both topics durable and ${expectedTotal} page views in closed windows`,
-      500,
-    );
+    let waiting = 'nothing read yet';
+    try {
+      await waitFor(
+        async () => {
+          if (!etl.running) throw new Error(`etl exited early:\n${etl.tail(30)}`);
+          const journal = readJournal(checkpointRoot);
+          if (
+            !isCaughtUp(journal, config.topics.clickstream, ends.clickstream) ||
+            !isCaughtUp(journal, config.topics.iot, ends.iot)
+          ) {
+            waiting = 'raw writers not at the end offsets';
+            return false;
+          }
+          const windows = await windowsNotCaughtUp({
+            config,
+            logger,
+            checkpointRoot,
+            clickstreamEnds: ends.clickstream,
+          });
+          if (windows.length > 0) {
+            waiting = windows.slice(0, 8).join('; ');
+            return false;
+          }
+          const total = [...(await aggRows()).values()].reduce((a, b) => a + b, 0);
+          waiting = `${total} page views in clickstream_agg`;
+          return total >= expectedTotal;
+        },
+        240_000,
+        `${label}: both topics durable and ${expectedTotal} page views in closed windows`,
+        500,
+      );
+    } catch (err) {
+      await etl.terminate(); // not left running (and holding the store) into the next test
+      throw new Error(`${(err as Error).message}: ${waiting}`, { cause: err });
+    }
     expect(await etl.terminate()).toEqual({ code: 0, signal: null });
     return etl;
   }

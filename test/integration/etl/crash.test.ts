@@ -34,6 +34,7 @@ import {
 } from '../helpers/lakeChecks.js';
 import { listFiles, openLake, sqlString, tmpFiles, type LakeFile } from '../helpers/lakeReader.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
+import { windowsCaughtUp, windowsPollMs } from '../helpers/windowsCaughtUp.js';
 import { scrapeMetrics, sampleValue } from '../helpers/prometheusText.js';
 import { randomName } from '../helpers/randomName.js';
 import { testLogger } from '../helpers/testLogger.js';
@@ -252,13 +253,15 @@ describe('etl under kill -9 while catching up a backlog', () => {
     const etl = EtlProcess.start(env, { logFile });
     const port = await etl.statusPort();
     await waitFor(
-      () => {
+      async () => {
         if (!etl.running) throw new Error(`etl exited:\n${etl.tail(20)}`);
-        return caughtUp();
+        return (
+          caughtUp() && (await windowsCaughtUp({ config, logger, checkpointRoot, clickstreamEnds: ends.clickstream }))
+        );
       },
       600_000,
-      'the checkpoint store to reach the end offsets',
-      250,
+      'the checkpoint store to reach the end offsets and every window to be emitted',
+      windowsPollMs(config),
     );
     const finalRecovery = etl.logs.find((l) => l.msg === 'lake recovered from the checkpoint store');
     if (finalRecovery) recoveries.push(finalRecovery);

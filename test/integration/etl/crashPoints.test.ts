@@ -38,6 +38,7 @@ import { waitFor } from '../helpers/waitFor.js';
 import { deleteTopics } from '../helpers/producerFixtures.js';
 import { windowTopicNames } from '../../../src/kafka/admin/windowTopics.js';
 import { readWindowTasks, windowTasksStillMoving } from '../helpers/windowTasksInKafka.js';
+import { windowsCaughtUp } from '../helpers/windowsCaughtUp.js';
 
 const CLICKS = 12_000;
 const READINGS = 6_000;
@@ -153,6 +154,7 @@ describe('etl crash points (SDP_FAULT)', () => {
     const group = randomName(`sdp-faults-${point}`);
     if (members) membersGroups.push(group);
     const checkpointRoot = join(runDir, 'checkpoints');
+    const runConfig: Config = { ...config, etl: { ...config.etl, windows, consumer_group: group } };
     const env = etlEnv(config, {
       lakeRoot,
       checkpointRoot,
@@ -199,12 +201,15 @@ describe('etl crash points (SDP_FAULT)', () => {
     // Started (signal handlers on): the store may already be caught up if the crash came last.
     await etl.statusPort();
     await waitFor(
-      () => {
+      async () => {
         if (!etl.running) throw new Error(`etl exited:\n${etl.tail(20)}`);
         const journal = readJournal(checkpointRoot);
         return (
-          isCaughtUp(journal, config.topics.clickstream, ends.clickstream, !members) &&
-          isCaughtUp(journal, config.topics.iot, ends.iot)
+          isCaughtUp(journal, config.topics.clickstream, ends.clickstream) &&
+          isCaughtUp(journal, config.topics.iot, ends.iot) &&
+          // Members: the tasks' progress is waited for below, with their takeovers.
+          (members ||
+            (await windowsCaughtUp({ config: runConfig, logger, checkpointRoot, clickstreamEnds: ends.clickstream })))
         );
       },
       120_000,

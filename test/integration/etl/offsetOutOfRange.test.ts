@@ -17,6 +17,7 @@ import { etlEnv, EtlProcess, type EtlExit } from '../helpers/etlProcess.js';
 import { createTestTopics, endOffsets, TestProducer, withAdmin, type TestRecord } from '../helpers/kafkaTestData.js';
 import { openLake } from '../helpers/lakeReader.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
+import { windowsCaughtUp, windowsPollMs } from '../helpers/windowsCaughtUp.js';
 import { sampleValue, scrapeMetrics } from '../helpers/prometheusText.js';
 import { testLogger } from '../helpers/testLogger.js';
 import { waitFor } from '../helpers/waitFor.js';
@@ -74,13 +75,16 @@ describe('checkpointed offsets outside the log', () => {
     const ends = await endOffsets(config, logger, config.topics.clickstream);
     const etl = start(env, name);
     await waitFor(
-      () => {
+      async () => {
         if (!etl.running) throw new Error(`etl exited early:\n${etl.tail(30)}`);
-        return isCaughtUp(readJournal(checkpointRoot), config.topics.clickstream, ends, true);
+        return (
+          isCaughtUp(readJournal(checkpointRoot), config.topics.clickstream, ends) &&
+          (await windowsCaughtUp({ config, logger, checkpointRoot, clickstreamEnds: ends }))
+        );
       },
       120_000,
-      'the checkpoint to reach the end offsets',
-      250,
+      'the checkpoint to reach the end offsets and every window to be emitted',
+      windowsPollMs(config),
     );
     expect(await etl.terminate()).toEqual({ code: 0, signal: null });
   }
@@ -225,13 +229,16 @@ describe('checkpointed offsets outside the log', () => {
       const etl = start({ ...env, SDP_ETL__ON_OFFSET_OUT_OF_RANGE: 'earliest' }, 'deleted-earliest');
       const ends = await endOffsets(config, logger, config.topics.clickstream);
       await waitFor(
-        () => {
+        async () => {
           if (!etl.running) throw new Error(`etl exited:\n${etl.tail(30)}`);
-          return isCaughtUp(readJournal(checkpointRoot), config.topics.clickstream, ends, true);
+          return (
+            isCaughtUp(readJournal(checkpointRoot), config.topics.clickstream, ends) &&
+            (await windowsCaughtUp({ config, logger, checkpointRoot, clickstreamEnds: ends }))
+          );
         },
         120_000,
-        'the checkpoint to reach the end offsets',
-        250,
+        'the checkpoint to reach the end offsets and every window to be emitted',
+        windowsPollMs(config),
       );
       const skips = etl.logs.filter(
         (l) => typeof l.msg === 'string' && l.msg.startsWith('checkpointed offset out of range'),

@@ -36,7 +36,7 @@ describe('switching a lake from etl.windows: process to members', () => {
   const dir = mkdtempSync(join(tmpdir(), 'sdp-windows-switch-'));
   const lakeRoot = join(dir, 'lake');
   const checkpointRoot = join(dir, 'checkpoints');
-  const config: Config = loadTestConfig();
+  const config: Config = loadTestConfig({ etl: { windows: 'process' } });
   const newGroup = randomName('sdp-etl-switched');
   afterAll(async () => {
     rmSync(dir, { recursive: true, force: true });

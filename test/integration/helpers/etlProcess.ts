@@ -21,13 +21,14 @@ export interface EtlEnvOptions {
 
 /**
  * The SDP_* environment that points `node dist/main.js etl` at the test's own topics, group, lake
- * and checkpoint store (from a `loadTestConfig()` config), with JSON logs and a free status port.
+ * and checkpoint store (from a `loadTestConfig()` config), in its window mode, with JSON logs and a free status port.
  */
 export function etlEnv(config: Config, options: EtlEnvOptions): Record<string, string> {
   return {
     SDP_TOPICS__CLICKSTREAM: config.topics.clickstream,
     SDP_TOPICS__IOT: config.topics.iot,
     SDP_ETL__CONSUMER_GROUP: config.etl.consumer_group,
+    SDP_ETL__WINDOWS: config.etl.windows,
     SDP_STORAGE__DATALAKE_ROOT: options.lakeRoot,
     SDP_STORAGE__CHECKPOINT_ROOT: options.checkpointRoot,
     SDP_UI__STATUS_PORT: '0',

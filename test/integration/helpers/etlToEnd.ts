@@ -5,6 +5,7 @@ import { isCaughtUp, readJournal } from './checkpointJournal.js';
 import { EtlProcess } from './etlProcess.js';
 import { endOffsets } from './kafkaTestData.js';
 import { waitFor } from './waitFor.js';
+import { windowsNotCaughtUp, windowsPollMs } from './windowsCaughtUp.js';
 
 export interface EtlToEndOptions {
   config: Config;
@@ -14,15 +15,14 @@ export interface EtlToEndOptions {
   logFile: string;
   /** Kept running after catching up, so that every partition turns idle and its windows are emitted. */
   settleMs: number;
-  /** The window aggregator's offsets are in the store too (false with etl.windows: members: they are in Kafka). */
-  windowsInStore?: boolean;
   /** Runs after the settling, before the graceful stop (to scrape /metrics, say). */
   beforeStop?: (etl: EtlProcess) => Promise<void>;
 }
 
 /**
- * Starts `etl`, waits until the checkpoint store holds everything below the topics' current end offsets (the
- * window aggregator's offsets included), lets it settle, stops it gracefully and expects exit 0.
+ * Starts `etl` (in `config.etl.windows`'s mode), waits until the checkpoint store holds everything below the topics'
+ * current end offsets and every window they imply is emitted and committed (windowsCaughtUp.ts), lets it settle, stops
+ * it gracefully and expects exit 0.
  */
 export async function runEtlToEnd(o: EtlToEndOptions): Promise<EtlProcess> {
   const ends = {
@@ -31,19 +31,32 @@ export async function runEtlToEnd(o: EtlToEndOptions): Promise<EtlProcess> {
   };
   const etl = EtlProcess.start(o.env, { logFile: o.logFile });
   try {
+    let moving: string[] = [];
     await waitFor(
-      () => {
+      async () => {
         if (!etl.running) throw new Error(`etl exited early:\n${etl.tail(30)}`);
         const journal = readJournal(o.checkpointRoot);
-        return (
-          isCaughtUp(journal, o.config.topics.clickstream, ends.clickstream, o.windowsInStore ?? true) &&
-          isCaughtUp(journal, o.config.topics.iot, ends.iot)
-        );
+        if (
+          !isCaughtUp(journal, o.config.topics.clickstream, ends.clickstream) ||
+          !isCaughtUp(journal, o.config.topics.iot, ends.iot)
+        ) {
+          moving = ['raw writers not at the end offsets'];
+          return false;
+        }
+        moving = await windowsNotCaughtUp({
+          config: o.config,
+          logger: o.logger,
+          checkpointRoot: o.checkpointRoot,
+          clickstreamEnds: ends.clickstream,
+        });
+        return moving.length === 0;
       },
       240_000,
-      'the checkpoint store to reach the end offsets',
-      250,
-    );
+      'the checkpoint store to reach the end offsets and every window to be emitted',
+      windowsPollMs(o.config),
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}: ${moving.slice(0, 8).join('; ')}`, { cause: err });
+    });
     await new Promise((r) => setTimeout(r, o.settleMs));
     await o.beforeStop?.(etl);
   } finally {

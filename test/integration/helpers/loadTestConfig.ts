@@ -30,15 +30,29 @@ function merge(target: Record<string, unknown>, patch: Record<string, unknown>):
 }
 
 /**
+ * `etl.windows` of the tests that do not choose it: $ETL_TEST_WINDOWS (`process` or `members`), so that the same tests
+ * run against either window mode (architecture.md, "Windows across members"). Not an SDP_* variable: every SDP_*
+ * variable is a config key to the CLI, and the ETL children inherit the test's environment.
+ */
+export function testWindowsMode(env: NodeJS.ProcessEnv = process.env): 'process' | 'members' | undefined {
+  const mode = env.ETL_TEST_WINDOWS;
+  if (mode === undefined || mode === '') return undefined;
+  if (mode !== 'process' && mode !== 'members')
+    throw new Error(`ETL_TEST_WINDOWS: expected process or members, got ${JSON.stringify(mode)}`);
+  return mode;
+}
+
+/**
  * The project's config.yml (plus SDP_* environment, as the CLI sees it) with `overrides` on top,
  * validated. Unless overridden, the topics and the consumer group get fresh random names, so each
- * test owns its own data on the shared cluster.
+ * test owns its own data on the shared cluster, and `etl.windows` is $ETL_TEST_WINDOWS when set.
  */
 export function loadTestConfig(overrides: DeepPartial<ConfigInput> = {}): Config {
   const { effective } = loadConfig(PROJECT_CONFIG);
+  const windows = testWindowsMode();
   const unique = {
     topics: { clickstream: randomName('clickstream'), iot: randomName('iot') },
-    etl: { consumer_group: randomName('sdp-etl') },
+    etl: { consumer_group: randomName('sdp-etl'), ...(windows ? { windows } : {}) },
   };
   const merged = merge(merge(structuredClone(effective), unique), overrides as Record<string, unknown>);
   return configSchema.parse(merged);

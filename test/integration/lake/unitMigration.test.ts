@@ -63,13 +63,12 @@ describe.each(['process', 'members'] as const)('a lake from before units, window
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('is moved into units at the next start, before anything is recovered, every event once', async () => {
-    const config = loadTestConfig();
+    const config = loadTestConfig({ etl: { windows } });
     mkdirSync(join(dir, 'run'), { recursive: true });
     const env = etlEnv(config, {
       lakeRoot,
       checkpointRoot,
       extra: {
-        SDP_ETL__WINDOWS: windows,
         SDP_ETL__MAX_FILE_ROWS: '120',
         SDP_ETL__CHECKPOINT_INTERVAL: '1s',
         SDP_ETL__IDLE_TIMEOUT: '2s',
@@ -126,7 +125,6 @@ describe.each(['process', 'members'] as const)('a lake from before units, window
         checkpointRoot,
         logFile: join(dir, log),
         settleMs: 4_000,
-        windowsInStore: windows === 'process',
       });
 
     await send({ clickstream: clicks(0, 500), iot: readings(0, 300) });

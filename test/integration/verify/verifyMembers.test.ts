@@ -87,7 +87,6 @@ describe('verify with the windows across members', () => {
       checkpointRoot,
       logFile: join(dir, 'etl.log'),
       settleMs: 8_000,
-      windowsInStore: false,
     });
     clean = await verify(lakeRoot);
   }, 300_000);

@@ -89,7 +89,6 @@ describe('the purge of the repartition topic', () => {
       checkpointRoot,
       logFile: join(dir, 'etl.log'),
       settleMs: 10_000,
-      windowsInStore: false,
       beforeStop: async (etl) => {
         metrics = await scrapeMetrics(await etl.statusPort());
       },
