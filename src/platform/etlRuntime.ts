@@ -101,9 +101,17 @@ export const CLIENTS_CLOSE_BOUND_MS = 10_000;
  */
 let lastGeneration = 0;
 
+/**
+ * The store's sinks a partition's durable offset is the smallest of. The one-process window aggregator's sink only
+ * with `etl.windows: process`: the stages keep their floor in the partition's Kafka commit, never in the store, so
+ * counting that sink made every clickstream partition "durable through nothing" (architecture.md, "Windows across
+ * members").
+ */
 export function sinksOfPartition(config: Config, stream: StreamName, partition: number): SinkId[] {
   const topic = config.topics[stream];
-  return stream === 'clickstream' ? [rawSinkId(topic, partition), aggSinkId(topic)] : [rawSinkId(topic, partition)];
+  return stream === 'clickstream' && config.etl.windows === 'process'
+    ? [rawSinkId(topic, partition), aggSinkId(topic)]
+    : [rawSinkId(topic, partition)];
 }
 
 /**
