@@ -23,7 +23,7 @@ import { BufferBudget } from '../lake/bufferBudget.js';
 import { createEncoderPool, type EncoderPool } from '../lake/encoderPool.js';
 import { resolveEncoderThreads } from '../lake/encoderThreads.js';
 import type { Logger } from '../log/logger.js';
-import { dispatch, query, stop, type AnyRef, type Ref } from '../system/nact.js';
+import { dispatch, isStoppedActorError, query, stop, type AnyRef, type Ref } from '../system/nact.js';
 import { spawnCheckpointer, type CheckpointerMsg, type LakeRecovery } from '../actors/checkpointer.js';
 import { spawnIngest, type IngestMsg, type IngestStartReply, type IngestStatus } from '../actors/ingest.js';
 import { spawnWindowAggregator, type AggregatorMetrics, type WindowAggregatorMsg } from '../actors/windowAggregator.js';
@@ -531,8 +531,16 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
   const closeActors = async (graceful: boolean): Promise<void> => {
     const timeoutMs = config.etl.shutdown_timeout;
     if (graceful) {
+      // An ingest that already failed (a takeover during a broker outage, say) has nothing left to drain: its
+      // uncommitted rolls are simply not committed, and its partitions resume from Kafka at the next start. The
+      // others still stop gracefully (architecture.md, "Back-pressure and shutdown").
       await Promise.all(
-        [...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'drain' as const }), timeoutMs)),
+        [...ingests.entries()].map(([stream, ingest]) =>
+          query(ingest, () => ({ type: 'drain' as const }), timeoutMs).catch((err: unknown) => {
+            if (!isStoppedActorError(err)) throw err;
+            logger.warn({ component: 'etl', generation, stream }, 'ingest already stopped (it failed): not drained');
+          }),
+        ),
       );
       if (startedAggregator) await query(startedAggregator, () => ({ type: 'flush' as const }), timeoutMs);
       if (startedStage) {
@@ -541,7 +549,11 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
         await query<WindowStageMsg, WindowStageFlushReply>(startedStage, () => ({ type: 'drain' }), timeoutMs);
       }
       await Promise.all(
-        [...ingests.values()].map((ingest) => query(ingest, () => ({ type: 'close' as const }), timeoutMs)),
+        [...ingests.values()].map((ingest) =>
+          query(ingest, () => ({ type: 'close' as const }), timeoutMs).catch((err: unknown) => {
+            if (!isStoppedActorError(err)) throw err;
+          }),
+        ),
       );
     } else {
       await Promise.allSettled(

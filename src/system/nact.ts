@@ -122,6 +122,11 @@ export function query<M, R>(ref: Ref<M>, build: (replyTo: Ref<R>) => M, timeoutM
   return n.query!(ref, build, timeoutMs) as Promise<R>;
 }
 
+/** nact's answer to a query of an actor that has stopped (or never existed): it can never reply. */
+export function isStoppedActorError(err: unknown): boolean {
+  return err instanceof Error && err.message.startsWith('Actor stopped or never existed');
+}
+
 /** Replies to whoever sent the message being handled (a query's temporary reference). */
 export function reply<R>(ctx: ActorContext<unknown>, value: R): void {
   if (ctx.sender) n.dispatch!(ctx.sender, value);
