@@ -99,6 +99,27 @@ export interface DecodedStreams {
   messages: Record<StreamName, ConsumedMessage[]>;
 }
 
+/**
+ * `consumeAndDecode` again until both topics hold `expected` messages or `timeoutMs` passed. A read_committed read to
+ * the end stops at the last stable offset: a committed transaction's markers reach its partitions just after EndTxn
+ * returns, and a thread that died mid-transaction holds it until its replacement's InitProducerId aborts what it left
+ * open. Reading again only waits for those; a count that stays short is still short.
+ */
+export async function consumeAndDecodeAll(
+  config: Config,
+  expected: number,
+  timeoutMs = 20_000,
+): Promise<DecodedStreams> {
+  const deadline = Date.now() + timeoutMs;
+  const total = (d: DecodedStreams): number => d.messages.clickstream.length + d.messages.iot.length;
+  let consumed = await consumeAndDecode(config);
+  while (total(consumed) < expected && Date.now() < deadline) {
+    await new Promise((r) => setTimeout(r, 500));
+    consumed = await consumeAndDecode(config);
+  }
+  return consumed;
+}
+
 /** Both topics read by kcat and every message validated as the ETL would. */
 export async function consumeAndDecode(config: Config): Promise<DecodedStreams> {
   const result: DecodedStreams = {

@@ -7,7 +7,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/schema.js';
 import { splitCount } from '../../../src/commands/generate.js';
 import {
-  consumeAndDecode,
+  consumeAndDecodeAll,
   duplicates,
   freshTopicsPerBlock,
   producerSummary,
@@ -27,8 +27,6 @@ describe('generate --count 10000', () => {
   let result: CliResult;
   let consumed: DecodedStreams;
 
-  const total = (d: DecodedStreams): number => d.messages.clickstream.length + d.messages.iot.length;
-
   beforeAll(async () => {
     const fresh = await freshTopics();
     config = fresh.config;
@@ -45,13 +43,7 @@ describe('generate --count 10000', () => {
       ],
       fresh.env,
     );
-    // A committed transaction's markers reach its partitions just after EndTxn returns, so a read_committed read to
-    // the end right after `generate` exits may stop below the last one: read again until it stops growing.
-    consumed = await consumeAndDecode(config);
-    for (let i = 0; i < 10 && total(consumed) < COUNT; i++) {
-      await new Promise((r) => setTimeout(r, 500));
-      consumed = await consumeAndDecode(config);
-    }
+    consumed = await consumeAndDecodeAll(config, COUNT);
   });
 
   it('exits 0 and reports every event acknowledged', () => {

@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { spawnProducerPool, type ProducerPoolMsg, type ProducerSummary } from '../../../src/actors/producerPool.js';
 import { query, startSystem, stop, type Ref } from '../../../src/system/nact.js';
-import { consumeAndDecode, duplicates, freshTopicsPerBlock } from '../helpers/producerFixtures.js';
+import { consumeAndDecodeAll, duplicates, freshTopicsPerBlock } from '../helpers/producerFixtures.js';
 import { testLogger } from '../helpers/testLogger.js';
 
 const COUNTS = { clickstream: 3_000, iot: 1_000 };
@@ -52,7 +52,7 @@ describe('a producer thread dying mid-transaction', () => {
       stop(system);
     }
 
-    const consumed = await consumeAndDecode(config);
+    const consumed = await consumeAndDecodeAll(config, COUNTS.clickstream + COUNTS.iot);
     expect(consumed.invalid).toEqual([]);
     expect(consumed.messages.clickstream.length).toBe(COUNTS.clickstream);
     expect(consumed.messages.iot.length).toBe(COUNTS.iot);
