@@ -15,7 +15,8 @@
  * sp/sn: source partition and the clickstream partition count it sees; r/rn: this record's repartition partition and
  * the count it routed with; size: window size; to: offset of the last clickstream record the source accounted for
  * (null: none yet); wm: its watermark (null: -Infinity); w: [window start, [[url, count]…]]…, windows ascending,
- * urls ascending, counts positive. The key is the source partition in decimal.
+ * urls ascending, counts positive; tk: true on the first commit of a new owner of the source partition (absent
+ * otherwise; see windows/stage2Windows.ts for what stage 2 does with it). The key is the source partition in decimal.
  */
 import { z } from 'zod';
 import { ErrorCodes, SdpError } from '../errors.js';
@@ -63,6 +64,11 @@ export interface PageViewRepartitionRecord {
   /** The source's watermark (max event time − delay); -Infinity before any event. */
   readonly watermarkMs: number;
   readonly idle: boolean;
+  /**
+   * The first commit of a new owner of the source partition (a start, a restart or a rebalance): stage 2 takes every
+   * source as not idle until it says so again (windows/stage2Windows.ts). Absent: false.
+   */
+  readonly takeover?: boolean;
   /** Windows ascending; only urls routed to `partition`. Empty for a mark alone. */
   readonly windows: readonly WindowCounts[];
 }
@@ -86,6 +92,7 @@ const valueSchema = z.strictObject({
   to: z.string().regex(offsetPattern).nullable(),
   wm: z.number().nullable(),
   idle: z.boolean(),
+  tk: z.literal(true).optional(),
   w: z.array(z.tuple([z.number(), z.array(countSchema)])),
 });
 type RecordValue = z.infer<typeof valueSchema>;
@@ -112,6 +119,7 @@ export function encodeRepartitionRecord(record: PageViewRepartitionRecord): Repa
     to: record.throughOffset,
     wm: record.watermarkMs === -Infinity ? null : record.watermarkMs,
     idle: record.idle,
+    ...(record.takeover === true ? { tk: true as const } : {}),
     w: record.windows.map((w) => [w.startMs, w.counts.map((c): [string, number] => [c.url, c.count])]),
   };
   return { partition: record.partition, key: String(record.sourcePartition), value: JSON.stringify(value) };
@@ -153,6 +161,7 @@ export function decodeRepartitionRecord(
     throughOffset: v.to,
     watermarkMs: v.wm ?? -Infinity,
     idle: v.idle,
+    ...(v.tk === true ? { takeover: true } : {}),
     windows: v.w.map(([startMs, counts]) => ({ startMs, counts: counts.map(([url, count]) => ({ url, count })) })),
   };
   const problems = checkRecord(record);

@@ -40,6 +40,8 @@ export interface Stage1Facts {
   /** Partitions of the repartition topic (R). */
   readonly repartitions: number;
   readonly sourcePartition: number;
+  /** The first commit of this owner: the records say so (repartitionRecords.ts, `tk`). Absent: false. */
+  readonly takeover?: boolean;
   /**
    * Offset of the last clickstream record read (at least every batch added; records without page views count too):
    * the new `win` floor. At or below the floor (a new owner re-reading what its predecessor counted), or null
@@ -164,6 +166,7 @@ export class Stage1Counts {
         throughOffset,
         watermarkMs: facts.watermarkMs,
         idle: facts.idle,
+        ...(facts.takeover === true ? { takeover: true } : {}),
         windows,
       }),
     );

@@ -7,8 +7,12 @@
  * - Idle, as the one-process tracker has it (windows/watermarks.ts): caught up, not paused by back-pressure, and no
  *   batch for `idleTimeoutMs`. Decided here and carried in the record, so stage 2 replays it as it was.
  * - A mark is due every `intervalMs` when something it would say changed: counts, the floor, the watermark, the idle
- *   flag or the partition count. An unchanged mark is not sent again: stage 2 keeps each source's last one in its
- *   snapshot.
+ *   flag or the partition count; and, unchanged, once `idleTimeoutMs` passed since the last one: a source taken as
+ *   not idle after another's takeover (below) that stays idle says so again within that time, so it holds the
+ *   windows back no longer.
+ * - The first commit of this owner says it took the partition over (`takeover`): stage 2 then takes every other
+ *   source as not idle too, until each says again (windows/stage2Windows.ts). A mark is due at the first interval
+ *   whatever it says, so every new owner announces itself within `intervalMs`.
  */
 import type { Stage1Batch, Stage1Drain } from './stage1Counts.js';
 import { Stage1Counts } from './stage1Counts.js';
@@ -100,12 +104,17 @@ export class Stage1Source {
     };
   }
 
-  /** Whether a commit of marks alone is due: the interval passed and the mark would say something new. */
+  /**
+   * Whether a commit of marks alone is due: the interval passed and the mark would say something new, or
+   * `idleTimeoutMs` passed since the last one (see the module's comment).
+   */
   markDue(nowMs: number, intervalMs: number, partitionCount: number): boolean {
-    if (nowMs - this.lastDrainMs < intervalMs) return false;
+    const sinceMs = nowMs - this.lastDrainMs;
+    if (sinceMs < intervalMs) return false;
     const last = this.lastMark;
     return (
       last === null ||
+      sinceMs >= this.idleTimeoutMs ||
       this.counts.pendingEntries > 0 ||
       (this.lastRead !== null && this.lastRead !== last.win) ||
       this.watermarkMs() !== last.watermarkMs ||
@@ -127,6 +136,7 @@ export class Stage1Source {
       partitionCount: Math.max(partitionCount, this.partition + 1),
       repartitions,
       sourcePartition: this.partition,
+      takeover: this.lastMark === null,
       lastOffset: this.lastRead ?? this.counts.winFloor,
     });
     this.lastDrainMs = nowMs;

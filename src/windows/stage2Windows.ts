@@ -11,6 +11,12 @@
  *   backwards (a new owner's first marks may be lower than its predecessor's).
  * - Lateness (`isWindowClosed`): counts for a window whose end ≤ max(global watermark, emitted frontier) as it stands
  *   before the record are late: counted per window and reported by the next `closeWindows`, never emitted.
+ * - Idleness after a takeover: a source's record marked `takeover` (the first commit of a new owner: a start, a
+ *   restart, a rebalance) makes every source not idle, at its last watermark, until it says again. An idle flag is
+ *   what its source said before; its owner may be starting too, with events waiting, and the new owner's first marks
+ *   would otherwise close their windows under it (counted late, which the one-process tracker never does after a
+ *   restart: windows/watermarks.ts). Decided by records alone, so a replay gives the same rows; a source that stays
+ *   idle says so again within `etl.idle_timeout` (windows/stage1Source.ts), so it holds the windows back no longer.
  * - A record at or below the last repartition offset applied is a replay (after a restore) and changes nothing; a
  *   record of a source not past its last through offset (same offset with counts, or lower) is a duplicate or stale
  *   and is ignored (EOS makes it impossible; counted in `duplicateRecords` should it ever happen).
@@ -212,7 +218,10 @@ export function apply(state: Stage2State, record: PageViewRepartitionRecord, off
     open = nextOpen;
     late = nextLate;
   }
-  const sources = new Map(state.sources).set(record.sourcePartition, {
+  const sources = new Map(state.sources);
+  if (record.takeover === true)
+    for (const [partition, mark] of sources) if (mark.idle) sources.set(partition, { ...mark, idle: false });
+  sources.set(record.sourcePartition, {
     watermarkMs: record.watermarkMs,
     idle: record.idle,
     throughOffset: through,

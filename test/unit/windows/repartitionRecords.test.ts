@@ -81,6 +81,19 @@ describe('repartition records', () => {
     expect(decodeRepartitionRecord(message.key, message.value)).toEqual(rec);
   });
 
+  it('says a new owner\'s first commit as "tk":true, and nothing at all otherwise', () => {
+    const first = record({ takeover: true });
+    const message = encodeRepartitionRecord(first);
+    expect(JSON.parse(message.value)).toMatchObject({ tk: true });
+    expect(decodeRepartitionRecord(message.key, message.value)).toEqual(first);
+    const later = encodeRepartitionRecord(record({ takeover: false }));
+    expect(later.value).not.toContain('"tk"');
+    expect(decodeRepartitionRecord(later.key, later.value).takeover).toBeUndefined();
+    expect(() => decodeRepartitionRecord(later.key, later.value.replace('"idle"', '"tk":false,"idle"'))).toThrow(
+      /malformed/,
+    );
+  });
+
   it('keeps int64 offsets exact and writes the compact form', () => {
     const rec = record({ throughOffset: '9223372036854775806' });
     const message = encodeRepartitionRecord(rec);

@@ -79,6 +79,30 @@ describe('Stage1Source', () => {
     expect(s.markDue(2 * INTERVAL + IDLE, INTERVAL, 4)).toBe(true); // it became idle
   });
 
+  it('says an unchanged mark again once the idle timeout passed since the last one (a new stage-2 owner waits for it)', () => {
+    const s = source(null, 0);
+    s.add(batch('1', M), true, 0);
+    s.drain(IDLE, 4, 3); // idle now, and said so
+    expect(s.markDue(IDLE + INTERVAL, INTERVAL, 4)).toBe(false); // nothing new
+    expect(s.markDue(2 * IDLE - 1, INTERVAL, 4)).toBe(false);
+    expect(s.markDue(2 * IDLE, INTERVAL, 4)).toBe(true);
+    const again = s.drain(2 * IDLE, 4, 3).records.map(decode);
+    expect(again.map((r) => [r.idle, r.throughOffset, r.windows.length])).toEqual([
+      [true, '1', 0],
+      [true, '1', 0],
+      [true, '1', 0],
+    ]);
+  });
+
+  it('says it took the partition over in its first commit only, whatever that commit is', () => {
+    const s = source('7', 0);
+    const first = s.drain(INTERVAL, 4, 3).records.map(decode);
+    expect(first.map((r) => r.takeover)).toEqual([true, true, true]);
+    s.add(batch('8', M), false, INTERVAL);
+    const second = s.drain(2 * INTERVAL, 4, 3).records.map(decode);
+    expect(second.map((r) => r.takeover)).toEqual([undefined, undefined, undefined]);
+  });
+
   it('skips a batch at or below the floor it was taken over at ("-1" is no floor)', () => {
     const s = source('10');
     s.add(batch('10', M), false, 0);

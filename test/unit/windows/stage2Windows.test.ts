@@ -23,6 +23,8 @@ interface MarkSpec {
   idle?: boolean;
   /** Clickstream partitions the source sees; 4 by default. */
   n?: number;
+  /** The first commit of a new owner of the source. */
+  takeover?: boolean;
   /** [window start, [[url, count]…]]… */
   windows?: Array<[number, Array<[string, number]>]>;
 }
@@ -46,6 +48,7 @@ function rec(sp: number, spec: MarkSpec = {}): PageViewRepartitionRecord {
     throughOffset: String(through),
     watermarkMs: spec.maxMs === undefined ? -Infinity : spec.maxMs - DELAY_MS,
     idle: spec.idle ?? false,
+    ...(spec.takeover ? { takeover: true } : {}),
     windows,
   };
 }
@@ -142,6 +145,27 @@ describe('stage 2 windows', () => {
     const c = close(s);
     expect(c.rows).toEqual([]);
     expect(c.late).toEqual([[M, M + SIZE_MS, 3]]);
+  });
+
+  it("a new owner's first record makes every source not idle: its first marks close no window under the others", () => {
+    // All four idle when the platform stopped; events then came for every partition.
+    let s = feed(createStage2State(OPTIONS), ...[0, 1, 2, 3].map((sp) => rec(sp, { maxMs: M + 20_000, idle: true })));
+    expect(globalWatermark(s)).toBe(M + 10_000);
+    // Source 0's new owner reads its backlog first and goes idle before source 1's new owner has said anything.
+    s = feed(
+      s,
+      rec(0, { maxMs: M + 3 * SIZE_MS, takeover: true, windows: [[M + SIZE_MS, [['/a', 2]]]] }),
+      rec(0, { maxMs: M + 3 * SIZE_MS, idle: true }),
+    );
+    expect([...s.sources.values()].map((m) => m.idle)).toEqual([true, false, false, false]);
+    expect(globalWatermark(s)).toBe(M + 10_000);
+    expect(close(s).rows).toEqual([]);
+    // Source 1's page views of that minute are counted, not late.
+    s = feed(s, rec(1, { maxMs: M + 3 * SIZE_MS, takeover: true, windows: [[M + SIZE_MS, [['/a', 5]]]] }));
+    expect(s.lateEventsTotal).toBe(0);
+    // The others say they are still idle (stage 1 says so at least every idle timeout): the minute closes whole.
+    s = feed(s, ...[0, 1, 2, 3].map((sp) => rec(sp, { maxMs: M + 3 * SIZE_MS, idle: true })));
+    expect(close(s).rows).toEqual([[M + SIZE_MS, '/a', 7]]);
   });
 
   it('partitions added while running (4 → 6) hold the watermark back until each reports', () => {
