@@ -3,7 +3,10 @@
 The notebook (``datalake_analysis.ipynb``) never types a path: it reads ``config.yml`` (or the file
 named by ``SDP_CONFIG``), applies the same ``SDP_`` environment overrides as the TypeScript CLI
 (``SDP_STORAGE__DATALAKE_ROOT=/tmp/lake`` -> ``storage.datalake_root``; see ``src/config/envOverrides.ts``)
-and opens every lake table with DuckDB as a view over its committed Parquet files.
+and opens every lake table with DuckDB as a view over its committed Parquet files. The windows'
+committed state comes from the checkpoint store (``etl.windows: process``, read directly) or from the
+project's CLI (``members``: ``node dist/main.js data windows --json`` reads it from Kafka), see
+``window_state_of``.
 
 The environment rule, as in the CLI: ``SDP_`` + the dotted path in capitals, ``__`` between levels;
 ``SDP_CONFIG`` names the file and is not a key; an override for a key that the file does not have is
@@ -19,7 +22,9 @@ import json
 import math
 import os
 import re
+import shutil
 import sqlite3
+import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Mapping
@@ -312,6 +317,7 @@ def open_lake(config: LakeConfig | None = None) -> Lake:
 def window_state(checkpoint_root: Path, clickstream_topic: str) -> dict | None:
     """The window aggregator's last committed state for ``clickstream_topic`` (late events total,
     emitted frontier, watermark), read-only from the checkpoint store; None when there is none.
+    With ``etl.windows: process`` only: in members mode the store holds none (see :func:`window_state_of`).
 
     The state travels in each ``agg`` journal event (architecture.md, "The checkpoint protocol");
     the latest snapshot holds it too, for journals compacted up to it.
@@ -351,6 +357,87 @@ def window_state(checkpoint_root: Path, clickstream_topic: str) -> dict | None:
         "emitted_frontier_ms": state.get("emittedFrontierMs"),
         "global_watermark_ms": (state.get("watermarks") or {}).get("globalWatermarkMs"),
         "open_windows": len(state.get("openWindows") or []),
+    }
+
+
+# --- the windows' state: the checkpoint store (process) or the pv-state topic (members) --------
+
+#: ``source`` of :func:`window_state_of`, per ``etl.windows``.
+WINDOW_STATE_SOURCES = {"process": "checkpoint store", "members": "pv-state topic"}
+#: How long ``data windows`` may take: kafka.unreachable_timeout, then one read per stage-2 task.
+CLI_TIMEOUT_S = 120
+
+
+def windows_mode(config: LakeConfig) -> str:
+    """``etl.windows`` (``process`` when config.yml leaves it out, as the CLI's default)."""
+    try:
+        return str(config.get("etl.windows"))
+    except KeyError:
+        return "process"
+
+
+def _cli_error(stderr: str) -> str:
+    """The CLI's ``error SDP_ERR_…`` line and its ``  - `` details, else its last stderr line."""
+    lines = stderr.strip().splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("error "):
+            return "\n".join([line, *[more for more in lines[i + 1:] if more.startswith("  - ")]])
+    return lines[-1] if lines else "no message"
+
+
+def window_state_of(config: LakeConfig, project_root: Path | None = None) -> dict:
+    """The windows' committed state where ``etl.windows`` keeps it (architecture.md, "Windows across members").
+
+    Always a dict with ``source`` (``checkpoint store`` or ``pv-state topic``) and ``where``; then either ``error``,
+    or ``found`` False with ``note``, or the figures of :func:`window_state` plus ``detail``:
+
+    - ``process``: the checkpoint store, read directly (:func:`window_state`), so a machine with only the lake and
+      the store mounted works;
+    - ``members``: the latest snapshot of every stage-2 task in ``<group>-pv-state``, read by the project's own CLI
+      (``node dist/main.js data windows --json``, the code ``verify`` uses): this module has no Kafka client. An
+      unbuilt project, no ``node``, or an unreachable Kafka is an ``error`` saying so.
+    """
+    mode = windows_mode(config)
+    if mode != "members":
+        where = str(config.checkpoint_root / CHECKPOINT_FILE)
+        base = {"source": WINDOW_STATE_SOURCES["process"], "where": where}
+        state = window_state(config.checkpoint_root, config.topics["clickstream"])
+        if state is None:
+            return {**base, "found": False, "note": "the ETL has not checkpointed windows there yet"}
+        if "error" in state:
+            return {**base, **state}
+        return {**base, "found": True, "detail": f"checkpoint {state['sequence_nr']}", **state}
+
+    group = config.get("etl.consumer_group")
+    base = {"source": WINDOW_STATE_SOURCES["members"], "where": f"{group}-pv-state"}
+    root = Path(project_root) if project_root is not None else Path(__file__).resolve().parent.parent
+    main_js = root / "dist" / "main.js"
+    node = shutil.which("node")
+    if not main_js.is_file():
+        return {**base, "error": f"the project's CLI is not built ({main_js} is missing: `npm run build`), and only it reads Kafka"}
+    if node is None:
+        return {**base, "error": "no `node` on PATH to run the project's CLI, which reads Kafka"}
+    try:
+        done = subprocess.run(
+            [node, str(main_js), "--config", str(config.file), "data", "windows", "--json"],
+            capture_output=True, text=True, timeout=CLI_TIMEOUT_S, check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return {**base, "error": f"`data windows` did not answer within {CLI_TIMEOUT_S} s"}
+    if done.returncode != 0:
+        return {**base, "error": f"`data windows` exited {done.returncode}: {_cli_error(done.stderr)}"}
+    report = json.loads(done.stdout)
+    if not report.get("found"):
+        return {**base, "where": report.get("location", base["where"]), "found": False, "note": report.get("note")}
+    return {
+        **base,
+        "where": report["location"],
+        "found": True,
+        "detail": f"{report['task_snapshots']} of {report['tasks']} stage-2 task snapshots",
+        "late_events_total": report["late_events_total"],
+        "emitted_frontier_ms": report["emitted_frontier_ms"],
+        "global_watermark_ms": report["global_watermark_ms"],
+        "open_windows": report["open_windows"],
     }
 
 

@@ -1,5 +1,5 @@
 /**
- * `data stats` and `data clean`: looking at and emptying the platform's storage roots
+ * `data stats`, `data windows` and `data clean`: looking at and emptying the platform's storage roots
  * (architecture.md, "Storage roots and cleaning"). Cleaning deletes only inside roots carrying the platform's
  * marker, only while the platform is stopped, after a y/N question (or --yes), and never leaves a
  * checkpoint store that disagrees with the lake.
@@ -17,6 +17,7 @@ import { pidFilePath } from '../services/pidFile.js';
 import { assertSafeRoots, emptyRoot, measureRoot, type CleanTarget } from '../storage/safeClean.js';
 import { CHECKPOINT_FILE } from '../platform/supervisor.js';
 import { collectDataStats, renderDataStats } from './dataStats.js';
+import { collectWindowState, renderWindowState } from './dataWindows.js';
 import type { CommandContext } from './context.js';
 
 /** The repository this build lives in (dist/commands/ → two levels up). */
@@ -138,7 +139,7 @@ export async function cleanData(
 export function registerDataCommands(program: Command, context: CommandContext): void {
   const data = program
     .command('data')
-    .description('what the lake and the checkpoint store hold, and cleaning them safely');
+    .description("what the lake, the checkpoint store and the windows' state hold, and cleaning them safely");
 
   data
     .command('stats')
@@ -150,6 +151,18 @@ export function registerDataCommands(program: Command, context: CommandContext):
       const { config } = context.config();
       const stats = await collectDataStats(config, context.logger(2));
       process.stdout.write(opts.json ? `${JSON.stringify(stats, null, 2)}\n` : `${renderDataStats(stats)}\n`);
+    });
+
+  data
+    .command('windows')
+    .description(
+      "the page-view windows' committed state: late events, emitted frontier, global watermark, open windows; from the checkpoint store (etl.windows: process) or the stage-2 snapshots in <group>-pv-state (members)",
+    )
+    .option('--json', 'one JSON document for scripts (the notebook reads it)')
+    .action(async (opts: { json?: boolean }) => {
+      const { config } = context.config();
+      const report = await collectWindowState(config, context.logger(2));
+      process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : `${renderWindowState(report)}\n`);
     });
 
   data

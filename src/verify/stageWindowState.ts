@@ -23,9 +23,16 @@ export interface StageWindowState {
   applied: Map<number, bigint>;
   /** Every window ending at or before this was emitted by every task; null while one has emitted none. */
   emittedFrontierMs: number | null;
+  /** The lowest global watermark of the tasks (each keeps it from every partition's marks); null while one has none. */
+  globalWatermarkMs: number | null;
   /** Tasks with a snapshot, of R. */
   snapshots: number;
   partitions: number;
+}
+
+/** The smallest of the tasks' values; null when one task has none yet. */
+function lowest(values: ReadonlyArray<number | null>): number | null {
+  return values.includes(null) ? null : Math.min(...(values as number[]));
 }
 
 /** undefined when no task ever committed (no snapshot at all). */
@@ -42,6 +49,7 @@ export async function readStageWindowState(
   let snapshots = 0;
   const applied = new Map<number, bigint>();
   const frontiers: Array<number | null> = [];
+  const watermarks: Array<number | null> = [];
   const seen: Array<Set<number>> = [];
   for (let r = 0; r < partitions; r++) {
     const read = await readLatestState(config, logger, topic, r, stateKey(r));
@@ -53,6 +61,7 @@ export async function readStageWindowState(
     lateEventsTotal += state.lateEventsTotal;
     if (state.offset !== null) applied.set(r, state.offset);
     frontiers.push(Number.isFinite(state.emittedFrontierMs) ? state.emittedFrontierMs : null);
+    watermarks.push(Number.isFinite(state.watermarkMs) ? state.watermarkMs : null);
     for (const [startMs, byUrl] of state.open) {
       const counts = open.get(startMs) ?? [];
       for (const [url, count] of byUrl) counts.push({ url, count });
@@ -76,7 +85,8 @@ export async function readStageWindowState(
     openWindows: [...open].map(([startMs, counts]) => ({ startMs, counts })),
     through,
     applied,
-    emittedFrontierMs: frontiers.includes(null) ? null : Math.min(...(frontiers as number[])),
+    emittedFrontierMs: lowest(frontiers),
+    globalWatermarkMs: lowest(watermarks),
     snapshots,
     partitions,
   };

@@ -3,7 +3,9 @@
  * cluster, fresh topics, data roots under the OS temp dir), the notebook executed headless with
  * nbclient (`analysis/run_analysis.py --strict`: any cell error or stderr output fails), and the
  * figures it reports (rows per table, top URL and its views, late events) equal to what
- * `node dist/main.js query` answers. Then the same notebook on an empty lake, a tiny one and a bad
+ * `node dist/main.js query` answers; the late events also equal to the windows' own count, read from the
+ * checkpoint store or, with ETL_TEST_WINDOWS=members, from the stage-2 snapshots in Kafka (through
+ * `data windows --json`). Then the same notebook on an empty lake, a tiny one and a bad
  * configuration: every cell runs and says what is missing.
  *
  * CI runs a short pipeline (a few thousand events, one or two minutes of event time);
@@ -221,7 +223,7 @@ describe('the notebook on a lake made by the real pipeline', () => {
     expect(run.summary?.top_url_agg).toEqual(agg);
   });
 
-  it('finds the windows equal to the raw counts except for the late events, which it counts as the checkpoint store does', async () => {
+  it('finds the windows equal to the raw counts except for the late events, which it counts as the window state does (either mode)', async () => {
     const [late] = await query<{ raw: number; windowed: number | null }>(
       `SELECT (SELECT count(*) FROM clickstream WHERE url = '${LATE_URL}') AS raw, (SELECT sum(pv) FROM clickstream_agg WHERE url = '${LATE_URL}') AS windowed`,
       env,
@@ -233,7 +235,10 @@ describe('the notebook on a lake made by the real pipeline', () => {
       windows_written_twice: 0,
     });
     expect(run.summary?.pv_check?.closed_windows).toBeGreaterThan(0);
-    expect(run.summary?.late_events).toEqual({ checkpoint_store: LATE_EVENTS, lake_shortfall: LATE_EVENTS });
+    // The windows' own count, from where etl.windows keeps it: the store, or the stage-2 snapshots in Kafka.
+    const source = config.etl.windows === 'members' ? 'pv-state topic' : 'checkpoint store';
+    expect(run.summary?.late_events).toEqual({ window_state: LATE_EVENTS, source, lake_shortfall: LATE_EVENTS });
+    expect(outputTexts(run).join('\n')).toContain(`${source}: lateEventsTotal`);
     expect(outputTexts(run).join('\n')).toContain(`The two counts agree:** ${LATE_EVENTS} late event(s)`);
   });
 

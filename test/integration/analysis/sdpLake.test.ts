@@ -100,3 +100,49 @@ describe('analysis/sdp_lake.py reads config.yml and SDP_ overrides as the CLI do
     expect(py.effective).toEqual(loadConfig(file, cleanEnv({})).effective);
   });
 });
+
+const PYTHON_WINDOWS = `
+import json, sys
+sys.path.insert(0, "analysis")
+import sdp_lake
+print(json.dumps(sdp_lake.window_state_of(sdp_lake.load_config(), *sys.argv[1:])))
+`;
+
+/**
+ * With etl.windows: members the window state is in Kafka, which analysis/sdp_lake.py reads through the project's
+ * CLI (\`data windows --json\`); what it cannot reach, it says (the notebook test covers the figures, either mode).
+ */
+describe('analysis/sdp_lake.py window_state_of in members mode', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'sdp-lake-windows-'));
+  beforeAll(() => assertVenv());
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  async function windowState(vars: Record<string, string>, projectRoot?: string): Promise<Record<string, unknown>> {
+    const args = ['-c', PYTHON_WINDOWS, ...(projectRoot ? [projectRoot] : [])];
+    const result = await runPython(args, cleanEnv({ SDP_ETL__WINDOWS: 'members', ...vars }), 60_000);
+    if (result.code !== 0) throw new Error(`python exited ${result.code}: ${result.stderr}`);
+    return JSON.parse(result.stdout) as Record<string, unknown>;
+  }
+
+  it("names an unreachable Kafka with the CLI's error line, within kafka.unreachable_timeout", async () => {
+    const started = Date.now();
+    const state = await windowState({
+      SDP_ETL__CONSUMER_GROUP: 'sdp-lake-windows',
+      SDP_KAFKA__BOOTSTRAP_SERVERS: '127.0.0.1:1',
+      SDP_KAFKA__UNREACHABLE_TIMEOUT: '3s',
+    });
+    expect(Date.now() - started).toBeLessThan(30_000);
+    expect(state).toMatchObject({ source: 'pv-state topic', where: 'sdp-lake-windows-pv-state' });
+    expect(state.error).toMatch(
+      /^`data windows` exited 1: error SDP_ERR_KAFKA_UNREACHABLE: Kafka is unreachable at 127\.0\.0\.1:1/,
+    );
+  });
+
+  it('says the CLI is not built when dist/main.js is missing', async () => {
+    const state = await windowState({}, dir);
+    expect(state.source).toBe('pv-state topic');
+    expect(state.error).toBe(
+      `the project's CLI is not built (${join(dir, 'dist', 'main.js')} is missing: \`npm run build\`), and only it reads Kafka`,
+    );
+  });
+});

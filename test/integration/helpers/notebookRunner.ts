@@ -41,7 +41,8 @@ export interface NotebookSummary {
     agg_minus_raw: number;
     windows_written_twice: number;
   };
-  late_events?: { checkpoint_store: number | null; lake_shortfall: number | null };
+  /** `window_state`: the windows' lateEventsTotal, from `source` (`checkpoint store` or `pv-state topic`, by etl.windows). */
+  late_events?: { window_state: number | null; source: string | null; lake_shortfall: number | null };
   rejected?: Record<string, number>;
   quality_checks?: Record<string, number>;
   [key: string]: unknown;
