@@ -438,7 +438,7 @@ export function spawnCheckpointer(
       kafka.windowTopic === event.topic ? sinkOffset(state, aggSinkId(event.topic), event.partition) : null;
     return onTask(task, async (): Promise<RollOutcome> => {
       if (tasks.get(key) !== task) return stale();
-      const { win, records } = task.stage1 ? stage1Commit(task.stage1, event.topic) : { win: aggWin, records: [] };
+      const { win, records } = task.stage1 ? rollStage1(task.stage1, event.topic) : { win: aggWin, records: [] };
       try {
         await commitOffsets(task, event.topic, event.partition, event.offset, win, event.renames, records);
         task.raw = event.offset;
@@ -475,6 +475,19 @@ export function spawnCheckpointer(
       value: m.value,
     }));
     return { win: drained.win ?? NO_OFFSET, records };
+  }
+
+  /**
+   * What a roll's commit carries of stage 1: the counts and mark when one is due (`etl.checkpoint_interval`), else
+   * nothing and the floor as it stands. Records to the repartition topic add R partitions to the transaction (more
+   * requests and markers per commit), so carrying them at every roll made a catch-up's commits the bottleneck; the
+   * group offset (min(raw, win) + 1) then lags the raw floor by at most an interval, and a new owner skips the raw
+   * records its predecessor made durable.
+   */
+  function rollStage1(source: Stage1Source, topic: string): { win: string; records: TaskRecord[] } {
+    if (!source.markDue(Date.now(), stage1!.intervalMs, partitionCountOf(topic)))
+      return { win: source.winFloor ?? NO_OFFSET, records: [] };
+    return stage1Commit(source, topic);
   }
 
   function partitionCountOf(topic: string): number {
