@@ -141,6 +141,11 @@ export interface WindowStageMetrics {
   lateEventsTotal: number;
   /** Distinct minutes open in any task of this member. */
   windowsOpen: number;
+  /**
+   * Per clickstream partition, the highest watermark its marks told this member's tasks (absent: none known): what a
+   * partition's watermark was before its stage 1 moved here or restarted and read nothing new yet.
+   */
+  sourceWatermarks: Map<number, number>;
   /** Min over this member's running tasks; null while any is unknown or there is none. */
   globalWatermarkMs: number | null;
   watermarkLagSeconds: number | null;
@@ -770,9 +775,13 @@ export function spawnWindowStage(
   function metricsOf(s: State, nowMs: number): WindowStageMetrics {
     const tasks: WindowTaskStatus[] = [];
     const minutes = new Set<number>();
+    const sourceWatermarks = new Map<number, number>();
     let watermark: number | null = Infinity;
     for (const task of [...s.tasks.values()].sort((a, b) => a.partition - b.partition)) {
       const st = task.state;
+      for (const [source, mark] of st?.sources ?? [])
+        if (Number.isFinite(mark.watermarkMs) && !(mark.watermarkMs <= (sourceWatermarks.get(source) ?? -Infinity)))
+          sourceWatermarks.set(source, mark.watermarkMs);
       let openEntries = 0;
       if (st)
         for (const [startMs, byUrl] of st.open) {
@@ -803,6 +812,7 @@ export function spawnWindowStage(
       tasks,
       lateEventsTotal: tasks.reduce((sum, t) => sum + t.lateEventsTotal, 0),
       windowsOpen: minutes.size,
+      sourceWatermarks,
       globalWatermarkMs,
       watermarkLagSeconds: globalWatermarkMs === null ? null : Math.max(0, (nowMs - globalWatermarkMs) / 1000),
       rowsEmittedTotal: s.totals.rowsEmitted,

@@ -27,6 +27,8 @@ import { dispatch, isStoppedActorError, query, stop, type AnyRef, type Ref } fro
 import { spawnCheckpointer, type CheckpointerMsg, type LakeRecovery } from '../actors/checkpointer.js';
 import { spawnIngest, type IngestMsg, type IngestStartReply, type IngestStatus } from '../actors/ingest.js';
 import { spawnWindowAggregator, type AggregatorMetrics, type WindowAggregatorMsg } from '../actors/windowAggregator.js';
+import { stageMetricsAsAggregator } from './stageMetricsAsAggregator.js';
+import type { PartitionWatermarkStatus } from '../windows/watermarks.js';
 import {
   spawnWindowStage,
   type WindowStageFlushReply,
@@ -37,7 +39,6 @@ import {
 import { repartitionTopicName } from '../windows/repartitionRecords.js';
 import { repartitionPurgeTotals } from '../windows/repartitionPurgeTotals.js';
 import { createTopics, describeTopics } from '../kafka/admin/topics.js';
-import type { PartitionWatermarkStatus } from '../windows/watermarks.js';
 import { createTopicConsumer } from '../kafka/topicConsumer.js';
 import { createPartitionTransactions, type PartitionTransactions } from '../kafka/partitionTransactions.js';
 import { GenerationClients } from './generationClients.js';
@@ -606,23 +607,6 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     stop: () => teardown(true),
     abort: () => teardown(false),
     metrics: readMetrics,
-  };
-}
-
-/**
- * The window stages' metrics in the form the dashboard and `/metrics` read (one aggregator's, before): the windows of
- * this member's stage-2 tasks, the watermarks of the clickstream partitions it owns (stage 1).
- */
-function stageMetricsAsAggregator(m: WindowStageMetrics, sources: PartitionWatermarkStatus[]): AggregatorMetrics {
-  return {
-    lateEventsTotal: m.lateEventsTotal,
-    windowsOpen: m.windowsOpen,
-    watermarkLagSeconds: m.watermarkLagSeconds,
-    globalWatermarkMs: m.globalWatermarkMs,
-    partitions: sources,
-    windowsEmittedTotal: m.windowsEmittedTotal,
-    rowsEmittedTotal: m.rowsEmittedTotal,
-    checkpoints: m.commits,
   };
 }
 

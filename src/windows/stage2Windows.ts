@@ -222,7 +222,9 @@ export function apply(state: Stage2State, record: PageViewRepartitionRecord, off
   if (record.takeover === true)
     for (const [partition, mark] of sources) if (mark.idle) sources.set(partition, { ...mark, idle: false });
   sources.set(record.sourcePartition, {
-    watermarkMs: record.watermarkMs,
+    // Never backwards per source either: a new owner's first marks say -Infinity (it has read nothing new yet) or
+    // less (events its predecessor's marks had passed are not read again); the source stands where it stood.
+    watermarkMs: Math.max(known?.watermarkMs ?? -Infinity, record.watermarkMs),
     idle: record.idle,
     throughOffset: through,
   });

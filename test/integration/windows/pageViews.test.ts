@@ -241,7 +241,15 @@ class Scenario {
 
   /** The final state: metrics of the running ETL, graceful stop, then the lake against the truth. */
   async finishAndCheck(): Promise<void> {
-    const metrics = await this.metrics();
+    // A minute is in the lake once one task emitted it; with `etl.windows: members` each stage-2 task closes the
+    // minute for its own urls, so the metrics settle a commit or two later. The assertions below judge what they
+    // settle to (or the last scrape, after 30 s).
+    let metrics = await this.metrics();
+    const settleBy = Date.now() + 30_000;
+    while (sampleValue(metrics, 'sdp_windows_open') !== 1 && Date.now() < settleBy) {
+      await sleep(200);
+      metrics = await this.metrics();
+    }
     const exit = await this.etl!.terminate();
     expect(exit).toEqual({ code: 0, signal: null });
     expect(tmpFiles(this.lakeRoot)).toEqual([]);

@@ -290,6 +290,11 @@ describe('window stage (stage-2 tasks)', () => {
       // Task 1 has heard from no source yet: the member's watermark is unknown.
       globalWatermarkMs: null,
     });
+    // What each source's marks told this member's tasks: the highest watermark of each.
+    expect([...m.sourceWatermarks].sort()).toEqual([
+      [0, T0 + MIN],
+      [1, T0 + MIN + 1],
+    ]);
     expect(m.tasks.map((t) => [t.partition, t.phase, t.position, t.watermarkMs, t.openEntries])).toEqual([
       [0, 'running', '5', T0 + MIN, 1],
       [1, 'running', '0', null, 0],

@@ -168,6 +168,15 @@ describe('stage 2 windows', () => {
     expect(close(s).rows).toEqual([[M + SIZE_MS, '/a', 7]]);
   });
 
+  it("a source's watermark never goes back: a new owner that has read nothing new yet leaves it where it stood", () => {
+    let s = feed(createStage2State(OPTIONS), ...allAt(M + 30_000));
+    s = feed(s, rec(1, { takeover: true }), rec(2, { maxMs: M + 25_000, takeover: true }));
+    expect(s.sources.get(1)!.watermarkMs).toBe(M + 20_000);
+    expect(s.sources.get(2)!.watermarkMs).toBe(M + 20_000);
+    s = feed(s, rec(2, { maxMs: M + 40_000 }));
+    expect(s.sources.get(2)!.watermarkMs).toBe(M + 30_000);
+  });
+
   it('partitions added while running (4 → 6) hold the watermark back until each reports', () => {
     let s = feed(createStage2State(OPTIONS), ...allAt(M + 30_000));
     expect(globalWatermark(s)).toBe(M + 20_000);
