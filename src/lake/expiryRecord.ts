@@ -1,6 +1,6 @@
 /**
- * The lake's expiry record, `<lake>/_expired.json` (architecture.md, "Keeping the lake: retention"):
- * what `lake expire` deleted on purpose, so that the rebuild from file names never reads an expired
+ * The lake's expiry record, `<lake>/_expired.json` and `<lake>/_expired/<owner>.json` (architecture.md, "Keeping
+ * the lake: retention"; lake/expiryRecordFile.ts): what `lake expire` and the owners inside the ETL deleted on purpose, so that the rebuild from file names never reads an expired
  * range into the lake again and `verify` reports it as expired, not missing. Pure: codec and merge.
  *
  * Per topic partition it keeps the offset ranges whose files were deleted, coalesced across holes
@@ -69,7 +69,7 @@ const DT = /^\d{4}-\d{2}-\d{2}$/;
 export function decodeExpiryRecord(text: string, where: string): ExpiryRecord {
   const bad = (what: string): SdpError =>
     new SdpError(ErrorCodes.LAKE_EXPIRY_RECORD_INVALID, `${where}: ${what}`, [
-      'it is written only by `lake expire`; restore it from a backup, or move it away to rebuild from file names alone (expired ranges may then be read again)',
+      "it is written only by `lake expire` and, under `_expired/`, by the ETL's owners; restore it from a backup, or move it away to rebuild from file names alone (expired ranges may then be read again)",
     ]);
   let doc: unknown;
   try {
@@ -282,4 +282,66 @@ export function expiredRangesOf(record: ExpiryRecord, topic: string, partition: 
 export function inExpiredDt(record: ExpiryRecord | undefined, path: string): boolean {
   const m = /^tables\/([^/]+)\/dt=(\d{4}-\d{2}-\d{2})\//.exec(path.split('\\').join('/'));
   return m !== null && record !== undefined && (record.dts[m[1]!]?.includes(m[2]!) ?? false);
+}
+
+function laterSeq(a: bigint, b: bigint): bigint {
+  if (a > b) return a;
+  return b;
+}
+
+/** A blocker across every hole: ranges of different records merge only where they overlap or touch. */
+const EVERY_HOLE: readonly ExpiredRange[] = [{ first: -1n, last: 2n ** 63n }];
+
+/**
+ * The lake's expiry record from its several files (lake/expiryRecordFile.ts: `lake expire`'s and each owner's inside
+ * the ETL): every dt, every range, the highest floors and aggregator position, the latest update. A record coalesced
+ * its ranges across holes no file of its own lay in; across records only overlapping or touching ranges merge, since
+ * another record cannot tell what lies in a hole of this one. Undefined for none.
+ */
+export function unionExpiryRecords(records: readonly ExpiryRecord[]): ExpiryRecord | undefined {
+  if (records.length === 0) return undefined;
+  if (records.length === 1) return records[0];
+  const dts: Record<string, Set<string>> = {};
+  const ranges = new Map<string, Map<number, { floor: bigint; ranges: ExpiredRange[] }>>();
+  let agg: ExpiryRecord['agg'] = null;
+  let latest = records[0]!;
+  for (const record of records) {
+    if (Date.parse(record.updated) > Date.parse(latest.updated)) latest = record;
+    for (const [table, list] of Object.entries(record.dts)) for (const dt of list) (dts[table] ??= new Set()).add(dt);
+    for (const [topic, byPartition] of record.partitions) {
+      let out = ranges.get(topic);
+      if (!out) ranges.set(topic, (out = new Map()));
+      for (const [partition, e] of byPartition) {
+        const cur = out.get(partition);
+        if (!cur) out.set(partition, { floor: e.floor, ranges: [...e.ranges] });
+        else {
+          if (e.floor > cur.floor) cur.floor = e.floor;
+          cur.ranges.push(...e.ranges);
+        }
+      }
+    }
+    if (record.agg)
+      agg =
+        agg === null
+          ? { ...record.agg }
+          : {
+              seq: laterSeq(record.agg.seq, agg.seq),
+              emittedUntilMs: Math.max(record.agg.emittedUntilMs, agg.emittedUntilMs),
+            };
+  }
+  const partitions = new Map<string, Map<number, ExpiredPartition>>();
+  for (const [topic, byPartition] of ranges)
+    partitions.set(
+      topic,
+      new Map(
+        [...byPartition].map(([p, e]) => [p, { floor: e.floor, ranges: coalesce(e.ranges, EVERY_HOLE) }] as const),
+      ),
+    );
+  return {
+    updated: latest.updated,
+    retentionDays: latest.retentionDays,
+    dts: Object.fromEntries(Object.entries(dts).map(([t, set]) => [t, [...set].sort()])),
+    partitions,
+    agg,
+  };
 }

@@ -36,6 +36,9 @@ import {
 } from '../actors/windowStage.js';
 import { repartitionTopicName } from '../windows/repartitionRecords.js';
 import { repartitionPurgeTotals } from '../windows/repartitionPurgeTotals.js';
+import { expiryTotals } from '../lake/expiryTotals.js';
+import { REPO_DIR } from '../storage/repoDir.js';
+import { assertSafeRoots } from '../storage/safeClean.js';
 import { createTopics, describeTopics } from '../kafka/admin/topics.js';
 import type { PartitionWatermarkStatus } from '../windows/watermarks.js';
 import { createTopicConsumer } from '../kafka/topicConsumer.js';
@@ -316,6 +319,23 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
           },
         }
       : {}),
+    // Each owner deletes its files of the expired dts (architecture.md, "Keeping the lake: retention").
+    ...(config.lake.retention_days !== null
+      ? {
+          retention: {
+            days: config.lake.retention_days,
+            intervalMs: config.lake.retention_interval,
+            topics: { clickstream: config.topics.clickstream, iot: config.topics.iot },
+            aggregator: !staged,
+            assertLakeRoot: () =>
+              assertSafeRoots([{ kind: 'datalake', configured: config.storage.datalake_root }], REPO_DIR, [
+                config.storage.datalake_root,
+                config.storage.checkpoint_root,
+                config.kafka.local.data_dir,
+              ]),
+          },
+        }
+      : {}),
     kafka: {
       config,
       groupId: config.etl.consumer_group,
@@ -508,6 +528,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       encoderThreads,
       repartitionPurge: repartitionPurgeTotals(),
       sealedDays: sealer.status(),
+      expired: expiryTotals(),
     };
   };
 

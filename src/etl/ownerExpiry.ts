@@ -1,0 +1,142 @@
+/**
+ * Retention inside `run`/`etl` (architecture.md, "Keeping the lake: retention"): one owner deletes its own units of
+ * the dts that expired. Its I/O; the rule is lake/ownerExpiryRule.ts. The caller runs it where no commit of the owner
+ * renames into its units meanwhile (a partition's task chain, the checkpointer's mailbox for the aggregator).
+ *
+ * Order: list the owner's units → its expiry record, with what goes now, written durably (`_expired/<owner>.json`)
+ * → the units deleted through the safe path of `data clean` (storage/safeClean.ts: every step from the lake root
+ * lstat-ed, links unlinked, never followed) → each dt directory left with nothing but its manifest removed. A crash
+ * after the record leaves files the record already covers, and the owner's next round (at its next takeover, or the
+ * next interval) deletes them: the plan is the same, and the record's merge is idempotent. The other order could
+ * leave ranges gone and unrecorded, which a rebuild from file names would read into the lake again.
+ */
+import { lstat, readdir, rmdir, unlink } from 'node:fs/promises';
+import path from 'node:path';
+import { emptyExpiryRecord, mergeExpiry } from '../lake/expiryRecord.js';
+import { readOwnerExpiryRecord, writeOwnerExpiryRecord } from '../lake/expiryRecordFile.js';
+import { dirEntries } from '../lake/dirEntries.js';
+import { MANIFEST_FILE } from '../lake/dayManifest.js';
+import { TABLES_DIR } from '../lake/layout.js';
+import {
+  dtDirRemovable,
+  type ExpiryOwner,
+  ownedUnits,
+  ownerRecordName,
+  planOwnerExpiry,
+} from '../lake/ownerExpiryRule.js';
+import { readFooterSummary } from '../lake/parquetFooter.js';
+import type { ExpiryCandidateFile } from '../lake/retention.js';
+import { removeDirInsideRoot } from '../storage/safeClean.js';
+import { hitFault } from '../system/faults.js';
+
+export interface OwnerExpirySettings {
+  lakeRoot: string;
+  retentionDays: number;
+  topics: { clickstream: string; iot: string };
+  /** The writer id of the record's tmp file (the store id). */
+  writer: string;
+}
+
+export interface OwnerExpiryOutcome {
+  /** The expired dts whose units of this owner went now, sorted. */
+  dts: string[];
+  /** Per table: files and bytes deleted. */
+  tables: Array<{ table: string; files: number; bytes: number }>;
+  files: number;
+  bytes: number;
+  /** dt directories removed because no owner had files in them any more. */
+  dtDirsRemoved: number;
+}
+
+/** The owner's files in its units of every dt (lake-relative), with their sizes (lstat: links are not followed). */
+async function listOwnedFiles(lakeRoot: string, owner: ExpiryOwner): Promise<ExpiryCandidateFile[]> {
+  const out: ExpiryCandidateFile[] = [];
+  for (const { table, unit } of ownedUnits(owner)) {
+    const tableDir = `${TABLES_DIR}/${table}`;
+    for (const dtDir of await dirEntries(path.join(lakeRoot, tableDir))) {
+      if (!dtDir.isDirectory() || !dtDir.name.startsWith('dt=')) continue;
+      const unitDir = `${tableDir}/${dtDir.name}/${unit}`;
+      for (const entry of await dirEntries(path.join(lakeRoot, unitDir))) {
+        const rel = `${unitDir}/${entry.name}`;
+        const size = await lstat(path.join(lakeRoot, rel)).then(
+          (st) => st.size,
+          () => undefined,
+        );
+        if (size !== undefined) out.push({ path: rel, sizeBytes: size });
+      }
+    }
+  }
+  return out;
+}
+
+/** Removes the dt directory when nothing but its manifest is left (rmdir: a file that arrives meanwhile keeps it). */
+async function removeEmptyDtDir(lakeRoot: string, table: string, dt: string): Promise<boolean> {
+  const dir = path.join(lakeRoot, TABLES_DIR, table, `dt=${dt}`);
+  const entries = await readdir(dir).catch(() => undefined);
+  if (entries === undefined || !dtDirRemovable(entries)) return false;
+  if (entries.includes(MANIFEST_FILE)) {
+    const manifest = path.join(dir, MANIFEST_FILE);
+    if ((await lstat(manifest)).isFile()) await unlink(manifest);
+  }
+  try {
+    await rmdir(dir);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
+/**
+ * Expires the owner's units of the dts older than `retentionDays` at `nowMs`. Call only where the lake root passed
+ * `assertSafeRoots` (a marked root), and where no commit of the owner renames into its units meanwhile.
+ */
+export async function expireOwnedFiles(
+  settings: OwnerExpirySettings,
+  owner: ExpiryOwner,
+  nowMs: number,
+): Promise<OwnerExpiryOutcome> {
+  const { lakeRoot } = settings;
+  const plan = planOwnerExpiry(await listOwnedFiles(lakeRoot, owner), owner, nowMs, settings.retentionDays);
+  const outcome: OwnerExpiryOutcome = { dts: [], tables: [], files: 0, bytes: 0, dtDirsRemoved: 0 };
+  if (plan.expiring.length === 0) return outcome;
+
+  // The windows' frontier of what goes (`minute_end` in the footers), for a task that later starts without state.
+  let aggEmittedUntilMs: number | undefined;
+  for (const unit of plan.expiring.filter((u) => u.table === 'clickstream_agg'))
+    for (const file of unit.files.filter((f) => f.endsWith('.parquet'))) {
+      const summary = await readFooterSummary(path.join(lakeRoot, file), 'minute_end');
+      if (summary.maxMs !== undefined) aggEmittedUntilMs = Math.max(aggEmittedUntilMs ?? -Infinity, summary.maxMs);
+    }
+  const name = ownerRecordName(owner);
+  const record = mergeExpiry({
+    previous: readOwnerExpiryRecord(lakeRoot, name) ?? emptyExpiryRecord(),
+    deleted: plan.expiring,
+    remaining: plan.remaining,
+    topics: settings.topics,
+    deletedAggEmittedUntilMs: aggEmittedUntilMs,
+    nowMs,
+    retentionDays: settings.retentionDays,
+  });
+  await writeOwnerExpiryRecord(lakeRoot, name, record, settings.writer);
+  hitFault('retention-after-record');
+
+  const byTable = new Map<string, { files: number; bytes: number }>();
+  for (const [i, unit] of plan.expiring.entries()) {
+    if (i > 0) hitFault('retention-between-units');
+    const done = removeDirInsideRoot(lakeRoot, path.join(TABLES_DIR, unit.table, `dt=${unit.dt}`, unit.unit));
+    const t = byTable.get(unit.table) ?? { files: 0, bytes: 0 };
+    byTable.set(unit.table, { files: t.files + done.files, bytes: t.bytes + done.bytes });
+    outcome.files += done.files;
+    outcome.bytes += done.bytes;
+  }
+  const dtsOfTables = new Set(plan.expiring.map((u) => `${u.table}\u0000${u.dt}`));
+  for (const key of dtsOfTables) {
+    const [table, dt] = key.split('\u0000') as [string, string];
+    if (await removeEmptyDtDir(lakeRoot, table, dt)) outcome.dtDirsRemoved += 1;
+  }
+  outcome.dts = [...new Set(plan.expiring.map((u) => u.dt))].sort();
+  outcome.tables = [...byTable].map(([table, t]) => ({ table, ...t })).sort((a, b) => a.table.localeCompare(b.table));
+  return outcome;
+}
