@@ -34,8 +34,11 @@ import {
 } from '../checkpoint/checkpointState.js';
 import { type CommitFile, type CommitMerge, encodeCommitMetadata } from '../checkpoint/commitMetadata.js';
 import { planPartitionMerges, prepareOwnerMerge, publishOwnerMerge, vacuumOwnUnits } from '../etl/ownerCompaction.js';
-import { expireOwnedFiles, type OwnerExpiryOutcome } from '../etl/ownerExpiry.js';
-import { countExpired, countExpiryFailure } from '../lake/expiryTotals.js';
+import {
+  type ExpiryRoundReport,
+  type RetentionSettings as OwnerRetentionSettings,
+  runExpiryRound,
+} from '../etl/ownerExpiry.js';
 import { type ExpiryOwner, ownerLabel } from '../lake/ownerExpiryRule.js';
 import { dtExpires } from '../lake/retention.js';
 import type { Config } from '../config/schema.js';
@@ -178,18 +181,13 @@ export interface CompactionSettings {
 }
 
 /** Retention inside the ETL (architecture.md, "Keeping the lake: retention"): `lake.*` settings. */
-export interface RetentionSettings {
-  days: number;
-  intervalMs: number;
-  topics: { clickstream: string; iot: string };
+export interface RetentionSettings extends OwnerRetentionSettings {
   /** Process mode: this process's window aggregator owns the `agg` units, expired from the actor's mailbox. */
   aggregator: boolean;
-  /** Throws when the lake root is not one retention may delete in (storage/safeClean.ts `assertSafeRoots`). */
-  assertLakeRoot: () => void;
 }
 
 /** What the expiry rounds one `expireTick` started did, per owner that ran one. */
-export type ExpiryReport = Array<{ owner: string; dts: string[]; files: number; failed: boolean }>;
+export type ExpiryReport = ExpiryRoundReport[];
 
 /** What the compaction rounds one `compactTick` started did, per task. */
 export type CompactionReport = Array<{ topic: string; partition: number; merged: number; vacuumed: number }>;
@@ -768,48 +766,9 @@ export function spawnCheckpointer(
     }
   }
 
-  /** One owner's round (etl/ownerExpiry.ts), logged and counted; a failure is logged and tried at the next interval. */
-  async function expireRound(
-    owner: ExpiryOwner,
-    settings: RetentionSettings,
-    writer: string,
-  ): Promise<ExpiryReport[number]> {
-    const label = ownerLabel(owner);
-    const startedMs = Date.now();
-    let outcome: OwnerExpiryOutcome;
-    try {
-      settings.assertLakeRoot();
-      outcome = await expireOwnedFiles(
-        { lakeRoot: options.lakeRoot, retentionDays: settings.days, topics: settings.topics, writer },
-        owner,
-        startedMs,
-      );
-    } catch (err) {
-      countExpiryFailure();
-      logger.warn(
-        { component: 'retention', owner: label, err },
-        'retention round failed; nothing is deleted before the record names it, the next interval tries again',
-      );
-      return { owner: label, dts: [], files: 0, failed: true };
-    }
-    if (outcome.files > 0 || outcome.dtDirsRemoved > 0) {
-      countExpired(outcome.tables);
-      logger.info(
-        {
-          component: 'retention',
-          owner: label,
-          retention_days: settings.days,
-          dts: outcome.dts,
-          files: outcome.files,
-          bytes: outcome.bytes,
-          tables: outcome.tables,
-          dt_dirs_removed: outcome.dtDirsRemoved,
-          ms: Date.now() - startedMs,
-        },
-        'lake files expired by their owner',
-      );
-    }
-    return { owner: label, dts: outcome.dts, files: outcome.files, failed: false };
+  /** One owner's round (etl/ownerExpiry.ts), logged and counted; a failure is tried at the next interval. */
+  function expireRound(owner: ExpiryOwner, settings: RetentionSettings, writer: string): Promise<ExpiryRoundReport> {
+    return runExpiryRound(options.lakeRoot, settings, owner, writer, logger);
   }
 
   /** The stage 1 a partition actor's message is for; undefined if that actor's generation or ownership ended. */

@@ -4,8 +4,8 @@
  * renames into its units meanwhile (a partition's task chain, the checkpointer's mailbox for the aggregator).
  *
  * Order: list the owner's units → its expiry record, with what goes now, written durably (`_expired/<owner>.json`)
- * → the units deleted through the safe path of `data clean` (storage/safeClean.ts: every step from the lake root
- * lstat-ed, links unlinked, never followed) → each dt directory left with nothing but its manifest removed. A crash
+ * → the units' listed files deleted through the safe paths of `data clean` (storage/safeClean.ts: every step from
+ * the lake root lstat-ed, links unlinked, never followed), then each unit left empty → each dt directory left with nothing but its manifest removed. A crash
  * after the record leaves files the record already covers, and the owner's next round (at its next takeover, or the
  * next interval) deletes them: the plan is the same, and the record's merge is idempotent. The other order could
  * leave ranges gone and unrecorded, which a rebuild from file names would read into the lake again.
@@ -21,12 +21,15 @@ import {
   dtDirRemovable,
   type ExpiryOwner,
   ownedUnits,
+  ownerLabel,
   ownerRecordName,
   planOwnerExpiry,
 } from '../lake/ownerExpiryRule.js';
 import { readFooterSummary } from '../lake/parquetFooter.js';
 import type { ExpiryCandidateFile } from '../lake/retention.js';
-import { removeDirInsideRoot } from '../storage/safeClean.js';
+import { removeFilesInsideRoot } from '../storage/safeClean.js';
+import { countExpired, countExpiryFailure } from '../lake/expiryTotals.js';
+import type { Logger } from '../log/logger.js';
 import { hitFault } from '../system/faults.js';
 
 export interface OwnerExpirySettings {
@@ -125,7 +128,13 @@ export async function expireOwnedFiles(
   const byTable = new Map<string, { files: number; bytes: number }>();
   for (const [i, unit] of plan.expiring.entries()) {
     if (i > 0) hitFault('retention-between-units');
-    const done = removeDirInsideRoot(lakeRoot, path.join(TABLES_DIR, unit.table, `dt=${unit.dt}`, unit.unit));
+    // The files listed and recorded, not the unit whole: a file renamed in since (a member that lost the partition and
+    // has not noticed yet, racing the new owner's roll of a late event) is not deleted unrecorded.
+    const done = removeFilesInsideRoot(
+      lakeRoot,
+      path.join(TABLES_DIR, unit.table, `dt=${unit.dt}`, unit.unit),
+      unit.files.map((f) => path.posix.basename(f)),
+    );
     const t = byTable.get(unit.table) ?? { files: 0, bytes: 0 };
     byTable.set(unit.table, { files: t.files + done.files, bytes: t.bytes + done.bytes });
     outcome.files += done.files;
@@ -139,4 +148,70 @@ export async function expireOwnedFiles(
   outcome.dts = [...new Set(plan.expiring.map((u) => u.dt))].sort();
   outcome.tables = [...byTable].map(([table, t]) => ({ table, ...t })).sort((a, b) => a.table.localeCompare(b.table));
   return outcome;
+}
+
+/** Retention inside the ETL as its owners run it (`lake.*` settings; architecture.md, "Keeping the lake"). */
+export interface RetentionSettings {
+  days: number;
+  intervalMs: number;
+  topics: { clickstream: string; iot: string };
+  /** Throws when the lake root is not one retention may delete in (storage/safeClean.ts `assertSafeRoots`). */
+  assertLakeRoot: () => void;
+}
+
+/** What one owner's round did. */
+export interface ExpiryRoundReport {
+  owner: string;
+  dts: string[];
+  files: number;
+  failed: boolean;
+}
+
+/**
+ * One owner's round: the lake root checked, `expireOwnedFiles`, a log line and the counters (lake/expiryTotals.ts)
+ * when something went; a failure is logged at warn and counted, never thrown (the next interval tries again).
+ */
+export async function runExpiryRound(
+  lakeRoot: string,
+  settings: RetentionSettings,
+  owner: ExpiryOwner,
+  writer: string,
+  logger: Logger,
+): Promise<ExpiryRoundReport> {
+  const label = ownerLabel(owner);
+  const startedMs = Date.now();
+  let outcome: OwnerExpiryOutcome;
+  try {
+    settings.assertLakeRoot();
+    outcome = await expireOwnedFiles(
+      { lakeRoot, retentionDays: settings.days, topics: settings.topics, writer },
+      owner,
+      startedMs,
+    );
+  } catch (err) {
+    countExpiryFailure();
+    logger.warn(
+      { component: 'retention', owner: label, err },
+      'retention round failed; nothing is deleted before the record names it, the next interval tries again',
+    );
+    return { owner: label, dts: [], files: 0, failed: true };
+  }
+  if (outcome.files > 0 || outcome.dtDirsRemoved > 0) {
+    countExpired(outcome.tables);
+    logger.info(
+      {
+        component: 'retention',
+        owner: label,
+        retention_days: settings.days,
+        dts: outcome.dts,
+        files: outcome.files,
+        bytes: outcome.bytes,
+        tables: outcome.tables,
+        dt_dirs_removed: outcome.dtDirsRemoved,
+        ms: Date.now() - startedMs,
+      },
+      'lake files expired by their owner',
+    );
+  }
+  return { owner: label, dts: outcome.dts, files: outcome.files, failed: false };
 }
