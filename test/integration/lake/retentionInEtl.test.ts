@@ -188,6 +188,10 @@ describe('retention inside the ETL', () => {
     await expectTodayOnce();
     expect(tmpFiles(join(lakeRoot, 'tables'))).toEqual([]);
     expect(await expectVerified()).toBeGreaterThanOrEqual(2);
+    // lake expire, the platform stopped, applies the same rule over the owners' records: nothing left to delete.
+    const stopped = await runCli(['lake', 'expire'], env);
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(stopped.stdout).toContain('retention 2 days: 0 dt partitions, 0 files');
   }, 400_000);
 
   it.each([
