@@ -1,6 +1,7 @@
 /**
- * Retention inside the ETL (architecture.md, "Keeping the lake: retention"): with `lake.retention_days` set, each
- * owner deletes its files of the expired dts while `etl` runs. Real cluster, real writer path: events five and six
+ * Retention inside the ETL (architecture.md, "Keeping the lake: retention"). First, `verify` while one owner has
+ * expired a day and the others not yet (that day left out of the window accounting). Then, with
+ * `lake.retention_days` set, each owner deletes its files of the expired dts while `etl` runs. Real cluster, real writer path: events five and six
  * days old (and a rejected record with an old Kafka timestamp) land in old dts, then their owners expire them while
  * today's events keep arriving; DuckDB reads today's rows exactly once, `verify` passes and reports the expired
  * ranges, `/metrics` counts what went. Then kill -9 (SDP_FAULT) right after an owner's record names what it deletes,
@@ -142,6 +143,37 @@ describe('retention inside the ETL', () => {
     else logger.info({ dir }, 'kept');
   });
 
+  it('verify while one owner has expired a day and the others not yet: that day is left out, verify green', async () => {
+    // An old day in every table, retention off for this run: nothing expires by itself. First in the file, and nothing
+    // of today: the windows' watermark has not passed that day yet, so its windows are emitted into clickstream_agg.
+    await send(200, 100, midnight - 11 * DAY + 3_600_000);
+    const off = { ...env, SDP_LAKE__RETENTION_DAYS: 'off' };
+    await runEtlToEnd({
+      config,
+      logger,
+      env: off,
+      checkpointRoot,
+      logFile: join(dir, 'etl-partial.log'),
+      settleMs: 3_000,
+    });
+    const oldDt = dtOf(midnight - 11 * DAY);
+    expect(oldDtDirs().sort()).toEqual(
+      expect.arrayContaining([`clickstream/dt=${oldDt}`, `clickstream_agg/dt=${oldDt}`, `iot/dt=${oldDt}`]),
+    );
+    // Clickstream partition 0's owner alone has expired it (as a member would, ahead of the others).
+    const owner = { kind: 'partition', topic: config.topics.clickstream, partition: 0, table: 'clickstream' } as const;
+    const outcome = await expireOwnedFiles(
+      { lakeRoot, retentionDays: 2, topics: config.topics, writer: 'feed' },
+      owner,
+      Date.now(),
+    );
+    expect(outcome.files).toBeGreaterThan(0);
+    expect(existsSync(join(lakeRoot, 'tables', 'clickstream', `dt=${oldDt}`))).toBe(true); // other partitions' files
+    // Its windows outlive partition 0's raw rows: compared, they would count more page views than raw events.
+    await expectVerified();
+    // The ETL with retention on, below, expires the rest of that day at its owners' first rounds.
+  }, 400_000);
+
   it('old dts disappear while the ETL runs, today lands once, verify reports the expired ranges', async () => {
     const etl = EtlProcess.start(env, { logFile: join(dir, 'etl-live.log') });
     let port: number;
@@ -228,34 +260,4 @@ describe('retention inside the ETL', () => {
     },
     400_000,
   );
-
-  it('verify while one owner has expired a day and the others not yet: that day is left out, verify green', async () => {
-    // A fresh old day in every table, retention off for this run: nothing expires by itself.
-    await send(200, 100, midnight - 11 * DAY + 3_600_000);
-    await sendToday(40, 20);
-    const off = { ...env, SDP_LAKE__RETENTION_DAYS: 'off' };
-    await runEtlToEnd({
-      config,
-      logger,
-      env: off,
-      checkpointRoot,
-      logFile: join(dir, 'etl-partial.log'),
-      settleMs: 3_000,
-    });
-    const oldDt = dtOf(midnight - 11 * DAY);
-    expect(oldDtDirs().sort()).toEqual(
-      expect.arrayContaining([`clickstream/dt=${oldDt}`, `clickstream_agg/dt=${oldDt}`, `iot/dt=${oldDt}`]),
-    );
-    // Clickstream partition 0's owner alone has expired it (as a member would, ahead of the others).
-    const owner = { kind: 'partition', topic: config.topics.clickstream, partition: 0, table: 'clickstream' } as const;
-    const outcome = await expireOwnedFiles(
-      { lakeRoot, retentionDays: 2, topics: config.topics, writer: 'feed' },
-      owner,
-      Date.now(),
-    );
-    expect(outcome.files).toBeGreaterThan(0);
-    expect(existsSync(join(lakeRoot, 'tables', 'clickstream', `dt=${oldDt}`))).toBe(true); // other partitions' files
-    // Its windows outlive partition 0's raw rows: compared, they would count more page views than raw events.
-    await expectVerified();
-  }, 400_000);
 });
