@@ -26,7 +26,7 @@ import {
   planOwnerExpiry,
 } from '../lake/ownerExpiryRule.js';
 import { readFooterSummary } from '../lake/parquetFooter.js';
-import type { ExpiryCandidateFile } from '../lake/retention.js';
+import { dtExpires, type ExpiryCandidateFile } from '../lake/retention.js';
 import { removeFilesInsideRoot } from '../storage/safeClean.js';
 import { countExpired, countExpiryFailure } from '../lake/expiryTotals.js';
 import type { Logger } from '../log/logger.js';
@@ -51,16 +51,38 @@ export interface OwnerExpiryOutcome {
   dtDirsRemoved: number;
 }
 
-/** The owner's files in its units of every dt (lake-relative), with their sizes (lstat: links are not followed). */
-async function listOwnedFiles(lakeRoot: string, owner: ExpiryOwner): Promise<ExpiryCandidateFile[]> {
+/**
+ * The owner's files in its units of every dt (lake-relative). Sizes (lstat: links are not followed) only in the dts
+ * that expire: the others' names are all the plan needs, and a month of a partition is tens of thousands of files.
+ */
+async function listOwnedFiles(
+  lakeRoot: string,
+  owner: ExpiryOwner,
+  expires: (dt: string) => boolean,
+): Promise<ExpiryCandidateFile[]> {
   const out: ExpiryCandidateFile[] = [];
-  for (const { table, unit } of ownedUnits(owner)) {
+  const dtDirs = await Promise.all(
+    ownedUnits(owner).map(async ({ table, unit }) => ({
+      table,
+      unit,
+      dts: (await dirEntries(path.join(lakeRoot, TABLES_DIR, table)))
+        .filter((d) => d.isDirectory() && /^dt=\d{4}-\d{2}-\d{2}$/.test(d.name))
+        .map((d) => d.name),
+    })),
+  );
+  // Most rounds find no dt to expire: then the units are not listed at all (the rolls of the owner wait meanwhile).
+  if (!dtDirs.some(({ dts }) => dts.some((d) => expires(d.slice('dt='.length))))) return out;
+  for (const { table, unit, dts } of dtDirs) {
     const tableDir = `${TABLES_DIR}/${table}`;
-    for (const dtDir of await dirEntries(path.join(lakeRoot, tableDir))) {
-      if (!dtDir.isDirectory() || !dtDir.name.startsWith('dt=')) continue;
-      const unitDir = `${tableDir}/${dtDir.name}/${unit}`;
+    for (const dtDir of dts) {
+      const unitDir = `${tableDir}/${dtDir}/${unit}`;
+      const sized = expires(dtDir.slice('dt='.length));
       for (const entry of await dirEntries(path.join(lakeRoot, unitDir))) {
         const rel = `${unitDir}/${entry.name}`;
+        if (!sized) {
+          out.push({ path: rel, sizeBytes: 0 });
+          continue;
+        }
         const size = await lstat(path.join(lakeRoot, rel)).then(
           (st) => st.size,
           () => undefined,
@@ -101,7 +123,8 @@ export async function expireOwnedFiles(
   nowMs: number,
 ): Promise<OwnerExpiryOutcome> {
   const { lakeRoot } = settings;
-  const plan = planOwnerExpiry(await listOwnedFiles(lakeRoot, owner), owner, nowMs, settings.retentionDays);
+  const expires = (dt: string): boolean => dtExpires(dt, nowMs, settings.retentionDays);
+  const plan = planOwnerExpiry(await listOwnedFiles(lakeRoot, owner, expires), owner, nowMs, settings.retentionDays);
   const outcome: OwnerExpiryOutcome = { dts: [], tables: [], files: 0, bytes: 0, dtDirsRemoved: 0 };
   if (plan.expiring.length === 0) return outcome;
 

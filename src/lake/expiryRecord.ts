@@ -154,12 +154,47 @@ export function parseExpiryFileName(
 }
 
 /**
+ * Ranges sorted by `first` with the running maximum of `last`: "the furthest a range starting below x reaches" in
+ * log n. A partition's record meets every roll that stays (a month of a partition: tens of thousands), and the
+ * owners inside the ETL merge it on the partition's chain: a scan per range blocked that chain for seconds.
+ */
+class ReachIndex {
+  private readonly firsts: bigint[];
+  private readonly maxLast: bigint[];
+
+  constructor(ranges: readonly ExpiredRange[]) {
+    const sorted = [...ranges].sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+    this.firsts = sorted.map((r) => r.first);
+    this.maxLast = [];
+    let max: bigint | undefined;
+    for (const r of sorted) {
+      if (max === undefined || r.last > max) max = r.last;
+      this.maxLast.push(max);
+    }
+  }
+
+  /** The largest `last` of the ranges whose `first` is below `bound` (at or below with `inclusive`); undefined: none. */
+  furthestStartingBelow(bound: bigint, inclusive: boolean): bigint | undefined {
+    let lo = 0;
+    let hi = this.firsts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const f = this.firsts[mid]!;
+      if (f < bound || (inclusive && f === bound)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === 0 ? undefined : this.maxLast[lo - 1];
+  }
+}
+
+/**
  * Sorted disjoint ranges covering `ranges`: overlapping ones merge, and so do neighbours with no
  * `blocker` (a roll that stays in the lake) in the hole between them — the hole's offsets are
  * transaction markers or aborted records of rolls that expired, nothing the lake holds.
  */
 export function coalesce(ranges: readonly ExpiredRange[], blockers: readonly ExpiredRange[]): ExpiredRange[] {
   const sorted = [...ranges].sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+  const reach = new ReachIndex(blockers);
   const out: ExpiredRange[] = [];
   for (const r of sorted) {
     const cur = out[out.length - 1];
@@ -168,7 +203,9 @@ export function coalesce(ranges: readonly ExpiredRange[], blockers: readonly Exp
       continue;
     }
     const touching = r.first <= cur.last + 1n;
-    const blocked = blockers.some((b) => b.last > cur.last && b.first < r.first);
+    // A blocker in the hole: one that starts before r and reaches past cur.
+    const furthest = reach.furthestStartingBelow(r.first, false);
+    const blocked = furthest !== undefined && furthest > cur.last;
     if (touching || !blocked) {
       if (r.last > cur.last) cur.last = r.last;
     } else out.push({ ...r });
@@ -243,8 +280,10 @@ export function mergeExpiry(update: ExpiryUpdate): ExpiryRecord {
   for (const [topic, byPartition] of expired) {
     const out = new Map<number, ExpiredPartition>();
     for (const [partition, ranges] of byPartition) {
+      // Inside one expired range: some range starting at or below it reaches its end.
+      const inside = new ReachIndex(ranges);
       const own = (blockers.get(`${topic}\u0000${partition}`) ?? []).filter(
-        (b) => !ranges.some((r) => r.first <= b.first && b.last <= r.last),
+        (b) => (inside.furthestStartingBelow(b.first, true) ?? -1n) < b.last,
       );
       out.set(partition, { floor: floors.get(topic)!.get(partition)!, ranges: coalesce(ranges, own) });
     }
