@@ -34,6 +34,13 @@ import {
 } from '../checkpoint/checkpointState.js';
 import { type CommitFile, type CommitMerge, encodeCommitMetadata } from '../checkpoint/commitMetadata.js';
 import { planPartitionMerges, prepareOwnerMerge, publishOwnerMerge, vacuumOwnUnits } from '../etl/ownerCompaction.js';
+import {
+  type ExpiryRoundReport,
+  type RetentionSettings as OwnerRetentionSettings,
+  runExpiryRound,
+} from '../etl/ownerExpiry.js';
+import { type ExpiryOwner, ownerLabel } from '../lake/ownerExpiryRule.js';
+import { dtExpires } from '../lake/retention.js';
 import type { Config } from '../config/schema.js';
 import { takeOverPartition } from '../etl/partitionTakeover.js';
 import type { Stage1Batch } from '../windows/stage1Counts.js';
@@ -97,6 +104,12 @@ export type CheckpointerMsg =
    * units (architecture.md, "Compaction"). The sender, if any, gets a CompactionReport once those rounds ended.
    */
   | { type: 'compactTick'; force?: boolean }
+  /**
+   * Internal timer (and tests): every owner here whose `lake.retention_interval` passed (all with `force`) deletes its
+   * files of the expired dts (architecture.md, "Keeping the lake: retention"). The sender, if any, gets an
+   * ExpiryReport once those rounds ended.
+   */
+  | { type: 'expireTick'; force?: boolean }
   /** Query, at shutdown after the writers' last rolls: commit every stage-1 mark with something new now. */
   | { type: 'flushMarks' }
   /** Query: the watermark, idle and paused state of every stage-1 partition this process owns (a list). */
@@ -167,6 +180,15 @@ export interface CompactionSettings {
   vacuumGraceMs: number;
 }
 
+/** Retention inside the ETL (architecture.md, "Keeping the lake: retention"): `lake.*` settings. */
+export interface RetentionSettings extends OwnerRetentionSettings {
+  /** Process mode: this process's window aggregator owns the `agg` units, expired from the actor's mailbox. */
+  aggregator: boolean;
+}
+
+/** What the expiry rounds one `expireTick` started did, per owner that ran one. */
+export type ExpiryReport = ExpiryRoundReport[];
+
 /** What the compaction rounds one `compactTick` started did, per task. */
 export type CompactionReport = Array<{ topic: string; partition: number; merged: number; vacuumed: number }>;
 
@@ -193,6 +215,8 @@ export interface CheckpointerOptions {
   kafka?: CheckpointerKafka;
   /** Set (with `kafka` and `storeId`): each task compacts its partition's units as one more commit of its own. */
   compaction?: CompactionSettings;
+  /** Set (with `kafka` and `storeId`): each owner here deletes its files of the dts that expired. */
+  retention?: RetentionSettings;
 }
 
 async function applyRenames(
@@ -232,6 +256,9 @@ interface Task {
   /** When the task looks for small files to merge next; `compacting` while a round runs. */
   compactDueMs: number;
   compacting: boolean;
+  /** When the task expires its units of old dts next (at once after a takeover); `expiring` while a round runs. */
+  expireDueMs: number;
+  expiring: boolean;
   /** The task's Kafka work, one transaction after another; other partitions' run beside it. */
   chain: Promise<void>;
   /** Transactions queued or running on `chain`. */
@@ -277,6 +304,10 @@ export function spawnCheckpointer(
   // the next generation may already be writing the same names (architecture.md, "Supervision").
   let alive = true;
   let compactTimer: NodeJS.Timeout | undefined;
+  let expireTimer: NodeJS.Timeout | undefined;
+  /** When the process aggregator's `agg` units are expired next (process mode); not before `recoverLake` ran. */
+  let aggExpireDueMs = 0;
+  let lakeRecovered = false;
   /** Set when the lake's file system has no directory exchange: compaction stops for this process. */
   let compactionUnsupported = false;
   /**
@@ -376,6 +407,8 @@ export function spawnCheckpointer(
           inFlight: 0,
           compactDueMs: Date.now() + (options.compaction?.intervalMs ?? 0),
           compacting: false,
+          expireDueMs: 0,
+          expiring: false,
         };
         let agg: string | null = null;
         if (kafka.windowTopic === topic && stage1) {
@@ -604,7 +637,7 @@ export function spawnCheckpointer(
     const nowMs = Date.now();
     const rounds: Promise<CompactionReport[number]>[] = [];
     for (const task of [...tasks.values()]) {
-      if (task.compacting || (!force && nowMs < task.compactDueMs)) continue;
+      if (task.compacting || task.expiring || (!force && nowMs < task.compactDueMs)) continue;
       task.compacting = true;
       rounds.push(
         compactTask(task, settings, options.storeId).finally(() => {
@@ -635,7 +668,12 @@ export function spawnCheckpointer(
     const owner = { lakeRoot: options.lakeRoot, topic, partition, table };
     const fields = { component: 'compaction', topic, partition };
     try {
-      for (const merge of await planPartitionMerges(owner, settings.targetBytes)) {
+      // A dt that expired is its retention round's to delete, not worth merging (architecture.md, "Keeping the lake").
+      const retention = options.retention;
+      const merges = (await planPartitionMerges(owner, settings.targetBytes)).filter(
+        (m) => retention === undefined || !dtExpires(m.dt, Date.now(), retention.days),
+      );
+      for (const merge of merges) {
         if (!current()) break;
         const startedMs = Date.now();
         const mergedTmp = await oneMergeAtATime(() => prepareOwnerMerge(options.lakeRoot, merge, writer));
@@ -695,6 +733,55 @@ export function spawnCheckpointer(
       logger.warn({ ...fields, err }, 'compaction round failed; the next interval tries again');
     }
     return report;
+  }
+
+  /**
+   * The retention rounds due now (every owner with `force`): each task of (topic, p) on its chain, so no roll of p
+   * commits or renames into its units meanwhile; the process aggregator's `agg` units in the mailbox (`expireAggregator`).
+   * Off without settings, Kafka or a store id (the writer id of the record's tmp file).
+   */
+  function startExpiries(force: boolean): Promise<ExpiryReport> {
+    const settings = options.retention;
+    if (!settings || !options.kafka || !options.storeId) return Promise.resolve([]);
+    const writer = options.storeId;
+    const nowMs = Date.now();
+    const rounds: Promise<ExpiryReport[number]>[] = [];
+    for (const task of [...tasks.values()]) {
+      if (task.expiring || task.compacting || (!force && nowMs < task.expireDueMs)) continue;
+      const table = options.kafka.tablesOf(task.topic).find((t) => t === 'clickstream' || t === 'iot');
+      if (!table) continue;
+      const key = taskKey(task.topic, task.partition);
+      const owner: ExpiryOwner = { kind: 'partition', topic: task.topic, partition: task.partition, table };
+      task.expiring = true;
+      rounds.push(
+        onTask(task, () =>
+          tasks.get(key) === task && alive ? expireRound(owner, settings, writer) : Promise.resolve(undefined),
+        )
+          .then((r) => r ?? { owner: ownerLabel(owner), dts: [], files: 0, failed: false })
+          .finally(() => {
+            task.expiring = false;
+            task.expireDueMs = Date.now() + settings.intervalMs;
+          }),
+      );
+    }
+    return Promise.all(rounds);
+  }
+
+  /** The process aggregator's round, awaited in the mailbox: no window checkpoint renames into `agg` meanwhile. */
+  async function expireAggregator(force: boolean): Promise<ExpiryReport> {
+    const settings = options.retention;
+    if (!settings?.aggregator || !options.storeId || !lakeRecovered || (!force && Date.now() < aggExpireDueMs))
+      return [];
+    try {
+      return [await expireRound({ kind: 'aggregator' }, settings, options.storeId)];
+    } finally {
+      aggExpireDueMs = Date.now() + settings.intervalMs;
+    }
+  }
+
+  /** One owner's round (etl/ownerExpiry.ts), logged and counted; a failure is tried at the next interval. */
+  function expireRound(owner: ExpiryOwner, settings: RetentionSettings, writer: string): Promise<ExpiryRoundReport> {
+    return runExpiryRound(options.lakeRoot, settings, owner, writer, logger);
   }
 
   /** The stage 1 a partition actor's message is for; undefined if that actor's generation or ownership ended. */
@@ -813,6 +900,7 @@ export function spawnCheckpointer(
       case 'closeTasks':
         if (markTimer) clearInterval(markTimer);
         if (compactTimer) clearInterval(compactTimer);
+        if (expireTimer) clearInterval(expireTimer);
         // Side by side: one task whose commit waits on a broker that is down must not keep the others open.
         await Promise.all([...tasks.keys()].map((key) => closeTask(key)));
         reply(ctx, { ok: true });
@@ -838,6 +926,15 @@ export function spawnCheckpointer(
         const sender = ctx.sender as Ref<CompactionReport> | undefined;
         void startCompactions(msg.force ?? false).then((report) => {
           if (sender) dispatch(sender, report);
+        });
+        return state;
+      }
+      case 'expireTick': {
+        const sender = ctx.sender as Ref<ExpiryReport> | undefined;
+        const tasksDone = startExpiries(msg.force ?? false);
+        const agg = await expireAggregator(msg.force ?? false);
+        void tasksDone.then((report) => {
+          if (sender) dispatch(sender, [...agg, ...report]);
         });
         return state;
       }
@@ -922,6 +1019,7 @@ export function spawnCheckpointer(
           },
           'lake recovered from the checkpoint store',
         );
+        lakeRecovered = true;
         reply<LakeRecovery>(ctx, { renamed, deletedTmpFiles });
         return state;
       }
@@ -947,6 +1045,7 @@ export function spawnCheckpointer(
       alive = false;
       if (markTimer) clearInterval(markTimer);
       if (compactTimer) clearInterval(compactTimer);
+      if (expireTimer) clearInterval(expireTimer);
       for (const task of tasks.values()) void closeProducer(task);
       tasks.clear();
     },
@@ -961,6 +1060,14 @@ export function spawnCheckpointer(
       Math.min(1_000, options.compaction.intervalMs),
     );
     compactTimer.unref();
+  }
+  if (options.retention) {
+    // Ticks often, each owner's round is due at its takeover and then every retention_interval.
+    expireTimer = setInterval(
+      () => dispatch(ref, { type: 'expireTick' }),
+      Math.min(1_000, options.retention.intervalMs),
+    );
+    expireTimer.unref();
   }
   return ref;
 }

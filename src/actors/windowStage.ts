@@ -30,6 +30,7 @@ import type { Config } from '../config/schema.js';
 import { commitRetryDelayMs } from '../checkpoint/commitRetry.js';
 import { ErrorCodes, isSdpError, markRetriable, SdpError, type ErrorCode } from '../errors.js';
 import { planAssignment } from '../etl/assignmentPlan.js';
+import { type RetentionSettings, runExpiryRound } from '../etl/ownerExpiry.js';
 import { commitStage2Task, type Stage2CommitResult } from '../etl/stage2TaskCommit.js';
 import { takeOverStage2Task, type Stage2TaskStart } from '../etl/stage2TaskTakeover.js';
 import { createPartitionTransactions, isFenced, type PartitionTransactions } from '../kafka/partitionTransactions.js';
@@ -83,6 +84,8 @@ export type WindowStageMsg =
       durationMs: number;
     }
   | { type: 'commitRefused'; partition: number; ticket: number; fenced: boolean; error: string }
+  /** Internal: the retention round of `ticket` ended (architecture.md, "Keeping the lake: retention"). */
+  | { type: 'expired'; partition: number; ticket: number }
   /** Internal: the purge in flight ended. */
   | { type: 'purged'; ok: boolean; error?: string; durationMs: number }
   /** Internal timer: commit the tasks that are due. */
@@ -186,6 +189,8 @@ export interface WindowStageOptions {
   createConsumer?: typeof createTopicConsumer;
   /** Told once when a task stops for good on a record or state it cannot read (the wiring may escalate). */
   onTaskFailed?: (partition: number, error: SdpError) => void;
+  /** Set: each task deletes its `r<r>` units of the dts that expired (architecture.md, "Keeping the lake"). */
+  retention?: RetentionSettings;
 }
 
 interface Task {
@@ -201,6 +206,9 @@ interface Task {
   position?: string;
   /** A commit of this task is in flight. */
   committing: boolean;
+  /** A retention round of this task is in flight (no commit starts meanwhile); when the next is due. */
+  expiring: boolean;
+  expireDueMs: number;
   lastCommitMs: number;
   retryTimer?: NodeJS.Timeout;
   error?: string;
@@ -288,6 +296,8 @@ export function spawnWindowStage(
       phase: 'takingOver',
       firstUncommitted: null,
       committing: false,
+      expiring: false,
+      expireDueMs: 0,
       lastCommitMs: Date.now(),
       commits: previous?.commits ?? 0,
       rowsEmitted: previous?.rowsEmitted ?? 0,
@@ -497,7 +507,7 @@ export function spawnWindowStage(
     const nowMs = Date.now();
     const force = s.flushWaiters.length > 0;
     for (const task of s.tasks.values()) {
-      if (task.phase !== 'running' || task.committing || task.firstUncommitted === null) continue;
+      if (task.phase !== 'running' || task.committing || task.expiring || task.firstUncommitted === null) continue;
       if (!force && nowMs - task.lastCommitMs < config.etl.checkpoint_interval) continue;
       startCommit(s, task, self);
     }
@@ -565,6 +575,39 @@ export function spawnWindowStage(
           dispatch(self, { type: 'commitRefused', partition, ticket, fenced: isFenced(err), error: messageOf(err) });
       },
     );
+  }
+
+  /**
+   * Starts the retention round of every running task that is due, one at a time per task and never beside its commit:
+   * the task's `r<r>` units of the expired dts (etl/ownerExpiry.ts). Registered as the partition's work in flight, so
+   * a takeover of r in this process waits for it as for a commit.
+   */
+  function maybeExpire(s: State, self: Ref<WindowStageMsg>): void {
+    const retention = options.retention;
+    if (!retention || s.draining) return;
+    const nowMs = Date.now();
+    for (const task of s.tasks.values()) {
+      if (task.phase !== 'running' || task.committing || task.expiring || nowMs < task.expireDueMs) continue;
+      task.expiring = true;
+      const { partition, ticket } = task;
+      const round = runExpiryRound(lakeRoot, retention, { kind: 'task', partition }, options.writerId, logger).then(
+        () => undefined,
+      );
+      s.commitsInFlight.set(partition, round);
+      void round.then(() => {
+        if (s.commitsInFlight.get(partition) === round) s.commitsInFlight.delete(partition);
+        if (alive) dispatch(self, { type: 'expired', partition, ticket });
+      });
+    }
+  }
+
+  function onExpired(s: State, msg: Extract<WindowStageMsg, { type: 'expired' }>, self: Ref<WindowStageMsg>): void {
+    const task = isCurrent(s, msg);
+    if (task) {
+      task.expiring = false;
+      task.expireDueMs = Date.now() + options.retention!.intervalMs;
+    }
+    maybeCommit(s, self);
   }
 
   /** The producer of a dropped task, kept for its commit in flight: closed now that it reported. */
@@ -860,7 +903,11 @@ export function spawnWindowStage(
         return s;
       case 'tick':
         maybeCommit(s, ctx.self);
+        maybeExpire(s, ctx.self);
         maybePurge(s, ctx.self);
+        return s;
+      case 'expired':
+        onExpired(s, msg, ctx.self);
         return s;
       case 'purged':
         onPurged(s, msg);

@@ -6,7 +6,6 @@
  */
 import { createInterface } from 'node:readline/promises';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { Command } from 'commander';
 import { readCheckpointStore } from '../checkpoint/storeReader.js';
 import { rewriteStoreKeepingOffsets } from '../checkpoint/storeRewrite.js';
@@ -20,8 +19,8 @@ import { collectDataStats, renderDataStats } from './dataStats.js';
 import { collectWindowState, renderWindowState } from './dataWindows.js';
 import type { CommandContext } from './context.js';
 
-/** The repository this build lives in (dist/commands/ → two levels up). */
-export const REPO_DIR = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+export { REPO_DIR } from '../storage/repoDir.js';
+import { REPO_DIR } from '../storage/repoDir.js';
 
 export type CleanScope = 'all' | 'lake' | 'checkpoints';
 

@@ -3,8 +3,9 @@
  * whole dt partitions older than `lake.retention_days`, through the safe paths of `data clean`
  * (marked lake root only, symlinks never followed, nothing outside the root), after writing the
  * expiry record that the rebuild from file names and `verify` read. Refused while the platform runs:
- * a running ETL may still write a late event's file into an old dt, and only a partition's owner
- * deletes its files (architecture.md, last section). `--dry-run` only lists, and may run beside it.
+ * only a partition's owner deletes its files (architecture.md, "Who rewrites a partition's files"), and
+ * the running members expire theirs themselves, by the same rule of days (etl/ownerExpiry.ts). `--dry-run`
+ * only lists, and may run beside it.
  */
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
@@ -70,7 +71,7 @@ export async function expireLake(
   if (!options.dryRun)
     refuseWhileRunning(
       config,
-      'stop it before expiring (the ETL may still write into old dt partitions); nothing was deleted',
+      'its members own the partitions and expire their own files every lake.retention_interval; nothing was deleted',
       '`lake expire --dry-run` lists what would go, beside it',
     );
   assertSafeRoots([{ kind: 'datalake', configured: config.storage.datalake_root }], REPO_DIR, [
@@ -281,7 +282,7 @@ export function registerLakeCommands(program: Command, context: CommandContext):
   lake
     .command('expire')
     .description(
-      'delete whole dt partitions older than lake.retention_days (marked lake root only, platform stopped); the rebuild and verify honour what expired',
+      'delete whole dt partitions older than lake.retention_days (marked lake root only, platform stopped: a running one expires them itself); the rebuild and verify honour what expired',
     )
     .option('--dry-run', 'list what would be deleted, delete nothing (allowed while the platform runs)')
     .action(async (opts: { dryRun?: boolean }) => {

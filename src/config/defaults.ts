@@ -69,6 +69,7 @@ export const DEFAULT_CONFIG: ConfigInput = {
   },
   lake: {
     retention_days: null,
+    retention_interval: '1h',
     target_file_bytes: '128MB',
     vacuum_grace: '15m',
     seal_after: '1h',

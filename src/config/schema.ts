@@ -274,8 +274,16 @@ const retentionDays = z.unknown().transform((value, ctx): number | null => {
 });
 
 const lake = z.strictObject({
-  /** `lake expire` deletes whole dt partitions whose day ended more than this many days ago (UTC). */
+  /**
+   * Dt partitions whose day ended more than this many days ago (UTC) expire: deleted by their owners inside
+   * `run`/`etl`, and by `lake expire` with the platform stopped.
+   */
   retention_days: retentionDays,
+  /**
+   * With `retention_days` set, how often each owner inside `run`/`etl` deletes its files of the dts that expired
+   * (architecture.md, "Keeping the lake: retention"); also once when it takes a partition over.
+   */
+  retention_interval: duration.refine((ms) => ms > 0, { message: 'expected a duration above 0, such as 1h' }),
   /** `lake compact` merges a unit's small files into files of about this size (architecture.md, "Compaction"). */
   target_file_bytes: size,
   /** How long a unit's old version stays in `<lake>/_swap` after a swap, for queries that listed its files. */

@@ -9,6 +9,8 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Rename } from '../checkpoint/checkpointState.js';
 import { completeRename, removeIfExists } from '../lake/durableFs.js';
+import { type ExpiryRecord, inExpiredDt } from '../lake/expiryRecord.js';
+import { readExpiryRecord } from '../lake/expiryRecordFile.js';
 import { unhiddenTmpPath } from '../lake/layout.js';
 import type { Logger } from '../log/logger.js';
 
@@ -16,6 +18,8 @@ export interface TakeoverFileCounts {
   renamed: number;
   /** Committed files neither tmp nor final: logged as errors (retention, or lost data). */
   missing: number;
+  /** Committed files neither tmp nor final in a dt retention expired: deleted on purpose. */
+  expired: number;
   deleted: number;
   /** Tmp files written after the fence, left alone. */
   kept: number;
@@ -32,7 +36,8 @@ export async function applyTakeoverFiles(options: {
   where: Record<string, unknown>;
 }): Promise<TakeoverFileCounts> {
   const { lakeRoot, logger, where } = options;
-  const counts: TakeoverFileCounts = { renamed: 0, missing: 0, deleted: 0, kept: 0 };
+  const counts: TakeoverFileCounts = { renamed: 0, missing: 0, expired: 0, deleted: 0, kept: 0 };
+  let expiry: ExpiryRecord | null | undefined;
   for (const { from, to } of options.renames) {
     let outcome = await completeRename(join(lakeRoot, from), join(lakeRoot, to));
     // A commit made before tmp files were hidden: its tmp file has the old name (lake/layout.ts).
@@ -40,6 +45,14 @@ export async function applyTakeoverFiles(options: {
       outcome = await completeRename(join(lakeRoot, unhiddenTmpPath(from)), join(lakeRoot, to));
     if (outcome === 'renamed') counts.renamed += 1;
     else if (outcome === 'missing') {
+      // An idle partition's last commit may name files of a dt its owner expired since (architecture.md, "Keeping
+      // the lake: retention"): deleted on purpose, not lost.
+      expiry ??= readExpiryRecord(lakeRoot) ?? null;
+      if (inExpiredDt(expiry ?? undefined, to)) {
+        counts.expired += 1;
+        logger.info({ ...where, from, to }, 'a committed file was expired by retention since its commit');
+        continue;
+      }
       counts.missing += 1;
       logger.error({ ...where, from, to }, 'a committed file is missing: neither its tmp nor its final');
     }

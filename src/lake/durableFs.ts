@@ -52,7 +52,16 @@ export async function ensureDir(dir: string): Promise<void> {
  */
 export async function writeFileDurable(filePath: string, chunks: Iterable<Uint8Array>): Promise<number> {
   await ensureDir(path.dirname(filePath));
-  const handle = await fs.open(filePath, 'w');
+  let handle: fs.FileHandle;
+  try {
+    handle = await fs.open(filePath, 'w');
+  } catch (err) {
+    // An owner's retention may have removed the empty dt directory of an expired day between the two calls
+    // (architecture.md, "Keeping the lake: retention"): a late event's first file there makes it again.
+    if (!isNotFound(err)) throw err;
+    await ensureDir(path.dirname(filePath));
+    handle = await fs.open(filePath, 'w');
+  }
   try {
     let bytes = 0;
     for (const chunk of chunks) {

@@ -1,6 +1,6 @@
 /**
- * The lake's expiry record, `<lake>/_expired.json` (architecture.md, "Keeping the lake: retention"):
- * what `lake expire` deleted on purpose, so that the rebuild from file names never reads an expired
+ * The lake's expiry record, `<lake>/_expired.json` and `<lake>/_expired/<owner>.json` (architecture.md, "Keeping
+ * the lake: retention"; lake/expiryRecordFile.ts): what `lake expire` and the owners inside the ETL deleted on purpose, so that the rebuild from file names never reads an expired
  * range into the lake again and `verify` reports it as expired, not missing. Pure: codec and merge.
  *
  * Per topic partition it keeps the offset ranges whose files were deleted, coalesced across holes
@@ -69,7 +69,7 @@ const DT = /^\d{4}-\d{2}-\d{2}$/;
 export function decodeExpiryRecord(text: string, where: string): ExpiryRecord {
   const bad = (what: string): SdpError =>
     new SdpError(ErrorCodes.LAKE_EXPIRY_RECORD_INVALID, `${where}: ${what}`, [
-      'it is written only by `lake expire`; restore it from a backup, or move it away to rebuild from file names alone (expired ranges may then be read again)',
+      "it is written only by `lake expire` and, under `_expired/`, by the ETL's owners; restore it from a backup, or move it away to rebuild from file names alone (expired ranges may then be read again)",
     ]);
   let doc: unknown;
   try {
@@ -154,12 +154,47 @@ export function parseExpiryFileName(
 }
 
 /**
+ * Ranges sorted by `first` with the running maximum of `last`: "the furthest a range starting below x reaches" in
+ * log n. A partition's record meets every roll that stays (a month of a partition: tens of thousands), and the
+ * owners inside the ETL merge it on the partition's chain: a scan per range blocked that chain for seconds.
+ */
+class ReachIndex {
+  private readonly firsts: bigint[];
+  private readonly maxLast: bigint[];
+
+  constructor(ranges: readonly ExpiredRange[]) {
+    const sorted = [...ranges].sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+    this.firsts = sorted.map((r) => r.first);
+    this.maxLast = [];
+    let max: bigint | undefined;
+    for (const r of sorted) {
+      if (max === undefined || r.last > max) max = r.last;
+      this.maxLast.push(max);
+    }
+  }
+
+  /** The largest `last` of the ranges whose `first` is below `bound` (at or below with `inclusive`); undefined: none. */
+  furthestStartingBelow(bound: bigint, inclusive: boolean): bigint | undefined {
+    let lo = 0;
+    let hi = this.firsts.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const f = this.firsts[mid]!;
+      if (f < bound || (inclusive && f === bound)) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo === 0 ? undefined : this.maxLast[lo - 1];
+  }
+}
+
+/**
  * Sorted disjoint ranges covering `ranges`: overlapping ones merge, and so do neighbours with no
  * `blocker` (a roll that stays in the lake) in the hole between them — the hole's offsets are
  * transaction markers or aborted records of rolls that expired, nothing the lake holds.
  */
 export function coalesce(ranges: readonly ExpiredRange[], blockers: readonly ExpiredRange[]): ExpiredRange[] {
   const sorted = [...ranges].sort((a, b) => (a.first < b.first ? -1 : a.first > b.first ? 1 : 0));
+  const reach = new ReachIndex(blockers);
   const out: ExpiredRange[] = [];
   for (const r of sorted) {
     const cur = out[out.length - 1];
@@ -168,7 +203,9 @@ export function coalesce(ranges: readonly ExpiredRange[], blockers: readonly Exp
       continue;
     }
     const touching = r.first <= cur.last + 1n;
-    const blocked = blockers.some((b) => b.last > cur.last && b.first < r.first);
+    // A blocker in the hole: one that starts before r and reaches past cur.
+    const furthest = reach.furthestStartingBelow(r.first, false);
+    const blocked = furthest !== undefined && furthest > cur.last;
     if (touching || !blocked) {
       if (r.last > cur.last) cur.last = r.last;
     } else out.push({ ...r });
@@ -243,8 +280,10 @@ export function mergeExpiry(update: ExpiryUpdate): ExpiryRecord {
   for (const [topic, byPartition] of expired) {
     const out = new Map<number, ExpiredPartition>();
     for (const [partition, ranges] of byPartition) {
+      // Inside one expired range: some range starting at or below it reaches its end.
+      const inside = new ReachIndex(ranges);
       const own = (blockers.get(`${topic}\u0000${partition}`) ?? []).filter(
-        (b) => !ranges.some((r) => r.first <= b.first && b.last <= r.last),
+        (b) => (inside.furthestStartingBelow(b.first, true) ?? -1n) < b.last,
       );
       out.set(partition, { floor: floors.get(topic)!.get(partition)!, ranges: coalesce(ranges, own) });
     }
@@ -282,4 +321,66 @@ export function expiredRangesOf(record: ExpiryRecord, topic: string, partition: 
 export function inExpiredDt(record: ExpiryRecord | undefined, path: string): boolean {
   const m = /^tables\/([^/]+)\/dt=(\d{4}-\d{2}-\d{2})\//.exec(path.split('\\').join('/'));
   return m !== null && record !== undefined && (record.dts[m[1]!]?.includes(m[2]!) ?? false);
+}
+
+function laterSeq(a: bigint, b: bigint): bigint {
+  if (a > b) return a;
+  return b;
+}
+
+/** A blocker across every hole: ranges of different records merge only where they overlap or touch. */
+const EVERY_HOLE: readonly ExpiredRange[] = [{ first: -1n, last: 2n ** 63n }];
+
+/**
+ * The lake's expiry record from its several files (lake/expiryRecordFile.ts: `lake expire`'s and each owner's inside
+ * the ETL): every dt, every range, the highest floors and aggregator position, the latest update. A record coalesced
+ * its ranges across holes no file of its own lay in; across records only overlapping or touching ranges merge, since
+ * another record cannot tell what lies in a hole of this one. Undefined for none.
+ */
+export function unionExpiryRecords(records: readonly ExpiryRecord[]): ExpiryRecord | undefined {
+  if (records.length === 0) return undefined;
+  if (records.length === 1) return records[0];
+  const dts: Record<string, Set<string>> = {};
+  const ranges = new Map<string, Map<number, { floor: bigint; ranges: ExpiredRange[] }>>();
+  let agg: ExpiryRecord['agg'] = null;
+  let latest = records[0]!;
+  for (const record of records) {
+    if (Date.parse(record.updated) > Date.parse(latest.updated)) latest = record;
+    for (const [table, list] of Object.entries(record.dts)) for (const dt of list) (dts[table] ??= new Set()).add(dt);
+    for (const [topic, byPartition] of record.partitions) {
+      let out = ranges.get(topic);
+      if (!out) ranges.set(topic, (out = new Map()));
+      for (const [partition, e] of byPartition) {
+        const cur = out.get(partition);
+        if (!cur) out.set(partition, { floor: e.floor, ranges: [...e.ranges] });
+        else {
+          if (e.floor > cur.floor) cur.floor = e.floor;
+          cur.ranges.push(...e.ranges);
+        }
+      }
+    }
+    if (record.agg)
+      agg =
+        agg === null
+          ? { ...record.agg }
+          : {
+              seq: laterSeq(record.agg.seq, agg.seq),
+              emittedUntilMs: Math.max(record.agg.emittedUntilMs, agg.emittedUntilMs),
+            };
+  }
+  const partitions = new Map<string, Map<number, ExpiredPartition>>();
+  for (const [topic, byPartition] of ranges)
+    partitions.set(
+      topic,
+      new Map(
+        [...byPartition].map(([p, e]) => [p, { floor: e.floor, ranges: coalesce(e.ranges, EVERY_HOLE) }] as const),
+      ),
+    );
+  return {
+    updated: latest.updated,
+    retentionDays: latest.retentionDays,
+    dts: Object.fromEntries(Object.entries(dts).map(([t, set]) => [t, [...set].sort()])),
+    partitions,
+    agg,
+  };
 }

@@ -1,23 +1,42 @@
 /**
- * Reading and writing `<lake>/_expired.json` (lake/expiryRecord.ts). It sits at the lake root,
- * beside `tables/`, not in it: no table listing, no `tables/<t>/**\/*.parquet` glob, no recovery of
- * `*.tmp` files sees it, and Hive-style readers skip `_`-prefixed names anyway. Written tmp →
- * fsync → rename → fsync of the directory (lake/durableFs.ts), so a crash leaves the old record or
- * the new one, never half of one.
+ * Reading and writing the lake's expiry record (lake/expiryRecord.ts; architecture.md, "Keeping the lake:
+ * retention"). It is several files at the lake root, beside `tables/`, not in it: no table listing, no
+ * `tables/<t>/**\/*.parquet` glob, no recovery of `*.tmp` files sees them, and Hive-style readers skip `_`-prefixed
+ * names anyway.
+ *
+ * - `<lake>/_expired.json`: written by `lake expire`, with the platform stopped (one writer).
+ * - `<lake>/_expired/<owner>.json`: written by each owner inside the ETL (lake/ownerExpiryRule.ts), by that owner
+ *   alone. Several members share the lake, so one shared file would be read, changed and written back by several
+ *   processes at once, and the last writer would drop what the others added.
+ *
+ * Readers take the union of them all. Each file is written tmp → fsync → rename → fsync of the directory
+ * (lake/durableFs.ts), so a crash leaves the old file or the new one, never half of one.
  */
-import { lstatSync, readFileSync } from 'node:fs';
+import { lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ErrorCodes, SdpError } from '../errors.js';
 import { renameDurable, writeFileDurable } from './durableFs.js';
-import { decodeExpiryRecord, encodeExpiryRecord, EXPIRY_RECORD_FILE, type ExpiryRecord } from './expiryRecord.js';
+import {
+  decodeExpiryRecord,
+  encodeExpiryRecord,
+  EXPIRY_RECORD_FILE,
+  type ExpiryRecord,
+  unionExpiryRecords,
+} from './expiryRecord.js';
+
+/** The directory of the owners' records. */
+export const OWNER_RECORDS_DIR = '_expired';
 
 export function expiryRecordPath(lakeRoot: string): string {
   return join(lakeRoot, EXPIRY_RECORD_FILE);
 }
 
-/** The record, or undefined when the lake has none (nothing ever expired). */
-export function readExpiryRecord(lakeRoot: string): ExpiryRecord | undefined {
-  const file = expiryRecordPath(lakeRoot);
+export function ownerRecordPath(lakeRoot: string, name: string): string {
+  return join(lakeRoot, OWNER_RECORDS_DIR, name);
+}
+
+/** One record file; undefined when it does not exist. Symlinks are never read. */
+function readRecordFile(file: string): ExpiryRecord | undefined {
   let stat: import('node:fs').Stats;
   try {
     stat = lstatSync(file);
@@ -31,9 +50,52 @@ export function readExpiryRecord(lakeRoot: string): ExpiryRecord | undefined {
   return decodeExpiryRecord(readFileSync(file, 'utf8'), file);
 }
 
+/** The names of the owners' record files (tmp files aside). */
+function ownerRecordNames(lakeRoot: string): string[] {
+  try {
+    return readdirSync(join(lakeRoot, OWNER_RECORDS_DIR))
+      .filter((name) => name.endsWith('.json'))
+      .sort();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return [];
+    throw err;
+  }
+}
+
+/** What expired in the whole lake: the union of every record file; undefined when nothing ever expired. */
+export function readExpiryRecord(lakeRoot: string): ExpiryRecord | undefined {
+  const records = [expiryRecordPath(lakeRoot), ...ownerRecordNames(lakeRoot).map((n) => ownerRecordPath(lakeRoot, n))]
+    .map(readRecordFile)
+    .filter((r): r is ExpiryRecord => r !== undefined);
+  return unionExpiryRecords(records);
+}
+
+/** `lake expire`'s record. */
 export async function writeExpiryRecord(lakeRoot: string, record: ExpiryRecord): Promise<void> {
   const file = expiryRecordPath(lakeRoot);
   const tmp = `${file}.tmp`;
+  await writeFileDurable(tmp, [Buffer.from(encodeExpiryRecord(record), 'utf8')]);
+  await renameDurable(tmp, file);
+}
+
+/** One owner's record; undefined when it expired nothing yet. */
+export function readOwnerExpiryRecord(lakeRoot: string, name: string): ExpiryRecord | undefined {
+  return readRecordFile(ownerRecordPath(lakeRoot, name));
+}
+
+/**
+ * One owner's record. The tmp name carries the writer id: a member that lost the owner's partition and has not noticed
+ * yet never writes into the new owner's tmp file.
+ */
+export async function writeOwnerExpiryRecord(
+  lakeRoot: string,
+  name: string,
+  record: ExpiryRecord,
+  writer: string,
+): Promise<void> {
+  const file = ownerRecordPath(lakeRoot, name);
+  const tmp = `${file}.${writer}.tmp`;
   await writeFileDurable(tmp, [Buffer.from(encodeExpiryRecord(record), 'utf8')]);
   await renameDurable(tmp, file);
 }

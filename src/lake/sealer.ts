@@ -16,6 +16,7 @@ import { buildManifest, nameFacts, type DayManifest, type ManifestEntry } from '
 import { readManifest, removeStaleManifestTmp, sha256OfFile, writeManifest } from './dayManifestFile.js';
 import { listDayFiles } from './dayFiles.js';
 import { dirEntries, listDtFiles } from './dirEntries.js';
+import { readExpiryRecord } from './expiryRecordFile.js';
 import { partitionDir, TABLES_DIR } from './layout.js';
 import { asNumber, scanColumns } from './parquetColumns.js';
 import { readRowCount } from './parquetFooter.js';
@@ -155,12 +156,15 @@ export async function sealPass(lakeRoot: string, options: SealOptions, logger: L
   const boundMs = await watermarkBoundMs(lakeRoot);
 
   // The days of each table from their directories alone; then every manifest there is.
+  // A day retention expired is being deleted owner by owner (architecture.md, "Keeping the lake: retention"): never
+  // sealed again, its manifest goes with its last unit.
+  const expired = readExpiryRecord(lakeRoot)?.dts ?? {};
   const daysOf = new Map<TableName, string[]>();
   for (const table of TABLE_NAMES) {
     const days: string[] = [];
     for (const entry of await dirEntries(path.join(lakeRoot, TABLES_DIR, table))) {
       const dt = DT_DIR.exec(entry.name)?.[1];
-      if (entry.isDirectory() && dt !== undefined) days.push(dt);
+      if (entry.isDirectory() && dt !== undefined && !expired[table]?.includes(dt)) days.push(dt);
     }
     daysOf.set(table, days);
   }

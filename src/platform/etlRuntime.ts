@@ -38,6 +38,10 @@ import {
 } from '../actors/windowStage.js';
 import { repartitionTopicName } from '../windows/repartitionRecords.js';
 import { repartitionPurgeTotals } from '../windows/repartitionPurgeTotals.js';
+import { expiryTotals } from '../lake/expiryTotals.js';
+import type { RetentionSettings } from '../etl/ownerExpiry.js';
+import { REPO_DIR } from '../storage/repoDir.js';
+import { assertSafeRoots } from '../storage/safeClean.js';
 import { createTopics, describeTopics } from '../kafka/admin/topics.js';
 import { createTopicConsumer } from '../kafka/topicConsumer.js';
 import { createPartitionTransactions, type PartitionTransactions } from '../kafka/partitionTransactions.js';
@@ -300,6 +304,22 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     if (ingest) dispatch(ingest, { type: 'durable', partition, nextOffset });
   };
 
+  // Each owner deletes its files of the expired dts (architecture.md, "Keeping the lake: retention"): the partitions'
+  // tasks at the checkpointer, the window aggregator (process mode) or the stage-2 tasks (members mode).
+  const retention: RetentionSettings | undefined =
+    config.lake.retention_days === null
+      ? undefined
+      : {
+          days: config.lake.retention_days,
+          intervalMs: config.lake.retention_interval,
+          topics: { clickstream: config.topics.clickstream, iot: config.topics.iot },
+          assertLakeRoot: () =>
+            assertSafeRoots([{ kind: 'datalake', configured: config.storage.datalake_root }], REPO_DIR, [
+              config.storage.datalake_root,
+              config.storage.checkpoint_root,
+              config.kafka.local.data_dir,
+            ]),
+        };
   const checkpointer: Ref<CheckpointerMsg> = spawnCheckpointer(parent, {
     lakeRoot,
     logger,
@@ -317,6 +337,8 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
           },
         }
       : {}),
+    // Each owner deletes its files of the expired dts (architecture.md, "Keeping the lake: retention").
+    ...(retention ? { retention: { ...retention, aggregator: !staged } } : {}),
     kafka: {
       config,
       groupId: config.etl.consumer_group,
@@ -374,6 +396,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
         windowSizeMs: WINDOW_SIZE_MS,
         kafka: { createTransactions },
         createConsumer,
+        ...(retention ? { retention } : {}),
       });
       // Started beside the ingests, so that their consumers join the group together: the stage-1 counts wait for R
       // meanwhile (architecture.md, "Windows across members").
@@ -509,6 +532,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       encoderThreads,
       repartitionPurge: repartitionPurgeTotals(),
       sealedDays: sealer.status(),
+      expired: expiryTotals(),
     };
   };
 

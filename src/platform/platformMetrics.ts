@@ -10,6 +10,7 @@ import type { RejectReason } from '../events/validate.js';
 import type { MemoryBreakdown } from '../status/memoryBreakdown.js';
 import type { RepartitionPurgeTotals } from '../windows/repartitionPurgeTotals.js';
 import type { SealedDaysStatus } from './sealTimer.js';
+import type { ExpiryTotals } from '../lake/expiryTotals.js';
 
 export interface EtlMetrics {
   ingest: IngestStatus[];
@@ -35,6 +36,8 @@ export interface EtlMetrics {
   repartitionPurge: RepartitionPurgeTotals;
   /** The sealer's last pass (architecture.md, "Sealed days"). */
   sealedDays?: SealedDaysStatus;
+  /** What retention inside the ETL deleted since the process started (architecture.md, "Keeping the lake"). */
+  expired: ExpiryTotals;
 }
 
 export interface PlatformPlan {

@@ -178,6 +178,31 @@ export function createMetricsRegistry(read: () => Promise<PlatformMetrics>): Reg
       if (bound != null) g.set(bound / 1000);
     },
   );
+  // Retention inside the ETL (architecture.md, "Keeping the lake: retention"): what this process's owners deleted.
+  gauge(
+    'sdp_lake_expired_files_total',
+    'Lake files deleted by retention inside the ETL since the process started, per table',
+    ['table'],
+    (g, m) => {
+      for (const t of m.etl?.expired.tables ?? []) g.set({ table: t.table }, t.files);
+    },
+  );
+  gauge(
+    'sdp_lake_expired_bytes_total',
+    'Bytes of lake files deleted by retention inside the ETL since the process started, per table',
+    ['table'],
+    (g, m) => {
+      for (const t of m.etl?.expired.tables ?? []) g.set({ table: t.table }, t.bytes);
+    },
+  );
+  gauge(
+    'sdp_lake_expiry_failures_total',
+    "Owners' retention rounds that failed since the process started (each is tried again at the next interval)",
+    [],
+    (g, m) => {
+      if (m.etl) g.set(m.etl.expired.failures);
+    },
+  );
   gauge('sdp_lake_seal_failures_total', 'Sealer passes that failed since the ETL started', [], (g, m) => {
     if (m.etl?.sealedDays) g.set(m.etl.sealedDays.failures);
   });

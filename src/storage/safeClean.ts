@@ -5,7 +5,7 @@
  */
 import { lstatSync, readdirSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join, resolve, sep } from 'node:path';
+import { dirname, join, resolve, sep } from 'node:path';
 import { ErrorCodes, SdpError } from '../errors.js';
 import { readRootMarker, ROOT_MARKER_FILE, type RootKind } from './rootMarker.js';
 import { isWithin, refusalsFor, type RootFacts } from './rootSafety.js';
@@ -110,13 +110,10 @@ export function emptyRoot(root: string): CleanedRoot {
 }
 
 /**
- * Deletes one directory below a root and everything in it (retention: a dt partition of the lake).
- * Call only after `assertSafeRoots` for the root. Every directory from the root down to the target
- * is lstat-ed: a symlink or a non-directory on the way stops it before anything is deleted, so no
- * link ever leads outside the root; inside the target symlinks are unlinked, never followed.
+ * The absolute path of `relativeDir` below the root after lstat-ing every directory from the root down to it;
+ * undefined when a step does not exist. Throws when it is not below the root, or a step is a symlink or no directory.
  */
-export function removeDirInsideRoot(root: string, relativeDir: string): CleanedRoot {
-  const absoluteRoot = resolve(root);
+function plainDirBelow(absoluteRoot: string, relativeDir: string): string | undefined {
   const target = resolve(absoluteRoot, relativeDir);
   if (target === absoluteRoot || !isWithin(absoluteRoot, target))
     throw new SdpError(ErrorCodes.STORAGE_UNSAFE_ROOT, `${target} is not below ${absoluteRoot}: nothing deleted`);
@@ -128,7 +125,7 @@ export function removeDirInsideRoot(root: string, relativeDir: string): CleanedR
     try {
       stat = lstatSync(path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { root: target, files: 0, bytes: 0, existed: false };
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
       throw err;
     }
     if (stat.isSymbolicLink() || !stat.isDirectory())
@@ -137,6 +134,56 @@ export function removeDirInsideRoot(root: string, relativeDir: string): CleanedR
         `${path} is ${stat.isSymbolicLink() ? 'a symlink' : 'not a directory'}: ${target} not deleted`,
       );
   }
+  return target;
+}
+
+/**
+ * Deletes the named entries of one directory below a root (retention inside the ETL: the files of a unit an owner
+ * listed and recorded, not one that arrived since), then the directory if that left it empty. The path down to it is
+ * checked as by `removeDirInsideRoot`; an entry that is a link is unlinked, a directory is left alone. Call only
+ * after `assertSafeRoots` for the root.
+ */
+export function removeFilesInsideRoot(root: string, relativeDir: string, names: readonly string[]): CleanedRoot {
+  const absoluteRoot = resolve(root);
+  const target = plainDirBelow(absoluteRoot, relativeDir);
+  if (target === undefined) return { root: resolve(absoluteRoot, relativeDir), files: 0, bytes: 0, existed: false };
+  let files = 0;
+  let bytes = 0;
+  for (const name of names) {
+    const path = join(target, name);
+    if (name.includes('/') || name.includes(sep) || dirname(path) !== target)
+      throw new SdpError(ErrorCodes.STORAGE_UNSAFE_ROOT, `${name} is not an entry of ${target}: stopped`);
+    let stat: import('node:fs').Stats;
+    try {
+      stat = lstatSync(path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
+      throw err;
+    }
+    if (stat.isDirectory()) continue;
+    unlinkSync(path);
+    files += 1;
+    bytes += stat.size;
+  }
+  try {
+    rmdirSync(target);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOENT') throw err;
+  }
+  return { root: target, files, bytes, existed: true };
+}
+
+/**
+ * Deletes one directory below a root and everything in it (retention: a dt partition of the lake).
+ * Call only after `assertSafeRoots` for the root. Every directory from the root down to the target
+ * is lstat-ed: a symlink or a non-directory on the way stops it before anything is deleted, so no
+ * link ever leads outside the root; inside the target symlinks are unlinked, never followed.
+ */
+export function removeDirInsideRoot(root: string, relativeDir: string): CleanedRoot {
+  const absoluteRoot = resolve(root);
+  const target = plainDirBelow(absoluteRoot, relativeDir);
+  if (target === undefined) return { root: resolve(absoluteRoot, relativeDir), files: 0, bytes: 0, existed: false };
   let files = 0;
   let bytes = 0;
   walk(absoluteRoot, target, (p, isDir, size) => {

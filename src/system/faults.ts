@@ -34,6 +34,10 @@ export const FAULT_POINTS = [
   'compaction-after-version-built',
   /** Compaction: the unit is exchanged (readers see the merged file), the merged tmp link not removed. */
   'compaction-after-exchange',
+  /** Retention inside the ETL: the owner's expiry record names the files, none of its units deleted yet. */
+  'retention-after-record',
+  /** Retention inside the ETL: the owner's first expired unit is deleted, the next not yet. */
+  'retention-between-units',
 ] as const;
 
 export type FaultPoint = (typeof FAULT_POINTS)[number];

@@ -31,12 +31,15 @@ export async function checkManifests(
   lakeRoot: string,
   tables: readonly TableName[],
   since: string | undefined,
+  /** table → dts retention expired (lake/expiryRecord.ts): their files go one owner after another, the manifest last. */
+  expiredDts: Readonly<Record<string, readonly string[]>> = {},
 ): Promise<ManifestsOutcome> {
   const outcome: ManifestsOutcome = { manifests: 0, mismatches: 0, pending: 0, findings: [] };
   for (const table of tables) {
     for (const dtDir of await dirEntries(path.join(lakeRoot, TABLES_DIR, table))) {
       const dt = DT_DIR.exec(dtDir.name)?.[1];
       if (!dtDir.isDirectory() || dt === undefined || (since !== undefined && dt < since)) continue;
+      if (expiredDts[table]?.includes(dt)) continue;
       let onDisk: Awaited<ReturnType<typeof readManifest>>;
       try {
         onDisk = await readManifest(lakeRoot, table, dt);

@@ -117,7 +117,7 @@ export function planPartition(input: PartitionInput): PartitionPlan {
         partition,
         first: str(e.first),
         last: str(e.last),
-        message: 'deleted by retention (lake expire): the lake holds nothing of it on purpose',
+        message: 'deleted by retention: the lake holds nothing of it on purpose',
       });
     }
     if (component.expired.length === 0 && inScope(component))

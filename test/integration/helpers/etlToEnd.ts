@@ -31,6 +31,9 @@ export async function runEtlToEnd(o: EtlToEndOptions): Promise<EtlProcess> {
   };
   const etl = EtlProcess.start(o.env, { logFile: o.logFile });
   try {
+    // Its signal handlers first (installed before the store is locked): with the store already at the end offsets the
+    // wait below passes at once, and a SIGTERM before them killed the process (signal SIGTERM, not exit 0).
+    await etl.waitForLog((l) => l.msg === 'checkpoint store locked', 120_000, 'the etl to lock its store');
     let moving: string[] = [];
     await waitFor(
       async () => {

@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -11,7 +11,11 @@ import { parseConfig } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/schema.js';
 import { ErrorCodes, type SdpError } from '../../../src/errors.js';
 import type { ConsumedBatch } from '../../../src/kafka/topicConsumer.js';
+import type { RetentionSettings } from '../../../src/etl/ownerExpiry.js';
+import { getEncoder } from '../../../src/lake/encodeTask.js';
 import { createEncoderPool } from '../../../src/lake/encoderPool.js';
+import { aggTaskFilePath } from '../../../src/lake/layout.js';
+import { aggRows as aggFixtureRows, batchOf } from '../lake/fixtures.js';
 import { query, stop, type Ref } from '../../../src/system/nact.js';
 import {
   encodeRepartitionRecord,
@@ -121,7 +125,12 @@ interface Harness {
 
 async function startStage(
   kafka: FakeWindowKafka,
-  options: { lakeRoot?: string; writerId?: string; etl?: Partial<Config['etl']> } = {},
+  options: {
+    lakeRoot?: string;
+    writerId?: string;
+    etl?: Partial<Config['etl']>;
+    retention?: RetentionSettings;
+  } = {},
 ): Promise<Harness> {
   const system = newSystem();
   const config = testConfig(options.etl);
@@ -144,6 +153,7 @@ async function startStage(
     kafka: kafka.kafka(),
     createConsumer: consumers.createConsumer,
     onTaskFailed: (partition, error) => failed.push([partition, error]),
+    ...(options.retention ? { retention: options.retention } : {}),
   });
   // The actor itself, before its system: a system stop in nact 7 stops no child, so no afterStop would run.
   onCleanUp(() => stop(ref));
@@ -628,5 +638,48 @@ describe('window stage (stage-2 tasks)', () => {
     await h.ask({ type: 'close' });
     expect(h.consumer.calls.at(-1)).toEqual({ call: 'disconnect' });
     expect(kafka.instances.every((i) => i.closed)).toBe(true);
+  });
+});
+
+describe('window stage: retention (architecture.md, "Keeping the lake: retention")', () => {
+  it("each running task deletes its own r<r> units of the expired dts, record first; another task's stay", async () => {
+    const lakeRoot = join(tempDir('sdp-window-stage-retention-'), 'lake');
+    const old = '2024-01-01';
+    const mine = aggTaskFilePath(lakeRoot, old, 0, 0, 9);
+    const theirs = aggTaskFilePath(lakeRoot, old, 5, 0, 9); // task 5: no task of this stage (R = 2)
+    for (const file of [mine, theirs])
+      await getEncoder('hyparquet-writer').encodeToFile(
+        file,
+        'clickstream_agg',
+        batchOf('clickstream_agg', aggFixtureRows),
+        {
+          rowGroupRows: 1000,
+        },
+      );
+    const kafka = new FakeWindowKafka();
+    const h = await startStage(kafka, {
+      lakeRoot,
+      retention: {
+        days: 3,
+        intervalMs: 3_600_000,
+        topics: { clickstream: 'clicks', iot: 'sensors' },
+        assertLakeRoot: () => undefined,
+      },
+    });
+    h.assign([0, 1]);
+    await h.running(0, 1);
+    // The stage's tick (every second) starts the rounds of the running tasks.
+    await waitFor(() => !existsSync(mine), 'task 0 expired its old unit', 10_000);
+    expect(existsSync(theirs)).toBe(true);
+    const record = JSON.parse(readFileSync(join(lakeRoot, '_expired', 'r0.json'), 'utf8'));
+    expect(record.dts).toEqual({ clickstream_agg: [old] });
+    expect(record.agg.emitted_until_ms).toBe(Math.max(...aggFixtureRows.map((r) => Number(r.minute_end))));
+    // Task 1 had nothing to expire: no record of its own.
+    expect(existsSync(join(lakeRoot, '_expired', 'r1.json'))).toBe(false);
+    // Commits go on after the round.
+    await h.deliver(
+      batch(0, 0, [rec(0, { sp: 0, through: 5, wm: T0, windows: [[T0 - 2 * MIN, [[urlsOf(0)[0], 1]]]] })]),
+    );
+    expect((await h.flush()).commits).toBeGreaterThan(0);
   });
 });

@@ -96,6 +96,7 @@ const KINDS: Record<string, string[]> = {
     'kafka.unreachable_timeout',
     'lake.compaction_interval',
     'lake.retention_days',
+    'lake.retention_interval',
     'lake.seal_after',
     'lake.target_file_bytes',
     'lake.vacuum_grace',

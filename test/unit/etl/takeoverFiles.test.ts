@@ -2,6 +2,8 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyTakeoverFiles } from '../../../src/etl/takeoverFiles.js';
+import { emptyExpiryRecord, mergeExpiry } from '../../../src/lake/expiryRecord.js';
+import { writeOwnerExpiryRecord } from '../../../src/lake/expiryRecordFile.js';
 import { rawFilePath, tmpPathFor, unhiddenTmpPath } from '../../../src/lake/layout.js';
 import { cleanUp, silentLogger, tempDir } from '../actors/fakes/testKit.js';
 
@@ -45,5 +47,20 @@ describe('applyTakeoverFiles: the renames a commit named', () => {
 
   it('counts a committed file that is neither tmp nor final as missing', async () => {
     expect(await apply(lakeWith([]))).toMatchObject({ renamed: 0, missing: 1 });
+  });
+
+  it('counts one in a dt its owner expired since as expired, not missing (an idle partition whose last roll aged out)', async () => {
+    const lakeRoot = lakeWith([]);
+    const ownRecord = mergeExpiry({
+      previous: emptyExpiryRecord(),
+      deleted: [{ table: 'clickstream', dt: '2026-12-05', files: [final] }],
+      remaining: [],
+      topics: { clickstream: 'clicks', iot: 'sensors' },
+      deletedAggEmittedUntilMs: undefined,
+      nowMs: Date.parse('2026-12-10T00:00:00Z'),
+      retentionDays: 3,
+    });
+    await writeOwnerExpiryRecord(lakeRoot, 'p-clicks-1.json', ownRecord, 'cafe');
+    expect(await apply(lakeRoot)).toMatchObject({ renamed: 0, missing: 0, expired: 1 });
   });
 });

@@ -100,6 +100,7 @@ describe('the sealer inside the ETL', () => {
         leanDecoderFallbacks: 0,
         encoderThreads: 1,
         repartitionPurge: { done: 0, failed: 0, purgedTo: [] },
+        expired: { tables: [], failures: 0 },
         sealedDays: {
           lastPassMs: 1,
           watermarkBoundMs: 1_000_000,

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ErrorCodes } from '../../../src/errors.js';
-import { removeDirInsideRoot } from '../../../src/storage/safeClean.js';
+import { removeDirInsideRoot, removeFilesInsideRoot } from '../../../src/storage/safeClean.js';
 
 describe('removeDirInsideRoot: one dt partition deleted, nothing outside the root', () => {
   const dirs: string[] = [];
@@ -45,5 +45,31 @@ describe('removeDirInsideRoot: one dt partition deleted, nothing outside the roo
     expect(() => removeDirInsideRoot(root, '../outside')).toThrow(/not below/);
     expect(existsSync(join(outside, 'keep.txt'))).toBe(true);
     expect(existsSync(join(root, 'tables', 't', 'dt=2026-12-01', 'a.parquet'))).toBe(true);
+  });
+
+  it('removeFilesInsideRoot: only the named entries go (a file that arrived since stays), links unlinked', () => {
+    const { root, outside } = setUp();
+    const dt = 'tables/t/dt=2026-12-01';
+    writeFileSync(join(root, dt, 'late.parquet'), '1');
+    const done = removeFilesInsideRoot(root, dt, ['a.parquet', 'link', 'nested', 'gone.parquet']);
+    // nested is a directory: left alone; gone.parquet does not exist: skipped.
+    expect(done).toMatchObject({ files: 2, existed: true });
+    expect(readdirSync(join(root, dt)).sort()).toEqual(['late.parquet', 'nested']);
+    expect(existsSync(join(outside, 'keep.txt'))).toBe(true);
+    // Emptied: the directory goes with its last named file.
+    rmSync(join(root, dt, 'nested'), { recursive: true });
+    removeFilesInsideRoot(root, dt, ['late.parquet']);
+    expect(existsSync(join(root, dt))).toBe(false);
+    expect(removeFilesInsideRoot(root, dt, ['late.parquet']).existed).toBe(false);
+  });
+
+  it('removeFilesInsideRoot refuses a directory reached through a symlink and a name that is a path', () => {
+    const { root, outside } = setUp();
+    symlinkSync(outside, join(root, 'tables', 't', 'dt=2026-12-02'));
+    expect(() => removeFilesInsideRoot(root, 'tables/t/dt=2026-12-02', ['keep.txt'])).toThrow(/symlink/);
+    expect(() => removeFilesInsideRoot(root, 'tables/t/dt=2026-12-01', ['../../../../outside/keep.txt'])).toThrow(
+      /not an entry/,
+    );
+    expect(existsSync(join(outside, 'keep.txt'))).toBe(true);
   });
 });
