@@ -44,7 +44,7 @@ function murmur2Bytes(data: Uint8Array, length = data.length): number {
 let asciiScratch = new Uint8Array(256);
 
 /** Kafka's murmur2 of a key (a string is hashed as its UTF-8 bytes), as a signed 32-bit integer. */
-export function murmur2(key: string | Buffer): number {
+export function murmur2(key: string | Uint8Array): number {
   if (typeof key !== 'string') return murmur2Bytes(key);
   const n = key.length;
   if (asciiScratch.length < n) asciiScratch = new Uint8Array(n * 2);
@@ -70,7 +70,7 @@ interface PartitionerArgs {
 const toPositive = (x: number): number => x & 0x7fffffff;
 
 /** The partition kafkajs's DefaultPartitioner (and the Java client) picks for a key. */
-export function partitionForKey(key: string | Buffer, partitions: number): number {
+export function partitionForKey(key: string | Uint8Array, partitions: number): number {
   return toPositive(murmur2(key)) % partitions;
 }
 
