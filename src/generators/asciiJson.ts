@@ -15,6 +15,7 @@ export function asciiBytes(text: string): Buffer {
 /** Copies `bytes` to `at`; returns the offset after them. */
 export function writeBytes(buf: Uint8Array, at: number, bytes: Uint8Array): number {
   const n = bytes.length;
+  // A call to set costs about as much as copying 16 bytes one by one (measured: a clickstream event's ~8 pieces).
   if (n > 16) buf.set(bytes, at);
   else for (let i = 0; i < n; i++) buf[at + i] = bytes[i]!;
   return at + n;

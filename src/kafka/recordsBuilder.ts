@@ -39,7 +39,8 @@ export class RecordsBuilder {
   private readonly initialCapacity: number;
   private readonly buffers: Buffer[] = [];
   private records = 0;
-  private reserved: Buffer = NOTHING_RESERVED;
+  /** The buffer of the last `reserve`'s record (a field, not a getter: read once per event). */
+  valueBuffer: Buffer = NOTHING_RESERVED;
   private bytes = 0;
 
   constructor(private readonly options: RecordsBuilderOptions) {
@@ -93,11 +94,6 @@ export class RecordsBuilder {
     this.close(partition, open, valueStart + written, written);
   }
 
-  /** The buffer of the last `reserve`'s record. */
-  get valueBuffer(): Buffer {
-    return this.reserved;
-  }
-
   /**
    * Appends a record with this key (its bytes) in the partition of its key, its value of exactly `valueBytes` bytes
    * left for the caller to write at the offset returned, in `valueBuffer`, before the next append (RecordSink: the
@@ -114,7 +110,7 @@ export class RecordsBuilder {
     p = writeVarInt(buf, p, key.length);
     for (let i = 0; i < key.length; i++) buf[p++] = key[i]!;
     const valueStart = writeVarInt(buf, p, valueBytes);
-    this.reserved = buf;
+    this.valueBuffer = buf;
     this.close(partition, open, valueStart + valueBytes, valueBytes);
     return valueStart;
   }
