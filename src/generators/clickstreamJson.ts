@@ -11,6 +11,8 @@ import type { RecordSink } from './recordSink.js';
 import { UUID_LENGTH, writeUuidV4 } from './uuidV4.js';
 
 const HEAD = asciiBytes('{"event_id":"');
+const USER_ID_NAME = '","user_id":"';
+const URL_NAME = '","url":"';
 /** Longest timestamp text: toISOString's extended years (`+275760-09-13T00:00:00.000Z`). */
 const MAX_TS_BYTES = 32;
 /** No piece: a referrer of one piece, or none. */
@@ -28,10 +30,13 @@ export interface ClickstreamTexts {
 }
 
 export class ClickstreamJson {
-  /** `user_id` with what lies around it: `","user_id":"u-000042","url":"`. */
-  private readonly users: Buffer[];
-  /** The record key of each user: its id. */
-  readonly keys: Buffer[];
+  /**
+   * Every user's `user_id` with what lies around it, `","user_id":"u-000042","url":"`, back to back in one buffer
+   * (user u's from userStart[u] to userStart[u + 1]): tens of thousands of users per thread, a Buffer each was ~5 MB
+   * of heap. The record key, the id, lies inside it.
+   */
+  private readonly users: Buffer;
+  private readonly userStart: Int32Array;
   /** `https://…","referrer":"`. */
   private readonly urls: Buffer[];
   private readonly referrerPieces: Buffer[];
@@ -42,8 +47,10 @@ export class ClickstreamJson {
   private tsLength = 0;
 
   constructor(texts: ClickstreamTexts) {
-    this.users = texts.userIds.map((id) => asciiBytes(`","user_id":"${id}","url":"`));
-    this.keys = texts.userIds.map((id) => asciiBytes(id));
+    const parts = texts.userIds.map((id) => `${USER_ID_NAME}${id}${URL_NAME}`);
+    this.users = asciiBytes(parts.join(''));
+    this.userStart = new Int32Array(parts.length + 1);
+    for (let u = 0; u < parts.length; u++) this.userStart[u + 1] = this.userStart[u]! + parts[u]!.length;
     this.urls = texts.urls.map((url) => asciiBytes(`${url}","referrer":"`));
     this.referrerPieces = texts.referrerPieces.map((piece) => asciiBytes(piece));
     this.userAgents = texts.userAgents.map((ua) => asciiBytes(`","ua":"${ua}","ts":"`));
@@ -74,7 +81,9 @@ export class ClickstreamJson {
     w2: number,
     w3: number,
   ): void {
-    const userPart = this.users[user]!;
+    const users = this.users;
+    const userFrom = this.userStart[user]!;
+    const userTo = this.userStart[user + 1]!;
     const urlPart = this.urls[page]!;
     const head = referrerHead === NO_PIECE ? undefined : this.referrerPieces[referrerHead]!;
     const tail = referrerTail === NO_PIECE ? undefined : this.referrerPieces[referrerTail]!;
@@ -82,17 +91,18 @@ export class ClickstreamJson {
     const length =
       HEAD.length +
       UUID_LENGTH +
-      userPart.length +
+      (userTo - userFrom) +
       urlPart.length +
       (head?.length ?? 0) +
       (tail?.length ?? 0) +
       uaPart.length +
       this.tsLength;
-    let p = sink.reserve(this.keys[user]!, length);
+    // Keyed by the user id, between the field names around it.
+    let p = sink.reserve(users, userFrom + USER_ID_NAME.length, userTo - URL_NAME.length, length);
     const buf = sink.valueBuffer;
     p = writeBytes(buf, p, HEAD);
     p = writeUuidV4(buf, p, w0, w1, w2, w3);
-    p = writeBytes(buf, p, userPart);
+    for (let i = userFrom; i < userTo; i++) buf[p++] = users[i]!;
     p = writeBytes(buf, p, urlPart);
     if (head !== undefined) p = writeBytes(buf, p, head);
     if (tail !== undefined) p = writeBytes(buf, p, tail);

@@ -72,7 +72,8 @@ export class IotJson {
     r = writeBytes(readings, r, SIGNAL);
     r = writeScaled(readings, r, signalDbm, IOT_DECIMALS.signalDbm);
     const head = this.devices[device]!;
-    let p = sink.reserve(this.keys[device]!, head.length + r + this.tsLength);
+    const key = this.keys[device]!;
+    let p = sink.reserve(key, 0, key.length, head.length + r + this.tsLength);
     const buf = sink.valueBuffer;
     p = writeBytes(buf, p, head);
     for (let i = 0; i < r; i++) buf[p++] = readings[i]!;

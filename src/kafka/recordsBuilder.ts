@@ -9,7 +9,7 @@
  */
 import { EncodedRecords } from './encodedRecords.js';
 import type { RecordBufferPool } from './recordBufferPool.js';
-import { partitionForKey } from './patches/partitioning.js';
+import { partitionForKey, partitionForKeyBytes } from './patches/partitioning.js';
 import { varIntSize, writeVarInt } from './patches/varint.js';
 
 const MIN_CAPACITY = 4096;
@@ -95,20 +95,21 @@ export class RecordsBuilder {
   }
 
   /**
-   * Appends a record with this key (its bytes) in the partition of its key, its value of exactly `valueBytes` bytes
-   * left for the caller to write at the offset returned, in `valueBuffer`, before the next append (RecordSink: the
-   * generators write their JSON there, generators/recordSink.ts).
+   * Appends a record whose key is the bytes key[keyStart, keyEnd), in the partition of its key, its value of exactly
+   * `valueBytes` bytes left for the caller to write at the offset returned, in `valueBuffer`, before the next append
+   * (RecordSink: the generators write their JSON there, generators/recordSink.ts).
    */
-  reserve(key: Uint8Array, valueBytes: number): number {
-    const partition = partitionForKey(key, this.options.partitions);
-    const open = this.room(partition, MAX_HEADER_BYTES + key.length + valueBytes);
+  reserve(key: Uint8Array, keyStart: number, keyEnd: number, valueBytes: number): number {
+    const partition = partitionForKeyBytes(key, keyStart, keyEnd, this.options.partitions);
+    const keyLength = keyEnd - keyStart;
+    const open = this.room(partition, MAX_HEADER_BYTES + keyLength + valueBytes);
     const buf = open.buf;
-    let p = writeVarInt(buf, open.length, bodySize(open.count, key.length, valueBytes));
+    let p = writeVarInt(buf, open.length, bodySize(open.count, keyLength, valueBytes));
     buf[p++] = 0; // attributes
     buf[p++] = 0; // timestamp delta, as in writeHeader
     p = writeVarInt(buf, p, open.count);
-    p = writeVarInt(buf, p, key.length);
-    for (let i = 0; i < key.length; i++) buf[p++] = key[i]!;
+    p = writeVarInt(buf, p, keyLength);
+    for (let i = keyStart; i < keyEnd; i++) buf[p++] = key[i]!;
     const valueStart = writeVarInt(buf, p, valueBytes);
     this.valueBuffer = buf;
     this.close(partition, open, valueStart + valueBytes, valueBytes);

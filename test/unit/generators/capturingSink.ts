@@ -6,11 +6,11 @@ export class CapturingSink implements RecordSink {
   readonly records: Array<{ key: string; value: string }> = [];
   private pending: { key: string; at: number; bytes: number } | undefined;
 
-  reserve(key: Uint8Array, valueBytes: number): number {
+  reserve(key: Uint8Array, keyStart: number, keyEnd: number, valueBytes: number): number {
     this.flush();
     // A buffer with bytes either side of the value's, to see that the writer stays within it.
     this.valueBuffer = Buffer.alloc(valueBytes + 16, 0xee);
-    this.pending = { key: Buffer.from(key).toString('latin1'), at: 8, bytes: valueBytes };
+    this.pending = { key: Buffer.from(key.subarray(keyStart, keyEnd)).toString('latin1'), at: 8, bytes: valueBytes };
     return 8;
   }
 

@@ -88,7 +88,9 @@ describe('RecordsBuilder', () => {
           reserving.append(m.key, m.value);
           continue;
         }
-        const at = reserving.reserve(Buffer.from(m.key), m.value.length);
+        // The key's bytes inside a larger buffer, as the generators keep them.
+        const table = Buffer.from(`<<${m.key}>>`);
+        const at = reserving.reserve(table, 2, table.length - 2, m.value.length);
         m.value.copy(reserving.valueBuffer, at);
       }
       expect(reserving.count).toBe(appending.count);
