@@ -2,7 +2,10 @@ import { formatIsoTimestamp } from '../events/isoTimestamp.js';
 import type { ClickstreamEvent } from '../events/types.js';
 import { assertJsonSafe } from './jsonSafe.js';
 import { checkShard, ownedIdNumbers, type Shard, WHOLE_POPULATION } from './ownership.js';
-import { createRandom, createZipfSampler, IndexSampler, WeightedSampler, type Seed } from './random.js';
+import { ClickstreamJson, NO_PIECE } from './clickstreamJson.js';
+import { createRandom, createZipfSampler, IndexSampler, type Seed } from './random.js';
+import type { RecordSink } from './recordSink.js';
+import { uuidV4 } from './uuidV4.js';
 
 /**
  * Synthetic clickstream of a shop-like site: a user population browsing in sessions, pages with
@@ -270,6 +273,11 @@ export interface ClickstreamGeneratorStats {
 export interface ClickstreamGenerator {
   /** The next event, stamped with `nowMs` as its event time. */
   next(nowMs: number): ClickstreamEvent;
+  /**
+   * The next event, the same as `next` would have made, appended to `sink` as its record: keyed by its user id, its
+   * value the bytes of `JSON.stringify(event)` (clickstreamJson.ts).
+   */
+  writeNext(nowMs: number, sink: RecordSink): void;
   /** `JSON.stringify(event)` for an event this generator made, without its escaping pass (jsonSafe.ts). */
   toJson(event: ClickstreamEvent): string;
   nextBatch(count: number, nowMs: number): ClickstreamEvent[];
@@ -279,16 +287,34 @@ export interface ClickstreamGenerator {
 }
 
 interface Session {
-  userId: string;
   /** Index in `userIds`, given back to the idle users when the session ends. */
   user: number;
-  ua: string;
-  landingUrl: string;
+  /** Index in USER_AGENTS. */
+  userAgent: number;
+  landingPage: number;
   previousPage: number;
   pagesLeft: number;
   pagesViewed: number;
 }
 
+/**
+ * A referrer's pieces (clickstreamJson.ts): by page index the URLs, then the pages' search queries (after a search
+ * engine's prefix), the search engines' prefixes, the social and the other referrers.
+ */
+function referrerPieces(catalogue: readonly Page[]): string[] {
+  return [
+    ...catalogue.map((page) => page.url),
+    ...catalogue.map((page) => page.searchQuery),
+    ...SEARCH_ENGINES.map(([prefix]) => prefix),
+    ...SOCIAL_REFERRERS,
+    ...OTHER_REFERRERS,
+  ];
+}
+
+/**
+ * Longer than ~80 lines: one closure over the generator's state, whose `step` is the one place an event is drawn
+ * (`next` and `writeNext` only render what it drew), so both give the same events for the same seed.
+ */
 export function createClickstreamGenerator(options: ClickstreamGeneratorOptions): ClickstreamGenerator {
   const userCount = options.users ?? 50_000;
   const meanSessionPages = options.meanSessionPages ?? 5;
@@ -313,33 +339,28 @@ export function createClickstreamGenerator(options: ClickstreamGeneratorOptions)
   // Users not browsing now: a new session takes one, so no user has two sessions at once.
   const idleUsers = Array.from({ length: userIds.length }, (_, i) => i);
   const sessionSlots = Math.min(userIds.length, Math.max(1, Math.round(concurrentSessions / shard.count)));
-  const userAgents = new WeightedSampler(
-    USER_AGENTS,
-    USER_AGENTS.map((agent) => agent.weight),
-  );
-  const searchEngines = new WeightedSampler(
-    SEARCH_ENGINES.map(([prefix]) => prefix),
-    SEARCH_ENGINES.map(([, weight]) => weight),
-  );
+  const userAgents = new IndexSampler(USER_AGENTS.map((agent) => agent.weight));
+  const searchEngines = new IndexSampler(SEARCH_ENGINES.map(([, weight]) => weight));
   const landingKinds = new IndexSampler([
     LANDING_REFERRER_MIX.direct,
     LANDING_REFERRER_MIX.search,
     LANDING_REFERRER_MIX.social,
     LANDING_REFERRER_MIX.other,
   ]);
+  const pieces = referrerPieces(catalogue);
+  const searchQueryPiece = catalogue.length;
+  const searchEnginePiece = 2 * catalogue.length;
+  const socialPiece = searchEnginePiece + SEARCH_ENGINES.length;
+  const otherPiece = socialPiece + SOCIAL_REFERRERS.length;
 
-  // Every string an event takes from these needs no escaping in JSON: toJson writes them as they are.
-  assertJsonSafe(
-    [
-      ...USER_AGENTS.map((agent) => agent.ua),
-      ...urls,
-      ...catalogue.map((page) => page.searchQuery),
-      ...SEARCH_ENGINES.map(([prefix]) => prefix),
-      ...SOCIAL_REFERRERS,
-      ...OTHER_REFERRERS,
-    ],
-    'clickstream string',
-  );
+  // Every string an event takes from these needs no escaping in JSON: toJson and writeNext write them as they are.
+  assertJsonSafe([...USER_AGENTS.map((agent) => agent.ua), ...pieces], 'clickstream string');
+  const json = new ClickstreamJson({
+    userIds,
+    urls,
+    referrerPieces: pieces,
+    userAgents: USER_AGENTS.map((agent) => agent.ua),
+  });
 
   const sessions: (Session | undefined)[] = new Array<Session | undefined>(sessionSlots).fill(undefined);
   const stats: ClickstreamGeneratorStats = {
@@ -353,43 +374,58 @@ export function createClickstreamGenerator(options: ClickstreamGeneratorOptions)
   let lastNowMs = Number.NaN;
   let lastTs = '';
 
-  function landingReferrer(agent: UserAgent, page: number): string {
-    if (agent.bot) return '';
+  // The event `step` drew last, as indices (referrer: NO_PIECE for none) and its UUID's words: no object per event.
+  let user = 0;
+  let page = 0;
+  let referrerHead = NO_PIECE;
+  let referrerTail = NO_PIECE;
+  let userAgent = 0;
+  let w0 = 0;
+  let w1 = 0;
+  let w2 = 0;
+  let w3 = 0;
+
+  /** The referrer of a session's first page (humans; crawlers always arrive directly): its pieces. */
+  function drawLandingReferrer(agent: UserAgent, landing: number): void {
+    referrerHead = NO_PIECE;
+    referrerTail = NO_PIECE;
+    if (agent.bot) return;
     switch (landingKinds.sample(random)) {
       case 0:
-        return '';
+        return;
       case 1:
-        return searchEngines.sample(random) + catalogue[page]!.searchQuery;
+        referrerHead = searchEnginePiece + searchEngines.sample(random);
+        referrerTail = searchQueryPiece + landing;
+        return;
       case 2:
-        return random.pick(SOCIAL_REFERRERS);
+        referrerHead = socialPiece + random.index(SOCIAL_REFERRERS.length);
+        return;
       default:
-        return random.pick(OTHER_REFERRERS);
+        referrerHead = otherPiece + random.index(OTHER_REFERRERS.length);
     }
   }
 
-  function next(nowMs: number): ClickstreamEvent {
+  function step(nowMs: number): void {
     if (nowMs !== lastNowMs) {
       lastTs = formatIsoTimestamp(nowMs);
+      json.setTimestamp(lastTs);
       lastNowMs = nowMs;
     }
     const slot = Math.floor(random.next() * sessionSlots);
     let session = sessions[slot];
-    let page: number;
-    let referrer: string;
     if (session === undefined) {
       const agent = userAgents.sample(random);
       page = pagePopularity.sample(random);
-      referrer = landingReferrer(agent, page);
+      drawLandingReferrer(USER_AGENTS[agent]!, page);
       // Take a random idle user out of the idle list (swap with the last, pop).
       const pick = Math.floor(random.next() * idleUsers.length);
-      const user = idleUsers[pick]!;
+      const taken = idleUsers[pick]!;
       idleUsers[pick] = idleUsers[idleUsers.length - 1]!;
       idleUsers.pop();
       session = {
-        userId: userIds[user]!,
-        user,
-        ua: agent.ua,
-        landingUrl: urls[page]!,
+        user: taken,
+        userAgent: agent,
+        landingPage: page,
         previousPage: page,
         pagesLeft: random.geometric(meanSessionPages),
         pagesViewed: 0,
@@ -399,9 +435,13 @@ export function createClickstreamGenerator(options: ClickstreamGeneratorOptions)
     } else {
       page = pagePopularity.sample(random);
       if (page === session.previousPage) page = pagePopularity.sample(random); // a reload now and then, not often
-      referrer = random.next() < BACK_TO_LANDING_PROBABILITY ? session.landingUrl : urls[session.previousPage]!;
+      // Usually reached from the previous page, sometimes back from the landing page (both are URLs: pieces by page).
+      referrerHead = random.next() < BACK_TO_LANDING_PROBABILITY ? session.landingPage : session.previousPage;
+      referrerTail = NO_PIECE;
       session.previousPage = page;
     }
+    user = session.user;
+    userAgent = session.userAgent;
     session.pagesViewed++;
     if (--session.pagesLeft === 0) {
       sessions[slot] = undefined;
@@ -410,18 +450,35 @@ export function createClickstreamGenerator(options: ClickstreamGeneratorOptions)
       stats.pagesInCompletedSessions += session.pagesViewed;
     }
     stats.events++;
+    w0 = random.nextUint32();
+    w1 = random.nextUint32();
+    w2 = random.nextUint32();
+    w3 = random.nextUint32();
+  }
+
+  function next(nowMs: number): ClickstreamEvent {
+    step(nowMs);
     return {
-      event_id: random.uuid(),
-      user_id: session.userId,
+      event_id: uuidV4(w0, w1, w2, w3),
+      user_id: userIds[user]!,
       url: urls[page]!,
-      referrer,
-      ua: session.ua,
+      referrer:
+        referrerHead === NO_PIECE
+          ? ''
+          : referrerTail === NO_PIECE
+            ? pieces[referrerHead]!
+            : pieces[referrerHead]! + pieces[referrerTail]!,
+      ua: USER_AGENTS[userAgent]!.ua,
       ts: lastTs,
     };
   }
 
   return {
     next,
+    writeNext(nowMs: number, sink: RecordSink): void {
+      step(nowMs);
+      json.write(sink, user, page, referrerHead, referrerTail, userAgent, w0, w1, w2, w3);
+    },
     toJson(e: ClickstreamEvent): string {
       // Ids are hex and digits, timestamps ISO: nothing to escape either. Anything else: JSON.stringify.
       if (typeof e.referrer !== 'string' || typeof e.ts !== 'string') return JSON.stringify(e);

@@ -1,8 +1,10 @@
 import { formatIsoTimestamp } from '../events/isoTimestamp.js';
 import type { IotEvent } from '../events/types.js';
+import { IOT_DECIMALS, IotJson } from './iotJson.js';
 import { assertJsonSafe } from './jsonSafe.js';
 import { checkShard, owns, type Shard, WHOLE_POPULATION } from './ownership.js';
 import { createRandom, type Seed } from './random.js';
+import { type RecordSink, writeTextRecord } from './recordSink.js';
 
 /**
  * Synthetic IoT readings: temperature/humidity sensors spread over sites, each device with its own
@@ -100,6 +102,11 @@ export interface IotGeneratorOptions {
 export interface IotGenerator {
   /** A reading of a randomly chosen device of the shard, stamped with `nowMs` as its event time. */
   next(nowMs: number): IotEvent;
+  /**
+   * The next reading, the same as `next` would have made, appended to `sink` as its record: keyed by its device id,
+   * its value the bytes of `JSON.stringify(event)` (iotJson.ts).
+   */
+  writeNext(nowMs: number, sink: RecordSink): void;
   /** `JSON.stringify(event)` for an event this generator made, without its escaping pass (jsonSafe.ts). */
   toJson(event: IotEvent): string;
   nextBatch(count: number, nowMs: number): IotEvent[];
@@ -139,6 +146,10 @@ function siteProfile(index: number): SiteProfile {
   return { name: `site-${String(index + 1).padStart(2, '0')}`, code, baselineTempC: 19, baselineHumidity: 50 };
 }
 
+/**
+ * Longer than ~80 lines: one closure over the devices' state, whose `step` is the one place a reading is drawn (`next`
+ * and `writeNext` only render it), so both give the same readings for the same seed.
+ */
 export function createIotGenerator(options: IotGeneratorOptions): IotGenerator {
   const siteCount = options.sites ?? SITES.length;
   const devicesPerSite = options.devicesPerSite ?? 64;
@@ -236,13 +247,20 @@ export function createIotGenerator(options: IotGeneratorOptions): IotGenerator {
 
   let lastNowMs = Number.NaN;
   let lastTs = '';
+  const json = new IotJson({
+    deviceIds: devices.map((device) => device.deviceId),
+    sites: devices.map((device) => device.site),
+  });
 
-  function next(nowMs: number): IotEvent {
+  /** The next reading, its device's state moved on: the index of the device in `devices`. */
+  function step(nowMs: number): number {
     if (nowMs !== lastNowMs) {
       lastTs = formatIsoTimestamp(nowMs);
+      json.setTimestamp(lastTs);
       lastNowMs = nowMs;
     }
-    const device = devices[Math.floor(random.next() * devices.length)]!;
+    const index = Math.floor(random.next() * devices.length);
+    const device = devices[index]!;
     device.tempC = clamp(walk(device.tempC, device.baselineTempC, TEMP), IOT_LIMITS.tempC.min, IOT_LIMITS.tempC.max);
     device.humidity = clamp(
       walk(device.humidity, device.baselineHumidity, HUMIDITY),
@@ -264,19 +282,41 @@ export function createIotGenerator(options: IotGeneratorOptions): IotGenerator {
       device.battery = Math.max(0, device.battery - device.drainPerReading);
     }
     save(device);
+    return index;
+  }
+
+  function eventOf(device: DeviceState): IotEvent {
     return {
       device_id: device.deviceId,
       site: device.site,
-      temp_c: round(device.tempC, 2),
-      humidity: round(device.humidity, 1),
-      battery: round(device.battery, 2),
+      temp_c: round(device.tempC, IOT_DECIMALS.tempC),
+      humidity: round(device.humidity, IOT_DECIMALS.humidity),
+      battery: round(device.battery, IOT_DECIMALS.battery),
       signal_strength: Math.round(device.signalDbm),
       ts: lastTs,
     };
   }
 
+  function next(nowMs: number): IotEvent {
+    return eventOf(devices[step(nowMs)]!);
+  }
+
+  function writeNext(nowMs: number, sink: RecordSink): void {
+    const index = step(nowMs);
+    const device = devices[index]!;
+    // round(x, d) is scaled / 10^d: its JSON is the scaled integer's digits with a dot (asciiJson.ts).
+    const tempC = Math.round(device.tempC * 10 ** IOT_DECIMALS.tempC);
+    const humidity = Math.round(device.humidity * 10 ** IOT_DECIMALS.humidity);
+    const battery = Math.round(device.battery * 10 ** IOT_DECIMALS.battery);
+    const signalDbm = Math.round(device.signalDbm);
+    if (IotJson.writable(tempC, humidity, battery, signalDbm))
+      json.write(sink, index, tempC, humidity, battery, signalDbm);
+    else writeTextRecord(sink, json.keys[index]!, JSON.stringify(eventOf(device)));
+  }
+
   return {
     next,
+    writeNext,
     toJson(e: IotEvent): string {
       // A number prints as JSON prints it when finite (JSON writes null for the others); timestamps are ISO.
       if (

@@ -4,13 +4,11 @@
  * because everything is 32-bit integer arithmetic (`Math.imul`, `| 0`, `>>> 0`).
  * Not cryptographic: `uuid()` is for test data only.
  */
+import { uuidV4 } from './uuidV4.js';
 
 export type Seed = number | string;
 
 const TWO_POW_32 = 4294967296;
-
-/** Lower-case hex of every byte, so a UUID is 16 lookups instead of 16 `toString(16)` calls. */
-const HEX: readonly string[] = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, '0'));
 
 /** splitmix32: spreads a poor seed (0, 1, 2...) into well-mixed 32-bit words. */
 function splitmix32(state: number): { state: number; value: number } {
@@ -91,9 +89,14 @@ export class Random {
     return this.next() < p;
   }
 
+  /** Uniform index in [0, length): what `pick` draws, for a caller that keeps the index. */
+  index(length: number): number {
+    return Math.floor(this.next() * length);
+  }
+
   pick<T>(items: readonly T[]): T {
     if (items.length === 0) throw new RangeError('pick() from an empty array');
-    return items[Math.floor(this.next() * items.length)] as T;
+    return items[this.index(items.length)] as T;
   }
 
   /** Standard normal (mean 0, standard deviation 1), Box-Muller. */
@@ -123,31 +126,7 @@ export class Random {
     const w0 = this.nextUint32();
     const w1 = this.nextUint32();
     const w2 = this.nextUint32();
-    const w3 = this.nextUint32();
-    const version = ((w1 >>> 8) & 0x0f) | 0x40; // byte 6: version 4 in the high nibble
-    const variant = ((w2 >>> 24) & 0x3f) | 0x80; // byte 8: variant 10xx
-    return (
-      HEX[w0 >>> 24]! +
-      HEX[(w0 >>> 16) & 0xff]! +
-      HEX[(w0 >>> 8) & 0xff]! +
-      HEX[w0 & 0xff]! +
-      '-' +
-      HEX[w1 >>> 24]! +
-      HEX[(w1 >>> 16) & 0xff]! +
-      '-' +
-      HEX[version]! +
-      HEX[w1 & 0xff]! +
-      '-' +
-      HEX[variant]! +
-      HEX[(w2 >>> 16) & 0xff]! +
-      '-' +
-      HEX[(w2 >>> 8) & 0xff]! +
-      HEX[w2 & 0xff]! +
-      HEX[w3 >>> 24]! +
-      HEX[(w3 >>> 16) & 0xff]! +
-      HEX[(w3 >>> 8) & 0xff]! +
-      HEX[w3 & 0xff]!
-    );
+    return uuidV4(w0, w1, w2, this.nextUint32());
   }
 
   /** In-place Fisher-Yates shuffle; returns the same array. */

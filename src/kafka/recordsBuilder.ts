@@ -3,15 +3,17 @@
  * (encodedRecords.ts): each event's key picks its partition (murmur2, as kafkajs's DefaultPartitioner
  * and the Java client), and its record goes at the end of that partition's buffer, at most
  * `recordsPerRequest` records to a buffer (a request each, so no record batch nears the broker's
- * message.max.bytes). The JSON is UTF-8-encoded once, into its place: no string kept until the send,
- * no object per event, no copy of it later (architecture.md, "Data flow").
+ * message.max.bytes). The generators write each event's JSON as bytes into the place `reserve` gives
+ * it (generators/recordSink.ts); `append` encodes a string once, into its place: no string kept
+ * until the send, no object per event, no copy of it later (architecture.md, "Data flow").
  */
 import { EncodedRecords } from './encodedRecords.js';
 import type { RecordBufferPool } from './recordBufferPool.js';
-import { partitionForKey } from './patches/partitioning.js';
+import { partitionForKey, partitionForKeyBytes } from './patches/partitioning.js';
 import { varIntSize, writeVarInt } from './patches/varint.js';
 
 const MIN_CAPACITY = 4096;
+const NOTHING_RESERVED = Buffer.alloc(0);
 /** Header bytes of a record at most, besides its key: length, attributes, two deltas, two lengths. */
 const MAX_HEADER_BYTES = 5 + 1 + 5 + 5 + 5 + 5;
 
@@ -37,6 +39,8 @@ export class RecordsBuilder {
   private readonly initialCapacity: number;
   private readonly buffers: Buffer[] = [];
   private records = 0;
+  /** The buffer of the last `reserve`'s record (a field, not a getter: read once per event). */
+  valueBuffer: Buffer = NOTHING_RESERVED;
   private bytes = 0;
 
   constructor(private readonly options: RecordsBuilderOptions) {
@@ -68,16 +72,12 @@ export class RecordsBuilder {
     const partition = partitionForKey(key, this.options.partitions);
     const keyLength = asciiLength(key);
     const guess = typeof value === 'string' ? value.length : value.length;
-    let open = this.open[partition];
-    if (open === undefined) {
-      open = { buf: this.take(this.initialCapacity), length: 0, count: 0 };
-      this.open[partition] = open;
-    }
-    const worst =
+    const open = this.room(
+      partition,
       MAX_HEADER_BYTES +
-      (keyLength >= 0 ? keyLength : key.length * 3) +
-      (typeof value === 'string' ? guess * 3 : guess);
-    if (open.buf.length - open.length < worst) this.grow(open, worst);
+        (keyLength >= 0 ? keyLength : key.length * 3) +
+        (typeof value === 'string' ? guess * 3 : guess),
+    );
     const buf = open.buf;
     const start = open.length;
     // A string's UTF-8 length is known once written: the header assumes one byte per character (the
@@ -91,14 +91,51 @@ export class RecordsBuilder {
       if (moved !== valueStart - start) buf.copyWithin(start + moved, valueStart, valueStart + written);
       valueStart = writeHeader(buf, start, open.count, key, keyLength, written);
     }
-    let end = valueStart + written;
-    buf[end++] = 0; // no headers
-    open.length = end;
+    this.close(partition, open, valueStart + written, written);
+  }
+
+  /**
+   * Appends a record whose key is the bytes key[keyStart, keyEnd), in the partition of its key, its value of exactly
+   * `valueBytes` bytes left for the caller to write at the offset returned, in `valueBuffer`, before the next append
+   * (RecordSink: the generators write their JSON there, generators/recordSink.ts).
+   */
+  reserve(key: Uint8Array, keyStart: number, keyEnd: number, valueBytes: number): number {
+    const partition = partitionForKeyBytes(key, keyStart, keyEnd, this.options.partitions);
+    const keyLength = keyEnd - keyStart;
+    const open = this.room(partition, MAX_HEADER_BYTES + keyLength + valueBytes);
+    const buf = open.buf;
+    let p = writeVarInt(buf, open.length, bodySize(open.count, keyLength, valueBytes));
+    buf[p++] = 0; // attributes
+    buf[p++] = 0; // timestamp delta, as in writeHeader
+    p = writeVarInt(buf, p, open.count);
+    p = writeVarInt(buf, p, keyLength);
+    for (let i = keyStart; i < keyEnd; i++) buf[p++] = key[i]!;
+    const valueStart = writeVarInt(buf, p, valueBytes);
+    this.valueBuffer = buf;
+    this.close(partition, open, valueStart + valueBytes, valueBytes);
+    return valueStart;
+  }
+
+  /** The open buffer of `partition`, with room for `bytes` more at its end. */
+  private room(partition: number, bytes: number): OpenBuffer {
+    let open = this.open[partition];
+    if (open === undefined) {
+      open = { buf: this.take(this.initialCapacity), length: 0, count: 0 };
+      this.open[partition] = open;
+    }
+    if (open.buf.length - open.length < bytes) this.grow(open, bytes);
+    return open;
+  }
+
+  /** Ends the record whose value ends at `valueEnd` (no headers); a full buffer becomes a request's records. */
+  private close(partition: number, open: OpenBuffer, valueEnd: number, valueBytes: number): void {
+    open.buf[valueEnd] = 0; // no headers
+    open.length = valueEnd + 1;
     open.count++;
     this.records++;
-    this.bytes += written;
+    this.bytes += valueBytes;
     if (open.count === this.options.recordsPerRequest) {
-      this.full[partition]!.push(new EncodedRecords(partition, open.count, buf.subarray(0, open.length)));
+      this.full[partition]!.push(new EncodedRecords(partition, open.count, open.buf.subarray(0, open.length)));
       this.open[partition] = undefined;
     }
   }

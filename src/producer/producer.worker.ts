@@ -156,7 +156,8 @@ threadState().catch((err: unknown) => logger.warn({ err }, 'producer thread star
 
 /**
  * Generates the task's events and writes them straight into the records of its Produce requests
- * (kafka/recordsBuilder.ts): the JSON from the generator's template, once, into its partition's buffer.
+ * (kafka/recordsBuilder.ts): each event's JSON written by its generator as bytes, once, into its
+ * partition's buffer (generators/recordSink.ts).
  */
 function buildRecords(
   state: ThreadState,
@@ -172,19 +173,8 @@ function buildRecords(
     ? (i: number) => Math.max(floorMs, Math.min(nowMs, Math.floor(due.firstMs + i * due.intervalMs)))
     : () => Math.max(floorMs, nowMs);
   if (task.count > 0) state.lastEventMs = eventTimeMs(task.count - 1);
-  if (task.stream === 'clickstream') {
-    const generator = state.clickstream;
-    for (let i = 0; i < task.count; i++) {
-      const event = generator.next(eventTimeMs(i));
-      builder.append(event.user_id, generator.toJson(event));
-    }
-  } else {
-    const generator = state.iot;
-    for (let i = 0; i < task.count; i++) {
-      const event = generator.next(eventTimeMs(i));
-      builder.append(event.device_id, generator.toJson(event));
-    }
-  }
+  const generator = task.stream === 'clickstream' ? state.clickstream : state.iot;
+  for (let i = 0; i < task.count; i++) generator.writeNext(eventTimeMs(i), builder);
   if (task.count > 0) state.bytesPerRecord[task.stream] = Math.ceil(builder.valueBytes / task.count) + 32;
   return { records: builder.finish(), bytes: builder.valueBytes };
 }

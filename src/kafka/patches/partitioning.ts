@@ -15,18 +15,19 @@ import { preEncodedIn } from '../encodedRecords.js';
 const SEED = 0x9747b28c;
 const M = 0x5bd1e995;
 
-function murmur2Bytes(data: Uint8Array, length = data.length): number {
+/** murmur2 of data[start, start + length). */
+function murmur2Bytes(data: Uint8Array, start: number, length: number): number {
   let h = (SEED ^ length) | 0;
   const length4 = length >>> 2;
   for (let i = 0; i < length4; i++) {
-    const i4 = i * 4;
+    const i4 = start + i * 4;
     let k = data[i4]! | (data[i4 + 1]! << 8) | (data[i4 + 2]! << 16) | (data[i4 + 3]! << 24);
     k = Math.imul(k, M);
     k ^= k >>> 24;
     k = Math.imul(k, M);
     h = Math.imul(h, M) ^ k;
   }
-  const tail = length & ~3;
+  const tail = start + (length & ~3);
   const rest = length & 3;
   if (rest === 3) h ^= data[tail + 2]! << 16;
   if (rest >= 2) h ^= data[tail + 1]! << 8;
@@ -44,16 +45,19 @@ function murmur2Bytes(data: Uint8Array, length = data.length): number {
 let asciiScratch = new Uint8Array(256);
 
 /** Kafka's murmur2 of a key (a string is hashed as its UTF-8 bytes), as a signed 32-bit integer. */
-export function murmur2(key: string | Buffer): number {
-  if (typeof key !== 'string') return murmur2Bytes(key);
+export function murmur2(key: string | Uint8Array): number {
+  if (typeof key !== 'string') return murmur2Bytes(key, 0, key.length);
   const n = key.length;
   if (asciiScratch.length < n) asciiScratch = new Uint8Array(n * 2);
   for (let i = 0; i < n; i++) {
     const c = key.charCodeAt(i);
-    if (c >= 0x80) return murmur2Bytes(Buffer.from(key, 'utf8'));
+    if (c >= 0x80) {
+      const utf8 = Buffer.from(key, 'utf8');
+      return murmur2Bytes(utf8, 0, utf8.length);
+    }
     asciiScratch[i] = c;
   }
-  return murmur2Bytes(asciiScratch, n);
+  return murmur2Bytes(asciiScratch, 0, n);
 }
 
 interface PartitionMetadata {
@@ -70,8 +74,13 @@ interface PartitionerArgs {
 const toPositive = (x: number): number => x & 0x7fffffff;
 
 /** The partition kafkajs's DefaultPartitioner (and the Java client) picks for a key. */
-export function partitionForKey(key: string | Buffer, partitions: number): number {
+export function partitionForKey(key: string | Uint8Array, partitions: number): number {
   return toPositive(murmur2(key)) % partitions;
+}
+
+/** The partition of the key whose bytes are bytes[start, end), as `partitionForKey`. */
+export function partitionForKeyBytes(bytes: Uint8Array, start: number, end: number, partitions: number): number {
+  return toPositive(murmur2Bytes(bytes, start, end - start)) % partitions;
 }
 
 /** Same choices as kafkajs's `Partitioners.DefaultPartitioner`. */

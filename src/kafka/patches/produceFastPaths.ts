@@ -1,12 +1,15 @@
 /**
- * Swaps two of kafkajs 2.2.4's internal modules, in Node's require cache, for versions that give
- * the same results much faster (patches/recordBatchEncoder.ts, patches/partitioning.ts):
+ * Swaps three of kafkajs 2.2.4's internal modules, in Node's require cache, for versions that give
+ * the same results much faster (patches/recordBatchEncoder.ts, patches/partitioning.ts,
+ * patches/requestFraming.ts):
  *
  * - `protocol/requests/produce/v3/request.js` (the Produce v3..v7 encoder): loaded lazily by
  *   kafkajs on the first produce, so it can be swapped until then;
  * - `producer/groupMessagesPerPartition.js`: bound when kafkajs itself is loaded, so it can only
- *   be swapped before anything in the thread imports 'kafkajs'. Import this module first (the
- *   producer worker does) to get it; later, only the encoder is swapped.
+ *   be swapped before anything in the thread imports 'kafkajs';
+ * - `protocol/request.js` (the frame of every request): bound when kafkajs loads, as the grouping.
+ *   Import this module first (the producer worker does) to get the last two; later, only the
+ *   encoder is swapped.
  *
  * Guarded by kafkajs's exact version, as patches/fetchFastPaths.ts: on another version nothing is
  * swapped. Each swap that comes too late, or that finds kafkajs's files changed, is skipped too, and
@@ -17,6 +20,7 @@ import { createRequire } from 'node:module';
 import { checkKafkajsVersion, isLoaded } from './kafkajsVersion.js';
 import { groupMessagesPerPartition } from './partitioning.js';
 import { fastProduceRequestV3, kafkajsInternals } from './recordBatchEncoder.js';
+import { frameRequest, KAFKAJS_REQUEST_PATH } from './requestFraming.js';
 
 const require = createRequire(import.meta.url);
 
@@ -25,12 +29,15 @@ const PRODUCE_V3 = 'kafkajs/src/protocol/requests/produce/v3/request.js';
 const PRODUCE_V4_TO_V7 = [4, 5, 6, 7].map((v) => `kafkajs/src/protocol/requests/produce/v${v}/request.js`);
 const GROUP_MESSAGES = 'kafkajs/src/producer/groupMessagesPerPartition.js';
 const SEND_MESSAGES = 'kafkajs/src/producer/sendMessages.js';
+/** Binds request.js when it loads. */
+const CONNECTION = 'kafkajs/src/network/connection.js';
 
 export type SwapStatus = 'swapped' | 'too-late' | 'unavailable';
 
 export interface KafkajsFastPathsStatus {
   produceRequest: SwapStatus;
   groupMessagesPerPartition: SwapStatus;
+  requestFraming: SwapStatus;
   /** Why a swap is not in force, when one is not. */
   reason?: string;
 }
@@ -59,7 +66,12 @@ function swap(specifier: string, dependents: readonly string[], replacement: unk
 function install(previous: KafkajsFastPathsStatus | undefined): KafkajsFastPathsStatus {
   const kafkajs = checkKafkajsVersion('the fast produce paths are');
   if (!kafkajs.ok) {
-    return { produceRequest: 'unavailable', groupMessagesPerPartition: 'unavailable', reason: kafkajs.reason };
+    return {
+      produceRequest: 'unavailable',
+      groupMessagesPerPartition: 'unavailable',
+      requestFraming: 'unavailable',
+      reason: kafkajs.reason,
+    };
   }
   const reasons: string[] = [];
   let produceRequest: SwapStatus;
@@ -77,16 +89,24 @@ function install(previous: KafkajsFastPathsStatus | undefined): KafkajsFastPaths
     previous?.groupMessagesPerPartition === 'swapped'
       ? 'swapped'
       : swap(GROUP_MESSAGES, [SEND_MESSAGES], groupMessagesPerPartition, reasons);
-  return reasons.length > 0
-    ? { produceRequest, groupMessagesPerPartition: groupMessages, reason: reasons.join('; ') }
-    : { produceRequest, groupMessagesPerPartition: groupMessages };
+  const requestFraming =
+    previous?.requestFraming === 'swapped'
+      ? 'swapped'
+      : swap(KAFKAJS_REQUEST_PATH, [CONNECTION], frameRequest, reasons);
+  const swaps = { produceRequest, groupMessagesPerPartition: groupMessages, requestFraming };
+  return reasons.length > 0 ? { ...swaps, reason: reasons.join('; ') } : swaps;
 }
 
 let status: KafkajsFastPathsStatus | undefined;
 
 /** Installs what can still be installed in this thread; idempotent. */
 export function installKafkajsFastPaths(): KafkajsFastPathsStatus {
-  if (status?.produceRequest !== 'swapped' || status.groupMessagesPerPartition !== 'swapped') status = install(status);
+  if (
+    status?.produceRequest !== 'swapped' ||
+    status.groupMessagesPerPartition !== 'swapped' ||
+    status.requestFraming !== 'swapped'
+  )
+    status = install(status);
   return status;
 }
 
@@ -100,13 +120,16 @@ export function kafkajsFastPathsLogFields(current: KafkajsFastPathsStatus): {
   kafkajs_produce_path: 'fast' | 'partly-fast' | 'kafkajs';
   produce_encoder: SwapStatus;
   produce_grouping: SwapStatus;
+  request_framing: SwapStatus;
   reason?: string;
 } {
-  const swapped = [current.produceRequest, current.groupMessagesPerPartition].filter((s) => s === 'swapped').length;
+  const all = [current.produceRequest, current.groupMessagesPerPartition, current.requestFraming];
+  const swapped = all.filter((s) => s === 'swapped').length;
   return {
-    kafkajs_produce_path: swapped === 2 ? 'fast' : swapped === 1 ? 'partly-fast' : 'kafkajs',
+    kafkajs_produce_path: swapped === all.length ? 'fast' : swapped > 0 ? 'partly-fast' : 'kafkajs',
     produce_encoder: current.produceRequest,
     produce_grouping: current.groupMessagesPerPartition,
+    request_framing: current.requestFraming,
     ...(current.reason ? { reason: current.reason } : {}),
   };
 }

@@ -16,6 +16,7 @@
 import { createRequire } from 'node:module';
 import { preEncodedIn } from '../encodedRecords.js';
 import { crc32c } from './crc32c.js';
+import { allocateWithFrameRoom, FRAME_ROOM_BYTES, withFrameRoom } from './requestFraming.js';
 import { varIntSize, writeVarInt } from './varint.js';
 
 const require = createRequire(import.meta.url);
@@ -399,7 +400,9 @@ export function fastProduceRequestV3(args: ProduceRequestArgs) {
         }
         topics.push({ topic, partitions: batches });
       }
-      const buf = Buffer.allocUnsafe(size);
+      // Room in front for the request's frame (requestFraming.ts): framed where it lies, not copied again.
+      const room = allocateWithFrameRoom(size);
+      const buf = room.subarray(FRAME_ROOM_BYTES);
       let p = writeString(buf, 0, transactionalId);
       p = buf.writeInt16BE(args.acks, p);
       p = buf.writeInt32BE(args.timeout, p);
@@ -415,7 +418,7 @@ export function fastProduceRequestV3(args: ProduceRequestArgs) {
         }
       }
       if (p !== size) throw new Error(`Produce request encoding wrote ${p} bytes, expected ${size}`);
-      return encoderOf(buf);
+      return withFrameRoom(room);
     },
   };
 }

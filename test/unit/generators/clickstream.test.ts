@@ -8,6 +8,7 @@ import {
   SHOP_ORIGIN,
   USER_AGENTS,
 } from '../../../src/generators/clickstream.js';
+import { CapturingSink } from './capturingSink.js';
 
 const NOW_MS = Date.UTC(2024, 4, 1, 12, 0, 0);
 const COUNT = 50_000;
@@ -65,6 +66,31 @@ describe('clickstream generator', () => {
       { ...event, referrer: undefined },
     ])
       expect(generator.toJson(odd)).toBe(JSON.stringify(odd));
+  });
+
+  it('writes the records of the events next() would make: keyed by user id, the bytes of JSON.stringify', () => {
+    for (const [seed, shard] of [
+      [1, undefined],
+      [2, { index: 1, count: 3 }],
+      [3, { index: 0, count: 2 }],
+    ] as const) {
+      const made = createClickstreamGenerator({ seed, ...(shard ? { shard } : {}) });
+      const written = createClickstreamGenerator({ seed, ...(shard ? { shard } : {}) });
+      const sink = new CapturingSink();
+      const expected: Array<{ key: string; value: string }> = [];
+      for (let i = 0; i < 20_000; i++) {
+        // A new millisecond every 7 events, and one far in the future (a longer ISO year).
+        const nowMs = i === 19_999 ? 253_402_300_800_000 : NOW_MS + Math.floor(i / 7);
+        const event = made.next(nowMs);
+        expected.push({ key: event.user_id, value: JSON.stringify(event) });
+        written.writeNext(nowMs, sink);
+      }
+      const records = sink.take();
+      const firstDifferent = records.findIndex((r, i) => r.key !== expected[i]!.key || r.value !== expected[i]!.value);
+      expect(firstDifferent === -1 ? undefined : [records[firstDifferent], expected[firstDifferent]]).toBeUndefined();
+      expect(records).toHaveLength(expected.length);
+      expect(written.stats()).toEqual(made.stats());
+    }
   });
 
   it('has well-formed fields', () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { decodeEvent } from '../../../src/events/validate.js';
 import type { IotEvent } from '../../../src/events/types.js';
 import { createIotGenerator, IOT_STATE_FIELDS, iotStateTableLength, SITES } from '../../../src/generators/iot.js';
+import { CapturingSink } from './capturingSink.js';
 
 const NOW_MS = Date.UTC(2024, 4, 1, 12, 0, 0);
 const COUNT = 50_000;
@@ -12,6 +13,19 @@ function generate(seed: number, count: number): IotEvent[] {
 }
 
 const events = generate(1, COUNT);
+
+/** Fills a state table with readings around 0 for every device (a battery about to be flat): edge cases of JSON numbers. */
+function nearZeroTable(state: Float64Array): Float64Array {
+  for (let row = 0; row < state.length; row += IOT_STATE_FIELDS) {
+    const device = row / IOT_STATE_FIELDS;
+    state[row] = ((device % 41) - 20) / 100; // temperature, °C: -0.2 to 0.2
+    state[row + 1] = 5 + (device % 13) / 100; // humidity, at its lower limit
+    state[row + 2] = (device % 7) / 1000; // battery, %
+    state[row + 3] = 0.002; // drain per reading
+    state[row + 4] = -40 - (device % 3) / 2; // signal, dBm
+  }
+  return state;
+}
 
 function byDevice(list: readonly IotEvent[]): Map<string, IotEvent[]> {
   const series = new Map<string, IotEvent[]>();
@@ -69,6 +83,44 @@ describe('iot generator', () => {
     ])
       expect(generator.toJson(odd)).toBe(JSON.stringify(odd));
     expect(generator.toJson({ ...event, signal_strength: -0 })).toBe(JSON.stringify({ ...event, signal_strength: -0 }));
+  });
+
+  it('writes the records of the readings next() would make: keyed by device id, the bytes of JSON.stringify', () => {
+    // Readings near 0 (negative, -0, one decimal digit), flat and replaced batteries, a reading that is not finite.
+    const nearZero = nearZeroTable(new Float64Array(iotStateTableLength()));
+    const notFinite = new Float64Array(iotStateTableLength()).fill(Number.NaN);
+    createIotGenerator({ seed: 4, state: notFinite });
+    notFinite[IOT_STATE_FIELDS * 5] = Number.NaN; // device 5's temperature; its battery stays a number
+    notFinite[IOT_STATE_FIELDS * 5 + 2] = 50;
+    const cases = [
+      { seed: 1 },
+      { seed: 2, shard: { index: 1, count: 3 } },
+      { seed: 3, batteryDrainPerReading: { min: 5, max: 40 } },
+      { seed: 4, state: nearZero },
+      { seed: 4, state: notFinite },
+    ];
+    let nulls = 0;
+    for (const options of cases) {
+      // Each its own copy of the state table: the same devices, walked twice.
+      const generator = () =>
+        createIotGenerator({ ...options, ...(options.state ? { state: Float64Array.from(options.state) } : {}) });
+      const made = generator();
+      const written = generator();
+      const sink = new CapturingSink();
+      const expected: Array<{ key: string; value: string }> = [];
+      for (let i = 0; i < 20_000; i++) {
+        const nowMs = NOW_MS + Math.floor(i / 3);
+        const event = made.next(nowMs);
+        expected.push({ key: event.device_id, value: JSON.stringify(event) });
+        written.writeNext(nowMs, sink);
+      }
+      const records = sink.take();
+      const firstDifferent = records.findIndex((r, i) => r.key !== expected[i]!.key || r.value !== expected[i]!.value);
+      expect(firstDifferent === -1 ? undefined : [records[firstDifferent], expected[firstDifferent]]).toBeUndefined();
+      expect(records).toHaveLength(expected.length);
+      nulls += records.filter((r) => r.value.includes('null')).length;
+    }
+    expect(nulls).toBeGreaterThan(0);
   });
 
   it('covers 8 named sites of 64 devices each, with ids like lyon-th-0042', () => {

@@ -70,6 +70,43 @@ describe('RecordsBuilder', () => {
     }
   });
 
+  it.each([
+    ['sized up front', { expectedRecords: 3_000, bytesPerRecord: 300 }],
+    ['grown from the smallest buffers', {}],
+  ])(
+    'writes a record reserved for its value as `append` writes it, either way in the same stream (%s)',
+    (_n, sizing) => {
+      const partitions = 3;
+      const recordsPerRequest = 300;
+      // Every third by `reserve`, its value written where it says (as the generators do), the others by `append`.
+      const all = inputs(3_000).map((m, i) => ({ key: `k-${i % 97}`, value: Buffer.from(m.value) }));
+      const reserving = new RecordsBuilder({ partitions, recordsPerRequest, ...sizing });
+      const appending = new RecordsBuilder({ partitions, recordsPerRequest, ...sizing });
+      for (const [i, m] of all.entries()) {
+        appending.append(m.key, m.value);
+        if (i % 3 !== 0) {
+          reserving.append(m.key, m.value);
+          continue;
+        }
+        // The key's bytes inside a larger buffer, as the generators keep them.
+        const table = Buffer.from(`<<${m.key}>>`);
+        const at = reserving.reserve(table, 2, table.length - 2, m.value.length);
+        m.value.copy(reserving.valueBuffer, at);
+      }
+      expect(reserving.count).toBe(appending.count);
+      expect(reserving.valueBytes).toBe(appending.valueBytes);
+      const ours = reserving.finish();
+      const theirs = appending.finish();
+      expect(ours.map((requests) => requests.map((r) => [r.partition, r.count]))).toEqual(
+        theirs.map((requests) => requests.map((r) => [r.partition, r.count])),
+      );
+      for (const [p, requests] of ours.entries()) {
+        for (const [i, records] of requests.entries())
+          expect(records.records.equals(theirs[p]![i]!.records)).toBe(true);
+      }
+    },
+  );
+
   it('gives nothing for an empty transaction and refuses impossible sizes', () => {
     expect(new RecordsBuilder({ partitions: 3, recordsPerRequest: 10 }).finish()).toEqual([]);
     expect(() => new RecordsBuilder({ partitions: 0, recordsPerRequest: 10 })).toThrow(RangeError);

@@ -10,16 +10,19 @@ import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { groupMessagesPerPartition } from '../../../../src/kafka/patches/partitioning.js';
 import { fastProduceRequestV3 } from '../../../../src/kafka/patches/recordBatchEncoder.js';
+import { frameRequest } from '../../../../src/kafka/patches/requestFraming.js';
 
 const require = createRequire(import.meta.url);
+const ALL_SWAPPED = { produceRequest: 'swapped', groupMessagesPerPartition: 'swapped', requestFraming: 'swapped' };
 
 describe('installKafkajsFastPaths', () => {
-  it('swapped both modules when imported before kafkajs', () => {
+  it('swapped the three modules when imported before kafkajs', () => {
     expect(kafkajs.Kafka).toBeTypeOf('function');
     expect((require('kafkajs/package.json') as { version: string }).version).toBe(PATCHED_KAFKAJS_VERSION);
-    expect(kafkajsFastPathsStatus()).toEqual({ produceRequest: 'swapped', groupMessagesPerPartition: 'swapped' });
+    expect(kafkajsFastPathsStatus()).toEqual(ALL_SWAPPED);
     expect(require('kafkajs/src/protocol/requests/produce/v3/request.js')).toBe(fastProduceRequestV3);
     expect(require('kafkajs/src/producer/groupMessagesPerPartition.js')).toBe(groupMessagesPerPartition);
+    expect(require('kafkajs/src/protocol/request.js')).toBe(frameRequest);
   });
 
   it('reaches every Produce version kafkajs may negotiate (v3 to v7 build on v3)', async () => {
@@ -45,7 +48,7 @@ describe('installKafkajsFastPaths', () => {
   });
 
   it('is idempotent', () => {
-    expect(installKafkajsFastPaths()).toEqual({ produceRequest: 'swapped', groupMessagesPerPartition: 'swapped' });
+    expect(installKafkajsFastPaths()).toEqual(ALL_SWAPPED);
   });
 
   it('logs the fast path with its stable field names', () => {
@@ -53,13 +56,20 @@ describe('installKafkajsFastPaths', () => {
       kafkajs_produce_path: 'fast',
       produce_encoder: 'swapped',
       produce_grouping: 'swapped',
+      request_framing: 'swapped',
     });
     expect(
-      kafkajsFastPathsLogFields({ produceRequest: 'swapped', groupMessagesPerPartition: 'too-late', reason: 'late' }),
+      kafkajsFastPathsLogFields({
+        produceRequest: 'swapped',
+        groupMessagesPerPartition: 'too-late',
+        requestFraming: 'too-late',
+        reason: 'late',
+      }),
     ).toEqual({
       kafkajs_produce_path: 'partly-fast',
       produce_encoder: 'swapped',
       produce_grouping: 'too-late',
+      request_framing: 'too-late',
       reason: 'late',
     });
   });

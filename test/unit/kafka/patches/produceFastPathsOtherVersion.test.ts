@@ -5,6 +5,7 @@ import { dirname, sep } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { groupMessagesPerPartition } from '../../../../src/kafka/patches/partitioning.js';
 import { fastProduceRequestV3 } from '../../../../src/kafka/patches/recordBatchEncoder.js';
+import { frameRequest } from '../../../../src/kafka/patches/requestFraming.js';
 
 const require = createRequire(import.meta.url);
 const KAFKAJS_DIR = dirname(require.resolve('kafkajs/package.json')) + sep;
@@ -36,6 +37,7 @@ describe('installKafkajsFastPaths on another kafkajs version', () => {
     expect(patches.kafkajsFastPathsStatus()).toEqual({
       produceRequest: 'unavailable',
       groupMessagesPerPartition: 'unavailable',
+      requestFraming: 'unavailable',
       reason,
     });
     // Called again as createTransactionalProducer does, and with kafkajs loaded: still kafkajs's own.
@@ -48,10 +50,12 @@ describe('installKafkajsFastPaths on another kafkajs version', () => {
     expect(v3).not.toBe(fastProduceRequestV3);
     expect(group).toBeTypeOf('function');
     expect(group).not.toBe(groupMessagesPerPartition);
+    expect(require('kafkajs/src/protocol/request.js')).not.toBe(frameRequest);
     expect(patches.kafkajsFastPathsLogFields(patches.installKafkajsFastPaths())).toEqual({
       kafkajs_produce_path: 'kafkajs',
       produce_encoder: 'unavailable',
       produce_grouping: 'unavailable',
+      request_framing: 'unavailable',
       reason,
     });
   });
