@@ -823,7 +823,7 @@ export function spawnWindowStage(
     for (const task of [...s.tasks.values()].sort((a, b) => a.partition - b.partition)) {
       const st = task.state;
       for (const [source, mark] of st?.sources ?? [])
-        if (Number.isFinite(mark.watermarkMs) && !(mark.watermarkMs <= (sourceWatermarks.get(source) ?? -Infinity)))
+        if (Number.isFinite(mark.watermarkMs) && mark.watermarkMs > (sourceWatermarks.get(source) ?? -Infinity))
           sourceWatermarks.set(source, mark.watermarkMs);
       let openEntries = 0;
       if (st)

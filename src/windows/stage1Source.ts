@@ -105,8 +105,8 @@ export class Stage1Source {
   }
 
   /**
-   * Whether a commit of marks alone is due: the interval passed and the mark would say something new, or
-   * `idleTimeoutMs` passed since the last one (see the module's comment).
+   * Whether a mark is due (alone, or riding a roll's commit): the interval passed and the mark would say something
+   * new, or `idleTimeoutMs` passed since the last one (see the module's comment).
    */
   markDue(nowMs: number, intervalMs: number, partitionCount: number): boolean {
     const sinceMs = nowMs - this.lastDrainMs;
