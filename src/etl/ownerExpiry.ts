@@ -101,7 +101,12 @@ async function removeEmptyDtDir(lakeRoot: string, table: string, dt: string): Pr
   if (entries === undefined || !dtDirRemovable(entries)) return false;
   if (entries.includes(MANIFEST_FILE)) {
     const manifest = path.join(dir, MANIFEST_FILE);
-    if ((await lstat(manifest)).isFile()) await unlink(manifest);
+    try {
+      if ((await lstat(manifest)).isFile()) await unlink(manifest);
+    } catch (err) {
+      // Another owner that finished the same dt at the same time removed it first.
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
   }
   try {
     await rmdir(dir);

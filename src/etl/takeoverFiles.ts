@@ -37,7 +37,8 @@ export async function applyTakeoverFiles(options: {
 }): Promise<TakeoverFileCounts> {
   const { lakeRoot, logger, where } = options;
   const counts: TakeoverFileCounts = { renamed: 0, missing: 0, expired: 0, deleted: 0, kept: 0 };
-  let expiry: ExpiryRecord | null | undefined;
+  let expiry: ExpiryRecord | undefined;
+  let expiryRead = false;
   for (const { from, to } of options.renames) {
     let outcome = await completeRename(join(lakeRoot, from), join(lakeRoot, to));
     // A commit made before tmp files were hidden: its tmp file has the old name (lake/layout.ts).
@@ -47,8 +48,11 @@ export async function applyTakeoverFiles(options: {
     else if (outcome === 'missing') {
       // An idle partition's last commit may name files of a dt its owner expired since (architecture.md, "Keeping
       // the lake: retention"): deleted on purpose, not lost.
-      expiry ??= readExpiryRecord(lakeRoot) ?? null;
-      if (inExpiredDt(expiry ?? undefined, to)) {
+      if (!expiryRead) {
+        expiry = readExpiryRecord(lakeRoot);
+        expiryRead = true;
+      }
+      if (inExpiredDt(expiry, to)) {
         counts.expired += 1;
         logger.info({ ...where, from, to }, 'a committed file was expired by retention since its commit');
         continue;

@@ -322,9 +322,10 @@ async function checkWindows(
 ): Promise<void> {
   const { since } = options;
   const topic = config.topics.clickstream;
-  // A dt some owner expired already (architecture.md, "Keeping the lake: retention") is left out on both sides: the
-  // owners inside the ETL expire it one after another, so its windows may outlive some of its raw rows for a while.
-  const expiredDts = new Set(Object.values(expiry?.dts ?? {}).flat());
+  // A dt some owner of clickstream or clickstream_agg expired already (architecture.md, "Keeping the lake: retention")
+  // is left out on both sides: the owners inside the ETL expire it one after another, so its windows may outlive some
+  // of its raw rows for a while. An iot or _rejected expiry of the same dt says nothing of the windows.
+  const expiredDts = new Set([...(expiry?.dts.clickstream ?? []), ...(expiry?.dts.clickstream_agg ?? [])]);
   const aggFiles = inventory.aggFiles
     .filter((f) => (since === undefined || f.dt >= since) && !expiredDts.has(f.dt))
     .map((f) => f.path);

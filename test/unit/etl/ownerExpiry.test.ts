@@ -77,6 +77,17 @@ describe('expireOwnedFiles: one owner deletes its units of the expired dts, the 
     expect([...union.partitions.get('clicks')!.keys()].sort()).toEqual([0, 1]);
   });
 
+  it('two owners finishing the same dt at once: both rounds succeed and the dt directory goes', async () => {
+    rmSync(join(lake, `tables/_rejected`), { recursive: true, force: true });
+    // Only the two units in the old dt, each owner's last: both rounds see the manifest alone and remove it.
+    const [a, b] = await Promise.all([
+      expireOwnedFiles(settings(lake), owner(0), NOW),
+      expireOwnedFiles(settings(lake), owner(1), NOW),
+    ]);
+    expect(a.files + b.files).toBe(3);
+    expect(existsSync(join(lake, `tables/clickstream/dt=${OLD}`))).toBe(false);
+  });
+
   it('a round after a crash past the record deletes what the record already names: same record, files gone', async () => {
     await expireOwnedFiles(settings(lake), owner(0), NOW);
     const before = readFileSync(join(lake, '_expired', 'p-clicks-0.json'), 'utf8');
