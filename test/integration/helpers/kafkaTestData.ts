@@ -1,6 +1,7 @@
 import kafkajs, { type Admin, type Producer } from 'kafkajs';
 import { createKafkaClient } from '../../../src/kafka/client.js';
 import { createTopics } from '../../../src/kafka/admin/topics.js';
+import { platformTopicNames } from '../../../src/kafka/admin/topicSpecs.js';
 import type { Config } from '../../../src/config/schema.js';
 import type { Logger } from '../../../src/log/logger.js';
 
@@ -105,6 +106,19 @@ export async function withAdmin<T>(config: Config, logger: Logger, op: (admin: A
  */
 export async function createTestTopics(config: Config, logger: Logger): Promise<void> {
   await createTopics(config, logger, { topics: [config.topics.clickstream, config.topics.iot] });
+}
+
+/**
+ * Deletes the test's platform topics that exist: the input topics and, when the ETL made them (`etl.windows: members`),
+ * its group's internal topics, so that a test leaves nothing on the shared cluster. Deleting a missing topic would
+ * fail the whole request, so only listed ones are named.
+ */
+export async function deleteTestTopics(config: Config, logger: Logger): Promise<void> {
+  await withAdmin(config, logger, async (admin) => {
+    const existing = new Set(await admin.listTopics());
+    const topics = platformTopicNames(config).filter((t) => existing.has(t));
+    if (topics.length > 0) await admin.deleteTopics({ topics });
+  });
 }
 
 /** partition → end offset (the high watermark: the offset the next record would get). */

@@ -14,8 +14,9 @@ import { promisify } from 'node:util';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Config } from '../../../src/config/schema.js';
+import { repartitionTopicName } from '../../../src/windows/repartitionRecords.js';
 import { EtlProcess, etlEnv } from '../helpers/etlProcess.js';
-import { createTestTopics, groupOffsets, withAdmin } from '../helpers/kafkaTestData.js';
+import { createTestTopics, deleteTestTopics, groupOffsets, withAdmin } from '../helpers/kafkaTestData.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
 import { CLI, PROJECT_ROOT } from '../helpers/projectRoot.js';
 import { runCli } from '../helpers/runCli.js';
@@ -241,9 +242,7 @@ describe('web pages in a real browser', () => {
     await browser?.close();
     ui?.kill('SIGTERM');
     await etl?.terminate();
-    await withAdmin(config, logger, (a) =>
-      a.deleteTopics({ topics: [config.topics.clickstream, config.topics.iot] }),
-    ).catch(() => undefined);
+    await deleteTestTopics(config, logger).catch(() => undefined);
     rmSync(root, { recursive: true, force: true });
   }, 180_000);
 
@@ -293,15 +292,28 @@ describe('web pages in a real browser', () => {
       Object.keys(s.etl!.rejectedTotal).length,
     );
     expect(await page.textContent('#lake tr[data-table="clickstream"] [data-field="files"]')).not.toBe('0');
-    // The consumer group as Kafka describes it: this ETL's two consumers, holding every partition.
+    // The consumer group as Kafka describes it: this ETL's consumer per input topic, holding every partition, and
+    // with the windows across members (architecture.md, "Windows across members") its window stage's consumer of
+    // `<group>-pv-repartition`, holding every one of its R partitions.
     expect(s.group).toMatchObject({ id: config.etl.consumer_group, state: 'Stable' });
+    const repartition = repartitionTopicName(config.etl.consumer_group);
+    const consumed = [config.topics.clickstream, config.topics.iot];
+    if (config.etl.windows === 'members') consumed.push(repartition);
     expect(s.group.members.map((m) => m.clientId).sort()).toEqual(
-      [config.topics.clickstream, config.topics.iot].map((t) => `${config.kafka.client_id}-etl-${t}`).sort(),
+      consumed.map((t) => `${config.kafka.client_id}-etl-${t}`).sort(),
     );
     const held = s.group.members.flatMap((m) =>
       m.assignment.flatMap((a) => a.partitions.map((p) => `${a.topic}/${p}`)),
     );
-    expect(held.sort()).toEqual(s.partitions.map((p) => `${p.topic}/${p.partition}`).sort());
+    const repartitionHeld =
+      config.etl.windows === 'members'
+        ? await withAdmin(config, logger, async (a) =>
+            (await a.fetchTopicMetadata({ topics: [repartition] })).topics[0]!.partitions.map(
+              (p) => `${repartition}/${p.partitionId}`,
+            ),
+          )
+        : [];
+    expect(held.sort()).toEqual([...s.partitions.map((p) => `${p.topic}/${p.partition}`), ...repartitionHeld].sort());
     const memberRows = await page.$$eval('#group tbody tr[data-member]', (rows) =>
       rows.map((r) => ({
         id: r.getAttribute('data-member'),
