@@ -37,6 +37,7 @@ import type { Config } from '../src/config/schema.js';
 import { ENCODER_NAMES, type EncoderName } from '../src/lake/encoder.js';
 import { createKafkaClient } from '../src/kafka/client.js';
 import { createTopics } from '../src/kafka/admin/topics.js';
+import { windowTopicNames } from '../src/kafka/admin/windowTopics.js';
 import { createLogger } from '../src/log/logger.js';
 import { platformEnv } from '../src/services/platformRuntime.js';
 import { renderTable } from '../src/system/textTable.js';
@@ -233,6 +234,9 @@ interface RunResult {
   profileDir?: string;
 }
 
+/** Every run's consumer group: with `etl.windows: members` each made its internal topics, deleted at the end. */
+const groupsUsed: string[] = [];
+
 async function measure(
   label: string,
   topics: Topics,
@@ -244,9 +248,11 @@ async function measure(
   const lakeRoot = path.join(dir, 'lake');
   const checkpointRoot = path.join(dir, 'checkpoints');
   const journal = path.join(checkpointRoot, 'checkpoints.sqlite');
+  const group = `sdp-bench-etl-${randomSuffix()}`;
+  groupsUsed.push(group);
   const env = {
     ...topicEnv(topics),
-    SDP_ETL__CONSUMER_GROUP: `sdp-bench-etl-${randomSuffix()}`,
+    SDP_ETL__CONSUMER_GROUP: group,
     SDP_ETL__PARQUET_ENCODER: encoder,
     SDP_STORAGE__DATALAKE_ROOT: lakeRoot,
     SDP_STORAGE__CHECKPOINT_ROOT: checkpointRoot,
@@ -548,8 +554,10 @@ async function main(): Promise<void> {
     // The backlog is a few hundred MB per replica: give the brokers their disk back.
     const admin = createKafkaClient(config, logger).admin();
     await admin.connect();
+    const existing = new Set(await admin.listTopics());
+    const internal = groupsUsed.flatMap((g) => Object.values(windowTopicNames(g))).filter((t) => existing.has(t));
     await admin
-      .deleteTopics({ topics: [topics.clickstream, topics.iot] })
+      .deleteTopics({ topics: [topics.clickstream, topics.iot, ...internal] })
       .catch((err: unknown) => console.warn(`could not delete the bench topics: ${String(err)}`));
     await admin.disconnect();
   }

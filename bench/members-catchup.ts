@@ -14,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load.js';
+import { windowTopicNames } from '../src/kafka/admin/windowTopics.js';
 import { createKafkaClient } from '../src/kafka/client.js';
 import { createLogger } from '../src/log/logger.js';
 import { sleep } from '../src/system/processes.js';
@@ -150,7 +151,9 @@ async function catchUp(n: number, args: Args): Promise<{ eventsPerS: number; sec
     };
   } finally {
     for (const m of members) await m.stop().catch(() => undefined);
-    await admin.deleteTopics({ topics: [topics.clickstream, topics.iot] }).catch(() => undefined);
+    const existing = new Set(await admin.listTopics().catch(() => [] as string[]));
+    const internal = Object.values(windowTopicNames(runId)).filter((t) => existing.has(t));
+    await admin.deleteTopics({ topics: [topics.clickstream, topics.iot, ...internal] }).catch(() => undefined);
     await admin.disconnect();
     rmSync(workDir, { recursive: true, force: true });
   }
