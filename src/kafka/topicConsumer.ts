@@ -127,7 +127,7 @@ export function createTopicConsumer(config: Config, logger: Logger, options: Top
     sessionTimeout: 10_000,
     // kafkajs learns of a rebalance at its next heartbeat: a member joining (or the window stage's consumer beside
     // the ingests at start) pauses the others' reading about this long, not kafkajs's default 3 s.
-    heartbeatInterval: 1_000,
+    heartbeatInterval: 250,
     allowAutoTopicCreation: false,
     // Partitions added while running (kafka-topics --alter) are seen at the next metadata refresh,
     // and kafkajs then rejoins the group to get them: seconds, not kafkajs's default 5 minutes.

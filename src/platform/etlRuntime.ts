@@ -398,16 +398,6 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
         createConsumer,
         ...(retention ? { retention } : {}),
       });
-      // Started beside the ingests, so that their consumers join the group together: the stage-1 counts wait for R
-      // meanwhile (architecture.md, "Windows across members").
-      const stage = windowStage;
-      stageStart = query<WindowStageMsg, WindowStageStartReply>(stage, () => ({ type: 'start' }), READ_TIMEOUT_MS).then(
-        (reply) => {
-          if (reply.ok) repartitions = reply.partitions;
-          return reply;
-        },
-      );
-      stageStart.catch(() => undefined); // awaited below, with the ingests
     } else
       aggregator = spawnWindowAggregator(parent, {
         sink: aggSink,
@@ -454,6 +444,20 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
         createConsumer,
       });
       ingests.set(stream, ingest);
+    }
+    if (windowStage) {
+      // Started in the same tick as the ingests, so that the three consumers join the group in one round: a stage
+      // that joined first made a group of one, and the ingests' joins then cost another round, the stage learning
+      // of it at its next heartbeat (~1 s of the start). The stage-1 counts wait for R meanwhile (architecture.md,
+      // "Windows across members").
+      const stage = windowStage;
+      stageStart = query<WindowStageMsg, WindowStageStartReply>(stage, () => ({ type: 'start' }), READ_TIMEOUT_MS).then(
+        (reply) => {
+          if (reply.ok) repartitions = reply.partitions;
+          return reply;
+        },
+      );
+      stageStart.catch(() => undefined); // awaited below, with the ingests
     }
     const started = await Promise.all(
       [...ingests].map(async ([stream, ingest]) => ({
