@@ -8,8 +8,12 @@
  *   then its renames, then a journal event that caches it; a window checkpoint persists its journal event (one SQLite
  *   transaction, its commit point), renames, and moves the window floor of the partitions it owns in Kafka.
  *   `onCommitted` tells the ingest actors what is durable, for their status.
- * - `recoverLake` (query, once at start): re-applies the renames of each sink's latest cached checkpoint and deletes
- *   the window aggregator's uncommitted tmp files; a raw partition's are its takeover's.
+ * - `recoverLake` (query, once at start): re-applies the renames of each sink's latest cached checkpoint, completes
+ *   the process aggregator's journaled merge and deletes the window aggregator's uncommitted tmp files; a raw
+ *   partition's are its takeover's.
+ * - `compactTick` (timer): each task compacts its partition's units as one more Kafka commit; in process mode the
+ *   aggregator's `agg` units are merged off the mailbox and journaled and exchanged in it (architecture.md,
+ *   "Compaction").
  * - `read` (query): the current CheckpointState (offsets per sink, aggregator states).
  *
  * Recovery of the actor itself is nact's: latest snapshot + journal replay of CheckpointEvents.
@@ -119,7 +123,7 @@ export type CheckpointerMsg =
   | { type: 'markTick' }
   /**
    * Internal timer (and tests): every task whose `lake.compaction_interval` passed (all with `force`) compacts its
-   * units (architecture.md, "Compaction"). The sender, if any, gets a CompactionReport once those rounds ended.
+   * units, and the process aggregator its `agg` units (architecture.md, "Compaction"). The sender, if any, gets a CompactionReport once those rounds ended.
    */
   | { type: 'compactTick'; force?: boolean }
   /**
@@ -1142,7 +1146,7 @@ export function spawnCheckpointer(
         if (aggMerge !== undefined)
           logger.info(
             { component: 'compaction', owner: 'aggregator', merged: state.aggMerge!.merged, outcome: aggMerge },
-            'compaction journaled by the store settled',
+            'compaction named by the last commit settled',
           );
         const deletedTmpFiles: string[] = [];
         let otherStores = 0;
