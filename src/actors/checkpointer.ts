@@ -16,7 +16,7 @@
  *   "Compaction").
  * - `read` (query): the current CheckpointState (offsets per sink, aggregator states).
  *
- * Recovery of the actor itself is nact's: latest snapshot + journal replay of CheckpointEvents.
+ * Recovery of the actor itself is nact's: latest snapshot + journal replay of JournalEvents.
  */
 import { existsSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
@@ -123,7 +123,8 @@ export type CheckpointerMsg =
   | { type: 'markTick' }
   /**
    * Internal timer (and tests): every task whose `lake.compaction_interval` passed (all with `force`) compacts its
-   * units, and the process aggregator its `agg` units (architecture.md, "Compaction"). The sender, if any, gets a CompactionReport once those rounds ended.
+   * units, and the process aggregator its `agg` units (architecture.md, "Compaction"). The sender, if any, gets a
+   * CompactionReport once those rounds ended.
    */
   | { type: 'compactTick'; force?: boolean }
   /**
@@ -842,7 +843,8 @@ export function spawnCheckpointer(
       );
     } catch (err) {
       if (isSdpError(err) && err.code === ErrorCodes.LAKE_SWAP_UNSUPPORTED) compactionUnsupported = true;
-      logger.warn({ ...fields, err }, 'compaction round failed; the next interval tries again');
+      // Stopped meanwhile (the mailbox no longer answers): the next start's recovery settles what is left.
+      if (alive) logger.warn({ ...fields, err }, 'compaction round failed; the next interval tries again');
     } finally {
       aggCompacting = false;
       aggCompactDueMs = Date.now() + settings.intervalMs;
