@@ -8,11 +8,15 @@
  *   then its renames, then a journal event that caches it; a window checkpoint persists its journal event (one SQLite
  *   transaction, its commit point), renames, and moves the window floor of the partitions it owns in Kafka.
  *   `onCommitted` tells the ingest actors what is durable, for their status.
- * - `recoverLake` (query, once at start): re-applies the renames of each sink's latest cached checkpoint and deletes
- *   the window aggregator's uncommitted tmp files; a raw partition's are its takeover's.
+ * - `recoverLake` (query, once at start): re-applies the renames of each sink's latest cached checkpoint, completes
+ *   the process aggregator's journaled merge and deletes the window aggregator's uncommitted tmp files; a raw
+ *   partition's are its takeover's.
+ * - `compactTick` (timer): each task compacts its partition's units as one more Kafka commit; in process mode the
+ *   aggregator's `agg` units are merged off the mailbox and journaled and exchanged in it (architecture.md,
+ *   "Compaction").
  * - `read` (query): the current CheckpointState (offsets per sink, aggregator states).
  *
- * Recovery of the actor itself is nact's: latest snapshot + journal replay of CheckpointEvents.
+ * Recovery of the actor itself is nact's: latest snapshot + journal replay of JournalEvents.
  */
 import { existsSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
@@ -28,12 +32,22 @@ import {
   sinkOffset,
   type CheckpointEvent,
   type CheckpointState,
+  type JournalEvent,
+  type AggMerge,
   type RawCheckpoint,
   type Rename,
   NO_OFFSET,
 } from '../checkpoint/checkpointState.js';
 import { type CommitFile, type CommitMerge, encodeCommitMetadata } from '../checkpoint/commitMetadata.js';
 import { planPartitionMerges, prepareOwnerMerge, publishOwnerMerge, vacuumOwnUnits } from '../etl/ownerCompaction.js';
+import {
+  completeJournaledAggMerge,
+  planAggregatorMerges,
+  publishAggMerge,
+  vacuumAggUnits,
+} from '../etl/aggregatorCompaction.js';
+import type { PlannedMerge } from '../lake/compactionPlan.js';
+import type { SwapOutcome } from '../lake/readerSafeSwap.js';
 import {
   type ExpiryRoundReport,
   type RetentionSettings as OwnerRetentionSettings,
@@ -54,7 +68,15 @@ import { inUnitPath } from '../lake/unitMigration.js';
 import { hitFault } from '../system/faults.js';
 import { tmpStoreId } from '../lake/layout.js';
 import { parseAggTaskFileName } from '../lake/aggTaskFiles.js';
-import { dispatch, reply, spawnPersistent, type AnyRef, type PersistentContext, type Ref } from '../system/nact.js';
+import {
+  dispatch,
+  query,
+  reply,
+  spawnPersistent,
+  type AnyRef,
+  type PersistentContext,
+  type Ref,
+} from '../system/nact.js';
 import type { TaskRecord } from '../kafka/partitionTransactions.js';
 
 import { CHECKPOINTER_PERSISTENCE_KEY } from '../checkpoint/journalSchema.js';
@@ -101,7 +123,8 @@ export type CheckpointerMsg =
   | { type: 'markTick' }
   /**
    * Internal timer (and tests): every task whose `lake.compaction_interval` passed (all with `force`) compacts its
-   * units (architecture.md, "Compaction"). The sender, if any, gets a CompactionReport once those rounds ended.
+   * units, and the process aggregator its `agg` units (architecture.md, "Compaction"). The sender, if any, gets a
+   * CompactionReport once those rounds ended.
    */
   | { type: 'compactTick'; force?: boolean }
   /**
@@ -118,8 +141,19 @@ export type CheckpointerMsg =
   | { type: 'read' }
   /** Internal: a raw roll's Kafka transaction (and its renames) ended; journal it and answer the roll's sender. */
   | { type: 'rollCommitted'; event: RawCheckpoint; outcome: RollOutcome; sender?: AnyRef; startedMs: number }
+  /**
+   * Internal query of the process aggregator's compaction round (architecture.md, "Compaction"): journal `merge`, then
+   * exchange its `agg` unit, in the mailbox so that no window checkpoint renames into the unit meanwhile. Replies
+   * AggPublishReply.
+   */
+  | { type: 'publishAggMerge'; merge: PlannedMerge; mergedTmp: string }
+  /** Internal query, last in that round: the `agg` units' old versions past `lake.vacuum_grace` go (a count). */
+  | { type: 'vacuumAgg' }
   /** Replayed from the journal during recovery only. */
-  | CheckpointEvent;
+  | JournalEvent;
+
+/** How the mailbox ended an aggregator merge; `error`: a file step failed (the round ends, the next tries again). */
+type AggPublishReply = { outcome: SwapOutcome | 'stale'; chainMs: number } | { error: unknown };
 
 /** How a roll's Kafka transaction and renames ended: committed and renamed, refused, or a file step that failed. */
 type RollOutcome = undefined | Extract<CommitReply, { rejected: string }> | { fileError: unknown };
@@ -178,6 +212,8 @@ export interface CompactionSettings {
   intervalMs: number;
   targetBytes: number;
   vacuumGraceMs: number;
+  /** Process mode: this process's window aggregator owns the `agg` units, compacted through the mailbox. */
+  aggregator?: boolean;
 }
 
 /** Retention inside the ETL (architecture.md, "Keeping the lake: retention"): `lake.*` settings. */
@@ -189,8 +225,19 @@ export interface RetentionSettings extends OwnerRetentionSettings {
 /** What the expiry rounds one `expireTick` started did, per owner that ran one. */
 export type ExpiryReport = ExpiryRoundReport[];
 
-/** What the compaction rounds one `compactTick` started did, per task. */
-export type CompactionReport = Array<{ topic: string; partition: number; merged: number; vacuumed: number }>;
+/** What the compaction rounds one `compactTick` started did, per task, and the process aggregator's round first. */
+export type CompactionReport = Array<
+  { topic: string; partition: number; merged: number; vacuumed: number } | AggCompactionReport
+>;
+
+export interface AggCompactionReport {
+  owner: 'aggregator';
+  merged: number;
+  vacuumed: number;
+}
+
+/** How long a merge of the aggregator waits for the mailbox (window checkpoints ahead of it): generous, never hit. */
+const AGG_PUBLISH_TIMEOUT_MS = 600_000;
 
 export interface LakeRecovery {
   renamed: number;
@@ -308,6 +355,9 @@ export function spawnCheckpointer(
   /** When the process aggregator's `agg` units are expired next (process mode); not before `recoverLake` ran. */
   let aggExpireDueMs = 0;
   let lakeRecovered = false;
+  /** When the process aggregator's `agg` units are compacted next; `aggCompacting` while its round runs. */
+  let aggCompactDueMs = 0;
+  let aggCompacting = false;
   /** Set when the lake's file system has no directory exchange: compaction stops for this process. */
   let compactionUnsupported = false;
   /**
@@ -736,6 +786,73 @@ export function spawnCheckpointer(
   }
 
   /**
+   * The process aggregator's compaction round when due (with `force` at once), once the lake was recovered
+   * (architecture.md, "Compaction"): plan among its `agg` units, each merged tmp file off the mailbox on the merge
+   * worker (one merge per process at a time), then `publishAggMerge` and `vacuumAgg` in the mailbox. A file error
+   * ends the round; the next interval tries again.
+   */
+  async function compactAggregator(force: boolean, self: Ref<CheckpointerMsg>): Promise<AggCompactionReport[]> {
+    const settings = options.compaction;
+    const writer = options.storeId;
+    if (!settings?.aggregator || !writer || compactionUnsupported || !lakeRecovered || aggCompacting) return [];
+    if (!force && Date.now() < aggCompactDueMs) return [];
+    aggCompacting = true;
+    const report: AggCompactionReport = { owner: 'aggregator', merged: 0, vacuumed: 0 };
+    const fields = { component: 'compaction', owner: 'aggregator' };
+    try {
+      // A dt that expired is its retention round's to delete, not worth merging (architecture.md, "Keeping the lake").
+      const retention = options.retention;
+      const merges = (await planAggregatorMerges(options.lakeRoot, settings.targetBytes)).filter(
+        (m) => retention === undefined || !dtExpires(m.dt, Date.now(), retention.days),
+      );
+      for (const merge of merges) {
+        if (!alive) return [report];
+        const startedMs = Date.now();
+        const mergedTmp = await oneMergeAtATime(() => prepareOwnerMerge(options.lakeRoot, merge, writer));
+        const mergedMs = Date.now();
+        const published = await query<CheckpointerMsg, AggPublishReply>(
+          self,
+          () => ({ type: 'publishAggMerge', merge, mergedTmp }),
+          AGG_PUBLISH_TIMEOUT_MS,
+        );
+        if ('error' in published) throw published.error;
+        logger.info(
+          {
+            ...fields,
+            table: merge.table,
+            dt: merge.dt,
+            unit: merge.unit,
+            files: merge.inputs.length,
+            bytes: merge.inputBytes,
+            merged: merge.merged,
+            outcome: published.outcome,
+            ms: Date.now() - startedMs,
+            // The merge (beside the checkpoints), and the journal and swap in the mailbox (what checkpoints waited).
+            merge_ms: mergedMs - startedMs,
+            chain_ms: published.chainMs,
+          },
+          'unit compacted by its owner',
+        );
+        if (published.outcome === 'swapped') report.merged += 1;
+        if (published.outcome === 'stale') return [report];
+      }
+      report.vacuumed = await query<CheckpointerMsg, number>(
+        self,
+        () => ({ type: 'vacuumAgg' }),
+        AGG_PUBLISH_TIMEOUT_MS,
+      );
+    } catch (err) {
+      if (isSdpError(err) && err.code === ErrorCodes.LAKE_SWAP_UNSUPPORTED) compactionUnsupported = true;
+      // Stopped meanwhile (the mailbox no longer answers): the next start's recovery settles what is left.
+      if (alive) logger.warn({ ...fields, err }, 'compaction round failed; the next interval tries again');
+    } finally {
+      aggCompacting = false;
+      aggCompactDueMs = Date.now() + settings.intervalMs;
+    }
+    return [report];
+  }
+
+  /**
    * The retention rounds due now (every owner with `force`): each task of (topic, p) on its chain, so no roll of p
    * commits or renames into its units meanwhile; the process aggregator's `agg` units in the mailbox (`expireAggregator`).
    * Off without settings, Kafka or a store id (the writer id of the record's tmp file).
@@ -799,6 +916,7 @@ export function spawnCheckpointer(
     switch (msg.type) {
       case 'raw':
       case 'agg':
+      case 'aggMerge':
         // A journal event being replayed: the commit it records already happened.
         return applyCheckpoint(state, msg);
       case 'commit': {
@@ -924,9 +1042,44 @@ export function spawnCheckpointer(
         return state;
       case 'compactTick': {
         const sender = ctx.sender as Ref<CompactionReport> | undefined;
-        void startCompactions(msg.force ?? false).then((report) => {
-          if (sender) dispatch(sender, report);
+        const force = msg.force ?? false;
+        void Promise.all([compactAggregator(force, ctx.self), startCompactions(force)]).then(([agg, tasks]) => {
+          if (sender) dispatch(sender, [...agg, ...tasks]);
         });
+        return state;
+      }
+      case 'publishAggMerge': {
+        const onChainMs = Date.now();
+        // Stopped meanwhile: the next generation may be writing the same name; its recovery deletes this one.
+        if (!alive) {
+          reply<AggPublishReply>(ctx, { outcome: 'stale', chainMs: 0 });
+          return state;
+        }
+        let next = state;
+        let journalFailed: unknown;
+        const journal = async (event: AggMerge): Promise<void> => {
+          try {
+            await ctx.persist(event as CheckpointerMsg);
+          } catch (err) {
+            journalFailed = err;
+            throw err;
+          }
+          next = applyCheckpoint(state, event);
+        };
+        try {
+          const outcome = await publishAggMerge(options.lakeRoot, msg.merge, msg.mergedTmp, journal);
+          reply<AggPublishReply>(ctx, { outcome, chainMs: Date.now() - onChainMs });
+        } catch (err) {
+          reply<AggPublishReply>(ctx, { error: err });
+          // The store failed: the pipeline stops and restarts from it, as after a failed checkpoint.
+          if (journalFailed !== undefined) throw journalFailed;
+        }
+        return next;
+      }
+      case 'vacuumAgg': {
+        const settings = options.compaction;
+        const removed = settings ? await vacuumAggUnits(options.lakeRoot, settings.vacuumGraceMs, Date.now()) : 0;
+        reply<number>(ctx, removed);
         return state;
       }
       case 'expireTick': {
@@ -989,6 +1142,14 @@ export function spawnCheckpointer(
         const renames = pendingRenames(state).filter((r) => !expiredRenames.includes(r) && !mergedAway.includes(r));
         const committedTmp = new Set(renames.map((r) => join(options.lakeRoot, r.from)));
         const renamed = await applyRenames(options.lakeRoot, renames);
+        // The aggregator's journaled merge before the sweep below, which deletes every merged tmp file no journal
+        // event names (architecture.md, "Compaction").
+        const aggMerge = state.aggMerge && (await completeJournaledAggMerge(options.lakeRoot, state.aggMerge));
+        if (aggMerge !== undefined)
+          logger.info(
+            { component: 'compaction', owner: 'aggregator', merged: state.aggMerge!.merged, outcome: aggMerge },
+            'compaction named by the last commit settled',
+          );
         const deletedTmpFiles: string[] = [];
         let otherStores = 0;
         for (const tmp of await listTmpFiles(options.lakeRoot)) {
@@ -1020,6 +1181,7 @@ export function spawnCheckpointer(
           'lake recovered from the checkpoint store',
         );
         lakeRecovered = true;
+        aggCompactDueMs = Date.now() + (options.compaction?.intervalMs ?? 0);
         reply<LakeRecovery>(ctx, { renamed, deletedTmpFiles });
         return state;
       }

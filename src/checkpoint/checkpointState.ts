@@ -55,6 +55,24 @@ export interface AggCheckpoint {
 
 export type CheckpointEvent = RawCheckpoint | AggCheckpoint;
 
+/**
+ * The process aggregator compacted files of one of its `agg` units (architecture.md, "Compaction"): journaled before
+ * the exchange, the commit point of the merge; the next start completes the exchange while its tmp file is there.
+ */
+export interface AggMerge {
+  type: 'aggMerge';
+  /** Lake-relative unit directory, `tables/clickstream_agg/dt=D/agg`. */
+  unitDir: string;
+  /** The names in the unit the merged file replaces. */
+  inputs: string[];
+  merged: string;
+  /** Lake-relative merged tmp file. */
+  tmp: string;
+}
+
+/** What the checkpointer journals: checkpoints, and the aggregator's merges. */
+export type JournalEvent = CheckpointEvent | AggMerge;
+
 export interface CheckpointState {
   /** Committed checkpoints so far. */
   checkpoints: number;
@@ -64,6 +82,8 @@ export interface CheckpointState {
   lastRenames: Record<SinkId, Rename[]>;
   /** aggregator sink → its latest state and sequence number. */
   aggregators: Record<SinkId, { seq: number; state: unknown }>;
+  /** The process aggregator's latest journaled merge (its exchange may not have happened); absent before any. */
+  aggMerge?: AggMerge;
 }
 
 export function emptyCheckpointState(): CheckpointState {
@@ -88,7 +108,9 @@ function assertAdvances(previous: string | undefined, next: string, what: string
   }
 }
 
-export function applyCheckpoint(state: CheckpointState, event: CheckpointEvent): CheckpointState {
+export function applyCheckpoint(state: CheckpointState, event: JournalEvent): CheckpointState {
+  // A merge moves no offset and is no checkpoint.
+  if (event.type === 'aggMerge') return { ...state, aggMerge: event };
   const offsets = { ...state.offsets };
   if (event.type === 'raw') {
     const current = offsets[event.sink] ?? {};
@@ -101,6 +123,7 @@ export function applyCheckpoint(state: CheckpointState, event: CheckpointEvent):
     offsets[event.sink] = { ...current, ...event.offsets };
   }
   return {
+    ...state,
     checkpoints: state.checkpoints + 1,
     offsets,
     lastRenames: { ...state.lastRenames, [event.sink]: event.renames },

@@ -17,6 +17,7 @@
 import { aggSinkId, rawSinkId, type AggCheckpoint, type RawCheckpoint, type Rename } from './checkpointState.js';
 import { MANIFEST_FILE } from '../lake/dayManifest.js';
 import { inUnitPath } from '../lake/unitMigration.js';
+import { AGG_NAME_PATTERN } from '../lake/aggFileName.js';
 
 export interface LakeFileName {
   /** Relative to the lake root: `tables/<table>/dt=YYYY-MM-DD/[<unit>/]<name>`. */
@@ -53,7 +54,8 @@ const RAW =
   /^tables\/(clickstream|iot)\/dt=\d{4}-\d{2}-\d{2}\/(?:[^/]+\/)?part-(\d+)-(\d{20})-(\d{20})\.parquet(\.tmp)?$/;
 const REJECTED =
   /^tables\/_rejected\/dt=\d{4}-\d{2}-\d{2}\/(?:[^/]+\/)?part-(.+)-(\d+)-(\d{20})-(\d{20})\.parquet(\.tmp)?$/;
-const AGG = /^tables\/clickstream_agg\/dt=\d{4}-\d{2}-\d{2}\/(?:[^/]+\/)?part-(\d{20})\.parquet(\.tmp)?$/;
+// A merged `part-<firstId>-<lastId>` counts as its last checkpoint (lake/aggFileName.ts); never a tmp file here.
+const AGG = new RegExp(`^tables/clickstream_agg/dt=\\d{4}-\\d{2}-\\d{2}/(?:[^/]+/)?${AGG_NAME_PATTERN}(\\.tmp)?$`);
 
 interface Parsed {
   /** The roll or checkpoint that wrote it. */
@@ -89,7 +91,10 @@ export function parseLakeFileName(path: string, topics: TopicsOfTables): Parsed 
     };
   }
   m = AGG.exec(normalized);
-  if (m) return { commitKey: `agg:${Number(m[1])}`, tmp: m[2] !== undefined, seq: Number(m[1]) };
+  if (m && !(m[2] !== undefined && m[3] !== undefined)) {
+    const seq = Number(m[2] ?? m[1]);
+    return { commitKey: `agg:${seq}`, tmp: m[3] !== undefined, seq };
+  }
   return undefined;
 }
 

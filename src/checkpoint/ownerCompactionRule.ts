@@ -2,6 +2,8 @@
  * The rules of the owner's compaction inside `run`/`etl` (architecture.md, "Compaction" and "Who rewrites a
  * partition's files"). Pure: names, sizes and listings in, decisions out; etl/ownerCompaction.ts does the I/O.
  *
+ * - *What the process aggregator merges* (`etl.windows: process`): the same, over its `agg` units, checkpoint ids for
+ *   offsets (lake/aggFileName.ts).
  * - *What the owner of (topic, p) merges*: the planner's merges (lake/compactionPlan.ts: never a file of the
  *   partition's newest commit) restricted to its own units, `p<p>` of the topic's table and `p<p>-<topic>` of
  *   `_rejected`.
@@ -13,7 +15,8 @@
  */
 import type { CommitMerge } from './commitMetadata.js';
 import { type PlannedMerge, planCompaction, type UnitFile } from '../lake/compactionPlan.js';
-import { rawUnit, rejectedUnit } from '../lake/layout.js';
+import { parseAggFileName } from '../lake/aggFileName.js';
+import { AGG_UNIT, formatOffset, rawUnit, rejectedUnit } from '../lake/layout.js';
 
 const RANGE = /-(\d{20})-(\d{20})\.parquet$/;
 
@@ -37,16 +40,42 @@ export function planOwnerMerges(
     const parts = f.path.split('/');
     return parts.length === 5 && own.has(`${parts[1]}/${parts[3]}`);
   });
-  const sizes = new Map(mine.map((f) => [f.path, f.sizeBytes]));
   // The raw and `_rejected` files of a roll share one newest commit: both tables map to the partition's topic.
-  return planCompaction(mine, targetBytes, { clickstream: topic, iot: topic })
-    .filter((m) => own.has(`${m.table}/${m.unit}`))
-    .flatMap((m) => {
-      if (m.dt < today) return [m];
-      const sizeOf = (name: string): number => sizes.get(`tables/${m.table}/dt=${m.dt}/${m.unit}/${name}`) ?? 0;
-      const kept = geometric(m.inputs.map((name) => ({ name, bytes: sizeOf(name) })));
-      return kept.length === m.inputs.length ? [m] : kept.length >= 2 ? [retarget(m, kept)] : [];
-    });
+  const merges = planCompaction(mine, targetBytes, { clickstream: topic, iot: topic });
+  return todaysRule(
+    merges.filter((m) => own.has(`${m.table}/${m.unit}`)),
+    mine,
+    today,
+  );
+}
+
+/**
+ * The merges the process-mode window aggregator makes among the files of its `agg` units (architecture.md,
+ * "Compaction"): the same planner and rules as a partition's owner, checkpoint ids for offsets (never a file of its
+ * newest checkpoint: the store re-applies that checkpoint's renames at the next start).
+ */
+export function planAggMerges(files: readonly UnitFile[], targetBytes: number, today: string): PlannedMerge[] {
+  const mine = files.filter((f) => {
+    const parts = f.path.split('/');
+    return parts.length === 5 && parts[1] === 'clickstream_agg' && parts[3] === AGG_UNIT;
+  });
+  const merges = planCompaction(mine, targetBytes, { clickstream: 'clickstream', iot: 'iot' });
+  return todaysRule(
+    merges.filter((m) => m.unit === AGG_UNIT),
+    mine,
+    today,
+  );
+}
+
+/** In `today`'s dt a merge keeps only its inputs from the first that is no larger than those after it together. */
+function todaysRule(merges: readonly PlannedMerge[], files: readonly UnitFile[], today: string): PlannedMerge[] {
+  const sizes = new Map(files.map((f) => [f.path, f.sizeBytes]));
+  return merges.flatMap((m) => {
+    if (m.dt < today) return [m];
+    const sizeOf = (name: string): number => sizes.get(`tables/${m.table}/dt=${m.dt}/${m.unit}/${name}`) ?? 0;
+    const kept = geometric(m.inputs.map((name) => ({ name, bytes: sizeOf(name) })));
+    return kept.length === m.inputs.length ? [m] : kept.length >= 2 ? [retarget(m, kept)] : [];
+  });
 }
 
 /** The inputs from the first one that is no larger than the inputs after it together (offset order kept). */
@@ -61,7 +90,8 @@ function geometric(inputs: ReadonlyArray<{ name: string; bytes: number }>): Arra
 
 /** `merge` over its last inputs only: the merged name starts at the first of them. */
 function retarget(merge: PlannedMerge, kept: ReadonlyArray<{ name: string; bytes: number }>): PlannedMerge {
-  const first = RANGE.exec(kept[0]!.name)![1]!;
+  // An aggregator's `part-<checkpointId>` has one id: its first.
+  const first = RANGE.exec(kept[0]!.name)?.[1] ?? formatOffset(parseAggFileName(kept[0]!.name)!.first);
   const last = RANGE.exec(merge.merged)![2]!;
   const prefix = merge.merged.slice(0, merge.merged.length - RANGE.exec(merge.merged)![0].length);
   return {

@@ -66,11 +66,25 @@ export async function prepareOwnerMerge(lakeRoot: string, merge: PlannedMerge, w
  * after deleting the tmp file (nothing swapped), or with a file error after the commit: the tmp file and any version
  * built are removed, so the next takeover finds nothing to complete and the inputs stay.
  */
-export async function publishOwnerMerge(
+export function publishOwnerMerge(
   lakeRoot: string,
   merge: PlannedMerge,
   mergedTmp: string,
   commit: (merge: CommitMerge) => Promise<void>,
+  nowMs: () => number = Date.now,
+): Promise<SwapOutcome> {
+  return publishMerge(lakeRoot, merge, mergedTmp, () => commit(commitMergeOf(merge)), nowMs);
+}
+
+/**
+ * `publishOwnerMerge` with any commit point: a partition's Kafka transaction, or the process aggregator's journal
+ * event in the checkpoint store (etl/aggregatorCompaction.ts).
+ */
+export async function publishMerge(
+  lakeRoot: string,
+  merge: PlannedMerge,
+  mergedTmp: string,
+  commit: () => Promise<void>,
   nowMs: () => number = Date.now,
 ): Promise<SwapOutcome> {
   const liveDir = unitPath(lakeRoot, merge.table, merge.dt, merge.unit);
@@ -80,7 +94,7 @@ export async function publishOwnerMerge(
     return 'discarded';
   }
   try {
-    await commit(commitMergeOf(merge));
+    await commit();
   } catch (err) {
     await removeIfExists(mergedTmp);
     throw err;
@@ -108,14 +122,24 @@ export async function publishOwnerMerge(
  * Deletes the old versions of the owner's units in `_swap` once `lake.vacuum_grace` passed, whoever compacted them
  * (`lake compact` before, or this owner); returns how many.
  */
-export async function vacuumOwnUnits(owner: OwnerPartition, graceMs: number, nowMs: number): Promise<number> {
+export function vacuumOwnUnits(owner: OwnerPartition, graceMs: number, nowMs: number): Promise<number> {
   const units: Array<[string, string]> = [
     [owner.table, rawUnit(owner.partition)],
     ['_rejected', rejectedUnit(owner.topic, owner.partition)],
   ];
+  return vacuumUnits(owner.lakeRoot, units, graceMs, nowMs);
+}
+
+/** `vacuumOwnUnits` for any owner's units, as [table, unit]. */
+export async function vacuumUnits(
+  lakeRoot: string,
+  units: ReadonlyArray<readonly [string, string]>,
+  graceMs: number,
+  nowMs: number,
+): Promise<number> {
   let removed = 0;
   for (const [table, unit] of units) {
-    const swapTable = path.join(owner.lakeRoot, SWAP_DIR, table);
+    const swapTable = path.join(lakeRoot, SWAP_DIR, table);
     for (const dt of await dirEntries(swapTable)) {
       if (dt.isDirectory()) removed += (await vacuumSwaps(path.join(swapTable, dt.name), unit, graceMs, nowMs)).length;
     }

@@ -9,8 +9,11 @@
  *   unmerged files alike. No other file of the unit lies inside that range: a unit's ranges never intersect.
  * - Never a file of its writer's newest commit: the checkpoint store or the commit metadata may still name it in a
  *   rename to complete, and a takeover must find it (architecture.md, "The takeover order").
- * - The process-mode aggregator's `part-<checkpointId>` files (unit `agg`) carry no offsets to merge by: not merged.
+ * - The process-mode aggregator's unit `agg` by checkpoint ids instead of offsets: `part-<checkpointId>` and merged
+ *   `part-<firstId>-<lastId>` (lake/aggFileName.ts), one writer (`agg`) whose newest checkpoint's files stay.
  */
+import { AGG_NAME_PATTERN } from './aggFileName.js';
+import { AGG_UNIT } from './layout.js';
 import type { TableName } from './tables.js';
 
 export interface UnitFile {
@@ -40,9 +43,9 @@ interface Parsed {
   dt: string;
   unit: string;
   name: string;
-  /** Everything of the name before `-<first>-<last>.parquet`: `part-<p>`, `part-<topic>-<p>`. */
+  /** Everything of the name before `-<first>-<last>.parquet`: `part-<p>`, `part-<topic>-<p>`, `part` (`agg`). */
   prefix: string;
-  /** The writer whose newest commit is kept: `<topic>:<p>` for raw and `_rejected` files, `r<r>` for a task's. */
+  /** The writer whose newest commit is kept: `<topic>:<p>` for raw and `_rejected` files, `r<r>` for a task's, `agg`. */
   writer: string;
   first: bigint;
   last: bigint;
@@ -50,12 +53,13 @@ interface Parsed {
 }
 
 const IN_UNIT = /^tables\/([^/]+)\/dt=(\d{4}-\d{2}-\d{2})\/([^/]+)\/((part-.+)-(\d{20})-(\d{20})\.parquet)$/;
+const IN_AGG_UNIT = new RegExp(`^tables/clickstream_agg/dt=(\\d{4}-\\d{2}-\\d{2})/${AGG_UNIT}/(${AGG_NAME_PATTERN})$`);
 const RAW_PREFIX = /^part-(\d+)$/;
 const REJECTED_PREFIX = /^part-(.+)-(\d+)$/;
 
 function parse(file: UnitFile, rawTopics: Record<'clickstream' | 'iot', string>): Parsed | undefined {
   const m = IN_UNIT.exec(file.path);
-  if (!m) return undefined;
+  if (!m) return parseAgg(file);
   const table = m[1] as TableName;
   const prefix = m[5]!;
   let writer: string | undefined;
@@ -75,6 +79,17 @@ function parse(file: UnitFile, rawTopics: Record<'clickstream' | 'iot', string>)
   const last = BigInt(m[7]!);
   if (first > last) return undefined;
   return { table, dt: m[2]!, unit: m[3]!, name: m[4]!, prefix, writer, first, last, sizeBytes: file.sizeBytes };
+}
+
+/** A file of the process aggregator's unit: its checkpoint ids stand for offsets. */
+function parseAgg(file: UnitFile): Parsed | undefined {
+  const m = IN_AGG_UNIT.exec(file.path);
+  if (!m) return undefined;
+  const first = BigInt(m[3]!);
+  const last = BigInt(m[4] ?? m[3]!);
+  if (first > last) return undefined;
+  const [table, unit, name, prefix, writer] = ['clickstream_agg' as const, AGG_UNIT, m[2]!, 'part', AGG_UNIT];
+  return { table, dt: m[1]!, unit, name, prefix, writer, first, last, sizeBytes: file.sizeBytes };
 }
 
 /**

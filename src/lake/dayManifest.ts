@@ -9,11 +9,15 @@
  */
 import { z } from 'zod';
 import type { TableName } from './tables.js';
+import { AGG_NAME_PATTERN } from './aggFileName.js';
 
 export const MANIFEST_FILE = '_manifest.json';
 export const MANIFEST_VERSION = 1;
 
-/** One committed file of the day. Offsets as decimal strings; an aggregator's `part-<checkpointId>` has first = last. */
+/**
+ * One committed file of the day. Offsets as decimal strings; an aggregator's `part-<checkpointId>` has first = last,
+ * its merged `part-<firstId>-<lastId>` the ids (lake/aggFileName.ts).
+ */
 export interface ManifestEntry {
   /** Relative to the dt directory: `<unit>/<name>` (just `<name>` in a lake from before units). */
   path: string;
@@ -60,7 +64,7 @@ export interface NameFacts {
 const UNIT = '(?:[^/]+/)?';
 const RAW = new RegExp(`^${UNIT}part-(\\d+)-(\\d{20})-(\\d{20})\\.parquet$`);
 const REJECTED = new RegExp(`^${UNIT}part-(.+)-(\\d+)-(\\d{20})-(\\d{20})\\.parquet$`);
-const AGG_SEQ = new RegExp(`^${UNIT}part-(\\d{20})\\.parquet$`);
+const AGG_SEQ = new RegExp(`^${UNIT}${AGG_NAME_PATTERN}$`);
 
 const dec = (padded: string): string => BigInt(padded).toString();
 
@@ -76,7 +80,7 @@ export function nameFacts(table: TableName, relPath: string): NameFacts | undefi
     return { owner, partition: Number(m[1]), first: dec(m[2]!), last: dec(m[3]!) };
   }
   const s = table === 'clickstream_agg' ? AGG_SEQ.exec(relPath) : null;
-  return s ? { owner: 'agg', partition: null, first: dec(s[1]!), last: dec(s[1]!) } : undefined;
+  return s ? { owner: 'agg', partition: null, first: dec(s[1]!), last: dec(s[2] ?? s[1]!) } : undefined;
 }
 
 export interface LateAccounting {

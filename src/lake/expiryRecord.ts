@@ -9,6 +9,7 @@
  * the latest `minute_end` of the deleted `clickstream_agg` files. Offsets are decimal strings (int64).
  */
 import { ErrorCodes, SdpError } from '../errors.js';
+import { AGG_NAME_PATTERN } from './aggFileName.js';
 
 export const EXPIRY_RECORD_FILE = '_expired.json';
 export const EXPIRY_RECORD_VERSION = 1;
@@ -130,7 +131,7 @@ export type ExpiryFileName =
 
 const RAW = /^tables\/(clickstream|iot)\/dt=\d{4}-\d{2}-\d{2}\/(?:[^/]+\/)?part-(\d+)-(\d{20})-(\d{20})\.parquet$/;
 const REJECTED = /^tables\/_rejected\/dt=\d{4}-\d{2}-\d{2}\/(?:[^/]+\/)?part-(.+)-(\d+)-(\d{20})-(\d{20})\.parquet$/;
-const AGG = /^tables\/clickstream_agg\/dt=\d{4}-\d{2}-\d{2}\/(?:[^/]+\/)?part-(\d{20})\.parquet$/;
+const AGG = new RegExp(`^tables/clickstream_agg/dt=\\d{4}-\\d{2}-\\d{2}/(?:[^/]+/)?${AGG_NAME_PATTERN}$`);
 
 /** The committed file's roll or checkpoint; undefined for a tmp file or a name no writer gives. */
 export function parseExpiryFileName(
@@ -149,7 +150,7 @@ export function parseExpiryFileName(
   m = REJECTED.exec(path);
   if (m) return { kind: 'roll', topic: m[1]!, partition: Number(m[2]), first: BigInt(m[3]!), last: BigInt(m[4]!) };
   m = AGG.exec(path);
-  if (m) return { kind: 'agg', seq: BigInt(m[1]!) };
+  if (m) return { kind: 'agg', seq: BigInt(m[2] ?? m[1]!) }; // a merged file: its last checkpoint
   return undefined;
 }
 

@@ -6,6 +6,7 @@
  */
 import path from 'node:path';
 import type { Logger } from '../log/logger.js';
+import { AGG_NAME_PATTERN } from './aggFileName.js';
 import { completeRename } from './durableFs.js';
 import { listDtFiles } from './dirEntries.js';
 import { AGG_UNIT, aggTaskUnit, rawUnit, rejectedUnit } from './layout.js';
@@ -13,7 +14,7 @@ import { TABLE_NAMES, type TableName } from './tables.js';
 
 const RAW = /^part-(\d+)-\d{20}-\d{20}\.parquet$/;
 const REJECTED = /^part-(.+)-(\d+)-\d{20}-\d{20}\.parquet$/;
-const AGG = /^part-\d{20}\.parquet$/;
+const AGG = new RegExp(`^${AGG_NAME_PATTERN}$`);
 
 /** The unit a committed file of `table` named `name` belongs in; undefined for a name no writer gives. */
 export function unitOfFile(table: TableName, name: string): string | undefined {

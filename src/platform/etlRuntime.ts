@@ -327,13 +327,15 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     onCommitted,
     generation,
     ...(deps.storeId ? { storeId: deps.storeId } : {}),
-    // Each partition's owner compacts its files (architecture.md, "Compaction").
+    // Each partition's owner compacts its files, the window aggregator its `agg` units in process mode (architecture.md,
+    // "Compaction").
     ...(config.lake.compaction
       ? {
           compaction: {
             intervalMs: config.lake.compaction_interval,
             targetBytes: config.lake.target_file_bytes,
             vacuumGraceMs: config.lake.vacuum_grace,
+            aggregator: !staged,
           },
         }
       : {}),

@@ -12,6 +12,7 @@
  * roll once compaction merges one dt's files and not another's.
  */
 import type { OffsetRange } from './tiling.js';
+import { AGG_NAME_PATTERN } from '../lake/aggFileName.js';
 
 export interface LakeFileInfo {
   /** Relative to the lake root, `/`-separated: `tables/<table>/dt=…/[<unit>/]<name>`. */
@@ -64,7 +65,7 @@ const RAW = new RegExp(`^tables\\/(clickstream|iot)${DT_UNIT}part-(\\d+)-${RANGE
 // dt, unit, topic, partition, first, last
 const REJECTED = new RegExp(`^tables\\/_rejected${DT_UNIT}part-([^/]+)-(\\d+)-${RANGE}`);
 // dt, unit, checkpoint id
-const AGG = new RegExp(`^tables\\/clickstream_agg${DT_UNIT}part-(\\d{20})\\.parquet$`);
+const AGG = new RegExp(`^tables\\/clickstream_agg${DT_UNIT}${AGG_NAME_PATTERN}$`);
 // dt, unit, task, first, last. Like lake/aggTaskFiles.ts's name, with the unit segment it does not parse yet.
 const AGG_TASK = new RegExp(`^tables\\/clickstream_agg${DT_UNIT}part-(0|[1-9]\\d{0,9})-${RANGE}`);
 
@@ -118,7 +119,7 @@ export function inventoryLake(files: readonly LakeFileInfo[], topics: Record<Raw
     m = AGG.exec(path);
     if (m) {
       inUnit(path, 'clickstream_agg', m[2], AGG_UNIT);
-      inventory.aggFiles.push({ path, dt: m[1]!, seq: BigInt(m[3]!) });
+      inventory.aggFiles.push({ path, dt: m[1]!, seq: BigInt(m[4] ?? m[3]!) });
       continue;
     }
     m = AGG_TASK.exec(path);

@@ -75,7 +75,9 @@ export function readJournal(checkpointRoot: string): JournalSummary | undefined 
     };
     for (const row of rows) {
       if (row.data === null) continue;
-      const event = JSON.parse(row.data) as RawEvent | AggEvent;
+      const event = JSON.parse(row.data) as RawEvent | AggEvent | { type: 'aggMerge' };
+      // The process aggregator's compaction is journaled too: no checkpoint.
+      if (event.type === 'aggMerge') continue;
       summary.checkpoints += 1;
       summary.lastCreatedAtMs = row.created_at;
       if (event.type === 'raw') {

@@ -224,7 +224,8 @@ describe('lake compact', () => {
     );
 
     expect(await answers()).toEqual(before);
-    for (const table of ['clickstream', 'iot', '_rejected'])
+    // clickstream_agg: the process aggregator's agg units, by checkpoint ids (its newest checkpoint's files stay).
+    for (const table of ['clickstream', 'iot', '_rejected', 'clickstream_agg'])
       expect(fileCount(table), table).toBeLessThan(counts[table]!);
     expect(fileCount('clickstream')).toBeLessThanOrEqual(2 * 4 + 4); // per dt and partition one, plus newest rolls
     expect(tmpFiles(join(lakeRoot, 'tables'))).toEqual([]);

@@ -232,3 +232,178 @@ describe('compaction inside the ETL', () => {
     300_000,
   );
 });
+
+/**
+ * The process aggregator's `agg` units (etl.windows: process, the default): its window checkpoints' small files are
+ * merged inside the ETL, the merge journaled in the checkpoint store. Each run sends clicks of its own past day, one
+ * raw roll per partition there (nothing for the partitions' owners to merge), the windows over many checkpoints: the
+ * aggregator's merges are the only ones, so each fault point is hit by one of them.
+ */
+describe('compaction inside the ETL: the process aggregator', () => {
+  const logger = testLogger();
+  const dir = mkdtempSync(join(tmpdir(), 'sdp-compact-agg-'));
+  const lakeRoot = join(dir, 'lake');
+  const checkpointRoot = join(dir, 'checkpoints');
+  const runId = randomName('compact-agg');
+  const random = mulberry32(Date.now() % 1_000_000);
+  // Ten days ago, 06:00 UTC: one past dt per run, in the order of the runs.
+  const firstDayMs = Date.now() - (Date.now() % DAY) - 10 * DAY + 6 * 3_600_000;
+  let config: Config;
+  let env: Record<string, string>;
+  let sent = 0;
+  let day = 0;
+  let lake: LakeReader;
+  const aggSwapped = (l: LogLine): boolean => swapped(l) && l.owner === 'aggregator';
+
+  /** Clicks of the next day, in chunks a little apart: windows close over several checkpoints, one file each. */
+  async function sendDay(chunks: number): Promise<void> {
+    const startMs = firstDayMs + day * DAY;
+    day += 1;
+    const producer = new TestProducer(config, logger);
+    await producer.connect();
+    try {
+      for (let c = 0; c < chunks; c++) {
+        await producer.send(
+          config.topics.clickstream,
+          Array.from(
+            { length: 60 },
+            (_, i) =>
+              clickEvent({
+                runId,
+                index: sent + i,
+                userCount: 80,
+                partitions: config.kafka.partitions,
+                tsMs: startMs + (c * 60 + i) * 2_000,
+                random,
+              }).record,
+          ),
+        );
+        sent += 60;
+        await new Promise((r) => setTimeout(r, 1_200));
+      }
+    } finally {
+      await producer.disconnect();
+    }
+  }
+
+  /** A day's small agg files: sent while an ETL without compaction runs, then to the end. */
+  async function smallAggFiles(log: string): Promise<void> {
+    const off = { ...env, SDP_LAKE__COMPACTION: 'false' };
+    const etl = EtlProcess.start(off, { logFile: join(dir, `${log}-live.log`) });
+    try {
+      await etl.statusPort();
+      await sendDay(6);
+    } finally {
+      expect(await etl.terminate()).toEqual({ code: 0, signal: null });
+    }
+    await runEtlToEnd({ config, logger, env: off, checkpointRoot, logFile: join(dir, log), settleMs: 1_000 });
+  }
+
+  /** clickstream_agg as DuckDB reads it: one row per (minute, url), ordered. */
+  async function windows(): Promise<string> {
+    const rows = await lake.rows(
+      `SELECT minute_start, url, pv FROM ${lake.table('clickstream_agg')} ORDER BY minute_start, url`,
+    );
+    const [counts] = await lake.rows(
+      `SELECT count(*) AS n, count(DISTINCT (minute_start, url)) AS keys FROM ${lake.table('clickstream_agg')}`,
+    );
+    expect(counts!.n).toEqual(counts!.keys);
+    return JSON.stringify(rows);
+  }
+
+  async function expectVerified(): Promise<void> {
+    const result = await runCli(['verify'], env);
+    expect(result.stdout, result.stderr).toMatch(VERIFY_OK);
+    expect(result.code).toBe(0);
+  }
+
+  const aggFiles = (): string[] =>
+    parquetFiles(lakeRoot, 'clickstream_agg')
+      .map((f) => f.path)
+      .filter((p) => p.includes('/agg/'));
+
+  beforeAll(async () => {
+    config = loadTestConfig();
+    mkdirSync(join(dir, 'run'), { recursive: true });
+    env = etlEnv(config, {
+      lakeRoot,
+      checkpointRoot,
+      extra: {
+        // One raw roll per partition and run: only the aggregator has small files to merge.
+        SDP_ETL__MAX_FILE_ROWS: '100000',
+        SDP_ETL__MAX_FILE_AGE: '10m',
+        SDP_ETL__CHECKPOINT_INTERVAL: '1s',
+        SDP_ETL__IDLE_TIMEOUT: '2s',
+        SDP_ETL__WATERMARK_DELAY: '1s',
+        SDP_LAKE__COMPACTION_INTERVAL: '1s',
+        SDP_SERVICES__RUN_DIR: join(dir, 'run'),
+      },
+    });
+    await createTestTopics(config, logger);
+    lake = await openLake(lakeRoot);
+  }, 120_000);
+
+  afterAll(() => {
+    lake?.close();
+    if (process.env.COMPACTION_TEST_KEEP !== '1') rmSync(dir, { recursive: true, force: true });
+    else logger.info({ dir }, 'kept');
+  });
+
+  it('merges its agg files: fewer files, the same windows read by DuckDB, verify green', async () => {
+    await smallAggFiles('agg-small');
+    const before = aggFiles();
+    const windowsBefore = await windows();
+    expect(before.length).toBeGreaterThan(3);
+    const etl = EtlProcess.start(env, { logFile: join(dir, 'agg-compact.log') });
+    try {
+      await etl.waitForLog(aggSwapped, 60_000, 'the aggregator to compact its agg unit');
+      expect(etl.problems().filter((l) => l.component === 'compaction')).toEqual([]);
+      // Only the aggregator had small files: one raw roll per partition in the day.
+      expect(etl.logsMatching(swapped).filter((l) => !aggSwapped(l))).toEqual([]);
+    } finally {
+      expect(await etl.terminate()).toEqual({ code: 0, signal: null });
+    }
+    const after = aggFiles();
+    // The newest checkpoint's file stays, the rest are one merged file.
+    expect(after.length).toBeLessThan(before.length);
+    expect(after.filter((p) => /part-\d{20}-\d{20}\.parquet$/.test(p))).toHaveLength(1);
+    expect(await windows()).toBe(windowsBefore);
+    expect(tmpFiles(join(lakeRoot, 'tables'))).toEqual([]);
+    await expectVerified();
+  }, 300_000);
+
+  it.each(POINTS)(
+    'killed at %s in its merge: the next start settles it from the store, the same windows, verify green',
+    async (point) => {
+      await smallAggFiles(`agg-${point}`);
+      const windowsBefore = await windows();
+      const crashed = EtlProcess.start({ ...env, SDP_FAULT: point }, { logFile: join(dir, `agg-${point}-crash.log`) });
+      const exit = await crashed.exited;
+      expect(exit, crashed.tail(20)).toEqual({ code: null, signal: 'SIGKILL' });
+      expect(crashed.lines.join('\n')).toContain(`SDP_FAULT=${point}`);
+      // Readers see every window once right after the crash.
+      expect(await windows()).toBe(windowsBefore);
+
+      const restarted = await runEtlToEnd({
+        config,
+        logger,
+        env,
+        checkpointRoot,
+        logFile: join(dir, `agg-${point}-restart.log`),
+        settleMs: 1_000,
+      });
+      const settled = restarted.logsMatching(
+        (l) => l.msg === 'compaction named by the last commit settled' && l.owner === 'aggregator',
+      );
+      if (point === 'compaction-after-commit' || point === 'compaction-after-version-built')
+        expect(settled.map((l) => l.outcome)).toEqual(['swapped']);
+      if (point === 'compaction-after-exchange') expect(settled.map((l) => l.outcome)).toEqual(['already-done']);
+      // After the merged tmp alone nothing was journaled: recovery deleted it as any uncommitted tmp file.
+      if (point === 'compaction-after-merged-tmp') expect(settled).toEqual([]);
+      expect(await windows()).toBe(windowsBefore);
+      expect(tmpFiles(join(lakeRoot, 'tables'))).toEqual([]);
+      await expectVerified();
+    },
+    300_000,
+  );
+});

@@ -2,10 +2,12 @@ import { describe, expect, it } from 'vitest';
 import {
   commitMergeOf,
   exchangeDecision,
+  planAggMerges,
   planOwnerMerges,
   replacedByMerge,
 } from '../../../src/checkpoint/ownerCompactionRule.js';
-import { rawFileName, rejectedFileName } from '../../../src/lake/layout.js';
+import { aggMergedFileName } from '../../../src/lake/aggFileName.js';
+import { aggFileName, rawFileName, rejectedFileName } from '../../../src/lake/layout.js';
 
 const DT = '2026-12-01';
 /** A day after DT: DT is an older day, merged as `lake compact` merges it. */
@@ -18,6 +20,47 @@ const raw = (p: number, first: number, last: number, unit = `p${p}`) => ({
 const rej = (topic: string, p: number, first: number, last: number) => ({
   path: `tables/_rejected/dt=${DT}/p${p}-${topic}/${rejectedFileName(topic, p, first, last)}`,
   sizeBytes: KB,
+});
+
+describe('planAggMerges (the process aggregator, etl.windows: process)', () => {
+  const agg = (dt: string, name: string, sizeBytes = KB) => ({
+    path: `tables/clickstream_agg/dt=${dt}/agg/${name}`,
+    sizeBytes,
+  });
+
+  it("merges its agg units only, in checkpoint id order, never its newest checkpoint's files", () => {
+    const files = [
+      ...[1, 2, 3].map((seq) => agg(DT, aggFileName(seq))),
+      agg(LATER, aggFileName(4)),
+      agg(LATER, aggFileName(5)), // the newest checkpoint
+      { path: `tables/clickstream_agg/dt=${DT}/r0/part-0-${'0'.repeat(20)}-${'0'.repeat(19)}9.parquet`, sizeBytes: KB },
+      {
+        path: `tables/clickstream_agg/dt=${DT}/r0/part-0-${'0'.repeat(18)}10-${'0'.repeat(18)}19.parquet`,
+        sizeBytes: KB,
+      },
+      raw(3, 0, 9),
+      raw(3, 10, 19),
+      raw(3, 20, 29),
+    ];
+    const merges = planAggMerges(files, 128 * KB * KB, '2026-12-06');
+    expect(merges.map((m) => [m.dt, m.unit, m.merged, m.inputs])).toEqual([
+      [DT, 'agg', aggMergedFileName(1n, 3n), [1, 2, 3].map((seq) => aggFileName(seq))],
+    ]);
+  });
+
+  it('today: leaves out a leading merged file larger than the new ones together, and names the run it keeps', () => {
+    const files = [
+      agg(DT, aggMergedFileName(1n, 40n), 100 * KB),
+      agg(DT, aggFileName(41)),
+      agg(DT, aggFileName(42)),
+      agg(DT, aggFileName(43)), // the newest
+    ];
+    const [merge] = planAggMerges(files, 128 * KB * KB, DT);
+    expect(merge!.inputs).toEqual([aggFileName(41), aggFileName(42)]);
+    expect(merge!.merged).toBe(aggMergedFileName(41n, 42n));
+    // A day later the same files are merged whole.
+    expect(planAggMerges(files, 128 * KB * KB, LATER)[0]!.merged).toBe(aggMergedFileName(1n, 42n));
+  });
 });
 
 describe('planOwnerMerges', () => {

@@ -46,13 +46,40 @@ describe('planCompaction', () => {
     // Partition 1 has one roll besides its newest: nothing to merge. Day 2 of partition 0: one file besides the newest.
   });
 
-  it("merges a stage-2 task's window files in its unit, never the process aggregator's checkpoint files", () => {
+  it("merges a stage-2 task's window files and the process aggregator's, each in its unit, by their ids", () => {
     const files = [
       ...[0, 1, 2].map((i) => ({ path: aggTaskFilePath('', '2026-12-01', 3, i * 10, i * 10 + 9), sizeBytes: KB })),
       ...[1, 2, 3].map((seq) => ({ path: aggFilePath('', '2026-12-01', seq), sizeBytes: KB })),
     ];
-    expect(planCompaction(files, 1024 * KB, TOPICS).map((m) => [m.unit, m.merged])).toEqual([
-      ['r3', 'part-3-00000000000000000000-00000000000000000019.parquet'],
+    expect(planCompaction(files, 1024 * KB, TOPICS).map((m) => [m.unit, m.merged, m.inputs])).toEqual([
+      [
+        'agg',
+        'part-00000000000000000001-00000000000000000002.parquet',
+        ['part-00000000000000000001.parquet', 'part-00000000000000000002.parquet'],
+      ],
+      [
+        'r3',
+        'part-3-00000000000000000000-00000000000000000019.parquet',
+        [
+          'part-3-00000000000000000000-00000000000000000009.parquet',
+          'part-3-00000000000000000010-00000000000000000019.parquet',
+        ],
+      ],
+    ]);
+  });
+
+  it("takes the aggregator's merged files as runs of checkpoint ids; its newest checkpoint's files stay in every dt", () => {
+    const unit = (dt: string): string => `tables/clickstream_agg/dt=${dt}/agg`;
+    const files = [
+      { path: `${unit('2026-12-01')}/part-00000000000000000001-00000000000000000004.parquet`, sizeBytes: KB },
+      { path: aggFilePath('', '2026-12-01', 6), sizeBytes: KB },
+      { path: aggFilePath('', '2026-12-01', 9), sizeBytes: KB },
+      { path: aggFilePath('', '2026-12-02', 9), sizeBytes: KB },
+      { path: aggFilePath('', '2026-12-02', 7), sizeBytes: KB },
+      // Checkpoint 9 is the newest: its files in both dts stay.
+    ];
+    expect(planCompaction(files, 1024 * KB, TOPICS).map((m) => [m.dt, m.merged, m.inputs.length])).toEqual([
+      ['2026-12-01', 'part-00000000000000000001-00000000000000000006.parquet', 2],
     ]);
   });
 

@@ -1,0 +1,97 @@
+/**
+ * The process-mode window aggregator's compaction of its `agg` units inside `run`/`etl` (architecture.md,
+ * "Compaction"): with `etl.windows: process` the aggregator owns them, and the checkpointer, whose mailbox runs its
+ * window checkpoints, runs its rounds. The I/O; the rules are checkpoint/ownerCompactionRule.ts (`planAggMerges`), the
+ * merge and the swap etl/ownerCompaction.ts's.
+ *
+ * One merge: merged tmp file with the store's writer id off the mailbox → in the mailbox (no window checkpoint renames
+ * into `agg` meanwhile) the merge journaled in the checkpoint store, its commit point → the unit's new version,
+ * checked against the unit again, exchanged. A crash after the journal event leaves the exchange to the next start
+ * (`completeJournaledAggMerge`); one before it leaves a tmp file no journal names, deleted at recovery.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { AggMerge } from '../checkpoint/checkpointState.js';
+import { planAggMerges } from '../checkpoint/ownerCompactionRule.js';
+import type { PlannedMerge, UnitFile } from '../lake/compactionPlan.js';
+import { listDtFiles } from '../lake/dirEntries.js';
+import { pathExists, removeIfExists } from '../lake/durableFs.js';
+import { AGG_UNIT, dtOfMs } from '../lake/layout.js';
+import { type SwapOutcome, swapPartitionFiles, swapStagingDir } from '../lake/readerSafeSwap.js';
+import { publishMerge, vacuumUnits } from './ownerCompaction.js';
+
+const AGG_TABLE = 'clickstream_agg';
+
+/** The merges the aggregator makes now among the committed files of its units (sizes from stat). */
+export async function planAggregatorMerges(
+  lakeRoot: string,
+  targetBytes: number,
+  nowMs: number = Date.now(),
+): Promise<PlannedMerge[]> {
+  const files: UnitFile[] = [];
+  for (const dt of await listDtFiles(lakeRoot, AGG_TABLE, (unit) => unit === AGG_UNIT)) {
+    for (const file of dt.files) {
+      if (file.split('/').length !== 5) continue; // in the dt directory: a tmp file, or a name from before units
+      const size = await stat(path.join(lakeRoot, file)).then(
+        (st) => st.size,
+        () => undefined,
+      );
+      if (size !== undefined) files.push({ path: file, sizeBytes: size });
+    }
+  }
+  return planAggMerges(files, targetBytes, dtOfMs(nowMs));
+}
+
+/** The journal event that commits `merge` (paths lake-relative, so the lake can move). */
+export function aggMergeEvent(lakeRoot: string, merge: PlannedMerge, mergedTmp: string): AggMerge {
+  return {
+    type: 'aggMerge',
+    unitDir: `tables/${AGG_TABLE}/dt=${merge.dt}/${AGG_UNIT}`,
+    inputs: [...merge.inputs],
+    merged: merge.merged,
+    tmp: path.relative(lakeRoot, mergedTmp).split(path.sep).join('/'),
+  };
+}
+
+/**
+ * In the checkpointer's mailbox: `journal` the merge, then exchange the unit (recheck on). Resolves and rejects as
+ * etl/ownerCompaction.ts `publishOwnerMerge` (the journal's error: the tmp file deleted, nothing swapped).
+ */
+export function publishAggMerge(
+  lakeRoot: string,
+  merge: PlannedMerge,
+  mergedTmp: string,
+  journal: (event: AggMerge) => Promise<void>,
+): Promise<SwapOutcome> {
+  return publishMerge(lakeRoot, merge, mergedTmp, () => journal(aggMergeEvent(lakeRoot, merge, mergedTmp)));
+}
+
+/**
+ * At the start, before the aggregator's tmp files are swept: the exchange of the latest journaled merge whose tmp file
+ * is still there (undefined when it is not: exchanged, or settled before). A unit that holds the merged file only loses
+ * the tmp link; one that lacks an input (its dt expired, or `lake compact` merged it otherwise with the platform
+ * stopped) keeps its files and the tmp file goes: never a row twice.
+ */
+export async function completeJournaledAggMerge(lakeRoot: string, merge: AggMerge): Promise<SwapOutcome | undefined> {
+  const mergedTmp = path.join(lakeRoot, merge.tmp);
+  if (!(await pathExists(mergedTmp))) return undefined;
+  const liveDir = path.join(lakeRoot, merge.unitDir);
+  const listing = await readdir(liveDir).catch(() => [] as string[]);
+  if (!listing.includes(merge.merged) && !merge.inputs.every((name) => listing.includes(name))) {
+    await removeIfExists(mergedTmp);
+    return 'discarded';
+  }
+  const dt = merge.unitDir.split('/')[2]!.slice('dt='.length);
+  return swapPartitionFiles({
+    liveDir,
+    stagingDir: swapStagingDir(lakeRoot, AGG_TABLE, dt, AGG_UNIT, merge.merged),
+    replaced: merge.inputs,
+    mergedTmp,
+    mergedName: merge.merged,
+  });
+}
+
+/** Deletes the old versions of the `agg` units in `_swap` once `lake.vacuum_grace` passed; returns how many. */
+export function vacuumAggUnits(lakeRoot: string, graceMs: number, nowMs: number): Promise<number> {
+  return vacuumUnits(lakeRoot, [[AGG_TABLE, AGG_UNIT]], graceMs, nowMs);
+}
