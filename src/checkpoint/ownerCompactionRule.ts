@@ -4,7 +4,7 @@
  *
  * - *What the owner of (topic, p) merges*: the planner's merges (lake/compactionPlan.ts: never a file of the
  *   partition's newest commit) restricted to its own units, `p<p>` of the topic's table and `p<p>-<topic>` of
- *   `_rejected`.
+ *   `_rejected`. Stage-2 task r (`etl.windows: members`) merges its unit `r<r>` of `clickstream_agg` the same way.
  * - *What a committed merge replaces*: the unit's files whose range lies inside the merged one. Offsets of a commit are
  *   at or below its raw floor and a later roll's are above it, so those are exactly the merge's inputs.
  * - *Whether to exchange*: the unit's listing right before the exchange must be the one the new version was built
@@ -13,7 +13,7 @@
  */
 import type { CommitMerge } from './commitMetadata.js';
 import { type PlannedMerge, planCompaction, type UnitFile } from '../lake/compactionPlan.js';
-import { rawUnit, rejectedUnit } from '../lake/layout.js';
+import { aggTaskUnit, rawUnit, rejectedUnit } from '../lake/layout.js';
 
 const RANGE = /-(\d{20})-(\d{20})\.parquet$/;
 
@@ -37,16 +37,47 @@ export function planOwnerMerges(
     const parts = f.path.split('/');
     return parts.length === 5 && own.has(`${parts[1]}/${parts[3]}`);
   });
-  const sizes = new Map(mine.map((f) => [f.path, f.sizeBytes]));
   // The raw and `_rejected` files of a roll share one newest commit: both tables map to the partition's topic.
-  return planCompaction(mine, targetBytes, { clickstream: topic, iot: topic })
-    .filter((m) => own.has(`${m.table}/${m.unit}`))
-    .flatMap((m) => {
-      if (m.dt < today) return [m];
-      const sizeOf = (name: string): number => sizes.get(`tables/${m.table}/dt=${m.dt}/${m.unit}/${name}`) ?? 0;
-      const kept = geometric(m.inputs.map((name) => ({ name, bytes: sizeOf(name) })));
-      return kept.length === m.inputs.length ? [m] : kept.length >= 2 ? [retarget(m, kept)] : [];
-    });
+  const merges = planCompaction(mine, targetBytes, { clickstream: topic, iot: topic });
+  return currentDayRule(
+    merges.filter((m) => own.has(`${m.table}/${m.unit}`)),
+    mine,
+    today,
+  );
+}
+
+/**
+ * The merges stage-2 task `partition` makes among its `clickstream_agg` files, unit `r<r>`: the planner's (never a file
+ * of the task's newest commit), with the same rule for `today`'s dt as {@link planOwnerMerges}.
+ */
+export function planTaskMerges(
+  files: readonly UnitFile[],
+  partition: number,
+  targetBytes: number,
+  today: string,
+): PlannedMerge[] {
+  const unit = aggTaskUnit(partition);
+  const mine = files.filter((f) => {
+    const parts = f.path.split('/');
+    return parts.length === 5 && parts[1] === 'clickstream_agg' && parts[3] === unit;
+  });
+  const merges = planCompaction(mine, targetBytes, { clickstream: 'clickstream', iot: 'iot' });
+  return currentDayRule(
+    merges.filter((m) => m.table === 'clickstream_agg' && m.unit === unit),
+    mine,
+    today,
+  );
+}
+
+/** `merges` with the rule for `today`'s dt: each leading input larger than the inputs after it together stays out. */
+function currentDayRule(merges: readonly PlannedMerge[], files: readonly UnitFile[], today: string): PlannedMerge[] {
+  const sizes = new Map(files.map((f) => [f.path, f.sizeBytes]));
+  return merges.flatMap((m) => {
+    if (m.dt < today) return [m];
+    const sizeOf = (name: string): number => sizes.get(`tables/${m.table}/dt=${m.dt}/${m.unit}/${name}`) ?? 0;
+    const kept = geometric(m.inputs.map((name) => ({ name, bytes: sizeOf(name) })));
+    return kept.length === m.inputs.length ? [m] : kept.length >= 2 ? [retarget(m, kept)] : [];
+  });
 }
 
 /** The inputs from the first one that is no larger than the inputs after it together (offset order kept). */
@@ -87,7 +118,7 @@ export function commitMergeOf(merge: PlannedMerge): CommitMerge {
  */
 export function replacedByMerge(
   listing: readonly string[],
-  merge: CommitMerge,
+  merge: Pick<CommitMerge, 'first' | 'last'>,
   mergedName: string,
 ): string[] | undefined {
   const first = BigInt(merge.first);

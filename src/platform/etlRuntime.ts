@@ -397,6 +397,16 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
         kafka: { createTransactions },
         createConsumer,
         ...(retention ? { retention } : {}),
+        // Each stage-2 task compacts its own `r<r>` unit (architecture.md, "Compaction").
+        ...(config.lake.compaction
+          ? {
+              compaction: {
+                intervalMs: config.lake.compaction_interval,
+                targetBytes: config.lake.target_file_bytes,
+                vacuumGraceMs: config.lake.vacuum_grace,
+              },
+            }
+          : {}),
       });
       // Started beside the ingests, so that their consumers join the group together: the stage-1 counts wait for R
       // meanwhile (architecture.md, "Windows across members").
