@@ -270,6 +270,12 @@ interface Task {
   lastCommitMs: number;
   /** The files r's last commit named: a compaction commit carries them again with the same offset. */
   named: Stage2CommitFiles | null;
+  /**
+   * The state topic holds the snapshot of `committedNext` (r's last commit was ours, or taken over with its snapshot):
+   * only then may a compaction commit put metadata on that offset, since a takeover of metadata without its snapshot
+   * stops the task (windows/stage2TakeoverPlan.ts).
+   */
+  backed: boolean;
   /** A compaction round is in flight (merges still to make in `merges`); when the next is due. */
   compacting: boolean;
   compactDueMs: number;
@@ -369,6 +375,7 @@ export function spawnWindowStage(
       expireDueMs: 0,
       lastCommitMs: Date.now(),
       named: null,
+      backed: false,
       compacting: false,
       compactDueMs: Date.now() + (options.compaction?.intervalMs ?? 0),
       merges: [],
@@ -435,6 +442,7 @@ export function spawnWindowStage(
     task.state = start.state;
     task.committedNext = start.resume;
     task.named = start.committedFiles;
+    task.backed = start.state.offset !== null && start.state.offset + 1n === start.resume;
     task.position = resume;
     task.lastCommitMs = Date.now();
     s.totals.takeovers += 1;
@@ -698,7 +706,8 @@ export function spawnWindowStage(
     if (!settings || s.draining || s.compactionUnsupported) return;
     const nowMs = Date.now();
     for (const task of s.tasks.values()) {
-      if (task.phase !== 'running' || task.compacting || task.expiring) continue;
+      // Not before the state topic holds the snapshot of r's committed offset (`backed`).
+      if (task.phase !== 'running' || task.compacting || task.expiring || !task.backed) continue;
       if (!force && nowMs < task.compactDueMs) continue;
       task.compacting = true;
       const { partition, ticket } = task;
@@ -888,6 +897,7 @@ export function spawnWindowStage(
       task.rowsEmitted += msg.result.rows;
       task.committedNext = msg.next;
       task.named = msg.result.named;
+      task.backed = true;
       s.failures.delete(msg.partition);
       // Only the current task's commit: a dropped task's may be older than what r's new owner committed.
       s.purge = noteCommitted(s.purge, msg.partition, msg.next);

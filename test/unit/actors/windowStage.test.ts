@@ -770,6 +770,40 @@ describe('window stage: compaction of its r<r> units (architecture.md, "Compacti
     expect(decodeStage2CommitMetadata(kafka.committed.get(0)!.metadata)?.merge).toBeUndefined();
   });
 
+  it('merges nothing before the state topic holds a snapshot of its offset (a metadata alone would stop r)', async () => {
+    const lakeRoot = join(tempDir('sdp-window-stage-compact-'), 'lake');
+    // r0's files of an earlier run whose group and state topic are gone: nothing committed, no snapshot.
+    const old = (o: number) => aggTaskFilePath(lakeRoot, '2026-12-01', 0, o, o + 1);
+    for (const o of [0, 2, 4])
+      await getEncoder('hyparquet-writer').encodeToFile(
+        old(o),
+        'clickstream_agg',
+        batchOf('clickstream_agg', aggFixtureRows),
+        { rowGroupRows: 1000 },
+      );
+    const kafka = new FakeWindowKafka();
+    const h = await startStage(kafka, { lakeRoot, compaction: COMPACTION });
+    h.assign([0]);
+    await h.running(0);
+    dispatch(h.ref, { type: 'compact', force: true });
+    await new Promise((r) => setTimeout(r, 300));
+    await h.metrics(); // the mailbox has handled the round's messages, if any
+    expect([0, 2, 4].every((o) => existsSync(old(o)))).toBe(true);
+    expect(kafka.commits).toEqual([]);
+    // Once it committed (snapshot and offset together), its rounds merge.
+    const [a] = urlsOf(0);
+    await h.deliver(
+      batch(0, 0, [
+        rec(0, { sp: 0, through: 1, wm: T0 + MIN, windows: [[T0, [[a, 1]]]] }),
+        rec(0, { sp: 1, through: 1, wm: T0 + MIN }),
+      ]),
+    );
+    await h.flush();
+    dispatch(h.ref, { type: 'compact', force: true });
+    await waitFor(async () => (!existsSync(old(0)) ? true : undefined), 'the merge after the first commit');
+    expect(existsSync(aggTaskFilePath(lakeRoot, '2026-12-01', 0, 0, 3))).toBe(true);
+  });
+
   it('the takeover completes the swap of a merge its last commit named, before the task reads on', async () => {
     const kafka = new FakeWindowKafka();
     const first = await startStage(kafka);
