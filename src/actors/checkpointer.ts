@@ -40,6 +40,7 @@ import {
 } from '../checkpoint/checkpointState.js';
 import { type CommitFile, type CommitMerge, encodeCommitMetadata } from '../checkpoint/commitMetadata.js';
 import { planPartitionMerges, prepareOwnerMerge, publishOwnerMerge, vacuumOwnUnits } from '../etl/ownerCompaction.js';
+import { oneMergeAtATime } from '../lake/mergeSlot.js';
 import {
   completeJournaledAggMerge,
   planAggregatorMerges,
@@ -360,16 +361,6 @@ export function spawnCheckpointer(
   let aggCompacting = false;
   /** Set when the lake's file system has no directory exchange: compaction stops for this process. */
   let compactionUnsupported = false;
-  /**
-   * The merges of all tasks, one after another: each holds about two row groups and a worker thread (~130 MB for a
-   * day of a partition, architecture.md "Compaction"), and eight side by side on a first round would not fit.
-   */
-  let mergeSlot: Promise<unknown> = Promise.resolve();
-  function oneMergeAtATime<T>(work: () => Promise<T>): Promise<T> {
-    const run = mergeSlot.then(work, work);
-    mergeSlot = run.catch(() => undefined);
-    return run;
-  }
 
   /**
    * Runs `work` after the task's earlier Kafka work. Each partition has its own transactional producer, so its

@@ -20,6 +20,11 @@
  *   task runs here, up to the offset this process's commit of each moved the group to
  *   (windows/repartitionPurgePlan.ts); a failure is logged and tried again at the next interval, never failing the
  *   stage.
+ * - With `lake.compaction` on, every `lake.compaction_interval` a running task compacts its own unit `r<r>`
+ *   (architecture.md, "Compaction", "Inside the ETL"; etl/stage2TaskCompaction.ts): plan, merged tmp file beside its
+ *   commits (one merge per process at a time), then, between two of its commits, one compaction commit (its last
+ *   offset and metadata plus the merge) and the unit's exchange; a refused one is a refused commit. Last, the
+ *   vacuum of its unit's old versions.
  * - `flush` (query): commit every changed task now. `drain` (query): stop fetching, then flush. `close`: leave the
  *   group, close the producers. `metrics` (query): late events, open windows, watermarks, per task.
  *
@@ -31,6 +36,8 @@ import { commitRetryDelayMs } from '../checkpoint/commitRetry.js';
 import { ErrorCodes, isSdpError, markRetriable, SdpError, type ErrorCode } from '../errors.js';
 import { planAssignment } from '../etl/assignmentPlan.js';
 import { type RetentionSettings, runExpiryRound } from '../etl/ownerExpiry.js';
+import { prepareOwnerMerge, publishMerge } from '../etl/ownerCompaction.js';
+import { commitStage2Merge, planStage2TaskMerges, vacuumStage2Unit } from '../etl/stage2TaskCompaction.js';
 import { commitStage2Task, type Stage2CommitResult } from '../etl/stage2TaskCommit.js';
 import { takeOverStage2Task, type Stage2TaskStart } from '../etl/stage2TaskTakeover.js';
 import { createPartitionTransactions, isFenced, type PartitionTransactions } from '../kafka/partitionTransactions.js';
@@ -44,7 +51,12 @@ import {
 import { deleteRecordsBefore } from '../kafka/admin/deleteRecords.js';
 import { fetchStableOffsets, type StableOffset } from '../kafka/wire/offsetFetch.js';
 import { fetchTopicId } from '../kafka/wire/topicId.js';
+import type { PlannedMerge } from '../lake/compactionPlan.js';
+import { removeIfExists } from '../lake/durableFs.js';
 import type { EncoderPool } from '../lake/encoderPool.js';
+import { oneMergeAtATime } from '../lake/mergeSlot.js';
+import type { SwapOutcome } from '../lake/readerSafeSwap.js';
+import { dtExpires } from '../lake/retention.js';
 import type { Logger } from '../log/logger.js';
 import { dispatch, query, reply, spawn, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
 import {
@@ -57,6 +69,7 @@ import {
 } from '../windows/repartitionPurgePlan.js';
 import { countPurge } from '../windows/repartitionPurgeTotals.js';
 import { decodeRepartitionRecord, repartitionTopicName } from '../windows/repartitionRecords.js';
+import type { Stage2CommitFiles } from '../windows/stage2CommitMetadata.js';
 import { apply, closeWindows, snapshot, stateKey, stateTopicName, type Stage2State } from '../windows/stage2Windows.js';
 
 export type WindowStageMsg =
@@ -83,7 +96,34 @@ export type WindowStageMsg =
       windows: number;
       durationMs: number;
     }
-  | { type: 'commitRefused'; partition: number; ticket: number; fenced: boolean; error: string }
+  /** `what`: 'compaction' when it was the commit of a merge. */
+  | {
+      type: 'commitRefused';
+      partition: number;
+      ticket: number;
+      fenced: boolean;
+      error: string;
+      what?: 'compaction';
+    }
+  /** Internal timer (and tests): the compaction round of every running task that is due (with `force`: all of them). */
+  | { type: 'compact'; force?: boolean }
+  /** Internal: the compaction round of `ticket` planned these merges (architecture.md, "Compaction"). */
+  | { type: 'compactionPlanned'; partition: number; ticket: number; merges: PlannedMerge[] }
+  /** Internal: the merged tmp file of the round's next merge is written; its commit waits for the task's turn. */
+  | { type: 'mergePrepared'; partition: number; ticket: number; merge: PlannedMerge; mergedTmp: string; ms: number }
+  /** Internal: the commit and exchange of a merge ended (`error`: a file error after the commit, nothing swapped). */
+  | {
+      type: 'mergePublished';
+      partition: number;
+      ticket: number;
+      merge: PlannedMerge;
+      outcome?: SwapOutcome;
+      error?: string;
+      code?: ErrorCode;
+      ms: number;
+    }
+  /** Internal: the compaction round of `ticket` ended (`error`: it stopped early; the next interval tries again). */
+  | { type: 'compactionEnded'; partition: number; ticket: number; vacuumed: number; error?: string; code?: ErrorCode }
   /** Internal: the retention round of `ticket` ended (architecture.md, "Keeping the lake: retention"). */
   | { type: 'expired'; partition: number; ticket: number }
   /** Internal: the purge in flight ended. */
@@ -191,6 +231,24 @@ export interface WindowStageOptions {
   onTaskFailed?: (partition: number, error: SdpError) => void;
   /** Set: each task deletes its `r<r>` units of the dts that expired (architecture.md, "Keeping the lake"). */
   retention?: RetentionSettings;
+  /** Set (`lake.compaction`): each task merges its `r<r>` unit's small files (architecture.md, "Compaction"). */
+  compaction?: Stage2CompactionSettings;
+}
+
+/** `lake.*` settings of the tasks' compaction. */
+export interface Stage2CompactionSettings {
+  intervalMs: number;
+  targetBytes: number;
+  vacuumGraceMs: number;
+}
+
+/** A merged tmp file waiting for its task's turn (no commit in flight) to be committed and exchanged. */
+interface ReadyMerge {
+  merge: PlannedMerge;
+  mergedTmp: string;
+  /** When its round began to merge it, and how long writing the tmp file took. */
+  startedMs: number;
+  mergeMs: number;
 }
 
 interface Task {
@@ -210,6 +268,21 @@ interface Task {
   expiring: boolean;
   expireDueMs: number;
   lastCommitMs: number;
+  /** The files r's last commit named: a compaction commit carries them again with the same offset. */
+  named: Stage2CommitFiles | null;
+  /**
+   * The state topic holds the snapshot of `committedNext` (r's last commit was ours, or taken over with its snapshot):
+   * only then may a compaction commit put metadata on that offset, since a takeover of metadata without its snapshot
+   * stops the task (windows/stage2TakeoverPlan.ts).
+   */
+  backed: boolean;
+  /** A compaction round is in flight (merges still to make in `merges`); when the next is due. */
+  compacting: boolean;
+  compactDueMs: number;
+  merges: PlannedMerge[];
+  /** Merged and waiting for its commit; `publishing`: its commit and exchange run (no other commit starts). */
+  ready?: ReadyMerge;
+  publishing: boolean;
   retryTimer?: NodeJS.Timeout;
   error?: string;
   commits: number;
@@ -234,6 +307,8 @@ interface State {
   /** Drains waiting for the consumer to be quiet before they flush. */
   drainWaiters: Array<Ref<WindowStageFlushReply>>;
   timer?: NodeJS.Timeout;
+  /** Set once the lake's file system answered that it has no directory exchange: no task compacts any more. */
+  compactionUnsupported: boolean;
   /** The purge of the repartition topic: what was committed, purged, and when. */
   purge: PurgeState;
   totals: {
@@ -279,7 +354,7 @@ export function spawnWindowStage(
     const tx = task.transactions;
     task.transactions = undefined;
     if (!tx) return;
-    if (task.committing) s.closing.set(task.ticket, tx);
+    if (task.committing || task.publishing) s.closing.set(task.ticket, tx);
     else void tx.close().catch((err: unknown) => logger.warn({ err, partition: task.partition }, 'close failed'));
   }
 
@@ -299,6 +374,12 @@ export function spawnWindowStage(
       expiring: false,
       expireDueMs: 0,
       lastCommitMs: Date.now(),
+      named: null,
+      backed: false,
+      compacting: false,
+      compactDueMs: Date.now() + (options.compaction?.intervalMs ?? 0),
+      merges: [],
+      publishing: false,
       commits: previous?.commits ?? 0,
       rowsEmitted: previous?.rowsEmitted ?? 0,
     };
@@ -360,6 +441,8 @@ export function spawnWindowStage(
     task.phase = 'running';
     task.state = start.state;
     task.committedNext = start.resume;
+    task.named = start.committedFiles;
+    task.backed = start.state.offset !== null && start.state.offset + 1n === start.resume;
     task.position = resume;
     task.lastCommitMs = Date.now();
     s.totals.takeovers += 1;
@@ -507,7 +590,8 @@ export function spawnWindowStage(
     const nowMs = Date.now();
     const force = s.flushWaiters.length > 0;
     for (const task of s.tasks.values()) {
-      if (task.phase !== 'running' || task.committing || task.expiring || task.firstUncommitted === null) continue;
+      if (task.phase !== 'running' || task.committing || task.expiring || task.publishing) continue;
+      if (task.firstUncommitted === null) continue;
       if (!force && nowMs - task.lastCommitMs < config.etl.checkpoint_interval) continue;
       startCommit(s, task, self);
     }
@@ -587,7 +671,8 @@ export function spawnWindowStage(
     if (!retention || s.draining) return;
     const nowMs = Date.now();
     for (const task of s.tasks.values()) {
-      if (task.phase !== 'running' || task.committing || task.expiring || nowMs < task.expireDueMs) continue;
+      if (task.phase !== 'running' || task.committing || task.expiring || task.compacting) continue;
+      if (nowMs < task.expireDueMs) continue;
       task.expiring = true;
       const { partition, ticket } = task;
       const round = runExpiryRound(lakeRoot, retention, { kind: 'task', partition }, options.writerId, logger).then(
@@ -606,8 +691,191 @@ export function spawnWindowStage(
     if (task) {
       task.expiring = false;
       task.expireDueMs = Date.now() + options.retention!.intervalMs;
+      maybePublish(s, task, self);
     }
     maybeCommit(s, self);
+  }
+
+  /**
+   * Starts the compaction round of every running task that is due (architecture.md, "Compaction", "Inside the ETL"):
+   * its merges planned among its committed files of `r<r>`, a dt that expired left to retention. One round per task at
+   * a time, never beside its retention round; none while draining or once exchange proved unsupported.
+   */
+  function maybeCompact(s: State, self: Ref<WindowStageMsg>, force = false): void {
+    const settings = options.compaction;
+    if (!settings || s.draining || s.compactionUnsupported) return;
+    const nowMs = Date.now();
+    for (const task of s.tasks.values()) {
+      // Not before the state topic holds the snapshot of r's committed offset (`backed`).
+      if (task.phase !== 'running' || task.compacting || task.expiring || !task.backed) continue;
+      if (!force && nowMs < task.compactDueMs) continue;
+      task.compacting = true;
+      const { partition, ticket } = task;
+      const retention = options.retention;
+      planStage2TaskMerges(lakeRoot, partition, settings.targetBytes, nowMs).then(
+        (merges) => {
+          const due = merges.filter((m) => retention === undefined || !dtExpires(m.dt, Date.now(), retention.days));
+          if (alive) dispatch(self, { type: 'compactionPlanned', partition, ticket, merges: due });
+        },
+        (err: unknown) => {
+          if (alive) dispatch(self, { type: 'compactionEnded', partition, ticket, vacuumed: 0, ...failure(err) });
+        },
+      );
+    }
+  }
+
+  /**
+   * The round's next merge: its merged tmp file, written beside the task's commits (it reads committed files no
+   * commit changes, never one of the newest commit's), one merge per process at a time. No merge left: the vacuum of
+   * the unit's old versions ends the round.
+   */
+  function prepareNext(task: Task, self: Ref<WindowStageMsg>): void {
+    const { partition, ticket } = task;
+    const merge = task.merges.shift();
+    if (merge === undefined) {
+      const graceMs = options.compaction!.vacuumGraceMs;
+      vacuumStage2Unit(lakeRoot, partition, graceMs, Date.now()).then(
+        (vacuumed) => alive && dispatch(self, { type: 'compactionEnded', partition, ticket, vacuumed }),
+        (err: unknown) =>
+          alive && dispatch(self, { type: 'compactionEnded', partition, ticket, vacuumed: 0, ...failure(err) }),
+      );
+      return;
+    }
+    const startedMs = Date.now();
+    oneMergeAtATime(() => prepareOwnerMerge(lakeRoot, merge, options.writerId)).then(
+      (mergedTmp) =>
+        alive &&
+        dispatch(self, { type: 'mergePrepared', partition, ticket, merge, mergedTmp, ms: Date.now() - startedMs }),
+      (err: unknown) =>
+        alive && dispatch(self, { type: 'compactionEnded', partition, ticket, vacuumed: 0, ...failure(err) }),
+    );
+  }
+
+  function onMergePrepared(
+    s: State,
+    msg: Extract<WindowStageMsg, { type: 'mergePrepared' }>,
+    self: Ref<WindowStageMsg>,
+  ): void {
+    const task = isCurrent(s, msg);
+    if (task?.phase !== 'running') {
+      // Dropped meanwhile: nobody commits it. The next owner's takeover may have listed r's tmp files already.
+      void removeIfExists(msg.mergedTmp).catch(() => undefined);
+      return;
+    }
+    task.ready = { merge: msg.merge, mergedTmp: msg.mergedTmp, startedMs: Date.now() - msg.ms, mergeMs: msg.ms };
+    maybePublish(s, task, self);
+  }
+
+  /**
+   * The commit and exchange of the task's ready merge, when no commit or retention round of it runs: the task's turn,
+   * so no commit renames into the unit meanwhile and the compaction commit carries the offset and files of the last
+   * one. Registered as r's work in flight: a takeover of r in this process waits for it as for a commit.
+   */
+  function maybePublish(s: State, task: Task, self: Ref<WindowStageMsg>): void {
+    const ready = task.ready;
+    if (!ready || task.phase !== 'running' || task.committing || task.expiring || task.publishing) return;
+    task.ready = undefined;
+    task.publishing = true;
+    const { partition, ticket } = task;
+    const commitFacts = {
+      transactions: task.transactions!,
+      repartitionTopic: topic,
+      partition,
+      next: task.committedNext!,
+      named: task.named,
+      topicId: s.topicId ?? null,
+      writer: options.writerId,
+    };
+    let refused: unknown;
+    const commit = async (): Promise<void> => {
+      try {
+        if (!alive || s.tasks.get(partition)?.ticket !== ticket || task.phase !== 'running')
+          throw new SdpError(ErrorCodes.KAFKA_TRANSACTION_FAILED, `stage-2 task ${partition} was dropped: no merge`);
+        await commitStage2Merge(commitFacts, ready.merge);
+      } catch (err) {
+        refused = err;
+        throw err;
+      }
+    };
+    const chainStartedMs = Date.now();
+    const published = publishMerge(lakeRoot, ready.merge, ready.mergedTmp, commit);
+    const settled = published.then(
+      () => undefined,
+      () => undefined,
+    );
+    s.commitsInFlight.set(partition, settled);
+    void settled.then(() => {
+      if (s.commitsInFlight.get(partition) === settled) s.commitsInFlight.delete(partition);
+    });
+    const fields = { partition, ticket, merge: ready.merge };
+    published.then(
+      (outcome) =>
+        alive && dispatch(self, { type: 'mergePublished', ...fields, outcome, ms: ms(ready, chainStartedMs) }),
+      (err: unknown) => {
+        if (!alive) return;
+        if (refused !== undefined) {
+          const error = messageOf(err);
+          dispatch(self, {
+            type: 'commitRefused',
+            partition,
+            ticket,
+            fenced: isFenced(err),
+            error,
+            what: 'compaction',
+          });
+        } else dispatch(self, { type: 'mergePublished', ...fields, ...failure(err), ms: ms(ready, chainStartedMs) });
+      },
+    );
+  }
+
+  /** The merge's total and its time on the task's turn (what its commits waited), for the log. */
+  function ms(ready: ReadyMerge, chainStartedMs: number): number {
+    return Date.now() - Math.min(ready.startedMs, chainStartedMs);
+  }
+
+  function onMergePublished(
+    s: State,
+    msg: Extract<WindowStageMsg, { type: 'mergePublished' }>,
+    self: Ref<WindowStageMsg>,
+  ): void {
+    closeOrphan(s, msg.ticket);
+    const task = isCurrent(s, msg);
+    const { merge } = msg;
+    const fields = {
+      component: 'compaction',
+      partition: msg.partition,
+      table: merge.table,
+      dt: merge.dt,
+      unit: merge.unit,
+      files: merge.inputs.length,
+      bytes: merge.inputBytes,
+      merged: merge.merged,
+      ms: msg.ms,
+    };
+    if (msg.error === undefined) logger.info({ ...fields, outcome: msg.outcome }, 'unit compacted by its owner');
+    if (task) task.publishing = false;
+    if (task?.phase === 'running') {
+      if (msg.error === undefined) prepareNext(task, self);
+      else onCompactionEnded(s, { ...msg, type: 'compactionEnded', vacuumed: 0 });
+    } else if (msg.error !== undefined)
+      logger.warn({ ...fields, err: msg.error }, 'compaction of a dropped task failed');
+    maybeCommit(s, self);
+  }
+
+  function onCompactionEnded(s: State, msg: Extract<WindowStageMsg, { type: 'compactionEnded' }>): void {
+    if (msg.code === ErrorCodes.LAKE_SWAP_UNSUPPORTED) s.compactionUnsupported = true;
+    if (msg.error !== undefined)
+      logger.warn(
+        { component: 'compaction', partition: msg.partition, err: msg.error, code: msg.code ?? null },
+        'compaction round failed; the next interval tries again',
+      );
+    const task = isCurrent(s, msg);
+    if (!task) return;
+    task.compacting = false;
+    task.merges = [];
+    task.compactDueMs = Date.now() + (options.compaction?.intervalMs ?? 0);
+    if (msg.vacuumed > 0)
+      logger.debug({ partition: msg.partition, vacuumed: msg.vacuumed }, 'old unit versions vacuumed');
   }
 
   /** The producer of a dropped task, kept for its commit in flight: closed now that it reported. */
@@ -628,6 +896,8 @@ export function spawnWindowStage(
       task.commits += 1;
       task.rowsEmitted += msg.result.rows;
       task.committedNext = msg.next;
+      task.named = msg.result.named;
+      task.backed = true;
       s.failures.delete(msg.partition);
       // Only the current task's commit: a dropped task's may be older than what r's new owner committed.
       s.purge = noteCommitted(s.purge, msg.partition, msg.next);
@@ -641,6 +911,8 @@ export function spawnWindowStage(
         { partition: msg.partition, rows: msg.result.rows, dts: msg.result.dts, duration_ms: msg.durationMs },
         'windows committed',
       );
+    // A merge waiting for its turn goes before the next commit: it holds no change of the windows, only files.
+    if (task) maybePublish(s, task, self);
     maybeCommit(s, self);
     maybePurge(s, self);
   }
@@ -690,14 +962,19 @@ export function spawnWindowStage(
     s.totals.commitsRefused += 1;
     const task = isCurrent(s, msg);
     if (task?.phase !== 'running') {
-      if (task) task.committing = false;
+      if (task) {
+        task.committing = false;
+        task.publishing = false;
+      }
       settleFlush(s);
       return;
     }
     task.committing = false;
+    task.publishing = false;
     retire(s, task);
     // What it applied since its last commit is read again by whoever takes r over next (this member or another).
-    retryLater(s, task, self, msg.fenced ? 'commit (fenced)' : 'commit', msg.error);
+    const what = msg.what === 'compaction' ? 'compaction commit' : 'commit';
+    retryLater(s, task, self, msg.fenced ? `${what} (fenced)` : what, msg.error);
     settleFlush(s);
   }
 
@@ -904,10 +1181,31 @@ export function spawnWindowStage(
       case 'tick':
         maybeCommit(s, ctx.self);
         maybeExpire(s, ctx.self);
+        maybeCompact(s, ctx.self);
         maybePurge(s, ctx.self);
         return s;
       case 'expired':
         onExpired(s, msg, ctx.self);
+        return s;
+      case 'compact':
+        maybeCompact(s, ctx.self, msg.force ?? false);
+        return s;
+      case 'compactionPlanned': {
+        const task = isCurrent(s, msg);
+        if (task?.phase === 'running') {
+          task.merges = msg.merges;
+          prepareNext(task, ctx.self);
+        }
+        return s;
+      }
+      case 'mergePrepared':
+        onMergePrepared(s, msg, ctx.self);
+        return s;
+      case 'mergePublished':
+        onMergePublished(s, msg, ctx.self);
+        return s;
+      case 'compactionEnded':
+        onCompactionEnded(s, msg);
         return s;
       case 'purged':
         onPurged(s, msg);
@@ -961,6 +1259,7 @@ export function spawnWindowStage(
         flushWaiters: [],
         drainWaiters: [],
         timer,
+        compactionUnsupported: false,
         purge: initialPurgeState(Date.now()),
         totals: { commits: 0, commitsRefused: 0, takeovers: 0, rowsEmitted: 0, windowsEmitted: 0 },
       };
@@ -994,4 +1293,9 @@ export function spawnWindowStage(
 
 function messageOf(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+/** A failure as a message's `error` and `code` fields. */
+function failure(err: unknown): { error: string; code?: ErrorCode } {
+  return { error: messageOf(err), ...(isSdpError(err) ? { code: err.code } : {}) };
 }

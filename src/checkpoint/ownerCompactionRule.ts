@@ -6,7 +6,7 @@
  *   offsets (lake/aggFileName.ts).
  * - *What the owner of (topic, p) merges*: the planner's merges (lake/compactionPlan.ts: never a file of the
  *   partition's newest commit) restricted to its own units, `p<p>` of the topic's table and `p<p>-<topic>` of
- *   `_rejected`.
+ *   `_rejected`. Stage-2 task r (`etl.windows: members`) merges its unit `r<r>` of `clickstream_agg` the same way.
  * - *What a committed merge replaces*: the unit's files whose range lies inside the merged one. Offsets of a commit are
  *   at or below its raw floor and a later roll's are above it, so those are exactly the merge's inputs.
  * - *Whether to exchange*: the unit's listing right before the exchange must be the one the new version was built
@@ -16,7 +16,7 @@
 import type { CommitMerge } from './commitMetadata.js';
 import { type PlannedMerge, planCompaction, type UnitFile } from '../lake/compactionPlan.js';
 import { parseAggFileName } from '../lake/aggFileName.js';
-import { AGG_UNIT, formatOffset, rawUnit, rejectedUnit } from '../lake/layout.js';
+import { AGG_UNIT, aggTaskUnit, formatOffset, rawUnit, rejectedUnit } from '../lake/layout.js';
 
 const RANGE = /-(\d{20})-(\d{20})\.parquet$/;
 
@@ -42,7 +42,7 @@ export function planOwnerMerges(
   });
   // The raw and `_rejected` files of a roll share one newest commit: both tables map to the partition's topic.
   const merges = planCompaction(mine, targetBytes, { clickstream: topic, iot: topic });
-  return todaysRule(
+  return currentDayRule(
     merges.filter((m) => own.has(`${m.table}/${m.unit}`)),
     mine,
     today,
@@ -60,15 +60,38 @@ export function planAggMerges(files: readonly UnitFile[], targetBytes: number, t
     return parts.length === 5 && parts[1] === 'clickstream_agg' && parts[3] === AGG_UNIT;
   });
   const merges = planCompaction(mine, targetBytes, { clickstream: 'clickstream', iot: 'iot' });
-  return todaysRule(
+  return currentDayRule(
     merges.filter((m) => m.unit === AGG_UNIT),
     mine,
     today,
   );
 }
 
-/** In `today`'s dt a merge keeps only its inputs from the first that is no larger than those after it together. */
-function todaysRule(merges: readonly PlannedMerge[], files: readonly UnitFile[], today: string): PlannedMerge[] {
+/**
+ * The merges stage-2 task `partition` makes among its `clickstream_agg` files, unit `r<r>`: the planner's (never a file
+ * of the task's newest commit), with the same rule for `today`'s dt as {@link planOwnerMerges}.
+ */
+export function planTaskMerges(
+  files: readonly UnitFile[],
+  partition: number,
+  targetBytes: number,
+  today: string,
+): PlannedMerge[] {
+  const unit = aggTaskUnit(partition);
+  const mine = files.filter((f) => {
+    const parts = f.path.split('/');
+    return parts.length === 5 && parts[1] === 'clickstream_agg' && parts[3] === unit;
+  });
+  const merges = planCompaction(mine, targetBytes, { clickstream: 'clickstream', iot: 'iot' });
+  return currentDayRule(
+    merges.filter((m) => m.table === 'clickstream_agg' && m.unit === unit),
+    mine,
+    today,
+  );
+}
+
+/** `merges` with the rule for `today`'s dt: each leading input larger than the inputs after it together stays out. */
+function currentDayRule(merges: readonly PlannedMerge[], files: readonly UnitFile[], today: string): PlannedMerge[] {
   const sizes = new Map(files.map((f) => [f.path, f.sizeBytes]));
   return merges.flatMap((m) => {
     if (m.dt < today) return [m];
@@ -117,7 +140,7 @@ export function commitMergeOf(merge: PlannedMerge): CommitMerge {
  */
 export function replacedByMerge(
   listing: readonly string[],
-  merge: CommitMerge,
+  merge: Pick<CommitMerge, 'first' | 'last'>,
   mergedName: string,
 ): string[] | undefined {
   const first = BigInt(merge.first);

@@ -9,18 +9,22 @@
  * `commit` (a Kafka transaction with the partition's last offset and metadata naming the merge) → the unit's new
  * version, checked against the unit again, exchanged. A refused commit deletes the tmp file and swaps nothing; a
  * crash after the commit leaves the swap to the next takeover (etl/partitionTakeover.ts).
+ *
+ * The steps after the plan are the same for every owner whose commit is a Kafka transaction: stage-2 task r merges its
+ * `r<r>` unit with them too (etl/stage2TaskCompaction.ts), its commit passed as a callback.
  */
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { CommitMerge } from '../checkpoint/commitMetadata.js';
-import { commitMergeOf, planOwnerMerges } from '../checkpoint/ownerCompactionRule.js';
+import { commitMergeOf, planOwnerMerges, replacedByMerge } from '../checkpoint/ownerCompactionRule.js';
 import { writeMergedTmp } from '../lake/compaction.js';
-import type { PlannedMerge } from '../lake/compactionPlan.js';
+import type { PlannedMerge, UnitFile } from '../lake/compactionPlan.js';
 import { dirEntries } from '../lake/dirEntries.js';
 import { pathExists, removeIfExists } from '../lake/durableFs.js';
 import { dtOfMs, rawUnit, rejectedUnit, unitPath } from '../lake/layout.js';
 import { listPartitionFiles } from '../lake/partitionTmpFiles.js';
 import { SWAP_DIR, type SwapOutcome, swapPartitionFiles, swapStagingDir, vacuumSwaps } from '../lake/readerSafeSwap.js';
+import type { TableName } from '../lake/tables.js';
 import { hitFault } from '../system/faults.js';
 
 export interface OwnerPartition {
@@ -39,7 +43,12 @@ export async function planPartitionMerges(
 ): Promise<PlannedMerge[]> {
   const { lakeRoot, topic, partition, table } = owner;
   const { finalFiles } = await listPartitionFiles(lakeRoot, [table, '_rejected'], topic, partition);
-  const files = [];
+  return planOwnerMerges(await withSizes(lakeRoot, finalFiles), topic, partition, table, targetBytes, dtOfMs(nowMs));
+}
+
+/** Lake-relative committed files with their sizes (stat); a file gone meanwhile is left out. */
+export async function withSizes(lakeRoot: string, finalFiles: readonly string[]): Promise<UnitFile[]> {
+  const files: UnitFile[] = [];
   for (const file of finalFiles) {
     const size = await stat(path.join(lakeRoot, file)).then(
       (st) => st.size,
@@ -47,7 +56,7 @@ export async function planPartitionMerges(
     );
     if (size !== undefined) files.push({ path: file, sizeBytes: size });
   }
-  return planOwnerMerges(files, topic, partition, table, targetBytes, dtOfMs(nowMs));
+  return files;
 }
 
 /**
@@ -77,8 +86,9 @@ export function publishOwnerMerge(
 }
 
 /**
- * `publishOwnerMerge` with any commit point: a partition's Kafka transaction, or the process aggregator's journal
- * event in the checkpoint store (etl/aggregatorCompaction.ts).
+ * {@link publishOwnerMerge} for any owner and commit point: a partition's or a stage-2 task's Kafka transaction naming
+ * `merge` (whatever its metadata), or the process aggregator's journal event in the checkpoint store
+ * (etl/aggregatorCompaction.ts).
  */
 export async function publishMerge(
   lakeRoot: string,
@@ -122,18 +132,18 @@ export async function publishMerge(
  * Deletes the old versions of the owner's units in `_swap` once `lake.vacuum_grace` passed, whoever compacted them
  * (`lake compact` before, or this owner); returns how many.
  */
-export function vacuumOwnUnits(owner: OwnerPartition, graceMs: number, nowMs: number): Promise<number> {
-  const units: Array<[string, string]> = [
+export async function vacuumOwnUnits(owner: OwnerPartition, graceMs: number, nowMs: number): Promise<number> {
+  const units: Array<[TableName, string]> = [
     [owner.table, rawUnit(owner.partition)],
     ['_rejected', rejectedUnit(owner.topic, owner.partition)],
   ];
   return vacuumUnits(owner.lakeRoot, units, graceMs, nowMs);
 }
 
-/** `vacuumOwnUnits` for any owner's units, as [table, unit]. */
+/** The old versions in `_swap` of any owner's `units` ([table, unit]) older than `graceMs`, deleted; returns how many. */
 export async function vacuumUnits(
   lakeRoot: string,
-  units: ReadonlyArray<readonly [string, string]>,
+  units: ReadonlyArray<readonly [TableName, string]>,
   graceMs: number,
   nowMs: number,
 ): Promise<number> {
@@ -145,4 +155,41 @@ export async function vacuumUnits(
     }
   }
   return removed;
+}
+
+/** A merge a committed offset names, found by the next owner with its merged tmp file still there. */
+export interface CommittedMerge {
+  /** The merged range (offsets, decimal). */
+  first: string;
+  last: string;
+  /** Lake-relative: the merged tmp file (kept by the takeover's clean-up) and the unit that gets the merged file. */
+  tmpPath: string;
+  unitDir: string;
+  mergedName: string;
+}
+
+/**
+ * The swap of a compaction the last commit named, before the owner reads on (architecture.md, "Compaction"): the
+ * unit's files inside the merged range are the merge's inputs (checkpoint/ownerCompactionRule.ts). Idempotent: a unit
+ * that holds the merged file already is left alone (the tmp link goes). The old version waits in `_swap` for the
+ * vacuum. Used by the takeover of an input partition and of a stage-2 task.
+ */
+export async function completeCommittedMerge(lakeRoot: string, merge: CommittedMerge): Promise<SwapOutcome> {
+  const liveDir = path.join(lakeRoot, merge.unitDir);
+  const listing = await readdir(liveDir).catch(() => [] as string[]);
+  const replaced = replacedByMerge(listing, merge, merge.mergedName);
+  if (!listing.includes(merge.mergedName) && (replaced === undefined || replaced.length === 0)) {
+    // Its unit gone (retention), holding none of its inputs, or compacted otherwise since (a file straddling its
+    // range): the merged file would only add rows twice. The inputs' rows are all there, unmerged.
+    await removeIfExists(path.join(lakeRoot, merge.tmpPath));
+    return 'discarded';
+  }
+  const [table, dtName, unit] = merge.unitDir.split('/').slice(1);
+  return swapPartitionFiles({
+    liveDir,
+    stagingDir: swapStagingDir(lakeRoot, table as TableName, dtName!.slice('dt='.length), unit!, merge.mergedName),
+    replaced: replaced ?? [],
+    mergedTmp: path.join(lakeRoot, merge.tmpPath),
+    mergedName: merge.mergedName,
+  });
 }

@@ -7,18 +7,14 @@
  * resumes. The rule is a pure module (checkpoint/takeoverPlan.ts); this is its I/O.
  */
 import { decodeCommitMetadata } from '../checkpoint/commitMetadata.js';
-import { readdir } from 'node:fs/promises';
-import { join } from 'node:path';
-import { replacedByMerge } from '../checkpoint/ownerCompactionRule.js';
-import { type MergeToComplete, planTakeover, type TakeoverPlan } from '../checkpoint/takeoverPlan.js';
-import { removeIfExists } from '../lake/durableFs.js';
-import { swapPartitionFiles, swapStagingDir, type SwapOutcome } from '../lake/readerSafeSwap.js';
+import { planTakeover, type TakeoverPlan } from '../checkpoint/takeoverPlan.js';
 import type { Config } from '../config/schema.js';
 import type { PartitionTransactions } from '../kafka/partitionTransactions.js';
 import { fetchStableOffsets } from '../kafka/wire/offsetFetch.js';
 import { listPartitionFiles } from '../lake/partitionTmpFiles.js';
 import type { TableName } from '../lake/tables.js';
 import type { Logger } from '../log/logger.js';
+import { completeCommittedMerge } from './ownerCompaction.js';
 import { applyTakeoverFiles } from './takeoverFiles.js';
 
 export interface TakeoverFacts {
@@ -45,31 +41,6 @@ export interface TakeoverResult {
   missing: number;
   deleted: number;
   durationMs: number;
-}
-
-/**
- * The swap of a compaction the last commit named, before the partition is read (architecture.md, "Compaction"): the
- * unit's files inside the merged range are the merge's inputs (checkpoint/ownerCompactionRule.ts). Idempotent: a unit
- * that holds the merged file already is left alone (the tmp link goes). The old version waits in `_swap` for the vacuum.
- */
-async function completeMerge(lakeRoot: string, merge: MergeToComplete): Promise<SwapOutcome> {
-  const liveDir = join(lakeRoot, merge.unitDir);
-  const listing = await readdir(liveDir).catch(() => [] as string[]);
-  const replaced = replacedByMerge(listing, merge.merge, merge.mergedName);
-  if (!listing.includes(merge.mergedName) && (replaced === undefined || replaced.length === 0)) {
-    // Its unit gone (retention), holding none of its inputs, or compacted otherwise since (a file straddling its
-    // range): the merged file would only add rows twice. The inputs' rows are all there, unmerged.
-    await removeIfExists(join(lakeRoot, merge.tmpPath));
-    return 'discarded';
-  }
-  const [table, dtName, unit] = merge.unitDir.split('/').slice(1);
-  return swapPartitionFiles({
-    liveDir,
-    stagingDir: swapStagingDir(lakeRoot, table as TableName, dtName!.slice('dt='.length), unit!, merge.mergedName),
-    replaced: replaced ?? [],
-    mergedTmp: join(lakeRoot, merge.tmpPath),
-    mergedName: merge.mergedName,
-  });
 }
 
 export async function takeOverPartition(facts: TakeoverFacts): Promise<TakeoverResult> {
@@ -100,7 +71,13 @@ export async function takeOverPartition(facts: TakeoverFacts): Promise<TakeoverR
     logger: facts.logger,
     where: { topic, partition },
   });
-  const merged = plan.merge ? await completeMerge(lakeRoot, plan.merge) : undefined;
+  const merged = plan.merge
+    ? await completeCommittedMerge(lakeRoot, {
+        ...plan.merge,
+        first: plan.merge.merge.first,
+        last: plan.merge.merge.last,
+      })
+    : undefined;
   if (merged !== undefined)
     facts.logger.info(
       { topic, partition, unit: plan.merge!.unitDir, merged: plan.merge!.mergedName, outcome: merged },

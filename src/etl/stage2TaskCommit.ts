@@ -18,7 +18,7 @@ import type { EncoderPool } from '../lake/encoderPool.js';
 import { hitFault } from '../system/faults.js';
 import { aggTaskFilePath, dtOfMs, partitionDir, tmpPathFor } from '../lake/layout.js';
 import type { PageViewRow } from '../windows/pageViewWindows.js';
-import { encodeStage2CommitMetadata } from '../windows/stage2CommitMetadata.js';
+import { encodeStage2CommitMetadata, type Stage2CommitFiles } from '../windows/stage2CommitMetadata.js';
 import { stateKey, type Stage2Snapshot } from '../windows/stage2Windows.js';
 
 export interface Stage2CommitFacts {
@@ -52,6 +52,8 @@ export interface Stage2CommitResult {
   rows: number;
   /** The dts of the files published. */
   dts: string[];
+  /** The files its metadata named (null: none), carried again by the task's compaction commits. */
+  named: Stage2CommitFiles | null;
 }
 
 interface TmpFile {
@@ -72,12 +74,8 @@ export async function commitStage2Task(facts: Stage2CommitFacts, job: Stage2Comm
   }
   if (files.length > 0) hitFault('window-task-after-tmp-before-commit');
   const dts = files.map((f) => f.dt).sort();
-  const metadata = encodeStage2CommitMetadata({
-    v: 1,
-    topicId: facts.topicId,
-    writer: facts.writer,
-    files: dts.length === 0 ? null : { first: first.toString(), last: last.toString(), dts },
-  });
+  const named = dts.length === 0 ? null : { first: first.toString(), last: last.toString(), dts };
+  const metadata = encodeStage2CommitMetadata({ v: 1, topicId: facts.topicId, writer: facts.writer, files: named });
   try {
     await facts.transactions.commit(
       [{ topic: facts.stateTopic, partition, key: stateKey(partition), value: JSON.stringify(job.snapshot) }],
@@ -90,7 +88,7 @@ export async function commitStage2Task(facts: Stage2CommitFacts, job: Stage2Comm
   }
   if (files.length > 0) hitFault('window-task-after-commit-before-rename');
   for (const f of files) await renameDurable(f.tmp, f.final);
-  return { files: files.length, rows: job.rows.length, dts };
+  return { files: files.length, rows: job.rows.length, dts, named };
 }
 
 /** The rows as one tmp file per dt, fsynced; on a failure the ones written are removed. */

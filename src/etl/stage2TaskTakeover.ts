@@ -3,7 +3,8 @@
  * members", in the takeover order of "The takeover order"): fence the previous holder of r's transactional id
  * (InitProducerId aborts its open transaction; none of its commits succeeds after this), read the committed offset and
  * its metadata stably, read the latest snapshot of r from the state topic, complete the renames the last commit named,
- * delete every other tmp file of r, and say where the task resumes with which state. The rule is a pure module
+ * delete every other tmp file of r, complete the swap of a compaction the last commit named (architecture.md,
+ * "Compaction"), and say where the task resumes with which state. The rule is a pure module
  * (windows/stage2TakeoverPlan.ts); this is its I/O, the caller seeks and resumes.
  */
 import type { PartitionTransactions } from '../kafka/partitionTransactions.js';
@@ -11,8 +12,10 @@ import type { StableOffset } from '../kafka/wire/offsetFetch.js';
 import { aggEmittedUntilMs } from '../lake/aggEmittedUntil.js';
 import { listAggTaskFiles } from '../lake/aggTaskFiles.js';
 import type { Logger } from '../log/logger.js';
+import type { SwapOutcome } from '../lake/readerSafeSwap.js';
+import { completeCommittedMerge } from './ownerCompaction.js';
 import { applyTakeoverFiles } from './takeoverFiles.js';
-import { decodeStage2CommitMetadata } from '../windows/stage2CommitMetadata.js';
+import { decodeStage2CommitMetadata, type Stage2CommitFiles } from '../windows/stage2CommitMetadata.js';
 import { planStage2Takeover, type Stage2TakeoverPlan } from '../windows/stage2TakeoverPlan.js';
 import type { Stage2Options, Stage2State } from '../windows/stage2Windows.js';
 
@@ -45,6 +48,10 @@ export interface Stage2TaskStart {
   /** Committed files neither tmp nor final: logged as errors (retention, or lost data). */
   missing: number;
   deleted: number;
+  /** The files the last commit named (its metadata's), carried again by a compaction commit; null: none or unknown. */
+  committedFiles: Stage2CommitFiles | null;
+  /** How the swap of a merge the last commit named ended; undefined: none to complete. */
+  merged?: SwapOutcome;
   durationMs: number;
 }
 
@@ -78,6 +85,14 @@ export async function takeOverStage2Task(facts: Stage2TakeoverFacts): Promise<St
     logger: facts.logger,
     where: { repartition_partition: r },
   });
+  // Before r is read: the unit the merge names must list the merged file, not its inputs, once this task rolls into it.
+  const merged =
+    plan.merge && (facts.stillOwned?.() ?? true) ? await completeCommittedMerge(lakeRoot, plan.merge) : undefined;
+  if (merged !== undefined)
+    facts.logger.info(
+      { repartition_partition: r, unit: plan.merge!.unitDir, merged: plan.merge!.mergedName, outcome: merged },
+      'compaction named by the last commit settled',
+    );
   return {
     state: plan.state,
     resume: plan.resume,
@@ -85,6 +100,8 @@ export async function takeOverStage2Task(facts: Stage2TakeoverFacts): Promise<St
     renamed,
     missing,
     deleted,
+    committedFiles: plan.source === 'commit' ? (metadata?.files ?? null) : null,
+    ...(merged !== undefined ? { merged } : {}),
     durationMs: Date.now() - startedMs,
   };
 }

@@ -195,9 +195,9 @@ export async function sealPass(lakeRoot: string, options: SealOptions, logger: L
   if (due.length > 0) {
     const from = due[0]!.dt;
     const files: UnitFile[] = [];
-    // The files the running partition owners compact (architecture.md, "Compaction"). Not `clickstream_agg`'s: the
-    // `r<r>` units are merged by `lake compact` only, so with `etl.windows: members` a day would otherwise never seal;
-    // a process aggregator's merge after the seal only updates the manifest (a merged range counts no row late).
+    // The files the running partition owners compact (architecture.md, "Compaction"). Not `clickstream_agg`'s: a day
+    // seals without waiting for its window owners' merges (the aggregator's or the stage-2 tasks'), and a merge after
+    // the seal only updates the manifest (a merged range counts no row late).
     for (const [table, days] of daysOf)
       for (const dt of table === 'clickstream_agg' ? [] : days.filter((d) => d >= from))
         for (const [rel, sizeBytes] of await listDay(lakeRoot, table, dt))

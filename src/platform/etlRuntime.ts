@@ -399,6 +399,16 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
         kafka: { createTransactions },
         createConsumer,
         ...(retention ? { retention } : {}),
+        // Each stage-2 task compacts its own `r<r>` unit (architecture.md, "Compaction").
+        ...(config.lake.compaction
+          ? {
+              compaction: {
+                intervalMs: config.lake.compaction_interval,
+                targetBytes: config.lake.target_file_bytes,
+                vacuumGraceMs: config.lake.vacuum_grace,
+              },
+            }
+          : {}),
       });
     } else
       aggregator = spawnWindowAggregator(parent, {

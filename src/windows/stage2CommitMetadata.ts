@@ -11,6 +11,11 @@
  * A commit's files share one range (the input offsets it covers) and differ by dt, written as commitMetadata.ts writes
  * them (`20261201,1*29`). When even that exceeds MAX_COMMIT_METADATA_BYTES (a replay spanning years), `l` stands for
  * "every tmp file of this writer and range", listed by the next owner.
+ *
+ * A compaction commit of the task (architecture.md, "Compaction", "Inside the ETL") carries the offset and files of the
+ * task's last commit again and adds `"m":["<YYYYMMDD>","<first>","<last>"]`: the merged file
+ * `r<r>/part-<r>-<first>-<last>.parquet` of `clickstream_agg` in that dt (the writer's tmp file until its unit is
+ * exchanged), replacing the unit's files inside [first, last]. Metadata without `m` is read as before.
  */
 import { tmpPathFor } from '../lake/layout.js';
 import { aggTaskFilePath } from '../lake/layout.js';
@@ -40,6 +45,15 @@ export interface Stage2CommitMetadata {
   writer: string;
   /** null: the commit published no file (it moved marks, late counts or windows still open only). */
   files: Stage2CommitFiles | null;
+  /** A compaction commit's merged file in unit `r<r>`; absent on every other commit. */
+  merge?: Stage2CommitMerge;
+}
+
+/** The merged file a compaction commit publishes: it replaces the files of its unit inside [first, last]. */
+export interface Stage2CommitMerge {
+  dt: string;
+  first: string;
+  last: string;
 }
 
 function canonicalOffset(text: unknown, what: string): string {
@@ -65,7 +79,7 @@ export function encodeStage2CommitMetadata(m: Stage2CommitMetadata): string {
   if (m.v !== STAGE2_METADATA_VERSION) throw new RangeError(`stage 2 commit metadata version ${m.v}: this writes 1`);
   if (m.topicId !== null && !TOPIC_ID.test(m.topicId)) throw new RangeError(`topic id: ${JSON.stringify(m.topicId)}`);
   if (!WRITER.test(m.writer)) throw new RangeError(`writer id (hex, 1..32 digits): ${JSON.stringify(m.writer)}`);
-  const head = { t: m.topicId, id: m.writer };
+  const head = { t: m.topicId, id: m.writer, ...(m.merge === undefined ? {} : { m: encodeMerge(m.merge) }) };
   if (m.files === null) return text({ ...head, f: null });
   const [first, last] = range(m.files.first, m.files.last);
   if (m.files.dts !== null) {
@@ -74,6 +88,21 @@ export function encodeStage2CommitMetadata(m: Stage2CommitMetadata): string {
   }
   // ASCII only (validated above): characters are bytes; this form is < 200 bytes.
   return text({ ...head, l: [first, last] });
+}
+
+function encodeMerge(merge: Stage2CommitMerge): [string, string, string] {
+  const [first, last] = range(merge.first, merge.last);
+  if (first === last) throw new RangeError(`merge range ${first}-${last}: a merge spans two offsets or more`);
+  return [encodeDtList([merge.dt]), first, last];
+}
+
+function decodeMerge(value: unknown): Stage2CommitMerge {
+  if (!Array.isArray(value) || value.length !== 3) throw new RangeError('merge');
+  const dts = decodeDtList(value[0]);
+  if (dts.length !== 1) throw new RangeError('merge: one dt');
+  const [first, last] = range(value[1], value[2]);
+  if (first === last) throw new RangeError(`merge range ${first}-${last}`);
+  return { dt: dts[0]!, first, last };
 }
 
 /**
@@ -112,7 +141,11 @@ export function decodeStage2CommitMetadata(
 function decodeBody(body: unknown): Stage2CommitMetadata {
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new RangeError('not an object');
   const o = body as Record<string, unknown>;
-  const keys = Object.keys(o).sort().join(',');
+  // `m` only on a compaction commit: metadata written before it has none.
+  const keys = Object.keys(o)
+    .filter((k) => k !== 'm')
+    .sort()
+    .join(',');
   if (keys !== 'f,id,t' && keys !== 'id,l,t') throw new RangeError(`keys ${keys}`);
   const topicId = o.t;
   if (topicId !== null && (typeof topicId !== 'string' || !TOPIC_ID.test(topicId))) throw new RangeError('topic id');
@@ -130,7 +163,7 @@ function decodeBody(body: unknown): Stage2CommitMetadata {
     const [first, last] = range(o.f[0], o.f[1]);
     files = { first, last, dts: decodeDtList(o.f[2]) };
   }
-  return { v: 1, topicId, writer, files };
+  return { v: 1, topicId, writer, files, ...(o.m === undefined ? {} : { merge: decodeMerge(o.m) }) };
 }
 
 /**

@@ -16,6 +16,9 @@
  * With no snapshot either, the task starts empty but for what the lake says was emitted already (`emittedUntilMs`):
  * the source partitions are read again from their start for the window stage, so every window ending by then counts
  * as emitted, its page views as late, and none is written a second time.
+ *
+ * A last commit that was a compaction (`m`, architecture.md "Compaction") whose merged tmp file is still there: that
+ * file is kept out of the deletes and its unit's swap is completed before r is read (etl/stage2TaskTakeover.ts).
  */
 import type { Rename } from '../checkpoint/checkpointState.js';
 import { ErrorCodes, SdpError } from '../errors.js';
@@ -47,9 +50,22 @@ export interface Stage2TakeoverInput {
   emittedUntilMs?: number;
 }
 
+/** A compaction the last commit named whose merged tmp file is there: its unit's swap is completed. */
+export interface Stage2MergeToComplete {
+  /** The merged range. */
+  first: string;
+  last: string;
+  /** Lake-relative: the merged tmp file (kept, not deleted) and the unit `r<r>` that gets the merged file. */
+  tmpPath: string;
+  unitDir: string;
+  mergedName: string;
+}
+
 export interface Stage2TakeoverPlan {
   /** Named by the last commit (or found committed by name): completing an interrupted rename; idempotent. */
   renames: Rename[];
+  /** Absent: no merge named, one exchanged already (its tmp link gone) or never committed (its tmp in `deletes`). */
+  merge?: Stage2MergeToComplete;
   /** Every other tmp file of r, whoever wrote it. */
   deletes: string[];
   state: Stage2State;
@@ -104,10 +120,14 @@ function fromCommit(
     throw invalid(`says next offset ${committed}, but the state topic's snapshot of it says ${stands}`);
   if (m.files !== null && BigInt(m.files.last) >= committed)
     throw invalid(`names files up to offset ${m.files.last}, not below its next offset ${committed}`);
+  if (m.merge !== undefined && BigInt(m.merge.last) >= committed)
+    throw invalid(`merges files up to offset ${m.merge.last}, not below its next offset ${committed}`);
   const renames = stage2RenamesOf(m, r, input.tmpFiles);
-  const named = new Set(renames.map((x) => x.from));
+  const merge = m.merge === undefined ? undefined : mergeToComplete(m, tmp);
+  const named = new Set([...renames.map((x) => x.from), ...(merge ? [merge.tmpPath] : [])]);
   return {
     renames,
+    ...(merge ? { merge } : {}),
     deletes: tmp
       .map((t) => t.path)
       .filter((p) => !named.has(p))
@@ -115,6 +135,23 @@ function fromCommit(
     state,
     resume: committed,
     source: 'commit',
+  };
+}
+
+/** The committed merge's tmp file among r's (the writer's tmp of the merged range), if it is there. */
+function mergeToComplete(m: Stage2CommitMetadata, tmp: readonly AggTaskFileName[]): Stage2MergeToComplete | undefined {
+  const merge = m.merge!;
+  const found = tmp.find(
+    (t) => t.dt === merge.dt && t.first === merge.first && t.last === merge.last && t.writer === m.writer,
+  );
+  if (found === undefined) return undefined;
+  const slash = found.final.lastIndexOf('/');
+  return {
+    first: merge.first,
+    last: merge.last,
+    tmpPath: found.path,
+    unitDir: found.final.slice(0, slash),
+    mergedName: found.final.slice(slash + 1),
   };
 }
 

@@ -3,6 +3,8 @@
  * one more commit of its own, while late events of the same day keep arriving. Real cluster, real Parquet read back
  * by DuckDB: every row once, `verify` green. Then kill -9 (SDP_FAULT) at each point of the owner's compaction, a
  * restart in the same group (the takeover completes what the last commit named), every row once, `verify` green.
+ * With ETL_TEST_WINDOWS=members the stage-2 tasks compact their `clickstream_agg` units `r<r>` too: fewer files than
+ * their commits published, one row per (minute, url) matching the raw rows, and the same kills settle.
  */
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -14,6 +16,7 @@ import { EtlProcess, etlEnv, type LogLine } from '../helpers/etlProcess.js';
 import { clickEvent, iotEvent } from '../helpers/etlTestEvents.js';
 import { runEtlToEnd } from '../helpers/etlToEnd.js';
 import { createTestTopics, TestProducer } from '../helpers/kafkaTestData.js';
+import { windowsMissingBeforeLastEmitted, windowsNotMatchingRaw } from '../helpers/lakeChecks.js';
 import { type LakeReader, listFiles, openLake, parquetFiles, tmpFiles } from '../helpers/lakeReader.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
 import { randomName } from '../helpers/randomName.js';
@@ -31,6 +34,8 @@ const VERIFY_OK =
   /^verify: files=\d+ rows=\d+ gaps=0 overlaps=0 count_mismatches=0 windows=\d+ window_mismatches=0 unverifiable_ranges=\d+ expired_ranges=0 sealed_manifests=\d+ manifest_mismatches=0 manifest_pending=\d+$/m;
 
 const swapped = (l: LogLine): boolean => l.msg === 'unit compacted by its owner' && l.outcome === 'swapped';
+/** A stage-2 commit that published windows: one file per dt in its task's unit `r<r>` (one dt here). */
+const windowsPublished = (l: LogLine): boolean => l.msg === 'windows committed' && Number(l.rows) > 0;
 
 describe('compaction inside the ETL', () => {
   const logger = testLogger();
@@ -45,6 +50,7 @@ describe('compaction inside the ETL', () => {
   let env: Record<string, string>;
   let sent = { clicks: 0, readings: 0 };
   let lake: LakeReader;
+  let members = false;
 
   /** Clicks and readings of the day before yesterday: late events for a dt whose files are being compacted. */
   async function send(clicks: number, readings: number): Promise<void> {
@@ -111,6 +117,17 @@ describe('compaction inside the ETL', () => {
     expect(clicks).toEqual({ n: String(sent.clicks), ids: String(sent.clicks) });
     const [readings] = await lake.rows(`SELECT count(*) AS n FROM ${lake.table('iot')}`);
     expect(readings).toEqual({ n: String(sent.readings) });
+    if (members) await expectWindowsOnce();
+  }
+
+  /** Members mode: one `clickstream_agg` row per (minute, url), each the raw rows' count, none missing before the last. */
+  async function expectWindowsOnce(): Promise<void> {
+    const agg = lake.table('clickstream_agg');
+    expect(
+      await lake.rows(`SELECT minute_start::VARCHAR AS m, url FROM ${agg} GROUP BY ALL HAVING count(*) > 1`),
+    ).toEqual([]);
+    expect(await windowsNotMatchingRaw(lake)).toEqual([]);
+    expect(await windowsMissingBeforeLastEmitted(lake)).toEqual([]);
   }
 
   async function expectVerified(): Promise<void> {
@@ -121,6 +138,7 @@ describe('compaction inside the ETL', () => {
 
   beforeAll(async () => {
     config = loadTestConfig();
+    members = config.etl.windows === 'members';
     mkdirSync(join(dir, 'run'), { recursive: true });
     env = etlEnv(config, {
       lakeRoot,
@@ -185,12 +203,33 @@ describe('compaction inside the ETL', () => {
       );
       const tables = new Set(etl.logsMatching(swapped).map((l) => l.table));
       expect([...tables].sort()).toEqual(expect.arrayContaining(['clickstream', 'iot']));
+      if (members)
+        await etl.waitForLog(
+          (l) => swapped(l) && l.table === 'clickstream_agg',
+          60_000,
+          "a stage-2 task's unit compacted by its task",
+        );
       expect(etl.problems().filter((l) => l.component === 'compaction')).toEqual([]);
     } finally {
       expect(await etl.terminate()).toEqual({ code: 0, signal: null });
     }
-    await runEtlToEnd({ config, logger, env, checkpointRoot, logFile: join(dir, 'etl-end.log'), settleMs: 1_000 });
+    const end = await runEtlToEnd({
+      config,
+      logger,
+      env,
+      checkpointRoot,
+      logFile: join(dir, 'etl-end.log'),
+      settleMs: 1_000,
+    });
     await expectEveryRowOnce();
+    if (members) {
+      // The stage-2 tasks merged their own units while running: fewer files than their commits published.
+      const published = etl.logsMatching(windowsPublished).length + end.logsMatching(windowsPublished).length;
+      const aggFiles = parquetFiles(lakeRoot, 'clickstream_agg');
+      expect(aggFiles.every((f) => /^r\d+$/.test(f.path.split('/')[1] ?? ''))).toBe(true);
+      expect(aggFiles.length).toBeLessThan(published);
+      expect(etl.logsMatching(swapped).some((l) => l.table === 'clickstream_agg')).toBe(true);
+    }
     // Fewer files than rolls: one dt, four partitions, each unit merged down to a few files.
     const dtDirs = readdirSync(join(lakeRoot, 'tables', 'clickstream'));
     expect(dtDirs).toHaveLength(1);

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   spawnWindowStage,
+  type Stage2CompactionSettings,
   type WindowStageFlushReply,
   type WindowStageMetrics,
   type WindowStageMsg,
@@ -16,14 +17,15 @@ import { getEncoder } from '../../../src/lake/encodeTask.js';
 import { createEncoderPool } from '../../../src/lake/encoderPool.js';
 import { aggTaskFilePath } from '../../../src/lake/layout.js';
 import { aggRows as aggFixtureRows, batchOf } from '../lake/fixtures.js';
-import { query, stop, type Ref } from '../../../src/system/nact.js';
+import { dispatch, query, stop, type Ref } from '../../../src/system/nact.js';
 import {
   encodeRepartitionRecord,
   type RepartitionMessage,
   repartitionOfUrl,
 } from '../../../src/windows/repartitionRecords.js';
 import { repartitionPurgeTotals } from '../../../src/windows/repartitionPurgeTotals.js';
-import { decodeStage2CommitMetadata } from '../../../src/windows/stage2CommitMetadata.js';
+import { decodeStage2CommitMetadata, encodeStage2CommitMetadata } from '../../../src/windows/stage2CommitMetadata.js';
+import { prepareOwnerMerge } from '../../../src/etl/ownerCompaction.js';
 import { restore } from '../../../src/windows/stage2Windows.js';
 import { fakeConsumerFactory, type FakeConsumer } from './fakes/fakeConsumer.js';
 import { FakeWindowKafka, TOPIC_ID } from './fakes/fakeWindowKafka.js';
@@ -130,6 +132,7 @@ async function startStage(
     writerId?: string;
     etl?: Partial<Config['etl']>;
     retention?: RetentionSettings;
+    compaction?: Stage2CompactionSettings;
   } = {},
 ): Promise<Harness> {
   const system = newSystem();
@@ -154,6 +157,7 @@ async function startStage(
     createConsumer: consumers.createConsumer,
     onTaskFailed: (partition, error) => failed.push([partition, error]),
     ...(options.retention ? { retention: options.retention } : {}),
+    ...(options.compaction ? { compaction: options.compaction } : {}),
   });
   // The actor itself, before its system: a system stop in nact 7 stops no child, so no afterStop would run.
   onCleanUp(() => stop(ref));
@@ -681,5 +685,165 @@ describe('window stage: retention (architecture.md, "Keeping the lake: retention
       batch(0, 0, [rec(0, { sp: 0, through: 5, wm: T0, windows: [[T0 - 2 * MIN, [[urlsOf(0)[0], 1]]]] })]),
     );
     expect((await h.flush()).commits).toBeGreaterThan(0);
+  });
+});
+
+describe('window stage: compaction of its r<r> units (architecture.md, "Compaction", "Inside the ETL")', () => {
+  const COMPACTION: Stage2CompactionSettings = { intervalMs: 3_600_000, targetBytes: 1 << 27, vacuumGraceMs: 0 };
+  const unit0 = (lakeRoot: string): Promise<string[]> =>
+    listFiles(join(lakeRoot, 'tables/clickstream_agg/dt=2026-12-05/r0'));
+
+  /** Four commits of task 0, one closed minute each: files 0-1, 2-3, 4-5, 6-7 in unit r0; the rows they hold. */
+  async function fourCommits(h: Harness): Promise<Array<[number, string, number]>> {
+    const [a] = urlsOf(0);
+    for (let i = 0; i < 4; i++) {
+      await h.deliver(
+        batch(0, 2 * i, [
+          rec(0, { sp: 0, through: i + 1, wm: T0 + (i + 1) * MIN, windows: [[T0 + i * MIN, [[a, i + 1]]]] }),
+          rec(0, { sp: 1, through: i + 1, wm: T0 + (i + 1) * MIN }),
+        ]),
+      );
+      await h.flush();
+    }
+    expect(await unit0(h.lakeRoot)).toEqual([0, 2, 4, 6].map((o) => `part-0-${pad(o)}-${pad(o + 1)}.parquet`));
+    const rows = await aggRows(h.lakeRoot);
+    expect(rows).toHaveLength(4);
+    return rows;
+  }
+
+  it('a due round merges the unit (never the newest commit) as one more commit of the task, then exchanges', async () => {
+    const kafka = new FakeWindowKafka();
+    const h = await startStage(kafka, { compaction: COMPACTION });
+    h.assign([0]);
+    await h.running(0);
+    const rows = await fourCommits(h);
+    const before = kafka.commits.length;
+    dispatch(h.ref, { type: 'compact', force: true });
+    const merged = [`part-0-${pad(0)}-${pad(5)}.parquet`, `part-0-${pad(6)}-${pad(7)}.parquet`];
+    await waitFor(async () => ((await unit0(h.lakeRoot)).join() === merged.join() ? true : undefined), 'the merge');
+    expect(await aggRows(h.lakeRoot)).toEqual(rows);
+    // One transaction under r's id: no snapshot, the offset of its last commit, that commit's files again and `m`.
+    await waitFor(async () => (kafka.commits.length > before ? true : undefined), 'the compaction commit');
+    const commit = kafka.commits.at(-1)!;
+    expect(commit.transactionalId).toBe('sdp-etl-sdp-etl-pv-repartition-0');
+    expect(commit.records).toEqual([]);
+    expect(commit.offsets.map((o) => [o.partition, o.offset])).toEqual([[0, 8n]]);
+    expect(decodeStage2CommitMetadata(commit.offsets[0]!.metadata)).toEqual({
+      v: 1,
+      topicId: TOPIC_ID,
+      writer: 'aa',
+      files: { first: '6', last: '7', dts: ['2026-12-05'] },
+      merge: { dt: '2026-12-05', first: '0', last: '5' },
+    });
+    // The replaced files wait in `_swap` (vacuumed at the next round past the grace); no tmp file is left.
+    expect(await tmpFiles(h.lakeRoot)).toEqual([]);
+    // Commits go on after the round, and the next takeover reads the compaction commit's metadata.
+    const [a] = urlsOf(0);
+    await h.deliver(
+      batch(0, 8, [rec(0, { sp: 0, through: 9, wm: T0 + 5 * MIN, windows: [[T0 + 4 * MIN, [[a, 9]]]] })]),
+    );
+    await h.deliver(batch(0, 9, [rec(0, { sp: 1, through: 9, wm: T0 + 5 * MIN })]));
+    await h.flush();
+    expect(kafka.committed.get(0)?.offset).toBe(10n);
+    expect((await h.metrics()).commitsRefused).toBe(0);
+  });
+
+  it('a refused compaction commit swaps nothing, deletes the merged tmp file and takes the task over again', async () => {
+    const kafka = new FakeWindowKafka();
+    const h = await startStage(kafka, { compaction: COMPACTION });
+    h.assign([0]);
+    await h.running(0);
+    const rows = await fourCommits(h);
+    const files = await unit0(h.lakeRoot);
+    kafka.failNextCommits('fenced');
+    dispatch(h.ref, { type: 'compact', force: true });
+    const m = await waitFor(async () => {
+      const now = await h.metrics();
+      return now.takeovers === 2 && now.tasks[0]?.phase === 'running' ? now : undefined;
+    }, 'the takeover after the refused commit');
+    expect(m.commitsRefused).toBe(1);
+    expect(await unit0(h.lakeRoot)).toEqual(files);
+    expect(await listFiles(join(h.lakeRoot, '_swap'))).toEqual([]);
+    expect(await tmpFiles(h.lakeRoot)).toEqual([]);
+    expect(await aggRows(h.lakeRoot)).toEqual(rows);
+    expect(kafka.committed.get(0)?.offset).toBe(8n);
+    expect(decodeStage2CommitMetadata(kafka.committed.get(0)!.metadata)?.merge).toBeUndefined();
+  });
+
+  it('merges nothing before the state topic holds a snapshot of its offset (a metadata alone would stop r)', async () => {
+    const lakeRoot = join(tempDir('sdp-window-stage-compact-'), 'lake');
+    // r0's files of an earlier run whose group and state topic are gone: nothing committed, no snapshot.
+    const old = (o: number) => aggTaskFilePath(lakeRoot, '2026-12-01', 0, o, o + 1);
+    for (const o of [0, 2, 4])
+      await getEncoder('hyparquet-writer').encodeToFile(
+        old(o),
+        'clickstream_agg',
+        batchOf('clickstream_agg', aggFixtureRows),
+        { rowGroupRows: 1000 },
+      );
+    const kafka = new FakeWindowKafka();
+    const h = await startStage(kafka, { lakeRoot, compaction: COMPACTION });
+    h.assign([0]);
+    await h.running(0);
+    dispatch(h.ref, { type: 'compact', force: true });
+    await new Promise((r) => setTimeout(r, 300));
+    await h.metrics(); // the mailbox has handled the round's messages, if any
+    expect([0, 2, 4].every((o) => existsSync(old(o)))).toBe(true);
+    expect(kafka.commits).toEqual([]);
+    // Once it committed (snapshot and offset together), its rounds merge.
+    const [a] = urlsOf(0);
+    await h.deliver(
+      batch(0, 0, [
+        rec(0, { sp: 0, through: 1, wm: T0 + MIN, windows: [[T0, [[a, 1]]]] }),
+        rec(0, { sp: 1, through: 1, wm: T0 + MIN }),
+      ]),
+    );
+    await h.flush();
+    dispatch(h.ref, { type: 'compact', force: true });
+    await waitFor(async () => (!existsSync(old(0)) ? true : undefined), 'the merge after the first commit');
+    expect(existsSync(aggTaskFilePath(lakeRoot, '2026-12-01', 0, 0, 3))).toBe(true);
+  });
+
+  it('the takeover completes the swap of a merge its last commit named, before the task reads on', async () => {
+    const kafka = new FakeWindowKafka();
+    const first = await startStage(kafka);
+    first.assign([0]);
+    await first.running(0);
+    const rows = await fourCommits(first);
+    await stop(first.ref);
+    // What a member killed right after its compaction commit left: the merged tmp file, and the commit naming it.
+    const mergedTmp = await prepareOwnerMerge(
+      first.lakeRoot,
+      {
+        table: 'clickstream_agg',
+        dt: '2026-12-05',
+        unit: 'r0',
+        inputs: [0, 2, 4].map((o) => `part-0-${pad(o)}-${pad(o + 1)}.parquet`),
+        inputBytes: 0,
+        merged: `part-0-${pad(0)}-${pad(5)}.parquet`,
+      },
+      'aa',
+    );
+    expect(existsSync(mergedTmp)).toBe(true);
+    kafka.committed.set(0, {
+      offset: 8n,
+      metadata: encodeStage2CommitMetadata({
+        v: 1,
+        topicId: TOPIC_ID,
+        writer: 'aa',
+        files: { first: '6', last: '7', dts: ['2026-12-05'] },
+        merge: { dt: '2026-12-05', first: '0', last: '5' },
+      }),
+    });
+    const second = await startStage(kafka, { lakeRoot: first.lakeRoot, writerId: 'bb' });
+    second.assign([0]);
+    await second.running(0);
+    expect(await unit0(second.lakeRoot)).toEqual([
+      `part-0-${pad(0)}-${pad(5)}.parquet`,
+      `part-0-${pad(6)}-${pad(7)}.parquet`,
+    ]);
+    expect(existsSync(mergedTmp)).toBe(false);
+    expect(await aggRows(second.lakeRoot)).toEqual(rows);
+    expect(second.consumer.seeks().at(-1)).toEqual([0, '8']);
   });
 });

@@ -4,10 +4,11 @@ import {
   exchangeDecision,
   planAggMerges,
   planOwnerMerges,
+  planTaskMerges,
   replacedByMerge,
 } from '../../../src/checkpoint/ownerCompactionRule.js';
 import { aggMergedFileName } from '../../../src/lake/aggFileName.js';
-import { aggFileName, rawFileName, rejectedFileName } from '../../../src/lake/layout.js';
+import { aggFileName, aggTaskFileName, rawFileName, rejectedFileName } from '../../../src/lake/layout.js';
 
 const DT = '2026-12-01';
 /** A day after DT: DT is an older day, merged as `lake compact` merges it. */
@@ -156,5 +157,36 @@ describe('exchangeDecision', () => {
     expect(exchangeDecision(built, [...built, 'd.parquet'], 'm.parquet')).toBe('unit-changed');
     expect(exchangeDecision(built, ['a.parquet', 'b.parquet'], 'm.parquet')).toBe('unit-changed');
     expect(exchangeDecision(built, ['a.parquet', 'b.parquet', 'd.parquet'], 'm.parquet')).toBe('unit-changed');
+  });
+});
+
+describe('planTaskMerges (stage-2 task r, unit r<r> of clickstream_agg)', () => {
+  const agg = (r: number, first: number, last: number, bytes = KB, unit = `r${r}`) => ({
+    path: `tables/clickstream_agg/dt=${DT}/${unit}/${aggTaskFileName(r, first, last)}`,
+    sizeBytes: bytes,
+  });
+
+  it("merges the task's own unit only, never a file of its newest commit", () => {
+    const files = [
+      agg(1, 0, 9),
+      agg(1, 10, 19),
+      agg(1, 20, 29), // the newest commit
+      agg(2, 0, 9), // another task's
+      agg(2, 10, 19),
+      agg(2, 20, 29),
+      raw(1, 0, 9), // partition 1's raw files: the input partition's owner's
+      raw(1, 10, 19),
+      raw(1, 20, 29),
+    ];
+    expect(planTaskMerges(files, 1, 1 << 30, LATER).map((m) => [m.table, m.unit, m.inputs, m.merged])).toEqual([
+      ['clickstream_agg', 'r1', [aggTaskFileName(1, 0, 9), aggTaskFileName(1, 10, 19)], aggTaskFileName(1, 0, 19)],
+    ]);
+    expect(planTaskMerges([agg(1, 0, 9), agg(1, 10, 19)], 1, 1 << 30, LATER)).toEqual([]);
+  });
+
+  it('leaves a large leading input out in the day still being written', () => {
+    const files = [agg(1, 0, 499, 50 * KB), agg(1, 500, 509), agg(1, 510, 519), agg(1, 520, 529)];
+    expect(planTaskMerges(files, 1, 1 << 30, LATER).map((m) => m.merged)).toEqual([aggTaskFileName(1, 0, 519)]);
+    expect(planTaskMerges(files, 1, 1 << 30, DT).map((m) => m.merged)).toEqual([aggTaskFileName(1, 500, 519)]);
   });
 });

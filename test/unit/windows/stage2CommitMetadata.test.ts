@@ -129,3 +129,50 @@ describe('stage-2 commit metadata', () => {
     ]);
   });
 });
+
+describe('stage-2 commit metadata of a compaction commit (architecture.md, "Compaction")', () => {
+  const merge = { dt: '2026-12-05', first: '0', last: '41' };
+
+  it("carries the merge beside the last commit's files, and round-trips it", () => {
+    const m = { ...meta({ first: '42', last: '50', dts: ['2026-12-05', '2026-12-06'] }), merge };
+    const text = encodeStage2CommitMetadata(m);
+    expect(text).toBe(`sdpw:1:{"t":"${TOPIC_ID}","id":"a1b2","m":["20261205","0","41"],"f":["42","50","20261205,1"]}`);
+    expect(decodeStage2CommitMetadata(text)).toEqual(m);
+    expect(decodeStage2CommitMetadata(encodeStage2CommitMetadata({ ...meta(null), merge }))).toEqual({
+      ...meta(null),
+      merge,
+    });
+    // Metadata written before merges has none: read as before.
+    expect(decodeStage2CommitMetadata(encodeStage2CommitMetadata(meta(null)))).not.toHaveProperty('merge');
+  });
+
+  it('keeps the bound with a merge: the files fall back to their range, the merge stays', () => {
+    let day = Date.parse('1990-01-01T00:00:00Z');
+    const scattered = Array.from({ length: 2000 }, (_, i) => {
+      day += (1 + ((i * 7919) % 13)) * 86_400_000;
+      return new Date(day).toISOString().slice(0, 10);
+    });
+    const text = encodeStage2CommitMetadata({ ...meta({ first: '42', last: '50', dts: scattered }), merge });
+    expect(text.length).toBeLessThanOrEqual(MAX_COMMIT_METADATA_BYTES);
+    expect(decodeStage2CommitMetadata(text)).toEqual({ ...meta({ first: '42', last: '50', dts: null }), merge });
+  });
+
+  it('refuses a malformed merge, and will not encode one it could not decode', () => {
+    for (const m of [
+      '"x"',
+      '["20261205","3"]',
+      '["20261205","9","3"]',
+      '["20261205","3","3"]',
+      '["20261205,1","0","3"]',
+    ]) {
+      const text = `sdpw:1:{"t":null,"id":"ab","m":${m},"f":null}`;
+      expect(() => decodeStage2CommitMetadata(text), m).toThrow(
+        expect.objectContaining({ code: ErrorCodes.CHECKPOINT_METADATA_INVALID }),
+      );
+    }
+    expect(() => encodeStage2CommitMetadata({ ...meta(null), merge: { ...merge, last: '0' } })).toThrow(RangeError);
+    expect(() => encodeStage2CommitMetadata({ ...meta(null), merge: { ...merge, dt: '2026-02-30' } })).toThrow(
+      RangeError,
+    );
+  });
+});

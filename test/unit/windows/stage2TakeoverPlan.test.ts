@@ -189,3 +189,44 @@ describe('stage-2 takeover plan', () => {
     );
   });
 });
+
+describe('stage-2 takeover plan: a compaction the last commit named (architecture.md, "Compaction")', () => {
+  const merged = `${dir}/.part-1-${pad(0)}-${pad(7)}.parquet.aa.tmp`;
+  const named = (over: Partial<Stage2CommitMetadata> = {}) =>
+    input({
+      offset: 10n,
+      metadata: {
+        ...commit({ first: '8', last: '9', dts: ['2026-12-05'] }),
+        merge: { dt: '2026-12-05', first: '0', last: '7' },
+        ...over,
+      },
+      snapshot: JSON.stringify(snapshot(stateThrough(9))),
+      tmpFiles: [merged, `${dir}/.part-1-${pad(0)}-${pad(7)}.parquet.bb.tmp`],
+    });
+
+  it('keeps the merged tmp file out of the deletes and names the unit whose swap it completes', () => {
+    const plan = planStage2Takeover(named());
+    expect(plan.merge).toEqual({
+      first: '0',
+      last: '7',
+      tmpPath: merged,
+      unitDir: `${dir}/r1`,
+      mergedName: `part-1-${pad(0)}-${pad(7)}.parquet`,
+    });
+    // Another writer's tmp file of the same name was never committed: deleted.
+    expect(plan.deletes).toEqual([`${dir}/.part-1-${pad(0)}-${pad(7)}.parquet.bb.tmp`]);
+    expect(plan.resume).toBe(10n);
+  });
+
+  it('has nothing to complete when the merged tmp file is gone (exchanged already)', () => {
+    const plan = planStage2Takeover({ ...named(), tmpFiles: [] });
+    expect(plan.merge).toBeUndefined();
+    expect(plan.deletes).toEqual([]);
+  });
+
+  it('stops on a merge beyond the committed offset', () => {
+    expect(() => planStage2Takeover(named({ merge: { dt: '2026-12-05', first: '0', last: '10' } }))).toThrow(
+      expect.objectContaining({ code: ErrorCodes.CHECKPOINT_METADATA_INVALID }),
+    );
+  });
+});
