@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -689,5 +689,39 @@ describe('window stage: retention (architecture.md, "Keeping the lake: retention
     );
     expect((await h.flush()).commits).toBeGreaterThan(0);
     expect(existsSync(theirs)).toBe(true);
+  });
+
+  it('a task revoked during its round writes no record and deletes nothing', async () => {
+    const lakeRoot = join(tempDir('sdp-window-stage-retention-'), 'lake');
+    const mine = aggTaskFilePath(lakeRoot, '2024-01-01', 0, 0, 9);
+    await getEncoder('hyparquet-writer').encodeToFile(
+      mine,
+      'clickstream_agg',
+      batchOf('clickstream_agg', aggFixtureRows),
+      { rowGroupRows: 1000 },
+    );
+    let rounds = 0;
+    const h: Harness = await startStage(new FakeWindowKafka(), {
+      lakeRoot,
+      retention: {
+        days: 3,
+        intervalMs: 3_600_000,
+        topics: { clickstream: 'clicks', iot: 'sensors' },
+        // The round's first step: the first round's task is revoked right there; later rounds are refused.
+        assertLakeRoot: () => {
+          rounds += 1;
+          if (rounds === 1) h.assign([], [0]);
+          else throw new Error('refused: only the first round is under test');
+        },
+      },
+    });
+    h.assign([0]);
+    await waitFor(() => rounds >= 1, 'the first round started', 10_000);
+    // Taken over again: the takeover waits for the revoked task's round to end.
+    h.assign([0]);
+    await h.running(0);
+    expect(existsSync(mine)).toBe(true);
+    const records = join(lakeRoot, '_expired');
+    expect(existsSync(records) ? readdirSync(records) : []).toEqual([]);
   });
 });
