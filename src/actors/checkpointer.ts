@@ -861,9 +861,11 @@ export function spawnCheckpointer(
       const key = taskKey(task.topic, task.partition);
       const owner: ExpiryOwner = { kind: 'partition', topic: task.topic, partition: task.partition, table };
       task.expiring = true;
+      // Released or dropped meanwhile (tasks.get(key) changes): the round writes and deletes nothing from there on.
+      const stillOwned = (): boolean => alive && tasks.get(key) === task;
       rounds.push(
         onTask(task, () =>
-          tasks.get(key) === task && alive ? expireRound(owner, settings, writer) : Promise.resolve(undefined),
+          stillOwned() ? expireRound(owner, settings, writer, stillOwned) : Promise.resolve(undefined),
         )
           .then((r) => r ?? { owner: ownerLabel(owner), dts: [], files: 0, failed: false })
           .finally(() => {
@@ -881,15 +883,20 @@ export function spawnCheckpointer(
     if (!settings?.aggregator || !options.storeId || !lakeRecovered || (!force && Date.now() < aggExpireDueMs))
       return [];
     try {
-      return [await expireRound({ kind: 'aggregator' }, settings, options.storeId)];
+      return [await expireRound({ kind: 'aggregator' }, settings, options.storeId, () => alive)];
     } finally {
       aggExpireDueMs = Date.now() + settings.intervalMs;
     }
   }
 
   /** One owner's round (etl/ownerExpiry.ts), logged and counted; a failure is tried at the next interval. */
-  function expireRound(owner: ExpiryOwner, settings: RetentionSettings, writer: string): Promise<ExpiryRoundReport> {
-    return runExpiryRound(options.lakeRoot, settings, owner, writer, logger);
+  function expireRound(
+    owner: ExpiryOwner,
+    settings: RetentionSettings,
+    writer: string,
+    stillOwned: () => boolean,
+  ): Promise<ExpiryRoundReport> {
+    return runExpiryRound(options.lakeRoot, settings, owner, writer, logger, stillOwned);
   }
 
   /** The stage 1 a partition actor's message is for; undefined if that actor's generation or ownership ended. */

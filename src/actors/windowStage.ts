@@ -675,7 +675,10 @@ export function spawnWindowStage(
       if (nowMs < task.expireDueMs) continue;
       task.expiring = true;
       const { partition, ticket } = task;
-      const round = runExpiryRound(lakeRoot, retention, { kind: 'task', partition }, options.writerId, logger).then(
+      // Task 0 also expires the clickstream_agg units no current task writes (lake/ownerExpiryRule.ts `expiresUnit`).
+      const owner = { kind: 'task', partition, partitions: s.partitions } as const;
+      const stillOwned = (): boolean => alive && s.tasks.get(partition)?.ticket === ticket && task.phase === 'running';
+      const round = runExpiryRound(lakeRoot, retention, owner, options.writerId, logger, stillOwned).then(
         () => undefined,
       );
       s.commitsInFlight.set(partition, round);

@@ -1,33 +1,43 @@
 /**
  * Retention inside `run`/`etl` (architecture.md, "Keeping the lake: retention"): one owner deletes its own units of
  * the dts that expired. Its I/O; the rule is lake/ownerExpiryRule.ts. The caller runs it where no commit of the owner
- * renames into its units meanwhile (a partition's task chain, the checkpointer's mailbox for the aggregator).
+ * renames into its units meanwhile (a partition's task chain, the checkpointer's mailbox for the aggregator), and
+ * gives `stillOwned`: asked before the record is renamed in and before each delete, so a round of an owner that lost
+ * its partition meanwhile writes nothing and deletes nothing from there on.
  *
- * Order: list the owner's units → its expiry record, with what goes now, written durably (`_expired/<owner>.json`)
- * → the units' listed files deleted through the safe paths of `data clean` (storage/safeClean.ts: every step from
- * the lake root lstat-ed, links unlinked, never followed), then each unit left empty → each dt directory left with nothing but its manifest removed. A crash
- * after the record leaves files the record already covers, and the owner's next round (at its next takeover, or the
- * next interval) deletes them: the plan is the same, and the record's merge is idempotent. The other order could
- * leave ranges gone and unrecorded, which a rebuild from file names would read into the lake again.
+ * Order: its stale record tmp files removed → does it have a unit in an expired dt? (else it stops) → list the
+ * owner's units → its expiry record, with what goes now, written durably (`_expired/<owner>.json`) → the units'
+ * listed files deleted through the safe paths of `data clean` (storage/safeClean.ts: every step from the lake root
+ * lstat-ed, links unlinked, never followed, asynchronously), then each unit left empty → each dt directory left with
+ * nothing but its manifest removed, through the same checks. A crash after the record leaves files the record already
+ * covers, and the owner's next round (at its next takeover, or the next interval) deletes them: the plan is the same,
+ * and the record's merge is idempotent. The other order could leave ranges gone and unrecorded, which a rebuild from
+ * file names would read into the lake again.
  */
-import { lstat, readdir, rmdir, unlink } from 'node:fs/promises';
+import { lstat } from 'node:fs/promises';
 import path from 'node:path';
+import { ErrorCodes, SdpError } from '../errors.js';
 import { emptyExpiryRecord, mergeExpiry } from '../lake/expiryRecord.js';
-import { readOwnerExpiryRecord, writeOwnerExpiryRecord } from '../lake/expiryRecordFile.js';
-import { dirEntries } from '../lake/dirEntries.js';
-import { MANIFEST_FILE } from '../lake/dayManifest.js';
+import {
+  isOwnerRecordTmp,
+  OWNER_RECORDS_DIR,
+  readOwnerExpiryRecord,
+  writeOwnerExpiryRecord,
+} from '../lake/expiryRecordFile.js';
+import { dirEntries, listDtFiles } from '../lake/dirEntries.js';
 import { TABLES_DIR } from '../lake/layout.js';
 import {
   dtDirRemovable,
   type ExpiryOwner,
-  ownedUnits,
+  expiresUnit,
   ownerLabel,
   ownerRecordName,
+  ownerTables,
   planOwnerExpiry,
 } from '../lake/ownerExpiryRule.js';
 import { readFooterSummary } from '../lake/parquetFooter.js';
 import { dtExpires, type ExpiryCandidateFile } from '../lake/retention.js';
-import { removeFilesInsideRoot } from '../storage/safeClean.js';
+import { removeDirIfOnly, removeFilesInsideRoot } from '../storage/safeClean.js';
 import { countExpired, countExpiryFailure } from '../lake/expiryTotals.js';
 import type { Logger } from '../log/logger.js';
 import { hitFault } from '../system/faults.js';
@@ -49,11 +59,45 @@ export interface OwnerExpiryOutcome {
   bytes: number;
   /** dt directories removed because no owner had files in them any more. */
   dtDirsRemoved: number;
+  /** The owner lost its partition during the round: what is left of it was not done (the next owner's). */
+  lost: boolean;
+  /** Tmp files of its record a crashed or lost round had left, removed. */
+  staleTmpRemoved: number;
+}
+
+const DT_DIR = /^dt=(\d{4}-\d{2}-\d{2})$/;
+
+/**
+ * Whether the owner has a unit it expires in an expired dt of one of its tables: the dt directory names, and the
+ * entries of the expired ones only. Most rounds stop here; an expired dt that holds only other owners' units (their
+ * rounds not run yet, or units of a window mode no longer running that this owner does not take) does not make every
+ * round of this owner list all its units again.
+ */
+async function hasExpiringUnit(lakeRoot: string, owner: ExpiryOwner, expires: (dt: string) => boolean) {
+  for (const table of ownerTables(owner)) {
+    const tableDir = path.join(lakeRoot, TABLES_DIR, table);
+    for (const dtDir of await dirEntries(tableDir)) {
+      const m = DT_DIR.exec(dtDir.name);
+      if (!dtDir.isDirectory() || !m || !expires(m[1]!)) continue;
+      for (const entry of await dirEntries(path.join(tableDir, dtDir.name))) {
+        if (!expiresUnit(owner, table, entry.name)) continue;
+        // A unit that is a link is never followed, and stops the round where it is seen (warned and counted).
+        if (entry.isSymbolicLink())
+          throw new SdpError(
+            ErrorCodes.STORAGE_UNSAFE_ROOT,
+            `${path.join(tableDir, dtDir.name, entry.name)} is a symlink: nothing deleted`,
+          );
+        if (entry.isDirectory()) return true;
+      }
+    }
+  }
+  return false;
 }
 
 /**
- * The owner's files in its units of every dt (lake-relative). Sizes (lstat: links are not followed) only in the dts
- * that expire: the others' names are all the plan needs, and a month of a partition is tens of thousands of files.
+ * The owner's files in the units it expires, in every dt (lake-relative; `listDtFiles`, which also gives the dt
+ * directories' own files: the plan ignores them). Sizes (lstat: links are not followed) only in the dts that expire:
+ * the others' names are all the record needs, and a month of a partition is tens of thousands of files.
  */
 async function listOwnedFiles(
   lakeRoot: string,
@@ -61,28 +105,13 @@ async function listOwnedFiles(
   expires: (dt: string) => boolean,
 ): Promise<ExpiryCandidateFile[]> {
   const out: ExpiryCandidateFile[] = [];
-  const dtDirs = await Promise.all(
-    ownedUnits(owner).map(async ({ table, unit }) => ({
-      table,
-      unit,
-      dts: (await dirEntries(path.join(lakeRoot, TABLES_DIR, table)))
-        .filter((d) => d.isDirectory() && /^dt=\d{4}-\d{2}-\d{2}$/.test(d.name))
-        .map((d) => d.name),
-    })),
-  );
-  // Most rounds find no dt to expire: then the units are not listed at all (the rolls of the owner wait meanwhile).
-  if (!dtDirs.some(({ dts }) => dts.some((d) => expires(d.slice('dt='.length))))) return out;
-  for (const { table, unit, dts } of dtDirs) {
-    const tableDir = `${TABLES_DIR}/${table}`;
-    for (const dtDir of dts) {
-      const unitDir = `${tableDir}/${dtDir}/${unit}`;
-      const sized = expires(dtDir.slice('dt='.length));
-      for (const entry of await dirEntries(path.join(lakeRoot, unitDir))) {
-        const rel = `${unitDir}/${entry.name}`;
-        if (!sized) {
-          out.push({ path: rel, sizeBytes: 0 });
-          continue;
-        }
+  for (const table of ownerTables(owner))
+    for (const { dtDir, files } of await listDtFiles(lakeRoot, table, (unit) => expiresUnit(owner, table, unit))) {
+      if (!expires(dtDir.slice('dt='.length))) {
+        for (const rel of files) out.push({ path: rel, sizeBytes: 0 });
+        continue;
+      }
+      for (const rel of files) {
         const size = await lstat(path.join(lakeRoot, rel)).then(
           (st) => st.size,
           () => undefined,
@@ -90,32 +119,20 @@ async function listOwnedFiles(
         if (size !== undefined) out.push({ path: rel, sizeBytes: size });
       }
     }
-  }
   return out;
 }
 
-/** Removes the dt directory when nothing but its manifest is left (rmdir: a file that arrives meanwhile keeps it). */
-async function removeEmptyDtDir(lakeRoot: string, table: string, dt: string): Promise<boolean> {
-  const dir = path.join(lakeRoot, TABLES_DIR, table, `dt=${dt}`);
-  const entries = await readdir(dir).catch(() => undefined);
-  if (entries === undefined || !dtDirRemovable(entries)) return false;
-  if (entries.includes(MANIFEST_FILE)) {
-    const manifest = path.join(dir, MANIFEST_FILE);
-    try {
-      if ((await lstat(manifest)).isFile()) await unlink(manifest);
-    } catch (err) {
-      // Another owner that finished the same dt at the same time removed it first.
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-    }
-  }
-  try {
-    await rmdir(dir);
-    return true;
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOENT') return false;
-    throw err;
-  }
+/**
+ * Removes the tmp files of the owner's record (`<name>.<writer>.tmp`, any writer's) that a round killed between its
+ * tmp file and the rename left: nothing else ever removes them. Only the current owner calls it, so a tmp file of
+ * another writer is a crashed or lost member's; a lost member's round in flight then fails at its rename.
+ */
+async function removeStaleRecordTmps(lakeRoot: string, name: string): Promise<number> {
+  const stale = (await dirEntries(path.join(lakeRoot, OWNER_RECORDS_DIR)))
+    .filter((e) => !e.isDirectory() && isOwnerRecordTmp(name, e.name))
+    .map((e) => e.name);
+  if (stale.length === 0) return 0;
+  return (await removeFilesInsideRoot(lakeRoot, OWNER_RECORDS_DIR, stale, { keepDir: true })).files;
 }
 
 /**
@@ -126,11 +143,25 @@ export async function expireOwnedFiles(
   settings: OwnerExpirySettings,
   owner: ExpiryOwner,
   nowMs: number,
+  stillOwned: () => boolean,
 ): Promise<OwnerExpiryOutcome> {
   const { lakeRoot } = settings;
+  const outcome: OwnerExpiryOutcome = {
+    dts: [],
+    tables: [],
+    files: 0,
+    bytes: 0,
+    dtDirsRemoved: 0,
+    lost: false,
+    staleTmpRemoved: 0,
+  };
+  const lost = (): OwnerExpiryOutcome => ({ ...outcome, lost: true });
+  if (!stillOwned()) return lost();
+  const name = ownerRecordName(owner);
+  outcome.staleTmpRemoved = await removeStaleRecordTmps(lakeRoot, name);
   const expires = (dt: string): boolean => dtExpires(dt, nowMs, settings.retentionDays);
+  if (!(await hasExpiringUnit(lakeRoot, owner, expires))) return outcome;
   const plan = planOwnerExpiry(await listOwnedFiles(lakeRoot, owner, expires), owner, nowMs, settings.retentionDays);
-  const outcome: OwnerExpiryOutcome = { dts: [], tables: [], files: 0, bytes: 0, dtDirsRemoved: 0 };
   if (plan.expiring.length === 0) return outcome;
 
   // The windows' frontier of what goes (`minute_end` in the footers), for a task that later starts without state.
@@ -140,7 +171,6 @@ export async function expireOwnedFiles(
       const summary = await readFooterSummary(path.join(lakeRoot, file), 'minute_end');
       if (summary.maxMs !== undefined) aggEmittedUntilMs = Math.max(aggEmittedUntilMs ?? -Infinity, summary.maxMs);
     }
-  const name = ownerRecordName(owner);
   const record = mergeExpiry({
     previous: readOwnerExpiryRecord(lakeRoot, name) ?? emptyExpiryRecord(),
     deleted: plan.expiring,
@@ -150,15 +180,17 @@ export async function expireOwnedFiles(
     nowMs,
     retentionDays: settings.retentionDays,
   });
-  await writeOwnerExpiryRecord(lakeRoot, name, record, settings.writer);
+  if (!(await writeOwnerExpiryRecord(lakeRoot, name, record, settings.writer, stillOwned))) return lost();
   hitFault('retention-after-record');
 
   const byTable = new Map<string, { files: number; bytes: number }>();
   for (const [i, unit] of plan.expiring.entries()) {
     if (i > 0) hitFault('retention-between-units');
+    // Lost since the record: the rest is left as a crash would leave it, for the next owner's round.
+    if (!stillOwned()) return lost();
     // The files listed and recorded, not the unit whole: a file renamed in since (a member that lost the partition and
     // has not noticed yet, racing the new owner's roll of a late event) is not deleted unrecorded.
-    const done = removeFilesInsideRoot(
+    const done = await removeFilesInsideRoot(
       lakeRoot,
       path.join(TABLES_DIR, unit.table, `dt=${unit.dt}`, unit.unit),
       unit.files.map((f) => path.posix.basename(f)),
@@ -167,14 +199,16 @@ export async function expireOwnedFiles(
     byTable.set(unit.table, { files: t.files + done.files, bytes: t.bytes + done.bytes });
     outcome.files += done.files;
     outcome.bytes += done.bytes;
+    outcome.tables = [...byTable].map(([table, n]) => ({ table, ...n })).sort((a, b) => a.table.localeCompare(b.table));
+    if (!outcome.dts.includes(unit.dt)) outcome.dts = [...outcome.dts, unit.dt].sort();
   }
-  const dtsOfTables = new Set(plan.expiring.map((u) => `${u.table}\u0000${u.dt}`));
-  for (const key of dtsOfTables) {
-    const [table, dt] = key.split('\u0000') as [string, string];
-    if (await removeEmptyDtDir(lakeRoot, table, dt)) outcome.dtDirsRemoved += 1;
+  const dtsOfTables = new Map(plan.expiring.map((u) => [`${u.table}\u0000${u.dt}`, u] as const));
+  for (const { table, dt } of dtsOfTables.values()) {
+    if (!stillOwned()) return lost();
+    // Nothing but its manifest left (another owner's unit, or a roll's tmp file in flight, keeps it).
+    if (await removeDirIfOnly(lakeRoot, path.join(TABLES_DIR, table, `dt=${dt}`), dtDirRemovable))
+      outcome.dtDirsRemoved += 1;
   }
-  outcome.dts = [...new Set(plan.expiring.map((u) => u.dt))].sort();
-  outcome.tables = [...byTable].map(([table, t]) => ({ table, ...t })).sort((a, b) => a.table.localeCompare(b.table));
   return outcome;
 }
 
@@ -193,11 +227,14 @@ export interface ExpiryRoundReport {
   dts: string[];
   files: number;
   failed: boolean;
+  /** Set when the owner lost its partition during the round (it stopped there). */
+  lost?: true;
 }
 
 /**
  * One owner's round: the lake root checked, `expireOwnedFiles`, a log line and the counters (lake/expiryTotals.ts)
  * when something went; a failure is logged at warn and counted, never thrown (the next interval tries again).
+ * `stillOwned`: whether this owner still holds its partition (its task is current), asked along the round.
  */
 export async function runExpiryRound(
   lakeRoot: string,
@@ -205,6 +242,7 @@ export async function runExpiryRound(
   owner: ExpiryOwner,
   writer: string,
   logger: Logger,
+  stillOwned: () => boolean,
 ): Promise<ExpiryRoundReport> {
   const label = ownerLabel(owner);
   const startedMs = Date.now();
@@ -215,6 +253,7 @@ export async function runExpiryRound(
       { lakeRoot, retentionDays: settings.days, topics: settings.topics, writer },
       owner,
       startedMs,
+      stillOwned,
     );
   } catch (err) {
     countExpiryFailure();
@@ -241,5 +280,21 @@ export async function runExpiryRound(
       'lake files expired by their owner',
     );
   }
-  return { owner: label, dts: outcome.dts, files: outcome.files, failed: false };
+  if (outcome.staleTmpRemoved > 0)
+    logger.info(
+      { component: 'retention', owner: label, files: outcome.staleTmpRemoved },
+      'stale tmp files of the expiry record removed',
+    );
+  if (outcome.lost)
+    logger.info(
+      { component: 'retention', owner: label, files: outcome.files },
+      "retention round stopped: the owner lost its partition, the rest is the next owner's",
+    );
+  return {
+    owner: label,
+    dts: outcome.dts,
+    files: outcome.files,
+    failed: false,
+    ...(outcome.lost ? { lost: true as const } : {}),
+  };
 }

@@ -13,9 +13,10 @@
  * (lake/durableFs.ts), so a crash leaves the old file or the new one, never half of one.
  */
 import { lstatSync, readdirSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { rename } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { ErrorCodes, SdpError } from '../errors.js';
-import { renameDurable, writeFileDurable } from './durableFs.js';
+import { fsyncDir, removeIfExists, renameDurable, writeFileDurable } from './durableFs.js';
 import {
   decodeExpiryRecord,
   encodeExpiryRecord,
@@ -84,18 +85,33 @@ export function readOwnerExpiryRecord(lakeRoot: string, name: string): ExpiryRec
   return readRecordFile(ownerRecordPath(lakeRoot, name));
 }
 
+/** Whether `entry` of `_expired/` is a tmp file of the owner record `name` (`<name>.<writer>.tmp`), any writer's. */
+export function isOwnerRecordTmp(name: string, entry: string): boolean {
+  return entry.startsWith(`${name}.`) && /^[^.]+\.tmp$/.test(entry.slice(name.length + 1));
+}
+
 /**
  * One owner's record. The tmp name carries the writer id: a member that lost the owner's partition and has not noticed
- * yet never writes into the new owner's tmp file.
+ * yet never writes into the new owner's tmp file. `stillOwned` is asked right before the rename: false leaves the
+ * record as it was (the tmp file removed) and answers false.
  */
 export async function writeOwnerExpiryRecord(
   lakeRoot: string,
   name: string,
   record: ExpiryRecord,
   writer: string,
-): Promise<void> {
+  stillOwned: () => boolean = () => true,
+): Promise<boolean> {
   const file = ownerRecordPath(lakeRoot, name);
   const tmp = `${file}.${writer}.tmp`;
   await writeFileDurable(tmp, [Buffer.from(encodeExpiryRecord(record), 'utf8')]);
-  await renameDurable(tmp, file);
+  if (!stillOwned()) {
+    await removeIfExists(tmp);
+    return false;
+  }
+  // rename(2) itself, not the idempotent completeRename: a tmp file the next owner removed as stale must fail this
+  // round, not pass for a rename already done.
+  await rename(tmp, file);
+  await fsyncDir(dirname(file));
+  return true;
 }

@@ -9,6 +9,10 @@
  * (those live in the dt directory, and a takeover settles them), and a late event's file rolled into an expired dt
  * later is expired at the owner's next round. Each owner keeps its own expiry record, `_expired/<name>.json`, written
  * by it alone, so no two members ever write one file.
+ *
+ * `clickstream_agg` units nobody writes any more (`agg` after a switch to `etl.windows: members`, `r<r>` after a switch
+ * back or with r at or past the repartition topic's partition count) have no owner: the aggregator in process mode, and
+ * stage-2 task 0 in members mode, expire them with their own ("Orphan units").
  */
 import { MANIFEST_FILE } from './dayManifest.js';
 import { AGG_UNIT, aggTaskUnit, rawUnit, rejectedUnit } from './layout.js';
@@ -18,7 +22,8 @@ import type { TableName } from './tables.js';
 /** Who owns which units (architecture.md, "Units"). */
 export type ExpiryOwner =
   | { kind: 'partition'; topic: string; partition: number; table: 'clickstream' | 'iot' }
-  | { kind: 'task'; partition: number }
+  /** `partitions`: the repartition topic's partition count as the task knows it (task 0 expires the orphans). */
+  | { kind: 'task'; partition: number; partitions?: number }
   | { kind: 'aggregator' };
 
 export interface OwnedUnit {
@@ -56,6 +61,27 @@ export function ownedUnits(owner: ExpiryOwner): OwnedUnit[] {
   }
 }
 
+const TASK_UNIT = /^r(\d+)$/;
+
+/**
+ * Whether `unit` of `table` is one the owner expires: its own units, and for the aggregator (process mode) and stage-2
+ * task 0 (members mode) the `clickstream_agg` units no current owner writes. Task 0 takes them only when it knows the
+ * partition count: without it every `r<r>` could be a running task's.
+ */
+export function expiresUnit(owner: ExpiryOwner, table: TableName, unit: string): boolean {
+  if (ownedUnits(owner).some((u) => u.table === table && u.unit === unit)) return true;
+  if (table !== 'clickstream_agg') return false;
+  const r = TASK_UNIT.exec(unit);
+  if (owner.kind === 'aggregator') return r !== null;
+  if (owner.kind !== 'task' || owner.partition !== 0 || owner.partitions === undefined) return false;
+  return unit === AGG_UNIT || (r !== null && Number(r[1]) >= owner.partitions);
+}
+
+/** The tables the owner expires in (those of `ownedUnits`). */
+export function ownerTables(owner: ExpiryOwner): TableName[] {
+  return [...new Set(ownedUnits(owner).map((u) => u.table))];
+}
+
 /**
  * The owner's expiry record file name in `<lake>/_expired/`: `p-<topic>-<p>.json`, `r<r>.json`, `agg.json`. Distinct
  * per owner (a topic name holds no `/`, and only partition owners' names start with `p-`).
@@ -86,8 +112,8 @@ export function ownerLabel(owner: ExpiryOwner): string {
 const UNIT_FILE = /^tables\/([^/]+)\/dt=(\d{4}-\d{2}-\d{2})\/([^/]+)\/[^/]+$/;
 
 /**
- * What the owner deletes now: its units in dts that expire, whole. `files` lists the lake (any files); those outside
- * the owner's units are ignored, so a listing of the whole lake gives the same plan.
+ * What the owner deletes now: the units it expires (`expiresUnit`) in dts that expire, whole. `files` lists the lake
+ * (any files); those outside the owner's units are ignored, so a listing of the whole lake gives the same plan.
  */
 export function planOwnerExpiry(
   files: readonly ExpiryCandidateFile[],
@@ -95,12 +121,11 @@ export function planOwnerExpiry(
   nowMs: number,
   retentionDays: number,
 ): OwnerExpiryPlan {
-  const own = new Set(ownedUnits(owner).map((u) => `${u.table}/${u.unit}`));
   const byUnit = new Map<string, ExpiringUnit>();
   const remaining: string[] = [];
   for (const file of files) {
     const m = UNIT_FILE.exec(file.path);
-    if (!m || !own.has(`${m[1]}/${m[3]}`)) continue;
+    if (!m || !expiresUnit(owner, m[1] as TableName, m[3]!)) continue;
     const [table, dt, unit] = [m[1] as TableName, m[2]!, m[3]!];
     if (!dtExpires(dt, nowMs, retentionDays)) {
       if (file.path.endsWith('.parquet')) remaining.push(file.path);

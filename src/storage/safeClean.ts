@@ -1,9 +1,17 @@
 /**
  * Emptying a storage root, after `rootSafety` found no reason to refuse. Deletes everything below
  * the root except its `.sdp-root` marker; never follows a symlink (a symlink is unlinked, its
- * target untouched) and never leaves the root (every path is checked to lie below it).
+ * target untouched) and never leaves the root (every path is checked to lie below it). `data clean` and `lake expire`
+ * (the platform stopped) call it synchronously; retention inside the ETL (`removeFilesInsideRoot`, `removeDirIfOnly`)
+ * asynchronously, with the same checks.
  */
-import { lstatSync, readdirSync, realpathSync, rmdirSync, unlinkSync } from 'node:fs';
+import { lstatSync, readdirSync, realpathSync, rmdirSync, type Stats, unlinkSync } from 'node:fs';
+import {
+  lstat as lstatAsync,
+  readdir as readdirAsync,
+  rmdir as rmdirAsync,
+  unlink as unlinkAsync,
+} from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { dirname, join, resolve, sep } from 'node:path';
 import { ErrorCodes, SdpError } from '../errors.js';
@@ -109,69 +117,150 @@ export function emptyRoot(root: string): CleanedRoot {
   return { root: absolute, files, bytes, existed: true };
 }
 
+/** The target of `relativeDir` and every path from the root down to it; throws when it is not below the root. */
+function stepsBelow(absoluteRoot: string, relativeDir: string): { target: string; paths: string[] } {
+  const target = resolve(absoluteRoot, relativeDir);
+  if (target === absoluteRoot || !isWithin(absoluteRoot, target))
+    throw new SdpError(ErrorCodes.STORAGE_UNSAFE_ROOT, `${target} is not below ${absoluteRoot}: nothing deleted`);
+  const paths = [absoluteRoot];
+  for (const step of target.slice(absoluteRoot.length + 1).split(sep)) paths.push(join(paths[paths.length - 1]!, step));
+  return { target, paths };
+}
+
+/** Throws when a step on the way down is a symlink or no directory. */
+function checkStep(path: string, stat: Stats, target: string): void {
+  if (stat.isSymbolicLink() || !stat.isDirectory())
+    throw new SdpError(
+      ErrorCodes.STORAGE_UNSAFE_ROOT,
+      `${path} is ${stat.isSymbolicLink() ? 'a symlink' : 'not a directory'}: ${target} not deleted`,
+    );
+}
+
+function isMissing(err: unknown): boolean {
+  return (err as NodeJS.ErrnoException).code === 'ENOENT';
+}
+
 /**
  * The absolute path of `relativeDir` below the root after lstat-ing every directory from the root down to it;
  * undefined when a step does not exist. Throws when it is not below the root, or a step is a symlink or no directory.
  */
 function plainDirBelow(absoluteRoot: string, relativeDir: string): string | undefined {
-  const target = resolve(absoluteRoot, relativeDir);
-  if (target === absoluteRoot || !isWithin(absoluteRoot, target))
-    throw new SdpError(ErrorCodes.STORAGE_UNSAFE_ROOT, `${target} is not below ${absoluteRoot}: nothing deleted`);
-  const steps = target.slice(absoluteRoot.length + 1).split(sep);
-  let path = absoluteRoot;
-  for (const step of [undefined, ...steps]) {
-    if (step !== undefined) path = join(path, step);
-    let stat: import('node:fs').Stats;
+  const { target, paths } = stepsBelow(absoluteRoot, relativeDir);
+  for (const path of paths) {
+    let stat: Stats;
     try {
       stat = lstatSync(path);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      if (isMissing(err)) return undefined;
       throw err;
     }
-    if (stat.isSymbolicLink() || !stat.isDirectory())
-      throw new SdpError(
-        ErrorCodes.STORAGE_UNSAFE_ROOT,
-        `${path} is ${stat.isSymbolicLink() ? 'a symlink' : 'not a directory'}: ${target} not deleted`,
-      );
+    checkStep(path, stat, target);
   }
   return target;
 }
 
+/** `plainDirBelow` off the event loop: the deletes inside the ETL (architecture.md, "Keeping the lake: retention"). */
+async function plainDirBelowAsync(absoluteRoot: string, relativeDir: string): Promise<string | undefined> {
+  const { target, paths } = stepsBelow(absoluteRoot, relativeDir);
+  for (const path of paths) {
+    let stat: Stats;
+    try {
+      stat = await lstatAsync(path);
+    } catch (err) {
+      if (isMissing(err)) return undefined;
+      throw err;
+    }
+    checkStep(path, stat, target);
+  }
+  return target;
+}
+
+/** Unlinks one entry of `dir` unless it is a directory: its size; undefined when it was not there or is a directory. */
+async function unlinkEntry(dir: string, name: string): Promise<number | undefined> {
+  const path = join(dir, name);
+  if (name.includes('/') || name.includes(sep) || dirname(path) !== dir)
+    throw new SdpError(ErrorCodes.STORAGE_UNSAFE_ROOT, `${name} is not an entry of ${dir}: stopped`);
+  let stat: Stats;
+  try {
+    stat = await lstatAsync(path);
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+  if (stat.isDirectory()) return undefined;
+  try {
+    await unlinkAsync(path);
+  } catch (err) {
+    // Another deleter of the same entry between the lstat and the unlink (two owners finishing one dt).
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+  return stat.size;
+}
+
+/** rmdir that leaves a directory something arrived in (or that another deleter removed first): whether it went. */
+async function rmdirIfEmpty(dir: string): Promise<boolean> {
+  try {
+    await rmdirAsync(dir);
+    return true;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOTEMPTY' || code === 'EEXIST' || code === 'ENOENT') return false;
+    throw err;
+  }
+}
+
 /**
  * Deletes the named entries of one directory below a root (retention inside the ETL: the files of a unit an owner
- * listed and recorded, not one that arrived since), then the directory if that left it empty. The path down to it is
- * checked as by `removeDirInsideRoot`; an entry that is a link is unlinked, a directory is left alone. Call only
- * after `assertSafeRoots` for the root.
+ * listed and recorded, not one that arrived since), then the directory if that left it empty (unless `keepDir`).
+ * The path down to it is checked as by `removeDirInsideRoot`; an entry that is a link is unlinked, a directory is left
+ * alone. Asynchronous, one call at a time: it runs on the ETL's event loop, where a unit of a day (1,440 files) took
+ * 107–290 ms of sync calls. Call only after `assertSafeRoots` for the root.
  */
-export function removeFilesInsideRoot(root: string, relativeDir: string, names: readonly string[]): CleanedRoot {
+export async function removeFilesInsideRoot(
+  root: string,
+  relativeDir: string,
+  names: readonly string[],
+  options: { keepDir?: boolean } = {},
+): Promise<CleanedRoot> {
   const absoluteRoot = resolve(root);
-  const target = plainDirBelow(absoluteRoot, relativeDir);
+  const target = await plainDirBelowAsync(absoluteRoot, relativeDir);
   if (target === undefined) return { root: resolve(absoluteRoot, relativeDir), files: 0, bytes: 0, existed: false };
   let files = 0;
   let bytes = 0;
   for (const name of names) {
-    const path = join(target, name);
-    if (name.includes('/') || name.includes(sep) || dirname(path) !== target)
-      throw new SdpError(ErrorCodes.STORAGE_UNSAFE_ROOT, `${name} is not an entry of ${target}: stopped`);
-    let stat: import('node:fs').Stats;
-    try {
-      stat = lstatSync(path);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') continue;
-      throw err;
-    }
-    if (stat.isDirectory()) continue;
-    unlinkSync(path);
+    const size = await unlinkEntry(target, name);
+    if (size === undefined) continue;
     files += 1;
-    bytes += stat.size;
+    bytes += size;
   }
-  try {
-    rmdirSync(target);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code !== 'ENOTEMPTY' && code !== 'EEXIST' && code !== 'ENOENT') throw err;
-  }
+  if (!options.keepDir) await rmdirIfEmpty(target);
   return { root: target, files, bytes, existed: true };
+}
+
+/**
+ * Removes one directory below a root when `removable` accepts its entries (retention: an expired dt directory left
+ * with nothing but its manifest), those entries unlinked first; a directory among them, or anything that arrives
+ * meanwhile, keeps it (rmdir, never a recursive delete). The path down to it is checked as by `removeDirInsideRoot`.
+ * Whether it went: false when it was not there, was refused, or another deleter removed it first.
+ */
+export async function removeDirIfOnly(
+  root: string,
+  relativeDir: string,
+  removable: (entries: readonly string[]) => boolean,
+): Promise<boolean> {
+  const target = await plainDirBelowAsync(resolve(root), relativeDir);
+  if (target === undefined) return false;
+  let entries: string[];
+  try {
+    entries = await readdirAsync(target);
+  } catch (err) {
+    if (isMissing(err)) return false;
+    throw err;
+  }
+  if (!removable(entries)) return false;
+  for (const name of entries) await unlinkEntry(target, name);
+  return rmdirIfEmpty(target);
 }
 
 /**

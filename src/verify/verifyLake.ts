@@ -36,7 +36,7 @@ import { judgePartition, planPartition } from './partitionCheck.js';
 import { emptyCounts, verifyPassed, type VerifyCounts } from './summary.js';
 import { readStageWindowState, type StageWindowState } from './stageWindowState.js';
 import { collectWindowFacts } from './windowCheck.js';
-import { judgeWindows, type WindowComparison } from './windowRules.js';
+import { dtsOutOfWindowAccounting, judgeWindows, type WindowComparison } from './windowRules.js';
 
 export type VerifyTable = 'clickstream' | 'iot' | 'clickstream_agg' | '_rejected';
 export const VERIFY_TABLES: readonly VerifyTable[] = ['clickstream', 'iot', 'clickstream_agg', '_rejected'];
@@ -322,10 +322,7 @@ async function checkWindows(
 ): Promise<void> {
   const { since } = options;
   const topic = config.topics.clickstream;
-  // A dt some owner of clickstream or clickstream_agg expired already (architecture.md, "Keeping the lake: retention")
-  // is left out on both sides: the owners inside the ETL expire it one after another, so its windows may outlive some
-  // of its raw rows for a while. An iot or _rejected expiry of the same dt says nothing of the windows.
-  const expiredDts = new Set([...(expiry?.dts.clickstream ?? []), ...(expiry?.dts.clickstream_agg ?? [])]);
+  const expiredDts = dtsOutOfWindowAccounting(expiry);
   const aggFiles = inventory.aggFiles
     .filter((f) => (since === undefined || f.dt >= since) && !expiredDts.has(f.dt))
     .map((f) => f.path);
@@ -409,9 +406,8 @@ async function checkWindows(
   else if (ahead.length > 0) comparison = { mode: 'raw-ahead', reason: `${ahead.join('; ')} (${rerun})` };
   else {
     // Late events of expired days are in the total but their raw rows are gone: the sum can only be bounded.
-    const expired = (expiry?.dts.clickstream?.length ?? 0) > 0 || (expiry?.dts.clickstream_agg?.length ?? 0) > 0;
     comparison = {
-      mode: since === undefined && !expired ? 'exact' : 'bounded',
+      mode: since === undefined && expiredDts.size === 0 ? 'exact' : 'bounded',
       lateEventsTotal: agg.lateEventsTotal,
     };
   }

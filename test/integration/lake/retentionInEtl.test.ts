@@ -1,6 +1,7 @@
 /**
  * Retention inside the ETL (architecture.md, "Keeping the lake: retention"). First, `verify` while one owner has
- * expired a day and the others not yet (that day left out of the window accounting). Then, with
+ * expired a day and the others not yet (an iot owner's expiry keeps that day's windows accounted for, a clickstream
+ * owner's leaves the day out of the window accounting). Then, with
  * `lake.retention_days` set, each owner deletes its files of the expired dts while `etl` runs. Real cluster, real writer path: events five and six
  * days old (and a rejected record with an old Kafka timestamp) land in old dts, then their owners expire them while
  * today's events keep arriving; DuckDB reads today's rows exactly once, `verify` passes and reports the expired
@@ -160,12 +161,30 @@ describe('retention inside the ETL', () => {
     expect(oldDtDirs().sort()).toEqual(
       expect.arrayContaining([`clickstream/dt=${oldDt}`, `clickstream_agg/dt=${oldDt}`, `iot/dt=${oldDt}`]),
     );
+    // An iot owner alone expires it first: that says nothing of the windows, which stay accounted for (all of them).
+    const windowsChecked = async (): Promise<number> => {
+      const result = await runCli(['verify'], env);
+      expect(result.code, `${result.stdout}\n${result.stderr}`).toBe(0);
+      return Number(/ windows=(\d+) /.exec(result.stdout)![1]);
+    };
+    const allWindows = await windowsChecked();
+    expect(allWindows).toBeGreaterThan(0);
+    const iotOwner = { kind: 'partition', topic: config.topics.iot, partition: 0, table: 'iot' } as const;
+    const iotOutcome = await expireOwnedFiles(
+      { lakeRoot, retentionDays: 2, topics: config.topics, writer: 'feed' },
+      iotOwner,
+      Date.now(),
+      () => true,
+    );
+    expect(iotOutcome.dts).toEqual([oldDt]);
+    expect(await windowsChecked()).toBe(allWindows);
     // Clickstream partition 0's owner alone has expired it (as a member would, ahead of the others).
     const owner = { kind: 'partition', topic: config.topics.clickstream, partition: 0, table: 'clickstream' } as const;
     const outcome = await expireOwnedFiles(
       { lakeRoot, retentionDays: 2, topics: config.topics, writer: 'feed' },
       owner,
       Date.now(),
+      () => true,
     );
     expect(outcome.files).toBeGreaterThan(0);
     expect(existsSync(join(lakeRoot, 'tables', 'clickstream', `dt=${oldDt}`))).toBe(true); // other partitions' files

@@ -19,8 +19,8 @@ import { rawSinkId, type RawCheckpoint } from '../../../src/checkpoint/checkpoin
 import { SqlitePersistenceEngine } from '../../../src/checkpoint/sqlitePersistenceEngine.js';
 import { parseConfig } from '../../../src/config/load.js';
 import { getEncoder } from '../../../src/lake/encodeTask.js';
-import { aggFilePath, dtOfMs, rawFilePath } from '../../../src/lake/layout.js';
-import { query } from '../../../src/system/nact.js';
+import { aggFilePath, aggTaskFilePath, dtOfMs, rawFilePath } from '../../../src/lake/layout.js';
+import { dispatch, query } from '../../../src/system/nact.js';
 import { aggRows, batchOf, iotRows } from '../lake/fixtures.js';
 import { type FakeTransactions, fakeTransactions } from './fakes/fakePartitionTransactions.js';
 import { cleanUp, newSystem, onCleanUp, silentLogger, tempDir, waitFor } from './fakes/testKit.js';
@@ -72,7 +72,7 @@ function start(assertLakeRoot: () => void = () => undefined) {
     },
   });
   const ask = <R>(msg: CheckpointerMsg): Promise<R> => query<CheckpointerMsg, R>(checkpointer, () => msg, Q_MS);
-  return { lakeRoot, transactions, ask };
+  return { lakeRoot, transactions, ask, checkpointer };
 }
 
 /** Committed files of p2: [0-9], [10-19], [20-29] in the old dt, the newest roll [30-39] today. */
@@ -149,11 +149,29 @@ describe('checkpointer: each owner expires its own files while running', () => {
     });
   });
 
+  it('a task released during its round writes no record and deletes nothing from there on', async () => {
+    let released = false;
+    // The lake root check is the round's first step: the partition is revoked right then, the round under way.
+    const c = start(() => {
+      if (!released) dispatch(c.checkpointer, { type: 'release', topic: TOPIC, partitions: [P] });
+      released = true;
+    });
+    await files(c.lakeRoot);
+    await c.ask<TakeoverReply>({ type: 'takeOver', topic: TOPIC, partitions: [P] });
+    const report = await c.ask<ExpiryReport>({ type: 'expireTick', force: true });
+    expect(report).toEqual([{ owner: `${TOPIC}[${P}]`, dts: [], files: 0, failed: false, lost: true }]);
+    const records = join(c.lakeRoot, '_expired');
+    expect(existsSync(records) ? readdirSync(records) : []).toEqual([]);
+    expect(readdirSync(join(c.lakeRoot, 'tables', 'iot', `dt=${OLD}`, `p${P}`))).toHaveLength(3);
+  });
+
   it('the process aggregator expires its agg units once the lake was recovered, with their windows frontier', async () => {
     const c = start();
     const old = aggFilePath(c.lakeRoot, OLD, 7);
     const kept = aggFilePath(c.lakeRoot, TODAY, 9);
-    for (const file of [old, kept]) {
+    // A stage-2 task's unit left by a switch from etl.windows: members: no task writes it in process mode.
+    const orphan = aggTaskFilePath(c.lakeRoot, OLD, 3, 0, 9);
+    for (const file of [old, kept, orphan]) {
       await mkdir(dirname(file), { recursive: true });
       await getEncoder('hyparquet-writer').encodeToFile(file, 'clickstream_agg', batchOf('clickstream_agg', aggRows), {
         rowGroupRows: 1000,
@@ -163,9 +181,9 @@ describe('checkpointer: each owner expires its own files while running', () => {
     expect(await c.ask<ExpiryReport>({ type: 'expireTick', force: true })).toEqual([]);
     await c.ask({ type: 'recoverLake' });
     expect(await c.ask<ExpiryReport>({ type: 'expireTick', force: true })).toEqual([
-      { owner: 'aggregator', dts: [OLD], files: 1, failed: false },
+      { owner: 'aggregator', dts: [OLD], files: 2, failed: false },
     ]);
-    expect([existsSync(old), existsSync(kept)]).toEqual([false, true]);
+    expect([existsSync(old), existsSync(orphan), existsSync(kept)]).toEqual([false, false, true]);
     const record = JSON.parse(readFileSync(join(c.lakeRoot, '_expired', 'agg.json'), 'utf8'));
     expect(record.agg).toEqual({
       seq: '7',

@@ -1,4 +1,4 @@
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -15,7 +15,7 @@ import type { ConsumedBatch } from '../../../src/kafka/topicConsumer.js';
 import type { RetentionSettings } from '../../../src/etl/ownerExpiry.js';
 import { getEncoder } from '../../../src/lake/encodeTask.js';
 import { createEncoderPool } from '../../../src/lake/encoderPool.js';
-import { aggTaskFilePath } from '../../../src/lake/layout.js';
+import { aggFilePath, aggTaskFilePath } from '../../../src/lake/layout.js';
 import { aggRows as aggFixtureRows, batchOf } from '../lake/fixtures.js';
 import { dispatch, query, stop, type Ref } from '../../../src/system/nact.js';
 import {
@@ -646,12 +646,14 @@ describe('window stage (stage-2 tasks)', () => {
 });
 
 describe('window stage: retention (architecture.md, "Keeping the lake: retention")', () => {
-  it("each running task deletes its own r<r> units of the expired dts, record first; another task's stay", async () => {
+  it("a running task deletes its own r<r> units of the expired dts, record first; another task's stay", async () => {
     const lakeRoot = join(tempDir('sdp-window-stage-retention-'), 'lake');
     const old = '2024-01-01';
     const mine = aggTaskFilePath(lakeRoot, old, 0, 0, 9);
-    const theirs = aggTaskFilePath(lakeRoot, old, 5, 0, 9); // task 5: no task of this stage (R = 2)
-    for (const file of [mine, theirs])
+    const theirs = aggTaskFilePath(lakeRoot, old, 1, 0, 9); // task 1: another member's (not assigned here)
+    // Units no task writes (R = 2): r5, and the process aggregator's agg left by a switch of etl.windows.
+    const orphans = [aggTaskFilePath(lakeRoot, old, 5, 0, 9), aggFilePath(lakeRoot, old, 7)];
+    for (const file of [mine, theirs, ...orphans])
       await getEncoder('hyparquet-writer').encodeToFile(
         file,
         'clickstream_agg',
@@ -670,21 +672,61 @@ describe('window stage: retention (architecture.md, "Keeping the lake: retention
         assertLakeRoot: () => undefined,
       },
     });
-    h.assign([0, 1]);
-    await h.running(0, 1);
-    // The stage's tick (every second) starts the rounds of the running tasks.
-    await waitFor(() => !existsSync(mine), 'task 0 expired its old unit', 10_000);
-    expect(existsSync(theirs)).toBe(true);
+    h.assign([0]);
+    await h.running(0);
+    // The stage's tick (every second) starts the rounds of the running tasks. Task 0 takes the orphans with its own.
+    await waitFor(
+      () => [mine, ...orphans].every((f) => !existsSync(f)),
+      'task 0 expired its old unit and the orphans',
+      10_000,
+    );
     const record = JSON.parse(readFileSync(join(lakeRoot, '_expired', 'r0.json'), 'utf8'));
     expect(record.dts).toEqual({ clickstream_agg: [old] });
-    expect(record.agg.emitted_until_ms).toBe(Math.max(...aggFixtureRows.map((r) => Number(r.minute_end))));
-    // Task 1 had nothing to expire: no record of its own.
+    expect(record.agg).toEqual({
+      seq: '7',
+      emitted_until_ms: Math.max(...aggFixtureRows.map((r) => Number(r.minute_end))),
+    });
     expect(existsSync(join(lakeRoot, '_expired', 'r1.json'))).toBe(false);
     // Commits go on after the round.
     await h.deliver(
       batch(0, 0, [rec(0, { sp: 0, through: 5, wm: T0, windows: [[T0 - 2 * MIN, [[urlsOf(0)[0], 1]]]] })]),
     );
     expect((await h.flush()).commits).toBeGreaterThan(0);
+    expect(existsSync(theirs)).toBe(true);
+  });
+
+  it('a task revoked during its round writes no record and deletes nothing', async () => {
+    const lakeRoot = join(tempDir('sdp-window-stage-retention-'), 'lake');
+    const mine = aggTaskFilePath(lakeRoot, '2024-01-01', 0, 0, 9);
+    await getEncoder('hyparquet-writer').encodeToFile(
+      mine,
+      'clickstream_agg',
+      batchOf('clickstream_agg', aggFixtureRows),
+      { rowGroupRows: 1000 },
+    );
+    let rounds = 0;
+    const h: Harness = await startStage(new FakeWindowKafka(), {
+      lakeRoot,
+      retention: {
+        days: 3,
+        intervalMs: 3_600_000,
+        topics: { clickstream: 'clicks', iot: 'sensors' },
+        // The round's first step: the first round's task is revoked right there; later rounds are refused.
+        assertLakeRoot: () => {
+          rounds += 1;
+          if (rounds === 1) h.assign([], [0]);
+          else throw new Error('refused: only the first round is under test');
+        },
+      },
+    });
+    h.assign([0]);
+    await waitFor(() => rounds >= 1, 'the first round started', 10_000);
+    // Taken over again: the takeover waits for the revoked task's round to end.
+    h.assign([0]);
+    await h.running(0);
+    expect(existsSync(mine)).toBe(true);
+    const records = join(lakeRoot, '_expired');
+    expect(existsSync(records) ? readdirSync(records) : []).toEqual([]);
   });
 });
 

@@ -10,7 +10,8 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import fsPromises from 'node:fs/promises';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { expireOwnedFiles } from '../../../src/etl/ownerExpiry.js';
 import { readExpiryRecord, writeExpiryRecord } from '../../../src/lake/expiryRecordFile.js';
 import { emptyExpiryRecord, mergeExpiry } from '../../../src/lake/expiryRecord.js';
@@ -22,6 +23,7 @@ const TODAY = '2026-12-10';
 const topics = { clickstream: 'clicks', iot: 'sensors' };
 const owner = (partition: number) => ({ kind: 'partition', topic: 'clicks', partition, table: 'clickstream' }) as const;
 const settings = (lakeRoot: string) => ({ lakeRoot, retentionDays: 3, topics, writer: 'ab12' });
+const owned = (): boolean => true;
 
 describe('expireOwnedFiles: one owner deletes its units of the expired dts, the record first', () => {
   let lake: string;
@@ -49,10 +51,15 @@ describe('expireOwnedFiles: one owner deletes its units of the expired dts, the 
     put(`tables/clickstream/dt=${OLD}/_manifest.json`);
     put(`tables/_rejected/dt=${OLD}/_manifest.json`);
   });
-  afterEach(() => rmSync(dirname(lake), { recursive: true, force: true }));
+  afterEach(() => {
+    vi.restoreAllMocks();
+    rmSync(dirname(lake), { recursive: true, force: true });
+  });
+  const unitFiles = (dt: string, p: number): string[] =>
+    readdirSync(join(lake, `tables/clickstream/dt=${dt}/${rawUnit(p)}`));
 
   it("deletes only its own units, records their ranges, and removes a dt directory once nobody's files are left", async () => {
-    const outcome = await expireOwnedFiles(settings(lake), owner(0), NOW);
+    const outcome = await expireOwnedFiles(settings(lake), owner(0), NOW, owned);
     expect(outcome).toMatchObject({ dts: [OLD], files: 3, bytes: 157 });
     expect(outcome.tables).toEqual([
       { table: '_rejected', files: 1, bytes: 7 },
@@ -69,7 +76,7 @@ describe('expireOwnedFiles: one owner deletes its units of the expired dts, the 
     expect(own.partitions.clicks['0']).toEqual({ floor: '19', ranges: [['0', '19']] });
 
     // The other owner's round: the last unit goes, and the dt directory with its manifest.
-    expect(await expireOwnedFiles(settings(lake), owner(1), NOW)).toMatchObject({ files: 1, dtDirsRemoved: 1 });
+    expect(await expireOwnedFiles(settings(lake), owner(1), NOW, owned)).toMatchObject({ files: 1, dtDirsRemoved: 1 });
     expect(existsSync(join(lake, `tables/clickstream/dt=${OLD}`))).toBe(false);
     // Readers see both owners' records and lake expire's as one.
     const union = readExpiryRecord(lake)!;
@@ -81,20 +88,20 @@ describe('expireOwnedFiles: one owner deletes its units of the expired dts, the 
     rmSync(join(lake, `tables/_rejected`), { recursive: true, force: true });
     // Only the two units in the old dt, each owner's last: both rounds see the manifest alone and remove it.
     const [a, b] = await Promise.all([
-      expireOwnedFiles(settings(lake), owner(0), NOW),
-      expireOwnedFiles(settings(lake), owner(1), NOW),
+      expireOwnedFiles(settings(lake), owner(0), NOW, owned),
+      expireOwnedFiles(settings(lake), owner(1), NOW, owned),
     ]);
     expect(a.files + b.files).toBe(3);
     expect(existsSync(join(lake, `tables/clickstream/dt=${OLD}`))).toBe(false);
   });
 
   it('a round after a crash past the record deletes what the record already names: same record, files gone', async () => {
-    await expireOwnedFiles(settings(lake), owner(0), NOW);
+    await expireOwnedFiles(settings(lake), owner(0), NOW, owned);
     const before = readFileSync(join(lake, '_expired', 'p-clicks-0.json'), 'utf8');
     // As if killed after the record: the files come back (the deletion never happened).
     put(raw(OLD, 0, 0, 9), 100);
     put(raw(OLD, 0, 10, 19), 50);
-    const again = await expireOwnedFiles(settings(lake), owner(0), NOW + 1_000);
+    const again = await expireOwnedFiles(settings(lake), owner(0), NOW + 1_000, owned);
     expect(again.files).toBe(2);
     const after = JSON.parse(readFileSync(join(lake, '_expired', 'p-clicks-0.json'), 'utf8'));
     expect(after.partitions).toEqual(JSON.parse(before).partitions);
@@ -102,9 +109,9 @@ describe('expireOwnedFiles: one owner deletes its units of the expired dts, the 
   });
 
   it('a late roll into an expired dt goes at the next round, its range added', async () => {
-    await expireOwnedFiles(settings(lake), owner(0), NOW);
+    await expireOwnedFiles(settings(lake), owner(0), NOW, owned);
     put(raw(OLD, 0, 40, 41));
-    expect((await expireOwnedFiles(settings(lake), owner(0), NOW)).files).toBe(1);
+    expect((await expireOwnedFiles(settings(lake), owner(0), NOW, owned)).files).toBe(1);
     const own = JSON.parse(readFileSync(join(lake, '_expired', 'p-clicks-0.json'), 'utf8'));
     // Coalesced over 20..39: only today's file 20..29 lies there, and it stays, so it blocks.
     expect(own.partitions.clicks['0']).toEqual({
@@ -118,12 +125,12 @@ describe('expireOwnedFiles: one owner deletes its units of the expired dts, the 
 
   it('a link inside an expired unit is unlinked, never followed; a unit that is a link stops the round', async () => {
     symlinkSync(outside, join(lake, `tables/clickstream/dt=${OLD}/${rawUnit(0)}/link-out`));
-    await expireOwnedFiles(settings(lake), owner(0), NOW);
+    await expireOwnedFiles(settings(lake), owner(0), NOW, owned);
     expect(readFileSync(join(outside, 'keep.parquet'), 'utf8')).toBe('not the lake');
     mkdirSync(join(lake, `tables/clickstream/dt=${OLD}`), { recursive: true });
     symlinkSync(outside, join(lake, `tables/clickstream/dt=${OLD}/${rawUnit(2)}`));
     writeFileSync(join(outside, rawFileName(2, 0, 1)), 'x');
-    await expect(expireOwnedFiles(settings(lake), owner(2), NOW)).rejects.toThrow(/symlink/);
+    await expect(expireOwnedFiles(settings(lake), owner(2), NOW, owned)).rejects.toThrow(/symlink/);
     expect(readdirSync(outside).sort()).toEqual(['keep.parquet', rawFileName(2, 0, 1)]);
   });
 
@@ -140,10 +147,81 @@ describe('expireOwnedFiles: one owner deletes its units of the expired dts, the 
         retentionDays: 3,
       }),
     );
-    await expireOwnedFiles(settings(lake), owner(0), NOW);
+    await expireOwnedFiles(settings(lake), owner(0), NOW, owned);
     const union = readExpiryRecord(lake)!;
     expect(union.dts.clickstream).toEqual(['2026-11-01', OLD]);
     expect(union.partitions.get('clicks')!.get(3)!.floor).toBe(99n);
     expect(union.partitions.get('clicks')!.get(0)!.floor).toBe(19n);
+  });
+
+  it('an owner that lost its partition before the round writes nothing and deletes nothing', async () => {
+    const outcome = await expireOwnedFiles(settings(lake), owner(0), NOW, () => false);
+    expect(outcome).toMatchObject({ lost: true, files: 0, dts: [] });
+    expect(existsSync(join(lake, '_expired'))).toBe(false);
+    expect(unitFiles(OLD, 0)).toHaveLength(2);
+  });
+
+  it('lost while its record is written: the record stays as it was, its tmp file gone, nothing deleted', async () => {
+    put(raw('2026-12-01', 0, 900, 909));
+    await expireOwnedFiles(settings(lake), owner(0), Date.parse('2026-12-06T08:00:00Z'), owned);
+    const before = readFileSync(join(lake, '_expired', 'p-clicks-0.json'), 'utf8');
+    let asked = 0;
+    // Owned when the round starts, lost by the time the record would be renamed in.
+    const outcome = await expireOwnedFiles(settings(lake), owner(0), NOW, () => ++asked === 1);
+    expect(outcome).toMatchObject({ lost: true, files: 0 });
+    expect(readFileSync(join(lake, '_expired', 'p-clicks-0.json'), 'utf8')).toBe(before);
+    expect(readdirSync(join(lake, '_expired'))).toEqual(['p-clicks-0.json']);
+    expect(unitFiles(OLD, 0)).toHaveLength(2);
+  });
+
+  it('lost after its record: no unit and no dt directory deleted from there on', async () => {
+    let asked = 0;
+    const outcome = await expireOwnedFiles(settings(lake), owner(0), NOW, () => ++asked <= 2);
+    expect(outcome).toMatchObject({ lost: true, files: 0 });
+    // The record names what it would have deleted: the next owner's round deletes it (as after a crash there).
+    expect(existsSync(join(lake, '_expired', 'p-clicks-0.json'))).toBe(true);
+    expect(unitFiles(OLD, 0)).toHaveLength(2);
+    expect(existsSync(join(lake, rej(OLD, 0, 5, 5)))).toBe(true);
+  });
+
+  it("removes its own record's stale tmp files (any writer's), not another owner's", async () => {
+    mkdirSync(join(lake, '_expired'));
+    for (const name of ['p-clicks-0.json.ab12.tmp', 'p-clicks-0.json.dead01.tmp', 'p-clicks-1.json.dead01.tmp'])
+      writeFileSync(join(lake, '_expired', name), '{');
+    // No dt old enough: the round expires nothing, and still clears what a crash left.
+    const outcome = await expireOwnedFiles({ ...settings(lake), retentionDays: 30 }, owner(0), NOW, owned);
+    expect(outcome).toMatchObject({ files: 0, staleTmpRemoved: 2 });
+    expect(readdirSync(join(lake, '_expired'))).toEqual(['p-clicks-1.json.dead01.tmp']);
+  });
+
+  it("an expired dt holding only other owners' units does not make the round list its own units", async () => {
+    // Partition 0 is done with the old day; partition 1 has not run its round yet.
+    await expireOwnedFiles(settings(lake), owner(0), NOW, owned);
+    for (const dt of ['2026-12-08', '2026-12-09']) put(raw(dt, 0, 30, 39));
+    const readdir = vi.spyOn(fsPromises, 'readdir');
+    expect((await expireOwnedFiles(settings(lake), owner(0), NOW, owned)).files).toBe(0);
+    const read = readdir.mock.calls.map(([dir]) => String(dir));
+    // The dt directories' names, and the old dt's entries; no unit of partition 0 opened.
+    expect(read.filter((dir) => dir.includes(`/${rawUnit(0)}`))).toEqual([]);
+    expect(read).toContain(join(lake, `tables/clickstream/dt=${OLD}`));
+  });
+
+  it('the dt directory goes through the safe path: made a link meanwhile, nothing outside is touched', async () => {
+    rmSync(join(lake, `tables/_rejected`), { recursive: true, force: true });
+    rmSync(join(lake, `tables/clickstream/dt=${OLD}/${rawUnit(1)}`), { recursive: true });
+    writeFileSync(join(outside, '_manifest.json'), 'not the lake');
+    const dtDir = join(lake, `tables/clickstream/dt=${OLD}`);
+    let asked = 0;
+    // Asked before each unit and before the dt directory: at the last, the dt directory becomes a link to outside.
+    const stillOwned = (): boolean => {
+      if (++asked === 4) {
+        rmSync(dtDir, { recursive: true });
+        symlinkSync(outside, dtDir);
+      }
+      return true;
+    };
+    await expect(expireOwnedFiles(settings(lake), owner(0), NOW, stillOwned)).rejects.toThrow(/symlink/);
+    expect(asked).toBe(4);
+    expect(readdirSync(outside).sort()).toEqual(['_manifest.json', 'keep.parquet']);
   });
 });

@@ -81,13 +81,31 @@ describe('planOwnerExpiry: which files of which dts an owner deletes', () => {
     expect(plan.expiring.flatMap((u) => u.files)).toEqual([rej(OLD, 'sensors', 1, 0, 3), raw('iot', OLD, 1, 0, 7)]);
   });
 
-  it('the process aggregator: its agg units only; stage-2 task r: its r<r> units only', () => {
+  it('the process aggregator: its agg units and every r<r> unit (no stage-2 task writes in process mode)', () => {
     expect(planOwnerExpiry(LAKE, { kind: 'aggregator' }, NOW, 3).expiring.flatMap((u) => u.files)).toEqual([
       agg(OLD, 7),
+      task(OLD, 1, 0, 4),
+      task(OLD, 2, 0, 4),
     ]);
+  });
+
+  it('stage-2 task r: its r<r> units; task 0 also agg and the r<r> at or past the partition count', () => {
     expect(planOwnerExpiry(LAKE, { kind: 'task', partition: 2 }, NOW, 3).expiring.flatMap((u) => u.files)).toEqual([
       task(OLD, 2, 0, 4),
     ]);
+    expect(
+      planOwnerExpiry(LAKE, { kind: 'task', partition: 2, partitions: 2 }, NOW, 3).expiring.flatMap((u) => u.files),
+    ).toEqual([task(OLD, 2, 0, 4)]);
+    // R = 2: r2 has no task any more (R shrank by a new repartition topic), agg none since members mode.
+    expect(
+      planOwnerExpiry(LAKE, { kind: 'task', partition: 0, partitions: 2 }, NOW, 3).expiring.flatMap((u) => u.files),
+    ).toEqual([agg(OLD, 7), task(OLD, 2, 0, 4)]);
+    // R = 3: r1 and r2 are running tasks' units.
+    expect(
+      planOwnerExpiry(LAKE, { kind: 'task', partition: 0, partitions: 3 }, NOW, 3).expiring.flatMap((u) => u.files),
+    ).toEqual([agg(OLD, 7)]);
+    // The partition count unknown: nothing but its own (none here).
+    expect(planOwnerExpiry(LAKE, { kind: 'task', partition: 0 }, NOW, 3).expiring).toEqual([]);
   });
 
   it('nothing when no dt is old enough, or for an owner with no files', () => {

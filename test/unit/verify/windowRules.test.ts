@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { judgeWindows, type WindowExample, type WindowFacts } from '../../../src/verify/windowRules.js';
+import {
+  dtsOutOfWindowAccounting,
+  judgeWindows,
+  type WindowExample,
+  type WindowFacts,
+} from '../../../src/verify/windowRules.js';
 
 const M = Date.UTC(2024, 4, 1, 12, 0);
 const w = (raw: number, pv: number, open = 0): WindowExample => ({
@@ -75,5 +80,18 @@ describe('judgeWindows', () => {
     expect(v.mismatches).toBe(2);
     expect(v.findings.map((f) => f.kind)).toEqual(['window_mismatch', 'window_mismatch', 'note']);
     expect(v.findings[0]!.message).toBe('window 2024-05-01T12:00:00.000Z /a emitted 2 times');
+  });
+});
+
+describe('dtsOutOfWindowAccounting: the days retention left out of the window accounting', () => {
+  it('a day some owner of clickstream or clickstream_agg expired is left out', () => {
+    expect([...dtsOutOfWindowAccounting({ dts: { clickstream: ['2024-05-01'] } })]).toEqual(['2024-05-01']);
+    expect([...dtsOutOfWindowAccounting({ dts: { clickstream_agg: ['2024-05-02'] } })]).toEqual(['2024-05-02']);
+    expect(dtsOutOfWindowAccounting(undefined).size).toBe(0);
+  });
+
+  it('an iot or _rejected expiry of a day keeps its windows accounted for', () => {
+    const iotOnly = { dts: { iot: ['2024-05-01'], _rejected: ['2024-05-01'], clickstream: ['2024-04-30'] } };
+    expect([...dtsOutOfWindowAccounting(iotOnly)]).toEqual(['2024-04-30']);
   });
 });
