@@ -270,6 +270,10 @@ describe('retention inside the ETL', () => {
         checkpointRoot,
         logFile: join(dir, `etl-${point}-restart.log`),
         settleMs: 3_000,
+        // The takeover rounds roll the crashed one forward; a stop before they end would leave the rest to the next
+        // start (a released task's round stops deleting), so the test waits for them as long as a slow machine needs.
+        beforeStop: () =>
+          waitFor(() => oldDtDirs().length === 0, 60_000, `the old dts deleted (left: ${oldDtDirs().join(', ')})`),
       });
       expect(restarted.logsMatching(expired).length).toBeGreaterThan(0);
       expect(oldDtDirs()).toEqual([]);
