@@ -68,18 +68,28 @@ export interface OwnerExpiryOutcome {
 const DT_DIR = /^dt=(\d{4}-\d{2}-\d{2})$/;
 
 /**
- * Whether the owner has a unit it expires in an expired dt of one of its tables: the dt directory names, and the
- * entries of the expired ones only. Most rounds stop here; an expired dt that holds only other owners' units (their
- * rounds not run yet, or units of a window mode no longer running that this owner does not take) does not make every
- * round of this owner list all its units again.
+ * What the owner finds in the expired dts of its tables, from the dt directory names and the entries of the expired
+ * ones only: whether it has a unit it expires there, and the expired dt directories left with nothing but a manifest
+ * (a round killed after its last unit of that dt, before the directory: no owner has files there any more, so no
+ * round would list it again). Most rounds stop here; an expired dt that holds only other owners' units (their rounds
+ * not run yet, or units of a window mode no longer running that this owner does not take) does not make every round
+ * of this owner list all its units again.
  */
-async function hasExpiringUnit(lakeRoot: string, owner: ExpiryOwner, expires: (dt: string) => boolean) {
+async function scanExpiredDts(
+  lakeRoot: string,
+  owner: ExpiryOwner,
+  expires: (dt: string) => boolean,
+): Promise<{ ownUnit: boolean; leftovers: Array<{ table: string; dt: string }> }> {
+  let ownUnit = false;
+  const leftovers: Array<{ table: string; dt: string }> = [];
   for (const table of ownerTables(owner)) {
     const tableDir = path.join(lakeRoot, TABLES_DIR, table);
     for (const dtDir of await dirEntries(tableDir)) {
       const m = DT_DIR.exec(dtDir.name);
       if (!dtDir.isDirectory() || !m || !expires(m[1]!)) continue;
-      for (const entry of await dirEntries(path.join(tableDir, dtDir.name))) {
+      const entries = await dirEntries(path.join(tableDir, dtDir.name));
+      if (dtDirRemovable(entries.map((e) => e.name))) leftovers.push({ table, dt: m[1]! });
+      for (const entry of entries) {
         if (!expiresUnit(owner, table, entry.name)) continue;
         // A unit that is a link is never followed, and stops the round where it is seen (warned and counted).
         if (entry.isSymbolicLink())
@@ -87,11 +97,11 @@ async function hasExpiringUnit(lakeRoot: string, owner: ExpiryOwner, expires: (d
             ErrorCodes.STORAGE_UNSAFE_ROOT,
             `${path.join(tableDir, dtDir.name, entry.name)} is a symlink: nothing deleted`,
           );
-        if (entry.isDirectory()) return true;
+        if (entry.isDirectory()) ownUnit = true;
       }
     }
   }
-  return false;
+  return { ownUnit, leftovers };
 }
 
 /**
@@ -160,9 +170,18 @@ export async function expireOwnedFiles(
   const name = ownerRecordName(owner);
   outcome.staleTmpRemoved = await removeStaleRecordTmps(lakeRoot, name);
   const expires = (dt: string): boolean => dtExpires(dt, nowMs, settings.retentionDays);
-  if (!(await hasExpiringUnit(lakeRoot, owner, expires))) return outcome;
+  const scanned = await scanExpiredDts(lakeRoot, owner, expires);
+  const removeLeftovers = async (): Promise<OwnerExpiryOutcome> => {
+    for (const { table, dt } of scanned.leftovers) {
+      if (!stillOwned()) return lost();
+      if (await removeDirIfOnly(lakeRoot, path.join(TABLES_DIR, table, `dt=${dt}`), dtDirRemovable))
+        outcome.dtDirsRemoved += 1;
+    }
+    return outcome;
+  };
+  if (!scanned.ownUnit) return removeLeftovers();
   const plan = planOwnerExpiry(await listOwnedFiles(lakeRoot, owner, expires), owner, nowMs, settings.retentionDays);
-  if (plan.expiring.length === 0) return outcome;
+  if (plan.expiring.length === 0) return removeLeftovers();
 
   // The windows' frontier of what goes (`minute_end` in the footers), for a task that later starts without state.
   let aggEmittedUntilMs: number | undefined;
@@ -209,7 +228,7 @@ export async function expireOwnedFiles(
     if (await removeDirIfOnly(lakeRoot, path.join(TABLES_DIR, table, `dt=${dt}`), dtDirRemovable))
       outcome.dtDirsRemoved += 1;
   }
-  return outcome;
+  return removeLeftovers();
 }
 
 /** Retention inside the ETL as its owners run it (`lake.*` settings; architecture.md, "Keeping the lake"). */

@@ -362,7 +362,7 @@ describe('compaction inside the ETL: the process aggregator', () => {
       .filter((p) => p.includes('/agg/'));
 
   beforeAll(async () => {
-    config = loadTestConfig();
+    config = loadTestConfig({ etl: { windows: 'process' } }); // the aggregator only runs there
     mkdirSync(join(dir, 'run'), { recursive: true });
     env = etlEnv(config, {
       lakeRoot,

@@ -108,6 +108,23 @@ describe('expireOwnedFiles: one owner deletes its units of the expired dts, the 
     expect(after.dts).toEqual(JSON.parse(before).dts);
   });
 
+  it('a round killed after its last unit of a dt, before the dt directory: the next round removes the empty dt', async () => {
+    // As the kill at retention-between-units leaves it: the _rejected unit gone, its dt directory (and manifest) not.
+    rmSync(join(lake, `tables/_rejected/dt=${OLD}/${rejectedUnit('clicks', 0)}`), { recursive: true });
+    // Partition 0 has no unit left in _rejected's old dt, yet its round removes that directory; the other table's dt,
+    // where partition 1 still has files, stays.
+    const outcome = await expireOwnedFiles(settings(lake), owner(0), NOW, owned);
+    expect(existsSync(join(lake, `tables/_rejected/dt=${OLD}`))).toBe(false);
+    expect(outcome.dtDirsRemoved).toBe(1);
+    expect(readdirSync(join(lake, `tables/clickstream/dt=${OLD}`)).sort()).toEqual(['_manifest.json', rawUnit(1)]);
+    // The same with nothing of its own left anywhere: the round stops early, and still removes the leftover.
+    put(`tables/_rejected/dt=${OLD}/_manifest.json`);
+    const again = await expireOwnedFiles(settings(lake), owner(0), NOW + 1_000, owned);
+    expect(again).toMatchObject({ files: 0, dtDirsRemoved: 1 });
+    expect(existsSync(join(lake, `tables/_rejected/dt=${OLD}`))).toBe(false);
+    expect(existsSync(join(lake, raw(OLD, 1, 0, 4)))).toBe(true);
+  });
+
   it('a late roll into an expired dt goes at the next round, its range added', async () => {
     await expireOwnedFiles(settings(lake), owner(0), NOW, owned);
     put(raw(OLD, 0, 40, 41));
