@@ -46,7 +46,7 @@ export async function commitStage2Merge(facts: Stage2MergeCommit, merge: Planned
   if (range === null || merge.table !== 'clickstream_agg' || merge.unit !== aggTaskUnit(facts.partition))
     throw new RangeError(`not a merged file of stage-2 task ${facts.partition}: ${merge.table} ${merge.merged}`);
   const metadata = encodeStage2CommitMetadata({
-    v: 1,
+    v: 2,
     topicId: facts.topicId,
     writer: facts.writer,
     files: facts.named,
