@@ -18,7 +18,7 @@ import { listDtFiles } from '../lake/dirEntries.js';
 import { pathExists, removeIfExists } from '../lake/durableFs.js';
 import { AGG_UNIT, dtOfMs } from '../lake/layout.js';
 import { type SwapOutcome, swapPartitionFiles, swapStagingDir } from '../lake/readerSafeSwap.js';
-import { publishMerge, vacuumUnits, withSizes } from './ownerCompaction.js';
+import { publishMerge, vacuumedUnits, vacuumUnits, withSizes } from './ownerCompaction.js';
 
 const AGG_TABLE = 'clickstream_agg';
 
@@ -86,7 +86,10 @@ export async function completeJournaledAggMerge(lakeRoot: string, merge: AggMerg
   });
 }
 
-/** Deletes the old versions of the `agg` units in `_swap` once `lake.vacuum_grace` passed; returns how many. */
-export function vacuumAggUnits(lakeRoot: string, graceMs: number, nowMs: number): Promise<number> {
-  return vacuumUnits(lakeRoot, [[AGG_TABLE, AGG_UNIT]], graceMs, nowMs);
+/**
+ * Deletes the old versions in `_swap` of the `agg` units, and of the `r<r>` units nobody owns in process mode
+ * (`vacuumedUnits`), once `lake.vacuum_grace` passed; returns how many.
+ */
+export async function vacuumAggUnits(lakeRoot: string, graceMs: number, nowMs: number): Promise<number> {
+  return vacuumUnits(lakeRoot, await vacuumedUnits(lakeRoot, { kind: 'aggregator' }), graceMs, nowMs);
 }

@@ -13,7 +13,7 @@ import { listAggTaskFiles } from '../lake/aggTaskFiles.js';
 import type { PlannedMerge } from '../lake/compactionPlan.js';
 import { aggTaskUnit, dtOfMs } from '../lake/layout.js';
 import { encodeStage2CommitMetadata, type Stage2CommitFiles } from '../windows/stage2CommitMetadata.js';
-import { vacuumUnits, withSizes } from './ownerCompaction.js';
+import { vacuumedUnits, vacuumUnits, withSizes } from './ownerCompaction.js';
 
 /** The merges task `partition` makes now among its committed files (sizes from stat; a file gone is skipped). */
 export async function planStage2TaskMerges(
@@ -56,7 +56,18 @@ export async function commitStage2Merge(facts: Stage2MergeCommit, merge: Planned
   );
 }
 
-/** The old versions of r's unit in `_swap` past `graceMs`, deleted (whoever compacted it); returns how many. */
-export function vacuumStage2Unit(lakeRoot: string, partition: number, graceMs: number, nowMs: number): Promise<number> {
-  return vacuumUnits(lakeRoot, [['clickstream_agg', aggTaskUnit(partition)]], graceMs, nowMs);
+/**
+ * The old versions of r's unit in `_swap` past `graceMs`, deleted (whoever compacted it); task 0, knowing the
+ * repartition topic's partition count (`partitions`), also those of the `clickstream_agg` units nobody owns
+ * (`vacuumedUnits`). Returns how many.
+ */
+export async function vacuumStage2Unit(
+  lakeRoot: string,
+  partition: number,
+  partitions: number | undefined,
+  graceMs: number,
+  nowMs: number,
+): Promise<number> {
+  const units = await vacuumedUnits(lakeRoot, { kind: 'task', partition, partitions });
+  return vacuumUnits(lakeRoot, units, graceMs, nowMs);
 }
