@@ -29,7 +29,7 @@ export async function planAggregatorMerges(
   nowMs: number = Date.now(),
 ): Promise<PlannedMerge[]> {
   const inUnits = (await listDtFiles(lakeRoot, AGG_TABLE, (unit) => unit === AGG_UNIT)).flatMap((dt) => dt.files);
-  // One in the dt directory is a tmp file, or a name from before units: the planner leaves it out unstat'ed.
+  // A file of the dt directory itself (a tmp file, or a name from before units) is no input: not even stat'ed.
   const files = await withSizes(
     lakeRoot,
     inUnits.filter((file) => file.split('/').length === 5),
