@@ -71,7 +71,7 @@ import { tmpStoreId } from '../lake/layout.js';
 import { parseAggTaskFileName } from '../lake/aggTaskFiles.js';
 import {
   dispatch,
-  query,
+  queryUntilStopped,
   reply,
   spawnPersistent,
   type AnyRef,
@@ -237,7 +237,10 @@ export interface AggCompactionReport {
   vacuumed: number;
 }
 
-/** How long a merge of the aggregator waits for the mailbox (window checkpoints ahead of it): generous, never hit. */
+/**
+ * How long a merge of the aggregator waits for the mailbox (window checkpoints ahead of it): generous, never hit. The
+ * round's queries also end when the checkpointer stops (`queryUntilStopped`), so a stop never waits for it.
+ */
 const AGG_PUBLISH_TIMEOUT_MS = 600_000;
 
 export interface LakeRecovery {
@@ -351,6 +354,11 @@ export function spawnCheckpointer(
   // False once stopped (torn down, or failed): work still in flight closes what it opens and deletes no file, since
   // the next generation may already be writing the same names (architecture.md, "Supervision").
   let alive = true;
+  /** Resolved when the actor stops: its compaction round's queries still queued then are never answered. */
+  let markStopped: () => void = () => undefined;
+  const stopped = new Promise<void>((resolve) => {
+    markStopped = resolve;
+  });
   let compactTimer: NodeJS.Timeout | undefined;
   let expireTimer: NodeJS.Timeout | undefined;
   /** When the process aggregator's `agg` units are expired next (process mode); not before `recoverLake` ran. */
@@ -801,10 +809,11 @@ export function spawnCheckpointer(
         const startedMs = Date.now();
         const mergedTmp = await oneMergeAtATime(() => prepareOwnerMerge(options.lakeRoot, merge, writer));
         const mergedMs = Date.now();
-        const published = await query<CheckpointerMsg, AggPublishReply>(
+        const published = await queryUntilStopped<CheckpointerMsg, AggPublishReply>(
           self,
           () => ({ type: 'publishAggMerge', merge, mergedTmp }),
           AGG_PUBLISH_TIMEOUT_MS,
+          stopped,
         );
         if ('error' in published) throw published.error;
         logger.info(
@@ -827,10 +836,11 @@ export function spawnCheckpointer(
         if (published.outcome === 'swapped') report.merged += 1;
         if (published.outcome === 'stale') return [report];
       }
-      report.vacuumed = await query<CheckpointerMsg, number>(
+      report.vacuumed = await queryUntilStopped<CheckpointerMsg, number>(
         self,
         () => ({ type: 'vacuumAgg' }),
         AGG_PUBLISH_TIMEOUT_MS,
+        stopped,
       );
     } catch (err) {
       if (isSdpError(err) && err.code === ErrorCodes.LAKE_SWAP_UNSUPPORTED) compactionUnsupported = true;
@@ -1203,6 +1213,7 @@ export function spawnCheckpointer(
       // Stopped without `closeTasks` (it failed, or that query timed out): its timer and producers go now, without
       // waiting on their chains; the ETL's end waits for the closes, bounded (platform/generationClients.ts).
       alive = false;
+      markStopped();
       if (markTimer) clearInterval(markTimer);
       if (compactTimer) clearInterval(compactTimer);
       if (expireTimer) clearInterval(expireTimer);

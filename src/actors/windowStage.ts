@@ -280,6 +280,8 @@ interface Task {
   compacting: boolean;
   compactDueMs: number;
   merges: PlannedMerge[];
+  /** R when the task was taken over: task 0's round also vacuums the units nobody owns (`vacuumStage2Unit`). */
+  partitions?: number;
   /** Merged and waiting for its commit; `publishing`: its commit and exchange run (no other commit starts). */
   ready?: ReadyMerge;
   publishing: boolean;
@@ -379,6 +381,7 @@ export function spawnWindowStage(
       compacting: false,
       compactDueMs: Date.now() + (options.compaction?.intervalMs ?? 0),
       merges: [],
+      partitions: s.partitions ?? undefined,
       publishing: false,
       commits: previous?.commits ?? 0,
       rowsEmitted: previous?.rowsEmitted ?? 0,
@@ -737,7 +740,7 @@ export function spawnWindowStage(
     const merge = task.merges.shift();
     if (merge === undefined) {
       const graceMs = options.compaction!.vacuumGraceMs;
-      vacuumStage2Unit(lakeRoot, partition, graceMs, Date.now()).then(
+      vacuumStage2Unit(lakeRoot, partition, task.partitions, graceMs, Date.now()).then(
         (vacuumed) => alive && dispatch(self, { type: 'compactionEnded', partition, ticket, vacuumed }),
         (err: unknown) =>
           alive && dispatch(self, { type: 'compactionEnded', partition, ticket, vacuumed: 0, ...failure(err) }),

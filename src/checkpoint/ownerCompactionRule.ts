@@ -14,10 +14,12 @@
  *   after the next owner completed the swap and rolled new files into the unit: its version would drop them.
  */
 import type { CommitMerge } from './commitMetadata.js';
-import { type PlannedMerge, planCompaction, type UnitFile } from '../lake/compactionPlan.js';
+import { mergedFileName, type PlannedMerge, planCompaction, type UnitFile } from '../lake/compactionPlan.js';
 import { parseAggFileName } from '../lake/aggFileName.js';
-import { AGG_UNIT, aggTaskUnit, formatOffset, rawUnit, rejectedUnit } from '../lake/layout.js';
+import { rawUnit, rejectedUnit } from '../lake/layout.js';
+import type { TableName } from '../lake/tables.js';
 
+/** `-<first>-<last>.parquet` at the end of a file name with an offset (or checkpoint id) range: the one such pattern. */
 const RANGE = /-(\d{20})-(\d{20})\.parquet$/;
 
 /**
@@ -50,41 +52,25 @@ export function planOwnerMerges(
 }
 
 /**
- * The merges the process-mode window aggregator makes among the files of its `agg` units (architecture.md,
- * "Compaction"): the same planner and rules as a partition's owner, checkpoint ids for offsets (never a file of its
- * newest checkpoint: the store re-applies that checkpoint's renames at the next start).
+ * The merges the owner of one unit makes among its files: the process-mode window aggregator's `agg` units of
+ * `clickstream_agg` (checkpoint ids for offsets), or stage-2 task r's `r<r>`. The planner's (never a file of the
+ * owner's newest commit or checkpoint: it may still be named in a rename to complete), restricted to `unit` of
+ * `table`, with the same rule for `today`'s dt as {@link planOwnerMerges}.
  */
-export function planAggMerges(files: readonly UnitFile[], targetBytes: number, today: string): PlannedMerge[] {
-  const mine = files.filter((f) => {
-    const parts = f.path.split('/');
-    return parts.length === 5 && parts[1] === 'clickstream_agg' && parts[3] === AGG_UNIT;
-  });
-  const merges = planCompaction(mine, targetBytes, { clickstream: 'clickstream', iot: 'iot' });
-  return currentDayRule(
-    merges.filter((m) => m.unit === AGG_UNIT),
-    mine,
-    today,
-  );
-}
-
-/**
- * The merges stage-2 task `partition` makes among its `clickstream_agg` files, unit `r<r>`: the planner's (never a file
- * of the task's newest commit), with the same rule for `today`'s dt as {@link planOwnerMerges}.
- */
-export function planTaskMerges(
+export function planUnitMerges(
   files: readonly UnitFile[],
-  partition: number,
+  table: TableName,
+  unit: string,
   targetBytes: number,
   today: string,
 ): PlannedMerge[] {
-  const unit = aggTaskUnit(partition);
   const mine = files.filter((f) => {
     const parts = f.path.split('/');
-    return parts.length === 5 && parts[1] === 'clickstream_agg' && parts[3] === unit;
+    return parts.length === 5 && parts[1] === table && parts[3] === unit;
   });
   const merges = planCompaction(mine, targetBytes, { clickstream: 'clickstream', iot: 'iot' });
   return currentDayRule(
-    merges.filter((m) => m.table === 'clickstream_agg' && m.unit === unit),
+    merges.filter((m) => m.table === table && m.unit === unit),
     mine,
     today,
   );
@@ -114,23 +100,30 @@ function geometric(inputs: ReadonlyArray<{ name: string; bytes: number }>): Arra
 /** `merge` over its last inputs only: the merged name starts at the first of them. */
 function retarget(merge: PlannedMerge, kept: ReadonlyArray<{ name: string; bytes: number }>): PlannedMerge {
   // An aggregator's `part-<checkpointId>` has one id: its first.
-  const first = RANGE.exec(kept[0]!.name)?.[1] ?? formatOffset(parseAggFileName(kept[0]!.name)!.first);
-  const last = RANGE.exec(merge.merged)![2]!;
-  const prefix = merge.merged.slice(0, merge.merged.length - RANGE.exec(merge.merged)![0].length);
+  const head = RANGE.exec(kept[0]!.name);
+  const first = head ? BigInt(head[1]!) : parseAggFileName(kept[0]!.name)!.first;
+  const range = RANGE.exec(merge.merged)!;
+  const prefix = merge.merged.slice(0, merge.merged.length - range[0].length);
   return {
     ...merge,
     inputs: kept.map((f) => f.name),
     inputBytes: kept.reduce((sum, f) => sum + f.bytes, 0),
-    merged: `${prefix}-${first}-${last}.parquet`,
+    merged: mergedFileName(prefix, first, BigInt(range[2]!)),
   };
 }
 
-/** The merge a compaction commit names for `merge` (its merged name's range). */
-export function commitMergeOf(merge: PlannedMerge): CommitMerge {
+/** The offset range (decimal, unpadded) of a planned merge's merged name `…-<first>-<last>.parquet`. */
+export function mergedRangeOf(merge: PlannedMerge): { first: string; last: string } {
   const m = RANGE.exec(merge.merged);
-  if (!m || (merge.table !== 'clickstream' && merge.table !== 'iot' && merge.table !== '_rejected'))
+  if (!m) throw new RangeError(`not a merged file name: ${merge.table} ${merge.merged}`);
+  return { first: BigInt(m[1]!).toString(), last: BigInt(m[2]!).toString() };
+}
+
+/** The merge a compaction commit of an input partition names for `merge` (its merged name's range). */
+export function commitMergeOf(merge: PlannedMerge): CommitMerge {
+  if (merge.table !== 'clickstream' && merge.table !== 'iot' && merge.table !== '_rejected')
     throw new RangeError(`not a partition's merged file: ${merge.table} ${merge.merged}`);
-  return { table: merge.table, dt: merge.dt, first: BigInt(m[1]!).toString(), last: BigInt(m[2]!).toString() };
+  return { table: merge.table, dt: merge.dt, ...mergedRangeOf(merge) };
 }
 
 /**

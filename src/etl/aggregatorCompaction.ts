@@ -1,7 +1,7 @@
 /**
  * The process-mode window aggregator's compaction of its `agg` units inside `run`/`etl` (architecture.md,
  * "Compaction"): with `etl.windows: process` the aggregator owns them, and the checkpointer, whose mailbox runs its
- * window checkpoints, runs its rounds. The I/O; the rules are checkpoint/ownerCompactionRule.ts (`planAggMerges`), the
+ * window checkpoints, runs its rounds. The I/O; the rules are checkpoint/ownerCompactionRule.ts (`planUnitMerges`), the
  * merge and the swap etl/ownerCompaction.ts's.
  *
  * One merge: merged tmp file with the store's writer id off the mailbox → in the mailbox (no window checkpoint renames
@@ -9,16 +9,16 @@
  * checked against the unit again, exchanged. A crash after the journal event leaves the exchange to the next start
  * (`completeJournaledAggMerge`); one before it leaves a tmp file no journal names, deleted at recovery.
  */
-import { readdir, stat } from 'node:fs/promises';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { AggMerge } from '../checkpoint/checkpointState.js';
-import { planAggMerges } from '../checkpoint/ownerCompactionRule.js';
-import type { PlannedMerge, UnitFile } from '../lake/compactionPlan.js';
+import { planUnitMerges } from '../checkpoint/ownerCompactionRule.js';
+import type { PlannedMerge } from '../lake/compactionPlan.js';
 import { listDtFiles } from '../lake/dirEntries.js';
 import { pathExists, removeIfExists } from '../lake/durableFs.js';
 import { AGG_UNIT, dtOfMs } from '../lake/layout.js';
 import { type SwapOutcome, swapPartitionFiles, swapStagingDir } from '../lake/readerSafeSwap.js';
-import { publishMerge, vacuumUnits } from './ownerCompaction.js';
+import { publishMerge, vacuumedUnits, vacuumUnits, withSizes } from './ownerCompaction.js';
 
 const AGG_TABLE = 'clickstream_agg';
 
@@ -28,18 +28,13 @@ export async function planAggregatorMerges(
   targetBytes: number,
   nowMs: number = Date.now(),
 ): Promise<PlannedMerge[]> {
-  const files: UnitFile[] = [];
-  for (const dt of await listDtFiles(lakeRoot, AGG_TABLE, (unit) => unit === AGG_UNIT)) {
-    for (const file of dt.files) {
-      if (file.split('/').length !== 5) continue; // in the dt directory: a tmp file, or a name from before units
-      const size = await stat(path.join(lakeRoot, file)).then(
-        (st) => st.size,
-        () => undefined,
-      );
-      if (size !== undefined) files.push({ path: file, sizeBytes: size });
-    }
-  }
-  return planAggMerges(files, targetBytes, dtOfMs(nowMs));
+  const inUnits = (await listDtFiles(lakeRoot, AGG_TABLE, (unit) => unit === AGG_UNIT)).flatMap((dt) => dt.files);
+  // A file of the dt directory itself (a tmp file, or a name from before units) is no input: not even stat'ed.
+  const files = await withSizes(
+    lakeRoot,
+    inUnits.filter((file) => file.split('/').length === 5),
+  );
+  return planUnitMerges(files, AGG_TABLE, AGG_UNIT, targetBytes, dtOfMs(nowMs));
 }
 
 /** The journal event that commits `merge` (paths lake-relative, so the lake can move). */
@@ -91,7 +86,10 @@ export async function completeJournaledAggMerge(lakeRoot: string, merge: AggMerg
   });
 }
 
-/** Deletes the old versions of the `agg` units in `_swap` once `lake.vacuum_grace` passed; returns how many. */
-export function vacuumAggUnits(lakeRoot: string, graceMs: number, nowMs: number): Promise<number> {
-  return vacuumUnits(lakeRoot, [[AGG_TABLE, AGG_UNIT]], graceMs, nowMs);
+/**
+ * Deletes the old versions in `_swap` of the `agg` units, and of the `r<r>` units nobody owns in process mode
+ * (`vacuumedUnits`), once `lake.vacuum_grace` passed; returns how many.
+ */
+export async function vacuumAggUnits(lakeRoot: string, graceMs: number, nowMs: number): Promise<number> {
+  return vacuumUnits(lakeRoot, await vacuumedUnits(lakeRoot, { kind: 'aggregator' }), graceMs, nowMs);
 }

@@ -24,6 +24,7 @@ import { pathExists, removeIfExists } from '../lake/durableFs.js';
 import { dtOfMs, rawUnit, rejectedUnit, unitPath } from '../lake/layout.js';
 import { listPartitionFiles } from '../lake/partitionTmpFiles.js';
 import { SWAP_DIR, type SwapOutcome, swapPartitionFiles, swapStagingDir, vacuumSwaps } from '../lake/readerSafeSwap.js';
+import { type ExpiryOwner, expiresUnit, ownedUnits } from '../lake/ownerExpiryRule.js';
 import type { TableName } from '../lake/tables.js';
 import { hitFault } from '../system/faults.js';
 
@@ -155,6 +156,26 @@ export async function vacuumUnits(
     }
   }
   return removed;
+}
+
+/**
+ * The units whose old versions in `_swap` `owner` vacuums: its own, and the `clickstream_agg` units nobody owns that
+ * it expires too (lake/ownerExpiryRule.ts `expiresUnit`: the aggregator in process mode, stage-2 task 0 in members
+ * mode), as `_swap/clickstream_agg/dt=*` lists them (`<unit>.<merged name>`, lake/readerSafeSwap.ts). Without it the
+ * versions a unit left there before a switch of `etl.windows` would stay for ever.
+ */
+export async function vacuumedUnits(lakeRoot: string, owner: ExpiryOwner): Promise<Array<[TableName, string]>> {
+  const units = new Map(ownedUnits(owner).map((u): [string, [TableName, string]] => [u.unit, [u.table, u.unit]]));
+  const swapTable = path.join(lakeRoot, SWAP_DIR, 'clickstream_agg');
+  for (const dt of await dirEntries(swapTable)) {
+    if (!dt.isDirectory()) continue;
+    for (const entry of await dirEntries(path.join(swapTable, dt.name))) {
+      const unit = entry.name.split('.')[0]!;
+      if (entry.isDirectory() && !units.has(unit) && expiresUnit(owner, 'clickstream_agg', unit))
+        units.set(unit, ['clickstream_agg', unit]);
+    }
+  }
+  return [...units.values()];
 }
 
 /** A merge a committed offset names, found by the next owner with its merged tmp file still there. */

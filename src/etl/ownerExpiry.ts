@@ -191,7 +191,7 @@ export async function expireOwnedFiles(
       if (summary.maxMs !== undefined) aggEmittedUntilMs = Math.max(aggEmittedUntilMs ?? -Infinity, summary.maxMs);
     }
   const record = mergeExpiry({
-    previous: readOwnerExpiryRecord(lakeRoot, name) ?? emptyExpiryRecord(),
+    previous: (await readOwnerExpiryRecord(lakeRoot, name)) ?? emptyExpiryRecord(),
     deleted: plan.expiring,
     remaining: plan.remaining,
     topics: settings.topics,

@@ -2,20 +2,18 @@
  * Stage-2 task r compacts its own unit `r<r>` of `clickstream_agg` inside `run`/`etl` (architecture.md, "Compaction",
  * "Inside the ETL"; `etl.windows: members`): the owner of the files merges them as one more commit of its own, as the
  * task of an input partition does (etl/ownerCompaction.ts has the steps: merged tmp file, commit, exchange, vacuum).
- * What is the task's own: which files (rules checkpoint/ownerCompactionRule.ts `planTaskMerges`), and its commit: a
+ * What is the task's own: which files (rules checkpoint/ownerCompactionRule.ts `planUnitMerges`), and its commit: a
  * transaction under r's transactional id with the offset r last committed and that commit's metadata again, plus the
  * merge (`m`, windows/stage2CommitMetadata.ts). No snapshot is written: the state topic's latest one still belongs to
  * that offset, as the takeover requires (windows/stage2TakeoverPlan.ts).
  */
-import { planTaskMerges } from '../checkpoint/ownerCompactionRule.js';
+import { mergedRangeOf, planUnitMerges } from '../checkpoint/ownerCompactionRule.js';
 import type { PartitionTransactions } from '../kafka/partitionTransactions.js';
 import { listAggTaskFiles } from '../lake/aggTaskFiles.js';
 import type { PlannedMerge } from '../lake/compactionPlan.js';
 import { aggTaskUnit, dtOfMs } from '../lake/layout.js';
 import { encodeStage2CommitMetadata, type Stage2CommitFiles } from '../windows/stage2CommitMetadata.js';
-import { vacuumUnits, withSizes } from './ownerCompaction.js';
-
-const RANGE = /-(\d{20})-(\d{20})\.parquet$/;
+import { vacuumedUnits, vacuumUnits, withSizes } from './ownerCompaction.js';
 
 /** The merges task `partition` makes now among its committed files (sizes from stat; a file gone is skipped). */
 export async function planStage2TaskMerges(
@@ -25,7 +23,8 @@ export async function planStage2TaskMerges(
   nowMs: number = Date.now(),
 ): Promise<PlannedMerge[]> {
   const { finalFiles } = await listAggTaskFiles(lakeRoot, partition);
-  return planTaskMerges(await withSizes(lakeRoot, finalFiles), partition, targetBytes, dtOfMs(nowMs));
+  const files = await withSizes(lakeRoot, finalFiles);
+  return planUnitMerges(files, 'clickstream_agg', aggTaskUnit(partition), targetBytes, dtOfMs(nowMs));
 }
 
 export interface Stage2MergeCommit {
@@ -42,15 +41,14 @@ export interface Stage2MergeCommit {
 
 /** The compaction commit of `merge`: r's offset as it stands, its last commit's files again, and `m`. */
 export async function commitStage2Merge(facts: Stage2MergeCommit, merge: PlannedMerge): Promise<void> {
-  const range = RANGE.exec(merge.merged);
-  if (range === null || merge.table !== 'clickstream_agg' || merge.unit !== aggTaskUnit(facts.partition))
+  if (merge.table !== 'clickstream_agg' || merge.unit !== aggTaskUnit(facts.partition))
     throw new RangeError(`not a merged file of stage-2 task ${facts.partition}: ${merge.table} ${merge.merged}`);
   const metadata = encodeStage2CommitMetadata({
-    v: 1,
+    v: 2,
     topicId: facts.topicId,
     writer: facts.writer,
     files: facts.named,
-    merge: { dt: merge.dt, first: BigInt(range[1]!).toString(), last: BigInt(range[2]!).toString() },
+    merge: { dt: merge.dt, ...mergedRangeOf(merge) },
   });
   await facts.transactions.commit(
     [],
@@ -58,7 +56,18 @@ export async function commitStage2Merge(facts: Stage2MergeCommit, merge: Planned
   );
 }
 
-/** The old versions of r's unit in `_swap` past `graceMs`, deleted (whoever compacted it); returns how many. */
-export function vacuumStage2Unit(lakeRoot: string, partition: number, graceMs: number, nowMs: number): Promise<number> {
-  return vacuumUnits(lakeRoot, [['clickstream_agg', aggTaskUnit(partition)]], graceMs, nowMs);
+/**
+ * The old versions of r's unit in `_swap` past `graceMs`, deleted (whoever compacted it); task 0, knowing the
+ * repartition topic's partition count (`partitions`), also those of the `clickstream_agg` units nobody owns
+ * (`vacuumedUnits`). Returns how many.
+ */
+export async function vacuumStage2Unit(
+  lakeRoot: string,
+  partition: number,
+  partitions: number | undefined,
+  graceMs: number,
+  nowMs: number,
+): Promise<number> {
+  const units = await vacuumedUnits(lakeRoot, { kind: 'task', partition, partitions });
+  return vacuumUnits(lakeRoot, units, graceMs, nowMs);
 }

@@ -1,7 +1,8 @@
 /**
  * The process-mode window aggregator's file names in its `agg` unit (architecture.md, "Who rewrites a partition's
  * files" and "Compaction"): `part-<checkpointId>.parquet`, the windows one checkpoint emitted into that dt, and
- * `part-<firstId>-<lastId>.parquet`, the aggregator's compaction of the unit's files of checkpoints first..last.
+ * `part-<firstId>-<lastId>.parquet`, the aggregator's compaction of the unit's files of checkpoints first..last (named
+ * by lake/compactionPlan.ts `mergedFileName`, as every merged file).
  * Ids 20 digits, zero-padded, so lexical order is numeric order.
  *
  * - No other writer's name: a partition's and a stage-2 task's (`part-<r>-<first>-<last>`) have three numbers.
@@ -10,7 +11,6 @@
  *   --checkpoints` (the rebuild continues after the largest `lastId`, checkpoint/offsetsFromLake.ts) and after
  *   retention (the expiry record keeps the largest expired one).
  */
-import { formatOffset } from './layout.js';
 
 /** The name's pattern, first id then the optional last id as groups; for the parsers' path regexes. */
 export const AGG_NAME_PATTERN = 'part-(\\d{20})(?:-(\\d{20}))?\\.parquet';
@@ -24,10 +24,4 @@ export function parseAggFileName(name: string): { first: bigint; last: bigint } 
   const first = BigInt(m[1]!);
   const last = BigInt(m[2] ?? m[1]!);
   return first <= last ? { first, last } : undefined;
-}
-
-/** The merged file of the unit's files of checkpoints `first`..`last`. */
-export function aggMergedFileName(first: bigint, last: bigint): string {
-  if (first > last) throw new RangeError(`expected first <= last, got ${first} > ${last}`);
-  return `part-${formatOffset(first)}-${formatOffset(last)}.parquet`;
 }

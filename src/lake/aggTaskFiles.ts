@@ -2,8 +2,9 @@
  * Which `clickstream_agg` files belong to the stage-2 task of repartition partition r (architecture.md, "Windows
  * across members" and "Who rewrites a partition's files"):
  * `tables/clickstream_agg/dt=…/r<r>/part-<r>-<first>-<last>.parquet` as layout.ts names them (`aggTaskFilePath`), final
- * or tmp (`<final>.<writerId>.tmp`). The window aggregator's `part-<checkpointId>.parquet` files (one number) belong
- * to no task and never match. Directory listings only, as partitionTmpFiles.ts: no file is opened or stat'ed.
+ * or tmp (`<final>.<writerId>.tmp`). The window aggregator's `part-<checkpointId>.parquet` and merged
+ * `part-<firstId>-<lastId>.parquet` files (one or two numbers, lake/aggFileName.ts) belong to no task and never match:
+ * a task's names have three. Directory listings only, as partitionTmpFiles.ts: no file is opened or stat'ed.
  */
 import { listDtFiles } from './dirEntries.js';
 import { aggTaskUnit, unhiddenTmpPath } from './layout.js';

@@ -13,7 +13,7 @@
  *   `part-<firstId>-<lastId>` (lake/aggFileName.ts), one writer (`agg`) whose newest checkpoint's files stay.
  */
 import { AGG_NAME_PATTERN } from './aggFileName.js';
-import { AGG_UNIT } from './layout.js';
+import { AGG_UNIT, formatOffset } from './layout.js';
 import type { TableName } from './tables.js';
 
 export interface UnitFile {
@@ -145,15 +145,20 @@ export function planCompaction(
   );
 }
 
+/** `<prefix>-<first>-<last>.parquet`: every merged file's name, its range zero-padded (offsets or checkpoint ids). */
+export function mergedFileName(prefix: string, first: bigint, last: bigint): string {
+  if (first > last) throw new RangeError(`expected first <= last, got ${first} > ${last}`);
+  return `${prefix}-${formatOffset(first)}-${formatOffset(last)}.parquet`;
+}
+
 function mergeOf(run: readonly Parsed[], bytes: number): PlannedMerge {
   const head = run[0]!;
-  const pad = (n: bigint): string => n.toString().padStart(20, '0');
   return {
     table: head.table,
     dt: head.dt,
     unit: head.unit,
     inputs: run.map((f) => f.name),
     inputBytes: bytes,
-    merged: `${head.prefix}-${pad(head.first)}-${pad(run[run.length - 1]!.last)}.parquet`,
+    merged: mergedFileName(head.prefix, head.first, run[run.length - 1]!.last),
   };
 }

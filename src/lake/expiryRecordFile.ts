@@ -12,8 +12,8 @@
  * Readers take the union of them all. Each file is written tmp → fsync → rename → fsync of the directory
  * (lake/durableFs.ts), so a crash leaves the old file or the new one, never half of one.
  */
-import { lstatSync, readdirSync, readFileSync } from 'node:fs';
-import { rename } from 'node:fs/promises';
+import { lstatSync, readdirSync, readFileSync, type Stats } from 'node:fs';
+import { lstat, readFile, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { ErrorCodes, SdpError } from '../errors.js';
 import { fsyncDir, removeIfExists, renameDurable, writeFileDurable } from './durableFs.js';
@@ -36,19 +36,40 @@ export function ownerRecordPath(lakeRoot: string, name: string): string {
   return join(lakeRoot, OWNER_RECORDS_DIR, name);
 }
 
-/** One record file; undefined when it does not exist. Symlinks are never read. */
+function isMissing(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ENOTDIR';
+}
+
+function assertRegularFile(file: string, stat: Stats): void {
+  if (!stat.isFile())
+    throw new SdpError(ErrorCodes.LAKE_EXPIRY_RECORD_INVALID, `${file} is not a regular file (symlinks are not read)`);
+}
+
+/** One record file; undefined when it does not exist. Symlinks are never read. Sync: for the CLI and start-up paths. */
 function readRecordFile(file: string): ExpiryRecord | undefined {
-  let stat: import('node:fs').Stats;
+  let stat: Stats;
   try {
     stat = lstatSync(file);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;
+    if (isMissing(err)) return undefined;
     throw err;
   }
-  if (!stat.isFile())
-    throw new SdpError(ErrorCodes.LAKE_EXPIRY_RECORD_INVALID, `${file} is not a regular file (symlinks are not read)`);
+  assertRegularFile(file, stat);
   return decodeExpiryRecord(readFileSync(file, 'utf8'), file);
+}
+
+/** {@link readRecordFile} without blocking the event loop: for the ETL's rounds. */
+async function readRecordFileAsync(file: string): Promise<ExpiryRecord | undefined> {
+  let stat: Stats;
+  try {
+    stat = await lstat(file);
+  } catch (err) {
+    if (isMissing(err)) return undefined;
+    throw err;
+  }
+  assertRegularFile(file, stat);
+  return decodeExpiryRecord(await readFile(file, 'utf8'), file);
 }
 
 /** The names of the owners' record files (tmp files aside). */
@@ -80,9 +101,12 @@ export async function writeExpiryRecord(lakeRoot: string, record: ExpiryRecord):
   await renameDurable(tmp, file);
 }
 
-/** One owner's record; undefined when it expired nothing yet. */
-export function readOwnerExpiryRecord(lakeRoot: string, name: string): ExpiryRecord | undefined {
-  return readRecordFile(ownerRecordPath(lakeRoot, name));
+/**
+ * One owner's record; undefined when it expired nothing yet. Asynchronous: the owner's retention round runs on the
+ * ETL's event loop, beside the rolls.
+ */
+export function readOwnerExpiryRecord(lakeRoot: string, name: string): Promise<ExpiryRecord | undefined> {
+  return readRecordFileAsync(ownerRecordPath(lakeRoot, name));
 }
 
 /** Whether `entry` of `_expired/` is a tmp file of the owner record `name` (`<name>.<writer>.tmp`), any writer's. */

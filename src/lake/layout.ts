@@ -160,8 +160,8 @@ export function aggFilePath(root: string, dt: string, checkpointId: OffsetLike):
  * `part-<r>-<first>-<last>.parquet`: the windows the stage-2 task of repartition partition r emitted with the commit
  * covering its input offsets first..last (architecture.md, "Windows across members"). Named like a raw file, in the
  * `clickstream_agg` table: the offsets in the name tell a reader which records of `<group>-pv-repartition` it holds,
- * and a new owner of r which of its tmp files a commit named. Never the aggregator's `part-<checkpointId>` (one
- * number).
+ * and a new owner of r which of its tmp files a commit named. Never an aggregator's name: `part-<checkpointId>` and
+ * its merged `part-<firstId>-<lastId>` have one or two numbers (aggFileName.ts), this one three.
  */
 export function aggTaskFileName(partition: number, firstOffset: OffsetLike, lastOffset: OffsetLike): string {
   return rawFileName(partition, firstOffset, lastOffset);

@@ -122,6 +122,24 @@ export function query<M, R>(ref: Ref<M>, build: (replyTo: Ref<R>) => M, timeoutM
   return n.query!(ref, build, timeoutMs) as Promise<R>;
 }
 
+/**
+ * {@link query} that also ends when `stopped` resolves: an actor stopped with the message still in its mailbox never
+ * replies, and the query would wait its whole timeout. Rejects then with an error {@link isStoppedActorError} knows.
+ */
+export function queryUntilStopped<M, R>(
+  ref: Ref<M>,
+  build: (replyTo: Ref<R>) => M,
+  timeoutMs: number,
+  stopped: Promise<void>,
+): Promise<R> {
+  return Promise.race([
+    query<M, R>(ref, build, timeoutMs),
+    stopped.then((): never => {
+      throw new Error('Actor stopped or never existed: it stopped before it answered');
+    }),
+  ]);
+}
+
 /** nact's answer to a query of an actor that has stopped (or never existed): it can never reply. */
 export function isStoppedActorError(err: unknown): boolean {
   return err instanceof Error && err.message.startsWith('Actor stopped or never existed');

@@ -15,7 +15,10 @@
  * A compaction commit of the task (architecture.md, "Compaction", "Inside the ETL") carries the offset and files of the
  * task's last commit again and adds `"m":["<YYYYMMDD>","<first>","<last>"]`: the merged file
  * `r<r>/part-<r>-<first>-<last>.parquet` of `clickstream_agg` in that dt (the writer's tmp file until its unit is
- * exchanged), replacing the unit's files inside [first, last]. Metadata without `m` is read as before.
+ * exchanged), replacing the unit's files inside [first, last]. Such a commit is written as version 2 (`sdpw:2:`), and
+ * only it: a release before merges refuses it as newer (CHECKPOINT_METADATA_NEWER) instead of failing on `m`, while
+ * every other commit stays version 1 and any release reads it. Both versions are read; `m` under version 1 is taken
+ * too (written before the version bump).
  */
 import { tmpPathFor } from '../lake/layout.js';
 import { aggTaskFilePath } from '../lake/layout.js';
@@ -24,7 +27,8 @@ import { ErrorCodes, SdpError } from '../errors.js';
 import type { Rename } from '../checkpoint/checkpointState.js';
 import { decodeDtList, encodeDtList, MAX_COMMIT_METADATA_BYTES } from '../checkpoint/commitMetadata.js';
 
-export const STAGE2_METADATA_VERSION = 1;
+/** The newest version this release reads and writes: 2 for a compaction commit (`m`), 1 for every other. */
+export const STAGE2_METADATA_VERSION = 2;
 const PREFIX = 'sdpw:';
 const WRITER = /^[0-9a-f]{1,32}$/;
 const TOPIC_ID = /^[0-9a-f]{32}$/;
@@ -38,7 +42,8 @@ export interface Stage2CommitFiles {
 }
 
 export interface Stage2CommitMetadata {
-  v: 1;
+  /** 2 exactly when `merge` is present (stage2MetadataVersion). */
+  v: 1 | 2;
   /** The repartition topic's id when committed (a recreated topic is another log); null if unknown. */
   topicId: string | null;
   /** The writer id the commit's tmp file names carry. */
@@ -70,13 +75,17 @@ function range(first: unknown, last: unknown): [string, string] {
   return [f, l];
 }
 
-function text(body: object): string {
-  return `${PREFIX}${STAGE2_METADATA_VERSION}:${JSON.stringify(body)}`;
+/** The version a commit is written as: 2 when it carries a merge (older releases refuse it clearly), else 1. */
+export function stage2MetadataVersion(merge: Stage2CommitMerge | undefined): 1 | 2 {
+  return merge === undefined ? 1 : 2;
 }
 
 /** The compact text, at most MAX_COMMIT_METADATA_BYTES long. Throws a RangeError on a value it cannot carry. */
 export function encodeStage2CommitMetadata(m: Stage2CommitMetadata): string {
-  if (m.v !== STAGE2_METADATA_VERSION) throw new RangeError(`stage 2 commit metadata version ${m.v}: this writes 1`);
+  const version = stage2MetadataVersion(m.merge);
+  if (m.v !== version)
+    throw new RangeError(`stage 2 commit metadata version ${m.v}: this one is written as ${version}`);
+  const text = (body: object): string => `${PREFIX}${version}:${JSON.stringify(body)}`;
   if (m.topicId !== null && !TOPIC_ID.test(m.topicId)) throw new RangeError(`topic id: ${JSON.stringify(m.topicId)}`);
   if (!WRITER.test(m.writer)) throw new RangeError(`writer id (hex, 1..32 digits): ${JSON.stringify(m.writer)}`);
   const head = { t: m.topicId, id: m.writer, ...(m.merge === undefined ? {} : { m: encodeMerge(m.merge) }) };
@@ -121,12 +130,12 @@ export function decodeStage2CommitMetadata(
     throw new SdpError(
       ErrorCodes.CHECKPOINT_METADATA_NEWER,
       `the commit metadata of ${where} has version ${version[1]}: a newer release wrote it (this one reads ` +
-        `${STAGE2_METADATA_VERSION}); upgrade before it takes the partition over`,
+        `1 to ${STAGE2_METADATA_VERSION}); upgrade before it takes the partition over`,
       [shown],
     );
   }
   try {
-    if (!version || Number(version[1]) !== STAGE2_METADATA_VERSION) throw new RangeError('no known version');
+    if (!version || Number(version[1]) < 1) throw new RangeError('no known version');
     return decodeBody(JSON.parse(value.slice(version[0].length)));
   } catch (err) {
     throw new SdpError(
@@ -163,7 +172,8 @@ function decodeBody(body: unknown): Stage2CommitMetadata {
     const [first, last] = range(o.f[0], o.f[1]);
     files = { first, last, dts: decodeDtList(o.f[2]) };
   }
-  return { v: 1, topicId, writer, files, ...(o.m === undefined ? {} : { merge: decodeMerge(o.m) }) };
+  const merge = o.m === undefined ? undefined : decodeMerge(o.m);
+  return { v: stage2MetadataVersion(merge), topicId, writer, files, ...(merge === undefined ? {} : { merge }) };
 }
 
 /**

@@ -771,7 +771,7 @@ describe('window stage: compaction of its r<r> units (architecture.md, "Compacti
     expect(commit.records).toEqual([]);
     expect(commit.offsets.map((o) => [o.partition, o.offset])).toEqual([[0, 8n]]);
     expect(decodeStage2CommitMetadata(commit.offsets[0]!.metadata)).toEqual({
-      v: 1,
+      v: 2,
       topicId: TOPIC_ID,
       writer: 'aa',
       files: { first: '6', last: '7', dts: ['2026-12-05'] },
@@ -870,7 +870,7 @@ describe('window stage: compaction of its r<r> units (architecture.md, "Compacti
     kafka.committed.set(0, {
       offset: 8n,
       metadata: encodeStage2CommitMetadata({
-        v: 1,
+        v: 2,
         topicId: TOPIC_ID,
         writer: 'aa',
         files: { first: '6', last: '7', dts: ['2026-12-05'] },

@@ -2,13 +2,12 @@ import { describe, expect, it } from 'vitest';
 import {
   commitMergeOf,
   exchangeDecision,
-  planAggMerges,
+  mergedRangeOf,
   planOwnerMerges,
-  planTaskMerges,
+  planUnitMerges,
   replacedByMerge,
 } from '../../../src/checkpoint/ownerCompactionRule.js';
-import { aggMergedFileName } from '../../../src/lake/aggFileName.js';
-import { aggFileName, aggTaskFileName, rawFileName, rejectedFileName } from '../../../src/lake/layout.js';
+import { aggFileName, aggTaskFileName, formatOffset, rawFileName, rejectedFileName } from '../../../src/lake/layout.js';
 
 const DT = '2026-12-01';
 /** A day after DT: DT is an older day, merged as `lake compact` merges it. */
@@ -23,7 +22,14 @@ const rej = (topic: string, p: number, first: number, last: number) => ({
   sizeBytes: KB,
 });
 
-describe('planAggMerges (the process aggregator, etl.windows: process)', () => {
+/** The aggregator's merged file of checkpoints first..last, as the planner names it (lake/aggFileName.ts). */
+const aggMerged = (first: number, last: number) => `part-${formatOffset(first)}-${formatOffset(last)}.parquet`;
+const planAggMerges = (files: Parameters<typeof planUnitMerges>[0], targetBytes: number, today: string) =>
+  planUnitMerges(files, 'clickstream_agg', 'agg', targetBytes, today);
+const planTaskMerges = (files: Parameters<typeof planUnitMerges>[0], r: number, targetBytes: number, today: string) =>
+  planUnitMerges(files, 'clickstream_agg', `r${r}`, targetBytes, today);
+
+describe('planUnitMerges: the process aggregator (etl.windows: process), unit agg', () => {
   const agg = (dt: string, name: string, sizeBytes = KB) => ({
     path: `tables/clickstream_agg/dt=${dt}/agg/${name}`,
     sizeBytes,
@@ -45,22 +51,22 @@ describe('planAggMerges (the process aggregator, etl.windows: process)', () => {
     ];
     const merges = planAggMerges(files, 128 * KB * KB, '2026-12-06');
     expect(merges.map((m) => [m.dt, m.unit, m.merged, m.inputs])).toEqual([
-      [DT, 'agg', aggMergedFileName(1n, 3n), [1, 2, 3].map((seq) => aggFileName(seq))],
+      [DT, 'agg', aggMerged(1, 3), [1, 2, 3].map((seq) => aggFileName(seq))],
     ]);
   });
 
   it('today: leaves out a leading merged file larger than the new ones together, and names the run it keeps', () => {
     const files = [
-      agg(DT, aggMergedFileName(1n, 40n), 100 * KB),
+      agg(DT, aggMerged(1, 40), 100 * KB),
       agg(DT, aggFileName(41)),
       agg(DT, aggFileName(42)),
       agg(DT, aggFileName(43)), // the newest
     ];
     const [merge] = planAggMerges(files, 128 * KB * KB, DT);
     expect(merge!.inputs).toEqual([aggFileName(41), aggFileName(42)]);
-    expect(merge!.merged).toBe(aggMergedFileName(41n, 42n));
+    expect(merge!.merged).toBe(aggMerged(41, 42));
     // A day later the same files are merged whole.
-    expect(planAggMerges(files, 128 * KB * KB, LATER)[0]!.merged).toBe(aggMergedFileName(1n, 42n));
+    expect(planAggMerges(files, 128 * KB * KB, LATER)[0]!.merged).toBe(aggMerged(1, 42));
   });
 });
 
@@ -122,6 +128,11 @@ describe('planOwnerMerges in the day still being written', () => {
   });
 });
 
+const agg1 = (first: number, last: number) => ({
+  path: `tables/clickstream_agg/dt=${DT}/r1/${aggTaskFileName(1, first, last)}`,
+  sizeBytes: KB,
+});
+
 describe('commitMergeOf and replacedByMerge', () => {
   it('names the merged range, and a unit listing gives back exactly the files inside it', () => {
     const files = [raw(1, 0, 9), raw(1, 10, 19), raw(1, 20, 29)];
@@ -132,6 +143,14 @@ describe('commitMergeOf and replacedByMerge', () => {
     expect(replacedByMerge(listing, named, merge!.merged)).toEqual([rawFileName(1, 0, 9), rawFileName(1, 10, 19)]);
     // After the exchange the unit lists the merged file: it replaces nothing of itself.
     expect(replacedByMerge([merge!.merged, rawFileName(1, 20, 29)], named, merge!.merged)).toEqual([]);
+  });
+
+  it("gives a stage-2 task's merged range too, which commitMergeOf (input partitions only) refuses", () => {
+    const files = [agg1(0, 9), agg1(10, 19), agg1(20, 29)];
+    const [merge] = planUnitMerges(files, 'clickstream_agg', 'r1', 1 << 30, LATER);
+    expect(mergedRangeOf(merge!)).toEqual({ first: '0', last: '19' });
+    expect(() => commitMergeOf(merge!)).toThrow(RangeError);
+    expect(() => mergedRangeOf({ ...merge!, merged: aggFileName(3) })).toThrow(RangeError);
   });
 
   it('gives nothing when a file straddles the range (the unit compacted otherwise since): never rows twice', () => {
@@ -160,7 +179,7 @@ describe('exchangeDecision', () => {
   });
 });
 
-describe('planTaskMerges (stage-2 task r, unit r<r> of clickstream_agg)', () => {
+describe('planUnitMerges: stage-2 task r (etl.windows: members), unit r<r>', () => {
   const agg = (r: number, first: number, last: number, bytes = KB, unit = `r${r}`) => ({
     path: `tables/clickstream_agg/dt=${DT}/${unit}/${aggTaskFileName(r, first, last)}`,
     sizeBytes: bytes,

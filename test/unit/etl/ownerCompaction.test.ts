@@ -8,6 +8,8 @@ import {
   publishOwnerMerge,
   vacuumOwnUnits,
 } from '../../../src/etl/ownerCompaction.js';
+import { vacuumAggUnits } from '../../../src/etl/aggregatorCompaction.js';
+import { vacuumStage2Unit } from '../../../src/etl/stage2TaskCompaction.js';
 import { getEncoder } from '../../../src/lake/encodeTask.js';
 import { rawFilePath } from '../../../src/lake/layout.js';
 import { swapStagingDir } from '../../../src/lake/readerSafeSwap.js';
@@ -57,5 +59,42 @@ describe('the owner compaction I/O', () => {
     utimesSync(other, old, old);
     expect(await vacuumOwnUnits(owner(root), 900_000, Date.now())).toBe(1);
     expect(readdirSync(dirname(mine)).sort()).toEqual([fresh, other].map((d) => d.split('/').at(-1)).sort());
+  });
+
+  it('the owner of the orphan clickstream_agg units (aggregator, task 0) vacuums their old versions too', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'sdp-owner-compaction-'));
+    roots.push(root);
+    const merged = 'part-00000000000000000001-00000000000000000009.parquet';
+    const version = (dt: string, unit: string) => swapStagingDir(root, 'clickstream_agg', dt, unit, merged);
+    const old = (Date.now() - 3_600_000) / 1000;
+    const left = () => [DT, '2024-03-02'].flatMap((dt) => readdirSync(dirname(version(dt, 'agg'))).sort());
+    const prepare = (units: ReadonlyArray<readonly [string, string]>) => {
+      for (const [dt, unit] of units) {
+        mkdirSync(version(dt, unit), { recursive: true });
+        utimesSync(version(dt, unit), old, old);
+      }
+    };
+    const versions = [
+      [DT, 'agg'],
+      [DT, 'r0'],
+      [DT, 'r1'],
+      ['2024-03-02', 'r3'],
+      ['2024-03-02', 'r12'],
+    ] as const;
+    const name = (unit: string) => `${unit}.${merged.slice(0, -'.parquet'.length)}`;
+
+    // Members mode with R = 3: task 0 takes its own r0 and the orphans agg, r3, r12; r1 is task 1's.
+    prepare(versions);
+    expect(await vacuumStage2Unit(root, 0, 3, 900_000, Date.now())).toBe(4);
+    expect(left()).toEqual([name('r1')]);
+    // Task 1, and task 0 before it knows R, vacuum their own unit only.
+    prepare(versions);
+    expect(await vacuumStage2Unit(root, 1, 3, 900_000, Date.now())).toBe(1);
+    expect(await vacuumStage2Unit(root, 0, undefined, 900_000, Date.now())).toBe(1);
+    expect(left()).toEqual([name('agg'), name('r12'), name('r3')]);
+    // Process mode: the aggregator takes its agg and every r<r> (no task runs).
+    prepare(versions);
+    expect(await vacuumAggUnits(root, 900_000, Date.now())).toBe(5);
+    expect(left()).toEqual([]);
   });
 });

@@ -1,5 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { isStoppedActorError, query, spawn, startSystem, stop } from '../../../src/system/nact.js';
+import {
+  dispatch,
+  isStoppedActorError,
+  query,
+  queryUntilStopped,
+  spawn,
+  startSystem,
+  stop,
+} from '../../../src/system/nact.js';
 
 describe('isStoppedActorError', () => {
   it("names nact's refusal to query a stopped actor, and nothing else", async () => {
@@ -12,6 +20,39 @@ describe('isStoppedActorError', () => {
       expect(isStoppedActorError(err)).toBe(true);
       expect(isStoppedActorError(new Error('query timed out'))).toBe(false);
       expect(isStoppedActorError('Actor stopped or never existed')).toBe(false);
+    } finally {
+      stop(system);
+    }
+  });
+});
+
+describe('queryUntilStopped', () => {
+  it('ends when the actor stops with the message still in its mailbox, not at the timeout', async () => {
+    const system = startSystem('query-until-stopped');
+    try {
+      // The first message keeps the actor busy for ever: the query's message waits behind it.
+      const actor = spawn<undefined, { type: 'hold' } | { type: 'ask' }>(
+        system,
+        async (state, msg) => {
+          if (msg.type === 'hold') await new Promise(() => undefined);
+          return state;
+        },
+        'held',
+      );
+      dispatch(actor, { type: 'hold' });
+      let markStopped: () => void = () => undefined;
+      const stopped = new Promise<void>((resolve) => {
+        markStopped = resolve;
+      });
+      const asked = queryUntilStopped(actor, () => ({ type: 'ask' as const }), 600_000, stopped).catch(
+        (e: unknown) => e,
+      );
+      stop(actor);
+      markStopped();
+      const startedMs = Date.now();
+      const err = await asked;
+      expect(isStoppedActorError(err)).toBe(true);
+      expect(Date.now() - startedMs).toBeLessThan(1_000);
     } finally {
       stop(system);
     }

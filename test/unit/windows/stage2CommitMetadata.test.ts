@@ -92,7 +92,7 @@ describe('stage-2 commit metadata', () => {
       expect(isSdpError(caught, ErrorCodes.CHECKPOINT_METADATA_INVALID), text).toBe(true);
       expect((caught as Error).message).toContain('repartition partition 1');
     }
-    expect(() => decodeStage2CommitMetadata('sdpw:2:{}')).toThrow(
+    expect(() => decodeStage2CommitMetadata('sdpw:3:{"t":null,"id":"ab","f":null}')).toThrow(
       expect.objectContaining({ code: ErrorCodes.CHECKPOINT_METADATA_NEWER }),
     );
   });
@@ -132,18 +132,33 @@ describe('stage-2 commit metadata', () => {
 
 describe('stage-2 commit metadata of a compaction commit (architecture.md, "Compaction")', () => {
   const merge = { dt: '2026-12-05', first: '0', last: '41' };
+  const merging = (files: Stage2CommitMetadata['files']) => ({ ...meta(files), v: 2 as const, merge });
 
   it("carries the merge beside the last commit's files, and round-trips it", () => {
-    const m = { ...meta({ first: '42', last: '50', dts: ['2026-12-05', '2026-12-06'] }), merge };
+    const m = merging({ first: '42', last: '50', dts: ['2026-12-05', '2026-12-06'] });
     const text = encodeStage2CommitMetadata(m);
-    expect(text).toBe(`sdpw:1:{"t":"${TOPIC_ID}","id":"a1b2","m":["20261205","0","41"],"f":["42","50","20261205,1"]}`);
+    expect(text).toBe(`sdpw:2:{"t":"${TOPIC_ID}","id":"a1b2","m":["20261205","0","41"],"f":["42","50","20261205,1"]}`);
     expect(decodeStage2CommitMetadata(text)).toEqual(m);
-    expect(decodeStage2CommitMetadata(encodeStage2CommitMetadata({ ...meta(null), merge }))).toEqual({
-      ...meta(null),
-      merge,
-    });
+    expect(decodeStage2CommitMetadata(encodeStage2CommitMetadata(merging(null)))).toEqual(merging(null));
     // Metadata written before merges has none: read as before.
     expect(decodeStage2CommitMetadata(encodeStage2CommitMetadata(meta(null)))).not.toHaveProperty('merge');
+  });
+
+  it('writes version 2 only with a merge, so that a release before merges refuses it clearly', () => {
+    // Every other commit stays version 1: any release reads it.
+    expect(encodeStage2CommitMetadata(meta({ first: '1', last: '3', dts: ['2026-12-05'] }))).toMatch(/^sdpw:1:/);
+    expect(encodeStage2CommitMetadata(merging(null))).toMatch(/^sdpw:2:/);
+    // The version must say what the commit carries.
+    expect(() => encodeStage2CommitMetadata({ ...meta(null), merge })).toThrow(RangeError);
+    expect(() => encodeStage2CommitMetadata({ ...meta(null), v: 2 })).toThrow(RangeError);
+    // A merge written under version 1 (before the bump) is still read.
+    expect(decodeStage2CommitMetadata(`sdpw:1:{"t":null,"id":"ab","m":["20261205","0","41"],"f":null}`)).toEqual({
+      v: 2,
+      topicId: null,
+      writer: 'ab',
+      files: null,
+      merge,
+    });
   });
 
   it('keeps the bound with a merge: the files fall back to their range, the merge stays', () => {
@@ -152,26 +167,24 @@ describe('stage-2 commit metadata of a compaction commit (architecture.md, "Comp
       day += (1 + ((i * 7919) % 13)) * 86_400_000;
       return new Date(day).toISOString().slice(0, 10);
     });
-    const text = encodeStage2CommitMetadata({ ...meta({ first: '42', last: '50', dts: scattered }), merge });
+    const text = encodeStage2CommitMetadata(merging({ first: '42', last: '50', dts: scattered }));
     expect(text.length).toBeLessThanOrEqual(MAX_COMMIT_METADATA_BYTES);
-    expect(decodeStage2CommitMetadata(text)).toEqual({ ...meta({ first: '42', last: '50', dts: null }), merge });
+    expect(decodeStage2CommitMetadata(text)).toEqual(merging({ first: '42', last: '50', dts: null }));
   });
 
   it('refuses a malformed merge, and will not encode one it could not decode', () => {
-    for (const m of [
-      '"x"',
-      '["20261205","3"]',
-      '["20261205","9","3"]',
-      '["20261205","3","3"]',
-      '["20261205,1","0","3"]',
-    ]) {
-      const text = `sdpw:1:{"t":null,"id":"ab","m":${m},"f":null}`;
+    for (const [v, m] of [1, 2].flatMap((v) =>
+      ['"x"', '["20261205","3"]', '["20261205","9","3"]', '["20261205","3","3"]', '["20261205,1","0","3"]'].map(
+        (m) => [v, m] as const,
+      ),
+    )) {
+      const text = `sdpw:${v}:{"t":null,"id":"ab","m":${m},"f":null}`;
       expect(() => decodeStage2CommitMetadata(text), m).toThrow(
         expect.objectContaining({ code: ErrorCodes.CHECKPOINT_METADATA_INVALID }),
       );
     }
-    expect(() => encodeStage2CommitMetadata({ ...meta(null), merge: { ...merge, last: '0' } })).toThrow(RangeError);
-    expect(() => encodeStage2CommitMetadata({ ...meta(null), merge: { ...merge, dt: '2026-02-30' } })).toThrow(
+    expect(() => encodeStage2CommitMetadata({ ...merging(null), merge: { ...merge, last: '0' } })).toThrow(RangeError);
+    expect(() => encodeStage2CommitMetadata({ ...merging(null), merge: { ...merge, dt: '2026-02-30' } })).toThrow(
       RangeError,
     );
   });

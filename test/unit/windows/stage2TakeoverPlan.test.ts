@@ -197,6 +197,7 @@ describe('stage-2 takeover plan: a compaction the last commit named (architectur
       offset: 10n,
       metadata: {
         ...commit({ first: '8', last: '9', dts: ['2026-12-05'] }),
+        v: 2,
         merge: { dt: '2026-12-05', first: '0', last: '7' },
         ...over,
       },
