@@ -1152,12 +1152,7 @@ export function spawnCheckpointer(
         const renamed = await applyRenames(options.lakeRoot, renames);
         // The aggregator's journaled merge before the sweep below, which deletes every merged tmp file no journal
         // event names (architecture.md, "Compaction").
-        const aggMerge = state.aggMerge && (await completeJournaledAggMerge(options.lakeRoot, state.aggMerge));
-        if (aggMerge !== undefined)
-          logger.info(
-            { component: 'compaction', owner: 'aggregator', merged: state.aggMerge!.merged, outcome: aggMerge },
-            'compaction named by the last commit settled',
-          );
+        if (state.aggMerge) await completeJournaledAggMerge(options.lakeRoot, state.aggMerge, logger);
         const deletedTmpFiles: string[] = [];
         let otherStores = 0;
         for (const tmp of await listTmpFiles(options.lakeRoot)) {

@@ -282,6 +282,8 @@ interface Task {
   merges: PlannedMerge[];
   /** R when the task was taken over: task 0's round also vacuums the units nobody owns (`vacuumStage2Unit`). */
   partitions?: number;
+  /** The merge the round writes, holds ready or publishes now (one at a time): its merged tmp file is the round's. */
+  roundMerge?: PlannedMerge;
   /** Merged and waiting for its commit; `publishing`: its commit and exchange run (no other commit starts). */
   ready?: ReadyMerge;
   publishing: boolean;
@@ -738,6 +740,7 @@ export function spawnWindowStage(
   function prepareNext(task: Task, self: Ref<WindowStageMsg>): void {
     const { partition, ticket } = task;
     const merge = task.merges.shift();
+    task.roundMerge = merge;
     if (merge === undefined) {
       const graceMs = options.compaction!.vacuumGraceMs;
       vacuumStage2Unit(lakeRoot, partition, task.partitions, graceMs, Date.now()).then(
@@ -764,12 +767,26 @@ export function spawnWindowStage(
   ): void {
     const task = isCurrent(s, msg);
     if (task?.phase !== 'running') {
-      // Dropped meanwhile: nobody commits it. The next owner's takeover may have listed r's tmp files already.
-      void removeIfExists(msg.mergedTmp).catch(() => undefined);
+      // Dropped meanwhile: nobody commits it. The next owner's takeover may have listed r's tmp files already. Unless
+      // r was assigned here again and its new task's round makes the same merge: same plan, same writer id, so the
+      // same path, written by the merge slot as soon as this write ended (the next takeover deletes it if uncommitted).
+      if (!sameMerge(s.tasks.get(msg.partition), msg)) void removeIfExists(msg.mergedTmp).catch(() => undefined);
       return;
     }
     task.ready = { merge: msg.merge, mergedTmp: msg.mergedTmp, startedMs: Date.now() - msg.ms, mergeMs: msg.ms };
     maybePublish(s, task, self);
+  }
+
+  /** r's current task is another than `msg`'s and its round makes the merge `msg` names, under the same path. */
+  function sameMerge(current: Task | undefined, msg: { ticket: number; merge: PlannedMerge }): boolean {
+    const round = current?.compacting && current.ticket !== msg.ticket ? current.roundMerge : undefined;
+    return (
+      round !== undefined &&
+      round.table === msg.merge.table &&
+      round.dt === msg.merge.dt &&
+      round.unit === msg.merge.unit &&
+      round.merged === msg.merge.merged
+    );
   }
 
   /**
@@ -879,6 +896,7 @@ export function spawnWindowStage(
     if (!task) return;
     task.compacting = false;
     task.merges = [];
+    task.roundMerge = undefined;
     task.compactDueMs = Date.now() + (options.compaction?.intervalMs ?? 0);
     if (msg.vacuumed > 0)
       logger.debug({ partition: msg.partition, vacuumed: msg.vacuumed }, 'old unit versions vacuumed');

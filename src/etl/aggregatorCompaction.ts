@@ -1,23 +1,13 @@
-/**
- * The process-mode window aggregator's compaction of its `agg` units inside `run`/`etl` (architecture.md,
- * "Compaction"): with `etl.windows: process` the aggregator owns them, and the checkpointer, whose mailbox runs its
- * window checkpoints, runs its rounds. The I/O; the rules are checkpoint/ownerCompactionRule.ts (`planUnitMerges`), the
- * merge and the swap etl/ownerCompaction.ts's.
- *
- * One merge: merged tmp file with the store's writer id off the mailbox → in the mailbox (no window checkpoint renames
- * into `agg` meanwhile) the merge journaled in the checkpoint store, its commit point → the unit's new version,
- * checked against the unit again, exchanged. A crash after the journal event leaves the exchange to the next start
- * (`completeJournaledAggMerge`); one before it leaves a tmp file no journal names, deleted at recovery.
- */
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { AggMerge } from '../checkpoint/checkpointState.js';
 import { planUnitMerges } from '../checkpoint/ownerCompactionRule.js';
 import type { PlannedMerge } from '../lake/compactionPlan.js';
 import { listDtFiles } from '../lake/dirEntries.js';
-import { pathExists, removeIfExists } from '../lake/durableFs.js';
+import { pathExists } from '../lake/durableFs.js';
 import { AGG_UNIT, dtOfMs } from '../lake/layout.js';
-import { type SwapOutcome, swapPartitionFiles, swapStagingDir } from '../lake/readerSafeSwap.js';
+import type { SwapOutcome } from '../lake/readerSafeSwap.js';
+import type { Logger } from '../log/logger.js';
+import { settleCommittedMerge } from './mergeCompletion.js';
 import { publishMerge, vacuumedUnits, vacuumUnits, withSizes } from './ownerCompaction.js';
 
 const AGG_TABLE = 'clickstream_agg';
@@ -65,25 +55,26 @@ export function publishAggMerge(
  * At the start, before the aggregator's tmp files are swept: the exchange of the latest journaled merge whose tmp file
  * is still there (undefined when it is not: exchanged, or settled before). A unit that holds the merged file only loses
  * the tmp link; one that lacks an input (its dt expired, or `lake compact` merged it otherwise with the platform
- * stopped) keeps its files and the tmp file goes: never a row twice.
+ * stopped) keeps its files, and so does one whose tmp file fails etl/mergeCompletion.ts's row check (a later round's
+ * write under the same name, interrupted); the tmp file goes: never a row twice, never one lost.
  */
-export async function completeJournaledAggMerge(lakeRoot: string, merge: AggMerge): Promise<SwapOutcome | undefined> {
-  const mergedTmp = path.join(lakeRoot, merge.tmp);
-  if (!(await pathExists(mergedTmp))) return undefined;
-  const liveDir = path.join(lakeRoot, merge.unitDir);
-  const listing = await readdir(liveDir).catch(() => [] as string[]);
-  if (!listing.includes(merge.merged) && !merge.inputs.every((name) => listing.includes(name))) {
-    await removeIfExists(mergedTmp);
-    return 'discarded';
-  }
-  const dt = merge.unitDir.split('/')[2]!.slice('dt='.length);
-  return swapPartitionFiles({
-    liveDir,
-    stagingDir: swapStagingDir(lakeRoot, AGG_TABLE, dt, AGG_UNIT, merge.merged),
-    replaced: merge.inputs,
-    mergedTmp,
-    mergedName: merge.merged,
-  });
+export async function completeJournaledAggMerge(
+  lakeRoot: string,
+  merge: AggMerge,
+  logger: Logger,
+): Promise<SwapOutcome | undefined> {
+  if (!(await pathExists(path.join(lakeRoot, merge.tmp)))) return undefined;
+  return settleCommittedMerge(
+    lakeRoot,
+    {
+      unitDir: merge.unitDir,
+      tmpPath: merge.tmp,
+      mergedName: merge.merged,
+      replaced: (listing) => (merge.inputs.every((name) => listing.includes(name)) ? merge.inputs : undefined),
+    },
+    logger,
+    { owner: 'aggregator' },
+  );
 }
 
 /**

@@ -16,6 +16,7 @@
 import { readdir, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { CommitMerge } from '../checkpoint/commitMetadata.js';
+import type { CommittedMerge } from '../checkpoint/committedMerge.js';
 import { commitMergeOf, planOwnerMerges, replacedByMerge } from '../checkpoint/ownerCompactionRule.js';
 import { writeMergedTmp } from '../lake/compaction.js';
 import type { PlannedMerge, UnitFile } from '../lake/compactionPlan.js';
@@ -26,7 +27,9 @@ import { listPartitionFiles } from '../lake/partitionTmpFiles.js';
 import { SWAP_DIR, type SwapOutcome, swapPartitionFiles, swapStagingDir, vacuumSwaps } from '../lake/readerSafeSwap.js';
 import { type ExpiryOwner, expiresUnit, ownedUnits } from '../lake/ownerExpiryRule.js';
 import type { TableName } from '../lake/tables.js';
+import type { Logger } from '../log/logger.js';
 import { hitFault } from '../system/faults.js';
+import { settleCommittedMerge } from './mergeCompletion.js';
 
 export interface OwnerPartition {
   lakeRoot: string;
@@ -178,39 +181,27 @@ export async function vacuumedUnits(lakeRoot: string, owner: ExpiryOwner): Promi
   return [...units.values()];
 }
 
-/** A merge a committed offset names, found by the next owner with its merged tmp file still there. */
-export interface CommittedMerge {
-  /** The merged range (offsets, decimal). */
-  first: string;
-  last: string;
-  /** Lake-relative: the merged tmp file (kept by the takeover's clean-up) and the unit that gets the merged file. */
-  tmpPath: string;
-  unitDir: string;
-  mergedName: string;
-}
-
 /**
  * The swap of a compaction the last commit named, before the owner reads on (architecture.md, "Compaction"): the
- * unit's files inside the merged range are the merge's inputs (checkpoint/ownerCompactionRule.ts). Idempotent: a unit
- * that holds the merged file already is left alone (the tmp link goes). The old version waits in `_swap` for the
- * vacuum. Used by the takeover of an input partition and of a stage-2 task.
+ * unit's files inside the merged range are the merge's inputs (checkpoint/ownerCompactionRule.ts), and the tmp file
+ * is exchanged only if it passes etl/mergeCompletion.ts's check. Used by the takeover of an input partition and of a
+ * stage-2 task.
  */
-export async function completeCommittedMerge(lakeRoot: string, merge: CommittedMerge): Promise<SwapOutcome> {
-  const liveDir = path.join(lakeRoot, merge.unitDir);
-  const listing = await readdir(liveDir).catch(() => [] as string[]);
-  const replaced = replacedByMerge(listing, merge, merge.mergedName);
-  if (!listing.includes(merge.mergedName) && (replaced === undefined || replaced.length === 0)) {
-    // Its unit gone (retention), holding none of its inputs, or compacted otherwise since (a file straddling its
-    // range): the merged file would only add rows twice. The inputs' rows are all there, unmerged.
-    await removeIfExists(path.join(lakeRoot, merge.tmpPath));
-    return 'discarded';
-  }
-  const [table, dtName, unit] = merge.unitDir.split('/').slice(1);
-  return swapPartitionFiles({
-    liveDir,
-    stagingDir: swapStagingDir(lakeRoot, table as TableName, dtName!.slice('dt='.length), unit!, merge.mergedName),
-    replaced: replaced ?? [],
-    mergedTmp: path.join(lakeRoot, merge.tmpPath),
-    mergedName: merge.mergedName,
-  });
+export function completeCommittedMerge(
+  lakeRoot: string,
+  merge: CommittedMerge,
+  logger: Logger,
+  where: Record<string, unknown>,
+): Promise<SwapOutcome> {
+  return settleCommittedMerge(
+    lakeRoot,
+    {
+      unitDir: merge.unitDir,
+      tmpPath: merge.tmpPath,
+      mergedName: merge.mergedName,
+      replaced: (listing) => replacedByMerge(listing, merge, merge.mergedName),
+    },
+    logger,
+    where,
+  );
 }

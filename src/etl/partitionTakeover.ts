@@ -71,17 +71,12 @@ export async function takeOverPartition(facts: TakeoverFacts): Promise<TakeoverR
     logger: facts.logger,
     where: { topic, partition },
   });
-  const merged = plan.merge
-    ? await completeCommittedMerge(lakeRoot, {
-        ...plan.merge,
-        first: plan.merge.merge.first,
-        last: plan.merge.merge.last,
-      })
-    : undefined;
-  if (merged !== undefined)
-    facts.logger.info(
-      { topic, partition, unit: plan.merge!.unitDir, merged: plan.merge!.mergedName, outcome: merged },
-      'compaction named by the last commit settled',
+  if (plan.merge)
+    await completeCommittedMerge(
+      lakeRoot,
+      { ...plan.merge, first: plan.merge.merge.first, last: plan.merge.merge.last },
+      facts.logger,
+      { topic, partition },
     );
   return {
     raw: plan.resume.raw,

@@ -87,12 +87,9 @@ export async function takeOverStage2Task(facts: Stage2TakeoverFacts): Promise<St
   });
   // Before r is read: the unit the merge names must list the merged file, not its inputs, once this task rolls into it.
   const merged =
-    plan.merge && (facts.stillOwned?.() ?? true) ? await completeCommittedMerge(lakeRoot, plan.merge) : undefined;
-  if (merged !== undefined)
-    facts.logger.info(
-      { repartition_partition: r, unit: plan.merge!.unitDir, merged: plan.merge!.mergedName, outcome: merged },
-      'compaction named by the last commit settled',
-    );
+    plan.merge && (facts.stillOwned?.() ?? true)
+      ? await completeCommittedMerge(lakeRoot, plan.merge, facts.logger, { repartition_partition: r })
+      : undefined;
   return {
     state: plan.state,
     resume: plan.resume,

@@ -21,6 +21,7 @@
  * file is kept out of the deletes and its unit's swap is completed before r is read (etl/stage2TaskTakeover.ts).
  */
 import type { Rename } from '../checkpoint/checkpointState.js';
+import type { CommittedMerge } from '../checkpoint/committedMerge.js';
 import { ErrorCodes, SdpError } from '../errors.js';
 import { type AggTaskFileName, parseAggTaskFileName } from '../lake/aggTaskFiles.js';
 import { type Stage2CommitMetadata, stage2RenamesOf } from './stage2CommitMetadata.js';
@@ -50,22 +51,11 @@ export interface Stage2TakeoverInput {
   emittedUntilMs?: number;
 }
 
-/** A compaction the last commit named whose merged tmp file is there: its unit's swap is completed. */
-export interface Stage2MergeToComplete {
-  /** The merged range. */
-  first: string;
-  last: string;
-  /** Lake-relative: the merged tmp file (kept, not deleted) and the unit `r<r>` that gets the merged file. */
-  tmpPath: string;
-  unitDir: string;
-  mergedName: string;
-}
-
 export interface Stage2TakeoverPlan {
   /** Named by the last commit (or found committed by name): completing an interrupted rename; idempotent. */
   renames: Rename[];
   /** Absent: no merge named, one exchanged already (its tmp link gone) or never committed (its tmp in `deletes`). */
-  merge?: Stage2MergeToComplete;
+  merge?: CommittedMerge;
   /** Every other tmp file of r, whoever wrote it. */
   deletes: string[];
   state: Stage2State;
@@ -139,7 +129,7 @@ function fromCommit(
 }
 
 /** The committed merge's tmp file among r's (the writer's tmp of the merged range), if it is there. */
-function mergeToComplete(m: Stage2CommitMetadata, tmp: readonly AggTaskFileName[]): Stage2MergeToComplete | undefined {
+function mergeToComplete(m: Stage2CommitMetadata, tmp: readonly AggTaskFileName[]): CommittedMerge | undefined {
   const merge = m.merge!;
   const found = tmp.find(
     (t) => t.dt === merge.dt && t.first === merge.first && t.last === merge.last && t.writer === m.writer,

@@ -362,7 +362,8 @@ describe('compaction inside the ETL: the process aggregator', () => {
       .filter((p) => p.includes('/agg/'));
 
   beforeAll(async () => {
-    config = loadTestConfig({ etl: { windows: 'process' } }); // the aggregator only runs there
+    // The process aggregator exists in process mode only, whatever $ETL_TEST_WINDOWS says.
+    config = loadTestConfig({ etl: { windows: 'process' } });
     mkdirSync(join(dir, 'run'), { recursive: true });
     env = etlEnv(config, {
       lakeRoot,

@@ -4,7 +4,7 @@
  * mailbox; the next start completes a journaled merge and deletes a merged tmp file no journal event names. Driven
  * by messages; the lake and the SQLite store are real.
  */
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, truncateSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -184,6 +184,39 @@ describe('checkpointer: the process aggregator compacts its agg units', () => {
     ]);
     expect(readdirSync(next.unit).sort()).toEqual(names);
     expect(existsSync(join(dir, 'lake', '_swap'))).toBe(false);
+  });
+
+  it("a journaled merge whose exchange failed is not completed with a later round's tmp file cut short", async () => {
+    const dir = tempDir('sdp-agg-compaction-');
+    const first = start(dir);
+    const names = await checkpoints(first);
+    await first.ask<LakeRecovery>({ type: 'recoverLake' });
+    // The exchange fails after the journal event: the tmp file goes, the journal still names its path.
+    crashAt('compaction-after-version-built');
+    await first.ask<CompactionReport>({ type: 'compactTick', force: true });
+    const tmp = `.${MERGED}.${STORE}.tmp`;
+    expect(dtEntries(dir + '/lake')).toEqual(['agg']);
+    expect((await first.ask<CheckpointState>({ type: 'read' })).aggMerge?.tmp).toBe(
+      `tables/clickstream_agg/dt=${DT}/${tmp}`,
+    );
+    // The next round writes the same merge under the same name; the process dies while the worker streams it.
+    crashAt('compaction-after-merged-tmp');
+    await first.ask<CompactionReport>({ type: 'compactTick', force: true });
+    setFaultForTest(undefined);
+    first.stop();
+    truncateSync(join(dir, 'lake', 'tables', 'clickstream_agg', `dt=${DT}`, tmp), 100);
+
+    const next = start(dir);
+    await next.ask<LakeRecovery>({ type: 'recoverLake' });
+    expect(readdirSync(next.unit).sort()).toEqual(names);
+    expect(await rowsIn(next.unit)).toBe(4 * aggRows.length);
+    expect(dtEntries(next.lakeRoot)).toEqual(['agg']);
+    // The next round merges them again, from the inputs.
+    expect(await next.ask<CompactionReport>({ type: 'compactTick', force: true })).toEqual([
+      { owner: 'aggregator', merged: 1, vacuumed: 1 },
+    ]);
+    expect(readdirSync(next.unit).sort()).toEqual([MERGED, names[3]]);
+    expect(await rowsIn(next.unit)).toBe(4 * aggRows.length);
   });
 
   it('a journaled merge whose inputs left the unit since (lake compact merged it otherwise) is dropped, not exchanged', async () => {

@@ -846,6 +846,46 @@ describe('window stage: compaction of its r<r> units (architecture.md, "Compacti
     expect(existsSync(aggTaskFilePath(lakeRoot, '2026-12-01', 0, 0, 3))).toBe(true);
   });
 
+  it("a dropped task's merge reported late leaves the same merge's tmp file of r's new task alone", async () => {
+    const kafka = new FakeWindowKafka();
+    const h = await startStage(kafka, { compaction: COMPACTION });
+    h.assign([0]);
+    await h.running(0);
+    const rows = await fourCommits(h);
+    // r revoked and assigned here again: task 0's ticket 1 dropped, ticket 2 runs, same writer id.
+    h.assign([], [0]);
+    h.assign([0]);
+    await waitFor(async () => ((await h.metrics()).takeovers === 2 ? true : undefined), 'the second takeover');
+    await h.running(0);
+    // The new task's round writes the merge and sends its commit, held at Kafka.
+    let open!: () => void;
+    kafka.holdCommits(new Promise<void>((resolve) => (open = resolve)));
+    dispatch(h.ref, { type: 'compact', force: true });
+    await waitFor(() => kafka.commitsAtGate === 1, 'the compaction commit in flight');
+    const [mergedTmp] = await tmpFiles(h.lakeRoot);
+    expect(mergedTmp).toMatch(/\.part-0-0+-0+5\.parquet\.aa\.tmp$/);
+    // The dropped task's write of the same plan, reported only now (the merge slot ran it before the new one).
+    const merge = {
+      table: 'clickstream_agg' as const,
+      dt: '2026-12-05',
+      unit: 'r0',
+      inputs: [0, 2, 4].map((o) => `part-0-${pad(o)}-${pad(o + 1)}.parquet`),
+      inputBytes: 0,
+      merged: `part-0-${pad(0)}-${pad(5)}.parquet`,
+    };
+    const path = join(h.lakeRoot, mergedTmp!);
+    dispatch(h.ref, { type: 'mergePrepared', partition: 0, ticket: 1, merge, mergedTmp: path, ms: 0 });
+    await h.metrics(); // handled
+    await new Promise((r) => setTimeout(r, 50)); // its delete, if any, done
+    expect(existsSync(path)).toBe(true);
+    open();
+    kafka.holdCommits(undefined);
+    const merged = [`part-0-${pad(0)}-${pad(5)}.parquet`, `part-0-${pad(6)}-${pad(7)}.parquet`];
+    await waitFor(async () => ((await unit0(h.lakeRoot)).join() === merged.join() ? true : undefined), 'the merge');
+    expect(await aggRows(h.lakeRoot)).toEqual(rows);
+    expect(await tmpFiles(h.lakeRoot)).toEqual([]);
+  });
+
   it('the takeover completes the swap of a merge its last commit named, before the task reads on', async () => {
     const kafka = new FakeWindowKafka();
     const first = await startStage(kafka);

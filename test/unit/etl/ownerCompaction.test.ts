@@ -1,8 +1,21 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, unlinkSync, utimesSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  truncateSync,
+  unlinkSync,
+  utimesSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { commitMergeOf } from '../../../src/checkpoint/ownerCompactionRule.js';
 import {
+  completeCommittedMerge,
   planPartitionMerges,
   prepareOwnerMerge,
   publishOwnerMerge,
@@ -12,11 +25,15 @@ import { vacuumAggUnits } from '../../../src/etl/aggregatorCompaction.js';
 import { vacuumStage2Unit } from '../../../src/etl/stage2TaskCompaction.js';
 import { getEncoder } from '../../../src/lake/encodeTask.js';
 import { rawFilePath } from '../../../src/lake/layout.js';
+import { readRowCount } from '../../../src/lake/parquetFooter.js';
+import type { PlannedMerge } from '../../../src/lake/compactionPlan.js';
 import { swapStagingDir } from '../../../src/lake/readerSafeSwap.js';
+import { setCrashForTest, setFaultForTest } from '../../../src/system/faults.js';
 import { batchOf, iotRows } from '../lake/fixtures.js';
 
 const roots: string[] = [];
 afterEach(() => {
+  setFaultForTest(undefined);
   for (const r of roots.splice(0)) rmSync(r, { recursive: true, force: true });
 });
 
@@ -96,5 +113,88 @@ describe('the owner compaction I/O', () => {
     prepare(versions);
     expect(await vacuumAggUnits(root, 900_000, Date.now())).toBe(5);
     expect(left()).toEqual([]);
+  });
+});
+
+describe("a takeover's completion of the merge the last commit named", () => {
+  /** A logger that keeps what it logs at info and above. */
+  function recordingLogger() {
+    const lines: Array<{ level: number; msg: string; outcome?: string; reason?: string }> = [];
+    const logger = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    return { logger, lines };
+  }
+
+  /** The merge committed, its exchange failed (its tmp file deleted), the next round's write under the same name. */
+  async function committedThenRewritten(root: string): Promise<{ merge: PlannedMerge; tmp: string }> {
+    const [merge] = await planPartitionMerges(owner(root), 1 << 30);
+    const first = await prepareOwnerMerge(root, merge!, 'a1b2c3');
+    setCrashForTest((p) => {
+      throw new Error(`failed at ${p}`);
+    });
+    setFaultForTest('compaction-after-version-built');
+    await expect(publishOwnerMerge(root, merge!, first, async () => undefined)).rejects.toThrow(/failed at/);
+    setFaultForTest(undefined);
+    expect(existsSync(first)).toBe(false);
+    const tmp = await prepareOwnerMerge(root, merge!, 'a1b2c3');
+    expect(tmp).toBe(first); // the same path the commit names
+    return { merge: merge!, tmp };
+  }
+
+  const committedMerge = (root: string, merge: PlannedMerge, tmp: string) => {
+    const { first, last } = commitMergeOf(merge);
+    const unitDir = `tables/iot/dt=${DT}/p2`;
+    return { first, last, tmpPath: tmp.slice(root.length + 1), unitDir, mergedName: merge.merged };
+  };
+
+  async function unitRows(root: string): Promise<number> {
+    const unit = join(root, 'tables', 'iot', `dt=${DT}`, 'p2');
+    let rows = 0;
+    for (const name of readdirSync(unit)) rows += await readRowCount(join(unit, name));
+    return rows;
+  }
+
+  it('discards a merged tmp file cut short (a crash while the next round wrote it): the inputs stay', async () => {
+    const root = await lakeWithSmallFiles();
+    const { merge, tmp } = await committedThenRewritten(root);
+    truncateSync(tmp, 100);
+    const unit = join(root, 'tables', 'iot', `dt=${DT}`, 'p2');
+    const before = readdirSync(unit).sort();
+    const { logger, lines } = recordingLogger();
+    const outcome = await completeCommittedMerge(root, committedMerge(root, merge, tmp), logger, { partition: 2 });
+    expect(outcome).toBe('discarded');
+    expect(readdirSync(unit).sort()).toEqual(before);
+    expect(await unitRows(root)).toBe(4 * iotRows.length);
+    expect(existsSync(tmp)).toBe(false);
+    const swapDt = join(root, '_swap', 'iot', `dt=${DT}`);
+    expect(existsSync(swapDt) ? readdirSync(swapDt) : []).toEqual([]); // no version built
+    const warned = lines.filter((l) => l.level === 40);
+    expect(warned).toHaveLength(1);
+    expect(warned[0]!.reason).toMatch(/no readable footer/);
+  });
+
+  it('discards a readable merged tmp file whose rows are not its inputs', async () => {
+    const root = await lakeWithSmallFiles();
+    const { merge, tmp } = await committedThenRewritten(root);
+    const unit = join(root, 'tables', 'iot', `dt=${DT}`, 'p2');
+    copyFileSync(join(unit, merge.inputs[0]!), tmp);
+    const { logger, lines } = recordingLogger();
+    const outcome = await completeCommittedMerge(root, committedMerge(root, merge, tmp), logger, { partition: 2 });
+    expect(outcome).toBe('discarded');
+    expect(await unitRows(root)).toBe(4 * iotRows.length);
+    expect(lines.find((l) => l.level === 40)?.reason).toBe(
+      `the merged tmp file holds ${iotRows.length} rows, its 3 inputs ${3 * iotRows.length}`,
+    );
+  });
+
+  it('exchanges a complete merged tmp file', async () => {
+    const root = await lakeWithSmallFiles();
+    const { merge, tmp } = await committedThenRewritten(root);
+    const { logger } = recordingLogger();
+    const outcome = await completeCommittedMerge(root, committedMerge(root, merge, tmp), logger, { partition: 2 });
+    expect(outcome).toBe('swapped');
+    const unit = join(root, 'tables', 'iot', `dt=${DT}`, 'p2');
+    expect(readdirSync(unit)).toHaveLength(2);
+    expect(readdirSync(unit)).toContain(merge.merged);
+    expect(await unitRows(root)).toBe(4 * iotRows.length);
   });
 });
