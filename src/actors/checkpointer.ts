@@ -39,7 +39,13 @@ import {
   NO_OFFSET,
 } from '../checkpoint/checkpointState.js';
 import { type CommitFile, type CommitMerge, encodeCommitMetadata } from '../checkpoint/commitMetadata.js';
-import { planPartitionMerges, prepareOwnerMerge, publishOwnerMerge, vacuumOwnUnits } from '../etl/ownerCompaction.js';
+import {
+  mergeLogFields,
+  planPartitionMerges,
+  prepareOwnerMerge,
+  publishOwnerMerge,
+  vacuumOwnUnits,
+} from '../etl/ownerCompaction.js';
 import { oneMergeAtATime } from '../lake/mergeSlot.js';
 import {
   completeJournaledAggMerge,
@@ -757,12 +763,7 @@ export function spawnCheckpointer(
         logger.info(
           {
             ...fields,
-            table: merge.table,
-            dt: merge.dt,
-            unit: merge.unit,
-            files: merge.inputs.length,
-            bytes: merge.inputBytes,
-            merged: merge.merged,
+            ...mergeLogFields(merge),
             outcome,
             ms: Date.now() - startedMs,
             // The merge (beside the rolls), and the commit and swap on the task's chain (what its rolls waited).
@@ -819,12 +820,7 @@ export function spawnCheckpointer(
         logger.info(
           {
             ...fields,
-            table: merge.table,
-            dt: merge.dt,
-            unit: merge.unit,
-            files: merge.inputs.length,
-            bytes: merge.inputBytes,
-            merged: merge.merged,
+            ...mergeLogFields(merge),
             outcome: published.outcome,
             ms: Date.now() - startedMs,
             // The merge (beside the checkpoints), and the journal and swap in the mailbox (what checkpoints waited).

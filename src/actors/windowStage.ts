@@ -36,7 +36,7 @@ import { commitRetryDelayMs } from '../checkpoint/commitRetry.js';
 import { ErrorCodes, isSdpError, markRetriable, SdpError, type ErrorCode } from '../errors.js';
 import { planAssignment } from '../etl/assignmentPlan.js';
 import { type RetentionSettings, runExpiryRound } from '../etl/ownerExpiry.js';
-import { prepareOwnerMerge, publishMerge } from '../etl/ownerCompaction.js';
+import { mergeLogFields, prepareOwnerMerge, publishMerge } from '../etl/ownerCompaction.js';
 import { commitStage2Merge, planStage2TaskMerges, vacuumStage2Unit } from '../etl/stage2TaskCompaction.js';
 import { commitStage2Task, type Stage2CommitResult } from '../etl/stage2TaskCommit.js';
 import { takeOverStage2Task, type Stage2TaskStart } from '../etl/stage2TaskTakeover.js';
@@ -867,12 +867,7 @@ export function spawnWindowStage(
     const fields = {
       component: 'compaction',
       partition: msg.partition,
-      table: merge.table,
-      dt: merge.dt,
-      unit: merge.unit,
-      files: merge.inputs.length,
-      bytes: merge.inputBytes,
-      merged: merge.merged,
+      ...mergeLogFields(merge),
       ms: msg.ms,
     };
     if (msg.error === undefined) logger.info({ ...fields, outcome: msg.outcome }, 'unit compacted by its owner');

@@ -205,3 +205,15 @@ export function completeCommittedMerge(
     where,
   );
 }
+
+/** The log fields of one merge, the same for every owner's "unit compacted by its owner" line. */
+export function mergeLogFields(merge: PlannedMerge) {
+  return {
+    table: merge.table,
+    dt: merge.dt,
+    unit: merge.unit,
+    files: merge.inputs.length,
+    bytes: merge.inputBytes,
+    merged: merge.merged,
+  };
+}
