@@ -69,18 +69,21 @@ const DT_DIR = /^dt=(\d{4}-\d{2}-\d{2})$/;
 
 /**
  * What the owner finds in the expired dts of its tables, from the dt directory names and the entries of the expired
- * ones only: whether it has a unit it expires there, and the expired dt directories left with nothing but a manifest
- * (a round killed after its last unit of that dt, before the directory: no owner has files there any more, so no
- * round would list it again). Most rounds stop here; an expired dt that holds only other owners' units (their rounds
- * not run yet, or units of a window mode no longer running that this owner does not take) does not make every round
- * of this owner list all its units again.
+ * ones only: its own unit directories there, and the expired dt directories left with nothing but a manifest. A kill
+ * during a round (or during another owner's: they run side by side) can leave a unit emptied of its files but still
+ * there, or a dt directory with nothing in it; no file names them any more, so only this sweep removes them. Most
+ * rounds stop here; an expired dt that holds only other owners' units (their rounds not run yet, or units of a window
+ * mode no longer running that this owner does not take) does not make every round of this owner list all its units.
  */
 async function scanExpiredDts(
   lakeRoot: string,
   owner: ExpiryOwner,
   expires: (dt: string) => boolean,
-): Promise<{ ownUnit: boolean; leftovers: Array<{ table: string; dt: string }> }> {
-  let ownUnit = false;
+): Promise<{
+  ownUnits: Array<{ table: string; dt: string; unit: string }>;
+  leftovers: Array<{ table: string; dt: string }>;
+}> {
+  const ownUnits: Array<{ table: string; dt: string; unit: string }> = [];
   const leftovers: Array<{ table: string; dt: string }> = [];
   for (const table of ownerTables(owner)) {
     const tableDir = path.join(lakeRoot, TABLES_DIR, table);
@@ -97,11 +100,11 @@ async function scanExpiredDts(
             ErrorCodes.STORAGE_UNSAFE_ROOT,
             `${path.join(tableDir, dtDir.name, entry.name)} is a symlink: nothing deleted`,
           );
-        if (entry.isDirectory()) ownUnit = true;
+        if (entry.isDirectory()) ownUnits.push({ table, dt: m[1]!, unit: entry.name });
       }
     }
   }
-  return { ownUnit, leftovers };
+  return { ownUnits, leftovers };
 }
 
 /**
@@ -171,15 +174,26 @@ export async function expireOwnedFiles(
   outcome.staleTmpRemoved = await removeStaleRecordTmps(lakeRoot, name);
   const expires = (dt: string): boolean => dtExpires(dt, nowMs, settings.retentionDays);
   const scanned = await scanExpiredDts(lakeRoot, owner, expires);
+  // Last in every round: its own expired units left empty, then the expired dt directories with nothing but a manifest.
   const removeLeftovers = async (): Promise<OwnerExpiryOutcome> => {
-    for (const { table, dt } of scanned.leftovers) {
+    const dts = new Map(scanned.leftovers.map((d) => [`${d.table}/${d.dt}`, d] as const));
+    for (const { table, dt, unit } of scanned.ownUnits) {
+      if (!stillOwned()) return lost();
+      await removeDirIfOnly(
+        lakeRoot,
+        path.join(TABLES_DIR, table, `dt=${dt}`, unit),
+        (entries) => entries.length === 0,
+      );
+      dts.set(`${table}/${dt}`, { table, dt });
+    }
+    for (const { table, dt } of dts.values()) {
       if (!stillOwned()) return lost();
       if (await removeDirIfOnly(lakeRoot, path.join(TABLES_DIR, table, `dt=${dt}`), dtDirRemovable))
         outcome.dtDirsRemoved += 1;
     }
     return outcome;
   };
-  if (!scanned.ownUnit) return removeLeftovers();
+  if (scanned.ownUnits.length === 0) return removeLeftovers();
   const plan = planOwnerExpiry(await listOwnedFiles(lakeRoot, owner, expires), owner, nowMs, settings.retentionDays);
   if (plan.expiring.length === 0) return removeLeftovers();
 

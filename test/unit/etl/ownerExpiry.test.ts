@@ -125,6 +125,25 @@ describe('expireOwnedFiles: one owner deletes its units of the expired dts, the 
     expect(existsSync(join(lake, raw(OLD, 1, 0, 4)))).toBe(true);
   });
 
+  it('a unit emptied by a round killed mid-unit (its files gone, its directory not): the next round removes both', async () => {
+    // Rounds of several owners run side by side: a kill in one leaves another's unit emptied but still there.
+    rmSync(join(lake, raw(OLD, 0, 0, 9)));
+    rmSync(join(lake, raw(OLD, 0, 10, 19)));
+    rmSync(join(lake, raw(OLD, 1, 0, 4)));
+    rmSync(join(lake, `tables/_rejected/dt=${OLD}`), { recursive: true });
+    expect(readdirSync(join(lake, `tables/clickstream/dt=${OLD}`)).sort()).toEqual([
+      '_manifest.json',
+      rawUnit(0),
+      rawUnit(1),
+    ]);
+    await expireOwnedFiles(settings(lake), owner(0), NOW, owned);
+    // Its own empty unit goes; partition 1's (empty too) is partition 1's round's, and keeps the dt until then.
+    expect(readdirSync(join(lake, `tables/clickstream/dt=${OLD}`)).sort()).toEqual(['_manifest.json', rawUnit(1)]);
+    expect(await expireOwnedFiles(settings(lake), owner(1), NOW, owned)).toMatchObject({ files: 0, dtDirsRemoved: 1 });
+    expect(existsSync(join(lake, `tables/clickstream/dt=${OLD}`))).toBe(false);
+    expect(existsSync(join(lake, raw(TODAY, 0, 20, 29)))).toBe(true);
+  });
+
   it('a late roll into an expired dt goes at the next round, its range added', async () => {
     await expireOwnedFiles(settings(lake), owner(0), NOW, owned);
     put(raw(OLD, 0, 40, 41));
