@@ -297,6 +297,14 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
   // The windows across members (architecture.md, "Windows across members"): stage 1 in the clickstream partitions'
   // tasks at the checkpointer, stage 2 in the window stage; R is known once the stage has started.
   const staged = config.etl.windows === 'members';
+  // Every owner compacts its own units with these (`lake.*`; architecture.md, "Compaction").
+  const compaction = config.lake.compaction
+    ? {
+        intervalMs: config.lake.compaction_interval,
+        targetBytes: config.lake.target_file_bytes,
+        vacuumGraceMs: config.lake.vacuum_grace,
+      }
+    : undefined;
   let repartitions: number | undefined;
   const onKafkaCommitted = (topic: string, partition: number, nextOffset: string): void => {
     const stream = streamOfTopic.get(topic);
@@ -329,14 +337,9 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     ...(deps.storeId ? { storeId: deps.storeId } : {}),
     // Each partition's owner compacts its files, the window aggregator its `agg` units in process mode (architecture.md,
     // "Compaction").
-    ...(config.lake.compaction
+    ...(compaction
       ? {
-          compaction: {
-            intervalMs: config.lake.compaction_interval,
-            targetBytes: config.lake.target_file_bytes,
-            vacuumGraceMs: config.lake.vacuum_grace,
-            aggregator: !staged,
-          },
+          compaction: { ...compaction, aggregator: !staged },
         }
       : {}),
     // Each owner deletes its files of the expired dts (architecture.md, "Keeping the lake: retention").
@@ -400,13 +403,9 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
         createConsumer,
         ...(retention ? { retention } : {}),
         // Each stage-2 task compacts its own `r<r>` unit (architecture.md, "Compaction").
-        ...(config.lake.compaction
+        ...(compaction
           ? {
-              compaction: {
-                intervalMs: config.lake.compaction_interval,
-                targetBytes: config.lake.target_file_bytes,
-                vacuumGraceMs: config.lake.vacuum_grace,
-              },
+              compaction,
             }
           : {}),
       });
