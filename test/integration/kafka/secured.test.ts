@@ -179,8 +179,11 @@ async function platformThrough(name: string, env: Record<string, string>): Promi
       await waitFor(
         async () => {
           if (!etl.running) throw new Error(`etl exited early:\n${etl.tail(30)}`);
-          inLake = (await count('clickstream')) + (await count('iot'));
-          return (await count('clickstream')) >= produced.clickstream && (await count('iot')) >= produced.iot;
+          // One read of each table for both the figure returned and the condition: a second read could see rows
+          // the first did not, and the test would then return a count older than the one that ended the wait.
+          const [clicks, readings] = [await count('clickstream'), await count('iot')];
+          inLake = clicks + readings;
+          return clicks >= produced.clickstream && readings >= produced.iot;
         },
         180_000,
         `the lake to hold every event produced through ${name}`,

@@ -1,8 +1,9 @@
 /**
  * Compaction inside the ETL (architecture.md, "Compaction"): each partition's owner merges its units' small files as
  * one more commit of its own, while late events of the same day keep arriving. Real cluster, real Parquet read back
- * by DuckDB: every row once, `verify` green. Then kill -9 (SDP_FAULT) at each point of the owner's compaction, a
- * restart in the same group (the takeover completes what the last commit named), every row once, `verify` green.
+ * by DuckDB: every row once, `verify` green. Then kill -9 (SDP_FAULT) at points of the owner's compaction (all four
+ * with SDP_TEST_LONG=1, two per owner otherwise), a restart in the same group (the takeover completes what the last
+ * commit named), every row once, `verify` green.
  * With ETL_TEST_WINDOWS=members the stage-2 tasks compact their `clickstream_agg` units `r<r>` too: fewer files than
  * their commits published, one row per (minute, url) matching the raw rows, and the same kills settle.
  */
@@ -19,6 +20,7 @@ import { createTestTopics, TestProducer } from '../helpers/kafkaTestData.js';
 import { windowsMissingBeforeLastEmitted, windowsNotMatchingRaw } from '../helpers/lakeChecks.js';
 import { type LakeReader, listFiles, openLake, parquetFiles, tmpFiles } from '../helpers/lakeReader.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
+import { shortOrAll } from '../helpers/longRun.js';
 import { randomName } from '../helpers/randomName.js';
 import { runCli } from '../helpers/runCli.js';
 import { testLogger } from '../helpers/testLogger.js';
@@ -30,6 +32,13 @@ const POINTS = [
   'compaction-after-version-built',
   'compaction-after-exchange',
 ] as const;
+/**
+ * The short run (CI) kills each owner at two of the four points, the two owners together at all four: the raw
+ * owners where a restart must roll forward or find it done, the aggregator where its store says roll back or
+ * forward. `npm run test:long` kills both at all four (about 90 s more).
+ */
+const RAW_POINTS = shortOrAll(POINTS, ['compaction-after-commit', 'compaction-after-exchange']);
+const AGG_POINTS = shortOrAll(POINTS, ['compaction-after-merged-tmp', 'compaction-after-version-built']);
 const VERIFY_OK =
   /^verify: files=\d+ rows=\d+ gaps=0 overlaps=0 count_mismatches=0 windows=\d+ window_mismatches=0 unverifiable_ranges=\d+ expired_ranges=0 sealed_manifests=\d+ manifest_mismatches=0 manifest_pending=\d+$/m;
 
@@ -239,7 +248,7 @@ describe('compaction inside the ETL', () => {
     await expectVerified();
   }, 300_000);
 
-  it.each(POINTS)(
+  it.each(RAW_POINTS)(
     'killed at %s: a restart in the same group settles it, every row once, verify green',
     async (point) => {
       await smallFiles(`etl-${point}`, 4);
@@ -412,7 +421,7 @@ describe('compaction inside the ETL: the process aggregator', () => {
     await expectVerified();
   }, 300_000);
 
-  it.each(POINTS)(
+  it.each(AGG_POINTS)(
     'killed at %s in its merge: the next start settles it from the store, the same windows, verify green',
     async (point) => {
       await smallAggFiles(`agg-${point}`);
