@@ -18,6 +18,7 @@
  *
  * Recovery of the actor itself is nact's: latest snapshot + journal replay of JournalEvents.
  */
+import { countMerge } from '../lake/compactionTotals.js';
 import { existsSync } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import { inExpiredDt } from '../lake/expiryRecord.js';
@@ -772,6 +773,7 @@ export function spawnCheckpointer(
           },
           'unit compacted by its owner',
         );
+        countMerge(mergeLogFields(merge), outcome);
         if (outcome === 'swapped') report.merged += 1;
         if (outcome === 'stale' || outcome === 'refused') return report;
       }
@@ -829,6 +831,7 @@ export function spawnCheckpointer(
           },
           'unit compacted by its owner',
         );
+        countMerge(mergeLogFields(merge), published.outcome);
         if (published.outcome === 'swapped') report.merged += 1;
         if (published.outcome === 'stale') return [report];
       }

@@ -31,6 +31,7 @@
  * The behaviour never awaits: takeovers and commits run outside the mailbox and report back as messages, carrying the
  * task's ticket (one per takeover), so a report of a task dropped since is recognised and discarded.
  */
+import { countMerge } from '../lake/compactionTotals.js';
 import type { Config } from '../config/schema.js';
 import { commitRetryDelayMs } from '../checkpoint/commitRetry.js';
 import { ErrorCodes, isSdpError, markRetriable, SdpError, type ErrorCode } from '../errors.js';
@@ -870,7 +871,10 @@ export function spawnWindowStage(
       ...mergeLogFields(merge),
       ms: msg.ms,
     };
-    if (msg.error === undefined) logger.info({ ...fields, outcome: msg.outcome }, 'unit compacted by its owner');
+    if (msg.error === undefined) {
+      logger.info({ ...fields, outcome: msg.outcome }, 'unit compacted by its owner');
+      countMerge(fields, msg.outcome ?? 'unknown');
+    }
     if (task) task.publishing = false;
     if (task?.phase === 'running') {
       if (msg.error === undefined) prepareNext(task, self);

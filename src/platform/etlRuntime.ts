@@ -38,6 +38,7 @@ import {
 } from '../actors/windowStage.js';
 import { repartitionTopicName } from '../windows/repartitionRecords.js';
 import { repartitionPurgeTotals } from '../windows/repartitionPurgeTotals.js';
+import { compactionTotals } from '../lake/compactionTotals.js';
 import { expiryTotals } from '../lake/expiryTotals.js';
 import type { RetentionSettings } from '../etl/ownerExpiry.js';
 import { REPO_DIR } from '../storage/repoDir.js';
@@ -548,6 +549,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       repartitionPurge: repartitionPurgeTotals(),
       sealedDays: sealer.status(),
       expired: expiryTotals(),
+      compaction: compactionTotals(),
     };
   };
 

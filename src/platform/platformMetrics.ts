@@ -10,6 +10,7 @@ import type { RejectReason } from '../events/validate.js';
 import type { MemoryBreakdown } from '../status/memoryBreakdown.js';
 import type { RepartitionPurgeTotals } from '../windows/repartitionPurgeTotals.js';
 import type { SealedDaysStatus } from './sealTimer.js';
+import type { CompactionTotals } from '../lake/compactionTotals.js';
 import type { ExpiryTotals } from '../lake/expiryTotals.js';
 
 export interface EtlMetrics {
@@ -38,6 +39,8 @@ export interface EtlMetrics {
   sealedDays?: SealedDaysStatus;
   /** What retention inside the ETL deleted since the process started (architecture.md, "Keeping the lake"). */
   expired: ExpiryTotals;
+  /** What compaction inside the ETL merged since the process started (architecture.md, "Compaction"). */
+  compaction: CompactionTotals;
 }
 
 export interface PlatformPlan {

@@ -203,6 +203,32 @@ export function createMetricsRegistry(read: () => Promise<PlatformMetrics>): Reg
       if (m.etl) g.set(m.etl.expired.failures);
     },
   );
+  // Compaction inside the ETL (architecture.md, "Compaction"): every owner's merges, raw and window units alike.
+  gauge(
+    'sdp_lake_compactions_total',
+    "Merges of a unit's small files by its owner inside the ETL since the process started, per table and outcome",
+    ['table', 'outcome'],
+    (g, m) => {
+      for (const t of m.etl?.compaction.tables ?? [])
+        for (const [outcome, n] of Object.entries(t.merges)) g.set({ table: t.table, outcome }, n);
+    },
+  );
+  gauge(
+    'sdp_lake_compacted_files_total',
+    'Files merged away by compaction inside the ETL since the process started, per table (swapped merges)',
+    ['table'],
+    (g, m) => {
+      for (const t of m.etl?.compaction.tables ?? []) g.set({ table: t.table }, t.files);
+    },
+  );
+  gauge(
+    'sdp_lake_compacted_bytes_total',
+    'Bytes of the files merged away by compaction inside the ETL since the process started, per table',
+    ['table'],
+    (g, m) => {
+      for (const t of m.etl?.compaction.tables ?? []) g.set({ table: t.table }, t.bytes);
+    },
+  );
   gauge('sdp_lake_seal_failures_total', 'Sealer passes that failed since the ETL started', [], (g, m) => {
     if (m.etl?.sealedDays) g.set(m.etl.sealedDays.failures);
   });

@@ -21,6 +21,7 @@ import { windowsMissingBeforeLastEmitted, windowsNotMatchingRaw } from '../helpe
 import { type LakeReader, listFiles, openLake, parquetFiles, tmpFiles } from '../helpers/lakeReader.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
 import { shortOrAll } from '../helpers/longRun.js';
+import { sampleValue, scrapeMetrics } from '../helpers/prometheusText.js';
 import { randomName } from '../helpers/randomName.js';
 import { runCli } from '../helpers/runCli.js';
 import { testLogger } from '../helpers/testLogger.js';
@@ -174,7 +175,7 @@ describe('compaction inside the ETL', () => {
   it('compacts while running as late events keep arriving: every row once, verify green', async () => {
     const etl = EtlProcess.start(env, { logFile: join(dir, 'etl-live.log') });
     try {
-      await etl.statusPort();
+      const port = await etl.statusPort();
       // Small rolls, the owners compacting every second meanwhile.
       for (let i = 0; i < 10; i++) {
         await send(120, 60);
@@ -219,6 +220,24 @@ describe('compaction inside the ETL', () => {
           "a stage-2 task's unit compacted by its task",
         );
       expect(etl.problems().filter((l) => l.component === 'compaction')).toEqual([]);
+      // /metrics counts every owner's merges as its log does: swapped ones per table, the files they merged away.
+      // Owners go on merging meanwhile: the scrape lies between the lines logged before it and those logged after.
+      const tally = (table: string) => {
+        const mine = etl.logsMatching(swapped).filter((l) => l.table === table);
+        return { merges: mine.length, files: mine.reduce((n, l) => n + Number(l.files), 0) };
+      };
+      const counted = ['clickstream', 'iot', ...(members ? ['clickstream_agg'] : [])];
+      const before = counted.map(tally);
+      const samples = await scrapeMetrics(port);
+      const after = counted.map(tally);
+      counted.forEach((table, i) => {
+        const merges = sampleValue(samples, 'sdp_lake_compactions_total', { table, outcome: 'swapped' }) ?? Number.NaN;
+        const files = sampleValue(samples, 'sdp_lake_compacted_files_total', { table }) ?? Number.NaN;
+        expect(merges, table).toBeGreaterThanOrEqual(Math.max(1, before[i]!.merges));
+        expect(merges, table).toBeLessThanOrEqual(after[i]!.merges);
+        expect(files, table).toBeGreaterThanOrEqual(before[i]!.files);
+        expect(files, table).toBeLessThanOrEqual(after[i]!.files);
+      });
     } finally {
       expect(await etl.terminate()).toEqual({ code: 0, signal: null });
     }
@@ -407,6 +426,10 @@ describe('compaction inside the ETL: the process aggregator', () => {
     try {
       await etl.waitForLog(aggSwapped, 60_000, 'the aggregator to compact its agg unit');
       expect(etl.problems().filter((l) => l.component === 'compaction')).toEqual([]);
+      const samples = await scrapeMetrics(await etl.statusPort());
+      const aggMerges = { table: 'clickstream_agg', outcome: 'swapped' };
+      expect(sampleValue(samples, 'sdp_lake_compactions_total', aggMerges)).toBeGreaterThanOrEqual(1);
+      expect(sampleValue(samples, 'sdp_lake_compacted_files_total', { table: 'clickstream_agg' })).toBeGreaterThan(1);
       // Only the aggregator had small files: one raw roll per partition in the day.
       expect(etl.logsMatching(swapped).filter((l) => !aggSwapped(l))).toEqual([]);
     } finally {

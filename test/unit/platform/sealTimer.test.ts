@@ -101,6 +101,7 @@ describe('the sealer inside the ETL', () => {
         encoderThreads: 1,
         repartitionPurge: { done: 0, failed: 0, purgedTo: [] },
         expired: { tables: [], failures: 0 },
+        compaction: { tables: [] },
         sealedDays: {
           lastPassMs: 1,
           watermarkBoundMs: 1_000_000,

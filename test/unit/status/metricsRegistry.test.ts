@@ -2,11 +2,13 @@ import { describe, expect, it } from 'vitest';
 import type { EtlMetrics, PlatformMetrics } from '../../../src/platform/platformMetrics.js';
 import { createMetricsRegistry } from '../../../src/status/metricsRegistry.js';
 import type { RepartitionPurgeTotals } from '../../../src/windows/repartitionPurgeTotals.js';
+import type { CompactionTotals } from '../../../src/lake/compactionTotals.js';
 import type { ExpiryTotals } from '../../../src/lake/expiryTotals.js';
 
 function etlMetrics(
   repartitionPurge: RepartitionPurgeTotals,
   expired: ExpiryTotals = { tables: [], failures: 0 },
+  compaction: CompactionTotals = { tables: [] },
 ): EtlMetrics {
   return {
     ingest: [],
@@ -29,6 +31,7 @@ function etlMetrics(
     encoderThreads: 0,
     repartitionPurge,
     expired,
+    compaction,
   };
 }
 
@@ -90,6 +93,28 @@ describe('/metrics: retention inside the ETL', () => {
         'sdp_lake_expired_files_total{table="clickstream"} 12',
         'sdp_lake_expired_files_total{table="iot"} 3',
         'sdp_lake_expiry_failures_total 1',
+      ].sort(),
+    );
+  });
+});
+
+describe('/metrics: compaction inside the ETL', () => {
+  it('shows the merges per table and outcome, and the files and bytes merged away', async () => {
+    const etl = etlMetrics({ done: 0, failed: 0, purgedTo: [] }, undefined, {
+      tables: [
+        { table: 'clickstream', merges: { stale: 1, swapped: 3 }, files: 40, bytes: 4_000_000 },
+        { table: 'clickstream_agg', merges: { swapped: 2 }, files: 120, bytes: 96_000 },
+      ],
+    });
+    expect((await scrape({ ...base, etl }, 'sdp_lake_compact')).sort()).toEqual(
+      [
+        'sdp_lake_compacted_bytes_total{table="clickstream"} 4000000',
+        'sdp_lake_compacted_bytes_total{table="clickstream_agg"} 96000',
+        'sdp_lake_compacted_files_total{table="clickstream"} 40',
+        'sdp_lake_compacted_files_total{table="clickstream_agg"} 120',
+        'sdp_lake_compactions_total{table="clickstream",outcome="stale"} 1',
+        'sdp_lake_compactions_total{table="clickstream",outcome="swapped"} 3',
+        'sdp_lake_compactions_total{table="clickstream_agg",outcome="swapped"} 2',
       ].sort(),
     );
   });
