@@ -9,7 +9,10 @@
  *    rejected of the raw writers' checkpoints reach the produced counts; the end instant is the
  *    created_at of the last journal event, read-only from the SQLite file);
  *  - peak RSS (VmHWM of /proc/<pid>/status, worker threads included), sampled VmRSS too;
- *  - CPU seconds of the process, Parquet files written.
+ *  - CPU seconds of the process, Parquet files written;
+ *  - CPU seconds of the Kafka brokers on this machine over the same span (`brokers cpu s`; they share the cores, and
+ *    what a mode costs them, e.g. the window stages' internal topics and transactions, shows there), and events per
+ *    CPU second of both together (`ev/all cpu s`).
  * Then tops the topics up to a 2,000,000-event backlog (2:1) and runs the default encoder once more
  * from empty for the ETL's RSS bound (< 300 MB; architecture.md, "Back-pressure and shutdown"). With `--cpu-prof`, one
  * more run under `node --cpu-prof` prints the functions with the most self time, per thread.
@@ -42,7 +45,14 @@ import { windowTopicNames } from '../src/kafka/admin/windowTopics.js';
 import { createLogger } from '../src/log/logger.js';
 import { platformEnv } from '../src/services/platformRuntime.js';
 import { renderTable } from '../src/system/textTable.js';
-import { procCpuSeconds, procStatusKb, randomSuffix } from './procStats.js';
+import {
+  cpuSecondsOf,
+  kafkaBrokerPids,
+  procCpuSeconds,
+  procStatusKb,
+  randomSuffix,
+  threadCpuSeconds,
+} from './procStats.js';
 
 const PROJECT_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
@@ -228,6 +238,8 @@ interface RunResult {
   peakRssMB: number;
   maxSampledRssMB: number;
   cpuSeconds: number;
+  /** CPU seconds the Kafka brokers on this machine used from the spawn to the backlog durable (same cores). */
+  brokerCpuSeconds: number;
   files: number;
   checkpoints: number;
   exitCode: number | null;
@@ -274,6 +286,8 @@ async function measure(
     ...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : []),
   ];
   await options.prepareGroup(group);
+  const brokers = kafkaBrokerPids();
+  const brokerCpuBefore = cpuSecondsOf(brokers);
   const startMs = Date.now();
   const base = options.plain ? process.env : platformEnv(process.env);
   const child: ChildProcess = spawn(process.execPath, [...nodeArgs, MAIN, 'etl'], {
@@ -318,6 +332,8 @@ async function measure(
   }
   const peakRssKb = procStatusKb(pid, 'VmHWM') ?? 0;
   const cpuSeconds = procCpuSeconds(pid) ?? Number.NaN;
+  const brokerCpuSeconds = cpuSecondsOf(brokers) - brokerCpuBefore;
+  const threads = threadCpuSeconds(pid);
   const files = countParquet(path.join(lakeRoot, 'tables'));
   const stopMs = Date.now();
   child.kill('SIGTERM');
@@ -327,6 +343,9 @@ async function measure(
   const joinSeconds = ((firstJoinMs ?? startMs) - startMs) / 1000;
   if (!options.keep) rmSync(dir, { recursive: true, force: true });
   else console.log(`  kept ${dir} (log: ${logFile})`);
+  console.log(
+    `  ${label}: cpu by thread: ${threads.map((t) => `${t.name}${t.threads > 1 ? ` ×${t.threads}` : ''} ${t.seconds.toFixed(1)} s`).join(', ')}`,
+  );
   return {
     label,
     encoder,
@@ -337,6 +356,7 @@ async function measure(
     peakRssMB: (peakRssKb * 1024) / MB,
     maxSampledRssMB: (maxRssKb * 1024) / MB,
     cpuSeconds,
+    brokerCpuSeconds,
     files,
     checkpoints: done.checkpoints,
     exitCode: code,
@@ -361,6 +381,8 @@ const RESULT_HEADER = [
   'peak RSS',
   'cpu s',
   'ev/cpu s',
+  'brokers cpu s',
+  'ev/all cpu s',
   'files',
   'ckpts',
   'exit',
@@ -379,6 +401,8 @@ function printResults(runs: readonly RunResult[], kcatEventsPerSecond: number): 
     r.peakRssMB.toFixed(0),
     r.cpuSeconds.toFixed(1),
     String(Math.round(r.events / r.cpuSeconds)),
+    r.brokerCpuSeconds.toFixed(1),
+    String(Math.round(r.events / (r.cpuSeconds + r.brokerCpuSeconds))),
     String(r.files),
     String(r.checkpoints),
     String(r.exitCode),
