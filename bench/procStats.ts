@@ -47,8 +47,8 @@ export function cpuSecondsOf(pids: readonly number[]): number {
 
 /**
  * CPU seconds per thread name of a live process (/proc/<pid>/task/<tid>/stat: comm, utime + stime), summed over the
- * threads of one name, most first: where a run's CPU went (the main thread and Node's workers are `node`, the
- * libuv pool `libuv-worker`, V8's collector helpers `V8 DefaultWorke`…).
+ * threads of one name, most first: where a run's CPU went (`main`; Node's worker threads are `node`, the libuv pool
+ * `libuv-worker`, V8's helpers `V8 DefaultWorke`… when the kernel has those names).
  */
 export function threadCpuSeconds(pid: number): Array<{ name: string; threads: number; seconds: number }> {
   const byName = new Map<string, { threads: number; seconds: number }>();
@@ -67,7 +67,8 @@ export function threadCpuSeconds(pid: number): Array<{ name: string; threads: nu
     }
     const open = text.indexOf('(');
     const close = text.lastIndexOf(')');
-    const name = text.slice(open + 1, close);
+    // The main thread's tid is the pid; Node's worker threads are unnamed (`node`) like it.
+    const name = tid === String(pid) ? 'main' : text.slice(open + 1, close);
     // After the comm: state is field 3, utime 14 and stime 15 (1-based), so indexes 11 and 12 of the rest.
     const rest = text.slice(close + 2).split(' ');
     const seconds = (Number(rest[11]) + Number(rest[12])) / USER_HZ;
