@@ -37,6 +37,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import Database from 'better-sqlite3';
 import { loadConfig } from '../src/config/load.js';
+import { localDataDir } from '../src/localKafka/localCluster.js';
 import type { Config } from '../src/config/schema.js';
 import { ENCODER_NAMES, type EncoderName } from '../src/lake/encoder.js';
 import { createKafkaClient } from '../src/kafka/client.js';
@@ -263,6 +264,8 @@ async function measure(
     nodeArgs: string[];
     /** Before the clock starts: what `make run` did before the platform started (the group's topics). */
     prepareGroup: (group: string) => Promise<void>;
+    /** The local cluster's data dir (`kafka up`), whose brokers' CPU each run reports. */
+    kafkaDataDir: string;
   },
 ): Promise<RunResult> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'sdp-bench-etl-'));
@@ -286,7 +289,7 @@ async function measure(
     ...(options.cpuProfDir ? ['--cpu-prof', `--cpu-prof-dir=${options.cpuProfDir}`] : []),
   ];
   await options.prepareGroup(group);
-  const brokers = kafkaBrokerPids();
+  const brokers = kafkaBrokerPids(options.kafkaDataDir);
   const brokerCpuBefore = cpuSecondsOf(brokers);
   const startMs = Date.now();
   const base = options.plain ? process.env : platformEnv(process.env);
@@ -533,6 +536,7 @@ async function main(): Promise<void> {
     env: settings.env,
     nodeArgs: settings.nodeArgs,
     prepareGroup,
+    kafkaDataDir: localDataDir(config),
   };
   const results: RunResult[] = [];
   for (const encoder of settings.encoders) {

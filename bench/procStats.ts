@@ -23,16 +23,17 @@ export function randomSuffix(): string {
 }
 
 /**
- * Pids of the Kafka brokers on this machine (java processes whose command line runs kafka.Kafka): what the brokers
- * spend beside a run shares the same cores, so a benchmark reports it with the client's own CPU.
+ * Pids of the local cluster's Kafka brokers (java processes running kafka.Kafka with a node of `dataDir`, as `kafka
+ * up` starts them; not another cluster's, e.g. the secured or chaos tests'): what they spend beside a run shares the
+ * same cores, so a benchmark reports it with the client's own CPU.
  */
-export function kafkaBrokerPids(): number[] {
+export function kafkaBrokerPids(dataDir: string): number[] {
   const pids: number[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     try {
       const argv = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-      if (argv.includes('kafka.Kafka')) pids.push(Number(entry));
+      if (argv.includes('kafka.Kafka') && argv.some((a) => a.startsWith(`${dataDir}/node-`))) pids.push(Number(entry));
     } catch {
       // exited meanwhile
     }

@@ -43,6 +43,7 @@ import { type CommitFile, type CommitMerge, encodeCommitMetadata } from '../chec
 import {
   mergeLogFields,
   planPartitionMerges,
+  AGG_MERGE_FAULTS,
   prepareOwnerMerge,
   publishOwnerMerge,
   vacuumOwnUnits,
@@ -810,7 +811,9 @@ export function spawnCheckpointer(
       for (const merge of merges) {
         if (!alive) return [report];
         const startedMs = Date.now();
-        const mergedTmp = await oneMergeAtATime(() => prepareOwnerMerge(options.lakeRoot, merge, writer));
+        const mergedTmp = await oneMergeAtATime(() =>
+          prepareOwnerMerge(options.lakeRoot, merge, writer, AGG_MERGE_FAULTS),
+        );
         const mergedMs = Date.now();
         const published = await queryUntilStopped<CheckpointerMsg, AggPublishReply>(
           self,

@@ -8,7 +8,7 @@ import { AGG_UNIT, dtOfMs } from '../lake/layout.js';
 import type { SwapOutcome } from '../lake/readerSafeSwap.js';
 import type { Logger } from '../log/logger.js';
 import { settleCommittedMerge } from './mergeCompletion.js';
-import { publishMerge, vacuumedUnits, vacuumUnits, withSizes } from './ownerCompaction.js';
+import { AGG_MERGE_FAULTS, publishMerge, vacuumedUnits, vacuumUnits, withSizes } from './ownerCompaction.js';
 
 const AGG_TABLE = 'clickstream_agg';
 
@@ -48,7 +48,14 @@ export function publishAggMerge(
   mergedTmp: string,
   journal: (event: AggMerge) => Promise<void>,
 ): Promise<SwapOutcome> {
-  return publishMerge(lakeRoot, merge, mergedTmp, () => journal(aggMergeEvent(lakeRoot, merge, mergedTmp)));
+  return publishMerge(
+    lakeRoot,
+    merge,
+    mergedTmp,
+    () => journal(aggMergeEvent(lakeRoot, merge, mergedTmp)),
+    Date.now,
+    AGG_MERGE_FAULTS,
+  );
 }
 
 /**

@@ -28,7 +28,7 @@ import { SWAP_DIR, type SwapOutcome, swapPartitionFiles, swapStagingDir, vacuumS
 import { type ExpiryOwner, expiresUnit, ownedUnits } from '../lake/ownerExpiryRule.js';
 import type { TableName } from '../lake/tables.js';
 import type { Logger } from '../log/logger.js';
-import { hitFault } from '../system/faults.js';
+import { type FaultPoint, hitFault } from '../system/faults.js';
 import { settleCommittedMerge } from './mergeCompletion.js';
 
 export interface OwnerPartition {
@@ -63,13 +63,42 @@ export async function withSizes(lakeRoot: string, finalFiles: readonly string[])
   return files;
 }
 
+/** The crash points of one owner's merge (`SDP_FAULT`, system/faults.ts). */
+export interface MergeFaults {
+  mergedTmp: FaultPoint;
+  commit: FaultPoint;
+  versionBuilt: FaultPoint;
+  exchange: FaultPoint;
+}
+
+/** A partition's owner and a stage-2 task (and `lake compact`'s points of the same names). */
+export const OWNER_MERGE_FAULTS: MergeFaults = {
+  mergedTmp: 'compaction-after-merged-tmp',
+  commit: 'compaction-after-commit',
+  versionBuilt: 'compaction-after-version-built',
+  exchange: 'compaction-after-exchange',
+};
+
+/** The process aggregator, whose merges run in the same process as the partitions' owners'. */
+export const AGG_MERGE_FAULTS: MergeFaults = {
+  mergedTmp: 'agg-compaction-after-merged-tmp',
+  commit: 'agg-compaction-after-commit',
+  versionBuilt: 'agg-compaction-after-version-built',
+  exchange: 'agg-compaction-after-exchange',
+};
+
 /**
  * The merged tmp file of `merge` with the owner's writer id. Reads committed files no roll changes (never the
  * newest commit's), so it runs beside the task's rolls; only `publishOwnerMerge` belongs on the task's chain.
  */
-export async function prepareOwnerMerge(lakeRoot: string, merge: PlannedMerge, writer: string): Promise<string> {
+export async function prepareOwnerMerge(
+  lakeRoot: string,
+  merge: PlannedMerge,
+  writer: string,
+  faults: MergeFaults = OWNER_MERGE_FAULTS,
+): Promise<string> {
   const mergedTmp = await writeMergedTmp(lakeRoot, merge, writer);
-  hitFault('compaction-after-merged-tmp');
+  hitFault(faults.mergedTmp);
   return mergedTmp;
 }
 
@@ -100,6 +129,7 @@ export async function publishMerge(
   mergedTmp: string,
   commit: () => Promise<void>,
   nowMs: () => number = Date.now,
+  faults: MergeFaults = OWNER_MERGE_FAULTS,
 ): Promise<SwapOutcome> {
   const liveDir = unitPath(lakeRoot, merge.table, merge.dt, merge.unit);
   const live = new Set(await readdir(liveDir).catch(() => [] as string[]));
@@ -113,15 +143,15 @@ export async function publishMerge(
     await removeIfExists(mergedTmp);
     throw err;
   }
-  hitFault('compaction-after-commit');
+  hitFault(faults.commit);
   const stagingDir = swapStagingDir(lakeRoot, merge.table, merge.dt, merge.unit, merge.merged);
   try {
     return await swapPartitionFiles(
       { liveDir, stagingDir, replaced: merge.inputs, mergedTmp, mergedName: merge.merged, recheck: true },
       nowMs(),
       {
-        built: () => hitFault('compaction-after-version-built'),
-        exchanged: () => hitFault('compaction-after-exchange'),
+        built: () => hitFault(faults.versionBuilt),
+        exchanged: () => hitFault(faults.exchange),
       },
     );
   } catch (err) {

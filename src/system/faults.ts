@@ -34,6 +34,14 @@ export const FAULT_POINTS = [
   'compaction-after-version-built',
   /** Compaction: the unit is exchanged (readers see the merged file), the merged tmp link not removed. */
   'compaction-after-exchange',
+  /**
+   * The process aggregator's compaction of its `agg` units, committed in the checkpoint store: the same four points,
+   * named apart so that a kill lands in the owner a test means (a partition's owner merges in the same process).
+   */
+  'agg-compaction-after-merged-tmp',
+  'agg-compaction-after-commit',
+  'agg-compaction-after-version-built',
+  'agg-compaction-after-exchange',
   /** Retention inside the ETL: the owner's expiry record names the files, none of its units deleted yet. */
   'retention-after-record',
   /** Retention inside the ETL: the owner's first expired unit is deleted, the next not yet. */

@@ -9,7 +9,7 @@
  * configuration: every cell runs and says what is missing.
  *
  * CI runs a short pipeline (a few thousand events, one or two minutes of event time);
- * SDP_NOTEBOOK_TEST_LONG=1 (`npm run test:notebook:long`) generates for three minutes at the
+ * TEST_LONG=1 (`npm run test:notebook:long`, or `npm run test:long` for every long version) generates for three minutes at the
  * configured rates instead.
  */
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -25,10 +25,11 @@ import { freshTopicsPerBlock, producerSummary } from '../helpers/producerFixture
 import { runCli } from '../helpers/runCli.js';
 import { windowsCaughtUp, windowsPollMs, windowsProgress } from '../helpers/windowsCaughtUp.js';
 import { writeLakeTable } from '../helpers/smallLake.js';
+import { LONG_RUN } from '../helpers/longRun.js';
 import { testLogger } from '../helpers/testLogger.js';
 import { waitFor } from '../helpers/waitFor.js';
 
-const LONG = process.env.SDP_NOTEBOOK_TEST_LONG === '1';
+const LONG = LONG_RUN;
 const GENERATE_ARGS = LONG
   ? ['--duration', '180']
   : ['--count', '2400', '--clickstream-rate', '200', '--iot-rate', '100'];

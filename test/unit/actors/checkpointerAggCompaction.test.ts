@@ -147,7 +147,7 @@ describe('checkpointer: the process aggregator compacts its agg units', () => {
     const first = start(dir);
     const names = await checkpoints(first);
     await first.ask<LakeRecovery>({ type: 'recoverLake' });
-    crashAt('compaction-after-commit');
+    crashAt('agg-compaction-after-commit');
     expect(await first.ask<CompactionReport>({ type: 'compactTick', force: true })).toEqual([
       { owner: 'aggregator', merged: 0, vacuumed: 0 },
     ]);
@@ -170,7 +170,7 @@ describe('checkpointer: the process aggregator compacts its agg units', () => {
     const first = start(dir);
     const names = await checkpoints(first);
     await first.ask<LakeRecovery>({ type: 'recoverLake' });
-    crashAt('compaction-after-merged-tmp');
+    crashAt('agg-compaction-after-merged-tmp');
     await first.ask<CompactionReport>({ type: 'compactTick', force: true });
     setFaultForTest(undefined);
     expect(dtEntries(dir + '/lake')).toEqual([`.${MERGED}.${STORE}.tmp`, 'agg']);
@@ -192,7 +192,7 @@ describe('checkpointer: the process aggregator compacts its agg units', () => {
     const names = await checkpoints(first);
     await first.ask<LakeRecovery>({ type: 'recoverLake' });
     // The exchange fails after the journal event: the tmp file goes, the journal still names its path.
-    crashAt('compaction-after-version-built');
+    crashAt('agg-compaction-after-version-built');
     await first.ask<CompactionReport>({ type: 'compactTick', force: true });
     const tmp = `.${MERGED}.${STORE}.tmp`;
     expect(dtEntries(dir + '/lake')).toEqual(['agg']);
@@ -200,7 +200,7 @@ describe('checkpointer: the process aggregator compacts its agg units', () => {
       `tables/clickstream_agg/dt=${DT}/${tmp}`,
     );
     // The next round writes the same merge under the same name; the process dies while the worker streams it.
-    crashAt('compaction-after-merged-tmp');
+    crashAt('agg-compaction-after-merged-tmp');
     await first.ask<CompactionReport>({ type: 'compactTick', force: true });
     setFaultForTest(undefined);
     first.stop();
@@ -224,7 +224,7 @@ describe('checkpointer: the process aggregator compacts its agg units', () => {
     const first = start(dir);
     const names = await checkpoints(first);
     await first.ask<LakeRecovery>({ type: 'recoverLake' });
-    crashAt('compaction-after-commit');
+    crashAt('agg-compaction-after-commit');
     await first.ask<CompactionReport>({ type: 'compactTick', force: true });
     setFaultForTest(undefined);
     first.stop();
