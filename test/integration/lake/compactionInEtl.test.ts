@@ -339,7 +339,7 @@ describe('compaction inside the ETL: the process aggregator', () => {
   let lake: LakeReader;
   const aggSwapped = (l: LogLine): boolean => swapped(l) && l.owner === 'aggregator';
 
-  /** Clicks of the next day, in chunks a little apart: windows close over several checkpoints, one file each. */
+  /** Clicks of the next day, in chunks sent while an ETL runs: windows close over several checkpoints, a file each. */
   async function sendDay(chunks: number): Promise<void> {
     const startMs = firstDayMs + day * DAY;
     day += 1;
@@ -363,7 +363,10 @@ describe('compaction inside the ETL: the process aggregator', () => {
           ),
         );
         sent += 60;
-        await new Promise((r) => setTimeout(r, 1_200));
+        // Each chunk closes at least its first minute: wait for that window checkpoint's file before the next chunk,
+        // so the day gets a file per chunk however slowly the ETL reads (a fixed pause gave 3 files once in CI).
+        const files = aggFiles().length;
+        await waitFor(async () => aggFiles().length > files, 30_000, `a window file for chunk ${c}`, 200);
       }
     } finally {
       await producer.disconnect();
