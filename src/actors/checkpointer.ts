@@ -43,7 +43,6 @@ import { type CommitFile, type CommitMerge, encodeCommitMetadata } from '../chec
 import {
   mergeLogFields,
   planPartitionMerges,
-  AGG_MERGE_FAULTS,
   prepareOwnerMerge,
   publishOwnerMerge,
   vacuumOwnUnits,
@@ -74,7 +73,7 @@ import type { TableName } from '../lake/tables.js';
 import type { Logger } from '../log/logger.js';
 import { listTmpFiles, removeIfExists, renameDurable } from '../lake/durableFs.js';
 import { inUnitPath } from '../lake/unitMigration.js';
-import { hitFault } from '../system/faults.js';
+import { AGG_MERGE_FAULTS, hitFault } from '../system/faults.js';
 import { tmpStoreId } from '../lake/layout.js';
 import { parseAggTaskFileName } from '../lake/aggTaskFiles.js';
 import {

@@ -8,7 +8,8 @@ import { AGG_UNIT, dtOfMs } from '../lake/layout.js';
 import type { SwapOutcome } from '../lake/readerSafeSwap.js';
 import type { Logger } from '../log/logger.js';
 import { settleCommittedMerge } from './mergeCompletion.js';
-import { AGG_MERGE_FAULTS, publishMerge, vacuumedUnits, vacuumUnits, withSizes } from './ownerCompaction.js';
+import { AGG_MERGE_FAULTS } from '../system/faults.js';
+import { publishMerge, vacuumedUnits, vacuumUnits, withSizes } from './ownerCompaction.js';
 
 const AGG_TABLE = 'clickstream_agg';
 

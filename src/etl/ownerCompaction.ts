@@ -28,7 +28,7 @@ import { SWAP_DIR, type SwapOutcome, swapPartitionFiles, swapStagingDir, vacuumS
 import { type ExpiryOwner, expiresUnit, ownedUnits } from '../lake/ownerExpiryRule.js';
 import type { TableName } from '../lake/tables.js';
 import type { Logger } from '../log/logger.js';
-import { type FaultPoint, hitFault } from '../system/faults.js';
+import { hitFault, type MergeFaults, OWNER_MERGE_FAULTS } from '../system/faults.js';
 import { settleCommittedMerge } from './mergeCompletion.js';
 
 export interface OwnerPartition {
@@ -62,30 +62,6 @@ export async function withSizes(lakeRoot: string, finalFiles: readonly string[])
   }
   return files;
 }
-
-/** The crash points of one owner's merge (`SDP_FAULT`, system/faults.ts). */
-export interface MergeFaults {
-  mergedTmp: FaultPoint;
-  commit: FaultPoint;
-  versionBuilt: FaultPoint;
-  exchange: FaultPoint;
-}
-
-/** A partition's owner and a stage-2 task (and `lake compact`'s points of the same names). */
-export const OWNER_MERGE_FAULTS: MergeFaults = {
-  mergedTmp: 'compaction-after-merged-tmp',
-  commit: 'compaction-after-commit',
-  versionBuilt: 'compaction-after-version-built',
-  exchange: 'compaction-after-exchange',
-};
-
-/** The process aggregator, whose merges run in the same process as the partitions' owners'. */
-export const AGG_MERGE_FAULTS: MergeFaults = {
-  mergedTmp: 'agg-compaction-after-merged-tmp',
-  commit: 'agg-compaction-after-commit',
-  versionBuilt: 'agg-compaction-after-version-built',
-  exchange: 'agg-compaction-after-exchange',
-};
 
 /**
  * The merged tmp file of `merge` with the owner's writer id. Reads committed files no roll changes (never the

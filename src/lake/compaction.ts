@@ -13,7 +13,7 @@ import fs from 'node:fs/promises';
 import path from 'node:path';
 import { ErrorCodes, SdpError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { hitFault } from '../system/faults.js';
+import { hitFault, OWNER_MERGE_FAULTS } from '../system/faults.js';
 import { type CompactionFilter, type PlannedMerge, planCompaction } from './compactionPlan.js';
 import { dirEntries, listDtFiles } from './dirEntries.js';
 import { fsyncDir, pathExists, removeIfExists } from './durableFs.js';
@@ -165,15 +165,15 @@ export async function writeMergedTmp(lakeRoot: string, merge: PlannedMerge, writ
 async function runMerge(lakeRoot: string, merge: PlannedMerge, nowMs: number): Promise<void> {
   const liveDir = unitPath(lakeRoot, merge.table, merge.dt, merge.unit);
   const mergedTmp = await writeMergedTmp(lakeRoot, merge, COMPACTION_WRITER);
-  hitFault('compaction-after-merged-tmp');
+  hitFault(OWNER_MERGE_FAULTS.mergedTmp);
   const stagingDir = swapStagingDir(lakeRoot, merge.table, merge.dt, merge.unit, merge.merged);
   try {
     await swapPartitionFiles(
       { liveDir, stagingDir, replaced: merge.inputs, mergedTmp, mergedName: merge.merged },
       nowMs,
       {
-        built: () => hitFault('compaction-after-version-built'),
-        exchanged: () => hitFault('compaction-after-exchange'),
+        built: () => hitFault(OWNER_MERGE_FAULTS.versionBuilt),
+        exchanged: () => hitFault(OWNER_MERGE_FAULTS.exchange),
       },
     );
   } catch (err) {

@@ -50,6 +50,30 @@ export const FAULT_POINTS = [
 
 export type FaultPoint = (typeof FAULT_POINTS)[number];
 
+/** The crash points of one owner's merge. */
+export interface MergeFaults {
+  mergedTmp: FaultPoint;
+  commit: FaultPoint;
+  versionBuilt: FaultPoint;
+  exchange: FaultPoint;
+}
+
+/** A partition's owner, a stage-2 task, and `lake compact` (which has no commit point: nothing else owns a unit). */
+export const OWNER_MERGE_FAULTS: MergeFaults = {
+  mergedTmp: 'compaction-after-merged-tmp',
+  commit: 'compaction-after-commit',
+  versionBuilt: 'compaction-after-version-built',
+  exchange: 'compaction-after-exchange',
+};
+
+/** The process aggregator, whose merges run in the same process as the partitions' owners'. */
+export const AGG_MERGE_FAULTS: MergeFaults = {
+  mergedTmp: 'agg-compaction-after-merged-tmp',
+  commit: 'agg-compaction-after-commit',
+  versionBuilt: 'agg-compaction-after-version-built',
+  exchange: 'agg-compaction-after-exchange',
+};
+
 export const FAULT_ENV = 'SDP_FAULT';
 
 let armed: FaultPoint | undefined;
