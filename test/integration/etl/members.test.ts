@@ -40,6 +40,32 @@ function sleep(ms: number): Promise<void> {
 
 const timeOf = (line: LogLine): number => Date.parse(String(line.time));
 
+/** The lines of the member's current ETL generation (a failed one restarts the ETL, which takes everything over again). */
+function currentGeneration(m: EtlProcess): LogLine[] {
+  return m.logs.slice(lastIndex(m.logs, (l) => l.msg === 'etl generation ended') + 1);
+}
+
+function lastIndex(lines: readonly LogLine[], match: (line: LogLine) => boolean): number {
+  for (let i = lines.length - 1; i >= 0; i--) if (match(lines[i]!)) return i;
+  return -1;
+}
+
+/** The partitions of `topic` the member owns now and has started reading, as its log tells. */
+function readingNow(m: EtlProcess, topic: string): number[] {
+  const lines = currentGeneration(m);
+  const assignedAt = lastIndex(lines, (l) => l.msg === 'partitions assigned' && l.topic === topic);
+  if (assignedAt < 0) return [];
+  const assigned = (lines[assignedAt]!.assigned as number[] | undefined) ?? [];
+  const reading = new Set(
+    lines.filter((l) => l.msg === 'partition reading' && l.topic === topic).map((l) => Number(l.partition)),
+  );
+  return assigned.filter((p) => reading.has(p));
+}
+
+function ownershipSummary(m: EtlProcess, topics: readonly string[]): string {
+  return topics.map((t) => `${t}=${JSON.stringify(readingNow(m, t))}`).join(' ');
+}
+
 describe('three ETL members in one group on one lake', () => {
   const logger = testLogger();
   const dir = mkdtempSync(join(tmpdir(), 'sdp-members-'));
@@ -100,18 +126,29 @@ describe('three ETL members in one group on one lake', () => {
     const c = member('c');
     const members = [a, b, c];
     try {
-      // Every member reading (a slow start can leave one only partitions whose backlog the others already read),
-      // and the work under way.
-      const reading = (m: EtlProcess): boolean => m.logs.some((l) => l.msg === 'partition reading');
+      // Every member owning and reading partitions of both topics, unchanged for a while, and the work under way. A
+      // member that read once is not enough: at the start the group rebalances several times (a member's takeover
+      // fenced by another's restarts its ETL), and a member killed while it owns nothing has no partitions to move.
+      const topics = [config.topics.clickstream, config.topics.iot];
+      const ownership = (): string => JSON.stringify(members.map((m) => topics.map((t) => readingNow(m, t))));
+      let settled = '';
+      let settledSinceMs = 0;
       await waitFor(
-        () => members.every(reading) && members.some((m) => rolled(m) > 0),
+        () => {
+          const now = ownership();
+          if (now !== settled) [settled, settledSinceMs] = [now, Date.now()];
+          const everyOwns = members.every((m) => topics.every((t) => readingNow(m, t).length > 0));
+          return everyOwns && Date.now() - settledSinceMs >= 2_000 && members.some((m) => rolled(m) > 0);
+        },
         180_000,
-        'every member to read and one to commit a roll',
+        'every member to own partitions of both topics (unchanged for 2 s) and one to commit a roll',
         50,
+        () => members.map((m, i) => `${'abc'[i]}: ${ownershipSummary(m, topics)}\n${m.tail(15)}`).join('\n'),
       );
 
       // kill -9 one member in the middle of its work.
       const killedAtMs = Date.now();
+      const bOwned = new Map(topics.map((t) => [t, readingNow(b, t)]));
       await b.kill9();
       await producer.send(
         config.topics.clickstream,
@@ -121,18 +158,24 @@ describe('three ETL members in one group on one lake', () => {
         config.topics.iot,
         readings.slice(half(READINGS)).map((x) => x.record),
       );
-      // Failover: the first partition taken over by a surviving member after the kill.
+      // Failover: the first of the killed member's partitions read by a surviving member after the kill.
+      const movedReads = (): LogLine[] =>
+        [a, c].flatMap((m) =>
+          m.logs.filter(
+            (l) =>
+              l.msg === 'partition reading' &&
+              timeOf(l) > killedAtMs &&
+              (bOwned.get(String(l.topic)) ?? []).includes(Number(l.partition)),
+          ),
+        );
       await waitFor(
-        () => [a, c].some((m) => m.logs.some((l) => l.msg === 'partition reading' && timeOf(l) > killedAtMs)),
+        () => movedReads().length > 0,
         60_000,
-        "the killed member's partitions to move",
+        `the killed member's partitions (${JSON.stringify(Object.fromEntries(bOwned))}) to move`,
         50,
+        () => [a, c].map((m, i) => `${'ac'[i]}: ${ownershipSummary(m, topics)}\n${m.tail(40)}`).join('\n'),
       );
-      const failover = Math.min(
-        ...[a, c].flatMap((m) =>
-          m.logs.filter((l) => l.msg === 'partition reading' && timeOf(l) > killedAtMs).map(timeOf),
-        ),
-      );
+      const failover = Math.min(...movedReads().map(timeOf));
       console.info(
         `members test: kill -9 → a partition reading again on another member in ${failover - killedAtMs} ms`,
       );
