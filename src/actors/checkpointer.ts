@@ -181,8 +181,15 @@ export type TakeoverReply =
         /** Last offset the window aggregator holds (this process's store), null for a topic without windows. */
         agg: string | null;
       }>;
+      /**
+       * Partitions whose takeover another holder of the transactional id fenced meanwhile (a member that took them in
+       * a newer rebalance): not this member's now, and no reason to restart the ETL over.
+       */
+      lost: Array<{ partition: number; reason: string }>;
     }
   | { ok: false; error: string };
+
+type TakenPartition = Extract<TakeoverReply, { ok: true }>['partitions'][number];
 
 /** Kafka as the commit point of raw rolls (architecture.md, "Growing past one machine"). */
 export interface CheckpointerKafka {
@@ -420,87 +427,122 @@ export function spawnCheckpointer(
     topic: string,
     partitions: readonly number[],
     owner: Ref<PartitionLostMsg> | undefined,
-  ) {
+  ): Promise<{ taken: TakenPartition[]; lost: Array<{ partition: number; reason: string }> }> {
     const kafka = options.kafka!;
     if (!topicIds.has(topic))
       topicIds.set(topic, await (kafka.topicIdOf ?? ((t) => fetchTopicId(kafka.config, t)))(topic));
-    const topicId = topicIds.get(topic) ?? null;
     // Side by side: each is a few round trips (InitProducerId, OffsetFetch) and a directory listing.
-    return Promise.all(
-      partitions.map(async (partition) => {
-        const key = taskKey(topic, partition);
-        await closeTask(key);
-        const transactionalId = `${kafka.groupId}-${topic}-${partition}`;
-        const transactions =
-          kafka.createTransactions?.(transactionalId) ??
-          createPartitionTransactions(kafka.config, logger, { transactionalId, groupId: kafka.groupId });
-        const result = await (kafka.takeOver ?? takeOverPartition)({
-          config: kafka.config,
-          logger,
-          lakeRoot: options.lakeRoot,
-          groupId: kafka.groupId,
-          topic,
-          partition,
-          tables: kafka.tablesOf(topic),
-          topicId,
-          transactions,
-        });
-        if (!alive) {
-          await closeProducer({ topic, partition, transactions });
-          throw new SdpError(ErrorCodes.CHECKPOINT_FAILED, `${key}: taken over after the checkpointer stopped`);
-        }
-        lastTaskEpoch += 1;
-        const task: Task = {
-          topic,
-          partition,
-          transactions,
-          taskEpoch: lastTaskEpoch,
-          raw: result.raw,
-          win: result.win,
-          files: [],
-          ...(owner ? { owner } : {}),
-          chain: Promise.resolve(),
-          inFlight: 0,
-          compactDueMs: Date.now() + (options.compaction?.intervalMs ?? 0),
-          compacting: false,
-          expireDueMs: 0,
-          expiring: false,
-        };
-        let agg: string | null = null;
-        if (kafka.windowTopic === topic && stage1) {
-          // Stage 2 holds the page views up to the committed `win` (none without our metadata: from the start).
-          agg = result.win ?? NO_OFFSET;
-          task.stage1 = new Stage1Source({
-            partition,
-            sizeMs: stage1.sizeMs,
-            winFloor: agg,
-            watermarkDelayMs: stage1.watermarkDelayMs,
-            idleTimeoutMs: stage1.idleTimeoutMs,
-            nowMs: Date.now(),
-          });
-        } else if (kafka.windowTopic === topic) agg = sinkOffset(state, aggSinkId(topic), partition);
-        if (result.source !== 'metadata') task.win = agg;
-        tasks.set(key, task);
-        // A partition rebuilt from file names (a new, expired or reset group) gets its floors and our metadata in
-        // the group at once, so Kafka tools show its lag from where it stands and the next takeover finds them.
-        if (result.source !== 'metadata')
-          await onTask(task, () => commitOffsets(task, topic, partition, result.raw, agg, [], []));
-        logger.info(
-          {
-            topic,
-            partition,
-            transactional_id: transactionalId,
-            raw_offset: result.raw,
-            source: result.source,
-            renames_completed: result.renamed,
-            tmp_deleted: result.deleted,
-            duration_ms: result.durationMs,
-          },
-          'partition taken over',
-        );
-        return { partition, taskEpoch: task.taskEpoch, raw: result.raw, agg };
-      }),
+    const outcomes = await Promise.allSettled(
+      partitions.map((partition) => takeOverOne(state, topic, partition, owner)),
     );
+    const taken: TakenPartition[] = [];
+    const lost: Array<{ partition: number; reason: string }> = [];
+    for (const [i, outcome] of outcomes.entries()) {
+      if (outcome.status === 'fulfilled') taken.push(outcome.value);
+      else if (isFenced(outcome.reason))
+        lost.push({
+          partition: partitions[i]!,
+          reason: outcome.reason instanceof Error ? outcome.reason.message : String(outcome.reason),
+        });
+      else throw outcome.reason; // Kafka did not answer: the ETL restarts and takes every partition over again
+    }
+    return { taken, lost };
+  }
+
+  /**
+   * Fences the partition's transactional id, reads its committed offset and metadata, completes what they name and
+   * opens its task. Fenced in turn (another member took the id in a newer rebalance): the task is dropped and the
+   * error rethrown for the caller to report the partition lost.
+   */
+  async function takeOverOne(
+    state: CheckpointState,
+    topic: string,
+    partition: number,
+    owner: Ref<PartitionLostMsg> | undefined,
+  ): Promise<TakenPartition> {
+    const kafka = options.kafka!;
+    const topicId = topicIds.get(topic) ?? null;
+    const key = taskKey(topic, partition);
+    await closeTask(key);
+    const transactionalId = `${kafka.groupId}-${topic}-${partition}`;
+    const transactions =
+      kafka.createTransactions?.(transactionalId) ??
+      createPartitionTransactions(kafka.config, logger, { transactionalId, groupId: kafka.groupId });
+    let opened: Task | undefined;
+    try {
+      const result = await (kafka.takeOver ?? takeOverPartition)({
+        config: kafka.config,
+        logger,
+        lakeRoot: options.lakeRoot,
+        groupId: kafka.groupId,
+        topic,
+        partition,
+        tables: kafka.tablesOf(topic),
+        topicId,
+        transactions,
+      });
+      if (!alive) {
+        await closeProducer({ topic, partition, transactions });
+        throw new SdpError(ErrorCodes.CHECKPOINT_FAILED, `${key}: taken over after the checkpointer stopped`);
+      }
+      lastTaskEpoch += 1;
+      const task: Task = {
+        topic,
+        partition,
+        transactions,
+        taskEpoch: lastTaskEpoch,
+        raw: result.raw,
+        win: result.win,
+        files: [],
+        ...(owner ? { owner } : {}),
+        chain: Promise.resolve(),
+        inFlight: 0,
+        compactDueMs: Date.now() + (options.compaction?.intervalMs ?? 0),
+        compacting: false,
+        expireDueMs: 0,
+        expiring: false,
+      };
+      let agg: string | null = null;
+      if (kafka.windowTopic === topic && stage1) {
+        // Stage 2 holds the page views up to the committed `win` (none without our metadata: from the start).
+        agg = result.win ?? NO_OFFSET;
+        task.stage1 = new Stage1Source({
+          partition,
+          sizeMs: stage1.sizeMs,
+          winFloor: agg,
+          watermarkDelayMs: stage1.watermarkDelayMs,
+          idleTimeoutMs: stage1.idleTimeoutMs,
+          nowMs: Date.now(),
+        });
+      } else if (kafka.windowTopic === topic) agg = sinkOffset(state, aggSinkId(topic), partition);
+      if (result.source !== 'metadata') task.win = agg;
+      tasks.set(key, task);
+      opened = task;
+      // A partition rebuilt from file names (a new, expired or reset group) gets its floors and our metadata in
+      // the group at once, so Kafka tools show its lag from where it stands and the next takeover finds them.
+      if (result.source !== 'metadata')
+        await onTask(task, () => commitOffsets(task, topic, partition, result.raw, agg, [], []));
+      logger.info(
+        {
+          topic,
+          partition,
+          transactional_id: transactionalId,
+          raw_offset: result.raw,
+          source: result.source,
+          renames_completed: result.renamed,
+          tmp_deleted: result.deleted,
+          duration_ms: result.durationMs,
+        },
+        'partition taken over',
+      );
+      return { partition, taskEpoch: task.taskEpoch, raw: result.raw, agg };
+    } catch (err) {
+      if (!isFenced(err)) throw err;
+      // A producer is discarded after any transaction error; the files this takeover saw are the next owner's.
+      if (opened && tasks.get(key) === opened) tasks.delete(key);
+      await closeProducer({ topic, partition, transactions });
+      throw err;
+    }
   }
 
   /**
@@ -990,9 +1032,15 @@ export function spawnCheckpointer(
         return next;
       }
       case 'takeOver': {
-        let taken: Awaited<ReturnType<typeof takeOver>>;
+        let taken: TakenPartition[];
+        let lost: Array<{ partition: number; reason: string }>;
         try {
-          taken = await takeOver(state, msg.topic, msg.partitions, ctx.sender as Ref<PartitionLostMsg> | undefined);
+          ({ taken, lost } = await takeOver(
+            state,
+            msg.topic,
+            msg.partitions,
+            ctx.sender as Ref<PartitionLostMsg> | undefined,
+          ));
         } catch (err) {
           logger.warn({ err, topic: msg.topic, partitions: msg.partitions }, 'takeover failed');
           reply<TakeoverReply>(ctx, { ok: false, error: err instanceof Error ? err.message : String(err) });
@@ -1018,7 +1066,8 @@ export function spawnCheckpointer(
           await ctx.persist(event as CheckpointerMsg);
           options.onCommitted?.(event, next);
         }
-        reply<TakeoverReply>(ctx, { ok: true, partitions: taken });
+        if (lost.length > 0) logger.warn({ topic: msg.topic, lost }, 'takeover fenced by another member');
+        reply<TakeoverReply>(ctx, { ok: true, partitions: taken, lost });
         return next;
       }
       case 'release':

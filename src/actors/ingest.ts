@@ -33,6 +33,12 @@ import type { WindowAggregatorMsg } from './windowAggregator.js';
 import type { WriterFlushReply } from './lakeWriter.js';
 import { topicLag } from '../etl/progress.js';
 
+/**
+ * How long a partition whose takeover another member fenced waits before it is taken over again: longer than a few
+ * heartbeats (250 ms), so the rebalance that gave it away reaches this member first.
+ */
+export const RETAKE_AFTER_MS = 1_000;
+
 /** The answer to `start`: joined the group, or why the consumer could not start. */
 /** `code`: the failure's SDP_ERR_* code, when it had one (a TLS or SASL refusal, the kafkajs patch check). */
 export type IngestStartReply = { ok: true } | { ok: false; error: string; code?: ErrorCode };
@@ -54,6 +60,8 @@ export type IngestMsg =
   | { type: 'status' }
   /** Internal timer: report partitions with nothing left to read as caught up. */
   | { type: 'checkEnds' }
+  /** Internal timer: a partition whose takeover was fenced is taken over again if the group still assigns it here. */
+  | { type: 'retryTakeover'; partition: number }
   /** The consumer failed and will not restart by itself. */
   | { type: 'consumerFailed'; error: string };
 
@@ -287,6 +295,15 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
       dispatch(self, { type: 'consumerFailed', error: `takeover of ${topic} failed: ${msg.reply.error}` });
       return;
     }
+    for (const { partition, reason } of msg.reply.lost) {
+      if (state.takingOver.get(partition) !== msg.tickets.get(partition)) continue;
+      state.takingOver.delete(partition);
+      // Another member took the partition in a rebalance this one has not heard of yet. Taken over again at once,
+      // it would fence that member in turn: wait for the rebalance first, and retry only if it still assigns it here.
+      const again = !state.draining && state.assigned.has(partition);
+      logger.warn({ partition, reason, take_over_again_in_ms: again ? RETAKE_AFTER_MS : null }, 'partition lost');
+      if (again) setTimeout(() => dispatch(self, { type: 'retryTakeover', partition }), RETAKE_AFTER_MS).unref();
+    }
     for (const taken of msg.reply.partitions) {
       const { partition } = taken;
       // Revoked meanwhile, or taken over again since: this answer is stale.
@@ -483,6 +500,12 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
       case 'partitionLost':
         onPartitionLost(state, msg, ctx.self);
         return state;
+      case 'retryTakeover': {
+        const { partition } = msg;
+        const idle = !state.partitions.has(partition) && !state.takingOver.has(partition);
+        if (idle && !state.draining && state.assigned.has(partition)) takeOver(state, [partition], ctx.self);
+        return state;
+      }
       case 'drain': {
         state.draining = true;
         await state.consumer?.quiesce();

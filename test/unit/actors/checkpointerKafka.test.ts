@@ -32,7 +32,11 @@ const TOPIC = 'iot';
 const TOPIC_ID = 'd98082faa2eb4c93b08476c0acb04693';
 const pad = (n: number): string => String(n).padStart(20, '0');
 
-function start(floors: { raw: string; source?: 'metadata' | 'file-names' | 'empty' } = { raw: '-1' }) {
+function start(
+  floors: { raw: string; source?: 'metadata' | 'file-names' | 'empty' } = { raw: '-1' },
+  /** Per transactional id: its first commit (the floors of a partition rebuilt from file names) fails with this. */
+  failFirstCommit: ReadonlyMap<string, Error> = new Map(),
+) {
   const dir = tempDir('sdp-checkpointer-kafka-');
   const lakeRoot = join(dir, 'lake');
   const engine = new SqlitePersistenceEngine(join(dir, 'checkpoints', 'journal.db'), { synchronous: 'NORMAL' });
@@ -53,6 +57,8 @@ function start(floors: { raw: string; source?: 'metadata' | 'file-names' | 'empt
       topicIdOf: async () => TOPIC_ID,
       createTransactions: (id) => {
         const fake = fakeTransactions(id);
+        const failure = failFirstCommit.get(id);
+        if (failure) fake.failNext = failure;
         transactions.set(id, fake);
         return fake;
       },
@@ -104,13 +110,40 @@ describe('checkpointer: the per-partition Kafka commit', () => {
   it('takes a partition over under <group>-<topic>-<p> and answers its floors and task epoch', async () => {
     const c = start({ raw: '41' });
     const reply = await c.ask<TakeoverReply>({ type: 'takeOver', topic: TOPIC, partitions: [2] });
-    expect(reply).toEqual({ ok: true, partitions: [{ partition: 2, taskEpoch: 1, raw: '41', agg: null }] });
+    expect(reply).toEqual({ ok: true, partitions: [{ partition: 2, taskEpoch: 1, raw: '41', agg: null }], lost: [] });
     expect(c.takeovers.map((t) => [t.groupId, t.topic, t.partition, t.topicId, t.tables])).toEqual([
       ['g', TOPIC, 2, TOPIC_ID, ['iot', '_rejected']],
     ]);
     expect([...c.transactions.keys()]).toEqual(['g-iot-2']);
     // Floors already in the group with our metadata: nothing committed at the takeover.
     expect(c.transactions.get('g-iot-2')!.commits).toEqual([]);
+  });
+
+  // Seen with three members starting together: a member's takeover was fenced by another that got the partition in a
+  // newer rebalance, and the whole ETL restarted (every partition taken over again, seconds of nobody reading).
+  it('answers a partition whose takeover another holder fenced as lost, and takes the others over', async () => {
+    const fenced = new SdpError(ErrorCodes.KAFKA_TRANSACTION_FENCED, 'transactional id g-iot-1 was taken');
+    const c = start({ raw: '7', source: 'file-names' }, new Map([['g-iot-1', fenced]]));
+    const reply = await c.ask<TakeoverReply>({ type: 'takeOver', topic: TOPIC, partitions: [0, 1] });
+    expect(reply).toEqual({
+      ok: true,
+      partitions: [{ partition: 0, taskEpoch: expect.any(Number), raw: '7', agg: null }],
+      lost: [{ partition: 1, reason: 'transactional id g-iot-1 was taken' }],
+    });
+    // The fenced producer is discarded; partition 1 has no task, so a roll of it is refused.
+    expect(c.transactions.get('g-iot-1')!.closed).toBe(true);
+    expect(c.transactions.get('g-iot-0')!.closed).toBe(false);
+    for (const taskEpoch of [1, 2]) {
+      const outcome = await c.ask<{ rejected?: string }>(commitMsg(roll(1, 8, 9), taskEpoch));
+      expect(outcome.rejected).toMatch(/not the current owner's roll/);
+    }
+  });
+
+  it('answers a takeover that failed for another reason as failed (the ETL restarts and takes over again)', async () => {
+    const timedOut = new SdpError(ErrorCodes.CHECKPOINT_FAILED, 'OffsetFetch timed out');
+    const c = start({ raw: '7', source: 'file-names' }, new Map([['g-iot-1', timedOut]]));
+    const reply = await c.ask<TakeoverReply>({ type: 'takeOver', topic: TOPIC, partitions: [0, 1] });
+    expect(reply).toEqual({ ok: false, error: 'OffsetFetch timed out' });
   });
 
   it('moves the cached raw offset up to what Kafka says at a takeover (a commit this store missed)', async () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { spawnIngest, type IngestMsg, type IngestStatus } from '../../../src/actors/ingest.js';
+import { RETAKE_AFTER_MS, spawnIngest, type IngestMsg, type IngestStatus } from '../../../src/actors/ingest.js';
 import {
   aggSinkId,
   applyCheckpoint,
@@ -504,6 +504,30 @@ describe('ingest: a roll Kafka refuses', () => {
     await handlers.onBatch(iotBatch(1, 0, 1));
     await waitFor(() => h.checkpointer.committed.length === 1, 'the roll read again');
     expect((h.checkpointer.committed[0] as RawCheckpoint).offset).toBe('1');
+  });
+
+  it('a takeover another member fenced: the partition waits a rebalance out, then is taken over again if still here', async () => {
+    const h = await startIngest('iot', emptyCheckpointState(), { max_file_rows: 2 });
+    h.checkpointer.fenceNextTakeoverOf(1);
+    h.consumer().handlers().onAssignment([0, 1], []);
+    await waitFor(async () => (await h.status()).partitions.length === 1, 'partition 0 to read');
+    expect((await h.status()).partitions.map((p) => p.partition)).toEqual([0]);
+    expect(h.checkpointer.takeovers).toHaveLength(1); // not at once: that would fence the other member in turn
+    await sleep(RETAKE_AFTER_MS / 2);
+    expect(h.checkpointer.takeovers).toHaveLength(1);
+    await waitFor(() => h.checkpointer.takeovers.length === 2, 'the second takeover', RETAKE_AFTER_MS * 3);
+    expect(h.checkpointer.takeovers[1]).toEqual({ topic: 'iot', partitions: [1] });
+    await waitFor(async () => (await h.status()).partitions.length === 2, 'partition 1 to read');
+  });
+
+  it('a takeover another member fenced, revoked before the retry: not taken over again', async () => {
+    const h = await startIngest('iot', emptyCheckpointState(), { max_file_rows: 2 });
+    h.checkpointer.fenceNextTakeoverOf(1);
+    h.consumer().handlers().onAssignment([0, 1], []);
+    await waitFor(async () => (await h.status()).partitions.length === 1, 'partition 0 to read');
+    h.consumer().handlers().onAssignment([0], [1]); // the rebalance that gave it to the other member
+    await sleep(RETAKE_AFTER_MS * 2);
+    expect(h.checkpointer.takeovers).toHaveLength(1);
   });
 
   it('while draining for shutdown, drops it without taking it over again, and the drain completes', async () => {

@@ -56,6 +56,8 @@ export interface FakeCheckpointer {
   readonly releases: Array<{ topic: string; partitions: number[] }>;
   /** The next takeover answers this failure. */
   failNextTakeover(error: string): void;
+  /** The next takeover answers this partition lost (another holder fenced its takeover). */
+  fenceNextTakeoverOf(partition: number): void;
 }
 
 export function spawnFakeCheckpointer(
@@ -69,6 +71,7 @@ export function spawnFakeCheckpointer(
   const takeovers: Array<{ topic: string; partitions: number[] }> = [];
   const releases: Array<{ topic: string; partitions: number[] }> = [];
   let takeoverFailure: string | undefined;
+  let fencedPartition: number | undefined;
   let toReject = 0;
   let rejectFenced = false;
   let lastEpoch = 0;
@@ -113,6 +116,9 @@ export function spawnFakeCheckpointer(
     failNextTakeover(error) {
       takeoverFailure = error;
     },
+    fenceNextTakeoverOf(partition) {
+      fencedPartition = partition;
+    },
   };
 
   async function complete(
@@ -152,18 +158,24 @@ export function spawnFakeCheckpointer(
           ? { ok: false, error: takeoverFailure }
           : {
               ok: true,
-              partitions: msg.partitions.map((partition) => {
-                lastEpoch += 1;
-                const agg = sinks.windowTopic === msg.topic ? sinkOffset(now, aggSinkId(msg.topic), partition) : null;
-                return {
-                  partition,
-                  taskEpoch: lastEpoch,
-                  raw: sinkOffset(now, rawSinkId(msg.topic, partition), partition),
-                  agg,
-                };
-              }),
+              partitions: msg.partitions
+                .filter((p) => p !== fencedPartition)
+                .map((partition) => {
+                  lastEpoch += 1;
+                  const agg = sinks.windowTopic === msg.topic ? sinkOffset(now, aggSinkId(msg.topic), partition) : null;
+                  return {
+                    partition,
+                    taskEpoch: lastEpoch,
+                    raw: sinkOffset(now, rawSinkId(msg.topic, partition), partition),
+                    agg,
+                  };
+                }),
+              lost: msg.partitions
+                .filter((p) => p === fencedPartition)
+                .map((partition) => ({ partition, reason: 'taken by another holder' })),
             };
         takeoverFailure = undefined;
+        fencedPartition = undefined;
         if (ctx.sender) dispatch<TakeoverReply>(ctx.sender as Ref<TakeoverReply>, answer);
         return state;
       }
