@@ -11,6 +11,15 @@ export interface CompactionTotals {
 
 const byTable = new Map<string, { merges: Map<string, number>; files: number; bytes: number }>();
 
+/**
+ * The tables compaction runs on, with no merge yet: their counters read 0 from the start, so that an operator's
+ * rate() or alert on them has a series before the first merge (which comes only once a unit has small files).
+ */
+export function declareCompactedTables(tables: readonly string[]): void {
+  for (const table of tables)
+    if (!byTable.has(table)) byTable.set(table, { merges: new Map([['swapped', 0]]), files: 0, bytes: 0 });
+}
+
 /** One merge ended with `outcome`; a `swapped` one replaced `files` files of `bytes` bytes by its merged file. */
 export function countMerge(merge: { table: string; files: number; bytes: number }, outcome: string): void {
   const cur = byTable.get(merge.table) ?? { merges: new Map<string, number>(), files: 0, bytes: 0 };

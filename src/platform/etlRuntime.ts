@@ -38,7 +38,8 @@ import {
 } from '../actors/windowStage.js';
 import { repartitionTopicName } from '../windows/repartitionRecords.js';
 import { repartitionPurgeTotals } from '../windows/repartitionPurgeTotals.js';
-import { compactionTotals } from '../lake/compactionTotals.js';
+import { compactionTotals, declareCompactedTables } from '../lake/compactionTotals.js';
+import { TABLE_NAMES } from '../lake/tables.js';
 import { expiryTotals } from '../lake/expiryTotals.js';
 import type { RetentionSettings } from '../etl/ownerExpiry.js';
 import { REPO_DIR } from '../storage/repoDir.js';
@@ -306,6 +307,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
         vacuumGraceMs: config.lake.vacuum_grace,
       }
     : undefined;
+  if (compaction) declareCompactedTables(TABLE_NAMES);
   let repartitions: number | undefined;
   const onKafkaCommitted = (topic: string, partition: number, nextOffset: string): void => {
     const stream = streamOfTopic.get(topic);

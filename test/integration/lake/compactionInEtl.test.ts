@@ -181,6 +181,11 @@ describe('compaction inside the ETL', () => {
     const etl = EtlProcess.start(env, { logFile: join(dir, 'etl-live.log') });
     try {
       const port = await etl.statusPort();
+      // Once the ETL runs, before any merge (nothing sent yet), every table's compaction series is there at 0.
+      await etl.waitForLog((l) => l.msg === 'etl started', 60_000, 'the etl to start');
+      const first = await scrapeMetrics(port);
+      for (const table of ['clickstream', 'iot', '_rejected', 'clickstream_agg'])
+        expect(sampleValue(first, 'sdp_lake_compactions_total', { table, outcome: 'swapped' }), table).toBe(0);
       // Small rolls, the owners compacting every second meanwhile.
       for (let i = 0; i < 10; i++) {
         await send(120, 60);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compactionTotals, countMerge } from '../../../src/lake/compactionTotals.js';
+import { compactionTotals, countMerge, declareCompactedTables } from '../../../src/lake/compactionTotals.js';
 
 describe('compaction totals', () => {
   it('counts each outcome per table, and the files and bytes of swapped merges only', () => {
@@ -13,5 +13,12 @@ describe('compaction totals', () => {
         { table: 'iot', merges: { stale: 1, swapped: 2 }, files: 15, bytes: 1_500 },
       ],
     });
+  });
+
+  it('declared tables read 0 swapped merges before their first, and a declaration never sets counts back', () => {
+    declareCompactedTables(['iot', '_rejected']);
+    const byName = new Map(compactionTotals().tables.map((t) => [t.table, t]));
+    expect(byName.get('_rejected')).toEqual({ table: '_rejected', merges: { swapped: 0 }, files: 0, bytes: 0 });
+    expect(byName.get('iot')).toEqual({ table: 'iot', merges: { stale: 1, swapped: 2 }, files: 15, bytes: 1_500 });
   });
 });
