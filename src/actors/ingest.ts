@@ -34,8 +34,9 @@ import type { WriterFlushReply } from './lakeWriter.js';
 import { topicLag } from '../etl/progress.js';
 
 /**
- * How long a partition whose takeover another member fenced waits before it is taken over again: longer than a few
- * heartbeats (250 ms), so the rebalance that gave it away reaches this member first.
+ * How long a lost partition (a takeover or a roll Kafka refused: another member fenced it, or its producer failed)
+ * waits before it is taken over again: longer than a few heartbeats (250 ms), so that a rebalance that gave it away
+ * reaches this member first.
  */
 export const RETAKE_AFTER_MS = 1_000;
 
@@ -60,7 +61,7 @@ export type IngestMsg =
   | { type: 'status' }
   /** Internal timer: report partitions with nothing left to read as caught up. */
   | { type: 'checkEnds' }
-  /** Internal timer: a partition whose takeover was fenced is taken over again if the group still assigns it here. */
+  /** Internal timer: a lost partition is taken over again if the group still assigns it here. */
   | { type: 'retryTakeover'; partition: number }
   /** The consumer failed and will not restart by itself. */
   | { type: 'consumerFailed'; error: string };
@@ -131,6 +132,8 @@ interface State {
   /** Next offset not yet durable in every sink, per partition (where a restart would resume). */
   durable: Map<number, string>;
   endsTimer?: NodeJS.Timeout;
+  /** Lost partitions waiting `RETAKE_AFTER_MS` before they are taken over again, one timer each. */
+  retakes: Map<number, NodeJS.Timeout>;
   checkingEnds: boolean;
   /** Log end offsets from the last `checkEnds`, for the lag. */
   endOffsets?: Map<number, string>;
@@ -282,10 +285,30 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
     dropEntry(entry);
     state.partitions.delete(msg.partition);
     state.positions.delete(msg.partition);
+    state.consumer?.pause(msg.partition);
     const again = !state.draining && state.assigned.has(msg.partition);
-    logger.warn({ partition: msg.partition, reason: msg.reason, take_over_again: again }, 'partition lost');
-    if (again) takeOver(state, [msg.partition], self);
-    else state.consumer?.pause(msg.partition);
+    logger.warn(
+      { partition: msg.partition, reason: msg.reason, take_over_again_in_ms: again ? RETAKE_AFTER_MS : null },
+      'partition lost',
+    );
+    if (again) retakeLater(state, msg.partition, self);
+  }
+
+  /**
+   * Another member may hold the partition now, in a rebalance this one has not heard of yet: taken over again at
+   * once, it would fence that member in turn, and that member it. After `RETAKE_AFTER_MS` the rebalance has reached
+   * this member, and `retryTakeover` takes it over only if the group still assigns it here.
+   */
+  function retakeLater(state: State, partition: number, self: Ref<IngestMsg>): void {
+    clearTimeout(state.retakes.get(partition));
+    const timer = setTimeout(() => dispatch(self, { type: 'retryTakeover', partition }), RETAKE_AFTER_MS);
+    timer.unref();
+    state.retakes.set(partition, timer);
+  }
+
+  function clearRetakes(state: State): void {
+    for (const timer of state.retakes.values()) clearTimeout(timer);
+    state.retakes.clear();
   }
 
   /** Spawns each partition taken over where its sinks stand, seeks and resumes it. */
@@ -298,11 +321,10 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
     for (const { partition, reason } of msg.reply.lost) {
       if (state.takingOver.get(partition) !== msg.tickets.get(partition)) continue;
       state.takingOver.delete(partition);
-      // Another member took the partition in a rebalance this one has not heard of yet. Taken over again at once,
-      // it would fence that member in turn: wait for the rebalance first, and retry only if it still assigns it here.
+      // Another member took the partition in a rebalance this one has not heard of yet (stays paused meanwhile).
       const again = !state.draining && state.assigned.has(partition);
       logger.warn({ partition, reason, take_over_again_in_ms: again ? RETAKE_AFTER_MS : null }, 'partition lost');
-      if (again) setTimeout(() => dispatch(self, { type: 'retryTakeover', partition }), RETAKE_AFTER_MS).unref();
+      if (again) retakeLater(state, partition, self);
     }
     for (const taken of msg.reply.partitions) {
       const { partition } = taken;
@@ -502,8 +524,11 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
         return state;
       case 'retryTakeover': {
         const { partition } = msg;
+        state.retakes.delete(partition);
+        // Not after `close`: the member left the group, and a takeover would fence the partition's new owner.
         const idle = !state.partitions.has(partition) && !state.takingOver.has(partition);
-        if (idle && !state.draining && state.assigned.has(partition)) takeOver(state, [partition], ctx.self);
+        if (state.consumer && idle && !state.draining && state.assigned.has(partition))
+          takeOver(state, [partition], ctx.self);
         return state;
       }
       case 'drain': {
@@ -523,6 +548,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
       }
       case 'close': {
         if (state.endsTimer) clearInterval(state.endsTimer);
+        clearRetakes(state);
         await state.consumer?.disconnect();
         state.consumer = undefined;
         reply(ctx, { ok: true });
@@ -542,6 +568,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
       assigned: new Set(),
       draining: false,
       takingOver: new Map(),
+      retakes: new Map(),
       lastTicket: 0,
       positions: new Map(),
       durable: new Map(),
@@ -557,6 +584,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
     },
     afterStop: (state) => {
       if (state.endsTimer) clearInterval(state.endsTimer);
+      clearRetakes(state);
       // Stopped without `close` (crashed, or its close timed out): a consumer left running would
       // stay in the group and keep partitions from the ETL that replaces this one.
       state.consumer

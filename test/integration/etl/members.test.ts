@@ -42,7 +42,19 @@ const timeOf = (line: LogLine): number => Date.parse(String(line.time));
 
 /** The lines of the member's current ETL generation (a failed one restarts the ETL, which takes everything over again). */
 function currentGeneration(m: EtlProcess): LogLine[] {
-  return m.logs.slice(lastIndex(m.logs, (l) => l.msg === 'etl generation ended') + 1);
+  const ended = (l: LogLine): boolean =>
+    l.msg === 'etl generation ended' || l.msg === 'etl start failed; what it had started is stopped';
+  return m.logs.slice(lastIndex(m.logs, ended) + 1);
+}
+
+/**
+ * The members' partitions of `topic`, as their logs tell, split the topic's partitions: each read by exactly one of
+ * them. A member whose ETL is restarting still shows what it had until its generation ended, so an overlap or a
+ * partition nobody reads means the group is not settled.
+ */
+function splitsTopic(members: readonly EtlProcess[], topic: string, partitions: number): boolean {
+  const owned = members.flatMap((m) => readingNow(m, topic)).sort((x, y) => x - y);
+  return owned.length === partitions && owned.every((p, i) => p === i);
 }
 
 function lastIndex(lines: readonly LogLine[], match: (line: LogLine) => boolean): number {
@@ -126,7 +138,8 @@ describe('three ETL members in one group on one lake', () => {
     const c = member('c');
     const members = [a, b, c];
     try {
-      // Every member owning and reading partitions of both topics, unchanged for a while, and the work under way. A
+      // Every member owning and reading partitions of both topics, between them each partition once, unchanged for a
+      // while, and the work under way. A
       // member that read once is not enough: at the start the group rebalances several times (a member's takeover
       // fenced by another's restarts its ETL), and a member killed while it owns nothing has no partitions to move.
       const topics = [config.topics.clickstream, config.topics.iot];
@@ -138,7 +151,8 @@ describe('three ETL members in one group on one lake', () => {
           const now = ownership();
           if (now !== settled) [settled, settledSinceMs] = [now, Date.now()];
           const everyOwns = members.every((m) => topics.every((t) => readingNow(m, t).length > 0));
-          return everyOwns && Date.now() - settledSinceMs >= 2_000 && members.some((m) => rolled(m) > 0);
+          const split = topics.every((t) => splitsTopic(members, t, partitions));
+          return everyOwns && split && Date.now() - settledSinceMs >= 2_000 && members.some((m) => rolled(m) > 0);
         },
         180_000,
         'every member to own partitions of both topics (unchanged for 2 s) and one to commit a roll',

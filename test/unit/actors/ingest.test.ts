@@ -530,6 +530,16 @@ describe('ingest: a roll Kafka refuses', () => {
     expect(h.checkpointer.takeovers).toHaveLength(1);
   });
 
+  it('a takeover another member fenced, then the ingest closed (an ETL restart): not taken over again', async () => {
+    const h = await startIngest('iot', emptyCheckpointState(), { max_file_rows: 2 });
+    h.checkpointer.fenceNextTakeoverOf(1);
+    h.consumer().handlers().onAssignment([0, 1], []);
+    await waitFor(async () => (await h.status()).partitions.length === 1, 'partition 0 to read');
+    expect(await h.ask({ type: 'close' })).toEqual({ ok: true }); // left the group: partition 1 is another's now
+    await sleep(RETAKE_AFTER_MS * 2);
+    expect(h.checkpointer.takeovers).toHaveLength(1);
+  });
+
   it('while draining for shutdown, drops it without taking it over again, and the drain completes', async () => {
     const h = await startIngest('iot', emptyCheckpointState(), { max_file_rows: 100 });
     const handlers = h.consumer().handlers();
