@@ -60,6 +60,7 @@ import type { SwapOutcome } from '../lake/readerSafeSwap.js';
 import { dtExpires } from '../lake/retention.js';
 import type { Logger } from '../log/logger.js';
 import { dispatch, query, reply, spawn, type ActorContext, type AnyRef, type Ref } from '../system/nact.js';
+import { AGG_MERGE_FAULTS } from '../system/faults.js';
 import {
   initialPurgeState,
   noteCommitted,
@@ -752,7 +753,7 @@ export function spawnWindowStage(
       return;
     }
     const startedMs = Date.now();
-    oneMergeAtATime(() => prepareOwnerMerge(lakeRoot, merge, options.writerId)).then(
+    oneMergeAtATime(() => prepareOwnerMerge(lakeRoot, merge, options.writerId, AGG_MERGE_FAULTS)).then(
       (mergedTmp) =>
         alive &&
         dispatch(self, { type: 'mergePrepared', partition, ticket, merge, mergedTmp, ms: Date.now() - startedMs }),
@@ -822,7 +823,8 @@ export function spawnWindowStage(
       }
     };
     const chainStartedMs = Date.now();
-    const published = publishMerge(lakeRoot, ready.merge, ready.mergedTmp, commit);
+    // The window table's fault points, as the process aggregator's: a kill meant for the raw owners never lands here.
+    const published = publishMerge(lakeRoot, ready.merge, ready.mergedTmp, commit, Date.now, AGG_MERGE_FAULTS);
     const settled = published.then(
       () => undefined,
       () => undefined,

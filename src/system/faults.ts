@@ -58,7 +58,7 @@ export interface MergeFaults {
   exchange: FaultPoint;
 }
 
-/** A partition's owner, a stage-2 task, and `lake compact` (which has no commit point: nothing else owns a unit). */
+/** A raw partition's owner, and `lake compact` (which has no commit point: nothing else owns a unit). */
 export const OWNER_MERGE_FAULTS: MergeFaults = {
   mergedTmp: 'compaction-after-merged-tmp',
   commit: 'compaction-after-commit',
@@ -66,7 +66,10 @@ export const OWNER_MERGE_FAULTS: MergeFaults = {
   exchange: 'compaction-after-exchange',
 };
 
-/** The process aggregator, whose merges run in the same process as the partitions' owners'. */
+/**
+ * The window table's merges: the process aggregator's, and the stage-2 tasks' with `etl.windows: members`. Both run
+ * in the same process as the raw partitions' owners, so a kill test aims at one kind of merge by its name.
+ */
 export const AGG_MERGE_FAULTS: MergeFaults = {
   mergedTmp: 'agg-compaction-after-merged-tmp',
   commit: 'agg-compaction-after-commit',

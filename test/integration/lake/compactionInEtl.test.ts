@@ -37,8 +37,8 @@ const POINTS = [
 /**
  * The short run (CI) kills each owner at two of the four points, the two owners together at all four: the raw
  * owners where a restart must roll forward or find it done, the aggregator (its points named `agg-…`, so a kill
- * lands in the owner meant) where its store says roll back or forward. `npm run test:long` kills both at all four
- * (about 90 s more). With ETL_TEST_WINDOWS=members the stage-2 tasks share the raw owners' points.
+ * lands in the owner meant) where its store says roll back or forward; the stage-2 tasks (the same `agg-…` points)
+ * at one more. `npm run test:long` kills each at all four.
  */
 const RAW_POINTS = shortOrAll(POINTS, ['compaction-after-commit', 'compaction-after-exchange']);
 const AGG_POINTS = shortOrAll(
@@ -305,9 +305,12 @@ describe('compaction inside the ETL', () => {
         logFile: join(dir, `etl-${point}-restart.log`),
         settleMs: 1_000,
       });
-      // The partitions' owners' settles (the aggregator's merges have fault points of their own, agg-compaction-*).
+      // The partitions' owners' settles (the window owners' merges have fault points of their own, agg-compaction-*).
       const settled = restarted.logsMatching(
-        (l) => l.msg === 'compaction named by the last commit settled' && l.owner !== 'aggregator',
+        (l) =>
+          l.msg === 'compaction named by the last commit settled' &&
+          l.owner !== 'aggregator' &&
+          l.repartition_partition === undefined,
       );
       if (point === 'compaction-after-commit' || point === 'compaction-after-version-built')
         expect(settled.map((l) => l.outcome)).toContain('swapped');
@@ -323,12 +326,25 @@ describe('compaction inside the ETL', () => {
 });
 
 /**
- * The process aggregator's `agg` units (etl.windows: process, the default): its window checkpoints' small files are
- * merged inside the ETL, the merge journaled in the checkpoint store. Each run sends clicks of its own past day, one
- * raw roll per partition there (nothing for the partitions' owners to merge), the windows over many checkpoints: the
- * aggregator's merges are the only ones, so each fault point is hit by one of them.
+ * The window table's units, merged inside the ETL by their owner: with etl.windows `process` the process aggregator's
+ * `agg` units (its window checkpoints' small files, the merge journaled in the checkpoint store), with `members` each
+ * stage-2 task's `r<r>` unit (the merge committed in its Kafka transaction). Each run sends clicks of its own past day,
+ * one raw roll per partition there (nothing for the partitions' owners to merge), the windows over many commits: the
+ * window owners' merges are the only ones, so each fault point is hit by one of them. CI kills the process aggregator
+ * at two points and the stage-2 tasks at a third; `npm run test:long` kills both at all four.
  */
-describe('compaction inside the ETL: the process aggregator', () => {
+const WINDOW_OWNERS = [
+  { mode: 'process', points: AGG_POINTS },
+  {
+    mode: 'members',
+    points: shortOrAll(
+      POINTS.map((p) => `agg-${p}` as const),
+      ['agg-compaction-after-commit'],
+    ),
+  },
+] as const;
+
+describe.each(WINDOW_OWNERS)('compaction inside the ETL: the window units, etl.windows $mode', ({ mode, points }) => {
   const logger = testLogger();
   const dir = mkdtempSync(join(tmpdir(), 'sdp-compact-agg-'));
   const lakeRoot = join(dir, 'lake');
@@ -342,7 +358,12 @@ describe('compaction inside the ETL: the process aggregator', () => {
   let sent = 0;
   let day = 0;
   let lake: LakeReader;
-  const aggSwapped = (l: LogLine): boolean => swapped(l) && l.owner === 'aggregator';
+  const members = mode === 'members';
+  // The window table's merges: the aggregator's (owner `aggregator`) or the stage-2 tasks' (their unit `r<r>`).
+  const aggSwapped = (l: LogLine): boolean => swapped(l) && l.table === 'clickstream_agg';
+  const windowOwnersSettle = (l: LogLine): boolean =>
+    l.msg === 'compaction named by the last commit settled' &&
+    (members ? l.repartition_partition !== undefined : l.owner === 'aggregator');
 
   /** Clicks of the next day, in chunks sent while an ETL runs: windows close over several checkpoints, a file each. */
   async function sendDay(chunks: number): Promise<void> {
@@ -412,17 +433,17 @@ describe('compaction inside the ETL: the process aggregator', () => {
   const aggFiles = (): string[] =>
     parquetFiles(lakeRoot, 'clickstream_agg')
       .map((f) => f.path)
-      .filter((p) => p.includes('/agg/'));
+      .filter((p) => (members ? /\/r\d+\//.test(p) : p.includes('/agg/')));
 
   beforeAll(async () => {
-    // The process aggregator exists in process mode only, whatever $ETL_TEST_WINDOWS says.
-    config = loadTestConfig({ etl: { windows: 'process' } });
+    // The window mode of this block, whatever $ETL_TEST_WINDOWS says.
+    config = loadTestConfig({ etl: { windows: mode } });
     mkdirSync(join(dir, 'run'), { recursive: true });
     env = etlEnv(config, {
       lakeRoot,
       checkpointRoot,
       extra: {
-        // One raw roll per partition and run: only the aggregator has small files to merge.
+        // One raw roll per partition and run: only the window owners have small files to merge.
         SDP_ETL__MAX_FILE_ROWS: '100000',
         SDP_ETL__MAX_FILE_AGE: '10m',
         SDP_ETL__CHECKPOINT_INTERVAL: '1s',
@@ -442,35 +463,35 @@ describe('compaction inside the ETL: the process aggregator', () => {
     else logger.info({ dir }, 'kept');
   });
 
-  it('merges its agg files: fewer files, the same windows read by DuckDB, verify green', async () => {
+  it('merges its window files: fewer files, the same windows read by DuckDB, verify green', async () => {
     await smallAggFiles('agg-small');
     const before = aggFiles();
     const windowsBefore = await windows();
     expect(before.length).toBeGreaterThan(3);
     const etl = EtlProcess.start(env, { logFile: join(dir, 'agg-compact.log') });
     try {
-      await etl.waitForLog(aggSwapped, 60_000, 'the aggregator to compact its agg unit');
+      await etl.waitForLog(aggSwapped, 60_000, 'a window unit compacted by its owner');
       expect(etl.problems().filter((l) => l.component === 'compaction')).toEqual([]);
       const samples = await scrapeMetrics(await etl.statusPort());
       const aggMerges = { table: 'clickstream_agg', outcome: 'swapped' };
       expect(sampleValue(samples, 'sdp_lake_compactions_total', aggMerges)).toBeGreaterThanOrEqual(1);
       expect(sampleValue(samples, 'sdp_lake_compacted_files_total', { table: 'clickstream_agg' })).toBeGreaterThan(1);
-      // Only the aggregator had small files: one raw roll per partition in the day.
+      // Only the window owners had small files: one raw roll per partition in the day.
       expect(etl.logsMatching(swapped).filter((l) => !aggSwapped(l))).toEqual([]);
     } finally {
       expect(await etl.terminate()).toEqual({ code: 0, signal: null });
     }
     const after = aggFiles();
-    // The newest checkpoint's file stays, the rest are one merged file.
     expect(after.length).toBeLessThan(before.length);
-    expect(after.filter((p) => /part-\d{20}-\d{20}\.parquet$/.test(p))).toHaveLength(1);
+    // The aggregator's newest checkpoint's file stays, the rest are one merged file.
+    if (!members) expect(after.filter((p) => /part-\d{20}-\d{20}\.parquet$/.test(p))).toHaveLength(1);
     expect(await windows()).toBe(windowsBefore);
     expect(tmpFiles(join(lakeRoot, 'tables'))).toEqual([]);
     await expectVerified();
   }, 300_000);
 
-  it.each(AGG_POINTS)(
-    'killed at %s in its merge: the next start settles it from the store, the same windows, verify green',
+  it.each(points)(
+    'killed at %s in its merge: the next start settles it, the same windows, verify green',
     async (point) => {
       await smallAggFiles(`agg-${point}`);
       const windowsBefore = await windows();
@@ -489,14 +510,18 @@ describe('compaction inside the ETL: the process aggregator', () => {
         logFile: join(dir, `agg-${point}-restart.log`),
         settleMs: 1_000,
       });
-      const settled = restarted.logsMatching(
-        (l) => l.msg === 'compaction named by the last commit settled' && l.owner === 'aggregator',
-      );
+      // The aggregator merges one unit at a time; stage-2 tasks side by side, so another task's merge may have been
+      // past a point of its own at the kill too: for them the merge killed is among the settles.
+      const outcomes = restarted.logsMatching(windowOwnersSettle).map((l) => l.outcome);
+      const settledAs = (outcome: string): void => {
+        if (members) expect(outcomes).toContain(outcome);
+        else expect(outcomes).toEqual([outcome]);
+      };
       if (point === 'agg-compaction-after-commit' || point === 'agg-compaction-after-version-built')
-        expect(settled.map((l) => l.outcome)).toEqual(['swapped']);
-      if (point === 'agg-compaction-after-exchange') expect(settled.map((l) => l.outcome)).toEqual(['already-done']);
-      // After the merged tmp alone nothing was journaled: recovery deleted it as any uncommitted tmp file.
-      if (point === 'agg-compaction-after-merged-tmp') expect(settled).toEqual([]);
+        settledAs('swapped');
+      if (point === 'agg-compaction-after-exchange') settledAs('already-done');
+      // After the merged tmp alone nothing was committed: its tmp file went as any uncommitted one.
+      if (point === 'agg-compaction-after-merged-tmp' && !members) expect(outcomes).toEqual([]);
       expect(await windows()).toBe(windowsBefore);
       expect(tmpFiles(join(lakeRoot, 'tables'))).toEqual([]);
       await expectVerified();
