@@ -185,11 +185,15 @@ export type TakeoverReply =
        * Partitions whose takeover another holder of the transactional id fenced meanwhile (a member that took them in
        * a newer rebalance): not this member's now, and no reason to restart the ETL over.
        */
-      lost: Array<{ partition: number; reason: string }>;
+      lost: LostPartition[];
     }
   | { ok: false; error: string };
 
 type TakenPartition = Extract<TakeoverReply, { ok: true }>['partitions'][number];
+export interface LostPartition {
+  partition: number;
+  reason: string;
+}
 
 /** Kafka as the commit point of raw rolls (architecture.md, "Growing past one machine"). */
 export interface CheckpointerKafka {
@@ -427,7 +431,7 @@ export function spawnCheckpointer(
     topic: string,
     partitions: readonly number[],
     owner: Ref<PartitionLostMsg> | undefined,
-  ): Promise<{ taken: TakenPartition[]; lost: Array<{ partition: number; reason: string }> }> {
+  ): Promise<{ taken: TakenPartition[]; lost: LostPartition[] }> {
     const kafka = options.kafka!;
     if (!topicIds.has(topic))
       topicIds.set(topic, await (kafka.topicIdOf ?? ((t) => fetchTopicId(kafka.config, t)))(topic));
@@ -436,7 +440,7 @@ export function spawnCheckpointer(
       partitions.map((partition) => takeOverOne(state, topic, partition, owner)),
     );
     const taken: TakenPartition[] = [];
-    const lost: Array<{ partition: number; reason: string }> = [];
+    const lost: LostPartition[] = [];
     for (const [i, outcome] of outcomes.entries()) {
       if (outcome.status === 'fulfilled') taken.push(outcome.value);
       else if (isFenced(outcome.reason))
@@ -1033,7 +1037,7 @@ export function spawnCheckpointer(
       }
       case 'takeOver': {
         let taken: TakenPartition[];
-        let lost: Array<{ partition: number; reason: string }>;
+        let lost: LostPartition[];
         try {
           ({ taken, lost } = await takeOver(
             state,

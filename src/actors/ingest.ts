@@ -286,20 +286,19 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
     state.partitions.delete(msg.partition);
     state.positions.delete(msg.partition);
     state.consumer?.pause(msg.partition);
-    const again = !state.draining && state.assigned.has(msg.partition);
-    logger.warn(
-      { partition: msg.partition, reason: msg.reason, take_over_again_in_ms: again ? RETAKE_AFTER_MS : null },
-      'partition lost',
-    );
-    if (again) retakeLater(state, msg.partition, self);
+    retakeLater(state, msg.partition, msg.reason, self);
   }
 
   /**
-   * Another member may hold the partition now, in a rebalance this one has not heard of yet: taken over again at
-   * once, it would fence that member in turn, and that member it. After `RETAKE_AFTER_MS` the rebalance has reached
-   * this member, and `retryTakeover` takes it over only if the group still assigns it here.
+   * A lost partition (paused, no actor) is taken over again after `RETAKE_AFTER_MS`, unless draining or not assigned
+   * here. Another member may hold it now, in a rebalance this one has not heard of yet: taken over again at once, it
+   * would fence that member in turn, and that member it. By then the rebalance has reached this member, and
+   * `retryTakeover` takes it over only if the group still assigns it here.
    */
-  function retakeLater(state: State, partition: number, self: Ref<IngestMsg>): void {
+  function retakeLater(state: State, partition: number, reason: string, self: Ref<IngestMsg>): void {
+    const again = !state.draining && state.assigned.has(partition);
+    logger.warn({ partition, reason, take_over_again_in_ms: again ? RETAKE_AFTER_MS : null }, 'partition lost');
+    if (!again) return;
     clearTimeout(state.retakes.get(partition));
     const timer = setTimeout(() => dispatch(self, { type: 'retryTakeover', partition }), RETAKE_AFTER_MS);
     timer.unref();
@@ -322,9 +321,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
       if (state.takingOver.get(partition) !== msg.tickets.get(partition)) continue;
       state.takingOver.delete(partition);
       // Another member took the partition in a rebalance this one has not heard of yet (stays paused meanwhile).
-      const again = !state.draining && state.assigned.has(partition);
-      logger.warn({ partition, reason, take_over_again_in_ms: again ? RETAKE_AFTER_MS : null }, 'partition lost');
-      if (again) retakeLater(state, partition, self);
+      retakeLater(state, partition, reason, self);
     }
     for (const taken of msg.reply.partitions) {
       const { partition } = taken;
