@@ -48,13 +48,13 @@ function currentGeneration(m: EtlProcess): LogLine[] {
 }
 
 /**
- * The members' partitions of `topic`, as their logs tell, split the topic's partitions: each read by exactly one of
- * them. A member whose ETL is restarting still shows what it had until its generation ended, so an overlap or a
- * partition nobody reads means the group is not settled.
+ * The members' partitions of one topic (`owned`, one list per member, as their logs tell) split the topic's
+ * partitions: each read by exactly one of them. A member whose ETL is restarting still shows what it had until its
+ * generation ended, so an overlap or a partition nobody reads means the group is not settled.
  */
-function splitsTopic(members: readonly EtlProcess[], topic: string, partitions: number): boolean {
-  const owned = members.flatMap((m) => readingNow(m, topic)).sort((x, y) => x - y);
-  return owned.length === partitions && owned.every((p, i) => p === i);
+function splitsTopic(owned: readonly (readonly number[])[], partitions: number): boolean {
+  const all = owned.flat().sort((x, y) => x - y);
+  return all.length === partitions && all.every((p, i) => p === i);
 }
 
 function lastIndex(lines: readonly LogLine[], match: (line: LogLine) => boolean): number {
@@ -143,15 +143,16 @@ describe('three ETL members in one group on one lake', () => {
       // member that read once is not enough: at the start the group rebalances several times (a member's takeover
       // fenced by another's restarts its ETL), and a member killed while it owns nothing has no partitions to move.
       const topics = [config.topics.clickstream, config.topics.iot];
-      const ownership = (): string => JSON.stringify(members.map((m) => topics.map((t) => readingNow(m, t))));
       let settled = '';
       let settledSinceMs = 0;
       await waitFor(
         () => {
-          const now = ownership();
+          // Per topic, per member: read once per poll, the three conditions below derived from it.
+          const owned = topics.map((t) => members.map((m) => readingNow(m, t)));
+          const now = JSON.stringify(owned);
           if (now !== settled) [settled, settledSinceMs] = [now, Date.now()];
-          const everyOwns = members.every((m) => topics.every((t) => readingNow(m, t).length > 0));
-          const split = topics.every((t) => splitsTopic(members, t, partitions));
+          const everyOwns = owned.every((byMember) => byMember.every((ps) => ps.length > 0));
+          const split = owned.every((byMember) => splitsTopic(byMember, partitions));
           return everyOwns && split && Date.now() - settledSinceMs >= 2_000 && members.some((m) => rolled(m) > 0);
         },
         180_000,
