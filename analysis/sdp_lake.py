@@ -369,11 +369,23 @@ CLI_TIMEOUT_S = 120
 
 
 def windows_mode(config: LakeConfig) -> str:
-    """``etl.windows`` (``process`` when config.yml leaves it out, as the CLI's default)."""
+    """``etl.windows`` (``auto`` when config.yml leaves it out, as the CLI's default)."""
     try:
         return str(config.get("etl.windows"))
     except KeyError:
-        return "process"
+        return "auto"
+
+
+def _store_window_state(config: LakeConfig) -> dict:
+    """``process``: the one-process aggregator's state in the checkpoint store, read directly."""
+    where = str(config.checkpoint_root / CHECKPOINT_FILE)
+    base = {"source": WINDOW_STATE_SOURCES["process"], "where": where}
+    state = window_state(config.checkpoint_root, config.topics["clickstream"])
+    if state is None:
+        return {**base, "found": False, "note": "the ETL has not checkpointed windows there yet"}
+    if "error" in state:
+        return {**base, **state}
+    return {**base, "found": True, "detail": f"checkpoint {state['sequence_nr']}", **state}
 
 
 def _cli_error(stderr: str) -> str:
@@ -395,18 +407,12 @@ def window_state_of(config: LakeConfig, project_root: Path | None = None) -> dic
       the store mounted works;
     - ``members``: the latest snapshot of every stage-2 task in ``<group>-pv-state``, read by the project's own CLI
       (``node dist/main.js data windows --json``, the code ``verify`` uses): this module has no Kafka client. An
-      unbuilt project, no ``node``, or an unreachable Kafka is an ``error`` saying so.
+      unbuilt project, no ``node``, or an unreachable Kafka is an ``error`` saying so;
+    - ``auto`` (the default): the CLI asks the group which of the two it is, and answers from there.
     """
     mode = windows_mode(config)
-    if mode != "members":
-        where = str(config.checkpoint_root / CHECKPOINT_FILE)
-        base = {"source": WINDOW_STATE_SOURCES["process"], "where": where}
-        state = window_state(config.checkpoint_root, config.topics["clickstream"])
-        if state is None:
-            return {**base, "found": False, "note": "the ETL has not checkpointed windows there yet"}
-        if "error" in state:
-            return {**base, **state}
-        return {**base, "found": True, "detail": f"checkpoint {state['sequence_nr']}", **state}
+    if mode == "process":
+        return _store_window_state(config)
 
     group = config.get("etl.consumer_group")
     base = {"source": WINDOW_STATE_SOURCES["members"], "where": f"{group}-pv-state"}
@@ -427,6 +433,9 @@ def window_state_of(config: LakeConfig, project_root: Path | None = None) -> dic
     if done.returncode != 0:
         return {**base, "error": f"`data windows` exited {done.returncode}: {_cli_error(done.stderr)}"}
     report = json.loads(done.stdout)
+    if report.get("mode") == "process":
+        # `auto` chose the one-process aggregator: its state is in the store, read here as for ``process``.
+        return _store_window_state(config)
     if not report.get("found"):
         return {**base, "where": report.get("location", base["where"]), "found": False, "note": report.get("note")}
     return {

@@ -189,6 +189,9 @@ async function main(): Promise<number> {
     SDP_TOPICS__CLICKSTREAM: `${runId}-clickstream`,
     SDP_TOPICS__IOT: `${runId}-iot`,
     SDP_ETL__CONSUMER_GROUP: runId,
+    // One member runs the one-process aggregator, whose offsets and state the checks read from the store; several
+    // run the stages (set per member below). Never `auto`: the checks must know the mode before the run.
+    SDP_ETL__WINDOWS: 'process',
     SDP_DATA_GENERATOR__TRANSACTIONAL_ID_PREFIX: runId,
     SDP_DATA_GENERATOR__EVENTS_PER_SECOND__CLICKSTREAM: String(clickRate),
     SDP_DATA_GENERATOR__EVENTS_PER_SECOND__IOT: String(args.rate - clickRate),

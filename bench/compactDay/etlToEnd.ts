@@ -43,7 +43,8 @@ export async function etlToEnd(config: Config, env: Record<string, string>, work
   const log = createWriteStream(path.join(workDir, 'etl.log'));
   const child = spawn(process.execPath, [MAIN, 'etl'], {
     cwd: PROJECT_ROOT,
-    env: { ...process.env, ...env },
+    // The wait below reads the one-process aggregator's offsets from the store: that mode, never `auto`.
+    env: { ...process.env, ...env, SDP_ETL__WINDOWS: 'process' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   child.stdout.pipe(log);

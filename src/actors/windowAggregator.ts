@@ -91,6 +91,8 @@ export interface WindowAggregatorOptions {
   generation?: number;
   /** The checkpoint store's id, in every tmp file name (recovery deletes only its own store's). */
   storeId?: string;
+  /** How long a partition stays unassigned here before the warning that windows wait for it. Default 60 s. */
+  unownedWarnMs?: number;
 }
 
 interface InFlightCheckpoint {
@@ -268,7 +270,7 @@ export function spawnWindowAggregator(
       }
       const entry = state.unowned.get(p.partition) ?? { sinceMs: nowMs, warned: false };
       state.unowned.set(p.partition, entry);
-      if (!entry.warned && nowMs - entry.sinceMs >= UNOWNED_WARN_MS) {
+      if (!entry.warned && nowMs - entry.sinceMs >= (options.unownedWarnMs ?? UNOWNED_WARN_MS)) {
         entry.warned = true;
         logger.warn(
           {
@@ -276,7 +278,11 @@ export function spawnWindowAggregator(
             unassigned_s: Math.round((nowMs - entry.sinceMs) / 1000),
             watermark_ms: p.watermarkMs,
           },
-          'windows wait for a partition not assigned to this process (is another member of the consumer group running?)',
+          // A second process in the group (etl.windows: process, or auto deciding process for a group whose floors
+          // are this aggregator's) takes partitions this one waits for: the windows stall until one leaves.
+          'windows wait for a partition not assigned to this process: etl.windows: process counts the windows in one ' +
+            'process, so if another member of the consumer group is running, stop it, or move the group to ' +
+            'etl.windows: members (README, "Windows across members")',
         );
       }
     }

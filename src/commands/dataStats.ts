@@ -19,6 +19,13 @@ import { TABLE_NAMES, type TableName } from '../lake/tables.js';
 import type { Logger } from '../log/logger.js';
 import { CHECKPOINT_FILE } from '../platform/supervisor.js';
 import { renderTable } from '../system/textTable.js';
+import { withWindowsModeResolved, type ResolvedConfig } from '../etl/windowsModeCheck.js';
+import type { WindowsMode } from '../etl/windowsMode.js';
+
+/** The mode to count by when `auto` cannot ask Kafka: the raw sinks alone, as members mode. */
+function undecidedAs(config: Config): WindowsMode {
+  return config.etl.windows === 'process' ? 'process' : 'members';
+}
 
 export interface TableStats {
   table: TableName;
@@ -157,6 +164,17 @@ async function collectDataStatsOnce(config: Config, logger: Logger): Promise<Dat
       partitions && new Map([...partitions].map(([p, r]) => [p, r.end])),
     ]),
   );
+  // Which sinks make a partition durable depends on where the windows run: `auto` asks the group, as the ETL does,
+  // once Kafka answered above; undecided, the raw sinks alone count (members' rule) and the log says so.
+  const sinksConfig: ResolvedConfig = await withWindowsModeResolved(
+    kafkaError === null ? config : { ...config, etl: { ...config.etl, windows: undecidedAs(config) } },
+    logger,
+    'debug',
+    store.file,
+  ).catch((err: unknown) => {
+    logger.warn({ err }, 'etl.windows: auto undecided (Kafka did not say): durable offsets count the raw sinks only');
+    return { ...config, etl: { ...config.etl, windows: undecidedAs(config) } };
+  });
   const offsets: OffsetStats[] = [];
   for (const stream of STREAMS) {
     const topic = config.topics[stream];
@@ -167,7 +185,7 @@ async function collectDataStatsOnce(config: Config, logger: Logger): Promise<Dat
       if (m) partitions.add(Number(m[1]));
     }
     for (const partition of [...partitions].sort((a, b) => a - b)) {
-      const durable = BigInt(durableOffset(store.state, sinksOfPartition(config, stream, partition), partition));
+      const durable = BigInt(durableOffset(store.state, sinksOfPartition(sinksConfig, stream, partition), partition));
       const end = topicEnds?.get(partition);
       offsets.push({
         topic,

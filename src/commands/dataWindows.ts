@@ -16,13 +16,16 @@ import { WINDOW_SIZE_MS } from '../platform/etlRuntime.js';
 import { CHECKPOINT_FILE } from '../platform/supervisor.js';
 import { readStageWindowState, type StageWindowState } from '../verify/stageWindowState.js';
 import type { PageViewWindowsSnapshot } from '../windows/pageViewWindows.js';
+import { withWindowsModeResolved } from '../etl/windowsModeCheck.js';
+import type { WindowsMode } from '../etl/windowsMode.js';
 
 /** Where the figures come from: the field `source` of `data windows --json`. */
 export type WindowStateSource = 'checkpoint_store' | 'pv_state_topic';
 
 /** `data windows --json`: stable snake_case names, read by analysis/sdp_lake.py. */
 export interface WindowStateReport {
-  mode: Config['etl']['windows'];
+  /** The mode the windows run in (`auto` decided). */
+  mode: WindowsMode;
   source: WindowStateSource;
   /** The checkpoint store file (process), or the state topic (members). */
   location: string;
@@ -114,12 +117,15 @@ export function windowStateFromStages(
 }
 
 /**
- * The report for `config`. Members mode asks Kafka: an unreachable cluster is SdpError(KAFKA_UNREACHABLE) within
+ * The report for `config`. `auto` and members mode ask Kafka: an unreachable cluster is SdpError(KAFKA_UNREACHABLE) within
  * kafka.unreachable_timeout (admin/adminSession.ts), never a wait without end.
  */
-export async function collectWindowState(config: Config, logger: Logger): Promise<WindowStateReport> {
+export async function collectWindowState(configured: Config, logger: Logger): Promise<WindowStateReport> {
+  // `etl.windows: auto` asks the group where its windows are, as the ETL does (etl/windowsMode.ts).
+  const storeFile = join(resolve(configured.storage.checkpoint_root), CHECKPOINT_FILE);
+  const config = await withWindowsModeResolved(configured, logger, 'debug', storeFile);
   if (config.etl.windows === 'process') {
-    const store = readCheckpointStore(join(resolve(config.storage.checkpoint_root), CHECKPOINT_FILE));
+    const store = readCheckpointStore(storeFile);
     return windowStateFromStore(store.state, config.topics.clickstream, store.file, store.exists);
   }
   const names = windowTopicNames(config.etl.consumer_group);

@@ -56,6 +56,8 @@ import { assertKafkaDataDeletable, initMemberCheckpointRoot, initVolumes } from 
 import type { CommandContext } from './context.js';
 import { createLogger } from '../log/logger.js';
 import { renderTable } from '../system/textTable.js';
+import { withWindowsModeResolved } from '../etl/windowsModeCheck.js';
+import type { WindowsMode } from '../etl/windowsMode.js';
 
 const say = (line: string): void => {
   process.stdout.write(`${line}\n`);
@@ -236,6 +238,18 @@ async function down(config: Config, context: CommandContext): Promise<void> {
   removeServicesState(runDir);
 }
 
+/**
+ * Where the running platform computes its windows (`auto` decided as its ETL decides, from the group in Kafka, which
+ * a running platform implies is up); nothing when Kafka does not say, as the note is advice only.
+ */
+async function platformWindowsOf(config: Config, context: CommandContext): Promise<{ platformWindows?: WindowsMode }> {
+  try {
+    return { platformWindows: (await withWindowsModeResolved(config, context.logger(2), 'debug')).etl.windows };
+  } catch {
+    return {};
+  }
+}
+
 function memberList(indexes: readonly number[]): string {
   return indexes.length === 0 ? 'none' : indexes.join(', ');
 }
@@ -264,11 +278,12 @@ async function scale(
     target,
   );
   const platform = inspectPlatform(runDirOf(config));
+  const platformPid = platform.record && platform.verdict?.state === 'running' ? platform.record.pid : undefined;
   const notes = scaleNotes({
     target,
-    ...(platform.record && platform.verdict?.state === 'running' ? { platformPid: platform.record.pid } : {}),
+    ...(platformPid !== undefined ? { platformPid } : {}),
     partitions: config.kafka.partitions,
-    platformWindows: config.etl.windows,
+    ...(platformPid !== undefined ? await platformWindowsOf(config, context) : {}),
   });
   if (isNoOp(plan)) {
     say(

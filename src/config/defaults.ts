@@ -60,7 +60,7 @@ export const DEFAULT_CONFIG: ConfigInput = {
     shutdown_timeout: '30s',
     on_offset_out_of_range: 'fail',
     window_partitions: 'auto',
-    windows: 'process',
+    windows: 'auto',
     repartition_purge_interval: '30s',
   },
   storage: {

@@ -241,11 +241,13 @@ const etl = z.strictObject({
   /** R: partitions of `<group>-pv-repartition` and `<group>-pv-state`; fixed once window state exists. */
   window_partitions: windowPartitions,
   /**
-   * Where the page-view windows are computed (architecture.md, "Windows across members"): `process`, one window
-   * aggregator over the partitions this process owns (right only while the group has one member); `members`, the
-   * two window stages through the group's internal topics, right with any number of members.
+   * Where the page-view windows are computed (architecture.md, "Windows across members"): `members`, the two window
+   * stages through the group's internal topics, right with any number of members; `process`, one window aggregator
+   * over the partitions this process owns (right only while the group has one member); `auto`, the default, decides
+   * from the group in Kafka at each start (etl/windowsMode.ts): `process` for a group whose windows the one-process
+   * aggregator already counts, else `members`.
    */
-  windows: z.enum(['process', 'members']).default('process'),
+  windows: z.enum(['auto', 'process', 'members']).default('auto'),
   /**
    * How often, at most, the window stage deletes the records of `<group>-pv-repartition` its tasks committed past
    * (architecture.md, "Windows across members"; Kafka Streams' repartition.purge.interval.ms).

@@ -8,7 +8,7 @@
  * lake's file names and stage 2 counts the windows already in the lake as emitted. Pure: etl/windowsSwitchCheck.ts
  * gathers the facts.
  */
-import { NO_OFFSET } from '../checkpoint/checkpointState.js';
+import { countsPageViews } from './windowsMode.js';
 
 export interface OpenProcessWindows {
   /** Windows (minutes) open in the process-mode aggregator's state. */
@@ -69,15 +69,30 @@ export interface WindowsSwitchFacts {
 export type WindowsSwitchDecision = { start: true } | { start: false; message: string; details: string[] };
 
 /**
- * Refused only when all of these hold: open windows in this store's process-mode state, a group whose committed
- * `win` counts page views (a process-mode floor), and no stage-1 commit of that group yet (after one, the switch
- * happened and the store's process state is stale).
+ * Refused when the group's committed `win` counts page views (a process-mode floor) and no stage-1 commit of the group
+ * exists yet (after one, the switch happened and a store's process state is stale), whatever this store holds: a
+ * store without open windows may be another member's or a new machine's (an empty store is even seeded from the lake's
+ * file names before this check), while the aggregator whose floors these are keeps its open windows elsewhere. The
+ * aggregator always holds the last minute open anyway.
  */
 export function decideWindowsSwitch(facts: WindowsSwitchFacts): WindowsSwitchDecision {
   const { open } = facts;
-  if (open.windows === 0 || facts.stage1Wrote) return { start: true };
-  const counted = facts.committedWins.some((w) => w !== null && w !== NO_OFFSET);
-  if (!counted) return { start: true };
+  if (facts.stage1Wrote || !countsPageViews(facts.committedWins)) return { start: true };
+  const ways = [
+    `switch with a new etl.consumer_group (not ${facts.group}): its stage 1 reads the clickstream topic again from ` +
+      'its start and completes those windows; the raw tables are not written again (their floors come from the ' +
+      "lake's file names) nor are the windows already in the lake (they count as emitted)",
+    'or keep etl.windows: process for this group',
+  ];
+  if (open.windows === 0)
+    return {
+      start: false,
+      message:
+        `etl.windows: members in group ${facts.group}, whose committed window floors are a one-process window ` +
+        "aggregator's (etl.windows: process) that is not this checkpoint store's: stage 1 would resume past the page " +
+        'views of the windows that aggregator holds open',
+      details: ways,
+    };
   const iso = (ms: number): string => new Date(ms).toISOString();
   const span =
     open.firstStartMs === null || open.lastStartMs === null
@@ -92,11 +107,6 @@ export function decideWindowsSwitch(facts: WindowsSwitchFacts): WindowsSwitchDec
       `etl.windows: members would lose the ${open.pageViews} page views of ${windows} open in this ` +
       `checkpoint store's etl.windows: process state${span}: stage 1 of group ${facts.group} resumes at the offsets ` +
       'the process-mode aggregator committed, past those page views',
-    details: [
-      `switch with a new etl.consumer_group (not ${facts.group}): its stage 1 reads the clickstream topic again from ` +
-        'its start and completes those windows; the raw tables are not written again (their floors come from the ' +
-        "lake's file names) nor are the windows already in the lake (they count as emitted)",
-      'or keep etl.windows: process for this group',
-    ],
+    details: ways,
   };
 }

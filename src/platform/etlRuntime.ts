@@ -49,6 +49,7 @@ import { createTopicConsumer } from '../kafka/topicConsumer.js';
 import { createPartitionTransactions, type PartitionTransactions } from '../kafka/partitionTransactions.js';
 import { GenerationClients } from './generationClients.js';
 import { checkWindowsSwitch } from '../etl/windowsSwitchCheck.js';
+import { withWindowsModeResolved, type ResolvedConfig } from '../etl/windowsModeCheck.js';
 import { startMemoryGuard } from '../system/memoryGuard.js';
 import { offsetsFromLake } from '../checkpoint/offsetsFromLake.js';
 import { planRebuildFromLake, readLakeFloors } from '../checkpoint/rebuildFromLake.js';
@@ -91,6 +92,8 @@ export interface EtlDeps {
   storeId?: string;
   /** Where the topic ids of the checkpoints are kept (the checkpoint store). */
   topicIds?: TopicIdStore;
+  /** The checkpoint store's file: `etl.windows: auto` reads it when the group in Kafka says nothing. */
+  storeFile?: string;
 }
 
 const READ_TIMEOUT_MS = 60_000;
@@ -114,7 +117,7 @@ let lastGeneration = 0;
  * counting that sink made every clickstream partition "durable through nothing" (architecture.md, "Windows across
  * members").
  */
-export function sinksOfPartition(config: Config, stream: StreamName, partition: number): SinkId[] {
+export function sinksOfPartition(config: ResolvedConfig, stream: StreamName, partition: number): SinkId[] {
   const topic = config.topics[stream];
   return stream === 'clickstream' && config.etl.windows === 'process'
     ? [rawSinkId(topic, partition), aggSinkId(topic)]
@@ -169,9 +172,10 @@ async function rebuildFromLakeIfEmpty(
 /** Before any partition is read: checkpointed offsets inside the logs, same topic (architecture.md). */
 async function guardStartOffsets(
   deps: EtlDeps,
+  config: ResolvedConfig,
   checkpoint: CheckpointState,
 ): Promise<Map<StreamName, Map<number, string>>> {
-  const { config, logger } = deps;
+  const { logger } = deps;
   const startOverrides = new Map<StreamName, Map<number, string>>();
   for (const stream of STREAMS) {
     const topic = config.topics[stream];
@@ -251,7 +255,10 @@ function startMetricsLine(
 // fails halfway beside it, and the closures over this generation's state (onCommitted,
 // readMetrics, teardown) that the runtime returns; the offset guard and the metrics line are apart.
 export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
-  const { config, logger, parent } = deps;
+  const { logger, parent } = deps;
+  // `etl.windows: auto` decided from the group in Kafka before anything starts (etl/windowsMode.ts): every member of
+  // the group decides the same, and a failure here leaves nothing to undo.
+  const config = await withWindowsModeResolved(deps.config, logger, 'info', deps.storeFile);
   const generation = ++lastGeneration;
   const lakeRoot = resolve(config.storage.datalake_root);
   const clickTopic = config.topics.clickstream;
@@ -434,7 +441,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
         ...(deps.storeId ? { storeId: deps.storeId } : {}),
       });
 
-    const startOverrides = await guardStartOffsets(deps, checkpoint);
+    const startOverrides = await guardStartOffsets(deps, config, checkpoint);
 
     for (const stream of STREAMS) {
       const topic = config.topics[stream];

@@ -150,6 +150,7 @@ export class Platform {
           parent: this.supervisor as AnyRef,
           storeId: this.engine!.storeId,
           topicIds: this.engine!,
+          storeFile: join(resolve(config.storage.checkpoint_root), CHECKPOINT_FILE),
         });
       } catch (err) {
         this.etlStarting = false;
@@ -306,6 +307,7 @@ export class Platform {
         logger: this.logger,
         parent: this.supervisor as AnyRef,
         ...(this.engine ? { storeId: this.engine.storeId, topicIds: this.engine } : {}),
+        storeFile: join(resolve(this.config.storage.checkpoint_root), CHECKPOINT_FILE),
       });
       this.etlStartedAtMs = Date.now();
       this.etlRestartTotal += 1;

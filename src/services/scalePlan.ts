@@ -49,7 +49,7 @@ export interface ScaleFacts {
   platformPid?: number;
   /** kafka.partitions: partitions of each topic. */
   partitions: number;
-  /** etl.windows of the platform's config (members always run the window stages). */
+  /** Where the running platform computes its windows (etl.windows, `auto` decided; members always run the stages). */
   platformWindows?: 'process' | 'members';
 }
 

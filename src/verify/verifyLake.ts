@@ -37,6 +37,7 @@ import { emptyCounts, verifyPassed, type VerifyCounts } from './summary.js';
 import { readStageWindowState, type StageWindowState } from './stageWindowState.js';
 import { collectWindowFacts } from './windowCheck.js';
 import { dtsOutOfWindowAccounting, judgeWindows, type WindowComparison } from './windowRules.js';
+import { withWindowsModeResolved } from '../etl/windowsModeCheck.js';
 
 export type VerifyTable = 'clickstream' | 'iot' | 'clickstream_agg' | '_rejected';
 export const VERIFY_TABLES: readonly VerifyTable[] = ['clickstream', 'iot', 'clickstream_agg', '_rejected'];
@@ -95,7 +96,9 @@ async function listAfterRenames(lakeRoot: string, state: CheckpointState, logger
  * runs, each partition's owner compacts its files, and a file listed before a swap is gone from its unit by the time its
  * footer is read. The store and Kafka are read again with the lake: every attempt is consistent in itself.
  */
-export async function verifyLake(config: Config, options: VerifyOptions, logger: Logger): Promise<VerifyReport> {
+export async function verifyLake(configured: Config, options: VerifyOptions, logger: Logger): Promise<VerifyReport> {
+  // Where the windows' state is read from (`etl.windows: auto` asks the group, as the ETL does).
+  const config = await withWindowsModeResolved(configured, logger, 'debug', options.storeFile);
   const lakeRoot = resolve(config.storage.datalake_root);
   const tableDirs = TABLE_NAMES.map((table) => tableDir(lakeRoot, table));
   const { value, attempts } = await readWithStableUnits(tableDirs, () => verifyLakeOnce(config, options, logger));

@@ -28,6 +28,7 @@ import { writeLakeTable } from '../helpers/smallLake.js';
 import { LONG_RUN } from '../helpers/longRun.js';
 import { testLogger } from '../helpers/testLogger.js';
 import { waitFor } from '../helpers/waitFor.js';
+import { windowsModeOf } from '../helpers/loadTestConfig.js';
 
 const LONG = LONG_RUN;
 const GENERATE_ARGS = LONG
@@ -237,7 +238,7 @@ describe('the notebook on a lake made by the real pipeline', () => {
     });
     expect(run.summary?.pv_check?.closed_windows).toBeGreaterThan(0);
     // The windows' own count, from where etl.windows keeps it: the store, or the stage-2 snapshots in Kafka.
-    const source = config.etl.windows === 'members' ? 'pv-state topic' : 'checkpoint store';
+    const source = windowsModeOf(config) === 'members' ? 'pv-state topic' : 'checkpoint store';
     expect(run.summary?.late_events).toEqual({ window_state: LATE_EVENTS, source, lake_shortfall: LATE_EVENTS });
     expect(outputTexts(run).join('\n')).toContain(`${source}: lateEventsTotal`);
     expect(outputTexts(run).join('\n')).toContain(`The two counts agree:** ${LATE_EVENTS} late event(s)`);

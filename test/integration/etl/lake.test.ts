@@ -31,7 +31,7 @@ import {
   type InjectedBad,
 } from '../helpers/lakeChecks.js';
 import { listFiles, openLake, parquetFiles, sqlString, tmpFiles, type LakeReader } from '../helpers/lakeReader.js';
-import { loadTestConfig } from '../helpers/loadTestConfig.js';
+import { loadTestConfig, windowsModeOf } from '../helpers/loadTestConfig.js';
 import { windowsCaughtUp, windowsPollMs } from '../helpers/windowsCaughtUp.js';
 import { randomName } from '../helpers/randomName.js';
 import { testLogger } from '../helpers/testLogger.js';
@@ -336,7 +336,7 @@ describe.each(['hyparquet-writer', 'parquetjs-lite'] as const)('etl → lake wit
     );
     await second.waitForAssignments([config.topics.clickstream, config.topics.iot]);
     await second.statusPort(); // start-up complete: signals are handled from here on
-    if (config.etl.windows === 'members') {
+    if (windowsModeOf(config) === 'members') {
       // A new group has no stage-1 position: stage 1 reads the clickstream again from its start, and the group's
       // offset, min(raw, win) + 1, reaches the end once those counts are committed (architecture.md, "Windows across
       // members"); the raw files stay as they are.

@@ -17,7 +17,7 @@ import { mulberry32 } from '../../../src/system/mulberry32.js';
 import { etlEnv, EtlProcess } from '../helpers/etlProcess.js';
 import { runEtlToEnd } from '../helpers/etlToEnd.js';
 import { clickEvent } from '../helpers/etlTestEvents.js';
-import { TestProducer } from '../helpers/kafkaTestData.js';
+import { TestProducer, withAdmin } from '../helpers/kafkaTestData.js';
 import { openLake } from '../helpers/lakeReader.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
 import { deleteTopics } from '../helpers/producerFixtures.js';
@@ -30,6 +30,9 @@ import { waitFor } from '../helpers/waitFor.js';
 const CLICKS = 3_000;
 const SPACING_MS = 60;
 const MINUTE_MS = 60_000;
+
+/** The ETL's log line when `etl.windows: auto` decided (etl/windowsModeCheck.ts). */
+const autoChose = (mode: 'process' | 'members'): string => `etl.windows: auto chose ${mode}`;
 
 describe('switching a lake from etl.windows: process to members', () => {
   const logger = testLogger();
@@ -60,12 +63,12 @@ describe('switching a lake from etl.windows: process to members', () => {
     );
     const producer = new TestProducer(config, logger);
     await producer.connect();
-    const env = (windows: 'process' | 'members', group = config.etl.consumer_group) =>
+    const env = (windows: 'process' | 'members' | 'auto', group = config.etl.consumer_group, store = checkpointRoot) =>
       etlEnv(
         { ...config, etl: { ...config.etl, consumer_group: group } },
         {
           lakeRoot,
-          checkpointRoot,
+          checkpointRoot: store,
           extra: {
             SDP_ETL__WINDOWS: windows,
             SDP_ETL__MAX_FILE_AGE: '3s',
@@ -92,6 +95,21 @@ describe('switching a lake from etl.windows: process to members', () => {
       });
       const lastOpenMinute = Math.floor(clicks[CLICKS - 1]!.expected.ts_ms / MINUTE_MS) * MINUTE_MS;
 
+      // `auto`, the default, in the same group keeps the one-process aggregator: the group's window floors are its.
+      const kept = EtlProcess.start(env('auto'), { logFile: join(dir, 'auto-same-group.log') });
+      try {
+        const chose = await kept.waitForLog((l) => l.msg === autoChose('process'), 60_000, 'the auto decision');
+        expect(chose).toMatchObject({ configured: 'auto', group: config.etl.consumer_group });
+        await kept.waitForLog((l) => l.msg === 'etl started', 120_000, 'the start');
+        expect(kept.logsMatching((l) => l.msg === 'window stage started')).toEqual([]);
+      } finally {
+        expect(await kept.terminate()).toEqual({ code: 0, signal: null });
+      }
+      // The readers decide as the ETL does: `data windows` (what the notebook runs) reads the store's windows.
+      const state = await runCli(['data', 'windows', '--json'], env('auto'), 60_000);
+      expect(state.code, state.stderr).toBe(0);
+      expect(JSON.parse(state.stdout)).toMatchObject({ mode: 'process', source: 'checkpoint_store', found: true });
+
       // The same group with the windows across members: refused, nothing started.
       // Bounded: a start that is not refused runs on (the SIGTERM of the timeout then ends it).
       const refused = await runCli(['etl'], env('members'), 60_000);
@@ -104,7 +122,20 @@ describe('switching a lake from etl.windows: process to members', () => {
       expect(refused.stderr).toContain('new etl.consumer_group');
       console.info(`windows switch: ${errorLines[0]} (in ${refused.elapsedMs} ms)`);
 
-      // A new group, with three minutes more: the windows open at the switch close, with every page view.
+      // A members process with a store of its own (`make scale` beside the platform, another machine): its store holds
+      // nothing, but the group's floors are the aggregator's, so it is refused too.
+      const elsewhere = await runCli(
+        ['etl'],
+        env('members', config.etl.consumer_group, join(dir, 'other-store')),
+        60_000,
+      );
+      expect(elsewhere.code, elsewhere.stderr).toBe(1);
+      expect(elsewhere.stderr).toMatch(
+        /^error SDP_ERR_ETL_WINDOWS_SWITCH_REFUSED: etl\.windows: members in group \S+, whose committed window floors are a one-process window aggregator's/m,
+      );
+
+      // A new group, with three minutes more: the windows open at the switch close, with every page view. (`auto`
+      // would keep `process` there too: the store holds open windows and the new group no floor.)
       await producer.send(
         config.topics.clickstream,
         clicks.slice(CLICKS).map((c) => c.record),
@@ -161,6 +192,18 @@ describe('switching a lake from etl.windows: process to members', () => {
         expect(Number(atSwitch[0]!.pv)).toBe(expected);
       } finally {
         lake.close();
+      }
+
+      // The old group's offsets gone (expired after a long stop, or deleted): `auto` over this store still keeps the
+      // aggregator, whose open windows the store holds.
+      await withAdmin(config, logger, (a) => a.deleteGroups([config.etl.consumer_group]));
+      const expired = EtlProcess.start(env('auto'), { logFile: join(dir, 'auto-expired.log') });
+      try {
+        const chose = await expired.waitForLog((l) => l.msg === autoChose('process'), 60_000, 'the auto decision');
+        expect(String(chose.reason)).toMatch(/no window floor/);
+        await expired.waitForLog((l) => l.msg === 'etl started', 120_000, 'the start');
+      } finally {
+        expect(await expired.terminate()).toEqual({ code: 0, signal: null });
       }
     } finally {
       await producer.disconnect();

@@ -43,6 +43,14 @@ export function testWindowsMode(env: NodeJS.ProcessEnv = process.env): 'process'
 }
 
 /**
+ * Where a test's ETL computes its windows: `process` only when the config says so. `auto` (the default) chooses
+ * `members` for a test's own new group (etl/windowsMode.ts), as `members` does.
+ */
+export function windowsModeOf(config: Config): 'process' | 'members' {
+  return config.etl.windows === 'process' ? 'process' : 'members';
+}
+
+/**
  * The project's config.yml (plus SDP_* environment, as the CLI sees it) with `overrides` on top,
  * validated. Unless overridden, the topics and the consumer group get fresh random names, so each
  * test owns its own data on the shared cluster, and `etl.windows` is $ETL_TEST_WINDOWS when set.

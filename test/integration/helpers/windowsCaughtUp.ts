@@ -11,6 +11,7 @@ import type { Config } from '../../../src/config/schema.js';
 import type { Logger } from '../../../src/log/logger.js';
 import { readJournal } from './checkpointJournal.js';
 import { readWindowTasks, windowTasksStillMoving } from './windowTasksInKafka.js';
+import { windowsModeOf } from './loadTestConfig.js';
 
 export interface WindowsCaughtUpInput {
   /** The ETL's config: `etl.windows` says where to look, `etl.consumer_group` whose tasks (members). */
@@ -26,7 +27,7 @@ export interface WindowsCaughtUpInput {
 /** Why not every window is emitted and committed yet; empty once they are. */
 export async function windowsNotCaughtUp(input: WindowsCaughtUpInput): Promise<string[]> {
   const { config, clickstreamEnds } = input;
-  if (config.etl.windows === 'members') {
+  if (windowsModeOf(config) === 'members') {
     try {
       const tasks = await readWindowTasks(config, input.logger, input.group ?? config.etl.consumer_group);
       if (tasks.length === 0) return ['no window task state partitions yet'];
@@ -60,7 +61,7 @@ export async function windowsProgress(
   input: Omit<WindowsCaughtUpInput, 'clickstreamEnds'>,
 ): Promise<WindowsProgress | undefined> {
   const { config } = input;
-  if (config.etl.windows === 'members') {
+  if (windowsModeOf(config) === 'members') {
     let tasks: Awaited<ReturnType<typeof readWindowTasks>>;
     try {
       tasks = await readWindowTasks(config, input.logger, input.group ?? config.etl.consumer_group);
@@ -85,5 +86,5 @@ export async function windowsCaughtUp(input: WindowsCaughtUpInput): Promise<bool
 
 /** Poll interval for waits on {@link windowsCaughtUp}: a members read asks Kafka for every task's snapshot. */
 export function windowsPollMs(config: Config): number {
-  return config.etl.windows === 'members' ? 1000 : 250;
+  return windowsModeOf(config) === 'members' ? 1000 : 250;
 }

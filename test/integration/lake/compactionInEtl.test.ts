@@ -19,7 +19,7 @@ import { runEtlToEnd } from '../helpers/etlToEnd.js';
 import { createTestTopics, TestProducer } from '../helpers/kafkaTestData.js';
 import { windowsMissingBeforeLastEmitted, windowsNotMatchingRaw } from '../helpers/lakeChecks.js';
 import { type LakeReader, listFiles, openLake, parquetFiles, tmpFiles } from '../helpers/lakeReader.js';
-import { loadTestConfig } from '../helpers/loadTestConfig.js';
+import { loadTestConfig, windowsModeOf } from '../helpers/loadTestConfig.js';
 import { shortOrAll } from '../helpers/longRun.js';
 import { sampleValue, scrapeMetrics } from '../helpers/prometheusText.js';
 import { randomName } from '../helpers/randomName.js';
@@ -153,7 +153,7 @@ describe('compaction inside the ETL', () => {
 
   beforeAll(async () => {
     config = loadTestConfig();
-    members = config.etl.windows === 'members';
+    members = windowsModeOf(config) === 'members';
     mkdirSync(join(dir, 'run'), { recursive: true });
     env = etlEnv(config, {
       lakeRoot,

@@ -20,7 +20,7 @@ import { clickEvent, iotEvent } from '../helpers/etlTestEvents.js';
 import { runEtlToEnd } from '../helpers/etlToEnd.js';
 import { createTestTopics, TestProducer, type TestRecord } from '../helpers/kafkaTestData.js';
 import { type LakeReader, openLake, tmpFiles } from '../helpers/lakeReader.js';
-import { loadTestConfig } from '../helpers/loadTestConfig.js';
+import { loadTestConfig, windowsModeOf } from '../helpers/loadTestConfig.js';
 import { sampleValue, scrapeMetrics } from '../helpers/prometheusText.js';
 import { randomName } from '../helpers/randomName.js';
 import { runCli } from '../helpers/runCli.js';
@@ -218,7 +218,7 @@ describe('retention inside the ETL', () => {
       const owners = new Set(etl.logsMatching(expired).map((l) => String(l.owner)));
       expect([...owners].some((o) => o.startsWith(`${config.topics.clickstream}[`))).toBe(true);
       expect([...owners].some((o) => o.startsWith(`${config.topics.iot}[`))).toBe(true);
-      if (config.etl.windows === 'process') expect(owners).toContain('aggregator');
+      if (windowsModeOf(config) === 'process') expect(owners).toContain('aggregator');
       const tables = new Set(
         etl.logsMatching(expired).flatMap((l) => (l.tables as Array<{ table: string }>).map((t) => t.table)),
       );

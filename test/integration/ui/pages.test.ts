@@ -17,7 +17,7 @@ import type { Config } from '../../../src/config/schema.js';
 import { repartitionTopicName } from '../../../src/windows/repartitionRecords.js';
 import { EtlProcess, etlEnv } from '../helpers/etlProcess.js';
 import { createTestTopics, deleteTestTopics, groupOffsets, withAdmin } from '../helpers/kafkaTestData.js';
-import { loadTestConfig } from '../helpers/loadTestConfig.js';
+import { loadTestConfig, windowsModeOf } from '../helpers/loadTestConfig.js';
 import { CLI, PROJECT_ROOT } from '../helpers/projectRoot.js';
 import { runCli } from '../helpers/runCli.js';
 import { testLogger } from '../helpers/testLogger.js';
@@ -298,7 +298,7 @@ describe('web pages in a real browser', () => {
     expect(s.group).toMatchObject({ id: config.etl.consumer_group, state: 'Stable' });
     const repartition = repartitionTopicName(config.etl.consumer_group);
     const consumed = [config.topics.clickstream, config.topics.iot];
-    if (config.etl.windows === 'members') consumed.push(repartition);
+    if (windowsModeOf(config) === 'members') consumed.push(repartition);
     expect(s.group.members.map((m) => m.clientId).sort()).toEqual(
       consumed.map((t) => `${config.kafka.client_id}-etl-${t}`).sort(),
     );
@@ -306,7 +306,7 @@ describe('web pages in a real browser', () => {
       m.assignment.flatMap((a) => a.partitions.map((p) => `${a.topic}/${p}`)),
     );
     const repartitionHeld =
-      config.etl.windows === 'members'
+      windowsModeOf(config) === 'members'
         ? await withAdmin(config, logger, async (a) =>
             (await a.fetchTopicMetadata({ topics: [repartition] })).topics[0]!.partitions.map(
               (p) => `${repartition}/${p.partitionId}`,

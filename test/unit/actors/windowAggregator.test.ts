@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   spawnWindowAggregator,
@@ -9,6 +10,7 @@ import {
   type WindowAggregatorOptions,
 } from '../../../src/actors/windowAggregator.js';
 import type { AggCheckpoint } from '../../../src/checkpoint/checkpointState.js';
+import type { Logger } from '../../../src/log/logger.js';
 import { createEncoderPool } from '../../../src/lake/encoderPool.js';
 import { tmpPathFor } from '../../../src/lake/layout.js';
 import { dispatch, query, stop, type Ref, type SystemRef } from '../../../src/system/nact.js';
@@ -457,5 +459,32 @@ describe('window aggregator: restart', () => {
     });
     expect(late.globalWatermarkMs).toBe(M + 500 * S - WINDOWS.watermarkDelayMs);
     expect((await second.metrics()).lateEventsTotal).toBe(0);
+  });
+});
+
+describe('window aggregator: a partition another process owns', () => {
+  /** A logger that keeps the warnings it logs, with their partition. */
+  function warningLogger(): { logger: Logger; warnings: Array<{ msg: string; partition?: number }> } {
+    const warnings: Array<{ msg: string; partition?: number }> = [];
+    const logger = pino(
+      { level: 'warn' },
+      { write: (line: string) => warnings.push(JSON.parse(line) as { msg: string; partition?: number }) },
+    );
+    return { logger, warnings };
+  }
+
+  it('warns once, naming the remedy, when a partition stays assigned elsewhere; not for one assigned in time', async () => {
+    // Two processes in one group with etl.windows: process: each waits for the other's partitions for ever.
+    const { logger, warnings } = warningLogger();
+    const h = startAggregator({ logger, unownedWarnMs: 1_000 });
+    dispatch(h.ref, { type: 'topicPartitions', partitions: [0, 1, 2] });
+    dispatch(h.ref, { type: 'assign', partitions: [0] });
+    await sleep(50);
+    dispatch(h.ref, { type: 'assign', partitions: [2] }); // in time: a rebalance, not a second process
+    await waitFor(() => warnings.some((w) => w.partition === 1), 'the warning about partition 1');
+    await sleep(200); // more ticks: no second warning
+    const waits = warnings.filter((w) => w.msg.startsWith('windows wait for a partition'));
+    expect(waits.map((w) => w.partition)).toEqual([1]);
+    expect(waits[0]!.msg).toContain('etl.windows: members');
   });
 });

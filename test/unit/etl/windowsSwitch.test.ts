@@ -57,9 +57,24 @@ describe('decideWindowsSwitch', () => {
     );
   });
 
+  it("refuses a group whose floors are another process's aggregator's, though this store holds nothing", () => {
+    // `make scale` members beside a process-mode platform, or a members process on another machine.
+    const none = { windows: 0, pageViews: 0, firstStartMs: null, lastStartMs: null };
+    const decision = decideWindowsSwitch({ ...facts, open: none });
+    expect(decision.start).toBe(false);
+    if (decision.start) return;
+    expect(decision.message).toMatch(/group g, whose committed window floors are a one-process window aggregator's/);
+    expect(decision.details[0]).toMatch(/^switch with a new etl\.consumer_group \(not g\)/);
+    // The same store-less member in a new group, or once the group ran the stages: nothing to lose.
+    expect(decideWindowsSwitch({ ...facts, open: none, committedWins: [null] })).toEqual({
+      start: true,
+    });
+    expect(decideWindowsSwitch({ ...facts, open: none, stage1Wrote: true })).toEqual({
+      start: true,
+    });
+  });
+
   it('starts when nothing would be lost', () => {
-    // No open window in the store.
-    expect(decideWindowsSwitch({ ...facts, open: { ...open, windows: 0, pageViews: 0 } })).toEqual({ start: true });
     // Stage 1 of the group committed already: the switch happened, the store's process state is stale.
     expect(decideWindowsSwitch({ ...facts, stage1Wrote: true })).toEqual({ start: true });
     // A new group (nothing committed) or one whose takeovers committed floors only: stage 1 reads from the start.

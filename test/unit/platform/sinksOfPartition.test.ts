@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { applyCheckpoint, emptyCheckpointState, rawSinkId } from '../../../src/checkpoint/checkpointState.js';
 import { loadConfig } from '../../../src/config/load.js';
-import type { Config } from '../../../src/config/schema.js';
+import type { ResolvedConfig } from '../../../src/etl/windowsModeCheck.js';
 import { checkpointedPartitions } from '../../../src/etl/offsetGuard.js';
 import { findOutOfRange } from '../../../src/etl/offsetRange.js';
 import { sinksOfPartition } from '../../../src/platform/etlRuntime.js';
 
-function config(windows: 'process' | 'members'): Config {
-  return loadConfig(new URL('../../../config.yml', import.meta.url).pathname, { SDP_ETL__WINDOWS: windows }).config;
+function config(windows: 'process' | 'members'): ResolvedConfig {
+  const loaded = loadConfig(new URL('../../../config.yml', import.meta.url).pathname, { SDP_ETL__WINDOWS: windows });
+  return { ...loaded.config, etl: { ...loaded.config.etl, windows } };
 }
 
 describe('sinksOfPartition', () => {

@@ -1,0 +1,96 @@
+/**
+ * The I/O of `etl.windows: auto` (etl/windowsMode.ts holds the rule): what the consumer group holds in Kafka, read once
+ * per command or ETL start. Topics that do not exist yet (a new installation) are facts too, not errors.
+ */
+import { decodeCommitMetadata } from '../checkpoint/commitMetadata.js';
+import type { Config } from '../config/schema.js';
+import { ErrorCodes, SdpError } from '../errors.js';
+import { withAdminSession } from '../kafka/admin/adminSession.js';
+import { fetchStableOffsets } from '../kafka/wire/offsetFetch.js';
+import type { Logger } from '../log/logger.js';
+import { repartitionTopicName } from '../windows/repartitionRecords.js';
+import { aggSinkId } from '../checkpoint/checkpointState.js';
+import { readCheckpointStore } from '../checkpoint/storeReader.js';
+import { countsPageViews, decideWindowsMode, type GroupWindowFacts, type WindowsMode } from './windowsMode.js';
+import { openProcessWindows } from './windowsSwitch.js';
+
+/**
+ * Whether the group's stage 1 wrote; if not, the `win` it committed per clickstream partition.
+ * @throws SdpError(KAFKA_UNREACHABLE) when Kafka does not answer within kafka.unreachable_timeout.
+ */
+export async function readGroupWindowFacts(
+  config: Config,
+  logger: Logger,
+  storeFile?: string,
+): Promise<GroupWindowFacts> {
+  const group = config.etl.consumer_group;
+  const clickTopic = config.topics.clickstream;
+  const repartition = repartitionTopicName(group);
+  const { stage1Wrote, clickPartitions } = await withAdminSession(
+    config,
+    logger,
+    { clientSuffix: 'windows-mode', retries: 2, what: `reading where group ${group} keeps its windows` },
+    async (admin) => {
+      const topics = new Set(await admin.listTopics());
+      const wrote =
+        topics.has(repartition) && (await admin.fetchTopicOffsets(repartition)).some((o) => BigInt(o.high) > 0n);
+      const partitions =
+        !wrote && topics.has(clickTopic) ? (await admin.fetchTopicOffsets(clickTopic)).map((o) => o.partition) : [];
+      return { stage1Wrote: wrote, clickPartitions: partitions };
+    },
+  );
+  if (stage1Wrote) return { stage1Wrote, committedWins: [] };
+  const committed =
+    clickPartitions.length === 0
+      ? []
+      : // Within the admin session's bound: a coordinator that does not answer is not waited on longer.
+        [
+          ...(
+            await fetchStableOffsets(config, group, clickTopic, clickPartitions, {
+              timeoutMs: config.kafka.unreachable_timeout,
+            })
+          ).values(),
+        ];
+  const committedWins = committed.map(
+    (c) => decodeCommitMetadata(c.metadata, `${clickTopic} in group ${group}`)?.win ?? null,
+  );
+  // Only when Kafka says nothing: the store is read whole, and what Kafka says wins over it.
+  if (countsPageViews(committedWins) || storeFile === undefined) return { stage1Wrote, committedWins };
+  const state = readCheckpointStore(storeFile).state.aggregators[aggSinkId(clickTopic)]?.state;
+  return { stage1Wrote, committedWins, localOpenWindows: openProcessWindows(state).windows };
+}
+
+/** A config whose `etl.windows` is decided: what every rule that depends on the mode takes, so `auto` cannot reach it. */
+export type ResolvedConfig = Config & { etl: { windows: WindowsMode } };
+
+/**
+ * `config` with `etl.windows` decided: itself unless it says `auto`, else a copy with the mode the group's facts give
+ * (logged with the reason: info for the ETL, debug for a command that only reads). Everything after reads `etl.windows` as `process` or `members`.
+ */
+export async function withWindowsModeResolved(
+  config: Config,
+  logger: Logger,
+  level: 'info' | 'debug' = 'info',
+  storeFile?: string,
+): Promise<ResolvedConfig> {
+  const configured = config.etl.windows;
+  if (configured !== 'auto') return { ...config, etl: { ...config.etl, windows: configured } };
+  let facts: GroupWindowFacts;
+  try {
+    facts = await readGroupWindowFacts(config, logger, storeFile);
+  } catch (err) {
+    // The cause keeps its code (KAFKA_UNREACHABLE, …); the message says what it was for.
+    throw new SdpError(
+      err instanceof SdpError ? err.code : ErrorCodes.KAFKA_UNREACHABLE,
+      `deciding etl.windows: auto for group ${config.etl.consumer_group}: ${err instanceof Error ? err.message : String(err)}`,
+      err instanceof SdpError ? err.details : [],
+      { cause: err, retriable: true },
+    );
+  }
+  const decision = decideWindowsMode(facts);
+  logger[level](
+    { component: 'etl', configured, mode: decision.mode, group: config.etl.consumer_group, reason: decision.reason },
+    `etl.windows: auto chose ${decision.mode}`,
+  );
+  return { ...config, etl: { ...config.etl, windows: decision.mode } };
+}
