@@ -5,7 +5,8 @@
 import { decodeCommitMetadata } from '../checkpoint/commitMetadata.js';
 import type { Config } from '../config/schema.js';
 import { ErrorCodes, SdpError } from '../errors.js';
-import { withAdminSession } from '../kafka/admin/adminSession.js';
+import { fetchPartitionLogs, type PartitionLog } from '../kafka/admin/partitionLeaders.js';
+import { fetchHighWatermarks } from '../kafka/wire/highWatermarks.js';
 import { fetchStableOffsets } from '../kafka/wire/offsetFetch.js';
 import type { Logger } from '../log/logger.js';
 import { repartitionTopicName } from '../windows/repartitionRecords.js';
@@ -26,28 +27,21 @@ export async function readGroupWindowFacts(
   const group = config.etl.consumer_group;
   const clickTopic = config.topics.clickstream;
   const repartition = repartitionTopicName(group);
-  const { stage1Wrote, clickPartitions } = await withAdminSession(
-    config,
-    logger,
-    { clientSuffix: 'windows-mode', retries: 2, what: `reading where group ${group} keeps its windows` },
-    async (admin) => {
-      const topics = new Set(await admin.listTopics());
-      const wrote =
-        topics.has(repartition) && (await admin.fetchTopicOffsets(repartition)).some((o) => BigInt(o.high) > 0n);
-      const partitions =
-        !wrote && topics.has(clickTopic) ? (await admin.fetchTopicOffsets(clickTopic)).map((o) => o.partition) : [];
-      return { stage1Wrote: wrote, clickPartitions: partitions };
-    },
-  );
+  const logs = await fetchPartitionLogs(config, logger, [repartition, clickTopic]);
+  const stage1Wrote = await repartitionWritten(config, repartition, logs.get(repartition));
+  const clickPartitions = stage1Wrote ? [] : (logs.get(clickTopic) ?? []).map((l) => l.partition);
   if (stage1Wrote) return { stage1Wrote, committedWins: [] };
   const committed =
     clickPartitions.length === 0
       ? []
-      : // Within the admin session's bound: a coordinator that does not answer is not waited on longer.
+      : // Within the admin session's bound: a coordinator that does not answer is not waited on longer. Not stable:
+        // a killed member's pending commit (aborted once its partition is taken over) would hold the answer for the
+        // transaction timeout, and it is of the same mode as the commits before it.
         [
           ...(
             await fetchStableOffsets(config, group, clickTopic, clickPartitions, {
               timeoutMs: config.kafka.unreachable_timeout,
+              requireStable: false,
             })
           ).values(),
         ];
@@ -58,6 +52,22 @@ export async function readGroupWindowFacts(
   if (countsPageViews(committedWins) || storeFile === undefined) return { stage1Wrote, committedWins };
   const state = readCheckpointStore(storeFile).state.aggregators[aggSinkId(clickTopic)]?.state;
   return { stage1Wrote, committedWins, localOpenWindows: openProcessWindows(state).windows };
+}
+
+/**
+ * Whether the group's stage 1 ever produced to its repartition topic: some partition's log ends above 0. The last
+ * stable offset says so unless a transaction is still open at the log's start (a killed member's, until its partition
+ * is taken over or the transaction timeout); then the high watermark, open records included, is asked for. Records
+ * of an aborted transaction count too: only stage 1 ever writes there.
+ */
+async function repartitionWritten(
+  config: Config,
+  repartition: string,
+  logs: readonly PartitionLog[] | undefined,
+): Promise<boolean> {
+  if (logs === undefined) return false;
+  if (logs.some((l) => l.logEnd > 0n)) return true;
+  return [...(await fetchHighWatermarks(config, repartition, logs)).values()].some((end) => end > 0n);
 }
 
 /** A config whose `etl.windows` is decided: what every rule that depends on the mode takes, so `auto` cannot reach it. */

@@ -144,6 +144,12 @@ export interface StableOffset {
 export interface FetchStableOffsetsOptions {
   /** Give up after this long (default kafka.request_timeout). */
   timeoutMs?: number;
+  /**
+   * false: the offsets last committed, not waiting for a transactional commit still pending (which a killed member's
+   * open transaction keeps pending until the transaction timeout). Only for a question whose answer such a commit
+   * cannot change (etl/windowsModeCheck.ts); a takeover must wait for it. Default true.
+   */
+  requireStable?: boolean;
 }
 
 const BACKOFF_BASE_MS = 20;
@@ -177,7 +183,7 @@ export async function fetchStableOffsets(
     const remaining = deadline - Date.now();
     if (remaining <= 0)
       throw fail(
-        `OffsetFetch (require_stable) of ${where(pending)}: no stable answer within ${timeoutMs} ms; last: ${lastError}`,
+        `OffsetFetch${options.requireStable === false ? '' : ' (require_stable)'} of ${where(pending)}: no answer within ${timeoutMs} ms; last: ${lastError}`,
         true,
       );
     const requestTimeoutMs = Math.max(1, Math.min(remaining, config.kafka.request_timeout));
@@ -190,7 +196,7 @@ export async function fetchStableOffsets(
         coordinator.host,
         coordinator.port,
         OFFSET_FETCH_V7,
-        encodeOffsetFetchRequest(groupId, topic, pending),
+        encodeOffsetFetchRequest(groupId, topic, pending, options.requireStable ?? true),
         { timeoutMs: requestTimeoutMs, clientId: CLIENT_ID, flexible: true, security: connectionSecurity(config) },
       );
       const response = decodeOffsetFetchResponse(reader);

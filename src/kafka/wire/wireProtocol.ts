@@ -36,6 +36,10 @@ export class WireWriter {
     return this.push(4, (b) => b.writeInt32BE(v));
   }
 
+  int64(v: bigint): this {
+    return this.push(8, (b) => b.writeBigInt64BE(v));
+  }
+
   uvarint(v: number): this {
     const bytes: number[] = [];
     while (v >= 0x80) {

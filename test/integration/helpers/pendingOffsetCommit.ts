@@ -13,6 +13,8 @@ export interface PendingOffsetCommitOptions {
   partition: number;
   offset: bigint;
   metadata: string;
+  /** Also produce one record to this partition in the transaction, before the offsets. */
+  produceTo?: { topic: string; partition: number };
 }
 
 export interface PendingOffsetCommit {
@@ -24,7 +26,8 @@ export interface PendingOffsetCommit {
 
 /**
  * test/python/pending_offset_commit.py: a librdkafka transactional producer that sends one
- * partition's offset to a group in a transaction and keeps it open until told to commit or abort.
+ * partition's offset to a group in a transaction (with one record, given `produceTo`) and keeps it open until told
+ * to commit or abort.
  * Resolves once the offset commit is pending at the group coordinator.
  */
 export async function startPendingOffsetCommit(o: PendingOffsetCommitOptions): Promise<PendingOffsetCommit> {
@@ -46,6 +49,9 @@ export async function startPendingOffsetCommit(o: PendingOffsetCommitOptions): P
     o.offset.toString(),
     '--metadata',
     o.metadata,
+    ...(o.produceTo
+      ? ['--produce-topic', o.produceTo.topic, '--produce-partition', String(o.produceTo.partition)]
+      : []),
   ]);
   let stderr = '';
   child.stderr.on('data', (chunk: Buffer) => {
