@@ -282,7 +282,7 @@ export function spawnWindowAggregator(
           // are this aggregator's) takes partitions this one waits for: the windows stall until one leaves.
           'windows wait for a partition not assigned to this process: etl.windows: process counts the windows in one ' +
             'process, so if another member of the consumer group is running, stop it, or move the group to ' +
-            'etl.windows: members (README, "Windows across members")',
+            'etl.windows: members (architecture.md, "Windows across members")',
         );
       }
     }

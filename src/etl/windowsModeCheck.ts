@@ -5,7 +5,9 @@
 import { decodeCommitMetadata } from '../checkpoint/commitMetadata.js';
 import type { Config } from '../config/schema.js';
 import { ErrorCodes, SdpError } from '../errors.js';
-import { fetchPartitionLogs, type PartitionLog } from '../kafka/admin/partitionLeaders.js';
+import { withAdminSession } from '../kafka/admin/adminSession.js';
+import { leaderNotAvailable } from '../kafka/admin/leaderMoves.js';
+import { readPartitionLogs, type PartitionLog } from '../kafka/admin/partitionLeaders.js';
 import { fetchHighWatermarks } from '../kafka/wire/highWatermarks.js';
 import { fetchStableOffsets } from '../kafka/wire/offsetFetch.js';
 import type { Logger } from '../log/logger.js';
@@ -27,9 +29,17 @@ export async function readGroupWindowFacts(
   const group = config.etl.consumer_group;
   const clickTopic = config.topics.clickstream;
   const repartition = repartitionTopicName(group);
-  const logs = await fetchPartitionLogs(config, logger, [repartition, clickTopic]);
-  const stage1Wrote = await repartitionWritten(config, repartition, logs.get(repartition));
-  const clickPartitions = stage1Wrote ? [] : (logs.get(clickTopic) ?? []).map((l) => l.partition);
+  // One session: a leader that moved or died meanwhile is tried again with fresh metadata, within its deadline.
+  const { stage1Wrote, clickPartitions } = await withAdminSession(
+    config,
+    logger,
+    { clientSuffix: 'windows-mode', retries: 2, what: `reading where group ${group} keeps its windows` },
+    async (admin) => {
+      const logs = await readPartitionLogs(admin, [repartition, clickTopic]);
+      const wrote = await repartitionWritten(config, repartition, logs.get(repartition));
+      return { stage1Wrote: wrote, clickPartitions: wrote ? [] : (logs.get(clickTopic) ?? []).map((l) => l.partition) };
+    },
+  );
   if (stage1Wrote) return { stage1Wrote, committedWins: [] };
   const committed =
     clickPartitions.length === 0
@@ -67,7 +77,14 @@ async function repartitionWritten(
 ): Promise<boolean> {
   if (logs === undefined) return false;
   if (logs.some((l) => l.logEnd > 0n)) return true;
-  return [...(await fetchHighWatermarks(config, repartition, logs)).values()].some((end) => end > 0n);
+  try {
+    return [...(await fetchHighWatermarks(config, repartition, logs)).values()].some((end) => end > 0n);
+  } catch (err) {
+    // A leader that moved or a broker that just died: the admin session reads the leaders again and retries.
+    throw leaderNotAvailable(
+      `the high watermarks of ${repartition}: ${err instanceof Error ? err.message : String(err)}`,
+    );
+  }
 }
 
 /** A config whose `etl.windows` is decided: what every rule that depends on the mode takes, so `auto` cannot reach it. */
@@ -75,32 +92,59 @@ export type ResolvedConfig = Config & { etl: { windows: WindowsMode } };
 
 /**
  * `config` with `etl.windows` decided: itself unless it says `auto`, else a copy with the mode the group's facts give
- * (logged with the reason: info for the ETL, debug for a command that only reads). Everything after reads `etl.windows` as `process` or `members`.
+ * (logged with the reason: info for the ETL, debug for a command that only reads). Everything after reads
+ * `etl.windows` as `process` or `members`. With the facts read, if any: the `members` start check takes them
+ * (etl/windowsSwitchCheck.ts) rather than asking Kafka twice.
  */
+export async function resolveWindowsMode(
+  config: Config,
+  logger: Logger,
+  level: 'info' | 'debug' = 'info',
+  storeFile?: string,
+): Promise<{ config: ResolvedConfig; facts?: GroupWindowFacts }> {
+  const configured = config.etl.windows;
+  if (configured !== 'auto') return { config: { ...config, etl: { ...config.etl, windows: configured } } };
+  const facts = await readGroupWindowFactsFor(config, logger, 'deciding etl.windows: auto', storeFile);
+  const decision = decideWindowsMode(facts);
+  logger[level](
+    { component: 'etl', configured, mode: decision.mode, group: config.etl.consumer_group, reason: decision.reason },
+    `etl.windows: auto chose ${decision.mode}`,
+  );
+  return { config: { ...config, etl: { ...config.etl, windows: decision.mode } }, facts };
+}
+
+/** {@link resolveWindowsMode}'s config alone. */
 export async function withWindowsModeResolved(
   config: Config,
   logger: Logger,
   level: 'info' | 'debug' = 'info',
   storeFile?: string,
 ): Promise<ResolvedConfig> {
-  const configured = config.etl.windows;
-  if (configured !== 'auto') return { ...config, etl: { ...config.etl, windows: configured } };
-  let facts: GroupWindowFacts;
+  return (await resolveWindowsMode(config, logger, level, storeFile)).config;
+}
+
+/**
+ * {@link readGroupWindowFacts}, its errors saying what they were for (`purpose`). The cause keeps its code
+ * (KAFKA_UNREACHABLE, …) and whether a restart may heal it: a malformed metadata reads the same the next time.
+ */
+export async function readGroupWindowFactsFor(
+  config: Config,
+  logger: Logger,
+  purpose: string,
+  storeFile?: string,
+): Promise<GroupWindowFacts> {
   try {
-    facts = await readGroupWindowFacts(config, logger, storeFile);
+    return await readGroupWindowFacts(config, logger, storeFile);
   } catch (err) {
-    // The cause keeps its code (KAFKA_UNREACHABLE, …); the message says what it was for.
+    const cause = err instanceof SdpError ? err : undefined;
     throw new SdpError(
-      err instanceof SdpError ? err.code : ErrorCodes.KAFKA_UNREACHABLE,
-      `deciding etl.windows: auto for group ${config.etl.consumer_group}: ${err instanceof Error ? err.message : String(err)}`,
-      err instanceof SdpError ? err.details : [],
-      { cause: err, retriable: true },
+      cause?.code ?? ErrorCodes.KAFKA_UNREACHABLE,
+      `${purpose} for group ${config.etl.consumer_group}: ${err instanceof Error ? err.message : String(err)}`,
+      cause?.details ?? [],
+      {
+        cause: err,
+        retriable: cause?.retriable !== false && cause?.code !== ErrorCodes.CHECKPOINT_METADATA_INVALID,
+      },
     );
   }
-  const decision = decideWindowsMode(facts);
-  logger[level](
-    { component: 'etl', configured, mode: decision.mode, group: config.etl.consumer_group, reason: decision.reason },
-    `etl.windows: auto chose ${decision.mode}`,
-  );
-  return { ...config, etl: { ...config.etl, windows: decision.mode } };
 }

@@ -7,14 +7,22 @@
 import type { Config } from '../config/schema.js';
 import { ErrorCodes, SdpError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { readGroupWindowFacts } from './windowsModeCheck.js';
+import type { GroupWindowFacts } from './windowsMode.js';
+import { readGroupWindowFactsFor } from './windowsModeCheck.js';
 import { decideWindowsSwitch, openProcessWindows } from './windowsSwitch.js';
 
 /** @throws SdpError(ETL_WINDOWS_SWITCH_REFUSED), not retriable, when the switch would lose page views. */
-export async function checkWindowsSwitch(config: Config, logger: Logger, processState: unknown): Promise<void> {
+export async function checkWindowsSwitch(
+  config: Config,
+  logger: Logger,
+  processState: unknown,
+  /** What `auto` read at this start, if it decided (etl/windowsModeCheck.ts): not asked of Kafka again. */
+  facts?: GroupWindowFacts,
+): Promise<void> {
   const open = openProcessWindows(processState);
   const group = config.etl.consumer_group;
-  const { stage1Wrote, committedWins } = await readGroupWindowFacts(config, logger);
+  const { stage1Wrote, committedWins } =
+    facts ?? (await readGroupWindowFactsFor(config, logger, 'checking etl.windows: members'));
   const decision = decideWindowsSwitch({ group, open, committedWins, stage1Wrote });
   if (!decision.start)
     throw new SdpError(ErrorCodes.ETL_WINDOWS_SWITCH_REFUSED, decision.message, decision.details, {

@@ -49,7 +49,7 @@ import { createTopicConsumer } from '../kafka/topicConsumer.js';
 import { createPartitionTransactions, type PartitionTransactions } from '../kafka/partitionTransactions.js';
 import { GenerationClients } from './generationClients.js';
 import { checkWindowsSwitch } from '../etl/windowsSwitchCheck.js';
-import { withWindowsModeResolved, type ResolvedConfig } from '../etl/windowsModeCheck.js';
+import { resolveWindowsMode, type ResolvedConfig } from '../etl/windowsModeCheck.js';
 import { startMemoryGuard } from '../system/memoryGuard.js';
 import { offsetsFromLake } from '../checkpoint/offsetsFromLake.js';
 import { planRebuildFromLake, readLakeFloors } from '../checkpoint/rebuildFromLake.js';
@@ -258,7 +258,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
   const { logger, parent } = deps;
   // `etl.windows: auto` decided from the group in Kafka before anything starts (etl/windowsMode.ts): every member of
   // the group decides the same, and a failure here leaves nothing to undo.
-  const config = await withWindowsModeResolved(deps.config, logger, 'info', deps.storeFile);
+  const { config, facts: groupFacts } = await resolveWindowsMode(deps.config, logger, 'info', deps.storeFile);
   const generation = ++lastGeneration;
   const lakeRoot = resolve(config.storage.datalake_root);
   const clickTopic = config.topics.clickstream;
@@ -401,7 +401,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     if (staged) {
       await internalTopics;
       // A switch from etl.windows: process that would lose the page views of the windows open in this store.
-      await checkWindowsSwitch(config, logger, checkpoint.aggregators[aggSink]?.state);
+      await checkWindowsSwitch(config, logger, checkpoint.aggregators[aggSink]?.state, groupFacts);
       windowStage = spawnWindowStage(parent, {
         config,
         logger,

@@ -68,9 +68,9 @@ export function scaleNotes(facts: ScaleFacts): string[] {
   if (facts.platformPid !== undefined && facts.target > 0 && facts.platformWindows === 'process')
     notes.push(
       'the platform of `make up` computes its windows in one process (etl.windows: process) while the members use ' +
-        'the window stages (architecture.md, "Windows across members"): windows of the partitions it reads never ' +
-        'close; set etl.windows: members in config.yml and restart it (`make down && make up`); the raw tables are ' +
-        'exact either way',
+        'the window stages (architecture.md, "Windows across members"): the members refuse to start in its group ' +
+        '(SDP_ERR_ETL_WINDOWS_SWITCH_REFUSED); to scale out, move the platform to etl.windows: members with a new ' +
+        'etl.consumer_group (`make down`, edit config.yml, `make up`), whose stage 1 completes its open windows',
     );
   return notes;
 }

@@ -81,5 +81,7 @@ export async function fetchHighWatermarks(
       throw new Error(`ListOffsets of ${topic}/${o.partition}: ${kafkaErrorName(o.errorCode)} (a leader that moved?)`);
     out.set(o.partition, o.offset);
   }
+  const missing = logs.filter((l) => !out.has(l.partition)).map((l) => l.partition);
+  if (missing.length > 0) throw new Error(`ListOffsets of ${topic}: no answer for partition ${missing.join(', ')}`);
   return out;
 }

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeCommitMetadata } from '../../../src/checkpoint/commitMetadata.js';
 import type { Config } from '../../../src/config/schema.js';
 import { checkWindowsSwitch } from '../../../src/etl/windowsSwitchCheck.js';
-import { withWindowsModeResolved } from '../../../src/etl/windowsModeCheck.js';
+import { readGroupWindowFacts, withWindowsModeResolved } from '../../../src/etl/windowsModeCheck.js';
 import { createTopics } from '../../../src/kafka/admin/topics.js';
 import { windowTopicNames } from '../../../src/kafka/admin/windowTopics.js';
 import { createPartitionTransactions } from '../../../src/kafka/partitionTransactions.js';
@@ -67,6 +67,10 @@ describe('etl.windows: auto beside a killed member’s open transactions', () =>
       produceTo: { topic: windowTopicNames(group).repartition, partition: 0 },
     });
     try {
+      // Read as "stage 1 wrote" (not only decided members because no floor was found).
+      const facts = await timed(() => readGroupWindowFacts(config, logger));
+      expect(facts.value.stage1Wrote).toBe(true);
+      expect(facts.ms).toBeLessThan(DECIDED_WITHIN_MS);
       const { value, ms } = await timed(() => withWindowsModeResolved(config, logger));
       expect(value.etl.windows).toBe('members');
       expect(ms).toBeLessThan(DECIDED_WITHIN_MS);

@@ -58,13 +58,14 @@ describe('scaleNotes: what the operator must know about the group', () => {
     expect(scaleNotes({ target: 2, partitions: 4, platformPid: 42, platformWindows: 'members' })).toHaveLength(1);
   });
 
-  it('the platform of make up counts as one more process; with process windows it must be told to switch', () => {
+  it('the platform of make up counts as one more process; with process windows it is told the members are refused and how to move', () => {
     const notes = scaleNotes({ target: 1, partitions: 4, platformPid: 42, platformWindows: 'process' });
     expect(notes[0]).toBe(
       'the platform of `make up` (pid 42) runs an ETL in the same group too: 2 processes share the partitions',
     );
     expect(notes[1]).toMatch(/computes its windows in one process \(etl.windows: process\)/);
-    expect(notes[1]).toMatch(/set etl.windows: members in config.yml/);
+    expect(notes[1]).toMatch(/the members refuse to start in its group/);
+    expect(notes[1]).toMatch(/etl.windows: members with a new etl.consumer_group/);
   });
 
   it('more processes than partitions: the extra ones idle', () => {
