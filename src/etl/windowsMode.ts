@@ -1,7 +1,7 @@
 /**
  * Where the page-view windows are computed when `etl.windows` is `auto`, the default (architecture.md, "Windows
- * across members"): decided from what the consumer group holds in Kafka, so every member of one group, on any machine
- * and whatever its local checkpoint store, decides the same.
+ * across members"): decided from what the consumer group holds in Kafka, so every member of one group, on any machine,
+ * decides the same; only a group that holds neither fact below sends a member to its own checkpoint store.
  *
  * - The group's stage 1 has written to `<group>-pv-repartition`: `members` (the group runs the stages already).
  * - Otherwise, a clickstream partition whose committed `win` counts page views: `process`. Such a floor is the
