@@ -212,7 +212,16 @@ export interface CheckpointerKafka {
    */
   stage1?: Stage1Settings;
   /** After every Kafka commit of a partition: the group's offset now (the next offset a new owner reads). */
-  onKafkaCommitted?: (topic: string, partition: number, nextOffset: string) => void;
+  onKafkaCommitted?: (topic: string, partition: number, nextOffset: string, commit: KafkaCommit) => void;
+}
+
+/**
+ * What one Kafka commit of a partition's task published: a roll's files, stage 1's marks alone (the window checkpoint
+ * of `etl.windows: members`, every `etl.checkpoint_interval` while no file rolls), a merge, or offsets only.
+ */
+export interface KafkaCommit {
+  kind: 'roll' | 'marks' | 'merge' | 'offsets';
+  durationMs: number;
 }
 
 export interface Stage1Settings {
@@ -525,7 +534,7 @@ export function spawnCheckpointer(
       // A partition rebuilt from file names (a new, expired or reset group) gets its floors and our metadata in
       // the group at once, so Kafka tools show its lag from where it stands and the next takeover finds them.
       if (result.source !== 'metadata')
-        await onTask(task, () => commitOffsets(task, topic, partition, result.raw, agg, [], []));
+        await onTask(task, () => commitOffsets(task, 'offsets', topic, partition, result.raw, agg, [], []));
       logger.info(
         {
           topic,
@@ -575,7 +584,7 @@ export function spawnCheckpointer(
       if (tasks.get(key) !== task) return stale();
       const { win, records } = task.stage1 ? rollStage1(task.stage1, event.topic) : { win: aggWin, records: [] };
       try {
-        await commitOffsets(task, event.topic, event.partition, event.offset, win, event.renames, records);
+        await commitOffsets(task, 'roll', event.topic, event.partition, event.offset, win, event.renames, records);
         task.raw = event.offset;
       } catch (err) {
         const fenced = isFenced(err);
@@ -651,7 +660,7 @@ export function spawnCheckpointer(
           if (tasks.get(taskKey(topic, partition)) !== task) return;
           const { win, records } = stage1Commit(source, topic);
           try {
-            await commitOffsets(task, topic, partition, task.raw, win, [], records);
+            await commitOffsets(task, 'marks', topic, partition, task.raw, win, [], records);
           } catch (err) {
             await dropTask(task, err, 'kafka commit of window marks failed');
           }
@@ -677,6 +686,7 @@ export function spawnCheckpointer(
   /** The partition's offset with metadata naming the files and floors, in one transaction (`<group>-<topic>-<p>`). */
   async function commitOffsets(
     task: Task,
+    kind: KafkaCommit['kind'],
     topic: string,
     partition: number,
     raw: string,
@@ -696,10 +706,11 @@ export function spawnCheckpointer(
       files,
       ...(compaction ? { merge: compaction.merge } : {}),
     });
+    const startedMs = Date.now();
     await task.transactions.commit(records, [{ topic, partition, offset: next, metadata }]);
     task.win = win;
     task.files = files;
-    options.kafka?.onKafkaCommitted?.(topic, partition, next.toString());
+    options.kafka?.onKafkaCommitted?.(topic, partition, next.toString(), { kind, durationMs: Date.now() - startedMs });
   }
 
   /**
@@ -716,7 +727,7 @@ export function spawnCheckpointer(
       void onTask(task, async () => {
         if (tasks.get(key) !== task) return;
         try {
-          await commitOffsets(task, event.topic, partition, task.raw, win, [], []);
+          await commitOffsets(task, 'offsets', event.topic, partition, task.raw, win, [], []);
         } catch (err) {
           await dropFromChain(task);
           logger.warn(
@@ -782,7 +793,10 @@ export function spawnCheckpointer(
         let refused: unknown;
         const commit = async (m: CommitMerge): Promise<void> => {
           try {
-            await commitOffsets(task, topic, partition, task.raw, task.win, [], [], { files: task.files, merge: m });
+            await commitOffsets(task, 'merge', topic, partition, task.raw, task.win, [], [], {
+              files: task.files,
+              merge: m,
+            });
           } catch (err) {
             refused = err;
             throw err;

@@ -24,7 +24,12 @@ import { createEncoderPool, type EncoderPool } from '../lake/encoderPool.js';
 import { resolveEncoderThreads } from '../lake/encoderThreads.js';
 import type { Logger } from '../log/logger.js';
 import { dispatch, isStoppedActorError, query, stop, type AnyRef, type Ref } from '../system/nact.js';
-import { spawnCheckpointer, type CheckpointerMsg, type LakeRecovery } from '../actors/checkpointer.js';
+import {
+  spawnCheckpointer,
+  type CheckpointerMsg,
+  type KafkaCommit,
+  type LakeRecovery,
+} from '../actors/checkpointer.js';
 import { spawnIngest, type IngestMsg, type IngestStartReply, type IngestStatus } from '../actors/ingest.js';
 import { spawnWindowAggregator, type AggregatorMetrics, type WindowAggregatorMsg } from '../actors/windowAggregator.js';
 import { stageMetricsAsAggregator } from './stageMetricsAsAggregator.js';
@@ -316,7 +321,18 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
     : undefined;
   if (compaction) declareCompactedTables(TABLE_NAMES);
   let repartitions: number | undefined;
-  const onKafkaCommitted = (topic: string, partition: number, nextOffset: string): void => {
+  // Stage 1's marks are members mode's window checkpoint, as the aggregator's are in process mode: without them the
+  // status would show no checkpoint until the first file rolls (`etl.max_file_age`), and warn of a stale one.
+  let marksCheckpoints = 0;
+  const onKafkaCommitted = (topic: string, partition: number, nextOffset: string, commit: KafkaCommit): void => {
+    lastCheckpointMs = Date.now();
+    // A roll's store checkpoint follows at once (onCommitted) and counts there.
+    if (commit.kind === 'marks') marksCheckpoints += 1;
+    lastCheckpoint = {
+      atMs: lastCheckpointMs,
+      durationMs: commit.durationMs,
+      sink: `${commit.kind}:${topic}:${partition}`,
+    };
     const stream = streamOfTopic.get(topic);
     const ingest = stream ? ingests.get(stream) : undefined;
     if (ingest) dispatch(ingest, { type: 'durable', partition, nextOffset });
@@ -548,7 +564,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       ingest,
       aggregator: agg,
       rejectedTotal: { ...rejectedTotal },
-      checkpoints: lastCheckpoints,
+      checkpoints: lastCheckpoints + marksCheckpoints,
       progress,
       lastCheckpointMs,
       ...(lastCheckpoint ? { lastCheckpoint } : {}),

@@ -1,0 +1,107 @@
+/**
+ * The status page's "last checkpoint" in both window modes (architecture.md, "Services and operating", last checkpoint): a trickle of page views,
+ * read as it comes (no backlog, so no file rolls before `etl.max_file_age`), must show a checkpoint within a few
+ * `etl.checkpoint_interval`s. In process mode the aggregator's checkpoint is one; in members mode stage 1's marks are
+ * the window checkpoint. Before they counted, a members-mode ETL showed none until its first roll (a minute by
+ * default): `services ps` said "never" and the dashboard warned of a stale checkpoint on a healthy platform.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { DashboardStatus } from '../../../src/status/pipelineStatus.js';
+import { mulberry32 } from '../../../src/system/mulberry32.js';
+import { etlEnv, EtlProcess } from '../helpers/etlProcess.js';
+import { clickEvent } from '../helpers/etlTestEvents.js';
+import { createTestTopics, deleteTestTopics, TestProducer } from '../helpers/kafkaTestData.js';
+import { loadTestConfig } from '../helpers/loadTestConfig.js';
+import { randomName } from '../helpers/randomName.js';
+import { testLogger } from '../helpers/testLogger.js';
+import { waitFor } from '../helpers/waitFor.js';
+
+const INTERVAL_S = 2;
+
+describe.each(['process', 'members'] as const)(
+  'etl.windows: %s: the status shows checkpoints before any roll',
+  (mode) => {
+    const logger = testLogger();
+    const dir = mkdtempSync(join(tmpdir(), 'sdp-status-checkpoint-'));
+    const config = loadTestConfig({ etl: { windows: mode } });
+    let etl: EtlProcess | undefined;
+    let producer: TestProducer | undefined;
+
+    afterAll(async () => {
+      if (etl?.running) {
+        etl.child.kill('SIGKILL');
+        await etl.exited;
+      }
+      await producer?.disconnect();
+      await deleteTestTopics(config, logger).catch(() => undefined);
+      rmSync(dir, { recursive: true, force: true });
+    });
+
+    it('reports a checkpoint within a few intervals of reading, with no file rolled', async () => {
+      await createTestTopics(config, logger);
+      etl = EtlProcess.start(
+        etlEnv(config, {
+          lakeRoot: join(dir, 'lake'),
+          checkpointRoot: join(dir, 'checkpoints'),
+          extra: {
+            SDP_ETL__CHECKPOINT_INTERVAL: `${INTERVAL_S}s`,
+            SDP_ETL__MAX_FILE_AGE: '10m',
+            SDP_ETL__MAX_FILE_IDLE: '10m',
+          },
+        }),
+      );
+      const port = await etl.statusPort();
+      await etl.waitForLog(
+        (l) => l.msg === 'partition reading' && l.topic === config.topics.clickstream,
+        120_000,
+        'the clickstream partitions reading',
+      );
+      producer = new TestProducer(config, logger);
+      await producer.connect();
+      const runId = randomName('run');
+      const random = mulberry32(7);
+      const status = async (): Promise<DashboardStatus> =>
+        (await (await fetch(`http://127.0.0.1:${port}/api/status`)).json()) as DashboardStatus;
+
+      // A trickle, paced as a producer keeps up: read as it comes, so no partition ends a backlog and rolls.
+      let sent = 0;
+      const firstSentMs = Date.now();
+      let seen: DashboardStatus | undefined;
+      await waitFor(
+        async () => {
+          const batch = Array.from(
+            { length: 20 },
+            (_, i) =>
+              clickEvent({
+                runId,
+                index: sent + i,
+                userCount: 50,
+                partitions: config.kafka.partitions,
+                tsMs: Date.now(),
+                random,
+              }).record,
+          );
+          await producer!.send(config.topics.clickstream, batch);
+          sent += batch.length;
+          seen = await status();
+          return (seen.checkpoint?.total ?? 0) > 0;
+        },
+        // Stage 1's first marks go out one interval after the takeover, then every interval.
+        6 * INTERVAL_S * 1000 + 10_000,
+        `a checkpoint on the status page (etl.windows: ${mode})`,
+        500,
+      );
+      const tookMs = Date.now() - firstSentMs;
+      console.info(`etl.windows ${mode}: first checkpoint on the status page ${tookMs} ms after the first events`);
+      // What `services ps` shows, and the dashboard.
+      expect(seen!.etl?.lastCheckpointMs).toBeGreaterThanOrEqual(firstSentMs);
+      expect(seen!.checkpoint?.lastAtMs).not.toBeNull();
+      expect(seen!.warnings.map((w) => w.message).join('\n')).not.toMatch(/checkpoint/i);
+      // Not a roll's: none happened.
+      expect(etl.logsMatching((l) => l.msg === 'roll committed')).toEqual([]);
+    });
+  },
+);
