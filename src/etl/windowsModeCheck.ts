@@ -9,7 +9,6 @@ import { withAdminSession } from '../kafka/admin/adminSession.js';
 import { leaderNotAvailable } from '../kafka/admin/leaderMoves.js';
 import { readPartitionLogs, type PartitionLog } from '../kafka/admin/partitionLeaders.js';
 import { fetchHighWatermarks } from '../kafka/wire/highWatermarks.js';
-import { fetchStableOffsets } from '../kafka/wire/offsetFetch.js';
 import type { Logger } from '../log/logger.js';
 import { repartitionTopicName } from '../windows/repartitionRecords.js';
 import { aggSinkId } from '../checkpoint/checkpointState.js';
@@ -29,35 +28,28 @@ export async function readGroupWindowFacts(
   const group = config.etl.consumer_group;
   const clickTopic = config.topics.clickstream;
   const repartition = repartitionTopicName(group);
-  // One session: a leader that moved or died meanwhile is tried again with fresh metadata, within its deadline.
-  const { stage1Wrote, clickPartitions } = await withAdminSession(
+  // One session, one deadline: a leader that moved or died meanwhile is tried again with fresh metadata.
+  const { stage1Wrote, committedWins } = await withAdminSession(
     config,
     logger,
     { clientSuffix: 'windows-mode', retries: 2, what: `reading where group ${group} keeps its windows` },
     async (admin) => {
       const logs = await readPartitionLogs(admin, [repartition, clickTopic]);
-      const wrote = await repartitionWritten(config, repartition, logs.get(repartition));
-      return { stage1Wrote: wrote, clickPartitions: wrote ? [] : (logs.get(clickTopic) ?? []).map((l) => l.partition) };
+      if (await repartitionWritten(config, repartition, logs.get(repartition)))
+        return { stage1Wrote: true, committedWins: [] };
+      const partitions = new Set((logs.get(clickTopic) ?? []).map((l) => l.partition));
+      if (partitions.size === 0) return { stage1Wrote: false, committedWins: [] };
+      // kafkajs's OffsetFetch (before v7) does not require stable offsets: a killed member's pending commit (aborted
+      // once its partition is taken over) does not hold the answer for the transaction timeout, and it is of the same
+      // mode as the commits before it.
+      const [entry] = await admin.fetchOffsets({ groupId: group, topics: [clickTopic] });
+      const wins = (entry?.partitions ?? [])
+        .filter((p) => partitions.has(p.partition))
+        .map((p) => decodeCommitMetadata(p.metadata ?? '', `${clickTopic} in group ${group}`)?.win ?? null);
+      return { stage1Wrote: false, committedWins: wins };
     },
   );
   if (stage1Wrote) return { stage1Wrote, committedWins: [] };
-  const committed =
-    clickPartitions.length === 0
-      ? []
-      : // Within the admin session's bound: a coordinator that does not answer is not waited on longer. Not stable:
-        // a killed member's pending commit (aborted once its partition is taken over) would hold the answer for the
-        // transaction timeout, and it is of the same mode as the commits before it.
-        [
-          ...(
-            await fetchStableOffsets(config, group, clickTopic, clickPartitions, {
-              timeoutMs: config.kafka.unreachable_timeout,
-              requireStable: false,
-            })
-          ).values(),
-        ];
-  const committedWins = committed.map(
-    (c) => decodeCommitMetadata(c.metadata, `${clickTopic} in group ${group}`)?.win ?? null,
-  );
   // Only when Kafka says nothing: the store is read whole, and what Kafka says wins over it.
   if (countsPageViews(committedWins) || storeFile === undefined) return { stage1Wrote, committedWins };
   const state = readCheckpointStore(storeFile).state.aggregators[aggSinkId(clickTopic)]?.state;

@@ -91,19 +91,14 @@ export interface OffsetFetchResponse {
 }
 
 /** The body of an OffsetFetch v7 request (after the request header) for one topic's partitions. */
-export function encodeOffsetFetchRequest(
-  groupId: string,
-  topic: string,
-  partitions: readonly number[],
-  requireStable = true,
-): Buffer {
+export function encodeOffsetFetchRequest(groupId: string, topic: string, partitions: readonly number[]): Buffer {
   const w = new WireWriter().compactString(groupId);
   w.uvarint(2); // one topic (compact array: length + 1)
   w.compactString(topic);
   w.uvarint(partitions.length + 1);
   for (const p of partitions) w.int32(p);
   w.uvarint(0); // topic tags
-  w.int8(requireStable ? 1 : 0);
+  w.int8(1); // require_stable
   w.uvarint(0); // request tags
   return w.buffer();
 }
@@ -144,12 +139,6 @@ export interface StableOffset {
 export interface FetchStableOffsetsOptions {
   /** Give up after this long (default kafka.request_timeout). */
   timeoutMs?: number;
-  /**
-   * false: the offsets last committed, not waiting for a transactional commit still pending (which a killed member's
-   * open transaction keeps pending until the transaction timeout). Only for a question whose answer such a commit
-   * cannot change (etl/windowsModeCheck.ts); a takeover must wait for it. Default true.
-   */
-  requireStable?: boolean;
 }
 
 const BACKOFF_BASE_MS = 20;
@@ -183,7 +172,7 @@ export async function fetchStableOffsets(
     const remaining = deadline - Date.now();
     if (remaining <= 0)
       throw fail(
-        `OffsetFetch${options.requireStable === false ? '' : ' (require_stable)'} of ${where(pending)}: no answer within ${timeoutMs} ms; last: ${lastError}`,
+        `OffsetFetch (require_stable) of ${where(pending)}: no answer within ${timeoutMs} ms; last: ${lastError}`,
         true,
       );
     const requestTimeoutMs = Math.max(1, Math.min(remaining, config.kafka.request_timeout));
@@ -196,7 +185,7 @@ export async function fetchStableOffsets(
         coordinator.host,
         coordinator.port,
         OFFSET_FETCH_V7,
-        encodeOffsetFetchRequest(groupId, topic, pending, options.requireStable ?? true),
+        encodeOffsetFetchRequest(groupId, topic, pending),
         { timeoutMs: requestTimeoutMs, clientId: CLIENT_ID, flexible: true, security: connectionSecurity(config) },
       );
       const response = decodeOffsetFetchResponse(reader);

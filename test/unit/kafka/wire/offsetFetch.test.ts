@@ -25,7 +25,6 @@ describe('encodeOffsetFetchRequest (OffsetFetch v7, flexible)', () => {
       `.replace(/--[^\n]*/g, ''),
       ).toString('hex'),
     );
-    expect(encodeOffsetFetchRequest('g1', 't', [0, 3], false).at(-2)).toBe(0);
   });
 
   it('frames it with request header v2 (api key 9, version 7, client id as INT16 string, empty tags)', () => {
