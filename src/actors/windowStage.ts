@@ -25,8 +25,9 @@
  *   commits (one merge per process at a time), then, between two of its commits, one compaction commit (its last
  *   offset and metadata plus the merge) and the unit's exchange; a refused one is a refused commit. Last, the
  *   vacuum of its unit's old versions.
- * - `flush` (query): commit every changed task now. `drain` (query): stop fetching, then flush. `close`: leave the
- *   group, close the producers. `metrics` (query): late events, open windows, watermarks, per task.
+ * - `flush` (query): commit every changed task now. `drain` (query): read on to the repartition ends as they stand
+ *   (stage 1's last marks, committed just before, are in; windows/drainCatchUp.ts), stop fetching, then flush.
+ *   `close`: leave the group, close the producers. `metrics` (query): late events, open windows, watermarks, per task.
  *
  * The behaviour never awaits: takeovers and commits run outside the mailbox and report back as messages, carrying the
  * task's ticket (one per takeover), so a report of a task dropped since is recognised and discarded.
@@ -50,6 +51,8 @@ import {
   type TopicConsumer,
 } from '../kafka/topicConsumer.js';
 import { deleteRecordsBefore } from '../kafka/admin/deleteRecords.js';
+import { fetchPartitionLogs } from '../kafka/admin/partitionLeaders.js';
+import { fetchHighWatermarks } from '../kafka/wire/highWatermarks.js';
 import { fetchStableOffsets, type StableOffset } from '../kafka/wire/offsetFetch.js';
 import { fetchTopicId } from '../kafka/wire/topicId.js';
 import type { PlannedMerge } from '../lake/compactionPlan.js';
@@ -69,6 +72,7 @@ import {
   type PurgeState,
   type PurgeTarget,
 } from '../windows/repartitionPurgePlan.js';
+import { drainCatchUpBudgetMs, partitionsBehind, type DrainingTask } from '../windows/drainCatchUp.js';
 import { countPurge } from '../windows/repartitionPurgeTotals.js';
 import { decodeRepartitionRecord, repartitionTopicName } from '../windows/repartitionRecords.js';
 import type { Stage2CommitFiles } from '../windows/stage2CommitMetadata.js';
@@ -134,8 +138,19 @@ export type WindowStageMsg =
   | { type: 'tick' }
   /** Query: commit every changed task now; replies WindowStageFlushReply once none is changed or committing. */
   | { type: 'flush' }
-  /** Query: stop fetching, wait for the batches in flight, then flush; replies WindowStageFlushReply. */
-  | { type: 'drain' }
+  /**
+   * Query: read on to the repartition partitions' ends as they are now (bounded), stop fetching, wait for the batches
+   * in flight, then flush; replies WindowStageFlushReply.
+   */
+  | {
+      type: 'drain';
+      /** How long to read toward the ends; default windows/drainCatchUp.ts's share of etl.shutdown_timeout. */
+      catchUpMs?: number;
+    }
+  /** Internal: the ends the drain reads to (empty when Kafka did not answer them). */
+  | { type: 'drainEnds'; ends: Map<number, string>; error?: string }
+  /** Internal: the drain's budget for reading to the ends ran out. */
+  | { type: 'drainTimedOut' }
   /** Internal: the consumer is quiet (drain). */
   | { type: 'quiesced' }
   /** Query: leave the group and close every producer; replies { ok: true }. */
@@ -212,6 +227,11 @@ export interface WindowStageKafka {
   readState(partition: number): Promise<Buffer | null>;
   /** The repartition topic's id (null if the broker does not tell). */
   topicId(): Promise<string | null>;
+  /**
+   * Partition → high watermark of the repartition topic: records of transactions still open included, unlike the last
+   * stable offset, which a transaction just committed moves only once its markers are written.
+   */
+  logEnds(): Promise<Map<number, string>>;
   /** DeleteRecords: each partition's records below its offset (kafka/admin/deleteRecords.ts). */
   deleteRecords(targets: readonly PurgeTarget[]): Promise<void>;
 }
@@ -312,6 +332,10 @@ interface State {
   flushWaiters: Array<Ref<WindowStageFlushReply>>;
   /** Drains waiting for the consumer to be quiet before they flush. */
   drainWaiters: Array<Ref<WindowStageFlushReply>>;
+  /** The ends a drain reads to, once Kafka answered them; its budget's timer; set once it stops fetching. */
+  drainEnds?: Map<number, string>;
+  drainTimer?: NodeJS.Timeout;
+  quiescing: boolean;
   timer?: NodeJS.Timeout;
   /** Set once the lake's file system answered that it has no directory exchange: no task compacts any more. */
   compactionUnsupported: boolean;
@@ -349,6 +373,11 @@ export function spawnWindowStage(
     readState: async (partition) =>
       (await readLatestState(config, options.logger, stateTopic, partition, stateKey(partition))).value,
     topicId: () => fetchTopicId(config, topic),
+    logEnds: async () => {
+      const logs = (await fetchPartitionLogs(config, options.logger, [topic])).get(topic) ?? [];
+      const ends = await fetchHighWatermarks(config, topic, logs);
+      return new Map([...ends].map(([p, end]) => [p, end.toString()]));
+    },
     deleteRecords: (targets) => deleteRecordsBefore(config, options.logger, topic, targets),
     ...options.kafka,
   };
@@ -1096,11 +1125,68 @@ export function spawnWindowStage(
     );
   }
 
+  /**
+   * A stop (architecture.md, "Windows across members"): stage 1 has just committed its last marks, so the tasks
+   * read on to the repartition ends as they are now before the consumer stops; the last commit then carries every
+   * window those marks close. Bounded by windows/drainCatchUp.ts.
+   */
+  function onDrain(s: State, catchUpMs: number | undefined, ctx: ActorContext<WindowStageMsg>): void {
+    const self = ctx.self;
+    if (ctx.sender) s.drainWaiters.push(ctx.sender as Ref<WindowStageFlushReply>);
+    // A second drain waits for the first; once fetching stopped, it asks the consumer again (answered at once).
+    if (s.quiescing) quiesce(s, self);
+    if (s.draining) return;
+    s.draining = true;
+    const consumer = s.consumer;
+    if (!consumer) {
+      quiesce(s, self);
+      return;
+    }
+    s.drainTimer = setTimeout(
+      () => dispatch(self, { type: 'drainTimedOut' }),
+      catchUpMs ?? drainCatchUpBudgetMs(config.etl.shutdown_timeout),
+    );
+    s.drainTimer.unref();
+    kafka.logEnds().then(
+      (ends) => {
+        if (alive) dispatch(self, { type: 'drainEnds', ends });
+      },
+      (err: unknown) => {
+        if (alive) dispatch(self, { type: 'drainEnds', ends: new Map(), error: messageOf(err) });
+      },
+    );
+  }
+
+  function drainingTasks(s: State): DrainingTask[] {
+    return [...s.tasks.values()].map((t) => ({
+      partition: t.partition,
+      running: t.phase === 'running',
+      position: t.position,
+    }));
+  }
+
+  /** Stops fetching once every running task reached the drain's ends. */
+  function maybeQuiesce(s: State, self: Ref<WindowStageMsg>): void {
+    if (!s.drainEnds || s.quiescing) return;
+    if (partitionsBehind(drainingTasks(s), s.drainEnds).length === 0) quiesce(s, self);
+  }
+
+  function quiesce(s: State, self: Ref<WindowStageMsg>): void {
+    s.quiescing = true;
+    if (s.drainTimer) clearTimeout(s.drainTimer);
+    // Not awaited here: the batches it waits for need this mailbox.
+    void (s.consumer?.quiesce() ?? Promise.resolve()).then(
+      () => dispatch(self, { type: 'quiesced' }),
+      () => dispatch(self, { type: 'quiesced' }),
+    );
+  }
+
   function onClose(s: State, ctx: ActorContext<WindowStageMsg>): void {
     const replyTo = ctx.sender;
     const consumer = s.consumer;
     s.consumer = undefined;
     if (s.timer) clearInterval(s.timer);
+    if (s.drainTimer) clearTimeout(s.drainTimer);
     (async () => {
       await consumer?.disconnect();
       for (const task of s.tasks.values()) {
@@ -1169,7 +1255,15 @@ export function spawnWindowStage(
     };
   }
 
+  // While a drain reads to its ends, every message may be the one that settles it: a batch, a marker-only fetch, or a
+  // task behind that is revoked, refused or failed (then no longer waited for).
   const behaviour = (s: State, msg: WindowStageMsg, ctx: ActorContext<WindowStageMsg>): State => {
+    const next = handle(s, msg, ctx);
+    maybeQuiesce(next, ctx.self);
+    return next;
+  };
+
+  const handle = (s: State, msg: WindowStageMsg, ctx: ActorContext<WindowStageMsg>): State => {
     switch (msg.type) {
       case 'start':
         onStart(s, ctx);
@@ -1239,15 +1333,23 @@ export function spawnWindowStage(
         if (ctx.sender) s.flushWaiters.push(ctx.sender as Ref<WindowStageFlushReply>);
         maybeCommit(s, ctx.self);
         return s;
-      case 'drain': {
-        s.draining = true;
-        if (ctx.sender) s.drainWaiters.push(ctx.sender as Ref<WindowStageFlushReply>);
-        const self = ctx.self;
-        // Not awaited here: the batches it waits for need this mailbox.
-        void (s.consumer?.quiesce() ?? Promise.resolve()).then(
-          () => dispatch(self, { type: 'quiesced' }),
-          () => dispatch(self, { type: 'quiesced' }),
+      case 'drain':
+        onDrain(s, msg.catchUpMs, ctx);
+        return s;
+      case 'drainEnds':
+        if (!s.draining || s.quiescing) return s;
+        if (msg.error !== undefined)
+          logger.warn({ err: msg.error }, 'drain: the repartition ends did not come; stopping where the tasks are');
+        s.drainEnds = msg.ends;
+        return s;
+      case 'drainTimedOut': {
+        if (!s.draining || s.quiescing) return s;
+        const behind = partitionsBehind(drainingTasks(s), s.drainEnds ?? new Map());
+        logger.warn(
+          { partitions_behind: behind },
+          'drain: not at the repartition ends in time; the next start applies the rest',
         );
+        quiesce(s, ctx.self);
         return s;
       }
       case 'quiesced':
@@ -1283,6 +1385,7 @@ export function spawnWindowStage(
         draining: false,
         flushWaiters: [],
         drainWaiters: [],
+        quiescing: false,
         timer,
         compactionUnsupported: false,
         purge: initialPurgeState(Date.now()),
@@ -1298,6 +1401,7 @@ export function spawnWindowStage(
     },
     afterStop: (s) => {
       alive = false;
+      if (s.drainTimer) clearTimeout(s.drainTimer);
       if (s.timer) clearInterval(s.timer);
       for (const task of s.tasks.values()) {
         if (task.retryTimer) clearTimeout(task.retryTimer);

@@ -24,6 +24,7 @@ import { createEncoderPool, type EncoderPool } from '../lake/encoderPool.js';
 import { resolveEncoderThreads } from '../lake/encoderThreads.js';
 import type { Logger } from '../log/logger.js';
 import { dispatch, isStoppedActorError, query, stop, type AnyRef, type Ref } from '../system/nact.js';
+import { drainCatchUpBudgetMs } from '../windows/drainCatchUp.js';
 import {
   spawnCheckpointer,
   type CheckpointerMsg,
@@ -325,14 +326,13 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
   // status would show no checkpoint until the first file rolls (`etl.max_file_age`), and warn of a stale one.
   let marksCheckpoints = 0;
   const onKafkaCommitted = (topic: string, partition: number, nextOffset: string, commit: KafkaCommit): void => {
-    lastCheckpointMs = Date.now();
-    // A roll's store checkpoint follows at once (onCommitted) and counts there.
-    if (commit.kind === 'marks') marksCheckpoints += 1;
-    lastCheckpoint = {
-      atMs: lastCheckpointMs,
-      durationMs: commit.durationMs,
-      sink: `${commit.kind}:${topic}:${partition}`,
-    };
+    // A roll's store checkpoint follows at once (onCommitted) and counts there. A merge or a takeover republishes an
+    // offset already committed: not a checkpoint, or it could hide a stale one.
+    if (commit.kind === 'marks') {
+      marksCheckpoints += 1;
+      lastCheckpointMs = Date.now();
+      lastCheckpoint = { atMs: lastCheckpointMs, durationMs: commit.durationMs, sink: `marks:${topic}:${partition}` };
+    }
     const stream = streamOfTopic.get(topic);
     const ingest = stream ? ingests.get(stream) : undefined;
     if (ingest) dispatch(ingest, { type: 'durable', partition, nextOffset });
@@ -597,6 +597,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
   /** The ETL's actors in the order of architecture.md, "Back-pressure and shutdown" (graceful) or torn down. */
   const closeActors = async (graceful: boolean): Promise<void> => {
     const timeoutMs = config.etl.shutdown_timeout;
+    const stopStartedMs = Date.now();
     if (graceful) {
       // An ingest that already failed (a takeover during a broker outage, say) has nothing left to drain: its
       // uncommitted rolls are simply not committed, and its partitions resume from Kafka at the next start. The
@@ -613,7 +614,13 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       if (startedStage) {
         // Stage 1's last counts go out with their partitions' marks, then stage 2 commits what it applied.
         await query(checkpointer, () => ({ type: 'flushMarks' as const }), timeoutMs);
-        await query<WindowStageMsg, WindowStageFlushReply>(startedStage, () => ({ type: 'drain' }), timeoutMs);
+        // It reads on to the marks just committed within a share of what is left of the stop's deadline.
+        const catchUpMs = drainCatchUpBudgetMs(timeoutMs - (Date.now() - stopStartedMs));
+        await query<WindowStageMsg, WindowStageFlushReply>(
+          startedStage,
+          () => ({ type: 'drain', catchUpMs }),
+          timeoutMs,
+        );
       }
       await Promise.all(
         [...ingests.values()].map((ingest) =>

@@ -110,9 +110,14 @@ export function createMetricsRegistry(read: () => Promise<PlatformMetrics>): Reg
       for (const p of m.etl?.repartitionPurge.purgedTo ?? []) g.set({ partition: String(p.partition) }, p.offset);
     },
   );
-  gauge('sdp_checkpoints_total', 'Checkpoints committed to the checkpoint store', [], (g, m) => {
-    if (m.etl) g.set(m.etl.checkpoints);
-  });
+  gauge(
+    'sdp_checkpoints_total',
+    'Checkpoints committed: to the checkpoint store, and with etl.windows members the stage-1 marks committed to Kafka',
+    [],
+    (g, m) => {
+      if (m.etl) g.set(m.etl.checkpoints);
+    },
+  );
   gauge(
     'sdp_late_events_total',
     'Clickstream events older than the watermark when they arrived (excluded from windows)',

@@ -399,8 +399,8 @@ async function checkWindows(
           : 'the checkpoint store holds no window state',
     };
   else if (disagree.length > 0)
-    // A graceful stop leaves in the repartition topic what a task had not fetched (architecture.md, "Windows across
-    // members"): the tasks agree again only once the next run has applied it.
+    // While other members run, or after a stop whose drain ran out of time, a task may not have fetched what another
+    // applied (architecture.md, "Windows across members"): they agree again once the rest is applied.
     comparison = {
       mode: 'none',
       reason:

@@ -87,7 +87,8 @@ describe.each(['process', 'members'] as const)(
           await producer!.send(config.topics.clickstream, batch);
           sent += batch.length;
           seen = await status();
-          return (seen.checkpoint?.total ?? 0) > 0;
+          // A checkpoint after the events came: stage 1's first mark (of nothing) may come before them.
+          return (seen.checkpoint?.total ?? 0) > 0 && (seen.etl?.lastCheckpointMs ?? 0) >= firstSentMs;
         },
         // Stage 1's first marks go out one interval after the takeover, then every interval.
         6 * INTERVAL_S * 1000 + 10_000,

@@ -58,3 +58,37 @@ export async function kcatCount(
   );
   return stdout.split('\n').filter((line) => line.length > 0).length;
 }
+
+/**
+ * partition → the offset of the last record kcat reads from `topic` read_committed (transaction markers and aborted
+ * records are not records); a partition with none is absent.
+ */
+export async function kcatLastOffsets(broker: string, topic: string): Promise<Map<number, bigint>> {
+  const { stdout } = await run(
+    'kcat',
+    [
+      '-C',
+      '-b',
+      broker,
+      '-t',
+      topic,
+      '-X',
+      'isolation.level=read_committed',
+      '-o',
+      'beginning',
+      '-e',
+      '-q',
+      '-f',
+      '%p %o\\n',
+    ],
+    { timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
+  );
+  const last = new Map<number, bigint>();
+  for (const line of stdout.split('\n')) {
+    const [p, o] = line.split(' ');
+    if (p === undefined || o === undefined || o === '') continue;
+    const offset = BigInt(o);
+    if (offset > (last.get(Number(p)) ?? -1n)) last.set(Number(p), offset);
+  }
+  return last;
+}

@@ -645,6 +645,66 @@ describe('window stage (stage-2 tasks)', () => {
   });
 });
 
+describe('window stage: a stop reads on to the repartition ends first (windows/drainCatchUp.ts)', () => {
+  it('drains: reads to the ends as they stood at the drain (stage 1 last marks), then stops fetching and commits', async () => {
+    const kafka = new FakeWindowKafka();
+    const h = await startStage(kafka);
+    h.assign([0]);
+    await h.running(0);
+    const [a] = urlsOf(0);
+    await h.deliver(batch(0, 0, [rec(0, { sp: 0, through: 1, wm: T0, windows: [[T0, [[a, 1]]]] })]));
+    // Stage 1's last marks are in Kafka up to offset 3 (exclusive) but not fetched yet.
+    kafka.ends = new Map([[0, '3']]);
+    const drained = h.ask<WindowStageFlushReply>({ type: 'drain' });
+    await h.metrics(); // the drain and the ends' answer are handled
+    await h.metrics();
+    expect(h.consumer.calls.some((c) => c.call === 'quiesce')).toBe(false);
+    await h.deliver(
+      batch(0, 1, [
+        rec(0, { sp: 0, through: 2, wm: T0 + MIN, windows: [[T0, [[a, 2]]]] }),
+        rec(0, { sp: 0, through: 3, wm: T0 + 2 * MIN }),
+      ]),
+    );
+    await drained;
+    expect(h.consumer.calls.some((c) => c.call === 'quiesce')).toBe(true);
+    expect(kafka.committed.get(0)?.offset).toBe(3n);
+  });
+
+  it('drains: a task behind that is revoked meanwhile is not waited for', async () => {
+    const kafka = new FakeWindowKafka();
+    const h = await startStage(kafka); // budget: 10 s
+    h.assign([0, 1]);
+    await h.running(0, 1);
+    kafka.ends = new Map([
+      [0, '10'],
+      [1, '0'],
+    ]);
+    const startedMs = Date.now();
+    const drained = h.ask({ type: 'drain' });
+    await h.metrics();
+    h.assign([1], [0]);
+    await drained;
+    expect(Date.now() - startedMs).toBeLessThan(3_000);
+    expect(h.consumer.calls.some((c) => c.call === 'quiesce')).toBe(true);
+  });
+
+  it('drains: stops at its budget when the ends are not reached, and commits what it applied', async () => {
+    const kafka = new FakeWindowKafka();
+    // Budget: a third of etl.shutdown_timeout.
+    const h = await startStage(kafka, { etl: { shutdown_timeout: 1_500 } });
+    h.assign([0]);
+    await h.running(0);
+    const [a] = urlsOf(0);
+    await h.deliver(batch(0, 0, [rec(0, { sp: 0, through: 1, wm: T0, windows: [[T0, [[a, 1]]]] })]));
+    kafka.ends = new Map([[0, '10']]);
+    const startedMs = Date.now();
+    await h.ask({ type: 'drain' });
+    expect(Date.now() - startedMs).toBeGreaterThanOrEqual(450);
+    expect(h.consumer.calls.some((c) => c.call === 'quiesce')).toBe(true);
+    expect(kafka.committed.get(0)?.offset).toBe(1n);
+  });
+});
+
 describe('window stage: retention (architecture.md, "Keeping the lake: retention")', () => {
   it("a running task deletes its own r<r> units of the expired dts, record first; another task's stay", async () => {
     const lakeRoot = join(tempDir('sdp-window-stage-retention-'), 'lake');

@@ -30,6 +30,8 @@ export class FakeWindowKafka {
   readonly purges: Array<{ targets: PurgeTarget[]; failed: boolean }> = [];
   /** The next DeleteRecords fail this many times (a leader moving). */
   failPurges = 0;
+  /** What logEnds() answers (partition → high watermark); empty until set. */
+  ends = new Map<number, string>();
   /** Every instance made, in order. */
   readonly instances: Array<{ transactionalId: string; takeOvers: number; closed: boolean }> = [];
   private readonly epochs = new Map<string, number>();
@@ -60,6 +62,7 @@ export class FakeWindowKafka {
       fetchCommitted: async (partition) => this.committed.get(partition) ?? { offset: -1n, metadata: '' },
       readState: async (partition) => this.states.get(partition) ?? null,
       topicId: async () => TOPIC_ID,
+      logEnds: async () => new Map(this.ends),
       deleteRecords: async (targets) => {
         const failed = this.failPurges > 0;
         this.purges.push({ targets: [...targets], failed });
