@@ -25,38 +25,24 @@ export async function kcatMetadata(broker: string, topic?: string): Promise<Kcat
   return JSON.parse(stdout) as KcatMetadata;
 }
 
+type Isolation = 'read_committed' | 'read_uncommitted';
+
+/** One line per record kcat reads from the beginning to the end of every partition of `topic`, in `format`. */
+async function kcatRead(broker: string, topic: string, isolation: Isolation, format: string): Promise<string[]> {
+  const args = ['-C', '-b', broker, '-t', topic, '-X', `isolation.level=${isolation}`, '-o', 'beginning', '-e', '-q'];
+  const { stdout } = await run('kcat', [...args, '-f', `${format}\\n`], {
+    timeout: 120_000,
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  return stdout.split('\n').filter((line) => line.length > 0);
+}
+
 /**
  * How many records kcat (librdkafka) reads from the beginning to the end of `topic` (every
  * partition) with the given isolation level: the independent count of committed records.
  */
-export async function kcatCount(
-  broker: string,
-  topic: string,
-  isolation: 'read_committed' | 'read_uncommitted',
-): Promise<number> {
-  const { stdout } = await run(
-    'kcat',
-    [
-      '-C',
-      '-b',
-      broker,
-      '-t',
-      topic,
-      '-X',
-      `isolation.level=${isolation}`,
-      '-o',
-      'beginning',
-      '-e',
-      '-q',
-      '-f',
-      '%o\\n',
-    ],
-    {
-      timeout: 120_000,
-      maxBuffer: 64 * 1024 * 1024,
-    },
-  );
-  return stdout.split('\n').filter((line) => line.length > 0).length;
+export async function kcatCount(broker: string, topic: string, isolation: Isolation): Promise<number> {
+  return (await kcatRead(broker, topic, isolation, '%o')).length;
 }
 
 /**
@@ -64,30 +50,10 @@ export async function kcatCount(
  * records are not records); a partition with none is absent.
  */
 export async function kcatLastOffsets(broker: string, topic: string): Promise<Map<number, bigint>> {
-  const { stdout } = await run(
-    'kcat',
-    [
-      '-C',
-      '-b',
-      broker,
-      '-t',
-      topic,
-      '-X',
-      'isolation.level=read_committed',
-      '-o',
-      'beginning',
-      '-e',
-      '-q',
-      '-f',
-      '%p %o\\n',
-    ],
-    { timeout: 120_000, maxBuffer: 64 * 1024 * 1024 },
-  );
   const last = new Map<number, bigint>();
-  for (const line of stdout.split('\n')) {
+  for (const line of await kcatRead(broker, topic, 'read_committed', '%p %o')) {
     const [p, o] = line.split(' ');
-    if (p === undefined || o === undefined || o === '') continue;
-    const offset = BigInt(o);
+    const offset = BigInt(o!);
     if (offset > (last.get(Number(p)) ?? -1n)) last.set(Number(p), offset);
   }
   return last;
