@@ -5,53 +5,25 @@
  * those marks close, and the next start has nothing of this run left to apply. kcat (librdkafka) reads the
  * repartition topic read_committed for where its records end.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { mulberry32 } from '../../../src/system/mulberry32.js';
 import { repartitionTopicName } from '../../../src/windows/repartitionRecords.js';
-import { etlEnv, EtlProcess } from '../helpers/etlProcess.js';
 import { clickEvent } from '../helpers/etlTestEvents.js';
-import { createTestTopics, deleteTestTopics, groupOffsets, TestProducer } from '../helpers/kafkaTestData.js';
+import { groupOffsets } from '../helpers/kafkaTestData.js';
 import { kcatLastOffsets } from '../helpers/kcat.js';
+import { LiveEtl } from '../helpers/liveEtl.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
 import { randomName } from '../helpers/randomName.js';
 import { testLogger } from '../helpers/testLogger.js';
 
 describe('etl.windows: members: a graceful stop', () => {
   const logger = testLogger();
-  const dir = mkdtempSync(join(tmpdir(), 'sdp-members-stop-'));
   const config = loadTestConfig({ etl: { windows: 'members' } });
-  let etl: EtlProcess | undefined;
-  let producer: TestProducer | undefined;
-
-  afterAll(async () => {
-    if (etl?.running) {
-      etl.child.kill('SIGKILL');
-      await etl.exited;
-    }
-    await producer?.disconnect();
-    await deleteTestTopics(config, logger).catch(() => undefined);
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const live = new LiveEtl(config, logger, 'sdp-members-stop-');
+  afterAll(() => live.close());
 
   it('leaves stage 2 committed through every record stage 1 committed', async () => {
-    await createTestTopics(config, logger);
-    etl = EtlProcess.start(
-      etlEnv(config, {
-        lakeRoot: join(dir, 'lake'),
-        checkpointRoot: join(dir, 'checkpoints'),
-        extra: { SDP_ETL__CHECKPOINT_INTERVAL: '2s' },
-      }),
-    );
-    await etl.waitForLog(
-      (l) => l.msg === 'partition reading' && l.topic === config.topics.clickstream,
-      120_000,
-      'the clickstream partitions reading',
-    );
-    producer = new TestProducer(config, logger);
-    await producer.connect();
+    const { etl, producer } = await live.start({ SDP_ETL__CHECKPOINT_INTERVAL: '2s' });
     const runId = randomName('run');
     const random = mulberry32(11);
     // Event times spread evenly from `fromMs` over five minutes: the watermark passes the earlier minutes.

@@ -5,15 +5,11 @@
  * the window checkpoint. Before they counted, a members-mode ETL showed none until its first roll (a minute by
  * default): `services ps` said "never" and the dashboard warned of a stale checkpoint on a healthy platform.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { DashboardStatus } from '../../../src/status/pipelineStatus.js';
 import { mulberry32 } from '../../../src/system/mulberry32.js';
-import { etlEnv, EtlProcess } from '../helpers/etlProcess.js';
 import { clickEvent } from '../helpers/etlTestEvents.js';
-import { createTestTopics, deleteTestTopics, TestProducer } from '../helpers/kafkaTestData.js';
+import { LiveEtl } from '../helpers/liveEtl.js';
 import { loadTestConfig } from '../helpers/loadTestConfig.js';
 import { randomName } from '../helpers/randomName.js';
 import { testLogger } from '../helpers/testLogger.js';
@@ -24,43 +20,17 @@ const INTERVAL_S = 2;
 describe.each(['process', 'members'] as const)(
   'etl.windows: %s: the status shows checkpoints before any roll',
   (mode) => {
-    const logger = testLogger();
-    const dir = mkdtempSync(join(tmpdir(), 'sdp-status-checkpoint-'));
     const config = loadTestConfig({ etl: { windows: mode } });
-    let etl: EtlProcess | undefined;
-    let producer: TestProducer | undefined;
-
-    afterAll(async () => {
-      if (etl?.running) {
-        etl.child.kill('SIGKILL');
-        await etl.exited;
-      }
-      await producer?.disconnect();
-      await deleteTestTopics(config, logger).catch(() => undefined);
-      rmSync(dir, { recursive: true, force: true });
-    });
+    const live = new LiveEtl(config, testLogger(), 'sdp-status-checkpoint-');
+    afterAll(() => live.close());
 
     it('reports a checkpoint within a few intervals of reading, with no file rolled', async () => {
-      await createTestTopics(config, logger);
-      etl = EtlProcess.start(
-        etlEnv(config, {
-          lakeRoot: join(dir, 'lake'),
-          checkpointRoot: join(dir, 'checkpoints'),
-          extra: {
-            SDP_ETL__CHECKPOINT_INTERVAL: `${INTERVAL_S}s`,
-            SDP_ETL__MAX_FILE_AGE: '10m',
-            SDP_ETL__MAX_FILE_IDLE: '10m',
-          },
-        }),
-      );
+      const { etl, producer } = await live.start({
+        SDP_ETL__CHECKPOINT_INTERVAL: `${INTERVAL_S}s`,
+        SDP_ETL__MAX_FILE_AGE: '10m',
+        SDP_ETL__MAX_FILE_IDLE: '10m',
+      });
       const port = await etl.statusPort();
-      await etl.waitForLog(
-        (l) => l.msg === 'partition reading' && l.topic === config.topics.clickstream,
-        120_000,
-        'the clickstream partitions reading',
-      );
-      producer = new TestProducer(config, logger);
-      await producer.connect();
       const runId = randomName('run');
       const random = mulberry32(7);
       const status = async (): Promise<DashboardStatus> =>
@@ -84,7 +54,7 @@ describe.each(['process', 'members'] as const)(
                 random,
               }).record,
           );
-          await producer!.send(config.topics.clickstream, batch);
+          await producer.send(config.topics.clickstream, batch);
           sent += batch.length;
           seen = await status();
           // A checkpoint after the events came: stage 1's first mark (of nothing) may come before them.
