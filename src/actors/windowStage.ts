@@ -804,8 +804,28 @@ export function spawnWindowStage(
       if (!sameMerge(s.tasks.get(msg.partition), msg)) void removeIfExists(msg.mergedTmp).catch(() => undefined);
       return;
     }
+    if (s.draining) {
+      // Stopping: its compaction commit would come after the stop's last commit, or not at all, leaving the merged
+      // file behind. Never committed, it goes now; the next run plans the merge again.
+      void removeIfExists(msg.mergedTmp).catch(() => undefined);
+      endRound(task);
+      return;
+    }
     task.ready = { merge: msg.merge, mergedTmp: msg.mergedTmp, startedMs: Date.now() - msg.ms, mergeMs: msg.ms };
     maybePublish(s, task, self);
+  }
+
+  /** The round's next merge, unless the stage is stopping: then the round ends where it is (no vacuum either). */
+  function continueRound(s: State, task: Task, self: Ref<WindowStageMsg>): void {
+    if (s.draining) endRound(task);
+    else prepareNext(task, self);
+  }
+
+  function endRound(task: Task): void {
+    task.compacting = false;
+    task.merges = [];
+    task.roundMerge = undefined;
+    task.compactDueMs = Date.now() + (options.compaction?.intervalMs ?? 0);
   }
 
   /** r's current task is another than `msg`'s and its round makes the merge `msg` names, under the same path. */
@@ -908,7 +928,7 @@ export function spawnWindowStage(
     }
     if (task) task.publishing = false;
     if (task?.phase === 'running') {
-      if (msg.error === undefined) prepareNext(task, self);
+      if (msg.error === undefined) continueRound(s, task, self);
       else onCompactionEnded(s, { ...msg, type: 'compactionEnded', vacuumed: 0 });
     } else if (msg.error !== undefined)
       logger.warn({ ...fields, err: msg.error }, 'compaction of a dropped task failed');
@@ -924,10 +944,7 @@ export function spawnWindowStage(
       );
     const task = isCurrent(s, msg);
     if (!task) return;
-    task.compacting = false;
-    task.merges = [];
-    task.roundMerge = undefined;
-    task.compactDueMs = Date.now() + (options.compaction?.intervalMs ?? 0);
+    endRound(task);
     if (msg.vacuumed > 0)
       logger.debug({ partition: msg.partition, vacuumed: msg.vacuumed }, 'old unit versions vacuumed');
   }
@@ -1034,8 +1051,9 @@ export function spawnWindowStage(
 
   function settleFlush(s: State): void {
     if (s.flushWaiters.length === 0) return;
+    // A compaction commit under way is waited for as a commit is: stopped halfway, it would leave its merged file.
     for (const task of s.tasks.values())
-      if (task.phase === 'running' && (task.committing || task.firstUncommitted !== null)) return;
+      if (task.phase === 'running' && (task.committing || task.publishing || task.firstUncommitted !== null)) return;
     for (const waiter of s.flushWaiters) dispatch(waiter, { commits: s.totals.commits });
     s.flushWaiters = [];
   }
@@ -1137,6 +1155,14 @@ export function spawnWindowStage(
     if (s.quiescing) quiesce(s, self);
     if (s.draining) return;
     s.draining = true;
+    // A merge ready but not yet committing will not be: its file goes (onMergePrepared does so for those still being
+    // written).
+    for (const task of s.tasks.values()) {
+      if (!task.ready) continue;
+      void removeIfExists(task.ready.mergedTmp).catch(() => undefined);
+      task.ready = undefined;
+      endRound(task);
+    }
     const consumer = s.consumer;
     if (!consumer) {
       quiesce(s, self);
@@ -1313,7 +1339,7 @@ export function spawnWindowStage(
         const task = isCurrent(s, msg);
         if (task?.phase === 'running') {
           task.merges = msg.merges;
-          prepareNext(task, ctx.self);
+          continueRound(s, task, ctx.self);
         }
         return s;
       }
