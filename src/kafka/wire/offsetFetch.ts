@@ -142,6 +142,7 @@ export interface FetchStableOffsetsOptions {
 }
 
 const BACKOFF_BASE_MS = 20;
+const MIN_ATTEMPT_MS = 20;
 const BACKOFF_MAX_MS = 500;
 
 /**
@@ -170,7 +171,9 @@ export async function fetchStableOffsets(
 
   for (let attempt = 1; pending.length > 0; attempt++) {
     const remaining = deadline - Date.now();
-    if (remaining <= 0)
+    // An attempt with a few ms left cannot be answered: its timeout would only replace the last real error (seen:
+    // "no answer within 1 ms" where the pending commit's UNSTABLE_OFFSET_COMMIT was the answer).
+    if (remaining < MIN_ATTEMPT_MS)
       throw fail(
         `OffsetFetch (require_stable) of ${where(pending)}: no answer within ${timeoutMs} ms; last: ${lastError}`,
         true,
