@@ -4,6 +4,7 @@
  *
  * - `takeOver` (query, from an ingest actor): for each partition new to this process, the takeover order
  *   (etl/partitionTakeover.ts) under `<group>-<topic>-<p>`; answers the floors and the task epoch its rolls carry.
+ *   It runs off the mailbox, one topic's after another's of the same topic: other topics and commits go on meanwhile.
  * - `commit` (query): a raw roll commits with its partition's Kafka transaction (offset + metadata naming its files),
  *   then its renames, then a journal event that caches it; a window checkpoint persists its journal event (one SQLite
  *   transaction, its commit point), renames, and moves the window floor of the partitions it owns in Kafka.
@@ -96,8 +97,11 @@ export type CheckpointerMsg =
    * lake's file names, kept in the store only (architecture.md, "Rebuilding from the lake").
    */
   | { type: 'commit'; event: CheckpointEvent; generation?: number; taskEpoch?: number; seed?: boolean }
-  /** Query, from an ingest actor on assignment: take these partitions over (TakeoverReply). */
-  | { type: 'takeOver'; topic: string; partitions: number[] }
+  /**
+   * Query, from an ingest actor on assignment: take these partitions over (TakeoverReply). `owner`: the ingest, told
+   * `partitionLost` when Kafka later refuses a commit no roll reports (a query's sender is gone once answered).
+   */
+  | { type: 'takeOver'; topic: string; partitions: number[]; owner?: AnyRef }
   /** From an ingest actor: these partitions are revoked; their transactional producers close. */
   | { type: 'release'; topic: string; partitions: number[] }
   /** Query, at shutdown: close every partition's transactional producer. */
@@ -149,6 +153,8 @@ export type CheckpointerMsg =
   | { type: 'read' }
   /** Internal: a raw roll's Kafka transaction (and its renames) ended; journal it and answer the roll's sender. */
   | { type: 'rollCommitted'; event: RawCheckpoint; outcome: RollOutcome; sender?: AnyRef; startedMs: number }
+  /** Internal: a `takeOver` ended off the mailbox; cache the floors Kafka answered and answer its sender. */
+  | { type: 'takenOver'; topic: string; outcome: TakeoverReply; taken: TakenPartition[]; sender?: AnyRef }
   /**
    * Internal query of the process aggregator's compaction round (architecture.md, "Compaction"): journal `merge`, then
    * exchange its `agg` unit, in the mailbox so that no window checkpoint renames into the unit meanwhile. Replies
@@ -435,8 +441,30 @@ export function spawnCheckpointer(
       );
   }
 
+  /**
+   * The `takeOver` of each topic under way (resolved when its tasks exist), one after another per topic. Off the
+   * mailbox: the other topics' takeovers and every task's commits go on meanwhile, so a rebalance does not hold up the
+   * partitions it leaves in place (architecture.md, "Growing past one machine").
+   */
+  const topicTakeovers = new Map<string, Promise<void>>();
+
+  /** Runs `work` after the topic's earlier takeovers; the topic's chain resolves once it ended. */
+  function onTopicTakeovers(topic: string, work: () => Promise<void>): void {
+    const run = (topicTakeovers.get(topic) ?? Promise.resolve()).then(work);
+    const settled = run.catch(() => undefined);
+    topicTakeovers.set(topic, settled);
+    void settled.then(() => {
+      if (topicTakeovers.get(topic) === settled) topicTakeovers.delete(topic);
+    });
+  }
+
+  /** Waits for the takeovers under way of `topic` (all topics: undefined), so what follows sees their tasks. */
+  async function takeoversSettled(topic?: string): Promise<void> {
+    if (topic !== undefined) await topicTakeovers.get(topic);
+    else await Promise.all([...topicTakeovers.values()]);
+  }
+
   async function takeOver(
-    state: CheckpointState,
     topic: string,
     partitions: readonly number[],
     owner: Ref<PartitionLostMsg> | undefined,
@@ -445,9 +473,7 @@ export function spawnCheckpointer(
     if (!topicIds.has(topic))
       topicIds.set(topic, await (kafka.topicIdOf ?? ((t) => fetchTopicId(kafka.config, t)))(topic));
     // Side by side: each is a few round trips (InitProducerId, OffsetFetch) and a directory listing.
-    const outcomes = await Promise.allSettled(
-      partitions.map((partition) => takeOverOne(state, topic, partition, owner)),
-    );
+    const outcomes = await Promise.allSettled(partitions.map((partition) => takeOverOne(topic, partition, owner)));
     const taken: TakenPartition[] = [];
     const lost: LostPartition[] = [];
     for (const [i, outcome] of outcomes.entries()) {
@@ -468,7 +494,6 @@ export function spawnCheckpointer(
    * error rethrown for the caller to report the partition lost.
    */
   async function takeOverOne(
-    state: CheckpointState,
     topic: string,
     partition: number,
     owner: Ref<PartitionLostMsg> | undefined,
@@ -527,12 +552,13 @@ export function spawnCheckpointer(
           idleTimeoutMs: stage1.idleTimeoutMs,
           nowMs: Date.now(),
         });
-      } else if (kafka.windowTopic === topic) agg = sinkOffset(state, aggSinkId(topic), partition);
+      } else if (kafka.windowTopic === topic) agg = sinkOffset(latestState, aggSinkId(topic), partition);
       if (result.source !== 'metadata') task.win = agg;
       tasks.set(key, task);
       opened = task;
       // A partition rebuilt from file names (a new, expired or reset group) gets its floors and our metadata in
       // the group at once, so Kafka tools show its lag from where it stands and the next takeover finds them.
+      // Waited for: a takeover fenced here answers the partition lost before anything of it is read.
       if (result.source !== 'metadata')
         await onTask(task, () => commitOffsets(task, 'offsets', topic, partition, result.raw, agg, [], []));
       logger.info(
@@ -977,7 +1003,22 @@ export function spawnCheckpointer(
     return task?.taskEpoch === msg.taskEpoch ? task.stage1 : undefined;
   }
 
+  /** The state as the last message left it, for work off the mailbox (a takeover) that reads it when it ends. */
+  let latestState = emptyCheckpointState();
+
   const behaviour = async (
+    state: CheckpointState,
+    msg: CheckpointerMsg,
+    ctx: PersistentContext<CheckpointerMsg>,
+  ): Promise<CheckpointState> => {
+    latestState = state;
+    const next = await handle(state, msg, ctx);
+    latestState = next;
+    return next;
+  };
+
+  /** One message; its cases are the protocol this file's header lists, so they stay in one switch. */
+  const handle = async (
     state: CheckpointState,
     msg: CheckpointerMsg,
     ctx: PersistentContext<CheckpointerMsg>,
@@ -1050,24 +1091,30 @@ export function spawnCheckpointer(
         return next;
       }
       case 'takeOver': {
-        let taken: TakenPartition[];
-        let lost: LostPartition[];
-        try {
-          ({ taken, lost } = await takeOver(
-            state,
-            msg.topic,
-            msg.partitions,
-            ctx.sender as Ref<PartitionLostMsg> | undefined,
-          ));
-        } catch (err) {
-          logger.warn({ err, topic: msg.topic, partitions: msg.partitions }, 'takeover failed');
-          reply<TakeoverReply>(ctx, { ok: false, error: err instanceof Error ? err.message : String(err) });
-          return state;
-        }
+        const sender = ctx.sender as AnyRef | undefined;
+        const owner = msg.owner as Ref<PartitionLostMsg> | undefined;
+        const self = ctx.self as Ref<CheckpointerMsg>;
+        onTopicTakeovers(msg.topic, async () => {
+          let outcome: TakeoverReply;
+          let taken: TakenPartition[] = [];
+          try {
+            let lost: LostPartition[];
+            ({ taken, lost } = await takeOver(msg.topic, msg.partitions, owner));
+            if (lost.length > 0) logger.warn({ topic: msg.topic, lost }, 'takeover fenced by another member');
+            outcome = { ok: true, partitions: taken, lost };
+          } catch (err) {
+            logger.warn({ err, topic: msg.topic, partitions: msg.partitions }, 'takeover failed');
+            outcome = { ok: false, error: err instanceof Error ? err.message : String(err) };
+          }
+          dispatch(self, { type: 'takenOver', topic: msg.topic, outcome, taken, ...(sender ? { sender } : {}) });
+        });
+        return state;
+      }
+      case 'takenOver': {
         // The cache follows Kafka: a commit this store missed (another member's, or one this process made just
         // before it was killed, before its journal event) moves the raw sink's offset here too.
         let next = state;
-        for (const { partition, raw } of taken) {
+        for (const { partition, raw } of msg.taken) {
           const sink = rawSinkId(msg.topic, partition);
           if (compareOffsets(raw, sinkOffset(next, sink, partition)) <= 0) continue;
           const event: RawCheckpoint = {
@@ -1084,17 +1131,19 @@ export function spawnCheckpointer(
           await ctx.persist(event as CheckpointerMsg);
           options.onCommitted?.(event, next);
         }
-        if (lost.length > 0) logger.warn({ topic: msg.topic, lost }, 'takeover fenced by another member');
-        reply<TakeoverReply>(ctx, { ok: true, partitions: taken, lost });
+        if (msg.sender) dispatch(msg.sender as Ref<TakeoverReply>, msg.outcome);
         return next;
       }
       case 'release':
+        // After the topic's takeover under way: it may be opening the very tasks released here.
+        await takeoversSettled(msg.topic);
         for (const partition of msg.partitions) await closeTask(taskKey(msg.topic, partition));
         return state;
       case 'closeTasks':
         if (markTimer) clearInterval(markTimer);
         if (compactTimer) clearInterval(compactTimer);
         if (expireTimer) clearInterval(expireTimer);
+        await takeoversSettled();
         // Side by side: one task whose commit waits on a broker that is down must not keep the others open.
         await Promise.all([...tasks.keys()].map((key) => closeTask(key)));
         reply(ctx, { ok: true });

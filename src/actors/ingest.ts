@@ -257,7 +257,7 @@ export function spawnIngest(parent: AnyRef, options: IngestOptions, name = `inge
     }
     query<CheckpointerMsg, TakeoverReply>(
       options.checkpointer,
-      () => ({ type: 'takeOver', topic, partitions: [...partitions] }),
+      () => ({ type: 'takeOver', topic, partitions: [...partitions], owner: self }),
       queryTimeoutMs,
     ).then(
       (reply) => dispatch(self, { type: 'takenOver', tickets, reply }),

@@ -21,6 +21,7 @@
 // First: swaps kafkajs internals for faster equivalents, which works only before kafkajs loads.
 import { installKafkajsFastPaths } from './patches/produceFastPaths.js';
 import './patches/consumerFixes.js'; // before kafkajs loads
+import { installKafkajsCoordinatorCache } from './patches/coordinatorCache.js';
 import kafkajs, { type Message, type Producer, type Transaction } from 'kafkajs';
 import type { Config } from '../config/schema.js';
 import { ErrorCodes, SdpError } from '../errors.js';
@@ -132,6 +133,9 @@ export function isFenced(err: unknown): boolean {
   return err instanceof SdpError && err.code === ErrorCodes.KAFKA_TRANSACTION_FENCED;
 }
 
+/** Said once per process: every commit then costs two or three more round trips (patches/coordinatorCache.ts). */
+let coordinatorCacheWarned = false;
+
 type State = 'new' | 'ready' | 'needs-takeover' | 'fenced' | 'closed';
 type Phase = 'begin' | 'produce' | 'send-offsets' | 'end-txn';
 
@@ -144,6 +148,11 @@ export function createPartitionTransactions(
   installKafkajsFastPaths();
   const { transactionalId, groupId } = options;
   const log = logger.child({ component: 'partition-transactions', transactional_id: transactionalId });
+  const coordinators = installKafkajsCoordinatorCache();
+  if (coordinators.state !== 'active' && !coordinatorCacheWarned) {
+    coordinatorCacheWarned = true;
+    log.warn({ reason: coordinators.reason }, 'coordinator cache not in force: a FindCoordinator before each request');
+  }
   const kafka = createKafkaClient(config, logger, { clientId: `${config.kafka.client_id}-${transactionalId}` });
   const compression = COMPRESSION[options.compression ?? 'lz4'];
   const chunk = messagesPerRequest(options.compression ?? 'lz4');

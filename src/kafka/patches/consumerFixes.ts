@@ -13,6 +13,7 @@
 import { createRequire } from 'node:module';
 import { ErrorCodes, SdpError } from '../../errors.js';
 import { filterAbortedRecords } from './abortedTransactions.js';
+import { installKafkajsCoordinatorCache } from './coordinatorCache.js';
 import { installKafkajsFetchFastPaths } from './fetchFastPaths.js';
 import { checkKafkajsVersion, isLoaded } from './kafkajsVersion.js';
 
@@ -125,6 +126,8 @@ export function assertKafkajsConsumerFixes(): ConsumerFixStatus & { state: 'acti
 }
 
 // On import: before the importer's later imports load kafkajs. The lean fetch decoding second:
-// its fallback is kafkajs's Batch, which must bind the fixed filter when it loads.
+// its fallback is kafkajs's Batch, which must bind the fixed filter when it loads. The transactional
+// producers' coordinator cache binds when kafkajs loads too (patches/coordinatorCache.ts).
 installKafkajsConsumerFixes();
 installKafkajsFetchFastPaths();
+installKafkajsCoordinatorCache();

@@ -29,6 +29,8 @@ afterEach(cleanUp);
 
 const Q_MS = 5_000;
 const TOPIC = 'iot';
+/** A second topic, whose takeovers a test can hold. */
+const OTHER = 'clicks';
 const TOPIC_ID = 'd98082faa2eb4c93b08476c0acb04693';
 const pad = (n: number): string => String(n).padStart(20, '0');
 
@@ -36,6 +38,8 @@ function start(
   floors: { raw: string; source?: 'metadata' | 'file-names' | 'empty' } = { raw: '-1' },
   /** Per transactional id: its first commit (the floors of a partition rebuilt from file names) fails with this. */
   failFirstCommit: ReadonlyMap<string, Error> = new Map(),
+  /** Per topic: its takeovers wait for this (Kafka slow to answer) after fencing. */
+  holdTakeovers: ReadonlyMap<string, Promise<void>> = new Map(),
 ) {
   const dir = tempDir('sdp-checkpointer-kafka-');
   const lakeRoot = join(dir, 'lake');
@@ -53,7 +57,7 @@ function start(
     kafka: {
       config,
       groupId: 'g',
-      tablesOf: () => ['iot', '_rejected'],
+      tablesOf: (topic) => [topic === TOPIC ? 'iot' : 'clickstream', '_rejected'],
       topicIdOf: async () => TOPIC_ID,
       createTransactions: (id) => {
         const fake = fakeTransactions(id);
@@ -65,6 +69,7 @@ function start(
       takeOver: async (facts) => {
         takeovers.push(facts);
         await facts.transactions.takeOver();
+        await holdTakeovers.get(facts.topic);
         return {
           raw: floors.raw,
           win: null,
@@ -271,6 +276,45 @@ describe('checkpointer: the per-partition Kafka commit', () => {
     expect(existsSync(join(c.lakeRoot, first.renames[0]!.to))).toBe(true);
     await expect.poll(() => fake.closed).toBe(true);
     expect(fake.maxConcurrent).toBe(1);
+  });
+
+  // A rebalance used to hold the whole checkpointer for its takeovers: the ETL's start read one topic, then the other.
+  it("a topic's takeover waiting on Kafka holds neither another topic's takeover nor another task's commit", async () => {
+    let open!: () => void;
+    const c = start({ raw: '-1' }, new Map(), new Map([[OTHER, new Promise<void>((resolve) => (open = resolve))]]));
+    const { partitions } = (await c.ask<TakeoverReply>({ type: 'takeOver', topic: TOPIC, partitions: [0] })) as {
+      partitions: Array<{ taskEpoch: number }>;
+    };
+    const slow = c.ask<TakeoverReply>({ type: 'takeOver', topic: OTHER, partitions: [0, 1] });
+    await expect.poll(() => c.takeovers.filter((t) => t.topic === OTHER).length).toBe(2);
+    expect(await c.ask<TakeoverReply>({ type: 'takeOver', topic: TOPIC, partitions: [1] })).toMatchObject({
+      ok: true,
+      partitions: [{ partition: 1 }],
+    });
+    const event = roll(0, 0, 9);
+    await writeTmp(c.lakeRoot, event);
+    expect(await c.ask<CommitReply>(commitMsg(event, partitions[0]!.taskEpoch))).toEqual({ checkpoints: 1 });
+    open();
+    expect(await slow).toMatchObject({ ok: true, partitions: [{ partition: 0 }, { partition: 1 }], lost: [] });
+  });
+
+  it("a release or closeTasks waits for the topic's takeover under way, and closes what it opened", async () => {
+    let open!: () => void;
+    const c = start({ raw: '-1' }, new Map(), new Map([[OTHER, new Promise<void>((resolve) => (open = resolve))]]));
+    const taking = c.ask<TakeoverReply>({ type: 'takeOver', topic: OTHER, partitions: [0, 1] });
+    await expect.poll(() => c.takeovers.length).toBe(2);
+    // Revoked meanwhile: the release comes after the takeover's tasks exist, and closes partition 0's.
+    dispatch(c.checkpointer, { type: 'release', topic: OTHER, partitions: [0] });
+    const closing = c.ask({ type: 'closeTasks' });
+    await new Promise((r) => setTimeout(r, 30));
+    expect([...c.transactions.values()].some((t) => t.closed)).toBe(false);
+    open();
+    expect(await taking).toMatchObject({ ok: true });
+    await closing;
+    expect([...c.transactions.values()].map((t) => [t.transactionalId, t.closed])).toEqual([
+      [`g-${OTHER}-0`, true],
+      [`g-${OTHER}-1`, true],
+    ]);
   });
 
   it('a takeover of a partition whose roll is in flight waits for it, and the roll is cached once', async () => {

@@ -19,7 +19,7 @@ import { SqlitePersistenceEngine } from '../../../src/checkpoint/sqlitePersisten
 import { parseConfig } from '../../../src/config/load.js';
 import type { TaskOffset, TaskRecord } from '../../../src/kafka/partitionTransactions.js';
 import { type FakeTransactions, fakeTransactions } from './fakes/fakePartitionTransactions.js';
-import { dispatch, query, spawn, type Ref } from '../../../src/system/nact.js';
+import { dispatch, query, spawn } from '../../../src/system/nact.js';
 import { decodeRepartitionRecord } from '../../../src/windows/repartitionRecords.js';
 import { cleanUp, newSystem, onCleanUp, silentLogger, sleep, tempDir, waitFor } from './fakes/testKit.js';
 
@@ -83,23 +83,23 @@ function start(win: string | null) {
   onCleanUp(async () => {
     await query(checkpointer, () => ({ type: 'closeTasks' }), Q_MS);
   });
-  // The ingest: asks for the takeover and hears when a partition is lost.
+  // The ingest: hears when a partition is lost.
   const lost: PartitionLostMsg[] = [];
-  const replies: TakeoverReply[] = [];
-  const ingest = spawn<null, TakeoverReply | PartitionLostMsg>(
+  const ingest = spawn<null, PartitionLostMsg>(
     system,
     (s, msg) => {
-      if ('type' in msg && msg.type === 'partitionLost') lost.push(msg);
-      else replies.push(msg as TakeoverReply);
+      if (msg.type === 'partitionLost') lost.push(msg);
       return s;
     },
     'ingest',
   );
+  // Asked as the real ingest asks (a query, whose reply address is gone once answered), naming the ingest as owner.
   async function takeOver(partition: number): Promise<{ taskEpoch: number; agg: string | null }> {
-    const before = replies.length;
-    dispatch(checkpointer, { type: 'takeOver', topic: TOPIC, partitions: [partition] }, ingest as Ref<unknown>);
-    await waitFor(() => replies.length > before, 'takeover reply');
-    const reply = replies[replies.length - 1]!;
+    const reply = await query<CheckpointerMsg, TakeoverReply>(
+      checkpointer,
+      () => ({ type: 'takeOver', topic: TOPIC, partitions: [partition], owner: ingest }),
+      Q_MS,
+    );
     if (!reply.ok) throw new Error(reply.error);
     return reply.partitions[0]!;
   }

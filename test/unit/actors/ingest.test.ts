@@ -506,6 +506,17 @@ describe('ingest: a roll Kafka refuses', () => {
     expect((h.checkpointer.committed[0] as RawCheckpoint).offset).toBe('1');
   });
 
+  // The checkpointer tells the ingest itself, not the takeover query's reply address (gone once answered): a refused
+  // stage-1 mark is reported by no roll.
+  it('a partition the checkpointer reports lost (a refused mark) is dropped and taken over again', async () => {
+    const h = await startIngest('iot', emptyCheckpointState(), { max_file_rows: 2 });
+    await assign(h, [0, 1]);
+    expect(h.checkpointer.loseTask(1, 'kafka commit of window marks failed: coordinator gone')).toBe(true);
+    await waitFor(() => h.checkpointer.takeovers.length === 2, 'the second takeover', RETAKE_AFTER_MS * 3);
+    expect(h.checkpointer.takeovers[1]).toEqual({ topic: 'iot', partitions: [1] });
+    await waitFor(async () => (await h.status()).partitions.length === 2, 'partition 1 to read again');
+  });
+
   it('a takeover another member fenced: the partition waits a rebalance out, then is taken over again if still here', async () => {
     const h = await startIngest('iot', emptyCheckpointState(), { max_file_rows: 2 });
     h.checkpointer.fenceNextTakeoverOf(1);

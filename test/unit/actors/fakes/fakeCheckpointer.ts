@@ -13,7 +13,12 @@
  */
 import { mkdir, rename } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { CheckpointerMsg, CommitReply, TakeoverReply } from '../../../../src/actors/checkpointer.js';
+import type {
+  CheckpointerMsg,
+  CommitReply,
+  PartitionLostMsg,
+  TakeoverReply,
+} from '../../../../src/actors/checkpointer.js';
 import {
   aggSinkId,
   applyCheckpoint,
@@ -58,6 +63,11 @@ export interface FakeCheckpointer {
   failNextTakeover(error: string): void;
   /** The next takeover answers this partition lost (another holder fenced its takeover). */
   fenceNextTakeoverOf(partition: number): void;
+  /**
+   * Tells the owner the partition's latest takeover named that Kafka refused a commit no roll reports (a stage-1
+   * mark), as the real checkpointer does; false if that takeover named no owner.
+   */
+  loseTask(partition: number, reason: string): boolean;
 }
 
 export function spawnFakeCheckpointer(
@@ -75,6 +85,8 @@ export function spawnFakeCheckpointer(
   let toReject = 0;
   let rejectFenced = false;
   let lastEpoch = 0;
+  /** Per partition: the owner and task epoch of its latest takeover. */
+  const tasks = new Map<number, { owner: AnyRef | undefined; taskEpoch: number }>();
   const committed: CheckpointEvent[] = [];
   const failed: CheckpointEvent[] = [];
   const renameErrors: unknown[] = [];
@@ -119,6 +131,13 @@ export function spawnFakeCheckpointer(
     fenceNextTakeoverOf(partition) {
       fencedPartition = partition;
     },
+    loseTask(partition, reason) {
+      const task = tasks.get(partition);
+      if (!task?.owner) return false;
+      const lost: PartitionLostMsg = { type: 'partitionLost', partition, taskEpoch: task.taskEpoch, reason };
+      dispatch(task.owner as Ref<PartitionLostMsg>, lost);
+      return true;
+    },
   };
 
   async function complete(
@@ -162,6 +181,7 @@ export function spawnFakeCheckpointer(
                 .filter((p) => p !== fencedPartition)
                 .map((partition) => {
                   lastEpoch += 1;
+                  tasks.set(partition, { owner: msg.owner, taskEpoch: lastEpoch });
                   const agg = sinks.windowTopic === msg.topic ? sinkOffset(now, aggSinkId(msg.topic), partition) : null;
                   return {
                     partition,
