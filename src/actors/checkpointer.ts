@@ -464,6 +464,25 @@ export function spawnCheckpointer(
     else await Promise.all([...topicTakeovers.values()]);
   }
 
+  /**
+   * The answer of a takeover as it stands when it is sent: a task dropped meanwhile (a refused mark, whose
+   * `partitionLost` reached the ingest before this answer and was ignored there) is answered lost, not reading.
+   */
+  function stillOpen(topic: string, outcome: TakeoverReply): TakeoverReply {
+    if (!outcome.ok) return outcome;
+    const open = (p: TakenPartition): boolean => tasks.get(taskKey(topic, p.partition))?.taskEpoch === p.taskEpoch;
+    const dropped = outcome.partitions.filter((p) => !open(p));
+    if (dropped.length === 0) return outcome;
+    return {
+      ok: true,
+      partitions: outcome.partitions.filter(open),
+      lost: [
+        ...outcome.lost,
+        ...dropped.map((p) => ({ partition: p.partition, reason: 'its task ended before the takeover was answered' })),
+      ],
+    };
+  }
+
   async function takeOver(
     topic: string,
     partitions: readonly number[],
@@ -502,6 +521,9 @@ export function spawnCheckpointer(
     const topicId = topicIds.get(topic) ?? null;
     const key = taskKey(topic, partition);
     await closeTask(key);
+    // A takeover queued behind another of its topic may start after the stop: its fence would hit the next
+    // generation, which may own the partition by then.
+    if (!alive) throw new SdpError(ErrorCodes.CHECKPOINT_FAILED, `${key}: not taken over, the checkpointer stopped`);
     const transactionalId = `${kafka.groupId}-${topic}-${partition}`;
     const transactions =
       kafka.createTransactions?.(transactionalId) ??
@@ -1131,7 +1153,7 @@ export function spawnCheckpointer(
           await ctx.persist(event as CheckpointerMsg);
           options.onCommitted?.(event, next);
         }
-        if (msg.sender) dispatch(msg.sender as Ref<TakeoverReply>, msg.outcome);
+        if (msg.sender) dispatch(msg.sender as Ref<TakeoverReply>, stillOpen(msg.topic, msg.outcome));
         return next;
       }
       case 'release':

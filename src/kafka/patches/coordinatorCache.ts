@@ -5,9 +5,9 @@
  *
  * This patch gives each transactional producer's transaction manager (`producer/eosManager/index.js`) a view of
  * the cluster that remembers the coordinator it found, per coordinator type and id, as the Java client does. It
- * forgets it when a request to that broker answers NOT_COORDINATOR or COORDINATOR_NOT_AVAILABLE or fails without a
- * Kafka answer (a lost connection, a timeout), so kafkajs's own retry asks again; a lookup that failed is not
- * remembered. The producer is discarded after any
+ * forgets it when a request to that broker is answered "not the coordinator" (codes 15 and 16) or fails without a
+ * Kafka answer (a lost connection, a timeout); the former request is sent once more to the coordinator found then, as
+ * kafkajs's lookup before each request would have sent it. A lookup that failed is not remembered. The producer is discarded after any
  * transaction error anyway (partitionTransactions.ts), and its view with it.
  *
  * `producer/index.js` binds the transaction manager when kafkajs loads: installed by patches/consumerFixes.ts, which
@@ -32,19 +32,34 @@ export interface EosCluster {
 }
 
 /**
- * Kafka's answers that the broker is not (or no longer) the coordinator. Any other Kafka error (e.g.
- * CONCURRENT_TRANSACTIONS right after the last EndTxn, while its markers are written) came from the coordinator, so it
- * stays found; an error without a Kafka type (a lost connection, a timeout) forgets it.
+ * Kafka's answers that the broker is not (or no longer) the coordinator, by code (14 is the coordinator loading: still
+ * it). kafkajs 2.2.4 names 15 GROUP_COORDINATOR_NOT_AVAILABLE and 16 NOT_COORDINATOR_FOR_GROUP.
  */
-const NOT_THE_COORDINATOR = new Set(['NOT_COORDINATOR', 'COORDINATOR_NOT_AVAILABLE']);
+const NOT_THE_COORDINATOR_CODES = new Set([15, 16]);
 
-export function forgetsCoordinator(err: unknown): boolean {
-  const type = typeof err === 'object' && err !== null ? (err as { type?: unknown }).type : undefined;
-  return typeof type !== 'string' || NOT_THE_COORDINATOR.has(type);
+/** Kafka answered that the broker is not the coordinator: nothing was done there, so asking the right one is safe. */
+export function isNotCoordinatorAnswer(err: unknown): boolean {
+  const code = typeof err === 'object' && err !== null ? (err as { code?: unknown }).code : undefined;
+  return typeof code === 'number' && NOT_THE_COORDINATOR_CODES.has(code);
 }
 
-/** `broker`, whose every method calls `forget` when it fails in a way {@link forgetsCoordinator} names. */
-function forgettingOnError<B extends object>(broker: B, forget: () => void): B {
+/**
+ * Whether an error of a request to a remembered coordinator forgets it: a not-the-coordinator answer, or an error
+ * without a Kafka type (a lost connection, a timeout). Any other Kafka answer (e.g. CONCURRENT_TRANSACTIONS right after
+ * the last EndTxn, while its markers are written) came from the coordinator, which stays found.
+ */
+export function forgetsCoordinator(err: unknown): boolean {
+  const type = typeof err === 'object' && err !== null ? (err as { type?: unknown }).type : undefined;
+  return typeof type !== 'string' || isNotCoordinatorAnswer(err);
+}
+
+/**
+ * `broker`, whose every method calls `forget` when it fails in a way {@link forgetsCoordinator} names. A request the
+ * broker answered as not the coordinator is sent once more, to the coordinator `find` finds then: kafkajs, which looked
+ * the coordinator up before each request, retries AddOffsetsToTxn and EndTxn on nothing, and the first commit after
+ * a coordinator moved would fail. Other failures pass on as they came.
+ */
+function forgettingOnError<B extends object>(broker: B, forget: () => void, find: () => Promise<object>): B {
   return new Proxy(broker, {
     get(target, prop) {
       const value: unknown = Reflect.get(target, prop, target);
@@ -57,12 +72,14 @@ function forgettingOnError<B extends object>(broker: B, forget: () => void): B {
           if (forgetsCoordinator(err)) forget();
           throw err;
         }
-        if (result instanceof Promise)
-          return result.catch((err: unknown) => {
-            if (forgetsCoordinator(err)) forget();
-            throw err;
-          });
-        return result;
+        if (!(result instanceof Promise)) return result;
+        return result.catch(async (err: unknown) => {
+          if (!forgetsCoordinator(err)) throw err;
+          forget();
+          if (!isNotCoordinatorAnswer(err)) throw err;
+          const found = (await find()) as Record<PropertyKey, unknown>;
+          return (found[prop] as (...a: unknown[]) => unknown)(...args);
+        });
       };
     },
   });
@@ -83,7 +100,8 @@ export function cachingCoordinators(cluster: EosCluster): EosCluster {
         if (found.get(key) === lookup) found.delete(key);
       };
       const lookup = cluster.findGroupCoordinator(args).then(
-        (broker) => forgettingOnError(broker, forget),
+        // The resend goes to a broker found afresh and unwrapped: once, never a loop while the coordinator moves.
+        (broker) => forgettingOnError(broker, forget, () => cluster.findGroupCoordinator(args)),
         (err: unknown) => {
           forget();
           throw err;

@@ -159,17 +159,18 @@ describe('checkpointer: stage 1 of the windows across members', () => {
     dispatch(c.checkpointer, pageViews(0, taskEpoch, 9, ['/a', '/b', '/a']));
     dispatch(c.checkpointer, pageViews(0, taskEpoch, 14, ['/c']));
     // A roll before the interval passed carries no records (no repartition partitions in its transaction), and the
-    // group's offset stays at the window floor + 1. It is held under way past the interval, so the mark timer
-    // (which skips a task with a transaction under way) leaves the counts to the next roll.
+    // group's offset stays at the window floor + 1. It is held under way past the interval, and the next roll queued
+    // behind it before it ends, so the mark timer (which skips a task with a transaction under way) leaves the counts
+    // to that roll.
     let release!: () => void;
     tx.gate = new Promise<void>((resolve) => (release = resolve));
     const first = c.ask<CommitReply>({ type: 'commit', event: roll(0, 0, 5), taskEpoch });
     await sleep(2 * INTERVAL_MS);
+    const second = c.ask<CommitReply>({ type: 'commit', event: roll(0, 6, 11), taskEpoch });
+    await c.ask({ type: 'read' }); // answered after the second roll was queued on the task
     release();
     expect(await first).toEqual({ checkpoints: 1 });
-    expect(await c.ask<CommitReply>({ type: 'commit', event: roll(0, 6, 11), taskEpoch })).toEqual({
-      checkpoints: 2,
-    });
+    expect(await second).toEqual({ checkpoints: 2 });
     const [early, commit] = commitsOf(tx);
     expect(early!.records).toEqual([]);
     expect(early!.offsets[0]!.offset).toBe(0n);

@@ -14,29 +14,39 @@ import {
 const TRANSACTION = 1;
 const GROUP = 0;
 
+const require = createRequire(import.meta.url);
+/** kafkajs's own protocol errors, as its brokers reject with them. */
+const { createErrorFromCode } = require('kafkajs/src/protocol/error.js') as {
+  createErrorFromCode(code: number): Error & { type: string; code: number };
+};
+const NOT_COORDINATOR = 16; // kafkajs: NOT_COORDINATOR_FOR_GROUP
+const COORDINATOR_NOT_AVAILABLE = 15; // kafkajs: GROUP_COORDINATOR_NOT_AVAILABLE
+const CONCURRENT_TRANSACTIONS = 51;
+
 interface FakeBroker {
   nodeId: number;
   endTxn(): Promise<string>;
 }
 
+/** `failEndTxn(n, code)`: the next n EndTxn requests, to any broker, fail with that Kafka code (null: a lost connection). */
 function fakeCluster(failLookups = 0) {
   const lookups: string[] = [];
   let failing = failLookups;
   let nextNode = 0;
   let endTxnFails = 0;
-  let endTxnError: string | null = 'NOT_COORDINATOR';
-  const cluster: EosCluster & { lookups: string[]; failEndTxn(n: number, type?: string | null): void } = {
+  let endTxnError: number | null = NOT_COORDINATOR;
+  const cluster: EosCluster & { lookups: string[]; failEndTxn(n: number, code: number | null): void } = {
     retry: { retries: 3 },
     lookups,
-    failEndTxn(n, type = 'NOT_COORDINATOR') {
+    failEndTxn(n, code) {
       endTxnFails = n;
-      endTxnError = type;
+      endTxnError = code;
     },
     async findGroupCoordinator({ groupId, coordinatorType }) {
       lookups.push(`${coordinatorType ?? GROUP}:${groupId}`);
       if (failing > 0) {
         failing -= 1;
-        throw Object.assign(new Error('The coordinator is not available'), { type: 'COORDINATOR_NOT_AVAILABLE' });
+        throw createErrorFromCode(COORDINATOR_NOT_AVAILABLE);
       }
       const broker: FakeBroker = {
         nodeId: nextNode++,
@@ -44,7 +54,7 @@ function fakeCluster(failLookups = 0) {
           if (endTxnFails > 0) {
             endTxnFails -= 1;
             if (endTxnError === null) throw new Error('Connection error: read ECONNRESET');
-            throw Object.assign(new Error(`Kafka answered ${endTxnError}`), { type: endTxnError });
+            throw createErrorFromCode(endTxnError);
           }
           return `ended by ${this.nodeId}`;
         },
@@ -72,38 +82,54 @@ describe('coordinator cache: one FindCoordinator per coordinator until a request
     expect(view.retry).toBe(cluster.retry);
   });
 
-  it('forgets a coordinator whose request failed, so that the retry asks again', async () => {
+  it('a request answered "not the coordinator" goes once more to the coordinator found then', async () => {
     const cluster = fakeCluster();
     const view = cachingCoordinators(cluster);
     const first = (await view.findGroupCoordinator({ groupId: 'g-iot-0', coordinatorType: TRANSACTION })) as FakeBroker;
-    cluster.failEndTxn(1);
-    await expect(first.endTxn()).rejects.toMatchObject({ type: 'NOT_COORDINATOR' });
-    const second = (await view.findGroupCoordinator({
-      groupId: 'g-iot-0',
-      coordinatorType: TRANSACTION,
-    })) as FakeBroker;
-    expect(await second.endTxn()).toBe('ended by 1');
+    cluster.failEndTxn(1, NOT_COORDINATOR);
+    // Resent to a broker looked up afresh (node 1): the commit does not fail because the coordinator moved.
+    expect(await first.endTxn()).toBe('ended by 1');
     expect(cluster.lookups).toEqual(['1:g-iot-0', '1:g-iot-0']);
-    // The other coordinator stays found.
-    await view.findGroupCoordinator({ groupId: 'g', coordinatorType: GROUP });
-    await view.findGroupCoordinator({ groupId: 'g', coordinatorType: GROUP });
+    // Forgotten: the next request looks it up again, and that one is remembered.
+    const next = (await view.findGroupCoordinator({ groupId: 'g-iot-0', coordinatorType: TRANSACTION })) as FakeBroker;
+    expect(await next.endTxn()).toBe('ended by 2');
+    await view.findGroupCoordinator({ groupId: 'g-iot-0', coordinatorType: TRANSACTION });
     expect(cluster.lookups).toHaveLength(3);
+    // The other coordinator is found once.
+    await view.findGroupCoordinator({ groupId: 'g', coordinatorType: GROUP });
+    await view.findGroupCoordinator({ groupId: 'g', coordinatorType: GROUP });
+    expect(cluster.lookups).toHaveLength(4);
   });
 
-  it('keeps a coordinator that answered another Kafka error (it is still the coordinator)', async () => {
+  it('resends once only: a second "not the coordinator" answer reaches kafkajs, whose retry asks afresh', async () => {
     const cluster = fakeCluster();
     const view = cachingCoordinators(cluster);
     const broker = (await view.findGroupCoordinator({
       groupId: 'g-iot-0',
       coordinatorType: TRANSACTION,
     })) as FakeBroker;
-    cluster.failEndTxn(1, 'CONCURRENT_TRANSACTIONS');
+    cluster.failEndTxn(2, COORDINATOR_NOT_AVAILABLE);
+    await expect(broker.endTxn()).rejects.toMatchObject({ type: 'GROUP_COORDINATOR_NOT_AVAILABLE' });
+    expect(cluster.lookups).toHaveLength(2);
+    await view.findGroupCoordinator({ groupId: 'g-iot-0', coordinatorType: TRANSACTION });
+    expect(cluster.lookups).toHaveLength(3);
+  });
+
+  it('keeps a coordinator that answered another Kafka error; forgets one it lost the connection to', async () => {
+    const cluster = fakeCluster();
+    const view = cachingCoordinators(cluster);
+    const broker = (await view.findGroupCoordinator({
+      groupId: 'g-iot-0',
+      coordinatorType: TRANSACTION,
+    })) as FakeBroker;
+    cluster.failEndTxn(1, CONCURRENT_TRANSACTIONS);
     await expect(broker.endTxn()).rejects.toMatchObject({ type: 'CONCURRENT_TRANSACTIONS' });
     await view.findGroupCoordinator({ groupId: 'g-iot-0', coordinatorType: TRANSACTION });
     expect(cluster.lookups).toEqual(['1:g-iot-0']);
-    // A lost connection has no Kafka type: forgotten.
+    // A lost connection has no Kafka type: forgotten, and not resent (the broker may have acted on it).
     cluster.failEndTxn(1, null);
     await expect(broker.endTxn()).rejects.toThrow('Connection error');
+    expect(cluster.lookups).toEqual(['1:g-iot-0']);
     await view.findGroupCoordinator({ groupId: 'g-iot-0', coordinatorType: TRANSACTION });
     expect(cluster.lookups).toEqual(['1:g-iot-0', '1:g-iot-0']);
   });
@@ -113,7 +139,7 @@ describe('coordinator cache: one FindCoordinator per coordinator until a request
     const view = cachingCoordinators(cluster);
     await expect(view.findGroupCoordinator({ groupId: 'g-iot-0', coordinatorType: TRANSACTION })).rejects.toMatchObject(
       {
-        type: 'COORDINATOR_NOT_AVAILABLE',
+        type: 'GROUP_COORDINATOR_NOT_AVAILABLE',
       },
     );
     await view.findGroupCoordinator({ groupId: 'g-iot-0', coordinatorType: TRANSACTION });
@@ -125,7 +151,6 @@ describe('coordinator cache: one FindCoordinator per coordinator until a request
     // Importing the module under test loads no kafkajs; what a worker or the ETL imports first is
     // patches/consumerFixes.ts, which installs it.
     expect(installKafkajsCoordinatorCache()).toEqual({ state: 'active' });
-    const require = createRequire(import.meta.url);
     const eos = require('kafkajs/src/producer/eosManager/index.js') as { name?: string };
     expect(typeof eos).toBe('function');
     expect(eos.name).toBe('patched');
