@@ -7,8 +7,8 @@
  * the cluster that remembers the coordinator it found, per coordinator type and id, as the Java client does. It
  * forgets it when a request to that broker is answered "not the coordinator" (codes 15 and 16) or fails without a
  * Kafka answer (a lost connection, a timeout); the former request is sent once more to the coordinator found then, as
- * kafkajs's lookup before each request would have sent it. A lookup that failed is not remembered. The producer is discarded after any
- * transaction error anyway (partitionTransactions.ts), and its view with it.
+ * kafkajs's lookup before each request would have sent it. A lookup that failed is not remembered. The producer is
+ * discarded after any transaction error anyway (partitionTransactions.ts), and its view with it.
  *
  * `producer/index.js` binds the transaction manager when kafkajs loads: installed by patches/consumerFixes.ts, which
  * runs before anything imports 'kafkajs'. A speed-up, not a fix: guarded by kafkajs's exact version, and when it
@@ -78,7 +78,7 @@ function forgettingOnError<B extends object>(broker: B, forget: () => void, find
           forget();
           if (!isNotCoordinatorAnswer(err)) throw err;
           const found = (await find()) as Record<PropertyKey, unknown>;
-          return (found[prop] as (...a: unknown[]) => unknown)(...args);
+          return (found[prop] as (...a: unknown[]) => unknown).apply(found, args);
         });
       };
     },
