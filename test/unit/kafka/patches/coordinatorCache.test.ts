@@ -69,12 +69,17 @@ function fakeCluster(failLookups = 0) {
   return cluster;
 }
 
+/** The transaction coordinator of the id `g-iot-0`, as kafkajs's transaction manager asks the view for it. */
+function txnCoordinator(view: EosCluster): Promise<FakeBroker> {
+  return view.findGroupCoordinator({ groupId: 'g-iot-0', coordinatorType: TRANSACTION }) as Promise<FakeBroker>;
+}
+
 describe('coordinator cache: one FindCoordinator per coordinator until a request to it fails', () => {
   it('finds each coordinator (type and id) once, and requests go to the broker found', async () => {
     const cluster = fakeCluster();
     const view = cachingCoordinators(cluster);
     for (let i = 0; i < 3; i++) {
-      const txn = (await view.findGroupCoordinator({ groupId: 'g-iot-0', coordinatorType: TRANSACTION })) as FakeBroker;
+      const txn = await txnCoordinator(view);
       expect(await txn.endTxn()).toBe('ended by 0');
       await view.findGroupCoordinator({ groupId: 'g', coordinatorType: GROUP });
     }
@@ -85,15 +90,15 @@ describe('coordinator cache: one FindCoordinator per coordinator until a request
   it('a request answered "not the coordinator" goes once more to the coordinator found then', async () => {
     const cluster = fakeCluster();
     const view = cachingCoordinators(cluster);
-    const first = (await view.findGroupCoordinator({ groupId: 'g-iot-0', coordinatorType: TRANSACTION })) as FakeBroker;
+    const first = await txnCoordinator(view);
     cluster.failEndTxn(1, NOT_COORDINATOR);
     // Resent to a broker looked up afresh (node 1): the commit does not fail because the coordinator moved.
     expect(await first.endTxn()).toBe('ended by 1');
     expect(cluster.lookups).toEqual(['1:g-iot-0', '1:g-iot-0']);
     // Forgotten: the next request looks it up again, and that one is remembered.
-    const next = (await view.findGroupCoordinator({ groupId: 'g-iot-0', coordinatorType: TRANSACTION })) as FakeBroker;
+    const next = await txnCoordinator(view);
     expect(await next.endTxn()).toBe('ended by 2');
-    await view.findGroupCoordinator({ groupId: 'g-iot-0', coordinatorType: TRANSACTION });
+    await txnCoordinator(view);
     expect(cluster.lookups).toHaveLength(3);
     // The other coordinator is found once.
     await view.findGroupCoordinator({ groupId: 'g', coordinatorType: GROUP });
@@ -104,46 +109,38 @@ describe('coordinator cache: one FindCoordinator per coordinator until a request
   it('resends once only: a second "not the coordinator" answer reaches kafkajs, whose retry asks afresh', async () => {
     const cluster = fakeCluster();
     const view = cachingCoordinators(cluster);
-    const broker = (await view.findGroupCoordinator({
-      groupId: 'g-iot-0',
-      coordinatorType: TRANSACTION,
-    })) as FakeBroker;
+    const broker = await txnCoordinator(view);
     cluster.failEndTxn(2, COORDINATOR_NOT_AVAILABLE);
     await expect(broker.endTxn()).rejects.toMatchObject({ type: 'GROUP_COORDINATOR_NOT_AVAILABLE' });
     expect(cluster.lookups).toHaveLength(2);
-    await view.findGroupCoordinator({ groupId: 'g-iot-0', coordinatorType: TRANSACTION });
+    await txnCoordinator(view);
     expect(cluster.lookups).toHaveLength(3);
   });
 
   it('keeps a coordinator that answered another Kafka error; forgets one it lost the connection to', async () => {
     const cluster = fakeCluster();
     const view = cachingCoordinators(cluster);
-    const broker = (await view.findGroupCoordinator({
-      groupId: 'g-iot-0',
-      coordinatorType: TRANSACTION,
-    })) as FakeBroker;
+    const broker = await txnCoordinator(view);
     cluster.failEndTxn(1, CONCURRENT_TRANSACTIONS);
     await expect(broker.endTxn()).rejects.toMatchObject({ type: 'CONCURRENT_TRANSACTIONS' });
-    await view.findGroupCoordinator({ groupId: 'g-iot-0', coordinatorType: TRANSACTION });
+    await txnCoordinator(view);
     expect(cluster.lookups).toEqual(['1:g-iot-0']);
     // A lost connection has no Kafka type: forgotten, and not resent (the broker may have acted on it).
     cluster.failEndTxn(1, null);
     await expect(broker.endTxn()).rejects.toThrow('Connection error');
     expect(cluster.lookups).toEqual(['1:g-iot-0']);
-    await view.findGroupCoordinator({ groupId: 'g-iot-0', coordinatorType: TRANSACTION });
+    await txnCoordinator(view);
     expect(cluster.lookups).toEqual(['1:g-iot-0', '1:g-iot-0']);
   });
 
   it('does not remember a lookup that failed', async () => {
     const cluster = fakeCluster(1);
     const view = cachingCoordinators(cluster);
-    await expect(view.findGroupCoordinator({ groupId: 'g-iot-0', coordinatorType: TRANSACTION })).rejects.toMatchObject(
-      {
-        type: 'GROUP_COORDINATOR_NOT_AVAILABLE',
-      },
-    );
-    await view.findGroupCoordinator({ groupId: 'g-iot-0', coordinatorType: TRANSACTION });
-    await view.findGroupCoordinator({ groupId: 'g-iot-0', coordinatorType: TRANSACTION });
+    await expect(txnCoordinator(view)).rejects.toMatchObject({
+      type: 'GROUP_COORDINATOR_NOT_AVAILABLE',
+    });
+    await txnCoordinator(view);
+    await txnCoordinator(view);
     expect(cluster.lookups).toEqual(['1:g-iot-0', '1:g-iot-0']);
   });
 
