@@ -6,12 +6,15 @@
  * partition actor: etl/backlogEnd.ts), or on `flush`: every buffered
  * dt is encoded into a `*.parquet.tmp` file (fsynced, on an encoder thread), then ONE checkpoint
  * commits the roll's last offset with the tmp→final renames (architecture.md, "The checkpoint protocol"). One roll is
- * in flight at a time, so the writer's committed offsets only move forward.
+ * encoded at a time; the next one may be encoded while the previous one commits (a Kafka transaction and its renames),
+ * and commits go one after another in offset order, so the writer's committed offsets only move forward.
  *
  * Back-pressure: `append` replies `{ backlogHigh: true }` once a full roll's worth of rows waits
- * behind the roll in flight; the partition actor then pauses fetching until `onDrained` fires.
+ * behind the rolls in flight; the partition actor then pauses fetching until `onDrained` fires. A roll gives its rows
+ * back to the shared budget once its tmp files are written, not when it commits: from then on they are on disk, and
+ * a retry of its commit names the same tmp files instead of encoding them again.
  */
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import {
   compareOffsets,
   rawSinkId,
@@ -23,7 +26,7 @@ import { commitRetryDelayMs, isRawRollCommitted, mustCheckEarlierAttempt } from 
 import { hitFault } from '../system/faults.js';
 import { ErrorCodes, SdpError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { ensureDir } from '../lake/durableFs.js';
+import { ensureDir, removeIfExists } from '../lake/durableFs.js';
 import type { EncoderName } from '../lake/encoder.js';
 import type { BufferBudget } from '../lake/bufferBudget.js';
 import type { EncoderPool } from '../lake/encoderPool.js';
@@ -82,12 +85,14 @@ export type LakeWriterMsg =
       durationMs: number;
     }
   /** `rejected`: Kafka refused the commit (fenced, or the ownership ended): not retried, the ETL restarts. */
-  | { type: 'rollFailed'; generation: number; lastOffset: string; error: string; rejected?: boolean }
+  | { type: 'rollFailed'; generation: number; lastOffset: string; error: string; rejected?: boolean; fenced?: boolean }
   /** Internal timer: try the failed roll again. */
   | { type: 'retryRoll'; generation: number; lastOffset: string }
+  /** Internal: the roll in flight wrote its tmp files; its rows leave memory and the budget. */
+  | { type: 'encoded'; generation: number; lastOffset: string }
   /** Internal: the shared budget has room again. */
   | { type: 'budgetRoom' }
-  /** The partition read a backlog to its end: roll what is buffered now (after the roll in flight). */
+  /** The partition read a backlog to its end: roll what is buffered now (once a roll may start). */
   | { type: 'endOfBacklog'; generation?: number }
   /** Query: roll everything buffered now and wait until it is committed; replies WriterFlushReply. */
   | { type: 'flush' }
@@ -154,16 +159,53 @@ export interface LakeWriterOptions {
 }
 
 /** The checkpointer said no to a roll: the Kafka transaction did not commit and nothing was renamed. */
-class RollRejectedError extends Error {}
+class RollRejectedError extends Error {
+  /** `fenced`: another holder took the partition's transactional id, so the tmp files named here are nobody's. */
+  constructor(
+    message: string,
+    readonly fenced = false,
+  ) {
+    super(message);
+  }
+}
 
 interface PendingRoll {
   firstOffset: string;
   lastOffset: string;
+  /** The rows to encode; emptied once they are written (`written`). */
   rows: Map<string, PackedBatch>;
   rejected: Map<string, PackedBatch>;
   rowCount: number;
   rejectedCount: number;
   attempts: number;
+  /** The renames of the tmp files this roll wrote (fsynced): a retry commits them again. */
+  written?: Rename[];
+  /** The writer heard of `written` (`encoded`): the rows went back to the budget, and the next roll may be encoded. */
+  onDisk: boolean;
+  /** Settles when this roll is committed (fails if it never will be: the partition was lost, the writer stopped). */
+  committed: Deferred;
+  /** The previous roll's `committed`: this roll's commit waits for it. */
+  after?: Promise<void>;
+  /** The back-off timer of this roll's failed attempt, cancelled in afterStop. */
+  retryTimer?: NodeJS.Timeout;
+}
+
+interface Deferred {
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (err: Error) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // Nobody may be waiting (no roll behind it): a failure is then nobody's business.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
 }
 
 interface State {
@@ -179,20 +221,23 @@ interface State {
   bufferSinceMs: number;
   lastAppendMs: number;
   committedOffset: string;
-  roll?: PendingRoll;
-  /** A backlog ended while a roll was in flight: roll the rest as soon as it is committed. */
+  /** The rolls in flight, oldest first: at most one being encoded, at most two in all. */
+  rolls: PendingRoll[];
+  /** A backlog ended while no roll could start: roll the rest as soon as one can. */
   rollAfterCurrent: boolean;
   backlogHigh: boolean;
   flushWaiters: Array<Ref<WriterFlushReply>>;
   timer?: NodeJS.Timeout;
-  /** The back-off timer of a failed roll, cancelled in afterStop. */
-  retryTimer?: NodeJS.Timeout;
   /** Handed to the budget to be told when it has room. */
   wake: () => void;
   filesWritten: number;
   rowsWritten: number;
   /** A commit was refused (onLost): nothing more is rolled; the owner stops this writer. */
   lost: boolean;
+  /** The refusal was a fence: the tmp files of the roll behind the refused one are deleted. */
+  fenced: boolean;
+  /** Lost with a roll behind the refused one under way: the owner hears once it ended (reportLost). */
+  lostReason?: string;
 }
 
 // Longer than 80 lines on purpose: an actor's factory is its scope. The per-message handlers and
@@ -226,16 +271,21 @@ export function spawnLakeWriter(
       empty: state.firstOffset === undefined,
       bufferSinceMs: state.bufferSinceMs,
       lastAppendMs: state.lastAppendMs,
-      rolling: state.roll !== undefined,
+      rolling: !canStartRoll(state),
       ...(budget ? { budget: { pressing: budget.pressing, exceeded: budget.exceeded } } : {}),
     };
+  }
+
+  /** Every roll in flight is on disk and only one is: the next one may be encoded while that one commits. */
+  function canStartRoll(state: State): boolean {
+    return state.rolls.length === 0 || (state.rolls.length === 1 && state.rolls[0]!.onDisk);
   }
 
   function updateBacklog(state: State): void {
     const change = backlogChange(state.backlogHigh, factsOf(state), limits);
     if (change === 'high') {
       state.backlogHigh = true;
-      // Woken when another writer's commit frees rows; the own roll's completion is seen in 'rolled'.
+      // Woken when another writer's roll frees rows; the own roll's are seen in 'encoded'.
       if (budget?.exceeded) budget.whenRoom(state.wake);
     } else if (change === 'drained') {
       state.backlogHigh = false;
@@ -255,6 +305,8 @@ export function spawnLakeWriter(
       rowCount: state.bufferedRows,
       rejectedCount,
       attempts: 0,
+      onDisk: false,
+      committed: deferred(),
     };
     state.buffers = new Map();
     state.rejected = new Map();
@@ -266,11 +318,14 @@ export function spawnLakeWriter(
     return roll;
   }
 
-  /** Encodes every file of the roll as tmp, then commits them with the offset in one checkpoint. */
-  async function writeRoll(roll: PendingRoll): Promise<number> {
+  /**
+   * Encodes every file of the roll as tmp (once: a retry finds them written), then commits them with the offset in one
+   * checkpoint.
+   */
+  async function writeRoll(roll: PendingRoll, self: Ref<LakeWriterMsg>): Promise<number> {
     if (mustCheckEarlierAttempt(roll.attempts)) {
-      // The previous attempt may have committed after all (a commit that timed out): never
-      // rewrite a tmp file that a committed checkpoint is renaming.
+      // The previous attempt may have committed after all (a commit that timed out). If it did not, its tmp files are
+      // committed again; if Kafka refused it meanwhile (its tmp files may be gone), so is this attempt.
       const state = await query<CheckpointerMsg, CheckpointState>(
         options.checkpointer,
         () => ({ type: 'read' }),
@@ -278,6 +333,36 @@ export function spawnLakeWriter(
       );
       if (isRawRollCommitted(state, sink, partition, roll.lastOffset)) return 0;
     }
+    const renames = roll.written ?? (await encodeRoll(roll, self));
+    // Commits go in offset order: a roll encoded while the previous one committed waits for that commit.
+    if (roll.after) await roll.after;
+    hitFault('after-tmp-fsync-before-commit');
+    const event: RawCheckpoint = {
+      type: 'raw',
+      sink,
+      topic,
+      partition,
+      offset: roll.lastOffset,
+      renames,
+      rows: roll.rowCount,
+      rejected: roll.rejectedCount,
+    };
+    const answer = await query<CheckpointerMsg, CommitReply>(
+      options.checkpointer,
+      () => ({
+        type: 'commit',
+        event,
+        generation,
+        ...(options.taskEpoch !== undefined ? { taskEpoch: options.taskEpoch } : {}),
+      }),
+      options.commitTimeoutMs,
+    );
+    if ('rejected' in answer) throw new RollRejectedError(answer.rejected, answer.fenced);
+    return renames.length;
+  }
+
+  /** Writes the roll's tmp files (fsynced) on the encoder threads; answers their renames. */
+  async function encodeRoll(roll: PendingRoll, self: Ref<LakeWriterMsg>): Promise<Rename[]> {
     const renames: Rename[] = [];
     const jobs: Array<Promise<unknown>> = [];
     const add = (finalPath: string, tableName: TableName, batch: PackedBatch, dir: string): void => {
@@ -315,37 +400,18 @@ export function spawnLakeWriter(
     }
     await Promise.all(jobs);
     if (!alive) throw new StaleGenerationError();
-    hitFault('after-tmp-fsync-before-commit');
-    const event: RawCheckpoint = {
-      type: 'raw',
-      sink,
-      topic,
-      partition,
-      offset: roll.lastOffset,
-      renames,
-      rows: roll.rowCount,
-      rejected: roll.rejectedCount,
-    };
-    const answer = await query<CheckpointerMsg, CommitReply>(
-      options.checkpointer,
-      () => ({
-        type: 'commit',
-        event,
-        generation,
-        ...(options.taskEpoch !== undefined ? { taskEpoch: options.taskEpoch } : {}),
-      }),
-      options.commitTimeoutMs,
-    );
-    if ('rejected' in answer) throw new RollRejectedError(answer.rejected);
-    return renames.length;
+    // On disk now: the rows leave memory, and the budget hears of it through the mailbox.
+    roll.written = renames;
+    roll.rows = new Map();
+    roll.rejected = new Map();
+    dispatch(self, { type: 'encoded', generation, lastOffset: roll.lastOffset });
+    return renames;
   }
 
-  function startRoll(state: State, self: Ref<LakeWriterMsg>): void {
-    const roll = state.roll;
-    if (!roll) return;
+  function startRoll(roll: PendingRoll, self: Ref<LakeWriterMsg>): void {
     roll.attempts += 1;
     const startedMs = Date.now();
-    writeRoll(roll).then(
+    writeRoll(roll, self).then(
       (files) => {
         if (alive)
           dispatch(self, {
@@ -365,42 +431,64 @@ export function spawnLakeWriter(
             generation,
             lastOffset: roll.lastOffset,
             error: err instanceof Error ? err.message : String(err),
-            ...(err instanceof RollRejectedError ? { rejected: true } : {}),
+            ...(err instanceof RollRejectedError ? { rejected: true, fenced: err.fenced } : {}),
           });
       },
     );
   }
 
-  /** Starts a roll when none is in flight and the buffer is due (or `force`): lake/rollRule.ts. */
-  function maybeRoll(state: State, self: Ref<LakeWriterMsg>, force: boolean): void {
-    if (state.lost) return;
-    if (!rollDecision({ ...factsOf(state), limits, force }, Date.now()).roll) return;
-    state.roll = drain(state);
-    startRoll(state, self);
+  /** Deletes the tmp files of a roll that will never be committed (the partition was lost before its commit). */
+  async function discardTmpFiles(roll: PendingRoll): Promise<void> {
+    for (const { from } of roll.written ?? [])
+      await removeIfExists(join(lakeRoot, from)).catch((err: unknown) =>
+        logger.warn({ err, file: from }, 'tmp file of a roll never committed not deleted'),
+      );
+  }
+
+  /** Starts a roll when one may start and the buffer is due (or `force`): lake/rollRule.ts. True if it started one. */
+  function maybeRoll(state: State, self: Ref<LakeWriterMsg>, force: boolean): boolean {
+    if (state.lost) return false;
+    if (!rollDecision({ ...factsOf(state), limits, force }, Date.now()).roll) return false;
+    const roll = drain(state)!;
+    const previous = state.rolls.at(-1);
+    if (previous) roll.after = previous.committed.promise;
+    state.rolls.push(roll);
+    startRoll(roll, self);
+    return true;
+  }
+
+  /** A roll may have become possible: roll what a flush or the end of a backlog is waiting for, or what is due. */
+  function rollWaiting(state: State, self: Ref<LakeWriterMsg>): void {
+    const force = state.flushWaiters.length > 0 || state.rollAfterCurrent;
+    if (maybeRoll(state, self, force) || state.firstOffset === undefined) state.rollAfterCurrent = false;
   }
 
   function settleFlush(state: State): void {
-    if (state.roll || state.firstOffset !== undefined) return;
+    if (state.rolls.length > 0 || state.firstOffset !== undefined) return;
     for (const waiter of state.flushWaiters) dispatch(waiter, { committedOffset: state.committedOffset });
     state.flushWaiters = [];
   }
 
   /**
-   * A reply or timer of another generation, or about a roll that is not the one in flight: it
-   * must not touch this writer's state (it would count a roll twice or act on a roll it never had).
+   * The roll in flight a reply or timer is about; undefined for one of another generation, or about no roll in
+   * flight: it must not touch this writer's state (it would count a roll twice or act on a roll it never had).
    */
-  function isStale(state: State, msg: { type: string; generation?: number; lastOffset: string }): boolean {
+  function rollOf(
+    state: State,
+    msg: { type: string; generation?: number; lastOffset: string },
+  ): PendingRoll | undefined {
     const ownGeneration = (msg.generation ?? 0) === generation;
-    if (ownGeneration && state.roll !== undefined && state.roll.lastOffset === msg.lastOffset) return false;
+    const roll = ownGeneration ? state.rolls.find((r) => r.lastOffset === msg.lastOffset) : undefined;
+    if (roll) return roll;
     const fields = {
       msg_type: msg.type,
       msg_generation: msg.generation ?? 0,
       offset: msg.lastOffset,
-      roll_offset: state.roll?.lastOffset ?? null,
+      roll_offsets: state.rolls.map((r) => r.lastOffset),
     };
     if (ownGeneration) logger.warn(fields, 'reply for no roll in flight discarded');
     else logger.debug(fields, 'message of another generation discarded');
-    return true;
+    return undefined;
   }
 
   /** Buffers an append's rows and rejected records column-wise per dt. */
@@ -470,21 +558,32 @@ export function spawnLakeWriter(
   }
 
   function onRolled(state: State, msg: Extract<LakeWriterMsg, { type: 'rolled' }>, self: Ref<LakeWriterMsg>): void {
-    if (isStale(state, msg)) return;
+    const roll = rollOf(state, msg);
+    if (!roll) return;
+    // Commits go in offset order, so this is the oldest roll in flight.
     state.committedOffset = msg.lastOffset;
-    budget?.release(msg.rows + msg.rejected);
-    state.roll = undefined;
+    if (!roll.onDisk) budget?.release(msg.rows + msg.rejected);
+    state.rolls = state.rolls.filter((r) => r !== roll);
+    roll.committed.resolve();
     state.filesWritten += msg.files;
     state.rowsWritten += msg.rows;
     logger.info(
       { offset: msg.lastOffset, rows: msg.rows, rejected: msg.rejected, files: msg.files, duration_ms: msg.durationMs },
       'roll committed',
     );
-    const force = state.flushWaiters.length > 0 || state.rollAfterCurrent;
-    state.rollAfterCurrent = false;
-    maybeRoll(state, self, force);
+    rollWaiting(state, self);
     updateBacklog(state);
     settleFlush(state);
+  }
+
+  /** The roll's tmp files are written: its rows go back to the budget, and the next roll may be encoded. */
+  function onEncoded(state: State, msg: Extract<LakeWriterMsg, { type: 'encoded' }>, self: Ref<LakeWriterMsg>): void {
+    const roll = rollOf(state, msg);
+    if (!roll) return;
+    if (!roll.onDisk) budget?.release(roll.rowCount + roll.rejectedCount);
+    roll.onDisk = true;
+    rollWaiting(state, self);
+    updateBacklog(state);
   }
 
   function onRollFailed(
@@ -492,16 +591,33 @@ export function spawnLakeWriter(
     msg: Extract<LakeWriterMsg, { type: 'rollFailed' }>,
     self: Ref<LakeWriterMsg>,
   ): void {
-    if (isStale(state, msg)) return;
-    const roll = state.roll!;
+    const roll = rollOf(state, msg);
+    if (!roll) return;
+    if (state.lost) {
+      // The roll behind the refused one ended: its commit waited for that one's, so it never commits.
+      if (state.lostReason !== undefined) reportLost(state, roll);
+      return;
+    }
     // A rejected Kafka commit is not retried: the transactional producer is gone (fenced, or it failed and must be
     // taken over again). The owner drops this partition and takes it over again if it is still assigned
     // (architecture.md, "Growing past one machine"); its buffered rows are read again after the last commit.
     if (msg.rejected && options.onLost) {
       state.lost = true;
+      state.fenced = msg.fenced === true;
       logger.warn({ err: msg.error, offset: roll.lastOffset }, 'roll refused by Kafka: the partition is dropped');
       for (const waiter of state.flushWaiters) dispatch(waiter, { committedOffset: state.committedOffset });
       state.flushWaiters = [];
+      for (const r of state.rolls) r.committed.reject(new RollRejectedError(msg.error));
+      const behind = state.rolls.find((r) => r !== roll);
+      if (behind?.retryTimer) {
+        // Its encode failed and waits to be tried again: it has no tmp files, and is never tried again.
+        clearTimeout(behind.retryTimer);
+        behind.retryTimer = undefined;
+      } else if (behind) {
+        // Its encode or its wait for the refused commit is under way: the owner hears once it ended (above).
+        state.lostReason = msg.error;
+        return;
+      }
       options.onLost(msg.error);
       return;
     }
@@ -515,10 +631,23 @@ export function spawnLakeWriter(
     logger.warn({ err: msg.error, attempt: roll.attempts, retry_in_ms: delayMs }, 'roll failed; retrying');
     // Back through the mailbox, so that a stopped writer's timer (cancelled in afterStop) or a
     // stale one is seen as such.
-    state.retryTimer = setTimeout(
+    roll.retryTimer = setTimeout(
       () => dispatch(self, { type: 'retryRoll', generation, lastOffset: roll.lastOffset }),
       delayMs,
     );
+  }
+
+  /**
+   * The partition was lost with a roll behind the refused one, which has now ended. Fenced, its tmp files are nobody's
+   * and go first, as the checkpointer deletes the refused roll's; then the owner hears, and stops this writer, so no
+   * writer of the partition here can roll the same names meanwhile. A refusal of a task that ended leaves them to the
+   * partition's next takeover, as the checkpointer does.
+   */
+  function reportLost(state: State, behind: PendingRoll): void {
+    const reason = state.lostReason!;
+    state.lostReason = undefined;
+    const discarded = state.fenced ? discardTmpFiles(behind) : Promise.resolve();
+    void discarded.then(() => options.onLost!(reason));
   }
 
   const behaviour = (state: State, msg: LakeWriterMsg, ctx: ActorContext<LakeWriterMsg>): State => {
@@ -532,6 +661,9 @@ export function spawnLakeWriter(
       case 'rolled':
         onRolled(state, msg, ctx.self);
         return state;
+      case 'encoded':
+        onEncoded(state, msg, ctx.self);
+        return state;
       case 'budgetRoom':
         if (state.backlogHigh) maybeRoll(state, ctx.self, false);
         updateBacklog(state);
@@ -540,18 +672,20 @@ export function spawnLakeWriter(
         return state;
       case 'endOfBacklog':
         if ((msg.generation ?? 0) !== generation) return state;
-        if (state.roll) state.rollAfterCurrent = state.firstOffset !== undefined;
+        if (!canStartRoll(state)) state.rollAfterCurrent = state.firstOffset !== undefined;
         else maybeRoll(state, ctx.self, true);
         updateBacklog(state);
         return state;
       case 'rollFailed':
         onRollFailed(state, msg, ctx.self);
         return state;
-      case 'retryRoll':
-        if (isStale(state, msg)) return state;
-        state.retryTimer = undefined;
-        startRoll(state, ctx.self);
+      case 'retryRoll': {
+        const roll = rollOf(state, msg);
+        if (!roll || state.lost) return state;
+        roll.retryTimer = undefined;
+        startRoll(roll, ctx.self);
         return state;
+      }
       case 'flush': {
         if (state.lost) {
           reply<WriterFlushReply>(ctx, { committedOffset: state.committedOffset });
@@ -568,7 +702,7 @@ export function spawnLakeWriter(
           partition,
           committedOffset: state.committedOffset,
           bufferedRows: state.bufferedRows,
-          rolling: state.roll !== undefined,
+          rolling: state.rolls.length > 0,
           filesWritten: state.filesWritten,
           rowsWritten: state.rowsWritten,
         });
@@ -592,6 +726,7 @@ export function spawnLakeWriter(
         bufferSinceMs: Date.now(),
         lastAppendMs: Date.now(),
         committedOffset: options.committedOffset,
+        rolls: [],
         rollAfterCurrent: false,
         backlogHigh: false,
         wake: () => dispatch(ctx.self, { type: 'budgetRoom' }),
@@ -599,6 +734,7 @@ export function spawnLakeWriter(
         timer,
         filesWritten: 0,
         lost: false,
+        fenced: false,
         rowsWritten: 0,
       };
     },
@@ -612,10 +748,15 @@ export function spawnLakeWriter(
     afterStop: (state) => {
       alive = false;
       if (state.timer) clearInterval(state.timer);
-      if (state.retryTimer) clearTimeout(state.retryTimer);
       budget?.forget(state.wake);
       // Rows it still held are gone with it (a restart re-reads them from Kafka).
-      budget?.release(state.bufferedRecords + (state.roll ? state.roll.rowCount + state.roll.rejectedCount : 0));
+      let held = state.bufferedRecords;
+      for (const roll of state.rolls) {
+        if (roll.retryTimer) clearTimeout(roll.retryTimer);
+        if (!roll.onDisk) held += roll.rowCount + roll.rejectedCount;
+        roll.committed.reject(new StaleGenerationError());
+      }
+      budget?.release(held);
     },
   });
 }

@@ -1,6 +1,6 @@
 /**
  * One memory budget shared by every lake writer of the process: rows held in buffers or in rolls
- * not yet committed. With many partitions catching up at once, each writer would otherwise hold up
+ * not yet written to their tmp files. With many partitions catching up at once, each writer would otherwise hold up
  * to two files' worth of rows, and memory would grow with the number of partitions. Near the budget
  * (`pressing`) writers roll early (smaller files, bounded memory); over it (`exceeded`) those that
  * cannot give rows back now pause their partition until rows are freed.
@@ -40,7 +40,7 @@ export class BufferBudget {
     this.usedRows += rows;
   }
 
-  /** Rows committed (or dropped): wakes every writer waiting for room once under the limit. */
+  /** Rows written to tmp files (or dropped): wakes every writer waiting for room once under the limit. */
   release(rows: number): void {
     this.usedRows = Math.max(0, this.usedRows - rows);
     if (this.exceeded || this.waiters.size === 0) return;

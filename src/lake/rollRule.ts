@@ -25,7 +25,10 @@ export interface WriterFacts {
   /** When the buffer's first append arrived, and its last one. */
   bufferSinceMs: number;
   lastAppendMs: number;
-  /** A roll is in flight (one at a time per writer). */
+  /**
+   * No roll may start now: one is being encoded, or one is committing with the next written behind it (a writer encodes
+   * one roll at a time and has at most two in flight).
+   */
   rolling: boolean;
   /** The shared row budget (lake/bufferBudget.ts); absent: unlimited. */
   budget?: { pressing: boolean; exceeded: boolean };
@@ -67,8 +70,8 @@ export function rollDecision(facts: RollFacts, nowMs: number): RollDecision {
 }
 
 /**
- * A whole roll waits behind the one in flight, or the shared budget is spent and this writer
- * cannot give rows back now (a roll in flight, or too few rows for a roll under pressure).
+ * A whole roll waits behind the rolls in flight, or the shared budget is spent and this writer
+ * cannot give rows back now (no roll may start, or too few rows for a roll under pressure).
  */
 export function isBacklogged(facts: WriterFacts, limits: RollLimits): boolean {
   if (facts.rolling && isFull(facts, limits)) return true;

@@ -477,7 +477,9 @@ describe('ingest: batches', () => {
     h.checkpointer.hold();
     await handlers.onBatch(iotBatch(0, 0, 1)); // a full roll: its commit is held
     await waitFor(() => h.checkpointer.received.length === 1, 'the first roll');
-    await handlers.onBatch(iotBatch(0, 2, 3)); // a second full roll's worth waits
+    await handlers.onBatch(iotBatch(0, 2, 3)); // a second full roll, written behind the first
+    expect(h.consumer().calls.slice(before)).toEqual([]);
+    await handlers.onBatch(iotBatch(0, 4, 5)); // a third full roll's worth waits
     expect(h.consumer().calls.slice(before)).toEqual([{ call: 'pause', partition: 0 }]);
 
     h.checkpointer.release();

@@ -13,15 +13,16 @@ import {
 import type { RawCheckpoint } from '../../../src/checkpoint/checkpointState.js';
 import { ColumnBuffer } from '../../../src/lake/columnBuffer.js';
 import { BufferBudget } from '../../../src/lake/bufferBudget.js';
-import { createEncoderPool } from '../../../src/lake/encoderPool.js';
+import { createEncoderPool, type EncoderPool } from '../../../src/lake/encoderPool.js';
 import { tmpPathFor } from '../../../src/lake/layout.js';
 import type { ClickstreamRow } from '../../../src/events/types.js';
 import type { RowOf } from '../../../src/lake/tables.js';
-import { dispatch, query, type Ref } from '../../../src/system/nact.js';
+import { dispatch, query, stop, type Ref } from '../../../src/system/nact.js';
 import { spawnFakeCheckpointer, type FakeCheckpointer } from './fakes/fakeCheckpointer.js';
 import { columnTypes, listFiles, openReader, readRows, type Reader } from './fakes/lakeFiles.js';
 import {
   cleanUp,
+  gate,
   newSystem,
   onCleanUp,
   settleBeforeStop,
@@ -29,6 +30,7 @@ import {
   sleep,
   tempDir,
   waitFor,
+  type Gate,
 } from './fakes/testKit.js';
 
 let reader: Reader;
@@ -151,6 +153,34 @@ function startWriter(overrides: Partial<LakeWriterOptions> = {}): Harness {
   };
 }
 
+/** An in-thread encoder pool whose encodes, after the first `free` ones, start once `encodes` opens. */
+function gatedEncoderPool(encodes: Gate, free = 0): EncoderPool {
+  const pool = createEncoderPool({ threads: 0 });
+  onCleanUp(() => pool.close());
+  let started = 0;
+  return {
+    encode: async (req) => {
+      started += 1;
+      if (started > free) await encodes.promise;
+      return pool.encode(req);
+    },
+    close: () => pool.close(),
+  };
+}
+
+/** An in-thread encoder pool that records the lake-relative path of every file it encodes. */
+function countingEncoderPool(encoded: string[]): EncoderPool {
+  const pool = createEncoderPool({ threads: 0 });
+  onCleanUp(() => pool.close());
+  return {
+    encode: (req) => {
+      encoded.push(req.path.slice(req.path.indexOf('/tables/') + 1));
+      return pool.encode(req);
+    },
+    close: () => pool.close(),
+  };
+}
+
 const rawPath = (dt: string, first: number, last: number): string =>
   `tables/clickstream/dt=${dt}/p${PARTITION}/part-${PARTITION}-${pad(first)}-${pad(last)}.parquet`;
 const rejectedPath = (dt: string, first: number, last: number): string =>
@@ -258,16 +288,37 @@ describe('lake writer: rolling', () => {
     expect(await h.status()).toMatchObject({ committedOffset: '2', bufferedRows: 1 });
   });
 
-  it('rolls the rest right after the roll in flight when a backlog ends during it', async () => {
+  it('encodes the rest while the roll before it commits when a backlog ends, and commits them in order', async () => {
     const h = startWriter({ maxFileRows: 3 });
     h.checkpointer.hold();
-    await h.append(appendOf([0, 1, 2])); // full: this roll waits for its commit
+    await h.append(appendOf([0, 1, 2])); // full: this roll is written and waits for its commit
+    await h.append(appendOf([3, 4]));
+    dispatch(h.writer, { type: 'endOfBacklog', generation: 0 });
+    // The rest is written while the first commit is held, and its own commit waits for that one.
+    await waitFor(() => existsSync(join(h.lakeRoot, tmpPathFor(rawPath('2024-03-01', 3, 4)))), 'the rest written');
+    expect(await h.status()).toMatchObject({ rolling: true, bufferedRows: 0 });
+    await sleep(50);
+    expect(h.checkpointer.received).toHaveLength(1);
+    h.checkpointer.release();
+    await waitFor(() => h.checkpointer.committed.length === 2, 'both rolls committed', 3_000);
+    expect((h.checkpointer.committed as RawCheckpoint[]).map((c) => [c.offset, c.rows])).toEqual([
+      ['2', 3],
+      ['4', 2],
+    ]);
+    expect(h.checkpointer.maxInFlightPerSink()).toBe(1);
+  });
+
+  it('rolls the rest as soon as the roll before it is written when a backlog ends while it is encoded', async () => {
+    const encodes = gate();
+    const h = startWriter({ maxFileRows: 3, encoderPool: gatedEncoderPool(encodes) });
+    await h.append(appendOf([0, 1, 2])); // full: this roll is being encoded
     await h.append(appendOf([3, 4]));
     dispatch(h.writer, { type: 'endOfBacklog', generation: 0 });
     await sleep(50);
+    // One roll is encoded at a time: the rest waits for it.
     expect(await h.status()).toMatchObject({ rolling: true, bufferedRows: 2 });
-    h.checkpointer.release();
-    await waitFor(() => h.checkpointer.committed.length === 2, 'the rest rolled after the first commit', 3_000);
+    encodes.open();
+    await waitFor(() => h.checkpointer.committed.length === 2, 'the rest rolled after the first was written', 3_000);
     expect((h.checkpointer.committed as RawCheckpoint[]).map((c) => [c.offset, c.rows])).toEqual([
       ['2', 3],
       ['4', 2],
@@ -349,27 +400,77 @@ describe('lake writer: files and checkpoint events', () => {
 });
 
 describe('lake writer: back-pressure and failures', () => {
-  it('replies backlogHigh while a full roll waits behind a delayed commit, and calls onDrained once it completes', async () => {
+  it('replies backlogHigh while a full roll waits behind two rolls in flight, and calls onDrained once one commits', async () => {
     const h = startWriter({ maxFileRows: 2 });
     h.checkpointer.hold();
     expect(await h.append(appendOf([0, 1]))).toEqual({ backlogHigh: false });
     await waitFor(() => h.checkpointer.received.length === 1, 'the first roll to reach the checkpointer');
+    // The first roll is written and commits: the next one is rolled and written behind it.
     expect(await h.append(appendOf([2]))).toEqual({ backlogHigh: false });
-    expect(await h.append(appendOf([3]))).toEqual({ backlogHigh: true });
-    expect(await h.append(appendOf([4]))).toEqual({ backlogHigh: true });
+    expect(await h.append(appendOf([3]))).toEqual({ backlogHigh: false });
+    expect(await h.append(appendOf([4]))).toEqual({ backlogHigh: false });
+    // A third full roll waits behind both.
+    expect(await h.append(appendOf([5]))).toEqual({ backlogHigh: true });
+    expect(await h.append(appendOf([6]))).toEqual({ backlogHigh: true });
     expect(h.drained).toEqual([]);
     expect(h.checkpointer.received).toHaveLength(1);
 
     h.checkpointer.release();
     await waitFor(() => h.drained.length === 1, 'onDrained');
-    await waitFor(() => h.checkpointer.committed.length === 2, 'the backlog roll');
-    expect(h.checkpointer.committed.map((e) => (e as RawCheckpoint).offset)).toEqual(['1', '4']);
-    expect(await h.append(appendOf([5]))).toEqual({ backlogHigh: false });
+    await waitFor(() => h.checkpointer.committed.length === 3, 'the backlog rolls');
+    expect(h.checkpointer.committed.map((e) => (e as RawCheckpoint).offset)).toEqual(['1', '3', '6']);
+    expect(await h.append(appendOf([7]))).toEqual({ backlogHigh: false });
     await h.flush();
     expect(h.drained).toHaveLength(1);
   });
 
-  it('never has two rolls of one writer in flight, and its rolls cover every offset once, in order', async () => {
+  it('deletes the tmp files of a roll written behind one Kafka refused as fenced, and commits neither', async () => {
+    const lost: string[] = [];
+    const h = startWriter({ maxFileRows: 2, onLost: (reason) => lost.push(reason) });
+    h.checkpointer.hold();
+    h.checkpointer.rejectNext(1, true); // answered on release
+    await h.append(appendOf([0, 1]));
+    await waitFor(() => h.checkpointer.received.length === 1, 'the first roll to reach the checkpointer');
+    await h.append(appendOf([2, 3]));
+    const behind = join(h.lakeRoot, tmpPathFor(rawPath('2024-03-01', 2, 3)));
+    await waitFor(() => existsSync(behind), 'the roll behind written');
+    h.checkpointer.release();
+    await waitFor(() => lost.length === 1, 'onLost', Q_MS);
+    await waitFor(() => !existsSync(behind), 'the tmp file of the roll behind deleted', Q_MS);
+    await sleep(50);
+    expect(lost).toHaveLength(1);
+    expect(h.checkpointer.committed).toEqual([]);
+    expect(h.checkpointer.received).toHaveLength(1);
+    // Only the refused roll's tmp file is left: the checkpointer deletes that one (this fake does not).
+    expect(await listFiles(h.lakeRoot)).toEqual([tmpPathFor(rawPath('2024-03-01', 0, 1))]);
+  });
+
+  it('reports a fenced partition lost once the roll behind the refused one is written, and deletes its tmp files first', async () => {
+    const lost: string[] = [];
+    const encodes = gate();
+    const h = startWriter({
+      maxFileRows: 2,
+      onLost: (reason) => lost.push(reason),
+      encoderPool: gatedEncoderPool(encodes, 1),
+    });
+    h.checkpointer.hold();
+    h.checkpointer.rejectNext(1, true); // answered on release
+    await h.append(appendOf([0, 1]));
+    await waitFor(() => h.checkpointer.received.length === 1, 'the first roll to reach the checkpointer');
+    await h.append(appendOf([2, 3])); // rolled behind it; its encode waits for the gate
+    h.checkpointer.release();
+    await sleep(100);
+    // Refused, but the roll behind is still being encoded: the owner does not hear yet (it would stop this writer, and
+    // the encode's tmp file would then be nobody's to delete).
+    expect(lost).toEqual([]);
+    encodes.open();
+    await waitFor(() => lost.length === 1, 'onLost once the roll behind ended', Q_MS);
+    expect(existsSync(join(h.lakeRoot, tmpPathFor(rawPath('2024-03-01', 2, 3))))).toBe(false);
+    expect(await listFiles(h.lakeRoot)).toEqual([tmpPathFor(rawPath('2024-03-01', 0, 1))]);
+    expect(h.checkpointer.received).toHaveLength(1);
+  });
+
+  it('never has two commits of one writer in flight, and its rolls cover every offset once, in order', async () => {
     const h = startWriter({ maxFileRows: 2 });
     h.checkpointer.delayMs = 30;
     for (const offset of range(0, 19)) await h.append(appendOf([offset]));
@@ -393,11 +494,14 @@ describe('lake writer: back-pressure and failures', () => {
     expect(all).toEqual([{ n: '20', ids: '20' }]);
   });
 
-  it('retries a commit that fails, with the same offset and files', async () => {
-    const h = startWriter({ commitTimeoutMs: 200 });
+  it('retries a commit that fails, with the same offset and files, written once', async () => {
+    const encoded: string[] = [];
+    const h = startWriter({ commitTimeoutMs: 200, encoderPool: countingEncoderPool(encoded) });
     h.checkpointer.failNext(1);
     await h.append(appendOf([0, 1, 2]));
     expect(await h.flush(10_000)).toEqual({ committedOffset: '2' });
+    // The retry committed the tmp file the first attempt wrote (its rows were no longer in memory).
+    expect(encoded).toEqual([tmpPathFor(rawPath('2024-03-01', 0, 2))]);
 
     expect(h.checkpointer.failed).toHaveLength(1);
     expect(h.checkpointer.received).toHaveLength(2);
@@ -429,20 +533,55 @@ describe('lake writer: back-pressure and failures', () => {
 });
 
 describe('lake writer: the shared row budget', () => {
-  it('rolls early when the budget is spent, pauses while its roll holds the rows, and gives them back on commit', async () => {
+  it('rolls early when the budget is spent, pauses while its roll holds the rows, and gives them back once written', async () => {
     const budget = new BufferBudget(20); // rolls of at least 20 / 16 = 1 row under pressure
-    const h = startWriter({ budget, maxFileRows: 1_000 });
-    h.checkpointer.hold();
+    const encodes = gate();
+    const h = startWriter({ budget, maxFileRows: 1_000, encoderPool: gatedEncoderPool(encodes) });
     // Over budget with 25 rows: rolled at once although far below max_file_rows, and since the
-    // rows stay held until that roll commits, fetching must pause meanwhile.
+    // rows stay held until that roll has written them, fetching must pause meanwhile.
     expect(await h.append(appendOf(range(0, 24)))).toEqual({ backlogHigh: true });
-    await waitFor(() => h.checkpointer.received.length === 1, 'an early roll', Q_MS);
+    await sleep(50);
     expect(budget.used).toBe(25);
     expect(h.drained).toHaveLength(0);
-    h.checkpointer.release();
-    await waitFor(() => h.drained.length === 1, 'onDrained after the commit', Q_MS);
-    expect(budget.used).toBeLessThan(20);
+    encodes.open();
+    await waitFor(() => h.drained.length === 1, 'onDrained once the roll is written', Q_MS);
+    expect(budget.used).toBe(0);
+    await waitFor(() => h.checkpointer.committed.length === 1, 'the commit', Q_MS);
     expect(h.checkpointer.committed[0]).toMatchObject({ offset: '24', rows: 25 });
+  });
+
+  it("gives a roll's rows back once its tmp files are written, while its commit is still under way", async () => {
+    const budget = new BufferBudget(20);
+    const h = startWriter({ budget, maxFileRows: 1_000 });
+    h.checkpointer.hold();
+    expect(await h.append(appendOf(range(0, 24)))).toEqual({ backlogHigh: true });
+    // The rows are on disk: fetching resumes although Kafka has not committed the roll yet.
+    await waitFor(() => h.drained.length === 1, 'onDrained before the commit', Q_MS);
+    expect(budget.used).toBe(0);
+    expect(h.checkpointer.committed).toHaveLength(0);
+    expect(existsSync(join(h.lakeRoot, tmpPathFor(rawPath('2024-03-01', 0, 24))))).toBe(true);
+    // What arrives meanwhile is held until the next roll has written it.
+    expect(await h.append(appendOf(range(25, 29)))).toEqual({ backlogHigh: false });
+    expect(budget.used).toBe(5);
+    h.checkpointer.release();
+    expect(await h.flush()).toEqual({ committedOffset: '29' });
+    expect(budget.used).toBe(0);
+    expect(await listFiles(h.lakeRoot)).toEqual([rawPath('2024-03-01', 0, 24), rawPath('2024-03-01', 25, 29)]);
+  });
+
+  it('stopped with a written roll in flight, it gives back only the rows it still buffers', async () => {
+    const budget = new BufferBudget(1_000);
+    budget.take(100); // another writer's rows
+    const h = startWriter({ budget, maxFileRows: 3 });
+    h.checkpointer.hold();
+    await h.append(appendOf([0, 1, 2])); // a roll, written, its commit held
+    await waitFor(() => budget.used === 100, 'the roll written', Q_MS);
+    await h.append(appendOf([3])); // buffered behind it
+    expect(budget.used).toBe(101);
+    stop(h.writer);
+    await sleep(50);
+    // The written roll's rows went back once; the other writer's 100 are still held.
+    expect(budget.used).toBe(100);
   });
 
   it('rolls early from three quarters of the budget without pausing, so the encoder gets rolls while rows still arrive', async () => {

@@ -43,7 +43,7 @@ export interface FakeCheckpointer {
   readonly renameErrors: unknown[];
   /** The highest number of commits of one sink in flight at the same time. */
   readonly maxInFlightPerSink: () => number;
-  /** Commits arriving from now on wait until `release()`. */
+  /** Commits arriving from now on wait until `release()` (refused ones too: they are answered then). */
   hold(): void;
   release(): void;
   /** Commits waiting for `release()` now. */
@@ -209,11 +209,10 @@ export function spawnFakeCheckpointer(
       if (toReject > 0) {
         toReject -= 1;
         failed.push(event);
-        if (ctx.sender)
-          dispatch<CommitReply>(ctx.sender as Ref<CommitReply>, {
-            rejected: 'INVALID_PRODUCER_EPOCH',
-            fenced: rejectFenced,
-          });
+        const sender = ctx.sender as Ref<CommitReply> | undefined;
+        const refusal: CommitReply = { rejected: 'INVALID_PRODUCER_EPOCH', fenced: rejectFenced };
+        // Held commits are refused on release, as a transaction that was under way.
+        if (sender) void (held?.promise ?? Promise.resolve()).then(() => dispatch<CommitReply>(sender, refusal));
         return state;
       }
       if (toFail > 0) {
