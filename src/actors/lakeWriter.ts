@@ -74,7 +74,7 @@ export type LakeWriterMsg =
   | WriterAppend
   /** Internal timer: roll by age. */
   | { type: 'tick' }
-  /** Internal: the roll in flight ended; `generation` tells a stale one from the current one. */
+  /** Internal: a roll in flight ended; `generation` tells a stale one from the current one. */
   | {
       type: 'rolled';
       generation: number;
@@ -88,7 +88,7 @@ export type LakeWriterMsg =
   | { type: 'rollFailed'; generation: number; lastOffset: string; error: string; rejected?: boolean; fenced?: boolean }
   /** Internal timer: try the failed roll again. */
   | { type: 'retryRoll'; generation: number; lastOffset: string }
-  /** Internal: the roll in flight wrote its tmp files; its rows leave memory and the budget. */
+  /** Internal: a roll in flight wrote its tmp files; its rows leave memory and the budget. */
   | { type: 'encoded'; generation: number; lastOffset: string }
   /** Internal: the shared budget has room again. */
   | { type: 'budgetRoom' }
