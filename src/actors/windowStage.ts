@@ -251,6 +251,8 @@ export interface WindowStageOptions {
   createConsumer?: typeof createTopicConsumer;
   /** Told once when a task stops for good on a record or state it cannot read (the wiring may escalate). */
   onTaskFailed?: (partition: number, error: SdpError) => void;
+  /** Told of each commit of a current task: a checkpoint of its windows (the status counts it). */
+  onCommitted?: (partition: number, durationMs: number) => void;
   /** Set: each task deletes its `r<r>` units of the dts that expired (architecture.md, "Keeping the lake"). */
   retention?: RetentionSettings;
   /** Set (`lake.compaction`): each task merges its `r<r>` unit's small files (architecture.md, "Compaction"). */
@@ -972,6 +974,7 @@ export function spawnWindowStage(
       s.failures.delete(msg.partition);
       // Only the current task's commit: a dropped task's may be older than what r's new owner committed.
       s.purge = noteCommitted(s.purge, msg.partition, msg.next);
+      options.onCommitted?.(msg.partition, msg.durationMs);
     }
     logger.debug(
       { partition: msg.partition, rows: msg.result.rows, files: msg.result.files, duration_ms: msg.durationMs },

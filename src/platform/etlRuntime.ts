@@ -325,6 +325,14 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
   // Stage 1's marks are members mode's window checkpoint, as the aggregator's are in process mode: without them the
   // status would show no checkpoint until the first file rolls (`etl.max_file_age`), and warn of a stale one.
   let marksCheckpoints = 0;
+  // Stage 2's commits are members mode's other window checkpoint: the state of the windows and the windows closed.
+  let stage2Checkpoints = 0;
+  const onStage2Committed = (partition: number, durationMs: number): void => {
+    stage2Checkpoints += 1;
+    lastCheckpointMs = Date.now();
+    const sink = `windows:${repartitionTopicName(config.etl.consumer_group)}:${partition}`;
+    lastCheckpoint = { atMs: lastCheckpointMs, durationMs, sink };
+  };
   const onKafkaCommitted = (topic: string, partition: number, nextOffset: string, commit: KafkaCommit): void => {
     // A roll's store checkpoint follows at once (onCommitted) and counts there. A merge or a takeover republishes an
     // offset already committed: not a checkpoint, or it could hide a stale one.
@@ -427,6 +435,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
         windowSizeMs: WINDOW_SIZE_MS,
         kafka: { createTransactions },
         createConsumer,
+        onCommitted: onStage2Committed,
         ...(retention ? { retention } : {}),
         // Each stage-2 task compacts its own `r<r>` unit (architecture.md, "Compaction").
         ...(compaction
@@ -564,7 +573,7 @@ export async function startEtl(deps: EtlDeps): Promise<EtlRuntime> {
       ingest,
       aggregator: agg,
       rejectedTotal: { ...rejectedTotal },
-      checkpoints: lastCheckpoints + marksCheckpoints,
+      checkpoints: lastCheckpoints + marksCheckpoints + stage2Checkpoints,
       progress,
       lastCheckpointMs,
       ...(lastCheckpoint ? { lastCheckpoint } : {}),

@@ -123,6 +123,8 @@ interface Harness {
   /** Waits until every task of `partitions` runs. */
   running(...partitions: number[]): Promise<WindowStageMetrics>;
   failed: Array<[number, SdpError]>;
+  /** The partitions of the commits the stage told of (onCommitted), in order. */
+  told: number[];
 }
 
 async function startStage(
@@ -147,6 +149,7 @@ async function startStage(
     ]),
   });
   const failed: Array<[number, SdpError]> = [];
+  const told: number[] = [];
   const ref = spawnWindowStage(system, {
     config,
     logger: silentLogger,
@@ -156,6 +159,7 @@ async function startStage(
     kafka: kafka.kafka(),
     createConsumer: consumers.createConsumer,
     onTaskFailed: (partition, error) => failed.push([partition, error]),
+    onCommitted: (partition) => told.push(partition),
     ...(options.retention ? { retention: options.retention } : {}),
     ...(options.compaction ? { compaction: options.compaction } : {}),
   });
@@ -185,6 +189,7 @@ async function startStage(
         `tasks ${partitions.join(', ')} running`,
       ),
     failed,
+    told,
   };
 }
 
@@ -399,6 +404,7 @@ describe('window stage (stage-2 tasks)', () => {
     await h.flush();
     expect(await listFiles(h.lakeRoot)).toEqual([]); // no final, no tmp
     expect(kafka.committed.size).toBe(0);
+    expect(h.told).toEqual([]); // a refused commit is no checkpoint
     // Taken over again after the back-off (the group still assigns it here), from the last commit: none.
     const m = await waitFor(async () => {
       const now = await h.metrics();
@@ -413,6 +419,7 @@ describe('window stage (stage-2 tasks)', () => {
     await h.flush();
     expect(await aggRows(h.lakeRoot)).toEqual([[T0, a, 2]]);
     expect(await tmpFiles(h.lakeRoot)).toEqual([]);
+    expect(h.told).toEqual([0]);
   });
 
   it('a commit whose answer was lost is finished by the next takeover, from its metadata', async () => {
@@ -579,6 +586,8 @@ describe('window stage (stage-2 tasks)', () => {
     await waitFor(() => kafka.commits.length === 1, 'a commit by the timer');
     await new Promise((resolve) => setTimeout(resolve, 500));
     expect(kafka.commits).toHaveLength(1); // nothing changed since
+    // Each commit is a checkpoint of the windows, which the status counts.
+    expect(h.told).toEqual([0]);
   });
 
   it('deletes the repartition records its tasks committed past, at most every purge interval', async () => {
