@@ -154,7 +154,7 @@ export type CheckpointerMsg =
   /** Internal: a raw roll's Kafka transaction (and its renames) ended; journal it and answer the roll's sender. */
   | { type: 'rollCommitted'; event: RawCheckpoint; outcome: RollOutcome; sender?: AnyRef; startedMs: number }
   /** Internal: a `takeOver` ended off the mailbox; cache the floors Kafka answered and answer its sender. */
-  | { type: 'takenOver'; topic: string; outcome: TakeoverReply; taken: TakenPartition[]; sender?: AnyRef }
+  | { type: 'takenOver'; topic: string; outcome: TakeoverReply; sender?: AnyRef }
   /**
    * Internal query of the process aggregator's compaction round (architecture.md, "Compaction"): journal `merge`, then
    * exchange its `agg` unit, in the mailbox so that no window checkpoint renames into the unit meanwhile. Replies
@@ -1118,17 +1118,15 @@ export function spawnCheckpointer(
         const self = ctx.self as Ref<CheckpointerMsg>;
         onTopicTakeovers(msg.topic, async () => {
           let outcome: TakeoverReply;
-          let taken: TakenPartition[] = [];
           try {
-            let lost: LostPartition[];
-            ({ taken, lost } = await takeOver(msg.topic, msg.partitions, owner));
+            const { taken, lost } = await takeOver(msg.topic, msg.partitions, owner);
             if (lost.length > 0) logger.warn({ topic: msg.topic, lost }, 'takeover fenced by another member');
             outcome = { ok: true, partitions: taken, lost };
           } catch (err) {
             logger.warn({ err, topic: msg.topic, partitions: msg.partitions }, 'takeover failed');
             outcome = { ok: false, error: err instanceof Error ? err.message : String(err) };
           }
-          dispatch(self, { type: 'takenOver', topic: msg.topic, outcome, taken, ...(sender ? { sender } : {}) });
+          dispatch(self, { type: 'takenOver', topic: msg.topic, outcome, ...(sender ? { sender } : {}) });
         });
         return state;
       }
@@ -1136,7 +1134,7 @@ export function spawnCheckpointer(
         // The cache follows Kafka: a commit this store missed (another member's, or one this process made just
         // before it was killed, before its journal event) moves the raw sink's offset here too.
         let next = state;
-        for (const { partition, raw } of msg.taken) {
+        for (const { partition, raw } of msg.outcome.ok ? msg.outcome.partitions : []) {
           const sink = rawSinkId(msg.topic, partition);
           if (compareOffsets(raw, sinkOffset(next, sink, partition)) <= 0) continue;
           const event: RawCheckpoint = {
